@@ -1,0 +1,1 @@
+//! Streaming HAR 1.2 reader (placeholder).

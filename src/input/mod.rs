@@ -1,0 +1,169 @@
+//! Opening inputs: files or stdin, gzip or plain, and telling HAR from pcap/pcapng by their
+//! first bytes (never by the file name) before handing the stream to the matching reader.
+
+pub mod har;
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+use std::sync::Arc;
+
+use flate2::read::MultiGzDecoder;
+
+/// Read buffer for inputs: large enough that syscalls and gzip framing are not the bottleneck.
+pub const READ_BUFFER: usize = 1 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("cannot open: {0}")]
+    Open(#[source] io::Error),
+    #[error("is a directory, not a HAR or capture file")]
+    IsDirectory,
+    #[error("read error at byte {offset}: {source}")]
+    Read {
+        offset: u64,
+        #[source]
+        source: io::Error,
+    },
+    #[error("empty input (0 bytes)")]
+    Empty,
+    #[error("not a HAR, pcap or pcapng file (first bytes: {0})")]
+    Unrecognized(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Har,
+    Pcap,
+    PcapNg,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Har => "HAR",
+            Format::Pcap => "pcap",
+            Format::PcapNg => "pcapng",
+        }
+    }
+}
+
+/// An opened input, positioned at its first byte (after gzip decoding), with its format.
+pub struct Input {
+    pub name: Arc<str>,
+    pub format: Format,
+    pub gzip: bool,
+    pub reader: Box<dyn BufRead + Send>,
+}
+
+/// Opens `path` (`-` is stdin), unwraps gzip and detects the format.
+pub fn open(path: &str) -> Result<Input, InputError> {
+    let raw: Box<dyn Read + Send> = if path == "-" {
+        Box::new(io::stdin())
+    } else {
+        let p = Path::new(path);
+        if p.is_dir() {
+            return Err(InputError::IsDirectory);
+        }
+        Box::new(File::open(p).map_err(InputError::Open)?)
+    };
+    from_reader(Arc::from(path), raw)
+}
+
+/// Detects gzip and the format of an already opened stream.
+pub fn from_reader(name: Arc<str>, raw: Box<dyn Read + Send>) -> Result<Input, InputError> {
+    let mut buffered = BufReader::with_capacity(READ_BUFFER, raw);
+    let head = fill_peek(&mut buffered)?;
+    let gzip = head.starts_with(&[0x1f, 0x8b]);
+    let mut reader: Box<dyn BufRead + Send> = if gzip {
+        Box::new(BufReader::with_capacity(
+            READ_BUFFER,
+            MultiGzDecoder::new(buffered),
+        ))
+    } else {
+        Box::new(buffered)
+    };
+    let head = fill_peek(&mut reader)?;
+    let format = detect(head)?;
+    Ok(Input {
+        name,
+        format,
+        gzip,
+        reader,
+    })
+}
+
+fn fill_peek<R: BufRead + ?Sized>(r: &mut R) -> Result<&[u8], InputError> {
+    let buf = r
+        .fill_buf()
+        .map_err(|source| InputError::Read { offset: 0, source })?;
+    if buf.is_empty() {
+        return Err(InputError::Empty);
+    }
+    Ok(buf)
+}
+
+/// Format from the first bytes: pcapng's section header block, pcap's four magic numbers
+/// (both byte orders, micro- and nanosecond), or JSON's `{` after whitespace and a UTF-8 BOM.
+pub fn detect(head: &[u8]) -> Result<Format, InputError> {
+    const PCAP_MAGICS: [[u8; 4]; 4] = [
+        [0xd4, 0xc3, 0xb2, 0xa1],
+        [0xa1, 0xb2, 0xc3, 0xd4],
+        [0x4d, 0x3c, 0xb2, 0xa1],
+        [0xa1, 0xb2, 0x3c, 0x4d],
+    ];
+    if head.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) {
+        return Ok(Format::PcapNg);
+    }
+    if head.len() >= 4 && PCAP_MAGICS.iter().any(|m| head[..4] == m[..]) {
+        return Ok(Format::Pcap);
+    }
+    let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    if let Some(&b) = text.iter().find(|b| !b.is_ascii_whitespace()) {
+        if b == b'{' {
+            return Ok(Format::Har);
+        }
+    }
+    let shown: String = head
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    Err(InputError::Unrecognized(shown))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_formats_by_magic() {
+        assert_eq!(detect(b"\xd4\xc3\xb2\xa1....").unwrap(), Format::Pcap);
+        assert_eq!(detect(b"\xa1\xb2\x3c\x4d....").unwrap(), Format::Pcap);
+        assert_eq!(detect(b"\x0a\x0d\x0d\x0a....").unwrap(), Format::PcapNg);
+        assert_eq!(detect(b"\xef\xbb\xbf \n {\"log\"").unwrap(), Format::Har);
+        assert!(matches!(
+            detect(b"\xff\xd8\xff\xe0JFIF"),
+            Err(InputError::Unrecognized(_))
+        ));
+    }
+
+    #[test]
+    fn gzip_is_unwrapped() {
+        use flate2::{write::GzEncoder, Compression};
+        use std::io::Write;
+        let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+        enc.write_all(b"{\"log\":{}}").unwrap();
+        let gz = enc.finish().unwrap();
+        let input = from_reader(Arc::from("x.har.gz"), Box::new(io::Cursor::new(gz))).unwrap();
+        assert!(input.gzip);
+        assert_eq!(input.format, Format::Har);
+    }
+
+    #[test]
+    fn empty_input_is_an_error() {
+        let r = from_reader(Arc::from("e"), Box::new(io::Cursor::new(Vec::new())));
+        assert!(matches!(r, Err(InputError::Empty)));
+    }
+}

@@ -1,0 +1,12 @@
+//! corscope: why did the browser block that cross-origin request? Reads HAR exports and
+//! packet captures, rebuilds every CORS flow and decides it the way Chromium, Firefox and
+//! Safari would.
+//!
+//! Data path, one module per step: [`input`] (HAR, and [`capture`] for pcap/pcapng) →
+//! [`model::Exchange`] → [`pairing`] (preflight + request + redirects = a flow) →
+//! [`cors`] (the engine, per browser profile) → [`report`] (records and their sinks).
+
+pub mod capture;
+pub mod diag;
+pub mod input;
+pub mod model;

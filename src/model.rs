@@ -1,0 +1,351 @@
+//! The HTTP exchange model: what every input reader (HAR, capture) produces and everything
+//! downstream (pairing, the CORS engine, reports) consumes, so that those stages never know
+//! which file format an exchange came from.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// Microseconds since the Unix epoch (UTC). HAR times have millisecond precision, captures
+/// microsecond or nanosecond (truncated); one integer type keeps ordering exact and cheap.
+pub type Micros = i64;
+
+/// Where a thing came from, so that errors and records can name it without a lookup.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Location {
+    /// The input's display name (the path as the user gave it, or `-` for stdin).
+    pub source: Arc<str>,
+    pub position: Position,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Position {
+    /// Index of the entry in the HAR's `log.entries` (0-based).
+    HarEntry(u64),
+    /// A capture packet: its 1-based number (as Wireshark counts) and the file byte offset of
+    /// its record (of the decompressed stream for gzip input).
+    Packet { number: u64, offset: u64 },
+    /// A byte offset in the input (decompressed stream for gzip input).
+    Byte(u64),
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.source, self.position)
+    }
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Position::HarEntry(i) => write!(f, "entry {i}"),
+            Position::Packet { number, offset } => write!(f, "packet {number} (byte {offset})"),
+            Position::Byte(b) => write!(f, "byte {b}"),
+        }
+    }
+}
+
+/// An ordered header list that keeps duplicates, original case and raw bytes, stored in one
+/// buffer (one allocation per list, not per header).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Headers {
+    buf: Vec<u8>,
+    /// (name start, name end, value end); the value starts at name end.
+    spans: Vec<(u32, u32, u32)>,
+}
+
+impl Headers {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn with_capacity(headers: usize, bytes: usize) -> Self {
+        Self {
+            buf: Vec::with_capacity(bytes),
+            spans: Vec::with_capacity(headers),
+        }
+    }
+
+    /// Appends a header. Names and values are stored as given (no trimming, no case change).
+    /// Lists are capped at 4 GiB of header bytes by the span type; readers cap far below that.
+    pub fn push(&mut self, name: &[u8], value: &[u8]) {
+        let start = self.buf.len();
+        if start + name.len() + value.len() > u32::MAX as usize {
+            return;
+        }
+        self.buf.extend_from_slice(name);
+        let mid = self.buf.len();
+        self.buf.extend_from_slice(value);
+        self.spans
+            .push((start as u32, mid as u32, self.buf.len() as u32));
+    }
+
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Total bytes of names and values.
+    pub fn byte_len(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        self.spans.iter().map(move |&(s, m, e)| {
+            (
+                &self.buf[s as usize..m as usize],
+                &self.buf[m as usize..e as usize],
+            )
+        })
+    }
+
+    /// Every value of `name` (ASCII case-insensitive), in order.
+    pub fn get_all<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a [u8]> + use<'a, 'n> {
+        self.iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v)
+    }
+
+    /// Number of lines carrying `name`.
+    pub fn count(&self, name: &str) -> usize {
+        self.get_all(name).count()
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.get_all(name).next().is_some()
+    }
+
+    /// The first value of `name`, untrimmed.
+    pub fn first(&self, name: &str) -> Option<&[u8]> {
+        self.get_all(name).next()
+    }
+
+    /// Fetch's "get a header value": every line's value trimmed of HTTP whitespace and joined
+    /// with `, `; `None` when absent. This is what the CORS check compares.
+    pub fn get_joined(&self, name: &str) -> Option<Vec<u8>> {
+        let mut out: Option<Vec<u8>> = None;
+        for v in self.get_all(name) {
+            let v = trim_http_ws(v);
+            match &mut out {
+                None => out = Some(v.to_vec()),
+                Some(o) => {
+                    o.extend_from_slice(b", ");
+                    o.extend_from_slice(v);
+                }
+            }
+        }
+        out
+    }
+
+    /// `get_joined` as text (bytes that are not UTF-8 are escaped as `\xNN`).
+    pub fn get_str(&self, name: &str) -> Option<String> {
+        self.get_joined(name).map(|v| escape_bytes(&v))
+    }
+}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(
+                self.iter()
+                    .map(|(n, v)| format!("{}: {}", escape_bytes(n), escape_bytes(v))),
+            )
+            .finish()
+    }
+}
+
+impl<N: AsRef<[u8]>, V: AsRef<[u8]>> FromIterator<(N, V)> for Headers {
+    fn from_iter<T: IntoIterator<Item = (N, V)>>(iter: T) -> Self {
+        let mut h = Headers::new();
+        for (n, v) in iter {
+            h.push(n.as_ref(), v.as_ref());
+        }
+        h
+    }
+}
+
+/// HTTP whitespace (SP, HT, CR, LF) trimmed from both ends, as header parsing does.
+pub fn trim_http_ws(v: &[u8]) -> &[u8] {
+    let is_ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let start = v.iter().position(|b| !is_ws(b)).unwrap_or(v.len());
+    let end = v.iter().rposition(|b| !is_ws(b)).map_or(start, |e| e + 1);
+    &v[start..end]
+}
+
+/// Bytes as text: valid UTF-8 unchanged, every other byte as `\xNN` (never dropped or replaced).
+pub fn escape_bytes(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_owned(),
+        Err(_) => {
+            let mut out = String::with_capacity(b.len() + 8);
+            for chunk in b.utf8_chunks() {
+                out.push_str(chunk.valid());
+                for x in chunk.invalid() {
+                    out.push_str(&format!("\\x{x:02X}"));
+                }
+            }
+            out
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// The method as sent (case preserved: `patch` is not `PATCH`).
+    pub method: String,
+    /// Absolute URL. Captures build it from `Host` and the request target (`http://` scheme).
+    pub url: String,
+    /// `HTTP/1.1`, `h2`, … as the input states it; empty when unknown.
+    pub http_version: String,
+    pub headers: Headers,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub status_text: String,
+    pub headers: Headers,
+}
+
+impl Response {
+    /// The redirect target (`Location`), when the status is a redirect status that carries one.
+    pub fn location(&self) -> Option<String> {
+        if matches!(self.status, 301 | 302 | 303 | 307 | 308) {
+            self.headers.get_str("location")
+        } else {
+            None
+        }
+    }
+}
+
+/// The kind of input an exchange came from; decides how much the evidence can be trusted
+/// and what an absence means (Playwright never records preflights, chrome-har drops blocked
+/// requests, captures never carry the browser's verdict).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Flavour {
+    /// Chrome/Edge DevTools "Export HAR" (creator `WebInspector`).
+    DevTools,
+    /// Playwright `recordHar`.
+    Playwright,
+    /// The `chrome-har` npm package (sitespeed.io, browsertime).
+    ChromeHar,
+    /// Firefox DevTools export.
+    FirefoxHar,
+    /// Safari Web Inspector export.
+    SafariHar,
+    /// Any other HAR producer.
+    OtherHar,
+    /// A packet capture: what crossed the wire, no browser verdict.
+    Capture,
+}
+
+impl Flavour {
+    pub fn is_har(self) -> bool {
+        !matches!(self, Flavour::Capture)
+    }
+
+    /// Whether this flavour records CORS preflights as their own entries at all.
+    pub fn records_preflights(self) -> bool {
+        !matches!(self, Flavour::Playwright)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Flavour::DevTools => "devtools-har",
+            Flavour::Playwright => "playwright-har",
+            Flavour::ChromeHar => "chrome-har",
+            Flavour::FirefoxHar => "firefox-har",
+            Flavour::SafariHar => "safari-har",
+            Flavour::OtherHar => "har",
+            Flavour::Capture => "capture",
+        }
+    }
+}
+
+/// What the input itself says about an exchange's outcome and role, beyond the HTTP messages.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Evidence {
+    /// The browser's failure text: DevTools `response._error`, Playwright `_failureText`.
+    pub error: Option<String>,
+    /// HAR `status` 0 or -1: no response was delivered to the page.
+    pub no_response: bool,
+    /// DevTools `_resourceType` (`fetch`, `xhr`, `preflight`, `document`, `font`, …).
+    pub resource_type: Option<String>,
+    /// `_initiator.type` (`preflight`, `script`, `parser`, `other`, …).
+    pub initiator_type: Option<String>,
+    /// `_initiator.url` of a preflight entry: the URL of the request it guarded.
+    pub initiator_url: Option<String>,
+    /// The page's origin as the input states it (HAR `pages[].title` via `pageref`).
+    pub page_origin: Option<String>,
+    /// Served from the browser's HTTP cache (`_fromCache`), so nothing crossed the network.
+    pub from_cache: bool,
+    /// The server's IP address, where known.
+    pub server_ip: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Timings {
+    /// Whole exchange in milliseconds (HAR `time`), when known.
+    pub total_ms: Option<f64>,
+    /// Request sent to first response byte, in milliseconds (HAR `timings.wait`; captures:
+    /// last request byte to first response byte).
+    pub wait_ms: Option<f64>,
+}
+
+/// One HTTP request and, where it was seen, its response.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Exchange {
+    pub loc: Location,
+    /// Order within the source: the HAR entry index, or the capture's request count.
+    pub seq: u64,
+    /// When the request started.
+    pub time: Micros,
+    /// Who sent it: the browser client. HAR: the file (one browser); captures: the client IP.
+    pub client: Arc<str>,
+    /// The transport connection, where known (HAR `_connectionId`; captures: a per-file id).
+    pub connection: Option<u64>,
+    pub flavour: Flavour,
+    pub request: Request,
+    /// `None` when no response reached the input (blocked before it, cut off, not captured).
+    pub response: Option<Response>,
+    pub timings: Timings,
+    pub evidence: Evidence,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_keep_order_case_and_duplicates() {
+        let h: Headers = [
+            ("Access-Control-Allow-Origin", "a"),
+            ("X", "1"),
+            ("access-control-allow-origin", " b "),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(h.len(), 3);
+        assert_eq!(h.count("ACCESS-CONTROL-ALLOW-ORIGIN"), 2);
+        assert_eq!(
+            h.get_joined("access-control-allow-origin").unwrap(),
+            b"a, b"
+        );
+        assert_eq!(h.iter().nth(2).unwrap().0, b"access-control-allow-origin");
+        assert_eq!(h.get_joined("missing"), None);
+    }
+
+    #[test]
+    fn escape_keeps_invalid_bytes_visible() {
+        assert_eq!(escape_bytes(b"ok"), "ok");
+        assert_eq!(escape_bytes(b"a\xffb"), "a\\xFFb");
+    }
+
+    #[test]
+    fn trim_only_http_whitespace() {
+        assert_eq!(trim_http_ws(b"  x y\t"), b"x y");
+        assert_eq!(trim_http_ws(b"   "), b"");
+    }
+}
