@@ -9,4 +9,6 @@
 pub mod capture;
 pub mod diag;
 pub mod input;
+pub mod cors;
 pub mod model;
+pub mod pairing;

@@ -1,0 +1,359 @@
+//! Browser profiles: every rule on which Chromium, Firefox and WebKit (Safari) differ is a field
+//! here, read by the one engine; `DIFFERENCES` lists each with its source.
+
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Browser {
+    Chromium,
+    Firefox,
+    /// WebKit, Safari's engine (recorded with WebKitGTK, which shares Safari's CORS code).
+    Safari,
+}
+
+pub const ALL_BROWSERS: [Browser; 3] = [Browser::Chromium, Browser::Firefox, Browser::Safari];
+
+/// How `Access-Control-Max-Age` is read (cors.md 2.3, 3.3, 7.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MaxAgeSyntax {
+    /// `base::StringToInt64`: unparsable → default, negative → 0 (Chromium `preflight_result.cc`).
+    SignedIntegerOrDefault,
+    /// Only ASCII digits; anything else means "do not cache" (Firefox `nsCORSListenerProxy.cpp`).
+    DigitsOrNoCache,
+    /// `toUIntStrict`: unsigned integer, anything else → default (WebKit
+    /// `CrossOriginPreflightResultCache.cpp`).
+    UnsignedOrDefault,
+}
+
+/// How a browser classifies a failing `Access-Control-Allow-Origin` (the check order differs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AllowOriginRules {
+    /// `cors.cc` CheckAccess: `*` → missing → space/comma → `null` → GURL validity → mismatch.
+    Chromium,
+    /// `CheckRequestApproved`: header lines > 1 → missing → `*` → mismatch.
+    Firefox,
+    /// `passesAccessControlCheck`: `*` → mismatch, where a `,` means "more than one origin".
+    WebKit,
+}
+
+#[derive(Clone, Debug)]
+pub struct Profile {
+    pub browser: Browser,
+    pub name: &'static str,
+    /// The version the rules were confirmed against (the corpus recordings).
+    pub recorded_version: &'static str,
+    pub allow_origin_rules: AllowOriginRules,
+    /// WebKit checks the preflight's status before its ACAO; Chromium and Firefox after.
+    pub preflight_status_before_allow_origin: bool,
+    /// WebKit treats a 3xx preflight as an unsuccessful status, with no redirect reason.
+    pub preflight_redirect_is_bad_status: bool,
+    /// Firefox reports a failing ACAO on a 3xx preflight before the redirect itself.
+    pub preflight_redirect_checks_allow_origin_first: bool,
+    /// Chromium safelists client hints (`DPR`, `Width`, …) even when a script sets them.
+    pub safelists_client_hints: bool,
+    /// `Access-Control-Allow-Headers: *` covers `Authorization` (all three today; the spec says no).
+    pub wildcard_covers_authorization: bool,
+    /// Firefox checks ACAM tokens, then the method, then ACAH; Chromium parses both first.
+    pub parse_both_allow_lists_first: bool,
+    pub max_age_default: u64,
+    pub max_age_cap: u64,
+    pub max_age_syntax: MaxAgeSyntax,
+    pub cache_capacity: usize,
+    /// Chromium keeps one result per key and replaces it; Firefox and WebKit merge per item.
+    pub cache_replaces_whole_entry: bool,
+    /// URLs at least this long are never cached (Chromium `preflight_cache.cc`).
+    pub cache_max_url_len: Option<usize>,
+    /// Firefox reports network failures of CORS requests as `CORSDidNotSucceed`.
+    pub network_error_is_cors_error: bool,
+    /// WebKitGTK sends `@font-face` loads without `Origin`: not a CORS request there.
+    pub font_loads_use_cors: bool,
+}
+
+static CHROMIUM: Profile = Profile {
+    browser: Browser::Chromium,
+    name: "Chromium",
+    recorded_version: "156.0.8078.79",
+    allow_origin_rules: AllowOriginRules::Chromium,
+    preflight_status_before_allow_origin: false,
+    preflight_redirect_is_bad_status: false,
+    preflight_redirect_checks_allow_origin_first: false,
+    safelists_client_hints: true,
+    wildcard_covers_authorization: true,
+    parse_both_allow_lists_first: true,
+    max_age_default: 5,
+    max_age_cap: 7200,
+    max_age_syntax: MaxAgeSyntax::SignedIntegerOrDefault,
+    cache_capacity: 1024,
+    cache_replaces_whole_entry: true,
+    cache_max_url_len: Some(1024),
+    network_error_is_cors_error: false,
+    font_loads_use_cors: true,
+};
+
+static FIREFOX: Profile = Profile {
+    browser: Browser::Firefox,
+    name: "Firefox",
+    recorded_version: "153.7.0esr",
+    allow_origin_rules: AllowOriginRules::Firefox,
+    preflight_status_before_allow_origin: false,
+    preflight_redirect_is_bad_status: false,
+    preflight_redirect_checks_allow_origin_first: true,
+    safelists_client_hints: false,
+    wildcard_covers_authorization: true,
+    parse_both_allow_lists_first: false,
+    max_age_default: 5,
+    max_age_cap: 86400,
+    max_age_syntax: MaxAgeSyntax::DigitsOrNoCache,
+    cache_capacity: 100,
+    cache_replaces_whole_entry: false,
+    cache_max_url_len: None,
+    network_error_is_cors_error: true,
+    font_loads_use_cors: true,
+};
+
+static SAFARI: Profile = Profile {
+    browser: Browser::Safari,
+    name: "Safari",
+    recorded_version: "WebKitGTK 2.50.6",
+    allow_origin_rules: AllowOriginRules::WebKit,
+    preflight_status_before_allow_origin: true,
+    preflight_redirect_is_bad_status: true,
+    preflight_redirect_checks_allow_origin_first: false,
+    safelists_client_hints: false,
+    wildcard_covers_authorization: true,
+    parse_both_allow_lists_first: true,
+    max_age_default: 5,
+    max_age_cap: 600,
+    max_age_syntax: MaxAgeSyntax::UnsignedOrDefault,
+    cache_capacity: 1024,
+    cache_replaces_whole_entry: false,
+    cache_max_url_len: None,
+    network_error_is_cors_error: false,
+    font_loads_use_cors: false,
+};
+
+impl Browser {
+    pub fn profile(self) -> &'static Profile {
+        match self {
+            Browser::Chromium => &CHROMIUM,
+            Browser::Firefox => &FIREFOX,
+            Browser::Safari => &SAFARI,
+        }
+    }
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Browser::Chromium => "chromium",
+            Browser::Firefox => "firefox",
+            Browser::Safari => "safari",
+        }
+    }
+
+    /// Which browser a `User-Agent` belongs to. Order matters: Chromium's UA also says
+    /// `Safari/`, and Edge/Opera are Chromium.
+    pub fn from_user_agent(ua: &str) -> Option<Browser> {
+        if ua.contains("Firefox/") || ua.contains("Gecko/") && ua.contains("rv:") {
+            Some(Browser::Firefox)
+        } else if ua.contains("Chrome/") || ua.contains("Chromium/") || ua.contains("HeadlessChrome")
+        {
+            Some(Browser::Chromium)
+        } else if ua.contains("AppleWebKit/") && (ua.contains("Safari/") || ua.contains("Version/"))
+        {
+            Some(Browser::Safari)
+        } else {
+            None
+        }
+    }
+
+    /// Max-Age in seconds as this browser reads it; `None` means "not cached".
+    pub fn max_age(self, value: Option<&str>) -> Option<u64> {
+        let p = self.profile();
+        let Some(v) = value.map(str::trim) else {
+            return Some(p.max_age_default);
+        };
+        let secs = match p.max_age_syntax {
+            MaxAgeSyntax::SignedIntegerOrDefault => match v.parse::<i64>() {
+                Ok(n) if n < 0 => 0,
+                Ok(n) => n as u64,
+                Err(_) => p.max_age_default,
+            },
+            MaxAgeSyntax::DigitsOrNoCache => {
+                if v.is_empty() {
+                    p.max_age_default
+                } else if v.bytes().all(|b| b.is_ascii_digit()) {
+                    v.parse::<u64>().unwrap_or(u64::MAX)
+                } else {
+                    return None;
+                }
+            }
+            MaxAgeSyntax::UnsignedOrDefault => v.parse::<u64>().unwrap_or(p.max_age_default),
+        };
+        Some(secs.min(p.max_age_cap))
+    }
+}
+
+impl fmt::Display for Browser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.profile().name)
+    }
+}
+
+impl FromStr for Browser {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "chromium" | "chrome" | "edge" => Ok(Browser::Chromium),
+            "firefox" | "gecko" => Ok(Browser::Firefox),
+            "safari" | "webkit" => Ok(Browser::Safari),
+            other => Err(format!("unknown browser '{other}' (chromium, firefox, safari)")),
+        }
+    }
+}
+
+/// One rule on which the engines differ, with where it was established.
+pub struct Difference {
+    pub id: &'static str,
+    pub topic: &'static str,
+    pub chromium: &'static str,
+    pub firefox: &'static str,
+    pub safari: &'static str,
+    pub source: &'static str,
+}
+
+/// Every known difference, each tested by `tests::difference_*` in `engine.rs`.
+pub const DIFFERENCES: &[Difference] = &[
+    Difference {
+        id: "preflight-check-order",
+        topic: "a failing preflight: Allow-Origin checked before or after the status",
+        chromium: "Allow-Origin first (a 405 without ACAO is PreflightMissingAllowOriginHeader)",
+        firefox: "Allow-Origin first (CORSMissingAllowOrigin, Status code: 405)",
+        safari: "status first (PreflightNotSuccessful)",
+        source: "corpus d-pf-status-bad-2; Chromium preflight_controller.cc; WebKit CrossOriginPreflightChecker.cpp",
+    },
+    Difference {
+        id: "preflight-redirect",
+        topic: "a preflight answered with a 3xx",
+        chromium: "PreflightDisallowedRedirect",
+        firefox: "CORSMissingAllowOrigin without ACAO, CORSExternalRedirectNotAllowed with a valid one",
+        safari: "an unsuccessful status (PreflightNotSuccessful)",
+        source: "corpus d-pf-redirect-1, d-pf-redirect-2",
+    },
+    Difference {
+        id: "acao-list",
+        topic: "Access-Control-Allow-Origin holding two origins",
+        chromium: "MultipleAllowOriginValues for a space, a comma or two lines",
+        firefox: "CORSMultipleAllowOriginNotAllowed only for two lines; one line is CORSAllowOriginNotMatchingOrigin",
+        safari: "MultipleAllowOriginValues for a comma or two lines; a space is NotAllowedByAccessControlAllowOrigin",
+        source: "corpus d-simple-get-acao-two-headers, d-simple-post-acao-comma-list, d-simple-get-acao-space-list",
+    },
+    Difference {
+        id: "acao-syntax",
+        topic: "Access-Control-Allow-Origin that is `null` or not a URL",
+        chromium: "AllowOriginMismatch when GURL parses it, InvalidAllowOriginValue when not",
+        firefox: "CORSAllowOriginNotMatchingOrigin",
+        safari: "NotAllowedByAccessControlAllowOrigin",
+        source: "cors.md 2.2, 3.3, 7.2; corpus d-simple-get-acao-garbage, d-simple-get-acao-null",
+    },
+    Difference {
+        id: "client-hints",
+        topic: "client-hint request headers set by a script (DPR, Width, Viewport-Width, Device-Memory, Save-Data)",
+        chromium: "safelisted: no preflight",
+        firefox: "not safelisted: preflight",
+        safari: "not safelisted: preflight",
+        source: "Chromium services/network/public/cpp/cors/cors.cc IsCorsSafelistedHeader; cors.md 2.3, 7.2",
+    },
+    Difference {
+        id: "max-age-cap",
+        topic: "Access-Control-Max-Age cap",
+        chromium: "7200 s",
+        firefox: "86400 s",
+        safari: "600 s",
+        source: "Chromium preflight_result.cc kMaxTimeout; Firefox nsCORSListenerProxy.cpp; WebKit maxPreflightCacheTimeout",
+    },
+    Difference {
+        id: "max-age-syntax",
+        topic: "an Access-Control-Max-Age that is not a plain number",
+        chromium: "default 5 s (negative: 0)",
+        firefox: "not cached at all",
+        safari: "default 5 s",
+        source: "cors.md 2.3, 3.3; WebKit parseAccessControlMaxAge",
+    },
+    Difference {
+        id: "preflight-cache-shape",
+        topic: "preflight cache entries",
+        chromium: "one result per (origin, URL), replaced by each preflight; 1024 entries",
+        firefox: "per method / header with own expiry; 100 entries, LRU",
+        safari: "per method / header with own expiry",
+        source: "Chromium preflight_cache.cc; Firefox nsPreflightCache",
+    },
+    Difference {
+        id: "network-error",
+        topic: "a network failure (refused, reset, TLS) of a CORS request",
+        chromium: "a net error, no CORS reason",
+        firefox: "CORSDidNotSucceed",
+        safari: "a load failure, no CORS reason",
+        source: "cors.md 2.5, 3.1",
+    },
+    Difference {
+        id: "redirect-credentials",
+        topic: "a redirect to a URL with user:password",
+        chromium: "RedirectContainsCredentials",
+        firefox: "CORSDidNotSucceed (Status code: (null))",
+        safari: "RedirectURLHasCredentials",
+        source: "corpus d-redir-credentials-in-url",
+    },
+    Difference {
+        id: "font-cors",
+        topic: "@font-face loads",
+        chromium: "CORS mode (Origin sent, ACAO checked)",
+        firefox: "CORS mode",
+        safari: "sent without Origin by WebKitGTK: not a CORS request",
+        source: "cors.md 7 (issue: WebKitGTK sends @font-face loads without Origin)",
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_agents() {
+        let cr = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36";
+        let fx = "Mozilla/5.0 (X11; Linux x86_64; rv:153.0) Gecko/20100101 Firefox/153.0";
+        let wk = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/60.5 Safari/605.1.15";
+        assert_eq!(Browser::from_user_agent(cr), Some(Browser::Chromium));
+        assert_eq!(Browser::from_user_agent(fx), Some(Browser::Firefox));
+        assert_eq!(Browser::from_user_agent(wk), Some(Browser::Safari));
+        assert_eq!(Browser::from_user_agent("curl/8.0"), None);
+    }
+
+    /// Difference `max-age-cap` and `max-age-syntax`.
+    #[test]
+    fn max_age_per_browser() {
+        use Browser::*;
+        let cases: &[(Browser, Option<&str>, Option<u64>)] = &[
+            (Chromium, None, Some(5)),
+            (Chromium, Some("86400"), Some(7200)),
+            (Chromium, Some("-1"), Some(0)),
+            (Chromium, Some("abc"), Some(5)),
+            (Firefox, Some("86400"), Some(86400)),
+            (Firefox, Some("99999"), Some(86400)),
+            (Firefox, Some("1.5"), None),
+            (Firefox, Some(""), Some(5)),
+            (Safari, Some("86400"), Some(600)),
+            (Safari, Some("x"), Some(5)),
+        ];
+        for (b, v, want) in cases {
+            assert_eq!(b.max_age(*v), *want, "{b:?} {v:?}");
+        }
+    }
+
+    #[test]
+    fn difference_ids_are_unique() {
+        let mut ids: Vec<_> = DIFFERENCES.iter().map(|d| d.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), DIFFERENCES.len());
+    }
+}

@@ -1,0 +1,262 @@
+//! The CORS-preflight cache (`#cors-preflight-cache`) simulated per browser over the recording's
+//! clock: a request that needed a preflight but shows none is checked against what an earlier
+//! preflight allowed, with each browser's max-age cap, entry shape and capacity.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::browser::Browser;
+use super::headers::is_safelisted_method;
+use crate::model::Micros;
+
+#[derive(Clone, Debug)]
+struct Item {
+    name: String,
+    expires: Micros,
+}
+
+#[derive(Clone, Debug)]
+struct Entry {
+    /// Whether the preflight was made for a credentialed request (`#cors-preflight-cache`).
+    include: bool,
+    methods: Vec<Item>,
+    headers: Vec<Item>,
+    /// Insertion counter for eviction (oldest first).
+    stamp: u64,
+    /// The latest expiry of any item: the entry is useless after it.
+    expires: Micros,
+}
+
+/// What a preflight allowed, ready to be cached.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Allowed {
+    pub methods: Vec<String>,
+    pub headers: Vec<String>,
+    /// Seconds, already parsed and capped by the browser; 0 caches nothing.
+    pub max_age: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// Covered: the request goes out without a preflight. `age_s` is how old the entry was.
+    Hit { age_s: u64 },
+    Miss,
+}
+
+type Key = (Arc<str>, String, String);
+
+/// One browser's preflight cache for every client of an input.
+#[derive(Debug)]
+pub struct PreflightCache {
+    browser: Browser,
+    entries: HashMap<Key, (Entry, Micros)>,
+    counter: u64,
+}
+
+impl PreflightCache {
+    pub fn new(browser: Browser) -> Self {
+        Self {
+            browser,
+            entries: HashMap::new(),
+            counter: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Would the browser send `method` with `unsafe_names` to `url` without a preflight?
+    #[allow(clippy::too_many_arguments)]
+    pub fn lookup(
+        &self,
+        client: &Arc<str>,
+        origin: &str,
+        url: &str,
+        now: Micros,
+        include: bool,
+        method: &str,
+        unsafe_names: &[String],
+    ) -> Lookup {
+        let key = (client.clone(), origin.to_owned(), url.to_owned());
+        let Some((entry, created)) = self.entries.get(&key) else {
+            return Lookup::Miss;
+        };
+        // An entry made for an uncredentialed request never serves a credentialed one.
+        if include && !entry.include {
+            return Lookup::Miss;
+        }
+        let live = |i: &&Item| i.expires > now;
+        let method_ok = is_safelisted_method(method)
+            || entry
+                .methods
+                .iter()
+                .filter(live)
+                .any(|m| m.name == method || (m.name == "*" && !include));
+        // The cache applies the strict rule: `*` never covers Authorization here, even in
+        // browsers whose preflight check lets it (cors.md 2.3), so such requests re-preflight.
+        let headers_ok = unsafe_names.iter().all(|n| {
+            entry.headers.iter().filter(live).any(|h| {
+                h.name.eq_ignore_ascii_case(n) || (h.name == "*" && !include && n != "authorization")
+            })
+        });
+        if method_ok && headers_ok {
+            Lookup::Hit {
+                age_s: ((now - created).max(0) / 1_000_000) as u64,
+            }
+        } else {
+            Lookup::Miss
+        }
+    }
+
+    /// Records a successful preflight made at `now`.
+    pub fn insert(
+        &mut self,
+        client: &Arc<str>,
+        origin: &str,
+        url: &str,
+        now: Micros,
+        include: bool,
+        allowed: &Allowed,
+    ) {
+        let p = self.browser.profile();
+        if allowed.max_age == 0 || p.cache_max_url_len.is_some_and(|m| url.len() >= m) {
+            return;
+        }
+        let expires = now.saturating_add((allowed.max_age as i64).saturating_mul(1_000_000));
+        let items = |names: &[String]| -> Vec<Item> {
+            names
+                .iter()
+                .map(|n| Item {
+                    name: n.clone(),
+                    expires,
+                })
+                .collect()
+        };
+        self.counter += 1;
+        let key = (client.clone(), origin.to_owned(), url.to_owned());
+        let fresh = Entry {
+            include,
+            methods: items(&allowed.methods),
+            headers: items(&allowed.headers),
+            stamp: self.counter,
+            expires,
+        };
+        match self.entries.get_mut(&key) {
+            Some((entry, created)) if !p.cache_replaces_whole_entry && entry.include == include => {
+                // Per-item caches refresh matching items and add new ones (`#cors-preflight-cache`).
+                for (old, new) in [
+                    (&mut entry.methods, fresh.methods),
+                    (&mut entry.headers, fresh.headers),
+                ] {
+                    for item in new {
+                        match old.iter_mut().find(|o| o.name.eq_ignore_ascii_case(&item.name)) {
+                            Some(o) => o.expires = item.expires,
+                            None => old.push(item),
+                        }
+                    }
+                }
+                entry.stamp = self.counter;
+                entry.expires = entry.expires.max(expires);
+                *created = now;
+            }
+            _ => {
+                self.entries.insert(key, (fresh, now));
+            }
+        }
+        if self.entries.len() > p.cache_capacity {
+            self.evict_oldest();
+        }
+    }
+
+    /// A failed fetch clears the entries for its (origin, URL) (`#main-fetch`).
+    pub fn clear(&mut self, client: &Arc<str>, origin: &str, url: &str) {
+        self.entries
+            .remove(&(client.clone(), origin.to_owned(), url.to_owned()));
+    }
+
+    /// Drops expired entries; called as the clock advances so memory follows live keys only.
+    pub fn expire(&mut self, now: Micros) {
+        self.entries.retain(|_, (e, _)| e.expires > now);
+    }
+
+    fn evict_oldest(&mut self) {
+        if let Some(key) = self
+            .entries
+            .iter()
+            .min_by_key(|(_, (e, _))| e.stamp)
+            .map(|(k, _)| k.clone())
+        {
+            self.entries.remove(&key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allowed(methods: &[&str], headers: &[&str], max_age: u64) -> Allowed {
+        Allowed {
+            methods: methods.iter().map(|s| s.to_string()).collect(),
+            headers: headers.iter().map(|s| s.to_string()).collect(),
+            max_age,
+        }
+    }
+
+    const S: Micros = 1_000_000;
+
+    #[test]
+    fn hit_within_max_age_miss_after() {
+        let c: Arc<str> = Arc::from("client");
+        let mut cache = PreflightCache::new(Browser::Chromium);
+        cache.insert(&c, "http://a", "http://b/x", 0, false, &allowed(&["PUT"], &["x-a"], 5));
+        let names = vec!["x-a".to_string()];
+        assert_eq!(
+            cache.lookup(&c, "http://a", "http://b/x", 4 * S, false, "PUT", &names),
+            Lookup::Hit { age_s: 4 }
+        );
+        assert_eq!(cache.lookup(&c, "http://a", "http://b/x", 6 * S, false, "PUT", &names), Lookup::Miss);
+        // A new header, a new method, another URL or credentials all miss.
+        assert_eq!(
+            cache.lookup(&c, "http://a", "http://b/x", S, false, "PUT", &["x-b".to_string()]),
+            Lookup::Miss
+        );
+        assert_eq!(cache.lookup(&c, "http://a", "http://b/x", S, false, "PURGE", &[]), Lookup::Miss);
+        assert_eq!(cache.lookup(&c, "http://a", "http://b/y", S, false, "PUT", &[]), Lookup::Miss);
+        assert_eq!(cache.lookup(&c, "http://a", "http://b/x", S, true, "PUT", &[]), Lookup::Miss);
+    }
+
+    #[test]
+    fn max_age_zero_caches_nothing_and_wildcard_never_covers_authorization() {
+        let c: Arc<str> = Arc::from("client");
+        let mut cache = PreflightCache::new(Browser::Firefox);
+        cache.insert(&c, "o", "u", 0, false, &allowed(&["PUT"], &[], 0));
+        assert!(cache.is_empty());
+        cache.insert(&c, "o", "u", 0, false, &allowed(&["*"], &["*"], 60));
+        assert_eq!(
+            cache.lookup(&c, "o", "u", S, false, "DELETE", &["x-y".to_string()]),
+            Lookup::Hit { age_s: 1 }
+        );
+        assert_eq!(
+            cache.lookup(&c, "o", "u", S, false, "GET", &["authorization".to_string()]),
+            Lookup::Miss
+        );
+    }
+
+    #[test]
+    fn capacity_evicts_oldest() {
+        let c: Arc<str> = Arc::from("client");
+        let mut cache = PreflightCache::new(Browser::Firefox);
+        for i in 0..101 {
+            cache.insert(&c, "o", &format!("u{i}"), 0, false, &allowed(&["PUT"], &[], 60));
+        }
+        assert_eq!(cache.len(), 100);
+        assert_eq!(cache.lookup(&c, "o", "u0", S, false, "PUT", &[]), Lookup::Miss);
+        assert_eq!(cache.lookup(&c, "o", "u100", S, false, "PUT", &[]), Lookup::Hit { age_s: 1 });
+    }
+}

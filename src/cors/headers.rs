@@ -1,0 +1,367 @@
+//! Fetch's header rules (`#terminology-headers`, `#http-new-header-syntax`): CORS-safelisted
+//! request headers, forbidden names, the unsafe-name set a preflight announces, and the
+//! `#field-name` / `#method` list syntax of `Access-Control-Allow-Methods/-Headers`.
+
+use super::browser::Browser;
+
+/// `tchar` (RFC 9110 §5.6.2).
+pub fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+pub fn is_token(s: &[u8]) -> bool {
+    !s.is_empty() && s.iter().all(|&b| is_tchar(b))
+}
+
+/// The outcome of parsing an `Access-Control-Allow-Methods`/`-Headers` value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListParse {
+    /// Header absent (Fetch's "null").
+    Absent,
+    /// The elements, trimmed, empty ones dropped, case preserved.
+    Items(Vec<String>),
+    /// An element that is not a token (as Firefox reports it: the trimmed element).
+    Invalid(String),
+}
+
+/// `#rule` list parsing as Chromium's `ParseAccessControlAllowList` and Firefox do it: the lines
+/// joined with `,`, split on `,`, elements trimmed of whitespace, empty elements ignored, every
+/// other element must be a token (`GET PUT` or `a;b` fail the whole header).
+pub fn parse_allow_list<'a>(values: impl Iterator<Item = &'a [u8]>) -> ListParse {
+    let mut seen = false;
+    let mut items = Vec::new();
+    for line in values {
+        seen = true;
+        for element in line.split(|&b| b == b',') {
+            let element = crate::model::trim_http_ws(element);
+            if element.is_empty() {
+                continue;
+            }
+            if !is_token(element) {
+                return ListParse::Invalid(crate::model::escape_bytes(element));
+            }
+            // Tokens are ASCII by definition, so this conversion is lossless.
+            items.push(String::from_utf8_lossy(element).into_owned());
+        }
+    }
+    if seen {
+        ListParse::Items(items)
+    } else {
+        ListParse::Absent
+    }
+}
+
+/// CORS-safelisted methods (`#cors-safelisted-method`): byte-exact, upper case.
+pub fn is_safelisted_method(method: &str) -> bool {
+    matches!(method, "GET" | "HEAD" | "POST")
+}
+
+/// `#concept-method-normalize`: the six methods are upper-cased, every other is sent as written.
+pub fn normalize_method(method: &str) -> String {
+    for m in ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"] {
+        if method.eq_ignore_ascii_case(m) {
+            return m.to_owned();
+        }
+    }
+    method.to_owned()
+}
+
+/// `#forbidden-request-header`: names a script cannot set, so they never count as unsafe.
+pub fn is_forbidden_request_header(name: &[u8]) -> bool {
+    const FORBIDDEN: [&str; 21] = [
+        "accept-charset",
+        "accept-encoding",
+        "access-control-request-headers",
+        "access-control-request-method",
+        "connection",
+        "content-length",
+        "cookie",
+        "cookie2",
+        "date",
+        "dnt",
+        "expect",
+        "host",
+        "keep-alive",
+        "origin",
+        "referer",
+        "set-cookie",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "via",
+    ];
+    let lower = name.to_ascii_lowercase();
+    FORBIDDEN.iter().any(|f| f.as_bytes() == lower.as_slice())
+        || lower.starts_with(b"proxy-")
+        || lower.starts_with(b"sec-")
+}
+
+/// Headers browsers add themselves that are not on the forbidden list. On the wire there is no
+/// way to tell who set a header, so these are taken as the browser's own (cors.md 1.4): a
+/// preflight's `Access-Control-Request-Headers`, when present, is the authoritative list.
+pub fn is_browser_added_header(name: &[u8]) -> bool {
+    const ADDED: [&str; 6] = [
+        "user-agent",
+        "priority",
+        "upgrade-insecure-requests",
+        "x-client-data",
+        "purpose",
+        "x-purpose",
+    ];
+    let lower = name.to_ascii_lowercase();
+    ADDED.iter().any(|f| f.as_bytes() == lower.as_slice())
+}
+
+/// `#cors-unsafe-request-header-byte`.
+pub fn is_unsafe_byte(b: u8) -> bool {
+    (b < 0x20 && b != 0x09) || b"\"():<>?@[\\]{}".contains(&b) || b == 0x7f
+}
+
+/// The value rule for Accept-Language and Content-Language.
+fn is_language_value(v: &[u8]) -> bool {
+    v.iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b" *,-.;=".contains(&b))
+}
+
+/// WHATWG "parse a MIME type" far enough to get the essence (type/subtype, lower-cased).
+/// Parameters never make parsing fail in the standard, so they are not examined.
+pub fn mime_essence(v: &[u8]) -> Option<String> {
+    let v = crate::model::trim_http_ws(v);
+    let slash = v.iter().position(|&b| b == b'/')?;
+    let ty = &v[..slash];
+    let rest = &v[slash + 1..];
+    let sub_end = rest.iter().position(|&b| b == b';').unwrap_or(rest.len());
+    // Only trailing whitespace of the subtype is removed by the algorithm; leading whitespace
+    // makes it a non-token and the parse fails.
+    let sub_raw = &rest[..sub_end];
+    let sub_len = sub_raw
+        .iter()
+        .rposition(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        .map_or(0, |e| e + 1);
+    let sub = &sub_raw[..sub_len];
+    if !is_token(ty) || !is_token(sub) {
+        return None;
+    }
+    let mut essence = String::from_utf8_lossy(ty).to_ascii_lowercase();
+    essence.push('/');
+    essence.push_str(&String::from_utf8_lossy(sub).to_ascii_lowercase());
+    Some(essence)
+}
+
+/// "Parse a single range header value" (allowWhitespace = false): `bytes=START-[END]`, and
+/// the safelist additionally needs a start (cors.md 1.4; corpus: `bytes=0-9,20-29` preflights).
+fn is_safelisted_range(v: &[u8]) -> bool {
+    let Some(rest) = v.strip_prefix(b"bytes=") else {
+        return false;
+    };
+    let Some(dash) = rest.iter().position(|&b| b == b'-') else {
+        return false;
+    };
+    let (start, end) = (&rest[..dash], &rest[dash + 1..]);
+    let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
+    if start.is_empty() || !digits(start) || !digits(end) {
+        return false;
+    }
+    if end.is_empty() {
+        return true;
+    }
+    // Compare as decimal strings of arbitrary length: strip leading zeros, then length, then bytes.
+    let strip = |s: &[u8]| -> Vec<u8> {
+        let t: Vec<u8> = s.iter().copied().skip_while(|&b| b == b'0').collect();
+        t
+    };
+    let (s, e) = (strip(start), strip(end));
+    (s.len(), s) <= (e.len(), e)
+}
+
+/// Chromium's extra safelist (client hints) from `services/network/public/cpp/cors/cors.cc`
+/// `IsCorsSafelistedHeader`; Firefox and WebKit follow the standard list only.
+fn is_chromium_client_hint(name: &[u8], value: &[u8]) -> Option<bool> {
+    let lower = name.to_ascii_lowercase();
+    let v = std::str::from_utf8(value).ok();
+    let number = || v.is_some_and(|s| !s.is_empty() && s.parse::<f64>().is_ok_and(f64::is_finite));
+    let integer = || v.is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
+    Some(match lower.as_slice() {
+        b"save-data" => value.eq_ignore_ascii_case(b"on"),
+        b"device-memory" | b"dpr" => number(),
+        b"width" | b"viewport-width" => integer(),
+        _ => return None,
+    })
+}
+
+/// `#cors-safelisted-request-header` for one (name, value), with the browser's extensions.
+pub fn is_safelisted_request_header(browser: Browser, name: &[u8], value: &[u8]) -> bool {
+    if value.len() > 128 {
+        return false;
+    }
+    let lower = name.to_ascii_lowercase();
+    match lower.as_slice() {
+        b"accept" => !value.iter().any(|&b| is_unsafe_byte(b)),
+        b"accept-language" | b"content-language" => is_language_value(value),
+        b"content-type" => {
+            !value.iter().any(|&b| is_unsafe_byte(b))
+                && mime_essence(value).is_some_and(|e| {
+                    matches!(
+                        e.as_str(),
+                        "application/x-www-form-urlencoded" | "multipart/form-data" | "text/plain"
+                    )
+                })
+        }
+        b"range" => is_safelisted_range(value),
+        _ => {
+            browser.profile().safelists_client_hints
+                && is_chromium_client_hint(name, value).unwrap_or(false)
+        }
+    }
+}
+
+/// `#cors-unsafe-request-header-names` over the author headers of a request: lower-cased,
+/// de-duplicated and sorted, including the 1024-byte rule for the safelisted ones.
+/// Forbidden and browser-added headers are skipped (see `is_browser_added_header`).
+pub fn unsafe_request_header_names<'a>(
+    browser: Browser,
+    headers: impl Iterator<Item = (&'a [u8], &'a [u8])>,
+) -> Vec<String> {
+    let mut unsafe_names = Vec::new();
+    let mut safelisted = Vec::new();
+    let mut safelisted_bytes = 0usize;
+    for (name, value) in headers {
+        if is_forbidden_request_header(name) || is_browser_added_header(name) {
+            continue;
+        }
+        let lower = crate::model::escape_bytes(name).to_ascii_lowercase();
+        // Header values are stored untrimmed; the browser saw them normalized.
+        let value = crate::model::trim_http_ws(value);
+        if is_safelisted_request_header(browser, name, value) {
+            safelisted_bytes += value.len();
+            safelisted.push(lower);
+        } else {
+            unsafe_names.push(lower);
+        }
+    }
+    if safelisted_bytes > 1024 {
+        unsafe_names.extend(safelisted);
+    }
+    unsafe_names.sort();
+    unsafe_names.dedup();
+    unsafe_names
+}
+
+/// Parses an `Access-Control-Request-Headers` value into lower-cased, sorted, unique names.
+pub fn parse_request_headers_list(value: &[u8]) -> Vec<String> {
+    let mut names: Vec<String> = value
+        .split(|&b| b == b',')
+        .map(crate::model::trim_http_ws)
+        .filter(|n| !n.is_empty())
+        .map(|n| crate::model::escape_bytes(n).to_ascii_lowercase())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Browser::*;
+
+    /// One row per safelist rule of `#cors-safelisted-request-header` (and Chromium's extras).
+    #[test]
+    fn safelisted_request_headers_table() {
+        let long_accept = "a".repeat(129);
+        let cases: &[(Browser, &str, &str, bool, &str)] = &[
+            (Chromium, "Accept", "application/json", true, "accept: any value without unsafe bytes"),
+            (Chromium, "Accept", "text/\"x\"", false, "accept: unsafe byte \""),
+            (Chromium, "Accept", &long_accept, false, "any value over 128 bytes"),
+            (Chromium, "Accept-Language", "en-US,en;q=0.9", true, "language: allowed bytes"),
+            (Chromium, "Accept-Language", "en_US", false, "language: _ is not allowed"),
+            (Chromium, "Content-Language", "de-DE", true, "content-language"),
+            (Chromium, "Content-Type", "text/plain;charset=UTF-8", true, "content-type with params"),
+            (Chromium, "Content-Type", "application/x-www-form-urlencoded", true, "form"),
+            (Chromium, "Content-Type", "multipart/form-data; boundary=x", true, "multipart"),
+            (Chromium, "Content-Type", "application/json", false, "json is not safelisted"),
+            (Chromium, "Content-Type", "text/plain; charset=\"utf-8\"", false, "quote is an unsafe byte"),
+            (Chromium, "Content-Type", "text/plain(x)", false, "unsafe byte ("),
+            (Chromium, "Content-Type", "text", false, "not a MIME type"),
+            (Chromium, "Range", "bytes=0-99", true, "single range"),
+            (Chromium, "Range", "bytes=100-", true, "open-ended range"),
+            (Chromium, "Range", "bytes=-500", false, "suffix range has no start"),
+            (Chromium, "Range", "bytes=0-9,20-29", false, "multi-range"),
+            (Chromium, "Range", "bytes=10-5", false, "start after end"),
+            (Chromium, "X-Api-Key", "k", false, "any other name"),
+            (Chromium, "DPR", "2", true, "Chromium safelists client hints"),
+            (Firefox, "DPR", "2", false, "Firefox does not"),
+            (Safari, "Width", "100", false, "WebKit does not"),
+            (Chromium, "Width", "1.5", false, "width must be an integer"),
+            (Chromium, "Save-Data", "on", true, "save-data on"),
+        ];
+        for (browser, name, value, want, why) in cases {
+            assert_eq!(
+                is_safelisted_request_header(*browser, name.as_bytes(), value.as_bytes()),
+                *want,
+                "{why}: {name}: {value} ({browser:?})"
+            );
+        }
+    }
+
+    #[test]
+    fn unsafe_names_are_sorted_lowercase_and_skip_forbidden() {
+        let h = [
+            ("X-B", "1"),
+            ("Content-Type", "application/json"),
+            ("x-a", "2"),
+            ("X-B", "3"),
+            ("Cookie", "a=b"),
+            ("Sec-Fetch-Mode", "cors"),
+            ("User-Agent", "x"),
+            ("Accept", "*/*"),
+        ];
+        let names = unsafe_request_header_names(
+            Chromium,
+            h.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
+        );
+        assert_eq!(names, ["content-type", "x-a", "x-b"]);
+    }
+
+    #[test]
+    fn safelisted_total_over_1024_bytes_makes_them_unsafe() {
+        let v = "a".repeat(120);
+        let h: Vec<(String, String)> = (0..9).map(|_| ("Accept".to_string(), v.clone())).collect();
+        let names = unsafe_request_header_names(
+            Chromium,
+            h.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
+        );
+        assert_eq!(names, ["accept"]);
+    }
+
+    #[test]
+    fn allow_list_syntax() {
+        let p = |s: &str| parse_allow_list(std::iter::once(s.as_bytes()));
+        assert_eq!(p("GET, , PUT"), ListParse::Items(vec!["GET".into(), "PUT".into()]));
+        assert_eq!(p("PUT DELETE"), ListParse::Invalid("PUT DELETE".into()));
+        assert_eq!(p("x-a;x-b"), ListParse::Invalid("x-a;x-b".into()));
+        assert_eq!(p("*"), ListParse::Items(vec!["*".into()]));
+        assert_eq!(parse_allow_list(std::iter::empty()), ListParse::Absent);
+        let two = [b"PUT".as_slice(), b"DELETE".as_slice()];
+        assert_eq!(
+            parse_allow_list(two.into_iter()),
+            ListParse::Items(vec!["PUT".into(), "DELETE".into()])
+        );
+    }
+
+    #[test]
+    fn method_normalization() {
+        assert_eq!(normalize_method("delete"), "DELETE");
+        assert_eq!(normalize_method("patch"), "patch");
+        assert!(!is_safelisted_method("get"));
+        assert!(is_safelisted_method("POST"));
+    }
+
+    #[test]
+    fn mime_essence_parsing() {
+        assert_eq!(mime_essence(b" Text/Plain ; charset=x").as_deref(), Some("text/plain"));
+        assert_eq!(mime_essence(b"text/ plain"), None);
+        assert_eq!(mime_essence(b"/plain"), None);
+    }
+}

@@ -1,0 +1,12 @@
+//! The CORS engine: pure functions (no I/O) that decide a flow the way a given browser would,
+//! following the Fetch standard (`#cors-check`, `#cors-preflight-fetch`, `#http-redirect-fetch`)
+//! and each browser's recorded departures from it.
+
+pub mod browser;
+pub mod cache;
+pub mod engine;
+pub mod headers;
+pub mod origin;
+pub mod reason;
+
+pub use browser::{Browser, ALL_BROWSERS};

@@ -1,0 +1,101 @@
+//! Origins (`#origin`): serialization, same-origin comparison, redirect targets, and the URL
+//! validity test Chromium applies to `Access-Control-Allow-Origin` values.
+
+use url::Url;
+
+/// The serialized origin of `url` (`scheme://host[:port]`, default port omitted, never a
+/// trailing slash); `null` for opaque origins; `None` when `url` is not a URL at all.
+pub fn origin_of(url: &str) -> Option<String> {
+    Url::parse(url).ok().map(|u| u.origin().ascii_serialization())
+}
+
+/// Parses an `Origin` / page-origin string into its canonical serialization, so that
+/// `http://A.test:80` and `http://a.test` compare equal.
+pub fn canonical_origin(origin: &str) -> Option<String> {
+    if origin == "null" {
+        return Some("null".into());
+    }
+    origin_of(origin).filter(|o| o != "null")
+}
+
+pub fn same_origin(a: &str, b: &str) -> bool {
+    match (origin_of(a), origin_of(b)) {
+        (Some(x), Some(y)) => x == y && x != "null",
+        _ => false,
+    }
+}
+
+/// A redirect target (`Location`, possibly relative) resolved against the URL it came from.
+pub fn resolve_location(base: &str, location: &str) -> Option<Url> {
+    Url::parse(base).ok()?.join(location).ok()
+}
+
+/// Whether a URL carries `user:password@`.
+pub fn has_credentials(url: &Url) -> bool {
+    !url.username().is_empty() || url.password().is_some()
+}
+
+/// The URL with any userinfo removed, as WebKit prints a redirect target.
+pub fn without_credentials(url: &Url) -> String {
+    let mut u = url.clone();
+    // Setting userinfo only fails for URLs that cannot have it, which have none to remove.
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.to_string()
+}
+
+/// Chromium's `GURL(value).is_valid()` for ACAO values: anything with a scheme parses
+/// (`app.test:8080` has scheme `app.test`); empty strings and scheme-less text do not.
+pub fn gurl_valid(value: &str) -> bool {
+    Url::parse(value).is_ok()
+}
+
+/// `http` or `https`: the schemes for which CORS applies (`url::GetCorsEnabledSchemes`).
+pub fn is_http_scheme(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+/// Whether a host is on the loopback or a private network (for Local Network Access notes).
+pub fn is_potentially_trustworthy(url: &str) -> bool {
+    match Url::parse(url) {
+        Ok(u) => {
+            u.scheme() == "https"
+                || matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+                || u.host_str().is_some_and(|h| h.ends_with(".localhost"))
+        }
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_serialize_without_default_port_or_slash() {
+        assert_eq!(origin_of("http://a.test:80/x").unwrap(), "http://a.test");
+        assert_eq!(origin_of("https://A.test:8443/").unwrap(), "https://a.test:8443");
+        assert_eq!(canonical_origin("http://App.test:8080").unwrap(), "http://app.test:8080");
+        assert!(same_origin("https://a:443/x", "https://a/y"));
+        assert!(!same_origin("http://a:8080/", "http://a:8081/"));
+    }
+
+    #[test]
+    fn gurl_validity_matches_chromium_corpus() {
+        assert!(gurl_valid("app.test:8080"));
+        assert!(gurl_valid("http://*.test"));
+        assert!(gurl_valid("http://APP.test:8080"));
+        assert!(!gurl_valid(""));
+        assert!(!gurl_valid("*.test"));
+    }
+
+    #[test]
+    fn redirect_targets() {
+        let u = resolve_location("http://api.test:8081/s/a/start", "/s/a/final").unwrap();
+        assert_eq!(u.as_str(), "http://api.test:8081/s/a/final");
+        let c = resolve_location("http://a.test/", "http://user:secret@b.test/f").unwrap();
+        assert!(has_credentials(&c));
+        assert_eq!(without_credentials(&c), "http://b.test/f");
+    }
+}
