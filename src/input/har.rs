@@ -1,1 +1,976 @@
-//! Streaming HAR 1.2 reader (placeholder).
+//! Streaming HAR 1.2 reader: a byte-level scanner finds each element of `log.entries` (and the
+//! small `creator`/`browser`/`pages` values) without building a document tree, drops string
+//! contents over a size limit (response bodies) as it goes, and parses each entry on its own
+//! into an [`Exchange`]. Memory is one entry plus the read buffer, whatever the file size.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::io::{self, BufRead};
+use std::sync::Arc;
+
+use serde::de::{self, Deserializer};
+use serde::Deserialize;
+
+use crate::diag::Diagnostics;
+use crate::model::{
+    Evidence, Exchange, Flavour, Headers, Micros, Position, Request, Response, Timings,
+};
+
+/// Strings longer than this are not kept (response bodies, base64 payloads, giant initiator
+/// stacks); the entry is parsed with the string emptied and the event is counted.
+pub const MAX_STRING_BYTES: usize = 64 * 1024;
+/// An entry whose kept bytes exceed this is skipped (after the long strings were dropped, only a
+/// hostile file gets here).
+pub const MAX_ENTRY_BYTES: usize = 16 * 1024 * 1024;
+/// Nesting deeper than this is refused (no legitimate HAR comes close).
+pub const MAX_DEPTH: usize = 128;
+
+#[derive(Clone, Debug)]
+pub struct HarOptions {
+    pub max_string_bytes: usize,
+    pub max_entry_bytes: usize,
+}
+
+impl Default for HarOptions {
+    fn default() -> Self {
+        Self {
+            max_string_bytes: MAX_STRING_BYTES,
+            max_entry_bytes: MAX_ENTRY_BYTES,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HarError {
+    #[error("read error at byte {offset}: {source}")]
+    Io {
+        offset: u64,
+        #[source]
+        source: io::Error,
+    },
+    #[error("not JSON at byte {offset}: expected {expected}, found {found}")]
+    Syntax {
+        offset: u64,
+        expected: &'static str,
+        found: String,
+    },
+    #[error("truncated at byte {offset} (inside {context}); {entries} complete entries were read")]
+    Truncated {
+        offset: u64,
+        context: &'static str,
+        entries: u64,
+    },
+    #[error("nesting deeper than {MAX_DEPTH} at byte {offset}")]
+    TooDeep { offset: u64 },
+    #[error("no `log.entries` array found: not a HAR file")]
+    NoEntries,
+}
+
+/// What the HAR says about itself.
+#[derive(Clone, Debug, Default)]
+pub struct HarMeta {
+    pub creator: Option<String>,
+    pub creator_version: Option<String>,
+    pub browser: Option<String>,
+    pub browser_version: Option<String>,
+    pub entries: u64,
+    pub skipped_entries: u64,
+}
+
+impl HarMeta {
+    pub fn flavour(&self) -> Flavour {
+        let c = self.creator.as_deref().unwrap_or("").to_ascii_lowercase();
+        if c == "webinspector" {
+            Flavour::DevTools
+        } else if c.contains("playwright") {
+            Flavour::Playwright
+        } else if c.contains("chrome-har") || c.contains("browsertime") || c.contains("sitespeed") {
+            Flavour::ChromeHar
+        } else if c.contains("firefox") {
+            Flavour::FirefoxHar
+        } else if c.contains("webkit") || c.contains("safari") {
+            Flavour::SafariHar
+        } else {
+            Flavour::OtherHar
+        }
+    }
+
+    /// The browser that made the file, from `log.browser` or `log.creator`.
+    pub fn browser_name(&self) -> Option<crate::cors::Browser> {
+        use crate::cors::Browser;
+        let b = self.browser.as_deref().unwrap_or("").to_ascii_lowercase();
+        if b.contains("firefox") {
+            return Some(Browser::Firefox);
+        }
+        if b.contains("chrom") || b.contains("edge") {
+            return Some(Browser::Chromium);
+        }
+        if b.contains("safari") || b.contains("webkit") {
+            return Some(Browser::Safari);
+        }
+        match self.flavour() {
+            Flavour::DevTools | Flavour::ChromeHar => Some(Browser::Chromium),
+            Flavour::FirefoxHar => Some(Browser::Firefox),
+            Flavour::SafariHar => Some(Browser::Safari),
+            _ => None,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Typed entry, borrowed from the entry's bytes where the JSON has no escapes.
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawEntry<'a> {
+    #[serde(borrow)]
+    pageref: Option<Cow<'a, str>>,
+    #[serde(rename = "startedDateTime", borrow)]
+    started: Option<Cow<'a, str>>,
+    #[serde(deserialize_with = "lenient_f64")]
+    time: Option<f64>,
+    #[serde(borrow)]
+    request: RawRequest<'a>,
+    #[serde(borrow)]
+    response: Option<RawResponse<'a>>,
+    timings: Option<RawTimings>,
+    #[serde(rename = "serverIPAddress", borrow)]
+    server_ip: Option<Cow<'a, str>>,
+    #[serde(rename = "_connectionId", deserialize_with = "lenient_string")]
+    connection_id: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    connection: Option<String>,
+    #[serde(rename = "_resourceType", borrow)]
+    resource_type: Option<Cow<'a, str>>,
+    #[serde(rename = "_initiator", deserialize_with = "lenient_initiator")]
+    initiator: Option<RawInitiator>,
+    /// chrome-har's flattened initiator type.
+    #[serde(rename = "_initiator_type", borrow)]
+    initiator_type: Option<Cow<'a, str>>,
+    #[serde(rename = "_fromCache", deserialize_with = "lenient_string")]
+    from_cache: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawRequest<'a> {
+    #[serde(borrow)]
+    method: Cow<'a, str>,
+    #[serde(borrow)]
+    url: Cow<'a, str>,
+    #[serde(rename = "httpVersion", borrow)]
+    http_version: Cow<'a, str>,
+    #[serde(borrow, deserialize_with = "lenient_headers")]
+    headers: Vec<RawHeader<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawResponse<'a> {
+    #[serde(deserialize_with = "lenient_i64")]
+    status: Option<i64>,
+    #[serde(rename = "statusText", borrow)]
+    status_text: Cow<'a, str>,
+    #[serde(borrow, deserialize_with = "lenient_headers")]
+    headers: Vec<RawHeader<'a>>,
+    #[serde(rename = "_error", deserialize_with = "lenient_string")]
+    error: Option<String>,
+    #[serde(rename = "_failureText", deserialize_with = "lenient_string")]
+    failure_text: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawHeader<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(borrow)]
+    value: Cow<'a, str>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawTimings {
+    #[serde(deserialize_with = "lenient_f64")]
+    wait: Option<f64>,
+}
+
+#[derive(Default)]
+struct RawInitiator {
+    kind: Option<String>,
+    url: Option<String>,
+}
+
+fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Some(s),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    })
+}
+
+fn lenient_initiator<'de, D: Deserializer<'de>>(d: D) -> Result<Option<RawInitiator>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Object(o) => Some(RawInitiator {
+            kind: o.get("type").and_then(|v| v.as_str()).map(str::to_owned),
+            url: o.get("url").and_then(|v| v.as_str()).map(str::to_owned),
+        }),
+        // WebPagetest-style exports: a plain initiator URL.
+        serde_json::Value::String(s) => Some(RawInitiator {
+            kind: None,
+            url: Some(s),
+        }),
+        _ => None,
+    })
+}
+
+/// Headers as a list of `{name, value}`; entries of any other shape are skipped.
+fn lenient_headers<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Vec<RawHeader<'a>>, D::Error> {
+    struct V<'a>(std::marker::PhantomData<&'a ()>);
+    impl<'de: 'a, 'a> de::Visitor<'de> for V<'a> {
+        type Value = Vec<RawHeader<'a>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a list of headers")
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(h) = seq.next_element::<Option<RawHeaderLoose<'a>>>()? {
+                if let Some(RawHeaderLoose::Ok(h)) = h {
+                    out.push(h);
+                }
+            }
+            Ok(out)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
+            Ok(Vec::new())
+        }
+    }
+    d.deserialize_any(V(std::marker::PhantomData))
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawHeaderLoose<'a> {
+    #[serde(borrow)]
+    Ok(RawHeader<'a>),
+    Other(de::IgnoredAny),
+}
+
+// ---------------------------------------------------------------------------------------------
+// The structural scanner.
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Capture {
+    None,
+    Entry,
+    Meta(MetaField),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum MetaField {
+    Creator,
+    Browser,
+    Pages,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Frame {
+    /// An object; `role` says what its values are (top level, `log`, or anything else).
+    Object { role: Role, expect_key: bool },
+    Array { role: Role },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Role {
+    Top,
+    Log,
+    Entries,
+    Other,
+}
+
+struct Scanner<'o> {
+    opts: &'o HarOptions,
+    offset: u64,
+    stack: Vec<Frame>,
+    in_string: bool,
+    escape: bool,
+    /// Bytes of the current string (only kept when capturing or reading a key).
+    string_len: usize,
+    string_elided: bool,
+    key: Vec<u8>,
+    reading_key: bool,
+    /// The key whose value comes next, in a role that cares.
+    pending_key: Option<Vec<u8>>,
+    capture: Capture,
+    capture_depth: usize,
+    buf: Vec<u8>,
+    /// Where the current string's kept bytes start in `buf`.
+    string_start: usize,
+    saw_entries: bool,
+    entry_start_offset: u64,
+}
+
+/// Reads a HAR stream, calling `emit` for each entry's exchange in file order.
+pub fn read_har(
+    mut reader: Box<dyn BufRead + Send>,
+    source: Arc<str>,
+    opts: &HarOptions,
+    emit: &mut dyn FnMut(Exchange),
+    diag: &mut Diagnostics,
+) -> Result<HarMeta, HarError> {
+    let mut meta = HarMeta::default();
+    let mut pages: HashMap<String, String> = HashMap::new();
+    let mut sc = Scanner {
+        opts,
+        offset: 0,
+        stack: Vec::new(),
+        in_string: false,
+        escape: false,
+        string_len: 0,
+        string_elided: false,
+        key: Vec::new(),
+        reading_key: false,
+        pending_key: None,
+        capture: Capture::None,
+        capture_depth: 0,
+        buf: Vec::new(),
+        string_start: 0,
+        saw_entries: false,
+        entry_start_offset: 0,
+    };
+    let mut started = false;
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(source) => {
+                return Err(HarError::Io {
+                    offset: sc.offset,
+                    source,
+                })
+            }
+        };
+        if chunk.is_empty() {
+            break;
+        }
+        let n = chunk.len();
+        let mut done = |sc: &mut Scanner, cap: Capture, bytes: &[u8], start: u64| {
+            handle_capture(
+                sc, cap, bytes, start, &source, &mut meta, &mut pages, emit, diag,
+            )
+        };
+        sc.feed(chunk, &mut started, &mut done)?;
+        reader.consume(n);
+    }
+    if !sc.stack.is_empty() || sc.in_string {
+        let context = if sc.capture == Capture::Entry {
+            "an entry"
+        } else if sc.saw_entries {
+            "log.entries"
+        } else {
+            "the HAR header"
+        };
+        return Err(HarError::Truncated {
+            offset: sc.offset,
+            context,
+            entries: meta.entries,
+        });
+    }
+    if !sc.saw_entries {
+        return Err(HarError::NoEntries);
+    }
+    Ok(meta)
+}
+
+type Done<'d> = dyn FnMut(&mut Scanner, Capture, &[u8], u64) + 'd;
+
+impl Scanner<'_> {
+    fn feed(&mut self, chunk: &[u8], started: &mut bool, done: &mut Done) -> Result<(), HarError> {
+        let mut i = 0;
+        while i < chunk.len() {
+            if self.in_string {
+                // Fast path: jump to the next quote or backslash.
+                let rest = &chunk[i..];
+                let stop = if self.escape {
+                    0
+                } else {
+                    memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len())
+                };
+                if stop > 0 {
+                    self.keep_string_bytes(&rest[..stop]);
+                    i += stop;
+                    self.offset += stop as u64;
+                    continue;
+                }
+                let b = rest[0];
+                if self.escape {
+                    self.escape = false;
+                    self.keep_string_bytes(&[b]);
+                } else if b == b'\\' {
+                    self.escape = true;
+                    self.keep_string_bytes(&[b]);
+                } else {
+                    // Closing quote.
+                    self.in_string = false;
+                    self.end_string();
+                }
+                i += 1;
+                self.offset += 1;
+                continue;
+            }
+            let b = chunk[i];
+            if !*started {
+                // Skip a UTF-8 byte-order mark before the document.
+                if self.offset < 3 && matches!(b, 0xEF | 0xBB | 0xBF) {
+                    i += 1;
+                    self.offset += 1;
+                    continue;
+                }
+                if !b.is_ascii_whitespace() {
+                    *started = true;
+                    if b != b'{' {
+                        return Err(self.syntax("`{` to start the HAR document", b));
+                    }
+                }
+            }
+            self.structural(b, done)?;
+            i += 1;
+            self.offset += 1;
+        }
+        Ok(())
+    }
+
+    fn syntax(&self, expected: &'static str, b: u8) -> HarError {
+        HarError::Syntax {
+            offset: self.offset,
+            expected,
+            found: if b.is_ascii_graphic() {
+                format!("`{}`", b as char)
+            } else {
+                format!("byte 0x{b:02x}")
+            },
+        }
+    }
+
+    fn capturing(&self) -> bool {
+        self.capture != Capture::None
+    }
+
+    fn keep_string_bytes(&mut self, bytes: &[u8]) {
+        self.string_len += bytes.len();
+        if self.reading_key && self.key.len() < 64 {
+            let room = 64 - self.key.len();
+            self.key.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        }
+        if !self.capturing() {
+            return;
+        }
+        if self.string_len > self.opts.max_string_bytes {
+            if !self.string_elided {
+                self.string_elided = true;
+                self.buf.truncate(self.string_start);
+            }
+            return;
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    fn end_string(&mut self) {
+        self.reading_key = false;
+        if self.capturing() {
+            self.buf.push(b'"');
+        }
+    }
+
+    fn structural(&mut self, b: u8, done: &mut Done) -> Result<(), HarError> {
+        if b.is_ascii_whitespace() {
+            return Ok(());
+        }
+        let top = self.stack.last().copied();
+        let value_role = self.value_role(top);
+        match b {
+            b'"' => {
+                let is_key = matches!(top, Some(Frame::Object { expect_key: true, .. }));
+                self.in_string = true;
+                self.escape = false;
+                self.string_len = 0;
+                self.string_elided = false;
+                if is_key {
+                    self.reading_key = true;
+                    self.key.clear();
+                }
+                if self.capturing() {
+                    self.buf.push(b'"');
+                    self.string_start = self.buf.len();
+                }
+            }
+            b'{' | b'[' => {
+                if self.stack.len() >= MAX_DEPTH {
+                    return Err(HarError::TooDeep {
+                        offset: self.offset,
+                    });
+                }
+                if matches!(top, Some(Frame::Object { expect_key: true, .. })) {
+                    return Err(self.syntax("a key", b));
+                }
+                self.begin_value();
+                if self.capturing() {
+                    self.buf.push(b);
+                }
+                self.stack.push(if b == b'{' {
+                    Frame::Object {
+                        role: value_role,
+                        expect_key: true,
+                    }
+                } else {
+                    if value_role == Role::Entries {
+                        self.saw_entries = true;
+                    }
+                    Frame::Array { role: value_role }
+                });
+            }
+            b'}' | b']' => {
+                let ok = matches!(
+                    (top, b),
+                    (Some(Frame::Object { .. }), b'}') | (Some(Frame::Array { .. }), b']')
+                );
+                if !ok {
+                    return Err(self.syntax("a matching close bracket", b));
+                }
+                self.stack.pop();
+                if self.capturing() {
+                    self.buf.push(b);
+                }
+                self.after_value(done);
+            }
+            b':' => {
+                if let Some(Frame::Object { role, expect_key }) = self.stack.last_mut() {
+                    if !*expect_key {
+                        return Err(self.syntax("a value", b));
+                    }
+                    *expect_key = false;
+                    let role = *role;
+                    if matches!(role, Role::Top | Role::Log) {
+                        self.pending_key = Some(self.key.clone());
+                    }
+                } else {
+                    return Err(self.syntax("a value", b));
+                }
+                if self.capturing() {
+                    self.buf.push(b);
+                }
+            }
+            b',' => {
+                if let Some(Frame::Object { expect_key, .. }) = self.stack.last_mut() {
+                    *expect_key = true;
+                }
+                if self.capturing() {
+                    self.buf.push(b);
+                }
+            }
+            _ => {
+                // The first byte of a number, true, false or null; the rest follow as
+                // structural bytes too and are simply copied.
+                if matches!(top, Some(Frame::Object { expect_key: true, .. })) {
+                    return Err(self.syntax("a key", b));
+                }
+                if top.is_none() {
+                    return Err(self.syntax("`{`", b));
+                }
+                if self.capturing() {
+                    self.buf.push(b);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The role of a value about to start under `top`.
+    fn value_role(&self, top: Option<Frame>) -> Role {
+        match top {
+            None => Role::Top,
+            Some(Frame::Object { role: Role::Top, .. }) => {
+                if self.pending_key.as_deref() == Some(b"log") {
+                    Role::Log
+                } else {
+                    Role::Other
+                }
+            }
+            Some(Frame::Object { role: Role::Log, .. }) => {
+                if self.pending_key.as_deref() == Some(b"entries") {
+                    Role::Entries
+                } else {
+                    Role::Other
+                }
+            }
+            _ => Role::Other,
+        }
+    }
+
+    /// An object or array starts: begin capturing it if it is an entry or a wanted `log` field.
+    /// Scalars are never captured at these levels (an entry that is not an object is skipped).
+    fn begin_value(&mut self) {
+        if self.capturing() {
+            return;
+        }
+        let top = self.stack.last().copied();
+        let cap = match top {
+            Some(Frame::Array {
+                role: Role::Entries,
+            }) => Capture::Entry,
+            Some(Frame::Object { role: Role::Log, .. }) => match self.pending_key.as_deref() {
+                Some(b"creator") => Capture::Meta(MetaField::Creator),
+                Some(b"browser") => Capture::Meta(MetaField::Browser),
+                Some(b"pages") => Capture::Meta(MetaField::Pages),
+                _ => Capture::None,
+            },
+            _ => Capture::None,
+        };
+        if cap != Capture::None {
+            self.capture = cap;
+            self.capture_depth = self.stack.len();
+            self.buf.clear();
+            self.entry_start_offset = self.offset;
+        }
+    }
+
+    fn after_value(&mut self, done: &mut Done) {
+        if self.capturing() && self.stack.len() == self.capture_depth {
+            let cap = self.capture;
+            self.capture = Capture::None;
+            let bytes = std::mem::take(&mut self.buf);
+            let start = self.entry_start_offset;
+            done(self, cap, &bytes, start);
+            self.buf = bytes;
+            self.buf.clear();
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn handle_capture(
+    sc: &mut Scanner,
+    cap: Capture,
+    bytes: &[u8],
+    start: u64,
+    source: &Arc<str>,
+    meta: &mut HarMeta,
+    pages: &mut HashMap<String, String>,
+    emit: &mut dyn FnMut(Exchange),
+    diag: &mut Diagnostics,
+) {
+    match cap {
+        Capture::Entry => {
+            let index = meta.entries;
+            meta.entries += 1;
+            if bytes.len() > sc.opts.max_entry_bytes {
+                meta.skipped_entries += 1;
+                diag.warn("har-entry-too-large", || {
+                    format!("{source}: entry {index} (byte {start}): {} bytes kept, over the limit", bytes.len())
+                });
+                return;
+            }
+            match serde_json::from_slice::<RawEntry>(bytes) {
+                Ok(raw) => {
+                    if let Some(x) = to_exchange(raw, index, source, meta, pages, diag) {
+                        emit(x);
+                    } else {
+                        meta.skipped_entries += 1;
+                    }
+                }
+                Err(e) => {
+                    meta.skipped_entries += 1;
+                    diag.warn("har-entry-invalid", || {
+                        format!("{source}: entry {index} (byte {start}): {e}")
+                    });
+                }
+            }
+        }
+        Capture::Meta(field) => {
+            #[derive(Deserialize, Default)]
+            #[serde(default)]
+            struct NameVersion {
+                #[serde(deserialize_with = "lenient_string")]
+                name: Option<String>,
+                #[serde(deserialize_with = "lenient_string")]
+                version: Option<String>,
+            }
+            #[derive(Deserialize, Default)]
+            #[serde(default)]
+            struct Page {
+                #[serde(deserialize_with = "lenient_string")]
+                id: Option<String>,
+                #[serde(deserialize_with = "lenient_string")]
+                title: Option<String>,
+            }
+            match field {
+                MetaField::Creator | MetaField::Browser => {
+                    if let Ok(nv) = serde_json::from_slice::<NameVersion>(bytes) {
+                        if field == MetaField::Creator {
+                            meta.creator = nv.name;
+                            meta.creator_version = nv.version;
+                        } else {
+                            meta.browser = nv.name;
+                            meta.browser_version = nv.version;
+                        }
+                    }
+                }
+                MetaField::Pages => {
+                    if let Ok(list) = serde_json::from_slice::<Vec<Page>>(bytes) {
+                        for p in list {
+                            if let (Some(id), Some(title)) = (p.id, p.title) {
+                                pages.insert(id, title);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Capture::None => {}
+    }
+}
+
+/// ISO 8601 / RFC 3339 to microseconds since the epoch.
+pub fn parse_time(s: &str) -> Option<Micros> {
+    chrono::DateTime::parse_from_rfc3339(s.trim())
+        .ok()
+        .map(|t| t.timestamp_micros())
+}
+
+fn to_exchange(
+    raw: RawEntry,
+    index: u64,
+    source: &Arc<str>,
+    meta: &HarMeta,
+    pages: &HashMap<String, String>,
+    diag: &mut Diagnostics,
+) -> Option<Exchange> {
+    if raw.request.url.is_empty() || raw.request.method.is_empty() {
+        diag.warn("har-entry-invalid", || {
+            format!("{source}: entry {index}: no request method or URL")
+        });
+        return None;
+    }
+    let time = match raw.started.as_deref().and_then(parse_time) {
+        Some(t) => t,
+        None => {
+            diag.warn("har-entry-no-time", || {
+                format!("{source}: entry {index}: missing or invalid startedDateTime")
+            });
+            0
+        }
+    };
+    let flavour = meta.flavour();
+    let headers_of = |list: &[RawHeader]| -> Headers {
+        let bytes = list.iter().map(|h| h.name.len() + h.value.len()).sum();
+        let mut h = Headers::with_capacity(list.len(), bytes);
+        for x in list {
+            // HTTP/2 pseudo-headers (`:authority`, …) are not request headers for CORS.
+            if !x.name.starts_with(':') {
+                h.push(x.name.as_bytes(), x.value.as_bytes());
+            }
+        }
+        h
+    };
+    let request = Request {
+        method: raw.request.method.into_owned(),
+        url: raw.request.url.into_owned(),
+        http_version: raw.request.http_version.into_owned(),
+        headers: headers_of(&raw.request.headers),
+    };
+    let mut evidence = Evidence::default();
+    let mut response = None;
+    if let Some(r) = raw.response {
+        let status = r.status.unwrap_or(0);
+        evidence.error = r
+            .error
+            .filter(|e| !e.is_empty())
+            .or(r.failure_text.filter(|e| !e.is_empty()));
+        if status > 0 && status < 1000 {
+            response = Some(Response {
+                status: status as u16,
+                status_text: r.status_text.into_owned(),
+                headers: headers_of(&r.headers),
+            });
+        } else {
+            evidence.no_response = true;
+        }
+    } else {
+        evidence.no_response = true;
+    }
+    evidence.resource_type = raw.resource_type.map(Cow::into_owned);
+    if let Some(init) = raw.initiator {
+        evidence.initiator_type = init.kind;
+        evidence.initiator_url = init.url;
+    } else if let Some(t) = raw.initiator_type {
+        evidence.initiator_type = Some(t.into_owned());
+    }
+    evidence.page_origin = raw
+        .pageref
+        .as_deref()
+        .and_then(|p| pages.get(p))
+        .and_then(|title| crate::cors::origin::origin_of(title))
+        .filter(|o| o.starts_with("http"));
+    evidence.from_cache = raw.from_cache.is_some_and(|c| !c.is_empty());
+    evidence.server_ip = raw.server_ip.map(Cow::into_owned).filter(|s| !s.is_empty());
+    let connection = raw
+        .connection_id
+        .or(raw.connection)
+        .and_then(|c| c.trim().parse::<u64>().ok());
+    Some(Exchange {
+        loc: crate::model::Location {
+            source: source.clone(),
+            position: Position::HarEntry(index),
+        },
+        seq: index,
+        time,
+        client: source.clone(),
+        connection,
+        flavour,
+        request,
+        response,
+        timings: Timings {
+            total_ms: raw.time.filter(|t| *t >= 0.0),
+            wait_ms: raw.timings.and_then(|t| t.wait).filter(|t| *t >= 0.0),
+        },
+        evidence,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> (Result<HarMeta, HarError>, Vec<Exchange>, Diagnostics) {
+        read_opts(text, &HarOptions::default())
+    }
+
+    fn read_opts(text: &str, opts: &HarOptions) -> (Result<HarMeta, HarError>, Vec<Exchange>, Diagnostics) {
+        let mut out = Vec::new();
+        let mut diag = Diagnostics::new();
+        let r = read_har(
+            Box::new(io::Cursor::new(text.as_bytes().to_vec())),
+            Arc::from("t.har"),
+            opts,
+            &mut |x| out.push(x),
+            &mut diag,
+        );
+        (r, out, diag)
+    }
+
+    const ONE: &str = r#"{"log":{"version":"1.2","creator":{"name":"WebInspector","version":"537.36"},
+      "pages":[{"id":"page_1","title":"http://app.test:8080/page"}],
+      "entries":[{"pageref":"page_1","startedDateTime":"2026-11-24T19:46:40.313Z","time":3.5,
+        "request":{"method":"GET","url":"http://api.test/r","httpVersion":"HTTP/1.1",
+          "headers":[{"name":"Origin","value":"http://app.test:8080"},{"name":":authority","value":"x"}]},
+        "response":{"status":200,"statusText":"OK","headers":[{"name":"ACCESS-CONTROL-ALLOW-ORIGIN","value":"*"}],
+          "content":{"size":5,"text":"aGVsbG8=\"\\"},"_error":"net::ERR_FAILED"},
+        "_resourceType":"fetch","_initiator":{"type":"script","stack":{"callFrames":[]}},"_connectionId":"61",
+        "timings":{"wait":1.25}}]}}"#;
+
+    #[test]
+    fn reads_devtools_entry() {
+        let (r, out, _) = read(ONE);
+        let meta = r.unwrap();
+        assert_eq!(meta.flavour(), Flavour::DevTools);
+        assert_eq!(out.len(), 1);
+        let x = &out[0];
+        assert_eq!(x.request.method, "GET");
+        assert_eq!(x.request.headers.len(), 1, "pseudo-headers dropped");
+        assert_eq!(x.response.as_ref().unwrap().headers.get_str("access-control-allow-origin").unwrap(), "*");
+        assert_eq!(x.evidence.error.as_deref(), Some("net::ERR_FAILED"));
+        assert_eq!(x.evidence.page_origin.as_deref(), Some("http://app.test:8080"));
+        assert_eq!(x.evidence.initiator_type.as_deref(), Some("script"));
+        assert_eq!(x.connection, Some(61));
+        assert_eq!(x.timings.wait_ms, Some(1.25));
+        assert_eq!(x.time, parse_time("2026-11-24T19:46:40.313Z").unwrap());
+    }
+
+    #[test]
+    fn every_split_of_the_stream_gives_the_same_result() {
+        // Feed one byte at a time through a tiny BufReader.
+        let mut out = Vec::new();
+        let mut diag = Diagnostics::new();
+        let r = read_har(
+            Box::new(io::BufReader::with_capacity(1, io::Cursor::new(ONE.as_bytes().to_vec()))),
+            Arc::from("t.har"),
+            &HarOptions::default(),
+            &mut |x| out.push(x),
+            &mut diag,
+        );
+        assert!(r.is_ok());
+        let (_, whole, _) = read(ONE);
+        assert_eq!(out, whole);
+    }
+
+    #[test]
+    fn long_strings_are_dropped_not_kept() {
+        let body = "A".repeat(200_000);
+        let text = ONE.replace("aGVsbG8=", &body);
+        let (r, out, _) = read(&text);
+        assert!(r.is_ok());
+        assert_eq!(out.len(), 1);
+        let small = HarOptions {
+            max_string_bytes: 4,
+            ..HarOptions::default()
+        };
+        // With a 4-byte limit the URL is emptied too, so the entry is skipped and counted.
+        let (r, out, diag) = read_opts(ONE, &small);
+        assert_eq!(r.unwrap().skipped_entries, 1);
+        assert!(out.is_empty());
+        assert_eq!(diag.count("har-entry-invalid"), 1);
+    }
+
+    #[test]
+    fn truncated_file_keeps_complete_entries() {
+        let two = ONE.replace("}]}}", "},") + &ONE[ONE.find("{\"pageref").unwrap()..];
+        let (r, out, _) = read(&two);
+        assert!(r.is_ok(), "{r:?}");
+        assert_eq!(out.len(), 2);
+        let cut = &two[..two.len() - 40];
+        let (r, out, _) = read(cut);
+        assert!(matches!(r, Err(HarError::Truncated { entries: 1, .. })), "{r:?}");
+        assert_eq!(out.len(), 1);
+    }
+
+    #[test]
+    fn playwright_failure_and_quirks() {
+        let text = r#"{"log":{"creator":{"name":"Playwright","version":"1.65.1"},"entries":[
+          {"startedDateTime":"2026-11-24T19:46:40.313+01:00","request":{"method":"PUT","url":"http://a/x","headers":[{"name":"X","value":null},{"bad":1}]},
+           "response":{"status":-1,"headers":[],"_failureText":"net::ERR_FAILED"},"time":null}]}}"#;
+        let (r, out, _) = read(text);
+        assert_eq!(r.unwrap().flavour(), Flavour::Playwright);
+        assert_eq!(out.len(), 1);
+        assert!(out[0].response.is_none());
+        assert!(out[0].evidence.no_response);
+        assert_eq!(out[0].evidence.error.as_deref(), Some("net::ERR_FAILED"));
+    }
+
+    #[test]
+    fn not_a_har() {
+        assert!(matches!(read("[1,2]").0, Err(HarError::Syntax { .. })));
+        assert!(matches!(read("{\"a\":1}").0, Err(HarError::NoEntries)));
+        assert!(matches!(read("{\"log\":{\"entries\":[{]}}").0, Err(HarError::Syntax { .. })));
+    }
+}
