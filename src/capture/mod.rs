@@ -1,40 +1,300 @@
 //! Packet captures (pcap, pcapng) to HTTP exchanges: link-layer decoding, TCP reassembly and
 //! HTTP/1.x parsing, streaming, with memory bounded by the set of live connections.
+//!
+//! One step per module, composed here single-threaded:
+//! [`reader`] (records) → [`decode`] (TCP segment views) → [`flows`] + [`tcp`] (connections,
+//! reassembly) → [`http`] (framing, pairing) → ordering → `emit`.
+//!
+//! For a parallel pipeline the layers split at [`flow_shard`]: every segment of a connection,
+//! both directions, maps to the same shard, and each worker owns one [`flows::ConnTable`].
+//!
+//! # Output order
+//! Exchanges come out in request order per connection and, across connections, sorted by
+//! (request time, `seq`) behind a watermark: an exchange is released once no request that is
+//! still waiting for its response is older. The order can deviate from exact time order only
+//! when (a) more than [`MAX_REORDER_EXCHANGES`] exchanges wait behind one old unanswered
+//! request (then the oldest waiting leave early; a request is unanswered for at most the idle
+//! timeout after its connection's last packet, [`IDLE_TIMEOUT_SECS`]), or (b) a request's head
+//! took several packets to complete, or its first segment was held out of order, while a
+//! younger request finished: that skew is bounded by the time the head took to arrive.
 
+pub mod decode;
+pub mod flows;
+pub mod http;
+pub mod reader;
+pub mod tcp;
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
 use std::io::BufRead;
 use std::sync::Arc;
 
 use crate::diag::Diagnostics;
-use crate::model::Exchange;
+use crate::model::{Exchange, Micros};
 
-/// Options and limits for capture reading.
-#[derive(Clone, Debug, Default)]
-pub struct CaptureOptions {}
+use decode::{Decoded, Segment};
+use flows::{ConnTable, Out};
+use tcp::{FlowKey, PacketMeta};
+
+pub use http::{MAX_CHUNK_LINE, MAX_HEADERS, MAX_HEAD_BYTES, MAX_PENDING_REQUESTS};
+pub use reader::MAX_RECORD_BYTES;
+
+/// Live connections kept at once; beyond it the oldest is flushed (`limit-live-connections`).
+pub const MAX_LIVE_CONNECTIONS: usize = 100_000;
+/// Bytes one connection may buffer (out-of-order data plus heads) before its oldest hole is
+/// declared lost (`limit-connection-buffer`).
+pub const MAX_CONNECTION_BUFFER: usize = 256 * 1024;
+/// Out-of-order segments held per direction (`limit-ooo-segments`).
+pub const MAX_OOO_SEGMENTS: usize = 256;
+/// How far data may run ahead of a hole before the hole is declared lost (`tcp-gap-window`).
+pub const GAP_WINDOW_BYTES: u64 = 4 * 1024 * 1024;
+/// A connection without packets for this long (capture time) is flushed (`tcp-idle-flush`).
+pub const IDLE_TIMEOUT_SECS: i64 = 300;
+/// Finished exchanges held for time ordering (`limit-reorder-buffer`).
+pub const MAX_REORDER_EXCHANGES: usize = 4096;
+
+/// Options and limits for capture reading. Every limit defaults to the `pub const` of the
+/// same name; hitting one is counted in `Diagnostics`, never fatal.
+#[derive(Clone, Debug)]
+pub struct CaptureOptions {
+    pub max_record_bytes: usize,
+    pub max_live_connections: usize,
+    pub max_connection_buffer: usize,
+    pub max_ooo_segments: usize,
+    pub gap_window_bytes: u64,
+    pub idle_timeout_secs: i64,
+    pub max_head_bytes: usize,
+    pub max_headers: usize,
+    pub max_chunk_line: usize,
+    pub max_pending_requests: usize,
+    pub max_reorder_exchanges: usize,
+    /// Skip packets on link types that cannot be decoded (counted as
+    /// `unsupported-link-type`) instead of failing with [`CaptureError::UnsupportedLinkType`].
+    pub skip_unknown_link_types: bool,
+}
+
+impl Default for CaptureOptions {
+    fn default() -> Self {
+        CaptureOptions {
+            max_record_bytes: MAX_RECORD_BYTES,
+            max_live_connections: MAX_LIVE_CONNECTIONS,
+            max_connection_buffer: MAX_CONNECTION_BUFFER,
+            max_ooo_segments: MAX_OOO_SEGMENTS,
+            gap_window_bytes: GAP_WINDOW_BYTES,
+            idle_timeout_secs: IDLE_TIMEOUT_SECS,
+            max_head_bytes: MAX_HEAD_BYTES,
+            max_headers: MAX_HEADERS,
+            max_chunk_line: MAX_CHUNK_LINE,
+            max_pending_requests: MAX_PENDING_REQUESTS,
+            max_reorder_exchanges: MAX_REORDER_EXCHANGES,
+            skip_unknown_link_types: false,
+        }
+    }
+}
 
 /// What a capture held, for the summary.
 #[derive(Clone, Debug, Default)]
 pub struct CaptureStats {
     pub packets: u64,
+    /// Captured bytes of all packets.
     pub bytes: u64,
+    pub tcp_packets: u64,
+    pub tcp_connections: u64,
     pub http_requests: u64,
     pub tls_connections: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
-    #[error("not implemented yet")]
-    Unimplemented,
+    #[error("empty input (0 bytes)")]
+    Empty,
+    #[error("not a pcap or pcapng file (first bytes: {0})")]
+    NotACapture(String),
+    #[error("truncated {what}: the input ends after {len} bytes")]
+    TruncatedHeader { what: &'static str, len: u64 },
+    #[error(
+        "truncated capture: packet {packet} (byte {offset}) is cut off by the end of the input"
+    )]
+    Truncated { packet: u64, offset: u64 },
+    #[error("damaged capture at packet {packet} (byte {offset}): {detail}")]
+    Damaged {
+        packet: u64,
+        offset: u64,
+        detail: String,
+    },
+    #[error("packet {packet} (byte {offset}): record larger than the {limit}-byte limit")]
+    RecordTooLarge {
+        packet: u64,
+        offset: u64,
+        limit: usize,
+    },
+    #[error("packet {packet} (byte {offset}): unsupported link type {linktype}")]
+    UnsupportedLinkType {
+        linktype: i32,
+        packet: u64,
+        offset: u64,
+    },
+    #[error("read error at byte {offset}: {source}")]
+    Read {
+        offset: u64,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The shard (0..n) for a segment: a symmetric hash of its connection's 5-tuple, so both
+/// directions of a connection go to the same worker. Stable across runs and machines.
+pub fn flow_shard(seg: &Segment<'_>, n: usize) -> usize {
+    if n <= 1 {
+        return 0;
+    }
+    let (key, _) = FlowKey::of(seg.src, seg.dst);
+    (key.symmetric_hash() % n as u64) as usize
+}
+
+/// An exchange ordered by (request time, seq), smallest first in a max-heap.
+struct ByTime(Exchange);
+
+impl PartialEq for ByTime {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for ByTime {}
+impl PartialOrd for ByTime {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for ByTime {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.0.time, other.0.seq).cmp(&(self.0.time, self.0.seq))
+    }
+}
+
+/// Holds finished exchanges until no older request can still finish (see the module docs).
+struct Reorder {
+    heap: BinaryHeap<ByTime>,
+    max: usize,
+}
+
+impl Reorder {
+    fn push(&mut self, ex: Exchange, diag: &mut Diagnostics, emit: &mut dyn FnMut(Exchange)) {
+        self.heap.push(ByTime(ex));
+        if self.heap.len() > self.max {
+            diag.add("limit-reorder-buffer", 1);
+            if let Some(ByTime(ex)) = self.heap.pop() {
+                emit(ex);
+            }
+        }
+    }
+
+    /// Emits everything older than `watermark`.
+    fn release(&mut self, watermark: (Micros, u64), emit: &mut dyn FnMut(Exchange)) {
+        while self
+            .heap
+            .peek()
+            .is_some_and(|t| (t.0.time, t.0.seq) < watermark)
+        {
+            if let Some(ByTime(ex)) = self.heap.pop() {
+                emit(ex);
+            }
+        }
+    }
+
+    fn drain(&mut self, emit: &mut dyn FnMut(Exchange)) {
+        while let Some(ByTime(ex)) = self.heap.pop() {
+            emit(ex);
+        }
+    }
 }
 
 /// Reads a pcap or pcapng stream and calls `emit` for every HTTP exchange, in request order per
 /// connection. On a damaged or truncated file, everything before the damage is emitted first,
 /// then the error is returned.
 pub fn read_capture(
-    _reader: Box<dyn BufRead + Send>,
-    _source: Arc<str>,
-    _opts: &CaptureOptions,
-    _emit: &mut dyn FnMut(Exchange),
-    _diag: &mut Diagnostics,
+    reader: Box<dyn BufRead + Send>,
+    source: Arc<str>,
+    opts: &CaptureOptions,
+    emit: &mut dyn FnMut(Exchange),
+    diag: &mut Diagnostics,
 ) -> Result<CaptureStats, CaptureError> {
-    Err(CaptureError::Unimplemented)
+    let mut packets = reader::PacketReader::new(reader, opts)?;
+    let mut stats = CaptureStats::default();
+    let mut table = ConnTable::new(source.clone(), opts);
+    let mut reorder = Reorder {
+        heap: BinaryHeap::new(),
+        max: opts.max_reorder_exchanges.max(1),
+    };
+    let mut done: Vec<Exchange> = Vec::new();
+    let src = source.clone();
+    let result = packets.for_each(|pkt| {
+        stats.packets += 1;
+        stats.bytes += pkt.data.len() as u64;
+        let meta = PacketMeta {
+            number: pkt.number,
+            offset: pkt.offset,
+            ts: pkt.ts,
+        };
+        let Some(link) = pkt.link else {
+            diag.warn("unsupported-link-type", || {
+                format!(
+                    "{src}: packet {} (byte {}): link type {} skipped",
+                    pkt.number, pkt.offset, pkt.dlt
+                )
+            });
+            return;
+        };
+        match decode::decode(link, pkt.data) {
+            Decoded::Tcp(seg) => {
+                stats.tcp_packets += 1;
+                table.process(
+                    &seg,
+                    &meta,
+                    &mut Out {
+                        diag,
+                        stats: &mut stats,
+                        exchanges: &mut done,
+                    },
+                );
+            }
+            Decoded::Other => {}
+            Decoded::Fragment => diag.warn("ip-fragment", || {
+                format!(
+                    "{src}: packet {} (byte {}): IP fragment skipped",
+                    pkt.number, pkt.offset
+                )
+            }),
+            Decoded::Truncated => diag.warn("truncated-packet", || {
+                format!(
+                    "{src}: packet {} (byte {}): cut off before the end of its TCP header",
+                    pkt.number, pkt.offset
+                )
+            }),
+            Decoded::Malformed => diag.warn("malformed-packet", || {
+                format!(
+                    "{src}: packet {} (byte {}): bad IP header",
+                    pkt.number, pkt.offset
+                )
+            }),
+        }
+        for ex in done.drain(..) {
+            reorder.push(ex, diag, emit);
+        }
+        let watermark = table.oldest_open().unwrap_or((meta.ts, u64::MAX));
+        let watermark = watermark.min((meta.ts, u64::MAX));
+        reorder.release(watermark, emit);
+    });
+    // Whatever happened to the input, the connections seen so far are finished and emitted
+    // before the error (if any) is returned.
+    table.flush_all(&mut Out {
+        diag,
+        stats: &mut stats,
+        exchanges: &mut done,
+    });
+    for ex in done.drain(..) {
+        reorder.push(ex, diag, emit);
+    }
+    reorder.drain(emit);
+    result.map(|()| stats)
 }

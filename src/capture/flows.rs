@@ -1,0 +1,369 @@
+//! Step 3b (flows): the per-worker connection table. Owns every live connection (TCP
+//! reassembly of both directions plus its HTTP state), finds the connection of each segment,
+//! handles handshakes, RST/FIN, port reuse and mid-stream starts, and bounds memory: live
+//! connections, per-connection buffers and idle time are all capped, and hitting a cap is a
+//! counted diagnostic. No global state: a parallel pipeline gives each worker its own table
+//! and routes segments with [`super::flow_shard`].
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+
+use crate::diag::Diagnostics;
+use crate::model::{Exchange, Micros};
+
+use super::decode::Segment;
+use super::http::{Ctx, HttpConn, HttpLimits, HttpSink};
+use super::tcp::{Dir, FlowKey, PacketMeta, Pool, Reassembler, ReassemblyLimits, SeqNumber};
+use super::{CaptureOptions, CaptureStats};
+
+/// How often (capture time) idle connections are looked for.
+const SWEEP_INTERVAL_US: Micros = 10_000_000;
+
+#[derive(Debug)]
+struct Conn {
+    /// Connection id: the packet number of its first packet (unique in the capture and the
+    /// same however packets are sharded).
+    no: u64,
+    tcp: [Reassembler; 2],
+    http: HttpConn,
+    /// Initial sequence number of each direction's SYN, when seen.
+    isn: [Option<SeqNumber>; 2],
+    last_ts: Micros,
+    /// Both directions ended or RST: kept only to absorb late packets until idle.
+    closed: bool,
+}
+
+/// The connections of one worker.
+pub struct ConnTable {
+    conns: HashMap<FlowKey, Conn>,
+    /// Creation order (key, id) for evicting the oldest first; stale entries are skipped.
+    order: VecDeque<(FlowKey, u64)>,
+    pool: Pool,
+    reasm: ReassemblyLimits,
+    http: HttpLimits,
+    max_live: usize,
+    max_conn_buffer: usize,
+    idle_us: Micros,
+    next_sweep: Option<Micros>,
+    seq: u64,
+    open: BTreeSet<(Micros, u64)>,
+    source: Arc<str>,
+}
+
+/// What the table reports into for one call.
+pub struct Out<'a> {
+    pub diag: &'a mut Diagnostics,
+    pub stats: &'a mut CaptureStats,
+    pub exchanges: &'a mut Vec<Exchange>,
+}
+
+impl ConnTable {
+    pub fn new(source: Arc<str>, opts: &CaptureOptions) -> Self {
+        ConnTable {
+            conns: HashMap::new(),
+            order: VecDeque::new(),
+            pool: Pool::default(),
+            reasm: ReassemblyLimits {
+                max_segments: opts.max_ooo_segments.max(1),
+                max_bytes: opts.max_connection_buffer,
+                gap_window: opts.gap_window_bytes,
+            },
+            http: HttpLimits {
+                max_head_bytes: opts.max_head_bytes,
+                max_headers: opts.max_headers,
+                max_chunk_line: opts.max_chunk_line,
+                max_pending: opts.max_pending_requests,
+            },
+            max_live: opts.max_live_connections.max(1),
+            max_conn_buffer: opts.max_connection_buffer,
+            idle_us: opts.idle_timeout_secs.saturating_mul(1_000_000),
+            next_sweep: None,
+            seq: 0,
+            open: BTreeSet::new(),
+            source,
+        }
+    }
+
+    /// Live connections (including closed ones kept to absorb late packets).
+    pub fn len(&self) -> usize {
+        self.conns.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.conns.is_empty()
+    }
+
+    /// (request time, seq) of the oldest request seen but not yet emitted: nothing emitted
+    /// later can be older than this, apart from requests whose head is still incomplete.
+    pub fn oldest_open(&self) -> Option<(Micros, u64)> {
+        self.open.first().copied()
+    }
+
+    /// Processes one TCP segment.
+    pub fn process(&mut self, seg: &Segment<'_>, meta: &PacketMeta, out: &mut Out<'_>) {
+        let mut ctx = Ctx {
+            source: &self.source,
+            diag: out.diag,
+            stats: out.stats,
+            out: out.exchanges,
+            open: &mut self.open,
+            seq: &mut self.seq,
+            limits: &self.http,
+        };
+        // Idle sweep by capture time (captures are nearly time ordered; a clock jump
+        // backwards only delays the sweep).
+        match self.next_sweep {
+            Some(t) if meta.ts < t => {}
+            _ => {
+                if self.next_sweep.is_some() {
+                    let idle = self.idle_us;
+                    let pool = &mut self.pool;
+                    self.conns.retain(|_, c| {
+                        if meta.ts.saturating_sub(c.last_ts) > idle {
+                            if !c.closed {
+                                ctx.diag.add("tcp-idle-flush", 1);
+                            }
+                            close(c, meta, pool, &mut ctx);
+                            false
+                        } else {
+                            true
+                        }
+                    });
+                }
+                self.next_sweep = Some(meta.ts.saturating_add(SWEEP_INTERVAL_US));
+            }
+        }
+
+        let (key, dir) = FlowKey::of(seg.src, seg.dst);
+        let f = seg.flags;
+        let syn_only = f.syn() && !f.ack();
+        let has_data = !seg.payload.is_empty() || seg.missing > 0;
+
+        // Port reuse / a new handshake on a known 4-tuple.
+        if let Some(c) = self.conns.get_mut(&key) {
+            let replace = if f.syn() {
+                let same_isn = c.isn[dir] == Some(seg.seq);
+                if c.closed {
+                    !same_isn
+                } else if same_isn {
+                    false
+                } else {
+                    // A different ISN on a running connection: a new one unless this side
+                    // never sent a SYN and nothing was delivered yet.
+                    c.isn[dir].is_some() || c.tcp[dir].position() > 0 || syn_only
+                }
+            } else {
+                false
+            };
+            if replace {
+                if !c.closed {
+                    ctx.warn_port_reuse(meta);
+                }
+                close(c, meta, &mut self.pool, &mut ctx);
+                self.conns.remove(&key);
+            }
+        }
+
+        if !self.conns.contains_key(&key) {
+            // Pure ACKs, RSTs and FINs of unknown connections start nothing.
+            if !(f.syn() || has_data) {
+                return;
+            }
+            if self.conns.len() >= self.max_live {
+                evict_oldest(
+                    &mut self.conns,
+                    &mut self.order,
+                    &mut self.pool,
+                    self.max_live,
+                    meta,
+                    &mut ctx,
+                );
+            }
+            let client = if f.syn() {
+                Some(if f.ack() { 1 - dir } else { dir })
+            } else {
+                None
+            };
+            let mid_stream = !f.syn();
+            if mid_stream {
+                ctx.diag.add("tcp-mid-stream", 1);
+            }
+            ctx.stats.tcp_connections += 1;
+            self.conns.insert(
+                key,
+                Conn {
+                    no: meta.number,
+                    tcp: [Reassembler::default(), Reassembler::default()],
+                    http: HttpConn::new(key, meta.number, client, mid_stream),
+                    isn: [None, None],
+                    last_ts: meta.ts,
+                    closed: false,
+                },
+            );
+            self.order.push_back((key, meta.number));
+            if self.order.len() > 2 * self.conns.len() + 1024 {
+                let conns = &self.conns;
+                self.order
+                    .retain(|(k, no)| conns.get(k).is_some_and(|c| c.no == *no));
+            }
+        }
+        let Some(c) = self.conns.get_mut(&key) else {
+            return;
+        };
+        if c.closed {
+            return;
+        }
+        c.last_ts = c.last_ts.max(meta.ts);
+        let pool = &mut self.pool;
+        let lim = &self.reasm;
+
+        if f.syn() {
+            if c.isn[dir].is_none() {
+                c.isn[dir] = Some(seg.seq);
+                c.tcp[dir].start_at(seg.seq.add(1));
+                c.http.set_client(if f.ack() { 1 - dir } else { dir });
+            }
+        }
+        if f.ack() {
+            let other = 1 - dir;
+            let mut sink = HttpSink {
+                conn: &mut c.http,
+                ctx: &mut ctx,
+            };
+            c.tcp[other].peer_ack(other, seg.ack, meta, lim, pool, &mut sink);
+        }
+        if has_data || f.fin() {
+            // Data on a SYN (TCP Fast Open) starts after the SYN's sequence number.
+            let seq = if f.syn() { seg.seq.add(1) } else { seg.seq };
+            let mut sink = HttpSink {
+                conn: &mut c.http,
+                ctx: &mut ctx,
+            };
+            c.tcp[dir].segment(
+                dir,
+                seq,
+                seg.payload,
+                seg.missing,
+                f.fin(),
+                meta,
+                lim,
+                pool,
+                &mut sink,
+            );
+        }
+        if f.rst() {
+            close(c, meta, pool, &mut ctx);
+            return;
+        }
+        if c.tcp[0].is_ended() && c.tcp[1].is_ended() {
+            close(c, meta, pool, &mut ctx);
+            return;
+        }
+        // Per-connection buffer cap: held out-of-order data plus head buffers.
+        let mut guard = 0;
+        while c.tcp[0].held_bytes() + c.tcp[1].held_bytes() + c.http.buffered()
+            > self.max_conn_buffer
+            && guard < 1024
+        {
+            guard += 1;
+            let d: Dir = if c.tcp[0].held_bytes() >= c.tcp[1].held_bytes() {
+                0
+            } else {
+                1
+            };
+            ctx.diag.add("limit-connection-buffer", 1);
+            let mut sink = HttpSink {
+                conn: &mut c.http,
+                ctx: &mut ctx,
+            };
+            if !c.tcp[d].declare_first_gap(d, meta, pool, &mut sink) {
+                break;
+            }
+        }
+    }
+
+    /// Flushes every connection (end of capture): pending requests are emitted without
+    /// responses.
+    pub fn flush_all(&mut self, out: &mut Out<'_>) {
+        let mut ctx = Ctx {
+            source: &self.source,
+            diag: out.diag,
+            stats: out.stats,
+            out: out.exchanges,
+            open: &mut self.open,
+            seq: &mut self.seq,
+            limits: &self.http,
+        };
+        // Oldest first, so the flush order does not depend on hash order.
+        while let Some((key, no)) = self.order.pop_front() {
+            if self.conns.get(&key).is_some_and(|c| c.no == no) {
+                if let Some(mut c) = self.conns.remove(&key) {
+                    let meta = PacketMeta {
+                        ts: c.last_ts,
+                        ..PacketMeta::default()
+                    };
+                    close(&mut c, &meta, &mut self.pool, &mut ctx);
+                }
+            }
+        }
+        for (_, mut c) in self.conns.drain() {
+            let meta = PacketMeta::default();
+            close(&mut c, &meta, &mut self.pool, &mut ctx);
+        }
+    }
+}
+
+/// Flushes the oldest connection still in the table.
+fn evict_oldest(
+    conns: &mut HashMap<FlowKey, Conn>,
+    order: &mut VecDeque<(FlowKey, u64)>,
+    pool: &mut Pool,
+    max_live: usize,
+    meta: &PacketMeta,
+    ctx: &mut Ctx<'_>,
+) {
+    while let Some((key, no)) = order.pop_front() {
+        if conns.get(&key).is_some_and(|c| c.no == no) {
+            if let Some(mut c) = conns.remove(&key) {
+                if !c.closed {
+                    ctx.diag.warn("limit-live-connections", || {
+                        format!(
+                            "more than {max_live} live connections: connection {} flushed",
+                            c.no
+                        )
+                    });
+                }
+                close(&mut c, meta, pool, ctx);
+            }
+            return;
+        }
+    }
+}
+
+impl Ctx<'_> {
+    fn warn_port_reuse(&mut self, meta: &PacketMeta) {
+        let source = self.source.clone();
+        let (n, o) = (meta.number, meta.offset);
+        self.diag.warn("tcp-port-reuse", || {
+            format!("{source}: packet {n} (byte {o}): new SYN on a live connection")
+        });
+    }
+}
+
+/// Ends both directions (holes declared lost, read-until-close bodies complete) and emits the
+/// requests still waiting. Idempotent.
+fn close(c: &mut Conn, meta: &PacketMeta, pool: &mut Pool, ctx: &mut Ctx<'_>) {
+    if c.closed {
+        return;
+    }
+    c.closed = true;
+    let mut sink = HttpSink {
+        conn: &mut c.http,
+        ctx,
+    };
+    for d in 0..2 {
+        c.tcp[d].finish(d, meta, pool, &mut sink);
+        c.tcp[d].release(pool);
+    }
+    c.http.flush(ctx);
+}

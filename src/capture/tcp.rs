@@ -1,0 +1,541 @@
+//! Step 3 (tcp): per-direction TCP reassembly. Turns segments in capture order into an in-order
+//! byte stream for a [`StreamSink`], holding out-of-order data only where the sink needs the
+//! bytes (message heads) and only up to fixed bounds; body ranges are accounted for by sequence
+//! range and never copied. Knows nothing about HTTP.
+//!
+//! Sequence numbers are only ever compared through [`SeqNumber`] (wrapping difference); inside a
+//! direction everything is a 64-bit stream offset counted from the first byte seen, so wrap-around
+//! is handled in exactly one place ([`Reassembler::offset_of`]).
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::net::IpAddr;
+
+use crate::model::Micros;
+
+/// A TCP sequence number: arithmetic wraps at 2^32, comparisons go through the signed wrapping
+/// difference (RFC 793 / RFC 1982 style), never through the raw `u32`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SeqNumber(pub u32);
+
+impl SeqNumber {
+    /// `self - earlier` as a signed distance: positive when `self` comes after `earlier`.
+    pub fn diff(self, earlier: SeqNumber) -> i32 {
+        self.0.wrapping_sub(earlier.0) as i32
+    }
+
+    pub fn add(self, n: u32) -> SeqNumber {
+        SeqNumber(self.0.wrapping_add(n))
+    }
+
+    /// Whether `self` comes strictly before `other` in sequence space.
+    pub fn is_before(self, other: SeqNumber) -> bool {
+        self.diff(other) < 0
+    }
+}
+
+impl fmt::Display for SeqNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// One side of a TCP connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Endpoint {
+    pub ip: IpAddr,
+    pub port: u16,
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.ip {
+            IpAddr::V4(ip) => write!(f, "{ip}:{}", self.port),
+            IpAddr::V6(ip) => write!(f, "[{ip}]:{}", self.port),
+        }
+    }
+}
+
+/// Direction inside a connection: 0 = sent by `FlowKey::lo`, 1 = sent by `FlowKey::hi`.
+pub type Dir = usize;
+
+/// A connection's 5-tuple (TCP implied) in normalized order, so both directions give the same
+/// key and the same hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    pub lo: Endpoint,
+    pub hi: Endpoint,
+}
+
+impl FlowKey {
+    /// The key of the connection carrying a segment from `src` to `dst`, and the segment's
+    /// direction in it.
+    pub fn of(src: Endpoint, dst: Endpoint) -> (FlowKey, Dir) {
+        if src <= dst {
+            (FlowKey { lo: src, hi: dst }, 0)
+        } else {
+            (FlowKey { lo: dst, hi: src }, 1)
+        }
+    }
+
+    /// The sender of direction `dir`.
+    pub fn sender(&self, dir: Dir) -> Endpoint {
+        if dir == 0 {
+            self.lo
+        } else {
+            self.hi
+        }
+    }
+
+    /// A hash that is the same for both directions and for every process (FNV-1a, no random
+    /// seed), so that shard assignment is reproducible from run to run.
+    pub fn symmetric_hash(&self) -> u64 {
+        let mut h = Fnv1a::default();
+        self.hash(&mut h);
+        h.finish()
+    }
+}
+
+#[derive(Default)]
+struct Fnv1a(u64);
+
+impl Hasher for Fnv1a {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// Where a packet sits in the capture, carried with every delivered byte range.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PacketMeta {
+    /// 1-based packet number.
+    pub number: u64,
+    /// Byte offset of the packet's record in the (decompressed) capture.
+    pub offset: u64,
+    pub ts: Micros,
+}
+
+/// What the reassembler delivers to. Calls for one direction come in stream order and cover
+/// every byte exactly once (as data, skipped body or a declared gap).
+pub trait StreamSink {
+    /// In-order bytes.
+    fn data(&mut self, dir: Dir, data: &[u8], meta: &PacketMeta);
+    /// `len` bytes that were seen but not kept, because [`StreamSink::skippable`] said they
+    /// were body when they arrived out of order.
+    fn skip(&mut self, dir: Dir, len: u64, meta: &PacketMeta);
+    /// `len` bytes that were never seen (capture loss, snaplen truncation).
+    fn gap(&mut self, dir: Dir, len: u64, meta: &PacketMeta);
+    /// How many bytes after the current stream position the sink will never look at (body of a
+    /// known length, read-until-close, an ignored connection). Must stay true until those bytes
+    /// are delivered.
+    fn skippable(&self, dir: Dir) -> u64;
+    /// The direction ended (FIN reached, RST, or the connection was flushed).
+    fn end(&mut self, dir: Dir, meta: &PacketMeta);
+    /// A non-fatal event worth counting (`tcp-gap`, `tcp-retransmission`, limits).
+    fn warn(&mut self, kind: &'static str, dir: Dir, meta: &PacketMeta);
+}
+
+/// Bounds for one direction's out-of-order store.
+#[derive(Clone, Copy, Debug)]
+pub struct ReassemblyLimits {
+    /// Held segments (data or skipped ranges) before the oldest hole is declared lost.
+    pub max_segments: usize,
+    /// Held data bytes before the oldest hole is declared lost.
+    pub max_bytes: usize,
+    /// How far (bytes) data may run ahead of a hole before the hole is declared lost; also
+    /// the largest jump an ACK may declare lost at once (a bigger one is not believed).
+    pub gap_window: u64,
+}
+
+#[derive(Debug)]
+enum HeldKind {
+    Data(Vec<u8>),
+    Skip,
+    Lost,
+}
+
+#[derive(Debug)]
+struct Held {
+    start: u64,
+    end: u64,
+    kind: HeldKind,
+    meta: PacketMeta,
+}
+
+/// Reusable byte buffers for held segments, so steady-state out-of-order handling allocates
+/// nothing. Buffers larger than [`Pool::KEEP_CAPACITY`] are dropped rather than kept.
+#[derive(Debug, Default)]
+pub struct Pool {
+    free: Vec<Vec<u8>>,
+}
+
+impl Pool {
+    const KEEP_CAPACITY: usize = 16 * 1024;
+    const KEEP_COUNT: usize = 256;
+
+    fn take(&mut self, bytes: &[u8]) -> Vec<u8> {
+        let mut v = self.free.pop().unwrap_or_default();
+        v.clear();
+        v.extend_from_slice(bytes);
+        v
+    }
+
+    fn give(&mut self, v: Vec<u8>) {
+        if v.capacity() <= Self::KEEP_CAPACITY && self.free.len() < Self::KEEP_COUNT {
+            self.free.push(v);
+        }
+    }
+}
+
+/// One direction of a connection.
+#[derive(Debug, Default)]
+pub struct Reassembler {
+    /// Sequence number of stream offset 0; `None` until the first segment or SYN.
+    origin: Option<SeqNumber>,
+    /// Next stream offset to deliver.
+    next: u64,
+    /// Stream offset of the FIN, once seen.
+    fin_at: Option<u64>,
+    ended: bool,
+    /// Sorted by `start`, non-overlapping, every `start > next`.
+    held: VecDeque<Held>,
+    held_bytes: usize,
+}
+
+impl Reassembler {
+    pub fn is_started(&self) -> bool {
+        self.origin.is_some()
+    }
+
+    pub fn is_ended(&self) -> bool {
+        self.ended
+    }
+
+    /// Bytes of out-of-order data currently held.
+    pub fn held_bytes(&self) -> usize {
+        self.held_bytes
+    }
+
+    /// Bytes delivered (or skipped, or declared lost) so far.
+    pub fn position(&self) -> u64 {
+        self.next
+    }
+
+    /// Starts the stream at `seq` (the SYN's sequence number + 1, or the first data seen).
+    /// Only valid before anything was delivered.
+    pub fn start_at(&mut self, seq: SeqNumber) {
+        if self.next == 0 && self.held.is_empty() {
+            self.origin = Some(seq);
+        }
+    }
+
+    /// Stream offset of `seq`, relative to the first byte; negative before it.
+    pub fn offset_of(&self, seq: SeqNumber) -> Option<i64> {
+        // Relative to `next` (not to the origin), so any 2^31 window around the current
+        // position is unambiguous however long the stream gets.
+        self.origin.map(|o| {
+            let next_seq = o.add(self.next as u32);
+            self.next as i64 + i64::from(seq.diff(next_seq))
+        })
+    }
+
+    /// Accepts one segment of this direction: `payload` captured bytes at `seq`, followed by
+    /// `missing` bytes that were on the wire but not captured (snaplen), then an optional FIN.
+    #[allow(clippy::too_many_arguments)]
+    pub fn segment<S: StreamSink + ?Sized>(
+        &mut self,
+        dir: Dir,
+        seq: SeqNumber,
+        payload: &[u8],
+        missing: u32,
+        fin: bool,
+        meta: &PacketMeta,
+        lim: &ReassemblyLimits,
+        pool: &mut Pool,
+        sink: &mut S,
+    ) {
+        if self.origin.is_none() {
+            self.origin = Some(seq);
+        }
+        if self.ended {
+            if !payload.is_empty() {
+                sink.warn("tcp-data-after-fin", dir, meta);
+            }
+            return;
+        }
+        let Some(start) = self.offset_of(seq) else {
+            return;
+        };
+        let len = payload.len() as i64 + i64::from(missing);
+        let end = start + len;
+        if fin && self.fin_at.is_none() && end >= 0 {
+            self.fin_at = Some(end as u64);
+        }
+        let next = self.next as i64;
+        if len > 0 {
+            if end <= next {
+                sink.warn("tcp-retransmission", dir, meta);
+            } else if start <= next {
+                // In order, possibly overlapping what was already delivered: the first copy
+                // won, so only the new tail counts.
+                let trim = (next - start) as u64;
+                self.deliver_tail(dir, payload, missing, trim, meta, sink);
+                self.drain(dir, pool, sink);
+            } else {
+                self.hold(dir, start as u64, payload, missing, meta, lim, pool, sink);
+            }
+        }
+        if self.fin_at.is_some() {
+            // A FIN closes the direction: holes before it are declared lost now rather than
+            // waited for (retransmissions after a FIN are rare and the connection is ending).
+            self.finish(dir, meta, pool, sink);
+        }
+    }
+
+    /// The peer acknowledged `ack`: bytes before it were received, so holes before it that
+    /// are still empty were lost by the capture, not by the network. Declares them now so the
+    /// other direction's data is never processed ahead of this one's.
+    pub fn peer_ack<S: StreamSink + ?Sized>(
+        &mut self,
+        dir: Dir,
+        ack: SeqNumber,
+        meta: &PacketMeta,
+        lim: &ReassemblyLimits,
+        pool: &mut Pool,
+        sink: &mut S,
+    ) {
+        if self.ended {
+            return;
+        }
+        let Some(mut upto) = self.offset_of(ack) else {
+            return;
+        };
+        if let Some(f) = self.fin_at {
+            // The FIN occupies one sequence number that carries no byte.
+            upto = upto.min(f as i64);
+        }
+        let next = self.next as i64;
+        if upto <= next || (upto - next) as u64 > lim.gap_window {
+            return;
+        }
+        let upto = upto as u64;
+        while self.next < upto {
+            let hole_end = self.held.front().map_or(upto, |h| h.start.min(upto));
+            if hole_end > self.next {
+                sink.warn("tcp-gap", dir, meta);
+                sink.gap(dir, hole_end - self.next, meta);
+                self.next = hole_end;
+            }
+            self.drain(dir, pool, sink);
+        }
+    }
+
+    /// Declares every hole lost, delivers everything held and ends the direction.
+    pub fn finish<S: StreamSink + ?Sized>(
+        &mut self,
+        dir: Dir,
+        meta: &PacketMeta,
+        pool: &mut Pool,
+        sink: &mut S,
+    ) {
+        if self.ended {
+            return;
+        }
+        while !self.held.is_empty() {
+            self.declare_first_gap(dir, meta, pool, sink);
+        }
+        if let Some(f) = self.fin_at {
+            if f > self.next {
+                sink.warn("tcp-gap", dir, meta);
+                sink.gap(dir, f - self.next, meta);
+                self.next = f;
+            }
+        }
+        self.ended = true;
+        sink.end(dir, meta);
+    }
+
+    /// Declares the hole before the first held segment lost and delivers what follows it.
+    /// Returns false when nothing was held.
+    pub fn declare_first_gap<S: StreamSink + ?Sized>(
+        &mut self,
+        dir: Dir,
+        meta: &PacketMeta,
+        pool: &mut Pool,
+        sink: &mut S,
+    ) -> bool {
+        let Some(first) = self.held.front() else {
+            return false;
+        };
+        let start = first.start;
+        if start > self.next {
+            sink.warn("tcp-gap", dir, meta);
+            sink.gap(dir, start - self.next, meta);
+            self.next = start;
+        }
+        self.drain(dir, pool, sink);
+        true
+    }
+
+    /// Releases held buffers into the pool (the connection is going away).
+    pub fn release(&mut self, pool: &mut Pool) {
+        for h in self.held.drain(..) {
+            if let HeldKind::Data(v) = h.kind {
+                pool.give(v);
+            }
+        }
+        self.held_bytes = 0;
+    }
+
+    fn deliver_tail<S: StreamSink + ?Sized>(
+        &mut self,
+        dir: Dir,
+        payload: &[u8],
+        missing: u32,
+        trim: u64,
+        meta: &PacketMeta,
+        sink: &mut S,
+    ) {
+        let captured = payload.len() as u64;
+        if trim < captured {
+            // Safe: trim < payload.len() was just checked.
+            let tail = payload.get(trim as usize..).unwrap_or(&[]);
+            sink.data(dir, tail, meta);
+            self.next += tail.len() as u64;
+        }
+        let missing_left = (captured + u64::from(missing)).saturating_sub(trim.max(captured));
+        if missing_left > 0 {
+            sink.warn("tcp-gap", dir, meta);
+            sink.gap(dir, missing_left, meta);
+            self.next += missing_left;
+        }
+    }
+
+    /// Delivers held segments that the stream has reached.
+    fn drain<S: StreamSink + ?Sized>(&mut self, dir: Dir, pool: &mut Pool, sink: &mut S) {
+        while self.held.front().is_some_and(|h| h.start <= self.next) {
+            let Some(h) = self.held.pop_front() else {
+                break;
+            };
+            if h.end > self.next {
+                let trim = self.next - h.start;
+                let len = h.end - self.next;
+                match &h.kind {
+                    HeldKind::Data(v) => {
+                        sink.data(dir, v.get(trim as usize..).unwrap_or(&[]), &h.meta);
+                    }
+                    HeldKind::Skip => sink.skip(dir, len, &h.meta),
+                    HeldKind::Lost => {
+                        sink.warn("tcp-gap", dir, &h.meta);
+                        sink.gap(dir, len, &h.meta);
+                    }
+                }
+                self.next = h.end;
+            }
+            if let HeldKind::Data(v) = h.kind {
+                self.held_bytes -= v.len();
+                pool.give(v);
+            }
+        }
+    }
+
+    /// Stores a segment that starts beyond `next`. Parts already held are not replaced (first
+    /// copy wins); parts inside the sink's skippable range are kept as ranges only.
+    #[allow(clippy::too_many_arguments)]
+    fn hold<S: StreamSink + ?Sized>(
+        &mut self,
+        dir: Dir,
+        start: u64,
+        payload: &[u8],
+        missing: u32,
+        meta: &PacketMeta,
+        lim: &ReassemblyLimits,
+        pool: &mut Pool,
+        sink: &mut S,
+    ) {
+        sink.warn("tcp-out-of-order", dir, meta);
+        let skip_end = self.next.saturating_add(sink.skippable(dir));
+        let data_end = start + payload.len() as u64;
+        let end = data_end + u64::from(missing);
+        // Walk the uncovered pieces of [start, end) left to right.
+        let mut pos = start;
+        let mut idx = self.held.partition_point(|h| h.end <= start);
+        while pos < end {
+            let (piece_end, next_pos) = match self.held.get(idx) {
+                Some(h) if h.start <= pos => {
+                    // Covered by an earlier copy.
+                    pos = h.end.min(end).max(pos);
+                    idx += 1;
+                    continue;
+                }
+                Some(h) => (h.start.min(end), h.start.min(end)),
+                None => (end, end),
+            };
+            // The piece [pos, piece_end) is new; split it at the data/missing and skip borders.
+            let mut p = pos;
+            while p < piece_end {
+                let mut q = piece_end;
+                if p < data_end {
+                    q = q.min(data_end);
+                }
+                if p < skip_end {
+                    q = q.min(skip_end);
+                }
+                let kind = if p < skip_end {
+                    HeldKind::Skip
+                } else if p >= data_end {
+                    HeldKind::Lost
+                } else {
+                    let a = (p - start) as usize;
+                    let b = (q - start) as usize;
+                    let bytes = payload.get(a..b).unwrap_or(&[]);
+                    self.held_bytes += bytes.len();
+                    HeldKind::Data(pool.take(bytes))
+                };
+                self.held.insert(
+                    idx,
+                    Held {
+                        start: p,
+                        end: q,
+                        kind,
+                        meta: *meta,
+                    },
+                );
+                idx += 1;
+                p = q;
+            }
+            pos = next_pos;
+        }
+        // Bounds: too many pieces, too many bytes, or data too far ahead of the hole.
+        loop {
+            let far = self.held.back().map_or(0, |h| h.end - self.next);
+            let kind = if self.held.len() > lim.max_segments {
+                "limit-ooo-segments"
+            } else if self.held_bytes > lim.max_bytes {
+                "limit-connection-buffer"
+            } else if far > lim.gap_window {
+                "tcp-gap-window"
+            } else {
+                break;
+            };
+            sink.warn(kind, dir, meta);
+            if !self.declare_first_gap(dir, meta, pool, sink) {
+                break;
+            }
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Runs `corscope::capture::read_capture` on every capture in `tests/data/captures/` and checks
+//! the number of HTTP requests against `tests/data/captures/expected.json` (counts from tshark,
+//! with corscope's own number and the reason where the two rightly differ; see the README
+//! there).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use corscope::capture::{read_capture, CaptureOptions};
+use corscope::diag::Diagnostics;
+use corscope::model::Exchange;
+
+fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/captures")
+}
+
+struct Run {
+    exchanges: Vec<Exchange>,
+    diag: Diagnostics,
+    error: Option<String>,
+    tls: u64,
+}
+
+fn run(path: &Path) -> Run {
+    let file = File::open(path).unwrap();
+    let reader: Box<dyn Read + Send> = if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    let mut exchanges = Vec::new();
+    let mut diag = Diagnostics::new();
+    let res = read_capture(
+        Box::new(BufReader::new(reader)),
+        Arc::from(path.file_name().unwrap().to_string_lossy().as_ref()),
+        &CaptureOptions::default(),
+        &mut |ex| exchanges.push(ex),
+        &mut diag,
+    );
+    let (error, tls) = match res {
+        Ok(stats) => (None, stats.tls_connections),
+        Err(e) => (Some(e.to_string()), 0),
+    };
+    Run {
+        exchanges,
+        diag,
+        error,
+        tls,
+    }
+}
+
+fn captures() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().to_string();
+            n.ends_with(".pcap") || n.ends_with(".pcapng") || n.ends_with(".pcap.gz")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn request_counts_match_expected() {
+    let expected: BTreeMap<String, serde_json::Value> =
+        serde_json::from_reader(File::open(dir().join("expected.json")).expect("expected.json"))
+            .unwrap();
+    let files = expected
+        .get("files")
+        .and_then(|f| f.as_object())
+        .expect("files object");
+    let mut failures = Vec::new();
+    let mut seen = 0;
+    for path in captures() {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let r = run(&path);
+        let got = r.exchanges.len() as u64;
+        let Some(e) = files.get(&name) else {
+            failures.push(format!("{name}: not in expected.json (corscope: {got})"));
+            continue;
+        };
+        seen += 1;
+        let want = e
+            .get("corscope")
+            .or_else(|| e.get("tshark"))
+            .and_then(|v| v.as_u64())
+            .unwrap();
+        if got != want {
+            failures.push(format!(
+                "{name}: corscope {got}, expected {want}; error {:?}; diag {:?}",
+                r.error,
+                r.diag.counts().collect::<Vec<_>>()
+            ));
+        }
+        let want_err = e.get("error").and_then(|v| v.as_str());
+        match (want_err, &r.error) {
+            (None, Some(err)) => failures.push(format!("{name}: unexpected error {err}")),
+            (Some(w), Some(err)) if !err.contains(w) => {
+                failures.push(format!("{name}: error {err:?} does not contain {w:?}"))
+            }
+            (Some(w), None) => failures.push(format!("{name}: expected error {w:?}")),
+            _ => {}
+        }
+        if let Some(tls) = e.get("tls_connections").and_then(|v| v.as_u64()) {
+            if tls != r.tls {
+                failures.push(format!("{name}: {} TLS connections, expected {tls}", r.tls));
+            }
+        }
+    }
+    assert!(seen > 0, "no captures found");
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// Every exchange is well formed: capture flavour, a connection, a client, an http URL, and
+/// per connection the requests come out in order.
+#[test]
+fn exchanges_are_well_formed_and_ordered() {
+    for path in captures() {
+        let r = run(&path);
+        let mut last_per_conn: BTreeMap<u64, (i64, u64)> = BTreeMap::new();
+        for ex in &r.exchanges {
+            assert_eq!(ex.flavour, corscope::model::Flavour::Capture);
+            assert!(ex.request.url.starts_with("http"), "{}", ex.request.url);
+            assert!(!ex.client.is_empty());
+            assert!(ex.evidence.server_ip.is_some());
+            let conn = ex.connection.unwrap();
+            if let Some(prev) = last_per_conn.insert(conn, (ex.time, ex.seq)) {
+                assert!(
+                    prev.1 < ex.seq,
+                    "{}: seq order in connection {conn}",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+/// The Chromium capture: every request of the server log, with its response.
+#[test]
+fn chromium_capture_matches_server_log() {
+    let r = run(&dir().join("chromium.pcap"));
+    assert_eq!(r.exchanges.len(), 151);
+    assert!(r.exchanges.iter().all(|e| e.response.is_some()));
+    let purge = r
+        .exchanges
+        .iter()
+        .filter(|e| e.request.method == "PURGE")
+        .count();
+    assert_eq!(purge, 1);
+    let options = r
+        .exchanges
+        .iter()
+        .filter(|e| e.request.method == "OPTIONS")
+        .count();
+    assert_eq!(options, 61);
+    for ex in &r.exchanges {
+        assert_eq!(&*ex.client, "127.0.0.1");
+        assert!(ex.request.url.starts_with("http://"), "{}", ex.request.url);
+        assert!(ex.timings.wait_ms.is_some());
+    }
+    // Time order across connections.
+    for w in r.exchanges.windows(2) {
+        assert!((w[0].time, w[0].seq) <= (w[1].time, w[1].seq));
+    }
+}
+
+/// Prints a table of counts (run with `--ignored --nocapture` to refresh expected.json).
+#[test]
+#[ignore]
+fn print_counts() {
+    for path in captures() {
+        let r = run(&path);
+        let with_resp = r.exchanges.iter().filter(|e| e.response.is_some()).count();
+        println!(
+            "{}\t{}\t{}\t{:?}\t{:?}",
+            path.file_name().unwrap().to_string_lossy(),
+            r.exchanges.len(),
+            with_resp,
+            r.error,
+            r.diag.counts().collect::<Vec<_>>()
+        );
+    }
+}
