@@ -7,8 +7,11 @@
 //! [`cors`] (the engine, per browser profile) → [`report`] (records and their sinks).
 
 pub mod capture;
+pub mod cli;
+pub mod cors;
 pub mod diag;
 pub mod input;
-pub mod cors;
 pub mod model;
 pub mod pairing;
+pub mod pipeline;
+pub mod report;

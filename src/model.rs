@@ -102,7 +102,10 @@ impl Headers {
     }
 
     /// Every value of `name` (ASCII case-insensitive), in order.
-    pub fn get_all<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a [u8]> + use<'a, 'n> {
+    pub fn get_all<'a, 'n>(
+        &'a self,
+        name: &'n str,
+    ) -> impl Iterator<Item = &'a [u8]> + use<'a, 'n> {
         self.iter()
             .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
             .map(|(_, v)| v)
@@ -283,6 +286,9 @@ pub struct Evidence {
     pub from_cache: bool,
     /// The server's IP address, where known.
     pub server_ip: Option<String>,
+    /// The browser that made the input, as the input states it (HAR `log.browser`/`creator`):
+    /// `chromium`, `firefox` or `safari`.
+    pub browser: Option<&'static str>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq)]

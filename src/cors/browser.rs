@@ -155,7 +155,9 @@ impl Browser {
     pub fn from_user_agent(ua: &str) -> Option<Browser> {
         if ua.contains("Firefox/") || ua.contains("Gecko/") && ua.contains("rv:") {
             Some(Browser::Firefox)
-        } else if ua.contains("Chrome/") || ua.contains("Chromium/") || ua.contains("HeadlessChrome")
+        } else if ua.contains("Chrome/")
+            || ua.contains("Chromium/")
+            || ua.contains("HeadlessChrome")
         {
             Some(Browser::Chromium)
         } else if ua.contains("AppleWebKit/") && (ua.contains("Safari/") || ua.contains("Version/"))
@@ -206,7 +208,9 @@ impl FromStr for Browser {
             "chromium" | "chrome" | "edge" => Ok(Browser::Chromium),
             "firefox" | "gecko" => Ok(Browser::Firefox),
             "safari" | "webkit" => Ok(Browser::Safari),
-            other => Err(format!("unknown browser '{other}' (chromium, firefox, safari)")),
+            other => Err(format!(
+                "unknown browser '{other}' (chromium, firefox, safari)"
+            )),
         }
     }
 }

@@ -39,7 +39,9 @@ pub struct Allowed {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Lookup {
     /// Covered: the request goes out without a preflight. `age_s` is how old the entry was.
-    Hit { age_s: u64 },
+    Hit {
+        age_s: u64,
+    },
     Miss,
 }
 
@@ -101,7 +103,8 @@ impl PreflightCache {
         // browsers whose preflight check lets it (cors.md 2.3), so such requests re-preflight.
         let headers_ok = unsafe_names.iter().all(|n| {
             entry.headers.iter().filter(live).any(|h| {
-                h.name.eq_ignore_ascii_case(n) || (h.name == "*" && !include && n != "authorization")
+                h.name.eq_ignore_ascii_case(n)
+                    || (h.name == "*" && !include && n != "authorization")
             })
         });
         if method_ok && headers_ok {
@@ -154,7 +157,10 @@ impl PreflightCache {
                     (&mut entry.headers, fresh.headers),
                 ] {
                     for item in new {
-                        match old.iter_mut().find(|o| o.name.eq_ignore_ascii_case(&item.name)) {
+                        match old
+                            .iter_mut()
+                            .find(|o| o.name.eq_ignore_ascii_case(&item.name))
+                        {
                             Some(o) => o.expires = item.expires,
                             None => old.push(item),
                         }
@@ -214,21 +220,48 @@ mod tests {
     fn hit_within_max_age_miss_after() {
         let c: Arc<str> = Arc::from("client");
         let mut cache = PreflightCache::new(Browser::Chromium);
-        cache.insert(&c, "http://a", "http://b/x", 0, false, &allowed(&["PUT"], &["x-a"], 5));
+        cache.insert(
+            &c,
+            "http://a",
+            "http://b/x",
+            0,
+            false,
+            &allowed(&["PUT"], &["x-a"], 5),
+        );
         let names = vec!["x-a".to_string()];
         assert_eq!(
             cache.lookup(&c, "http://a", "http://b/x", 4 * S, false, "PUT", &names),
             Lookup::Hit { age_s: 4 }
         );
-        assert_eq!(cache.lookup(&c, "http://a", "http://b/x", 6 * S, false, "PUT", &names), Lookup::Miss);
-        // A new header, a new method, another URL or credentials all miss.
         assert_eq!(
-            cache.lookup(&c, "http://a", "http://b/x", S, false, "PUT", &["x-b".to_string()]),
+            cache.lookup(&c, "http://a", "http://b/x", 6 * S, false, "PUT", &names),
             Lookup::Miss
         );
-        assert_eq!(cache.lookup(&c, "http://a", "http://b/x", S, false, "PURGE", &[]), Lookup::Miss);
-        assert_eq!(cache.lookup(&c, "http://a", "http://b/y", S, false, "PUT", &[]), Lookup::Miss);
-        assert_eq!(cache.lookup(&c, "http://a", "http://b/x", S, true, "PUT", &[]), Lookup::Miss);
+        // A new header, a new method, another URL or credentials all miss.
+        assert_eq!(
+            cache.lookup(
+                &c,
+                "http://a",
+                "http://b/x",
+                S,
+                false,
+                "PUT",
+                &["x-b".to_string()]
+            ),
+            Lookup::Miss
+        );
+        assert_eq!(
+            cache.lookup(&c, "http://a", "http://b/x", S, false, "PURGE", &[]),
+            Lookup::Miss
+        );
+        assert_eq!(
+            cache.lookup(&c, "http://a", "http://b/y", S, false, "PUT", &[]),
+            Lookup::Miss
+        );
+        assert_eq!(
+            cache.lookup(&c, "http://a", "http://b/x", S, true, "PUT", &[]),
+            Lookup::Miss
+        );
     }
 
     #[test]
@@ -243,7 +276,15 @@ mod tests {
             Lookup::Hit { age_s: 1 }
         );
         assert_eq!(
-            cache.lookup(&c, "o", "u", S, false, "GET", &["authorization".to_string()]),
+            cache.lookup(
+                &c,
+                "o",
+                "u",
+                S,
+                false,
+                "GET",
+                &["authorization".to_string()]
+            ),
             Lookup::Miss
         );
     }
@@ -253,10 +294,23 @@ mod tests {
         let c: Arc<str> = Arc::from("client");
         let mut cache = PreflightCache::new(Browser::Firefox);
         for i in 0..101 {
-            cache.insert(&c, "o", &format!("u{i}"), 0, false, &allowed(&["PUT"], &[], 60));
+            cache.insert(
+                &c,
+                "o",
+                &format!("u{i}"),
+                0,
+                false,
+                &allowed(&["PUT"], &[], 60),
+            );
         }
         assert_eq!(cache.len(), 100);
-        assert_eq!(cache.lookup(&c, "o", "u0", S, false, "PUT", &[]), Lookup::Miss);
-        assert_eq!(cache.lookup(&c, "o", "u100", S, false, "PUT", &[]), Lookup::Hit { age_s: 1 });
+        assert_eq!(
+            cache.lookup(&c, "o", "u0", S, false, "PUT", &[]),
+            Lookup::Miss
+        );
+        assert_eq!(
+            cache.lookup(&c, "o", "u100", S, false, "PUT", &[]),
+            Lookup::Hit { age_s: 1 }
+        );
     }
 }

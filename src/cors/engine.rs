@@ -10,8 +10,7 @@ use super::headers::{
     unsafe_request_header_names, ListParse,
 };
 use super::origin::{
-    gurl_valid, has_credentials, is_http_scheme, resolve_location, same_origin,
-    without_credentials,
+    gurl_valid, has_credentials, is_http_scheme, resolve_location, same_origin, without_credentials,
 };
 use super::reason::{Blocked, Failure, Stage};
 use crate::model::{escape_bytes, Exchange, Headers, Request, Response};
@@ -124,9 +123,22 @@ fn run(flow: &Flow, cx: &Context, ev: &mut Evaluation) -> Decision {
                 return Decision::NotCors(NotCors::NotCorsInThisBrowser);
             }
             if !is_http_scheme(&req.url) {
-                return blocked(Failure::DisabledScheme, Stage::Request, None, req, &request_origin, i);
+                return blocked(
+                    Failure::DisabledScheme,
+                    Stage::Request,
+                    None,
+                    req,
+                    &request_origin,
+                    i,
+                );
             }
-            names = unsafe_names(cx.browser, cx.recorder, hop.sent, req, hop.preflight.as_ref());
+            names = unsafe_names(
+                cx.browser,
+                cx.recorder,
+                hop.sent,
+                req,
+                hop.preflight.as_ref(),
+            );
             need = !is_safelisted_method(&req.method)
                 || !names.is_empty()
                 || (hop.preflight.is_some() && cx.browser == cx.recorder);
@@ -140,7 +152,16 @@ fn run(flow: &Flow, cx: &Context, ev: &mut Evaluation) -> Decision {
                         return Decision::Undecidable(Missing::PreflightResponse { hop: i });
                     };
                     let header_case = if hop.sent { Some(&req.headers) } else { None };
-                    match check_preflight(cx, pf, resp, &request_origin, &req.method, &names, header_case, i) {
+                    match check_preflight(
+                        cx,
+                        pf,
+                        resp,
+                        &request_origin,
+                        &req.method,
+                        &names,
+                        header_case,
+                        i,
+                    ) {
                         Ok(allowed) => ev.passed.push(PassedPreflight {
                             hop: i,
                             origin: request_origin.clone(),
@@ -163,20 +184,24 @@ fn run(flow: &Flow, cx: &Context, ev: &mut Evaluation) -> Decision {
                     match lookup {
                         Lookup::Hit { age_s } => ev.cache_hits.push((i, age_s)),
                         Lookup::Miss => {
-                            let same_request = cx
-                                .recorder_unsafe_names
-                                .get(i)
-                                .is_some_and(|r| r == &names);
+                            let same_request =
+                                cx.recorder_unsafe_names.get(i).is_some_and(|r| r == &names);
                             if cx.browser != cx.recorder
-                                && cx.recorder_passed_preflight.get(i).copied().unwrap_or(false)
+                                && cx
+                                    .recorder_passed_preflight
+                                    .get(i)
+                                    .copied()
+                                    .unwrap_or(false)
                                 && same_request
                             {
                                 // Same preflight request, same server: the same answer.
                             } else if cx.browser != cx.recorder && !recorder_needed(cx, i, req) {
-                                return Decision::Undecidable(Missing::PreflightNotSentByRecorder {
-                                    hop: i,
-                                    why: why_preflight(cx.browser, &names, &req.method),
-                                });
+                                return Decision::Undecidable(
+                                    Missing::PreflightNotSentByRecorder {
+                                        hop: i,
+                                        why: why_preflight(cx.browser, &names, &req.method),
+                                    },
+                                );
                             } else {
                                 return Decision::Undecidable(Missing::Preflight { hop: i });
                             }
@@ -193,9 +218,16 @@ fn run(flow: &Flow, cx: &Context, ev: &mut Evaluation) -> Decision {
         };
         let location = resp.location();
         if cross {
-            let stage = if location.is_some() { Stage::Redirect } else { Stage::Actual };
-            if let Err(failure) = check_access(cx.browser, &resp.headers, &request_origin, cx.include) {
-                let mut b = make_blocked(failure, stage, Some(resp.status), req, &request_origin, i);
+            let stage = if location.is_some() {
+                Stage::Redirect
+            } else {
+                Stage::Actual
+            };
+            if let Err(failure) =
+                check_access(cx.browser, &resp.headers, &request_origin, cx.include)
+            {
+                let mut b =
+                    make_blocked(failure, stage, Some(resp.status), req, &request_origin, i);
                 b.location = location
                     .as_deref()
                     .and_then(|l| resolve_location(&req.url, l))
@@ -244,7 +276,10 @@ fn run(flow: &Flow, cx: &Context, ev: &mut Evaluation) -> Decision {
 
 fn recorder_needed(cx: &Context, hop: usize, req: &Request) -> bool {
     !is_safelisted_method(&req.method)
-        || cx.recorder_unsafe_names.get(hop).is_some_and(|n| !n.is_empty())
+        || cx
+            .recorder_unsafe_names
+            .get(hop)
+            .is_some_and(|n| !n.is_empty())
 }
 
 fn why_preflight(browser: Browser, names: &[String], method: &str) -> String {
@@ -268,7 +303,11 @@ fn unsafe_names(
     req: &Request,
     preflight: Option<&Exchange>,
 ) -> Vec<String> {
-    let announced = preflight.and_then(|pf| pf.request.headers.get_joined("access-control-request-headers"));
+    let announced = preflight.and_then(|pf| {
+        pf.request
+            .headers
+            .get_joined("access-control-request-headers")
+    });
     if browser == recorder {
         if let Some(list) = &announced {
             return parse_request_headers_list(list);
@@ -331,24 +370,22 @@ pub fn check_access(
     let joined = headers.get_joined("access-control-allow-origin");
     let value = joined.as_deref().map(escape_bytes);
     match browser.profile().allow_origin_rules {
-        AllowOriginRules::Chromium => {
-            match value.as_deref() {
-                Some("*") if !include => return Ok(()),
-                Some("*") => return Err(Failure::WildcardWithCredentials),
-                None => return Err(Failure::AllowOriginMissing),
-                Some(v) if v != origin => {
-                    let value = v.to_owned();
-                    return Err(if v.contains([' ', ',']) {
-                        Failure::AllowOriginMultiple { value }
-                    } else if v == "null" || gurl_valid(v) {
-                        Failure::AllowOriginMismatch { value }
-                    } else {
-                        Failure::AllowOriginInvalid { value }
-                    });
-                }
-                Some(_) => {}
+        AllowOriginRules::Chromium => match value.as_deref() {
+            Some("*") if !include => return Ok(()),
+            Some("*") => return Err(Failure::WildcardWithCredentials),
+            None => return Err(Failure::AllowOriginMissing),
+            Some(v) if v != origin => {
+                let value = v.to_owned();
+                return Err(if v.contains([' ', ',']) {
+                    Failure::AllowOriginMultiple { value }
+                } else if v == "null" || gurl_valid(v) {
+                    Failure::AllowOriginMismatch { value }
+                } else {
+                    Failure::AllowOriginInvalid { value }
+                });
             }
-        }
+            Some(_) => {}
+        },
         AllowOriginRules::Firefox => {
             if headers.count("access-control-allow-origin") > 1 {
                 return Err(Failure::AllowOriginMultiple {
@@ -360,7 +397,9 @@ pub fn check_access(
                 Some("*") if !include => return Ok(()),
                 Some("*") => return Err(Failure::WildcardWithCredentials),
                 Some(v) if v != origin => {
-                    return Err(Failure::AllowOriginMismatch { value: v.to_owned() })
+                    return Err(Failure::AllowOriginMismatch {
+                        value: v.to_owned(),
+                    })
                 }
                 Some(_) => {}
             }
@@ -478,8 +517,7 @@ fn check_preflight(
     let wildcard = !cx.include && allowed_headers.iter().any(|h| h == "*");
     for name in names {
         let listed = allowed_headers.iter().any(|h| h.eq_ignore_ascii_case(name));
-        let by_wildcard =
-            wildcard && (name != "authorization" || p.wildcard_covers_authorization);
+        let by_wildcard = wildcard && (name != "authorization" || p.wildcard_covers_authorization);
         if !listed && !by_wildcard {
             return Err(fail(Failure::HeaderNotAllowed {
                 name: name.clone(),
@@ -504,7 +542,10 @@ fn check_preflight(
 /// it is visible, else the usual Title-Case spelling.
 fn as_written(name: &str, headers: Option<&Headers>) -> String {
     if let Some(h) = headers {
-        if let Some((n, _)) = h.iter().find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes())) {
+        if let Some((n, _)) = h
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+        {
             return escape_bytes(n);
         }
     }

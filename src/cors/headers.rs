@@ -271,26 +271,110 @@ mod tests {
     fn safelisted_request_headers_table() {
         let long_accept = "a".repeat(129);
         let cases: &[(Browser, &str, &str, bool, &str)] = &[
-            (Chromium, "Accept", "application/json", true, "accept: any value without unsafe bytes"),
-            (Chromium, "Accept", "text/\"x\"", false, "accept: unsafe byte \""),
-            (Chromium, "Accept", &long_accept, false, "any value over 128 bytes"),
-            (Chromium, "Accept-Language", "en-US,en;q=0.9", true, "language: allowed bytes"),
-            (Chromium, "Accept-Language", "en_US", false, "language: _ is not allowed"),
-            (Chromium, "Content-Language", "de-DE", true, "content-language"),
-            (Chromium, "Content-Type", "text/plain;charset=UTF-8", true, "content-type with params"),
-            (Chromium, "Content-Type", "application/x-www-form-urlencoded", true, "form"),
-            (Chromium, "Content-Type", "multipart/form-data; boundary=x", true, "multipart"),
-            (Chromium, "Content-Type", "application/json", false, "json is not safelisted"),
-            (Chromium, "Content-Type", "text/plain; charset=\"utf-8\"", false, "quote is an unsafe byte"),
-            (Chromium, "Content-Type", "text/plain(x)", false, "unsafe byte ("),
+            (
+                Chromium,
+                "Accept",
+                "application/json",
+                true,
+                "accept: any value without unsafe bytes",
+            ),
+            (
+                Chromium,
+                "Accept",
+                "text/\"x\"",
+                false,
+                "accept: unsafe byte \"",
+            ),
+            (
+                Chromium,
+                "Accept",
+                &long_accept,
+                false,
+                "any value over 128 bytes",
+            ),
+            (
+                Chromium,
+                "Accept-Language",
+                "en-US,en;q=0.9",
+                true,
+                "language: allowed bytes",
+            ),
+            (
+                Chromium,
+                "Accept-Language",
+                "en_US",
+                false,
+                "language: _ is not allowed",
+            ),
+            (
+                Chromium,
+                "Content-Language",
+                "de-DE",
+                true,
+                "content-language",
+            ),
+            (
+                Chromium,
+                "Content-Type",
+                "text/plain;charset=UTF-8",
+                true,
+                "content-type with params",
+            ),
+            (
+                Chromium,
+                "Content-Type",
+                "application/x-www-form-urlencoded",
+                true,
+                "form",
+            ),
+            (
+                Chromium,
+                "Content-Type",
+                "multipart/form-data; boundary=x",
+                true,
+                "multipart",
+            ),
+            (
+                Chromium,
+                "Content-Type",
+                "application/json",
+                false,
+                "json is not safelisted",
+            ),
+            (
+                Chromium,
+                "Content-Type",
+                "text/plain; charset=\"utf-8\"",
+                false,
+                "quote is an unsafe byte",
+            ),
+            (
+                Chromium,
+                "Content-Type",
+                "text/plain(x)",
+                false,
+                "unsafe byte (",
+            ),
             (Chromium, "Content-Type", "text", false, "not a MIME type"),
             (Chromium, "Range", "bytes=0-99", true, "single range"),
             (Chromium, "Range", "bytes=100-", true, "open-ended range"),
-            (Chromium, "Range", "bytes=-500", false, "suffix range has no start"),
+            (
+                Chromium,
+                "Range",
+                "bytes=-500",
+                false,
+                "suffix range has no start",
+            ),
             (Chromium, "Range", "bytes=0-9,20-29", false, "multi-range"),
             (Chromium, "Range", "bytes=10-5", false, "start after end"),
             (Chromium, "X-Api-Key", "k", false, "any other name"),
-            (Chromium, "DPR", "2", true, "Chromium safelists client hints"),
+            (
+                Chromium,
+                "DPR",
+                "2",
+                true,
+                "Chromium safelists client hints",
+            ),
             (Firefox, "DPR", "2", false, "Firefox does not"),
             (Safari, "Width", "100", false, "WebKit does not"),
             (Chromium, "Width", "1.5", false, "width must be an integer"),
@@ -338,7 +422,10 @@ mod tests {
     #[test]
     fn allow_list_syntax() {
         let p = |s: &str| parse_allow_list(std::iter::once(s.as_bytes()));
-        assert_eq!(p("GET, , PUT"), ListParse::Items(vec!["GET".into(), "PUT".into()]));
+        assert_eq!(
+            p("GET, , PUT"),
+            ListParse::Items(vec!["GET".into(), "PUT".into()])
+        );
         assert_eq!(p("PUT DELETE"), ListParse::Invalid("PUT DELETE".into()));
         assert_eq!(p("x-a;x-b"), ListParse::Invalid("x-a;x-b".into()));
         assert_eq!(p("*"), ListParse::Items(vec!["*".into()]));
@@ -360,7 +447,10 @@ mod tests {
 
     #[test]
     fn mime_essence_parsing() {
-        assert_eq!(mime_essence(b" Text/Plain ; charset=x").as_deref(), Some("text/plain"));
+        assert_eq!(
+            mime_essence(b" Text/Plain ; charset=x").as_deref(),
+            Some("text/plain")
+        );
         assert_eq!(mime_essence(b"text/ plain"), None);
         assert_eq!(mime_essence(b"/plain"), None);
     }

@@ -5,8 +5,11 @@
 pub mod browser;
 pub mod cache;
 pub mod engine;
+pub mod explain;
+pub mod fix;
 pub mod headers;
 pub mod origin;
 pub mod reason;
+pub mod resolve;
 
 pub use browser::{Browser, ALL_BROWSERS};

@@ -6,7 +6,9 @@ use url::Url;
 /// The serialized origin of `url` (`scheme://host[:port]`, default port omitted, never a
 /// trailing slash); `null` for opaque origins; `None` when `url` is not a URL at all.
 pub fn origin_of(url: &str) -> Option<String> {
-    Url::parse(url).ok().map(|u| u.origin().ascii_serialization())
+    Url::parse(url)
+        .ok()
+        .map(|u| u.origin().ascii_serialization())
 }
 
 /// Parses an `Origin` / page-origin string into its canonical serialization, so that
@@ -75,8 +77,14 @@ mod tests {
     #[test]
     fn origins_serialize_without_default_port_or_slash() {
         assert_eq!(origin_of("http://a.test:80/x").unwrap(), "http://a.test");
-        assert_eq!(origin_of("https://A.test:8443/").unwrap(), "https://a.test:8443");
-        assert_eq!(canonical_origin("http://App.test:8080").unwrap(), "http://app.test:8080");
+        assert_eq!(
+            origin_of("https://A.test:8443/").unwrap(),
+            "https://a.test:8443"
+        );
+        assert_eq!(
+            canonical_origin("http://App.test:8080").unwrap(),
+            "http://app.test:8080"
+        );
         assert!(same_origin("https://a:443/x", "https://a/y"));
         assert!(!same_origin("http://a:8080/", "http://a:8081/"));
     }

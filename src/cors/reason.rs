@@ -23,21 +23,43 @@ pub enum Failure {
     AllowOriginMissing,
     WildcardWithCredentials,
     /// Several origins: Chromium (space/comma/lines), Firefox (lines), WebKit (comma/lines).
-    AllowOriginMultiple { value: String },
+    AllowOriginMultiple {
+        value: String,
+    },
     /// Not the request's origin (also `null`, and Chromium's GURL-valid values).
-    AllowOriginMismatch { value: String },
+    AllowOriginMismatch {
+        value: String,
+    },
     /// Chromium only: not equal and not even a URL (`GURL` invalid).
-    AllowOriginInvalid { value: String },
+    AllowOriginInvalid {
+        value: String,
+    },
     /// Credentials mode `include` and ACAC is not exactly `true` (`None`: absent).
-    AllowCredentialsNotTrue { value: Option<String> },
+    AllowCredentialsNotTrue {
+        value: Option<String>,
+    },
     PreflightStatus,
     PreflightRedirect,
-    AllowMethodsInvalid { token: String, raw: String },
-    AllowHeadersInvalid { token: String, raw: String },
-    MethodNotAllowed { method: String },
+    AllowMethodsInvalid {
+        token: String,
+        raw: String,
+    },
+    AllowHeadersInvalid {
+        token: String,
+        raw: String,
+    },
+    MethodNotAllowed {
+        method: String,
+    },
     /// `name` lower-case as Chromium/Firefox report it; `as_written` as the page set it (WebKit).
-    HeaderNotAllowed { name: String, as_written: String },
-    RedirectCredentials { url: String, url_without_credentials: String },
+    HeaderNotAllowed {
+        name: String,
+        as_written: String,
+    },
+    RedirectCredentials {
+        url: String,
+        url_without_credentials: String,
+    },
     DisallowedByMode,
     DisabledScheme,
 }

@@ -242,7 +242,9 @@ fn lenient_initiator<'de, D: Deserializer<'de>>(d: D) -> Result<Option<RawInitia
 }
 
 /// Headers as a list of `{name, value}`; entries of any other shape are skipped.
-fn lenient_headers<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Vec<RawHeader<'a>>, D::Error> {
+fn lenient_headers<'de: 'a, 'a, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<RawHeader<'a>>, D::Error> {
     struct V<'a>(std::marker::PhantomData<&'a ()>);
     impl<'de: 'a, 'a> de::Visitor<'de> for V<'a> {
         type Value = Vec<RawHeader<'a>>;
@@ -262,7 +264,10 @@ fn lenient_headers<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Vec<RawHea
             Ok(Vec::new())
         }
         fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            while map.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
+            while map
+                .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                .is_some()
+            {}
             Ok(Vec::new())
         }
     }
@@ -297,8 +302,13 @@ enum MetaField {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Frame {
     /// An object; `role` says what its values are (top level, `log`, or anything else).
-    Object { role: Role, expect_key: bool },
-    Array { role: Role },
+    Object {
+        role: Role,
+        expect_key: bool,
+    },
+    Array {
+        role: Role,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -511,7 +521,13 @@ impl Scanner<'_> {
         let value_role = self.value_role(top);
         match b {
             b'"' => {
-                let is_key = matches!(top, Some(Frame::Object { expect_key: true, .. }));
+                let is_key = matches!(
+                    top,
+                    Some(Frame::Object {
+                        expect_key: true,
+                        ..
+                    })
+                );
                 self.in_string = true;
                 self.escape = false;
                 self.string_len = 0;
@@ -531,7 +547,13 @@ impl Scanner<'_> {
                         offset: self.offset,
                     });
                 }
-                if matches!(top, Some(Frame::Object { expect_key: true, .. })) {
+                if matches!(
+                    top,
+                    Some(Frame::Object {
+                        expect_key: true,
+                        ..
+                    })
+                ) {
                     return Err(self.syntax("a key", b));
                 }
                 self.begin_value();
@@ -592,7 +614,13 @@ impl Scanner<'_> {
             _ => {
                 // The first byte of a number, true, false or null; the rest follow as
                 // structural bytes too and are simply copied.
-                if matches!(top, Some(Frame::Object { expect_key: true, .. })) {
+                if matches!(
+                    top,
+                    Some(Frame::Object {
+                        expect_key: true,
+                        ..
+                    })
+                ) {
                     return Err(self.syntax("a key", b));
                 }
                 if top.is_none() {
@@ -610,14 +638,18 @@ impl Scanner<'_> {
     fn value_role(&self, top: Option<Frame>) -> Role {
         match top {
             None => Role::Top,
-            Some(Frame::Object { role: Role::Top, .. }) => {
+            Some(Frame::Object {
+                role: Role::Top, ..
+            }) => {
                 if self.pending_key.as_deref() == Some(b"log") {
                     Role::Log
                 } else {
                     Role::Other
                 }
             }
-            Some(Frame::Object { role: Role::Log, .. }) => {
+            Some(Frame::Object {
+                role: Role::Log, ..
+            }) => {
                 if self.pending_key.as_deref() == Some(b"entries") {
                     Role::Entries
                 } else {
@@ -639,7 +671,9 @@ impl Scanner<'_> {
             Some(Frame::Array {
                 role: Role::Entries,
             }) => Capture::Entry,
-            Some(Frame::Object { role: Role::Log, .. }) => match self.pending_key.as_deref() {
+            Some(Frame::Object {
+                role: Role::Log, ..
+            }) => match self.pending_key.as_deref() {
                 Some(b"creator") => Capture::Meta(MetaField::Creator),
                 Some(b"browser") => Capture::Meta(MetaField::Browser),
                 Some(b"pages") => Capture::Meta(MetaField::Pages),
@@ -687,7 +721,10 @@ fn handle_capture(
             if bytes.len() > sc.opts.max_entry_bytes {
                 meta.skipped_entries += 1;
                 diag.warn("har-entry-too-large", || {
-                    format!("{source}: entry {index} (byte {start}): {} bytes kept, over the limit", bytes.len())
+                    format!(
+                        "{source}: entry {index} (byte {start}): {} bytes kept, over the limit",
+                        bytes.len()
+                    )
                 });
                 return;
             }
@@ -832,6 +869,7 @@ fn to_exchange(
         .and_then(|p| pages.get(p))
         .and_then(|title| crate::cors::origin::origin_of(title))
         .filter(|o| o.starts_with("http"));
+    evidence.browser = meta.browser_name().map(|b| b.id());
     evidence.from_cache = raw.from_cache.is_some_and(|c| !c.is_empty());
     evidence.server_ip = raw.server_ip.map(Cow::into_owned).filter(|s| !s.is_empty());
     let connection = raw
@@ -866,7 +904,10 @@ mod tests {
         read_opts(text, &HarOptions::default())
     }
 
-    fn read_opts(text: &str, opts: &HarOptions) -> (Result<HarMeta, HarError>, Vec<Exchange>, Diagnostics) {
+    fn read_opts(
+        text: &str,
+        opts: &HarOptions,
+    ) -> (Result<HarMeta, HarError>, Vec<Exchange>, Diagnostics) {
         let mut out = Vec::new();
         let mut diag = Diagnostics::new();
         let r = read_har(
@@ -898,9 +939,20 @@ mod tests {
         let x = &out[0];
         assert_eq!(x.request.method, "GET");
         assert_eq!(x.request.headers.len(), 1, "pseudo-headers dropped");
-        assert_eq!(x.response.as_ref().unwrap().headers.get_str("access-control-allow-origin").unwrap(), "*");
+        assert_eq!(
+            x.response
+                .as_ref()
+                .unwrap()
+                .headers
+                .get_str("access-control-allow-origin")
+                .unwrap(),
+            "*"
+        );
         assert_eq!(x.evidence.error.as_deref(), Some("net::ERR_FAILED"));
-        assert_eq!(x.evidence.page_origin.as_deref(), Some("http://app.test:8080"));
+        assert_eq!(
+            x.evidence.page_origin.as_deref(),
+            Some("http://app.test:8080")
+        );
         assert_eq!(x.evidence.initiator_type.as_deref(), Some("script"));
         assert_eq!(x.connection, Some(61));
         assert_eq!(x.timings.wait_ms, Some(1.25));
@@ -913,7 +965,10 @@ mod tests {
         let mut out = Vec::new();
         let mut diag = Diagnostics::new();
         let r = read_har(
-            Box::new(io::BufReader::with_capacity(1, io::Cursor::new(ONE.as_bytes().to_vec()))),
+            Box::new(io::BufReader::with_capacity(
+                1,
+                io::Cursor::new(ONE.as_bytes().to_vec()),
+            )),
             Arc::from("t.har"),
             &HarOptions::default(),
             &mut |x| out.push(x),
@@ -950,7 +1005,10 @@ mod tests {
         assert_eq!(out.len(), 2);
         let cut = &two[..two.len() - 40];
         let (r, out, _) = read(cut);
-        assert!(matches!(r, Err(HarError::Truncated { entries: 1, .. })), "{r:?}");
+        assert!(
+            matches!(r, Err(HarError::Truncated { entries: 1, .. })),
+            "{r:?}"
+        );
         assert_eq!(out.len(), 1);
     }
 
@@ -971,6 +1029,9 @@ mod tests {
     fn not_a_har() {
         assert!(matches!(read("[1,2]").0, Err(HarError::Syntax { .. })));
         assert!(matches!(read("{\"a\":1}").0, Err(HarError::NoEntries)));
-        assert!(matches!(read("{\"log\":{\"entries\":[{]}}").0, Err(HarError::Syntax { .. })));
+        assert!(matches!(
+            read("{\"log\":{\"entries\":[{]}}").0,
+            Err(HarError::Syntax { .. })
+        ));
     }
 }

@@ -1,0 +1,331 @@
+//! The command line: argument definitions (clap), output selection, the terminal table and
+//! summary, error printing and the exit-code contract (0 clean, 1 blocked flows, 2 errors).
+
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
+
+use crate::cors::explain;
+use crate::cors::Browser;
+use crate::pipeline::{self, InputReport, Options};
+use crate::report::{CsvSink, JsonSink, NdjsonSink, Record, RecordSink, Summary};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "corscope",
+    version,
+    about = "Why did the browser block that cross-origin request? Reads HAR exports and packet captures and decides every CORS request as Chromium, Firefox and Safari would.",
+    after_help = "`corscope FILE...` is short for `corscope analyze FILE...`.\nExit status: 0 no blocked request, 1 blocked requests found, 2 usage or input error."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Analyse HAR files (.har, .har.gz) and captures (.pcap, .pcapng, gzip'd); `-` is stdin.
+    Analyze(AnalyzeArgs),
+    /// Explain a blocking reason (Chromium, Firefox or Safari name): meaning, causes, fix.
+    Explain {
+        /// e.g. MissingAllowOriginHeader, CORSMissingAllowOrigin, PreflightNotSuccessful
+        reason: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum OutputFormat {
+    Table,
+    Csv,
+    Json,
+    Ndjson,
+}
+
+#[derive(clap::Args, Debug)]
+struct AnalyzeArgs {
+    /// Input files; `-` reads standard input.
+    #[arg(required = true)]
+    files: Vec<String>,
+    /// Output format (default: table on a terminal, ndjson otherwise).
+    #[arg(long, short = 'f', value_enum)]
+    format: Option<OutputFormat>,
+    /// List every request, with `not-cors` for same-origin and no-cors ones.
+    #[arg(long)]
+    all: bool,
+    /// The browser the table, summary and exit code speak for (default: the one that made the
+    /// input, else chromium). Records always carry all three.
+    #[arg(long, value_parser = parse_browser)]
+    browser: Option<Browser>,
+    /// Exit 0 even when blocked requests were found.
+    #[arg(long)]
+    exit_zero: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long, short = 'j')]
+    jobs: Option<usize>,
+    /// Show warning details (skipped packets, gaps, limits hit).
+    #[arg(long, short = 'v')]
+    verbose: bool,
+}
+
+fn parse_browser(s: &str) -> Result<Browser, String> {
+    s.parse()
+}
+
+/// Parses `std::env::args` and runs; the binary's whole `main`.
+pub fn main() -> ExitCode {
+    let mut args: Vec<String> = std::env::args().collect();
+    // `corscope FILE...` shortcut: a first argument that is neither a subcommand nor a flag.
+    if let Some(first) = args.get(1) {
+        let known = ["analyze", "explain", "help"];
+        if !known.contains(&first.as_str()) && (!first.starts_with('-') || first == "-") {
+            args.insert(1, "analyze".into());
+        }
+    }
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        Command::Explain { reason } => run_explain(&reason),
+        Command::Analyze(a) => match run_analyze(a) {
+            Ok(code) => code,
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("corscope: error: {e}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+fn run_explain(name: &str) -> ExitCode {
+    match explain::lookup(name) {
+        Some(e) => {
+            print!("{}", explain::render(e));
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!("corscope: error: unknown reason '{name}'");
+            let s = explain::suggestions(name);
+            if !s.is_empty() {
+                eprintln!("did you mean: {}", s.join(", "));
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
+    if let Some(j) = a.jobs {
+        // Only fails when a global pool already exists, which nothing else creates.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(j.max(1))
+            .build_global();
+    }
+    let stdout = io::stdout();
+    let tty = stdout.is_terminal();
+    let format = a
+        .format
+        .unwrap_or(if tty { OutputFormat::Table } else { OutputFormat::Ndjson });
+    let opts = Options {
+        all: a.all,
+        ..Options::default()
+    };
+    let out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut table_rows: Vec<Record> = Vec::new();
+    let mut summaries: Vec<(Option<Browser>, Vec<Record>)> = Vec::new();
+    let mut reports: Vec<InputReport> = Vec::new();
+    let mut sink: Box<dyn RecordSink> = match format {
+        OutputFormat::Ndjson => Box::new(NdjsonSink::new(out)),
+        OutputFormat::Csv => Box::new(CsvSink::new(out)?),
+        OutputFormat::Json => Box::new(JsonSink::new(out, a.browser.unwrap_or(Browser::Chromium))),
+        OutputFormat::Table => Box::new(NdjsonSink::new(io::sink())),
+    };
+    let mut io_error: Option<io::Error> = None;
+    for path in &a.files {
+        let mut records = Vec::new();
+        let report = pipeline::analyze(path, &opts, &mut |r| {
+            if io_error.is_none() {
+                if let Err(e) = sink.record(&r) {
+                    io_error = Some(e);
+                }
+            }
+            records.push(r);
+        });
+        if let Some(e) = io_error.take() {
+            return Err(e);
+        }
+        if let Some(err) = &report.error {
+            eprintln!("corscope: error: {}: {err}", report.name);
+        }
+        summaries.push((report.recorded_by, records));
+        reports.push(report);
+    }
+    sink.finish()?;
+    // Which browser speaks: the flag, else the (first) input's recorder, else Chromium.
+    let speaker = a
+        .browser
+        .or_else(|| reports.iter().find_map(|r| r.recorded_by))
+        .unwrap_or(Browser::Chromium);
+    let mut summary = Summary::new(speaker);
+    for (_, recs) in &summaries {
+        for r in recs {
+            summary.add(r);
+        }
+    }
+    if format == OutputFormat::Table {
+        for (_, recs) in summaries.iter_mut() {
+            table_rows.append(recs);
+        }
+        let mut out = io::BufWriter::new(io::stdout().lock());
+        print_table(&mut out, &table_rows, speaker, tty)?;
+        print_summary(&mut out, &summary, &reports, speaker, a.verbose)?;
+        out.flush()?;
+    } else {
+        print_warnings(&reports, a.verbose);
+    }
+    let failed_entirely = reports
+        .iter()
+        .any(|r| r.error.is_some() && r.exchanges == 0);
+    Ok(if failed_entirely {
+        ExitCode::from(2)
+    } else if summary.blocked() > 0 && !a.exit_zero {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn short(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+fn print_table(out: &mut dyn Write, rows: &[Record], b: Browser, tty: bool) -> io::Result<()> {
+    if rows.is_empty() {
+        writeln!(out, "No cross-origin requests found (use --all to list every request).")?;
+        return Ok(());
+    }
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    if !tty {
+        t.force_no_tty();
+        t.set_width(160);
+    }
+    t.set_header(vec!["#", "Request", "From", "Preflight", b.profile().name, "Why / fix"]);
+    for r in rows {
+        let verdict = r.verdict_for(b);
+        let mut vcell = Cell::new(verdict);
+        if tty {
+            vcell = match verdict {
+                "blocked" => vcell.fg(Color::Red).add_attribute(Attribute::Bold),
+                "allowed" => vcell.fg(Color::Green),
+                "unknown" => vcell.fg(Color::Yellow),
+                _ => vcell,
+            };
+        }
+        let why = match (r.reason_for(b), &r.fix) {
+            (Some(reason), Some(fix)) => format!("{reason}\n→ {}", short(fix, 160)),
+            (Some(reason), None) => reason.to_owned(),
+            (None, _) if verdict == "blocked" || verdict == "unknown" => {
+                short(r.note.as_deref().unwrap_or(""), 160)
+            }
+            _ => String::new(),
+        };
+        let pf = r.preflight.as_ref().map_or_else(String::new, |p| match p.source {
+            "recorded" => format!("OPTIONS {}", p.status.map_or("-".to_owned(), |s| s.to_string())),
+            other => other.to_owned(),
+        });
+        t.add_row(vec![
+            Cell::new(r.index),
+            Cell::new(format!("{} {}", r.method, short(&r.url, 70))),
+            Cell::new(r.origin.as_deref().unwrap_or("?")),
+            Cell::new(pf),
+            vcell,
+            Cell::new(why),
+        ]);
+    }
+    writeln!(out, "{t}")
+}
+
+fn print_summary(
+    out: &mut dyn Write,
+    s: &Summary,
+    reports: &[InputReport],
+    b: Browser,
+    verbose: bool,
+) -> io::Result<()> {
+    let v = |k: &str| s.verdicts.get(k).copied().unwrap_or(0);
+    writeln!(
+        out,
+        "\n{} cross-origin request(s) as {} decides them: {} blocked, {} allowed, {} unknown",
+        s.requests,
+        b.profile().name,
+        v("blocked"),
+        v("allowed"),
+        v("unknown")
+    )?;
+    if !s.reasons.is_empty() {
+        writeln!(out, "\nBlocked, by reason:")?;
+        let mut reasons: Vec<_> = s.reasons.iter().collect();
+        reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        for (reason, n) in reasons {
+            writeln!(out, "  {n:>5}  {reason}   (corscope explain {reason})")?;
+        }
+    }
+    let blocked: Vec<_> = s.endpoints.iter().filter(|(_, e)| e.blocked > 0).collect();
+    if !blocked.is_empty() {
+        writeln!(out, "\nBlocked, by endpoint:")?;
+        for (ep, e) in blocked {
+            let reasons: Vec<String> = e.reasons.keys().cloned().collect();
+            writeln!(out, "  {}/{}  {ep}  [{}]", e.blocked, e.requests, reasons.join(", "))?;
+            if let Some(fix) = &e.fix {
+                writeln!(out, "         fix: {fix}")?;
+            }
+        }
+    }
+    if !s.disagreements.is_empty() {
+        writeln!(out, "\nBrowsers disagree:")?;
+        for (ep, what) in &s.disagreements {
+            writeln!(out, "  {ep}: {what}")?;
+        }
+    }
+    for r in reports {
+        if let Some(stats) = &r.capture {
+            if stats.tls_connections > 0 {
+                writeln!(
+                    out,
+                    "\n{}: {} TLS connection(s) encrypted, not analysed (decrypt with an SSLKEYLOGFILE key log, e.g. `editcap --inject-secrets`, or record a HAR instead)",
+                    r.name, stats.tls_connections
+                )?;
+            }
+        }
+    }
+    print_warnings(reports, verbose);
+    Ok(())
+}
+
+fn print_warnings(reports: &[InputReport], verbose: bool) {
+    for r in reports {
+        for (kind, n) in r.diagnostics.counts() {
+            eprintln!("corscope: warning: {}: {n} × {kind}", r.name);
+            if verbose {
+                for d in r.diagnostics.details(kind) {
+                    eprintln!("    {d}");
+                }
+            }
+        }
+    }
+}

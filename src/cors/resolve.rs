@@ -1,0 +1,796 @@
+//! Evidence plus rules: classifies a flow (page origin, mode, credentials), evaluates the engine
+//! under every unknown, keeps what agrees with the input's own evidence for the browser that
+//! recorded it, derives the other browsers' verdicts, and keeps each browser's preflight cache.
+
+use super::browser::{Browser, ALL_BROWSERS};
+use super::cache::PreflightCache;
+use super::engine::{evaluate, Context, Decision, Evaluation, Missing, NotCors};
+use super::origin::{canonical_origin, origin_of, same_origin};
+use super::reason::{Blocked, Failure, Initiator, MessageContext, Named, Stage};
+use crate::model::Flavour;
+use crate::pairing::Flow;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Allowed,
+    Blocked,
+    Unknown,
+    NotCors,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Allowed => "allowed",
+            Verdict::Blocked => "blocked",
+            Verdict::Unknown => "unknown",
+            Verdict::NotCors => "not-cors",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Credentials {
+    Include,
+    Omit,
+    Unknown,
+}
+
+impl Credentials {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Credentials::Include => "include",
+            Credentials::Omit => "omit",
+            Credentials::Unknown => "unknown",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Cors,
+    NoCors,
+    Navigate,
+    /// A non-GET request with `Origin` and nothing showing whether it was `cors` or `no-cors`.
+    Ambiguous,
+}
+
+/// What the input itself shows about the outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Observed {
+    NotObserved,
+    Succeeded,
+    CorsFailure(String),
+    OtherFailure(String),
+    /// The request never appeared after its preflight.
+    NotSent,
+}
+
+/// Browser-independent facts about a flow.
+#[derive(Clone, Debug)]
+pub struct Facts {
+    pub page_origin: Option<String>,
+    pub page_origin_from: &'static str,
+    pub mode: Mode,
+    pub initiator: Initiator,
+    pub credentials_seen: Option<bool>,
+    pub observed: Observed,
+    pub is_font: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct BrowserVerdict {
+    pub browser: Browser,
+    pub verdict: Verdict,
+    pub reason: Option<&'static str>,
+    pub failed_parameter: Option<String>,
+    pub message: Option<String>,
+    pub fix: Option<String>,
+    pub blocked: Option<Blocked>,
+    /// Why the verdict is unknown, or how the evidence was read.
+    pub note: Option<String>,
+    /// Hops served from this browser's preflight cache, with the entry's age.
+    pub cache_hits: Vec<(usize, u64)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Resolution {
+    pub facts: Facts,
+    pub recorder: Browser,
+    pub credentials: Credentials,
+    /// Chromium, Firefox, Safari, in `ALL_BROWSERS` order.
+    pub browsers: Vec<BrowserVerdict>,
+}
+
+impl Resolution {
+    pub fn for_browser(&self, b: Browser) -> &BrowserVerdict {
+        // `browsers` always holds one verdict per entry of ALL_BROWSERS, in that order.
+        &self.browsers[ALL_BROWSERS.iter().position(|x| *x == b).unwrap_or(0)]
+    }
+
+    pub fn browsers_agree(&self) -> bool {
+        let v: Vec<Verdict> = self.browsers.iter().map(|b| b.verdict).collect();
+        v.windows(2).all(|w| w[0] == w[1])
+    }
+}
+
+/// Holds each browser's preflight cache across the flows of one input.
+pub struct Resolver {
+    caches: Vec<PreflightCache>,
+    last_expire: i64,
+}
+
+impl Default for Resolver {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Resolver {
+    pub fn new() -> Self {
+        Self {
+            caches: ALL_BROWSERS
+                .iter()
+                .map(|b| PreflightCache::new(*b))
+                .collect(),
+            last_expire: i64::MIN,
+        }
+    }
+
+    /// Decides `flow` for every browser; `recorder` is the browser that made the input.
+    pub fn resolve(&mut self, flow: &Flow, recorder: Browser) -> Resolution {
+        let facts = classify(flow);
+        let now = flow.time();
+        if now.saturating_sub(self.last_expire) > 60_000_000 {
+            for c in &mut self.caches {
+                c.expire(now);
+            }
+            self.last_expire = now;
+        }
+        let not_cors = |why: &str, facts: &Facts| Resolution {
+            facts: facts.clone(),
+            recorder,
+            credentials: Credentials::Unknown,
+            browsers: ALL_BROWSERS
+                .iter()
+                .map(|b| plain(*b, Verdict::NotCors, Some(why.to_owned())))
+                .collect(),
+        };
+        let Some(page_origin) = facts.page_origin.clone() else {
+            return not_cors(
+                "no page origin is visible (no Origin, Referer or page URL)",
+                &facts,
+            );
+        };
+        match facts.mode {
+            Mode::NoCors => {
+                return not_cors(
+                    "no-cors request: the browser does not check CORS; the page gets an opaque response",
+                    &facts,
+                )
+            }
+            Mode::Navigate => return not_cors("a navigation, not a CORS request", &facts),
+            _ => {}
+        }
+
+        let options: Vec<bool> = match facts.credentials_seen {
+            Some(c) => vec![c],
+            None => vec![false, true],
+        };
+        let rec_idx = index_of(recorder);
+        let evaluate_with = |caches: &[PreflightCache],
+                             browser: Browser,
+                             include: bool,
+                             passed: &[bool],
+                             names: &[Vec<String>]|
+         -> Evaluation {
+            evaluate(
+                flow,
+                &Context {
+                    browser,
+                    recorder,
+                    include,
+                    page_origin: &page_origin,
+                    cache: &caches[index_of(browser)],
+                    recorder_passed_preflight: passed,
+                    recorder_unsafe_names: names,
+                    is_font: facts.is_font,
+                },
+            )
+        };
+
+        // The recording browser, with the evidence.
+        let rec_evals: Vec<(bool, Evaluation)> = options
+            .iter()
+            .map(|&c| (c, evaluate_with(&self.caches, recorder, c, &[], &[])))
+            .collect();
+        let (rec_choice, credentials, rec_note) = choose_with_evidence(&facts, &rec_evals);
+        let rec_eval = rec_choice.map(|i| &rec_evals[i].1);
+        let passed: Vec<bool> = (0..flow.hops.len())
+            .map(|h| rec_eval.is_some_and(|e| got_past_preflight(e, h, &facts.observed)))
+            .collect();
+        let names: Vec<Vec<String>> = rec_eval.map(|e| e.unsafe_names.clone()).unwrap_or_default();
+
+        let mut browsers = Vec::new();
+        let mut chosen: Vec<Option<(bool, Evaluation)>> = Vec::new();
+        for &b in ALL_BROWSERS.iter() {
+            if b == recorder {
+                let v = rec_choice.map(|i| rec_evals[i].clone());
+                browsers.push(verdict_from(
+                    b,
+                    flow,
+                    &facts,
+                    &page_origin,
+                    &rec_evals,
+                    rec_choice,
+                    rec_note.clone(),
+                    true,
+                ));
+                chosen.push(v);
+                continue;
+            }
+            let opts: Vec<bool> = match credentials {
+                Credentials::Include => vec![true],
+                Credentials::Omit => vec![false],
+                Credentials::Unknown => options.clone(),
+            };
+            let evals: Vec<(bool, Evaluation)> = opts
+                .iter()
+                .map(|&c| (c, evaluate_with(&self.caches, b, c, &passed, &names)))
+                .collect();
+            let (choice, note) = combine(&evals);
+            let mut v = verdict_from(b, flow, &facts, &page_origin, &evals, choice, note, false);
+            // The same hidden server answer the recording browser faced: same outcome.
+            if v.verdict == Verdict::Unknown && same_hidden_answer(&evals, &rec_evals, rec_choice) {
+                let rv = &browsers_or_pending(&browsers, rec_idx, b);
+                if let Some(outcome) = rv.or(recorder_outcome(&facts)) {
+                    v.verdict = outcome;
+                    v.note = Some(format!(
+                        "{b} would send the same requests as {recorder}, which the server answered the same way; the input does not show which check decided it"
+                    ));
+                }
+            }
+            if b == Browser::Firefox && b.profile().network_error_is_cors_error {
+                if let Observed::OtherFailure(err) = &facts.observed {
+                    if is_network_error(err) {
+                        let url = &flow.last().exchange.request.url;
+                        let named = super::reason::firefox_network_error(url);
+                        v.verdict = Verdict::Blocked;
+                        v.reason = named.reason;
+                        v.message = Some(named.message);
+                        v.note = Some(format!(
+                            "network failure {err}; Firefox reports it as a CORS error"
+                        ));
+                    }
+                }
+            }
+            browsers.push(v);
+            chosen.push(choice.map(|i| evals[i].clone()));
+        }
+        // Fill in a verdict for the recorder derived above when a derived browser needed it.
+        // Update every browser's cache with what its chosen evaluation did.
+        for (bi, choice) in chosen.into_iter().enumerate() {
+            let Some((include, ev)) = choice else {
+                continue;
+            };
+            let cache = &mut self.caches[bi];
+            for p in &ev.passed {
+                let time = flow.hops[p.hop]
+                    .preflight
+                    .as_ref()
+                    .map_or(flow.hops[p.hop].exchange.time, |pf| pf.time);
+                cache.insert(&flow.client, &p.origin, &p.url, time, include, &p.allowed);
+            }
+            if let Decision::Blocked(b) = &ev.decision {
+                cache.clear(&flow.client, &b.request_origin, &b.url);
+            }
+        }
+        Resolution {
+            facts,
+            recorder,
+            credentials,
+            browsers,
+        }
+    }
+}
+
+fn browsers_or_pending(
+    browsers: &[BrowserVerdict],
+    rec_idx: usize,
+    _b: Browser,
+) -> Option<Verdict> {
+    browsers
+        .get(rec_idx)
+        .map(|v| v.verdict)
+        .filter(|v| matches!(v, Verdict::Allowed | Verdict::Blocked))
+}
+
+fn recorder_outcome(facts: &Facts) -> Option<Verdict> {
+    match facts.observed {
+        Observed::Succeeded => Some(Verdict::Allowed),
+        Observed::CorsFailure(_) => Some(Verdict::Blocked),
+        _ => None,
+    }
+}
+
+fn index_of(b: Browser) -> usize {
+    ALL_BROWSERS.iter().position(|x| *x == b).unwrap_or(0)
+}
+
+fn plain(browser: Browser, verdict: Verdict, note: Option<String>) -> BrowserVerdict {
+    BrowserVerdict {
+        browser,
+        verdict,
+        reason: None,
+        failed_parameter: None,
+        message: None,
+        fix: None,
+        blocked: None,
+        note,
+        cache_hits: Vec::new(),
+    }
+}
+
+fn is_network_error(err: &str) -> bool {
+    let e = err.to_ascii_uppercase();
+    !(e.contains("ERR_ABORTED") || e.contains("ERR_BLOCKED_BY") || e.contains("ERR_FAILED"))
+}
+
+/// Did the recording browser get past hop `h`'s preflight (so its answer was acceptable)?
+fn got_past_preflight(ev: &Evaluation, h: usize, observed: &Observed) -> bool {
+    if ev.passed.iter().any(|p| p.hop == h) || ev.cache_hits.iter().any(|(i, _)| *i == h) {
+        return true;
+    }
+    match &ev.decision {
+        Decision::Allowed => true,
+        Decision::Blocked(b) => b.hop > h || (b.hop == h && b.stage != Stage::Preflight),
+        Decision::Undecidable(Missing::Preflight { hop }) => {
+            // Not recorded (Playwright): a success proves the preflight passed.
+            *hop == h && *observed == Observed::Succeeded || *hop > h
+        }
+        Decision::Undecidable(m) => missing_hop(m) > h,
+        Decision::NotCors(_) => false,
+    }
+}
+
+fn missing_hop(m: &Missing) -> usize {
+    match m {
+        Missing::Preflight { hop }
+        | Missing::PreflightNotSentByRecorder { hop, .. }
+        | Missing::PreflightResponse { hop }
+        | Missing::NotSent { hop }
+        | Missing::Response { hop }
+        | Missing::NextHop { hop } => *hop,
+    }
+}
+
+/// Whether a derived browser is undecided only for want of a server answer that the recording
+/// browser also needed (same hop, same kind of gap).
+fn same_hidden_answer(
+    evals: &[(bool, Evaluation)],
+    rec: &[(bool, Evaluation)],
+    rec_choice: Option<usize>,
+) -> bool {
+    let Some(ri) = rec_choice else { return false };
+    let rec_missing = match &rec[ri].1.decision {
+        Decision::Undecidable(m) => Some(m.clone()),
+        _ => None,
+    };
+    evals.iter().all(|(_, e)| match &e.decision {
+        Decision::Undecidable(
+            m @ (Missing::Preflight { .. } | Missing::Response { .. } | Missing::NotSent { .. }),
+        ) => {
+            rec_missing
+                .as_ref()
+                .is_none_or(|r| missing_hop(r) == missing_hop(m))
+                && e.unsafe_names == rec[ri].1.unsafe_names
+        }
+        Decision::Undecidable(_) => false,
+        _ => true,
+    }) && evals
+        .iter()
+        .any(|(_, e)| matches!(e.decision, Decision::Undecidable(_)))
+}
+
+/// For the recording browser: the evaluation the evidence supports, the deduced credentials
+/// mode and a note. Ties go to the uncredentialed reading (fetch's default mode).
+fn choose_with_evidence(
+    facts: &Facts,
+    evals: &[(bool, Evaluation)],
+) -> (Option<usize>, Credentials, Option<String>) {
+    let is_blocked = |e: &Evaluation| matches!(e.decision, Decision::Blocked(_));
+    let is_allowed = |e: &Evaluation| matches!(e.decision, Decision::Allowed);
+    let creds_of = |idxs: &[usize]| -> Credentials {
+        if evals.len() == 1 {
+            return if evals[0].0 {
+                Credentials::Include
+            } else {
+                Credentials::Omit
+            };
+        }
+        match idxs {
+            [i] => {
+                if evals[*i].0 {
+                    Credentials::Include
+                } else {
+                    Credentials::Omit
+                }
+            }
+            _ => Credentials::Unknown,
+        }
+    };
+    let pick = |pred: &dyn Fn(&Evaluation) -> bool| -> Vec<usize> {
+        (0..evals.len()).filter(|&i| pred(&evals[i].1)).collect()
+    };
+    match &facts.observed {
+        Observed::CorsFailure(_) | Observed::NotSent => {
+            let b = pick(&is_blocked);
+            if let Some(&first) = b.first() {
+                let deduced = creds_of(&b);
+                let note = (evals.len() > 1 && deduced == Credentials::Include).then(|| {
+                    "credentials mode deduced as 'include': only a credentialed request explains the failure".to_owned()
+                });
+                return (Some(first), deduced, note);
+            }
+            let (choice, _) = combine(evals);
+            let note = match &facts.observed {
+                Observed::NotSent => "the preflight passed under every reading, but the request never followed (page closed, request aborted, or the capture ended)".to_owned(),
+                Observed::CorsFailure(e) => format!("the browser reported {e}, but the input does not show which check failed"),
+                _ => String::new(),
+            };
+            (choice.or(Some(0)), creds_of(&[]), Some(note))
+        }
+        Observed::Succeeded => {
+            let a = pick(&is_allowed);
+            if let Some(&first) = a.first() {
+                return (Some(first), creds_of(&a), None);
+            }
+            let (choice, _) = combine(evals);
+            (choice.or(Some(0)), creds_of(&[]), None)
+        }
+        _ => {
+            let (choice, note) = combine(evals);
+            (choice, creds_of(&[]), note)
+        }
+    }
+}
+
+/// Without evidence: one reading if all agree, else none (unknown) with the alternatives.
+fn combine(evals: &[(bool, Evaluation)]) -> (Option<usize>, Option<String>) {
+    let key = |e: &Evaluation| -> String {
+        match &e.decision {
+            Decision::Allowed => "allowed".into(),
+            Decision::Blocked(b) => format!("blocked {:?}", b.failure),
+            Decision::NotCors(n) => format!("not-cors {n:?}"),
+            Decision::Undecidable(m) => format!("unknown {m:?}"),
+        }
+    };
+    if evals.is_empty() {
+        return (None, None);
+    }
+    let first = key(&evals[0].1);
+    if evals.iter().all(|(_, e)| key(e) == first) {
+        return (Some(0), None);
+    }
+    let alts: Vec<String> = evals
+        .iter()
+        .map(|(c, e)| {
+            let who = if *c {
+                "with credentials"
+            } else {
+                "without credentials"
+            };
+            match &e.decision {
+                Decision::Allowed => format!("allowed {who}"),
+                Decision::Blocked(b) => format!("blocked {who} ({})", short_failure(&b.failure)),
+                Decision::NotCors(_) => format!("not CORS {who}"),
+                Decision::Undecidable(m) => format!("undecidable {who} ({})", describe_missing(m)),
+            }
+        })
+        .collect();
+    (
+        None,
+        Some(format!(
+            "the credentials mode is not visible: {}",
+            alts.join("; ")
+        )),
+    )
+}
+
+fn short_failure(f: &Failure) -> String {
+    format!("{f:?}")
+        .split([' ', '{', '('])
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+pub fn describe_missing(m: &Missing) -> String {
+    match m {
+        Missing::Preflight { hop } => format!(
+            "request {} needed a preflight; none is in the input and no earlier preflight in it covers the request (cached before the recording began, or the export omits preflights)",
+            hop + 1
+        ),
+        Missing::PreflightNotSentByRecorder { why, .. } => format!(
+            "{why}; the recording browser sent no preflight, so the server's answer to it is not in the input"
+        ),
+        Missing::PreflightResponse { hop } => {
+            format!("the response to request {}'s preflight is not in the input", hop + 1)
+        }
+        Missing::NotSent { .. } => "the request itself never appeared after its preflight".into(),
+        Missing::Response { hop } => format!("the response to request {} is not in the input", hop + 1),
+        Missing::NextHop { hop } => format!(
+            "request {} was redirected, but the redirected request is not in the input",
+            hop + 1
+        ),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn verdict_from(
+    browser: Browser,
+    flow: &Flow,
+    facts: &Facts,
+    page_origin: &str,
+    evals: &[(bool, Evaluation)],
+    choice: Option<usize>,
+    note: Option<String>,
+    is_recorder: bool,
+) -> BrowserVerdict {
+    let Some(i) = choice else {
+        let mut v = plain(browser, Verdict::Unknown, note);
+        if is_recorder {
+            if let Some(o) = recorder_outcome(facts) {
+                v.verdict = o;
+            }
+        }
+        return v;
+    };
+    let (include, ev) = &evals[i];
+    let mut v = plain(browser, Verdict::Unknown, note);
+    v.cache_hits = ev.cache_hits.clone();
+    match &ev.decision {
+        Decision::Allowed => v.verdict = Verdict::Allowed,
+        Decision::NotCors(n) => {
+            v.verdict = Verdict::NotCors;
+            v.note = Some(
+                match n {
+                    NotCors::SameOrigin => "same-origin request",
+                    NotCors::NoCors => "no-cors request",
+                    NotCors::Navigation => "navigation",
+                    NotCors::NotCorsInThisBrowser => {
+                        "this browser loads fonts without CORS (no Origin is sent)"
+                    }
+                }
+                .to_owned(),
+            );
+        }
+        Decision::Blocked(b) => {
+            let first_url = &flow.first().exchange.request.url;
+            let last_url = &flow.hops[b.hop.min(flow.hops.len() - 1)]
+                .exchange
+                .request
+                .url;
+            let ctx = MessageContext {
+                first_url,
+                last_url,
+                page_origin,
+                initiator: facts.initiator,
+                credentials_include: *include,
+            };
+            let named: Named = b.names(browser, &ctx);
+            v.verdict = Verdict::Blocked;
+            v.reason = named.reason;
+            v.failed_parameter = named.parameter;
+            v.message = Some(named.message);
+            v.fix = Some(super::fix::fix_for(b, flow, page_origin, *include));
+            v.blocked = Some(b.clone());
+        }
+        Decision::Undecidable(m) => {
+            let text = describe_missing(m);
+            v.note = Some(match v.note.take() {
+                Some(n) => format!("{n}; {text}"),
+                None => text,
+            });
+            if is_recorder {
+                if let Some(o) = recorder_outcome(facts) {
+                    v.verdict = o;
+                }
+            }
+        }
+    }
+    if is_recorder {
+        // The evidence wins over the rules for the browser that recorded it.
+        match (&facts.observed, v.verdict) {
+            (Observed::Succeeded, Verdict::Blocked) => {
+                v.note = Some(format!(
+                    "the rules predict {} but the browser delivered the response; the request was probably not in cors mode",
+                    v.reason.unwrap_or("a block")
+                ));
+                v.verdict = Verdict::Allowed;
+                v.reason = None;
+                v.failed_parameter = None;
+                v.message = None;
+                v.fix = None;
+            }
+            (Observed::CorsFailure(_), Verdict::Allowed) => {
+                v.verdict = Verdict::Blocked;
+                v.note = Some("the browser reported a failure that the visible headers do not explain (a cached preflight or a header the export left out)".into());
+            }
+            (Observed::OtherFailure(err), _) => {
+                v.verdict = Verdict::Unknown;
+                v.reason = None;
+                v.failed_parameter = None;
+                v.message = None;
+                v.fix = None;
+                v.note = Some(format!(
+                    "{err}: a network or client failure, not a CORS decision"
+                ));
+            }
+            _ => {}
+        }
+    }
+    v
+}
+
+/// Browser-independent classification (cors.md 4.4).
+pub fn classify(flow: &Flow) -> Facts {
+    let first = &flow.first().exchange;
+    let provisional = |x: &crate::model::Exchange| {
+        x.flavour.is_har() && x.evidence.no_response && !x.request.headers.contains("host")
+    };
+    // Page origin: the Origin the browser sent, else the preflight's, the HAR page, the Referer.
+    let mut page_origin = None;
+    let mut from = "";
+    for hop in &flow.hops {
+        if let Some(o) = hop.exchange.request.headers.get_str("origin") {
+            if o != "null" {
+                page_origin = canonical_origin(&o);
+                from = "Origin header";
+                break;
+            }
+        }
+        if let Some(pf) = &hop.preflight {
+            if let Some(o) = pf.request.headers.get_str("origin") {
+                if o != "null" {
+                    page_origin = canonical_origin(&o);
+                    from = "preflight Origin header";
+                    break;
+                }
+            }
+        }
+    }
+    if page_origin.is_none() {
+        if let Some(p) = &first.evidence.page_origin {
+            page_origin = Some(p.clone());
+            from = "HAR page";
+        } else if let Some(r) = first.request.headers.get_str("referer") {
+            page_origin = origin_of(&r).filter(|o| o != "null");
+            from = "Referer (a guess: the initiator may be a frame of another origin)";
+        }
+    }
+    let rt = first
+        .evidence
+        .resource_type
+        .as_deref()
+        .map(str::to_ascii_lowercase);
+    let initiator = Initiator::from_resource_type(rt.as_deref());
+    let is_font = rt.as_deref() == Some("font");
+    let any_preflight = flow.hops.iter().any(|h| h.preflight.is_some());
+    let error = flow.last().exchange.evidence.error.clone();
+    let mode = {
+        let sfm = flow
+            .hops
+            .iter()
+            .find_map(|h| h.exchange.request.headers.get_str("sec-fetch-mode"))
+            .map(|s| s.to_ascii_lowercase());
+        let cross_with_origin = flow.hops.iter().any(|h| {
+            h.exchange.request.headers.contains("origin")
+                && page_origin
+                    .as_deref()
+                    .is_some_and(|p| !same_origin(&h.exchange.request.url, p))
+        });
+        let cross_get_without_origin = flow.hops.iter().any(|h| {
+            let r = &h.exchange.request;
+            matches!(r.method.as_str(), "GET" | "HEAD")
+                && !r.headers.contains("origin")
+                && !provisional(&h.exchange)
+                && page_origin
+                    .as_deref()
+                    .is_some_and(|p| !same_origin(&r.url, p))
+        });
+        if let Some(m) = sfm.as_deref() {
+            match m {
+                "cors" => Mode::Cors,
+                "no-cors" => Mode::NoCors,
+                "navigate" | "nested-navigate" => Mode::Navigate,
+                _ => Mode::Cors,
+            }
+        } else if any_preflight {
+            Mode::Cors
+        } else if matches!(rt.as_deref(), Some("document" | "iframe" | "subdocument")) {
+            Mode::Navigate
+        } else if cross_get_without_origin && !cross_with_origin {
+            Mode::NoCors
+        } else if matches!(first.request.method.as_str(), "GET" | "HEAD")
+            || cross_with_origin
+                && matches!(flow.last().exchange.request.method.as_str(), "GET" | "HEAD")
+        {
+            Mode::Cors
+        } else if rt.as_deref() == Some("xhr") {
+            Mode::Cors
+        } else if let Some(e) = &error {
+            if e.contains("ERR_ABORTED") {
+                Mode::NoCors
+            } else {
+                Mode::Cors
+            }
+        } else if first.flavour.is_har() && first.flavour != Flavour::ChromeHar {
+            // A HAR entry that succeeded: the rules below confirm or the evidence overrides.
+            Mode::Cors
+        } else if flow.hops.iter().any(|h| {
+            h.exchange.response.as_ref().is_some_and(|r| {
+                r.headers
+                    .iter()
+                    .any(|(n, _)| n.len() > 15 && n[..15].eq_ignore_ascii_case(b"access-control-"))
+            })
+        }) {
+            // The server answers with CORS headers: it is serving CORS requests.
+            Mode::Cors
+        } else {
+            Mode::Ambiguous
+        }
+    };
+    let credentials_seen = flow
+        .hops
+        .iter()
+        .filter(|h| {
+            page_origin
+                .as_deref()
+                .is_some_and(|p| !same_origin(&h.exchange.request.url, p))
+        })
+        .any(|h| h.exchange.request.headers.contains("cookie"))
+        .then_some(true);
+    let last = flow.last();
+    let observed = if !last.sent {
+        Observed::NotSent
+    } else {
+        match last.exchange.flavour {
+            Flavour::Capture => Observed::NotObserved,
+            Flavour::ChromeHar => {
+                if last.exchange.response.is_some() {
+                    Observed::Succeeded
+                } else {
+                    Observed::NotObserved
+                }
+            }
+            _ => match &error {
+                Some(e)
+                    if e.contains("ERR_FAILED")
+                        || e.contains("NS_ERROR_DOM_BAD_URI")
+                        || e.to_ascii_lowercase().contains("cors")
+                        || e.contains("access control") =>
+                {
+                    Observed::CorsFailure(e.clone())
+                }
+                Some(e) => Observed::OtherFailure(e.clone()),
+                None if last.exchange.response.is_some() => Observed::Succeeded,
+                None => Observed::NotObserved,
+            },
+        }
+    };
+    let mode = if mode == Mode::Ambiguous {
+        Mode::Ambiguous
+    } else {
+        mode
+    };
+    Facts {
+        page_origin,
+        page_origin_from: from,
+        mode,
+        initiator,
+        credentials_seen,
+        observed,
+        is_font,
+    }
+}
