@@ -186,3 +186,29 @@ fn print_counts() {
         );
     }
 }
+
+/// Prints diagnostics details for one capture (`CAPTURE=name`).
+#[test]
+#[ignore]
+fn print_details() {
+    let name = std::env::var("CAPTURE").unwrap_or_default();
+    let r = run(&dir().join(&name));
+    for (k, n) in r.diag.counts() {
+        println!("{k} {n}");
+        for d in r.diag.details(k) {
+            println!("   {d}");
+        }
+    }
+    for ex in &r.exchanges {
+        println!(
+            "#{} conn {:?} {} {} {} -> {:?} {:?}",
+            ex.seq,
+            ex.connection,
+            ex.loc.position,
+            ex.request.method,
+            ex.request.url,
+            ex.response.as_ref().map(|r| r.status),
+            ex.timings.wait_ms
+        );
+    }
+}

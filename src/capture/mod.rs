@@ -298,3 +298,6 @@ pub fn read_capture(
     reorder.drain(emit);
     result.map(|()| stats)
 }
+
+#[cfg(test)]
+mod testutil;

@@ -539,3 +539,226 @@ impl Reassembler {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records what was delivered: data bytes, `<skip N>` and `<gap N>` markers, `<end>`.
+    #[derive(Default)]
+    struct Rec {
+        out: Vec<u8>,
+        skippable: u64,
+        warns: Vec<&'static str>,
+    }
+
+    impl StreamSink for Rec {
+        fn data(&mut self, _: Dir, data: &[u8], _: &PacketMeta) {
+            self.out.extend_from_slice(data);
+        }
+        fn skip(&mut self, _: Dir, len: u64, _: &PacketMeta) {
+            self.out.extend_from_slice(format!("<skip {len}>").as_bytes());
+            self.skippable = self.skippable.saturating_sub(len);
+        }
+        fn gap(&mut self, _: Dir, len: u64, _: &PacketMeta) {
+            self.out.extend_from_slice(format!("<gap {len}>").as_bytes());
+        }
+        fn skippable(&self, _: Dir) -> u64 {
+            self.skippable
+        }
+        fn end(&mut self, _: Dir, _: &PacketMeta) {
+            self.out.extend_from_slice(b"<end>");
+        }
+        fn warn(&mut self, kind: &'static str, _: Dir, _: &PacketMeta) {
+            self.warns.push(kind);
+        }
+    }
+
+    const LIM: ReassemblyLimits = ReassemblyLimits {
+        max_segments: 8,
+        max_bytes: 1024,
+        gap_window: 4096,
+    };
+
+    struct T {
+        r: Reassembler,
+        pool: Pool,
+        sink: Rec,
+    }
+
+    impl T {
+        fn new(isn: u32) -> Self {
+            let mut r = Reassembler::default();
+            r.start_at(SeqNumber(isn));
+            T {
+                r,
+                pool: Pool::default(),
+                sink: Rec::default(),
+            }
+        }
+        fn seg(&mut self, seq: u32, data: &[u8]) -> &mut Self {
+            self.seg_full(seq, data, 0, false)
+        }
+        fn seg_full(&mut self, seq: u32, data: &[u8], missing: u32, fin: bool) -> &mut Self {
+            let meta = PacketMeta::default();
+            self.r.segment(
+                0,
+                SeqNumber(seq),
+                data,
+                missing,
+                fin,
+                &meta,
+                &LIM,
+                &mut self.pool,
+                &mut self.sink,
+            );
+            self
+        }
+        fn finish(&mut self) -> String {
+            self.r
+                .finish(0, &PacketMeta::default(), &mut self.pool, &mut self.sink);
+            String::from_utf8_lossy(&self.sink.out).into_owned()
+        }
+    }
+
+    #[test]
+    fn seq_numbers_compare_across_wrap() {
+        let a = SeqNumber(u32::MAX - 1);
+        let b = a.add(4);
+        assert_eq!(b, SeqNumber(2));
+        assert_eq!(b.diff(a), 4);
+        assert!(a.is_before(b));
+        assert!(!b.is_before(a));
+    }
+
+    #[test]
+    fn flow_key_is_symmetric() {
+        let a = Endpoint {
+            ip: "10.0.0.1".parse().unwrap(),
+            port: 1234,
+        };
+        let b = Endpoint {
+            ip: "10.0.0.2".parse().unwrap(),
+            port: 80,
+        };
+        let (k1, d1) = FlowKey::of(a, b);
+        let (k2, d2) = FlowKey::of(b, a);
+        assert_eq!(k1, k2);
+        assert_ne!(d1, d2);
+        assert_eq!(k1.symmetric_hash(), k2.symmetric_hash());
+        assert_eq!(k1.sender(d1), a);
+    }
+
+    #[test]
+    fn in_order() {
+        let mut t = T::new(100);
+        t.seg(100, b"hello ").seg(106, b"world");
+        assert_eq!(t.finish(), "hello world<end>");
+    }
+
+    #[test]
+    fn out_of_order_is_held_then_delivered() {
+        let mut t = T::new(100);
+        t.seg(106, b"world").seg(111, b"!");
+        assert_eq!(t.sink.out, b"");
+        assert_eq!(t.r.held_bytes(), 6);
+        t.seg(100, b"hello ");
+        assert_eq!(t.r.held_bytes(), 0);
+        assert_eq!(t.finish(), "hello world!<end>");
+        assert!(t.sink.warns.contains(&"tcp-out-of-order"));
+    }
+
+    #[test]
+    fn overlap_and_retransmission_first_copy_wins() {
+        let mut t = T::new(0);
+        // Held first: "BBBB" at 4..8; a later copy "xxxxxxxx" at 2..10 only fills 2..4, 8..10.
+        t.seg(4, b"BBBB").seg(2, b"xxxxxxxx").seg(0, b"AA");
+        // Retransmission of delivered bytes with different content is ignored.
+        t.seg(0, b"ZZZZ");
+        // Partial overlap with the delivered end: only the new tail counts.
+        t.seg(8, b"yyCC");
+        assert_eq!(t.finish(), "AAxxBBBBxxCC<end>");
+        assert!(t.sink.warns.contains(&"tcp-retransmission"));
+    }
+
+    #[test]
+    fn gap_is_declared_at_finish() {
+        let mut t = T::new(0);
+        t.seg(0, b"ab").seg(5, b"fg");
+        assert_eq!(t.finish(), "ab<gap 3>fg<end>");
+        assert!(t.sink.warns.contains(&"tcp-gap"));
+    }
+
+    #[test]
+    fn gap_is_declared_when_too_much_is_held() {
+        let mut t = T::new(0);
+        t.seg(0, b"a");
+        // Ten held segments exceed max_segments (8): the hole before them is given up.
+        for i in 0..10u32 {
+            t.seg(10 + i, b"x");
+        }
+        assert!(String::from_utf8_lossy(&t.sink.out).starts_with("a<gap 9>x"));
+        assert!(t.sink.warns.contains(&"limit-ooo-segments"));
+    }
+
+    #[test]
+    fn sequence_wrap_around() {
+        let isn = u32::MAX - 2;
+        let mut t = T::new(isn);
+        t.seg(isn.wrapping_add(3), b"def"); // seq 0, after the wrap, out of order
+        t.seg(isn, b"abc");
+        t.seg(isn.wrapping_add(6), b"ghi");
+        assert_eq!(t.finish(), "abcdefghi<end>");
+    }
+
+    #[test]
+    fn mid_stream_start_at_first_segment() {
+        let mut r = Reassembler::default();
+        let mut pool = Pool::default();
+        let mut sink = Rec::default();
+        let meta = PacketMeta::default();
+        r.segment(0, SeqNumber(777), b"xy", 0, false, &meta, &LIM, &mut pool, &mut sink);
+        // An earlier segment (before the start) counts as a retransmission.
+        r.segment(0, SeqNumber(770), b"1234567", 0, false, &meta, &LIM, &mut pool, &mut sink);
+        assert_eq!(sink.out, b"xy");
+    }
+
+    #[test]
+    fn body_ranges_are_skipped_not_stored() {
+        let mut t = T::new(0);
+        t.sink.skippable = 1000;
+        t.seg(10, &[b'b'; 100]);
+        assert_eq!(t.r.held_bytes(), 0, "body bytes must not be buffered");
+        t.seg(0, &[b'a'; 10]);
+        assert_eq!(t.finish(), "aaaaaaaaaa<skip 100><end>");
+    }
+
+    #[test]
+    fn snaplen_missing_bytes_become_a_gap() {
+        let mut t = T::new(0);
+        t.seg_full(0, b"abc", 5, false).seg(8, b"z");
+        assert_eq!(t.finish(), "abc<gap 5>z<end>");
+    }
+
+    #[test]
+    fn fin_ends_and_declares_holes() {
+        let mut t = T::new(0);
+        t.seg(0, b"ab").seg_full(4, b"ef", 0, true);
+        assert!(t.r.is_ended());
+        assert_eq!(String::from_utf8_lossy(&t.sink.out), "ab<gap 2>ef<end>");
+        t.seg(2, b"cd");
+        assert_eq!(t.finish(), "ab<gap 2>ef<end>");
+    }
+
+    #[test]
+    fn peer_ack_declares_capture_loss() {
+        let mut t = T::new(0);
+        t.seg(0, b"ab").seg(6, b"gh");
+        let meta = PacketMeta::default();
+        t.r.peer_ack(0, SeqNumber(8), &meta, &LIM, &mut t.pool, &mut t.sink);
+        assert_eq!(String::from_utf8_lossy(&t.sink.out), "ab<gap 4>gh");
+        // An absurd ACK far beyond the window is not believed.
+        t.r.peer_ack(0, SeqNumber(1 << 30), &meta, &LIM, &mut t.pool, &mut t.sink);
+        assert_eq!(t.r.position(), 8);
+    }
+}

@@ -64,6 +64,9 @@ pub enum Observed {
     OtherFailure(String),
     /// The request never appeared after its preflight.
     NotSent,
+    /// A capture: no verdict recorded, but every recorded preflight was followed by its
+    /// request, so each of those preflights passed in the recording browser.
+    PreflightsPassed,
 }
 
 /// Browser-independent facts about a flow.
@@ -267,7 +270,17 @@ impl Resolver {
             browsers.push(v);
             chosen.push(choice.map(|i| evals[i].clone()));
         }
-        // Fill in a verdict for the recorder derived above when a derived browser needed it.
+        if facts.mode == Mode::Ambiguous && facts.observed == Observed::NotObserved {
+            for v in &mut browsers {
+                if v.verdict == Verdict::Blocked {
+                    v.verdict = Verdict::Unknown;
+                    v.note = Some(format!(
+                        "blocked ({}) if the page sent it in cors mode; a no-cors request (sendBeacon, `<form>`, `mode: 'no-cors'`) is not checked, and nothing on the wire tells them apart",
+                        v.reason.unwrap_or("CORS")
+                    ));
+                }
+            }
+        }
         // Update every browser's cache with what its chosen evaluation did.
         for (bi, choice) in chosen.into_iter().enumerate() {
             let Some((include, ev)) = choice else {
@@ -448,11 +461,47 @@ fn choose_with_evidence(
             let (choice, _) = combine(evals);
             (choice.or(Some(0)), creds_of(&[]), None)
         }
+        Observed::PreflightsPassed => {
+            let keep: Vec<usize> = (0..evals.len())
+                .filter(|&i| {
+                    facts_preflight_hops(&evals[i].1)
+                        .iter()
+                        .all(|&h| got_past_preflight(&evals[i].1, h, &Observed::NotObserved))
+                })
+                .collect();
+            if keep.is_empty() || keep.len() == evals.len() {
+                let (choice, note) = combine(evals);
+                return (choice, creds_of(&[]), note);
+            }
+            let subset: Vec<(bool, Evaluation)> = keep.iter().map(|&i| evals[i].clone()).collect();
+            let (choice, note) = combine(&subset);
+            let deduced = creds_of(&keep);
+            let note = note.or_else(|| {
+                (deduced != Credentials::Unknown).then(|| {
+                    format!(
+                        "credentials mode deduced as '{}': the request followed its preflight, which only passes that way",
+                        deduced.as_str()
+                    )
+                })
+            });
+            (choice.map(|c| keep[c]), deduced, note)
+        }
         _ => {
             let (choice, note) = combine(evals);
             (choice, creds_of(&[]), note)
         }
     }
+}
+
+/// The hops whose recorded preflight this evaluation judged (passed or failed).
+fn facts_preflight_hops(e: &Evaluation) -> Vec<usize> {
+    let mut hops: Vec<usize> = e.passed.iter().map(|p| p.hop).collect();
+    if let Decision::Blocked(b) = &e.decision {
+        if b.stage == Stage::Preflight {
+            hops.push(b.hop);
+        }
+    }
+    hops
 }
 
 /// Without evidence: one reading if all agree, else none (unknown) with the alternatives.
@@ -756,7 +805,13 @@ pub fn classify(flow: &Flow) -> Facts {
         Observed::NotSent
     } else {
         match last.exchange.flavour {
-            Flavour::Capture => Observed::NotObserved,
+            Flavour::Capture => {
+                if flow.hops.iter().any(|h| h.preflight.is_some()) {
+                    Observed::PreflightsPassed
+                } else {
+                    Observed::NotObserved
+                }
+            }
             Flavour::ChromeHar => {
                 if last.exchange.response.is_some() {
                     Observed::Succeeded
