@@ -333,3 +333,222 @@ fn ip(data: &[u8]) -> Decoded<'_> {
         missing,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etherparse::{
+        IpFragOffset, IpHeaders, IpNumber, Ipv4Header, Ipv6Extensions, Ipv6FragmentHeader,
+        Ipv6Header, PacketBuilder, VlanId,
+    };
+
+    const PAYLOAD: &[u8] = b"GET / HTTP/1.1\r\n\r\n";
+
+    /// A raw IPv4/TCP packet (no link header).
+    fn ip4() -> Vec<u8> {
+        let mut v = Vec::new();
+        PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .tcp(1234, 80, 7, 1000)
+            .ack(9)
+            .write(&mut v, PAYLOAD)
+            .unwrap();
+        v
+    }
+
+    fn ip6() -> Vec<u8> {
+        let mut v = Vec::new();
+        let mut src = [0u8; 16];
+        src[15] = 1;
+        PacketBuilder::ipv6(src, src, 64)
+            .tcp(1234, 80, 7, 1000)
+            .write(&mut v, PAYLOAD)
+            .unwrap();
+        v
+    }
+
+    fn check(d: Decoded<'_>, ip: &str) {
+        let Decoded::Tcp(s) = d else {
+            panic!("not TCP: {d:?}");
+        };
+        assert_eq!(s.src.ip.to_string(), ip);
+        assert_eq!((s.src.port, s.dst.port), (1234, 80));
+        assert_eq!(s.seq, SeqNumber(7));
+        assert_eq!(s.payload, PAYLOAD);
+        assert_eq!(s.missing, 0);
+    }
+
+    fn with_link(head: &[u8], ip: &[u8]) -> Vec<u8> {
+        [head, ip].concat()
+    }
+
+    #[test]
+    fn ethernet_ipv4_and_ipv6() {
+        let mut v = Vec::new();
+        PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .tcp(1234, 80, 7, 1000)
+            .write(&mut v, PAYLOAD)
+            .unwrap();
+        check(decode(LinkType::Ethernet, &v), "10.0.0.1");
+        let eth6 = with_link(&[[2u8; 6], [1u8; 6]].concat(), &[]);
+        let v = [eth6, vec![0x86, 0xdd], ip6()].concat();
+        check(decode(LinkType::Ethernet, &v), "::1");
+    }
+
+    #[test]
+    fn vlan_and_qinq() {
+        let mut v = Vec::new();
+        PacketBuilder::ethernet2([1; 6], [2; 6])
+            .single_vlan(VlanId::try_new(42).unwrap())
+            .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .tcp(1234, 80, 7, 1000)
+            .write(&mut v, PAYLOAD)
+            .unwrap();
+        check(decode(LinkType::Ethernet, &v), "10.0.0.1");
+        let mut v = Vec::new();
+        PacketBuilder::ethernet2([1; 6], [2; 6])
+            .double_vlan(VlanId::try_new(1).unwrap(), VlanId::try_new(2).unwrap())
+            .ipv6([0; 16], [0; 16], 64)
+            .tcp(1234, 80, 7, 1000)
+            .write(&mut v, PAYLOAD)
+            .unwrap();
+        check(decode(LinkType::Ethernet, &v), "::");
+    }
+
+    #[test]
+    fn mpls_and_pppoe() {
+        // Ethernet, 802.1Q, MPLS (two labels), IPv4.
+        let mut f = vec![2u8; 12];
+        f.extend([0x81, 0x00, 0x00, 0x07, 0x88, 0x47]);
+        f.extend([0x00, 0x01, 0x00, 0x40, 0x00, 0x02, 0x01, 0x40]);
+        f.extend(ip4());
+        check(decode(LinkType::Ethernet, &f), "10.0.0.1");
+        let mut f = vec![2u8; 12];
+        f.extend([0x88, 0x64, 0x11, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x21]);
+        f.extend(ip4());
+        check(decode(LinkType::Ethernet, &f), "10.0.0.1");
+    }
+
+    #[test]
+    fn linux_cooked_v1_and_v2() {
+        let mut sll = vec![0, 0, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0];
+        sll.extend([0x08, 0x00]);
+        check(
+            decode(LinkType::LinuxSll, &with_link(&sll, &ip4())),
+            "10.0.0.1",
+        );
+        let mut sll2 = vec![0x86, 0xdd, 0, 0, 0, 0, 0, 1, 0, 1, 0, 6];
+        sll2.extend([1, 2, 3, 4, 5, 6, 0, 0]);
+        check(
+            decode(LinkType::LinuxSll2, &with_link(&sll2, &ip6())),
+            "::1",
+        );
+    }
+
+    #[test]
+    fn loopback_both_byte_orders_and_raw() {
+        check(
+            decode(LinkType::Null, &with_link(&[2, 0, 0, 0], &ip4())),
+            "10.0.0.1",
+        );
+        check(
+            decode(LinkType::Null, &with_link(&[0, 0, 0, 2], &ip4())),
+            "10.0.0.1",
+        );
+        check(
+            decode(LinkType::Null, &with_link(&[30, 0, 0, 0], &ip6())),
+            "::1",
+        );
+        check(
+            decode(LinkType::Loop, &with_link(&[0, 0, 0, 24], &ip6())),
+            "::1",
+        );
+        check(decode(LinkType::Raw, &ip4()), "10.0.0.1");
+        check(decode(LinkType::Ipv6, &ip6()), "::1");
+    }
+
+    #[test]
+    fn nflog_payload_tlv() {
+        let ip = ip4();
+        let mut f = vec![2, 0, 0, 0];
+        // A prefix TLV (type 10, 6 bytes, padded to 8), then the payload TLV (type 9).
+        f.extend([6, 0, 10, 0, b'a', 0, 0, 0]);
+        f.extend(((ip.len() + 4) as u16).to_le_bytes());
+        f.extend(9u16.to_le_bytes());
+        f.extend(&ip);
+        check(decode(LinkType::Nflog, &f), "10.0.0.1");
+    }
+
+    #[test]
+    fn truncated_and_snaplen_cut() {
+        let ip = ip4();
+        // Cut inside the TCP header.
+        assert_eq!(decode(LinkType::Raw, &ip[..30]), Decoded::Truncated);
+        assert_eq!(decode(LinkType::Ethernet, &[1, 2, 3]), Decoded::Truncated);
+        assert_eq!(decode(LinkType::LinuxSll2, &[0x08]), Decoded::Truncated);
+        assert_eq!(decode(LinkType::Raw, &[]), Decoded::Truncated);
+        // Cut inside the payload: the captured part and how much is missing.
+        let Decoded::Tcp(s) = decode(LinkType::Raw, &ip[..ip.len() - 5]) else {
+            panic!("payload cut should still decode");
+        };
+        assert_eq!(s.payload, &PAYLOAD[..PAYLOAD.len() - 5]);
+        assert_eq!(s.missing, 5);
+        // Ethernet padding after the IP packet is not payload.
+        let mut padded = vec![2u8; 12];
+        padded.extend([0x08, 0x00]);
+        padded.extend(&ip);
+        padded.extend([0u8; 6]);
+        check(decode(LinkType::Ethernet, &padded), "10.0.0.1");
+    }
+
+    #[test]
+    fn fragments() {
+        let mut h = Ipv4Header::new(0, 64, IpNumber::TCP, [10, 0, 0, 1], [10, 0, 0, 2]).unwrap();
+        h.more_fragments = true;
+        let mut v = Vec::new();
+        PacketBuilder::ip(IpHeaders::Ipv4(h, Default::default()))
+            .tcp(1234, 80, 7, 1000)
+            .write(&mut v, PAYLOAD)
+            .unwrap();
+        assert_eq!(decode(LinkType::Raw, &v), Decoded::Fragment);
+        // An IPv6 atomic fragment (offset 0, no more fragments) is a whole packet.
+        let mut src = [0u8; 16];
+        src[15] = 1;
+        let hdr = Ipv6Header {
+            source: src,
+            destination: src,
+            hop_limit: 64,
+            ..Default::default()
+        };
+        let exts = Ipv6Extensions {
+            fragment: Some(Ipv6FragmentHeader::new(
+                IpNumber::TCP,
+                IpFragOffset::ZERO,
+                false,
+                99,
+            )),
+            ..Default::default()
+        };
+        let mut v = Vec::new();
+        PacketBuilder::ip(IpHeaders::Ipv6(hdr, exts))
+            .tcp(1234, 80, 7, 1000)
+            .write(&mut v, PAYLOAD)
+            .unwrap();
+        check(decode(LinkType::Raw, &v), "::1");
+    }
+
+    #[test]
+    fn not_tcp_or_not_ip() {
+        let mut v = Vec::new();
+        PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .udp(53, 53)
+            .write(&mut v, b"dns")
+            .unwrap();
+        assert_eq!(decode(LinkType::Raw, &v), Decoded::Other);
+        let mut arp = vec![2u8; 12];
+        arp.extend([0x08, 0x06, 0, 1]);
+        assert_eq!(decode(LinkType::Ethernet, &arp), Decoded::Other);
+        assert_eq!(LinkType::from_dlt(147), None);
+        assert_eq!(LinkType::from_dlt(276), Some(LinkType::LinuxSll2));
+    }
+}

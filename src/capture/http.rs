@@ -210,11 +210,10 @@ fn find_message_start(
     requests: bool,
     responses: bool,
 ) -> Option<(usize, bool)> {
-    let mut p = if at_line_start {
-        0
-    } else {
-        data.iter().position(|b| *b == b'\n')? + 1
-    };
+    // Candidates: line starts, and the start of the delivered bytes (a segment boundary, where
+    // messages usually begin) even when the previous byte was not a line end.
+    let _ = at_line_start;
+    let mut p = 0;
     loop {
         let c = data.get(p..)?;
         if c.is_empty() {
@@ -1038,5 +1037,409 @@ impl StreamSink for HttpSink<'_, '_> {
         let conn = self.conn.conn_no;
         self.ctx
             .warn(kind, meta, || format!("connection {conn}: {kind}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::*;
+    use super::super::CaptureOptions;
+    use super::*;
+
+    fn get(path: &str) -> Vec<u8> {
+        format!("GET {path} HTTP/1.1\r\nHost: h.test\r\n\r\n").into_bytes()
+    }
+
+    fn ok(body: &str) -> Vec<u8> {
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    }
+
+    fn one(c: &mut Conv, req: &[u8], resp: &[u8]) {
+        c.client(req, 1460).server(resp, 1460);
+    }
+
+    #[test]
+    fn simple_exchange_fields() {
+        let mut c = Conv::new(40000);
+        c.handshake();
+        c.client(
+            b"GET /a?b=1 HTTP/1.1\r\nHost: api.test:8081\r\nX-B: 1\r\nx-b: 2\r\n\r\n",
+            1460,
+        );
+        c.server(
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nnope",
+            1460,
+        );
+        c.fins();
+        let o = run_frames(&c.frames);
+        assert_eq!(o.exchanges.len(), 1);
+        let e = &o.exchanges[0];
+        assert_eq!(e.request.method, "GET");
+        assert_eq!(e.request.url, "http://api.test:8081/a?b=1");
+        assert_eq!(e.request.http_version, "HTTP/1.1");
+        assert_eq!(e.request.headers.count("x-b"), 2);
+        assert_eq!(e.request.headers.iter().nth(2).unwrap().0, b"x-b");
+        assert_eq!(&*e.client, "10.0.0.1");
+        assert_eq!(e.evidence.server_ip.as_deref(), Some("10.0.0.2:80"));
+        // Packet 4: after SYN, SYN-ACK, ACK; its frame follows the 24-byte header and 3
+        // records of 16 + 54 bytes.
+        assert_eq!(
+            e.loc.position,
+            crate::model::Position::Packet {
+                number: 4,
+                offset: 24 + 3 * (16 + 54)
+            }
+        );
+        assert_eq!(e.connection, Some(1));
+        assert_eq!(e.time, c.frames[3].0);
+        assert_eq!(e.timings.wait_ms, Some(1.0));
+        let r = e.response.as_ref().unwrap();
+        assert_eq!((r.status, r.status_text.as_str()), (404, "Not Found"));
+        assert_eq!(o.result.as_ref().unwrap().http_requests, 1);
+    }
+
+    #[test]
+    fn keep_alive_and_pipelining_pair_in_order() {
+        let mut c = Conv::new(40001);
+        c.handshake();
+        let mut reqs = get("/1");
+        reqs.extend(get("/2"));
+        reqs.extend(b"POST /3 HTTP/1.1\r\nHost: h.test\r\nContent-Length: 5\r\n\r\nhello");
+        c.client(&reqs, 1460);
+        let mut resps = ok("one");
+        resps.extend(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
+        resps.extend(ok("three"));
+        c.server(&resps, 7);
+        one(&mut c, &get("/4"), &ok("4"));
+        let o = run_frames(&c.frames);
+        let s = summary(&o);
+        assert_eq!(s.len(), 4);
+        assert_eq!(s[0], ("GET".into(), "http://h.test/1".into(), Some(200)));
+        assert_eq!(s[1].2, Some(201));
+        assert_eq!(s[2], ("POST".into(), "http://h.test/3".into(), Some(200)));
+        assert_eq!(s[3].1, "http://h.test/4");
+        assert_eq!(
+            o.exchanges.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [0, 1, 2, 3]
+        );
+    }
+
+    #[test]
+    fn chunked_with_extensions_and_trailers() {
+        let mut c = Conv::new(40002);
+        c.handshake();
+        c.client(
+            b"POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n\
+              4;ext=1\r\nabcd\r\n0\r\nX-Trailer: t\r\n\r\n",
+            5,
+        );
+        c.server(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+              5 ; name=\"v\"\r\nhello\r\nA\r\n0123456789\r\n0;last\r\nExpires: 0\r\nX: y\r\n\r\n",
+            3,
+        );
+        one(&mut c, &get("/next"), &ok("n"));
+        let o = run_frames(&c.frames);
+        let s = summary(&o);
+        assert_eq!(s.len(), 2, "{:?}", o.diag);
+        assert_eq!(s[0].2, Some(200));
+        assert_eq!(s[1], ("GET".into(), "http://h.test/next".into(), Some(200)));
+        assert!(o.diag.is_empty(), "{:?}", o.diag);
+    }
+
+    #[test]
+    fn no_body_for_head_204_304_and_interim_100() {
+        let mut c = Conv::new(40003);
+        c.handshake();
+        one(
+            &mut c,
+            b"HEAD / HTTP/1.1\r\nHost: h\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n",
+        );
+        one(
+            &mut c,
+            &get("/204"),
+            b"HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n",
+        );
+        one(
+            &mut c,
+            &get("/304"),
+            b"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n",
+        );
+        // 100-continue: head, interim response, body, final response.
+        c.client(
+            b"PUT /big HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n",
+            1460,
+        );
+        c.server(b"HTTP/1.1 100 Continue\r\n\r\n", 1460);
+        c.client(b"data", 1460);
+        c.server(&ok("done"), 1460);
+        one(&mut c, &get("/last"), &ok(""));
+        let o = run_frames(&c.frames);
+        let s = summary(&o);
+        let statuses: Vec<_> = s.iter().map(|x| x.2).collect();
+        assert_eq!(
+            statuses,
+            [Some(200), Some(204), Some(304), Some(200), Some(200)],
+            "{:?}",
+            o.diag
+        );
+        assert_eq!(s[3].0, "PUT");
+        // wait is measured from the last request byte (the body, after the 100).
+        let put = &o.exchanges[3];
+        assert_eq!(put.timings.wait_ms, Some(1.0));
+    }
+
+    #[test]
+    fn connection_close_reads_until_fin() {
+        let mut c = Conv::new(40004);
+        c.handshake();
+        c.client(&get("/x"), 1460);
+        c.server(
+            b"HTTP/1.0 200 OK\r\nConnection: close\r\n\r\nHTTP/1.1 200 OK looks like a head",
+            1460,
+        );
+        c.fins();
+        let o = run_frames(&c.frames);
+        assert_eq!(summary(&o).len(), 1);
+        assert!(o.diag.is_empty(), "{:?}", o.diag);
+    }
+
+    #[test]
+    fn upgrade_leaves_the_rest_alone() {
+        let mut c = Conv::new(40005);
+        c.handshake();
+        c.client(
+            b"GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+            1460,
+        );
+        c.server(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello",
+            1460,
+        );
+        c.client(b"\x81\x85abcdGET / HTTP/1.1\r\n\r\n", 1460);
+        let o = run_frames(&c.frames);
+        assert_eq!(
+            summary(&o),
+            [("GET".into(), "http://h/ws".into(), Some(101))]
+        );
+        assert_eq!(o.diag.count("http-upgrade"), 1);
+    }
+
+    #[test]
+    fn non_http_tls_and_http09_are_skipped_by_content() {
+        // TLS on port 80 and a plain-text protocol on port 8080: detected by content.
+        let mut tls = Conv::new(40006);
+        tls.handshake();
+        tls.client(b"\x16\x03\x01\x00\x05hello", 1460);
+        let mut ssh = Conv::new(40007);
+        ssh.sport = 8080;
+        ssh.handshake();
+        ssh.server(b"SSH-2.0-OpenSSH_9.0\r\n", 1460);
+        ssh.client(b"SSH-2.0-client\r\n", 1460);
+        let mut h09 = Conv::new(40008);
+        h09.handshake();
+        h09.client(b"GET /old\r\n", 1460);
+        h09.server(b"<html>", 1460);
+        let mut frames = tls.frames.clone();
+        frames.extend(ssh.frames.clone());
+        frames.extend(h09.frames.clone());
+        let o = run_frames(&frames);
+        assert!(o.exchanges.is_empty());
+        assert_eq!(o.result.as_ref().unwrap().tls_connections, 1);
+        assert_eq!(o.diag.count("tls-encrypted"), 1);
+        assert_eq!(o.diag.count("non-http"), 1);
+        assert_eq!(o.diag.count("http-0.9"), 1);
+    }
+
+    #[test]
+    fn mid_stream_start_resynchronises() {
+        let mut c = Conv::new(40009);
+        c.handshake();
+        c.client(&get("/lost"), 1460);
+        c.server(&ok("this body is long enough to span packets"), 10);
+        one(&mut c, &get("/seen"), &ok("x"));
+        // Start the capture in the middle of the first response body.
+        let frames: Vec<Frame> = c.frames[6..].to_vec();
+        let o = run_frames(&frames);
+        assert_eq!(
+            summary(&o),
+            [("GET".into(), "http://h.test/seen".into(), Some(200))]
+        );
+        assert_eq!(o.diag.count("tcp-mid-stream"), 1);
+    }
+
+    #[test]
+    fn gap_in_body_keeps_framing_gap_in_head_resyncs() {
+        let mut c = Conv::new(40010);
+        c.handshake();
+        c.client(&get("/1"), 1460);
+        c.server(b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n", 1460);
+        c.server(b"0123456789abcdefghij", 10);
+        one(&mut c, &get("/2"), &ok("2"));
+        c.client(b"GET /3 HTTP/1.1\r\nHo", 1460);
+        c.client(b"st: h.test\r\n\r\n", 1460);
+        c.server(&ok("3"), 1460);
+        one(&mut c, &get("/4"), &ok("4"));
+        let mut frames = c.frames.clone();
+        // Drop a body segment of the first response, and the first segment of request 3.
+        let body_seg = frames
+            .iter()
+            .position(|(_, f)| f.ends_with(b"0123456789"))
+            .unwrap();
+        frames.remove(body_seg);
+        let head_seg = frames
+            .iter()
+            .position(|(_, f)| f.ends_with(b"GET /3 HTTP/1.1\r\nHo"))
+            .unwrap();
+        frames.remove(head_seg);
+        let o = run_frames(&frames);
+        let urls: Vec<_> = summary(&o).into_iter().map(|s| (s.1, s.2)).collect();
+        // Request 3's head is lost, so its response is unpaired; request 4 is intact.
+        assert_eq!(urls[0], ("http://h.test/1".into(), Some(200)));
+        assert_eq!(urls[1], ("http://h.test/2".into(), Some(200)));
+        assert_eq!(urls.len(), 3, "{urls:?}");
+        assert_eq!(urls[2].0, "http://h.test/4");
+        assert!(o.diag.count("tcp-gap") >= 2);
+    }
+
+    #[test]
+    fn byte_at_a_time_equals_whole() {
+        let stream_c = [
+            get("/a"),
+            b"POST /b HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+                .to_vec(),
+        ]
+        .concat();
+        let stream_s = [ok("A"), ok("BB")].concat();
+        let build = |mss| {
+            let mut c = Conv::new(40011);
+            c.handshake();
+            c.client(&stream_c, mss).server(&stream_s, mss);
+            let o = run_frames(&c.frames);
+            summary(&o)
+        };
+        let whole = build(1460);
+        assert_eq!(whole.len(), 2);
+        assert_eq!(build(1), whole);
+        assert_eq!(build(3), whole);
+    }
+
+    #[test]
+    fn url_forms() {
+        let mut c = Conv::new(40012);
+        c.handshake();
+        one(
+            &mut c,
+            b"GET http://proxy.test/p HTTP/1.1\r\nHost: other\r\n\r\n",
+            &ok(""),
+        );
+        one(&mut c, b"GET /nohost HTTP/1.0\r\n\r\n", &ok(""));
+        let o = run_frames(&c.frames);
+        let s = summary(&o);
+        assert_eq!(s[0].1, "http://proxy.test/p");
+        assert_eq!(s[1].1, "http://10.0.0.2:80/nohost");
+        assert_eq!(o.exchanges[1].request.http_version, "HTTP/1.0");
+    }
+
+    #[test]
+    fn unanswered_request_is_emitted_at_reset() {
+        let mut c = Conv::new(40013);
+        c.handshake();
+        c.client(&get("/r"), 1460);
+        let rst = tcp4(
+            (SERVER, 80),
+            (CLIENT, 40013),
+            c.sseq,
+            c.cseq,
+            RST | ACK,
+            b"",
+        );
+        c.frames.push((c.ts + 5, rst));
+        let o = run_frames(&c.frames);
+        assert_eq!(
+            summary(&o),
+            [("GET".into(), "http://h.test/r".into(), None)]
+        );
+    }
+
+    #[test]
+    fn port_reuse_starts_a_new_connection() {
+        let mut c = Conv::new(40014);
+        c.handshake();
+        one(&mut c, &get("/1"), &ok("1"));
+        c.fins();
+        c.cseq += 100_000;
+        c.sseq += 100_000;
+        c.handshake();
+        one(&mut c, &get("/2"), &ok("2"));
+        let o = run_frames(&c.frames);
+        assert_eq!(o.exchanges.len(), 2);
+        assert_ne!(o.exchanges[0].connection, o.exchanges[1].connection);
+    }
+
+    #[test]
+    fn head_limit_is_counted_not_fatal() {
+        let mut c = Conv::new(40015);
+        c.handshake();
+        let big = format!(
+            "GET /big HTTP/1.1\r\nHost: h\r\nX: {}\r\n\r\n",
+            "a".repeat(5000)
+        );
+        one(&mut c, big.as_bytes(), &ok("1"));
+        one(&mut c, &get("/small"), &ok("2"));
+        let opts = CaptureOptions {
+            max_head_bytes: 1024,
+            ..CaptureOptions::default()
+        };
+        let o = run_with(pcap(&c.frames, 1, false, false), &opts);
+        assert_eq!(o.diag.count("limit-header-bytes"), 1);
+        assert!(o.result.is_ok());
+        assert_eq!(summary(&o).last().unwrap().1, "http://h.test/small");
+    }
+
+    #[test]
+    fn live_connection_limit_flushes_oldest() {
+        let mut frames = Vec::new();
+        for i in 0..5u16 {
+            let mut c = Conv::new(41000 + i);
+            c.ts += i64::from(i) * 10_000;
+            c.handshake();
+            c.client(&get("/x"), 1460);
+            frames.extend(c.frames);
+        }
+        frames.sort_by_key(|f| f.0);
+        let opts = CaptureOptions {
+            max_live_connections: 2,
+            ..CaptureOptions::default()
+        };
+        let o = run_with(pcap(&frames, 1, false, false), &opts);
+        assert_eq!(o.exchanges.len(), 5);
+        assert_eq!(o.diag.count("limit-live-connections"), 3);
+    }
+
+    #[test]
+    fn helpers() {
+        assert_eq!(chunk_size(b"1a;x=y\r"), Some(26));
+        assert_eq!(chunk_size(b"0000000000000000000005"), Some(5));
+        assert_eq!(chunk_size(b"10000000000000000"), None);
+        assert_eq!(chunk_size(b"zz"), None);
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\n\r\nbody", 0), Some(18));
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\n\nbody", 0), Some(16));
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\nHost: x\r\n", 0), None);
+        assert!(looks_like_request_start(b"PURGE /x"));
+        assert!(!looks_like_request_start(b"\x16\x03\x01"));
+        let h: Headers = [("Content-Length", "5, 5")].into_iter().collect();
+        assert_eq!(content_length(&h), Some(Ok(5)));
+        let h: Headers = [("Content-Length", "5"), ("content-length", "6")]
+            .into_iter()
+            .collect();
+        assert_eq!(content_length(&h), Some(Err(())));
+        let h: Headers = [("Content-Length", "-1")].into_iter().collect();
+        assert_eq!(content_length(&h), Some(Err(())));
     }
 }

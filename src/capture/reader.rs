@@ -432,3 +432,185 @@ fn hex_prefix(b: &[u8]) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::*;
+    use super::super::{CaptureError, CaptureOptions};
+
+    fn conversation() -> Vec<Frame> {
+        let mut c = Conv::new(40100);
+        c.handshake();
+        c.client(b"GET /r HTTP/1.1\r\nHost: h\r\n\r\n", 1460);
+        c.server(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 1460);
+        c.fins();
+        c.frames
+    }
+
+    #[test]
+    fn empty_one_byte_and_foreign_inputs() {
+        assert!(matches!(run(vec![]).result, Err(CaptureError::Empty)));
+        assert!(matches!(
+            run(vec![0xd4]).result,
+            Err(CaptureError::TruncatedHeader { .. })
+        ));
+        assert!(matches!(
+            run(b"x".to_vec()).result,
+            Err(CaptureError::NotACapture(_))
+        ));
+        assert!(matches!(
+            run(b"{\"log\": {}}".to_vec()).result,
+            Err(CaptureError::NotACapture(_))
+        ));
+        // A pcap header cut short.
+        let p = pcap(&[], 1, false, false);
+        assert!(matches!(
+            run(p[..10].to_vec()).result,
+            Err(CaptureError::TruncatedHeader { .. })
+        ));
+        // A header alone is a valid, empty capture.
+        let o = run(p);
+        assert_eq!(o.result.unwrap().packets, 0);
+    }
+
+    #[test]
+    fn truncated_last_record_errors_after_earlier_packets() {
+        let frames = conversation();
+        let mut bytes = pcap(&frames, 1, false, false);
+        let full_len = bytes.len() as u64;
+        let extra = pcap(&frames[3..4], 1, false, false);
+        // The record header and part of the frame of a 9th packet.
+        bytes.extend_from_slice(&extra[24..24 + 16 + 10]);
+        let o = run(bytes);
+        assert_eq!(
+            o.exchanges.len(),
+            1,
+            "packets before the damage are processed"
+        );
+        assert!(o.exchanges[0].response.is_some());
+        match o.result {
+            Err(CaptureError::Truncated { packet, offset }) => {
+                assert_eq!(packet, frames.len() as u64 + 1);
+                assert_eq!(offset, full_len);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn huge_record_length_is_truncation_not_allocation() {
+        let mut bytes = pcap(&[], 1, false, false);
+        bytes.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0]);
+        bytes.extend_from_slice(&[0u8; 100]);
+        assert!(matches!(
+            run(bytes).result,
+            Err(CaptureError::Truncated {
+                packet: 1,
+                offset: 24
+            }) | Err(CaptureError::RecordTooLarge { packet: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn both_byte_orders_and_nanoseconds_agree() {
+        let frames = conversation();
+        let base = run(pcap(&frames, 1, false, false));
+        assert_eq!(base.exchanges.len(), 1);
+        for (be, ns) in [(true, false), (false, true), (true, true)] {
+            let o = run(pcap(&frames, 1, be, ns));
+            assert!(o.result.is_ok());
+            let mut a = o.exchanges.clone();
+            let mut b = base.exchanges.clone();
+            // Only the record offsets may differ (same sizes, so they do not).
+            for e in a.iter_mut().chain(b.iter_mut()) {
+                e.loc.source = "x".into();
+            }
+            assert_eq!(a, b, "big-endian {be}, nanoseconds {ns}");
+            assert_eq!(o.exchanges[0].time, frames[3].0);
+        }
+    }
+
+    #[test]
+    fn pcapng_two_interfaces_two_sections_and_simple_packets() {
+        let frames = conversation();
+        let mut v = Vec::new();
+        pcapng_shb(&mut v);
+        pcapng_idb(&mut v, 1, None); // Ethernet, microseconds
+        pcapng_idb(&mut v, 101, Some(9)); // raw IP, nanoseconds
+        for (i, (ts, f)) in frames.iter().enumerate() {
+            if i % 2 == 0 {
+                pcapng_epb(&mut v, 0, *ts as u64, f);
+            } else {
+                pcapng_epb(&mut v, 1, *ts as u64 * 1000, &f[14..]);
+            }
+        }
+        // A second section: one Ethernet interface, a connection in simple packet blocks.
+        pcapng_shb(&mut v);
+        pcapng_idb(&mut v, 1, None);
+        let mut c = Conv::new(40101);
+        c.handshake();
+        c.client(b"GET /spb HTTP/1.1\r\nHost: h\r\n\r\n", 1460);
+        for (_, f) in &c.frames {
+            pcapng_spb(&mut v, f);
+        }
+        let o = run(v);
+        let stats = o.result.as_ref().expect("valid pcapng");
+        assert_eq!(stats.packets, frames.len() as u64 + c.frames.len() as u64);
+        let s = summary(&o);
+        assert_eq!(s.len(), 2, "{:?}", o.diag);
+        // Simple packet blocks carry no time (0): that request comes out last, at the flush.
+        assert_eq!(s[0], ("GET".into(), "http://h/r".into(), Some(200)));
+        assert_eq!(s[1].1, "http://h/spb");
+        assert_eq!(o.exchanges[0].time, frames[3].0);
+    }
+
+    #[test]
+    fn unknown_link_type_is_an_error_or_skipped() {
+        let frames = conversation();
+        let bytes = pcap(&frames, 147, false, false);
+        match run(bytes.clone()).result {
+            Err(CaptureError::UnsupportedLinkType {
+                linktype: 147,
+                packet: 1,
+                offset: 24,
+            }) => {}
+            other => panic!("{other:?}"),
+        }
+        let opts = CaptureOptions {
+            skip_unknown_link_types: true,
+            ..CaptureOptions::default()
+        };
+        let o = run_with(bytes, &opts);
+        assert!(o.result.is_ok());
+        assert_eq!(o.diag.count("unsupported-link-type"), frames.len() as u64);
+    }
+
+    #[test]
+    fn packet_on_undeclared_interface_is_damage() {
+        let frames = conversation();
+        let mut v = Vec::new();
+        pcapng_shb(&mut v);
+        pcapng_idb(&mut v, 1, None);
+        pcapng_epb(&mut v, 0, 1, &frames[0].1);
+        let offset = v.len() as u64;
+        pcapng_epb(&mut v, 3, 2, &frames[1].1);
+        match run(v).result {
+            Err(CaptureError::Damaged {
+                packet: 2,
+                offset: o,
+                ..
+            }) => assert_eq!(o, offset),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn units_and_times() {
+        assert_eq!(super::ts_units(6), 1_000_000);
+        assert_eq!(super::ts_units(9), 1_000_000_000);
+        assert_eq!(super::ts_units(0x80 | 10), 1024);
+        assert_eq!(super::ts_units(0xff), 1_000_000);
+        assert_eq!(super::to_micros(1_500, 1_000, 2), 3_500_000);
+        assert_eq!(super::to_micros(u64::MAX, 1, i64::MAX), i64::MAX);
+    }
+}

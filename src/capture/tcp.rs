@@ -557,11 +557,13 @@ mod tests {
             self.out.extend_from_slice(data);
         }
         fn skip(&mut self, _: Dir, len: u64, _: &PacketMeta) {
-            self.out.extend_from_slice(format!("<skip {len}>").as_bytes());
+            self.out
+                .extend_from_slice(format!("<skip {len}>").as_bytes());
             self.skippable = self.skippable.saturating_sub(len);
         }
         fn gap(&mut self, _: Dir, len: u64, _: &PacketMeta) {
-            self.out.extend_from_slice(format!("<gap {len}>").as_bytes());
+            self.out
+                .extend_from_slice(format!("<gap {len}>").as_bytes());
         }
         fn skippable(&self, _: Dir) -> u64 {
             self.skippable
@@ -717,9 +719,29 @@ mod tests {
         let mut pool = Pool::default();
         let mut sink = Rec::default();
         let meta = PacketMeta::default();
-        r.segment(0, SeqNumber(777), b"xy", 0, false, &meta, &LIM, &mut pool, &mut sink);
+        r.segment(
+            0,
+            SeqNumber(777),
+            b"xy",
+            0,
+            false,
+            &meta,
+            &LIM,
+            &mut pool,
+            &mut sink,
+        );
         // An earlier segment (before the start) counts as a retransmission.
-        r.segment(0, SeqNumber(770), b"1234567", 0, false, &meta, &LIM, &mut pool, &mut sink);
+        r.segment(
+            0,
+            SeqNumber(770),
+            b"1234567",
+            0,
+            false,
+            &meta,
+            &LIM,
+            &mut pool,
+            &mut sink,
+        );
         assert_eq!(sink.out, b"xy");
     }
 
