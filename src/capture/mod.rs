@@ -301,3 +301,226 @@ pub fn read_capture(
 
 #[cfg(test)]
 mod testutil;
+
+#[cfg(test)]
+mod proptests {
+    //! Any segmentation and any causally possible capture order (with duplicates) of a valid
+    //! HTTP/1.1 conversation gives the same exchanges as in-order delivery.
+
+    use proptest::prelude::*;
+
+    use super::testutil::{pcap, run_with, tcp4, Frame, ACK, CLIENT, SERVER, SYN};
+    use super::CaptureOptions;
+
+    #[derive(Clone, Debug)]
+    struct Msg {
+        method: &'static str,
+        path: String,
+        req_body: Vec<u8>,
+        req_chunked: bool,
+        status: u16,
+        resp_body: Vec<u8>,
+        resp_chunked: bool,
+    }
+
+    fn msg() -> impl Strategy<Value = Msg> {
+        (
+            prop::sample::select(vec!["GET", "POST", "HEAD", "PUT", "OPTIONS"]),
+            "[a-z]{1,8}",
+            prop::collection::vec(any::<u8>(), 0..40),
+            any::<bool>(),
+            prop::sample::select(vec![200u16, 204, 304, 404, 500]),
+            prop::collection::vec(any::<u8>(), 0..60),
+            any::<bool>(),
+        )
+            .prop_map(|(method, path, req_body, req_chunked, status, resp_body, resp_chunked)| {
+                Msg {
+                    method,
+                    path,
+                    req_body,
+                    req_chunked,
+                    status,
+                    resp_body,
+                    resp_chunked,
+                }
+            })
+    }
+
+    fn body(out: &mut Vec<u8>, b: &[u8], chunked: bool) {
+        if chunked {
+            out.extend(b"Transfer-Encoding: chunked\r\n\r\n");
+            for c in b.chunks(7) {
+                out.extend(format!("{:x};e=1\r\n", c.len()).as_bytes());
+                out.extend(c);
+                out.extend(b"\r\n");
+            }
+            out.extend(b"0\r\nT: x\r\n\r\n");
+        } else {
+            out.extend(format!("Content-Length: {}\r\n\r\n", b.len()).as_bytes());
+            out.extend(b);
+        }
+    }
+
+    fn request(m: &Msg) -> Vec<u8> {
+        let mut r = format!("{} /{} HTTP/1.1\r\nHost: p.test\r\n", m.method, m.path).into_bytes();
+        if m.method == "GET" || m.method == "HEAD" {
+            r.extend(b"\r\n");
+        } else {
+            body(&mut r, &m.req_body, m.req_chunked);
+        }
+        r
+    }
+
+    fn response(m: &Msg) -> Vec<u8> {
+        let mut r = format!("HTTP/1.1 {} X\r\n", m.status).into_bytes();
+        if m.method == "HEAD" || m.status == 204 || m.status == 304 {
+            r.extend(b"Content-Length: 12\r\n\r\n");
+        } else {
+            body(&mut r, &m.resp_body, m.resp_chunked);
+        }
+        r
+    }
+
+    struct Seg {
+        dir: usize,
+        start: u32,
+        end: u32,
+        ack: u32,
+        frame: Frame,
+    }
+
+    /// Segments in causal order: request i, then response i (or all requests first).
+    fn segments(msgs: &[Msg], sizes: &[usize], pipelined: bool) -> (Vec<Frame>, Vec<Seg>) {
+        let (c, s) = ((CLIENT, 45000u16), (SERVER, 80u16));
+        let (ci, si) = (7000u32, 9000u32);
+        let mut ts = 1_600_000_000_000_000i64;
+        let hs = vec![
+            (ts, tcp4(c, s, ci, 0, SYN, b"")),
+            (ts + 1, tcp4(s, c, si, ci + 1, SYN | ACK, b"")),
+            (ts + 2, tcp4(c, s, ci + 1, si + 1, ACK, b"")),
+        ];
+        ts += 10;
+        let mut off = [0u32, 0u32];
+        let mut segs = Vec::new();
+        let mut k = 0usize;
+        let mut send = |dir: usize, data: &[u8], off: &mut [u32; 2], segs: &mut Vec<Seg>| {
+            let mut rest = data;
+            while !rest.is_empty() {
+                let n = sizes[k % sizes.len()].min(rest.len());
+                k += 1;
+                let (chunk, r) = rest.split_at(n);
+                rest = r;
+                let (src, dst, base, peer) = if dir == 0 {
+                    (c, s, ci + 1, si + 1)
+                } else {
+                    (s, c, si + 1, ci + 1)
+                };
+                let ack = off[1 - dir];
+                let f = tcp4(src, dst, base + off[dir], peer + ack, ACK, chunk);
+                ts += 100;
+                segs.push(Seg {
+                    dir,
+                    start: off[dir],
+                    end: off[dir] + n as u32,
+                    ack,
+                    frame: (ts, f),
+                });
+                off[dir] += n as u32;
+            }
+        };
+        if pipelined {
+            for m in msgs {
+                send(0, &request(m), &mut off, &mut segs);
+            }
+            for m in msgs {
+                send(1, &response(m), &mut off, &mut segs);
+            }
+        } else {
+            for m in msgs {
+                send(0, &request(m), &mut off, &mut segs);
+                send(1, &response(m), &mut off, &mut segs);
+            }
+        }
+        (hs, segs)
+    }
+
+    /// A random order that respects what each segment acknowledges, with duplicates.
+    fn shuffle(segs: &[Seg], mut seed: u64, dups: usize) -> Vec<Frame> {
+        let mut rnd = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut items: Vec<usize> = (0..segs.len()).collect();
+        for _ in 0..dups {
+            if !segs.is_empty() {
+                items.push((rnd() % segs.len() as u64) as usize);
+            }
+        }
+        let mut seen = vec![false; segs.len()];
+        let mut out = Vec::new();
+        while !items.is_empty() {
+            let ready: Vec<usize> = (0..items.len())
+                .filter(|&i| {
+                    let x = &segs[items[i]];
+                    segs.iter()
+                        .enumerate()
+                        .all(|(j, y)| y.dir == x.dir || y.end > x.ack || seen[j])
+                })
+                .collect();
+            let pick = ready[(rnd() % ready.len() as u64) as usize];
+            let idx = items.swap_remove(pick);
+            seen[idx] = true;
+            out.push(segs[idx].frame.clone());
+        }
+        out
+    }
+
+    fn opts() -> CaptureOptions {
+        CaptureOptions {
+            max_ooo_segments: 1 << 20,
+            max_connection_buffer: 1 << 30,
+            ..CaptureOptions::default()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn any_segmentation_and_order_gives_the_same_exchanges(
+            msgs in prop::collection::vec(msg(), 1..5),
+            sizes in prop::collection::vec(1usize..48, 1..8),
+            pipelined in any::<bool>(),
+            seed in 1u64..u64::MAX,
+            dups in 0usize..6,
+        ) {
+            let (hs, segs) = segments(&msgs, &sizes, pipelined);
+            let mut in_order = hs.clone();
+            in_order.extend(segs.iter().map(|s| s.frame.clone()));
+            let base = run_with(pcap(&in_order, 1, false, false), &opts());
+            prop_assert!(base.result.is_ok());
+            prop_assert_eq!(base.exchanges.len(), msgs.len());
+            for (e, m) in base.exchanges.iter().zip(&msgs) {
+                prop_assert_eq!(&e.request.method, m.method);
+                prop_assert_eq!(e.response.as_ref().map(|r| r.status), Some(m.status));
+            }
+            let mut shuffled = hs;
+            shuffled.extend(shuffle(&segs, seed, dups));
+            let o = run_with(pcap(&shuffled, 1, false, false), &opts());
+            prop_assert!(o.result.is_ok());
+            // Packet numbers and offsets name the packet that carried the first byte, which
+            // moves with the order; everything else must be identical.
+            let strip = |v: &[crate::model::Exchange]| {
+                v.iter()
+                    .map(|e| {
+                        let mut e = e.clone();
+                        e.loc.position = crate::model::Position::Byte(0);
+                        e
+                    })
+                    .collect::<Vec<_>>()
+            };
+            prop_assert_eq!(strip(&o.exchanges), strip(&base.exchanges));
+        }
+    }
+}
