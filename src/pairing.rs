@@ -87,7 +87,9 @@ pub fn preflight_method(x: &Exchange) -> Option<String> {
     if !x.request.method.eq_ignore_ascii_case("OPTIONS") {
         return None;
     }
-    let acrm = x.request.headers.get_str("access-control-request-method")?;
+    let acrm = crate::model::escape_bytes(crate::model::trim_http_ws(
+        x.request.headers.first("access-control-request-method")?,
+    ));
     if x.request.headers.contains("origin")
         || x.evidence.resource_type.as_deref() == Some("preflight")
     {

@@ -2136,7 +2136,7 @@ fn find_exact(browser: Option<ExplainBrowser>, name: &str) -> Option<&'static Ex
 /// Whether a search limited to `filter` (None: every browser) may return `b`'s names.
 // Not `Option::is_none_or`: that needs Rust 1.82 and the crate's MSRV is 1.80.
 fn allows(filter: Option<ExplainBrowser>, b: ExplainBrowser) -> bool {
-    filter.map_or(true, |w| w == b)
+    filter.is_none_or(|w| w == b)
 }
 
 /// Strips an ASCII prefix case-insensitively, keeping a non-empty rest.

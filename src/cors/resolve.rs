@@ -235,7 +235,15 @@ impl Resolver {
             let opts: Vec<bool> = match credentials {
                 Credentials::Include => vec![true],
                 Credentials::Omit => vec![false],
-                Credentials::Unknown => options.clone(),
+                // The evidence already picked a reading for the recorder: use the same one, so
+                // that every browser judges the same page code.
+                Credentials::Unknown => match (rec_choice, &facts.observed) {
+                    (
+                        Some(i),
+                        Observed::CorsFailure(_) | Observed::Succeeded | Observed::NotSent,
+                    ) => vec![rec_evals[i].0],
+                    _ => options.clone(),
+                },
             };
             let evals: Vec<(bool, Evaluation)> = opts
                 .iter()
@@ -759,14 +767,26 @@ pub fn classify(flow: &Flow) -> Facts {
             Mode::Cors
         } else if matches!(rt.as_deref(), Some("document" | "iframe" | "subdocument")) {
             Mode::Navigate
-        } else if cross_get_without_origin && !cross_with_origin {
+        } else if cross_get_without_origin
+            && !cross_with_origin
+            && !(first.flavour == Flavour::ChromeHar
+                && matches!(rt.as_deref(), Some("fetch" | "xhr"))
+                && flow
+                    .last()
+                    .exchange
+                    .response
+                    .as_ref()
+                    .is_some_and(|r| r.headers.contains("access-control-allow-origin")))
+        {
+            // chrome-har often lists only the provisional headers (no Origin): a fetch/XHR
+            // answered with ACAO is taken as the CORS request it almost surely was.
             Mode::NoCors
         } else if matches!(first.request.method.as_str(), "GET" | "HEAD")
             || cross_with_origin
                 && matches!(flow.last().exchange.request.method.as_str(), "GET" | "HEAD")
+            || rt.as_deref() == Some("xhr")
         {
-            Mode::Cors
-        } else if rt.as_deref() == Some("xhr") {
+            // Origin on a GET/HEAD means CORS tainting; XHR is always cors mode.
             Mode::Cors
         } else if let Some(e) = &error {
             if e.contains("ERR_ABORTED") {

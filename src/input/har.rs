@@ -830,11 +830,18 @@ fn to_exchange(
         }
         h
     };
+    let mut request_headers = raw.request.headers;
+    if flavour == Flavour::ChromeHar {
+        // chrome-har merges the provisional and the final header lists, so every request
+        // header appears twice; an exact repeat carries no information for CORS.
+        let mut seen = std::collections::HashSet::new();
+        request_headers.retain(|h| seen.insert((h.name.to_ascii_lowercase(), h.value.clone())));
+    }
     let request = Request {
         method: raw.request.method.into_owned(),
         url: raw.request.url.into_owned(),
         http_version: raw.request.http_version.into_owned(),
-        headers: headers_of(&raw.request.headers),
+        headers: headers_of(&request_headers),
     };
     let mut evidence = Evidence::default();
     let mut response = None;

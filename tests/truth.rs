@@ -1,0 +1,157 @@
+//! Runs the `corscope` binary on the Chromium recordings (copied from the corpus into
+//! `tests/data/chromium/`) and checks every scenario's verdict and reason against what the real
+//! browser decided (`truth.json`), matching records by route, origin and order as the project's
+//! scorer does.
+
+use std::collections::HashMap;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn records(file: &str) -> Vec<Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_corscope"))
+        .args(["analyze", file, "--format", "ndjson"])
+        .output()
+        .expect("corscope runs");
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is a JSON record"))
+        .collect()
+}
+
+fn route(url: &str) -> Option<String> {
+    let i = url.find("/s/")? + 3;
+    let rest = &url[i..];
+    Some(rest[..rest.find('/')?].to_owned())
+}
+
+/// (verdict ok, reason ok, scenarios) for one file, with the mismatches listed.
+fn score(
+    file: &str,
+    truth_file: &str,
+    verdict_field: &str,
+    reason_field: &str,
+    want_field: &str,
+) -> (usize, usize, usize, Vec<String>) {
+    let truth: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(truth_file).unwrap()).unwrap();
+    let chromium: HashMap<String, Value> = serde_json::from_str::<Vec<Value>>(
+        &std::fs::read_to_string("tests/data/chromium/truth.json").unwrap(),
+    )
+    .unwrap()
+    .into_iter()
+    .map(|t| (t["id"].as_str().unwrap().to_owned(), t))
+    .collect();
+    let recs = records(file);
+    let mut by_route: HashMap<(String, String), Vec<&Value>> = HashMap::new();
+    for r in &recs {
+        if let (Some(rt), Some(o)) = (route(r["url"].as_str().unwrap_or("")), r["origin"].as_str())
+        {
+            by_route.entry((rt, o.to_owned())).or_default().push(r);
+        }
+    }
+    let mut groups: HashMap<(String, String), Vec<&Value>> = HashMap::new();
+    for t in &truth {
+        let id = t["id"].as_str().unwrap();
+        let ids = &chromium[id]["request_ids"];
+        if ids.as_array().is_none_or(|a| a.is_empty())
+            && t["server_saw"].as_array().is_none_or(|a| a.is_empty())
+        {
+            continue;
+        }
+        let key = (
+            route(t["url"].as_str().unwrap()).unwrap(),
+            t["page_origin"].as_str().unwrap().to_owned(),
+        );
+        groups.entry(key).or_default().push(t);
+    }
+    let (mut n, mut v_ok, mut r_ok, mut bad) = (0, 0, 0, Vec::new());
+    for (key, scen) in groups {
+        let recs = by_route.get(&key).cloned().unwrap_or_default();
+        for (i, t) in scen.iter().enumerate() {
+            n += 1;
+            let want = t["outcome"].as_str().unwrap();
+            let rec = if scen.len() == 1 {
+                recs.first()
+            } else {
+                recs.get(i)
+            };
+            let got = rec
+                .map(|r| r[verdict_field].as_str().unwrap_or("").to_owned())
+                .unwrap_or_else(|| "-".into());
+            let verdict_match = match want {
+                "blocked" => got == "blocked",
+                _ => got != "blocked" && got != "unknown",
+            };
+            if verdict_match {
+                v_ok += 1;
+                let reason = rec.and_then(|r| r[reason_field].as_str());
+                if want != "blocked" || reason == t[want_field].as_str() {
+                    r_ok += 1;
+                    continue;
+                }
+            }
+            bad.push(format!(
+                "{}: want {want}/{:?} got {got}/{:?}",
+                t["id"],
+                t[want_field],
+                rec.map(|r| &r[reason_field])
+            ));
+        }
+    }
+    (v_ok, r_ok, n, bad)
+}
+
+#[test]
+fn devtools_har_matches_chromium_exactly() {
+    let (v, r, n, bad) = score(
+        "tests/data/chromium/devtools.har",
+        "tests/data/chromium/truth.json",
+        "verdict",
+        "reason",
+        "cors_error",
+    );
+    assert!(n >= 110, "{n} scenarios");
+    assert_eq!((v, r), (n, n), "mismatches: {bad:#?}");
+}
+
+#[test]
+fn devtools_har_matches_firefox_and_safari() {
+    let (v, _, n, bad) = score(
+        "tests/data/chromium/devtools.har",
+        "tests/data/chromium/truth-firefox.json",
+        "firefox_verdict",
+        "firefox_reason",
+        "firefox_reason",
+    );
+    assert_eq!(v, n, "firefox verdicts: {bad:#?}");
+    let (v, _, n, bad) = score(
+        "tests/data/chromium/devtools.har",
+        "tests/data/chromium/truth-webkit.json",
+        "safari_verdict",
+        "safari_reason",
+        "webkit_reason",
+    );
+    assert_eq!(v, n, "safari verdicts: {bad:#?}");
+}
+
+/// Playwright HARs hold no preflights and empty headers on blocked requests: every verdict must
+/// match, but the reason of a blocked request is only knowable when the visible response shows
+/// it. The reason count is pinned so a regression shows.
+#[test]
+fn playwright_har_verdicts_match() {
+    let (v, r, n, bad) = score(
+        "tests/data/chromium/playwright.har",
+        "tests/data/chromium/truth.json",
+        "verdict",
+        "reason",
+        "cors_error",
+    );
+    assert_eq!(v, n, "{bad:#?}");
+    assert!(r >= 49, "reasons {r}/{n}");
+}
