@@ -130,9 +130,11 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
     }
     let stdout = io::stdout();
     let tty = stdout.is_terminal();
-    let format = a
-        .format
-        .unwrap_or(if tty { OutputFormat::Table } else { OutputFormat::Ndjson });
+    let format = a.format.unwrap_or(if tty {
+        OutputFormat::Table
+    } else {
+        OutputFormat::Ndjson
+    });
     let opts = Options {
         all: a.all,
         ..Options::default()
@@ -214,7 +216,10 @@ fn short(s: &str, n: usize) -> String {
 
 fn print_table(out: &mut dyn Write, rows: &[Record], b: Browser, tty: bool) -> io::Result<()> {
     if rows.is_empty() {
-        writeln!(out, "No cross-origin requests found (use --all to list every request).")?;
+        writeln!(
+            out,
+            "No cross-origin requests found (use --all to list every request)."
+        )?;
         return Ok(());
     }
     let mut t = Table::new();
@@ -224,7 +229,14 @@ fn print_table(out: &mut dyn Write, rows: &[Record], b: Browser, tty: bool) -> i
         t.force_no_tty();
         t.set_width(160);
     }
-    t.set_header(vec!["#", "Request", "From", "Preflight", b.profile().name, "Why / fix"]);
+    t.set_header(vec![
+        "#",
+        "Request",
+        "From",
+        "Preflight",
+        b.profile().name,
+        "Why / fix",
+    ]);
     for r in rows {
         let verdict = r.verdict_for(b);
         let mut vcell = Cell::new(verdict);
@@ -244,10 +256,16 @@ fn print_table(out: &mut dyn Write, rows: &[Record], b: Browser, tty: bool) -> i
             }
             _ => String::new(),
         };
-        let pf = r.preflight.as_ref().map_or_else(String::new, |p| match p.source {
-            "recorded" => format!("OPTIONS {}", p.status.map_or("-".to_owned(), |s| s.to_string())),
-            other => other.to_owned(),
-        });
+        let pf = r
+            .preflight
+            .as_ref()
+            .map_or_else(String::new, |p| match p.source {
+                "recorded" => format!(
+                    "OPTIONS {}",
+                    p.status.map_or("-".to_owned(), |s| s.to_string())
+                ),
+                other => other.to_owned(),
+            });
         t.add_row(vec![
             Cell::new(r.index),
             Cell::new(format!("{} {}", r.method, short(&r.url, 70))),
@@ -290,7 +308,13 @@ fn print_summary(
         writeln!(out, "\nBlocked, by endpoint:")?;
         for (ep, e) in blocked {
             let reasons: Vec<String> = e.reasons.keys().cloned().collect();
-            writeln!(out, "  {}/{}  {ep}  [{}]", e.blocked, e.requests, reasons.join(", "))?;
+            writeln!(
+                out,
+                "  {}/{}  {ep}  [{}]",
+                e.blocked,
+                e.requests,
+                reasons.join(", ")
+            )?;
             if let Some(fix) = &e.fix {
                 writeln!(out, "         fix: {fix}")?;
             }

@@ -147,10 +147,7 @@ impl Record {
             note: (!notes.is_empty()).then(|| notes.join("; ")),
             location: loc,
             wait_ms: last.exchange.timings.wait_ms,
-            preflight_wait_ms: first
-                .preflight
-                .as_ref()
-                .and_then(|p| p.timings.wait_ms),
+            preflight_wait_ms: first.preflight.as_ref().and_then(|p| p.timings.wait_ms),
         }
     }
 
@@ -180,7 +177,12 @@ impl Record {
     /// The endpoint for summaries: origin + path, without the query.
     pub fn endpoint(&self) -> String {
         match url::Url::parse(&self.url) {
-            Ok(u) => format!("{} {}{}", self.method, u.origin().ascii_serialization(), u.path()),
+            Ok(u) => format!(
+                "{} {}{}",
+                self.method,
+                u.origin().ascii_serialization(),
+                u.path()
+            ),
             Err(_) => format!("{} {}", self.method, self.url),
         }
     }
@@ -234,8 +236,11 @@ impl<W: Write> JsonSink<W> {
 impl<W: Write> RecordSink for JsonSink<W> {
     fn record(&mut self, r: &Record) -> io::Result<()> {
         self.summary.add(r);
-        self.out
-            .write_all(if self.first { b"{\"records\":[\n" } else { b",\n" })?;
+        self.out.write_all(if self.first {
+            b"{\"records\":[\n"
+        } else {
+            b",\n"
+        })?;
         self.first = false;
         serde_json::to_writer(&mut self.out, r)?;
         Ok(())
@@ -295,14 +300,17 @@ impl<W: Write> CsvSink<W> {
 impl<W: Write> RecordSink for CsvSink<W> {
     fn record(&mut self, r: &Record) -> io::Result<()> {
         let o = |s: &Option<String>| s.clone().unwrap_or_default();
-        let preflight = r.preflight.as_ref().map_or_else(String::new, |p| match p.source {
-            "recorded" => format!(
-                "{}@{}",
-                p.status.map_or_else(|| "-".to_owned(), |s| s.to_string()),
-                p.index.unwrap_or(0)
-            ),
-            other => other.to_owned(),
-        });
+        let preflight = r
+            .preflight
+            .as_ref()
+            .map_or_else(String::new, |p| match p.source {
+                "recorded" => format!(
+                    "{}@{}",
+                    p.status.map_or_else(|| "-".to_owned(), |s| s.to_string()),
+                    p.index.unwrap_or(0)
+                ),
+                other => other.to_owned(),
+            });
         self.out.write_record([
             r.source.clone(),
             r.index.to_string(),
@@ -400,9 +408,13 @@ impl Summary {
                 r.verdict,
                 r.reason.map(|x| format!(" ({x})")).unwrap_or_default(),
                 r.firefox_verdict,
-                r.firefox_reason.map(|x| format!(" ({x})")).unwrap_or_default(),
+                r.firefox_reason
+                    .map(|x| format!(" ({x})"))
+                    .unwrap_or_default(),
                 r.safari_verdict,
-                r.safari_reason.map(|x| format!(" ({x})")).unwrap_or_default(),
+                r.safari_reason
+                    .map(|x| format!(" ({x})"))
+                    .unwrap_or_default(),
             );
             self.disagreements.insert(r.endpoint(), verdicts);
         }
