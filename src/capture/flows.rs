@@ -19,6 +19,21 @@ use super::{CaptureOptions, CaptureStats};
 /// How often (capture time) idle connections are looked for.
 const SWEEP_INTERVAL_US: Micros = 10_000_000;
 
+/// A segment that acknowledges data of the other direction not seen yet: processing it now
+/// would put, say, a response ahead of its request. It waits (bounded) for the other
+/// direction to catch up; the data it carries is copied, which only happens when the capture
+/// is out of order across directions.
+#[derive(Debug)]
+struct Waiting {
+    dir: Dir,
+    seq: SeqNumber,
+    ack: SeqNumber,
+    payload: Vec<u8>,
+    missing: u32,
+    fin: bool,
+    meta: PacketMeta,
+}
+
 #[derive(Debug)]
 struct Conn {
     /// Connection id: the packet number of its first packet (unique in the capture and the
@@ -31,6 +46,8 @@ struct Conn {
     last_ts: Micros,
     /// Both directions ended or RST: kept only to absorb late packets until idle.
     closed: bool,
+    /// Segments waiting for the other direction (see [`Waiting`]), in capture order.
+    waiting: VecDeque<Waiting>,
 }
 
 /// The connections of one worker.
@@ -43,6 +60,7 @@ pub struct ConnTable {
     http: HttpLimits,
     max_live: usize,
     max_conn_buffer: usize,
+    max_wait: usize,
     idle_us: Micros,
     next_sweep: Option<Micros>,
     seq: u64,
@@ -76,6 +94,7 @@ impl ConnTable {
             },
             max_live: opts.max_live_connections.max(1),
             max_conn_buffer: opts.max_connection_buffer,
+            max_wait: opts.max_cross_wait_segments,
             idle_us: opts.idle_timeout_secs.saturating_mul(1_000_000),
             next_sweep: None,
             seq: 0,
@@ -136,7 +155,6 @@ impl ConnTable {
 
         let (key, dir) = FlowKey::of(seg.src, seg.dst);
         let f = seg.flags;
-        let syn_only = f.syn() && !f.ack();
         let has_data = !seg.payload.is_empty() || seg.missing > 0;
 
         // Port reuse / a new handshake on a known 4-tuple.
@@ -148,9 +166,10 @@ impl ConnTable {
                 } else if same_isn {
                     false
                 } else {
-                    // A different ISN on a running connection: a new one unless this side
-                    // never sent a SYN and nothing was delivered yet.
-                    c.isn[dir].is_some() || c.tcp[dir].position() > 0 || syn_only
+                    // A different ISN on a running connection is a new connection, unless this
+                    // side's SYN was simply not seen yet (it came after the SYN-ACK in the
+                    // capture, or the connection started mid-stream) and it sent nothing.
+                    c.isn[dir].is_some() || c.tcp[dir].position() > 0
                 }
             } else {
                 false
@@ -198,6 +217,7 @@ impl ConnTable {
                     isn: [None, None],
                     last_ts: meta.ts,
                     closed: false,
+                    waiting: VecDeque::new(),
                 },
             );
             self.order.push_back((key, meta.number));
@@ -224,32 +244,43 @@ impl ConnTable {
                 c.http.set_client(if f.ack() { 1 - dir } else { dir });
             }
         }
-        if f.ack() {
-            let other = 1 - dir;
-            let mut sink = HttpSink {
-                conn: &mut c.http,
-                ctx: &mut ctx,
-            };
-            c.tcp[other].peer_ack(other, seg.ack, meta, lim, pool, &mut sink);
-        }
         if has_data || f.fin() {
             // Data on a SYN (TCP Fast Open) starts after the SYN's sequence number.
             let seq = if f.syn() { seg.seq.add(1) } else { seg.seq };
-            let mut sink = HttpSink {
-                conn: &mut c.http,
-                ctx: &mut ctx,
-            };
-            c.tcp[dir].segment(
-                dir,
-                seq,
-                seg.payload,
-                seg.missing,
-                f.fin(),
-                meta,
-                lim,
-                pool,
-                &mut sink,
-            );
+            let other = 1 - dir;
+            let wait = c.waiting.iter().any(|w| w.dir == dir)
+                || (f.ack() && c.tcp[other].acks_unseen(seg.ack, lim));
+            if wait {
+                c.waiting.push_back(Waiting {
+                    dir,
+                    seq,
+                    ack: seg.ack,
+                    payload: pool.take(seg.payload),
+                    missing: seg.missing,
+                    fin: f.fin(),
+                    meta: *meta,
+                });
+                if c.waiting.len() > self.max_wait {
+                    force_one(c, lim, pool, &mut ctx);
+                }
+            } else {
+                let mut sink = HttpSink {
+                    conn: &mut c.http,
+                    ctx: &mut ctx,
+                };
+                c.tcp[dir].segment(
+                    dir,
+                    seq,
+                    seg.payload,
+                    seg.missing,
+                    f.fin(),
+                    meta,
+                    lim,
+                    pool,
+                    &mut sink,
+                );
+            }
+            release_waiting(c, lim, pool, &mut ctx);
         }
         if f.rst() {
             close(c, meta, pool, &mut ctx);
@@ -350,11 +381,77 @@ impl Ctx<'_> {
     }
 }
 
+/// Processes waiting segments whose acknowledged data has now been seen, oldest first (per
+/// direction, capture order is kept).
+fn release_waiting(c: &mut Conn, lim: &ReassemblyLimits, pool: &mut Pool, ctx: &mut Ctx<'_>) {
+    loop {
+        let mut blocked = [false, false];
+        let mut ready = None;
+        for (i, w) in c.waiting.iter().enumerate() {
+            if blocked[w.dir] {
+                continue;
+            }
+            if c.tcp[1 - w.dir].acks_unseen(w.ack, lim) {
+                blocked[w.dir] = true;
+            } else {
+                ready = Some(i);
+                break;
+            }
+        }
+        let Some(w) = ready.and_then(|i| c.waiting.remove(i)) else {
+            return;
+        };
+        run_waiting(c, w, lim, pool, ctx);
+    }
+}
+
+/// The oldest waiting segment waited long enough: what it acknowledges was lost by the
+/// capture. Declares that, processes it, and releases what it unblocks.
+fn force_one(c: &mut Conn, lim: &ReassemblyLimits, pool: &mut Pool, ctx: &mut Ctx<'_>) {
+    let Some(w) = c.waiting.pop_front() else {
+        return;
+    };
+    let other = 1 - w.dir;
+    ctx.diag.add("tcp-ack-unseen", 1);
+    let mut sink = HttpSink {
+        conn: &mut c.http,
+        ctx,
+    };
+    c.tcp[other].peer_ack(other, w.ack, &w.meta, lim, pool, &mut sink);
+    run_waiting(c, w, lim, pool, ctx);
+    release_waiting(c, lim, pool, ctx);
+}
+
+fn run_waiting(
+    c: &mut Conn,
+    w: Waiting,
+    lim: &ReassemblyLimits,
+    pool: &mut Pool,
+    ctx: &mut Ctx<'_>,
+) {
+    let mut sink = HttpSink {
+        conn: &mut c.http,
+        ctx,
+    };
+    c.tcp[w.dir].segment(
+        w.dir, w.seq, &w.payload, w.missing, w.fin, &w.meta, lim, pool, &mut sink,
+    );
+    pool.give(w.payload);
+}
+
 /// Ends both directions (holes declared lost, read-until-close bodies complete) and emits the
 /// requests still waiting. Idempotent.
 fn close(c: &mut Conn, meta: &PacketMeta, pool: &mut Pool, ctx: &mut Ctx<'_>) {
     if c.closed {
         return;
+    }
+    let lim = ReassemblyLimits {
+        max_segments: usize::MAX,
+        max_bytes: usize::MAX,
+        gap_window: u64::MAX,
+    };
+    while !c.waiting.is_empty() {
+        force_one(c, &lim, pool, ctx);
     }
     c.closed = true;
     let mut sink = HttpSink {

@@ -463,6 +463,25 @@ impl HttpConn {
     /// else the current message ends here and parsing resumes at the next message start.
     pub fn gap(&mut self, dir: Dir, len: u64, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         let dir = dir.min(1);
+        // In the response direction, lost bytes where a head is (or begins, after the end of a
+        // body of known length) mean the oldest waiting request lost its response: emit it
+        // without one rather than pair it with the next response.
+        let head_lost = match self.dirs[dir].state {
+            State::Head => true,
+            State::Body(rem) => len > rem,
+            _ => false,
+        };
+        if head_lost && self.client.is_some_and(|c| c != dir) {
+            if let Some(p) = self.pending.pop_front() {
+                ctx.warn("http-response-lost", meta, || {
+                    format!(
+                        "response to {} {} lost in a capture gap",
+                        p.ex.request.method, p.ex.request.url
+                    )
+                });
+                ctx.emit(p.ex);
+            }
+        }
         match self.dirs[dir].state {
             State::Body(rem) if len < rem => self.dirs[dir].state = State::Body(rem - len),
             State::Body(rem) if len == rem => self.message_done(dir),

@@ -48,6 +48,10 @@ pub const MAX_CONNECTION_BUFFER: usize = 256 * 1024;
 pub const MAX_OOO_SEGMENTS: usize = 256;
 /// How far data may run ahead of a hole before the hole is declared lost (`tcp-gap-window`).
 pub const GAP_WINDOW_BYTES: u64 = 4 * 1024 * 1024;
+/// Segments of one connection that may wait for the other direction to show the data they
+/// acknowledge (capture reordering across directions) before that data is declared lost
+/// (`tcp-ack-unseen`).
+pub const MAX_CROSS_WAIT_SEGMENTS: usize = 64;
 /// A connection without packets for this long (capture time) is flushed (`tcp-idle-flush`).
 pub const IDLE_TIMEOUT_SECS: i64 = 300;
 /// Finished exchanges held for time ordering (`limit-reorder-buffer`).
@@ -62,6 +66,7 @@ pub struct CaptureOptions {
     pub max_connection_buffer: usize,
     pub max_ooo_segments: usize,
     pub gap_window_bytes: u64,
+    pub max_cross_wait_segments: usize,
     pub idle_timeout_secs: i64,
     pub max_head_bytes: usize,
     pub max_headers: usize,
@@ -81,6 +86,7 @@ impl Default for CaptureOptions {
             max_connection_buffer: MAX_CONNECTION_BUFFER,
             max_ooo_segments: MAX_OOO_SEGMENTS,
             gap_window_bytes: GAP_WINDOW_BYTES,
+            max_cross_wait_segments: MAX_CROSS_WAIT_SEGMENTS,
             idle_timeout_secs: IDLE_TIMEOUT_SECS,
             max_head_bytes: MAX_HEAD_BYTES,
             max_headers: MAX_HEADERS,
@@ -333,8 +339,8 @@ mod proptests {
             prop::collection::vec(any::<u8>(), 0..60),
             any::<bool>(),
         )
-            .prop_map(|(method, path, req_body, req_chunked, status, resp_body, resp_chunked)| {
-                Msg {
+            .prop_map(
+                |(method, path, req_body, req_chunked, status, resp_body, resp_chunked)| Msg {
                     method,
                     path,
                     req_body,
@@ -342,8 +348,8 @@ mod proptests {
                     status,
                     resp_body,
                     resp_chunked,
-                }
-            })
+                },
+            )
     }
 
     fn body(out: &mut Vec<u8>, b: &[u8], chunked: bool) {

@@ -187,14 +187,14 @@ impl Pool {
     const KEEP_CAPACITY: usize = 16 * 1024;
     const KEEP_COUNT: usize = 256;
 
-    fn take(&mut self, bytes: &[u8]) -> Vec<u8> {
+    pub(crate) fn take(&mut self, bytes: &[u8]) -> Vec<u8> {
         let mut v = self.free.pop().unwrap_or_default();
         v.clear();
         v.extend_from_slice(bytes);
         v
     }
 
-    fn give(&mut self, v: Vec<u8>) {
+    pub(crate) fn give(&mut self, v: Vec<u8>) {
         if v.capacity() <= Self::KEEP_CAPACITY && self.free.len() < Self::KEEP_COUNT {
             self.free.push(v);
         }
@@ -304,6 +304,37 @@ impl Reassembler {
             // waited for (retransmissions after a FIN are rare and the connection is ending).
             self.finish(dir, meta, pool, sink);
         }
+    }
+
+    /// Whether the peer's `ack` covers bytes of this direction that were not seen yet (not
+    /// delivered and not held): a segment carrying that ACK is ahead of this direction in
+    /// the capture. ACKs absurdly far ahead (beyond the gap window) are not believed.
+    pub fn acks_unseen(&self, ack: SeqNumber, lim: &ReassemblyLimits) -> bool {
+        if self.ended {
+            return false;
+        }
+        let Some(mut upto) = self.offset_of(ack) else {
+            return false;
+        };
+        if let Some(f) = self.fin_at {
+            upto = upto.min(f as i64);
+        }
+        let next = self.next as i64;
+        if upto <= next || (upto - next) as u64 > lim.gap_window {
+            return false;
+        }
+        // Held segments count as seen; only holes before `upto` are unseen.
+        let mut pos = self.next;
+        for h in &self.held {
+            if h.start as i64 >= upto {
+                break;
+            }
+            if h.start > pos {
+                return true;
+            }
+            pos = pos.max(h.end);
+        }
+        (pos as i64) < upto
     }
 
     /// The peer acknowledged `ack`: bytes before it were received, so holes before it that
