@@ -237,16 +237,14 @@ impl ConnTable {
         let pool = &mut self.pool;
         let lim = &self.reasm;
 
-        if f.syn() {
-            if c.isn[dir].is_none() {
-                c.isn[dir] = Some(seg.seq);
-                c.tcp[dir].start_at(seg.seq.add(1));
-                c.http.set_client(if f.ack() { 1 - dir } else { dir });
-            }
+        if f.syn() && c.isn[dir].is_none() {
+            c.isn[dir] = Some(seg.seq);
+            c.tcp[dir].start_at(seg.seq + 1);
+            c.http.set_client(if f.ack() { 1 - dir } else { dir });
         }
         if has_data || f.fin() {
             // Data on a SYN (TCP Fast Open) starts after the SYN's sequence number.
-            let seq = if f.syn() { seg.seq.add(1) } else { seg.seq };
+            let seq = if f.syn() { seg.seq + 1 } else { seg.seq };
             let other = 1 - dir;
             let wait = c.waiting.iter().any(|w| w.dir == dir)
                 || (f.ack() && c.tcp[other].acks_unseen(seg.ack, lim));

@@ -100,8 +100,6 @@ struct DirParser {
     buf: Vec<u8>,
     /// Whether the first line of the head in `buf` was checked already.
     line_checked: bool,
-    /// For `Resync`: the previous byte delivered was a line end (or a gap).
-    at_line_start: bool,
     /// Packet of the current message's first byte.
     msg_meta: PacketMeta,
     /// Heads parsed in this direction.
@@ -116,7 +114,6 @@ impl DirParser {
             state: State::Start,
             buf: Vec::new(),
             line_checked: false,
-            at_line_start: true,
             msg_meta: PacketMeta::default(),
             messages: 0,
             cur_seq: None,
@@ -204,15 +201,9 @@ fn request_line_version(line: &[u8]) -> Option<u8> {
 
 /// Where in `data` a message starts, for resynchronisation: a status line (when `responses`)
 /// or a request line (when `requests`) at the start of a line.
-fn find_message_start(
-    data: &[u8],
-    at_line_start: bool,
-    requests: bool,
-    responses: bool,
-) -> Option<(usize, bool)> {
+fn find_message_start(data: &[u8], requests: bool, responses: bool) -> Option<(usize, bool)> {
     // Candidates: line starts, and the start of the delivered bytes (a segment boundary, where
     // messages usually begin) even when the previous byte was not a line end.
-    let _ = at_line_start;
     let mut p = 0;
     loop {
         let c = data.get(p..)?;
@@ -402,13 +393,12 @@ impl HttpConn {
                     data = data.get(1..).unwrap_or(&[]);
                 }
                 State::Resync => {
-                    let d = &self.dirs[dir];
                     let (req, resp) = match self.client {
                         Some(c) if c == dir => (true, false),
                         Some(_) => (false, true),
                         None => (true, true),
                     };
-                    match find_message_start(data, d.at_line_start, req, resp) {
+                    match find_message_start(data, req, resp) {
                         Some((p, is_request)) => {
                             data = data.get(p..).unwrap_or(&[]);
                             if self.client.is_none() {
@@ -416,10 +406,7 @@ impl HttpConn {
                             }
                             self.start_head(dir);
                         }
-                        None => {
-                            self.dirs[dir].at_line_start = data.last() == Some(&b'\n');
-                            return;
-                        }
+                        None => return,
                     }
                 }
                 State::Head => {
@@ -538,7 +525,6 @@ impl HttpConn {
         d.state = State::Resync;
         d.buf.clear();
         d.line_checked = false;
-        d.at_line_start = true;
     }
 
     fn start_head(&mut self, dir: Dir) {

@@ -389,7 +389,6 @@ mod proptests {
 
     struct Seg {
         dir: usize,
-        start: u32,
         end: u32,
         ack: u32,
         frame: Frame,
@@ -426,7 +425,6 @@ mod proptests {
                 ts += 100;
                 segs.push(Seg {
                     dir,
-                    start: off[dir],
                     end: off[dir] + n as u32,
                     ack,
                     frame: (ts, f),

@@ -25,13 +25,18 @@ impl SeqNumber {
         self.0.wrapping_sub(earlier.0) as i32
     }
 
-    pub fn add(self, n: u32) -> SeqNumber {
-        SeqNumber(self.0.wrapping_add(n))
-    }
-
     /// Whether `self` comes strictly before `other` in sequence space.
     pub fn is_before(self, other: SeqNumber) -> bool {
         self.diff(other) < 0
+    }
+}
+
+impl std::ops::Add<u32> for SeqNumber {
+    type Output = SeqNumber;
+
+    /// Wraps at 2^32.
+    fn add(self, n: u32) -> SeqNumber {
+        SeqNumber(self.0.wrapping_add(n))
     }
 }
 
@@ -248,7 +253,7 @@ impl Reassembler {
         // Relative to `next` (not to the origin), so any 2^31 window around the current
         // position is unambiguous however long the stream gets.
         self.origin.map(|o| {
-            let next_seq = o.add(self.next as u32);
+            let next_seq = o + self.next as u32;
             self.next as i64 + i64::from(seq.diff(next_seq))
         })
     }
@@ -657,7 +662,7 @@ mod tests {
     #[test]
     fn seq_numbers_compare_across_wrap() {
         let a = SeqNumber(u32::MAX - 1);
-        let b = a.add(4);
+        let b = a + 4;
         assert_eq!(b, SeqNumber(2));
         assert_eq!(b.diff(a), 4);
         assert!(a.is_before(b));
