@@ -566,3 +566,708 @@ fn as_written(name: &str, headers: Option<&Headers>) -> String {
 pub fn client_key(s: &str) -> Arc<str> {
     Arc::from(s)
 }
+
+#[cfg(test)]
+mod tests {
+    //! One case per rule of the spec's decision procedure and per row of `DIFFERENCES`, each
+    //! citing where the expected answer comes from.
+    use super::*;
+    use crate::cors::reason::Initiator;
+    use crate::cors::reason::MessageContext;
+    use crate::model::{Evidence, Flavour, Location, Position, Timings};
+    use crate::pairing::FlowHop;
+    use Browser::*;
+
+    const PAGE: &str = "http://app.test:8080";
+    const API: &str = "http://api.test:8081/r";
+
+    fn x(
+        method: &str,
+        url: &str,
+        req: &[(&str, &str)],
+        resp: Option<(u16, &[(&str, &str)])>,
+    ) -> Exchange {
+        Exchange {
+            loc: Location {
+                source: Arc::from("t"),
+                position: Position::HarEntry(0),
+            },
+            seq: 0,
+            time: 0,
+            client: Arc::from("c"),
+            connection: None,
+            flavour: Flavour::Capture,
+            request: Request {
+                method: method.into(),
+                url: url.into(),
+                http_version: "HTTP/1.1".into(),
+                headers: req.iter().copied().collect(),
+            },
+            response: resp.map(|(status, h)| Response {
+                status,
+                status_text: String::new(),
+                headers: h.iter().copied().collect(),
+            }),
+            timings: Timings::default(),
+            evidence: Evidence::default(),
+        }
+    }
+
+    fn flow(hops: Vec<(Exchange, Option<Exchange>)>) -> Flow {
+        Flow {
+            client: Arc::from("c"),
+            flavour: Flavour::Capture,
+            hops: hops
+                .into_iter()
+                .map(|(e, p)| FlowHop {
+                    exchange: e,
+                    sent: true,
+                    preflight: p,
+                })
+                .collect(),
+        }
+    }
+
+    fn run_as(f: &Flow, b: Browser, include: bool) -> Decision {
+        let cache = PreflightCache::new(b);
+        evaluate(
+            f,
+            &Context {
+                browser: b,
+                recorder: Chromium,
+                include,
+                page_origin: PAGE,
+                cache: &cache,
+                recorder_passed_preflight: &[],
+                recorder_unsafe_names: &[],
+                is_font: false,
+            },
+        )
+        .decision
+    }
+
+    /// The reason name each browser gives.
+    fn reason(f: &Flow, b: Browser, include: bool) -> Option<&'static str> {
+        match run_as(f, b, include) {
+            Decision::Blocked(bl) => {
+                let ctx = MessageContext {
+                    first_url: API,
+                    last_url: API,
+                    page_origin: PAGE,
+                    initiator: Initiator::Fetch,
+                    credentials_include: include,
+                };
+                bl.names(b, &ctx).reason
+            }
+            _ => None,
+        }
+    }
+
+    fn simple(acao: &[(&str, &str)]) -> Flow {
+        flow(vec![(
+            x("GET", API, &[("Origin", PAGE)], Some((200, acao))),
+            None,
+        )])
+    }
+
+    fn preflighted(pf_status: u16, pf: &[(&str, &str)], actual: &[(&str, &str)]) -> Flow {
+        let req = [("Origin", PAGE), ("Content-Type", "application/json")];
+        let opt = x(
+            "OPTIONS",
+            API,
+            &[
+                ("Origin", PAGE),
+                ("Access-Control-Request-Method", "PUT"),
+                ("Access-Control-Request-Headers", "content-type"),
+            ],
+            Some((pf_status, pf)),
+        );
+        flow(vec![(x("PUT", API, &req, Some((200, actual))), Some(opt))])
+    }
+
+    /// `#cors-check` steps, one row each (spec section 1.6 of cors.md; corpus d-simple-*).
+    #[test]
+    fn cors_check_rules() {
+        let cases: &[(&[(&str, &str)], bool, Option<&str>, &str)] = &[
+            (
+                &[],
+                false,
+                Some("MissingAllowOriginHeader"),
+                "step 2: absent ACAO fails",
+            ),
+            (
+                &[("Access-Control-Allow-Origin", "*")],
+                false,
+                None,
+                "step 3: * passes without credentials",
+            ),
+            (
+                &[("Access-Control-Allow-Origin", "*")],
+                true,
+                Some("WildcardOriginNotAllowed"),
+                "step 3: * fails with credentials",
+            ),
+            (
+                &[("Access-Control-Allow-Origin", PAGE)],
+                false,
+                None,
+                "step 4: exact origin passes",
+            ),
+            (
+                &[("Access-Control-Allow-Origin", "  http://app.test:8080  ")],
+                false,
+                None,
+                "whitespace is trimmed",
+            ),
+            (
+                &[("Access-Control-Allow-Origin", "http://app.test:8080/")],
+                false,
+                Some("AllowOriginMismatch"),
+                "step 4: trailing slash",
+            ),
+            (
+                &[("Access-Control-Allow-Origin", "http://APP.test:8080")],
+                false,
+                Some("AllowOriginMismatch"),
+                "step 4: byte-exact",
+            ),
+            (
+                &[("Access-Control-Allow-Origin", "null")],
+                false,
+                Some("AllowOriginMismatch"),
+                "null only matches a null origin",
+            ),
+            (
+                &[("Access-Control-Allow-Origin", "*.test")],
+                false,
+                Some("InvalidAllowOriginValue"),
+                "Chromium: not a URL",
+            ),
+            (
+                &[("Access-Control-Allow-Origin", PAGE)],
+                true,
+                Some("InvalidAllowCredentials"),
+                "step 6: credentials need ACAC",
+            ),
+            (
+                &[
+                    ("Access-Control-Allow-Origin", PAGE),
+                    ("Access-Control-Allow-Credentials", "TRUE"),
+                ],
+                true,
+                Some("InvalidAllowCredentials"),
+                "step 6: ACAC is case-sensitive",
+            ),
+            (
+                &[
+                    ("Access-Control-Allow-Origin", PAGE),
+                    ("Access-Control-Allow-Credentials", "true"),
+                ],
+                true,
+                None,
+                "step 6: ACAC true passes",
+            ),
+        ];
+        for (acao, include, want, why) in cases {
+            assert_eq!(reason(&simple(acao), Chromium, *include), *want, "{why}");
+        }
+    }
+
+    /// `#cors-preflight-fetch` step 7 on, Chromium's order (cors.md 2.2; corpus d-pf-*).
+    #[test]
+    fn preflight_rules() {
+        let ok = [("Access-Control-Allow-Origin", PAGE)];
+        let cases: &[(u16, &[(&str, &str)], bool, Option<&str>, &str)] = &[
+            (
+                204,
+                &[
+                    ("Access-Control-Allow-Origin", PAGE),
+                    ("Access-Control-Allow-Methods", "PUT"),
+                    ("Access-Control-Allow-Headers", "Content-Type"),
+                ],
+                false,
+                None,
+                "all listed",
+            ),
+            (
+                404,
+                &[("Access-Control-Allow-Origin", PAGE)],
+                false,
+                Some("PreflightInvalidStatus"),
+                "not an ok status",
+            ),
+            (
+                405,
+                &[],
+                false,
+                Some("PreflightMissingAllowOriginHeader"),
+                "ACAO checked before status",
+            ),
+            (
+                301,
+                &[("Location", "/x"), ("Access-Control-Allow-Origin", PAGE)],
+                false,
+                Some("PreflightDisallowedRedirect"),
+                "no redirects",
+            ),
+            (
+                204,
+                &[
+                    ("Access-Control-Allow-Origin", PAGE),
+                    ("Access-Control-Allow-Headers", "content-type"),
+                ],
+                false,
+                Some("MethodDisallowedByPreflightResponse"),
+                "method not listed",
+            ),
+            (
+                204,
+                &[
+                    ("Access-Control-Allow-Origin", PAGE),
+                    ("Access-Control-Allow-Methods", "put"),
+                    ("Access-Control-Allow-Headers", "content-type"),
+                ],
+                false,
+                Some("MethodDisallowedByPreflightResponse"),
+                "ACAM is case-sensitive",
+            ),
+            (
+                204,
+                &[
+                    ("Access-Control-Allow-Origin", PAGE),
+                    ("Access-Control-Allow-Methods", "*"),
+                    ("Access-Control-Allow-Headers", "*"),
+                ],
+                false,
+                None,
+                "wildcards without credentials",
+            ),
+            (
+                204,
+                &[
+                    ("Access-Control-Allow-Origin", PAGE),
+                    ("Access-Control-Allow-Credentials", "true"),
+                    ("Access-Control-Allow-Methods", "*"),
+                    ("Access-Control-Allow-Headers", "*"),
+                ],
+                true,
+                Some("MethodDisallowedByPreflightResponse"),
+                "* is literal with credentials",
+            ),
+            (
+                204,
+                &[
+                    ("Access-Control-Allow-Origin", PAGE),
+                    ("Access-Control-Allow-Methods", "PUT DELETE"),
+                ],
+                false,
+                Some("InvalidAllowMethodsPreflightResponse"),
+                "ACAM syntax",
+            ),
+            (
+                204,
+                &[
+                    ("Access-Control-Allow-Origin", PAGE),
+                    ("Access-Control-Allow-Methods", "PUT"),
+                    ("Access-Control-Allow-Headers", "a;b"),
+                ],
+                false,
+                Some("InvalidAllowHeadersPreflightResponse"),
+                "ACAH syntax",
+            ),
+            (
+                204,
+                &[
+                    ("Access-Control-Allow-Origin", PAGE),
+                    ("Access-Control-Allow-Methods", "PUT"),
+                ],
+                false,
+                Some("HeaderDisallowedByPreflightResponse"),
+                "header not listed",
+            ),
+            (
+                204,
+                &[("Access-Control-Allow-Origin", "*")],
+                true,
+                Some("PreflightWildcardOriginNotAllowed"),
+                "preflight uses the actual credentials mode",
+            ),
+        ];
+        for (status, pf, include, want, why) in cases {
+            let actual: &[(&str, &str)] = if *include {
+                &[
+                    ("Access-Control-Allow-Origin", PAGE),
+                    ("Access-Control-Allow-Credentials", "true"),
+                ]
+            } else {
+                &ok
+            };
+            assert_eq!(
+                reason(&preflighted(*status, pf, actual), Chromium, *include),
+                *want,
+                "{why}"
+            );
+        }
+    }
+
+    /// `#http-redirect-fetch`: the 3xx gets the CORS check, userinfo fails, taint makes `null`.
+    #[test]
+    fn redirect_rules() {
+        let start = "http://api.test:8081/start";
+        let hop1 = x(
+            "GET",
+            start,
+            &[("Origin", PAGE)],
+            Some((302, &[("Location", "/final")])),
+        );
+        assert_eq!(
+            reason(&flow(vec![(hop1, None)]), Chromium, false),
+            Some("MissingAllowOriginHeader")
+        );
+        let creds = x(
+            "GET",
+            start,
+            &[("Origin", PAGE)],
+            Some((
+                301,
+                &[
+                    ("Location", "http://u:p@api.test:8081/f"),
+                    ("Access-Control-Allow-Origin", PAGE),
+                ],
+            )),
+        );
+        assert_eq!(
+            reason(&flow(vec![(creds.clone(), None)]), Chromium, false),
+            Some("RedirectContainsCredentials")
+        );
+        assert_eq!(
+            reason(&flow(vec![(creds.clone(), None)]), Safari, false),
+            Some("RedirectURLHasCredentials")
+        );
+        assert_eq!(
+            reason(&flow(vec![(creds, None)]), Firefox, false),
+            Some("CORSDidNotSucceed")
+        );
+        let to_other = x(
+            "GET",
+            start,
+            &[("Origin", PAGE)],
+            Some((
+                301,
+                &[
+                    ("Location", "http://other.test/f"),
+                    ("Access-Control-Allow-Origin", "*"),
+                ],
+            )),
+        );
+        let tainted = x(
+            "GET",
+            "http://other.test/f",
+            &[("Origin", "null")],
+            Some((200, &[("Access-Control-Allow-Origin", PAGE)])),
+        );
+        assert_eq!(
+            reason(
+                &flow(vec![(to_other.clone(), None), (tainted, None)]),
+                Chromium,
+                false
+            ),
+            Some("AllowOriginMismatch")
+        );
+        let ok = x(
+            "GET",
+            "http://other.test/f",
+            &[("Origin", "null")],
+            Some((200, &[("Access-Control-Allow-Origin", "null")])),
+        );
+        assert_eq!(
+            run_as(&flow(vec![(to_other, None), (ok, None)]), Chromium, false),
+            Decision::Allowed
+        );
+    }
+
+    #[test]
+    fn same_origin_and_missing_preflight() {
+        let same = flow(vec![(
+            x("PUT", "http://app.test:8080/x", &[], Some((200, &[]))),
+            None,
+        )]);
+        assert_eq!(
+            run_as(&same, Chromium, false),
+            Decision::NotCors(NotCors::SameOrigin)
+        );
+        let put = flow(vec![(
+            x(
+                "PUT",
+                API,
+                &[("Origin", PAGE)],
+                Some((200, &[("Access-Control-Allow-Origin", PAGE)])),
+            ),
+            None,
+        )]);
+        assert_eq!(
+            run_as(&put, Chromium, false),
+            Decision::Undecidable(Missing::Preflight { hop: 0 })
+        );
+    }
+
+    // ---- one test per row of `browser::DIFFERENCES` ----
+
+    /// Row `preflight-check-order` (corpus d-pf-status-bad-2).
+    #[test]
+    fn difference_preflight_check_order() {
+        let f = preflighted(405, &[], &[]);
+        assert_eq!(
+            reason(&f, Chromium, false),
+            Some("PreflightMissingAllowOriginHeader")
+        );
+        assert_eq!(reason(&f, Firefox, false), Some("CORSMissingAllowOrigin"));
+        assert_eq!(reason(&f, Safari, false), Some("PreflightNotSuccessful"));
+    }
+
+    /// Row `preflight-redirect` (corpus d-pf-redirect-1, -2).
+    #[test]
+    fn difference_preflight_redirect() {
+        let with = preflighted(
+            301,
+            &[("Location", "/x"), ("Access-Control-Allow-Origin", PAGE)],
+            &[],
+        );
+        let without = preflighted(302, &[("Location", "/x")], &[]);
+        assert_eq!(
+            reason(&with, Chromium, false),
+            Some("PreflightDisallowedRedirect")
+        );
+        assert_eq!(
+            reason(&without, Chromium, false),
+            Some("PreflightDisallowedRedirect")
+        );
+        assert_eq!(
+            reason(&with, Firefox, false),
+            Some("CORSExternalRedirectNotAllowed")
+        );
+        assert_eq!(
+            reason(&without, Firefox, false),
+            Some("CORSMissingAllowOrigin")
+        );
+        assert_eq!(reason(&with, Safari, false), Some("PreflightNotSuccessful"));
+    }
+
+    /// Row `acao-list` (corpus d-simple-get-acao-two-headers, -comma-list, -space-list).
+    #[test]
+    fn difference_acao_list() {
+        let two = simple(&[
+            ("Access-Control-Allow-Origin", PAGE),
+            ("Access-Control-Allow-Origin", PAGE),
+        ]);
+        let comma = simple(&[(
+            "Access-Control-Allow-Origin",
+            "http://app.test:8080, http://x.test",
+        )]);
+        let space = simple(&[(
+            "Access-Control-Allow-Origin",
+            "http://app.test:8080 http://x.test",
+        )]);
+        for (f, cr, fx, sf) in [
+            (
+                &two,
+                "MultipleAllowOriginValues",
+                "CORSMultipleAllowOriginNotAllowed",
+                "MultipleAllowOriginValues",
+            ),
+            (
+                &comma,
+                "MultipleAllowOriginValues",
+                "CORSAllowOriginNotMatchingOrigin",
+                "MultipleAllowOriginValues",
+            ),
+            (
+                &space,
+                "MultipleAllowOriginValues",
+                "CORSAllowOriginNotMatchingOrigin",
+                "NotAllowedByAccessControlAllowOrigin",
+            ),
+        ] {
+            assert_eq!(reason(f, Chromium, false), Some(cr));
+            assert_eq!(reason(f, Firefox, false), Some(fx));
+            assert_eq!(reason(f, Safari, false), Some(sf));
+        }
+    }
+
+    /// Row `acao-syntax` (cors.md 2.2, 3.3, 7.2; corpus d-simple-get-acao-garbage).
+    #[test]
+    fn difference_acao_syntax() {
+        let garbage = simple(&[("Access-Control-Allow-Origin", "*.test")]);
+        let urlish = simple(&[("Access-Control-Allow-Origin", "app.test:8080")]);
+        assert_eq!(
+            reason(&garbage, Chromium, false),
+            Some("InvalidAllowOriginValue")
+        );
+        assert_eq!(
+            reason(&urlish, Chromium, false),
+            Some("AllowOriginMismatch")
+        );
+        assert_eq!(
+            reason(&garbage, Firefox, false),
+            Some("CORSAllowOriginNotMatchingOrigin")
+        );
+        assert_eq!(
+            reason(&garbage, Safari, false),
+            Some("NotAllowedByAccessControlAllowOrigin")
+        );
+    }
+
+    /// Row `client-hints` (Chromium cors.cc IsCorsSafelistedHeader): the same request needs a
+    /// preflight in Firefox and Safari only.
+    #[test]
+    fn difference_client_hints() {
+        let f = flow(vec![(
+            x(
+                "GET",
+                API,
+                &[("Origin", PAGE), ("DPR", "2")],
+                Some((200, &[("Access-Control-Allow-Origin", PAGE)])),
+            ),
+            None,
+        )]);
+        assert_eq!(run_as(&f, Chromium, false), Decision::Allowed);
+        for b in [Firefox, Safari] {
+            assert!(
+                matches!(
+                    run_as(&f, b, false),
+                    Decision::Undecidable(Missing::PreflightNotSentByRecorder { .. })
+                ),
+                "{b:?}"
+            );
+        }
+    }
+
+    /// Row `max-age-cap` and `max-age-syntax` are in `browser::tests::max_age_per_browser`;
+    /// here their effect on the cache: a 1-hour Max-Age still covers after 30 minutes in
+    /// Chromium and Firefox but not in Safari (600 s cap).
+    #[test]
+    fn difference_max_age_cap() {
+        use crate::cors::cache::Allowed as A;
+        let c: Arc<str> = Arc::from("c");
+        for (b, hit) in [(Chromium, true), (Firefox, true), (Safari, false)] {
+            let mut cache = PreflightCache::new(b);
+            let max_age = b.max_age(Some("3600")).unwrap();
+            cache.insert(
+                &c,
+                PAGE,
+                API,
+                0,
+                false,
+                &A {
+                    methods: vec!["PUT".into()],
+                    headers: vec![],
+                    max_age,
+                },
+            );
+            let got = cache.lookup(&c, PAGE, API, 1800 * 1_000_000, false, "PUT", &[]);
+            assert_eq!(
+                matches!(got, crate::cors::cache::Lookup::Hit { .. }),
+                hit,
+                "{b:?}"
+            );
+        }
+    }
+
+    /// Row `preflight-cache-shape`: Chromium replaces the whole entry; Firefox merges items.
+    #[test]
+    fn difference_preflight_cache_shape() {
+        use crate::cors::cache::Allowed as A;
+        let c: Arc<str> = Arc::from("c");
+        for (b, merged) in [(Chromium, false), (Firefox, true)] {
+            let mut cache = PreflightCache::new(b);
+            cache.insert(
+                &c,
+                PAGE,
+                API,
+                0,
+                false,
+                &A {
+                    methods: vec!["PUT".into()],
+                    headers: vec![],
+                    max_age: 60,
+                },
+            );
+            cache.insert(
+                &c,
+                PAGE,
+                API,
+                1,
+                false,
+                &A {
+                    methods: vec!["DELETE".into()],
+                    headers: vec![],
+                    max_age: 60,
+                },
+            );
+            let got = cache.lookup(&c, PAGE, API, 2, false, "PUT", &[]);
+            assert_eq!(
+                matches!(got, crate::cors::cache::Lookup::Hit { .. }),
+                merged,
+                "{b:?}"
+            );
+        }
+    }
+
+    /// Row `redirect-credentials` (corpus d-redir-credentials-in-url) is covered in
+    /// `redirect_rules`; row `network-error` in `resolve` (Firefox names it CORSDidNotSucceed):
+    /// its profile flag is the only switch.
+    #[test]
+    fn difference_network_error() {
+        assert!(Firefox.profile().network_error_is_cors_error);
+        assert!(!Chromium.profile().network_error_is_cors_error);
+        assert!(!Safari.profile().network_error_is_cors_error);
+        let n = crate::cors::reason::firefox_network_error(API);
+        assert_eq!(n.reason, Some("CORSDidNotSucceed"));
+        assert!(n.message.ends_with("Status code: (null)."));
+    }
+
+    /// Row `font-cors`: WebKitGTK sends @font-face loads without Origin.
+    #[test]
+    fn difference_font_cors() {
+        let f = simple(&[]);
+        let cache = PreflightCache::new(Safari);
+        let cx = |b| Context {
+            browser: b,
+            recorder: Chromium,
+            include: false,
+            page_origin: PAGE,
+            cache: &cache,
+            recorder_passed_preflight: &[],
+            recorder_unsafe_names: &[],
+            is_font: true,
+        };
+        assert_eq!(
+            evaluate(&f, &cx(Safari)).decision,
+            Decision::NotCors(NotCors::NotCorsInThisBrowser)
+        );
+        assert!(matches!(
+            evaluate(&f, &cx(Chromium)).decision,
+            Decision::Blocked(_)
+        ));
+    }
+
+    #[test]
+    fn every_difference_row_has_a_test() {
+        let tested = [
+            "preflight-check-order",
+            "preflight-redirect",
+            "acao-list",
+            "acao-syntax",
+            "client-hints",
+            "max-age-cap",
+            "max-age-syntax",
+            "preflight-cache-shape",
+            "network-error",
+            "redirect-credentials",
+            "font-cors",
+        ];
+        for d in crate::cors::browser::DIFFERENCES {
+            assert!(tested.contains(&d.id), "row {} has no test", d.id);
+        }
+    }
+}
