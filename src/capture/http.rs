@@ -891,7 +891,7 @@ impl HttpConn {
         let first_byte = self.dirs[dir].msg_meta;
         let (req_head, req_connect) = match self.pending.pop_front() {
             Some(mut p) => {
-                let wait = (first_byte.ts - p.last_ts).max(0) as f64 / 1000.0;
+                let wait = first_byte.ts.saturating_sub(p.last_ts).max(0) as f64 / 1000.0;
                 p.ex.timings.wait_ms = Some(wait);
                 p.ex.response = Some(Response {
                     status,

@@ -8,6 +8,21 @@
 //! For a parallel pipeline the layers split at [`flow_shard`]: every segment of a connection,
 //! both directions, maps to the same shard, and each worker owns one [`flows::ConnTable`].
 //!
+//! # What an exchange holds
+//! - `loc`: the packet (1-based number, record offset) that carried the request's first byte.
+//! - `seq`: 0-based, in the order request heads were completed in this capture.
+//! - `time`: capture time of the request's first byte; `client`: the IP that sent it.
+//! - `connection`: the packet number of the connection's first packet: unique in the capture
+//!   and the same however packets are sharded across workers.
+//! - `request.url`: absolute-form targets as sent, else `http://` + `Host` (or the server's
+//!   `ip:port` without one) + target.
+//! - `timings.wait_ms`: from the last request byte seen before the response began (the body's
+//!   last byte for a request with a body) to the response's first byte; `None` without one.
+//! - `evidence.server_ip`: the server's `ip:port` (`[ip]:port` for IPv6).
+//!
+//! An exchange is emitted once its (final) response head is complete, or without a response
+//! when its connection ends, is flushed (idle, limits, end of input) or the response was lost.
+//!
 //! # Output order
 //! Exchanges come out in request order per connection and, across connections, sorted by
 //! (request time, `seq`) behind a watermark: an exchange is released once no request that is
@@ -525,6 +540,104 @@ mod proptests {
                     .collect::<Vec<_>>()
             };
             prop_assert_eq!(strip(&o.exchanges), strip(&base.exchanges));
+        }
+    }
+}
+
+#[cfg(test)]
+mod fuzz_regressions {
+    //! Hostile inputs that once broke, or could break, an invariant: each must run to
+    //! completion without a panic.
+
+    use super::testutil::*;
+
+    /// An interface whose `if_tsoffset` is i64::MIN and one whose packets are at the far
+    /// future: times saturate instead of overflowing (wait = response time - request time).
+    #[test]
+    fn extreme_pcapng_time_offsets() {
+        let mut c = Conv::new(40200);
+        c.handshake();
+        c.client(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n", 1460);
+        c.server(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 1460);
+        let mut v = Vec::new();
+        pcapng_shb(&mut v);
+        // IDB with options: if_tsoffset (14) = i64::MIN, then opt_endofopt.
+        let mut body = Vec::new();
+        body.extend(1u16.to_le_bytes());
+        body.extend(0u16.to_le_bytes());
+        body.extend(65535u32.to_le_bytes());
+        body.extend(14u16.to_le_bytes());
+        body.extend(8u16.to_le_bytes());
+        body.extend(i64::MIN.to_le_bytes());
+        body.extend([0u8; 4]);
+        let total = (12 + body.len()) as u32;
+        v.extend(1u32.to_le_bytes());
+        v.extend(total.to_le_bytes());
+        v.extend(&body);
+        v.extend(total.to_le_bytes());
+        pcapng_idb(&mut v, 1, Some(0)); // one unit per second
+        for (i, (_, f)) in c.frames.iter().enumerate() {
+            // Alternate interfaces: times jump between -9.2e18 and +1.8e19 µs.
+            let (iface, ts) = if i % 2 == 0 { (0, 0) } else { (1, u64::MAX) };
+            pcapng_epb(&mut v, iface, ts, f);
+        }
+        let o = run(v);
+        assert!(o.result.is_ok());
+        assert_eq!(o.exchanges.len(), 1);
+        assert!(o.exchanges[0].timings.wait_ms.is_some_and(|w| w >= 0.0));
+    }
+
+    /// Sequence numbers that jump by about 2^31 and ACKs for data far in the future.
+    #[test]
+    fn sequence_jumps_and_bogus_acks() {
+        let (c, s) = ((CLIENT, 40201u16), (SERVER, 80u16));
+        let mut frames = Vec::new();
+        let mut ts = 1_000_000;
+        let mut push = |f: Vec<u8>| {
+            ts += 1;
+            frames.push((ts, f));
+        };
+        push(tcp4(c, s, 0, 0, SYN, b""));
+        push(tcp4(s, c, 0x8000_0000, 1, SYN | ACK, b""));
+        push(tcp4(c, s, 1, 0x8000_0001, ACK, b"GET / HTTP/1.1\r\n\r\n"));
+        push(tcp4(
+            c,
+            s,
+            0x8000_0001,
+            0x0000_0001,
+            ACK,
+            b"GET /x HTTP/1.1\r\n\r\n",
+        ));
+        push(tcp4(
+            s,
+            c,
+            0x8000_0001,
+            0x7fff_ffff,
+            ACK,
+            b"HTTP/1.1 200 OK\r\n\r\n",
+        ));
+        push(tcp4(s, c, 0x0000_0001, 19, FIN | ACK, b"junk"));
+        push(tcp4(c, s, 19, 0xffff_ffff, RST, b""));
+        let o = run_frames(&frames);
+        assert!(o.result.is_ok());
+    }
+
+    /// Every truncation point of a small valid capture: an error or a clean end, never a
+    /// panic, and never more exchanges than the whole file has.
+    #[test]
+    fn every_prefix_of_a_capture() {
+        let mut c = Conv::new(40202);
+        c.handshake();
+        c.client(b"GET /p HTTP/1.1\r\nHost: h\r\n\r\n", 7);
+        c.server(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+            9,
+        );
+        c.fins();
+        let whole = pcap(&c.frames, 1, false, false);
+        for n in 0..whole.len() {
+            let o = run(whole[..n].to_vec());
+            assert!(o.exchanges.len() <= 1);
         }
     }
 }
