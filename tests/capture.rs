@@ -217,3 +217,99 @@ fn print_details() {
         );
     }
 }
+
+/// (method, path, status, response header names) of each exchange: what must not depend on
+/// the link type, the capture tool or the packet order.
+fn shape(r: &Run) -> Vec<(String, String, Option<u16>, Vec<String>)> {
+    let mut v: Vec<_> = r
+        .exchanges
+        .iter()
+        .map(|e| {
+            let path = e
+                .request
+                .url
+                .splitn(4, '/')
+                .nth(3)
+                .unwrap_or("")
+                .to_string();
+            let resp = e.response.as_ref();
+            (
+                e.request.method.clone(),
+                path,
+                resp.map(|r| r.status),
+                resp.map(|r| {
+                    r.headers
+                        .iter()
+                        .map(|(n, _)| String::from_utf8_lossy(n).to_lowercase())
+                        .filter(|n| n != "date")
+                        .collect()
+                })
+                .unwrap_or_default(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The same client session captured on every link type and by every tool, and rewritten
+/// (VLAN, QinQ, reordered and duplicated segments), gives the same exchanges.
+#[test]
+fn own_captures_agree_across_link_types_tools_and_order() {
+    let base = run(&dir().join("own-lo-ipv4.pcap"));
+    let want = shape(&base);
+    let statuses: Vec<_> = want
+        .iter()
+        .map(|w| (w.0.as_str(), w.1.as_str(), w.2))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("GET", "a", Some(200)),
+            ("GET", "chunked", Some(200)),
+            ("GET", "close", Some(200)),
+            ("GET", "empty", Some(204)),
+            ("HEAD", "head", Some(200)),
+            ("OPTIONS", "api", Some(204)),
+            ("POST", "post", Some(200)),
+            ("PUT", "put", Some(200)),
+        ]
+    );
+    for name in [
+        "own-lo-ipv6.pcap",
+        "own-any-sll.pcap",
+        "own-any-sll2.pcap.gz",
+        "own-dumpcap-2if.pcapng",
+        "own-vlan.pcap",
+        "own-qinq.pcap",
+        "own-reordered.pcap",
+    ] {
+        let r = run(&dir().join(name));
+        assert!(r.error.is_none(), "{name}: {:?}", r.error);
+        assert_eq!(shape(&r), want, "{name}");
+        let client = if name.contains("ipv6") {
+            "::1"
+        } else {
+            "127.0.0.1"
+        };
+        assert!(r.exchanges.iter().all(|e| &*e.client == client), "{name}");
+    }
+    // The PUT's wait is from its body's last byte, after the interim 100 Continue.
+    let put = base
+        .exchanges
+        .iter()
+        .find(|e| e.request.method == "PUT")
+        .unwrap();
+    assert!(put.timings.wait_ms.unwrap() < 50.0);
+}
+
+/// One response head was not captured: that request has no response and every later
+/// request is still paired with its own response.
+#[test]
+fn dropped_response_is_not_shifted_onto_later_requests() {
+    let r = run(&dir().join("zeek-http-1000-requests-one-dropped-response.pcap.gz"));
+    assert_eq!(r.exchanges.len(), 1000);
+    assert!(r.exchanges[0].response.is_none());
+    assert!(r.exchanges[1..].iter().all(|e| e.response.is_some()));
+    assert_eq!(r.diag.count("http-response-lost"), 1);
+}

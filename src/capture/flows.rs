@@ -279,6 +279,11 @@ impl ConnTable {
                 );
             }
             release_waiting(c, lim, pool, &mut ctx);
+            // Both directions waiting for each other cannot come from reordering alone (a
+            // segment never acknowledges data sent in reply to it): something was lost.
+            while c.waiting.iter().any(|w| w.dir == 0) && c.waiting.iter().any(|w| w.dir == 1) {
+                force_one(c, lim, pool, &mut ctx);
+            }
         }
         if f.rst() {
             close(c, meta, pool, &mut ctx);

@@ -455,6 +455,8 @@ impl HttpConn {
         // without one rather than pair it with the next response.
         let head_lost = match self.dirs[dir].state {
             State::Head => true,
+            // Nothing seen yet in a direction whose role the handshake showed.
+            State::Start => !self.mid_stream,
             State::Body(rem) => len > rem,
             _ => false,
         };
