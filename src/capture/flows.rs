@@ -72,7 +72,8 @@ pub struct ConnTable {
 pub struct Out<'a> {
     pub diag: &'a mut Diagnostics,
     pub stats: &'a mut CaptureStats,
-    pub exchanges: &'a mut Vec<Exchange>,
+    /// Finished exchanges with their ordering time (see `http::Ctx::out`).
+    pub exchanges: &'a mut Vec<(Micros, Exchange)>,
 }
 
 impl ConnTable {

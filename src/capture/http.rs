@@ -45,9 +45,9 @@ pub struct Ctx<'a> {
     pub source: &'a Arc<str>,
     pub diag: &'a mut Diagnostics,
     pub stats: &'a mut CaptureStats,
-    /// Finished exchanges, in emission order.
-    pub out: &'a mut Vec<Exchange>,
-    /// (time, seq) of every request seen and not yet emitted, for the watermark.
+    /// Finished exchanges with their ordering time, in emission order.
+    pub out: &'a mut Vec<(Micros, Exchange)>,
+    /// (ordering time, seq) of every request seen and not yet emitted, for the watermark.
     pub open: &'a mut BTreeSet<(Micros, u64)>,
     /// Next request sequence number.
     pub seq: &'a mut u64,
@@ -67,9 +67,9 @@ impl Ctx<'_> {
         });
     }
 
-    fn emit(&mut self, ex: Exchange) {
-        self.open.remove(&(ex.time, ex.seq));
-        self.out.push(ex);
+    fn emit(&mut self, p: Pending) {
+        self.open.remove(&(p.order_time, p.ex.seq));
+        self.out.push((p.order_time, p.ex));
     }
 }
 
@@ -124,6 +124,9 @@ impl DirParser {
 #[derive(Debug)]
 struct Pending {
     ex: Exchange,
+    /// The request time made monotonic along the connection: the key output is sorted by,
+    /// so capture times that go backwards never reorder requests of one connection.
+    order_time: Micros,
     /// Capture time of the last request byte seen so far.
     last_ts: Micros,
     head: bool,
@@ -151,6 +154,8 @@ pub struct HttpConn {
     ignored: bool,
     pending: VecDeque<Pending>,
     client_ip: Option<Arc<str>>,
+    /// `order_time` of the latest request.
+    last_order_time: Micros,
 }
 
 const KNOWN_METHODS: [&[u8]; 9] = [
@@ -310,6 +315,7 @@ impl HttpConn {
             ignored: false,
             pending: VecDeque::new(),
             client_ip: None,
+            last_order_time: Micros::MIN,
         }
     }
 
@@ -340,7 +346,7 @@ impl HttpConn {
     /// Emits every request still waiting, without a response (the connection is gone).
     pub fn flush(&mut self, ctx: &mut Ctx<'_>) {
         while let Some(p) = self.pending.pop_front() {
-            ctx.emit(p.ex);
+            ctx.emit(p);
         }
         for d in &mut self.dirs {
             d.buf = Vec::new();
@@ -468,7 +474,7 @@ impl HttpConn {
                         p.ex.request.method, p.ex.request.url
                     )
                 });
-                ctx.emit(p.ex);
+                ctx.emit(p);
             }
         }
         match self.dirs[dir].state {
@@ -805,7 +811,9 @@ impl HttpConn {
         let seq = *ctx.seq;
         *ctx.seq += 1;
         ctx.stats.http_requests += 1;
-        ctx.open.insert((start.ts, seq));
+        let order_time = start.ts.max(self.last_order_time);
+        self.last_order_time = order_time;
+        ctx.open.insert((order_time, seq));
         let head_method = method == "HEAD";
         let connect = method.eq_ignore_ascii_case("CONNECT");
         let ex = Exchange {
@@ -839,11 +847,12 @@ impl HttpConn {
                 ctx.warn("limit-pending-requests", meta, || {
                     "too many requests waiting for responses; oldest emitted without one".into()
                 });
-                ctx.emit(old.ex);
+                ctx.emit(old);
             }
         }
         self.pending.push_back(Pending {
             ex,
+            order_time,
             last_ts: meta.ts,
             head: head_method,
             connect,
@@ -890,6 +899,9 @@ impl HttpConn {
         for h in resp.headers.iter() {
             headers.push(h.name.as_bytes(), h.value);
         }
+        // Framing facts first, so the headers can move into the exchange without a copy.
+        let (te_chunked, cl) = (chunked_last(&headers), content_length(&headers));
+        let mut headers = Some(headers);
         let first_byte = self.dirs[dir].msg_meta;
         let (req_head, req_connect) = match self.pending.pop_front() {
             Some(mut p) => {
@@ -898,10 +910,10 @@ impl HttpConn {
                 p.ex.response = Some(Response {
                     status,
                     status_text: resp.reason.unwrap_or("").to_owned(),
-                    headers: headers.clone(),
+                    headers: headers.take().unwrap_or_default(),
                 });
                 let flags = (p.head, p.connect);
-                ctx.emit(p.ex);
+                ctx.emit(p);
                 flags
             }
             None => {
@@ -923,7 +935,7 @@ impl HttpConn {
         let framing = if req_head || status == 204 || status == 304 {
             Framing::Length(0)
         } else {
-            match (chunked_last(&headers), content_length(&headers)) {
+            match (te_chunked, cl) {
                 (Some(true), _) => Framing::Chunked,
                 (Some(false), _) => Framing::UntilClose,
                 (None, Some(Ok(n))) => Framing::Length(n),

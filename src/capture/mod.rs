@@ -173,8 +173,9 @@ pub fn flow_shard(seg: &Segment<'_>, n: usize) -> usize {
     (key.symmetric_hash() % n as u64) as usize
 }
 
-/// An exchange ordered by (request time, seq), smallest first in a max-heap.
-struct ByTime(Exchange);
+/// An exchange ordered by (ordering time, seq), smallest first in a max-heap. The ordering
+/// time is the request time made monotonic per connection.
+struct ByTime(Micros, Exchange);
 
 impl PartialEq for ByTime {
     fn eq(&self, other: &Self) -> bool {
@@ -189,7 +190,7 @@ impl PartialOrd for ByTime {
 }
 impl Ord for ByTime {
     fn cmp(&self, other: &Self) -> Ordering {
-        (other.0.time, other.0.seq).cmp(&(self.0.time, self.0.seq))
+        (other.0, other.1.seq).cmp(&(self.0, self.1.seq))
     }
 }
 
@@ -200,11 +201,16 @@ struct Reorder {
 }
 
 impl Reorder {
-    fn push(&mut self, ex: Exchange, diag: &mut Diagnostics, emit: &mut dyn FnMut(Exchange)) {
-        self.heap.push(ByTime(ex));
+    fn push(
+        &mut self,
+        (key, ex): (Micros, Exchange),
+        diag: &mut Diagnostics,
+        emit: &mut dyn FnMut(Exchange),
+    ) {
+        self.heap.push(ByTime(key, ex));
         if self.heap.len() > self.max {
             diag.add("limit-reorder-buffer", 1);
-            if let Some(ByTime(ex)) = self.heap.pop() {
+            if let Some(ByTime(_, ex)) = self.heap.pop() {
                 emit(ex);
             }
         }
@@ -212,19 +218,15 @@ impl Reorder {
 
     /// Emits everything older than `watermark`.
     fn release(&mut self, watermark: (Micros, u64), emit: &mut dyn FnMut(Exchange)) {
-        while self
-            .heap
-            .peek()
-            .is_some_and(|t| (t.0.time, t.0.seq) < watermark)
-        {
-            if let Some(ByTime(ex)) = self.heap.pop() {
+        while self.heap.peek().is_some_and(|t| (t.0, t.1.seq) < watermark) {
+            if let Some(ByTime(_, ex)) = self.heap.pop() {
                 emit(ex);
             }
         }
     }
 
     fn drain(&mut self, emit: &mut dyn FnMut(Exchange)) {
-        while let Some(ByTime(ex)) = self.heap.pop() {
+        while let Some(ByTime(_, ex)) = self.heap.pop() {
             emit(ex);
         }
     }
@@ -247,7 +249,7 @@ pub fn read_capture(
         heap: BinaryHeap::new(),
         max: opts.max_reorder_exchanges.max(1),
     };
-    let mut done: Vec<Exchange> = Vec::new();
+    let mut done: Vec<(Micros, Exchange)> = Vec::new();
     let src = source.clone();
     let result = packets.for_each(|pkt| {
         stats.packets += 1;
