@@ -33,6 +33,16 @@ enum Command {
         /// e.g. MissingAllowOriginHeader, CORSMissingAllowOrigin, PreflightNotSuccessful
         reason: String,
     },
+    /// Write a deterministic synthetic DevTools HAR of CORS traffic (for benchmarks).
+    GenerateHar {
+        /// Output file (`-` for stdout).
+        out: String,
+        /// Approximate size, e.g. 1000000000 for 1 GB.
+        #[arg(long, default_value_t = 64 << 20)]
+        bytes: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -78,7 +88,7 @@ pub fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().collect();
     // `corscope FILE...` shortcut: a first argument that is neither a subcommand nor a flag.
     if let Some(first) = args.get(1) {
-        let known = ["analyze", "explain", "help"];
+        let known = ["analyze", "explain", "generate-har", "help"];
         if !known.contains(&first.as_str()) && (!first.starts_with('-') || first == "-") {
             args.insert(1, "analyze".into());
         }
@@ -93,6 +103,32 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Command::Explain { reason } => run_explain(&reason),
+        Command::GenerateHar { out, bytes, seed } => {
+            let spec = crate::synth::HarSpec {
+                seed,
+                target_bytes: bytes,
+                ..Default::default()
+            };
+            let result = if out == "-" {
+                crate::synth::write_har(&mut io::BufWriter::new(io::stdout().lock()), &spec)
+            } else {
+                std::fs::File::create(&out).and_then(|f| {
+                    let mut w = io::BufWriter::with_capacity(1 << 20, f);
+                    let r = crate::synth::write_har(&mut w, &spec);
+                    w.flush().and(r)
+                })
+            };
+            match result {
+                Ok((b, n)) => {
+                    eprintln!("corscope: wrote {n} entries, {b} bytes to {out}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("corscope: error: {out}: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Analyze(a) => match run_analyze(a) {
             Ok(code) => code,
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,

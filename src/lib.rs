@@ -15,3 +15,4 @@ pub mod model;
 pub mod pairing;
 pub mod pipeline;
 pub mod report;
+pub mod synth;

@@ -1,0 +1,61 @@
+//! HAR throughput: the streaming reader alone, and the whole analysis (reader, pairing, three
+//! browsers' verdicts, NDJSON records), on a generated DevTools HAR with base64 bodies.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+use corscope::diag::Diagnostics;
+use corscope::input::har::{read_har, HarOptions};
+use corscope::synth::{write_har, HarSpec};
+
+fn bench(c: &mut Criterion) {
+    let mut data = Vec::new();
+    let spec = HarSpec {
+        target_bytes: 32 << 20,
+        ..HarSpec::default()
+    };
+    write_har(&mut data, &spec).expect("writing to a Vec cannot fail");
+    let data = Arc::new(data);
+    let mut g = c.benchmark_group("har");
+    g.throughput(Throughput::Bytes(data.len() as u64));
+    g.sample_size(10);
+    g.bench_function("read_entries", |b| {
+        b.iter(|| {
+            let mut n = 0u64;
+            let mut diag = Diagnostics::new();
+            read_har(
+                Box::new(Cursor::new(data.as_ref().clone())),
+                Arc::from("bench.har"),
+                &HarOptions::default(),
+                &mut |_| n += 1,
+                &mut diag,
+            )
+            .expect("generated HAR is valid");
+            n
+        })
+    });
+    g.bench_function("analyze", |b| {
+        b.iter(|| {
+            let input = corscope::input::from_reader(
+                Arc::from("bench.har"),
+                Box::new(Cursor::new(data.as_ref().clone())),
+            )
+            .expect("generated HAR is detected");
+            let mut n = 0u64;
+            let report = corscope::pipeline::analyze_input(
+                input,
+                &corscope::pipeline::Options::default(),
+                &mut |r| n += serde_json::to_vec(&r).map_or(0, |v| v.len() as u64),
+                corscope::pipeline::InputReport::default(),
+            );
+            assert!(report.error.is_none());
+            n
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
