@@ -48,6 +48,7 @@ impl Default for HarSpec {
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+#[allow(clippy::too_many_arguments)] // a private writer helper; a struct would only rename the list
 fn entry(
     out: &mut dyn Write,
     t_ms: u64,

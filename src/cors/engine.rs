@@ -579,6 +579,8 @@ mod tests {
     use Browser::*;
 
     const PAGE: &str = "http://app.test:8080";
+
+    type HeaderList<'a> = &'a [(&'a str, &'a str)];
     const API: &str = "http://api.test:8081/r";
 
     fn x(
@@ -688,7 +690,7 @@ mod tests {
     /// `#cors-check` steps, one row each (spec section 1.6 of cors.md; corpus d-simple-*).
     #[test]
     fn cors_check_rules() {
-        let cases: &[(&[(&str, &str)], bool, Option<&str>, &str)] = &[
+        let cases: &[(HeaderList, bool, Option<&str>, &str)] = &[
             (
                 &[],
                 false,
@@ -777,7 +779,7 @@ mod tests {
     #[test]
     fn preflight_rules() {
         let ok = [("Access-Control-Allow-Origin", PAGE)];
-        let cases: &[(u16, &[(&str, &str)], bool, Option<&str>, &str)] = &[
+        let cases: &[(u16, HeaderList, bool, Option<&str>, &str)] = &[
             (
                 204,
                 &[
