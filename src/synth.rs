@@ -101,8 +101,31 @@ fn entry(
     Ok(written + tail.len() as u64)
 }
 
+/// Counts what passes through, so the size target needs no bookkeeping at each write.
+struct Counting<'a> {
+    inner: &'a mut dyn Write,
+    n: u64,
+}
+
+impl Write for Counting<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let k = self.inner.write(buf)?;
+        self.n += k as u64;
+        Ok(k)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// Writes a DevTools-style HAR of about `spec.target_bytes`; returns (bytes, entries).
 pub fn write_har(out: &mut dyn Write, spec: &HarSpec) -> io::Result<(u64, u64)> {
+    let mut counting = Counting { inner: out, n: 0 };
+    let (_, entries) = write_har_inner(&mut counting, spec)?;
+    Ok((counting.n, entries))
+}
+
+fn write_har_inner(out: &mut dyn Write, spec: &HarSpec) -> io::Result<(u64, u64)> {
     let mut rng = Rng::new(spec.seed);
     let head = "{\"log\":{\"version\":\"1.2\",\"creator\":{\"name\":\"WebInspector\",\"version\":\"537.36\"},\"browser\":{\"name\":\"Chromium\",\"version\":\"156\"},\"pages\":[{\"startedDateTime\":\"2026-11-24T00:00:00.000Z\",\"id\":\"page_1\",\"title\":\"https://app.example.com/\",\"pageTimings\":{}}],\"entries\":[\n";
     out.write_all(head.as_bytes())?;
