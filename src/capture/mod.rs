@@ -547,6 +547,36 @@ mod proptests {
 }
 
 #[cfg(test)]
+mod shard_tests {
+    use super::decode::{decode, Decoded, LinkType};
+    use super::flow_shard;
+    use super::testutil::{tcp4, ACK};
+
+    #[test]
+    fn both_directions_go_to_the_same_shard() {
+        let mut spread = std::collections::BTreeSet::new();
+        for port in 1000..1064u16 {
+            let a = tcp4(([10, 0, 0, 1], port), ([10, 0, 0, 2], 80), 1, 1, ACK, b"x");
+            let b = tcp4(([10, 0, 0, 2], 80), ([10, 0, 0, 1], port), 1, 1, ACK, b"y");
+            let (Decoded::Tcp(sa), Decoded::Tcp(sb)) = (
+                decode(LinkType::Ethernet, &a),
+                decode(LinkType::Ethernet, &b),
+            ) else {
+                panic!("not TCP");
+            };
+            assert_eq!(flow_shard(&sa, 4), flow_shard(&sb, 4));
+            assert_eq!(flow_shard(&sa, 1), 0);
+            spread.insert(flow_shard(&sa, 4));
+        }
+        assert_eq!(
+            spread.len(),
+            4,
+            "64 flows should reach every one of 4 shards"
+        );
+    }
+}
+
+#[cfg(test)]
 mod fuzz_regressions {
     //! Hostile inputs that once broke, or could break, an invariant: each must run to
     //! completion without a panic.

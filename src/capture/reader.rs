@@ -605,6 +605,34 @@ mod tests {
     }
 
     #[test]
+    fn damaged_block_after_good_packets() {
+        let frames = conversation();
+        let mut v = Vec::new();
+        pcapng_shb(&mut v);
+        pcapng_idb(&mut v, 1, None);
+        for (ts, f) in &frames {
+            pcapng_epb(&mut v, 0, *ts as u64, f);
+        }
+        let offset = v.len() as u64;
+        // An enhanced packet block whose trailing length disagrees with its leading one.
+        let mut bad = Vec::new();
+        pcapng_epb(&mut bad, 0, 1, &frames[0].1);
+        let n = bad.len();
+        bad[n - 4] ^= 0x40;
+        v.extend(bad);
+        let o = run(v);
+        assert_eq!(o.exchanges.len(), 1);
+        match o.result {
+            Err(CaptureError::Damaged {
+                packet, offset: at, ..
+            }) => {
+                assert_eq!((packet, at), (frames.len() as u64 + 1, offset));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn units_and_times() {
         assert_eq!(super::ts_units(6), 1_000_000);
         assert_eq!(super::ts_units(9), 1_000_000_000);
