@@ -30,6 +30,19 @@ fn route(url: &str) -> Option<String> {
     Some(rest[..rest.find('/')?].to_owned())
 }
 
+/// Verdicts that contradict the browser (blocked vs not blocked; `unknown` is not counted).
+fn wrong(bad: &[String]) -> Vec<&String> {
+    bad.iter()
+        .filter(|b| {
+            (b.contains("want blocked")
+                && !b.contains("got blocked")
+                && !b.contains("got unknown")
+                && !b.contains("got -"))
+                || (!b.contains("want blocked") && b.contains("got blocked"))
+        })
+        .collect()
+}
+
 /// (verdict ok, reason ok, scenarios) for one file, with the mismatches listed.
 fn score(
     file: &str,
@@ -154,4 +167,65 @@ fn playwright_har_verdicts_match() {
     );
     assert_eq!(v, n, "{bad:#?}");
     assert!(r >= 49, "reasons {r}/{n}");
+}
+
+/// On the wire the credentials mode of a plain-HTTP request is invisible, so some verdicts are
+/// honestly `unknown` (with the alternatives in `note`); none may contradict the browser, and
+/// every decided one must carry the browser's reason. The unknown count is pinned.
+#[test]
+fn captures_never_contradict_the_browsers() {
+    for (file, truth, verdict, reason, want, min_ok) in [
+        (
+            "tests/data/captures/chromium.pcap",
+            "tests/data/chromium/truth.json",
+            "verdict",
+            "reason",
+            "cors_error",
+            87,
+        ),
+        (
+            "tests/data/captures/chromium.pcap",
+            "tests/data/chromium/truth-firefox.json",
+            "firefox_verdict",
+            "firefox_reason",
+            "firefox_reason",
+            87,
+        ),
+        (
+            "tests/data/captures/chromium.pcap",
+            "tests/data/chromium/truth-webkit.json",
+            "safari_verdict",
+            "safari_reason",
+            "webkit_reason",
+            87,
+        ),
+        (
+            "tests/data/captures/firefox.pcap",
+            "tests/data/chromium/truth-firefox.json",
+            "firefox_verdict",
+            "firefox_reason",
+            "firefox_reason",
+            72,
+        ),
+        (
+            "tests/data/captures/webkit.pcap",
+            "tests/data/chromium/truth-webkit.json",
+            "safari_verdict",
+            "safari_reason",
+            "webkit_reason",
+            72,
+        ),
+    ] {
+        let (v, r, n, bad) = score(file, truth, verdict, reason, want);
+        assert!(
+            wrong(&bad).is_empty(),
+            "{file} vs {truth}: {:#?}",
+            wrong(&bad)
+        );
+        assert_eq!(
+            v, r,
+            "{file} vs {truth}: a decided verdict has the wrong reason: {bad:#?}"
+        );
+        assert!(v >= min_ok, "{file} vs {truth}: {v}/{n}: {bad:#?}");
+    }
 }
