@@ -529,6 +529,23 @@ fn combine(evals: &[(bool, Evaluation)]) -> (Option<usize>, Option<String>) {
     if evals.iter().all(|(_, e)| key(e) == first) {
         return (Some(0), None);
     }
+    // A request sent without a preflight that one reading explains by a cached preflight and
+    // another would have needed a fresh one for: the browser sent none, so the cached reading
+    // is the one the recording supports (an uncredentialed entry never serves `include`).
+    let cached: Vec<usize> = (0..evals.len())
+        .filter(|&i| {
+            !evals[i].1.cache_hits.is_empty()
+                && !matches!(evals[i].1.decision, Decision::Undecidable(_))
+        })
+        .collect();
+    if !cached.is_empty()
+        && evals.iter().enumerate().all(|(i, (_, e))| {
+            cached.contains(&i)
+                || matches!(e.decision, Decision::Undecidable(Missing::Preflight { .. }))
+        })
+    {
+        return (Some(cached[0]), None);
+    }
     let alts: Vec<String> = evals
         .iter()
         .map(|(c, e)| {
@@ -545,13 +562,17 @@ fn combine(evals: &[(bool, Evaluation)]) -> (Option<usize>, Option<String>) {
             }
         })
         .collect();
-    (
-        None,
-        Some(format!(
-            "the credentials mode is not visible: {}",
-            alts.join("; ")
-        )),
-    )
+    let note = format!("the credentials mode is not visible: {}", alts.join("; "));
+    // Blocked under every reading: the verdict is certain; the reason shown is the
+    // uncredentialed reading's (fetch's default), with the alternative in the note.
+    if evals
+        .iter()
+        .all(|(_, e)| matches!(e.decision, Decision::Blocked(_)))
+    {
+        let i = evals.iter().position(|(c, _)| !*c).unwrap_or(0);
+        return (Some(i), Some(note));
+    }
+    (None, Some(note))
 }
 
 fn short_failure(f: &Failure) -> String {
