@@ -416,7 +416,18 @@ impl Summary {
                     .map(|x| format!(" ({x})"))
                     .unwrap_or_default(),
             );
-            self.disagreements.insert(r.endpoint(), verdicts);
+            let why = r
+                .note
+                .as_deref()
+                .map(|n| format!(" — {n}"))
+                .unwrap_or_default();
+            let fix = r
+                .fix
+                .as_deref()
+                .map(|f| format!("; to satisfy all three: {f}"))
+                .unwrap_or_default();
+            self.disagreements
+                .insert(r.endpoint(), format!("{verdicts}{why}{fix}"));
         }
     }
 

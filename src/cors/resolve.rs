@@ -240,7 +240,11 @@ impl Resolver {
                 Credentials::Unknown => match (rec_choice, &facts.observed) {
                     (
                         Some(i),
-                        Observed::CorsFailure(_) | Observed::Succeeded | Observed::NotSent,
+                        Observed::CorsFailure(_)
+                        | Observed::Succeeded
+                        | Observed::NotSent
+                        | Observed::PreflightsPassed
+                        | Observed::NotObserved,
                     ) => vec![rec_evals[i].0],
                     _ => options.clone(),
                 },
