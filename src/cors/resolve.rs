@@ -742,6 +742,19 @@ pub fn classify(flow: &Flow) -> Facts {
             }
         }
     }
+    // `Origin: null` on the very first request (not after a redirect): the page itself has an
+    // opaque origin (sandboxed iframe, `data:` or `file:` document), so `null` is what the
+    // server must allow (`#serializing-a-request-origin`).
+    let first_origin = first.request.headers.get_str("origin").or_else(|| {
+        flow.first()
+            .preflight
+            .as_ref()
+            .and_then(|p| p.request.headers.get_str("origin"))
+    });
+    if first_origin.as_deref() == Some("null") {
+        page_origin = Some("null".to_owned());
+        from = "Origin header (opaque origin: sandboxed iframe, data: or file: page)";
+    }
     if page_origin.is_none() {
         if let Some(p) = &first.evidence.page_origin {
             page_origin = Some(p.clone());
@@ -892,5 +905,270 @@ pub fn classify(flow: &Flow) -> Facts {
         credentials_seen,
         observed,
         is_font,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Evidence plus rules: what the input shows decides between readings.
+    use super::*;
+    use crate::model::{Evidence, Exchange, Location, Position, Request, Response, Timings};
+    use crate::pairing::FlowHop;
+    use std::sync::Arc;
+
+    fn x(
+        flavour: Flavour,
+        method: &str,
+        url: &str,
+        req: &[(&str, &str)],
+        resp: Option<(u16, &[(&str, &str)])>,
+        error: Option<&str>,
+    ) -> Exchange {
+        Exchange {
+            loc: Location {
+                source: Arc::from("t"),
+                position: Position::HarEntry(0),
+            },
+            seq: 0,
+            time: 0,
+            client: Arc::from("c"),
+            connection: None,
+            flavour,
+            request: Request {
+                method: method.into(),
+                url: url.into(),
+                http_version: "HTTP/1.1".into(),
+                headers: req.iter().copied().collect(),
+            },
+            response: resp.map(|(status, h)| Response {
+                status,
+                status_text: String::new(),
+                headers: h.iter().copied().collect(),
+            }),
+            timings: Timings::default(),
+            evidence: Evidence {
+                error: error.map(str::to_owned),
+                no_response: error.is_some(),
+                ..Evidence::default()
+            },
+        }
+    }
+
+    fn one(e: Exchange, pf: Option<Exchange>) -> Flow {
+        Flow {
+            client: Arc::from("c"),
+            flavour: e.flavour,
+            hops: vec![FlowHop {
+                exchange: e,
+                sent: true,
+                preflight: pf,
+            }],
+        }
+    }
+
+    const O: &str = "http://app.test:8080";
+    const U: &str = "http://api.test:8081/r";
+
+    #[test]
+    fn devtools_failure_deduces_credentials() {
+        // ACAO matches but no ACAC: only a credentialed request fails (corpus d-cred-get-acac-upper).
+        let f = one(
+            x(
+                Flavour::DevTools,
+                "GET",
+                U,
+                &[("Origin", O)],
+                Some((200, &[("Access-Control-Allow-Origin", O)])),
+                Some("net::ERR_FAILED"),
+            ),
+            None,
+        );
+        let r = Resolver::new().resolve(&f, Browser::Chromium);
+        assert_eq!(r.credentials, Credentials::Include);
+        let c = r.for_browser(Browser::Chromium);
+        assert_eq!(
+            (c.verdict, c.reason),
+            (Verdict::Blocked, Some("InvalidAllowCredentials"))
+        );
+        assert_eq!(
+            r.for_browser(Browser::Firefox).reason,
+            Some("CORSMissingAllowCredentials")
+        );
+    }
+
+    #[test]
+    fn capture_without_evidence_is_unknown_when_credentials_decide() {
+        let f = one(
+            x(
+                Flavour::Capture,
+                "GET",
+                U,
+                &[("Origin", O)],
+                Some((200, &[("Access-Control-Allow-Origin", O)])),
+                None,
+            ),
+            None,
+        );
+        let r = Resolver::new().resolve(&f, Browser::Chromium);
+        let c = r.for_browser(Browser::Chromium);
+        assert_eq!(c.verdict, Verdict::Unknown);
+        assert!(
+            c.note.as_deref().unwrap_or("").contains("with credentials"),
+            "{:?}",
+            c.note
+        );
+    }
+
+    #[test]
+    fn success_evidence_with_wildcard_means_no_credentials() {
+        let f = one(
+            x(
+                Flavour::DevTools,
+                "GET",
+                U,
+                &[("Origin", O)],
+                Some((200, &[("Access-Control-Allow-Origin", "*")])),
+                None,
+            ),
+            None,
+        );
+        let r = Resolver::new().resolve(&f, Browser::Chromium);
+        assert_eq!(r.credentials, Credentials::Omit);
+        assert_eq!(r.for_browser(Browser::Chromium).verdict, Verdict::Allowed);
+    }
+
+    #[test]
+    fn opaque_origin_pages_must_be_allowed_as_null() {
+        let ok = one(
+            x(
+                Flavour::Capture,
+                "GET",
+                U,
+                &[("Origin", "null")],
+                Some((
+                    200,
+                    &[
+                        ("Access-Control-Allow-Origin", "null"),
+                        ("Access-Control-Allow-Credentials", "true"),
+                    ],
+                )),
+                None,
+            ),
+            None,
+        );
+        let r = Resolver::new().resolve(&ok, Browser::Chromium);
+        assert_eq!(r.facts.page_origin.as_deref(), Some("null"));
+        assert_eq!(r.for_browser(Browser::Chromium).verdict, Verdict::Allowed);
+        let bad = one(
+            x(
+                Flavour::Capture,
+                "GET",
+                U,
+                &[("Origin", "null")],
+                Some((
+                    200,
+                    &[
+                        ("Access-Control-Allow-Origin", O),
+                        ("Access-Control-Allow-Credentials", "true"),
+                    ],
+                )),
+                None,
+            ),
+            None,
+        );
+        let r = Resolver::new().resolve(&bad, Browser::Chromium);
+        let c = r.for_browser(Browser::Chromium);
+        assert_eq!(
+            (c.verdict, c.reason),
+            (Verdict::Blocked, Some("AllowOriginMismatch"))
+        );
+    }
+
+    #[test]
+    fn network_errors_are_not_cors_blocks_except_in_firefox() {
+        let f = one(
+            x(
+                Flavour::DevTools,
+                "GET",
+                U,
+                &[("Origin", O)],
+                None,
+                Some("net::ERR_CONNECTION_REFUSED"),
+            ),
+            None,
+        );
+        let r = Resolver::new().resolve(&f, Browser::Chromium);
+        assert_eq!(r.for_browser(Browser::Chromium).verdict, Verdict::Unknown);
+        assert_eq!(r.for_browser(Browser::Chromium).reason, None);
+        let fx = r.for_browser(Browser::Firefox);
+        assert_eq!(
+            (fx.verdict, fx.reason),
+            (Verdict::Blocked, Some("CORSDidNotSucceed"))
+        );
+    }
+
+    #[test]
+    fn no_cors_get_is_not_listed() {
+        let f = one(
+            x(
+                Flavour::Capture,
+                "GET",
+                U,
+                &[("Referer", "http://app.test:8080/")],
+                Some((200, &[])),
+                None,
+            ),
+            None,
+        );
+        let r = Resolver::new().resolve(&f, Browser::Chromium);
+        assert_eq!(r.facts.mode, Mode::NoCors);
+        assert_eq!(r.for_browser(Browser::Chromium).verdict, Verdict::NotCors);
+    }
+
+    #[test]
+    fn preflight_cache_hit_within_max_age() {
+        let pf = x(
+            Flavour::Capture,
+            "OPTIONS",
+            U,
+            &[("Origin", O), ("Access-Control-Request-Method", "PUT")],
+            Some((
+                204,
+                &[
+                    ("Access-Control-Allow-Origin", O),
+                    ("Access-Control-Allow-Methods", "PUT"),
+                    ("Access-Control-Max-Age", "60"),
+                ],
+            )),
+            None,
+        );
+        let put = |t| {
+            let mut e = x(
+                Flavour::Capture,
+                "PUT",
+                U,
+                &[("Origin", O)],
+                Some((200, &[("Access-Control-Allow-Origin", O)])),
+                None,
+            );
+            e.time = t;
+            e
+        };
+        let mut res = Resolver::new();
+        let first = res.resolve(&one(put(1), Some(pf)), Browser::Chromium);
+        assert_eq!(
+            first.for_browser(Browser::Chromium).verdict,
+            Verdict::Allowed
+        );
+        let second = res.resolve(&one(put(30_000_000), None), Browser::Chromium);
+        let c = second.for_browser(Browser::Chromium);
+        assert_eq!(c.verdict, Verdict::Allowed, "{:?}", c.note);
+        assert_eq!(c.cache_hits.len(), 1);
+        // After the max-age, the missing preflight cannot be explained.
+        let third = res.resolve(&one(put(120_000_000), None), Browser::Chromium);
+        assert_eq!(
+            third.for_browser(Browser::Chromium).verdict,
+            Verdict::Unknown
+        );
     }
 }
