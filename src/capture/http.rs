@@ -1059,6 +1059,123 @@ impl StreamSink for HttpSink<'_, '_> {
     }
 }
 
+/// Entry points for the fuzz targets `http_head` and `chunked` (`fuzz/fuzz_targets/`): the
+/// private HTTP/1.x head, chunk-size and trailer parsers, driven exactly as the reassembler
+/// drives them on a real connection. Nothing here changes how captures are read; it only makes
+/// the parsers reachable without building TCP packets around them.
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::collections::BTreeSet;
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::sync::Arc;
+
+    use super::{HttpConn, HttpLimits};
+    use crate::capture::tcp::{Dir, Endpoint, FlowKey, PacketMeta};
+    use crate::capture::CaptureStats;
+    use crate::diag::Diagnostics;
+    use crate::model::{Exchange, Micros};
+
+    /// One event on a connection, as the reassembler reports it.
+    #[derive(Clone, Copy, Debug)]
+    pub enum Step<'a> {
+        /// In-order bytes of direction `Dir` (0 or 1).
+        Data(Dir, &'a [u8]),
+        /// Bytes lost by the capture.
+        Gap(Dir, u64),
+        /// Body bytes seen but not kept; clamped to what the parser says it will skip, as the
+        /// reassembler does.
+        Skip(Dir, u64),
+        /// FIN or RST of that direction.
+        End(Dir),
+    }
+
+    /// What a conversation produced.
+    pub struct Outcome {
+        pub exchanges: Vec<(Micros, Exchange)>,
+        pub diag: Diagnostics,
+        pub stats: CaptureStats,
+        /// Requests still counted as unanswered after the final flush (must be none).
+        pub open_after_flush: usize,
+    }
+
+    /// `HTTP/1.x` framing over one connection between 10.0.0.1:40000 (direction 0) and
+    /// 10.0.0.2:80 (direction 1). `client` is the requests' direction when a handshake would
+    /// have shown it; `mid_stream` as for a connection already running at its first packet.
+    /// Every step is one packet; the connection is flushed at the end, as at end of capture.
+    pub fn conversation(
+        steps: &[Step<'_>],
+        client: Option<Dir>,
+        mid_stream: bool,
+        limits: HttpLimits,
+    ) -> Outcome {
+        let lo = Endpoint {
+            ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+            port: 40000,
+        };
+        let hi = Endpoint {
+            ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+            port: 80,
+        };
+        let (key, _) = FlowKey::of(lo, hi);
+        let source: Arc<str> = Arc::from("fuzz");
+        let mut diag = Diagnostics::new();
+        let mut stats = CaptureStats::default();
+        let mut out = Vec::new();
+        let mut open = BTreeSet::new();
+        let mut seq = 0u64;
+        let mut conn = HttpConn::new(key, 1, client.map(|c| c.min(1)), mid_stream);
+        let mut ctx = super::Ctx {
+            source: &source,
+            diag: &mut diag,
+            stats: &mut stats,
+            out: &mut out,
+            open: &mut open,
+            seq: &mut seq,
+            limits: &limits,
+        };
+        for (i, step) in steps.iter().enumerate() {
+            let meta = PacketMeta {
+                number: i as u64 + 1,
+                offset: i as u64 * 100,
+                ts: i as Micros * 1000,
+            };
+            match *step {
+                Step::Data(dir, data) => conn.data(dir.min(1), data, &meta, &mut ctx),
+                Step::Gap(dir, len) => conn.gap(dir.min(1), len, &meta, &mut ctx),
+                Step::Skip(dir, len) => {
+                    let len = len.min(conn.skippable(dir.min(1)));
+                    if len > 0 {
+                        conn.skip(dir.min(1), len, &meta, &mut ctx);
+                    }
+                }
+                Step::End(dir) => conn.end(dir.min(1), &meta, &mut ctx),
+            }
+        }
+        conn.flush(&mut ctx);
+        Outcome {
+            exchanges: out,
+            diag,
+            stats,
+            open_after_flush: open.len(),
+        }
+    }
+
+    /// The chunk-size line parser (the line without its `\n`).
+    pub fn chunk_size(line: &[u8]) -> Option<u64> {
+        super::chunk_size(line)
+    }
+
+    /// Index just past the blank line that ends a head.
+    pub fn find_head_end(buf: &[u8]) -> Option<usize> {
+        super::find_head_end(buf, 0)
+    }
+
+    /// The resynchronisation scanner: where a request (or response) line starts in `data`.
+    pub fn find_message_start(data: &[u8], requests: bool, responses: bool) -> Option<usize> {
+        super::find_message_start(data, requests, responses).map(|(p, _)| p)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testutil::*;
