@@ -11,24 +11,32 @@ use std::sync::Arc;
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostics, WarnKind, MAX_DETAILS_PER_KIND};
 use crate::model::{
     Evidence, Exchange, Flavour, Headers, Micros, Position, Request, Response, Timings,
 };
 
 /// Strings longer than this are not kept (response bodies, base64 payloads, giant initiator
-/// stacks); the entry is parsed with the string emptied and the event is counted.
+/// stacks); the entry is parsed with the string emptied and the event is counted
+/// (`limit-har-string`).
 pub const MAX_STRING_BYTES: usize = 64 * 1024;
 /// An entry whose kept bytes exceed this is skipped (after the long strings were dropped, only a
-/// hostile file gets here).
+/// hostile file gets here); counted as `limit-har-entry-bytes`. Collection stops at the limit,
+/// so this is also the most memory one entry can take.
 pub const MAX_ENTRY_BYTES: usize = 16 * 1024 * 1024;
-/// Nesting deeper than this is refused (no legitimate HAR comes close).
+/// Nesting deeper than this is not followed (no legitimate HAR comes close): the value is
+/// skipped by counting brackets, an entry that holds it is skipped (`limit-har-depth`), and
+/// reading goes on. The scanner's stack never grows past it.
 pub const MAX_DEPTH: usize = 128;
 
+/// Options and limits for HAR reading. Every limit defaults to the `pub const` of the same
+/// name; hitting one is counted in `Diagnostics`, never fatal.
 #[derive(Clone, Debug)]
 pub struct HarOptions {
     pub max_string_bytes: usize,
     pub max_entry_bytes: usize,
+    /// Clamped to at least 4, so that `log.entries` elements themselves are always followed.
+    pub max_depth: usize,
 }
 
 impl Default for HarOptions {
@@ -36,6 +44,7 @@ impl Default for HarOptions {
         Self {
             max_string_bytes: MAX_STRING_BYTES,
             max_entry_bytes: MAX_ENTRY_BYTES,
+            max_depth: MAX_DEPTH,
         }
     }
 }
@@ -48,22 +57,32 @@ pub enum HarError {
         #[source]
         source: io::Error,
     },
-    #[error("not JSON at byte {offset}: expected {expected}, found {found}")]
+    #[error("not JSON at byte {offset}{}: expected {expected}, found {found}", in_entry(*.entry))]
     Syntax {
         offset: u64,
+        /// The `log.entries` index of the entry the error is in, if it is in one.
+        entry: Option<u64>,
         expected: &'static str,
         found: String,
     },
-    #[error("truncated at byte {offset} (inside {context}); {entries} complete entries were read")]
+    #[error(
+        "truncated at byte {offset} (inside {context}{}); {entries} complete entries were read",
+        in_entry(*.entry)
+    )]
     Truncated {
         offset: u64,
         context: &'static str,
+        /// The `log.entries` index of the entry that was cut, if one was.
+        entry: Option<u64>,
         entries: u64,
     },
-    #[error("nesting deeper than {MAX_DEPTH} at byte {offset}")]
-    TooDeep { offset: u64 },
     #[error("no `log.entries` array found: not a HAR file")]
     NoEntries,
+}
+
+/// `, in entry N` for error messages.
+fn in_entry(entry: Option<u64>) -> String {
+    entry.map_or_else(String::new, |i| format!(", in entry {i}"))
 }
 
 /// What the HAR says about itself.
@@ -339,6 +358,17 @@ struct Scanner<'o> {
     string_start: usize,
     saw_entries: bool,
     entry_start_offset: u64,
+    /// Containers open below `max_depth`, followed by counting brackets only.
+    deep: u64,
+    /// Why the value being captured will be dropped (a limit hit inside it), if it will.
+    drop_capture: Option<WarnKind>,
+    /// `log.entries` elements started so far (the index of the one being captured is this
+    /// minus one).
+    entries_started: u64,
+    /// Limit events inside captured values, waiting to be moved into `Diagnostics` (the
+    /// scanner cannot borrow it): kind, entry index, byte offset.
+    limit_events: Vec<(WarnKind, Option<u64>, u64)>,
+    limit_counts: Vec<(WarnKind, u64)>,
 }
 
 /// Reads a HAR stream, calling `emit` for each entry's exchange in file order.
@@ -368,6 +398,11 @@ pub fn read_har(
         string_start: 0,
         saw_entries: false,
         entry_start_offset: 0,
+        deep: 0,
+        drop_capture: None,
+        entries_started: 0,
+        limit_events: Vec::new(),
+        limit_counts: Vec::new(),
     };
     let mut started = false;
     loop {
@@ -390,20 +425,23 @@ pub fn read_har(
                 sc, cap, bytes, start, &source, &mut meta, &mut pages, emit, diag,
             )
         };
-        sc.feed(chunk, &mut started, &mut done)?;
+        let fed = sc.feed(chunk, &mut started, &mut done);
+        sc.report_limits(&source, diag);
+        fed?;
         reader.consume(n);
     }
     if !sc.stack.is_empty() || sc.in_string {
-        let context = if sc.capture == Capture::Entry {
-            "an entry"
+        let (context, entry) = if sc.capture == Capture::Entry {
+            ("log.entries", Some(meta.entries))
         } else if sc.saw_entries {
-            "log.entries"
+            ("log.entries", None)
         } else {
-            "the HAR header"
+            ("the HAR header", None)
         };
         return Err(HarError::Truncated {
             offset: sc.offset,
             context,
+            entry,
             entries: meta.entries,
         });
     }
@@ -474,6 +512,7 @@ impl Scanner<'_> {
     fn syntax(&self, expected: &'static str, b: u8) -> HarError {
         HarError::Syntax {
             offset: self.offset,
+            entry: (self.capture == Capture::Entry).then(|| self.entries_started.saturating_sub(1)),
             expected,
             found: if b.is_ascii_graphic() {
                 format!("`{}`", b as char)
@@ -488,33 +527,99 @@ impl Scanner<'_> {
     }
 
     fn keep_string_bytes(&mut self, bytes: &[u8]) {
-        self.string_len += bytes.len();
+        self.string_len = self.string_len.saturating_add(bytes.len());
         if self.reading_key && self.key.len() < 64 {
             let room = 64 - self.key.len();
             self.key.extend_from_slice(&bytes[..bytes.len().min(room)]);
         }
-        if !self.capturing() {
+        if !self.capturing() || self.drop_capture.is_some() {
             return;
         }
         if self.string_len > self.opts.max_string_bytes {
             if !self.string_elided {
                 self.string_elided = true;
                 self.buf.truncate(self.string_start);
+                self.limit_event("limit-har-string");
             }
             return;
         }
-        self.buf.extend_from_slice(bytes);
+        self.keep(bytes);
     }
 
     fn end_string(&mut self) {
         self.reading_key = false;
         if self.capturing() {
-            self.buf.push(b'"');
+            self.keep(b"\"");
         }
+    }
+
+    /// Appends to the captured value, unless that would pass `max_entry_bytes`: then the
+    /// value is marked to be dropped and nothing more is kept, so one value never holds more
+    /// than the limit however large it is in the file.
+    fn keep(&mut self, bytes: &[u8]) {
+        if self.drop_capture.is_some() {
+            return;
+        }
+        if self.buf.len().saturating_add(bytes.len()) > self.opts.max_entry_bytes {
+            self.drop_capture = Some("limit-har-entry-bytes");
+            self.buf = Vec::new();
+            return;
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Counts a limit hit inside the value being captured (details for the first few).
+    fn limit_event(&mut self, kind: WarnKind) {
+        let entry =
+            (self.capture == Capture::Entry).then(|| self.entries_started.saturating_sub(1));
+        match self.limit_counts.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, n)) => *n += 1,
+            None => self.limit_counts.push((kind, 1)),
+        }
+        if self.limit_events.iter().filter(|e| e.0 == kind).count() < MAX_DETAILS_PER_KIND {
+            self.limit_events.push((kind, entry, self.offset));
+        }
+    }
+
+    /// Moves the limit events counted so far into `diag`.
+    fn report_limits(&mut self, source: &str, diag: &mut Diagnostics) {
+        let max_string = self.opts.max_string_bytes;
+        for (kind, n) in self.limit_counts.drain(..) {
+            let mut detailed = 0;
+            for &(_, entry, offset) in self.limit_events.iter().filter(|e| e.0 == kind) {
+                detailed += 1;
+                diag.warn(kind, || {
+                    let what = if kind == "limit-har-string" {
+                        format!("string longer than {max_string} bytes emptied")
+                    } else {
+                        "value nested deeper than the limit skipped".to_owned()
+                    };
+                    format!("{source}: byte {offset}{}: {what}", in_entry(entry))
+                });
+            }
+            diag.add(kind, n.saturating_sub(detailed));
+        }
+        self.limit_events.clear();
     }
 
     fn structural(&mut self, b: u8, done: &mut Done) -> Result<(), HarError> {
         if b.is_ascii_whitespace() {
+            return Ok(());
+        }
+        if self.deep > 0 {
+            // Inside a value nested deeper than `max_depth`: only strings and brackets are
+            // followed (a mismatched bracket in there is not noticed; the value is dropped).
+            match b {
+                b'"' => {
+                    self.in_string = true;
+                    self.escape = false;
+                    self.string_len = 0;
+                    self.string_elided = false;
+                }
+                b'{' | b'[' => self.deep += 1,
+                b'}' | b']' => self.deep -= 1,
+                _ => {}
+            }
             return Ok(());
         }
         let top = self.stack.last().copied();
@@ -537,16 +642,11 @@ impl Scanner<'_> {
                     self.key.clear();
                 }
                 if self.capturing() {
-                    self.buf.push(b'"');
+                    self.keep(b"\"");
                     self.string_start = self.buf.len();
                 }
             }
             b'{' | b'[' => {
-                if self.stack.len() >= MAX_DEPTH {
-                    return Err(HarError::TooDeep {
-                        offset: self.offset,
-                    });
-                }
                 if matches!(
                     top,
                     Some(Frame::Object {
@@ -557,8 +657,17 @@ impl Scanner<'_> {
                     return Err(self.syntax("a key", b));
                 }
                 self.begin_value();
+                // At least 4: the top object, `log`, `entries` and an entry are always followed.
+                if self.stack.len() >= self.opts.max_depth.max(4) {
+                    self.deep = 1;
+                    if self.capturing() && self.drop_capture.is_none() {
+                        self.drop_capture = Some("limit-har-depth");
+                        self.buf = Vec::new();
+                    }
+                    return Ok(());
+                }
                 if self.capturing() {
-                    self.buf.push(b);
+                    self.keep(&[b]);
                 }
                 self.stack.push(if b == b'{' {
                     Frame::Object {
@@ -582,7 +691,7 @@ impl Scanner<'_> {
                 }
                 self.stack.pop();
                 if self.capturing() {
-                    self.buf.push(b);
+                    self.keep(&[b]);
                 }
                 self.after_value(done);
             }
@@ -600,7 +709,7 @@ impl Scanner<'_> {
                     return Err(self.syntax("a value", b));
                 }
                 if self.capturing() {
-                    self.buf.push(b);
+                    self.keep(&[b]);
                 }
             }
             b',' => {
@@ -608,7 +717,7 @@ impl Scanner<'_> {
                     *expect_key = true;
                 }
                 if self.capturing() {
-                    self.buf.push(b);
+                    self.keep(&[b]);
                 }
             }
             _ => {
@@ -627,7 +736,7 @@ impl Scanner<'_> {
                     return Err(self.syntax("`{`", b));
                 }
                 if self.capturing() {
-                    self.buf.push(b);
+                    self.keep(&[b]);
                 }
             }
         }
@@ -686,6 +795,10 @@ impl Scanner<'_> {
             self.capture_depth = self.stack.len();
             self.buf.clear();
             self.entry_start_offset = self.offset;
+            self.drop_capture = None;
+            if cap == Capture::Entry {
+                self.entries_started += 1;
+            }
         }
     }
 
@@ -714,17 +827,21 @@ fn handle_capture(
     emit: &mut dyn FnMut(Exchange),
     diag: &mut Diagnostics,
 ) {
+    let dropped = sc.drop_capture.take();
     match cap {
         Capture::Entry => {
             let index = meta.entries;
             meta.entries += 1;
-            if bytes.len() > sc.opts.max_entry_bytes {
+            if let Some(kind) = dropped {
                 meta.skipped_entries += 1;
-                diag.warn("har-entry-too-large", || {
-                    format!(
-                        "{source}: entry {index} (byte {start}): {} bytes kept, over the limit",
-                        bytes.len()
-                    )
+                let limit = sc.opts.max_entry_bytes;
+                diag.warn(kind, || {
+                    let why = if kind == "limit-har-depth" {
+                        "nested deeper than the limit".to_owned()
+                    } else {
+                        format!("more than {limit} bytes after long strings were dropped")
+                    };
+                    format!("{source}: entry {index} (byte {start}): {why}; skipped")
                 });
                 return;
             }
@@ -745,6 +862,12 @@ fn handle_capture(
             }
         }
         Capture::Meta(field) => {
+            if let Some(kind) = dropped {
+                diag.warn(kind, || {
+                    format!("{source}: log.{field:?} (byte {start}): over a limit; ignored")
+                });
+                return;
+            }
             #[derive(Deserialize, Default)]
             #[serde(default)]
             struct NameVersion {
@@ -1002,6 +1125,86 @@ mod tests {
         assert_eq!(r.unwrap().skipped_entries, 1);
         assert!(out.is_empty());
         assert_eq!(diag.count("har-entry-invalid"), 1);
+        // Every string over the limit is counted; the 200 000-byte body once per file.
+        let (_, _, diag) = read(&text);
+        assert_eq!(diag.count("limit-har-string"), 1);
+        assert!(diag.details("limit-har-string")[0].contains("in entry 0"));
+        // With a 4-byte limit every longer string of the entry and of `log.creator` counts.
+        assert!(read_opts(ONE, &small).2.count("limit-har-string") > 10);
+    }
+
+    /// Two copies of `ONE`'s entry with `middle` (an entry's text) between them.
+    fn three_entries(middle: &str) -> String {
+        let entry = &ONE[ONE.find("{\"pageref").unwrap()..ONE.len() - 3];
+        let head = &ONE[..ONE.find("{\"pageref").unwrap()];
+        format!("{head}{entry},{middle},{entry}]}}}}")
+    }
+
+    #[test]
+    fn entry_over_the_byte_limit_is_skipped_and_counted() {
+        let small = HarOptions {
+            max_entry_bytes: 2000,
+            ..HarOptions::default()
+        };
+        // Many short strings: nothing is dropped for length, the entry grows past the limit.
+        let many = vec!["\"ab\""; 2000].join(",");
+        let text = three_entries(&format!("{{\"request\":{{\"x\":[{many}]}}}}"));
+        let (r, out, diag) = read_opts(&text, &small);
+        let meta = r.unwrap();
+        assert_eq!((meta.entries, meta.skipped_entries), (3, 1));
+        assert_eq!(out.len(), 2);
+        assert_eq!(
+            out[1].loc.position,
+            Position::HarEntry(2),
+            "indexes keep counting"
+        );
+        assert_eq!(diag.count("limit-har-entry-bytes"), 1);
+        assert!(diag.details("limit-har-entry-bytes")[0].contains("entry 1"));
+    }
+
+    #[test]
+    fn nesting_past_the_depth_limit_skips_the_entry_not_the_file() {
+        let deep = format!("{}\"]\"{}", "[".repeat(500), "]".repeat(500));
+        let text = three_entries(&format!("{{\"request\":{{\"x\":{deep}}}}}"));
+        let (r, out, diag) = read(&text);
+        let meta = r.unwrap();
+        assert_eq!((meta.entries, meta.skipped_entries), (3, 1));
+        assert_eq!(out.len(), 2);
+        assert_eq!(diag.count("limit-har-depth"), 1);
+        // Outside the entries, deep nesting is simply skipped.
+        let text = ONE.replacen("\"version\":\"1.2\"", &format!("\"version\":{deep}"), 1);
+        let (r, out, diag) = read(&text);
+        assert!(r.is_ok(), "{r:?}");
+        assert_eq!(out.len(), 1);
+        assert_eq!(diag.count("limit-har-depth"), 0);
+        // A stream of `[` never grows the stack: it ends as a truncation.
+        let text = format!("{{\"log\":{{\"entries\":[{}", "[".repeat(100_000));
+        assert!(matches!(read(&text).0, Err(HarError::Truncated { .. })));
+    }
+
+    #[test]
+    fn errors_name_the_entry() {
+        let text = three_entries("{\"request\":{\"url\" 1}}");
+        let e = read(&text).0.unwrap_err();
+        assert!(
+            matches!(e, HarError::Syntax { entry: Some(1), .. }),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("in entry 1"), "{e}");
+        let cut = &text[..text.find("{\"request\":{\"url\" 1").unwrap() + 5];
+        let e = read(cut).0.unwrap_err();
+        assert!(
+            matches!(
+                e,
+                HarError::Truncated {
+                    entry: Some(1),
+                    entries: 1,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("in entry 1"), "{e}");
     }
 
     #[test]
