@@ -320,6 +320,46 @@ pub struct Exchange {
     pub evidence: Evidence,
 }
 
+/// A test exchange: `req`/`resp` headers as (name, value) pairs, time 0, client `c`.
+#[cfg(test)]
+pub(crate) fn test_exchange(
+    flavour: Flavour,
+    method: &str,
+    url: &str,
+    req: &[(&str, &str)],
+    resp: Option<(u16, &[(&str, &str)])>,
+    error: Option<&str>,
+) -> Exchange {
+    Exchange {
+        loc: Location {
+            source: Arc::from("t"),
+            position: Position::HarEntry(0),
+        },
+        seq: 0,
+        time: 0,
+        client: Arc::from("c"),
+        connection: None,
+        flavour,
+        request: Request {
+            method: method.into(),
+            url: url.into(),
+            http_version: "HTTP/1.1".into(),
+            headers: req.iter().copied().collect(),
+        },
+        response: resp.map(|(status, h)| Response {
+            status,
+            status_text: String::new(),
+            headers: h.iter().copied().collect(),
+        }),
+        timings: Timings::default(),
+        evidence: Evidence {
+            error: error.map(str::to_owned),
+            no_response: error.is_some(),
+            ..Evidence::default()
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -574,7 +574,7 @@ mod tests {
     use super::*;
     use crate::cors::reason::Initiator;
     use crate::cors::reason::MessageContext;
-    use crate::model::{Evidence, Flavour, Location, Position, Timings};
+    use crate::model::Flavour;
     use crate::pairing::FlowHop;
     use Browser::*;
 
@@ -589,30 +589,7 @@ mod tests {
         req: &[(&str, &str)],
         resp: Option<(u16, &[(&str, &str)])>,
     ) -> Exchange {
-        Exchange {
-            loc: Location {
-                source: Arc::from("t"),
-                position: Position::HarEntry(0),
-            },
-            seq: 0,
-            time: 0,
-            client: Arc::from("c"),
-            connection: None,
-            flavour: Flavour::Capture,
-            request: Request {
-                method: method.into(),
-                url: url.into(),
-                http_version: "HTTP/1.1".into(),
-                headers: req.iter().copied().collect(),
-            },
-            response: resp.map(|(status, h)| Response {
-                status,
-                status_text: String::new(),
-                headers: h.iter().copied().collect(),
-            }),
-            timings: Timings::default(),
-            evidence: Evidence::default(),
-        }
+        crate::model::test_exchange(Flavour::Capture, method, url, req, resp, None)
     }
 
     fn flow(hops: Vec<(Exchange, Option<Exchange>)>) -> Flow {

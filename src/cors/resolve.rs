@@ -912,47 +912,11 @@ pub fn classify(flow: &Flow) -> Facts {
 mod tests {
     //! Evidence plus rules: what the input shows decides between readings.
     use super::*;
-    use crate::model::{Evidence, Exchange, Location, Position, Request, Response, Timings};
+    use crate::model::Exchange;
     use crate::pairing::FlowHop;
     use std::sync::Arc;
 
-    fn x(
-        flavour: Flavour,
-        method: &str,
-        url: &str,
-        req: &[(&str, &str)],
-        resp: Option<(u16, &[(&str, &str)])>,
-        error: Option<&str>,
-    ) -> Exchange {
-        Exchange {
-            loc: Location {
-                source: Arc::from("t"),
-                position: Position::HarEntry(0),
-            },
-            seq: 0,
-            time: 0,
-            client: Arc::from("c"),
-            connection: None,
-            flavour,
-            request: Request {
-                method: method.into(),
-                url: url.into(),
-                http_version: "HTTP/1.1".into(),
-                headers: req.iter().copied().collect(),
-            },
-            response: resp.map(|(status, h)| Response {
-                status,
-                status_text: String::new(),
-                headers: h.iter().copied().collect(),
-            }),
-            timings: Timings::default(),
-            evidence: Evidence {
-                error: error.map(str::to_owned),
-                no_response: error.is_some(),
-                ..Evidence::default()
-            },
-        }
-    }
+    use crate::model::test_exchange as x;
 
     fn one(e: Exchange, pf: Option<Exchange>) -> Flow {
         Flow {
