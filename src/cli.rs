@@ -43,6 +43,18 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Write a deterministic synthetic pcap of CORS traffic (for benchmarks): interleaved
+    /// keep-alive connections from many clients, preflights, multi-segment bodies, a share of
+    /// misconfigured servers.
+    GeneratePcap {
+        /// Output file (`-` for stdout).
+        out: String,
+        /// Approximate size (the sessions under way at the target are finished).
+        #[arg(long, default_value_t = 64 << 20)]
+        bytes: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -88,7 +100,13 @@ pub fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().collect();
     // `corscope FILE...` shortcut: a first argument that is neither a subcommand nor a flag.
     if let Some(first) = args.get(1) {
-        let known = ["analyze", "explain", "generate-har", "help"];
+        let known = [
+            "analyze",
+            "explain",
+            "generate-har",
+            "generate-pcap",
+            "help",
+        ];
         if !known.contains(&first.as_str()) && (!first.starts_with('-') || first == "-") {
             args.insert(1, "analyze".into());
         }
@@ -121,6 +139,36 @@ pub fn main() -> ExitCode {
             match result {
                 Ok((b, n)) => {
                     eprintln!("corscope: wrote {n} entries, {b} bytes to {out}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("corscope: error: {out}: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Command::GeneratePcap { out, bytes, seed } => {
+            let spec = crate::synth::PcapSpec {
+                seed,
+                target_bytes: bytes,
+                ..Default::default()
+            };
+            let result = if out == "-" {
+                let mut w = io::BufWriter::new(io::stdout().lock());
+                crate::synth::write_pcap(&mut w, &spec).and_then(|c| w.flush().map(|()| c))
+            } else {
+                std::fs::File::create(&out).and_then(|f| {
+                    let mut w = io::BufWriter::with_capacity(1 << 20, f);
+                    let r = crate::synth::write_pcap(&mut w, &spec);
+                    w.flush().and(r)
+                })
+            };
+            match result {
+                Ok(c) => {
+                    eprintln!(
+                        "corscope: wrote {} packets ({} connections, {} requests of which {} preflights), {} bytes to {out}",
+                        c.packets, c.connections, c.requests, c.preflights, c.bytes
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

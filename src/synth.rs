@@ -224,6 +224,525 @@ fn write_har_inner(out: &mut dyn Write, spec: &HarSpec) -> io::Result<(u64, u64)
     Ok((bytes + 5, entries))
 }
 
+// ---------------------------------------------------------------------------------------------
+// Synthetic packet captures
+// ---------------------------------------------------------------------------------------------
+
+/// What [`write_pcap`] generates. Sizes are bytes; every value has a realistic default.
+#[derive(Clone, Debug)]
+pub struct PcapSpec {
+    pub seed: u64,
+    /// Stop opening sessions once this many bytes are written; sessions under way are finished,
+    /// so the file ends a little above it (at most a few MB).
+    pub target_bytes: u64,
+    /// Sessions running at once; their packets interleave in the capture.
+    pub concurrent: usize,
+    /// Distinct client IP addresses.
+    pub clients: u32,
+    /// Distinct API servers (hosts); about a third of them are misconfigured.
+    pub servers: u32,
+    /// Request and response body size range.
+    pub body_min: usize,
+    pub body_max: usize,
+    /// TCP payload per segment.
+    pub mss: usize,
+}
+
+impl Default for PcapSpec {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            target_bytes: 64 << 20,
+            concurrent: 256,
+            clients: 4000,
+            servers: 40,
+            body_min: 2 << 10,
+            body_max: 24 << 10,
+            mss: 1448,
+        }
+    }
+}
+
+/// What a generated capture holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PcapCounts {
+    pub bytes: u64,
+    pub packets: u64,
+    pub connections: u64,
+    /// HTTP requests, preflights included.
+    pub requests: u64,
+    pub preflights: u64,
+}
+
+/// How an API server answers CORS requests (by server index, so it is the same for every
+/// client and the summary shows stable per-endpoint verdicts).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ServerKind {
+    Correct,
+    /// `Access-Control-Allow-Origin` names another origin.
+    WrongOrigin,
+    /// No CORS headers on actual responses (preflights are answered correctly).
+    NoAcao,
+    /// The preflight does not allow the requested `x-request-id` header.
+    NarrowHeaders,
+    /// The preflight answers 404 without CORS headers.
+    PreflightNotFound,
+    /// `*` with `Access-Control-Allow-Credentials: true` (fails for credentialed requests).
+    Wildcard,
+}
+
+fn server_kind(i: u32) -> ServerKind {
+    match i % 10 {
+        3 => ServerKind::WrongOrigin,
+        6 => ServerKind::NoAcao,
+        8 if i % 20 == 8 => ServerKind::NarrowHeaders,
+        8 => ServerKind::PreflightNotFound,
+        9 if i % 20 == 19 => ServerKind::Wildcard,
+        _ => ServerKind::Correct,
+    }
+}
+
+type Addr = ([u8; 4], u16);
+
+/// One TCP connection of a session, with the next sequence number of each side.
+struct SynConn {
+    client: Addr,
+    server: Addr,
+    cseq: u32,
+    sseq: u32,
+    open: bool,
+}
+
+/// One client talking to one API host over one or two keep-alive connections. Its packets are
+/// sequential (a request, its answer, the next request…); sessions interleave.
+struct Session {
+    conns: Vec<SynConn>,
+    /// Frames (Ethernet onwards) waiting to be written, in order.
+    queue: std::collections::VecDeque<Vec<u8>>,
+    requests_left: u32,
+    server: u32,
+    origin: u32,
+    credentialed: bool,
+    closed: bool,
+}
+
+struct PcapGen<'a> {
+    spec: &'a PcapSpec,
+    rng: Rng,
+    counts: PcapCounts,
+    ip_id: u16,
+    next_port: Vec<u16>,
+    /// Random printable bytes that bodies are cut from (generating each byte would dominate).
+    filler: Vec<u8>,
+}
+
+const USER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+
+impl PcapGen<'_> {
+    fn origin(&self, i: u32) -> String {
+        format!("https://app{i}.example.com")
+    }
+
+    fn host(&self, server: u32) -> String {
+        if server % 4 == 1 {
+            format!("api{server}.example.net:8080")
+        } else {
+            format!("api{server}.example.net")
+        }
+    }
+
+    fn body(&mut self) -> usize {
+        let (lo, hi) = (
+            self.spec.body_min,
+            self.spec.body_max.max(self.spec.body_min),
+        );
+        lo + self.rng.below((hi - lo + 1) as u64) as usize
+    }
+
+    fn filler(&mut self, n: usize) -> &[u8] {
+        let n = n.min(self.filler.len());
+        let start = self.rng.below((self.filler.len() - n + 1) as u64) as usize;
+        &self.filler[start..start + n]
+    }
+
+    /// An Ethernet + IPv4 + TCP frame. TCP checksums are left 0, as on a capture taken with
+    /// checksum offload; the IPv4 header checksum is correct.
+    fn frame(
+        &mut self,
+        src: Addr,
+        dst: Addr,
+        seq: u32,
+        ack: u32,
+        flags: u8,
+        payload: &[u8],
+    ) -> Vec<u8> {
+        let syn = flags & 0x02 != 0;
+        let opts: &[u8] = if syn {
+            // MSS 1460, SACK permitted, timestamps, window scale 7.
+            &[
+                2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7,
+            ]
+        } else {
+            &[1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 1]
+        };
+        let tcp_len = 20 + opts.len();
+        let ip_len = 20 + tcp_len + payload.len();
+        let mut f = Vec::with_capacity(14 + ip_len);
+        let mac = |a: &Addr| [0x02, 0x42, a.0[0], a.0[1], a.0[2], a.0[3]];
+        f.extend_from_slice(&mac(&dst));
+        f.extend_from_slice(&mac(&src));
+        f.extend_from_slice(&[0x08, 0x00]);
+        self.ip_id = self.ip_id.wrapping_add(1);
+        let mut ip = [0u8; 20];
+        ip[0] = 0x45;
+        ip[2..4].copy_from_slice(&(ip_len as u16).to_be_bytes());
+        ip[4..6].copy_from_slice(&self.ip_id.to_be_bytes());
+        ip[6] = 0x40; // don't fragment
+        ip[8] = 64;
+        ip[9] = 6;
+        ip[12..16].copy_from_slice(&src.0);
+        ip[16..20].copy_from_slice(&dst.0);
+        let mut sum: u32 = ip
+            .chunks(2)
+            .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+            .sum();
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        ip[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+        f.extend_from_slice(&ip);
+        f.extend_from_slice(&src.1.to_be_bytes());
+        f.extend_from_slice(&dst.1.to_be_bytes());
+        f.extend_from_slice(&seq.to_be_bytes());
+        f.extend_from_slice(&(if flags & 0x10 != 0 { ack } else { 0 }).to_be_bytes());
+        f.push(((tcp_len / 4) as u8) << 4);
+        f.push(flags);
+        f.extend_from_slice(&(if syn { 64240u16 } else { 502 }).to_be_bytes());
+        f.extend_from_slice(&[0, 0, 0, 0]);
+        f.extend_from_slice(opts);
+        f.extend_from_slice(payload);
+        f
+    }
+
+    fn new_session(&mut self) -> Session {
+        let client_no = self.rng.below(u64::from(self.spec.clients.max(1))) as u32;
+        let ip = [
+            10,
+            1 + (client_no >> 16) as u8,
+            (client_no >> 8) as u8,
+            client_no as u8,
+        ];
+        let server = self.rng.below(u64::from(self.spec.servers.max(1))) as u32;
+        let sip = [172, 16, (server >> 8) as u8, 1 + server as u8];
+        let sport = if server % 4 == 1 { 8080 } else { 80 };
+        let n_conns = if self.rng.below(3) == 0 { 2 } else { 1 };
+        let mut conns = Vec::new();
+        for _ in 0..n_conns {
+            let slot = client_no as usize % self.next_port.len();
+            let port = self.next_port[slot];
+            self.next_port[slot] = if port >= 60999 { 32768 } else { port + 1 };
+            conns.push(SynConn {
+                client: (ip, port),
+                server: (sip, sport),
+                cseq: self.rng.next_u64() as u32,
+                sseq: self.rng.next_u64() as u32,
+                open: false,
+            });
+            self.counts.connections += 1;
+        }
+        Session {
+            conns,
+            queue: std::collections::VecDeque::new(),
+            requests_left: 1 + self.rng.below(12) as u32,
+            server,
+            origin: self.rng.below(6) as u32,
+            credentialed: self.rng.below(3) == 0,
+            closed: false,
+        }
+    }
+
+    /// Sends `data` from one side in MSS-sized segments; the other side ACKs every second
+    /// segment and the last one.
+    fn send(&mut self, s: &mut Session, c: usize, from_client: bool, data: &[u8]) {
+        let mss = self.spec.mss.max(1);
+        let chunks: Vec<&[u8]> = data.chunks(mss).collect();
+        let n = chunks.len();
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            let conn = &s.conns[c];
+            let (src, dst, seq, ack) = if from_client {
+                (conn.client, conn.server, conn.cseq, conn.sseq)
+            } else {
+                (conn.server, conn.client, conn.sseq, conn.cseq)
+            };
+            let flags = if i + 1 == n { 0x18 } else { 0x10 }; // PSH on the last
+            let f = self.frame(src, dst, seq, ack, flags, chunk);
+            s.queue.push_back(f);
+            let conn = &mut s.conns[c];
+            if from_client {
+                conn.cseq = conn.cseq.wrapping_add(chunk.len() as u32);
+            } else {
+                conn.sseq = conn.sseq.wrapping_add(chunk.len() as u32);
+            }
+            if i % 2 == 1 || i + 1 == n {
+                let conn = &s.conns[c];
+                let (asrc, adst, aseq, aack) = if from_client {
+                    (conn.server, conn.client, conn.sseq, conn.cseq)
+                } else {
+                    (conn.client, conn.server, conn.cseq, conn.sseq)
+                };
+                let f = self.frame(asrc, adst, aseq, aack, 0x10, &[]);
+                s.queue.push_back(f);
+            }
+        }
+    }
+
+    fn handshake(&mut self, s: &mut Session, c: usize) {
+        let conn = &s.conns[c];
+        let (cl, sv, cs, ss) = (conn.client, conn.server, conn.cseq, conn.sseq);
+        let a = self.frame(cl, sv, cs, 0, 0x02, &[]);
+        let b = self.frame(sv, cl, ss, cs.wrapping_add(1), 0x12, &[]);
+        let d = self.frame(cl, sv, cs.wrapping_add(1), ss.wrapping_add(1), 0x10, &[]);
+        s.queue.extend([a, b, d]);
+        let conn = &mut s.conns[c];
+        conn.cseq = cs.wrapping_add(1);
+        conn.sseq = ss.wrapping_add(1);
+        conn.open = true;
+    }
+
+    fn close(&mut self, s: &mut Session) {
+        for c in 0..s.conns.len() {
+            let conn = &s.conns[c];
+            if !conn.open {
+                continue;
+            }
+            let (cl, sv, cs, ss) = (conn.client, conn.server, conn.cseq, conn.sseq);
+            let a = self.frame(cl, sv, cs, ss, 0x11, &[]);
+            let b = self.frame(sv, cl, ss, cs.wrapping_add(1), 0x11, &[]);
+            let d = self.frame(cl, sv, cs.wrapping_add(1), ss.wrapping_add(1), 0x10, &[]);
+            s.queue.extend([a, b, d]);
+        }
+        s.closed = true;
+    }
+
+    fn use_conn(&mut self, s: &mut Session, c: usize) {
+        if !s.conns[c].open {
+            self.handshake(s, c);
+        }
+    }
+
+    /// One request (with its preflight when it needs one) and the answers, queued.
+    fn request(&mut self, s: &mut Session, t_us: i64) {
+        let kind = server_kind(s.server);
+        let origin = self.origin(s.origin);
+        let host = self.host(s.server);
+        let item = self.rng.below(500);
+        let path = format!("/v1/items/{item}?v={}", self.rng.below(1_000_000));
+        let cookie = if s.credentialed {
+            format!("Cookie: sid={:016x}\r\n", self.rng.next_u64())
+        } else {
+            String::new()
+        };
+        let date = {
+            let secs = (t_us / 1_000_000).rem_euclid(86_400);
+            format!(
+                "Date: Tue, 24 Nov 2026 {:02}:{:02}:{:02} GMT\r\n",
+                secs / 3600,
+                secs / 60 % 60,
+                secs % 60
+            )
+        };
+        let common = format!(
+            "Host: {host}\r\nConnection: keep-alive\r\nOrigin: {origin}\r\nReferer: {origin}/\r\nUser-Agent: {USER_AGENT}\r\nAccept-Encoding: gzip, deflate\r\nAccept-Language: en-US,en;q=0.9\r\nSec-Fetch-Site: cross-site\r\nSec-Fetch-Mode: cors\r\nSec-Fetch-Dest: empty\r\n"
+        );
+        let acao = match kind {
+            ServerKind::WrongOrigin => "Access-Control-Allow-Origin: https://www.example.org\r\n".to_string(),
+            ServerKind::NoAcao => String::new(),
+            ServerKind::Wildcard => "Access-Control-Allow-Origin: *\r\nAccess-Control-Allow-Credentials: true\r\n".to_string(),
+            _ => format!("Access-Control-Allow-Origin: {origin}\r\nAccess-Control-Allow-Credentials: true\r\nVary: Origin\r\n"),
+        };
+        let roll = self.rng.below(100);
+        let c = if s.conns.len() > 1 && self.rng.below(2) == 0 {
+            1
+        } else {
+            0
+        };
+        let (method, req_body, preflight) = match roll {
+            0..=44 => ("GET", 0, false),
+            45..=64 => ("POST", self.body(), false),
+            65..=84 => ("PUT", self.body(), true),
+            _ => ("PATCH", self.body(), true),
+        };
+        if preflight {
+            self.counts.requests += 1;
+            self.counts.preflights += 1;
+            // Preflights go out uncredentialed: Chromium puts them on the other connection
+            // of a session that has two.
+            let pc = if s.conns.len() > 1 { 1 - c } else { c };
+            self.use_conn(s, pc);
+            let head = format!(
+                "OPTIONS {path} HTTP/1.1\r\n{common}Accept: */*\r\nAccess-Control-Request-Method: {method}\r\nAccess-Control-Request-Headers: content-type,x-request-id\r\n\r\n"
+            );
+            self.send(s, pc, true, head.as_bytes());
+            let resp = match kind {
+                ServerKind::PreflightNotFound => format!(
+                    "HTTP/1.1 404 Not Found\r\n{date}Server: nginx\r\nContent-Type: text/html\r\nContent-Length: 9\r\n\r\nnot found"
+                ),
+                ServerKind::NarrowHeaders => format!(
+                    "HTTP/1.1 204 No Content\r\n{date}Server: nginx\r\n{acao}Access-Control-Allow-Methods: GET, POST, PUT, PATCH\r\nAccess-Control-Allow-Headers: content-type\r\nAccess-Control-Max-Age: 600\r\n\r\n"
+                ),
+                ServerKind::NoAcao => format!(
+                    "HTTP/1.1 204 No Content\r\n{date}Server: nginx\r\nAccess-Control-Allow-Origin: {origin}\r\nAccess-Control-Allow-Credentials: true\r\nAccess-Control-Allow-Methods: GET, POST, PUT, PATCH\r\nAccess-Control-Allow-Headers: content-type, x-request-id\r\nAccess-Control-Max-Age: 600\r\n\r\n"
+                ),
+                _ => format!(
+                    "HTTP/1.1 204 No Content\r\n{date}Server: nginx\r\n{acao}Access-Control-Allow-Methods: GET, POST, PUT, PATCH\r\nAccess-Control-Allow-Headers: content-type, x-request-id\r\nAccess-Control-Max-Age: 600\r\n\r\n"
+                ),
+            };
+            self.send(s, pc, false, resp.as_bytes());
+            let failed = match kind {
+                ServerKind::PreflightNotFound
+                | ServerKind::NarrowHeaders
+                | ServerKind::WrongOrigin => true,
+                ServerKind::Wildcard => s.credentialed,
+                _ => false,
+            };
+            if failed {
+                // The browser never sends the actual request.
+                return;
+            }
+        }
+        self.counts.requests += 1;
+        self.use_conn(s, c);
+        let mut req =
+            format!("{method} {path} HTTP/1.1\r\n{common}{cookie}Accept: application/json\r\n");
+        if req_body > 0 {
+            let ct = if preflight {
+                "application/json"
+            } else {
+                "text/plain;charset=UTF-8"
+            };
+            req.push_str(&format!(
+                "Content-Type: {ct}\r\nContent-Length: {req_body}\r\n"
+            ));
+            if preflight {
+                req.push_str(&format!(
+                    "X-Request-Id: {:08x}\r\n",
+                    self.rng.next_u64() as u32
+                ));
+            }
+        }
+        req.push_str("\r\n");
+        let mut bytes = req.into_bytes();
+        let filler = self.filler(req_body).to_vec();
+        bytes.extend_from_slice(&filler);
+        self.send(s, c, true, &bytes);
+        let resp_body = if method == "GET" || self.rng.below(2) == 0 {
+            self.body()
+        } else {
+            self.rng.below(200) as usize + 16
+        };
+        let chunked = self.rng.below(5) == 0;
+        let mut resp = format!(
+            "HTTP/1.1 200 OK\r\n{date}Server: nginx\r\nContent-Type: application/json\r\n{acao}Cache-Control: no-store\r\n"
+        );
+        let body = self.filler(resp_body).to_vec();
+        let mut out;
+        if chunked {
+            resp.push_str("Transfer-Encoding: chunked\r\n\r\n");
+            out = resp.into_bytes();
+            for part in body.chunks(4096) {
+                out.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+                out.extend_from_slice(part);
+                out.extend_from_slice(b"\r\n");
+            }
+            out.extend_from_slice(b"0\r\n\r\n");
+        } else {
+            resp.push_str(&format!("Content-Length: {resp_body}\r\n\r\n"));
+            out = resp.into_bytes();
+            out.extend_from_slice(&body);
+        }
+        self.send(s, c, false, &out);
+    }
+}
+
+/// Writes a deterministic Ethernet/IPv4 pcap of CORS traffic: `spec.concurrent` interleaved
+/// sessions (one client, one API host, one or two keep-alive connections each), simple and
+/// preflighted requests with multi-segment bodies, ACKs, handshakes and FINs, a share of
+/// misconfigured servers. Returns what was written.
+pub fn write_pcap(out: &mut dyn Write, spec: &PcapSpec) -> io::Result<PcapCounts> {
+    let mut g = PcapGen {
+        spec,
+        rng: Rng::new(spec.seed),
+        counts: PcapCounts::default(),
+        ip_id: 0,
+        next_port: vec![32768; 4096],
+        filler: Vec::new(),
+    };
+    let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789{}\":, ";
+    g.filler = (0..(spec.body_max.max(64) + 4096))
+        .map(|_| alphabet[g.rng.below(alphabet.len() as u64) as usize])
+        .collect();
+    // pcap header: little-endian, microseconds, v2.4, snaplen 262144, Ethernet.
+    let mut header = Vec::with_capacity(24);
+    header.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    header.extend_from_slice(&2u16.to_le_bytes());
+    header.extend_from_slice(&4u16.to_le_bytes());
+    header.extend_from_slice(&[0; 8]);
+    header.extend_from_slice(&262_144u32.to_le_bytes());
+    header.extend_from_slice(&1u32.to_le_bytes());
+    out.write_all(&header)?;
+    g.counts.bytes = 24;
+    // 2026-11-24T08:00:00Z
+    let mut t: i64 = 1_795_507_200_000_000;
+    let mut sessions: Vec<Session> = Vec::new();
+    let mut opening = true;
+    loop {
+        if opening {
+            while sessions.len() < spec.concurrent.max(1) {
+                let s = g.new_session();
+                sessions.push(s);
+            }
+        }
+        if sessions.is_empty() {
+            break;
+        }
+        let i = g.rng.below(sessions.len() as u64) as usize;
+        let mut s = sessions.swap_remove(i);
+        if s.queue.is_empty() {
+            if s.requests_left > 0 && opening {
+                s.requests_left -= 1;
+                g.request(&mut s, t);
+            } else if !s.closed {
+                g.close(&mut s);
+            }
+        }
+        match s.queue.pop_front() {
+            Some(frame) => {
+                let mut rec = Vec::with_capacity(16);
+                rec.extend_from_slice(&((t / 1_000_000) as u32).to_le_bytes());
+                rec.extend_from_slice(&((t % 1_000_000) as u32).to_le_bytes());
+                rec.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+                rec.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+                out.write_all(&rec)?;
+                out.write_all(&frame)?;
+                g.counts.bytes += 16 + frame.len() as u64;
+                g.counts.packets += 1;
+                t += 5 + g.rng.below(40) as i64;
+                sessions.push(s);
+            }
+            None => {
+                // Closed and drained: the session is over.
+                if !s.closed {
+                    sessions.push(s);
+                }
+            }
+        }
+        if g.counts.bytes >= spec.target_bytes {
+            opening = false;
+        }
+    }
+    Ok(g.counts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,5 +764,34 @@ mod tests {
             doc["log"]["entries"].as_array().unwrap().len() as u64,
             entries
         );
+    }
+
+    #[test]
+    fn pcap_generator_is_deterministic_and_readable() {
+        let spec = PcapSpec {
+            target_bytes: 400_000,
+            concurrent: 16,
+            ..PcapSpec::default()
+        };
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        let counts = write_pcap(&mut a, &spec).unwrap();
+        write_pcap(&mut b, &spec).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(counts.bytes as usize, a.len());
+        assert!(a.len() >= 400_000);
+        let mut seen = 0u64;
+        let mut diag = crate::diag::Diagnostics::new();
+        let stats = crate::capture::read_capture(
+            Box::new(std::io::Cursor::new(a)),
+            std::sync::Arc::from("synth.pcap"),
+            &crate::capture::CaptureOptions::default(),
+            &mut |_| seen += 1,
+            &mut diag,
+        )
+        .unwrap();
+        assert_eq!(stats.packets, counts.packets);
+        assert_eq!(seen, counts.requests);
+        assert!(diag.is_empty(), "{diag:?}");
     }
 }
