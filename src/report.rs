@@ -64,7 +64,17 @@ pub struct Record {
     pub preflight_wait_ms: Option<f64>,
 }
 
+/// Earliest and latest times RFC 3339 can write (four-digit years): 0000-01-01T00:00:00Z and
+/// 9999-12-31T23:59:59.999999Z, in microseconds since the epoch.
+const RFC3339_MIN: Micros = -62_167_219_200_000_000;
+const RFC3339_MAX: Micros = 253_402_300_799_999_999;
+
+/// The record's `time`. Captures can carry any 64-bit timestamp (hostile or broken pcapng
+/// time offsets saturate at `i64::MAX`); those are clamped to the years RFC 3339 can write, so
+/// `time` always parses (it used to come out empty past chrono's range, and as `+262142-…`
+/// between year 9999 and there).
 pub fn rfc3339(t: Micros) -> String {
+    let t = t.clamp(RFC3339_MIN, RFC3339_MAX);
     chrono::DateTime::from_timestamp_micros(t)
         .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         .unwrap_or_default()
@@ -433,5 +443,36 @@ impl Summary {
 
     pub fn blocked(&self) -> u64 {
         self.verdicts.get("blocked").copied().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Extreme capture times (pcapng `if_tsoffset`, far-future timestamps) gave an empty or
+    /// non-RFC 3339 `time` (found by review while writing the fuzz and mutation record checks).
+    #[test]
+    fn every_time_is_rfc3339() {
+        for t in [
+            i64::MIN,
+            RFC3339_MIN - 1,
+            RFC3339_MIN,
+            -1,
+            0,
+            1_764_013_600_313_000,
+            RFC3339_MAX,
+            RFC3339_MAX + 1,
+            i64::MAX,
+        ] {
+            let s = rfc3339(t);
+            assert!(
+                chrono::DateTime::parse_from_rfc3339(&s).is_ok(),
+                "{t} -> {s:?}"
+            );
+        }
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(i64::MAX), "9999-12-31T23:59:59.999Z");
+        assert_eq!(rfc3339(i64::MIN), "0000-01-01T00:00:00.000Z");
     }
 }
