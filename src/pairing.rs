@@ -42,6 +42,7 @@ impl Flow {
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::diag::Diagnostics;
 use crate::model::Response;
 
 /// How far apart a preflight and its request may be: browsers send the request as soon as the
@@ -53,12 +54,25 @@ pub const PREFLIGHT_LOOKAHEAD: Micros = 2_000_000;
 /// How long an exchange waits in the pairing buffer before it is decided; also how late
 /// (out of time order) an exchange may arrive and still be paired.
 pub const HORIZON: Micros = 15_000_000;
+/// Exchanges to one URL (per client) waiting in the buffer: beyond it the oldest of them is
+/// decided early (`limit-pairing-url`). Real traffic stays far below (a preflight's request
+/// follows it at once); the limit keeps every candidate search short when a hostile or odd
+/// input repeats one URL at one timestamp (a HAR without `startedDateTime`), which otherwise
+/// makes pairing quadratic.
+pub const MAX_PENDING_PER_URL: usize = 128;
+/// Exchanges waiting in the buffer at all: beyond it the oldest is decided early
+/// (`limit-pairing-buffer`). Bounds memory when timestamps do not advance.
+pub const MAX_PENDING_EXCHANGES: usize = 65_536;
 
+/// Options and limits for pairing. The limits default to the `pub const` of the same name;
+/// hitting one is counted in the pairer's `Diagnostics` ([`Pairer::take_diagnostics`]).
 #[derive(Clone, Debug)]
 pub struct PairingOptions {
     pub follow_window: Micros,
     pub lookahead: Micros,
     pub horizon: Micros,
+    pub max_pending_per_url: usize,
+    pub max_pending: usize,
 }
 
 impl Default for PairingOptions {
@@ -67,6 +81,8 @@ impl Default for PairingOptions {
             follow_window: FOLLOW_WINDOW,
             lookahead: PREFLIGHT_LOOKAHEAD,
             horizon: HORIZON,
+            max_pending_per_url: MAX_PENDING_PER_URL,
+            max_pending: MAX_PENDING_EXCHANGES,
         }
     }
 }
@@ -104,12 +120,18 @@ fn normalize_url(u: &str) -> String {
 }
 
 /// Streaming pairer: push exchanges (roughly in time order), receive flows.
+///
+/// Times are arbitrary 64-bit values (captures can carry saturated timestamps), so every
+/// window computation saturates.
 pub struct Pairer {
     opts: PairingOptions,
     buf: BTreeMap<Slot, Pending>,
+    /// Per (client, URL): the waiting slots, in push order (so sorted by `Slot.1`) and never
+    /// longer than `max_pending_per_url`.
     by_url: HashMap<(Arc<str>, String), Vec<Slot>>,
     latest: Micros,
     next_id: u64,
+    diag: Diagnostics,
 }
 
 impl Pairer {
@@ -120,6 +142,7 @@ impl Pairer {
             by_url: HashMap::new(),
             latest: Micros::MIN,
             next_id: 0,
+            diag: Diagnostics::new(),
         }
     }
 
@@ -128,16 +151,21 @@ impl Pairer {
         self.buf.len()
     }
 
+    /// The limits hit so far (`limit-pairing-url`, `limit-pairing-buffer`), for the caller
+    /// to merge into the input's diagnostics.
+    pub fn take_diagnostics(&mut self) -> Diagnostics {
+        std::mem::take(&mut self.diag)
+    }
+
     pub fn push(&mut self, x: Exchange, out: &mut dyn FnMut(Flow)) {
         let slot = (x.time, self.next_id);
         self.next_id += 1;
         self.latest = self.latest.max(x.time);
         let url = normalize_url(&x.request.url);
-        self.by_url
-            .entry((x.client.clone(), url.clone()))
-            .or_default()
-            .push(slot);
+        let key = (x.client.clone(), url.clone());
         let preflight_for = preflight_method(&x);
+        let (client, source) = (x.client.clone(), x.loc.source.clone());
+        self.by_url.entry(key.clone()).or_default().push(slot);
         self.buf.insert(
             slot,
             Pending {
@@ -147,18 +175,42 @@ impl Pairer {
                 url,
             },
         );
+        // Too many waiting for this URL: decide the oldest of them now (see the limit's doc).
+        let max_url = self.opts.max_pending_per_url.max(2);
+        while let Some(oldest) = self
+            .by_url
+            .get(&key)
+            .filter(|v| v.len() > max_url)
+            .and_then(|v| v.iter().min().copied())
+        {
+            self.diag.warn("limit-pairing-url", || {
+                format!(
+                    "{source}: more than {max_url} exchanges of {client} to {} waiting at once; the oldest are paired early",
+                    key.1
+                )
+            });
+            self.finalize(oldest, out);
+        }
         let cutoff = self.latest.saturating_sub(self.opts.horizon);
         while let Some((&front, _)) = self.buf.first_key_value() {
-            if front.0 >= cutoff {
+            if front.0 >= cutoff && self.buf.len() <= self.opts.max_pending.max(1) {
                 break;
             }
-            self.finalize_front(out);
+            if front.0 >= cutoff {
+                let max = self.opts.max_pending;
+                self.diag.warn("limit-pairing-buffer", || {
+                    format!(
+                        "{source}: more than {max} exchanges within the pairing window; the oldest are paired early"
+                    )
+                });
+            }
+            self.finalize(front, out);
         }
     }
 
     pub fn finish(&mut self, out: &mut dyn FnMut(Flow)) {
-        while !self.buf.is_empty() {
-            self.finalize_front(out);
+        while let Some((&front, _)) = self.buf.first_key_value() {
+            self.finalize(front, out);
         }
     }
 
@@ -174,11 +226,11 @@ impl Pairer {
         Some(p)
     }
 
-    fn candidates(&self, client: &Arc<str>, url: &str) -> Vec<Slot> {
+    /// The waiting slots for (client, URL): at most `max_pending_per_url` of them.
+    fn candidates(&self, client: &Arc<str>, url: &str) -> &[Slot] {
         self.by_url
             .get(&(client.clone(), url.to_owned()))
-            .cloned()
-            .unwrap_or_default()
+            .map_or(&[], Vec::as_slice)
     }
 
     fn origins_compatible(a: &Exchange, b: &Exchange) -> bool {
@@ -195,8 +247,24 @@ impl Pairer {
     /// nearest first, skipping a preflight that another unclaimed request is nearer to.
     fn find_preflight(&self, slot: Slot, from: Micros, to: Micros) -> Option<Slot> {
         let a = &self.buf.get(&slot)?;
-        let mut best: Option<(Micros, Slot)> = None;
-        for s in self.candidates(&a.x.client, &a.url) {
+        let candidates = self.candidates(&a.x.client, &a.url);
+        // The other unclaimed requests with the same method, by time: a preflight nearer to
+        // one of them is that one's (sorted once, so the check below is a binary search).
+        let mut rivals: Vec<Micros> = candidates
+            .iter()
+            .filter(|&&o| {
+                o != slot
+                    && self.buf.get(&o).is_some_and(|q| {
+                        !q.claimed
+                            && q.preflight_for.is_none()
+                            && q.x.request.method == a.x.request.method
+                    })
+            })
+            .map(|o| o.0)
+            .collect();
+        rivals.sort_unstable();
+        let mut best: Option<(u64, Slot)> = None;
+        for &s in candidates {
             let Some(p) = self.buf.get(&s) else { continue };
             if p.claimed || s == slot || s.0 < from || s.0 > to {
                 continue;
@@ -206,17 +274,15 @@ impl Pairer {
             {
                 continue;
             }
-            let d = (s.0 - slot.0).abs();
-            let nearer_request = self.candidates(&a.x.client, &a.url).into_iter().any(|o| {
-                o != slot
-                    && self.buf.get(&o).is_some_and(|q| {
-                        !q.claimed
-                            && q.preflight_for.is_none()
-                            && q.x.request.method == a.x.request.method
-                            && (o.0 - s.0).abs() < d
-                            && o.0 >= s.0 - self.opts.lookahead
-                    })
-            });
+            let d = s.0.abs_diff(slot.0);
+            // A rival `o` with |o - s| < d and o >= s - lookahead: the first rival at or
+            // after the lower bound, if it is nearer than d.
+            let lower = s.0.saturating_sub(self.opts.lookahead);
+            let first = rivals.partition_point(|&o| o < lower);
+            let nearer_request = rivals[first..]
+                .iter()
+                .take_while(|&&o| o <= s.0 || o.abs_diff(s.0) < d)
+                .any(|&o| o.abs_diff(s.0) < d);
             if nearer_request {
                 continue;
             }
@@ -231,11 +297,15 @@ impl Pairer {
     fn find_actual(&self, slot: Slot) -> Option<Slot> {
         let p = self.buf.get(&slot)?;
         let method = p.preflight_for.as_deref()?;
-        let window =
-            self.opts.follow_window + p.x.timings.total_ms.map_or(0, |ms| (ms * 1000.0) as Micros);
+        // `as` saturates for floats; the sum saturates too.
+        let window = self
+            .opts
+            .follow_window
+            .saturating_add(p.x.timings.total_ms.map_or(0, |ms| (ms * 1000.0) as Micros));
         self.candidates(&p.x.client, &p.url)
-            .into_iter()
-            .filter(|s| *s > slot && s.0 <= slot.0 + window)
+            .iter()
+            .copied()
+            .filter(|s| *s > slot && s.0 <= slot.0.saturating_add(window))
             .filter(|s| {
                 self.buf.get(s).is_some_and(|a| {
                     !a.claimed
@@ -253,8 +323,11 @@ impl Pairer {
         let target = crate::cors::origin::resolve_location(&from.request.url, &location)?;
         let target = target.to_string();
         self.candidates(&from.client, &target)
-            .into_iter()
-            .filter(|s| s.0 >= from.time && s.0 <= from.time + self.opts.follow_window)
+            .iter()
+            .copied()
+            .filter(|s| {
+                s.0 >= from.time && s.0 <= from.time.saturating_add(self.opts.follow_window)
+            })
             .filter(|s| {
                 self.buf
                     .get(s)
@@ -263,10 +336,9 @@ impl Pairer {
             .min()
     }
 
-    fn finalize_front(&mut self, out: &mut dyn FnMut(Flow)) {
-        let Some((&front, _)) = self.buf.first_key_value() else {
-            return;
-        };
+    /// Decides the exchange in `front` (the oldest waiting, or the oldest of its URL when a
+    /// limit says so): as a preflight, a request, or a hop already claimed by a flow.
+    fn finalize(&mut self, front: Slot, out: &mut dyn FnMut(Flow)) {
         let Some(p) = self.buf.get(&front) else {
             return;
         };
@@ -303,8 +375,8 @@ impl Pairer {
             let pf = pf.or_else(|| {
                 let ps = self.find_preflight(
                     s,
-                    s.0 - self.opts.follow_window,
-                    s.0 + self.opts.lookahead,
+                    s.0.saturating_sub(self.opts.follow_window),
+                    s.0.saturating_add(self.opts.lookahead),
                 )?;
                 self.remove(ps).map(|p| p.x)
             });
@@ -375,5 +447,126 @@ fn never_followed(pf: Exchange, method: String) -> Flow {
             sent: false,
             preflight: Some(pf),
         }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{test_exchange, Flavour};
+
+    fn at(time: Micros, method: &str, url: &str, req: &[(&str, &str)]) -> Exchange {
+        let mut x = test_exchange(Flavour::Capture, method, url, req, Some((200, &[])), None);
+        x.time = time;
+        x
+    }
+
+    fn preflight(time: Micros, url: &str) -> Exchange {
+        at(
+            time,
+            "OPTIONS",
+            url,
+            &[
+                ("Origin", "http://a.test"),
+                ("Access-Control-Request-Method", "PUT"),
+            ],
+        )
+    }
+
+    fn run(xs: Vec<Exchange>, opts: PairingOptions) -> (Vec<Flow>, Diagnostics) {
+        let mut p = Pairer::new(opts.clone());
+        let mut flows = Vec::new();
+        for x in xs {
+            p.push(x, &mut |f| flows.push(f));
+            assert!(p.pending() <= opts.max_pending.max(1) + 1);
+        }
+        p.finish(&mut |f| flows.push(f));
+        (flows, p.take_diagnostics())
+    }
+
+    fn exchanges_in(flows: &[Flow]) -> usize {
+        flows
+            .iter()
+            .flat_map(|f| &f.hops)
+            .map(|h| usize::from(h.sent) + usize::from(h.preflight.is_some()))
+            .sum()
+    }
+
+    /// One URL repeated at one timestamp (a HAR without times): pairing used to be quadratic
+    /// in the repeats (8 000 entries took 3.7 s, 70 000 would take minutes); now every search
+    /// is bounded by `max_pending_per_url`.
+    #[test]
+    fn one_url_at_one_time_is_linear() {
+        let n = 40_000;
+        let xs: Vec<Exchange> = (0..n)
+            .map(|i| {
+                if i % 2 == 0 {
+                    preflight(0, "http://b.test/x")
+                } else {
+                    at(0, "PUT", "http://b.test/x", &[("Origin", "http://a.test")])
+                }
+            })
+            .collect();
+        let start = std::time::Instant::now();
+        let (flows, diag) = run(xs, PairingOptions::default());
+        assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
+        assert_eq!(
+            exchanges_in(&flows),
+            n,
+            "every exchange in exactly one flow"
+        );
+        // Preflights still find their requests.
+        assert!(
+            flows
+                .iter()
+                .filter(|f| f.first().preflight.is_some())
+                .count()
+                > n / 4
+        );
+        assert!(diag.count("limit-pairing-url") > 0);
+    }
+
+    #[test]
+    fn buffer_limit_decides_the_oldest_early() {
+        let opts = PairingOptions {
+            max_pending: 4,
+            ..PairingOptions::default()
+        };
+        let xs = (0..10)
+            .map(|i| at(0, "GET", &format!("http://b.test/{i}"), &[]))
+            .collect();
+        let (flows, diag) = run(xs, opts);
+        assert_eq!(flows.len(), 10);
+        assert_eq!(diag.count("limit-pairing-buffer"), 6);
+    }
+
+    /// Capture times can be anything (saturated pcapng timestamps): window arithmetic
+    /// saturates instead of wrapping (which hid the redirect's next hop) or panicking.
+    #[test]
+    fn extreme_times_saturate() {
+        let redirect = {
+            let mut x = at(Micros::MAX - 5, "GET", "http://b.test/r", &[]);
+            x.response = Some(Response {
+                status: 302,
+                status_text: String::new(),
+                headers: [("Location", "/final")].into_iter().collect(),
+            });
+            x
+        };
+        let xs = vec![
+            at(
+                Micros::MIN,
+                "PUT",
+                "http://b.test/r",
+                &[("Origin", "http://a.test")],
+            ),
+            preflight(Micros::MIN, "http://b.test/r"),
+            preflight(Micros::MAX, "http://b.test/r"),
+            redirect,
+            at(Micros::MAX, "GET", "http://b.test/final", &[]),
+        ];
+        let (flows, _) = run(xs, PairingOptions::default());
+        assert_eq!(exchanges_in(&flows), 5);
+        assert!(flows.iter().any(|f| f.hops.len() == 2), "redirect followed");
     }
 }
