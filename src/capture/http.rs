@@ -682,13 +682,28 @@ impl HttpConn {
             }
             None if d.buf.len() >= max => {
                 let n = d.buf.len();
+                let response = d.buf.starts_with(b"HTTP/");
                 ctx.warn("limit-header-bytes", meta, || {
                     format!("message head longer than {n} bytes dropped")
                 });
+                if response {
+                    self.response_dropped(dir, ctx);
+                }
                 self.resync(dir);
                 take
             }
             None => take,
+        }
+    }
+
+    /// A response head was seen but dropped (over a limit, unparsable): it answered the oldest
+    /// waiting request, which is emitted without a response rather than left first in line to
+    /// be paired with the next response (every later pair would be shifted by one).
+    fn response_dropped(&mut self, dir: Dir, ctx: &mut Ctx<'_>) {
+        if self.client.is_some_and(|c| c != dir) {
+            if let Some(p) = self.pending.pop_front() {
+                ctx.emit(p);
+            }
         }
     }
 
@@ -751,18 +766,20 @@ impl HttpConn {
         cfg.allow_multiple_spaces_in_request_line_delimiters(true);
         match cfg.parse_request(&mut req, head) {
             Ok(httparse::Status::Complete(_)) => {}
-            Ok(httparse::Status::Partial) | Err(_) => {
+            failed => {
                 let first_line = head.split(|b| *b == b'\n').next().unwrap_or(&[]).to_vec();
-                let too_many = matches!(
-                    cfg.parse_request(&mut httparse::Request::new(&mut []), head),
-                    Err(httparse::Error::TooManyHeaders)
-                );
+                // The parse's own error: re-parsing with no header slots (as this did) called
+                // any head with a header and a bad byte "too many headers".
+                let too_many = matches!(failed, Err(httparse::Error::TooManyHeaders));
                 if too_many {
                     ctx.warn("limit-headers", meta, || {
                         format!("request with more than {n} header lines dropped")
                     });
                     self.resync(dir);
-                } else if self.dirs[dir].messages == 0 {
+                } else if self.dirs[dir].messages == 0
+                    && request_line_version(&first_line).is_none()
+                {
+                    // The first message does not even start like HTTP/1.x: not HTTP.
                     self.bad_start_line(dir, &first_line, meta, ctx);
                 } else {
                     ctx.warn("http-parse-error", meta, || {
@@ -878,12 +895,23 @@ impl HttpConn {
             .ignore_invalid_headers_in_responses(true);
         match cfg.parse_response(&mut resp, head) {
             Ok(httparse::Status::Complete(_)) => {}
-            Ok(httparse::Status::Partial) | Err(_) => {
+            failed => {
                 let first = head.split(|b| *b == b'\n').next().unwrap_or(&[]);
                 let shown = escape_bytes(first.get(..80).unwrap_or(first));
-                ctx.warn("http-parse-error", meta, || {
-                    format!("unparsable response head: {shown}")
-                });
+                let too_many = matches!(failed, Err(httparse::Error::TooManyHeaders));
+                if too_many {
+                    // Counted as the limit it is (it used to count as a parse error).
+                    ctx.warn("limit-headers", meta, || {
+                        format!("response with more than {n} header lines dropped: {shown}")
+                    });
+                } else {
+                    ctx.warn("http-parse-error", meta, || {
+                        format!("unparsable response head: {shown}")
+                    });
+                }
+                if head.starts_with(b"HTTP/") {
+                    self.response_dropped(dir, ctx);
+                }
                 self.resync(dir);
                 return;
             }
@@ -1577,5 +1605,84 @@ mod tests {
         assert_eq!(content_length(&h), Some(Err(())));
         let h: Headers = [("Content-Length", "-1")].into_iter().collect();
         assert_eq!(content_length(&h), Some(Err(())));
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::fuzzing::{conversation, Step};
+    use super::HttpLimits;
+
+    fn limits(max_headers: usize, max_head_bytes: usize) -> HttpLimits {
+        HttpLimits {
+            max_head_bytes,
+            max_headers,
+            max_chunk_line: 64,
+            max_pending: 16,
+        }
+    }
+
+    /// (path, status) of each exchange.
+    fn pairs(steps: &[Step<'_>], l: HttpLimits) -> (Vec<(String, Option<u16>)>, u64, u64) {
+        let o = conversation(steps, Some(0), false, l);
+        let v = o
+            .exchanges
+            .iter()
+            .map(|(_, e)| {
+                let path = e.request.url.trim_start_matches("http://h");
+                (path.to_owned(), e.response.as_ref().map(|r| r.status))
+            })
+            .collect();
+        (
+            v,
+            o.diag.count("limit-headers"),
+            o.diag.count("limit-header-bytes"),
+        )
+    }
+
+    const REQS: &[u8] = b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n";
+
+    /// A response head over a limit used to be dropped silently (too many headers: counted as
+    /// a parse error) and its request stayed first in line, so the next response was paired
+    /// with it: /a got /b's answer and /b none.
+    #[test]
+    fn response_over_the_header_limit_does_not_shift_pairing() {
+        let many = b"HTTP/1.1 500 X\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: 1\r\nContent-Length: 0\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
+        let steps = [Step::Data(0, REQS), Step::Data(1, many)];
+        let (v, headers, _) = pairs(&steps, limits(4, 4096));
+        assert_eq!(
+            v,
+            vec![("/a".into(), None), ("/b".into(), Some(201))],
+            "{v:?}"
+        );
+        assert_eq!(headers, 1);
+    }
+
+    /// A request with a bad header byte is a parse error (counted as `limit-headers` when
+    /// the error came from a re-parse without header slots), and the connection goes on.
+    #[test]
+    fn bad_header_is_a_parse_error_not_a_limit() {
+        let reqs =
+            b"GET /a HTTP/1.1\r\nHost: h\r\nBad Name: 1\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n";
+        let o = conversation(&[Step::Data(0, reqs)], Some(0), false, limits(16, 4096));
+        assert_eq!(o.diag.count("limit-headers"), 0);
+        assert_eq!(o.diag.count("http-parse-error"), 1);
+        assert_eq!(o.exchanges.len(), 1, "the next request is still read");
+    }
+
+    #[test]
+    fn response_over_the_byte_limit_does_not_shift_pairing() {
+        let long = format!(
+            "HTTP/1.1 500 X\r\nX: {}\r\nContent-Length: 0\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n",
+            "v".repeat(300)
+        );
+        let steps = [Step::Data(0, REQS), Step::Data(1, long.as_bytes())];
+        let (v, _, bytes) = pairs(&steps, limits(16, 128));
+        assert_eq!(
+            v,
+            vec![("/a".into(), None), ("/b".into(), Some(201))],
+            "{v:?}"
+        );
+        assert_eq!(bytes, 1);
     }
 }
