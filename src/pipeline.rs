@@ -35,6 +35,9 @@ pub struct Options {
     pub pairing: PairingOptions,
     /// List same-origin and no-cors requests too (verdict `not-cors`).
     pub all: bool,
+    /// Threads that reassemble and parse a capture's connections (plus one that reads and
+    /// decodes); 0: one per thread of the rayon pool. The output does not depend on it.
+    pub capture_workers: usize,
 }
 
 /// What was read, for the summary.
@@ -163,8 +166,18 @@ pub fn analyze_input(
                 Err(e) => report.error = Some(e.into()),
             },
             Format::Pcap | Format::PcapNg => {
-                match capture::read_capture(input.reader, name, &opts.capture, &mut emit, &mut diag)
-                {
+                let workers = match opts.capture_workers {
+                    0 => rayon::current_num_threads(),
+                    n => n,
+                };
+                match capture::parallel::read_capture_parallel(
+                    input.reader,
+                    name,
+                    &opts.capture,
+                    workers,
+                    &mut emit,
+                    &mut diag,
+                ) {
                     Ok(stats) => report.capture = Some(stats),
                     Err(e) => report.error = Some(e.into()),
                 }

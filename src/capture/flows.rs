@@ -17,7 +17,7 @@ use super::tcp::{Dir, FlowKey, PacketMeta, Pool, Reassembler, ReassemblyLimits, 
 use super::{CaptureOptions, CaptureStats};
 
 /// How often (capture time) idle connections are looked for.
-const SWEEP_INTERVAL_US: Micros = 10_000_000;
+pub(crate) const SWEEP_INTERVAL_US: Micros = 10_000_000;
 
 /// A segment that acknowledges data of the other direction not seen yet: processing it now
 /// would put, say, a response ahead of its request. It waits (bounded) for the other
@@ -63,6 +63,10 @@ pub struct ConnTable {
     max_wait: usize,
     idle_us: Micros,
     next_sweep: Option<Micros>,
+    /// Sweeps are driven from outside ([`ConnTable::sweep_due`] and [`ConnTable::close`]): a
+    /// parallel reader sweeps every worker's table at the same packets, so which connections
+    /// are idle-flushed does not depend on how packets were sharded.
+    external_sweep: bool,
     seq: u64,
     open: BTreeSet<(Micros, u64)>,
     source: Arc<str>,
@@ -98,6 +102,7 @@ impl ConnTable {
             max_wait: opts.max_cross_wait_segments,
             idle_us: opts.idle_timeout_secs.saturating_mul(1_000_000),
             next_sweep: None,
+            external_sweep: false,
             seq: 0,
             open: BTreeSet::new(),
             source,
@@ -119,8 +124,36 @@ impl ConnTable {
         self.open.first().copied()
     }
 
-    /// Processes one TCP segment.
-    pub fn process(&mut self, seg: &Segment<'_>, meta: &PacketMeta, out: &mut Out<'_>) {
+    /// Requests parsed so far (the next request's `seq`).
+    pub fn requests_seen(&self) -> u64 {
+        self.seq
+    }
+
+    /// Leaves idle sweeps to the caller: see [`ConnTable::idle_at`] and
+    /// [`ConnTable::close_idle`].
+    pub fn set_external_sweep(&mut self, on: bool) {
+        self.external_sweep = on;
+    }
+
+    /// The connections idle for longer than the idle timeout at `ts`, as (id, key), oldest id
+    /// first.
+    pub fn idle_at(&self, ts: Micros) -> Vec<(u64, FlowKey)> {
+        let idle = self.idle_us;
+        let mut v: Vec<(u64, FlowKey)> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| ts.saturating_sub(c.last_ts) > idle)
+            .map(|(k, c)| (c.no, *k))
+            .collect();
+        v.sort_unstable_by_key(|(no, _)| *no);
+        v
+    }
+
+    /// Flushes one idle connection found by [`ConnTable::idle_at`] (an idle sweep at `meta`).
+    pub fn close_idle(&mut self, key: &FlowKey, meta: &PacketMeta, out: &mut Out<'_>) {
+        let Some(mut c) = self.conns.remove(key) else {
+            return;
+        };
         let mut ctx = Ctx {
             source: &self.source,
             diag: out.diag,
@@ -130,30 +163,31 @@ impl ConnTable {
             seq: &mut self.seq,
             limits: &self.http,
         };
+        if !c.closed {
+            ctx.diag.add("tcp-idle-flush", 1);
+        }
+        close(&mut c, meta, &mut self.pool, &mut ctx);
+    }
+
+    /// Processes one TCP segment.
+    pub fn process(&mut self, seg: &Segment<'_>, meta: &PacketMeta, out: &mut Out<'_>) {
         // Idle sweep by capture time (captures are nearly time ordered; a clock jump
-        // backwards only delays the sweep).
-        match self.next_sweep {
-            Some(t) if meta.ts < t => {}
-            _ => {
-                if self.next_sweep.is_some() {
-                    let idle = self.idle_us;
-                    let pool = &mut self.pool;
-                    self.conns.retain(|_, c| {
-                        if meta.ts.saturating_sub(c.last_ts) > idle {
-                            if !c.closed {
-                                ctx.diag.add("tcp-idle-flush", 1);
-                            }
-                            close(c, meta, pool, &mut ctx);
-                            false
-                        } else {
-                            true
-                        }
-                    });
-                }
-                self.next_sweep = Some(meta.ts.saturating_add(SWEEP_INTERVAL_US));
+        // backwards only delays the sweep). Oldest connection first, so the order of what
+        // the flush emits does not depend on hash order.
+        if !self.external_sweep && sweep_now(&mut self.next_sweep, meta.ts) {
+            for (_, key) in self.idle_at(meta.ts) {
+                self.close_idle(&key, meta, out);
             }
         }
-
+        let mut ctx = Ctx {
+            source: &self.source,
+            diag: out.diag,
+            stats: out.stats,
+            out: out.exchanges,
+            open: &mut self.open,
+            seq: &mut self.seq,
+            limits: &self.http,
+        };
         let (key, dir) = FlowKey::of(seg.src, seg.dst);
         let f = seg.flags;
         let has_data = !seg.payload.is_empty() || seg.missing > 0;
@@ -320,6 +354,12 @@ impl ConnTable {
     /// Flushes every connection (end of capture): pending requests are emitted without
     /// responses.
     pub fn flush_all(&mut self, out: &mut Out<'_>) {
+        while self.flush_next(out).is_some() {}
+    }
+
+    /// Flushes the oldest connection (end of capture) and returns its id; `None` when no
+    /// connection is left. Oldest first, so the flush order does not depend on hash order.
+    pub fn flush_next(&mut self, out: &mut Out<'_>) -> Option<u64> {
         let mut ctx = Ctx {
             source: &self.source,
             diag: out.diag,
@@ -329,7 +369,6 @@ impl ConnTable {
             seq: &mut self.seq,
             limits: &self.http,
         };
-        // Oldest first, so the flush order does not depend on hash order.
         while let Some((key, no)) = self.order.pop_front() {
             if self.conns.get(&key).is_some_and(|c| c.no == no) {
                 if let Some(mut c) = self.conns.remove(&key) {
@@ -338,12 +377,32 @@ impl ConnTable {
                         ..PacketMeta::default()
                     };
                     close(&mut c, &meta, &mut self.pool, &mut ctx);
+                    return Some(no);
                 }
             }
         }
-        for (_, mut c) in self.conns.drain() {
-            let meta = PacketMeta::default();
-            close(&mut c, &meta, &mut self.pool, &mut ctx);
+        // Every connection has an entry in `order`; this only guards the invariant.
+        let key = self
+            .conns
+            .iter()
+            .min_by_key(|(_, c)| c.no)
+            .map(|(k, _)| *k)?;
+        let mut c = self.conns.remove(&key)?;
+        close(&mut c, &PacketMeta::default(), &mut self.pool, &mut ctx);
+        Some(c.no)
+    }
+}
+
+/// Whether an idle sweep is due at `ts`, updating the schedule: every
+/// [`SWEEP_INTERVAL_US`] of capture time, the first one a full interval after the first
+/// packet. Shared by the table and the parallel reader, which sweeps all workers' tables at
+/// the same packets.
+pub(crate) fn sweep_now(next: &mut Option<Micros>, ts: Micros) -> bool {
+    match *next {
+        Some(t) if ts < t => false,
+        prev => {
+            *next = Some(ts.saturating_add(SWEEP_INTERVAL_US));
+            prev.is_some()
         }
     }
 }

@@ -36,6 +36,7 @@
 pub mod decode;
 pub mod flows;
 pub mod http;
+pub mod parallel;
 pub mod reader;
 pub mod tcp;
 
@@ -195,13 +196,22 @@ impl Ord for ByTime {
 }
 
 /// Holds finished exchanges until no older request can still finish (see the module docs).
-struct Reorder {
+/// Shared with the parallel reader's merge, which feeds it the same sequence of pushes and
+/// releases as [`read_capture`] does.
+pub(crate) struct Reorder {
     heap: BinaryHeap<ByTime>,
     max: usize,
 }
 
 impl Reorder {
-    fn push(
+    pub(crate) fn new(max: usize) -> Self {
+        Reorder {
+            heap: BinaryHeap::new(),
+            max: max.max(1),
+        }
+    }
+
+    pub(crate) fn push(
         &mut self,
         (key, ex): (Micros, Exchange),
         diag: &mut Diagnostics,
@@ -217,7 +227,7 @@ impl Reorder {
     }
 
     /// Emits everything older than `watermark`.
-    fn release(&mut self, watermark: (Micros, u64), emit: &mut dyn FnMut(Exchange)) {
+    pub(crate) fn release(&mut self, watermark: (Micros, u64), emit: &mut dyn FnMut(Exchange)) {
         while self.heap.peek().is_some_and(|t| (t.0, t.1.seq) < watermark) {
             if let Some(ByTime(_, ex)) = self.heap.pop() {
                 emit(ex);
@@ -225,7 +235,7 @@ impl Reorder {
         }
     }
 
-    fn drain(&mut self, emit: &mut dyn FnMut(Exchange)) {
+    pub(crate) fn drain(&mut self, emit: &mut dyn FnMut(Exchange)) {
         while let Some(ByTime(_, ex)) = self.heap.pop() {
             emit(ex);
         }
@@ -245,10 +255,7 @@ pub fn read_capture(
     let mut packets = reader::PacketReader::new(reader, opts)?;
     let mut stats = CaptureStats::default();
     let mut table = ConnTable::new(source.clone(), opts);
-    let mut reorder = Reorder {
-        heap: BinaryHeap::new(),
-        max: opts.max_reorder_exchanges.max(1),
-    };
+    let mut reorder = Reorder::new(opts.max_reorder_exchanges);
     let mut done: Vec<(Micros, Exchange)> = Vec::new();
     let src = source.clone();
     let result = packets.for_each(|pkt| {

@@ -1,7 +1,7 @@
 //! Step 1 (reader): pcap and pcapng records from a byte stream, one at a time, with the link
-//! type, capture time, packet number and file offset of each. Streaming: `pcap-parser`'s
-//! circular buffer holds one read window (grown only for a record that does not fit, up to
-//! [`MAX_RECORD_BYTES`]), never the file.
+//! type, capture time, packet number and file offset of each. Streaming: the input is read in
+//! blocks of [`BLOCK_BYTES`] (a block grows only for a record that does not fit, up to
+//! [`MAX_RECORD_BYTES`]), never the whole file; records are parsed in place.
 //!
 //! Errors (truncation, damage, unsupported link type) are returned only after every packet
 //! before them was handed to the caller, and name that packet's number and byte offset.
@@ -9,17 +9,19 @@
 use std::io::{self, Read};
 use std::sync::{Arc, Mutex};
 
-use pcap_parser::pcapng::Block;
-use pcap_parser::traits::PcapReaderIterator;
-use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
+use pcap_parser::nom::{self, IResult};
+use pcap_parser::pcap::{
+    parse_pcap_frame, parse_pcap_frame_be, parse_pcap_frame_modified, parse_pcap_header,
+    LegacyPcapBlock,
+};
+use pcap_parser::pcapng::{parse_block_be, parse_block_le, parse_sectionheaderblock, Block};
+use pcap_parser::PcapError;
 
 use super::decode::LinkType;
 use super::{CaptureError, CaptureOptions};
 use crate::model::Micros;
 
-/// Initial read window.
-pub const READ_WINDOW: usize = 256 * 1024;
-/// Largest record (pcap frame or pcapng block) accepted; the window grows up to this.
+/// Largest record (pcap frame or pcapng block) accepted; a block grows up to this.
 pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
 
 /// One packet record, borrowed from the reader's buffer.
@@ -39,6 +41,16 @@ pub struct RawPacket<'a> {
     pub data: &'a [u8],
     /// Length on the wire.
     pub orig_len: u32,
+    /// Offset of `data` in the reader's current block (see [`PacketReader::for_each_block`]).
+    pub at: usize,
+}
+
+/// Receives packets and the blocks they were read from ([`PacketReader::for_each_block`]).
+pub trait BlockSink {
+    fn packet(&mut self, p: &RawPacket<'_>);
+    /// Takes a finished block (every packet in it went to [`BlockSink::packet`] already) and
+    /// returns a spare buffer (any size, contents ignored) to read a later block into.
+    fn block(&mut self, block: Vec<u8>) -> Vec<u8>;
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -86,18 +98,53 @@ impl<R: Read> Read for FullRead<R> {
     }
 }
 
-/// A pcap or pcapng stream.
+/// Bytes read per block: large enough that syscalls and per-block work are negligible, small
+/// enough that a parallel reader can keep a few blocks in flight in little memory.
+pub const BLOCK_BYTES: usize = 1 << 20;
+
+type LegacyParse = fn(&[u8]) -> IResult<&[u8], LegacyPcapBlock<'_>, PcapError<&[u8]>>;
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Legacy(LegacyParse),
+    Ng { big_endian: bool },
+}
+
+/// A pcap or pcapng stream, framed in large blocks: the input is read straight into a block
+/// buffer (one copy, from the kernel) and records are parsed in place with `pcap-parser`'s
+/// slice parsers; a record cut by the end of a block is moved to the front of the next one.
+/// [`PacketReader::for_each_block`] hands whole blocks over, so a parallel reader can share
+/// them with its workers instead of copying packets.
 pub struct PacketReader {
-    inner: Box<dyn PcapReaderIterator + Send>,
+    input: FullRead<Box<dyn Read + Send>>,
     io_error: Arc<Mutex<Option<io::Error>>>,
-    /// Offset of the next record.
-    offset: u64,
+    /// The current block: `buf[pos..end]` is read but not parsed yet.
+    buf: Vec<u8>,
+    pos: usize,
+    end: usize,
+    /// Stream offset of `buf[0]`.
+    base: u64,
+    /// A read returned 0: the input has ended.
+    exhausted: bool,
+    kind: Kind,
     /// Packets handed out so far.
     number: u64,
     /// pcapng: the current section's interfaces; pcap: one entry from the file header.
     interfaces: Vec<Interface>,
     max_record: usize,
     skip_unknown_links: bool,
+    block_bytes: usize,
+}
+
+/// nom's result of a header parse as the `PcapError` the error mapping expects.
+fn nom_error<'a, T>(
+    r: IResult<&'a [u8], T, PcapError<&'a [u8]>>,
+) -> Result<T, PcapError<&'a [u8]>> {
+    match r {
+        Ok((_, t)) => Ok(t),
+        Err(nom::Err::Error(e)) | Err(nom::Err::Failure(e)) => Err(e),
+        Err(nom::Err::Incomplete(_)) => Err(PcapError::Incomplete(0)),
+    }
 }
 
 impl PacketReader {
@@ -106,35 +153,104 @@ impl PacketReader {
         reader: R,
         opts: &CaptureOptions,
     ) -> Result<PacketReader, CaptureError> {
+        Self::with_block_bytes(reader, opts, BLOCK_BYTES)
+    }
+
+    /// [`PacketReader::new`] with another block size (tests use tiny ones to cut records).
+    pub fn with_block_bytes<R: Read + Send + 'static>(
+        reader: R,
+        opts: &CaptureOptions,
+        block_bytes: usize,
+    ) -> Result<PacketReader, CaptureError> {
         let io_error = Arc::new(Mutex::new(None));
-        let mut full = FullRead {
-            inner: reader,
-            error: io_error.clone(),
+        let block_bytes = block_bytes.max(64);
+        let mut r = PacketReader {
+            input: FullRead {
+                inner: Box::new(reader),
+                error: io_error.clone(),
+            },
+            io_error,
+            buf: vec![0; block_bytes],
+            pos: 0,
+            end: 0,
+            base: 0,
+            exhausted: false,
+            kind: Kind::Ng { big_endian: false },
+            number: 0,
+            interfaces: Vec::new(),
+            // As with the streaming window this replaces: never below 64 bytes.
+            max_record: opts.max_record_bytes.max(64),
+            skip_unknown_links: opts.skip_unknown_link_types,
+            block_bytes,
         };
-        let mut head = [0u8; 4];
-        let got = full
-            .read(&mut head)
-            .map_err(|_| take_io_error(&io_error, 0))?;
-        let head = head.get(..got).unwrap_or(&[]);
-        let chained = FullRead {
-            inner: io::Cursor::new(head.to_vec()).chain(full.inner),
-            error: io_error.clone(),
-        };
-        let window = READ_WINDOW.min(opts.max_record_bytes.max(64));
-        let inner: Box<dyn PcapReaderIterator + Send> = match head {
+        r.fill()?;
+        let data = r.buf.get(..r.end).unwrap_or(&[]);
+        let got = data.len().min(4);
+        let head = data.get(..got).unwrap_or(&[]);
+        match head {
             [] => return Err(CaptureError::Empty),
-            [0x0a, 0x0d, 0x0d, 0x0a] => Box::new(
-                PcapNGReader::new(window, chained)
-                    .map_err(|e| header_error(&e, &io_error, "pcapng section header"))?,
-            ),
+            [0x0a, 0x0d, 0x0d, 0x0a] => {
+                // Only checked here; the block is parsed again as the first record. A section
+                // header longer than the block (options) makes the block grow.
+                loop {
+                    let data = r.buf.get(r.pos..r.end).unwrap_or(&[]);
+                    match parse_sectionheaderblock(data) {
+                        Err(nom::Err::Incomplete(n)) if !r.exhausted => {
+                            let Ok(Some(need)) =
+                                Self::stop(nom::Err::Incomplete(n), data.len(), false, 0, 0)
+                            else {
+                                break;
+                            };
+                            if need >= r.max_record {
+                                break;
+                            }
+                            r.swap_in(need, None);
+                            r.fill()?;
+                        }
+                        other => {
+                            nom_error(other).map_err(|e| {
+                                header_error(&e, &r.io_error, "pcapng section header")
+                            })?;
+                            break;
+                        }
+                    }
+                }
+                let data = r.buf.get(r.pos..r.end).unwrap_or(&[]);
+                nom_error(parse_sectionheaderblock(data))
+                    .map_err(|e| header_error(&e, &r.io_error, "pcapng section header"))?;
+            }
             [0xd4, 0xc3, 0xb2, 0xa1]
             | [0xa1, 0xb2, 0xc3, 0xd4]
             | [0x4d, 0x3c, 0xb2, 0xa1]
             | [0xa1, 0xb2, 0x3c, 0x4d]
-            | [0x34, 0xcd, 0xb2, 0xa1] => Box::new(
-                LegacyPcapReader::new(window, chained)
-                    .map_err(|e| header_error(&e, &io_error, "pcap file header"))?,
-            ),
+            | [0x34, 0xcd, 0xb2, 0xa1] => {
+                let (rest, h) = match parse_pcap_header(data) {
+                    Ok(x) => x,
+                    Err(e) => {
+                        let e = nom_error::<()>(Err(e)).err().unwrap_or(PcapError::Eof);
+                        return Err(header_error(&e, &r.io_error, "pcap file header"));
+                    }
+                };
+                let parse: LegacyParse = if h.is_modified_format() {
+                    parse_pcap_frame_modified
+                } else if h.is_bigendian() {
+                    parse_pcap_frame_be
+                } else {
+                    parse_pcap_frame
+                };
+                let units = if h.is_nanosecond_precision() {
+                    1_000_000_000
+                } else {
+                    1_000_000
+                };
+                r.interfaces.push(Interface {
+                    link: LinkType::from_dlt(h.network.0).ok_or(h.network.0),
+                    units,
+                    offset_secs: 0,
+                });
+                r.kind = Kind::Legacy(parse);
+                r.pos = data.len() - rest.len();
+            }
             _ if got < 4 && is_magic_prefix(head) => {
                 return Err(CaptureError::TruncatedHeader {
                     what: "file header",
@@ -142,16 +258,8 @@ impl PacketReader {
                 })
             }
             other => return Err(CaptureError::NotACapture(hex_prefix(other))),
-        };
-        Ok(PacketReader {
-            inner,
-            io_error,
-            offset: 0,
-            number: 0,
-            interfaces: Vec::new(),
-            max_record: opts.max_record_bytes.max(window),
-            skip_unknown_links: opts.skip_unknown_link_types,
-        })
+        }
+        Ok(r)
     }
 
     /// Packets handed out so far.
@@ -163,194 +271,279 @@ impl PacketReader {
     /// packets before it were passed to `f`; packets on an unsupported link type are an error
     /// unless the options say to skip them (then they come with `link: None`).
     pub fn for_each(&mut self, mut f: impl FnMut(&RawPacket<'_>)) -> Result<(), CaptureError> {
-        let mut capacity = READ_WINDOW.min(self.max_record);
         loop {
-            let (consumed, grow) = match self.inner.next() {
-                Ok((consumed, block)) => {
-                    let offset = self.offset;
-                    match block {
-                        PcapBlockOwned::LegacyHeader(h) => {
-                            let units = if h.is_nanosecond_precision() {
-                                1_000_000_000
-                            } else {
-                                1_000_000
-                            };
-                            self.interfaces.clear();
-                            self.interfaces.push(Interface {
-                                link: LinkType::from_dlt(h.network.0).ok_or(h.network.0),
-                                units,
-                                offset_secs: 0,
-                            });
-                        }
-                        PcapBlockOwned::Legacy(b) => {
-                            self.number += 1;
-                            let iface = self.interfaces.first().copied();
-                            let (units, link) = match iface {
-                                Some(i) => (i.units, i.link),
-                                None => (1_000_000, Err(-1)),
-                            };
-                            let ts = to_micros(
-                                u64::from(b.ts_sec) * units + u64::from(b.ts_usec),
-                                units,
-                                0,
-                            );
-                            let link_res = link;
-                            if let (Err(dlt), false) = (link_res, self.skip_unknown_links) {
-                                return Err(CaptureError::UnsupportedLinkType {
-                                    linktype: dlt,
-                                    packet: self.number,
-                                    offset,
-                                });
-                            }
-                            f(&RawPacket {
-                                number: self.number,
+            match self.parse_buffered(&mut f)? {
+                None => return Ok(()),
+                Some(need) => {
+                    self.check_size(need)?;
+                    self.swap_in(need, None);
+                    self.fill()?;
+                }
+            };
+        }
+    }
+
+    /// [`PacketReader::for_each`] that also hands over every block once all its packets were
+    /// passed to the sink (`RawPacket::at` is the packet's offset in that block). The last
+    /// block is handed over before the result (an error included) is returned.
+    pub fn for_each_block(&mut self, sink: &mut impl BlockSink) -> Result<(), CaptureError> {
+        let mut spare = Vec::new();
+        let result = loop {
+            let step = match self.parse_buffered(&mut |p: &RawPacket<'_>| sink.packet(p)) {
+                Ok(Some(need)) => self.check_size(need).map(|()| need),
+                Ok(None) => break Ok(()),
+                Err(e) => Err(e),
+            };
+            match step {
+                Ok(need) => {
+                    let old = self.swap_in(need, Some(std::mem::take(&mut spare)));
+                    spare = sink.block(old);
+                    // On a read error the new block holds only the unparsed tail: no packet
+                    // refers to it, so nothing is left to hand over.
+                    if let Err(e) = self.fill() {
+                        break Err(e);
+                    }
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        drop(sink.block(std::mem::take(&mut self.buf)));
+        result
+    }
+
+    /// Parses every complete record in the buffer, passing packets to `f`. Returns `None` at
+    /// the end of the input, or the number of bytes (from the first unparsed one) the next
+    /// record needs.
+    fn parse_buffered(
+        &mut self,
+        f: &mut impl FnMut(&RawPacket<'_>),
+    ) -> Result<Option<usize>, CaptureError> {
+        let PacketReader {
+            buf,
+            pos,
+            end,
+            base,
+            exhausted,
+            kind,
+            number,
+            interfaces,
+            skip_unknown_links,
+            ..
+        } = self;
+        loop {
+            let data = buf.get(*pos..*end).unwrap_or(&[]);
+            if data.is_empty() && *exhausted {
+                return Ok(None);
+            }
+            let offset = *base + *pos as u64;
+            let consumed = match *kind {
+                Kind::Legacy(parse) => match parse(data) {
+                    Ok((rest, b)) => {
+                        *number += 1;
+                        let (units, link) = match interfaces.first() {
+                            Some(i) => (i.units, i.link),
+                            None => (1_000_000, Err(-1)),
+                        };
+                        let ts =
+                            to_micros(u64::from(b.ts_sec) * units + u64::from(b.ts_usec), units, 0);
+                        if let (Err(dlt), false) = (link, *skip_unknown_links) {
+                            return Err(CaptureError::UnsupportedLinkType {
+                                linktype: dlt,
+                                packet: *number,
                                 offset,
-                                ts,
-                                link: link_res.ok(),
-                                dlt: link_res.map_or_else(|d| d, |_| 0),
-                                data: b.data,
-                                orig_len: b.origlen,
                             });
                         }
-                        PcapBlockOwned::NG(Block::SectionHeader(_)) => self.interfaces.clear(),
-                        PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
-                            self.interfaces.push(Interface {
+                        f(&RawPacket {
+                            number: *number,
+                            offset,
+                            ts,
+                            link: link.ok(),
+                            dlt: link.map_or_else(|d| d, |_| 0),
+                            data: b.data,
+                            orig_len: b.origlen,
+                            at: *pos + (b.data.as_ptr() as usize - data.as_ptr() as usize),
+                        });
+                        data.len() - rest.len()
+                    }
+                    Err(e) => return Self::stop(e, data.len(), *exhausted, *number, offset),
+                },
+                Kind::Ng { big_endian } => {
+                    let parsed = if big_endian {
+                        parse_block_be(data)
+                    } else {
+                        parse_block_le(data)
+                    };
+                    let (rest, block) = match parsed {
+                        Ok(x) => x,
+                        Err(e) => return Self::stop(e, data.len(), *exhausted, *number, offset),
+                    };
+                    let packet = match block {
+                        Block::SectionHeader(shb) => {
+                            *kind = Kind::Ng {
+                                big_endian: shb.big_endian(),
+                            };
+                            interfaces.clear();
+                            None
+                        }
+                        Block::InterfaceDescription(idb) => {
+                            interfaces.push(Interface {
                                 link: LinkType::from_dlt(idb.linktype.0).ok_or(idb.linktype.0),
                                 units: ts_units(idb.if_tsresol),
                                 offset_secs: idb.if_tsoffset,
                             });
+                            None
                         }
-                        PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
-                            self.number += 1;
-                            let Some(iface) = self.interfaces.get(epb.if_id as usize).copied()
-                            else {
+                        Block::EnhancedPacket(epb) => {
+                            *number += 1;
+                            let Some(iface) = interfaces.get(epb.if_id as usize).copied() else {
                                 return Err(CaptureError::Damaged {
-                                    packet: self.number,
+                                    packet: *number,
                                     offset,
                                     detail: format!(
                                         "packet names interface {} but the section has {}",
                                         epb.if_id,
-                                        self.interfaces.len()
+                                        interfaces.len()
                                     ),
                                 });
                             };
                             let raw = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
                             let ts = to_micros(raw, iface.units, iface.offset_secs);
                             // `caplen` may be larger than the block really holds: clamp.
-                            let data = epb.data.get(..epb.caplen as usize).unwrap_or(epb.data);
-                            let link_res = iface.link;
-                            if let (Err(dlt), false) = (link_res, self.skip_unknown_links) {
-                                return Err(CaptureError::UnsupportedLinkType {
-                                    linktype: dlt,
-                                    packet: self.number,
-                                    offset,
-                                });
-                            }
-                            f(&RawPacket {
-                                number: self.number,
-                                offset,
-                                ts,
-                                link: link_res.ok(),
-                                dlt: link_res.map_or_else(|d| d, |_| 0),
-                                data,
-                                orig_len: epb.origlen,
-                            });
+                            let d = epb.data.get(..epb.caplen as usize).unwrap_or(epb.data);
+                            Some((iface.link, ts, d, epb.origlen))
                         }
-                        PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
-                            self.number += 1;
+                        Block::SimplePacket(spb) => {
+                            *number += 1;
                             // Simple packet blocks belong to interface 0 and carry no time.
-                            let Some(iface) = self.interfaces.first().copied() else {
+                            let Some(iface) = interfaces.first().copied() else {
                                 return Err(CaptureError::Damaged {
-                                    packet: self.number,
+                                    packet: *number,
                                     offset,
                                     detail: "simple packet block before any interface".into(),
                                 });
                             };
-                            let data = spb.data.get(..spb.origlen as usize).unwrap_or(spb.data);
-                            let link_res = iface.link;
-                            if let (Err(dlt), false) = (link_res, self.skip_unknown_links) {
-                                return Err(CaptureError::UnsupportedLinkType {
-                                    linktype: dlt,
-                                    packet: self.number,
-                                    offset,
-                                });
-                            }
-                            f(&RawPacket {
-                                number: self.number,
+                            let d = spb.data.get(..spb.origlen as usize).unwrap_or(spb.data);
+                            Some((iface.link, 0, d, spb.origlen))
+                        }
+                        _ => None,
+                    };
+                    if let Some((link, ts, d, orig_len)) = packet {
+                        if let (Err(dlt), false) = (link, *skip_unknown_links) {
+                            return Err(CaptureError::UnsupportedLinkType {
+                                linktype: dlt,
+                                packet: *number,
                                 offset,
-                                ts: 0,
-                                link: link_res.ok(),
-                                dlt: link_res.map_or_else(|d| d, |_| 0),
-                                data,
-                                orig_len: spb.origlen,
                             });
                         }
-                        PcapBlockOwned::NG(_) => {}
+                        f(&RawPacket {
+                            number: *number,
+                            offset,
+                            ts,
+                            link: link.ok(),
+                            dlt: link.map_or_else(|d| d, |_| 0),
+                            data: d,
+                            orig_len,
+                            at: *pos + (d.as_ptr() as usize - data.as_ptr() as usize),
+                        });
                     }
-                    (consumed, false)
-                }
-                Err(PcapError::Eof) => return Ok(()),
-                Err(PcapError::Incomplete(_)) => (0, false),
-                Err(PcapError::BufferTooSmall) => (0, true),
-                Err(PcapError::UnexpectedEof) => {
-                    return Err(CaptureError::Truncated {
-                        packet: self.number + 1,
-                        offset: self.offset,
-                    })
-                }
-                Err(PcapError::ReadError) => {
-                    return Err(take_io_error(&self.io_error, self.offset));
-                }
-                Err(e) => {
-                    return Err(CaptureError::Damaged {
-                        packet: self.number + 1,
-                        offset: self.offset,
-                        detail: damage_text(&e),
-                    })
+                    data.len() - rest.len()
                 }
             };
-            if consumed > 0 {
-                self.inner.consume(consumed);
-                self.offset += consumed as u64;
-                continue;
+            *pos += consumed;
+        }
+    }
+
+    /// Why parsing stopped at a record that did not parse: more bytes needed (`Ok(Some)`),
+    /// truncation at the end of the input, or damage.
+    fn stop(
+        e: nom::Err<PcapError<&[u8]>>,
+        have: usize,
+        exhausted: bool,
+        number: u64,
+        offset: u64,
+    ) -> Result<Option<usize>, CaptureError> {
+        match e {
+            nom::Err::Incomplete(_) if exhausted => Err(CaptureError::Truncated {
+                packet: number + 1,
+                offset,
+            }),
+            nom::Err::Incomplete(n) => {
+                let more = match n {
+                    nom::Needed::Size(n) => n.get(),
+                    nom::Needed::Unknown => 1,
+                };
+                Ok(Some(have.saturating_add(more)))
             }
-            if grow {
-                // The record does not fit the window: double it, up to the cap.
-                if !self.grow_window(&mut capacity) {
-                    return Err(self.too_large());
+            nom::Err::Error(e) | nom::Err::Failure(e) => Err(CaptureError::Damaged {
+                packet: number + 1,
+                offset,
+                detail: damage_text(&e),
+            }),
+        }
+    }
+
+    /// A record of `need` bytes that the input holds at least `max_record` bytes of is too
+    /// large; one the input ends inside is a truncation (found when the buffer is parsed again).
+    fn check_size(&self, need: usize) -> Result<(), CaptureError> {
+        if need >= self.max_record && self.end - self.pos >= self.max_record {
+            return Err(CaptureError::RecordTooLarge {
+                packet: self.number + 1,
+                offset: self.base + self.pos as u64,
+                limit: self.max_record,
+            });
+        }
+        Ok(())
+    }
+
+    /// Makes room for a record of `need` bytes: moves the unparsed tail to the front of `fresh`
+    /// when given (returning the replaced block), else of the same buffer. A buffer grows at
+    /// most twofold per call, so a bogus length in a short file costs no large allocation
+    /// before the input's end shows it was a truncation. `fill` reads the rest.
+    fn swap_in(&mut self, need: usize, fresh: Option<Vec<u8>>) -> Vec<u8> {
+        let have = self.end - self.pos;
+        let size = need
+            .min(self.max_record)
+            .min(self.buf.len().max(self.block_bytes).saturating_mul(2))
+            .max(self.block_bytes)
+            .max(have);
+        let tail = self.pos..self.end;
+        let old = match fresh {
+            Some(mut next) => {
+                next.clear();
+                next.resize(size, 0);
+                if let (Some(dst), Some(src)) = (next.get_mut(..have), self.buf.get(tail)) {
+                    dst.copy_from_slice(src);
                 }
+                std::mem::replace(&mut self.buf, next)
             }
-            let before = self.inner.data().len();
-            if self.inner.refill().is_err() {
-                return Err(take_io_error(&self.io_error, self.offset));
+            None => {
+                self.buf.copy_within(tail, 0);
+                self.buf.resize(size, 0);
+                Vec::new()
             }
-            if self.inner.data().len() == before
-                && !self.inner.reader_exhausted()
-                && !self.grow_window(&mut capacity)
-            {
-                // Nothing was read and no room can be made: the parser wants more than fits.
-                return Err(self.too_large());
-            }
-        }
-    }
-}
-
-impl PacketReader {
-    fn grow_window(&mut self, capacity: &mut usize) -> bool {
-        if *capacity >= self.max_record {
-            return false;
-        }
-        *capacity = capacity.saturating_mul(2).min(self.max_record);
-        self.inner.grow(*capacity);
-        true
+        };
+        self.base += self.pos as u64;
+        self.pos = 0;
+        self.end = have;
+        old
     }
 
-    fn too_large(&self) -> CaptureError {
-        CaptureError::RecordTooLarge {
-            packet: self.number + 1,
-            offset: self.offset,
-            limit: self.max_record,
+    /// Reads until the buffer is full or the input ends.
+    fn fill(&mut self) -> Result<(), CaptureError> {
+        while !self.exhausted {
+            let Some(space) = self.buf.get_mut(self.end..) else {
+                break;
+            };
+            if space.is_empty() {
+                break;
+            }
+            match self.input.read(space) {
+                Ok(0) => self.exhausted = true,
+                Ok(n) => self.end += n,
+                Err(_) => return Err(take_io_error(&self.io_error, self.base + self.pos as u64)),
+            }
         }
+        Ok(())
     }
 }
 
@@ -629,6 +822,69 @@ mod tests {
                 assert_eq!((packet, at), (frames.len() as u64 + 1, offset));
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    /// Every block size frames the same packets with the same result, sequentially and block
+    /// by block: records cut by block ends, blocks grown for large records.
+    #[test]
+    fn block_size_does_not_change_the_packets() {
+        use super::{BlockSink, PacketReader, RawPacket};
+        type Seen = (Vec<(u64, u64, i64, Vec<u8>)>, Result<(), String>);
+        fn read(bytes: &[u8], block: usize, blockwise: bool) -> Seen {
+            let mut seen = Vec::new();
+            let opts = CaptureOptions::default();
+            let cursor = std::io::Cursor::new(bytes.to_vec());
+            let mut r = match PacketReader::with_block_bytes(cursor, &opts, block) {
+                Ok(r) => r,
+                Err(e) => return (seen, Err(e.to_string())),
+            };
+            struct Sink<'a> {
+                seen: &'a mut Vec<(u64, u64, i64, Vec<u8>)>,
+                blocks: usize,
+            }
+            impl BlockSink for Sink<'_> {
+                fn packet(&mut self, p: &RawPacket<'_>) {
+                    self.seen.push((p.number, p.offset, p.ts, p.data.to_vec()));
+                }
+                fn block(&mut self, b: Vec<u8>) -> Vec<u8> {
+                    self.blocks += 1;
+                    b
+                }
+            }
+            let res = if blockwise {
+                let mut sink = Sink {
+                    seen: &mut seen,
+                    blocks: 0,
+                };
+                r.for_each_block(&mut sink)
+            } else {
+                r.for_each(|p| seen.push((p.number, p.offset, p.ts, p.data.to_vec())))
+            };
+            (seen, res.map_err(|e| e.to_string()))
+        }
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/captures");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"))
+            .collect();
+        files.sort();
+        assert!(files.len() > 10);
+        for f in files {
+            let bytes = std::fs::read(&f).unwrap();
+            let base = read(&bytes, super::BLOCK_BYTES, false);
+            for block in [64, 97, 1500, 4096] {
+                for blockwise in [false, true] {
+                    let o = read(&bytes, block, blockwise);
+                    assert_eq!(o.1, base.1, "{} block {block}", f.display());
+                    assert_eq!(o.0, base.0, "{} block {block}", f.display());
+                }
+            }
+            // Cut inside the file: the same packets up to the cut, then the same error.
+            let cut = &bytes[..bytes.len() * 2 / 3];
+            let base = read(cut, super::BLOCK_BYTES, false);
+            assert_eq!(read(cut, 100, true), base, "{}", f.display());
         }
     }
 

@@ -1,0 +1,720 @@
+//! The parallel capture reader: one reader thread frames and decodes, `n` workers reassemble
+//! and parse the connections of their shard, and the calling thread merges their exchanges
+//! into exactly the stream [`super::read_capture`] produces, so `--jobs 1` and `--jobs N` print
+//! the same bytes.
+//!
+//! # Data flow
+//! - **Reader thread.** Reads the input in blocks of [`BLOCK_BYTES`](super::reader::BLOCK_BYTES) (one copy, from the
+//!   kernel), frames the records in place and decodes every packet once (link, IP and TCP
+//!   headers). Each TCP segment goes to the worker [`flow_shard`] names (a symmetric 5-tuple
+//!   hash: both directions of a connection reach the same worker). A worker receives the block
+//!   itself, shared read-only behind an `Arc`, plus the list of its segments: decoded headers
+//!   and the payload as a range of the block. No packet is copied; blocks are recycled once
+//!   every worker is done with them.
+//! - **Workers.** Each owns a [`ConnTable`] (TCP reassembly, HTTP parsing) for its
+//!   connections and returns, per block, the exchanges that finished plus a short log of the
+//!   events the merge must replay (requests parsed, exchanges finished, warnings, the oldest
+//!   request still open), one entry per packet or closed connection that did something.
+//! - **Merge (the caller's thread).** Walks the block's packets in capture order and replays,
+//!   packet by packet, what [`super::read_capture`] does after each packet: the workers'
+//!   events for that packet (connection closes first, by connection id, then the packet's
+//!   own processing), then the release of every exchange older than the watermark (the
+//!   oldest request any worker still has open, or the packet's time) from one reorder buffer.
+//!   Released exchanges go to `emit` (pairing, the CORS engine and the records follow).
+//!
+//! # Why the output does not depend on the number of workers
+//! Connections are independent; what crosses them is replayed globally:
+//! - request numbers (`seq`): the merge numbers requests in the order their heads completed
+//!   (packet order, then event order within a packet), which is the single table's order;
+//! - idle sweeps: the reader schedules them from the whole packet stream with the table's own
+//!   rule, and every worker sweeps at that packet (oldest connection first);
+//! - the end-of-capture flush: oldest connection first, merged by connection id;
+//! - the watermark and the reorder buffer (and its cap): one, in the merge;
+//! - warnings: collected per event and merged in the same order, so even the kept details
+//!   are the same.
+//!
+//! The one exception is the live-connection cap: each worker enforces its share of
+//! [`CaptureOptions::max_live_connections`], so when the cap is hit the connection chosen
+//! for eviction can differ (the event is counted as `limit-live-connections` either way).
+//!
+//! Memory stays flat: at most [`QUEUE`] blocks wait per worker, and the merge holds only the
+//! exchanges the reorder buffer holds anyway.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, BufRead};
+use std::iter::Peekable;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+use std::thread;
+
+use crate::diag::Diagnostics;
+use crate::model::{Exchange, Micros};
+
+use super::decode::{self, Decoded, Segment, TcpFlags};
+use super::flows::{sweep_now, ConnTable, Out};
+use super::reader::{BlockSink, PacketReader, RawPacket};
+use super::tcp::{Endpoint, PacketMeta, SeqNumber};
+use super::{flow_shard, CaptureError, CaptureOptions, CaptureStats, Reorder};
+
+/// Blocks queued per worker, and results queued per worker for the merge: enough to absorb
+/// uneven blocks, few enough that memory stays a handful of blocks.
+pub const QUEUE: usize = 4;
+
+/// Where a segment's payload is.
+enum Payload {
+    /// A range of the shared block.
+    InBlock { at: usize, len: usize },
+    /// Bytes that are not inside the frame (never produced by `decode`, kept as a guard).
+    Owned(Vec<u8>),
+}
+
+/// A decoded TCP segment for a worker.
+struct SegItem {
+    meta: PacketMeta,
+    src: Endpoint,
+    dst: Endpoint,
+    seq: SeqNumber,
+    ack: SeqNumber,
+    flags: TcpFlags,
+    payload: Payload,
+    missing: u32,
+}
+
+enum Item {
+    Seg(SegItem),
+    /// An idle sweep due at this packet, before the packet itself is processed.
+    Sweep(PacketMeta),
+}
+
+enum ToWorker {
+    Batch {
+        block: Arc<Vec<u8>>,
+        items: Vec<Item>,
+    },
+    Finish,
+}
+
+/// What the merge needs of every packet: its number and time, whether the single-threaded
+/// loop releases exchanges after it, and the reader's own warnings for it.
+struct Mark {
+    number: u64,
+    ts: Micros,
+    release: bool,
+    diag: Option<Box<Diagnostics>>,
+}
+
+enum ToMerge {
+    Block(Vec<Mark>),
+    End(Result<(), CaptureError>, CaptureStats),
+}
+
+/// Something a worker did that the merge replays.
+struct Event {
+    /// The packet being processed (`u64::MAX` for the end-of-capture flush).
+    packet: u64,
+    /// 0: one connection closed (idle sweep, final flush), ordered by `conn`; 1: the packet's
+    /// own processing.
+    phase: u8,
+    conn: u64,
+    /// Requests whose heads completed (their worker-local `seq`s are consecutive).
+    parsed: u64,
+    /// Exchanges finished, taken in order from the worker's list.
+    done: usize,
+    /// The worker's oldest open request afterwards (worker-local `seq`).
+    oldest: Option<(Micros, u64)>,
+    diag: Option<Box<Diagnostics>>,
+}
+
+#[derive(Default)]
+struct WorkerOut {
+    events: Vec<Event>,
+    exchanges: Vec<(Micros, Exchange)>,
+    /// Set on the final message.
+    stats: Option<CaptureStats>,
+}
+
+/// Reads a capture like [`super::read_capture`], with `workers` threads reassembling and
+/// parsing connections (plus one reading and decoding); `emit` runs on the calling thread and
+/// sees the same exchanges in the same order as with `read_capture`. `workers <= 1` is
+/// `read_capture` itself.
+pub fn read_capture_parallel(
+    reader: Box<dyn BufRead + Send>,
+    source: Arc<str>,
+    opts: &CaptureOptions,
+    workers: usize,
+    emit: &mut dyn FnMut(Exchange),
+    diag: &mut Diagnostics,
+) -> Result<CaptureStats, CaptureError> {
+    if workers <= 1 {
+        return super::read_capture(reader, source, opts, emit, diag);
+    }
+    let n = workers;
+    let mut packets = PacketReader::new(reader, opts)?;
+    let worker_opts = CaptureOptions {
+        max_live_connections: opts.max_live_connections.div_ceil(n).max(1),
+        ..opts.clone()
+    };
+    thread::scope(|s| {
+        let (to_merge, from_reader) = sync_channel::<ToMerge>(2 * QUEUE);
+        let mut to_workers = Vec::with_capacity(n);
+        let mut from_workers = Vec::with_capacity(n);
+        let mut handles = Vec::with_capacity(n + 1);
+        for _ in 0..n {
+            let (tx, rx) = sync_channel::<ToWorker>(QUEUE);
+            let (out_tx, out_rx) = sync_channel::<WorkerOut>(QUEUE);
+            let source = source.clone();
+            let o = worker_opts.clone();
+            let h = thread::Builder::new()
+                .name(format!("capture-worker-{}", handles.len()))
+                .spawn_scoped(s, move || worker(&rx, &out_tx, source, &o));
+            handles.push(h);
+            to_workers.push(tx);
+            from_workers.push(out_rx);
+        }
+        let reader_source = source.clone();
+        let reading = thread::Builder::new().name("capture-reader".into());
+        handles.push(reading.spawn_scoped(s, move || {
+            let mut d = Dispatch {
+                items: (0..n).map(|_| Vec::new()).collect(),
+                marks: Vec::new(),
+                stats: CaptureStats::default(),
+                next_sweep: None,
+                source: reader_source,
+                to_workers: &to_workers,
+                to_merge: &to_merge,
+                inflight: VecDeque::new(),
+            };
+            let result = packets.for_each_block(&mut d);
+            for tx in &to_workers {
+                let _ = tx.send(ToWorker::Finish);
+            }
+            let _ = to_merge.send(ToMerge::End(result, d.stats));
+        }));
+        // Spawning only fails when the system is out of threads. The threads that did start
+        // exit on their own once the channels of the missing ones are closed.
+        if handles.iter().any(|h| h.is_err()) {
+            return Err(CaptureError::Read {
+                offset: 0,
+                source: io::Error::other("cannot start capture threads"),
+            });
+        }
+        let mut m = Merge {
+            reorder: Reorder::new(opts.max_reorder_exchanges),
+            local_to_global: (0..n).map(|_| HashMap::new()).collect(),
+            next_local: vec![0; n],
+            next_global: 0,
+            oldest: vec![None; n],
+            diag,
+            emit,
+        };
+        let result = m.run(&from_reader, &from_workers);
+        // Closing our ends unblocks a reader or worker still sending (only after a failure).
+        drop(from_reader);
+        drop(from_workers);
+        for h in handles.into_iter().flatten() {
+            // A worker can only fail by a bug; its channel closing already made `run` fail.
+            let _ = h.join();
+        }
+        result
+    })
+}
+
+/// The reader thread's packet sink: decodes, shards, schedules sweeps, ships blocks.
+struct Dispatch<'a> {
+    items: Vec<Vec<Item>>,
+    marks: Vec<Mark>,
+    stats: CaptureStats,
+    next_sweep: Option<Micros>,
+    source: Arc<str>,
+    to_workers: &'a [SyncSender<ToWorker>],
+    to_merge: &'a SyncSender<ToMerge>,
+    /// Blocks handed out, oldest first, until every worker has dropped them.
+    inflight: VecDeque<Arc<Vec<u8>>>,
+}
+
+impl Dispatch<'_> {
+    /// One warning of the reader's for the packet, with the same text `read_capture` writes.
+    fn warn(&self, kind: &'static str, text: String) -> Option<Box<Diagnostics>> {
+        let mut d = Diagnostics::new();
+        d.warn(kind, || text);
+        Some(Box::new(d))
+    }
+}
+
+impl BlockSink for Dispatch<'_> {
+    fn packet(&mut self, pkt: &RawPacket<'_>) {
+        self.stats.packets += 1;
+        self.stats.bytes += pkt.data.len() as u64;
+        let meta = PacketMeta {
+            number: pkt.number,
+            offset: pkt.offset,
+            ts: pkt.ts,
+        };
+        let mut mark = Mark {
+            number: pkt.number,
+            ts: pkt.ts,
+            release: true,
+            diag: None,
+        };
+        let src = &self.source;
+        let Some(link) = pkt.link else {
+            // `read_capture` returns before its release step for these.
+            mark.release = false;
+            mark.diag = self.warn(
+                "unsupported-link-type",
+                format!(
+                    "{src}: packet {} (byte {}): link type {} skipped",
+                    pkt.number, pkt.offset, pkt.dlt
+                ),
+            );
+            self.marks.push(mark);
+            return;
+        };
+        match decode::decode(link, pkt.data) {
+            Decoded::Tcp(seg) => {
+                self.stats.tcp_packets += 1;
+                if sweep_now(&mut self.next_sweep, pkt.ts) {
+                    for items in &mut self.items {
+                        items.push(Item::Sweep(meta));
+                    }
+                }
+                let payload = payload_in_block(pkt, seg.payload);
+                let shard = flow_shard(&seg, self.items.len());
+                if let Some(items) = self.items.get_mut(shard) {
+                    items.push(Item::Seg(SegItem {
+                        meta,
+                        src: seg.src,
+                        dst: seg.dst,
+                        seq: seg.seq,
+                        ack: seg.ack,
+                        flags: seg.flags,
+                        payload,
+                        missing: seg.missing,
+                    }));
+                }
+            }
+            Decoded::Other => {}
+            Decoded::Fragment => {
+                mark.diag = self.warn(
+                    "ip-fragment",
+                    format!(
+                        "{src}: packet {} (byte {}): IP fragment skipped",
+                        pkt.number, pkt.offset
+                    ),
+                );
+            }
+            Decoded::Truncated => {
+                mark.diag = self.warn(
+                    "truncated-packet",
+                    format!(
+                        "{src}: packet {} (byte {}): cut off before the end of its TCP header",
+                        pkt.number, pkt.offset
+                    ),
+                );
+            }
+            Decoded::Malformed => {
+                mark.diag = self.warn(
+                    "malformed-packet",
+                    format!(
+                        "{src}: packet {} (byte {}): bad IP header",
+                        pkt.number, pkt.offset
+                    ),
+                );
+            }
+        }
+        self.marks.push(mark);
+    }
+
+    fn block(&mut self, block: Vec<u8>) -> Vec<u8> {
+        let block = Arc::new(block);
+        for (tx, items) in self.to_workers.iter().zip(self.items.iter_mut()) {
+            let cap = items.len();
+            let items = std::mem::replace(items, Vec::with_capacity(cap));
+            // A closed channel means the merge gave up; what is read from here on is dropped.
+            let _ = tx.send(ToWorker::Batch {
+                block: block.clone(),
+                items,
+            });
+        }
+        let cap = self.marks.len();
+        let marks = std::mem::replace(&mut self.marks, Vec::with_capacity(cap));
+        let _ = self.to_merge.send(ToMerge::Block(marks));
+        self.inflight.push_back(block);
+        // Recycle the oldest block once every worker has dropped it.
+        if self
+            .inflight
+            .front()
+            .is_some_and(|b| Arc::strong_count(b) == 1)
+        {
+            if let Some(b) = self.inflight.pop_front() {
+                return Arc::try_unwrap(b).unwrap_or_default();
+            }
+        }
+        Vec::new()
+    }
+}
+
+/// The payload's place in the block: `decode` borrows it from the frame, so it lies inside
+/// `pkt.data`, which starts at `pkt.at` in the block.
+fn payload_in_block(pkt: &RawPacket<'_>, payload: &[u8]) -> Payload {
+    if payload.is_empty() {
+        return Payload::InBlock { at: 0, len: 0 };
+    }
+    let frame = pkt.data.as_ptr() as usize;
+    let p = payload.as_ptr() as usize;
+    match p.checked_sub(frame) {
+        Some(rel) if rel + payload.len() <= pkt.data.len() => Payload::InBlock {
+            at: pkt.at + rel,
+            len: payload.len(),
+        },
+        _ => Payload::Owned(payload.to_vec()),
+    }
+}
+
+/// One worker: its connection table, fed segments and sweeps in capture order.
+fn worker(
+    rx: &Receiver<ToWorker>,
+    tx: &SyncSender<WorkerOut>,
+    source: Arc<str>,
+    opts: &CaptureOptions,
+) {
+    let mut table = ConnTable::new(source, opts);
+    table.set_external_sweep(true);
+    let mut stats = CaptureStats::default();
+    let mut scratch = Diagnostics::new();
+    while let Ok(msg) = rx.recv() {
+        let mut out = WorkerOut::default();
+        match msg {
+            ToWorker::Batch { block, items } => {
+                for item in &items {
+                    match item {
+                        Item::Sweep(meta) => {
+                            for (no, key) in table.idle_at(meta.ts) {
+                                let before = (table.requests_seen(), out.exchanges.len());
+                                let mut o = Out {
+                                    diag: &mut scratch,
+                                    stats: &mut stats,
+                                    exchanges: &mut out.exchanges,
+                                };
+                                table.close_idle(&key, meta, &mut o);
+                                log(&mut out, &table, &mut scratch, before, meta.number, 0, no);
+                            }
+                        }
+                        Item::Seg(s) => {
+                            let payload: &[u8] = match &s.payload {
+                                Payload::InBlock { at, len } => {
+                                    block.get(*at..at + len).unwrap_or(&[])
+                                }
+                                Payload::Owned(v) => v,
+                            };
+                            let seg = Segment {
+                                src: s.src,
+                                dst: s.dst,
+                                seq: s.seq,
+                                ack: s.ack,
+                                flags: s.flags,
+                                payload,
+                                missing: s.missing,
+                            };
+                            let before = (table.requests_seen(), out.exchanges.len());
+                            let mut o = Out {
+                                diag: &mut scratch,
+                                stats: &mut stats,
+                                exchanges: &mut out.exchanges,
+                            };
+                            table.process(&seg, &s.meta, &mut o);
+                            log(&mut out, &table, &mut scratch, before, s.meta.number, 1, 0);
+                        }
+                    }
+                }
+                // Let the reader recycle the block before the merge gets to it.
+                drop(items);
+                drop(block);
+                if tx.send(out).is_err() {
+                    return;
+                }
+            }
+            ToWorker::Finish => {
+                loop {
+                    let before = (table.requests_seen(), out.exchanges.len());
+                    let mut o = Out {
+                        diag: &mut scratch,
+                        stats: &mut stats,
+                        exchanges: &mut out.exchanges,
+                    };
+                    let Some(no) = table.flush_next(&mut o) else {
+                        break;
+                    };
+                    log(&mut out, &table, &mut scratch, before, u64::MAX, 0, no);
+                }
+                out.stats = Some(std::mem::take(&mut stats));
+                let _ = tx.send(out);
+                return;
+            }
+        }
+    }
+}
+
+/// Logs an event when the step did something the merge must replay.
+fn log(
+    out: &mut WorkerOut,
+    table: &ConnTable,
+    scratch: &mut Diagnostics,
+    (seq_before, done_before): (u64, usize),
+    packet: u64,
+    phase: u8,
+    conn: u64,
+) {
+    let parsed = table.requests_seen() - seq_before;
+    let done = out.exchanges.len() - done_before;
+    if parsed == 0 && done == 0 && scratch.is_empty() {
+        return;
+    }
+    out.events.push(Event {
+        packet,
+        phase,
+        conn,
+        parsed,
+        done,
+        oldest: table.oldest_open(),
+        diag: (!scratch.is_empty()).then(|| Box::new(std::mem::take(scratch))),
+    });
+}
+
+/// The merge: replays the workers' events in capture order (see the module docs).
+struct Merge<'a> {
+    reorder: Reorder,
+    /// Per worker: worker-local `seq` → global `seq`, for requests not emitted yet.
+    local_to_global: Vec<HashMap<u64, u64>>,
+    next_local: Vec<u64>,
+    next_global: u64,
+    /// Per worker: the oldest open request, global `seq`.
+    oldest: Vec<Option<(Micros, u64)>>,
+    diag: &'a mut Diagnostics,
+    emit: &'a mut dyn FnMut(Exchange),
+}
+
+fn stopped() -> CaptureError {
+    CaptureError::Read {
+        offset: 0,
+        source: io::Error::other("a capture worker thread stopped"),
+    }
+}
+
+impl Merge<'_> {
+    fn run(
+        &mut self,
+        from_reader: &Receiver<ToMerge>,
+        from_workers: &[Receiver<WorkerOut>],
+    ) -> Result<CaptureStats, CaptureError> {
+        loop {
+            let (marks, end) = match from_reader.recv().map_err(|_| stopped())? {
+                ToMerge::Block(marks) => (marks, None),
+                // The end-of-capture flush: everything at "packet" u64::MAX, no release.
+                ToMerge::End(result, stats) => (
+                    vec![Mark {
+                        number: u64::MAX,
+                        ts: Micros::MAX,
+                        release: false,
+                        diag: None,
+                    }],
+                    Some((result, stats)),
+                ),
+            };
+            let mut outs = Vec::with_capacity(from_workers.len());
+            for rx in from_workers {
+                outs.push(rx.recv().map_err(|_| stopped())?);
+            }
+            let mut stats = end.as_ref().map(|(_, s)| s.clone());
+            if let Some(total) = &mut stats {
+                for o in &outs {
+                    if let Some(w) = &o.stats {
+                        total.tcp_connections += w.tcp_connections;
+                        total.http_requests += w.http_requests;
+                        total.tls_connections += w.tls_connections;
+                    }
+                }
+            }
+            self.block(marks, outs);
+            if let Some((result, _)) = end {
+                self.reorder.drain(self.emit);
+                return result.map(|()| stats.unwrap_or_default());
+            }
+        }
+    }
+
+    /// Replays one block: per packet, its events (closes by connection id, then processing),
+    /// then the release.
+    fn block(&mut self, marks: Vec<Mark>, outs: Vec<WorkerOut>) {
+        let mut events: Vec<Peekable<std::vec::IntoIter<Event>>> = Vec::with_capacity(outs.len());
+        let mut exchanges = Vec::with_capacity(outs.len());
+        for o in outs {
+            events.push(o.events.into_iter().peekable());
+            exchanges.push(o.exchanges.into_iter());
+        }
+        for m in marks {
+            if let Some(d) = m.diag {
+                self.diag.merge(*d);
+            }
+            loop {
+                let mut best: Option<(u8, u64, usize)> = None;
+                for (w, ev) in events.iter_mut().enumerate() {
+                    if let Some(e) = ev.peek().filter(|e| e.packet == m.number) {
+                        let k = (e.phase, e.conn, w);
+                        if best.is_none_or(|b| k < b) {
+                            best = Some(k);
+                        }
+                    }
+                }
+                let Some((_, _, w)) = best else {
+                    break;
+                };
+                if let (Some(e), Some(xs)) = (
+                    events.get_mut(w).and_then(Iterator::next),
+                    exchanges.get_mut(w),
+                ) {
+                    self.apply(w, e, xs);
+                }
+            }
+            if m.release {
+                let mut watermark = (m.ts, u64::MAX);
+                for o in self.oldest.iter().flatten() {
+                    watermark = watermark.min(*o);
+                }
+                self.reorder.release(watermark, self.emit);
+            }
+        }
+        // Every event belongs to a packet of its block; anything else would be a bug, and is
+        // still replayed rather than lost.
+        for (w, (ev, xs)) in events.iter_mut().zip(exchanges.iter_mut()).enumerate() {
+            for e in ev.by_ref() {
+                self.apply(w, e, xs);
+            }
+        }
+    }
+
+    fn apply(&mut self, w: usize, e: Event, xs: &mut impl Iterator<Item = (Micros, Exchange)>) {
+        let (Some(map), Some(next_local)) =
+            (self.local_to_global.get_mut(w), self.next_local.get_mut(w))
+        else {
+            return;
+        };
+        for _ in 0..e.parsed {
+            map.insert(*next_local, self.next_global);
+            *next_local += 1;
+            self.next_global += 1;
+        }
+        if let Some(d) = e.diag {
+            self.diag.merge(*d);
+        }
+        for (t, mut ex) in xs.take(e.done) {
+            // Every finished request was parsed (and mapped) first.
+            ex.seq = map.remove(&ex.seq).unwrap_or(ex.seq);
+            self.reorder.push((t, ex), self.diag, self.emit);
+        }
+        if let Some(o) = self.oldest.get_mut(w) {
+            *o = e
+                .oldest
+                .map(|(t, local)| (t, map.get(&local).copied().unwrap_or(u64::MAX)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::testutil::*;
+    use std::io::Cursor;
+
+    struct Run {
+        exchanges: Vec<Exchange>,
+        diag: Diagnostics,
+        result: Result<CaptureStats, String>,
+    }
+
+    fn run_n(bytes: &[u8], opts: &CaptureOptions, n: usize) -> Run {
+        let mut exchanges = Vec::new();
+        let mut diag = Diagnostics::new();
+        let result = read_capture_parallel(
+            Box::new(Cursor::new(bytes.to_vec())),
+            Arc::from("t.pcap"),
+            opts,
+            n,
+            &mut |e| exchanges.push(e),
+            &mut diag,
+        )
+        .map_err(|e| e.to_string());
+        Run {
+            exchanges,
+            diag,
+            result,
+        }
+    }
+
+    /// Exchanges, result, warning counts and kept details are the same for 1..=4 workers.
+    fn assert_same(bytes: &[u8], opts: &CaptureOptions) {
+        let base = run_n(bytes, opts, 1);
+        for n in 2..=4 {
+            let o = run_n(bytes, opts, n);
+            assert_eq!(o.exchanges, base.exchanges, "{n} workers");
+            assert_eq!(
+                format!("{:?}", o.result),
+                format!("{:?}", base.result),
+                "{n} workers"
+            );
+            assert_eq!(
+                format!("{:?}", o.diag),
+                format!("{:?}", base.diag),
+                "{n} workers"
+            );
+        }
+    }
+
+    #[test]
+    fn synthetic_capture_is_the_same_with_any_worker_count() {
+        let spec = crate::synth::PcapSpec {
+            target_bytes: 3_000_000,
+            concurrent: 64,
+            ..crate::synth::PcapSpec::default()
+        };
+        let mut bytes = Vec::new();
+        let counts = crate::synth::write_pcap(&mut bytes, &spec).unwrap();
+        assert_same(&bytes, &CaptureOptions::default());
+        let base = run_n(&bytes, &CaptureOptions::default(), 1);
+        assert_eq!(base.exchanges.len() as u64, counts.requests);
+        // Small limits: reorder cap, pending cap, head limits reached on every worker.
+        let tight = CaptureOptions {
+            max_reorder_exchanges: 3,
+            max_pending_requests: 2,
+            max_head_bytes: 700,
+            idle_timeout_secs: 0,
+            ..CaptureOptions::default()
+        };
+        assert_same(&bytes, &tight);
+        // Cut short: the error comes after the same exchanges.
+        assert_same(&bytes[..bytes.len() / 2 + 7], &CaptureOptions::default());
+    }
+
+    #[test]
+    fn idle_sweeps_and_out_of_order_connections() {
+        // Three connections, one idle for longer than the timeout between its requests.
+        let mut frames = Vec::new();
+        for (i, port) in [41000u16, 41001, 41002].into_iter().enumerate() {
+            let mut c = Conv::new(port);
+            c.ts += i as i64 * 1000;
+            c.handshake();
+            c.client(b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n", 1460);
+            if port == 41001 {
+                c.ts += 400_000_000;
+            }
+            c.server(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 1460);
+            c.client(b"GET /b HTTP/1.1\r\nHost: h\r\n\r\n", 1460);
+            frames.extend(c.frames);
+        }
+        frames.sort_by_key(|f| f.0);
+        let bytes = pcap(&frames, 1, false, false);
+        assert_same(&bytes, &CaptureOptions::default());
+        let o = run_n(&bytes, &CaptureOptions::default(), 3);
+        assert!(o.diag.count("tcp-idle-flush") > 0);
+    }
+}
