@@ -76,8 +76,8 @@ pub enum HarError {
         entry: Option<u64>,
         entries: u64,
     },
-    #[error("no `log.entries` array found: not a HAR file")]
-    NoEntries,
+    #[error("no `log.entries` array in the {bytes} bytes read: not a HAR file")]
+    NoEntries { bytes: u64 },
 }
 
 /// `, in entry N` for error messages.
@@ -356,6 +356,8 @@ struct Scanner<'o> {
     buf: Vec<u8>,
     /// Where the current string's kept bytes start in `buf`.
     string_start: usize,
+    /// Byte offset of the current string's opening quote (for limit details).
+    string_offset: u64,
     saw_entries: bool,
     entry_start_offset: u64,
     /// Containers open below `max_depth`, followed by counting brackets only.
@@ -396,6 +398,7 @@ pub fn read_har(
         capture_depth: 0,
         buf: Vec::new(),
         string_start: 0,
+        string_offset: 0,
         saw_entries: false,
         entry_start_offset: 0,
         deep: 0,
@@ -446,7 +449,7 @@ pub fn read_har(
         });
     }
     if !sc.saw_entries {
-        return Err(HarError::NoEntries);
+        return Err(HarError::NoEntries { bytes: sc.offset });
     }
     Ok(meta)
 }
@@ -539,7 +542,7 @@ impl Scanner<'_> {
             if !self.string_elided {
                 self.string_elided = true;
                 self.buf.truncate(self.string_start);
-                self.limit_event("limit-har-string");
+                self.limit_event("limit-har-string", self.string_offset);
             }
             return;
         }
@@ -569,7 +572,7 @@ impl Scanner<'_> {
     }
 
     /// Counts a limit hit inside the value being captured (details for the first few).
-    fn limit_event(&mut self, kind: WarnKind) {
+    fn limit_event(&mut self, kind: WarnKind, offset: u64) {
         let entry =
             (self.capture == Capture::Entry).then(|| self.entries_started.saturating_sub(1));
         match self.limit_counts.iter_mut().find(|(k, _)| *k == kind) {
@@ -577,7 +580,7 @@ impl Scanner<'_> {
             None => self.limit_counts.push((kind, 1)),
         }
         if self.limit_events.iter().filter(|e| e.0 == kind).count() < MAX_DETAILS_PER_KIND {
-            self.limit_events.push((kind, entry, self.offset));
+            self.limit_events.push((kind, entry, offset));
         }
     }
 
@@ -588,13 +591,13 @@ impl Scanner<'_> {
             let mut detailed = 0;
             for &(_, entry, offset) in self.limit_events.iter().filter(|e| e.0 == kind) {
                 detailed += 1;
+                // Only `limit-har-string` comes through here (the others skip whole entries
+                // and are reported with them).
                 diag.warn(kind, || {
-                    let what = if kind == "limit-har-string" {
-                        format!("string longer than {max_string} bytes emptied")
-                    } else {
-                        "value nested deeper than the limit skipped".to_owned()
-                    };
-                    format!("{source}: byte {offset}{}: {what}", in_entry(entry))
+                    format!(
+                        "{source}: byte {offset}{}: string longer than {max_string} bytes emptied",
+                        in_entry(entry)
+                    )
                 });
             }
             diag.add(kind, n.saturating_sub(detailed));
@@ -637,6 +640,7 @@ impl Scanner<'_> {
                 self.escape = false;
                 self.string_len = 0;
                 self.string_elided = false;
+                self.string_offset = self.offset;
                 if is_key {
                     self.reading_key = true;
                     self.key.clear();
@@ -1238,7 +1242,10 @@ mod tests {
     #[test]
     fn not_a_har() {
         assert!(matches!(read("[1,2]").0, Err(HarError::Syntax { .. })));
-        assert!(matches!(read("{\"a\":1}").0, Err(HarError::NoEntries)));
+        assert!(matches!(
+            read("{\"a\":1}").0,
+            Err(HarError::NoEntries { bytes: 7 })
+        ));
         assert!(matches!(
             read("{\"log\":{\"entries\":[{]}}").0,
             Err(HarError::Syntax { .. })

@@ -84,7 +84,15 @@ pub fn from_reader(name: Arc<str>, raw: Box<dyn Read + Send>) -> Result<Input, I
         Box::new(buffered)
     };
     let head = fill_peek(&mut reader)?;
-    let format = detect(head)?;
+    let format = match detect(head) {
+        // Say so when the bytes shown are not the file's own but its decompressed content.
+        Err(InputError::Unrecognized(shown)) if gzip => {
+            return Err(InputError::Unrecognized(format!(
+                "{shown}, after gzip decompression"
+            )))
+        }
+        other => other?,
+    };
     Ok(Input {
         name,
         format,
@@ -159,6 +167,22 @@ mod tests {
         let input = from_reader(Arc::from("x.har.gz"), Box::new(io::Cursor::new(gz))).unwrap();
         assert!(input.gzip);
         assert_eq!(input.format, Format::Har);
+    }
+
+    #[test]
+    fn unrecognized_gzip_content_says_so() {
+        use flate2::{write::GzEncoder, Compression};
+        use std::io::Write;
+        let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+        enc.write_all(b"\xff\xd8\xff\xe0 a JPEG").unwrap();
+        let gz = enc.finish().unwrap();
+        let Err(e) = from_reader(Arc::from("x.gz"), Box::new(io::Cursor::new(gz))) else {
+            panic!("not an input");
+        };
+        assert_eq!(
+            e.to_string(),
+            "not a HAR, pcap or pcapng file (first bytes: ff d8 ff e0 20 61 20 4a, after gzip decompression)"
+        );
     }
 
     #[test]
