@@ -109,7 +109,8 @@ impl PreflightCache {
         });
         if method_ok && headers_ok {
             Lookup::Hit {
-                age_s: ((now - created).max(0) / 1_000_000) as u64,
+                // Capture times can be anything (saturated timestamps): no overflow.
+                age_s: (now.saturating_sub(*created).max(0) / 1_000_000) as u64,
             }
         } else {
             Lookup::Miss
@@ -215,6 +216,21 @@ mod tests {
     }
 
     const S: Micros = 1_000_000;
+
+    /// Capture times can jump anywhere (damaged pcapng offsets): an entry made at the far
+    /// future is looked up at the far past. The age saturates at 0 instead of overflowing
+    /// (a panic with debug assertions, a wrapped age without).
+    #[test]
+    fn age_of_entries_at_extreme_times() {
+        let c: Arc<str> = Arc::from("client");
+        let mut cache = PreflightCache::new(Browser::Firefox);
+        let day = allowed(&["PUT"], &[], 86_400);
+        cache.insert(&c, "http://a", "http://b/y", Micros::MAX - S, false, &day);
+        assert_eq!(
+            cache.lookup(&c, "http://a", "http://b/y", Micros::MIN, false, "PUT", &[]),
+            Lookup::Hit { age_s: 0 }
+        );
+    }
 
     #[test]
     fn hit_within_max_age_miss_after() {
