@@ -3,6 +3,9 @@
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Mutex};
+use std::thread;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
@@ -205,6 +208,19 @@ fn run_explain(name: &str) -> ExitCode {
     }
 }
 
+/// What one input sends to the printing thread, in order.
+enum FileMsg {
+    Records(Vec<Record>),
+    Done(Box<InputReport>),
+}
+
+/// Records sent to the printing thread at once.
+const FILE_BATCH: usize = 64;
+
+/// Batches of records a later input may queue while an earlier one is still printing; past
+/// it, its analysis waits (memory stays bounded whatever the inputs).
+const FILE_QUEUE: usize = 64;
+
 fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
     if let Some(j) = a.jobs {
         // Only fails when a global pool already exists, which nothing else creates.
@@ -212,6 +228,7 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
             .num_threads(j.max(1))
             .build_global();
     }
+    let jobs = rayon::current_num_threads().max(1);
     let stdout = io::stdout();
     let tty = stdout.is_terminal();
     let format = a.format.unwrap_or(if tty {
@@ -219,13 +236,20 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
     } else {
         OutputFormat::Ndjson
     });
+    // Several inputs are analysed at once (each with its share of the threads) and printed
+    // in the order given.
+    let concurrent = jobs.min(a.files.len()).max(1);
     let opts = Options {
         all: a.all,
+        capture_workers: (jobs / concurrent).max(1),
         ..Options::default()
     };
     let out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    // Only the table needs the records themselves; for the exit code (and the JSON sink's own
+    // summary) counting blocked ones per browser is enough.
+    let keep = format == OutputFormat::Table;
     let mut table_rows: Vec<Record> = Vec::new();
-    let mut summaries: Vec<(Option<Browser>, Vec<Record>)> = Vec::new();
+    let mut blocked = [0u64; 3];
     let mut reports: Vec<InputReport> = Vec::new();
     let mut sink: Box<dyn RecordSink> = match format {
         OutputFormat::Ndjson => Box::new(NdjsonSink::new(out)),
@@ -234,24 +258,92 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
         OutputFormat::Table => Box::new(NdjsonSink::new(io::sink())),
     };
     let mut io_error: Option<io::Error> = None;
-    for path in &a.files {
-        let mut records = Vec::new();
-        let report = pipeline::analyze(path, &opts, &mut |r| {
-            if io_error.is_none() {
-                if let Err(e) = sink.record(&r) {
-                    io_error = Some(e);
-                }
+    let stop = AtomicBool::new(false);
+    let mut take = |r: Record| {
+        if io_error.is_none() {
+            if let Err(e) = sink.record(&r) {
+                io_error = Some(e);
+                // No input is started after a write error (a closed pipe, a full disk).
+                stop.store(true, Ordering::Relaxed);
             }
-            records.push(r);
-        });
-        if let Some(e) = io_error.take() {
-            return Err(e);
         }
+        for (n, b) in blocked.iter_mut().zip(BROWSERS) {
+            *n += u64::from(r.verdict_for(b) == "blocked");
+        }
+        if keep {
+            table_rows.push(r);
+        }
+    };
+    let done = |report: InputReport, reports: &mut Vec<InputReport>| {
         if let Some(err) = &report.error {
             eprintln!("corscope: error: {}: {err}", report.name);
         }
-        summaries.push((report.recorded_by, records));
         reports.push(report);
+    };
+    if concurrent <= 1 {
+        for path in &a.files {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let report = pipeline::analyze(path, &opts, &mut take);
+            done(report, &mut reports);
+        }
+    } else {
+        let next = AtomicUsize::new(0);
+        let mut senders = Vec::with_capacity(a.files.len());
+        let mut receivers = Vec::with_capacity(a.files.len());
+        for _ in &a.files {
+            let (tx, rx) = mpsc::sync_channel::<FileMsg>(FILE_QUEUE);
+            senders.push(Mutex::new(Some(tx)));
+            receivers.push(rx);
+        }
+        thread::scope(|s| {
+            for _ in 0..concurrent {
+                s.spawn(|| {
+                    // Inputs are taken in order, so the one being printed is always running.
+                    while let Some(i) = Some(next.fetch_add(1, Ordering::Relaxed))
+                        .filter(|i| *i < a.files.len() && !stop.load(Ordering::Relaxed))
+                    {
+                        let tx = senders
+                            .get(i)
+                            .and_then(|m| m.lock().ok().and_then(|mut t| t.take()));
+                        let (Some(tx), Some(path)) = (tx, a.files.get(i)) else {
+                            continue;
+                        };
+                        let mut batch = Vec::with_capacity(FILE_BATCH);
+                        let report = pipeline::analyze(path, &opts, &mut |r| {
+                            batch.push(r);
+                            if batch.len() >= FILE_BATCH {
+                                let full =
+                                    std::mem::replace(&mut batch, Vec::with_capacity(FILE_BATCH));
+                                // A closed channel: printing stopped (write error).
+                                let _ = tx.send(FileMsg::Records(full));
+                            }
+                        });
+                        let _ = tx.send(FileMsg::Records(batch));
+                        let _ = tx.send(FileMsg::Done(Box::new(report)));
+                    }
+                });
+            }
+            for rx in receivers {
+                if stop.load(Ordering::Relaxed) {
+                    // Dropping the receivers lets running analyses finish without printing.
+                    break;
+                }
+                for msg in rx.iter() {
+                    match msg {
+                        FileMsg::Records(rs) => rs.into_iter().for_each(&mut take),
+                        FileMsg::Done(report) => {
+                            done(*report, &mut reports);
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+    }
+    if let Some(e) = io_error.take() {
+        return Err(e);
     }
     sink.finish()?;
     // Which browser speaks: the flag, else the (first) input's recorder, else Chromium.
@@ -259,15 +351,16 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
         .browser
         .or_else(|| reports.iter().find_map(|r| r.recorded_by))
         .unwrap_or(Browser::Chromium);
-    let mut summary = Summary::new(speaker);
-    for (_, recs) in &summaries {
-        for r in recs {
-            summary.add(r);
-        }
-    }
+    let speaker_blocked = BROWSERS
+        .iter()
+        .position(|b| *b == speaker)
+        .and_then(|i| blocked.get(i))
+        .copied()
+        .unwrap_or(0);
     if format == OutputFormat::Table {
-        for (_, recs) in summaries.iter_mut() {
-            table_rows.append(recs);
+        let mut summary = Summary::new(speaker);
+        for r in &table_rows {
+            summary.add(r);
         }
         let mut out = io::BufWriter::new(io::stdout().lock());
         print_table(&mut out, &table_rows, speaker, tty)?;
@@ -281,12 +374,15 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
         .any(|r| r.error.is_some() && r.exchanges == 0);
     Ok(if failed_entirely {
         ExitCode::from(2)
-    } else if summary.blocked() > 0 && !a.exit_zero {
+    } else if speaker_blocked > 0 && !a.exit_zero {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
 }
+
+/// The browsers the exit code can speak for.
+const BROWSERS: [Browser; 3] = [Browser::Chromium, Browser::Firefox, Browser::Safari];
 
 fn short(s: &str, n: usize) -> String {
     if s.chars().count() <= n {

@@ -1,13 +1,27 @@
 //! The analysis pipeline for one input: reader (HAR or capture) → pairing → resolution (per
 //! browser, with the preflight caches) → records, pushed to the caller as they become final.
-//! Record building (messages, fixes, serialization) runs on rayon in batches.
+//!
+//! # Threads
+//! With one thread (`capture_workers == 1`, as `--jobs 1` sets) every step runs on the
+//! caller's thread, in batches of [`BATCH`] flows. With more, the steps overlap:
+//! - a reading thread runs the reader (for captures: the merge of the parallel capture
+//!   reader, whose own threads read, decode and reassemble) and pairing, and hands batches
+//!   of flows over a short queue;
+//! - the caller's thread takes each batch and, on the rayon pool, resolves it (sequential and
+//!   stateful: the preflight caches see flows in time order) while the records of the batch
+//!   before it are built in parallel; then it hands those records to `out`, in order.
+//!
+//! Every flow is resolved in the same order either way, so the records are the same, in the
+//! same order, whatever the number of threads.
 
+use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
+use std::thread;
 
 use rayon::prelude::*;
 
 use crate::capture::{self, CaptureError, CaptureOptions, CaptureStats};
-use crate::cors::resolve::Resolver;
+use crate::cors::resolve::{Resolution, Resolver};
 use crate::cors::Browser;
 use crate::diag::Diagnostics;
 use crate::input::har::{self, HarError, HarMeta, HarOptions};
@@ -16,7 +30,9 @@ use crate::pairing::{Flow, Pairer, PairingOptions};
 use crate::report::Record;
 
 /// Flows decided per batch before records are built in parallel.
-const BATCH: usize = 512;
+pub const BATCH: usize = 512;
+/// Batches of flows queued between the reading thread and the deciding one.
+const QUEUE: usize = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalyzeError {
@@ -56,60 +72,138 @@ pub struct InputReport {
     pub error: Option<AnalyzeError>,
 }
 
-struct Stage<'a> {
-    opts: &'a Options,
-    pairer: Pairer,
+/// The stateful half of deciding: resolution in flow order (the preflight caches).
+struct Resolving {
     resolver: Resolver,
-    batch: Vec<Flow>,
-    recorded: Vec<(Flow, crate::cors::resolve::Resolution)>,
-    out: &'a mut dyn FnMut(Record),
     flows: u64,
     recorded_by: Option<Browser>,
 }
 
-impl Stage<'_> {
-    fn flush(&mut self) {
-        for flow in self.batch.drain(..) {
+impl Resolving {
+    fn new() -> Self {
+        Resolving {
+            resolver: Resolver::new(),
+            flows: 0,
+            recorded_by: None,
+        }
+    }
+
+    fn resolve(&mut self, batch: Vec<Flow>) -> Vec<(Flow, Resolution)> {
+        let mut out = Vec::with_capacity(batch.len());
+        for flow in batch {
             self.flows += 1;
-            let first = &flow.first().exchange;
-            let recorder = first
-                .evidence
-                .browser
-                .and_then(|b| b.parse().ok())
-                .or_else(|| {
-                    first
-                        .request
-                        .headers
-                        .get_str("user-agent")
-                        .and_then(|ua| Browser::from_user_agent(&ua))
-                })
-                .or_else(|| {
-                    flow.first().preflight.as_ref().and_then(|p| {
-                        p.request
-                            .headers
-                            .get_str("user-agent")
-                            .and_then(|ua| Browser::from_user_agent(&ua))
-                    })
-                })
-                .unwrap_or(Browser::Chromium);
+            let recorder = recorder_of(&flow);
             if self.recorded_by.is_none() {
                 self.recorded_by = Some(recorder);
             }
             let res = self.resolver.resolve(&flow, recorder);
-            self.recorded.push((flow, res));
+            out.push((flow, res));
         }
-        let all = self.opts.all;
-        let records: Vec<Record> = self
-            .recorded
-            .par_iter()
-            .map(|(flow, res)| Record::new(flow, res))
-            .filter(|r| all || r.is_cross_origin_cors())
-            .collect();
-        self.recorded.clear();
-        for r in records {
-            (self.out)(r);
+        out
+    }
+}
+
+/// The browser that made a flow: HAR evidence, else the User-Agent of the request or of its
+/// preflight, else Chromium.
+fn recorder_of(flow: &Flow) -> Browser {
+    let first = &flow.first().exchange;
+    first
+        .evidence
+        .browser
+        .and_then(|b| b.parse().ok())
+        .or_else(|| {
+            first
+                .request
+                .headers
+                .get_str("user-agent")
+                .and_then(|ua| Browser::from_user_agent(&ua))
+        })
+        .or_else(|| {
+            flow.first().preflight.as_ref().and_then(|p| {
+                p.request
+                    .headers
+                    .get_str("user-agent")
+                    .and_then(|ua| Browser::from_user_agent(&ua))
+            })
+        })
+        .unwrap_or(Browser::Chromium)
+}
+
+/// The stateless half: records (messages, fixes), built in parallel.
+fn records(all: bool, resolved: &[(Flow, Resolution)]) -> Vec<Record> {
+    resolved
+        .par_iter()
+        .map(|(flow, res)| Record::new(flow, res))
+        .filter(|r| all || r.is_cross_origin_cors())
+        .collect()
+}
+
+/// What reading an input produced besides its flows.
+#[derive(Default)]
+struct ReadOutcome {
+    har: Option<HarMeta>,
+    capture: Option<CaptureStats>,
+    error: Option<AnalyzeError>,
+    exchanges: u64,
+    diag: Diagnostics,
+}
+
+/// Reads the input and pairs its exchanges, handing flows over in batches of [`BATCH`].
+fn produce(
+    input: input::Input,
+    opts: &Options,
+    workers: usize,
+    send: &mut dyn FnMut(Vec<Flow>),
+) -> ReadOutcome {
+    let name: Arc<str> = input.name.clone();
+    let mut pairer = Pairer::new(opts.pairing.clone());
+    let mut batch: Vec<Flow> = Vec::with_capacity(BATCH);
+    let mut r = ReadOutcome::default();
+    let mut exchanges = 0u64;
+    {
+        let mut emit = |x: crate::model::Exchange| {
+            exchanges += 1;
+            pairer.push(x, &mut |f| batch.push(f));
+            if batch.len() >= BATCH {
+                send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+            }
+        };
+        match input.format {
+            Format::Har => {
+                match har::read_har(input.reader, name, &opts.har, &mut emit, &mut r.diag) {
+                    Ok(meta) => r.har = Some(meta),
+                    Err(e) => r.error = Some(e.into()),
+                }
+            }
+            Format::Pcap | Format::PcapNg => {
+                match capture::parallel::read_capture_parallel(
+                    input.reader,
+                    name,
+                    &opts.capture,
+                    workers,
+                    &mut emit,
+                    &mut r.diag,
+                ) {
+                    Ok(stats) => r.capture = Some(stats),
+                    Err(e) => r.error = Some(e.into()),
+                }
+            }
         }
     }
+    // The end of the input decides the whole pairing window at once: hand it over in batches
+    // too, or its flows, verdicts and records would all exist at the same time.
+    pairer.finish(&mut |f| {
+        batch.push(f);
+        if batch.len() >= BATCH {
+            send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+        }
+    });
+    if !batch.is_empty() {
+        send(batch);
+    }
+    r.diag.merge(pairer.take_diagnostics());
+    r.exchanges = exchanges;
+    r
 }
 
 /// Analyses one input (path or `-`), calling `out` for every record in time order of the
@@ -136,67 +230,102 @@ pub fn analyze_input(
     out: &mut dyn FnMut(Record),
     mut report: InputReport,
 ) -> InputReport {
-    let name: Arc<str> = input.name.clone();
-    let mut stage = Stage {
-        opts,
-        pairer: Pairer::new(opts.pairing.clone()),
-        resolver: Resolver::new(),
-        batch: Vec::new(),
-        recorded: Vec::new(),
-        out,
-        flows: 0,
-        recorded_by: None,
+    let workers = match opts.capture_workers {
+        0 => rayon::current_num_threads(),
+        n => n,
     };
-    let mut exchanges = 0u64;
-    let mut diag = Diagnostics::new();
-    {
-        let mut emit = |x: crate::model::Exchange| {
-            exchanges += 1;
-            let Stage { pairer, batch, .. } = &mut stage;
-            let mut sink = |f: Flow| batch.push(f);
-            pairer.push(x, &mut sink);
-            if stage.batch.len() >= BATCH {
-                stage.flush();
-            }
-        };
-        match input.format {
-            Format::Har => match har::read_har(input.reader, name, &opts.har, &mut emit, &mut diag)
-            {
-                Ok(meta) => report.har = Some(meta),
-                Err(e) => report.error = Some(e.into()),
-            },
-            Format::Pcap | Format::PcapNg => {
-                let workers = match opts.capture_workers {
-                    0 => rayon::current_num_threads(),
-                    n => n,
-                };
-                match capture::parallel::read_capture_parallel(
-                    input.reader,
-                    name,
-                    &opts.capture,
-                    workers,
-                    &mut emit,
-                    &mut diag,
-                ) {
-                    Ok(stats) => report.capture = Some(stats),
-                    Err(e) => report.error = Some(e.into()),
-                }
-            }
-        }
-    }
-    {
-        let Stage { pairer, batch, .. } = &mut stage;
-        let mut sink = |f: Flow| batch.push(f);
-        pairer.finish(&mut sink);
-    }
-    stage.flush();
-    report.exchanges = exchanges;
-    report.flows = stage.flows;
+    let mut resolving = Resolving::new();
+    let read = if workers <= 1 {
+        sequential(input, opts, &mut resolving, out)
+    } else {
+        pipelined(input, opts, workers, &mut resolving, out)
+    };
+    report.har = read.har;
+    report.capture = read.capture;
+    report.error = read.error;
+    report.exchanges = read.exchanges;
+    report.flows = resolving.flows;
     report.recorded_by = report
         .har
         .as_ref()
         .and_then(|m| m.browser_name())
-        .or(stage.recorded_by);
-    report.diagnostics = diag;
+        .or(resolving.recorded_by);
+    report.diagnostics = read.diag;
     report
+}
+
+/// Everything on the caller's thread.
+fn sequential(
+    input: input::Input,
+    opts: &Options,
+    resolving: &mut Resolving,
+    out: &mut dyn FnMut(Record),
+) -> ReadOutcome {
+    produce(input, opts, 1, &mut |batch| {
+        let resolved = resolving.resolve(batch);
+        for r in records(opts.all, &resolved) {
+            out(r);
+        }
+    })
+}
+
+/// Reading and pairing on their own thread; resolution overlapped with record building.
+fn pipelined(
+    input: input::Input,
+    opts: &Options,
+    workers: usize,
+    resolving: &mut Resolving,
+    out: &mut dyn FnMut(Record),
+) -> ReadOutcome {
+    thread::scope(|s| {
+        // The input goes to the reading thread only once it runs, so that if it cannot be
+        // started the input is still here to be read on this thread.
+        let (input_tx, input_rx) = sync_channel::<input::Input>(1);
+        let (tx, rx) = sync_channel::<Vec<Flow>>(QUEUE);
+        let reading = thread::Builder::new()
+            .name("analyze-read".into())
+            .spawn_scoped(s, move || {
+                let input = input_rx.recv().ok()?;
+                Some(produce(input, opts, workers, &mut |batch| {
+                    // A closed queue only happens if this (the deciding) thread failed.
+                    let _ = tx.send(batch);
+                }))
+            });
+        let handle = match reading {
+            Ok(h) => h,
+            Err(_) => return sequential(input, opts, resolving, out),
+        };
+        if let Err(e) = input_tx.send(input) {
+            return sequential(e.0, opts, resolving, out);
+        }
+        let all = opts.all;
+        let mut previous: Option<Vec<(Flow, Resolution)>> = None;
+        for batch in rx.iter() {
+            let prev = previous.take();
+            let (built, resolved) = rayon::join(
+                || prev.as_deref().map(|p| records(all, p)),
+                || resolving.resolve(batch),
+            );
+            for r in built.into_iter().flatten() {
+                out(r);
+            }
+            previous = Some(resolved);
+        }
+        if let Some(p) = previous {
+            for r in records(all, &p) {
+                out(r);
+            }
+        }
+        match handle.join() {
+            Ok(Some(read)) => read,
+            // Only a bug in a reader could get here; what was read is analysed already.
+            _ => ReadOutcome {
+                error: Some(AnalyzeError::Input(InputError::Read {
+                    offset: 0,
+                    source: std::io::Error::other("the reading thread stopped"),
+                })),
+                ..ReadOutcome::default()
+            },
+        }
+    })
 }

@@ -13,7 +13,9 @@ use crate::model::{Exchange, Micros};
 
 use super::decode::Segment;
 use super::http::{Ctx, HttpConn, HttpLimits, HttpSink};
-use super::tcp::{Dir, FlowKey, PacketMeta, Pool, Reassembler, ReassemblyLimits, SeqNumber};
+use super::tcp::{
+    Dir, Endpoint, FlowKey, PacketMeta, Pool, Reassembler, ReassemblyLimits, SeqNumber,
+};
 use super::{CaptureOptions, CaptureStats};
 
 /// How often (capture time) idle connections are looked for.
@@ -526,4 +528,15 @@ fn close(c: &mut Conn, meta: &PacketMeta, pool: &mut Pool, ctx: &mut Ctx<'_>) {
         c.tcp[d].release(pool);
     }
     c.http.flush(ctx);
+    // A closed connection stays in the table until idle (to absorb late packets) but only its
+    // `isn`, `last_ts` and `closed` are read again: free its buffers (the request queue,
+    // reassembly and wait queues keep their capacity otherwise, about 2 KB a connection).
+    let nowhere = Endpoint {
+        ip: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        port: 0,
+    };
+    let (placeholder, _) = FlowKey::of(nowhere, nowhere);
+    c.http = HttpConn::new(placeholder, c.no, None, false);
+    c.tcp = [Reassembler::default(), Reassembler::default()];
+    c.waiting = VecDeque::new();
 }
