@@ -2,6 +2,8 @@
 //! traffic as a DevTools-style HAR (preflights, actual requests, a share of misconfigured
 //! servers, base64 response bodies), seeded so every run writes the same bytes.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::io::{self, Write};
 
 /// A small deterministic PRNG (SplitMix64): reproducible across platforms and versions.
@@ -253,7 +255,7 @@ impl Default for PcapSpec {
         Self {
             seed: 1,
             target_bytes: 64 << 20,
-            concurrent: 256,
+            concurrent: 1024,
             clients: 4000,
             servers: 40,
             body_min: 2 << 10,
@@ -317,8 +319,11 @@ struct SynConn {
 /// sequential (a request, its answer, the next request…); sessions interleave.
 struct Session {
     conns: Vec<SynConn>,
-    /// Frames (Ethernet onwards) waiting to be written, in order.
-    queue: std::collections::VecDeque<Vec<u8>>,
+    /// Frames (Ethernet onwards) waiting to be written, in order, each with its delay (µs)
+    /// after the frame before it.
+    queue: std::collections::VecDeque<(u32, Vec<u8>)>,
+    /// The delay of the next frame queued (think time, server wait, round trip).
+    delay: u32,
     requests_left: u32,
     server: u32,
     origin: u32,
@@ -453,12 +458,28 @@ impl PcapGen<'_> {
         Session {
             conns,
             queue: std::collections::VecDeque::new(),
+            delay: 0,
             requests_left: 1 + self.rng.below(12) as u32,
             server,
             origin: self.rng.below(6) as u32,
             credentialed: self.rng.below(3) == 0,
             closed: false,
         }
+    }
+
+    /// A random delay in `lo..=hi` µs.
+    fn pause(&mut self, lo: u32, hi: u32) -> u32 {
+        lo + self.rng.below(u64::from(hi.saturating_sub(lo)) + 1) as u32
+    }
+
+    /// Queues a frame: the session's pending delay (if any), else `gap`.
+    fn push(s: &mut Session, gap: u32, frame: Vec<u8>) {
+        let delay = if s.delay > 0 {
+            std::mem::take(&mut s.delay)
+        } else {
+            gap
+        };
+        s.queue.push_back((delay, frame));
     }
 
     /// Sends `data` from one side in MSS-sized segments; the other side ACKs every second
@@ -476,7 +497,8 @@ impl PcapGen<'_> {
             };
             let flags = if i + 1 == n { 0x18 } else { 0x10 }; // PSH on the last
             let f = self.frame(src, dst, seq, ack, flags, chunk);
-            s.queue.push_back(f);
+            let gap = self.pause(10, 120);
+            Self::push(s, gap, f);
             let conn = &mut s.conns[c];
             if from_client {
                 conn.cseq = conn.cseq.wrapping_add(chunk.len() as u32);
@@ -491,7 +513,8 @@ impl PcapGen<'_> {
                     (conn.client, conn.server, conn.cseq, conn.sseq)
                 };
                 let f = self.frame(asrc, adst, aseq, aack, 0x10, &[]);
-                s.queue.push_back(f);
+                let gap = self.pause(30, 300);
+                Self::push(s, gap, f);
             }
         }
     }
@@ -502,7 +525,10 @@ impl PcapGen<'_> {
         let a = self.frame(cl, sv, cs, 0, 0x02, &[]);
         let b = self.frame(sv, cl, ss, cs.wrapping_add(1), 0x12, &[]);
         let d = self.frame(cl, sv, cs.wrapping_add(1), ss.wrapping_add(1), 0x10, &[]);
-        s.queue.extend([a, b, d]);
+        let (rtt, gap) = (self.pause(300, 3000), self.pause(20, 100));
+        Self::push(s, 0, a);
+        Self::push(s, rtt, b);
+        Self::push(s, gap, d);
         let conn = &mut s.conns[c];
         conn.cseq = cs.wrapping_add(1);
         conn.sseq = ss.wrapping_add(1);
@@ -519,7 +545,14 @@ impl PcapGen<'_> {
             let a = self.frame(cl, sv, cs, ss, 0x11, &[]);
             let b = self.frame(sv, cl, ss, cs.wrapping_add(1), 0x11, &[]);
             let d = self.frame(cl, sv, cs.wrapping_add(1), ss.wrapping_add(1), 0x10, &[]);
-            s.queue.extend([a, b, d]);
+            let (idle, rtt, gap) = (
+                self.pause(1_000, 50_000),
+                self.pause(300, 3000),
+                self.pause(20, 100),
+            );
+            Self::push(s, idle, a);
+            Self::push(s, rtt, b);
+            Self::push(s, gap, d);
         }
         s.closed = true;
     }
@@ -597,6 +630,8 @@ impl PcapGen<'_> {
                     "HTTP/1.1 204 No Content\r\n{date}Server: nginx\r\n{acao}Access-Control-Allow-Methods: GET, POST, PUT, PATCH\r\nAccess-Control-Allow-Headers: content-type, x-request-id\r\nAccess-Control-Max-Age: 600\r\n\r\n"
                 ),
             };
+            // The server takes a moment to answer.
+            s.delay = self.pause(500, 20_000);
             self.send(s, pc, false, resp.as_bytes());
             let failed = match kind {
                 ServerKind::PreflightNotFound
@@ -660,6 +695,7 @@ impl PcapGen<'_> {
             out = resp.into_bytes();
             out.extend_from_slice(&body);
         }
+        s.delay = self.pause(1_000, 80_000);
         self.send(s, c, false, &out);
     }
 }
@@ -692,52 +728,72 @@ pub fn write_pcap(out: &mut dyn Write, spec: &PcapSpec) -> io::Result<PcapCounts
     out.write_all(&header)?;
     g.counts.bytes = 24;
     // 2026-11-24T08:00:00Z
-    let mut t: i64 = 1_795_507_200_000_000;
-    let mut sessions: Vec<Session> = Vec::new();
+    let mut now: i64 = 1_795_507_200_000_000;
+    // Sessions by the time of their next frame (then id, so ties are deterministic).
+    let mut slots: Vec<Option<Session>> = Vec::new();
+    let mut queue: BinaryHeap<Reverse<(i64, usize)>> = BinaryHeap::new();
     let mut opening = true;
-    loop {
-        if opening {
-            while sessions.len() < spec.concurrent.max(1) {
-                let s = g.new_session();
-                sessions.push(s);
-            }
-        }
-        if sessions.is_empty() {
-            break;
-        }
-        let i = g.rng.below(sessions.len() as u64) as usize;
-        let mut s = sessions.swap_remove(i);
+    for _ in 0..spec.concurrent.max(1) {
+        let s = g.new_session();
+        // Staggered starts over the first second.
+        let start = now + g.rng.below(1_000_000) as i64;
+        queue.push(Reverse((start, slots.len())));
+        slots.push(Some(s));
+    }
+    while let Some(Reverse((t, id))) = queue.pop() {
+        now = now.max(t);
+        let Some(mut s) = slots.get_mut(id).and_then(Option::take) else {
+            continue;
+        };
         if s.queue.is_empty() {
             if s.requests_left > 0 && opening {
                 s.requests_left -= 1;
-                g.request(&mut s, t);
+                // Think time between the page's fetches on its keep-alive connections.
+                s.delay = g.pause(50_000, 4_000_000);
+                g.request(&mut s, now);
             } else if !s.closed {
                 g.close(&mut s);
-            }
-        }
-        match s.queue.pop_front() {
-            Some(frame) => {
-                let mut rec = Vec::with_capacity(16);
-                rec.extend_from_slice(&((t / 1_000_000) as u32).to_le_bytes());
-                rec.extend_from_slice(&((t % 1_000_000) as u32).to_le_bytes());
-                rec.extend_from_slice(&(frame.len() as u32).to_le_bytes());
-                rec.extend_from_slice(&(frame.len() as u32).to_le_bytes());
-                out.write_all(&rec)?;
-                out.write_all(&frame)?;
-                g.counts.bytes += 16 + frame.len() as u64;
-                g.counts.packets += 1;
-                t += 5 + g.rng.below(40) as i64;
-                sessions.push(s);
-            }
-            None => {
-                // Closed and drained: the session is over.
-                if !s.closed {
-                    sessions.push(s);
+            } else {
+                // Closed and drained: the session is over; another client takes its place.
+                if opening {
+                    let fresh = g.new_session();
+                    let start = now + g.rng.below(50_000) as i64;
+                    queue.push(Reverse((start, id)));
+                    if let Some(slot) = slots.get_mut(id) {
+                        *slot = Some(fresh);
+                    }
                 }
+                continue;
             }
+            // The first frame of what was just queued is due after its delay.
+            let next = s.queue.front().map_or(0, |(d, _)| i64::from(*d));
+            queue.push(Reverse((now + next, id)));
+            if let Some(slot) = slots.get_mut(id) {
+                *slot = Some(s);
+            }
+            continue;
         }
+        let Some((_, frame)) = s.queue.pop_front() else {
+            continue;
+        };
+        let mut rec = Vec::with_capacity(16);
+        rec.extend_from_slice(&((now / 1_000_000) as u32).to_le_bytes());
+        rec.extend_from_slice(&((now % 1_000_000) as u32).to_le_bytes());
+        rec.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        rec.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        out.write_all(&rec)?;
+        out.write_all(&frame)?;
+        g.counts.bytes += 16 + frame.len() as u64;
+        g.counts.packets += 1;
         if g.counts.bytes >= spec.target_bytes {
             opening = false;
+        }
+        // The next frame of this session goes out after its delay; an empty queue is refilled
+        // at once (the next request's think time is the delay of its first frame).
+        let next = s.queue.front().map_or(0, |(d, _)| i64::from(*d));
+        queue.push(Reverse((now + next, id)));
+        if let Some(slot) = slots.get_mut(id) {
+            *slot = Some(s);
         }
     }
     Ok(g.counts)

@@ -13,9 +13,7 @@ use crate::model::{Exchange, Micros};
 
 use super::decode::Segment;
 use super::http::{Ctx, HttpConn, HttpLimits, HttpSink};
-use super::tcp::{
-    Dir, Endpoint, FlowKey, PacketMeta, Pool, Reassembler, ReassemblyLimits, SeqNumber,
-};
+use super::tcp::{Dir, FlowKey, PacketMeta, Pool, Reassembler, ReassemblyLimits, SeqNumber};
 use super::{CaptureOptions, CaptureStats};
 
 /// How often (capture time) idle connections are looked for.
@@ -41,13 +39,21 @@ struct Conn {
     /// Connection id: the packet number of its first packet (unique in the capture and the
     /// same however packets are sharded).
     no: u64,
-    tcp: [Reassembler; 2],
-    http: HttpConn,
     /// Initial sequence number of each direction's SYN, when seen.
     isn: [Option<SeqNumber>; 2],
     last_ts: Micros,
-    /// Both directions ended or RST: kept only to absorb late packets until idle.
-    closed: bool,
+    /// The running connection's state; `None` once both directions ended or it was reset.
+    /// A closed connection is kept only to absorb late packets until idle, so it keeps
+    /// nothing else: boxed, the running state is freed at close and a closed connection
+    /// costs about a hundred bytes instead of about two kilobytes (they can be many: every
+    /// connection of the last idle timeout).
+    live: Option<Box<Live>>,
+}
+
+#[derive(Debug)]
+struct Live {
+    tcp: [Reassembler; 2],
+    http: HttpConn,
     /// Segments waiting for the other direction (see [`Waiting`]), in capture order.
     waiting: VecDeque<Waiting>,
 }
@@ -165,10 +171,10 @@ impl ConnTable {
             seq: &mut self.seq,
             limits: &self.http,
         };
-        if !c.closed {
+        if c.live.is_some() {
             ctx.diag.add("tcp-idle-flush", 1);
         }
-        close(&mut c, meta, &mut self.pool, &mut ctx);
+        close(&mut c.live, meta, &mut self.pool, &mut ctx);
     }
 
     /// Processes one TCP segment.
@@ -198,7 +204,7 @@ impl ConnTable {
         if let Some(c) = self.conns.get_mut(&key) {
             let replace = if f.syn() {
                 let same_isn = c.isn[dir] == Some(seg.seq);
-                if c.closed {
+                if c.live.is_none() {
                     !same_isn
                 } else if same_isn {
                     false
@@ -206,16 +212,17 @@ impl ConnTable {
                     // A different ISN on a running connection is a new connection, unless this
                     // side's SYN was simply not seen yet (it came after the SYN-ACK in the
                     // capture, or the connection started mid-stream) and it sent nothing.
-                    c.isn[dir].is_some() || c.tcp[dir].position() > 0
+                    c.isn[dir].is_some()
+                        || c.live.as_ref().is_some_and(|l| l.tcp[dir].position() > 0)
                 }
             } else {
                 false
             };
             if replace {
-                if !c.closed {
+                if c.live.is_some() {
                     ctx.warn_port_reuse(meta);
                 }
-                close(c, meta, &mut self.pool, &mut ctx);
+                close(&mut c.live, meta, &mut self.pool, &mut ctx);
                 self.conns.remove(&key);
             }
         }
@@ -249,12 +256,13 @@ impl ConnTable {
                 key,
                 Conn {
                     no: meta.number,
-                    tcp: [Reassembler::default(), Reassembler::default()],
-                    http: HttpConn::new(key, meta.number, client, mid_stream),
                     isn: [None, None],
                     last_ts: meta.ts,
-                    closed: false,
-                    waiting: VecDeque::new(),
+                    live: Some(Box::new(Live {
+                        tcp: [Reassembler::default(), Reassembler::default()],
+                        http: HttpConn::new(key, meta.number, client, mid_stream),
+                        waiting: VecDeque::new(),
+                    })),
                 },
             );
             self.order.push_back((key, meta.number));
@@ -264,18 +272,21 @@ impl ConnTable {
                     .retain(|(k, no)| conns.get(k).is_some_and(|c| c.no == *no));
             }
         }
-        let Some(c) = self.conns.get_mut(&key) else {
+        let Some(Conn {
+            isn, last_ts, live, ..
+        }) = self.conns.get_mut(&key)
+        else {
             return;
         };
-        if c.closed {
+        let Some(c) = live.as_deref_mut() else {
             return;
-        }
-        c.last_ts = c.last_ts.max(meta.ts);
+        };
+        *last_ts = (*last_ts).max(meta.ts);
         let pool = &mut self.pool;
         let lim = &self.reasm;
 
-        if f.syn() && c.isn[dir].is_none() {
-            c.isn[dir] = Some(seg.seq);
+        if f.syn() && isn[dir].is_none() {
+            isn[dir] = Some(seg.seq);
             c.tcp[dir].start_at(seg.seq + 1);
             c.http.set_client(if f.ack() { 1 - dir } else { dir });
         }
@@ -322,12 +333,8 @@ impl ConnTable {
                 force_one(c, lim, pool, &mut ctx);
             }
         }
-        if f.rst() {
-            close(c, meta, pool, &mut ctx);
-            return;
-        }
-        if c.tcp[0].is_ended() && c.tcp[1].is_ended() {
-            close(c, meta, pool, &mut ctx);
+        if f.rst() || (c.tcp[0].is_ended() && c.tcp[1].is_ended()) {
+            close(live, meta, pool, &mut ctx);
             return;
         }
         // Per-connection buffer cap: held out-of-order data plus head buffers.
@@ -378,7 +385,7 @@ impl ConnTable {
                         ts: c.last_ts,
                         ..PacketMeta::default()
                     };
-                    close(&mut c, &meta, &mut self.pool, &mut ctx);
+                    close(&mut c.live, &meta, &mut self.pool, &mut ctx);
                     return Some(no);
                 }
             }
@@ -390,7 +397,12 @@ impl ConnTable {
             .min_by_key(|(_, c)| c.no)
             .map(|(k, _)| *k)?;
         let mut c = self.conns.remove(&key)?;
-        close(&mut c, &PacketMeta::default(), &mut self.pool, &mut ctx);
+        close(
+            &mut c.live,
+            &PacketMeta::default(),
+            &mut self.pool,
+            &mut ctx,
+        );
         Some(c.no)
     }
 }
@@ -421,7 +433,7 @@ fn evict_oldest(
     while let Some((key, no)) = order.pop_front() {
         if conns.get(&key).is_some_and(|c| c.no == no) {
             if let Some(mut c) = conns.remove(&key) {
-                if !c.closed {
+                if c.live.is_some() {
                     ctx.diag.warn("limit-live-connections", || {
                         format!(
                             "more than {max_live} live connections: connection {} flushed",
@@ -429,7 +441,7 @@ fn evict_oldest(
                         )
                     });
                 }
-                close(&mut c, meta, pool, ctx);
+                close(&mut c.live, meta, pool, ctx);
             }
             return;
         }
@@ -448,7 +460,7 @@ impl Ctx<'_> {
 
 /// Processes waiting segments whose acknowledged data has now been seen, oldest first (per
 /// direction, capture order is kept).
-fn release_waiting(c: &mut Conn, lim: &ReassemblyLimits, pool: &mut Pool, ctx: &mut Ctx<'_>) {
+fn release_waiting(c: &mut Live, lim: &ReassemblyLimits, pool: &mut Pool, ctx: &mut Ctx<'_>) {
     loop {
         let mut blocked = [false, false];
         let mut ready = None;
@@ -472,7 +484,7 @@ fn release_waiting(c: &mut Conn, lim: &ReassemblyLimits, pool: &mut Pool, ctx: &
 
 /// The oldest waiting segment waited long enough: what it acknowledges was lost by the
 /// capture. Declares that, processes it, and releases what it unblocks.
-fn force_one(c: &mut Conn, lim: &ReassemblyLimits, pool: &mut Pool, ctx: &mut Ctx<'_>) {
+fn force_one(c: &mut Live, lim: &ReassemblyLimits, pool: &mut Pool, ctx: &mut Ctx<'_>) {
     let Some(w) = c.waiting.pop_front() else {
         return;
     };
@@ -488,7 +500,7 @@ fn force_one(c: &mut Conn, lim: &ReassemblyLimits, pool: &mut Pool, ctx: &mut Ct
 }
 
 fn run_waiting(
-    c: &mut Conn,
+    c: &mut Live,
     w: Waiting,
     lim: &ReassemblyLimits,
     pool: &mut Pool,
@@ -504,21 +516,20 @@ fn run_waiting(
     pool.give(w.payload);
 }
 
-/// Ends both directions (holes declared lost, read-until-close bodies complete) and emits the
-/// requests still waiting. Idempotent.
-fn close(c: &mut Conn, meta: &PacketMeta, pool: &mut Pool, ctx: &mut Ctx<'_>) {
-    if c.closed {
+/// Ends both directions (holes declared lost, read-until-close bodies complete), emits the
+/// requests still waiting and frees the running state (see [`Conn::live`]). Idempotent.
+fn close(live: &mut Option<Box<Live>>, meta: &PacketMeta, pool: &mut Pool, ctx: &mut Ctx<'_>) {
+    let Some(mut c) = live.take() else {
         return;
-    }
+    };
     let lim = ReassemblyLimits {
         max_segments: usize::MAX,
         max_bytes: usize::MAX,
         gap_window: u64::MAX,
     };
     while !c.waiting.is_empty() {
-        force_one(c, &lim, pool, ctx);
+        force_one(&mut c, &lim, pool, ctx);
     }
-    c.closed = true;
     let mut sink = HttpSink {
         conn: &mut c.http,
         ctx,
@@ -528,15 +539,4 @@ fn close(c: &mut Conn, meta: &PacketMeta, pool: &mut Pool, ctx: &mut Ctx<'_>) {
         c.tcp[d].release(pool);
     }
     c.http.flush(ctx);
-    // A closed connection stays in the table until idle (to absorb late packets) but only its
-    // `isn`, `last_ts` and `closed` are read again: free its buffers (the request queue,
-    // reassembly and wait queues keep their capacity otherwise, about 2 KB a connection).
-    let nowhere = Endpoint {
-        ip: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
-        port: 0,
-    };
-    let (placeholder, _) = FlowKey::of(nowhere, nowhere);
-    c.http = HttpConn::new(placeholder, c.no, None, false);
-    c.tcp = [Reassembler::default(), Reassembler::default()];
-    c.waiting = VecDeque::new();
 }
