@@ -6,6 +6,37 @@ use url::Url;
 /// The serialized origin of `url` (`scheme://host[:port]`, default port omitted, never a
 /// trailing slash); `null` for opaque origins; `None` when `url` is not a URL at all.
 pub fn origin_of(url: &str) -> Option<String> {
+    // Deciding one flow asks for the origins of the same few URLs (request, page, redirect
+    // targets) dozens of times, and a URL parse was the single largest cost of resolution:
+    // the last few answers are kept per thread. Exact: the same string, the same answer.
+    RECENT_ORIGINS.with(|cell| {
+        let Ok(mut recent) = cell.try_borrow_mut() else {
+            return parse_origin(url);
+        };
+        if let Some(i) = recent.iter().position(|(u, _)| u == url) {
+            let hit = recent.remove(i)?;
+            let answer = hit.1.clone();
+            recent.push_front(hit);
+            return answer;
+        }
+        let answer = parse_origin(url);
+        if recent.len() >= RECENT_ORIGINS_KEPT {
+            recent.pop_back();
+        }
+        recent.push_front((url.to_owned(), answer.clone()));
+        answer
+    })
+}
+
+/// URLs whose origins are remembered per thread (see [`origin_of`]).
+const RECENT_ORIGINS_KEPT: usize = 8;
+
+thread_local! {
+    static RECENT_ORIGINS: std::cell::RefCell<std::collections::VecDeque<(String, Option<String>)>> =
+        const { std::cell::RefCell::new(std::collections::VecDeque::new()) };
+}
+
+fn parse_origin(url: &str) -> Option<String> {
     Url::parse(url)
         .ok()
         .map(|u| u.origin().ascii_serialization())
