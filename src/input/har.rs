@@ -347,6 +347,12 @@ struct Scanner<'o> {
     /// Bytes of the current string (only kept when capturing or reading a key).
     string_len: usize,
     string_elided: bool,
+    /// The current string is an entry's `"text"` value (a response body in `content`, a
+    /// request body in `postData`): nothing reads it, so its bytes are counted (for the
+    /// `limit-har-string` diagnostic, unchanged) but not copied, and the entry is parsed with
+    /// it empty. Bodies are most of a HAR's bytes; copying them only for the entry parser to
+    /// skip them again was a large share of the reading time.
+    string_unused: bool,
     key: Vec<u8>,
     reading_key: bool,
     /// The key whose value comes next, in a role that cares.
@@ -391,6 +397,7 @@ pub fn read_har(
         escape: false,
         string_len: 0,
         string_elided: false,
+        string_unused: false,
         key: Vec::new(),
         reading_key: false,
         pending_key: None,
@@ -546,6 +553,9 @@ impl Scanner<'_> {
             }
             return;
         }
+        if self.string_unused {
+            return;
+        }
         self.keep(bytes);
     }
 
@@ -618,6 +628,7 @@ impl Scanner<'_> {
                     self.escape = false;
                     self.string_len = 0;
                     self.string_elided = false;
+                    self.string_unused = false;
                 }
                 b'{' | b'[' => self.deep += 1,
                 b'}' | b']' => self.deep -= 1,
@@ -640,6 +651,8 @@ impl Scanner<'_> {
                 self.escape = false;
                 self.string_len = 0;
                 self.string_elided = false;
+                self.string_unused =
+                    !is_key && self.capture == Capture::Entry && self.key == b"text";
                 self.string_offset = self.offset;
                 if is_key {
                     self.reading_key = true;
