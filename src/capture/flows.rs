@@ -6,6 +6,7 @@
 //! and routes segments with [`super::flow_shard`].
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 use std::sync::Arc;
 
 use crate::diag::Diagnostics;
@@ -58,11 +59,48 @@ struct Live {
     waiting: VecDeque<Waiting>,
 }
 
+/// A connection key with its hash, computed once per packet: a packet looks its connection up
+/// several times, and hashing the 40-byte key for each lookup was a visible share of the
+/// per-packet cost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Hashed {
+    hash: u64,
+    key: FlowKey,
+}
+
+impl Hash for Hashed {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        h.write_u64(self.hash);
+    }
+}
+
+/// Passes [`Hashed::hash`] through (anything else is folded in, never produced here).
+#[derive(Default)]
+struct PassHasher(u64);
+
+impl Hasher for PassHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+type Conns = HashMap<Hashed, Conn, BuildHasherDefault<PassHasher>>;
+
 /// The connections of one worker.
 pub struct ConnTable {
-    conns: HashMap<FlowKey, Conn>,
+    conns: Conns,
     /// Creation order (key, id) for evicting the oldest first; stale entries are skipped.
-    order: VecDeque<(FlowKey, u64)>,
+    order: VecDeque<(Hashed, u64)>,
+    /// Hashes connection keys (keyed SipHash: a hostile capture cannot aim at collisions).
+    keyer: RandomState,
     pool: Pool,
     reasm: ReassemblyLimits,
     http: HttpLimits,
@@ -91,8 +129,9 @@ pub struct Out<'a> {
 impl ConnTable {
     pub fn new(source: Arc<str>, opts: &CaptureOptions) -> Self {
         ConnTable {
-            conns: HashMap::new(),
+            conns: Conns::default(),
             order: VecDeque::new(),
+            keyer: RandomState::new(),
             pool: Pool::default(),
             reasm: ReassemblyLimits {
                 max_segments: opts.max_ooo_segments.max(1),
@@ -114,6 +153,13 @@ impl ConnTable {
             seq: 0,
             open: BTreeSet::new(),
             source,
+        }
+    }
+
+    fn hashed(&self, key: FlowKey) -> Hashed {
+        Hashed {
+            hash: self.keyer.hash_one(key),
+            key,
         }
     }
 
@@ -151,7 +197,7 @@ impl ConnTable {
             .conns
             .iter()
             .filter(|(_, c)| ts.saturating_sub(c.last_ts) > idle)
-            .map(|(k, c)| (c.no, *k))
+            .map(|(k, c)| (c.no, k.key))
             .collect();
         v.sort_unstable_by_key(|(no, _)| *no);
         v
@@ -159,7 +205,8 @@ impl ConnTable {
 
     /// Flushes one idle connection found by [`ConnTable::idle_at`] (an idle sweep at `meta`).
     pub fn close_idle(&mut self, key: &FlowKey, meta: &PacketMeta, out: &mut Out<'_>) {
-        let Some(mut c) = self.conns.remove(key) else {
+        let key = self.hashed(*key);
+        let Some(mut c) = self.conns.remove(&key) else {
             return;
         };
         let mut ctx = Ctx {
@@ -196,7 +243,11 @@ impl ConnTable {
             seq: &mut self.seq,
             limits: &self.http,
         };
-        let (key, dir) = FlowKey::of(seg.src, seg.dst);
+        let (flow, dir) = FlowKey::of(seg.src, seg.dst);
+        let key = Hashed {
+            hash: self.keyer.hash_one(flow),
+            key: flow,
+        };
         let f = seg.flags;
         let has_data = !seg.payload.is_empty() || seg.missing > 0;
 
@@ -260,7 +311,7 @@ impl ConnTable {
                     last_ts: meta.ts,
                     live: Some(Box::new(Live {
                         tcp: [Reassembler::default(), Reassembler::default()],
-                        http: HttpConn::new(key, meta.number, client, mid_stream),
+                        http: HttpConn::new(flow, meta.number, client, mid_stream),
                         waiting: VecDeque::new(),
                     })),
                 },
@@ -423,8 +474,8 @@ pub(crate) fn sweep_now(next: &mut Option<Micros>, ts: Micros) -> bool {
 
 /// Flushes the oldest connection still in the table.
 fn evict_oldest(
-    conns: &mut HashMap<FlowKey, Conn>,
-    order: &mut VecDeque<(FlowKey, u64)>,
+    conns: &mut Conns,
+    order: &mut VecDeque<(Hashed, u64)>,
     pool: &mut Pool,
     max_live: usize,
     meta: &PacketMeta,
