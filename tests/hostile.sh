@@ -81,6 +81,8 @@ FILE="$T/photo.jpg" run "a JPEG" ""
 run "2 GB line, no newline (stdin)" "yes x | tr -d '\n' | head -c 2G"
 run "2 GB HAR string, no newline (stdin)" \
   "printf '{\"log\":{\"entries\":[{\"request\":{\"method\":\"GET\",\"url\":\"'; yes x | tr -d '\n' | head -c 2G; printf '\"}}]}}'"
+run "2 GB of numbers in one HAR entry (stdin)" \
+  "printf '{\"log\":{\"entries\":[{\"request\":{\"x\":['; yes '1,' | tr -d '\n' | head -c 2G; printf '1]}}]}}'"
 run "2 GB of '[' after a HAR prefix (stdin)" \
   "printf '{\"log\":{\"entries\":[{\"request\":'; yes '[' | tr -d '\n' | head -c 2G"
 
