@@ -175,8 +175,9 @@ pub fn flow_shard(seg: &Segment<'_>, n: usize) -> usize {
 }
 
 /// An exchange ordered by (ordering time, seq), smallest first in a max-heap. The ordering
-/// time is the request time made monotonic per connection.
-struct ByTime(Micros, Exchange);
+/// time is the request time made monotonic per connection. Boxed: the heap moves its
+/// elements on every push and pop, and an exchange is about 500 bytes.
+struct ByTime(Micros, Box<Exchange>);
 
 impl PartialEq for ByTime {
     fn eq(&self, other: &Self) -> bool {
@@ -217,11 +218,11 @@ impl Reorder {
         diag: &mut Diagnostics,
         emit: &mut dyn FnMut(Exchange),
     ) {
-        self.heap.push(ByTime(key, ex));
+        self.heap.push(ByTime(key, Box::new(ex)));
         if self.heap.len() > self.max {
             diag.add("limit-reorder-buffer", 1);
             if let Some(ByTime(_, ex)) = self.heap.pop() {
-                emit(ex);
+                emit(*ex);
             }
         }
     }
@@ -230,14 +231,14 @@ impl Reorder {
     pub(crate) fn release(&mut self, watermark: (Micros, u64), emit: &mut dyn FnMut(Exchange)) {
         while self.heap.peek().is_some_and(|t| (t.0, t.1.seq) < watermark) {
             if let Some(ByTime(_, ex)) = self.heap.pop() {
-                emit(ex);
+                emit(*ex);
             }
         }
     }
 
     pub(crate) fn drain(&mut self, emit: &mut dyn FnMut(Exchange)) {
         while let Some(ByTime(_, ex)) = self.heap.pop() {
-            emit(ex);
+            emit(*ex);
         }
     }
 }

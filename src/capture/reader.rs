@@ -99,8 +99,10 @@ impl<R: Read> Read for FullRead<R> {
 }
 
 /// Bytes read per block: large enough that syscalls and per-block work are negligible, small
-/// enough that a parallel reader can keep a few blocks in flight in little memory.
-pub const BLOCK_BYTES: usize = 1 << 20;
+/// enough that a parallel reader can keep a few blocks in flight in little memory, and twice
+/// the input's read buffer (`input::READ_BUFFER`), so that reads go straight from the kernel
+/// into the block instead of through that buffer.
+pub const BLOCK_BYTES: usize = 2 << 20;
 
 type LegacyParse = fn(&[u8]) -> IResult<&[u8], LegacyPcapBlock<'_>, PcapError<&[u8]>>;
 
