@@ -109,10 +109,6 @@ pub struct ConnTable {
     max_wait: usize,
     idle_us: Micros,
     next_sweep: Option<Micros>,
-    /// Sweeps are driven from outside ([`ConnTable::sweep_due`] and [`ConnTable::close`]): a
-    /// parallel reader sweeps every worker's table at the same packets, so which connections
-    /// are idle-flushed does not depend on how packets were sharded.
-    external_sweep: bool,
     seq: u64,
     open: BTreeSet<(Micros, u64)>,
     source: Arc<str>,
@@ -149,7 +145,6 @@ impl ConnTable {
             max_wait: opts.max_cross_wait_segments,
             idle_us: opts.idle_timeout_secs.saturating_mul(1_000_000),
             next_sweep: None,
-            external_sweep: false,
             seq: 0,
             open: BTreeSet::new(),
             source,
@@ -183,10 +178,19 @@ impl ConnTable {
         self.seq
     }
 
-    /// Leaves idle sweeps to the caller: see [`ConnTable::idle_at`] and
-    /// [`ConnTable::close_idle`].
-    pub fn set_external_sweep(&mut self, on: bool) {
-        self.external_sweep = on;
+    /// The idle sweep, called for every packet (TCP or not) before it is processed: every
+    /// [`SWEEP_INTERVAL_US`] of capture time, connections idle for longer than the idle
+    /// timeout are flushed, oldest first (so the order of what the flush emits does not depend
+    /// on hash order). A parallel reader runs the same schedule ([`sweep_now`]) over the
+    /// whole packet stream and has every worker sweep at the same packets
+    /// ([`ConnTable::idle_at`], [`ConnTable::close_idle`]), so which connections are
+    /// idle-flushed does not depend on how packets were sharded.
+    pub fn tick(&mut self, meta: &PacketMeta, out: &mut Out<'_>) {
+        if sweep_now(&mut self.next_sweep, meta.ts) {
+            for (_, key) in self.idle_at(meta.ts) {
+                self.close_idle(&key, meta, out);
+            }
+        }
     }
 
     /// The connections idle for longer than the idle timeout at `ts`, as (id, key), oldest id
@@ -224,16 +228,8 @@ impl ConnTable {
         close(&mut c.live, meta, &mut self.pool, &mut ctx);
     }
 
-    /// Processes one TCP segment.
+    /// Processes one TCP segment (after [`ConnTable::tick`] for its packet).
     pub fn process(&mut self, seg: &Segment<'_>, meta: &PacketMeta, out: &mut Out<'_>) {
-        // Idle sweep by capture time (captures are nearly time ordered; a clock jump
-        // backwards only delays the sweep). Oldest connection first, so the order of what
-        // the flush emits does not depend on hash order.
-        if !self.external_sweep && sweep_now(&mut self.next_sweep, meta.ts) {
-            for (_, key) in self.idle_at(meta.ts) {
-                self.close_idle(&key, meta, out);
-            }
-        }
         let mut ctx = Ctx {
             source: &self.source,
             diag: out.diag,
@@ -460,8 +456,8 @@ impl ConnTable {
 
 /// Whether an idle sweep is due at `ts`, updating the schedule: every
 /// [`SWEEP_INTERVAL_US`] of capture time, the first one a full interval after the first
-/// packet. Shared by the table and the parallel reader, which sweeps all workers' tables at
-/// the same packets.
+/// packet (captures are nearly time ordered; a clock jump backwards only delays the sweep).
+/// Shared by [`ConnTable::tick`] and the parallel reader.
 pub(crate) fn sweep_now(next: &mut Option<Micros>, ts: Micros) -> bool {
     match *next {
         Some(t) if ts < t => false,

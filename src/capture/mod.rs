@@ -276,6 +276,14 @@ pub fn read_capture(
             });
             return;
         };
+        table.tick(
+            &meta,
+            &mut Out {
+                diag,
+                stats: &mut stats,
+                exchanges: &mut done,
+            },
+        );
         match decode::decode(link, pkt.data) {
             Decoded::Tcp(seg) => {
                 stats.tcp_packets += 1;

@@ -4,15 +4,19 @@
 //! the same bytes.
 //!
 //! # Data flow
-//! - **Reader thread.** Reads the input in blocks of [`BLOCK_BYTES`](super::reader::BLOCK_BYTES) (one copy, from the
-//!   kernel), frames the records in place and decodes every packet once (link, IP and TCP
-//!   headers). Each TCP segment goes to the worker [`flow_shard`] names (a symmetric 5-tuple
-//!   hash: both directions of a connection reach the same worker). A worker receives the block
-//!   itself, shared read-only behind an `Arc`, plus the list of its segments: decoded headers
-//!   and the payload as a range of the block. No packet is copied; blocks are recycled once
-//!   every worker is done with them.
-//! - **Workers.** Each owns a [`ConnTable`] (TCP reassembly, HTTP parsing) for its
-//!   connections and returns, per block, the exchanges that finished plus a short log of the
+//! - **Reader thread.** Reads the input in blocks of
+//!   [`BLOCK_BYTES`](super::reader::BLOCK_BYTES) (one copy, from the kernel) and frames the
+//!   records in place. For each packet it reads just enough of the headers to find its
+//!   connection ([`flow_hint`]: Ethernet or raw IP, IPv4 or IPv6, TCP ports; anything else is
+//!   fully decoded here) and sends it to the worker [`flow_shard`] names: a symmetric hash of
+//!   the 5-tuple, so both directions of a connection reach the same worker. A worker receives
+//!   the block itself, shared read-only behind an `Arc`, plus the offsets of its packets; no
+//!   packet is copied, and blocks are recycled once every worker is done with them. (The
+//!   reader decoding every packet itself made it the pipeline's bottleneck: it now does a
+//!   small fixed amount of work per packet, the workers the rest.)
+//! - **Workers.** Each decodes its packets and owns a [`ConnTable`] (TCP reassembly, HTTP
+//!   parsing) for its connections (packets that are not TCP go to worker 0, which only
+//!   counts their warnings), and returns, per block, the exchanges that finished plus a short log of the
 //!   events the merge must replay (requests parsed, exchanges finished, warnings, the oldest
 //!   request still open), one entry per packet or closed connection that did something.
 //! - **Merge (the caller's thread).** Walks the block's packets in capture order and replays,
@@ -27,7 +31,8 @@
 //! - request numbers (`seq`): the merge numbers requests in the order their heads completed
 //!   (packet order, then event order within a packet), which is the single table's order;
 //! - idle sweeps: the reader schedules them from the whole packet stream with the table's own
-//!   rule, and every worker sweeps at that packet (oldest connection first);
+//!   rule ([`ConnTable::tick`]), and every worker sweeps at that packet (oldest connection
+//!   first);
 //! - the end-of-capture flush: oldest connection first, merged by connection id;
 //! - the watermark and the reorder buffer (and its cap): one, in the merge;
 //! - warnings: collected per event and merged in the same order, so even the kept details
@@ -43,6 +48,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, BufRead};
 use std::iter::Peekable;
+use std::net::IpAddr;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread;
@@ -50,38 +56,24 @@ use std::thread;
 use crate::diag::Diagnostics;
 use crate::model::{Exchange, Micros};
 
-use super::decode::{self, Decoded, Segment, TcpFlags};
+use super::decode::{self, Decoded, LinkType};
 use super::flows::{sweep_now, ConnTable, Out};
 use super::reader::{BlockSink, PacketReader, RawPacket};
-use super::tcp::{Endpoint, PacketMeta, SeqNumber};
+use super::tcp::{Endpoint, FlowKey, PacketMeta};
 use super::{flow_shard, CaptureError, CaptureOptions, CaptureStats, Reorder};
 
 /// Blocks queued per worker, and results queued per worker for the merge: enough to absorb
 /// uneven blocks, few enough that memory stays a handful of blocks.
 pub const QUEUE: usize = 4;
 
-/// Where a segment's payload is.
-enum Payload {
-    /// A range of the shared block.
-    InBlock { at: usize, len: usize },
-    /// Bytes that are not inside the frame (never produced by `decode`, kept as a guard).
-    Owned(Vec<u8>),
-}
-
-/// A decoded TCP segment for a worker.
-struct SegItem {
-    meta: PacketMeta,
-    src: Endpoint,
-    dst: Endpoint,
-    seq: SeqNumber,
-    ack: SeqNumber,
-    flags: TcpFlags,
-    payload: Payload,
-    missing: u32,
-}
-
 enum Item {
-    Seg(SegItem),
+    /// A packet for the worker to decode and process: its frame is `block[at..at + len]`.
+    Packet {
+        meta: PacketMeta,
+        link: LinkType,
+        at: usize,
+        len: usize,
+    },
     /// An idle sweep due at this packet, before the packet itself is processed.
     Sweep(PacketMeta),
 }
@@ -256,10 +248,10 @@ impl BlockSink for Dispatch<'_> {
             release: true,
             diag: None,
         };
-        let src = &self.source;
         let Some(link) = pkt.link else {
-            // `read_capture` returns before its release step for these.
+            // `read_capture` returns before its sweep and release steps for these.
             mark.release = false;
+            let src = &self.source;
             mark.diag = self.warn(
                 "unsupported-link-type",
                 format!(
@@ -270,57 +262,28 @@ impl BlockSink for Dispatch<'_> {
             self.marks.push(mark);
             return;
         };
-        match decode::decode(link, pkt.data) {
-            Decoded::Tcp(seg) => {
-                self.stats.tcp_packets += 1;
-                if sweep_now(&mut self.next_sweep, pkt.ts) {
-                    for items in &mut self.items {
-                        items.push(Item::Sweep(meta));
-                    }
-                }
-                let payload = payload_in_block(pkt, seg.payload);
-                let shard = flow_shard(&seg, self.items.len());
-                if let Some(items) = self.items.get_mut(shard) {
-                    items.push(Item::Seg(SegItem {
-                        meta,
-                        src: seg.src,
-                        dst: seg.dst,
-                        seq: seg.seq,
-                        ack: seg.ack,
-                        flags: seg.flags,
-                        payload,
-                        missing: seg.missing,
-                    }));
-                }
+        if sweep_now(&mut self.next_sweep, pkt.ts) {
+            for items in &mut self.items {
+                items.push(Item::Sweep(meta));
             }
-            Decoded::Other => {}
-            Decoded::Fragment => {
-                mark.diag = self.warn(
-                    "ip-fragment",
-                    format!(
-                        "{src}: packet {} (byte {}): IP fragment skipped",
-                        pkt.number, pkt.offset
-                    ),
-                );
-            }
-            Decoded::Truncated => {
-                mark.diag = self.warn(
-                    "truncated-packet",
-                    format!(
-                        "{src}: packet {} (byte {}): cut off before the end of its TCP header",
-                        pkt.number, pkt.offset
-                    ),
-                );
-            }
-            Decoded::Malformed => {
-                mark.diag = self.warn(
-                    "malformed-packet",
-                    format!(
-                        "{src}: packet {} (byte {}): bad IP header",
-                        pkt.number, pkt.offset
-                    ),
-                );
-            }
+        }
+        let n = self.items.len();
+        // Packets that are not TCP go to worker 0, which only counts their warnings.
+        let shard = match flow_hint(link, pkt.data) {
+            Hint::Tcp(key) => (key.symmetric_hash() % n as u64) as usize,
+            Hint::NotTcp => 0,
+            Hint::Unknown => match decode::decode(link, pkt.data) {
+                Decoded::Tcp(seg) => flow_shard(&seg, n),
+                _ => 0,
+            },
+        };
+        if let Some(items) = self.items.get_mut(shard) {
+            items.push(Item::Packet {
+                meta,
+                link,
+                at: pkt.at,
+                len: pkt.data.len(),
+            });
         }
         self.marks.push(mark);
     }
@@ -354,20 +317,73 @@ impl BlockSink for Dispatch<'_> {
     }
 }
 
-/// The payload's place in the block: `decode` borrows it from the frame, so it lies inside
-/// `pkt.data`, which starts at `pkt.at` in the block.
-fn payload_in_block(pkt: &RawPacket<'_>, payload: &[u8]) -> Payload {
-    if payload.is_empty() {
-        return Payload::InBlock { at: 0, len: 0 };
-    }
-    let frame = pkt.data.as_ptr() as usize;
-    let p = payload.as_ptr() as usize;
-    match p.checked_sub(frame) {
-        Some(rel) if rel + payload.len() <= pkt.data.len() => Payload::InBlock {
-            at: pkt.at + rel,
-            len: payload.len(),
+/// What the reader learns of a packet from a few header bytes.
+#[derive(Debug, PartialEq, Eq)]
+enum Hint {
+    /// If `decode` finds a TCP segment in this packet, it is of this connection.
+    Tcp(FlowKey),
+    /// `decode` cannot find a TCP segment in it (another protocol, an IPv4 fragment).
+    NotTcp,
+    /// Anything else: decode it to find out.
+    Unknown,
+}
+
+/// The connection of a packet, from fixed header offsets, for the common shapes (Ethernet or
+/// raw IP; IPv4, or IPv6 without extension headers; TCP). It has to agree with `decode`:
+/// whenever `decode` yields a TCP segment, its endpoints are the ones found here, or the
+/// answer is [`Hint::Unknown`] (a unit test checks every packet of the test captures).
+fn flow_hint(link: LinkType, frame: &[u8]) -> Hint {
+    let ip = match link {
+        LinkType::Ethernet => match (frame.get(12..14), frame.get(14..)) {
+            (Some([0x08, 0x00]), Some(ip)) | (Some([0x86, 0xdd]), Some(ip)) => ip,
+            _ => return Hint::Unknown,
         },
-        _ => Payload::Owned(payload.to_vec()),
+        LinkType::Raw | LinkType::Ipv4 | LinkType::Ipv6 => frame,
+        _ => return Hint::Unknown,
+    };
+    let byte = |i: usize| ip.get(i).copied();
+    let port = |i: usize| Some(u16::from_be_bytes([byte(i)?, byte(i + 1)?]));
+    let endpoints = |src: IpAddr, dst: IpAddr, tcp: usize| match (port(tcp), port(tcp + 2)) {
+        (Some(sp), Some(dp)) => Hint::Tcp(
+            FlowKey::of(
+                Endpoint { ip: src, port: sp },
+                Endpoint { ip: dst, port: dp },
+            )
+            .0,
+        ),
+        _ => Hint::Unknown,
+    };
+    match byte(0).map(|b| b >> 4) {
+        Some(4) => {
+            let ihl = usize::from(byte(0).unwrap_or(0) & 0x0f) * 4;
+            let (Some(proto), Some(frag), Some(src), Some(dst)) =
+                (byte(9), port(6), ip.get(12..16), ip.get(16..20))
+            else {
+                return Hint::Unknown;
+            };
+            if ihl < 20 || ip.len() < ihl {
+                return Hint::Unknown;
+            }
+            // Another protocol, or a non-atomic fragment (more fragments, or an offset).
+            if proto != 6 || frag & 0x3fff != 0 {
+                return Hint::NotTcp;
+            }
+            let (Ok(s), Ok(d)) = (<[u8; 4]>::try_from(src), <[u8; 4]>::try_from(dst)) else {
+                return Hint::Unknown;
+            };
+            endpoints(IpAddr::from(s), IpAddr::from(d), ihl)
+        }
+        Some(6) => {
+            let (Some(6), Some(src), Some(dst)) = (byte(6), ip.get(8..24), ip.get(24..40)) else {
+                // Extension headers or another protocol: let `decode` walk them.
+                return Hint::Unknown;
+            };
+            let (Ok(s), Ok(d)) = (<[u8; 16]>::try_from(src), <[u8; 16]>::try_from(dst)) else {
+                return Hint::Unknown;
+            };
+            endpoints(IpAddr::from(s), IpAddr::from(d), 40)
+        }
+        _ => Hint::Unknown,
     }
 }
 
@@ -378,8 +394,7 @@ fn worker(
     source: Arc<str>,
     opts: &CaptureOptions,
 ) {
-    let mut table = ConnTable::new(source, opts);
-    table.set_external_sweep(true);
+    let mut table = ConnTable::new(source.clone(), opts);
     let mut stats = CaptureStats::default();
     let mut scratch = Diagnostics::new();
     while let Ok(msg) = rx.recv() {
@@ -400,30 +415,21 @@ fn worker(
                                 log(&mut out, &table, &mut scratch, before, meta.number, 0, no);
                             }
                         }
-                        Item::Seg(s) => {
-                            let payload: &[u8] = match &s.payload {
-                                Payload::InBlock { at, len } => {
-                                    block.get(*at..at + len).unwrap_or(&[])
-                                }
-                                Payload::Owned(v) => v,
-                            };
-                            let seg = Segment {
-                                src: s.src,
-                                dst: s.dst,
-                                seq: s.seq,
-                                ack: s.ack,
-                                flags: s.flags,
-                                payload,
-                                missing: s.missing,
-                            };
+                        Item::Packet {
+                            meta,
+                            link,
+                            at,
+                            len,
+                        } => {
+                            let frame = block.get(*at..at + len).unwrap_or(&[]);
                             let before = (table.requests_seen(), out.exchanges.len());
                             let mut o = Out {
                                 diag: &mut scratch,
                                 stats: &mut stats,
                                 exchanges: &mut out.exchanges,
                             };
-                            table.process(&seg, &s.meta, &mut o);
-                            log(&mut out, &table, &mut scratch, before, s.meta.number, 1, 0);
+                            decode_and_process(&mut table, *link, frame, meta, &source, &mut o);
+                            log(&mut out, &table, &mut scratch, before, meta.number, 1, 0);
                         }
                     }
                 }
@@ -452,6 +458,35 @@ fn worker(
                 return;
             }
         }
+    }
+}
+
+/// What `read_capture` does with a packet after its sweep: decode, then process a TCP
+/// segment or count a warning (same kinds and texts).
+fn decode_and_process(
+    table: &mut ConnTable,
+    link: LinkType,
+    frame: &[u8],
+    meta: &PacketMeta,
+    src: &str,
+    out: &mut Out<'_>,
+) {
+    let (n, o) = (meta.number, meta.offset);
+    match decode::decode(link, frame) {
+        Decoded::Tcp(seg) => {
+            out.stats.tcp_packets += 1;
+            table.process(&seg, meta, out);
+        }
+        Decoded::Other => {}
+        Decoded::Fragment => out.diag.warn("ip-fragment", || {
+            format!("{src}: packet {n} (byte {o}): IP fragment skipped")
+        }),
+        Decoded::Truncated => out.diag.warn("truncated-packet", || {
+            format!("{src}: packet {n} (byte {o}): cut off before the end of its TCP header")
+        }),
+        Decoded::Malformed => out.diag.warn("malformed-packet", || {
+            format!("{src}: packet {n} (byte {o}): bad IP header")
+        }),
     }
 }
 
@@ -529,6 +564,7 @@ impl Merge<'_> {
             if let Some(total) = &mut stats {
                 for o in &outs {
                     if let Some(w) = &o.stats {
+                        total.tcp_packets += w.tcp_packets;
                         total.tcp_connections += w.tcp_connections;
                         total.http_requests += w.http_requests;
                         total.tls_connections += w.tls_connections;
@@ -693,6 +729,61 @@ mod tests {
         assert_same(&bytes, &tight);
         // Cut short: the error comes after the same exchanges.
         assert_same(&bytes[..bytes.len() / 2 + 7], &CaptureOptions::default());
+    }
+
+    /// The reader's shortcut agrees with `decode` on every packet of the test captures: a
+    /// TCP segment's connection is the one the hint names (or the hint defers to `decode`),
+    /// and a packet hinted as not TCP is not decoded as TCP.
+    #[test]
+    fn flow_hint_agrees_with_decode() {
+        use super::super::reader::PacketReader;
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/captures");
+        let mut checked = 0u64;
+        let mut hinted = 0u64;
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            let bytes = if path.extension().is_some_and(|x| x == "gz") {
+                let mut v = Vec::new();
+                std::io::Read::read_to_end(
+                    &mut flate2::read::MultiGzDecoder::new(&bytes[..]),
+                    &mut v,
+                )
+                .unwrap();
+                v
+            } else {
+                bytes
+            };
+            let opts = CaptureOptions {
+                skip_unknown_link_types: true,
+                ..CaptureOptions::default()
+            };
+            let Ok(mut r) = PacketReader::new(Cursor::new(bytes), &opts) else {
+                continue;
+            };
+            let _ = r.for_each(|p| {
+                let Some(link) = p.link else { return };
+                checked += 1;
+                let hint = flow_hint(link, p.data);
+                match (decode::decode(link, p.data), &hint) {
+                    (Decoded::Tcp(seg), Hint::Tcp(k)) => {
+                        hinted += 1;
+                        assert_eq!(FlowKey::of(seg.src, seg.dst).0, *k, "{}", path.display());
+                    }
+                    (Decoded::Tcp(_), Hint::NotTcp) => {
+                        panic!("{}: packet {} is TCP", path.display(), p.number)
+                    }
+                    _ => {}
+                }
+            });
+        }
+        assert!(
+            checked > 5_000 && hinted > checked / 2,
+            "{checked} {hinted}"
+        );
     }
 
     #[test]
