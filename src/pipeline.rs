@@ -3,22 +3,21 @@
 //!
 //! # Threads
 //! With one thread (`capture_workers == 1`, as `--jobs 1` sets) every step runs on the
-//! caller's thread, in batches of [`BATCH`] flows. With more, the steps overlap:
-//! - a reading thread runs the reader (for captures: the merge of the parallel capture
-//!   reader, whose own threads read, decode and reassemble) and pairing, and hands batches
-//!   of flows over a short queue;
-//! - the caller's thread takes each batch and, on the rayon pool, resolves it (sequential and
-//!   stateful: the preflight caches see flows in time order) while the records of the batch
-//!   before it are built in parallel; then it hands those records to `out`, in order.
+//! caller's thread, in batches of [`BATCH`] flows. With more, three stages overlap, joined by
+//! short queues (memory stays a few batches):
+//! - reading and pairing, on a thread of its own (for captures this thread runs the merge of
+//!   the parallel capture reader, whose own threads read, decode and reassemble);
+//! - resolution, on a thread of its own: it is sequential and stateful (the preflight caches
+//!   see the flows in time order) and the largest single step, so nothing else shares it;
+//! - records and output, on the caller's thread (`out` stays there).
 //!
 //! Every flow is resolved in the same order either way, so the records are the same, in the
-//! same order, whatever the number of threads.
+//! same order, whatever the number of threads. (An earlier version built records on the rayon
+//! pool next to resolution; on two cores its idle workers' spinning cost more than it saved.)
 
 use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 use std::thread;
-
-use rayon::prelude::*;
 
 use crate::capture::{self, CaptureError, CaptureOptions, CaptureStats};
 use crate::cors::resolve::{Resolution, Resolver};
@@ -129,13 +128,14 @@ fn recorder_of(flow: &Flow) -> Browser {
         .unwrap_or(Browser::Chromium)
 }
 
-/// The stateless half: records (messages, fixes), built in parallel.
-fn records(all: bool, resolved: &[(Flow, Resolution)]) -> Vec<Record> {
-    resolved
-        .par_iter()
-        .map(|(flow, res)| Record::new(flow, res))
-        .filter(|r| all || r.is_cross_origin_cors())
-        .collect()
+/// The stateless half: records (messages, fixes), handed to `out` in flow order.
+fn output(all: bool, resolved: &[(Flow, Resolution)], out: &mut dyn FnMut(Record)) {
+    for (flow, res) in resolved {
+        let r = Record::new(flow, res);
+        if all || r.is_cross_origin_cors() {
+            out(r);
+        }
+    }
 }
 
 /// What reading an input produced besides its flows.
@@ -262,14 +262,14 @@ fn sequential(
     out: &mut dyn FnMut(Record),
 ) -> ReadOutcome {
     produce(input, opts, 1, &mut |batch| {
-        let resolved = resolving.resolve(batch);
-        for r in records(opts.all, &resolved) {
-            out(r);
-        }
+        output(opts.all, &resolving.resolve(batch), out);
     })
 }
 
-/// Reading and pairing on their own thread; resolution overlapped with record building.
+/// Three stages on three threads, joined by short queues: reading and pairing (a thread of
+/// its own, with the capture reader's threads under it), resolution (a thread of its own: the
+/// largest sequential step), records and output (the caller's thread, since `out` stays
+/// there).
 fn pipelined(
     input: input::Input,
     opts: &Options,
@@ -281,42 +281,53 @@ fn pipelined(
         // The input goes to the reading thread only once it runs, so that if it cannot be
         // started the input is still here to be read on this thread.
         let (input_tx, input_rx) = sync_channel::<input::Input>(1);
-        let (tx, rx) = sync_channel::<Vec<Flow>>(QUEUE);
+        let (flows_tx, flows_rx) = sync_channel::<Vec<Flow>>(QUEUE);
+        let (resolved_tx, resolved_rx) = sync_channel::<Vec<(Flow, Resolution)>>(QUEUE);
         let reading = thread::Builder::new()
             .name("analyze-read".into())
             .spawn_scoped(s, move || {
                 let input = input_rx.recv().ok()?;
                 Some(produce(input, opts, workers, &mut |batch| {
-                    // A closed queue only happens if this (the deciding) thread failed.
-                    let _ = tx.send(batch);
+                    // A closed queue only happens if a later stage failed.
+                    let _ = flows_tx.send(batch);
                 }))
             });
-        let handle = match reading {
+        let reading = match reading {
             Ok(h) => h,
             Err(_) => return sequential(input, opts, resolving, out),
         };
         if let Err(e) = input_tx.send(input) {
             return sequential(e.0, opts, resolving, out);
         }
-        let all = opts.all;
-        let mut previous: Option<Vec<(Flow, Resolution)>> = None;
-        for batch in rx.iter() {
-            let prev = previous.take();
-            let (built, resolved) = rayon::join(
-                || prev.as_deref().map(|p| records(all, p)),
-                || resolving.resolve(batch),
-            );
-            for r in built.into_iter().flatten() {
-                out(r);
-            }
-            previous = Some(resolved);
+        let resolver = thread::Builder::new()
+            .name("analyze-resolve".into())
+            .spawn_scoped(s, move || {
+                for batch in flows_rx {
+                    if resolved_tx.send(resolving.resolve(batch)).is_err() {
+                        break;
+                    }
+                }
+            });
+        if resolver.is_err() {
+            // Without a resolving thread the reading one runs to its end with nobody taking its
+            // batches: it stops at the first full queue, so there is nothing to analyse.
+            drop(resolved_rx);
+            let _ = reading.join();
+            return ReadOutcome {
+                error: Some(AnalyzeError::Input(InputError::Read {
+                    offset: 0,
+                    source: std::io::Error::other("cannot start the resolving thread"),
+                })),
+                ..ReadOutcome::default()
+            };
         }
-        if let Some(p) = previous {
-            for r in records(all, &p) {
-                out(r);
-            }
+        for resolved in resolved_rx {
+            output(opts.all, &resolved, out);
         }
-        match handle.join() {
+        if let Ok(h) = resolver {
+            let _ = h.join();
+        }
+        match reading.join() {
             Ok(Some(read)) => read,
             // Only a bug in a reader could get here; what was read is analysed already.
             _ => ReadOutcome {
