@@ -511,8 +511,13 @@ impl PacketReader {
         let tail = self.pos..self.end;
         let old = match fresh {
             Some(mut next) => {
-                next.clear();
-                next.resize(size, 0);
+                // A recycled block of the right size is used as it is: zeroing it again for
+                // every block was a visible share of the reading thread (bytes past `end` are
+                // never parsed).
+                if next.len() != size {
+                    next.clear();
+                    next.resize(size, 0);
+                }
                 if let (Some(dst), Some(src)) = (next.get_mut(..have), self.buf.get(tail)) {
                     dst.copy_from_slice(src);
                 }
