@@ -91,7 +91,7 @@ read -r t_h1 r_h1 < <(measure "$BIN" analyze "$W/har500.har" --format ndjson --j
 read -r t_h2 r_h2 < <(measure "$BIN" analyze "$W/har500.har" --format ndjson --jobs 2)
 row "\`cat\` (HAR)" "$HAR_MB" "$ENTRIES" entries "$t_hcat" "$r_hcat" "$t_py" "python"
 row "\`python3 json.load\`" "$HAR_MB" "$ENTRIES" entries "$t_py" "$r_py" "$t_py" "python"
-row "\`jq '.log.entries|length'\`" "$HAR_MB" "$ENTRIES" entries "$t_jq" "$r_jq" "$t_py" "python"
+row "\`jq '.log.entries\\|length'\`" "$HAR_MB" "$ENTRIES" entries "$t_jq" "$r_jq" "$t_py" "python"
 row "\`corscope --jobs 1\` (HAR)" "$HAR_MB" "$ENTRIES" entries "$t_h1" "$r_h1" "$t_py" "python"
 row "\`corscope --jobs 2\` (HAR)" "$HAR_MB" "$ENTRIES" entries "$t_h2" "$r_h2" "$t_py" "python"
 echo
