@@ -133,27 +133,23 @@ fn check_har_cut(
     for (g, e) in got.iter().zip(&expected) {
         assert_eq!(&g, e, "cut at {cut}");
     }
-    match r {
-        Err(HarError::Truncated {
-            offset,
-            entries,
-            entry,
-            ..
-        }) => {
-            assert_eq!(offset, cut as u64, "cut at {cut}: offset");
-            assert_eq!(entries, complete, "cut at {cut}: complete entries");
-            // Inside an entry, the error names it: the first incomplete one.
-            if let Some(e) = entry {
-                assert_eq!(e, complete, "cut at {cut}: entry named");
-            }
-            let msg = HarError::Truncated {
+    match &r {
+        Err(
+            e @ HarError::Truncated {
                 offset,
                 entries,
                 entry,
-                context: "log.entries",
+                ..
+            },
+        ) => {
+            assert_eq!(*offset, cut as u64, "cut at {cut}: offset");
+            assert_eq!(*entries, complete, "cut at {cut}: complete entries");
+            // Inside an entry, the error names it: the first incomplete one.
+            if let Some(i) = entry {
+                assert_eq!(*i, complete, "cut at {cut}: entry named");
+                assert!(e.to_string().contains(&format!("in entry {i}")), "{e}");
             }
-            .to_string();
-            assert!(msg.contains(&format!("byte {cut}")), "{msg}");
+            assert!(e.to_string().contains(&format!("byte {cut}")), "{e}");
         }
         other => panic!("cut at {cut}: expected a truncation error, got {other:?}"),
     }
@@ -181,10 +177,7 @@ fn check_har_cut(
             "cut at {cut}: record {}",
             e.index
         );
-        let mut g = (*g).clone();
-        g.source.clone_from(&e.source);
-        g.location.clone_from(&e.location);
-        assert_eq!(&g, *e, "cut at {cut}");
+        assert_eq!(g, e, "cut at {cut}");
     }
 }
 
