@@ -25,6 +25,7 @@ use crate::cors::Browser;
 use crate::diag::Diagnostics;
 use crate::input::har::{self, HarError, HarMeta, HarOptions};
 use crate::input::{self, Format, InputError};
+use crate::model::Exchange;
 use crate::pairing::{Flow, Pairer, PairingOptions};
 use crate::report::Record;
 
@@ -148,60 +149,84 @@ struct ReadOutcome {
     diag: Diagnostics,
 }
 
-/// Reads the input and pairs its exchanges, handing flows over in batches of [`BATCH`].
+/// Pairing, batched: exchanges in, flows out in batches of [`BATCH`].
+struct Pairing {
+    pairer: Pairer,
+    batch: Vec<Flow>,
+}
+
+impl Pairing {
+    fn new(opts: &Options) -> Self {
+        Pairing {
+            pairer: Pairer::new(opts.pairing.clone()),
+            batch: Vec::with_capacity(BATCH),
+        }
+    }
+
+    fn push(&mut self, x: Exchange, send: &mut dyn FnMut(Vec<Flow>)) {
+        let batch = &mut self.batch;
+        self.pairer.push(x, &mut |f| batch.push(f));
+        if self.batch.len() >= BATCH {
+            send(std::mem::replace(
+                &mut self.batch,
+                Vec::with_capacity(BATCH),
+            ));
+        }
+    }
+
+    /// Decides what is left and returns pairing's diagnostics. The end of the input decides
+    /// the whole pairing window at once: it is handed over in batches too, or its flows,
+    /// verdicts and records would all exist at the same time.
+    fn finish(mut self, send: &mut dyn FnMut(Vec<Flow>)) -> Diagnostics {
+        let Pairing { pairer, batch } = &mut self;
+        pairer.finish(&mut |f| {
+            batch.push(f);
+            if batch.len() >= BATCH {
+                send(std::mem::replace(batch, Vec::with_capacity(BATCH)));
+            }
+        });
+        if !self.batch.is_empty() {
+            send(std::mem::take(&mut self.batch));
+        }
+        self.pairer.take_diagnostics()
+    }
+}
+
+/// Reads the input, passing every exchange to `emit` in order.
 fn produce(
     input: input::Input,
     opts: &Options,
     workers: usize,
-    send: &mut dyn FnMut(Vec<Flow>),
+    emit: &mut dyn FnMut(Exchange),
 ) -> ReadOutcome {
     let name: Arc<str> = input.name.clone();
-    let mut pairer = Pairer::new(opts.pairing.clone());
-    let mut batch: Vec<Flow> = Vec::with_capacity(BATCH);
     let mut r = ReadOutcome::default();
     let mut exchanges = 0u64;
-    {
-        let mut emit = |x: crate::model::Exchange| {
-            exchanges += 1;
-            pairer.push(x, &mut |f| batch.push(f));
-            if batch.len() >= BATCH {
-                send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+    let mut count = |x: Exchange| {
+        exchanges += 1;
+        emit(x);
+    };
+    match input.format {
+        Format::Har => {
+            match har::read_har(input.reader, name, &opts.har, &mut count, &mut r.diag) {
+                Ok(meta) => r.har = Some(meta),
+                Err(e) => r.error = Some(e.into()),
             }
-        };
-        match input.format {
-            Format::Har => {
-                match har::read_har(input.reader, name, &opts.har, &mut emit, &mut r.diag) {
-                    Ok(meta) => r.har = Some(meta),
-                    Err(e) => r.error = Some(e.into()),
-                }
-            }
-            Format::Pcap | Format::PcapNg => {
-                match capture::parallel::read_capture_parallel(
-                    input.reader,
-                    name,
-                    &opts.capture,
-                    workers,
-                    &mut emit,
-                    &mut r.diag,
-                ) {
-                    Ok(stats) => r.capture = Some(stats),
-                    Err(e) => r.error = Some(e.into()),
-                }
+        }
+        Format::Pcap | Format::PcapNg => {
+            match capture::parallel::read_capture_parallel(
+                input.reader,
+                name,
+                &opts.capture,
+                workers,
+                &mut count,
+                &mut r.diag,
+            ) {
+                Ok(stats) => r.capture = Some(stats),
+                Err(e) => r.error = Some(e.into()),
             }
         }
     }
-    // The end of the input decides the whole pairing window at once: hand it over in batches
-    // too, or its flows, verdicts and records would all exist at the same time.
-    pairer.finish(&mut |f| {
-        batch.push(f);
-        if batch.len() >= BATCH {
-            send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
-        }
-    });
-    if !batch.is_empty() {
-        send(batch);
-    }
-    r.diag.merge(pairer.take_diagnostics());
     r.exchanges = exchanges;
     r
 }
@@ -261,9 +286,22 @@ fn sequential(
     resolving: &mut Resolving,
     out: &mut dyn FnMut(Record),
 ) -> ReadOutcome {
-    produce(input, opts, 1, &mut |batch| {
-        output(opts.all, &resolving.resolve(batch), out);
-    })
+    let mut pairing = Pairing::new(opts);
+    let mut decide = |batch: Vec<Flow>| output(opts.all, &resolving.resolve(batch), out);
+    let mut read = produce(input, opts, 1, &mut |x| pairing.push(x, &mut decide));
+    let diag = pairing.finish(&mut decide);
+    read.diag.merge(diag);
+    read
+}
+
+/// What the reading thread hands to the resolving one.
+enum Work {
+    /// Flows, paired on the reading thread (captures: the capture reader's own threads do
+    /// most of the reading work, so pairing fits there).
+    Flows(Vec<Flow>),
+    /// Exchanges, to be paired on the resolving thread (HAR: reading and parsing the JSON is
+    /// the larger half, so pairing goes to the other side).
+    Exchanges(Vec<Exchange>),
 }
 
 /// Three stages on three threads, joined by short queues: reading and pairing (a thread of
@@ -281,16 +319,35 @@ fn pipelined(
         // The input goes to the reading thread only once it runs, so that if it cannot be
         // started the input is still here to be read on this thread.
         let (input_tx, input_rx) = sync_channel::<input::Input>(1);
-        let (flows_tx, flows_rx) = sync_channel::<Vec<Flow>>(QUEUE);
+        let (work_tx, work_rx) = sync_channel::<Work>(QUEUE);
         let (resolved_tx, resolved_rx) = sync_channel::<Vec<(Flow, Resolution)>>(QUEUE);
         let reading = thread::Builder::new()
             .name("analyze-read".into())
             .spawn_scoped(s, move || {
                 let input = input_rx.recv().ok()?;
-                Some(produce(input, opts, workers, &mut |batch| {
-                    // A closed queue only happens if a later stage failed.
-                    let _ = flows_tx.send(batch);
-                }))
+                // A closed queue only happens if a later stage failed.
+                if input.format == Format::Har {
+                    let mut batch = Vec::with_capacity(BATCH);
+                    let read = produce(input, opts, workers, &mut |x| {
+                        batch.push(x);
+                        if batch.len() >= BATCH {
+                            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                            let _ = work_tx.send(Work::Exchanges(full));
+                        }
+                    });
+                    let _ = work_tx.send(Work::Exchanges(batch));
+                    Some(read)
+                } else {
+                    let mut pairing = Pairing::new(opts);
+                    let mut send = |flows| {
+                        let _ = work_tx.send(Work::Flows(flows));
+                    };
+                    let mut read =
+                        produce(input, opts, workers, &mut |x| pairing.push(x, &mut send));
+                    let diag = pairing.finish(&mut send);
+                    read.diag.merge(diag);
+                    Some(read)
+                }
             });
         let reading = match reading {
             Ok(h) => h,
@@ -302,15 +359,27 @@ fn pipelined(
         let resolver = thread::Builder::new()
             .name("analyze-resolve".into())
             .spawn_scoped(s, move || {
-                for batch in flows_rx {
-                    if resolved_tx.send(resolving.resolve(batch)).is_err() {
-                        break;
+                let mut pairing: Option<Pairing> = None;
+                let mut decide = |flows: Vec<Flow>| {
+                    // A closed queue only happens if this thread's caller failed.
+                    let _ = resolved_tx.send(resolving.resolve(flows));
+                };
+                for work in work_rx {
+                    match work {
+                        Work::Flows(flows) => decide(flows),
+                        Work::Exchanges(xs) => {
+                            let p = pairing.get_or_insert_with(|| Pairing::new(opts));
+                            for x in xs {
+                                p.push(x, &mut decide);
+                            }
+                        }
                     }
                 }
+                pairing.map(|p| p.finish(&mut decide))
             });
         if resolver.is_err() {
-            // Without a resolving thread the reading one runs to its end with nobody taking its
-            // batches: it stops at the first full queue, so there is nothing to analyse.
+            // Without a resolving thread the reading one's sends fail (the queue's other end
+            // went with the thread that did not start): it reads to its end, unanalysed.
             drop(resolved_rx);
             let _ = reading.join();
             return ReadOutcome {
@@ -324,11 +393,18 @@ fn pipelined(
         for resolved in resolved_rx {
             output(opts.all, &resolved, out);
         }
-        if let Ok(h) = resolver {
-            let _ = h.join();
-        }
+        let pairing_diag = match resolver {
+            Ok(h) => h.join().ok().flatten(),
+            Err(_) => None,
+        };
         match reading.join() {
-            Ok(Some(read)) => read,
+            Ok(Some(mut read)) => {
+                // Pairing's warnings come after the reader's, as when it runs on its thread.
+                if let Some(d) = pairing_diag {
+                    read.diag.merge(d);
+                }
+                read
+            }
             // Only a bug in a reader could get here; what was read is analysed already.
             _ => ReadOutcome {
                 error: Some(AnalyzeError::Input(InputError::Read {
