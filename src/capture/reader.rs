@@ -363,7 +363,7 @@ impl PacketReader {
                             dlt: link.map_or_else(|d| d, |_| 0),
                             data: b.data,
                             orig_len: b.origlen,
-                            at: *pos + (b.data.as_ptr() as usize - data.as_ptr() as usize),
+                            at: *pos + offset_in(data, b.data),
                         });
                         data.len() - rest.len()
                     }
@@ -445,7 +445,7 @@ impl PacketReader {
                             dlt: link.map_or_else(|d| d, |_| 0),
                             data: d,
                             orig_len,
-                            at: *pos + (d.as_ptr() as usize - data.as_ptr() as usize),
+                            at: *pos + offset_in(data, d),
                         });
                     }
                     data.len() - rest.len()
@@ -552,6 +552,12 @@ impl PacketReader {
         }
         Ok(())
     }
+}
+
+/// Where `part` starts in `whole`. The record parsers return sub-slices of their input, so this
+/// is exact; it saturates only so that the arithmetic itself can never fail.
+fn offset_in(whole: &[u8], part: &[u8]) -> usize {
+    (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize)
 }
 
 /// Units per second for a pcapng `if_tsresol` value (bit 7: power of two, else of ten).
