@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Reproducible throughput and memory comparison (README "Performance"):
 #   benches/compare.sh [WORKDIR]        (default WORKDIR: target/compare, files are reused)
-# Generates, with corscope's seeded generators, a ~200 MB capture, a ~100 MB and a ~1 GB
-# capture (memory check) and a ~500 MB DevTools HAR; then times, on the same files (page
+# Generates, with corscope's seeded generators, a ~200 MB capture, ~100 MB, ~1 GB and ~2 GB
+# captures (memory check) and a ~500 MB DevTools HAR; then times, on the same files (page
 # cache warm, median of RUNS runs, default 3): cat, tshark, corscope --jobs 1 and --jobs 2 on
 # the capture; cat, python json.load, jq and corscope on the HAR. Prints a markdown table:
 # wall time, MB/s, packets (entries)/s, peak RSS (/usr/bin/time -v), ratios.
@@ -22,6 +22,7 @@ gen() { # kind file bytes
 gen pcap "$W/cap200.pcap" 200000000
 gen pcap "$W/cap100.pcap" 100000000
 gen pcap "$W/cap1g.pcap" 1000000000
+gen pcap "$W/cap2g.pcap" 2000000000
 gen har "$W/har500.har" 500000000
 
 # Packets in a capture / entries in a HAR (counted once, outside the timings).
@@ -103,7 +104,7 @@ echo "Memory: peak RSS against capture size (same traffic, seed 1)"
 echo
 echo "| capture | --jobs 1 | --jobs 2 |"
 echo "|---|---|---|"
-for f in cap100.pcap cap1g.pcap; do
+for f in cap100.pcap cap200.pcap cap1g.pcap cap2g.pcap; do
   read -r _ m1 < <(RUNS=1 measure "$BIN" analyze "$W/$f" --format ndjson --jobs 1)
   read -r _ m2 < <(RUNS=1 measure "$BIN" analyze "$W/$f" --format ndjson --jobs 2)
   echo "| $f ($(size_mb "$W/$f") MB) | $((m1 / 1024)) MB | $((m2 / 1024)) MB |"
