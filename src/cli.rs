@@ -30,7 +30,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Analyse HAR files (.har, .har.gz) and captures (.pcap, .pcapng, gzip'd); `-` is stdin.
-    Analyze(AnalyzeArgs),
+    Analyze(Box<AnalyzeArgs>),
     /// Explain a blocking reason (Chromium, Firefox or Safari name): meaning, causes, fix.
     Explain {
         /// e.g. MissingAllowOriginHeader, CORSMissingAllowOrigin, PreflightNotSuccessful
@@ -92,6 +92,122 @@ struct AnalyzeArgs {
     /// Show warning details (skipped packets, gaps, limits hit).
     #[arg(long, short = 'v')]
     verbose: bool,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// Resource limits. Hitting one is counted in the summary (`limit-…` warnings), never fatal,
+/// except `--max-record-bytes`, past which a capture cannot be framed at all.
+#[derive(clap::Args, Debug)]
+#[command(next_help_heading = "Limits (sizes take K, M, G suffixes)")]
+struct LimitArgs {
+    /// HAR strings longer than this are dropped (response bodies) [default: 64K].
+    #[arg(long, value_parser = parse_size)]
+    max_string_bytes: Option<u64>,
+    /// A HAR entry keeping more than this (after dropped strings) is skipped [default: 16M].
+    #[arg(long, value_parser = parse_size)]
+    max_entry_bytes: Option<u64>,
+    /// JSON nesting deeper than this skips the entry [default: 128].
+    #[arg(long)]
+    max_depth: Option<usize>,
+    /// Largest capture record (packet) accepted [default: 16M].
+    #[arg(long, value_parser = parse_size)]
+    max_record_bytes: Option<u64>,
+    /// Largest HTTP message head (request/status line + headers) [default: 64K].
+    #[arg(long, value_parser = parse_size)]
+    max_head_bytes: Option<u64>,
+    /// Most headers in one HTTP message head [default: 128].
+    #[arg(long)]
+    max_headers: Option<usize>,
+    /// Longest chunk-size line in a chunked body [default: 4K].
+    #[arg(long, value_parser = parse_size)]
+    max_chunk_line: Option<u64>,
+    /// Bytes buffered per connection and direction (heads, out-of-order data) [default: 256K].
+    #[arg(long, value_parser = parse_size)]
+    max_connection_buffer: Option<u64>,
+    /// Live TCP connections held; the oldest is flushed first [default: 100000].
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// Seconds without packets after which a connection is flushed [default: 300].
+    #[arg(long)]
+    idle_timeout: Option<i64>,
+    /// Requests waiting for their responses on one connection (pipelining) [default: 1024].
+    #[arg(long)]
+    max_pipelined: Option<usize>,
+    /// Skip packets on link types that cannot be decoded instead of failing the capture.
+    #[arg(long)]
+    skip_unknown_links: bool,
+    /// Seconds an exchange waits for its preflight / redirect partners [default: 15].
+    #[arg(long)]
+    pairing_window: Option<u64>,
+    /// Requests to one URL held for pairing at once [default: 128].
+    #[arg(long)]
+    max_pending_per_url: Option<usize>,
+}
+
+impl LimitArgs {
+    fn apply(&self, o: &mut Options) {
+        let usize_of = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        if let Some(v) = self.max_string_bytes {
+            o.har.max_string_bytes = usize_of(v);
+        }
+        if let Some(v) = self.max_entry_bytes {
+            o.har.max_entry_bytes = usize_of(v);
+        }
+        if let Some(v) = self.max_depth {
+            o.har.max_depth = v;
+        }
+        if let Some(v) = self.max_record_bytes {
+            o.capture.max_record_bytes = usize_of(v);
+        }
+        if let Some(v) = self.max_head_bytes {
+            o.capture.max_head_bytes = usize_of(v);
+        }
+        if let Some(v) = self.max_headers {
+            o.capture.max_headers = v;
+        }
+        if let Some(v) = self.max_chunk_line {
+            o.capture.max_chunk_line = usize_of(v);
+        }
+        if let Some(v) = self.max_connection_buffer {
+            o.capture.max_connection_buffer = usize_of(v);
+        }
+        if let Some(v) = self.max_connections {
+            o.capture.max_live_connections = v.max(1);
+        }
+        if let Some(v) = self.idle_timeout {
+            o.capture.idle_timeout_secs = v.max(1);
+        }
+        if let Some(v) = self.max_pipelined {
+            o.capture.max_pending_requests = v.max(1);
+        }
+        if self.skip_unknown_links {
+            o.capture.skip_unknown_link_types = true;
+        }
+        if let Some(v) = self.pairing_window {
+            let w = i64::try_from(v.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
+            o.pairing.horizon = w;
+            o.pairing.follow_window = o.pairing.follow_window.min(w);
+        }
+        if let Some(v) = self.max_pending_per_url {
+            o.pairing.max_pending_per_url = v.max(1);
+        }
+    }
+}
+
+/// `64K`, `16M`, `1G`, or plain bytes.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1u64 << 10),
+        Some((i, 'm' | 'M')) => (&t[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&t[..i], 1 << 30),
+        _ => (t, 1),
+    };
+    num.trim()
+        .parse::<u64>()
+        .map(|n| n.saturating_mul(mult))
+        .map_err(|_| format!("'{s}' is not a size (e.g. 4096, 64K, 16M, 1G)"))
 }
 
 fn parse_browser(s: &str) -> Result<Browser, String> {
@@ -180,7 +296,7 @@ pub fn main() -> ExitCode {
                 }
             }
         }
-        Command::Analyze(a) => match run_analyze(a) {
+        Command::Analyze(a) => match run_analyze(*a) {
             Ok(code) => code,
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
             Err(e) => {
@@ -239,11 +355,12 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
     // Several inputs are analysed at once (each with its share of the threads) and printed
     // in the order given.
     let concurrent = jobs.min(a.files.len()).max(1);
-    let opts = Options {
+    let mut opts = Options {
         all: a.all,
         capture_workers: (jobs / concurrent).max(1),
         ..Options::default()
     };
+    a.limits.apply(&mut opts);
     let out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
     // Only the table needs the records themselves; for the exit code (and the JSON sink's own
     // summary) counting blocked ones per browser is enough.

@@ -119,3 +119,29 @@ fn explain_knows_all_three_browsers() {
     assert_eq!(code, Some(2));
     assert!(err.contains("MissingAllowOriginHeader"));
 }
+
+#[test]
+fn limit_flags_are_applied_and_counted_not_fatal() {
+    let (code, out, err) = corscope(&[SAMPLE, "--format", "ndjson", "--max-string-bytes", "4"]);
+    assert_eq!(
+        code,
+        Some(0),
+        "every entry is skipped, nothing is blocked: {err}"
+    );
+    assert!(out.is_empty());
+    assert!(err.contains("limit-har-string"), "{err}");
+    let (code, _, err) = corscope(&[SAMPLE, "--max-head-bytes", "lots"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("not a size"), "{err}");
+    let (code, out, _) = corscope(&[
+        SAMPLE,
+        "--format",
+        "ndjson",
+        "--max-entry-bytes",
+        "1M",
+        "--pairing-window",
+        "30",
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(out.lines().count() > 100);
+}
