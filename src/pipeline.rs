@@ -28,6 +28,7 @@ use crate::input::{self, Format, InputError};
 use crate::model::Exchange;
 use crate::pairing::{Flow, Pairer, PairingOptions};
 use crate::report::Record;
+use rayon::prelude::*;
 
 /// Flows decided per batch before records are built in parallel.
 pub const BATCH: usize = 512;
@@ -72,34 +73,70 @@ pub struct InputReport {
     pub error: Option<AnalyzeError>,
 }
 
-/// The stateful half of deciding: resolution in flow order (the preflight caches).
+/// The stateful half of deciding: resolution in flow order per client (the preflight caches).
+/// Clients are independent browsers, so flows are sharded by client over rayon, each shard
+/// with its own `Resolver`; the shard count cannot change a verdict.
 struct Resolving {
-    resolver: Resolver,
+    shards: Vec<Resolver>,
     flows: u64,
     recorded_by: Option<Browser>,
+}
+
+/// Below this many flows a batch is resolved on the calling thread.
+const PARALLEL_RESOLVE_MIN: usize = 64;
+
+fn shard_of(client: &str, n: usize) -> usize {
+    // FNV-1a: stable across runs and platforms.
+    let h = client.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    (h % n.max(1) as u64) as usize
 }
 
 impl Resolving {
     fn new() -> Self {
         Resolving {
-            resolver: Resolver::new(),
+            shards: (0..rayon::current_num_threads().max(1))
+                .map(|_| Resolver::new())
+                .collect(),
             flows: 0,
             recorded_by: None,
         }
     }
 
     fn resolve(&mut self, batch: Vec<Flow>) -> Vec<(Flow, Resolution)> {
-        let mut out = Vec::with_capacity(batch.len());
-        for flow in batch {
-            self.flows += 1;
+        self.flows += batch.len() as u64;
+        let n = self.shards.len();
+        let mut per: Vec<Vec<(usize, Flow, Browser)>> = (0..n).map(|_| Vec::new()).collect();
+        let len = batch.len();
+        for (i, flow) in batch.into_iter().enumerate() {
             let recorder = recorder_of(&flow);
             if self.recorded_by.is_none() {
                 self.recorded_by = Some(recorder);
             }
-            let res = self.resolver.resolve(&flow, recorder);
-            out.push((flow, res));
+            per[shard_of(&flow.client, n)].push((i, flow, recorder));
         }
-        out
+        let work = |(resolver, items): (&mut Resolver, Vec<(usize, Flow, Browser)>)| {
+            items
+                .into_iter()
+                .map(|(i, flow, recorder)| {
+                    let res = resolver.resolve(&flow, recorder);
+                    (i, flow, res)
+                })
+                .collect::<Vec<_>>()
+        };
+        let done: Vec<Vec<(usize, Flow, Resolution)>> =
+            if len < PARALLEL_RESOLVE_MIN || per.iter().filter(|p| !p.is_empty()).count() < 2 {
+                self.shards.iter_mut().zip(per).map(work).collect()
+            } else {
+                self.shards.par_iter_mut().zip(per).map(work).collect()
+            };
+        let mut slots: Vec<Option<(Flow, Resolution)>> = (0..len).map(|_| None).collect();
+        for (i, flow, res) in done.into_iter().flatten() {
+            slots[i] = Some((flow, res));
+        }
+        // Every index 0..len was pushed to exactly one shard and comes back once.
+        slots.into_iter().flatten().collect()
     }
 }
 

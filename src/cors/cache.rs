@@ -176,7 +176,12 @@ impl PreflightCache {
             }
         }
         if self.entries.len() > p.cache_capacity {
-            self.evict_oldest();
+            // Expired entries go first, so that which live entry is evicted does not depend
+            // on when the caller last swept.
+            self.expire(now);
+            if self.entries.len() > p.cache_capacity {
+                self.evict_oldest();
+            }
         }
     }
 

@@ -2,6 +2,9 @@
 //! under every unknown, keeps what agrees with the input's own evidence for the browser that
 //! recorded it, derives the other browsers' verdicts, and keeps each browser's preflight cache.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use super::browser::{Browser, ALL_BROWSERS};
 use super::cache::PreflightCache;
 use super::engine::{evaluate, Context, Decision, Evaluation, Missing, NotCors};
@@ -117,9 +120,11 @@ impl Resolution {
     }
 }
 
-/// Holds each browser's preflight cache across the flows of one input.
+/// Holds each browser's preflight cache across the flows of one input, one set per client:
+/// every client (a HAR's browser, a capture's client IP) is its own browser with its own cache
+/// and capacity, so flows of different clients can be resolved independently.
 pub struct Resolver {
-    caches: Vec<PreflightCache>,
+    caches: HashMap<Arc<str>, Vec<PreflightCache>>,
     last_expire: i64,
 }
 
@@ -132,12 +137,14 @@ impl Default for Resolver {
 impl Resolver {
     pub fn new() -> Self {
         Self {
-            caches: ALL_BROWSERS
-                .iter()
-                .map(|b| PreflightCache::new(*b))
-                .collect(),
+            caches: HashMap::new(),
             last_expire: i64::MIN,
         }
+    }
+
+    /// Clients whose caches hold entries (memory follows live clients, not the input).
+    pub fn live_clients(&self) -> usize {
+        self.caches.len()
     }
 
     /// Decides `flow` for every browser; `recorder` is the browser that made the input.
@@ -145,11 +152,22 @@ impl Resolver {
         let facts = classify(flow);
         let now = flow.time();
         if now.saturating_sub(self.last_expire) > 60_000_000 {
-            for c in &mut self.caches {
-                c.expire(now);
-            }
+            // Expired entries never answer a lookup and are dropped before any eviction, so
+            // when this sweep runs does not change a verdict; it only frees memory.
+            self.caches.retain(|_, cs| {
+                for c in cs.iter_mut() {
+                    c.expire(now);
+                }
+                cs.iter().any(|c| !c.is_empty())
+            });
             self.last_expire = now;
         }
+        let client_caches = self.caches.entry(flow.client.clone()).or_insert_with(|| {
+            ALL_BROWSERS
+                .iter()
+                .map(|b| PreflightCache::new(*b))
+                .collect()
+        });
         let not_cors = |why: &str, facts: &Facts| Resolution {
             facts: facts.clone(),
             recorder,
@@ -205,7 +223,7 @@ impl Resolver {
         // The recording browser, with the evidence.
         let rec_evals: Vec<(bool, Evaluation)> = options
             .iter()
-            .map(|&c| (c, evaluate_with(&self.caches, recorder, c, &[], &[])))
+            .map(|&c| (c, evaluate_with(client_caches, recorder, c, &[], &[])))
             .collect();
         let (rec_choice, credentials, rec_note) = choose_with_evidence(&facts, &rec_evals);
         let rec_eval = rec_choice.map(|i| &rec_evals[i].1);
@@ -251,7 +269,7 @@ impl Resolver {
             };
             let evals: Vec<(bool, Evaluation)> = opts
                 .iter()
-                .map(|&c| (c, evaluate_with(&self.caches, b, c, &passed, &names)))
+                .map(|&c| (c, evaluate_with(client_caches, b, c, &passed, &names)))
                 .collect();
             let (choice, note) = combine(&evals);
             let mut v = verdict_from(b, flow, &facts, &page_origin, &evals, choice, note, false);
@@ -298,7 +316,7 @@ impl Resolver {
             let Some((include, ev)) = choice else {
                 continue;
             };
-            let cache = &mut self.caches[bi];
+            let cache = &mut client_caches[bi];
             for p in &ev.passed {
                 let time = flow.hops[p.hop]
                     .preflight
@@ -1134,5 +1152,46 @@ mod tests {
             third.for_browser(Browser::Chromium).verdict,
             Verdict::Unknown
         );
+    }
+
+    #[test]
+    fn each_client_has_its_own_preflight_cache() {
+        let pf = x(
+            Flavour::Capture,
+            "OPTIONS",
+            U,
+            &[("Origin", O), ("Access-Control-Request-Method", "PUT")],
+            Some((
+                204,
+                &[
+                    ("Access-Control-Allow-Origin", O),
+                    ("Access-Control-Allow-Methods", "PUT"),
+                    ("Access-Control-Max-Age", "600"),
+                ],
+            )),
+            None,
+        );
+        let put = |client: &str, t| {
+            let mut e = x(
+                Flavour::Capture,
+                "PUT",
+                U,
+                &[("Origin", O)],
+                Some((200, &[("Access-Control-Allow-Origin", O)])),
+                None,
+            );
+            e.time = t;
+            e.client = Arc::from(client);
+            e
+        };
+        let mut res = Resolver::new();
+        let mut first = one(put("c", 1), Some(pf));
+        first.client = Arc::from("c");
+        res.resolve(&first, Browser::Chromium);
+        let mut other = one(put("10.0.0.2", 2_000_000), None);
+        other.client = Arc::from("10.0.0.2");
+        let r = res.resolve(&other, Browser::Chromium);
+        assert_eq!(r.for_browser(Browser::Chromium).verdict, Verdict::Unknown);
+        assert_eq!(res.live_clients(), 2);
     }
 }
