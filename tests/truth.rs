@@ -229,3 +229,128 @@ fn captures_never_contradict_the_browsers() {
         assert!(v >= min_ok, "{file} vs {truth}: {v}/{n}: {bad:#?}");
     }
 }
+
+/// Playwright keeps no preflights and no headers on failed requests: Firefox's and Safari's
+/// verdicts are derived from Chromium's evidence and the visible responses.
+#[test]
+fn playwright_har_matches_firefox_and_safari_verdicts() {
+    for (truth, verdict, reason, want) in [
+        (
+            "tests/data/chromium/truth-firefox.json",
+            "firefox_verdict",
+            "firefox_reason",
+            "firefox_reason",
+        ),
+        (
+            "tests/data/chromium/truth-webkit.json",
+            "safari_verdict",
+            "safari_reason",
+            "webkit_reason",
+        ),
+    ] {
+        let (v, r, n, bad) = score(
+            "tests/data/chromium/playwright.har",
+            truth,
+            verdict,
+            reason,
+            want,
+        );
+        assert_eq!(v, n, "{truth}: {bad:#?}");
+        assert!(r >= 49, "{truth}: reasons {r}/{n}");
+    }
+}
+
+/// chrome-har drops CORS-blocked requests entirely (28 scenarios have no entry at all) and
+/// mangles redirect hops' headers: whatever is present must never contradict the browser.
+#[test]
+fn chrome_har_never_contradicts_and_drops_only_blocked() {
+    for (truth, verdict, reason, want, min_ok) in [
+        (
+            "tests/data/chromium/truth.json",
+            "verdict",
+            "reason",
+            "cors_error",
+            84,
+        ),
+        (
+            "tests/data/chromium/truth-firefox.json",
+            "firefox_verdict",
+            "firefox_reason",
+            "firefox_reason",
+            80,
+        ),
+        (
+            "tests/data/chromium/truth-webkit.json",
+            "safari_verdict",
+            "safari_reason",
+            "webkit_reason",
+            80,
+        ),
+    ] {
+        let (v, _, n, bad) = score(
+            "tests/data/chromium/chrome-har.har",
+            truth,
+            verdict,
+            reason,
+            want,
+        );
+        assert!(wrong(&bad).is_empty(), "{truth}: {:#?}", wrong(&bad));
+        assert!(v >= min_ok, "{truth}: {v}/{n}");
+        let missing: Vec<_> = bad.iter().filter(|b| b.contains("got -")).collect();
+        assert!(
+            missing.iter().all(|m| m.contains("want blocked")),
+            "only blocked requests are dropped: {missing:#?}"
+        );
+    }
+}
+
+/// The scenarios a plain-HTTP capture cannot decide, each for the reason given: the credentials
+/// mode of a cross-site request is not visible on the wire (a request with `credentials:
+/// 'include'` and no cookie to send looks exactly like one without), and the outcome depends on
+/// it; `d-nocors-post-text` could be a no-cors POST (it is) or a cors one.
+#[test]
+fn capture_unknowns_are_exactly_the_invisible_ones() {
+    let invisible_credentials = [
+        "d-simple-get-exact-acao",
+        "d-simple-get-wildcard",
+        "d-simple-get-acao-whitespace",
+        "d-cred-get-wildcard",
+        "d-cred-get-acac-upper",
+        "d-cred-omit-wildcard-acac",
+        "d-simple-post-form-ok",
+        "d-simple-get-http-error-with-acao",
+        "d-pf-credentials-actual-no-acac",
+        "d-safelist-text-plain-charset",
+        "d-safelist-accept-short",
+        "d-safelist-range-single",
+        "d-redir-same-to-cross-ok",
+        "d-redir-cross-to-cross-origin-null-reflect",
+        "d-redir-cross-same-api-ok",
+        "d-xhr-credentials-wildcard",
+        "d-origin-reflect-get-from-page",
+        "d-origin-allowlist-get-from-page",
+        "d-origin-static-get-from-page",
+        "d-origin-reflect-get-from-page2",
+    ];
+    let ambiguous_mode = ["d-nocors-post-text"];
+    let (_, _, _, bad) = score(
+        "tests/data/captures/chromium.pcap",
+        "tests/data/chromium/truth.json",
+        "verdict",
+        "reason",
+        "cors_error",
+    );
+    let mut unknown: Vec<String> = bad
+        .iter()
+        .filter(|b| b.contains("got unknown"))
+        .map(|b| b.split('"').nth(1).unwrap_or("").to_owned())
+        .collect();
+    unknown.sort();
+    let mut want: Vec<String> = invisible_credentials
+        .iter()
+        .chain(ambiguous_mode.iter())
+        .map(|s| s.to_string())
+        .collect();
+    want.sort();
+    assert_eq!(unknown, want);
+}

@@ -184,8 +184,16 @@ fn run(flow: &Flow, cx: &Context, ev: &mut Evaluation) -> Decision {
                     match lookup {
                         Lookup::Hit { age_s } => ev.cache_hits.push((i, age_s)),
                         Lookup::Miss => {
-                            let same_request =
-                                cx.recorder_unsafe_names.get(i).is_some_and(|r| r == &names);
+                            // The recorder's announced names for this hop; computed here when
+                            // its own evaluation stopped before reaching the hop.
+                            let same_request = match cx.recorder_unsafe_names.get(i) {
+                                Some(r) => r == &names,
+                                None => {
+                                    let hop_pf = hop.preflight.as_ref();
+                                    unsafe_names(cx.recorder, cx.recorder, hop.sent, req, hop_pf)
+                                        == names
+                                }
+                            };
                             if cx.browser != cx.recorder
                                 && cx
                                     .recorder_passed_preflight

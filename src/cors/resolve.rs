@@ -70,6 +70,9 @@ pub enum Observed {
     /// A capture: no verdict recorded, but every recorded preflight was followed by its
     /// request, so each of those preflights passed in the recording browser.
     PreflightsPassed,
+    /// chrome-har leaves blocked requests out: a preflight without its request, or a redirect
+    /// without its next hop, means that request was blocked — by which check is not shown.
+    Dropped,
 }
 
 /// Browser-independent facts about a flow.
@@ -225,6 +228,31 @@ impl Resolver {
             .iter()
             .map(|&c| (c, evaluate_with(client_caches, recorder, c, &[], &[])))
             .collect();
+        // Only where cors mode was itself an inference: an explicit `Sec-Fetch-Mode: cors`, a
+        // preflight, XHR or a redirect chain (whose exported headers are often mangled) keep
+        // the rules' reading, and the evidence then overrides it with a note.
+        let mode_was_inferred = flow.hops.len() == 1
+            && flow.first().preflight.is_none()
+            && facts.initiator != Initiator::Xhr
+            && flow
+                .first()
+                .exchange
+                .request
+                .headers
+                .get_str("sec-fetch-mode")
+                .is_none();
+        if facts.observed == Observed::Succeeded
+            && mode_was_inferred
+            && !rec_evals.is_empty()
+            && rec_evals
+                .iter()
+                .all(|(_, e)| matches!(e.decision, Decision::Blocked(_)))
+        {
+            return not_cors(
+                "the browser delivered a response that every CORS reading would block: the request was not in cors mode (no-cors, a navigation or a form)",
+                &facts,
+            );
+        }
         let (rec_choice, credentials, rec_note) = choose_with_evidence(&facts, &rec_evals);
         let rec_eval = rec_choice.map(|i| &rec_evals[i].1);
         let passed: Vec<bool> = (0..flow.hops.len())
@@ -297,6 +325,27 @@ impl Resolver {
                     }
                 }
             }
+            // Where the recording contradicts the rules for its own browser, the same data
+            // cannot be trusted to decide another browser either.
+            let contradicted = match (
+                &facts.observed,
+                rec_choice.map(|i| &rec_evals[i].1.decision),
+            ) {
+                (Observed::Succeeded, Some(Decision::Blocked(_))) => v.verdict == Verdict::Blocked,
+                (Observed::CorsFailure(_), Some(Decision::Allowed)) => {
+                    v.verdict == Verdict::Allowed
+                }
+                _ => false,
+            };
+            if contradicted {
+                v = plain(
+                    b,
+                    Verdict::Unknown,
+                    Some(format!(
+                        "{recorder}'s own outcome in the input contradicts the rules on these headers, so they do not decide {b} either"
+                    )),
+                );
+            }
             browsers.push(v);
             chosen.push(choice.map(|i| evals[i].clone()));
         }
@@ -351,7 +400,7 @@ fn browsers_or_pending(
 fn recorder_outcome(facts: &Facts) -> Option<Verdict> {
     match facts.observed {
         Observed::Succeeded => Some(Verdict::Allowed),
-        Observed::CorsFailure(_) => Some(Verdict::Blocked),
+        Observed::CorsFailure(_) | Observed::Dropped => Some(Verdict::Blocked),
         _ => None,
     }
 }
@@ -381,6 +430,10 @@ fn is_network_error(err: &str) -> bool {
 
 /// Did the recording browser get past hop `h`'s preflight (so its answer was acceptable)?
 fn got_past_preflight(ev: &Evaluation, h: usize, observed: &Observed) -> bool {
+    if *observed == Observed::Succeeded {
+        // The page got the response: every preflight on the way passed.
+        return true;
+    }
     if ev.passed.iter().any(|p| p.hop == h) || ev.cache_hits.iter().any(|(i, _)| *i == h) {
         return true;
     }
@@ -490,6 +543,22 @@ fn choose_with_evidence(
             }
             let (choice, _) = combine(evals);
             (choice.or(Some(0)), creds_of(&[]), None)
+        }
+        Observed::Dropped => {
+            // Prefer the reading the visible responses explain, like a reported failure; the
+            // other (a later, unseen check failed) stays possible, and the note says so.
+            let b = pick(&is_blocked);
+            if let Some(&first) = b.first() {
+                let note = (b.len() < evals.len()).then(|| {
+                    "chrome-har leaves blocked requests out: the reason shown is the one the visible responses explain; a check on a response the export dropped may have failed instead".to_owned()
+                });
+                return (Some(first), creds_of(&b), note);
+            }
+            (
+                None,
+                Credentials::Unknown,
+                Some("chrome-har leaves blocked requests out of the export: this one was blocked, but the check that failed (preflight or actual response) is not in the file".to_owned()),
+            )
         }
         Observed::PreflightsPassed => {
             let keep: Vec<usize> = (0..evals.len())
@@ -878,7 +947,11 @@ pub fn classify(flow: &Flow) -> Facts {
         .then_some(true);
     let last = flow.last();
     let observed = if !last.sent {
-        Observed::NotSent
+        if last.exchange.flavour == Flavour::ChromeHar {
+            Observed::Dropped
+        } else {
+            Observed::NotSent
+        }
     } else {
         match last.exchange.flavour {
             Flavour::Capture => {
@@ -888,13 +961,11 @@ pub fn classify(flow: &Flow) -> Facts {
                     Observed::NotObserved
                 }
             }
-            Flavour::ChromeHar => {
-                if last.exchange.response.is_some() {
-                    Observed::Succeeded
-                } else {
-                    Observed::NotObserved
-                }
-            }
+            Flavour::ChromeHar => match &last.exchange.response {
+                Some(r) if r.location().is_some() => Observed::Dropped,
+                Some(_) => Observed::Succeeded,
+                None => Observed::NotObserved,
+            },
             _ => match &error {
                 Some(e)
                     if e.contains("ERR_FAILED")

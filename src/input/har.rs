@@ -964,7 +964,16 @@ fn to_exchange(
         let mut h = Headers::with_capacity(list.len(), bytes);
         for x in list {
             // HTTP/2 pseudo-headers (`:authority`, …) are not request headers for CORS.
-            if !x.name.starts_with(':') {
+            if x.name.starts_with(':') {
+                continue;
+            }
+            // The DevTools protocol joins repeated header lines with `\n`, and exports built
+            // from it (chrome-har, CDP recorders) keep that: each line is its own header.
+            if x.value.contains('\n') {
+                for line in x.value.split('\n') {
+                    h.push(x.name.as_bytes(), line.as_bytes());
+                }
+            } else {
                 h.push(x.name.as_bytes(), x.value.as_bytes());
             }
         }
