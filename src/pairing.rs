@@ -336,6 +336,32 @@ impl Pairer {
             .min()
     }
 
+    /// The preflight a redirect led to when the redirected request itself is missing.
+    fn find_redirect_preflight(&self, from: &Exchange, resp: &Response) -> Option<Slot> {
+        let location = resp.location()?;
+        let target = crate::cors::origin::resolve_location(&from.request.url, &location)?;
+        let target = target.to_string();
+        // `#http-redirect-fetch` step 12: 301/302 turn POST into GET, 303 anything but HEAD.
+        let m = from.request.method.as_str();
+        let method = match resp.status {
+            301 | 302 if m == "POST" => "GET",
+            303 if m != "GET" && m != "HEAD" => "GET",
+            _ => m,
+        };
+        self.candidates(&from.client, &target)
+            .iter()
+            .copied()
+            .filter(|s| {
+                s.0 >= from.time && s.0 <= from.time.saturating_add(self.opts.follow_window)
+            })
+            .filter(|s| {
+                self.buf
+                    .get(s)
+                    .is_some_and(|n| !n.claimed && n.preflight_for.as_deref() == Some(method))
+            })
+            .min()
+    }
+
     /// Decides the exchange in `front` (the oldest waiting, or the oldest of its URL when a
     /// limit says so): as a preflight, a request, or a hop already claimed by a flow.
     fn finalize(&mut self, front: Slot, out: &mut dyn FnMut(Flow)) {
@@ -386,10 +412,19 @@ impl Pairer {
                 .response
                 .as_ref()
                 .and_then(|r| self.find_next_hop(&pending.x, r));
+            // A redirect whose next request never appeared, but whose preflight did: the
+            // browser preflighted the new URL and stopped there (a capture shows exactly this).
+            let stopped_at_preflight = match (next, pending.x.response.as_ref()) {
+                (None, Some(r)) => self
+                    .find_redirect_preflight(&pending.x, r)
+                    .and_then(|ps| self.remove(ps))
+                    .map(|p| {
+                        let method = p.preflight_for.clone().unwrap_or_default();
+                        never_followed_hop(p.x, method)
+                    }),
+                _ => None,
+            };
             if let Some(n) = next {
-                if let Some(np) = self.buf.get_mut(&n) {
-                    np.claimed = false;
-                }
                 current = Some((n, None));
             }
             hops.push(FlowHop {
@@ -397,6 +432,9 @@ impl Pairer {
                 sent: true,
                 preflight: pf,
             });
+            if let Some(hop) = stopped_at_preflight {
+                hops.push(hop);
+            }
             if hops.len() > 20 {
                 // Fetch's redirect limit (`#http-redirect-fetch` step 5).
                 break;
@@ -414,6 +452,16 @@ impl Pairer {
 /// A flow for a preflight whose request never appeared: the request is rebuilt from what the
 /// preflight announced (method, URL, origin), with no response.
 fn never_followed(pf: Exchange, method: String) -> Flow {
+    let client = pf.client.clone();
+    let flavour = pf.flavour;
+    Flow {
+        client,
+        flavour,
+        hops: vec![never_followed_hop(pf, method)],
+    }
+}
+
+fn never_followed_hop(pf: Exchange, method: String) -> FlowHop {
     let mut headers = crate::model::Headers::new();
     if let Some(o) = pf.request.headers.first("origin") {
         headers.push(b"Origin", o);
@@ -439,14 +487,10 @@ fn never_followed(pf: Exchange, method: String) -> Flow {
             ..Default::default()
         },
     };
-    Flow {
-        client: pf.client.clone(),
-        flavour: pf.flavour,
-        hops: vec![FlowHop {
-            exchange,
-            sent: false,
-            preflight: Some(pf),
-        }],
+    FlowHop {
+        exchange,
+        sent: false,
+        preflight: Some(pf),
     }
 }
 

@@ -53,8 +53,9 @@ fn score(
 ) -> (usize, usize, usize, Vec<String>) {
     let truth: Vec<Value> =
         serde_json::from_str(&std::fs::read_to_string(truth_file).unwrap()).unwrap();
+    let dir = std::path::Path::new(truth_file).parent().unwrap();
     let chromium: HashMap<String, Value> = serde_json::from_str::<Vec<Value>>(
-        &std::fs::read_to_string("tests/data/chromium/truth.json").unwrap(),
+        &std::fs::read_to_string(dir.join("truth.json")).unwrap(),
     )
     .unwrap()
     .into_iter()
@@ -353,4 +354,53 @@ fn capture_unknowns_are_exactly_the_invisible_ones() {
         .collect();
     want.sort();
     assert_eq!(unknown, want);
+}
+
+/// The novel recordings (`tests/data/novel`, see its README): every browser's verdict from every
+/// input, never contradicting the browser; DevTools exact for Chromium.
+#[test]
+fn novel_scenarios_in_three_browsers() {
+    let d = "tests/data/novel";
+    let browsers = [
+        ("truth.json", "verdict", "reason", "cors_error"),
+        (
+            "truth-firefox.json",
+            "firefox_verdict",
+            "firefox_reason",
+            "firefox_reason",
+        ),
+        (
+            "truth-webkit.json",
+            "safari_verdict",
+            "safari_reason",
+            "webkit_reason",
+        ),
+    ];
+    // (input, minimum verdicts right per browser in the order above)
+    for (input, mins) in [
+        ("devtools.har", [26, 24, 24]),
+        ("playwright.har", [26, 23, 24]),
+        ("capture.pcap", [17, 17, 17]),
+        ("capture-firefox.pcap", [17, 19, 17]),
+        ("capture-webkit.pcap", [17, 18, 18]),
+    ] {
+        for ((truth, verdict, reason, want), min) in browsers.iter().zip(mins) {
+            let (v, r, n, bad) = score(
+                &format!("{d}/{input}"),
+                &format!("{d}/{truth}"),
+                verdict,
+                reason,
+                want,
+            );
+            assert!(
+                wrong(&bad).is_empty(),
+                "{input} vs {truth}: {:#?}",
+                wrong(&bad)
+            );
+            assert!(v >= min, "{input} vs {truth}: {v}/{n}: {bad:#?}");
+            if input == "devtools.har" && *truth == "truth.json" {
+                assert_eq!((v, r), (n, n), "{bad:#?}");
+            }
+        }
+    }
 }

@@ -68,6 +68,10 @@ pub struct Profile {
     pub network_error_is_cors_error: bool,
     /// WebKitGTK sends `@font-face` loads without `Origin`: not a CORS request there.
     pub font_loads_use_cors: bool,
+    /// Firefox preflights a request redirected to another origin with the page's origin, not
+    /// `null`, so an `Access-Control-Allow-Origin: null` there does not match (probe recording
+    /// `n-308-cross`, tests/data/novel).
+    pub redirect_preflight_keeps_page_origin: bool,
 }
 
 static CHROMIUM: Profile = Profile {
@@ -89,6 +93,7 @@ static CHROMIUM: Profile = Profile {
     cache_max_url_len: Some(1024),
     network_error_is_cors_error: false,
     font_loads_use_cors: true,
+    redirect_preflight_keeps_page_origin: false,
 };
 
 static FIREFOX: Profile = Profile {
@@ -110,6 +115,7 @@ static FIREFOX: Profile = Profile {
     cache_max_url_len: None,
     network_error_is_cors_error: true,
     font_loads_use_cors: true,
+    redirect_preflight_keeps_page_origin: true,
 };
 
 static SAFARI: Profile = Profile {
@@ -131,6 +137,7 @@ static SAFARI: Profile = Profile {
     cache_max_url_len: None,
     network_error_is_cors_error: false,
     font_loads_use_cors: false,
+    redirect_preflight_keeps_page_origin: false,
 };
 
 impl Browser {
@@ -306,6 +313,14 @@ pub const DIFFERENCES: &[Difference] = &[
         firefox: "CORSDidNotSucceed (Status code: (null))",
         safari: "RedirectURLHasCredentials",
         source: "corpus d-redir-credentials-in-url",
+    },
+    Difference {
+        id: "redirect-preflight-origin",
+        topic: "the preflight of a request redirected to a third origin",
+        chromium: "sent with `Origin: null`; `Access-Control-Allow-Origin: null` matches",
+        firefox: "sent with the page's origin; `null` does not match (CORSAllowOriginNotMatchingOrigin)",
+        safari: "sent with `Origin: null`",
+        source: "probe recording n-308-cross (tests/data/novel); cors.md 1.10, 7.2",
     },
     Difference {
         id: "font-cors",

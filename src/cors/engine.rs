@@ -152,11 +152,16 @@ fn run(flow: &Flow, cx: &Context, ev: &mut Evaluation) -> Decision {
                         return Decision::Undecidable(Missing::PreflightResponse { hop: i });
                     };
                     let header_case = if hop.sent { Some(&req.headers) } else { None };
+                    let pf_origin = if tainted && profile.redirect_preflight_keeps_page_origin {
+                        cx.page_origin
+                    } else {
+                        request_origin.as_str()
+                    };
                     match check_preflight(
                         cx,
                         pf,
                         resp,
-                        &request_origin,
+                        pf_origin,
                         &req.method,
                         &names,
                         header_case,
@@ -194,6 +199,15 @@ fn run(flow: &Flow, cx: &Context, ev: &mut Evaluation) -> Decision {
                                         == names
                                 }
                             };
+                            // …and the same Origin on it (Firefox keeps the page's after a
+                            // tainting redirect, the others send `null`).
+                            let same_request = same_request
+                                && (!tainted
+                                    || profile.redirect_preflight_keeps_page_origin
+                                        == cx
+                                            .recorder
+                                            .profile()
+                                            .redirect_preflight_keeps_page_origin);
                             if cx.browser != cx.recorder
                                 && cx
                                     .recorder_passed_preflight
@@ -327,7 +341,18 @@ fn unsafe_names(
         Vec::new()
     };
     if let Some(list) = &announced {
-        names.extend(parse_request_headers_list(list));
+        for n in parse_request_headers_list(list) {
+            // Another browser announced it; this one judges it by its own safelist. With the
+            // request visible, its value was judged above; without it, a client hint counts as
+            // safelisted in Chromium (the value a browser sends for one is valid).
+            let own_rules_judged_it = sent && req.headers.contains(&n);
+            let safelisted_by_name =
+                browser.profile().safelists_client_hints && super::headers::is_client_hint_name(&n);
+            if browser != recorder && (own_rules_judged_it || safelisted_by_name) {
+                continue;
+            }
+            names.push(n);
+        }
         names.sort();
         names.dedup();
     }
@@ -1238,6 +1263,59 @@ mod tests {
         ));
     }
 
+    /// Row `redirect-preflight-origin` (probe recording n-308-cross).
+    #[test]
+    fn difference_redirect_preflight_origin() {
+        let start = "http://api.test:8081/start";
+        let fin = "http://files.test:9000/final";
+        let pf0 = x(
+            "OPTIONS",
+            start,
+            &[("Origin", PAGE), ("Access-Control-Request-Method", "PUT")],
+            Some((
+                204,
+                &[
+                    ("Access-Control-Allow-Origin", PAGE),
+                    ("Access-Control-Allow-Methods", "PUT"),
+                ],
+            )),
+        );
+        let hop0 = x(
+            "PUT",
+            start,
+            &[("Origin", PAGE)],
+            Some((
+                308,
+                &[("Location", fin), ("Access-Control-Allow-Origin", PAGE)],
+            )),
+        );
+        let pf1 = x(
+            "OPTIONS",
+            fin,
+            &[("Origin", "null"), ("Access-Control-Request-Method", "PUT")],
+            Some((
+                204,
+                &[
+                    ("Access-Control-Allow-Origin", "null"),
+                    ("Access-Control-Allow-Methods", "PUT"),
+                ],
+            )),
+        );
+        let hop1 = x(
+            "PUT",
+            fin,
+            &[("Origin", "null")],
+            Some((200, &[("Access-Control-Allow-Origin", "null")])),
+        );
+        let f = flow(vec![(hop0, Some(pf0)), (hop1, Some(pf1))]);
+        assert_eq!(run_as(&f, Chromium, false), Decision::Allowed);
+        assert_eq!(run_as(&f, Safari, false), Decision::Allowed);
+        assert_eq!(
+            reason(&f, Firefox, false),
+            Some("CORSAllowOriginNotMatchingOrigin")
+        );
+    }
+
     #[test]
     fn every_difference_row_has_a_test() {
         let tested = [
@@ -1252,6 +1330,7 @@ mod tests {
             "network-error",
             "redirect-credentials",
             "font-cors",
+            "redirect-preflight-origin",
         ];
         for d in crate::cors::browser::DIFFERENCES {
             assert!(tested.contains(&d.id), "row {} has no test", d.id);

@@ -175,6 +175,14 @@ fn is_safelisted_range(v: &[u8]) -> bool {
     (s.len(), s) <= (e.len(), e)
 }
 
+/// Whether `name` is one of Chromium's safelisted client hints (the value decides the rest).
+pub fn is_client_hint_name(name: &str) -> bool {
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "save-data" | "device-memory" | "dpr" | "width" | "viewport-width"
+    )
+}
+
 /// Chromium's extra safelist (client hints) from `services/network/public/cpp/cors/cors.cc`
 /// `IsCorsSafelistedHeader`; Firefox and WebKit follow the standard list only.
 fn is_chromium_client_hint(name: &[u8], value: &[u8]) -> Option<bool> {
@@ -223,11 +231,27 @@ pub fn unsafe_request_header_names<'a>(
     browser: Browser,
     headers: impl Iterator<Item = (&'a [u8], &'a [u8])>,
 ) -> Vec<String> {
+    let headers: Vec<(&[u8], &[u8])> = headers.collect();
+    // `Cache-Control: no-cache` with `Pragma: no-cache` is what the browser itself adds to an
+    // EventSource request and to every request when DevTools disables the cache; a script
+    // setting both to exactly that is rare, and then its preflight (if any) tells.
+    let no_cache = |n: &str| {
+        headers.iter().any(|(h, v)| {
+            h.eq_ignore_ascii_case(n.as_bytes())
+                && crate::model::trim_http_ws(v).eq_ignore_ascii_case(b"no-cache")
+        })
+    };
+    let browser_no_cache = no_cache("cache-control") && no_cache("pragma");
     let mut unsafe_names = Vec::new();
     let mut safelisted = Vec::new();
     let mut safelisted_bytes = 0usize;
-    for (name, value) in headers {
+    for (name, value) in headers.iter().copied() {
         if is_forbidden_request_header(name) || is_browser_added_header(name) {
+            continue;
+        }
+        if browser_no_cache
+            && (name.eq_ignore_ascii_case(b"cache-control") || name.eq_ignore_ascii_case(b"pragma"))
+        {
             continue;
         }
         let lower = crate::model::escape_bytes(name).to_ascii_lowercase();
@@ -406,6 +430,26 @@ mod tests {
             h.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
         );
         assert_eq!(names, ["content-type", "x-a", "x-b"]);
+    }
+
+    #[test]
+    fn browser_no_cache_pair_is_not_author_set() {
+        let h = [
+            ("Cache-Control", "no-cache"),
+            ("Pragma", "no-cache"),
+            ("Accept", "text/event-stream"),
+        ];
+        let names = unsafe_request_header_names(
+            Chromium,
+            h.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
+        );
+        assert!(names.is_empty());
+        let h = [("Cache-Control", "no-cache")];
+        let names = unsafe_request_header_names(
+            Chromium,
+            h.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
+        );
+        assert_eq!(names, ["cache-control"]);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod cache;
+pub mod cookies;
 pub mod engine;
 pub mod explain;
 pub mod fix;

@@ -83,6 +83,9 @@ pub struct Facts {
     pub mode: Mode,
     pub initiator: Initiator,
     pub credentials_seen: Option<bool>,
+    /// `credentials_seen` is `Some(false)` because a cookie the browser holds for the target
+    /// was not sent.
+    pub credentials_from_cookie_jar: bool,
     pub observed: Observed,
     pub is_font: bool,
 }
@@ -128,6 +131,7 @@ impl Resolution {
 /// and capacity, so flows of different clients can be resolved independently.
 pub struct Resolver {
     caches: HashMap<Arc<str>, Vec<PreflightCache>>,
+    cookies: super::cookies::CookieJar,
     last_expire: i64,
 }
 
@@ -141,6 +145,7 @@ impl Resolver {
     pub fn new() -> Self {
         Self {
             caches: HashMap::new(),
+            cookies: super::cookies::CookieJar::new(),
             last_expire: i64::MIN,
         }
     }
@@ -152,7 +157,33 @@ impl Resolver {
 
     /// Decides `flow` for every browser; `recorder` is the browser that made the input.
     pub fn resolve(&mut self, flow: &Flow, recorder: Browser) -> Resolution {
-        let facts = classify(flow);
+        let mut facts = classify(flow);
+        // A same-site request without the cookie a credentialed one would carry was not
+        // credentialed (only for a single request: a redirect can make it cross-site).
+        if facts.credentials_seen.is_none() && flow.hops.len() == 1 {
+            let x = &flow.first().exchange;
+            let visible = flow.first().sent && !(x.flavour.is_har() && x.evidence.no_response);
+            if let Some(p) = &facts.page_origin {
+                if visible
+                    && !x.request.headers.contains("cookie")
+                    && !same_origin(&x.request.url, p)
+                    && self.cookies.would_send(&flow.client, p, &x.request.url)
+                {
+                    facts.credentials_seen = Some(false);
+                    facts.credentials_from_cookie_jar = true;
+                }
+            }
+        }
+        // Then this flow's own responses set cookies for the flows after it.
+        for hop in &flow.hops {
+            if let Some(r) = &hop.exchange.response {
+                for v in r.headers.get_all("set-cookie") {
+                    let v = crate::model::escape_bytes(v);
+                    self.cookies
+                        .set(&flow.client, &hop.exchange.request.url, &v);
+                }
+            }
+        }
         let now = flow.time();
         if now.saturating_sub(self.last_expire) > 60_000_000 {
             // Expired entries never answer a lookup and are dropped before any eviction, so
@@ -476,9 +507,11 @@ fn same_hidden_answer(
         Decision::Undecidable(
             m @ (Missing::Preflight { .. } | Missing::Response { .. } | Missing::NotSent { .. }),
         ) => {
+            // Only the same gap: where the recorder was decided by rules, a browser that is
+            // left undecided got past the check that stopped the recorder.
             rec_missing
                 .as_ref()
-                .is_none_or(|r| missing_hop(r) == missing_hop(m))
+                .is_some_and(|r| missing_hop(r) == missing_hop(m))
                 && e.unsafe_names == rec[ri].1.unsafe_names
         }
         Decision::Undecidable(_) => false,
@@ -992,6 +1025,7 @@ pub fn classify(flow: &Flow) -> Facts {
         mode,
         initiator,
         credentials_seen,
+        credentials_from_cookie_jar: false,
         observed,
         is_font,
     }
