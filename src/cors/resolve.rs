@@ -408,6 +408,15 @@ impl Resolver {
                 cache.clear(&flow.client, &b.request_origin, &b.url);
             }
         }
+        if facts.credentials_from_cookie_jar {
+            if let Some(v) = browsers.get_mut(rec_idx) {
+                let why = "not credentialed: the browser held a same-site cookie for this host (set earlier in the input) and did not send it";
+                v.note = Some(match v.note.take() {
+                    Some(n) => format!("{n}; {why}"),
+                    None => why.to_owned(),
+                });
+            }
+        }
         Resolution {
             facts,
             recorder,
