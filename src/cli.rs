@@ -617,6 +617,27 @@ fn print_summary(
             }
         }
     }
+    let mut overhead: Vec<_> = s
+        .endpoints
+        .iter()
+        .filter(|(_, e)| e.preflights > 0 && e.preflight_wait_ms > 0.0)
+        .collect();
+    if !overhead.is_empty() {
+        overhead.sort_by(|a, b| b.1.preflight_wait_ms.total_cmp(&a.1.preflight_wait_ms));
+        writeln!(
+            out,
+            "\nPreflight overhead (time to the OPTIONS answer; `Access-Control-Max-Age` saves it):"
+        )?;
+        for (ep, e) in overhead.iter().take(10) {
+            writeln!(
+                out,
+                "  {:>8.1} ms over {} preflight(s), {:.1} ms each  {ep}",
+                e.preflight_wait_ms,
+                e.preflights,
+                e.preflight_wait_ms / e.preflights as f64
+            )?;
+        }
+    }
     if !s.disagreements.is_empty() {
         writeln!(out, "\nBrowsers disagree:")?;
         for (ep, what) in &s.disagreements {
