@@ -334,26 +334,52 @@ fn capture_unknowns_are_exactly_the_invisible_ones() {
         "d-origin-reflect-get-from-page2",
     ];
     let ambiguous_mode = ["d-nocors-post-text"];
-    let (_, _, _, bad) = score(
-        "tests/data/captures/chromium.pcap",
-        "tests/data/chromium/truth.json",
-        "verdict",
-        "reason",
-        "cors_error",
-    );
-    let mut unknown: Vec<String> = bad
-        .iter()
-        .filter(|b| b.contains("got unknown"))
-        .map(|b| b.split('"').nth(1).unwrap_or("").to_owned())
-        .collect();
-    unknown.sort();
     let mut want: Vec<String> = invisible_credentials
         .iter()
         .chain(ambiguous_mode.iter())
         .map(|s| s.to_string())
         .collect();
     want.sort();
-    assert_eq!(unknown, want);
+    // Every browser's capture, judged for every browser: the same scenarios are undecidable,
+    // and everything else is right (checked in `captures_never_contradict_the_browsers`).
+    for capture in ["chromium.pcap", "firefox.pcap", "webkit.pcap"] {
+        for (truth, verdict, reason, field) in [
+            ("truth.json", "verdict", "reason", "cors_error"),
+            (
+                "truth-firefox.json",
+                "firefox_verdict",
+                "firefox_reason",
+                "firefox_reason",
+            ),
+            (
+                "truth-webkit.json",
+                "safari_verdict",
+                "safari_reason",
+                "webkit_reason",
+            ),
+        ] {
+            let (v, r, n, bad) = score(
+                &format!("tests/data/captures/{capture}"),
+                &format!("tests/data/chromium/{truth}"),
+                verdict,
+                reason,
+                field,
+            );
+            let mut unknown: Vec<String> = bad
+                .iter()
+                .filter(|b| b.contains("got unknown"))
+                .map(|b| b.split('"').nth(1).unwrap_or("").to_owned())
+                .collect();
+            unknown.sort();
+            assert_eq!(unknown, want, "{capture} vs {truth}");
+            assert!(wrong(&bad).is_empty(), "{capture} vs {truth}");
+            assert_eq!(
+                (v, r),
+                (n - want.len(), n - want.len()),
+                "{capture} vs {truth}: {bad:#?}"
+            );
+        }
+    }
 }
 
 /// The novel recordings (`tests/data/novel`, see its README): every browser's verdict from every
