@@ -125,6 +125,9 @@ struct LimitArgs {
     /// Bytes buffered per connection and direction (heads, out-of-order data) [default: 256K].
     #[arg(long, value_parser = parse_size)]
     max_connection_buffer: Option<u64>,
+    /// Bytes all connections may buffer together; the oldest are flushed first [default: 128M].
+    #[arg(long, value_parser = parse_size)]
+    max_total_buffer: Option<u64>,
     /// Live TCP connections held; the oldest is flushed first [default: 100000].
     #[arg(long)]
     max_connections: Option<usize>,
@@ -171,6 +174,9 @@ impl LimitArgs {
         }
         if let Some(v) = self.max_connection_buffer {
             o.capture.max_connection_buffer = usize_of(v);
+        }
+        if let Some(v) = self.max_total_buffer {
+            o.capture.max_total_buffer = usize_of(v).max(1);
         }
         if let Some(v) = self.max_connections {
             o.capture.max_live_connections = v.max(1);

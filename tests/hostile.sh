@@ -118,7 +118,7 @@ python3 tests/hostile_gen.py flood-har 1000000 >"$T/flood.har"
 FILE="$T/flood.har" run "EXTRA: HAR, 1 000 000 requests to one URL at one time ($(($(stat -c %s "$T/flood.har") / 1000000)) MB)" ""
 rm -f "$T/flood.har"
 # 7. Many live connections, each buffering a request head that never ends: memory follows
-#    max_live_connections x max_head_bytes (there is no budget across connections).
+#    max_live_connections x max_head_bytes, capped by --max-total-buffer (limit-total-buffer).
 for n in 2000 8000; do
   python3 tests/hostile_gen.py open-heads "$n" >"$T/conns.pcap"
   FILE="$T/conns.pcap" run "EXTRA: pcap, $n connections each sending a 64 KB unfinished head ($(($(stat -c %s "$T/conns.pcap") / 1000000)) MB)" ""

@@ -106,6 +106,9 @@ pub struct ConnTable {
     http: HttpLimits,
     max_live: usize,
     max_conn_buffer: usize,
+    max_total_buffer: usize,
+    /// Packets since the total buffered bytes were last checked.
+    since_total_check: u32,
     max_wait: usize,
     idle_us: Micros,
     next_sweep: Option<Micros>,
@@ -142,6 +145,8 @@ impl ConnTable {
             },
             max_live: opts.max_live_connections.max(1),
             max_conn_buffer: opts.max_connection_buffer,
+            max_total_buffer: opts.max_total_buffer.max(1),
+            since_total_check: 0,
             max_wait: opts.max_cross_wait_segments,
             idle_us: opts.idle_timeout_secs.saturating_mul(1_000_000),
             next_sweep: None,
@@ -230,6 +235,11 @@ impl ConnTable {
 
     /// Processes one TCP segment (after [`ConnTable::tick`] for its packet).
     pub fn process(&mut self, seg: &Segment<'_>, meta: &PacketMeta, out: &mut Out<'_>) {
+        self.since_total_check += 1;
+        if self.since_total_check >= super::TOTAL_BUFFER_CHECK_PACKETS {
+            self.since_total_check = 0;
+            self.enforce_total_buffer(meta, out);
+        }
         let mut ctx = Ctx {
             source: &self.source,
             diag: out.diag,
@@ -403,6 +413,47 @@ impl ConnTable {
             };
             if !c.tcp[d].declare_first_gap(d, meta, pool, &mut sink) {
                 break;
+            }
+        }
+    }
+
+    /// Flushes the oldest connections while all of them together buffer more than
+    /// `max_total_buffer` (`limit-total-buffer`).
+    fn enforce_total_buffer(&mut self, meta: &PacketMeta, out: &mut Out<'_>) {
+        let bytes = |c: &Conn| {
+            c.live.as_ref().map_or(0, |l| {
+                l.tcp[0].held_bytes() + l.tcp[1].held_bytes() + l.http.buffered_capacity()
+            })
+        };
+        let mut total: usize = self.conns.values().map(bytes).sum();
+        if total <= self.max_total_buffer {
+            return;
+        }
+        let mut ctx = Ctx {
+            source: &self.source,
+            diag: out.diag,
+            stats: out.stats,
+            out: out.exchanges,
+            open: &mut self.open,
+            seq: &mut self.seq,
+            limits: &self.http,
+        };
+        let max = self.max_total_buffer;
+        while total > max {
+            let Some((key, no)) = self.order.pop_front() else {
+                break;
+            };
+            if self.conns.get(&key).is_none_or(|c| c.no != no) {
+                continue;
+            }
+            if let Some(mut c) = self.conns.remove(&key) {
+                total = total.saturating_sub(bytes(&c));
+                if c.live.is_some() {
+                    ctx.diag.warn("limit-total-buffer", || {
+                        format!("connections buffer more than {max} bytes together: connection {no} flushed")
+                    });
+                }
+                close(&mut c.live, meta, &mut self.pool, &mut ctx);
             }
         }
     }

@@ -334,6 +334,11 @@ impl HttpConn {
         self.dirs[0].buf.len() + self.dirs[1].buf.len()
     }
 
+    /// Memory the head buffers hold (capacity, not length: what the total budget counts).
+    pub fn buffered_capacity(&self) -> usize {
+        self.dirs[0].buf.capacity() + self.dirs[1].buf.capacity()
+    }
+
     /// Stops parsing the connection (TLS, not HTTP, upgraded to another protocol).
     fn ignore(&mut self) {
         self.ignored = true;
@@ -1584,6 +1589,32 @@ mod tests {
         let o = run_with(pcap(&frames, 1, false, false), &opts);
         assert_eq!(o.exchanges.len(), 5);
         assert_eq!(o.diag.count("limit-live-connections"), 3);
+    }
+
+    #[test]
+    fn total_buffer_budget_flushes_oldest_connections() {
+        // 60 connections each sending 100 segments of an unfinished request head (no blank
+        // line): 6 000 packets, ~10 KB buffered each, against a 64 KB budget for all.
+        let mut frames = Vec::new();
+        for i in 0..60u16 {
+            let mut c = Conv::new(42000 + i);
+            c.ts += i64::from(i) * 1_000;
+            c.handshake();
+            let mut head = b"GET /slow HTTP/1.1\r\nHost: h.test\r\n".to_vec();
+            head.extend(std::iter::repeat_n(b'a', 10_000));
+            c.client(&head, 100);
+            frames.extend(c.frames);
+        }
+        frames.sort_by_key(|f| f.0);
+        let opts = CaptureOptions {
+            max_total_buffer: 64 * 1024,
+            ..CaptureOptions::default()
+        };
+        let o = run_with(pcap(&frames, 1, false, false), &opts);
+        assert!(o.result.is_ok());
+        assert!(o.diag.count("limit-total-buffer") > 0);
+        let unlimited = run_with(pcap(&frames, 1, false, false), &CaptureOptions::default());
+        assert_eq!(unlimited.diag.count("limit-total-buffer"), 0);
     }
 
     #[test]

@@ -60,6 +60,13 @@ pub const MAX_LIVE_CONNECTIONS: usize = 100_000;
 /// Bytes one connection may buffer (out-of-order data plus heads) before its oldest hole is
 /// declared lost (`limit-connection-buffer`).
 pub const MAX_CONNECTION_BUFFER: usize = 256 * 1024;
+/// Bytes all connections together may buffer; beyond it the oldest connections are flushed
+/// (`limit-total-buffer`), so many connections each holding a large unfinished head cannot
+/// exhaust memory. Checked every [`TOTAL_BUFFER_CHECK_PACKETS`] packets.
+pub const MAX_TOTAL_BUFFER: usize = 128 * 1024 * 1024;
+/// How often (in packets per connection table) the total is recomputed: between checks it can
+/// grow by at most this many packets' payload.
+pub const TOTAL_BUFFER_CHECK_PACKETS: u32 = 4096;
 /// Out-of-order segments held per direction (`limit-ooo-segments`).
 pub const MAX_OOO_SEGMENTS: usize = 256;
 /// How far data may run ahead of a hole before the hole is declared lost (`tcp-gap-window`).
@@ -80,6 +87,7 @@ pub struct CaptureOptions {
     pub max_record_bytes: usize,
     pub max_live_connections: usize,
     pub max_connection_buffer: usize,
+    pub max_total_buffer: usize,
     pub max_ooo_segments: usize,
     pub gap_window_bytes: u64,
     pub max_cross_wait_segments: usize,
@@ -100,6 +108,7 @@ impl Default for CaptureOptions {
             max_record_bytes: MAX_RECORD_BYTES,
             max_live_connections: MAX_LIVE_CONNECTIONS,
             max_connection_buffer: MAX_CONNECTION_BUFFER,
+            max_total_buffer: MAX_TOTAL_BUFFER,
             max_ooo_segments: MAX_OOO_SEGMENTS,
             gap_window_bytes: GAP_WINDOW_BYTES,
             max_cross_wait_segments: MAX_CROSS_WAIT_SEGMENTS,

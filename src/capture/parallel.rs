@@ -144,6 +144,7 @@ pub fn read_capture_parallel(
     let mut packets = PacketReader::new(reader, opts)?;
     let worker_opts = CaptureOptions {
         max_live_connections: opts.max_live_connections.div_ceil(n).max(1),
+        max_total_buffer: opts.max_total_buffer.div_ceil(n).max(1),
         ..opts.clone()
     };
     thread::scope(|s| {
