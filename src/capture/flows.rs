@@ -103,7 +103,7 @@ pub struct ConnTable {
     keyer: RandomState,
     pool: Pool,
     reasm: ReassemblyLimits,
-    http: HttpLimits,
+    emit: Emit,
     max_live: usize,
     max_conn_buffer: usize,
     max_total_buffer: usize,
@@ -112,9 +112,29 @@ pub struct ConnTable {
     max_wait: usize,
     idle_us: Micros,
     next_sweep: Option<Micros>,
+}
+
+/// What every emitted exchange needs from the table: kept apart from the connections so a
+/// [`Ctx`] can borrow it while the connection map is being changed.
+struct Emit {
+    source: Arc<str>,
+    http: HttpLimits,
     seq: u64,
     open: BTreeSet<(Micros, u64)>,
-    source: Arc<str>,
+}
+
+impl Emit {
+    fn ctx<'a>(&'a mut self, out: &'a mut Out<'_>) -> Ctx<'a> {
+        Ctx {
+            source: &self.source,
+            diag: out.diag,
+            stats: out.stats,
+            out: out.exchanges,
+            open: &mut self.open,
+            seq: &mut self.seq,
+            limits: &self.http,
+        }
+    }
 }
 
 /// What the table reports into for one call.
@@ -137,11 +157,16 @@ impl ConnTable {
                 max_bytes: opts.max_connection_buffer,
                 gap_window: opts.gap_window_bytes,
             },
-            http: HttpLimits {
-                max_head_bytes: opts.max_head_bytes,
-                max_headers: opts.max_headers,
-                max_chunk_line: opts.max_chunk_line,
-                max_pending: opts.max_pending_requests,
+            emit: Emit {
+                source,
+                http: HttpLimits {
+                    max_head_bytes: opts.max_head_bytes,
+                    max_headers: opts.max_headers,
+                    max_chunk_line: opts.max_chunk_line,
+                    max_pending: opts.max_pending_requests,
+                },
+                seq: 0,
+                open: BTreeSet::new(),
             },
             max_live: opts.max_live_connections.max(1),
             max_conn_buffer: opts.max_connection_buffer,
@@ -150,9 +175,6 @@ impl ConnTable {
             max_wait: opts.max_cross_wait_segments,
             idle_us: opts.idle_timeout_secs.saturating_mul(1_000_000),
             next_sweep: None,
-            seq: 0,
-            open: BTreeSet::new(),
-            source,
         }
     }
 
@@ -175,12 +197,12 @@ impl ConnTable {
     /// (request time, seq) of the oldest request seen but not yet emitted: nothing emitted
     /// later can be older than this, apart from requests whose head is still incomplete.
     pub fn oldest_open(&self) -> Option<(Micros, u64)> {
-        self.open.first().copied()
+        self.emit.open.first().copied()
     }
 
     /// Requests parsed so far (the next request's `seq`).
     pub fn requests_seen(&self) -> u64 {
-        self.seq
+        self.emit.seq
     }
 
     /// The idle sweep, called for every packet (TCP or not) before it is processed: every
@@ -218,15 +240,7 @@ impl ConnTable {
         let Some(mut c) = self.conns.remove(&key) else {
             return;
         };
-        let mut ctx = Ctx {
-            source: &self.source,
-            diag: out.diag,
-            stats: out.stats,
-            out: out.exchanges,
-            open: &mut self.open,
-            seq: &mut self.seq,
-            limits: &self.http,
-        };
+        let mut ctx = self.emit.ctx(out);
         if c.live.is_some() {
             ctx.diag.add("tcp-idle-flush", 1);
         }
@@ -240,15 +254,7 @@ impl ConnTable {
             self.since_total_check = 0;
             self.enforce_total_buffer(meta, out);
         }
-        let mut ctx = Ctx {
-            source: &self.source,
-            diag: out.diag,
-            stats: out.stats,
-            out: out.exchanges,
-            open: &mut self.open,
-            seq: &mut self.seq,
-            limits: &self.http,
-        };
+        let mut ctx = self.emit.ctx(out);
         let (flow, dir) = FlowKey::of(seg.src, seg.dst);
         let key = Hashed {
             hash: self.keyer.hash_one(flow),
@@ -429,15 +435,7 @@ impl ConnTable {
         if total <= self.max_total_buffer {
             return;
         }
-        let mut ctx = Ctx {
-            source: &self.source,
-            diag: out.diag,
-            stats: out.stats,
-            out: out.exchanges,
-            open: &mut self.open,
-            seq: &mut self.seq,
-            limits: &self.http,
-        };
+        let mut ctx = self.emit.ctx(out);
         let max = self.max_total_buffer;
         while total > max {
             let Some((key, no)) = self.order.pop_front() else {
@@ -467,15 +465,7 @@ impl ConnTable {
     /// Flushes the oldest connection (end of capture) and returns its id; `None` when no
     /// connection is left. Oldest first, so the flush order does not depend on hash order.
     pub fn flush_next(&mut self, out: &mut Out<'_>) -> Option<u64> {
-        let mut ctx = Ctx {
-            source: &self.source,
-            diag: out.diag,
-            stats: out.stats,
-            out: out.exchanges,
-            open: &mut self.open,
-            seq: &mut self.seq,
-            limits: &self.http,
-        };
+        let mut ctx = self.emit.ctx(out);
         while let Some((key, no)) = self.order.pop_front() {
             if self.conns.get(&key).is_some_and(|c| c.no == no) {
                 if let Some(mut c) = self.conns.remove(&key) {
