@@ -338,7 +338,7 @@ impl PacketReader {
                 return Ok(None);
             }
             let offset = *base + *pos as u64;
-            let consumed = match *kind {
+            let (consumed, packet) = match *kind {
                 Kind::Legacy(parse) => match parse(data) {
                     Ok((rest, b)) => {
                         *number += 1;
@@ -348,24 +348,7 @@ impl PacketReader {
                         };
                         let ts =
                             to_micros(u64::from(b.ts_sec) * units + u64::from(b.ts_usec), units, 0);
-                        if let (Err(dlt), false) = (link, *skip_unknown_links) {
-                            return Err(CaptureError::UnsupportedLinkType {
-                                linktype: dlt,
-                                packet: *number,
-                                offset,
-                            });
-                        }
-                        f(&RawPacket {
-                            number: *number,
-                            offset,
-                            ts,
-                            link: link.ok(),
-                            dlt: link.map_or_else(|d| d, |_| 0),
-                            data: b.data,
-                            orig_len: b.origlen,
-                            at: *pos + offset_in(data, b.data),
-                        });
-                        data.len() - rest.len()
+                        (data.len() - rest.len(), Some((link, ts, b.data, b.origlen)))
                     }
                     Err(e) => return Self::stop(e, data.len(), *exhausted, *number, offset),
                 },
@@ -429,28 +412,29 @@ impl PacketReader {
                         }
                         _ => None,
                     };
-                    if let Some((link, ts, d, orig_len)) = packet {
-                        if let (Err(dlt), false) = (link, *skip_unknown_links) {
-                            return Err(CaptureError::UnsupportedLinkType {
-                                linktype: dlt,
-                                packet: *number,
-                                offset,
-                            });
-                        }
-                        f(&RawPacket {
-                            number: *number,
-                            offset,
-                            ts,
-                            link: link.ok(),
-                            dlt: link.map_or_else(|d| d, |_| 0),
-                            data: d,
-                            orig_len,
-                            at: *pos + offset_in(data, d),
-                        });
-                    }
-                    data.len() - rest.len()
+                    (data.len() - rest.len(), packet)
                 }
             };
+            // Every packet, whichever format framed it, is checked and handed on the same way.
+            if let Some((link, ts, d, orig_len)) = packet {
+                if let (Err(dlt), false) = (link, *skip_unknown_links) {
+                    return Err(CaptureError::UnsupportedLinkType {
+                        linktype: dlt,
+                        packet: *number,
+                        offset,
+                    });
+                }
+                f(&RawPacket {
+                    number: *number,
+                    offset,
+                    ts,
+                    link: link.ok(),
+                    dlt: link.map_or_else(|d| d, |_| 0),
+                    data: d,
+                    orig_len,
+                    at: *pos + offset_in(data, d),
+                });
+            }
             *pos += consumed;
         }
     }
