@@ -62,7 +62,7 @@ fn entry(
     body_b64: usize,
     rng: &mut Rng,
     extra: &str,
-) -> io::Result<u64> {
+) -> io::Result<()> {
     let secs = t_ms / 1000;
     let time = format!(
         "2026-11-24T{:02}:{:02}:{:02}.{:03}Z",
@@ -84,7 +84,6 @@ fn entry(
         body_b64 * 3 / 4
     );
     out.write_all(head.as_bytes())?;
-    let mut written = head.len() as u64;
     let mut line = [0u8; 4096];
     let mut left = body_b64;
     while left > 0 {
@@ -94,13 +93,11 @@ fn entry(
         }
         out.write_all(&line[..n])?;
         left -= n;
-        written += n as u64;
     }
     let tail = format!(
         "\"}},\"redirectURL\":\"\",\"headersSize\":-1,\"bodySize\":{body_b64}{extra}}},\"cache\":{{}},\"timings\":{{\"blocked\":-1,\"dns\":-1,\"connect\":-1,\"send\":0,\"wait\":10.1,\"receive\":2.4}},\"_resourceType\":\"fetch\",\"_initiator\":{{\"type\":\"script\"}}}}"
     );
-    out.write_all(tail.as_bytes())?;
-    Ok(written + tail.len() as u64)
+    out.write_all(tail.as_bytes())
 }
 
 /// Counts what passes through, so the size target needs no bookkeeping at each write.
@@ -122,20 +119,20 @@ impl Write for Counting<'_> {
 
 /// Writes a DevTools-style HAR of about `spec.target_bytes`; returns (bytes, entries).
 pub fn write_har(out: &mut dyn Write, spec: &HarSpec) -> io::Result<(u64, u64)> {
-    let mut counting = Counting { inner: out, n: 0 };
-    let (_, entries) = write_har_inner(&mut counting, spec)?;
-    Ok((counting.n, entries))
+    let mut out = Counting { inner: out, n: 0 };
+    let entries = write_har_entries(&mut out, spec)?;
+    Ok((out.n, entries))
 }
 
-fn write_har_inner(out: &mut dyn Write, spec: &HarSpec) -> io::Result<(u64, u64)> {
+/// The document; the size target is read off the counting writer as it goes.
+fn write_har_entries(out: &mut Counting, spec: &HarSpec) -> io::Result<u64> {
     let mut rng = Rng::new(spec.seed);
     let head = "{\"log\":{\"version\":\"1.2\",\"creator\":{\"name\":\"WebInspector\",\"version\":\"537.36\"},\"browser\":{\"name\":\"Chromium\",\"version\":\"156\"},\"pages\":[{\"startedDateTime\":\"2026-11-24T00:00:00.000Z\",\"id\":\"page_1\",\"title\":\"https://app.example.com/\",\"pageTimings\":{}}],\"entries\":[\n";
     out.write_all(head.as_bytes())?;
-    let mut bytes = head.len() as u64;
     let mut entries = 0u64;
     let mut t = 0u64;
     let origin = "https://app.example.com".to_string();
-    while bytes < spec.target_bytes {
+    while out.n < spec.target_bytes {
         let api = rng.below(40);
         let misconfigured = api % 7 == 3;
         let path = format!("https://api{api}.example.net/v1/items/{}", rng.below(1000));
@@ -150,7 +147,7 @@ fn write_har_inner(out: &mut dyn Write, spec: &HarSpec) -> io::Result<(u64, u64)
         };
         if preflight {
             out.write_all(sep(entries).as_bytes())?;
-            bytes += entry(
+            entry(
                 out,
                 t,
                 "PUT",
@@ -174,7 +171,7 @@ fn write_har_inner(out: &mut dyn Write, spec: &HarSpec) -> io::Result<(u64, u64)
             )?;
             entries += 1;
             out.write_all(b",\n")?;
-            bytes += entry(
+            entry(
                 out,
                 t + 1,
                 "OPTIONS",
@@ -196,7 +193,7 @@ fn write_har_inner(out: &mut dyn Write, spec: &HarSpec) -> io::Result<(u64, u64)
             )?;
         } else {
             out.write_all(sep(entries).as_bytes())?;
-            bytes += entry(
+            entry(
                 out,
                 t,
                 "GET",
@@ -223,7 +220,7 @@ fn write_har_inner(out: &mut dyn Write, spec: &HarSpec) -> io::Result<(u64, u64)
         t += 1 + rng.below(40);
     }
     out.write_all(b"\n]}}\n")?;
-    Ok((bytes + 5, entries))
+    Ok(entries)
 }
 
 // ---------------------------------------------------------------------------------------------
