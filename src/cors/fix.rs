@@ -1,6 +1,9 @@
 //! Concrete fixes written from a blocked flow's own values: which header, with which value, on
 //! which response (the OPTIONS or the actual one) of which URL.
 
+use std::collections::HashSet;
+
+use super::headers::NameSet;
 use super::reason::{Blocked, Failure, Stage};
 use crate::pairing::Flow;
 
@@ -85,12 +88,19 @@ pub fn fix_for(b: &Blocked, flow: &Flow, _page_origin: &str, include: bool) -> S
                     .and_then(|r| r.headers.get_str("access-control-allow-headers"))
                     .unwrap_or_default()
                     .to_ascii_lowercase();
-                let allowed: Vec<&str> = allowed.split(',').map(str::trim).collect();
-                if let Some(acrh) = pf.request.headers.get_str("access-control-request-headers") {
-                    for n in acrh.split(',').map(|n| n.trim().to_ascii_lowercase()) {
-                        if !n.is_empty() && !allowed.contains(&n.as_str()) && !missing.contains(&n) {
-                            missing.push(n);
-                        }
+                // Both lists come from the recording and may hold thousands of names: sets,
+                // not a scan per name (issue 18).
+                let allowed = NameSet::new(allowed.split(',').map(|n| n.trim().as_bytes()));
+                let acrh = pf
+                    .request
+                    .headers
+                    .get_str("access-control-request-headers")
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                let mut seen: HashSet<&str> = HashSet::from([name.as_str()]);
+                for n in acrh.split(',').map(str::trim) {
+                    if !n.is_empty() && !allowed.contains(n.as_bytes()) && seen.insert(n) {
+                        missing.push(n.to_owned());
                     }
                 }
             }
