@@ -354,7 +354,8 @@ impl<'a> NameSet<'a> {
         for n in names {
             // Names come from single header values (at most a few MiB): u32 offsets suffice,
             // and a name past them is left out rather than wrapped.
-            let (Ok(start), Ok(end)) = (u32::try_from(buf.len()), u32::try_from(buf.len() + n.len()))
+            let (Ok(start), Ok(end)) =
+                (u32::try_from(buf.len()), u32::try_from(buf.len() + n.len()))
             else {
                 break;
             };
@@ -402,8 +403,14 @@ mod tests {
             let names: Vec<String> = (0..n).map(|i| format!("X-Name-{i}")).collect();
             let set = NameSet::new(names.iter().map(|s| s.as_bytes()));
             for name in &names {
-                assert!(set.contains(name.to_ascii_lowercase().as_bytes()), "{n}: {name}");
-                assert!(set.contains(name.to_ascii_uppercase().as_bytes()), "{n}: {name}");
+                assert!(
+                    set.contains(name.to_ascii_lowercase().as_bytes()),
+                    "{n}: {name}"
+                );
+                assert!(
+                    set.contains(name.to_ascii_uppercase().as_bytes()),
+                    "{n}: {name}"
+                );
                 assert!(set.contains(name.as_bytes()), "{n}: {name}");
             }
             assert!(!set.contains(b"x-name-"), "{n}");
