@@ -38,7 +38,9 @@ fn hundred_pairs_of_13000_names_are_linear() {
         .map(|l| serde_json::from_str(l).expect("NDJSON"))
         .collect();
     assert_eq!(records.len(), 100);
-    let last = common::long_lists::names(13_000).pop().expect("13,000 names");
+    let last = common::long_lists::names(13_000)
+        .pop()
+        .expect("13,000 names");
     for r in &records {
         assert_eq!(r["reason"], "HeaderDisallowedByPreflightResponse", "{r}");
         assert_eq!(r["failed_parameter"], last.as_str());

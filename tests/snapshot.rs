@@ -27,9 +27,16 @@ fn inputs() -> Vec<PathBuf> {
                 }
             } else {
                 let name = p.to_string_lossy();
-                let input = [".har", ".pcap", ".pcapng", ".har.gz", ".pcap.gz", ".pcapng.gz"]
-                    .iter()
-                    .any(|ext| name.ends_with(ext));
+                let input = [
+                    ".har",
+                    ".pcap",
+                    ".pcapng",
+                    ".har.gz",
+                    ".pcap.gz",
+                    ".pcapng.gz",
+                ]
+                .iter()
+                .any(|ext| name.ends_with(ext));
                 if input {
                     out.push(p);
                 }

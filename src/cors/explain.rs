@@ -224,6 +224,60 @@ fn resolve(browser: Option<ExplainBrowser>, name: &str) -> Option<&'static Expla
     None
 }
 
+/// The explanations of the reasons whose console template matches a pasted console line
+/// (Chromium's, Firefox's or WebKit's), best first; see [`registry::search_console`].
+pub fn search_console(text: &str) -> Vec<&'static Explanation> {
+    registry::search_console(text)
+        .into_iter()
+        .filter_map(|r| {
+            let b = ExplainBrowser::from(r.browser);
+            entries().iter().find(|e| e.browser == b && e.name == r.name)
+        })
+        .collect()
+}
+
+/// What `corscope explain QUERY` prints: the page of a reason name, or of the reason(s) a
+/// pasted console message belongs to. `None`: neither. Other explainers (audit codes) chain
+/// after this one.
+pub fn explain_text(query: &str) -> Option<String> {
+    if let Some(e) = lookup(query) {
+        return Some(render(e));
+    }
+    let found = search_console(query);
+    if found.is_empty() {
+        return None;
+    }
+    let mut out = String::new();
+    for e in &found {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&format!(
+            "(recognised from its console text as {}'s {})\n\n",
+            e.browser.label(),
+            e.name
+        ));
+        out.push_str(&render(e));
+    }
+    Some(out)
+}
+
+/// One line per reason of every browser, for `corscope explain --list`: browser, name, summary.
+pub fn list_lines() -> Vec<String> {
+    let width = all().iter().map(|e| e.name.len()).max().unwrap_or(0);
+    all()
+        .iter()
+        .map(|e| {
+            let b = match e.browser {
+                Chromium => "chromium",
+                Firefox => "firefox",
+                Safari => "safari",
+            };
+            format!("{b:<8}  {:<width$}  {}", e.name, e.summary)
+        })
+        .collect()
+}
+
 /// Names close to `name` (edit distance or common prefix) for "did you mean" on a typo.
 pub fn suggestions(name: &str) -> Vec<&'static str> {
     const MAX: usize = 8;

@@ -1103,6 +1103,87 @@ pub fn render<'v>(template: &str, mut fill: impl FnMut(&str) -> Option<Cow<'v, s
     out
 }
 
+// ------------------------------------------------------------------- console search
+
+/// The reasons whose console template matches `text`, a console line as pasted (with or
+/// without DevTools' source prefix and trailing links), best first: the most template text
+/// matched wins, ties are all returned. Chromium's frame may name another initiator
+/// (`XMLHttpRequest`, `script`…) and a redirect (`(redirected from '…')`); typographic and
+/// straight quotes and runs of white space are treated alike.
+pub fn search_console(text: &str) -> Vec<&'static Reason> {
+    // Below this much matched template text a match says nothing (`Fetch API cannot load`).
+    const MIN_LITERAL: usize = 15;
+    let text = normalize_pasted(text);
+    let mut best: Vec<&'static Reason> = Vec::new();
+    let mut best_score = MIN_LITERAL;
+    for r in REASONS.iter().filter(|r| !r.name.is_empty()) {
+        let Some(score) = template_score(&normalize(r.console), &text) else {
+            continue;
+        };
+        if score > best_score {
+            best_score = score;
+            best.clear();
+        }
+        let same = |b: &&Reason| b.browser == r.browser && b.name == r.name;
+        if score == best_score && !best.iter().any(same) {
+            best.push(r);
+        }
+    }
+    best
+}
+
+/// Quotes and white space as the templates write them.
+fn normalize(s: &str) -> String {
+    let s = s.replace(['‘', '’'], "'");
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// [`normalize`], and Chromium's frame back to the fetch() form of the templates.
+fn normalize_pasted(text: &str) -> String {
+    let mut t = normalize(text);
+    if let Some(i) = t.find("Access to ") {
+        let rest = &t[i + "Access to ".len()..];
+        // `Access to XMLHttpRequest at '…'`: the initiator is one word.
+        if let Some(sp) = rest.find(" at '").filter(|&sp| !rest[..sp].contains(' ')) {
+            t = format!("{}Access to fetch{}", &t[..i], &rest[sp..]);
+        }
+    }
+    if let Some(i) = t.find(" (redirected from '") {
+        if let Some(end) = t[i..].find("') from origin '") {
+            t.replace_range(i..i + end + 2, "");
+        }
+    }
+    let note = normalize(XHR_CREDENTIALS_NOTE);
+    if let Some(i) = t.find(&note) {
+        t.replace_range(i..i + note.len(), "");
+    }
+    t
+}
+
+/// How much literal text of `template` matched `text` if the template, with each placeholder
+/// standing for any text, occurs in `text`; `None` if it does not.
+fn template_score(template: &str, text: &str) -> Option<usize> {
+    let mut literals = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        literals.push(&rest[..open]);
+        match rest[open..].find('}') {
+            Some(close) => rest = &rest[open + close + 1..],
+            None => break,
+        }
+    }
+    literals.push(rest);
+    // Wildcards on both ends and between literals: leftmost matches in order decide it.
+    let mut at = 0;
+    let mut score = 0;
+    for lit in literals.iter().filter(|l| !l.is_empty()) {
+        let found = text[at..].find(lit)?;
+        at += found + lit.len();
+        score += lit.len();
+    }
+    Some(score)
+}
+
 // ------------------------------------------------------------------------------ pages
 
 /// An explanation page (`docs/reasons/<browser>/<Name>.md`): front matter (`name`, `browser`,
