@@ -33,8 +33,13 @@ enum Command {
     Analyze(Box<AnalyzeArgs>),
     /// Explain a blocking reason (Chromium, Firefox or Safari name): meaning, causes, fix.
     Explain {
-        /// e.g. MissingAllowOriginHeader, CORSMissingAllowOrigin, PreflightNotSuccessful
-        reason: String,
+        /// A reason name (e.g. MissingAllowOriginHeader, CORSMissingAllowOrigin,
+        /// PreflightNotSuccessful) or a console message pasted from Chromium, Firefox or Safari
+        #[arg(required_unless_present = "list")]
+        reason: Option<String>,
+        /// List every reason of every browser, one line each
+        #[arg(long, conflicts_with = "reason")]
+        list: bool,
     },
     /// Write a deterministic synthetic DevTools HAR of CORS traffic (for benchmarks).
     GenerateHar {
@@ -245,7 +250,7 @@ pub fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Explain { reason } => run_explain(&reason),
+        Command::Explain { reason, list } => run_explain(reason.as_deref(), list),
         Command::GenerateHar { out, bytes, seed } => {
             let spec = crate::synth::HarSpec {
                 seed,
@@ -313,18 +318,29 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn run_explain(name: &str) -> ExitCode {
-    match explain::lookup(name) {
-        Some(e) => {
-            print!("{}", explain::render(e));
-            ExitCode::SUCCESS
+fn run_explain(query: Option<&str>, list: bool) -> ExitCode {
+    // `| head` closing the pipe ends the output quietly.
+    let print = |text: &str| match io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            eprintln!("corscope: error: {e}");
+            ExitCode::from(2)
         }
+        _ => ExitCode::SUCCESS,
+    };
+    let Some(query) = query.filter(|_| !list) else {
+        let mut text = explain::list_lines().join("\n");
+        text.push('\n');
+        return print(&text);
+    };
+    match explain::explain_text(query) {
+        Some(text) => print(&text),
         None => {
-            eprintln!("corscope: error: unknown reason '{name}'");
-            let s = explain::suggestions(name);
+            eprintln!("corscope: error: unknown reason '{query}' (neither a reason name nor a console message corscope knows)");
+            let s = explain::suggestions(query);
             if !s.is_empty() {
                 eprintln!("did you mean: {}", s.join(", "));
             }
+            eprintln!("`corscope explain --list` lists every reason");
             ExitCode::from(2)
         }
     }

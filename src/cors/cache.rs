@@ -2,11 +2,12 @@
 //! clock: a request that needed a preflight but shows none is checked against what an earlier
 //! preflight allowed, with each browser's max-age cap, entry shape and capacity.
 
+use std::collections::hash_map::Entry as Slot;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::browser::Browser;
-use super::headers::is_safelisted_method;
+use super::headers::{is_safelisted_method, NameSet};
 use crate::model::Micros;
 
 #[derive(Clone, Debug)]
@@ -101,12 +102,16 @@ impl PreflightCache {
                 .any(|m| m.name == method || (m.name == "*" && !include));
         // The cache applies the strict rule: `*` never covers Authorization here, even in
         // browsers whose preflight check lets it (cors.md 2.3), so such requests re-preflight.
-        let headers_ok = unsafe_names.iter().all(|n| {
-            entry.headers.iter().filter(live).any(|h| {
-                h.name.eq_ignore_ascii_case(n)
-                    || (h.name == "*" && !include && n != "authorization")
-            })
-        });
+        // One set of the live names, not a scan of the entry per name: both lists can be
+        // thousands long (issue 18).
+        let headers_ok = unsafe_names.is_empty() || {
+            let live_headers = || entry.headers.iter().filter(live);
+            let star = !include && live_headers().any(|h| h.name == "*");
+            let listed = NameSet::new(live_headers().map(|h| h.name.as_bytes()));
+            unsafe_names
+                .iter()
+                .all(|n| listed.contains(n.as_bytes()) || (star && n != "authorization"))
+        };
         if method_ok && headers_ok {
             Lookup::Hit {
                 // Capture times can be anything (saturated timestamps): no overflow.
@@ -157,13 +162,19 @@ impl PreflightCache {
                     (&mut entry.methods, fresh.methods),
                     (&mut entry.headers, fresh.headers),
                 ] {
+                    // The first item of each name (case-insensitive) is the one refreshed; an
+                    // index instead of a scan per new item (issue 18).
+                    let mut first: HashMap<String, usize> = HashMap::with_capacity(old.len());
+                    for (i, o) in old.iter().enumerate() {
+                        first.entry(o.name.to_ascii_lowercase()).or_insert(i);
+                    }
                     for item in new {
-                        match old
-                            .iter_mut()
-                            .find(|o| o.name.eq_ignore_ascii_case(&item.name))
-                        {
-                            Some(o) => o.expires = item.expires,
-                            None => old.push(item),
+                        match first.entry(item.name.to_ascii_lowercase()) {
+                            Slot::Occupied(i) => old[*i.get()].expires = item.expires,
+                            Slot::Vacant(v) => {
+                                v.insert(old.len());
+                                old.push(item);
+                            }
                         }
                     }
                 }

@@ -7,7 +7,7 @@ use super::browser::{AllowOriginRules, Browser};
 use super::cache::{Allowed, Lookup, PreflightCache};
 use super::headers::{
     is_safelisted_method, parse_allow_list, parse_request_headers_list,
-    unsafe_request_header_names, ListParse,
+    unsafe_request_header_names, ListParse, NameSet,
 };
 use super::origin::{
     gurl_valid, has_credentials, is_http_scheme, resolve_location, same_origin, without_credentials,
@@ -144,7 +144,9 @@ fn run(flow: &Flow, cx: &Context, ev: &mut Evaluation) -> Decision {
                 || (hop.preflight.is_some() && cx.browser == cx.recorder);
         }
         ev.needed_preflight.push(need);
-        ev.unsafe_names.push(names.clone());
+        // Kept in the evaluation and borrowed from there: the list can be thousands long.
+        ev.unsafe_names.push(names);
+        let names = &ev.unsafe_names[i];
         if need {
             match &hop.preflight {
                 Some(pf) => {
@@ -192,11 +194,11 @@ fn run(flow: &Flow, cx: &Context, ev: &mut Evaluation) -> Decision {
                             // The recorder's announced names for this hop; computed here when
                             // its own evaluation stopped before reaching the hop.
                             let same_request = match cx.recorder_unsafe_names.get(i) {
-                                Some(r) => r == &names,
+                                Some(r) => r == names,
                                 None => {
                                     let hop_pf = hop.preflight.as_ref();
                                     unsafe_names(cx.recorder, cx.recorder, hop.sent, req, hop_pf)
-                                        == names
+                                        == *names
                                 }
                             };
                             // …and the same Origin on it (Firefox keeps the page's after a
@@ -341,11 +343,13 @@ fn unsafe_names(
         Vec::new()
     };
     if let Some(list) = &announced {
+        // Both lists are request-controlled and may be long: one set, not a scan per name.
+        let sent_names = NameSet::new(req.headers.iter().filter(|_| sent).map(|(n, _)| n));
         for n in parse_request_headers_list(list) {
             // Another browser announced it; this one judges it by its own safelist. With the
             // request visible, its value was judged above; without it, a client hint counts as
             // safelisted in Chromium (the value a browser sends for one is valid).
-            let own_rules_judged_it = sent && req.headers.contains(&n);
+            let own_rules_judged_it = sent_names.contains(n.as_bytes());
             let safelisted_by_name =
                 browser.profile().safelists_client_hints && super::headers::is_client_hint_name(&n);
             if browser != recorder && (own_rules_judged_it || safelisted_by_name) {
@@ -549,8 +553,9 @@ fn check_preflight(
         ListParse::Items(h) => h,
     };
     let wildcard = !cx.include && allowed_headers.iter().any(|h| h == "*");
+    let listed_names = NameSet::new(allowed_headers.iter().map(String::as_bytes));
     for name in names {
-        let listed = allowed_headers.iter().any(|h| h.eq_ignore_ascii_case(name));
+        let listed = listed_names.contains(name.as_bytes());
         let by_wildcard = wildcard && (name != "authorization" || p.wildcard_covers_authorization);
         if !listed && !by_wildcard {
             return Err(fail(Failure::HeaderNotAllowed {

@@ -273,22 +273,150 @@ pub fn unsafe_request_header_names<'a>(
 }
 
 /// Parses an `Access-Control-Request-Headers` value into lower-cased, sorted, unique names.
+///
+/// Deciding one flow parses the same list once per browser and credentials reading (six
+/// times), and sorting a list of thousands of names was the largest cost left on hostile input
+/// (issue 18): the last list's answer is kept per thread. Exact: the same bytes, the same answer.
 pub fn parse_request_headers_list(value: &[u8]) -> Vec<String> {
+    thread_local! {
+        static LAST: std::cell::RefCell<(Vec<u8>, Vec<String>)> =
+            const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+    }
+    // Short lists cost less to parse than to remember.
+    const REMEMBER: usize = 256;
+    if value.len() < REMEMBER {
+        return parse_request_headers_list_uncached(value);
+    }
+    LAST.with(|cell| {
+        let Ok(mut last) = cell.try_borrow_mut() else {
+            return parse_request_headers_list_uncached(value);
+        };
+        if last.0 != value {
+            let names = parse_request_headers_list_uncached(value);
+            *last = (value.to_vec(), names);
+        }
+        last.1.clone()
+    })
+}
+
+fn parse_request_headers_list_uncached(value: &[u8]) -> Vec<String> {
     let mut names: Vec<String> = value
         .split(|&b| b == b',')
         .map(crate::model::trim_http_ws)
         .filter(|n| !n.is_empty())
-        .map(|n| crate::model::escape_bytes(n).to_ascii_lowercase())
+        .map(|n| {
+            let mut n = crate::model::escape_bytes(n);
+            n.make_ascii_lowercase();
+            n
+        })
         .collect();
-    names.sort();
+    // Equal names are identical, so an unstable sort gives the same list, faster.
+    names.sort_unstable();
     names.dedup();
     names
+}
+
+/// Header names compared ASCII case-insensitively, for checking one request-controlled list
+/// against another: a nested scan over two 13,000-name lists was quadratic (issue 18). Long
+/// lists are lower-cased into one buffer and sorted, so a lookup is a binary search; two
+/// allocations whatever the length (a hash set of owned names cost more in allocation than it
+/// saved). Short lists are scanned, which allocates nothing.
+#[derive(Debug)]
+pub enum NameSet<'a> {
+    Few(Vec<&'a [u8]>),
+    Many {
+        /// Every name, lower-cased, back to back.
+        buf: Vec<u8>,
+        /// (start, end) of each name in `buf`, sorted by the name's bytes.
+        sorted: Vec<(u32, u32)>,
+    },
+}
+
+impl<'a> NameSet<'a> {
+    /// Lists up to this long are scanned.
+    const SCAN: usize = 16;
+
+    pub fn new(names: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        let mut few = Vec::new();
+        let mut names = names.into_iter();
+        for n in names.by_ref() {
+            few.push(n);
+            if few.len() > Self::SCAN {
+                return Self::sorted(few.into_iter().chain(names));
+            }
+        }
+        NameSet::Few(few)
+    }
+
+    fn sorted(names: impl Iterator<Item = &'a [u8]>) -> Self {
+        let mut buf = Vec::new();
+        let mut sorted = Vec::with_capacity(names.size_hint().0);
+        for n in names {
+            // Names come from single header values (at most a few MiB): u32 offsets suffice,
+            // and a name past them is left out rather than wrapped.
+            let (Ok(start), Ok(end)) =
+                (u32::try_from(buf.len()), u32::try_from(buf.len() + n.len()))
+            else {
+                break;
+            };
+            buf.extend(n.iter().map(u8::to_ascii_lowercase));
+            sorted.push((start, end));
+        }
+        let name = |&(s, e): &(u32, u32)| &buf[s as usize..e as usize];
+        sorted.sort_unstable_by(|a, b| short_cmp(name(a), name(b)));
+        NameSet::Many { buf, sorted }
+    }
+
+    pub fn contains(&self, name: &[u8]) -> bool {
+        match self {
+            NameSet::Few(v) => v.iter().any(|n| n.eq_ignore_ascii_case(name)),
+            NameSet::Many { buf, sorted } => {
+                let lower;
+                let name = if name.iter().any(u8::is_ascii_uppercase) {
+                    lower = name.to_ascii_lowercase();
+                    &lower[..]
+                } else {
+                    name
+                };
+                sorted
+                    .binary_search_by(|&(s, e)| short_cmp(&buf[s as usize..e as usize], name))
+                    .is_ok()
+            }
+        }
+    }
+}
+
+/// Byte order of two header names. Names are a few bytes long, where a loop beats a call to
+/// `memcmp` (which the slice `cmp` makes and which was most of a long list's lookup time).
+fn short_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    a.iter().cmp(b.iter())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use Browser::*;
+
+    #[test]
+    fn name_set_is_case_insensitive_at_every_size() {
+        for n in [0, 1, NameSet::SCAN, NameSet::SCAN + 1, 1000] {
+            let names: Vec<String> = (0..n).map(|i| format!("X-Name-{i}")).collect();
+            let set = NameSet::new(names.iter().map(|s| s.as_bytes()));
+            for name in &names {
+                assert!(
+                    set.contains(name.to_ascii_lowercase().as_bytes()),
+                    "{n}: {name}"
+                );
+                assert!(
+                    set.contains(name.to_ascii_uppercase().as_bytes()),
+                    "{n}: {name}"
+                );
+                assert!(set.contains(name.as_bytes()), "{n}: {name}");
+            }
+            assert!(!set.contains(b"x-name-"), "{n}");
+            assert!(!set.contains(b""), "{n}");
+        }
+    }
 
     /// One row per safelist rule of `#cors-safelisted-request-header` (and Chromium's extras).
     #[test]

@@ -11,6 +11,7 @@ pub mod fix;
 pub mod headers;
 pub mod origin;
 pub mod reason;
+pub mod registry;
 pub mod resolve;
 
 pub use browser::{Browser, ALL_BROWSERS};

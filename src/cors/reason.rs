@@ -1,7 +1,11 @@
 //! What failed, in browser-neutral terms (`Failure`), and how each browser names it, which
-//! parameter it reports and the console message it prints (cors.md 2.1, 3.1, 7.1).
+//! parameter it reports and the console message it prints: the words come from the reason
+//! registry (`registry.rs`), the values from the failure and its flow.
+
+use std::borrow::Cow;
 
 use super::browser::Browser;
+use super::registry::{self, Kind};
 
 /// Which response (or step) a failure belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,398 +127,163 @@ pub struct MessageContext<'a> {
     pub credentials_include: bool,
 }
 
-fn or_none(s: &str) -> Option<String> {
-    (!s.is_empty()).then(|| s.to_owned())
+impl Failure {
+    /// The registry's key for this failure.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Failure::AllowOriginMissing => Kind::AllowOriginMissing,
+            Failure::WildcardWithCredentials => Kind::WildcardWithCredentials,
+            Failure::AllowOriginMultiple { .. } => Kind::AllowOriginMultiple,
+            Failure::AllowOriginMismatch { .. } => Kind::AllowOriginMismatch,
+            Failure::AllowOriginInvalid { .. } => Kind::AllowOriginInvalid,
+            Failure::AllowCredentialsNotTrue { .. } => Kind::AllowCredentialsNotTrue,
+            Failure::PreflightStatus => Kind::PreflightStatus,
+            Failure::PreflightRedirect => Kind::PreflightRedirect,
+            Failure::AllowMethodsInvalid { .. } => Kind::AllowMethodsInvalid,
+            Failure::AllowHeadersInvalid { .. } => Kind::AllowHeadersInvalid,
+            Failure::MethodNotAllowed { .. } => Kind::MethodNotAllowed,
+            Failure::HeaderNotAllowed { .. } => Kind::HeaderNotAllowed,
+            Failure::RedirectCredentials { .. } => Kind::RedirectCredentials,
+            Failure::DisallowedByMode => Kind::DisallowedByMode,
+            Failure::DisabledScheme => Kind::DisabledScheme,
+        }
+    }
 }
 
 impl Blocked {
+    /// This browser's name, failed parameter and console message for the failure: the
+    /// registry's row for (kind, stage, browser), its template filled by [`Self::placeholder`].
     pub fn names(&self, browser: Browser, ctx: &MessageContext) -> Named {
-        match browser {
-            Browser::Chromium => self.chromium(ctx),
-            Browser::Firefox => self.firefox(),
-            Browser::Safari => self.webkit(ctx),
-        }
-    }
-
-    fn chromium(&self, ctx: &MessageContext) -> Named {
-        use Failure::*;
-        let pf = self.stage == Stage::Preflight;
-        let xhr_creds = if ctx.initiator == Initiator::Xhr {
-            " The credentials mode of requests initiated by the XMLHttpRequest is controlled by the withCredentials attribute."
-        } else {
-            ""
+        let Some(row) = registry::reason_for(browser, self.failure.kind(), self.stage) else {
+            // `every_failure_has_a_row_in_every_browser` keeps this unreachable.
+            return Named {
+                reason: None,
+                parameter: None,
+                message: String::new(),
+            };
         };
-        let (base, param, detail): (&'static str, Option<String>, String) = match &self.failure {
-            AllowOriginMissing => (
-                "MissingAllowOriginHeader",
-                None,
-                "No 'Access-Control-Allow-Origin' header is present on the requested resource.".into(),
-            ),
-            WildcardWithCredentials => (
-                "WildcardOriginNotAllowed",
-                None,
-                format!("The value of the 'Access-Control-Allow-Origin' header in the response must not be the wildcard '*' when the request's credentials mode is 'include'.{xhr_creds}"),
-            ),
-            AllowOriginMultiple { value } => (
-                "MultipleAllowOriginValues",
-                or_none(value),
-                format!("The 'Access-Control-Allow-Origin' header contains multiple values '{value}', but only one is allowed. Have the server send the header with a valid value."),
-            ),
-            AllowOriginMismatch { value } => (
-                "AllowOriginMismatch",
-                or_none(value),
-                format!("The 'Access-Control-Allow-Origin' header has a value '{value}' that is not equal to the supplied origin. Have the server send the header with a valid value."),
-            ),
-            AllowOriginInvalid { value } => (
-                "InvalidAllowOriginValue",
-                or_none(value),
-                format!("The 'Access-Control-Allow-Origin' header contains the invalid value '{value}'. Have the server send the header with a valid value."),
-            ),
-            AllowCredentialsNotTrue { value } => {
-                let v = value.as_deref().unwrap_or("");
-                (
-                    "InvalidAllowCredentials",
-                    or_none(v),
-                    format!("The value of the 'Access-Control-Allow-Credentials' header in the response is '{v}' which must be 'true' when the request's credentials mode is 'include'.{xhr_creds}"),
+        let fill = |name: &str| self.placeholder(browser, ctx, name);
+        let mut message = match row.console.strip_prefix(registry::CHROMIUM_FRAME) {
+            // Chromium names the initiator and the redirect chain in its frame.
+            Some(detail) if browser == Browser::Chromium => {
+                let kind = match ctx.initiator {
+                    Initiator::Fetch => "fetch",
+                    Initiator::Xhr => "XMLHttpRequest",
+                    Initiator::Other(k) => k,
+                };
+                let redirected = if ctx.last_url != ctx.first_url {
+                    format!("(redirected from '{}') ", ctx.first_url)
+                } else {
+                    String::new()
+                };
+                format!(
+                    "Access to {kind} at '{}' {redirected}from origin '{}' has been blocked by CORS policy: {}",
+                    ctx.last_url,
+                    ctx.page_origin,
+                    registry::render(detail, fill)
                 )
             }
-            PreflightStatus => ("PreflightInvalidStatus", None, "It does not have HTTP ok status.".into()),
-            PreflightRedirect => (
-                "PreflightDisallowedRedirect",
-                None,
-                "Redirect is not allowed for a preflight request.".into(),
-            ),
-            AllowMethodsInvalid { .. } => (
-                "InvalidAllowMethodsPreflightResponse",
-                None,
-                "Cannot parse Access-Control-Allow-Methods response header field in preflight response.".into(),
-            ),
-            AllowHeadersInvalid { .. } => (
-                "InvalidAllowHeadersPreflightResponse",
-                None,
-                "Cannot parse Access-Control-Allow-Headers response header field in preflight response.".into(),
-            ),
-            MethodNotAllowed { method } => (
-                "MethodDisallowedByPreflightResponse",
-                Some(method.clone()),
-                format!("Method {method} is not allowed by Access-Control-Allow-Methods in preflight response."),
-            ),
-            HeaderNotAllowed { name, .. } => (
-                "HeaderDisallowedByPreflightResponse",
-                Some(name.clone()),
-                format!("Request header field {name} is not allowed by Access-Control-Allow-Headers in preflight response."),
-            ),
-            // Chromium 156 leaves the parameter empty, so its message reads `location ''`.
-            RedirectCredentials { .. } => (
-                "RedirectContainsCredentials",
-                None,
-                "Redirect location '' contains a username and password, which is disallowed for cross-origin requests.".into(),
-            ),
-            DisallowedByMode => {
-                return Named {
-                    reason: Some("DisallowedByMode"),
-                    parameter: None,
-                    message: format!(
-                        "Fetch API cannot load {}. Request mode is \"same-origin\" but the URL's origin is not same as the request origin {}.",
-                        ctx.first_url, ctx.page_origin
-                    ),
-                }
-            }
-            DisabledScheme => (
-                "CorsDisabledScheme",
-                None,
-                "Cross origin requests are only supported for protocol schemes: chrome, chrome-extension, chrome-untrusted, data, http, https, isolated-app.".into(),
-            ),
+            _ => registry::render(row.console, fill),
         };
-        let acao_family = matches!(
-            self.failure,
-            AllowOriginMissing
-                | WildcardWithCredentials
-                | AllowOriginMultiple { .. }
-                | AllowOriginMismatch { .. }
-                | AllowOriginInvalid { .. }
-                | AllowCredentialsNotTrue { .. }
-        );
-        let reason: &'static str = if pf && acao_family {
-            preflight_variant(base)
-        } else {
-            base
-        };
-        let kind = match ctx.initiator {
-            Initiator::Fetch => "fetch",
-            Initiator::Xhr => "XMLHttpRequest",
-            Initiator::Other(k) => k,
-        };
-        let redirected = if ctx.last_url != ctx.first_url {
-            format!("(redirected from '{}') ", ctx.first_url)
-        } else {
-            String::new()
-        };
-        let prefix = if reason.starts_with("Preflight") {
-            "Response to preflight request doesn't pass access control check: "
-        } else {
-            ""
-        };
-        Named {
-            reason: Some(reason),
-            parameter: param,
-            message: format!(
-                "Access to {kind} at '{}' {redirected}from origin '{}' has been blocked by CORS policy: {prefix}{detail}",
-                ctx.last_url, ctx.page_origin
-            ),
+        if row.xhr_credentials_note && ctx.initiator == Initiator::Xhr {
+            message.push_str(registry::XHR_CREDENTIALS_NOTE);
         }
-    }
-
-    fn firefox(&self) -> Named {
-        use Failure::*;
-        let status = self
-            .status
-            .map_or_else(|| "(null)".to_string(), |s| s.to_string());
-        let (reason, param, text, with_status): (Option<&'static str>, Option<String>, String, bool) =
-            match &self.failure {
-                AllowOriginMissing => (
-                    Some("CORSMissingAllowOrigin"),
-                    None,
-                    "CORS header ‘Access-Control-Allow-Origin’ missing".into(),
-                    true,
-                ),
-                WildcardWithCredentials => (
-                    Some("CORSNotSupportingCredentials"),
-                    None,
-                    "Credential is not supported if the CORS header ‘Access-Control-Allow-Origin’ is ‘*’".into(),
-                    false,
-                ),
-                AllowOriginMultiple { .. } => (
-                    Some("CORSMultipleAllowOriginNotAllowed"),
-                    None,
-                    "Multiple CORS header ‘Access-Control-Allow-Origin’ not allowed".into(),
-                    false,
-                ),
-                AllowOriginMismatch { value } | AllowOriginInvalid { value } => (
-                    Some("CORSAllowOriginNotMatchingOrigin"),
-                    Some(value.clone()),
-                    format!("CORS header ‘Access-Control-Allow-Origin’ does not match ‘{value}’"),
-                    false,
-                ),
-                AllowCredentialsNotTrue { .. } => (
-                    Some("CORSMissingAllowCredentials"),
-                    None,
-                    "expected ‘true’ in CORS header ‘Access-Control-Allow-Credentials’".into(),
-                    false,
-                ),
-                PreflightStatus => (
-                    Some("CORSPreflightDidNotSucceed"),
-                    None,
-                    "CORS preflight response did not succeed".into(),
-                    true,
-                ),
-                PreflightRedirect => (
-                    Some("CORSExternalRedirectNotAllowed"),
-                    None,
-                    "CORS request external redirect not allowed".into(),
-                    false,
-                ),
-                AllowMethodsInvalid { token, .. } => (
-                    Some("CORSInvalidAllowMethod"),
-                    Some(token.clone()),
-                    format!("invalid token ‘{token}’ in CORS header ‘Access-Control-Allow-Methods’"),
-                    false,
-                ),
-                AllowHeadersInvalid { token, .. } => (
-                    Some("CORSInvalidAllowHeader"),
-                    Some(token.clone()),
-                    format!("invalid token ‘{token}’ in CORS header ‘Access-Control-Allow-Headers’"),
-                    false,
-                ),
-                MethodNotAllowed { .. } => (
-                    Some("CORSMethodNotFound"),
-                    None,
-                    "Did not find method in CORS header ‘Access-Control-Allow-Methods’".into(),
-                    false,
-                ),
-                HeaderNotAllowed { name, .. } => (
-                    Some("CORSMissingAllowHeaderFromPreflight"),
-                    Some(name.clone()),
-                    format!("header ‘{name}’ is not allowed according to header ‘Access-Control-Allow-Headers’ from CORS preflight response"),
-                    false,
-                ),
-                // Firefox does not follow the redirect and fails the channel (firefox corpus).
-                RedirectCredentials { .. } => {
-                    return Named {
-                        reason: Some("CORSDidNotSucceed"),
-                        parameter: None,
-                        message: firefox_frame(&self.url, "CORS request did not succeed", Some("(null)")),
-                    }
-                }
-                DisallowedByMode => {
-                    return Named {
-                        reason: None,
-                        parameter: None,
-                        message: "TypeError: NetworkError when attempting to fetch resource.".into(),
-                    }
-                }
-                DisabledScheme => (
-                    Some("CORSRequestNotHttp"),
-                    None,
-                    "CORS request not http".into(),
-                    false,
-                ),
-            };
-        let mut message = firefox_frame(&self.url, &text, with_status.then_some(status.as_str()));
-        if reason == Some("CORSNotSupportingCredentials") {
-            // The only Firefox message that quotes the URL.
-            message = message.replacen(
-                &format!("resource at {}.", self.url),
-                &format!("resource at ‘{}’.", self.url),
-                1,
-            );
-        }
+        let parameter = row
+            .parameter
+            .and_then(|p| fill(p))
+            .map(Cow::into_owned)
+            // DevTools reports an empty failedParameter as none.
+            .filter(|p| browser != Browser::Chromium || !p.is_empty());
         Named {
-            reason,
-            parameter: param,
+            reason: (!row.name.is_empty()).then_some(row.name),
+            parameter,
             message,
         }
     }
 
-    fn webkit(&self, _ctx: &MessageContext) -> Named {
+    /// What `browser` prints for a placeholder of its templates (see the registry's docs).
+    fn placeholder<'a>(
+        &'a self,
+        browser: Browser,
+        ctx: &'a MessageContext,
+        name: &str,
+    ) -> Option<Cow<'a, str>> {
         use Failure::*;
-        let status = self.status.unwrap_or(0);
-        let not_allowed = || {
-            format!(
-                "Origin {} is not allowed by Access-Control-Allow-Origin. Status code: {status}",
-                self.request_origin
-            )
+        let f = &self.failure;
+        let value: &str = match (browser, f) {
+            (_, AllowOriginMultiple { value })
+            | (_, AllowOriginMismatch { value })
+            | (_, AllowOriginInvalid { value }) => value,
+            (_, AllowCredentialsNotTrue { value }) => value.as_deref().unwrap_or(""),
+            (
+                Browser::Safari,
+                AllowMethodsInvalid { raw, .. } | AllowHeadersInvalid { raw, .. },
+            ) => raw,
+            (_, AllowMethodsInvalid { token, .. } | AllowHeadersInvalid { token, .. }) => token,
+            // Chromium 156 leaves the parameter empty, so its message reads `location ''`.
+            (Browser::Chromium, RedirectCredentials { .. }) => "",
+            (_, RedirectCredentials { url, .. }) => url,
+            _ => "",
         };
-        let (reason, param, line): (Option<&'static str>, Option<String>, String) = match &self.failure {
-            AllowOriginMissing | AllowOriginMismatch { .. } | AllowOriginInvalid { .. } => (
-                Some("NotAllowedByAccessControlAllowOrigin"),
-                Some(self.request_origin.clone()),
-                not_allowed(),
-            ),
-            AllowOriginMultiple { .. } => (
-                Some("MultipleAllowOriginValues"),
-                None,
-                "Access-Control-Allow-Origin cannot contain more than one origin.".into(),
-            ),
-            WildcardWithCredentials => (
-                Some("CredentialsWithWildcard"),
-                None,
-                "Cannot use wildcard in Access-Control-Allow-Origin when credentials flag is true.".into(),
-            ),
-            AllowCredentialsNotTrue { .. } => (
-                Some("AllowCredentialsNotTrue"),
-                None,
-                "Credentials flag is true, but Access-Control-Allow-Credentials is not \"true\".".into(),
-            ),
-            PreflightStatus | PreflightRedirect => (
-                Some("PreflightNotSuccessful"),
-                None,
-                format!("Preflight response is not successful. Status code: {status}"),
-            ),
-            AllowMethodsInvalid { raw, .. } => (
-                Some("InvalidAllowMethods"),
-                Some(raw.clone()),
-                format!("Header Access-Control-Allow-Methods has an invalid value: {raw}"),
-            ),
-            AllowHeadersInvalid { raw, .. } => (
-                Some("InvalidAllowHeaders"),
-                Some(raw.clone()),
-                format!("Header Access-Control-Allow-Headers has an invalid value: {raw}"),
-            ),
-            MethodNotAllowed { method } => (
-                Some("MethodNotAllowedByAllowMethods"),
-                Some(method.clone()),
-                format!("Method {method} is not allowed by Access-Control-Allow-Methods."),
-            ),
-            HeaderNotAllowed { as_written, .. } => (
-                Some("HeaderNotAllowedByAllowHeaders"),
-                Some(as_written.clone()),
-                format!("Request header field {as_written} is not allowed by Access-Control-Allow-Headers."),
-            ),
-            RedirectCredentials {
-                url,
-                url_without_credentials,
-            } => (
-                Some("RedirectURLHasCredentials"),
-                Some(url.clone()),
-                format!("Cross-origin redirection to {url_without_credentials} denied by Cross-Origin Resource Sharing policy: redirection URL {url} has credentials"),
-            ),
-            DisallowedByMode => (
-                Some("CannotLoad"),
-                None,
-                format!("Fetch API cannot load {}.", self.url),
-            ),
-            DisabledScheme => (
-                Some("CannotLoad"),
-                None,
-                "Cross origin requests are only supported for HTTP.".into(),
-            ),
-        };
-        let acao_family = matches!(
-            self.failure,
-            AllowOriginMissing
-                | AllowOriginMismatch { .. }
-                | AllowOriginInvalid { .. }
-                | AllowOriginMultiple { .. }
-                | WildcardWithCredentials
-                | AllowCredentialsNotTrue { .. }
-        );
-        if self.stage == Stage::Redirect && acao_family {
-            let to = self.location.as_deref().unwrap_or(&self.url);
-            let reason = reason.map(redirect_variant);
-            return Named {
-                reason,
-                parameter: param,
-                message: format!(
-                    "Cross-origin redirection to {to} denied by Cross-Origin Resource Sharing policy: {line}"
-                ),
-            };
-        }
-        Named {
-            reason,
-            parameter: param,
-            message: line,
-        }
-    }
-}
-
-fn firefox_frame(url: &str, reason: &str, status: Option<&str>) -> String {
-    let mut s = format!(
-        "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at {url}. (Reason: {reason})."
-    );
-    if let Some(st) = status {
-        s.push_str(&format!(" Status code: {st}."));
-    }
-    s
-}
-
-fn preflight_variant(base: &'static str) -> &'static str {
-    match base {
-        "MissingAllowOriginHeader" => "PreflightMissingAllowOriginHeader",
-        "WildcardOriginNotAllowed" => "PreflightWildcardOriginNotAllowed",
-        "MultipleAllowOriginValues" => "PreflightMultipleAllowOriginValues",
-        "AllowOriginMismatch" => "PreflightAllowOriginMismatch",
-        "InvalidAllowOriginValue" => "PreflightInvalidAllowOriginValue",
-        "InvalidAllowCredentials" => "PreflightInvalidAllowCredentials",
-        other => other,
-    }
-}
-
-fn redirect_variant(base: &'static str) -> &'static str {
-    match base {
-        "NotAllowedByAccessControlAllowOrigin" => "RedirectNotAllowedByAccessControlAllowOrigin",
-        "MultipleAllowOriginValues" => "RedirectMultipleAllowOriginValues",
-        "CredentialsWithWildcard" => "RedirectCredentialsWithWildcard",
-        "AllowCredentialsNotTrue" => "RedirectAllowCredentialsNotTrue",
-        other => other,
+        Some(match name {
+            "url" => Cow::Borrowed(match (browser, f) {
+                (Browser::Chromium, DisallowedByMode) => ctx.first_url,
+                (Browser::Chromium, _) => ctx.last_url,
+                (
+                    Browser::Safari,
+                    RedirectCredentials {
+                        url_without_credentials,
+                        ..
+                    },
+                ) => url_without_credentials,
+                // WebKit names the redirect's target in its redirect frame.
+                (Browser::Safari, _) if self.stage == Stage::Redirect => {
+                    self.location.as_deref().unwrap_or(&self.url)
+                }
+                _ => &self.url,
+            }),
+            "origin" => Cow::Borrowed(match browser {
+                Browser::Safari => &self.request_origin,
+                _ => ctx.page_origin,
+            }),
+            "status" => match (browser, f, self.status) {
+                // Firefox fails the channel on such a redirect: no response status.
+                (Browser::Firefox, RedirectCredentials { .. }, _) | (Browser::Firefox, _, None) => {
+                    Cow::Borrowed("(null)")
+                }
+                (Browser::Safari, _, None) => Cow::Borrowed("0"),
+                (_, _, Some(s)) => Cow::Owned(s.to_string()),
+                (_, _, None) => Cow::Borrowed(""),
+            },
+            "value" => Cow::Borrowed(value),
+            "method" => match f {
+                MethodNotAllowed { method } => Cow::Borrowed(method.as_str()),
+                _ => return None,
+            },
+            "header" => match (browser, f) {
+                (Browser::Safari, HeaderNotAllowed { as_written, .. }) => {
+                    Cow::Borrowed(as_written.as_str())
+                }
+                (_, HeaderNotAllowed { name, .. }) => Cow::Borrowed(name.as_str()),
+                _ => return None,
+            },
+            "schemes" => Cow::Borrowed(registry::CHROMIUM_CORS_SCHEMES),
+            _ => return None,
+        })
     }
 }
 
 /// Firefox's name for a network failure of a CORS request, and its message.
 pub fn firefox_network_error(url: &str) -> Named {
+    const NAME: &str = "CORSDidNotSucceed";
+    let console = registry::reason_named(Browser::Firefox, NAME).map_or("", |r| r.console);
     Named {
-        reason: Some("CORSDidNotSucceed"),
+        reason: Some(NAME),
         parameter: None,
-        message: firefox_frame(url, "CORS request did not succeed", Some("(null)")),
+        message: registry::render(console, |p| match p {
+            "url" => Some(Cow::Borrowed(url)),
+            "status" => Some(Cow::Borrowed("(null)")),
+            _ => None,
+        }),
     }
 }

@@ -1,0 +1,59 @@
+//! Hostile list lengths (issue 18 item 1): preflights announcing 1,000 to 13,000 header names,
+//! answered with allow lists as long, through the whole analysis. Throughput in bytes must stay
+//! flat as the lists grow (it fell with the square of the length when names were looked up by
+//! scanning a `Vec`).
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+
+#[path = "../tests/common/long_lists.rs"]
+mod long_lists;
+
+fn analyze(data: &[u8]) -> u64 {
+    let input =
+        corscope::input::from_reader(Arc::from("long.har"), Box::new(Cursor::new(data.to_vec())))
+            .expect("generated HAR is detected");
+    let mut n = 0u64;
+    let report = corscope::pipeline::analyze_input(
+        input,
+        &corscope::pipeline::Options::default(),
+        &mut |r| n += serde_json::to_vec(&r).map_or(0, |v| v.len() as u64),
+        corscope::pipeline::InputReport::default(),
+    );
+    assert!(report.error.is_none());
+    n
+}
+
+fn bench(c: &mut Criterion) {
+    let mut g = c.benchmark_group("long_lists");
+    g.sample_size(10);
+    for (names, request_lines, methods) in [
+        (1_000, false, 0),
+        (4_000, false, 0),
+        (13_000, false, 0),
+        (13_000, true, 0),
+        (4_000, false, 4_000),
+    ] {
+        let shape = long_lists::Shape {
+            names,
+            request_lines,
+            methods,
+        };
+        let data = long_lists::har(4, shape).into_bytes();
+        g.throughput(Throughput::Bytes(data.len() as u64));
+        let id = format!(
+            "{names}{}{}",
+            if request_lines { "+lines" } else { "" },
+            if methods > 0 { "+methods" } else { "" }
+        );
+        g.bench_with_input(BenchmarkId::new("analyze", id), &data, |b, d| {
+            b.iter(|| analyze(d))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
