@@ -57,6 +57,9 @@ enum Command {
         bytes: u64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// HTTP/2 over TLS 1.3 instead of HTTP/1.1 in clear; the key log goes to this file.
+        #[arg(long, value_name = "FILE")]
+        tls_keylog: Option<String>,
     },
 }
 
@@ -276,10 +279,16 @@ pub fn main() -> ExitCode {
                 }
             }
         }
-        Command::GeneratePcap { out, bytes, seed } => {
+        Command::GeneratePcap {
+            out,
+            bytes,
+            seed,
+            tls_keylog,
+        } => {
             let spec = crate::synth::PcapSpec {
                 seed,
                 target_bytes: bytes,
+                tls: tls_keylog.is_some(),
                 ..Default::default()
             };
             let result = if out == "-" {
@@ -292,6 +301,10 @@ pub fn main() -> ExitCode {
                     w.flush().and(r)
                 })
             };
+            let result = result.and_then(|c| match &tls_keylog {
+                Some(k) => std::fs::write(k, &c.keylog).map(|()| c),
+                None => Ok(c),
+            });
             match result {
                 Ok(c) => {
                     eprintln!(
@@ -381,11 +394,17 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
         };
         match loaded {
             Ok(r) if r.used == 0 => {
-                eprintln!("corscope: error: --keylog {path}: no TLS secrets in it ({} malformed line(s))", r.malformed);
+                eprintln!(
+                    "corscope: error: --keylog {path}: no TLS secrets in it ({} malformed line(s))",
+                    r.malformed
+                );
                 return Ok(ExitCode::from(2));
             }
             Ok(r) if r.malformed > 0 => {
-                eprintln!("corscope: warning: --keylog {path}: {} malformed line(s) skipped", r.malformed);
+                eprintln!(
+                    "corscope: warning: --keylog {path}: {} malformed line(s) skipped",
+                    r.malformed
+                );
             }
             Ok(_) => {}
             Err(e) => {

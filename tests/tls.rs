@@ -16,7 +16,9 @@ use corscope::diag::Diagnostics;
 use corscope::model::Exchange;
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/tls")
+        .join(name)
 }
 
 struct Run {
@@ -85,9 +87,7 @@ fn tshark(name: &str) -> Convs {
     for line in text.lines() {
         let f: Vec<&str> = line.split(' ').collect();
         let (port, stream) = (f[0].parse().unwrap(), f[1].parse().unwrap());
-        by.entry(port)
-            .or_default()
-            .push((stream, f[2..].join(" ")));
+        by.entry(port).or_default().push((stream, f[2..].join(" ")));
     }
     let mut v: Convs = by
         .into_values()
@@ -106,16 +106,22 @@ fn tls13_dsb_exchanges_equal_tshark() {
     let want = tshark("tls13-h2-dsb.tshark.txt");
     assert_eq!(want.iter().map(Vec::len).sum::<usize>(), 151);
     assert_eq!(ours(&r.exchanges), want);
-    assert!(r.exchanges.iter().all(|e| e.request.url.starts_with("https://")
-        && e.request.http_version == "HTTP/2"
-        && e.request.headers.iter().all(|(n, _)| !n.starts_with(b":"))));
+    assert!(r
+        .exchanges
+        .iter()
+        .all(|e| e.request.url.starts_with("https://")
+            && e.request.http_version == "HTTP/2"
+            && e.request.headers.iter().all(|(n, _)| !n.starts_with(b":"))));
     assert_eq!(r.diag.count("h2-protocol-error"), 0);
     assert_eq!(r.diag.count("tls-decrypt-failed"), 0);
 }
 
 #[test]
 fn tls12_keylog_exchanges_equal_tshark() {
-    let r = run(std::fs::read(data("tls12-h2.pcap")).unwrap(), Some("tls12-keylog.txt"));
+    let r = run(
+        std::fs::read(data("tls12-h2.pcap")).unwrap(),
+        Some("tls12-keylog.txt"),
+    );
     assert_eq!(ours(&r.exchanges), tshark("tls12-h2.tshark.txt"));
     assert_eq!(r.diag.count("tls-decrypt-failed"), 0);
 }
@@ -146,7 +152,12 @@ fn a_lost_packet_stops_its_connection_and_nothing_wrong_comes_out() {
     let recs = records(&whole);
     let all: Vec<String> = tshark("tls12-h2.tshark.txt").concat();
     // Drop single packets carrying data at several places.
-    for k in [recs.len() / 5, recs.len() / 3, recs.len() / 2, 2 * recs.len() / 3] {
+    for k in [
+        recs.len() / 5,
+        recs.len() / 3,
+        recs.len() / 2,
+        2 * recs.len() / 3,
+    ] {
         let (at, len) = recs[k];
         if len < 16 + 40 + 80 {
             continue;
@@ -158,7 +169,10 @@ fn a_lost_packet_stops_its_connection_and_nothing_wrong_comes_out() {
         for g in &got {
             // An exchange cut off by the loss may lack its response, never have a wrong one.
             let ok = all.contains(g)
-                || (g.ends_with(" -") && all.iter().any(|a| a.rsplit_once(' ').unwrap().0 == g.rsplit_once(' ').unwrap().0));
+                || (g.ends_with(" -")
+                    && all
+                        .iter()
+                        .any(|a| a.rsplit_once(' ').unwrap().0 == g.rsplit_once(' ').unwrap().0));
             assert!(ok, "packet {k} dropped: unexpected {g}");
         }
         assert!(got.len() <= all.len());

@@ -8,6 +8,8 @@ use super::http::Ctx;
 use super::tcp::{Dir, FlowKey, PacketMeta};
 use super::tls::{record::looks_like_record, TlsConn};
 
+/// Boxed as a whole by its one owner (`HttpConn`), so the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Upper {
     Tls(TlsConn),
@@ -16,7 +18,13 @@ pub enum Upper {
 
 impl Upper {
     /// The protocol the first bytes of direction `dir` start, if it is one of ours.
-    pub fn start(key: FlowKey, conn_no: u64, client: Option<Dir>, dir: Dir, data: &[u8]) -> Option<Upper> {
+    pub fn start(
+        key: FlowKey,
+        conn_no: u64,
+        client: Option<Dir>,
+        dir: Dir,
+        data: &[u8],
+    ) -> Option<Upper> {
         if looks_like_record(data) {
             return Some(Upper::Tls(TlsConn::new(key, conn_no, client)));
         }

@@ -336,12 +336,16 @@ impl HttpConn {
 
     /// Bytes buffered for heads and lines (counted in the connection's buffer limit).
     pub fn buffered(&self) -> usize {
-        self.dirs[0].buf.len() + self.dirs[1].buf.len() + self.upper.as_ref().map_or(0, |u| u.buffered())
+        self.dirs[0].buf.len()
+            + self.dirs[1].buf.len()
+            + self.upper.as_ref().map_or(0, |u| u.buffered())
     }
 
     /// Memory the head buffers hold (capacity, not length: what the total budget counts).
     pub fn buffered_capacity(&self) -> usize {
-        self.dirs[0].buf.capacity() + self.dirs[1].buf.capacity() + self.upper.as_ref().map_or(0, |u| u.buffered())
+        self.dirs[0].buf.capacity()
+            + self.dirs[1].buf.capacity()
+            + self.upper.as_ref().map_or(0, |u| u.buffered())
     }
 
     /// Stops parsing the connection (TLS, not HTTP, upgraded to another protocol).
@@ -1132,6 +1136,7 @@ pub mod fuzzing {
     use std::sync::Arc;
 
     use super::{HttpConn, HttpLimits};
+    use crate::capture::tcp::StreamSink;
     use crate::capture::tcp::{Dir, Endpoint, FlowKey, PacketMeta};
     use crate::capture::CaptureStats;
     use crate::diag::Diagnostics;
@@ -1170,6 +1175,18 @@ pub mod fuzzing {
         mid_stream: bool,
         limits: HttpLimits,
     ) -> Outcome {
+        conversation_with_keys(steps, client, mid_stream, limits, &Default::default())
+    }
+
+    /// [`conversation`] with TLS secrets; steps go through the reassembler's sink, so TLS and
+    /// HTTP/2 connections are handed over as in a capture (fuzz targets `tls`, `h2`).
+    pub fn conversation_with_keys(
+        steps: &[Step<'_>],
+        client: Option<Dir>,
+        mid_stream: bool,
+        limits: HttpLimits,
+        keylog: &crate::capture::tls::KeyLog,
+    ) -> Outcome {
         let lo = Endpoint {
             ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
             port: 40000,
@@ -1186,7 +1203,6 @@ pub mod fuzzing {
         let mut open = BTreeSet::new();
         let mut seq = 0u64;
         let mut conn = HttpConn::new(key, 1, client.map(|c| c.min(1)), mid_stream);
-        let keylog = super::super::tls::KeyLog::default();
         let mut ctx = super::Ctx {
             source: &source,
             diag: &mut diag,
@@ -1195,7 +1211,7 @@ pub mod fuzzing {
             open: &mut open,
             seq: &mut seq,
             limits: &limits,
-            keylog: &keylog,
+            keylog,
         };
         for (i, step) in steps.iter().enumerate() {
             let meta = PacketMeta {
@@ -1203,16 +1219,20 @@ pub mod fuzzing {
                 offset: i as u64 * 100,
                 ts: i as Micros * 1000,
             };
+            let mut sink = super::HttpSink {
+                conn: &mut conn,
+                ctx: &mut ctx,
+            };
             match *step {
-                Step::Data(dir, data) => conn.data(dir.min(1), data, &meta, &mut ctx),
-                Step::Gap(dir, len) => conn.gap(dir.min(1), len, &meta, &mut ctx),
+                Step::Data(dir, data) => sink.data(dir.min(1), data, &meta),
+                Step::Gap(dir, len) => sink.gap(dir.min(1), len, &meta),
                 Step::Skip(dir, len) => {
-                    let len = len.min(conn.skippable(dir.min(1)));
+                    let len = len.min(sink.skippable(dir.min(1)));
                     if len > 0 {
-                        conn.skip(dir.min(1), len, &meta, &mut ctx);
+                        sink.skip(dir.min(1), len, &meta);
                     }
                 }
-                Step::End(dir) => conn.end(dir.min(1), &meta, &mut ctx),
+                Step::End(dir) => sink.end(dir.min(1), &meta),
             }
         }
         conn.flush(&mut ctx);

@@ -225,10 +225,16 @@ mod tests {
 
     #[test]
     fn bad_preface_and_oversized_frames_are_errors() {
-        assert_eq!(collect(b"GET / HTTP/1.1\r\n", 100), Err(FrameError::Preface));
+        assert_eq!(
+            collect(b"GET / HTTP/1.1\r\n", 100),
+            Err(FrameError::Preface)
+        );
         let mut b = PREFACE.to_vec();
         b.extend(frame(HEADERS, 0, 1, &[0; 1001]));
-        assert_eq!(collect(&b, 100), Err(FrameError::TooLarge(HEADERS, 1001, 1000)));
+        assert_eq!(
+            collect(&b, 100),
+            Err(FrameError::TooLarge(HEADERS, 1001, 1000))
+        );
     }
 
     #[test]
@@ -239,9 +245,22 @@ mod tests {
             flags: PADDED | PRIORITY,
             stream: 1,
         };
-        assert_eq!(header_fragment(&h, &[2, 0, 0, 0, 3, 16, b'x', b'y', 0, 0]), Ok((&b"xy"[..], 0)));
-        assert_eq!(header_fragment(&h, &[9, 0, 0, 0, 3, 16, b'x']), Err(FrameError::Padding));
-        let pp = Head { kind: PUSH_PROMISE, flags: 0, ..h };
-        assert_eq!(header_fragment(&pp, &[0, 0, 0, 2, b'z']), Ok((&b"z"[..], 2)));
+        assert_eq!(
+            header_fragment(&h, &[2, 0, 0, 0, 3, 16, b'x', b'y', 0, 0]),
+            Ok((&b"xy"[..], 0))
+        );
+        assert_eq!(
+            header_fragment(&h, &[9, 0, 0, 0, 3, 16, b'x']),
+            Err(FrameError::Padding)
+        );
+        let pp = Head {
+            kind: PUSH_PROMISE,
+            flags: 0,
+            ..h
+        };
+        assert_eq!(
+            header_fragment(&pp, &[0, 0, 0, 2, b'z']),
+            Ok((&b"z"[..], 2))
+        );
     }
 }

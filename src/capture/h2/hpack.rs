@@ -128,14 +128,18 @@ impl Decoder {
                     return Err(HpackError::LateSizeUpdate);
                 }
                 let n = integer(&mut block, 5)?;
-                if n > self.allowed.max(4096).min(MAX_TABLE_SIZE) {
+                if n > self.allowed.clamp(4096, MAX_TABLE_SIZE) {
                     return Err(HpackError::TableSize(n));
                 }
                 self.max = n;
                 self.evict_to(n);
                 continue;
             } else {
-                let (prefix, index) = if b & 0xc0 == 0x40 { (6, true) } else { (4, false) };
+                let (prefix, index) = if b & 0xc0 == 0x40 {
+                    (6, true)
+                } else {
+                    (4, false)
+                };
                 let i = integer(&mut block, prefix)?;
                 let name = if i == 0 {
                     string(&mut block)?
@@ -298,16 +302,35 @@ mod tests {
     }
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
-        p.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        p.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     /// RFC 7541 C.3 and C.4: three requests without and with Huffman coding; the dynamic
     /// table's size after each is the RFC's.
     #[test]
     fn rfc7541_c3_c4_requests() {
-        let req1 = pairs(&[(":method", "GET"), (":scheme", "http"), (":path", "/"), (":authority", "www.example.com")]);
-        let req2 = pairs(&[(":method", "GET"), (":scheme", "http"), (":path", "/"), (":authority", "www.example.com"), ("cache-control", "no-cache")]);
-        let req3 = pairs(&[(":method", "GET"), (":scheme", "https"), (":path", "/index.html"), (":authority", "www.example.com"), ("custom-key", "custom-value")]);
+        let req1 = pairs(&[
+            (":method", "GET"),
+            (":scheme", "http"),
+            (":path", "/"),
+            (":authority", "www.example.com"),
+        ]);
+        let req2 = pairs(&[
+            (":method", "GET"),
+            (":scheme", "http"),
+            (":path", "/"),
+            (":authority", "www.example.com"),
+            ("cache-control", "no-cache"),
+        ]);
+        let req3 = pairs(&[
+            (":method", "GET"),
+            (":scheme", "https"),
+            (":path", "/index.html"),
+            (":authority", "www.example.com"),
+            ("custom-key", "custom-value"),
+        ]);
         let plain = [
             "8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d",
             "8286 84be 5808 6e6f 2d63 6163 6865",
@@ -332,9 +355,29 @@ mod tests {
     /// RFC 7541 C.5 / C.6: responses with a 256-byte table, so entries are evicted.
     #[test]
     fn rfc7541_c5_c6_responses_with_eviction() {
-        let r1 = pairs(&[(":status", "302"), ("cache-control", "private"), ("date", "Mon, 21 Oct 2013 20:13:21 GMT"), ("location", "https://www.example.com")]);
-        let r2 = pairs(&[(":status", "307"), ("cache-control", "private"), ("date", "Mon, 21 Oct 2013 20:13:21 GMT"), ("location", "https://www.example.com")]);
-        let r3 = pairs(&[(":status", "200"), ("cache-control", "private"), ("date", "Mon, 21 Oct 2013 20:13:22 GMT"), ("location", "https://www.example.com"), ("content-encoding", "gzip"), ("set-cookie", "foo=ASDJKHQKBZXOQWEOPIUAXQWEOIU; max-age=3600; version=1")]);
+        let r1 = pairs(&[
+            (":status", "302"),
+            ("cache-control", "private"),
+            ("date", "Mon, 21 Oct 2013 20:13:21 GMT"),
+            ("location", "https://www.example.com"),
+        ]);
+        let r2 = pairs(&[
+            (":status", "307"),
+            ("cache-control", "private"),
+            ("date", "Mon, 21 Oct 2013 20:13:21 GMT"),
+            ("location", "https://www.example.com"),
+        ]);
+        let r3 = pairs(&[
+            (":status", "200"),
+            ("cache-control", "private"),
+            ("date", "Mon, 21 Oct 2013 20:13:22 GMT"),
+            ("location", "https://www.example.com"),
+            ("content-encoding", "gzip"),
+            (
+                "set-cookie",
+                "foo=ASDJKHQKBZXOQWEOPIUAXQWEOIU; max-age=3600; version=1",
+            ),
+        ]);
         let plain = [
             "4803 3330 3258 0770 7269 7661 7465 611d 4d6f 6e2c 2032 3120 4f63 7420 3230 3133 2032 303a 3133 3a32 3120 474d 546e 1768 7474 7073 3a2f 2f77 7777 2e65 7861 6d70 6c65 2e63 6f6d",
             "4803 3330 37c1 c0bf",
@@ -371,7 +414,11 @@ mod tests {
         ];
         for (block, want) in cases {
             let mut d = Decoder::default();
-            assert_eq!(d.decode(&unhex(block), usize::MAX, &mut |_, _| {}), Err(want), "{block}");
+            assert_eq!(
+                d.decode(&unhex(block), usize::MAX, &mut |_, _| {}),
+                Err(want),
+                "{block}"
+            );
         }
         // A size update to 65536, above the allowed 4096.
         let mut d = Decoder::default();
@@ -388,7 +435,10 @@ mod tests {
     fn header_list_limit_keeps_table_in_step() {
         let mut d = Decoder::default();
         let block = unhex("8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d");
-        assert_eq!(d.decode(&block, 10, &mut |_, _| {}), Err(HpackError::TooLarge));
+        assert_eq!(
+            d.decode(&block, 10, &mut |_, _| {}),
+            Err(HpackError::TooLarge)
+        );
         assert_eq!(d.table_bytes(), 57);
     }
 }

@@ -25,10 +25,20 @@ use hpack::Decoder;
 pub const MAX_FRAME_BUFFER: usize = 64 * 1024;
 
 /// Counts a warning with the packet it happened at.
-pub(crate) fn warn(ctx: &mut Ctx<'_>, kind: &'static str, meta: &PacketMeta, what: impl FnOnce() -> String) {
+pub(crate) fn warn(
+    ctx: &mut Ctx<'_>,
+    kind: &'static str,
+    meta: &PacketMeta,
+    what: impl FnOnce() -> String,
+) {
     let source = ctx.source;
     ctx.diag.warn(kind, || {
-        format!("{source}: packet {} (byte {}): {}", meta.number, meta.offset, what())
+        format!(
+            "{source}: packet {} (byte {}): {}",
+            meta.number,
+            meta.offset,
+            what()
+        )
     });
 }
 
@@ -168,8 +178,14 @@ impl H2Conn {
         }
     }
 
-    fn event(&mut self, dir: Dir, ev: Event<'_>, meta: &PacketMeta, ctx: &mut Ctx<'_>) -> Result<(), Stop> {
-        let h = match ev {
+    fn event(
+        &mut self,
+        dir: Dir,
+        ev: Event<'_>,
+        meta: &PacketMeta,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<(), Stop> {
+        match ev {
             Event::Data(h) => {
                 if self.sides[dir].cont.is_some() {
                     return Err(Stop::Protocol("DATA inside a header block".into()));
@@ -179,22 +195,26 @@ impl H2Conn {
                         s.last_ts = meta.ts;
                     }
                 }
-                return Ok(());
+                Ok(())
             }
-            Event::Frame(h, p) => {
-                self.frame(dir, h, p, meta, ctx)?;
-                h
-            }
-        };
-        let _ = h;
-        Ok(())
+            Event::Frame(h, p) => self.frame(dir, h, p, meta, ctx),
+        }
     }
 
-    fn frame(&mut self, dir: Dir, h: Head, p: &[u8], meta: &PacketMeta, ctx: &mut Ctx<'_>) -> Result<(), Stop> {
+    fn frame(
+        &mut self,
+        dir: Dir,
+        h: Head,
+        p: &[u8],
+        meta: &PacketMeta,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<(), Stop> {
         let side = &mut self.sides[dir];
         if let Some(c) = side.cont.as_mut() {
             if h.kind != frame::CONTINUATION || h.stream != c.stream {
-                return Err(Stop::Protocol("header block not continued by CONTINUATION".into()));
+                return Err(Stop::Protocol(
+                    "header block not continued by CONTINUATION".into(),
+                ));
             }
             if c.block.len() + p.len() > ctx.limits.max_head_bytes {
                 return Err(Stop::Protocol(format!(
@@ -212,7 +232,8 @@ impl H2Conn {
         }
         match h.kind {
             frame::HEADERS | frame::PUSH_PROMISE => {
-                let (frag, _) = frame::header_fragment(&h, p).map_err(|e| Stop::Protocol(e.to_string()))?;
+                let (frag, _) =
+                    frame::header_fragment(&h, p).map_err(|e| Stop::Protocol(e.to_string()))?;
                 let push = h.kind == frame::PUSH_PROMISE;
                 if h.flags & frame::END_HEADERS != 0 {
                     self.block(dir, h.stream, push, frag, meta, ctx)?;
@@ -254,7 +275,15 @@ impl H2Conn {
     }
 
     /// A complete header block on `stream` sent in direction `dir`.
-    fn block(&mut self, dir: Dir, stream: u32, push: bool, block: &[u8], meta: &PacketMeta, ctx: &mut Ctx<'_>) -> Result<(), Stop> {
+    fn block(
+        &mut self,
+        dir: Dir,
+        stream: u32,
+        push: bool,
+        block: &[u8],
+        meta: &PacketMeta,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<(), Stop> {
         let mut fields: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         let max = ctx.limits.max_head_bytes;
         let r = self.sides[dir].hpack.decode(block, max, &mut |n, v| {
@@ -284,7 +313,13 @@ impl H2Conn {
         Ok(())
     }
 
-    fn request(&mut self, stream: u32, fields: Vec<(Vec<u8>, Vec<u8>)>, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+    fn request(
+        &mut self,
+        stream: u32,
+        fields: Vec<(Vec<u8>, Vec<u8>)>,
+        meta: &PacketMeta,
+        ctx: &mut Ctx<'_>,
+    ) {
         if self.streams.contains_key(&stream) {
             // Trailers of a request.
             return;
@@ -293,7 +328,10 @@ impl H2Conn {
         let mut path = String::new();
         let mut authority = None;
         let mut scheme = None;
-        let mut headers = Headers::with_capacity(fields.len(), fields.iter().map(|(n, v)| n.len() + v.len()).sum());
+        let mut headers = Headers::with_capacity(
+            fields.len(),
+            fields.iter().map(|(n, v)| n.len() + v.len()).sum(),
+        );
         for (n, v) in &fields {
             let text = || String::from_utf8_lossy(v).into_owned();
             match n.as_slice() {
@@ -352,7 +390,8 @@ impl H2Conn {
         if self.streams.len() >= ctx.limits.max_pending.max(1) {
             if let Some((_, old)) = self.streams.pop_first() {
                 warn(ctx, "limit-pending-requests", meta, || {
-                    "too many HTTP/2 streams waiting for responses; oldest emitted without one".into()
+                    "too many HTTP/2 streams waiting for responses; oldest emitted without one"
+                        .into()
                 });
                 emit(ctx, old);
             }
@@ -367,12 +406,23 @@ impl H2Conn {
         );
     }
 
-    fn response(&mut self, stream: u32, fields: Vec<(Vec<u8>, Vec<u8>)>, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+    fn response(
+        &mut self,
+        stream: u32,
+        fields: Vec<(Vec<u8>, Vec<u8>)>,
+        meta: &PacketMeta,
+        ctx: &mut Ctx<'_>,
+    ) {
         let mut status = None;
-        let mut headers = Headers::with_capacity(fields.len(), fields.iter().map(|(n, v)| n.len() + v.len()).sum());
+        let mut headers = Headers::with_capacity(
+            fields.len(),
+            fields.iter().map(|(n, v)| n.len() + v.len()).sum(),
+        );
         for (n, v) in &fields {
             if n.as_slice() == b":status" {
-                status = std::str::from_utf8(v).ok().and_then(|s| s.parse::<u16>().ok());
+                status = std::str::from_utf8(v)
+                    .ok()
+                    .and_then(|s| s.parse::<u16>().ok());
             } else if !n.starts_with(b":") {
                 headers.push(n, v);
             }

@@ -6,6 +6,7 @@
 pub mod keylog;
 pub mod keys;
 pub mod record;
+pub mod synth;
 
 use crate::model::Exchange;
 
@@ -112,14 +113,24 @@ impl TlsConn {
         self.sides[dir].rec.extend_from_slice(data);
         self.process(dir, meta, ctx);
         if !self.stopped && self.sides[dir].rec.len() > MAX_RECORD_BUFFER {
-            self.stop("limit-connection-buffer", "TLS records held over the limit", meta, ctx);
+            self.stop(
+                "limit-connection-buffer",
+                "TLS records held over the limit",
+                meta,
+                ctx,
+            );
         }
     }
 
     /// Bytes lost in the capture: the record stream cannot be followed.
     pub fn gap(&mut self, dir: Dir, len: u64, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         let _ = dir;
-        self.stop("tls-gap", &format!("a capture gap lost {len} bytes of the TLS stream"), meta, ctx);
+        self.stop(
+            "tls-gap",
+            &format!("a capture gap lost {len} bytes of the TLS stream"),
+            meta,
+            ctx,
+        );
     }
 
     pub fn end(&mut self, dir: Dir, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
@@ -147,7 +158,10 @@ impl TlsConn {
         let (key, conn) = (self.key, self.conn_no);
         let source = ctx.source;
         ctx.diag.warn("tls-encrypted", || {
-            format!("{source}: connection {conn}: TLS between {} and {}: not decrypted: {why}", key.lo, key.hi)
+            format!(
+                "{source}: connection {conn}: TLS between {} and {}: not decrypted: {why}",
+                key.lo, key.hi
+            )
         });
     }
 
@@ -160,7 +174,13 @@ impl TlsConn {
             self.count_encrypted(why, ctx);
         } else {
             let conn = self.conn_no;
-            h2::warn(ctx, kind, meta, || format!("TLS connection {conn}: {why}; the rest is not decrypted"));
+            h2::warn(ctx, kind, meta, || {
+                format!("TLS connection {conn}: {why}; the rest is not decrypted")
+            });
+            if self.secrets.is_none() {
+                // Nothing of it was decrypted: it counts with the encrypted connections.
+                ctx.stats.tls_connections += 1;
+            }
         }
         for s in &mut self.sides {
             *s = Side::default();
@@ -180,7 +200,12 @@ impl TlsConn {
                 || header[1] != 3
                 || len > record::MAX_FRAGMENT
             {
-                self.stop("tls-bad-record", &format!("not a TLS record (header {header:02x?})"), meta, ctx);
+                self.stop(
+                    "tls-bad-record",
+                    &format!("not a TLS record (header {header:02x?})"),
+                    meta,
+                    ctx,
+                );
                 break;
             }
             if buf.len() < at + 5 + len {
@@ -201,7 +226,14 @@ impl TlsConn {
         }
     }
 
-    fn record(&mut self, dir: Dir, header: &[u8; 5], frag: &mut [u8], meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+    fn record(
+        &mut self,
+        dir: Dir,
+        header: &[u8; 5],
+        frag: &mut [u8],
+        meta: &PacketMeta,
+        ctx: &mut Ctx<'_>,
+    ) {
         let tls13 = self.server.as_ref().is_some_and(|s| s.tls13);
         let kind = header[0];
         if kind == record::CHANGE_CIPHER_SPEC {
@@ -221,7 +253,12 @@ impl TlsConn {
                 // A 0-RTT record the server refused (RFC 8446 §4.2.10): skipped.
                 Some(None) => return,
                 None => {
-                    self.stop("tls-decrypt-failed", "a record did not authenticate with the logged keys", meta, ctx);
+                    self.stop(
+                        "tls-decrypt-failed",
+                        "a record did not authenticate with the logged keys",
+                        meta,
+                        ctx,
+                    );
                     return;
                 }
             }
@@ -235,7 +272,9 @@ impl TlsConn {
                     let e = match t {
                         record::CLIENT_HELLO => record::client_hello(body).map(Hs::Client),
                         record::SERVER_HELLO => record::server_hello(body).map(Hs::Server),
-                        record::ENCRYPTED_EXTENSIONS => record::encrypted_extensions_alpn(body).map(Hs::Alpn),
+                        record::ENCRYPTED_EXTENSIONS => {
+                            record::encrypted_extensions_alpn(body).map(Hs::Alpn)
+                        }
                         record::FINISHED => Some(Hs::Finished),
                         record::KEY_UPDATE => Some(Hs::KeyUpdate),
                         _ => None,
@@ -246,10 +285,7 @@ impl TlsConn {
                     self.handshake(dir, e, meta, ctx);
                 }
             }
-            record::APPLICATION_DATA if protected => {
-                let plain = plain.to_vec();
-                self.deliver(dir, &plain, meta, ctx);
-            }
+            record::APPLICATION_DATA if protected => self.deliver(dir, plain, meta, ctx),
             _ => {}
         }
     }
@@ -312,9 +348,18 @@ impl TlsConn {
                 if !suite.tls13 {
                     return;
                 }
-                let slot = if Some(dir) == self.client { Slot::ClientApp } else { Slot::ServerApp };
+                let slot = if Some(dir) == self.client {
+                    Slot::ClientApp
+                } else {
+                    Slot::ServerApp
+                };
                 let Some(secret) = self.secret(slot) else {
-                    self.stop("tls-encrypted", "the key log has no application traffic secret", meta, ctx);
+                    self.stop(
+                        "tls-encrypted",
+                        "the key log has no application traffic secret",
+                        meta,
+                        ctx,
+                    );
                     return;
                 };
                 let side = &mut self.sides[dir];
@@ -323,7 +368,9 @@ impl TlsConn {
                 side.secret = Some(secret);
             }
             Hs::KeyUpdate => {
-                let (Some(suite), Some(old)) = (self.suite, self.sides[dir].secret.take()) else { return };
+                let (Some(suite), Some(old)) = (self.suite, self.sides[dir].secret.take()) else {
+                    return;
+                };
                 let next = keys::next_secret(suite.hash, &old);
                 self.sides[dir].keys = Some(DirKeys::tls13(suite, &next));
                 self.sides[dir].secret = Some(next);
@@ -334,34 +381,58 @@ impl TlsConn {
     fn server_hello(&mut self, dir: Dir, sh: ServerHello, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         let client = *self.client.get_or_insert(1 - dir);
         let Some(hello) = self.hello.clone() else {
-            self.stop("tls-encrypted", "the ClientHello was not captured", meta, ctx);
+            self.stop(
+                "tls-encrypted",
+                "the ClientHello was not captured",
+                meta,
+                ctx,
+            );
             return;
         };
         let Some(suite) = keys::suite(sh.suite, sh.tls13) else {
             let why = format!("cipher suite 0x{:04x} is not supported", sh.suite);
-            ctx.stats.tls_connections += 1;
             self.stop("tls-unsupported-cipher", &why, meta, ctx);
             return;
         };
         let Some(secrets) = ctx.keylog.lookup(&hello.random) else {
-            self.stop("tls-encrypted", "no key for this session in the key log", meta, ctx);
+            self.stop(
+                "tls-encrypted",
+                "no key for this session in the key log",
+                meta,
+                ctx,
+            );
             return;
         };
         self.secrets = Some(secrets);
         self.alpn = sh.alpn.clone();
         if suite.tls13 {
-            let (Some(cs), Some(ss)) = (self.secret(Slot::ClientHandshake), self.secret(Slot::ServerHandshake)) else {
-                self.stop("tls-encrypted", "the key log has no handshake secrets for this session", meta, ctx);
+            let (Some(cs), Some(ss)) = (
+                self.secret(Slot::ClientHandshake),
+                self.secret(Slot::ServerHandshake),
+            ) else {
+                self.stop(
+                    "tls-encrypted",
+                    "the key log has no handshake secrets for this session",
+                    meta,
+                    ctx,
+                );
                 return;
             };
             self.sides[client].keys = Some(DirKeys::tls13(suite, &cs));
             self.sides[1 - client].keys = Some(DirKeys::tls13(suite, &ss));
             if hello.early_data {
-                self.sides[client].early = self.secret(Slot::ClientEarly).map(|e| DirKeys::tls13(suite, &e));
+                self.sides[client].early = self
+                    .secret(Slot::ClientEarly)
+                    .map(|e| DirKeys::tls13(suite, &e));
             }
         } else {
             let Some(master) = self.secret(Slot::Master) else {
-                self.stop("tls-encrypted", "the key log has no master secret for this session", meta, ctx);
+                self.stop(
+                    "tls-encrypted",
+                    "the key log has no master secret for this session",
+                    meta,
+                    ctx,
+                );
                 return;
             };
             let (ck, sk) = DirKeys::tls12(suite, &master, &hello.random, &sh.random);
@@ -380,12 +451,24 @@ impl TlsConn {
             let h2 = match self.alpn.as_deref() {
                 Some(b"h2") => true,
                 Some(_) => false,
-                None => dir == client && plain.starts_with(&h2::frame::PREFACE[..plain.len().min(24)]),
+                None => {
+                    dir == client && plain.starts_with(&h2::frame::PREFACE[..plain.len().min(24)])
+                }
             };
             self.app = if h2 {
-                App::H2(Box::new(H2Conn::new(self.key, self.conn_no, client, "https")))
+                App::H2(Box::new(H2Conn::new(
+                    self.key,
+                    self.conn_no,
+                    client,
+                    "https",
+                )))
             } else {
-                App::Http1(Box::new(HttpConn::new(self.key, self.conn_no, Some(client), false)))
+                App::Http1(Box::new(HttpConn::new(
+                    self.key,
+                    self.conn_no,
+                    Some(client),
+                    false,
+                )))
             };
         }
         match &mut self.app {

@@ -18,7 +18,13 @@ pub const FINISHED: u8 = 20;
 pub const KEY_UPDATE: u8 = 24;
 
 /// Handshake messages kept whole; the others (certificates…) are skipped by length.
-const KEPT: [u8; 5] = [CLIENT_HELLO, SERVER_HELLO, ENCRYPTED_EXTENSIONS, FINISHED, KEY_UPDATE];
+const KEPT: [u8; 5] = [
+    CLIENT_HELLO,
+    SERVER_HELLO,
+    ENCRYPTED_EXTENSIONS,
+    FINISHED,
+    KEY_UPDATE,
+];
 /// Largest kept message (a ClientHello with many extensions stays far below).
 const MAX_KEPT: usize = 64 * 1024;
 
@@ -222,7 +228,10 @@ mod tests {
             for c in b.chunks(step) {
                 r.feed(c, &mut |t, body| got.push((t, body.to_vec())));
             }
-            assert_eq!(got, vec![(CLIENT_HELLO, vec![1, 2, 3]), (FINISHED, vec![7])]);
+            assert_eq!(
+                got,
+                vec![(CLIENT_HELLO, vec![1, 2, 3]), (FINISHED, vec![7])]
+            );
         }
     }
 
