@@ -178,3 +178,50 @@ fn a_lost_packet_stops_its_connection_and_nothing_wrong_comes_out() {
         assert!(got.len() <= all.len());
     }
 }
+
+/// The generator's HTTP/2-over-TLS 1.3 capture (`generate-pcap --tls-keylog`) decodes to every
+/// request it wrote, with its key log; without it, to none.
+#[test]
+fn generated_tls_capture_decodes_completely() {
+    let spec = corscope::synth::PcapSpec {
+        target_bytes: 2 << 20,
+        concurrent: 16,
+        tls: true,
+        ..Default::default()
+    };
+    let mut bytes = Vec::new();
+    let counts = corscope::synth::write_pcap(&mut bytes, &spec).unwrap();
+    assert!(counts.requests > 20);
+    let keys = KeyLog::default();
+    assert!(keys.add_text(&counts.keylog).used > 0);
+    let run_with = |keys: KeyLog| {
+        let opts = CaptureOptions {
+            keylog: Arc::new(keys),
+            ..CaptureOptions::default()
+        };
+        let mut n = 0u64;
+        let mut answered = 0u64;
+        let mut diag = Diagnostics::new();
+        read_capture(
+            Box::new(Cursor::new(bytes.clone())),
+            Arc::from("gen"),
+            &opts,
+            &mut |ex| {
+                n += 1;
+                answered += u64::from(ex.response.is_some());
+                assert!(ex.request.url.starts_with("https://api"));
+            },
+            &mut diag,
+        )
+        .unwrap();
+        (n, answered, diag)
+    };
+    let (n, answered, diag) = run_with(keys);
+    assert_eq!((n, answered), (counts.requests, counts.requests));
+    assert!(diag.is_empty(), "{:?}", diag.counts().collect::<Vec<_>>());
+    let (n, _, diag) = run_with(KeyLog::default());
+    assert_eq!(n, 0);
+    // Every connection that was opened (a session's second connection may stay unused).
+    let encrypted = diag.count("tls-encrypted");
+    assert!(encrypted > 0 && encrypted <= counts.connections);
+}

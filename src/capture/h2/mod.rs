@@ -347,7 +347,11 @@ impl H2Conn {
         let host = authority
             .or_else(|| headers.get_str("host").map(|h| h.to_string()))
             .unwrap_or_else(|| server.clone());
-        let scheme = scheme.unwrap_or_else(|| self.scheme.to_owned());
+        // Only a scheme that can be one: the field is the peer's text, the URL ours.
+        let scheme = scheme
+            .map(|s| s.to_ascii_lowercase())
+            .filter(|s| s == "http" || s == "https")
+            .unwrap_or_else(|| self.scheme.to_owned());
         let url = if method.eq_ignore_ascii_case("CONNECT") {
             format!("{scheme}://{host}")
         } else if path.starts_with('/') {
@@ -457,4 +461,106 @@ impl H2Conn {
 fn emit(ctx: &mut Ctx<'_>, s: Stream) {
     ctx.open.remove(&(s.order_time, s.ex.seq));
     ctx.out.push((s.order_time, s.ex));
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::capture::http::fuzzing::{conversation_with_keys, Step};
+    use crate::capture::http::HttpLimits;
+
+    fn frame(kind: u8, flags: u8, stream: u32, p: &[u8]) -> Vec<u8> {
+        let mut v = (p.len() as u32).to_be_bytes()[1..].to_vec();
+        v.extend([kind, flags]);
+        v.extend(stream.to_be_bytes());
+        v.extend(p);
+        v
+    }
+
+    fn limits() -> HttpLimits {
+        HttpLimits {
+            max_head_bytes: 4096,
+            max_headers: 64,
+            max_chunk_line: 64,
+            max_pending: 8,
+        }
+    }
+
+    /// Literal field without indexing, new name.
+    fn field(n: &str, v: &str) -> Vec<u8> {
+        let mut b = vec![0, n.len() as u8];
+        b.extend(n.as_bytes());
+        b.push(v.len() as u8);
+        b.extend(v.as_bytes());
+        b
+    }
+
+    /// h2c with prior knowledge: two interleaved streams, one reset, one answered after an
+    /// interim 103 and followed by trailers; a bogus `:scheme` does not reach the URL.
+    #[test]
+    fn streams_pair_by_id_and_reset_streams_go_out_unanswered() {
+        let req = |path: &str, scheme: &str| {
+            [
+                field(":method", "GET"),
+                field(":scheme", scheme),
+                field(":authority", "a.test"),
+                field(":path", path),
+                field("origin", "https://o.test"),
+            ]
+            .concat()
+        };
+        let mut client = super::frame::PREFACE.to_vec();
+        client.extend(frame(1, 0x5, 1, &req("/one", "https")));
+        client.extend(frame(1, 0x5, 3, &req("/two", "x y")));
+        client.extend(frame(3, 0, 3, &[0, 0, 0, 8]));
+        let mut server = frame(4, 0, 0, &[]);
+        server.extend(frame(1, 0x4, 1, &field(":status", "103")));
+        server.extend(frame(
+            1,
+            0x4,
+            1,
+            &[
+                field(":status", "200"),
+                field("access-control-allow-origin", "*"),
+            ]
+            .concat(),
+        ));
+        server.extend(frame(0, 0, 1, b"body"));
+        server.extend(frame(1, 0x5, 1, &field("grpc-status", "0")));
+        let steps = [Step::Data(0, &client[..]), Step::Data(1, &server[..])];
+        let o = conversation_with_keys(&steps, Some(0), false, limits(), &Default::default());
+        let got: Vec<(String, Option<u16>)> = o
+            .exchanges
+            .iter()
+            .map(|(_, e)| (e.request.url.clone(), e.response.as_ref().map(|r| r.status)))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("http://a.test/two".to_string(), None),
+                ("https://a.test/one".to_string(), Some(200))
+            ]
+        );
+        assert_eq!(o.open_after_flush, 0);
+        let one = &o.exchanges[1].1;
+        assert_eq!(
+            one.request.headers.get_str("origin").as_deref(),
+            Some("https://o.test")
+        );
+    }
+
+    /// A header block not continued by CONTINUATION is a protocol error: decoding stops, the
+    /// waiting request goes out without a response, nothing later is guessed.
+    #[test]
+    fn broken_continuation_stops_the_connection() {
+        let mut client = super::frame::PREFACE.to_vec();
+        let block = [field(":method", "GET"), field(":path", "/x")].concat();
+        client.extend(frame(1, 0x5, 1, &block));
+        client.extend(frame(1, 0x1, 3, &block[..3]));
+        client.extend(frame(0, 0x1, 3, b"oops"));
+        client.extend(frame(1, 0x5, 5, &block));
+        let steps = [Step::Data(0, &client[..])];
+        let o = conversation_with_keys(&steps, Some(0), false, limits(), &Default::default());
+        assert_eq!(o.exchanges.len(), 1);
+        assert_eq!(o.diag.count("h2-protocol-error"), 1);
+    }
 }

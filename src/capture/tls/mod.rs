@@ -23,6 +23,9 @@ pub use keylog::KeyLog;
 /// ServerHello that names its cipher suite).
 pub const MAX_RECORD_BUFFER: usize = 256 * 1024;
 
+/// Record buffer capacity kept between segments (a full record and its header fit).
+const KEEP_CAPACITY: usize = 32 * 1024;
+
 /// What runs over the decrypted stream.
 #[derive(Debug)]
 enum App {
@@ -222,6 +225,11 @@ impl TlsConn {
         }
         if !self.stopped {
             buf.drain(..at.min(buf.len()));
+            // A large segment (loopback captures have 64 KiB ones) must not leave its capacity
+            // behind in every idle connection: the total buffer budget counts capacity.
+            if buf.capacity() > KEEP_CAPACITY {
+                buf.shrink_to(buf.len().max(KEEP_CAPACITY / 2));
+            }
             self.sides[dir].rec = buf;
         }
     }
