@@ -226,6 +226,7 @@ fn bench_http(c: &mut Criterion) {
             let mut out: Vec<(Micros, Exchange)> = Vec::with_capacity(1000);
             let mut open = BTreeSet::new();
             let mut seq = 0u64;
+            let keylog = corscope::capture::tls::KeyLog::default();
             let mut ctx = Ctx {
                 source: &source,
                 diag: &mut diag,
@@ -234,6 +235,7 @@ fn bench_http(c: &mut Criterion) {
                 open: &mut open,
                 seq: &mut seq,
                 limits: &limits,
+                keylog: &keylog,
             };
             let mut conn = HttpConn::new(key, 1, Some(0), false);
             for i in 0..1000u64 {

@@ -62,6 +62,9 @@ enum Command {
         bytes: u64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// HTTP/2 over TLS 1.3 instead of HTTP/1.1 in clear; the key log goes to this file.
+        #[arg(long, value_name = "FILE")]
+        tls_keylog: Option<String>,
     },
 }
 
@@ -97,6 +100,10 @@ struct AnalyzeArgs {
     /// Show warning details (skipped packets, gaps, limits hit).
     #[arg(long, short = 'v')]
     verbose: bool,
+    /// TLS key log (NSS format, as SSLKEYLOGFILE writes it) to decrypt HTTPS in captures;
+    /// repeatable. Secrets in pcapng Decryption Secrets Blocks are used without it.
+    #[arg(long, value_name = "FILE")]
+    keylog: Vec<String>,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -277,10 +284,16 @@ pub fn main() -> ExitCode {
                 }
             }
         }
-        Command::GeneratePcap { out, bytes, seed } => {
+        Command::GeneratePcap {
+            out,
+            bytes,
+            seed,
+            tls_keylog,
+        } => {
             let spec = crate::synth::PcapSpec {
                 seed,
                 target_bytes: bytes,
+                tls: tls_keylog.is_some(),
                 ..Default::default()
             };
             let result = if out == "-" {
@@ -293,6 +306,10 @@ pub fn main() -> ExitCode {
                     w.flush().and(r)
                 })
             };
+            let result = result.and_then(|c| match &tls_keylog {
+                Some(k) => std::fs::write(k, &c.keylog).map(|()| c),
+                None => Ok(c),
+            });
             match result {
                 Ok(c) => {
                     eprintln!(
@@ -383,6 +400,35 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
         ..Options::default()
     };
     a.limits.apply(&mut opts);
+    for path in &a.keylog {
+        let loaded = if path == "-" {
+            Err("standard input is for captures; give the key log as a file".to_owned())
+        } else {
+            std::fs::read(path)
+                .map_err(|e| e.to_string())
+                .map(|b| opts.capture.keylog.add_text(&String::from_utf8_lossy(&b)))
+        };
+        match loaded {
+            Ok(r) if r.used == 0 => {
+                eprintln!(
+                    "corscope: error: --keylog {path}: no TLS secrets in it ({} malformed line(s))",
+                    r.malformed
+                );
+                return Ok(ExitCode::from(2));
+            }
+            Ok(r) if r.malformed > 0 => {
+                eprintln!(
+                    "corscope: warning: --keylog {path}: {} malformed line(s) skipped",
+                    r.malformed
+                );
+            }
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("corscope: error: --keylog {path}: {e}");
+                return Ok(ExitCode::from(2));
+            }
+        }
+    }
     let out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
     // Only the table needs the records themselves; for the exit code (and the JSON sink's own
     // summary) counting blocked ones per browser is enough.

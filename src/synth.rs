@@ -245,6 +245,9 @@ pub struct PcapSpec {
     pub body_max: usize,
     /// TCP payload per segment.
     pub mss: usize,
+    /// HTTP/2 over TLS 1.3 on port 443 instead of HTTP/1.1 in clear; the secrets go to
+    /// [`PcapCounts::keylog`].
+    pub tls: bool,
 }
 
 impl Default for PcapSpec {
@@ -258,6 +261,7 @@ impl Default for PcapSpec {
             body_min: 2 << 10,
             body_max: 24 << 10,
             mss: 1448,
+            tls: false,
         }
     }
 }
@@ -271,6 +275,8 @@ pub struct PcapCounts {
     /// HTTP requests, preflights included.
     pub requests: u64,
     pub preflights: u64,
+    /// NSS key log of the TLS sessions (with [`PcapSpec::tls`]).
+    pub keylog: String,
 }
 
 /// How an API server answers CORS requests (by server index, so it is the same for every
@@ -310,6 +316,7 @@ struct SynConn {
     cseq: u32,
     sseq: u32,
     open: bool,
+    tls: Option<Box<crate::capture::tls::synth::SynTls>>,
 }
 
 /// One client talking to one API host over one or two keep-alive connections. Its packets are
@@ -436,7 +443,11 @@ impl PcapGen<'_> {
         ];
         let server = self.rng.below(u64::from(self.spec.servers.max(1))) as u32;
         let sip = [172, 16, (server >> 8) as u8, 1 + server as u8];
-        let sport = if server % 4 == 1 { 8080 } else { 80 };
+        let sport = match (self.spec.tls, server % 4 == 1) {
+            (true, _) => 443,
+            (false, true) => 8080,
+            (false, false) => 80,
+        };
         let n_conns = if self.rng.below(3) == 0 { 2 } else { 1 };
         let mut conns = Vec::new();
         for _ in 0..n_conns {
@@ -449,6 +460,7 @@ impl PcapGen<'_> {
                 cseq: self.rng.next_u64() as u32,
                 sseq: self.rng.next_u64() as u32,
                 open: false,
+                tls: None,
             });
             self.counts.connections += 1;
         }
@@ -482,6 +494,14 @@ impl PcapGen<'_> {
     /// Sends `data` from one side in MSS-sized segments; the other side ACKs every second
     /// segment and the last one.
     fn send(&mut self, s: &mut Session, c: usize, from_client: bool, data: &[u8]) {
+        let wrapped;
+        let data = match s.conns[c].tls.as_mut() {
+            Some(t) => {
+                wrapped = t.wrap(from_client, data);
+                &wrapped[..]
+            }
+            None => data,
+        };
         let mss = self.spec.mss.max(1);
         let chunks: Vec<&[u8]> = data.chunks(mss).collect();
         let n = chunks.len();
@@ -530,6 +550,15 @@ impl PcapGen<'_> {
         conn.cseq = cs.wrapping_add(1);
         conn.sseq = ss.wrapping_add(1);
         conn.open = true;
+        if self.spec.tls {
+            let rng = &mut self.rng;
+            let o = crate::capture::tls::synth::SynTls::open(&mut || rng.next_u64());
+            self.counts.keylog.push_str(&o.keylog);
+            self.send(s, c, true, &o.client_hello);
+            self.send(s, c, false, &o.server_flight);
+            self.send(s, c, true, &o.client_finished);
+            s.conns[c].tls = Some(Box::new(o.tls));
+        }
     }
 
     fn close(&mut self, s: &mut Session) {

@@ -121,6 +121,7 @@ struct Emit {
     http: HttpLimits,
     seq: u64,
     open: BTreeSet<(Micros, u64)>,
+    keylog: Arc<super::tls::KeyLog>,
 }
 
 impl Emit {
@@ -133,6 +134,7 @@ impl Emit {
             open: &mut self.open,
             seq: &mut self.seq,
             limits: &self.http,
+            keylog: &self.keylog,
         }
     }
 }
@@ -167,6 +169,7 @@ impl ConnTable {
                 },
                 seq: 0,
                 open: BTreeSet::new(),
+                keylog: opts.keylog.clone(),
             },
             max_live: opts.max_live_connections.max(1),
             max_conn_buffer: opts.max_connection_buffer,

@@ -52,6 +52,8 @@ pub struct Ctx<'a> {
     /// Next request sequence number.
     pub seq: &'a mut u64,
     pub limits: &'a HttpLimits,
+    /// Secrets for TLS decryption (key log files, pcapng DSBs).
+    pub keylog: &'a super::tls::KeyLog,
 }
 
 impl Ctx<'_> {
@@ -156,6 +158,8 @@ pub struct HttpConn {
     client_ip: Option<Arc<str>>,
     /// `order_time` of the latest request.
     last_order_time: Micros,
+    /// TLS or HTTP/2 once the first bytes said so: then it receives everything.
+    upper: Option<Box<super::app::Upper>>,
 }
 
 const KNOWN_METHODS: [&[u8]; 9] = [
@@ -316,6 +320,7 @@ impl HttpConn {
             pending: VecDeque::new(),
             client_ip: None,
             last_order_time: Micros::MIN,
+            upper: None,
         }
     }
 
@@ -331,12 +336,16 @@ impl HttpConn {
 
     /// Bytes buffered for heads and lines (counted in the connection's buffer limit).
     pub fn buffered(&self) -> usize {
-        self.dirs[0].buf.len() + self.dirs[1].buf.len()
+        self.dirs[0].buf.len()
+            + self.dirs[1].buf.len()
+            + self.upper.as_ref().map_or(0, |u| u.buffered())
     }
 
     /// Memory the head buffers hold (capacity, not length: what the total budget counts).
     pub fn buffered_capacity(&self) -> usize {
-        self.dirs[0].buf.capacity() + self.dirs[1].buf.capacity()
+        self.dirs[0].buf.capacity()
+            + self.dirs[1].buf.capacity()
+            + self.upper.as_ref().map_or(0, |u| u.buffered())
     }
 
     /// Stops parsing the connection (TLS, not HTTP, upgraded to another protocol).
@@ -350,6 +359,9 @@ impl HttpConn {
 
     /// Emits every request still waiting, without a response (the connection is gone).
     pub fn flush(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some(u) = self.upper.as_mut() {
+            u.flush(ctx);
+        }
         while let Some(p) = self.pending.pop_front() {
             ctx.emit(p);
         }
@@ -569,6 +581,11 @@ impl HttpConn {
     fn classify(&mut self, dir: Dir, other: Dir, data: &[u8], meta: &PacketMeta, ctx: &mut Ctx) {
         let port443 = self.key.lo.port == 443 || self.key.hi.port == 443;
         let http_like = data.starts_with(b"HTTP/") || looks_like_request_start(data);
+        if let Some(up) = super::app::Upper::start(self.key, self.conn_no, self.client, dir, data) {
+            self.ignore();
+            self.upper.insert(Box::new(up)).data(dir, data, meta, ctx);
+            return;
+        }
         if looks_like_tls(data) || (port443 && !http_like) {
             ctx.stats.tls_connections += 1;
             let key = self.key;
@@ -1071,19 +1088,35 @@ pub struct HttpSink<'c, 'x> {
 
 impl StreamSink for HttpSink<'_, '_> {
     fn data(&mut self, dir: Dir, data: &[u8], meta: &PacketMeta) {
-        self.conn.data(dir, data, meta, self.ctx);
+        match self.conn.upper.as_mut() {
+            Some(u) => u.data(dir, data, meta, self.ctx),
+            None => self.conn.data(dir, data, meta, self.ctx),
+        }
     }
     fn skip(&mut self, dir: Dir, len: u64, meta: &PacketMeta) {
-        self.conn.skip(dir, len, meta, self.ctx);
+        match self.conn.upper.as_mut() {
+            Some(u) => u.gap(dir, len, meta, self.ctx),
+            None => self.conn.skip(dir, len, meta, self.ctx),
+        }
     }
     fn gap(&mut self, dir: Dir, len: u64, meta: &PacketMeta) {
-        self.conn.gap(dir, len, meta, self.ctx);
+        match self.conn.upper.as_mut() {
+            Some(u) => u.gap(dir, len, meta, self.ctx),
+            None => self.conn.gap(dir, len, meta, self.ctx),
+        }
     }
     fn skippable(&self, dir: Dir) -> u64 {
+        // TLS and HTTP/2 need every byte.
+        if self.conn.upper.is_some() {
+            return 0;
+        }
         self.conn.skippable(dir)
     }
     fn end(&mut self, dir: Dir, meta: &PacketMeta) {
-        self.conn.end(dir, meta, self.ctx);
+        match self.conn.upper.as_mut() {
+            Some(u) => u.end(dir, meta, self.ctx),
+            None => self.conn.end(dir, meta, self.ctx),
+        }
     }
     fn warn(&mut self, kind: &'static str, _dir: Dir, meta: &PacketMeta) {
         let conn = self.conn.conn_no;
@@ -1103,6 +1136,7 @@ pub mod fuzzing {
     use std::sync::Arc;
 
     use super::{HttpConn, HttpLimits};
+    use crate::capture::tcp::StreamSink;
     use crate::capture::tcp::{Dir, Endpoint, FlowKey, PacketMeta};
     use crate::capture::CaptureStats;
     use crate::diag::Diagnostics;
@@ -1141,6 +1175,18 @@ pub mod fuzzing {
         mid_stream: bool,
         limits: HttpLimits,
     ) -> Outcome {
+        conversation_with_keys(steps, client, mid_stream, limits, &Default::default())
+    }
+
+    /// [`conversation`] with TLS secrets; steps go through the reassembler's sink, so TLS and
+    /// HTTP/2 connections are handed over as in a capture (fuzz targets `tls`, `h2`).
+    pub fn conversation_with_keys(
+        steps: &[Step<'_>],
+        client: Option<Dir>,
+        mid_stream: bool,
+        limits: HttpLimits,
+        keylog: &crate::capture::tls::KeyLog,
+    ) -> Outcome {
         let lo = Endpoint {
             ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
             port: 40000,
@@ -1165,6 +1211,7 @@ pub mod fuzzing {
             open: &mut open,
             seq: &mut seq,
             limits: &limits,
+            keylog,
         };
         for (i, step) in steps.iter().enumerate() {
             let meta = PacketMeta {
@@ -1172,16 +1219,20 @@ pub mod fuzzing {
                 offset: i as u64 * 100,
                 ts: i as Micros * 1000,
             };
+            let mut sink = super::HttpSink {
+                conn: &mut conn,
+                ctx: &mut ctx,
+            };
             match *step {
-                Step::Data(dir, data) => conn.data(dir.min(1), data, &meta, &mut ctx),
-                Step::Gap(dir, len) => conn.gap(dir.min(1), len, &meta, &mut ctx),
+                Step::Data(dir, data) => sink.data(dir.min(1), data, &meta),
+                Step::Gap(dir, len) => sink.gap(dir.min(1), len, &meta),
                 Step::Skip(dir, len) => {
-                    let len = len.min(conn.skippable(dir.min(1)));
+                    let len = len.min(sink.skippable(dir.min(1)));
                     if len > 0 {
-                        conn.skip(dir.min(1), len, &meta, &mut ctx);
+                        sink.skip(dir.min(1), len, &meta);
                     }
                 }
-                Step::End(dir) => conn.end(dir.min(1), &meta, &mut ctx),
+                Step::End(dir) => sink.end(dir.min(1), &meta),
             }
         }
         conn.flush(&mut ctx);

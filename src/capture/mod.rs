@@ -33,12 +33,15 @@
 //! took several packets to complete, or its first segment was held out of order, while a
 //! younger request finished: that skew is bounded by the time the head took to arrive.
 
+pub mod app;
 pub mod decode;
 pub mod flows;
+pub mod h2;
 pub mod http;
 pub mod parallel;
 pub mod reader;
 pub mod tcp;
+pub mod tls;
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -100,6 +103,8 @@ pub struct CaptureOptions {
     /// Skip packets on link types that cannot be decoded (counted as
     /// `unsupported-link-type`) instead of failing with [`CaptureError::UnsupportedLinkType`].
     pub skip_unknown_link_types: bool,
+    /// TLS secrets (`--keylog` files); pcapng Decryption Secrets Blocks add to it as read.
+    pub keylog: Arc<tls::KeyLog>,
 }
 
 impl Default for CaptureOptions {
@@ -119,6 +124,7 @@ impl Default for CaptureOptions {
             max_pending_requests: MAX_PENDING_REQUESTS,
             max_reorder_exchanges: MAX_REORDER_EXCHANGES,
             skip_unknown_link_types: false,
+            keylog: Arc::default(),
         }
     }
 }

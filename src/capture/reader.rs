@@ -136,6 +136,8 @@ pub struct PacketReader {
     max_record: usize,
     skip_unknown_links: bool,
     block_bytes: usize,
+    /// Where Decryption Secrets Blocks go.
+    keylog: Arc<super::tls::KeyLog>,
 }
 
 /// nom's result of a header parse as the `PcapError` the error mapping expects.
@@ -183,6 +185,7 @@ impl PacketReader {
             // As with the streaming window this replaces: never below 64 bytes.
             max_record: opts.max_record_bytes.max(64),
             skip_unknown_links: opts.skip_unknown_link_types,
+            keylog: opts.keylog.clone(),
             block_bytes,
         };
         r.fill()?;
@@ -330,6 +333,7 @@ impl PacketReader {
             number,
             interfaces,
             skip_unknown_links,
+            keylog,
             ..
         } = self;
         loop {
@@ -409,6 +413,11 @@ impl PacketReader {
                             };
                             let d = spb.data.get(..spb.origlen as usize).unwrap_or(spb.data);
                             Some((iface.link, 0, d, spb.origlen))
+                        }
+                        Block::DecryptionSecrets(dsb) => {
+                            let d = dsb.data.get(..dsb.secrets_len as usize).unwrap_or(dsb.data);
+                            keylog.add_dsb(dsb.secrets_type.0, d);
+                            None
                         }
                         _ => None,
                     };

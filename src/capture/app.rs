@@ -1,0 +1,77 @@
+//! Step 4' (application protocol above HTTP/1.x's sniffing): what a connection that is not
+//! HTTP/1.x in clear runs — TLS (decrypted with a key log, then HTTP/2 or HTTP/1.x) or
+//! cleartext HTTP/2 with prior knowledge. [`super::http::HttpConn`] hands a connection over
+//! here when its first bytes say so.
+
+use super::h2::{frame::PREFACE, H2Conn};
+use super::http::Ctx;
+use super::tcp::{Dir, FlowKey, PacketMeta};
+use super::tls::{record::looks_like_record, TlsConn};
+
+/// Boxed as a whole by its one owner (`HttpConn`), so the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Upper {
+    Tls(TlsConn),
+    H2(H2Conn),
+}
+
+impl Upper {
+    /// The protocol the first bytes of direction `dir` start, if it is one of ours.
+    pub fn start(
+        key: FlowKey,
+        conn_no: u64,
+        client: Option<Dir>,
+        dir: Dir,
+        data: &[u8],
+    ) -> Option<Upper> {
+        if looks_like_record(data) {
+            return Some(Upper::Tls(TlsConn::new(key, conn_no, client)));
+        }
+        let n = data.len().min(PREFACE.len());
+        if n >= 4 && data.get(..n) == PREFACE.get(..n) && client.is_none_or(|c| c == dir) {
+            return Some(Upper::H2(H2Conn::new(key, conn_no, dir, "http")));
+        }
+        None
+    }
+
+    pub fn data(&mut self, dir: Dir, data: &[u8], meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+        match self {
+            Upper::Tls(t) => t.data(dir, data, meta, ctx),
+            Upper::H2(h) => h.data(dir, data, meta, ctx),
+        }
+    }
+
+    /// Bytes lost: neither TLS nor HPACK state survives it.
+    pub fn gap(&mut self, dir: Dir, len: u64, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+        match self {
+            Upper::Tls(t) => t.gap(dir, len, meta, ctx),
+            Upper::H2(h) => h.stop(
+                "h2-gap",
+                &format!("a capture gap lost {len} bytes (and the HPACK state)"),
+                meta,
+                ctx,
+            ),
+        }
+    }
+
+    pub fn end(&mut self, dir: Dir, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+        if let Upper::Tls(t) = self {
+            t.end(dir, meta, ctx);
+        }
+    }
+
+    pub fn flush(&mut self, ctx: &mut Ctx<'_>) {
+        match self {
+            Upper::Tls(t) => t.flush(ctx),
+            Upper::H2(h) => h.flush(ctx),
+        }
+    }
+
+    pub fn buffered(&self) -> usize {
+        match self {
+            Upper::Tls(t) => t.buffered(),
+            Upper::H2(h) => h.buffered(),
+        }
+    }
+}

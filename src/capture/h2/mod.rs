@@ -1,0 +1,566 @@
+//! Step 5 (HTTP/2): RFC 9113 on one connection (decrypted TLS, or cleartext with prior
+//! knowledge): frames per direction, HPACK per direction, and every stream's request and
+//! response heads as one [`Exchange`]. Bodies are skipped by length. A protocol error, or a
+//! capture gap (which loses the HPACK state), stops the connection with a warning: nothing
+//! after it is guessed at.
+
+pub mod frame;
+pub mod hpack;
+mod tables;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::model::{
+    Evidence, Exchange, Flavour, Headers, Location, Micros, Position, Request, Response, Timings,
+};
+
+use super::http::Ctx;
+use super::tcp::{Dir, FlowKey, PacketMeta};
+use frame::{Event, Head, Splitter};
+use hpack::Decoder;
+
+/// Largest non-DATA frame payload buffered (a HEADERS frame, a SETTINGS frame…); the header
+/// block of one message is bounded by `max_head_bytes` as in HTTP/1.
+pub const MAX_FRAME_BUFFER: usize = 64 * 1024;
+
+/// Counts a warning with the packet it happened at.
+pub(crate) fn warn(
+    ctx: &mut Ctx<'_>,
+    kind: &'static str,
+    meta: &PacketMeta,
+    what: impl FnOnce() -> String,
+) {
+    let source = ctx.source;
+    ctx.diag.warn(kind, || {
+        format!(
+            "{source}: packet {} (byte {}): {}",
+            meta.number,
+            meta.offset,
+            what()
+        )
+    });
+}
+
+#[derive(Debug)]
+struct Stream {
+    ex: Exchange,
+    /// Request time made monotonic along the connection (the output's sort key).
+    order_time: Micros,
+    /// Capture time of the last request byte seen.
+    last_ts: Micros,
+}
+
+/// A header block being collected over CONTINUATION frames.
+#[derive(Debug)]
+struct Cont {
+    stream: u32,
+    push: bool,
+    block: Vec<u8>,
+    meta: PacketMeta,
+}
+
+#[derive(Debug)]
+struct Side {
+    frames: Splitter,
+    hpack: Decoder,
+    cont: Option<Cont>,
+}
+
+/// HTTP/2 state of one connection.
+#[derive(Debug)]
+pub struct H2Conn {
+    key: FlowKey,
+    conn_no: u64,
+    client: Dir,
+    scheme: &'static str,
+    sides: [Side; 2],
+    /// Requests waiting for their responses, by stream id.
+    streams: BTreeMap<u32, Stream>,
+    client_ip: Arc<str>,
+    last_order_time: Micros,
+    stopped: bool,
+}
+
+/// Why decoding stopped, from one frame.
+enum Stop {
+    Protocol(String),
+    Hpack(hpack::HpackError),
+}
+
+impl H2Conn {
+    /// `client` is the direction that sends the preface; `scheme` goes into the URLs.
+    pub fn new(key: FlowKey, conn_no: u64, client: Dir, scheme: &'static str) -> Self {
+        let side = |d: Dir| Side {
+            frames: Splitter::new(d == client),
+            hpack: Decoder::default(),
+            cont: None,
+        };
+        H2Conn {
+            key,
+            conn_no,
+            client,
+            scheme,
+            sides: [side(0), side(1)],
+            streams: BTreeMap::new(),
+            client_ip: Arc::from(key.sender(client).ip.to_string()),
+            last_order_time: Micros::MIN,
+            stopped: false,
+        }
+    }
+
+    /// Bytes held: frame buffers, header blocks being collected, HPACK tables.
+    pub fn buffered(&self) -> usize {
+        self.sides
+            .iter()
+            .map(|s| {
+                s.frames.buffered()
+                    + s.hpack.table_bytes()
+                    + s.cont.as_ref().map_or(0, |c| c.block.capacity())
+            })
+            .sum()
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    pub fn data(&mut self, dir: Dir, data: &[u8], meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+        if self.stopped {
+            return;
+        }
+        let dir = dir.min(1);
+        let max = MAX_FRAME_BUFFER.max(ctx.limits.max_head_bytes);
+        let mut frames = std::mem::take(&mut self.sides[dir].frames);
+        let mut stop = None;
+        let r = frames.feed(data, max, &mut |ev| match self.event(dir, ev, meta, ctx) {
+            Ok(()) => true,
+            Err(s) => {
+                stop = Some(s);
+                false
+            }
+        });
+        self.sides[dir].frames = frames;
+        let why = match (r, stop) {
+            (Err(e), _) => Some(e.to_string()),
+            (_, Some(Stop::Protocol(s))) => Some(s),
+            (_, Some(Stop::Hpack(e))) => Some(format!("HPACK: {e}")),
+            _ => None,
+        };
+        if let Some(why) = why {
+            self.stop("h2-protocol-error", &why, meta, ctx);
+        }
+    }
+
+    /// Stops decoding (protocol error, capture gap): requests waiting are emitted without
+    /// responses.
+    pub fn stop(&mut self, kind: &'static str, why: &str, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+        if self.stopped {
+            return;
+        }
+        let conn = self.conn_no;
+        warn(ctx, kind, meta, || {
+            format!("HTTP/2 connection {conn}: {why}; the rest of it is not decoded")
+        });
+        self.stopped = true;
+        self.flush(ctx);
+        for s in &mut self.sides {
+            s.frames = Splitter::default();
+            s.hpack = Decoder::default();
+            s.cont = None;
+        }
+    }
+
+    /// Emits every request still waiting, without a response.
+    pub fn flush(&mut self, ctx: &mut Ctx<'_>) {
+        for (_, s) in std::mem::take(&mut self.streams) {
+            emit(ctx, s);
+        }
+    }
+
+    fn event(
+        &mut self,
+        dir: Dir,
+        ev: Event<'_>,
+        meta: &PacketMeta,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<(), Stop> {
+        match ev {
+            Event::Data(h) => {
+                if self.sides[dir].cont.is_some() {
+                    return Err(Stop::Protocol("DATA inside a header block".into()));
+                }
+                if dir == self.client {
+                    if let Some(s) = self.streams.get_mut(&h.stream) {
+                        s.last_ts = meta.ts;
+                    }
+                }
+                Ok(())
+            }
+            Event::Frame(h, p) => self.frame(dir, h, p, meta, ctx),
+        }
+    }
+
+    fn frame(
+        &mut self,
+        dir: Dir,
+        h: Head,
+        p: &[u8],
+        meta: &PacketMeta,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<(), Stop> {
+        let side = &mut self.sides[dir];
+        if let Some(c) = side.cont.as_mut() {
+            if h.kind != frame::CONTINUATION || h.stream != c.stream {
+                return Err(Stop::Protocol(
+                    "header block not continued by CONTINUATION".into(),
+                ));
+            }
+            if c.block.len() + p.len() > ctx.limits.max_head_bytes {
+                return Err(Stop::Protocol(format!(
+                    "header block over the {}-byte limit",
+                    ctx.limits.max_head_bytes
+                )));
+            }
+            c.block.extend_from_slice(p);
+            if h.flags & frame::END_HEADERS != 0 {
+                if let Some(c) = side.cont.take() {
+                    self.block(dir, c.stream, c.push, &c.block, &c.meta, ctx)?;
+                }
+            }
+            return Ok(());
+        }
+        match h.kind {
+            frame::HEADERS | frame::PUSH_PROMISE => {
+                let (frag, _) =
+                    frame::header_fragment(&h, p).map_err(|e| Stop::Protocol(e.to_string()))?;
+                let push = h.kind == frame::PUSH_PROMISE;
+                if h.flags & frame::END_HEADERS != 0 {
+                    self.block(dir, h.stream, push, frag, meta, ctx)?;
+                } else {
+                    side.cont = Some(Cont {
+                        stream: h.stream,
+                        push,
+                        block: frag.to_vec(),
+                        meta: *meta,
+                    });
+                }
+                if dir == self.client && h.kind == frame::HEADERS {
+                    if let Some(s) = self.streams.get_mut(&h.stream) {
+                        s.last_ts = meta.ts;
+                    }
+                }
+            }
+            frame::CONTINUATION => {
+                return Err(Stop::Protocol("CONTINUATION without a header block".into()));
+            }
+            frame::RST_STREAM => {
+                if let Some(s) = self.streams.remove(&h.stream) {
+                    emit(ctx, s);
+                }
+            }
+            frame::SETTINGS if h.flags & frame::ACK == 0 => {
+                for kv in p.chunks_exact(6) {
+                    if kv[..2] == [0, 1] {
+                        let v = u32::from_be_bytes([kv[2], kv[3], kv[4], kv[5]]);
+                        // Our peer's decoder limit bounds the blocks the other side encodes.
+                        self.sides[1 - dir].hpack.set_allowed(v as usize);
+                    }
+                }
+            }
+            // PRIORITY, PING, GOAWAY, WINDOW_UPDATE, SETTINGS ACK, extensions: nothing to decode.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// A complete header block on `stream` sent in direction `dir`.
+    fn block(
+        &mut self,
+        dir: Dir,
+        stream: u32,
+        push: bool,
+        block: &[u8],
+        meta: &PacketMeta,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<(), Stop> {
+        let mut fields: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        let max = ctx.limits.max_head_bytes;
+        let r = self.sides[dir].hpack.decode(block, max, &mut |n, v| {
+            if fields.len() < ctx.limits.max_headers.max(8) + 8 {
+                fields.push((n.to_vec(), v.to_vec()));
+            }
+        });
+        match r {
+            Ok(()) => {}
+            Err(hpack::HpackError::TooLarge) => {
+                warn(ctx, "limit-head-bytes", meta, || {
+                    format!("HTTP/2 header list over {max} bytes dropped")
+                });
+                return Ok(());
+            }
+            Err(e) => return Err(Stop::Hpack(e)),
+        }
+        if push {
+            // A promised request: the HPACK state is what mattered.
+            return Ok(());
+        }
+        if dir == self.client {
+            self.request(stream, fields, meta, ctx);
+        } else {
+            self.response(stream, fields, meta, ctx);
+        }
+        Ok(())
+    }
+
+    fn request(
+        &mut self,
+        stream: u32,
+        fields: Vec<(Vec<u8>, Vec<u8>)>,
+        meta: &PacketMeta,
+        ctx: &mut Ctx<'_>,
+    ) {
+        if self.streams.contains_key(&stream) {
+            // Trailers of a request.
+            return;
+        }
+        let mut method = String::new();
+        let mut path = String::new();
+        let mut authority = None;
+        let mut scheme = None;
+        let mut headers = Headers::with_capacity(
+            fields.len(),
+            fields.iter().map(|(n, v)| n.len() + v.len()).sum(),
+        );
+        for (n, v) in &fields {
+            let text = || String::from_utf8_lossy(v).into_owned();
+            match n.as_slice() {
+                b":method" => method = text(),
+                b":path" => path = text(),
+                b":authority" => authority = Some(text()),
+                b":scheme" => scheme = Some(text()),
+                n if n.starts_with(b":") => {}
+                n => headers.push(n, v),
+            }
+        }
+        let server = self.key.sender(1 - self.client).to_string();
+        let host = authority
+            .or_else(|| headers.get_str("host").map(|h| h.to_string()))
+            .unwrap_or_else(|| server.clone());
+        // Only a scheme that can be one: the field is the peer's text, the URL ours.
+        let scheme = scheme
+            .map(|s| s.to_ascii_lowercase())
+            .filter(|s| s == "http" || s == "https")
+            .unwrap_or_else(|| self.scheme.to_owned());
+        let url = if method.eq_ignore_ascii_case("CONNECT") {
+            format!("{scheme}://{host}")
+        } else if path.starts_with('/') {
+            format!("{scheme}://{host}{path}")
+        } else {
+            format!("{scheme}://{host}/{path}")
+        };
+        let seq = *ctx.seq;
+        *ctx.seq += 1;
+        ctx.stats.http_requests += 1;
+        let order_time = meta.ts.max(self.last_order_time);
+        self.last_order_time = order_time;
+        ctx.open.insert((order_time, seq));
+        let ex = Exchange {
+            loc: Location {
+                source: ctx.source.clone(),
+                position: Position::Packet {
+                    number: meta.number,
+                    offset: meta.offset,
+                },
+            },
+            seq,
+            time: meta.ts,
+            client: self.client_ip.clone(),
+            connection: Some(self.conn_no),
+            flavour: Flavour::Capture,
+            request: Request {
+                method,
+                url,
+                http_version: "HTTP/2".into(),
+                headers,
+            },
+            response: None,
+            timings: Timings::default(),
+            evidence: Evidence {
+                server_ip: Some(server),
+                ..Evidence::default()
+            },
+        };
+        if self.streams.len() >= ctx.limits.max_pending.max(1) {
+            if let Some((_, old)) = self.streams.pop_first() {
+                warn(ctx, "limit-pending-requests", meta, || {
+                    "too many HTTP/2 streams waiting for responses; oldest emitted without one"
+                        .into()
+                });
+                emit(ctx, old);
+            }
+        }
+        self.streams.insert(
+            stream,
+            Stream {
+                ex,
+                order_time,
+                last_ts: meta.ts,
+            },
+        );
+    }
+
+    fn response(
+        &mut self,
+        stream: u32,
+        fields: Vec<(Vec<u8>, Vec<u8>)>,
+        meta: &PacketMeta,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let mut status = None;
+        let mut headers = Headers::with_capacity(
+            fields.len(),
+            fields.iter().map(|(n, v)| n.len() + v.len()).sum(),
+        );
+        for (n, v) in &fields {
+            if n.as_slice() == b":status" {
+                status = std::str::from_utf8(v)
+                    .ok()
+                    .and_then(|s| s.parse::<u16>().ok());
+            } else if !n.starts_with(b":") {
+                headers.push(n, v);
+            }
+        }
+        let Some(status) = status else {
+            // Trailers (no :status), or a malformed head: not a response.
+            return;
+        };
+        if (100..200).contains(&status) {
+            return;
+        }
+        let Some(mut s) = self.streams.remove(&stream) else {
+            // A pushed stream's response, or a request the capture did not hold.
+            if stream % 2 == 1 {
+                warn(ctx, "http-response-without-request", meta, || {
+                    format!("HTTP/2 response {status} on stream {stream} without a request seen")
+                });
+            }
+            return;
+        };
+        let wait = meta.ts.saturating_sub(s.last_ts).max(0) as f64 / 1000.0;
+        s.ex.timings.wait_ms = Some(wait);
+        s.ex.response = Some(Response {
+            status,
+            status_text: String::new(),
+            headers,
+        });
+        emit(ctx, s);
+    }
+}
+
+fn emit(ctx: &mut Ctx<'_>, s: Stream) {
+    ctx.open.remove(&(s.order_time, s.ex.seq));
+    ctx.out.push((s.order_time, s.ex));
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::capture::http::fuzzing::{conversation_with_keys, Step};
+    use crate::capture::http::HttpLimits;
+
+    fn frame(kind: u8, flags: u8, stream: u32, p: &[u8]) -> Vec<u8> {
+        let mut v = (p.len() as u32).to_be_bytes()[1..].to_vec();
+        v.extend([kind, flags]);
+        v.extend(stream.to_be_bytes());
+        v.extend(p);
+        v
+    }
+
+    fn limits() -> HttpLimits {
+        HttpLimits {
+            max_head_bytes: 4096,
+            max_headers: 64,
+            max_chunk_line: 64,
+            max_pending: 8,
+        }
+    }
+
+    /// Literal field without indexing, new name.
+    fn field(n: &str, v: &str) -> Vec<u8> {
+        let mut b = vec![0, n.len() as u8];
+        b.extend(n.as_bytes());
+        b.push(v.len() as u8);
+        b.extend(v.as_bytes());
+        b
+    }
+
+    /// h2c with prior knowledge: two interleaved streams, one reset, one answered after an
+    /// interim 103 and followed by trailers; a bogus `:scheme` does not reach the URL.
+    #[test]
+    fn streams_pair_by_id_and_reset_streams_go_out_unanswered() {
+        let req = |path: &str, scheme: &str| {
+            [
+                field(":method", "GET"),
+                field(":scheme", scheme),
+                field(":authority", "a.test"),
+                field(":path", path),
+                field("origin", "https://o.test"),
+            ]
+            .concat()
+        };
+        let mut client = super::frame::PREFACE.to_vec();
+        client.extend(frame(1, 0x5, 1, &req("/one", "https")));
+        client.extend(frame(1, 0x5, 3, &req("/two", "x y")));
+        client.extend(frame(3, 0, 3, &[0, 0, 0, 8]));
+        let mut server = frame(4, 0, 0, &[]);
+        server.extend(frame(1, 0x4, 1, &field(":status", "103")));
+        server.extend(frame(
+            1,
+            0x4,
+            1,
+            &[
+                field(":status", "200"),
+                field("access-control-allow-origin", "*"),
+            ]
+            .concat(),
+        ));
+        server.extend(frame(0, 0, 1, b"body"));
+        server.extend(frame(1, 0x5, 1, &field("grpc-status", "0")));
+        let steps = [Step::Data(0, &client[..]), Step::Data(1, &server[..])];
+        let o = conversation_with_keys(&steps, Some(0), false, limits(), &Default::default());
+        let got: Vec<(String, Option<u16>)> = o
+            .exchanges
+            .iter()
+            .map(|(_, e)| (e.request.url.clone(), e.response.as_ref().map(|r| r.status)))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("http://a.test/two".to_string(), None),
+                ("https://a.test/one".to_string(), Some(200))
+            ]
+        );
+        assert_eq!(o.open_after_flush, 0);
+        let one = &o.exchanges[1].1;
+        assert_eq!(
+            one.request.headers.get_str("origin").as_deref(),
+            Some("https://o.test")
+        );
+    }
+
+    /// A header block not continued by CONTINUATION is a protocol error: decoding stops, the
+    /// waiting request goes out without a response, nothing later is guessed.
+    #[test]
+    fn broken_continuation_stops_the_connection() {
+        let mut client = super::frame::PREFACE.to_vec();
+        let block = [field(":method", "GET"), field(":path", "/x")].concat();
+        client.extend(frame(1, 0x5, 1, &block));
+        client.extend(frame(1, 0x1, 3, &block[..3]));
+        client.extend(frame(0, 0x1, 3, b"oops"));
+        client.extend(frame(1, 0x5, 5, &block));
+        let steps = [Step::Data(0, &client[..])];
+        let o = conversation_with_keys(&steps, Some(0), false, limits(), &Default::default());
+        assert_eq!(o.exchanges.len(), 1);
+        assert_eq!(o.diag.count("h2-protocol-error"), 1);
+    }
+}

@@ -1,0 +1,175 @@
+//! Step 3c (TLS key material): the NSS key log (`SSLKEYLOGFILE`, as Chromium, Firefox and curl
+//! write it) and pcapng Decryption Secrets Blocks, indexed by the ClientHello random. Secrets
+//! are never printed: [`Secret`]'s `Debug` shows only its length.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+/// A secret (TLS 1.2 master secret or a TLS 1.3 traffic secret).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub Vec<u8>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret({} bytes)", self.0.len())
+    }
+}
+
+/// Which secret of a session a key log line gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    /// TLS 1.2 (and earlier): the master secret.
+    Master,
+    ClientEarly,
+    ClientHandshake,
+    ServerHandshake,
+    ClientApp,
+    ServerApp,
+}
+
+/// Key log labels we use, with the slot each fills. Other labels (`EXPORTER_SECRET`, …) are
+/// valid and skipped.
+const LABELS: [(&str, Slot); 6] = [
+    ("CLIENT_RANDOM", Slot::Master),
+    ("CLIENT_EARLY_TRAFFIC_SECRET", Slot::ClientEarly),
+    ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", Slot::ClientHandshake),
+    ("SERVER_HANDSHAKE_TRAFFIC_SECRET", Slot::ServerHandshake),
+    ("CLIENT_TRAFFIC_SECRET_0", Slot::ClientApp),
+    ("SERVER_TRAFFIC_SECRET_0", Slot::ServerApp),
+];
+const SLOTS: usize = LABELS.len();
+
+/// The secrets known for one ClientHello random.
+#[derive(Clone, Debug, Default)]
+pub struct Secrets([Option<Secret>; SLOTS]);
+
+impl Secrets {
+    pub fn get(&self, slot: Slot) -> Option<&[u8]> {
+        let i = LABELS.iter().position(|(_, s)| *s == slot)?;
+        self.0.get(i)?.as_ref().map(|s| s.0.as_slice())
+    }
+}
+
+/// pcapng DSB secrets type for a TLS key log (`TLSK`).
+pub const DSB_TLS_KEY_LOG: u32 = 0x544c_534b;
+
+/// Lines of a key log that were not used, by reason.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    pub used: usize,
+    pub malformed: usize,
+}
+
+/// Every secret known, shared by the reader (which adds DSB contents as it meets them) and the
+/// connection tables (which look sessions up when their handshake is seen).
+#[derive(Debug, Default)]
+pub struct KeyLog {
+    by_random: RwLock<HashMap<[u8; 32], Secrets>>,
+}
+
+fn hex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    s.as_bytes()
+        .chunks(2)
+        .map(|p| Some(digit(*p.first()?)? << 4 | digit(*p.get(1)?)?))
+        .collect()
+}
+
+impl KeyLog {
+    pub fn is_empty(&self) -> bool {
+        self.by_random.read().map_or(true, |m| m.is_empty())
+    }
+
+    /// Adds the lines of an NSS key log. Lines that are not `LABEL <64 hex> <hex>` with a
+    /// label we use are skipped; comments and blank lines are ignored; the malformed ones are
+    /// counted.
+    pub fn add_text(&self, text: &str) -> LoadReport {
+        let mut report = LoadReport::default();
+        let Ok(mut map) = self.by_random.write() else {
+            return report;
+        };
+        for line in text.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let mut parts = line.split_ascii_whitespace();
+            let (Some(label), Some(random), Some(secret), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                report.malformed += 1;
+                continue;
+            };
+            let Some(i) = LABELS.iter().position(|(l, _)| *l == label) else {
+                continue;
+            };
+            let random: Option<[u8; 32]> = hex(random).and_then(|r| r.try_into().ok());
+            let secret = hex(secret).filter(|s| (16..=64).contains(&s.len()));
+            let (Some(random), Some(secret)) = (random, secret) else {
+                report.malformed += 1;
+                continue;
+            };
+            if let Some(slot) = map.entry(random).or_default().0.get_mut(i) {
+                *slot = Some(Secret(secret));
+                report.used += 1;
+            }
+        }
+        report
+    }
+
+    /// Adds a pcapng Decryption Secrets Block: only TLS key logs are used.
+    pub fn add_dsb(&self, secrets_type: u32, data: &[u8]) -> LoadReport {
+        if secrets_type != DSB_TLS_KEY_LOG {
+            return LoadReport::default();
+        }
+        self.add_text(&String::from_utf8_lossy(data))
+    }
+
+    /// The secrets for a ClientHello random.
+    pub fn lookup(&self, client_random: &[u8; 32]) -> Option<Secrets> {
+        self.by_random.read().ok()?.get(client_random).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_labels_skips_others_counts_malformed() {
+        let r1 = "11".repeat(32);
+        let text = format!(
+            "# comment\n\nCLIENT_RANDOM {r1} {m}\nEXPORTER_SECRET {r1} {m}\n\
+             SERVER_TRAFFIC_SECRET_0 {r1} {s}\nCLIENT_RANDOM zz {m}\nCLIENT_RANDOM {r1}\n",
+            m = "ab".repeat(48),
+            s = "cd".repeat(32)
+        );
+        let k = KeyLog::default();
+        let rep = k.add_text(&text);
+        assert_eq!(
+            rep,
+            LoadReport {
+                used: 2,
+                malformed: 2
+            }
+        );
+        let s = k.lookup(&[0x11; 32]).expect("session");
+        assert_eq!(s.get(Slot::Master), Some(&[0xab; 48][..]));
+        assert_eq!(s.get(Slot::ServerApp), Some(&[0xcd; 32][..]));
+        assert_eq!(s.get(Slot::ClientApp), None);
+        assert!(k.lookup(&[0x12; 32]).is_none());
+        // Never printed.
+        assert!(!format!("{s:?}").contains("ab"));
+    }
+
+    #[test]
+    fn dsb_of_another_type_is_ignored() {
+        let k = KeyLog::default();
+        let line = format!("CLIENT_RANDOM {} {}", "11".repeat(32), "ab".repeat(48));
+        assert_eq!(k.add_dsb(0x1234, line.as_bytes()).used, 0);
+        assert_eq!(k.add_dsb(DSB_TLS_KEY_LOG, line.as_bytes()).used, 1);
+    }
+}

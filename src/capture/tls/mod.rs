@@ -1,0 +1,504 @@
+//! Step 3c (TLS): decryption of one TCP connection's TLS 1.2 / 1.3 records with secrets from
+//! a key log, handing the plaintext to HTTP/2 or HTTP/1.x as ALPN says. A session is never
+//! guessed at: without its secrets, with a cipher suite not supported, on a record that does
+//! not authenticate or after a capture gap, decoding stops with a counted reason.
+
+pub mod keylog;
+pub mod keys;
+pub mod record;
+pub mod synth;
+
+use crate::model::Exchange;
+
+use super::h2::{self, H2Conn};
+use super::http::{Ctx, HttpConn};
+use super::tcp::{Dir, FlowKey, PacketMeta};
+use keylog::{Secrets, Slot};
+use keys::{DirKeys, Suite};
+use record::{ClientHello, HsReader, ServerHello};
+
+pub use keylog::KeyLog;
+
+/// Bytes of undecided records one direction may hold (a client's 0-RTT data waits for the
+/// ServerHello that names its cipher suite).
+pub const MAX_RECORD_BUFFER: usize = 256 * 1024;
+
+/// Record buffer capacity kept between segments (a full record and its header fit).
+const KEEP_CAPACITY: usize = 32 * 1024;
+
+/// What runs over the decrypted stream.
+#[derive(Debug)]
+enum App {
+    /// No application data yet.
+    Undecided,
+    Http1(Box<HttpConn>),
+    H2(Box<H2Conn>),
+}
+
+#[derive(Debug, Default)]
+struct Side {
+    /// Received bytes not yet processed as whole records.
+    rec: Vec<u8>,
+    hs: HsReader,
+    /// Current record protection (TLS 1.2: from the ChangeCipherSpec on).
+    keys: Option<DirKeys>,
+    /// TLS 1.3 client: the 0-RTT key, tried when the handshake key fails before Finished.
+    early: Option<DirKeys>,
+    /// TLS 1.3: the application traffic secret in use (for KeyUpdate).
+    secret: Option<Vec<u8>>,
+    /// TLS 1.2: a ChangeCipherSpec was seen.
+    ccs: bool,
+    /// This side's Finished was seen (TLS 1.3: application keys are in use).
+    finished: bool,
+}
+
+/// TLS state of one connection.
+#[derive(Debug)]
+pub struct TlsConn {
+    key: FlowKey,
+    conn_no: u64,
+    client: Option<Dir>,
+    sides: [Side; 2],
+    hello: Option<ClientHello>,
+    server: Option<ServerHello>,
+    suite: Option<Suite>,
+    secrets: Option<Secrets>,
+    alpn: Option<Vec<u8>>,
+    app: App,
+    stopped: bool,
+}
+
+/// A handshake event to act on once the record that carried it is done.
+enum Hs {
+    Client(ClientHello),
+    Server(ServerHello),
+    Alpn(Vec<u8>),
+    Finished,
+    KeyUpdate,
+}
+
+impl TlsConn {
+    pub fn new(key: FlowKey, conn_no: u64, client: Option<Dir>) -> Self {
+        TlsConn {
+            key,
+            conn_no,
+            client,
+            sides: [Side::default(), Side::default()],
+            hello: None,
+            server: None,
+            suite: None,
+            secrets: None,
+            alpn: None,
+            app: App::Undecided,
+            stopped: false,
+        }
+    }
+
+    /// Bytes held: partial records, handshake messages, and the application layer's buffers.
+    pub fn buffered(&self) -> usize {
+        let app = match &self.app {
+            App::Undecided => 0,
+            App::Http1(h) => h.buffered_capacity(),
+            App::H2(h) => h.buffered(),
+        };
+        self.sides
+            .iter()
+            .map(|s| s.rec.capacity() + s.hs.buffered())
+            .sum::<usize>()
+            + app
+    }
+
+    pub fn data(&mut self, dir: Dir, data: &[u8], meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+        let dir = dir.min(1);
+        if self.stopped {
+            return;
+        }
+        self.sides[dir].rec.extend_from_slice(data);
+        self.process(dir, meta, ctx);
+        if !self.stopped && self.sides[dir].rec.len() > MAX_RECORD_BUFFER {
+            self.stop(
+                "limit-connection-buffer",
+                "TLS records held over the limit",
+                meta,
+                ctx,
+            );
+        }
+    }
+
+    /// Bytes lost in the capture: the record stream cannot be followed.
+    pub fn gap(&mut self, dir: Dir, len: u64, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+        let _ = dir;
+        self.stop(
+            "tls-gap",
+            &format!("a capture gap lost {len} bytes of the TLS stream"),
+            meta,
+            ctx,
+        );
+    }
+
+    pub fn end(&mut self, dir: Dir, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+        if let App::Http1(h) = &mut self.app {
+            with_https(ctx, |ctx| h.end(dir, meta, ctx));
+        }
+    }
+
+    /// The connection is gone: emits what waits. A session that never got to its keys is
+    /// counted as encrypted.
+    pub fn flush(&mut self, ctx: &mut Ctx<'_>) {
+        if !self.stopped && self.suite.is_none() {
+            self.stopped = true;
+            self.count_encrypted("no ServerHello seen", ctx);
+        }
+        match &mut self.app {
+            App::Undecided => {}
+            App::Http1(h) => with_https(ctx, |ctx| h.flush(ctx)),
+            App::H2(h) => h.flush(ctx),
+        }
+    }
+
+    fn count_encrypted(&self, why: &str, ctx: &mut Ctx<'_>) {
+        ctx.stats.tls_connections += 1;
+        let (key, conn) = (self.key, self.conn_no);
+        let source = ctx.source;
+        ctx.diag.warn("tls-encrypted", || {
+            format!(
+                "{source}: connection {conn}: TLS between {} and {}: not decrypted: {why}",
+                key.lo, key.hi
+            )
+        });
+    }
+
+    fn stop(&mut self, kind: &'static str, why: &str, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+        if self.stopped {
+            return;
+        }
+        self.stopped = true;
+        if kind == "tls-encrypted" {
+            self.count_encrypted(why, ctx);
+        } else {
+            let conn = self.conn_no;
+            h2::warn(ctx, kind, meta, || {
+                format!("TLS connection {conn}: {why}; the rest is not decrypted")
+            });
+            if self.secrets.is_none() {
+                // Nothing of it was decrypted: it counts with the encrypted connections.
+                ctx.stats.tls_connections += 1;
+            }
+        }
+        for s in &mut self.sides {
+            *s = Side::default();
+        }
+        self.flush(ctx);
+    }
+
+    /// Processes the whole records buffered in `dir`.
+    fn process(&mut self, dir: Dir, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+        let mut at = 0;
+        let mut buf = std::mem::take(&mut self.sides[dir].rec);
+        while !self.stopped {
+            let Some(h) = buf.get(at..at + 5) else { break };
+            let header: [u8; 5] = [h[0], h[1], h[2], h[3], h[4]];
+            let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
+            if !(record::CHANGE_CIPHER_SPEC..=record::APPLICATION_DATA).contains(&header[0])
+                || header[1] != 3
+                || len > record::MAX_FRAGMENT
+            {
+                self.stop(
+                    "tls-bad-record",
+                    &format!("not a TLS record (header {header:02x?})"),
+                    meta,
+                    ctx,
+                );
+                break;
+            }
+            if buf.len() < at + 5 + len {
+                break;
+            }
+            // A protected record before its keys can be known (0-RTT data ahead of the
+            // ServerHello) waits for the other direction.
+            if header[0] == record::APPLICATION_DATA && self.suite.is_none() {
+                break;
+            }
+            let frag = &mut buf[at + 5..at + 5 + len];
+            self.record(dir, &header, frag, meta, ctx);
+            at += 5 + len;
+        }
+        if !self.stopped {
+            buf.drain(..at.min(buf.len()));
+            // A large segment (loopback captures have 64 KiB ones) must not leave its capacity
+            // behind in every idle connection: the total buffer budget counts capacity.
+            if buf.capacity() > KEEP_CAPACITY {
+                buf.shrink_to(buf.len().max(KEEP_CAPACITY / 2));
+            }
+            self.sides[dir].rec = buf;
+        }
+    }
+
+    fn record(
+        &mut self,
+        dir: Dir,
+        header: &[u8; 5],
+        frag: &mut [u8],
+        meta: &PacketMeta,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let tls13 = self.server.as_ref().is_some_and(|s| s.tls13);
+        let kind = header[0];
+        if kind == record::CHANGE_CIPHER_SPEC {
+            if !tls13 && self.suite.is_some() {
+                self.sides[dir].ccs = true;
+            }
+            return;
+        }
+        let protected = if tls13 {
+            kind == record::APPLICATION_DATA
+        } else {
+            self.sides[dir].ccs
+        };
+        let (inner, plain): (u8, &[u8]) = if protected {
+            match self.open(dir, header, frag) {
+                Some(Some((t, n))) => (t, &frag[..n]),
+                // A 0-RTT record the server refused (RFC 8446 §4.2.10): skipped.
+                Some(None) => return,
+                None => {
+                    self.stop(
+                        "tls-decrypt-failed",
+                        "a record did not authenticate with the logged keys",
+                        meta,
+                        ctx,
+                    );
+                    return;
+                }
+            }
+        } else {
+            (kind, &frag[..])
+        };
+        match inner {
+            record::HANDSHAKE => {
+                let mut events = Vec::new();
+                self.sides[dir].hs.feed(plain, &mut |t, body| {
+                    let e = match t {
+                        record::CLIENT_HELLO => record::client_hello(body).map(Hs::Client),
+                        record::SERVER_HELLO => record::server_hello(body).map(Hs::Server),
+                        record::ENCRYPTED_EXTENSIONS => {
+                            record::encrypted_extensions_alpn(body).map(Hs::Alpn)
+                        }
+                        record::FINISHED => Some(Hs::Finished),
+                        record::KEY_UPDATE => Some(Hs::KeyUpdate),
+                        _ => None,
+                    };
+                    events.extend(e);
+                });
+                for e in events {
+                    self.handshake(dir, e, meta, ctx);
+                }
+            }
+            record::APPLICATION_DATA if protected => self.deliver(dir, plain, meta, ctx),
+            _ => {}
+        }
+    }
+
+    /// Decrypts in place: `Some(Some((inner type, length)))`, `Some(None)` for a refused 0-RTT
+    /// record to skip, `None` when it does not authenticate.
+    fn open(&mut self, dir: Dir, header: &[u8; 5], frag: &mut [u8]) -> Option<Option<(u8, usize)>> {
+        let tls13 = self.server.as_ref().is_some_and(|s| s.tls13);
+        let side = &mut self.sides[dir];
+        let copy = (side.early.is_some() && !side.finished).then(|| frag.to_vec());
+        let n = match side.keys.as_mut().and_then(|k| k.open(header, frag)) {
+            Some(n) => n,
+            None => {
+                // Before the client's Finished, a record may be 0-RTT data: the early key.
+                let (Some(early), Some(mut copy)) = (side.early.as_mut(), copy) else {
+                    return None;
+                };
+                match early.open(header, &mut copy) {
+                    Some(n) => {
+                        frag[..n].copy_from_slice(&copy[..n]);
+                        n
+                    }
+                    None => return Some(None),
+                }
+            }
+        };
+        if !tls13 {
+            return Some(Some((header[0], n)));
+        }
+        // TLSInnerPlaintext: content, type, zero padding.
+        let end = frag[..n].iter().rposition(|b| *b != 0)?;
+        Some(Some((frag[end], end)))
+    }
+
+    fn secret(&self, slot: Slot) -> Option<Vec<u8>> {
+        self.secrets.as_ref()?.get(slot).map(<[u8]>::to_vec)
+    }
+
+    fn handshake(&mut self, dir: Dir, e: Hs, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+        match e {
+            Hs::Client(ch) => {
+                if self.client.is_none() {
+                    self.client = Some(dir);
+                }
+                if self.hello.is_none() {
+                    self.hello = Some(ch);
+                }
+            }
+            Hs::Server(sh) if sh.retry => {}
+            Hs::Server(sh) => {
+                if self.suite.is_some() {
+                    return;
+                }
+                self.server_hello(dir, sh, meta, ctx);
+            }
+            Hs::Alpn(a) => self.alpn = Some(a),
+            Hs::Finished => {
+                let Some(suite) = self.suite else { return };
+                self.sides[dir].finished = true;
+                if !suite.tls13 {
+                    return;
+                }
+                let slot = if Some(dir) == self.client {
+                    Slot::ClientApp
+                } else {
+                    Slot::ServerApp
+                };
+                let Some(secret) = self.secret(slot) else {
+                    self.stop(
+                        "tls-encrypted",
+                        "the key log has no application traffic secret",
+                        meta,
+                        ctx,
+                    );
+                    return;
+                };
+                let side = &mut self.sides[dir];
+                side.keys = Some(DirKeys::tls13(suite, &secret));
+                side.early = None;
+                side.secret = Some(secret);
+            }
+            Hs::KeyUpdate => {
+                let (Some(suite), Some(old)) = (self.suite, self.sides[dir].secret.take()) else {
+                    return;
+                };
+                let next = keys::next_secret(suite.hash, &old);
+                self.sides[dir].keys = Some(DirKeys::tls13(suite, &next));
+                self.sides[dir].secret = Some(next);
+            }
+        }
+    }
+
+    fn server_hello(&mut self, dir: Dir, sh: ServerHello, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+        let client = *self.client.get_or_insert(1 - dir);
+        let Some(hello) = self.hello.clone() else {
+            self.stop(
+                "tls-encrypted",
+                "the ClientHello was not captured",
+                meta,
+                ctx,
+            );
+            return;
+        };
+        let Some(suite) = keys::suite(sh.suite, sh.tls13) else {
+            let why = format!("cipher suite 0x{:04x} is not supported", sh.suite);
+            self.stop("tls-unsupported-cipher", &why, meta, ctx);
+            return;
+        };
+        let Some(secrets) = ctx.keylog.lookup(&hello.random) else {
+            self.stop(
+                "tls-encrypted",
+                "no key for this session in the key log",
+                meta,
+                ctx,
+            );
+            return;
+        };
+        self.secrets = Some(secrets);
+        self.alpn = sh.alpn.clone();
+        if suite.tls13 {
+            let (Some(cs), Some(ss)) = (
+                self.secret(Slot::ClientHandshake),
+                self.secret(Slot::ServerHandshake),
+            ) else {
+                self.stop(
+                    "tls-encrypted",
+                    "the key log has no handshake secrets for this session",
+                    meta,
+                    ctx,
+                );
+                return;
+            };
+            self.sides[client].keys = Some(DirKeys::tls13(suite, &cs));
+            self.sides[1 - client].keys = Some(DirKeys::tls13(suite, &ss));
+            if hello.early_data {
+                self.sides[client].early = self
+                    .secret(Slot::ClientEarly)
+                    .map(|e| DirKeys::tls13(suite, &e));
+            }
+        } else {
+            let Some(master) = self.secret(Slot::Master) else {
+                self.stop(
+                    "tls-encrypted",
+                    "the key log has no master secret for this session",
+                    meta,
+                    ctx,
+                );
+                return;
+            };
+            let (ck, sk) = DirKeys::tls12(suite, &master, &hello.random, &sh.random);
+            self.sides[client].keys = Some(ck);
+            self.sides[1 - client].keys = Some(sk);
+        }
+        self.suite = Some(suite);
+        self.server = Some(sh);
+        // Client records held until the suite was known can go now.
+        self.process(client, meta, ctx);
+    }
+
+    fn deliver(&mut self, dir: Dir, plain: &[u8], meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+        let Some(client) = self.client else { return };
+        if let App::Undecided = self.app {
+            let h2 = match self.alpn.as_deref() {
+                Some(b"h2") => true,
+                Some(_) => false,
+                None => {
+                    dir == client && plain.starts_with(&h2::frame::PREFACE[..plain.len().min(24)])
+                }
+            };
+            self.app = if h2 {
+                App::H2(Box::new(H2Conn::new(
+                    self.key,
+                    self.conn_no,
+                    client,
+                    "https",
+                )))
+            } else {
+                App::Http1(Box::new(HttpConn::new(
+                    self.key,
+                    self.conn_no,
+                    Some(client),
+                    false,
+                )))
+            };
+        }
+        match &mut self.app {
+            App::Undecided => {}
+            App::Http1(h) => with_https(ctx, |ctx| h.data(dir, plain, meta, ctx)),
+            App::H2(h) => h.data(dir, plain, meta, ctx),
+        }
+    }
+}
+
+/// Runs the HTTP/1.x parser, which builds `http://` URLs from the Host header, and gives the
+/// exchanges it emits their real scheme.
+fn with_https(ctx: &mut Ctx<'_>, f: impl FnOnce(&mut Ctx<'_>)) {
+    let before = ctx.out.len();
+    f(ctx);
+    for (_, ex) in ctx.out.iter_mut().skip(before) {
+        set_https(ex);
+    }
+}
+
+fn set_https(ex: &mut Exchange) {
+    if let Some(rest) = ex.request.url.strip_prefix("http://") {
+        ex.request.url = format!("https://{rest}");
+    }
+}

@@ -1,0 +1,242 @@
+//! Step 0 (generator support): wraps the synthetic capture generator's HTTP/1.1 messages into
+//! HTTP/2 over TLS 1.3 (`generate-pcap --tls-keylog`), so decryption and HTTP/2 can be
+//! measured on large inputs. The handshake is a sketch (no certificate, no real key exchange:
+//! the traffic secrets are random and written to the key log, as a browser would), but the
+//! records, the key schedule, the ALPN and the HTTP/2 framing are what a real session has.
+
+use std::collections::VecDeque;
+
+use super::keys::{suite, DirKeys};
+use super::record::{APPLICATION_DATA, HANDSHAKE};
+use crate::capture::h2::frame::{self, PREFACE};
+
+/// TLS and HTTP/2 state of one generated connection.
+pub struct SynTls {
+    client: DirKeys,
+    server: DirKeys,
+    next_stream: u32,
+    /// Streams whose response is still to come, oldest first (responses follow requests).
+    waiting: VecDeque<u32>,
+    preface_sent: bool,
+}
+
+/// What opening a session produces: the key log lines and the two handshake flights.
+pub struct Opened {
+    pub tls: SynTls,
+    pub keylog: String,
+    pub client_hello: Vec<u8>,
+    pub server_flight: Vec<u8>,
+    pub client_finished: Vec<u8>,
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn handshake_msg(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![kind];
+    m.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    m.extend_from_slice(body);
+    m
+}
+
+fn plain_record(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut r = vec![kind, 3, 3];
+    r.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    r.extend_from_slice(body);
+    r
+}
+
+/// HPACK literal without indexing, new name, no Huffman (RFC 7541 §6.2.2).
+fn literal(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.push(0);
+    integer(out, name.len(), 7);
+    out.extend_from_slice(name);
+    integer(out, value.len(), 7);
+    out.extend_from_slice(value);
+}
+
+fn integer(out: &mut Vec<u8>, mut v: usize, prefix: u8) {
+    let max = (1usize << prefix) - 1;
+    if v < max {
+        out.push(v as u8);
+        return;
+    }
+    out.push(max as u8);
+    v -= max;
+    while v >= 128 {
+        out.push((v % 128 + 128) as u8);
+        v /= 128;
+    }
+    out.push(v as u8);
+}
+
+fn h2_frame(out: &mut Vec<u8>, kind: u8, flags: u8, stream: u32, payload: &[u8]) {
+    out.extend_from_slice(&(payload.len() as u32).to_be_bytes()[1..]);
+    out.push(kind);
+    out.push(flags);
+    out.extend_from_slice(&stream.to_be_bytes());
+    out.extend_from_slice(payload);
+}
+
+/// Header fields HTTP/2 forbids (RFC 9113 §8.2.2) or carries as pseudo-headers.
+const DROPPED: [&str; 5] = [
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "host",
+    "upgrade",
+];
+
+impl SynTls {
+    /// A new session; `random` gives the ClientHello random and the traffic secrets.
+    pub fn open(random: &mut dyn FnMut() -> u64) -> Opened {
+        let mut bytes = |n: usize| -> Vec<u8> {
+            (0..n.div_ceil(8))
+                .flat_map(|_| random().to_be_bytes())
+                .take(n)
+                .collect()
+        };
+        let (cr, sr) = (bytes(32), bytes(32));
+        let secrets: Vec<Vec<u8>> = (0..4).map(|_| bytes(32)).collect();
+        let s = suite(0x1301, true).expect("TLS_AES_128_GCM_SHA256 is in the table");
+        let labels = [
+            "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+            "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+            "CLIENT_TRAFFIC_SECRET_0",
+            "SERVER_TRAFFIC_SECRET_0",
+        ];
+        let keylog = labels
+            .iter()
+            .zip(&secrets)
+            .map(|(l, sec)| format!("{l} {} {}\n", hex(&cr), hex(sec)))
+            .collect();
+        let mut ch = vec![3, 3];
+        ch.extend_from_slice(&cr);
+        ch.extend_from_slice(&[0, 0, 2, 0x13, 0x01, 1, 0]);
+        let ext = [0, 43, 0, 3, 2, 3, 4, 0, 16, 0, 5, 0, 3, 2, b'h', b'2'];
+        ch.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+        ch.extend_from_slice(&ext);
+        let client_hello = plain_record(HANDSHAKE, &handshake_msg(1, &ch));
+        let mut sh = vec![3, 3];
+        sh.extend_from_slice(&sr);
+        sh.extend_from_slice(&[0, 0x13, 0x01, 0]);
+        let ext = [0, 43, 0, 2, 3, 4];
+        sh.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+        sh.extend_from_slice(&ext);
+        let mut server_flight = plain_record(HANDSHAKE, &handshake_msg(2, &sh));
+        let mut shs = DirKeys::tls13(s, &secrets[1]);
+        let ee = [0, 9, 0, 16, 0, 5, 0, 3, 2, b'h', b'2'];
+        let mut flight = handshake_msg(8, &ee);
+        flight.extend(handshake_msg(20, &[0x5a; 32]));
+        server_flight.extend(shs.seal(HANDSHAKE, &flight));
+        let mut chs = DirKeys::tls13(s, &secrets[0]);
+        let client_finished = chs.seal(HANDSHAKE, &handshake_msg(20, &[0xa5; 32]));
+        Opened {
+            tls: SynTls {
+                client: DirKeys::tls13(s, &secrets[2]),
+                server: DirKeys::tls13(s, &secrets[3]),
+                next_stream: 1,
+                waiting: VecDeque::new(),
+                preface_sent: false,
+            },
+            keylog,
+            client_hello,
+            server_flight,
+            client_finished,
+        }
+    }
+
+    /// One HTTP/1.1 message (head and body, as the generator writes it) as HTTP/2 frames in
+    /// TLS records. The body is carried as it is (chunked framing included: only its size
+    /// matters here).
+    pub fn wrap(&mut self, from_client: bool, msg: &[u8]) -> Vec<u8> {
+        let head_end = msg
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(msg.len(), |p| p + 4);
+        let (head, body) = msg.split_at(head_end);
+        let text = String::from_utf8_lossy(head);
+        let mut lines = text.split("\r\n");
+        let start = lines.next().unwrap_or("");
+        let mut block = Vec::new();
+        let mut h2 = Vec::new();
+        let stream = if from_client {
+            let mut parts = start.split(' ');
+            let (method, path) = (parts.next().unwrap_or("GET"), parts.next().unwrap_or("/"));
+            let host = text
+                .split("\r\n")
+                .find_map(|l| l.strip_prefix("Host: "))
+                .unwrap_or("localhost");
+            literal(&mut block, b":method", method.as_bytes());
+            literal(&mut block, b":scheme", b"https");
+            literal(&mut block, b":authority", host.as_bytes());
+            literal(&mut block, b":path", path.as_bytes());
+            if !self.preface_sent {
+                self.preface_sent = true;
+                h2.extend_from_slice(PREFACE);
+                h2_frame(&mut h2, 4, 0, 0, &[0, 1, 0, 0, 0x10, 0]);
+            }
+            let s = self.next_stream;
+            self.next_stream += 2;
+            self.waiting.push_back(s);
+            s
+        } else {
+            let status = start.split(' ').nth(1).unwrap_or("200");
+            literal(&mut block, b":status", status.as_bytes());
+            self.waiting.pop_front().unwrap_or(1)
+        };
+        for line in lines {
+            if let Some((n, v)) = line.split_once(':') {
+                let n = n.trim().to_ascii_lowercase();
+                if !DROPPED.contains(&n.as_str()) {
+                    literal(&mut block, n.as_bytes(), v.trim().as_bytes());
+                }
+            }
+        }
+        let end_stream = if body.is_empty() {
+            frame::END_STREAM
+        } else {
+            0
+        };
+        h2_frame(
+            &mut h2,
+            frame::HEADERS,
+            frame::END_HEADERS | end_stream,
+            stream,
+            &block,
+        );
+        let chunks: Vec<&[u8]> = body.chunks(16_384).collect();
+        for (i, c) in chunks.iter().enumerate() {
+            let flags = if i + 1 == chunks.len() {
+                frame::END_STREAM
+            } else {
+                0
+            };
+            h2_frame(&mut h2, frame::DATA, flags, stream, c);
+        }
+        let keys = if from_client {
+            &mut self.client
+        } else {
+            &mut self.server
+        };
+        let mut out = Vec::with_capacity(h2.len() + h2.len() / 1000 * 22 + 22);
+        for rec in h2.chunks(16_384) {
+            out.extend(keys.seal(APPLICATION_DATA, rec));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_encoding_matches_rfc7541_c1() {
+        let mut v = Vec::new();
+        integer(&mut v, 10, 5);
+        integer(&mut v, 1337, 5);
+        assert_eq!(v, [10, 31, 154, 10]);
+    }
+}
