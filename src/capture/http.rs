@@ -325,6 +325,14 @@ impl HttpConn {
         }
     }
 
+    /// A SYN was seen before anything was parsed (the data that came before it waited): the
+    /// connection is read from its start, not resynchronised as one begun mid-stream.
+    pub fn handshake_seen(&mut self) {
+        if self.dirs.iter().all(|d| d.state == State::Start) {
+            self.mid_stream = false;
+        }
+    }
+
     pub fn is_ignored(&self) -> bool {
         self.ignored
     }
