@@ -3,7 +3,8 @@
 //!
 //! One step per module, composed here single-threaded:
 //! [`reader`] (records) → [`decode`] (TCP segment views) → [`flows`] + [`tcp`] (connections,
-//! reassembly) → [`http`] (framing, pairing) → ordering → `emit`.
+//! reassembly) → [`http`] (framing, pairing; [`proxy`]: requests forwarded by a proxy) →
+//! ordering → `emit`.
 //!
 //! For a parallel pipeline the layers split at [`flow_shard`]: every segment of a connection,
 //! both directions, maps to the same shard, and each worker owns one [`flows::ConnTable`].
@@ -37,6 +38,7 @@ pub mod decode;
 pub mod flows;
 pub mod http;
 pub mod parallel;
+pub mod proxy;
 pub mod reader;
 pub mod tcp;
 
