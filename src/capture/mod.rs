@@ -38,6 +38,7 @@ pub mod decode;
 pub mod flows;
 pub mod http;
 pub mod parallel;
+pub mod pool;
 pub mod proxy;
 pub mod reader;
 pub mod tcp;
@@ -207,12 +208,18 @@ impl Ord for ByTime {
     }
 }
 
-/// Holds finished exchanges until no older request can still finish (see the module docs).
+/// Holds finished exchanges until no older request can still finish (see the module docs),
+/// and until their connection shows its credentials class ([`pool`], at most
+/// [`pool::HOLD_US`] of capture time), which it writes into each exchange on the way out.
 /// Shared with the parallel reader's merge, which feeds it the same sequence of pushes and
 /// releases as [`read_capture`] does.
 pub(crate) struct Reorder {
     heap: BinaryHeap<ByTime>,
     max: usize,
+    pools: pool::Pools,
+    /// The last watermark released up to: what the heap holds beyond the limit is counted as
+    /// `limit-reorder-buffer` only when the watermark, not a connection's class, held it.
+    watermark: (Micros, u64),
 }
 
 impl Reorder {
@@ -220,7 +227,14 @@ impl Reorder {
         Reorder {
             heap: BinaryHeap::new(),
             max: max.max(1),
+            pools: pool::Pools::default(),
+            watermark: (Micros::MIN, 0),
         }
+    }
+
+    fn out(&mut self, ByTime(_, mut ex): ByTime, emit: &mut dyn FnMut(Exchange)) {
+        ex.evidence.connection_credentials = self.pools.class(&ex);
+        emit(*ex);
     }
 
     pub(crate) fn push(
@@ -229,27 +243,39 @@ impl Reorder {
         diag: &mut Diagnostics,
         emit: &mut dyn FnMut(Exchange),
     ) {
+        self.pools.observe(&ex);
         self.heap.push(ByTime(key, Box::new(ex)));
         if self.heap.len() > self.max {
-            diag.add("limit-reorder-buffer", 1);
-            if let Some(ByTime(_, ex)) = self.heap.pop() {
-                emit(*ex);
+            if let Some(t) = self.heap.pop() {
+                if (t.0, t.1.seq) >= self.watermark {
+                    diag.add("limit-reorder-buffer", 1);
+                }
+                self.out(t, emit);
             }
         }
     }
 
-    /// Emits everything older than `watermark`.
+    /// Emits everything older than `watermark`, except (and behind) an exchange whose
+    /// connection may still show its class within the hold time.
     pub(crate) fn release(&mut self, watermark: (Micros, u64), emit: &mut dyn FnMut(Exchange)) {
-        while self.heap.peek().is_some_and(|t| (t.0, t.1.seq) < watermark) {
-            if let Some(ByTime(_, ex)) = self.heap.pop() {
-                emit(*ex);
+        self.watermark = watermark;
+        while let Some(t) = self.heap.peek() {
+            if (t.0, t.1.seq) >= watermark
+                || (self.pools.pending(&t.1)
+                    && t.1.time.saturating_add(pool::HOLD_US) > watermark.0)
+            {
+                break;
+            }
+            if let Some(t) = self.heap.pop() {
+                self.out(t, emit);
             }
         }
+        self.pools.prune(watermark.0);
     }
 
     pub(crate) fn drain(&mut self, emit: &mut dyn FnMut(Exchange)) {
-        while let Some(ByTime(_, ex)) = self.heap.pop() {
-            emit(*ex);
+        while let Some(t) = self.heap.pop() {
+            self.out(t, emit);
         }
     }
 }
