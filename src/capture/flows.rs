@@ -296,8 +296,11 @@ impl ConnTable {
                     // A different ISN on a running connection is a new connection, unless this
                     // side's SYN was simply not seen yet (it came after the SYN-ACK in the
                     // capture, or the connection started mid-stream) and it sent nothing.
+                    // (Or the SYN-ACK already showed where this side's stream starts.)
                     c.isn[dir].is_some()
-                        || c.live.as_ref().is_some_and(|l| l.tcp[dir].position() > 0)
+                        || c.live.as_ref().is_some_and(|l| {
+                            l.tcp[dir].position() > 0 && !l.tcp[dir].starts_at(seg.seq + 1)
+                        })
                 }
             } else {
                 false
@@ -383,6 +386,11 @@ impl ConnTable {
                 }
             }
             c.http.set_client(if f.ack() { 1 - dir } else { dir });
+        }
+        if f.syn() && f.ack() && !c.tcp[1 - dir].is_started() {
+            // A SYN-ACK acknowledges the client's SYN: the client's stream starts at its ACK
+            // number, whether or not the SYN itself is (or will be) in the capture.
+            c.tcp[1 - dir].start_at(seg.ack);
         }
         if has_data || f.fin() || f.rst() {
             // Data on a SYN (TCP Fast Open) starts after the SYN's sequence number.

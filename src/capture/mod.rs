@@ -11,7 +11,8 @@
 //!
 //! # What an exchange holds
 //! - `loc`: the packet (1-based number, record offset) that carried the request's first byte.
-//! - `seq`: 0-based, in the order request heads were completed in this capture.
+//! - `seq`: 0-based, in output order (see "Output order"), so the same however the capture's
+//!   packets were ordered; inside the reader, the order request heads were completed in.
 //! - `time`: capture time of the request's first byte; `client`: the IP that sent it.
 //! - `connection`: the packet number of the connection's first packet: unique in the capture
 //!   and the same however packets are sharded across workers.
@@ -220,7 +221,19 @@ pub(crate) struct Reorder {
     /// The last watermark released up to: what the heap holds beyond the limit is counted as
     /// `limit-reorder-buffer` only when the watermark, not a connection's class, held it.
     watermark: (Micros, u64),
+    /// The latest watermark time given, and how far one has gone back behind it (at most
+    /// [`MAX_CLOCK_LAG_US`]): a disordered capture's clock runs ahead of requests still to
+    /// come by up to that much, so releases lag by it.
+    latest: Micros,
+    lag: Micros,
+    /// Exchanges emitted so far: the next one's `seq`.
+    emitted: u64,
 }
+
+/// The most a capture's packet times are taken to go backwards (merged interfaces, clock
+/// skew between capture points, queue reordering): beyond it, a late request leaves out of
+/// time order rather than holding every exchange back.
+pub const MAX_CLOCK_LAG_US: Micros = 10_000_000;
 
 impl Reorder {
     pub(crate) fn new(max: usize) -> Self {
@@ -229,11 +242,18 @@ impl Reorder {
             max: max.max(1),
             pools: pool::Pools::default(),
             watermark: (Micros::MIN, 0),
+            latest: Micros::MIN,
+            lag: 0,
+            emitted: 0,
         }
     }
 
     fn out(&mut self, ByTime(_, mut ex): ByTime, emit: &mut dyn FnMut(Exchange)) {
         ex.evidence.connection_credentials = self.pools.class(&ex);
+        // Numbered in output order, which is time order: the same however the capture's
+        // packets were ordered (the order heads completed in is not).
+        ex.seq = self.emitted;
+        self.emitted += 1;
         emit(*ex);
     }
 
@@ -258,6 +278,14 @@ impl Reorder {
     /// Emits everything older than `watermark`, except (and behind) an exchange whose
     /// connection may still show its class within the hold time.
     pub(crate) fn release(&mut self, watermark: (Micros, u64), emit: &mut dyn FnMut(Exchange)) {
+        self.latest = self.latest.max(watermark.0);
+        let behind = self.latest.saturating_sub(watermark.0);
+        self.lag = self.lag.max(behind.min(MAX_CLOCK_LAG_US));
+        let watermark = if self.lag > 0 {
+            (watermark.0.saturating_sub(self.lag), 0)
+        } else {
+            watermark
+        };
         self.watermark = watermark;
         while let Some(t) = self.heap.peek() {
             if (t.0, t.1.seq) >= watermark

@@ -248,6 +248,11 @@ impl Reassembler {
         }
     }
 
+    /// Whether the stream's first byte is at `seq`.
+    pub fn starts_at(&self, seq: SeqNumber) -> bool {
+        self.origin == Some(seq)
+    }
+
     /// Stream offset of `seq`, relative to the first byte; negative before it.
     pub fn offset_of(&self, seq: SeqNumber) -> Option<i64> {
         // Relative to `next` (not to the origin), so any 2^31 window around the current
