@@ -408,8 +408,9 @@ mod testutil;
 
 #[cfg(test)]
 mod proptests {
-    //! Any segmentation and any causally possible capture order (with duplicates) of a valid
-    //! HTTP/1.1 conversation gives the same exchanges as in-order delivery.
+    //! Any segmentation and any causally possible capture order (with duplicates, and the
+    //! handshake after the first data) of a valid HTTP/1.1 conversation gives the same
+    //! exchanges as in-order delivery.
 
     use proptest::prelude::*;
 
@@ -596,6 +597,7 @@ mod proptests {
             pipelined in any::<bool>(),
             seed in 1u64..u64::MAX,
             dups in 0usize..6,
+            hs_late in 0usize..4,
         ) {
             let (hs, segs) = segments(&msgs, &sizes, pipelined);
             let mut in_order = hs.clone();
@@ -607,8 +609,16 @@ mod proptests {
                 prop_assert_eq!(&e.request.method, m.method);
                 prop_assert_eq!(e.response.as_ref().map(|r| r.status), Some(m.status));
             }
-            let mut shuffled = hs;
-            shuffled.extend(shuffle(&segs, seed, dups));
+            // The handshake may come after the first data (SYN-ACK before SYN at times).
+            let mut shuffled = shuffle(&segs, seed, dups);
+            let at = hs_late.min(shuffled.len());
+            let mut hs = hs;
+            if seed % 2 == 0 {
+                hs.swap(0, 1);
+            }
+            for (i, f) in hs.into_iter().enumerate() {
+                shuffled.insert(at + i, f);
+            }
             let o = run_with(pcap(&shuffled, 1, false, false), &opts());
             prop_assert!(o.result.is_ok());
             // Packet numbers and offsets name the packet that carried the first byte, which

@@ -1156,6 +1156,72 @@ mod tests {
         );
     }
 
+    /// The connection's class decides per hop: uncredentialed anywhere means not `include`;
+    /// credentialed only counts on a hop cross-origin to the page; hops that disagree, or no
+    /// class at all, leave it open.
+    #[test]
+    fn credentials_from_the_connection_per_hop() {
+        let hop = |url: &str, class: Option<bool>| {
+            let mut e = x(
+                Flavour::Capture,
+                "GET",
+                url,
+                &[("Origin", O)],
+                Some((200, &[("Access-Control-Allow-Origin", O)])),
+                None,
+            );
+            e.evidence.connection_credentials = class;
+            FlowHop {
+                exchange: e,
+                sent: true,
+                preflight: None,
+            }
+        };
+        let same = "http://app.test:8080/r";
+        let cases: [(Vec<FlowHop>, Option<bool>); 6] = [
+            (vec![hop(U, Some(false))], Some(false)),
+            (vec![hop(U, Some(true))], Some(true)),
+            (vec![hop(U, None)], None),
+            // A same-origin hop on a credentialed connection: `same-origin` mode does that too.
+            (vec![hop(same, Some(true))], None),
+            (vec![hop(same, Some(false)), hop(U, None)], Some(false)),
+            (vec![hop(same, Some(false)), hop(U, Some(true))], None),
+        ];
+        for (hops, want) in cases {
+            let f = Flow {
+                client: Arc::from("c"),
+                flavour: Flavour::Capture,
+                hops,
+            };
+            assert_eq!(connection_credentials(&f, O), want);
+        }
+        // Read from the connection: decided, and the note says so.
+        let f = one(hop(U, Some(false)).exchange, None);
+        let r = Resolver::new().resolve(&f, Browser::Chromium);
+        let c = r.for_browser(Browser::Chromium);
+        assert_eq!((r.credentials, c.verdict), (Credentials::Omit, Verdict::Allowed));
+        assert!(c.note.as_deref().unwrap_or("").contains("read from the connection"));
+    }
+
+    #[test]
+    fn websocket_handshakes_are_not_cors() {
+        for (headers, url) in [
+            (vec![("Origin", O), ("Upgrade", "websocket")], U),
+            (vec![("Origin", O), ("Sec-Fetch-Mode", "websocket")], U),
+            (vec![("Origin", O)], "wss://api.test/socket"),
+        ] {
+            let f = one(
+                x(Flavour::Capture, "GET", url, &headers, Some((101, &[])), None),
+                None,
+            );
+            let r = Resolver::new().resolve(&f, Browser::Chromium);
+            for b in &r.browsers {
+                assert_eq!(b.verdict, Verdict::NotCors, "{headers:?} {url}");
+                assert!(b.fix.is_none());
+            }
+        }
+    }
+
     #[test]
     fn capture_without_evidence_is_unknown_when_credentials_decide() {
         let f = one(
