@@ -332,7 +332,11 @@ fn records(path: &Path) -> Vec<serde_json::Value> {
         .arg(path)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -436,7 +440,12 @@ fn websocket_handshake_is_not_cors_and_frames_are_not_http() {
     let got: Vec<_> = r
         .exchanges
         .iter()
-        .map(|e| (e.request.url.as_str(), e.response.as_ref().map(|r| r.status)))
+        .map(|e| {
+            (
+                e.request.url.as_str(),
+                e.response.as_ref().map(|r| r.status),
+            )
+        })
         .collect();
     assert_eq!(
         got,
@@ -490,7 +499,12 @@ fn proxied_requests_are_judged_as_the_browser_sent_them() {
     let recs = records(&path);
     let verdicts: Vec<_> = recs
         .iter()
-        .map(|r| (r["method"].as_str().unwrap(), r["verdict"].as_str().unwrap()))
+        .map(|r| {
+            (
+                r["method"].as_str().unwrap(),
+                r["verdict"].as_str().unwrap(),
+            )
+        })
         .collect();
     // The GET is answered with `*`: allowed without credentials, blocked with them, and a
     // proxied request's connection cannot tell which.
@@ -522,7 +536,10 @@ fn credentials_mode_is_read_from_the_connection_for_chromium_and_gecko_only() {
             Some(mode) => {
                 assert_eq!(r["credentials"], mode, "{capture}");
                 assert_eq!(r["verdict"], "allowed", "{capture}");
-                assert!(note.contains("read from the connection"), "{capture}: {note}");
+                assert!(
+                    note.contains("read from the connection"),
+                    "{capture}: {note}"
+                );
             }
             None => {
                 assert_eq!(r["verdict"], "unknown", "{capture}");

@@ -144,16 +144,28 @@ mod tests {
     fn fingerprints_table() {
         let cases: [(Headers, Option<Family>); 6] = [
             (
-                h(&[("Host", "a"), ("Connection", "keep-alive"), ("User-Agent", CHROME)]),
+                h(&[
+                    ("Host", "a"),
+                    ("Connection", "keep-alive"),
+                    ("User-Agent", CHROME),
+                ]),
                 Some(Family::Chromium),
             ),
             (
-                h(&[("Host", "a"), ("User-Agent", FIREFOX), ("Connection", "keep-alive")]),
+                h(&[
+                    ("Host", "a"),
+                    ("User-Agent", FIREFOX),
+                    ("Connection", "keep-alive"),
+                ]),
                 Some(Family::Gecko),
             ),
             // WebKitGTK: Host last, `Keep-Alive`.
             (
-                h(&[("User-Agent", WEBKIT), ("Connection", "Keep-Alive"), ("Host", "a")]),
+                h(&[
+                    ("User-Agent", WEBKIT),
+                    ("Connection", "Keep-Alive"),
+                    ("Host", "a"),
+                ]),
                 None,
             ),
             // A Chrome User-Agent on a request not written like Chromium's (a tool copying it).
@@ -163,7 +175,11 @@ mod tests {
             ),
             // Chromium's order with a Safari User-Agent: the two disagree.
             (
-                h(&[("Host", "a"), ("Connection", "keep-alive"), ("User-Agent", WEBKIT)]),
+                h(&[
+                    ("Host", "a"),
+                    ("Connection", "keep-alive"),
+                    ("User-Agent", WEBKIT),
+                ]),
                 None,
             ),
             (h(&[("Host", "a")]), None),

@@ -217,7 +217,10 @@ mod tests {
                 &["Accept"],
             ),
             (
-                &[("X-Forwarded-For", "unknown"), ("X-Forwarded-Proto", "gopher")],
+                &[
+                    ("X-Forwarded-For", "unknown"),
+                    ("X-Forwarded-Proto", "gopher"),
+                ],
                 None,
                 None,
                 None,

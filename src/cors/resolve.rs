@@ -1199,8 +1199,15 @@ mod tests {
         let f = one(hop(U, Some(false)).exchange, None);
         let r = Resolver::new().resolve(&f, Browser::Chromium);
         let c = r.for_browser(Browser::Chromium);
-        assert_eq!((r.credentials, c.verdict), (Credentials::Omit, Verdict::Allowed));
-        assert!(c.note.as_deref().unwrap_or("").contains("read from the connection"));
+        assert_eq!(
+            (r.credentials, c.verdict),
+            (Credentials::Omit, Verdict::Allowed)
+        );
+        assert!(c
+            .note
+            .as_deref()
+            .unwrap_or("")
+            .contains("read from the connection"));
     }
 
     #[test]
@@ -1211,7 +1218,14 @@ mod tests {
             (vec![("Origin", O)], "wss://api.test/socket"),
         ] {
             let f = one(
-                x(Flavour::Capture, "GET", url, &headers, Some((101, &[])), None),
+                x(
+                    Flavour::Capture,
+                    "GET",
+                    url,
+                    &headers,
+                    Some((101, &[])),
+                    None,
+                ),
                 None,
             );
             let r = Resolver::new().resolve(&f, Browser::Chromium);
