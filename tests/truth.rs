@@ -448,3 +448,48 @@ fn novel_scenarios_in_three_browsers() {
         }
     }
 }
+
+/// Credentialed and uncredentialed requests interleaved on the same origins
+/// (`tests/data/pool`, see its README): Chromium's and Firefox's captures are read through their
+/// connections (13 of 17 decided, 8 without), WebKit's stay as undecided as before; none
+/// contradicts any browser.
+#[test]
+fn credentials_read_from_connections_in_three_browsers() {
+    let d = "tests/data/pool";
+    let browsers = [
+        ("truth.json", "verdict", "reason", "cors_error"),
+        (
+            "truth-firefox.json",
+            "firefox_verdict",
+            "firefox_reason",
+            "firefox_reason",
+        ),
+        (
+            "truth-webkit.json",
+            "safari_verdict",
+            "safari_reason",
+            "webkit_reason",
+        ),
+    ];
+    for (input, want) in [
+        ("capture.pcap", 13),
+        ("capture-firefox.pcap", 13),
+        ("capture-webkit.pcap", 8),
+    ] {
+        for (truth, verdict, reason, field) in browsers {
+            let (v, r, n, bad) = score(
+                &format!("{d}/{input}"),
+                &format!("{d}/{truth}"),
+                verdict,
+                reason,
+                field,
+            );
+            assert!(
+                wrong(&bad).is_empty(),
+                "{input} vs {truth}: {:#?}",
+                wrong(&bad)
+            );
+            assert_eq!((v, r), (want, want), "{input} vs {truth} ({n}): {bad:#?}");
+        }
+    }
+}

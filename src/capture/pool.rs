@@ -78,6 +78,9 @@ struct Conn {
 #[derive(Debug, Default)]
 pub struct Pools {
     conns: HashMap<u64, Conn>,
+    /// Size at which the next prune runs (twice what the last one kept): pruning stays
+    /// amortised O(1) per call however many connections are live.
+    prune_at: usize,
 }
 
 impl Pools {
@@ -121,9 +124,10 @@ impl Pools {
     /// Forgets connections without an exchange for two hold periods before `now`, once many
     /// are remembered (memory follows live connections).
     pub fn prune(&mut self, now: Micros) {
-        if self.conns.len() > PRUNE_AT {
+        if self.conns.len() > self.prune_at.max(PRUNE_AT) {
             let cutoff = now.saturating_sub(2 * HOLD_US);
             self.conns.retain(|_, c| c.last >= cutoff);
+            self.prune_at = 2 * self.conns.len();
         }
     }
 }
@@ -139,6 +143,67 @@ mod tests {
     const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36";
     const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:153.0) Gecko/20100101 Firefox/153.0";
     const WEBKIT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/60.5 Safari/605.1.15";
+
+    /// Classes as the connection's exchanges show them: a preflight makes it uncredentialed,
+    /// a Cookie credentialed, both or a non-browser or proxied request nothing; before any of
+    /// that it is pending.
+    #[test]
+    fn connection_classes() {
+        let ex = |conn: u64, method: &str, extra: &[(&str, &str)], via_proxy: bool| {
+            let mut h = vec![
+                ("Host", "api.test"),
+                ("Connection", "keep-alive"),
+                ("User-Agent", CHROME),
+                ("Origin", "http://app.test"),
+            ];
+            h.extend_from_slice(extra);
+            let mut x = crate::model::test_exchange(
+                crate::model::Flavour::Capture,
+                method,
+                "http://api.test/r",
+                &h,
+                None,
+                None,
+            );
+            x.connection = Some(conn);
+            x.evidence.via_proxy = via_proxy.then(|| "10.0.0.1:1".to_owned());
+            x
+        };
+        let pf = [("Access-Control-Request-Method", "PUT")];
+        let cookie = [("Cookie", "a=1")];
+        let cases: [(Vec<Exchange>, Option<bool>, bool); 6] = [
+            (vec![ex(1, "GET", &[], false)], None, true),
+            (
+                vec![ex(1, "GET", &[], false), ex(1, "OPTIONS", &pf, false)],
+                Some(false),
+                false,
+            ),
+            (vec![ex(1, "GET", &cookie, false)], Some(true), false),
+            (
+                vec![ex(1, "GET", &cookie, false), ex(1, "OPTIONS", &pf, false)],
+                None,
+                false,
+            ),
+            (vec![ex(1, "OPTIONS", &pf, true)], None, false),
+            (
+                vec![ex(1, "OPTIONS", &pf, false), {
+                    let mut w = ex(1, "GET", &[], false);
+                    w.request.headers = h(&[("User-Agent", WEBKIT), ("Host", "api.test")]);
+                    w
+                }],
+                None,
+                false,
+            ),
+        ];
+        for (i, (xs, class, pending)) in cases.into_iter().enumerate() {
+            let mut p = Pools::default();
+            for x in &xs {
+                p.observe(x);
+            }
+            assert_eq!(p.class(&xs[0]), class, "case {i}");
+            assert_eq!(p.pending(&xs[0]), pending, "case {i}");
+        }
+    }
 
     #[test]
     fn fingerprints_table() {
