@@ -286,6 +286,18 @@ pub struct Evidence {
     pub from_cache: bool,
     /// The server's IP address, where known.
     pub server_ip: Option<String>,
+    /// Captures: the request came through a reverse proxy (it named the browser in
+    /// `X-Forwarded-For`/`Forwarded`/`X-Real-IP`, or carried `Via`): the proxy's address. The
+    /// exchange's client is then the browser's address where the proxy named it.
+    pub via_proxy: Option<String>,
+    /// Captures: headers the proxy added (`X-Forwarded-*`, `Via`, request ids…), taken out of
+    /// the request since the page never set them.
+    pub proxy_headers: Headers,
+    /// Captures: the credentials mode the request's TCP connection shows, for a Chromium or
+    /// Gecko client on a direct path (they keep credentialed and uncredentialed requests on
+    /// separate connections): `Some(false)` the connection carried a CORS preflight (sent
+    /// without credentials), `Some(true)` it carried a `Cookie`.
+    pub connection_credentials: Option<bool>,
     /// The browser that made the input, as the input states it (HAR `log.browser`/`creator`):
     /// `chromium`, `firefox` or `safari`.
     pub browser: Option<&'static str>,

@@ -283,6 +283,8 @@ fn own_captures_agree_across_link_types_tools_and_order() {
         "own-vlan.pcap",
         "own-qinq.pcap",
         "own-reordered.pcap",
+        "own-ts-backwards.pcap",
+        "own-before-handshake.pcap",
     ] {
         let r = run(&dir().join(name));
         assert!(r.error.is_none(), "{name}: {:?}", r.error);
@@ -312,4 +314,247 @@ fn dropped_response_is_not_shifted_onto_later_requests() {
     assert!(r.exchanges[0].response.is_none());
     assert!(r.exchanges[1..].iter().all(|e| e.response.is_some()));
     assert_eq!(r.diag.count("http-response-lost"), 1);
+}
+
+/// Data before the handshake waits for the SYN: the connection is read from its start, not
+/// resynchronised as one that began before the capture.
+#[test]
+fn data_before_the_handshake_waits_for_it() {
+    let r = run(&dir().join("own-before-handshake.pcap"));
+    assert_eq!(r.diag.count("tcp-mid-stream"), 0);
+    assert_eq!(r.diag.count("http-garbage"), 0);
+}
+
+/// Runs the binary on `path` and returns its records (ndjson, `--all`).
+fn records(path: &Path) -> Vec<serde_json::Value> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_corscope"))
+        .args(["analyze", "--all", "--format", "ndjson", "--exit-zero"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The classic pcap's records (header, then (timestamp µs, bytes) per packet).
+fn pcap_records(bytes: &[u8]) -> (Vec<u8>, Vec<(u64, Vec<u8>)>) {
+    let u32le = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    let (hdr, mut rest) = bytes.split_at(24);
+    assert_eq!(u32le(hdr), 0xa1b2_c3d4, "little-endian microsecond pcap");
+    let mut recs = Vec::new();
+    while rest.len() >= 16 {
+        let ts = u64::from(u32le(&rest[0..])) * 1_000_000 + u64::from(u32le(&rest[4..]));
+        let cap = u32le(&rest[8..]) as usize;
+        recs.push((ts, rest[16..16 + cap].to_vec()));
+        rest = &rest[16 + cap..];
+    }
+    (hdr.to_vec(), recs)
+}
+
+fn pcap_bytes(hdr: &[u8], recs: &[(u64, Vec<u8>)]) -> Vec<u8> {
+    let mut v = hdr.to_vec();
+    for (ts, data) in recs {
+        for x in [
+            (ts / 1_000_000) as u32,
+            (ts % 1_000_000) as u32,
+            data.len() as u32,
+            data.len() as u32,
+        ] {
+            v.extend_from_slice(&x.to_le_bytes());
+        }
+        v.extend_from_slice(data);
+    }
+    v
+}
+
+/// A recorded browser session with its packets shuffled in windows (timestamps kept, so they
+/// go backwards) and a share of the data segments duplicated, as a merge of interfaces, a
+/// SPAN port or a multi-queue NIC delivers it: the records are those of the capture in order.
+#[test]
+fn shuffled_and_duplicated_recording_gives_the_same_records() {
+    let path = dir().join("chromium.pcap");
+    let (hdr, recs) = pcap_records(&std::fs::read(&path).unwrap());
+    // Location names the packet (which moves), index the record: everything else must match.
+    let strip = |v: Vec<serde_json::Value>| {
+        let mut v: Vec<String> = v
+            .into_iter()
+            .map(|mut r| {
+                let o = r.as_object_mut().unwrap();
+                for k in ["location", "index", "source"] {
+                    o.remove(k);
+                }
+                r.to_string()
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let want = strip(records(&path));
+    assert!(want.len() > 100);
+    let tmp = std::env::temp_dir().join(format!("corscope-shuffle-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    for (seed, window, dup_every) in [(1u64, 4usize, 20usize), (7, 4, 10), (42, 8, 20)] {
+        let mut rnd = seed;
+        let mut next = move || {
+            rnd ^= rnd << 13;
+            rnd ^= rnd >> 7;
+            rnd ^= rnd << 17;
+            rnd
+        };
+        let mut out = Vec::new();
+        for chunk in recs.chunks(window) {
+            let mut c: Vec<_> = chunk.to_vec();
+            for i in (1..c.len()).rev() {
+                c.swap(i, (next() % (i as u64 + 1)) as usize);
+            }
+            for r in c {
+                // Ethernet + IPv4 + TCP headers are 54 bytes here: longer frames carry data.
+                let dup = r.1.len() > 54 && next() % dup_every as u64 == 0;
+                out.push(r.clone());
+                if dup {
+                    out.push(r);
+                }
+            }
+        }
+        let file = tmp.join(format!("shuffled-{seed}.pcap"));
+        std::fs::write(&file, pcap_bytes(&hdr, &out)).unwrap();
+        let got = strip(records(&file));
+        assert_eq!(got, want, "seed {seed}, window {window}");
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// A WebSocket handshake is not CORS (no block, no fix), and what follows the 101 is frames,
+/// not HTTP, even when the frames read like HTTP messages.
+#[test]
+fn websocket_handshake_is_not_cors_and_frames_are_not_http() {
+    let path = dir().join("own-websocket.pcap");
+    let r = run(&path);
+    let got: Vec<_> = r
+        .exchanges
+        .iter()
+        .map(|e| {
+            (
+                e.request.url.as_str(),
+                e.response.as_ref().map(|r| r.status),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("http://api.test:8081/chat", Some(101)),
+            ("http://api.test:8081/data", Some(200))
+        ]
+    );
+    assert_eq!(r.diag.count("http-garbage"), 0);
+    let recs = records(&path);
+    assert_eq!(recs[0]["verdict"], "not-cors");
+    assert!(recs[0]["note"].as_str().unwrap().contains("WebSocket"));
+    assert!(recs[0]["fix"].is_null());
+}
+
+/// Behind a proxy: the browsers' addresses are the clients, the URL is what the browser asked
+/// for, and the proxy's headers are not taken for the page's (which would make the PATCH fail
+/// its preflight and the GET need one).
+#[test]
+fn proxied_requests_are_judged_as_the_browser_sent_them() {
+    let path = dir().join("own-backend.pcap");
+    let r = run(&path);
+    let got: Vec<_> = r
+        .exchanges
+        .iter()
+        .map(|e| {
+            (
+                e.request.method.as_str(),
+                e.request.url.as_str(),
+                &*e.client,
+                e.evidence.via_proxy.as_deref(),
+            )
+        })
+        .collect();
+    let via = Some("10.0.0.9:40000");
+    assert_eq!(
+        got,
+        [
+            ("OPTIONS", "https://api.example/items/1", "203.0.113.5", via),
+            ("PATCH", "https://api.example/items/1", "203.0.113.5", via),
+            ("GET", "https://api.example/items", "198.51.100.77", via),
+        ]
+    );
+    for e in &r.exchanges {
+        assert!(!e.request.headers.contains("x-forwarded-for"));
+        assert!(!e.request.headers.contains("x-request-id"));
+        assert!(e.evidence.proxy_headers.contains("x-forwarded-proto"));
+        // The proxy's pool mixes browsers: its connection says nothing about credentials.
+        assert_eq!(e.evidence.connection_credentials, None);
+    }
+    let recs = records(&path);
+    let verdicts: Vec<_> = recs
+        .iter()
+        .map(|r| {
+            (
+                r["method"].as_str().unwrap(),
+                r["verdict"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // The GET is answered with `*`: allowed without credentials, blocked with them, and a
+    // proxied request's connection cannot tell which.
+    assert_eq!(verdicts, [("PATCH", "allowed"), ("GET", "unknown")]);
+}
+
+/// Chromium and Firefox keep credentialed and uncredentialed requests on separate
+/// connections: on their recordings a request that shared its connection with a preflight is
+/// read as uncredentialed (and says so); WebKit mixes them, so its recording stays undecided.
+#[test]
+fn credentials_mode_is_read_from_the_connection_for_chromium_and_gecko_only() {
+    for (capture, want) in [
+        ("chromium.pcap", Some("omit")),
+        ("firefox.pcap", Some("omit")),
+        ("webkit.pcap", None),
+    ] {
+        let recs = records(&dir().join(capture));
+        let r = recs
+            .iter()
+            .find(|r| {
+                r["url"]
+                    .as_str()
+                    .unwrap()
+                    .contains("/s/d-simple-get-exact-acao/")
+            })
+            .unwrap();
+        let note = r["note"].as_str().unwrap_or("");
+        match want {
+            Some(mode) => {
+                assert_eq!(r["credentials"], mode, "{capture}");
+                assert_eq!(r["verdict"], "allowed", "{capture}");
+                assert!(
+                    note.contains("read from the connection"),
+                    "{capture}: {note}"
+                );
+            }
+            None => {
+                assert_eq!(r["verdict"], "unknown", "{capture}");
+                assert!(!note.contains("read from the connection"), "{capture}");
+            }
+        }
+        // Never "credentialed" from a connection without a Cookie.
+        let exchanges = run(&dir().join(capture)).exchanges;
+        for e in exchanges {
+            if e.evidence.connection_credentials == Some(true) {
+                assert!(e.request.headers.contains("cookie") || capture != "webkit.pcap");
+            }
+            if capture == "webkit.pcap" {
+                assert_eq!(e.evidence.connection_credentials, None);
+            }
+        }
+    }
 }

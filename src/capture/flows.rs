@@ -20,19 +20,32 @@ use super::{CaptureOptions, CaptureStats};
 /// How often (capture time) idle connections are looked for.
 pub(crate) const SWEEP_INTERVAL_US: Micros = 10_000_000;
 
-/// A segment that acknowledges data of the other direction not seen yet: processing it now
-/// would put, say, a response ahead of its request. It waits (bounded) for the other
-/// direction to catch up; the data it carries is copied, which only happens when the capture
-/// is out of order across directions.
+/// Packets of a connection after which a direction whose SYN was not seen starts where its
+/// data starts (a connection already running when the capture began): until then its data
+/// waits, since in a disordered capture the handshake can come after the first data.
+pub(crate) const PRE_HANDSHAKE_PACKETS: u32 = 16;
+
+/// A segment that cannot be processed yet: it acknowledges data of the other direction not
+/// delivered yet (processing it now could put, say, a response ahead of its request), or its
+/// direction's handshake was not seen yet (the capture is disordered, or the connection began
+/// before it). It waits, bounded, copied; that only happens on disordered or partial captures.
 #[derive(Debug)]
 struct Waiting {
     dir: Dir,
     seq: SeqNumber,
-    ack: SeqNumber,
+    ack: Option<SeqNumber>,
     payload: Vec<u8>,
     missing: u32,
     fin: bool,
+    rst: bool,
     meta: PacketMeta,
+}
+
+impl Waiting {
+    /// Whether it occupies sequence space (data or FIN).
+    fn in_stream(&self) -> bool {
+        !self.payload.is_empty() || self.missing > 0 || self.fin
+    }
 }
 
 #[derive(Debug)]
@@ -55,8 +68,16 @@ struct Conn {
 struct Live {
     tcp: [Reassembler; 2],
     http: HttpConn,
-    /// Segments waiting for the other direction (see [`Waiting`]), in capture order.
+    /// Segments waiting (see [`Waiting`]), in capture order.
     waiting: VecDeque<Waiting>,
+    /// Payload bytes copied into `waiting`.
+    waiting_bytes: usize,
+    /// Packets seen (for [`PRE_HANDSHAKE_PACKETS`]).
+    packets: u32,
+    /// An RST was processed: the connection closes.
+    reset: bool,
+    /// A direction was started without its SYN (counted once as `tcp-mid-stream`).
+    mid_stream: bool,
 }
 
 /// A connection key with its hash, computed once per packet: a packet looks its connection up
@@ -278,8 +299,11 @@ impl ConnTable {
                     // A different ISN on a running connection is a new connection, unless this
                     // side's SYN was simply not seen yet (it came after the SYN-ACK in the
                     // capture, or the connection started mid-stream) and it sent nothing.
+                    // (Or the SYN-ACK already showed where this side's stream starts.)
                     c.isn[dir].is_some()
-                        || c.live.as_ref().is_some_and(|l| l.tcp[dir].position() > 0)
+                        || c.live.as_ref().is_some_and(|l| {
+                            l.tcp[dir].position() > 0 && !l.tcp[dir].starts_at(seg.seq + 1)
+                        })
                 }
             } else {
                 false
@@ -314,9 +338,6 @@ impl ConnTable {
                 None
             };
             let mid_stream = !f.syn();
-            if mid_stream {
-                ctx.diag.add("tcp-mid-stream", 1);
-            }
             ctx.stats.tcp_connections += 1;
             self.conns.insert(
                 key,
@@ -328,6 +349,10 @@ impl ConnTable {
                         tcp: [Reassembler::default(), Reassembler::default()],
                         http: HttpConn::new(flow, meta.number, client, mid_stream),
                         waiting: VecDeque::new(),
+                        waiting_bytes: 0,
+                        packets: 0,
+                        reset: false,
+                        mid_stream: false,
                     })),
                 },
             );
@@ -351,65 +376,96 @@ impl ConnTable {
         let pool = &mut self.pool;
         let lim = &self.reasm;
 
+        c.packets = c.packets.saturating_add(1);
+
         if f.syn() && isn[dir].is_none() {
             isn[dir] = Some(seg.seq);
-            c.tcp[dir].start_at(seg.seq + 1);
+            if c.tcp[dir].position() == 0 {
+                c.tcp[dir].start_at(seg.seq + 1);
+                if c.tcp[1 - dir].position() == 0 {
+                    // Whatever arrived before the handshake waited for it: nothing was
+                    // parsed yet, so the connection is read from its start after all.
+                    c.http.handshake_seen();
+                }
+            }
             c.http.set_client(if f.ack() { 1 - dir } else { dir });
         }
-        if has_data || f.fin() {
+        if f.syn() && f.ack() && !c.tcp[1 - dir].is_started() {
+            // A SYN-ACK acknowledges the client's SYN: the client's stream starts at its ACK
+            // number, whether or not the SYN itself is (or will be) in the capture.
+            c.tcp[1 - dir].start_at(seg.ack);
+        }
+        if has_data || f.fin() || f.rst() {
             // Data on a SYN (TCP Fast Open) starts after the SYN's sequence number.
             let seq = if f.syn() { seg.seq + 1 } else { seg.seq };
-            let other = 1 - dir;
-            let wait = c.waiting.iter().any(|w| w.dir == dir)
-                || (f.ack() && c.tcp[other].acks_unseen(seg.ack, lim));
-            if wait {
-                c.waiting.push_back(Waiting {
-                    dir,
-                    seq,
-                    ack: seg.ack,
-                    payload: pool.take(seg.payload),
-                    missing: seg.missing,
-                    fin: f.fin(),
-                    meta: *meta,
-                });
-                if c.waiting.len() > self.max_wait {
-                    force_one(c, lim, pool, &mut ctx);
-                }
-            } else {
+            let ack = f.ack().then_some(seg.ack);
+            let stream = has_data || f.fin();
+            if c.waiting.is_empty() && !blocked(c, dir, ack, stream, lim) {
                 let mut sink = HttpSink {
                     conn: &mut c.http,
                     ctx: &mut ctx,
                 };
-                c.tcp[dir].segment(
+                if stream {
+                    c.tcp[dir].segment(
+                        dir,
+                        seq,
+                        seg.payload,
+                        seg.missing,
+                        f.fin(),
+                        meta,
+                        lim,
+                        pool,
+                        &mut sink,
+                    );
+                }
+                c.reset |= f.rst();
+            } else {
+                c.waiting_bytes += seg.payload.len();
+                c.waiting.push_back(Waiting {
                     dir,
                     seq,
-                    seg.payload,
-                    seg.missing,
-                    f.fin(),
-                    meta,
-                    lim,
-                    pool,
-                    &mut sink,
-                );
+                    ack,
+                    payload: pool.take(seg.payload),
+                    missing: seg.missing,
+                    fin: f.fin(),
+                    rst: f.rst(),
+                    meta: *meta,
+                });
+            }
+        }
+        if !c.waiting.is_empty() {
+            if c.packets > PRE_HANDSHAKE_PACKETS {
+                for d in 0..2 {
+                    if !c.tcp[d].is_started() {
+                        start_mid_stream(c, d, &mut ctx);
+                    }
+                }
             }
             release_waiting(c, lim, pool, &mut ctx);
-            // Both directions waiting for each other cannot come from reordering alone (a
-            // segment never acknowledges data sent in reply to it): something was lost.
-            while c.waiting.iter().any(|w| w.dir == 0) && c.waiting.iter().any(|w| w.dir == 1) {
+            while c.waiting.len() > self.max_wait && !c.reset {
                 force_one(c, lim, pool, &mut ctx);
             }
         }
-        if f.rst() || (c.tcp[0].is_ended() && c.tcp[1].is_ended()) {
+        if c.reset || (c.tcp[0].is_ended() && c.tcp[1].is_ended()) {
             close(live, meta, pool, &mut ctx);
             return;
         }
         // Per-connection buffer cap: held out-of-order data plus head buffers.
         let mut guard = 0;
-        while c.tcp[0].held_bytes() + c.tcp[1].held_bytes() + c.http.buffered()
+        while c.tcp[0].held_bytes() + c.tcp[1].held_bytes() + c.http.buffered() + c.waiting_bytes
             > self.max_conn_buffer
             && guard < 1024
         {
             guard += 1;
+            if !c.waiting.is_empty() {
+                ctx.diag.add("limit-connection-buffer", 1);
+                force_one(c, lim, pool, &mut ctx);
+                if c.reset {
+                    close(live, meta, pool, &mut ctx);
+                    return;
+                }
+                continue;
+            }
             let d: Dir = if c.tcp[0].held_bytes() >= c.tcp[1].held_bytes() {
                 0
             } else {
@@ -431,7 +487,10 @@ impl ConnTable {
     fn enforce_total_buffer(&mut self, meta: &PacketMeta, out: &mut Out<'_>) {
         let bytes = |c: &Conn| {
             c.live.as_ref().map_or(0, |l| {
-                l.tcp[0].held_bytes() + l.tcp[1].held_bytes() + l.http.buffered_capacity()
+                l.tcp[0].held_bytes()
+                    + l.tcp[1].held_bytes()
+                    + l.http.buffered_capacity()
+                    + l.waiting_bytes
             })
         };
         let mut total: usize = self.conns.values().map(bytes).sum();
@@ -549,23 +608,58 @@ impl Ctx<'_> {
     }
 }
 
-/// Processes waiting segments whose acknowledged data has now been seen, oldest first (per
-/// direction, capture order is kept).
-fn release_waiting(c: &mut Live, lim: &ReassemblyLimits, pool: &mut Pool, ctx: &mut Ctx<'_>) {
-    loop {
-        let mut blocked = [false, false];
-        let mut ready = None;
-        for (i, w) in c.waiting.iter().enumerate() {
-            if blocked[w.dir] {
-                continue;
-            }
-            if c.tcp[1 - w.dir].acks_unseen(w.ack, lim) {
-                blocked[w.dir] = true;
-            } else {
-                ready = Some(i);
-                break;
-            }
+/// Whether a segment must wait (see [`Waiting`]): it carries data (or a FIN) for a direction
+/// not started yet, or acknowledges data of the other direction not delivered yet. For an
+/// other direction not started yet, its waiting data before `ack` is what is acknowledged.
+fn blocked(
+    c: &Live,
+    dir: Dir,
+    ack: Option<SeqNumber>,
+    stream: bool,
+    lim: &ReassemblyLimits,
+) -> bool {
+    if stream && !c.tcp[dir].is_started() {
+        return true;
+    }
+    let Some(ack) = ack else {
+        return false;
+    };
+    let other = 1 - dir;
+    if c.tcp[other].is_started() {
+        c.tcp[other].acks_undelivered(ack, lim)
+    } else {
+        c.waiting
+            .iter()
+            .any(|w| w.dir == other && w.in_stream() && w.seq.is_before(ack))
+    }
+}
+
+/// Starts direction `dir`, whose SYN was not seen, at its earliest waiting byte: the connection
+/// began before the capture (or its handshake was lost). Nothing to do without waiting data.
+fn start_mid_stream(c: &mut Live, dir: Dir, ctx: &mut Ctx<'_>) {
+    let mut first: Option<SeqNumber> = None;
+    for w in c.waiting.iter().filter(|w| w.dir == dir && w.in_stream()) {
+        if first.is_none_or(|f| w.seq.is_before(f)) {
+            first = Some(w.seq);
         }
+    }
+    let Some(first) = first else {
+        return;
+    };
+    c.tcp[dir].start_at(first);
+    if !c.mid_stream {
+        c.mid_stream = true;
+        ctx.diag.add("tcp-mid-stream", 1);
+    }
+}
+
+/// Processes waiting segments that are no longer blocked, oldest first, until none is.
+fn release_waiting(c: &mut Live, lim: &ReassemblyLimits, pool: &mut Pool, ctx: &mut Ctx<'_>) {
+    while !c.reset {
+        let ready = c
+            .waiting
+            .iter()
+            .position(|w| !blocked(c, w.dir, w.ack, w.in_stream(), lim));
         let Some(w) = ready.and_then(|i| c.waiting.remove(i)) else {
             return;
         };
@@ -573,20 +667,54 @@ fn release_waiting(c: &mut Live, lim: &ReassemblyLimits, pool: &mut Pool, ctx: &
     }
 }
 
-/// The oldest waiting segment waited long enough: what it acknowledges was lost by the
-/// capture. Declares that, processes it, and releases what it unblocks.
+/// The oldest waiting segment waited long enough: what blocks it was lost by the capture (or
+/// never in it). Starts a direction whose SYN never came, or declares the acknowledged data
+/// lost (after running the other direction's waiting data it acknowledges, which was sent
+/// before it), processes it, and releases what that unblocks.
 fn force_one(c: &mut Live, lim: &ReassemblyLimits, pool: &mut Pool, ctx: &mut Ctx<'_>) {
-    let Some(w) = c.waiting.pop_front() else {
+    let Some(front) = c.waiting.front() else {
         return;
     };
-    let other = 1 - w.dir;
-    ctx.diag.add("tcp-ack-unseen", 1);
-    let mut sink = HttpSink {
-        conn: &mut c.http,
-        ctx,
-    };
-    c.tcp[other].peer_ack(other, w.ack, &w.meta, lim, pool, &mut sink);
-    run_waiting(c, w, lim, pool, ctx);
+    let (dir, ack) = (front.dir, front.ack);
+    let other = 1 - dir;
+    if front.in_stream() && !c.tcp[dir].is_started() {
+        start_mid_stream(c, dir, ctx);
+    } else if ack.is_some() && !c.tcp[other].is_started() {
+        start_mid_stream(c, other, ctx);
+        if !c.tcp[other].is_started() {
+            // Nothing of the other direction is waiting: nothing blocks the front.
+            if let Some(w) = c.waiting.pop_front() {
+                run_waiting(c, w, lim, pool, ctx);
+            }
+        }
+    } else {
+        ctx.diag.add("tcp-ack-unseen", 1);
+        if let Some(ack) = ack {
+            // The other direction's waiting data this one acknowledges, in stream order.
+            loop {
+                let next = c
+                    .waiting
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, w)| w.dir == other && w.in_stream() && w.seq.is_before(ack))
+                    .min_by_key(|(_, w)| w.seq.diff(ack))
+                    .map(|(i, _)| i);
+                let Some(w) = next.and_then(|i| c.waiting.remove(i)) else {
+                    break;
+                };
+                run_waiting(c, w, lim, pool, ctx);
+            }
+            let mut sink = HttpSink {
+                conn: &mut c.http,
+                ctx,
+            };
+            let meta = c.waiting.front().map(|w| w.meta).unwrap_or_default();
+            c.tcp[other].peer_ack(other, ack, &meta, lim, pool, &mut sink);
+        }
+        if let Some(w) = c.waiting.pop_front() {
+            run_waiting(c, w, lim, pool, ctx);
+        }
+    }
     release_waiting(c, lim, pool, ctx);
 }
 
@@ -597,13 +725,25 @@ fn run_waiting(
     pool: &mut Pool,
     ctx: &mut Ctx<'_>,
 ) {
-    let mut sink = HttpSink {
-        conn: &mut c.http,
-        ctx,
-    };
-    c.tcp[w.dir].segment(
-        w.dir, w.seq, &w.payload, w.missing, w.fin, &w.meta, lim, pool, &mut sink,
-    );
+    c.waiting_bytes = c.waiting_bytes.saturating_sub(w.payload.len());
+    if c.reset {
+        pool.give(w.payload);
+        return;
+    }
+    if w.in_stream() {
+        if !c.tcp[w.dir].is_started() {
+            // Forced before its direction started: it starts here.
+            c.tcp[w.dir].start_at(w.seq);
+        }
+        let mut sink = HttpSink {
+            conn: &mut c.http,
+            ctx,
+        };
+        c.tcp[w.dir].segment(
+            w.dir, w.seq, &w.payload, w.missing, w.fin, &w.meta, lim, pool, &mut sink,
+        );
+    }
+    c.reset |= w.rst;
     pool.give(w.payload);
 }
 
@@ -618,8 +758,11 @@ fn close(live: &mut Option<Box<Live>>, meta: &PacketMeta, pool: &mut Pool, ctx: 
         max_bytes: usize::MAX,
         gap_window: u64::MAX,
     };
+    // An RST ends the connection at once: what still waits was never answered.
+    c.reset = false;
     while !c.waiting.is_empty() {
         force_one(&mut c, &lim, pool, ctx);
+        c.reset = false;
     }
     let mut sink = HttpSink {
         conn: &mut c.http,

@@ -330,6 +330,14 @@ impl HttpConn {
         }
     }
 
+    /// A SYN was seen before anything was parsed (the data that came before it waited): the
+    /// connection is read from its start, not resynchronised as one begun mid-stream.
+    pub fn handshake_seen(&mut self) {
+        if self.dirs.iter().all(|d| d.state == State::Start) {
+            self.mid_stream = false;
+        }
+    }
+
     pub fn is_ignored(&self) -> bool {
         self.ignored
     }
@@ -824,7 +832,11 @@ impl HttpConn {
         }
         let server = self.key.sender(1 - dir);
         let client = self.key.sender(dir);
-        let url = build_url(&method, target, &headers, &server.to_string());
+        let forwarded = super::proxy::unwrap(&mut headers);
+        let mut url = build_url(&method, target, &headers, &server.to_string());
+        if let Some(f) = &forwarded {
+            url = f.browser_url(&url, target);
+        }
         let framing = match (chunked_last(&headers), content_length(&headers)) {
             (Some(true), _) => Framing::Chunked,
             (Some(false), _) => {
@@ -842,10 +854,13 @@ impl HttpConn {
             }
             (None, None) => Framing::Length(0),
         };
-        let client_ip = self
-            .client_ip
-            .get_or_insert_with(|| Arc::from(client.ip.to_string()))
-            .clone();
+        let client_ip = match forwarded.as_ref().and_then(|f| f.client.as_deref()) {
+            Some(browser) => Arc::from(browser),
+            None => self
+                .client_ip
+                .get_or_insert_with(|| Arc::from(client.ip.to_string()))
+                .clone(),
+        };
         let start = self.dirs[dir].msg_meta;
         let seq = *ctx.seq;
         *ctx.seq += 1;
@@ -878,6 +893,8 @@ impl HttpConn {
             timings: Timings::default(),
             evidence: Evidence {
                 server_ip: Some(server.to_string()),
+                via_proxy: forwarded.as_ref().map(|_| client.to_string()),
+                proxy_headers: forwarded.map(|f| f.added).unwrap_or_default(),
                 ..Evidence::default()
             },
         };

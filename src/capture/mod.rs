@@ -3,14 +3,16 @@
 //!
 //! One step per module, composed here single-threaded:
 //! [`reader`] (records) → [`decode`] (TCP segment views) → [`flows`] + [`tcp`] (connections,
-//! reassembly) → [`http`] (framing, pairing) → ordering → `emit`.
+//! reassembly) → [`http`] (framing, pairing; [`proxy`]: requests forwarded by a proxy) →
+//! ordering → `emit`.
 //!
 //! For a parallel pipeline the layers split at [`flow_shard`]: every segment of a connection,
 //! both directions, maps to the same shard, and each worker owns one [`flows::ConnTable`].
 //!
 //! # What an exchange holds
 //! - `loc`: the packet (1-based number, record offset) that carried the request's first byte.
-//! - `seq`: 0-based, in the order request heads were completed in this capture.
+//! - `seq`: 0-based, in output order (see "Output order"), so the same however the capture's
+//!   packets were ordered; inside the reader, the order request heads were completed in.
 //! - `time`: capture time of the request's first byte; `client`: the IP that sent it.
 //! - `connection`: the packet number of the connection's first packet: unique in the capture
 //!   and the same however packets are sharded across workers.
@@ -39,6 +41,8 @@ pub mod flows;
 pub mod h2;
 pub mod http;
 pub mod parallel;
+pub mod pool;
+pub mod proxy;
 pub mod reader;
 pub mod tcp;
 pub mod tls;
@@ -211,20 +215,52 @@ impl Ord for ByTime {
     }
 }
 
-/// Holds finished exchanges until no older request can still finish (see the module docs).
+/// Holds finished exchanges until no older request can still finish (see the module docs),
+/// and until their connection shows its credentials class ([`pool`], at most
+/// [`pool::HOLD_US`] of capture time), which it writes into each exchange on the way out.
 /// Shared with the parallel reader's merge, which feeds it the same sequence of pushes and
 /// releases as [`read_capture`] does.
 pub(crate) struct Reorder {
     heap: BinaryHeap<ByTime>,
     max: usize,
+    pools: pool::Pools,
+    /// The last watermark released up to: what the heap holds beyond the limit is counted as
+    /// `limit-reorder-buffer` only when the watermark, not a connection's class, held it.
+    watermark: (Micros, u64),
+    /// The latest watermark time given, and how far one has gone back behind it (at most
+    /// [`MAX_CLOCK_LAG_US`]): a disordered capture's clock runs ahead of requests still to
+    /// come by up to that much, so releases lag by it.
+    latest: Micros,
+    lag: Micros,
+    /// Exchanges emitted so far: the next one's `seq`.
+    emitted: u64,
 }
+
+/// The most a capture's packet times are taken to go backwards (merged interfaces, clock
+/// skew between capture points, queue reordering): beyond it, a late request leaves out of
+/// time order rather than holding every exchange back.
+pub const MAX_CLOCK_LAG_US: Micros = 10_000_000;
 
 impl Reorder {
     pub(crate) fn new(max: usize) -> Self {
         Reorder {
             heap: BinaryHeap::new(),
             max: max.max(1),
+            pools: pool::Pools::default(),
+            watermark: (Micros::MIN, 0),
+            latest: Micros::MIN,
+            lag: 0,
+            emitted: 0,
         }
+    }
+
+    fn out(&mut self, ByTime(_, mut ex): ByTime, emit: &mut dyn FnMut(Exchange)) {
+        ex.evidence.connection_credentials = self.pools.class(&ex);
+        // Numbered in output order, which is time order: the same however the capture's
+        // packets were ordered (the order heads completed in is not).
+        ex.seq = self.emitted;
+        self.emitted += 1;
+        emit(*ex);
     }
 
     pub(crate) fn push(
@@ -233,27 +269,47 @@ impl Reorder {
         diag: &mut Diagnostics,
         emit: &mut dyn FnMut(Exchange),
     ) {
+        self.pools.observe(&ex);
         self.heap.push(ByTime(key, Box::new(ex)));
         if self.heap.len() > self.max {
-            diag.add("limit-reorder-buffer", 1);
-            if let Some(ByTime(_, ex)) = self.heap.pop() {
-                emit(*ex);
+            if let Some(t) = self.heap.pop() {
+                if (t.0, t.1.seq) >= self.watermark {
+                    diag.add("limit-reorder-buffer", 1);
+                }
+                self.out(t, emit);
             }
         }
     }
 
-    /// Emits everything older than `watermark`.
+    /// Emits everything older than `watermark`, except (and behind) an exchange whose
+    /// connection may still show its class within the hold time.
     pub(crate) fn release(&mut self, watermark: (Micros, u64), emit: &mut dyn FnMut(Exchange)) {
-        while self.heap.peek().is_some_and(|t| (t.0, t.1.seq) < watermark) {
-            if let Some(ByTime(_, ex)) = self.heap.pop() {
-                emit(*ex);
+        self.latest = self.latest.max(watermark.0);
+        let behind = self.latest.saturating_sub(watermark.0);
+        self.lag = self.lag.max(behind.min(MAX_CLOCK_LAG_US));
+        let watermark = if self.lag > 0 {
+            (watermark.0.saturating_sub(self.lag), 0)
+        } else {
+            watermark
+        };
+        self.watermark = watermark;
+        while let Some(t) = self.heap.peek() {
+            if (t.0, t.1.seq) >= watermark
+                || (self.pools.pending(&t.1)
+                    && t.1.time.saturating_add(pool::HOLD_US) > watermark.0)
+            {
+                break;
+            }
+            if let Some(t) = self.heap.pop() {
+                self.out(t, emit);
             }
         }
+        self.pools.prune(watermark.0);
     }
 
     pub(crate) fn drain(&mut self, emit: &mut dyn FnMut(Exchange)) {
-        while let Some(ByTime(_, ex)) = self.heap.pop() {
-            emit(*ex);
+        while let Some(t) = self.heap.pop() {
+            self.out(t, emit);
         }
     }
 }
@@ -358,8 +414,9 @@ mod testutil;
 
 #[cfg(test)]
 mod proptests {
-    //! Any segmentation and any causally possible capture order (with duplicates) of a valid
-    //! HTTP/1.1 conversation gives the same exchanges as in-order delivery.
+    //! Any segmentation and any causally possible capture order (with duplicates, and the
+    //! handshake after the first data) of a valid HTTP/1.1 conversation gives the same
+    //! exchanges as in-order delivery.
 
     use proptest::prelude::*;
 
@@ -546,6 +603,7 @@ mod proptests {
             pipelined in any::<bool>(),
             seed in 1u64..u64::MAX,
             dups in 0usize..6,
+            hs_late in 0usize..4,
         ) {
             let (hs, segs) = segments(&msgs, &sizes, pipelined);
             let mut in_order = hs.clone();
@@ -557,8 +615,16 @@ mod proptests {
                 prop_assert_eq!(&e.request.method, m.method);
                 prop_assert_eq!(e.response.as_ref().map(|r| r.status), Some(m.status));
             }
-            let mut shuffled = hs;
-            shuffled.extend(shuffle(&segs, seed, dups));
+            // The handshake may come after the first data (SYN-ACK before SYN at times).
+            let mut shuffled = shuffle(&segs, seed, dups);
+            let at = hs_late.min(shuffled.len());
+            let mut hs = hs;
+            if seed % 2 == 0 {
+                hs.swap(0, 1);
+            }
+            for (i, f) in hs.into_iter().enumerate() {
+                shuffled.insert(at + i, f);
+            }
             let o = run_with(pcap(&shuffled, 1, false, false), &opts());
             prop_assert!(o.result.is_ok());
             // Packet numbers and offsets name the packet that carried the first byte, which

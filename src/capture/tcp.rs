@@ -248,6 +248,11 @@ impl Reassembler {
         }
     }
 
+    /// Whether the stream's first byte is at `seq`.
+    pub fn starts_at(&self, seq: SeqNumber) -> bool {
+        self.origin == Some(seq)
+    }
+
     /// Stream offset of `seq`, relative to the first byte; negative before it.
     pub fn offset_of(&self, seq: SeqNumber) -> Option<i64> {
         // Relative to `next` (not to the origin), so any 2^31 window around the current
@@ -304,17 +309,30 @@ impl Reassembler {
                 self.hold(dir, start as u64, payload, missing, meta, lim, pool, sink);
             }
         }
-        if self.fin_at.is_some() {
-            // A FIN closes the direction: holes before it are declared lost now rather than
-            // waited for (retransmissions after a FIN are rare and the connection is ending).
+        // A FIN ends the direction once every byte before it was delivered: in a disordered
+        // capture the FIN can come before the last data. Holes still open are declared lost
+        // by the usual bounds, a peer's ACK, or the connection's close.
+        self.end_at_fin(dir, meta, pool, sink);
+    }
+
+    /// Ends the direction when the stream has reached its FIN.
+    fn end_at_fin<S: StreamSink + ?Sized>(
+        &mut self,
+        dir: Dir,
+        meta: &PacketMeta,
+        pool: &mut Pool,
+        sink: &mut S,
+    ) {
+        if self.fin_at.is_some_and(|f| self.next >= f) {
             self.finish(dir, meta, pool, sink);
         }
     }
 
-    /// Whether the peer's `ack` covers bytes of this direction that were not seen yet (not
-    /// delivered and not held): a segment carrying that ACK is ahead of this direction in
-    /// the capture. ACKs absurdly far ahead (beyond the gap window) are not believed.
-    pub fn acks_unseen(&self, ack: SeqNumber, lim: &ReassemblyLimits) -> bool {
+    /// Whether the peer's `ack` covers bytes of this direction that were not delivered yet
+    /// (missing, or held behind a hole): a segment carrying that ACK was sent after those bytes
+    /// arrived, so processing it first could put, say, a response ahead of its request. ACKs
+    /// absurdly far ahead (beyond the gap window) are not believed.
+    pub fn acks_undelivered(&self, ack: SeqNumber, lim: &ReassemblyLimits) -> bool {
         if self.ended {
             return false;
         }
@@ -322,24 +340,11 @@ impl Reassembler {
             return false;
         };
         if let Some(f) = self.fin_at {
+            // The FIN occupies one sequence number that carries no byte.
             upto = upto.min(f as i64);
         }
         let next = self.next as i64;
-        if upto <= next || (upto - next) as u64 > lim.gap_window {
-            return false;
-        }
-        // Held segments count as seen; only holes before `upto` are unseen.
-        let mut pos = self.next;
-        for h in &self.held {
-            if h.start as i64 >= upto {
-                break;
-            }
-            if h.start > pos {
-                return true;
-            }
-            pos = pos.max(h.end);
-        }
-        (pos as i64) < upto
+        upto > next && (upto - next) as u64 <= lim.gap_window
     }
 
     /// The peer acknowledged `ack`: bytes before it were received, so holes before it that
@@ -378,6 +383,7 @@ impl Reassembler {
             }
             self.drain(dir, pool, sink);
         }
+        self.end_at_fin(dir, meta, pool, sink);
     }
 
     /// Declares every hole lost, delivers everything held and ends the direction.
@@ -392,7 +398,7 @@ impl Reassembler {
             return;
         }
         while !self.held.is_empty() {
-            self.declare_first_gap(dir, meta, pool, sink);
+            self.give_up_first_hole(dir, meta, pool, sink);
         }
         if let Some(f) = self.fin_at {
             if f > self.next {
@@ -405,9 +411,21 @@ impl Reassembler {
         sink.end(dir, meta);
     }
 
-    /// Declares the hole before the first held segment lost and delivers what follows it.
-    /// Returns false when nothing was held.
+    /// Declares the hole before the first held segment lost and delivers what follows it
+    /// (ending the direction if that reached its FIN). Returns false when nothing was held.
     pub fn declare_first_gap<S: StreamSink + ?Sized>(
+        &mut self,
+        dir: Dir,
+        meta: &PacketMeta,
+        pool: &mut Pool,
+        sink: &mut S,
+    ) -> bool {
+        let held = self.give_up_first_hole(dir, meta, pool, sink);
+        self.end_at_fin(dir, meta, pool, sink);
+        held
+    }
+
+    fn give_up_first_hole<S: StreamSink + ?Sized>(
         &mut self,
         dir: Dir,
         meta: &PacketMeta,
@@ -569,7 +587,7 @@ impl Reassembler {
                 break;
             };
             sink.warn(kind, dir, meta);
-            if !self.declare_first_gap(dir, meta, pool, sink) {
+            if !self.give_up_first_hole(dir, meta, pool, sink) {
                 break;
             }
         }
@@ -799,12 +817,22 @@ mod tests {
     }
 
     #[test]
-    fn fin_ends_and_declares_holes() {
+    fn fin_before_the_last_data_waits_for_it() {
         let mut t = T::new(0);
         t.seg(0, b"ab").seg_full(4, b"ef", 0, true);
-        assert!(t.r.is_ended());
-        assert_eq!(String::from_utf8_lossy(&t.sink.out), "ab<gap 2>ef<end>");
+        assert!(!t.r.is_ended(), "a hole before the FIN is waited for");
         t.seg(2, b"cd");
+        assert!(t.r.is_ended());
+        assert_eq!(String::from_utf8_lossy(&t.sink.out), "abcdef<end>");
+        // Data after the FIN is ignored.
+        t.seg(6, b"gh");
+        assert_eq!(t.finish(), "abcdef<end>");
+    }
+
+    #[test]
+    fn fin_with_a_hole_never_filled_declares_it_at_finish() {
+        let mut t = T::new(0);
+        t.seg(0, b"ab").seg_full(4, b"ef", 0, true);
         assert_eq!(t.finish(), "ab<gap 2>ef<end>");
     }
 

@@ -86,6 +86,9 @@ pub struct Facts {
     /// `credentials_seen` is `Some(false)` because a cookie the browser holds for the target
     /// was not sent.
     pub credentials_from_cookie_jar: bool,
+    /// `credentials_seen` was read from the requests' connections (see
+    /// `Evidence::connection_credentials`).
+    pub credentials_from_connection: bool,
     pub observed: Observed,
     pub is_font: bool,
 }
@@ -217,6 +220,12 @@ impl Resolver {
                 &facts,
             );
         };
+        if is_websocket_handshake(&flow.first().exchange.request) {
+            return not_cors(
+                "a WebSocket handshake: not subject to CORS (the server checks Origin itself)",
+                &facts,
+            );
+        }
         match facts.mode {
             Mode::NoCors => {
                 return not_cors(
@@ -411,6 +420,19 @@ impl Resolver {
         if facts.credentials_from_cookie_jar {
             if let Some(v) = browsers.get_mut(rec_idx) {
                 let why = "not credentialed: the browser held a same-site cookie for this host (set earlier in the input) and did not send it";
+                v.note = Some(match v.note.take() {
+                    Some(n) => format!("{n}; {why}"),
+                    None => why.to_owned(),
+                });
+            }
+        }
+        if facts.credentials_from_connection {
+            let why = if facts.credentials_seen == Some(true) {
+                "credentials mode read from the connection: it carried a Cookie, and Chromium and Firefox never send an uncredentialed request on such a connection"
+            } else {
+                "credentials mode read from the connection: it also carried a CORS preflight, and Chromium and Firefox send those and uncredentialed requests on connections of their own (unless cookies are blocked for the site)"
+            };
+            for v in &mut browsers {
                 v.note = Some(match v.note.take() {
                     Some(n) => format!("{n}; {why}"),
                     None => why.to_owned(),
@@ -845,6 +867,42 @@ fn verdict_from(
 }
 
 /// Browser-independent classification (cors.md 4.4).
+/// A WebSocket opening handshake (`Upgrade: websocket`, `Sec-Fetch-Mode: websocket`, or a
+/// `ws:`/`wss:` URL as HARs list it): the browser sends it without CORS and reads no CORS
+/// headers from the `101` answer.
+fn is_websocket_handshake(req: &crate::model::Request) -> bool {
+    let token = |name: &str| {
+        req.headers.get_all(name).any(|v| {
+            v.split(|b| *b == b',')
+                .any(|t| crate::model::trim_http_ws(t).eq_ignore_ascii_case(b"websocket"))
+        })
+    };
+    token("upgrade")
+        || token("sec-fetch-mode")
+        || req.url.starts_with("ws://")
+        || req.url.starts_with("wss://")
+}
+
+/// The credentials mode the hops' connections show (`Evidence::connection_credentials`), per
+/// hop: an uncredentialed connection means the request was not `include` (nor `same-origin`
+/// on a same-origin hop); a credentialed one, on a hop cross-origin to the page, means
+/// `include`. Hops that disagree tell nothing.
+fn connection_credentials(flow: &Flow, page_origin: &str) -> Option<bool> {
+    let mut out = None;
+    for h in flow.hops.iter().filter(|h| h.sent) {
+        let v = match h.exchange.evidence.connection_credentials {
+            Some(false) => false,
+            Some(true) if !same_origin(&h.exchange.request.url, page_origin) => true,
+            _ => continue,
+        };
+        if out.is_some_and(|o| o != v) {
+            return None;
+        }
+        out = Some(v);
+    }
+    out
+}
+
 pub fn classify(flow: &Flow) -> Facts {
     let first = &flow.first().exchange;
     let provisional = |x: &crate::model::Exchange| {
@@ -987,6 +1045,11 @@ pub fn classify(flow: &Flow) -> Facts {
         })
         .any(|h| h.exchange.request.headers.contains("cookie"))
         .then_some(true);
+    let from_connection = match (credentials_seen, page_origin.as_deref()) {
+        (None, Some(p)) => connection_credentials(flow, p),
+        _ => None,
+    };
+    let credentials_seen = credentials_seen.or(from_connection);
     let last = flow.last();
     let observed = if !last.sent {
         if last.exchange.flavour == Flavour::ChromeHar {
@@ -1035,6 +1098,7 @@ pub fn classify(flow: &Flow) -> Facts {
         initiator,
         credentials_seen,
         credentials_from_cookie_jar: false,
+        credentials_from_connection: from_connection.is_some(),
         observed,
         is_font,
     }
@@ -1090,6 +1154,86 @@ mod tests {
             r.for_browser(Browser::Firefox).reason,
             Some("CORSMissingAllowCredentials")
         );
+    }
+
+    /// The connection's class decides per hop: uncredentialed anywhere means not `include`;
+    /// credentialed only counts on a hop cross-origin to the page; hops that disagree, or no
+    /// class at all, leave it open.
+    #[test]
+    fn credentials_from_the_connection_per_hop() {
+        let hop = |url: &str, class: Option<bool>| {
+            let mut e = x(
+                Flavour::Capture,
+                "GET",
+                url,
+                &[("Origin", O)],
+                Some((200, &[("Access-Control-Allow-Origin", O)])),
+                None,
+            );
+            e.evidence.connection_credentials = class;
+            FlowHop {
+                exchange: e,
+                sent: true,
+                preflight: None,
+            }
+        };
+        let same = "http://app.test:8080/r";
+        let cases: [(Vec<FlowHop>, Option<bool>); 6] = [
+            (vec![hop(U, Some(false))], Some(false)),
+            (vec![hop(U, Some(true))], Some(true)),
+            (vec![hop(U, None)], None),
+            // A same-origin hop on a credentialed connection: `same-origin` mode does that too.
+            (vec![hop(same, Some(true))], None),
+            (vec![hop(same, Some(false)), hop(U, None)], Some(false)),
+            (vec![hop(same, Some(false)), hop(U, Some(true))], None),
+        ];
+        for (hops, want) in cases {
+            let f = Flow {
+                client: Arc::from("c"),
+                flavour: Flavour::Capture,
+                hops,
+            };
+            assert_eq!(connection_credentials(&f, O), want);
+        }
+        // Read from the connection: decided, and the note says so.
+        let f = one(hop(U, Some(false)).exchange, None);
+        let r = Resolver::new().resolve(&f, Browser::Chromium);
+        let c = r.for_browser(Browser::Chromium);
+        assert_eq!(
+            (r.credentials, c.verdict),
+            (Credentials::Omit, Verdict::Allowed)
+        );
+        assert!(c
+            .note
+            .as_deref()
+            .unwrap_or("")
+            .contains("read from the connection"));
+    }
+
+    #[test]
+    fn websocket_handshakes_are_not_cors() {
+        for (headers, url) in [
+            (vec![("Origin", O), ("Upgrade", "websocket")], U),
+            (vec![("Origin", O), ("Sec-Fetch-Mode", "websocket")], U),
+            (vec![("Origin", O)], "wss://api.test/socket"),
+        ] {
+            let f = one(
+                x(
+                    Flavour::Capture,
+                    "GET",
+                    url,
+                    &headers,
+                    Some((101, &[])),
+                    None,
+                ),
+                None,
+            );
+            let r = Resolver::new().resolve(&f, Browser::Chromium);
+            for b in &r.browsers {
+                assert_eq!(b.verdict, Verdict::NotCors, "{headers:?} {url}");
+                assert!(b.fix.is_none());
+            }
+        }
     }
 
     #[test]
