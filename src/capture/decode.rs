@@ -1106,6 +1106,127 @@ mod tests {
         check(decode(LinkType::Raw, &v), "::1");
     }
 
+    /// IPv6 split into fragments after a hop-by-hop header: `n` pieces of the TCP
+    /// packet `ip6()` carries, each a raw IPv6 packet.
+    fn ip6_fragments(cut: usize) -> Vec<Vec<u8>> {
+        let whole = ip6();
+        let (hdr, data) = whole.split_at(40);
+        let mut pieces = Vec::new();
+        for (start, end) in [(0, cut), (cut, data.len())] {
+            let mut h = hdr.to_vec();
+            h[6] = 0; // hop-by-hop first
+            let mut ext = vec![44, 0, 1, 4, 0, 0, 0, 0]; // hop-by-hop: 8 bytes, padding
+            let more = u16::from(end < data.len());
+            let off = (start as u16) | more;
+            ext.extend([6, 0]);
+            ext.extend(off.to_be_bytes());
+            ext.extend(0xdead_beefu32.to_be_bytes());
+            let body = [&ext[..], &data[start..end]].concat();
+            h[4..6].copy_from_slice(&(body.len() as u16).to_be_bytes());
+            pieces.push([h, body].concat());
+        }
+        pieces
+    }
+
+    fn meta(number: u64) -> PacketMeta {
+        PacketMeta {
+            number,
+            offset: 0,
+            ts: 0,
+        }
+    }
+
+    #[test]
+    fn ipv6_fragments_are_reassembled_by_the_decoder() {
+        let pieces = ip6_fragments(16);
+        let Decoded::Fragment(f) = decode(LinkType::Raw, &pieces[1]) else {
+            panic!("not a fragment");
+        };
+        assert_eq!(
+            (f.id, f.proto, f.offset, f.more),
+            (0xdead_beef, 6, 16, false)
+        );
+        for order in [[0, 1], [1, 0]] {
+            let mut d = Decoder::new(Arc::from("t"), &FragLimits::default(), 10);
+            let mut diag = Diagnostics::new();
+            assert!(d
+                .frame(LinkType::Raw, &pieces[order[0]], &meta(1), &mut diag)
+                .is_none());
+            let seg = d.frame(LinkType::Raw, &pieces[order[1]], &meta(2), &mut diag);
+            check(seg.map_or(Decoded::Other, Decoded::Tcp), "::1");
+            assert!(diag.is_empty(), "{diag:?}");
+        }
+    }
+
+    #[test]
+    fn ip_in_ip_and_ipv6_in_ipv4() {
+        for (proto, inner) in [(4u8, ip4()), (41, ip6())] {
+            let mut v = Vec::new();
+            PacketBuilder::ipv4([192, 168, 0, 1], [192, 168, 0, 2], 64)
+                .write(&mut v, IpNumber(proto), &inner)
+                .unwrap();
+            let Decoded::Tcp(s) = decode(LinkType::Raw, &v) else {
+                panic!("protocol {proto}: not TCP");
+            };
+            assert_eq!(s.payload, PAYLOAD);
+            assert_eq!(s.src.ip, inner_src(&inner));
+        }
+    }
+
+    fn inner_src(ip: &[u8]) -> IpAddr {
+        match decode(LinkType::Raw, ip) {
+            Decoded::Tcp(s) => s.src.ip,
+            d => panic!("{d:?}"),
+        }
+    }
+
+    /// Every outcome that is not a segment is one warning of a stable kind; QUIC and
+    /// "nothing for us" are not warnings.
+    #[test]
+    fn warnings_by_kind() {
+        let cases: [(Decoded<'_>, Option<&str>); 6] = [
+            (Decoded::Other, None),
+            (Decoded::Truncated("TCP header"), Some("truncated-packet")),
+            (Decoded::Malformed("IP header"), Some("malformed-packet")),
+            (
+                Decoded::Unsupported(Unsupported::TooDeep),
+                Some("encapsulation-too-deep"),
+            ),
+            (
+                Decoded::Unsupported(Unsupported::GreVersion(1)),
+                Some("unsupported-encapsulation"),
+            ),
+            (
+                Decoded::Quic(
+                    Endpoint {
+                        ip: IpAddr::from([1, 1, 1, 1]),
+                        port: 1,
+                    },
+                    Endpoint {
+                        ip: IpAddr::from([1, 1, 1, 2]),
+                        port: 443,
+                    },
+                ),
+                None,
+            ),
+        ];
+        for (d, kind) in cases {
+            let mut diag = Diagnostics::new();
+            warn(&d, "f.pcap", &meta(3), &mut diag);
+            match kind {
+                Some(k) => {
+                    assert_eq!(diag.count(k), 1, "{d:?}");
+                    assert!(diag.details(k)[0].starts_with("f.pcap: packet 3 (byte 0): "));
+                }
+                None => assert!(diag.is_empty(), "{d:?}"),
+            }
+        }
+        assert_eq!(
+            Decoded::Truncated("TCP header"),
+            decode(LinkType::Raw, &ip4()[..30])
+        );
+    }
+
     #[test]
     fn not_tcp_or_not_ip() {
         let mut v = Vec::new();

@@ -388,4 +388,94 @@ mod tests {
         assert_eq!(o.exchanges.len(), 1);
         assert_eq!(o.diag.count("quic-not-analysed"), 4, "{:?}", o.diag);
     }
+
+    /// Frames of a small capture for each new decode path, as committed fuzz seeds
+    /// (`fuzz/seeds/capture/encap-*.pcap`).
+    fn seeds() -> Vec<(&'static str, Vec<u8>)> {
+        let plain = conversations(2);
+        let frag = |reverse: bool| -> Vec<Frame> {
+            let mut out = Vec::new();
+            for (i, (t, f)) in plain.iter().enumerate() {
+                let mut parts = fragments4(f, &[16, 40], i as u16);
+                if reverse {
+                    parts.reverse();
+                }
+                out.extend(parts.into_iter().map(|p| (*t, p)));
+            }
+            out
+        };
+        let mut broken = frag(false);
+        broken.remove(3);
+        let last = broken.len() - 1;
+        let mut bad = broken[last].1.clone();
+        let end = bad.len() - 1;
+        bad[end] ^= 1;
+        broken.push((broken[last].0, bad));
+        let mut quic_frames = plain.clone();
+        for p in [50000, 50001] {
+            quic_frames.push((1, quic(p, 443, true, true)));
+            quic_frames.push((2, quic(p, 443, false, false)));
+        }
+        let cases: Vec<(&str, Vec<Frame>)> = vec![
+            ("encap-vxlan", wrap(&plain, |f| vxlan(f, 4789))),
+            (
+                "encap-gre-keyseq",
+                wrap(&plain, |f| gre(0xb000, 0x0800, ip_of(f))),
+            ),
+            ("encap-gre-teb", wrap(&plain, |f| gre(0x2000, 0x6558, f))),
+            (
+                "encap-erspan3",
+                wrap(&plain, |f| {
+                    gre(0x1000, 0x22eb, &[&[0x20, 1, 0, 0][..], &[0; 8], f].concat())
+                }),
+            ),
+            (
+                "encap-geneve",
+                wrap(&plain, |f| {
+                    outer_udp(
+                        5000,
+                        6081,
+                        &[&[1, 0, 0x65, 0x58, 0, 0, 1, 0][..], &[0; 4], f].concat(),
+                    )
+                }),
+            ),
+            ("encap-ipip", wrap(&plain, |f| outer_ip(4, ip_of(f)))),
+            ("encap-fragments", frag(false)),
+            ("encap-fragments-reversed", frag(true)),
+            ("encap-fragments-broken", broken),
+            ("encap-quic", quic_frames),
+        ];
+        cases
+            .into_iter()
+            .map(|(name, frames)| (name, pcap(&frames, 1, false, false)))
+            .collect()
+    }
+
+    /// The committed seeds are what `seeds()` builds (regenerate them with
+    /// `CORSCOPE_WRITE_SEEDS=1 cargo test --release --lib fuzz_seeds`), and each decodes as
+    /// it should.
+    #[test]
+    fn fuzz_seeds_are_current() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/capture");
+        let write = std::env::var_os("CORSCOPE_WRITE_SEEDS").is_some();
+        for (name, bytes) in seeds() {
+            assert!(bytes.len() <= 16 * 1024, "{name}");
+            let path = dir.join(format!("{name}.pcap"));
+            if write {
+                std::fs::write(&path, &bytes).unwrap();
+            }
+            assert_eq!(
+                std::fs::read(&path).ok(),
+                Some(bytes.clone()),
+                "{name}: stale seed"
+            );
+            let o = run(bytes);
+            if name.ends_with("broken") {
+                // A lost handshake fragment, and a changed copy of a delivered one.
+                assert_eq!(o.diag.count("ip-fragment-incomplete"), 2, "{:?}", o.diag);
+            } else {
+                assert_eq!(o.exchanges.len(), 2, "{name}: {:?}", o.diag);
+            }
+        }
+    }
 }

@@ -357,7 +357,10 @@ impl Defrag {
             return;
         };
         if !p.dead && !p.done {
-            let total = p.total.map_or("unknown".to_string(), |t| t.to_string());
+            let seen = match p.total {
+                Some(t) => format!("{} of {t} bytes seen", p.covered),
+                None => format!("{} bytes seen, the last fragment missing", p.covered),
+            };
             let cut = if p.cut {
                 " (a fragment was cut short by the capture's snapshot length)"
             } else {
@@ -365,10 +368,9 @@ impl Defrag {
             };
             diag.warn("ip-fragment-incomplete", || {
                 format!(
-                    "{}: fragments of {} incomplete {why}: {} of {total} bytes seen{cut}",
+                    "{}: fragments of {} incomplete {why}: {seen}{cut}",
                     at(src, &p.first),
-                    key.describe(),
-                    p.covered
+                    key.describe()
                 )
             });
         }

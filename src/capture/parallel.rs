@@ -809,6 +809,9 @@ mod tests {
                     (Decoded::Tcp(_), Hint::NotTcp) => {
                         panic!("{}: packet {} is TCP", path.display(), p.number)
                     }
+                    (d, Hint::NotTcp) if d.needs_state() => {
+                        panic!("{}: packet {} needs the reader", path.display(), p.number)
+                    }
                     _ => {}
                 }
             });
@@ -817,6 +820,21 @@ mod tests {
             checked > 5_000 && hinted > checked / 2,
             "{checked} {hinted}"
         );
+    }
+
+    /// Fragments and what a tunnel or QUIC may hide are left to `decode` and the reader.
+    #[test]
+    fn flow_hint_defers_fragments_and_tunnels() {
+        use super::super::encap_tests::{fragments4, gre, quic, vxlan};
+        let f = tcp4((CLIENT, 1), (SERVER, 80), 1, 1, ACK, &[b'x'; 64]);
+        for frame in [
+            fragments4(&f, &[24], 9)[1].clone(),
+            vxlan(&f, 4789),
+            gre(0, 0x6558, &f),
+            quic(1, 443, true, true),
+        ] {
+            assert_eq!(flow_hint(LinkType::Ethernet, &frame), Hint::Unknown);
+        }
     }
 
     #[test]
