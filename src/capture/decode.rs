@@ -779,6 +779,11 @@ pub struct Decoder {
     source: Arc<str>,
     defrag: Defrag,
     quic: QuicConns,
+    /// The warnings only this stage gives (`ip-fragment-*`, `limit-ip-fragments`,
+    /// `quic-*`), counted here and handed over by [`Decoder::finish`]: their order among
+    /// themselves is capture order either way, and a flood of them costs no memory or
+    /// per-packet work in the parallel reader.
+    own: Diagnostics,
     /// The datagram the last call reassembled, lent out as a segment by [`Decoder::frame`].
     held: Option<Datagram>,
 }
@@ -789,6 +794,7 @@ impl Decoder {
             source,
             defrag: Defrag::new(frag.clone()),
             quic: QuicConns::new(max_quic),
+            own: Diagnostics::new(),
             held: None,
         }
     }
@@ -825,16 +831,16 @@ impl Decoder {
     ) -> Option<Datagram> {
         match d {
             Decoded::Fragment(f) => {
-                let dg = self.defrag.insert(&f, meta, &self.source, diag)?;
+                let dg = self.defrag.insert(&f, meta, &self.source, &mut self.own)?;
                 match dg.decode() {
                     Decoded::Tcp(_) => return Some(dg),
-                    Decoded::Quic(s, d) => self.quic.see(s, d, meta, &self.source, diag),
+                    Decoded::Quic(s, d) => self.quic.see(s, d, meta, &self.source, &mut self.own),
                     other => warn(&other, &self.source, meta, diag),
                 }
                 None
             }
             Decoded::Quic(s, d) => {
-                self.quic.see(s, d, meta, &self.source, diag);
+                self.quic.see(s, d, meta, &self.source, &mut self.own);
                 None
             }
             other => {
@@ -844,9 +850,11 @@ impl Decoder {
         }
     }
 
-    /// End of capture: datagrams still incomplete are counted.
+    /// End of capture: datagrams still incomplete are counted, and this stage's warnings
+    /// handed over.
     pub fn finish(&mut self, diag: &mut Diagnostics) {
-        self.defrag.finish(&self.source, diag);
+        self.defrag.finish(&self.source, &mut self.own);
+        diag.merge(std::mem::take(&mut self.own));
     }
 }
 

@@ -478,4 +478,46 @@ mod tests {
             }
         }
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(96))]
+        /// Damaged tunnels, fragments and QUIC packets: no panic, and 2 workers still give
+        /// what 1 gives (the reader's fragment handling and the workers' decode agree).
+        #[test]
+        fn damaged_encapsulations_are_the_same_with_two_workers(
+            which in 0usize..10,
+            flips in proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), 1u8..=255), 1..12),
+        ) {
+            let mut all = seeds();
+            let (_, mut bytes) = all.swap_remove(which % all.len());
+            for (at, x) in flips {
+                // Past the pcap file header: damage packets, not the file format.
+                let i = 24 + at.index(bytes.len() - 24);
+                bytes[i] ^= x;
+            }
+            let frames = super::super::reader::PacketReader::new(
+                Cursor::new(bytes.clone()),
+                &CaptureOptions::default(),
+            )
+            .is_ok();
+            proptest::prop_assume!(frames);
+            let base = run(bytes.clone());
+            let mut exchanges = Vec::new();
+            let mut diag = Diagnostics::new();
+            let result = read_capture_parallel(
+                Box::new(Cursor::new(bytes)),
+                Arc::from("test"),
+                &CaptureOptions::default(),
+                2,
+                &mut |e| exchanges.push(e),
+                &mut diag,
+            );
+            proptest::prop_assert_eq!(&exchanges, &base.exchanges);
+            proptest::prop_assert_eq!(format!("{diag:?}"), format!("{:?}", base.diag));
+            proptest::prop_assert_eq!(
+                result.map_err(|e| e.to_string()).map(|s| s.tcp_packets),
+                base.result.map_err(|e| e.to_string()).map(|s| s.tcp_packets)
+            );
+        }
+    }
 }

@@ -8,7 +8,9 @@
 //! (evicted to stay within the limits). Overlaps with equal bytes (retransmitted fragments)
 //! are merged silently.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
 use super::decode::{transport, Decoded, Fragment, Segment};
@@ -74,12 +76,30 @@ impl Datagram {
 }
 
 /// Fragments of one datagram share source, destination, identification and protocol.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Key {
     src: IpAddr,
     dst: IpAddr,
     id: u32,
     proto: u8,
+}
+
+/// The key as one 38-byte write: hashing it field by field (keyed SipHash, since the
+/// identifications are the sender's to choose) cost more than the rest of reassembly.
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        let octets = |ip: IpAddr| match ip {
+            IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
+            IpAddr::V6(a) => a.octets(),
+        };
+        let mut b = [0u8; 38];
+        b[..16].copy_from_slice(&octets(self.src));
+        b[16..32].copy_from_slice(&octets(self.dst));
+        b[32..36].copy_from_slice(&self.id.to_be_bytes());
+        b[36] = self.proto;
+        b[37] = u8::from(self.src.is_ipv4());
+        h.write(&b);
+    }
 }
 
 impl Key {
@@ -131,8 +151,9 @@ impl Pending {
 pub struct Defrag {
     limits: FragLimits,
     pending: HashMap<Key, Pending>,
-    /// Creation order for expiry and eviction; entries of finished datagrams are skipped.
-    order: VecDeque<(Key, u64)>,
+    /// Creation order (key, generation, first capture time) for expiry and eviction;
+    /// entries of finished datagrams are skipped.
+    order: VecDeque<(Key, u64, Micros)>,
     next_generation: u64,
     charged: usize,
 }
@@ -177,26 +198,31 @@ impl Defrag {
             id: f.id,
             proto: f.proto,
         };
-        if let Some(p) = self.pending.get(&key) {
-            if p.done && !p.holds(f) {
-                // The identification was reused for a new datagram.
-                self.remove(&key);
-            } else if p.done || p.dead {
-                return None;
+        let known = match self.pending.get(&key) {
+            // The identification was reused for a new datagram.
+            Some(p) if p.done && !p.holds(f) => {
+                let generation = p.generation;
+                self.take(&key, generation);
+                false
             }
-        }
-        if !self.pending.contains_key(&key) {
+            Some(p) if p.done || p.dead => return None,
+            Some(_) => true,
+            None => false,
+        };
+        if !known {
             while self.pending.len() >= self.limits.max_datagrams.max(1) {
                 if !self.evict_oldest(src, diag) {
                     break;
                 }
             }
-            let generation = self.next_generation;
-            self.next_generation += 1;
-            self.order.push_back((key, generation));
-            self.pending.insert(
-                key,
-                Pending {
+        }
+        let p = match self.pending.entry(key) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                let generation = self.next_generation;
+                self.next_generation += 1;
+                self.order.push_back((key, generation, meta.ts));
+                e.insert(Pending {
                     pieces: BTreeMap::new(),
                     total: None,
                     covered: 0,
@@ -207,10 +233,9 @@ impl Defrag {
                     done: false,
                     depth: f.depth,
                     generation,
-                },
-            );
-        }
-        let p = self.pending.get_mut(&key)?;
+                })
+            }
+        };
         let len = u32::try_from(f.data.len()).unwrap_or(u32::MAX);
         let end = u64::from(f.offset) + u64::from(len) + u64::from(f.missing);
         let (n, o) = (meta.number, meta.offset);
@@ -286,7 +311,7 @@ impl Defrag {
 
     /// End of input: what is still incomplete is counted.
     pub fn finish(&mut self, src: &str, diag: &mut Diagnostics) {
-        while let Some((key, generation)) = self.order.pop_front() {
+        while let Some((key, generation, _)) = self.order.pop_front() {
             self.give_up(&key, generation, "at the end of the capture", src, diag);
         }
     }
@@ -295,13 +320,8 @@ impl Defrag {
     /// expires nothing).
     fn expire(&mut self, now: Micros, src: &str, diag: &mut Diagnostics) {
         let timeout = self.limits.timeout_secs.saturating_mul(1_000_000);
-        while let Some((key, generation)) = self.order.front().copied() {
-            let expired = match self.pending.get(&key) {
-                Some(p) if p.generation == generation => now.saturating_sub(p.first.ts) > timeout,
-                // Finished already: just drop the stale entry.
-                _ => true,
-            };
-            if !expired {
+        while let Some((key, generation, first)) = self.order.front().copied() {
+            if now.saturating_sub(first) <= timeout {
                 break;
             }
             self.order.pop_front();
@@ -312,18 +332,14 @@ impl Defrag {
         if self.order.len() > 2 * self.pending.len() + 64 {
             let pending = &self.pending;
             self.order
-                .retain(|(k, g)| pending.get(k).is_some_and(|p| p.generation == *g));
+                .retain(|(k, g, _)| pending.get(k).is_some_and(|p| p.generation == *g));
         }
     }
 
     /// Drops the oldest datagram in progress (`limit-ip-fragments`); false when none is left.
     fn evict_oldest(&mut self, src: &str, diag: &mut Diagnostics) -> bool {
-        while let Some((key, generation)) = self.order.pop_front() {
-            let Some(p) = self
-                .pending
-                .get(&key)
-                .filter(|p| p.generation == generation)
-            else {
+        while let Some((key, generation, _)) = self.order.pop_front() {
+            let Some(p) = self.take(&key, generation) else {
                 continue;
             };
             if !p.dead && !p.done {
@@ -338,7 +354,6 @@ impl Defrag {
                     )
                 });
             }
-            self.remove(&key);
             return true;
         }
         false
@@ -353,20 +368,20 @@ impl Defrag {
         src: &str,
         diag: &mut Diagnostics,
     ) {
-        let Some(p) = self.pending.get(key).filter(|p| p.generation == generation) else {
+        let Some(p) = self.take(key, generation) else {
             return;
         };
         if !p.dead && !p.done {
-            let seen = match p.total {
-                Some(t) => format!("{} of {t} bytes seen", p.covered),
-                None => format!("{} bytes seen, the last fragment missing", p.covered),
-            };
-            let cut = if p.cut {
-                " (a fragment was cut short by the capture's snapshot length)"
-            } else {
-                ""
-            };
             diag.warn("ip-fragment-incomplete", || {
+                let seen = match p.total {
+                    Some(t) => format!("{} of {t} bytes seen", p.covered),
+                    None => format!("{} bytes seen, the last fragment missing", p.covered),
+                };
+                let cut = if p.cut {
+                    " (a fragment was cut short by the capture's snapshot length)"
+                } else {
+                    ""
+                };
                 format!(
                     "{}: fragments of {} incomplete {why}: {seen}{cut}",
                     at(src, &p.first),
@@ -374,7 +389,6 @@ impl Defrag {
                 )
             });
         }
-        self.remove(key);
     }
 
     /// Marks a datagram given up: its data is freed, its later fragments absorbed.
@@ -387,10 +401,16 @@ impl Defrag {
         }
     }
 
-    fn remove(&mut self, key: &Key) -> Option<Pending> {
-        let p = self.pending.remove(key)?;
-        self.charged -= p.charged;
-        Some(p)
+    /// Removes datagram `key` if it is still the one of that generation.
+    fn take(&mut self, key: &Key, generation: u64) -> Option<Pending> {
+        match self.pending.entry(*key) {
+            Entry::Occupied(e) if e.get().generation == generation => {
+                let p = e.remove();
+                self.charged -= p.charged;
+                Some(p)
+            }
+            _ => None,
+        }
     }
 
     /// Builds the datagram and keeps its payload as the tombstone's one piece.
