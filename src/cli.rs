@@ -158,6 +158,15 @@ struct LimitArgs {
     /// Requests to one URL held for pairing at once [default: 128].
     #[arg(long)]
     max_pending_per_url: Option<usize>,
+    /// IP datagrams reassembled from fragments at once; the oldest is dropped first [default: 4096].
+    #[arg(long)]
+    max_ip_fragments: Option<usize>,
+    /// Bytes held for IP fragment reassembly [default: 32M].
+    #[arg(long, value_parser = parse_size)]
+    max_fragment_bytes: Option<u64>,
+    /// Seconds (capture time) an incomplete fragmented datagram waits [default: 30].
+    #[arg(long)]
+    fragment_timeout: Option<i64>,
 }
 
 impl LimitArgs {
@@ -209,6 +218,15 @@ impl LimitArgs {
         }
         if let Some(v) = self.max_pending_per_url {
             o.pairing.max_pending_per_url = v.max(1);
+        }
+        if let Some(v) = self.max_ip_fragments {
+            o.capture.frag.max_datagrams = v.max(1);
+        }
+        if let Some(v) = self.max_fragment_bytes {
+            o.capture.frag.max_bytes = usize_of(v);
+        }
+        if let Some(v) = self.fragment_timeout {
+            o.capture.frag.timeout_secs = v.max(0);
         }
     }
 }

@@ -1,10 +1,12 @@
 //! Arbitrary bytes as a capture file through `read_capture`: it must never panic, whatever
-//! the input (seed with `../tests/data/captures`, see the README there).
+//! the input (seed with `../tests/data/captures`, see the README there; `seeds/capture/encap-*`
+//! cover tunnels, IP fragments and QUIC).
 #![no_main]
 
 use std::io::Cursor;
 use std::sync::Arc;
 
+use corscope::capture::frag::FragLimits;
 use corscope::capture::{read_capture, CaptureOptions};
 use corscope::diag::Diagnostics;
 use libfuzzer_sys::fuzz_target;
@@ -22,6 +24,11 @@ fuzz_target!(|data: &[u8]| {
         max_chunk_line: 64,
         max_pending_requests: 4,
         max_reorder_exchanges: 4,
+        frag: FragLimits {
+            max_datagrams: 4,
+            max_bytes: 4096,
+            timeout_secs: 1,
+        },
         ..CaptureOptions::default()
     };
     let mut diag = Diagnostics::new();

@@ -38,6 +38,7 @@
 pub mod app;
 pub mod decode;
 pub mod flows;
+pub mod frag;
 pub mod h2;
 pub mod http;
 pub mod parallel;
@@ -55,7 +56,7 @@ use std::sync::Arc;
 use crate::diag::Diagnostics;
 use crate::model::{Exchange, Micros};
 
-use decode::{Decoded, Segment};
+use decode::Segment;
 use flows::{ConnTable, Out};
 use tcp::{FlowKey, PacketMeta};
 
@@ -109,6 +110,8 @@ pub struct CaptureOptions {
     pub skip_unknown_link_types: bool,
     /// TLS secrets (`--keylog` files); pcapng Decryption Secrets Blocks add to it as read.
     pub keylog: Arc<tls::KeyLog>,
+    /// IP fragment reassembly limits.
+    pub frag: frag::FragLimits,
 }
 
 impl Default for CaptureOptions {
@@ -129,6 +132,7 @@ impl Default for CaptureOptions {
             max_reorder_exchanges: MAX_REORDER_EXCHANGES,
             skip_unknown_link_types: false,
             keylog: Arc::default(),
+            frag: frag::FragLimits::default(),
         }
     }
 }
@@ -330,6 +334,7 @@ pub fn read_capture(
     let mut reorder = Reorder::new(opts.max_reorder_exchanges);
     let mut done: Vec<(Micros, Exchange)> = Vec::new();
     let src = source.clone();
+    let mut decoder = decode::Decoder::new(source.clone(), &opts.frag, opts.max_live_connections);
     let result = packets.for_each(|pkt| {
         stats.packets += 1;
         stats.bytes += pkt.data.len() as u64;
@@ -355,38 +360,17 @@ pub fn read_capture(
                 exchanges: &mut done,
             },
         );
-        match decode::decode(link, pkt.data) {
-            Decoded::Tcp(seg) => {
-                stats.tcp_packets += 1;
-                table.process(
-                    &seg,
-                    &meta,
-                    &mut Out {
-                        diag,
-                        stats: &mut stats,
-                        exchanges: &mut done,
-                    },
-                );
-            }
-            Decoded::Other => {}
-            Decoded::Fragment => diag.warn("ip-fragment", || {
-                format!(
-                    "{src}: packet {} (byte {}): IP fragment skipped",
-                    pkt.number, pkt.offset
-                )
-            }),
-            Decoded::Truncated => diag.warn("truncated-packet", || {
-                format!(
-                    "{src}: packet {} (byte {}): cut off before the end of its TCP header",
-                    pkt.number, pkt.offset
-                )
-            }),
-            Decoded::Malformed => diag.warn("malformed-packet", || {
-                format!(
-                    "{src}: packet {} (byte {}): bad IP header",
-                    pkt.number, pkt.offset
-                )
-            }),
+        if let Some(seg) = decoder.frame(link, pkt.data, &meta, diag) {
+            stats.tcp_packets += 1;
+            table.process(
+                &seg,
+                &meta,
+                &mut Out {
+                    diag,
+                    stats: &mut stats,
+                    exchanges: &mut done,
+                },
+            );
         }
         for ex in done.drain(..) {
             reorder.push(ex, diag, emit);
@@ -397,6 +381,7 @@ pub fn read_capture(
     });
     // Whatever happened to the input, the connections seen so far are finished and emitted
     // before the error (if any) is returned.
+    decoder.finish(diag);
     table.flush_all(&mut Out {
         diag,
         stats: &mut stats,
@@ -411,6 +396,9 @@ pub fn read_capture(
 
 #[cfg(test)]
 mod testutil;
+
+#[cfg(test)]
+mod encap_tests;
 
 #[cfg(test)]
 mod proptests {

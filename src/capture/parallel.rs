@@ -56,8 +56,9 @@ use std::thread;
 use crate::diag::Diagnostics;
 use crate::model::{Exchange, Micros};
 
-use super::decode::{self, Decoded, LinkType};
+use super::decode::{self, Decoded, Decoder, LinkType};
 use super::flows::{sweep_now, ConnTable, Out};
+use super::frag::Datagram;
 use super::reader::{BlockSink, PacketReader, RawPacket};
 use super::tcp::{Endpoint, FlowKey, PacketMeta};
 use super::{flow_shard, CaptureError, CaptureOptions, CaptureStats, Reorder};
@@ -76,6 +77,9 @@ enum Item {
     },
     /// An idle sweep due at this packet, before the packet itself is processed.
     Sweep(PacketMeta),
+    /// A datagram the reader reassembled from fragments (its last one is `meta`), carrying
+    /// a TCP segment of this worker's.
+    Datagram { meta: PacketMeta, dg: Datagram },
 }
 
 enum ToWorker {
@@ -97,7 +101,8 @@ struct Mark {
 
 enum ToMerge {
     Block(Vec<Mark>),
-    End(Result<(), CaptureError>, CaptureStats),
+    /// The result, the reader's counts and its end-of-capture warnings.
+    End(Result<(), CaptureError>, CaptureStats, Diagnostics),
 }
 
 /// Something a worker did that the merge replays.
@@ -172,16 +177,19 @@ pub fn read_capture_parallel(
                 marks: Vec::new(),
                 stats: CaptureStats::default(),
                 next_sweep: None,
-                source: reader_source,
+                source: reader_source.clone(),
                 to_workers: &to_workers,
                 to_merge: &to_merge,
                 inflight: VecDeque::new(),
+                decoder: Decoder::new(reader_source.clone(), &opts.frag, opts.max_live_connections),
             };
             let result = packets.for_each_block(&mut d);
             for tx in &to_workers {
                 let _ = tx.send(ToWorker::Finish);
             }
-            let _ = to_merge.send(ToMerge::End(result, d.stats));
+            let mut end = Diagnostics::new();
+            d.decoder.finish(&mut end);
+            let _ = to_merge.send(ToMerge::End(result, d.stats, end));
         }));
         // Spawning only fails when the system is out of threads. The threads that did start
         // exit on their own once the channels of the missing ones are closed.
@@ -223,6 +231,10 @@ struct Dispatch<'a> {
     to_merge: &'a SyncSender<ToMerge>,
     /// Blocks handed out, oldest first, until every worker has dropped them.
     inflight: VecDeque<Arc<Vec<u8>>>,
+    /// Fragment reassembly and QUIC counting: done here, in capture order, because the
+    /// fragments of a datagram (only the first has ports) must meet in one place; the
+    /// reassembled datagram then goes to the worker of its connection.
+    decoder: Decoder,
 }
 
 impl Dispatch<'_> {
@@ -275,6 +287,18 @@ impl BlockSink for Dispatch<'_> {
             Hint::NotTcp => 0,
             Hint::Unknown => match decode::decode(link, pkt.data) {
                 Decoded::Tcp(seg) => flow_shard(&seg, n),
+                d if d.needs_state() => {
+                    let mut diag = Diagnostics::new();
+                    if let Some(dg) = self.decoder.settle(d, &meta, &mut diag) {
+                        let shard = dg.segment().map_or(0, |seg| flow_shard(&seg, n));
+                        if let Some(items) = self.items.get_mut(shard) {
+                            items.push(Item::Datagram { meta, dg });
+                        }
+                    }
+                    mark.diag = (!diag.is_empty()).then(|| Box::new(diag));
+                    self.marks.push(mark);
+                    return;
+                }
                 _ => 0,
             },
         };
@@ -365,8 +389,12 @@ fn flow_hint(link: LinkType, frame: &[u8]) -> Hint {
             if ihl < 20 || ip.len() < ihl {
                 return Hint::Unknown;
             }
-            // Another protocol, or a non-atomic fragment (more fragments, or an offset).
-            if proto != 6 || frag & 0x3fff != 0 {
+            // A non-atomic fragment (more fragments, or an offset), or a protocol `decode`
+            // looks into (tunnels, QUIC): let `decode` and the reader's `Decoder` see it.
+            if frag & 0x3fff != 0 || (proto != 6 && decode::looks_into(proto)) {
+                return Hint::Unknown;
+            }
+            if proto != 6 {
                 return Hint::NotTcp;
             }
             let (Ok(s), Ok(d)) = (<[u8; 4]>::try_from(src), <[u8; 4]>::try_from(dst)) else {
@@ -415,6 +443,19 @@ fn worker(
                                 table.close_idle(&key, meta, &mut o);
                                 log(&mut out, &table, &mut scratch, before, meta.number, 0, no);
                             }
+                        }
+                        Item::Datagram { meta, dg } => {
+                            let before = (table.requests_seen(), out.exchanges.len());
+                            if let Some(seg) = dg.segment() {
+                                stats.tcp_packets += 1;
+                                let mut o = Out {
+                                    diag: &mut scratch,
+                                    stats: &mut stats,
+                                    exchanges: &mut out.exchanges,
+                                };
+                                table.process(&seg, meta, &mut o);
+                            }
+                            log(&mut out, &table, &mut scratch, before, meta.number, 1, 0);
                         }
                         Item::Packet {
                             meta,
@@ -472,22 +513,13 @@ fn decode_and_process(
     src: &str,
     out: &mut Out<'_>,
 ) {
-    let (n, o) = (meta.number, meta.offset);
     match decode::decode(link, frame) {
         Decoded::Tcp(seg) => {
             out.stats.tcp_packets += 1;
             table.process(&seg, meta, out);
         }
-        Decoded::Other => {}
-        Decoded::Fragment => out.diag.warn("ip-fragment", || {
-            format!("{src}: packet {n} (byte {o}): IP fragment skipped")
-        }),
-        Decoded::Truncated => out.diag.warn("truncated-packet", || {
-            format!("{src}: packet {n} (byte {o}): cut off before the end of its TCP header")
-        }),
-        Decoded::Malformed => out.diag.warn("malformed-packet", || {
-            format!("{src}: packet {n} (byte {o}): bad IP header")
-        }),
+        // The reader keeps fragments and QUIC packets (`Decoder::settle`): never sent here.
+        d => decode::warn(&d, src, meta, out.diag),
     }
 }
 
@@ -547,12 +579,12 @@ impl Merge<'_> {
             let (marks, end) = match from_reader.recv().map_err(|_| stopped())? {
                 ToMerge::Block(marks) => (marks, None),
                 // The end-of-capture flush: everything at "packet" u64::MAX, no release.
-                ToMerge::End(result, stats) => (
+                ToMerge::End(result, stats, last) => (
                     vec![Mark {
                         number: u64::MAX,
                         ts: Micros::MAX,
                         release: false,
-                        diag: None,
+                        diag: (!last.is_empty()).then(|| Box::new(last)),
                     }],
                     Some((result, stats)),
                 ),
@@ -777,6 +809,9 @@ mod tests {
                     (Decoded::Tcp(_), Hint::NotTcp) => {
                         panic!("{}: packet {} is TCP", path.display(), p.number)
                     }
+                    (d, Hint::NotTcp) if d.needs_state() => {
+                        panic!("{}: packet {} needs the reader", path.display(), p.number)
+                    }
                     _ => {}
                 }
             });
@@ -785,6 +820,21 @@ mod tests {
             checked > 5_000 && hinted > checked / 2,
             "{checked} {hinted}"
         );
+    }
+
+    /// Fragments and what a tunnel or QUIC may hide are left to `decode` and the reader.
+    #[test]
+    fn flow_hint_defers_fragments_and_tunnels() {
+        use super::super::encap_tests::{fragments4, gre, quic, vxlan};
+        let f = tcp4((CLIENT, 1), (SERVER, 80), 1, 1, ACK, &[b'x'; 64]);
+        for frame in [
+            fragments4(&f, &[24], 9)[1].clone(),
+            vxlan(&f, 4789),
+            gre(0, 0x6558, &f),
+            quic(1, 443, true, true),
+        ] {
+            assert_eq!(flow_hint(LinkType::Ethernet, &frame), Hint::Unknown);
+        }
     }
 
     #[test]
