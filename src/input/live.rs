@@ -195,4 +195,68 @@ mod tests {
         writer.join().unwrap();
         assert_eq!(live.read(&mut buf).unwrap(), 0);
     }
+
+    /// A capture fed through a pipe with a pause: the first flow's record comes out while
+    /// the writer still holds the pipe open (with one and with several capture threads).
+    #[test]
+    fn first_record_arrives_before_the_writer_closes() {
+        use crate::capture::testutil::{pcap, Conv};
+        use crate::pipeline::{analyze_input, InputReport, Options};
+        use std::io::Write;
+        use std::sync::mpsc::channel;
+
+        let mut frames = Vec::new();
+        for (i, port) in [41500u16, 41501].into_iter().enumerate() {
+            let mut c = Conv::new(port);
+            // The second request a minute later: past the pairing window of the first.
+            c.ts += i as i64 * 60_000_000;
+            c.handshake();
+            c.client(
+                format!("GET /{i} HTTP/1.1\r\nHost: api.test\r\nOrigin: http://app.test\r\n\r\n")
+                    .as_bytes(),
+                1460,
+            );
+            c.server(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 1460);
+            frames.extend(c.frames);
+        }
+        let bytes = pcap(&frames, 1, false, false);
+        for workers in [1, 2] {
+            let (mut w, r) = std::os::unix::net::UnixStream::pair().unwrap();
+            let (seen_tx, seen_rx) = channel::<()>();
+            let data = bytes.clone();
+            let writer = thread::spawn(move || {
+                for chunk in data.chunks(50) {
+                    w.write_all(chunk).unwrap();
+                    thread::sleep(Duration::from_millis(1));
+                }
+                // Hold the pipe open until a record came out (or give up).
+                let seen = seen_rx.recv_timeout(Duration::from_secs(20)).is_ok();
+                drop(w);
+                seen
+            });
+            let input =
+                super::super::from_live_reader("-".into(), Box::new(Live::new(r).unwrap())).unwrap();
+            assert!(input.live);
+            let opts = Options {
+                capture_workers: workers,
+                ..Options::default()
+            };
+            let mut records = 0;
+            let report = analyze_input(
+                input,
+                &opts,
+                &mut |_| {
+                    records += 1;
+                    let _ = seen_tx.send(());
+                },
+                InputReport::default(),
+            );
+            assert!(
+                writer.join().unwrap(),
+                "{workers} workers: no record before the writer closed"
+            );
+            assert!(report.error.is_none(), "{:?}", report.error);
+            assert_eq!(records, 2, "{workers} workers");
+        }
+    }
 }
