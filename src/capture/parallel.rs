@@ -704,6 +704,9 @@ mod tests {
     use crate::capture::testutil::*;
     use std::io::Cursor;
 
+    const CLIENT_EP: ([u8; 4], u16) = (CLIENT, 41999);
+    const SERVER_EP: ([u8; 4], u16) = (SERVER, 80);
+
     struct Run {
         exchanges: Vec<Exchange>,
         diag: Diagnostics,
@@ -826,6 +829,32 @@ mod tests {
             checked > 5_000 && hinted > checked / 2,
             "{checked} {hinted}"
         );
+    }
+
+    /// Inputs where many packets warn: the same counts and kept detail lines with any worker
+    /// count (detail lines travel to the merge only while a worker's kind has room left).
+    #[test]
+    fn warnings_are_the_same_with_any_worker_count() {
+        let mut frames = Vec::new();
+        for (i, port) in (41100u16..41130).enumerate() {
+            let mut c = Conv::new(port);
+            c.ts += i as i64 * 500;
+            c.handshake();
+            c.client(b"GET /w HTTP/1.1\r\nHost: h\r\n\r\n", 1460);
+            c.server(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 1460);
+            frames.extend(c.frames);
+            // Warnings: an empty frame and a frame cut inside its TCP header.
+            frames.push((c.ts + 1, Vec::new()));
+            let mut cut = tcp4(CLIENT_EP, SERVER_EP, 1, 1, ACK, b"");
+            cut.truncate(40);
+            frames.push((c.ts + 2, cut));
+        }
+        frames.sort_by_key(|f| f.0);
+        let bytes = pcap(&frames, 1, false, false);
+        assert_same(&bytes, &CaptureOptions::default());
+        let o = run_n(&bytes, &CaptureOptions::default(), 3);
+        assert_eq!(o.diag.count("truncated-packet"), 60);
+        assert_eq!(o.diag.details("truncated-packet").len(), crate::diag::MAX_DETAILS_PER_KIND);
     }
 
     #[test]
