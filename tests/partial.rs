@@ -374,9 +374,11 @@ fn damaged_gzip_capture_keeps_everything_before_the_damage() {
         out
     }
     fn run(bytes: &[u8], workers: usize) -> (InputReport, usize) {
-        let input =
-            corscope::input::from_reader(Arc::from("d.pcap.gz"), Box::new(Cursor::new(bytes.to_vec())))
-                .expect("format detected");
+        let input = corscope::input::from_reader(
+            Arc::from("d.pcap.gz"),
+            Box::new(Cursor::new(bytes.to_vec())),
+        )
+        .expect("format detected");
         let opts = Options {
             capture_workers: workers,
             ..Options::default()
@@ -405,7 +407,11 @@ fn damaged_gzip_capture_keeps_everything_before_the_damage() {
         garbage.extend_from_slice(b"trailing junk\n");
         let cases: Vec<(&str, Vec<u8>, Option<GzipFault>)> = vec![
             ("cut at 2/3", z[..n * 2 / 3].to_vec(), Some(GzipFault::Cut)),
-            ("length field missing", z[..n - 4].to_vec(), Some(GzipFault::Cut)),
+            (
+                "length field missing",
+                z[..n - 4].to_vec(),
+                Some(GzipFault::Cut),
+            ),
             ("bad CRC", flip(n - 6), Some(GzipFault::Crc)),
             ("bad length", flip(n - 2), Some(GzipFault::Length)),
             ("trailing garbage", garbage, None),
@@ -420,9 +426,16 @@ fn damaged_gzip_capture_keeps_everything_before_the_damage() {
                 assert_eq!(got, want, "{what}: records");
                 match (fault, &report.error) {
                     (None, None) => {
-                        assert_eq!(report.diagnostics.count("gzip-trailing-garbage"), 1, "{what}")
+                        assert_eq!(
+                            report.diagnostics.count("gzip-trailing-garbage"),
+                            1,
+                            "{what}"
+                        )
                     }
-                    (Some(f), Some(AnalyzeError::Capture(CaptureError::Read { offset, source }))) => {
+                    (
+                        Some(f),
+                        Some(AnalyzeError::Capture(CaptureError::Read { offset, source })),
+                    ) => {
                         let g = source
                             .get_ref()
                             .and_then(|e| e.downcast_ref::<GzipError>())
@@ -433,7 +446,10 @@ fn damaged_gzip_capture_keeps_everything_before_the_damage() {
                         let c = if *f == GzipFault::Cut { bytes.len() } else { n };
                         assert_eq!(g.compressed, c as u64, "{what}");
                     }
-                    (f, e) => panic!("{what}: wanted {f:?}, got {e:?} (plain: {:?})", want_report.error),
+                    (f, e) => panic!(
+                        "{what}: wanted {f:?}, got {e:?} (plain: {:?})",
+                        want_report.error
+                    ),
                 }
             }
         }

@@ -854,7 +854,10 @@ mod tests {
         assert_same(&bytes, &CaptureOptions::default());
         let o = run_n(&bytes, &CaptureOptions::default(), 3);
         assert_eq!(o.diag.count("truncated-packet"), 60);
-        assert_eq!(o.diag.details("truncated-packet").len(), crate::diag::MAX_DETAILS_PER_KIND);
+        assert_eq!(
+            o.diag.details("truncated-packet").len(),
+            crate::diag::MAX_DETAILS_PER_KIND
+        );
     }
 
     #[test]

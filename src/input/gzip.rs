@@ -37,8 +37,12 @@ impl fmt::Display for GzipError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let what = match &self.what {
             GzipFault::Cut => "gzip stream cut off".to_owned(),
-            GzipFault::Crc => "gzip CRC error (the data decoded but does not match its checksum)".to_owned(),
-            GzipFault::Length => "gzip length error (the member's length field does not match its data)".to_owned(),
+            GzipFault::Crc => {
+                "gzip CRC error (the data decoded but does not match its checksum)".to_owned()
+            }
+            GzipFault::Length => {
+                "gzip length error (the member's length field does not match its data)".to_owned()
+            }
             GzipFault::Damaged(d) => format!("damaged gzip data ({d})"),
         };
         write!(
@@ -225,7 +229,11 @@ mod tests {
     /// Reads everything, in small reads; returns the bytes, the error and the warnings.
     fn decode(bytes: &[u8]) -> (Vec<u8>, Option<GzipError>, Diagnostics) {
         let w = Arc::new(Mutex::new(Diagnostics::new()));
-        let mut r = GzipReader::new(io::BufReader::with_capacity(64, bytes), "t.gz".into(), w.clone());
+        let mut r = GzipReader::new(
+            io::BufReader::with_capacity(64, bytes),
+            "t.gz".into(),
+            w.clone(),
+        );
         let mut out = Vec::new();
         let mut buf = [0u8; 100];
         let err = loop {
@@ -242,7 +250,9 @@ mod tests {
     }
 
     fn data() -> Vec<u8> {
-        (0..200_000u32).flat_map(|i| (i * 7 % 251).to_le_bytes()).collect()
+        (0..200_000u32)
+            .flat_map(|i| (i * 7 % 251).to_le_bytes())
+            .collect()
     }
 
     #[test]

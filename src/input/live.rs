@@ -24,7 +24,8 @@ const FIRST_READ: usize = 64;
 /// a signal handler; [`request_stop`] does the same from code.
 pub fn stop_flag() -> Arc<AtomicBool> {
     static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
-    FLAG.get_or_init(|| Arc::new(AtomicBool::new(false))).clone()
+    FLAG.get_or_init(|| Arc::new(AtomicBool::new(false)))
+        .clone()
 }
 
 /// Ends every input as if it had reached its end: what was read is analysed and reported.
@@ -190,7 +191,10 @@ mod tests {
         let t = std::time::Instant::now();
         let n = live.read(&mut buf).unwrap();
         assert_eq!(n, 100);
-        assert!(t.elapsed() < Duration::from_millis(250), "did not wait for the writer");
+        assert!(
+            t.elapsed() < Duration::from_millis(250),
+            "did not wait for the writer"
+        );
         assert_eq!(live.read(&mut buf).unwrap(), 10);
         writer.join().unwrap();
         assert_eq!(live.read(&mut buf).unwrap(), 0);
@@ -234,8 +238,8 @@ mod tests {
                 drop(w);
                 seen
             });
-            let input =
-                super::super::from_live_reader("-".into(), Box::new(Live::new(r).unwrap())).unwrap();
+            let input = super::super::from_live_reader("-".into(), Box::new(Live::new(r).unwrap()))
+                .unwrap();
             assert!(input.live);
             let opts = Options {
                 capture_workers: workers,

@@ -78,7 +78,10 @@ pub fn open(path: &str) -> Result<Input, InputError> {
     if p.is_dir() {
         return Err(InputError::IsDirectory);
     }
-    from_reader(Arc::from(path), Box::new(File::open(p).map_err(InputError::Open)?))
+    from_reader(
+        Arc::from(path),
+        Box::new(File::open(p).map_err(InputError::Open)?),
+    )
 }
 
 #[cfg(unix)]
