@@ -13,6 +13,15 @@ pub type WarnKind = &'static str;
 pub struct Diagnostics {
     counts: BTreeMap<WarnKind, u64>,
     details: BTreeMap<WarnKind, Vec<String>>,
+    /// Detail lines ever kept (all kinds): a cheap "anything new?" for [`Diagnostics::new_details`].
+    kept: usize,
+}
+
+/// How many detail lines of each kind a producer has handed on ([`Diagnostics::new_details`]).
+#[derive(Clone, Debug, Default)]
+pub struct Shipped {
+    per_kind: BTreeMap<WarnKind, usize>,
+    kept: usize,
 }
 
 impl Diagnostics {
@@ -27,6 +36,38 @@ impl Diagnostics {
         let d = self.details.entry(kind).or_default();
         if d.len() < MAX_DETAILS_PER_KIND {
             d.push(detail());
+            self.kept += 1;
+        }
+    }
+
+    /// The detail lines kept since the last call (with `shipped` as its memory), without
+    /// counts: a producer whose lines are merged elsewhere in a global order keeps one
+    /// `Diagnostics` for its whole run (so its memory and work stay bounded however many
+    /// warnings it counts) and hands on just these lines at the place they arose; its counts
+    /// follow once, at the end ([`Diagnostics::counts_only`]). Only the first lines of each kind
+    /// can be among the first lines of a merge, so nothing the merge would keep is lost.
+    pub fn new_details(&self, shipped: &mut Shipped) -> Option<Diagnostics> {
+        if self.kept == shipped.kept {
+            return None;
+        }
+        shipped.kept = self.kept;
+        let mut out = Diagnostics::new();
+        for (kind, lines) in &self.details {
+            let sent = shipped.per_kind.entry(kind).or_insert(0);
+            if let Some(new) = lines.get(*sent..).filter(|n| !n.is_empty()) {
+                out.details.insert(kind, new.to_vec());
+                out.kept += new.len();
+                *sent = lines.len();
+            }
+        }
+        Some(out)
+    }
+
+    /// The counts alone (see [`Diagnostics::new_details`]).
+    pub fn counts_only(&self) -> Diagnostics {
+        Diagnostics {
+            counts: self.counts.clone(),
+            ..Diagnostics::default()
         }
     }
 
@@ -62,6 +103,7 @@ impl Diagnostics {
             for line in v {
                 if d.len() < MAX_DETAILS_PER_KIND {
                     d.push(line);
+                    self.kept += 1;
                 }
             }
         }
@@ -84,5 +126,28 @@ mod tests {
         e.add("tcp-gap", 5);
         d.merge(e);
         assert_eq!(d.count("tcp-gap"), 55);
+    }
+
+    /// Lines handed on as they arise plus counts at the end merge to what one `Diagnostics`
+    /// fed directly holds.
+    #[test]
+    fn shipped_details_and_final_counts_equal_a_direct_merge() {
+        let (mut direct, mut merged) = (Diagnostics::new(), Diagnostics::new());
+        let (mut local, mut shipped) = (Diagnostics::new(), Shipped::default());
+        for i in 0..100 {
+            let kind = if i % 3 == 0 { "a" } else { "b" };
+            direct.warn(kind, || format!("{kind} {i}"));
+            local.warn(kind, || format!("{kind} {i}"));
+            if let Some(d) = local.new_details(&mut shipped) {
+                merged.merge(d);
+            }
+            assert!(local.new_details(&mut shipped).is_none());
+        }
+        merged.merge(local.counts_only());
+        assert_eq!(
+            format!("{:?}", direct.counts),
+            format!("{:?}", merged.counts)
+        );
+        assert_eq!(direct.details, merged.details);
     }
 }

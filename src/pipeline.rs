@@ -186,24 +186,27 @@ struct ReadOutcome {
     diag: Diagnostics,
 }
 
-/// Pairing, batched: exchanges in, flows out in batches of [`BATCH`].
+/// Pairing, batched: exchanges in, flows out in batches of [`BATCH`] (for a live input,
+/// every flow as soon as pairing decides it).
 struct Pairing {
     pairer: Pairer,
     batch: Vec<Flow>,
+    max_batch: usize,
 }
 
 impl Pairing {
-    fn new(opts: &Options) -> Self {
+    fn new(opts: &Options, live: bool) -> Self {
         Pairing {
             pairer: Pairer::new(opts.pairing.clone()),
             batch: Vec::with_capacity(BATCH),
+            max_batch: if live { 1 } else { BATCH },
         }
     }
 
     fn push(&mut self, x: Exchange, send: &mut dyn FnMut(Vec<Flow>)) {
         let batch = &mut self.batch;
         self.pairer.push(x, &mut |f| batch.push(f));
-        if self.batch.len() >= BATCH {
+        if self.batch.len() >= self.max_batch {
             send(std::mem::replace(
                 &mut self.batch,
                 Vec::with_capacity(BATCH),
@@ -215,7 +218,7 @@ impl Pairing {
     /// the whole pairing window at once: it is handed over in batches too, or its flows,
     /// verdicts and records would all exist at the same time.
     fn finish(mut self, send: &mut dyn FnMut(Vec<Flow>)) -> Diagnostics {
-        let Pairing { pairer, batch } = &mut self;
+        let Pairing { pairer, batch, .. } = &mut self;
         pairer.finish(&mut |f| {
             batch.push(f);
             if batch.len() >= BATCH {
@@ -237,6 +240,7 @@ fn produce(
     emit: &mut dyn FnMut(Exchange),
 ) -> ReadOutcome {
     let name: Arc<str> = input.name.clone();
+    let under = input.warnings.clone();
     let mut r = ReadOutcome::default();
     let mut exchanges = 0u64;
     let mut count = |x: Exchange| {
@@ -265,6 +269,9 @@ fn produce(
         }
     }
     r.exchanges = exchanges;
+    if let Ok(mut w) = under.lock() {
+        r.diag.merge(std::mem::take(&mut *w));
+    }
     r
 }
 
@@ -323,7 +330,7 @@ fn sequential(
     resolving: &mut Resolving,
     out: &mut dyn FnMut(Record),
 ) -> ReadOutcome {
-    let mut pairing = Pairing::new(opts);
+    let mut pairing = Pairing::new(opts, input.live);
     let mut decide = |batch: Vec<Flow>| output(opts.all, &resolving.resolve(batch), out);
     let mut read = produce(input, opts, 1, &mut |x| pairing.push(x, &mut decide));
     let diag = pairing.finish(&mut decide);
@@ -375,7 +382,7 @@ fn pipelined(
                     let _ = work_tx.send(Work::Exchanges(batch));
                     Some(read)
                 } else {
-                    let mut pairing = Pairing::new(opts);
+                    let mut pairing = Pairing::new(opts, input.live);
                     let mut send = |flows| {
                         let _ = work_tx.send(Work::Flows(flows));
                     };
@@ -405,7 +412,7 @@ fn pipelined(
                     match work {
                         Work::Flows(flows) => decide(flows),
                         Work::Exchanges(xs) => {
-                            let p = pairing.get_or_insert_with(|| Pairing::new(opts));
+                            let p = pairing.get_or_insert_with(|| Pairing::new(opts, false));
                             for x in xs {
                                 p.push(x, &mut decide);
                             }

@@ -111,6 +111,24 @@ FILE="$T/claim4g-data.pcap" run "pcap record claiming 4 GB, 300 MB present" ""
 } >"$T/claim4g.pcapng"
 FILE="$T/claim4g.pcapng" run "pcapng block claiming 4 GB" ""
 
+# 6. Every packet a warning (issue 18 item 3): 256 MB of zero-length records, default jobs.
+run "256 MB of zero-length pcap records (stdin)" "python3 tests/hostile_gen.py zero-records 16777216"
+
+# 7. Damaged gzip (issue 18 item 2): cut, trailer missing, trailing garbage, bad CRC.
+"$BIN" generate-pcap --bytes 20000000 "$T/g.pcap" 2>/dev/null
+gzip -1 -c "$T/g.pcap" >"$T/g.pcap.gz"
+GZ_LEN=$(stat -c %s "$T/g.pcap.gz")
+head -c $((GZ_LEN * 2 / 3)) "$T/g.pcap.gz" >"$T/cut.pcap.gz"
+FILE="$T/cut.pcap.gz" run ".pcap.gz cut at 2/3" ""
+head -c $((GZ_LEN - 4)) "$T/g.pcap.gz" >"$T/notrailer.pcap.gz"
+FILE="$T/notrailer.pcap.gz" run ".pcap.gz without its length field" ""
+{ cat "$T/g.pcap.gz"; echo garbage; } >"$T/garbage.pcap.gz"
+FILE="$T/garbage.pcap.gz" run ".pcap.gz + trailing garbage" ""
+python3 -c "import sys; b=bytearray(open(sys.argv[1],'rb').read()); b[-6]^=1; open(sys.argv[2],'wb').write(b)" \
+  "$T/g.pcap.gz" "$T/badcrc.pcap.gz"
+FILE="$T/badcrc.pcap.gz" run ".pcap.gz with a bad CRC" ""
+rm -f "$T"/*.pcap.gz "$T/g.pcap"
+
 # EXTRA: beyond the issue's list.
 EXTRA=1
 # 6. One URL repeated at one timestamp: pairing must stay linear (it was quadratic).

@@ -328,7 +328,7 @@ pub fn read_capture(
     emit: &mut dyn FnMut(Exchange),
     diag: &mut Diagnostics,
 ) -> Result<CaptureStats, CaptureError> {
-    let mut packets = reader::PacketReader::new(reader, opts)?;
+    let mut packets = reader::PacketReader::new(reader, opts)?.named(source.clone());
     let mut stats = CaptureStats::default();
     let mut table = ConnTable::new(source.clone(), opts);
     let mut reorder = Reorder::new(opts.max_reorder_exchanges);
@@ -391,11 +391,12 @@ pub fn read_capture(
         reorder.push(ex, diag, emit);
     }
     reorder.drain(emit);
+    diag.merge(packets.take_warnings());
     result.map(|()| stats)
 }
 
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;
 
 #[cfg(test)]
 mod encap_tests;

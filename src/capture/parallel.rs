@@ -53,7 +53,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread;
 
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostics, Shipped};
 use crate::model::{Exchange, Micros};
 
 use super::decode::{self, Decoded, Decoder, LinkType};
@@ -101,8 +101,14 @@ struct Mark {
 
 enum ToMerge {
     Block(Vec<Mark>),
-    /// The result, the reader's counts and its end-of-capture warnings.
-    End(Result<(), CaptureError>, CaptureStats, Diagnostics),
+    /// The result, the reader's end-of-capture warnings (with details, e.g. fragments never
+    /// completed) and its counts (its own and the framing's; details went with the marks).
+    End(
+        Result<(), CaptureError>,
+        CaptureStats,
+        Diagnostics,
+        Diagnostics,
+    ),
 }
 
 /// Something a worker did that the merge replays.
@@ -126,8 +132,9 @@ struct Event {
 struct WorkerOut {
     events: Vec<Event>,
     exchanges: Vec<(Micros, Exchange)>,
-    /// Set on the final message.
-    stats: Option<CaptureStats>,
+    /// Set on the final message, with the worker's warning counts (its detail lines went
+    /// with the events where they arose).
+    stats: Option<(CaptureStats, Diagnostics)>,
 }
 
 /// Reads a capture like [`super::read_capture`], with `workers` threads reassembling and
@@ -146,7 +153,7 @@ pub fn read_capture_parallel(
         return super::read_capture(reader, source, opts, emit, diag);
     }
     let n = workers;
-    let mut packets = PacketReader::new(reader, opts)?;
+    let mut packets = PacketReader::new(reader, opts)?.named(source.clone());
     let worker_opts = CaptureOptions {
         max_live_connections: opts.max_live_connections.div_ceil(n).max(1),
         max_total_buffer: opts.max_total_buffer.div_ceil(n).max(1),
@@ -176,6 +183,8 @@ pub fn read_capture_parallel(
                 items: (0..n).map(|_| Vec::new()).collect(),
                 marks: Vec::new(),
                 stats: CaptureStats::default(),
+                diag: Diagnostics::new(),
+                shipped: Shipped::default(),
                 next_sweep: None,
                 source: reader_source.clone(),
                 to_workers: &to_workers,
@@ -189,7 +198,9 @@ pub fn read_capture_parallel(
             }
             let mut end = Diagnostics::new();
             d.decoder.finish(&mut end);
-            let _ = to_merge.send(ToMerge::End(result, d.stats, end));
+            let mut counts = d.diag.counts_only();
+            counts.merge(packets.take_warnings());
+            let _ = to_merge.send(ToMerge::End(result, d.stats, end, counts));
         }));
         // Spawning only fails when the system is out of threads. The threads that did start
         // exit on their own once the channels of the missing ones are closed.
@@ -225,6 +236,10 @@ struct Dispatch<'a> {
     items: Vec<Vec<Item>>,
     marks: Vec<Mark>,
     stats: CaptureStats,
+    /// The reader's warnings: counted here for the whole run, detail lines handed to the
+    /// merge with the packet they belong to (see [`Diagnostics::new_details`]).
+    diag: Diagnostics,
+    shipped: Shipped,
     next_sweep: Option<Micros>,
     source: Arc<str>,
     to_workers: &'a [SyncSender<ToWorker>],
@@ -235,15 +250,6 @@ struct Dispatch<'a> {
     /// fragments of a datagram (only the first has ports) must meet in one place; the
     /// reassembled datagram then goes to the worker of its connection.
     decoder: Decoder,
-}
-
-impl Dispatch<'_> {
-    /// One warning of the reader's for the packet, with the same text `read_capture` writes.
-    fn warn(&self, kind: &'static str, text: String) -> Option<Box<Diagnostics>> {
-        let mut d = Diagnostics::new();
-        d.warn(kind, || text);
-        Some(Box::new(d))
-    }
 }
 
 impl BlockSink for Dispatch<'_> {
@@ -265,13 +271,14 @@ impl BlockSink for Dispatch<'_> {
             // `read_capture` returns before its sweep and release steps for these.
             mark.release = false;
             let src = &self.source;
-            mark.diag = self.warn(
-                "unsupported-link-type",
+            // The same text `read_capture` writes.
+            self.diag.warn("unsupported-link-type", || {
                 format!(
                     "{src}: packet {} (byte {}): link type {} skipped",
                     pkt.number, pkt.offset, pkt.dlt
-                ),
-            );
+                )
+            });
+            mark.diag = self.diag.new_details(&mut self.shipped).map(Box::new);
             self.marks.push(mark);
             return;
         };
@@ -425,7 +432,10 @@ fn worker(
 ) {
     let mut table = ConnTable::new(source.clone(), opts);
     let mut stats = CaptureStats::default();
+    // The worker's warnings for its whole run: counts here, detail lines shipped with the
+    // events they arose in (bounded however many packets warn).
     let mut scratch = Diagnostics::new();
+    let mut shipped = Shipped::default();
     while let Ok(msg) = rx.recv() {
         let mut out = WorkerOut::default();
         match msg {
@@ -441,7 +451,16 @@ fn worker(
                                     exchanges: &mut out.exchanges,
                                 };
                                 table.close_idle(&key, meta, &mut o);
-                                log(&mut out, &table, &mut scratch, before, meta.number, 0, no);
+                                log(
+                                    &mut out,
+                                    &table,
+                                    &scratch,
+                                    &mut shipped,
+                                    before,
+                                    meta.number,
+                                    0,
+                                    no,
+                                );
                             }
                         }
                         Item::Datagram { meta, dg } => {
@@ -455,7 +474,16 @@ fn worker(
                                 };
                                 table.process(&seg, meta, &mut o);
                             }
-                            log(&mut out, &table, &mut scratch, before, meta.number, 1, 0);
+                            log(
+                                &mut out,
+                                &table,
+                                &scratch,
+                                &mut shipped,
+                                before,
+                                meta.number,
+                                1,
+                                0,
+                            );
                         }
                         Item::Packet {
                             meta,
@@ -471,7 +499,16 @@ fn worker(
                                 exchanges: &mut out.exchanges,
                             };
                             decode_and_process(&mut table, *link, frame, meta, &source, &mut o);
-                            log(&mut out, &table, &mut scratch, before, meta.number, 1, 0);
+                            log(
+                                &mut out,
+                                &table,
+                                &scratch,
+                                &mut shipped,
+                                before,
+                                meta.number,
+                                1,
+                                0,
+                            );
                         }
                     }
                 }
@@ -493,9 +530,18 @@ fn worker(
                     let Some(no) = table.flush_next(&mut o) else {
                         break;
                     };
-                    log(&mut out, &table, &mut scratch, before, u64::MAX, 0, no);
+                    log(
+                        &mut out,
+                        &table,
+                        &scratch,
+                        &mut shipped,
+                        before,
+                        u64::MAX,
+                        0,
+                        no,
+                    );
                 }
-                out.stats = Some(std::mem::take(&mut stats));
+                out.stats = Some((std::mem::take(&mut stats), scratch.counts_only()));
                 let _ = tx.send(out);
                 return;
             }
@@ -523,11 +569,14 @@ fn decode_and_process(
     }
 }
 
-/// Logs an event when the step did something the merge must replay.
+/// Logs an event when the step did something the merge must replay (warnings only when they
+/// kept a detail line: counts go to the merge once, at the end).
+#[allow(clippy::too_many_arguments)]
 fn log(
     out: &mut WorkerOut,
     table: &ConnTable,
-    scratch: &mut Diagnostics,
+    diag: &Diagnostics,
+    shipped: &mut Shipped,
     (seq_before, done_before): (u64, usize),
     packet: u64,
     phase: u8,
@@ -535,7 +584,8 @@ fn log(
 ) {
     let parsed = table.requests_seen() - seq_before;
     let done = out.exchanges.len() - done_before;
-    if parsed == 0 && done == 0 && scratch.is_empty() {
+    let details = diag.new_details(shipped);
+    if parsed == 0 && done == 0 && details.is_none() {
         return;
     }
     out.events.push(Event {
@@ -545,7 +595,7 @@ fn log(
         parsed,
         done,
         oldest: table.oldest_open(),
-        diag: (!scratch.is_empty()).then(|| Box::new(std::mem::take(scratch))),
+        diag: details.map(Box::new),
     });
 }
 
@@ -579,24 +629,26 @@ impl Merge<'_> {
             let (marks, end) = match from_reader.recv().map_err(|_| stopped())? {
                 ToMerge::Block(marks) => (marks, None),
                 // The end-of-capture flush: everything at "packet" u64::MAX, no release.
-                ToMerge::End(result, stats, last) => (
+                ToMerge::End(result, stats, last, counts) => (
                     vec![Mark {
                         number: u64::MAX,
                         ts: Micros::MAX,
                         release: false,
                         diag: (!last.is_empty()).then(|| Box::new(last)),
                     }],
-                    Some((result, stats)),
+                    Some((result, stats, counts)),
                 ),
             };
             let mut outs = Vec::with_capacity(from_workers.len());
             for rx in from_workers {
                 outs.push(rx.recv().map_err(|_| stopped())?);
             }
-            let mut stats = end.as_ref().map(|(_, s)| s.clone());
+            let mut stats = end.as_ref().map(|(_, s, _)| s.clone());
+            let mut counts = Diagnostics::new();
             if let Some(total) = &mut stats {
-                for o in &outs {
-                    if let Some(w) = &o.stats {
+                for o in &mut outs {
+                    if let Some((w, c)) = o.stats.take() {
+                        counts.merge(c);
                         total.tcp_packets += w.tcp_packets;
                         total.tcp_connections += w.tcp_connections;
                         total.http_requests += w.http_requests;
@@ -605,8 +657,11 @@ impl Merge<'_> {
                 }
             }
             self.block(marks, outs);
-            if let Some((result, _)) = end {
+            if let Some((result, _, reader_counts)) = end {
                 self.reorder.drain(self.emit);
+                // After everything, as `read_capture` merges the framing's warnings last.
+                self.diag.merge(counts);
+                self.diag.merge(reader_counts);
                 return result.map(|()| stats.unwrap_or_default());
             }
         }
@@ -694,6 +749,9 @@ mod tests {
     use super::*;
     use crate::capture::testutil::*;
     use std::io::Cursor;
+
+    const CLIENT_EP: ([u8; 4], u16) = (CLIENT, 41999);
+    const SERVER_EP: ([u8; 4], u16) = (SERVER, 80);
 
     struct Run {
         exchanges: Vec<Exchange>,
@@ -835,6 +893,35 @@ mod tests {
         ] {
             assert_eq!(flow_hint(LinkType::Ethernet, &frame), Hint::Unknown);
         }
+    }
+
+    /// Inputs where many packets warn: the same counts and kept detail lines with any worker
+    /// count (detail lines travel to the merge only while a worker's kind has room left).
+    #[test]
+    fn warnings_are_the_same_with_any_worker_count() {
+        let mut frames = Vec::new();
+        for (i, port) in (41100u16..41130).enumerate() {
+            let mut c = Conv::new(port);
+            c.ts += i as i64 * 500;
+            c.handshake();
+            c.client(b"GET /w HTTP/1.1\r\nHost: h\r\n\r\n", 1460);
+            c.server(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 1460);
+            frames.extend(c.frames);
+            // Warnings: an empty frame and a frame cut inside its TCP header.
+            frames.push((c.ts + 1, Vec::new()));
+            let mut cut = tcp4(CLIENT_EP, SERVER_EP, 1, 1, ACK, b"");
+            cut.truncate(40);
+            frames.push((c.ts + 2, cut));
+        }
+        frames.sort_by_key(|f| f.0);
+        let bytes = pcap(&frames, 1, false, false);
+        assert_same(&bytes, &CaptureOptions::default());
+        let o = run_n(&bytes, &CaptureOptions::default(), 3);
+        assert_eq!(o.diag.count("truncated-packet"), 60);
+        assert_eq!(
+            o.diag.details("truncated-packet").len(),
+            crate::diag::MAX_DETAILS_PER_KIND
+        );
     }
 
     #[test]

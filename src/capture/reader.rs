@@ -3,11 +3,16 @@
 //! blocks of [`BLOCK_BYTES`] (a block grows only for a record that does not fit, up to
 //! [`MAX_RECORD_BYTES`]), never the whole file; records are parsed in place.
 //!
-//! Errors (truncation, damage, unsupported link type) are returned only after every packet
-//! before them was handed to the caller, and name that packet's number and byte offset.
+//! Reading is live: a read that returns less than asked (a pipe holding only what the writer
+//! has written so far) is parsed and handed on at once instead of waiting for a full block.
+//!
+//! Errors (truncation, damage, read errors such as a damaged gzip stream, unsupported link
+//! type) are returned only after every packet before them was handed to the caller, and name
+//! that packet's number and byte offset. A pcapng block that is complete by its own length
+//! fields but cannot be read is skipped by its length with a warning (`pcapng-block-skipped`).
 
 use std::io::{self, Read};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use pcap_parser::nom::{self, IResult};
 use pcap_parser::pcap::{
@@ -15,10 +20,11 @@ use pcap_parser::pcap::{
     LegacyPcapBlock,
 };
 use pcap_parser::pcapng::{parse_block_be, parse_block_le, parse_sectionheaderblock, Block};
-use pcap_parser::PcapError;
+use pcap_parser::{PcapError, EPB_MAGIC, SPB_MAGIC};
 
 use super::decode::LinkType;
 use super::{CaptureError, CaptureOptions};
+use crate::diag::Diagnostics;
 use crate::model::Micros;
 
 /// Largest record (pcap frame or pcapng block) accepted; a block grows up to this.
@@ -63,41 +69,6 @@ struct Interface {
     offset_secs: i64,
 }
 
-/// Reads until the buffer is full or the input ends, and keeps the I/O error that
-/// `pcap-parser` would otherwise reduce to `ReadError`.
-struct FullRead<R> {
-    inner: R,
-    error: Arc<Mutex<Option<io::Error>>>,
-}
-
-impl<R: Read> Read for FullRead<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut filled = 0;
-        while filled < buf.len() {
-            let Some(space) = buf.get_mut(filled..) else {
-                break;
-            };
-            match self.inner.read(space) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    if filled > 0 {
-                        // Hand over what we have; the error comes back on the next read.
-                        break;
-                    }
-                    let kind = e.kind();
-                    if let Ok(mut slot) = self.error.lock() {
-                        *slot = Some(e);
-                    }
-                    return Err(io::Error::from(kind));
-                }
-            }
-        }
-        Ok(filled)
-    }
-}
-
 /// Bytes read per block: large enough that syscalls and per-block work are negligible, small
 /// enough that a parallel reader can keep a few blocks in flight in little memory, and twice
 /// the input's read buffer (`input::READ_BUFFER`), so that reads go straight from the kernel
@@ -108,9 +79,21 @@ type LegacyParse = fn(&[u8]) -> IResult<&[u8], LegacyPcapBlock<'_>, PcapError<&[
 
 #[derive(Clone, Copy)]
 enum Kind {
-    Legacy(LegacyParse),
-    Ng { big_endian: bool },
+    Legacy {
+        parse: LegacyParse,
+        big_endian: bool,
+        /// A record claiming more captured bytes than this is damage, not a large packet:
+        /// the file header's snapshot length, but at least [`PCAP_MAX_SNAPLEN`].
+        max_caplen: u32,
+    },
+    Ng {
+        big_endian: bool,
+    },
 }
+
+/// The largest snapshot length tcpdump and Wireshark write (`MAXIMUM_SNAPLEN`): a pcap record
+/// longer than this and than the file's own snapshot length is a damaged record header.
+const PCAP_MAX_SNAPLEN: u32 = 262_144;
 
 /// A pcap or pcapng stream, framed in large blocks: the input is read straight into a block
 /// buffer (one copy, from the kernel) and records are parsed in place with `pcap-parser`'s
@@ -118,8 +101,9 @@ enum Kind {
 /// [`PacketReader::for_each_block`] hands whole blocks over, so a parallel reader can share
 /// them with its workers instead of copying packets.
 pub struct PacketReader {
-    input: FullRead<Box<dyn Read + Send>>,
-    io_error: Arc<Mutex<Option<io::Error>>>,
+    input: Box<dyn Read + Send>,
+    /// The read error that ended the input, returned once the packets before it are out.
+    read_error: Option<io::Error>,
     /// The current block: `buf[pos..end]` is read but not parsed yet.
     buf: Vec<u8>,
     pos: usize,
@@ -138,6 +122,10 @@ pub struct PacketReader {
     block_bytes: usize,
     /// Where Decryption Secrets Blocks go.
     keylog: Arc<super::tls::KeyLog>,
+    /// The reader's own warnings (skipped blocks), for [`PacketReader::take_warnings`].
+    warnings: Diagnostics,
+    /// The input's name, for warning lines.
+    source: Arc<str>,
 }
 
 /// nom's result of a header parse as the `PcapError` the error mapping expects.
@@ -166,14 +154,10 @@ impl PacketReader {
         opts: &CaptureOptions,
         block_bytes: usize,
     ) -> Result<PacketReader, CaptureError> {
-        let io_error = Arc::new(Mutex::new(None));
         let block_bytes = block_bytes.max(64);
         let mut r = PacketReader {
-            input: FullRead {
-                inner: Box::new(reader),
-                error: io_error.clone(),
-            },
-            io_error,
+            input: Box::new(reader),
+            read_error: None,
             buf: vec![0; block_bytes],
             pos: 0,
             end: 0,
@@ -187,13 +171,23 @@ impl PacketReader {
             skip_unknown_links: opts.skip_unknown_link_types,
             keylog: opts.keylog.clone(),
             block_bytes,
+            warnings: Diagnostics::new(),
+            source: Arc::from(""),
         };
-        r.fill()?;
+        // Enough for any file header (a pipe may hand over less per read).
+        while r.end < 64 && !r.exhausted {
+            r.fill();
+        }
         let data = r.buf.get(..r.end).unwrap_or(&[]);
         let got = data.len().min(4);
         let head = data.get(..got).unwrap_or(&[]);
         match head {
-            [] => return Err(CaptureError::Empty),
+            [] => {
+                return Err(r
+                    .read_error
+                    .take()
+                    .map_or(CaptureError::Empty, read_failed(0)))
+            }
             [0x0a, 0x0d, 0x0d, 0x0a] => {
                 // Only checked here; the block is parsed again as the first record. A section
                 // header longer than the block (options) makes the block grow.
@@ -201,39 +195,38 @@ impl PacketReader {
                     let data = r.buf.get(r.pos..r.end).unwrap_or(&[]);
                     match parse_sectionheaderblock(data) {
                         Err(nom::Err::Incomplete(n)) if !r.exhausted => {
-                            let Ok(Some(need)) =
-                                Self::stop(nom::Err::Incomplete(n), data.len(), false, 0, 0)
-                            else {
-                                break;
-                            };
+                            let need = data.len().saturating_add(needed(n));
                             if need >= r.max_record {
                                 break;
                             }
                             r.swap_in(need, None);
-                            r.fill()?;
+                            r.fill();
                         }
-                        other => {
-                            nom_error(other).map_err(|e| {
-                                header_error(&e, &r.io_error, "pcapng section header")
-                            })?;
-                            break;
-                        }
+                        _ => break,
                     }
                 }
                 let data = r.buf.get(r.pos..r.end).unwrap_or(&[]);
-                nom_error(parse_sectionheaderblock(data))
-                    .map_err(|e| header_error(&e, &r.io_error, "pcapng section header"))?;
+                let len = data.len();
+                if let Err(e) = nom_error(parse_sectionheaderblock(data)) {
+                    return Err(header_error(
+                        &mut r.read_error,
+                        &e,
+                        "pcapng section header",
+                        len,
+                    ));
+                }
             }
             [0xd4, 0xc3, 0xb2, 0xa1]
             | [0xa1, 0xb2, 0xc3, 0xd4]
             | [0x4d, 0x3c, 0xb2, 0xa1]
             | [0xa1, 0xb2, 0x3c, 0x4d]
             | [0x34, 0xcd, 0xb2, 0xa1] => {
+                let len = data.len();
                 let (rest, h) = match parse_pcap_header(data) {
                     Ok(x) => x,
                     Err(e) => {
                         let e = nom_error::<()>(Err(e)).err().unwrap_or(PcapError::Eof);
-                        return Err(header_error(&e, &r.io_error, "pcap file header"));
+                        return Err(header_error(&mut r.read_error, &e, "pcap file header", len));
                     }
                 };
                 let parse: LegacyParse = if h.is_modified_format() {
@@ -253,14 +246,21 @@ impl PacketReader {
                     units,
                     offset_secs: 0,
                 });
-                r.kind = Kind::Legacy(parse);
+                r.kind = Kind::Legacy {
+                    parse,
+                    big_endian: h.is_bigendian(),
+                    max_caplen: h.snaplen.max(PCAP_MAX_SNAPLEN),
+                };
                 r.pos = data.len() - rest.len();
             }
             _ if got < 4 && is_magic_prefix(head) => {
-                return Err(CaptureError::TruncatedHeader {
-                    what: "file header",
-                    len: got as u64,
-                })
+                return Err(r.read_error.take().map_or(
+                    CaptureError::TruncatedHeader {
+                        what: "file header",
+                        len: got as u64,
+                    },
+                    read_failed(got as u64),
+                ))
             }
             other => return Err(CaptureError::NotACapture(hex_prefix(other))),
         }
@@ -270,6 +270,17 @@ impl PacketReader {
     /// Packets handed out so far.
     pub fn packets(&self) -> u64 {
         self.number
+    }
+
+    /// Names the input in warning lines.
+    pub fn named(mut self, source: Arc<str>) -> Self {
+        self.source = source;
+        self
+    }
+
+    /// The reader's own warnings so far (blocks skipped), taken out.
+    pub fn take_warnings(&mut self) -> Diagnostics {
+        std::mem::take(&mut self.warnings)
     }
 
     /// Calls `f` for every packet record, in file order. Returns the first error after all
@@ -282,7 +293,7 @@ impl PacketReader {
                 Some(need) => {
                     self.check_size(need)?;
                     self.swap_in(need, None);
-                    self.fill()?;
+                    self.fill();
                 }
             };
         }
@@ -303,11 +314,7 @@ impl PacketReader {
                 Ok(need) => {
                     let old = self.swap_in(need, Some(std::mem::take(&mut spare)));
                     spare = sink.block(old);
-                    // On a read error the new block holds only the unparsed tail: no packet
-                    // refers to it, so nothing is left to hand over.
-                    if let Err(e) = self.fill() {
-                        break Err(e);
-                    }
+                    self.fill();
                 }
                 Err(e) => break Err(e),
             }
@@ -329,33 +336,82 @@ impl PacketReader {
             end,
             base,
             exhausted,
+            read_error,
             kind,
             number,
             interfaces,
+            max_record,
             skip_unknown_links,
             keylog,
+            warnings,
+            source,
             ..
         } = self;
+        let input_end = *base + *end as u64;
         loop {
             let data = buf.get(*pos..*end).unwrap_or(&[]);
-            if data.is_empty() && *exhausted {
-                return Ok(None);
-            }
             let offset = *base + *pos as u64;
+            let ended = Ended {
+                have: data.len(),
+                exhausted: *exhausted,
+                read_error: &mut *read_error,
+                input_end,
+                packet: *number + 1,
+                offset,
+            };
+            if data.is_empty() && *exhausted {
+                return match ended.read_error.take() {
+                    Some(source) => Err(read_failed(input_end)(source)),
+                    None => Ok(None),
+                };
+            }
             let (consumed, packet) = match *kind {
-                Kind::Legacy(parse) => match parse(data) {
-                    Ok((rest, b)) => {
-                        *number += 1;
-                        let (units, link) = match interfaces.first() {
-                            Some(i) => (i.units, i.link),
-                            None => (1_000_000, Err(-1)),
-                        };
-                        let ts =
-                            to_micros(u64::from(b.ts_sec) * units + u64::from(b.ts_usec), units, 0);
-                        (data.len() - rest.len(), Some((link, ts, b.data, b.origlen)))
+                Kind::Legacy {
+                    parse,
+                    big_endian,
+                    max_caplen,
+                } => {
+                    // A record header claiming more than any snapshot length is damage when
+                    // more data follows it (a bogus length), truncation when the input ends.
+                    if let Some(caplen) = data.get(8..12).map(|b| {
+                        let b = [b[0], b[1], b[2], b[3]];
+                        if big_endian {
+                            u32::from_be_bytes(b)
+                        } else {
+                            u32::from_le_bytes(b)
+                        }
+                    }) {
+                        if caplen > max_caplen && (data.len() > 16 || !*exhausted) {
+                            if data.len() <= 16 {
+                                return Ok(Some(17));
+                            }
+                            return Err(CaptureError::Damaged {
+                                packet: ended.packet,
+                                offset,
+                                detail: format!(
+                                    "record header claims {caplen} captured bytes, more than \
+                                     the snapshot length ({max_caplen})"
+                                ),
+                            });
+                        }
                     }
-                    Err(e) => return Self::stop(e, data.len(), *exhausted, *number, offset),
-                },
+                    match parse(data) {
+                        Ok((rest, b)) => {
+                            *number += 1;
+                            let (units, link) = match interfaces.first() {
+                                Some(i) => (i.units, i.link),
+                                None => (1_000_000, Err(-1)),
+                            };
+                            let ts = to_micros(
+                                u64::from(b.ts_sec) * units + u64::from(b.ts_usec),
+                                units,
+                                0,
+                            );
+                            (data.len() - rest.len(), Some((link, ts, b.data, b.origlen)))
+                        }
+                        Err(e) => return ended.stop(e),
+                    }
+                }
                 Kind::Ng { big_endian } => {
                     let parsed = if big_endian {
                         parse_block_be(data)
@@ -364,7 +420,41 @@ impl PacketReader {
                     };
                     let (rest, block) = match parsed {
                         Ok(x) => x,
-                        Err(e) => return Self::stop(e, data.len(), *exhausted, *number, offset),
+                        Err(e) => match ng_frame(data, big_endian) {
+                            // Complete by its own length fields, yet unreadable inside: skip
+                            // it by its length and go on.
+                            NgFrame::Complete { typ, len } => {
+                                if matches!(typ, EPB_MAGIC | SPB_MAGIC) {
+                                    *number += 1;
+                                }
+                                let why = match e {
+                                    nom::Err::Incomplete(_) => {
+                                        "its contents overrun its length".into()
+                                    }
+                                    nom::Err::Error(e) | nom::Err::Failure(e) => damage_text(&e),
+                                };
+                                warnings.warn("pcapng-block-skipped", || {
+                                    format!(
+                                        "{source}: byte {offset}: pcapng block of type \
+                                         {typ:#010x} ({len} bytes) skipped: {why}"
+                                    )
+                                });
+                                *pos += len;
+                                continue;
+                            }
+                            NgFrame::Need(n) if n > data.len() => {
+                                return ended
+                                    .stop(nom::Err::Incomplete(nom::Needed::new(n - data.len())))
+                            }
+                            NgFrame::Bad(detail) => {
+                                return Err(CaptureError::Damaged {
+                                    packet: ended.packet,
+                                    offset,
+                                    detail,
+                                })
+                            }
+                            NgFrame::Need(_) => return ended.stop(e),
+                        },
                     };
                     let packet = match block {
                         Block::SectionHeader(shb) => {
@@ -419,11 +509,21 @@ impl PacketReader {
                             keylog.add_dsb(dsb.secrets_type.0, d);
                             None
                         }
+                        // Other blocks (statistics, name resolution, custom, …) carry nothing
+                        // this tool reads.
                         _ => None,
                     };
                     (data.len() - rest.len(), packet)
                 }
             };
+            // `--max-record-bytes` holds for records that fit in a block too.
+            if consumed > *max_record {
+                return Err(CaptureError::RecordTooLarge {
+                    packet: *number + u64::from(packet.is_none()),
+                    offset,
+                    limit: *max_record,
+                });
+            }
             // Every packet, whichever format framed it, is checked and handed on the same way.
             if let Some((link, ts, d, orig_len)) = packet {
                 if let (Err(dlt), false) = (link, *skip_unknown_links) {
@@ -445,35 +545,6 @@ impl PacketReader {
                 });
             }
             *pos += consumed;
-        }
-    }
-
-    /// Why parsing stopped at a record that did not parse: more bytes needed (`Ok(Some)`),
-    /// truncation at the end of the input, or damage.
-    fn stop(
-        e: nom::Err<PcapError<&[u8]>>,
-        have: usize,
-        exhausted: bool,
-        number: u64,
-        offset: u64,
-    ) -> Result<Option<usize>, CaptureError> {
-        match e {
-            nom::Err::Incomplete(_) if exhausted => Err(CaptureError::Truncated {
-                packet: number + 1,
-                offset,
-            }),
-            nom::Err::Incomplete(n) => {
-                let more = match n {
-                    nom::Needed::Size(n) => n.get(),
-                    nom::Needed::Unknown => 1,
-                };
-                Ok(Some(have.saturating_add(more)))
-            }
-            nom::Err::Error(e) | nom::Err::Failure(e) => Err(CaptureError::Damaged {
-                packet: number + 1,
-                offset,
-                detail: damage_text(&e),
-            }),
         }
     }
 
@@ -528,23 +599,145 @@ impl PacketReader {
         old
     }
 
-    /// Reads until the buffer is full or the input ends.
-    fn fill(&mut self) -> Result<(), CaptureError> {
+    /// Reads what is available: until the buffer is full, the input ends, or a read returns
+    /// less than asked (a pipe that holds only what its writer wrote so far: that is parsed
+    /// and handed on now, not when a whole block has arrived). A read error ends the input;
+    /// it is returned once every packet before it was handed on.
+    fn fill(&mut self) {
         while !self.exhausted {
             let Some(space) = self.buf.get_mut(self.end..) else {
                 break;
             };
-            if space.is_empty() {
+            let asked = space.len();
+            if asked == 0 {
                 break;
             }
             match self.input.read(space) {
                 Ok(0) => self.exhausted = true,
-                Ok(n) => self.end += n,
-                Err(_) => return Err(take_io_error(&self.io_error, self.base + self.pos as u64)),
+                Ok(n) => {
+                    self.end += n;
+                    if n < asked {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.read_error = Some(e);
+                    self.exhausted = true;
+                }
             }
         }
-        Ok(())
     }
+}
+
+/// The error for a file header that did not parse (`have` bytes of input were there).
+fn header_error(
+    read_error: &mut Option<io::Error>,
+    e: &PcapError<&[u8]>,
+    what: &'static str,
+    have: usize,
+) -> CaptureError {
+    match e {
+        PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof => {
+            match read_error.take() {
+                Some(source) => read_failed(have as u64)(source),
+                None => CaptureError::TruncatedHeader {
+                    what,
+                    len: have as u64,
+                },
+            }
+        }
+        other => CaptureError::Damaged {
+            packet: 1,
+            offset: 0,
+            detail: format!("bad {what}: {}", damage_text(other)),
+        },
+    }
+}
+
+/// Where parsing stopped at a record that did not parse, and what the input had left.
+struct Ended<'a> {
+    have: usize,
+    exhausted: bool,
+    read_error: &'a mut Option<io::Error>,
+    /// Stream offset of the end of what was read.
+    input_end: u64,
+    /// The next packet's number and the record's offset.
+    packet: u64,
+    offset: u64,
+}
+
+impl Ended<'_> {
+    /// Why parsing stopped: more bytes needed (`Ok(Some(total))`), the input ended inside the
+    /// record (truncation, or the read error that ended it), or damage.
+    fn stop(self, e: nom::Err<PcapError<&[u8]>>) -> Result<Option<usize>, CaptureError> {
+        match e {
+            nom::Err::Incomplete(_) if self.exhausted => match self.read_error.take() {
+                Some(source) => Err(read_failed(self.input_end)(source)),
+                None => Err(CaptureError::Truncated {
+                    packet: self.packet,
+                    offset: self.offset,
+                }),
+            },
+            nom::Err::Incomplete(n) => Ok(Some(self.have.saturating_add(needed(n)))),
+            nom::Err::Error(e) | nom::Err::Failure(e) => Err(CaptureError::Damaged {
+                packet: self.packet,
+                offset: self.offset,
+                detail: damage_text(&e),
+            }),
+        }
+    }
+}
+
+fn needed(n: nom::Needed) -> usize {
+    match n {
+        nom::Needed::Size(n) => n.get(),
+        nom::Needed::Unknown => 1,
+    }
+}
+
+/// A pcapng block's framing, from its own length fields only.
+enum NgFrame {
+    /// The block needs this many bytes (or at least the 12-byte frame).
+    Need(usize),
+    /// Both length fields agree and the whole block is here.
+    Complete { typ: u32, len: usize },
+    /// The length fields cannot frame a block: nothing after it can be trusted.
+    Bad(String),
+}
+
+fn ng_frame(data: &[u8], big_endian: bool) -> NgFrame {
+    let word = |at: usize| {
+        data.get(at..at + 4).map(|b| {
+            let b = [b[0], b[1], b[2], b[3]];
+            if big_endian {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            }
+        })
+    };
+    let (Some(typ), Some(len)) = (word(0), word(4)) else {
+        return NgFrame::Need(12);
+    };
+    if len < 12 || len % 4 != 0 {
+        return NgFrame::Bad(format!(
+            "block length {len} is not a multiple of 4 of at least 12"
+        ));
+    }
+    let len = len as usize;
+    match word(len - 4) {
+        None => NgFrame::Need(len),
+        Some(trailer) if trailer as usize == len => NgFrame::Complete { typ, len },
+        Some(trailer) => NgFrame::Bad(format!(
+            "block length {len} at its start but {trailer} at its end"
+        )),
+    }
+}
+
+/// The error for a read that failed after `offset` bytes of the (decompressed) input.
+fn read_failed(offset: u64) -> impl FnOnce(io::Error) -> CaptureError {
+    move |source| CaptureError::Read { offset, source }
 }
 
 /// Where `part` starts in `whole`. The record parsers return sub-slices of their input, so this
@@ -573,33 +766,6 @@ fn to_micros(raw: u64, units: u64, offset_secs: i64) -> Micros {
     let us = u128::from(raw) * 1_000_000 / u128::from(units);
     let us = i64::try_from(us).unwrap_or(i64::MAX);
     us.saturating_add(offset_secs.saturating_mul(1_000_000))
-}
-
-fn take_io_error(slot: &Arc<Mutex<Option<io::Error>>>, offset: u64) -> CaptureError {
-    let source = slot
-        .lock()
-        .ok()
-        .and_then(|mut s| s.take())
-        .unwrap_or_else(|| io::Error::other("read failed"));
-    CaptureError::Read { offset, source }
-}
-
-fn header_error(
-    e: &PcapError<&[u8]>,
-    io_error: &Arc<Mutex<Option<io::Error>>>,
-    what: &'static str,
-) -> CaptureError {
-    match e {
-        PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof => {
-            CaptureError::TruncatedHeader { what, len: 0 }
-        }
-        PcapError::ReadError => take_io_error(io_error, 0),
-        other => CaptureError::Damaged {
-            packet: 1,
-            offset: 0,
-            detail: format!("bad {what}: {}", damage_text(other)),
-        },
-    }
 }
 
 fn damage_text(e: &PcapError<&[u8]>) -> String {
@@ -696,18 +862,163 @@ mod tests {
         }
     }
 
+    /// A record header claiming more than any snapshot length: damage at that record when
+    /// data follows it, truncation when the input ends right there; never an allocation.
     #[test]
-    fn huge_record_length_is_truncation_not_allocation() {
-        let mut bytes = pcap(&[], 1, false, false);
+    fn absurd_record_length_is_damage_when_data_follows() {
+        let frames = conversation();
+        let good = pcap(&frames, 1, false, false);
+        let mut bytes = good.clone();
         bytes.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0]);
+        let header_only = bytes.clone();
         bytes.extend_from_slice(&[0u8; 100]);
-        assert!(matches!(
-            run(bytes).result,
-            Err(CaptureError::Truncated {
-                packet: 1,
-                offset: 24
-            }) | Err(CaptureError::RecordTooLarge { packet: 1, .. })
-        ));
+        let o = run(bytes);
+        assert_eq!(o.exchanges.len(), 1, "the packets before it are read");
+        match o.result {
+            Err(e @ CaptureError::Damaged { .. }) => assert_eq!(
+                e.to_string(),
+                format!(
+                    "damaged capture at packet {} (byte {}): record header claims 2147483647 \
+                     captured bytes, more than the snapshot length (262144)",
+                    frames.len() + 1,
+                    good.len()
+                )
+            ),
+            other => panic!("{other:?}"),
+        }
+        match run(header_only).result {
+            Err(CaptureError::Truncated { packet, offset }) => {
+                assert_eq!(
+                    (packet, offset),
+                    (frames.len() as u64 + 1, good.len() as u64)
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// `--max-record-bytes` below the block size still holds.
+    #[test]
+    fn record_limit_holds_for_records_inside_a_block() {
+        let frames = conversation();
+        let opts = CaptureOptions {
+            max_record_bytes: 80,
+            ..CaptureOptions::default()
+        };
+        let o = run_with(pcap(&frames, 1, false, false), &opts);
+        let first_big = frames.iter().position(|f| f.1.len() + 16 > 80).unwrap() as u64 + 1;
+        match o.result {
+            Err(CaptureError::RecordTooLarge { packet, limit, .. }) => {
+                assert_eq!((packet, limit), (first_big, 80))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A file header cut short says how much of it there was.
+    #[test]
+    fn short_file_header_names_its_length() {
+        let p = pcap(&[], 1, false, false);
+        let e = run(p[..20].to_vec()).result.unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "truncated pcap file header: the input ends after 20 bytes"
+        );
+    }
+
+    /// pcapng blocks that are complete by their length fields but unreadable inside are skipped
+    /// by their length, with a warning naming their offset; the exchanges after them are read.
+    #[test]
+    fn unreadable_pcapng_blocks_are_skipped_by_their_length() {
+        let mut v = Vec::new();
+        pcapng_shb(&mut v);
+        pcapng_idb(&mut v, 1, None);
+        let mut offsets = Vec::new();
+        for (i, port) in (40300u16..40306).enumerate() {
+            let mut c = Conv::new(port);
+            c.ts += i as i64 * 1_000_000;
+            c.handshake();
+            c.client(
+                format!("GET /{i} HTTP/1.1\r\nHost: h\r\n\r\n").as_bytes(),
+                1460,
+            );
+            c.server(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 1460);
+            c.fins();
+            for (ts, f) in &c.frames {
+                pcapng_epb(&mut v, 0, *ts as u64, f);
+            }
+            match i {
+                // A 12-byte process information block (it needs more to be read).
+                1 => {
+                    offsets.push(v.len());
+                    ng_block(&mut v, 0x8000_0001, &[]);
+                }
+                // An enhanced packet block whose captured length exceeds its block.
+                3 => {
+                    offsets.push(v.len());
+                    let mut bad = Vec::new();
+                    pcapng_epb(&mut bad, 0, 1, &c.frames[0].1);
+                    bad[20..24].copy_from_slice(&5000u32.to_le_bytes());
+                    v.extend(bad);
+                }
+                _ => {}
+            }
+        }
+        let o = run(v);
+        assert!(o.result.is_ok(), "{:?}", o.result);
+        assert_eq!(o.exchanges.len(), 6);
+        assert_eq!(o.diag.count("pcapng-block-skipped"), 2);
+        let d = o.diag.details("pcapng-block-skipped");
+        assert!(
+            d[0].starts_with(&format!(
+                "test: byte {}: pcapng block of type 0x80000001 (12 bytes) skipped",
+                offsets[0]
+            )),
+            "{d:?}"
+        );
+        assert!(
+            d[1].starts_with(&format!(
+                "test: byte {}: pcapng block of type 0x00000006",
+                offsets[1]
+            )),
+            "{d:?}"
+        );
+    }
+
+    /// A read error (a damaged gzip stream, a failing disk) comes after every packet before
+    /// it, and names the offset the input reached.
+    #[test]
+    fn read_error_comes_after_every_packet_before_it() {
+        struct Failing(std::io::Cursor<Vec<u8>>);
+        impl std::io::Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                // Small reads, as from a pipe, then the error instead of the end.
+                let n = buf.len().min(7);
+                match self.0.read(&mut buf[..n])? {
+                    0 => Err(std::io::Error::other("disk on fire")),
+                    n => Ok(n),
+                }
+            }
+        }
+        let frames = conversation();
+        let bytes = pcap(&frames, 1, false, false);
+        for cut in [bytes.len(), bytes.len() - 5] {
+            let mut exchanges = Vec::new();
+            let r = super::super::read_capture(
+                Box::new(std::io::BufReader::new(Failing(std::io::Cursor::new(
+                    bytes[..cut].to_vec(),
+                )))),
+                "t".into(),
+                &CaptureOptions::default(),
+                &mut |e| exchanges.push(e),
+                &mut crate::diag::Diagnostics::new(),
+            );
+            assert_eq!(exchanges.len(), 1, "cut {cut}");
+            match r {
+                Err(CaptureError::Read { offset, .. }) => assert_eq!(offset, cut as u64),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -185,7 +185,8 @@ pub fn pcap(frames: &[Frame], dlt: u32, big_endian: bool, nanos: bool) -> Vec<u8
     v
 }
 
-fn ng_block(v: &mut Vec<u8>, typ: u32, body: &[u8]) {
+/// A pcapng block of type `typ` around `body` (padded), little-endian.
+pub fn ng_block(v: &mut Vec<u8>, typ: u32, body: &[u8]) {
     let padded = body.len().div_ceil(4) * 4;
     let total = (12 + padded) as u32;
     v.extend_from_slice(&typ.to_le_bytes());

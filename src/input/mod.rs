@@ -1,14 +1,17 @@
 //! Opening inputs: files or stdin, gzip or plain, and telling HAR from pcap/pcapng by their
 //! first bytes (never by the file name) before handing the stream to the matching reader.
 
+pub mod gzip;
 pub mod har;
+pub mod live;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use flate2::read::MultiGzDecoder;
+use crate::diag::Diagnostics;
+pub use live::{request_stop, stop_flag};
 
 /// Read buffer for inputs: large enough that syscalls and gzip framing are not the bottleneck.
 pub const READ_BUFFER: usize = 1 << 20;
@@ -53,35 +56,81 @@ pub struct Input {
     pub name: Arc<str>,
     pub format: Format,
     pub gzip: bool,
+    /// A pipe or terminal: reads return what has arrived, and results should be handed on
+    /// as soon as they are final rather than in large batches.
+    pub live: bool,
     pub reader: Box<dyn BufRead + Send>,
+    /// Warnings of the layers under the reader (gzip trailing garbage), for the report.
+    pub warnings: Arc<Mutex<Diagnostics>>,
 }
 
-/// Opens `path` (`-` is stdin), unwraps gzip and detects the format.
+/// Opens `path` (`-` is stdin), unwraps gzip and detects the format. Stdin that is not a
+/// regular file (a pipe, a terminal) is read live ([`live::Live`]).
 pub fn open(path: &str) -> Result<Input, InputError> {
-    let raw: Box<dyn Read + Send> = if path == "-" {
-        Box::new(io::stdin())
-    } else {
-        let p = Path::new(path);
-        if p.is_dir() {
-            return Err(InputError::IsDirectory);
+    if path == "-" {
+        if stdin_is_regular_file() {
+            return from_reader(Arc::from(path), Box::new(io::stdin()));
         }
-        Box::new(File::open(p).map_err(InputError::Open)?)
-    };
-    from_reader(Arc::from(path), raw)
+        let live = live::Live::new(io::stdin()).map_err(InputError::Open)?;
+        return from_live_reader(Arc::from(path), Box::new(live));
+    }
+    let p = Path::new(path);
+    if p.is_dir() {
+        return Err(InputError::IsDirectory);
+    }
+    from_reader(
+        Arc::from(path),
+        Box::new(File::open(p).map_err(InputError::Open)?),
+    )
+}
+
+#[cfg(unix)]
+fn stdin_is_regular_file() -> bool {
+    use std::os::fd::AsFd;
+    io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .ok()
+        .and_then(|fd| File::from(fd).metadata().ok())
+        .is_some_and(|m| m.is_file())
+}
+
+#[cfg(not(unix))]
+fn stdin_is_regular_file() -> bool {
+    false
 }
 
 /// Detects gzip and the format of an already opened stream.
 pub fn from_reader(name: Arc<str>, raw: Box<dyn Read + Send>) -> Result<Input, InputError> {
+    detect_stream(name, raw, false)
+}
+
+/// [`from_reader`] for a stream whose reads return what has arrived (see [`Input::live`]).
+pub fn from_live_reader(name: Arc<str>, raw: Box<dyn Read + Send>) -> Result<Input, InputError> {
+    detect_stream(name, raw, true)
+}
+
+fn detect_stream(
+    name: Arc<str>,
+    raw: Box<dyn Read + Send>,
+    live: bool,
+) -> Result<Input, InputError> {
+    let warnings = Arc::new(Mutex::new(Diagnostics::new()));
     let mut buffered = BufReader::with_capacity(READ_BUFFER, raw);
     let head = fill_peek(&mut buffered)?;
     let gzip = head.starts_with(&[0x1f, 0x8b]);
+    // The stop check sits above decompression, so a stop ends a gzip stream cleanly.
     let mut reader: Box<dyn BufRead + Send> = if gzip {
+        let decoded = gzip::GzipReader::new(buffered, name.clone(), warnings.clone());
         Box::new(BufReader::with_capacity(
             READ_BUFFER,
-            MultiGzDecoder::new(buffered),
+            live::Stoppable(decoded),
         ))
     } else {
-        Box::new(buffered)
+        Box::new(BufReader::with_capacity(
+            READ_BUFFER,
+            live::Stoppable(buffered),
+        ))
     };
     let head = fill_peek(&mut reader)?;
     let format = match detect(head) {
@@ -97,7 +146,9 @@ pub fn from_reader(name: Arc<str>, raw: Box<dyn Read + Send>) -> Result<Input, I
         name,
         format,
         gzip,
+        live,
         reader,
+        warnings,
     })
 }
 

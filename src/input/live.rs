@@ -1,0 +1,266 @@
+//! Live inputs: a pipe or terminal on stdin (`tcpdump -U -w - | corscope -`) is read by a
+//! thread of its own, so that the readers above get what is available now (a read returns
+//! what has arrived instead of waiting for a full buffer) and a stop request
+//! ([`request_stop`], e.g. from a SIGINT handler) ends the input even while the writer is
+//! silent. Every input, live or not, reads as ended once a stop was requested.
+
+use std::io::{self, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::{Arc, OnceLock};
+use std::thread;
+use std::time::Duration;
+
+/// Bytes per chunk read from the pipe (a pipe's default capacity).
+const CHUNK: usize = 64 * 1024;
+/// Chunks read ahead: a few MB at most.
+const AHEAD: usize = 64;
+/// How often a blocked read looks at the stop flag.
+const STOP_POLL: Duration = Duration::from_millis(50);
+/// The first read waits for this much (or the end): enough to tell the format.
+const FIRST_READ: usize = 64;
+
+/// The process-wide stop flag. `signal_hook::flag::register(SIGINT, stop_flag())` sets it from
+/// a signal handler; [`request_stop`] does the same from code.
+pub fn stop_flag() -> Arc<AtomicBool> {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    FLAG.get_or_init(|| Arc::new(AtomicBool::new(false)))
+        .clone()
+}
+
+/// Ends every input as if it had reached its end: what was read is analysed and reported.
+pub fn request_stop() {
+    stop_flag().store(true, Ordering::SeqCst);
+}
+
+pub fn stop_requested() -> bool {
+    stop_flag().load(Ordering::Relaxed)
+}
+
+/// Reads as ended once a stop was requested (also when the read under it fails because of
+/// the stop, e.g. a gzip stream cut by it).
+pub struct Stoppable<R>(pub R);
+
+impl<R: Read> Read for Stoppable<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if stop_requested() {
+            return Ok(0);
+        }
+        match self.0.read(buf) {
+            Err(_) if stop_requested() => Ok(0),
+            r => r,
+        }
+    }
+}
+
+/// A stream read ahead by a thread of its own (see the module docs).
+pub struct Live {
+    rx: Receiver<io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    at: usize,
+    /// An error that arrived after data still to be handed on.
+    error: Option<io::Error>,
+    ended: bool,
+    first: bool,
+}
+
+impl Live {
+    pub fn new<R: Read + Send + 'static>(mut inner: R) -> io::Result<Live> {
+        let (tx, rx) = sync_channel(AHEAD);
+        thread::Builder::new()
+            .name("input-live".into())
+            .spawn(move || loop {
+                let mut buf = vec![0; CHUNK];
+                let msg = match inner.read(&mut buf) {
+                    Ok(n) => {
+                        buf.truncate(n);
+                        Ok(buf)
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => Err(e),
+                };
+                let last = !matches!(&msg, Ok(b) if !b.is_empty());
+                // A closed channel: the reader above is gone, nothing more to do.
+                if tx.send(msg).is_err() || last {
+                    return;
+                }
+            })?;
+        Ok(Live {
+            rx,
+            chunk: Vec::new(),
+            at: 0,
+            error: None,
+            ended: false,
+            first: true,
+        })
+    }
+
+    /// The next chunk: at once if one is there, else waiting (unless `wait` is false).
+    /// `None`: nothing now (`wait` false) or the input ended.
+    fn next(&mut self, wait: bool) -> Option<io::Result<Vec<u8>>> {
+        loop {
+            if stop_requested() {
+                self.ended = true;
+                return None;
+            }
+            let got = if wait {
+                match self.rx.recv_timeout(STOP_POLL) {
+                    Ok(m) => Some(m),
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => None,
+                }
+            } else {
+                match self.rx.try_recv() {
+                    Ok(m) => Some(m),
+                    Err(TryRecvError::Empty) => return None,
+                    Err(TryRecvError::Disconnected) => None,
+                }
+            };
+            match got {
+                Some(Ok(b)) if b.is_empty() => self.ended = true,
+                None => self.ended = true,
+                Some(m) => return Some(m),
+            }
+            return None;
+        }
+    }
+}
+
+impl Read for Live {
+    /// Hands on what has arrived; waits only when nothing has (the first read: until enough
+    /// to tell the format is there).
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut n = 0;
+        while n < buf.len() {
+            if let (Some(src), Some(dst)) = (self.chunk.get(self.at..), buf.get_mut(n..)) {
+                let k = src.len().min(dst.len());
+                if k > 0 {
+                    dst[..k].copy_from_slice(&src[..k]);
+                    self.at += k;
+                    n += k;
+                    continue;
+                }
+            }
+            if self.ended {
+                break;
+            }
+            if n == 0 {
+                if let Some(e) = self.error.take() {
+                    self.ended = true;
+                    return Err(e);
+                }
+            }
+            let wait = n == 0 || (self.first && n < FIRST_READ);
+            match self.next(wait) {
+                Some(Ok(b)) => {
+                    self.chunk = b;
+                    self.at = 0;
+                }
+                Some(Err(e)) => {
+                    if n == 0 {
+                        self.ended = true;
+                        return Err(e);
+                    }
+                    self.error = Some(e);
+                    break;
+                }
+                None => break,
+            }
+        }
+        self.first = false;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer with pauses: each read returns what has arrived, before the writer is done.
+    #[test]
+    fn reads_return_what_has_arrived() {
+        let (mut w, r) = std::os::unix::net::UnixStream::pair().unwrap();
+        let mut live = Live::new(r).unwrap();
+        let writer = thread::spawn(move || {
+            use std::io::Write;
+            w.write_all(&[1; 100]).unwrap();
+            thread::sleep(Duration::from_millis(300));
+            w.write_all(&[2; 10]).unwrap();
+        });
+        let mut buf = vec![0; 1 << 20];
+        let t = std::time::Instant::now();
+        let n = live.read(&mut buf).unwrap();
+        assert_eq!(n, 100);
+        assert!(
+            t.elapsed() < Duration::from_millis(250),
+            "did not wait for the writer"
+        );
+        assert_eq!(live.read(&mut buf).unwrap(), 10);
+        writer.join().unwrap();
+        assert_eq!(live.read(&mut buf).unwrap(), 0);
+    }
+
+    /// A capture fed through a pipe with a pause: the first flow's record comes out while
+    /// the writer still holds the pipe open (with one and with several capture threads).
+    #[test]
+    fn first_record_arrives_before_the_writer_closes() {
+        use crate::capture::testutil::{pcap, Conv};
+        use crate::pipeline::{analyze_input, InputReport, Options};
+        use std::io::Write;
+        use std::sync::mpsc::channel;
+
+        let mut frames = Vec::new();
+        for (i, port) in [41500u16, 41501].into_iter().enumerate() {
+            let mut c = Conv::new(port);
+            // The second request a minute later: past the pairing window of the first.
+            c.ts += i as i64 * 60_000_000;
+            c.handshake();
+            c.client(
+                format!("GET /{i} HTTP/1.1\r\nHost: api.test\r\nOrigin: http://app.test\r\n\r\n")
+                    .as_bytes(),
+                1460,
+            );
+            c.server(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 1460);
+            frames.extend(c.frames);
+        }
+        let bytes = pcap(&frames, 1, false, false);
+        for workers in [1, 2] {
+            let (mut w, r) = std::os::unix::net::UnixStream::pair().unwrap();
+            let (seen_tx, seen_rx) = channel::<()>();
+            let data = bytes.clone();
+            let writer = thread::spawn(move || {
+                for chunk in data.chunks(50) {
+                    w.write_all(chunk).unwrap();
+                    thread::sleep(Duration::from_millis(1));
+                }
+                // Hold the pipe open until a record came out (or give up).
+                let seen = seen_rx.recv_timeout(Duration::from_secs(20)).is_ok();
+                drop(w);
+                seen
+            });
+            let input = super::super::from_live_reader("-".into(), Box::new(Live::new(r).unwrap()))
+                .unwrap();
+            assert!(input.live);
+            let opts = Options {
+                capture_workers: workers,
+                ..Options::default()
+            };
+            let mut records = 0;
+            let report = analyze_input(
+                input,
+                &opts,
+                &mut |_| {
+                    records += 1;
+                    let _ = seen_tx.send(());
+                },
+                InputReport::default(),
+            );
+            assert!(
+                writer.join().unwrap(),
+                "{workers} workers: no record before the writer closed"
+            );
+            assert!(report.error.is_none(), "{:?}", report.error);
+            assert_eq!(records, 2, "{workers} workers");
+        }
+    }
+}
