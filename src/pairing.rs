@@ -73,6 +73,32 @@ pub struct PairingOptions {
     pub horizon: Micros,
     pub max_pending_per_url: usize,
     pub max_pending: usize,
+    /// The exchanges arrive in time order and the input is finite (a HAR read by
+    /// `input::har`): nothing arrives late, so an exchange waits only as long as its partners
+    /// can be away (see [`PairingOptions::for_time_ordered`]).
+    pub time_ordered: bool,
+}
+
+/// The longest a preflight's own duration extends how long it waits for its request in a
+/// time-ordered input (a hostile `time` must not hold the whole input in memory).
+pub const MAX_PREFLIGHT_HOLD: Micros = 60_000_000;
+
+impl PairingOptions {
+    /// Options for a finite input read in time order (a HAR): the pairing windows are the
+    /// browsers' own (not `--pairing-window`, which sizes the streaming buffer), and an
+    /// exchange waits until every partner it can have (its preflight, its request, each hop
+    /// of its redirect chain and that hop's preflight) would have arrived. Since the input is
+    /// sorted, pairing then gives the same flows whatever order the file listed them in.
+    /// The memory limits are kept.
+    pub fn for_time_ordered(&self) -> Self {
+        PairingOptions {
+            follow_window: FOLLOW_WINDOW,
+            lookahead: PREFLIGHT_LOOKAHEAD,
+            horizon: 3 * FOLLOW_WINDOW + PREFLIGHT_LOOKAHEAD,
+            time_ordered: true,
+            ..self.clone()
+        }
+    }
 }
 
 impl Default for PairingOptions {
@@ -83,6 +109,7 @@ impl Default for PairingOptions {
             horizon: HORIZON,
             max_pending_per_url: MAX_PENDING_PER_URL,
             max_pending: MAX_PENDING_EXCHANGES,
+            time_ordered: false,
         }
     }
 }
@@ -192,11 +219,23 @@ impl Pairer {
             self.finalize(oldest, out);
         }
         let cutoff = self.latest.saturating_sub(self.opts.horizon);
-        while let Some((&front, _)) = self.buf.first_key_value() {
-            if front.0 >= cutoff && self.buf.len() <= self.opts.max_pending.max(1) {
+        while let Some((&front, p)) = self.buf.first_key_value() {
+            // In a time-ordered input a preflight also waits out its own duration, as its
+            // request may follow only after the answer (`find_actual`'s window).
+            let hold = match (&p.preflight_for, self.opts.time_ordered) {
+                (Some(_), true) => {
+                    p.x.timings
+                        .total_ms
+                        .map_or(0, |ms| (ms * 1000.0) as Micros)
+                        .clamp(0, MAX_PREFLIGHT_HOLD)
+                }
+                _ => 0,
+            };
+            let waiting = front.0.saturating_add(hold) >= cutoff;
+            if waiting && self.buf.len() <= self.opts.max_pending.max(1) {
                 break;
             }
-            if front.0 >= cutoff {
+            if waiting {
                 let max = self.opts.max_pending;
                 self.diag.warn("limit-pairing-buffer", || {
                     format!(

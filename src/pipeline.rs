@@ -193,9 +193,16 @@ struct Pairing {
 }
 
 impl Pairing {
-    fn new(opts: &Options) -> Self {
+    /// A HAR is finite and read in time order: it is paired with the browsers' own windows
+    /// (`PairingOptions::for_time_ordered`), not the streaming ones.
+    fn new(opts: &Options, format: Format) -> Self {
+        let pairing = if format == Format::Har {
+            opts.pairing.for_time_ordered()
+        } else {
+            opts.pairing.clone()
+        };
         Pairing {
-            pairer: Pairer::new(opts.pairing.clone()),
+            pairer: Pairer::new(pairing),
             batch: Vec::with_capacity(BATCH),
         }
     }
@@ -323,7 +330,7 @@ fn sequential(
     resolving: &mut Resolving,
     out: &mut dyn FnMut(Record),
 ) -> ReadOutcome {
-    let mut pairing = Pairing::new(opts);
+    let mut pairing = Pairing::new(opts, input.format);
     let mut decide = |batch: Vec<Flow>| output(opts.all, &resolving.resolve(batch), out);
     let mut read = produce(input, opts, 1, &mut |x| pairing.push(x, &mut decide));
     let diag = pairing.finish(&mut decide);
@@ -375,7 +382,7 @@ fn pipelined(
                     let _ = work_tx.send(Work::Exchanges(batch));
                     Some(read)
                 } else {
-                    let mut pairing = Pairing::new(opts);
+                    let mut pairing = Pairing::new(opts, input.format);
                     let mut send = |flows| {
                         let _ = work_tx.send(Work::Flows(flows));
                     };
@@ -405,7 +412,7 @@ fn pipelined(
                     match work {
                         Work::Flows(flows) => decide(flows),
                         Work::Exchanges(xs) => {
-                            let p = pairing.get_or_insert_with(|| Pairing::new(opts));
+                            let p = pairing.get_or_insert_with(|| Pairing::new(opts, Format::Har));
                             for x in xs {
                                 p.push(x, &mut decide);
                             }
