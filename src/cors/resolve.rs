@@ -284,7 +284,8 @@ impl Resolver {
                 &facts,
             );
         }
-        let (rec_choice, credentials, rec_note) = choose_with_evidence(&facts, &rec_evals);
+        let har = flow.first().exchange.flavour.is_har();
+        let (rec_choice, credentials, rec_note) = choose_with_evidence(&facts, &rec_evals, har);
         let rec_eval = rec_choice.map(|i| &rec_evals[i].1);
         let passed: Vec<bool> = (0..flow.hops.len())
             .map(|h| rec_eval.is_some_and(|e| got_past_preflight(e, h, &facts.observed)))
@@ -531,10 +532,14 @@ fn same_hidden_answer(
 }
 
 /// For the recording browser: the evaluation the evidence supports, the deduced credentials
-/// mode and a note. Ties go to the uncredentialed reading (fetch's default mode).
+/// mode and a note. Ties go to the uncredentialed reading (fetch's default mode). `har`: the
+/// input is a HAR, where a request that never followed its preflight is no evidence of a
+/// block (the export stopped, the page closed, an AbortController fired): the browser lists a
+/// request its preflight stopped, with its error.
 fn choose_with_evidence(
     facts: &Facts,
     evals: &[(bool, Evaluation)],
+    har: bool,
 ) -> (Option<usize>, Credentials, Option<String>) {
     let is_blocked = |e: &Evaluation| matches!(e.decision, Decision::Blocked(_));
     let is_allowed = |e: &Evaluation| matches!(e.decision, Decision::Allowed);
@@ -561,6 +566,18 @@ fn choose_with_evidence(
         (0..evals.len()).filter(|&i| pred(&evals[i].1)).collect()
     };
     match &facts.observed {
+        Observed::NotSent if har && pick(&is_blocked).len() < evals.len() => {
+            // Credentials are deduced only from an observed failure of the request itself,
+            // never from its absence.
+            let (choice, note) = combine(evals);
+            let never = "the request never followed its preflight (page closed, request aborted, or the export stopped)";
+            let note = match (choice, note) {
+                (Some(_), _) => never.to_owned(),
+                (None, Some(n)) => format!("{never}; {n}"),
+                (None, None) => never.to_owned(),
+            };
+            (choice, Credentials::Unknown, Some(note))
+        }
         Observed::CorsFailure(_) | Observed::NotSent => {
             let b = pick(&is_blocked);
             if let Some(&first) = b.first() {
