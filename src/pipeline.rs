@@ -140,28 +140,25 @@ impl Resolving {
     }
 }
 
-/// The browser that made a flow: HAR evidence, else the User-Agent of the request or of its
-/// preflight, else Chromium.
+/// The browser that made a flow: HAR evidence, else the request's fingerprint or its
+/// preflight's (`fingerprint::identify`), else Chromium.
 fn recorder_of(flow: &Flow) -> Browser {
+    use crate::fingerprint::{identify, Client};
+    let engine = |h: &crate::model::Headers| match identify(h) {
+        Client::Browser(b) => Some(b),
+        _ => None,
+    };
     let first = &flow.first().exchange;
     first
         .evidence
         .browser
         .and_then(|b| b.parse().ok())
+        .or_else(|| engine(&first.request.headers))
         .or_else(|| {
-            first
-                .request
-                .headers
-                .get_str("user-agent")
-                .and_then(|ua| Browser::from_user_agent(&ua))
-        })
-        .or_else(|| {
-            flow.first().preflight.as_ref().and_then(|p| {
-                p.request
-                    .headers
-                    .get_str("user-agent")
-                    .and_then(|ua| Browser::from_user_agent(&ua))
-            })
+            flow.first()
+                .preflight
+                .as_ref()
+                .and_then(|p| engine(&p.request.headers))
         })
         .unwrap_or(Browser::Chromium)
 }

@@ -348,7 +348,7 @@ pub fn read_capture(
 }
 
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;
 
 #[cfg(test)]
 mod proptests {

@@ -211,6 +211,20 @@ impl Resolver {
                 .map(|b| plain(*b, Verdict::NotCors, Some(why.to_owned())))
                 .collect(),
         };
+        // Inputs that are not a browser's own export (captures, HARs from proxies) can hold
+        // requests of tools, which no CORS check stops.
+        // A request rebuilt from its preflight has only `Origin`: the preflight's headers
+        // are the client's.
+        let client_headers = match (&flow.first().preflight, flow.first().sent) {
+            (Some(pf), false) => &pf.request.headers,
+            _ => &flow.first().exchange.request.headers,
+        };
+        let client = (!flow.flavour.is_browser_export())
+            .then(|| crate::fingerprint::identify(client_headers));
+        if let Some(c @ crate::fingerprint::Client::NotBrowser(_)) = client {
+            let note = crate::fingerprint::doubt(c, client_headers);
+            return not_cors(note.as_deref().unwrap_or_default(), &facts);
+        }
         let Some(page_origin) = facts.page_origin.clone() else {
             return not_cors(
                 "no page origin is visible (no Origin, Referer or page URL)",
@@ -407,6 +421,21 @@ impl Resolver {
             }
             if let Decision::Blocked(b) = &ev.decision {
                 cache.clear(&flow.client, &b.request_origin, &b.url);
+            }
+        }
+        if let Some(c @ crate::fingerprint::Client::Unknown) = client {
+            // A browser would block it; a tool would not be checked at all. Say so.
+            let doubt = crate::fingerprint::doubt(c, client_headers);
+            for v in browsers
+                .iter_mut()
+                .filter(|v| v.verdict == Verdict::Blocked)
+            {
+                let note = format!(
+                    "{} if a browser sent it; {}, and a client that is not a browser is not checked",
+                    v.reason.unwrap_or("blocked"),
+                    doubt.as_deref().unwrap_or_default()
+                );
+                *v = plain(v.browser, Verdict::Unknown, Some(note));
             }
         }
         if facts.credentials_from_cookie_jar {

@@ -118,23 +118,7 @@ impl HarMeta {
 
     /// The browser that made the file, from `log.browser` or `log.creator`.
     pub fn browser_name(&self) -> Option<crate::cors::Browser> {
-        use crate::cors::Browser;
-        let b = self.browser.as_deref().unwrap_or("").to_ascii_lowercase();
-        if b.contains("firefox") {
-            return Some(Browser::Firefox);
-        }
-        if b.contains("chrom") || b.contains("edge") {
-            return Some(Browser::Chromium);
-        }
-        if b.contains("safari") || b.contains("webkit") {
-            return Some(Browser::Safari);
-        }
-        match self.flavour() {
-            Flavour::DevTools | Flavour::ChromeHar => Some(Browser::Chromium),
-            Flavour::FirefoxHar => Some(Browser::Firefox),
-            Flavour::SafariHar => Some(Browser::Safari),
-            _ => None,
-        }
+        crate::fingerprint::recording_browser(self.creator.as_deref(), self.browser.as_deref())
     }
 }
 
