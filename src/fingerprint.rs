@@ -153,10 +153,8 @@ pub fn browser_of_user_agent(ua: &str) -> Option<Browser> {
         .map(|(_, b)| *b);
     // `Version/… Safari/…` needs WebKit; old Gecko UAs say `rv:` and `Gecko/` only.
     engine
-        .filter(|b| *b != Browser::Safari || names.iter().any(|p| *p == "AppleWebKit"))
-        .or_else(|| {
-            (names.iter().any(|p| *p == "Gecko") && ua.contains("rv:")).then_some(Browser::Firefox)
-        })
+        .filter(|b| *b != Browser::Safari || names.contains(&"AppleWebKit"))
+        .or_else(|| (names.contains(&"Gecko") && ua.contains("rv:")).then_some(Browser::Firefox))
 }
 
 /// Who sent a request with these headers.
