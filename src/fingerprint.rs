@@ -362,7 +362,9 @@ mod capture_tests {
             ("Go-http-client/1.1", "not-cors"),
             ("okhttp/4.12.0", "not-cors"),
             (CHROME, "blocked"),
-            ("", "unknown"),
+            // No User-Agent at all: taken as a browser's, as before.
+            ("", "blocked"),
+            ("MyCompanyClient/1.0", "unknown"),
         ];
         let mut frames = Vec::new();
         for (i, (ua, _)) in clients.iter().enumerate() {

@@ -122,3 +122,105 @@ fn preflight_never_followed_is_not_a_deduced_block() {
     assert!(recs[0]["note"].as_str().unwrap().contains("never followed"));
     assert_eq!(code, 0, "nothing was blocked");
 }
+
+/// An entry of the dev HAR (by route and method) to edit into another pattern.
+fn entry_of(har: &Value, route: &str, method: &str) -> Value {
+    route_entries(har, route)
+        .into_iter()
+        .map(|i| har["log"]["entries"][i].clone())
+        .find(|e| e["request"]["method"] == method)
+        .expect("the dev HAR has this entry")
+}
+
+fn set_header(e: &mut Value, side: &str, name: &str, value: &str) {
+    let list = e[side]["headers"].as_array_mut().unwrap();
+    list.retain(|h| !h["name"].as_str().unwrap().eq_ignore_ascii_case(name));
+    list.push(json!({"name": name, "value": value}));
+}
+
+/// An entry that failed at the network level: status 0, no response headers, `_error`, and
+/// only the provisional request headers DevTools shows for such a request (no `Origin`).
+fn failed(mut e: Value, url: &str, error: &str, resource_type: &str) -> Value {
+    e["request"]["url"] = json!(url);
+    e["request"]["headers"] = json!([
+        {"name": "Referer", "value": "http://app.test:8080/"},
+        {"name": "User-Agent", "value": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36"}
+    ]);
+    e["response"] = json!({"status": 0, "statusText": "", "httpVersion": "", "headers": [],
+        "content": {"size": 0, "mimeType": "x-unknown"}, "redirectURL": "", "headersSize": -1,
+        "bodySize": -1, "_transferSize": 0, "_error": error});
+    e["_resourceType"] = json!(resource_type);
+    e
+}
+
+/// Issue 10.4 and 10.5: traffic CORS does not govern is said to be so, and never blocked in
+/// any browser's field: a WebSocket handshake, extension traffic, same-origin and no-cors
+/// requests that failed at the network level. A cross-origin CORS request that failed at the
+/// network level is a network error in every browser (Firefox's console calls it
+/// CORSDidNotSucceed): unknown, and `--browser firefox` exits 0.
+#[test]
+fn traffic_cors_does_not_govern_is_never_blocked() {
+    let mut har = dev_har();
+    // Blocked in the recording: no ACAO.
+    let base = entry_of(&har, "d-simple-get-no-acao", "GET");
+    let mut ws = base.clone();
+    ws["request"]["url"] = json!("ws://api.test:8081/s/p-websocket/r");
+    set_header(&mut ws, "request", "Upgrade", "websocket");
+    set_header(&mut ws, "request", "Connection", "Upgrade");
+    ws["response"]["status"] = json!(101);
+    ws["response"]["_error"] = Value::Null;
+    ws["_resourceType"] = json!("websocket");
+    let mut ext = base.clone();
+    ext["request"]["url"] = json!("http://api.test:8081/s/p-extension/r");
+    set_header(
+        &mut ext,
+        "request",
+        "Origin",
+        "chrome-extension://abcdefghijklmnopabcdefghijklmnop",
+    );
+    set_header(&mut ext, "request", "Referer", "");
+    let same = failed(
+        base.clone(),
+        "http://app.test:8080/s/p-same-origin-aborted/r",
+        "net::ERR_ABORTED",
+        "fetch",
+    );
+    let image = failed(
+        base.clone(),
+        "http://api.test:8081/s/p-image-refused/r",
+        "net::ERR_CONNECTION_REFUSED",
+        "image",
+    );
+    let mut refused = failed(
+        base.clone(),
+        "http://api.test:8081/s/p-cors-refused/r",
+        "net::ERR_CONNECTION_REFUSED",
+        "fetch",
+    );
+    set_header(&mut refused, "request", "Origin", "http://app.test:8080");
+    let page = har["log"]["entries"][0].clone();
+    *entries(&mut har) = vec![page, ws, ext, same, image, refused];
+    let path = write("not-cors.har", &har);
+    let (code, recs) = run(&path, &[]);
+    let want = [
+        ("p-websocket", "not-cors", "WebSocket"),
+        ("p-extension", "not-cors", "extension"),
+        ("p-same-origin-aborted", "not-cors", "same-origin"),
+        ("p-image-refused", "not-cors", "no-cors"),
+        ("p-cors-refused", "unknown", "network"),
+    ];
+    for (route, verdict, note) in want {
+        let r = of_route(&recs, route);
+        assert_eq!(r.len(), 1, "{route}: {recs:#?}");
+        for field in ["verdict", "firefox_verdict", "safari_verdict"] {
+            assert_eq!(r[0][field], verdict, "{route} {field}: {:#}", r[0]);
+        }
+        let n = r[0]["note"].as_str().unwrap_or_default();
+        assert!(n.contains(note), "{route}: note {n:?}");
+    }
+    assert_eq!(code, 0, "nothing blocked");
+    for browser in ["firefox", "safari", "chromium"] {
+        let (code, _) = run(&path, &["--browser", browser]);
+        assert_eq!(code, 0, "--browser {browser}");
+    }
+}

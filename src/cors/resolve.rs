@@ -225,6 +225,9 @@ impl Resolver {
             let note = crate::fingerprint::doubt(c, client_headers);
             return not_cors(note.as_deref().unwrap_or_default(), &facts);
         }
+        if let Some(why) = not_cors_traffic(flow, &facts) {
+            return not_cors(&why, &facts);
+        }
         let Some(page_origin) = facts.page_origin.clone() else {
             return not_cors(
                 "no page origin is visible (no Origin, Referer or page URL)",
@@ -360,14 +363,19 @@ impl Resolver {
             if b == Browser::Firefox && b.profile().network_error_is_cors_error {
                 if let Observed::OtherFailure(err) = &facts.observed {
                     if is_network_error(err) {
+                        // A network error in every browser, never a CORS block: Firefox's
+                        // console only names it like one.
                         let url = &flow.last().exchange.request.url;
                         let named = super::reason::firefox_network_error(url);
-                        v.verdict = Verdict::Blocked;
-                        v.reason = named.reason;
-                        v.message = Some(named.message);
-                        v.note = Some(format!(
-                            "network failure {err}; Firefox reports it as a CORS error"
-                        ));
+                        v = plain(
+                            b,
+                            Verdict::Unknown,
+                            Some(format!(
+                                "{err}: a network failure, not a CORS decision; Firefox's console reports it as {} (\"{}\") all the same",
+                                named.reason.unwrap_or("a CORS error"),
+                                named.message
+                            )),
+                        );
                     }
                 }
             }
@@ -423,8 +431,10 @@ impl Resolver {
                 cache.clear(&flow.client, &b.request_origin, &b.url);
             }
         }
-        if let Some(c @ crate::fingerprint::Client::Unknown) = client {
-            // A browser would block it; a tool would not be checked at all. Say so.
+        let named_client = client_headers.contains("user-agent");
+        if let (Some(c @ crate::fingerprint::Client::Unknown), true) = (client, named_client) {
+            // A browser would block it; a tool would not be checked at all. Say so. (Without
+            // any User-Agent the request is taken as a browser's, as always before.)
             let doubt = crate::fingerprint::doubt(c, client_headers);
             for v in browsers
                 .iter_mut()
@@ -454,6 +464,67 @@ impl Resolver {
             browsers,
         }
     }
+}
+
+/// Traffic that CORS does not govern, whatever its headers: WebSocket handshakes, browser
+/// extensions' own requests, and requests that failed at the network level before any CORS
+/// check when they were same-origin or no-cors. The note says which.
+fn not_cors_traffic(flow: &Flow, facts: &Facts) -> Option<String> {
+    let first = &flow.first().exchange;
+    let req = &first.request;
+    let scheme = |u: &str| u.split(':').next().unwrap_or("").to_ascii_lowercase();
+    let websocket = matches!(scheme(&req.url).as_str(), "ws" | "wss")
+        || req
+            .headers
+            .get_str("upgrade")
+            .is_some_and(|u| u.trim().eq_ignore_ascii_case("websocket"))
+        || first
+            .evidence
+            .resource_type
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("websocket"))
+        || first.response.as_ref().is_some_and(|r| r.status == 101);
+    if websocket {
+        return Some("a WebSocket handshake: the browser sends Origin and the server decides whether to accept it; CORS does not apply".into());
+    }
+    const EXTENSION_SCHEMES: &[&str] = &[
+        "chrome-extension",
+        "moz-extension",
+        "safari-web-extension",
+        "extension",
+    ];
+    let named_source = ["origin", "referer"]
+        .iter()
+        .filter_map(|h| req.headers.get_str(h))
+        .chain(std::iter::once(req.url.clone()))
+        .find(|v| EXTENSION_SCHEMES.contains(&scheme(v).as_str()));
+    if let Some(src) = named_source {
+        return Some(format!(
+            "browser extension traffic ({}): an extension with host permissions for the target is not CORS-checked, so the page's CORS rules do not decide it",
+            src.split('/').take(3).collect::<Vec<_>>().join("/")
+        ));
+    }
+    // A network failure (the request never got an answer) of a same-origin or no-cors
+    // request: no CORS check could have run, and none would have.
+    if let Observed::OtherFailure(err) = &facts.observed {
+        if first.response.is_none() {
+            let same = facts
+                .page_origin
+                .as_deref()
+                .is_some_and(|p| same_origin(&req.url, p));
+            if same {
+                return Some(format!(
+                    "same-origin request that failed at the network level ({err}): not a CORS matter"
+                ));
+            }
+            if facts.mode == Mode::NoCors {
+                return Some(format!(
+                    "no-cors request that failed at the network level ({err}): not a CORS matter"
+                ));
+            }
+        }
+    }
+    None
 }
 
 fn browsers_or_pending(
@@ -890,6 +961,21 @@ fn verdict_from(
     v
 }
 
+/// An image, media, stylesheet or script load that failed at the network level with no
+/// `Origin` shown: these load in no-cors mode unless the page asks for CORS (`crossorigin`),
+/// and a failed load's export often lists only the provisional headers, so the mode is taken
+/// from the resource type.
+fn network_failure_of_subresource(flow: &Flow, rt: Option<&str>, error: Option<&str>) -> bool {
+    let no_cors_by_default = matches!(rt, Some("image" | "media" | "stylesheet" | "script"));
+    no_cors_by_default
+        // Chromium reports CORS failures as ERR_FAILED; anything else (ERR_ABORTED, a refused
+        // connection, offline) failed before or apart from any CORS check.
+        && error.is_some_and(|e| !e.to_ascii_uppercase().contains("ERR_FAILED"))
+        && flow.hops.iter().all(|h| {
+            h.exchange.response.is_none() && !h.exchange.request.headers.contains("origin")
+        })
+}
+
 /// Browser-independent classification (cors.md 4.4).
 pub fn classify(flow: &Flow) -> Facts {
     let first = &flow.first().exchange;
@@ -930,13 +1016,29 @@ pub fn classify(flow: &Flow) -> Facts {
         page_origin = Some("null".to_owned());
         from = "Origin header (opaque origin: sandboxed iframe, data: or file: page)";
     }
+    // Without `Origin`: the Referer, then fetch metadata, then the HAR page's document URL
+    // (the top page: a frame of another origin has its own Referer).
     if page_origin.is_none() {
-        if let Some(p) = &first.evidence.page_origin {
+        let referer = first
+            .request
+            .headers
+            .get_str("referer")
+            .and_then(|r| origin_of(&r))
+            .filter(|o| o != "null");
+        let same_site_says = first
+            .request
+            .headers
+            .get_str("sec-fetch-site")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("same-origin"));
+        if let Some(r) = referer {
+            page_origin = Some(r);
+            from = "Referer (a guess: the initiator may be a frame of another origin)";
+        } else if same_site_says {
+            page_origin = origin_of(&first.request.url);
+            from = "Sec-Fetch-Site: same-origin";
+        } else if let Some(p) = &first.evidence.page_origin {
             page_origin = Some(p.clone());
             from = "HAR page";
-        } else if let Some(r) = first.request.headers.get_str("referer") {
-            page_origin = origin_of(&r).filter(|o| o != "null");
-            from = "Referer (a guess: the initiator may be a frame of another origin)";
         }
     }
     let rt = first
@@ -978,6 +1080,8 @@ pub fn classify(flow: &Flow) -> Facts {
             }
         } else if any_preflight {
             Mode::Cors
+        } else if network_failure_of_subresource(flow, rt.as_deref(), error.as_deref()) {
+            Mode::NoCors
         } else if matches!(rt.as_deref(), Some("document" | "iframe" | "subdocument")) {
             Mode::Navigate
         } else if cross_get_without_origin
@@ -1227,7 +1331,7 @@ mod tests {
     }
 
     #[test]
-    fn network_errors_are_not_cors_blocks_except_in_firefox() {
+    fn network_errors_are_never_cors_blocks() {
         let f = one(
             x(
                 Flavour::DevTools,
@@ -1242,11 +1346,10 @@ mod tests {
         let r = Resolver::new().resolve(&f, Browser::Chromium);
         assert_eq!(r.for_browser(Browser::Chromium).verdict, Verdict::Unknown);
         assert_eq!(r.for_browser(Browser::Chromium).reason, None);
+        // Firefox's console names it CORSDidNotSucceed; it is still a network error.
         let fx = r.for_browser(Browser::Firefox);
-        assert_eq!(
-            (fx.verdict, fx.reason),
-            (Verdict::Blocked, Some("CORSDidNotSucceed"))
-        );
+        assert_eq!((fx.verdict, fx.reason), (Verdict::Unknown, None));
+        assert!(fx.note.as_deref().unwrap().contains("CORSDidNotSucceed"));
     }
 
     #[test]
