@@ -10,6 +10,7 @@ pub mod capture;
 pub mod cli;
 pub mod cors;
 pub mod diag;
+pub mod fingerprint;
 pub mod input;
 pub mod model;
 pub mod pairing;

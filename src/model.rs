@@ -249,6 +249,13 @@ impl Flavour {
         !matches!(self, Flavour::Capture)
     }
 
+    /// Whether a browser made this input itself (its DevTools, or automation driving it), so
+    /// every request in it is that browser's. Captures and HARs of other tools (proxies such
+    /// as ZAP, Charles or Fiddler) can hold any client's requests.
+    pub fn is_browser_export(self) -> bool {
+        !matches!(self, Flavour::Capture | Flavour::OtherHar)
+    }
+
     /// Whether this flavour records CORS preflights as their own entries at all.
     pub fn records_preflights(self) -> bool {
         !matches!(self, Flavour::Playwright)

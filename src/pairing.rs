@@ -73,6 +73,32 @@ pub struct PairingOptions {
     pub horizon: Micros,
     pub max_pending_per_url: usize,
     pub max_pending: usize,
+    /// The exchanges arrive in time order and the input is finite (a HAR read by
+    /// `input::har`): nothing arrives late, so an exchange waits only as long as its partners
+    /// can be away (see [`PairingOptions::for_time_ordered`]).
+    pub time_ordered: bool,
+}
+
+/// The longest a preflight's own duration extends how long it waits for its request in a
+/// time-ordered input (a hostile `time` must not hold the whole input in memory).
+pub const MAX_PREFLIGHT_HOLD: Micros = 60_000_000;
+
+impl PairingOptions {
+    /// Options for a finite input read in time order (a HAR): the pairing windows are the
+    /// browsers' own (not `--pairing-window`, which sizes the streaming buffer), and an
+    /// exchange waits until every partner it can have (its preflight, its request, each hop
+    /// of its redirect chain and that hop's preflight) would have arrived. Since the input is
+    /// sorted, pairing then gives the same flows whatever order the file listed them in.
+    /// The memory limits are kept.
+    pub fn for_time_ordered(&self) -> Self {
+        PairingOptions {
+            follow_window: FOLLOW_WINDOW,
+            lookahead: PREFLIGHT_LOOKAHEAD,
+            horizon: 3 * FOLLOW_WINDOW + PREFLIGHT_LOOKAHEAD,
+            time_ordered: true,
+            ..self.clone()
+        }
+    }
 }
 
 impl Default for PairingOptions {
@@ -83,6 +109,7 @@ impl Default for PairingOptions {
             horizon: HORIZON,
             max_pending_per_url: MAX_PENDING_PER_URL,
             max_pending: MAX_PENDING_EXCHANGES,
+            time_ordered: false,
         }
     }
 }
@@ -192,11 +219,23 @@ impl Pairer {
             self.finalize(oldest, out);
         }
         let cutoff = self.latest.saturating_sub(self.opts.horizon);
-        while let Some((&front, _)) = self.buf.first_key_value() {
-            if front.0 >= cutoff && self.buf.len() <= self.opts.max_pending.max(1) {
+        while let Some((&front, p)) = self.buf.first_key_value() {
+            // In a time-ordered input a preflight also waits out its own duration, as its
+            // request may follow only after the answer (`find_actual`'s window).
+            let hold = match (&p.preflight_for, self.opts.time_ordered) {
+                (Some(_), true) => {
+                    p.x.timings
+                        .total_ms
+                        .map_or(0, |ms| (ms * 1000.0) as Micros)
+                        .clamp(0, MAX_PREFLIGHT_HOLD)
+                }
+                _ => 0,
+            };
+            let waiting = front.0.saturating_add(hold) >= cutoff;
+            if waiting && self.buf.len() <= self.opts.max_pending.max(1) {
                 break;
             }
-            if front.0 >= cutoff {
+            if waiting {
                 let max = self.opts.max_pending;
                 self.diag.warn("limit-pairing-buffer", || {
                     format!(
@@ -244,9 +283,30 @@ impl Pairer {
     }
 
     /// The unclaimed preflight for `actual` (at `slot`), searched from `from` to `to` in time,
-    /// nearest first, skipping a preflight that another unclaimed request is nearer to.
+    /// nearest first, skipping a preflight that another unclaimed request is nearer to. In a
+    /// time-ordered input, the earliest preflight whose times fit the request's instead.
     fn find_preflight(&self, slot: Slot, from: Micros, to: Micros) -> Option<Slot> {
         let a = &self.buf.get(&slot)?;
+        if self.opts.time_ordered {
+            // The request at `slot` is the earliest unclaimed one (time-ordered inputs are
+            // decided front first), so taking the earliest fitting preflight pairs identical
+            // concurrent requests one-to-one in order, and an earlier preflight whose request
+            // never followed does not fit.
+            return self
+                .candidates(&a.x.client, &a.url)
+                .iter()
+                .copied()
+                .filter(|&s| s != slot && s.0 >= from && s.0 <= to)
+                .filter(|s| {
+                    self.buf.get(s).is_some_and(|p| {
+                        !p.claimed
+                            && p.preflight_for.as_deref() == Some(a.x.request.method.as_str())
+                            && Self::origins_compatible(&p.x, &a.x)
+                            && times_fit(&p.x, &a.x, self.opts.lookahead)
+                    })
+                })
+                .min();
+        }
         let candidates = self.candidates(&a.x.client, &a.url);
         // The other unclaimed requests with the same method, by time: a preflight nearer to
         // one of them is that one's (sorted once, so the check below is a binary search).
@@ -312,6 +372,7 @@ impl Pairer {
                         && a.preflight_for.is_none()
                         && a.x.request.method == method
                         && Self::origins_compatible(&p.x, &a.x)
+                        && (!self.opts.time_ordered || times_fit(&p.x, &a.x, self.opts.lookahead))
                 })
             })
             .min()
@@ -448,6 +509,25 @@ impl Pairer {
         }
     }
 }
+
+/// Whether preflight `p` and request `r` can belong together by their times, in either way an
+/// input logs them: the request's entry starting first and covering its preflight (DevTools,
+/// chrome-har: the fetch starts, then the preflight goes out) or the request starting when its
+/// preflight's answer arrived (a capture, or a tool that logs the send time). `slack` absorbs
+/// rounding and the browser's own delay. Unknown durations do not rule anything out.
+fn times_fit(p: &Exchange, r: &Exchange, slack: Micros) -> bool {
+    let dur = |x: &Exchange| x.timings.total_ms.map(|ms| (ms * 1000.0) as Micros);
+    let p_end = p.time.saturating_add(dur(p).unwrap_or(0));
+    let starts_fit =
+        r.time >= p.time.saturating_sub(slack) && r.time <= p_end.saturating_add(slack);
+    // The request's entry ends after its preflight's: it could not finish before it.
+    let ends_fit =
+        dur(r).is_none_or(|d| r.time.saturating_add(d).saturating_add(ROUNDING) >= p_end);
+    starts_fit && ends_fit
+}
+
+/// HAR times have millisecond precision.
+const ROUNDING: Micros = 2_000;
 
 /// A flow for a preflight whose request never appeared: the request is rebuilt from what the
 /// preflight announced (method, URL, origin), with no response.

@@ -140,28 +140,25 @@ impl Resolving {
     }
 }
 
-/// The browser that made a flow: HAR evidence, else the User-Agent of the request or of its
-/// preflight, else Chromium.
+/// The browser that made a flow: HAR evidence, else the request's fingerprint or its
+/// preflight's (`fingerprint::identify`), else Chromium.
 fn recorder_of(flow: &Flow) -> Browser {
+    use crate::fingerprint::{identify, Client};
+    let engine = |h: &crate::model::Headers| match identify(h) {
+        Client::Browser(b) => Some(b),
+        _ => None,
+    };
     let first = &flow.first().exchange;
     first
         .evidence
         .browser
         .and_then(|b| b.parse().ok())
+        .or_else(|| engine(&first.request.headers))
         .or_else(|| {
-            first
-                .request
-                .headers
-                .get_str("user-agent")
-                .and_then(|ua| Browser::from_user_agent(&ua))
-        })
-        .or_else(|| {
-            flow.first().preflight.as_ref().and_then(|p| {
-                p.request
-                    .headers
-                    .get_str("user-agent")
-                    .and_then(|ua| Browser::from_user_agent(&ua))
-            })
+            flow.first()
+                .preflight
+                .as_ref()
+                .and_then(|p| engine(&p.request.headers))
         })
         .unwrap_or(Browser::Chromium)
 }
@@ -195,9 +192,16 @@ struct Pairing {
 }
 
 impl Pairing {
-    fn new(opts: &Options, live: bool) -> Self {
+    /// A HAR is finite and read in time order: it is paired with the browsers' own windows
+    /// (`PairingOptions::for_time_ordered`), not the streaming ones.
+    fn new(opts: &Options, format: Format, live: bool) -> Self {
+        let pairing = if format == Format::Har {
+            opts.pairing.for_time_ordered()
+        } else {
+            opts.pairing.clone()
+        };
         Pairing {
-            pairer: Pairer::new(opts.pairing.clone()),
+            pairer: Pairer::new(pairing),
             batch: Vec::with_capacity(BATCH),
             max_batch: if live { 1 } else { BATCH },
         }
@@ -330,7 +334,7 @@ fn sequential(
     resolving: &mut Resolving,
     out: &mut dyn FnMut(Record),
 ) -> ReadOutcome {
-    let mut pairing = Pairing::new(opts, input.live);
+    let mut pairing = Pairing::new(opts, input.format, input.live);
     let mut decide = |batch: Vec<Flow>| output(opts.all, &resolving.resolve(batch), out);
     let mut read = produce(input, opts, 1, &mut |x| pairing.push(x, &mut decide));
     let diag = pairing.finish(&mut decide);
@@ -382,7 +386,7 @@ fn pipelined(
                     let _ = work_tx.send(Work::Exchanges(batch));
                     Some(read)
                 } else {
-                    let mut pairing = Pairing::new(opts, input.live);
+                    let mut pairing = Pairing::new(opts, input.format, input.live);
                     let mut send = |flows| {
                         let _ = work_tx.send(Work::Flows(flows));
                     };
@@ -412,7 +416,8 @@ fn pipelined(
                     match work {
                         Work::Flows(flows) => decide(flows),
                         Work::Exchanges(xs) => {
-                            let p = pairing.get_or_insert_with(|| Pairing::new(opts, false));
+                            let p = pairing
+                                .get_or_insert_with(|| Pairing::new(opts, Format::Har, false));
                             for x in xs {
                                 p.push(x, &mut decide);
                             }

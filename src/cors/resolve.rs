@@ -214,6 +214,23 @@ impl Resolver {
                 .map(|b| plain(*b, Verdict::NotCors, Some(why.to_owned())))
                 .collect(),
         };
+        // Inputs that are not a browser's own export (captures, HARs from proxies) can hold
+        // requests of tools, which no CORS check stops.
+        // A request rebuilt from its preflight has only `Origin`: the preflight's headers
+        // are the client's.
+        let client_headers = match (&flow.first().preflight, flow.first().sent) {
+            (Some(pf), false) => &pf.request.headers,
+            _ => &flow.first().exchange.request.headers,
+        };
+        let client = (!flow.flavour.is_browser_export())
+            .then(|| crate::fingerprint::identify(client_headers));
+        if let Some(c @ crate::fingerprint::Client::NotBrowser(_)) = client {
+            let note = crate::fingerprint::doubt(c, client_headers);
+            return not_cors(note.as_deref().unwrap_or_default(), &facts);
+        }
+        if let Some(why) = not_cors_traffic(flow, &facts) {
+            return not_cors(&why, &facts);
+        }
         let Some(page_origin) = facts.page_origin.clone() else {
             return not_cors(
                 "no page origin is visible (no Origin, Referer or page URL)",
@@ -293,7 +310,8 @@ impl Resolver {
                 &facts,
             );
         }
-        let (rec_choice, credentials, rec_note) = choose_with_evidence(&facts, &rec_evals);
+        let har = flow.first().exchange.flavour.is_har();
+        let (rec_choice, credentials, rec_note) = choose_with_evidence(&facts, &rec_evals, har);
         let rec_eval = rec_choice.map(|i| &rec_evals[i].1);
         let passed: Vec<bool> = (0..flow.hops.len())
             .map(|h| rec_eval.is_some_and(|e| got_past_preflight(e, h, &facts.observed)))
@@ -354,14 +372,19 @@ impl Resolver {
             if b == Browser::Firefox && b.profile().network_error_is_cors_error {
                 if let Observed::OtherFailure(err) = &facts.observed {
                     if is_network_error(err) {
+                        // A network error in every browser, never a CORS block: Firefox's
+                        // console only names it like one.
                         let url = &flow.last().exchange.request.url;
                         let named = super::reason::firefox_network_error(url);
-                        v.verdict = Verdict::Blocked;
-                        v.reason = named.reason;
-                        v.message = Some(named.message);
-                        v.note = Some(format!(
-                            "network failure {err}; Firefox reports it as a CORS error"
-                        ));
+                        v = plain(
+                            b,
+                            Verdict::Unknown,
+                            Some(format!(
+                                "{err}: a network failure, not a CORS decision; Firefox's console reports it as {} (\"{}\") all the same",
+                                named.reason.unwrap_or("a CORS error"),
+                                named.message
+                            )),
+                        );
                     }
                 }
             }
@@ -417,6 +440,23 @@ impl Resolver {
                 cache.clear(&flow.client, &b.request_origin, &b.url);
             }
         }
+        let named_client = client_headers.contains("user-agent");
+        if let (Some(c @ crate::fingerprint::Client::Unknown), true) = (client, named_client) {
+            // A browser would block it; a tool would not be checked at all. Say so. (Without
+            // any User-Agent the request is taken as a browser's, as always before.)
+            let doubt = crate::fingerprint::doubt(c, client_headers);
+            for v in browsers
+                .iter_mut()
+                .filter(|v| v.verdict == Verdict::Blocked)
+            {
+                let note = format!(
+                    "{} if a browser sent it; {}, and a client that is not a browser is not checked",
+                    v.reason.unwrap_or("blocked"),
+                    doubt.as_deref().unwrap_or_default()
+                );
+                *v = plain(v.browser, Verdict::Unknown, Some(note));
+            }
+        }
         if facts.credentials_from_cookie_jar {
             if let Some(v) = browsers.get_mut(rec_idx) {
                 let why = "not credentialed: the browser held a same-site cookie for this host (set earlier in the input) and did not send it";
@@ -446,6 +486,67 @@ impl Resolver {
             browsers,
         }
     }
+}
+
+/// Traffic that CORS does not govern, whatever its headers: WebSocket handshakes, browser
+/// extensions' own requests, and requests that failed at the network level before any CORS
+/// check when they were same-origin or no-cors. The note says which.
+fn not_cors_traffic(flow: &Flow, facts: &Facts) -> Option<String> {
+    let first = &flow.first().exchange;
+    let req = &first.request;
+    let scheme = |u: &str| u.split(':').next().unwrap_or("").to_ascii_lowercase();
+    let websocket = matches!(scheme(&req.url).as_str(), "ws" | "wss")
+        || req
+            .headers
+            .get_str("upgrade")
+            .is_some_and(|u| u.trim().eq_ignore_ascii_case("websocket"))
+        || first
+            .evidence
+            .resource_type
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("websocket"))
+        || first.response.as_ref().is_some_and(|r| r.status == 101);
+    if websocket {
+        return Some("a WebSocket handshake: the browser sends Origin and the server decides whether to accept it; CORS does not apply".into());
+    }
+    const EXTENSION_SCHEMES: &[&str] = &[
+        "chrome-extension",
+        "moz-extension",
+        "safari-web-extension",
+        "extension",
+    ];
+    let named_source = ["origin", "referer"]
+        .iter()
+        .filter_map(|h| req.headers.get_str(h))
+        .chain(std::iter::once(req.url.clone()))
+        .find(|v| EXTENSION_SCHEMES.contains(&scheme(v).as_str()));
+    if let Some(src) = named_source {
+        return Some(format!(
+            "browser extension traffic ({}): an extension with host permissions for the target is not CORS-checked, so the page's CORS rules do not decide it",
+            src.split('/').take(3).collect::<Vec<_>>().join("/")
+        ));
+    }
+    // A network failure (the request never got an answer) of a same-origin or no-cors
+    // request: no CORS check could have run, and none would have.
+    if let Observed::OtherFailure(err) = &facts.observed {
+        if first.response.is_none() {
+            let same = facts
+                .page_origin
+                .as_deref()
+                .is_some_and(|p| same_origin(&req.url, p));
+            if same {
+                return Some(format!(
+                    "same-origin request that failed at the network level ({err}): not a CORS matter"
+                ));
+            }
+            if facts.mode == Mode::NoCors {
+                return Some(format!(
+                    "no-cors request that failed at the network level ({err}): not a CORS matter"
+                ));
+            }
+        }
+    }
+    None
 }
 
 fn browsers_or_pending(
@@ -553,10 +654,14 @@ fn same_hidden_answer(
 }
 
 /// For the recording browser: the evaluation the evidence supports, the deduced credentials
-/// mode and a note. Ties go to the uncredentialed reading (fetch's default mode).
+/// mode and a note. Ties go to the uncredentialed reading (fetch's default mode). `har`: the
+/// input is a HAR, where a request that never followed its preflight is no evidence of a
+/// block (the export stopped, the page closed, an AbortController fired): the browser lists a
+/// request its preflight stopped, with its error.
 fn choose_with_evidence(
     facts: &Facts,
     evals: &[(bool, Evaluation)],
+    har: bool,
 ) -> (Option<usize>, Credentials, Option<String>) {
     let is_blocked = |e: &Evaluation| matches!(e.decision, Decision::Blocked(_));
     let is_allowed = |e: &Evaluation| matches!(e.decision, Decision::Allowed);
@@ -583,6 +688,18 @@ fn choose_with_evidence(
         (0..evals.len()).filter(|&i| pred(&evals[i].1)).collect()
     };
     match &facts.observed {
+        Observed::NotSent if har && pick(&is_blocked).len() < evals.len() => {
+            // Credentials are deduced only from an observed failure of the request itself,
+            // never from its absence.
+            let (choice, note) = combine(evals);
+            let never = "the request never followed its preflight (page closed, request aborted, or the export stopped)";
+            let note = match (choice, note) {
+                (Some(_), _) => never.to_owned(),
+                (None, Some(n)) => format!("{never}; {n}"),
+                (None, None) => never.to_owned(),
+            };
+            (choice, Credentials::Unknown, Some(note))
+        }
         Observed::CorsFailure(_) | Observed::NotSent => {
             let b = pick(&is_blocked);
             if let Some(&first) = b.first() {
@@ -866,6 +983,21 @@ fn verdict_from(
     v
 }
 
+/// An image, media, stylesheet or script load that failed at the network level with no
+/// `Origin` shown: these load in no-cors mode unless the page asks for CORS (`crossorigin`),
+/// and a failed load's export often lists only the provisional headers, so the mode is taken
+/// from the resource type.
+fn network_failure_of_subresource(flow: &Flow, rt: Option<&str>, error: Option<&str>) -> bool {
+    let no_cors_by_default = matches!(rt, Some("image" | "media" | "stylesheet" | "script"));
+    no_cors_by_default
+        // Chromium reports CORS failures as ERR_FAILED; anything else (ERR_ABORTED, a refused
+        // connection, offline) failed before or apart from any CORS check.
+        && error.is_some_and(|e| !e.to_ascii_uppercase().contains("ERR_FAILED"))
+        && flow.hops.iter().all(|h| {
+            h.exchange.response.is_none() && !h.exchange.request.headers.contains("origin")
+        })
+}
+
 /// Browser-independent classification (cors.md 4.4).
 /// A WebSocket opening handshake (`Upgrade: websocket`, `Sec-Fetch-Mode: websocket`, or a
 /// `ws:`/`wss:` URL as HARs list it): the browser sends it without CORS and reads no CORS
@@ -942,13 +1074,29 @@ pub fn classify(flow: &Flow) -> Facts {
         page_origin = Some("null".to_owned());
         from = "Origin header (opaque origin: sandboxed iframe, data: or file: page)";
     }
+    // Without `Origin`: the Referer, then fetch metadata, then the HAR page's document URL
+    // (the top page: a frame of another origin has its own Referer).
     if page_origin.is_none() {
-        if let Some(p) = &first.evidence.page_origin {
+        let referer = first
+            .request
+            .headers
+            .get_str("referer")
+            .and_then(|r| origin_of(&r))
+            .filter(|o| o != "null");
+        let same_site_says = first
+            .request
+            .headers
+            .get_str("sec-fetch-site")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("same-origin"));
+        if let Some(r) = referer {
+            page_origin = Some(r);
+            from = "Referer (a guess: the initiator may be a frame of another origin)";
+        } else if same_site_says {
+            page_origin = origin_of(&first.request.url);
+            from = "Sec-Fetch-Site: same-origin";
+        } else if let Some(p) = &first.evidence.page_origin {
             page_origin = Some(p.clone());
             from = "HAR page";
-        } else if let Some(r) = first.request.headers.get_str("referer") {
-            page_origin = origin_of(&r).filter(|o| o != "null");
-            from = "Referer (a guess: the initiator may be a frame of another origin)";
         }
     }
     let rt = first
@@ -990,6 +1138,8 @@ pub fn classify(flow: &Flow) -> Facts {
             }
         } else if any_preflight {
             Mode::Cors
+        } else if network_failure_of_subresource(flow, rt.as_deref(), error.as_deref()) {
+            Mode::NoCors
         } else if matches!(rt.as_deref(), Some("document" | "iframe" | "subdocument")) {
             Mode::Navigate
         } else if cross_get_without_origin
@@ -1325,7 +1475,7 @@ mod tests {
     }
 
     #[test]
-    fn network_errors_are_not_cors_blocks_except_in_firefox() {
+    fn network_errors_are_never_cors_blocks() {
         let f = one(
             x(
                 Flavour::DevTools,
@@ -1340,11 +1490,10 @@ mod tests {
         let r = Resolver::new().resolve(&f, Browser::Chromium);
         assert_eq!(r.for_browser(Browser::Chromium).verdict, Verdict::Unknown);
         assert_eq!(r.for_browser(Browser::Chromium).reason, None);
+        // Firefox's console names it CORSDidNotSucceed; it is still a network error.
         let fx = r.for_browser(Browser::Firefox);
-        assert_eq!(
-            (fx.verdict, fx.reason),
-            (Verdict::Blocked, Some("CORSDidNotSucceed"))
-        );
+        assert_eq!((fx.verdict, fx.reason), (Verdict::Unknown, None));
+        assert!(fx.note.as_deref().unwrap().contains("CORSDidNotSucceed"));
     }
 
     #[test]

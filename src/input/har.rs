@@ -76,6 +76,8 @@ pub enum HarError {
         entry: Option<u64>,
         entries: u64,
     },
+    #[error("temporary file for the entry index: {0}")]
+    Spool(#[source] io::Error),
     #[error("no `log.entries` array in the {bytes} bytes read: not a HAR file")]
     NoEntries { bytes: u64 },
 }
@@ -116,23 +118,7 @@ impl HarMeta {
 
     /// The browser that made the file, from `log.browser` or `log.creator`.
     pub fn browser_name(&self) -> Option<crate::cors::Browser> {
-        use crate::cors::Browser;
-        let b = self.browser.as_deref().unwrap_or("").to_ascii_lowercase();
-        if b.contains("firefox") {
-            return Some(Browser::Firefox);
-        }
-        if b.contains("chrom") || b.contains("edge") {
-            return Some(Browser::Chromium);
-        }
-        if b.contains("safari") || b.contains("webkit") {
-            return Some(Browser::Safari);
-        }
-        match self.flavour() {
-            Flavour::DevTools | Flavour::ChromeHar => Some(Browser::Chromium),
-            Flavour::FirefoxHar => Some(Browser::Firefox),
-            Flavour::SafariHar => Some(Browser::Safari),
-            _ => None,
-        }
+        crate::fingerprint::recording_browser(self.creator.as_deref(), self.browser.as_deref())
     }
 }
 
@@ -308,6 +294,8 @@ enum RawHeaderLoose<'a> {
 enum Capture {
     None,
     Entry,
+    /// A `log.entries` element that is not an object (reported at its first byte).
+    NotAnObject,
     Meta(MetaField),
 }
 
@@ -315,7 +303,6 @@ enum Capture {
 enum MetaField {
     Creator,
     Browser,
-    Pages,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -377,18 +364,48 @@ struct Scanner<'o> {
     /// scanner cannot borrow it): kind, entry index, byte offset.
     limit_events: Vec<(WarnKind, Option<u64>, u64)>,
     limit_counts: Vec<(WarnKind, u64)>,
+    /// Inside a `log.entries` element that is a scalar (its first byte was reported).
+    in_scalar_entry: bool,
 }
 
-/// Reads a HAR stream, calling `emit` for each entry's exchange in file order.
+/// Reads a HAR stream, calling `emit` for each entry's exchange in time order.
+///
+/// A HAR is a finite file, not a live stream, and exports list entries in any order (pages
+/// newest first, preflights after their request). So reading takes two passes: the first
+/// scans the file, checks each entry and keeps an index of (start time, tie-break, entry
+/// number, spool offset) per entry, with the entry's kept bytes (long strings already dropped)
+/// in a spool; the second reads the entries back in time order and parses them into exchanges.
+/// Whatever the file order, the exchanges come out in the same order, so pairing and every
+/// verdict after it do not depend on it. Memory: the index (about 40 bytes an entry) plus one
+/// entry; the spool lives in a temporary file past [`SPOOL_MEMORY`].
+///
+/// When reading stops at an error, every complete entry before it is still emitted, then the
+/// error is returned.
 pub fn read_har(
-    mut reader: Box<dyn BufRead + Send>,
+    reader: Box<dyn BufRead + Send>,
     source: Arc<str>,
     opts: &HarOptions,
     emit: &mut dyn FnMut(Exchange),
     diag: &mut Diagnostics,
 ) -> Result<HarMeta, HarError> {
     let mut meta = HarMeta::default();
-    let mut pages: HashMap<String, String> = HashMap::new();
+    let mut index = EntryIndex::default();
+    let scanned = scan(reader, &source, opts, &mut meta, &mut index, diag);
+    let replayed = index.replay(&source, &mut meta, emit, diag);
+    scanned?;
+    replayed?;
+    Ok(meta)
+}
+
+/// The first pass: scans the whole stream, filling `meta` and `index`.
+fn scan(
+    mut reader: Box<dyn BufRead + Send>,
+    source: &Arc<str>,
+    opts: &HarOptions,
+    meta: &mut HarMeta,
+    index: &mut EntryIndex,
+    diag: &mut Diagnostics,
+) -> Result<(), HarError> {
     let mut sc = Scanner {
         opts,
         offset: 0,
@@ -413,6 +430,7 @@ pub fn read_har(
         entries_started: 0,
         limit_events: Vec::new(),
         limit_counts: Vec::new(),
+        in_scalar_entry: false,
     };
     let mut started = false;
     loop {
@@ -431,13 +449,14 @@ pub fn read_har(
         }
         let n = chunk.len();
         let mut done = |sc: &mut Scanner, cap: Capture, bytes: &[u8], start: u64| {
-            handle_capture(
-                sc, cap, bytes, start, &source, &mut meta, &mut pages, emit, diag,
-            )
+            handle_capture(sc, cap, bytes, start, source, meta, index, diag)
         };
         let fed = sc.feed(chunk, &mut started, &mut done);
-        sc.report_limits(&source, diag);
+        sc.report_limits(source, diag);
         fed?;
+        if let Some(e) = index.error.take() {
+            return Err(HarError::Spool(e));
+        }
         reader.consume(n);
     }
     if !sc.stack.is_empty() || sc.in_string {
@@ -458,7 +477,187 @@ pub fn read_har(
     if !sc.saw_entries {
         return Err(HarError::NoEntries { bytes: sc.offset });
     }
-    Ok(meta)
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The entry index and spool: what the first pass keeps for the second.
+
+/// Spooled entry bytes kept in memory before they move to a temporary file.
+pub const SPOOL_MEMORY: usize = 8 << 20;
+
+/// One valid entry, as the second pass needs it.
+#[derive(Clone, Copy)]
+struct Indexed {
+    time: Micros,
+    /// Orders entries with the same start time by their content ([`tie_break`]), not by their
+    /// place in the file, so that a reordered file pairs the same way.
+    tie: u64,
+    /// The entry's number in `log.entries`.
+    entry: u64,
+    offset: u64,
+    len: u32,
+}
+
+/// The index of valid entries and their spooled bytes, plus what the first pass learned about
+/// pages (their document's URL).
+#[derive(Default)]
+struct EntryIndex {
+    entries: Vec<Indexed>,
+    memory: Vec<u8>,
+    file: Option<io::BufWriter<std::fs::File>>,
+    spooled: u64,
+    /// The first spool write error; reading stops at it.
+    error: Option<io::Error>,
+    /// `pageref` → (start time, URL) of the page's earliest document request: the page URL.
+    page_urls: HashMap<String, (Micros, String)>,
+}
+
+/// A hash of what an entry says (decoded, so `\/` and `/` are the same), to order entries
+/// that start at the same time: FNV-1a, stable across runs and platforms.
+fn tie_break(raw: &RawEntry) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    let mut add = |bytes: &[u8]| {
+        for b in bytes.iter().chain([&0xffu8]) {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
+    };
+    add(raw.request.method.as_bytes());
+    add(raw.request.url.as_bytes());
+    for x in &raw.request.headers {
+        add(x.name.as_bytes());
+        add(x.value.as_bytes());
+    }
+    if let Some(r) = &raw.response {
+        add(&r.status.unwrap_or(0).to_le_bytes());
+        for x in &r.headers {
+            add(x.name.as_bytes());
+            add(x.value.as_bytes());
+        }
+    }
+    add(&raw.time.unwrap_or(0.0).to_bits().to_le_bytes());
+    add(raw.connection_id.as_deref().unwrap_or("").as_bytes());
+    h
+}
+
+impl EntryIndex {
+    fn push(&mut self, time: Micros, tie: u64, entry: u64, bytes: &[u8]) {
+        if self.error.is_some() {
+            return;
+        }
+        let Ok(len) = u32::try_from(bytes.len()) else {
+            // Entries are capped far below 4 GiB (`max_entry_bytes`); a larger cap is refused.
+            self.error = Some(io::Error::other("entry larger than 4 GiB"));
+            return;
+        };
+        if self.file.is_none() && self.memory.len() + bytes.len() > SPOOL_MEMORY {
+            match tempfile::tempfile() {
+                Ok(f) => {
+                    let mut w = io::BufWriter::with_capacity(1 << 20, f);
+                    if let Err(e) = io::Write::write_all(&mut w, &self.memory) {
+                        self.error = Some(e);
+                        return;
+                    }
+                    self.memory = Vec::new();
+                    self.file = Some(w);
+                }
+                Err(e) => {
+                    self.error = Some(io::Error::new(
+                        e.kind(),
+                        format!("cannot create a temporary file for the entry index: {e}"),
+                    ));
+                    return;
+                }
+            }
+        }
+        let offset = self.spooled;
+        match &mut self.file {
+            Some(w) => {
+                if let Err(e) = io::Write::write_all(w, bytes) {
+                    self.error = Some(e);
+                    return;
+                }
+            }
+            None => self.memory.extend_from_slice(bytes),
+        }
+        self.spooled += u64::from(len);
+        self.entries.push(Indexed {
+            time,
+            tie,
+            entry,
+            offset,
+            len,
+        });
+    }
+
+    /// Notes a page's document request (the earliest one of the page wins).
+    fn page_document(&mut self, pageref: &str, time: Micros, url: &str) {
+        match self.page_urls.get_mut(pageref) {
+            Some(p) if (p.0, p.1.as_str()) <= (time, url) => {}
+            Some(p) => *p = (time, url.to_owned()),
+            None => {
+                self.page_urls
+                    .insert(pageref.to_owned(), (time, url.to_owned()));
+            }
+        }
+    }
+
+    /// The second pass: every indexed entry, in time order, parsed and emitted.
+    fn replay(
+        &mut self,
+        source: &Arc<str>,
+        meta: &mut HarMeta,
+        emit: &mut dyn FnMut(Exchange),
+        diag: &mut Diagnostics,
+    ) -> Result<(), HarError> {
+        let mut entries = std::mem::take(&mut self.entries);
+        entries.sort_unstable_by_key(|e| (e.time, e.tie, e.entry));
+        let mut file = match self.file.take() {
+            Some(w) => Some(
+                w.into_inner()
+                    .map_err(|e| HarError::Spool(e.into_error()))?,
+            ),
+            None => None,
+        };
+        let pages: HashMap<String, String> = std::mem::take(&mut self.page_urls)
+            .into_iter()
+            .filter_map(|(id, (_, url))| {
+                crate::cors::origin::origin_of(&url)
+                    .filter(|o| o.starts_with("http"))
+                    .map(|o| (id, o))
+            })
+            .collect();
+        let mut buf = Vec::new();
+        for e in entries {
+            let bytes: &[u8] = match &mut file {
+                Some(f) => {
+                    use std::io::{Read, Seek};
+                    buf.resize(e.len as usize, 0);
+                    f.seek(io::SeekFrom::Start(e.offset))
+                        .and_then(|_| f.read_exact(&mut buf))
+                        .map_err(HarError::Spool)?;
+                    &buf
+                }
+                // Offsets and lengths were taken from `memory` as it was filled.
+                None => &self.memory[e.offset as usize..(e.offset + u64::from(e.len)) as usize],
+            };
+            // The same bytes parsed in the first pass; only a damaged spool fails here.
+            match serde_json::from_slice::<RawEntry>(bytes) {
+                Ok(raw) => emit(to_exchange(raw, e.entry, e.time, source, meta, &pages)),
+                Err(err) => {
+                    meta.skipped_entries += 1;
+                    diag.warn("har-entry-invalid", || {
+                        format!(
+                            "{source}: entry {}: spool read back damaged: {err}",
+                            e.entry
+                        )
+                    });
+                }
+            }
+        }
+        self.memory = Vec::new();
+        Ok(())
+    }
 }
 
 type Done<'d> = dyn FnMut(&mut Scanner, Capture, &[u8], u64) + 'd;
@@ -654,6 +853,9 @@ impl Scanner<'_> {
                 self.string_unused =
                     !is_key && self.capture == Capture::Entry && self.key == b"text";
                 self.string_offset = self.offset;
+                if !is_key && !self.capturing() {
+                    self.scalar_entry(top, done);
+                }
                 if is_key {
                     self.reading_key = true;
                     self.key.clear();
@@ -707,6 +909,7 @@ impl Scanner<'_> {
                     return Err(self.syntax("a matching close bracket", b));
                 }
                 self.stack.pop();
+                self.in_scalar_entry = false;
                 if self.capturing() {
                     self.keep(&[b]);
                 }
@@ -730,6 +933,7 @@ impl Scanner<'_> {
                 }
             }
             b',' => {
+                self.in_scalar_entry = false;
                 if let Some(Frame::Object { expect_key, .. }) = self.stack.last_mut() {
                     *expect_key = true;
                 }
@@ -754,10 +958,28 @@ impl Scanner<'_> {
                 }
                 if self.capturing() {
                     self.keep(&[b]);
+                } else {
+                    self.scalar_entry(top, done);
                 }
             }
         }
         Ok(())
+    }
+
+    /// A scalar byte outside any captured value: when it starts an element of `log.entries`,
+    /// that element is reported (once, at its first byte) so that it is counted.
+    fn scalar_entry(&mut self, top: Option<Frame>, done: &mut Done) {
+        if top
+            == Some(Frame::Array {
+                role: Role::Entries,
+            })
+            && !self.in_scalar_entry
+        {
+            self.in_scalar_entry = true;
+            self.entries_started += 1;
+            let at = self.offset;
+            done(self, Capture::NotAnObject, &[], at);
+        }
     }
 
     /// The role of a value about to start under `top`.
@@ -802,7 +1024,6 @@ impl Scanner<'_> {
             }) => match self.pending_key.as_deref() {
                 Some(b"creator") => Capture::Meta(MetaField::Creator),
                 Some(b"browser") => Capture::Meta(MetaField::Browser),
-                Some(b"pages") => Capture::Meta(MetaField::Pages),
                 _ => Capture::None,
             },
             _ => Capture::None,
@@ -840,14 +1061,22 @@ fn handle_capture(
     start: u64,
     source: &Arc<str>,
     meta: &mut HarMeta,
-    pages: &mut HashMap<String, String>,
-    emit: &mut dyn FnMut(Exchange),
+    index: &mut EntryIndex,
     diag: &mut Diagnostics,
 ) {
     let dropped = sc.drop_capture.take();
     match cap {
+        Capture::NotAnObject => {
+            // Counted like any element, so every later entry keeps its true number.
+            let entry = meta.entries;
+            meta.entries += 1;
+            meta.skipped_entries += 1;
+            diag.warn("har-entry-invalid", || {
+                format!("{source}: entry {entry} (byte {start}): not an object (null, a number, a string or a boolean); skipped")
+            });
+        }
         Capture::Entry => {
-            let index = meta.entries;
+            let entry = meta.entries;
             meta.entries += 1;
             if let Some(kind) = dropped {
                 meta.skipped_entries += 1;
@@ -858,22 +1087,26 @@ fn handle_capture(
                     } else {
                         format!("more than {limit} bytes after long strings were dropped")
                     };
-                    format!("{source}: entry {index} (byte {start}): {why}; skipped")
+                    format!("{source}: entry {entry} (byte {start}): {why}; skipped")
                 });
                 return;
             }
             match serde_json::from_slice::<RawEntry>(bytes) {
-                Ok(raw) => {
-                    if let Some(x) = to_exchange(raw, index, source, meta, pages, diag) {
-                        emit(x);
-                    } else {
-                        meta.skipped_entries += 1;
+                Ok(raw) => match check_entry(&raw, entry, source, diag) {
+                    Some(time) => {
+                        if let Some(page) = raw.pageref.as_deref() {
+                            if is_document(&raw) {
+                                index.page_document(page, time, &raw.request.url);
+                            }
+                        }
+                        index.push(time, tie_break(&raw), entry, bytes);
                     }
-                }
+                    None => meta.skipped_entries += 1,
+                },
                 Err(e) => {
                     meta.skipped_entries += 1;
                     diag.warn("har-entry-invalid", || {
-                        format!("{source}: entry {index} (byte {start}): {e}")
+                        format!("{source}: entry {entry} (byte {start}): {e}")
                     });
                 }
             }
@@ -893,14 +1126,6 @@ fn handle_capture(
                 #[serde(deserialize_with = "lenient_string")]
                 version: Option<String>,
             }
-            #[derive(Deserialize, Default)]
-            #[serde(default)]
-            struct Page {
-                #[serde(deserialize_with = "lenient_string")]
-                id: Option<String>,
-                #[serde(deserialize_with = "lenient_string")]
-                title: Option<String>,
-            }
             match field {
                 MetaField::Creator | MetaField::Browser => {
                     if let Ok(nv) = serde_json::from_slice::<NameVersion>(bytes) {
@@ -910,15 +1135,6 @@ fn handle_capture(
                         } else {
                             meta.browser = nv.name;
                             meta.browser_version = nv.version;
-                        }
-                    }
-                }
-                MetaField::Pages => {
-                    if let Ok(list) = serde_json::from_slice::<Vec<Page>>(bytes) {
-                        for p in list {
-                            if let (Some(id), Some(title)) = (p.id, p.title) {
-                                pages.insert(id, title);
-                            }
                         }
                     }
                 }
@@ -935,21 +1151,21 @@ pub fn parse_time(s: &str) -> Option<Micros> {
         .map(|t| t.timestamp_micros())
 }
 
-fn to_exchange(
-    raw: RawEntry,
+/// The first pass's check of an entry: its start time, or `None` (with a warning) when it
+/// has no request to analyse.
+fn check_entry(
+    raw: &RawEntry,
     index: u64,
     source: &Arc<str>,
-    meta: &HarMeta,
-    pages: &HashMap<String, String>,
     diag: &mut Diagnostics,
-) -> Option<Exchange> {
+) -> Option<Micros> {
     if raw.request.url.is_empty() || raw.request.method.is_empty() {
         diag.warn("har-entry-invalid", || {
             format!("{source}: entry {index}: no request method or URL")
         });
         return None;
     }
-    let time = match raw.started.as_deref().and_then(parse_time) {
+    Some(match raw.started.as_deref().and_then(parse_time) {
         Some(t) => t,
         None => {
             diag.warn("har-entry-no-time", || {
@@ -957,7 +1173,32 @@ fn to_exchange(
             });
             0
         }
-    };
+    })
+}
+
+/// Whether an entry loads a page (its URL is the page's URL): a document by DevTools'
+/// resource type, or a navigation by its fetch metadata.
+fn is_document(raw: &RawEntry) -> bool {
+    if let Some(t) = raw.resource_type.as_deref() {
+        return t.eq_ignore_ascii_case("document");
+    }
+    raw.request.headers.iter().any(|h| {
+        (h.name.eq_ignore_ascii_case("sec-fetch-dest") && h.value.eq_ignore_ascii_case("document"))
+            || (h.name.eq_ignore_ascii_case("sec-fetch-mode")
+                && h.value.eq_ignore_ascii_case("navigate"))
+    })
+}
+
+/// An entry that passed [`check_entry`] (starting at `time`) as an exchange. `pages` maps a
+/// `pageref` to its page's origin.
+fn to_exchange(
+    raw: RawEntry,
+    index: u64,
+    time: Micros,
+    source: &Arc<str>,
+    meta: &HarMeta,
+    pages: &HashMap<String, String>,
+) -> Exchange {
     let flavour = meta.flavour();
     let headers_of = |list: &[RawHeader]| -> Headers {
         let bytes = list.iter().map(|h| h.name.len() + h.value.len()).sum();
@@ -1019,12 +1260,9 @@ fn to_exchange(
     } else if let Some(t) = raw.initiator_type {
         evidence.initiator_type = Some(t.into_owned());
     }
-    evidence.page_origin = raw
-        .pageref
-        .as_deref()
-        .and_then(|p| pages.get(p))
-        .and_then(|title| crate::cors::origin::origin_of(title))
-        .filter(|o| o.starts_with("http"));
+    // The page's document request, never the page's `title` (free text: DevTools puts the
+    // URL there, other tools a document title or another site's URL).
+    evidence.page_origin = raw.pageref.as_deref().and_then(|p| pages.get(p)).cloned();
     evidence.browser = meta.browser_name().map(|b| b.id());
     evidence.from_cache = raw.from_cache.is_some_and(|c| !c.is_empty());
     evidence.server_ip = raw.server_ip.map(Cow::into_owned).filter(|s| !s.is_empty());
@@ -1032,7 +1270,7 @@ fn to_exchange(
         .connection_id
         .or(raw.connection)
         .and_then(|c| c.trim().parse::<u64>().ok());
-    Some(Exchange {
+    Exchange {
         loc: crate::model::Location {
             source: source.clone(),
             position: Position::HarEntry(index),
@@ -1049,7 +1287,7 @@ fn to_exchange(
             wait_ms: raw.timings.and_then(|t| t.wait).filter(|t| *t >= 0.0),
         },
         evidence,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -1105,10 +1343,8 @@ mod tests {
             "*"
         );
         assert_eq!(x.evidence.error.as_deref(), Some("net::ERR_FAILED"));
-        assert_eq!(
-            x.evidence.page_origin.as_deref(),
-            Some("http://app.test:8080")
-        );
+        // The page's title is free text, never its origin; no document entry, no page origin.
+        assert_eq!(x.evidence.page_origin, None);
         assert_eq!(x.evidence.initiator_type.as_deref(), Some("script"));
         assert_eq!(x.connection, Some(61));
         assert_eq!(x.timings.wait_ms, Some(1.25));
@@ -1259,6 +1495,107 @@ mod tests {
         assert!(out[0].response.is_none());
         assert!(out[0].evidence.no_response);
         assert_eq!(out[0].evidence.error.as_deref(), Some("net::ERR_FAILED"));
+    }
+
+    /// `ONE`'s entry with its start time and URL replaced.
+    fn entry_at(time: &str, url: &str) -> String {
+        let entry = &ONE[ONE.find("{\"pageref").unwrap()..ONE.len() - 3];
+        entry
+            .replace("2026-11-24T19:46:40.313Z", time)
+            .replace("http://api.test/r", url)
+    }
+
+    fn har_of(entries: &[String]) -> String {
+        let head = &ONE[..ONE.find("{\"pageref").unwrap()];
+        format!("{head}{}]}}}}", entries.join(","))
+    }
+
+    #[test]
+    fn entries_come_out_in_time_order_whatever_the_file_order() {
+        let a = entry_at("2026-11-24T19:46:40.100Z", "http://api.test/a");
+        let b = entry_at("2026-11-24T19:46:40.200Z", "http://api.test/b");
+        let c = entry_at("2026-11-24T19:46:40.300Z", "http://api.test/c");
+        let urls = |text: &str| -> Vec<(String, Position)> {
+            read(text)
+                .1
+                .into_iter()
+                .map(|x| (x.request.url, x.loc.position))
+                .collect()
+        };
+        let forward = urls(&har_of(&[a.clone(), b.clone(), c.clone()]));
+        let reversed = urls(&har_of(&[c, b, a]));
+        let names: Vec<&str> = reversed.iter().map(|(u, _)| u.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "http://api.test/a",
+                "http://api.test/b",
+                "http://api.test/c"
+            ]
+        );
+        // Each keeps its own entry number.
+        assert_eq!(forward[0].1, Position::HarEntry(0));
+        assert_eq!(reversed[0].1, Position::HarEntry(2));
+    }
+
+    #[test]
+    fn page_origin_comes_from_the_page_document_not_the_title() {
+        let doc = entry_at("2026-11-24T19:46:40.000Z", "http://page.test:9000/app").replace(
+            "\"_resourceType\":\"fetch\"",
+            "\"_resourceType\":\"Document\"",
+        );
+        let xhr = entry_at("2026-11-24T19:46:40.500Z", "http://api.test/x");
+        // The document is listed after the request it is the page of.
+        let (_, out, _) = read(&har_of(&[xhr, doc]));
+        assert_eq!(
+            out[1].evidence.page_origin.as_deref(),
+            Some("http://page.test:9000")
+        );
+    }
+
+    /// Issue 18.4: every element of `log.entries` is counted, so later numbers stay true.
+    #[test]
+    fn scalar_entries_are_counted_and_warned_about() {
+        let e = entry_at("2026-11-24T19:46:40.100Z", "http://api.test/a");
+        let text = har_of(&[
+            "null".into(),
+            "12.5e3".into(),
+            "\"a, b ] }\"".into(),
+            "true".into(),
+            e,
+            "false".into(),
+        ]);
+        let (r, out, diag) = read(&text);
+        let meta = r.unwrap();
+        assert_eq!((meta.entries, meta.skipped_entries), (6, 5));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].loc.position, Position::HarEntry(4));
+        assert_eq!(diag.count("har-entry-invalid"), 5);
+        assert!(diag.details("har-entry-invalid")[1].contains("entry 1"));
+    }
+
+    #[test]
+    fn large_inputs_spool_to_a_file_and_read_back_the_same() {
+        let n = 2 * SPOOL_MEMORY / ONE.len() + 10;
+        let entries: Vec<String> = (0..n)
+            .rev()
+            .map(|i| {
+                entry_at(
+                    &format!(
+                        "2026-11-24T19:{:02}:{:02}.{:03}Z",
+                        i / 60_000 % 60,
+                        i / 1000 % 60,
+                        i % 1000
+                    ),
+                    &format!("http://api.test/{i}"),
+                )
+            })
+            .collect();
+        let (r, out, _) = read(&har_of(&entries));
+        assert_eq!(r.unwrap().entries, n as u64);
+        assert_eq!(out.len(), n);
+        assert!(out.windows(2).all(|w| w[0].time <= w[1].time));
+        assert_eq!(out[0].request.url, "http://api.test/0");
     }
 
     #[test]

@@ -1,0 +1,415 @@
+//! Client identification: which browser engine — or which non-browser tool — sent a request,
+//! from its headers (User-Agent product tokens, UA client hints, fetch metadata), and which
+//! browser made a HAR, from its `creator` and `browser`. CORS is enforced by browsers only, so
+//! this decides whether a CORS verdict applies at all (curl, Postman and SDKs are never
+//! blocked, even when they send `Origin`), and which browser's rules the evidence is read by.
+//!
+//! Used by both inputs: HAR (recording browser, and clients in exports by proxies such as ZAP or
+//! Charles) and captures (every client IP is its own client).
+
+use crate::cors::Browser;
+use crate::model::Headers;
+
+/// Who sent a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Client {
+    /// A browser, with its engine.
+    Browser(Browser),
+    /// A tool or library that is not a browser (the name shown to the user): CORS does not
+    /// apply to it.
+    NotBrowser(&'static str),
+    /// The headers do not tell: no User-Agent, an unknown one, or signals that contradict each
+    /// other (a tool's User-Agent with a browser's fetch metadata).
+    Unknown,
+}
+
+/// User-Agent product tokens of HTTP clients that are not browsers: (token, name shown). A
+/// token matches a product name of the User-Agent (the text before `/`, or the whole product),
+/// ASCII case-insensitively. One table: add a client here, nowhere else.
+const NOT_BROWSERS: &[(&str, &str)] = &[
+    ("curl", "curl"),
+    ("Wget", "Wget"),
+    ("PostmanRuntime", "Postman"),
+    ("insomnia", "Insomnia"),
+    ("Thunder Client", "Thunder Client"),
+    ("HTTPie", "HTTPie"),
+    ("python-requests", "python-requests"),
+    ("python-httpx", "python-httpx"),
+    ("Python-urllib", "Python urllib"),
+    ("aiohttp", "aiohttp"),
+    ("Go-http-client", "Go net/http"),
+    ("okhttp", "OkHttp"),
+    ("Java", "Java"),
+    ("Java-http-client", "Java HttpClient"),
+    ("Apache-HttpClient", "Apache HttpClient"),
+    ("Jakarta Commons-HttpClient", "Apache Commons HttpClient"),
+    ("ReactorNetty", "Reactor Netty"),
+    ("Dalvik", "Android HttpURLConnection"),
+    ("axios", "axios"),
+    ("node-fetch", "node-fetch"),
+    ("undici", "Node.js fetch"),
+    ("node", "Node.js fetch"),
+    ("Deno", "Deno"),
+    ("Bun", "Bun"),
+    ("got", "got (Node.js)"),
+    ("RestSharp", "RestSharp"),
+    ("Dart", "Dart"),
+    ("libwww-perl", "libwww-perl"),
+    ("Faraday", "Faraday (Ruby)"),
+    ("Ruby", "Ruby"),
+    ("k6", "k6"),
+    ("WindowsPowerShell", "PowerShell"),
+    ("PowerShell", "PowerShell"),
+    ("Paw", "Paw"),
+    ("CFNetwork", "an Apple app (CFNetwork)"),
+];
+
+/// User-Agent product tokens of browsers, most specific first: (token, engine). iOS browsers
+/// other than Safari (`CriOS`, `FxiOS`, `EdgiOS`) run on WebKit, so they come before the
+/// desktop names they contain.
+const BROWSERS: &[(&str, Browser)] = &[
+    ("CriOS", Browser::Safari),
+    ("FxiOS", Browser::Safari),
+    ("EdgiOS", Browser::Safari),
+    ("Firefox", Browser::Firefox),
+    ("HeadlessChrome", Browser::Chromium),
+    ("Chrome", Browser::Chromium),
+    ("Chromium", Browser::Chromium),
+    ("Edg", Browser::Chromium),
+    ("OPR", Browser::Chromium),
+    ("Version", Browser::Safari),
+    // An app's web view (WKWebView) says neither `Version/` nor `Safari/`.
+    ("AppleWebKit", Browser::Safari),
+];
+
+/// Request headers only a browser sends (a tool would have to copy them on purpose, as
+/// "Copy as cURL" does): fetch metadata and UA client hints.
+const BROWSER_ONLY: &[&str] = &[
+    "sec-fetch-mode",
+    "sec-fetch-site",
+    "sec-fetch-dest",
+    "sec-ch-ua",
+    "sec-ch-ua-mobile",
+    "sec-ch-ua-platform",
+];
+
+/// UA client hints: Chromium alone implements them, so they name the engine even when the
+/// User-Agent is another browser's (DevTools device emulation sends an iPhone Safari UA).
+const CHROMIUM_ONLY: &[&str] = &["sec-ch-ua", "sec-ch-ua-mobile", "sec-ch-ua-platform"];
+
+/// The product names of a User-Agent (`Mozilla`, `AppleWebKit`, `Chrome`, …), without the
+/// comments in parentheses.
+fn products(ua: &str) -> impl Iterator<Item = &str> {
+    let mut depth = 0usize;
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in ua.char_indices() {
+        match c {
+            '(' => {
+                if let Some(s) = start.take() {
+                    out.push(&ua[s..i]);
+                }
+                depth += 1;
+            }
+            ')' => depth = depth.saturating_sub(1),
+            c if c.is_whitespace() && depth == 0 => {
+                if let Some(s) = start.take() {
+                    out.push(&ua[s..i]);
+                }
+            }
+            _ if depth == 0 && start.is_none() => start = Some(i),
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push(&ua[s..]);
+    }
+    out.into_iter()
+        .map(|p| p.split('/').next().unwrap_or(p).trim())
+}
+
+/// The non-browser tool a User-Agent names, if any.
+pub fn tool_of_user_agent(ua: &str) -> Option<&'static str> {
+    // Multi-word names first ("Thunder Client (…)", "Jakarta Commons-HttpClient/…").
+    for &(token, name) in NOT_BROWSERS.iter().filter(|(t, _)| t.contains(' ')) {
+        if ua.len() >= token.len() && ua[..token.len()].eq_ignore_ascii_case(token) {
+            return Some(name);
+        }
+    }
+    products(ua).find_map(|p| {
+        NOT_BROWSERS
+            .iter()
+            .find(|(t, _)| p.eq_ignore_ascii_case(t))
+            .map(|(_, n)| *n)
+    })
+}
+
+/// The browser engine a User-Agent names, if any.
+pub fn browser_of_user_agent(ua: &str) -> Option<Browser> {
+    let names: Vec<&str> = products(ua).collect();
+    let engine = BROWSERS
+        .iter()
+        .find(|(t, _)| names.iter().any(|p| p.eq_ignore_ascii_case(t)))
+        .map(|(_, b)| *b);
+    // `Version/… Safari/…` needs WebKit; old Gecko UAs say `rv:` and `Gecko/` only.
+    engine
+        .filter(|b| *b != Browser::Safari || names.contains(&"AppleWebKit"))
+        .or_else(|| (names.contains(&"Gecko") && ua.contains("rv:")).then_some(Browser::Firefox))
+}
+
+/// Who sent a request with these headers.
+pub fn identify(headers: &Headers) -> Client {
+    let browser_only = BROWSER_ONLY.iter().any(|h| headers.contains(h));
+    let ua = headers.get_str("user-agent").unwrap_or_default();
+    if let Some(tool) = tool_of_user_agent(&ua) {
+        return if browser_only {
+            Client::Unknown
+        } else {
+            Client::NotBrowser(tool)
+        };
+    }
+    if CHROMIUM_ONLY.iter().any(|h| headers.contains(h)) {
+        return Client::Browser(Browser::Chromium);
+    }
+    match browser_of_user_agent(&ua) {
+        Some(b) => Client::Browser(b),
+        None => Client::Unknown,
+    }
+}
+
+/// Why a verdict about `client` would be a guess, for a note: `None` for a known browser.
+pub fn doubt(client: Client, headers: &Headers) -> Option<String> {
+    match client {
+        Client::Browser(_) => None,
+        Client::NotBrowser(tool) => Some(format!(
+            "not a browser: CORS is not enforced; the request came from {tool}"
+        )),
+        Client::Unknown => Some(match headers.get_str("user-agent") {
+            None => "the client is not identified: no User-Agent (every browser sends one)".to_owned(),
+            Some(ua) if tool_of_user_agent(&ua).is_some() => format!(
+                "the client is not identified: the User-Agent names a tool ({ua}) but the request carries a browser's fetch metadata"
+            ),
+            Some(ua) => format!("the client is not identified: an unknown User-Agent ({ua})"),
+        }),
+    }
+}
+
+/// The browser that made a HAR, from its `log.browser` name or its `log.creator` name.
+pub fn recording_browser(creator: Option<&str>, browser: Option<&str>) -> Option<Browser> {
+    let b = browser.unwrap_or("").to_ascii_lowercase();
+    let named = |s: &str| -> Option<Browser> {
+        if s.contains("firefox") || s.contains("gecko") {
+            Some(Browser::Firefox)
+        } else if s.contains("chrom") || s.contains("edge") || s.contains("brave") {
+            Some(Browser::Chromium)
+        } else if s.contains("safari") || s.contains("webkit") {
+            Some(Browser::Safari)
+        } else {
+            None
+        }
+    };
+    if let Some(x) = named(&b) {
+        return Some(x);
+    }
+    let c = creator.unwrap_or("").to_ascii_lowercase();
+    if c == "webinspector"
+        || c.contains("chrome-har")
+        || c.contains("browsertime")
+        || c.contains("sitespeed")
+    {
+        // Chrome's DevTools (also Edge and Brave), and chrome-har (built on the DevTools
+        // protocol).
+        return Some(Browser::Chromium);
+    }
+    if c.contains("firefox") {
+        return Some(Browser::Firefox);
+    }
+    if c.contains("webkit") || c.contains("safari") {
+        return Some(Browser::Safari);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/147.0.0.0 Safari/537.36";
+    const HEADLESS: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36";
+    const EDGE: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/146.0.0.0 Safari/537.36 Edg/146.0.0.0";
+    const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:153.0) Gecko/20100101 Firefox/153.0";
+    const SAFARI: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.4 Safari/605.1.15";
+    const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.5 Mobile/15E148 Safari/604.1";
+    const CHROME_IOS: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/137.0.7151.51 Mobile/15E148 Safari/604.1";
+    const POWERSHELL: &str =
+        "Mozilla/5.0 (Windows NT; Windows NT 10.0; en-US) WindowsPowerShell/5.1.19041.4648";
+
+    fn h(list: &[(&str, &str)]) -> Headers {
+        list.iter().copied().collect()
+    }
+
+    #[test]
+    fn identifies_clients() {
+        use crate::cors::Browser::*;
+        use Client::*;
+        let cases: &[(&[(&str, &str)], Client)] = &[
+            (&[("User-Agent", CHROME)], Browser(Chromium)),
+            (&[("User-Agent", HEADLESS)], Browser(Chromium)),
+            (&[("User-Agent", EDGE)], Browser(Chromium)),
+            (&[("User-Agent", FIREFOX)], Browser(Firefox)),
+            (&[("User-Agent", SAFARI)], Browser(Safari)),
+            (&[("User-Agent", IPHONE)], Browser(Safari)),
+            (&[("User-Agent", CHROME_IOS)], Browser(Safari)),
+            (
+                &[("User-Agent", "Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148")],
+                Browser(Safari),
+            ),
+            // DevTools device emulation: an iPhone UA, but Chromium's client hints.
+            (
+                &[("User-Agent", IPHONE), ("sec-ch-ua-mobile", "?1")],
+                Browser(Chromium),
+            ),
+            (&[("User-Agent", "curl/8.5.0")], NotBrowser("curl")),
+            (
+                &[("User-Agent", "PostmanRuntime/7.43.0"), ("Origin", "https://a.test")],
+                NotBrowser("Postman"),
+            ),
+            (&[("User-Agent", "python-requests/2.32.3")], NotBrowser("python-requests")),
+            (&[("User-Agent", "Go-http-client/2.0")], NotBrowser("Go net/http")),
+            (&[("User-Agent", "okhttp/4.12.0")], NotBrowser("OkHttp")),
+            (&[("User-Agent", "Java/17.0.9")], NotBrowser("Java")),
+            (
+                &[("User-Agent", "Apache-HttpClient/4.5.14 (Java/17.0.9)")],
+                NotBrowser("Apache HttpClient"),
+            ),
+            (&[("User-Agent", "axios/1.7.9")], NotBrowser("axios")),
+            (&[("User-Agent", "node")], NotBrowser("Node.js fetch")),
+            (
+                &[("User-Agent", "Thunder Client (https://www.thunderclient.com)")],
+                NotBrowser("Thunder Client"),
+            ),
+            (&[("User-Agent", POWERSHELL)], NotBrowser("PowerShell")),
+            (
+                &[("User-Agent", "MyApp/3 CFNetwork/1568.100.1 Darwin/24.0.0")],
+                NotBrowser("an Apple app (CFNetwork)"),
+            ),
+            // A tool's User-Agent with a browser's fetch metadata: a page that set its own
+            // User-Agent (Firefox allows it), or a tool replaying a browser's headers.
+            (
+                &[("User-Agent", "curl/8.5.0"), ("Sec-Fetch-Mode", "cors")],
+                Unknown,
+            ),
+            (&[], Unknown),
+            (&[("User-Agent", "MyCompanyClient/1.0")], Unknown),
+            (&[("Sec-Fetch-Mode", "cors")], Unknown),
+        ];
+        for (headers, want) in cases {
+            assert_eq!(identify(&h(headers)), *want, "{headers:?}");
+        }
+    }
+
+    #[test]
+    fn identifies_the_recording_browser() {
+        use crate::cors::Browser::*;
+        let cases: &[(Option<&str>, Option<&str>, Option<Browser>)] = &[
+            (Some("WebInspector"), None, Some(Chromium)),
+            (Some("WebInspector"), Some("Chrome"), Some(Chromium)),
+            (Some("WebKit Web Inspector"), None, Some(Safari)),
+            (Some("Firefox"), Some("Firefox"), Some(Firefox)),
+            (Some("Playwright"), Some("chromium"), Some(Chromium)),
+            (Some("Playwright"), Some("firefox"), Some(Firefox)),
+            (Some("Playwright"), Some("webkit"), Some(Safari)),
+            (Some("chrome-har"), None, Some(Chromium)),
+            (Some("Playwright"), None, None),
+            (Some("OWASP ZAP"), None, None),
+            (None, None, None),
+        ];
+        for (creator, browser, want) in cases {
+            assert_eq!(
+                recording_browser(*creator, *browser),
+                *want,
+                "{creator:?} {browser:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn products_skip_comments() {
+        let p: Vec<&str> = products(CHROME).collect();
+        assert_eq!(p, ["Mozilla", "AppleWebKit", "Chrome", "Safari"]);
+        let p: Vec<&str> = products("x (a (b) c) y/1").collect();
+        assert_eq!(p, ["x", "y"]);
+    }
+}
+
+#[cfg(test)]
+mod capture_tests {
+    //! Issue 19.5 from a capture: tools that send `Origin` get no CORS verdict.
+    use std::io::Cursor;
+    use std::sync::Arc;
+
+    use crate::capture::testutil::{pcap, Conv};
+    use crate::pipeline::{analyze_input, InputReport, Options};
+
+    const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/147.0.0.0 Safari/537.36";
+
+    #[test]
+    fn tools_in_a_capture_get_no_cors_verdict() {
+        let clients = [
+            ("curl/8.5.0", "not-cors"),
+            ("PostmanRuntime/7.43.0", "not-cors"),
+            ("python-requests/2.32.3", "not-cors"),
+            ("Go-http-client/1.1", "not-cors"),
+            ("okhttp/4.12.0", "not-cors"),
+            (CHROME, "blocked"),
+            // No User-Agent at all: taken as a browser's, as before.
+            ("", "blocked"),
+            ("MyCompanyClient/1.0", "unknown"),
+        ];
+        let mut frames = Vec::new();
+        for (i, (ua, _)) in clients.iter().enumerate() {
+            let mut c = Conv::new(40_000 + i as u16);
+            c.ts += i as i64 * 1_000_000;
+            let ua_line = if ua.is_empty() {
+                String::new()
+            } else {
+                format!("User-Agent: {ua}\r\n")
+            };
+            let req = format!(
+                "GET /api/{i} HTTP/1.1\r\nHost: api.test\r\nOrigin: http://app.test\r\n{ua_line}\r\n"
+            );
+            c.handshake()
+                .client(req.as_bytes(), 1460)
+                .server(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 1460)
+                .fins();
+            frames.extend(c.frames);
+        }
+        let bytes = pcap(&frames, 1, false, false);
+        let input =
+            crate::input::from_reader(Arc::from("t.pcap"), Box::new(Cursor::new(bytes))).unwrap();
+        let opts = Options {
+            all: true,
+            ..Options::default()
+        };
+        let mut recs = Vec::new();
+        analyze_input(input, &opts, &mut |r| recs.push(r), InputReport::default());
+        assert_eq!(recs.len(), clients.len());
+        for (i, (ua, want)) in clients.iter().enumerate() {
+            let r = recs
+                .iter()
+                .find(|r| r.url.ends_with(&format!("/api/{i}")))
+                .expect("a record per request");
+            for got in [r.verdict, r.firefox_verdict, r.safari_verdict] {
+                assert_eq!(got, *want, "{ua}: {r:?}");
+            }
+            if *want == "not-cors" {
+                let note = r.note.as_deref().unwrap_or_default();
+                assert!(
+                    note.contains("not a browser: CORS is not enforced"),
+                    "{note}"
+                );
+                assert!(r.fix.is_none());
+            }
+        }
+    }
+}
