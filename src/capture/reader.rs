@@ -330,6 +330,7 @@ impl PacketReader {
             number,
             interfaces,
             skip_unknown_links,
+            max_record,
             ..
         } = self;
         loop {
@@ -415,6 +416,15 @@ impl PacketReader {
                     (data.len() - rest.len(), packet)
                 }
             };
+            // A record that fits in the block is bound by the limit too (`check_size` only
+            // sees records that cross a block's end).
+            if consumed > *max_record {
+                return Err(CaptureError::RecordTooLarge {
+                    packet: *number + u64::from(packet.is_none()),
+                    offset,
+                    limit: *max_record,
+                });
+            }
             // Every packet, whichever format framed it, is checked and handed on the same way.
             if let Some((link, ts, d, orig_len)) = packet {
                 if let (Err(dlt), false) = (link, *skip_unknown_links) {

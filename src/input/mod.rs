@@ -58,33 +58,44 @@ pub struct Input {
 
 /// Opens `path` (`-` is stdin), unwraps gzip and detects the format.
 pub fn open(path: &str) -> Result<Input, InputError> {
-    let raw: Box<dyn Read + Send> = if path == "-" {
-        Box::new(io::stdin())
-    } else {
-        let p = Path::new(path);
-        if p.is_dir() {
-            return Err(InputError::IsDirectory);
-        }
-        Box::new(File::open(p).map_err(InputError::Open)?)
-    };
-    from_reader(Arc::from(path), raw)
+    from_reader(Arc::from(path), open_raw(path)?)
 }
+
+/// Opens `path` (`-` is stdin) as bytes, before gzip and format detection.
+pub fn open_raw(path: &str) -> Result<Box<dyn Read + Send>, InputError> {
+    if path == "-" {
+        return Ok(Box::new(io::stdin()));
+    }
+    let p = Path::new(path);
+    if p.is_dir() {
+        return Err(InputError::IsDirectory);
+    }
+    Ok(Box::new(File::open(p).map_err(InputError::Open)?))
+}
+
+/// How many leading bytes format detection reads at most (whitespace before a HAR's `{`).
+pub const DETECT_WINDOW: usize = 1 << 20;
 
 /// Detects gzip and the format of an already opened stream.
 pub fn from_reader(name: Arc<str>, raw: Box<dyn Read + Send>) -> Result<Input, InputError> {
-    let mut buffered = BufReader::with_capacity(READ_BUFFER, raw);
-    let head = fill_peek(&mut buffered)?;
+    from_reader_with(name, raw, DETECT_WINDOW)
+}
+
+/// [`from_reader`] searching up to `window` leading bytes for the format.
+pub fn from_reader_with(
+    name: Arc<str>,
+    raw: Box<dyn Read + Send>,
+    window: usize,
+) -> Result<Input, InputError> {
+    let (head, raw) = peek(raw, 2, window)?;
     let gzip = head.starts_with(&[0x1f, 0x8b]);
-    let mut reader: Box<dyn BufRead + Send> = if gzip {
-        Box::new(BufReader::with_capacity(
-            READ_BUFFER,
-            MultiGzDecoder::new(buffered),
-        ))
+    let decoded: Box<dyn Read + Send> = if gzip {
+        Box::new(MultiGzDecoder::new(BufReader::with_capacity(READ_BUFFER, raw)))
     } else {
-        Box::new(buffered)
+        raw
     };
-    let head = fill_peek(&mut reader)?;
-    let format = match detect(head) {
+    let (head, decoded) = peek(decoded, window, window)?;
+    let format = match detect(&head) {
         // Say so when the bytes shown are not the file's own but its decompressed content.
         Err(InputError::Unrecognized(shown)) if gzip => {
             return Err(InputError::Unrecognized(format!(
@@ -97,18 +108,51 @@ pub fn from_reader(name: Arc<str>, raw: Box<dyn Read + Send>) -> Result<Input, I
         name,
         format,
         gzip,
-        reader,
+        reader: Box::new(BufReader::with_capacity(READ_BUFFER, decoded)),
     })
 }
 
-fn fill_peek<R: BufRead + ?Sized>(r: &mut R) -> Result<&[u8], InputError> {
-    let buf = r
-        .fill_buf()
-        .map_err(|source| InputError::Read { offset: 0, source })?;
-    if buf.is_empty() {
+/// Reads the stream's first bytes, until `want` of them or one that is not whitespace (past a
+/// capture magic's four bytes) is seen, `window` is reached or the input ends; returns them
+/// and the stream with them put back in front. Pipes hand over what they have, so one read
+/// may give a single byte.
+fn peek(
+    mut r: Box<dyn Read + Send>,
+    want: usize,
+    window: usize,
+) -> Result<(Vec<u8>, Box<dyn Read + Send>), InputError> {
+    let mut head = vec![0u8; window.clamp(4, READ_BUFFER)];
+    let mut len = 0;
+    loop {
+        let seen = head.get(..len).unwrap_or(&[]);
+        let text = seen.strip_prefix(b"\xef\xbb\xbf").unwrap_or(seen);
+        let enough =
+            len >= want || (len >= 4 && text.iter().any(|b| !b.is_ascii_whitespace()));
+        if enough || len >= window {
+            break;
+        }
+        if len == head.len() {
+            head.resize((head.len() * 2).min(window), 0);
+        }
+        let Some(space) = head.get_mut(len..) else { break };
+        match r.read(space) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(source) => {
+                return Err(InputError::Read {
+                    offset: len as u64,
+                    source,
+                })
+            }
+        }
+    }
+    head.truncate(len);
+    if head.is_empty() {
         return Err(InputError::Empty);
     }
-    Ok(buf)
+    let chained: Box<dyn Read + Send> = Box::new(io::Cursor::new(head.clone()).chain(r));
+    Ok((head, chained))
 }
 
 /// Format from the first bytes: pcapng's section header block, pcap's four magic numbers
