@@ -62,9 +62,7 @@ enum Command {
     /// Print the JSON Schema of a record (NDJSON line, JSON `records` element, CSV row).
     Schema,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
-    Completions {
-        shell: clap_complete::Shell,
-    },
+    Completions { shell: clap_complete::Shell },
     /// Print the man page (roff), e.g. `corscope man > corscope.1`.
     Man,
     /// Write a deterministic synthetic DevTools HAR of CORS traffic (for benchmarks).
@@ -401,7 +399,8 @@ fn glob(pattern: &str, text: &str) -> bool {
             },
         }
     }
-    p.get(pi..).is_some_and(|rest| rest.iter().all(|c| *c == '*'))
+    p.get(pi..)
+        .is_some_and(|rest| rest.iter().all(|c| *c == '*'))
 }
 
 /// The audit's findings (server configuration problems beyond single requests) for
@@ -451,8 +450,7 @@ impl Printer<'_> {
     fn keep(&self, r: &Record, b: Browser) -> bool {
         let a = self.a;
         (a.only.is_empty() || a.only.iter().any(|o| o.verdict() == r.verdict_for(b)))
-            && a
-                .origin
+            && a.origin
                 .as_deref()
                 .is_none_or(|g| glob(g, r.origin.as_deref().unwrap_or("")))
             && a.url.as_deref().is_none_or(|g| glob(g, &r.url))
@@ -528,14 +526,20 @@ impl Printer<'_> {
             (b, Summary::new(b), false)
         });
         if !headed && self.text.is_some() && self.error.is_none() && !self.a.summary {
-            let written = self.heading(&report.name, b).and_then(|()| match self.text.as_mut() {
-                Some(out) => writeln!(
-                    out,
-                    "   No cross-origin requests{} (--all lists every request).",
-                    if report.error.is_some() { " before the error" } else { "" }
-                ),
-                None => Ok(()),
-            });
+            let written = self
+                .heading(&report.name, b)
+                .and_then(|()| match self.text.as_mut() {
+                    Some(out) => writeln!(
+                        out,
+                        "   No cross-origin requests{} (--all lists every request).",
+                        if report.error.is_some() {
+                            " before the error"
+                        } else {
+                            ""
+                        }
+                    ),
+                    None => Ok(()),
+                });
             if let Err(e) = written {
                 self.error = Some(e);
             }
@@ -839,7 +843,11 @@ fn print_summary(
             }
         }
         if blocked.len() > TOP {
-            writeln!(out, "  … and {} more (--format json lists all)", blocked.len() - TOP)?;
+            writeln!(
+                out,
+                "  … and {} more (--format json lists all)",
+                blocked.len() - TOP
+            )?;
         }
     }
     let mut overhead: Vec<_> = s

@@ -272,7 +272,9 @@ impl clap::Args for LimitArgs {
             let arg = match l.unit {
                 Unit::Bytes => arg.value_name("SIZE").value_parser(parse_size),
                 Unit::Count => arg.value_name("N").value_parser(clap::value_parser!(u64)),
-                Unit::Seconds => arg.value_name("SECS").value_parser(clap::value_parser!(u64)),
+                Unit::Seconds => arg
+                    .value_name("SECS")
+                    .value_parser(clap::value_parser!(u64)),
             };
             cmd.arg(arg)
         })
@@ -289,7 +291,12 @@ mod tests {
 
     #[test]
     fn sizes_round_trip() {
-        for (text, v) in [("64K", 65_536), ("16M", 16 << 20), ("1G", 1 << 30), ("300", 300)] {
+        for (text, v) in [
+            ("64K", 65_536),
+            ("16M", 16 << 20),
+            ("1G", 1 << 30),
+            ("300", 300),
+        ] {
             assert_eq!(parse_size(text), Ok(v));
             assert_eq!(format_size(v), text);
         }

@@ -349,7 +349,11 @@ pub fn analyze(path: &str, opts: &Options, out: &mut dyn FnMut(Record)) -> Input
 /// Makes `raw` end (read 0 bytes) once `stop` is set. Anything but a regular file (stdin, a
 /// pipe, a terminal) may block for as long as no traffic arrives, so it is read on a thread
 /// of its own and waited for in short steps; a regular file is checked before each read.
-fn stoppable(path: &str, raw: Box<dyn Read + Send>, stop: &Arc<AtomicBool>) -> Box<dyn Read + Send> {
+fn stoppable(
+    path: &str,
+    raw: Box<dyn Read + Send>,
+    stop: &Arc<AtomicBool>,
+) -> Box<dyn Read + Send> {
     let regular = path != "-" && std::fs::metadata(path).is_ok_and(|m| m.is_file());
     if regular {
         return Box::new(Checked {

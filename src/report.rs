@@ -92,44 +92,139 @@ use FieldType::{Boolean, Integer, Number, Object, String as Str};
 
 /// The preflight object's fields ([`PreflightInfo`]).
 pub const PREFLIGHT_FIELDS: &[Field] = &[
-    field("status", Integer, true, "The preflight's response status; null when it came from the cache or got no answer."),
-    field("index", Integer, true, "The preflight's HAR entry / capture request number."),
-    one_of("source", false, &["recorded", "cache", "missing"], "`recorded`, `cache` (served from the preflight cache, no OPTIONS sent) or `missing`."),
+    field(
+        "status",
+        Integer,
+        true,
+        "The preflight's response status; null when it came from the cache or got no answer.",
+    ),
+    field(
+        "index",
+        Integer,
+        true,
+        "The preflight's HAR entry / capture request number.",
+    ),
+    one_of(
+        "source",
+        false,
+        &["recorded", "cache", "missing"],
+        "`recorded`, `cache` (served from the preflight cache, no OPTIONS sent) or `missing`.",
+    ),
 ];
 
 /// The record contract, in the order every format writes the fields.
 pub const FIELDS: &[Field] = &[
     field("source", Str, false, "The input the request was read from."),
-    field("index", Integer, false, "HAR entry number, or the capture's request number."),
-    field("time", Str, false, "When the request started (RFC 3339, UTC)."),
-    field("origin", Str, true, "The page's origin (the `Origin` the request carries or would carry)."),
+    field(
+        "index",
+        Integer,
+        false,
+        "HAR entry number, or the capture's request number.",
+    ),
+    field(
+        "time",
+        Str,
+        false,
+        "When the request started (RFC 3339, UTC).",
+    ),
+    field(
+        "origin",
+        Str,
+        true,
+        "The page's origin (the `Origin` the request carries or would carry).",
+    ),
     field("url", Str, false, "The URL as the page requested it."),
     field("method", Str, false, "The request method."),
-    one_of("credentials", false, &["include", "omit", "unknown"], "The request's credentials mode, as far as the input shows it."),
+    one_of(
+        "credentials",
+        false,
+        &["include", "omit", "unknown"],
+        "The request's credentials mode, as far as the input shows it.",
+    ),
     Field {
         fields: PREFLIGHT_FIELDS,
-        ..field("preflight", Object, true, "The preflight that cleared the request, null if none was needed.")
+        ..field(
+            "preflight",
+            Object,
+            true,
+            "The preflight that cleared the request, null if none was needed.",
+        )
     },
     one_of("verdict", false, VERDICTS, "Chromium's verdict."),
-    field("reason", Str, true, "Chromium's reason name (`CorsError`), when blocked."),
-    field("failed_parameter", Str, true, "The value that failed the check (Chromium's `failedParameter`)."),
+    field(
+        "reason",
+        Str,
+        true,
+        "Chromium's reason name (`CorsError`), when blocked.",
+    ),
+    field(
+        "failed_parameter",
+        Str,
+        true,
+        "The value that failed the check (Chromium's `failedParameter`).",
+    ),
     field("message", Str, true, "Chromium's console message."),
-    field("fix", Str, true, "What the server must send, for the browser that recorded the input."),
+    field(
+        "fix",
+        Str,
+        true,
+        "What the server must send, for the browser that recorded the input.",
+    ),
     one_of("firefox_verdict", false, VERDICTS, "Firefox's verdict."),
-    field("firefox_reason", Str, true, "Firefox's reason name (`CORSMissingAllowOrigin`, …)."),
+    field(
+        "firefox_reason",
+        Str,
+        true,
+        "Firefox's reason name (`CORSMissingAllowOrigin`, …).",
+    ),
     field("firefox_message", Str, true, "Firefox's console message."),
     one_of("safari_verdict", false, VERDICTS, "Safari's verdict."),
     field("safari_reason", Str, true, "Safari's reason name."),
     field("safari_message", Str, true, "Safari's console message."),
-    field("browsers_agree", Boolean, false, "Whether all three browsers reach the same verdict."),
-    field("status", Integer, true, "The final response's status; null when none was seen."),
+    field(
+        "browsers_agree",
+        Boolean,
+        false,
+        "Whether all three browsers reach the same verdict.",
+    ),
+    field(
+        "status",
+        Integer,
+        true,
+        "The final response's status; null when none was seen.",
+    ),
     field("final_url", Str, false, "The URL after redirects."),
     field("redirects", Integer, false, "Redirect hops followed."),
-    one_of("recorded_by", false, &["chromium", "firefox", "safari"], "The browser that made the input (HAR metadata or User-Agent; chromium when unknown)."),
-    field("note", Str, true, "Why a verdict is `unknown`, or how the browsers differ."),
-    field("location", Str, false, "Where in the input the request is (entry, packet, byte)."),
-    field("wait_ms", Number, true, "Request to first response byte of the final request, in milliseconds."),
-    field("preflight_wait_ms", Number, true, "Same for the preflight: the overhead it added."),
+    one_of(
+        "recorded_by",
+        false,
+        &["chromium", "firefox", "safari"],
+        "The browser that made the input (HAR metadata or User-Agent; chromium when unknown).",
+    ),
+    field(
+        "note",
+        Str,
+        true,
+        "Why a verdict is `unknown`, or how the browsers differ.",
+    ),
+    field(
+        "location",
+        Str,
+        false,
+        "Where in the input the request is (entry, packet, byte).",
+    ),
+    field(
+        "wait_ms",
+        Number,
+        true,
+        "Request to first response byte of the final request, in milliseconds.",
+    ),
+    field(
+        "preflight_wait_ms",
+        Number,
+        true,
+        "Same for the preflight: the overhead it added.",
+    ),
 ];
 
 /// The CSV header: [`FIELDS`] with objects flattened into `<name>_<field>` columns.
@@ -139,7 +234,11 @@ pub fn csv_columns() -> Vec<String> {
         if f.fields.is_empty() {
             cols.push(f.name.to_owned());
         } else {
-            cols.extend(f.fields.iter().map(|sub| format!("{}_{}", f.name, sub.name)));
+            cols.extend(
+                f.fields
+                    .iter()
+                    .map(|sub| format!("{}_{}", f.name, sub.name)),
+            );
         }
     }
     cols
@@ -501,7 +600,9 @@ impl<W: Write> RecordSink for CsvSink<W> {
                 row.push(csv_cell(value));
             } else {
                 for sub in f.fields {
-                    row.push(csv_cell(value.get(sub.name).unwrap_or(&serde_json::Value::Null)));
+                    row.push(csv_cell(
+                        value.get(sub.name).unwrap_or(&serde_json::Value::Null),
+                    ));
                 }
             }
         }
@@ -726,7 +827,11 @@ mod tests {
         for f in FIELDS {
             let key = format!("\"{}\":", f.name);
             let pos = json[at..].find(&key).map(|p| p + at);
-            assert!(pos.is_some(), "{} missing or out of order in {json}", f.name);
+            assert!(
+                pos.is_some(),
+                "{} missing or out of order in {json}",
+                f.name
+            );
             at = pos.unwrap_or(at) + key.len();
         }
         let v = serde_json::to_value(sample()).unwrap();
@@ -752,7 +857,10 @@ mod tests {
         let header: Vec<String> = rdr.headers().unwrap().iter().map(str::to_owned).collect();
         assert_eq!(header, csv_columns());
         let row = rdr.records().next().unwrap().unwrap();
-        let cell = |name: &str| row.get(header.iter().position(|h| h == name).unwrap()).unwrap();
+        let cell = |name: &str| {
+            row.get(header.iter().position(|h| h == name).unwrap())
+                .unwrap()
+        };
         assert_eq!(cell("preflight_status"), "204");
         assert_eq!(cell("preflight_source"), "recorded");
         assert_eq!(cell("wait_ms"), "1.5");

@@ -39,7 +39,11 @@ impl Style {
         let env = |k: &str| std::env::var(k).ok();
         let width = width
             .filter(|w| *w > 0)
-            .or_else(|| env("COLUMNS").and_then(|c| c.trim().parse().ok()).filter(|w| *w > 0))
+            .or_else(|| {
+                env("COLUMNS")
+                    .and_then(|c| c.trim().parse().ok())
+                    .filter(|w| *w > 0)
+            })
             .or_else(|| {
                 tty.then(terminal_size::terminal_size)
                     .flatten()
@@ -211,10 +215,20 @@ pub fn record_lines(r: &Record, b: Browser, style: &Style) -> Vec<String> {
     let problem = verdict == "blocked" || verdict == "unknown";
     if problem {
         if let Some(fix) = &r.fix {
-            lines.extend(wrap(fix, &format!("{INDENT}fix: "), &format!("{INDENT}     "), w));
+            lines.extend(wrap(
+                fix,
+                &format!("{INDENT}fix: "),
+                &format!("{INDENT}     "),
+                w,
+            ));
         }
         if let Some(note) = r.note.as_deref().filter(|_| r.reason_for(b).is_none()) {
-            lines.extend(wrap(note, &format!("{INDENT}note: "), &format!("{INDENT}      "), w));
+            lines.extend(wrap(
+                note,
+                &format!("{INDENT}note: "),
+                &format!("{INDENT}      "),
+                w,
+            ));
         }
     }
     lines
@@ -230,10 +244,14 @@ mod tests {
         for width in [10, 20, 40, 80] {
             let lines = wrap(text, "  ", "    ", width);
             let words: Vec<&str> = lines.iter().flat_map(|l| l.split_whitespace()).collect();
-            assert_eq!(words, text.split_whitespace().collect::<Vec<_>>(), "{width}");
+            assert_eq!(
+                words,
+                text.split_whitespace().collect::<Vec<_>>(),
+                "{width}"
+            );
             for l in &lines {
                 assert!(
-                    cols(l) <= width || l.trim().split_whitespace().count() == 1,
+                    cols(l) <= width || l.split_whitespace().count() == 1,
                     "{width}: {l:?}"
                 );
             }

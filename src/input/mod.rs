@@ -90,7 +90,10 @@ pub fn from_reader_with(
     let (head, raw) = peek(raw, 2, window)?;
     let gzip = head.starts_with(&[0x1f, 0x8b]);
     let decoded: Box<dyn Read + Send> = if gzip {
-        Box::new(MultiGzDecoder::new(BufReader::with_capacity(READ_BUFFER, raw)))
+        Box::new(MultiGzDecoder::new(BufReader::with_capacity(
+            READ_BUFFER,
+            raw,
+        )))
     } else {
         raw
     };
@@ -126,15 +129,16 @@ fn peek(
     loop {
         let seen = head.get(..len).unwrap_or(&[]);
         let text = seen.strip_prefix(b"\xef\xbb\xbf").unwrap_or(seen);
-        let enough =
-            len >= want || (len >= 4 && text.iter().any(|b| !b.is_ascii_whitespace()));
+        let enough = len >= want || (len >= 4 && text.iter().any(|b| !b.is_ascii_whitespace()));
         if enough || len >= window {
             break;
         }
         if len == head.len() {
             head.resize((head.len() * 2).min(window), 0);
         }
-        let Some(space) = head.get_mut(len..) else { break };
+        let Some(space) = head.get_mut(len..) else {
+            break;
+        };
         match r.read(space) {
             Ok(0) => break,
             Ok(n) => len += n,
