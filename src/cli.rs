@@ -18,15 +18,13 @@ use crate::report::{CsvSink, InputSummary, JsonSink, NdjsonSink, Record, RecordS
 use crate::term::{self, ColorChoice, Output, Paging, Style};
 
 const EXAMPLES: &str = "Examples:
-  corscope site.har                        every cross-origin request (a table on a terminal, NDJSON otherwise)
-  corscope --format csv a.har b.pcap       one CSV for both inputs, same columns as NDJSON
+  corscope site.har                       # a table on a terminal, NDJSON otherwise
+  corscope --format csv a.har b.pcap      # one CSV, the NDJSON fields as columns
   corscope --only blocked,unknown --url '*/api/*' site.har
-  tcpdump -i any -U -w - port 80 | corscope -
-                                           live: each record as its flow is decided; Ctrl-C prints the summary
-  corscope --quiet --fail-on blocked,unknown site.har
-                                           CI: the exit status only
+  tcpdump -i any -U -w - port 80 | corscope -      # live; Ctrl-C prints the summary
+  corscope -q --fail-on blocked,unknown site.har   # CI: the exit status only
   corscope explain MissingAllowOriginHeader
-  corscope completions bash > /etc/bash_completion.d/corscope
+  corscope completions bash > ~/.local/share/bash-completion/completions/corscope
 
 `corscope FILE...` is short for `corscope analyze FILE...`; flags go before or after the files.
 Exit status: 0 nothing `--fail-on` names was found, 1 it was, 2 usage or input error (also when
