@@ -519,6 +519,16 @@ fn table_wraps_at_words_and_never_splits_a_token() {
         }
         assert!(!out.contains('\x1b'));
     }
+    // A terminal or COLUMNS reporting 0 columns: 80.
+    let (_, out, _) = with_env(&[SAMPLE, "--format", "table"], &[("COLUMNS", "0")]);
+    let widest = out.lines().map(|l| l.chars().count()).max().unwrap();
+    assert!(
+        (70..=80).contains(&widest) || out.lines().any(|l| l.split_whitespace().count() <= 2),
+        "{widest}"
+    );
+    assert!(out
+        .lines()
+        .all(|l| l.chars().count() <= 80 || l.split_whitespace().count() <= 2));
     let (_, out, _) = corscope(&[SAMPLE, "--format", "table", "--color", "always"]);
     assert!(out.contains("\x1b[1;31mblocked\x1b[0m"));
     let (_, out, _) = with_env(
