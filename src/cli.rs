@@ -427,6 +427,24 @@ fn stdout_streams() -> bool {
     false
 }
 
+/// Whether an input is a regular file (`-`: whether standard input is one); anything else (a
+/// pipe, a terminal) is read live.
+fn is_regular_file(path: &str) -> bool {
+    if path != "-" {
+        return std::fs::metadata(path).is_ok_and(|m| m.is_file());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        if let Ok(fd) = io::stdin().as_fd().try_clone_to_owned() {
+            return std::fs::File::from(fd)
+                .metadata()
+                .is_ok_and(|m| m.is_file());
+        }
+    }
+    false
+}
+
 /// The printing side of a run: filters, per-input browser and summary, the sinks.
 struct Printer<'a> {
     a: &'a AnalyzeArgs,
@@ -591,10 +609,7 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
     // Several inputs are analysed at once (each with its share of the threads) and printed
     // in the order given.
     let concurrent = jobs.min(a.files.len()).max(1);
-    let live = a
-        .files
-        .iter()
-        .any(|f| f == "-" || !std::fs::metadata(f).is_ok_and(|m| m.is_file()));
+    let live = a.files.iter().any(|f| !is_regular_file(f));
     let mut opts = Options {
         all: a.all,
         capture_workers: (jobs / concurrent).max(1),

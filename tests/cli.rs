@@ -539,7 +539,8 @@ fn table_wraps_at_words_and_never_splits_a_token() {
 }
 
 /// A live pipe: the first record is printed while the writer still has the pipe open, and
-/// SIGTERM ends the input as its end would (records, summary, status from the verdicts).
+/// SIGTERM or SIGINT ends the input as its end would (records, summary, status from the
+/// verdicts, not 130/143).
 #[test]
 fn live_pipe_streams_records_and_a_signal_ends_the_input() {
     let har: Value = serde_json::from_str(&std::fs::read_to_string(SAMPLE).unwrap()).unwrap();
@@ -556,7 +557,7 @@ fn live_pipe_streams_records_and_a_signal_ends_the_input() {
         text.push_str(&e.to_string());
         text.push(',');
     }
-    for format in ["ndjson", "csv"] {
+    for (format, signal) in [("ndjson", "-TERM"), ("csv", "-INT")] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_corscope"))
             .args(["-", "--format", format])
             .stdin(Stdio::piped())
@@ -586,9 +587,9 @@ fn live_pipe_streams_records_and_a_signal_ends_the_input() {
             .recv_timeout(Duration::from_secs(20))
             .expect("a record before the writer closed the pipe");
         assert!(String::from_utf8_lossy(&first).contains("d-simple-get-no-acao"));
-        // The pipe is still open (stdin held): end the input with SIGTERM.
+        // The pipe is still open (stdin held): end the input with the signal.
         let pid = child.id().to_string();
-        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let killed = Command::new("kill").args([signal, &pid]).status().unwrap();
         assert!(killed.success());
         let status = child.wait().unwrap();
         let out = String::from_utf8(reader.join().unwrap()).unwrap();
@@ -730,4 +731,34 @@ fn readme_sample_output_is_current_and_its_paths_exist() {
             "README points outside the repository: {w}"
         );
     }
+}
+
+/// Standard input read from a file (`corscope - < f`) or a pipe gives the file's records.
+#[test]
+fn stdin_gives_the_same_records_as_the_file() {
+    let (_, want, _) = corscope(&[FIREFOX_PCAP, "--format", "ndjson", "-j", "2"]);
+    let want = want.replace(
+        &format!("\"source\":\"{FIREFOX_PCAP}\""),
+        "\"source\":\"-\"",
+    );
+    let want = want.replace(&format!("{FIREFOX_PCAP}:"), "-:");
+    let file = std::fs::File::open(FIREFOX_PCAP).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_corscope"))
+        .args(["-", "--format", "ndjson", "-j", "2"])
+        .stdin(file)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), want);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_corscope"))
+        .args(["-", "--format", "ndjson", "-j", "2"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let bytes = std::fs::read(FIREFOX_PCAP).unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(&bytes));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), want);
 }
