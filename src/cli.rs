@@ -633,7 +633,8 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
         ))),
     };
     let text = (format == OutputFormat::Table && !a.quiet)
-        .then(|| Output::new(a.paging == Paging::Auto && !a.summary));
+        // A live input is not paged: the pager would hold the rows and take the Ctrl-C.
+        .then(|| Output::new(a.paging == Paging::Auto && !a.summary && !live));
     let mut p = Printer {
         a: &a,
         style,
