@@ -256,8 +256,10 @@ pub fn main() -> ExitCode {
             writeln!(out)
         }),
         Command::Completions { shell } => print_quietly(|out| {
-            clap_complete::generate(shell, &mut Cli::command(), "corscope", out);
-            Ok(())
+            // Made in memory: clap_complete panics on a write error (`| head`).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "corscope", &mut script);
+            out.write_all(&script)
         }),
         Command::Man => print_quietly(|out| clap_mangen::Man::new(Cli::command()).render(out)),
         Command::GenerateHar { out, bytes, seed } => {

@@ -653,6 +653,19 @@ fn completions_man_page_and_help_come_from_the_definitions() {
             "{shell}"
         );
     }
+    // Cut short by `| head`: quiet, status 0 (clap_complete itself panics on a write error).
+    for args in [&["completions", "fish"][..], &["man"], &["schema"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_corscope"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(out.stderr.is_empty(), "{args:?}");
+    }
     let (code, out, _) = corscope(&["man"]);
     assert_eq!(code, Some(0));
     assert!(
