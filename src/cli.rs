@@ -282,6 +282,8 @@ pub fn main() -> ExitCode {
                     eprintln!("corscope: wrote {n} entries, {b} bytes to {out}");
                     ExitCode::SUCCESS
                 }
+                // `generate-… - | head`: the reader has what it wanted.
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("corscope: error: {out}: {e}");
                     ExitCode::from(2)
@@ -312,6 +314,8 @@ pub fn main() -> ExitCode {
                     );
                     ExitCode::SUCCESS
                 }
+                // `generate-… - | head`: the reader has what it wanted.
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("corscope: error: {out}: {e}");
                     ExitCode::from(2)
