@@ -36,7 +36,16 @@ pub struct Style {
 impl Style {
     /// From the flags and the environment; `tty`: standard output is a terminal.
     pub fn detect(width: Option<usize>, color: ColorChoice, tty: bool) -> Style {
-        let env = |k: &str| std::env::var(k).ok();
+        Self::detect_with(width, color, tty, |k| std::env::var(k).ok())
+    }
+
+    /// [`Style::detect`] with the environment given by `env`.
+    fn detect_with(
+        width: Option<usize>,
+        color: ColorChoice,
+        tty: bool,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Style {
         let width = width
             .filter(|w| *w > 0)
             .or_else(|| {
@@ -268,5 +277,25 @@ mod tests {
         assert!(always.color);
         assert_eq!(always.width, MIN_WIDTH);
         assert!(!Style::detect(None, ColorChoice::Auto, false).color);
+        let on_tty = |vars: &'static [(&'static str, &'static str)]| {
+            Style::detect_with(None, ColorChoice::Auto, true, move |k| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| (*v).to_owned())
+            })
+        };
+        assert!(on_tty(&[("TERM", "xterm-256color")]).color);
+        assert!(!on_tty(&[("TERM", "dumb")]).color);
+        assert!(!on_tty(&[("NO_COLOR", "1")]).color);
+        assert!(
+            on_tty(&[("NO_COLOR", "")]).color,
+            "an empty NO_COLOR does not count"
+        );
+        assert_eq!(on_tty(&[("COLUMNS", "132")]).width, 132);
+        // COLUMNS=0, and (in the test, no terminal) no size: 80.
+        let zero = Style::detect_with(None, ColorChoice::Auto, false, |k| {
+            (k == "COLUMNS").then(|| "0".to_owned())
+        });
+        assert_eq!(zero.width, DEFAULT_WIDTH);
     }
 }
