@@ -245,11 +245,11 @@ pub fn csv_columns() -> Vec<String> {
 }
 
 /// A JSON value as a CSV cell: null is empty, strings are themselves.
-fn csv_cell(v: &serde_json::Value) -> String {
+fn csv_cell(v: &serde_json::Value) -> std::borrow::Cow<'_, str> {
     match v {
-        serde_json::Value::Null => String::new(),
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
+        serde_json::Value::Null => "".into(),
+        serde_json::Value::String(s) => s.as_str().into(),
+        other => other.to_string().into(),
     }
 }
 
@@ -593,20 +593,24 @@ impl<W: Write> CsvSink<W> {
 impl<W: Write> RecordSink for CsvSink<W> {
     fn record(&mut self, r: &Record) -> io::Result<()> {
         let v = serde_json::to_value(r)?;
-        let mut row = Vec::with_capacity(FIELDS.len() + 2);
+        let null = serde_json::Value::Null;
         for f in FIELDS {
-            let value = v.get(f.name).unwrap_or(&serde_json::Value::Null);
+            let value = v.get(f.name).unwrap_or(&null);
             if f.fields.is_empty() {
-                row.push(csv_cell(value));
+                self.out
+                    .write_field(csv_cell(value).as_bytes())
+                    .map_err(csv_io)?;
             } else {
                 for sub in f.fields {
-                    row.push(csv_cell(
-                        value.get(sub.name).unwrap_or(&serde_json::Value::Null),
-                    ));
+                    let cell = csv_cell(value.get(sub.name).unwrap_or(&null));
+                    self.out.write_field(cell.as_bytes()).map_err(csv_io)?;
                 }
             }
         }
-        self.out.write_record(row).map_err(csv_io)
+        // An empty record ends the one written field by field.
+        self.out
+            .write_record(std::iter::empty::<&[u8]>())
+            .map_err(csv_io)
     }
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
