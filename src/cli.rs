@@ -1,35 +1,56 @@
-//! The command line: argument definitions (clap), output selection, the terminal table and
-//! summary, error printing and the exit-code contract (0 clean, 1 blocked flows, 2 errors).
+//! The command line: argument definitions (clap), output selection, filters, the terminal
+//! table and summary, error printing and the exit-code contract (0 clean, 1 what `--fail-on`
+//! names was found, 2 usage or input errors, even after partial output).
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 
-use clap::{Parser, Subcommand, ValueEnum};
-use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::cors::explain;
 use crate::cors::Browser;
+use crate::limits::LimitArgs;
 use crate::pipeline::{self, InputReport, Options};
-use crate::report::{CsvSink, JsonSink, NdjsonSink, Record, RecordSink, Summary};
+use crate::report::{CsvSink, InputSummary, JsonSink, NdjsonSink, Record, RecordSink, Summary};
+use crate::term::{self, ColorChoice, Output, Paging, Style};
+
+const EXAMPLES: &str = "Examples:
+  corscope site.har                       # a table on a terminal, NDJSON otherwise
+  corscope --format csv a.har b.pcap      # one CSV, the NDJSON fields as columns
+  corscope --only blocked,unknown --url '*/api/*' site.har
+  tcpdump -i any -U -w - port 80 | corscope -      # live; Ctrl-C prints the summary
+  corscope -q --fail-on blocked,unknown site.har   # CI: the exit status only
+  corscope explain MissingAllowOriginHeader
+  corscope completions bash > ~/.local/share/bash-completion/completions/corscope
+
+`corscope FILE...` is short for `corscope analyze FILE...`; flags go before or after the files.
+Exit status: 0 nothing `--fail-on` names was found, 1 it was, 2 usage or input error (also when
+other inputs, or the part before the damage, were analysed).";
 
 #[derive(Parser, Debug)]
 #[command(
     name = "corscope",
     version,
     about = "Why did the browser block that cross-origin request? Reads HAR exports and packet captures and decides every CORS request as Chromium, Firefox and Safari would.",
-    after_help = "`corscope FILE...` is short for `corscope analyze FILE...`.\nExit status: 0 no blocked request, 1 blocked requests found, 2 usage or input error."
+    after_help = EXAMPLES,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    arg_required_else_help = true
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    #[command(flatten)]
+    analyze: AnalyzeArgs,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Analyse HAR files (.har, .har.gz) and captures (.pcap, .pcapng, gzip'd); `-` is stdin.
+    #[command(visible_alias = "analyse", after_help = EXAMPLES)]
     Analyze(Box<AnalyzeArgs>),
     /// Explain a blocking reason (Chromium, Firefox or Safari name): meaning, causes, fix.
     Explain {
@@ -41,6 +62,12 @@ enum Command {
         #[arg(long, conflicts_with = "reason")]
         list: bool,
     },
+    /// Print the JSON Schema of a record (NDJSON line, JSON `records` element, CSV row).
+    Schema,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff), e.g. `corscope man > corscope.1`.
+    Man,
     /// Write a deterministic synthetic DevTools HAR of CORS traffic (for benchmarks).
     GenerateHar {
         /// Output file (`-` for stdout).
@@ -76,10 +103,44 @@ enum OutputFormat {
     Ndjson,
 }
 
+/// Verdicts `--only` keeps.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum Only {
+    Blocked,
+    Unknown,
+    Allowed,
+    #[value(name = "not-cors")]
+    NotCors,
+}
+
+impl Only {
+    fn verdict(self) -> &'static str {
+        match self {
+            Only::Blocked => "blocked",
+            Only::Unknown => "unknown",
+            Only::Allowed => "allowed",
+            Only::NotCors => "not-cors",
+        }
+    }
+}
+
+/// What makes the exit status 1.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum FailOn {
+    /// A request the browser blocks (the default).
+    Blocked,
+    /// A request whose verdict the input cannot decide.
+    Unknown,
+    /// A server-configuration finding of the audit ([`audit_findings`]).
+    Finding,
+    /// Nothing: exit 0 unless an input failed.
+    Never,
+}
+
 #[derive(clap::Args, Debug)]
 struct AnalyzeArgs {
-    /// Input files; `-` reads standard input.
-    #[arg(required = true)]
+    /// Input files; `-` reads standard input (live captures: records appear as flows finish).
+    #[arg(required = true, value_name = "FILE")]
     files: Vec<String>,
     /// Output format (default: table on a terminal, ndjson otherwise).
     #[arg(long, short = 'f', value_enum)]
@@ -87,11 +148,35 @@ struct AnalyzeArgs {
     /// List every request, with `not-cors` for same-origin and no-cors ones.
     #[arg(long)]
     all: bool,
-    /// The browser the table, summary and exit code speak for (default: the one that made the
-    /// input, else chromium). Records always carry all three.
+    /// The browser the table, summary and exit code speak for (default: per input, the one
+    /// that made it, else chromium). Records always carry all three.
     #[arg(long, value_parser = parse_browser)]
     browser: Option<Browser>,
-    /// Exit 0 even when blocked requests were found.
+    /// Keep only these verdicts (comma-separated), as the chosen browser decides.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "VERDICT,...")]
+    only: Vec<Only>,
+    /// Keep only requests from this page origin (a glob: `*` any run, `?` one character).
+    #[arg(long, value_name = "GLOB")]
+    origin: Option<String>,
+    /// Keep only requests to matching URLs (a glob over the whole URL, e.g. '*/api/*').
+    #[arg(long, value_name = "GLOB")]
+    url: Option<String>,
+    /// Print only the summary (totals, reasons, top endpoints), not the records.
+    #[arg(long)]
+    summary: bool,
+    /// Print nothing; only the exit status tells (errors still go to stderr).
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    /// What makes the exit status 1 (comma-separated; counts the records the filters keep).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "blocked",
+        value_name = "WHAT,..."
+    )]
+    fail_on: Vec<FailOn>,
+    /// Exit 0 even when blocked requests were found (same as `--fail-on never`).
     #[arg(long)]
     exit_zero: bool,
     /// Worker threads (default: all cores).
@@ -104,167 +189,65 @@ struct AnalyzeArgs {
     /// repeatable. Secrets in pcapng Decryption Secrets Blocks are used without it.
     #[arg(long, value_name = "FILE")]
     keylog: Vec<String>,
-    #[command(flatten)]
-    limits: LimitArgs,
-}
-
-/// Resource limits. Hitting one is counted in the summary (`limit-…` warnings), never fatal,
-/// except `--max-record-bytes`, past which a capture cannot be framed at all.
-#[derive(clap::Args, Debug)]
-#[command(next_help_heading = "Limits (sizes take K, M, G suffixes)")]
-struct LimitArgs {
-    /// HAR strings longer than this are dropped (response bodies) [default: 64K].
-    #[arg(long, value_parser = parse_size)]
-    max_string_bytes: Option<u64>,
-    /// A HAR entry keeping more than this (after dropped strings) is skipped [default: 16M].
-    #[arg(long, value_parser = parse_size)]
-    max_entry_bytes: Option<u64>,
-    /// JSON nesting deeper than this skips the entry [default: 128].
-    #[arg(long)]
-    max_depth: Option<usize>,
-    /// Largest capture record (packet) accepted [default: 16M].
-    #[arg(long, value_parser = parse_size)]
-    max_record_bytes: Option<u64>,
-    /// Largest HTTP message head (request/status line + headers) [default: 64K].
-    #[arg(long, value_parser = parse_size)]
-    max_head_bytes: Option<u64>,
-    /// Most headers in one HTTP message head [default: 128].
-    #[arg(long)]
-    max_headers: Option<usize>,
-    /// Longest chunk-size line in a chunked body [default: 4K].
-    #[arg(long, value_parser = parse_size)]
-    max_chunk_line: Option<u64>,
-    /// Bytes buffered per connection and direction (heads, out-of-order data) [default: 256K].
-    #[arg(long, value_parser = parse_size)]
-    max_connection_buffer: Option<u64>,
-    /// Bytes all connections may buffer together; the oldest are flushed first [default: 128M].
-    #[arg(long, value_parser = parse_size)]
-    max_total_buffer: Option<u64>,
-    /// Live TCP connections held; the oldest is flushed first [default: 100000].
-    #[arg(long)]
-    max_connections: Option<usize>,
-    /// Seconds without packets after which a connection is flushed [default: 300].
-    #[arg(long)]
-    idle_timeout: Option<i64>,
-    /// Requests waiting for their responses on one connection (pipelining) [default: 1024].
-    #[arg(long)]
-    max_pipelined: Option<usize>,
+    /// Table width (default: COLUMNS, else the terminal's, else 80).
+    #[arg(long, value_name = "COLS")]
+    width: Option<usize>,
+    /// Colour in the table (auto: on a terminal, unless NO_COLOR is set or TERM=dumb).
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    color: ColorChoice,
+    /// Page the table through `less -RF` on a terminal.
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    paging: Paging,
     /// Skip packets on link types that cannot be decoded instead of failing the capture.
     #[arg(long)]
     skip_unknown_links: bool,
-    /// Seconds an exchange waits for its preflight / redirect partners [default: 15].
-    #[arg(long)]
-    pairing_window: Option<u64>,
-    /// Requests to one URL held for pairing at once [default: 128].
-    #[arg(long)]
-    max_pending_per_url: Option<usize>,
-    /// IP datagrams reassembled from fragments at once; the oldest is dropped first [default: 4096].
-    #[arg(long)]
-    max_ip_fragments: Option<usize>,
-    /// Bytes held for IP fragment reassembly [default: 32M].
-    #[arg(long, value_parser = parse_size)]
-    max_fragment_bytes: Option<u64>,
-    /// Seconds (capture time) an incomplete fragmented datagram waits [default: 30].
-    #[arg(long)]
-    fragment_timeout: Option<i64>,
-}
-
-impl LimitArgs {
-    fn apply(&self, o: &mut Options) {
-        let usize_of = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
-        if let Some(v) = self.max_string_bytes {
-            o.har.max_string_bytes = usize_of(v);
-        }
-        if let Some(v) = self.max_entry_bytes {
-            o.har.max_entry_bytes = usize_of(v);
-        }
-        if let Some(v) = self.max_depth {
-            o.har.max_depth = v;
-        }
-        if let Some(v) = self.max_record_bytes {
-            o.capture.max_record_bytes = usize_of(v);
-        }
-        if let Some(v) = self.max_head_bytes {
-            o.capture.max_head_bytes = usize_of(v);
-        }
-        if let Some(v) = self.max_headers {
-            o.capture.max_headers = v;
-        }
-        if let Some(v) = self.max_chunk_line {
-            o.capture.max_chunk_line = usize_of(v);
-        }
-        if let Some(v) = self.max_connection_buffer {
-            o.capture.max_connection_buffer = usize_of(v);
-        }
-        if let Some(v) = self.max_total_buffer {
-            o.capture.max_total_buffer = usize_of(v).max(1);
-        }
-        if let Some(v) = self.max_connections {
-            o.capture.max_live_connections = v.max(1);
-        }
-        if let Some(v) = self.idle_timeout {
-            o.capture.idle_timeout_secs = v.max(1);
-        }
-        if let Some(v) = self.max_pipelined {
-            o.capture.max_pending_requests = v.max(1);
-        }
-        if self.skip_unknown_links {
-            o.capture.skip_unknown_link_types = true;
-        }
-        if let Some(v) = self.pairing_window {
-            let w = i64::try_from(v.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
-            o.pairing.horizon = w;
-            o.pairing.follow_window = o.pairing.follow_window.min(w);
-        }
-        if let Some(v) = self.max_pending_per_url {
-            o.pairing.max_pending_per_url = v.max(1);
-        }
-        if let Some(v) = self.max_ip_fragments {
-            o.capture.frag.max_datagrams = v.max(1);
-        }
-        if let Some(v) = self.max_fragment_bytes {
-            o.capture.frag.max_bytes = usize_of(v);
-        }
-        if let Some(v) = self.fragment_timeout {
-            o.capture.frag.timeout_secs = v.max(0);
-        }
-    }
-}
-
-/// `64K`, `16M`, `1G`, or plain bytes.
-fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let (num, mult) = match t.char_indices().last() {
-        Some((i, 'k' | 'K')) => (&t[..i], 1u64 << 10),
-        Some((i, 'm' | 'M')) => (&t[..i], 1 << 20),
-        Some((i, 'g' | 'G')) => (&t[..i], 1 << 30),
-        _ => (t, 1),
-    };
-    num.trim()
-        .parse::<u64>()
-        .map(|n| n.saturating_mul(mult))
-        .map_err(|_| format!("'{s}' is not a size (e.g. 4096, 64K, 16M, 1G)"))
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 fn parse_browser(s: &str) -> Result<Browser, String> {
     s.parse()
 }
 
+/// Subcommand names a mistyped first argument is compared with.
+const SUBCOMMANDS: &[&str] = &[
+    "analyze",
+    "analyse",
+    "explain",
+    "schema",
+    "completions",
+    "man",
+    "generate-har",
+    "generate-pcap",
+];
+
+/// A first argument that is no file but one or two edits from a subcommand: the subcommand.
+fn mistyped_subcommand(first: &str) -> Option<&'static str> {
+    if first == "-"
+        || first == "help"
+        || SUBCOMMANDS.contains(&first)
+        || first.contains(['/', '.'])
+        || std::path::Path::new(first).exists()
+    {
+        return None;
+    }
+    SUBCOMMANDS
+        .iter()
+        .map(|c| (strsim::levenshtein(first, c), *c))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, c)| c)
+}
+
 /// Parses `std::env::args` and runs; the binary's whole `main`.
 pub fn main() -> ExitCode {
-    let mut args: Vec<String> = std::env::args().collect();
-    // `corscope FILE...` shortcut: a first argument that is neither a subcommand nor a flag.
-    if let Some(first) = args.get(1) {
-        let known = [
-            "analyze",
-            "explain",
-            "generate-har",
-            "generate-pcap",
-            "help",
-        ];
-        if !known.contains(&first.as_str()) && (!first.starts_with('-') || first == "-") {
-            args.insert(1, "analyze".into());
-        }
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(sub) = args.get(1).and_then(|first| mistyped_subcommand(first)) {
+        eprintln!(
+            "corscope: error: '{}' is neither a file nor a subcommand; did you mean `corscope {sub}`?",
+            args.get(1).map_or("", String::as_str)
+        );
+        return ExitCode::from(2);
     }
     let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
@@ -274,8 +257,23 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match cli.command {
+    let command = match cli.command {
+        Some(c) => c,
+        None => Command::Analyze(Box::new(cli.analyze)),
+    };
+    match command {
         Command::Explain { reason, list } => run_explain(reason.as_deref(), list),
+        Command::Schema => print_quietly(|out| {
+            serde_json::to_writer_pretty(&mut *out, &crate::report::json_schema())?;
+            writeln!(out)
+        }),
+        Command::Completions { shell } => print_quietly(|out| {
+            // Made in memory: clap_complete panics on a write error (`| head`).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "corscope", &mut script);
+            out.write_all(&script)
+        }),
+        Command::Man => print_quietly(|out| clap_mangen::Man::new(Cli::command()).render(out)),
         Command::GenerateHar { out, bytes, seed } => {
             let spec = crate::synth::HarSpec {
                 seed,
@@ -296,6 +294,8 @@ pub fn main() -> ExitCode {
                     eprintln!("corscope: wrote {n} entries, {b} bytes to {out}");
                     ExitCode::SUCCESS
                 }
+                // `generate-… - | head`: the reader has what it wanted.
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("corscope: error: {out}: {e}");
                     ExitCode::from(2)
@@ -336,6 +336,8 @@ pub fn main() -> ExitCode {
                     );
                     ExitCode::SUCCESS
                 }
+                // `generate-… - | head`: the reader has what it wanted.
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("corscope: error: {out}: {e}");
                     ExitCode::from(2)
@@ -350,6 +352,19 @@ pub fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+    }
+}
+
+/// Writes to standard output; a closed pipe (`| head`) ends quietly.
+fn print_quietly(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> ExitCode {
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    match f(&mut out).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("corscope: error: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -394,6 +409,217 @@ const FILE_BATCH: usize = 64;
 /// it, its analysis waits (memory stays bounded whatever the inputs).
 const FILE_QUEUE: usize = 64;
 
+/// Glob match over the whole text: `*` any run of characters, `?` one, the rest literal.
+fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    // Where the last `*` was and the text position it matched up to: on a mismatch the star
+    // takes one more character (linear backtracking, as shells do).
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some('*') => {
+                star = Some((pi, ti));
+                pi += 1;
+            }
+            Some(c) if *c == '?' || Some(c) == t.get(ti) => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    pi = sp + 1;
+                    ti = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p.get(pi..)
+        .is_some_and(|rest| rest.iter().all(|c| *c == '*'))
+}
+
+/// The audit's findings (server configuration problems beyond single requests) for
+/// `--fail-on finding`. The audit is not part of the summary yet: until it is, a run has none.
+fn audit_findings(_summary: &Summary) -> u64 {
+    0
+}
+
+/// Whether standard output is read as it is written (a terminal, a pipe, a socket): then
+/// every record is flushed as it is printed, as ripgrep's `--line-buffered` does.
+fn stdout_streams() -> bool {
+    let out = io::stdout();
+    if out.is_terminal() {
+        return true;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        use std::os::unix::fs::FileTypeExt;
+        if let Ok(fd) = out.as_fd().try_clone_to_owned() {
+            if let Ok(m) = std::fs::File::from(fd).metadata() {
+                return m.file_type().is_fifo() || m.file_type().is_socket();
+            }
+        }
+    }
+    false
+}
+
+/// Whether an input is a regular file (`-`: whether standard input is one); anything else (a
+/// pipe, a terminal) is read live.
+fn is_regular_file(path: &str) -> bool {
+    if path != "-" {
+        return std::fs::metadata(path).is_ok_and(|m| m.is_file());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        if let Ok(fd) = io::stdin().as_fd().try_clone_to_owned() {
+            return std::fs::File::from(fd)
+                .metadata()
+                .is_ok_and(|m| m.is_file());
+        }
+    }
+    false
+}
+
+/// The printing side of a run: filters, per-input browser and summary, the sinks.
+struct Printer<'a> {
+    a: &'a AnalyzeArgs,
+    style: Style,
+    /// The table (and text summary), when the format is `table` and not `--quiet`.
+    text: Option<Output>,
+    /// NDJSON, CSV or JSON records.
+    sink: Option<Box<dyn RecordSink>>,
+    line_buffered: bool,
+    /// The input being printed: its browser, its summary, whether its heading is out.
+    file: Option<(Browser, Summary, bool)>,
+    total: Summary,
+    reports: Vec<InputReport>,
+    error: Option<io::Error>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Printer<'_> {
+    fn keep(&self, r: &Record, b: Browser) -> bool {
+        let a = self.a;
+        (a.only.is_empty() || a.only.iter().any(|o| o.verdict() == r.verdict_for(b)))
+            && a.origin
+                .as_deref()
+                .is_none_or(|g| glob(g, r.origin.as_deref().unwrap_or("")))
+            && a.url.as_deref().is_none_or(|g| glob(g, &r.url))
+    }
+
+    fn heading(&mut self, name: &str, b: Browser) -> io::Result<()> {
+        let style = self.style;
+        if let Some(out) = self.text.as_mut().filter(|_| !self.a.summary) {
+            let title = format!("{name} · as {} decides", b.profile().name);
+            writeln!(out, "{}", style.paint(&title, "1"))?;
+        }
+        Ok(())
+    }
+
+    fn record(&mut self, r: Record) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Err(e) = self.try_record(r) {
+            self.error = Some(e);
+            // No more input is read after a write error (a closed pipe, a full disk).
+            self.stop.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn try_record(&mut self, r: Record) -> io::Result<()> {
+        let (b, _, _) = *self.file.get_or_insert_with(|| {
+            // One browser per input: the flag, else the one that recorded it.
+            let b = self
+                .a
+                .browser
+                .or_else(|| r.recorded_by.parse().ok())
+                .unwrap_or(Browser::Chromium);
+            (b, Summary::new(b), false)
+        });
+        if !self.keep(&r, b) {
+            return Ok(());
+        }
+        if let Some((_, summary, headed)) = self.file.as_mut() {
+            summary.add(&r);
+            if !*headed {
+                *headed = true;
+                self.heading(&r.source, b)?;
+            }
+        }
+        if self.a.summary {
+            return Ok(());
+        }
+        if let Some(out) = self.text.as_mut() {
+            for line in term::record_lines(&r, b, &self.style) {
+                writeln!(out, "{line}")?;
+            }
+            if self.line_buffered {
+                out.flush()?;
+            }
+        }
+        if let Some(sink) = self.sink.as_mut() {
+            sink.record(&r)?;
+            if self.line_buffered {
+                sink.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn done(&mut self, report: InputReport) {
+        let (b, mut summary, headed) = self.file.take().unwrap_or_else(|| {
+            let b = self
+                .a
+                .browser
+                .or(report.recorded_by)
+                .unwrap_or(Browser::Chromium);
+            (b, Summary::new(b), false)
+        });
+        if !headed && self.text.is_some() && self.error.is_none() && !self.a.summary {
+            let written = self
+                .heading(&report.name, b)
+                .and_then(|()| match self.text.as_mut() {
+                    Some(out) => writeln!(
+                        out,
+                        "   No cross-origin requests{} (--all lists every request).",
+                        if report.error.is_some() {
+                            " before the error"
+                        } else {
+                            ""
+                        }
+                    ),
+                    None => Ok(()),
+                });
+            if let Err(e) = written {
+                self.error = Some(e);
+            }
+        }
+        let error = report.error.as_ref().map(|e| e.to_string());
+        if let Some(e) = &error {
+            let msg = format!("{}: {e}", report.name);
+            eprintln!("corscope: error: {msg}");
+            summary.errors.push(msg);
+        }
+        summary.inputs.push(InputSummary {
+            name: report.name.clone(),
+            format: report.format.map(|f| f.name()),
+            browser: b.id(),
+            requests: summary.requests,
+            blocked: summary.blocked(),
+            unknown: summary.unknown(),
+            stopped: report.stopped,
+            error,
+        });
+        self.total.merge(summary);
+        self.reports.push(report);
+    }
+}
+
 fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
     if let Some(j) = a.jobs {
         // Only fails when a global pool already exists, which nothing else creates.
@@ -402,21 +628,35 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
             .build_global();
     }
     let jobs = rayon::current_num_threads().max(1);
-    let stdout = io::stdout();
-    let tty = stdout.is_terminal();
+    let tty = io::stdout().is_terminal();
     let format = a.format.unwrap_or(if tty {
         OutputFormat::Table
     } else {
         OutputFormat::Ndjson
     });
+    if a.summary && format == OutputFormat::Csv {
+        eprintln!("corscope: error: --summary has no CSV form (use table, json or ndjson)");
+        return Ok(ExitCode::from(2));
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // The first signal ends the input (what was read is decided and summarised); a
+        // second one, if that takes too long, ends the process as the signal would.
+        let _ = signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, stop.clone());
+        let _ = signal_hook::flag::register(sig, stop.clone());
+    }
     // Several inputs are analysed at once (each with its share of the threads) and printed
     // in the order given.
     let concurrent = jobs.min(a.files.len()).max(1);
+    let live = a.files.iter().any(|f| !is_regular_file(f));
     let mut opts = Options {
         all: a.all,
         capture_workers: (jobs / concurrent).max(1),
+        stop: stop.clone(),
+        live,
         ..Options::default()
     };
+    opts.capture.skip_unknown_link_types = a.skip_unknown_links;
     a.limits.apply(&mut opts);
     for path in &a.keylog {
         let loaded = if path == "-" {
@@ -447,49 +687,41 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
             }
         }
     }
-    let out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    // Only the table needs the records themselves; for the exit code (and the JSON sink's own
-    // summary) counting blocked ones per browser is enough.
-    let keep = format == OutputFormat::Table;
-    let mut table_rows: Vec<Record> = Vec::new();
-    let mut blocked = [0u64; 3];
-    let mut reports: Vec<InputReport> = Vec::new();
-    let mut sink: Box<dyn RecordSink> = match format {
-        OutputFormat::Ndjson => Box::new(NdjsonSink::new(out)),
-        OutputFormat::Csv => Box::new(CsvSink::new(out)?),
-        OutputFormat::Json => Box::new(JsonSink::new(out, a.browser.unwrap_or(Browser::Chromium))),
-        OutputFormat::Table => Box::new(NdjsonSink::new(io::sink())),
+    let style = Style::detect(a.width, a.color, tty);
+    let records_out = !a.quiet && !a.summary;
+    let stdout = || io::BufWriter::with_capacity(1 << 16, io::stdout());
+    let sink: Option<Box<dyn RecordSink>> = match format {
+        _ if !records_out => None,
+        OutputFormat::Table => None,
+        OutputFormat::Ndjson => Some(Box::new(NdjsonSink::new(stdout()))),
+        OutputFormat::Csv => Some(Box::new(CsvSink::new(stdout())?)),
+        OutputFormat::Json => Some(Box::new(JsonSink::new(
+            stdout(),
+            a.browser.unwrap_or(Browser::Chromium),
+        ))),
     };
-    let mut io_error: Option<io::Error> = None;
-    let stop = AtomicBool::new(false);
-    let mut take = |r: Record| {
-        if io_error.is_none() {
-            if let Err(e) = sink.record(&r) {
-                io_error = Some(e);
-                // No input is started after a write error (a closed pipe, a full disk).
-                stop.store(true, Ordering::Relaxed);
-            }
-        }
-        for (n, b) in blocked.iter_mut().zip(BROWSERS) {
-            *n += u64::from(r.verdict_for(b) == "blocked");
-        }
-        if keep {
-            table_rows.push(r);
-        }
-    };
-    let done = |report: InputReport, reports: &mut Vec<InputReport>| {
-        if let Some(err) = &report.error {
-            eprintln!("corscope: error: {}: {err}", report.name);
-        }
-        reports.push(report);
+    let text = (format == OutputFormat::Table && !a.quiet)
+        // A live input is not paged: the pager would hold the rows and take the Ctrl-C.
+        .then(|| Output::new(a.paging == Paging::Auto && !a.summary && !live));
+    let mut p = Printer {
+        a: &a,
+        style,
+        text,
+        sink,
+        line_buffered: stdout_streams(),
+        file: None,
+        total: Summary::default(),
+        reports: Vec::new(),
+        error: None,
+        stop: stop.clone(),
     };
     if concurrent <= 1 {
         for path in &a.files {
             if stop.load(Ordering::Relaxed) {
                 break;
             }
-            let report = pipeline::analyze(path, &opts, &mut take);
-            done(report, &mut reports);
+            let report = pipeline::analyze(path, &opts, &mut |r| p.record(r));
+            p.done(report);
         }
     } else {
         let next = AtomicUsize::new(0);
@@ -500,6 +732,11 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
             senders.push(Mutex::new(Some(tx)));
             receivers.push(rx);
         }
+        let take = |i: usize| {
+            senders
+                .get(i)
+                .and_then(|m| m.lock().ok().and_then(|mut t| t.take()))
+        };
         thread::scope(|s| {
             for _ in 0..concurrent {
                 s.spawn(|| {
@@ -507,16 +744,13 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
                     while let Some(i) = Some(next.fetch_add(1, Ordering::Relaxed))
                         .filter(|i| *i < a.files.len() && !stop.load(Ordering::Relaxed))
                     {
-                        let tx = senders
-                            .get(i)
-                            .and_then(|m| m.lock().ok().and_then(|mut t| t.take()));
-                        let (Some(tx), Some(path)) = (tx, a.files.get(i)) else {
+                        let (Some(tx), Some(path)) = (take(i), a.files.get(i)) else {
                             continue;
                         };
                         let mut batch = Vec::with_capacity(FILE_BATCH);
                         let report = pipeline::analyze(path, &opts, &mut |r| {
                             batch.push(r);
-                            if batch.len() >= FILE_BATCH {
+                            if batch.len() >= FILE_BATCH || opts.live {
                                 let full =
                                     std::mem::replace(&mut batch, Vec::with_capacity(FILE_BATCH));
                                 // A closed channel: printing stopped (write error).
@@ -528,16 +762,17 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
                     }
                 });
             }
-            for rx in receivers {
+            for (i, rx) in receivers.into_iter().enumerate() {
                 if stop.load(Ordering::Relaxed) {
-                    // Dropping the receivers lets running analyses finish without printing.
-                    break;
+                    // An input not started yet never will be: its channel ends here. One
+                    // already started (its sender taken) ends soon and reports.
+                    drop(take(i));
                 }
                 for msg in rx.iter() {
                     match msg {
-                        FileMsg::Records(rs) => rs.into_iter().for_each(&mut take),
+                        FileMsg::Records(rs) => rs.into_iter().for_each(|r| p.record(r)),
                         FileMsg::Done(report) => {
-                            done(*report, &mut reports);
+                            p.done(*report);
                             break;
                         }
                     }
@@ -545,162 +780,156 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
             }
         });
     }
-    if let Some(e) = io_error.take() {
+    finish(p, format)
+}
+
+/// Ends the run: the JSON summary or the text one, warnings, the exit status.
+fn finish(mut p: Printer<'_>, format: OutputFormat) -> io::Result<ExitCode> {
+    let a = p.a;
+    if let Some(e) = p.error.take() {
         return Err(e);
     }
-    sink.finish()?;
-    // Which browser speaks: the flag, else the (first) input's recorder, else Chromium.
-    let speaker = a
-        .browser
-        .or_else(|| reports.iter().find_map(|r| r.recorded_by))
-        .unwrap_or(Browser::Chromium);
-    let speaker_blocked = BROWSERS
-        .iter()
-        .position(|b| *b == speaker)
-        .and_then(|i| blocked.get(i))
-        .copied()
-        .unwrap_or(0);
-    if format == OutputFormat::Table {
-        let mut summary = Summary::new(speaker);
-        for r in &table_rows {
-            summary.add(r);
-        }
-        let mut out = io::BufWriter::new(io::stdout().lock());
-        print_table(&mut out, &table_rows, speaker, tty)?;
-        print_summary(&mut out, &summary, &reports, speaker, a.verbose)?;
-        out.flush()?;
-    } else {
-        print_warnings(&reports, a.verbose);
+    if let Some(mut sink) = p.sink.take() {
+        sink.summary(&p.total);
+        sink.finish()?;
     }
-    let failed_entirely = reports
-        .iter()
-        .any(|r| r.error.is_some() && r.exchanges == 0);
-    Ok(if failed_entirely {
+    if a.summary && !a.quiet && format != OutputFormat::Table {
+        let mut out = io::BufWriter::new(io::stdout().lock());
+        if format == OutputFormat::Json {
+            serde_json::to_writer(&mut out, &serde_json::json!({ "summary": &p.total }))?;
+        } else {
+            serde_json::to_writer(&mut out, &p.total)?;
+        }
+        writeln!(out)?;
+        out.flush()?;
+    }
+    if let Some(mut out) = p.text.take() {
+        print_summary(&mut out, &p.total, &p.reports, &p.style)?;
+        out.finish()?;
+    }
+    if !a.quiet {
+        print_warnings(&p.reports, a.verbose);
+    }
+    let t = &p.total;
+    let fails = |f: FailOn| match f {
+        FailOn::Blocked => t.blocked() > 0,
+        FailOn::Unknown => t.unknown() > 0,
+        FailOn::Finding => audit_findings(t) > 0,
+        FailOn::Never => false,
+    };
+    let never = a.exit_zero || a.fail_on.contains(&FailOn::Never);
+    Ok(if !t.errors.is_empty() {
         ExitCode::from(2)
-    } else if speaker_blocked > 0 && !a.exit_zero {
+    } else if !never && a.fail_on.iter().any(|f| fails(*f)) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
 }
 
-/// The browsers the exit code can speak for.
-const BROWSERS: [Browser; 3] = [Browser::Chromium, Browser::Firefox, Browser::Safari];
-
-fn short(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_owned()
-    } else {
-        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
-        t.push('…');
-        t
+/// Writes `text` wrapped to the style's width, first line after `first`, the rest after `rest`.
+fn para(out: &mut dyn Write, style: &Style, text: &str, first: &str, rest: &str) -> io::Result<()> {
+    for line in term::wrap(text, first, rest, style.width) {
+        writeln!(out, "{line}")?;
     }
+    Ok(())
 }
 
-fn print_table(out: &mut dyn Write, rows: &[Record], b: Browser, tty: bool) -> io::Result<()> {
-    if rows.is_empty() {
-        writeln!(
-            out,
-            "No cross-origin requests found (use --all to list every request)."
-        )?;
-        return Ok(());
-    }
-    let mut t = Table::new();
-    t.load_preset(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic);
-    if !tty {
-        t.force_no_tty();
-        t.set_width(160);
-    }
-    t.set_header(vec![
-        "#",
-        "Request",
-        "From",
-        "Preflight",
-        b.profile().name,
-        "Why / fix",
-    ]);
-    for r in rows {
-        let verdict = r.verdict_for(b);
-        let mut vcell = Cell::new(verdict);
-        if tty {
-            vcell = match verdict {
-                "blocked" => vcell.fg(Color::Red).add_attribute(Attribute::Bold),
-                "allowed" => vcell.fg(Color::Green),
-                "unknown" => vcell.fg(Color::Yellow),
-                _ => vcell,
-            };
-        }
-        let why = match (r.reason_for(b), &r.fix) {
-            (Some(reason), Some(fix)) => format!("{reason}\n→ {}", short(fix, 160)),
-            (Some(reason), None) => reason.to_owned(),
-            (None, _) if verdict == "blocked" || verdict == "unknown" => {
-                short(r.note.as_deref().unwrap_or(""), 160)
-            }
-            _ => String::new(),
-        };
-        let pf = r
-            .preflight
-            .as_ref()
-            .map_or_else(String::new, |p| match p.source {
-                "recorded" => format!(
-                    "OPTIONS {}",
-                    p.status.map_or("-".to_owned(), |s| s.to_string())
-                ),
-                other => other.to_owned(),
-            });
-        t.add_row(vec![
-            Cell::new(r.index),
-            Cell::new(format!("{} {}", r.method, short(&r.url, 70))),
-            Cell::new(r.origin.as_deref().unwrap_or("?")),
-            Cell::new(pf),
-            vcell,
-            Cell::new(why),
-        ]);
-    }
-    writeln!(out, "{t}")
-}
+/// Endpoints, reasons and disagreements listed at most; the JSON summary has them all.
+const TOP: usize = 10;
 
 fn print_summary(
     out: &mut dyn Write,
     s: &Summary,
     reports: &[InputReport],
-    b: Browser,
-    verbose: bool,
+    style: &Style,
 ) -> io::Result<()> {
     let v = |k: &str| s.verdicts.get(k).copied().unwrap_or(0);
-    writeln!(
+    let who = match s.browser.parse::<Browser>() {
+        Ok(b) => b.profile().name.to_owned(),
+        Err(_) => "each input's browser".to_owned(),
+    };
+    let not_cors = if s.not_cors > 0 {
+        format!("; {} more not CORS (same-origin or no-cors)", s.not_cors)
+    } else {
+        String::new()
+    };
+    writeln!(out)?;
+    para(
         out,
-        "\n{} cross-origin request(s) as {} decides them: {} blocked, {} allowed, {} unknown",
-        s.requests,
-        b.profile().name,
-        v("blocked"),
-        v("allowed"),
-        v("unknown")
+        style,
+        &format!(
+            "{} cross-origin request(s) as {who} decides them: {} blocked, {} allowed, {} unknown{not_cors}",
+            s.requests,
+            v("blocked"),
+            v("allowed"),
+            v("unknown")
+        ),
+        "",
+        "  ",
     )?;
+    if s.inputs.len() > 1 {
+        writeln!(out, "\nInputs:")?;
+        for i in &s.inputs {
+            let state = match (&i.error, i.stopped) {
+                (Some(_), _) => " — error (below)",
+                (None, true) => " — stopped early",
+                _ => "",
+            };
+            para(
+                out,
+                style,
+                &format!(
+                    "{} ({}, as {}): {} request(s), {} blocked, {} unknown{state}",
+                    i.name,
+                    i.format.unwrap_or("unread"),
+                    i.browser,
+                    i.requests,
+                    i.blocked,
+                    i.unknown
+                ),
+                "  ",
+                "      ",
+            )?;
+        }
+    }
     if !s.reasons.is_empty() {
         writeln!(out, "\nBlocked, by reason:")?;
         let mut reasons: Vec<_> = s.reasons.iter().collect();
         reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         for (reason, n) in reasons {
-            writeln!(out, "  {n:>5}  {reason}   (corscope explain {reason})")?;
+            para(
+                out,
+                style,
+                &format!("{reason} (corscope explain {reason})"),
+                &format!("  {n:>5}  "),
+                "         ",
+            )?;
         }
     }
-    let blocked: Vec<_> = s.endpoints.iter().filter(|(_, e)| e.blocked > 0).collect();
+    let mut blocked: Vec<_> = s.endpoints.iter().filter(|(_, e)| e.blocked > 0).collect();
     if !blocked.is_empty() {
+        blocked.sort_by(|a, b| b.1.blocked.cmp(&a.1.blocked).then(a.0.cmp(b.0)));
         writeln!(out, "\nBlocked, by endpoint:")?;
-        for (ep, e) in blocked {
-            let reasons: Vec<String> = e.reasons.keys().cloned().collect();
-            writeln!(
+        for (ep, e) in blocked.iter().take(TOP) {
+            let reasons: Vec<&str> = e.reasons.keys().map(String::as_str).collect();
+            para(
                 out,
-                "  {}/{}  {ep}  [{}]",
-                e.blocked,
-                e.requests,
-                reasons.join(", ")
+                style,
+                &format!("{ep} [{}]", reasons.join(", ")),
+                &format!("  {}/{}  ", e.blocked, e.requests),
+                "         ",
             )?;
             if let Some(fix) = &e.fix {
-                writeln!(out, "         fix: {fix}")?;
+                para(out, style, fix, "         fix: ", "              ")?;
             }
+        }
+        if blocked.len() > TOP {
+            writeln!(
+                out,
+                "  … and {} more (--format json lists all)",
+                blocked.len() - TOP
+            )?;
         }
     }
     let mut overhead: Vec<_> = s
@@ -710,38 +939,65 @@ fn print_summary(
         .collect();
     if !overhead.is_empty() {
         overhead.sort_by(|a, b| b.1.preflight_wait_ms.total_cmp(&a.1.preflight_wait_ms));
-        writeln!(
+        writeln!(out)?;
+        para(
             out,
-            "\nPreflight overhead (time to the OPTIONS answer; `Access-Control-Max-Age` saves it):"
+            style,
+            "Preflight overhead (time to the OPTIONS answer; `Access-Control-Max-Age` saves it):",
+            "",
+            "",
         )?;
-        for (ep, e) in overhead.iter().take(10) {
-            writeln!(
+        for (ep, e) in overhead.iter().take(TOP) {
+            para(
                 out,
-                "  {:>8.1} ms over {} preflight(s), {:.1} ms each  {ep}",
-                e.preflight_wait_ms,
-                e.preflights,
-                e.preflight_wait_ms / e.preflights as f64
+                style,
+                &format!(
+                    "{:.1} ms over {} preflight(s), {:.1} ms each {ep}",
+                    e.preflight_wait_ms,
+                    e.preflights,
+                    e.preflight_wait_ms / e.preflights as f64
+                ),
+                "  ",
+                "      ",
             )?;
         }
     }
     if !s.disagreements.is_empty() {
         writeln!(out, "\nBrowsers disagree:")?;
-        for (ep, what) in &s.disagreements {
-            writeln!(out, "  {ep}: {what}")?;
+        for (ep, what) in s.disagreements.iter().take(TOP) {
+            para(out, style, &format!("{ep}: {what}"), "  ", "      ")?;
+        }
+        if s.disagreements.len() > TOP {
+            writeln!(
+                out,
+                "  … and {} more (--format json lists all)",
+                s.disagreements.len() - TOP
+            )?;
         }
     }
     for r in reports {
         if let Some(stats) = &r.capture {
             if stats.tls_connections > 0 {
-                writeln!(
+                writeln!(out)?;
+                para(
                     out,
-                    "\n{}: {} TLS connection(s) encrypted, not analysed (decrypt with an SSLKEYLOGFILE key log, e.g. `editcap --inject-secrets`, or record a HAR instead)",
-                    r.name, stats.tls_connections
+                    style,
+                    &format!(
+                        "{}: {} TLS connection(s) encrypted, not analysed (decrypt with an SSLKEYLOGFILE key log, e.g. `editcap --inject-secrets`, or record a HAR instead)",
+                        r.name, stats.tls_connections
+                    ),
+                    "",
+                    "  ",
                 )?;
             }
         }
     }
-    print_warnings(reports, verbose);
+    if !s.errors.is_empty() {
+        writeln!(out, "\n{}", style.paint("Errors (exit status 2):", "1;31"))?;
+        for e in &s.errors {
+            para(out, style, e, "  ", "      ")?;
+        }
+    }
     Ok(())
 }
 
@@ -755,5 +1011,43 @@ fn print_warnings(reports: &[InputReport], verbose: bool) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        for (p, t, want) in [
+            ("*/api/*", "https://x.test/api/v1", true),
+            ("*/api/*", "https://x.test/apx/v1", false),
+            ("https://*.example.com", "https://a.b.example.com", true),
+            ("https://*.example.com", "https://example.com", false),
+            ("a?c", "abc", true),
+            ("a?c", "ac", false),
+            ("*", "", true),
+            ("exact", "exact", true),
+            ("exact", "exactly", false),
+            ("**a*b*", "xxaxxbxx", true),
+        ] {
+            assert_eq!(glob(p, t), want, "{p} ~ {t}");
+        }
+    }
+
+    #[test]
+    fn typos_of_subcommands_are_caught_and_files_are_not() {
+        assert_eq!(mistyped_subcommand("anlyze"), Some("analyze"));
+        assert_eq!(mistyped_subcommand("explian"), Some("explain"));
+        assert_eq!(mistyped_subcommand("capture.pcap"), None);
+        assert_eq!(mistyped_subcommand("-"), None);
+        assert_eq!(mistyped_subcommand("explain"), None);
+        assert_eq!(mistyped_subcommand("zzzzzzzzz"), None);
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
     }
 }

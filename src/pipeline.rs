@@ -15,9 +15,12 @@
 //! same order, whatever the number of threads. (An earlier version built records on the rayon
 //! pool next to resolution; on two cores its idle workers' spinning cost more than it saved.)
 
-use std::sync::mpsc::sync_channel;
+use std::io::{self, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::thread;
+use std::time::Duration;
 
 use crate::capture::{self, CaptureError, CaptureOptions, CaptureStats};
 use crate::cors::resolve::{Resolution, Resolver};
@@ -45,7 +48,7 @@ pub enum AnalyzeError {
     Capture(#[from] CaptureError),
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Options {
     pub har: HarOptions,
     pub capture: CaptureOptions,
@@ -55,6 +58,40 @@ pub struct Options {
     /// Threads that reassemble and parse a capture's connections (plus one that reads and
     /// decodes); 0: one per thread of the rayon pool. The output does not depend on it.
     pub capture_workers: usize,
+    /// Leading bytes searched for the input's format (`--detect-window`).
+    pub detect_window: usize,
+    /// Set (by SIGINT/SIGTERM, or a closed output) to end the inputs as if they ended there:
+    /// readers see the end of their input, and what was read is decided and reported.
+    pub stop: Arc<AtomicBool>,
+    /// Hand every flow on as soon as it is decided instead of in batches of [`BATCH`] (live
+    /// input: a pipe or a terminal, where records should appear as traffic arrives).
+    pub live: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            har: HarOptions::default(),
+            capture: CaptureOptions::default(),
+            pairing: PairingOptions::default(),
+            all: false,
+            capture_workers: 0,
+            detect_window: input::DETECT_WINDOW,
+            stop: Arc::new(AtomicBool::new(false)),
+            live: false,
+        }
+    }
+}
+
+impl Options {
+    /// Flows or exchanges handed between stages at once.
+    fn batch(&self) -> usize {
+        if self.live {
+            1
+        } else {
+            BATCH
+        }
+    }
 }
 
 /// What was read, for the summary.
@@ -71,6 +108,8 @@ pub struct InputReport {
     pub recorded_by: Option<Browser>,
     /// The error that stopped reading, after everything before it was analysed.
     pub error: Option<AnalyzeError>,
+    /// Reading was ended early by [`Options::stop`] (a signal or a closed output).
+    pub stopped: bool,
 }
 
 /// The stateful half of deciding: resolution in flow order per client (the preflight caches).
@@ -188,7 +227,7 @@ struct ReadOutcome {
 struct Pairing {
     pairer: Pairer,
     batch: Vec<Flow>,
-    max_batch: usize,
+    size: usize,
 }
 
 impl Pairing {
@@ -202,18 +241,18 @@ impl Pairing {
         };
         Pairing {
             pairer: Pairer::new(pairing),
-            batch: Vec::with_capacity(BATCH),
-            max_batch: if live { 1 } else { BATCH },
+            batch: Vec::with_capacity(if live { 1 } else { opts.batch() }),
+            size: if live { 1 } else { opts.batch() },
         }
     }
 
     fn push(&mut self, x: Exchange, send: &mut dyn FnMut(Vec<Flow>)) {
         let batch = &mut self.batch;
         self.pairer.push(x, &mut |f| batch.push(f));
-        if self.batch.len() >= self.max_batch {
+        if self.batch.len() >= self.size {
             send(std::mem::replace(
                 &mut self.batch,
-                Vec::with_capacity(BATCH),
+                Vec::with_capacity(self.size),
             ));
         }
     }
@@ -222,11 +261,15 @@ impl Pairing {
     /// the whole pairing window at once: it is handed over in batches too, or its flows,
     /// verdicts and records would all exist at the same time.
     fn finish(mut self, send: &mut dyn FnMut(Vec<Flow>)) -> Diagnostics {
-        let Pairing { pairer, batch, .. } = &mut self;
+        let Pairing {
+            pairer,
+            batch,
+            size,
+        } = &mut self;
         pairer.finish(&mut |f| {
             batch.push(f);
-            if batch.len() >= BATCH {
-                send(std::mem::replace(batch, Vec::with_capacity(BATCH)));
+            if batch.len() >= *size {
+                send(std::mem::replace(batch, Vec::with_capacity(*size)));
             }
         });
         if !self.batch.is_empty() {
@@ -286,7 +329,11 @@ pub fn analyze(path: &str, opts: &Options, out: &mut dyn FnMut(Record)) -> Input
         name: path.to_owned(),
         ..Default::default()
     };
-    let input = match input::open(path) {
+    let opened = input::open_raw(path).and_then(|raw| {
+        let raw = stoppable(path, raw, &opts.stop);
+        input::from_reader_with(Arc::from(path), raw, opts.detect_window, opts.live)
+    });
+    let input = match opened {
         Ok(i) => i,
         Err(e) => {
             report.error = Some(e.into());
@@ -294,7 +341,134 @@ pub fn analyze(path: &str, opts: &Options, out: &mut dyn FnMut(Record)) -> Input
         }
     };
     report.format = Some(input.format);
-    analyze_input(input, opts, out, report)
+    let mut report = analyze_input(input, opts, out, report);
+    if opts.stop.load(Ordering::Relaxed) {
+        // The input was cut by the stop, not damaged: what it says about the cut is a
+        // warning, and the run ends as after a complete input.
+        report.stopped = true;
+        if let Some(e) = report.error.take() {
+            report
+                .diagnostics
+                .warn("input-stopped", || format!("{path}: reading stopped: {e}"));
+        }
+    }
+    report
+}
+
+/// Makes `raw` end (read 0 bytes) once `stop` is set. Anything but a regular file (stdin, a
+/// pipe, a terminal) may block for as long as no traffic arrives, so it is read on a thread
+/// of its own and waited for in short steps; a regular file is checked before each read.
+fn stoppable(
+    path: &str,
+    raw: Box<dyn Read + Send>,
+    stop: &Arc<AtomicBool>,
+) -> Box<dyn Read + Send> {
+    let regular = path != "-" && std::fs::metadata(path).is_ok_and(|m| m.is_file());
+    if regular {
+        return Box::new(Checked {
+            inner: raw,
+            stop: stop.clone(),
+        });
+    }
+    let (tx, rx) = sync_channel::<io::Result<Vec<u8>>>(4);
+    let pump = thread::Builder::new()
+        .name("input-pump".into())
+        .spawn(move || {
+            let mut raw = raw;
+            let mut buf = vec![0u8; 1 << 16];
+            loop {
+                let chunk = match raw.read(&mut buf) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Ok(n) => Ok(buf.get(..n).unwrap_or(&[]).to_vec()),
+                    Err(e) => Err(e),
+                };
+                let last = !matches!(&chunk, Ok(c) if !c.is_empty());
+                // The receiver is gone when the input was stopped or finished: so is the pump.
+                if tx.send(chunk).is_err() || last {
+                    break;
+                }
+            }
+        });
+    match pump {
+        Ok(_) => Box::new(Pumped {
+            rx,
+            cur: Vec::new(),
+            pos: 0,
+            stop: stop.clone(),
+            done: false,
+        }),
+        Err(e) => Box::new(Failed(Some(e))),
+    }
+}
+
+/// An input that could not be started: its first read is the error.
+struct Failed(Option<io::Error>);
+
+impl Read for Failed {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        match self.0.take() {
+            Some(e) => Err(e),
+            None => Ok(0),
+        }
+    }
+}
+
+/// A reader that reports the end of its input once `stop` is set.
+struct Checked {
+    inner: Box<dyn Read + Send>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Read for Checked {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Ok(0);
+        }
+        self.inner.read(buf)
+    }
+}
+
+/// The reading end of a pump thread: chunks as the source gave them (so a pipe's data is
+/// handed on as soon as it arrives), ending early once `stop` is set.
+struct Pumped {
+    rx: Receiver<io::Result<Vec<u8>>>,
+    cur: Vec<u8>,
+    pos: usize,
+    stop: Arc<AtomicBool>,
+    done: bool,
+}
+
+/// How often a reader waiting for a live input checks the stop flag.
+const STOP_POLL: Duration = Duration::from_millis(50);
+
+impl Read for Pumped {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos >= self.cur.len() {
+            if self.done || self.stop.load(Ordering::Relaxed) {
+                return Ok(0);
+            }
+            match self.rx.recv_timeout(STOP_POLL) {
+                Ok(Ok(chunk)) => {
+                    self.done = chunk.is_empty();
+                    self.cur = chunk;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => self.done = true,
+            }
+        }
+        let rest = self.cur.get(self.pos..).unwrap_or(&[]);
+        let n = rest.len().min(buf.len());
+        if let (Some(dst), Some(src)) = (buf.get_mut(..n), rest.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 pub fn analyze_input(
@@ -375,11 +549,12 @@ fn pipelined(
                 let input = input_rx.recv().ok()?;
                 // A closed queue only happens if a later stage failed.
                 if input.format == Format::Har {
-                    let mut batch = Vec::with_capacity(BATCH);
+                    let size = opts.batch();
+                    let mut batch = Vec::with_capacity(size);
                     let read = produce(input, opts, workers, &mut |x| {
                         batch.push(x);
-                        if batch.len() >= BATCH {
-                            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                        if batch.len() >= size {
+                            let full = std::mem::replace(&mut batch, Vec::with_capacity(size));
                             let _ = work_tx.send(Work::Exchanges(full));
                         }
                     });

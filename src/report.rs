@@ -1,14 +1,18 @@
-//! Reports: the record contract (one flat record per cross-origin request, the same fields in
-//! NDJSON, JSON and CSV) and the sinks that write records as they become final, plus the
-//! per-reason / per-endpoint summary.
+//! Reports: the record contract (one flat record per cross-origin request) and the sinks that
+//! write records as they become final, plus the per-reason / per-endpoint summary.
 //!
-//! Record fields, in order: `source`, `index` (HAR entry or capture request number), `time`
-//! (RFC 3339), `origin` (page origin), `url` (as the page requested it), `method`, `credentials`
-//! (`include`/`omit`/`unknown`), `preflight` (null or `{status, index, cache}`), `verdict`
-//! (`allowed`/`blocked`/`unknown`/`not-cors`, Chromium's), `reason` (Chromium `CorsError` name),
-//! `failed_parameter`, `message` (Chromium's console text), `fix`, `firefox_verdict`,
-//! `firefox_reason`, `firefox_message`, `safari_verdict`, `safari_reason`, `safari_message`,
-//! `browsers_agree`, then `status`, `final_url`, `redirects`, `recorded_by`, `note`, `location`.
+//! The contract is defined once, by [`FIELDS`]: name, JSON type, whether it may be null, the
+//! values it takes and what it means, in the order every format writes them. [`Record`]
+//! serializes exactly these fields in this order (a test checks it); from the same table come
+//! the CSV header and cells ([`csv_columns`]: the nested `preflight` object becomes
+//! `preflight_status`, `preflight_index`, `preflight_source`) and the JSON Schema
+//! ([`json_schema`], printed by `corscope schema`).
+//!
+//! Formats: NDJSON writes one record per line; JSON writes `{"records": [...], "summary":
+//! {...}}` where the summary ([`Summary`]) speaks for the browser the table and the exit code
+//! speak for (chosen per input) and lists the inputs and their errors; CSV writes a header
+//! and one row per record. `verdict`, `reason` and `message` are Chromium's; Firefox's and
+//! Safari's have their own fields; `fix` is for the browser that recorded the input.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -20,6 +24,288 @@ use crate::cors::Browser;
 use crate::model::{Micros, Position};
 use crate::pairing::Flow;
 
+/// A record field's JSON type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldType {
+    String,
+    Integer,
+    Number,
+    Boolean,
+    Object,
+}
+
+impl FieldType {
+    fn json(self) -> &'static str {
+        match self {
+            FieldType::String => "string",
+            FieldType::Integer => "integer",
+            FieldType::Number => "number",
+            FieldType::Boolean => "boolean",
+            FieldType::Object => "object",
+        }
+    }
+}
+
+/// One field of the record contract.
+#[derive(Debug)]
+pub struct Field {
+    pub name: &'static str,
+    pub ty: FieldType,
+    pub nullable: bool,
+    /// The only values a string field takes, when it is one of a few.
+    pub values: &'static [&'static str],
+    pub doc: &'static str,
+    /// An object's own fields (in CSV, columns named `<name>_<field>`).
+    pub fields: &'static [Field],
+}
+
+const fn field(name: &'static str, ty: FieldType, nullable: bool, doc: &'static str) -> Field {
+    Field {
+        name,
+        ty,
+        nullable,
+        values: &[],
+        doc,
+        fields: &[],
+    }
+}
+
+const fn one_of(
+    name: &'static str,
+    nullable: bool,
+    values: &'static [&'static str],
+    doc: &'static str,
+) -> Field {
+    Field {
+        name,
+        ty: FieldType::String,
+        nullable,
+        values,
+        doc,
+        fields: &[],
+    }
+}
+
+const VERDICTS: &[&str] = &["allowed", "blocked", "unknown", "not-cors"];
+
+use FieldType::{Boolean, Integer, Number, Object, String as Str};
+
+/// The preflight object's fields ([`PreflightInfo`]).
+pub const PREFLIGHT_FIELDS: &[Field] = &[
+    field(
+        "status",
+        Integer,
+        true,
+        "The preflight's response status; null when it came from the cache or got no answer.",
+    ),
+    field(
+        "index",
+        Integer,
+        true,
+        "The preflight's HAR entry / capture request number.",
+    ),
+    one_of(
+        "source",
+        false,
+        &["recorded", "cache", "missing"],
+        "`recorded`, `cache` (served from the preflight cache, no OPTIONS sent) or `missing`.",
+    ),
+];
+
+/// The record contract, in the order every format writes the fields.
+pub const FIELDS: &[Field] = &[
+    field("source", Str, false, "The input the request was read from."),
+    field(
+        "index",
+        Integer,
+        false,
+        "HAR entry number, or the capture's request number.",
+    ),
+    field(
+        "time",
+        Str,
+        false,
+        "When the request started (RFC 3339, UTC).",
+    ),
+    field(
+        "origin",
+        Str,
+        true,
+        "The page's origin (the `Origin` the request carries or would carry).",
+    ),
+    field("url", Str, false, "The URL as the page requested it."),
+    field("method", Str, false, "The request method."),
+    one_of(
+        "credentials",
+        false,
+        &["include", "omit", "unknown"],
+        "The request's credentials mode, as far as the input shows it.",
+    ),
+    Field {
+        fields: PREFLIGHT_FIELDS,
+        ..field(
+            "preflight",
+            Object,
+            true,
+            "The preflight that cleared the request, null if none was needed.",
+        )
+    },
+    one_of("verdict", false, VERDICTS, "Chromium's verdict."),
+    field(
+        "reason",
+        Str,
+        true,
+        "Chromium's reason name (`CorsError`), when blocked.",
+    ),
+    field(
+        "failed_parameter",
+        Str,
+        true,
+        "The value that failed the check (Chromium's `failedParameter`).",
+    ),
+    field("message", Str, true, "Chromium's console message."),
+    field(
+        "fix",
+        Str,
+        true,
+        "What the server must send, for the browser that recorded the input.",
+    ),
+    one_of("firefox_verdict", false, VERDICTS, "Firefox's verdict."),
+    field(
+        "firefox_reason",
+        Str,
+        true,
+        "Firefox's reason name (`CORSMissingAllowOrigin`, …).",
+    ),
+    field("firefox_message", Str, true, "Firefox's console message."),
+    one_of("safari_verdict", false, VERDICTS, "Safari's verdict."),
+    field("safari_reason", Str, true, "Safari's reason name."),
+    field("safari_message", Str, true, "Safari's console message."),
+    field(
+        "browsers_agree",
+        Boolean,
+        false,
+        "Whether all three browsers reach the same verdict.",
+    ),
+    field(
+        "status",
+        Integer,
+        true,
+        "The final response's status; null when none was seen.",
+    ),
+    field("final_url", Str, false, "The URL after redirects."),
+    field("redirects", Integer, false, "Redirect hops followed."),
+    one_of(
+        "recorded_by",
+        false,
+        &["chromium", "firefox", "safari"],
+        "The browser that made the input (HAR metadata or User-Agent; chromium when unknown).",
+    ),
+    field(
+        "note",
+        Str,
+        true,
+        "Why a verdict is `unknown`, or how the browsers differ.",
+    ),
+    field(
+        "location",
+        Str,
+        false,
+        "Where in the input the request is (entry, packet, byte).",
+    ),
+    field(
+        "wait_ms",
+        Number,
+        true,
+        "Request to first response byte of the final request, in milliseconds.",
+    ),
+    field(
+        "preflight_wait_ms",
+        Number,
+        true,
+        "Same for the preflight: the overhead it added.",
+    ),
+];
+
+/// The CSV header: [`FIELDS`] with objects flattened into `<name>_<field>` columns.
+pub fn csv_columns() -> Vec<String> {
+    let mut cols = Vec::new();
+    for f in FIELDS {
+        if f.fields.is_empty() {
+            cols.push(f.name.to_owned());
+        } else {
+            cols.extend(
+                f.fields
+                    .iter()
+                    .map(|sub| format!("{}_{}", f.name, sub.name)),
+            );
+        }
+    }
+    cols
+}
+
+/// A JSON value as a CSV cell: null is empty, strings are themselves.
+fn csv_cell(v: &serde_json::Value) -> std::borrow::Cow<'_, str> {
+    match v {
+        serde_json::Value::Null => "".into(),
+        serde_json::Value::String(s) => s.as_str().into(),
+        other => other.to_string().into(),
+    }
+}
+
+fn property_schema(f: &Field) -> serde_json::Value {
+    let mut p = serde_json::Map::new();
+    let ty = serde_json::Value::from(f.ty.json());
+    p.insert(
+        "type".into(),
+        if f.nullable {
+            serde_json::json!([ty, "null"])
+        } else {
+            ty
+        },
+    );
+    if !f.values.is_empty() {
+        let mut values: Vec<serde_json::Value> = f.values.iter().map(|v| (*v).into()).collect();
+        if f.nullable {
+            values.push(serde_json::Value::Null);
+        }
+        p.insert("enum".into(), values.into());
+    }
+    if !f.fields.is_empty() {
+        p.insert("additionalProperties".into(), false.into());
+        p.insert("required".into(), names(f.fields));
+        p.insert("properties".into(), properties(f.fields));
+    }
+    p.insert("description".into(), f.doc.into());
+    p.into()
+}
+
+fn names(fields: &[Field]) -> serde_json::Value {
+    fields.iter().map(|f| f.name).collect::<Vec<_>>().into()
+}
+
+fn properties(fields: &[Field]) -> serde_json::Value {
+    fields
+        .iter()
+        .map(|f| (f.name.to_owned(), property_schema(f)))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// The record's JSON Schema (draft 2020-12), made from [`FIELDS`]. `required` lists the
+/// fields in the order the formats write them.
+pub fn json_schema() -> serde_json::Value {
+    serde_json::json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "corscope record",
+        "description": "One cross-origin request as corscope decides it (NDJSON line, JSON `records` element, CSV row with `preflight` flattened).",
+        "type": "object",
+        "additionalProperties": false,
+        "required": names(FIELDS),
+        "properties": properties(FIELDS),
+    })
+}
+
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct PreflightInfo {
     /// The preflight's response status; null when it came from the cache or got no answer.
@@ -30,6 +316,7 @@ pub struct PreflightInfo {
     pub source: &'static str,
 }
 
+/// One record; its fields, their order and meaning are [`FIELDS`].
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Record {
     pub source: String,
@@ -201,6 +488,12 @@ impl Record {
 /// Where records go as they become final.
 pub trait RecordSink {
     fn record(&mut self, r: &Record) -> io::Result<()>;
+    /// Writes out what is buffered (line-buffered output, live input).
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+    /// The run's summary, given before [`RecordSink::finish`] by sinks' callers that have it.
+    fn summary(&mut self, _summary: &Summary) {}
     fn finish(&mut self) -> io::Result<()> {
         Ok(())
     }
@@ -221,12 +514,16 @@ impl<W: Write> RecordSink for NdjsonSink<W> {
         serde_json::to_writer(&mut self.out, r)?;
         self.out.write_all(b"\n")
     }
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
     fn finish(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 }
 
-/// A JSON document `{"records": [...], "summary": {...}}`, written incrementally.
+/// A JSON document `{"records": [...], "summary": {...}}`, written incrementally; the summary
+/// is the one given by [`RecordSink::summary`].
 pub struct JsonSink<W: Write> {
     out: W,
     first: bool,
@@ -245,7 +542,6 @@ impl<W: Write> JsonSink<W> {
 
 impl<W: Write> RecordSink for JsonSink<W> {
     fn record(&mut self, r: &Record) -> io::Result<()> {
-        self.summary.add(r);
         self.out.write_all(if self.first {
             b"{\"records\":[\n"
         } else {
@@ -254,6 +550,12 @@ impl<W: Write> RecordSink for JsonSink<W> {
         self.first = false;
         serde_json::to_writer(&mut self.out, r)?;
         Ok(())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+    fn summary(&mut self, summary: &Summary) {
+        self.summary = summary.clone();
     }
     fn finish(&mut self) -> io::Result<()> {
         if self.first {
@@ -266,106 +568,90 @@ impl<W: Write> RecordSink for JsonSink<W> {
     }
 }
 
-pub const CSV_COLUMNS: &[&str] = &[
-    "source",
-    "index",
-    "time",
-    "origin",
-    "url",
-    "method",
-    "credentials",
-    "preflight",
-    "verdict",
-    "reason",
-    "failed_parameter",
-    "firefox_reason",
-    "message",
-    "fix",
-    "firefox_verdict",
-    "firefox_message",
-    "safari_verdict",
-    "safari_reason",
-    "safari_message",
-    "browsers_agree",
-    "status",
-    "final_url",
-    "redirects",
-    "recorded_by",
-    "note",
-    "location",
-];
-
+/// CSV: the header is [`csv_columns`], each row the record's fields in the same order.
 pub struct CsvSink<W: Write> {
     out: csv::Writer<W>,
+}
+
+/// The csv crate's errors as I/O errors, keeping an I/O error's kind (a closed pipe must stay
+/// `BrokenPipe` to end the run quietly).
+fn csv_io(e: csv::Error) -> io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => io::Error::other(format!("{other:?}")),
+    }
 }
 
 impl<W: Write> CsvSink<W> {
     pub fn new(out: W) -> io::Result<Self> {
         let mut out = csv::Writer::from_writer(out);
-        out.write_record(CSV_COLUMNS)?;
+        out.write_record(csv_columns()).map_err(csv_io)?;
         Ok(Self { out })
     }
 }
 
 impl<W: Write> RecordSink for CsvSink<W> {
     fn record(&mut self, r: &Record) -> io::Result<()> {
-        let o = |s: &Option<String>| s.clone().unwrap_or_default();
-        let preflight = r
-            .preflight
-            .as_ref()
-            .map_or_else(String::new, |p| match p.source {
-                "recorded" => format!(
-                    "{}@{}",
-                    p.status.map_or_else(|| "-".to_owned(), |s| s.to_string()),
-                    p.index.unwrap_or(0)
-                ),
-                other => other.to_owned(),
-            });
-        self.out.write_record([
-            r.source.clone(),
-            r.index.to_string(),
-            r.time.clone(),
-            o(&r.origin),
-            r.url.clone(),
-            r.method.clone(),
-            r.credentials.to_owned(),
-            preflight,
-            r.verdict.to_owned(),
-            r.reason.unwrap_or_default().to_owned(),
-            o(&r.failed_parameter),
-            r.firefox_reason.unwrap_or_default().to_owned(),
-            o(&r.message),
-            o(&r.fix),
-            r.firefox_verdict.to_owned(),
-            o(&r.firefox_message),
-            r.safari_verdict.to_owned(),
-            r.safari_reason.unwrap_or_default().to_owned(),
-            o(&r.safari_message),
-            r.browsers_agree.to_string(),
-            r.status.map_or_else(String::new, |s| s.to_string()),
-            r.final_url.clone(),
-            r.redirects.to_string(),
-            r.recorded_by.to_owned(),
-            o(&r.note),
-            r.location.clone(),
-        ])?;
-        Ok(())
+        let v = serde_json::to_value(r)?;
+        let null = serde_json::Value::Null;
+        for f in FIELDS {
+            let value = v.get(f.name).unwrap_or(&null);
+            if f.fields.is_empty() {
+                self.out
+                    .write_field(csv_cell(value).as_bytes())
+                    .map_err(csv_io)?;
+            } else {
+                for sub in f.fields {
+                    let cell = csv_cell(value.get(sub.name).unwrap_or(&null));
+                    self.out.write_field(cell.as_bytes()).map_err(csv_io)?;
+                }
+            }
+        }
+        // An empty record ends the one written field by field.
+        self.out
+            .write_record(std::iter::empty::<&[u8]>())
+            .map_err(csv_io)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
     }
     fn finish(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 }
 
-/// Counts per verdict, reason and endpoint, for the browser the report speaks for.
+/// Counts per verdict, reason and endpoint, for the browser the report speaks for (per
+/// input: a run's summary merges its inputs', `browser` is `mixed` when they differ).
 #[derive(Clone, Debug, Serialize, Default)]
 pub struct Summary {
     pub browser: &'static str,
+    /// Cross-origin CORS requests as `browser` decides them (`not-cors` ones are not).
     pub requests: u64,
+    /// Requests `browser` makes without CORS (listed with `--all`).
+    pub not_cors: u64,
     pub verdicts: BTreeMap<&'static str, u64>,
     pub reasons: BTreeMap<String, u64>,
     pub endpoints: BTreeMap<String, EndpointStats>,
     /// Endpoints where one browser blocks what another allows.
     pub disagreements: BTreeMap<String, String>,
+    /// Every input, with its format, the browser it was judged for, counts and error.
+    pub inputs: Vec<InputSummary>,
+    /// Input errors (`file: what`); any makes the exit status 2.
+    pub errors: Vec<String>,
+}
+
+/// One input in the summary.
+#[derive(Clone, Debug, Serialize, Default)]
+pub struct InputSummary {
+    pub name: String,
+    pub format: Option<&'static str>,
+    pub browser: &'static str,
+    pub requests: u64,
+    pub blocked: u64,
+    pub unknown: u64,
+    /// Ended early by a signal or a closed output.
+    pub stopped: bool,
+    pub error: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Default)]
@@ -392,9 +678,18 @@ impl Summary {
 
     pub fn add(&mut self, r: &Record) {
         let b = self.browser();
-        self.requests += 1;
         let verdict = r.verdict_for(b);
         *self.verdicts.entry(verdict).or_insert(0) += 1;
+        if verdict == Verdict::NotCors.as_str() {
+            self.not_cors += 1;
+        } else {
+            self.requests += 1;
+            self.add_endpoint(r, b, verdict);
+        }
+        self.add_disagreement(r);
+    }
+
+    fn add_endpoint(&mut self, r: &Record, b: Browser, verdict: &'static str) {
         let e = self.endpoints.entry(r.endpoint()).or_default();
         e.requests += 1;
         if let Some(p) = &r.preflight {
@@ -412,6 +707,9 @@ impl Summary {
                 e.fix = r.fix.clone();
             }
         }
+    }
+
+    fn add_disagreement(&mut self, r: &Record) {
         if !r.browsers_agree {
             let verdicts = format!(
                 "Chromium {}{}, Firefox {}{}, Safari {}{}",
@@ -444,11 +742,135 @@ impl Summary {
     pub fn blocked(&self) -> u64 {
         self.verdicts.get("blocked").copied().unwrap_or(0)
     }
+
+    pub fn unknown(&self) -> u64 {
+        self.verdicts.get("unknown").copied().unwrap_or(0)
+    }
+
+    /// Adds another input's summary to this run's.
+    pub fn merge(&mut self, other: Summary) {
+        if self.inputs.is_empty() && self.requests == 0 && self.not_cors == 0 {
+            self.browser = other.browser;
+        } else if self.browser != other.browser {
+            self.browser = "mixed";
+        }
+        self.requests += other.requests;
+        self.not_cors += other.not_cors;
+        for (k, v) in other.verdicts {
+            *self.verdicts.entry(k).or_insert(0) += v;
+        }
+        for (k, v) in other.reasons {
+            *self.reasons.entry(k).or_insert(0) += v;
+        }
+        for (k, o) in other.endpoints {
+            let e = self.endpoints.entry(k).or_default();
+            e.requests += o.requests;
+            e.blocked += o.blocked;
+            e.preflights += o.preflights;
+            e.preflight_wait_ms += o.preflight_wait_ms;
+            for (r, n) in o.reasons {
+                *e.reasons.entry(r).or_insert(0) += n;
+            }
+            if e.fix.is_none() {
+                e.fix = o.fix;
+            }
+        }
+        self.disagreements.extend(other.disagreements);
+        self.inputs.extend(other.inputs);
+        self.errors.extend(other.errors);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sample() -> Record {
+        Record {
+            source: "a.har".into(),
+            index: 3,
+            time: rfc3339(0),
+            origin: Some("https://app.example".into()),
+            url: "https://api.example/x".into(),
+            method: "PUT".into(),
+            credentials: "omit",
+            preflight: Some(PreflightInfo {
+                status: Some(204),
+                index: Some(2),
+                source: "recorded",
+            }),
+            verdict: "blocked",
+            reason: Some("MissingAllowOriginHeader"),
+            failed_parameter: None,
+            message: Some("m".into()),
+            fix: Some("send it".into()),
+            firefox_verdict: "blocked",
+            firefox_reason: Some("CORSMissingAllowOrigin"),
+            firefox_message: None,
+            safari_verdict: "blocked",
+            safari_reason: None,
+            safari_message: None,
+            browsers_agree: true,
+            status: Some(200),
+            final_url: "https://api.example/x".into(),
+            redirects: 0,
+            recorded_by: "chromium",
+            note: None,
+            location: "entry 3".into(),
+            wait_ms: Some(1.5),
+            preflight_wait_ms: None,
+        }
+    }
+
+    /// The serialized record is the table: same names, same order (a field added to
+    /// `Record` must be added to `FIELDS`, and so reaches CSV and the schema).
+    #[test]
+    fn record_serializes_fields_in_table_order() {
+        let json = serde_json::to_string(&sample()).unwrap();
+        let mut at = 0;
+        for f in FIELDS {
+            let key = format!("\"{}\":", f.name);
+            let pos = json[at..].find(&key).map(|p| p + at);
+            assert!(
+                pos.is_some(),
+                "{} missing or out of order in {json}",
+                f.name
+            );
+            at = pos.unwrap_or(at) + key.len();
+        }
+        let v = serde_json::to_value(sample()).unwrap();
+        let obj = v.as_object().unwrap();
+        assert_eq!(obj.len(), FIELDS.len());
+        let pf = obj["preflight"].as_object().unwrap();
+        let mut keys: Vec<_> = pf.keys().map(String::as_str).collect();
+        let mut want: Vec<_> = PREFLIGHT_FIELDS.iter().map(|f| f.name).collect();
+        keys.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(keys, want);
+    }
+
+    #[test]
+    fn csv_row_matches_the_header() {
+        let mut out = Vec::new();
+        {
+            let mut sink = CsvSink::new(&mut out).unwrap();
+            sink.record(&sample()).unwrap();
+            sink.finish().unwrap();
+        }
+        let mut rdr = csv::Reader::from_reader(out.as_slice());
+        let header: Vec<String> = rdr.headers().unwrap().iter().map(str::to_owned).collect();
+        assert_eq!(header, csv_columns());
+        let row = rdr.records().next().unwrap().unwrap();
+        let cell = |name: &str| {
+            row.get(header.iter().position(|h| h == name).unwrap())
+                .unwrap()
+        };
+        assert_eq!(cell("preflight_status"), "204");
+        assert_eq!(cell("preflight_source"), "recorded");
+        assert_eq!(cell("wait_ms"), "1.5");
+        assert_eq!(cell("preflight_wait_ms"), "");
+        assert_eq!(cell("browsers_agree"), "true");
+    }
 
     /// Extreme capture times (pcapng `if_tsoffset`, far-future timestamps) gave an empty or
     /// non-RFC 3339 `time` (found by review while writing the fuzz and mutation record checks).

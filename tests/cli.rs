@@ -1,6 +1,11 @@
-//! The binary's contract: formats, exit codes, errors naming the file, `explain`.
+//! The binary's contract: formats, exit codes, errors naming the file, `explain`, filters,
+//! one schema in every format, terminal layout, live input and signals, install helpers.
 
-use std::process::Command;
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 fn corscope(args: &[&str]) -> (Option<i32>, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_corscope"))
@@ -23,33 +28,6 @@ fn shortcut_and_exit_codes() {
     assert!(out.lines().count() > 100);
     let (code, _, _) = corscope(&["analyze", SAMPLE, "--format", "ndjson", "--exit-zero"]);
     assert_eq!(code, Some(0));
-}
-
-#[test]
-fn csv_has_header_and_one_row_per_record() {
-    let (_, nd, _) = corscope(&[SAMPLE, "--format", "ndjson"]);
-    let (_, csv, _) = corscope(&[SAMPLE, "--format", "csv"]);
-    let mut rdr = csv::Reader::from_reader(csv.as_bytes());
-    let headers = rdr.headers().unwrap().clone();
-    for col in [
-        "source",
-        "index",
-        "time",
-        "origin",
-        "url",
-        "method",
-        "credentials",
-        "preflight",
-        "verdict",
-        "reason",
-        "failed_parameter",
-        "firefox_reason",
-        "message",
-        "fix",
-    ] {
-        assert!(headers.iter().any(|h| h == col), "missing column {col}");
-    }
-    assert_eq!(rdr.records().count(), nd.lines().count());
 }
 
 #[test]
@@ -144,4 +122,656 @@ fn limit_flags_are_applied_and_counted_not_fatal() {
     ]);
     assert_eq!(code, Some(1));
     assert!(out.lines().count() > 100);
+}
+
+fn with_env(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_corscope"))
+        .args(args)
+        .envs(env.iter().copied())
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("corscope runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn ndjson(out: &str) -> Vec<Value> {
+    out.lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON record per line"))
+        .collect()
+}
+
+fn temp_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("corscope-cli-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+const FIREFOX_PCAP: &str = "tests/data/captures/firefox.pcap";
+
+/// The record's columns as CSV writes them, from the published schema.
+fn schema_columns(schema: &Value) -> Vec<String> {
+    let mut cols = Vec::new();
+    for name in schema["required"].as_array().unwrap() {
+        let name = name.as_str().unwrap();
+        let prop = &schema["properties"][name];
+        match prop.get("required") {
+            Some(sub) => cols.extend(
+                sub.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| format!("{name}_{}", s.as_str().unwrap())),
+            ),
+            None => cols.push(name.to_owned()),
+        }
+    }
+    cols
+}
+
+/// Whether `v` satisfies a property schema of `corscope schema` (type, enum, nested object).
+fn conforms(v: &Value, prop: &Value) -> bool {
+    let types: Vec<&str> = match &prop["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => return false,
+    };
+    let type_ok = types.iter().any(|t| match *t {
+        "string" => v.is_string(),
+        "integer" => v.is_u64() || v.is_i64(),
+        "number" => v.is_number(),
+        "boolean" => v.is_boolean(),
+        "null" => v.is_null(),
+        "object" => v.as_object().is_some_and(|o| {
+            let keys: Vec<&String> = o.keys().collect();
+            let req = prop["required"].as_array().unwrap();
+            keys.len() == req.len()
+                && req.iter().all(|k| {
+                    let k = k.as_str().unwrap();
+                    o.get(k)
+                        .is_some_and(|x| conforms(x, &prop["properties"][k]))
+                })
+        }),
+        _ => false,
+    });
+    let enum_ok = prop
+        .get("enum")
+        .and_then(Value::as_array)
+        .is_none_or(|e| e.contains(v));
+    type_ok && enum_ok
+}
+
+/// Every NDJSON record has exactly the schema's fields, in its order, each conforming.
+fn check_record(r: &Value, schema: &Value) {
+    let order: Vec<&str> = schema["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let obj = r.as_object().expect("a record is an object");
+    assert_eq!(obj.len(), order.len(), "{r}");
+    for name in &order {
+        let v = obj
+            .get(*name)
+            .unwrap_or_else(|| panic!("{name} missing in {r}"));
+        assert!(
+            conforms(v, &schema["properties"][*name]),
+            "{name} = {v} does not conform"
+        );
+    }
+}
+
+#[test]
+fn every_format_follows_the_published_schema() {
+    let (code, schema, _) = corscope(&["schema"]);
+    assert_eq!(code, Some(0));
+    let schema: Value = serde_json::from_str(&schema).unwrap();
+    for input in [SAMPLE, FIREFOX_PCAP] {
+        let (_, nd, _) = corscope(&[input, "--format", "ndjson", "--all"]);
+        let nd_text = nd;
+        let records = ndjson(&nd_text);
+        assert!(records.len() > 100);
+        // Field order as written, not only as parsed.
+        let first_keys: Vec<String> = {
+            let line = nd_text.lines().next().unwrap();
+            let mut keys = Vec::new();
+            let mut rest = line;
+            for name in schema["required"].as_array().unwrap() {
+                let key = format!("\"{}\":", name.as_str().unwrap());
+                let at = rest.find(&key).expect("field in order");
+                rest = &rest[at + key.len()..];
+                keys.push(key);
+            }
+            keys
+        };
+        assert_eq!(
+            first_keys.len(),
+            schema["required"].as_array().unwrap().len()
+        );
+        for r in &records {
+            check_record(r, &schema);
+        }
+        let (_, json, _) = corscope(&[input, "--format", "json", "--all"]);
+        let doc: Value = serde_json::from_str(&json).unwrap();
+        let json_records = doc["records"].as_array().unwrap();
+        assert_eq!(json_records, &records);
+        // CSV: the same fields (the preflight object flattened), the same values.
+        let (_, csv_text, _) = corscope(&[input, "--format", "csv", "--all"]);
+        let mut rdr = csv::Reader::from_reader(csv_text.as_bytes());
+        let header: Vec<String> = rdr.headers().unwrap().iter().map(str::to_owned).collect();
+        assert_eq!(header, schema_columns(&schema));
+        let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), records.len());
+        for (row, r) in rows.iter().zip(&records) {
+            for (col, cell) in header.iter().zip(row.iter()) {
+                // A record field of that name, else a field of the flattened preflight.
+                let v = match (r.get(col.as_str()), col.strip_prefix("preflight_")) {
+                    (Some(v), _) => v.clone(),
+                    (None, Some(sub)) => r["preflight"].get(sub).cloned().unwrap_or(Value::Null),
+                    (None, None) => panic!("CSV column {col} is no record field"),
+                };
+                let want = match &v {
+                    Value::Null => String::new(),
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                assert_eq!(cell, want, "{col} of {}", r["index"]);
+            }
+        }
+    }
+}
+
+#[test]
+fn json_summary_speaks_for_the_browser_of_each_input() {
+    let (_, out, _) = corscope(&[FIREFOX_PCAP, "--format", "json"]);
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["summary"]["browser"], "firefox");
+    let blocked = doc["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["firefox_verdict"] == "blocked")
+        .count();
+    assert_eq!(doc["summary"]["verdicts"]["blocked"], blocked);
+    // Two inputs from two browsers: each judged for its own, the run is "mixed".
+    let (_, out, _) = corscope(&[SAMPLE, FIREFOX_PCAP, "--format", "json", "-j", "2"]);
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let inputs = doc["summary"]["inputs"].as_array().unwrap();
+    assert_eq!(inputs[0]["browser"], "chromium");
+    assert_eq!(inputs[1]["browser"], "firefox");
+    assert_eq!(doc["summary"]["browser"], "mixed");
+    // The table names each input in a heading of its own, with its browser.
+    let (_, table, _) = corscope(&[SAMPLE, FIREFOX_PCAP, "--format", "table"]);
+    assert!(
+        table.contains(&format!("{SAMPLE} · as Chromium decides")),
+        "{table}"
+    );
+    assert!(table.contains(&format!("{FIREFOX_PCAP} · as Firefox decides")));
+}
+
+#[test]
+fn all_does_not_count_not_cors_as_cross_origin() {
+    let (_, some, _) = corscope(&[SAMPLE, "--format", "json"]);
+    let (_, all, _) = corscope(&[SAMPLE, "--format", "json", "--all"]);
+    let some: Value = serde_json::from_str(&some).unwrap();
+    let all: Value = serde_json::from_str(&all).unwrap();
+    assert_eq!(some["summary"]["requests"], all["summary"]["requests"]);
+    assert!(all["summary"]["not_cors"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn flags_go_before_or_after_the_files() {
+    let (_, after, _) = corscope(&[SAMPLE, "--format", "csv", "-j", "1", "--browser", "firefox"]);
+    for args in [
+        &["--format", "csv", "-j", "1", "--browser", "firefox", SAMPLE][..],
+        &["-j", "1", "--format", "csv", SAMPLE, "--browser", "firefox"],
+        &[
+            "analyse",
+            "--browser",
+            "firefox",
+            "--format",
+            "csv",
+            "-j",
+            "1",
+            SAMPLE,
+        ],
+        &[
+            "analyze",
+            SAMPLE,
+            "--format=csv",
+            "-j1",
+            "--browser=firefox",
+        ],
+    ] {
+        let (code, out, err) = corscope(args);
+        assert_eq!(code, Some(1), "{args:?}: {err}");
+        assert_eq!(out, after, "{args:?}");
+    }
+    let (code, _, err) = corscope(&["anlyze", SAMPLE]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("did you mean `corscope analyze`"), "{err}");
+    let (code, _, err) = corscope(&["expalin", "MissingAllowOriginHeader"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("corscope explain"), "{err}");
+}
+
+#[test]
+fn filters_views_and_fail_on() {
+    let (_, all, _) = corscope(&[SAMPLE, "--format", "ndjson"]);
+    let all = ndjson(&all);
+    let count = |v: &str| all.iter().filter(|r| r["verdict"] == v).count();
+    let (code, out, _) = corscope(&[SAMPLE, "--format", "ndjson", "--only", "blocked"]);
+    assert_eq!(code, Some(1));
+    let out = ndjson(&out);
+    assert_eq!(out.len(), count("blocked"));
+    assert!(out.iter().all(|r| r["verdict"] == "blocked"));
+    let (code, out, _) = corscope(&[SAMPLE, "--format", "ndjson", "--only", "allowed,unknown"]);
+    assert_eq!(code, Some(0), "no blocked record is kept, none fails");
+    assert_eq!(ndjson(&out).len(), count("allowed") + count("unknown"));
+    // --url and --origin globs.
+    let (_, out, _) = corscope(&[SAMPLE, "--format", "ndjson", "--url", "*/s/d-cred-*"]);
+    let out = ndjson(&out);
+    assert!(!out.is_empty());
+    assert!(out
+        .iter()
+        .all(|r| r["url"].as_str().unwrap().contains("/s/d-cred-")));
+    let (_, out, _) = corscope(&[
+        SAMPLE,
+        "--format",
+        "ndjson",
+        "--origin",
+        "http://app.test:*",
+    ]);
+    let n = ndjson(&out).len();
+    assert!(n > 0 && n <= all.len());
+    let (_, out, _) = corscope(&[
+        SAMPLE,
+        "--format",
+        "ndjson",
+        "--origin",
+        "https://nowhere.*",
+    ]);
+    assert!(out.is_empty());
+    // --summary: no records; --quiet: nothing.
+    let (code, out, _) = corscope(&[SAMPLE, "--format", "json", "--summary"]);
+    assert_eq!(code, Some(1));
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    assert!(doc.get("records").is_none());
+    assert_eq!(doc["summary"]["requests"], all.len());
+    let (code, out, _) = corscope(&[SAMPLE, "--format", "table", "--summary"]);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("Blocked, by reason:") && !out.contains("    2  blocked"));
+    let (code, out, err) = corscope(&[SAMPLE, "--quiet"]);
+    assert_eq!((code, out.as_str(), err.as_str()), (Some(1), "", ""));
+    // --fail-on: unknown fails on the capture's undecidable requests, never does not fail.
+    let (code, _, _) = corscope(&[
+        FIREFOX_PCAP,
+        "-q",
+        "--browser",
+        "chromium",
+        "--only",
+        "unknown",
+        "--fail-on",
+        "blocked",
+    ]);
+    assert_eq!(code, Some(0));
+    let (code, _, _) = corscope(&[
+        FIREFOX_PCAP,
+        "-q",
+        "--browser",
+        "chromium",
+        "--only",
+        "unknown",
+        "--fail-on",
+        "unknown",
+    ]);
+    assert_eq!(code, Some(1));
+    let (code, _, _) = corscope(&[SAMPLE, "-q", "--fail-on", "never"]);
+    assert_eq!(code, Some(0));
+    let (code, _, _) = corscope(&[SAMPLE, "-q", "--fail-on", "finding"]);
+    assert_eq!(code, Some(0), "no audit findings are computed yet");
+}
+
+/// A HAR cut in the middle: the records before the cut are printed, the error is named, on
+/// stderr, under the table's summary and in the JSON summary, and the status is 2.
+#[test]
+fn truncated_input_gives_partial_output_and_exit_2() {
+    let dir = temp_dir("cut");
+    let cut = dir.join("cut.har");
+    let whole = std::fs::read(SAMPLE).unwrap();
+    std::fs::write(&cut, &whole[..whole.len() * 3 / 5]).unwrap();
+    let cut = cut.to_str().unwrap();
+    let (code, out, err) = corscope(&[cut, "--format", "ndjson"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(ndjson(&out).len() > 30);
+    assert!(err.contains(&format!("corscope: error: {cut}")), "{err}");
+    let (code, out, _) = corscope(&[cut, "--format", "json"]);
+    assert_eq!(code, Some(2));
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let errors = doc["summary"]["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0].as_str().unwrap().starts_with(cut));
+    let (code, out, _) = corscope(&[cut, "--format", "table", "--width", "200"]);
+    assert_eq!(code, Some(2));
+    let tail = &out[out.find("cross-origin request(s) as").unwrap()..];
+    assert!(
+        tail.contains("Errors (exit status 2):") && tail.contains(cut),
+        "{tail}"
+    );
+}
+
+/// `corscope … | head`: the reader goes away; corscope ends quietly with status 0.
+#[test]
+fn closed_pipe_ends_quietly_in_every_format() {
+    for format in ["ndjson", "csv", "json", "table"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_corscope"))
+            // Output well past a pipe's buffer (the table's is the smallest, ~600 KB), so the
+            // writes after the reader left must fail.
+            .args([&[SAMPLE; 16][..], &["--all", "--format", format, "-j", "1"]].concat())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let mut first = [0u8; 100];
+        stdout.read_exact(&mut first).unwrap();
+        drop(stdout);
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{format}: {err}");
+        assert!(
+            !err.contains("Broken pipe") && !err.contains("error"),
+            "{format}: {err}"
+        );
+    }
+}
+
+#[test]
+fn table_wraps_at_words_and_never_splits_a_token() {
+    let (_, nd, _) = corscope(&[SAMPLE, "--format", "ndjson"]);
+    let records = ndjson(&nd);
+    for (args, width) in [
+        (vec!["--width", "80"], 80),
+        (vec![], 70),
+        (vec!["--width", "120"], 120),
+    ] {
+        let mut all = vec![SAMPLE, "--format", "table", "--color", "never"];
+        all.extend(args.iter().copied());
+        let (_, out, _) = with_env(&all, &[("COLUMNS", "70")]);
+        for line in out.lines() {
+            let n = line.chars().count();
+            // Longer only when one token (a URL) cannot fit: then it stands with its label.
+            assert!(
+                n <= width || line.split_whitespace().count() <= 2,
+                "{width}: {line:?}"
+            );
+        }
+        let tokens: std::collections::HashSet<&str> = out.split_whitespace().collect();
+        for r in &records {
+            let url = r["url"].as_str().unwrap();
+            assert!(tokens.contains(url), "{width}: {url} split or missing");
+            if let Some(reason) = r["reason"].as_str() {
+                assert!(tokens.contains(reason), "{reason}");
+            }
+        }
+        assert!(!out.contains('\x1b'));
+    }
+    // A terminal or COLUMNS reporting 0 columns: 80.
+    let (_, out, _) = with_env(&[SAMPLE, "--format", "table"], &[("COLUMNS", "0")]);
+    let widest = out.lines().map(|l| l.chars().count()).max().unwrap();
+    assert!(
+        (70..=80).contains(&widest) || out.lines().any(|l| l.split_whitespace().count() <= 2),
+        "{widest}"
+    );
+    assert!(out
+        .lines()
+        .all(|l| l.chars().count() <= 80 || l.split_whitespace().count() <= 2));
+    let (_, out, _) = corscope(&[SAMPLE, "--format", "table", "--color", "always"]);
+    assert!(out.contains("\x1b[1;31mblocked\x1b[0m"));
+    let (_, out, _) = with_env(
+        &[SAMPLE, "--format", "table"],
+        &[("NO_COLOR", "1"), ("TERM", "dumb")],
+    );
+    assert!(!out.contains('\x1b'));
+}
+
+/// A live pipe: the first record is printed while the writer still has the pipe open, and
+/// SIGTERM or SIGINT ends the input as its end would (records, summary, status from the
+/// verdicts, not 130/143).
+#[test]
+fn live_pipe_streams_records_and_a_signal_ends_the_input() {
+    let har: Value = serde_json::from_str(&std::fs::read_to_string(SAMPLE).unwrap()).unwrap();
+    let log = &har["log"];
+    let entries = log["entries"].as_array().unwrap();
+    // A later entry moves capture time past the pairing window, so the first ones are final.
+    let mut late = entries[entries.len() - 1].clone();
+    late["startedDateTime"] = "2026-11-24T19:49:11.027Z".into();
+    let mut text = format!(
+        "{{\"log\":{{\"version\":\"1.2\",\"creator\":{},\"browser\":{},\"entries\":[",
+        log["creator"], log["browser"]
+    );
+    for e in entries.iter().take(20).chain([&late]) {
+        text.push_str(&e.to_string());
+        text.push(',');
+    }
+    for (format, signal) in [("ndjson", "-TERM"), ("csv", "-INT")] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_corscope"))
+            .args(["-", "--format", format])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(text.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+                let _ = tx.send(got.clone());
+            }
+            got
+        });
+        let start = Instant::now();
+        let first = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("a record before the writer closed the pipe");
+        assert!(String::from_utf8_lossy(&first).contains("d-simple-get-no-acao"));
+        // The pipe is still open (stdin held): end the input with the signal.
+        let pid = child.id().to_string();
+        let killed = Command::new("kill").args([signal, &pid]).status().unwrap();
+        assert!(killed.success());
+        let status = child.wait().unwrap();
+        let out = String::from_utf8(reader.join().unwrap()).unwrap();
+        drop(stdin);
+        assert!(start.elapsed() < Duration::from_secs(20));
+        assert_eq!(
+            status.code(),
+            Some(1),
+            "{format}: blocked requests were found: {out}"
+        );
+        assert!(out.lines().count() >= 15, "{format}: {out}");
+    }
+}
+
+#[test]
+fn every_limit_is_a_flag_and_acts() {
+    let (_, help, _) = corscope(&["analyze", "--help"]);
+    for l in corscope::limits::LIMITS {
+        assert!(
+            help.contains(&format!("--{}", l.flag)),
+            "--{} missing from help",
+            l.flag
+        );
+        assert!(help.contains(&format!("[default: {}]", l.default_text())));
+    }
+    // A packet above --max-record-bytes stops the capture even when it fits the read block.
+    let (code, _, err) = corscope(&[FIREFOX_PCAP, "--max-record-bytes", "200", "-q"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("larger than the 200-byte limit"), "{err}");
+    // A HAR after more whitespace than the detection window.
+    let dir = temp_dir("window");
+    let padded = dir.join("padded.har");
+    let mut bytes = vec![b' '; 1_200_000];
+    bytes.extend(std::fs::read(SAMPLE).unwrap());
+    std::fs::write(&padded, bytes).unwrap();
+    let padded = padded.to_str().unwrap();
+    let (code, _, err) = corscope(&[padded, "-q"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("not a HAR"), "{err}");
+    let (code, _, err) = corscope(&[padded, "-q", "--detect-window", "2M"]);
+    assert_eq!(code, Some(1), "{err}");
+    // The pairing buffer: one exchange held decides each at once (preflights go unpaired).
+    let (_, few, err) = corscope(&[SAMPLE, "--max-pairing-buffer", "1", "--format", "ndjson"]);
+    assert!(err.contains("limit-pairing-buffer"), "{err}");
+    let (_, normal, _) = corscope(&[SAMPLE, "--format", "ndjson"]);
+    assert_ne!(few, normal);
+    for flag in ["--max-reorder-buffer", "--max-ooo-segments"] {
+        let (code, out, err) = corscope(&[FIREFOX_PCAP, flag, "1", "--format", "ndjson"]);
+        assert!(matches!(code, Some(0 | 1)), "{flag}: {err}");
+        assert!(!out.is_empty());
+    }
+}
+
+#[test]
+fn completions_man_page_and_help_come_from_the_definitions() {
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, out, _) = corscope(&["completions", shell]);
+        assert_eq!(code, Some(0));
+        assert!(
+            out.contains("corscope") && out.contains("max-pairing-buffer"),
+            "{shell}"
+        );
+    }
+    // Cut short by `| head`: quiet, status 0 (clap_complete itself panics on a write error).
+    for args in [&["completions", "fish"][..], &["man"], &["schema"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_corscope"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(out.stderr.is_empty(), "{args:?}");
+    }
+    let (code, out, _) = corscope(&["man"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains(".TH corscope") && out.contains("fail\\-on"),
+        "{out}"
+    );
+    let (code, out, _) = corscope(&["--help"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("Examples:") && out.contains("--only"));
+}
+
+/// Replaces the text between `begin` and `end` in `doc` with `body`.
+fn replace_block(doc: &str, begin: &str, end: &str, body: &str) -> Option<(String, String)> {
+    let start = doc.find(begin)? + begin.len();
+    let stop = start + doc[start..].find(end)?;
+    Some((
+        doc[start..stop].to_owned(),
+        format!("{}{body}{}", &doc[..start], &doc[stop..]),
+    ))
+}
+
+/// The README's sample output is the binary's, byte for byte, and its limits table is the one
+/// the flags are made from (`UPDATE_README=1` rewrites both); every repository path the README
+/// names exists in a clone.
+#[test]
+fn readme_sample_output_is_current_and_its_paths_exist() {
+    let (_, out, _) = corscope(&[
+        "--format",
+        "table",
+        "--width",
+        "100",
+        "--color",
+        "never",
+        "samples/browsers-disagree.har",
+    ]);
+    let blocks = [
+        (
+            "<!-- sample-output: corscope --format table --width 100 --color never samples/browsers-disagree.har -->\n```\n",
+            "```\n<!-- end sample-output -->",
+            out,
+        ),
+        (
+            "<!-- limits -->\n",
+            "<!-- end limits -->",
+            corscope::limits::markdown_table(),
+        ),
+    ];
+    let mut readme = std::fs::read_to_string("README.md").unwrap();
+    for (begin, end, body) in blocks {
+        let (old, updated) = replace_block(&readme, begin, end, &body).expect("README block");
+        if std::env::var_os("UPDATE_README").is_some() {
+            readme = updated;
+            std::fs::write("README.md", &readme).unwrap();
+        } else {
+            assert_eq!(
+                old, body,
+                "README block after {begin:?} is stale: UPDATE_README=1 cargo test --release --test cli readme"
+            );
+        }
+    }
+    for word in readme.split(|c: char| c.is_whitespace() || "`()[]<>\"',".contains(c)) {
+        let w = word.trim_end_matches(['.', ':', ';']);
+        let repo_path = [
+            "samples/", "src/", "tests/", "benches/", ".ci/", "fuzz/", "docs/",
+        ]
+        .iter()
+        .any(|p| w.starts_with(p));
+        if repo_path && !w.contains('*') && !w.contains('{') {
+            assert!(
+                std::path::Path::new(w).exists(),
+                "README names {w}, which a clone lacks"
+            );
+        }
+        assert!(
+            !w.starts_with("../"),
+            "README points outside the repository: {w}"
+        );
+    }
+}
+
+/// Standard input read from a file (`corscope - < f`) or a pipe gives the file's records.
+#[test]
+fn stdin_gives_the_same_records_as_the_file() {
+    let (_, want, _) = corscope(&[FIREFOX_PCAP, "--format", "ndjson", "-j", "2"]);
+    let want = want.replace(
+        &format!("\"source\":\"{FIREFOX_PCAP}\""),
+        "\"source\":\"-\"",
+    );
+    let want = want.replace(&format!("{FIREFOX_PCAP}:"), "-:");
+    let file = std::fs::File::open(FIREFOX_PCAP).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_corscope"))
+        .args(["-", "--format", "ndjson", "-j", "2"])
+        .stdin(file)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), want);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_corscope"))
+        .args(["-", "--format", "ndjson", "-j", "2"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let bytes = std::fs::read(FIREFOX_PCAP).unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(&bytes));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), want);
 }

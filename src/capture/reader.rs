@@ -516,7 +516,8 @@ impl PacketReader {
                     (data.len() - rest.len(), packet)
                 }
             };
-            // `--max-record-bytes` holds for records that fit in a block too.
+            // A record that fits in the block is bound by the limit too (`check_size` only
+            // sees records that cross a block's end).
             if consumed > *max_record {
                 return Err(CaptureError::RecordTooLarge {
                     packet: *number + u64::from(packet.is_none()),

@@ -67,25 +67,28 @@ pub struct Input {
 /// Opens `path` (`-` is stdin), unwraps gzip and detects the format. Stdin that is not a
 /// regular file (a pipe, a terminal) is read live ([`live::Live`]).
 pub fn open(path: &str) -> Result<Input, InputError> {
-    if path == "-" {
-        if stdin_is_regular_file() {
-            return from_reader(Arc::from(path), Box::new(io::stdin()));
-        }
+    if path == "-" && !stdin_is_regular_file() {
         let live = live::Live::new(io::stdin()).map_err(InputError::Open)?;
         return from_live_reader(Arc::from(path), Box::new(live));
+    }
+    from_reader(Arc::from(path), open_raw(path)?)
+}
+
+/// Opens `path` (`-` is stdin) as bytes, before gzip and format detection.
+pub fn open_raw(path: &str) -> Result<Box<dyn Read + Send>, InputError> {
+    if path == "-" {
+        return Ok(Box::new(io::stdin()));
     }
     let p = Path::new(path);
     if p.is_dir() {
         return Err(InputError::IsDirectory);
     }
-    from_reader(
-        Arc::from(path),
-        Box::new(File::open(p).map_err(InputError::Open)?),
-    )
+    Ok(Box::new(File::open(p).map_err(InputError::Open)?))
 }
 
+/// Whether stdin is a regular file (read in full blocks) rather than a pipe or terminal.
 #[cfg(unix)]
-fn stdin_is_regular_file() -> bool {
+pub fn stdin_is_regular_file() -> bool {
     use std::os::fd::AsFd;
     io::stdin()
         .as_fd()
@@ -96,44 +99,45 @@ fn stdin_is_regular_file() -> bool {
 }
 
 #[cfg(not(unix))]
-fn stdin_is_regular_file() -> bool {
+pub fn stdin_is_regular_file() -> bool {
     false
 }
 
+/// How many leading bytes format detection reads at most (whitespace before a HAR's `{`).
+pub const DETECT_WINDOW: usize = 1 << 20;
+
 /// Detects gzip and the format of an already opened stream.
 pub fn from_reader(name: Arc<str>, raw: Box<dyn Read + Send>) -> Result<Input, InputError> {
-    detect_stream(name, raw, false)
+    from_reader_with(name, raw, DETECT_WINDOW, false)
 }
 
 /// [`from_reader`] for a stream whose reads return what has arrived (see [`Input::live`]).
 pub fn from_live_reader(name: Arc<str>, raw: Box<dyn Read + Send>) -> Result<Input, InputError> {
-    detect_stream(name, raw, true)
+    from_reader_with(name, raw, DETECT_WINDOW, true)
 }
 
-fn detect_stream(
+/// [`from_reader`] searching up to `window` leading bytes for the format; `live` as in
+/// [`Input::live`].
+pub fn from_reader_with(
     name: Arc<str>,
     raw: Box<dyn Read + Send>,
+    window: usize,
     live: bool,
 ) -> Result<Input, InputError> {
     let warnings = Arc::new(Mutex::new(Diagnostics::new()));
-    let mut buffered = BufReader::with_capacity(READ_BUFFER, raw);
-    let head = fill_peek(&mut buffered)?;
+    let (head, raw) = peek(raw, 2, window)?;
     let gzip = head.starts_with(&[0x1f, 0x8b]);
-    // The stop check sits above decompression, so a stop ends a gzip stream cleanly.
-    let mut reader: Box<dyn BufRead + Send> = if gzip {
-        let decoded = gzip::GzipReader::new(buffered, name.clone(), warnings.clone());
-        Box::new(BufReader::with_capacity(
-            READ_BUFFER,
-            live::Stoppable(decoded),
+    let decoded: Box<dyn Read + Send> = if gzip {
+        Box::new(gzip::GzipReader::new(
+            BufReader::with_capacity(READ_BUFFER, raw),
+            name.clone(),
+            warnings.clone(),
         ))
     } else {
-        Box::new(BufReader::with_capacity(
-            READ_BUFFER,
-            live::Stoppable(buffered),
-        ))
+        raw
     };
-    let head = fill_peek(&mut reader)?;
-    let format = match detect(head) {
+    let (head, decoded) = peek(decoded, window, window)?;
+    let format = match detect(&head) {
         // Say so when the bytes shown are not the file's own but its decompressed content.
         Err(InputError::Unrecognized(shown)) if gzip => {
             return Err(InputError::Unrecognized(format!(
@@ -142,6 +146,11 @@ fn detect_stream(
         }
         other => other?,
     };
+    // The stop check sits above decompression, so a stop ends a gzip stream cleanly.
+    let reader = Box::new(BufReader::with_capacity(
+        READ_BUFFER,
+        live::Stoppable(decoded),
+    ));
     Ok(Input {
         name,
         format,
@@ -152,14 +161,48 @@ fn detect_stream(
     })
 }
 
-fn fill_peek<R: BufRead + ?Sized>(r: &mut R) -> Result<&[u8], InputError> {
-    let buf = r
-        .fill_buf()
-        .map_err(|source| InputError::Read { offset: 0, source })?;
-    if buf.is_empty() {
+/// Reads the stream's first bytes, until `want` of them or one that is not whitespace (past a
+/// capture magic's four bytes) is seen, `window` is reached or the input ends; returns them
+/// and the stream with them put back in front. Pipes hand over what they have, so one read
+/// may give a single byte.
+fn peek(
+    mut r: Box<dyn Read + Send>,
+    want: usize,
+    window: usize,
+) -> Result<(Vec<u8>, Box<dyn Read + Send>), InputError> {
+    let mut head = vec![0u8; window.clamp(4, READ_BUFFER)];
+    let mut len = 0;
+    loop {
+        let seen = head.get(..len).unwrap_or(&[]);
+        let text = seen.strip_prefix(b"\xef\xbb\xbf").unwrap_or(seen);
+        let enough = len >= want || (len >= 4 && text.iter().any(|b| !b.is_ascii_whitespace()));
+        if enough || len >= window {
+            break;
+        }
+        if len == head.len() {
+            head.resize((head.len() * 2).min(window), 0);
+        }
+        let Some(space) = head.get_mut(len..) else {
+            break;
+        };
+        match r.read(space) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(source) => {
+                return Err(InputError::Read {
+                    offset: len as u64,
+                    source,
+                })
+            }
+        }
+    }
+    head.truncate(len);
+    if head.is_empty() {
         return Err(InputError::Empty);
     }
-    Ok(buf)
+    let chained: Box<dyn Read + Send> = Box::new(io::Cursor::new(head.clone()).chain(r));
+    Ok((head, chained))
 }
 
 /// Format from the first bytes: pcapng's section header block, pcap's four magic numbers
