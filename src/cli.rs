@@ -66,6 +66,8 @@ enum OutputFormat {
     Csv,
     Json,
     Ndjson,
+    /// One self-contained HTML report (totals, timeline, fixes with proof, audit).
+    Html,
 }
 
 #[derive(clap::Args, Debug)]
@@ -92,6 +94,13 @@ struct AnalyzeArgs {
     /// Show warning details (skipped packets, gaps, limits hit).
     #[arg(long, short = 'v')]
     verbose: bool,
+    /// Table format: print only the summary (totals, top endpoints with their fix), not
+    /// every request.
+    #[arg(long)]
+    summary: bool,
+    /// Endpoints shown in the terminal summary [default: 10].
+    #[arg(long, default_value_t = 10)]
+    top: usize,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -314,6 +323,11 @@ pub fn main() -> ExitCode {
 }
 
 fn run_explain(name: &str) -> ExitCode {
+    // Audit codes (CA001…) have their own table until they join the reason registry.
+    if let Some(text) = crate::audit::explain(name) {
+        print!("{text}");
+        return ExitCode::SUCCESS;
+    }
     match explain::lookup(name) {
         Some(e) => {
             print!("{}", explain::render(e));
@@ -363,6 +377,10 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
     let concurrent = jobs.min(a.files.len()).max(1);
     let mut opts = Options {
         all: a.all,
+        attach_flows: matches!(
+            format,
+            OutputFormat::Table | OutputFormat::Json | OutputFormat::Html
+        ),
         capture_workers: (jobs / concurrent).max(1),
         ..Options::default()
     };
@@ -378,11 +396,17 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
         OutputFormat::Ndjson => Box::new(NdjsonSink::new(out)),
         OutputFormat::Csv => Box::new(CsvSink::new(out)?),
         OutputFormat::Json => Box::new(JsonSink::new(out, a.browser.unwrap_or(Browser::Chromium))),
+        OutputFormat::Html => Box::new(crate::summary::html::HtmlSink::new(
+            out,
+            a.browser.unwrap_or(Browser::Chromium),
+        )),
         OutputFormat::Table => Box::new(NdjsonSink::new(io::sink())),
     };
     let mut io_error: Option<io::Error> = None;
     let stop = AtomicBool::new(false);
-    let mut take = |r: Record| {
+    // The table's summary is collected as records come (their flows are dropped after).
+    let mut live_summary = keep.then(|| Summary::with_collector(a.browser.unwrap_or(Browser::Chromium)));
+    let mut take = |mut r: Record| {
         if io_error.is_none() {
             if let Err(e) = sink.record(&r) {
                 io_error = Some(e);
@@ -393,7 +417,11 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
         for (n, b) in blocked.iter_mut().zip(BROWSERS) {
             *n += u64::from(r.verdict_for(b) == "blocked");
         }
-        if keep {
+        if let Some(s) = &mut live_summary {
+            s.add(&r);
+            r.flow = None;
+        }
+        if keep && !a.summary {
             table_rows.push(r);
         }
     };
@@ -481,13 +509,14 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
         .copied()
         .unwrap_or(0);
     if format == OutputFormat::Table {
-        let mut summary = Summary::new(speaker);
-        for r in &table_rows {
-            summary.add(r);
-        }
+        let mut summary = live_summary.take().unwrap_or_else(|| Summary::new(speaker));
+        summary.set_browser(speaker);
+        summary.finalize();
         let mut out = io::BufWriter::new(io::stdout().lock());
-        print_table(&mut out, &table_rows, speaker, tty)?;
-        print_summary(&mut out, &summary, &reports, speaker, a.verbose)?;
+        if !a.summary {
+            print_table(&mut out, &table_rows, speaker, tty)?;
+        }
+        print_summary(&mut out, &summary, &reports, speaker, a.verbose, a.top)?;
         out.flush()?;
     } else {
         print_warnings(&reports, a.verbose);
@@ -587,9 +616,15 @@ fn print_summary(
     reports: &[InputReport],
     b: Browser,
     verbose: bool,
+    top: usize,
 ) -> io::Result<()> {
+    // The endpoint report (issue 14) replaces the lists below when it was collected.
+    if let Some(insights) = &s.insights {
+        crate::summary::text::print(out, insights, b, top)?;
+    }
+    let legacy = s.insights.is_none();
     let v = |k: &str| s.verdicts.get(k).copied().unwrap_or(0);
-    writeln!(
+    if legacy { writeln!(
         out,
         "\n{} cross-origin request(s) as {} decides them: {} blocked, {} allowed, {} unknown",
         s.requests,
@@ -597,8 +632,8 @@ fn print_summary(
         v("blocked"),
         v("allowed"),
         v("unknown")
-    )?;
-    if !s.reasons.is_empty() {
+    )?; }
+    if legacy && !s.reasons.is_empty() {
         writeln!(out, "\nBlocked, by reason:")?;
         let mut reasons: Vec<_> = s.reasons.iter().collect();
         reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
@@ -607,7 +642,7 @@ fn print_summary(
         }
     }
     let blocked: Vec<_> = s.endpoints.iter().filter(|(_, e)| e.blocked > 0).collect();
-    if !blocked.is_empty() {
+    if legacy && !blocked.is_empty() {
         writeln!(out, "\nBlocked, by endpoint:")?;
         for (ep, e) in blocked {
             let reasons: Vec<String> = e.reasons.keys().cloned().collect();
@@ -628,7 +663,7 @@ fn print_summary(
         .iter()
         .filter(|(_, e)| e.preflights > 0 && e.preflight_wait_ms > 0.0)
         .collect();
-    if !overhead.is_empty() {
+    if legacy && !overhead.is_empty() {
         overhead.sort_by(|a, b| b.1.preflight_wait_ms.total_cmp(&a.1.preflight_wait_ms));
         writeln!(
             out,

@@ -1019,6 +1019,7 @@ fn to_exchange(
     } else if let Some(t) = raw.initiator_type {
         evidence.initiator_type = Some(t.into_owned());
     }
+    evidence.page = raw.pageref.as_deref().map(str::to_owned);
     evidence.page_origin = raw
         .pageref
         .as_deref()
