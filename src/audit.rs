@@ -68,17 +68,72 @@ pub const PRIVATE_NETWORK: usize = 10;
 
 /// Every audit finding; the index constants above point into it.
 pub const CODES: &[Code] = &[
-    code!("CA001", "reflected-origin-with-credentials", High, "Allow-Origin reflects every origin, with credentials"),
-    code!("CA002", "null-origin-allowed", High, "`Access-Control-Allow-Origin: null` allowed"),
-    code!("CA003", "missing-vary-origin", Medium, "Origin-dependent Allow-Origin on a cacheable response without `Vary: Origin`"),
-    code!("CA004", "prefix-suffix-origin-match", High, "Allowed origins look like a broken prefix/suffix match"),
-    code!("CA005", "max-age-absent", Low, "Preflight without `Access-Control-Max-Age` (cached 5 s)"),
-    code!("CA006", "max-age-zero", Low, "`Access-Control-Max-Age` of 0 or less: every request preflights"),
-    code!("CA007", "max-age-above-cap", Info, "`Access-Control-Max-Age` above what browsers honour"),
-    code!("CA008", "wildcard-allow-headers-with-credentials", Medium, "`Access-Control-Allow-Headers: *` with credentials (not a wildcard then)"),
-    code!("CA009", "wildcard-allow-methods-with-credentials", Medium, "`Access-Control-Allow-Methods: *` with credentials (not a wildcard then)"),
-    code!("CA010", "wildcard-origin-sets-cookies", Low, "`Access-Control-Allow-Origin: *` on a response that sets cookies"),
-    code!("CA011", "private-network-from-public-page", Info, "Private-network target called from a public page"),
+    code!(
+        "CA001",
+        "reflected-origin-with-credentials",
+        High,
+        "Allow-Origin reflects every origin, with credentials"
+    ),
+    code!(
+        "CA002",
+        "null-origin-allowed",
+        High,
+        "`Access-Control-Allow-Origin: null` allowed"
+    ),
+    code!(
+        "CA003",
+        "missing-vary-origin",
+        Medium,
+        "Origin-dependent Allow-Origin on a cacheable response without `Vary: Origin`"
+    ),
+    code!(
+        "CA004",
+        "prefix-suffix-origin-match",
+        High,
+        "Allowed origins look like a broken prefix/suffix match"
+    ),
+    code!(
+        "CA005",
+        "max-age-absent",
+        Low,
+        "Preflight without `Access-Control-Max-Age` (cached 5 s)"
+    ),
+    code!(
+        "CA006",
+        "max-age-zero",
+        Low,
+        "`Access-Control-Max-Age` of 0 or less: every request preflights"
+    ),
+    code!(
+        "CA007",
+        "max-age-above-cap",
+        Info,
+        "`Access-Control-Max-Age` above what browsers honour"
+    ),
+    code!(
+        "CA008",
+        "wildcard-allow-headers-with-credentials",
+        Medium,
+        "`Access-Control-Allow-Headers: *` with credentials (not a wildcard then)"
+    ),
+    code!(
+        "CA009",
+        "wildcard-allow-methods-with-credentials",
+        Medium,
+        "`Access-Control-Allow-Methods: *` with credentials (not a wildcard then)"
+    ),
+    code!(
+        "CA010",
+        "wildcard-origin-sets-cookies",
+        Low,
+        "`Access-Control-Allow-Origin: *` on a response that sets cookies"
+    ),
+    code!(
+        "CA011",
+        "private-network-from-public-page",
+        Info,
+        "Private-network target called from a public page"
+    ),
 ];
 
 /// The code's table row, by code (`CA003`) or slug (`missing-vary-origin`), any case.
@@ -364,7 +419,9 @@ impl Auditor {
                 }
             }
             Some(v) if v == origin && origin != "null" => {
-                use_.reflected.entry(v.to_owned()).or_insert_with(|| id.clone());
+                use_.reflected
+                    .entry(v.to_owned())
+                    .or_insert_with(|| id.clone());
                 if credentials {
                     use_.reflected_with_credentials
                         .entry(v.to_owned())
@@ -386,7 +443,11 @@ impl Auditor {
         let origins = std::mem::take(&mut self.origins);
         for (endpoint, u) in origins {
             if u.reflected_with_credentials.len() >= 2 && !u.refused {
-                let list: Vec<&str> = u.reflected_with_credentials.keys().map(String::as_str).collect();
+                let list: Vec<&str> = u
+                    .reflected_with_credentials
+                    .keys()
+                    .map(String::as_str)
+                    .collect();
                 let ids: Vec<FlowId> = u.reflected_with_credentials.values().cloned().collect();
                 for id in &ids {
                     self.hit(REFLECT_CREDENTIALS, &endpoint, id, || {
@@ -543,81 +604,279 @@ mod tests {
             (
                 "CA001",
                 vec![
-                    (get(PAGE, API, &[("Access-Control-Allow-Origin", PAGE), ("Access-Control-Allow-Credentials", "true"), ("Vary", "Origin")]), PAGE),
-                    (get(B, API, &[("Access-Control-Allow-Origin", B), ("Access-Control-Allow-Credentials", "true"), ("Vary", "Origin")]), B),
+                    (
+                        get(
+                            PAGE,
+                            API,
+                            &[
+                                ("Access-Control-Allow-Origin", PAGE),
+                                ("Access-Control-Allow-Credentials", "true"),
+                                ("Vary", "Origin"),
+                            ],
+                        ),
+                        PAGE,
+                    ),
+                    (
+                        get(
+                            B,
+                            API,
+                            &[
+                                ("Access-Control-Allow-Origin", B),
+                                ("Access-Control-Allow-Credentials", "true"),
+                                ("Vary", "Origin"),
+                            ],
+                        ),
+                        B,
+                    ),
                 ],
                 vec![
-                    (get(PAGE, API, &[("Access-Control-Allow-Origin", PAGE), ("Access-Control-Allow-Credentials", "true"), ("Vary", "Origin")]), PAGE),
-                    (get(B, API, &[("Access-Control-Allow-Credentials", "true")]), B),
+                    (
+                        get(
+                            PAGE,
+                            API,
+                            &[
+                                ("Access-Control-Allow-Origin", PAGE),
+                                ("Access-Control-Allow-Credentials", "true"),
+                                ("Vary", "Origin"),
+                            ],
+                        ),
+                        PAGE,
+                    ),
+                    (
+                        get(B, API, &[("Access-Control-Allow-Credentials", "true")]),
+                        B,
+                    ),
                 ],
             ),
             (
                 "CA002",
-                vec![(get("null", API, &[("Access-Control-Allow-Origin", "null")]), PAGE)],
+                vec![(
+                    get("null", API, &[("Access-Control-Allow-Origin", "null")]),
+                    PAGE,
+                )],
                 vec![(get(PAGE, API, &nv), PAGE)],
             ),
             (
                 "CA003",
-                vec![(get(PAGE, API, &[("Access-Control-Allow-Origin", PAGE)]), PAGE)],
+                vec![(
+                    get(PAGE, API, &[("Access-Control-Allow-Origin", PAGE)]),
+                    PAGE,
+                )],
                 vec![
                     (get(PAGE, API, &nv), PAGE),
-                    (get(PAGE, API, &[("Access-Control-Allow-Origin", PAGE), ("Cache-Control", "no-store")]), PAGE),
-                    (get(PAGE, API, &[("Access-Control-Allow-Origin", "*")]), PAGE),
+                    (
+                        get(
+                            PAGE,
+                            API,
+                            &[
+                                ("Access-Control-Allow-Origin", PAGE),
+                                ("Cache-Control", "no-store"),
+                            ],
+                        ),
+                        PAGE,
+                    ),
+                    (
+                        get(PAGE, API, &[("Access-Control-Allow-Origin", "*")]),
+                        PAGE,
+                    ),
                 ],
             ),
             (
                 "CA004",
                 vec![
-                    (get("https://example.com", API, &[("Access-Control-Allow-Origin", "https://example.com"), ("Vary", "Origin")]), "https://example.com"),
-                    (get("https://evilexample.com", API, &[("Access-Control-Allow-Origin", "https://evilexample.com"), ("Vary", "Origin")]), "https://evilexample.com"),
+                    (
+                        get(
+                            "https://example.com",
+                            API,
+                            &[
+                                ("Access-Control-Allow-Origin", "https://example.com"),
+                                ("Vary", "Origin"),
+                            ],
+                        ),
+                        "https://example.com",
+                    ),
+                    (
+                        get(
+                            "https://evilexample.com",
+                            API,
+                            &[
+                                ("Access-Control-Allow-Origin", "https://evilexample.com"),
+                                ("Vary", "Origin"),
+                            ],
+                        ),
+                        "https://evilexample.com",
+                    ),
                 ],
                 vec![
-                    (get("https://example.com", API, &[("Access-Control-Allow-Origin", "https://example.com"), ("Vary", "Origin")]), "https://example.com"),
-                    (get("https://www.example.com", API, &[("Access-Control-Allow-Origin", "https://www.example.com"), ("Vary", "Origin")]), "https://www.example.com"),
+                    (
+                        get(
+                            "https://example.com",
+                            API,
+                            &[
+                                ("Access-Control-Allow-Origin", "https://example.com"),
+                                ("Vary", "Origin"),
+                            ],
+                        ),
+                        "https://example.com",
+                    ),
+                    (
+                        get(
+                            "https://www.example.com",
+                            API,
+                            &[
+                                ("Access-Control-Allow-Origin", "https://www.example.com"),
+                                ("Vary", "Origin"),
+                            ],
+                        ),
+                        "https://www.example.com",
+                    ),
                 ],
             ),
             (
                 "CA005",
-                vec![(put(PAGE, &[("Access-Control-Allow-Origin", PAGE), ("Access-Control-Allow-Methods", "PUT")]), PAGE)],
+                vec![(
+                    put(
+                        PAGE,
+                        &[
+                            ("Access-Control-Allow-Origin", PAGE),
+                            ("Access-Control-Allow-Methods", "PUT"),
+                        ],
+                    ),
+                    PAGE,
+                )],
                 vec![(put(PAGE, &max("600")), PAGE)],
             ),
-            ("CA006", vec![(put(PAGE, &max("0")), PAGE)], vec![(put(PAGE, &max("600")), PAGE)]),
-            ("CA007", vec![(put(PAGE, &max("86400")), PAGE)], vec![(put(PAGE, &max("7200")), PAGE)]),
+            (
+                "CA006",
+                vec![(put(PAGE, &max("0")), PAGE)],
+                vec![(put(PAGE, &max("600")), PAGE)],
+            ),
+            (
+                "CA007",
+                vec![(put(PAGE, &max("86400")), PAGE)],
+                vec![(put(PAGE, &max("7200")), PAGE)],
+            ),
             (
                 "CA008",
-                vec![(put(PAGE, &[("Access-Control-Allow-Origin", PAGE), ("Access-Control-Allow-Credentials", "true"), ("Access-Control-Allow-Headers", "*"), ("Access-Control-Max-Age", "600")]), PAGE)],
-                vec![(put(PAGE, &[("Access-Control-Allow-Origin", "*"), ("Access-Control-Allow-Headers", "*"), ("Access-Control-Max-Age", "600")]), PAGE)],
+                vec![(
+                    put(
+                        PAGE,
+                        &[
+                            ("Access-Control-Allow-Origin", PAGE),
+                            ("Access-Control-Allow-Credentials", "true"),
+                            ("Access-Control-Allow-Headers", "*"),
+                            ("Access-Control-Max-Age", "600"),
+                        ],
+                    ),
+                    PAGE,
+                )],
+                vec![(
+                    put(
+                        PAGE,
+                        &[
+                            ("Access-Control-Allow-Origin", "*"),
+                            ("Access-Control-Allow-Headers", "*"),
+                            ("Access-Control-Max-Age", "600"),
+                        ],
+                    ),
+                    PAGE,
+                )],
             ),
             (
                 "CA009",
-                vec![(put(PAGE, &[("Access-Control-Allow-Origin", PAGE), ("Access-Control-Allow-Credentials", "true"), ("Access-Control-Allow-Methods", "*"), ("Access-Control-Max-Age", "600")]), PAGE)],
-                vec![(put(PAGE, &[("Access-Control-Allow-Origin", PAGE), ("Access-Control-Allow-Credentials", "true"), ("Access-Control-Allow-Methods", "PUT"), ("Access-Control-Max-Age", "600")]), PAGE)],
+                vec![(
+                    put(
+                        PAGE,
+                        &[
+                            ("Access-Control-Allow-Origin", PAGE),
+                            ("Access-Control-Allow-Credentials", "true"),
+                            ("Access-Control-Allow-Methods", "*"),
+                            ("Access-Control-Max-Age", "600"),
+                        ],
+                    ),
+                    PAGE,
+                )],
+                vec![(
+                    put(
+                        PAGE,
+                        &[
+                            ("Access-Control-Allow-Origin", PAGE),
+                            ("Access-Control-Allow-Credentials", "true"),
+                            ("Access-Control-Allow-Methods", "PUT"),
+                            ("Access-Control-Max-Age", "600"),
+                        ],
+                    ),
+                    PAGE,
+                )],
             ),
             (
                 "CA010",
-                vec![(get(PAGE, API, &[("Access-Control-Allow-Origin", "*"), ("Set-Cookie", "s=1")]), PAGE)],
-                vec![(get(PAGE, API, &[("Access-Control-Allow-Origin", "*")]), PAGE)],
+                vec![(
+                    get(
+                        PAGE,
+                        API,
+                        &[("Access-Control-Allow-Origin", "*"), ("Set-Cookie", "s=1")],
+                    ),
+                    PAGE,
+                )],
+                vec![(
+                    get(PAGE, API, &[("Access-Control-Allow-Origin", "*")]),
+                    PAGE,
+                )],
             ),
             (
                 "CA011",
-                vec![(get(PAGE, "http://192.168.1.10/api", &[("Access-Control-Allow-Origin", "*")]), PAGE)],
+                vec![(
+                    get(
+                        PAGE,
+                        "http://192.168.1.10/api",
+                        &[("Access-Control-Allow-Origin", "*")],
+                    ),
+                    PAGE,
+                )],
                 vec![
-                    (get(PAGE, "https://api.example.net/api", &[("Access-Control-Allow-Origin", "*")]), PAGE),
-                    (get("http://app.test:8080", "http://127.0.0.1:8081/api", &[("Access-Control-Allow-Origin", "*")]), "http://app.test:8080"),
+                    (
+                        get(
+                            PAGE,
+                            "https://api.example.net/api",
+                            &[("Access-Control-Allow-Origin", "*")],
+                        ),
+                        PAGE,
+                    ),
+                    (
+                        get(
+                            "http://app.test:8080",
+                            "http://127.0.0.1:8081/api",
+                            &[("Access-Control-Allow-Origin", "*")],
+                        ),
+                        "http://app.test:8080",
+                    ),
                 ],
             ),
         ];
         assert_eq!(cases.len(), CODES.len(), "one case per code");
         for (code, yes, no) in cases {
-            assert!(codes(&yes).contains(&code), "{code} should trigger: {:?}", codes(&yes));
-            assert!(!codes(&no).contains(&code), "{code} should not trigger: {:?}", codes(&no));
+            assert!(
+                codes(&yes).contains(&code),
+                "{code} should trigger: {:?}",
+                codes(&yes)
+            );
+            assert!(
+                !codes(&no).contains(&code),
+                "{code} should not trigger: {:?}",
+                codes(&no)
+            );
         }
     }
 
     #[test]
     fn every_code_has_a_page_and_is_found_by_explain() {
         for c in CODES {
-            assert!(c.doc.starts_with("# "), "{} page starts with a title", c.code);
+            assert!(
+                c.doc.starts_with("# "),
+                "{} page starts with a title",
+                c.code
+            );
             assert!(explain(c.code).is_some());
             assert!(explain(&c.slug.to_uppercase()).is_some());
         }
@@ -627,7 +886,10 @@ mod tests {
     #[test]
     fn broken_match_shapes() {
         assert!(looks_like_broken_match("example.com", "evilexample.com"));
-        assert!(looks_like_broken_match("example.com", "example.com.evil.net"));
+        assert!(looks_like_broken_match(
+            "example.com",
+            "example.com.evil.net"
+        ));
         assert!(!looks_like_broken_match("example.com", "api.example.com"));
         assert!(!looks_like_broken_match("example.com", "other.org"));
     }

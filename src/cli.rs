@@ -405,7 +405,8 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
     let mut io_error: Option<io::Error> = None;
     let stop = AtomicBool::new(false);
     // The table's summary is collected as records come (their flows are dropped after).
-    let mut live_summary = keep.then(|| Summary::with_collector(a.browser.unwrap_or(Browser::Chromium)));
+    let mut live_summary =
+        keep.then(|| Summary::with_collector(a.browser.unwrap_or(Browser::Chromium)));
     let mut take = |mut r: Record| {
         if io_error.is_none() {
             if let Err(e) = sink.record(&r) {
@@ -624,15 +625,17 @@ fn print_summary(
     }
     let legacy = s.insights.is_none();
     let v = |k: &str| s.verdicts.get(k).copied().unwrap_or(0);
-    if legacy { writeln!(
-        out,
-        "\n{} cross-origin request(s) as {} decides them: {} blocked, {} allowed, {} unknown",
-        s.requests,
-        b.profile().name,
-        v("blocked"),
-        v("allowed"),
-        v("unknown")
-    )?; }
+    if legacy {
+        writeln!(
+            out,
+            "\n{} cross-origin request(s) as {} decides them: {} blocked, {} allowed, {} unknown",
+            s.requests,
+            b.profile().name,
+            v("blocked"),
+            v("allowed"),
+            v("unknown")
+        )?;
+    }
     if legacy && !s.reasons.is_empty() {
         writeln!(out, "\nBlocked, by reason:")?;
         let mut reasons: Vec<_> = s.reasons.iter().collect();

@@ -44,7 +44,10 @@ pub struct PreflightCost {
 
 /// Request to response time of an exchange: the HAR's total time, else its wait.
 pub fn exchange_ms(x: &Exchange) -> Option<f64> {
-    x.timings.total_ms.or(x.timings.wait_ms).filter(|t| *t >= 0.0)
+    x.timings
+        .total_ms
+        .or(x.timings.wait_ms)
+        .filter(|t| *t >= 0.0)
 }
 
 impl CostAcc {

@@ -133,7 +133,9 @@ pub struct Proof {
     pub out_of_scope: BTreeMap<&'static str, u64>,
     /// In-scope flows beyond the kept budget, not re-checked.
     pub not_rechecked: u64,
-    /// Allowed flows re-checked under the fix, and how many it would break.
+    /// Flows allowed in every browser; the first [`ALLOWED_CHECKED`] are re-checked under the
+    /// fix, with those it would break.
+    pub allowed: u64,
     pub allowed_checked: u64,
     pub allowed_broken: Vec<(FlowId, String)>,
     pub statement: String,
@@ -273,7 +275,12 @@ impl Collector {
             .evidence
             .page
             .clone()
-            .or_else(|| first.preflight.as_ref().and_then(|p| p.evidence.page.clone()))
+            .or_else(|| {
+                first
+                    .preflight
+                    .as_ref()
+                    .and_then(|p| p.evidence.page.clone())
+            })
             .map(|p| format!("{}#{p}", r.source))
             .unwrap_or_else(|| format!("{}#{}#{page}", r.source, flow.client));
         e.cost.page(page_load);
@@ -409,6 +416,7 @@ fn prove(fix: &HeaderFix, e: &EndpointAcc) -> Proof {
         not_fixed: Vec::new(),
         out_of_scope: e.out_of_scope.clone(),
         not_rechecked: e.proof_left_out,
+        allowed: e.allowed_total,
         allowed_checked: 0,
         allowed_broken: Vec::new(),
         statement: String::new(),
@@ -489,9 +497,9 @@ fn prove(fix: &HeaderFix, e: &EndpointAcc) -> Proof {
 }
 
 fn timeline(times: &[(Micros, [u8; 3])], sp: usize) -> Timeline {
-    let (lo, hi) = times
-        .iter()
-        .fold((i64::MAX, i64::MIN), |(lo, hi), (t, _)| (lo.min(*t), hi.max(*t)));
+    let (lo, hi) = times.iter().fold((i64::MAX, i64::MIN), |(lo, hi), (t, _)| {
+        (lo.min(*t), hi.max(*t))
+    });
     if times.is_empty() {
         return Timeline {
             start: String::new(),

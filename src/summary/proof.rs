@@ -335,7 +335,11 @@ impl HeaderFix {
     fn set_headers(&self, headers: &Headers, origin: &str, preflight: bool) -> Headers {
         let mut out: Headers = headers
             .iter()
-            .filter(|(n, _)| !FIX_HEADERS.iter().any(|f| n.eq_ignore_ascii_case(f.as_bytes())))
+            .filter(|(n, _)| {
+                !FIX_HEADERS
+                    .iter()
+                    .any(|f| n.eq_ignore_ascii_case(f.as_bytes()))
+            })
             .collect();
         if let Some(o) = self.origin_for(origin) {
             out.push(b"Access-Control-Allow-Origin", o.as_bytes());
@@ -403,7 +407,8 @@ impl HeaderFix {
             }
             if let Some(pf) = &mut hop.preflight {
                 let headers = pf.response.as_ref().map(|r| &r.headers);
-                let headers = self.set_headers(headers.unwrap_or(&Headers::new()), page_origin, true);
+                let headers =
+                    self.set_headers(headers.unwrap_or(&Headers::new()), page_origin, true);
                 if pf.response.is_none() {
                     assumed = true;
                 }

@@ -91,7 +91,10 @@ mod tests {
     fn patterns() {
         let cases = [
             ("https://a.test/v1/items/17", "https://a.test/v1/items/{id}"),
-            ("https://a.test/v1/items/42/", "https://a.test/v1/items/{id}/"),
+            (
+                "https://a.test/v1/items/42/",
+                "https://a.test/v1/items/{id}/",
+            ),
             (
                 "https://a.test/u/3f2504e0-4f89-11d3-9a0c-0305e82c3301/x",
                 "https://a.test/u/{id}/x",
