@@ -411,13 +411,13 @@ impl Auditor {
                     format!("Access-Control-Allow-Origin: null{creds}: sandboxed iframes, data: URLs and redirected requests all have origin `null`")
                 });
             }
-            Some("*") => {
-                if r.headers.contains("set-cookie") {
-                    self.hit(WILDCARD_ORIGIN_COOKIES, endpoint, id, || {
-                        "Access-Control-Allow-Origin: * with Set-Cookie: only uncredentialed requests can read a `*` response, and browsers ignore cookies set on those".into()
-                    });
-                }
+            Some("*") if r.headers.contains("set-cookie") => {
+                self.hit(WILDCARD_ORIGIN_COOKIES, endpoint, id, || {
+                    "Access-Control-Allow-Origin: * with Set-Cookie: only uncredentialed requests can read a `*` response, and browsers ignore cookies set on those".into()
+                });
             }
+            // `*` allows everyone: not a refusal.
+            Some("*") => {}
             Some(v) if v == origin && origin != "null" => {
                 use_.reflected
                     .entry(v.to_owned())
@@ -572,6 +572,9 @@ mod tests {
         )])
     }
 
+    /// (code, flows that trigger it, flows that do not).
+    type Case<'a> = (&'a str, Vec<(Flow, &'a str)>, Vec<(Flow, &'a str)>);
+
     fn codes(flows: &[(Flow, &str)]) -> Vec<&'static str> {
         let mut a = Auditor::default();
         for (i, (f, page)) in flows.iter().enumerate() {
@@ -589,7 +592,6 @@ mod tests {
     const API: &str = "https://api.example.net/v1/x";
     const B: &str = "https://partner.example.org";
 
-    /// (code, flows that trigger it, flows that do not).
     #[test]
     fn every_finding_triggers_and_stays_quiet() {
         let nv = [("Access-Control-Allow-Origin", PAGE), ("Vary", "Origin")];
@@ -600,7 +602,7 @@ mod tests {
                 ("Access-Control-Max-Age", v),
             ]
         };
-        let cases: Vec<(&str, Vec<(Flow, &str)>, Vec<(Flow, &str)>)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "CA001",
                 vec![

@@ -98,8 +98,8 @@ struct AnalyzeArgs {
     /// every request.
     #[arg(long)]
     summary: bool,
-    /// Endpoints shown in the terminal summary [default: 10].
-    #[arg(long, default_value_t = 10)]
+    /// Endpoints shown in the terminal summary.
+    #[arg(long, default_value_t = 5)]
     top: usize,
     #[command(flatten)]
     limits: LimitArgs,

@@ -81,3 +81,102 @@ fn every_suggested_fix_reevaluates_clean_on_the_dev_corpus() {
     }
     assert!(fixed_total > 400, "the proof covered {fixed_total} flows");
 }
+
+fn corscope(args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_corscope"))
+        .args(args)
+        .output()
+        .expect("corscope runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn explain_finds_every_audit_code() {
+    for c in corscope::audit::CODES {
+        let (ok, text) = corscope(&["explain", c.code]);
+        assert!(ok, "{}", c.code);
+        assert!(text.contains(c.title) && text.contains(c.slug), "{text}");
+        let (ok, _) = corscope(&["explain", c.slug]);
+        assert!(ok, "{}", c.slug);
+    }
+    // Reasons still go to the reason table.
+    let (ok, text) = corscope(&["explain", "MissingAllowOriginHeader"]);
+    assert!(ok && !text.contains("CA0"), "{text}");
+}
+
+#[test]
+fn summary_view_puts_totals_first_and_ranks_endpoints() {
+    let (_, text) = corscope(&[
+        "samples/cors-scenarios.devtools.har",
+        "-f",
+        "table",
+        "--summary",
+        "--top",
+        "3",
+    ]);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+    assert!(
+        lines[0].starts_with("107 cross-origin request(s) as Chromium decides them: 63 blocked"),
+        "{text}"
+    );
+    assert!(!text.contains("│"), "--summary prints no per-request table");
+    assert!(
+        !text.contains("Blocked, by endpoint"),
+        "the per-URL list is replaced"
+    );
+    let ranked: Vec<&str> = lines
+        .iter()
+        .filter(|l| {
+            l.trim_start().starts_with(|c: char| c.is_ascii_digit()) && l.contains(". http")
+        })
+        .copied()
+        .collect();
+    assert_eq!(ranked.len(), 3, "{text}");
+    assert!(text.contains("proof: fixes 1 of 1 blocked request(s) in Chromium, Firefox and Safari"));
+    assert!(text.contains("Audit (corscope explain CODE"));
+}
+
+#[test]
+fn json_summary_carries_the_full_structures() {
+    let (_, text) = corscope(&["samples/cors-scenarios.devtools.har", "-f", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let s = &v["summary"];
+    // The existing fields stay.
+    assert_eq!(s["requests"], 107);
+    assert!(s["endpoints"].is_object());
+    // The new ones.
+    assert_eq!(s["totals"]["blocked"], 63);
+    let routes = s["routes"].as_array().unwrap();
+    assert!(!routes.is_empty());
+    let blocked: Vec<u64> = routes
+        .iter()
+        .map(|r| r["blocked"].as_u64().unwrap())
+        .collect();
+    assert!(
+        blocked.windows(2).all(|w| w[0] >= w[1]),
+        "ranked by blocked"
+    );
+    let with_fix = routes.iter().find(|r| !r["fix"].is_null()).unwrap();
+    for k in [
+        "headers",
+        "preflight_lines",
+        "actual_lines",
+        "nginx",
+        "express",
+        "proof",
+    ] {
+        assert!(!with_fix["fix"][k].is_null(), "{k}");
+    }
+    assert!(s["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["evidence"].as_array().is_some_and(|e| !e.is_empty())));
+    assert_eq!(
+        s["timeline"]["buckets"].as_array().unwrap().len(),
+        corscope::summary::TIMELINE_BUCKETS
+    );
+}

@@ -167,7 +167,20 @@ impl HeaderFix {
         }
     }
 
-    fn acao_line(&self) -> String {
+    /// The ACAO line with a long allow-list cut to its first origins (terminal summary).
+    pub fn acao_line_compact(&self) -> String {
+        const SHOWN: usize = 2;
+        if self.allow_origin.len() <= SHOWN {
+            return self.acao_line();
+        }
+        format!(
+            "Access-Control-Allow-Origin: <the request's Origin when it is one of {}, +{} more>",
+            self.allow_origin[..SHOWN].join(", "),
+            self.allow_origin.len() - SHOWN
+        )
+    }
+
+    pub fn acao_line(&self) -> String {
         match self.allow_origin.as_slice() {
             [one] => format!("Access-Control-Allow-Origin: {one}"),
             many => format!(
@@ -552,4 +565,168 @@ pub fn blocked_anywhere(res: &Resolution) -> bool {
 /// Whether every browser allowed it.
 pub fn allowed_everywhere(res: &Resolution) -> bool {
     res.browsers.iter().all(|v| v.verdict == Verdict::Allowed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cors::resolve::Resolver;
+    use crate::model::{test_exchange, Flavour};
+    use crate::pairing::FlowHop;
+
+    const PAGE: &str = "http://app.test";
+    const URL: &str = "http://api.test/v1/items/7";
+    type H<'a> = &'a [(&'a str, &'a str)];
+
+    /// A DevTools-recorded flow: the request (with its response, if sent) and its preflight.
+    fn flow(method: &str, req: H, resp: Option<(u16, H)>, pf: Option<(H, u16, H)>) -> Flow {
+        let mut req_h = vec![("Origin", PAGE), ("Sec-Fetch-Mode", "cors")];
+        req_h.extend_from_slice(req);
+        // DevTools marks a blocked request with its error.
+        let x = test_exchange(
+            Flavour::DevTools,
+            method,
+            URL,
+            &req_h,
+            resp,
+            Some("net::ERR_FAILED"),
+        );
+        let preflight = pf.map(|(pf_req, status, pf_resp)| {
+            let mut h = vec![("Origin", PAGE)];
+            h.extend_from_slice(pf_req);
+            test_exchange(
+                Flavour::DevTools,
+                "OPTIONS",
+                URL,
+                &h,
+                Some((status, pf_resp)),
+                None,
+            )
+        });
+        Flow {
+            hops: vec![FlowHop {
+                exchange: x,
+                sent: resp.is_some(),
+                preflight,
+            }],
+            client: std::sync::Arc::from("c"),
+            flavour: Flavour::DevTools,
+        }
+    }
+
+    fn fixed_by_own_fix(f: &Flow) -> (HeaderFix, Recheck) {
+        let res = Resolver::new().resolve(f, Browser::Chromium);
+        assert!(
+            blocked_anywhere(&res),
+            "the case is blocked: {:?}",
+            res.browsers
+        );
+        let mut req = Requirements::default();
+        req.add(f, &res);
+        let fix = req.fix();
+        let rc = recheck(&fix, f, &res).expect("page origin known");
+        (fix, rc)
+    }
+
+    #[test]
+    fn the_suggested_headers_clear_each_kind_of_failure() {
+        let acrm_put: H = &[("Access-Control-Request-Method", "PUT")];
+        let cases: Vec<(&str, Flow)> = vec![
+            ("no ACAO on a GET", flow("GET", &[], Some((200, &[])), None)),
+            (
+                "wildcard with cookies",
+                flow(
+                    "GET",
+                    &[("Cookie", "s=1")],
+                    Some((200, &[("Access-Control-Allow-Origin", "*")])),
+                    None,
+                ),
+            ),
+            (
+                "method not allowed",
+                flow(
+                    "PUT",
+                    &[],
+                    None,
+                    Some((acrm_put, 204, &[("Access-Control-Allow-Origin", PAGE)])),
+                ),
+            ),
+            (
+                "header not allowed",
+                flow(
+                    "POST",
+                    &[("X-Trace", "1")],
+                    None,
+                    Some((
+                        &[
+                            ("Access-Control-Request-Method", "POST"),
+                            ("Access-Control-Request-Headers", "x-trace"),
+                        ],
+                        204,
+                        &[("Access-Control-Allow-Origin", PAGE)],
+                    )),
+                ),
+            ),
+            (
+                "preflight 405",
+                flow("PUT", &[], None, Some((acrm_put, 405, &[]))),
+            ),
+        ];
+        for (name, f) in cases {
+            let (fix, rc) = fixed_by_own_fix(&f);
+            assert!(
+                rc.allowed_everywhere,
+                "{name}: {:?} with {fix:?}",
+                rc.failures
+            );
+        }
+    }
+
+    #[test]
+    fn a_fix_missing_a_header_is_caught() {
+        let f = flow(
+            "PUT",
+            &[("X-Trace", "1")],
+            None,
+            Some((
+                &[
+                    ("Access-Control-Request-Method", "PUT"),
+                    ("Access-Control-Request-Headers", "x-trace"),
+                ],
+                204,
+                &[],
+            )),
+        );
+        let res = Resolver::new().resolve(&f, Browser::Chromium);
+        let mut req = Requirements::default();
+        req.add(&f, &res);
+        let mut fix = req.fix();
+        assert_eq!(fix.allow_headers, ["x-trace"]);
+        assert_eq!(fix.allow_methods, ["PUT"]);
+        fix.allow_headers.clear();
+        let rc = recheck(&fix, &f, &res).unwrap();
+        assert!(!rc.allowed_everywhere);
+        assert_eq!(rc.failures.len(), 3, "{:?}", rc.failures);
+    }
+
+    #[test]
+    fn wildcard_only_without_credentials() {
+        let f = flow("GET", &[], Some((200, &[])), None);
+        let res = Resolver::new().resolve(&f, Browser::Chromium);
+        let mut req = Requirements::default();
+        req.add(&f, &res);
+        let fix = req.fix();
+        // The credentials mode of a plain GET is not visible: the fix must work either way.
+        if res.credentials == Credentials::Omit {
+            assert_eq!(fix.allow_origin, ["*"]);
+        } else {
+            assert_eq!(fix.allow_origin, [PAGE]);
+            assert!(fix.allow_credentials);
+            assert!(fix.actual_lines().contains(&"Vary: Origin".to_owned()));
+        }
+        assert!(fix.preflight_lines().is_empty(), "not preflighted");
+        assert!(fix
+            .nginx("/v1/items/{id}")
+            .starts_with("location /v1/items/ {"));
+    }
 }

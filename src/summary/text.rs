@@ -113,11 +113,25 @@ pub fn print(out: &mut dyn Write, ins: &Insights, b: Browser, top: usize) -> io:
             )
         )?;
         if let Some(f) = &e.fix {
-            let pre = f.preflight_lines.join(" | ");
+            let (full, short) = (f.headers.acao_line(), f.headers.acao_line_compact());
+            let compact = |lines: &[String]| -> String {
+                let v: Vec<&str> = lines
+                    .iter()
+                    .map(|l| {
+                        if *l == full {
+                            short.as_str()
+                        } else {
+                            l.as_str()
+                        }
+                    })
+                    .collect();
+                v.join(" | ")
+            };
+            let pre = compact(&f.preflight_lines);
             if !pre.is_empty() {
                 writeln!(out, "     OPTIONS: {pre}")?;
             }
-            writeln!(out, "     response: {}", f.actual_lines.join(" | "))?;
+            writeln!(out, "     response: {}", compact(&f.actual_lines))?;
             writeln!(out, "     proof: {}", f.proof.statement)?;
         }
         if let Some(c) = cost_line(e) {
@@ -125,20 +139,29 @@ pub fn print(out: &mut dyn Write, ins: &Insights, b: Browser, top: usize) -> io:
         }
     }
     if !ins.audit.is_empty() {
-        writeln!(out, "\nAudit (corscope explain CODE):")?;
-        for f in ins.audit.iter().take(LISTED) {
+        writeln!(
+            out,
+            "\nAudit (corscope explain CODE; per endpoint in --format json/html):"
+        )?;
+        // One line per code: findings are sorted by severity, so the first of a code leads.
+        let mut seen: Vec<&str> = Vec::new();
+        for f in &ins.audit {
+            if seen.contains(&f.code) {
+                continue;
+            }
+            seen.push(f.code);
+            let same: Vec<_> = ins.audit.iter().filter(|g| g.code == f.code).collect();
+            let flows: u64 = same.iter().map(|g| g.flows).sum();
             writeln!(
                 out,
-                "  {:<6} {}  {}  ({} flow(s))  {}",
+                "  {:<6} {}  {}  — {} endpoint(s), {} flow(s), e.g. {}",
                 f.severity.as_str(),
                 f.code,
                 f.title,
-                f.flows,
+                same.len(),
+                flows,
                 f.endpoint
             )?;
-        }
-        if ins.audit.len() > LISTED {
-            writeln!(out, "  … and {} more", ins.audit.len() - LISTED)?;
         }
     }
     Ok(())
