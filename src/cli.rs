@@ -68,6 +68,8 @@ enum OutputFormat {
     Ndjson,
     /// One self-contained HTML report (totals, timeline, fixes with proof, audit).
     Html,
+    /// JUnit XML for CI: one test case per endpoint, failing when it has blocked requests.
+    Junit,
 }
 
 #[derive(clap::Args, Debug)]
@@ -379,7 +381,7 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
         all: a.all,
         attach_flows: matches!(
             format,
-            OutputFormat::Table | OutputFormat::Json | OutputFormat::Html
+            OutputFormat::Table | OutputFormat::Json | OutputFormat::Html | OutputFormat::Junit
         ),
         capture_workers: (jobs / concurrent).max(1),
         ..Options::default()
@@ -396,9 +398,15 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
         OutputFormat::Ndjson => Box::new(NdjsonSink::new(out)),
         OutputFormat::Csv => Box::new(CsvSink::new(out)?),
         OutputFormat::Json => Box::new(JsonSink::new(out, a.browser.unwrap_or(Browser::Chromium))),
-        OutputFormat::Html => Box::new(crate::summary::html::HtmlSink::new(
+        OutputFormat::Html => Box::new(crate::summary::ReportSink::new(
             out,
             a.browser.unwrap_or(Browser::Chromium),
+            crate::summary::html::render,
+        )),
+        OutputFormat::Junit => Box::new(crate::summary::ReportSink::new(
+            out,
+            a.browser.unwrap_or(Browser::Chromium),
+            crate::summary::junit::render,
         )),
         OutputFormat::Table => Box::new(NdjsonSink::new(io::sink())),
     };

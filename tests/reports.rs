@@ -180,3 +180,30 @@ fn json_summary_carries_the_full_structures() {
         corscope::summary::TIMELINE_BUCKETS
     );
 }
+
+#[test]
+fn junit_has_one_case_per_endpoint_failing_when_blocked() {
+    let input = "samples/cors-scenarios.devtools.har";
+    let (_, xml) = corscope(&[input, "-f", "junit"]);
+    let (_, json) = corscope(&[input, "-f", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let routes = v["summary"]["routes"].as_array().unwrap();
+    let high = v["summary"]["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "high")
+        .count();
+    let blocked = routes
+        .iter()
+        .filter(|r| r["blocked"].as_u64() > Some(0))
+        .count();
+    assert!(xml.starts_with("<?xml"));
+    assert_eq!(xml.matches("<testcase ").count(), routes.len() + high);
+    assert_eq!(xml.matches("<failure ").count(), blocked + high);
+    assert_eq!(
+        xml.matches("<testsuite ").count(),
+        xml.matches("</testsuite>").count()
+    );
+    assert!(xml.contains("proof: fixes 1 of 1 blocked request(s)"));
+}

@@ -1,42 +1,9 @@
 //! The HTML report: one self-contained file (inline CSS and SVG, no script, no network).
 
-use std::io::{self, Write};
-
 use std::fmt::Write as _;
 
 use super::{EndpointReport, Insights, Timeline};
 use crate::cors::Browser;
-use crate::report::{Record, RecordSink, Summary};
-
-/// Collects records and writes the report at the end.
-pub struct HtmlSink<W: Write> {
-    out: W,
-    summary: Summary,
-}
-
-impl<W: Write> HtmlSink<W> {
-    pub fn new(out: W, browser: Browser) -> Self {
-        Self {
-            out,
-            summary: Summary::with_collector(browser),
-        }
-    }
-}
-
-impl<W: Write> RecordSink for HtmlSink<W> {
-    fn record(&mut self, r: &Record) -> io::Result<()> {
-        self.summary.add(r);
-        Ok(())
-    }
-    fn finish(&mut self) -> io::Result<()> {
-        self.summary.finalize();
-        if let Some(ins) = &self.summary.insights {
-            self.out
-                .write_all(render(ins, self.summary.browser).as_bytes())?;
-        }
-        self.out.flush()
-    }
-}
 
 /// Text for HTML element content and attribute values.
 pub fn esc(s: &str) -> String {
@@ -224,8 +191,7 @@ fn endpoint(o: &mut String, i: usize, e: &EndpointReport) {
 }
 
 /// The whole report as one HTML document.
-pub fn render(ins: &Insights, browser: &str) -> String {
-    let b: Browser = browser.parse().unwrap_or(Browser::Chromium);
+pub fn render(ins: &Insights, b: Browser) -> String {
     let t = &ins.totals;
     let mut o = String::with_capacity(64 << 10);
     let _ = write!(
@@ -335,7 +301,7 @@ mod tests {
     #[test]
     fn empty_report_is_a_document_without_external_references() {
         let ins = crate::summary::Collector::default().finish();
-        let html = render(&ins, "chromium");
+        let html = render(&ins, Browser::Chromium);
         assert!(html.starts_with("<!doctype html>"));
         assert!(html.ends_with("</html>\n"));
         for external in ["<script", "src=", "href=", "@import", "url("] {

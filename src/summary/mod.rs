@@ -5,6 +5,7 @@
 
 pub mod cost;
 pub mod html;
+pub mod junit;
 pub mod proof;
 pub mod route;
 pub mod text;
@@ -19,7 +20,7 @@ use crate::cors::resolve::Resolution;
 use crate::cors::{Browser, ALL_BROWSERS};
 use crate::model::Micros;
 use crate::pairing::Flow;
-use crate::report::Record;
+use crate::report::{Record, RecordSink, Summary};
 use proof::{HeaderFix, Requirements};
 
 /// A record's flow and its resolution, attached when a report needs more than the record
@@ -30,6 +31,38 @@ pub struct FlowRef(pub Arc<(Flow, Resolution)>);
 impl PartialEq for FlowRef {
     fn eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// A sink that collects every record and writes one document at the end (HTML, JUnit).
+pub struct ReportSink<W: std::io::Write> {
+    out: W,
+    summary: Summary,
+    render: fn(&Insights, Browser) -> String,
+}
+
+impl<W: std::io::Write> ReportSink<W> {
+    pub fn new(out: W, browser: Browser, render: fn(&Insights, Browser) -> String) -> Self {
+        Self {
+            out,
+            summary: Summary::with_collector(browser),
+            render,
+        }
+    }
+}
+
+impl<W: std::io::Write> RecordSink for ReportSink<W> {
+    fn record(&mut self, r: &Record) -> std::io::Result<()> {
+        self.summary.add(r);
+        Ok(())
+    }
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.summary.finalize();
+        if let Some(ins) = &self.summary.insights {
+            let b = self.summary.browser.parse().unwrap_or(Browser::Chromium);
+            self.out.write_all((self.render)(ins, b).as_bytes())?;
+        }
+        self.out.flush()
     }
 }
 
