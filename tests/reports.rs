@@ -207,3 +207,57 @@ fn junit_has_one_case_per_endpoint_failing_when_blocked() {
     );
     assert!(xml.contains("proof: fixes 1 of 1 blocked request(s)"));
 }
+
+/// Mutated copies (entries reversed, duplicated, cut in half, shuffled by a stride): the
+/// report may change, but a suggested fix must still re-evaluate clean and break nothing.
+#[test]
+fn fixes_stay_proven_on_mutated_recordings() {
+    let har: serde_json::Value =
+        serde_json::from_slice(&std::fs::read("tests/data/chromium/devtools.har").unwrap())
+            .unwrap();
+    let entries = har["log"]["entries"].as_array().unwrap().clone();
+    let n = entries.len();
+    let variants: Vec<(&str, Vec<serde_json::Value>)> = vec![
+        ("reversed", entries.iter().rev().cloned().collect()),
+        (
+            "duplicated",
+            entries.iter().chain(entries.iter()).cloned().collect(),
+        ),
+        ("first-half", entries[..n / 2].to_vec()),
+        ("second-half", entries[n / 2..].to_vec()),
+        (
+            "stride-7",
+            (0..n).map(|i| entries[(i * 7) % n].clone()).collect(),
+        ),
+    ];
+    let dir = std::env::temp_dir().join(format!("corscope-reports-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let opts = Options {
+        attach_flows: true,
+        capture_workers: 1,
+        ..Options::default()
+    };
+    for (name, es) in variants {
+        let mut v = har.clone();
+        v["log"]["entries"] = serde_json::Value::Array(es);
+        let path = dir.join(format!("{name}.har"));
+        std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+        let mut c = Collector::default();
+        let report = pipeline::analyze(path.to_str().unwrap(), &opts, &mut |r| c.add(&r));
+        assert!(report.error.is_none(), "{name}");
+        let ins = c.finish();
+        assert!(ins.totals.fixable > 0, "{name}");
+        for r in &ins.routes {
+            if let Some(f) = &r.fix {
+                assert!(
+                    f.proof.not_fixed.is_empty(),
+                    "{name} {}: {:?}",
+                    r.endpoint,
+                    f.proof.not_fixed
+                );
+                assert!(f.proof.allowed_broken.is_empty(), "{name} {}", r.endpoint);
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
