@@ -4,6 +4,7 @@
 //! `summary` fields and the HTML report.
 
 pub mod cost;
+pub mod expose;
 pub mod html;
 pub mod junit;
 pub mod proof;
@@ -110,6 +111,7 @@ pub struct Collector {
     counts: Counts,
     /// The first flows blocked in some browser (records without their flows).
     blocked_list: Vec<Record>,
+    reads: expose::ReadHeaders,
 }
 
 /// Blocked flows listed with their explanation (the HTML report); the count covers all.
@@ -332,6 +334,25 @@ impl Collector {
             e.allowed_total += 1;
             if e.allowed_sample.len() < ALLOWED_CHECKED {
                 e.allowed_sample.push(fr.clone());
+            }
+        }
+        // Response headers whose values this flow's requests carry were read by the page.
+        for hop in &flow.hops {
+            for (endpoint, name) in self
+                .reads
+                .reads(&flow.client, &hop.exchange.request.headers)
+            {
+                if let Some(other) = self.endpoints.get_mut(&endpoint) {
+                    other.req.expose.insert(name);
+                }
+            }
+        }
+        for hop in &flow.hops {
+            if crate::cors::origin::same_origin(&hop.exchange.request.url, page) {
+                continue;
+            }
+            if let Some(resp) = &hop.exchange.response {
+                self.reads.response(&flow.client, &key, &resp.headers);
             }
         }
     }

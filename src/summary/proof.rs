@@ -42,7 +42,8 @@ pub struct Requirements {
     pub methods: BTreeSet<String>,
     /// Unsafe request header names (lower case), as any of the three browsers would announce.
     pub headers: BTreeSet<String>,
-    /// Names the server already exposes (kept, so the fix removes nothing the page reads).
+    /// Names the server already exposes (kept, so the fix removes nothing the page reads), and
+    /// names the page evidently read (their values came back in a later request).
     pub expose: BTreeSet<String>,
     /// Some request was preflighted (recorded) or needs one in some browser.
     pub preflighted: bool,
@@ -142,7 +143,7 @@ pub struct HeaderFix {
     pub allow_methods: Vec<String>,
     /// For the preflight: every unsafe header name announced.
     pub allow_headers: Vec<String>,
-    /// For the actual response: names the server already exposed.
+    /// For the actual response: names the server already exposed or the page evidently read.
     pub expose_headers: Vec<String>,
     /// For the preflight, when the endpoint is preflighted.
     pub max_age: Option<u64>,
