@@ -10,8 +10,9 @@ use super::proof::SUGGESTED_MAX_AGE;
 use crate::cors::{Browser, ALL_BROWSERS};
 use crate::model::{Exchange, Micros};
 
-/// Identical preflights: same client, origin, URL, method and announced headers.
-type TwinKey = (String, String, String, String, String);
+/// Identical preflights: same client, origin, URL, method, announced headers and credentials
+/// mode (browsers keep credentialed and uncredentialed preflight results apart).
+type TwinKey = (String, String, String, String, String, &'static str);
 
 #[derive(Clone, Debug, Default)]
 pub struct CostAcc {
@@ -52,7 +53,13 @@ pub fn exchange_ms(x: &Exchange) -> Option<f64> {
 
 impl CostAcc {
     /// Counts one recorded preflight of this endpoint.
-    pub fn preflight(&mut self, client: &str, origin: &str, pf: &Exchange) {
+    pub fn preflight(
+        &mut self,
+        client: &str,
+        origin: &str,
+        credentials: &'static str,
+        pf: &Exchange,
+    ) {
         self.preflights += 1;
         if let Some(ms) = exchange_ms(pf) {
             self.total_ms += ms;
@@ -68,6 +75,7 @@ impl CostAcc {
             h.get_str("access-control-request-headers")
                 .unwrap_or_default()
                 .to_ascii_lowercase(),
+            credentials,
         );
         if let Some(prev) = self.last.insert(key, pf.time) {
             let age_s = pf.time.saturating_sub(prev) / 1_000_000;
@@ -136,7 +144,7 @@ mod tests {
         // 0 s, then 100 s (within every cap), then 1000 s later (past Safari's 600 s), then
         // 9000 s later (past every cap at the suggested 7200 s).
         for (t, ms) in [(0, 10.0), (100, 20.0), (1100, 30.0), (10100, 40.0)] {
-            c.preflight("c", "https://app.test", &pf(t, ms));
+            c.preflight("c", "https://app.test", "omit", &pf(t, ms));
         }
         c.page("p1".into());
         c.page("p2".into());
@@ -153,9 +161,10 @@ mod tests {
     #[test]
     fn different_requests_are_not_twins() {
         let mut c = CostAcc::default();
-        c.preflight("c", "https://app.test", &pf(0, 1.0));
-        c.preflight("other-client", "https://app.test", &pf(1, 1.0));
-        c.preflight("c", "https://b.test", &pf(2, 1.0));
+        c.preflight("c", "https://app.test", "omit", &pf(0, 1.0));
+        c.preflight("other-client", "https://app.test", "omit", &pf(1, 1.0));
+        c.preflight("c", "https://b.test", "omit", &pf(2, 1.0));
+        c.preflight("c", "https://app.test", "include", &pf(3, 1.0));
         assert_eq!(c.finish().avoidable_chromium, 0);
     }
 }

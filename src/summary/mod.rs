@@ -301,7 +301,8 @@ impl Collector {
                         }
                     }
                 }
-                e.cost.preflight(&flow.client, page, pf);
+                e.cost
+                    .preflight(&flow.client, page, res.credentials.as_str(), pf);
             }
         }
         let first = flow.first();
