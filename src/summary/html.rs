@@ -21,6 +21,9 @@ pub fn esc(s: &str) -> String {
     o
 }
 
+/// Endpoints shown (ranked); the rest are counted (the page stays small on huge inputs).
+pub const ENDPOINTS_SHOWN: usize = 300;
+
 const CSS: &str = "
 :root{--ok:#2e7d32;--bad:#c62828;--unk:#f9a825;--nc:#9e9e9e;--fg:#1d1d1f;--mut:#666;--bg:#fff;--card:#f5f5f7}
 *{box-sizing:border-box}body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:var(--fg);background:var(--bg);margin:0 auto;max-width:1100px;padding:12px}
@@ -229,8 +232,15 @@ pub fn render(ins: &Insights, b: Browser) -> String {
     o.push_str("</div><h2>Flows over time</h2>");
     chart(&mut o, &ins.timeline);
     o.push_str("<h2>Endpoints and their fixes</h2><p class=\"mut\">Ranked by blocked requests, then traffic. Ids, numbers, hashes and dates in paths are shown as <code>{id}</code>.</p>");
-    for (i, e) in ins.routes.iter().enumerate() {
+    for (i, e) in ins.routes.iter().take(ENDPOINTS_SHOWN).enumerate() {
         endpoint(&mut o, i, e);
+    }
+    if ins.routes.len() > ENDPOINTS_SHOWN {
+        let _ = write!(
+            o,
+            "<p class=\"mut\">… and {} more endpoint(s) with fewer blocked requests: see <code>--format json</code>.</p>",
+            ins.routes.len() - ENDPOINTS_SHOWN
+        );
     }
     o.push_str("<h2>Audit findings</h2>");
     if ins.audit.is_empty() {
