@@ -101,6 +101,10 @@ enum OutputFormat {
     Csv,
     Json,
     Ndjson,
+    /// One self-contained HTML report (totals, timeline, fixes with proof, audit).
+    Html,
+    /// JUnit XML for CI: one test case per endpoint, failing when it has blocked requests.
+    Junit,
 }
 
 /// Verdicts `--only` keeps.
@@ -198,6 +202,9 @@ struct AnalyzeArgs {
     /// Page the table through `less -RF` on a terminal.
     #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
     paging: Paging,
+    /// Endpoints shown in the terminal summary (ranked by blocked, then traffic).
+    #[arg(long, default_value_t = 5)]
+    top: usize,
     /// Skip packets on link types that cannot be decoded instead of failing the capture.
     #[arg(long)]
     skip_unknown_links: bool,
@@ -382,6 +389,10 @@ fn run_explain(query: Option<&str>, list: bool) -> ExitCode {
         text.push('\n');
         return print(&text);
     };
+    // Audit codes (CA001…) have their own table beside the reason registry.
+    if let Some(text) = crate::audit::explain(query) {
+        return print(&text);
+    }
     match explain::explain_text(query) {
         Some(text) => print(&text),
         None => {
@@ -496,6 +507,8 @@ struct Printer<'a> {
     /// The input being printed: its browser, its summary, whether its heading is out.
     file: Option<(Browser, Summary, bool)>,
     total: Summary,
+    /// Endpoints, fixes with their proof and the audit (table and JSON summaries).
+    collector: Option<crate::summary::Collector>,
     reports: Vec<InputReport>,
     error: Option<io::Error>,
     stop: Arc<AtomicBool>,
@@ -543,6 +556,9 @@ impl Printer<'_> {
         });
         if !self.keep(&r, b) {
             return Ok(());
+        }
+        if let Some(c) = self.collector.as_mut() {
+            c.add(&r);
         }
         if let Some((_, summary, headed)) = self.file.as_mut() {
             summary.add(&r);
@@ -651,6 +667,10 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
     let live = a.files.iter().any(|f| !is_regular_file(f));
     let mut opts = Options {
         all: a.all,
+        attach_flows: matches!(
+            format,
+            OutputFormat::Table | OutputFormat::Json | OutputFormat::Html | OutputFormat::Junit
+        ),
         capture_workers: (jobs / concurrent).max(1),
         stop: stop.clone(),
         live,
@@ -699,6 +719,16 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
             stdout(),
             a.browser.unwrap_or(Browser::Chromium),
         ))),
+        OutputFormat::Html => Some(Box::new(crate::summary::ReportSink::new(
+            stdout(),
+            a.browser.unwrap_or(Browser::Chromium),
+            crate::summary::html::render,
+        ))),
+        OutputFormat::Junit => Some(Box::new(crate::summary::ReportSink::new(
+            stdout(),
+            a.browser.unwrap_or(Browser::Chromium),
+            crate::summary::junit::render,
+        ))),
     };
     let text = (format == OutputFormat::Table && !a.quiet)
         // A live input is not paged: the pager would hold the rows and take the Ctrl-C.
@@ -711,6 +741,8 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
         line_buffered: stdout_streams(),
         file: None,
         total: Summary::default(),
+        collector: matches!(format, OutputFormat::Table | OutputFormat::Json)
+            .then(|| crate::summary::Collector::new(a.browser.unwrap_or(Browser::Chromium))),
         reports: Vec::new(),
         error: None,
         stop: stop.clone(),
@@ -789,6 +821,15 @@ fn finish(mut p: Printer<'_>, format: OutputFormat) -> io::Result<ExitCode> {
     if let Some(e) = p.error.take() {
         return Err(e);
     }
+    if let Some(c) = p.collector.as_mut() {
+        // The summary speaks for one browser: the flag, else the inputs' (when they agree).
+        let b = a
+            .browser
+            .or_else(|| p.total.browser.parse().ok())
+            .unwrap_or(Browser::Chromium);
+        c.set_browser(b);
+        p.total.insights = Some(c.finish());
+    }
     if let Some(mut sink) = p.sink.take() {
         sink.summary(&p.total);
         sink.finish()?;
@@ -804,7 +845,7 @@ fn finish(mut p: Printer<'_>, format: OutputFormat) -> io::Result<ExitCode> {
         out.flush()?;
     }
     if let Some(mut out) = p.text.take() {
-        print_summary(&mut out, &p.total, &p.reports, &p.style)?;
+        print_summary(&mut out, &p.total, &p.reports, &p.style, a.top)?;
         out.finish()?;
     }
     if !a.quiet {
@@ -843,7 +884,15 @@ fn print_summary(
     s: &Summary,
     reports: &[InputReport],
     style: &Style,
+    top: usize,
 ) -> io::Result<()> {
+    // The endpoint report (issue 14) replaces the per-reason and per-endpoint lists below
+    // when it was collected.
+    if let Some(insights) = &s.insights {
+        let b = s.browser.parse().unwrap_or(Browser::Chromium);
+        crate::summary::text::print(out, insights, b, top)?;
+    }
+    let legacy = s.insights.is_none();
     let v = |k: &str| s.verdicts.get(k).copied().unwrap_or(0);
     let who = match s.browser.parse::<Browser>() {
         Ok(b) => b.profile().name.to_owned(),
@@ -854,8 +903,9 @@ fn print_summary(
     } else {
         String::new()
     };
-    writeln!(out)?;
-    para(
+    if legacy {
+        writeln!(out)?;
+        para(
         out,
         style,
         &format!(
@@ -868,6 +918,7 @@ fn print_summary(
         "",
         "  ",
     )?;
+    }
     if s.inputs.len() > 1 {
         writeln!(out, "\nInputs:")?;
         for i in &s.inputs {
@@ -893,7 +944,7 @@ fn print_summary(
             )?;
         }
     }
-    if !s.reasons.is_empty() {
+    if legacy && !s.reasons.is_empty() {
         writeln!(out, "\nBlocked, by reason:")?;
         let mut reasons: Vec<_> = s.reasons.iter().collect();
         reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
@@ -908,7 +959,7 @@ fn print_summary(
         }
     }
     let mut blocked: Vec<_> = s.endpoints.iter().filter(|(_, e)| e.blocked > 0).collect();
-    if !blocked.is_empty() {
+    if legacy && !blocked.is_empty() {
         blocked.sort_by(|a, b| b.1.blocked.cmp(&a.1.blocked).then(a.0.cmp(b.0)));
         writeln!(out, "\nBlocked, by endpoint:")?;
         for (ep, e) in blocked.iter().take(TOP) {
@@ -937,7 +988,7 @@ fn print_summary(
         .iter()
         .filter(|(_, e)| e.preflights > 0 && e.preflight_wait_ms > 0.0)
         .collect();
-    if !overhead.is_empty() {
+    if legacy && !overhead.is_empty() {
         overhead.sort_by(|a, b| b.1.preflight_wait_ms.total_cmp(&a.1.preflight_wait_ms));
         writeln!(out)?;
         para(

@@ -6,6 +6,7 @@
 //! [`model::Exchange`] → [`pairing`] (preflight + request + redirects = a flow) →
 //! [`cors`] (the engine, per browser profile) → [`report`] (records and their sinks).
 
+pub mod audit;
 pub mod capture;
 pub mod cli;
 pub mod cors;
@@ -17,5 +18,6 @@ pub mod model;
 pub mod pairing;
 pub mod pipeline;
 pub mod report;
+pub mod summary;
 pub mod synth;
 pub mod term;

@@ -289,6 +289,8 @@ pub struct Evidence {
     pub initiator_url: Option<String>,
     /// The page's origin as the input states it (HAR `pages[].title` via `pageref`).
     pub page_origin: Option<String>,
+    /// The page load the request belongs to (HAR `pageref`), for per-page-load figures.
+    pub page: Option<String>,
     /// Served from the browser's HTTP cache (`_fromCache`), so nothing crossed the network.
     pub from_cache: bool,
     /// The server's IP address, where known.

@@ -55,6 +55,8 @@ pub struct Options {
     pub pairing: PairingOptions,
     /// List same-origin and no-cors requests too (verdict `not-cors`).
     pub all: bool,
+    /// Attach each record's flow and resolution (`Record::flow`) for the endpoint report.
+    pub attach_flows: bool,
     /// Threads that reassemble and parse a capture's connections (plus one that reads and
     /// decodes); 0: one per thread of the rayon pool. The output does not depend on it.
     pub capture_workers: usize,
@@ -78,6 +80,7 @@ impl Default for Options {
             capture_workers: 0,
             detect_window: input::DETECT_WINDOW,
             stop: Arc::new(AtomicBool::new(false)),
+            attach_flows: false,
             live: false,
         }
     }
@@ -203,10 +206,13 @@ fn recorder_of(flow: &Flow) -> Browser {
 }
 
 /// The stateless half: records (messages, fixes), handed to `out` in flow order.
-fn output(all: bool, resolved: &[(Flow, Resolution)], out: &mut dyn FnMut(Record)) {
+fn output(opts: &Options, resolved: Vec<(Flow, Resolution)>, out: &mut dyn FnMut(Record)) {
     for (flow, res) in resolved {
-        let r = Record::new(flow, res);
-        if all || r.is_cross_origin_cors() {
+        let mut r = Record::new(&flow, &res);
+        if opts.all || r.is_cross_origin_cors() {
+            if opts.attach_flows {
+                r.flow = Some(crate::summary::FlowRef(Arc::new((flow, res))));
+            }
             out(r);
         }
     }
@@ -509,7 +515,7 @@ fn sequential(
     out: &mut dyn FnMut(Record),
 ) -> ReadOutcome {
     let mut pairing = Pairing::new(opts, input.format, input.live);
-    let mut decide = |batch: Vec<Flow>| output(opts.all, &resolving.resolve(batch), out);
+    let mut decide = |batch: Vec<Flow>| output(opts, resolving.resolve(batch), out);
     let mut read = produce(input, opts, 1, &mut |x| pairing.push(x, &mut decide));
     let diag = pairing.finish(&mut decide);
     read.diag.merge(diag);
@@ -615,7 +621,7 @@ fn pipelined(
             };
         }
         for resolved in resolved_rx {
-            output(opts.all, &resolved, out);
+            output(opts, resolved, out);
         }
         let pairing_diag = match resolver {
             Ok(h) => h.join().ok().flatten(),

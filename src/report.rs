@@ -349,6 +349,10 @@ pub struct Record {
     pub wait_ms: Option<f64>,
     /// Same for the preflight: the overhead the preflight added.
     pub preflight_wait_ms: Option<f64>,
+    /// The flow behind the record, for the endpoint fixes, proof and audit (only when the
+    /// pipeline was asked to attach it; never serialized).
+    #[serde(skip)]
+    pub flow: Option<crate::summary::FlowRef>,
 }
 
 /// Earliest and latest times RFC 3339 can write (four-digit years): 0000-01-01T00:00:00Z and
@@ -445,6 +449,7 @@ impl Record {
             location: loc,
             wait_ms: last.exchange.timings.wait_ms,
             preflight_wait_ms: first.preflight.as_ref().and_then(|p| p.timings.wait_ms),
+            flow: None,
         }
     }
 
@@ -535,7 +540,7 @@ impl<W: Write> JsonSink<W> {
         Self {
             out,
             first: true,
-            summary: Summary::new(browser),
+            summary: Summary::with_collector(browser),
         }
     }
 }
@@ -561,6 +566,7 @@ impl<W: Write> RecordSink for JsonSink<W> {
         if self.first {
             self.out.write_all(b"{\"records\":[")?;
         }
+        self.summary.finalize();
         self.out.write_all(b"\n],\"summary\":")?;
         serde_json::to_writer(&mut self.out, &self.summary)?;
         self.out.write_all(b"}\n")?;
@@ -638,6 +644,11 @@ pub struct Summary {
     pub inputs: Vec<InputSummary>,
     /// Input errors (`file: what`); any makes the exit status 2.
     pub errors: Vec<String>,
+    /// Route-pattern endpoints with fixes and proofs, audit findings, timeline (issue 14).
+    #[serde(skip)]
+    pub collector: Option<crate::summary::Collector>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub insights: Option<crate::summary::Insights>,
 }
 
 /// One input in the summary.
@@ -672,12 +683,38 @@ impl Summary {
         }
     }
 
+    /// A summary that also collects the endpoint report ([`Summary::finalize`] computes it).
+    pub fn with_collector(browser: Browser) -> Self {
+        Self {
+            collector: Some(crate::summary::Collector::new(browser)),
+            ..Self::new(browser)
+        }
+    }
+
+    /// The browser the summary speaks for, once known.
+    pub fn set_browser(&mut self, b: Browser) {
+        self.browser = b.id();
+        if let Some(c) = &mut self.collector {
+            c.set_browser(b);
+        }
+    }
+
+    /// Computes the endpoint fixes, proofs and audit from what was collected.
+    pub fn finalize(&mut self) {
+        if let Some(c) = &self.collector {
+            self.insights = Some(c.finish());
+        }
+    }
+
     fn browser(&self) -> Browser {
         self.browser.parse().unwrap_or(Browser::Chromium)
     }
 
     pub fn add(&mut self, r: &Record) {
         let b = self.browser();
+        if let Some(c) = &mut self.collector {
+            c.add(r);
+        }
         let verdict = r.verdict_for(b);
         *self.verdicts.entry(verdict).or_insert(0) += 1;
         if verdict == Verdict::NotCors.as_str() {

@@ -1263,6 +1263,7 @@ fn to_exchange(
     // The page's document request, never the page's `title` (free text: DevTools puts the
     // URL there, other tools a document title or another site's URL).
     evidence.page_origin = raw.pageref.as_deref().and_then(|p| pages.get(p)).cloned();
+    evidence.page = raw.pageref.as_deref().map(str::to_owned);
     evidence.browser = meta.browser_name().map(|b| b.id());
     evidence.from_cache = raw.from_cache.is_some_and(|c| !c.is_empty());
     evidence.server_ip = raw.server_ip.map(Cow::into_owned).filter(|s| !s.is_empty());

@@ -1,0 +1,114 @@
+//! JUnit XML for CI systems: one test case per endpoint (failing when the speaking browser
+//! blocked requests to it, with the reasons, the fix and its proof as the failure text), and
+//! one per audit finding of severity high (failing). JUnit rather than SARIF: every CI runs
+//! and displays JUnit reports (GitLab, Jenkins, Azure, GitHub actions) as pass/fail per case,
+//! which is what an endpoint is; SARIF is keyed to source files and lines, and a HAR entry is
+//! neither.
+
+use std::fmt::Write as _;
+
+use super::Insights;
+use crate::audit::Severity;
+use crate::cors::Browser;
+
+/// Text for XML content and attribute values (control characters XML 1.0 forbids dropped).
+pub fn xml(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&apos;"),
+            '\t' | '\n' | '\r' => o.push(c),
+            c if (c as u32) < 0x20 => {}
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+pub fn render(ins: &Insights, b: Browser) -> String {
+    let high: Vec<_> = ins
+        .audit
+        .iter()
+        .filter(|f| f.severity == Severity::High)
+        .collect();
+    let failing = ins.routes.iter().filter(|r| r.blocked > 0).count();
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"corscope\" tests=\"{}\" failures=\"{}\">\n",
+        ins.routes.len() + high.len(),
+        failing + high.len()
+    );
+    let _ = writeln!(
+        o,
+        "  <testsuite name=\"CORS endpoints ({})\" tests=\"{}\" failures=\"{failing}\">",
+        xml(b.profile().name),
+        ins.routes.len()
+    );
+    for r in &ins.routes {
+        let _ = write!(
+            o,
+            "    <testcase classname=\"cors.endpoint\" name=\"{}\">",
+            xml(&r.endpoint)
+        );
+        if r.blocked > 0 {
+            let reasons: Vec<String> = r.reasons.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
+            let mut text = format!(
+                "{} of {} request(s) blocked: {}\n",
+                r.blocked,
+                r.requests,
+                reasons.join(", ")
+            );
+            if let Some(f) = &r.fix {
+                let _ = write!(
+                    text,
+                    "OPTIONS response:\n  {}\nactual response:\n  {}\nproof: {}\n",
+                    f.preflight_lines.join("\n  "),
+                    f.actual_lines.join("\n  "),
+                    f.proof.statement
+                );
+            }
+            let _ = write!(
+                o,
+                "\n      <failure message=\"{} blocked request(s)\" type=\"cors-blocked\">{}</failure>\n    ",
+                r.blocked,
+                xml(&text)
+            );
+        }
+        o.push_str("</testcase>\n");
+    }
+    o.push_str("  </testsuite>\n");
+    let _ = writeln!(
+        o,
+        "  <testsuite name=\"CORS audit (high severity)\" tests=\"{0}\" failures=\"{0}\">",
+        high.len()
+    );
+    for f in high {
+        let _ = writeln!(
+            o,
+            "    <testcase classname=\"cors.audit.{}\" name=\"{}\"><failure message=\"{}\" type=\"{}\">{} (corscope explain {})</failure></testcase>",
+            f.code,
+            xml(&f.endpoint),
+            xml(f.title),
+            f.code,
+            xml(&f.detail),
+            f.code
+        );
+    }
+    o.push_str("  </testsuite>\n</testsuites>\n");
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_escapes_and_drops_forbidden_controls() {
+        assert_eq!(xml("a<b>&\"'\u{1}\n"), "a&lt;b&gt;&amp;&quot;&apos;\n");
+    }
+}
