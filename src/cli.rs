@@ -701,7 +701,7 @@ fn print_summary(
             if stats.tls_connections > 0 {
                 writeln!(
                     out,
-                    "\n{}: {} TLS connection(s) encrypted, not analysed (decrypt with an SSLKEYLOGFILE key log, e.g. `editcap --inject-secrets`, or record a HAR instead)",
+                    "\n{}: {} TLS connection(s) encrypted, not decrypted (give the browser's SSLKEYLOGFILE with `--keylog FILE`, or embed it with `editcap --inject-secrets`; `-v` shows why each was not)",
                     r.name, stats.tls_connections
                 )?;
             }
