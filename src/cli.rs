@@ -1034,7 +1034,7 @@ fn print_summary(
                     out,
                     style,
                     &format!(
-                        "{}: {} TLS connection(s) encrypted, not analysed (decrypt with an SSLKEYLOGFILE key log, e.g. `editcap --inject-secrets`, or record a HAR instead)",
+                        "{}: {} TLS connection(s) encrypted, not decrypted (give the browser's SSLKEYLOGFILE with `--keylog FILE`, or embed it with `editcap --inject-secrets`; `-v` shows why each was not)",
                         r.name, stats.tls_connections
                     ),
                     "",

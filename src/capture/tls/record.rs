@@ -171,7 +171,9 @@ pub struct ServerHello {
 
 pub fn server_hello(body: &[u8]) -> Option<ServerHello> {
     let mut c = Cur(body);
-    let legacy = c.u16()?;
+    // legacy_version: TLS 1.3 says 1.2 here; SSL 3.0 – TLS 1.1 (CBC suites only) fail the
+    // suite lookup and are reported as unsupported.
+    c.u16()?;
     let random: [u8; 32] = c.take(32)?.try_into().ok()?;
     c.vec8()?;
     let suite = c.u16()?;
@@ -184,9 +186,6 @@ pub fn server_hello(body: &[u8]) -> Option<ServerHello> {
             EXT_ALPN => alpn = alpn_of(d),
             _ => {}
         }
-    }
-    if legacy < 0x0303 && !tls13 {
-        // SSL 3.0 – TLS 1.1: CBC suites only, not supported; the suite check reports it.
     }
     Some(ServerHello {
         random,
