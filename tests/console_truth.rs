@@ -45,7 +45,9 @@ fn compare(
     }
     let (mut n, mut bad) = (0, Vec::new());
     for t in &truth {
-        let Some(want) = t[truth_message].as_str().filter(|m| !m.is_empty() && *m != "None")
+        let Some(want) = t[truth_message]
+            .as_str()
+            .filter(|m| !m.is_empty() && *m != "None")
         else {
             continue;
         };

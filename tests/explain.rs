@@ -124,5 +124,8 @@ fn unknown_query_points_to_the_list() {
     assert!(err.contains("corscope explain --list"), "{err}");
     // A typo still gets its suggestion.
     let (_, _, err) = corscope(&["explain", "MissingAllowOrignHeader"]);
-    assert!(err.contains("did you mean: MissingAllowOriginHeader"), "{err}");
+    assert!(
+        err.contains("did you mean: MissingAllowOriginHeader"),
+        "{err}"
+    );
 }

@@ -231,7 +231,9 @@ pub fn search_console(text: &str) -> Vec<&'static Explanation> {
         .into_iter()
         .filter_map(|r| {
             let b = ExplainBrowser::from(r.browser);
-            entries().iter().find(|e| e.browser == b && e.name == r.name)
+            entries()
+                .iter()
+                .find(|e| e.browser == b && e.name == r.name)
         })
         .collect()
 }
