@@ -106,7 +106,7 @@ fn pasted_console_messages_find_their_reason_in_each_browser() {
     for (text, browser, name) in PASTED {
         let (code, out, err) = corscope(&["explain", text]);
         assert_eq!(code, Some(0), "{text}: {err}");
-        let want = format!("(recognised from its console text as {browser}'s {name})");
+        let want = format!("(recognised from the console text: {name} [{browser}])");
         assert_eq!(out.lines().next(), Some(want.as_str()), "{text}");
         assert!(
             out.lines().any(|l| l == format!("{name} [{browser}]")),

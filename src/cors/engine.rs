@@ -165,7 +165,7 @@ fn run(flow: &Flow, cx: &Context, ev: &mut Evaluation) -> Decision {
                         resp,
                         pf_origin,
                         &req.method,
-                        &names,
+                        names,
                         header_case,
                         i,
                     ) {
@@ -186,7 +186,7 @@ fn run(flow: &Flow, cx: &Context, ev: &mut Evaluation) -> Decision {
                         hop.exchange.time,
                         cx.include,
                         &req.method,
-                        &names,
+                        names,
                     );
                     match lookup {
                         Lookup::Hit { age_s } => ev.cache_hits.push((i, age_s)),
@@ -223,7 +223,7 @@ fn run(flow: &Flow, cx: &Context, ev: &mut Evaluation) -> Decision {
                                 return Decision::Undecidable(
                                     Missing::PreflightNotSentByRecorder {
                                         hop: i,
-                                        why: why_preflight(cx.browser, &names, &req.method),
+                                        why: why_preflight(cx.browser, names, &req.method),
                                     },
                                 );
                             } else {

@@ -255,9 +255,9 @@ pub fn explain_text(query: &str) -> Option<String> {
             out.push('\n');
         }
         out.push_str(&format!(
-            "(recognised from its console text as {}'s {})\n\n",
-            e.browser.label(),
-            e.name
+            "(recognised from the console text: {} [{}])\n\n",
+            e.name,
+            e.browser.label()
         ));
         out.push_str(&render(e));
     }

@@ -190,7 +190,7 @@ impl Blocked {
         }
         let parameter = row
             .parameter
-            .and_then(|p| fill(p))
+            .and_then(fill)
             .map(Cow::into_owned)
             // DevTools reports an empty failedParameter as none.
             .filter(|p| browser != Browser::Chromium || !p.is_empty());

@@ -1343,3 +1343,236 @@ fn list_items(lines: &[&str]) -> Result<Vec<String>, String> {
     }
     Ok(items)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cors::browser::ALL_BROWSERS;
+    use crate::cors::reason::{Blocked, Failure, Initiator, MessageContext, Stage};
+
+    const STAGES: [Stage; 4] = [
+        Stage::Request,
+        Stage::Preflight,
+        Stage::Redirect,
+        Stage::Actual,
+    ];
+
+    #[test]
+    fn every_page_parses_and_names_a_row_and_every_row_has_a_page() {
+        assert_eq!(pages().len(), sources::PAGES.len());
+        for (dir, file, _) in sources::PAGES {
+            let p = pages()
+                .iter()
+                .find(|p| page_dir(p.browser) == *dir && p.name == *file)
+                .unwrap_or_else(|| {
+                    panic!("{dir}/{file}.md: name or browser differs from its path")
+                });
+            assert!(
+                reason_named(p.browser, p.name).is_some(),
+                "{dir}/{file}.md has no row (no console template)"
+            );
+        }
+        for r in REASONS.iter().filter(|r| !r.name.is_empty()) {
+            assert!(
+                page(r.browser, r.name).is_some(),
+                "{:?} {} has no page docs/reasons/{}/{}.md",
+                r.browser,
+                r.name,
+                page_dir(r.browser),
+                r.name
+            );
+        }
+    }
+
+    #[test]
+    fn every_failure_has_a_row_in_every_browser_at_every_stage() {
+        for kind in Kind::ALL {
+            for stage in STAGES {
+                for b in ALL_BROWSERS {
+                    assert!(
+                        reason_for(b, kind, stage).is_some(),
+                        "{b:?} {kind:?} at {stage:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_kind_has_exactly_one_fix() {
+        for kind in Kind::ALL {
+            assert_eq!(
+                FIXES.iter().filter(|(k, _)| *k == kind).count(),
+                1,
+                "{kind:?}"
+            );
+        }
+    }
+
+    /// One failure of each kind with the values messages quote.
+    fn failure(kind: Kind) -> Failure {
+        match kind {
+            Kind::AllowOriginMissing => Failure::AllowOriginMissing,
+            Kind::WildcardWithCredentials => Failure::WildcardWithCredentials,
+            Kind::AllowOriginMultiple => Failure::AllowOriginMultiple {
+                value: "https://a.example, https://b.example".into(),
+            },
+            Kind::AllowOriginMismatch => Failure::AllowOriginMismatch {
+                value: "https://other.example".into(),
+            },
+            Kind::AllowOriginInvalid => Failure::AllowOriginInvalid {
+                value: "nonsense".into(),
+            },
+            Kind::AllowCredentialsNotTrue => Failure::AllowCredentialsNotTrue {
+                value: Some("TRUE".into()),
+            },
+            Kind::PreflightStatus => Failure::PreflightStatus,
+            Kind::PreflightRedirect => Failure::PreflightRedirect,
+            Kind::AllowMethodsInvalid => Failure::AllowMethodsInvalid {
+                token: "GET PUT".into(),
+                raw: "GET PUT, DELETE".into(),
+            },
+            Kind::AllowHeadersInvalid => Failure::AllowHeadersInvalid {
+                token: "a;b".into(),
+                raw: "a;b".into(),
+            },
+            Kind::MethodNotAllowed => Failure::MethodNotAllowed {
+                method: "PATCH".into(),
+            },
+            Kind::HeaderNotAllowed => Failure::HeaderNotAllowed {
+                name: "x-api-key".into(),
+                as_written: "X-Api-Key".into(),
+            },
+            Kind::RedirectCredentials => Failure::RedirectCredentials {
+                url: "https://u:p@b.example/next".into(),
+                url_without_credentials: "https://b.example/next".into(),
+            },
+            Kind::DisallowedByMode => Failure::DisallowedByMode,
+            Kind::DisabledScheme => Failure::DisabledScheme,
+        }
+    }
+
+    #[test]
+    fn every_emitted_message_fills_its_template_and_is_found_by_it() {
+        let mut checked = 0;
+        for kind in Kind::ALL {
+            for stage in STAGES {
+                for initiator in [Initiator::Fetch, Initiator::Xhr, Initiator::Other("font")] {
+                    for last_url in ["https://api.example/r", "https://api2.example/r"] {
+                        let b = Blocked {
+                            failure: failure(kind),
+                            stage,
+                            status: Some(403),
+                            url: last_url.into(),
+                            location: Some("https://c.example/next".into()),
+                            request_origin: "https://app.example".into(),
+                            hop: 0,
+                        };
+                        let ctx = MessageContext {
+                            first_url: "https://api.example/r",
+                            last_url,
+                            page_origin: "https://app.example",
+                            initiator,
+                            credentials_include: true,
+                        };
+                        for browser in ALL_BROWSERS {
+                            let named = b.names(browser, &ctx);
+                            let row = reason_for(browser, kind, stage).expect("checked above");
+                            assert_eq!(named.reason.unwrap_or(""), row.name);
+                            let m = &named.message;
+                            assert!(!m.is_empty(), "{browser:?} {kind:?}");
+                            // Every placeholder filled.
+                            for p in [
+                                "{url}",
+                                "{origin}",
+                                "{value}",
+                                "{status}",
+                                "{method}",
+                                "{header}",
+                                "{schemes}",
+                            ] {
+                                assert!(!m.contains(p), "{browser:?} {kind:?}: {m}");
+                            }
+                            if let Some(p) = &named.parameter {
+                                assert!(
+                                    m.contains(p.as_str()) || p.is_empty(),
+                                    "{browser:?} {kind:?}: {p} not in {m}"
+                                );
+                            }
+                            // The search finds the emitted reason from its own message.
+                            if !row.name.is_empty() {
+                                let found = search_console(m);
+                                assert!(
+                                    found
+                                        .iter()
+                                        .any(|r| r.browser == browser && r.name == row.name),
+                                    "{browser:?} {kind:?} {stage:?}: `{m}` found {:?}",
+                                    found.iter().map(|r| r.name).collect::<Vec<_>>()
+                                );
+                            }
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, Kind::ALL.len() * 4 * 3 * 2 * 3);
+    }
+
+    #[test]
+    fn render_fills_known_placeholders_and_keeps_the_rest() {
+        let fill = |n: &str| match n {
+            "a" => Some(Cow::Borrowed("1")),
+            "b_c" => Some(Cow::Borrowed("{a}")),
+            _ => None,
+        };
+        let cases = [
+            ("x{a}y", "x1y"),
+            ("{b_c}", "{a}"),
+            ("{zz} {a}", "{zz} 1"),
+            ("{ {a} }", "{ 1 }"),
+            ("{", "{"),
+            ("{a", "{a"),
+            ("é{a}é", "é1é"),
+            ("", ""),
+        ];
+        for (t, want) in cases {
+            assert_eq!(render(t, fill), want, "{t}");
+        }
+    }
+
+    #[test]
+    fn bad_pages_are_reported_with_the_problem() {
+        let cases = [
+            ("no front matter", "# x\n"),
+            ("not closed", "---\nname: X\n"),
+            ("unknown front matter", "---\nname: X\ncolour: red\n---\n"),
+            ("section", "---\nname: X\nbrowser: firefox\nsummary: s\n---\n## What it means\n\nm\n"),
+            (
+                "not indented",
+                "---\nname: X\nbrowser: firefox\nsummary: s\n---\n## What it means\n\nm\n## Common causes\n\n- a\nb\n## How to fix it\n\n1. f\n",
+            ),
+            ("browser", "---\nname: X\nbrowser: lynx\nsummary: s\n---\n"),
+        ];
+        for (what, text) in cases {
+            let text: &'static str = Box::leak(text.to_owned().into_boxed_str());
+            assert!(parse_page(text).is_err(), "{what}");
+        }
+        let ok = "---\nname: X\nbrowser: safari\nsummary: s\n---\n## What it means\n\nm\n\n## Common causes\n\n- a\n  b\n\n## How to fix it\n\n1. f\n       literal\n10. g\n";
+        let p = parse_page(ok).expect("a valid page");
+        assert_eq!(p.causes, ["a\nb"]);
+        assert_eq!(p.fix, ["f\n    literal", "g"]);
+    }
+
+    #[test]
+    fn search_ignores_unrelated_text() {
+        for text in [
+            "",
+            "Failed to fetch",
+            "TypeError: Load failed",
+            "status code 200",
+        ] {
+            assert!(search_console(text).is_empty(), "{text}");
+        }
+    }
+}
