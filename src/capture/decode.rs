@@ -743,6 +743,8 @@ fn gre(p: &[u8], depth: usize) -> Decoded<'_> {
             }
         }
         et if follows_ether_type(et) => ether_type(et, body, depth),
+        // The reply inside a Cisco GRE keepalive: nothing is carried.
+        0 => Decoded::Other,
         et => Decoded::Unsupported(Unsupported::Protocol("GRE", et)),
     }
 }

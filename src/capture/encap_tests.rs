@@ -358,7 +358,8 @@ mod tests {
         assert_eq!(urls, ["http://api.test/r2"], "{:?}", o.diag);
     }
 
-    /// QUIC is counted per connection (UDP endpoint pair), on 443 or by its long header.
+    /// QUIC is counted per connection (UDP endpoint pair), on 443 or by its long header;
+    /// other UDP and GRE keepalives are not reported.
     #[test]
     fn quic_connections_are_counted() {
         let mut frames = conversations(1);
@@ -384,9 +385,12 @@ mod tests {
             .write(&mut dns, &[0x12, 0x34, 1, 0, 0, 1, 0, 0])
             .unwrap();
         push(dns);
+        // A GRE keepalive (an IP packet whose GRE carries protocol 0) is nothing to report.
+        push(gre(0, 0x0800, &outer_ip(47, &[0, 0, 0, 0])[14..]));
         let o = run_both(&frames);
         assert_eq!(o.exchanges.len(), 1);
         assert_eq!(o.diag.count("quic-not-analysed"), 4, "{:?}", o.diag);
+        assert_eq!(o.diag.counts().count(), 1, "{:?}", o.diag);
     }
 
     /// Frames of a small capture for each new decode path, as committed fuzz seeds
@@ -467,7 +471,7 @@ mod tests {
             assert_eq!(
                 std::fs::read(&path).ok(),
                 Some(bytes.clone()),
-                "{name}: stale seed"
+                "{name}: missing or stale seed (CORSCOPE_WRITE_SEEDS=1 cargo test --release --lib fuzz_seeds)"
             );
             let o = run(bytes);
             if name.ends_with("broken") {

@@ -13,7 +13,10 @@
 //!   the block itself, shared read-only behind an `Arc`, plus the offsets of its packets; no
 //!   packet is copied, and blocks are recycled once every worker is done with them. (The
 //!   reader decoding every packet itself made it the pipeline's bottleneck: it now does a
-//!   small fixed amount of work per packet, the workers the rest.)
+//!   small fixed amount of work per packet, the workers the rest.) IP fragments and QUIC
+//!   packets are the exception: the reader's own [`Decoder`] reassembles and counts them in
+//!   capture order (the fragments of a datagram must meet in one place, and only the first
+//!   has ports), then sends a reassembled datagram to the worker of its connection.
 //! - **Workers.** Each decodes its packets and owns a [`ConnTable`] (TCP reassembly, HTTP
 //!   parsing) for its connections (packets that are not TCP go to worker 0, which only
 //!   counts their warnings), and returns, per block, the exchanges that finished plus a short log of the
@@ -190,7 +193,7 @@ pub fn read_capture_parallel(
                 to_workers: &to_workers,
                 to_merge: &to_merge,
                 inflight: VecDeque::new(),
-                decoder: Decoder::new(reader_source.clone(), &opts.frag, opts.max_live_connections),
+                decoder: Decoder::new(reader_source, &opts.frag, opts.max_live_connections),
             };
             let result = packets.for_each_block(&mut d);
             for tx in &to_workers {
