@@ -247,6 +247,9 @@ impl Resolver {
 
         let options: Vec<bool> = match facts.credentials_seen {
             Some(c) => vec![c],
+            // A CSS font load's credentials mode is `same-origin`: a cross-origin font is
+            // never credentialed.
+            None if facts.is_font => vec![false],
             None => vec![false, true],
         };
         let rec_idx = index_of(recorder);
