@@ -224,3 +224,61 @@ fn traffic_cors_does_not_govern_is_never_blocked() {
         assert_eq!(code, 0, "--browser {browser}");
     }
 }
+
+/// Issue 10.7: headers the browser adds itself (Chrome's X-Browser-* on Google hosts, the HTTP
+/// cache's revalidation, DevTools' "Disable cache") are not the page's: a real block keeps its
+/// reason and fix, and a passing request gets no "needed a preflight" note.
+#[test]
+fn browser_added_headers_do_not_erase_the_reason() {
+    let mut har = dev_har();
+    let added = [
+        ("X-Browser-Channel", "stable"),
+        ("X-Browser-Year", "2026"),
+        ("X-Browser-Validation", "6h3XF8YcD8syi2FF2BbuE2KllQo="),
+        (
+            "X-Browser-Copyright",
+            "Copyright 2026 Google LLC. All rights reserved.",
+        ),
+        ("If-None-Match", "\"v1\""),
+        ("If-Modified-Since", "Tue, 24 Nov 2026 19:46:40 GMT"),
+        ("Cache-Control", "no-cache"),
+        ("Pragma", "no-cache"),
+    ];
+    let routes = ["d-simple-get-no-acao", "d-simple-get-exact-acao"];
+    let mut edited = Vec::new();
+    for route in routes {
+        let mut e = entry_of(&har, route, "GET");
+        for (n, v) in added {
+            set_header(&mut e, "request", n, v);
+        }
+        edited.push(e);
+    }
+    let page = har["log"]["entries"][0].clone();
+    let before = {
+        let mut h = har.clone();
+        *entries(&mut h) = vec![page.clone()]
+            .into_iter()
+            .chain(routes.iter().map(|r| entry_of(&har, r, "GET")))
+            .collect();
+        run(&write("browser-added-before.har", &h), &[]).1
+    };
+    *entries(&mut har) = vec![page].into_iter().chain(edited).collect();
+    let (_, after) = run(&write("browser-added.har", &har), &[]);
+    for route in routes {
+        let (b, a) = (of_route(&before, route), of_route(&after, route));
+        assert_eq!(a.len(), 1);
+        for field in [
+            "verdict",
+            "reason",
+            "fix",
+            "firefox_verdict",
+            "firefox_reason",
+            "safari_verdict",
+        ] {
+            assert_eq!(a[0][field], b[0][field], "{route} {field}");
+        }
+        let note = a[0]["note"].as_str().unwrap_or_default();
+        assert!(!note.contains("preflight"), "{route}: {note}");
+    }
+    assert_eq!(of_route(&after, routes[0])[0]["verdict"], "blocked");
+}

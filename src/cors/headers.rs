@@ -100,14 +100,31 @@ pub fn is_forbidden_request_header(name: &[u8]) -> bool {
 /// Headers browsers add themselves that are not on the forbidden list. On the wire there is no
 /// way to tell who set a header, so these are taken as the browser's own (cors.md 1.4): a
 /// preflight's `Access-Control-Request-Headers`, when present, is the authoritative list.
+/// - `X-Client-Data`: Chromium's field-trial header on Google hosts
+///   (`components/variations/net/variations_http_headers.cc`); `X-Browser-Channel`,
+///   `-Copyright`, `-Validation`, `-Year`: Chrome's own headers to Google hosts (Chrome 137+).
+///   Added in the network stack, after the CORS check, so never in a preflight.
+/// - `If-None-Match`, `If-Modified-Since`, `If-Range`: the HTTP cache's revalidation of a
+///   stored response (`net/http/http_cache_transaction.cc`), also after the CORS check. A
+///   script that sets them itself needs a preflight, which then lists them.
+/// - `Attribution-Reporting-Eligible`/`-Support`: Chromium's Attribution Reporting API.
 pub fn is_browser_added_header(name: &[u8]) -> bool {
-    const ADDED: [&str; 6] = [
+    const ADDED: [&str; 15] = [
         "user-agent",
         "priority",
         "upgrade-insecure-requests",
         "x-client-data",
         "purpose",
         "x-purpose",
+        "x-browser-channel",
+        "x-browser-copyright",
+        "x-browser-validation",
+        "x-browser-year",
+        "if-none-match",
+        "if-modified-since",
+        "if-range",
+        "attribution-reporting-eligible",
+        "attribution-reporting-support",
     ];
     let lower = name.to_ascii_lowercase();
     ADDED.iter().any(|f| f.as_bytes() == lower.as_slice())
@@ -235,13 +252,18 @@ pub fn unsafe_request_header_names<'a>(
     // `Cache-Control: no-cache` with `Pragma: no-cache` is what the browser itself adds to an
     // EventSource request and to every request when DevTools disables the cache; a script
     // setting both to exactly that is rare, and then its preflight (if any) tells.
-    let no_cache = |n: &str| {
-        headers.iter().any(|(h, v)| {
-            h.eq_ignore_ascii_case(n.as_bytes())
-                && crate::model::trim_http_ws(v).eq_ignore_ascii_case(b"no-cache")
-        })
+    // Likewise `Cache-Control: max-age=0` alone: a reload's revalidation (Firefox).
+    let value_of = |n: &str| {
+        headers
+            .iter()
+            .find(|(h, _)| h.eq_ignore_ascii_case(n.as_bytes()))
+            .map(|(_, v)| crate::model::trim_http_ws(v).to_ascii_lowercase())
     };
-    let browser_no_cache = no_cache("cache-control") && no_cache("pragma");
+    let browser_no_cache = match (value_of("cache-control"), value_of("pragma")) {
+        (Some(c), Some(p)) => c == b"no-cache" && p == b"no-cache",
+        (Some(c), None) => c == b"max-age=0",
+        _ => false,
+    };
     let mut unsafe_names = Vec::new();
     let mut safelisted = Vec::new();
     let mut safelisted_bytes = 0usize;
@@ -558,6 +580,47 @@ mod tests {
             h.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
         );
         assert_eq!(names, ["content-type", "x-a", "x-b"]);
+    }
+
+    /// Issue 10.7: headers the browser adds itself are not the page's.
+    #[test]
+    fn browser_added_headers_are_not_author_set() {
+        let cases: &[(&[(&str, &str)], &[&str])] = &[
+            (
+                &[
+                    ("X-Browser-Channel", "stable"),
+                    (
+                        "X-Browser-Copyright",
+                        "Copyright 2026 Google LLC. All rights reserved.",
+                    ),
+                    ("X-Browser-Validation", "6h3XF8YcD8syi2FF2BbuE2KllQo="),
+                    ("X-Browser-Year", "2026"),
+                    ("X-Client-Data", "CIW2yQEIo7bJAQ=="),
+                ],
+                &[],
+            ),
+            (
+                &[
+                    ("If-None-Match", "\"abc\""),
+                    ("If-Modified-Since", "Tue, 24 Nov 2026 19:46:40 GMT"),
+                ],
+                &[],
+            ),
+            (&[("Cache-Control", "max-age=0")], &[]),
+            (
+                &[("Cache-Control", "max-age=0"), ("X-Token", "1")],
+                &["x-token"],
+            ),
+            (&[("Cache-Control", "no-store")], &["cache-control"]),
+            (&[("X-Browser-Whatever", "1")], &["x-browser-whatever"]),
+        ];
+        for (h, want) in cases {
+            let names = unsafe_request_header_names(
+                Chromium,
+                h.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
+            );
+            assert_eq!(names, *want, "{h:?}");
+        }
     }
 
     #[test]

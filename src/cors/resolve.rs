@@ -256,6 +256,9 @@ impl Resolver {
 
         let options: Vec<bool> = match facts.credentials_seen {
             Some(c) => vec![c],
+            // A CSS font load's credentials mode is `same-origin`: a cross-origin font is
+            // never credentialed.
+            None if facts.is_font => vec![false],
             None => vec![false, true],
         };
         let rec_idx = index_of(recorder);
@@ -855,23 +858,35 @@ fn short_failure(f: &Failure) -> String {
         .to_owned()
 }
 
+/// A hop of a flow as a person reads it: "the request" for the first, "hop N of the redirect
+/// chain" after it (never "request N", which reads like entry N of the input).
+fn hop_name(hop: usize) -> String {
+    if hop == 0 {
+        "the request".to_owned()
+    } else {
+        format!("hop {} of the redirect chain", hop + 1)
+    }
+}
+
 pub fn describe_missing(m: &Missing) -> String {
     match m {
         Missing::Preflight { hop } => format!(
-            "request {} needed a preflight; none is in the input and no earlier preflight in it covers the request (cached before the recording began, or the export omits preflights)",
-            hop + 1
+            "{} needed a preflight; the preflight is not in the export and no earlier preflight in it covers the request (exported with a filter, cached before recording started, or a tool that omits preflights)",
+            hop_name(*hop)
         ),
         Missing::PreflightNotSentByRecorder { why, .. } => format!(
             "{why}; the recording browser sent no preflight, so the server's answer to it is not in the input"
         ),
         Missing::PreflightResponse { hop } => {
-            format!("the response to request {}'s preflight is not in the input", hop + 1)
+            format!("the response to the preflight of {} is not in the input", hop_name(*hop))
         }
         Missing::NotSent { .. } => "the request itself never appeared after its preflight".into(),
-        Missing::Response { hop } => format!("the response to request {} is not in the input", hop + 1),
+        Missing::Response { hop } => {
+            format!("the response to {} is not in the input", hop_name(*hop))
+        }
         Missing::NextHop { hop } => format!(
-            "request {} was redirected, but the redirected request is not in the input",
-            hop + 1
+            "{} was redirected, but the redirected request is not in the input",
+            hop_name(*hop)
         ),
     }
 }
