@@ -664,8 +664,8 @@ fn start_mid_stream(c: &mut Live, dir: Dir, ctx: &mut Ctx<'_>) {
 fn release_waiting(c: &mut Live, lim: &ReassemblyLimits, pool: &mut Pool, ctx: &mut Ctx<'_>) {
     while !c.reset {
         let ready = c.waiting.iter().position(|w| {
-            !blocked(c, w.dir, w.ack, w.in_stream(), lim)
-                && !(w.rst && rst_early(c, w.dir, w.seq, lim))
+            let early_rst = w.rst && rst_early(c, w.dir, w.seq, lim);
+            !early_rst && !blocked(c, w.dir, w.ack, w.in_stream(), lim)
         });
         let Some(w) = ready.and_then(|i| c.waiting.remove(i)) else {
             return;
