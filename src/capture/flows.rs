@@ -400,7 +400,8 @@ impl ConnTable {
             let seq = if f.syn() { seg.seq + 1 } else { seg.seq };
             let ack = f.ack().then_some(seg.ack);
             let stream = has_data || f.fin();
-            if c.waiting.is_empty() && !blocked(c, dir, ack, stream, lim) {
+            let early_rst = f.rst() && rst_early(c, dir, seq, lim);
+            if c.waiting.is_empty() && !early_rst && !blocked(c, dir, ack, stream, lim) {
                 let mut sink = HttpSink {
                     conn: &mut c.http,
                     ctx: &mut ctx,
@@ -634,6 +635,15 @@ fn blocked(
     }
 }
 
+/// An RST closes the connection, so it waits while data is still to come: segments waiting,
+/// data held beyond a hole, or data of its own direction before its sequence number not seen
+/// yet (in a disordered capture the RST can come before the last data).
+fn rst_early(c: &Live, dir: Dir, seq: SeqNumber, lim: &ReassemblyLimits) -> bool {
+    c.waiting.iter().any(|w| !w.rst)
+        || c.tcp.iter().any(Reassembler::has_held)
+        || c.tcp[dir].acks_undelivered(seq, lim)
+}
+
 /// Starts direction `dir`, whose SYN was not seen, at its earliest waiting byte: the connection
 /// began before the capture (or its handshake was lost). Nothing to do without waiting data.
 fn start_mid_stream(c: &mut Live, dir: Dir, ctx: &mut Ctx<'_>) {
@@ -656,10 +666,10 @@ fn start_mid_stream(c: &mut Live, dir: Dir, ctx: &mut Ctx<'_>) {
 /// Processes waiting segments that are no longer blocked, oldest first, until none is.
 fn release_waiting(c: &mut Live, lim: &ReassemblyLimits, pool: &mut Pool, ctx: &mut Ctx<'_>) {
     while !c.reset {
-        let ready = c
-            .waiting
-            .iter()
-            .position(|w| !blocked(c, w.dir, w.ack, w.in_stream(), lim));
+        let ready = c.waiting.iter().position(|w| {
+            let early_rst = w.rst && rst_early(c, w.dir, w.seq, lim);
+            !early_rst && !blocked(c, w.dir, w.ack, w.in_stream(), lim)
+        });
         let Some(w) = ready.and_then(|i| c.waiting.remove(i)) else {
             return;
         };

@@ -230,6 +230,11 @@ impl Reassembler {
         self.ended
     }
 
+    /// Whether anything is held beyond a hole.
+    pub fn has_held(&self) -> bool {
+        !self.held.is_empty()
+    }
+
     /// Bytes of out-of-order data currently held.
     pub fn held_bytes(&self) -> usize {
         self.held_bytes
