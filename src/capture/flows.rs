@@ -43,6 +43,9 @@ struct Conn {
     /// Initial sequence number of each direction's SYN, when seen.
     isn: [Option<SeqNumber>; 2],
     last_ts: Micros,
+    /// Number and offset of its latest packet: where a flush at the end of the capture says
+    /// the connection ended.
+    last_packet: (u64, u64),
     /// The running connection's state; `None` once both directions ended or it was reset.
     /// A closed connection is kept only to absorb late packets until idle, so it keeps
     /// nothing else: boxed, the running state is freed at close and a closed connection
@@ -321,6 +324,7 @@ impl ConnTable {
                     no: meta.number,
                     isn: [None, None],
                     last_ts: meta.ts,
+                    last_packet: (meta.number, meta.offset),
                     live: Some(Box::new(Live {
                         tcp: [Reassembler::default(), Reassembler::default()],
                         http: HttpConn::new(flow, meta.number, client, mid_stream),
@@ -336,7 +340,11 @@ impl ConnTable {
             }
         }
         let Some(Conn {
-            isn, last_ts, live, ..
+            isn,
+            last_ts,
+            last_packet,
+            live,
+            ..
         }) = self.conns.get_mut(&key)
         else {
             return;
@@ -345,6 +353,7 @@ impl ConnTable {
             return;
         };
         *last_ts = (*last_ts).max(meta.ts);
+        *last_packet = (meta.number, meta.offset);
         let pool = &mut self.pool;
         let lim = &self.reasm;
 
@@ -471,7 +480,8 @@ impl ConnTable {
                 if let Some(mut c) = self.conns.remove(&key) {
                     let meta = PacketMeta {
                         ts: c.last_ts,
-                        ..PacketMeta::default()
+                        number: c.last_packet.0,
+                        offset: c.last_packet.1,
                     };
                     close(&mut c.live, &meta, &mut self.pool, &mut ctx);
                     return Some(no);

@@ -860,6 +860,31 @@ mod tests {
         );
     }
 
+    /// Warnings of the end-of-capture flush name the connection's last packet (they said
+    /// "packet 0 (byte 0)"), the same with any worker count.
+    #[test]
+    fn flush_warnings_name_the_connections_last_packet() {
+        let mut c = Conv::new(41200);
+        c.handshake();
+        c.client(b"GET /f HTTP/1.1\r\nHost: h\r\n\r\n", 1460);
+        c.server(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b",
+            1460,
+        );
+        let bytes = pcap(&c.frames, 1, false, false);
+        let last = c.frames.len();
+        let offset = bytes.len() - 16 - c.frames[last - 1].1.len();
+        assert_same(&bytes, &CaptureOptions::default());
+        let o = run_n(&bytes, &CaptureOptions::default(), 2);
+        let d = o.diag.details("http-truncated-body");
+        assert_eq!(
+            d,
+            [format!(
+                "t.pcap: packet {last} (byte {offset}): connection ended inside a message body"
+            )]
+        );
+    }
+
     #[test]
     fn idle_sweeps_and_out_of_order_connections() {
         // Three connections, one idle for longer than the timeout between its requests.
