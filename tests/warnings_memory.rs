@@ -48,10 +48,7 @@ fn peak_rss_kb() -> Option<u64> {
 #[test]
 fn a_warning_per_packet_keeps_memory_flat() {
     let records = (256u64 << 20) / 16;
-    let mut header = Vec::new();
-    for w in [0xa1b2_c3d4u32] {
-        header.extend(w.to_le_bytes());
-    }
+    let mut header = 0xa1b2_c3d4u32.to_le_bytes().to_vec();
     header.extend(2u16.to_le_bytes());
     header.extend(4u16.to_le_bytes());
     header.extend([0u8; 8]);

@@ -56,6 +56,9 @@ struct Conn {
     /// Initial sequence number of each direction's SYN, when seen.
     isn: [Option<SeqNumber>; 2],
     last_ts: Micros,
+    /// Number and offset of its latest packet: where a flush at the end of the capture says
+    /// the connection ended.
+    last_packet: (u64, u64),
     /// The running connection's state; `None` once both directions ended or it was reset.
     /// A closed connection is kept only to absorb late packets until idle, so it keeps
     /// nothing else: boxed, the running state is freed at close and a closed connection
@@ -128,6 +131,10 @@ pub struct ConnTable {
     max_live: usize,
     max_conn_buffer: usize,
     max_total_buffer: usize,
+    /// The two caps above as their warnings quote them: the flag's value, and this table's
+    /// share of it when several workers split it.
+    live_cap_text: String,
+    total_cap_text: String,
     /// Packets since the total buffered bytes were last checked.
     since_total_check: u32,
     max_wait: usize,
@@ -170,7 +177,38 @@ pub struct Out<'a> {
 
 impl ConnTable {
     pub fn new(source: Arc<str>, opts: &CaptureOptions) -> Self {
+        Self::sharded(source, opts, 1)
+    }
+
+    /// One of `shards` tables that split the live-connection and total-buffer caps between
+    /// them (the parallel reader's workers).
+    pub fn sharded(source: Arc<str>, opts: &CaptureOptions, shards: usize) -> Self {
+        let shards = shards.max(1);
+        let share = |max: usize| max.div_ceil(shards).max(1);
+        let (max_live, max_total) = (
+            share(opts.max_live_connections),
+            share(opts.max_total_buffer),
+        );
+        let cap = |flag_value: usize, what: &str, flag: &str, mine: usize| {
+            if shards > 1 {
+                format!("{flag_value} {what} ({flag}; {mine} per capture worker)")
+            } else {
+                format!("{flag_value} {what} ({flag})")
+            }
+        };
         ConnTable {
+            live_cap_text: cap(
+                opts.max_live_connections,
+                "live connections",
+                "--max-connections",
+                max_live,
+            ),
+            total_cap_text: cap(
+                opts.max_total_buffer,
+                "bytes buffered by all connections",
+                "--max-total-buffer",
+                max_total,
+            ),
             conns: Conns::default(),
             order: VecDeque::new(),
             keyer: RandomState::new(),
@@ -192,9 +230,9 @@ impl ConnTable {
                 open: BTreeSet::new(),
                 keylog: opts.keylog.clone(),
             },
-            max_live: opts.max_live_connections.max(1),
+            max_live,
             max_conn_buffer: opts.max_connection_buffer,
-            max_total_buffer: opts.max_total_buffer.max(1),
+            max_total_buffer: max_total,
             since_total_check: 0,
             max_wait: opts.max_cross_wait_segments,
             idle_us: opts.idle_timeout_secs.saturating_mul(1_000_000),
@@ -327,7 +365,7 @@ impl ConnTable {
                     &mut self.conns,
                     &mut self.order,
                     &mut self.pool,
-                    self.max_live,
+                    &self.live_cap_text,
                     meta,
                     &mut ctx,
                 );
@@ -345,6 +383,7 @@ impl ConnTable {
                     no: meta.number,
                     isn: [None, None],
                     last_ts: meta.ts,
+                    last_packet: (meta.number, meta.offset),
                     live: Some(Box::new(Live {
                         tcp: [Reassembler::default(), Reassembler::default()],
                         http: HttpConn::new(flow, meta.number, client, mid_stream),
@@ -364,7 +403,11 @@ impl ConnTable {
             }
         }
         let Some(Conn {
-            isn, last_ts, live, ..
+            isn,
+            last_ts,
+            last_packet,
+            live,
+            ..
         }) = self.conns.get_mut(&key)
         else {
             return;
@@ -373,6 +416,7 @@ impl ConnTable {
             return;
         };
         *last_ts = (*last_ts).max(meta.ts);
+        *last_packet = (meta.number, meta.offset);
         let pool = &mut self.pool;
         let lim = &self.reasm;
 
@@ -500,6 +544,7 @@ impl ConnTable {
         }
         let mut ctx = self.emit.ctx(out);
         let max = self.max_total_buffer;
+        let cap = &self.total_cap_text;
         while total > max {
             let Some((key, no)) = self.order.pop_front() else {
                 break;
@@ -510,8 +555,9 @@ impl ConnTable {
             if let Some(mut c) = self.conns.remove(&key) {
                 total = total.saturating_sub(bytes(&c));
                 if c.live.is_some() {
+                    let (src, n, o) = (ctx.source, meta.number, meta.offset);
                     ctx.diag.warn("limit-total-buffer", || {
-                        format!("connections buffer more than {max} bytes together: connection {no} flushed")
+                        format!("{src}: packet {n} (byte {o}): more than {cap}: connection {no} flushed")
                     });
                 }
                 close(&mut c.live, meta, &mut self.pool, &mut ctx);
@@ -534,7 +580,8 @@ impl ConnTable {
                 if let Some(mut c) = self.conns.remove(&key) {
                     let meta = PacketMeta {
                         ts: c.last_ts,
-                        ..PacketMeta::default()
+                        number: c.last_packet.0,
+                        offset: c.last_packet.1,
                     };
                     close(&mut c.live, &meta, &mut self.pool, &mut ctx);
                     return Some(no);
@@ -577,7 +624,7 @@ fn evict_oldest(
     conns: &mut Conns,
     order: &mut VecDeque<(Hashed, u64)>,
     pool: &mut Pool,
-    max_live: usize,
+    cap: &str,
     meta: &PacketMeta,
     ctx: &mut Ctx<'_>,
 ) {
@@ -585,9 +632,10 @@ fn evict_oldest(
         if conns.get(&key).is_some_and(|c| c.no == no) {
             if let Some(mut c) = conns.remove(&key) {
                 if c.live.is_some() {
+                    let (src, n, o) = (ctx.source, meta.number, meta.offset);
                     ctx.diag.warn("limit-live-connections", || {
                         format!(
-                            "more than {max_live} live connections: connection {} flushed",
+                            "{src}: packet {n} (byte {o}): more than {cap}: connection {} flushed",
                             c.no
                         )
                     });

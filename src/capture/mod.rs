@@ -167,7 +167,7 @@ pub enum CaptureError {
         offset: u64,
         detail: String,
     },
-    #[error("packet {packet} (byte {offset}): record larger than the {limit}-byte limit")]
+    #[error("packet {packet} (byte {offset}): record larger than the {limit}-byte limit (--max-record-bytes)")]
     RecordTooLarge {
         packet: u64,
         offset: u64,

@@ -157,11 +157,6 @@ pub fn read_capture_parallel(
     }
     let n = workers;
     let mut packets = PacketReader::new(reader, opts)?.named(source.clone());
-    let worker_opts = CaptureOptions {
-        max_live_connections: opts.max_live_connections.div_ceil(n).max(1),
-        max_total_buffer: opts.max_total_buffer.div_ceil(n).max(1),
-        ..opts.clone()
-    };
     thread::scope(|s| {
         let (to_merge, from_reader) = sync_channel::<ToMerge>(2 * QUEUE);
         let mut to_workers = Vec::with_capacity(n);
@@ -171,10 +166,9 @@ pub fn read_capture_parallel(
             let (tx, rx) = sync_channel::<ToWorker>(QUEUE);
             let (out_tx, out_rx) = sync_channel::<WorkerOut>(QUEUE);
             let source = source.clone();
-            let o = worker_opts.clone();
             let h = thread::Builder::new()
                 .name(format!("capture-worker-{}", handles.len()))
-                .spawn_scoped(s, move || worker(&rx, &out_tx, source, &o));
+                .spawn_scoped(s, move || worker(&rx, &out_tx, source, opts, n));
             handles.push(h);
             to_workers.push(tx);
             from_workers.push(out_rx);
@@ -432,8 +426,10 @@ fn worker(
     tx: &SyncSender<WorkerOut>,
     source: Arc<str>,
     opts: &CaptureOptions,
+    workers: usize,
 ) {
-    let mut table = ConnTable::new(source.clone(), opts);
+    // Each worker holds its share of the live-connection and total-buffer caps.
+    let mut table = ConnTable::sharded(source.clone(), opts, workers);
     let mut stats = CaptureStats::default();
     // The worker's warnings for its whole run: counts here, detail lines shipped with the
     // events they arose in (bounded however many packets warn).
@@ -925,6 +921,65 @@ mod tests {
             o.diag.details("truncated-packet").len(),
             crate::diag::MAX_DETAILS_PER_KIND
         );
+    }
+
+    /// Warnings of the end-of-capture flush name the connection's last packet (they said
+    /// "packet 0 (byte 0)"), the same with any worker count.
+    #[test]
+    fn flush_warnings_name_the_connections_last_packet() {
+        let mut c = Conv::new(41200);
+        c.handshake();
+        c.client(b"GET /f HTTP/1.1\r\nHost: h\r\n\r\n", 1460);
+        c.server(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b",
+            1460,
+        );
+        let bytes = pcap(&c.frames, 1, false, false);
+        let last = c.frames.len();
+        let offset = bytes.len() - 16 - c.frames[last - 1].1.len();
+        assert_same(&bytes, &CaptureOptions::default());
+        let o = run_n(&bytes, &CaptureOptions::default(), 2);
+        let d = o.diag.details("http-truncated-body");
+        assert_eq!(
+            d,
+            [format!(
+                "t.pcap: packet {last} (byte {offset}): connection ended inside a message body"
+            )]
+        );
+    }
+
+    /// Limit warnings name the file and packet and quote the flag's value (and the share of
+    /// it each worker holds).
+    #[test]
+    fn limit_warnings_quote_the_flag() {
+        let mut frames = Vec::new();
+        for (i, port) in (41300u16..41308).enumerate() {
+            let mut c = Conv::new(port);
+            c.ts += i as i64 * 1000;
+            c.handshake();
+            c.client(b"GET /l HTTP/1.1\r\nHost: h\r\n", 1460);
+            frames.extend(c.frames);
+        }
+        frames.sort_by_key(|f| f.0);
+        let bytes = pcap(&frames, 1, false, false);
+        let opts = CaptureOptions {
+            max_live_connections: 2,
+            ..CaptureOptions::default()
+        };
+        for (n, share) in [(1, ""), (2, "; 1 per capture worker")] {
+            let o = run_n(&bytes, &opts, n);
+            let d = o.diag.details("limit-live-connections");
+            assert!(!d.is_empty(), "{n} workers");
+            for line in d {
+                assert!(line.starts_with("t.pcap: packet "), "{line}");
+                assert!(
+                    line.contains(&format!(
+                        "more than 2 live connections (--max-connections{share}): connection "
+                    )),
+                    "{line}"
+                );
+            }
+        }
     }
 
     #[test]
