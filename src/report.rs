@@ -856,6 +856,7 @@ mod tests {
             location: "entry 3".into(),
             wait_ms: Some(1.5),
             preflight_wait_ms: None,
+            flow: None,
         }
     }
 

@@ -584,6 +584,7 @@ mod tests {
 
     /// Issue 10.7: headers the browser adds itself are not the page's.
     #[test]
+    #[allow(clippy::type_complexity)] // a table of (request headers, names the page set)
     fn browser_added_headers_are_not_author_set() {
         let cases: &[(&[(&str, &str)], &[&str])] = &[
             (
