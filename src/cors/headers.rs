@@ -457,7 +457,8 @@ mod tests {
     /// Issue 10.7: headers the browser adds itself are not the page's.
     #[test]
     fn browser_added_headers_are_not_author_set() {
-        let cases: &[(&[(&str, &str)], &[&str])] = &[
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str]);
+        let cases: &[Case] = &[
             (
                 &[
                     ("X-Browser-Channel", "stable"),
