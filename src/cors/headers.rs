@@ -586,7 +586,8 @@ mod tests {
     #[test]
     #[allow(clippy::type_complexity)] // a table of (request headers, names the page set)
     fn browser_added_headers_are_not_author_set() {
-        let cases: &[(&[(&str, &str)], &[&str])] = &[
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str]);
+        let cases: &[Case] = &[
             (
                 &[
                     ("X-Browser-Channel", "stable"),
