@@ -38,8 +38,10 @@
 //!   first);
 //! - the end-of-capture flush: oldest connection first, merged by connection id;
 //! - the watermark and the reorder buffer (and its cap): one, in the merge;
-//! - warnings: collected per event and merged in the same order, so even the kept details
-//!   are the same.
+//! - warnings: each thread counts its own for the whole run (counts reach the merge once, at
+//!   the end) and hands on only the detail lines it kept, with the event they arose in, so the
+//!   merge keeps the same first lines as the single table while a warning per packet costs
+//!   no memory.
 //!
 //! The one exception is the live-connection cap: each worker enforces its share of
 //! [`CaptureOptions::max_live_connections`], so when the cap is hit the connection chosen
