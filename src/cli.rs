@@ -890,7 +890,18 @@ fn print_summary(
     // when it was collected.
     if let Some(insights) = &s.insights {
         let b = s.browser.parse().unwrap_or(Browser::Chromium);
-        crate::summary::text::print(out, insights, b, top)?;
+        let mut text = Vec::new();
+        crate::summary::text::print(&mut text, insights, b, top)?;
+        // Wrapped to the terminal like the rest, keeping each line's indent.
+        for line in String::from_utf8_lossy(&text).lines() {
+            let body = line.trim_start();
+            if body.is_empty() {
+                writeln!(out)?;
+                continue;
+            }
+            let indent = &line[..line.len() - body.len()];
+            para(out, style, body, indent, &format!("{indent}    "))?;
+        }
     }
     let legacy = s.insights.is_none();
     let v = |k: &str| s.verdicts.get(k).copied().unwrap_or(0);

@@ -72,7 +72,6 @@ fn stop_request_ends_a_silent_live_input() {
 /// Needs the CLI to flush each record line on a pipe (issue 15 item 1, the CLI side): enable
 /// once that is merged.
 #[test]
-#[ignore = "needs line-buffered record output from src/cli.rs"]
 fn binary_prints_the_first_record_before_the_writer_closes() {
     let mut child = slow_cors(3);
     let mut gen_out = child.stdout.take().expect("piped");

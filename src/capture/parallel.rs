@@ -84,7 +84,8 @@ enum Item {
     Sweep(PacketMeta),
     /// A datagram the reader reassembled from fragments (its last one is `meta`), carrying
     /// a TCP segment of this worker's.
-    Datagram { meta: PacketMeta, dg: Datagram },
+    /// Boxed: fragments are rare, and every other item would pay for its size.
+    Datagram { meta: PacketMeta, dg: Box<Datagram> },
 }
 
 enum ToWorker {
@@ -298,7 +299,10 @@ impl BlockSink for Dispatch<'_> {
                     if let Some(dg) = self.decoder.settle(d, &meta, &mut diag) {
                         let shard = dg.segment().map_or(0, |seg| flow_shard(&seg, n));
                         if let Some(items) = self.items.get_mut(shard) {
-                            items.push(Item::Datagram { meta, dg });
+                            items.push(Item::Datagram {
+                                meta,
+                                dg: Box::new(dg),
+                            });
                         }
                     }
                     mark.diag = (!diag.is_empty()).then(|| Box::new(diag));
