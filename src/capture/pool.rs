@@ -13,7 +13,9 @@
 //! connection's exchanges (bounded by [`HOLD_US`] of capture time) until its class is known,
 //! then writes it to `Evidence::connection_credentials`.
 
+use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
 use crate::cors::Browser;
 use crate::fingerprint::{wire_engine, Wire};
@@ -46,8 +48,11 @@ fn is_preflight(x: &Exchange) -> bool {
 #[derive(Debug)]
 struct Conn {
     family: Option<(Browser, Wire)>,
-    /// Every request so far fingerprinted as `family`, one of [`SEPARATE_POOLS`], none came
-    /// through a proxy.
+    /// Hash of the first request's User-Agent: a connection whose requests name different
+    /// ones is shared by clients (an intermediary's pool), not one browser's.
+    agent: u64,
+    /// Every request so far fingerprinted as `family`, one of [`SEPARATE_POOLS`], with the
+    /// same User-Agent, none came through a proxy.
     eligible: bool,
     preflight: bool,
     cookie: bool,
@@ -70,8 +75,14 @@ impl Pools {
             return;
         };
         let family = wire_engine(&x.request.headers, x.evidence.pseudo_order.as_ref());
+        let agent = {
+            let mut h = DefaultHasher::new();
+            x.request.headers.get_str("user-agent").hash(&mut h);
+            h.finish()
+        };
         let c = self.conns.entry(id).or_insert(Conn {
             family,
+            agent,
             eligible: true,
             preflight: false,
             cookie: false,
@@ -79,6 +90,7 @@ impl Pools {
         });
         c.eligible &= family.is_some_and(|f| SEPARATE_POOLS.contains(&f))
             && family == c.family
+            && agent == c.agent
             && x.evidence.via_proxy.is_none();
         c.preflight |= is_preflight(x);
         c.cookie |= x.request.headers.contains("cookie");
@@ -169,7 +181,7 @@ mod tests {
         let chromium = [":method", ":authority", ":scheme", ":path"];
         let firefox = [":method", ":path", ":authority", ":scheme"];
         let webkit = [":method", ":scheme", ":authority", ":path"];
-        let cases: [(Vec<Exchange>, Option<bool>, bool); 11] = [
+        let cases: [(Vec<Exchange>, Option<bool>, bool); 12] = [
             (vec![ex(1, "GET", &[], false)], None, true),
             (
                 vec![ex(1, "GET", &[], false), ex(1, "OPTIONS", &pf, false)],
@@ -219,6 +231,15 @@ mod tests {
                 vec![
                     h2(WEBKIT, &webkit, "GET", &[]),
                     h2(WEBKIT, &webkit, "OPTIONS", &pf),
+                ],
+                None,
+                false,
+            ),
+            // Two Chromium versions on one connection: an intermediary's pool, not a browser.
+            (
+                vec![
+                    h2(CHROME, &chromium, "GET", &[]),
+                    h2(&CHROME.replace("156", "155"), &chromium, "OPTIONS", &pf),
                 ],
                 None,
                 false,
