@@ -177,6 +177,134 @@ pub fn identify(headers: &Headers) -> Client {
     }
 }
 
+/// The protocol a request was written in: its wire shape is read from different places.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Wire {
+    /// HTTP/1.x: the order of the first header lines.
+    H1,
+    /// HTTP/2: the order of the request pseudo-headers.
+    H2,
+}
+
+/// Request pseudo-headers (RFC 9113 section 8.3.1, RFC 8441's `:protocol`).
+const PSEUDO: [&str; 5] = [":method", ":scheme", ":authority", ":path", ":protocol"];
+
+/// An HTTP/2 request's pseudo-headers in the order the client wrote them: the order is the
+/// client's choice (RFC 9113 section 8.3), and each engine writes its own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PseudoOrder {
+    /// Indices into [`PSEUDO`], `len` of them.
+    names: [u8; PSEUDO.len()],
+    len: u8,
+    /// An unknown or repeated pseudo-header, or one after a regular field: no engine's shape.
+    odd: bool,
+}
+
+impl PseudoOrder {
+    /// The next pseudo-header of the block.
+    pub fn push(&mut self, name: &[u8]) {
+        let len = usize::from(self.len);
+        match PSEUDO.iter().position(|p| p.as_bytes() == name) {
+            // `i < PSEUDO.len()` fits a u8; a repeated name is refused, so `len` stays in bounds.
+            Some(i) if !self.names[..len].contains(&(i as u8)) => {
+                self.names[len] = i as u8;
+                self.len += 1;
+            }
+            _ => self.odd = true,
+        }
+    }
+
+    /// A pseudo-header after a regular field (malformed, RFC 9113 section 8.3).
+    pub fn mark_odd(&mut self) {
+        self.odd = true;
+    }
+
+    /// Whether the block held exactly these pseudo-headers, in this order.
+    pub fn is(&self, names: &[&str]) -> bool {
+        !self.odd
+            && names.len() == usize::from(self.len)
+            && names
+                .iter()
+                .zip(&self.names)
+                .all(|(n, &i)| PSEUDO[usize::from(i)] == *n)
+    }
+}
+
+/// How an engine writes a request, beside what it sends.
+enum Shape {
+    /// HTTP/1.x: the first header lines, in order: (name, the value it must have, if any).
+    H1(&'static [(&'static str, Option<&'static str>)]),
+    /// HTTP/2: the request pseudo-headers, in order.
+    H2(&'static [&'static str]),
+}
+
+/// Each engine's wire shape, as recorded (Chromium 156, Firefox 153, WebKitGTK; HTTP/2 over
+/// TLS checked with tshark on every request of the tls-dev recordings). One table: a shape
+/// names at most one engine. WebKit's HTTP/1.1 (`Host` last, `Connection: Keep-Alive`) is not
+/// a prefix shape, so it has no row: such requests name no engine.
+const SHAPES: &[(Shape, Browser)] = &[
+    (
+        Shape::H1(&[("host", None), ("connection", Some("keep-alive"))]),
+        Browser::Chromium,
+    ),
+    (
+        Shape::H1(&[("host", None), ("user-agent", None)]),
+        Browser::Firefox,
+    ),
+    (
+        Shape::H2(&[":method", ":authority", ":scheme", ":path"]),
+        Browser::Chromium,
+    ),
+    (
+        Shape::H2(&[":method", ":path", ":authority", ":scheme"]),
+        Browser::Firefox,
+    ),
+    (
+        Shape::H2(&[":method", ":scheme", ":authority", ":path"]),
+        Browser::Safari,
+    ),
+];
+
+impl Shape {
+    fn matches(&self, headers: &Headers, pseudo: Option<&PseudoOrder>) -> bool {
+        match (self, pseudo) {
+            (Shape::H1(lines), None) => {
+                let mut got = headers.iter();
+                lines.iter().all(|(name, value)| {
+                    got.next().is_some_and(|(n, v)| {
+                        n.eq_ignore_ascii_case(name.as_bytes())
+                            && value.is_none_or(|want| v.trim_ascii() == want.as_bytes())
+                    })
+                })
+            }
+            (Shape::H2(names), Some(p)) => p.is(names),
+            _ => false,
+        }
+    }
+}
+
+/// The engine that wrote a request, from how it is written (its [`SHAPES`] row: first header
+/// lines on HTTP/1.x, pseudo-header order on HTTP/2 when `pseudo` is given) with the
+/// User-Agent naming the same engine, no tool, and UA client hints only from Chromium, whose
+/// `sec-ch-ua` lists the `Chromium` brand. Anything else (tools, proxies, an unknown shape, a
+/// shape and a User-Agent that disagree) is `None`: a client copying a browser's User-Agent
+/// is not taken for the browser.
+pub fn wire_engine(headers: &Headers, pseudo: Option<&PseudoOrder>) -> Option<(Browser, Wire)> {
+    let engine = SHAPES
+        .iter()
+        .find(|(shape, _)| shape.matches(headers, pseudo))
+        .map(|(_, b)| *b)?;
+    let ua = headers.get_str("user-agent")?;
+    let hints = CHROMIUM_ONLY.iter().any(|h| headers.contains(h));
+    let brands_ok = headers
+        .get_str("sec-ch-ua")
+        .is_none_or(|b| b.contains("\"Chromium\""));
+    let agrees = tool_of_user_agent(&ua).is_none()
+        && browser_of_user_agent(&ua) == Some(engine)
+        && (engine == Browser::Chromium && brands_ok || !hints);
+    agrees.then_some((engine, if pseudo.is_some() { Wire::H2 } else { Wire::H1 }))
+}
+
 /// Why a verdict about `client` would be a guess, for a note: `None` for a known browser.
 pub fn doubt(client: Client, headers: &Headers) -> Option<String> {
     match client {
@@ -306,6 +434,171 @@ mod tests {
         for (headers, want) in cases {
             assert_eq!(identify(&h(headers)), *want, "{headers:?}");
         }
+    }
+
+    /// `wire_engine`: the shape (HTTP/1 first lines, HTTP/2 pseudo-header order) and the
+    /// User-Agent must name the same engine; tools, unknown shapes and disagreement name none.
+    #[test]
+    fn wire_shapes() {
+        use crate::cors::Browser::*;
+        use Wire::*;
+        const WEBKIT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/60.5 Safari/605.1.15";
+        const BRANDS: &str =
+            r#""Chromium";v="156", "Not)A;Brand";v="24", "HeadlessChrome";v="156""#;
+        let cr2 = [":method", ":authority", ":scheme", ":path"];
+        let ff2 = [":method", ":path", ":authority", ":scheme"];
+        let wk2 = [":method", ":scheme", ":authority", ":path"];
+        let curl2 = [":method", ":path", ":scheme", ":authority"];
+        type Case<'a> = (
+            &'a [(&'a str, &'a str)],
+            Option<&'a [&'a str]>,
+            Option<(Browser, Wire)>,
+        );
+        let cases: &[Case] = &[
+            // HTTP/1.1.
+            (
+                &[
+                    ("Host", "a"),
+                    ("Connection", "keep-alive"),
+                    ("User-Agent", HEADLESS),
+                ],
+                None,
+                Some((Chromium, H1)),
+            ),
+            (
+                &[
+                    ("Host", "a"),
+                    ("User-Agent", FIREFOX),
+                    ("Connection", "keep-alive"),
+                ],
+                None,
+                Some((Firefox, H1)),
+            ),
+            // WebKitGTK: Host last, `Keep-Alive`.
+            (
+                &[
+                    ("User-Agent", WEBKIT),
+                    ("Connection", "Keep-Alive"),
+                    ("Host", "a"),
+                ],
+                None,
+                None,
+            ),
+            // A Chrome User-Agent on a request not written like Chromium's (a tool copying it).
+            (
+                &[("Host", "a"), ("User-Agent", CHROME), ("Accept", "*/*")],
+                None,
+                None,
+            ),
+            (
+                &[
+                    ("Host", "a"),
+                    ("Connection", "close"),
+                    ("User-Agent", CHROME),
+                ],
+                None,
+                None,
+            ),
+            // Chromium's order with a Safari User-Agent: the two disagree.
+            (
+                &[
+                    ("Host", "a"),
+                    ("Connection", "keep-alive"),
+                    ("User-Agent", WEBKIT),
+                ],
+                None,
+                None,
+            ),
+            (&[("Host", "a")], None, None),
+            // HTTP/2: preflights carry no client hints, other requests Chromium's brands.
+            (
+                &[("user-agent", HEADLESS)],
+                Some(&cr2),
+                Some((Chromium, H2)),
+            ),
+            (
+                &[("sec-ch-ua", BRANDS), ("user-agent", CHROME)],
+                Some(&cr2),
+                Some((Chromium, H2)),
+            ),
+            (&[("user-agent", EDGE)], Some(&cr2), Some((Chromium, H2))),
+            (&[("user-agent", FIREFOX)], Some(&ff2), Some((Firefox, H2))),
+            (&[("user-agent", WEBKIT)], Some(&wk2), Some((Safari, H2))),
+            // Shapes and User-Agents that disagree, client hints from a non-Chromium shape or
+            // without the Chromium brand, a tool, no User-Agent, an unknown order.
+            (&[("user-agent", FIREFOX)], Some(&cr2), None),
+            (&[("user-agent", CHROME)], Some(&ff2), None),
+            (&[("user-agent", CHROME)], Some(&wk2), None),
+            (
+                &[("sec-ch-ua-mobile", "?0"), ("user-agent", FIREFOX)],
+                Some(&ff2),
+                None,
+            ),
+            (
+                &[("sec-ch-ua", r#""Other";v="1""#), ("user-agent", CHROME)],
+                Some(&cr2),
+                None,
+            ),
+            (&[("user-agent", "curl/8.5.0")], Some(&curl2), None),
+            (&[("user-agent", "curl/8.5.0")], Some(&cr2), None),
+            (&[], Some(&cr2), None),
+            (&[("user-agent", CHROME)], Some(&curl2), None),
+            (&[("user-agent", CHROME)], Some(&cr2[..3]), None),
+            // HTTP/1 shape with an HTTP/2 block, and the reverse: the protocol decides.
+            (
+                &[
+                    ("Host", "a"),
+                    ("Connection", "keep-alive"),
+                    ("User-Agent", CHROME),
+                ],
+                Some(&[]),
+                None,
+            ),
+        ];
+        for (headers, order, want) in cases {
+            let pseudo = order.map(|o| {
+                let mut p = PseudoOrder::default();
+                o.iter().for_each(|n| p.push(n.as_bytes()));
+                p
+            });
+            assert_eq!(
+                wire_engine(&h(headers), pseudo.as_ref()),
+                *want,
+                "{headers:?} {order:?}"
+            );
+        }
+    }
+
+    /// Repeated, unknown or late pseudo-headers match no shape.
+    #[test]
+    fn odd_pseudo_orders_match_nothing() {
+        let cr2 = [":method", ":authority", ":scheme", ":path"];
+        let build = |names: &[&str], late: bool| {
+            let mut p = PseudoOrder::default();
+            names.iter().for_each(|n| p.push(n.as_bytes()));
+            if late {
+                p.mark_odd();
+            }
+            p
+        };
+        assert!(build(&cr2, false).is(&cr2));
+        assert!(!build(&cr2, true).is(&cr2));
+        assert!(!build(
+            &[":method", ":method", ":authority", ":scheme", ":path"],
+            false
+        )
+        .is(&cr2));
+        assert!(!build(&[":method", ":x", ":authority", ":scheme", ":path"], false).is(&cr2));
+        let all = [
+            ":method",
+            ":scheme",
+            ":authority",
+            ":path",
+            ":protocol",
+            ":method",
+        ];
+        assert!(!build(&all, false).is(&all[..5]));
+        assert!(build(&all[..5], false).is(&all[..5]));
     }
 
     #[test]

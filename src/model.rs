@@ -307,6 +307,9 @@ pub struct Evidence {
     /// separate connections): `Some(false)` the connection carried a CORS preflight (sent
     /// without credentials), `Some(true)` it carried a `Cookie`.
     pub connection_credentials: Option<bool>,
+    /// Captures over HTTP/2: the request's pseudo-headers in the order the client wrote them
+    /// (each engine has its own; `fingerprint::wire_engine` reads it).
+    pub pseudo_order: Option<crate::fingerprint::PseudoOrder>,
     /// The browser that made the input, as the input states it (HAR `log.browser`/`creator`):
     /// `chromium`, `firefox` or `safari`.
     pub browser: Option<&'static str>,

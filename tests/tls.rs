@@ -225,3 +225,60 @@ fn generated_tls_capture_decodes_completely() {
     let encrypted = diag.count("tls-encrypted");
     assert!(encrypted > 0 && encrypted <= counts.connections);
 }
+
+/// Chromium's HTTP/2 connections show the credentials mode (`PrivacyMode` is in its session
+/// key): on the TLS 1.3 and TLS 1.2 recordings every request fingerprints as Chromium over
+/// HTTP/2 (pseudo-headers `:method :authority :scheme :path`), and each connection's class is
+/// what it carried: a preflight and no `Cookie` uncredentialed, a `Cookie` and no preflight
+/// credentialed, neither nothing (never both on these recordings).
+#[test]
+fn chromium_http2_connections_show_their_credentials_mode() {
+    use corscope::cors::Browser;
+    use corscope::fingerprint::{wire_engine, Wire};
+    for (file, keylog) in [
+        ("tls13-h2-dsb.pcapng", None),
+        ("tls12-h2.pcap", Some("tls12-keylog.txt")),
+    ] {
+        let r = run(std::fs::read(data(file)).unwrap(), keylog);
+        let mut by: BTreeMap<u64, Vec<&Exchange>> = BTreeMap::new();
+        for ex in &r.exchanges {
+            assert_eq!(
+                wire_engine(&ex.request.headers, ex.evidence.pseudo_order.as_ref()),
+                Some((Browser::Chromium, Wire::H2)),
+                "{file}: {}",
+                ex.request.url
+            );
+            by.entry(ex.connection.unwrap()).or_default().push(ex);
+        }
+        let mut classes = BTreeMap::new();
+        for xs in by.values() {
+            let preflight = xs.iter().any(|x| {
+                x.request.method == "OPTIONS"
+                    && x.request.headers.contains("access-control-request-method")
+            });
+            let cookie = xs.iter().any(|x| x.request.headers.contains("cookie"));
+            assert!(!(preflight && cookie), "{file}: a connection mixes both");
+            let want = match (preflight, cookie) {
+                (true, false) => Some(false),
+                (false, true) => Some(true),
+                _ => None,
+            };
+            for x in xs {
+                assert_eq!(
+                    x.evidence.connection_credentials, want,
+                    "{file}: {}",
+                    x.request.url
+                );
+            }
+            *classes.entry(want).or_insert(0) += xs.len();
+        }
+        // 151 requests on 9 connections: 133 on 3 preflight-carrying ones, 10 on 2 with a
+        // Cookie.
+        let counts: Vec<(Option<bool>, usize)> = classes.into_iter().collect();
+        assert_eq!(
+            counts,
+            [(None, 8), (Some(false), 133), (Some(true), 10)],
+            "{file}"
+        );
+    }
+}

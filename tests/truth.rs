@@ -493,3 +493,35 @@ fn credentials_read_from_connections_in_three_browsers() {
         }
     }
 }
+
+/// HTTPS + HTTP/2 (the tls-dev Chromium recording, TLS 1.3 secrets in the pcapng; its truth
+/// cut to the fields scored): Chromium's HTTP/2 connections show the credentials mode as its
+/// HTTP/1 ones do, so only the credentialed requests without a cookie, on a connection without
+/// a preflight, stay unknown; nothing contradicts the browser.
+#[test]
+fn https_capture_reads_credentials_from_http2_connections() {
+    let (v, r, n, bad) = score(
+        "tests/data/tls/tls13-h2-dsb.pcapng",
+        "tests/data/tls/truth.json",
+        "verdict",
+        "reason",
+        "cors_error",
+    );
+    assert!(wrong(&bad).is_empty(), "{:#?}", wrong(&bad));
+    let mut unknown: Vec<&str> = bad
+        .iter()
+        .filter(|b| b.contains("got unknown"))
+        .filter_map(|b| b.split('"').nth(1))
+        .collect();
+    unknown.sort();
+    assert_eq!(
+        unknown,
+        [
+            "td-cred-get-acac-upper",
+            "td-cred-get-wildcard",
+            "td-pf-credentials-actual-no-acac",
+            "td-xhr-credentials-wildcard",
+        ]
+    );
+    assert_eq!((v, r), (n - 4, n - 4), "{bad:#?}");
+}

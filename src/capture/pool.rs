@@ -1,61 +1,42 @@
 //! Step 5a (pool): the credentials mode a request's TCP connection shows. Chromium keeps
 //! credentialed and uncredentialed requests in separate socket pools (`PrivacyMode` in the
 //! pool's group id; preflights are sent uncredentialed) and Firefox in separate connection
-//! entries (the anonymous flag; `LOAD_ANONYMOUS` for preflights and uncredentialed CORS
-//! requests), so on a direct path every request on a connection that carried a CORS preflight
-//! was sent without credentials, and every request on one that carried a `Cookie` with them.
-//! WebKit shares one session for both, so its connections say nothing; neither does a
-//! connection through a proxy (its pool mixes browsers) nor one whose requests do not all
-//! fingerprint as the same Chromium or Gecko client.
+//! HTTP/1 connection entries (the anonymous flag; `LOAD_ANONYMOUS` for preflights and
+//! uncredentialed CORS requests), so on a direct path every request on a connection that
+//! carried a CORS preflight was sent without credentials, and every request on one that
+//! carried a `Cookie` with them. WebKit shares one session for both, and Firefox one HTTP/2
+//! session, so their connections say nothing ([`SEPARATE_POOLS`]); neither does a connection
+//! through a proxy (its pool mixes browsers) nor one whose requests do not all fingerprint
+//! (`fingerprint::wire_engine`) as the same engine over the same protocol.
 //!
 //! The output reorder stage ([`super::Reorder`]) observes every exchange here and holds a
 //! connection's exchanges (bounded by [`HOLD_US`] of capture time) until its class is known,
 //! then writes it to `Evidence::connection_credentials`.
 
+use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
-use crate::model::{Exchange, Headers, Micros};
+use crate::cors::Browser;
+use crate::fingerprint::{wire_engine, Wire};
+use crate::model::{Exchange, Micros};
 
 /// How long (capture time) an exchange waits for its connection to show its class.
 pub const HOLD_US: Micros = 30_000_000;
 /// Connections remembered before those idle for two hold periods are forgotten.
 const PRUNE_AT: usize = 4096;
 
-/// A browser engine, identified from how its HTTP/1.1 requests are written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Family {
-    Chromium,
-    Gecko,
-}
-
-/// The client engine of a request, from its fingerprint (header order) and its User-Agent
-/// agreeing: Chromium writes `Host` then `Connection`, Gecko `Host` then `User-Agent`. Anything
-/// else (WebKit writes `Host` last and `Connection: Keep-Alive`; tools, proxies) is `None`.
-pub fn client_family(headers: &Headers) -> Option<Family> {
-    let mut names = headers.iter().map(|(n, _)| n);
-    if !names.next()?.eq_ignore_ascii_case(b"host") {
-        return None;
-    }
-    let second = names.next()?;
-    let ua = headers.get_str("user-agent")?;
-    let keep_alive = headers
-        .get_str("connection")
-        .is_some_and(|v| v.trim() == "keep-alive");
-    if second.eq_ignore_ascii_case(b"connection")
-        && keep_alive
-        && (ua.contains("Chrome/") || ua.contains("Chromium/"))
-        && !ua.contains("Firefox/")
-    {
-        Some(Family::Chromium)
-    } else if second.eq_ignore_ascii_case(b"user-agent")
-        && ua.contains("Gecko/")
-        && ua.contains("Firefox/")
-    {
-        Some(Family::Gecko)
-    } else {
-        None
-    }
-}
+/// The engines and protocols whose connections keep credentialed and uncredentialed requests
+/// apart (one table). Chromium: `PrivacyMode` is part of both the HTTP/1 socket pool's group
+/// id and the HTTP/2 `SpdySessionKey`. Firefox: the anonymous flag separates HTTP/1
+/// connections, but an HTTP/2 session is shared by anonymous and non-anonymous requests
+/// (Gecko's `test_anonymous-coalescing`; the tls-dev Firefox recordings carry a `Cookie` and
+/// preflights on one HTTP/2 connection), so Firefox over HTTP/2 has no row. WebKit: none.
+const SEPARATE_POOLS: &[(Browser, Wire)] = &[
+    (Browser::Chromium, Wire::H1),
+    (Browser::Firefox, Wire::H1),
+    (Browser::Chromium, Wire::H2),
+];
 
 /// A CORS preflight: `OPTIONS` with `Origin` and `Access-Control-Request-Method`.
 fn is_preflight(x: &Exchange) -> bool {
@@ -66,8 +47,12 @@ fn is_preflight(x: &Exchange) -> bool {
 
 #[derive(Debug)]
 struct Conn {
-    family: Option<Family>,
-    /// Every request so far fingerprinted as `family`, none came through a proxy.
+    family: Option<(Browser, Wire)>,
+    /// Hash of the first request's User-Agent: a connection whose requests name different
+    /// ones is shared by clients (an intermediary's pool), not one browser's.
+    agent: u64,
+    /// Every request so far fingerprinted as `family`, one of [`SEPARATE_POOLS`], with the
+    /// same User-Agent, none came through a proxy.
     eligible: bool,
     preflight: bool,
     cookie: bool,
@@ -89,15 +74,24 @@ impl Pools {
         let Some(id) = x.connection else {
             return;
         };
-        let family = client_family(&x.request.headers);
+        let family = wire_engine(&x.request.headers, x.evidence.pseudo_order.as_ref());
+        let agent = {
+            let mut h = DefaultHasher::new();
+            x.request.headers.get_str("user-agent").hash(&mut h);
+            h.finish()
+        };
         let c = self.conns.entry(id).or_insert(Conn {
             family,
+            agent,
             eligible: true,
             preflight: false,
             cookie: false,
             last: x.time,
         });
-        c.eligible &= family.is_some() && family == c.family && x.evidence.via_proxy.is_none();
+        c.eligible &= family.is_some_and(|f| SEPARATE_POOLS.contains(&f))
+            && family == c.family
+            && agent == c.agent
+            && x.evidence.via_proxy.is_none();
         c.preflight |= is_preflight(x);
         c.cookie |= x.request.headers.contains("cookie");
         c.last = c.last.max(x.time);
@@ -135,6 +129,8 @@ impl Pools {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fingerprint::PseudoOrder;
+    use crate::model::Headers;
 
     fn h(list: &[(&str, &str)]) -> Headers {
         list.iter().map(|(n, v)| (*n, *v)).collect()
@@ -169,9 +165,23 @@ mod tests {
             x.evidence.via_proxy = via_proxy.then(|| "10.0.0.1:1".to_owned());
             x
         };
+        // The same over HTTP/2, written by `ua` with pseudo-headers in `order`.
+        let h2 = |ua: &str, order: &[&str], method: &str, extra: &[(&str, &str)]| {
+            let mut x = ex(1, method, extra, false);
+            let mut headers = vec![("user-agent", ua), ("origin", "https://app.test")];
+            headers.extend_from_slice(extra);
+            x.request.headers = h(&headers);
+            let mut p = PseudoOrder::default();
+            order.iter().for_each(|n| p.push(n.as_bytes()));
+            x.evidence.pseudo_order = Some(p);
+            x
+        };
         let pf = [("Access-Control-Request-Method", "PUT")];
         let cookie = [("Cookie", "a=1")];
-        let cases: [(Vec<Exchange>, Option<bool>, bool); 6] = [
+        let chromium = [":method", ":authority", ":scheme", ":path"];
+        let firefox = [":method", ":path", ":authority", ":scheme"];
+        let webkit = [":method", ":scheme", ":authority", ":path"];
+        let cases: [(Vec<Exchange>, Option<bool>, bool); 12] = [
             (vec![ex(1, "GET", &[], false)], None, true),
             (
                 vec![ex(1, "GET", &[], false), ex(1, "OPTIONS", &pf, false)],
@@ -194,6 +204,55 @@ mod tests {
                 None,
                 false,
             ),
+            // HTTP/2: Chromium's session pool separates privacy modes too.
+            (
+                vec![
+                    h2(CHROME, &chromium, "GET", &[]),
+                    h2(CHROME, &chromium, "OPTIONS", &pf),
+                ],
+                Some(false),
+                false,
+            ),
+            (
+                vec![h2(CHROME, &chromium, "GET", &cookie)],
+                Some(true),
+                false,
+            ),
+            // Firefox shares an HTTP/2 session between both, WebKit everything: no class.
+            (
+                vec![
+                    h2(FIREFOX, &firefox, "GET", &[]),
+                    h2(FIREFOX, &firefox, "OPTIONS", &pf),
+                ],
+                None,
+                false,
+            ),
+            (
+                vec![
+                    h2(WEBKIT, &webkit, "GET", &[]),
+                    h2(WEBKIT, &webkit, "OPTIONS", &pf),
+                ],
+                None,
+                false,
+            ),
+            // Two Chromium versions on one connection: an intermediary's pool, not a browser.
+            (
+                vec![
+                    h2(CHROME, &chromium, "GET", &[]),
+                    h2(&CHROME.replace("156", "155"), &chromium, "OPTIONS", &pf),
+                ],
+                None,
+                false,
+            ),
+            // Chromium's User-Agent on a request not written like Chromium's HTTP/2.
+            (
+                vec![
+                    h2(CHROME, &chromium, "GET", &[]),
+                    h2(CHROME, &firefox, "OPTIONS", &pf),
+                ],
+                None,
+                false,
+            ),
         ];
         for (i, (xs, class, pending)) in cases.into_iter().enumerate() {
             let mut p = Pools::default();
@@ -202,55 +261,6 @@ mod tests {
             }
             assert_eq!(p.class(&xs[0]), class, "case {i}");
             assert_eq!(p.pending(&xs[0]), pending, "case {i}");
-        }
-    }
-
-    #[test]
-    fn fingerprints_table() {
-        let cases: [(Headers, Option<Family>); 6] = [
-            (
-                h(&[
-                    ("Host", "a"),
-                    ("Connection", "keep-alive"),
-                    ("User-Agent", CHROME),
-                ]),
-                Some(Family::Chromium),
-            ),
-            (
-                h(&[
-                    ("Host", "a"),
-                    ("User-Agent", FIREFOX),
-                    ("Connection", "keep-alive"),
-                ]),
-                Some(Family::Gecko),
-            ),
-            // WebKitGTK: Host last, `Keep-Alive`.
-            (
-                h(&[
-                    ("User-Agent", WEBKIT),
-                    ("Connection", "Keep-Alive"),
-                    ("Host", "a"),
-                ]),
-                None,
-            ),
-            // A Chrome User-Agent on a request not written like Chromium's (a tool copying it).
-            (
-                h(&[("Host", "a"), ("User-Agent", CHROME), ("Accept", "*/*")]),
-                None,
-            ),
-            // Chromium's order with a Safari User-Agent: the two disagree.
-            (
-                h(&[
-                    ("Host", "a"),
-                    ("Connection", "keep-alive"),
-                    ("User-Agent", WEBKIT),
-                ]),
-                None,
-            ),
-            (h(&[("Host", "a")]), None),
-        ];
-        for (headers, want) in cases {
-            assert_eq!(client_family(&headers), want, "{headers:?}");
         }
     }
 }

@@ -11,6 +11,7 @@ mod tables;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::fingerprint::PseudoOrder;
 use crate::model::{
     Evidence, Exchange, Flavour, Headers, Location, Micros, Position, Request, Response, Timings,
 };
@@ -332,8 +333,16 @@ impl H2Conn {
             fields.len(),
             fields.iter().map(|(n, v)| n.len() + v.len()).sum(),
         );
+        // The client's pseudo-header order: its engine's fingerprint (`fingerprint::SHAPES`).
+        let mut order = PseudoOrder::default();
         for (n, v) in &fields {
             let text = || String::from_utf8_lossy(v).into_owned();
+            if n.starts_with(b":") {
+                if !headers.is_empty() {
+                    order.mark_odd();
+                }
+                order.push(n);
+            }
             match n.as_slice() {
                 b":method" => method = text(),
                 b":path" => path = text(),
@@ -388,6 +397,7 @@ impl H2Conn {
             timings: Timings::default(),
             evidence: Evidence {
                 server_ip: Some(server),
+                pseudo_order: Some(order),
                 ..Evidence::default()
             },
         };
