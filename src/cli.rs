@@ -418,8 +418,10 @@ fn run_split(
     files: &[String],
     skip_unknown_links: bool,
 ) -> ExitCode {
-    let mut opts = crate::capture::CaptureOptions::default();
-    opts.skip_unknown_link_types = skip_unknown_links;
+    let opts = crate::capture::CaptureOptions {
+        skip_unknown_link_types: skip_unknown_links,
+        ..Default::default()
+    };
     let start = std::time::Instant::now();
     match crate::split::split(files, shards, out, &opts) {
         Ok(s) => {
