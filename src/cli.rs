@@ -93,6 +93,30 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         tls_keylog: Option<String>,
     },
+    /// Split captures into N pcapng files by a stable hash of the client (the browser's
+    /// address), so each can be analysed alone; inputs given together are one stream in time
+    /// (rotated files). Analyse each shard, then `corscope merge` their summaries.
+    Split {
+        /// Number of shards.
+        #[arg(long, short = 'n')]
+        shards: usize,
+        /// Directory for `shard-I-of-N.pcapng` (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: std::path::PathBuf,
+        /// pcap or pcapng captures (gzip'd too); `-` is stdin.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<String>,
+        /// Copy packets on link types that cannot be decoded to shard 0 instead of failing.
+        #[arg(long)]
+        skip_unknown_links: bool,
+    },
+    /// Merge JSON summaries (`corscope --summary --format ndjson SHARD`) into one, printed as
+    /// JSON. The endpoint report (routes, audit, timeline) is not mergeable and is left out.
+    Merge {
+        /// Summary files (a bare summary or a `--format json` document); `-` is stdin.
+        #[arg(required = true, value_name = "SUMMARY.json")]
+        files: Vec<String>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -226,6 +250,8 @@ const SUBCOMMANDS: &[&str] = &[
     "man",
     "generate-har",
     "generate-pcap",
+    "split",
+    "merge",
 ];
 
 /// A first argument that is no file but one or two edits from a subcommand: the subcommand.
@@ -351,6 +377,30 @@ pub fn main() -> ExitCode {
                 }
             }
         }
+        Command::Split {
+            shards,
+            out,
+            files,
+            skip_unknown_links,
+        } => run_split(shards, &out, &files, skip_unknown_links),
+        Command::Merge { files } => match crate::merge::merge_files(&files) {
+            Ok(m) => {
+                if !m.dropped.is_empty() {
+                    eprintln!(
+                        "corscope: note: not mergeable, left out: {}",
+                        m.dropped.join(", ")
+                    );
+                }
+                print_quietly(|out| {
+                    serde_json::to_writer(&mut *out, &m.summary)?;
+                    writeln!(out)
+                })
+            }
+            Err(e) => {
+                eprintln!("corscope: error: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Analyze(a) => match run_analyze(*a) {
             Ok(code) => code,
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
@@ -359,6 +409,46 @@ pub fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+    }
+}
+
+fn run_split(
+    shards: usize,
+    out: &std::path::Path,
+    files: &[String],
+    skip_unknown_links: bool,
+) -> ExitCode {
+    let opts = crate::capture::CaptureOptions {
+        skip_unknown_link_types: skip_unknown_links,
+        ..Default::default()
+    };
+    let start = std::time::Instant::now();
+    match crate::split::split(files, shards, out, &opts) {
+        Ok(s) => {
+            let secs = start.elapsed().as_secs_f64();
+            eprintln!(
+                "corscope: split {} packets ({} bytes) into {shards} shard(s) in {} in {secs:.2} s ({:.0} MB/s); packets per shard: {:?}",
+                s.packets,
+                s.bytes,
+                out.display(),
+                s.bytes as f64 / 1e6 / secs.max(1e-9),
+                s.per_shard
+            );
+            for f in &s.out_of_order_inputs {
+                eprintln!("corscope: warning: {f}: starts more than a minute before the previous input ends (inputs are one stream in time, in natural name order)");
+            }
+            if s.unplaced_fragments > 0 {
+                eprintln!(
+                    "corscope: warning: {} IP fragment(s) without their first fragment went to shard 0",
+                    s.unplaced_fragments
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("corscope: error: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 

@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cors::resolve::{Resolution, Verdict};
 use crate::cors::Browser;
@@ -665,7 +665,8 @@ pub struct InputSummary {
     pub error: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize, Default)]
+#[derive(Clone, Debug, Serialize, Deserialize, Default)]
+#[serde(default)]
 pub struct EndpointStats {
     pub requests: u64,
     pub blocked: u64,
@@ -732,7 +733,8 @@ impl Summary {
         if let Some(p) = &r.preflight {
             if p.source == "recorded" {
                 e.preflights += 1;
-                e.preflight_wait_ms += r.preflight_wait_ms.unwrap_or(0.0);
+                e.preflight_wait_ms =
+                    add_ms(e.preflight_wait_ms, r.preflight_wait_ms.unwrap_or(0.0));
             }
         }
         if verdict == "blocked" {
@@ -740,9 +742,7 @@ impl Summary {
             let reason = r.reason_for(b).unwrap_or("(reason not visible)").to_owned();
             *e.reasons.entry(reason.clone()).or_insert(0) += 1;
             *self.reasons.entry(reason).or_insert(0) += 1;
-            if e.fix.is_none() {
-                e.fix = r.fix.clone();
-            }
+            keep_least(&mut e.fix, r.fix.as_ref());
         }
     }
 
@@ -771,8 +771,11 @@ impl Summary {
                 .as_deref()
                 .map(|f| format!("; to satisfy all three: {f}"))
                 .unwrap_or_default();
-            self.disagreements
-                .insert(r.endpoint(), format!("{verdicts}{why}{fix}"));
+            least_into(
+                &mut self.disagreements,
+                r.endpoint(),
+                format!("{verdicts}{why}{fix}"),
+            );
         }
     }
 
@@ -804,18 +807,45 @@ impl Summary {
             e.requests += o.requests;
             e.blocked += o.blocked;
             e.preflights += o.preflights;
-            e.preflight_wait_ms += o.preflight_wait_ms;
+            e.preflight_wait_ms = add_ms(e.preflight_wait_ms, o.preflight_wait_ms);
             for (r, n) in o.reasons {
                 *e.reasons.entry(r).or_insert(0) += n;
             }
-            if e.fix.is_none() {
-                e.fix = o.fix;
-            }
+            keep_least(&mut e.fix, o.fix.as_ref());
         }
-        self.disagreements.extend(other.disagreements);
+        for (k, text) in other.disagreements {
+            least_into(&mut self.disagreements, k, text);
+        }
         self.inputs.extend(other.inputs);
         self.errors.extend(other.errors);
     }
+}
+
+/// Keeps the least of the texts seen: the choice does not depend on the order records or
+/// shard summaries come in, so merged summaries equal the single run's (`corscope merge`).
+fn keep_least(slot: &mut Option<String>, new: Option<&String>) {
+    if let Some(n) = new {
+        if slot.as_ref().is_none_or(|s| n < s) {
+            *slot = Some(n.clone());
+        }
+    }
+}
+
+/// [`keep_least`] for a map entry.
+fn least_into(map: &mut BTreeMap<String, String>, key: String, text: String) {
+    match map.get_mut(&key) {
+        Some(slot) if text < *slot => *slot = text,
+        Some(_) => {}
+        None => {
+            map.insert(key, text);
+        }
+    }
+}
+
+/// Adds milliseconds in whole microseconds: float sums depend on their order, sums of
+/// microseconds do not (so merged summaries equal the single run's to the last digit).
+fn add_ms(a: f64, b: f64) -> f64 {
+    ((a * 1000.0).round() + (b * 1000.0).round()) / 1000.0
 }
 
 #[cfg(test)]

@@ -46,21 +46,34 @@ pub enum LinkType {
     Nflog,
 }
 
+/// `LINKTYPE_` values and the link types they decode as; the first value of a link type is
+/// the one written out (`corscope split`).
+const LINK_TYPES: [(i32, LinkType); 11] = [
+    (1, LinkType::Ethernet),
+    (0, LinkType::Null),
+    (108, LinkType::Loop),
+    (101, LinkType::Raw),
+    (12, LinkType::Raw),
+    (14, LinkType::Raw),
+    (228, LinkType::Ipv4),
+    (229, LinkType::Ipv6),
+    (113, LinkType::LinuxSll),
+    (276, LinkType::LinuxSll2),
+    (239, LinkType::Nflog),
+];
+
 impl LinkType {
     /// The link type for a pcap/pcapng `LINKTYPE_` value, `None` when unsupported.
     pub fn from_dlt(dlt: i32) -> Option<LinkType> {
-        Some(match dlt {
-            1 => LinkType::Ethernet,
-            0 => LinkType::Null,
-            108 => LinkType::Loop,
-            101 | 12 | 14 => LinkType::Raw,
-            228 => LinkType::Ipv4,
-            229 => LinkType::Ipv6,
-            113 => LinkType::LinuxSll,
-            276 => LinkType::LinuxSll2,
-            239 => LinkType::Nflog,
-            _ => return None,
-        })
+        LINK_TYPES.iter().find(|(d, _)| *d == dlt).map(|(_, l)| *l)
+    }
+
+    /// The `LINKTYPE_` value to write for this link type.
+    pub fn dlt(self) -> i32 {
+        LINK_TYPES
+            .iter()
+            .find(|(_, l)| *l == self)
+            .map_or(0, |(d, _)| *d)
     }
 }
 

@@ -162,7 +162,7 @@ pub struct HttpConn {
     upper: Option<Box<super::app::Upper>>,
 }
 
-const KNOWN_METHODS: [&[u8]; 9] = [
+pub(crate) const KNOWN_METHODS: [&[u8]; 9] = [
     b"GET", b"POST", b"PUT", b"DELETE", b"HEAD", b"OPTIONS", b"PATCH", b"CONNECT", b"TRACE",
 ];
 

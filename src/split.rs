@@ -1,0 +1,511 @@
+//! Sharding (`corscope split`): streams captures into N pcapng files by a stable hash of the
+//! client, so that each shard can be analysed on its own and the shards' records together
+//! are the single run's.
+//!
+//! Every piece of CORS state belongs to one browser (preflight cache, cookie jar, the
+//! connection-credentials pools, redirect chains, pairing keyed by client), so sharding by
+//! client keeps what is decided together in one shard. The client of a TCP connection is the
+//! side that sent the SYN; lacking the handshake, the side whose first payload is a request
+//! line or a TLS ClientHello (the receiver of a status line or a ServerHello); lacking both,
+//! the side with the higher port. The decision is made at the connection's first packet and
+//! remembered, so both directions of a connection always land in the same shard.
+//!
+//! Behind a proxy the browser's address is only in the HTTP headers (`Forwarded`,
+//! `X-Forwarded-For`, see `capture::proxy`), and one proxy connection carries requests of
+//! many browsers: a packet cannot be cut between them. Such captures are sharded by the
+//! connecting address (the proxy's): exact, but all of one proxy's traffic is one shard.
+//!
+//! Inputs given together are one stream in time (rotated `tcpdump -C`/`-G` files): they are
+//! read in natural order (`cap`, `cap1`, …, `cap10`) and their packets go out in that order,
+//! so a connection crossing a file boundary is whole in its shard.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::hash::{Hash, Hasher};
+use std::io::{self, BufWriter, Write};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use crate::capture::decode::{self, Decoded, LinkType, Segment};
+use crate::capture::reader::PacketReader;
+use crate::capture::tcp::{Endpoint, FlowKey};
+use crate::capture::{CaptureError, CaptureOptions};
+use crate::input::{self, Format, InputError};
+use crate::model::Micros;
+
+/// Most shards (open files) one run writes.
+pub const MAX_SHARDS: usize = 4096;
+
+/// Connections remembered with their client; past it, those idle for [`FORGET_US`] are
+/// forgotten (a forgotten connection seen again is decided again, by the same rules).
+const MAX_REMEMBERED: usize = 1 << 20;
+const FORGET_US: Micros = 300_000_000;
+
+/// Bytes of IP fragments held while waiting for their datagram's first fragment (which has
+/// the ports); past it they go to shard 0.
+const MAX_HELD_FRAGMENT_BYTES: usize = 64 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SplitError {
+    #[error("--shards must be between 1 and {MAX_SHARDS}")]
+    Shards,
+    #[error("{path}: {source}")]
+    Input {
+        path: String,
+        #[source]
+        source: InputError,
+    },
+    #[error("{path}: {source}")]
+    Capture {
+        path: String,
+        #[source]
+        source: CaptureError,
+    },
+    #[error("{path}: HAR inputs are not split yet (only pcap and pcapng captures)")]
+    Har { path: String },
+    #[error("{path}: {source}")]
+    Output {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// What a split did.
+#[derive(Debug, Default)]
+pub struct SplitStats {
+    pub packets: u64,
+    pub bytes: u64,
+    /// Packets per shard.
+    pub per_shard: Vec<u64>,
+    pub files: Vec<PathBuf>,
+    /// Inputs whose first packet is more than a minute older than the previous input's last
+    /// (given out of time order, or overlapping captures).
+    pub out_of_order_inputs: Vec<String>,
+    /// IP fragments whose datagram's first fragment never came (written to shard 0).
+    pub unplaced_fragments: u64,
+}
+
+/// The shard of a client address: FNV-1a over its bytes, stable across runs and machines.
+pub fn client_shard(ip: IpAddr, n: usize) -> usize {
+    let mut h = Fnv1a(0xcbf2_9ce4_8422_2325);
+    ip.hash(&mut h);
+    (h.0 % n.max(1) as u64) as usize
+}
+
+struct Fnv1a(u64);
+
+impl Hasher for Fnv1a {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// Which side of a connection a payload's sender is, from its first bytes: `Some(true)` the
+/// client (request line, HTTP/2 preface, TLS ClientHello), `Some(false)` the server (status
+/// line, TLS ServerHello), `None` cannot tell.
+fn sender_is_client(payload: &[u8]) -> Option<bool> {
+    if payload.starts_with(b"HTTP/1.") {
+        return Some(false);
+    }
+    if let [0x16, 0x03, _, _, _, hs, ..] = payload {
+        return match hs {
+            1 => Some(true),
+            2 => Some(false),
+            _ => None,
+        };
+    }
+    let token = payload.iter().take(16).position(|b| *b == b' ')?;
+    let method = payload.get(..token)?;
+    (crate::capture::http::KNOWN_METHODS.contains(&method) || method == b"PRI").then_some(true)
+}
+
+/// The client of a connection first seen with this segment (see the module docs).
+fn decide_client(seg: &Segment<'_>) -> IpAddr {
+    let (src, dst) = (seg.src, seg.dst);
+    if seg.flags.syn() {
+        return if seg.flags.ack() { dst.ip } else { src.ip };
+    }
+    match sender_is_client(seg.payload) {
+        Some(true) => src.ip,
+        Some(false) => dst.ip,
+        // Servers listen on low ports, clients get ephemeral (high) ones.
+        None if src.port != dst.port => {
+            if src.port > dst.port {
+                src.ip
+            } else {
+                dst.ip
+            }
+        }
+        None => src.ip.min(dst.ip),
+    }
+}
+
+/// A fragment's datagram: (source, destination, identification, protocol).
+type FragKey = (IpAddr, IpAddr, u32, u8);
+
+/// One packet as written out.
+struct Held {
+    ts: Micros,
+    dlt: i32,
+    orig_len: u32,
+    data: Vec<u8>,
+}
+
+/// Decides each packet's shard.
+struct Router {
+    n: usize,
+    conns: HashMap<FlowKey, (IpAddr, Micros)>,
+    /// Datagrams whose first fragment placed them.
+    frags: HashMap<FragKey, usize>,
+    /// Fragments waiting for their first fragment.
+    held: HashMap<FragKey, Vec<Held>>,
+    held_bytes: usize,
+}
+
+enum Route {
+    Shard(usize),
+    /// A fragment held until its first fragment comes.
+    Hold(FragKey),
+}
+
+impl Router {
+    fn connection(
+        &mut self,
+        src: Endpoint,
+        dst: Endpoint,
+        seg: Option<&Segment<'_>>,
+        ts: Micros,
+    ) -> usize {
+        let (key, _) = FlowKey::of(src, dst);
+        if self.conns.len() >= MAX_REMEMBERED {
+            let cutoff = ts.saturating_sub(FORGET_US);
+            self.conns.retain(|_, (_, last)| *last >= cutoff);
+        }
+        let entry = self.conns.entry(key).or_insert_with(|| {
+            let ip = seg.map_or_else(
+                || if src.port > dst.port { src.ip } else { dst.ip },
+                decide_client,
+            );
+            (ip, ts)
+        });
+        entry.1 = entry.1.max(ts);
+        client_shard(entry.0, self.n)
+    }
+
+    fn route(&mut self, decoded: Decoded<'_>, ts: Micros) -> Route {
+        match decoded {
+            Decoded::Tcp(seg) => Route::Shard(self.connection(seg.src, seg.dst, Some(&seg), ts)),
+            Decoded::Quic(a, b) => Route::Shard(self.connection(a, b, None, ts)),
+            Decoded::Fragment(f) => {
+                let key = (f.src, f.dst, f.id, f.proto);
+                if let Some(s) = self.frags.get(&key) {
+                    return Route::Shard(*s);
+                }
+                let ports = match f.data {
+                    [a, b, c, d, ..] if f.offset == 0 => {
+                        Some((u16::from_be_bytes([*a, *b]), u16::from_be_bytes([*c, *d])))
+                    }
+                    _ => None,
+                };
+                let Some((sp, dp)) = ports else {
+                    return Route::Hold(key);
+                };
+                let (src, dst) = (
+                    Endpoint {
+                        ip: f.src,
+                        port: sp,
+                    },
+                    Endpoint {
+                        ip: f.dst,
+                        port: dp,
+                    },
+                );
+                let s = self.connection(src, dst, None, ts);
+                if self.frags.len() >= MAX_REMEMBERED {
+                    self.frags.clear();
+                }
+                self.frags.insert(key, s);
+                Route::Shard(s)
+            }
+            // Not TCP, or undecodable: shard 0, so its warnings are counted once.
+            _ => Route::Shard(0),
+        }
+    }
+}
+
+/// One output file: a pcapng section with an interface per link type met.
+struct ShardWriter {
+    out: BufWriter<File>,
+    path: PathBuf,
+    interfaces: Vec<i32>,
+    packets: u64,
+}
+
+impl ShardWriter {
+    fn create(path: PathBuf) -> Result<Self, SplitError> {
+        let err = |source| SplitError::Output {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut out = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(err)?);
+        // Section Header Block: byte-order magic, version 1.0, section length unknown.
+        let mut shb = Vec::with_capacity(28);
+        shb.extend_from_slice(&0x0A0D_0D0Au32.to_le_bytes());
+        shb.extend_from_slice(&28u32.to_le_bytes());
+        shb.extend_from_slice(&0x1A2B_3C4Du32.to_le_bytes());
+        shb.extend_from_slice(&1u16.to_le_bytes());
+        shb.extend_from_slice(&0u16.to_le_bytes());
+        shb.extend_from_slice(&(-1i64).to_le_bytes());
+        shb.extend_from_slice(&28u32.to_le_bytes());
+        out.write_all(&shb).map_err(err)?;
+        Ok(ShardWriter {
+            out,
+            path,
+            interfaces: Vec::new(),
+            packets: 0,
+        })
+    }
+
+    fn write(&mut self, ts: Micros, dlt: i32, orig_len: u32, data: &[u8]) -> io::Result<()> {
+        let iface = match self.interfaces.iter().position(|d| *d == dlt) {
+            Some(i) => i,
+            None => {
+                // Interface Description Block: link type, no snapshot limit, default
+                // microsecond timestamps (the resolution the reader keeps).
+                let mut idb = [0u8; 20];
+                idb[0..4].copy_from_slice(&1u32.to_le_bytes());
+                idb[4..8].copy_from_slice(&20u32.to_le_bytes());
+                idb[8..10].copy_from_slice(&(dlt as u16).to_le_bytes());
+                idb[16..20].copy_from_slice(&20u32.to_le_bytes());
+                self.out.write_all(&idb)?;
+                self.interfaces.push(dlt);
+                self.interfaces.len() - 1
+            }
+        };
+        let pad = (4 - data.len() % 4) % 4;
+        let total = (32 + data.len() + pad) as u32;
+        let ts = ts as u64;
+        let mut head = [0u8; 28];
+        head[0..4].copy_from_slice(&6u32.to_le_bytes());
+        head[4..8].copy_from_slice(&total.to_le_bytes());
+        head[8..12].copy_from_slice(&(iface as u32).to_le_bytes());
+        head[12..16].copy_from_slice(&((ts >> 32) as u32).to_le_bytes());
+        head[16..20].copy_from_slice(&(ts as u32).to_le_bytes());
+        head[20..24].copy_from_slice(&(data.len() as u32).to_le_bytes());
+        head[24..28].copy_from_slice(&orig_len.to_le_bytes());
+        self.out.write_all(&head)?;
+        self.out.write_all(data)?;
+        self.out.write_all(&[0u8; 3][..pad])?;
+        self.out.write_all(&total.to_le_bytes())?;
+        self.packets += 1;
+        Ok(())
+    }
+}
+
+/// Orders names as people number files: digit runs compare as numbers (`cap2` < `cap10`).
+fn natural_key(s: &str) -> Vec<(u8, u128, String)> {
+    let mut key = Vec::new();
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        if digits > 0 {
+            let (d, r) = rest.split_at(digits);
+            key.push((0, d.parse().unwrap_or(u128::MAX), d.to_owned()));
+            rest = r;
+        } else {
+            let text = rest
+                .find(|c: char| c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            let (t, r) = rest.split_at(text);
+            key.push((1, 0, t.to_owned()));
+            rest = r;
+        }
+    }
+    key
+}
+
+/// The shard files' names: `shard-03-of-07.pcapng`.
+pub fn shard_path(dir: &Path, i: usize, n: usize) -> PathBuf {
+    let w = n.to_string().len();
+    dir.join(format!("shard-{i:0w$}-of-{n:0w$}.pcapng"))
+}
+
+/// Splits `inputs` (one stream in time) into `n` pcapng files in `dir`.
+pub fn split(
+    inputs: &[String],
+    n: usize,
+    dir: &Path,
+    opts: &CaptureOptions,
+) -> Result<SplitStats, SplitError> {
+    if n == 0 || n > MAX_SHARDS {
+        return Err(SplitError::Shards);
+    }
+    let out_err = |path: &Path, source| SplitError::Output {
+        path: path.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| out_err(dir, e))?;
+    let mut writers = (0..n)
+        .map(|i| ShardWriter::create(shard_path(dir, i, n)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut order: Vec<&String> = inputs.iter().collect();
+    order.sort_by_cached_key(|p| natural_key(p));
+    let mut router = Router {
+        n,
+        conns: HashMap::new(),
+        frags: HashMap::new(),
+        held: HashMap::new(),
+        held_bytes: 0,
+    };
+    let mut stats = SplitStats::default();
+    let mut last_ts = Micros::MIN;
+    for path in order {
+        let opened = input::open(path).map_err(|source| SplitError::Input {
+            path: path.clone(),
+            source,
+        })?;
+        if opened.format == Format::Har {
+            return Err(SplitError::Har { path: path.clone() });
+        }
+        let mut reader =
+            PacketReader::new(opened.reader, opts).map_err(|source| SplitError::Capture {
+                path: path.clone(),
+                source,
+            })?;
+        let mut first = true;
+        let mut write_error: Option<SplitError> = None;
+        let result = reader.for_each(|p| {
+            if write_error.is_some() {
+                return;
+            }
+            if first {
+                first = false;
+                if p.ts < last_ts.saturating_sub(60_000_000) {
+                    stats.out_of_order_inputs.push(path.clone());
+                }
+            }
+            last_ts = last_ts.max(p.ts);
+            stats.packets += 1;
+            stats.bytes += p.data.len() as u64;
+            // `dlt` is the raw value only for link types that cannot be decoded.
+            let dlt = p.link.map_or(p.dlt, LinkType::dlt);
+            let route = match p.link {
+                Some(link) => router.route(decode::decode(link, p.data), p.ts),
+                None => Route::Shard(0),
+            };
+            let written = match route {
+                Route::Shard(s) => {
+                    let w = &mut writers[s];
+                    let r = w.write(p.ts, dlt, p.orig_len, p.data);
+                    // The fragments that waited for this first fragment follow it.
+                    let waiting = match p.link.filter(|_| !router.held.is_empty()) {
+                        Some(l) => match decode::decode(l, p.data) {
+                            Decoded::Fragment(f) => {
+                                router.held.remove(&(f.src, f.dst, f.id, f.proto))
+                            }
+                            _ => None,
+                        },
+                        None => None,
+                    };
+                    r.and_then(|()| {
+                        for h in waiting.into_iter().flatten() {
+                            router.held_bytes -= h.data.len();
+                            w.write(h.ts, h.dlt, h.orig_len, &h.data)?;
+                        }
+                        Ok(())
+                    })
+                    .map_err(|e| (s, e))
+                }
+                Route::Hold(key) => {
+                    router.held_bytes += p.data.len();
+                    router.held.entry(key).or_default().push(Held {
+                        ts: p.ts,
+                        dlt,
+                        orig_len: p.orig_len,
+                        data: p.data.to_vec(),
+                    });
+                    if router.held_bytes > MAX_HELD_FRAGMENT_BYTES {
+                        flush_held(&mut router, &mut writers[0], &mut stats).map_err(|e| (0, e))
+                    } else {
+                        Ok(())
+                    }
+                }
+            };
+            if let Err((s, e)) = written {
+                write_error = Some(out_err(&writers[s].path, e));
+            }
+        });
+        if let Some(e) = write_error {
+            return Err(e);
+        }
+        result.map_err(|source| SplitError::Capture {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    let w0 = &mut writers[0];
+    flush_held(&mut router, w0, &mut stats).map_err(|e| out_err(&w0.path.clone(), e))?;
+    for w in &mut writers {
+        w.out.flush().map_err(|e| out_err(&w.path, e))?;
+        stats.per_shard.push(w.packets);
+        stats.files.push(w.path.clone());
+    }
+    Ok(stats)
+}
+
+/// Writes the fragments still waiting for their first fragment to shard 0.
+fn flush_held(router: &mut Router, w: &mut ShardWriter, stats: &mut SplitStats) -> io::Result<()> {
+    let mut held: Vec<Held> = router.held.drain().flat_map(|(_, v)| v).collect();
+    held.sort_by_key(|h| h.ts);
+    router.held_bytes = 0;
+    for h in held {
+        stats.unplaced_fragments += 1;
+        w.write(h.ts, h.dlt, h.orig_len, &h.data)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sender_side_from_first_bytes() {
+        for (payload, want) in [
+            (&b"GET / HTTP/1.1\r\n"[..], Some(true)),
+            (b"OPTIONS /x HTTP/1.1\r\n", Some(true)),
+            (b"PRI * HTTP/2.0\r\n", Some(true)),
+            (b"HTTP/1.1 200 OK\r\n", Some(false)),
+            (&[0x16, 0x03, 0x01, 0x00, 0x10, 0x01, 0x00], Some(true)),
+            (&[0x16, 0x03, 0x03, 0x00, 0x10, 0x02, 0x00], Some(false)),
+            (b"\x17\x03\x03\x00\x10", None),
+            (b"hello world", None),
+            (b"", None),
+        ] {
+            assert_eq!(sender_is_client(payload), want, "{payload:?}");
+        }
+    }
+
+    #[test]
+    fn natural_order_of_rotated_files() {
+        let mut names = vec!["c.pcap10", "c.pcap2", "c.pcap", "c.pcap1"];
+        names.sort_by_cached_key(|p| natural_key(p));
+        assert_eq!(names, ["c.pcap", "c.pcap1", "c.pcap2", "c.pcap10"]);
+    }
+
+    #[test]
+    fn client_shard_is_stable() {
+        let ip: IpAddr = "10.0.0.7".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        // FNV-1a of the address bytes: the same in every process and on every machine.
+        let first = client_shard(ip, 7);
+        assert!((0..7).all(|_| client_shard(ip, 7) == first));
+        assert_eq!(client_shard(ip, 1), 0);
+    }
+}
