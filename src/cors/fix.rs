@@ -15,6 +15,9 @@ pub fn fix_for(b: &Blocked, flow: &Flow, _page_origin: &str, include: bool) -> S
     let method = &hop.exchange.request.method;
     let url = &b.url;
     let on = match b.stage {
+        Stage::Preflight if actual_needs_it_too(&b.failure, hop) => format!(
+            "the OPTIONS (preflight) response of `{url}` and the {method} response after it"
+        ),
         Stage::Preflight => format!("the OPTIONS (preflight) response of `{url}`"),
         Stage::Redirect => format!(
             "the {} redirect response of `{url}`",
@@ -102,6 +105,33 @@ pub fn fix_for(b: &Blocked, flow: &Flow, _page_origin: &str, include: bool) -> S
         })
     };
     registry::render(registry::fix_template(failure.kind()), fill)
+}
+
+/// Whether the actual response of `hop` needs the header a failed preflight lacked as well: the
+/// browser checks `Access-Control-Allow-Origin` (and, with credentials,
+/// `Access-Control-Allow-Credentials`) again on it, so unless the recorded actual response
+/// already carries an acceptable one, the fix names both responses.
+fn actual_needs_it_too(failure: &Failure, hop: &FlowHop) -> bool {
+    let header = match failure {
+        Failure::AllowOriginMissing
+        | Failure::AllowOriginMultiple { .. }
+        | Failure::AllowOriginMismatch { .. }
+        | Failure::AllowOriginInvalid { .. }
+        | Failure::WildcardWithCredentials => "access-control-allow-origin",
+        Failure::AllowCredentialsNotTrue { .. } => "access-control-allow-credentials",
+        _ => return false,
+    };
+    let value = hop
+        .exchange
+        .response
+        .as_ref()
+        .and_then(|r| r.headers.get_str(header));
+    match (failure, value.as_deref().map(str::trim)) {
+        (_, None) => true,
+        (Failure::WildcardWithCredentials, Some(v)) => v == "*",
+        (Failure::AllowCredentialsNotTrue { .. }, Some(v)) => v != "true",
+        _ => false,
+    }
 }
 
 /// Every header name the hop's preflight announced that its answer did not allow, the failing
