@@ -163,3 +163,67 @@ fn missing_headers(name: &str, hop: &FlowHop) -> Vec<String> {
     }
     missing
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{test_exchange as x, Flavour};
+
+    const U: &str = "http://api.test:8081/r";
+    const O: &str = "http://app.test:8080";
+
+    /// A failed preflight's fix names the actual response too, unless the recorded actual
+    /// response already carries an acceptable header.
+    #[test]
+    fn preflight_fix_names_every_response_that_needs_the_header() {
+        let missing = Failure::AllowOriginMissing;
+        let wildcard = Failure::WildcardWithCredentials;
+        let acac = Failure::AllowCredentialsNotTrue { value: None };
+        let method = Failure::MethodNotAllowed {
+            method: "PUT".into(),
+        };
+        let cases: [(&Failure, Option<&[(&str, &str)]>, bool); 8] = [
+            (&missing, None, true),
+            (&missing, Some(&[]), true),
+            (&missing, Some(&[("Access-Control-Allow-Origin", O)]), false),
+            (&wildcard, Some(&[("Access-Control-Allow-Origin", "*")]), true),
+            (&wildcard, Some(&[("Access-Control-Allow-Origin", O)]), false),
+            (&acac, Some(&[("Access-Control-Allow-Credentials", "TRUE")]), true),
+            (&acac, Some(&[("Access-Control-Allow-Credentials", "true")]), false),
+            // Only the preflight answers the method.
+            (&method, None, false),
+        ];
+        for (failure, actual, both) in cases {
+            let hop = FlowHop {
+                exchange: x(
+                    Flavour::DevTools,
+                    "PUT",
+                    U,
+                    &[("Origin", O)],
+                    actual.map(|h| (200, h)),
+                    None,
+                ),
+                sent: true,
+                preflight: None,
+            };
+            assert_eq!(actual_needs_it_too(failure, &hop), both, "{actual:?}");
+            let flow = Flow {
+                client: "c".into(),
+                flavour: Flavour::DevTools,
+                hops: vec![hop],
+            };
+            let b = Blocked {
+                failure: failure.clone(),
+                stage: Stage::Preflight,
+                status: Some(204),
+                url: U.into(),
+                location: None,
+                request_origin: O.into(),
+                hop: 0,
+            };
+            let fix = fix_for(&b, &flow, O, false);
+            assert!(fix.contains("OPTIONS (preflight) response"), "{fix}");
+            assert_eq!(fix.contains("PUT response after it"), both, "{fix}");
+        }
+    }
+}
