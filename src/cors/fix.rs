@@ -182,14 +182,32 @@ mod tests {
         let method = Failure::MethodNotAllowed {
             method: "PUT".into(),
         };
-        let cases: [(&Failure, Option<&[(&str, &str)]>, bool); 8] = [
+        /// (failure, the recorded actual response's headers, whether the fix names it).
+        type Case<'a> = (&'a Failure, Option<&'a [(&'a str, &'a str)]>, bool);
+        let cases: [Case; 8] = [
             (&missing, None, true),
             (&missing, Some(&[]), true),
             (&missing, Some(&[("Access-Control-Allow-Origin", O)]), false),
-            (&wildcard, Some(&[("Access-Control-Allow-Origin", "*")]), true),
-            (&wildcard, Some(&[("Access-Control-Allow-Origin", O)]), false),
-            (&acac, Some(&[("Access-Control-Allow-Credentials", "TRUE")]), true),
-            (&acac, Some(&[("Access-Control-Allow-Credentials", "true")]), false),
+            (
+                &wildcard,
+                Some(&[("Access-Control-Allow-Origin", "*")]),
+                true,
+            ),
+            (
+                &wildcard,
+                Some(&[("Access-Control-Allow-Origin", O)]),
+                false,
+            ),
+            (
+                &acac,
+                Some(&[("Access-Control-Allow-Credentials", "TRUE")]),
+                true,
+            ),
+            (
+                &acac,
+                Some(&[("Access-Control-Allow-Credentials", "true")]),
+                false,
+            ),
             // Only the preflight answers the method.
             (&method, None, false),
         ];

@@ -314,7 +314,8 @@ impl Resolver {
             );
         }
         let har = flow.first().exchange.flavour.is_har();
-        let (rec_choice, credentials, rec_note) = choose_with_evidence(recorder, &facts, &rec_evals, har);
+        let (rec_choice, credentials, rec_note) =
+            choose_with_evidence(recorder, &facts, &rec_evals, har);
         let rec_eval = rec_choice.map(|i| &rec_evals[i].1);
         let passed: Vec<bool> = (0..flow.hops.len())
             .map(|h| rec_eval.is_some_and(|e| got_past_preflight(e, h, &facts.observed)))
@@ -1315,9 +1316,9 @@ pub fn classify(flow: &Flow) -> Facts {
 #[cfg(test)]
 mod tests {
     //! Evidence plus rules: what the input shows decides between readings.
+    use super::super::reason::Failure;
     use super::*;
     use crate::model::Exchange;
-    use super::super::reason::Failure;
     use crate::pairing::FlowHop;
     use std::sync::Arc;
 
@@ -1348,7 +1349,11 @@ mod tests {
             ("net::ERR_ABORTED", Credentials::Omit, Verdict::Unknown),
             ("net::ERR_FAILED", Credentials::Include, Verdict::Blocked),
             // Not an abort: nothing says how far it got.
-            ("net::ERR_CONNECTION_RESET", Credentials::Unknown, Verdict::Unknown),
+            (
+                "net::ERR_CONNECTION_RESET",
+                Credentials::Unknown,
+                Verdict::Unknown,
+            ),
         ];
         for (error, credentials, verdict) in cases {
             let f = one(
@@ -1402,9 +1407,16 @@ mod tests {
             hop: 0,
         };
         let wildcard = b(Failure::WildcardWithCredentials, Stage::Preflight);
-        let acac = b(Failure::AllowCredentialsNotTrue { value: None }, Stage::Actual);
+        let acac = b(
+            Failure::AllowCredentialsNotTrue { value: None },
+            Stage::Actual,
+        );
         let cases = [
-            (Browser::Chromium, &wildcard, "PreflightWildcardOriginNotAllowed"),
+            (
+                Browser::Chromium,
+                &wildcard,
+                "PreflightWildcardOriginNotAllowed",
+            ),
             (Browser::Firefox, &wildcard, "CORSNotSupportingCredentials"),
             (Browser::Safari, &wildcard, "CredentialsWithWildcard"),
             (Browser::Chromium, &acac, "InvalidAllowCredentials"),
