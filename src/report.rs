@@ -405,7 +405,14 @@ impl Record {
                     })
             });
         let mut notes: Vec<String> = Vec::new();
-        for v in &res.browsers {
+        // The recorder's own note first and unlabelled, then the others labelled: a label
+        // covers everything up to the next one, so no browser's words run into another's.
+        let rec_first = res
+            .browsers
+            .iter()
+            .filter(|v| v.browser == res.recorder)
+            .chain(res.browsers.iter().filter(|v| v.browser != res.recorder));
+        for v in rec_first {
             if let Some(n) = &v.note {
                 if !notes.iter().any(|x| x.ends_with(n.as_str())) {
                     notes.push(if v.browser == res.recorder {

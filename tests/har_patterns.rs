@@ -282,3 +282,41 @@ fn browser_added_headers_do_not_erase_the_reason() {
     }
     assert_eq!(of_route(&after, routes[0])[0]["verdict"], "blocked");
 }
+
+/// Issue 10.8 and 10.10: a request aborted after its passed `ACAO: *` preflight was not
+/// credentialed (Chromium fails a credentialed one with ERR_FAILED, never ERR_ABORTED), so it
+/// is no block; a failed preflight's fix names the actual response as well.
+#[test]
+fn aborted_after_a_wildcard_preflight_is_not_credentialed() {
+    let mut har = dev_har();
+    let route = "d-pf-wildcard-credentials";
+    let mut put = entry_of(&har, route, "PUT");
+    assert_eq!(put["response"]["_error"], "net::ERR_FAILED");
+    put["response"]["_error"] = json!("net::ERR_ABORTED");
+    let options = entry_of(&har, route, "OPTIONS");
+    let missing = "d-pf-missing-acao";
+    let page = har["log"]["entries"][0].clone();
+    let kept: Vec<Value> = route_entries(&har, missing)
+        .into_iter()
+        .map(|i| har["log"]["entries"][i].clone())
+        .collect();
+    *entries(&mut har) = [page, put, options].into_iter().chain(kept).collect();
+    let path = write("aborted-after-wildcard.har", &har);
+    let (_, recs) = run(&path, &[]);
+    let r = of_route(&recs, route);
+    assert_eq!(r.len(), 1, "{recs:#?}");
+    assert_eq!(r[0]["credentials"], "omit", "{:#}", r[0]);
+    for field in ["verdict", "firefox_verdict", "safari_verdict"] {
+        assert_eq!(r[0][field], "unknown", "{field}: {:#}", r[0]);
+    }
+    let note = r[0]["note"].as_str().unwrap_or_default();
+    assert!(note.contains("ERR_ABORTED"), "{note}");
+    assert!(!note.contains("not visible"), "{note}");
+    let m = of_route(&recs, missing);
+    assert_eq!(m[0]["verdict"], "blocked");
+    let fix = m[0]["fix"].as_str().unwrap_or_default();
+    assert!(
+        fix.contains("OPTIONS (preflight) response") && fix.contains("PUT response after it"),
+        "{fix}"
+    );
+}

@@ -15,6 +15,9 @@ pub fn fix_for(b: &Blocked, flow: &Flow, _page_origin: &str, include: bool) -> S
     let method = &hop.exchange.request.method;
     let url = &b.url;
     let on = match b.stage {
+        Stage::Preflight if actual_needs_it_too(&b.failure, hop) => format!(
+            "the OPTIONS (preflight) response of `{url}` and the {method} response after it"
+        ),
         Stage::Preflight => format!("the OPTIONS (preflight) response of `{url}`"),
         Stage::Redirect => format!(
             "the {} redirect response of `{url}`",
@@ -104,6 +107,33 @@ pub fn fix_for(b: &Blocked, flow: &Flow, _page_origin: &str, include: bool) -> S
     registry::render(registry::fix_template(failure.kind()), fill)
 }
 
+/// Whether the actual response of `hop` needs the header a failed preflight lacked as well: the
+/// browser checks `Access-Control-Allow-Origin` (and, with credentials,
+/// `Access-Control-Allow-Credentials`) again on it, so unless the recorded actual response
+/// already carries an acceptable one, the fix names both responses.
+fn actual_needs_it_too(failure: &Failure, hop: &FlowHop) -> bool {
+    let header = match failure {
+        Failure::AllowOriginMissing
+        | Failure::AllowOriginMultiple { .. }
+        | Failure::AllowOriginMismatch { .. }
+        | Failure::AllowOriginInvalid { .. }
+        | Failure::WildcardWithCredentials => "access-control-allow-origin",
+        Failure::AllowCredentialsNotTrue { .. } => "access-control-allow-credentials",
+        _ => return false,
+    };
+    let value = hop
+        .exchange
+        .response
+        .as_ref()
+        .and_then(|r| r.headers.get_str(header));
+    match (failure, value.as_deref().map(str::trim)) {
+        (_, None) => true,
+        (Failure::WildcardWithCredentials, Some(v)) => v == "*",
+        (Failure::AllowCredentialsNotTrue { .. }, Some(v)) => v != "true",
+        _ => false,
+    }
+}
+
 /// Every header name the hop's preflight announced that its answer did not allow, the failing
 /// one first, in the order announced.
 fn missing_headers(name: &str, hop: &FlowHop) -> Vec<String> {
@@ -132,4 +162,86 @@ fn missing_headers(name: &str, hop: &FlowHop) -> Vec<String> {
         }
     }
     missing
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{test_exchange as x, Flavour};
+
+    const U: &str = "http://api.test:8081/r";
+    const O: &str = "http://app.test:8080";
+
+    /// A failed preflight's fix names the actual response too, unless the recorded actual
+    /// response already carries an acceptable header.
+    #[test]
+    fn preflight_fix_names_every_response_that_needs_the_header() {
+        let missing = Failure::AllowOriginMissing;
+        let wildcard = Failure::WildcardWithCredentials;
+        let acac = Failure::AllowCredentialsNotTrue { value: None };
+        let method = Failure::MethodNotAllowed {
+            method: "PUT".into(),
+        };
+        /// (failure, the recorded actual response's headers, whether the fix names it).
+        type Case<'a> = (&'a Failure, Option<&'a [(&'a str, &'a str)]>, bool);
+        let cases: [Case; 8] = [
+            (&missing, None, true),
+            (&missing, Some(&[]), true),
+            (&missing, Some(&[("Access-Control-Allow-Origin", O)]), false),
+            (
+                &wildcard,
+                Some(&[("Access-Control-Allow-Origin", "*")]),
+                true,
+            ),
+            (
+                &wildcard,
+                Some(&[("Access-Control-Allow-Origin", O)]),
+                false,
+            ),
+            (
+                &acac,
+                Some(&[("Access-Control-Allow-Credentials", "TRUE")]),
+                true,
+            ),
+            (
+                &acac,
+                Some(&[("Access-Control-Allow-Credentials", "true")]),
+                false,
+            ),
+            // Only the preflight answers the method.
+            (&method, None, false),
+        ];
+        for (failure, actual, both) in cases {
+            let hop = FlowHop {
+                exchange: x(
+                    Flavour::DevTools,
+                    "PUT",
+                    U,
+                    &[("Origin", O)],
+                    actual.map(|h| (200, h)),
+                    None,
+                ),
+                sent: true,
+                preflight: None,
+            };
+            assert_eq!(actual_needs_it_too(failure, &hop), both, "{actual:?}");
+            let flow = Flow {
+                client: "c".into(),
+                flavour: Flavour::DevTools,
+                hops: vec![hop],
+            };
+            let b = Blocked {
+                failure: failure.clone(),
+                stage: Stage::Preflight,
+                status: Some(204),
+                url: U.into(),
+                location: None,
+                request_origin: O.into(),
+                hop: 0,
+            };
+            let fix = fix_for(&b, &flow, O, false);
+            assert!(fix.contains("OPTIONS (preflight) response"), "{fix}");
+            assert_eq!(fix.contains("PUT response after it"), both, "{fix}");
+        }
+    }
 }

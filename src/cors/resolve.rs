@@ -9,7 +9,7 @@ use super::browser::{Browser, ALL_BROWSERS};
 use super::cache::PreflightCache;
 use super::engine::{evaluate, Context, Decision, Evaluation, Missing, NotCors};
 use super::origin::{canonical_origin, origin_of, same_origin};
-use super::reason::{Blocked, Failure, Initiator, MessageContext, Named, Stage};
+use super::reason::{Blocked, Initiator, MessageContext, Named, Stage};
 use crate::model::Flavour;
 use crate::pairing::Flow;
 
@@ -314,7 +314,8 @@ impl Resolver {
             );
         }
         let har = flow.first().exchange.flavour.is_har();
-        let (rec_choice, credentials, rec_note) = choose_with_evidence(&facts, &rec_evals, har);
+        let (rec_choice, credentials, rec_note) =
+            choose_with_evidence(recorder, &facts, &rec_evals, har);
         let rec_eval = rec_choice.map(|i| &rec_evals[i].1);
         let passed: Vec<bool> = (0..flow.hops.len())
             .map(|h| rec_eval.is_some_and(|e| got_past_preflight(e, h, &facts.observed)))
@@ -360,7 +361,7 @@ impl Resolver {
                 .iter()
                 .map(|&c| (c, evaluate_with(client_caches, b, c, &passed, &names)))
                 .collect();
-            let (choice, note) = combine(&evals);
+            let (choice, note) = combine(b, &evals);
             let mut v = verdict_from(b, flow, &facts, &page_origin, &evals, choice, note, false);
             // The same hidden server answer the recording browser faced: same outcome.
             if v.verdict == Verdict::Unknown && same_hidden_answer(&evals, &rec_evals, rec_choice) {
@@ -458,6 +459,16 @@ impl Resolver {
                     doubt.as_deref().unwrap_or_default()
                 );
                 *v = plain(v.browser, Verdict::Unknown, Some(note));
+            }
+        }
+        // The Why column is never empty for a problem: where no rule above said why, say what
+        // would decide it.
+        for v in &mut browsers {
+            if matches!(v.verdict, Verdict::Blocked | Verdict::Unknown)
+                && v.reason.is_none()
+                && v.note.is_none()
+            {
+                v.note = Some(UNDECIDED.to_owned());
             }
         }
         if facts.credentials_from_cookie_jar {
@@ -662,6 +673,7 @@ fn same_hidden_answer(
 /// block (the export stopped, the page closed, an AbortController fired): the browser lists a
 /// request its preflight stopped, with its error.
 fn choose_with_evidence(
+    browser: Browser,
     facts: &Facts,
     evals: &[(bool, Evaluation)],
     har: bool,
@@ -694,7 +706,7 @@ fn choose_with_evidence(
         Observed::NotSent if har && pick(&is_blocked).len() < evals.len() => {
             // Credentials are deduced only from an observed failure of the request itself,
             // never from its absence.
-            let (choice, note) = combine(evals);
+            let (choice, note) = combine(browser, evals);
             let never = "the request never followed its preflight (page closed, request aborted, or the export stopped)";
             let note = match (choice, note) {
                 (Some(_), _) => never.to_owned(),
@@ -712,7 +724,7 @@ fn choose_with_evidence(
                 });
                 return (Some(first), deduced, note);
             }
-            let (choice, _) = combine(evals);
+            let (choice, _) = combine(browser, evals);
             let note = match &facts.observed {
                 Observed::NotSent => "the preflight passed under every reading, but the request never followed (page closed, request aborted, or the capture ended)".to_owned(),
                 Observed::CorsFailure(e) => format!("the browser reported {e}, but the input does not show which check failed"),
@@ -725,7 +737,7 @@ fn choose_with_evidence(
             if let Some(&first) = a.first() {
                 return (Some(first), creds_of(&a), None);
             }
-            let (choice, _) = combine(evals);
+            let (choice, _) = combine(browser, evals);
             (choice.or(Some(0)), creds_of(&[]), None)
         }
         Observed::Dropped => {
@@ -744,37 +756,58 @@ fn choose_with_evidence(
                 Some("chrome-har leaves blocked requests out of the export: this one was blocked, but the check that failed (preflight or actual response) is not in the file".to_owned()),
             )
         }
-        Observed::PreflightsPassed => {
-            let keep: Vec<usize> = (0..evals.len())
-                .filter(|&i| {
-                    facts_preflight_hops(&evals[i].1)
-                        .iter()
-                        .all(|&h| got_past_preflight(&evals[i].1, h, &Observed::NotObserved))
-                })
-                .collect();
-            if keep.is_empty() || keep.len() == evals.len() {
-                let (choice, note) = combine(evals);
-                return (choice, creds_of(&[]), note);
-            }
-            let subset: Vec<(bool, Evaluation)> = keep.iter().map(|&i| evals[i].clone()).collect();
-            let (choice, note) = combine(&subset);
-            let deduced = creds_of(&keep);
-            let note = note.or_else(|| {
-                (deduced != Credentials::Unknown).then(|| {
-                    format!(
-                        "credentials mode deduced as '{}': the request followed its preflight, which only passes that way",
-                        deduced.as_str()
-                    )
-                })
-            });
-            (choice.map(|c| keep[c]), deduced, note)
+        Observed::PreflightsPassed => followed_its_preflights(browser, evals, &creds_of),
+        // Chromium fails a CORS check with ERR_FAILED, never ERR_ABORTED: a request aborted
+        // after its recorded preflight got past that preflight (a credentialed request would
+        // have failed an `ACAO: *` preflight with ERR_FAILED), so it tells the credentials
+        // mode the same way a followed preflight does.
+        Observed::OtherFailure(e) if har && e.contains("ERR_ABORTED") => {
+            followed_its_preflights(browser, evals, &creds_of)
         }
         _ => {
-            let (choice, note) = combine(evals);
+            let (choice, note) = combine(browser, evals);
             (choice, creds_of(&[]), note)
         }
     }
 }
+
+/// The request followed its recorded preflights, so they passed: keep the readings under which
+/// every one of them passes, and deduce the credentials mode where only one is left.
+fn followed_its_preflights(
+    browser: Browser,
+    evals: &[(bool, Evaluation)],
+    creds_of: &dyn Fn(&[usize]) -> Credentials,
+) -> (Option<usize>, Credentials, Option<String>) {
+    let keep: Vec<usize> = (0..evals.len())
+        .filter(|&i| {
+            facts_preflight_hops(&evals[i].1)
+                .iter()
+                .all(|&h| got_past_preflight(&evals[i].1, h, &Observed::NotObserved))
+        })
+        .collect();
+    if keep.is_empty() || keep.len() == evals.len() {
+        let (choice, note) = combine(browser, evals);
+        return (choice, creds_of(&[]), note);
+    }
+    let subset: Vec<(bool, Evaluation)> = keep.iter().map(|&i| evals[i].clone()).collect();
+    let (choice, note) = combine(browser, &subset);
+    let deduced = creds_of(&keep);
+    let note = note.or_else(|| {
+        (deduced != Credentials::Unknown).then(|| {
+            format!(
+                "{CREDENTIALS_DEDUCED} '{}': the request followed its preflight, which only passes that way",
+                deduced.as_str()
+            )
+        })
+    });
+    (choice.map(|c| keep[c]), deduced, note)
+}
+
+/// The note of a problem verdict that no rule explained.
+const UNDECIDED: &str = "the input does not show the answer that decides it: the preflight or the response is not in the export (exported with a filter, or cached before recording started)";
+
+/// How a note that deduced the credentials mode from the evidence begins.
+const CREDENTIALS_DEDUCED: &str = "credentials mode deduced as";
 
 /// The hops whose recorded preflight this evaluation judged (passed or failed).
 fn facts_preflight_hops(e: &Evaluation) -> Vec<usize> {
@@ -787,8 +820,9 @@ fn facts_preflight_hops(e: &Evaluation) -> Vec<usize> {
     hops
 }
 
-/// Without evidence: one reading if all agree, else none (unknown) with the alternatives.
-fn combine(evals: &[(bool, Evaluation)]) -> (Option<usize>, Option<String>) {
+/// Without evidence: one reading if all agree, else none (unknown) with the alternatives,
+/// each block named as `browser` names it.
+fn combine(browser: Browser, evals: &[(bool, Evaluation)]) -> (Option<usize>, Option<String>) {
     let key = |e: &Evaluation| -> String {
         match &e.decision {
             Decision::Allowed => "allowed".into(),
@@ -831,7 +865,7 @@ fn combine(evals: &[(bool, Evaluation)]) -> (Option<usize>, Option<String>) {
             };
             match &e.decision {
                 Decision::Allowed => format!("allowed {who}"),
-                Decision::Blocked(b) => format!("blocked {who} ({})", short_failure(&b.failure)),
+                Decision::Blocked(b) => format!("blocked {who} ({})", reason_name(browser, b)),
                 Decision::NotCors(_) => format!("not CORS {who}"),
                 Decision::Undecidable(m) => format!("undecidable {who} ({})", describe_missing(m)),
             }
@@ -850,12 +884,15 @@ fn combine(evals: &[(bool, Evaluation)]) -> (Option<usize>, Option<String>) {
     (None, Some(note))
 }
 
-fn short_failure(f: &Failure) -> String {
-    format!("{f:?}")
-        .split([' ', '{', '('])
-        .next()
-        .unwrap_or_default()
-        .to_owned()
+/// The name `browser` gives the block (its reason registry row), or its console text where
+/// it gives none: never corscope's internal failure name.
+fn reason_name(browser: Browser, b: &Blocked) -> String {
+    match super::registry::reason_for(browser, b.failure.kind(), b.stage) {
+        Some(row) if !row.name.is_empty() => row.name.to_owned(),
+        Some(row) => format!("\"{}\"", row.console),
+        // `every_failure_has_a_row_in_every_browser` keeps this unreachable.
+        None => "a CORS check".to_owned(),
+    }
 }
 
 /// A hop of a flow as a person reads it: "the request" for the first, "hop N of the redirect
@@ -988,8 +1025,15 @@ fn verdict_from(
                 v.failed_parameter = None;
                 v.message = None;
                 v.fix = None;
+                // Keep what the evidence told about the credentials mode.
+                let deduced = v
+                    .note
+                    .as_deref()
+                    .and_then(|n| n.split("; ").find(|p| p.starts_with(CREDENTIALS_DEDUCED)))
+                    .map(|n| format!("; {n}"))
+                    .unwrap_or_default();
                 v.note = Some(format!(
-                    "{err}: a network or client failure, not a CORS decision"
+                    "{err}: a network or client failure, not a CORS decision{deduced}"
                 ));
             }
             _ => {}
@@ -1272,6 +1316,7 @@ pub fn classify(flow: &Flow) -> Facts {
 #[cfg(test)]
 mod tests {
     //! Evidence plus rules: what the input shows decides between readings.
+    use super::super::reason::Failure;
     use super::*;
     use crate::model::Exchange;
     use crate::pairing::FlowHop;
@@ -1293,6 +1338,97 @@ mod tests {
 
     const O: &str = "http://app.test:8080";
     const U: &str = "http://api.test:8081/r";
+
+    /// A PUT after a passed `ACAO: *` preflight (corpus d-pf-wildcard-credentials), by how the
+    /// request ended: Chromium reports a CORS failure as ERR_FAILED, never ERR_ABORTED, so an
+    /// aborted request got past the preflight and was not credentialed (issue 10.8). The
+    /// alternatives of an open reading carry each browser's own reason names.
+    #[test]
+    fn the_request_error_tells_the_credentials_mode() {
+        let cases: [(&str, Credentials, Verdict); 3] = [
+            ("net::ERR_ABORTED", Credentials::Omit, Verdict::Unknown),
+            ("net::ERR_FAILED", Credentials::Include, Verdict::Blocked),
+            // Not an abort: nothing says how far it got.
+            (
+                "net::ERR_CONNECTION_RESET",
+                Credentials::Unknown,
+                Verdict::Unknown,
+            ),
+        ];
+        for (error, credentials, verdict) in cases {
+            let f = one(
+                x(
+                    Flavour::DevTools,
+                    "PUT",
+                    U,
+                    &[("Origin", O)],
+                    None,
+                    Some(error),
+                ),
+                Some(x(
+                    Flavour::DevTools,
+                    "OPTIONS",
+                    U,
+                    &[("Origin", O), ("Access-Control-Request-Method", "PUT")],
+                    Some((
+                        204,
+                        &[
+                            ("Access-Control-Allow-Origin", "*"),
+                            ("Access-Control-Allow-Methods", "PUT"),
+                        ],
+                    )),
+                    None,
+                )),
+            );
+            let r = Resolver::new().resolve(&f, Browser::Chromium);
+            assert_eq!(r.credentials, credentials, "{error}");
+            assert_eq!(r.for_browser(Browser::Chromium).verdict, verdict, "{error}");
+            for v in &r.browsers {
+                let note = v.note.as_deref().unwrap_or_default();
+                assert!(!note.contains("WildcardWithCredentials"), "{error}: {note}");
+                if credentials == Credentials::Omit {
+                    assert_ne!(v.verdict, Verdict::Blocked, "{error} {}", v.browser);
+                }
+            }
+        }
+    }
+
+    /// An open reading's alternatives name the block as each browser does, never by
+    /// corscope's internal failure name.
+    #[test]
+    fn alternatives_use_the_browsers_reason_names() {
+        let b = |failure: Failure, stage: Stage| Blocked {
+            failure,
+            stage,
+            status: Some(204),
+            url: U.to_owned(),
+            location: None,
+            request_origin: O.to_owned(),
+            hop: 0,
+        };
+        let wildcard = b(Failure::WildcardWithCredentials, Stage::Preflight);
+        let acac = b(
+            Failure::AllowCredentialsNotTrue { value: None },
+            Stage::Actual,
+        );
+        let cases = [
+            (
+                Browser::Chromium,
+                &wildcard,
+                "PreflightWildcardOriginNotAllowed",
+            ),
+            (Browser::Firefox, &wildcard, "CORSNotSupportingCredentials"),
+            (Browser::Safari, &wildcard, "CredentialsWithWildcard"),
+            (Browser::Chromium, &acac, "InvalidAllowCredentials"),
+            (Browser::Firefox, &acac, "CORSMissingAllowCredentials"),
+        ];
+        for (browser, blocked, want) in cases {
+            assert_eq!(reason_name(browser, blocked), want, "{browser}");
+        }
+        // Firefox gives a request in `same-origin` mode no name: its console text instead.
+        let mode = b(Failure::DisallowedByMode, Stage::Request);
+        assert!(reason_name(Browser::Firefox, &mode).contains("NetworkError"));
+    }
 
     #[test]
     fn devtools_failure_deduces_credentials() {
