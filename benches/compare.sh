@@ -1,25 +1,34 @@
 #!/usr/bin/env bash
 # Reproducible throughput and memory comparison (README "Performance"):
 #   benches/compare.sh [WORKDIR]        (default WORKDIR: target/compare, files are reused)
-# Generates, with corscope's seeded generators, a ~200 MB capture, ~100 MB, ~1 GB and ~2 GB
-# captures (memory check) and a ~500 MB DevTools HAR; then times, on the same files (page
-# cache warm, median of RUNS runs, default 3): cat, tshark, corscope --jobs 1 and --jobs 2 on
-# the capture; cat, python json.load, jq and corscope on the HAR. Prints a markdown table:
-# wall time, MB/s, packets (entries)/s, peak RSS (/usr/bin/time -v), ratios.
-# Needs: tshark (DEBIAN_FRONTEND=noninteractive apt-get install -y tshark), jq, python3,
-# /usr/bin/time. A busy machine makes the numbers noisy: the load is printed first.
+# Generates, with corscope's seeded generators, a ~400 MB plain-HTTP capture, the same kind of
+# traffic as HTTP/2 over TLS 1.3 (~400 MB, with its key log), ~100 MB, ~1 GB and ~2 GB captures
+# (memory check) and a ~500 MB DevTools HAR; then times, on the same files, in one run (page
+# cache warm, median of RUNS runs, default 3): cat, httpry, tshark, corscope --jobs 1 and
+# --jobs 2 on the capture; corscope on the TLS capture; cat, python json.load, jq and corscope
+# on the HAR. Prints a markdown table (wall time, CPU time = user + system, MB/s, packets or
+# entries/s, peak RSS from /usr/bin/time, speed ratio, 1-minute load average after the
+# measurement), then the issue-16 targets, each marked met or NOT met.
+# Needs: tshark and httpry (installed with apt-get if missing), jq, python3, /usr/bin/time.
+# A busy machine makes the wall times noisy (CPU times much less so): the load is printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 W=${1:-target/compare}
 RUNS=${RUNS:-3}
+for tool in tshark httpry; do
+  command -v "$tool" > /dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y "$tool" > /dev/null
+done
 cargo build --release --quiet
 BIN=${CARGO_TARGET_DIR:-target}/release/corscope
 mkdir -p "$W"
 
-gen() { # kind file bytes
-  [ -s "$2" ] || "$BIN" "generate-$1" "$2" --bytes "$3" --seed 1 2>&1 | sed 's/^/  /' >&2
+gen() { # kind file bytes [generator options]
+  local kind=$1 file=$2 bytes=$3
+  shift 3
+  [ -s "$file" ] || "$BIN" "generate-$kind" "$file" --bytes "$bytes" --seed 1 "$@" 2>&1 | sed 's/^/  /' >&2
 }
-gen pcap "$W/cap200.pcap" 200000000
+gen pcap "$W/cap400.pcap" 400000000
+gen pcap "$W/tls400.pcap" 400000000 --tls-keylog "$W/tls400.keys"
 gen pcap "$W/cap100.pcap" 100000000
 gen pcap "$W/cap1g.pcap" 1000000000
 gen pcap "$W/cap2g.pcap" 2000000000
@@ -38,78 +47,126 @@ with open(sys.argv[1], 'rb') as f:
 print(n)
 EOF
 }
-PKTS=$(count_packets "$W/cap200.pcap")
+CAP="$W/cap400.pcap"
+TLS="$W/tls400.pcap"
+PKTS=$(count_packets "$CAP")
+TLS_PKTS=$(count_packets "$TLS")
 ENTRIES=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['log']['entries']))" "$W/har500.har")
 
-# median wall seconds and max peak RSS (KB) of RUNS runs of "$@" (stdout discarded)
+# "wall rss_kb cpu load" of RUNS runs of "$@" (stdout discarded): median wall seconds, max peak
+# RSS (KB), median CPU seconds (user + system), 1-minute load average after the last run.
 measure() {
-  local times=() rss=0 t r
+  local times=() cpus=() rss=0 t r u s
   for _ in $(seq "$RUNS"); do
-    /usr/bin/time -f '%e %M' -o "$W/.time" "$@" > /dev/null 2> "$W/.stderr" || true
-    read -r t r < <(tail -1 "$W/.time")
+    /usr/bin/time -f '%e %M %U %S' -o "$W/.time" "$@" > /dev/null 2> "$W/.stderr" || true
+    read -r t r u s < <(tail -1 "$W/.time")
     times+=("$t")
+    cpus+=("$(python3 -c "import sys; print(float(sys.argv[1]) + float(sys.argv[2]))" "$u" "$s")")
     [ "$r" -gt "$rss" ] && rss=$r
   done
-  printf '%s %s\n' "$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")" "$rss"
+  median() { sort -n | sed -n "$(((RUNS + 1) / 2))p"; }
+  printf '%s %s %s %s\n' "$(printf '%s\n' "${times[@]}" | median)" "$rss" \
+    "$(printf '%s\n' "${cpus[@]}" | median)" "$(cut -d' ' -f1 /proc/loadavg)"
 }
 
 size_mb() { python3 -c "import os,sys; print(round(os.path.getsize(sys.argv[1]) / 1e6))" "$1"; }
-CAP_MB=$(size_mb "$W/cap200.pcap")
+CAP_MB=$(size_mb "$CAP")
+TLS_MB=$(size_mb "$TLS")
 HAR_MB=$(size_mb "$W/har500.har")
-cat "$W"/*.pcap "$W/har500.har" > /dev/null # warm the page cache
+cat "$CAP" "$TLS" "$W/har500.har" > /dev/null # warm the page cache
 
 echo
 echo "Machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs, $(free -g | awk '/Mem:/{print $2}') GiB;" \
   "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "Files: $(basename "$W/cap200.pcap") ${CAP_MB} MB, ${PKTS} packets; $(basename "$W/har500.har") ${HAR_MB} MB, ${ENTRIES} entries"
+echo "Files: $(basename "$CAP") ${CAP_MB} MB, ${PKTS} packets; $(basename "$TLS") ${TLS_MB} MB," \
+  "${TLS_PKTS} packets; $(basename "$W/har500.har") ${HAR_MB} MB, ${ENTRIES} entries"
 echo
 
-row() { # label file_mb items items_name time rss base_time base_name
+# One table row: label file_mb items items_name "wall rss cpu load" base_time base_name
+row() {
   python3 - "$@" <<'EOF'
 import sys
-label, mb, items, what, t, rss, base, basename = sys.argv[1:9]
-mb, items, t, rss, base = float(mb), float(items), float(t), int(rss), float(base)
-t = max(t, 1e-3)
-ratio = f"{base / t:.1f}× {basename}" if basename != "-" else ""
-print(f"| {label} | {t:.2f} s | {mb / t:,.0f} MB/s | {items / t:,.0f} {what}/s | {rss / 1024:,.0f} MB | {ratio} |")
+label, mb, items, what, m, base, basename = sys.argv[1:8]
+t, rss, cpu, load = m.split()
+mb, items, t, rss, cpu, base = float(mb), float(items), max(float(t), 1e-3), int(rss), float(cpu), float(base)
+print(f"| {label} | {t:.2f} s | {cpu:.2f} s | {mb / t:,.0f} MB/s | {items / t:,.0f} {what}/s"
+      f" | {rss / 1024:,.0f} MB | {base / t:.1f}× {basename} | {load} |")
 EOF
 }
 
-echo "| command | time | throughput | rate | peak RSS | speed ratio |"
-echo "|---|---|---|---|---|---|"
-read -r t_cat r_cat < <(measure cat "$W/cap200.pcap")
-read -r t_ts r_ts < <(measure tshark -r "$W/cap200.pcap" -Y http.request -T fields -e http.request.method)
-read -r t_j1 r_j1 < <(measure "$BIN" analyze "$W/cap200.pcap" --format ndjson --jobs 1)
-read -r t_j2 r_j2 < <(measure "$BIN" analyze "$W/cap200.pcap" --format ndjson --jobs 2)
-row "\`cat\` (capture)" "$CAP_MB" "$PKTS" packets "$t_cat" "$r_cat" "$t_ts" "tshark"
-row "\`tshark -Y http.request -T fields -e http.request.method\`" "$CAP_MB" "$PKTS" packets "$t_ts" "$r_ts" "$t_ts" "tshark"
-row "\`corscope --jobs 1\` (capture)" "$CAP_MB" "$PKTS" packets "$t_j1" "$r_j1" "$t_ts" "tshark"
-row "\`corscope --jobs 2\` (capture)" "$CAP_MB" "$PKTS" packets "$t_j2" "$r_j2" "$t_ts" "tshark"
-read -r t_hcat r_hcat < <(measure cat "$W/har500.har")
-read -r t_py r_py < <(measure python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$W/har500.har")
-read -r t_jq r_jq < <(measure jq '.log.entries|length' "$W/har500.har")
-read -r t_h1 r_h1 < <(measure "$BIN" analyze "$W/har500.har" --format ndjson --jobs 1)
-read -r t_h2 r_h2 < <(measure "$BIN" analyze "$W/har500.har" --format ndjson --jobs 2)
-row "\`cat\` (HAR)" "$HAR_MB" "$ENTRIES" entries "$t_hcat" "$r_hcat" "$t_py" "python"
-row "\`python3 json.load\`" "$HAR_MB" "$ENTRIES" entries "$t_py" "$r_py" "$t_py" "python"
-row "\`jq '.log.entries\\|length'\`" "$HAR_MB" "$ENTRIES" entries "$t_jq" "$r_jq" "$t_py" "python"
-row "\`corscope --jobs 1\` (HAR)" "$HAR_MB" "$ENTRIES" entries "$t_h1" "$r_h1" "$t_py" "python"
-row "\`corscope --jobs 2\` (HAR)" "$HAR_MB" "$ENTRIES" entries "$t_h2" "$r_h2" "$t_py" "python"
+declare -A M
+M[cat]=$(measure cat "$CAP")
+M[httpry]=$(measure httpry -q -r "$CAP" -o /dev/null)
+M[tshark]=$(measure tshark -r "$CAP" -Y http.request -T fields -e http.request.method)
+M[j1]=$(measure "$BIN" analyze "$CAP" --format ndjson --jobs 1)
+M[j2]=$(measure "$BIN" analyze "$CAP" --format ndjson --jobs 2)
+M[tls1]=$(measure "$BIN" analyze "$TLS" --keylog "$W/tls400.keys" --format ndjson --jobs 1)
+M[tls2]=$(measure "$BIN" analyze "$TLS" --keylog "$W/tls400.keys" --format ndjson --jobs 2)
+M[hcat]=$(measure cat "$W/har500.har")
+M[py]=$(measure python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$W/har500.har")
+M[jq]=$(measure jq '.log.entries|length' "$W/har500.har")
+M[h1]=$(measure "$BIN" analyze "$W/har500.har" --format ndjson --jobs 1)
+M[h2]=$(measure "$BIN" analyze "$W/har500.har" --format ndjson --jobs 2)
+wall() { echo "${M[$1]}" | cut -d' ' -f1; }
+
+echo "| command | wall | CPU | throughput | rate | peak RSS | speed ratio | load |"
+echo "|---|---|---|---|---|---|---|---|"
+TS=$(wall tshark)
+row "\`cat\` (capture)" "$CAP_MB" "$PKTS" packets "${M[cat]}" "$TS" tshark
+row "\`httpry -r\` (single packets, no reassembly)" "$CAP_MB" "$PKTS" packets "${M[httpry]}" "$TS" tshark
+row "\`tshark -Y http.request -T fields -e http.request.method\`" "$CAP_MB" "$PKTS" packets "${M[tshark]}" "$TS" tshark
+row "\`corscope --jobs 1\` (capture)" "$CAP_MB" "$PKTS" packets "${M[j1]}" "$TS" tshark
+row "\`corscope --jobs 2\` (capture)" "$CAP_MB" "$PKTS" packets "${M[j2]}" "$TS" tshark
+row "\`corscope --jobs 1\` (TLS 1.3 + HTTP/2 capture)" "$TLS_MB" "$TLS_PKTS" packets "${M[tls1]}" "$TS" tshark
+row "\`corscope --jobs 2\` (TLS 1.3 + HTTP/2 capture)" "$TLS_MB" "$TLS_PKTS" packets "${M[tls2]}" "$TS" tshark
+PY=$(wall py)
+row "\`cat\` (HAR)" "$HAR_MB" "$ENTRIES" entries "${M[hcat]}" "$PY" python
+row "\`python3 json.load\`" "$HAR_MB" "$ENTRIES" entries "${M[py]}" "$PY" python
+row "\`jq '.log.entries\\|length'\`" "$HAR_MB" "$ENTRIES" entries "${M[jq]}" "$PY" python
+row "\`corscope --jobs 1\` (HAR)" "$HAR_MB" "$ENTRIES" entries "${M[h1]}" "$PY" python
+row "\`corscope --jobs 2\` (HAR)" "$HAR_MB" "$ENTRIES" entries "${M[h2]}" "$PY" python
+
+# The issue-16 targets, each with the figures it is judged on.
 echo
-python3 -c "import sys; a,b=map(float,sys.argv[1:]); print(f'Capture: --jobs 2 is {a/max(b,1e-3):.2f}x --jobs 1; HAR: --jobs 2 is', end=' ')" "$t_j1" "$t_j2"
-python3 -c "import sys; a,b=map(float,sys.argv[1:]); print(f'{a/max(b,1e-3):.2f}x --jobs 1')" "$t_h1" "$t_h2"
+python3 - "$CAP_MB" "$TLS_MB" "${M[httpry]}" "${M[tshark]}" "${M[j1]}" "${M[j2]}" "${M[tls1]}" "${M[tls2]}" \
+  "${M[hcat]}" "${M[h1]}" "${M[h2]}" <<'EOF'
+import sys
+cap_mb, tls_mb = float(sys.argv[1]), float(sys.argv[2])
+hp, ts, j1, j2, t1, t2, hcat, h1, h2 = ([float(x) for x in m.split()] for m in sys.argv[3:12])
+def check(ok, text): print(f"- {'met' if ok else 'NOT met'}: {text}")
+check(j1[0] <= hp[0], f"--jobs 1 at least as fast as httpry: {j1[0]:.2f} s against {hp[0]:.2f} s wall "
+      f"({j1[0] / hp[0]:.2f}x its time; CPU {j1[2]:.2f} s against {hp[2]:.2f} s)")
+check(j1[0] / j2[0] >= 1.8, f"--jobs 2 >= 1.8x --jobs 1: {j1[0] / j2[0]:.2f}x")
+check(ts[0] / j2[0] >= 50, f"--jobs 2 >= 50x tshark: {ts[0] / j2[0]:.1f}x")
+rss = lambda m: int(m[1]) // 1024
+check(max(rss(j1), rss(j2), rss(t1), rss(t2)) <= 150, f"capture peak RSS <= 150 MB: {rss(j1)} MB (--jobs 1),"
+      f" {rss(j2)} MB (--jobs 2); TLS {rss(t1)} MB, {rss(t2)} MB")
+check(max(rss(h1), rss(h2)) <= 100, f"HAR peak RSS <= 100 MB: {rss(h1)} MB (--jobs 1), {rss(h2)} MB (--jobs 2)")
+check(hcat[0] / h2[0] >= 0.4, f"HAR >= 40 % of the page-cache read rate: {100 * hcat[0] / h2[0]:.0f} % (--jobs 2 against cat)")
+for jobs, plain, tls in ((1, j1, t1), (2, j2, t2)):
+    p, t = cap_mb / plain[0], tls_mb / tls[0]
+    check(p / t <= 2, f"TLS + HTTP/2 within 2x the plain-HTTP rate, --jobs {jobs}: {t:,.0f} against {p:,.0f} MB/s ({p / t:.2f}x)")
+EOF
 
 echo
 echo "Memory: peak RSS against capture size (same traffic, seed 1)"
 echo
 echo "| capture | --jobs 1 | --jobs 2 |"
 echo "|---|---|---|"
-for f in cap100.pcap cap200.pcap cap1g.pcap cap2g.pcap; do
-  read -r _ m1 < <(RUNS=1 measure "$BIN" analyze "$W/$f" --format ndjson --jobs 1)
-  read -r _ m2 < <(RUNS=1 measure "$BIN" analyze "$W/$f" --format ndjson --jobs 2)
+max_rss=0
+for f in cap100.pcap cap400.pcap cap1g.pcap cap2g.pcap; do
+  read -r _ m1 _ < <(RUNS=1 measure "$BIN" analyze "$W/$f" --format ndjson --jobs 1)
+  read -r _ m2 _ < <(RUNS=1 measure "$BIN" analyze "$W/$f" --format ndjson --jobs 2)
   echo "| $f ($(size_mb "$W/$f") MB) | $((m1 / 1024)) MB | $((m2 / 1024)) MB |"
+  for m in "$m1" "$m2"; do [ "$m" -gt "$max_rss" ] && max_rss=$m; done
 done
+echo
+if [ $((max_rss / 1024)) -le 150 ]; then verdict=met; else verdict="NOT met"; fi
+echo "- $verdict: capture peak RSS <= 150 MB at every size: at most $((max_rss / 1024)) MB"
 # The outputs of --jobs 1 and --jobs 2 are byte-identical:
-"$BIN" analyze "$W/cap200.pcap" --format ndjson --jobs 1 > "$W/j1.ndjson" || true
-"$BIN" analyze "$W/cap200.pcap" --format ndjson --jobs 2 > "$W/j2.ndjson" || true
-cmp -s "$W/j1.ndjson" "$W/j2.ndjson" && echo && echo "--jobs 1 and --jobs 2 outputs are identical ($(wc -l < "$W/j1.ndjson") records)"
+for f in "$CAP" "$TLS"; do
+  "$BIN" analyze "$f" --keylog "$W/tls400.keys" --format ndjson --jobs 1 > "$W/j1.ndjson" || true
+  "$BIN" analyze "$f" --keylog "$W/tls400.keys" --format ndjson --jobs 2 > "$W/j2.ndjson" || true
+  cmp -s "$W/j1.ndjson" "$W/j2.ndjson" &&
+    echo "$(basename "$f"): --jobs 1 and --jobs 2 outputs are identical ($(wc -l < "$W/j1.ndjson") records)"
+done
