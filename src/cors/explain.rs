@@ -173,7 +173,6 @@ fn find_exact(browser: Option<ExplainBrowser>, name: &str) -> Option<&'static Ex
 }
 
 /// Whether a search limited to `filter` (None: every browser) may return `b`'s names.
-// Not `Option::is_none_or`: that needs Rust 1.82 and the crate's MSRV is 1.80.
 fn allows(filter: Option<ExplainBrowser>, b: ExplainBrowser) -> bool {
     filter.is_none_or(|w| w == b)
 }
