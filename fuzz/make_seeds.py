@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Builds the committed seed corpora in fuzz/seeds/<target>/ from the project's test data
-(samples/, tests/data/) and, when present, ../shared/corpus/. Only small files: every seed is
+(samples/, tests/data/) and, when SEED_CORPUS=DIR is set, a larger recording corpus laid out as
+DIR/public/zeek/*.pcap* and DIR/chromium/dev/*.har. Only small files: every seed is
 at most MAX_SEED bytes. Needs tshark for the HTTP stream seeds (skipped without it).
 
 Run from the repository root: python3 fuzz/make_seeds.py
@@ -18,7 +19,12 @@ import sys
 MAX_SEED = 16 * 1024
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEEDS = os.path.join(ROOT, "fuzz", "seeds")
-SHARED = os.path.join(ROOT, "..", "shared", "corpus")
+# An optional larger corpus kept outside the repository (see the docstring).
+EXTRA = os.environ.get("SEED_CORPUS")
+
+
+def extra(pattern):
+    return sorted(glob.glob(os.path.join(EXTRA, pattern))) if EXTRA else []
 
 
 def put(target, name, data):
@@ -39,7 +45,7 @@ def read(path):
 
 def captures():
     paths = sorted(glob.glob(os.path.join(ROOT, "tests/data/captures/*.pcap*")))
-    paths += sorted(glob.glob(os.path.join(SHARED, "public/zeek/*.pcap*")))
+    paths += extra("public/zeek/*.pcap*")
     seen = set()
     for p in paths:
         data = read(p)
@@ -53,7 +59,7 @@ def captures():
 def hars():
     paths = sorted(glob.glob(os.path.join(ROOT, "samples/*.har")))
     paths += sorted(glob.glob(os.path.join(ROOT, "tests/data/chromium/*.har")))
-    paths += sorted(glob.glob(os.path.join(SHARED, "chromium/dev/*.har")))
+    paths += extra("chromium/dev/*.har")
     seen = set()
     for p in paths:
         data = read(p)

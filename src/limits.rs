@@ -207,7 +207,7 @@ impl Limit {
 /// `65536` → `64K`; sizes that are not a whole number of K/M/G stay in bytes.
 pub fn format_size(v: u64) -> String {
     for (shift, suffix) in [(30, 'G'), (20, 'M'), (10, 'K')] {
-        if v >= 1 << shift && v % (1 << shift) == 0 {
+        if v >= 1 << shift && v.is_multiple_of(1 << shift) {
             return format!("{}{suffix}", v >> shift);
         }
     }

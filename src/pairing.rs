@@ -125,7 +125,7 @@ struct Pending {
 }
 
 /// Whether an exchange is a CORS preflight: OPTIONS with `Origin` and
-/// `Access-Control-Request-Method` (cors.md 1.5). Returns the requested method.
+/// `Access-Control-Request-Method` (`#cors-preflight-fetch`). Returns the requested method.
 pub fn preflight_method(x: &Exchange) -> Option<String> {
     if !x.request.method.eq_ignore_ascii_case("OPTIONS") {
         return None;

@@ -268,9 +268,9 @@ impl ConnTable {
     }
 
     /// The idle sweep, called for every packet (TCP or not) before it is processed: every
-    /// [`SWEEP_INTERVAL_US`] of capture time, connections idle for longer than the idle
+    /// `SWEEP_INTERVAL_US` of capture time, connections idle for longer than the idle
     /// timeout are flushed, oldest first (so the order of what the flush emits does not depend
-    /// on hash order). A parallel reader runs the same schedule ([`sweep_now`]) over the
+    /// on hash order). A parallel reader runs the same schedule (`sweep_now`) over the
     /// whole packet stream and has every worker sweep at the same packets
     /// ([`ConnTable::idle_at`], [`ConnTable::close_idle`]), so which connections are
     /// idle-flushed does not depend on how packets were sharded.

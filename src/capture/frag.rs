@@ -20,7 +20,7 @@ use crate::model::Micros;
 
 /// Datagrams being reassembled at once; beyond it the oldest is dropped (`limit-ip-fragments`).
 pub const MAX_FRAG_DATAGRAMS: usize = 4096;
-/// Bytes held for datagrams being reassembled (data plus [`PIECE_OVERHEAD`] per piece).
+/// Bytes held for datagrams being reassembled (data plus `PIECE_OVERHEAD` per piece).
 pub const MAX_FRAG_BYTES: usize = 32 * 1024 * 1024;
 /// An incomplete datagram is given up after this long in capture time (Linux's
 /// `ipfrag_time`), counted as `ip-fragment-incomplete`.

@@ -9,7 +9,7 @@
 //! through a proxy (its pool mixes browsers) nor one whose requests do not all fingerprint
 //! (`fingerprint::wire_engine`) as the same engine over the same protocol.
 //!
-//! The output reorder stage ([`super::Reorder`]) observes every exchange here and holds a
+//! The output reorder stage (`Reorder`) observes every exchange here and holds a
 //! connection's exchanges (bounded by [`HOLD_US`] of capture time) until its class is known,
 //! then writes it to `Evidence::connection_credentials`.
 

@@ -182,7 +182,7 @@ struct Held {
 }
 
 /// Reusable byte buffers for held segments, so steady-state out-of-order handling allocates
-/// nothing. Buffers larger than [`Pool::KEEP_CAPACITY`] are dropped rather than kept.
+/// nothing. Buffers larger than `Pool::KEEP_CAPACITY` are dropped rather than kept.
 #[derive(Debug, Default)]
 pub struct Pool {
     free: Vec<Vec<u8>>,

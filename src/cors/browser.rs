@@ -14,7 +14,8 @@ pub enum Browser {
 
 pub const ALL_BROWSERS: [Browser; 3] = [Browser::Chromium, Browser::Firefox, Browser::Safari];
 
-/// How `Access-Control-Max-Age` is read (cors.md 2.3, 3.3, 7.2).
+/// How `Access-Control-Max-Age` is read (Chromium `preflight_result.cc`, Firefox
+/// `nsCORSListenerProxy.cpp`, WebKit `parseAccessControlMaxAge`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MaxAgeSyntax {
     /// `base::StringToInt64`: unparsable → default, negative → 0 (Chromium `preflight_result.cc`).
@@ -264,7 +265,7 @@ pub const DIFFERENCES: &[Difference] = &[
         chromium: "AllowOriginMismatch when GURL parses it, InvalidAllowOriginValue when not",
         firefox: "CORSAllowOriginNotMatchingOrigin",
         safari: "NotAllowedByAccessControlAllowOrigin",
-        source: "cors.md 2.2, 3.3, 7.2; corpus d-simple-get-acao-garbage, d-simple-get-acao-null",
+        source: "Chromium cors.cc CheckAccess (GURL); corpus d-simple-get-acao-garbage, d-simple-get-acao-null",
     },
     Difference {
         id: "client-hints",
@@ -272,7 +273,7 @@ pub const DIFFERENCES: &[Difference] = &[
         chromium: "safelisted: no preflight",
         firefox: "not safelisted: preflight",
         safari: "not safelisted: preflight",
-        source: "Chromium services/network/public/cpp/cors/cors.cc IsCorsSafelistedHeader; cors.md 2.3, 7.2",
+        source: "Chromium services/network/public/cpp/cors/cors.cc IsCorsSafelistedHeader; Fetch #cors-safelisted-request-header",
     },
     Difference {
         id: "max-age-cap",
@@ -288,7 +289,7 @@ pub const DIFFERENCES: &[Difference] = &[
         chromium: "default 5 s (negative: 0)",
         firefox: "not cached at all",
         safari: "default 5 s",
-        source: "cors.md 2.3, 3.3; WebKit parseAccessControlMaxAge",
+        source: "Chromium preflight_result.cc; Firefox nsCORSListenerProxy.cpp; WebKit parseAccessControlMaxAge",
     },
     Difference {
         id: "preflight-cache-shape",
@@ -304,7 +305,7 @@ pub const DIFFERENCES: &[Difference] = &[
         chromium: "a net error, no CORS reason",
         firefox: "CORSDidNotSucceed",
         safari: "a load failure, no CORS reason",
-        source: "cors.md 2.5, 3.1",
+        source: "Chromium net/base/net_error_list.h; Firefox security.properties CORSDidNotSucceed2",
     },
     Difference {
         id: "redirect-credentials",
@@ -320,7 +321,7 @@ pub const DIFFERENCES: &[Difference] = &[
         chromium: "sent with `Origin: null`; `Access-Control-Allow-Origin: null` matches",
         firefox: "sent with the page's origin; `null` does not match (CORSAllowOriginNotMatchingOrigin)",
         safari: "sent with `Origin: null`",
-        source: "probe recording n-308-cross (tests/data/novel); cors.md 1.10, 7.2",
+        source: "probe recording n-308-cross (tests/data/novel); Fetch #http-redirect-fetch",
     },
     Difference {
         id: "font-cors",
@@ -328,7 +329,7 @@ pub const DIFFERENCES: &[Difference] = &[
         chromium: "CORS mode (Origin sent, ACAO checked)",
         firefox: "CORS mode",
         safari: "sent without Origin by WebKitGTK: not a CORS request",
-        source: "cors.md 7 (issue: WebKitGTK sends @font-face loads without Origin)",
+        source: "WebKitGTK 2.50 recording (issue: WebKitGTK sends @font-face loads without Origin)",
     },
 ];
 

@@ -101,7 +101,9 @@ impl PreflightCache {
                 .filter(live)
                 .any(|m| m.name == method || (m.name == "*" && !include));
         // The cache applies the strict rule: `*` never covers Authorization here, even in
-        // browsers whose preflight check lets it (cors.md 2.3), so such requests re-preflight.
+        // browsers whose preflight check lets it (Chromium's `CorsNonWildcardRequestHeadersSupport`
+        // is off, Firefox's `network.cors_preflight.authorization_covered_by_wildcard` is on),
+        // so such requests re-preflight.
         // One set of the live names, not a scan of the entry per name: both lists can be
         // thousands long (issue 18).
         let headers_ok = unsafe_names.is_empty() || {

@@ -1,4 +1,4 @@
-//! The decision procedure (`#main-fetch`, cors.md 1.12) for one flow under one browser profile
+//! The decision procedure (`#main-fetch`) for one flow under one browser profile
 //! and one set of assumptions (credentials mode); the caller resolves the unknowns.
 
 use std::sync::Arc;
@@ -396,8 +396,10 @@ fn blocked(
     Decision::Blocked(make_blocked(failure, stage, status, req, origin, hop))
 }
 
-/// The CORS check (`#cors-check`) as each browser orders and names its failures (cors.md 2.2,
-/// 3.2, 7.2). `origin` is the serialized request origin (`null` when tainted).
+/// The CORS check (`#cors-check`) as each browser orders and names its failures (Chromium
+/// `services/network/public/cpp/cors/cors.cc` `CheckAccess`, Firefox `nsCORSListenerProxy.cpp`
+/// `CheckRequestApproved`, WebKit `CrossOriginAccessControl.cpp`). `origin` is the serialized
+/// request origin (`null` when tainted).
 pub fn check_access(
     browser: Browser,
     headers: &Headers,
@@ -470,8 +472,9 @@ pub fn check_access(
     Ok(())
 }
 
-/// The preflight response check (`#cors-preflight-fetch` step 7 on; cors.md 2.2 for Chromium's
-/// order, 3.2 Firefox's, 7.2 WebKit's).
+/// The preflight response check (`#cors-preflight-fetch` step 7 on; the order is Chromium's
+/// `preflight_controller.cc`, Firefox's `nsCORSListenerProxy.cpp`, WebKit's
+/// `CrossOriginPreflightChecker.cpp`).
 // `Blocked` is large but built once per blocked flow, never in a loop: boxing buys nothing.
 #[allow(clippy::too_many_arguments, clippy::result_large_err)]
 fn check_preflight(
@@ -702,7 +705,8 @@ mod tests {
         flow(vec![(x("PUT", API, &req, Some((200, actual))), Some(opt))])
     }
 
-    /// `#cors-check` steps, one row each (spec section 1.6 of cors.md; corpus d-simple-*).
+    /// `#cors-check` steps, one row each (recorded: `d-simple-*` in
+    /// `tests/data/chromium/truth.json`).
     #[test]
     fn cors_check_rules() {
         let cases: &[(HeaderList, bool, Option<&str>, &str)] = &[
@@ -790,7 +794,7 @@ mod tests {
         }
     }
 
-    /// `#cors-preflight-fetch` step 7 on, Chromium's order (cors.md 2.2; corpus d-pf-*).
+    /// `#cors-preflight-fetch` step 7 on, Chromium's order (recorded: `d-pf-*`).
     #[test]
     fn preflight_rules() {
         let ok = [("Access-Control-Allow-Origin", PAGE)];
@@ -1111,7 +1115,7 @@ mod tests {
         }
     }
 
-    /// Row `acao-syntax` (cors.md 2.2, 3.3, 7.2; corpus d-simple-get-acao-garbage).
+    /// Row `acao-syntax` (recorded: d-simple-get-acao-garbage).
     #[test]
     fn difference_acao_syntax() {
         let garbage = simple(&[("Access-Control-Allow-Origin", "*.test")]);

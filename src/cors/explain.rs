@@ -5,7 +5,9 @@
 //!
 //! The names are Chromium's `Network.CorsError` values, Firefox's console identifiers (the
 //! `security.properties` keys without their version digit) and corscope's stable identifiers for
-//! WebKit's console templates (`reference/cors.md` 2.1, 3.1 and 7.1). Console templates are
+//! WebKit's console templates (Chromium `services/network/public/mojom/cors.mojom`, Firefox
+//! `dom/locales/en-US/chrome/security/security.properties`, WebKit
+//! `Source/WebCore/loader/CrossOriginAccessControl.cpp`). Console templates are
 //! byte-exact with these placeholders: `{url}` (the request URL; for a WebKit redirect, the
 //! redirect target), `{origin}` (the page's origin), `{value}` (the offending header value or
 //! token), `{status}`, `{method}`, `{header}`, `{schemes}`, and `{target_space}` /
@@ -82,7 +84,8 @@ pub struct Explanation {
     /// Steps in order. A line of a step that starts with four spaces is literal (a header line
     /// or a command) and is shown as is.
     pub fix: &'static [String],
-    /// The same failure's name in the other browsers (`reference/cors.md` 3.4 and 7.1).
+    /// The same failure's name in the other browsers (as the recorded truths of
+    /// `tests/data/chromium/truth*.json` pair them per scenario).
     pub equivalents: Vec<(ExplainBrowser, &'static str)>,
 }
 
@@ -173,7 +176,6 @@ fn find_exact(browser: Option<ExplainBrowser>, name: &str) -> Option<&'static Ex
 }
 
 /// Whether a search limited to `filter` (None: every browser) may return `b`'s names.
-// Not `Option::is_none_or`: that needs Rust 1.82 and the crate's MSRV is 1.80.
 fn allows(filter: Option<ExplainBrowser>, b: ExplainBrowser) -> bool {
     filter.is_none_or(|w| w == b)
 }
@@ -522,7 +524,8 @@ fn trim_line_end(out: &mut String) {
 mod tests {
     use super::*;
 
-    /// cors.md 2.1, every `CorsError` value, the removed PNA names and the pre-LNA names.
+    /// Every `CorsError` value of Chromium's `services/network/public/mojom/cors.mojom`, the
+    /// removed PNA names and the pre-LNA names.
     const CHROMIUM_NAMES: &[&str] = &[
         "DisallowedByMode",
         "InvalidResponse",
@@ -563,7 +566,8 @@ mod tests {
         "PrivateNetworkAccessPermissionDenied",
     ];
 
-    /// cors.md 3.1, the identifiers and the warning's category.
+    /// Firefox's identifiers (`security.properties` keys, `nsCORSListenerProxy.cpp`) and the
+    /// warning's category.
     const FIREFOX_NAMES: &[&str] = &[
         "CORSDisabled",
         "CORSDidNotSucceed",
@@ -583,7 +587,7 @@ mod tests {
         "CORSAllowHeaderFromPreflightDeprecation",
     ];
 
-    /// cors.md 3.1, the .properties keys that carry a version digit, with their identifier.
+    /// The `security.properties` keys that carry a version digit, with their identifier.
     const FIREFOX_KEYS: &[(&str, &str)] = &[
         ("CORSDidNotSucceed2", "CORSDidNotSucceed"),
         ("CORSMissingAllowOrigin2", "CORSMissingAllowOrigin"),
@@ -594,7 +598,9 @@ mod tests {
         ),
     ];
 
-    /// cors.md 7.1, with every Redirect form of a reason that can occur on a 3xx.
+    /// corscope's names for WebKit's console templates (`CrossOriginAccessControl.cpp`,
+    /// `CrossOriginPreflightChecker.cpp`), with every Redirect form of a reason that can occur
+    /// on a 3xx.
     const WEBKIT_NAMES: &[&str] = &[
         "NotAllowedByAccessControlAllowOrigin",
         "MultipleAllowOriginValues",
@@ -613,7 +619,8 @@ mod tests {
         "CannotLoad",
     ];
 
-    /// cors.md 3.4, one row per Chromium name with a Firefox counterpart.
+    /// One row per Chromium name with a Firefox counterpart (the same scenario's reason in
+    /// `tests/data/chromium/truth.json` and `truth-firefox.json`).
     const CHROMIUM_TO_FIREFOX: &[(&str, &str)] = &[
         ("MissingAllowOriginHeader", "CORSMissingAllowOrigin"),
         (
@@ -712,14 +719,14 @@ mod tests {
 
     #[test]
     fn every_entry_is_listed_in_a_test_list() {
-        // The lists above are cors.md's; an entry outside them would be invented.
+        // The lists above are the browsers' own; an entry outside them would be invented.
         for e in all() {
             let list = match e.browser {
                 Chromium => CHROMIUM_NAMES,
                 Firefox => FIREFOX_NAMES,
                 Safari => WEBKIT_NAMES,
             };
-            assert!(list.contains(&e.name), "{} is not in cors.md", e.name);
+            assert!(list.contains(&e.name), "{} is not a browser's name", e.name);
         }
         let count = |b| all().iter().filter(|e| e.browser == b).count();
         assert_eq!(count(Chromium), CHROMIUM_NAMES.len() - ALIASES.len());
@@ -911,7 +918,7 @@ mod tests {
 
     #[test]
     fn consoles_match_the_corpus() {
-        // Texts recorded in shared/corpus/chromium/dev (truth*.json), with placeholders.
+        // Texts recorded in tests/data/chromium/truth*.json, with placeholders.
         let recorded = [
             (
                 Chromium,

@@ -106,8 +106,9 @@ fn starts_with_ignore_case(s: &[u8], prefix: &[u8]) -> bool {
 }
 
 /// Headers browsers add themselves that are not on the forbidden list. On the wire there is no
-/// way to tell who set a header, so these are taken as the browser's own (cors.md 1.4): a
-/// preflight's `Access-Control-Request-Headers`, when present, is the authoritative list.
+/// way to tell who set a header, so these are taken as the browser's own
+/// (`#terminology-headers`): a preflight's `Access-Control-Request-Headers`, when present, is
+/// the authoritative list.
 /// - `X-Client-Data`: Chromium's field-trial header on Google hosts
 ///   (`components/variations/net/variations_http_headers.cc`); `X-Browser-Channel`,
 ///   `-Copyright`, `-Validation`, `-Year`: Chrome's own headers to Google hosts (Chrome 137+).
@@ -194,7 +195,8 @@ pub fn mime_essence(v: &[u8]) -> Option<String> {
 }
 
 /// "Parse a single range header value" (allowWhitespace = false): `bytes=START-[END]`, and
-/// the safelist additionally needs a start (cors.md 1.4; corpus: `bytes=0-9,20-29` preflights).
+/// the safelist additionally needs a start (`#cors-safelisted-request-header`;
+/// `bytes=0-9,20-29` is preflighted in the recordings).
 fn is_safelisted_range(v: &[u8]) -> bool {
     let Some(rest) = v.strip_prefix(b"bytes=") else {
         return false;

@@ -152,7 +152,7 @@ impl Failure {
 
 impl Blocked {
     /// This browser's name, failed parameter and console message for the failure: the
-    /// registry's row for (kind, stage, browser), its template filled by [`Self::placeholder`].
+    /// registry's row for (kind, stage, browser), its template filled by `Blocked::placeholder`.
     pub fn names(&self, browser: Browser, ctx: &MessageContext) -> Named {
         let Some(row) = registry::reason_for(browser, self.failure.kind(), self.stage) else {
             // `every_failure_has_a_row_in_every_browser` keeps this unreachable.

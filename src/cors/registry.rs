@@ -173,7 +173,8 @@ macro_rules! wk_redirect {
     };
 }
 
-/// Every name of every browser: Chromium's (cors.md 2.1), Firefox's (3.1), WebKit's (7.1).
+/// Every name of every browser: Chromium's (`cors.mojom` `CorsError`), Firefox's
+/// (`security.properties`), WebKit's (corscope's names for its console templates).
 /// A (kind, stage, browser) is found at its first row; the first row of a name gives the
 /// console template its explanation page shows.
 pub static REASONS: &[Reason] = &[

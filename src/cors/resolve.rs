@@ -1057,7 +1057,6 @@ fn network_failure_of_subresource(flow: &Flow, rt: Option<&str>, error: Option<&
         })
 }
 
-/// Browser-independent classification (cors.md 4.4).
 /// A WebSocket opening handshake (`Upgrade: websocket`, `Sec-Fetch-Mode: websocket`, or a
 /// `ws:`/`wss:` URL as HARs list it): the browser sends it without CORS and reads no CORS
 /// headers from the `101` answer.
@@ -1094,6 +1093,7 @@ fn connection_credentials(flow: &Flow, page_origin: &str) -> Option<bool> {
     out
 }
 
+/// Browser-independent classification of a flow: the facts the recording itself gives.
 pub fn classify(flow: &Flow) -> Facts {
     let first = &flow.first().exchange;
     let provisional = |x: &crate::model::Exchange| {

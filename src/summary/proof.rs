@@ -53,7 +53,7 @@ pub struct Requirements {
 
 impl Requirements {
     /// Adds a CORS flow's needs (the page origin is the request origin of every hop that is
-    /// not redirect-tainted; tainted ones are out of scope, see [`scope`]).
+    /// not redirect-tainted; tainted ones are out of scope, see [`out_of_scope`]).
     pub fn add(&mut self, flow: &Flow, res: &Resolution) {
         let Some(page) = res.facts.page_origin.as_deref() else {
             return;
