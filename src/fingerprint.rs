@@ -283,7 +283,7 @@ impl Shape {
     }
 }
 
-/// The engine that wrote a request, from how it is written (its [`SHAPES`] row: first header
+/// The engine that wrote a request, from how it is written (its `SHAPES` row: first header
 /// lines on HTTP/1.x, pseudo-header order on HTTP/2 when `pseudo` is given) with the
 /// User-Agent naming the same engine, no tool, and UA client hints only from Chromium, whose
 /// `sec-ch-ua` lists the `Chromium` brand. Anything else (tools, proxies, an unknown shape, a

@@ -205,6 +205,17 @@ pub struct Request {
     pub headers: Headers,
 }
 
+impl Request {
+    /// Whether it went over HTTP/2, as captures (`HTTP/2`) and HAR exporters (`h2`,
+    /// `HTTP/2.0`, `http/2`) write it.
+    pub fn is_http2(&self) -> bool {
+        let v = self.http_version.trim();
+        ["h2", "h2c", "http/2", "http/2.0"]
+            .iter()
+            .any(|n| v.eq_ignore_ascii_case(n))
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Response {
     pub status: u16,

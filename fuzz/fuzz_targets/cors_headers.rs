@@ -112,8 +112,8 @@ fuzz_target!(|data: &[u8]| {
 
     // The CORS check: passing with credentials implies passing without.
     for b in ALL_BROWSERS {
-        let with = check_access(b, &headers, origin, true);
-        let without = check_access(b, &headers, origin, false);
+        let with = check_access(b, &headers, origin, true, false);
+        let without = check_access(b, &headers, origin, false, false);
         if with.is_ok() {
             assert!(without.is_ok(), "{b}: passes only with credentials");
         }

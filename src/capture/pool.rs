@@ -5,7 +5,7 @@
 //! uncredentialed CORS requests), so on a direct path every request on a connection that
 //! carried a CORS preflight was sent without credentials, and every request on one that
 //! carried a `Cookie` with them. WebKit shares one session for both, and Firefox one HTTP/2
-//! session, so their connections say nothing ([`SEPARATE_POOLS`]); neither does a connection
+//! session, so their connections say nothing (`SEPARATE_POOLS`); neither does a connection
 //! through a proxy (its pool mixes browsers) nor one whose requests do not all fingerprint
 //! (`fingerprint::wire_engine`) as the same engine over the same protocol.
 //!

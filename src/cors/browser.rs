@@ -51,6 +51,9 @@ pub struct Profile {
     pub preflight_redirect_is_bad_status: bool,
     /// Firefox reports a failing ACAO on a 3xx preflight before the redirect itself.
     pub preflight_redirect_checks_allow_origin_first: bool,
+    /// Firefox over HTTP/2 sees repeated `Access-Control-Allow-Origin` fields as one value
+    /// joined with `, ` (a mismatch), not as several header lines.
+    pub joins_repeated_allow_origin_over_http2: bool,
     /// Chromium safelists client hints (`DPR`, `Width`, …) even when a script sets them.
     pub safelists_client_hints: bool,
     /// `Access-Control-Allow-Headers: *` covers `Authorization` (all three today; the spec says no).
@@ -83,6 +86,7 @@ static CHROMIUM: Profile = Profile {
     preflight_status_before_allow_origin: false,
     preflight_redirect_is_bad_status: false,
     preflight_redirect_checks_allow_origin_first: false,
+    joins_repeated_allow_origin_over_http2: false,
     safelists_client_hints: true,
     wildcard_covers_authorization: true,
     parse_both_allow_lists_first: true,
@@ -105,6 +109,7 @@ static FIREFOX: Profile = Profile {
     preflight_status_before_allow_origin: false,
     preflight_redirect_is_bad_status: false,
     preflight_redirect_checks_allow_origin_first: true,
+    joins_repeated_allow_origin_over_http2: true,
     safelists_client_hints: false,
     wildcard_covers_authorization: true,
     parse_both_allow_lists_first: false,
@@ -127,6 +132,7 @@ static SAFARI: Profile = Profile {
     preflight_status_before_allow_origin: true,
     preflight_redirect_is_bad_status: true,
     preflight_redirect_checks_allow_origin_first: false,
+    joins_repeated_allow_origin_over_http2: false,
     safelists_client_hints: false,
     wildcard_covers_authorization: true,
     parse_both_allow_lists_first: true,
@@ -258,6 +264,14 @@ pub const DIFFERENCES: &[Difference] = &[
         firefox: "CORSMultipleAllowOriginNotAllowed only for two lines; one line is CORSAllowOriginNotMatchingOrigin",
         safari: "MultipleAllowOriginValues for a comma or two lines; a space is NotAllowedByAccessControlAllowOrigin",
         source: "corpus d-simple-get-acao-two-headers, d-simple-post-acao-comma-list, d-simple-get-acao-space-list",
+    },
+    Difference {
+        id: "acao-lines-http2",
+        topic: "two Access-Control-Allow-Origin fields in an HTTP/2 response",
+        chromium: "MultipleAllowOriginValues (as over HTTP/1.1)",
+        firefox: "CORSAllowOriginNotMatchingOrigin with the joined value `a, b` (over HTTP/1.1: CORSMultipleAllowOriginNotAllowed)",
+        safari: "MultipleAllowOriginValues (as over HTTP/1.1)",
+        source: "corpus tls-dev td-simple-get-acao-two-headers, td-pf-acao-multiple (Firefox 153 console: does not match ‘https://app.test:8440, https://app.test:8440’)",
     },
     Difference {
         id: "acao-syntax",

@@ -247,9 +247,13 @@ fn run(flow: &Flow, cx: &Context, ev: &mut Evaluation) -> Decision {
             } else {
                 Stage::Actual
             };
-            if let Err(failure) =
-                check_access(cx.browser, &resp.headers, &request_origin, cx.include)
-            {
+            if let Err(failure) = check_access(
+                cx.browser,
+                &resp.headers,
+                &request_origin,
+                cx.include,
+                req.is_http2(),
+            ) {
                 let mut b =
                     make_blocked(failure, stage, Some(resp.status), req, &request_origin, i);
                 b.location = location
@@ -405,6 +409,7 @@ pub fn check_access(
     headers: &Headers,
     origin: &str,
     include: bool,
+    http2: bool,
 ) -> Result<(), Failure> {
     let joined = headers.get_joined("access-control-allow-origin");
     let value = joined.as_deref().map(escape_bytes);
@@ -426,7 +431,8 @@ pub fn check_access(
             Some(_) => {}
         },
         AllowOriginRules::Firefox => {
-            if headers.count("access-control-allow-origin") > 1 {
+            let joined_by_http2 = http2 && browser.profile().joins_repeated_allow_origin_over_http2;
+            if !joined_by_http2 && headers.count("access-control-allow-origin") > 1 {
                 return Err(Failure::AllowOriginMultiple {
                     value: value.unwrap_or_default(),
                 });
@@ -499,17 +505,18 @@ fn check_preflight(
     };
     let ok_status = (200..300).contains(&resp.status);
     let is_redirect = resp.location().is_some();
+    let http2 = pf.request.is_http2();
     if p.preflight_status_before_allow_origin {
         if !ok_status {
             return Err(fail(Failure::PreflightStatus));
         }
     } else if is_redirect && !p.preflight_redirect_is_bad_status {
         if p.preflight_redirect_checks_allow_origin_first {
-            check_access(cx.browser, &resp.headers, origin, cx.include).map_err(&fail)?;
+            check_access(cx.browser, &resp.headers, origin, cx.include, http2).map_err(&fail)?;
         }
         return Err(fail(Failure::PreflightRedirect));
     }
-    check_access(cx.browser, &resp.headers, origin, cx.include).map_err(&fail)?;
+    check_access(cx.browser, &resp.headers, origin, cx.include, http2).map_err(&fail)?;
     if !ok_status {
         return Err(fail(Failure::PreflightStatus));
     }
@@ -631,6 +638,44 @@ mod tests {
         resp: Option<(u16, &[(&str, &str)])>,
     ) -> Exchange {
         crate::model::test_exchange(Flavour::Capture, method, url, req, resp, None)
+    }
+
+    /// DIFFERENCES `acao-lines-http2`: two Allow-Origin fields are two lines for every browser
+    /// over HTTP/1.1, and one joined value for Firefox over HTTP/2 (tls-dev recordings).
+    #[test]
+    fn difference_acao_lines_http2() {
+        let mut h = Headers::new();
+        h.push(b"Access-Control-Allow-Origin", PAGE.as_bytes());
+        h.push(b"Access-Control-Allow-Origin", PAGE.as_bytes());
+        let name = |b: Browser, http2: bool| match check_access(b, &h, PAGE, false, http2) {
+            Err(Failure::AllowOriginMultiple { .. }) => "multiple",
+            Err(Failure::AllowOriginMismatch { .. }) => "mismatch",
+            Err(_) => "other",
+            Ok(()) => "allowed",
+        };
+        for (b, http2, want) in [
+            (Firefox, false, "multiple"),
+            (Firefox, true, "mismatch"),
+            (Chromium, true, name(Chromium, false)),
+            (Safari, true, name(Safari, false)),
+        ] {
+            assert_eq!(name(b, http2), want, "{b:?} http2={http2}");
+        }
+        let r = |v: &str| crate::model::Request {
+            method: "GET".into(),
+            url: API.into(),
+            http_version: v.into(),
+            headers: Headers::new(),
+        };
+        for (v, want) in [
+            ("h2", true),
+            ("HTTP/2.0", true),
+            ("HTTP/2", true),
+            ("http/1.1", false),
+            ("", false),
+        ] {
+            assert_eq!(r(v).is_http2(), want, "{v}");
+        }
     }
 
     fn flow(hops: Vec<(Exchange, Option<Exchange>)>) -> Flow {
@@ -1340,6 +1385,7 @@ mod tests {
             "redirect-credentials",
             "font-cors",
             "redirect-preflight-origin",
+            "acao-lines-http2",
         ];
         for d in crate::cors::browser::DIFFERENCES {
             assert!(tested.contains(&d.id), "row {} has no test", d.id);
