@@ -185,13 +185,7 @@ pub fn header_fragment<'a>(h: &Head, p: &'a [u8]) -> Result<(&'a [u8], u32), Fra
 mod tests {
     use super::*;
 
-    fn frame(kind: u8, flags: u8, stream: u32, p: &[u8]) -> Vec<u8> {
-        let mut v = (p.len() as u32).to_be_bytes()[1..].to_vec();
-        v.extend([kind, flags]);
-        v.extend(stream.to_be_bytes());
-        v.extend(p);
-        v
-    }
+    use crate::capture::tls::synth::frame;
 
     fn collect(bytes: &[u8], step: usize) -> Result<Vec<(u8, u32, Vec<u8>)>, FrameError> {
         let mut s = Splitter::new(true);

@@ -281,13 +281,7 @@ pub fn huffman_decode(s: &[u8]) -> Result<Vec<u8>, HpackError> {
 mod tests {
     use super::*;
 
-    fn unhex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::capture::tls::keylog::unhex;
 
     fn run(d: &mut Decoder, block: &str) -> Vec<(String, String)> {
         let mut v = Vec::new();

@@ -478,13 +478,7 @@ mod tests {
     use crate::capture::http::fuzzing::{conversation_with_keys, Step};
     use crate::capture::http::HttpLimits;
 
-    fn frame(kind: u8, flags: u8, stream: u32, p: &[u8]) -> Vec<u8> {
-        let mut v = (p.len() as u32).to_be_bytes()[1..].to_vec();
-        v.extend([kind, flags]);
-        v.extend(stream.to_be_bytes());
-        v.extend(p);
-        v
-    }
+    use crate::capture::tls::synth::frame;
 
     fn limits() -> HttpLimits {
         HttpLimits {

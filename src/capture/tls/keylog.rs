@@ -78,6 +78,14 @@ fn hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// Test vectors as printed in the RFCs: hex digits with whitespace between groups.
+#[cfg(test)]
+pub(crate) fn unhex(s: &str) -> Vec<u8> {
+    let s: String = s.split_whitespace().collect();
+    // Test data, written by hand: a bad vector should stop the test at once.
+    hex(&s).expect("hex digits in pairs")
+}
+
 impl KeyLog {
     pub fn is_empty(&self) -> bool {
         self.by_random.read().map_or(true, |m| m.is_empty())

@@ -339,13 +339,7 @@ fn xor_seq(nonce: &mut [u8; 12], seq: u64) {
 mod tests {
     use super::*;
 
-    fn unhex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::capture::tls::keylog::unhex;
 
     /// RFC 8448 §3 (simple 1-RTT handshake): traffic secrets to record keys and IVs.
     #[test]

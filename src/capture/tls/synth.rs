@@ -79,6 +79,14 @@ fn h2_frame(out: &mut Vec<u8>, kind: u8, flags: u8, stream: u32, payload: &[u8])
     out.extend_from_slice(payload);
 }
 
+/// One HTTP/2 frame on its own, for the frame and connection tests.
+#[cfg(test)]
+pub(crate) fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(9 + payload.len());
+    h2_frame(&mut v, kind, flags, stream, payload);
+    v
+}
+
 /// Header fields HTTP/2 forbids (RFC 9113 §8.2.2) or carries as pseudo-headers.
 const DROPPED: [&str; 5] = [
     "connection",
