@@ -435,12 +435,12 @@ fn worker(
     workers: usize,
 ) {
     // Each worker holds its share of the live-connection and total-buffer caps.
-    let mut table = ConnTable::sharded(source.clone(), opts, workers);
-    let mut stats = CaptureStats::default();
-    // The worker's warnings for its whole run: counts here, detail lines shipped with the
-    // events they arose in (bounded however many packets warn).
-    let mut scratch = Diagnostics::new();
-    let mut shipped = Shipped::default();
+    let mut w = WorkerState {
+        table: ConnTable::sharded(source.clone(), opts, workers),
+        stats: CaptureStats::default(),
+        scratch: Diagnostics::new(),
+        shipped: Shipped::default(),
+    };
     while let Ok(msg) = rx.recv() {
         let mut out = WorkerOut::default();
         match msg {
@@ -448,47 +448,21 @@ fn worker(
                 for item in &items {
                     match item {
                         Item::Sweep(meta) => {
-                            for (no, key) in table.idle_at(meta.ts) {
-                                let before = (table.requests_seen(), out.exchanges.len());
-                                let mut o = Out {
-                                    diag: &mut scratch,
-                                    stats: &mut stats,
-                                    exchanges: &mut out.exchanges,
-                                };
-                                table.close_idle(&key, meta, &mut o);
-                                log(
-                                    &mut out,
-                                    &table,
-                                    &scratch,
-                                    &mut shipped,
-                                    before,
-                                    meta.number,
-                                    0,
-                                    no,
-                                );
+                            for (no, key) in w.table.idle_at(meta.ts) {
+                                w.step(&mut out, meta.number, 0, |table, o| {
+                                    table.close_idle(&key, meta, o);
+                                    Some(no)
+                                });
                             }
                         }
                         Item::Datagram { meta, dg } => {
-                            let before = (table.requests_seen(), out.exchanges.len());
-                            if let Some(seg) = dg.segment() {
-                                stats.tcp_packets += 1;
-                                let mut o = Out {
-                                    diag: &mut scratch,
-                                    stats: &mut stats,
-                                    exchanges: &mut out.exchanges,
-                                };
-                                table.process(&seg, meta, &mut o);
-                            }
-                            log(
-                                &mut out,
-                                &table,
-                                &scratch,
-                                &mut shipped,
-                                before,
-                                meta.number,
-                                1,
-                                0,
-                            );
+                            w.step(&mut out, meta.number, 1, |table, o| {
+                                if let Some(seg) = dg.segment() {
+                                    o.stats.tcp_packets += 1;
+                                    table.process(&seg, meta, o);
+                                }
+                                Some(0)
+                            });
                         }
                         Item::Packet {
                             meta,
@@ -497,23 +471,10 @@ fn worker(
                             len,
                         } => {
                             let frame = block.get(*at..at + len).unwrap_or(&[]);
-                            let before = (table.requests_seen(), out.exchanges.len());
-                            let mut o = Out {
-                                diag: &mut scratch,
-                                stats: &mut stats,
-                                exchanges: &mut out.exchanges,
-                            };
-                            decode_and_process(&mut table, *link, frame, meta, &source, &mut o);
-                            log(
-                                &mut out,
-                                &table,
-                                &scratch,
-                                &mut shipped,
-                                before,
-                                meta.number,
-                                1,
-                                0,
-                            );
+                            w.step(&mut out, meta.number, 1, |table, o| {
+                                decode_and_process(table, *link, frame, meta, &source, o);
+                                Some(0)
+                            });
                         }
                     }
                 }
@@ -525,32 +486,61 @@ fn worker(
                 }
             }
             ToWorker::Finish => {
-                loop {
-                    let before = (table.requests_seen(), out.exchanges.len());
-                    let mut o = Out {
-                        diag: &mut scratch,
-                        stats: &mut stats,
-                        exchanges: &mut out.exchanges,
-                    };
-                    let Some(no) = table.flush_next(&mut o) else {
-                        break;
-                    };
-                    log(
-                        &mut out,
-                        &table,
-                        &scratch,
-                        &mut shipped,
-                        before,
-                        u64::MAX,
-                        0,
-                        no,
-                    );
-                }
-                out.stats = Some((std::mem::take(&mut stats), scratch.counts_only()));
+                while w.step(&mut out, u64::MAX, 0, |table, o| table.flush_next(o)) {}
+                out.stats = Some((std::mem::take(&mut w.stats), w.scratch.counts_only()));
                 let _ = tx.send(out);
                 return;
             }
         }
+    }
+}
+
+/// A worker's state for its whole run: its connections, counts, and warnings (counts here,
+/// detail lines shipped with the events they arose in, bounded however many packets warn).
+struct WorkerState {
+    table: ConnTable,
+    stats: CaptureStats,
+    scratch: Diagnostics,
+    shipped: Shipped,
+}
+
+impl WorkerState {
+    /// One unit of work (a sweep's close, a packet, a flush at the end): runs `f` on the
+    /// table, which names the connection it acted on (`None`: nothing to do, nothing logged),
+    /// then logs an event when it did something the merge must replay (warnings only when
+    /// they kept a detail line: counts go to the merge once, at the end).
+    fn step(
+        &mut self,
+        out: &mut WorkerOut,
+        packet: u64,
+        phase: u8,
+        f: impl FnOnce(&mut ConnTable, &mut Out<'_>) -> Option<u64>,
+    ) -> bool {
+        let seq_before = self.table.requests_seen();
+        let done_before = out.exchanges.len();
+        let mut o = Out {
+            diag: &mut self.scratch,
+            stats: &mut self.stats,
+            exchanges: &mut out.exchanges,
+        };
+        let Some(conn) = f(&mut self.table, &mut o) else {
+            return false;
+        };
+        let parsed = self.table.requests_seen() - seq_before;
+        let done = out.exchanges.len() - done_before;
+        let details = self.scratch.new_details(&mut self.shipped);
+        if parsed > 0 || done > 0 || details.is_some() {
+            out.events.push(Event {
+                packet,
+                phase,
+                conn,
+                parsed,
+                done,
+                oldest: self.table.oldest_open(),
+                diag: details.map(Box::new),
+            });
+        }
+        true
     }
 }
 
@@ -572,36 +562,6 @@ fn decode_and_process(
         // The reader keeps fragments and QUIC packets (`Decoder::settle`): never sent here.
         d => decode::warn(&d, src, meta, out.diag),
     }
-}
-
-/// Logs an event when the step did something the merge must replay (warnings only when they
-/// kept a detail line: counts go to the merge once, at the end).
-#[allow(clippy::too_many_arguments)]
-fn log(
-    out: &mut WorkerOut,
-    table: &ConnTable,
-    diag: &Diagnostics,
-    shipped: &mut Shipped,
-    (seq_before, done_before): (u64, usize),
-    packet: u64,
-    phase: u8,
-    conn: u64,
-) {
-    let parsed = table.requests_seen() - seq_before;
-    let done = out.exchanges.len() - done_before;
-    let details = diag.new_details(shipped);
-    if parsed == 0 && done == 0 && details.is_none() {
-        return;
-    }
-    out.events.push(Event {
-        packet,
-        phase,
-        conn,
-        parsed,
-        done,
-        oldest: table.oldest_open(),
-        diag: details.map(Box::new),
-    });
 }
 
 /// The merge: replays the workers' events in capture order (see the module docs).
