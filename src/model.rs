@@ -298,7 +298,8 @@ pub struct Evidence {
     pub initiator_type: Option<String>,
     /// `_initiator.url` of a preflight entry: the URL of the request it guarded.
     pub initiator_url: Option<String>,
-    /// The page's origin as the input states it (HAR `pages[].title` via `pageref`).
+    /// The origin of the page's document request (HAR `pageref`; never the page's free-text
+    /// `title`).
     pub page_origin: Option<String>,
     /// The page load the request belongs to (HAR `pageref`), for per-page-load figures.
     pub page: Option<String>,

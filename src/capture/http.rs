@@ -57,7 +57,13 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn warn(&mut self, kind: &'static str, meta: &PacketMeta, what: impl FnOnce() -> String) {
+    /// Counts a warning with the packet it happened at.
+    pub(crate) fn warn(
+        &mut self,
+        kind: &'static str,
+        meta: &PacketMeta,
+        what: impl FnOnce() -> String,
+    ) {
         let source = self.source;
         self.diag.warn(kind, || {
             format!(

@@ -25,24 +25,6 @@ use hpack::Decoder;
 /// block of one message is bounded by `max_head_bytes` as in HTTP/1.
 pub const MAX_FRAME_BUFFER: usize = 64 * 1024;
 
-/// Counts a warning with the packet it happened at.
-pub(crate) fn warn(
-    ctx: &mut Ctx<'_>,
-    kind: &'static str,
-    meta: &PacketMeta,
-    what: impl FnOnce() -> String,
-) {
-    let source = ctx.source;
-    ctx.diag.warn(kind, || {
-        format!(
-            "{source}: packet {} (byte {}): {}",
-            meta.number,
-            meta.offset,
-            what()
-        )
-    });
-}
-
 #[derive(Debug)]
 struct Stream {
     ex: Exchange,
@@ -160,7 +142,7 @@ impl H2Conn {
             return;
         }
         let conn = self.conn_no;
-        warn(ctx, kind, meta, || {
+        ctx.warn(kind, meta, || {
             format!("HTTP/2 connection {conn}: {why}; the rest of it is not decoded")
         });
         self.stopped = true;
@@ -295,7 +277,7 @@ impl H2Conn {
         match r {
             Ok(()) => {}
             Err(hpack::HpackError::TooLarge) => {
-                warn(ctx, "limit-head-bytes", meta, || {
+                ctx.warn("limit-head-bytes", meta, || {
                     format!("HTTP/2 header list over {max} bytes dropped")
                 });
                 return Ok(());
@@ -403,7 +385,7 @@ impl H2Conn {
         };
         if self.streams.len() >= ctx.limits.max_pending.max(1) {
             if let Some((_, old)) = self.streams.pop_first() {
-                warn(ctx, "limit-pending-requests", meta, || {
+                ctx.warn("limit-pending-requests", meta, || {
                     "too many HTTP/2 streams waiting for responses; oldest emitted without one"
                         .into()
                 });
@@ -451,7 +433,7 @@ impl H2Conn {
         let Some(mut s) = self.streams.remove(&stream) else {
             // A pushed stream's response, or a request the capture did not hold.
             if stream % 2 == 1 {
-                warn(ctx, "http-response-without-request", meta, || {
+                ctx.warn("http-response-without-request", meta, || {
                     format!("HTTP/2 response {status} on stream {stream} without a request seen")
                 });
             }

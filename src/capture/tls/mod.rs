@@ -177,7 +177,7 @@ impl TlsConn {
             self.count_encrypted(why, ctx);
         } else {
             let conn = self.conn_no;
-            h2::warn(ctx, kind, meta, || {
+            ctx.warn(kind, meta, || {
                 format!("TLS connection {conn}: {why}; the rest is not decrypted")
             });
             if self.secrets.is_none() {
