@@ -187,6 +187,13 @@ pub const LIMITS: &[Limit] = &[
         help: "Exchanges held for pairing at all; beyond it the oldest is decided early",
         apply: |o, v| o.pairing.max_pending = us(v).max(1),
     },
+    Limit {
+        flag: "idle-flush",
+        default: crate::pipeline::IDLE_FLUSH_SECS,
+        unit: Unit::Seconds,
+        help: "Seconds a live input may be silent before the exchanges waiting for pairing are decided (0: never)",
+        apply: |o, v| o.idle_flush = std::time::Duration::from_secs(v),
+    },
 ];
 
 impl Limit {

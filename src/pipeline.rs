@@ -15,12 +15,13 @@
 //! same order, whatever the number of threads. (An earlier version built records on the rayon
 //! pool next to resolution; on two cores its idle workers' spinning cost more than it saved.)
 
-use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{sync_channel, RecvTimeoutError};
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use crate::input::live::STOP_POLL;
 
 use crate::capture::{self, CaptureError, CaptureOptions, CaptureStats};
 use crate::cors::resolve::{Resolution, Resolver};
@@ -37,6 +38,9 @@ use rayon::prelude::*;
 pub const BATCH: usize = 512;
 /// Batches of flows queued between the reading thread and the deciding one.
 const QUEUE: usize = 2;
+/// Seconds a live input may be silent before what pairing holds is decided
+/// ([`Options::idle_flush`]).
+pub const IDLE_FLUSH_SECS: u64 = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalyzeError {
@@ -68,6 +72,11 @@ pub struct Options {
     /// Hand every flow on as soon as it is decided instead of in batches of [`BATCH`] (live
     /// input: a pipe or a terminal, where records should appear as traffic arrives).
     pub live: bool,
+    /// A live input silent (no bytes arriving) for this long has what pairing holds decided
+    /// as at the end of the input (preflights waiting for their request, requests waiting
+    /// for redirect hops), and reading goes on. Browsers send the request right after the
+    /// preflight's answer, so seconds of silence mean it is not coming. Zero: never.
+    pub idle_flush: Duration,
 }
 
 impl Default for Options {
@@ -82,6 +91,7 @@ impl Default for Options {
             stop: Arc::new(AtomicBool::new(false)),
             attach_flows: false,
             live: false,
+            idle_flush: Duration::from_secs(IDLE_FLUSH_SECS),
         }
     }
 }
@@ -263,15 +273,15 @@ impl Pairing {
         }
     }
 
-    /// Decides what is left and returns pairing's diagnostics. The end of the input decides
-    /// the whole pairing window at once: it is handed over in batches too, or its flows,
-    /// verdicts and records would all exist at the same time.
-    fn finish(mut self, send: &mut dyn FnMut(Vec<Flow>)) -> Diagnostics {
+    /// Decides everything pairing holds, as at the end of the input; what arrives later is
+    /// paired on its own (the idle flush of a live input). The flows are handed over in
+    /// batches too, or the whole window's flows, verdicts and records would all exist at once.
+    fn flush(&mut self, send: &mut dyn FnMut(Vec<Flow>)) {
         let Pairing {
             pairer,
             batch,
             size,
-        } = &mut self;
+        } = self;
         pairer.finish(&mut |f| {
             batch.push(f);
             if batch.len() >= *size {
@@ -281,6 +291,11 @@ impl Pairing {
         if !self.batch.is_empty() {
             send(std::mem::take(&mut self.batch));
         }
+    }
+
+    /// Decides what is left and returns pairing's diagnostics.
+    fn finish(mut self, send: &mut dyn FnMut(Vec<Flow>)) -> Diagnostics {
+        self.flush(send);
         self.pairer.take_diagnostics()
     }
 }
@@ -335,10 +350,7 @@ pub fn analyze(path: &str, opts: &Options, out: &mut dyn FnMut(Record)) -> Input
         name: path.to_owned(),
         ..Default::default()
     };
-    let opened = input::open_raw(path).and_then(|raw| {
-        let raw = stoppable(path, raw, &opts.stop);
-        input::from_reader_with(Arc::from(path), raw, opts.detect_window, opts.live)
-    });
+    let opened = input::open_with(path, &opts.stop, opts.detect_window, opts.live);
     let input = match opened {
         Ok(i) => i,
         Err(e) => {
@@ -361,122 +373,6 @@ pub fn analyze(path: &str, opts: &Options, out: &mut dyn FnMut(Record)) -> Input
     report
 }
 
-/// Makes `raw` end (read 0 bytes) once `stop` is set. Anything but a regular file (stdin, a
-/// pipe, a terminal) may block for as long as no traffic arrives, so it is read on a thread
-/// of its own and waited for in short steps; a regular file is checked before each read.
-fn stoppable(
-    path: &str,
-    raw: Box<dyn Read + Send>,
-    stop: &Arc<AtomicBool>,
-) -> Box<dyn Read + Send> {
-    let regular = path != "-" && std::fs::metadata(path).is_ok_and(|m| m.is_file());
-    if regular {
-        return Box::new(Checked {
-            inner: raw,
-            stop: stop.clone(),
-        });
-    }
-    let (tx, rx) = sync_channel::<io::Result<Vec<u8>>>(4);
-    let pump = thread::Builder::new()
-        .name("input-pump".into())
-        .spawn(move || {
-            let mut raw = raw;
-            let mut buf = vec![0u8; 1 << 16];
-            loop {
-                let chunk = match raw.read(&mut buf) {
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Ok(n) => Ok(buf.get(..n).unwrap_or(&[]).to_vec()),
-                    Err(e) => Err(e),
-                };
-                let last = !matches!(&chunk, Ok(c) if !c.is_empty());
-                // The receiver is gone when the input was stopped or finished: so is the pump.
-                if tx.send(chunk).is_err() || last {
-                    break;
-                }
-            }
-        });
-    match pump {
-        Ok(_) => Box::new(Pumped {
-            rx,
-            cur: Vec::new(),
-            pos: 0,
-            stop: stop.clone(),
-            done: false,
-        }),
-        Err(e) => Box::new(Failed(Some(e))),
-    }
-}
-
-/// An input that could not be started: its first read is the error.
-struct Failed(Option<io::Error>);
-
-impl Read for Failed {
-    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
-        match self.0.take() {
-            Some(e) => Err(e),
-            None => Ok(0),
-        }
-    }
-}
-
-/// A reader that reports the end of its input once `stop` is set.
-struct Checked {
-    inner: Box<dyn Read + Send>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Read for Checked {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.stop.load(Ordering::Relaxed) {
-            return Ok(0);
-        }
-        self.inner.read(buf)
-    }
-}
-
-/// The reading end of a pump thread: chunks as the source gave them (so a pipe's data is
-/// handed on as soon as it arrives), ending early once `stop` is set.
-struct Pumped {
-    rx: Receiver<io::Result<Vec<u8>>>,
-    cur: Vec<u8>,
-    pos: usize,
-    stop: Arc<AtomicBool>,
-    done: bool,
-}
-
-/// How often a reader waiting for a live input checks the stop flag.
-const STOP_POLL: Duration = Duration::from_millis(50);
-
-impl Read for Pumped {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos >= self.cur.len() {
-            if self.done || self.stop.load(Ordering::Relaxed) {
-                return Ok(0);
-            }
-            match self.rx.recv_timeout(STOP_POLL) {
-                Ok(Ok(chunk)) => {
-                    self.done = chunk.is_empty();
-                    self.cur = chunk;
-                    self.pos = 0;
-                }
-                Ok(Err(e)) => {
-                    self.done = true;
-                    return Err(e);
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => self.done = true,
-            }
-        }
-        let rest = self.cur.get(self.pos..).unwrap_or(&[]);
-        let n = rest.len().min(buf.len());
-        if let (Some(dst), Some(src)) = (buf.get_mut(..n), rest.get(..n)) {
-            dst.copy_from_slice(src);
-        }
-        self.pos += n;
-        Ok(n)
-    }
-}
-
 pub fn analyze_input(
     input: input::Input,
     opts: &Options,
@@ -488,7 +384,9 @@ pub fn analyze_input(
         n => n,
     };
     let mut resolving = Resolving::new();
-    let read = if workers <= 1 {
+    // The idle flush needs pairing on a thread that is not blocked reading the input.
+    let flushes_idle = input.activity.is_some() && !opts.idle_flush.is_zero();
+    let read = if workers <= 1 && !flushes_idle {
         sequential(input, opts, &mut resolving, out)
     } else {
         pipelined(input, opts, workers, &mut resolving, out)
@@ -528,7 +426,8 @@ enum Work {
     /// most of the reading work, so pairing fits there).
     Flows(Vec<Flow>),
     /// Exchanges, to be paired on the resolving thread (HAR: reading and parsing the JSON is
-    /// the larger half, so pairing goes to the other side).
+    /// the larger half, so pairing goes to the other side; a live input with an idle flush:
+    /// the reading thread may wait for data for any time).
     Exchanges(Vec<Exchange>),
 }
 
@@ -543,6 +442,12 @@ fn pipelined(
     resolving: &mut Resolving,
     out: &mut dyn FnMut(Record),
 ) -> ReadOutcome {
+    let (format, live) = (input.format, input.live);
+    let idle = input
+        .activity
+        .clone()
+        .filter(|_| !opts.idle_flush.is_zero());
+    let pair_on_resolver = format == Format::Har || idle.is_some();
     thread::scope(|s| {
         // The input goes to the reading thread only once it runs, so that if it cannot be
         // started the input is still here to be read on this thread.
@@ -554,8 +459,8 @@ fn pipelined(
             .spawn_scoped(s, move || {
                 let input = input_rx.recv().ok()?;
                 // A closed queue only happens if a later stage failed.
-                if input.format == Format::Har {
-                    let size = opts.batch();
+                if pair_on_resolver {
+                    let size = if live { 1 } else { opts.batch() };
                     let mut batch = Vec::with_capacity(size);
                     let read = produce(input, opts, workers, &mut |x| {
                         batch.push(x);
@@ -593,12 +498,34 @@ fn pipelined(
                     // A closed queue only happens if this thread's caller failed.
                     let _ = resolved_tx.send(resolving.resolve(flows));
                 };
-                for work in work_rx {
+                let mut last_work = Instant::now();
+                loop {
+                    let work = match &idle {
+                        None => match work_rx.recv() {
+                            Ok(w) => w,
+                            Err(_) => break,
+                        },
+                        Some(activity) => match work_rx.recv_timeout(STOP_POLL) {
+                            Ok(w) => w,
+                            Err(RecvTimeoutError::Timeout) => {
+                                // Silent for long enough: nothing the reader holds is still on
+                                // its way here, so the waiting exchanges are decided now.
+                                let quiet = activity.idle_for().min(last_work.elapsed());
+                                if let Some(p) = pairing.as_mut() {
+                                    if quiet >= opts.idle_flush && p.pairer.pending() > 0 {
+                                        p.flush(&mut decide);
+                                    }
+                                }
+                                continue;
+                            }
+                            Err(RecvTimeoutError::Disconnected) => break,
+                        },
+                    };
+                    last_work = Instant::now();
                     match work {
                         Work::Flows(flows) => decide(flows),
                         Work::Exchanges(xs) => {
-                            let p = pairing
-                                .get_or_insert_with(|| Pairing::new(opts, Format::Har, false));
+                            let p = pairing.get_or_insert_with(|| Pairing::new(opts, format, live));
                             for x in xs {
                                 p.push(x, &mut decide);
                             }

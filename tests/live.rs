@@ -1,14 +1,13 @@
-//! Live input: a capture written slowly into a pipe (`tcpdump -U -w - | corscope -`). A file
-//! of its own: the stop flag is process-wide.
+//! Live input: a capture written slowly into a pipe (`tcpdump -U -w - | corscope -`).
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::channel;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use corscope::input::live::Live;
 use corscope::pipeline::{analyze_input, InputReport, Options};
 
 /// The generator's pcap of `n` cross-origin exchanges a minute apart, written slowly.
@@ -28,12 +27,10 @@ fn stop_request_ends_a_silent_live_input() {
     // 3 exchanges in 0.6 s, then the generator holds the pipe open for 3 s more.
     let mut child = slow_cors(3);
     let stdout = child.stdout.take().expect("piped");
-    let input = corscope::input::from_live_reader(
-        Arc::from("-"),
-        Box::new(Live::new(stdout).expect("reader thread")),
-    )
-    .expect("a pcap");
+    let stop = Arc::new(AtomicBool::new(false));
+    let input = corscope::input::from_live(Arc::from("-"), stdout, &stop).expect("a pcap");
     let (seen_tx, seen_rx) = channel::<()>();
+    let stopping = stop.clone();
     let stopper = thread::spawn(move || {
         // Two records are final before the pause (the third waits for its pairing window).
         for _ in 0..2 {
@@ -41,7 +38,7 @@ fn stop_request_ends_a_silent_live_input() {
                 .recv_timeout(Duration::from_secs(20))
                 .expect("records while the writer is silent");
         }
-        corscope::input::request_stop();
+        stopping.store(true, Ordering::Relaxed);
         Instant::now()
     });
     let mut records = 0;
@@ -49,6 +46,9 @@ fn stop_request_ends_a_silent_live_input() {
         input,
         &Options {
             capture_workers: 2,
+            stop,
+            // No idle flush: the third record waits for the stop.
+            idle_flush: Duration::ZERO,
             ..Options::default()
         },
         &mut |_| {
@@ -66,6 +66,59 @@ fn stop_request_ends_a_silent_live_input() {
     let _ = child.wait();
     assert!(report.error.is_none(), "{:?}", report.error);
     assert_eq!(records, 3, "the open flow is decided at the end");
+}
+
+/// A live input that goes silent has what pairing holds decided after the idle flush's
+/// delay, while the writer still holds the pipe open and no stop was requested (with one and
+/// with two capture threads).
+#[test]
+fn idle_flush_decides_the_waiting_exchange_of_a_silent_input() {
+    for workers in [1, 2] {
+        // 3 exchanges in 0.6 s, then the generator holds the pipe open for 3 s more.
+        let mut child = slow_cors(3);
+        let stdout = child.stdout.take().expect("piped");
+        let stop = Arc::new(AtomicBool::new(false));
+        let input = corscope::input::from_live(Arc::from("-"), stdout, &stop).expect("a pcap");
+        let opts = Options {
+            capture_workers: workers,
+            stop: stop.clone(),
+            idle_flush: Duration::from_millis(300),
+            ..Options::default()
+        };
+        let (seen_tx, seen_rx) = channel::<Instant>();
+        let watcher = thread::spawn(move || {
+            let mut times = Vec::new();
+            while times.len() < 3 {
+                match seen_rx.recv_timeout(Duration::from_secs(20)) {
+                    Ok(t) => times.push(t),
+                    Err(_) => break,
+                }
+            }
+            // Whatever happened, end the input so the analysis returns.
+            stop.store(true, Ordering::Relaxed);
+            times
+        });
+        let report = analyze_input(
+            input,
+            &opts,
+            &mut |_| {
+                let _ = seen_tx.send(Instant::now());
+            },
+            InputReport::default(),
+        );
+        let times = watcher.join().expect("watcher");
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(report.error.is_none(), "{:?}", report.error);
+        assert_eq!(times.len(), 3, "{workers} workers: every exchange decided");
+        // The third record came after the silence began, well before the writer's 3 s hold
+        // ended (the pipe's end would come after it; the stop comes after the third record).
+        let gap = times[2] - times[1];
+        assert!(
+            gap < Duration::from_millis(2000),
+            "{workers} workers: the third record took {gap:?} after the second"
+        );
+    }
 }
 
 /// Through the binary: the first record line arrives while the writer still holds the pipe.

@@ -1,59 +1,81 @@
-//! Live inputs: a pipe or terminal on stdin (`tcpdump -U -w - | corscope -`) is read by a
-//! thread of its own, so that the readers above get what is available now (a read returns
-//! what has arrived instead of waiting for a full buffer) and a stop request
-//! ([`request_stop`], e.g. from a SIGINT handler) ends the input even while the writer is
-//! silent. Every input, live or not, reads as ended once a stop was requested.
+//! Live inputs: a pipe or terminal (`tcpdump -U -w - | corscope -`) is read by one pump
+//! thread, so that the readers above get what is available now (a read returns what has
+//! arrived instead of waiting for a full buffer) and the input's stop flag (set by the CLI's
+//! SIGINT handler or a closed output) ends the input even while the writer is silent. The
+//! pump also records when data last arrived ([`Activity`]), which the pipeline's idle flush
+//! reads. Every input, live or not, reads as ended once its stop flag is set ([`Stoppable`]).
 
 use std::io::{self, Read};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, TryRecvError};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Bytes per chunk read from the pipe (a pipe's default capacity).
 const CHUNK: usize = 64 * 1024;
 /// Chunks read ahead: a few MB at most.
 const AHEAD: usize = 64;
 /// How often a blocked read looks at the stop flag.
-const STOP_POLL: Duration = Duration::from_millis(50);
+pub const STOP_POLL: Duration = Duration::from_millis(50);
 /// The first read waits for this much (or the end): enough to tell the format.
 const FIRST_READ: usize = 64;
 
-/// The process-wide stop flag. `signal_hook::flag::register(SIGINT, stop_flag())` sets it from
-/// a signal handler; [`request_stop`] does the same from code.
-pub fn stop_flag() -> Arc<AtomicBool> {
-    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
-    FLAG.get_or_init(|| Arc::new(AtomicBool::new(false)))
-        .clone()
+/// Reads as ended once `stop` is set (also when the read under it fails because of the stop,
+/// e.g. a gzip stream cut by it).
+pub struct Stoppable<R> {
+    inner: R,
+    stop: Arc<AtomicBool>,
 }
 
-/// Ends every input as if it had reached its end: what was read is analysed and reported.
-pub fn request_stop() {
-    stop_flag().store(true, Ordering::SeqCst);
+impl<R> Stoppable<R> {
+    pub fn new(inner: R, stop: Arc<AtomicBool>) -> Self {
+        Stoppable { inner, stop }
+    }
 }
-
-pub fn stop_requested() -> bool {
-    stop_flag().load(Ordering::Relaxed)
-}
-
-/// Reads as ended once a stop was requested (also when the read under it fails because of
-/// the stop, e.g. a gzip stream cut by it).
-pub struct Stoppable<R>(pub R);
 
 impl<R: Read> Read for Stoppable<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if stop_requested() {
+        let stopped = || self.stop.load(Ordering::Relaxed);
+        if stopped() {
             return Ok(0);
         }
-        match self.0.read(buf) {
-            Err(_) if stop_requested() => Ok(0),
+        match self.inner.read(buf) {
+            Err(_) if stopped() => Ok(0),
             r => r,
         }
     }
 }
 
-/// A stream read ahead by a thread of its own (see the module docs).
+/// When the pump last received data from its source, on the wall clock.
+#[derive(Debug)]
+pub struct Activity {
+    start: Instant,
+    /// Milliseconds from `start` to the last arrival.
+    last_ms: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Activity {
+            start: Instant::now(),
+            last_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// How long the source has been silent.
+    pub fn idle_for(&self) -> Duration {
+        let last = self.start + Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+        Instant::now().saturating_duration_since(last)
+    }
+}
+
+/// A stream read ahead by the pump thread (see the module docs).
 pub struct Live {
     rx: Receiver<io::Result<Vec<u8>>>,
     chunk: Vec<u8>,
@@ -62,11 +84,16 @@ pub struct Live {
     error: Option<io::Error>,
     ended: bool,
     first: bool,
+    stop: Arc<AtomicBool>,
+    activity: Arc<Activity>,
 }
 
 impl Live {
-    pub fn new<R: Read + Send + 'static>(mut inner: R) -> io::Result<Live> {
+    /// Starts the pump on `inner`; reads end once `stop` is set.
+    pub fn new<R: Read + Send + 'static>(mut inner: R, stop: Arc<AtomicBool>) -> io::Result<Live> {
         let (tx, rx) = sync_channel(AHEAD);
+        let activity = Arc::new(Activity::new());
+        let touched = activity.clone();
         thread::Builder::new()
             .name("input-live".into())
             .spawn(move || loop {
@@ -74,6 +101,7 @@ impl Live {
                 let msg = match inner.read(&mut buf) {
                     Ok(n) => {
                         buf.truncate(n);
+                        touched.touch();
                         Ok(buf)
                     }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -92,14 +120,21 @@ impl Live {
             error: None,
             ended: false,
             first: true,
+            stop,
+            activity,
         })
+    }
+
+    /// When data last arrived (for the pipeline's idle flush).
+    pub fn activity(&self) -> Arc<Activity> {
+        self.activity.clone()
     }
 
     /// The next chunk: at once if one is there, else waiting (unless `wait` is false).
     /// `None`: nothing now (`wait` false) or the input ended.
     fn next(&mut self, wait: bool) -> Option<io::Result<Vec<u8>>> {
         loop {
-            if stop_requested() {
+            if self.stop.load(Ordering::Relaxed) {
                 self.ended = true;
                 return None;
             }
@@ -180,7 +215,7 @@ mod tests {
     #[test]
     fn reads_return_what_has_arrived() {
         let (mut w, r) = std::os::unix::net::UnixStream::pair().unwrap();
-        let mut live = Live::new(r).unwrap();
+        let mut live = Live::new(r, Arc::new(AtomicBool::new(false))).unwrap();
         let writer = thread::spawn(move || {
             use std::io::Write;
             w.write_all(&[1; 100]).unwrap();
@@ -238,11 +273,12 @@ mod tests {
                 drop(w);
                 seen
             });
-            let input = super::super::from_live_reader("-".into(), Box::new(Live::new(r).unwrap()))
-                .unwrap();
+            let stop = Arc::new(AtomicBool::new(false));
+            let input = super::super::from_live("-".into(), r, &stop).unwrap();
             assert!(input.live);
             let opts = Options {
                 capture_workers: workers,
+                stop,
                 ..Options::default()
             };
             let mut records = 0;

@@ -8,10 +8,10 @@ pub mod live;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use crate::diag::Diagnostics;
-pub use live::{request_stop, stop_flag};
 
 /// Read buffer for inputs: large enough that syscalls and gzip framing are not the bottleneck.
 pub const READ_BUFFER: usize = 1 << 20;
@@ -62,16 +62,40 @@ pub struct Input {
     pub reader: Box<dyn BufRead + Send>,
     /// Warnings of the layers under the reader (gzip trailing garbage), for the report.
     pub warnings: Arc<Mutex<Diagnostics>>,
+    /// For an input read by the live pump: when its data last arrived (the idle flush).
+    pub activity: Option<Arc<live::Activity>>,
 }
 
-/// Opens `path` (`-` is stdin), unwraps gzip and detects the format. Stdin that is not a
-/// regular file (a pipe, a terminal) is read live ([`live::Live`]).
+/// Opens `path` (`-` is stdin), unwraps gzip and detects the format. Anything but a regular
+/// file (a pipe, a terminal) is read live ([`live::Live`]).
 pub fn open(path: &str) -> Result<Input, InputError> {
-    if path == "-" && !stdin_is_regular_file() {
-        let live = live::Live::new(io::stdin()).map_err(InputError::Open)?;
-        return from_live_reader(Arc::from(path), Box::new(live));
+    open_with(
+        path,
+        &Arc::new(AtomicBool::new(false)),
+        DETECT_WINDOW,
+        false,
+    )
+}
+
+/// [`open`], ending the input once `stop` is set, searching `window` leading bytes for the
+/// format; `live` marks even a regular file as live ([`Input::live`]).
+pub fn open_with(
+    path: &str,
+    stop: &Arc<AtomicBool>,
+    window: usize,
+    live: bool,
+) -> Result<Input, InputError> {
+    let regular = if path == "-" {
+        stdin_is_regular_file()
+    } else {
+        std::fs::metadata(path).is_ok_and(|m| m.is_file())
+    };
+    let raw = open_raw(path)?;
+    if regular {
+        from_reader_with(Arc::from(path), raw, window, live, stop)
+    } else {
+        from_live_with(Arc::from(path), raw, stop, window)
     }
-    from_reader(Arc::from(path), open_raw(path)?)
 }
 
 /// Opens `path` (`-` is stdin) as bytes, before gzip and format detection.
@@ -108,21 +132,46 @@ pub const DETECT_WINDOW: usize = 1 << 20;
 
 /// Detects gzip and the format of an already opened stream.
 pub fn from_reader(name: Arc<str>, raw: Box<dyn Read + Send>) -> Result<Input, InputError> {
-    from_reader_with(name, raw, DETECT_WINDOW, false)
+    from_reader_with(
+        name,
+        raw,
+        DETECT_WINDOW,
+        false,
+        &Arc::new(AtomicBool::new(false)),
+    )
 }
 
-/// [`from_reader`] for a stream whose reads return what has arrived (see [`Input::live`]).
-pub fn from_live_reader(name: Arc<str>, raw: Box<dyn Read + Send>) -> Result<Input, InputError> {
-    from_reader_with(name, raw, DETECT_WINDOW, true)
+/// A stream read live: by the pump thread ([`live::Live`]), which hands on what has arrived
+/// and ends the input once `stop` is set, even while the writer is silent.
+pub fn from_live<R: Read + Send + 'static>(
+    name: Arc<str>,
+    raw: R,
+    stop: &Arc<AtomicBool>,
+) -> Result<Input, InputError> {
+    from_live_with(name, raw, stop, DETECT_WINDOW)
 }
 
-/// [`from_reader`] searching up to `window` leading bytes for the format; `live` as in
-/// [`Input::live`].
+fn from_live_with<R: Read + Send + 'static>(
+    name: Arc<str>,
+    raw: R,
+    stop: &Arc<AtomicBool>,
+    window: usize,
+) -> Result<Input, InputError> {
+    let pump = live::Live::new(raw, stop.clone()).map_err(InputError::Open)?;
+    let activity = pump.activity();
+    let mut input = from_reader_with(name, Box::new(pump), window, true, stop)?;
+    input.activity = Some(activity);
+    Ok(input)
+}
+
+/// [`from_reader`] searching up to `window` leading bytes for the format, reading as ended
+/// once `stop` is set; `live` as in [`Input::live`].
 pub fn from_reader_with(
     name: Arc<str>,
     raw: Box<dyn Read + Send>,
     window: usize,
     live: bool,
+    stop: &Arc<AtomicBool>,
 ) -> Result<Input, InputError> {
     let warnings = Arc::new(Mutex::new(Diagnostics::new()));
     let (head, raw) = peek(raw, 2, window)?;
@@ -149,7 +198,7 @@ pub fn from_reader_with(
     // The stop check sits above decompression, so a stop ends a gzip stream cleanly.
     let reader = Box::new(BufReader::with_capacity(
         READ_BUFFER,
-        live::Stoppable(decoded),
+        live::Stoppable::new(decoded, stop.clone()),
     ));
     Ok(Input {
         name,
@@ -158,6 +207,7 @@ pub fn from_reader_with(
         live,
         reader,
         warnings,
+        activity: None,
     })
 }
 
