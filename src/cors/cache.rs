@@ -10,22 +10,45 @@ use super::browser::Browser;
 use super::headers::{is_safelisted_method, NameSet};
 use crate::model::Micros;
 
+/// A cached method or header name with its own expiry (per-item caches refresh items
+/// one by one). Entries live for their max-age (minutes), so a capture holds every entry of
+/// its last minutes at once: they are kept small (boxed strings, one list per entry, keys
+/// looked up without allocating).
 #[derive(Clone, Debug)]
 struct Item {
-    name: String,
+    name: Box<str>,
     expires: Micros,
 }
 
 #[derive(Clone, Debug)]
 struct Entry {
+    client: Arc<str>,
+    origin: Box<str>,
     /// Whether the preflight was made for a credentialed request (`#cors-preflight-cache`).
     include: bool,
-    methods: Vec<Item>,
-    headers: Vec<Item>,
+    /// The methods (the first `methods` items), then the headers.
+    items: Vec<Item>,
+    methods: usize,
     /// Insertion counter for eviction (oldest first).
     stamp: u64,
     /// The latest expiry of any item: the entry is useless after it.
     expires: Micros,
+    /// When the preflight that made (or last refreshed) the entry was answered.
+    created: Micros,
+}
+
+impl Entry {
+    fn methods(&self) -> &[Item] {
+        self.items.get(..self.methods).unwrap_or(&[])
+    }
+
+    fn headers(&self) -> &[Item] {
+        self.items.get(self.methods..).unwrap_or(&[])
+    }
+
+    fn is(&self, client: &Arc<str>, origin: &str) -> bool {
+        *self.origin == *origin && (Arc::ptr_eq(&self.client, client) || self.client == *client)
+    }
 }
 
 /// What a preflight allowed, ready to be cached.
@@ -46,13 +69,13 @@ pub enum Lookup {
     Miss,
 }
 
-type Key = (Arc<str>, String, String);
-
-/// One browser's preflight cache for every client of an input.
+/// One browser's preflight cache for every client of an input, keyed by (client, origin,
+/// URL): by URL, then the few (client, origin) entries of that URL.
 #[derive(Debug)]
 pub struct PreflightCache {
     browser: Browser,
-    entries: HashMap<Key, (Entry, Micros)>,
+    entries: HashMap<Box<str>, Vec<Entry>>,
+    len: usize,
     counter: u64,
 }
 
@@ -61,16 +84,21 @@ impl PreflightCache {
         Self {
             browser,
             entries: HashMap::new(),
+            len: 0,
             counter: 0,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len == 0
+    }
+
+    fn get(&self, client: &Arc<str>, origin: &str, url: &str) -> Option<&Entry> {
+        self.entries.get(url)?.iter().find(|e| e.is(client, origin))
     }
 
     /// Would the browser send `method` with `unsafe_names` to `url` without a preflight?
@@ -85,8 +113,7 @@ impl PreflightCache {
         method: &str,
         unsafe_names: &[String],
     ) -> Lookup {
-        let key = (client.clone(), origin.to_owned(), url.to_owned());
-        let Some((entry, created)) = self.entries.get(&key) else {
+        let Some(entry) = self.get(client, origin, url) else {
             return Lookup::Miss;
         };
         // An entry made for an uncredentialed request never serves a credentialed one.
@@ -96,10 +123,10 @@ impl PreflightCache {
         let live = |i: &&Item| i.expires > now;
         let method_ok = is_safelisted_method(method)
             || entry
-                .methods
+                .methods()
                 .iter()
                 .filter(live)
-                .any(|m| m.name == method || (m.name == "*" && !include));
+                .any(|m| &*m.name == method || (&*m.name == "*" && !include));
         // The cache applies the strict rule: `*` never covers Authorization here, even in
         // browsers whose preflight check lets it (Chromium's `CorsNonWildcardRequestHeadersSupport`
         // is off, Firefox's `network.cors_preflight.authorization_covered_by_wildcard` is on),
@@ -107,8 +134,8 @@ impl PreflightCache {
         // One set of the live names, not a scan of the entry per name: both lists can be
         // thousands long (issue 18).
         let headers_ok = unsafe_names.is_empty() || {
-            let live_headers = || entry.headers.iter().filter(live);
-            let star = !include && live_headers().any(|h| h.name == "*");
+            let live_headers = || entry.headers().iter().filter(live);
+            let star = !include && live_headers().any(|h| &*h.name == "*");
             let listed = NameSet::new(live_headers().map(|h| h.name.as_bytes()));
             unsafe_names
                 .iter()
@@ -117,7 +144,7 @@ impl PreflightCache {
         if method_ok && headers_ok {
             Lookup::Hit {
                 // Capture times can be anything (saturated timestamps): no overflow.
-                age_s: (now.saturating_sub(*created).max(0) / 1_000_000) as u64,
+                age_s: (now.saturating_sub(entry.created).max(0) / 1_000_000) as u64,
             }
         } else {
             Lookup::Miss
@@ -139,84 +166,139 @@ impl PreflightCache {
             return;
         }
         let expires = now.saturating_add((allowed.max_age as i64).saturating_mul(1_000_000));
-        let items = |names: &[String]| -> Vec<Item> {
-            names
-                .iter()
-                .map(|n| Item {
-                    name: n.clone(),
-                    expires,
-                })
-                .collect()
-        };
-        self.counter += 1;
-        let key = (client.clone(), origin.to_owned(), url.to_owned());
-        let fresh = Entry {
-            include,
-            methods: items(&allowed.methods),
-            headers: items(&allowed.headers),
-            stamp: self.counter,
+        let item = |n: &String| Item {
+            name: n.as_str().into(),
             expires,
         };
-        match self.entries.get_mut(&key) {
-            Some((entry, created)) if !p.cache_replaces_whole_entry && entry.include == include => {
+        self.counter += 1;
+        let stamp = self.counter;
+        let fresh = || Entry {
+            client: client.clone(),
+            origin: origin.into(),
+            include,
+            items: allowed
+                .methods
+                .iter()
+                .chain(&allowed.headers)
+                .map(item)
+                .collect(),
+            methods: allowed.methods.len(),
+            stamp,
+            expires,
+            created: now,
+        };
+        let Some(list) = self.entries.get_mut(url) else {
+            // A URL nearly always has one entry: no room for more until needed.
+            self.entries.insert(url.into(), vec![fresh()]);
+            self.len += 1;
+            self.bound(now);
+            return;
+        };
+        match list.iter_mut().find(|e| e.is(client, origin)) {
+            Some(entry) if !p.cache_replaces_whole_entry && entry.include == include => {
                 // Per-item caches refresh matching items and add new ones (`#cors-preflight-cache`).
-                for (old, new) in [
-                    (&mut entry.methods, fresh.methods),
-                    (&mut entry.headers, fresh.headers),
-                ] {
+                for (headers, new) in [(false, &allowed.methods), (true, &allowed.headers)] {
+                    let range = if headers {
+                        entry.methods..entry.items.len()
+                    } else {
+                        0..entry.methods
+                    };
                     // The first item of each name (case-insensitive) is the one refreshed; an
                     // index instead of a scan per new item (issue 18).
-                    let mut first: HashMap<String, usize> = HashMap::with_capacity(old.len());
-                    for (i, o) in old.iter().enumerate() {
-                        first.entry(o.name.to_ascii_lowercase()).or_insert(i);
+                    let mut first: HashMap<String, usize> = HashMap::with_capacity(range.len());
+                    for i in range {
+                        if let Some(o) = entry.items.get(i) {
+                            first.entry(o.name.to_ascii_lowercase()).or_insert(i);
+                        }
                     }
-                    for item in new {
-                        match first.entry(item.name.to_ascii_lowercase()) {
-                            Slot::Occupied(i) => old[*i.get()].expires = item.expires,
+                    for n in new {
+                        match first.entry(n.to_ascii_lowercase()) {
+                            Slot::Occupied(i) => {
+                                if let Some(o) = entry.items.get_mut(*i.get()) {
+                                    o.expires = expires;
+                                }
+                            }
                             Slot::Vacant(v) => {
-                                v.insert(old.len());
-                                old.push(item);
+                                // A new method goes at the end of the methods, before the
+                                // headers (whose indices in `first` are not used again).
+                                let at = if headers {
+                                    entry.items.len()
+                                } else {
+                                    entry.methods
+                                };
+                                v.insert(at);
+                                entry.items.insert(at, item(n));
+                                if !headers {
+                                    entry.methods += 1;
+                                }
                             }
                         }
                     }
                 }
-                entry.stamp = self.counter;
+                entry.stamp = stamp;
                 entry.expires = entry.expires.max(expires);
-                *created = now;
+                entry.created = now;
             }
-            _ => {
-                self.entries.insert(key, (fresh, now));
+            Some(entry) => *entry = fresh(),
+            None => {
+                list.push(fresh());
+                self.len += 1;
             }
         }
-        if self.entries.len() > p.cache_capacity {
+        self.bound(now);
+    }
+
+    /// Holds the browser's capacity after an insert.
+    fn bound(&mut self, now: Micros) {
+        let p = self.browser.profile();
+        if self.len > p.cache_capacity {
             // Expired entries go first, so that which live entry is evicted does not depend
             // on when the caller last swept.
             self.expire(now);
-            if self.entries.len() > p.cache_capacity {
+            if self.len > p.cache_capacity {
                 self.evict_oldest();
+            }
+        }
+    }
+
+    /// Removes the entries of `url` that `keep` rejects, and the URL once it has none.
+    fn retain_in(&mut self, url: &str, keep: impl FnMut(&Entry) -> bool) {
+        if let Some(list) = self.entries.get_mut(url) {
+            let before = list.len();
+            let mut keep = keep;
+            list.retain(|e| keep(e));
+            self.len -= before - list.len();
+            if list.is_empty() {
+                self.entries.remove(url);
             }
         }
     }
 
     /// A failed fetch clears the entries for its (origin, URL) (`#main-fetch`).
     pub fn clear(&mut self, client: &Arc<str>, origin: &str, url: &str) {
-        self.entries
-            .remove(&(client.clone(), origin.to_owned(), url.to_owned()));
+        self.retain_in(url, |e| !e.is(client, origin));
     }
 
     /// Drops expired entries; called as the clock advances so memory follows live keys only.
     pub fn expire(&mut self, now: Micros) {
-        self.entries.retain(|_, (e, _)| e.expires > now);
+        let mut len = 0;
+        self.entries.retain(|_, list| {
+            list.retain(|e| e.expires > now);
+            len += list.len();
+            !list.is_empty()
+        });
+        self.len = len;
     }
 
     fn evict_oldest(&mut self) {
-        if let Some(key) = self
+        let oldest = self
             .entries
             .iter()
-            .min_by_key(|(_, (e, _))| e.stamp)
-            .map(|(k, _)| k.clone())
-        {
-            self.entries.remove(&key);
+            .flat_map(|(url, list)| list.iter().map(move |e| (e.stamp, url)))
+            .min_by_key(|(stamp, _)| *stamp)
+            .map(|(stamp, url)| (stamp, url.clone()));
+        if let Some((stamp, url)) = oldest {
+            self.retain_in(&url, |e| e.stamp != stamp);
         }
     }
 }
