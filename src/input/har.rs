@@ -1467,7 +1467,7 @@ mod loose_header_tests {
         let leaf = prop_oneof![
             Just(Value::Null),
             any::<bool>().prop_map(Value::Bool),
-            any::<i32>().prop_map(|n| Value::from(n)),
+            any::<i32>().prop_map(Value::from),
             prop_oneof![
                 Just("name"),
                 Just("value"),
