@@ -216,7 +216,13 @@ fn sites_har(dir: &Path, name: &str, parts: &[(&str, usize)]) -> PathBuf {
 #[test]
 fn har_shards_analyse_and_merge_to_the_single_run() {
     let dir = scratch("har");
-    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/chromium/devtools.har");
+    // A copy: the summaries are written beside their input.
+    let committed = dir.join("devtools.har");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/chromium/devtools.har"),
+        &committed,
+    )
+    .expect("copy");
     let (pw, dt, novel) = (
         "chromium/playwright.har",
         "chromium/devtools.har",
