@@ -372,6 +372,14 @@ pub fn split(
             source,
         })?;
         if opened.format == Format::Har {
+            if stats.hars.iter().any(|h| {
+                h.files.first() == Some(&crate::split_har::har_shard_path(dir, path, 0, n))
+            }) {
+                return Err(SplitError::HarShape {
+                    path: path.clone(),
+                    what: "another HAR of this file name was split into the same files (give the HARs distinct names)".into(),
+                });
+            }
             let har = crate::split_har::split_har(path, opened.reader, n, dir)?;
             stats.hars.push(har);
         } else {

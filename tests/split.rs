@@ -288,6 +288,14 @@ fn bad_inputs_are_named_errors() {
     run(&["generate-pcap", s(&cut), "--bytes", "100000"]);
     let bytes = std::fs::read(&cut).expect("read");
     std::fs::write(&cut, &bytes[..bytes.len() - 7]).expect("write");
+    let twins: Vec<PathBuf> = ["x", "y"]
+        .iter()
+        .map(|d| dir.join(d).join("t.har"))
+        .collect();
+    for t in &twins {
+        std::fs::create_dir_all(t.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(t, r#"{"log":{"entries":[]}}"#).expect("write");
+    }
     let junk = dir.join("junk.json");
     std::fs::write(&junk, "{not json").expect("write");
     for (args, names) in [
@@ -323,6 +331,18 @@ fn bad_inputs_are_named_errors() {
                 s(&cut),
             ],
             "--shards",
+        ),
+        (
+            vec![
+                "split",
+                "--shards",
+                "2",
+                "--out",
+                s(&dir.join("o4")),
+                s(&twins[0]),
+                s(&twins[1]),
+            ],
+            "distinct names",
         ),
         (vec!["merge", s(&junk)], "junk.json"),
     ] {
