@@ -95,7 +95,8 @@ enum Command {
     },
     /// Split captures into N pcapng files by a stable hash of the client (the browser's
     /// address), so each can be analysed alone; inputs given together are one stream in time
-    /// (rotated files). Analyse each shard, then `corscope merge` their summaries.
+    /// (rotated files). A HAR is split by page where that is exact (pages sharing no host,
+    /// each HAR into files of its own). Analyse each shard, then `corscope merge` their summaries.
     Split {
         /// Number of shards.
         #[arg(long, short = 'n')]
@@ -103,7 +104,7 @@ enum Command {
         /// Directory for `shard-I-of-N.pcapng` (created if missing).
         #[arg(long, value_name = "DIR")]
         out: std::path::PathBuf,
-        /// pcap or pcapng captures (gzip'd too); `-` is stdin.
+        /// pcap or pcapng captures, or HARs (gzip'd too); `-` is stdin.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<String>,
         /// Copy packets on link types that cannot be decoded to shard 0 instead of failing.
@@ -434,6 +435,18 @@ fn run_split(
                 s.bytes as f64 / 1e6 / secs.max(1e-9),
                 s.per_shard
             );
+            for h in &s.hars {
+                eprintln!(
+                    "corscope: split {}: {} entries of {} page(s), {} independent group(s); entries per shard: {:?}",
+                    h.path, h.entries, h.pages, h.groups, h.per_shard
+                );
+                if let Some(why) = &h.whole {
+                    eprintln!(
+                        "corscope: note: {}: not split, all in one shard: {why}",
+                        h.path
+                    );
+                }
+            }
             for f in &s.out_of_order_inputs {
                 eprintln!("corscope: warning: {f}: starts more than a minute before the previous input ends (inputs are one stream in time, in natural name order)");
             }

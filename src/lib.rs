@@ -6,6 +6,7 @@
 //! [`model::Exchange`] → [`pairing`] (preflight + request + redirects = a flow) →
 //! [`cors`] (the engine, per browser profile) → [`report`] (records and their sinks).
 
+pub mod analysis;
 pub mod audit;
 pub mod capture;
 pub mod cli;
@@ -20,6 +21,7 @@ pub mod pairing;
 pub mod pipeline;
 pub mod report;
 pub mod split;
+pub mod split_har;
 pub mod summary;
 pub mod synth;
 pub mod term;

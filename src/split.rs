@@ -1,6 +1,6 @@
 //! Sharding (`corscope split`): streams captures into N pcapng files by a stable hash of the
 //! client, so that each shard can be analysed on its own and the shards' records together
-//! are the single run's.
+//! are the single run's. HARs are split by page where that is exact (`split_har`).
 //!
 //! Every piece of CORS state belongs to one browser (preflight cache, cookie jar, the
 //! connection-credentials pools, redirect chains, pairing keyed by client), so sharding by
@@ -61,8 +61,14 @@ pub enum SplitError {
         #[source]
         source: CaptureError,
     },
-    #[error("{path}: HAR inputs are not split yet (only pcap and pcapng captures)")]
-    Har { path: String },
+    #[error("{path}: not a HAR: {source}")]
+    HarJson {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{path}: {what}")]
+    HarShape { path: String, what: String },
     #[error("{path}: {source}")]
     Output {
         path: String,
@@ -84,6 +90,9 @@ pub struct SplitStats {
     pub out_of_order_inputs: Vec<String>,
     /// IP fragments whose datagram's first fragment never came (written to shard 0).
     pub unplaced_fragments: u64,
+    /// HAR inputs, each split on its own (`split_har`): a HAR is one browser, never one
+    /// stream with other inputs.
+    pub hars: Vec<crate::split_har::HarSplit>,
 }
 
 /// The shard of a client address: FNV-1a over its bytes, stable across runs and machines.
@@ -337,7 +346,8 @@ pub fn shard_path(dir: &Path, i: usize, n: usize) -> PathBuf {
     dir.join(format!("shard-{i:0w$}-of-{n:0w$}.pcapng"))
 }
 
-/// Splits `inputs` (one stream in time) into `n` pcapng files in `dir`.
+/// Splits `inputs` into `n` files each in `dir`: the captures (one stream in time) into
+/// pcapng files, each HAR into HAR files of its own (see `split_har`).
 pub fn split(
     inputs: &[String],
     n: usize,
@@ -352,11 +362,36 @@ pub fn split(
         source,
     };
     std::fs::create_dir_all(dir).map_err(|e| out_err(dir, e))?;
+    let mut order: Vec<&String> = inputs.iter().collect();
+    order.sort_by_cached_key(|p| natural_key(p));
+    let mut stats = SplitStats::default();
+    let mut captures = Vec::new();
+    for path in order {
+        let opened = input::open(path).map_err(|source| SplitError::Input {
+            path: path.clone(),
+            source,
+        })?;
+        if opened.format == Format::Har {
+            if stats.hars.iter().any(|h| {
+                h.files.first() == Some(&crate::split_har::har_shard_path(dir, path, 0, n))
+            }) {
+                return Err(SplitError::HarShape {
+                    path: path.clone(),
+                    what: "another HAR of this file name was split into the same files (give the HARs distinct names)".into(),
+                });
+            }
+            let har = crate::split_har::split_har(path, opened.reader, n, dir)?;
+            stats.hars.push(har);
+        } else {
+            captures.push((path, opened));
+        }
+    }
+    if captures.is_empty() {
+        return Ok(stats);
+    }
     let mut writers = (0..n)
         .map(|i| ShardWriter::create(shard_path(dir, i, n)))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut order: Vec<&String> = inputs.iter().collect();
-    order.sort_by_cached_key(|p| natural_key(p));
     let mut router = Router {
         n,
         conns: HashMap::new(),
@@ -364,16 +399,8 @@ pub fn split(
         held: HashMap::new(),
         held_bytes: 0,
     };
-    let mut stats = SplitStats::default();
     let mut last_ts = Micros::MIN;
-    for path in order {
-        let opened = input::open(path).map_err(|source| SplitError::Input {
-            path: path.clone(),
-            source,
-        })?;
-        if opened.format == Format::Har {
-            return Err(SplitError::Har { path: path.clone() });
-        }
+    for (path, opened) in captures {
         let mut reader =
             PacketReader::new(opened.reader, opts).map_err(|source| SplitError::Capture {
                 path: path.clone(),

@@ -1,6 +1,7 @@
 //! `corscope split` and `corscope merge` against the single run: a generated capture split
 //! into 1, 2 and 7 shards (and given as two rotated files) analyses to the same records, and
-//! the shards' summaries merge, in any grouping, into the single run's summary.
+//! the shards' summaries merge, in any grouping, into the single run's summary; HARs split
+//! by page the same way.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -168,15 +169,133 @@ fn shards_analyse_and_merge_to_the_single_run() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Files of `dir` ending in `ext`, sorted.
+fn files_with(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("shard dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == ext))
+        .collect();
+    v.sort();
+    v
+}
+
+/// One browser's HAR of unrelated sites: committed HARs (`chromium/devtools.har`, …), each
+/// copy with its hosts renamed (`api.test` → `api.s1.test`, cookies' `Domain` too) and its
+/// page ids made its own, their pages and entries in one log.
+fn sites_har(dir: &Path, name: &str, parts: &[(&str, usize)]) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let texts: Vec<String> = parts
+        .iter()
+        .map(|(file, k)| {
+            std::fs::read_to_string(root.join(file))
+                .expect("committed HAR")
+                .replace(".test", &format!(".s{k}.test"))
+                .replace("\"page_", &format!("\"s{k}page_"))
+                .replace("\"page@", &format!("\"s{k}page@"))
+        })
+        .collect();
+    let mut har: Value = serde_json::from_str(&texts[0]).expect("HAR");
+    for t in &texts[1..] {
+        let v: Value = serde_json::from_str(t).expect("HAR");
+        for list in ["pages", "entries"] {
+            let more = v["log"][list].as_array().cloned().unwrap_or_default();
+            if let Some(a) = har["log"][list].as_array_mut() {
+                a.extend(more);
+            }
+        }
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, har.to_string()).expect("write");
+    path
+}
+
+/// HARs split by page: the shards' records and merged summary are the single run's, for a HAR
+/// whose pages share hosts (one group: it is not cut), one of five unrelated sites (five
+/// groups), and one with more preflights than Firefox's preflight cache holds (not split).
+#[test]
+fn har_shards_analyse_and_merge_to_the_single_run() {
+    let dir = scratch("har");
+    // A copy: the summaries are written beside their input.
+    let committed = dir.join("devtools.har");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/chromium/devtools.har"),
+        &committed,
+    )
+    .expect("copy");
+    let (pw, dt, novel) = (
+        "chromium/playwright.har",
+        "chromium/devtools.har",
+        "novel/devtools.har",
+    );
+    let sites = sites_har(
+        &dir,
+        "sites.har",
+        &[(pw, 1), (pw, 2), (pw, 3), (dt, 4), (novel, 5)],
+    );
+    let crowded = sites_har(&dir, "crowded.har", &[(dt, 1), (dt, 2), (novel, 3)]);
+    for (har, groups, whole) in [(committed, 1, false), (sites, 5, false), (crowded, 1, true)] {
+        let single = records(std::slice::from_ref(&har));
+        assert!(single.len() > 50, "{} records", single.len());
+        let want = without_inputs(&std::fs::read(summary_file(&har)).expect("summary"));
+        for n in [1, 2, 7] {
+            let stem = har.file_stem().and_then(|s| s.to_str()).unwrap_or("x");
+            let out = dir.join(format!("{stem}-{n}"));
+            let done = run(&[
+                "split",
+                "--shards",
+                &n.to_string(),
+                "--out",
+                s(&out),
+                s(&har),
+            ]);
+            let said = String::from_utf8_lossy(&done.stderr);
+            assert!(
+                said.contains(&format!("{groups} independent group(s)")),
+                "{said}"
+            );
+            assert_eq!(said.contains("preflights: past 100"), whole, "{said}");
+            let files = files_with(&out, "har");
+            assert_eq!(files.len(), n);
+            assert!(files_with(&out, "pcapng").is_empty());
+            let busy = files
+                .iter()
+                .filter(|f| !records(std::slice::from_ref(*f)).is_empty())
+                .count();
+            // No group is cut, and the unrelated sites do land in different shards.
+            assert!((1..=groups.min(n)).contains(&busy), "{busy} busy: {said}");
+            assert!(groups == 1 || n == 1 || busy > 1, "{busy} busy: {said}");
+            assert_eq!(records(&files), single, "{n} shards of {har:?}");
+            let sums: Vec<PathBuf> = files.iter().map(|f| summary_file(f)).collect();
+            let mut args = vec!["merge"];
+            args.extend(sums.iter().rev().map(|p| s(p)));
+            assert_eq!(
+                without_inputs(&run(&args).stdout),
+                want,
+                "{n} shards of {har:?} merged"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn bad_inputs_are_named_errors() {
     let dir = scratch("bad");
     let har = dir.join("a.har");
-    std::fs::write(&har, r#"{"log":{"version":"1.2","entries":[]}}"#).expect("write");
+    std::fs::write(&har, "{\"log\":{\"version\":\"1.2\",\n\"entries\":[{]}}").expect("write");
     let cut = dir.join("cut.pcap");
     run(&["generate-pcap", s(&cut), "--bytes", "100000"]);
     let bytes = std::fs::read(&cut).expect("read");
     std::fs::write(&cut, &bytes[..bytes.len() - 7]).expect("write");
+    let twins: Vec<PathBuf> = ["x", "y"]
+        .iter()
+        .map(|d| dir.join(d).join("t.har"))
+        .collect();
+    for t in &twins {
+        std::fs::create_dir_all(t.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(t, r#"{"log":{"entries":[]}}"#).expect("write");
+    }
     let junk = dir.join("junk.json");
     std::fs::write(&junk, "{not json").expect("write");
     for (args, names) in [
@@ -189,7 +308,7 @@ fn bad_inputs_are_named_errors() {
                 s(&dir.join("o1")),
                 s(&har),
             ],
-            "a.har",
+            "a.har: not a HAR: key must be a string at line 2",
         ),
         (
             vec![
@@ -212,6 +331,18 @@ fn bad_inputs_are_named_errors() {
                 s(&cut),
             ],
             "--shards",
+        ),
+        (
+            vec![
+                "split",
+                "--shards",
+                "2",
+                "--out",
+                s(&dir.join("o4")),
+                s(&twins[0]),
+                s(&twins[1]),
+            ],
+            "distinct names",
         ),
         (vec!["merge", s(&junk)], "junk.json"),
     ] {
