@@ -402,6 +402,9 @@ pub(crate) mod testutil;
 mod encap_tests;
 
 #[cfg(test)]
+mod robust_tests;
+
+#[cfg(test)]
 mod proptests {
     //! Any segmentation and any causally possible capture order (with duplicates, and the
     //! handshake after the first data) of a valid HTTP/1.1 conversation gives the same
