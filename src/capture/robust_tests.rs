@@ -124,3 +124,62 @@ fn conflicting_retransmission_is_reported_with_its_place() {
     assert_eq!(o.diag.count("tcp-conflicting-overlap"), 0);
     assert_eq!(o.diag.count("tcp-retransmission"), 1);
 }
+
+/// The output stage holds an exchange up to 30 s (capture time) for its connection's
+/// credentials class; when `--max-reorder-buffer` overflows first it leaves without one, and
+/// that is said with the flag (it was silent).
+#[test]
+fn class_hold_overflowing_the_reorder_buffer_is_warned() {
+    const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36";
+    let ex = |conn: u64, t: crate::model::Micros, ua: &str| {
+        let h = [
+            ("Host", "api.test"),
+            ("Connection", "keep-alive"),
+            ("User-Agent", ua),
+            ("Origin", "http://app.test"),
+        ];
+        let mut x = crate::model::test_exchange(
+            crate::model::Flavour::Capture,
+            "GET",
+            &format!("http://api.test/{conn}"),
+            &h,
+            None,
+            None,
+        );
+        x.connection = Some(conn);
+        x.time = t;
+        x.loc.position = crate::model::Position::Packet {
+            number: conn,
+            offset: 24,
+        };
+        x
+    };
+    let run = |max: usize| {
+        let mut reorder = super::Reorder::new(max);
+        let mut diag = crate::diag::Diagnostics::new();
+        let mut out = Vec::new();
+        // A Chromium connection that has shown no class yet: held for it.
+        reorder.push((0, ex(1, 0, CHROME)), &mut diag, &mut |x| out.push(x));
+        reorder.release((1_000_000, 0), &mut |x| out.push(x));
+        assert!(out.is_empty());
+        // Then exchanges of other, classless connections (no browser), all past the watermark.
+        for i in 2..8u64 {
+            let t = i as i64 * 1_000_000;
+            reorder.push((t, ex(i, t, "curl/8")), &mut diag, &mut |x| out.push(x));
+        }
+        reorder.drain(&mut |x| out.push(x));
+        assert_eq!(out.len(), 7);
+        diag
+    };
+    let diag = run(3);
+    let d = diag.details("limit-reorder-buffer-class");
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert!(
+        d[0].starts_with(
+            "t: packet 1 (byte 24): more than 3 exchanges held (--max-reorder-buffer)"
+        ),
+        "{}",
+        d[0]
+    );
+    assert_eq!(run(100).count("limit-reorder-buffer-class"), 0);
+}
