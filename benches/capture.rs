@@ -236,6 +236,7 @@ fn bench_http(c: &mut Criterion) {
                 seq: &mut seq,
                 limits: &limits,
                 keylog: &keylog,
+                evicted_by: None,
             };
             let mut conn = HttpConn::new(key, 1, Some(0), false);
             for i in 0..1000u64 {

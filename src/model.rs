@@ -24,6 +24,12 @@ pub enum Position {
     /// A capture packet: its 1-based number (as Wireshark counts) and the file byte offset of
     /// its record (of the decompressed stream for gzip input).
     Packet { number: u64, offset: u64 },
+    /// An HTTP/2 request: the packet its head ended in, and its stream id on the connection.
+    Stream {
+        number: u64,
+        offset: u64,
+        stream: u32,
+    },
     /// A byte offset in the input (decompressed stream for gzip input).
     Byte(u64),
 }
@@ -39,6 +45,11 @@ impl fmt::Display for Position {
         match self {
             Position::HarEntry(i) => write!(f, "entry {i}"),
             Position::Packet { number, offset } => write!(f, "packet {number} (byte {offset})"),
+            Position::Stream {
+                number,
+                offset,
+                stream,
+            } => write!(f, "packet {number} (byte {offset}) stream {stream}"),
             Position::Byte(b) => write!(f, "byte {b}"),
         }
     }

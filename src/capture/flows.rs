@@ -163,6 +163,7 @@ impl Emit {
             seq: &mut self.seq,
             limits: &self.http,
             keylog: &self.keylog,
+            evicted_by: None,
         }
     }
 }
@@ -560,7 +561,9 @@ impl ConnTable {
                         format!("{src}: packet {n} (byte {o}): more than {cap}: connection {no} flushed")
                     });
                 }
+                ctx.evicted_by = Some(cap);
                 close(&mut c.live, meta, &mut self.pool, &mut ctx);
+                ctx.evicted_by = None;
             }
         }
     }
@@ -620,13 +623,13 @@ pub(crate) fn sweep_now(next: &mut Option<Micros>, ts: Micros) -> bool {
 }
 
 /// Flushes the oldest connection still in the table.
-fn evict_oldest(
+fn evict_oldest<'a>(
     conns: &mut Conns,
     order: &mut VecDeque<(Hashed, u64)>,
     pool: &mut Pool,
-    cap: &str,
+    cap: &'a str,
     meta: &PacketMeta,
-    ctx: &mut Ctx<'_>,
+    ctx: &mut Ctx<'a>,
 ) {
     while let Some((key, no)) = order.pop_front() {
         if conns.get(&key).is_some_and(|c| c.no == no) {
@@ -640,7 +643,9 @@ fn evict_oldest(
                         )
                     });
                 }
+                ctx.evicted_by = Some(cap);
                 close(&mut c.live, meta, pool, ctx);
+                ctx.evicted_by = None;
             }
             return;
         }

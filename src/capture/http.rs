@@ -54,6 +54,17 @@ pub struct Ctx<'a> {
     pub limits: &'a HttpLimits,
     /// Secrets for TLS decryption (key log files, pcapng DSBs).
     pub keylog: &'a super::tls::KeyLog,
+    /// Set while a connection is flushed to stay within a limit: the limit with its flag and
+    /// value, so what the flush cuts off is reported as evicted, not as ended (issue 18).
+    pub evicted_by: Option<&'a str>,
+}
+
+/// How a connection's end is told: a flush by a limit names the limit (flag and value).
+fn ended_text(evicted_by: Option<&str>) -> String {
+    match evicted_by {
+        Some(limit) => format!("connection evicted by the limit of {limit}"),
+        None => "connection ended".to_owned(),
+    }
 }
 
 impl Ctx<'_> {
@@ -544,13 +555,15 @@ impl HttpConn {
         match d.state {
             State::Head if !d.buf.is_empty() => {
                 let n = d.buf.len();
+                let ended = ended_text(ctx.evicted_by);
                 ctx.warn("http-incomplete-head", meta, || {
-                    format!("connection ended inside a message head ({n} bytes)")
+                    format!("{ended} inside a message head ({n} bytes)")
                 });
             }
             State::Body(_) | State::ChunkData(_) | State::ChunkSize | State::Trailers => {
+                let ended = ended_text(ctx.evicted_by);
                 ctx.warn("http-truncated-body", meta, || {
-                    "connection ended inside a message body".into()
+                    format!("{ended} inside a message body")
                 });
             }
             _ => {}
@@ -1146,6 +1159,11 @@ impl StreamSink for HttpSink<'_, '_> {
         self.ctx
             .warn(kind, meta, || format!("connection {conn}: {kind}"));
     }
+    fn warn_with(&mut self, kind: &'static str, _dir: Dir, meta: &PacketMeta, what: String) {
+        let conn = self.conn.conn_no;
+        self.ctx
+            .warn(kind, meta, || format!("connection {conn}: {what}"));
+    }
 }
 
 /// Entry points for the fuzz targets `http_head` and `chunked` (`fuzz/fuzz_targets/`): the
@@ -1235,6 +1253,7 @@ pub mod fuzzing {
             seq: &mut seq,
             limits: &limits,
             keylog,
+            evicted_by: None,
         };
         for (i, step) in steps.iter().enumerate() {
             let meta = PacketMeta {

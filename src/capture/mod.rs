@@ -279,6 +279,18 @@ impl Reorder {
             if let Some(t) = self.heap.pop() {
                 if (t.0, t.1.seq) >= self.watermark {
                     diag.add("limit-reorder-buffer", 1);
+                } else if self.pools.pending(&t.1) {
+                    // Held only for its connection's credentials class: it leaves without
+                    // one, which is worth saying (the request may stay `unknown`).
+                    let (loc, max) = (&t.1.loc, self.max);
+                    diag.warn("limit-reorder-buffer-class", || {
+                        format!(
+                            "{loc}: more than {max} exchanges held (--max-reorder-buffer) while \
+                             this one waited for its connection to show its credentials class \
+                             (up to {} s): it leaves without it",
+                            pool::HOLD_US / 1_000_000
+                        )
+                    });
                 }
                 self.out(t, emit);
             }
@@ -400,6 +412,9 @@ pub(crate) mod testutil;
 
 #[cfg(test)]
 mod encap_tests;
+
+#[cfg(test)]
+mod robust_tests;
 
 #[cfg(test)]
 mod proptests {

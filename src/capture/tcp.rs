@@ -152,6 +152,52 @@ pub trait StreamSink {
     fn end(&mut self, dir: Dir, meta: &PacketMeta);
     /// A non-fatal event worth counting (`tcp-gap`, `tcp-retransmission`, limits).
     fn warn(&mut self, kind: &'static str, dir: Dir, meta: &PacketMeta);
+    /// A warning whose detail says more than its kind (where in the stream it happened).
+    fn warn_with(&mut self, kind: &'static str, dir: Dir, meta: &PacketMeta, what: String) {
+        let _ = what;
+        self.warn(kind, dir, meta);
+    }
+}
+
+/// Data pieces a direction delivered last, remembered by a fingerprint so that a
+/// retransmission carrying other bytes than the first copy is reported as a conflict, not as a
+/// retransmission (issue 18). A fixed handful: retransmissions repeat recent segments, and the
+/// memory per connection stays constant.
+const RECENT_PIECES: usize = 8;
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Delivered {
+    start: u64,
+    len: u64,
+    fingerprint: u64,
+    /// Packet number of the first copy.
+    packet: u64,
+}
+
+/// A cheap digest of a byte range: equal bytes give equal digests, so a differing digest is a
+/// certain conflict (a collision can only hide one). Word sums vectorize, so delivering data
+/// costs next to nothing more.
+fn fingerprint(bytes: &[u8]) -> u64 {
+    let mut words = bytes.chunks_exact(8);
+    let (mut sum, mut xor) = (0u64, 0u64);
+    for w in words.by_ref() {
+        // Safe: chunks_exact yields 8-byte chunks.
+        let w = u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
+        sum = sum.wrapping_add(w);
+        xor ^= w.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    let mut tail = [0u8; 8];
+    let rest = words.remainder();
+    tail[..rest.len()].copy_from_slice(rest);
+    let t = u64::from_le_bytes(tail);
+    sum.wrapping_add(t).rotate_left(17) ^ xor ^ (bytes.len() as u64).wrapping_mul(31)
+}
+
+/// The detail of a `tcp-conflicting-overlap` warning.
+fn conflict_text(from: u64, to: u64, first: u64) -> String {
+    format!(
+        "stream bytes {from}..{to} differ from the first copy (packet {first}); the first copy is kept"
+    )
 }
 
 /// Bounds for one direction's out-of-order store.
@@ -219,6 +265,9 @@ pub struct Reassembler {
     /// Sorted by `start`, non-overlapping, every `start > next`.
     held: VecDeque<Held>,
     held_bytes: usize,
+    /// The last delivered data pieces (a ring, `recent_at` the next slot).
+    recent: [Delivered; RECENT_PIECES],
+    recent_at: usize,
 }
 
 impl Reassembler {
@@ -302,8 +351,12 @@ impl Reassembler {
         }
         let next = self.next as i64;
         if len > 0 {
+            let conflict =
+                start < next && self.conflicts_delivered(dir, start, payload, meta, sink);
             if end <= next {
-                sink.warn("tcp-retransmission", dir, meta);
+                if !conflict {
+                    sink.warn("tcp-retransmission", dir, meta);
+                }
             } else if start <= next {
                 // In order, possibly overlapping what was already delivered: the first copy
                 // won, so only the new tail counts.
@@ -318,6 +371,47 @@ impl Reassembler {
         // capture the FIN can come before the last data. Holes still open are declared lost
         // by the usual bounds, a peer's ACK, or the connection's close.
         self.end_at_fin(dir, meta, pool, sink);
+    }
+
+    /// Compares a segment starting at `start` (before `next`) with the recently delivered
+    /// pieces it covers whole; reports the first that differs. Whether it found one.
+    fn conflicts_delivered<S: StreamSink + ?Sized>(
+        &self,
+        dir: Dir,
+        start: i64,
+        payload: &[u8],
+        meta: &PacketMeta,
+        sink: &mut S,
+    ) -> bool {
+        let covered_to = (start + payload.len() as i64).min(self.next as i64);
+        for r in &self.recent {
+            let (rs, re) = (r.start as i64, (r.start + r.len) as i64);
+            if r.len == 0 || rs < start || re > covered_to {
+                continue;
+            }
+            let a = (rs - start) as usize;
+            let bytes = payload.get(a..a + r.len as usize).unwrap_or(&[]);
+            if fingerprint(bytes) != r.fingerprint {
+                let what = conflict_text(r.start, r.start + r.len, r.packet);
+                sink.warn_with("tcp-conflicting-overlap", dir, meta, what);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Remembers a delivered data piece (see [`Delivered`]).
+    fn remember(&mut self, start: u64, bytes: &[u8], meta: &PacketMeta) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.recent[self.recent_at] = Delivered {
+            start,
+            len: bytes.len() as u64,
+            fingerprint: fingerprint(bytes),
+            packet: meta.number,
+        };
+        self.recent_at = (self.recent_at + 1) % RECENT_PIECES;
     }
 
     /// Ends the direction when the stream has reached its FIN.
@@ -474,6 +568,7 @@ impl Reassembler {
             // Safe: trim < payload.len() was just checked.
             let tail = payload.get(trim as usize..).unwrap_or(&[]);
             sink.data(dir, tail, meta);
+            self.remember(self.next, tail, meta);
             self.next += tail.len() as u64;
         }
         let missing_left = (captured + u64::from(missing)).saturating_sub(trim.max(captured));
@@ -495,7 +590,9 @@ impl Reassembler {
                 let len = h.end - self.next;
                 match &h.kind {
                     HeldKind::Data(v) => {
-                        sink.data(dir, v.get(trim as usize..).unwrap_or(&[]), &h.meta);
+                        let bytes = v.get(trim as usize..).unwrap_or(&[]);
+                        sink.data(dir, bytes, &h.meta);
+                        self.remember(self.next, bytes, &h.meta);
                     }
                     HeldKind::Skip => sink.skip(dir, len, &h.meta),
                     HeldKind::Lost => {
@@ -532,11 +629,25 @@ impl Reassembler {
         let end = data_end + u64::from(missing);
         // Walk the uncovered pieces of [start, end) left to right.
         let mut pos = start;
+        let mut conflict = false;
         let mut idx = self.held.partition_point(|h| h.end <= start);
         while pos < end {
             let (piece_end, next_pos) = match self.held.get(idx) {
                 Some(h) if h.start <= pos => {
-                    // Covered by an earlier copy.
+                    // Covered by an earlier copy: the first copy wins, but other bytes in
+                    // this one are a conflict, reported once per segment.
+                    if let (HeldKind::Data(v), false) = (&h.kind, conflict) {
+                        let to = h.end.min(data_end);
+                        if pos < to {
+                            let mine = payload.get((pos - start) as usize..(to - start) as usize);
+                            let first = v.get((pos - h.start) as usize..(to - h.start) as usize);
+                            if mine != first {
+                                conflict = true;
+                                let what = conflict_text(pos, to, h.meta.number);
+                                sink.warn_with("tcp-conflicting-overlap", dir, meta, what);
+                            }
+                        }
+                    }
                     pos = h.end.min(end).max(pos);
                     idx += 1;
                     continue;
@@ -739,7 +850,41 @@ mod tests {
         // Partial overlap with the delivered end: only the new tail counts.
         t.seg(8, b"yyCC");
         assert_eq!(t.finish(), "AAxxBBBBxxCC<end>");
+        // Every later copy carried other bytes: conflicts (one per segment), not
+        // retransmissions (issue 18).
+        let conflicts = |t: &T| {
+            t.sink
+                .warns
+                .iter()
+                .filter(|w| **w == "tcp-conflicting-overlap")
+                .count()
+        };
+        assert_eq!(conflicts(&t), 3, "{:?}", t.sink.warns);
+        assert!(!t.sink.warns.contains(&"tcp-retransmission"));
+
+        // The same bytes again, whole or coalesced, held or delivered: retransmissions.
+        let mut t = T::new(0);
+        t.seg(4, b"BBBB").seg(4, b"BBBB").seg(0, b"AAAA");
+        t.seg(0, b"AAAA").seg(0, b"AAAABBBB").seg(6, b"BBCC");
+        assert_eq!(t.finish(), "AAAABBBBCC<end>");
+        assert_eq!(conflicts(&t), 0, "{:?}", t.sink.warns);
         assert!(t.sink.warns.contains(&"tcp-retransmission"));
+    }
+
+    /// Only the few last delivered pieces are remembered: a copy of older bytes is a
+    /// retransmission as far as anyone can tell, never a false conflict.
+    #[test]
+    fn conflicts_are_checked_against_recent_pieces_only() {
+        let mut t = T::new(0);
+        for i in 0..(RECENT_PIECES as u32 + 2) {
+            t.seg(i * 2, b"ab");
+        }
+        t.seg(0, b"zz");
+        let last = (RECENT_PIECES as u32 + 1) * 2;
+        t.seg(last, b"zz");
+        let warns = &t.sink.warns;
+        assert_eq!(warns[warns.len() - 2], "tcp-retransmission");
+        assert_eq!(warns[warns.len() - 1], "tcp-conflicting-overlap");
     }
 
     #[test]

@@ -2,22 +2,78 @@
 //! clock: a request that needed a preflight but shows none is checked against what an earlier
 //! preflight allowed, with each browser's max-age cap, entry shape and capacity.
 
-use std::collections::hash_map::Entry as Slot;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::browser::Browser;
-use super::headers::{is_safelisted_method, NameSet};
+use super::headers::is_safelisted_method;
 use crate::model::Micros;
 
 /// A cached method or header name with its own expiry (per-item caches refresh items
 /// one by one). Entries live for their max-age (minutes), so a capture holds every entry of
-/// its last minutes at once: they are kept small (boxed strings, one list per entry, keys
-/// looked up without allocating).
+/// its last minutes at once: names are boxed strings and keys are looked up without
+/// allocating.
 #[derive(Clone, Debug)]
 struct Item {
     name: Box<str>,
     expires: Micros,
+}
+
+/// An entry's methods or header names, in the order first allowed, with an index by lower-cased
+/// name kept beside them: a per-item cache grows with every preflight of its URL, and
+/// rebuilding an index (or scanning the items) per insert and per lookup made a run of
+/// preflights to one URL quadratic (issue 18).
+#[derive(Clone, Debug, Default)]
+struct Items {
+    list: Vec<Item>,
+    /// Lower-cased name -> positions in `list` of the items of that name, the first one
+    /// first (a list can repeat a name in another case; the later ones are never refreshed).
+    by_name: HashMap<String, Vec<usize>>,
+}
+
+impl Items {
+    fn new(names: &[String], expires: Micros) -> Self {
+        let mut items = Items::default();
+        items.add(names, expires, false);
+        items
+    }
+
+    /// Adds a preflight's items. Merging into an older entry (`#cors-preflight-cache`)
+    /// refreshes the first item of each name (case-insensitive) and adds new names; a fresh
+    /// entry keeps every item as listed.
+    fn add(&mut self, names: &[String], expires: Micros, merge: bool) {
+        let mut lower = String::new();
+        for n in names {
+            lower.clear();
+            lower.push_str(n);
+            lower.make_ascii_lowercase();
+            let at = self.list.len();
+            match self.by_name.get_mut(lower.as_str()) {
+                Some(first) if merge => {
+                    self.list[first[0]].expires = expires;
+                    continue;
+                }
+                Some(same) => same.push(at),
+                None => {
+                    self.by_name.insert(lower.clone(), vec![at]);
+                }
+            }
+            self.list.push(Item {
+                name: n.as_str().into(),
+                expires,
+            });
+        }
+    }
+
+    /// The live items whose name equals `lower` case-insensitively (`lower` is lower case).
+    fn live<'a>(&'a self, lower: &str, now: Micros) -> impl Iterator<Item = &'a Item> + 'a {
+        self.by_name
+            .get(lower)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.list[i])
+            .filter(move |i| i.expires > now)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -26,9 +82,8 @@ struct Entry {
     origin: Box<str>,
     /// Whether the preflight was made for a credentialed request (`#cors-preflight-cache`).
     include: bool,
-    /// The methods (the first `methods` items), then the headers.
-    items: Vec<Item>,
-    methods: usize,
+    methods: Items,
+    headers: Items,
     /// Insertion counter for eviction (oldest first).
     stamp: u64,
     /// The latest expiry of any item: the entry is useless after it.
@@ -38,14 +93,6 @@ struct Entry {
 }
 
 impl Entry {
-    fn methods(&self) -> &[Item] {
-        self.items.get(..self.methods).unwrap_or(&[])
-    }
-
-    fn headers(&self) -> &[Item] {
-        self.items.get(self.methods..).unwrap_or(&[])
-    }
-
     fn is(&self, client: &Arc<str>, origin: &str) -> bool {
         *self.origin == *origin && (Arc::ptr_eq(&self.client, client) || self.client == *client)
     }
@@ -120,26 +167,31 @@ impl PreflightCache {
         if include && !entry.include {
             return Lookup::Miss;
         }
-        let live = |i: &&Item| i.expires > now;
         let method_ok = is_safelisted_method(method)
             || entry
-                .methods()
-                .iter()
-                .filter(live)
-                .any(|m| &*m.name == method || (&*m.name == "*" && !include));
+                .methods
+                .live(&method.to_ascii_lowercase(), now)
+                .any(|m| &*m.name == method)
+            || (!include && entry.methods.live("*", now).next().is_some());
         // The cache applies the strict rule: `*` never covers Authorization here, even in
         // browsers whose preflight check lets it (Chromium's `CorsNonWildcardRequestHeadersSupport`
         // is off, Firefox's `network.cors_preflight.authorization_covered_by_wildcard` is on),
         // so such requests re-preflight.
-        // One set of the live names, not a scan of the entry per name: both lists can be
-        // thousands long (issue 18).
+        // Names are looked up in the entry's index, not scanned: both lists can be thousands
+        // long (issue 18).
         let headers_ok = unsafe_names.is_empty() || {
-            let live_headers = || entry.headers().iter().filter(live);
-            let star = !include && live_headers().any(|h| &*h.name == "*");
-            let listed = NameSet::new(live_headers().map(|h| h.name.as_bytes()));
-            unsafe_names
-                .iter()
-                .all(|n| listed.contains(n.as_bytes()) || (star && n != "authorization"))
+            let listed = |n: &str| entry.headers.live(n, now).next().is_some();
+            let star = !include && listed("*");
+            unsafe_names.iter().all(|n| {
+                let lower;
+                let n = if n.bytes().any(|b| b.is_ascii_uppercase()) {
+                    lower = n.to_ascii_lowercase();
+                    lower.as_str()
+                } else {
+                    n.as_str()
+                };
+                listed(n) || (star && n != "authorization")
+            })
         };
         if method_ok && headers_ok {
             Lookup::Hit {
@@ -166,23 +218,14 @@ impl PreflightCache {
             return;
         }
         let expires = now.saturating_add((allowed.max_age as i64).saturating_mul(1_000_000));
-        let item = |n: &String| Item {
-            name: n.as_str().into(),
-            expires,
-        };
         self.counter += 1;
         let stamp = self.counter;
         let fresh = || Entry {
             client: client.clone(),
             origin: origin.into(),
             include,
-            items: allowed
-                .methods
-                .iter()
-                .chain(&allowed.headers)
-                .map(item)
-                .collect(),
-            methods: allowed.methods.len(),
+            methods: Items::new(&allowed.methods, expires),
+            headers: Items::new(&allowed.headers, expires),
             stamp,
             expires,
             created: now,
@@ -196,45 +239,8 @@ impl PreflightCache {
         };
         match list.iter_mut().find(|e| e.is(client, origin)) {
             Some(entry) if !p.cache_replaces_whole_entry && entry.include == include => {
-                // Per-item caches refresh matching items and add new ones (`#cors-preflight-cache`).
-                for (headers, new) in [(false, &allowed.methods), (true, &allowed.headers)] {
-                    let range = if headers {
-                        entry.methods..entry.items.len()
-                    } else {
-                        0..entry.methods
-                    };
-                    // The first item of each name (case-insensitive) is the one refreshed; an
-                    // index instead of a scan per new item (issue 18).
-                    let mut first: HashMap<String, usize> = HashMap::with_capacity(range.len());
-                    for i in range {
-                        if let Some(o) = entry.items.get(i) {
-                            first.entry(o.name.to_ascii_lowercase()).or_insert(i);
-                        }
-                    }
-                    for n in new {
-                        match first.entry(n.to_ascii_lowercase()) {
-                            Slot::Occupied(i) => {
-                                if let Some(o) = entry.items.get_mut(*i.get()) {
-                                    o.expires = expires;
-                                }
-                            }
-                            Slot::Vacant(v) => {
-                                // A new method goes at the end of the methods, before the
-                                // headers (whose indices in `first` are not used again).
-                                let at = if headers {
-                                    entry.items.len()
-                                } else {
-                                    entry.methods
-                                };
-                                v.insert(at);
-                                entry.items.insert(at, item(n));
-                                if !headers {
-                                    entry.methods += 1;
-                                }
-                            }
-                        }
-                    }
-                }
+                entry.methods.add(&allowed.methods, expires, true);
+                entry.headers.add(&allowed.headers, expires, true);
                 entry.stamp = stamp;
                 entry.expires = entry.expires.max(expires);
                 entry.created = now;
@@ -428,5 +434,59 @@ mod tests {
             cache.lookup(&c, "o", "u100", S, false, "PUT", &[]),
             Lookup::Hit { age_s: 1 }
         );
+    }
+
+    /// A per-item entry refreshes the first item of a name; a later item of the same name in
+    /// another case keeps its own expiry, and methods stay byte-exact.
+    #[test]
+    fn per_item_refresh_touches_the_first_item_of_a_name() {
+        let c: Arc<str> = Arc::from("client");
+        let mut cache = PreflightCache::new(Browser::Firefox);
+        let first = allowed(&["put", "PUT"], &["X-A", "x-a"], 100);
+        cache.insert(&c, "o", "u", 0, false, &first);
+        cache.insert(&c, "o", "u", 10 * S, false, &allowed(&["PUT"], &["x-a"], 5));
+        let look = |m: &str, h: &[&str]| {
+            let h: Vec<String> = h.iter().map(|s| s.to_string()).collect();
+            cache.lookup(&c, "o", "u", 20 * S, false, m, &h)
+        };
+        // "put" (the first) was refreshed to expire at 15 s; "PUT" still lives until 100 s.
+        assert_eq!(look("put", &[]), Lookup::Miss);
+        assert_eq!(look("PUT", &[]), Lookup::Hit { age_s: 10 });
+        // Header names are case-insensitive: the later "x-a" item still covers them.
+        assert_eq!(look("PUT", &["x-a"]), Lookup::Hit { age_s: 10 });
+        assert_eq!(look("PUT", &["X-A"]), Lookup::Hit { age_s: 10 });
+        assert_eq!(look("PUT", &["x-b"]), Lookup::Miss);
+    }
+
+    /// Issue 18: a run of preflights to one URL, each allowing new names, grows one entry;
+    /// inserting and looking up cost per name, not per name already cached (it was a rebuilt
+    /// index per insert and a scan per lookup).
+    #[test]
+    fn growing_entry_costs_per_new_name() {
+        let c: Arc<str> = Arc::from("client");
+        let start = std::time::Instant::now();
+        for browser in [Browser::Firefox, Browser::Safari] {
+            let mut cache = PreflightCache::new(browser);
+            for i in 0..1_000 {
+                let names: Vec<String> = (0..200).map(|j| format!("x-{i}-{j}")).collect();
+                let methods = vec![format!("M{i}")];
+                let a = Allowed {
+                    methods: methods.clone(),
+                    headers: names.clone(),
+                    max_age: 600,
+                };
+                let now = i as Micros * 1_000;
+                cache.insert(&c, "o", "u", now, false, &a);
+                let hit = cache.lookup(&c, "o", "u", now, false, &methods[0], &names);
+                assert!(matches!(hit, Lookup::Hit { .. }), "{browser:?} {i}");
+            }
+            let old = ["x-0-0".to_string(), "x-999-199".to_string()];
+            assert!(matches!(
+                cache.lookup(&c, "o", "u", 3 * S, false, "M0", &old),
+                Lookup::Hit { .. }
+            ));
+        }
+        // Linear: well under a second in release; the quadratic version took over a minute.
+        assert!(start.elapsed() < std::time::Duration::from_secs(20));
     }
 }

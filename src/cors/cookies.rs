@@ -25,6 +25,10 @@ struct Cookie {
 #[derive(Debug, Default)]
 pub struct CookieJar {
     jars: HashMap<Arc<str>, Vec<Cookie>>,
+    /// The last URL a cookie was set from and its host: every `Set-Cookie` line of a
+    /// response comes with the same URL, and parsing a long one per line made a response
+    /// cost lines x URL length (issue 18).
+    last_url: Option<(String, Option<String>)>,
 }
 
 fn host_of(url: &Url) -> Option<String> {
@@ -44,8 +48,13 @@ impl CookieJar {
     /// Records a `Set-Cookie` value received from `url` (RFC 6265 §5.2, the parts that matter
     /// here; `Max-Age<=0` deletes).
     pub fn set(&mut self, client: &Arc<str>, url: &str, value: &str) {
-        let Ok(u) = Url::parse(url) else { return };
-        let Some(host) = host_of(&u) else { return };
+        if self.last_url.as_ref().is_none_or(|(u, _)| u != url) {
+            let host = Url::parse(url).ok().and_then(|u| host_of(&u));
+            self.last_url = Some((url.to_owned(), host));
+        }
+        let Some(host) = self.last_url.as_ref().and_then(|(_, h)| h.clone()) else {
+            return;
+        };
         let mut parts = value.split(';');
         let Some((name, _)) = parts.next().and_then(|nv| nv.split_once('=')) else {
             return;

@@ -368,19 +368,30 @@ fn parse_request_headers_list_uncached(value: &[u8]) -> Vec<String> {
 }
 
 /// Header names compared ASCII case-insensitively, for checking one request-controlled list
-/// against another: a nested scan over two 13,000-name lists was quadratic (issue 18). Long
-/// lists are lower-cased into one buffer and sorted, so a lookup is a binary search; two
-/// allocations whatever the length (a hash set of owned names cost more in allocation than it
-/// saved). Short lists are scanned, which allocates nothing.
-#[derive(Debug)]
+/// against another: a nested scan over two 13,000-name lists was quadratic, and a sorted list
+/// with binary search still cost a sort and a search per name, growing with the list's length
+/// (issue 18). Long lists are lower-cased into one buffer and indexed by a hash table, so
+/// building is linear and a lookup is one hash: the work per name does not depend on the
+/// list's length. The hasher is std's randomly keyed SipHash, so a recording cannot be crafted
+/// to collide. Short lists are scanned, which allocates nothing.
 pub enum NameSet<'a> {
     Few(Vec<&'a [u8]>),
     Many {
         /// Every name, lower-cased, back to back.
         buf: Vec<u8>,
-        /// (start, end) of each name in `buf`, sorted by the name's bytes.
-        sorted: Vec<(u32, u32)>,
+        /// (start, end) of each distinct name in `buf`.
+        index: hashbrown::HashTable<(u32, u32)>,
+        hasher: std::hash::RandomState,
     },
+}
+
+impl std::fmt::Debug for NameSet<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NameSet::Few(v) => f.debug_tuple("Few").field(v).finish(),
+            NameSet::Many { index, .. } => write!(f, "Many({} names)", index.len()),
+        }
+    }
 }
 
 impl<'a> NameSet<'a> {
@@ -393,15 +404,17 @@ impl<'a> NameSet<'a> {
         for n in names.by_ref() {
             few.push(n);
             if few.len() > Self::SCAN {
-                return Self::sorted(few.into_iter().chain(names));
+                return Self::hashed(few.into_iter().chain(names));
             }
         }
         NameSet::Few(few)
     }
 
-    fn sorted(names: impl Iterator<Item = &'a [u8]>) -> Self {
+    fn hashed(names: impl Iterator<Item = &'a [u8]>) -> Self {
+        use std::hash::BuildHasher;
+        let hasher = std::hash::RandomState::new();
         let mut buf = Vec::new();
-        let mut sorted = Vec::with_capacity(names.size_hint().0);
+        let mut index = hashbrown::HashTable::with_capacity(names.size_hint().0);
         for n in names {
             // Names come from single header values (at most a few MiB): u32 offsets suffice,
             // and a name past them is left out rather than wrapped.
@@ -411,17 +424,25 @@ impl<'a> NameSet<'a> {
                 break;
             };
             buf.extend(n.iter().map(u8::to_ascii_lowercase));
-            sorted.push((start, end));
+            let name = &buf[start as usize..end as usize];
+            let hash = hasher.hash_one(name);
+            let at = |&(s, e): &(u32, u32)| &buf[s as usize..e as usize];
+            match index.entry(hash, |k| at(k) == name, |k| hasher.hash_one(at(k))) {
+                // A repeated name: its bytes are not needed twice.
+                hashbrown::hash_table::Entry::Occupied(_) => buf.truncate(start as usize),
+                hashbrown::hash_table::Entry::Vacant(v) => {
+                    v.insert((start, end));
+                }
+            }
         }
-        let name = |&(s, e): &(u32, u32)| &buf[s as usize..e as usize];
-        sorted.sort_unstable_by(|a, b| short_cmp(name(a), name(b)));
-        NameSet::Many { buf, sorted }
+        NameSet::Many { buf, index, hasher }
     }
 
     pub fn contains(&self, name: &[u8]) -> bool {
         match self {
             NameSet::Few(v) => v.iter().any(|n| n.eq_ignore_ascii_case(name)),
-            NameSet::Many { buf, sorted } => {
+            NameSet::Many { buf, index, hasher } => {
+                use std::hash::BuildHasher;
                 let lower;
                 let name = if name.iter().any(u8::is_ascii_uppercase) {
                     lower = name.to_ascii_lowercase();
@@ -429,18 +450,14 @@ impl<'a> NameSet<'a> {
                 } else {
                     name
                 };
-                sorted
-                    .binary_search_by(|&(s, e)| short_cmp(&buf[s as usize..e as usize], name))
-                    .is_ok()
+                index
+                    .find(hasher.hash_one(name), |&(s, e)| {
+                        &buf[s as usize..e as usize] == name
+                    })
+                    .is_some()
             }
         }
     }
-}
-
-/// Byte order of two header names. Names are a few bytes long, where a loop beats a call to
-/// `memcmp` (which the slice `cmp` makes and which was most of a long list's lookup time).
-fn short_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
-    a.iter().cmp(b.iter())
 }
 
 #[cfg(test)]

@@ -359,9 +359,10 @@ impl H2Conn {
         let ex = Exchange {
             loc: Location {
                 source: ctx.source.clone(),
-                position: Position::Packet {
+                position: Position::Stream {
                     number: meta.number,
                     offset: meta.offset,
+                    stream,
                 },
             },
             seq,
@@ -527,6 +528,10 @@ mod tests {
             ]
         );
         assert_eq!(o.open_after_flush, 0);
+        // Each record says which stream it was (issue 13).
+        let at: Vec<String> = o.exchanges.iter().map(|(_, e)| e.loc.to_string()).collect();
+        assert!(at[0].ends_with(") stream 3"), "{at:?}");
+        assert!(at[1].ends_with(") stream 1"), "{at:?}");
         let one = &o.exchanges[1].1;
         assert_eq!(
             one.request.headers.get_str("origin").as_deref(),

@@ -1,0 +1,185 @@
+//! Regression tests for issue 18 item 7 on generated captures: what a limit flushes is
+//! reported as evicted by that limit (flag and value, file and packet), and overlapping TCP
+//! data with other bytes than the first copy is reported as a conflict with its place.
+
+use super::testutil::{pcap, run_with, summary, Conv, Frame};
+use super::CaptureOptions;
+
+fn get(path: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: h.test\r\n\r\n").into_bytes()
+}
+
+/// `n` connections, each sending an unfinished request head in segments of `mss` bytes,
+/// started 10 ms apart.
+fn open_heads(n: u16, head_bytes: usize, mss: usize) -> Vec<Frame> {
+    let mut frames = Vec::new();
+    for i in 0..n {
+        let mut c = Conv::new(43000 + i);
+        c.ts += i64::from(i) * 10_000;
+        c.handshake();
+        let mut head = b"GET /slow HTTP/1.1\r\nHost: h.test\r\n".to_vec();
+        head.extend(std::iter::repeat_n(b'a', head_bytes));
+        c.client(&head, mss);
+        frames.extend(c.frames);
+    }
+    frames.sort_by_key(|f| f.0);
+    frames
+}
+
+#[test]
+fn live_connection_eviction_is_not_an_ended_connection() {
+    let opts = CaptureOptions {
+        max_live_connections: 2,
+        ..CaptureOptions::default()
+    };
+    let o = run_with(pcap(&open_heads(5, 100, 1000), 1, false, false), &opts);
+    assert!(o.result.is_ok());
+    let heads = o.diag.details("http-incomplete-head");
+    // Three evicted by the limit (named with its flag and value), two ended by the capture.
+    let evicted: Vec<&String> = heads
+        .iter()
+        .filter(|d| d.contains("evicted by the limit of 2 live connections (--max-connections)"))
+        .collect();
+    assert_eq!(evicted.len(), 3, "{heads:#?}");
+    for d in &evicted {
+        assert!(d.starts_with("test: packet "), "{d}");
+        assert!(!d.starts_with("test: packet 0 "), "{d}");
+    }
+    let ended = heads
+        .iter()
+        .filter(|d| d.contains("connection ended"))
+        .count();
+    assert_eq!(ended, 2, "{heads:#?}");
+}
+
+#[test]
+fn total_buffer_eviction_names_its_flag() {
+    let opts = CaptureOptions {
+        max_total_buffer: 64 * 1024,
+        ..CaptureOptions::default()
+    };
+    let o = run_with(pcap(&open_heads(60, 10_000, 100), 1, false, false), &opts);
+    assert!(o.result.is_ok());
+    let heads = o.diag.details("http-incomplete-head");
+    assert!(
+        heads.iter().any(|d| d.contains(
+            "evicted by the limit of 65536 bytes buffered by all connections (--max-total-buffer)"
+        )),
+        "{heads:#?}"
+    );
+    // Unlimited, every head only ends with the capture.
+    let o = run_with(
+        pcap(&open_heads(60, 10_000, 100), 1, false, false),
+        &CaptureOptions::default(),
+    );
+    let heads = o.diag.details("http-incomplete-head");
+    assert!(
+        heads.iter().all(|d| d.contains("connection ended")),
+        "{heads:#?}"
+    );
+}
+
+/// A conversation whose request segment is sent again: with the same bytes, or with others.
+fn resent(same: bool) -> Vec<Frame> {
+    let mut c = Conv::new(44000);
+    c.handshake();
+    let req = get("/a");
+    let seq = c.cseq;
+    c.client(&req, 1460);
+    // The copy goes out again from the same sequence number.
+    let mut copy = req.clone();
+    if !same {
+        copy[5] = b'b';
+    }
+    c.cseq = seq;
+    c.client(&copy, 1460);
+    c.server(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 1460);
+    c.fins();
+    c.frames
+}
+
+#[test]
+fn conflicting_retransmission_is_reported_with_its_place() {
+    let o = run_with(
+        pcap(&resent(false), 1, false, false),
+        &CaptureOptions::default(),
+    );
+    // The first copy is kept.
+    assert_eq!(summary(&o)[0].1, "http://h.test/a");
+    assert_eq!(o.diag.count("tcp-retransmission"), 0);
+    let d = o.diag.details("tcp-conflicting-overlap");
+    assert_eq!(d.len(), 1, "{d:?}");
+    // Packet 5 (after the handshake and the first copy) differs from packet 4's bytes.
+    assert!(d[0].starts_with("test: packet 5 (byte "), "{}", d[0]);
+    assert!(
+        d[0].contains("stream bytes 0..33 differ from the first copy (packet 4)"),
+        "{}",
+        d[0]
+    );
+
+    let o = run_with(
+        pcap(&resent(true), 1, false, false),
+        &CaptureOptions::default(),
+    );
+    assert_eq!(o.diag.count("tcp-conflicting-overlap"), 0);
+    assert_eq!(o.diag.count("tcp-retransmission"), 1);
+}
+
+/// The output stage holds an exchange up to 30 s (capture time) for its connection's
+/// credentials class; when `--max-reorder-buffer` overflows first it leaves without one, and
+/// that is said with the flag (it was silent).
+#[test]
+fn class_hold_overflowing_the_reorder_buffer_is_warned() {
+    const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36";
+    let ex = |conn: u64, t: crate::model::Micros, ua: &str| {
+        let h = [
+            ("Host", "api.test"),
+            ("Connection", "keep-alive"),
+            ("User-Agent", ua),
+            ("Origin", "http://app.test"),
+        ];
+        let mut x = crate::model::test_exchange(
+            crate::model::Flavour::Capture,
+            "GET",
+            &format!("http://api.test/{conn}"),
+            &h,
+            None,
+            None,
+        );
+        x.connection = Some(conn);
+        x.time = t;
+        x.loc.position = crate::model::Position::Packet {
+            number: conn,
+            offset: 24,
+        };
+        x
+    };
+    let run = |max: usize| {
+        let mut reorder = super::Reorder::new(max);
+        let mut diag = crate::diag::Diagnostics::new();
+        let mut out = Vec::new();
+        // A Chromium connection that has shown no class yet: held for it.
+        reorder.push((0, ex(1, 0, CHROME)), &mut diag, &mut |x| out.push(x));
+        reorder.release((1_000_000, 0), &mut |x| out.push(x));
+        assert!(out.is_empty());
+        // Then exchanges of other, classless connections (no browser), all past the watermark.
+        for i in 2..8u64 {
+            let t = i as i64 * 1_000_000;
+            reorder.push((t, ex(i, t, "curl/8")), &mut diag, &mut |x| out.push(x));
+        }
+        reorder.drain(&mut |x| out.push(x));
+        assert_eq!(out.len(), 7);
+        diag
+    };
+    let diag = run(3);
+    let d = diag.details("limit-reorder-buffer-class");
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert!(
+        d[0].starts_with(
+            "t: packet 1 (byte 24): more than 3 exchanges held (--max-reorder-buffer)"
+        ),
+        "{}",
+        d[0]
+    );
+    assert_eq!(run(100).count("limit-reorder-buffer-class"), 0);
+}
