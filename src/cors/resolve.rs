@@ -1112,6 +1112,9 @@ pub fn describe_missing(m: &Missing) -> String {
     }
 }
 
+/// Decides one browser's verdict from its chosen reading (`choice` into `evals`, none when the
+/// readings disagree): the decision's verdict, reason, message and fix, then, for the
+/// recording browser, what the evidence overrides.
 #[allow(clippy::too_many_arguments)]
 fn verdict_from(
     browser: Browser,
@@ -1123,8 +1126,8 @@ fn verdict_from(
     note: Option<String>,
     is_recorder: bool,
 ) -> BrowserVerdict {
-    let Some(i) = choice else {
-        let mut v = plain(browser, Verdict::Unknown, note);
+    let mut v = plain(browser, Verdict::Unknown, note);
+    let Some((include, ev)) = choice.map(|i| &evals[i]) else {
         if is_recorder {
             if let Some(o) = recorder_outcome(facts) {
                 v.verdict = o;
@@ -1132,46 +1135,14 @@ fn verdict_from(
         }
         return v;
     };
-    let (include, ev) = &evals[i];
-    let mut v = plain(browser, Verdict::Unknown, note);
     v.cache_hits = ev.cache_hits.clone();
     match &ev.decision {
         Decision::Allowed => v.verdict = Verdict::Allowed,
         Decision::NotCors(n) => {
             v.verdict = Verdict::NotCors;
-            v.note = Some(
-                match n {
-                    NotCors::SameOrigin => "same-origin request",
-                    NotCors::NoCors => "no-cors request",
-                    NotCors::Navigation => "navigation",
-                    NotCors::NotCorsInThisBrowser => {
-                        "this browser loads fonts without CORS (no Origin is sent)"
-                    }
-                }
-                .to_owned(),
-            );
+            v.note = Some(not_cors_note(*n).to_owned());
         }
-        Decision::Blocked(b) => {
-            let first_url = &flow.first().exchange.request.url;
-            let last_url = &flow.hops[b.hop.min(flow.hops.len() - 1)]
-                .exchange
-                .request
-                .url;
-            let ctx = MessageContext {
-                first_url,
-                last_url,
-                page_origin,
-                initiator: facts.initiator,
-                credentials_include: *include,
-            };
-            let named: Named = b.names(browser, &ctx);
-            v.verdict = Verdict::Blocked;
-            v.reason = named.reason;
-            v.failed_parameter = named.parameter;
-            v.message = Some(named.message);
-            v.fix = Some(super::fix::fix_for(b, flow, page_origin, *include));
-            v.blocked = Some(b.clone());
-        }
+        Decision::Blocked(b) => name_block(&mut v, b, flow, facts, page_origin, *include),
         Decision::Undecidable(m) => {
             let text = describe_missing(m);
             v.note = Some(match v.note.take() {
@@ -1186,44 +1157,93 @@ fn verdict_from(
         }
     }
     if is_recorder {
-        // The evidence wins over the rules for the browser that recorded it.
-        match (&facts.observed, v.verdict) {
-            (Observed::Succeeded, Verdict::Blocked) => {
-                v.note = Some(format!(
-                    "the rules predict {} but the browser delivered the response; the request was probably not in cors mode",
-                    v.reason.unwrap_or("a block")
-                ));
-                v.verdict = Verdict::Allowed;
-                v.reason = None;
-                v.failed_parameter = None;
-                v.message = None;
-                v.fix = None;
-            }
-            (Observed::CorsFailure(_), Verdict::Allowed) => {
-                v.verdict = Verdict::Blocked;
-                v.note = Some("the browser reported a failure that the visible headers do not explain (a cached preflight or a header the export left out)".into());
-            }
-            (Observed::OtherFailure(err), _) => {
-                v.verdict = Verdict::Unknown;
-                v.reason = None;
-                v.failed_parameter = None;
-                v.message = None;
-                v.fix = None;
-                // Keep what the evidence told about the credentials mode.
-                let deduced = v
-                    .note
-                    .as_deref()
-                    .and_then(|n| n.split("; ").find(|p| p.starts_with(CREDENTIALS_DEDUCED)))
-                    .map(|n| format!("; {n}"))
-                    .unwrap_or_default();
-                v.note = Some(format!(
-                    "{err}: a network or client failure, not a CORS decision{deduced}"
-                ));
-            }
-            _ => {}
-        }
+        evidence_wins(&mut v, &facts.observed);
     }
     v
+}
+
+/// The note of a flow the engine found outside CORS.
+fn not_cors_note(n: NotCors) -> &'static str {
+    match n {
+        NotCors::SameOrigin => "same-origin request",
+        NotCors::NoCors => "no-cors request",
+        NotCors::Navigation => "navigation",
+        NotCors::NotCorsInThisBrowser => {
+            "this browser loads fonts without CORS (no Origin is sent)"
+        }
+    }
+}
+
+/// Decides how `v.browser` reports the block `b`: its reason name, failed parameter, console
+/// message and the server fix.
+fn name_block(
+    v: &mut BrowserVerdict,
+    b: &Blocked,
+    flow: &Flow,
+    facts: &Facts,
+    page_origin: &str,
+    include: bool,
+) {
+    let first_url = &flow.first().exchange.request.url;
+    let last_url = &flow.hops[b.hop.min(flow.hops.len() - 1)]
+        .exchange
+        .request
+        .url;
+    let ctx = MessageContext {
+        first_url,
+        last_url,
+        page_origin,
+        initiator: facts.initiator,
+        credentials_include: include,
+    };
+    let named: Named = b.names(v.browser, &ctx);
+    v.verdict = Verdict::Blocked;
+    v.reason = named.reason;
+    v.failed_parameter = named.parameter;
+    v.message = Some(named.message);
+    v.fix = Some(super::fix::fix_for(b, flow, page_origin, include));
+    v.blocked = Some(b.clone());
+}
+
+/// Decides where the evidence wins over the rules for the browser that recorded it: a
+/// delivered response is allowed, a reported CORS failure blocked, and a network or client
+/// failure is no CORS verdict at all.
+fn evidence_wins(v: &mut BrowserVerdict, observed: &Observed) {
+    let clear_block = |v: &mut BrowserVerdict| {
+        v.reason = None;
+        v.failed_parameter = None;
+        v.message = None;
+        v.fix = None;
+    };
+    match (observed, v.verdict) {
+        (Observed::Succeeded, Verdict::Blocked) => {
+            v.note = Some(format!(
+                "the rules predict {} but the browser delivered the response; the request was probably not in cors mode",
+                v.reason.unwrap_or("a block")
+            ));
+            v.verdict = Verdict::Allowed;
+            clear_block(v);
+        }
+        (Observed::CorsFailure(_), Verdict::Allowed) => {
+            v.verdict = Verdict::Blocked;
+            v.note = Some("the browser reported a failure that the visible headers do not explain (a cached preflight or a header the export left out)".into());
+        }
+        (Observed::OtherFailure(err), _) => {
+            v.verdict = Verdict::Unknown;
+            clear_block(v);
+            // Keep what the evidence told about the credentials mode.
+            let deduced = v
+                .note
+                .as_deref()
+                .and_then(|n| n.split("; ").find(|p| p.starts_with(CREDENTIALS_DEDUCED)))
+                .map(|n| format!("; {n}"))
+                .unwrap_or_default();
+            v.note = Some(format!(
+                "{err}: a network or client failure, not a CORS decision{deduced}"
+            ));
+        }
+        _ => {}
+    }
 }
 
 /// An image, media, stylesheet or script load that failed at the network level with no
@@ -1280,30 +1300,37 @@ fn connection_credentials(flow: &Flow, page_origin: &str) -> Option<bool> {
 /// Browser-independent classification of a flow: the facts the recording itself gives.
 pub fn classify(flow: &Flow) -> Facts {
     let first = &flow.first().exchange;
-    let provisional = |x: &crate::model::Exchange| {
-        x.flavour.is_har() && x.evidence.no_response && !x.request.headers.contains("host")
-    };
-    // Page origin: the Origin the browser sent, else the preflight's, the HAR page, the Referer.
-    let mut page_origin = None;
-    let mut from = "";
-    for hop in &flow.hops {
-        if let Some(o) = hop.exchange.request.headers.get_str("origin") {
-            if o != "null" {
-                page_origin = canonical_origin(&o);
-                from = "Origin header";
-                break;
-            }
-        }
-        if let Some(pf) = &hop.preflight {
-            if let Some(o) = pf.request.headers.get_str("origin") {
-                if o != "null" {
-                    page_origin = canonical_origin(&o);
-                    from = "preflight Origin header";
-                    break;
-                }
-            }
-        }
+    let (page_origin, from) = page_origin_of(flow);
+    let rt = first
+        .evidence
+        .resource_type
+        .as_deref()
+        .map(str::to_ascii_lowercase);
+    let error = flow.last().exchange.evidence.error.clone();
+    let mode = mode_of(
+        flow,
+        page_origin.as_deref(),
+        rt.as_deref(),
+        error.as_deref(),
+    );
+    let (credentials_seen, from_connection) = credentials_of(flow, page_origin.as_deref());
+    Facts {
+        page_origin,
+        page_origin_from: from,
+        mode,
+        initiator: Initiator::from_resource_type(rt.as_deref()),
+        credentials_seen,
+        credentials_from_cookie_jar: false,
+        credentials_from_connection: from_connection,
+        observed: observed_of(flow, error),
+        is_font: rt.as_deref() == Some("font"),
     }
+}
+
+/// Decides the page origin and says where it was read: the Origin the browser sent, else the
+/// preflight's, then (without any) the Referer, fetch metadata, the HAR page's document URL.
+fn page_origin_of(flow: &Flow) -> (Option<String>, &'static str) {
+    let first = &flow.first().exchange;
     // `Origin: null` on the very first request (not after a redirect): the page itself has an
     // opaque origin (sandboxed iframe, `data:` or `file:` document), so `null` is what the
     // server must allow (`#serializing-a-request-origin`).
@@ -1314,186 +1341,202 @@ pub fn classify(flow: &Flow) -> Facts {
             .and_then(|p| p.request.headers.get_str("origin"))
     });
     if first_origin.as_deref() == Some("null") {
-        page_origin = Some("null".to_owned());
-        from = "Origin header (opaque origin: sandboxed iframe, data: or file: page)";
+        return (
+            Some("null".to_owned()),
+            "Origin header (opaque origin: sandboxed iframe, data: or file: page)",
+        );
+    }
+    let sent = flow.hops.iter().find_map(|hop| {
+        let origin = |h: &crate::model::Headers| h.get_str("origin").filter(|o| o != "null");
+        origin(&hop.exchange.request.headers)
+            .map(|o| (o, "Origin header"))
+            .or_else(|| {
+                let pf = hop.preflight.as_ref()?;
+                origin(&pf.request.headers).map(|o| (o, "preflight Origin header"))
+            })
+    });
+    // An Origin that does not parse leaves the fallbacks below to find one (or none, still
+    // saying which header was read).
+    let (canonical, from) = match sent {
+        Some((o, from)) => (canonical_origin(&o), from),
+        None => (None, ""),
+    };
+    if canonical.is_some() {
+        return (canonical, from);
     }
     // Without `Origin`: the Referer, then fetch metadata, then the HAR page's document URL
     // (the top page: a frame of another origin has its own Referer).
-    if page_origin.is_none() {
-        let referer = first
-            .request
-            .headers
-            .get_str("referer")
-            .and_then(|r| origin_of(&r))
-            .filter(|o| o != "null");
-        let same_site_says = first
-            .request
-            .headers
-            .get_str("sec-fetch-site")
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("same-origin"));
-        if let Some(r) = referer {
-            page_origin = Some(r);
-            from = "Referer (a guess: the initiator may be a frame of another origin)";
-        } else if same_site_says {
-            page_origin = origin_of(&first.request.url);
-            from = "Sec-Fetch-Site: same-origin";
-        } else if let Some(p) = &first.evidence.page_origin {
-            page_origin = Some(p.clone());
-            from = "HAR page";
-        }
+    let referer = first
+        .request
+        .headers
+        .get_str("referer")
+        .and_then(|r| origin_of(&r))
+        .filter(|o| o != "null");
+    let same_site_says = first
+        .request
+        .headers
+        .get_str("sec-fetch-site")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("same-origin"));
+    if let Some(r) = referer {
+        (
+            Some(r),
+            "Referer (a guess: the initiator may be a frame of another origin)",
+        )
+    } else if same_site_says {
+        (origin_of(&first.request.url), "Sec-Fetch-Site: same-origin")
+    } else if let Some(p) = &first.evidence.page_origin {
+        (Some(p.clone()), "HAR page")
+    } else {
+        (None, from)
     }
-    let rt = first
-        .evidence
-        .resource_type
-        .as_deref()
-        .map(str::to_ascii_lowercase);
-    let initiator = Initiator::from_resource_type(rt.as_deref());
-    let is_font = rt.as_deref() == Some("font");
-    let any_preflight = flow.hops.iter().any(|h| h.preflight.is_some());
-    let error = flow.last().exchange.evidence.error.clone();
-    let mode = {
-        let sfm = flow
-            .hops
-            .iter()
-            .find_map(|h| h.exchange.request.headers.get_str("sec-fetch-mode"))
-            .map(|s| s.to_ascii_lowercase());
-        let cross_with_origin = flow.hops.iter().any(|h| {
-            h.exchange.request.headers.contains("origin")
-                && page_origin
-                    .as_deref()
-                    .is_some_and(|p| !same_origin(&h.exchange.request.url, p))
-        });
-        let cross_get_without_origin = flow.hops.iter().any(|h| {
-            let r = &h.exchange.request;
-            matches!(r.method.as_str(), "GET" | "HEAD")
-                && !r.headers.contains("origin")
-                && !provisional(&h.exchange)
-                && page_origin
-                    .as_deref()
-                    .is_some_and(|p| !same_origin(&r.url, p))
-        });
-        if let Some(m) = sfm.as_deref() {
-            match m {
-                "cors" => Mode::Cors,
-                "no-cors" => Mode::NoCors,
-                "navigate" | "nested-navigate" => Mode::Navigate,
-                _ => Mode::Cors,
-            }
-        } else if any_preflight {
-            Mode::Cors
-        } else if network_failure_of_subresource(flow, rt.as_deref(), error.as_deref()) {
-            Mode::NoCors
-        } else if matches!(rt.as_deref(), Some("document" | "iframe" | "subdocument")) {
-            Mode::Navigate
-        } else if cross_get_without_origin
-            && !cross_with_origin
-            && !(first.flavour == Flavour::ChromeHar
-                && matches!(rt.as_deref(), Some("fetch" | "xhr"))
-                && flow
-                    .last()
-                    .exchange
-                    .response
-                    .as_ref()
-                    .is_some_and(|r| r.headers.contains("access-control-allow-origin")))
-        {
-            // chrome-har often lists only the provisional headers (no Origin): a fetch/XHR
-            // answered with ACAO is taken as the CORS request it almost surely was.
-            Mode::NoCors
-        } else if matches!(first.request.method.as_str(), "GET" | "HEAD")
-            || cross_with_origin
-                && matches!(flow.last().exchange.request.method.as_str(), "GET" | "HEAD")
-            || rt.as_deref() == Some("xhr")
-        {
-            // Origin on a GET/HEAD means CORS tainting; XHR is always cors mode.
-            Mode::Cors
-        } else if let Some(e) = &error {
-            if e.contains("ERR_ABORTED") {
-                Mode::NoCors
-            } else {
-                Mode::Cors
-            }
-        } else if first.flavour.is_har() && first.flavour != Flavour::ChromeHar {
-            // A HAR entry that succeeded: the rules below confirm or the evidence overrides.
-            Mode::Cors
-        } else if flow.hops.iter().any(|h| {
-            h.exchange.response.as_ref().is_some_and(|r| {
-                r.headers
-                    .iter()
-                    .any(|(n, _)| n.len() > 15 && n[..15].eq_ignore_ascii_case(b"access-control-"))
-            })
-        }) {
-            // The server answers with CORS headers: it is serving CORS requests.
-            Mode::Cors
-        } else {
-            Mode::Ambiguous
-        }
-    };
-    let credentials_seen = flow
+}
+
+/// Decides the request mode from `Sec-Fetch-Mode` where it was sent, else infers it from the
+/// request (`rt`: the lower-case resource type; `error`: the last hop's recorded error).
+fn mode_of(flow: &Flow, page_origin: Option<&str>, rt: Option<&str>, error: Option<&str>) -> Mode {
+    let sfm = flow
         .hops
         .iter()
-        .filter(|h| {
-            page_origin
-                .as_deref()
-                .is_some_and(|p| !same_origin(&h.exchange.request.url, p))
-        })
-        .any(|h| h.exchange.request.headers.contains("cookie"))
-        .then_some(true);
-    let from_connection = match (credentials_seen, page_origin.as_deref()) {
-        (None, Some(p)) => connection_credentials(flow, p),
-        _ => None,
+        .find_map(|h| h.exchange.request.headers.get_str("sec-fetch-mode"));
+    match sfm.map(|s| s.to_ascii_lowercase()).as_deref() {
+        Some("no-cors") => Mode::NoCors,
+        Some("navigate" | "nested-navigate") => Mode::Navigate,
+        Some(_) => Mode::Cors,
+        None => inferred_mode(flow, page_origin, rt, error),
+    }
+}
+
+/// Decides the request mode where no `Sec-Fetch-Mode` shows it, from the first rule that
+/// applies: a preflight, a failed subresource load, a document, a cross-origin GET without
+/// `Origin`, CORS tainting, the recorded error, the input flavour, CORS headers in the answer.
+fn inferred_mode(
+    flow: &Flow,
+    page_origin: Option<&str>,
+    rt: Option<&str>,
+    error: Option<&str>,
+) -> Mode {
+    let first = &flow.first().exchange;
+    let provisional = |x: &crate::model::Exchange| {
+        x.flavour.is_har() && x.evidence.no_response && !x.request.headers.contains("host")
     };
-    let credentials_seen = credentials_seen.or(from_connection);
+    let cross = |url: &str| page_origin.is_some_and(|p| !same_origin(url, p));
+    let cross_with_origin = flow
+        .hops
+        .iter()
+        .any(|h| h.exchange.request.headers.contains("origin") && cross(&h.exchange.request.url));
+    let cross_get_without_origin = flow.hops.iter().any(|h| {
+        let r = &h.exchange.request;
+        matches!(r.method.as_str(), "GET" | "HEAD")
+            && !r.headers.contains("origin")
+            && !provisional(&h.exchange)
+            && cross(&r.url)
+    });
+    if flow.hops.iter().any(|h| h.preflight.is_some()) {
+        Mode::Cors
+    } else if network_failure_of_subresource(flow, rt, error) {
+        Mode::NoCors
+    } else if matches!(rt, Some("document" | "iframe" | "subdocument")) {
+        Mode::Navigate
+    } else if cross_get_without_origin
+        && !cross_with_origin
+        && !(first.flavour == Flavour::ChromeHar
+            && matches!(rt, Some("fetch" | "xhr"))
+            && flow
+                .last()
+                .exchange
+                .response
+                .as_ref()
+                .is_some_and(|r| r.headers.contains("access-control-allow-origin")))
+    {
+        // chrome-har often lists only the provisional headers (no Origin): a fetch/XHR
+        // answered with ACAO is taken as the CORS request it almost surely was.
+        Mode::NoCors
+    } else if matches!(first.request.method.as_str(), "GET" | "HEAD")
+        || cross_with_origin
+            && matches!(flow.last().exchange.request.method.as_str(), "GET" | "HEAD")
+        || rt == Some("xhr")
+    {
+        // Origin on a GET/HEAD means CORS tainting; XHR is always cors mode.
+        Mode::Cors
+    } else if let Some(e) = error {
+        if e.contains("ERR_ABORTED") {
+            Mode::NoCors
+        } else {
+            Mode::Cors
+        }
+    } else if first.flavour.is_har() && first.flavour != Flavour::ChromeHar {
+        // A HAR entry that succeeded: the rules below confirm or the evidence overrides.
+        Mode::Cors
+    } else if flow.hops.iter().any(|h| {
+        h.exchange.response.as_ref().is_some_and(|r| {
+            r.headers
+                .iter()
+                .any(|(n, _)| n.len() > 15 && n[..15].eq_ignore_ascii_case(b"access-control-"))
+        })
+    }) {
+        // The server answers with CORS headers: it is serving CORS requests.
+        Mode::Cors
+    } else {
+        Mode::Ambiguous
+    }
+}
+
+/// Decides whether the flow was credentialed as far as the input shows: a Cookie on a hop
+/// cross-origin to the page means yes; else the hops' connections may tell (the second value
+/// says the answer came from them).
+fn credentials_of(flow: &Flow, page_origin: Option<&str>) -> (Option<bool>, bool) {
+    let Some(p) = page_origin else {
+        return (None, false);
+    };
+    let cookie_sent = flow
+        .hops
+        .iter()
+        .filter(|h| !same_origin(&h.exchange.request.url, p))
+        .any(|h| h.exchange.request.headers.contains("cookie"));
+    if cookie_sent {
+        return (Some(true), false);
+    }
+    let from_connection = connection_credentials(flow, p);
+    (from_connection, from_connection.is_some())
+}
+
+/// Decides what the input itself shows about the outcome: a missing last request, the
+/// recorded error or the response, each read as the input's flavour records it.
+fn observed_of(flow: &Flow, error: Option<String>) -> Observed {
     let last = flow.last();
-    let observed = if !last.sent {
-        if last.exchange.flavour == Flavour::ChromeHar {
+    if !last.sent {
+        return if last.exchange.flavour == Flavour::ChromeHar {
             Observed::Dropped
         } else {
             Observed::NotSent
-        }
-    } else {
-        match last.exchange.flavour {
-            Flavour::Capture => {
-                if flow.hops.iter().any(|h| h.preflight.is_some()) {
-                    Observed::PreflightsPassed
-                } else {
-                    Observed::NotObserved
-                }
+        };
+    }
+    match last.exchange.flavour {
+        Flavour::Capture => {
+            if flow.hops.iter().any(|h| h.preflight.is_some()) {
+                Observed::PreflightsPassed
+            } else {
+                Observed::NotObserved
             }
-            Flavour::ChromeHar => match &last.exchange.response {
-                Some(r) if r.location().is_some() => Observed::Dropped,
-                Some(_) => Observed::Succeeded,
-                None => Observed::NotObserved,
-            },
-            _ => match &error {
-                Some(e)
-                    if e.contains("ERR_FAILED")
-                        || e.contains("NS_ERROR_DOM_BAD_URI")
-                        || e.to_ascii_lowercase().contains("cors")
-                        || e.contains("access control") =>
-                {
-                    Observed::CorsFailure(e.clone())
-                }
-                Some(e) => Observed::OtherFailure(e.clone()),
-                None if last.exchange.response.is_some() => Observed::Succeeded,
-                None => Observed::NotObserved,
-            },
         }
-    };
-    let mode = if mode == Mode::Ambiguous {
-        Mode::Ambiguous
-    } else {
-        mode
-    };
-    Facts {
-        page_origin,
-        page_origin_from: from,
-        mode,
-        initiator,
-        credentials_seen,
-        credentials_from_cookie_jar: false,
-        credentials_from_connection: from_connection.is_some(),
-        observed,
-        is_font,
+        Flavour::ChromeHar => match &last.exchange.response {
+            Some(r) if r.location().is_some() => Observed::Dropped,
+            Some(_) => Observed::Succeeded,
+            None => Observed::NotObserved,
+        },
+        _ => match error {
+            Some(e)
+                if e.contains("ERR_FAILED")
+                    || e.contains("NS_ERROR_DOM_BAD_URI")
+                    || e.to_ascii_lowercase().contains("cors")
+                    || e.contains("access control") =>
+            {
+                Observed::CorsFailure(e)
+            }
+            Some(e) => Observed::OtherFailure(e),
+            None if last.exchange.response.is_some() => Observed::Succeeded,
+            None => Observed::NotObserved,
+        },
     }
 }
 
@@ -2145,5 +2188,175 @@ mod tests {
             .map(|v| v.note.as_deref().unwrap_or_default().split("; ").count())
             .collect();
         assert_eq!(notes, [1, 2, 1]);
+    }
+
+    /// Reading the page origin: Origin (a null first Origin wins: an opaque page), the
+    /// preflight's Origin, then Referer, Sec-Fetch-Site, the HAR page; an unparsable Origin
+    /// falls through to the others.
+    #[test]
+    fn page_origin_stage() {
+        let flow = |headers: &[(&str, &str)], pf: Option<&[(&str, &str)]>| {
+            let mut e = x(Flavour::DevTools, "GET", U, headers, None, None);
+            e.evidence.page_origin = Some("http://har-page.test".into());
+            let pf = pf.map(|h| x(Flavour::DevTools, "OPTIONS", U, h, None, None));
+            one(e, pf)
+        };
+        let cases: [(&str, Flow, Option<&str>, &str); 6] = [
+            (
+                "origin",
+                flow(&[("Origin", O)], None),
+                Some(O),
+                "Origin header",
+            ),
+            (
+                "opaque",
+                flow(&[("Origin", "null")], None),
+                Some("null"),
+                "Origin header (opaque origin",
+            ),
+            (
+                "preflight",
+                flow(&[], Some(&[("Origin", O)])),
+                Some(O),
+                "preflight Origin header",
+            ),
+            (
+                "referer",
+                flow(&[("Referer", "http://ref.test/p?q")], None),
+                Some("http://ref.test"),
+                "Referer",
+            ),
+            (
+                "fetch metadata",
+                flow(&[("Sec-Fetch-Site", "same-origin")], None),
+                Some("http://api.test:8081"),
+                "Sec-Fetch-Site",
+            ),
+            (
+                "HAR page",
+                flow(&[], None),
+                Some("http://har-page.test"),
+                "HAR page",
+            ),
+        ];
+        for (name, f, want, from) in cases {
+            let (origin, said) = page_origin_of(&f);
+            assert_eq!(origin.as_deref(), want, "{name}");
+            assert!(said.starts_with(from), "{name}: {said}");
+        }
+    }
+
+    /// Reading the mode: Sec-Fetch-Mode when sent, else the first inference that applies.
+    #[test]
+    fn mode_stage() {
+        let get = |headers: &[(&str, &str)], rt: Option<&str>| {
+            let mut e = x(Flavour::DevTools, "GET", U, headers, Some((200, &[])), None);
+            e.evidence.resource_type = rt.map(str::to_owned);
+            one(e, None)
+        };
+        let cases: [(&str, Flow, Mode); 6] = [
+            (
+                "sfm cors",
+                get(&[("Sec-Fetch-Mode", "CORS")], None),
+                Mode::Cors,
+            ),
+            (
+                "sfm no-cors",
+                get(&[("Sec-Fetch-Mode", "no-cors")], None),
+                Mode::NoCors,
+            ),
+            (
+                "sfm navigate",
+                get(&[("Sec-Fetch-Mode", "nested-navigate")], None),
+                Mode::Navigate,
+            ),
+            (
+                "document",
+                get(&[("Referer", "http://app.test:8080/")], Some("document")),
+                Mode::Navigate,
+            ),
+            (
+                "cross GET without Origin",
+                get(&[("Referer", "http://app.test:8080/")], Some("image")),
+                Mode::NoCors,
+            ),
+            ("GET with Origin", get(&[("Origin", O)], None), Mode::Cors),
+        ];
+        for (name, f, want) in cases {
+            let (p, _) = page_origin_of(&f);
+            let rt = f.first().exchange.evidence.resource_type.clone();
+            assert_eq!(
+                mode_of(&f, p.as_deref(), rt.as_deref(), None),
+                want,
+                "{name}"
+            );
+        }
+    }
+
+    /// Reading the outcome: by flavour, a missing request, the error's kind, the response.
+    #[test]
+    fn observed_stage() {
+        let f = |flavour, resp: bool, error: Option<&str>, sent: bool| {
+            let r: Option<(u16, &[(&str, &str)])> = resp.then_some((200, &[]));
+            let mut f = one(x(flavour, "GET", U, &[("Origin", O)], r, error), None);
+            f.hops[0].sent = sent;
+            f
+        };
+        let cases = [
+            (f(Flavour::DevTools, true, None, true), Observed::Succeeded),
+            (
+                f(Flavour::DevTools, false, None, true),
+                Observed::NotObserved,
+            ),
+            (
+                f(Flavour::DevTools, false, Some("net::ERR_FAILED"), true),
+                Observed::CorsFailure("net::ERR_FAILED".into()),
+            ),
+            (
+                f(Flavour::DevTools, false, Some("net::ERR_ABORTED"), true),
+                Observed::OtherFailure("net::ERR_ABORTED".into()),
+            ),
+            (f(Flavour::DevTools, false, None, false), Observed::NotSent),
+            (f(Flavour::ChromeHar, false, None, false), Observed::Dropped),
+            (f(Flavour::ChromeHar, true, None, true), Observed::Succeeded),
+            (f(Flavour::Capture, true, None, true), Observed::NotObserved),
+        ];
+        for (flow, want) in cases {
+            let error = flow.last().exchange.evidence.error.clone();
+            assert_eq!(observed_of(&flow, error), want);
+        }
+    }
+
+    /// The evidence overrides the rules for the recording browser, and keeps a credentials
+    /// deduction through a network failure.
+    #[test]
+    fn evidence_wins_stage() {
+        let blocked = || BrowserVerdict {
+            reason: Some("X"),
+            message: Some("m".into()),
+            ..plain(Browser::Chromium, Verdict::Blocked, None)
+        };
+        let mut v = blocked();
+        evidence_wins(&mut v, &Observed::Succeeded);
+        assert_eq!(
+            (v.verdict, v.reason, v.message),
+            (Verdict::Allowed, None, None)
+        );
+        let mut v = plain(Browser::Chromium, Verdict::Allowed, None);
+        evidence_wins(&mut v, &Observed::CorsFailure("net::ERR_FAILED".into()));
+        assert_eq!(v.verdict, Verdict::Blocked);
+        let mut v = BrowserVerdict {
+            note: Some(format!("a; {CREDENTIALS_DEDUCED} 'omit': why")),
+            ..blocked()
+        };
+        evidence_wins(&mut v, &Observed::OtherFailure("net::ERR_ABORTED".into()));
+        assert_eq!((v.verdict, v.reason), (Verdict::Unknown, None));
+        assert!(v
+            .note
+            .unwrap()
+            .ends_with("decision; credentials mode deduced as 'omit': why"));
+        let mut v = blocked();
+        evidence_wins(&mut v, &Observed::NotObserved);
+        assert_eq!(v.verdict, Verdict::Blocked);
     }
 }
