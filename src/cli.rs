@@ -753,13 +753,7 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
         eprintln!("corscope: error: --summary has no CSV form (use table, json or ndjson)");
         return Ok(ExitCode::from(2));
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        // The first signal ends the input (what was read is decided and summarised); a
-        // second one, if that takes too long, ends the process as the signal would.
-        let _ = signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, stop.clone());
-        let _ = signal_hook::flag::register(sig, stop.clone());
-    }
+    let stop = watch_signals();
     // Several inputs are analysed at once (each with its share of the threads) and printed
     // in the order given.
     let concurrent = jobs.min(a.files.len()).max(1);
@@ -777,57 +771,15 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
     };
     opts.capture.skip_unknown_link_types = a.skip_unknown_links;
     a.limits.apply(&mut opts);
-    for path in &a.keylog {
-        let loaded = if path == "-" {
-            Err("standard input is for captures; give the key log as a file".to_owned())
-        } else {
-            std::fs::read(path)
-                .map_err(|e| e.to_string())
-                .map(|b| opts.capture.keylog.add_text(&String::from_utf8_lossy(&b)))
-        };
-        match loaded {
-            Ok(r) if r.used == 0 => {
-                eprintln!(
-                    "corscope: error: --keylog {path}: no TLS secrets in it ({} malformed line(s))",
-                    r.malformed
-                );
-                return Ok(ExitCode::from(2));
-            }
-            Ok(r) if r.malformed > 0 => {
-                eprintln!(
-                    "corscope: warning: --keylog {path}: {} malformed line(s) skipped",
-                    r.malformed
-                );
-            }
-            Ok(_) => {}
-            Err(e) => {
-                eprintln!("corscope: error: --keylog {path}: {e}");
-                return Ok(ExitCode::from(2));
-            }
-        }
+    if let Some(code) = load_keylogs(&a.keylog, &mut opts) {
+        return Ok(code);
     }
     let style = Style::detect(a.width, a.color, tty);
     let records_out = !a.quiet && !a.summary;
-    let stdout = || io::BufWriter::with_capacity(1 << 16, io::stdout());
-    let sink: Option<Box<dyn RecordSink>> = match format {
-        _ if !records_out => None,
-        OutputFormat::Table => None,
-        OutputFormat::Ndjson => Some(Box::new(NdjsonSink::new(stdout()))),
-        OutputFormat::Csv => Some(Box::new(CsvSink::new(stdout())?)),
-        OutputFormat::Json => Some(Box::new(JsonSink::new(
-            stdout(),
-            a.browser.unwrap_or(Browser::Chromium),
-        ))),
-        OutputFormat::Html => Some(Box::new(crate::summary::ReportSink::new(
-            stdout(),
-            a.browser.unwrap_or(Browser::Chromium),
-            crate::summary::html::render,
-        ))),
-        OutputFormat::Junit => Some(Box::new(crate::summary::ReportSink::new(
-            stdout(),
-            a.browser.unwrap_or(Browser::Chromium),
-            crate::summary::junit::render,
-        ))),
+    let sink = if records_out {
+        record_sink(format, a.browser.unwrap_or(Browser::Chromium))?
+    } else {
+        None
     };
     let text = (format == OutputFormat::Table && !a.quiet)
         // A live input is not paged: the pager would hold the rows and take the Ctrl-C.
@@ -855,63 +807,144 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
             p.done(report);
         }
     } else {
-        let next = AtomicUsize::new(0);
-        let mut senders = Vec::with_capacity(a.files.len());
-        let mut receivers = Vec::with_capacity(a.files.len());
-        for _ in &a.files {
-            let (tx, rx) = mpsc::sync_channel::<FileMsg>(FILE_QUEUE);
-            senders.push(Mutex::new(Some(tx)));
-            receivers.push(rx);
-        }
-        let take = |i: usize| {
-            senders
-                .get(i)
-                .and_then(|m| m.lock().ok().and_then(|mut t| t.take()))
-        };
-        thread::scope(|s| {
-            for _ in 0..concurrent {
-                s.spawn(|| {
-                    // Inputs are taken in order, so the one being printed is always running.
-                    while let Some(i) = Some(next.fetch_add(1, Ordering::Relaxed))
-                        .filter(|i| *i < a.files.len() && !stop.load(Ordering::Relaxed))
-                    {
-                        let (Some(tx), Some(path)) = (take(i), a.files.get(i)) else {
-                            continue;
-                        };
-                        let mut batch = Vec::with_capacity(FILE_BATCH);
-                        let report = pipeline::analyze(path, &opts, &mut |r| {
-                            batch.push(r);
-                            if batch.len() >= FILE_BATCH || opts.live {
-                                let full =
-                                    std::mem::replace(&mut batch, Vec::with_capacity(FILE_BATCH));
-                                // A closed channel: printing stopped (write error).
-                                let _ = tx.send(FileMsg::Records(full));
-                            }
-                        });
-                        let _ = tx.send(FileMsg::Records(batch));
-                        let _ = tx.send(FileMsg::Done(Box::new(report)));
-                    }
-                });
-            }
-            for (i, rx) in receivers.into_iter().enumerate() {
-                if stop.load(Ordering::Relaxed) {
-                    // An input not started yet never will be: its channel ends here. One
-                    // already started (its sender taken) ends soon and reports.
-                    drop(take(i));
-                }
-                for msg in rx.iter() {
-                    match msg {
-                        FileMsg::Records(rs) => rs.into_iter().for_each(|r| p.record(r)),
-                        FileMsg::Done(report) => {
-                            p.done(*report);
-                            break;
-                        }
-                    }
-                }
-            }
-        });
+        analyze_concurrently(&a.files, &opts, concurrent, &stop, &mut p);
     }
     finish(p, format)
+}
+
+/// The stop flag: the first SIGINT or SIGTERM ends the input (what was read is decided and
+/// summarised); a second one, if that takes too long, ends the process as the signal would.
+fn watch_signals() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, stop.clone());
+        let _ = signal_hook::flag::register(sig, stop.clone());
+    }
+    stop
+}
+
+/// Loads the `--keylog` files into the capture options; `Some` exit status when one cannot be
+/// used (unreadable, standard input, no secrets in it).
+fn load_keylogs(paths: &[String], opts: &mut Options) -> Option<ExitCode> {
+    for path in paths {
+        let loaded = if path == "-" {
+            Err("standard input is for captures; give the key log as a file".to_owned())
+        } else {
+            std::fs::read(path)
+                .map_err(|e| e.to_string())
+                .map(|b| opts.capture.keylog.add_text(&String::from_utf8_lossy(&b)))
+        };
+        match loaded {
+            Ok(r) if r.used == 0 => {
+                eprintln!(
+                    "corscope: error: --keylog {path}: no TLS secrets in it ({} malformed line(s))",
+                    r.malformed
+                );
+                return Some(ExitCode::from(2));
+            }
+            Ok(r) if r.malformed > 0 => {
+                eprintln!(
+                    "corscope: warning: --keylog {path}: {} malformed line(s) skipped",
+                    r.malformed
+                );
+            }
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("corscope: error: --keylog {path}: {e}");
+                return Some(ExitCode::from(2));
+            }
+        }
+    }
+    None
+}
+
+/// The sink the records are written to on stdout, by format (`None` for the table, which the
+/// printer writes itself); `browser` is the one the reports are written for.
+fn record_sink(format: OutputFormat, browser: Browser) -> io::Result<Option<Box<dyn RecordSink>>> {
+    let stdout = || io::BufWriter::with_capacity(1 << 16, io::stdout());
+    Ok(match format {
+        OutputFormat::Table => None,
+        OutputFormat::Ndjson => Some(Box::new(NdjsonSink::new(stdout()))),
+        OutputFormat::Csv => Some(Box::new(CsvSink::new(stdout())?)),
+        OutputFormat::Json => Some(Box::new(JsonSink::new(stdout(), browser))),
+        OutputFormat::Html => Some(Box::new(crate::summary::ReportSink::new(
+            stdout(),
+            browser,
+            crate::summary::html::render,
+        ))),
+        OutputFormat::Junit => Some(Box::new(crate::summary::ReportSink::new(
+            stdout(),
+            browser,
+            crate::summary::junit::render,
+        ))),
+    })
+}
+
+/// Analyses several inputs at once, `concurrent` at a time and each with its share of the
+/// threads, and prints them in the order given: each input's records go through a channel of
+/// its own, read in turn.
+fn analyze_concurrently(
+    files: &[String],
+    opts: &Options,
+    concurrent: usize,
+    stop: &AtomicBool,
+    p: &mut Printer<'_>,
+) {
+    let next = AtomicUsize::new(0);
+    let mut senders = Vec::with_capacity(files.len());
+    let mut receivers = Vec::with_capacity(files.len());
+    for _ in files {
+        let (tx, rx) = mpsc::sync_channel::<FileMsg>(FILE_QUEUE);
+        senders.push(Mutex::new(Some(tx)));
+        receivers.push(rx);
+    }
+    let take = |i: usize| {
+        senders
+            .get(i)
+            .and_then(|m| m.lock().ok().and_then(|mut t| t.take()))
+    };
+    thread::scope(|s| {
+        for _ in 0..concurrent {
+            s.spawn(|| {
+                // Inputs are taken in order, so the one being printed is always running.
+                while let Some(i) = Some(next.fetch_add(1, Ordering::Relaxed))
+                    .filter(|i| *i < files.len() && !stop.load(Ordering::Relaxed))
+                {
+                    let (Some(tx), Some(path)) = (take(i), files.get(i)) else {
+                        continue;
+                    };
+                    let mut batch = Vec::with_capacity(FILE_BATCH);
+                    let report = pipeline::analyze(path, &opts, &mut |r| {
+                        batch.push(r);
+                        if batch.len() >= FILE_BATCH || opts.live {
+                            let full =
+                                std::mem::replace(&mut batch, Vec::with_capacity(FILE_BATCH));
+                            // A closed channel: printing stopped (write error).
+                            let _ = tx.send(FileMsg::Records(full));
+                        }
+                    });
+                    let _ = tx.send(FileMsg::Records(batch));
+                    let _ = tx.send(FileMsg::Done(Box::new(report)));
+                }
+            });
+        }
+        for (i, rx) in receivers.into_iter().enumerate() {
+            if stop.load(Ordering::Relaxed) {
+                // An input not started yet never will be: its channel ends here. One
+                // already started (its sender taken) ends soon and reports.
+                drop(take(i));
+            }
+            for msg in rx.iter() {
+                match msg {
+                    FileMsg::Records(rs) => rs.into_iter().for_each(|r| p.record(r)),
+                    FileMsg::Done(report) => {
+                        p.done(*report);
+                        break;
+                    }
+                }
+            }
+        }
+    });
 }
 
 /// Ends the run: the JSON summary or the text one, warnings, the exit status.
