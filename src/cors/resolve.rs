@@ -1840,9 +1840,9 @@ mod tests {
         assert_eq!(r.for_browser(Browser::Chromium).verdict, Verdict::NotCors);
     }
 
-    #[test]
-    fn preflight_cache_hit_within_max_age() {
-        let pf = x(
+    /// A capture's preflight for a PUT to `U` from `O`, allowed for `max_age` seconds.
+    fn put_preflight(max_age: &str) -> Exchange {
+        x(
             Flavour::Capture,
             "OPTIONS",
             U,
@@ -1852,11 +1852,28 @@ mod tests {
                 &[
                     ("Access-Control-Allow-Origin", O),
                     ("Access-Control-Allow-Methods", "PUT"),
-                    ("Access-Control-Max-Age", "60"),
+                    ("Access-Control-Max-Age", max_age),
                 ],
             )),
             None,
-        );
+        )
+    }
+
+    /// A capture's PUT to `U` from `O`, answered with a matching Allow-Origin.
+    fn allowed_put() -> Exchange {
+        x(
+            Flavour::Capture,
+            "PUT",
+            U,
+            &[("Origin", O)],
+            Some((200, &[("Access-Control-Allow-Origin", O)])),
+            None,
+        )
+    }
+
+    #[test]
+    fn preflight_cache_hit_within_max_age() {
+        let pf = put_preflight("60");
         let put = |t| {
             let mut e = x(
                 Flavour::Capture,
@@ -1889,21 +1906,7 @@ mod tests {
 
     #[test]
     fn each_client_has_its_own_preflight_cache() {
-        let pf = x(
-            Flavour::Capture,
-            "OPTIONS",
-            U,
-            &[("Origin", O), ("Access-Control-Request-Method", "PUT")],
-            Some((
-                204,
-                &[
-                    ("Access-Control-Allow-Origin", O),
-                    ("Access-Control-Allow-Methods", "PUT"),
-                    ("Access-Control-Max-Age", "600"),
-                ],
-            )),
-            None,
-        );
+        let pf = put_preflight("600");
         let put = |client: &str, t| {
             let mut e = x(
                 Flavour::Capture,
@@ -2028,29 +2031,8 @@ mod tests {
     /// passed it, a block clears the entry, an undecided browser leaves its cache alone.
     #[test]
     fn commit_caches_stage() {
-        let pf = x(
-            Flavour::Capture,
-            "OPTIONS",
-            U,
-            &[("Origin", O), ("Access-Control-Request-Method", "PUT")],
-            Some((
-                204,
-                &[
-                    ("Access-Control-Allow-Origin", O),
-                    ("Access-Control-Allow-Methods", "PUT"),
-                    ("Access-Control-Max-Age", "60"),
-                ],
-            )),
-            None,
-        );
-        let put = x(
-            Flavour::Capture,
-            "PUT",
-            U,
-            &[("Origin", O)],
-            Some((200, &[("Access-Control-Allow-Origin", O)])),
-            None,
-        );
+        let pf = put_preflight("60");
+        let put = allowed_put();
         let flow = one(put, Some(pf));
         let cx = |cache| Context {
             browser: Browser::Chromium,
