@@ -334,6 +334,14 @@ impl H2Conn {
                 n => headers.push(n, v),
             }
         }
+        // RFC 9113 §8.3.1: a request without `:method`, or (but for CONNECT) without `:path`,
+        // is malformed. No browser sends one; as a record it would be a request with no method.
+        if method.is_empty() || (path.is_empty() && !method.eq_ignore_ascii_case("CONNECT")) {
+            ctx.warn("h2-malformed-request", meta, || {
+                format!("HTTP/2 stream {stream}: a request without :method or :path (RFC 9113 §8.3.1); the stream is skipped")
+            });
+            return;
+        }
         let server = self.key.sender(1 - self.client).to_string();
         let host = authority
             .or_else(|| headers.get_str("host").map(|h| h.to_string()))
@@ -537,6 +545,35 @@ mod tests {
             one.request.headers.get_str("origin").as_deref(),
             Some("https://o.test")
         );
+    }
+
+    /// A request header block without `:method` (found by the `tls` fuzz target: an empty
+    /// HEADERS frame) is malformed: warned and skipped, never a record with no method.
+    #[test]
+    fn request_without_method_is_skipped() {
+        let mut client = super::frame::PREFACE.to_vec();
+        client.extend(frame(1, 0x5, 1, b""));
+        client.extend(frame(1, 0x5, 3, &field(":path", "/x")));
+        let good = [
+            field(":method", "GET"),
+            field(":authority", "a.test"),
+            field(":path", "/y"),
+        ]
+        .concat();
+        client.extend(frame(1, 0x5, 5, &good));
+        let steps = [Step::Data(0, &client[..])];
+        let o = conversation_with_keys(&steps, Some(0), false, limits(), &Default::default());
+        assert_eq!(o.diag.count("h2-malformed-request"), 2);
+        let urls: Vec<&str> = o
+            .exchanges
+            .iter()
+            .map(|(_, e)| e.request.url.as_str())
+            .collect();
+        assert_eq!(urls, ["http://a.test/y"]);
+        assert!(o
+            .exchanges
+            .iter()
+            .all(|(_, e)| !e.request.method.is_empty()));
     }
 
     /// A header block not continued by CONTINUATION is a protocol error: decoding stops, the
