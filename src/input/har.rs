@@ -182,6 +182,11 @@ struct RawResponse<'a> {
     error: Option<String>,
     #[serde(rename = "_failureText", deserialize_with = "lenient_string")]
     failure_text: Option<String>,
+    #[serde(rename = "httpVersion", deserialize_with = "lenient_string")]
+    http_version: Option<String>,
+    /// The raw head's size (DevTools: the head text as received), for `headsyntax`.
+    #[serde(rename = "headersSize", deserialize_with = "lenient_i64")]
+    headers_size: Option<i64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -511,6 +516,23 @@ struct EntryIndex {
     error: Option<io::Error>,
     /// `pageref` → (start time, URL) of the page's earliest document request: the page URL.
     page_urls: HashMap<String, (Micros, String)>,
+    /// The smallest `headersSize` excess over plainly written headers in the file (a server's
+    /// constant habit), the baseline of `HeadSyntax::unexplained_bytes`.
+    head_excess_floor: Option<i64>,
+}
+
+/// `headersSize` minus what the entry's listed response headers need written plainly.
+fn head_excess(r: &RawResponse) -> Option<i64> {
+    let pairs = r
+        .headers
+        .iter()
+        .flat_map(|h| h.value.split('\n').map(move |v| (h.name.as_ref(), v)));
+    crate::headsyntax::har_head_excess(
+        r.http_version.as_deref()?,
+        &r.status_text,
+        pairs,
+        r.headers_size?,
+    )
 }
 
 /// A hash of what an entry says (decoded, so `\/` and `/` are the same), to order entries
@@ -643,7 +665,10 @@ impl EntryIndex {
             };
             // The same bytes parsed in the first pass; only a damaged spool fails here.
             match serde_json::from_slice::<RawEntry>(bytes) {
-                Ok(raw) => emit(to_exchange(raw, e.entry, e.time, source, meta, &pages)),
+                Ok(raw) => {
+                    let floor = self.head_excess_floor;
+                    emit(to_exchange(raw, e.entry, e.time, source, meta, &pages, floor))
+                }
                 Err(err) => {
                     meta.skipped_entries += 1;
                     diag.warn("har-entry-invalid", || {
@@ -1099,6 +1124,10 @@ fn handle_capture(
                                 index.page_document(page, time, &raw.request.url);
                             }
                         }
+                        if let Some(x) = raw.response.as_ref().and_then(head_excess) {
+                            let floor = index.head_excess_floor.get_or_insert(x);
+                            *floor = (*floor).min(x);
+                        }
                         index.push(time, tie_break(&raw), entry, bytes);
                     }
                     None => meta.skipped_entries += 1,
@@ -1198,6 +1227,7 @@ fn to_exchange(
     source: &Arc<str>,
     meta: &HarMeta,
     pages: &HashMap<String, String>,
+    head_excess_floor: Option<i64>,
 ) -> Exchange {
     let flavour = meta.flavour();
     let headers_of = |list: &[RawHeader]| -> Headers {
@@ -1237,11 +1267,23 @@ fn to_exchange(
     let mut response = None;
     if let Some(r) = raw.response {
         let status = r.status.unwrap_or(0);
+        let excess = head_excess(&r);
         evidence.error = r
             .error
             .filter(|e| !e.is_empty())
             .or(r.failure_text.filter(|e| !e.is_empty()));
         if status > 0 && status < 1000 {
+            let syntax = crate::headsyntax::HeadSyntax {
+                bytes: r
+                    .http_version
+                    .as_deref()
+                    .filter(|v| crate::headsyntax::is_http1(v))
+                    .and(r.headers_size)
+                    .and_then(|b| u64::try_from(b).ok()),
+                unexplained_bytes: excess.zip(head_excess_floor).map(|(x, f)| x - f),
+                ..Default::default()
+            };
+            evidence.head = syntax.is_notable().then(|| Box::new(syntax));
             response = Some(Response {
                 status: status as u16,
                 status_text: r.status_text.into_owned(),
