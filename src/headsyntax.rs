@@ -111,9 +111,12 @@ pub struct Scanned {
 /// is a plain field and there is no NUL or bare CR: then the caller's own parse is the one
 /// every browser makes, and nothing is allocated.
 pub fn scan_response_head(head: &[u8]) -> Option<Scanned> {
+    // Control bytes in a value: `httparse` drops such a line, the browsers keep the bytes in
+    // the value (probe p-ctl-acao), so the list is rebuilt here.
     let plain = memchr::memchr(0, head).is_none()
         && header_lines(head).all(|l| {
-            classify_line(l) == LineClass::Field && memchr::memchr(b'\r', l).is_none()
+            classify_line(l) == LineClass::Field
+                && !l.iter().any(|b| (*b < 0x20 && *b != b'\t') || *b == 0x7f)
         });
     if plain {
         return None;
@@ -179,6 +182,28 @@ fn header_lines(head: &[u8]) -> impl Iterator<Item = &[u8]> {
         .take_while(|l| !l.is_empty())
 }
 
+/// A HAR's listed header names, where some keep whitespace before where the colon was
+/// (`"Access-Control-Allow-Origin "`): the list with those names trimmed, and their indexes
+/// (`HeadSyntax::space_before_colon`). `None` when every name is plain.
+pub fn trim_listed_names(headers: &Headers) -> Option<(Headers, Vec<u32>)> {
+    let spaced = |n: &[u8]| {
+        let line = [n, b":"].concat();
+        classify_line(&line) == LineClass::SpaceBeforeColon
+    };
+    if !headers.iter().any(|(n, _)| spaced(n)) {
+        return None;
+    }
+    let mut out = Headers::with_capacity(headers.len(), headers.byte_len());
+    let mut marked = Vec::new();
+    for (i, (n, v)) in headers.iter().enumerate() {
+        if spaced(n) {
+            marked.push(i as u32);
+        }
+        out.push(trim_http_ws(n), v);
+    }
+    Some((out, marked))
+}
+
 /// Whether a HAR's `httpVersion` is HTTP/1.x, whose heads are text lines (HTTP/2 and 3 have
 /// no raw lines, and their `headersSize` is not a head size).
 pub fn is_http1(version: &str) -> bool {
@@ -228,7 +253,12 @@ mod tests {
             (b"X-\x01: 1", BadName),
         ];
         for (line, want) in cases {
-            assert_eq!(classify_line(line), *want, "{}", String::from_utf8_lossy(line));
+            assert_eq!(
+                classify_line(line),
+                *want,
+                "{}",
+                String::from_utf8_lossy(line)
+            );
         }
     }
 
@@ -282,6 +312,16 @@ mod tests {
     }
 
     #[test]
+    fn control_bytes_stay_in_the_value() {
+        let s = scan(&["Access-Control-Allow-Origin: http://a\x01"]).unwrap();
+        assert_eq!(
+            s.headers.first("access-control-allow-origin"),
+            Some(&b" http://a\x01"[..])
+        );
+        assert!(!s.syntax.is_notable());
+    }
+
+    #[test]
     fn nul_and_bare_cr_are_flagged() {
         let s = scan_response_head(b"HTTP/1.1 200 OK\r\nX: a\x00b\r\n\r\n").unwrap();
         assert!(s.syntax.nul && s.syntax.is_notable());
@@ -290,13 +330,30 @@ mod tests {
     }
 
     #[test]
+    fn listed_names_with_trailing_whitespace_are_trimmed_and_marked() {
+        let h: Headers = [("A", "1"), ("Access-Control-Allow-Origin ", "x")]
+            .into_iter()
+            .collect();
+        let (t, marked) = trim_listed_names(&h).unwrap();
+        assert_eq!(t.first("access-control-allow-origin"), Some(&b"x"[..]));
+        assert_eq!(marked, [1]);
+        assert!(trim_listed_names(&t).is_none());
+    }
+
+    #[test]
     fn har_excess_is_zero_for_a_plain_head() {
         let head = "HTTP/1.1 200 OK\r\nA: 1\r\nBb: 22\r\n\r\n";
         let h = [("A", "1"), ("Bb", "22")];
         let size = head.len() as i64;
-        assert_eq!(har_head_excess("HTTP/1.1", "OK", h.into_iter(), size), Some(0));
+        assert_eq!(
+            har_head_excess("HTTP/1.1", "OK", h.into_iter(), size),
+            Some(0)
+        );
         // `A : 1`: one byte the listed headers do not account for.
-        assert_eq!(har_head_excess("HTTP/1.1", "OK", h.into_iter(), size + 1), Some(1));
+        assert_eq!(
+            har_head_excess("HTTP/1.1", "OK", h.into_iter(), size + 1),
+            Some(1)
+        );
         assert_eq!(har_head_excess("h2", "", h.into_iter(), size), None);
         assert_eq!(har_head_excess("HTTP/1.1", "OK", h.into_iter(), -1), None);
     }

@@ -788,7 +788,10 @@ impl HttpConn {
                     format!("message head longer than {n} bytes dropped")
                 });
                 let answers = self.client.is_some_and(|c| c != dir);
-                match (response && answers).then(|| self.pending.pop_front()).flatten() {
+                match (response && answers)
+                    .then(|| self.pending.pop_front())
+                    .flatten()
+                {
                     // Its size still decides the browsers' head limits: count it to its end.
                     Some(p) => {
                         let d = &mut self.dirs[dir];
@@ -1058,7 +1061,7 @@ impl HttpConn {
         let syntax = match scan_response_head(head) {
             Some(scanned) => {
                 headers = scanned.headers;
-                Some(scanned.syntax)
+                Some(scanned.syntax).filter(HeadSyntax::is_notable)
             }
             None => (head.len() as u64 >= LARGE_HEAD).then(|| HeadSyntax {
                 bytes: Some(head.len() as u64),
@@ -1898,7 +1901,10 @@ mod limit_tests {
             let (a, b) = wire.as_bytes().split_at(cut);
             let steps = [Step::Data(0, REQS), Step::Data(1, a), Step::Data(1, b)];
             let o = conversation(&steps, Some(0), false, limits(16, 128));
-            let first = o.exchanges.iter().find(|(_, e)| e.request.url.ends_with("/a"));
+            let first = o
+                .exchanges
+                .iter()
+                .find(|(_, e)| e.request.url.ends_with("/a"));
             let syntax = first.and_then(|(_, e)| e.evidence.head.as_deref());
             assert_eq!(
                 syntax.map(|h| (h.bytes, h.cut, h.bytes_at_least)),
@@ -1909,9 +1915,14 @@ mod limit_tests {
             if (head.len() + 1..head.len() + 20).contains(&cut) {
                 continue;
             }
-            let second = o.exchanges.iter().find(|(_, e)| e.request.url.ends_with("/b"));
+            let second = o
+                .exchanges
+                .iter()
+                .find(|(_, e)| e.request.url.ends_with("/b"));
             assert_eq!(
-                second.and_then(|(_, e)| e.response.as_ref()).map(|r| r.status),
+                second
+                    .and_then(|(_, e)| e.response.as_ref())
+                    .map(|r| r.status),
                 Some(201),
                 "cut at {cut}"
             );
@@ -1919,7 +1930,13 @@ mod limit_tests {
         // The connection ends inside the head: its size so far, as a lower bound.
         let steps = [Step::Data(0, REQS), Step::Data(1, &head.as_bytes()[..200])];
         let o = conversation(&steps, Some(0), false, limits(16, 128));
-        let syntax = o.exchanges.iter().find_map(|(_, e)| e.evidence.head.as_deref());
-        assert_eq!(syntax.map(|h| (h.bytes, h.bytes_at_least)), Some((Some(200), true)));
+        let syntax = o
+            .exchanges
+            .iter()
+            .find_map(|(_, e)| e.evidence.head.as_deref());
+        assert_eq!(
+            syntax.map(|h| (h.bytes, h.bytes_at_least)),
+            Some((Some(200), true))
+        );
     }
 }

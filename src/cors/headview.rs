@@ -124,15 +124,19 @@ mod tests {
     /// An exchange whose response head is `lines`, read as the capture reader reads it.
     fn captured(lines: &[&str]) -> Exchange {
         let head = format!("HTTP/1.1 200 OK\r\n{}\r\n\r\n", lines.join("\r\n"));
-        let mut ex = test_exchange(Flavour::Capture, "GET", "http://b/", &[], Some((200, &[])), None);
+        let mut ex = test_exchange(
+            Flavour::Capture,
+            "GET",
+            "http://b/",
+            &[],
+            Some((200, &[])),
+            None,
+        );
         if let Some(s) = scan_response_head(head.as_bytes()) {
             ex.response.as_mut().unwrap().headers = s.headers;
             ex.evidence.head = Some(Box::new(s.syntax));
         } else {
-            let h: Headers = lines
-                .iter()
-                .filter_map(|l| l.split_once(':'))
-                .collect();
+            let h: Headers = lines.iter().filter_map(|l| l.split_once(':')).collect();
             ex.response.as_mut().unwrap().headers = h;
         }
         ex
@@ -149,12 +153,22 @@ mod tests {
             (&["Access-Control-Allow-Origin : http://a"], [1, 0, 0]),
             (&["Access-Control-Allow-Origin\t: http://a"], [1, 0, 0]),
             (
-                &["Access-Control-Allow-Origin: http://a", "Access-Control-Allow-Origin : http://a"],
+                &[
+                    "Access-Control-Allow-Origin: http://a",
+                    "Access-Control-Allow-Origin : http://a",
+                ],
                 [2, 1, 1],
             ),
             // Shared rules: a fold is joined, garbage lines are dropped by all.
             (&["Access-Control-Allow-Origin:", " http://a"], [1, 1, 1]),
-            (&["Garbage", "X(Bad): 1", "Access-Control-Allow-Origin: http://a"], [1, 1, 1]),
+            (
+                &[
+                    "Garbage",
+                    "X(Bad): 1",
+                    "Access-Control-Allow-Origin: http://a",
+                ],
+                [1, 1, 1],
+            ),
             (&["Access-Control-Allow-Origin http://a"], [0, 0, 0]),
         ];
         for (lines, want) in cases {
@@ -193,12 +207,18 @@ mod tests {
         ];
         for (bytes, want) in cases {
             let ex = sized(*bytes);
-            let got: Vec<char> = ALL_BROWSERS.iter().map(|b| kind(acao_lines(*b, &ex))).collect();
+            let got: Vec<char> = ALL_BROWSERS
+                .iter()
+                .map(|b| kind(acao_lines(*b, &ex)))
+                .collect();
             assert_eq!(got, want, "{bytes}");
         }
         let nul = captured(&["X: a\0b", "Access-Control-Allow-Origin: http://a"]);
         for b in ALL_BROWSERS {
-            assert!(matches!(view(b, Chromium, &nul), Err(HeadProblem::Fails(_))));
+            assert!(matches!(
+                view(b, Chromium, &nul),
+                Err(HeadProblem::Fails(_))
+            ));
         }
     }
 
@@ -227,11 +247,20 @@ mod tests {
             ..HeadSyntax::default()
         }));
         assert!(view(Chromium, Chromium, &ex).is_ok());
-        assert!(matches!(view(Firefox, Chromium, &ex), Err(HeadProblem::Unknown(_))));
-        assert!(matches!(view(Safari, Chromium, &ex), Err(HeadProblem::Unknown(_))));
+        assert!(matches!(
+            view(Firefox, Chromium, &ex),
+            Err(HeadProblem::Unknown(_))
+        ));
+        assert!(matches!(
+            view(Safari, Chromium, &ex),
+            Err(HeadProblem::Unknown(_))
+        ));
         // Firefox and WebKit read such lines alike: a Firefox HAR decides WebKit.
         assert!(view(Safari, Firefox, &ex).is_ok());
-        assert!(matches!(view(Chromium, Firefox, &ex), Err(HeadProblem::Unknown(_))));
+        assert!(matches!(
+            view(Chromium, Firefox, &ex),
+            Err(HeadProblem::Unknown(_))
+        ));
         // Without CORS headers listed, a line Chromium kept and the others drop is no CORS one.
         ex.response.as_mut().unwrap().headers = Headers::new();
         assert!(view(Firefox, Chromium, &ex).is_ok());

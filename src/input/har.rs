@@ -667,7 +667,9 @@ impl EntryIndex {
             match serde_json::from_slice::<RawEntry>(bytes) {
                 Ok(raw) => {
                     let floor = self.head_excess_floor;
-                    emit(to_exchange(raw, e.entry, e.time, source, meta, &pages, floor))
+                    emit(to_exchange(
+                        raw, e.entry, e.time, source, meta, &pages, floor,
+                    ))
                 }
                 Err(err) => {
                     meta.skipped_entries += 1;
@@ -1273,7 +1275,7 @@ fn to_exchange(
             .filter(|e| !e.is_empty())
             .or(r.failure_text.filter(|e| !e.is_empty()));
         if status > 0 && status < 1000 {
-            let syntax = crate::headsyntax::HeadSyntax {
+            let mut syntax = crate::headsyntax::HeadSyntax {
                 bytes: r
                     .http_version
                     .as_deref()
@@ -1283,11 +1285,17 @@ fn to_exchange(
                 unexplained_bytes: excess.zip(head_excess_floor).map(|(x, f)| x - f),
                 ..Default::default()
             };
+            let mut headers = headers_of(&r.headers);
+            // A name listed with whitespace before where its colon was (`Name : value`).
+            if let Some((trimmed, marked)) = crate::headsyntax::trim_listed_names(&headers) {
+                headers = trimmed;
+                syntax.space_before_colon = marked;
+            }
             evidence.head = syntax.is_notable().then(|| Box::new(syntax));
             response = Some(Response {
                 status: status as u16,
                 status_text: r.status_text.into_owned(),
-                headers: headers_of(&r.headers),
+                headers,
             });
         } else {
             evidence.no_response = true;
