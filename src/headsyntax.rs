@@ -211,23 +211,21 @@ pub fn is_http1(version: &str) -> bool {
     v.len() >= 6 && v[..6].eq_ignore_ascii_case(b"HTTP/1")
 }
 
-/// A HAR entry's `headersSize` minus what a head with exactly the listed headers needs when
-/// every line is written plainly (`Name: value` CRLF, status line and blank line included).
-/// `None` when the size is not given or the version is not HTTP/1.x.
-pub fn har_head_excess<'a>(
+/// What a head holding exactly a HAR entry's listed headers needs when every line is written
+/// plainly (`Name: value` CRLF, status line and blank line included); `None` unless the
+/// version is HTTP/1.x. `headersSize` minus this is the entry's excess.
+pub fn har_plain_head_size<'a>(
     version: &str,
     status_text: &str,
     headers: impl Iterator<Item = (&'a str, &'a str)>,
-    headers_size: i64,
-) -> Option<i64> {
-    if headers_size < 0 || !is_http1(version) {
+) -> Option<u64> {
+    if !is_http1(version) {
         return None;
     }
     // "HTTP/1.1 200 OK\r\n": version, space, three digits, space, text, CRLF.
     let status_line = version.trim().len() + 1 + 3 + 1 + status_text.len() + 2;
     let lines: usize = headers.map(|(n, v)| n.len() + 2 + v.len() + 2).sum();
-    let plain = i64::try_from(status_line + lines + 2).ok()?;
-    Some(headers_size - plain)
+    Some((status_line + lines + 2) as u64)
 }
 
 #[cfg(test)]
@@ -341,21 +339,12 @@ mod tests {
     }
 
     #[test]
-    fn har_excess_is_zero_for_a_plain_head() {
+    fn har_plain_size_is_a_plain_head_s_size() {
         let head = "HTTP/1.1 200 OK\r\nA: 1\r\nBb: 22\r\n\r\n";
         let h = [("A", "1"), ("Bb", "22")];
-        let size = head.len() as i64;
-        assert_eq!(
-            har_head_excess("HTTP/1.1", "OK", h.into_iter(), size),
-            Some(0)
-        );
-        // `A : 1`: one byte the listed headers do not account for.
-        assert_eq!(
-            har_head_excess("HTTP/1.1", "OK", h.into_iter(), size + 1),
-            Some(1)
-        );
-        assert_eq!(har_head_excess("h2", "", h.into_iter(), size), None);
-        assert_eq!(har_head_excess("HTTP/1.1", "OK", h.into_iter(), -1), None);
+        let size = Some(head.len() as u64);
+        assert_eq!(har_plain_head_size("HTTP/1.1", "OK", h.into_iter()), size);
+        assert_eq!(har_plain_head_size("h2", "", h.into_iter()), None);
     }
 
     proptest! {

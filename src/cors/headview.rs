@@ -64,7 +64,7 @@ pub fn view(
                 (browser, recorder)
             };
             return Err(HeadProblem::Unknown(format!(
-                "the HAR's headersSize is {extra:+} bytes off what the listed headers need written plainly, so some raw line is not shown as sent: a line such as `Access-Control-Allow-Origin : …` (whitespace before the colon) is read by {keeps} and dropped by {drops}; a capture of the response would decide it"
+                "the HAR's headersSize is {extra:+} bytes off what the listed headers need written plainly, so some raw line is not shown as sent (or the reader dropped a value longer than --max-string-bytes): a line such as `Access-Control-Allow-Origin : …` (whitespace before the colon) is read by {keeps} and dropped by {drops}; a capture of the response would decide it"
             )));
         }
     }

@@ -521,18 +521,19 @@ struct EntryIndex {
     head_excess_floor: Option<i64>,
 }
 
-/// `headersSize` minus what the entry's listed response headers need written plainly.
-fn head_excess(r: &RawResponse) -> Option<i64> {
+/// What the entry's listed response headers need written plainly (HTTP/1.x only).
+fn plain_head_size(r: &RawResponse) -> Option<u64> {
     let pairs = r
         .headers
         .iter()
         .flat_map(|h| h.value.split('\n').map(move |v| (h.name.as_ref(), v)));
-    crate::headsyntax::har_head_excess(
-        r.http_version.as_deref()?,
-        &r.status_text,
-        pairs,
-        r.headers_size?,
-    )
+    crate::headsyntax::har_plain_head_size(r.http_version.as_deref()?, &r.status_text, pairs)
+}
+
+/// `headersSize` minus what the listed headers need written plainly.
+fn head_excess(r: &RawResponse) -> Option<i64> {
+    let size = r.headers_size.filter(|s| *s >= 0)?;
+    Some(size - i64::try_from(plain_head_size(r)?).ok()?)
 }
 
 /// A hash of what an entry says (decoded, so `\/` and `/` are the same), to order entries
@@ -1269,19 +1270,19 @@ fn to_exchange(
     let mut response = None;
     if let Some(r) = raw.response {
         let status = r.status.unwrap_or(0);
-        let excess = head_excess(&r);
+        let (excess, plain) = (head_excess(&r), plain_head_size(&r));
         evidence.error = r
             .error
             .filter(|e| !e.is_empty())
             .or(r.failure_text.filter(|e| !e.is_empty()));
         if status > 0 && status < 1000 {
+            // The head's size: `headersSize`, else at least what the listed headers need.
+            let given = plain
+                .and(r.headers_size)
+                .and_then(|b| u64::try_from(b).ok());
             let mut syntax = crate::headsyntax::HeadSyntax {
-                bytes: r
-                    .http_version
-                    .as_deref()
-                    .filter(|v| crate::headsyntax::is_http1(v))
-                    .and(r.headers_size)
-                    .and_then(|b| u64::try_from(b).ok()),
+                bytes: given.or(plain),
+                bytes_at_least: given.is_none(),
                 unexplained_bytes: excess.zip(head_excess_floor).map(|(x, f)| x - f),
                 ..Default::default()
             };
