@@ -530,10 +530,12 @@ fn plain_head_size(r: &RawResponse) -> Option<u64> {
     crate::headsyntax::har_plain_head_size(r.http_version.as_deref()?, &r.status_text, pairs)
 }
 
-/// `headersSize` minus what the listed headers need written plainly.
+/// `headersSize` minus what the listed headers need written plainly. A negative excess
+/// (listed headers the size does not hold: chrome-har merges provisional ones) says the size
+/// is not that of the head the list came from, so it tells nothing.
 fn head_excess(r: &RawResponse) -> Option<i64> {
     let size = r.headers_size.filter(|s| *s >= 0)?;
-    Some(size - i64::try_from(plain_head_size(r)?).ok()?)
+    Some(size - i64::try_from(plain_head_size(r)?).ok()?).filter(|x| *x >= 0)
 }
 
 /// A hash of what an entry says (decoded, so `\/` and `/` are the same), to order entries
