@@ -143,7 +143,13 @@ fn devtools_har_matches_firefox_and_safari() {
         "firefox_reason",
         "firefox_reason",
     );
-    assert_eq!(v, n, "firefox verdicts: {bad:#?}");
+    // The one unknown: its ACAO line's padding shows in `headersSize` only, and whitespace
+    // before the colon (dropped by Firefox and WebKit) would show the same (issue 19).
+    assert_eq!(
+        (v, only_padded_acao_unknown(&bad)),
+        (n - 1, true),
+        "firefox: {bad:#?}"
+    );
     let (v, _, n, bad) = score(
         "tests/data/chromium/devtools.har",
         "tests/data/chromium/truth-webkit.json",
@@ -151,7 +157,19 @@ fn devtools_har_matches_firefox_and_safari() {
         "safari_reason",
         "webkit_reason",
     );
-    assert_eq!(v, n, "safari verdicts: {bad:#?}");
+    assert_eq!(
+        (v, only_padded_acao_unknown(&bad)),
+        (n - 1, true),
+        "safari: {bad:#?}"
+    );
+}
+
+/// Whether the only verdict mismatch is the padded-ACAO scenario, `unknown` from a HAR.
+fn only_padded_acao_unknown(bad: &[String]) -> bool {
+    let verdicts: Vec<&String> = bad.iter().filter(|b| !b.contains("got blocked")).collect();
+    verdicts.len() == 1
+        && verdicts[0].contains("d-simple-get-acao-whitespace")
+        && verdicts[0].contains("got unknown")
 }
 
 /// Playwright HARs hold no preflights and empty headers on blocked requests: every verdict must
@@ -256,8 +274,12 @@ fn playwright_har_matches_firefox_and_safari_verdicts() {
             reason,
             want,
         );
-        assert_eq!(v, n, "{truth}: {bad:#?}");
-        assert!(r >= 49, "{truth}: reasons {r}/{n}");
+        assert_eq!(
+            (v, only_padded_acao_unknown(&bad)),
+            (n - 1, true),
+            "{truth}: {bad:#?}"
+        );
+        assert!(r >= 48, "{truth}: reasons {r}/{n}");
     }
 }
 
@@ -421,8 +443,10 @@ fn novel_scenarios_in_three_browsers() {
     ];
     // (input, minimum verdicts right per browser in the order above)
     for (input, mins) in [
-        ("devtools.har", [26, 24, 24]),
-        ("playwright.har", [26, 23, 24]),
+        // n-tab-acao: its ACAO padding shows in `headersSize` only, so Firefox and Safari
+        // are unknown from the HARs (issue 19).
+        ("devtools.har", [26, 23, 23]),
+        ("playwright.har", [26, 22, 23]),
         // Chromium's and Firefox's captures show the credentials mode in the connection.
         ("capture.pcap", [25, 23, 23]),
         ("capture-firefox.pcap", [23, 25, 24]),
