@@ -336,6 +336,9 @@ pub struct Evidence {
     /// The browser that made the input, as the input states it (HAR `log.browser`/`creator`):
     /// `chromium`, `firefox` or `safari`.
     pub browser: Option<&'static str>,
+    /// What the response head's raw form shows beyond its header list (odd lines, size), only
+    /// where a browser could read it differently (`headsyntax`).
+    pub head: Option<Box<crate::headsyntax::HeadSyntax>>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq)]

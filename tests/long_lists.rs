@@ -44,7 +44,15 @@ fn hundred_pairs_of_13000_names_are_linear() {
     for r in &records {
         assert_eq!(r["reason"], "HeaderDisallowedByPreflightResponse", "{r}");
         assert_eq!(r["failed_parameter"], last.as_str());
-        assert_eq!(r["safari_reason"], "HeaderNotAllowedByAllowHeaders");
+        // The preflight's head (the allow list alone is over 100 kB) is over WebKit's 64 KiB
+        // head limit: a network error there, not a CORS decision (issue 19).
+        assert_eq!(r["safari_verdict"], "unknown", "{r}");
+        assert!(
+            r["note"]
+                .as_str()
+                .is_some_and(|n| n.contains("over Safari's limit")),
+            "{r}"
+        );
         // The fix lists exactly the one name the allow list lacks.
         let fix = r["fix"].as_str().expect("a fix");
         assert!(

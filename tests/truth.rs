@@ -143,7 +143,13 @@ fn devtools_har_matches_firefox_and_safari() {
         "firefox_reason",
         "firefox_reason",
     );
-    assert_eq!(v, n, "firefox verdicts: {bad:#?}");
+    // The one unknown: its ACAO line's padding shows in `headersSize` only, and whitespace
+    // before the colon (dropped by Firefox and WebKit) would show the same (issue 19).
+    assert_eq!(
+        (v, only_padded_acao_unknown(&bad)),
+        (n - 1, true),
+        "firefox: {bad:#?}"
+    );
     let (v, _, n, bad) = score(
         "tests/data/chromium/devtools.har",
         "tests/data/chromium/truth-webkit.json",
@@ -151,7 +157,19 @@ fn devtools_har_matches_firefox_and_safari() {
         "safari_reason",
         "webkit_reason",
     );
-    assert_eq!(v, n, "safari verdicts: {bad:#?}");
+    assert_eq!(
+        (v, only_padded_acao_unknown(&bad)),
+        (n - 1, true),
+        "safari: {bad:#?}"
+    );
+}
+
+/// Whether the only verdict mismatch is the padded-ACAO scenario, `unknown` from a HAR.
+fn only_padded_acao_unknown(bad: &[String]) -> bool {
+    let verdicts: Vec<&String> = bad.iter().filter(|b| !b.contains("got blocked")).collect();
+    verdicts.len() == 1
+        && verdicts[0].contains("d-simple-get-acao-whitespace")
+        && verdicts[0].contains("got unknown")
 }
 
 /// Playwright HARs hold no preflights and empty headers on blocked requests: every verdict must
@@ -256,8 +274,12 @@ fn playwright_har_matches_firefox_and_safari_verdicts() {
             reason,
             want,
         );
-        assert_eq!(v, n, "{truth}: {bad:#?}");
-        assert!(r >= 49, "{truth}: reasons {r}/{n}");
+        assert_eq!(
+            (v, only_padded_acao_unknown(&bad)),
+            (n - 1, true),
+            "{truth}: {bad:#?}"
+        );
+        assert!(r >= 48, "{truth}: reasons {r}/{n}");
     }
 }
 
@@ -421,8 +443,10 @@ fn novel_scenarios_in_three_browsers() {
     ];
     // (input, minimum verdicts right per browser in the order above)
     for (input, mins) in [
-        ("devtools.har", [26, 24, 24]),
-        ("playwright.har", [26, 23, 24]),
+        // n-tab-acao: its ACAO padding shows in `headersSize` only, so Firefox and Safari
+        // are unknown from the HARs (issue 19).
+        ("devtools.har", [26, 23, 23]),
+        ("playwright.har", [26, 22, 23]),
         // Chromium's and Firefox's captures show the credentials mode in the connection.
         ("capture.pcap", [25, 23, 23]),
         ("capture-firefox.pcap", [23, 25, 24]),
@@ -524,4 +548,71 @@ fn https_capture_reads_credentials_from_http2_connections() {
         ]
     );
     assert_eq!((v, r), (n - 4, n - 4), "{bad:#?}");
+}
+
+/// Odd HTTP/1.x response heads (`tests/data/probe-parse`, see its README; issue 19): each
+/// browser reads the raw lines (whitespace before the colon, folds, dropped lines, NUL) and the
+/// head's size by its own rules. From every capture nothing contradicts any browser, and the
+/// scenarios that turn on whitespace before a colon are decided in all three; heads a
+/// browser fails (NUL, over its size limit) are network errors, so `unknown`. From the Chromium
+/// HAR, Firefox and Safari are unknown where `headersSize` shows a line the HAR does not, and
+/// decided where the HAR shows the odd name itself.
+#[test]
+fn response_head_parsing_in_three_browsers() {
+    let d = "tests/data/probe-parse";
+    let browsers = [
+        ("truth.json", "verdict", "reason", "cors_error"),
+        (
+            "truth-firefox.json",
+            "firefox_verdict",
+            "firefox_reason",
+            "firefox_reason",
+        ),
+        (
+            "truth-webkit.json",
+            "safari_verdict",
+            "safari_reason",
+            "webkit_reason",
+        ),
+    ];
+    // (input, verdicts right per browser in the order above; the rest are unknown)
+    for (input, want) in [
+        ("capture.pcap.gz", [12, 12, 12]),
+        // The recorder's blocked preflight leaves Chromium's actual response unseen.
+        ("capture-firefox.pcap.gz", [11, 12, 12]),
+        ("capture-webkit.pcap.gz", [11, 12, 12]),
+        ("devtools.har.gz", [13, 6, 6]),
+        ("devtools-reversed.har.gz", [13, 6, 6]),
+        ("devtools-spaced-names.har.gz", [13, 11, 11]),
+    ] {
+        for ((truth, verdict, reason, field), want) in browsers.iter().zip(want) {
+            let (v, r, n, bad) = score(
+                &format!("{d}/{input}"),
+                &format!("{d}/{truth}"),
+                verdict,
+                reason,
+                field,
+            );
+            assert!(
+                wrong(&bad).is_empty(),
+                "{input} vs {truth}: {:#?}",
+                wrong(&bad)
+            );
+            assert_eq!((v, r), (want, want), "{input} vs {truth} ({n}): {bad:#?}");
+            let spaced = [
+                "p-sp-colon",
+                "p-tab-colon",
+                "p-dup-one-bad",
+                "p-acac-sp-colon",
+            ];
+            if input.starts_with("capture") {
+                for id in spaced {
+                    assert!(
+                        !bad.iter().any(|b| b.contains(id)),
+                        "{input} {truth} {id}: {bad:#?}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -12,6 +12,7 @@ use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use crate::diag::Diagnostics;
+use crate::headsyntax::{scan_response_head, HeadSyntax, LARGE_HEAD};
 use crate::model::{
     escape_bytes, trim_http_ws, Evidence, Exchange, Flavour, Headers, Location, Micros, Position,
     Request, Response, Timings,
@@ -108,6 +109,9 @@ enum State {
     UntilClose,
     /// Lost track of framing: looking for the next line that starts a message.
     Resync,
+    /// A response head over `max_head_bytes`, not kept: its bytes are counted (so far) up to
+    /// the blank line, so the browsers' head size limits can still be judged.
+    HeadSkip(u64),
     /// Nothing more to parse in this direction.
     Ignore,
 }
@@ -125,6 +129,9 @@ struct DirParser {
     messages: u64,
     /// Request direction: the `seq` of the request whose body is being received.
     cur_seq: Option<u64>,
+    /// The request answered by a head being skipped (`State::HeadSkip`), emitted with the
+    /// head's size once its end (or the connection's) is seen.
+    cut: Option<Box<Pending>>,
 }
 
 impl DirParser {
@@ -136,6 +143,7 @@ impl DirParser {
             msg_meta: PacketMeta::default(),
             messages: 0,
             cur_seq: None,
+            cut: None,
         }
     }
 }
@@ -387,11 +395,62 @@ impl HttpConn {
         if let Some(u) = self.upper.as_mut() {
             u.flush(ctx);
         }
+        for dir in 0..2 {
+            self.release_cut(dir, None, ctx);
+        }
         while let Some(p) = self.pending.pop_front() {
             ctx.emit(p);
         }
         for d in &mut self.dirs {
             d.buf = Vec::new();
+        }
+    }
+
+    /// Emits the request whose oversized response head was being skipped, with the head's
+    /// size: exact when `end` (the bytes of the head) is known, else what was seen.
+    fn release_cut(&mut self, dir: Dir, end: Option<u64>, ctx: &mut Ctx<'_>) {
+        let d = &mut self.dirs[dir];
+        let State::HeadSkip(seen) = d.state else {
+            return;
+        };
+        let Some(mut p) = d.cut.take() else {
+            return;
+        };
+        p.ex.evidence.head = Some(Box::new(HeadSyntax {
+            bytes: Some(end.unwrap_or(seen)),
+            cut: true,
+            bytes_at_least: end.is_none(),
+            ..HeadSyntax::default()
+        }));
+        ctx.emit(*p);
+    }
+
+    /// `State::HeadSkip`: counts head bytes up to the blank line. Returns the bytes consumed.
+    fn head_skip(&mut self, dir: Dir, seen: u64, data: &[u8], ctx: &mut Ctx<'_>) -> usize {
+        let d = &mut self.dirs[dir];
+        // The last bytes of the previous segment (at most 3), for an end split across segments.
+        let mut joined = std::mem::take(&mut d.buf);
+        let tail = joined.len();
+        joined.extend_from_slice(data.get(..data.len().min(4)).unwrap_or(data));
+        let end = find_head_end(&joined, 0)
+            .map(|e| e - tail)
+            .or_else(|| find_head_end(data, 0));
+        match end {
+            Some(e) => {
+                self.release_cut(dir, Some(seen + e as u64), ctx);
+                self.resync(dir);
+                e
+            }
+            None => {
+                joined.truncate(tail);
+                joined.extend_from_slice(data);
+                let keep = joined.len().saturating_sub(3);
+                joined.drain(..keep);
+                let d = &mut self.dirs[dir];
+                d.buf = joined;
+                d.state = State::HeadSkip(seen + data.len() as u64);
+                data.len()
+            }
         }
     }
 
@@ -461,6 +520,10 @@ impl HttpConn {
                     let n = self.head(dir, other, data, meta, ctx);
                     data = data.get(n..).unwrap_or(&[]);
                 }
+                State::HeadSkip(seen) => {
+                    let n = self.head_skip(dir, seen, data, ctx);
+                    data = data.get(n..).unwrap_or(&[]);
+                }
                 State::ChunkSize | State::Trailers => {
                     let n = self.line(dir, data, meta, ctx);
                     data = data.get(n..).unwrap_or(&[]);
@@ -501,6 +564,7 @@ impl HttpConn {
         // In the response direction, lost bytes where a head is (or begins, after the end of a
         // body of known length) mean the oldest waiting request lost its response: emit it
         // without one rather than pair it with the next response.
+        self.release_cut(dir, None, ctx);
         let head_lost = match self.dirs[dir].state {
             State::Head => true,
             // Nothing seen yet in a direction whose role the handshake showed.
@@ -551,6 +615,7 @@ impl HttpConn {
     /// The direction ended (FIN, RST, flush).
     pub fn end(&mut self, dir: Dir, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         let dir = dir.min(1);
+        self.release_cut(dir, None, ctx);
         let d = &mut self.dirs[dir];
         match d.state {
             State::Head if !d.buf.is_empty() => {
@@ -735,10 +800,22 @@ impl HttpConn {
                 ctx.warn("limit-header-bytes", meta, || {
                     format!("message head longer than {n} bytes dropped")
                 });
-                if response {
-                    self.response_dropped(dir, ctx);
+                let answers = self.client.is_some_and(|c| c != dir);
+                match (response && answers)
+                    .then(|| self.pending.pop_front())
+                    .flatten()
+                {
+                    // Its size still decides the browsers' head limits: count it to its end.
+                    Some(p) => {
+                        let d = &mut self.dirs[dir];
+                        let keep = d.buf.len().saturating_sub(3);
+                        d.buf.drain(..keep);
+                        d.cut = Some(Box::new(p));
+                        d.state = State::HeadSkip(n as u64);
+                        d.line_checked = false;
+                    }
+                    None => self.resync(dir),
                 }
-                self.resync(dir);
                 take
             }
             None => take,
@@ -748,9 +825,14 @@ impl HttpConn {
     /// A response head was seen but dropped (over a limit, unparsable): it answered the oldest
     /// waiting request, which is emitted without a response rather than left first in line to
     /// be paired with the next response (every later pair would be shifted by one).
-    fn response_dropped(&mut self, dir: Dir, ctx: &mut Ctx<'_>) {
+    /// A NUL byte in the head is kept as evidence: every browser fails such a response.
+    fn response_dropped(&mut self, dir: Dir, head: &[u8], ctx: &mut Ctx<'_>) {
         if self.client.is_some_and(|c| c != dir) {
-            if let Some(p) = self.pending.pop_front() {
+            if let Some(mut p) = self.pending.pop_front() {
+                p.ex.evidence.head = scan_response_head(head)
+                    .map(|s| s.syntax)
+                    .filter(|s| s.nul)
+                    .map(Box::new);
                 ctx.emit(p);
             }
         }
@@ -968,7 +1050,7 @@ impl HttpConn {
                     });
                 }
                 if head.starts_with(b"HTTP/") {
-                    self.response_dropped(dir, ctx);
+                    self.response_dropped(dir, head, ctx);
                 }
                 self.resync(dir);
                 return;
@@ -987,6 +1069,18 @@ impl HttpConn {
         }
         // Framing facts first, so the headers can move into the exchange without a copy.
         let (te_chunked, cl) = (chunked_last(&headers), content_length(&headers));
+        // Lines the browsers read differently: the list as Chromium reads it (odd lines
+        // classified), or, for a plain head, its size where a browser limit is near.
+        let syntax = match scan_response_head(head) {
+            Some(scanned) => {
+                headers = scanned.headers;
+                Some(scanned.syntax).filter(HeadSyntax::is_notable)
+            }
+            None => (head.len() as u64 >= LARGE_HEAD).then(|| HeadSyntax {
+                bytes: Some(head.len() as u64),
+                ..HeadSyntax::default()
+            }),
+        };
         let mut headers = Some(headers);
         let first_byte = self.dirs[dir].msg_meta;
         let (req_head, req_connect) = match self.pending.pop_front() {
@@ -998,6 +1092,7 @@ impl HttpConn {
                     status_text: resp.reason.unwrap_or("").to_owned(),
                     headers: headers.take().unwrap_or_default(),
                 });
+                p.ex.evidence.head = syntax.map(Box::new);
                 let flags = (p.head, p.connect);
                 ctx.emit(p);
                 flags
@@ -1808,5 +1903,59 @@ mod limit_tests {
             "{v:?}"
         );
         assert_eq!(bytes, 1);
+    }
+
+    /// A response head over the byte limit is not kept, but counted to its end wherever the
+    /// segments split it: its exact size reaches the engine (browser head size limits), and
+    /// the next response still pairs with its own request.
+    #[test]
+    fn oversized_head_is_counted_to_its_end_at_every_split() {
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nX: {}\r\nContent-Length: 0\r\n\r\n",
+            "v".repeat(300)
+        );
+        let next = "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
+        let wire = format!("{head}{next}");
+        for cut in 1..wire.len() {
+            let (a, b) = wire.as_bytes().split_at(cut);
+            let steps = [Step::Data(0, REQS), Step::Data(1, a), Step::Data(1, b)];
+            let o = conversation(&steps, Some(0), false, limits(16, 128));
+            let first = o
+                .exchanges
+                .iter()
+                .find(|(_, e)| e.request.url.ends_with("/a"));
+            let syntax = first.and_then(|(_, e)| e.evidence.head.as_deref());
+            assert_eq!(
+                syntax.map(|h| (h.bytes, h.cut, h.bytes_at_least)),
+                Some((Some(head.len() as u64), true, false)),
+                "cut at {cut}"
+            );
+            // Resynchronising needs the start of the next status line in one segment.
+            if (head.len() + 1..head.len() + 20).contains(&cut) {
+                continue;
+            }
+            let second = o
+                .exchanges
+                .iter()
+                .find(|(_, e)| e.request.url.ends_with("/b"));
+            assert_eq!(
+                second
+                    .and_then(|(_, e)| e.response.as_ref())
+                    .map(|r| r.status),
+                Some(201),
+                "cut at {cut}"
+            );
+        }
+        // The connection ends inside the head: its size so far, as a lower bound.
+        let steps = [Step::Data(0, REQS), Step::Data(1, &head.as_bytes()[..200])];
+        let o = conversation(&steps, Some(0), false, limits(16, 128));
+        let syntax = o
+            .exchanges
+            .iter()
+            .find_map(|(_, e)| e.evidence.head.as_deref());
+        assert_eq!(
+            syntax.map(|h| (h.bytes, h.bytes_at_least)),
+            Some((Some(200), true))
+        );
     }
 }

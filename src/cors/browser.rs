@@ -38,6 +38,24 @@ pub enum AllowOriginRules {
     WebKit,
 }
 
+/// How a browser reads an HTTP/1.x response head (rows `head-space-before-colon` and
+/// `head-size-limit` of [`DIFFERENCES`]; the rules all three share are in `headview`).
+/// Confirmed by the probe recordings in `tests/data/probe-parse`.
+#[derive(Clone, Copy, Debug)]
+pub struct HeadRules {
+    /// Keeps a header line written with whitespace before the colon (its name trimmed);
+    /// otherwise the line is dropped.
+    pub keeps_space_before_colon: bool,
+    /// The largest head (status line through the blank line, in bytes) seen accepted, and the
+    /// smallest seen failed; sizes between are not confirmed either way.
+    pub max_head_accepted: u64,
+    pub min_head_rejected: u64,
+    /// What the browser reports for a head over its limit (a network error, not CORS).
+    pub head_too_big: &'static str,
+    /// What it reports for a head holding a NUL byte (all three fail it).
+    pub nul_in_head: &'static str,
+}
+
 #[derive(Clone, Debug)]
 pub struct Profile {
     pub browser: Browser,
@@ -76,6 +94,7 @@ pub struct Profile {
     /// `null`, so an `Access-Control-Allow-Origin: null` there does not match (probe recording
     /// `n-308-cross`, tests/data/novel).
     pub redirect_preflight_keeps_page_origin: bool,
+    pub head: HeadRules,
 }
 
 static CHROMIUM: Profile = Profile {
@@ -99,6 +118,13 @@ static CHROMIUM: Profile = Profile {
     network_error_is_cors_error: false,
     font_loads_use_cors: true,
     redirect_preflight_keeps_page_origin: false,
+    head: HeadRules {
+        keeps_space_before_colon: true,
+        max_head_accepted: 262_144,
+        min_head_rejected: 262_179,
+        head_too_big: "net::ERR_RESPONSE_HEADERS_TOO_BIG",
+        nul_in_head: "net::ERR_INVALID_HTTP_RESPONSE",
+    },
 };
 
 static FIREFOX: Profile = Profile {
@@ -122,6 +148,13 @@ static FIREFOX: Profile = Profile {
     network_error_is_cors_error: true,
     font_loads_use_cors: true,
     redirect_preflight_keeps_page_origin: true,
+    head: HeadRules {
+        keeps_space_before_colon: false,
+        max_head_accepted: 393_216,
+        min_head_rejected: 393_716,
+        head_too_big: "CORSDidNotSucceed (CORS request did not succeed, Status code: (null))",
+        nul_in_head: "CORSDidNotSucceed (CORS request did not succeed, Status code: (null))",
+    },
 };
 
 static SAFARI: Profile = Profile {
@@ -145,6 +178,13 @@ static SAFARI: Profile = Profile {
     network_error_is_cors_error: false,
     font_loads_use_cors: false,
     redirect_preflight_keeps_page_origin: false,
+    head: HeadRules {
+        keeps_space_before_colon: false,
+        max_head_accepted: 65_537,
+        min_head_rejected: 65_600,
+        head_too_big: "\"Header too big\"",
+        nul_in_head: "\"Could not parse HTTP response\"",
+    },
 };
 
 impl Browser {
@@ -336,6 +376,22 @@ pub const DIFFERENCES: &[Difference] = &[
         firefox: "sent with the page's origin; `null` does not match (CORSAllowOriginNotMatchingOrigin)",
         safari: "sent with `Origin: null`",
         source: "probe recording n-308-cross (tests/data/novel); Fetch #http-redirect-fetch",
+    },
+    Difference {
+        id: "head-space-before-colon",
+        topic: "an HTTP/1.x header line with whitespace before the colon (`Access-Control-Allow-Origin : …`)",
+        chromium: "kept, name trimmed (the request is allowed)",
+        firefox: "dropped: the name is not a token (CORSMissingAllowOrigin)",
+        safari: "dropped by WebKitGTK's libsoup (NotAllowedByAccessControlAllowOrigin); Safari's CFNetwork not confirmed",
+        source: "probe recording tests/data/probe-parse p-sp-colon, p-tab-colon, p-dup-one-bad, p-acac-sp-colon, p-pf-sp-colon; Chromium net/http/http_util.cc HeadersIterator (TrimLWS, then IsToken); Firefox nsHttpHeaderArray::ParseHeaderLine (IsValidToken); libsoup soup-headers.c soup_headers_parse (whitespace before the colon)",
+    },
+    Difference {
+        id: "head-size-limit",
+        topic: "the largest HTTP/1.x response head accepted (status line through the blank line)",
+        chromium: "256 KiB (262,144 bytes accepted, 262,179 failed): net::ERR_RESPONSE_HEADERS_TOO_BIG",
+        firefox: "384 KiB (393,216 accepted, 393,716 failed): CORSDidNotSucceed",
+        safari: "64 KiB in WebKitGTK (65,537 accepted, 65,600 failed): \"Header too big\"",
+        source: "probe recording tests/data/probe-parse p-big-*, r-head-* (sizes bisected); Chromium http_stream_parser.cc kMaxHeaderBufSize; Firefox network.http.max_response_header_size",
     },
     Difference {
         id: "font-cors",

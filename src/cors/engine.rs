@@ -1,6 +1,7 @@
 //! The decision procedure (`#main-fetch`) for one flow under one browser profile
 //! and one set of assumptions (credentials mode); the caller resolves the unknowns.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::browser::{AllowOriginRules, Browser};
@@ -9,6 +10,7 @@ use super::headers::{
     is_safelisted_method, parse_allow_list, parse_request_headers_list,
     unsafe_request_header_names, ListParse, NameSet,
 };
+use super::headview::{self, HeadProblem};
 use super::origin::{
     gurl_valid, has_credentials, is_http_scheme, resolve_location, same_origin, without_credentials,
 };
@@ -45,6 +47,9 @@ pub enum Missing {
     Response { hop: usize },
     /// A redirect was answered but the next request is not in the input.
     NextHop { hop: usize },
+    /// The response head decides the hop before any CORS check (`headview`): this browser fails
+    /// it (a network error), or the input cannot show how it reads it.
+    ResponseHead { hop: usize, why: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -165,7 +170,8 @@ fn walk_hop(
     if !hop.sent {
         return Err(Decision::Undecidable(Missing::NotSent { hop: i }));
     }
-    let Some(resp) = &hop.exchange.response else {
+    let resp = response_as_read(cx, &hop.exchange, i)?;
+    let Some(resp) = resp.as_deref() else {
         return Err(Decision::Undecidable(Missing::Response { hop: i }));
     };
     let location = resp.location();
@@ -175,6 +181,33 @@ fn walk_hop(
     match location {
         None => Ok(false),
         Some(location) => follow_redirect(flow, cx, walk, i, resp, &location),
+    }
+}
+
+/// A response as this browser reads its head (`headview`, by its profile's `HeadRules`): with
+/// its own header list where that differs from the input's; `Err` where the head decides the
+/// hop (a network failure, or a reading the input cannot show).
+#[allow(clippy::result_large_err)]
+fn response_as_read<'a>(
+    cx: &Context,
+    ex: &'a Exchange,
+    i: usize,
+) -> Result<Option<Cow<'a, Response>>, Decision> {
+    if ex.evidence.head.is_none() {
+        return Ok(ex.response.as_ref().map(Cow::Borrowed));
+    }
+    match headview::view(cx.browser, cx.recorder, ex) {
+        Ok(Cow::Owned(headers)) => Ok(ex.response.as_ref().map(|r| {
+            Cow::Owned(Response {
+                status: r.status,
+                status_text: r.status_text.clone(),
+                headers,
+            })
+        })),
+        Ok(Cow::Borrowed(_)) => Ok(ex.response.as_ref().map(Cow::Borrowed)),
+        Err(HeadProblem::Fails(why) | HeadProblem::Unknown(why)) => {
+            Err(Decision::Undecidable(Missing::ResponseHead { hop: i, why }))
+        }
     }
 }
 
@@ -247,7 +280,8 @@ fn preflight_stage(
             Lookup::Miss => uncached_preflight(cx, hop, i, names, walk.tainted),
         };
     };
-    let Some(resp) = &pf.response else {
+    let resp = response_as_read(cx, pf, i)?;
+    let Some(resp) = resp.as_deref() else {
         return Err(Decision::Undecidable(Missing::PreflightResponse { hop: i }));
     };
     let header_case = if hop.sent { Some(&req.headers) } else { None };
@@ -1502,6 +1536,9 @@ mod tests {
             "font-cors",
             "redirect-preflight-origin",
             "acao-lines-http2",
+            // Tested in `headview` and through the probe recordings (tests/truth.rs).
+            "head-space-before-colon",
+            "head-size-limit",
         ];
         for d in crate::cors::browser::DIFFERENCES {
             assert!(tested.contains(&d.id), "row {} has no test", d.id);

@@ -9,6 +9,7 @@ pub mod engine;
 pub mod explain;
 pub mod fix;
 pub mod headers;
+pub mod headview;
 pub mod note;
 pub mod origin;
 pub mod reason;

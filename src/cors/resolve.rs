@@ -804,7 +804,8 @@ fn missing_hop(m: &Missing) -> usize {
         | Missing::PreflightResponse { hop }
         | Missing::NotSent { hop }
         | Missing::Response { hop }
-        | Missing::NextHop { hop } => *hop,
+        | Missing::NextHop { hop }
+        | Missing::ResponseHead { hop, .. } => *hop,
     }
 }
 
@@ -1079,6 +1080,7 @@ pub fn describe_missing(m: &Missing) -> String {
             "{} was redirected, but the redirected request is not in the input",
             hop_name(*hop)
         ),
+        Missing::ResponseHead { why, .. } => why.clone(),
     }
 }
 

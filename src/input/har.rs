@@ -182,6 +182,11 @@ struct RawResponse<'a> {
     error: Option<String>,
     #[serde(rename = "_failureText", deserialize_with = "lenient_string")]
     failure_text: Option<String>,
+    #[serde(rename = "httpVersion", deserialize_with = "lenient_string")]
+    http_version: Option<String>,
+    /// The raw head's size (DevTools: the head text as received), for `headsyntax`.
+    #[serde(rename = "headersSize", deserialize_with = "lenient_i64")]
+    headers_size: Option<i64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -642,6 +647,26 @@ struct EntryIndex {
     error: Option<io::Error>,
     /// `pageref` → (start time, URL) of the page's earliest document request: the page URL.
     page_urls: HashMap<String, (Micros, String)>,
+    /// The smallest `headersSize` excess over plainly written headers in the file (a server's
+    /// constant habit), the baseline of `HeadSyntax::unexplained_bytes`.
+    head_excess_floor: Option<i64>,
+}
+
+/// What the entry's listed response headers need written plainly (HTTP/1.x only).
+fn plain_head_size(r: &RawResponse) -> Option<u64> {
+    let pairs = r
+        .headers
+        .iter()
+        .flat_map(|h| h.value.split('\n').map(move |v| (h.name.as_ref(), v)));
+    crate::headsyntax::har_plain_head_size(r.http_version.as_deref()?, &r.status_text, pairs)
+}
+
+/// `headersSize` minus what the listed headers need written plainly. A negative excess
+/// (listed headers the size does not hold: chrome-har merges provisional ones) says the size
+/// is not that of the head the list came from, so it tells nothing.
+fn head_excess(r: &RawResponse) -> Option<i64> {
+    let size = r.headers_size.filter(|s| *s >= 0)?;
+    Some(size - i64::try_from(plain_head_size(r)?).ok()?).filter(|x| *x >= 0)
 }
 
 /// A hash of what an entry says (decoded, so `\/` and `/` are the same), to order entries
@@ -774,7 +799,12 @@ impl EntryIndex {
             };
             // The same bytes parsed in the first pass; only a damaged spool fails here.
             match serde_json::from_slice::<RawEntry>(bytes) {
-                Ok(raw) => emit(to_exchange(raw, e.entry, e.time, source, meta, &pages)),
+                Ok(raw) => {
+                    let floor = self.head_excess_floor;
+                    emit(to_exchange(
+                        raw, e.entry, e.time, source, meta, &pages, floor,
+                    ))
+                }
                 Err(err) => {
                     meta.skipped_entries += 1;
                     diag.warn("har-entry-invalid", || {
@@ -1230,6 +1260,10 @@ fn handle_capture(
                                 index.page_document(page, time, &raw.request.url);
                             }
                         }
+                        if let Some(x) = raw.response.as_ref().and_then(head_excess) {
+                            let floor = index.head_excess_floor.get_or_insert(x);
+                            *floor = (*floor).min(x);
+                        }
                         index.push(time, tie_break(&raw), entry, bytes);
                     }
                     None => meta.skipped_entries += 1,
@@ -1329,6 +1363,7 @@ fn to_exchange(
     source: &Arc<str>,
     meta: &HarMeta,
     pages: &HashMap<String, String>,
+    head_excess_floor: Option<i64>,
 ) -> Exchange {
     let flavour = meta.flavour();
     let headers_of = |list: &[RawHeader]| -> Headers {
@@ -1368,15 +1403,33 @@ fn to_exchange(
     let mut response = None;
     if let Some(r) = raw.response {
         let status = r.status.unwrap_or(0);
+        let (excess, plain) = (head_excess(&r), plain_head_size(&r));
         evidence.error = r
             .error
             .filter(|e| !e.is_empty())
             .or(r.failure_text.filter(|e| !e.is_empty()));
         if status > 0 && status < 1000 {
+            // The head's size: `headersSize`, else at least what the listed headers need.
+            let given = plain
+                .and(r.headers_size)
+                .and_then(|b| u64::try_from(b).ok());
+            let mut syntax = crate::headsyntax::HeadSyntax {
+                bytes: given.or(plain),
+                bytes_at_least: given.is_none(),
+                unexplained_bytes: excess.zip(head_excess_floor).map(|(x, f)| x - f),
+                ..Default::default()
+            };
+            let mut headers = headers_of(&r.headers);
+            // A name listed with whitespace before where its colon was (`Name : value`).
+            if let Some((trimmed, marked)) = crate::headsyntax::trim_listed_names(&headers) {
+                headers = trimmed;
+                syntax.space_before_colon = marked;
+            }
+            evidence.head = syntax.is_notable().then(|| Box::new(syntax));
             response = Some(Response {
                 status: status as u16,
                 status_text: r.status_text.into_owned(),
-                headers: headers_of(&r.headers),
+                headers,
             });
         } else {
             evidence.no_response = true;
