@@ -272,14 +272,40 @@ impl Pairer {
             .map_or(&[], Vec::as_slice)
     }
 
+    /// Whether the preflight `a` can be the one of request `b`.
     fn origins_compatible(a: &Exchange, b: &Exchange) -> bool {
-        match (
+        let origins = match (
             a.request.headers.get_str("origin"),
             b.request.headers.get_str("origin"),
         ) {
             (Some(x), Some(y)) => x == y,
             _ => true,
+        };
+        origins && Self::announced_headers_sent(a, b)
+    }
+
+    /// A preflight `pf` only guarded a request that carries every header it announced: a
+    /// browser lists exactly the request's unsafe headers in `Access-Control-Request-Headers`.
+    /// Checked on captures only, which show every header sent (a HAR may list provisional
+    /// headers); without it, a preflight whose request never followed was paired with the next
+    /// request to the URL that needed none (tests/data/probe-reqside `ev-fail-*`).
+    fn announced_headers_sent(pf: &Exchange, actual: &Exchange) -> bool {
+        if pf.flavour.is_har() || actual.flavour.is_har() {
+            return true;
         }
+        let Some(list) = pf
+            .request
+            .headers
+            .get_joined("access-control-request-headers")
+        else {
+            return true;
+        };
+        let sent =
+            crate::cors::headers::NameSet::new(actual.request.headers.iter().map(|(n, _)| n));
+        list.split(|&b| b == b',')
+            .map(crate::model::trim_http_ws)
+            .filter(|n| !n.is_empty())
+            .all(|n| sent.contains(n))
     }
 
     /// The unclaimed preflight for `actual` (at `slot`), searched from `from` to `to` in time,

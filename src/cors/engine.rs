@@ -351,11 +351,15 @@ fn unsafe_names(
         let sent_names = NameSet::new(req.headers.iter().filter(|_| sent).map(|(n, _)| n));
         for n in parse_request_headers_list(list) {
             // Another browser announced it; this one judges it by its own safelist. With the
-            // request visible, its value was judged above; without it, a client hint counts as
-            // safelisted in Chromium (the value a browser sends for one is valid).
+            // request visible, its value was judged above; without it, a name on this browser's
+            // extra safelist counts as safelisted (the request is then not in the input, so
+            // the verdict stays open rather than blocked on a guess about the value).
             let own_rules_judged_it = sent_names.contains(n.as_bytes());
-            let safelisted_by_name =
-                browser.profile().safelists_client_hints && super::headers::is_client_hint_name(&n);
+            let safelisted_by_name = browser
+                .profile()
+                .safelist
+                .extra_rule(n.as_bytes())
+                .is_some();
             if browser != recorder && (own_rules_judged_it || safelisted_by_name) {
                 continue;
             }
