@@ -676,6 +676,30 @@ mod tests {
         assert!(diag.count("limit-pairing-url") > 0);
     }
 
+    /// A captured preflight that announced `x-probe` is not the one of a later request without
+    /// it (probe recording ev-fail-*: the preflight failed, then a request that needed none).
+    #[test]
+    fn a_preflight_pairs_only_with_a_request_carrying_what_it_announced() {
+        let url = "http://b.test/x";
+        let mut pf = preflight(0, url);
+        pf.request
+            .headers
+            .push(b"Access-Control-Request-Headers", b"x-probe");
+        let plain = at(10_000, "PUT", url, &[("Origin", "http://a.test")]);
+        let (flows, _) = run(vec![pf.clone(), plain], PairingOptions::default());
+        assert_eq!(flows.len(), 2, "the preflight stays alone: {flows:#?}");
+        assert!(flows.iter().all(|f| f.hops.len() == 1));
+        let with = at(
+            10_000,
+            "PUT",
+            url,
+            &[("Origin", "http://a.test"), ("X-Probe", "1")],
+        );
+        let (flows, _) = run(vec![pf, with], PairingOptions::default());
+        assert_eq!(flows.len(), 1);
+        assert!(flows[0].first().preflight.is_some() && flows[0].first().sent);
+    }
+
     #[test]
     fn buffer_limit_decides_the_oldest_early() {
         let opts = PairingOptions {

@@ -377,6 +377,31 @@ fn is_safelisted_as(browser: Browser, name: &[u8], value: &[u8], enc: ValueEncod
     }
 }
 
+/// Whether `browser` safelists some value of `name` that `recorder` does not, so that a
+/// preflight `recorder` sent for a value the input does not show (a captured preflight whose
+/// request never followed) may not have been sent by `browser` at all. Derived from the two
+/// profiles' safelists (rows `content-type-*`, `non-ascii-value`, `range-*`); the extra names
+/// are judged by the caller.
+pub fn may_safelist_what_recorder_refused(
+    browser: Browser,
+    recorder: Browser,
+    name: &[u8],
+) -> bool {
+    let (b, r) = (&browser.profile().safelist, &recorder.profile().safelist);
+    let non_ascii = r.non_ascii_unsafe && !b.non_ascii_unsafe;
+    if name.eq_ignore_ascii_case(b"content-type") {
+        b.mime != r.mime || non_ascii
+    } else if name.eq_ignore_ascii_case(b"accept") {
+        non_ascii
+    } else if name.eq_ignore_ascii_case(b"range") {
+        (b.range.unit_any_case && !r.range.unit_any_case)
+            || (b.range.plus_sign && !r.range.plus_sign)
+            || b.range.max > r.range.max
+    } else {
+        false
+    }
+}
+
 /// `#cors-unsafe-request-header-names` over the author headers of a request: lower-cased,
 /// de-duplicated and sorted, including the 1024-byte rule for the safelisted ones.
 /// Forbidden and browser-added headers are skipped (see `is_browser_added_header`).
@@ -978,6 +1003,34 @@ mod tests {
         h[0].1 = a(127);
         h.push(("ECT", "4g".into()));
         assert_eq!(names(&h).len(), 9, "1,025 bytes: every one is unsafe");
+    }
+
+    /// Which hidden values can hide a difference, per (browser, recorder): e.g. a Content-Type
+    /// Chromium preflighted may be one Firefox safelists (`text/plain x;a=b`), but an Accept
+    /// Chromium preflighted never is (Firefox's Accept rule is stricter).
+    #[test]
+    fn hidden_values_that_can_differ() {
+        let cases: &[(Browser, Browser, &str, bool)] = &[
+            (Firefox, Chromium, "content-type", true),
+            (Safari, Chromium, "content-type", false),
+            (Chromium, Firefox, "content-type", true),
+            (Firefox, Chromium, "accept", false),
+            (Chromium, Firefox, "accept", true),
+            (Safari, Chromium, "range", true),
+            (Firefox, Chromium, "range", true),
+            (Chromium, Firefox, "range", false),
+            (Safari, Firefox, "range", true),
+            (Firefox, Safari, "range", false),
+            (Firefox, Chromium, "accept-language", false),
+            (Firefox, Chromium, "x-custom", false),
+        ];
+        for (b, r, name, want) in cases {
+            assert_eq!(
+                may_safelist_what_recorder_refused(*b, *r, name.as_bytes()),
+                *want,
+                "{b:?} after {r:?}: {name}"
+            );
+        }
     }
 
     proptest::proptest! {
