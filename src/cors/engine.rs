@@ -107,199 +107,290 @@ pub fn evaluate(flow: &Flow, cx: &Context) -> Evaluation {
     ev
 }
 
+/// Where the walk over a flow's hops stands: the request's origin so far (`null` once a
+/// redirect tainted it) and whether any hop was cross-origin to the page.
+struct Walk {
+    request_origin: String,
+    tainted: bool,
+    any_cross: bool,
+}
+
+/// Decides the flow by walking its hops in order (`#main-fetch`, `#http-redirect-fetch`): each
+/// hop's preflight, its response's CORS check and its redirect, until one decides the flow.
 fn run(flow: &Flow, cx: &Context, ev: &mut Evaluation) -> Decision {
-    let profile = cx.browser.profile();
-    let mut request_origin = cx.page_origin.to_owned();
-    let mut tainted = false;
-    let mut any_cross = false;
-    for (i, hop) in flow.hops.iter().enumerate() {
-        let req = &hop.exchange.request;
-        let cross = tainted || !same_origin(&req.url, cx.page_origin);
-        let mut names = Vec::new();
-        let mut need = false;
-        if cross {
-            any_cross = true;
-            if cx.is_font && !profile.font_loads_use_cors {
-                return Decision::NotCors(NotCors::NotCorsInThisBrowser);
+    let mut walk = Walk {
+        request_origin: cx.page_origin.to_owned(),
+        tainted: false,
+        any_cross: false,
+    };
+    for i in 0..flow.hops.len() {
+        match walk_hop(flow, cx, ev, &mut walk, i) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(decision) => return decision,
+        }
+    }
+    if !walk.any_cross {
+        return Decision::NotCors(NotCors::SameOrigin);
+    }
+    Decision::Allowed
+}
+
+/// Decides hop `i`: `Err` with the flow's decision when the hop decides it, `Ok(true)` to go
+/// on to the next hop (a redirect was followed), `Ok(false)` when the flow ends here allowed.
+// `Decision` is large but returned once per hop, never collected: boxing buys nothing.
+#[allow(clippy::result_large_err)]
+fn walk_hop(
+    flow: &Flow,
+    cx: &Context,
+    ev: &mut Evaluation,
+    walk: &mut Walk,
+    i: usize,
+) -> Result<bool, Decision> {
+    let hop = &flow.hops[i];
+    let req = &hop.exchange.request;
+    let cross = walk.tainted || !same_origin(&req.url, cx.page_origin);
+    let (names, need) = if cross {
+        walk.any_cross = true;
+        announce(cx, hop, i, &walk.request_origin)?
+    } else {
+        (Vec::new(), false)
+    };
+    ev.needed_preflight.push(need);
+    // Kept in the evaluation and borrowed from there: the list can be thousands long.
+    ev.unsafe_names.push(names);
+    if need {
+        preflight_stage(flow, cx, ev, walk, i)?;
+    }
+    if !hop.sent {
+        return Err(Decision::Undecidable(Missing::NotSent { hop: i }));
+    }
+    let Some(resp) = &hop.exchange.response else {
+        return Err(Decision::Undecidable(Missing::Response { hop: i }));
+    };
+    let location = resp.location();
+    if cross {
+        check_response(cx, resp, req, &walk.request_origin, location.as_deref(), i)?;
+    }
+    match location {
+        None => Ok(false),
+        Some(location) => follow_redirect(flow, cx, walk, i, resp, &location),
+    }
+}
+
+/// Decides what a cross-origin hop announces and whether it needs a preflight: the unsafe
+/// header names this browser would list, and a preflight for an unsafe method or name (or
+/// the recorder's own recorded one). `Err` where the browser never gets that far: a font it
+/// loads without CORS, a scheme CORS does not serve.
+#[allow(clippy::result_large_err)]
+fn announce(
+    cx: &Context,
+    hop: &crate::pairing::FlowHop,
+    i: usize,
+    request_origin: &str,
+) -> Result<(Vec<String>, bool), Decision> {
+    let req = &hop.exchange.request;
+    if cx.is_font && !cx.browser.profile().font_loads_use_cors {
+        return Err(Decision::NotCors(NotCors::NotCorsInThisBrowser));
+    }
+    if !is_http_scheme(&req.url) {
+        return Err(blocked(
+            Failure::DisabledScheme,
+            Stage::Request,
+            None,
+            req,
+            request_origin,
+            i,
+        ));
+    }
+    let names = unsafe_names(
+        cx.browser,
+        cx.recorder,
+        hop.sent,
+        req,
+        hop.preflight.as_ref(),
+    );
+    let need = !is_safelisted_method(&req.method)
+        || !names.is_empty()
+        || (hop.preflight.is_some() && cx.browser == cx.recorder);
+    Ok((names, need))
+}
+
+/// Decides hop `i`'s needed preflight: the recorded one is checked (and kept to cache when it
+/// passes), else the cache may serve, else the recorder's answer may stand in for it.
+#[allow(clippy::result_large_err)]
+fn preflight_stage(
+    flow: &Flow,
+    cx: &Context,
+    ev: &mut Evaluation,
+    walk: &Walk,
+    i: usize,
+) -> Result<(), Decision> {
+    let hop = &flow.hops[i];
+    let req = &hop.exchange.request;
+    let names = &ev.unsafe_names[i];
+    let Some(pf) = &hop.preflight else {
+        let lookup = cx.cache.lookup(
+            &flow.client,
+            &walk.request_origin,
+            &req.url,
+            hop.exchange.time,
+            cx.include,
+            &req.method,
+            names,
+        );
+        return match lookup {
+            Lookup::Hit { age_s } => {
+                ev.cache_hits.push((i, age_s));
+                Ok(())
             }
-            if !is_http_scheme(&req.url) {
-                return blocked(
-                    Failure::DisabledScheme,
-                    Stage::Request,
-                    None,
-                    req,
-                    &request_origin,
-                    i,
-                );
-            }
-            names = unsafe_names(
-                cx.browser,
+            Lookup::Miss => uncached_preflight(cx, hop, i, names, walk.tainted),
+        };
+    };
+    let Some(resp) = &pf.response else {
+        return Err(Decision::Undecidable(Missing::PreflightResponse { hop: i }));
+    };
+    let header_case = if hop.sent { Some(&req.headers) } else { None };
+    let pf_origin = if walk.tainted && cx.browser.profile().redirect_preflight_keeps_page_origin {
+        cx.page_origin
+    } else {
+        walk.request_origin.as_str()
+    };
+    let allowed = check_preflight(cx, pf, resp, pf_origin, &req.method, names, header_case, i)
+        .map_err(Decision::Blocked)?;
+    ev.passed.push(PassedPreflight {
+        hop: i,
+        origin: walk.request_origin.clone(),
+        url: req.url.clone(),
+        allowed,
+    });
+    Ok(())
+}
+
+/// Decides a needed preflight that is neither recorded nor cached: another browser sending
+/// the same preflight request the recorder got past gets the same answer; otherwise the
+/// answer is missing, and the note says whether the recorder never asked.
+#[allow(clippy::result_large_err)]
+fn uncached_preflight(
+    cx: &Context,
+    hop: &crate::pairing::FlowHop,
+    i: usize,
+    names: &[String],
+    tainted: bool,
+) -> Result<(), Decision> {
+    let req = &hop.exchange.request;
+    // The recorder's announced names for this hop; computed here when its own evaluation
+    // stopped before reaching the hop.
+    let same_names = match cx.recorder_unsafe_names.get(i) {
+        Some(r) => r == names,
+        None => {
+            unsafe_names(
+                cx.recorder,
                 cx.recorder,
                 hop.sent,
                 req,
                 hop.preflight.as_ref(),
-            );
-            need = !is_safelisted_method(&req.method)
-                || !names.is_empty()
-                || (hop.preflight.is_some() && cx.browser == cx.recorder);
+            ) == names
         }
-        ev.needed_preflight.push(need);
-        // Kept in the evaluation and borrowed from there: the list can be thousands long.
-        ev.unsafe_names.push(names);
-        let names = &ev.unsafe_names[i];
-        if need {
-            match &hop.preflight {
-                Some(pf) => {
-                    let Some(resp) = &pf.response else {
-                        return Decision::Undecidable(Missing::PreflightResponse { hop: i });
-                    };
-                    let header_case = if hop.sent { Some(&req.headers) } else { None };
-                    let pf_origin = if tainted && profile.redirect_preflight_keeps_page_origin {
-                        cx.page_origin
-                    } else {
-                        request_origin.as_str()
-                    };
-                    match check_preflight(
-                        cx,
-                        pf,
-                        resp,
-                        pf_origin,
-                        &req.method,
-                        names,
-                        header_case,
-                        i,
-                    ) {
-                        Ok(allowed) => ev.passed.push(PassedPreflight {
-                            hop: i,
-                            origin: request_origin.clone(),
-                            url: req.url.clone(),
-                            allowed,
-                        }),
-                        Err(b) => return Decision::Blocked(b),
-                    }
-                }
-                None => {
-                    let lookup = cx.cache.lookup(
-                        &flow.client,
-                        &request_origin,
-                        &req.url,
-                        hop.exchange.time,
-                        cx.include,
-                        &req.method,
-                        names,
-                    );
-                    match lookup {
-                        Lookup::Hit { age_s } => ev.cache_hits.push((i, age_s)),
-                        Lookup::Miss => {
-                            // The recorder's announced names for this hop; computed here when
-                            // its own evaluation stopped before reaching the hop.
-                            let same_request = match cx.recorder_unsafe_names.get(i) {
-                                Some(r) => r == names,
-                                None => {
-                                    let hop_pf = hop.preflight.as_ref();
-                                    unsafe_names(cx.recorder, cx.recorder, hop.sent, req, hop_pf)
-                                        == *names
-                                }
-                            };
-                            // …and the same Origin on it (Firefox keeps the page's after a
-                            // tainting redirect, the others send `null`).
-                            let same_request = same_request
-                                && (!tainted
-                                    || profile.redirect_preflight_keeps_page_origin
-                                        == cx
-                                            .recorder
-                                            .profile()
-                                            .redirect_preflight_keeps_page_origin);
-                            if cx.browser != cx.recorder
-                                && cx
-                                    .recorder_passed_preflight
-                                    .get(i)
-                                    .copied()
-                                    .unwrap_or(false)
-                                && same_request
-                            {
-                                // Same preflight request, same server: the same answer.
-                            } else if cx.browser != cx.recorder && !recorder_needed(cx, i, req) {
-                                return Decision::Undecidable(
-                                    Missing::PreflightNotSentByRecorder {
-                                        hop: i,
-                                        why: why_preflight(cx.browser, names, &req.method),
-                                    },
-                                );
-                            } else {
-                                return Decision::Undecidable(Missing::Preflight { hop: i });
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        if !hop.sent {
-            return Decision::Undecidable(Missing::NotSent { hop: i });
-        }
-        let Some(resp) = &hop.exchange.response else {
-            return Decision::Undecidable(Missing::Response { hop: i });
-        };
-        let location = resp.location();
-        if cross {
-            let stage = if location.is_some() {
-                Stage::Redirect
-            } else {
-                Stage::Actual
-            };
-            if let Err(failure) = check_access(
-                cx.browser,
-                &resp.headers,
-                &request_origin,
-                cx.include,
-                req.is_http2(),
-            ) {
-                let mut b =
-                    make_blocked(failure, stage, Some(resp.status), req, &request_origin, i);
-                b.location = location
-                    .as_deref()
-                    .and_then(|l| resolve_location(&req.url, l))
-                    .map(|u| u.to_string());
-                return Decision::Blocked(b);
-            }
-        }
-        let Some(location) = location else {
-            break;
-        };
-        let Some(target) = resolve_location(&req.url, &location) else {
-            // An unparsable Location is a network error in every browser, not a CORS one.
-            return Decision::Undecidable(Missing::NextHop { hop: i });
-        };
-        // `#http-redirect-fetch` step 7: userinfo in a cross-origin redirect target.
-        if has_credentials(&target) && (cross || !same_origin(target.as_str(), cx.page_origin)) {
-            let mut b = make_blocked(
-                Failure::RedirectCredentials {
-                    url: target.to_string(),
-                    url_without_credentials: without_credentials(&target),
-                },
-                Stage::Redirect,
-                Some(resp.status),
-                req,
-                &request_origin,
-                i,
-            );
-            b.location = Some(target.to_string());
-            return Decision::Blocked(b);
-        }
-        // Redirect-taint (`#concept-request-tainted-origin`): a hop to another origin from a URL
-        // that is itself cross-origin to the page makes the origin `null` from then on.
-        if !same_origin(target.as_str(), &req.url) && !same_origin(&req.url, cx.page_origin) {
-            tainted = true;
-            request_origin = "null".to_owned();
-        }
-        if i + 1 >= flow.hops.len() {
-            return Decision::Undecidable(Missing::NextHop { hop: i });
-        }
+    };
+    // …and the same Origin on it (Firefox keeps the page's after a tainting redirect, the
+    // others send `null`).
+    let keeps = |b: Browser| b.profile().redirect_preflight_keeps_page_origin;
+    let same_request = same_names && (!tainted || keeps(cx.browser) == keeps(cx.recorder));
+    let recorder_passed = cx
+        .recorder_passed_preflight
+        .get(i)
+        .copied()
+        .unwrap_or(false);
+    if cx.browser != cx.recorder && recorder_passed && same_request {
+        // Same preflight request, same server: the same answer.
+        Ok(())
+    } else if cx.browser != cx.recorder && !recorder_needed(cx, i, req) {
+        Err(Decision::Undecidable(Missing::PreflightNotSentByRecorder {
+            hop: i,
+            why: why_preflight(cx.browser, names, &req.method),
+        }))
+    } else {
+        Err(Decision::Undecidable(Missing::Preflight { hop: i }))
     }
-    if !any_cross {
-        return Decision::NotCors(NotCors::SameOrigin);
+}
+
+/// Decides the CORS check of a cross-origin hop's response (`#cors-check`), named at the
+/// redirect stage when the response redirects.
+#[allow(clippy::result_large_err)]
+fn check_response(
+    cx: &Context,
+    resp: &Response,
+    req: &Request,
+    request_origin: &str,
+    location: Option<&str>,
+    i: usize,
+) -> Result<(), Decision> {
+    let stage = if location.is_some() {
+        Stage::Redirect
+    } else {
+        Stage::Actual
+    };
+    check_access(
+        cx.browser,
+        &resp.headers,
+        request_origin,
+        cx.include,
+        req.is_http2(),
+    )
+    .map_err(|failure| {
+        let mut b = make_blocked(failure, stage, Some(resp.status), req, request_origin, i);
+        b.location = location
+            .and_then(|l| resolve_location(&req.url, l))
+            .map(|u| u.to_string());
+        Decision::Blocked(b)
+    })
+}
+
+/// Decides hop `i`'s redirect (`#http-redirect-fetch`): an unparsable target or a missing next
+/// hop leaves the flow undecided, userinfo in a cross-origin target blocks it, and a hop to
+/// another origin from a cross-origin URL taints the request origin. `Ok(true)`: follow it.
+#[allow(clippy::result_large_err)]
+fn follow_redirect(
+    flow: &Flow,
+    cx: &Context,
+    walk: &mut Walk,
+    i: usize,
+    resp: &Response,
+    location: &str,
+) -> Result<bool, Decision> {
+    let req = &flow.hops[i].exchange.request;
+    let cross = walk.tainted || !same_origin(&req.url, cx.page_origin);
+    let Some(target) = resolve_location(&req.url, location) else {
+        // An unparsable Location is a network error in every browser, not a CORS one.
+        return Err(Decision::Undecidable(Missing::NextHop { hop: i }));
+    };
+    // `#http-redirect-fetch` step 7: userinfo in a cross-origin redirect target.
+    if has_credentials(&target) && (cross || !same_origin(target.as_str(), cx.page_origin)) {
+        let mut b = make_blocked(
+            Failure::RedirectCredentials {
+                url: target.to_string(),
+                url_without_credentials: without_credentials(&target),
+            },
+            Stage::Redirect,
+            Some(resp.status),
+            req,
+            &walk.request_origin,
+            i,
+        );
+        b.location = Some(target.to_string());
+        return Err(Decision::Blocked(b));
     }
-    Decision::Allowed
+    // Redirect-taint (`#concept-request-tainted-origin`): a hop to another origin from a URL
+    // that is itself cross-origin to the page makes the origin `null` from then on.
+    if !same_origin(target.as_str(), &req.url) && !same_origin(&req.url, cx.page_origin) {
+        walk.tainted = true;
+        walk.request_origin = "null".to_owned();
+    }
+    if i + 1 >= flow.hops.len() {
+        return Err(Decision::Undecidable(Missing::NextHop { hop: i }));
+    }
+    Ok(true)
 }
 
 fn recorder_needed(cx: &Context, hop: usize, req: &Request) -> bool {
@@ -507,23 +598,7 @@ fn check_preflight(
         request_origin: origin.to_owned(),
         hop,
     };
-    let ok_status = (200..300).contains(&resp.status);
-    let is_redirect = resp.location().is_some();
-    let http2 = pf.request.is_http2();
-    if p.preflight_status_before_allow_origin {
-        if !ok_status {
-            return Err(fail(Failure::PreflightStatus));
-        }
-    } else if is_redirect && !p.preflight_redirect_is_bad_status {
-        if p.preflight_redirect_checks_allow_origin_first {
-            check_access(cx.browser, &resp.headers, origin, cx.include, http2).map_err(&fail)?;
-        }
-        return Err(fail(Failure::PreflightRedirect));
-    }
-    check_access(cx.browser, &resp.headers, origin, cx.include, http2).map_err(&fail)?;
-    if !ok_status {
-        return Err(fail(Failure::PreflightStatus));
-    }
+    check_preflight_answer(cx, resp, origin, pf.request.is_http2()).map_err(&fail)?;
     let raw = |name: &str| resp.headers.get_str(name).unwrap_or_default();
     let methods = parse_allow_list(resp.headers.get_all("access-control-allow-methods"));
     let allowed_headers = parse_allow_list(resp.headers.get_all("access-control-allow-headers"));
@@ -566,18 +641,7 @@ fn check_preflight(
         ListParse::Absent => Vec::new(),
         ListParse::Items(h) => h,
     };
-    let wildcard = !cx.include && allowed_headers.iter().any(|h| h == "*");
-    let listed_names = NameSet::new(allowed_headers.iter().map(String::as_bytes));
-    for name in names {
-        let listed = listed_names.contains(name.as_bytes());
-        let by_wildcard = wildcard && (name != "authorization" || p.wildcard_covers_authorization);
-        if !listed && !by_wildcard {
-            return Err(fail(Failure::HeaderNotAllowed {
-                name: name.clone(),
-                as_written: as_written(name, header_case),
-            }));
-        }
-    }
+    check_header_names(cx, &allowed_headers, names, header_case).map_err(&fail)?;
     let max_age = cx
         .browser
         .max_age(resp.headers.get_str("access-control-max-age").as_deref());
@@ -589,6 +653,58 @@ fn check_preflight(
             .collect(),
         max_age: max_age.unwrap_or(0),
     })
+}
+
+/// Decides the preflight answer's status and `Access-Control-Allow-Origin`, in the order the
+/// browser checks them (a redirect is its own failure where the browser does not count it as
+/// a bad status).
+fn check_preflight_answer(
+    cx: &Context,
+    resp: &Response,
+    origin: &str,
+    http2: bool,
+) -> Result<(), Failure> {
+    let p = cx.browser.profile();
+    let ok_status = (200..300).contains(&resp.status);
+    if p.preflight_status_before_allow_origin {
+        if !ok_status {
+            return Err(Failure::PreflightStatus);
+        }
+    } else if resp.location().is_some() && !p.preflight_redirect_is_bad_status {
+        if p.preflight_redirect_checks_allow_origin_first {
+            check_access(cx.browser, &resp.headers, origin, cx.include, http2)?;
+        }
+        return Err(Failure::PreflightRedirect);
+    }
+    check_access(cx.browser, &resp.headers, origin, cx.include, http2)?;
+    if !ok_status {
+        return Err(Failure::PreflightStatus);
+    }
+    Ok(())
+}
+
+/// Decides whether `Access-Control-Allow-Headers` covers every unsafe name: listed, or by `*`
+/// without credentials (`*` covers `authorization` only where the browser lets it).
+fn check_header_names(
+    cx: &Context,
+    allowed_headers: &[String],
+    names: &[String],
+    header_case: Option<&Headers>,
+) -> Result<(), Failure> {
+    let wildcard = !cx.include && allowed_headers.iter().any(|h| h == "*");
+    let covers_authorization = cx.browser.profile().wildcard_covers_authorization;
+    let listed_names = NameSet::new(allowed_headers.iter().map(String::as_bytes));
+    for name in names {
+        let listed = listed_names.contains(name.as_bytes());
+        let by_wildcard = wildcard && (name != "authorization" || covers_authorization);
+        if !listed && !by_wildcard {
+            return Err(Failure::HeaderNotAllowed {
+                name: name.clone(),
+                as_written: as_written(name, header_case),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The header name as the page wrote it (WebKit reports it so): from the actual request when
@@ -1403,5 +1519,137 @@ mod tests {
         for d in crate::cors::browser::DIFFERENCES {
             assert!(tested.contains(&d.id), "row {} has no test", d.id);
         }
+    }
+
+    fn cx<'a>(b: Browser, cache: &'a PreflightCache, passed: &'a [bool]) -> Context<'a> {
+        Context {
+            browser: b,
+            recorder: Chromium,
+            include: false,
+            page_origin: PAGE,
+            cache,
+            recorder_passed_preflight: passed,
+            recorder_unsafe_names: &[],
+            is_font: false,
+        }
+    }
+
+    /// The redirect stage: a cross-origin hop redirecting to another origin taints the request
+    /// origin; a same-origin one does not; a last hop's redirect leaves the flow undecided.
+    #[test]
+    fn redirect_stage_taints_and_needs_the_next_hop() {
+        let cache = PreflightCache::new(Chromium);
+        let cases = [
+            (API, "http://other.test/x", true),
+            (API, "http://api.test:8081/y", false),
+            ("http://app.test:8080/a", "http://api.test:8081/r", false),
+        ];
+        for (from, to, taints) in cases {
+            let resp = [("Location", to)];
+            let hop = x("GET", from, &[("Origin", PAGE)], Some((302, &resp)));
+            let next = x("GET", to, &[("Origin", PAGE)], Some((200, &[])));
+            let f = flow(vec![(hop.clone(), None), (next, None)]);
+            let mut walk = Walk {
+                request_origin: PAGE.into(),
+                tainted: false,
+                any_cross: false,
+            };
+            let resp = hop.response.as_ref().unwrap();
+            let followed = follow_redirect(&f, &cx(Chromium, &cache, &[]), &mut walk, 0, resp, to);
+            assert_eq!(followed, Ok(true), "{from} -> {to}");
+            assert_eq!(walk.tainted, taints, "{from} -> {to}");
+            assert_eq!(walk.request_origin == "null", taints, "{from} -> {to}");
+            let alone = flow(vec![(hop.clone(), None)]);
+            let last = follow_redirect(&alone, &cx(Chromium, &cache, &[]), &mut walk, 0, resp, to);
+            assert_eq!(
+                last,
+                Err(Decision::Undecidable(Missing::NextHop { hop: 0 }))
+            );
+        }
+    }
+
+    /// A needed preflight that is neither recorded nor cached: another browser takes the
+    /// recorder's passed answer for the same request; otherwise it is missing, and says whether
+    /// the recorder never asked.
+    #[test]
+    fn uncached_preflight_stage() {
+        let cache = PreflightCache::new(Firefox);
+        let put = FlowHop {
+            exchange: x("PUT", API, &[("Origin", PAGE)], Some((200, &[]))),
+            sent: true,
+            preflight: None,
+        };
+        let get = FlowHop {
+            exchange: x("GET", API, &[("Origin", PAGE)], Some((200, &[]))),
+            sent: true,
+            preflight: None,
+        };
+        let passed = [true];
+        let firefox = cx(Firefox, &cache, &passed);
+        assert_eq!(uncached_preflight(&firefox, &put, 0, &[], false), Ok(()));
+        let not_passed = cx(Firefox, &cache, &[]);
+        assert_eq!(
+            uncached_preflight(&not_passed, &put, 0, &[], false),
+            Err(Decision::Undecidable(Missing::Preflight { hop: 0 }))
+        );
+        let names = ["x-a".to_owned()];
+        assert!(matches!(
+            uncached_preflight(&not_passed, &get, 0, &names, false),
+            Err(Decision::Undecidable(Missing::PreflightNotSentByRecorder {
+                hop: 0,
+                ..
+            }))
+        ));
+        let recorder = cx(Chromium, &cache, &passed);
+        assert_eq!(
+            uncached_preflight(&recorder, &put, 0, &[], false),
+            Err(Decision::Undecidable(Missing::Preflight { hop: 0 }))
+        );
+    }
+
+    /// The preflight answer's checks: status before or after Allow-Origin as each browser
+    /// orders them, and header names listed or covered by `*`.
+    #[test]
+    fn preflight_answer_and_header_name_stages() {
+        let cache = PreflightCache::new(Chromium);
+        let resp = |status, headers: HeaderList| {
+            x("OPTIONS", API, &[], Some((status, headers)))
+                .response
+                .unwrap()
+        };
+        let bad_both = resp(500, &[]);
+        let want_first = |b: Browser| {
+            if b.profile().preflight_status_before_allow_origin {
+                Failure::PreflightStatus
+            } else {
+                Failure::AllowOriginMissing
+            }
+        };
+        for b in [Chromium, Firefox, Safari] {
+            let c = cx(b, &cache, &[]);
+            assert_eq!(
+                check_preflight_answer(&c, &bad_both, PAGE, false),
+                Err(want_first(b)),
+                "{b}"
+            );
+            let good = resp(204, &[("Access-Control-Allow-Origin", "*")]);
+            assert_eq!(
+                check_preflight_answer(&c, &good, PAGE, false),
+                Ok(()),
+                "{b}"
+            );
+        }
+        let c = cx(Chromium, &cache, &[]);
+        let names = ["x-a".to_owned(), "x-b".to_owned()];
+        let listed = ["x-a".to_owned(), "X-B".to_owned()];
+        assert_eq!(check_header_names(&c, &listed, &names, None), Ok(()));
+        assert_eq!(
+            check_header_names(&c, &["*".to_owned()], &names, None),
+            Ok(())
+        );
+        assert!(matches!(
+            check_header_names(&c, &listed[..1], &names, None),
+            Err(Failure::HeaderNotAllowed { name, as_written }) if name == "x-b" && as_written == "X-B"
+        ));
     }
 }

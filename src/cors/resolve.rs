@@ -159,25 +159,91 @@ impl Resolver {
     }
 
     /// Decides `flow` for every browser; `recorder` is the browser that made the input.
+    ///
+    /// The stages, in order: classify the flow, read what the cookie jar tells, age the caches,
+    /// set aside traffic CORS does not govern, evaluate the recording browser against the
+    /// evidence, derive the other browsers, apply the overrides that span browsers, commit
+    /// each browser's preflight cache and add the notes on how the evidence was read.
     pub fn resolve(&mut self, flow: &Flow, recorder: Browser) -> Resolution {
         let mut facts = classify(flow);
-        // A same-site request without the cookie a credentialed one would carry was not
-        // credentialed (only for a single request: a redirect can make it cross-site).
-        if facts.credentials_seen.is_none() && flow.hops.len() == 1 {
-            let x = &flow.first().exchange;
-            let visible = flow.first().sent && !(x.flavour.is_har() && x.evidence.no_response);
-            if let Some(p) = &facts.page_origin {
-                if visible
-                    && !x.request.headers.contains("cookie")
-                    && !same_origin(&x.request.url, p)
-                    && self.cookies.would_send(&flow.client, p, &x.request.url)
-                {
-                    facts.credentials_seen = Some(false);
-                    facts.credentials_from_cookie_jar = true;
-                }
-            }
+        self.deduce_from_cookie_jar(flow, &mut facts);
+        self.learn_cookies(flow);
+        self.expire_caches(flow.time());
+        let caches = self
+            .caches
+            .entry(flow.client.clone())
+            .or_insert_with(new_caches);
+        let headers = client_headers(flow);
+        // Inputs that are not a browser's own export (captures, HARs from proxies) can hold
+        // requests of tools, which no CORS check stops.
+        let client =
+            (!flow.flavour.is_browser_export()).then(|| crate::fingerprint::identify(headers));
+        let page_origin = match outside_cors(flow, &facts, client, headers) {
+            Ok(p) => p,
+            Err(why) => return not_cors_resolution(recorder, facts, &why),
+        };
+        let judge = Judge {
+            flow,
+            recorder,
+            facts: &facts,
+            page_origin: &page_origin,
+        };
+        let options = credential_options(&facts);
+        let rec_evals = judge.readings(caches, recorder, &options, &[], &[]);
+        if delivered_outside_cors(flow, &facts, &rec_evals) {
+            return not_cors_resolution(recorder, facts, DELIVERED_OUTSIDE_CORS);
         }
-        // Then this flow's own responses set cookies for the flows after it.
+        let har = flow.first().exchange.flavour.is_har();
+        let (rec_choice, credentials, rec_note) =
+            choose_with_evidence(recorder, &facts, &rec_evals, har);
+        let recording = Recording::new(flow, &facts, &rec_evals, rec_choice);
+        let mut browsers = Vec::new();
+        let mut chosen: Vec<Option<(bool, Evaluation)>> = Vec::new();
+        for &b in ALL_BROWSERS.iter() {
+            let (v, choice) = if b == recorder {
+                let v = judge.verdict(b, &rec_evals, rec_choice, rec_note.clone(), true);
+                (v, rec_choice.map(|i| rec_evals[i].clone()))
+            } else {
+                judge.derive(caches, b, credentials, &recording, &options, &browsers)
+            };
+            browsers.push(v);
+            chosen.push(choice);
+        }
+        unknown_if_mode_ambiguous(&facts, &mut browsers);
+        commit_caches(caches, flow, chosen);
+        unknown_if_not_a_browser(client, headers, &mut browsers);
+        explain_undecided(&mut browsers);
+        note_credentials_evidence(&facts, index_of(recorder), &mut browsers);
+        Resolution {
+            facts,
+            recorder,
+            credentials,
+            browsers,
+        }
+    }
+
+    /// Decides that a single same-site request was not credentialed when it lacks a cookie the
+    /// browser holds for its target (a redirect can make a chain cross-site, so only one hop).
+    fn deduce_from_cookie_jar(&self, flow: &Flow, facts: &mut Facts) {
+        if facts.credentials_seen.is_some() || flow.hops.len() != 1 {
+            return;
+        }
+        let x = &flow.first().exchange;
+        let visible = flow.first().sent && !(x.flavour.is_har() && x.evidence.no_response);
+        let Some(p) = &facts.page_origin else { return };
+        if visible
+            && !x.request.headers.contains("cookie")
+            && !same_origin(&x.request.url, p)
+            && self.cookies.would_send(&flow.client, p, &x.request.url)
+        {
+            facts.credentials_seen = Some(false);
+            facts.credentials_from_cookie_jar = true;
+        }
+    }
+
+    /// Decides which cookies the flows after this one find in the jar: this flow's responses
+    /// set them (read after the flow's own deduction, which sees only earlier flows).
+    fn learn_cookies(&mut self, flow: &Flow) {
         for hop in &flow.hops {
             if let Some(r) = &hop.exchange.response {
                 for v in r.headers.get_all("set-cookie") {
@@ -187,317 +253,446 @@ impl Resolver {
                 }
             }
         }
-        let now = flow.time();
-        if now.saturating_sub(self.last_expire) > 60_000_000 {
-            // Expired entries never answer a lookup and are dropped before any eviction, so
-            // when this sweep runs does not change a verdict; it only frees memory.
-            self.caches.retain(|_, cs| {
-                for c in cs.iter_mut() {
-                    c.expire(now);
-                }
-                cs.iter().any(|c| !c.is_empty())
-            });
-            self.last_expire = now;
-        }
-        let client_caches = self.caches.entry(flow.client.clone()).or_insert_with(|| {
-            ALL_BROWSERS
-                .iter()
-                .map(|b| PreflightCache::new(*b))
-                .collect()
-        });
-        let not_cors = |why: &str, facts: &Facts| Resolution {
-            facts: facts.clone(),
-            recorder,
-            credentials: Credentials::Unknown,
-            browsers: ALL_BROWSERS
-                .iter()
-                .map(|b| plain(*b, Verdict::NotCors, Some(why.to_owned())))
-                .collect(),
-        };
-        // Inputs that are not a browser's own export (captures, HARs from proxies) can hold
-        // requests of tools, which no CORS check stops.
-        // A request rebuilt from its preflight has only `Origin`: the preflight's headers
-        // are the client's.
-        let client_headers = match (&flow.first().preflight, flow.first().sent) {
-            (Some(pf), false) => &pf.request.headers,
-            _ => &flow.first().exchange.request.headers,
-        };
-        let client = (!flow.flavour.is_browser_export())
-            .then(|| crate::fingerprint::identify(client_headers));
-        if let Some(c @ crate::fingerprint::Client::NotBrowser(_)) = client {
-            let note = crate::fingerprint::doubt(c, client_headers);
-            return not_cors(note.as_deref().unwrap_or_default(), &facts);
-        }
-        if let Some(why) = not_cors_traffic(flow, &facts) {
-            return not_cors(&why, &facts);
-        }
-        let Some(page_origin) = facts.page_origin.clone() else {
-            return not_cors(
-                "no page origin is visible (no Origin, Referer or page URL)",
-                &facts,
-            );
-        };
-        if is_websocket_handshake(&flow.first().exchange.request) {
-            return not_cors(
-                "a WebSocket handshake: not subject to CORS (the server checks Origin itself)",
-                &facts,
-            );
-        }
-        match facts.mode {
-            Mode::NoCors => {
-                return not_cors(
-                    "no-cors request: the browser does not check CORS; the page gets an opaque response",
-                    &facts,
-                )
-            }
-            Mode::Navigate => return not_cors("a navigation, not a CORS request", &facts),
-            _ => {}
-        }
+    }
 
-        let options: Vec<bool> = match facts.credentials_seen {
-            Some(c) => vec![c],
-            // A CSS font load's credentials mode is `same-origin`: a cross-origin font is
-            // never credentialed.
-            None if facts.is_font => vec![false],
-            None => vec![false, true],
-        };
-        let rec_idx = index_of(recorder);
-        let evaluate_with = |caches: &[PreflightCache],
-                             browser: Browser,
-                             include: bool,
-                             passed: &[bool],
-                             names: &[Vec<String>]|
-         -> Evaluation {
-            evaluate(
-                flow,
-                &Context {
+    /// Decides when expired cache entries are dropped: at most once a minute of input time.
+    /// Expired entries never answer a lookup and are dropped before any eviction, so when this
+    /// sweep runs does not change a verdict; it only frees memory (clients left with empty
+    /// caches are forgotten).
+    fn expire_caches(&mut self, now: i64) {
+        if now.saturating_sub(self.last_expire) <= EXPIRE_EVERY_US {
+            return;
+        }
+        self.caches.retain(|_, cs| {
+            for c in cs.iter_mut() {
+                c.expire(now);
+            }
+            cs.iter().any(|c| !c.is_empty())
+        });
+        self.last_expire = now;
+    }
+}
+
+/// Input time between two sweeps of expired cache entries, in microseconds.
+const EXPIRE_EVERY_US: i64 = 60_000_000;
+
+/// A new client's preflight caches, one per browser in `ALL_BROWSERS` order.
+fn new_caches() -> Vec<PreflightCache> {
+    ALL_BROWSERS
+        .iter()
+        .map(|b| PreflightCache::new(*b))
+        .collect()
+}
+
+/// Decides which headers show the client: the request's, or, for a request rebuilt from its
+/// preflight (it has only `Origin`), the preflight's.
+fn client_headers(flow: &Flow) -> &crate::model::Headers {
+    match (&flow.first().preflight, flow.first().sent) {
+        (Some(pf), false) => &pf.request.headers,
+        _ => &flow.first().exchange.request.headers,
+    }
+}
+
+/// The same not-CORS verdict with the same note for every browser.
+fn not_cors_resolution(recorder: Browser, facts: Facts, why: &str) -> Resolution {
+    Resolution {
+        facts,
+        recorder,
+        credentials: Credentials::Unknown,
+        browsers: ALL_BROWSERS
+            .iter()
+            .map(|b| plain(*b, Verdict::NotCors, Some(why.to_owned())))
+            .collect(),
+    }
+}
+
+/// Decides whether CORS governs the flow at all before any rule runs: `Err` with the note
+/// when it does not (a tool's request, traffic CORS never checks, no page origin, a WebSocket
+/// handshake, a no-cors request or a navigation), else `Ok` with the page origin.
+fn outside_cors(
+    flow: &Flow,
+    facts: &Facts,
+    client: Option<crate::fingerprint::Client>,
+    headers: &crate::model::Headers,
+) -> Result<String, String> {
+    if let Some(c @ crate::fingerprint::Client::NotBrowser(_)) = client {
+        return Err(crate::fingerprint::doubt(c, headers).unwrap_or_default());
+    }
+    if let Some(why) = not_cors_traffic(flow, facts) {
+        return Err(why);
+    }
+    let Some(page_origin) = facts.page_origin.clone() else {
+        return Err("no page origin is visible (no Origin, Referer or page URL)".into());
+    };
+    if is_websocket_handshake(&flow.first().exchange.request) {
+        return Err(
+            "a WebSocket handshake: not subject to CORS (the server checks Origin itself)".into(),
+        );
+    }
+    match facts.mode {
+        Mode::NoCors => Err(
+            "no-cors request: the browser does not check CORS; the page gets an opaque response"
+                .into(),
+        ),
+        Mode::Navigate => Err("a navigation, not a CORS request".into()),
+        _ => Ok(page_origin),
+    }
+}
+
+/// Decides which credentials modes are still possible: the one the input shows, else only
+/// the uncredentialed one for a CSS font load (its mode is `same-origin`: a cross-origin font
+/// is never credentialed), else both.
+fn credential_options(facts: &Facts) -> Vec<bool> {
+    match facts.credentials_seen {
+        Some(c) => vec![c],
+        None if facts.is_font => vec![false],
+        None => vec![false, true],
+    }
+}
+
+/// The note of a response delivered although every CORS reading would block it.
+const DELIVERED_OUTSIDE_CORS: &str = "the browser delivered a response that every CORS reading would block: the request was not in cors mode (no-cors, a navigation or a form)";
+
+/// Decides that a delivered response every CORS reading blocks was not a CORS request, where
+/// cors mode was itself an inference. An explicit `Sec-Fetch-Mode: cors`, a preflight, XHR or
+/// a redirect chain (whose exported headers are often mangled) keep the rules' reading, and
+/// the evidence then overrides it with a note.
+fn delivered_outside_cors(flow: &Flow, facts: &Facts, rec_evals: &[(bool, Evaluation)]) -> bool {
+    let mode_was_inferred = flow.hops.len() == 1
+        && flow.first().preflight.is_none()
+        && facts.initiator != Initiator::Xhr
+        && flow
+            .first()
+            .exchange
+            .request
+            .headers
+            .get_str("sec-fetch-mode")
+            .is_none();
+    facts.observed == Observed::Succeeded
+        && mode_was_inferred
+        && !rec_evals.is_empty()
+        && rec_evals
+            .iter()
+            .all(|(_, e)| matches!(e.decision, Decision::Blocked(_)))
+}
+
+/// What the recording browser's chosen reading tells the other browsers.
+struct Recording<'a> {
+    evals: &'a [(bool, Evaluation)],
+    choice: Option<usize>,
+    /// Per hop: the recorder got past this hop's preflight.
+    passed: Vec<bool>,
+    /// Per hop: the unsafe names the recorder announced.
+    names: Vec<Vec<String>>,
+}
+
+impl<'a> Recording<'a> {
+    fn new(
+        flow: &Flow,
+        facts: &Facts,
+        evals: &'a [(bool, Evaluation)],
+        choice: Option<usize>,
+    ) -> Self {
+        let chosen = choice.map(|i| &evals[i].1);
+        Self {
+            evals,
+            choice,
+            passed: (0..flow.hops.len())
+                .map(|h| chosen.is_some_and(|e| got_past_preflight(e, h, &facts.observed)))
+                .collect(),
+            names: chosen.map(|e| e.unsafe_names.clone()).unwrap_or_default(),
+        }
+    }
+
+    fn chosen(&self) -> Option<&'a (bool, Evaluation)> {
+        self.choice.map(|i| &self.evals[i])
+    }
+}
+
+/// One flow under judgement: what every per-browser stage reads.
+struct Judge<'a> {
+    flow: &'a Flow,
+    recorder: Browser,
+    facts: &'a Facts,
+    page_origin: &'a str,
+}
+
+impl Judge<'_> {
+    /// The engine's evaluation of the flow for `browser` under each credentials mode of
+    /// `options`, given what the recorder's reading tells (`passed`, `names`; empty for the
+    /// recorder itself).
+    fn readings(
+        &self,
+        caches: &[PreflightCache],
+        browser: Browser,
+        options: &[bool],
+        passed: &[bool],
+        names: &[Vec<String>],
+    ) -> Vec<(bool, Evaluation)> {
+        options
+            .iter()
+            .map(|&include| {
+                let cx = Context {
                     browser,
-                    recorder,
+                    recorder: self.recorder,
                     include,
-                    page_origin: &page_origin,
+                    page_origin: self.page_origin,
                     cache: &caches[index_of(browser)],
                     recorder_passed_preflight: passed,
                     recorder_unsafe_names: names,
-                    is_font: facts.is_font,
-                },
-            )
-        };
+                    is_font: self.facts.is_font,
+                };
+                (include, evaluate(self.flow, &cx))
+            })
+            .collect()
+    }
 
-        // The recording browser, with the evidence.
-        let rec_evals: Vec<(bool, Evaluation)> = options
-            .iter()
-            .map(|&c| (c, evaluate_with(client_caches, recorder, c, &[], &[])))
-            .collect();
-        // Only where cors mode was itself an inference: an explicit `Sec-Fetch-Mode: cors`, a
-        // preflight, XHR or a redirect chain (whose exported headers are often mangled) keep
-        // the rules' reading, and the evidence then overrides it with a note.
-        let mode_was_inferred = flow.hops.len() == 1
-            && flow.first().preflight.is_none()
-            && facts.initiator != Initiator::Xhr
-            && flow
-                .first()
-                .exchange
-                .request
-                .headers
-                .get_str("sec-fetch-mode")
-                .is_none();
-        if facts.observed == Observed::Succeeded
-            && mode_was_inferred
-            && !rec_evals.is_empty()
-            && rec_evals
-                .iter()
-                .all(|(_, e)| matches!(e.decision, Decision::Blocked(_)))
-        {
-            return not_cors(
-                "the browser delivered a response that every CORS reading would block: the request was not in cors mode (no-cors, a navigation or a form)",
-                &facts,
+    fn verdict(
+        &self,
+        browser: Browser,
+        evals: &[(bool, Evaluation)],
+        choice: Option<usize>,
+        note: Option<String>,
+        is_recorder: bool,
+    ) -> BrowserVerdict {
+        verdict_from(
+            browser,
+            self.flow,
+            self.facts,
+            self.page_origin,
+            evals,
+            choice,
+            note,
+            is_recorder,
+        )
+    }
+
+    /// Decides another browser's verdict from the rules and the recorder's reading, then the
+    /// overrides: the recorder's outcome where both faced the same hidden answer, Firefox's
+    /// network errors, and a recording that contradicts the rules. `so_far` holds the verdicts
+    /// of the browsers before `b`. Returns the verdict and the evaluation its cache commits.
+    fn derive(
+        &self,
+        caches: &[PreflightCache],
+        b: Browser,
+        credentials: Credentials,
+        rec: &Recording,
+        options: &[bool],
+        so_far: &[BrowserVerdict],
+    ) -> (BrowserVerdict, Option<(bool, Evaluation)>) {
+        let opts = derived_options(credentials, rec, &self.facts.observed, options);
+        let evals = self.readings(caches, b, &opts, &rec.passed, &rec.names);
+        let (choice, note) = combine(b, &evals);
+        let mut v = self.verdict(b, &evals, choice, note, false);
+        if v.verdict == Verdict::Unknown && same_hidden_answer(&evals, rec.evals, rec.choice) {
+            adopt_recorder_outcome(&mut v, self.recorder, so_far, self.facts);
+        }
+        if let Some(n) = firefox_network_error(b, self.flow, &self.facts.observed) {
+            v = n;
+        }
+        if contradicted(&self.facts.observed, rec, &v) {
+            v = plain(
+                b,
+                Verdict::Unknown,
+                Some(format!(
+                    "{}'s own outcome in the input contradicts the rules on these headers, so they do not decide {b} either",
+                    self.recorder
+                )),
             );
         }
-        let har = flow.first().exchange.flavour.is_har();
-        let (rec_choice, credentials, rec_note) =
-            choose_with_evidence(recorder, &facts, &rec_evals, har);
-        let rec_eval = rec_choice.map(|i| &rec_evals[i].1);
-        let passed: Vec<bool> = (0..flow.hops.len())
-            .map(|h| rec_eval.is_some_and(|e| got_past_preflight(e, h, &facts.observed)))
-            .collect();
-        let names: Vec<Vec<String>> = rec_eval.map(|e| e.unsafe_names.clone()).unwrap_or_default();
+        (v, choice.map(|i| evals[i].clone()))
+    }
+}
 
-        let mut browsers = Vec::new();
-        let mut chosen: Vec<Option<(bool, Evaluation)>> = Vec::new();
-        for &b in ALL_BROWSERS.iter() {
-            if b == recorder {
-                let v = rec_choice.map(|i| rec_evals[i].clone());
-                browsers.push(verdict_from(
-                    b,
-                    flow,
-                    &facts,
-                    &page_origin,
-                    &rec_evals,
-                    rec_choice,
-                    rec_note.clone(),
-                    true,
-                ));
-                chosen.push(v);
-                continue;
-            }
-            let opts: Vec<bool> = match credentials {
-                Credentials::Include => vec![true],
-                Credentials::Omit => vec![false],
-                // The evidence already picked a reading for the recorder: use the same one, so
-                // that every browser judges the same page code.
-                Credentials::Unknown => match (rec_choice, &facts.observed) {
-                    (
-                        Some(i),
-                        Observed::CorsFailure(_)
-                        | Observed::Succeeded
-                        | Observed::NotSent
-                        | Observed::PreflightsPassed
-                        | Observed::NotObserved,
-                    ) => vec![rec_evals[i].0],
-                    _ => options.clone(),
-                },
-            };
-            let evals: Vec<(bool, Evaluation)> = opts
-                .iter()
-                .map(|&c| (c, evaluate_with(client_caches, b, c, &passed, &names)))
-                .collect();
-            let (choice, note) = combine(b, &evals);
-            let mut v = verdict_from(b, flow, &facts, &page_origin, &evals, choice, note, false);
-            // The same hidden server answer the recording browser faced: same outcome.
-            if v.verdict == Verdict::Unknown && same_hidden_answer(&evals, &rec_evals, rec_choice) {
-                let rv = &browsers_or_pending(&browsers, rec_idx, b);
-                if let Some(outcome) = rv.or(recorder_outcome(&facts)) {
-                    v.verdict = outcome;
-                    v.note = Some(format!(
-                        "{b} would send the same requests as {recorder}, which the server answered the same way; the input does not show which check decided it"
-                    ));
-                }
-            }
-            if b == Browser::Firefox && b.profile().network_error_is_cors_error {
-                if let Observed::OtherFailure(err) = &facts.observed {
-                    if is_network_error(err) {
-                        // A network error in every browser, never a CORS block: Firefox's
-                        // console only names it like one.
-                        let url = &flow.last().exchange.request.url;
-                        let named = super::reason::firefox_network_error(url);
-                        v = plain(
-                            b,
-                            Verdict::Unknown,
-                            Some(format!(
-                                "{err}: a network failure, not a CORS decision; Firefox's console reports it as {} (\"{}\") all the same",
-                                named.reason.unwrap_or("a CORS error"),
-                                named.message
-                            )),
-                        );
-                    }
-                }
-            }
-            // Where the recording contradicts the rules for its own browser, the same data
-            // cannot be trusted to decide another browser either.
-            let contradicted = match (
-                &facts.observed,
-                rec_choice.map(|i| &rec_evals[i].1.decision),
-            ) {
-                (Observed::Succeeded, Some(Decision::Blocked(_))) => v.verdict == Verdict::Blocked,
-                (Observed::CorsFailure(_), Some(Decision::Allowed)) => {
-                    v.verdict == Verdict::Allowed
-                }
-                _ => false,
-            };
-            if contradicted {
-                v = plain(
-                    b,
-                    Verdict::Unknown,
-                    Some(format!(
-                        "{recorder}'s own outcome in the input contradicts the rules on these headers, so they do not decide {b} either"
-                    )),
-                );
-            }
-            browsers.push(v);
-            chosen.push(choice.map(|i| evals[i].clone()));
+/// Decides the credentials modes a derived browser is judged under: the deduced one, else the
+/// reading the evidence already picked for the recorder (so that every browser judges the
+/// same page code), else every option.
+fn derived_options(
+    credentials: Credentials,
+    rec: &Recording,
+    observed: &Observed,
+    options: &[bool],
+) -> Vec<bool> {
+    match credentials {
+        Credentials::Include => vec![true],
+        Credentials::Omit => vec![false],
+        Credentials::Unknown => match (rec.chosen(), observed) {
+            (
+                Some((include, _)),
+                Observed::CorsFailure(_)
+                | Observed::Succeeded
+                | Observed::NotSent
+                | Observed::PreflightsPassed
+                | Observed::NotObserved,
+            ) => vec![*include],
+            _ => options.to_vec(),
+        },
+    }
+}
+
+/// Decides an undecided derived browser by the recorder's outcome: it sent the same requests,
+/// which the server answered the same way. The recorder's verdict is taken when it is already
+/// decided (it comes before `v` in `ALL_BROWSERS`), else its observed outcome.
+fn adopt_recorder_outcome(
+    v: &mut BrowserVerdict,
+    recorder: Browser,
+    so_far: &[BrowserVerdict],
+    facts: &Facts,
+) {
+    let decided = so_far
+        .get(index_of(recorder))
+        .map(|r| r.verdict)
+        .filter(|r| matches!(r, Verdict::Allowed | Verdict::Blocked));
+    if let Some(outcome) = decided.or(recorder_outcome(facts)) {
+        let b = v.browser;
+        v.verdict = outcome;
+        v.note = Some(format!(
+            "{b} would send the same requests as {recorder}, which the server answered the same way; the input does not show which check decided it"
+        ));
+    }
+}
+
+/// Decides Firefox's verdict on a network error: unknown in every browser, never a CORS block,
+/// though Firefox's console names it like one. `None` where it does not apply.
+fn firefox_network_error(b: Browser, flow: &Flow, observed: &Observed) -> Option<BrowserVerdict> {
+    if b != Browser::Firefox || !b.profile().network_error_is_cors_error {
+        return None;
+    }
+    let Observed::OtherFailure(err) = observed else {
+        return None;
+    };
+    if !is_network_error(err) {
+        return None;
+    }
+    let url = &flow.last().exchange.request.url;
+    let named = super::reason::firefox_network_error(url);
+    Some(plain(
+        b,
+        Verdict::Unknown,
+        Some(format!(
+            "{err}: a network failure, not a CORS decision; Firefox's console reports it as {} (\"{}\") all the same",
+            named.reason.unwrap_or("a CORS error"),
+            named.message
+        )),
+    ))
+}
+
+/// Decides whether the recording contradicts the rules for its own browser in the direction
+/// of `v`: then the same data cannot be trusted to decide another browser either.
+fn contradicted(observed: &Observed, rec: &Recording, v: &BrowserVerdict) -> bool {
+    match (observed, rec.chosen().map(|(_, e)| &e.decision)) {
+        (Observed::Succeeded, Some(Decision::Blocked(_))) => v.verdict == Verdict::Blocked,
+        (Observed::CorsFailure(_), Some(Decision::Allowed)) => v.verdict == Verdict::Allowed,
+        _ => false,
+    }
+}
+
+/// Decides that a block is unknown when the mode is ambiguous and nothing was observed: a
+/// no-cors request is not checked, and nothing on the wire tells the two apart.
+fn unknown_if_mode_ambiguous(facts: &Facts, browsers: &mut [BrowserVerdict]) {
+    if facts.mode != Mode::Ambiguous || facts.observed != Observed::NotObserved {
+        return;
+    }
+    for v in browsers {
+        if v.verdict == Verdict::Blocked {
+            v.verdict = Verdict::Unknown;
+            v.note = Some(format!(
+                "blocked ({}) if the page sent it in cors mode; a no-cors request (sendBeacon, `<form>`, `mode: 'no-cors'`) is not checked, and nothing on the wire tells them apart",
+                v.reason.unwrap_or("CORS")
+            ));
         }
-        if facts.mode == Mode::Ambiguous && facts.observed == Observed::NotObserved {
-            for v in &mut browsers {
-                if v.verdict == Verdict::Blocked {
-                    v.verdict = Verdict::Unknown;
-                    v.note = Some(format!(
-                        "blocked ({}) if the page sent it in cors mode; a no-cors request (sendBeacon, `<form>`, `mode: 'no-cors'`) is not checked, and nothing on the wire tells them apart",
-                        v.reason.unwrap_or("CORS")
-                    ));
-                }
-            }
+    }
+}
+
+/// Decides what each browser's preflight cache holds after the flow: the preflights its
+/// chosen evaluation passed are stored (timed by the preflight), and the entry of a blocked
+/// request is cleared. `chosen` is in `ALL_BROWSERS` order, like `caches`.
+fn commit_caches(
+    caches: &mut [PreflightCache],
+    flow: &Flow,
+    chosen: Vec<Option<(bool, Evaluation)>>,
+) {
+    for (cache, choice) in caches.iter_mut().zip(chosen) {
+        let Some((include, ev)) = choice else {
+            continue;
+        };
+        for p in &ev.passed {
+            let hop = &flow.hops[p.hop];
+            let time = hop
+                .preflight
+                .as_ref()
+                .map_or(hop.exchange.time, |pf| pf.time);
+            cache.insert(&flow.client, &p.origin, &p.url, time, include, &p.allowed);
         }
-        // Update every browser's cache with what its chosen evaluation did.
-        for (bi, choice) in chosen.into_iter().enumerate() {
-            let Some((include, ev)) = choice else {
-                continue;
-            };
-            let cache = &mut client_caches[bi];
-            for p in &ev.passed {
-                let time = flow.hops[p.hop]
-                    .preflight
-                    .as_ref()
-                    .map_or(flow.hops[p.hop].exchange.time, |pf| pf.time);
-                cache.insert(&flow.client, &p.origin, &p.url, time, include, &p.allowed);
-            }
-            if let Decision::Blocked(b) = &ev.decision {
-                cache.clear(&flow.client, &b.request_origin, &b.url);
-            }
+        if let Decision::Blocked(b) = &ev.decision {
+            cache.clear(&flow.client, &b.request_origin, &b.url);
         }
-        let named_client = client_headers.contains("user-agent");
-        if let (Some(c @ crate::fingerprint::Client::Unknown), true) = (client, named_client) {
-            // A browser would block it; a tool would not be checked at all. Say so. (Without
-            // any User-Agent the request is taken as a browser's, as always before.)
-            let doubt = crate::fingerprint::doubt(c, client_headers);
-            for v in browsers
-                .iter_mut()
-                .filter(|v| v.verdict == Verdict::Blocked)
-            {
-                let note = format!(
-                    "{} if a browser sent it; {}, and a client that is not a browser is not checked",
-                    v.reason.unwrap_or("blocked"),
-                    doubt.as_deref().unwrap_or_default()
-                );
-                *v = plain(v.browser, Verdict::Unknown, Some(note));
-            }
+    }
+}
+
+/// Decides that a block is unknown for a client that names itself but is not recognisably a
+/// browser: a browser would block it, a tool would not be checked at all. (Without any
+/// User-Agent the request is taken as a browser's, as always before.)
+fn unknown_if_not_a_browser(
+    client: Option<crate::fingerprint::Client>,
+    headers: &crate::model::Headers,
+    browsers: &mut [BrowserVerdict],
+) {
+    let Some(c @ crate::fingerprint::Client::Unknown) = client else {
+        return;
+    };
+    if !headers.contains("user-agent") {
+        return;
+    }
+    let doubt = crate::fingerprint::doubt(c, headers);
+    for v in browsers
+        .iter_mut()
+        .filter(|v| v.verdict == Verdict::Blocked)
+    {
+        let note = format!(
+            "{} if a browser sent it; {}, and a client that is not a browser is not checked",
+            v.reason.unwrap_or("blocked"),
+            doubt.as_deref().unwrap_or_default()
+        );
+        *v = plain(v.browser, Verdict::Unknown, Some(note));
+    }
+}
+
+/// Decides the note of a problem verdict no rule explained: the Why column is never empty for
+/// a problem, so it says what would decide it.
+fn explain_undecided(browsers: &mut [BrowserVerdict]) {
+    for v in browsers {
+        if matches!(v.verdict, Verdict::Blocked | Verdict::Unknown)
+            && v.reason.is_none()
+            && v.note.is_none()
+        {
+            v.note = Some(UNDECIDED.to_owned());
         }
-        // The Why column is never empty for a problem: where no rule above said why, say what
-        // would decide it.
-        for v in &mut browsers {
-            if matches!(v.verdict, Verdict::Blocked | Verdict::Unknown)
-                && v.reason.is_none()
-                && v.note.is_none()
-            {
-                v.note = Some(UNDECIDED.to_owned());
-            }
+    }
+}
+
+/// Decides the notes on how the credentials mode was read: from the cookie jar (the recorder
+/// only) or from the connections (every browser).
+fn note_credentials_evidence(facts: &Facts, rec_idx: usize, browsers: &mut [BrowserVerdict]) {
+    let add = |v: &mut BrowserVerdict, why: &str| {
+        v.note = Some(match v.note.take() {
+            Some(n) => format!("{n}; {why}"),
+            None => why.to_owned(),
+        });
+    };
+    if facts.credentials_from_cookie_jar {
+        if let Some(v) = browsers.get_mut(rec_idx) {
+            add(v, "not credentialed: the browser held a same-site cookie for this host (set earlier in the input) and did not send it");
         }
-        if facts.credentials_from_cookie_jar {
-            if let Some(v) = browsers.get_mut(rec_idx) {
-                let why = "not credentialed: the browser held a same-site cookie for this host (set earlier in the input) and did not send it";
-                v.note = Some(match v.note.take() {
-                    Some(n) => format!("{n}; {why}"),
-                    None => why.to_owned(),
-                });
-            }
-        }
-        if facts.credentials_from_connection {
-            let why = if facts.credentials_seen == Some(true) {
-                "credentials mode read from the connection: it carried a Cookie, and Chromium and Firefox never send an uncredentialed request on such a connection"
-            } else {
-                "credentials mode read from the connection: it also carried a CORS preflight, and Chromium and Firefox send those and uncredentialed requests on connections of their own (unless cookies are blocked for the site)"
-            };
-            for v in &mut browsers {
-                v.note = Some(match v.note.take() {
-                    Some(n) => format!("{n}; {why}"),
-                    None => why.to_owned(),
-                });
-            }
-        }
-        Resolution {
-            facts,
-            recorder,
-            credentials,
-            browsers,
+    }
+    if facts.credentials_from_connection {
+        let why = if facts.credentials_seen == Some(true) {
+            "credentials mode read from the connection: it carried a Cookie, and Chromium and Firefox never send an uncredentialed request on such a connection"
+        } else {
+            "credentials mode read from the connection: it also carried a CORS preflight, and Chromium and Firefox send those and uncredentialed requests on connections of their own (unless cookies are blocked for the site)"
+        };
+        for v in browsers {
+            add(v, why);
         }
     }
 }
@@ -561,17 +756,6 @@ fn not_cors_traffic(flow: &Flow, facts: &Facts) -> Option<String> {
         }
     }
     None
-}
-
-fn browsers_or_pending(
-    browsers: &[BrowserVerdict],
-    rec_idx: usize,
-    _b: Browser,
-) -> Option<Verdict> {
-    browsers
-        .get(rec_idx)
-        .map(|v| v.verdict)
-        .filter(|v| matches!(v, Verdict::Allowed | Verdict::Blocked))
 }
 
 fn recorder_outcome(facts: &Facts) -> Option<Verdict> {
@@ -928,6 +1112,9 @@ pub fn describe_missing(m: &Missing) -> String {
     }
 }
 
+/// Decides one browser's verdict from its chosen reading (`choice` into `evals`, none when the
+/// readings disagree): the decision's verdict, reason, message and fix, then, for the
+/// recording browser, what the evidence overrides.
 #[allow(clippy::too_many_arguments)]
 fn verdict_from(
     browser: Browser,
@@ -939,8 +1126,8 @@ fn verdict_from(
     note: Option<String>,
     is_recorder: bool,
 ) -> BrowserVerdict {
-    let Some(i) = choice else {
-        let mut v = plain(browser, Verdict::Unknown, note);
+    let mut v = plain(browser, Verdict::Unknown, note);
+    let Some((include, ev)) = choice.map(|i| &evals[i]) else {
         if is_recorder {
             if let Some(o) = recorder_outcome(facts) {
                 v.verdict = o;
@@ -948,46 +1135,14 @@ fn verdict_from(
         }
         return v;
     };
-    let (include, ev) = &evals[i];
-    let mut v = plain(browser, Verdict::Unknown, note);
     v.cache_hits = ev.cache_hits.clone();
     match &ev.decision {
         Decision::Allowed => v.verdict = Verdict::Allowed,
         Decision::NotCors(n) => {
             v.verdict = Verdict::NotCors;
-            v.note = Some(
-                match n {
-                    NotCors::SameOrigin => "same-origin request",
-                    NotCors::NoCors => "no-cors request",
-                    NotCors::Navigation => "navigation",
-                    NotCors::NotCorsInThisBrowser => {
-                        "this browser loads fonts without CORS (no Origin is sent)"
-                    }
-                }
-                .to_owned(),
-            );
+            v.note = Some(not_cors_note(*n).to_owned());
         }
-        Decision::Blocked(b) => {
-            let first_url = &flow.first().exchange.request.url;
-            let last_url = &flow.hops[b.hop.min(flow.hops.len() - 1)]
-                .exchange
-                .request
-                .url;
-            let ctx = MessageContext {
-                first_url,
-                last_url,
-                page_origin,
-                initiator: facts.initiator,
-                credentials_include: *include,
-            };
-            let named: Named = b.names(browser, &ctx);
-            v.verdict = Verdict::Blocked;
-            v.reason = named.reason;
-            v.failed_parameter = named.parameter;
-            v.message = Some(named.message);
-            v.fix = Some(super::fix::fix_for(b, flow, page_origin, *include));
-            v.blocked = Some(b.clone());
-        }
+        Decision::Blocked(b) => name_block(&mut v, b, flow, facts, page_origin, *include),
         Decision::Undecidable(m) => {
             let text = describe_missing(m);
             v.note = Some(match v.note.take() {
@@ -1002,44 +1157,93 @@ fn verdict_from(
         }
     }
     if is_recorder {
-        // The evidence wins over the rules for the browser that recorded it.
-        match (&facts.observed, v.verdict) {
-            (Observed::Succeeded, Verdict::Blocked) => {
-                v.note = Some(format!(
-                    "the rules predict {} but the browser delivered the response; the request was probably not in cors mode",
-                    v.reason.unwrap_or("a block")
-                ));
-                v.verdict = Verdict::Allowed;
-                v.reason = None;
-                v.failed_parameter = None;
-                v.message = None;
-                v.fix = None;
-            }
-            (Observed::CorsFailure(_), Verdict::Allowed) => {
-                v.verdict = Verdict::Blocked;
-                v.note = Some("the browser reported a failure that the visible headers do not explain (a cached preflight or a header the export left out)".into());
-            }
-            (Observed::OtherFailure(err), _) => {
-                v.verdict = Verdict::Unknown;
-                v.reason = None;
-                v.failed_parameter = None;
-                v.message = None;
-                v.fix = None;
-                // Keep what the evidence told about the credentials mode.
-                let deduced = v
-                    .note
-                    .as_deref()
-                    .and_then(|n| n.split("; ").find(|p| p.starts_with(CREDENTIALS_DEDUCED)))
-                    .map(|n| format!("; {n}"))
-                    .unwrap_or_default();
-                v.note = Some(format!(
-                    "{err}: a network or client failure, not a CORS decision{deduced}"
-                ));
-            }
-            _ => {}
-        }
+        evidence_wins(&mut v, &facts.observed);
     }
     v
+}
+
+/// The note of a flow the engine found outside CORS.
+fn not_cors_note(n: NotCors) -> &'static str {
+    match n {
+        NotCors::SameOrigin => "same-origin request",
+        NotCors::NoCors => "no-cors request",
+        NotCors::Navigation => "navigation",
+        NotCors::NotCorsInThisBrowser => {
+            "this browser loads fonts without CORS (no Origin is sent)"
+        }
+    }
+}
+
+/// Decides how `v.browser` reports the block `b`: its reason name, failed parameter, console
+/// message and the server fix.
+fn name_block(
+    v: &mut BrowserVerdict,
+    b: &Blocked,
+    flow: &Flow,
+    facts: &Facts,
+    page_origin: &str,
+    include: bool,
+) {
+    let first_url = &flow.first().exchange.request.url;
+    let last_url = &flow.hops[b.hop.min(flow.hops.len() - 1)]
+        .exchange
+        .request
+        .url;
+    let ctx = MessageContext {
+        first_url,
+        last_url,
+        page_origin,
+        initiator: facts.initiator,
+        credentials_include: include,
+    };
+    let named: Named = b.names(v.browser, &ctx);
+    v.verdict = Verdict::Blocked;
+    v.reason = named.reason;
+    v.failed_parameter = named.parameter;
+    v.message = Some(named.message);
+    v.fix = Some(super::fix::fix_for(b, flow, page_origin, include));
+    v.blocked = Some(b.clone());
+}
+
+/// Decides where the evidence wins over the rules for the browser that recorded it: a
+/// delivered response is allowed, a reported CORS failure blocked, and a network or client
+/// failure is no CORS verdict at all.
+fn evidence_wins(v: &mut BrowserVerdict, observed: &Observed) {
+    let clear_block = |v: &mut BrowserVerdict| {
+        v.reason = None;
+        v.failed_parameter = None;
+        v.message = None;
+        v.fix = None;
+    };
+    match (observed, v.verdict) {
+        (Observed::Succeeded, Verdict::Blocked) => {
+            v.note = Some(format!(
+                "the rules predict {} but the browser delivered the response; the request was probably not in cors mode",
+                v.reason.unwrap_or("a block")
+            ));
+            v.verdict = Verdict::Allowed;
+            clear_block(v);
+        }
+        (Observed::CorsFailure(_), Verdict::Allowed) => {
+            v.verdict = Verdict::Blocked;
+            v.note = Some("the browser reported a failure that the visible headers do not explain (a cached preflight or a header the export left out)".into());
+        }
+        (Observed::OtherFailure(err), _) => {
+            v.verdict = Verdict::Unknown;
+            clear_block(v);
+            // Keep what the evidence told about the credentials mode.
+            let deduced = v
+                .note
+                .as_deref()
+                .and_then(|n| n.split("; ").find(|p| p.starts_with(CREDENTIALS_DEDUCED)))
+                .map(|n| format!("; {n}"))
+                .unwrap_or_default();
+            v.note = Some(format!(
+                "{err}: a network or client failure, not a CORS decision{deduced}"
+            ));
+        }
+        _ => {}
+    }
 }
 
 /// An image, media, stylesheet or script load that failed at the network level with no
@@ -1096,30 +1300,37 @@ fn connection_credentials(flow: &Flow, page_origin: &str) -> Option<bool> {
 /// Browser-independent classification of a flow: the facts the recording itself gives.
 pub fn classify(flow: &Flow) -> Facts {
     let first = &flow.first().exchange;
-    let provisional = |x: &crate::model::Exchange| {
-        x.flavour.is_har() && x.evidence.no_response && !x.request.headers.contains("host")
-    };
-    // Page origin: the Origin the browser sent, else the preflight's, the HAR page, the Referer.
-    let mut page_origin = None;
-    let mut from = "";
-    for hop in &flow.hops {
-        if let Some(o) = hop.exchange.request.headers.get_str("origin") {
-            if o != "null" {
-                page_origin = canonical_origin(&o);
-                from = "Origin header";
-                break;
-            }
-        }
-        if let Some(pf) = &hop.preflight {
-            if let Some(o) = pf.request.headers.get_str("origin") {
-                if o != "null" {
-                    page_origin = canonical_origin(&o);
-                    from = "preflight Origin header";
-                    break;
-                }
-            }
-        }
+    let (page_origin, from) = page_origin_of(flow);
+    let rt = first
+        .evidence
+        .resource_type
+        .as_deref()
+        .map(str::to_ascii_lowercase);
+    let error = flow.last().exchange.evidence.error.clone();
+    let mode = mode_of(
+        flow,
+        page_origin.as_deref(),
+        rt.as_deref(),
+        error.as_deref(),
+    );
+    let (credentials_seen, from_connection) = credentials_of(flow, page_origin.as_deref());
+    Facts {
+        page_origin,
+        page_origin_from: from,
+        mode,
+        initiator: Initiator::from_resource_type(rt.as_deref()),
+        credentials_seen,
+        credentials_from_cookie_jar: false,
+        credentials_from_connection: from_connection,
+        observed: observed_of(flow, error),
+        is_font: rt.as_deref() == Some("font"),
     }
+}
+
+/// Decides the page origin and says where it was read: the Origin the browser sent, else the
+/// preflight's, then (without any) the Referer, fetch metadata, the HAR page's document URL.
+fn page_origin_of(flow: &Flow) -> (Option<String>, &'static str) {
+    let first = &flow.first().exchange;
     // `Origin: null` on the very first request (not after a redirect): the page itself has an
     // opaque origin (sandboxed iframe, `data:` or `file:` document), so `null` is what the
     // server must allow (`#serializing-a-request-origin`).
@@ -1130,186 +1341,202 @@ pub fn classify(flow: &Flow) -> Facts {
             .and_then(|p| p.request.headers.get_str("origin"))
     });
     if first_origin.as_deref() == Some("null") {
-        page_origin = Some("null".to_owned());
-        from = "Origin header (opaque origin: sandboxed iframe, data: or file: page)";
+        return (
+            Some("null".to_owned()),
+            "Origin header (opaque origin: sandboxed iframe, data: or file: page)",
+        );
+    }
+    let sent = flow.hops.iter().find_map(|hop| {
+        let origin = |h: &crate::model::Headers| h.get_str("origin").filter(|o| o != "null");
+        origin(&hop.exchange.request.headers)
+            .map(|o| (o, "Origin header"))
+            .or_else(|| {
+                let pf = hop.preflight.as_ref()?;
+                origin(&pf.request.headers).map(|o| (o, "preflight Origin header"))
+            })
+    });
+    // An Origin that does not parse leaves the fallbacks below to find one (or none, still
+    // saying which header was read).
+    let (canonical, from) = match sent {
+        Some((o, from)) => (canonical_origin(&o), from),
+        None => (None, ""),
+    };
+    if canonical.is_some() {
+        return (canonical, from);
     }
     // Without `Origin`: the Referer, then fetch metadata, then the HAR page's document URL
     // (the top page: a frame of another origin has its own Referer).
-    if page_origin.is_none() {
-        let referer = first
-            .request
-            .headers
-            .get_str("referer")
-            .and_then(|r| origin_of(&r))
-            .filter(|o| o != "null");
-        let same_site_says = first
-            .request
-            .headers
-            .get_str("sec-fetch-site")
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("same-origin"));
-        if let Some(r) = referer {
-            page_origin = Some(r);
-            from = "Referer (a guess: the initiator may be a frame of another origin)";
-        } else if same_site_says {
-            page_origin = origin_of(&first.request.url);
-            from = "Sec-Fetch-Site: same-origin";
-        } else if let Some(p) = &first.evidence.page_origin {
-            page_origin = Some(p.clone());
-            from = "HAR page";
-        }
+    let referer = first
+        .request
+        .headers
+        .get_str("referer")
+        .and_then(|r| origin_of(&r))
+        .filter(|o| o != "null");
+    let same_site_says = first
+        .request
+        .headers
+        .get_str("sec-fetch-site")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("same-origin"));
+    if let Some(r) = referer {
+        (
+            Some(r),
+            "Referer (a guess: the initiator may be a frame of another origin)",
+        )
+    } else if same_site_says {
+        (origin_of(&first.request.url), "Sec-Fetch-Site: same-origin")
+    } else if let Some(p) = &first.evidence.page_origin {
+        (Some(p.clone()), "HAR page")
+    } else {
+        (None, from)
     }
-    let rt = first
-        .evidence
-        .resource_type
-        .as_deref()
-        .map(str::to_ascii_lowercase);
-    let initiator = Initiator::from_resource_type(rt.as_deref());
-    let is_font = rt.as_deref() == Some("font");
-    let any_preflight = flow.hops.iter().any(|h| h.preflight.is_some());
-    let error = flow.last().exchange.evidence.error.clone();
-    let mode = {
-        let sfm = flow
-            .hops
-            .iter()
-            .find_map(|h| h.exchange.request.headers.get_str("sec-fetch-mode"))
-            .map(|s| s.to_ascii_lowercase());
-        let cross_with_origin = flow.hops.iter().any(|h| {
-            h.exchange.request.headers.contains("origin")
-                && page_origin
-                    .as_deref()
-                    .is_some_and(|p| !same_origin(&h.exchange.request.url, p))
-        });
-        let cross_get_without_origin = flow.hops.iter().any(|h| {
-            let r = &h.exchange.request;
-            matches!(r.method.as_str(), "GET" | "HEAD")
-                && !r.headers.contains("origin")
-                && !provisional(&h.exchange)
-                && page_origin
-                    .as_deref()
-                    .is_some_and(|p| !same_origin(&r.url, p))
-        });
-        if let Some(m) = sfm.as_deref() {
-            match m {
-                "cors" => Mode::Cors,
-                "no-cors" => Mode::NoCors,
-                "navigate" | "nested-navigate" => Mode::Navigate,
-                _ => Mode::Cors,
-            }
-        } else if any_preflight {
-            Mode::Cors
-        } else if network_failure_of_subresource(flow, rt.as_deref(), error.as_deref()) {
-            Mode::NoCors
-        } else if matches!(rt.as_deref(), Some("document" | "iframe" | "subdocument")) {
-            Mode::Navigate
-        } else if cross_get_without_origin
-            && !cross_with_origin
-            && !(first.flavour == Flavour::ChromeHar
-                && matches!(rt.as_deref(), Some("fetch" | "xhr"))
-                && flow
-                    .last()
-                    .exchange
-                    .response
-                    .as_ref()
-                    .is_some_and(|r| r.headers.contains("access-control-allow-origin")))
-        {
-            // chrome-har often lists only the provisional headers (no Origin): a fetch/XHR
-            // answered with ACAO is taken as the CORS request it almost surely was.
-            Mode::NoCors
-        } else if matches!(first.request.method.as_str(), "GET" | "HEAD")
-            || cross_with_origin
-                && matches!(flow.last().exchange.request.method.as_str(), "GET" | "HEAD")
-            || rt.as_deref() == Some("xhr")
-        {
-            // Origin on a GET/HEAD means CORS tainting; XHR is always cors mode.
-            Mode::Cors
-        } else if let Some(e) = &error {
-            if e.contains("ERR_ABORTED") {
-                Mode::NoCors
-            } else {
-                Mode::Cors
-            }
-        } else if first.flavour.is_har() && first.flavour != Flavour::ChromeHar {
-            // A HAR entry that succeeded: the rules below confirm or the evidence overrides.
-            Mode::Cors
-        } else if flow.hops.iter().any(|h| {
-            h.exchange.response.as_ref().is_some_and(|r| {
-                r.headers
-                    .iter()
-                    .any(|(n, _)| n.len() > 15 && n[..15].eq_ignore_ascii_case(b"access-control-"))
-            })
-        }) {
-            // The server answers with CORS headers: it is serving CORS requests.
-            Mode::Cors
-        } else {
-            Mode::Ambiguous
-        }
-    };
-    let credentials_seen = flow
+}
+
+/// Decides the request mode from `Sec-Fetch-Mode` where it was sent, else infers it from the
+/// request (`rt`: the lower-case resource type; `error`: the last hop's recorded error).
+fn mode_of(flow: &Flow, page_origin: Option<&str>, rt: Option<&str>, error: Option<&str>) -> Mode {
+    let sfm = flow
         .hops
         .iter()
-        .filter(|h| {
-            page_origin
-                .as_deref()
-                .is_some_and(|p| !same_origin(&h.exchange.request.url, p))
-        })
-        .any(|h| h.exchange.request.headers.contains("cookie"))
-        .then_some(true);
-    let from_connection = match (credentials_seen, page_origin.as_deref()) {
-        (None, Some(p)) => connection_credentials(flow, p),
-        _ => None,
+        .find_map(|h| h.exchange.request.headers.get_str("sec-fetch-mode"));
+    match sfm.map(|s| s.to_ascii_lowercase()).as_deref() {
+        Some("no-cors") => Mode::NoCors,
+        Some("navigate" | "nested-navigate") => Mode::Navigate,
+        Some(_) => Mode::Cors,
+        None => inferred_mode(flow, page_origin, rt, error),
+    }
+}
+
+/// Decides the request mode where no `Sec-Fetch-Mode` shows it, from the first rule that
+/// applies: a preflight, a failed subresource load, a document, a cross-origin GET without
+/// `Origin`, CORS tainting, the recorded error, the input flavour, CORS headers in the answer.
+fn inferred_mode(
+    flow: &Flow,
+    page_origin: Option<&str>,
+    rt: Option<&str>,
+    error: Option<&str>,
+) -> Mode {
+    let first = &flow.first().exchange;
+    let provisional = |x: &crate::model::Exchange| {
+        x.flavour.is_har() && x.evidence.no_response && !x.request.headers.contains("host")
     };
-    let credentials_seen = credentials_seen.or(from_connection);
+    let cross = |url: &str| page_origin.is_some_and(|p| !same_origin(url, p));
+    let cross_with_origin = flow
+        .hops
+        .iter()
+        .any(|h| h.exchange.request.headers.contains("origin") && cross(&h.exchange.request.url));
+    let cross_get_without_origin = flow.hops.iter().any(|h| {
+        let r = &h.exchange.request;
+        matches!(r.method.as_str(), "GET" | "HEAD")
+            && !r.headers.contains("origin")
+            && !provisional(&h.exchange)
+            && cross(&r.url)
+    });
+    if flow.hops.iter().any(|h| h.preflight.is_some()) {
+        Mode::Cors
+    } else if network_failure_of_subresource(flow, rt, error) {
+        Mode::NoCors
+    } else if matches!(rt, Some("document" | "iframe" | "subdocument")) {
+        Mode::Navigate
+    } else if cross_get_without_origin
+        && !cross_with_origin
+        && !(first.flavour == Flavour::ChromeHar
+            && matches!(rt, Some("fetch" | "xhr"))
+            && flow
+                .last()
+                .exchange
+                .response
+                .as_ref()
+                .is_some_and(|r| r.headers.contains("access-control-allow-origin")))
+    {
+        // chrome-har often lists only the provisional headers (no Origin): a fetch/XHR
+        // answered with ACAO is taken as the CORS request it almost surely was.
+        Mode::NoCors
+    } else if matches!(first.request.method.as_str(), "GET" | "HEAD")
+        || cross_with_origin
+            && matches!(flow.last().exchange.request.method.as_str(), "GET" | "HEAD")
+        || rt == Some("xhr")
+    {
+        // Origin on a GET/HEAD means CORS tainting; XHR is always cors mode.
+        Mode::Cors
+    } else if let Some(e) = error {
+        if e.contains("ERR_ABORTED") {
+            Mode::NoCors
+        } else {
+            Mode::Cors
+        }
+    } else if first.flavour.is_har() && first.flavour != Flavour::ChromeHar {
+        // A HAR entry that succeeded: the rules below confirm or the evidence overrides.
+        Mode::Cors
+    } else if flow.hops.iter().any(|h| {
+        h.exchange.response.as_ref().is_some_and(|r| {
+            r.headers
+                .iter()
+                .any(|(n, _)| n.len() > 15 && n[..15].eq_ignore_ascii_case(b"access-control-"))
+        })
+    }) {
+        // The server answers with CORS headers: it is serving CORS requests.
+        Mode::Cors
+    } else {
+        Mode::Ambiguous
+    }
+}
+
+/// Decides whether the flow was credentialed as far as the input shows: a Cookie on a hop
+/// cross-origin to the page means yes; else the hops' connections may tell (the second value
+/// says the answer came from them).
+fn credentials_of(flow: &Flow, page_origin: Option<&str>) -> (Option<bool>, bool) {
+    let Some(p) = page_origin else {
+        return (None, false);
+    };
+    let cookie_sent = flow
+        .hops
+        .iter()
+        .filter(|h| !same_origin(&h.exchange.request.url, p))
+        .any(|h| h.exchange.request.headers.contains("cookie"));
+    if cookie_sent {
+        return (Some(true), false);
+    }
+    let from_connection = connection_credentials(flow, p);
+    (from_connection, from_connection.is_some())
+}
+
+/// Decides what the input itself shows about the outcome: a missing last request, the
+/// recorded error or the response, each read as the input's flavour records it.
+fn observed_of(flow: &Flow, error: Option<String>) -> Observed {
     let last = flow.last();
-    let observed = if !last.sent {
-        if last.exchange.flavour == Flavour::ChromeHar {
+    if !last.sent {
+        return if last.exchange.flavour == Flavour::ChromeHar {
             Observed::Dropped
         } else {
             Observed::NotSent
-        }
-    } else {
-        match last.exchange.flavour {
-            Flavour::Capture => {
-                if flow.hops.iter().any(|h| h.preflight.is_some()) {
-                    Observed::PreflightsPassed
-                } else {
-                    Observed::NotObserved
-                }
+        };
+    }
+    match last.exchange.flavour {
+        Flavour::Capture => {
+            if flow.hops.iter().any(|h| h.preflight.is_some()) {
+                Observed::PreflightsPassed
+            } else {
+                Observed::NotObserved
             }
-            Flavour::ChromeHar => match &last.exchange.response {
-                Some(r) if r.location().is_some() => Observed::Dropped,
-                Some(_) => Observed::Succeeded,
-                None => Observed::NotObserved,
-            },
-            _ => match &error {
-                Some(e)
-                    if e.contains("ERR_FAILED")
-                        || e.contains("NS_ERROR_DOM_BAD_URI")
-                        || e.to_ascii_lowercase().contains("cors")
-                        || e.contains("access control") =>
-                {
-                    Observed::CorsFailure(e.clone())
-                }
-                Some(e) => Observed::OtherFailure(e.clone()),
-                None if last.exchange.response.is_some() => Observed::Succeeded,
-                None => Observed::NotObserved,
-            },
         }
-    };
-    let mode = if mode == Mode::Ambiguous {
-        Mode::Ambiguous
-    } else {
-        mode
-    };
-    Facts {
-        page_origin,
-        page_origin_from: from,
-        mode,
-        initiator,
-        credentials_seen,
-        credentials_from_cookie_jar: false,
-        credentials_from_connection: from_connection.is_some(),
-        observed,
-        is_font,
+        Flavour::ChromeHar => match &last.exchange.response {
+            Some(r) if r.location().is_some() => Observed::Dropped,
+            Some(_) => Observed::Succeeded,
+            None => Observed::NotObserved,
+        },
+        _ => match error {
+            Some(e)
+                if e.contains("ERR_FAILED")
+                    || e.contains("NS_ERROR_DOM_BAD_URI")
+                    || e.to_ascii_lowercase().contains("cors")
+                    || e.contains("access control") =>
+            {
+                Observed::CorsFailure(e)
+            }
+            Some(e) => Observed::OtherFailure(e),
+            None if last.exchange.response.is_some() => Observed::Succeeded,
+            None => Observed::NotObserved,
+        },
     }
 }
 
@@ -1751,5 +1978,385 @@ mod tests {
         let r = res.resolve(&other, Browser::Chromium);
         assert_eq!(r.for_browser(Browser::Chromium).verdict, Verdict::Unknown);
         assert_eq!(res.live_clients(), 2);
+    }
+
+    /// A GET from the page at `page` to `url`, with `headers` and a 200 answer setting
+    /// `set_cookie` when given.
+    fn get(page: &str, url: &str, headers: &[(&str, &str)], set_cookie: Option<&str>) -> Flow {
+        let mut h = vec![("Origin", page)];
+        h.extend_from_slice(headers);
+        let resp: Vec<(&str, &str)> = set_cookie.map(|c| ("Set-Cookie", c)).into_iter().collect();
+        one(
+            x(Flavour::Capture, "GET", url, &h, Some((200, &resp)), None),
+            None,
+        )
+    }
+
+    /// Cookie-jar deduction: only a single request that lacks a same-site cookie the jar holds
+    /// for its target is read as uncredentialed; the flow's own Set-Cookie counts for later
+    /// flows only.
+    #[test]
+    fn cookie_jar_deduction_stage() {
+        const PAGE: &str = "https://app.example.test";
+        const API: &str = "https://api.example.test/r";
+        let setter = get(
+            PAGE,
+            API,
+            &[],
+            Some("s=1; Domain=example.test; Path=/; Secure"),
+        );
+        let cases: [(&str, Flow, Option<bool>); 3] = [
+            ("no cookie sent", get(PAGE, API, &[], None), Some(false)),
+            (
+                "cookie sent",
+                get(PAGE, API, &[("Cookie", "s=1")], None),
+                Some(true),
+            ),
+            (
+                "another site",
+                get("https://other.test", API, &[], None),
+                None,
+            ),
+        ];
+        for (name, flow, want) in cases {
+            let mut res = Resolver::new();
+            let mut facts = classify(&setter);
+            res.deduce_from_cookie_jar(&setter, &mut facts);
+            assert!(!facts.credentials_from_cookie_jar, "{name}: own Set-Cookie");
+            res.learn_cookies(&setter);
+            let mut facts = classify(&flow);
+            res.deduce_from_cookie_jar(&flow, &mut facts);
+            assert_eq!(facts.credentials_seen, want, "{name}");
+            assert_eq!(
+                facts.credentials_from_cookie_jar,
+                want == Some(false),
+                "{name}"
+            );
+        }
+    }
+
+    /// Cache expiry: a sweep runs only after a minute of input time, and forgets clients whose
+    /// caches it emptied.
+    #[test]
+    fn cache_expiry_stage() {
+        let allowed = super::super::cache::Allowed {
+            methods: vec!["PUT".into()],
+            headers: Vec::new(),
+            max_age: 5,
+        };
+        let client: Arc<str> = Arc::from("c");
+        let mut res = Resolver::new();
+        res.expire_caches(0);
+        let caches = res.caches.entry(client.clone()).or_insert_with(new_caches);
+        caches[0].insert(&client, O, U, 0, false, &allowed);
+        // Ten seconds later the entry is stale, but no sweep is due yet.
+        res.expire_caches(10_000_000);
+        assert_eq!(res.live_clients(), 1);
+        res.expire_caches(EXPIRE_EVERY_US + 1);
+        assert_eq!(res.live_clients(), 0);
+    }
+
+    /// Credentials options: what the input shows, a font's `same-origin` mode, else both.
+    #[test]
+    fn credential_options_stage() {
+        let facts = classify(&get(O, U, &[], None));
+        let cases = [
+            (Some(true), false, vec![true]),
+            (Some(false), true, vec![false]),
+            (None, true, vec![false]),
+            (None, false, vec![false, true]),
+        ];
+        for (seen, font, want) in cases {
+            let f = Facts {
+                credentials_seen: seen,
+                is_font: font,
+                ..facts.clone()
+            };
+            assert_eq!(credential_options(&f), want, "{seen:?} {font}");
+        }
+    }
+
+    /// Committing the caches: a passed preflight is stored for the browser whose evaluation
+    /// passed it, a block clears the entry, an undecided browser leaves its cache alone.
+    #[test]
+    fn commit_caches_stage() {
+        let pf = x(
+            Flavour::Capture,
+            "OPTIONS",
+            U,
+            &[("Origin", O), ("Access-Control-Request-Method", "PUT")],
+            Some((
+                204,
+                &[
+                    ("Access-Control-Allow-Origin", O),
+                    ("Access-Control-Allow-Methods", "PUT"),
+                    ("Access-Control-Max-Age", "60"),
+                ],
+            )),
+            None,
+        );
+        let put = x(
+            Flavour::Capture,
+            "PUT",
+            U,
+            &[("Origin", O)],
+            Some((200, &[("Access-Control-Allow-Origin", O)])),
+            None,
+        );
+        let flow = one(put, Some(pf));
+        let cx = |cache| Context {
+            browser: Browser::Chromium,
+            recorder: Browser::Chromium,
+            include: false,
+            page_origin: O,
+            cache,
+            recorder_passed_preflight: &[],
+            recorder_unsafe_names: &[],
+            is_font: false,
+        };
+        let mut caches = new_caches();
+        let passed = evaluate(&flow, &cx(&caches[0]));
+        assert_eq!(passed.passed.len(), 1);
+        let mut blocked = passed.clone();
+        blocked.decision = Decision::Blocked(Blocked {
+            failure: Failure::AllowOriginMissing,
+            stage: Stage::Actual,
+            status: Some(200),
+            url: U.into(),
+            location: None,
+            request_origin: O.into(),
+            hop: 0,
+        });
+        blocked.passed.clear();
+        commit_caches(
+            &mut caches,
+            &flow,
+            vec![Some((false, passed.clone())), None, Some((false, passed))],
+        );
+        assert_eq!(
+            caches.iter().map(|c| c.len()).collect::<Vec<_>>(),
+            [1, 0, 1]
+        );
+        commit_caches(&mut caches, &flow, vec![None, None, Some((false, blocked))]);
+        assert_eq!(
+            caches.iter().map(|c| c.len()).collect::<Vec<_>>(),
+            [1, 0, 0]
+        );
+    }
+
+    /// The overrides across browsers: an ambiguous mode turns blocks unknown only where nothing
+    /// was observed; an undecided problem always gets a note; the connection note reaches
+    /// every browser, the cookie-jar note only the recorder.
+    #[test]
+    fn cross_browser_override_stages() {
+        let facts = classify(&get(O, U, &[], None));
+        let blocked = |b| BrowserVerdict {
+            reason: Some("X"),
+            ..plain(b, Verdict::Blocked, None)
+        };
+        let all = || ALL_BROWSERS.iter().map(|&b| blocked(b)).collect::<Vec<_>>();
+        for (observed, want) in [
+            (Observed::NotObserved, Verdict::Unknown),
+            (Observed::Succeeded, Verdict::Blocked),
+        ] {
+            let f = Facts {
+                mode: Mode::Ambiguous,
+                observed,
+                ..facts.clone()
+            };
+            let mut v = all();
+            unknown_if_mode_ambiguous(&f, &mut v);
+            assert!(v.iter().all(|v| v.verdict == want), "{:?}", f.observed);
+        }
+        let mut v = vec![
+            plain(Browser::Chromium, Verdict::Unknown, None),
+            blocked(Browser::Firefox),
+        ];
+        explain_undecided(&mut v);
+        assert_eq!(v[0].note.as_deref(), Some(UNDECIDED));
+        assert_eq!(v[1].note, None);
+        let f = Facts {
+            credentials_from_cookie_jar: true,
+            credentials_from_connection: true,
+            credentials_seen: Some(false),
+            ..facts
+        };
+        let mut v = all();
+        note_credentials_evidence(&f, 1, &mut v);
+        let notes: Vec<usize> = v
+            .iter()
+            .map(|v| v.note.as_deref().unwrap_or_default().split("; ").count())
+            .collect();
+        assert_eq!(notes, [1, 2, 1]);
+    }
+
+    /// Reading the page origin: Origin (a null first Origin wins: an opaque page), the
+    /// preflight's Origin, then Referer, Sec-Fetch-Site, the HAR page; an unparsable Origin
+    /// falls through to the others.
+    #[test]
+    fn page_origin_stage() {
+        let flow = |headers: &[(&str, &str)], pf: Option<&[(&str, &str)]>| {
+            let mut e = x(Flavour::DevTools, "GET", U, headers, None, None);
+            e.evidence.page_origin = Some("http://har-page.test".into());
+            let pf = pf.map(|h| x(Flavour::DevTools, "OPTIONS", U, h, None, None));
+            one(e, pf)
+        };
+        let cases: [(&str, Flow, Option<&str>, &str); 6] = [
+            (
+                "origin",
+                flow(&[("Origin", O)], None),
+                Some(O),
+                "Origin header",
+            ),
+            (
+                "opaque",
+                flow(&[("Origin", "null")], None),
+                Some("null"),
+                "Origin header (opaque origin",
+            ),
+            (
+                "preflight",
+                flow(&[], Some(&[("Origin", O)])),
+                Some(O),
+                "preflight Origin header",
+            ),
+            (
+                "referer",
+                flow(&[("Referer", "http://ref.test/p?q")], None),
+                Some("http://ref.test"),
+                "Referer",
+            ),
+            (
+                "fetch metadata",
+                flow(&[("Sec-Fetch-Site", "same-origin")], None),
+                Some("http://api.test:8081"),
+                "Sec-Fetch-Site",
+            ),
+            (
+                "HAR page",
+                flow(&[], None),
+                Some("http://har-page.test"),
+                "HAR page",
+            ),
+        ];
+        for (name, f, want, from) in cases {
+            let (origin, said) = page_origin_of(&f);
+            assert_eq!(origin.as_deref(), want, "{name}");
+            assert!(said.starts_with(from), "{name}: {said}");
+        }
+    }
+
+    /// Reading the mode: Sec-Fetch-Mode when sent, else the first inference that applies.
+    #[test]
+    fn mode_stage() {
+        let get = |headers: &[(&str, &str)], rt: Option<&str>| {
+            let mut e = x(Flavour::DevTools, "GET", U, headers, Some((200, &[])), None);
+            e.evidence.resource_type = rt.map(str::to_owned);
+            one(e, None)
+        };
+        let cases: [(&str, Flow, Mode); 6] = [
+            (
+                "sfm cors",
+                get(&[("Sec-Fetch-Mode", "CORS")], None),
+                Mode::Cors,
+            ),
+            (
+                "sfm no-cors",
+                get(&[("Sec-Fetch-Mode", "no-cors")], None),
+                Mode::NoCors,
+            ),
+            (
+                "sfm navigate",
+                get(&[("Sec-Fetch-Mode", "nested-navigate")], None),
+                Mode::Navigate,
+            ),
+            (
+                "document",
+                get(&[("Referer", "http://app.test:8080/")], Some("document")),
+                Mode::Navigate,
+            ),
+            (
+                "cross GET without Origin",
+                get(&[("Referer", "http://app.test:8080/")], Some("image")),
+                Mode::NoCors,
+            ),
+            ("GET with Origin", get(&[("Origin", O)], None), Mode::Cors),
+        ];
+        for (name, f, want) in cases {
+            let (p, _) = page_origin_of(&f);
+            let rt = f.first().exchange.evidence.resource_type.clone();
+            assert_eq!(
+                mode_of(&f, p.as_deref(), rt.as_deref(), None),
+                want,
+                "{name}"
+            );
+        }
+    }
+
+    /// Reading the outcome: by flavour, a missing request, the error's kind, the response.
+    #[test]
+    fn observed_stage() {
+        let f = |flavour, resp: bool, error: Option<&str>, sent: bool| {
+            let r: Option<(u16, &[(&str, &str)])> = resp.then_some((200, &[]));
+            let mut f = one(x(flavour, "GET", U, &[("Origin", O)], r, error), None);
+            f.hops[0].sent = sent;
+            f
+        };
+        let cases = [
+            (f(Flavour::DevTools, true, None, true), Observed::Succeeded),
+            (
+                f(Flavour::DevTools, false, None, true),
+                Observed::NotObserved,
+            ),
+            (
+                f(Flavour::DevTools, false, Some("net::ERR_FAILED"), true),
+                Observed::CorsFailure("net::ERR_FAILED".into()),
+            ),
+            (
+                f(Flavour::DevTools, false, Some("net::ERR_ABORTED"), true),
+                Observed::OtherFailure("net::ERR_ABORTED".into()),
+            ),
+            (f(Flavour::DevTools, false, None, false), Observed::NotSent),
+            (f(Flavour::ChromeHar, false, None, false), Observed::Dropped),
+            (f(Flavour::ChromeHar, true, None, true), Observed::Succeeded),
+            (f(Flavour::Capture, true, None, true), Observed::NotObserved),
+        ];
+        for (flow, want) in cases {
+            let error = flow.last().exchange.evidence.error.clone();
+            assert_eq!(observed_of(&flow, error), want);
+        }
+    }
+
+    /// The evidence overrides the rules for the recording browser, and keeps a credentials
+    /// deduction through a network failure.
+    #[test]
+    fn evidence_wins_stage() {
+        let blocked = || BrowserVerdict {
+            reason: Some("X"),
+            message: Some("m".into()),
+            ..plain(Browser::Chromium, Verdict::Blocked, None)
+        };
+        let mut v = blocked();
+        evidence_wins(&mut v, &Observed::Succeeded);
+        assert_eq!(
+            (v.verdict, v.reason, v.message),
+            (Verdict::Allowed, None, None)
+        );
+        let mut v = plain(Browser::Chromium, Verdict::Allowed, None);
+        evidence_wins(&mut v, &Observed::CorsFailure("net::ERR_FAILED".into()));
+        assert_eq!(v.verdict, Verdict::Blocked);
+        let mut v = BrowserVerdict {
+            note: Some(format!("a; {CREDENTIALS_DEDUCED} 'omit': why")),
+            ..blocked()
+        };
+        evidence_wins(&mut v, &Observed::OtherFailure("net::ERR_ABORTED".into()));
+        assert_eq!((v.verdict, v.reason), (Verdict::Unknown, None));
+        assert!(v
+            .note
+            .unwrap()
+            .ends_with("decision; credentials mode deduced as 'omit': why"));
+        let mut v = blocked();
+        evidence_wins(&mut v, &Observed::NotObserved);
+        assert_eq!(v.verdict, Verdict::Blocked);
     }
 }
