@@ -134,6 +134,8 @@ impl Resolution {
 /// and capacity, so flows of different clients can be resolved independently.
 pub struct Resolver {
     caches: HashMap<Arc<str>, Vec<PreflightCache>>,
+    /// What the server answered earlier, per endpoint (requests the recorder did not send).
+    evidence: super::counterfactual::EndpointEvidence,
     cookies: super::cookies::CookieJar,
     last_expire: i64,
 }
@@ -148,6 +150,7 @@ impl Resolver {
     pub fn new() -> Self {
         Self {
             caches: HashMap::new(),
+            evidence: super::counterfactual::EndpointEvidence::new(),
             cookies: super::cookies::CookieJar::new(),
             last_expire: i64::MIN,
         }
@@ -187,6 +190,7 @@ impl Resolver {
             recorder,
             facts: &facts,
             page_origin: &page_origin,
+            evidence: &self.evidence,
         };
         let options = credential_options(&facts);
         let rec_evals = judge.readings(caches, recorder, &options, &[], &[]);
@@ -214,6 +218,7 @@ impl Resolver {
         unknown_if_not_a_browser(client, headers, &mut browsers);
         explain_undecided(&mut browsers);
         note_credentials_evidence(&facts, index_of(recorder), &mut browsers);
+        self.evidence.record(flow);
         Resolution {
             facts,
             recorder,
@@ -415,6 +420,7 @@ struct Judge<'a> {
     recorder: Browser,
     facts: &'a Facts,
     page_origin: &'a str,
+    evidence: &'a super::counterfactual::EndpointEvidence,
 }
 
 impl Judge<'_> {
@@ -441,6 +447,7 @@ impl Judge<'_> {
                     recorder_passed_preflight: passed,
                     recorder_unsafe_names: names,
                     is_font: self.facts.is_font,
+                    evidence: Some(self.evidence),
                 };
                 (include, evaluate(self.flow, &cx))
             })
@@ -814,6 +821,7 @@ fn missing_hop(m: &Missing) -> usize {
     match m {
         Missing::Preflight { hop }
         | Missing::PreflightNotSentByRecorder { hop, .. }
+        | Missing::ValueNotVisible { hop, .. }
         | Missing::PreflightResponse { hop }
         | Missing::NotSent { hop }
         | Missing::Response { hop }
@@ -1098,6 +1106,9 @@ pub fn describe_missing(m: &Missing) -> String {
         Missing::PreflightNotSentByRecorder { why, .. } => format!(
             "{why}; the recording browser sent no preflight, so the server's answer to it is not in the input"
         ),
+        Missing::ValueNotVisible { why, .. } => format!(
+            "{why}; whether it sent a preflight, and what the server answered, is not in the input"
+        ),
         Missing::PreflightResponse { hop } => {
             format!("the response to the preflight of {} is not in the input", hop_name(*hop))
         }
@@ -1155,6 +1166,13 @@ fn verdict_from(
                 }
             }
         }
+    }
+    if !ev.notes.is_empty() {
+        let how = ev.notes.join("; ");
+        v.note = Some(match v.note.take() {
+            Some(n) => format!("{n}; {how}"),
+            None => how,
+        });
     }
     if is_recorder {
         evidence_wins(&mut v, &facts.observed);
@@ -2113,6 +2131,7 @@ mod tests {
             recorder_passed_preflight: &[],
             recorder_unsafe_names: &[],
             is_font: false,
+            evidence: None,
         };
         let mut caches = new_caches();
         let passed = evaluate(&flow, &cx(&caches[0]));
