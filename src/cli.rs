@@ -307,100 +307,20 @@ pub fn main() -> ExitCode {
             out.write_all(&script)
         }),
         Command::Man => print_quietly(|out| clap_mangen::Man::new(Cli::command()).render(out)),
-        Command::GenerateHar { out, bytes, seed } => {
-            let spec = crate::synth::HarSpec {
-                seed,
-                target_bytes: bytes,
-                ..Default::default()
-            };
-            let result = if out == "-" {
-                crate::synth::write_har(&mut io::BufWriter::new(io::stdout().lock()), &spec)
-            } else {
-                std::fs::File::create(&out).and_then(|f| {
-                    let mut w = io::BufWriter::with_capacity(1 << 20, f);
-                    let r = crate::synth::write_har(&mut w, &spec);
-                    w.flush().and(r)
-                })
-            };
-            match result {
-                Ok((b, n)) => {
-                    eprintln!("corscope: wrote {n} entries, {b} bytes to {out}");
-                    ExitCode::SUCCESS
-                }
-                // `generate-… - | head`: the reader has what it wanted.
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("corscope: error: {out}: {e}");
-                    ExitCode::from(2)
-                }
-            }
-        }
+        Command::GenerateHar { out, bytes, seed } => run_generate_har(&out, bytes, seed),
         Command::GeneratePcap {
             out,
             bytes,
             seed,
             tls_keylog,
-        } => {
-            let spec = crate::synth::PcapSpec {
-                seed,
-                target_bytes: bytes,
-                tls: tls_keylog.is_some(),
-                ..Default::default()
-            };
-            let result = if out == "-" {
-                let mut w = io::BufWriter::new(io::stdout().lock());
-                crate::synth::write_pcap(&mut w, &spec).and_then(|c| w.flush().map(|()| c))
-            } else {
-                std::fs::File::create(&out).and_then(|f| {
-                    let mut w = io::BufWriter::with_capacity(1 << 20, f);
-                    let r = crate::synth::write_pcap(&mut w, &spec);
-                    w.flush().and(r)
-                })
-            };
-            let result = result.and_then(|c| match &tls_keylog {
-                Some(k) => std::fs::write(k, &c.keylog).map(|()| c),
-                None => Ok(c),
-            });
-            match result {
-                Ok(c) => {
-                    eprintln!(
-                        "corscope: wrote {} packets ({} connections, {} requests of which {} preflights), {} bytes to {out}",
-                        c.packets, c.connections, c.requests, c.preflights, c.bytes
-                    );
-                    ExitCode::SUCCESS
-                }
-                // `generate-… - | head`: the reader has what it wanted.
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("corscope: error: {out}: {e}");
-                    ExitCode::from(2)
-                }
-            }
-        }
+        } => run_generate_pcap(&out, bytes, seed, tls_keylog.as_deref()),
         Command::Split {
             shards,
             out,
             files,
             skip_unknown_links,
         } => run_split(shards, &out, &files, skip_unknown_links),
-        Command::Merge { files } => match crate::merge::merge_files(&files) {
-            Ok(m) => {
-                if !m.dropped.is_empty() {
-                    eprintln!(
-                        "corscope: note: not mergeable, left out: {}",
-                        m.dropped.join(", ")
-                    );
-                }
-                print_quietly(|out| {
-                    serde_json::to_writer(&mut *out, &m.summary)?;
-                    writeln!(out)
-                })
-            }
-            Err(e) => {
-                eprintln!("corscope: error: {e}");
-                ExitCode::from(2)
-            }
-        },
+        Command::Merge { files } => run_merge(&files),
         Command::Analyze(a) => match run_analyze(*a) {
             Ok(code) => code,
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
@@ -409,6 +329,95 @@ pub fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+    }
+}
+
+/// `generate-har`: a synthetic HAR of about `bytes` to `out` (`-`: stdout).
+fn run_generate_har(out: &str, bytes: u64, seed: u64) -> ExitCode {
+    let spec = crate::synth::HarSpec {
+        seed,
+        target_bytes: bytes,
+        ..Default::default()
+    };
+    let result = write_generated(out, |w| crate::synth::write_har(w, &spec));
+    generated(out, result, |(b, n)| format!("{n} entries, {b} bytes"))
+}
+
+/// `generate-pcap`: a synthetic capture of about `bytes` to `out` (`-`: stdout), with its TLS
+/// key log written to `tls_keylog` when given (the capture is then TLS).
+fn run_generate_pcap(out: &str, bytes: u64, seed: u64, tls_keylog: Option<&str>) -> ExitCode {
+    let spec = crate::synth::PcapSpec {
+        seed,
+        target_bytes: bytes,
+        tls: tls_keylog.is_some(),
+        ..Default::default()
+    };
+    let result = write_generated(out, |w| crate::synth::write_pcap(w, &spec));
+    let result = result.and_then(|c| match tls_keylog {
+        Some(k) => std::fs::write(k, &c.keylog).map(|()| c),
+        None => Ok(c),
+    });
+    generated(out, result, |c| {
+        format!(
+            "{} packets ({} connections, {} requests of which {} preflights), {} bytes",
+            c.packets, c.connections, c.requests, c.preflights, c.bytes
+        )
+    })
+}
+
+/// Writes a generated input to `out` (`-`: stdout) through a buffer, flushed at the end.
+fn write_generated<T>(
+    out: &str,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<T>,
+) -> io::Result<T> {
+    if out == "-" {
+        let mut w = io::BufWriter::new(io::stdout().lock());
+        write(&mut w).and_then(|c| w.flush().map(|()| c))
+    } else {
+        std::fs::File::create(out).and_then(|f| {
+            let mut w = io::BufWriter::with_capacity(1 << 20, f);
+            let r = write(&mut w);
+            w.flush().and(r)
+        })
+    }
+}
+
+/// The exit code of a generator, and its one line on stderr (`what` describes the output).
+fn generated<T>(out: &str, result: io::Result<T>, what: impl FnOnce(T) -> String) -> ExitCode {
+    match result {
+        Ok(c) => {
+            eprintln!("corscope: wrote {} to {out}", what(c));
+            ExitCode::SUCCESS
+        }
+        // `generate-… - | head`: the reader has what it wanted.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("corscope: error: {out}: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `merge`: the summaries of `files` as one, on stdout; the ones that cannot be merged are
+/// named and left out.
+fn run_merge(files: &[String]) -> ExitCode {
+    match crate::merge::merge_files(files) {
+        Ok(m) => {
+            if !m.dropped.is_empty() {
+                eprintln!(
+                    "corscope: note: not mergeable, left out: {}",
+                    m.dropped.join(", ")
+                );
+            }
+            print_quietly(|out| {
+                serde_json::to_writer(&mut *out, &m.summary)?;
+                writeln!(out)
+            })
+        }
+        Err(e) => {
+            eprintln!("corscope: error: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -744,13 +753,7 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
         eprintln!("corscope: error: --summary has no CSV form (use table, json or ndjson)");
         return Ok(ExitCode::from(2));
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        // The first signal ends the input (what was read is decided and summarised); a
-        // second one, if that takes too long, ends the process as the signal would.
-        let _ = signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, stop.clone());
-        let _ = signal_hook::flag::register(sig, stop.clone());
-    }
+    let stop = watch_signals();
     // Several inputs are analysed at once (each with its share of the threads) and printed
     // in the order given.
     let concurrent = jobs.min(a.files.len()).max(1);
@@ -768,57 +771,15 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
     };
     opts.capture.skip_unknown_link_types = a.skip_unknown_links;
     a.limits.apply(&mut opts);
-    for path in &a.keylog {
-        let loaded = if path == "-" {
-            Err("standard input is for captures; give the key log as a file".to_owned())
-        } else {
-            std::fs::read(path)
-                .map_err(|e| e.to_string())
-                .map(|b| opts.capture.keylog.add_text(&String::from_utf8_lossy(&b)))
-        };
-        match loaded {
-            Ok(r) if r.used == 0 => {
-                eprintln!(
-                    "corscope: error: --keylog {path}: no TLS secrets in it ({} malformed line(s))",
-                    r.malformed
-                );
-                return Ok(ExitCode::from(2));
-            }
-            Ok(r) if r.malformed > 0 => {
-                eprintln!(
-                    "corscope: warning: --keylog {path}: {} malformed line(s) skipped",
-                    r.malformed
-                );
-            }
-            Ok(_) => {}
-            Err(e) => {
-                eprintln!("corscope: error: --keylog {path}: {e}");
-                return Ok(ExitCode::from(2));
-            }
-        }
+    if let Some(code) = load_keylogs(&a.keylog, &mut opts) {
+        return Ok(code);
     }
     let style = Style::detect(a.width, a.color, tty);
     let records_out = !a.quiet && !a.summary;
-    let stdout = || io::BufWriter::with_capacity(1 << 16, io::stdout());
-    let sink: Option<Box<dyn RecordSink>> = match format {
-        _ if !records_out => None,
-        OutputFormat::Table => None,
-        OutputFormat::Ndjson => Some(Box::new(NdjsonSink::new(stdout()))),
-        OutputFormat::Csv => Some(Box::new(CsvSink::new(stdout())?)),
-        OutputFormat::Json => Some(Box::new(JsonSink::new(
-            stdout(),
-            a.browser.unwrap_or(Browser::Chromium),
-        ))),
-        OutputFormat::Html => Some(Box::new(crate::summary::ReportSink::new(
-            stdout(),
-            a.browser.unwrap_or(Browser::Chromium),
-            crate::summary::html::render,
-        ))),
-        OutputFormat::Junit => Some(Box::new(crate::summary::ReportSink::new(
-            stdout(),
-            a.browser.unwrap_or(Browser::Chromium),
-            crate::summary::junit::render,
-        ))),
+    let sink = if records_out {
+        record_sink(format, a.browser.unwrap_or(Browser::Chromium))?
+    } else {
+        None
     };
     let text = (format == OutputFormat::Table && !a.quiet)
         // A live input is not paged: the pager would hold the rows and take the Ctrl-C.
@@ -846,63 +807,144 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
             p.done(report);
         }
     } else {
-        let next = AtomicUsize::new(0);
-        let mut senders = Vec::with_capacity(a.files.len());
-        let mut receivers = Vec::with_capacity(a.files.len());
-        for _ in &a.files {
-            let (tx, rx) = mpsc::sync_channel::<FileMsg>(FILE_QUEUE);
-            senders.push(Mutex::new(Some(tx)));
-            receivers.push(rx);
-        }
-        let take = |i: usize| {
-            senders
-                .get(i)
-                .and_then(|m| m.lock().ok().and_then(|mut t| t.take()))
-        };
-        thread::scope(|s| {
-            for _ in 0..concurrent {
-                s.spawn(|| {
-                    // Inputs are taken in order, so the one being printed is always running.
-                    while let Some(i) = Some(next.fetch_add(1, Ordering::Relaxed))
-                        .filter(|i| *i < a.files.len() && !stop.load(Ordering::Relaxed))
-                    {
-                        let (Some(tx), Some(path)) = (take(i), a.files.get(i)) else {
-                            continue;
-                        };
-                        let mut batch = Vec::with_capacity(FILE_BATCH);
-                        let report = pipeline::analyze(path, &opts, &mut |r| {
-                            batch.push(r);
-                            if batch.len() >= FILE_BATCH || opts.live {
-                                let full =
-                                    std::mem::replace(&mut batch, Vec::with_capacity(FILE_BATCH));
-                                // A closed channel: printing stopped (write error).
-                                let _ = tx.send(FileMsg::Records(full));
-                            }
-                        });
-                        let _ = tx.send(FileMsg::Records(batch));
-                        let _ = tx.send(FileMsg::Done(Box::new(report)));
-                    }
-                });
-            }
-            for (i, rx) in receivers.into_iter().enumerate() {
-                if stop.load(Ordering::Relaxed) {
-                    // An input not started yet never will be: its channel ends here. One
-                    // already started (its sender taken) ends soon and reports.
-                    drop(take(i));
-                }
-                for msg in rx.iter() {
-                    match msg {
-                        FileMsg::Records(rs) => rs.into_iter().for_each(|r| p.record(r)),
-                        FileMsg::Done(report) => {
-                            p.done(*report);
-                            break;
-                        }
-                    }
-                }
-            }
-        });
+        analyze_concurrently(&a.files, &opts, concurrent, &stop, &mut p);
     }
     finish(p, format)
+}
+
+/// The stop flag: the first SIGINT or SIGTERM ends the input (what was read is decided and
+/// summarised); a second one, if that takes too long, ends the process as the signal would.
+fn watch_signals() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, stop.clone());
+        let _ = signal_hook::flag::register(sig, stop.clone());
+    }
+    stop
+}
+
+/// Loads the `--keylog` files into the capture options; `Some` exit status when one cannot be
+/// used (unreadable, standard input, no secrets in it).
+fn load_keylogs(paths: &[String], opts: &mut Options) -> Option<ExitCode> {
+    for path in paths {
+        let loaded = if path == "-" {
+            Err("standard input is for captures; give the key log as a file".to_owned())
+        } else {
+            std::fs::read(path)
+                .map_err(|e| e.to_string())
+                .map(|b| opts.capture.keylog.add_text(&String::from_utf8_lossy(&b)))
+        };
+        match loaded {
+            Ok(r) if r.used == 0 => {
+                eprintln!(
+                    "corscope: error: --keylog {path}: no TLS secrets in it ({} malformed line(s))",
+                    r.malformed
+                );
+                return Some(ExitCode::from(2));
+            }
+            Ok(r) if r.malformed > 0 => {
+                eprintln!(
+                    "corscope: warning: --keylog {path}: {} malformed line(s) skipped",
+                    r.malformed
+                );
+            }
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("corscope: error: --keylog {path}: {e}");
+                return Some(ExitCode::from(2));
+            }
+        }
+    }
+    None
+}
+
+/// The sink the records are written to on stdout, by format (`None` for the table, which the
+/// printer writes itself); `browser` is the one the reports are written for.
+fn record_sink(format: OutputFormat, browser: Browser) -> io::Result<Option<Box<dyn RecordSink>>> {
+    let stdout = || io::BufWriter::with_capacity(1 << 16, io::stdout());
+    Ok(match format {
+        OutputFormat::Table => None,
+        OutputFormat::Ndjson => Some(Box::new(NdjsonSink::new(stdout()))),
+        OutputFormat::Csv => Some(Box::new(CsvSink::new(stdout())?)),
+        OutputFormat::Json => Some(Box::new(JsonSink::new(stdout(), browser))),
+        OutputFormat::Html => Some(Box::new(crate::summary::ReportSink::new(
+            stdout(),
+            browser,
+            crate::summary::html::render,
+        ))),
+        OutputFormat::Junit => Some(Box::new(crate::summary::ReportSink::new(
+            stdout(),
+            browser,
+            crate::summary::junit::render,
+        ))),
+    })
+}
+
+/// Analyses several inputs at once, `concurrent` at a time and each with its share of the
+/// threads, and prints them in the order given: each input's records go through a channel of
+/// its own, read in turn.
+fn analyze_concurrently(
+    files: &[String],
+    opts: &Options,
+    concurrent: usize,
+    stop: &AtomicBool,
+    p: &mut Printer<'_>,
+) {
+    let next = AtomicUsize::new(0);
+    let mut senders = Vec::with_capacity(files.len());
+    let mut receivers = Vec::with_capacity(files.len());
+    for _ in files {
+        let (tx, rx) = mpsc::sync_channel::<FileMsg>(FILE_QUEUE);
+        senders.push(Mutex::new(Some(tx)));
+        receivers.push(rx);
+    }
+    let take = |i: usize| {
+        senders
+            .get(i)
+            .and_then(|m| m.lock().ok().and_then(|mut t| t.take()))
+    };
+    thread::scope(|s| {
+        for _ in 0..concurrent {
+            s.spawn(|| {
+                // Inputs are taken in order, so the one being printed is always running.
+                while let Some(i) = Some(next.fetch_add(1, Ordering::Relaxed))
+                    .filter(|i| *i < files.len() && !stop.load(Ordering::Relaxed))
+                {
+                    let (Some(tx), Some(path)) = (take(i), files.get(i)) else {
+                        continue;
+                    };
+                    let mut batch = Vec::with_capacity(FILE_BATCH);
+                    let report = pipeline::analyze(path, &opts, &mut |r| {
+                        batch.push(r);
+                        if batch.len() >= FILE_BATCH || opts.live {
+                            let full =
+                                std::mem::replace(&mut batch, Vec::with_capacity(FILE_BATCH));
+                            // A closed channel: printing stopped (write error).
+                            let _ = tx.send(FileMsg::Records(full));
+                        }
+                    });
+                    let _ = tx.send(FileMsg::Records(batch));
+                    let _ = tx.send(FileMsg::Done(Box::new(report)));
+                }
+            });
+        }
+        for (i, rx) in receivers.into_iter().enumerate() {
+            if stop.load(Ordering::Relaxed) {
+                // An input not started yet never will be: its channel ends here. One
+                // already started (its sender taken) ends soon and reports.
+                drop(take(i));
+            }
+            for msg in rx.iter() {
+                match msg {
+                    FileMsg::Records(rs) => rs.into_iter().for_each(|r| p.record(r)),
+                    FileMsg::Done(report) => {
+                        p.done(*report);
+                        break;
+                    }
+                }
+            }
+        }
+    });
 }
 
 /// Ends the run: the JSON summary or the text one, warnings, the exit status.
@@ -969,6 +1011,8 @@ fn para(out: &mut dyn Write, style: &Style, text: &str, first: &str, rest: &str)
 /// Endpoints, reasons and disagreements listed at most; the JSON summary has them all.
 const TOP: usize = 10;
 
+/// The summary on a terminal: the endpoint report (or, without it, the totals, reasons,
+/// endpoints and preflight overhead), then the inputs, disagreements, TLS hints and errors.
 fn print_summary(
     out: &mut dyn Write,
     s: &Summary,
@@ -978,22 +1022,49 @@ fn print_summary(
 ) -> io::Result<()> {
     // The endpoint report (issue 14) replaces the per-reason and per-endpoint lists below
     // when it was collected.
-    if let Some(insights) = &s.insights {
-        let b = s.browser.parse().unwrap_or(Browser::Chromium);
-        let mut text = Vec::new();
-        crate::summary::text::print(&mut text, insights, b, top)?;
-        // Wrapped to the terminal like the rest, keeping each line's indent.
-        for line in String::from_utf8_lossy(&text).lines() {
-            let body = line.trim_start();
-            if body.is_empty() {
-                writeln!(out)?;
-                continue;
-            }
-            let indent = &line[..line.len() - body.len()];
-            para(out, style, body, indent, &format!("{indent}    "))?;
-        }
-    }
     let legacy = s.insights.is_none();
+    if let Some(insights) = &s.insights {
+        print_insights(out, s, insights, style, top)?;
+    } else {
+        print_totals(out, s, style)?;
+    }
+    print_inputs(out, s, style)?;
+    if legacy {
+        print_reasons(out, s, style)?;
+        print_blocked_endpoints(out, s, style)?;
+        print_preflight_overhead(out, s, style)?;
+    }
+    print_disagreements(out, s, style)?;
+    print_tls_hints(out, reports, style)?;
+    print_errors(out, s, style)
+}
+
+/// The endpoint report, wrapped to the terminal like the rest (each line keeps its indent).
+fn print_insights(
+    out: &mut dyn Write,
+    s: &Summary,
+    insights: &crate::summary::Insights,
+    style: &Style,
+    top: usize,
+) -> io::Result<()> {
+    let b = s.browser.parse().unwrap_or(Browser::Chromium);
+    let mut text = Vec::new();
+    crate::summary::text::print(&mut text, insights, b, top)?;
+    // Wrapped to the terminal like the rest, keeping each line's indent.
+    for line in String::from_utf8_lossy(&text).lines() {
+        let body = line.trim_start();
+        if body.is_empty() {
+            writeln!(out)?;
+            continue;
+        }
+        let indent = &line[..line.len() - body.len()];
+        para(out, style, body, indent, &format!("{indent}    "))?;
+    }
+    Ok(())
+}
+
+/// The totals line (without the endpoint report).
+fn print_totals(out: &mut dyn Write, s: &Summary, style: &Style) -> io::Result<()> {
     let v = |k: &str| s.verdicts.get(k).copied().unwrap_or(0);
     let who = match s.browser.parse::<Browser>() {
         Ok(b) => b.profile().name.to_owned(),
@@ -1004,9 +1075,8 @@ fn print_summary(
     } else {
         String::new()
     };
-    if legacy {
-        writeln!(out)?;
-        para(
+    writeln!(out)?;
+    para(
         out,
         style,
         &format!(
@@ -1019,7 +1089,11 @@ fn print_summary(
         "",
         "  ",
     )?;
-    }
+    Ok(())
+}
+
+/// One line per input, when there are several.
+fn print_inputs(out: &mut dyn Write, s: &Summary, style: &Style) -> io::Result<()> {
     if s.inputs.len() > 1 {
         writeln!(out, "\nInputs:")?;
         for i in &s.inputs {
@@ -1045,7 +1119,12 @@ fn print_summary(
             )?;
         }
     }
-    if legacy && !s.reasons.is_empty() {
+    Ok(())
+}
+
+/// Blocked requests by reason, with the command that explains each.
+fn print_reasons(out: &mut dyn Write, s: &Summary, style: &Style) -> io::Result<()> {
+    if !s.reasons.is_empty() {
         writeln!(out, "\nBlocked, by reason:")?;
         let mut reasons: Vec<_> = s.reasons.iter().collect();
         reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
@@ -1059,8 +1138,13 @@ fn print_summary(
             )?;
         }
     }
+    Ok(())
+}
+
+/// The endpoints with blocked requests, most first, with their fix.
+fn print_blocked_endpoints(out: &mut dyn Write, s: &Summary, style: &Style) -> io::Result<()> {
     let mut blocked: Vec<_> = s.endpoints.iter().filter(|(_, e)| e.blocked > 0).collect();
-    if legacy && !blocked.is_empty() {
+    if !blocked.is_empty() {
         blocked.sort_by(|a, b| b.1.blocked.cmp(&a.1.blocked).then(a.0.cmp(b.0)));
         writeln!(out, "\nBlocked, by endpoint:")?;
         for (ep, e) in blocked.iter().take(TOP) {
@@ -1084,12 +1168,17 @@ fn print_summary(
             )?;
         }
     }
+    Ok(())
+}
+
+/// The endpoints whose preflights cost the most time.
+fn print_preflight_overhead(out: &mut dyn Write, s: &Summary, style: &Style) -> io::Result<()> {
     let mut overhead: Vec<_> = s
         .endpoints
         .iter()
         .filter(|(_, e)| e.preflights > 0 && e.preflight_wait_ms > 0.0)
         .collect();
-    if legacy && !overhead.is_empty() {
+    if !overhead.is_empty() {
         overhead.sort_by(|a, b| b.1.preflight_wait_ms.total_cmp(&a.1.preflight_wait_ms));
         writeln!(out)?;
         para(
@@ -1114,6 +1203,11 @@ fn print_summary(
             )?;
         }
     }
+    Ok(())
+}
+
+/// Where the browsers decide differently.
+fn print_disagreements(out: &mut dyn Write, s: &Summary, style: &Style) -> io::Result<()> {
     if !s.disagreements.is_empty() {
         writeln!(out, "\nBrowsers disagree:")?;
         for (ep, what) in s.disagreements.iter().take(TOP) {
@@ -1127,6 +1221,11 @@ fn print_summary(
             )?;
         }
     }
+    Ok(())
+}
+
+/// A hint per input whose TLS connections were not decrypted.
+fn print_tls_hints(out: &mut dyn Write, reports: &[InputReport], style: &Style) -> io::Result<()> {
     for r in reports {
         if let Some(stats) = &r.capture {
             if stats.tls_connections > 0 {
@@ -1144,6 +1243,11 @@ fn print_summary(
             }
         }
     }
+    Ok(())
+}
+
+/// The inputs' errors (they make the exit status 2).
+fn print_errors(out: &mut dyn Write, s: &Summary, style: &Style) -> io::Result<()> {
     if !s.errors.is_empty() {
         writeln!(out, "\n{}", style.paint("Errors (exit status 2):", "1;31"))?;
         for e in &s.errors {

@@ -378,6 +378,33 @@ fn index_of(p: &Position, seq: u64) -> u64 {
     }
 }
 
+/// The record's `note`: the recorder's notes first and unlabelled, then each other browser's
+/// labelled (a label covers everything up to the next one, so no browser's words run into
+/// another's). A browser whose notes an earlier one already ends with (the notes every
+/// browser shares) adds nothing.
+fn record_notes(res: &Resolution) -> Option<String> {
+    let rec_first = res
+        .browsers
+        .iter()
+        .filter(|v| v.browser == res.recorder)
+        .chain(res.browsers.iter().filter(|v| v.browser != res.recorder));
+    let mut said: Vec<&[crate::cors::note::Note]> = Vec::new();
+    let mut parts: Vec<String> = Vec::new();
+    for v in rec_first {
+        if v.notes.is_empty() || said.iter().any(|s| s.ends_with(&v.notes)) {
+            continue;
+        }
+        said.push(&v.notes);
+        let text = crate::cors::note::join(&v.notes).unwrap_or_default();
+        parts.push(if v.browser == res.recorder {
+            text
+        } else {
+            format!("{}: {text}", v.browser)
+        });
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
 impl Record {
     pub fn new(flow: &Flow, res: &Resolution) -> Record {
         let first = flow.first();
@@ -404,25 +431,7 @@ impl Record {
                         source: "cache",
                     })
             });
-        let mut notes: Vec<String> = Vec::new();
-        // The recorder's own note first and unlabelled, then the others labelled: a label
-        // covers everything up to the next one, so no browser's words run into another's.
-        let rec_first = res
-            .browsers
-            .iter()
-            .filter(|v| v.browser == res.recorder)
-            .chain(res.browsers.iter().filter(|v| v.browser != res.recorder));
-        for v in rec_first {
-            if let Some(n) = &v.note {
-                if !notes.iter().any(|x| x.ends_with(n.as_str())) {
-                    notes.push(if v.browser == res.recorder {
-                        n.clone()
-                    } else {
-                        format!("{}: {n}", v.browser)
-                    });
-                }
-            }
-        }
+        let notes = record_notes(res);
         let loc = match first.preflight.as_ref().filter(|_| !first.sent) {
             Some(pf) => pf.loc.to_string(),
             None => first.exchange.loc.to_string(),
@@ -452,7 +461,7 @@ impl Record {
             final_url: last.exchange.request.url.clone(),
             redirects: flow.hops.len() - 1,
             recorded_by: res.recorder.id(),
-            note: (!notes.is_empty()).then(|| notes.join("; ")),
+            note: notes,
             location: loc,
             wait_ms: last.exchange.timings.wait_ms,
             preflight_wait_ms: first.preflight.as_ref().and_then(|p| p.timings.wait_ms),

@@ -10,6 +10,7 @@ pub mod engine;
 pub mod explain;
 pub mod fix;
 pub mod headers;
+pub mod note;
 pub mod origin;
 pub mod reason;
 pub mod registry;

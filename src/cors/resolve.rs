@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use super::browser::{Browser, ALL_BROWSERS};
 use super::cache::PreflightCache;
-use super::engine::{evaluate, Context, Decision, Evaluation, Missing, NotCors};
+use super::engine::{evaluate, Context, Decision, Evaluation, Missing};
+use super::note::{Alternative, AlternativeOutcome, Note};
 use super::origin::{canonical_origin, origin_of, same_origin};
 use super::reason::{Blocked, Initiator, MessageContext, Named, Stage};
 use crate::model::Flavour;
@@ -102,8 +103,8 @@ pub struct BrowserVerdict {
     pub message: Option<String>,
     pub fix: Option<String>,
     pub blocked: Option<Blocked>,
-    /// Why the verdict is unknown, or how the evidence was read.
-    pub note: Option<String>,
+    /// Why the verdict is unknown, or how the evidence was read, in order.
+    pub notes: Vec<Note>,
     /// Hops served from this browser's preflight cache, with the entry's age.
     pub cache_hits: Vec<(usize, u64)>,
 }
@@ -115,6 +116,13 @@ pub struct Resolution {
     pub credentials: Credentials,
     /// Chromium, Firefox, Safari, in `ALL_BROWSERS` order.
     pub browsers: Vec<BrowserVerdict>,
+}
+
+impl BrowserVerdict {
+    /// The notes as one text (`None` without any).
+    pub fn note(&self) -> Option<String> {
+        super::note::join(&self.notes)
+    }
 }
 
 impl Resolution {
@@ -183,7 +191,7 @@ impl Resolver {
             (!flow.flavour.is_browser_export()).then(|| crate::fingerprint::identify(headers));
         let page_origin = match outside_cors(flow, &facts, client, headers) {
             Ok(p) => p,
-            Err(why) => return not_cors_resolution(recorder, facts, &why),
+            Err(why) => return not_cors_resolution(recorder, facts, why),
         };
         let judge = Judge {
             flow,
@@ -195,17 +203,17 @@ impl Resolver {
         let options = credential_options(&facts);
         let rec_evals = judge.readings(caches, recorder, &options, &[], &[]);
         if delivered_outside_cors(flow, &facts, &rec_evals) {
-            return not_cors_resolution(recorder, facts, DELIVERED_OUTSIDE_CORS);
+            return not_cors_resolution(recorder, facts, Note::DeliveredOutsideCors);
         }
         let har = flow.first().exchange.flavour.is_har();
-        let (rec_choice, credentials, rec_note) =
+        let (rec_choice, credentials, rec_notes) =
             choose_with_evidence(recorder, &facts, &rec_evals, har);
         let recording = Recording::new(flow, &facts, &rec_evals, rec_choice);
         let mut browsers = Vec::new();
         let mut chosen: Vec<Option<(bool, Evaluation)>> = Vec::new();
         for &b in ALL_BROWSERS.iter() {
             let (v, choice) = if b == recorder {
-                let v = judge.verdict(b, &rec_evals, rec_choice, rec_note.clone(), true);
+                let v = judge.verdict(b, &rec_evals, rec_choice, rec_notes.clone(), true);
                 (v, rec_choice.map(|i| rec_evals[i].clone()))
             } else {
                 judge.derive(caches, b, credentials, &recording, &options, &browsers)
@@ -299,14 +307,14 @@ fn client_headers(flow: &Flow) -> &crate::model::Headers {
 }
 
 /// The same not-CORS verdict with the same note for every browser.
-fn not_cors_resolution(recorder: Browser, facts: Facts, why: &str) -> Resolution {
+fn not_cors_resolution(recorder: Browser, facts: Facts, why: Note) -> Resolution {
     Resolution {
         facts,
         recorder,
         credentials: Credentials::Unknown,
         browsers: ALL_BROWSERS
             .iter()
-            .map(|b| plain(*b, Verdict::NotCors, Some(why.to_owned())))
+            .map(|b| plain(*b, Verdict::NotCors, vec![why.clone()]))
             .collect(),
     }
 }
@@ -319,27 +327,24 @@ fn outside_cors(
     facts: &Facts,
     client: Option<crate::fingerprint::Client>,
     headers: &crate::model::Headers,
-) -> Result<String, String> {
+) -> Result<String, Note> {
     if let Some(c @ crate::fingerprint::Client::NotBrowser(_)) = client {
-        return Err(crate::fingerprint::doubt(c, headers).unwrap_or_default());
+        return Err(Note::Client(
+            crate::fingerprint::doubt(c, headers).unwrap_or_default(),
+        ));
     }
     if let Some(why) = not_cors_traffic(flow, facts) {
         return Err(why);
     }
     let Some(page_origin) = facts.page_origin.clone() else {
-        return Err("no page origin is visible (no Origin, Referer or page URL)".into());
+        return Err(Note::NoPageOrigin);
     };
     if is_websocket_handshake(&flow.first().exchange.request) {
-        return Err(
-            "a WebSocket handshake: not subject to CORS (the server checks Origin itself)".into(),
-        );
+        return Err(Note::WebSocketHandshake);
     }
     match facts.mode {
-        Mode::NoCors => Err(
-            "no-cors request: the browser does not check CORS; the page gets an opaque response"
-                .into(),
-        ),
-        Mode::Navigate => Err("a navigation, not a CORS request".into()),
+        Mode::NoCors => Err(Note::NoCorsRequest),
+        Mode::Navigate => Err(Note::Navigation),
         _ => Ok(page_origin),
     }
 }
@@ -354,9 +359,6 @@ fn credential_options(facts: &Facts) -> Vec<bool> {
         None => vec![false, true],
     }
 }
-
-/// The note of a response delivered although every CORS reading would block it.
-const DELIVERED_OUTSIDE_CORS: &str = "the browser delivered a response that every CORS reading would block: the request was not in cors mode (no-cors, a navigation or a form)";
 
 /// Decides that a delivered response every CORS reading blocks was not a CORS request, where
 /// cors mode was itself an inference. An explicit `Sec-Fetch-Mode: cors`, a preflight, XHR or
@@ -459,7 +461,7 @@ impl Judge<'_> {
         browser: Browser,
         evals: &[(bool, Evaluation)],
         choice: Option<usize>,
-        note: Option<String>,
+        notes: Vec<Note>,
         is_recorder: bool,
     ) -> BrowserVerdict {
         verdict_from(
@@ -469,7 +471,7 @@ impl Judge<'_> {
             self.page_origin,
             evals,
             choice,
-            note,
+            notes,
             is_recorder,
         )
     }
@@ -490,7 +492,7 @@ impl Judge<'_> {
         let opts = derived_options(credentials, rec, &self.facts.observed, options);
         let evals = self.readings(caches, b, &opts, &rec.passed, &rec.names);
         let (choice, note) = combine(b, &evals);
-        let mut v = self.verdict(b, &evals, choice, note, false);
+        let mut v = self.verdict(b, &evals, choice, note.into_iter().collect(), false);
         if v.verdict == Verdict::Unknown && same_hidden_answer(&evals, rec.evals, rec.choice) {
             adopt_recorder_outcome(&mut v, self.recorder, so_far, self.facts);
         }
@@ -501,10 +503,10 @@ impl Judge<'_> {
             v = plain(
                 b,
                 Verdict::Unknown,
-                Some(format!(
-                    "{}'s own outcome in the input contradicts the rules on these headers, so they do not decide {b} either",
-                    self.recorder
-                )),
+                vec![Note::Contradicted {
+                    recorder: self.recorder,
+                    browser: b,
+                }],
             );
         }
         (v, choice.map(|i| evals[i].clone()))
@@ -551,11 +553,11 @@ fn adopt_recorder_outcome(
         .map(|r| r.verdict)
         .filter(|r| matches!(r, Verdict::Allowed | Verdict::Blocked));
     if let Some(outcome) = decided.or(recorder_outcome(facts)) {
-        let b = v.browser;
         v.verdict = outcome;
-        v.note = Some(format!(
-            "{b} would send the same requests as {recorder}, which the server answered the same way; the input does not show which check decided it"
-        ));
+        v.notes = vec![Note::SameRequestsAs {
+            browser: v.browser,
+            recorder,
+        }];
     }
 }
 
@@ -576,11 +578,11 @@ fn firefox_network_error(b: Browser, flow: &Flow, observed: &Observed) -> Option
     Some(plain(
         b,
         Verdict::Unknown,
-        Some(format!(
-            "{err}: a network failure, not a CORS decision; Firefox's console reports it as {} (\"{}\") all the same",
-            named.reason.unwrap_or("a CORS error"),
-            named.message
-        )),
+        vec![Note::FirefoxNetworkError {
+            error: err.clone(),
+            reason: named.reason,
+            message: named.message,
+        }],
     ))
 }
 
@@ -603,10 +605,7 @@ fn unknown_if_mode_ambiguous(facts: &Facts, browsers: &mut [BrowserVerdict]) {
     for v in browsers {
         if v.verdict == Verdict::Blocked {
             v.verdict = Verdict::Unknown;
-            v.note = Some(format!(
-                "blocked ({}) if the page sent it in cors mode; a no-cors request (sendBeacon, `<form>`, `mode: 'no-cors'`) is not checked, and nothing on the wire tells them apart",
-                v.reason.unwrap_or("CORS")
-            ));
+            v.notes = vec![Note::BlockedIfCorsMode { reason: v.reason }];
         }
     }
 }
@@ -656,12 +655,11 @@ fn unknown_if_not_a_browser(
         .iter_mut()
         .filter(|v| v.verdict == Verdict::Blocked)
     {
-        let note = format!(
-            "{} if a browser sent it; {}, and a client that is not a browser is not checked",
-            v.reason.unwrap_or("blocked"),
-            doubt.as_deref().unwrap_or_default()
-        );
-        *v = plain(v.browser, Verdict::Unknown, Some(note));
+        let note = Note::BlockedIfBrowser {
+            reason: v.reason,
+            doubt: doubt.clone(),
+        };
+        *v = plain(v.browser, Verdict::Unknown, vec![note]);
     }
 }
 
@@ -671,9 +669,9 @@ fn explain_undecided(browsers: &mut [BrowserVerdict]) {
     for v in browsers {
         if matches!(v.verdict, Verdict::Blocked | Verdict::Unknown)
             && v.reason.is_none()
-            && v.note.is_none()
+            && v.notes.is_empty()
         {
-            v.note = Some(UNDECIDED.to_owned());
+            v.notes = vec![Note::Undecided];
         }
     }
 }
@@ -681,25 +679,19 @@ fn explain_undecided(browsers: &mut [BrowserVerdict]) {
 /// Decides the notes on how the credentials mode was read: from the cookie jar (the recorder
 /// only) or from the connections (every browser).
 fn note_credentials_evidence(facts: &Facts, rec_idx: usize, browsers: &mut [BrowserVerdict]) {
-    let add = |v: &mut BrowserVerdict, why: &str| {
-        v.note = Some(match v.note.take() {
-            Some(n) => format!("{n}; {why}"),
-            None => why.to_owned(),
-        });
-    };
     if facts.credentials_from_cookie_jar {
         if let Some(v) = browsers.get_mut(rec_idx) {
-            add(v, "not credentialed: the browser held a same-site cookie for this host (set earlier in the input) and did not send it");
+            v.notes.push(Note::CookieJar);
         }
     }
     if facts.credentials_from_connection {
         let why = if facts.credentials_seen == Some(true) {
-            "credentials mode read from the connection: it carried a Cookie, and Chromium and Firefox never send an uncredentialed request on such a connection"
+            Note::ConnectionCarriedCookie
         } else {
-            "credentials mode read from the connection: it also carried a CORS preflight, and Chromium and Firefox send those and uncredentialed requests on connections of their own (unless cookies are blocked for the site)"
+            Note::ConnectionCarriedPreflight
         };
         for v in browsers {
-            add(v, why);
+            v.notes.push(why.clone());
         }
     }
 }
@@ -707,7 +699,7 @@ fn note_credentials_evidence(facts: &Facts, rec_idx: usize, browsers: &mut [Brow
 /// Traffic that CORS does not govern, whatever its headers: WebSocket handshakes, browser
 /// extensions' own requests, and requests that failed at the network level before any CORS
 /// check when they were same-origin or no-cors. The note says which.
-fn not_cors_traffic(flow: &Flow, facts: &Facts) -> Option<String> {
+fn not_cors_traffic(flow: &Flow, facts: &Facts) -> Option<Note> {
     let first = &flow.first().exchange;
     let req = &first.request;
     let scheme = |u: &str| u.split(':').next().unwrap_or("").to_ascii_lowercase();
@@ -723,7 +715,7 @@ fn not_cors_traffic(flow: &Flow, facts: &Facts) -> Option<String> {
             .is_some_and(|t| t.eq_ignore_ascii_case("websocket"))
         || first.response.as_ref().is_some_and(|r| r.status == 101);
     if websocket {
-        return Some("a WebSocket handshake: the browser sends Origin and the server decides whether to accept it; CORS does not apply".into());
+        return Some(Note::WebSocketTraffic);
     }
     const EXTENSION_SCHEMES: &[&str] = &[
         "chrome-extension",
@@ -737,10 +729,9 @@ fn not_cors_traffic(flow: &Flow, facts: &Facts) -> Option<String> {
         .chain(std::iter::once(req.url.clone()))
         .find(|v| EXTENSION_SCHEMES.contains(&scheme(v).as_str()));
     if let Some(src) = named_source {
-        return Some(format!(
-            "browser extension traffic ({}): an extension with host permissions for the target is not CORS-checked, so the page's CORS rules do not decide it",
-            src.split('/').take(3).collect::<Vec<_>>().join("/")
-        ));
+        return Some(Note::ExtensionTraffic {
+            source: src.split('/').take(3).collect::<Vec<_>>().join("/"),
+        });
     }
     // A network failure (the request never got an answer) of a same-origin or no-cors
     // request: no CORS check could have run, and none would have.
@@ -751,14 +742,10 @@ fn not_cors_traffic(flow: &Flow, facts: &Facts) -> Option<String> {
                 .as_deref()
                 .is_some_and(|p| same_origin(&req.url, p));
             if same {
-                return Some(format!(
-                    "same-origin request that failed at the network level ({err}): not a CORS matter"
-                ));
+                return Some(Note::SameOriginNetworkFailure { error: err.clone() });
             }
             if facts.mode == Mode::NoCors {
-                return Some(format!(
-                    "no-cors request that failed at the network level ({err}): not a CORS matter"
-                ));
+                return Some(Note::NoCorsNetworkFailure { error: err.clone() });
             }
         }
     }
@@ -777,7 +764,7 @@ fn index_of(b: Browser) -> usize {
     ALL_BROWSERS.iter().position(|x| *x == b).unwrap_or(0)
 }
 
-fn plain(browser: Browser, verdict: Verdict, note: Option<String>) -> BrowserVerdict {
+fn plain(browser: Browser, verdict: Verdict, notes: Vec<Note>) -> BrowserVerdict {
     BrowserVerdict {
         browser,
         verdict,
@@ -786,7 +773,7 @@ fn plain(browser: Browser, verdict: Verdict, note: Option<String>) -> BrowserVer
         message: None,
         fix: None,
         blocked: None,
-        note,
+        notes,
         cache_hits: Vec::new(),
     }
 }
@@ -869,7 +856,7 @@ fn choose_with_evidence(
     facts: &Facts,
     evals: &[(bool, Evaluation)],
     har: bool,
-) -> (Option<usize>, Credentials, Option<String>) {
+) -> (Option<usize>, Credentials, Vec<Note>) {
     let is_blocked = |e: &Evaluation| matches!(e.decision, Decision::Blocked(_));
     let is_allowed = |e: &Evaluation| matches!(e.decision, Decision::Allowed);
     let creds_of = |idxs: &[usize]| -> Credentials {
@@ -899,54 +886,46 @@ fn choose_with_evidence(
             // Credentials are deduced only from an observed failure of the request itself,
             // never from its absence.
             let (choice, note) = combine(browser, evals);
-            let never = "the request never followed its preflight (page closed, request aborted, or the export stopped)";
-            let note = match (choice, note) {
-                (Some(_), _) => never.to_owned(),
-                (None, Some(n)) => format!("{never}; {n}"),
-                (None, None) => never.to_owned(),
-            };
-            (choice, Credentials::Unknown, Some(note))
+            let mut notes = vec![Note::NeverFollowedPreflight];
+            notes.extend(note.filter(|_| choice.is_none()));
+            (choice, Credentials::Unknown, notes)
         }
         Observed::CorsFailure(_) | Observed::NotSent => {
             let b = pick(&is_blocked);
             if let Some(&first) = b.first() {
                 let deduced = creds_of(&b);
-                let note = (evals.len() > 1 && deduced == Credentials::Include).then(|| {
-                    "credentials mode deduced as 'include': only a credentialed request explains the failure".to_owned()
-                });
-                return (Some(first), deduced, note);
+                let note = (evals.len() > 1 && deduced == Credentials::Include).then_some(
+                    Note::CredentialsDeduced {
+                        mode: deduced,
+                        by_preflight: false,
+                    },
+                );
+                return (Some(first), deduced, note.into_iter().collect());
             }
             let (choice, _) = combine(browser, evals);
             let note = match &facts.observed {
-                Observed::NotSent => "the preflight passed under every reading, but the request never followed (page closed, request aborted, or the capture ended)".to_owned(),
-                Observed::CorsFailure(e) => format!("the browser reported {e}, but the input does not show which check failed"),
-                _ => String::new(),
+                Observed::CorsFailure(e) => Note::ReportedUnexplained { error: e.clone() },
+                _ => Note::PassedButNeverFollowed,
             };
-            (choice.or(Some(0)), creds_of(&[]), Some(note))
+            (choice.or(Some(0)), creds_of(&[]), vec![note])
         }
         Observed::Succeeded => {
             let a = pick(&is_allowed);
             if let Some(&first) = a.first() {
-                return (Some(first), creds_of(&a), None);
+                return (Some(first), creds_of(&a), Vec::new());
             }
             let (choice, _) = combine(browser, evals);
-            (choice.or(Some(0)), creds_of(&[]), None)
+            (choice.or(Some(0)), creds_of(&[]), Vec::new())
         }
         Observed::Dropped => {
             // Prefer the reading the visible responses explain, like a reported failure; the
             // other (a later, unseen check failed) stays possible, and the note says so.
             let b = pick(&is_blocked);
             if let Some(&first) = b.first() {
-                let note = (b.len() < evals.len()).then(|| {
-                    "chrome-har leaves blocked requests out: the reason shown is the one the visible responses explain; a check on a response the export dropped may have failed instead".to_owned()
-                });
-                return (Some(first), creds_of(&b), note);
+                let note = (b.len() < evals.len()).then_some(Note::DroppedReasonShown);
+                return (Some(first), creds_of(&b), note.into_iter().collect());
             }
-            (
-                None,
-                Credentials::Unknown,
-                Some("chrome-har leaves blocked requests out of the export: this one was blocked, but the check that failed (preflight or actual response) is not in the file".to_owned()),
-            )
+            (None, Credentials::Unknown, vec![Note::DroppedCheckUnknown])
         }
         Observed::PreflightsPassed => followed_its_preflights(browser, evals, &creds_of),
         // Chromium fails a CORS check with ERR_FAILED, never ERR_ABORTED: a request aborted
@@ -958,7 +937,7 @@ fn choose_with_evidence(
         }
         _ => {
             let (choice, note) = combine(browser, evals);
-            (choice, creds_of(&[]), note)
+            (choice, creds_of(&[]), note.into_iter().collect())
         }
     }
 }
@@ -969,7 +948,7 @@ fn followed_its_preflights(
     browser: Browser,
     evals: &[(bool, Evaluation)],
     creds_of: &dyn Fn(&[usize]) -> Credentials,
-) -> (Option<usize>, Credentials, Option<String>) {
+) -> (Option<usize>, Credentials, Vec<Note>) {
     let keep: Vec<usize> = (0..evals.len())
         .filter(|&i| {
             facts_preflight_hops(&evals[i].1)
@@ -979,27 +958,19 @@ fn followed_its_preflights(
         .collect();
     if keep.is_empty() || keep.len() == evals.len() {
         let (choice, note) = combine(browser, evals);
-        return (choice, creds_of(&[]), note);
+        return (choice, creds_of(&[]), note.into_iter().collect());
     }
     let subset: Vec<(bool, Evaluation)> = keep.iter().map(|&i| evals[i].clone()).collect();
     let (choice, note) = combine(browser, &subset);
     let deduced = creds_of(&keep);
     let note = note.or_else(|| {
-        (deduced != Credentials::Unknown).then(|| {
-            format!(
-                "{CREDENTIALS_DEDUCED} '{}': the request followed its preflight, which only passes that way",
-                deduced.as_str()
-            )
+        (deduced != Credentials::Unknown).then_some(Note::CredentialsDeduced {
+            mode: deduced,
+            by_preflight: true,
         })
     });
-    (choice.map(|c| keep[c]), deduced, note)
+    (choice.map(|c| keep[c]), deduced, note.into_iter().collect())
 }
-
-/// The note of a problem verdict that no rule explained.
-const UNDECIDED: &str = "the input does not show the answer that decides it: the preflight or the response is not in the export (exported with a filter, or cached before recording started)";
-
-/// How a note that deduced the credentials mode from the evidence begins.
-const CREDENTIALS_DEDUCED: &str = "credentials mode deduced as";
 
 /// The hops whose recorded preflight this evaluation judged (passed or failed).
 fn facts_preflight_hops(e: &Evaluation) -> Vec<usize> {
@@ -1014,20 +985,14 @@ fn facts_preflight_hops(e: &Evaluation) -> Vec<usize> {
 
 /// Without evidence: one reading if all agree, else none (unknown) with the alternatives,
 /// each block named as `browser` names it.
-fn combine(browser: Browser, evals: &[(bool, Evaluation)]) -> (Option<usize>, Option<String>) {
-    let key = |e: &Evaluation| -> String {
-        match &e.decision {
-            Decision::Allowed => "allowed".into(),
-            Decision::Blocked(b) => format!("blocked {:?}", b.failure),
-            Decision::NotCors(n) => format!("not-cors {n:?}"),
-            Decision::Undecidable(m) => format!("unknown {m:?}"),
-        }
-    };
-    if evals.is_empty() {
+fn combine(browser: Browser, evals: &[(bool, Evaluation)]) -> (Option<usize>, Option<Note>) {
+    let Some((_, first)) = evals.first() else {
         return (None, None);
-    }
-    let first = key(&evals[0].1);
-    if evals.iter().all(|(_, e)| key(e) == first) {
+    };
+    if evals
+        .iter()
+        .all(|(_, e)| same_outcome(&e.decision, &first.decision))
+    {
         return (Some(0), None);
     }
     // A request sent without a preflight that one reading explains by a cached preflight and
@@ -1047,23 +1012,19 @@ fn combine(browser: Browser, evals: &[(bool, Evaluation)]) -> (Option<usize>, Op
     {
         return (Some(cached[0]), None);
     }
-    let alts: Vec<String> = evals
+    let alternatives = evals
         .iter()
-        .map(|(c, e)| {
-            let who = if *c {
-                "with credentials"
-            } else {
-                "without credentials"
-            };
-            match &e.decision {
-                Decision::Allowed => format!("allowed {who}"),
-                Decision::Blocked(b) => format!("blocked {who} ({})", reason_name(browser, b)),
-                Decision::NotCors(_) => format!("not CORS {who}"),
-                Decision::Undecidable(m) => format!("undecidable {who} ({})", describe_missing(m)),
-            }
+        .map(|(include, e)| Alternative {
+            include: *include,
+            outcome: match &e.decision {
+                Decision::Allowed => AlternativeOutcome::Allowed,
+                Decision::Blocked(b) => AlternativeOutcome::Blocked(reason_name(browser, b)),
+                Decision::NotCors(_) => AlternativeOutcome::NotCors,
+                Decision::Undecidable(m) => AlternativeOutcome::Undecidable(m.clone()),
+            },
         })
         .collect();
-    let note = format!("the credentials mode is not visible: {}", alts.join("; "));
+    let note = Note::CredentialsNotVisible { alternatives };
     // Blocked under every reading: the verdict is certain; the reason shown is the
     // uncredentialed reading's (fetch's default), with the alternative in the note.
     if evals
@@ -1074,6 +1035,15 @@ fn combine(browser: Browser, evals: &[(bool, Evaluation)]) -> (Option<usize>, Op
         return (Some(i), Some(note));
     }
     (None, Some(note))
+}
+
+/// Whether two readings end the same way: the same decision, a block by the same failure
+/// (wherever it was found).
+fn same_outcome(a: &Decision, b: &Decision) -> bool {
+    match (a, b) {
+        (Decision::Blocked(x), Decision::Blocked(y)) => x.failure == y.failure,
+        _ => a == b,
+    }
 }
 
 /// The name `browser` gives the block (its reason registry row), or its console text where
@@ -1134,10 +1104,10 @@ fn verdict_from(
     page_origin: &str,
     evals: &[(bool, Evaluation)],
     choice: Option<usize>,
-    note: Option<String>,
+    notes: Vec<Note>,
     is_recorder: bool,
 ) -> BrowserVerdict {
-    let mut v = plain(browser, Verdict::Unknown, note);
+    let mut v = plain(browser, Verdict::Unknown, notes);
     let Some((include, ev)) = choice.map(|i| &evals[i]) else {
         if is_recorder {
             if let Some(o) = recorder_outcome(facts) {
@@ -1151,15 +1121,11 @@ fn verdict_from(
         Decision::Allowed => v.verdict = Verdict::Allowed,
         Decision::NotCors(n) => {
             v.verdict = Verdict::NotCors;
-            v.note = Some(not_cors_note(*n).to_owned());
+            v.notes = vec![Note::NotCors(*n)];
         }
         Decision::Blocked(b) => name_block(&mut v, b, flow, facts, page_origin, *include),
         Decision::Undecidable(m) => {
-            let text = describe_missing(m);
-            v.note = Some(match v.note.take() {
-                Some(n) => format!("{n}; {text}"),
-                None => text,
-            });
+            v.notes.push(Note::Missing(m.clone()));
             if is_recorder {
                 if let Some(o) = recorder_outcome(facts) {
                     v.verdict = o;
@@ -1178,18 +1144,6 @@ fn verdict_from(
         evidence_wins(&mut v, &facts.observed);
     }
     v
-}
-
-/// The note of a flow the engine found outside CORS.
-fn not_cors_note(n: NotCors) -> &'static str {
-    match n {
-        NotCors::SameOrigin => "same-origin request",
-        NotCors::NoCors => "no-cors request",
-        NotCors::Navigation => "navigation",
-        NotCors::NotCorsInThisBrowser => {
-            "this browser loads fonts without CORS (no Origin is sent)"
-        }
-    }
 }
 
 /// Decides how `v.browser` reports the block `b`: its reason name, failed parameter, console
@@ -1235,30 +1189,25 @@ fn evidence_wins(v: &mut BrowserVerdict, observed: &Observed) {
     };
     match (observed, v.verdict) {
         (Observed::Succeeded, Verdict::Blocked) => {
-            v.note = Some(format!(
-                "the rules predict {} but the browser delivered the response; the request was probably not in cors mode",
-                v.reason.unwrap_or("a block")
-            ));
+            v.notes = vec![Note::RulesPredictBlock { reason: v.reason }];
             v.verdict = Verdict::Allowed;
             clear_block(v);
         }
         (Observed::CorsFailure(_), Verdict::Allowed) => {
             v.verdict = Verdict::Blocked;
-            v.note = Some("the browser reported a failure that the visible headers do not explain (a cached preflight or a header the export left out)".into());
+            v.notes = vec![Note::UnexplainedFailure];
         }
         (Observed::OtherFailure(err), _) => {
             v.verdict = Verdict::Unknown;
             clear_block(v);
             // Keep what the evidence told about the credentials mode.
             let deduced = v
-                .note
-                .as_deref()
-                .and_then(|n| n.split("; ").find(|p| p.starts_with(CREDENTIALS_DEDUCED)))
-                .map(|n| format!("; {n}"))
-                .unwrap_or_default();
-            v.note = Some(format!(
-                "{err}: a network or client failure, not a CORS decision{deduced}"
-            ));
+                .notes
+                .iter()
+                .find(|n| matches!(n, Note::CredentialsDeduced { .. }))
+                .cloned();
+            v.notes = vec![Note::NetworkOrClientFailure { error: err.clone() }];
+            v.notes.extend(deduced);
         }
         _ => {}
     }
@@ -1629,7 +1578,7 @@ mod tests {
             assert_eq!(r.credentials, credentials, "{error}");
             assert_eq!(r.for_browser(Browser::Chromium).verdict, verdict, "{error}");
             for v in &r.browsers {
-                let note = v.note.as_deref().unwrap_or_default();
+                let note = v.note().unwrap_or_default();
                 assert!(!note.contains("WildcardWithCredentials"), "{error}: {note}");
                 if credentials == Credentials::Omit {
                     assert_ne!(v.verdict, Verdict::Blocked, "{error} {}", v.browser);
@@ -1750,9 +1699,8 @@ mod tests {
             (Credentials::Omit, Verdict::Allowed)
         );
         assert!(c
-            .note
-            .as_deref()
-            .unwrap_or("")
+            .note()
+            .unwrap_or_default()
             .contains("read from the connection"));
     }
 
@@ -1799,9 +1747,9 @@ mod tests {
         let c = r.for_browser(Browser::Chromium);
         assert_eq!(c.verdict, Verdict::Unknown);
         assert!(
-            c.note.as_deref().unwrap_or("").contains("with credentials"),
+            c.note().unwrap_or_default().contains("with credentials"),
             "{:?}",
-            c.note
+            c.note()
         );
     }
 
@@ -1889,7 +1837,7 @@ mod tests {
         // Firefox's console names it CORSDidNotSucceed; it is still a network error.
         let fx = r.for_browser(Browser::Firefox);
         assert_eq!((fx.verdict, fx.reason), (Verdict::Unknown, None));
-        assert!(fx.note.as_deref().unwrap().contains("CORSDidNotSucceed"));
+        assert!(fx.note().unwrap().contains("CORSDidNotSucceed"));
     }
 
     #[test]
@@ -1947,7 +1895,7 @@ mod tests {
         );
         let second = res.resolve(&one(put(30_000_000), None), Browser::Chromium);
         let c = second.for_browser(Browser::Chromium);
-        assert_eq!(c.verdict, Verdict::Allowed, "{:?}", c.note);
+        assert_eq!(c.verdict, Verdict::Allowed, "{:?}", c.note());
         assert_eq!(c.cache_hits.len(), 1);
         // After the max-age, the missing preflight cannot be explained.
         let third = res.resolve(&one(put(120_000_000), None), Browser::Chromium);
@@ -2171,7 +2119,7 @@ mod tests {
         let facts = classify(&get(O, U, &[], None));
         let blocked = |b| BrowserVerdict {
             reason: Some("X"),
-            ..plain(b, Verdict::Blocked, None)
+            ..plain(b, Verdict::Blocked, Vec::new())
         };
         let all = || ALL_BROWSERS.iter().map(|&b| blocked(b)).collect::<Vec<_>>();
         for (observed, want) in [
@@ -2188,12 +2136,12 @@ mod tests {
             assert!(v.iter().all(|v| v.verdict == want), "{:?}", f.observed);
         }
         let mut v = vec![
-            plain(Browser::Chromium, Verdict::Unknown, None),
+            plain(Browser::Chromium, Verdict::Unknown, Vec::new()),
             blocked(Browser::Firefox),
         ];
         explain_undecided(&mut v);
-        assert_eq!(v[0].note.as_deref(), Some(UNDECIDED));
-        assert_eq!(v[1].note, None);
+        assert_eq!(v[0].notes, [Note::Undecided]);
+        assert_eq!(v[1].notes, []);
         let f = Facts {
             credentials_from_cookie_jar: true,
             credentials_from_connection: true,
@@ -2202,10 +2150,7 @@ mod tests {
         };
         let mut v = all();
         note_credentials_evidence(&f, 1, &mut v);
-        let notes: Vec<usize> = v
-            .iter()
-            .map(|v| v.note.as_deref().unwrap_or_default().split("; ").count())
-            .collect();
+        let notes: Vec<usize> = v.iter().map(|v| v.notes.len()).collect();
         assert_eq!(notes, [1, 2, 1]);
     }
 
@@ -2350,10 +2295,14 @@ mod tests {
     /// deduction through a network failure.
     #[test]
     fn evidence_wins_stage() {
+        let deduced = Note::CredentialsDeduced {
+            mode: Credentials::Omit,
+            by_preflight: true,
+        };
         let blocked = || BrowserVerdict {
             reason: Some("X"),
             message: Some("m".into()),
-            ..plain(Browser::Chromium, Verdict::Blocked, None)
+            ..plain(Browser::Chromium, Verdict::Blocked, Vec::new())
         };
         let mut v = blocked();
         evidence_wins(&mut v, &Observed::Succeeded);
@@ -2361,19 +2310,17 @@ mod tests {
             (v.verdict, v.reason, v.message),
             (Verdict::Allowed, None, None)
         );
-        let mut v = plain(Browser::Chromium, Verdict::Allowed, None);
+        let mut v = plain(Browser::Chromium, Verdict::Allowed, Vec::new());
         evidence_wins(&mut v, &Observed::CorsFailure("net::ERR_FAILED".into()));
         assert_eq!(v.verdict, Verdict::Blocked);
         let mut v = BrowserVerdict {
-            note: Some(format!("a; {CREDENTIALS_DEDUCED} 'omit': why")),
+            notes: vec![Note::Missing(Missing::Response { hop: 0 }), deduced.clone()],
             ..blocked()
         };
         evidence_wins(&mut v, &Observed::OtherFailure("net::ERR_ABORTED".into()));
         assert_eq!((v.verdict, v.reason), (Verdict::Unknown, None));
-        assert!(v
-            .note
-            .unwrap()
-            .ends_with("decision; credentials mode deduced as 'omit': why"));
+        let error = "net::ERR_ABORTED".to_owned();
+        assert_eq!(v.notes, [Note::NetworkOrClientFailure { error }, deduced]);
         let mut v = blocked();
         evidence_wins(&mut v, &Observed::NotObserved);
         assert_eq!(v.verdict, Verdict::Blocked);

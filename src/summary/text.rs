@@ -113,31 +113,44 @@ pub fn print(out: &mut dyn Write, ins: &Insights, b: Browser, top: usize) -> io:
             )
         )?;
         if let Some(f) = &e.fix {
-            let (full, short) = (f.headers.acao_line(), f.headers.acao_line_compact());
-            let compact = |lines: &[String]| -> String {
-                let v: Vec<&str> = lines
-                    .iter()
-                    .map(|l| {
-                        if *l == full {
-                            short.as_str()
-                        } else {
-                            l.as_str()
-                        }
-                    })
-                    .collect();
-                v.join(" | ")
-            };
-            let pre = compact(&f.preflight_lines);
-            if !pre.is_empty() {
-                writeln!(out, "     OPTIONS: {pre}")?;
-            }
-            writeln!(out, "     response: {}", compact(&f.actual_lines))?;
-            writeln!(out, "     proof: {}", f.proof.statement)?;
+            print_fix(out, f)?;
         }
         if let Some(c) = cost_line(e) {
             writeln!(out, "     cost: {c}")?;
         }
     }
+    print_audit(out, ins)
+}
+
+/// An endpoint's fix: the preflight and response header lines (the Allow-Origin line in its
+/// compact form), and its proof.
+fn print_fix(out: &mut dyn Write, f: &crate::summary::EndpointFix) -> io::Result<()> {
+    let (full, short) = (f.headers.acao_line(), f.headers.acao_line_compact());
+    let compact = |lines: &[String]| -> String {
+        let v: Vec<&str> = lines
+            .iter()
+            .map(|l| {
+                if *l == full {
+                    short.as_str()
+                } else {
+                    l.as_str()
+                }
+            })
+            .collect();
+        v.join(" | ")
+    };
+    let pre = compact(&f.preflight_lines);
+    if !pre.is_empty() {
+        writeln!(out, "     OPTIONS: {pre}")?;
+    }
+    writeln!(out, "     response: {}", compact(&f.actual_lines))?;
+    writeln!(out, "     proof: {}", f.proof.statement)?;
+    Ok(())
+}
+
+/// The audit findings, one line per code (findings are sorted by severity, so the first of a
+/// code leads).
+fn print_audit(out: &mut dyn Write, ins: &Insights) -> io::Result<()> {
     if !ins.audit.is_empty() {
         writeln!(
             out,

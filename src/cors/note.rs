@@ -1,0 +1,239 @@
+//! The notes a verdict carries (why it is unknown, how the evidence was read): typed values,
+//! each kind worded once here, rendered by the report.
+
+use std::fmt;
+
+use super::browser::Browser;
+use super::engine::{Missing, NotCors};
+use super::resolve::{describe_missing, Credentials};
+
+/// One note on a browser's verdict. A verdict's notes read in order, joined by `; `.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Note {
+    /// The client's own doubt (`fingerprint::doubt`): a tool, or an unidentified client.
+    Client(String),
+    /// A WebSocket handshake recognised by its scheme, Upgrade, resource type or `101`.
+    WebSocketTraffic,
+    /// A browser extension's own request; `source` is the extension's origin.
+    ExtensionTraffic {
+        source: String,
+    },
+    /// A same-origin request that failed at the network level.
+    SameOriginNetworkFailure {
+        error: String,
+    },
+    /// A no-cors request that failed at the network level.
+    NoCorsNetworkFailure {
+        error: String,
+    },
+    NoPageOrigin,
+    /// A WebSocket opening handshake (`Upgrade`/`Sec-Fetch-Mode: websocket`, `ws:` URL).
+    WebSocketHandshake,
+    NoCorsRequest,
+    Navigation,
+    /// The browser delivered a response every CORS reading blocks.
+    DeliveredOutsideCors,
+    /// The engine found the flow outside CORS.
+    NotCors(NotCors),
+    /// The engine lacks an answer the input does not show.
+    Missing(Missing),
+    /// A HAR's request never followed its preflight.
+    NeverFollowedPreflight,
+    /// The preflight passed under every reading, but the request never followed.
+    PassedButNeverFollowed,
+    /// The browser reported `error`, and no reading explains which check failed.
+    ReportedUnexplained {
+        error: String,
+    },
+    /// The evidence leaves one credentials mode.
+    CredentialsDeduced {
+        mode: Credentials,
+        /// The request followed its preflight (else: only that mode explains the failure).
+        by_preflight: bool,
+    },
+    /// chrome-har dropped the request: the reason shown is the visible responses' reading.
+    DroppedReasonShown,
+    /// chrome-har dropped the request and no visible response explains it.
+    DroppedCheckUnknown,
+    /// The readings disagree and the credentials mode is not visible.
+    CredentialsNotVisible {
+        alternatives: Vec<Alternative>,
+    },
+    /// `browser` sends the same requests as `recorder`, so it met the same answer.
+    SameRequestsAs {
+        browser: Browser,
+        recorder: Browser,
+    },
+    /// Firefox names a network error like a CORS one.
+    FirefoxNetworkError {
+        error: String,
+        reason: Option<&'static str>,
+        message: String,
+    },
+    /// The recorder's outcome contradicts the rules, which then decide no other browser.
+    Contradicted {
+        recorder: Browser,
+        browser: Browser,
+    },
+    /// Blocked only if the ambiguous request was in cors mode.
+    BlockedIfCorsMode {
+        reason: Option<&'static str>,
+    },
+    /// Blocked only if a browser sent it; `doubt` says why the client is in doubt.
+    BlockedIfBrowser {
+        reason: Option<&'static str>,
+        doubt: Option<String>,
+    },
+    /// A problem verdict no rule explained.
+    Undecided,
+    /// Not credentialed: the jar held a same-site cookie that was not sent.
+    CookieJar,
+    /// Credentials mode read from a connection that carried a Cookie.
+    ConnectionCarriedCookie,
+    /// Credentials mode read from a connection that carried a preflight.
+    ConnectionCarriedPreflight,
+    /// The rules predict `reason` but the browser delivered the response.
+    RulesPredictBlock {
+        reason: Option<&'static str>,
+    },
+    /// The browser reported a CORS failure the visible headers do not explain.
+    UnexplainedFailure,
+    /// A network or client failure (`error`), not a CORS decision.
+    NetworkOrClientFailure {
+        error: String,
+    },
+}
+
+/// One reading of an open credentials mode, as the note lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alternative {
+    pub include: bool,
+    pub outcome: AlternativeOutcome,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AlternativeOutcome {
+    Allowed,
+    /// Blocked, with the name the browser gives the block.
+    Blocked(String),
+    NotCors,
+    Undecidable(Missing),
+}
+
+/// The notes as one text, in order, joined by `; `; `None` without any.
+pub fn join(notes: &[Note]) -> Option<String> {
+    (!notes.is_empty()).then(|| {
+        notes
+            .iter()
+            .map(Note::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
+impl fmt::Display for Alternative {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let who = if self.include {
+            "with credentials"
+        } else {
+            "without credentials"
+        };
+        match &self.outcome {
+            AlternativeOutcome::Allowed => write!(f, "allowed {who}"),
+            AlternativeOutcome::Blocked(name) => write!(f, "blocked {who} ({name})"),
+            AlternativeOutcome::NotCors => write!(f, "not CORS {who}"),
+            AlternativeOutcome::Undecidable(m) => {
+                write!(f, "undecidable {who} ({})", describe_missing(m))
+            }
+        }
+    }
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Note::Client(doubt) => f.write_str(doubt),
+            Note::WebSocketTraffic => f.write_str("a WebSocket handshake: the browser sends Origin and the server decides whether to accept it; CORS does not apply"),
+            Note::ExtensionTraffic { source } => write!(f, "browser extension traffic ({source}): an extension with host permissions for the target is not CORS-checked, so the page's CORS rules do not decide it"),
+            Note::SameOriginNetworkFailure { error } => write!(f, "same-origin request that failed at the network level ({error}): not a CORS matter"),
+            Note::NoCorsNetworkFailure { error } => write!(f, "no-cors request that failed at the network level ({error}): not a CORS matter"),
+            Note::NoPageOrigin => f.write_str("no page origin is visible (no Origin, Referer or page URL)"),
+            Note::WebSocketHandshake => f.write_str("a WebSocket handshake: not subject to CORS (the server checks Origin itself)"),
+            Note::NoCorsRequest => f.write_str("no-cors request: the browser does not check CORS; the page gets an opaque response"),
+            Note::Navigation => f.write_str("a navigation, not a CORS request"),
+            Note::DeliveredOutsideCors => f.write_str("the browser delivered a response that every CORS reading would block: the request was not in cors mode (no-cors, a navigation or a form)"),
+            Note::NotCors(n) => f.write_str(match n {
+                NotCors::SameOrigin => "same-origin request",
+                NotCors::NoCors => "no-cors request",
+                NotCors::Navigation => "navigation",
+                NotCors::NotCorsInThisBrowser => {
+                    "this browser loads fonts without CORS (no Origin is sent)"
+                }
+            }),
+            Note::Missing(m) => f.write_str(&describe_missing(m)),
+            Note::NeverFollowedPreflight => f.write_str("the request never followed its preflight (page closed, request aborted, or the export stopped)"),
+            Note::PassedButNeverFollowed => f.write_str("the preflight passed under every reading, but the request never followed (page closed, request aborted, or the capture ended)"),
+            Note::ReportedUnexplained { error } => write!(f, "the browser reported {error}, but the input does not show which check failed"),
+            Note::CredentialsDeduced { mode, by_preflight: true } => write!(f, "credentials mode deduced as '{}': the request followed its preflight, which only passes that way", mode.as_str()),
+            Note::CredentialsDeduced { mode, by_preflight: false } => write!(f, "credentials mode deduced as '{}': only a credentialed request explains the failure", mode.as_str()),
+            Note::DroppedReasonShown => f.write_str("chrome-har leaves blocked requests out: the reason shown is the one the visible responses explain; a check on a response the export dropped may have failed instead"),
+            Note::DroppedCheckUnknown => f.write_str("chrome-har leaves blocked requests out of the export: this one was blocked, but the check that failed (preflight or actual response) is not in the file"),
+            Note::CredentialsNotVisible { alternatives } => {
+                f.write_str("the credentials mode is not visible: ")?;
+                for (i, a) in alternatives.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{a}")?;
+                }
+                Ok(())
+            }
+            Note::SameRequestsAs { browser, recorder } => write!(f, "{browser} would send the same requests as {recorder}, which the server answered the same way; the input does not show which check decided it"),
+            Note::FirefoxNetworkError { error, reason, message } => write!(f, "{error}: a network failure, not a CORS decision; Firefox's console reports it as {} (\"{message}\") all the same", reason.unwrap_or("a CORS error")),
+            Note::Contradicted { recorder, browser } => write!(f, "{recorder}'s own outcome in the input contradicts the rules on these headers, so they do not decide {browser} either"),
+            Note::BlockedIfCorsMode { reason } => write!(f, "blocked ({}) if the page sent it in cors mode; a no-cors request (sendBeacon, `<form>`, `mode: 'no-cors'`) is not checked, and nothing on the wire tells them apart", reason.unwrap_or("CORS")),
+            Note::BlockedIfBrowser { reason, doubt } => write!(f, "{} if a browser sent it; {}, and a client that is not a browser is not checked", reason.unwrap_or("blocked"), doubt.as_deref().unwrap_or_default()),
+            Note::Undecided => f.write_str("the input does not show the answer that decides it: the preflight or the response is not in the export (exported with a filter, or cached before recording started)"),
+            Note::CookieJar => f.write_str("not credentialed: the browser held a same-site cookie for this host (set earlier in the input) and did not send it"),
+            Note::ConnectionCarriedCookie => f.write_str("credentials mode read from the connection: it carried a Cookie, and Chromium and Firefox never send an uncredentialed request on such a connection"),
+            Note::ConnectionCarriedPreflight => f.write_str("credentials mode read from the connection: it also carried a CORS preflight, and Chromium and Firefox send those and uncredentialed requests on connections of their own (unless cookies are blocked for the site)"),
+            Note::RulesPredictBlock { reason } => write!(f, "the rules predict {} but the browser delivered the response; the request was probably not in cors mode", reason.unwrap_or("a block")),
+            Note::UnexplainedFailure => f.write_str("the browser reported a failure that the visible headers do not explain (a cached preflight or a header the export left out)"),
+            Note::NetworkOrClientFailure { error } => write!(f, "{error}: a network or client failure, not a CORS decision"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A verdict's notes read in order; an open credentials mode lists each reading.
+    #[test]
+    fn notes_render_in_order() {
+        assert_eq!(join(&[]), None);
+        let open = Note::CredentialsNotVisible {
+            alternatives: vec![
+                Alternative {
+                    include: false,
+                    outcome: AlternativeOutcome::Allowed,
+                },
+                Alternative {
+                    include: true,
+                    outcome: AlternativeOutcome::Blocked("CORSNotSupportingCredentials".into()),
+                },
+            ],
+        };
+        assert_eq!(
+            join(&[open, Note::ConnectionCarriedCookie]).unwrap(),
+            "the credentials mode is not visible: allowed without credentials; blocked with credentials (CORSNotSupportingCredentials); credentials mode read from the connection: it carried a Cookie, and Chromium and Firefox never send an uncredentialed request on such a connection"
+        );
+        let deduced = Note::CredentialsDeduced {
+            mode: Credentials::Omit,
+            by_preflight: true,
+        };
+        assert!(deduced
+            .to_string()
+            .starts_with("credentials mode deduced as 'omit'"));
+    }
+}
