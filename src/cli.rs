@@ -914,7 +914,7 @@ fn analyze_concurrently(
                         continue;
                     };
                     let mut batch = Vec::with_capacity(FILE_BATCH);
-                    let report = pipeline::analyze(path, &opts, &mut |r| {
+                    let report = pipeline::analyze(path, opts, &mut |r| {
                         batch.push(r);
                         if batch.len() >= FILE_BATCH || opts.live {
                             let full =

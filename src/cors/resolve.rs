@@ -1133,13 +1133,8 @@ fn verdict_from(
             }
         }
     }
-    if !ev.notes.is_empty() {
-        let how = ev.notes.join("; ");
-        v.note = Some(match v.note.take() {
-            Some(n) => format!("{n}; {how}"),
-            None => how,
-        });
-    }
+    v.notes
+        .extend(ev.notes.iter().cloned().map(Note::Counterfactual));
     if is_recorder {
         evidence_wins(&mut v, &facts.observed);
     }
