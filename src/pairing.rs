@@ -272,14 +272,40 @@ impl Pairer {
             .map_or(&[], Vec::as_slice)
     }
 
+    /// Whether the preflight `a` can be the one of request `b`.
     fn origins_compatible(a: &Exchange, b: &Exchange) -> bool {
-        match (
+        let origins = match (
             a.request.headers.get_str("origin"),
             b.request.headers.get_str("origin"),
         ) {
             (Some(x), Some(y)) => x == y,
             _ => true,
+        };
+        origins && Self::announced_headers_sent(a, b)
+    }
+
+    /// A preflight `pf` only guarded a request that carries every header it announced: a
+    /// browser lists exactly the request's unsafe headers in `Access-Control-Request-Headers`.
+    /// Checked on captures only, which show every header sent (a HAR may list provisional
+    /// headers); without it, a preflight whose request never followed was paired with the next
+    /// request to the URL that needed none (tests/data/probe-reqside `ev-fail-*`).
+    fn announced_headers_sent(pf: &Exchange, actual: &Exchange) -> bool {
+        if pf.flavour.is_har() || actual.flavour.is_har() {
+            return true;
         }
+        let Some(list) = pf
+            .request
+            .headers
+            .get_joined("access-control-request-headers")
+        else {
+            return true;
+        };
+        let sent =
+            crate::cors::headers::NameSet::new(actual.request.headers.iter().map(|(n, _)| n));
+        list.split(|&b| b == b',')
+            .map(crate::model::trim_http_ws)
+            .filter(|n| !n.is_empty())
+            .all(|n| sent.contains(n))
     }
 
     /// The unclaimed preflight for `actual` (at `slot`), searched from `from` to `to` in time,
@@ -648,6 +674,30 @@ mod tests {
                 > n / 4
         );
         assert!(diag.count("limit-pairing-url") > 0);
+    }
+
+    /// A captured preflight that announced `x-probe` is not the one of a later request without
+    /// it (probe recording ev-fail-*: the preflight failed, then a request that needed none).
+    #[test]
+    fn a_preflight_pairs_only_with_a_request_carrying_what_it_announced() {
+        let url = "http://b.test/x";
+        let mut pf = preflight(0, url);
+        pf.request
+            .headers
+            .push(b"Access-Control-Request-Headers", b"x-probe");
+        let plain = at(10_000, "PUT", url, &[("Origin", "http://a.test")]);
+        let (flows, _) = run(vec![pf.clone(), plain], PairingOptions::default());
+        assert_eq!(flows.len(), 2, "the preflight stays alone: {flows:#?}");
+        assert!(flows.iter().all(|f| f.hops.len() == 1));
+        let with = at(
+            10_000,
+            "PUT",
+            url,
+            &[("Origin", "http://a.test"), ("X-Probe", "1")],
+        );
+        let (flows, _) = run(vec![pf, with], PairingOptions::default());
+        assert_eq!(flows.len(), 1);
+        assert!(flows[0].first().preflight.is_some() && flows[0].first().sent);
     }
 
     #[test]

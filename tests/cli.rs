@@ -708,6 +708,20 @@ fn readme_sample_output_is_current_and_its_paths_exist() {
             out,
         ),
         (
+            "<!-- sample-output: corscope --format table --width 100 --color never samples/why-only-in-safari.har -->\n```\n",
+            "```\n<!-- end sample-output -->",
+            corscope(&[
+                "--format",
+                "table",
+                "--width",
+                "100",
+                "--color",
+                "never",
+                "samples/why-only-in-safari.har",
+            ])
+            .1,
+        ),
+        (
             "<!-- limits -->\n",
             "<!-- end limits -->",
             corscope::limits::markdown_table(),

@@ -47,9 +47,29 @@ fn mapped_back(recs: Vec<Record>, perm: &[usize]) -> Vec<Record> {
             if let Some(p) = &mut r.preflight {
                 p.index = p.index.map(|i| perm[i as usize] as u64);
             }
+            // A note may name the entry whose answer decided a counterfactual request.
+            r.note = r.note.map(|n| map_entries(&n, perm));
             r
         })
         .collect()
+}
+
+/// `text` with every "entry N" naming the original's entry.
+fn map_entries(text: &str, perm: &[usize]) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("entry ") {
+        let (head, tail) = rest.split_at(i + "entry ".len());
+        out.push_str(head);
+        let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
+        match tail[..digits].parse::<usize>() {
+            Ok(n) if n < perm.len() => out.push_str(&perm[n].to_string()),
+            _ => out.push_str(&tail[..digits]),
+        }
+        rest = &tail[digits..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn check(rel: &str, perm: &[usize], opts: &Options) {
@@ -67,10 +87,12 @@ fn entry_count(rel: &str) -> usize {
     load(rel)["log"]["entries"].as_array().unwrap().len()
 }
 
-const HARS: [&str; 3] = [
+const HARS: [&str; 4] = [
     "tests/data/chromium/devtools.har",
     "tests/data/novel/devtools.har",
     "tests/data/chromium/chrome-har.har",
+    // Counterfactual verdicts read earlier answers on a URL: by time, not by file order.
+    "tests/data/probe-reqside/devtools.har",
 ];
 
 #[test]

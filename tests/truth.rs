@@ -300,14 +300,17 @@ fn chrome_har_never_contradicts_and_drops_only_blocked() {
             "firefox_verdict",
             "firefox_reason",
             "firefox_reason",
-            80,
+            // 4 fewer since issue 19: a dropped request hides the header value its preflight
+            // announced, and Firefox reads some Content-Type and Range values Chromium refuses.
+            76,
         ),
         (
             "tests/data/chromium/truth-webkit.json",
             "safari_verdict",
             "safari_reason",
             "webkit_reason",
-            80,
+            // 1 fewer since issue 19: WebKit reads some Range values Chromium refuses.
+            79,
         ),
     ] {
         let (v, _, n, bad) = score(
@@ -374,10 +377,46 @@ fn capture_unknowns_are_exactly_the_invisible_ones() {
         want.sort();
         want
     };
+    // Preflights whose request never followed hide the header value that needed them, and the
+    // judged browser safelists some values of that header the recording one refuses (issue 19:
+    // `headers::may_safelist_what_recorder_refused`): Firefox takes `text/plain x;a=b` and
+    // large Range positions Chromium refuses, Chromium and WebKit take a comma or non-ASCII
+    // byte Firefox refuses, WebKit takes `Bytes=`. (capture, judged browser's truth, scenarios)
+    let content_type = [
+        "d-pf-json-acah-lacks-content-type",
+        "d-safelist-json-not",
+        "d-safelist-content-type-quote",
+    ];
+    let hidden_values: &[(&str, &str, &[&str])] = &[
+        ("chromium.pcap", "truth-firefox.json", &content_type),
+        (
+            "chromium.pcap",
+            "truth-firefox.json",
+            &["d-safelist-range-multi"],
+        ),
+        (
+            "chromium.pcap",
+            "truth-webkit.json",
+            &["d-safelist-range-multi"],
+        ),
+        ("firefox.pcap", "truth.json", &content_type),
+        (
+            "firefox.pcap",
+            "truth.json",
+            &["d-safelist-accept-unsafe-byte"],
+        ),
+        ("firefox.pcap", "truth-webkit.json", &content_type),
+        (
+            "firefox.pcap",
+            "truth-webkit.json",
+            &["d-safelist-accept-unsafe-byte", "d-safelist-range-multi"],
+        ),
+        ("webkit.pcap", "truth-firefox.json", &content_type),
+    ];
     // Every browser's capture, judged for every browser: the same scenarios are undecidable,
     // and everything else is right (checked in `captures_never_contradict_the_browsers`).
     for capture in ["chromium.pcap", "firefox.pcap", "webkit.pcap"] {
-        let want = if capture == "webkit.pcap" {
+        let invisible = if capture == "webkit.pcap" {
             want_of(&invisible_credentials)
         } else {
             want_of(&credentialed_without_cookie)
@@ -404,6 +443,14 @@ fn capture_unknowns_are_exactly_the_invisible_ones() {
                 reason,
                 field,
             );
+            let mut want = invisible.clone();
+            for (c, t, ids) in hidden_values {
+                if *c == capture && *t == truth {
+                    want.extend(ids.iter().map(|s| s.to_string()));
+                }
+            }
+            want.sort();
+            want.dedup();
             let mut unknown: Vec<String> = bad
                 .iter()
                 .filter(|b| b.contains("got unknown"))
@@ -613,6 +660,58 @@ fn response_head_parsing_in_three_browsers() {
                     );
                 }
             }
+        }
+    }
+}
+
+/// Request-side safelist rules and counterfactual requests (`tests/data/probe-reqside`, see its
+/// README; issue 19 items 3 and 4): from every input, no browser's verdict contradicts that
+/// browser, and at least `min` are decided right (the rest `unknown` with a reason: a value or
+/// a server answer the input does not show). The README's "Why only in Safari?" sample is the
+/// same kind of recording and is held to the same.
+#[test]
+fn request_side_rules_in_three_browsers() {
+    let browsers = [
+        ("truth.json", "verdict", "reason", "cors_error"),
+        (
+            "truth-firefox.json",
+            "firefox_verdict",
+            "firefox_reason",
+            "firefox_reason",
+        ),
+        (
+            "truth-webkit.json",
+            "safari_verdict",
+            "safari_reason",
+            "webkit_reason",
+        ),
+    ];
+    let d = "tests/data/probe-reqside";
+    // (input, its truths' directory, minimum verdicts right per browser in the order above)
+    let inputs = [
+        ("tests/data/probe-reqside/devtools.har", d, [131, 0, 0]),
+        ("tests/data/probe-reqside/capture.pcap", d, [131, 0, 0]),
+        (
+            "tests/data/probe-reqside/capture-firefox.pcap",
+            d,
+            [0, 131, 0],
+        ),
+        ("tests/data/probe-reqside/capture-webkit.pcap", d, [0, 0, 0]),
+        (
+            "samples/why-only-in-safari.har",
+            "tests/data/probe-reqside/sample",
+            [3, 3, 3],
+        ),
+    ];
+    for (input, dir, mins) in inputs {
+        for ((truth, verdict, reason, want), min) in browsers.iter().zip(mins) {
+            let (v, _, n, bad) = score(input, &format!("{dir}/{truth}"), verdict, reason, want);
+            assert!(
+                wrong(&bad).is_empty(),
+                "{input} vs {truth}: {:#?}",
+                wrong(&bad)
+            );
+            assert!(v >= min, "{input} vs {truth}: {v}/{n}: {bad:#?}");
         }
     }
 }

@@ -56,6 +56,82 @@ pub struct HeadRules {
     pub nul_in_head: &'static str,
 }
 
+/// How a browser parses a request's `Content-Type` to decide whether it is safelisted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestMimeParser {
+    /// WHATWG "parse a MIME type": type and subtype must be tokens, parameters never make it
+    /// fail (Chromium `net::ExtractMimeTypeFromMediaType`, WebKit `ParsedContentType`).
+    Whatwg,
+    /// Firefox `net_ParseRequestContentType` (`netwerk/base/nsURLHelper.cpp`): a `,` outside a
+    /// quoted string fails; the type is whatever precedes the first space, tab or `;` (so
+    /// `text/plain x;a=b` is `text/plain`); a `;` that ends a value after a parameter is left
+    /// unconsumed and fails it (`text/plain;charset=utf-8;`, `text/plain;;`).
+    FirefoxNetUtil,
+}
+
+/// How a browser reads a `Range` value for the safelist (a single `bytes=START-[END]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RangeSyntax {
+    /// `Bytes=` / `BYTES=` accepted (WebKit).
+    pub unit_any_case: bool,
+    /// A `+` before either number accepted (WebKit: `bytes=+1-2`).
+    pub plus_sign: bool,
+    /// The largest accepted position (Chromium parses into an `int64` and refuses
+    /// 9223372036854775807 itself; Firefox and WebKit take any `uint64`).
+    pub max: u64,
+}
+
+/// What a value must look like for a name on a browser's extra safelist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExtraValue {
+    /// Any value (Chromium's `Intervention`).
+    Any,
+    /// `1*DIGIT ["." 1*DIGIT]` (Chromium `IsSimilarToDoubleABNF`).
+    Decimal,
+    /// `1*DIGIT` (Chromium `IsSimilarToIntABNF`).
+    Integer,
+    /// One of the effective connection types `slow-2g`, `2g`, `3g`, `4g`, byte-exact.
+    ConnectionType,
+    /// `on`, ASCII case-insensitive (`Save-Data`).
+    On,
+}
+
+/// The request-side CORS-safelist (`#cors-safelisted-request-header`) as a browser implements it.
+#[derive(Clone, Copy, Debug)]
+pub struct Safelist {
+    pub mime: RequestMimeParser,
+    /// Every byte at or above 0x80 in `Accept` or `Content-Type` counts as CORS-unsafe (Firefox;
+    /// the standard's unsafe bytes are all ASCII).
+    pub non_ascii_unsafe: bool,
+    pub range: RangeSyntax,
+    /// Names safelisted beyond the standard's five, with their value rule (Chromium
+    /// `services/network/public/cpp/cors/cors.cc` `IsCorsSafelistedHeader`).
+    pub extra: &'static [(&'static str, ExtraValue)],
+}
+
+impl Safelist {
+    /// The value rule of `name` when it is on this browser's extra safelist.
+    pub fn extra_rule(&self, name: &[u8]) -> Option<ExtraValue> {
+        self.extra
+            .iter()
+            .find(|(n, _)| name.eq_ignore_ascii_case(n.as_bytes()))
+            .map(|(_, v)| *v)
+    }
+}
+
+/// Chromium's extra safelisted names (the deprecated client hints, `Intervention`, `Save-Data`).
+const CHROMIUM_EXTRA_SAFELIST: &[(&str, ExtraValue)] = &[
+    ("intervention", ExtraValue::Any),
+    ("device-memory", ExtraValue::Decimal),
+    ("dpr", ExtraValue::Decimal),
+    ("downlink", ExtraValue::Decimal),
+    ("width", ExtraValue::Integer),
+    ("viewport-width", ExtraValue::Integer),
+    ("rtt", ExtraValue::Integer),
+    ("ect", ExtraValue::ConnectionType),
+    ("save-data", ExtraValue::On),
+];
+
 #[derive(Clone, Debug)]
 pub struct Profile {
     pub browser: Browser,
@@ -72,8 +148,9 @@ pub struct Profile {
     /// Firefox over HTTP/2 sees repeated `Access-Control-Allow-Origin` fields as one value
     /// joined with `, ` (a mismatch), not as several header lines.
     pub joins_repeated_allow_origin_over_http2: bool,
-    /// Chromium safelists client hints (`DPR`, `Width`, …) even when a script sets them.
-    pub safelists_client_hints: bool,
+    /// The request-side safelist (differences `content-type-*`, `non-ascii-*`, `range-*`,
+    /// `client-hints`).
+    pub safelist: Safelist,
     /// `Access-Control-Allow-Headers: *` covers `Authorization` (all three today; the spec says no).
     pub wildcard_covers_authorization: bool,
     /// Firefox checks ACAM tokens, then the method, then ACAH; Chromium parses both first.
@@ -106,7 +183,16 @@ static CHROMIUM: Profile = Profile {
     preflight_redirect_is_bad_status: false,
     preflight_redirect_checks_allow_origin_first: false,
     joins_repeated_allow_origin_over_http2: false,
-    safelists_client_hints: true,
+    safelist: Safelist {
+        mime: RequestMimeParser::Whatwg,
+        non_ascii_unsafe: false,
+        range: RangeSyntax {
+            unit_any_case: false,
+            plus_sign: false,
+            max: i64::MAX as u64 - 1,
+        },
+        extra: CHROMIUM_EXTRA_SAFELIST,
+    },
     wildcard_covers_authorization: true,
     parse_both_allow_lists_first: true,
     max_age_default: 5,
@@ -136,7 +222,16 @@ static FIREFOX: Profile = Profile {
     preflight_redirect_is_bad_status: false,
     preflight_redirect_checks_allow_origin_first: true,
     joins_repeated_allow_origin_over_http2: true,
-    safelists_client_hints: false,
+    safelist: Safelist {
+        mime: RequestMimeParser::FirefoxNetUtil,
+        non_ascii_unsafe: true,
+        range: RangeSyntax {
+            unit_any_case: false,
+            plus_sign: false,
+            max: u64::MAX,
+        },
+        extra: &[],
+    },
     wildcard_covers_authorization: true,
     parse_both_allow_lists_first: false,
     max_age_default: 5,
@@ -166,7 +261,16 @@ static SAFARI: Profile = Profile {
     preflight_redirect_is_bad_status: true,
     preflight_redirect_checks_allow_origin_first: false,
     joins_repeated_allow_origin_over_http2: false,
-    safelists_client_hints: false,
+    safelist: Safelist {
+        mime: RequestMimeParser::Whatwg,
+        non_ascii_unsafe: false,
+        range: RangeSyntax {
+            unit_any_case: true,
+            plus_sign: true,
+            max: u64::MAX,
+        },
+        extra: &[],
+    },
     wildcard_covers_authorization: true,
     parse_both_allow_lists_first: true,
     max_age_default: 5,
@@ -323,11 +427,75 @@ pub const DIFFERENCES: &[Difference] = &[
     },
     Difference {
         id: "client-hints",
-        topic: "client-hint request headers set by a script (DPR, Width, Viewport-Width, Device-Memory, Save-Data)",
-        chromium: "safelisted: no preflight",
+        topic: "request headers a script sets that only Chromium safelists: DPR, Device-Memory, Downlink, Width, Viewport-Width, RTT, ECT, Save-Data, Intervention",
+        chromium: "safelisted when the value fits (DPR `1.5` yes, `1e2` no; Width digits only; ECT `slow-2g`/`2g`/`3g`/`4g`; Save-Data `on` in any case; Intervention any value): no preflight",
         firefox: "not safelisted: preflight",
         safari: "not safelisted: preflight",
-        source: "Chromium services/network/public/cpp/cors/cors.cc IsCorsSafelistedHeader; Fetch #cors-safelisted-request-header",
+        source: "Chromium services/network/public/cpp/cors/cors.cc IsCorsSafelistedHeader; probe recordings tests/data/probe-reqside ch-* (Chromium 156.0.8078.108, Firefox 153.8.0, WebKitGTK 2.50.6)",
+    },
+    Difference {
+        id: "safelist-total",
+        topic: "the 1,024-byte total of safelisted values",
+        chromium: "reachable through the extra names: 1,024 bytes pass, 1,025 are all preflighted",
+        firefox: "not reachable (five names of at most 128 bytes)",
+        safari: "not reachable (five names of at most 128 bytes)",
+        source: "Chromium cors.cc CorsUnsafeRequestHeaderNames kSafeListValueSizeMax; probe recordings sum-1024, sum-1025",
+    },
+    Difference {
+        id: "content-type-comma",
+        topic: "a `,` in a request Content-Type (`text/plain;a=b,c`, `multipart/form-data; boundary=a,b`)",
+        chromium: "safelisted (a parameter never fails the parse)",
+        firefox: "not safelisted: preflight (a comma means a list of types)",
+        safari: "safelisted",
+        source: "Firefox netwerk/base/nsURLHelper.cpp net_ParseRequestContentType; probe recordings ct-comma-param, ct-comma-only-param, ct-mp-comma-boundary",
+    },
+    Difference {
+        id: "content-type-trailing-semicolon",
+        topic: "a request Content-Type ending in `;` after a parameter (`text/plain;charset=utf-8;`, `text/plain;;`)",
+        chromium: "safelisted",
+        firefox: "not safelisted: preflight (the last `;` is left unparsed; `text/plain;` alone passes)",
+        safari: "safelisted",
+        source: "Firefox nsURLHelper.cpp net_ParseMediaType (strict mode); probe recordings ct-trailing-semi-param, ct-double-semi, ct-trailing-semi",
+    },
+    Difference {
+        id: "content-type-before-parameters",
+        topic: "text between the subtype and the parameters (`text/plain x;charset=utf-8`)",
+        chromium: "not safelisted (`plain x` is no token): preflight",
+        firefox: "safelisted (the type ends at the space)",
+        safari: "not safelisted: preflight",
+        source: "Firefox nsURLHelper.cpp net_ParseMediaType; WHATWG mimesniff parse a MIME type; probe recordings ct-junk-then-param, ct-junk-nosemi",
+    },
+    Difference {
+        id: "non-ascii-value",
+        topic: "a byte at or above 0x80 in Accept or Content-Type (`Accept: text/é`)",
+        chromium: "safelisted (sent as one latin-1 byte per character)",
+        firefox: "not safelisted: preflight",
+        safari: "safelisted (sent as UTF-8; the 128 limit counts characters, so 100 × `é` is 200 bytes on the wire and still safelisted)",
+        source: "probe recordings acc-latin1, acc-latin1-100, ct-latin1-param (wire bytes E9 from Chromium, C3 A9 from WebKit); Firefox dom/base/nsContentUtils.cpp IsCorsUnsafeRequestHeaderValue",
+    },
+    Difference {
+        id: "range-unit-case",
+        topic: "`Range: Bytes=0-1` (the unit not in lower case)",
+        chromium: "not safelisted: preflight",
+        firefox: "not safelisted: preflight",
+        safari: "safelisted",
+        source: "WebKit Source/WebCore/platform/network/HTTPParsers.cpp (range unit compared ignoring ASCII case); probe recordings rg-upper, rg-allupper, rg-mixed",
+    },
+    Difference {
+        id: "range-plus-sign",
+        topic: "`Range: bytes=+1-2` (a sign before a position)",
+        chromium: "not safelisted: preflight",
+        firefox: "not safelisted: preflight",
+        safari: "safelisted",
+        source: "WebKit HTTPParsers.cpp (positions read with parseInteger, which takes a `+`); probe recordings rg-plus, rg-plus-end, rg-upper-plus",
+    },
+    Difference {
+        id: "range-large-position",
+        topic: "a Range position of 9223372036854775807 or more",
+        chromium: "not safelisted (parsed into an int64; the largest value itself is refused): preflight",
+        firefox: "safelisted up to 18446744073709551615 (uint64)",
+        safari: "safelisted up to 18446744073709551615",
+        source: "Chromium net/http/http_util.cc ParseRangeHeader; Firefox nsContentUtils ParseSingleRangeRequest (uint64); probe recordings rg-i64max, rg-i64max-1, rg-u64max, rg-overflow-start",
     },
     Difference {
         id: "max-age-cap",

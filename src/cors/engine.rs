@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use super::browser::{AllowOriginRules, Browser};
 use super::cache::{Allowed, Lookup, PreflightCache};
+use super::counterfactual::{self, EndpointEvidence};
 use super::headers::{
     is_safelisted_method, parse_allow_list, parse_request_headers_list,
-    unsafe_request_header_names, ListParse, NameSet,
+    unsafe_request_header_names_as, ListParse, NameSet, ValueEncoding,
 };
 use super::headview::{self, HeadProblem};
 use super::origin::{
@@ -43,6 +44,9 @@ pub enum Missing {
     PreflightResponse { hop: usize },
     /// The request itself never appeared (only its preflight did).
     NotSent { hop: usize },
+    /// The recording browser preflighted for a header value the input does not show, and this
+    /// browser safelists some values of that header the recorder refuses (issue 19.3).
+    ValueNotVisible { hop: usize, why: String },
     /// The response was not recorded.
     Response { hop: usize },
     /// A redirect was answered but the next request is not in the input.
@@ -79,6 +83,8 @@ pub struct Evaluation {
     pub needed_preflight: Vec<bool>,
     /// Per hop: the unsafe header names this browser would announce.
     pub unsafe_names: Vec<Vec<String>>,
+    /// How requests this browser would have sent and the recorder did not were decided.
+    pub notes: Vec<String>,
 }
 
 /// Everything the engine needs besides the flow.
@@ -98,6 +104,8 @@ pub struct Context<'a> {
     pub recorder_unsafe_names: &'a [Vec<String>],
     /// A font load (WebKitGTK does not use CORS for them).
     pub is_font: bool,
+    /// The server's earlier answers per endpoint, for requests the recorder did not send.
+    pub evidence: Option<&'a EndpointEvidence>,
 }
 
 pub fn evaluate(flow: &Flow, cx: &Context) -> Evaluation {
@@ -107,6 +115,7 @@ pub fn evaluate(flow: &Flow, cx: &Context) -> Evaluation {
         cache_hits: Vec::new(),
         needed_preflight: Vec::new(),
         unsafe_names: Vec::new(),
+        notes: Vec::new(),
     };
     ev.decision = run(flow, cx, &mut ev);
     ev
@@ -164,15 +173,28 @@ fn walk_hop(
     ev.needed_preflight.push(need);
     // Kept in the evaluation and borrowed from there: the list can be thousands long.
     ev.unsafe_names.push(names);
+    if cross && !hop.sent && cx.browser != cx.recorder {
+        let pf = hop.preflight.as_ref();
+        let (names, origin) = (&ev.unsafe_names[i], preflight_origin(cx, walk));
+        if let Some(why) = counterfactual::hidden_value_open(cx, pf, &req.method, names, origin, i)
+        {
+            return Err(Decision::Undecidable(Missing::ValueNotVisible {
+                hop: i,
+                why,
+            }));
+        }
+    }
     if need {
         preflight_stage(flow, cx, ev, walk, i)?;
     }
     if !hop.sent {
-        return Err(Decision::Undecidable(Missing::NotSent { hop: i }));
+        let missing = Missing::NotSent { hop: i };
+        return Err(response_not_seen(flow, cx, ev, walk, i, cross, missing));
     }
     let resp = response_as_read(cx, &hop.exchange, i)?;
     let Some(resp) = resp.as_deref() else {
-        return Err(Decision::Undecidable(Missing::Response { hop: i }));
+        let missing = Missing::Response { hop: i };
+        return Err(response_not_seen(flow, cx, ev, walk, i, cross, missing));
     };
     let location = resp.location();
     if cross {
@@ -242,6 +264,7 @@ fn announce(
         hop.sent,
         req,
         hop.preflight.as_ref(),
+        value_encoding(cx, &hop.exchange),
     );
     let need = !is_safelisted_method(&req.method)
         || !names.is_empty()
@@ -277,7 +300,12 @@ fn preflight_stage(
                 ev.cache_hits.push((i, age_s));
                 Ok(())
             }
-            Lookup::Miss => uncached_preflight(cx, hop, i, names, walk.tainted),
+            Lookup::Miss => match uncached_preflight(cx, hop, i, names, walk.tainted) {
+                Err(Decision::Undecidable(Missing::PreflightNotSentByRecorder { why, .. })) => {
+                    preflight_not_sent(flow, cx, ev, walk, i, why)
+                }
+                other => other,
+            },
         };
     };
     let resp = response_as_read(cx, pf, i)?;
@@ -285,11 +313,7 @@ fn preflight_stage(
         return Err(Decision::Undecidable(Missing::PreflightResponse { hop: i }));
     };
     let header_case = if hop.sent { Some(&req.headers) } else { None };
-    let pf_origin = if walk.tainted && cx.browser.profile().redirect_preflight_keeps_page_origin {
-        cx.page_origin
-    } else {
-        walk.request_origin.as_str()
-    };
+    let pf_origin = preflight_origin(cx, walk);
     let allowed = check_preflight(cx, pf, resp, pf_origin, &req.method, names, header_case, i)
         .map_err(Decision::Blocked)?;
     ev.passed.push(PassedPreflight {
@@ -299,6 +323,80 @@ fn preflight_stage(
         allowed,
     });
     Ok(())
+}
+
+/// The Origin a preflight carries: the request's (`null` after a tainting redirect), except
+/// that Firefox keeps the page's (difference `redirect-preflight-origin`).
+fn preflight_origin<'a>(cx: &Context<'a>, walk: &'a Walk) -> &'a str {
+    if walk.tainted && cx.browser.profile().redirect_preflight_keeps_page_origin {
+        cx.page_origin
+    } else {
+        walk.request_origin.as_str()
+    }
+}
+
+/// Decides a preflight only this browser would have sent, from the server's answer to another
+/// preflight of the same URL where that answer is evident (`counterfactual`); else open.
+#[allow(clippy::result_large_err)]
+fn preflight_not_sent(
+    flow: &Flow,
+    cx: &Context,
+    ev: &mut Evaluation,
+    walk: &Walk,
+    i: usize,
+    why: String,
+) -> Result<(), Decision> {
+    let hop = &flow.hops[i];
+    let (req, time) = (&hop.exchange.request, hop.exchange.time);
+    let origin = preflight_origin(cx, walk);
+    let names = &ev.unsafe_names[i];
+    let answer = counterfactual::preflight_answer(cx, req, time, &flow.client, origin, names, i);
+    let Some(answer) = answer else {
+        return Err(Decision::Undecidable(Missing::PreflightNotSentByRecorder {
+            hop: i,
+            why,
+        }));
+    };
+    ev.notes.push(format!("{why}; {}", answer.note));
+    answer.result.map(|_| ()).map_err(Decision::Blocked)
+}
+
+/// Decides a hop whose response the input lacks (the recorder never sent it, or its answer
+/// was not recorded): another browser that gets this far gets a response, and the server's
+/// earlier responses to the same URL may show how it answers (`counterfactual`); else
+/// `missing`.
+fn response_not_seen(
+    flow: &Flow,
+    cx: &Context,
+    ev: &mut Evaluation,
+    walk: &Walk,
+    i: usize,
+    cross: bool,
+    missing: Missing,
+) -> Decision {
+    let hop = &flow.hops[i];
+    let (req, time) = (&hop.exchange.request, hop.exchange.time);
+    let answer = (cross && cx.browser != cx.recorder)
+        .then(|| {
+            counterfactual::response_answer(cx, req, time, &flow.client, &walk.request_origin, i)
+        })
+        .flatten();
+    let Some(answer) = answer else {
+        return Decision::Undecidable(missing);
+    };
+    let without_preflight = !ev.needed_preflight[i] && hop.preflight.is_some();
+    ev.notes.push(if without_preflight {
+        format!(
+            "{} sends this request without the preflight {} sent (its safelist covers the request's headers); {}",
+            cx.browser, cx.recorder, answer.note
+        )
+    } else {
+        answer.note
+    });
+    match answer.result {
+        Ok(()) => Decision::Allowed,
+        Err(b) => Decision::Blocked(b),
+    }
 }
 
 /// Decides a needed preflight that is neither recorded nor cached: another browser sending
@@ -324,6 +422,7 @@ fn uncached_preflight(
                 hop.sent,
                 req,
                 hop.preflight.as_ref(),
+                value_encoding(cx, &hop.exchange),
             ) == names
         }
     };
@@ -449,12 +548,23 @@ fn why_preflight(browser: Browser, names: &[String], method: &str) -> String {
 /// The unsafe names this browser would announce for a hop. The recording browser's own
 /// preflight (`Access-Control-Request-Headers`) is authoritative for it; other browsers
 /// judge the visible request headers by their own safelist and add the announced names.
+/// How the input wrote the request's header values (difference `non-ascii-value`): WebKit
+/// sends UTF-8, Chromium and Firefox one byte per character, and a HAR is JSON text.
+fn value_encoding(cx: &Context, x: &Exchange) -> ValueEncoding {
+    if x.flavour.is_har() || cx.recorder == Browser::Safari {
+        ValueEncoding::Utf8
+    } else {
+        ValueEncoding::Latin1
+    }
+}
+
 fn unsafe_names(
     browser: Browser,
     recorder: Browser,
     sent: bool,
     req: &Request,
     preflight: Option<&Exchange>,
+    enc: ValueEncoding,
 ) -> Vec<String> {
     let announced = preflight.and_then(|pf| {
         pf.request
@@ -467,7 +577,7 @@ fn unsafe_names(
         }
     }
     let mut names = if sent {
-        unsafe_request_header_names(browser, req.headers.iter())
+        unsafe_request_header_names_as(browser, req.headers.iter(), enc)
     } else {
         Vec::new()
     };
@@ -476,11 +586,15 @@ fn unsafe_names(
         let sent_names = NameSet::new(req.headers.iter().filter(|_| sent).map(|(n, _)| n));
         for n in parse_request_headers_list(list) {
             // Another browser announced it; this one judges it by its own safelist. With the
-            // request visible, its value was judged above; without it, a client hint counts as
-            // safelisted in Chromium (the value a browser sends for one is valid).
+            // request visible, its value was judged above; without it, a name on this browser's
+            // extra safelist counts as safelisted (the request is then not in the input, so
+            // the verdict stays open rather than blocked on a guess about the value).
             let own_rules_judged_it = sent_names.contains(n.as_bytes());
-            let safelisted_by_name =
-                browser.profile().safelists_client_hints && super::headers::is_client_hint_name(&n);
+            let safelisted_by_name = browser
+                .profile()
+                .safelist
+                .extra_rule(n.as_bytes())
+                .is_some();
             if browser != recorder && (own_rules_judged_it || safelisted_by_name) {
                 continue;
             }
@@ -608,7 +722,7 @@ pub fn check_access(
 /// `CrossOriginPreflightChecker.cpp`).
 // `Blocked` is large but built once per blocked flow, never in a loop: boxing buys nothing.
 #[allow(clippy::too_many_arguments, clippy::result_large_err)]
-fn check_preflight(
+pub(super) fn check_preflight(
     cx: &Context,
     pf: &Exchange,
     resp: &Response,
@@ -856,6 +970,7 @@ mod tests {
                 recorder_passed_preflight: &[],
                 recorder_unsafe_names: &[],
                 is_font: false,
+                evidence: None,
             },
         )
         .decision
@@ -1456,6 +1571,7 @@ mod tests {
             recorder_passed_preflight: &[],
             recorder_unsafe_names: &[],
             is_font: true,
+            evidence: None,
         };
         assert_eq!(
             evaluate(&f, &cx(Safari)).decision,
@@ -1539,6 +1655,15 @@ mod tests {
             // Tested in `headview` and through the probe recordings (tests/truth.rs).
             "head-space-before-colon",
             "head-size-limit",
+            // Request-side rows: `headers::tests::safelist_difference_rows` (and the two after).
+            "safelist-total",
+            "content-type-comma",
+            "content-type-trailing-semicolon",
+            "content-type-before-parameters",
+            "non-ascii-value",
+            "range-unit-case",
+            "range-plus-sign",
+            "range-large-position",
         ];
         for d in crate::cors::browser::DIFFERENCES {
             assert!(tested.contains(&d.id), "row {} has no test", d.id);
@@ -1555,6 +1680,7 @@ mod tests {
             recorder_passed_preflight: passed,
             recorder_unsafe_names: &[],
             is_font: false,
+            evidence: None,
         }
     }
 

@@ -2,7 +2,7 @@
 //! request headers, forbidden names, the unsafe-name set a preflight announces, and the
 //! `#field-name` / `#method` list syntax of `Access-Control-Allow-Methods/-Headers`.
 
-use super::browser::Browser;
+use super::browser::{Browser, ExtraValue, RangeSyntax, RequestMimeParser};
 
 /// `tchar` (RFC 9110 §5.6.2).
 pub fn is_tchar(b: u8) -> bool {
@@ -194,79 +194,211 @@ pub fn mime_essence(v: &[u8]) -> Option<String> {
     Some(essence)
 }
 
-/// "Parse a single range header value" (allowWhitespace = false): `bytes=START-[END]`, and
-/// the safelist additionally needs a start (`#cors-safelisted-request-header`;
-/// `bytes=0-9,20-29` is preflighted in the recordings).
-fn is_safelisted_range(v: &[u8]) -> bool {
-    let Some(rest) = v.strip_prefix(b"bytes=") else {
+/// A single `bytes=START-[END]` range as `syntax` reads it (`#simple-range-header-value`:
+/// no whitespace, a start, start <= end; `bytes=0-9,20-29` and `bytes=-500` are preflighted in
+/// every browser). The browsers differ on the unit's case, a `+` sign and the largest position
+/// (differences `range-unit-case`, `range-plus-sign`, `range-large-position`).
+fn is_safelisted_range(v: &[u8], syntax: RangeSyntax) -> bool {
+    let Some((unit, rest)) = v.split_first_chunk::<6>() else {
         return false;
+    };
+    let unit_ok = if syntax.unit_any_case {
+        unit.eq_ignore_ascii_case(b"bytes=")
+    } else {
+        unit == b"bytes="
     };
     let Some(dash) = rest.iter().position(|&b| b == b'-') else {
         return false;
     };
-    let (start, end) = (&rest[..dash], &rest[dash + 1..]);
-    let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
-    if start.is_empty() || !digits(start) || !digits(end) {
-        return false;
-    }
-    if end.is_empty() {
-        return true;
-    }
-    // Compare as decimal strings of arbitrary length: strip leading zeros, then length, then bytes.
-    let strip = |s: &[u8]| -> Vec<u8> {
-        let t: Vec<u8> = s.iter().copied().skip_while(|&b| b == b'0').collect();
-        t
+    let position = |s: &[u8]| -> Option<u64> {
+        let s = match s.strip_prefix(b"+") {
+            Some(t) if syntax.plus_sign => t,
+            _ => s,
+        };
+        if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        // Leading zeros do not count towards the size (`bytes=00-01` is safelisted).
+        let digits = &s[s.iter().position(|&b| b != b'0').unwrap_or(s.len())..];
+        let n = if digits.is_empty() {
+            0
+        } else {
+            std::str::from_utf8(digits).ok()?.parse::<u64>().ok()?
+        };
+        (n <= syntax.max).then_some(n)
     };
-    let (s, e) = (strip(start), strip(end));
-    (s.len(), s) <= (e.len(), e)
+    let (start, end) = (&rest[..dash], &rest[dash + 1..]);
+    let Some(start) = position(start) else {
+        return false;
+    };
+    unit_ok && (end.is_empty() || position(end).is_some_and(|end| start <= end))
 }
 
-/// Whether `name` is one of Chromium's safelisted client hints (the value decides the rest).
-pub fn is_client_hint_name(name: &str) -> bool {
-    matches!(
-        name.to_ascii_lowercase().as_str(),
-        "save-data" | "device-memory" | "dpr" | "width" | "viewport-width"
-    )
+/// Firefox's request Content-Type parser, `net_ParseRequestContentType` with
+/// `net_ParseMediaType` in strict mode (`netwerk/base/nsURLHelper.cpp`), step for step: the
+/// type (lower-cased) when the value parses, or `None`. Nothing is checked to be a token.
+pub fn firefox_request_mime(v: &[u8]) -> Option<String> {
+    let len = v.len();
+    if firefox_media_delimiter(v, 0, b',') != len {
+        return None;
+    }
+    let lws = |b: u8| b == b' ' || b == b'\t';
+    let ty = v.iter().position(|&b| !lws(b)).unwrap_or(len);
+    let ty_end = v[ty..]
+        .iter()
+        .position(|&b| lws(b) || b == b';')
+        .map_or(len, |p| ty + p);
+    // (sic) An offset from the type's start, later read from the value's start.
+    let mut consumed = ty_end - ty;
+    if let Some(p) = v[ty_end..].iter().position(|&b| b == b';') {
+        let mut cur = ty_end + p + 1;
+        // A do-while: a `;` at the very end after a parameter is never consumed.
+        loop {
+            let end = firefox_media_delimiter(v, cur, b';');
+            consumed = end;
+            cur = end + 1;
+            if cur >= len {
+                break;
+            }
+        }
+    }
+    let ty = &v[ty..ty_end];
+    let rest_is_space = v[consumed.min(len)..].iter().all(|&b| lws(b));
+    (!ty.is_empty() && ty.contains(&b'/') && rest_is_space)
+        .then(|| String::from_utf8_lossy(ty).to_ascii_lowercase())
 }
 
-/// Chromium's extra safelist (client hints) from `services/network/public/cpp/cors/cors.cc`
-/// `IsCorsSafelistedHeader`; Firefox and WebKit follow the standard list only.
-fn is_chromium_client_hint(name: &[u8], value: &[u8]) -> Option<bool> {
-    let lower = name.to_ascii_lowercase();
-    let v = std::str::from_utf8(value).ok();
-    let number = || v.is_some_and(|s| !s.is_empty() && s.parse::<f64>().is_ok_and(f64::is_finite));
-    let integer = || v.is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
-    Some(match lower.as_slice() {
-        b"save-data" => value.eq_ignore_ascii_case(b"on"),
-        b"device-memory" | b"dpr" => number(),
-        b"width" | b"viewport-width" => integer(),
-        _ => return None,
-    })
+/// `net_FindMediaDelimiter`: the next `delimiter` at or after `from` outside a quoted string,
+/// or the length.
+fn firefox_media_delimiter(v: &[u8], from: usize, delimiter: u8) -> usize {
+    let len = v.len();
+    let mut search = from;
+    loop {
+        let Some(p) = v
+            .get(search..)
+            .and_then(|t| t.iter().position(|&b| b == delimiter || b == b'"'))
+        else {
+            return len;
+        };
+        let pos = search + p;
+        if v[pos] == delimiter {
+            return pos;
+        }
+        // `net_FindStringEnd`: the closing quote, skipping backslash escapes.
+        let mut start = pos;
+        let close = loop {
+            match v[start + 1..].iter().position(|&b| b == b'"' || b == b'\\') {
+                None => break len,
+                Some(q) if v[start + 1 + q] == b'\\' => {
+                    start += q + 2;
+                    if start >= len {
+                        break len;
+                    }
+                }
+                Some(q) => break start + 1 + q,
+            }
+        };
+        if close >= len {
+            return len;
+        }
+        search = close + 1;
+    }
 }
 
-/// `#cors-safelisted-request-header` for one (name, value), with the browser's extensions.
+/// Whether `value` fits `rule` (Chromium `cors.cc`: `IsSimilarToDoubleABNF`,
+/// `IsSimilarToIntABNF`, the effective-connection-type names, `on`).
+fn extra_value_fits(rule: ExtraValue, value: &[u8]) -> bool {
+    let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
+    match rule {
+        ExtraValue::Any => true,
+        ExtraValue::Integer => digits(value),
+        ExtraValue::Decimal => match value.iter().position(|&b| b == b'.') {
+            Some(dot) => digits(&value[..dot]) && digits(&value[dot + 1..]),
+            None => digits(value),
+        },
+        ExtraValue::ConnectionType => matches!(value, b"slow-2g" | b"2g" | b"3g" | b"4g"),
+        ExtraValue::On => value.eq_ignore_ascii_case(b"on"),
+    }
+}
+
+/// How the input wrote the values a page set: the safelist's 128 limit and 1,024 total count
+/// the page's characters, and browsers send them differently (difference `non-ascii-value`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueEncoding {
+    /// One byte per character (Chromium and Firefox on the wire: latin-1).
+    Latin1,
+    /// UTF-8 (WebKit on the wire; every HAR, which is JSON text).
+    Utf8,
+}
+
+impl ValueEncoding {
+    /// The value's length in the page's characters.
+    fn chars(self, v: &[u8]) -> usize {
+        match (self, std::str::from_utf8(v)) {
+            (ValueEncoding::Utf8, Ok(s)) => s.chars().count(),
+            _ => v.len(),
+        }
+    }
+}
+
+/// `#cors-safelisted-request-header` for one (name, value), as `browser` implements it
+/// (its `Profile::safelist`), with the value written as one byte per character.
 pub fn is_safelisted_request_header(browser: Browser, name: &[u8], value: &[u8]) -> bool {
-    if value.len() > 128 {
+    is_safelisted_as(browser, name, value, ValueEncoding::Latin1)
+}
+
+fn is_safelisted_as(browser: Browser, name: &[u8], value: &[u8], enc: ValueEncoding) -> bool {
+    if enc.chars(value) > 128 {
         return false;
     }
+    let rules = &browser.profile().safelist;
+    let unsafe_byte = |b: &u8| is_unsafe_byte(*b) || (rules.non_ascii_unsafe && *b >= 0x80);
     let lower = name.to_ascii_lowercase();
     match lower.as_slice() {
-        b"accept" => !value.iter().any(|&b| is_unsafe_byte(b)),
+        b"accept" => !value.iter().any(unsafe_byte),
         b"accept-language" | b"content-language" => is_language_value(value),
         b"content-type" => {
-            !value.iter().any(|&b| is_unsafe_byte(b))
-                && mime_essence(value).is_some_and(|e| {
+            let essence = match rules.mime {
+                RequestMimeParser::Whatwg => mime_essence(value),
+                RequestMimeParser::FirefoxNetUtil => firefox_request_mime(value),
+            };
+            !value.iter().any(unsafe_byte)
+                && essence.is_some_and(|e| {
                     matches!(
                         e.as_str(),
                         "application/x-www-form-urlencoded" | "multipart/form-data" | "text/plain"
                     )
                 })
         }
-        b"range" => is_safelisted_range(value),
-        _ => {
-            browser.profile().safelists_client_hints
-                && is_chromium_client_hint(name, value).unwrap_or(false)
-        }
+        b"range" => is_safelisted_range(value, rules.range),
+        _ => rules
+            .extra_rule(name)
+            .is_some_and(|rule| extra_value_fits(rule, value)),
+    }
+}
+
+/// Whether `browser` safelists some value of `name` that `recorder` does not, so that a
+/// preflight `recorder` sent for a value the input does not show (a captured preflight whose
+/// request never followed) may not have been sent by `browser` at all. Derived from the two
+/// profiles' safelists (rows `content-type-*`, `non-ascii-value`, `range-*`); the extra names
+/// are judged by the caller.
+pub fn may_safelist_what_recorder_refused(
+    browser: Browser,
+    recorder: Browser,
+    name: &[u8],
+) -> bool {
+    let (b, r) = (&browser.profile().safelist, &recorder.profile().safelist);
+    let non_ascii = r.non_ascii_unsafe && !b.non_ascii_unsafe;
+    if name.eq_ignore_ascii_case(b"content-type") {
+        b.mime != r.mime || non_ascii
+    } else if name.eq_ignore_ascii_case(b"accept") {
+        non_ascii
+    } else if name.eq_ignore_ascii_case(b"range") {
+        (b.range.unit_any_case && !r.range.unit_any_case)
+            || (b.range.plus_sign && !r.range.plus_sign)
+            || b.range.max > r.range.max
+    } else {
+        false
     }
 }
 
@@ -276,6 +408,15 @@ pub fn is_safelisted_request_header(browser: Browser, name: &[u8], value: &[u8])
 pub fn unsafe_request_header_names<'a>(
     browser: Browser,
     headers: impl Iterator<Item = (&'a [u8], &'a [u8])>,
+) -> Vec<String> {
+    unsafe_request_header_names_as(browser, headers, ValueEncoding::Latin1)
+}
+
+/// [`unsafe_request_header_names`] with the values written in `enc`.
+pub fn unsafe_request_header_names_as<'a>(
+    browser: Browser,
+    headers: impl Iterator<Item = (&'a [u8], &'a [u8])>,
+    enc: ValueEncoding,
 ) -> Vec<String> {
     let headers: Vec<(&[u8], &[u8])> = headers.collect();
     // `Cache-Control: no-cache` with `Pragma: no-cache` is what the browser itself adds to an
@@ -308,8 +449,8 @@ pub fn unsafe_request_header_names<'a>(
         let lower = crate::model::escape_bytes(name).to_ascii_lowercase();
         // Header values are stored untrimmed; the browser saw them normalized.
         let value = crate::model::trim_http_ws(value);
-        if is_safelisted_request_header(browser, name, value) {
-            safelisted_bytes += value.len();
+        if is_safelisted_as(browser, name, value, enc) {
+            safelisted_bytes += enc.chars(value);
             safelisted.push(lower);
         } else {
             unsafe_names.push(lower);
@@ -632,6 +773,299 @@ mod tests {
                 *want,
                 "{why}: {name}: {value} ({browser:?})"
             );
+        }
+    }
+
+    /// The request-side rows of `browser::DIFFERENCES`, each with values recorded in the three
+    /// browsers (tests/data/probe-reqside, scenario ids in the comments): whether each of
+    /// Chromium, Firefox and Safari safelists the header (no preflight).
+    #[test]
+    fn safelist_difference_rows() {
+        type Row<'a> = (&'a str, &'a str, &'a str, [bool; 3]);
+        let long_e = "\u{e9}".repeat(100);
+        let rows: &[Row] = &[
+            // ch-*: Chromium's extra names and their value rules.
+            ("client-hints", "DPR", "1.5", [true, false, false]),
+            ("client-hints", "DPR", "1e2", [false, false, false]),
+            ("client-hints", "DPR", "2.", [false, false, false]),
+            ("client-hints", "Device-Memory", "8", [true, false, false]),
+            ("client-hints", "Downlink", "1.5", [true, false, false]),
+            ("client-hints", "RTT", "50", [true, false, false]),
+            ("client-hints", "Width", "1.5", [false, false, false]),
+            ("client-hints", "ECT", "4g", [true, false, false]),
+            ("client-hints", "ECT", "5g", [false, false, false]),
+            ("client-hints", "Save-Data", "ON", [true, false, false]),
+            (
+                "client-hints",
+                "Intervention",
+                "<https://x.test/>; level=\"warning\"",
+                [true, false, false],
+            ),
+            // ct-comma-param, ct-comma-only-param, ct-mp-comma-boundary, ct-two-types
+            (
+                "content-type-comma",
+                "Content-Type",
+                "text/plain;a=b,c",
+                [true, false, true],
+            ),
+            (
+                "content-type-comma",
+                "Content-Type",
+                "text/plain;,",
+                [true, false, true],
+            ),
+            (
+                "content-type-comma",
+                "Content-Type",
+                "multipart/form-data; boundary=a,b",
+                [true, false, true],
+            ),
+            (
+                "content-type-comma",
+                "Content-Type",
+                "text/plain,text/html",
+                [false, false, false],
+            ),
+            // ct-trailing-semi-param, ct-double-semi, ct-trailing-semi
+            (
+                "content-type-trailing-semicolon",
+                "Content-Type",
+                "text/plain;charset=utf-8;",
+                [true, false, true],
+            ),
+            (
+                "content-type-trailing-semicolon",
+                "Content-Type",
+                "text/plain;;",
+                [true, false, true],
+            ),
+            (
+                "content-type-trailing-semicolon",
+                "Content-Type",
+                "text/plain;",
+                [true, true, true],
+            ),
+            // ct-junk-then-param, ct-junk-nosemi, ct-space-in-subtype, ct-space-semi
+            (
+                "content-type-before-parameters",
+                "Content-Type",
+                "text/plain x;charset=utf-8",
+                [false, true, false],
+            ),
+            (
+                "content-type-before-parameters",
+                "Content-Type",
+                "text/plain x",
+                [false, false, false],
+            ),
+            (
+                "content-type-before-parameters",
+                "Content-Type",
+                "text/pla in",
+                [false, false, false],
+            ),
+            (
+                "content-type-before-parameters",
+                "Content-Type",
+                "text/plain ; charset=utf-8",
+                [true, true, true],
+            ),
+            // acc-latin1, ct-latin1-param, al-latin1 (latin-1 bytes, as Chromium sends them)
+            (
+                "non-ascii-value",
+                "Accept",
+                "text/\u{e9}",
+                [true, false, true],
+            ),
+            (
+                "non-ascii-value",
+                "Content-Type",
+                "text/plain; charset=\u{e9}",
+                [true, false, true],
+            ),
+            (
+                "non-ascii-value",
+                "Accept-Language",
+                "\u{e9}",
+                [false, false, false],
+            ),
+            ("non-ascii-value", "Accept", &long_e, [true, false, true]),
+            // rg-upper, rg-allupper, rg-mixed
+            (
+                "range-unit-case",
+                "Range",
+                "Bytes=0-1",
+                [false, false, true],
+            ),
+            (
+                "range-unit-case",
+                "Range",
+                "bYtEs=0-1",
+                [false, false, true],
+            ),
+            // rg-plus, rg-plus-end, rg-upper-plus
+            (
+                "range-plus-sign",
+                "Range",
+                "bytes=+1-2",
+                [false, false, true],
+            ),
+            (
+                "range-plus-sign",
+                "Range",
+                "bytes=0-+1",
+                [false, false, true],
+            ),
+            (
+                "range-plus-sign",
+                "Range",
+                "Bytes=+1-2",
+                [false, false, true],
+            ),
+            // rg-i64max*, rg-u64max*, rg-i64max-1*, rg-overflow-*
+            (
+                "range-large-position",
+                "Range",
+                "bytes=9223372036854775806-",
+                [true, true, true],
+            ),
+            (
+                "range-large-position",
+                "Range",
+                "bytes=0-9223372036854775806",
+                [true, true, true],
+            ),
+            (
+                "range-large-position",
+                "Range",
+                "bytes=9223372036854775807-",
+                [false, true, true],
+            ),
+            (
+                "range-large-position",
+                "Range",
+                "bytes=0-18446744073709551615",
+                [false, true, true],
+            ),
+            (
+                "range-large-position",
+                "Range",
+                "bytes=99999999999999999999-",
+                [false, false, false],
+            ),
+        ];
+        for (row, name, value, want) in rows {
+            assert!(
+                crate::cors::browser::DIFFERENCES
+                    .iter()
+                    .any(|d| d.id == *row),
+                "{row} is not a DIFFERENCES row"
+            );
+            // Values are latin-1 on the wire: one byte per character.
+            let bytes: Vec<u8> = value.chars().map(|c| c as u32 as u8).collect();
+            for (b, want) in [Chromium, Firefox, Safari].into_iter().zip(want) {
+                assert_eq!(
+                    is_safelisted_request_header(b, name.as_bytes(), &bytes),
+                    *want,
+                    "{row}: {name}: {value:?} in {b:?}"
+                );
+            }
+        }
+    }
+
+    /// Difference `non-ascii-value`: WebKit and every HAR write `é` as two UTF-8 bytes; the
+    /// 128 limit counts the page's characters (probe recording acc-latin1-100: 200 bytes from
+    /// WebKit, safelisted in Chromium and WebKit).
+    #[test]
+    fn value_length_counts_characters_of_the_encoding() {
+        let v = "\u{e9}".repeat(100);
+        let h = [("Accept", v.as_str())];
+        let names = |b, enc| {
+            unsafe_request_header_names_as(
+                b,
+                h.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
+                enc,
+            )
+        };
+        assert!(names(Safari, ValueEncoding::Utf8).is_empty());
+        assert!(names(Chromium, ValueEncoding::Utf8).is_empty());
+        assert_eq!(names(Firefox, ValueEncoding::Utf8), ["accept"]);
+        // Read as one byte per character, the same bytes are 200 characters.
+        assert_eq!(names(Chromium, ValueEncoding::Latin1), ["accept"]);
+    }
+
+    /// Difference `safelist-total` (probe recordings sum-1024, sum-1025): Chromium's total
+    /// counts its extra names too.
+    #[test]
+    fn safelisted_total_counts_extra_names_in_chromium() {
+        let a = |n| "a".repeat(n);
+        let d = |n| "1".repeat(n);
+        let mut h: Vec<(&str, String)> = vec![
+            ("Accept", a(128)),
+            ("Accept-Language", a(128)),
+            ("Content-Language", a(128)),
+            ("Intervention", a(128)),
+            ("Width", d(128)),
+            ("Viewport-Width", d(128)),
+            ("RTT", d(128)),
+            ("Downlink", d(128)),
+        ];
+        let names = |h: &[(&str, String)]| {
+            unsafe_request_header_names(
+                Chromium,
+                h.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
+            )
+        };
+        assert!(names(&h).is_empty(), "1,024 bytes pass");
+        h[0].1 = a(127);
+        h.push(("ECT", "4g".into()));
+        assert_eq!(names(&h).len(), 9, "1,025 bytes: every one is unsafe");
+    }
+
+    /// Which hidden values can hide a difference, per (browser, recorder): e.g. a Content-Type
+    /// Chromium preflighted may be one Firefox safelists (`text/plain x;a=b`), but an Accept
+    /// Chromium preflighted never is (Firefox's Accept rule is stricter).
+    #[test]
+    fn hidden_values_that_can_differ() {
+        let cases: &[(Browser, Browser, &str, bool)] = &[
+            (Firefox, Chromium, "content-type", true),
+            (Safari, Chromium, "content-type", false),
+            (Chromium, Firefox, "content-type", true),
+            (Firefox, Chromium, "accept", false),
+            (Chromium, Firefox, "accept", true),
+            (Safari, Chromium, "range", true),
+            (Firefox, Chromium, "range", true),
+            (Chromium, Firefox, "range", false),
+            (Safari, Firefox, "range", true),
+            (Firefox, Safari, "range", false),
+            (Firefox, Chromium, "accept-language", false),
+            (Firefox, Chromium, "x-custom", false),
+        ];
+        for (b, r, name, want) in cases {
+            assert_eq!(
+                may_safelist_what_recorder_refused(*b, *r, name.as_bytes()),
+                *want,
+                "{b:?} after {r:?}: {name}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        /// Firefox's parser never panics, and on values without spaces, commas, quotes or
+        /// empty parameters it finds the essence the WHATWG parser finds.
+        #[test]
+        fn firefox_mime_agrees_on_plain_values(
+            ty in "[a-z]{1,8}", sub in "[a-z+.-]{1,8}",
+            params in proptest::collection::vec(("[a-z]{1,5}", "[a-z0-9-]{1,5}"), 0..3),
+            junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+        ) {
+            let _ = firefox_request_mime(&junk);
+            let _ = is_safelisted_range(&junk, Safari.profile().safelist.range);
+            let mut v = format!("{ty}/{sub}");
+            for (k, val) in &params {
+                v.push_str(&format!(";{k}={val}"));
+            }
+            proptest::prop_assert_eq!(firefox_request_mime(v.as_bytes()), mime_essence(v.as_bytes()));
         }
     }
 

@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod cache;
 pub mod cookies;
+pub mod counterfactual;
 pub mod engine;
 pub mod explain;
 pub mod fix;

@@ -102,6 +102,9 @@ pub enum Note {
     NetworkOrClientFailure {
         error: String,
     },
+    /// How a request only this browser would have sent was decided from the server's earlier
+    /// answers (`counterfactual`); the engine words it.
+    Counterfactual(String),
 }
 
 /// One reading of an open credentials mode, as the note lists it.
@@ -200,6 +203,7 @@ impl fmt::Display for Note {
             Note::RulesPredictBlock { reason } => write!(f, "the rules predict {} but the browser delivered the response; the request was probably not in cors mode", reason.unwrap_or("a block")),
             Note::UnexplainedFailure => f.write_str("the browser reported a failure that the visible headers do not explain (a cached preflight or a header the export left out)"),
             Note::NetworkOrClientFailure { error } => write!(f, "{error}: a network or client failure, not a CORS decision"),
+            Note::Counterfactual(how) => f.write_str(how),
         }
     }
 }

@@ -142,6 +142,8 @@ impl Resolution {
 /// and capacity, so flows of different clients can be resolved independently.
 pub struct Resolver {
     caches: HashMap<Arc<str>, Vec<PreflightCache>>,
+    /// What the server answered earlier, per endpoint (requests the recorder did not send).
+    evidence: super::counterfactual::EndpointEvidence,
     cookies: super::cookies::CookieJar,
     last_expire: i64,
 }
@@ -156,6 +158,7 @@ impl Resolver {
     pub fn new() -> Self {
         Self {
             caches: HashMap::new(),
+            evidence: super::counterfactual::EndpointEvidence::new(),
             cookies: super::cookies::CookieJar::new(),
             last_expire: i64::MIN,
         }
@@ -195,6 +198,7 @@ impl Resolver {
             recorder,
             facts: &facts,
             page_origin: &page_origin,
+            evidence: &self.evidence,
         };
         let options = credential_options(&facts);
         let rec_evals = judge.readings(caches, recorder, &options, &[], &[]);
@@ -222,6 +226,7 @@ impl Resolver {
         unknown_if_not_a_browser(client, headers, &mut browsers);
         explain_undecided(&mut browsers);
         note_credentials_evidence(&facts, index_of(recorder), &mut browsers);
+        self.evidence.record(flow);
         Resolution {
             facts,
             recorder,
@@ -417,6 +422,7 @@ struct Judge<'a> {
     recorder: Browser,
     facts: &'a Facts,
     page_origin: &'a str,
+    evidence: &'a super::counterfactual::EndpointEvidence,
 }
 
 impl Judge<'_> {
@@ -443,6 +449,7 @@ impl Judge<'_> {
                     recorder_passed_preflight: passed,
                     recorder_unsafe_names: names,
                     is_font: self.facts.is_font,
+                    evidence: Some(self.evidence),
                 };
                 (include, evaluate(self.flow, &cx))
             })
@@ -801,6 +808,7 @@ fn missing_hop(m: &Missing) -> usize {
     match m {
         Missing::Preflight { hop }
         | Missing::PreflightNotSentByRecorder { hop, .. }
+        | Missing::ValueNotVisible { hop, .. }
         | Missing::PreflightResponse { hop }
         | Missing::NotSent { hop }
         | Missing::Response { hop }
@@ -1069,6 +1077,9 @@ pub fn describe_missing(m: &Missing) -> String {
         Missing::PreflightNotSentByRecorder { why, .. } => format!(
             "{why}; the recording browser sent no preflight, so the server's answer to it is not in the input"
         ),
+        Missing::ValueNotVisible { why, .. } => format!(
+            "{why}; whether it sent a preflight, and what the server answered, is not in the input"
+        ),
         Missing::PreflightResponse { hop } => {
             format!("the response to the preflight of {} is not in the input", hop_name(*hop))
         }
@@ -1124,6 +1135,8 @@ fn verdict_from(
             }
         }
     }
+    v.notes
+        .extend(ev.notes.iter().cloned().map(Note::Counterfactual));
     if is_recorder {
         evidence_wins(&mut v, &facts.observed);
     }
@@ -2045,6 +2058,7 @@ mod tests {
             recorder_passed_preflight: &[],
             recorder_unsafe_names: &[],
             is_font: false,
+            evidence: None,
         };
         let mut caches = new_caches();
         let passed = evaluate(&flow, &cx(&caches[0]));

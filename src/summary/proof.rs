@@ -538,6 +538,7 @@ pub fn recheck(fix: &HeaderFix, flow: &Flow, res: &Resolution) -> Option<Recheck
                     recorder_passed_preflight: &[],
                     recorder_unsafe_names: &[],
                     is_font: res.facts.is_font,
+                    evidence: None,
                 },
             );
             let bad = match ev.decision {
