@@ -85,6 +85,7 @@ fn place(x: &Exchange) -> String {
     match x.loc.position {
         Position::HarEntry(i) => format!("entry {i}"),
         Position::Packet { number, .. } => format!("packet {number}"),
+        Position::Stream { number, stream, .. } => format!("packet {number} stream {stream}"),
         Position::Byte(b) => format!("byte {b}"),
     }
 }
