@@ -188,71 +188,12 @@ impl PacketReader {
                     .take()
                     .map_or(CaptureError::Empty, read_failed(0)))
             }
-            [0x0a, 0x0d, 0x0d, 0x0a] => {
-                // Only checked here; the block is parsed again as the first record. A section
-                // header longer than the block (options) makes the block grow.
-                loop {
-                    let data = r.buf.get(r.pos..r.end).unwrap_or(&[]);
-                    match parse_sectionheaderblock(data) {
-                        Err(nom::Err::Incomplete(n)) if !r.exhausted => {
-                            let need = data.len().saturating_add(needed(n));
-                            if need >= r.max_record {
-                                break;
-                            }
-                            r.swap_in(need, None);
-                            r.fill();
-                        }
-                        _ => break,
-                    }
-                }
-                let data = r.buf.get(r.pos..r.end).unwrap_or(&[]);
-                let len = data.len();
-                if let Err(e) = nom_error(parse_sectionheaderblock(data)) {
-                    return Err(header_error(
-                        &mut r.read_error,
-                        &e,
-                        "pcapng section header",
-                        len,
-                    ));
-                }
-            }
+            [0x0a, 0x0d, 0x0d, 0x0a] => r.check_section_header()?,
             [0xd4, 0xc3, 0xb2, 0xa1]
             | [0xa1, 0xb2, 0xc3, 0xd4]
             | [0x4d, 0x3c, 0xb2, 0xa1]
             | [0xa1, 0xb2, 0x3c, 0x4d]
-            | [0x34, 0xcd, 0xb2, 0xa1] => {
-                let len = data.len();
-                let (rest, h) = match parse_pcap_header(data) {
-                    Ok(x) => x,
-                    Err(e) => {
-                        let e = nom_error::<()>(Err(e)).err().unwrap_or(PcapError::Eof);
-                        return Err(header_error(&mut r.read_error, &e, "pcap file header", len));
-                    }
-                };
-                let parse: LegacyParse = if h.is_modified_format() {
-                    parse_pcap_frame_modified
-                } else if h.is_bigendian() {
-                    parse_pcap_frame_be
-                } else {
-                    parse_pcap_frame
-                };
-                let units = if h.is_nanosecond_precision() {
-                    1_000_000_000
-                } else {
-                    1_000_000
-                };
-                r.interfaces.push(Interface {
-                    link: LinkType::from_dlt(h.network.0).ok_or(h.network.0),
-                    units,
-                    offset_secs: 0,
-                });
-                r.kind = Kind::Legacy {
-                    parse,
-                    big_endian: h.is_bigendian(),
-                    max_caplen: h.snaplen.max(PCAP_MAX_SNAPLEN),
-                };
-                r.pos = data.len() - rest.len();
-            }
+            | [0x34, 0xcd, 0xb2, 0xa1] => r.read_pcap_header()?,
             _ if got < 4 && is_magic_prefix(head) => {
                 return Err(r.read_error.take().map_or(
                     CaptureError::TruncatedHeader {
@@ -265,6 +206,81 @@ impl PacketReader {
             other => return Err(CaptureError::NotACapture(hex_prefix(other))),
         }
         Ok(r)
+    }
+
+    /// Decides whether a pcapng stream starts with a readable section header. Only checked
+    /// here; the block is parsed again as the first record. A section header longer than the
+    /// block (options) makes the block grow.
+    fn check_section_header(&mut self) -> Result<(), CaptureError> {
+        loop {
+            let data = self.buf.get(self.pos..self.end).unwrap_or(&[]);
+            match parse_sectionheaderblock(data) {
+                Err(nom::Err::Incomplete(n)) if !self.exhausted => {
+                    let need = data.len().saturating_add(needed(n));
+                    if need >= self.max_record {
+                        break;
+                    }
+                    self.swap_in(need, None);
+                    self.fill();
+                }
+                _ => break,
+            }
+        }
+        let data = self.buf.get(self.pos..self.end).unwrap_or(&[]);
+        let len = data.len();
+        match nom_error(parse_sectionheaderblock(data)) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(header_error(
+                &mut self.read_error,
+                &e,
+                "pcapng section header",
+                len,
+            )),
+        }
+    }
+
+    /// Reads a pcap file header: the record parser for its byte order and format, its time
+    /// units, link type and snapshot length; positions the reader after it.
+    fn read_pcap_header(&mut self) -> Result<(), CaptureError> {
+        let data = self.buf.get(..self.end).unwrap_or(&[]);
+        let len = data.len();
+        let (rest, h) = match parse_pcap_header(data) {
+            Ok(x) => x,
+            Err(e) => {
+                let e = nom_error::<()>(Err(e)).err().unwrap_or(PcapError::Eof);
+                return Err(header_error(
+                    &mut self.read_error,
+                    &e,
+                    "pcap file header",
+                    len,
+                ));
+            }
+        };
+        let header_len = len - rest.len();
+        let parse: LegacyParse = if h.is_modified_format() {
+            parse_pcap_frame_modified
+        } else if h.is_bigendian() {
+            parse_pcap_frame_be
+        } else {
+            parse_pcap_frame
+        };
+        let units = if h.is_nanosecond_precision() {
+            1_000_000_000
+        } else {
+            1_000_000
+        };
+        self.interfaces.push(Interface {
+            link: LinkType::from_dlt(h.network.0).ok_or(h.network.0),
+            units,
+            offset_secs: 0,
+        });
+        self.kind = Kind::Legacy {
+            parse,
+            big_endian: h.is_bigendian(),
+            max_caplen: h.snaplen.max(PCAP_MAX_SNAPLEN),
+        };
+        self.pos = header_len;
+        Ok(())
     }
 
     /// Packets handed out so far.
