@@ -188,71 +188,12 @@ impl PacketReader {
                     .take()
                     .map_or(CaptureError::Empty, read_failed(0)))
             }
-            [0x0a, 0x0d, 0x0d, 0x0a] => {
-                // Only checked here; the block is parsed again as the first record. A section
-                // header longer than the block (options) makes the block grow.
-                loop {
-                    let data = r.buf.get(r.pos..r.end).unwrap_or(&[]);
-                    match parse_sectionheaderblock(data) {
-                        Err(nom::Err::Incomplete(n)) if !r.exhausted => {
-                            let need = data.len().saturating_add(needed(n));
-                            if need >= r.max_record {
-                                break;
-                            }
-                            r.swap_in(need, None);
-                            r.fill();
-                        }
-                        _ => break,
-                    }
-                }
-                let data = r.buf.get(r.pos..r.end).unwrap_or(&[]);
-                let len = data.len();
-                if let Err(e) = nom_error(parse_sectionheaderblock(data)) {
-                    return Err(header_error(
-                        &mut r.read_error,
-                        &e,
-                        "pcapng section header",
-                        len,
-                    ));
-                }
-            }
+            [0x0a, 0x0d, 0x0d, 0x0a] => r.check_section_header()?,
             [0xd4, 0xc3, 0xb2, 0xa1]
             | [0xa1, 0xb2, 0xc3, 0xd4]
             | [0x4d, 0x3c, 0xb2, 0xa1]
             | [0xa1, 0xb2, 0x3c, 0x4d]
-            | [0x34, 0xcd, 0xb2, 0xa1] => {
-                let len = data.len();
-                let (rest, h) = match parse_pcap_header(data) {
-                    Ok(x) => x,
-                    Err(e) => {
-                        let e = nom_error::<()>(Err(e)).err().unwrap_or(PcapError::Eof);
-                        return Err(header_error(&mut r.read_error, &e, "pcap file header", len));
-                    }
-                };
-                let parse: LegacyParse = if h.is_modified_format() {
-                    parse_pcap_frame_modified
-                } else if h.is_bigendian() {
-                    parse_pcap_frame_be
-                } else {
-                    parse_pcap_frame
-                };
-                let units = if h.is_nanosecond_precision() {
-                    1_000_000_000
-                } else {
-                    1_000_000
-                };
-                r.interfaces.push(Interface {
-                    link: LinkType::from_dlt(h.network.0).ok_or(h.network.0),
-                    units,
-                    offset_secs: 0,
-                });
-                r.kind = Kind::Legacy {
-                    parse,
-                    big_endian: h.is_bigendian(),
-                    max_caplen: h.snaplen.max(PCAP_MAX_SNAPLEN),
-                };
-                r.pos = data.len() - rest.len();
-            }
+            | [0x34, 0xcd, 0xb2, 0xa1] => r.read_pcap_header()?,
             _ if got < 4 && is_magic_prefix(head) => {
                 return Err(r.read_error.take().map_or(
                     CaptureError::TruncatedHeader {
@@ -265,6 +206,81 @@ impl PacketReader {
             other => return Err(CaptureError::NotACapture(hex_prefix(other))),
         }
         Ok(r)
+    }
+
+    /// Decides whether a pcapng stream starts with a readable section header. Only checked
+    /// here; the block is parsed again as the first record. A section header longer than the
+    /// block (options) makes the block grow.
+    fn check_section_header(&mut self) -> Result<(), CaptureError> {
+        loop {
+            let data = self.buf.get(self.pos..self.end).unwrap_or(&[]);
+            match parse_sectionheaderblock(data) {
+                Err(nom::Err::Incomplete(n)) if !self.exhausted => {
+                    let need = data.len().saturating_add(needed(n));
+                    if need >= self.max_record {
+                        break;
+                    }
+                    self.swap_in(need, None);
+                    self.fill();
+                }
+                _ => break,
+            }
+        }
+        let data = self.buf.get(self.pos..self.end).unwrap_or(&[]);
+        let len = data.len();
+        match nom_error(parse_sectionheaderblock(data)) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(header_error(
+                &mut self.read_error,
+                &e,
+                "pcapng section header",
+                len,
+            )),
+        }
+    }
+
+    /// Reads a pcap file header: the record parser for its byte order and format, its time
+    /// units, link type and snapshot length; positions the reader after it.
+    fn read_pcap_header(&mut self) -> Result<(), CaptureError> {
+        let data = self.buf.get(..self.end).unwrap_or(&[]);
+        let len = data.len();
+        let (rest, h) = match parse_pcap_header(data) {
+            Ok(x) => x,
+            Err(e) => {
+                let e = nom_error::<()>(Err(e)).err().unwrap_or(PcapError::Eof);
+                return Err(header_error(
+                    &mut self.read_error,
+                    &e,
+                    "pcap file header",
+                    len,
+                ));
+            }
+        };
+        let header_len = len - rest.len();
+        let parse: LegacyParse = if h.is_modified_format() {
+            parse_pcap_frame_modified
+        } else if h.is_bigendian() {
+            parse_pcap_frame_be
+        } else {
+            parse_pcap_frame
+        };
+        let units = if h.is_nanosecond_precision() {
+            1_000_000_000
+        } else {
+            1_000_000
+        };
+        self.interfaces.push(Interface {
+            link: LinkType::from_dlt(h.network.0).ok_or(h.network.0),
+            units,
+            offset_secs: 0,
+        });
+        self.kind = Kind::Legacy {
+            parse,
+            big_endian: h.is_bigendian(),
+            max_caplen: h.snaplen.max(PCAP_MAX_SNAPLEN),
+        };
+        self.pos = header_len;
+        Ok(())
     }
 
     /// Packets handed out so far.
@@ -326,10 +342,7 @@ impl PacketReader {
     /// Parses every complete record in the buffer, passing packets to `f`. Returns `None` at
     /// the end of the input, or the number of bytes (from the first unparsed one) the next
     /// record needs.
-    fn parse_buffered(
-        &mut self,
-        f: &mut impl FnMut(&RawPacket<'_>),
-    ) -> Result<Option<usize>, CaptureError> {
+    fn parse_buffered(&mut self, f: &mut impl FnMut(&RawPacket<'_>)) -> Stop {
         let PacketReader {
             buf,
             pos,
@@ -365,156 +378,38 @@ impl PacketReader {
                     None => Ok(None),
                 };
             }
-            let (consumed, packet) = match *kind {
+            let record = match *kind {
                 Kind::Legacy {
                     parse,
                     big_endian,
                     max_caplen,
-                } => {
-                    // A record header claiming more than any snapshot length is damage when
-                    // more data follows it (a bogus length), truncation when the input ends.
-                    if let Some(caplen) = data.get(8..12).map(|b| {
-                        let b = [b[0], b[1], b[2], b[3]];
-                        if big_endian {
-                            u32::from_be_bytes(b)
-                        } else {
-                            u32::from_le_bytes(b)
-                        }
-                    }) {
-                        if caplen > max_caplen && (data.len() > 16 || !*exhausted) {
-                            if data.len() <= 16 {
-                                return Ok(Some(17));
-                            }
-                            return Err(CaptureError::Damaged {
-                                packet: ended.packet,
-                                offset,
-                                detail: format!(
-                                    "record header claims {caplen} captured bytes, more than \
-                                     the snapshot length ({max_caplen})"
-                                ),
-                            });
+                } => legacy_record(
+                    data,
+                    (parse, big_endian, max_caplen),
+                    interfaces,
+                    number,
+                    ended,
+                ),
+                Kind::Ng { big_endian } => match ng_parse(data, big_endian) {
+                    Ok((rest, block)) => {
+                        match ng_block(block, kind, interfaces, number, keylog, offset) {
+                            Ok(packet) => Ok(Record::Read {
+                                consumed: data.len() - rest.len(),
+                                packet,
+                            }),
+                            Err(e) => Err(Err(e)),
                         }
                     }
-                    match parse(data) {
-                        Ok((rest, b)) => {
-                            *number += 1;
-                            let (units, link) = match interfaces.first() {
-                                Some(i) => (i.units, i.link),
-                                None => (1_000_000, Err(-1)),
-                            };
-                            let ts = to_micros(
-                                u64::from(b.ts_sec) * units + u64::from(b.ts_usec),
-                                units,
-                                0,
-                            );
-                            (data.len() - rest.len(), Some((link, ts, b.data, b.origlen)))
-                        }
-                        Err(e) => return ended.stop(e),
-                    }
+                    Err(e) => ng_unreadable(data, big_endian, e, ended, number, warnings, source),
+                },
+            };
+            let (consumed, packet) = match record {
+                Ok(Record::Read { consumed, packet }) => (consumed, packet),
+                Ok(Record::Skipped(len)) => {
+                    *pos += len;
+                    continue;
                 }
-                Kind::Ng { big_endian } => {
-                    let parsed = if big_endian {
-                        parse_block_be(data)
-                    } else {
-                        parse_block_le(data)
-                    };
-                    let (rest, block) = match parsed {
-                        Ok(x) => x,
-                        Err(e) => match ng_frame(data, big_endian) {
-                            // Complete by its own length fields, yet unreadable inside: skip
-                            // it by its length and go on.
-                            NgFrame::Complete { typ, len } => {
-                                if matches!(typ, EPB_MAGIC | SPB_MAGIC) {
-                                    *number += 1;
-                                }
-                                let why = match e {
-                                    nom::Err::Incomplete(_) => {
-                                        "its contents overrun its length".into()
-                                    }
-                                    nom::Err::Error(e) | nom::Err::Failure(e) => damage_text(&e),
-                                };
-                                warnings.warn("pcapng-block-skipped", || {
-                                    format!(
-                                        "{source}: byte {offset}: pcapng block of type \
-                                         {typ:#010x} ({len} bytes) skipped: {why}"
-                                    )
-                                });
-                                *pos += len;
-                                continue;
-                            }
-                            NgFrame::Need(n) if n > data.len() => {
-                                return ended
-                                    .stop(nom::Err::Incomplete(nom::Needed::new(n - data.len())))
-                            }
-                            NgFrame::Bad(detail) => {
-                                return Err(CaptureError::Damaged {
-                                    packet: ended.packet,
-                                    offset,
-                                    detail,
-                                })
-                            }
-                            NgFrame::Need(_) => return ended.stop(e),
-                        },
-                    };
-                    let packet = match block {
-                        Block::SectionHeader(shb) => {
-                            *kind = Kind::Ng {
-                                big_endian: shb.big_endian(),
-                            };
-                            interfaces.clear();
-                            None
-                        }
-                        Block::InterfaceDescription(idb) => {
-                            interfaces.push(Interface {
-                                link: LinkType::from_dlt(idb.linktype.0).ok_or(idb.linktype.0),
-                                units: ts_units(idb.if_tsresol),
-                                offset_secs: idb.if_tsoffset,
-                            });
-                            None
-                        }
-                        Block::EnhancedPacket(epb) => {
-                            *number += 1;
-                            let Some(iface) = interfaces.get(epb.if_id as usize).copied() else {
-                                return Err(CaptureError::Damaged {
-                                    packet: *number,
-                                    offset,
-                                    detail: format!(
-                                        "packet names interface {} but the section has {}",
-                                        epb.if_id,
-                                        interfaces.len()
-                                    ),
-                                });
-                            };
-                            let raw = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
-                            let ts = to_micros(raw, iface.units, iface.offset_secs);
-                            // `caplen` may be larger than the block really holds: clamp.
-                            let d = epb.data.get(..epb.caplen as usize).unwrap_or(epb.data);
-                            Some((iface.link, ts, d, epb.origlen))
-                        }
-                        Block::SimplePacket(spb) => {
-                            *number += 1;
-                            // Simple packet blocks belong to interface 0 and carry no time.
-                            let Some(iface) = interfaces.first().copied() else {
-                                return Err(CaptureError::Damaged {
-                                    packet: *number,
-                                    offset,
-                                    detail: "simple packet block before any interface".into(),
-                                });
-                            };
-                            let d = spb.data.get(..spb.origlen as usize).unwrap_or(spb.data);
-                            Some((iface.link, 0, d, spb.origlen))
-                        }
-                        Block::DecryptionSecrets(dsb) => {
-                            let d = dsb.data.get(..dsb.secrets_len as usize).unwrap_or(dsb.data);
-                            keylog.add_dsb(dsb.secrets_type.0, d);
-                            None
-                        }
-                        // Other blocks (statistics, name resolution, custom, …) carry nothing
-                        // this tool reads.
-                        _ => None,
-                    };
-                    (data.len() - rest.len(), packet)
-                }
+                Err(stop) => return stop,
             };
             // A record that fits in the block is bound by the limit too (`check_size` only
             // sees records that cross a block's end).
@@ -525,25 +420,9 @@ impl PacketReader {
                     limit: *max_record,
                 });
             }
-            // Every packet, whichever format framed it, is checked and handed on the same way.
-            if let Some((link, ts, d, orig_len)) = packet {
-                if let (Err(dlt), false) = (link, *skip_unknown_links) {
-                    return Err(CaptureError::UnsupportedLinkType {
-                        linktype: dlt,
-                        packet: *number,
-                        offset,
-                    });
-                }
-                f(&RawPacket {
-                    number: *number,
-                    offset,
-                    ts,
-                    link: link.ok(),
-                    dlt: link.map_or_else(|d| d, |_| 0),
-                    data: d,
-                    orig_len,
-                    at: *pos + offset_in(data, d),
-                });
+            if let Some(packet) = packet {
+                let at = *pos + offset_in(data, packet.2);
+                hand_on(packet, *number, offset, at, *skip_unknown_links, f)?;
             }
             *pos += consumed;
         }
@@ -654,6 +533,241 @@ fn header_error(
             detail: format!("bad {what}: {}", damage_text(other)),
         },
     }
+}
+
+/// What [`PacketReader::parse_buffered`] returns: `None` at the end of the input, or the bytes
+/// the next record needs; or the error that stops reading.
+type Stop = Result<Option<usize>, CaptureError>;
+
+/// One packet as framed by either format: link type (`Err(dlt)` when it cannot be decoded),
+/// capture time, captured bytes and length on the wire.
+type Packet<'a> = (Result<LinkType, i32>, Micros, &'a [u8], u32);
+
+/// One record's outcome in the parse loop.
+enum Record<'a> {
+    /// `consumed` bytes were one record, holding `packet` if it is a packet record.
+    Read {
+        consumed: usize,
+        packet: Option<Packet<'a>>,
+    },
+    /// A pcapng block of this many bytes was skipped (with a warning).
+    Skipped(usize),
+}
+
+/// Decides one pcap record: damage when its header claims a bogus length, else its packet
+/// with the time in the file header's units.
+#[inline]
+fn legacy_record<'a>(
+    data: &'a [u8],
+    (parse, big_endian, max_caplen): (LegacyParse, bool, u32),
+    interfaces: &[Interface],
+    number: &mut u64,
+    ended: Ended<'_>,
+) -> Result<Record<'a>, Stop> {
+    if let Some(stop) = legacy_bogus_caplen(data, big_endian, max_caplen, &ended) {
+        return Err(stop);
+    }
+    match parse(data) {
+        Ok((rest, b)) => {
+            *number += 1;
+            let (units, link) = match interfaces.first() {
+                Some(i) => (i.units, i.link),
+                None => (1_000_000, Err(-1)),
+            };
+            let ts = to_micros(u64::from(b.ts_sec) * units + u64::from(b.ts_usec), units, 0);
+            Ok(Record::Read {
+                consumed: data.len() - rest.len(),
+                packet: Some((link, ts, b.data, b.origlen)),
+            })
+        }
+        Err(e) => Err(ended.stop(e)),
+    }
+}
+
+/// Decides whether a pcap record header claims more than any snapshot length: damage when
+/// more data follows it (a bogus length), truncation when the input ends.
+#[inline]
+fn legacy_bogus_caplen(
+    data: &[u8],
+    big_endian: bool,
+    max_caplen: u32,
+    ended: &Ended<'_>,
+) -> Option<Stop> {
+    let caplen = data.get(8..12).map(|b| {
+        let b = [b[0], b[1], b[2], b[3]];
+        if big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }
+    })?;
+    if caplen <= max_caplen || (data.len() <= 16 && ended.exhausted) {
+        return None;
+    }
+    if data.len() <= 16 {
+        return Some(Ok(Some(17)));
+    }
+    Some(Err(CaptureError::Damaged {
+        packet: ended.packet,
+        offset: ended.offset,
+        detail: format!(
+            "record header claims {caplen} captured bytes, more than the snapshot length \
+             ({max_caplen})"
+        ),
+    }))
+}
+
+/// One pcapng block in the section's byte order.
+#[inline]
+fn ng_parse(data: &[u8], big_endian: bool) -> IResult<&[u8], Block<'_>, PcapError<&[u8]>> {
+    if big_endian {
+        parse_block_be(data)
+    } else {
+        parse_block_le(data)
+    }
+}
+
+/// Decides what a pcapng block that does not parse is: skipped by its length (with a
+/// warning) when its own length fields frame it completely, else more bytes needed,
+/// truncation or damage.
+#[cold]
+fn ng_unreadable<'a>(
+    data: &[u8],
+    big_endian: bool,
+    e: nom::Err<PcapError<&[u8]>>,
+    ended: Ended<'_>,
+    number: &mut u64,
+    warnings: &mut Diagnostics,
+    source: &str,
+) -> Result<Record<'a>, Stop> {
+    match ng_frame(data, big_endian) {
+        NgFrame::Complete { typ, len } => {
+            if matches!(typ, EPB_MAGIC | SPB_MAGIC) {
+                *number += 1;
+            }
+            let why = match e {
+                nom::Err::Incomplete(_) => "its contents overrun its length".into(),
+                nom::Err::Error(e) | nom::Err::Failure(e) => damage_text(&e),
+            };
+            let offset = ended.offset;
+            warnings.warn("pcapng-block-skipped", || {
+                format!(
+                    "{source}: byte {offset}: pcapng block of type {typ:#010x} ({len} bytes) \
+                     skipped: {why}"
+                )
+            });
+            Ok(Record::Skipped(len))
+        }
+        NgFrame::Need(n) if n > data.len() => {
+            Err(ended.stop(nom::Err::Incomplete(nom::Needed::new(n - data.len()))))
+        }
+        NgFrame::Bad(detail) => Err(Err(CaptureError::Damaged {
+            packet: ended.packet,
+            offset: ended.offset,
+            detail,
+        })),
+        NgFrame::Need(_) => Err(ended.stop(e)),
+    }
+}
+
+/// Decides what a parsed pcapng block contributes: a packet (with its interface's link type
+/// and time), a new section or interface, TLS secrets, or nothing.
+#[inline]
+fn ng_block<'a>(
+    block: Block<'a>,
+    kind: &mut Kind,
+    interfaces: &mut Vec<Interface>,
+    number: &mut u64,
+    keylog: &super::tls::KeyLog,
+    offset: u64,
+) -> Result<Option<Packet<'a>>, CaptureError> {
+    Ok(match block {
+        Block::SectionHeader(shb) => {
+            *kind = Kind::Ng {
+                big_endian: shb.big_endian(),
+            };
+            interfaces.clear();
+            None
+        }
+        Block::InterfaceDescription(idb) => {
+            interfaces.push(Interface {
+                link: LinkType::from_dlt(idb.linktype.0).ok_or(idb.linktype.0),
+                units: ts_units(idb.if_tsresol),
+                offset_secs: idb.if_tsoffset,
+            });
+            None
+        }
+        Block::EnhancedPacket(epb) => {
+            *number += 1;
+            let Some(iface) = interfaces.get(epb.if_id as usize).copied() else {
+                return Err(CaptureError::Damaged {
+                    packet: *number,
+                    offset,
+                    detail: format!(
+                        "packet names interface {} but the section has {}",
+                        epb.if_id,
+                        interfaces.len()
+                    ),
+                });
+            };
+            let raw = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+            let ts = to_micros(raw, iface.units, iface.offset_secs);
+            // `caplen` may be larger than the block really holds: clamp.
+            let d = epb.data.get(..epb.caplen as usize).unwrap_or(epb.data);
+            Some((iface.link, ts, d, epb.origlen))
+        }
+        Block::SimplePacket(spb) => {
+            *number += 1;
+            // Simple packet blocks belong to interface 0 and carry no time.
+            let Some(iface) = interfaces.first().copied() else {
+                return Err(CaptureError::Damaged {
+                    packet: *number,
+                    offset,
+                    detail: "simple packet block before any interface".into(),
+                });
+            };
+            let d = spb.data.get(..spb.origlen as usize).unwrap_or(spb.data);
+            Some((iface.link, 0, d, spb.origlen))
+        }
+        Block::DecryptionSecrets(dsb) => {
+            let d = dsb.data.get(..dsb.secrets_len as usize).unwrap_or(dsb.data);
+            keylog.add_dsb(dsb.secrets_type.0, d);
+            None
+        }
+        // Other blocks (statistics, name resolution, custom, …) carry nothing this tool reads.
+        _ => None,
+    })
+}
+
+/// Decides whether a packet goes on: every packet, whichever format framed it, is refused on
+/// an undecodable link type (unless the options skip those) and otherwise passed to `f`.
+#[inline]
+fn hand_on(
+    (link, ts, data, orig_len): Packet<'_>,
+    number: u64,
+    offset: u64,
+    at: usize,
+    skip_unknown_links: bool,
+    f: &mut impl FnMut(&RawPacket<'_>),
+) -> Result<(), CaptureError> {
+    if let (Err(dlt), false) = (link, skip_unknown_links) {
+        return Err(CaptureError::UnsupportedLinkType {
+            linktype: dlt,
+            packet: number,
+            offset,
+        });
+    }
+    f(&RawPacket {
+        number,
+        offset,
+        ts,
+        link: link.ok(),
+        dlt: link.map_or_else(|d| d, |_| 0),
+        data,
+        orig_len,
+        at,
+    });
+    Ok(())
 }
 
 /// Where parsing stopped at a record that did not parse, and what the input had left.
