@@ -806,6 +806,37 @@ mod tests {
             assert_eq!(o.diag.count("http-upgrade"), 1);
         }
 
+        /// The committed fuzz seed (`fuzz/make_tls_seeds.py`) reaches the h2c path: the
+        /// upgrade request gets stream 1's 302, stream 3 its 307.
+        #[test]
+        fn fuzz_seed_follows_the_upgrade() {
+            use crate::capture::http::fuzzing::{conversation, Step};
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fuzz/seeds/http_head/h2c-upgrade");
+            let seed = std::fs::read(path).unwrap_or_default();
+            let body = seed.get(1..).unwrap_or_default();
+            let mut steps = Vec::new();
+            let (mut dir, mut rest) = (0, body);
+            while let Some(i) = rest.windows(3).position(|w| w == b"\xfe\xfe\xfe") {
+                steps.push(Step::Data(dir, &rest[..i]));
+                (dir, rest) = (1 - dir, &rest[i + 3..]);
+            }
+            steps.push(Step::Data(dir, rest));
+            let o = conversation(&steps, Some(0), false, super::limits());
+            let got: Vec<(String, Option<u16>)> = o
+                .exchanges
+                .iter()
+                .map(|(_, e)| (e.request.url.clone(), e.response.as_ref().map(|r| r.status)))
+                .collect();
+            assert_eq!(
+                got,
+                [
+                    ("http://www.example.com/".to_string(), Some(302)),
+                    ("http://www.example.com/".to_string(), Some(307)),
+                ]
+            );
+        }
+
         #[test]
         fn http2_settings_is_base64url() {
             let s = super::super::base64url(b"AAMAAABkAAQAoAAAAAIAAAAA").unwrap_or_default();
