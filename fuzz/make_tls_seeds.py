@@ -4,7 +4,8 @@
   steps format (config byte, then data with `FE FE FE` at each change of direction), ≤ 16 KiB;
 - h2: cleartext HTTP/2 conversations built here (HPACK from the `hpack` Python package when
   importable, else RFC 7541 C.3 blocks), with padding, CONTINUATION, RST_STREAM, trailers;
-- hpack: the RFC 7541 appendix C header blocks, `FF FE` between blocks.
+- hpack: the RFC 7541 appendix C header blocks, `FF FE` between blocks;
+- http_head/h2c-upgrade: an HTTP/1.1 `Upgrade: h2c` accepted by a 101, then HTTP/2.
 """
 import os
 import struct
@@ -93,6 +94,17 @@ def main():
               + frame(1, 0x4, 3, C6[1]) + frame(1, 0x5, 3, bytes.fromhex("4003666f6f03626172")))
     write("h2", "conversation", b"\x00" + client + b"\xfe\xfe\xfe" + server)
     write("h2", "bytewise", b"\x10" + client + b"\xfe\xfe\xfe" + server)
+    # http_head: `Upgrade: h2c` (RFC 7540 section 3.2) accepted by a 101, then HTTP/2 with the
+    # upgrade request as stream 1 (the server's frames start in the 101's segment).
+    up = (b"GET / HTTP/1.1\r\nHost: www.example.com\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+          b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n")
+    switched = (b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"
+                + frame(4, 0, 0, b"") + frame(1, 0x4, 1, C6[0]) + frame(0, 1, 1, b"hello"))
+    preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+    h2c_client = preface + frame(4, 0, 0, b"") + frame(4, 1, 0, b"") + frame(1, 0x5, 3, C3[0])
+    h2c_server = frame(4, 1, 0, b"") + frame(1, 0x5, 3, C6[1])
+    write("http_head", "h2c-upgrade",
+          b"\x00" + b"\xfe\xfe\xfe".join([up, switched, h2c_client, h2c_server]))
 
 
 main()

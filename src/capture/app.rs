@@ -1,9 +1,9 @@
 //! Step 4' (application protocol above HTTP/1.x's sniffing): what a connection that is not
 //! HTTP/1.x in clear runs — TLS (decrypted with a key log, then HTTP/2 or HTTP/1.x) or
-//! cleartext HTTP/2 with prior knowledge. [`super::http::HttpConn`] hands a connection over
-//! here when its first bytes say so.
+//! cleartext HTTP/2 with prior knowledge or after `Upgrade: h2c`. [`super::http::HttpConn`]
+//! hands a connection over here when its first bytes, or a `101` to `h2c`, say so.
 
-use super::h2::{frame::PREFACE, H2Conn};
+use super::h2::{frame::PREFACE, H2Conn, Upgraded};
 use super::http::Ctx;
 use super::tcp::{Dir, FlowKey, PacketMeta};
 use super::tls::{record::looks_like_record, TlsConn};
@@ -33,6 +33,12 @@ impl Upper {
             return Some(Upper::H2(H2Conn::new(key, conn_no, dir, "http")));
         }
         None
+    }
+
+    /// Cleartext HTTP/2 after a `101 Switching Protocols` to `h2c`; `first` is the upgrade
+    /// request (stream 1), when it was seen.
+    pub fn h2c(key: FlowKey, conn_no: u64, client: Dir, first: Option<Upgraded>) -> Upper {
+        Upper::H2(H2Conn::upgraded(key, conn_no, client, first))
     }
 
     pub fn data(&mut self, dir: Dir, data: &[u8], meta: &PacketMeta, ctx: &mut Ctx<'_>) {

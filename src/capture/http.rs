@@ -519,6 +519,11 @@ impl HttpConn {
                 State::Head => {
                     let n = self.head(dir, other, data, meta, ctx);
                     data = data.get(n..).unwrap_or(&[]);
+                    if let Some(u) = self.upper.as_mut() {
+                        // A `101` to h2c just ended HTTP/1: the rest is HTTP/2 frames.
+                        u.data(dir, data, meta, ctx);
+                        return;
+                    }
                 }
                 State::HeadSkip(seen) => {
                     let n = self.head_skip(dir, seen, data, ctx);
@@ -1083,7 +1088,14 @@ impl HttpConn {
         };
         let mut headers = Some(headers);
         let first_byte = self.dirs[dir].msg_meta;
+        let h2c = status == 101 && upgrades_to_h2c(headers.as_ref());
+        let mut upgraded = None;
         let (req_head, req_connect) = match self.pending.pop_front() {
+            // Its response comes on HTTP/2 stream 1.
+            Some(p) if h2c => {
+                upgraded = Some(p);
+                (false, false)
+            }
             Some(mut p) => {
                 let wait = first_byte.ts.saturating_sub(p.last_ts).max(0) as f64 / 1000.0;
                 p.ex.timings.wait_ms = Some(wait);
@@ -1104,6 +1116,10 @@ impl HttpConn {
                 (false, false)
             }
         };
+        if h2c {
+            self.switch_to_h2c(dir, upgraded, ctx);
+            return;
+        }
         if status == 101 || (req_connect && (200..300).contains(&status)) {
             ctx.warn("http-upgrade", meta, || {
                 format!("connection switched protocols after {status}; rest not parsed")
@@ -1135,6 +1151,26 @@ impl HttpConn {
             Framing::Chunked => self.dirs[dir].state = State::ChunkSize,
             Framing::UntilClose => self.dirs[dir].state = State::UntilClose,
         }
+    }
+
+    /// After a `101` to h2c (sent in direction `dir`): the connection continues as HTTP/2,
+    /// with the upgrade request as stream 1. Requests pipelined behind it are never answered
+    /// in HTTP/1.
+    fn switch_to_h2c(&mut self, dir: Dir, upgraded: Option<Pending>, ctx: &mut Ctx<'_>) {
+        self.flush(ctx);
+        self.ignore();
+        let first = upgraded.map(|p| super::h2::Upgraded {
+            ex: p.ex,
+            order_time: p.order_time,
+            last_ts: p.last_ts,
+        });
+        let client = self.client.unwrap_or(1 - dir.min(1));
+        self.upper = Some(Box::new(super::app::Upper::h2c(
+            self.key,
+            self.conn_no,
+            client,
+            first,
+        )));
     }
 
     /// Chunk-size lines and trailer lines. Returns the bytes of `data` consumed.
@@ -1186,6 +1222,17 @@ impl HttpConn {
         }
         used
     }
+}
+
+/// Whether a `101`'s `Upgrade` names `h2c` (RFC 7540 §3.2), the one protocol switch whose
+/// messages are still parsed.
+fn upgrades_to_h2c(headers: Option<&Headers>) -> bool {
+    headers.is_some_and(|h| {
+        h.get_all("upgrade").any(|v| {
+            v.split(|b| *b == b',')
+                .any(|t| trim_http_ws(t).eq_ignore_ascii_case(b"h2c"))
+        })
+    })
 }
 
 /// The request URL: absolute-form targets as sent; otherwise `http://` + Host (or the server

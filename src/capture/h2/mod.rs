@@ -34,6 +34,42 @@ struct Stream {
     last_ts: Micros,
 }
 
+/// An HTTP/1.1 request answered by `101` with `Upgrade: h2c`: stream 1 of the HTTP/2
+/// connection that follows, with its ordering time and the time of its last byte.
+#[derive(Debug)]
+pub struct Upgraded {
+    pub ex: Exchange,
+    pub order_time: Micros,
+    pub last_ts: Micros,
+}
+
+/// Decodes base64url without padding (`HTTP2-Settings`, RFC 7540 §3.2.1); `None` when the
+/// value is not that. Trailing `=` and surrounding whitespace are tolerated.
+fn base64url(v: &[u8]) -> Option<Vec<u8>> {
+    let v = crate::model::trim_http_ws(v);
+    let v = v.strip_suffix(b"==").or(v.strip_suffix(b"=")).unwrap_or(v);
+    let mut out = Vec::with_capacity(v.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &c in v {
+        let d = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' => 62,
+            b'_' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(d);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
 /// A header block being collected over CONTINUATION frames.
 #[derive(Debug)]
 struct Cont {
@@ -90,6 +126,49 @@ impl H2Conn {
             last_order_time: Micros::MIN,
             stopped: false,
         }
+    }
+
+    /// The connection an HTTP/1.1 `Upgrade: h2c` request turned into after its
+    /// `101 Switching Protocols` (RFC 7540 §3.2): the client still sends the preface, the
+    /// server starts with SETTINGS, and the upgrade request is stream 1 (half-closed from the
+    /// client), whose response comes in HTTP/2.
+    pub fn upgraded(key: FlowKey, conn_no: u64, client: Dir, first: Option<Upgraded>) -> Self {
+        let mut h = H2Conn::new(key, conn_no, client, "http");
+        if let Some(Upgraded {
+            mut ex,
+            order_time,
+            last_ts,
+        }) = first
+        {
+            // The client's SETTINGS travelled in the request (base64url, RFC 7540 §3.2.1).
+            if let Some(s) = ex
+                .request
+                .headers
+                .first("http2-settings")
+                .and_then(base64url)
+            {
+                h.settings(client, &s);
+            }
+            // The response is read as HTTP/2 (repeated fields are lines of one list there).
+            ex.request.http_version = "HTTP/2".into();
+            if let Position::Packet { number, offset } = ex.loc.position {
+                ex.loc.position = Position::Stream {
+                    number,
+                    offset,
+                    stream: 1,
+                };
+            }
+            h.last_order_time = order_time;
+            h.streams.insert(
+                1,
+                Stream {
+                    ex,
+                    order_time,
+                    last_ts,
+                },
+            );
+        }
+        h
     }
 
     /// Bytes held: frame buffers, header blocks being collected, HPACK tables.
@@ -242,19 +321,22 @@ impl H2Conn {
                     emit(ctx, s);
                 }
             }
-            frame::SETTINGS if h.flags & frame::ACK == 0 => {
-                for kv in p.chunks_exact(6) {
-                    if kv[..2] == [0, 1] {
-                        let v = u32::from_be_bytes([kv[2], kv[3], kv[4], kv[5]]);
-                        // Our peer's decoder limit bounds the blocks the other side encodes.
-                        self.sides[1 - dir].hpack.set_allowed(v as usize);
-                    }
-                }
-            }
+            frame::SETTINGS if h.flags & frame::ACK == 0 => self.settings(dir, p),
             // PRIORITY, PING, GOAWAY, WINDOW_UPDATE, SETTINGS ACK, extensions: nothing to decode.
             _ => {}
         }
         Ok(())
+    }
+
+    /// A SETTINGS payload sent in direction `dir` (a frame, or `HTTP2-Settings` on an upgrade).
+    fn settings(&mut self, dir: Dir, p: &[u8]) {
+        for kv in p.chunks_exact(6) {
+            if kv[..2] == [0, 1] {
+                let v = u32::from_be_bytes([kv[2], kv[3], kv[4], kv[5]]);
+                // Our peer's decoder limit bounds the blocks the other side encodes.
+                self.sides[1 - dir].hpack.set_allowed(v as usize);
+            }
+        }
     }
 
     /// A complete header block on `stream` sent in direction `dir`.
@@ -590,5 +672,180 @@ mod tests {
         let o = conversation_with_keys(&steps, Some(0), false, limits(), &Default::default());
         assert_eq!(o.exchanges.len(), 1);
         assert_eq!(o.diag.count("h2-protocol-error"), 1);
+    }
+
+    /// `Upgrade: h2c` (RFC 7540 §3.2) in a generated capture: the upgrade request pairs with
+    /// the response on stream 1 (the server's frames start in the 101's segment), later
+    /// streams pair by id, and a 200 instead of a 101 keeps the connection HTTP/1.1.
+    mod upgrade {
+        use super::field;
+        use crate::capture::testutil::{run_frames, summary, Conv};
+        use crate::capture::tls::synth::frame;
+        use crate::model::Position;
+
+        const UPGRADE: &[u8] = b"GET /up HTTP/1.1\r\nHost: a.test\r\nOrigin: https://o.test\r\n\
+            Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n\
+            HTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n";
+
+        fn get(path: &str) -> Vec<u8> {
+            [
+                field(":method", "GET"),
+                field(":scheme", "http"),
+                field(":authority", "a.test"),
+                field(":path", path),
+            ]
+            .concat()
+        }
+
+        fn status(code: &str) -> Vec<u8> {
+            [
+                field(":status", code),
+                field("access-control-allow-origin", "https://o.test"),
+            ]
+            .concat()
+        }
+
+        /// The whole exchange, the server's 101 and first frames cut at `mss`.
+        fn accepted(mss: usize) -> crate::capture::testutil::Outcome {
+            let mut c = Conv::new(40100);
+            c.handshake();
+            c.client(UPGRADE, 1460);
+            let mut server =
+                b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"
+                    .to_vec();
+            server.extend(frame(4, 0, 0, &[0, 3, 0, 0, 0, 100]));
+            server.extend(frame(1, 0x4, 1, &status("200")));
+            server.extend(frame(0, 0x1, 1, b"hello"));
+            c.server(&server, mss);
+            let mut client = super::super::frame::PREFACE.to_vec();
+            client.extend(frame(4, 0, 0, &[]));
+            client.extend(frame(4, 0x1, 0, &[]));
+            client.extend(frame(1, 0x5, 3, &get("/three")));
+            client.extend(frame(1, 0x5, 5, &get("/five")));
+            c.client(&client, 1460);
+            let mut later = frame(4, 0x1, 0, &[]);
+            later.extend(frame(1, 0x5, 5, &status("204")));
+            later.extend(frame(1, 0x5, 3, &status("404")));
+            c.server(&later, 1460);
+            run_frames(&c.frames)
+        }
+
+        #[test]
+        fn accepted_upgrade_continues_as_http2() {
+            // Output is in request order; the server answered 5 before 3.
+            for mss in [1460, 7, 1] {
+                let o = accepted(mss);
+                assert_eq!(
+                    summary(&o),
+                    [
+                        ("GET".into(), "http://a.test/up".into(), Some(200)),
+                        ("GET".into(), "http://a.test/three".into(), Some(404)),
+                        ("GET".into(), "http://a.test/five".into(), Some(204)),
+                    ],
+                    "mss {mss}: {:?}",
+                    o.diag
+                );
+                let up = &o.exchanges[0];
+                assert!(
+                    matches!(up.loc.position, Position::Stream { stream: 1, .. }),
+                    "{}",
+                    up.loc
+                );
+                // Its response was read in HTTP/2, as the engine must judge it.
+                assert!(up.request.is_http2());
+                let resp = up.response.as_ref().map(|r| &r.headers);
+                assert_eq!(
+                    resp.and_then(|h| h.get_str("access-control-allow-origin"))
+                        .as_deref(),
+                    Some("https://o.test")
+                );
+                assert_eq!(
+                    up.request.headers.get_str("origin").as_deref(),
+                    Some("https://o.test")
+                );
+                assert_eq!(o.diag.count("http-upgrade"), 0);
+                assert_eq!(o.diag.count("h2-protocol-error"), 0);
+            }
+        }
+
+        #[test]
+        fn refused_upgrade_stays_http1() {
+            let mut c = Conv::new(40101);
+            c.handshake();
+            c.client(UPGRADE, 1460);
+            c.server(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 1460);
+            c.client(b"GET /next HTTP/1.1\r\nHost: a.test\r\n\r\n", 1460);
+            c.server(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", 1460);
+            let o = run_frames(&c.frames);
+            assert_eq!(
+                summary(&o),
+                [
+                    ("GET".into(), "http://a.test/up".into(), Some(200)),
+                    ("GET".into(), "http://a.test/next".into(), Some(404)),
+                ]
+            );
+            assert!(o.exchanges.iter().all(|e| !e.request.is_http2()));
+        }
+
+        /// A 101 that switches to something else (`websocket`) still ends the parsing, even
+        /// when the request offered h2c too.
+        #[test]
+        fn upgrade_to_another_protocol_is_not_followed() {
+            let mut c = Conv::new(40102);
+            c.handshake();
+            c.client(UPGRADE, 1460);
+            let mut server =
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n".to_vec();
+            server.extend(frame(1, 0x4, 1, &status("200")));
+            c.server(&server, 1460);
+            let o = run_frames(&c.frames);
+            assert_eq!(
+                summary(&o),
+                [("GET".into(), "http://a.test/up".into(), Some(101))]
+            );
+            assert_eq!(o.diag.count("http-upgrade"), 1);
+        }
+
+        /// The committed fuzz seed (`fuzz/make_tls_seeds.py`) reaches the h2c path: the
+        /// upgrade request gets stream 1's 302, stream 3 its 307.
+        #[test]
+        fn fuzz_seed_follows_the_upgrade() {
+            use crate::capture::http::fuzzing::{conversation, Step};
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fuzz/seeds/http_head/h2c-upgrade");
+            let seed = std::fs::read(path).unwrap_or_default();
+            let body = seed.get(1..).unwrap_or_default();
+            let mut steps = Vec::new();
+            let (mut dir, mut rest) = (0, body);
+            while let Some(i) = rest.windows(3).position(|w| w == b"\xfe\xfe\xfe") {
+                steps.push(Step::Data(dir, &rest[..i]));
+                (dir, rest) = (1 - dir, &rest[i + 3..]);
+            }
+            steps.push(Step::Data(dir, rest));
+            let o = conversation(&steps, Some(0), false, super::limits());
+            let got: Vec<(String, Option<u16>)> = o
+                .exchanges
+                .iter()
+                .map(|(_, e)| (e.request.url.clone(), e.response.as_ref().map(|r| r.status)))
+                .collect();
+            assert_eq!(
+                got,
+                [
+                    ("http://www.example.com/".to_string(), Some(302)),
+                    ("http://www.example.com/".to_string(), Some(307)),
+                ]
+            );
+        }
+
+        #[test]
+        fn http2_settings_is_base64url() {
+            let s = super::super::base64url(b"AAMAAABkAAQAoAAAAAIAAAAA").unwrap_or_default();
+            assert_eq!(
+                s,
+                [0, 3, 0, 0, 0, 100, 0, 4, 0, 160, 0, 0, 0, 2, 0, 0, 0, 0]
+            );
+            assert_eq!(super::super::base64url(b"_-8"), Some(vec![0xff, 0xef]));
+            assert_eq!(super::super::base64url(b"a b"), None);
+        }
     }
 }
