@@ -296,6 +296,23 @@ impl Flavour {
     }
 }
 
+/// How an input records outcomes, set by its reader (`input/har` per exporter; captures keep
+/// the default): `cors/` reads this, never the input's flavour.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum OutcomeRecording {
+    /// What crossed the wire and no verdict (captures).
+    #[default]
+    Wire,
+    /// A browser's record with its failure text (`_error`, `_failureText`): an entry with a
+    /// response and no failure text succeeded; a request missing after its preflight was not
+    /// sent.
+    WithFailures,
+    /// A record that leaves blocked requests out and keeps no failure text (chrome-har): a
+    /// request missing after its preflight, or a redirect without its next hop, was dropped.
+    /// Its request headers may be only the provisional ones (no `Origin`).
+    DropsBlocked,
+}
+
 /// What the input itself says about an exchange's outcome and role, beyond the HTTP messages.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Evidence {
@@ -339,6 +356,11 @@ pub struct Evidence {
     /// What the response head's raw form shows beyond its header list (odd lines, size), only
     /// where a browser could read it differently (`headsyntax`).
     pub head: Option<Box<crate::headsyntax::HeadSyntax>>,
+    /// How the input records this exchange's outcome (set by the input's reader).
+    pub recording: OutcomeRecording,
+    /// The recorded failure text (`error`) is the browser's CORS failure, as the input's reader
+    /// reads its exporter's wording.
+    pub cors_error: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -405,6 +427,8 @@ pub(crate) fn test_exchange(
         evidence: Evidence {
             error: error.map(str::to_owned),
             no_response: error.is_some(),
+            recording: crate::input::har::recording_of(flavour),
+            cors_error: error.is_some_and(crate::input::har::is_cors_error),
             ..Evidence::default()
         },
     }

@@ -590,6 +590,7 @@ fn never_followed_hop(pf: Exchange, method: String) -> FlowHop {
         timings: Default::default(),
         evidence: crate::model::Evidence {
             page_origin: pf.evidence.page_origin.clone(),
+            recording: pf.evidence.recording,
             ..Default::default()
         },
     };

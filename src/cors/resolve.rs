@@ -11,7 +11,7 @@ use super::engine::{evaluate, Context, Decision, Evaluation, Missing};
 use super::note::{Alternative, AlternativeOutcome, Note};
 use super::origin::{canonical_origin, origin_of, same_origin};
 use super::reason::{Blocked, Initiator, MessageContext, Named, Stage};
-use crate::model::Flavour;
+use crate::model::OutcomeRecording;
 use crate::pairing::Flow;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1372,7 +1372,8 @@ fn mode_of(flow: &Flow, page_origin: Option<&str>, rt: Option<&str>, error: Opti
 
 /// Decides the request mode where no `Sec-Fetch-Mode` shows it, from the first rule that
 /// applies: a preflight, a failed subresource load, a document, a cross-origin GET without
-/// `Origin`, CORS tainting, the recorded error, the input flavour, CORS headers in the answer.
+/// `Origin`, CORS tainting, the recorded error, how the input records outcomes, CORS headers
+/// in the answer.
 fn inferred_mode(
     flow: &Flow,
     page_origin: Option<&str>,
@@ -1381,7 +1382,9 @@ fn inferred_mode(
 ) -> Mode {
     let first = &flow.first().exchange;
     let provisional = |x: &crate::model::Exchange| {
-        x.flavour.is_har() && x.evidence.no_response && !x.request.headers.contains("host")
+        x.evidence.recording != OutcomeRecording::Wire
+            && x.evidence.no_response
+            && !x.request.headers.contains("host")
     };
     let cross = |url: &str| page_origin.is_some_and(|p| !same_origin(url, p));
     let cross_with_origin = flow
@@ -1403,7 +1406,7 @@ fn inferred_mode(
         Mode::Navigate
     } else if cross_get_without_origin
         && !cross_with_origin
-        && !(first.flavour == Flavour::ChromeHar
+        && !(first.evidence.recording == OutcomeRecording::DropsBlocked
             && matches!(rt, Some("fetch" | "xhr"))
             && flow
                 .last()
@@ -1428,7 +1431,7 @@ fn inferred_mode(
         } else {
             Mode::Cors
         }
-    } else if first.flavour.is_har() && first.flavour != Flavour::ChromeHar {
+    } else if first.evidence.recording == OutcomeRecording::WithFailures {
         // A HAR entry that succeeded: the rules below confirm or the evidence overrides.
         Mode::Cors
     } else if flow.hops.iter().any(|h| {
@@ -1465,38 +1468,33 @@ fn credentials_of(flow: &Flow, page_origin: Option<&str>) -> (Option<bool>, bool
 }
 
 /// Decides what the input itself shows about the outcome: a missing last request, the
-/// recorded error or the response, each read as the input's flavour records it.
+/// recorded error or the response, each read as the input records them (`Recording`, set by
+/// the input's reader).
 fn observed_of(flow: &Flow, error: Option<String>) -> Observed {
     let last = flow.last();
+    let evidence = &last.exchange.evidence;
     if !last.sent {
-        return if last.exchange.flavour == Flavour::ChromeHar {
+        return if evidence.recording == OutcomeRecording::DropsBlocked {
             Observed::Dropped
         } else {
             Observed::NotSent
         };
     }
-    match last.exchange.flavour {
-        Flavour::Capture => {
+    match evidence.recording {
+        OutcomeRecording::Wire => {
             if flow.hops.iter().any(|h| h.preflight.is_some()) {
                 Observed::PreflightsPassed
             } else {
                 Observed::NotObserved
             }
         }
-        Flavour::ChromeHar => match &last.exchange.response {
+        OutcomeRecording::DropsBlocked => match &last.exchange.response {
             Some(r) if r.location().is_some() => Observed::Dropped,
             Some(_) => Observed::Succeeded,
             None => Observed::NotObserved,
         },
-        _ => match error {
-            Some(e)
-                if e.contains("ERR_FAILED")
-                    || e.contains("NS_ERROR_DOM_BAD_URI")
-                    || e.to_ascii_lowercase().contains("cors")
-                    || e.contains("access control") =>
-            {
-                Observed::CorsFailure(e)
-            }
+        OutcomeRecording::WithFailures => match error {
+            Some(e) if evidence.cors_error => Observed::CorsFailure(e),
             Some(e) => Observed::OtherFailure(e),
             None if last.exchange.response.is_some() => Observed::Succeeded,
             None => Observed::NotObserved,
@@ -1509,7 +1507,7 @@ mod tests {
     //! Evidence plus rules: what the input shows decides between readings.
     use super::super::reason::Failure;
     use super::*;
-    use crate::model::Exchange;
+    use crate::model::{Exchange, Flavour};
     use crate::pairing::FlowHop;
     use std::sync::Arc;
 
@@ -2236,33 +2234,54 @@ mod tests {
         }
     }
 
-    /// Reading the outcome: by flavour, a missing request, the error's kind, the response.
+    /// Reading the outcome: by how the input records it, a missing request, the error's kind,
+    /// the response.
     #[test]
     fn observed_stage() {
-        let f = |flavour, resp: bool, error: Option<&str>, sent: bool| {
+        use OutcomeRecording::{DropsBlocked, Wire, WithFailures};
+        let f = |recording, resp: bool, error: Option<&str>, cors_error: bool, sent: bool| {
             let r: Option<(u16, &[(&str, &str)])> = resp.then_some((200, &[]));
-            let mut f = one(x(flavour, "GET", U, &[("Origin", O)], r, error), None);
+            let mut e = x(Flavour::OtherHar, "GET", U, &[("Origin", O)], r, error);
+            e.evidence.recording = recording;
+            e.evidence.cors_error = cors_error;
+            let mut f = one(e, None);
             f.hops[0].sent = sent;
             f
         };
         let cases = [
-            (f(Flavour::DevTools, true, None, true), Observed::Succeeded),
             (
-                f(Flavour::DevTools, false, None, true),
+                f(WithFailures, true, None, false, true),
+                Observed::Succeeded,
+            ),
+            (
+                f(WithFailures, false, None, false, true),
                 Observed::NotObserved,
             ),
             (
-                f(Flavour::DevTools, false, Some("net::ERR_FAILED"), true),
+                f(WithFailures, false, Some("net::ERR_FAILED"), true, true),
                 Observed::CorsFailure("net::ERR_FAILED".into()),
             ),
             (
-                f(Flavour::DevTools, false, Some("net::ERR_ABORTED"), true),
+                f(WithFailures, false, Some("net::ERR_ABORTED"), false, true),
                 Observed::OtherFailure("net::ERR_ABORTED".into()),
             ),
-            (f(Flavour::DevTools, false, None, false), Observed::NotSent),
-            (f(Flavour::ChromeHar, false, None, false), Observed::Dropped),
-            (f(Flavour::ChromeHar, true, None, true), Observed::Succeeded),
-            (f(Flavour::Capture, true, None, true), Observed::NotObserved),
+            (
+                f(WithFailures, false, None, false, false),
+                Observed::NotSent,
+            ),
+            (
+                f(DropsBlocked, false, None, false, false),
+                Observed::Dropped,
+            ),
+            (
+                f(DropsBlocked, true, None, false, true),
+                Observed::Succeeded,
+            ),
+            (
+                f(DropsBlocked, false, None, false, true),
+                Observed::NotObserved,
+            ),
+            (f(Wire, true, None, false, true), Observed::NotObserved),
         ];
         for (flow, want) in cases {
             let error = flow.last().exchange.evidence.error.clone();

@@ -13,7 +13,8 @@ use serde::Deserialize;
 
 use crate::diag::{Diagnostics, WarnKind, MAX_DETAILS_PER_KIND};
 use crate::model::{
-    Evidence, Exchange, Flavour, Headers, Micros, Position, Request, Response, Timings,
+    Evidence, Exchange, Flavour, Headers, Micros, OutcomeRecording, Position, Request, Response,
+    Timings,
 };
 
 /// Strings longer than this are not kept (response bodies, base64 payloads, giant initiator
@@ -1451,6 +1452,8 @@ fn to_exchange(
     evidence.browser = meta.browser_name().map(|b| b.id());
     evidence.from_cache = raw.from_cache.is_some_and(|c| !c.is_empty());
     evidence.server_ip = raw.server_ip.map(Cow::into_owned).filter(|s| !s.is_empty());
+    evidence.recording = recording_of(flavour);
+    evidence.cors_error = evidence.error.as_deref().is_some_and(is_cors_error);
     let connection = raw
         .connection_id
         .or(raw.connection)
@@ -1472,6 +1475,67 @@ fn to_exchange(
             wait_ms: raw.timings.and_then(|t| t.wait).filter(|t| *t >= 0.0),
         },
         evidence,
+    }
+}
+
+/// How an input of this flavour records outcomes: chrome-har leaves blocked requests out and
+/// keeps no failure text; every other HAR keeps the browser's failure text.
+pub fn recording_of(flavour: Flavour) -> OutcomeRecording {
+    match flavour {
+        Flavour::Capture => OutcomeRecording::Wire,
+        Flavour::ChromeHar => OutcomeRecording::DropsBlocked,
+        Flavour::DevTools
+        | Flavour::Playwright
+        | Flavour::FirefoxHar
+        | Flavour::SafariHar
+        | Flavour::OtherHar => OutcomeRecording::WithFailures,
+    }
+}
+
+/// Whether a recorded failure text is the browser's CORS failure: Chromium's `ERR_FAILED`,
+/// Firefox's `NS_ERROR_DOM_BAD_URI`, or text naming CORS or access control.
+pub fn is_cors_error(e: &str) -> bool {
+    e.contains("ERR_FAILED")
+        || e.contains("NS_ERROR_DOM_BAD_URI")
+        || e.to_ascii_lowercase().contains("cors")
+        || e.contains("access control")
+}
+
+#[cfg(test)]
+mod recording_tests {
+    //! Reading the exporter's outcome conventions into the normalised `OutcomeRecording`.
+    use super::*;
+
+    #[test]
+    fn recording_by_flavour() {
+        let cases = [
+            (Flavour::DevTools, OutcomeRecording::WithFailures),
+            (Flavour::Playwright, OutcomeRecording::WithFailures),
+            (Flavour::FirefoxHar, OutcomeRecording::WithFailures),
+            (Flavour::SafariHar, OutcomeRecording::WithFailures),
+            (Flavour::OtherHar, OutcomeRecording::WithFailures),
+            (Flavour::ChromeHar, OutcomeRecording::DropsBlocked),
+            (Flavour::Capture, OutcomeRecording::Wire),
+        ];
+        for (f, want) in cases {
+            assert_eq!(recording_of(f), want, "{f:?}");
+        }
+    }
+
+    #[test]
+    fn cors_error_texts() {
+        let cases = [
+            ("net::ERR_FAILED", true),
+            ("NS_ERROR_DOM_BAD_URI", true),
+            ("Cross-Origin Request Blocked: CORS header missing", true),
+            ("Origin not allowed by access control", true),
+            ("net::ERR_ABORTED", false),
+            ("net::ERR_CONNECTION_REFUSED", false),
+            ("", false),
+        ];
+        for (e, want) in cases {
+            assert_eq!(is_cors_error(e), want, "{e}");
+        }
     }
 }
 
@@ -1628,6 +1692,11 @@ mod tests {
             "*"
         );
         assert_eq!(x.evidence.error.as_deref(), Some("net::ERR_FAILED"));
+        assert!(
+            x.evidence.cors_error,
+            "ERR_FAILED is read as the CORS failure"
+        );
+        assert_eq!(x.evidence.recording, OutcomeRecording::WithFailures);
         // The page's title is free text, never its origin; no document entry, no page origin.
         assert_eq!(x.evidence.page_origin, None);
         assert_eq!(x.evidence.initiator_type.as_deref(), Some("script"));
