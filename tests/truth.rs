@@ -121,6 +121,24 @@ fn score(
     (v_ok, r_ok, n, bad)
 }
 
+/// Each browser's truth file in a probe recording, with the record's verdict and reason fields
+/// and the truth's reason field: (truth, verdict, reason, truth reason).
+const BROWSER_TRUTHS: [(&str, &str, &str, &str); 3] = [
+    ("truth.json", "verdict", "reason", "cors_error"),
+    (
+        "truth-firefox.json",
+        "firefox_verdict",
+        "firefox_reason",
+        "firefox_reason",
+    ),
+    (
+        "truth-webkit.json",
+        "safari_verdict",
+        "safari_reason",
+        "webkit_reason",
+    ),
+];
+
 #[test]
 fn devtools_har_matches_chromium_exactly() {
     let (v, r, n, bad) = score(
@@ -473,21 +491,7 @@ fn capture_unknowns_are_exactly_the_invisible_ones() {
 #[test]
 fn novel_scenarios_in_three_browsers() {
     let d = "tests/data/novel";
-    let browsers = [
-        ("truth.json", "verdict", "reason", "cors_error"),
-        (
-            "truth-firefox.json",
-            "firefox_verdict",
-            "firefox_reason",
-            "firefox_reason",
-        ),
-        (
-            "truth-webkit.json",
-            "safari_verdict",
-            "safari_reason",
-            "webkit_reason",
-        ),
-    ];
+    let browsers = BROWSER_TRUTHS;
     // (input, minimum verdicts right per browser in the order above)
     for (input, mins) in [
         // n-tab-acao: its ACAO padding shows in `headersSize` only, so Firefox and Safari
@@ -527,21 +531,7 @@ fn novel_scenarios_in_three_browsers() {
 #[test]
 fn credentials_read_from_connections_in_three_browsers() {
     let d = "tests/data/pool";
-    let browsers = [
-        ("truth.json", "verdict", "reason", "cors_error"),
-        (
-            "truth-firefox.json",
-            "firefox_verdict",
-            "firefox_reason",
-            "firefox_reason",
-        ),
-        (
-            "truth-webkit.json",
-            "safari_verdict",
-            "safari_reason",
-            "webkit_reason",
-        ),
-    ];
+    let browsers = BROWSER_TRUTHS;
     for (input, want) in [
         ("capture.pcap", 13),
         ("capture-firefox.pcap", 13),
@@ -607,21 +597,7 @@ fn https_capture_reads_credentials_from_http2_connections() {
 #[test]
 fn response_head_parsing_in_three_browsers() {
     let d = "tests/data/probe-parse";
-    let browsers = [
-        ("truth.json", "verdict", "reason", "cors_error"),
-        (
-            "truth-firefox.json",
-            "firefox_verdict",
-            "firefox_reason",
-            "firefox_reason",
-        ),
-        (
-            "truth-webkit.json",
-            "safari_verdict",
-            "safari_reason",
-            "webkit_reason",
-        ),
-    ];
+    let browsers = BROWSER_TRUTHS;
     // (input, verdicts right per browser in the order above; the rest are unknown)
     for (input, want) in [
         ("capture.pcap.gz", [12, 12, 12]),
@@ -671,21 +647,7 @@ fn response_head_parsing_in_three_browsers() {
 /// same kind of recording and is held to the same.
 #[test]
 fn request_side_rules_in_three_browsers() {
-    let browsers = [
-        ("truth.json", "verdict", "reason", "cors_error"),
-        (
-            "truth-firefox.json",
-            "firefox_verdict",
-            "firefox_reason",
-            "firefox_reason",
-        ),
-        (
-            "truth-webkit.json",
-            "safari_verdict",
-            "safari_reason",
-            "webkit_reason",
-        ),
-    ];
+    let browsers = BROWSER_TRUTHS;
     let d = "tests/data/probe-reqside";
     // (input, its truths' directory, minimum verdicts right per browser in the order above)
     let inputs = [
