@@ -762,8 +762,18 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
     } else {
         OutputFormat::Ndjson
     });
-    if a.summary && format == OutputFormat::Csv {
-        eprintln!("corscope: error: --summary has no CSV form (use table, json or ndjson)");
+    // The summary is a table or a JSON value; the HTML and JUnit reports already carry it.
+    if a.summary
+        && matches!(
+            format,
+            OutputFormat::Csv | OutputFormat::Html | OutputFormat::Junit
+        )
+    {
+        let name = format.to_possible_value();
+        let name = name.as_ref().map_or("this", |v| v.get_name());
+        eprintln!(
+            "corscope: error: --summary has no {name} form (use table, json or ndjson; the html and junit reports include the summary)"
+        );
         return Ok(ExitCode::from(2));
     }
     let stop = watch_signals();

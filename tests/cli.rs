@@ -30,6 +30,25 @@ fn shortcut_and_exit_codes() {
     assert_eq!(code, Some(0));
 }
 
+/// `--summary` prints a table or JSON; in a format it has no form in, it is a usage error
+/// naming the format, with nothing on stdout (it used to print the ndjson summary for html and
+/// junit, and nothing at all for csv).
+#[test]
+fn summary_only_in_table_and_json_forms() {
+    for format in ["csv", "html", "junit"] {
+        let (code, out, err) = corscope(&[SAMPLE, "--summary", "--format", format]);
+        assert_eq!(code, Some(2), "{format}: {err}");
+        assert!(out.is_empty(), "{format}: {out}");
+        assert!(
+            err.contains(&format!("--summary has no {format} form")),
+            "{err}"
+        );
+    }
+    let (_, out, _) = corscope(&[SAMPLE, "--summary", "--format", "ndjson"]);
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(v["requests"].as_u64().unwrap() > 100);
+}
+
 #[test]
 fn json_document_has_records_and_summary() {
     let (_, out, _) = corscope(&[SAMPLE, "--format", "json"]);
