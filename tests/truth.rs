@@ -139,6 +139,23 @@ const BROWSER_TRUTHS: [(&str, &str, &str, &str); 3] = [
     ),
 ];
 
+/// Scores `input` against one browser's truth file of a probe recording (a row of
+/// `BROWSER_TRUTHS`), failing on any wrong verdict: (right verdicts, right reasons, scenarios,
+/// the records that are not right).
+fn score_without_wrong(
+    input: &str,
+    truth_file: &str,
+    (truth, verdict, reason, field): (&str, &str, &str, &str),
+) -> (usize, usize, usize, Vec<String>) {
+    let (v, r, n, bad) = score(input, truth_file, verdict, reason, field);
+    assert!(
+        wrong(&bad).is_empty(),
+        "{input} vs {truth}: {:#?}",
+        wrong(&bad)
+    );
+    (v, r, n, bad)
+}
+
 #[test]
 fn devtools_har_matches_chromium_exactly() {
     let (v, r, n, bad) = score(
@@ -503,21 +520,12 @@ fn novel_scenarios_in_three_browsers() {
         ("capture-firefox.pcap", [23, 25, 24]),
         ("capture-webkit.pcap", [18, 19, 19]),
     ] {
-        for ((truth, verdict, reason, want), min) in browsers.iter().zip(mins) {
-            let (v, r, n, bad) = score(
-                &format!("{d}/{input}"),
-                &format!("{d}/{truth}"),
-                verdict,
-                reason,
-                want,
-            );
-            assert!(
-                wrong(&bad).is_empty(),
-                "{input} vs {truth}: {:#?}",
-                wrong(&bad)
-            );
+        for (row, min) in browsers.into_iter().zip(mins) {
+            let truth = row.0;
+            let (v, r, n, bad) =
+                score_without_wrong(&format!("{d}/{input}"), &format!("{d}/{truth}"), row);
             assert!(v >= min, "{input} vs {truth}: {v}/{n}: {bad:#?}");
-            if input == "devtools.har" && *truth == "truth.json" {
+            if input == "devtools.har" && truth == "truth.json" {
                 assert_eq!((v, r), (n, n), "{bad:#?}");
             }
         }
@@ -608,19 +616,10 @@ fn response_head_parsing_in_three_browsers() {
         ("devtools-reversed.har.gz", [13, 6, 6]),
         ("devtools-spaced-names.har.gz", [13, 11, 11]),
     ] {
-        for ((truth, verdict, reason, field), want) in browsers.iter().zip(want) {
-            let (v, r, n, bad) = score(
-                &format!("{d}/{input}"),
-                &format!("{d}/{truth}"),
-                verdict,
-                reason,
-                field,
-            );
-            assert!(
-                wrong(&bad).is_empty(),
-                "{input} vs {truth}: {:#?}",
-                wrong(&bad)
-            );
+        for (row, want) in browsers.into_iter().zip(want) {
+            let truth = row.0;
+            let (v, r, n, bad) =
+                score_without_wrong(&format!("{d}/{input}"), &format!("{d}/{truth}"), row);
             assert_eq!((v, r), (want, want), "{input} vs {truth} ({n}): {bad:#?}");
             let spaced = [
                 "p-sp-colon",
@@ -666,13 +665,9 @@ fn request_side_rules_in_three_browsers() {
         ),
     ];
     for (input, dir, mins) in inputs {
-        for ((truth, verdict, reason, want), min) in browsers.iter().zip(mins) {
-            let (v, _, n, bad) = score(input, &format!("{dir}/{truth}"), verdict, reason, want);
-            assert!(
-                wrong(&bad).is_empty(),
-                "{input} vs {truth}: {:#?}",
-                wrong(&bad)
-            );
+        for (row, min) in browsers.into_iter().zip(mins) {
+            let truth = row.0;
+            let (v, _, n, bad) = score_without_wrong(input, &format!("{dir}/{truth}"), row);
             assert!(v >= min, "{input} vs {truth}: {v}/{n}: {bad:#?}");
         }
     }
