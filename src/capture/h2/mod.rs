@@ -562,6 +562,14 @@ mod tests {
         }
     }
 
+    /// Each exchange's URL and response status, in output order.
+    fn urls_and_statuses(o: &crate::capture::http::fuzzing::Outcome) -> Vec<(String, Option<u16>)> {
+        o.exchanges
+            .iter()
+            .map(|(_, e)| (e.request.url.clone(), e.response.as_ref().map(|r| r.status)))
+            .collect()
+    }
+
     /// Literal field without indexing, new name.
     fn field(n: &str, v: &str) -> Vec<u8> {
         let mut b = vec![0, n.len() as u8];
@@ -605,11 +613,7 @@ mod tests {
         server.extend(frame(1, 0x5, 1, &field("grpc-status", "0")));
         let steps = [Step::Data(0, &client[..]), Step::Data(1, &server[..])];
         let o = conversation_with_keys(&steps, Some(0), false, limits(), &Default::default());
-        let got: Vec<(String, Option<u16>)> = o
-            .exchanges
-            .iter()
-            .map(|(_, e)| (e.request.url.clone(), e.response.as_ref().map(|r| r.status)))
-            .collect();
+        let got = urls_and_statuses(&o);
         assert_eq!(
             got,
             [
@@ -823,11 +827,7 @@ mod tests {
             }
             steps.push(Step::Data(dir, rest));
             let o = conversation(&steps, Some(0), false, super::limits());
-            let got: Vec<(String, Option<u16>)> = o
-                .exchanges
-                .iter()
-                .map(|(_, e)| (e.request.url.clone(), e.response.as_ref().map(|r| r.status)))
-                .collect();
+            let got = super::urls_and_statuses(&o);
             assert_eq!(
                 got,
                 [
