@@ -144,6 +144,78 @@ impl Pending {
         let end = f.offset as usize + f.data.len();
         (f.more || end == total as usize) && whole.get(f.offset as usize..end) == Some(f.data)
     }
+
+    /// Checks fragment `f` against the datagram's bounds (a datagram has one end, within
+    /// 65,535 bytes) and stores the bytes not held yet. Returns the bytes charged to the byte
+    /// limit, or why the datagram must be dropped (the caller counts it and kills it).
+    #[inline]
+    fn accept(&mut self, f: &Fragment<'_>) -> Result<usize, Reject> {
+        let len = u32::try_from(f.data.len()).unwrap_or(u32::MAX);
+        let end = u64::from(f.offset) + u64::from(len) + u64::from(f.missing);
+        if end > u64::from(MAX_DATAGRAM) {
+            return Err(Reject::Invalid("run past 65,535 bytes"));
+        }
+        // `end` fits in a u32 here.
+        let end = end as u32;
+        let last_piece_end = self
+            .pieces
+            .last_key_value()
+            .map_or(0, |(s, d)| s + d.len() as u32);
+        match (f.more, self.total) {
+            (false, Some(t)) if t != end => {
+                return Err(Reject::Invalid("end at two different lengths"))
+            }
+            (false, _) if last_piece_end > end => return Err(Reject::Invalid(AFTER_END)),
+            (true, Some(t)) if end > t => return Err(Reject::Invalid(AFTER_END)),
+            (false, _) => self.total = Some(end),
+            (true, _) => {}
+        }
+        let (bytes, pieces) = add(&mut self.pieces, f.offset, f.data).map_err(Reject::Overlap)?;
+        self.covered += bytes;
+        let charge = bytes as usize + pieces * PIECE_OVERHEAD;
+        self.charged += charge;
+        self.cut |= f.missing > 0;
+        Ok(charge)
+    }
+}
+
+/// Why a fragment makes its whole datagram dropped ([`Pending::accept`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reject {
+    /// The fragments disagree about the datagram's bounds (`ip-fragment-invalid`).
+    Invalid(&'static str),
+    /// Held bytes differ from this fragment's at that offset (`ip-fragment-overlap`).
+    Overlap(u32),
+}
+
+const AFTER_END: &str = "hold data after the last fragment's end";
+
+impl Reject {
+    /// The warning that counts the dropped datagram.
+    fn kind(&self) -> crate::diag::WarnKind {
+        match self {
+            Reject::Invalid(_) => "ip-fragment-invalid",
+            Reject::Overlap(_) => "ip-fragment-overlap",
+        }
+    }
+
+    /// What happens to the datagram, and for overlaps why it is not guessed.
+    fn consequence(&self) -> &'static str {
+        match self {
+            Reject::Invalid(_) => "datagram dropped",
+            Reject::Overlap(_) => "datagram dropped (receivers resolve overlaps differently)",
+        }
+    }
+}
+
+/// What the fragments did, as the warning words it.
+impl std::fmt::Display for Reject {
+    fn fmt(&self, out: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reject::Invalid(why) => out.write_str(why),
+            Reject::Overlap(pos) => write!(out, "overlap with different bytes at offset {pos}"),
+        }
+    }
 }
 
 /// The reassembler: datagrams in progress, oldest first.
@@ -198,14 +270,53 @@ impl Defrag {
             id: f.id,
             proto: f.proto,
         };
-        let known = match self.pending.get(&key) {
+        if !self.admit(&key, f, src, diag) {
+            return None;
+        }
+        let p = self.pending_for(key, f, meta);
+        let first = p.first;
+        let charge = match p.accept(f) {
+            Ok(charge) => charge,
+            Err(reject) => {
+                diag.warn(reject.kind(), || {
+                    format!(
+                        "{}: fragments of {} {reject} (packet {}, byte {}): {}",
+                        at(src, &first),
+                        key.describe(),
+                        meta.number,
+                        meta.offset,
+                        reject.consequence()
+                    )
+                });
+                self.kill(&key);
+                return None;
+            }
+        };
+        let whole = p.total.is_some_and(|t| t == p.covered);
+        self.charged += charge;
+        let done = if whole { self.complete(&key) } else { None };
+        while self.charged > self.limits.max_bytes {
+            if !self.evict_oldest(src, diag) {
+                break;
+            }
+        }
+        done
+    }
+
+    /// Decides whether fragment `f` of `key` is read at all: false when its datagram was
+    /// delivered or given up (the fragment is absorbed); a delivered datagram whose bytes
+    /// differ means the identification was reused, so the old one is forgotten. Makes room
+    /// under the datagram limit before a new datagram is started.
+    #[inline]
+    fn admit(&mut self, key: &Key, f: &Fragment<'_>, src: &str, diag: &mut Diagnostics) -> bool {
+        let known = match self.pending.get(key) {
             // The identification was reused for a new datagram.
             Some(p) if p.done && !p.holds(f) => {
                 let generation = p.generation;
-                self.take(&key, generation);
+                self.take(key, generation);
                 false
             }
-            Some(p) if p.done || p.dead => return None,
+            Some(p) if p.done || p.dead => return false,
             Some(_) => true,
             None => false,
         };
@@ -216,7 +327,14 @@ impl Defrag {
                 }
             }
         }
-        let p = match self.pending.entry(key) {
+        true
+    }
+
+    /// The datagram `key` in progress, started (and queued for expiry) by this fragment
+    /// when it is the first one seen.
+    #[inline]
+    fn pending_for(&mut self, key: Key, f: &Fragment<'_>, meta: &PacketMeta) -> &mut Pending {
+        match self.pending.entry(key) {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(e) => {
                 let generation = self.next_generation;
@@ -235,78 +353,7 @@ impl Defrag {
                     generation,
                 })
             }
-        };
-        let len = u32::try_from(f.data.len()).unwrap_or(u32::MAX);
-        let end = u64::from(f.offset) + u64::from(len) + u64::from(f.missing);
-        let (n, o) = (meta.number, meta.offset);
-        let invalid = |why: &str| {
-            format!(
-                "{}: fragments of {} {why} (packet {n}, byte {o}): datagram dropped",
-                at(src, &p.first),
-                key.describe()
-            )
-        };
-        let problem = if end > u64::from(MAX_DATAGRAM) {
-            Some(invalid("run past 65,535 bytes"))
-        } else {
-            // `end` fits in a u32 here.
-            let end = end as u32;
-            let last_piece_end = p
-                .pieces
-                .last_key_value()
-                .map_or(0, |(s, d)| s + d.len() as u32);
-            match (f.more, p.total) {
-                (false, Some(t)) if t != end => Some(invalid("end at two different lengths")),
-                (false, _) if last_piece_end > end => {
-                    Some(invalid("hold data after the last fragment's end"))
-                }
-                (true, Some(t)) if end > t => {
-                    Some(invalid("hold data after the last fragment's end"))
-                }
-                _ => {
-                    if !f.more {
-                        p.total = Some(end);
-                    }
-                    None
-                }
-            }
-        };
-        if let Some(detail) = problem {
-            diag.warn("ip-fragment-invalid", || detail);
-            self.kill(&key);
-            return None;
         }
-        match add(&mut p.pieces, f.offset, f.data) {
-            Err(pos) => {
-                diag.warn("ip-fragment-overlap", || {
-                    format!(
-                        "{}: fragments of {} overlap with different bytes at offset {pos} (packet {n}, byte {o}): datagram dropped (receivers resolve overlaps differently)",
-                        at(src, &p.first),
-                        key.describe()
-                    )
-                });
-                self.kill(&key);
-                return None;
-            }
-            Ok((bytes, pieces)) => {
-                p.covered += bytes;
-                let charge = bytes as usize + pieces * PIECE_OVERHEAD;
-                p.charged += charge;
-                self.charged += charge;
-            }
-        }
-        p.cut |= f.missing > 0;
-        let done = if p.total.is_some_and(|t| t == p.covered) {
-            self.complete(&key)
-        } else {
-            None
-        };
-        while self.charged > self.limits.max_bytes {
-            if !self.evict_oldest(src, diag) {
-                break;
-            }
-        }
-        done
     }
 
     /// End of input: what is still incomplete is counted.
@@ -640,6 +687,44 @@ mod tests {
             );
             assert!(d.is_empty() && d.charged == 0, "{name}");
         }
+    }
+
+    /// `Pending::accept` alone: the bounds checks and the charge, fragment by fragment.
+    #[test]
+    fn accept_checks_bounds_and_charges_fresh_bytes() {
+        let mut p = Pending {
+            pieces: BTreeMap::new(),
+            total: None,
+            covered: 0,
+            charged: 0,
+            first: meta(1, 0),
+            cut: false,
+            dead: false,
+            done: false,
+            depth: 0,
+            generation: 0,
+        };
+        let fresh = 8 + PIECE_OVERHEAD;
+        assert_eq!(p.accept(&frag(0, true, b"abcdefgh")), Ok(fresh));
+        // A retransmission adds nothing and costs nothing.
+        assert_eq!(p.accept(&frag(0, true, b"abcdefgh")), Ok(0));
+        assert_eq!(p.accept(&frag(4, true, b"eXgh")), Err(Reject::Overlap(5)));
+        assert_eq!(p.accept(&frag(16, false, b"qrst")), Ok(4 + PIECE_OVERHEAD));
+        assert_eq!(p.total, Some(20));
+        assert_eq!(
+            p.accept(&frag(16, false, b"qrstuv")),
+            Err(Reject::Invalid("end at two different lengths"))
+        );
+        assert_eq!(
+            p.accept(&frag(18, true, b"uvwx")),
+            Err(Reject::Invalid(AFTER_END))
+        );
+        assert_eq!(
+            p.accept(&frag(65_530, true, b"0123456789")),
+            Err(Reject::Invalid("run past 65,535 bytes"))
+        );
+        assert_eq!((p.covered, p.charged), (12, 12 + 2 * PIECE_OVERHEAD));
+        assert!(!p.cut);
     }
 
     #[test]
