@@ -378,6 +378,8 @@ impl H2Conn {
         Ok(())
     }
 
+    /// A request head on `stream`: checked (RFC 9113 §8.3.1), made an [`Exchange`] and kept
+    /// open until its response. A second head on an open stream is its trailers.
     fn request(
         &mut self,
         stream: u32,
@@ -389,57 +391,17 @@ impl H2Conn {
             // Trailers of a request.
             return;
         }
-        let mut method = String::new();
-        let mut path = String::new();
-        let mut authority = None;
-        let mut scheme = None;
-        let mut headers = Headers::with_capacity(
-            fields.len(),
-            fields.iter().map(|(n, v)| n.len() + v.len()).sum(),
-        );
-        // The client's pseudo-header order: its engine's fingerprint (`fingerprint::SHAPES`).
-        let mut order = PseudoOrder::default();
-        for (n, v) in &fields {
-            let text = || String::from_utf8_lossy(v).into_owned();
-            if n.starts_with(b":") {
-                if !headers.is_empty() {
-                    order.mark_odd();
-                }
-                order.push(n);
-            }
-            match n.as_slice() {
-                b":method" => method = text(),
-                b":path" => path = text(),
-                b":authority" => authority = Some(text()),
-                b":scheme" => scheme = Some(text()),
-                n if n.starts_with(b":") => {}
-                n => headers.push(n, v),
-            }
-        }
+        let head = RequestHead::read(&fields);
         // RFC 9113 §8.3.1: a request without `:method`, or (but for CONNECT) without `:path`,
         // is malformed. No browser sends one; as a record it would be a request with no method.
-        if method.is_empty() || (path.is_empty() && !method.eq_ignore_ascii_case("CONNECT")) {
+        if head.is_malformed() {
             ctx.warn("h2-malformed-request", meta, || {
                 format!("HTTP/2 stream {stream}: a request without :method or :path (RFC 9113 §8.3.1); the stream is skipped")
             });
             return;
         }
         let server = self.key.sender(1 - self.client).to_string();
-        let host = authority
-            .or_else(|| headers.get_str("host").map(|h| h.to_string()))
-            .unwrap_or_else(|| server.clone());
-        // Only a scheme that can be one: the field is the peer's text, the URL ours.
-        let scheme = scheme
-            .map(|s| s.to_ascii_lowercase())
-            .filter(|s| s == "http" || s == "https")
-            .unwrap_or_else(|| self.scheme.to_owned());
-        let url = if method.eq_ignore_ascii_case("CONNECT") {
-            format!("{scheme}://{host}")
-        } else if path.starts_with('/') {
-            format!("{scheme}://{host}{path}")
-        } else {
-            format!("{scheme}://{host}/{path}")
-        };
+        let url = head.url(self.scheme, &server);
         let seq = *ctx.seq;
         *ctx.seq += 1;
         ctx.stats.http_requests += 1;
@@ -461,19 +423,32 @@ impl H2Conn {
             connection: Some(self.conn_no),
             flavour: Flavour::Capture,
             request: Request {
-                method,
+                method: head.method,
                 url,
                 http_version: "HTTP/2".into(),
-                headers,
+                headers: head.headers,
             },
             response: None,
             timings: Timings::default(),
             evidence: Evidence {
                 server_ip: Some(server),
-                pseudo_order: Some(order),
+                pseudo_order: Some(head.order),
                 ..Evidence::default()
             },
         };
+        self.open(stream, ex, order_time, meta, ctx);
+    }
+
+    /// Keeps a request waiting for its response; past `max_pending` streams the oldest is
+    /// emitted unanswered, so a server that never answers cannot hold memory.
+    fn open(
+        &mut self,
+        stream: u32,
+        ex: Exchange,
+        order_time: Micros,
+        meta: &PacketMeta,
+        ctx: &mut Ctx<'_>,
+    ) {
         if self.streams.len() >= ctx.limits.max_pending.max(1) {
             if let Some((_, old)) = self.streams.pop_first() {
                 ctx.warn("limit-pending-requests", meta, || {
@@ -541,6 +516,91 @@ impl H2Conn {
     }
 }
 
+/// A request's decoded header list: the pseudo-headers it carries (RFC 9113 §8.3.1), the
+/// regular fields, and the order the pseudo-headers came in.
+struct RequestHead {
+    method: String,
+    path: String,
+    authority: Option<String>,
+    scheme: Option<String>,
+    headers: Headers,
+    /// The client's pseudo-header order: its engine's fingerprint (`fingerprint::SHAPES`).
+    order: PseudoOrder,
+}
+
+impl RequestHead {
+    /// Sorts a request's fields into pseudo-headers and regular fields, in one pass.
+    #[inline]
+    fn read(fields: &[(Vec<u8>, Vec<u8>)]) -> Self {
+        let mut head = RequestHead {
+            method: String::new(),
+            path: String::new(),
+            authority: None,
+            scheme: None,
+            headers: Headers::with_capacity(
+                fields.len(),
+                fields.iter().map(|(n, v)| n.len() + v.len()).sum(),
+            ),
+            order: PseudoOrder::default(),
+        };
+        for (n, v) in fields {
+            let text = || String::from_utf8_lossy(v).into_owned();
+            if n.starts_with(b":") {
+                if !head.headers.is_empty() {
+                    head.order.mark_odd();
+                }
+                head.order.push(n);
+            }
+            match n.as_slice() {
+                b":method" => head.method = text(),
+                b":path" => head.path = text(),
+                b":authority" => head.authority = Some(text()),
+                b":scheme" => head.scheme = Some(text()),
+                n if n.starts_with(b":") => {}
+                n => head.headers.push(n, v),
+            }
+        }
+        head
+    }
+
+    fn is_connect(&self) -> bool {
+        self.method.eq_ignore_ascii_case("CONNECT")
+    }
+
+    /// Without `:method`, or (but for CONNECT) without `:path` (RFC 9113 §8.3.1).
+    fn is_malformed(&self) -> bool {
+        self.method.is_empty() || (self.path.is_empty() && !self.is_connect())
+    }
+
+    /// The request's URL: host from `:authority`, else `Host`, else the server's address;
+    /// scheme from `:scheme` only when it is `http` or `https` (the field is the peer's
+    /// text, the URL ours), else the connection's.
+    fn url(&self, conn_scheme: &str, server: &str) -> String {
+        let host_field;
+        let host = match &self.authority {
+            Some(a) => a.as_str(),
+            None => {
+                host_field = self.headers.get_str("host");
+                host_field.as_deref().unwrap_or(server)
+            }
+        };
+        let scheme = self
+            .scheme
+            .as_ref()
+            .map(|s| s.to_ascii_lowercase())
+            .filter(|s| s == "http" || s == "https");
+        let scheme = scheme.as_deref().unwrap_or(conn_scheme);
+        let path = &self.path;
+        if self.is_connect() {
+            format!("{scheme}://{host}")
+        } else if path.starts_with('/') {
+            format!("{scheme}://{host}{path}")
+        } else {
+            format!("{scheme}://{host}/{path}")
+        }
+    }
+}
+
 fn emit(ctx: &mut Ctx<'_>, s: Stream) {
     ctx.open.remove(&(s.order_time, s.ex.seq));
     ctx.out.push((s.order_time, s.ex));
@@ -577,6 +637,61 @@ mod tests {
         b.push(v.len() as u8);
         b.extend(v.as_bytes());
         b
+    }
+
+    /// The request head alone: pseudo-headers sorted out, malformed heads told, and the
+    /// URL's host and scheme taken from the fields only when they can be.
+    #[test]
+    fn request_head_reads_pseudo_headers_into_the_url() {
+        let head = |fields: &[(&str, &str)]| {
+            let fields: Vec<_> = fields
+                .iter()
+                .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec()))
+                .collect();
+            super::RequestHead::read(&fields)
+        };
+        // (fields, URL; `None`: malformed)
+        type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>);
+        let cases: &[Case] = &[
+            (
+                &[
+                    (":method", "GET"),
+                    (":scheme", "https"),
+                    (":authority", "a.test"),
+                    (":path", "/x"),
+                ],
+                Some("https://a.test/x"),
+            ),
+            // No :authority: the Host field; a scheme that cannot be one: the connection's.
+            (
+                &[
+                    (":method", "GET"),
+                    (":scheme", "x y"),
+                    (":path", "p"),
+                    ("host", "h.test"),
+                ],
+                Some("http://h.test/p"),
+            ),
+            // Neither: the server's address.
+            (
+                &[(":method", "GET"), (":path", "/")],
+                Some("http://10.0.0.2:80/"),
+            ),
+            (
+                &[(":method", "CONNECT"), (":authority", "a.test:443")],
+                Some("http://a.test:443"),
+            ),
+            (&[(":path", "/")], None),
+            (&[(":method", "GET")], None),
+        ];
+        for (fields, url) in cases {
+            let h = head(fields);
+            let got = (!h.is_malformed()).then(|| h.url("http", "10.0.0.2:80"));
+            assert_eq!(got.as_deref(), *url, "{fields:?}");
+        }
+        let h = head(&[(":method", "GET"), ("accept", "*/*"), (":path", "/")]);
+        assert_eq!(h.headers.get_str("accept").as_deref(), Some("*/*"));
+        assert!(h.headers.get_str(":path").is_none());
     }
 
     /// h2c with prior knowledge: two interleaved streams, one reset, one answered after an
