@@ -16,12 +16,12 @@
 //! pool next to resolution; on two cores its idle workers' spinning cost more than it saved.)
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, RecvTimeoutError};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::input::live::STOP_POLL;
+use crate::input::live::{Activity, STOP_POLL};
 
 use crate::capture::{self, CaptureError, CaptureOptions, CaptureStats};
 use crate::cors::resolve::{Resolution, Resolver};
@@ -458,30 +458,11 @@ fn pipelined(
             .name("analyze-read".into())
             .spawn_scoped(s, move || {
                 let input = input_rx.recv().ok()?;
-                // A closed queue only happens if a later stage failed.
-                if pair_on_resolver {
-                    let size = if live { 1 } else { opts.batch() };
-                    let mut batch = Vec::with_capacity(size);
-                    let read = produce(input, opts, workers, &mut |x| {
-                        batch.push(x);
-                        if batch.len() >= size {
-                            let full = std::mem::replace(&mut batch, Vec::with_capacity(size));
-                            let _ = work_tx.send(Work::Exchanges(full));
-                        }
-                    });
-                    let _ = work_tx.send(Work::Exchanges(batch));
-                    Some(read)
+                Some(if pair_on_resolver {
+                    read_exchanges(input, opts, workers, &work_tx)
                 } else {
-                    let mut pairing = Pairing::new(opts, input.format, input.live);
-                    let mut send = |flows| {
-                        let _ = work_tx.send(Work::Flows(flows));
-                    };
-                    let mut read =
-                        produce(input, opts, workers, &mut |x| pairing.push(x, &mut send));
-                    let diag = pairing.finish(&mut send);
-                    read.diag.merge(diag);
-                    Some(read)
-                }
+                    read_flows(input, opts, workers, &work_tx)
+                })
             });
         let reading = match reading {
             Ok(h) => h,
@@ -493,59 +474,25 @@ fn pipelined(
         let resolver = thread::Builder::new()
             .name("analyze-resolve".into())
             .spawn_scoped(s, move || {
-                let mut pairing: Option<Pairing> = None;
                 let mut decide = |flows: Vec<Flow>| {
                     // A closed queue only happens if this thread's caller failed.
                     let _ = resolved_tx.send(resolving.resolve(flows));
                 };
-                let mut last_work = Instant::now();
-                loop {
-                    let work = match &idle {
-                        None => match work_rx.recv() {
-                            Ok(w) => w,
-                            Err(_) => break,
-                        },
-                        Some(activity) => match work_rx.recv_timeout(STOP_POLL) {
-                            Ok(w) => w,
-                            Err(RecvTimeoutError::Timeout) => {
-                                // Silent for long enough: nothing the reader holds is still on
-                                // its way here, so the waiting exchanges are decided now.
-                                let quiet = activity.idle_for().min(last_work.elapsed());
-                                if let Some(p) = pairing.as_mut() {
-                                    if quiet >= opts.idle_flush && p.pairer.pending() > 0 {
-                                        p.flush(&mut decide);
-                                    }
-                                }
-                                continue;
-                            }
-                            Err(RecvTimeoutError::Disconnected) => break,
-                        },
-                    };
-                    last_work = Instant::now();
-                    match work {
-                        Work::Flows(flows) => decide(flows),
-                        Work::Exchanges(xs) => {
-                            let p = pairing.get_or_insert_with(|| Pairing::new(opts, format, live));
-                            for x in xs {
-                                p.push(x, &mut decide);
-                            }
-                        }
-                    }
-                }
-                pairing.map(|p| p.finish(&mut decide))
+                let mut stage = ResolveStage {
+                    opts,
+                    format,
+                    live,
+                    pairing: None,
+                };
+                stage.run(&work_rx, idle.as_deref(), &mut decide);
+                stage.pairing.map(|p| p.finish(&mut decide))
             });
         if resolver.is_err() {
             // Without a resolving thread the reading one's sends fail (the queue's other end
             // went with the thread that did not start): it reads to its end, unanalysed.
             drop(resolved_rx);
             let _ = reading.join();
-            return ReadOutcome {
-                error: Some(AnalyzeError::Input(InputError::Read {
-                    offset: 0,
-                    source: std::io::Error::other("cannot start the resolving thread"),
-                })),
-                ..ReadOutcome::default()
-            };
+            return stage_failed("cannot start the resolving thread");
         }
         for resolved in resolved_rx {
             output(opts, resolved, out);
@@ -563,13 +510,126 @@ fn pipelined(
                 read
             }
             // Only a bug in a reader could get here; what was read is analysed already.
-            _ => ReadOutcome {
-                error: Some(AnalyzeError::Input(InputError::Read {
-                    offset: 0,
-                    source: std::io::Error::other("the reading thread stopped"),
-                })),
-                ..ReadOutcome::default()
-            },
+            _ => stage_failed("the reading thread stopped"),
         }
     })
+}
+
+/// The outcome of a run whose pipeline could not go on: an input error saying which stage.
+fn stage_failed(what: &str) -> ReadOutcome {
+    ReadOutcome {
+        error: Some(AnalyzeError::Input(InputError::Read {
+            offset: 0,
+            source: std::io::Error::other(what),
+        })),
+        ..ReadOutcome::default()
+    }
+}
+
+/// The reading thread when pairing runs on the resolving one (HAR, or a live input with an
+/// idle flush): exchanges go out in batches (one by one when live).
+fn read_exchanges(
+    input: input::Input,
+    opts: &Options,
+    workers: usize,
+    work_tx: &SyncSender<Work>,
+) -> ReadOutcome {
+    let size = if input.live { 1 } else { opts.batch() };
+    let mut batch = Vec::with_capacity(size);
+    // A closed queue only happens if a later stage failed.
+    let read = produce(input, opts, workers, &mut |x| {
+        batch.push(x);
+        if batch.len() >= size {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(size));
+            let _ = work_tx.send(Work::Exchanges(full));
+        }
+    });
+    let _ = work_tx.send(Work::Exchanges(batch));
+    read
+}
+
+/// The reading thread when it pairs too (captures): flows go out as pairing makes them, and
+/// pairing's warnings follow the reader's.
+fn read_flows(
+    input: input::Input,
+    opts: &Options,
+    workers: usize,
+    work_tx: &SyncSender<Work>,
+) -> ReadOutcome {
+    let mut pairing = Pairing::new(opts, input.format, input.live);
+    // A closed queue only happens if a later stage failed.
+    let mut send = |flows| {
+        let _ = work_tx.send(Work::Flows(flows));
+    };
+    let mut read = produce(input, opts, workers, &mut |x| pairing.push(x, &mut send));
+    let diag = pairing.finish(&mut send);
+    read.diag.merge(diag);
+    read
+}
+
+/// The resolving thread's loop: flows are decided as they come; exchanges are paired here
+/// first, and on a silent live input what pairing holds is decided after the idle flush.
+struct ResolveStage<'a> {
+    opts: &'a Options,
+    format: Format,
+    live: bool,
+    /// Created at the first exchanges (flows paired by the reader need none).
+    pairing: Option<Pairing>,
+}
+
+impl ResolveStage<'_> {
+    /// Takes work until the reading side closes the queue.
+    fn run(
+        &mut self,
+        work_rx: &Receiver<Work>,
+        idle: Option<&Activity>,
+        decide: &mut dyn FnMut(Vec<Flow>),
+    ) {
+        let mut last_work = Instant::now();
+        loop {
+            let work = match idle {
+                None => match work_rx.recv() {
+                    Ok(w) => w,
+                    Err(_) => break,
+                },
+                Some(activity) => match work_rx.recv_timeout(STOP_POLL) {
+                    Ok(w) => w,
+                    Err(RecvTimeoutError::Timeout) => {
+                        self.on_silence(activity, last_work, decide);
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
+                },
+            };
+            last_work = Instant::now();
+            match work {
+                Work::Flows(flows) => decide(flows),
+                Work::Exchanges(xs) => {
+                    let (opts, format, live) = (self.opts, self.format, self.live);
+                    let p = self
+                        .pairing
+                        .get_or_insert_with(|| Pairing::new(opts, format, live));
+                    for x in xs {
+                        p.push(x, decide);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Silent for long enough: nothing the reader holds is still on its way here, so the
+    /// waiting exchanges are decided now.
+    fn on_silence(
+        &mut self,
+        activity: &Activity,
+        last_work: Instant,
+        decide: &mut dyn FnMut(Vec<Flow>),
+    ) {
+        let quiet = activity.idle_for().min(last_work.elapsed());
+        if let Some(p) = self.pairing.as_mut() {
+            if quiet >= self.opts.idle_flush && p.pairer.pending() > 0 {
+                p.flush(decide);
+            }
+        }
+    }
 }
