@@ -27,10 +27,10 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use crate::capture::decode::{self, Decoded, LinkType, Segment};
-use crate::capture::reader::PacketReader;
+use crate::capture::reader::{PacketReader, RawPacket};
 use crate::capture::tcp::{Endpoint, FlowKey};
 use crate::capture::{CaptureError, CaptureOptions};
-use crate::input::{self, Format, InputError};
+use crate::input::{self, Format, Input, InputError};
 use crate::model::Micros;
 
 /// Most shards (open files) one run writes.
@@ -259,10 +259,7 @@ struct ShardWriter {
 
 impl ShardWriter {
     fn create(path: PathBuf) -> Result<Self, SplitError> {
-        let err = |source| SplitError::Output {
-            path: path.display().to_string(),
-            source,
-        };
+        let err = |e| output_error(&path, e);
         let mut out = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(err)?);
         // Section Header Block: byte-order magic, version 1.0, section length unknown.
         let mut shb = Vec::with_capacity(28);
@@ -357,53 +354,105 @@ pub fn split(
     if n == 0 || n > MAX_SHARDS {
         return Err(SplitError::Shards);
     }
-    let out_err = |path: &Path, source| SplitError::Output {
+    std::fs::create_dir_all(dir).map_err(|e| output_error(dir, e))?;
+    let mut stats = SplitStats::default();
+    let captures = split_hars(inputs, n, dir, &mut stats)?;
+    if captures.is_empty() {
+        return Ok(stats);
+    }
+    let mut sharder = Sharder::create(n, dir, stats)?;
+    for (path, opened) in captures {
+        sharder.capture(path, opened, opts)?;
+    }
+    sharder.finish()
+}
+
+/// A write to `path` that failed.
+pub(crate) fn output_error(path: &Path, source: io::Error) -> SplitError {
+    SplitError::Output {
         path: path.display().to_string(),
         source,
-    };
-    std::fs::create_dir_all(dir).map_err(|e| out_err(dir, e))?;
+    }
+}
+
+/// Opens `inputs` in natural order and splits each HAR on its own (a HAR is one browser);
+/// returns the captures, in that order, for the sharder: they are one stream in time.
+fn split_hars<'a>(
+    inputs: &'a [String],
+    n: usize,
+    dir: &Path,
+    stats: &mut SplitStats,
+) -> Result<Vec<(&'a String, Input)>, SplitError> {
     let mut order: Vec<&String> = inputs.iter().collect();
     order.sort_by_cached_key(|p| natural_key(p));
-    let mut stats = SplitStats::default();
     let mut captures = Vec::new();
     for path in order {
         let opened = input::open(path).map_err(|source| SplitError::Input {
             path: path.clone(),
             source,
         })?;
-        if opened.format == Format::Har {
-            if stats.hars.iter().any(|h| {
-                h.files.first() == Some(&crate::split_har::har_shard_path(dir, path, 0, n))
-            }) {
-                return Err(SplitError::HarShape {
-                    path: path.clone(),
-                    what: "another HAR of this file name was split into the same files (give the HARs distinct names)".into(),
-                });
-            }
-            let har = crate::split_har::split_har(path, opened.reader, n, dir)?;
-            stats.hars.push(har);
-        } else {
+        if opened.format != Format::Har {
             captures.push((path, opened));
+            continue;
         }
+        // Two HARs of one file name (in different directories) would write the same files.
+        let first_file = crate::split_har::har_shard_path(dir, path, 0, n);
+        if stats
+            .hars
+            .iter()
+            .any(|h| h.files.first() == Some(&first_file))
+        {
+            return Err(SplitError::HarShape {
+                path: path.clone(),
+                what: "another HAR of this file name was split into the same files (give the HARs distinct names)".into(),
+            });
+        }
+        let har = crate::split_har::split_har(path, opened.reader, n, dir)?;
+        stats.hars.push(har);
     }
-    if captures.is_empty() {
-        return Ok(stats);
+    Ok(captures)
+}
+
+/// The captures' side of a split: the shard files, the router deciding each packet's
+/// shard, and what is counted, across all the captures (one stream in time).
+struct Sharder {
+    writers: Vec<ShardWriter>,
+    router: Router,
+    /// The latest capture time written, to tell inputs given out of time order.
+    last_ts: Micros,
+    stats: SplitStats,
+}
+
+impl Sharder {
+    /// Creates the `n` shard files in `dir`.
+    fn create(n: usize, dir: &Path, stats: SplitStats) -> Result<Self, SplitError> {
+        let writers = (0..n)
+            .map(|i| ShardWriter::create(shard_path(dir, i, n)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Sharder {
+            writers,
+            router: Router {
+                n,
+                conns: HashMap::new(),
+                frags: HashMap::new(),
+                held: HashMap::new(),
+                held_bytes: 0,
+            },
+            last_ts: Micros::MIN,
+            stats,
+        })
     }
-    let mut writers = (0..n)
-        .map(|i| ShardWriter::create(shard_path(dir, i, n)))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut router = Router {
-        n,
-        conns: HashMap::new(),
-        frags: HashMap::new(),
-        held: HashMap::new(),
-        held_bytes: 0,
-    };
-    let mut last_ts = Micros::MIN;
-    for (path, opened) in captures {
+
+    /// Shards every packet of one capture; the first write error stops it.
+    fn capture(
+        &mut self,
+        path: &str,
+        opened: Input,
+        opts: &CaptureOptions,
+    ) -> Result<(), SplitError> {
         let mut reader =
             PacketReader::new(opened.reader, opts).map_err(|source| SplitError::Capture {
-                path: path.clone(),
+                path: path.to_owned(),
                 source,
             })?;
         let mut first = true;
@@ -414,77 +463,86 @@ pub fn split(
             }
             if first {
                 first = false;
-                if p.ts < last_ts.saturating_sub(60_000_000) {
-                    stats.out_of_order_inputs.push(path.clone());
+                if p.ts < self.last_ts.saturating_sub(60_000_000) {
+                    self.stats.out_of_order_inputs.push(path.to_owned());
                 }
             }
-            last_ts = last_ts.max(p.ts);
-            stats.packets += 1;
-            stats.bytes += p.data.len() as u64;
-            // `dlt` is the raw value only for link types that cannot be decoded.
-            let dlt = p.link.map_or(p.dlt, LinkType::dlt);
-            let route = match p.link {
-                Some(link) => router.route(decode::decode(link, p.data), p.ts),
-                None => Route::Shard(0),
-            };
-            let written = match route {
-                Route::Shard(s) => {
-                    let w = &mut writers[s];
-                    let r = w.write(p.ts, dlt, p.orig_len, p.data);
-                    // The fragments that waited for this first fragment follow it.
-                    let waiting = match p.link.filter(|_| !router.held.is_empty()) {
-                        Some(l) => match decode::decode(l, p.data) {
-                            Decoded::Fragment(f) => {
-                                router.held.remove(&(f.src, f.dst, f.id, f.proto))
-                            }
-                            _ => None,
-                        },
-                        None => None,
-                    };
-                    r.and_then(|()| {
-                        for h in waiting.into_iter().flatten() {
-                            router.held_bytes -= h.data.len();
-                            w.write(h.ts, h.dlt, h.orig_len, &h.data)?;
-                        }
-                        Ok(())
-                    })
-                    .map_err(|e| (s, e))
-                }
-                Route::Hold(key) => {
-                    router.held_bytes += p.data.len();
-                    router.held.entry(key).or_default().push(Held {
-                        ts: p.ts,
-                        dlt,
-                        orig_len: p.orig_len,
-                        data: p.data.to_vec(),
-                    });
-                    if router.held_bytes > MAX_HELD_FRAGMENT_BYTES {
-                        flush_held(&mut router, &mut writers[0], &mut stats).map_err(|e| (0, e))
-                    } else {
-                        Ok(())
-                    }
-                }
-            };
-            if let Err((s, e)) = written {
-                write_error = Some(out_err(&writers[s].path, e));
+            self.last_ts = self.last_ts.max(p.ts);
+            self.stats.packets += 1;
+            self.stats.bytes += p.data.len() as u64;
+            if let Err((s, e)) = self.packet(p) {
+                write_error = Some(output_error(&self.writers[s].path, e));
             }
         });
         if let Some(e) = write_error {
             return Err(e);
         }
         result.map_err(|source| SplitError::Capture {
-            path: path.clone(),
+            path: path.to_owned(),
             source,
-        })?;
+        })
     }
-    let w0 = &mut writers[0];
-    flush_held(&mut router, w0, &mut stats).map_err(|e| out_err(&w0.path.clone(), e))?;
-    for w in &mut writers {
-        w.out.flush().map_err(|e| out_err(&w.path, e))?;
-        stats.per_shard.push(w.packets);
-        stats.files.push(w.path.clone());
+
+    /// Writes one packet to its shard, or holds it (a fragment before its first fragment);
+    /// an error names the shard whose write failed.
+    fn packet(&mut self, p: &RawPacket<'_>) -> Result<(), (usize, io::Error)> {
+        // `dlt` is the raw value only for link types that cannot be decoded.
+        let dlt = p.link.map_or(p.dlt, LinkType::dlt);
+        let route = match p.link {
+            Some(link) => self.router.route(decode::decode(link, p.data), p.ts),
+            None => Route::Shard(0),
+        };
+        match route {
+            Route::Shard(s) => self.write(s, dlt, p).map_err(|e| (s, e)),
+            Route::Hold(key) => {
+                self.router.held_bytes += p.data.len();
+                self.router.held.entry(key).or_default().push(Held {
+                    ts: p.ts,
+                    dlt,
+                    orig_len: p.orig_len,
+                    data: p.data.to_vec(),
+                });
+                if self.router.held_bytes > MAX_HELD_FRAGMENT_BYTES {
+                    flush_held(&mut self.router, &mut self.writers[0], &mut self.stats)
+                        .map_err(|e| (0, e))
+                } else {
+                    Ok(())
+                }
+            }
+        }
     }
-    Ok(stats)
+
+    /// Writes a packet to shard `s`, followed by the fragments that waited for it (when it
+    /// is a datagram's first fragment).
+    fn write(&mut self, s: usize, dlt: i32, p: &RawPacket<'_>) -> io::Result<()> {
+        let w = &mut self.writers[s];
+        w.write(p.ts, dlt, p.orig_len, p.data)?;
+        let router = &mut self.router;
+        let waiting = match p.link.filter(|_| !router.held.is_empty()) {
+            Some(l) => match decode::decode(l, p.data) {
+                Decoded::Fragment(f) => router.held.remove(&(f.src, f.dst, f.id, f.proto)),
+                _ => None,
+            },
+            None => None,
+        };
+        for h in waiting.into_iter().flatten() {
+            router.held_bytes -= h.data.len();
+            w.write(h.ts, h.dlt, h.orig_len, &h.data)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the fragments still held to shard 0 and flushes every shard.
+    fn finish(mut self) -> Result<SplitStats, SplitError> {
+        let w0 = &mut self.writers[0];
+        flush_held(&mut self.router, w0, &mut self.stats).map_err(|e| output_error(&w0.path, e))?;
+        for w in &mut self.writers {
+            w.out.flush().map_err(|e| output_error(&w.path, e))?;
+            self.stats.per_shard.push(w.packets);
+            self.stats.files.push(w.path.clone());
+        }
+        Ok(self.stats)
+    }
 }
 
 /// Writes the fragments still waiting for their first fragment to shard 0.
