@@ -38,7 +38,7 @@ use serde_json::Value;
 
 use crate::cors::origin::resolve_location;
 use crate::cors::ALL_BROWSERS;
-use crate::split::SplitError;
+use crate::split::{output_error, SplitError};
 
 /// What splitting one HAR did.
 #[derive(Debug, Default)]
@@ -250,10 +250,6 @@ pub fn split_har(
     n: usize,
     dir: &Path,
 ) -> Result<HarSplit, SplitError> {
-    let shape = |what: String| SplitError::HarShape {
-        path: path.to_owned(),
-        what,
-    };
     let mut bytes = Vec::new();
     reader
         .read_to_end(&mut bytes)
@@ -262,99 +258,26 @@ pub fn split_har(
             source,
         })?;
     let text = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
-    let json = |source| SplitError::HarJson {
-        path: path.to_owned(),
-        source,
-    };
     // Bytes after the HAR's object are ignored, as the analysis ignores them.
     let mut de = serde_json::Deserializer::from_slice(text);
-    let top = Top::deserialize(&mut de).map_err(json)?;
-    let list = |name: &str| -> Result<Vec<&RawValue>, SplitError> {
-        let mut all = Vec::new();
-        for (_, raw) in top.log.0.iter().filter(|(k, _)| k == name) {
-            let items: Vec<&RawValue> = serde_json::from_str(raw.get())
-                .map_err(|e| shape(format!("log.{name} is not an array ({e})")))?;
-            all.extend(items);
-        }
-        Ok(all)
-    };
-    let entries = list("entries")?;
-    let pages = list("pages")?;
-
-    let mut g = Groups::default();
-    let mut entry_nodes = Vec::with_capacity(entries.len());
-    let (mut options, mut cookie_lines) = (0u64, 0u64);
-    let mut domains = BTreeSet::new();
-    let mut hosts = BTreeSet::new();
-    for (i, e) in entries.iter().enumerate() {
-        let f = facts(e);
-        let unit = g.node(match &f.pageref {
-            Some(p) => format!("page:{p}"),
-            None => format!("entry:{i}"),
-        });
-        entry_nodes.push(unit);
-        for u in f.url.iter().chain(&f.redirects) {
-            let h = host_node(u);
-            let node = g.node(h.clone());
-            g.join(unit, node);
-            hosts.insert(h);
-        }
-        options += u64::from(f.options);
-        cookie_lines += f.cookie_lines;
-        domains.extend(f.cookie_domains);
-    }
-    for d in &domains {
-        let dn = g.node(format!("domain:{d}"));
-        for h in &hosts {
-            if h.strip_prefix("host:").is_some_and(|h| domain_match(h, d)) {
-                let hn = g.node(h.clone());
-                g.join(dn, hn);
-            }
-        }
-    }
-    let cache = ALL_BROWSERS
-        .iter()
-        .map(|b| b.profile().cache_capacity)
-        .min()
-        .unwrap_or(0);
-    let jar = crate::cors::cookies::MAX_COOKIES_PER_CLIENT;
-    let whole = if options as usize > cache {
-        Some(format!(
-            "{options} preflights: past {cache}, a browser's preflight cache evicts entries, so every page's preflights decide every other's"
-        ))
-    } else if cookie_lines as usize > jar {
-        Some(format!(
-            "{cookie_lines} Set-Cookie lines: past {jar}, the cookie jar drops cookies, so every page's cookies decide every other's"
-        ))
-    } else {
-        None
-    };
-    let page_nodes: Vec<usize> = pages
-        .iter()
-        .map(|p| {
-            let id = serde_json::from_str::<Value>(p.get())
-                .ok()
-                .and_then(|v| v.get("id").cloned());
-            g.node(match id {
-                Some(Value::String(s)) => format!("page:{s}"),
-                Some(other) => format!("page:{other}"),
-                // Pages without an id: no entry can refer to them.
-                None => "page-without-id".into(),
-            })
-        })
-        .collect();
-    if whole.is_some() {
-        for i in 1..g.parent.len() {
-            g.join(0, i);
-        }
-    }
-    let (shard, groups) = g.shards(n);
-
-    let out_err = |p: &Path, source| SplitError::Output {
-        path: p.display().to_string(),
+    let top = Top::deserialize(&mut de).map_err(|source| SplitError::HarJson {
+        path: path.to_owned(),
         source,
-    };
-    std::fs::create_dir_all(dir).map_err(|e| out_err(dir, e))?;
+    })?;
+    let entries = log_list(path, &top.log, "entries")?;
+    let pages = log_list(path, &top.log, "pages")?;
+
+    let mut grouping = Grouping::of_entries(&entries);
+    let whole = unsplittable(grouping.options, grouping.cookie_lines);
+    let page_nodes = grouping.page_nodes(&pages);
+    if whole.is_some() {
+        for i in 1..grouping.g.parent.len() {
+            grouping.g.join(0, i);
+        }
+    }
+    let (shard, groups) = grouping.g.shards(n);
+
+    std::fs::create_dir_all(dir).map_err(|e| output_error(dir, e))?;
     let mut stats = HarSplit {
         path: path.to_owned(),
         entries: entries.len() as u64,
@@ -373,13 +296,130 @@ pub fn split_har(
                 .map(|(raw, _)| raw.get().to_owned())
                 .collect()
         };
-        let my_entries = mine(&entries, &entry_nodes);
+        let my_entries = mine(&entries, &grouping.entry_nodes);
         let my_pages = mine(&pages, &page_nodes);
         stats.per_shard.push(my_entries.len() as u64);
-        write_shard(&file, &top.log.0, &my_pages, &my_entries).map_err(|e| out_err(&file, e))?;
+        write_shard(&file, &top.log.0, &my_pages, &my_entries)
+            .map_err(|e| output_error(&file, e))?;
         stats.files.push(file);
     }
     Ok(stats)
+}
+
+/// The items of every `log.NAME` list, in file order (a HAR may repeat the key; the
+/// analysis reads them all), unparsed.
+fn log_list<'a>(
+    path: &str,
+    log: &LogFields<'a>,
+    name: &str,
+) -> Result<Vec<&'a RawValue>, SplitError> {
+    let mut all = Vec::new();
+    for (_, raw) in log.0.iter().filter(|(k, _)| k == name) {
+        let items: Vec<&RawValue> =
+            serde_json::from_str(raw.get()).map_err(|e| SplitError::HarShape {
+                path: path.to_owned(),
+                what: format!("log.{name} is not an array ({e})"),
+            })?;
+        all.extend(items);
+    }
+    Ok(all)
+}
+
+/// One HAR's groups being built (see the module docs), with what decides whether it can be
+/// split at all.
+struct Grouping {
+    g: Groups,
+    /// Each entry's unit node (its page, or itself), in entry order.
+    entry_nodes: Vec<usize>,
+    /// Visible preflights (`OPTIONS` entries): each adds at most one preflight-cache entry.
+    options: u64,
+    /// `Set-Cookie` lines: each adds at most one cookie.
+    cookie_lines: u64,
+}
+
+impl Grouping {
+    /// Joins each entry's unit to the hosts it requests or is redirected to, and the hosts
+    /// one cookie `Domain` covers to each other.
+    fn of_entries(entries: &[&RawValue]) -> Self {
+        let mut g = Groups::default();
+        let mut entry_nodes = Vec::with_capacity(entries.len());
+        let (mut options, mut cookie_lines) = (0u64, 0u64);
+        let mut domains = BTreeSet::new();
+        let mut hosts = BTreeSet::new();
+        for (i, e) in entries.iter().enumerate() {
+            let f = facts(e);
+            let unit = g.node(match &f.pageref {
+                Some(p) => format!("page:{p}"),
+                None => format!("entry:{i}"),
+            });
+            entry_nodes.push(unit);
+            for u in f.url.iter().chain(&f.redirects) {
+                let h = host_node(u);
+                let node = g.node(h.clone());
+                g.join(unit, node);
+                hosts.insert(h);
+            }
+            options += u64::from(f.options);
+            cookie_lines += f.cookie_lines;
+            domains.extend(f.cookie_domains);
+        }
+        for d in &domains {
+            let dn = g.node(format!("domain:{d}"));
+            for h in &hosts {
+                if h.strip_prefix("host:").is_some_and(|h| domain_match(h, d)) {
+                    let hn = g.node(h.clone());
+                    g.join(dn, hn);
+                }
+            }
+        }
+        Grouping {
+            g,
+            entry_nodes,
+            options,
+            cookie_lines,
+        }
+    }
+
+    /// Each page's node, in page order (a page no entry refers to is a group of its own).
+    fn page_nodes(&mut self, pages: &[&RawValue]) -> Vec<usize> {
+        pages
+            .iter()
+            .map(|p| {
+                let id = serde_json::from_str::<Value>(p.get())
+                    .ok()
+                    .and_then(|v| v.get("id").cloned());
+                self.g.node(match id {
+                    Some(Value::String(s)) => format!("page:{s}"),
+                    Some(other) => format!("page:{other}"),
+                    // Pages without an id: no entry can refer to them.
+                    None => "page-without-id".into(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// Why a HAR cannot be split at all, if so: more preflights than the smallest preflight
+/// cache holds, or more `Set-Cookie` lines than the cookie jar, make every page's state
+/// decide every other's through eviction.
+fn unsplittable(options: u64, cookie_lines: u64) -> Option<String> {
+    let cache = ALL_BROWSERS
+        .iter()
+        .map(|b| b.profile().cache_capacity)
+        .min()
+        .unwrap_or(0);
+    let jar = crate::cors::cookies::MAX_COOKIES_PER_CLIENT;
+    if options as usize > cache {
+        Some(format!(
+            "{options} preflights: past {cache}, a browser's preflight cache evicts entries, so every page's preflights decide every other's"
+        ))
+    } else if cookie_lines as usize > jar {
+        Some(format!(
+            "{cookie_lines} Set-Cookie lines: past {jar}, the cookie jar drops cookies, so every page's cookies decide every other's"
+        ))
+    } else {
+        None
+    }
 }
 
 /// Writes `{"log":{...}}` with the log's fields in their order, `pages` and `entries`
@@ -536,6 +576,24 @@ mod tests {
         let (g, whole) = groups(&har(&many));
         assert_eq!(g, 1);
         assert!(whole.is_some_and(|w| w.contains("101 preflights")));
+    }
+
+    /// The capacities that forbid a split: the smallest preflight cache and the cookie jar.
+    #[test]
+    fn unsplittable_past_the_bounded_state() {
+        let jar = crate::cors::cookies::MAX_COOKIES_PER_CLIENT as u64;
+        for (options, cookies, want) in [
+            (0, 0, None),
+            (100, jar, None),
+            (101, 0, Some("101 preflights: past 100")),
+            (0, jar + 1, Some("Set-Cookie lines: past")),
+        ] {
+            let got = unsplittable(options, cookies);
+            match want {
+                None => assert_eq!(got, None, "{options} {cookies}"),
+                Some(w) => assert!(got.as_ref().is_some_and(|g| g.contains(w)), "{got:?}"),
+            }
+        }
     }
 
     #[test]
