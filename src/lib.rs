@@ -13,6 +13,7 @@ pub mod cli;
 pub mod cors;
 pub mod diag;
 pub mod fingerprint;
+mod fnv;
 pub mod headsyntax;
 pub mod input;
 pub mod limits;

@@ -138,11 +138,8 @@ struct Resolving {
 const PARALLEL_RESOLVE_MIN: usize = 64;
 
 fn shard_of(client: &str, n: usize) -> usize {
-    // FNV-1a: stable across runs and platforms.
-    let h = client.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
-    (h % n.max(1) as u64) as usize
+    // Stable across runs and platforms.
+    (crate::fnv::fnv1a(client.as_bytes()) % n.max(1) as u64) as usize
 }
 
 impl Resolving {

@@ -30,6 +30,7 @@ use crate::capture::decode::{self, Decoded, LinkType, Segment};
 use crate::capture::reader::{PacketReader, RawPacket};
 use crate::capture::tcp::{Endpoint, FlowKey};
 use crate::capture::{CaptureError, CaptureOptions};
+use crate::fnv::Fnv1a;
 use crate::input::{self, Format, Input, InputError};
 use crate::model::Micros;
 
@@ -97,23 +98,9 @@ pub struct SplitStats {
 
 /// The shard of a client address: FNV-1a over its bytes, stable across runs and machines.
 pub fn client_shard(ip: IpAddr, n: usize) -> usize {
-    let mut h = Fnv1a(0xcbf2_9ce4_8422_2325);
+    let mut h = Fnv1a::default();
     ip.hash(&mut h);
-    (h.0 % n.max(1) as u64) as usize
-}
-
-struct Fnv1a(u64);
-
-impl Hasher for Fnv1a {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
+    (h.finish() % n.max(1) as u64) as usize
 }
 
 /// Which side of a connection a payload's sender is, from its first bytes: `Some(true)` the

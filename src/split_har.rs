@@ -38,6 +38,7 @@ use serde_json::Value;
 
 use crate::cors::origin::resolve_location;
 use crate::cors::ALL_BROWSERS;
+use crate::fnv::fnv1a;
 use crate::split::{output_error, SplitError};
 
 /// What splitting one HAR did.
@@ -156,12 +157,6 @@ impl Groups {
             .collect();
         (shards, groups)
     }
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
-    })
 }
 
 /// The node a URL's requests share: its host (lower case, without the trailing dot), or the
