@@ -906,7 +906,7 @@ mod tests {
     }
 
     #[test]
-    fn chromium_firefox_mapping_follows_cors_md() {
+    fn chromium_firefox_mapping_follows_the_recorded_truths() {
         for (cr_name, fx_name) in CHROMIUM_TO_FIREFOX {
             let cr_e = lookup_in(Chromium, cr_name).unwrap_or_else(|| panic!("{cr_name}"));
             assert!(
