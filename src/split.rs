@@ -565,6 +565,59 @@ mod tests {
         }
     }
 
+    /// The captures' side on its own: fragments that come before their datagram's first
+    /// fragment wait for it and follow it into its connection's shard; one whose first
+    /// fragment never comes goes to shard 0 at the end, counted.
+    #[test]
+    fn held_fragments_follow_their_first_fragment() {
+        use crate::capture::encap_tests::fragments4;
+        use crate::capture::testutil::{pcap, Conv, CLIENT};
+        let mut c = Conv::new(40001);
+        c.handshake().client(&[b'x'; 96], 1460);
+        let data = c.frames.pop().map(|(_, f)| f).unwrap_or_default();
+        let parts = fragments4(&data, &[24, 56], 7);
+        assert_eq!(parts.len(), 3);
+        let orphan = fragments4(&data, &[24], 8).pop().unwrap_or_default();
+        let mut ts = c.ts;
+        let mut frames = c.frames.clone();
+        for f in [&parts[2], &parts[1], &orphan, &parts[0]] {
+            ts += 1000;
+            frames.push((ts, f.clone()));
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let input = dir.path().join("in.pcap");
+        std::fs::write(&input, pcap(&frames, 1, false, false)).expect("write the input");
+        let out = dir.path().join("out");
+        let n = 4;
+        let stats = split(
+            &[input.display().to_string()],
+            n,
+            &out,
+            &CaptureOptions::default(),
+        )
+        .expect("splits");
+        assert_eq!(stats.unplaced_fragments, 1);
+        let lengths = |path: &Path| {
+            let file = File::open(path).expect("a shard");
+            let mut r = PacketReader::new(file, &CaptureOptions::default()).expect("pcapng");
+            let mut v = Vec::new();
+            r.for_each(|p| v.push(p.data.len())).expect("reads");
+            v
+        };
+        let home = client_shard(IpAddr::from(CLIENT), n);
+        let len = |f: &Vec<u8>| f.len();
+        // The handshake, the first fragment, then the two that waited, in arrival order.
+        let mut want: Vec<usize> = c.frames.iter().map(|(_, f)| f.len()).collect();
+        want.extend([len(&parts[0]), len(&parts[2]), len(&parts[1])]);
+        let mut home_packets = lengths(&shard_path(&out, home, n));
+        if home == 0 {
+            assert_eq!(home_packets.pop(), Some(orphan.len()));
+        } else {
+            assert_eq!(lengths(&shard_path(&out, 0, n)), [orphan.len()]);
+        }
+        assert_eq!(home_packets, want);
+    }
+
     #[test]
     fn natural_order_of_rotated_files() {
         let mut names = vec!["c.pcap10", "c.pcap2", "c.pcap", "c.pcap1"];

@@ -411,7 +411,7 @@ pub fn read_capture(
 pub(crate) mod testutil;
 
 #[cfg(test)]
-mod encap_tests;
+pub(crate) mod encap_tests;
 
 #[cfg(test)]
 mod robust_tests;
