@@ -1012,154 +1012,175 @@ impl Scanner<'_> {
         self.limit_events.clear();
     }
 
+    /// One byte outside a string: the scanner's state machine. Each kind of byte has its own
+    /// stage below.
     fn structural(&mut self, b: u8, done: &mut Done) -> Result<(), HarError> {
         if b.is_ascii_whitespace() {
             return Ok(());
         }
         if self.deep > 0 {
-            // Inside a value nested deeper than `max_depth`: only strings and brackets are
-            // followed (a mismatched bracket in there is not noticed; the value is dropped).
-            match b {
-                b'"' => {
-                    self.in_string = true;
-                    self.escape = false;
-                    self.string_len = 0;
-                    self.string_elided = false;
-                    self.string_unused = false;
-                }
-                b'{' | b'[' => self.deep += 1,
-                b'}' | b']' => self.deep -= 1,
-                _ => {}
-            }
+            self.skip_deep(b);
             return Ok(());
         }
         let top = self.stack.last().copied();
-        let value_role = self.value_role(top);
+        match b {
+            b'"' => self.open_string(top, done),
+            b'{' | b'[' => return self.open_container(b, top),
+            b'}' | b']' => return self.close_container(b, top, done),
+            b':' => return self.colon(b),
+            b',' => self.comma(b),
+            _ => return self.scalar_byte(b, top, done),
+        }
+        Ok(())
+    }
+
+    /// Inside a value nested deeper than `max_depth`: only strings and brackets are followed
+    /// (a mismatched bracket in there is not noticed; the value is dropped).
+    fn skip_deep(&mut self, b: u8) {
         match b {
             b'"' => {
-                let is_key = matches!(
-                    top,
-                    Some(Frame::Object {
-                        expect_key: true,
-                        ..
-                    })
-                );
                 self.in_string = true;
                 self.escape = false;
                 self.string_len = 0;
                 self.string_elided = false;
-                self.string_unused =
-                    !is_key && self.capture == Capture::Entry && self.key == b"text";
-                self.string_offset = self.offset;
-                if !is_key && !self.capturing() {
-                    self.scalar_entry(top, done);
-                }
-                if is_key {
-                    self.reading_key = true;
-                    self.key.clear();
-                }
-                if self.capturing() {
-                    self.keep(b"\"");
-                    self.string_start = self.buf.len();
-                }
+                self.string_unused = false;
             }
-            b'{' | b'[' => {
-                if matches!(
-                    top,
-                    Some(Frame::Object {
-                        expect_key: true,
-                        ..
-                    })
-                ) {
-                    return Err(self.syntax("a key", b));
-                }
-                self.begin_value();
-                // At least 4: the top object, `log`, `entries` and an entry are always followed.
-                if self.stack.len() >= self.opts.max_depth.max(4) {
-                    self.deep = 1;
-                    if self.capturing() && self.drop_capture.is_none() {
-                        self.drop_capture = Some("limit-har-depth");
-                        self.buf = Vec::new();
-                    }
-                    return Ok(());
-                }
-                if self.capturing() {
-                    self.keep(&[b]);
-                }
-                self.stack.push(if b == b'{' {
-                    Frame::Object {
-                        role: value_role,
-                        expect_key: true,
-                    }
-                } else {
-                    if value_role == Role::Entries {
-                        self.saw_entries = true;
-                    }
-                    Frame::Array { role: value_role }
-                });
+            b'{' | b'[' => self.deep += 1,
+            b'}' | b']' => self.deep -= 1,
+            _ => {}
+        }
+    }
+
+    /// Whether `top` is an object waiting for a key.
+    fn expects_key(top: Option<Frame>) -> bool {
+        matches!(
+            top,
+            Some(Frame::Object {
+                expect_key: true,
+                ..
+            })
+        )
+    }
+
+    /// A string (a key or a value) starts.
+    fn open_string(&mut self, top: Option<Frame>, done: &mut Done) {
+        let is_key = Self::expects_key(top);
+        self.in_string = true;
+        self.escape = false;
+        self.string_len = 0;
+        self.string_elided = false;
+        self.string_unused = !is_key && self.capture == Capture::Entry && self.key == b"text";
+        self.string_offset = self.offset;
+        if !is_key && !self.capturing() {
+            self.scalar_entry(top, done);
+        }
+        if is_key {
+            self.reading_key = true;
+            self.key.clear();
+        }
+        if self.capturing() {
+            self.keep(b"\"");
+            self.string_start = self.buf.len();
+        }
+    }
+
+    /// An object or array starts: pushed with its role, or skipped past `max_depth`.
+    fn open_container(&mut self, b: u8, top: Option<Frame>) -> Result<(), HarError> {
+        if Self::expects_key(top) {
+            return Err(self.syntax("a key", b));
+        }
+        let value_role = self.value_role(top);
+        self.begin_value();
+        // At least 4: the top object, `log`, `entries` and an entry are always followed.
+        if self.stack.len() >= self.opts.max_depth.max(4) {
+            self.deep = 1;
+            if self.capturing() && self.drop_capture.is_none() {
+                self.drop_capture = Some("limit-har-depth");
+                self.buf = Vec::new();
             }
-            b'}' | b']' => {
-                let ok = matches!(
-                    (top, b),
-                    (Some(Frame::Object { .. }), b'}') | (Some(Frame::Array { .. }), b']')
-                );
-                if !ok {
-                    return Err(self.syntax("a matching close bracket", b));
-                }
-                self.stack.pop();
-                self.in_scalar_entry = false;
-                if self.capturing() {
-                    self.keep(&[b]);
-                }
-                self.after_value(done);
+            return Ok(());
+        }
+        if self.capturing() {
+            self.keep(&[b]);
+        }
+        self.stack.push(if b == b'{' {
+            Frame::Object {
+                role: value_role,
+                expect_key: true,
             }
-            b':' => {
-                if let Some(Frame::Object { role, expect_key }) = self.stack.last_mut() {
-                    if !*expect_key {
-                        return Err(self.syntax("a value", b));
-                    }
-                    *expect_key = false;
-                    let role = *role;
-                    if matches!(role, Role::Top | Role::Log) {
-                        self.pending_key = Some(self.key.clone());
-                    }
-                } else {
-                    return Err(self.syntax("a value", b));
-                }
-                if self.capturing() {
-                    self.keep(&[b]);
-                }
+        } else {
+            if value_role == Role::Entries {
+                self.saw_entries = true;
             }
-            b',' => {
-                self.in_scalar_entry = false;
-                if let Some(Frame::Object { expect_key, .. }) = self.stack.last_mut() {
-                    *expect_key = true;
-                }
-                if self.capturing() {
-                    self.keep(&[b]);
-                }
-            }
-            _ => {
-                // The first byte of a number, true, false or null; the rest follow as
-                // structural bytes too and are simply copied.
-                if matches!(
-                    top,
-                    Some(Frame::Object {
-                        expect_key: true,
-                        ..
-                    })
-                ) {
-                    return Err(self.syntax("a key", b));
-                }
-                if top.is_none() {
-                    return Err(self.syntax("`{`", b));
-                }
-                if self.capturing() {
-                    self.keep(&[b]);
-                } else {
-                    self.scalar_entry(top, done);
-                }
-            }
+            Frame::Array { role: value_role }
+        });
+        Ok(())
+    }
+
+    /// An object or array ends: checked against the open one, and a captured value is done.
+    fn close_container(
+        &mut self,
+        b: u8,
+        top: Option<Frame>,
+        done: &mut Done,
+    ) -> Result<(), HarError> {
+        let ok = matches!(
+            (top, b),
+            (Some(Frame::Object { .. }), b'}') | (Some(Frame::Array { .. }), b']')
+        );
+        if !ok {
+            return Err(self.syntax("a matching close bracket", b));
+        }
+        self.stack.pop();
+        self.in_scalar_entry = false;
+        if self.capturing() {
+            self.keep(&[b]);
+        }
+        self.after_value(done);
+        Ok(())
+    }
+
+    /// A key's colon: the key is remembered where its value's role depends on it.
+    fn colon(&mut self, b: u8) -> Result<(), HarError> {
+        let Some(Frame::Object { role, expect_key }) = self.stack.last_mut() else {
+            return Err(self.syntax("a value", b));
+        };
+        if !*expect_key {
+            return Err(self.syntax("a value", b));
+        }
+        *expect_key = false;
+        if matches!(*role, Role::Top | Role::Log) {
+            self.pending_key = Some(self.key.clone());
+        }
+        if self.capturing() {
+            self.keep(&[b]);
+        }
+        Ok(())
+    }
+
+    fn comma(&mut self, b: u8) {
+        self.in_scalar_entry = false;
+        if let Some(Frame::Object { expect_key, .. }) = self.stack.last_mut() {
+            *expect_key = true;
+        }
+        if self.capturing() {
+            self.keep(&[b]);
+        }
+    }
+
+    /// A byte of a number, true, false or null (each of their bytes comes here and is simply
+    /// copied).
+    fn scalar_byte(&mut self, b: u8, top: Option<Frame>, done: &mut Done) -> Result<(), HarError> {
+        if Self::expects_key(top) {
+            return Err(self.syntax("a key", b));
+        }
+        if top.is_none() {
+            return Err(self.syntax("`{`", b));
+        }
+        if self.capturing() {
+            self.keep(&[b]);
+        } else {
+            self.scalar_entry(top, done);
         }
         Ok(())
     }
@@ -1392,7 +1413,8 @@ fn is_document(raw: &RawEntry) -> bool {
 }
 
 /// An entry that passed [`check_entry`] (starting at `time`) as an exchange. `pages` maps a
-/// `pageref` to its page's origin.
+/// `pageref` to its page's origin. Stages: the request, the response (with its head's
+/// syntax evidence), then the rest of the evidence.
 fn to_exchange(
     raw: RawEntry,
     index: u64,
@@ -1403,77 +1425,15 @@ fn to_exchange(
     head_excess_floor: Option<i64>,
 ) -> Exchange {
     let flavour = meta.flavour();
-    let headers_of = |list: &[RawHeader]| -> Headers {
-        let bytes = list.iter().map(|h| h.name.len() + h.value.len()).sum();
-        let mut h = Headers::with_capacity(list.len(), bytes);
-        for x in list {
-            // HTTP/2 pseudo-headers (`:authority`, …) are not request headers for CORS.
-            if x.name.starts_with(':') {
-                continue;
-            }
-            // The DevTools protocol joins repeated header lines with `\n`, and exports built
-            // from it (chrome-har, CDP recorders) keep that: each line is its own header.
-            if x.value.contains('\n') {
-                for line in x.value.split('\n') {
-                    h.push(x.name.as_bytes(), line.as_bytes());
-                }
-            } else {
-                h.push(x.name.as_bytes(), x.value.as_bytes());
-            }
-        }
-        h
-    };
-    let mut request_headers = raw.request.headers;
-    if flavour == Flavour::ChromeHar {
-        // chrome-har merges the provisional and the final header lists, so every request
-        // header appears twice; an exact repeat carries no information for CORS.
-        let mut seen = std::collections::HashSet::new();
-        request_headers.retain(|h| seen.insert((h.name.to_ascii_lowercase(), h.value.clone())));
-    }
-    let request = Request {
-        method: raw.request.method.into_owned(),
-        url: raw.request.url.into_owned(),
-        http_version: raw.request.http_version.into_owned(),
-        headers: headers_of(&request_headers),
-    };
+    let request = request_of(raw.request, flavour);
     let mut evidence = Evidence::default();
-    let mut response = None;
-    if let Some(r) = raw.response {
-        let status = r.status.unwrap_or(0);
-        let (excess, plain) = (head_excess(&r), plain_head_size(&r));
-        evidence.error = r
-            .error
-            .filter(|e| !e.is_empty())
-            .or(r.failure_text.filter(|e| !e.is_empty()));
-        if status > 0 && status < 1000 {
-            // The head's size: `headersSize`, else at least what the listed headers need.
-            let given = plain
-                .and(r.headers_size)
-                .and_then(|b| u64::try_from(b).ok());
-            let mut syntax = crate::headsyntax::HeadSyntax {
-                bytes: given.or(plain),
-                bytes_at_least: given.is_none(),
-                unexplained_bytes: excess.zip(head_excess_floor).map(|(x, f)| x - f),
-                ..Default::default()
-            };
-            let mut headers = headers_of(&r.headers);
-            // A name listed with whitespace before where its colon was (`Name : value`).
-            if let Some((trimmed, marked)) = crate::headsyntax::trim_listed_names(&headers) {
-                headers = trimmed;
-                syntax.space_before_colon = marked;
-            }
-            evidence.head = syntax.is_notable().then(|| Box::new(syntax));
-            response = Some(Response {
-                status: status as u16,
-                status_text: r.status_text.into_owned(),
-                headers,
-            });
-        } else {
+    let response = match raw.response {
+        Some(r) => response_of(r, head_excess_floor, &mut evidence),
+        None => {
             evidence.no_response = true;
+            None
         }
-    } else {
-        evidence.no_response = true;
-    }
+    };
     evidence.resource_type = raw.resource_type.map(Cow::into_owned);
     if let Some(init) = raw.initiator {
         evidence.initiator_type = init.kind;
@@ -1512,6 +1472,86 @@ fn to_exchange(
         },
         evidence,
     }
+}
+
+/// A listed header list as [`Headers`].
+fn listed_headers(list: &[RawHeader]) -> Headers {
+    let bytes = list.iter().map(|h| h.name.len() + h.value.len()).sum();
+    let mut h = Headers::with_capacity(list.len(), bytes);
+    for x in list {
+        // HTTP/2 pseudo-headers (`:authority`, …) are not request headers for CORS.
+        if x.name.starts_with(':') {
+            continue;
+        }
+        // The DevTools protocol joins repeated header lines with `\n`, and exports built
+        // from it (chrome-har, CDP recorders) keep that: each line is its own header.
+        if x.value.contains('\n') {
+            for line in x.value.split('\n') {
+                h.push(x.name.as_bytes(), line.as_bytes());
+            }
+        } else {
+            h.push(x.name.as_bytes(), x.value.as_bytes());
+        }
+    }
+    h
+}
+
+/// The entry's request.
+fn request_of(raw: RawRequest, flavour: Flavour) -> Request {
+    let mut request_headers = raw.headers;
+    if flavour == Flavour::ChromeHar {
+        // chrome-har merges the provisional and the final header lists, so every request
+        // header appears twice; an exact repeat carries no information for CORS.
+        let mut seen = std::collections::HashSet::new();
+        request_headers.retain(|h| seen.insert((h.name.to_ascii_lowercase(), h.value.clone())));
+    }
+    Request {
+        method: raw.method.into_owned(),
+        url: raw.url.into_owned(),
+        http_version: raw.http_version.into_owned(),
+        headers: listed_headers(&request_headers),
+    }
+}
+
+/// The entry's response, or `None` when its status says none came (`evidence.no_response`);
+/// notes the failure text and the head's syntax in `evidence`.
+fn response_of(
+    r: RawResponse,
+    head_excess_floor: Option<i64>,
+    evidence: &mut Evidence,
+) -> Option<Response> {
+    let status = r.status.unwrap_or(0);
+    let (excess, plain) = (head_excess(&r), plain_head_size(&r));
+    evidence.error = r
+        .error
+        .filter(|e| !e.is_empty())
+        .or(r.failure_text.filter(|e| !e.is_empty()));
+    if status <= 0 || status >= 1000 {
+        evidence.no_response = true;
+        return None;
+    }
+    // The head's size: `headersSize`, else at least what the listed headers need.
+    let given = plain
+        .and(r.headers_size)
+        .and_then(|b| u64::try_from(b).ok());
+    let mut syntax = crate::headsyntax::HeadSyntax {
+        bytes: given.or(plain),
+        bytes_at_least: given.is_none(),
+        unexplained_bytes: excess.zip(head_excess_floor).map(|(x, f)| x - f),
+        ..Default::default()
+    };
+    let mut headers = listed_headers(&r.headers);
+    // A name listed with whitespace before where its colon was (`Name : value`).
+    if let Some((trimmed, marked)) = crate::headsyntax::trim_listed_names(&headers) {
+        headers = trimmed;
+        syntax.space_before_colon = marked;
+    }
+    evidence.head = syntax.is_notable().then(|| Box::new(syntax));
+    Some(Response {
+        status: status as u16,
+        status_text: r.status_text.into_owned(),
+        headers,
+    })
 }
 
 /// How an input of this flavour records outcomes: chrome-har leaves blocked requests out and
