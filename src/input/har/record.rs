@@ -250,6 +250,8 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::TestCaseError;
 
     /// Entries of every shape the parser accepts, with escapes (owned strings), absent and
     /// present optional parts.
@@ -282,6 +284,100 @@ mod tests {
             for cut in 0..bytes.len() {
                 assert!(read(&bytes[..cut]).is_err(), "{json}: cut at {cut}");
             }
+        }
+    }
+
+    /// A JSON value for any field: each type the lenient and strict fields meet.
+    fn value() -> impl Strategy<Value = String> + Clone {
+        prop::sample::select(vec![
+            "null",
+            "7",
+            "-2.5e3",
+            "true",
+            r#""a\n\u00e9\"""#,
+            r#""""#,
+            r#""204""#,
+            "{}",
+            "[]",
+            r#"[{"name":"a","value":"b\nc"},["d","e"],{"name":1}]"#,
+            r#"{"type":"script","url":"https://a.test/"}"#,
+        ])
+        .prop_map(str::to_owned)
+    }
+
+    /// An object with some of `keys` (maybe twice), each holding `inner` or a [`value`].
+    fn object(
+        keys: &'static [&'static str],
+        inner: impl Strategy<Value = String> + Clone,
+    ) -> impl Strategy<Value = String> + Clone {
+        let field = prop_oneof![value(), inner];
+        prop::collection::vec((prop::sample::select(keys), field), 0..keys.len()).prop_map(
+            |fields| {
+                let body: Vec<String> = fields.iter().map(|(k, v)| format!("{k:?}:{v}")).collect();
+                format!("{{{}}}", body.join(","))
+            },
+        )
+    }
+
+    #[test]
+    fn any_parsed_entry_reads_back_as_parsed() {
+        let request = object(&["method", "url", "httpVersion", "headers"], value());
+        let response = object(
+            &[
+                "status",
+                "statusText",
+                "headers",
+                "_error",
+                "_failureText",
+                "httpVersion",
+                "headersSize",
+            ],
+            value(),
+        );
+        let entry = object(
+            &[
+                "pageref",
+                "startedDateTime",
+                "time",
+                "request",
+                "response",
+                "timings",
+                "serverIPAddress",
+                "_connectionId",
+                "connection",
+                "_resourceType",
+                "_initiator",
+                "_initiator_type",
+                "_fromCache",
+            ],
+            prop_oneof![request, response, object(&["wait"], value())],
+        );
+        let parsed = std::cell::Cell::new(0);
+        proptest::test_runner::TestRunner::default()
+            .run(&entry, |json| {
+                // Entries the parser refuses never reach the spool.
+                let Ok(mut raw) = serde_json::from_str::<RawEntry>(&json) else {
+                    return Ok(());
+                };
+                parsed.set(parsed.get() + 1);
+                let mut bytes = Vec::new();
+                write(&raw, &mut bytes);
+                raw.started = None;
+                let back = read(&bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(format!("{back:?}"), format!("{raw:?}"));
+                Ok(())
+            })
+            .unwrap();
+        // The strategy must reach the spool often enough to test it.
+        let parsed = parsed.get();
+        assert!(parsed > 20, "only {parsed} generated entries parsed");
+    }
+
+    proptest! {
+        /// Damaged spool bytes are an error or some record, never a panic.
+        #[test]
+        fn damaged_records_do_not_panic(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+            let _ = read(&bytes);
         }
     }
 }
