@@ -12,12 +12,12 @@ use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
 use crate::diag::{Diagnostics, WarnKind, MAX_DETAILS_PER_KIND};
-
-mod record;
 use crate::model::{
     Evidence, Exchange, Flavour, Headers, Micros, OutcomeRecording, Position, Request, Response,
     Timings,
 };
+
+mod record;
 
 /// Strings longer than this are not kept (response bodies, base64 payloads, giant initiator
 /// stacks); the entry is parsed with the string emptied and the event is counted
@@ -517,9 +517,10 @@ struct Scanner<'o> {
 ///
 /// A HAR is a finite file, not a live stream, and exports list entries in any order (pages
 /// newest first, preflights after their request). So reading takes two passes: the first
-/// scans the file, checks each entry and keeps an index of (start time, tie-break, entry
-/// number, spool offset) per entry, with the entry's kept bytes (long strings already dropped)
-/// in a spool; the second reads the entries back in time order and parses them into exchanges.
+/// scans the file, parses and checks each entry and keeps an index of (start time, tie-break,
+/// entry number, spool offset) per entry, with the entry as parsed in a spool (a flat
+/// [`record`], so that no entry's JSON is parsed twice); the second reads the records back in
+/// time order and makes them into exchanges.
 /// Whatever the file order, the exchanges come out in the same order, so pairing and every
 /// verdict after it do not depend on it. Memory: the index (about 40 bytes an entry) plus one
 /// entry; the spool lives in a temporary file past [`SPOOL_MEMORY`].
