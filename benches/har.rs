@@ -10,6 +10,8 @@ use corscope::diag::Diagnostics;
 use corscope::input::har::{read_har, HarOptions};
 use corscope::synth::{write_har, HarSpec};
 
+mod common;
+
 fn bench(c: &mut Criterion) {
     let mut data = Vec::new();
     let spec = HarSpec {
@@ -37,22 +39,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.bench_function("analyze", |b| {
-        b.iter(|| {
-            let input = corscope::input::from_reader(
-                Arc::from("bench.har"),
-                Box::new(Cursor::new(data.as_ref().clone())),
-            )
-            .expect("generated HAR is detected");
-            let mut n = 0u64;
-            let report = corscope::pipeline::analyze_input(
-                input,
-                &corscope::pipeline::Options::default(),
-                &mut |r| n += serde_json::to_vec(&r).map_or(0, |v| v.len() as u64),
-                corscope::pipeline::InputReport::default(),
-            );
-            assert!(report.error.is_none());
-            n
-        })
+        b.iter(|| common::analyze_har("bench.har", &data))
     });
     g.finish();
 }

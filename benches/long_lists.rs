@@ -3,28 +3,11 @@
 //! flat as the lists grow (it fell with the square of the length when names were looked up by
 //! scanning a `Vec`).
 
-use std::io::Cursor;
-use std::sync::Arc;
-
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
+mod common;
 #[path = "../tests/common/long_lists.rs"]
 mod long_lists;
-
-fn analyze(data: &[u8]) -> u64 {
-    let input =
-        corscope::input::from_reader(Arc::from("long.har"), Box::new(Cursor::new(data.to_vec())))
-            .expect("generated HAR is detected");
-    let mut n = 0u64;
-    let report = corscope::pipeline::analyze_input(
-        input,
-        &corscope::pipeline::Options::default(),
-        &mut |r| n += serde_json::to_vec(&r).map_or(0, |v| v.len() as u64),
-        corscope::pipeline::InputReport::default(),
-    );
-    assert!(report.error.is_none());
-    n
-}
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("long_lists");
@@ -49,7 +32,7 @@ fn bench(c: &mut Criterion) {
             if methods > 0 { "+methods" } else { "" }
         );
         g.bench_with_input(BenchmarkId::new("analyze", id), &data, |b, d| {
-            b.iter(|| analyze(d))
+            b.iter(|| common::analyze_har("long.har", d))
         });
     }
     g.finish();
