@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
 use crate::cors::Browser;
-use crate::fingerprint::{wire_engine, Wire};
+use crate::fingerprint::{wire_engine, with_user_agent, Wire};
 use crate::model::{Exchange, Micros};
 
 /// How long (capture time) an exchange waits for its connection to show its class.
@@ -77,7 +77,7 @@ impl Pools {
         let family = wire_engine(&x.request.headers, x.evidence.pseudo_order.as_ref());
         let agent = {
             let mut h = DefaultHasher::new();
-            x.request.headers.get_str("user-agent").hash(&mut h);
+            with_user_agent(&x.request.headers, |ua| ua.hash(&mut h));
             h.finish()
         };
         let c = self.conns.entry(id).or_insert(Conn {
