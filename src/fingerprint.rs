@@ -448,9 +448,23 @@ mod tests {
     #[test]
     fn memoised_user_agent_facts_are_the_direct_ones() {
         // Twice each (the second from the memo), and past the memo's bound.
-        let many: Vec<String> = (0..UA_MEMO_MAX + 3).map(|i| format!("Tool{i}/1.0")).collect();
-        let uas = [CHROME, FIREFOX, SAFARI, POWERSHELL, "curl/8.5.0", "", "Thunder Client (x)"];
-        for ua in uas.into_iter().chain(uas).chain(many.iter().map(String::as_str)) {
+        let many: Vec<String> = (0..UA_MEMO_MAX + 3)
+            .map(|i| format!("Tool{i}/1.0"))
+            .collect();
+        let uas = [
+            CHROME,
+            FIREFOX,
+            SAFARI,
+            POWERSHELL,
+            "curl/8.5.0",
+            "",
+            "Thunder Client (x)",
+        ];
+        for ua in uas
+            .into_iter()
+            .chain(uas)
+            .chain(many.iter().map(String::as_str))
+        {
             let want = (tool_of_user_agent(ua), browser_of_user_agent(ua));
             let got = ua_facts(ua);
             assert_eq!((got.tool, got.browser), want, "{ua}");
@@ -470,7 +484,9 @@ mod tests {
         ];
         for headers in cases {
             let want = headers.get_str("user-agent");
-            with_user_agent(&headers, |ua| assert_eq!(ua, want.as_deref(), "{headers:?}"));
+            with_user_agent(&headers, |ua| {
+                assert_eq!(ua, want.as_deref(), "{headers:?}")
+            });
         }
     }
 
