@@ -331,10 +331,11 @@ impl ConnTable {
         if seg.flags.syn() {
             self.reuse(key, dir, seg, meta, out);
         }
-        if !self.conns.contains_key(&key) && !self.open(key, dir, seg, meta, out) {
-            return;
+        // One lookup for a known connection (nearly every packet); an unknown one is opened
+        // and fed.
+        if !self.feed(key, dir, seg, meta, out) && self.open(key, dir, seg, meta, out) {
+            self.feed(key, dir, seg, meta, out);
         }
-        self.feed(key, dir, seg, meta, out);
     }
 
     /// Port reuse: a SYN on a known 4-tuple that starts a new connection closes the old one.
@@ -430,7 +431,8 @@ impl ConnTable {
     }
 
     /// Gives a segment to its running connection: handshake facts, then its data (or it
-    /// waits), then what waited, the close, and the per-connection buffer cap.
+    /// waits), then what waited, the close, and the per-connection buffer cap. False when
+    /// there is no connection of that key (a closed one absorbs the segment).
     fn feed(
         &mut self,
         key: Hashed,
@@ -438,7 +440,7 @@ impl ConnTable {
         seg: &Segment<'_>,
         meta: &PacketMeta,
         out: &mut Out<'_>,
-    ) {
+    ) -> bool {
         let Some(Conn {
             isn,
             last_ts,
@@ -447,10 +449,10 @@ impl ConnTable {
             ..
         }) = self.conns.get_mut(&key)
         else {
-            return;
+            return false;
         };
         let Some(c) = live.as_deref_mut() else {
-            return;
+            return true;
         };
         let mut ctx = self.emit.ctx(out);
         *last_ts = (*last_ts).max(meta.ts);
@@ -479,6 +481,7 @@ impl ConnTable {
         {
             close(live, meta, pool, &mut ctx);
         }
+        true
     }
 
     /// Flushes the oldest connections while all of them together buffer more than
