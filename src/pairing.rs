@@ -235,7 +235,9 @@ impl hashbrown::Equivalent<UrlKey> for UrlQuery<'_> {
 /// window computation saturates.
 pub struct Pairer {
     opts: PairingOptions,
-    buf: BTreeMap<Slot, Pending>,
+    /// Boxed: an exchange is several hundred bytes, and the tree moves its entries about on
+    /// every insert and remove.
+    buf: BTreeMap<Slot, Box<Pending>>,
     /// Per (client, URL): the waiting slots, in push order (so sorted by `Slot.1`) and never
     /// longer than `max_pending_per_url`.
     /// Hashed with seeded foldhash (its keys come from the input).
@@ -291,12 +293,12 @@ impl Pairer {
         }
         self.buf.insert(
             slot,
-            Pending {
+            Box::new(Pending {
                 x,
                 preflight_for,
                 claimed: false,
                 url: url.clone(),
-            },
+            }),
         );
         // Too many waiting for this URL: decide the oldest of them now (see the limit's doc).
         let max_url = self.opts.max_pending_per_url.max(2);
@@ -351,7 +353,7 @@ impl Pairer {
         }
     }
 
-    fn remove(&mut self, slot: Slot) -> Option<Pending> {
+    fn remove(&mut self, slot: Slot) -> Option<Box<Pending>> {
         let p = self.buf.remove(&slot)?;
         let key = UrlQuery {
             client: &p.x.client,
