@@ -92,6 +92,11 @@ enum Command {
         /// HTTP/2 over TLS 1.3 instead of HTTP/1.1 in clear; the key log goes to this file.
         #[arg(long, value_name = "FILE")]
         tls_keylog: Option<String>,
+        /// Percent of requests that are no-cors subresource loads (no `Origin`, no preflight)
+        /// instead of CORS requests, as in most production traffic.
+        #[arg(long, default_value_t = 0, value_name = "PERCENT",
+              value_parser = clap::value_parser!(u8).range(0..=100))]
+        non_cors_percent: u8,
     },
     /// Split captures into N pcapng files by a stable hash of the client (the browser's
     /// address), so each can be analysed alone; inputs given together are one stream in time
@@ -314,7 +319,8 @@ pub fn main() -> ExitCode {
             bytes,
             seed,
             tls_keylog,
-        } => run_generate_pcap(&out, bytes, seed, tls_keylog.as_deref()),
+            non_cors_percent,
+        } => run_generate_pcap(&out, bytes, seed, tls_keylog.as_deref(), non_cors_percent),
         Command::Split {
             shards,
             out,
@@ -345,12 +351,20 @@ fn run_generate_har(out: &str, bytes: u64, seed: u64) -> ExitCode {
 }
 
 /// `generate-pcap`: a synthetic capture of about `bytes` to `out` (`-`: stdout), with its TLS
-/// key log written to `tls_keylog` when given (the capture is then TLS).
-fn run_generate_pcap(out: &str, bytes: u64, seed: u64, tls_keylog: Option<&str>) -> ExitCode {
+/// key log written to `tls_keylog` when given (the capture is then TLS), and
+/// `non_cors_percent` of its requests no-cors subresource loads.
+fn run_generate_pcap(
+    out: &str,
+    bytes: u64,
+    seed: u64,
+    tls_keylog: Option<&str>,
+    non_cors_percent: u8,
+) -> ExitCode {
     let spec = crate::synth::PcapSpec {
         seed,
         target_bytes: bytes,
         tls: tls_keylog.is_some(),
+        non_cors_percent,
         ..Default::default()
     };
     let result = write_generated(out, |w| crate::synth::write_pcap(w, &spec));

@@ -7,8 +7,11 @@
 //! Used by both inputs: HAR (recording browser, and clients in exports by proxies such as ZAP or
 //! Charles) and captures (every client IP is its own client).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use crate::cors::Browser;
-use crate::model::Headers;
+use crate::model::{trim_http_ws, Headers};
 
 /// Who sent a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,21 +160,86 @@ pub fn browser_of_user_agent(ua: &str) -> Option<Browser> {
         .or_else(|| (names.contains(&"Gecko") && ua.contains("rv:")).then_some(Browser::Firefox))
 }
 
+/// What a User-Agent names: a tool, a browser engine, both or neither.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct UaFacts {
+    tool: Option<&'static str>,
+    browser: Option<Browser>,
+}
+
+/// Distinct User-Agents remembered per thread before the memo starts over: a capture has a
+/// few dozen, a hostile one could have one per request, so the memo is bounded.
+const UA_MEMO_MAX: usize = 1024;
+
+thread_local! {
+    /// `UaFacts` per User-Agent already read: reading the product tokens was about a tenth of
+    /// the per-request cost, for the same few strings again and again. Seeded per thread.
+    static UA_MEMO: RefCell<HashMap<Box<str>, UaFacts, foldhash::fast::RandomState>> =
+        RefCell::new(HashMap::default());
+}
+
+/// [`tool_of_user_agent`] and [`browser_of_user_agent`] of `ua`, memoised.
+fn ua_facts(ua: &str) -> UaFacts {
+    UA_MEMO.with_borrow_mut(|memo| {
+        if let Some(f) = memo.get(ua) {
+            return *f;
+        }
+        let f = UaFacts {
+            tool: tool_of_user_agent(ua),
+            browser: browser_of_user_agent(ua),
+        };
+        if memo.len() >= UA_MEMO_MAX {
+            memo.clear();
+        }
+        memo.insert(ua.into(), f);
+        f
+    })
+}
+
+/// Calls `f` with the request's User-Agent as `Headers::get_str` gives it (joined lines, bytes
+/// that are not UTF-8 escaped), borrowed from the headers in the usual case of one UTF-8 line.
+pub(crate) fn with_user_agent<R>(headers: &Headers, f: impl FnOnce(Option<&str>) -> R) -> R {
+    let mut lines = headers.get_all("user-agent");
+    match (lines.next(), lines.next()) {
+        (None, _) => f(None),
+        (Some(v), None) => match std::str::from_utf8(trim_http_ws(v)) {
+            Ok(ua) => f(Some(ua)),
+            Err(_) => f(headers.get_str("user-agent").as_deref()),
+        },
+        _ => f(headers.get_str("user-agent").as_deref()),
+    }
+}
+
+/// Whether the headers carry any of [`BROWSER_ONLY`], and any of [`CHROMIUM_ONLY`]: one pass
+/// over the names (all of them start with `sec-`).
+fn browser_headers(headers: &Headers) -> (bool, bool) {
+    let (mut browser_only, mut chromium_only) = (false, false);
+    for (name, _) in headers.iter() {
+        if name.len() < 8 || !name[..4].eq_ignore_ascii_case(b"sec-") {
+            continue;
+        }
+        let is = |list: &[&str]| list.iter().any(|h| name.eq_ignore_ascii_case(h.as_bytes()));
+        browser_only |= is(BROWSER_ONLY);
+        chromium_only |= is(CHROMIUM_ONLY);
+    }
+    (browser_only, chromium_only)
+}
+
 /// Who sent a request with these headers.
 pub fn identify(headers: &Headers) -> Client {
-    let browser_only = BROWSER_ONLY.iter().any(|h| headers.contains(h));
-    let ua = headers.get_str("user-agent").unwrap_or_default();
-    if let Some(tool) = tool_of_user_agent(&ua) {
+    let (browser_only, chromium_only) = browser_headers(headers);
+    let facts = with_user_agent(headers, |ua| ua_facts(ua.unwrap_or_default()));
+    if let Some(tool) = facts.tool {
         return if browser_only {
             Client::Unknown
         } else {
             Client::NotBrowser(tool)
         };
     }
-    if CHROMIUM_ONLY.iter().any(|h| headers.contains(h)) {
+    if chromium_only {
         return Client::Browser(Browser::Chromium);
     }
-    match browser_of_user_agent(&ua) {
+    match facts.browser {
         Some(b) => Client::Browser(b),
         None => Client::Unknown,
     }
@@ -294,13 +362,14 @@ pub fn wire_engine(headers: &Headers, pseudo: Option<&PseudoOrder>) -> Option<(B
         .iter()
         .find(|(shape, _)| shape.matches(headers, pseudo))
         .map(|(_, b)| *b)?;
-    let ua = headers.get_str("user-agent")?;
-    let hints = CHROMIUM_ONLY.iter().any(|h| headers.contains(h));
-    let brands_ok = headers
-        .get_str("sec-ch-ua")
-        .is_none_or(|b| b.contains("\"Chromium\""));
-    let agrees = tool_of_user_agent(&ua).is_none()
-        && browser_of_user_agent(&ua) == Some(engine)
+    let facts = with_user_agent(headers, |ua| ua.map(ua_facts))?;
+    let (_, hints) = browser_headers(headers);
+    // Any line naming the brand: the same as the joined value naming it.
+    let mut brands = headers.get_all("sec-ch-ua").peekable();
+    let brands_ok = brands.peek().is_none()
+        || brands.any(|b| memchr::memmem::find(b, b"\"Chromium\"").is_some());
+    let agrees = facts.tool.is_none()
+        && facts.browser == Some(engine)
         && (engine == Browser::Chromium && brands_ok || !hints);
     agrees.then_some((engine, if pseudo.is_some() { Wire::H2 } else { Wire::H1 }))
 }
@@ -374,6 +443,51 @@ mod tests {
 
     fn h(list: &[(&str, &str)]) -> Headers {
         list.iter().copied().collect()
+    }
+
+    #[test]
+    fn memoised_user_agent_facts_are_the_direct_ones() {
+        // Twice each (the second from the memo), and past the memo's bound.
+        let many: Vec<String> = (0..UA_MEMO_MAX + 3)
+            .map(|i| format!("Tool{i}/1.0"))
+            .collect();
+        let uas = [
+            CHROME,
+            FIREFOX,
+            SAFARI,
+            POWERSHELL,
+            "curl/8.5.0",
+            "",
+            "Thunder Client (x)",
+        ];
+        for ua in uas
+            .into_iter()
+            .chain(uas)
+            .chain(many.iter().map(String::as_str))
+        {
+            let want = (tool_of_user_agent(ua), browser_of_user_agent(ua));
+            let got = ua_facts(ua);
+            assert_eq!((got.tool, got.browser), want, "{ua}");
+        }
+        assert!(UA_MEMO.with_borrow(HashMap::len) <= UA_MEMO_MAX);
+    }
+
+    #[test]
+    fn borrowed_user_agent_is_get_str() {
+        let mut bad = Headers::new();
+        bad.push(b"User-Agent", b"curl/8\xff");
+        let cases = [
+            h(&[]),
+            h(&[("user-agent", " curl/8.5.0 \t")]),
+            h(&[("User-Agent", "a"), ("x", "y"), ("USER-AGENT", "b")]),
+            bad,
+        ];
+        for headers in cases {
+            let want = headers.get_str("user-agent");
+            with_user_agent(&headers, |ua| {
+                assert_eq!(ua, want.as_deref(), "{headers:?}")
+            });
+        }
     }
 
     #[test]

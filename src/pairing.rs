@@ -40,7 +40,7 @@ impl Flow {
     }
 }
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use crate::diag::Diagnostics;
 use crate::model::Response;
@@ -120,8 +120,8 @@ struct Pending {
     x: Exchange,
     preflight_for: Option<String>,
     claimed: bool,
-    /// Normalized URL, the index key.
-    url: String,
+    /// Normalized URL, the index key (shared with the index).
+    url: Arc<str>,
 }
 
 /// Whether an exchange is a CORS preflight: OPTIONS with `Origin` and
@@ -142,8 +142,91 @@ pub fn preflight_method(x: &Exchange) -> Option<String> {
     }
 }
 
-fn normalize_url(u: &str) -> String {
-    url::Url::parse(u).map_or_else(|_| u.to_owned(), |p| p.to_string())
+fn normalize_url(u: &str) -> Arc<str> {
+    if is_plain_url(u) {
+        return Arc::from(u);
+    }
+    Arc::from(url::Url::parse(u).map_or_else(|_| u.to_owned(), |p| p.to_string()))
+}
+
+/// Whether `u` is already what the URL parser would write back, so pairing need not parse
+/// it (a full parse per exchange was a tenth of pairing's cost): lower-case `http` or
+/// `https`, a lower-case DNS name (no IP address, no IDNA label, no empty label) with no
+/// port or a plain non-default one, and a path (and query) of characters that are never
+/// escaped, with no dot segment. Anything else takes the parser; `tests::plain_urls_are_
+/// what_the_parser_writes` checks this against it.
+fn is_plain_url(u: &str) -> bool {
+    let (rest, default_port) = if let Some(r) = u.strip_prefix("http://") {
+        (r, "80")
+    } else if let Some(r) = u.strip_prefix("https://") {
+        (r, "443")
+    } else {
+        return false;
+    };
+    let Some(slash) = rest.find('/') else {
+        return false;
+    };
+    let (authority, path) = rest.split_at(slash);
+    let (host, port) = match authority.split_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (authority, None),
+    };
+    let port_ok = port.is_none_or(|p| {
+        (1..=5).contains(&p.len())
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && !p.starts_with('0')
+            && p != default_port
+            && p.parse::<u32>().is_ok_and(|n| n <= 65_535)
+    });
+    let labels_ok = !host.is_empty()
+        && host.split('.').all(|l| {
+            !l.is_empty()
+                && !l.starts_with("xn--")
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        });
+    // A last label that is a number makes the host an IPv4 address to the parser.
+    let last_alpha = host
+        .rsplit('.')
+        .next()
+        .is_some_and(|l| l.bytes().any(|b| b.is_ascii_lowercase()));
+    let bytes = path.as_bytes();
+    let path_ok = bytes.iter().enumerate().all(|(i, &b)| match b {
+        b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'~' => true,
+        b'!' | b'$' | b'&' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' | b':' | b'@' => true,
+        b'/' | b'?' => true,
+        // Not the start of a dot segment (`/.`, `/%2e`), not after one either.
+        b'.' => i > 0 && bytes[i - 1] != b'/',
+        b'%' => {
+            let hex = |j: usize| bytes.get(j).is_some_and(u8::is_ascii_hexdigit);
+            hex(i + 1)
+                && hex(i + 2)
+                && !matches!(bytes.get(i + 1..i + 3), Some([b'2', b'e' | b'E']))
+        }
+        _ => false,
+    });
+    port_ok && labels_ok && last_alpha && path_ok
+}
+
+/// The index key: (client, normalized URL).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct UrlKey {
+    client: Arc<str>,
+    url: Arc<str>,
+}
+
+/// A lookup of [`UrlKey`] by borrowed strings (no key is built for a lookup); it hashes as
+/// the key does (`Arc<str>` hashes as its `str`).
+#[derive(Hash)]
+struct UrlQuery<'a> {
+    client: &'a str,
+    url: &'a str,
+}
+
+impl hashbrown::Equivalent<UrlKey> for UrlQuery<'_> {
+    fn equivalent(&self, key: &UrlKey) -> bool {
+        *self.client == *key.client && *self.url == *key.url
+    }
 }
 
 /// Streaming pairer: push exchanges (roughly in time order), receive flows.
@@ -152,10 +235,13 @@ fn normalize_url(u: &str) -> String {
 /// window computation saturates.
 pub struct Pairer {
     opts: PairingOptions,
-    buf: BTreeMap<Slot, Pending>,
+    /// Boxed: an exchange is several hundred bytes, and the tree moves its entries about on
+    /// every insert and remove.
+    buf: BTreeMap<Slot, Box<Pending>>,
     /// Per (client, URL): the waiting slots, in push order (so sorted by `Slot.1`) and never
     /// longer than `max_pending_per_url`.
-    by_url: HashMap<(Arc<str>, String), Vec<Slot>>,
+    /// Hashed with seeded foldhash (its keys come from the input).
+    by_url: hashbrown::HashMap<UrlKey, Vec<Slot>, foldhash::fast::RandomState>,
     latest: Micros,
     next_id: u64,
     diag: Diagnostics,
@@ -166,7 +252,7 @@ impl Pairer {
         Self {
             opts,
             buf: BTreeMap::new(),
-            by_url: HashMap::new(),
+            by_url: hashbrown::HashMap::default(),
             latest: Micros::MIN,
             next_id: 0,
             diag: Diagnostics::new(),
@@ -189,31 +275,45 @@ impl Pairer {
         self.next_id += 1;
         self.latest = self.latest.max(x.time);
         let url = normalize_url(&x.request.url);
-        let key = (x.client.clone(), url.clone());
         let preflight_for = preflight_method(&x);
         let (client, source) = (x.client.clone(), x.loc.source.clone());
-        self.by_url.entry(key.clone()).or_default().push(slot);
+        let query = UrlQuery {
+            client: &client,
+            url: &url,
+        };
+        match self.by_url.get_mut(&query) {
+            Some(v) => v.push(slot),
+            None => {
+                let key = UrlKey {
+                    client: client.clone(),
+                    url: url.clone(),
+                };
+                self.by_url.insert(key, vec![slot]);
+            }
+        }
         self.buf.insert(
             slot,
-            Pending {
+            Box::new(Pending {
                 x,
                 preflight_for,
                 claimed: false,
-                url,
-            },
+                url: url.clone(),
+            }),
         );
         // Too many waiting for this URL: decide the oldest of them now (see the limit's doc).
         let max_url = self.opts.max_pending_per_url.max(2);
         while let Some(oldest) = self
             .by_url
-            .get(&key)
+            .get(&UrlQuery {
+                client: &client,
+                url: &url,
+            })
             .filter(|v| v.len() > max_url)
             .and_then(|v| v.iter().min().copied())
         {
             self.diag.warn("limit-pairing-url", || {
                 format!(
-                    "{source}: more than {max_url} exchanges of {client} to {} waiting at once; the oldest are paired early",
-                    key.1
+                    "{source}: more than {max_url} exchanges of {client} to {url} waiting at once; the oldest are paired early"
                 )
             });
             self.finalize(oldest, out);
@@ -253,9 +353,12 @@ impl Pairer {
         }
     }
 
-    fn remove(&mut self, slot: Slot) -> Option<Pending> {
+    fn remove(&mut self, slot: Slot) -> Option<Box<Pending>> {
         let p = self.buf.remove(&slot)?;
-        let key = (p.x.client.clone(), p.url.clone());
+        let key = UrlQuery {
+            client: &p.x.client,
+            url: &p.url,
+        };
         if let Some(v) = self.by_url.get_mut(&key) {
             v.retain(|s| *s != slot);
             if v.is_empty() {
@@ -266,9 +369,9 @@ impl Pairer {
     }
 
     /// The waiting slots for (client, URL): at most `max_pending_per_url` of them.
-    fn candidates(&self, client: &Arc<str>, url: &str) -> &[Slot] {
+    fn candidates(&self, client: &str, url: &str) -> &[Slot] {
         self.by_url
-            .get(&(client.clone(), url.to_owned()))
+            .get(&UrlQuery { client, url })
             .map_or(&[], Vec::as_slice)
     }
 
@@ -604,6 +707,57 @@ fn never_followed_hop(pf: Exchange, method: String) -> FlowHop {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_urls_are_what_the_parser_writes() {
+        let cases = [
+            ("http://api.example.com/v1/items/3?v=9", true),
+            ("https://a-b.example:8443/x;y=1/z@w?q=a,b&c=%2F", true),
+            ("http://api3.example.com:8080/", true),
+            ("http://api.example.com/a.b/c.json", true),
+            ("http://API.example.com/", false),
+            ("HTTP://api.example.com/", false),
+            ("http://api.example.com:80/", false),
+            ("https://api.example.com:443/", false),
+            ("http://api.example.com:080/", false),
+            ("http://api.example.com", false),
+            ("http://10.0.0.1/", false),
+            ("http://a.1/", false),
+            ("http://xn--nxasmq6b.example/", false),
+            ("http://a..b/", false),
+            ("http://a.example/./x", false),
+            ("http://a.example/x/../y", false),
+            ("http://a.example/%2e%2E/y", false),
+            ("http://a.example/a b", false),
+            ("http://a.example/a#frag", false),
+            ("http://a.example/it's", false),
+            ("http://a.example/%zz", false),
+            ("http://user@a.example/", false),
+        ];
+        for (u, plain) in cases {
+            assert_eq!(is_plain_url(u), plain, "{u}");
+            if plain {
+                assert_eq!(url::Url::parse(u).map(String::from).as_deref(), Ok(u));
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The fast path never takes a URL the parser would write differently.
+        #[test]
+        fn plain_url_fast_path_agrees_with_the_parser(
+            scheme in "(http|https|HTTP)://",
+            host in "[a-z][a-z0-9-]{0,5}(\\.[a-z0-9-]{1,5}){0,2}|[a-zA-Z0-9.-]{0,10}|xn--[a-z]{1,4}\\.com|[0-9]{1,3}(\\.[0-9]{1,3}){0,3}",
+            port in "|:|:[0-9]{1,6}|:80|:443|:08080",
+            path in "(/[a-z0-9._%?=&-]{0,8}){1,4}|(/[a-zA-Z0-9._~%!$&'()*+,;=:@?#\\- \"<>^`{|}\\[\\]\\\\]{0,8}){0,4}",
+        ) {
+            let u = format!("{scheme}{host}{port}{path}");
+            if is_plain_url(&u) {
+                let parsed = url::Url::parse(&u).map(String::from);
+                proptest::prop_assert_eq!(parsed.as_deref(), Ok(u.as_str()));
+            }
+        }
+    }
     use crate::model::{test_exchange, Flavour};
 
     fn at(time: Micros, method: &str, url: &str, req: &[(&str, &str)]) -> Exchange {

@@ -248,6 +248,10 @@ pub struct PcapSpec {
     /// HTTP/2 over TLS 1.3 on port 443 instead of HTTP/1.1 in clear; the secrets go to
     /// [`PcapCounts::keylog`].
     pub tls: bool,
+    /// Share of requests (percent) that are no-cors subresource loads (images, scripts,
+    /// styles: no `Origin`, no preflight) instead of CORS requests: most production traffic
+    /// is not cross-origin. 0 keeps the generator's output as it was.
+    pub non_cors_percent: u8,
 }
 
 impl Default for PcapSpec {
@@ -262,6 +266,7 @@ impl Default for PcapSpec {
             body_max: 24 << 10,
             mss: 1448,
             tls: false,
+            non_cors_percent: 0,
         }
     }
 }
@@ -589,27 +594,53 @@ impl PcapGen<'_> {
         }
     }
 
-    /// One request (with its preflight when it needs one) and the answers, queued.
+    /// One request and its answers, queued: a no-cors subresource for
+    /// [`PcapSpec::non_cors_percent`] of them, else a CORS request (with its preflight when
+    /// it needs one).
     fn request(&mut self, s: &mut Session, t_us: i64) {
+        // Drawn only when asked for, so captures without non-CORS traffic stay as they were.
+        let pct = u64::from(self.spec.non_cors_percent);
+        if pct > 0 && self.rng.below(100) < pct {
+            return self.asset(s, t_us);
+        }
+        let r = self.cors_lines(s, t_us);
+        let roll = self.rng.below(100);
+        let c = self.pick_conn(s);
+        let (method, req_body, preflight) = match roll {
+            0..=44 => ("GET", 0, false),
+            45..=64 => ("POST", self.body(), false),
+            65..=84 => ("PUT", self.body(), true),
+            _ => ("PATCH", self.body(), true),
+        };
+        if preflight && !self.preflight(s, &r, c, method) {
+            // The browser never sends the actual request.
+            return;
+        }
+        self.actual(s, &r, c, (method, req_body, preflight));
+    }
+
+    /// The connection of a session a request goes on (either of two, at random).
+    fn pick_conn(&mut self, s: &Session) -> usize {
+        usize::from(s.conns.len() > 1 && self.rng.below(2) == 0)
+    }
+
+    /// The `Cookie` line of a credentialed session's request (empty otherwise).
+    fn cookie_line(&mut self, s: &Session) -> String {
+        if s.credentialed {
+            format!("Cookie: sid={:016x}\r\n", self.rng.next_u64())
+        } else {
+            String::new()
+        }
+    }
+
+    /// The target and the head lines a CORS request and its preflight share.
+    fn cors_lines(&mut self, s: &Session, t_us: i64) -> CorsLines {
         let kind = server_kind(s.server);
         let origin = self.origin(s.origin);
         let host = self.host(s.server);
         let item = self.rng.below(500);
         let path = format!("/v1/items/{item}?v={}", self.rng.below(1_000_000));
-        let cookie = if s.credentialed {
-            format!("Cookie: sid={:016x}\r\n", self.rng.next_u64())
-        } else {
-            String::new()
-        };
-        let date = {
-            let secs = (t_us / 1_000_000).rem_euclid(86_400);
-            format!(
-                "Date: Tue, 24 Nov 2026 {:02}:{:02}:{:02} GMT\r\n",
-                secs / 3600,
-                secs / 60 % 60,
-                secs % 60
-            )
-        };
+        let cookie = self.cookie_line(s);
         let common = format!(
             "Host: {host}\r\nConnection: keep-alive\r\nOrigin: {origin}\r\nReferer: {origin}/\r\nUser-Agent: {USER_AGENT}\r\nAccept-Encoding: gzip, deflate\r\nAccept-Language: en-US,en;q=0.9\r\nSec-Fetch-Site: cross-site\r\nSec-Fetch-Mode: cors\r\nSec-Fetch-Dest: empty\r\n"
         );
@@ -619,61 +650,76 @@ impl PcapGen<'_> {
             ServerKind::Wildcard => "Access-Control-Allow-Origin: *\r\nAccess-Control-Allow-Credentials: true\r\n".to_string(),
             _ => format!("Access-Control-Allow-Origin: {origin}\r\nAccess-Control-Allow-Credentials: true\r\nVary: Origin\r\n"),
         };
-        let roll = self.rng.below(100);
-        let c = if s.conns.len() > 1 && self.rng.below(2) == 0 {
-            1
-        } else {
-            0
-        };
-        let (method, req_body, preflight) = match roll {
-            0..=44 => ("GET", 0, false),
-            45..=64 => ("POST", self.body(), false),
-            65..=84 => ("PUT", self.body(), true),
-            _ => ("PATCH", self.body(), true),
-        };
-        if preflight {
-            self.counts.requests += 1;
-            self.counts.preflights += 1;
-            // Preflights go out uncredentialed: Chromium puts them on the other connection
-            // of a session that has two.
-            let pc = if s.conns.len() > 1 { 1 - c } else { c };
-            self.use_conn(s, pc);
-            let head = format!(
-                "OPTIONS {path} HTTP/1.1\r\n{common}Accept: */*\r\nAccess-Control-Request-Method: {method}\r\nAccess-Control-Request-Headers: content-type,x-request-id\r\n\r\n"
-            );
-            self.send(s, pc, true, head.as_bytes());
-            let resp = match kind {
-                ServerKind::PreflightNotFound => format!(
-                    "HTTP/1.1 404 Not Found\r\n{date}Server: nginx\r\nContent-Type: text/html\r\nContent-Length: 9\r\n\r\nnot found"
-                ),
-                ServerKind::NarrowHeaders => format!(
-                    "HTTP/1.1 204 No Content\r\n{date}Server: nginx\r\n{acao}Access-Control-Allow-Methods: GET, POST, PUT, PATCH\r\nAccess-Control-Allow-Headers: content-type\r\nAccess-Control-Max-Age: 600\r\n\r\n"
-                ),
-                ServerKind::NoAcao => format!(
-                    "HTTP/1.1 204 No Content\r\n{date}Server: nginx\r\nAccess-Control-Allow-Origin: {origin}\r\nAccess-Control-Allow-Credentials: true\r\nAccess-Control-Allow-Methods: GET, POST, PUT, PATCH\r\nAccess-Control-Allow-Headers: content-type, x-request-id\r\nAccess-Control-Max-Age: 600\r\n\r\n"
-                ),
-                _ => format!(
-                    "HTTP/1.1 204 No Content\r\n{date}Server: nginx\r\n{acao}Access-Control-Allow-Methods: GET, POST, PUT, PATCH\r\nAccess-Control-Allow-Headers: content-type, x-request-id\r\nAccess-Control-Max-Age: 600\r\n\r\n"
-                ),
-            };
-            // The server takes a moment to answer.
-            s.delay = self.pause(500, 20_000);
-            self.send(s, pc, false, resp.as_bytes());
-            let failed = match kind {
-                ServerKind::PreflightNotFound
-                | ServerKind::NarrowHeaders
-                | ServerKind::WrongOrigin => true,
-                ServerKind::Wildcard => s.credentialed,
-                _ => false,
-            };
-            if failed {
-                // The browser never sends the actual request.
-                return;
-            }
+        CorsLines {
+            kind,
+            origin,
+            path,
+            cookie,
+            date: date_line(t_us),
+            common,
+            acao,
         }
+    }
+
+    /// A preflight for `method` and its answer, queued; whether the browser goes on to send
+    /// the actual request.
+    fn preflight(&mut self, s: &mut Session, r: &CorsLines, c: usize, method: &str) -> bool {
+        self.counts.requests += 1;
+        self.counts.preflights += 1;
+        // Preflights go out uncredentialed: Chromium puts them on the other connection
+        // of a session that has two.
+        let pc = if s.conns.len() > 1 { 1 - c } else { c };
+        self.use_conn(s, pc);
+        let CorsLines {
+            path,
+            common,
+            date,
+            acao,
+            origin,
+            ..
+        } = r;
+        let head = format!(
+            "OPTIONS {path} HTTP/1.1\r\n{common}Accept: */*\r\nAccess-Control-Request-Method: {method}\r\nAccess-Control-Request-Headers: content-type,x-request-id\r\n\r\n"
+        );
+        self.send(s, pc, true, head.as_bytes());
+        let resp = match r.kind {
+            ServerKind::PreflightNotFound => format!(
+                "HTTP/1.1 404 Not Found\r\n{date}Server: nginx\r\nContent-Type: text/html\r\nContent-Length: 9\r\n\r\nnot found"
+            ),
+            ServerKind::NarrowHeaders => format!(
+                "HTTP/1.1 204 No Content\r\n{date}Server: nginx\r\n{acao}Access-Control-Allow-Methods: GET, POST, PUT, PATCH\r\nAccess-Control-Allow-Headers: content-type\r\nAccess-Control-Max-Age: 600\r\n\r\n"
+            ),
+            ServerKind::NoAcao => format!(
+                "HTTP/1.1 204 No Content\r\n{date}Server: nginx\r\nAccess-Control-Allow-Origin: {origin}\r\nAccess-Control-Allow-Credentials: true\r\nAccess-Control-Allow-Methods: GET, POST, PUT, PATCH\r\nAccess-Control-Allow-Headers: content-type, x-request-id\r\nAccess-Control-Max-Age: 600\r\n\r\n"
+            ),
+            _ => format!(
+                "HTTP/1.1 204 No Content\r\n{date}Server: nginx\r\n{acao}Access-Control-Allow-Methods: GET, POST, PUT, PATCH\r\nAccess-Control-Allow-Headers: content-type, x-request-id\r\nAccess-Control-Max-Age: 600\r\n\r\n"
+            ),
+        };
+        // The server takes a moment to answer.
+        s.delay = self.pause(500, 20_000);
+        self.send(s, pc, false, resp.as_bytes());
+        match r.kind {
+            ServerKind::PreflightNotFound | ServerKind::NarrowHeaders | ServerKind::WrongOrigin => {
+                false
+            }
+            ServerKind::Wildcard => !s.credentialed,
+            _ => true,
+        }
+    }
+
+    /// The actual CORS request `(method, body bytes, preflighted)` and its answer, queued.
+    fn actual(&mut self, s: &mut Session, r: &CorsLines, c: usize, req: (&str, usize, bool)) {
+        let (method, req_body, preflight) = req;
         self.counts.requests += 1;
         self.use_conn(s, c);
-        let mut req =
+        let CorsLines {
+            path,
+            common,
+            cookie,
+            ..
+        } = r;
+        let mut head =
             format!("{method} {path} HTTP/1.1\r\n{common}{cookie}Accept: application/json\r\n");
         if req_body > 0 {
             let ct = if preflight {
@@ -681,18 +727,18 @@ impl PcapGen<'_> {
             } else {
                 "text/plain;charset=UTF-8"
             };
-            req.push_str(&format!(
+            head.push_str(&format!(
                 "Content-Type: {ct}\r\nContent-Length: {req_body}\r\n"
             ));
             if preflight {
-                req.push_str(&format!(
+                head.push_str(&format!(
                     "X-Request-Id: {:08x}\r\n",
                     self.rng.next_u64() as u32
                 ));
             }
         }
-        req.push_str("\r\n");
-        let mut bytes = req.into_bytes();
+        head.push_str("\r\n");
+        let mut bytes = head.into_bytes();
         let filler = self.filler(req_body).to_vec();
         bytes.extend_from_slice(&filler);
         self.send(s, c, true, &bytes);
@@ -702,28 +748,96 @@ impl PcapGen<'_> {
             self.rng.below(200) as usize + 16
         };
         let chunked = self.rng.below(5) == 0;
-        let mut resp = format!(
-            "HTTP/1.1 200 OK\r\n{date}Server: nginx\r\nContent-Type: application/json\r\n{acao}Cache-Control: no-store\r\n"
+        let resp = format!(
+            "HTTP/1.1 200 OK\r\n{}Server: nginx\r\nContent-Type: application/json\r\n{}Cache-Control: no-store\r\n",
+            r.date, r.acao
         );
         let body = self.filler(resp_body).to_vec();
-        let mut out;
-        if chunked {
-            resp.push_str("Transfer-Encoding: chunked\r\n\r\n");
-            out = resp.into_bytes();
-            for part in body.chunks(4096) {
-                out.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
-                out.extend_from_slice(part);
-                out.extend_from_slice(b"\r\n");
-            }
-            out.extend_from_slice(b"0\r\n\r\n");
+        let out = if chunked {
+            chunked_message(resp, &body)
         } else {
-            resp.push_str(&format!("Content-Length: {resp_body}\r\n\r\n"));
-            out = resp.into_bytes();
-            out.extend_from_slice(&body);
-        }
+            sized_message(resp, &body)
+        };
         s.delay = self.pause(1_000, 80_000);
         self.send(s, c, false, &out);
     }
+
+    /// A no-cors subresource load (an image, script or style of the page from the API host:
+    /// no `Origin`, not a preflight, so CORS does not govern it) and its cacheable answer,
+    /// queued.
+    fn asset(&mut self, s: &mut Session, t_us: i64) {
+        const ASSETS: [(&str, &str, &str); 3] = [
+            ("image", "png", "image/png"),
+            ("script", "js", "text/javascript"),
+            ("style", "css", "text/css"),
+        ];
+        let (dest, ext, ctype) = ASSETS[self.rng.below(ASSETS.len() as u64) as usize];
+        let (host, origin) = (self.host(s.server), self.origin(s.origin));
+        let item = self.rng.below(500);
+        let cookie = self.cookie_line(s);
+        let c = self.pick_conn(s);
+        self.counts.requests += 1;
+        self.use_conn(s, c);
+        let head = format!(
+            "GET /static/{item}.{ext} HTTP/1.1\r\nHost: {host}\r\nConnection: keep-alive\r\nUser-Agent: {USER_AGENT}\r\nAccept: */*\r\nReferer: {origin}/\r\nAccept-Encoding: gzip, deflate\r\nAccept-Language: en-US,en;q=0.9\r\nSec-Fetch-Site: cross-site\r\nSec-Fetch-Mode: no-cors\r\nSec-Fetch-Dest: {dest}\r\n{cookie}\r\n"
+        );
+        self.send(s, c, true, head.as_bytes());
+        let n = self.body();
+        let resp = format!(
+            "HTTP/1.1 200 OK\r\n{}Server: nginx\r\nContent-Type: {ctype}\r\nCache-Control: public, max-age=86400\r\nETag: \"{item:x}\"\r\n",
+            date_line(t_us)
+        );
+        let body = self.filler(n).to_vec();
+        let out = sized_message(resp, &body);
+        s.delay = self.pause(1_000, 80_000);
+        self.send(s, c, false, &out);
+    }
+}
+
+/// What a CORS request and its preflight share (see [`PcapGen::cors_lines`]).
+struct CorsLines {
+    kind: ServerKind,
+    origin: String,
+    path: String,
+    /// `Cookie` line (credentialed sessions), `Date` line, and the head lines every request
+    /// of the flow sends; the `Access-Control-Allow-*` lines of the server's answers.
+    cookie: String,
+    date: String,
+    common: String,
+    acao: String,
+}
+
+/// The `Date` line of an answer at `t_us` (capture time).
+fn date_line(t_us: i64) -> String {
+    let secs = (t_us / 1_000_000).rem_euclid(86_400);
+    format!(
+        "Date: Tue, 24 Nov 2026 {:02}:{:02}:{:02} GMT\r\n",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// A response `head` (status line and fields, no blank line) with `body` and its
+/// `Content-Length`.
+fn sized_message(mut head: String, body: &[u8]) -> Vec<u8> {
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    let mut out = head.into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+/// A response `head` with `body` in 4 KiB chunks.
+fn chunked_message(mut head: String, body: &[u8]) -> Vec<u8> {
+    head.push_str("Transfer-Encoding: chunked\r\n\r\n");
+    let mut out = head.into_bytes();
+    for part in body.chunks(4096) {
+        out.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+        out.extend_from_slice(part);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"0\r\n\r\n");
+    out
 }
 
 /// Writes a deterministic Ethernet/IPv4 pcap of CORS traffic: `spec.concurrent` interleaved
@@ -875,5 +989,42 @@ mod tests {
         assert_eq!(stats.packets, counts.packets);
         assert_eq!(seen, counts.requests);
         assert!(diag.is_empty(), "{diag:?}");
+    }
+
+    #[test]
+    fn non_cors_share_makes_no_cors_subresource_loads() {
+        let spec = |non_cors_percent| PcapSpec {
+            target_bytes: 400_000,
+            concurrent: 16,
+            non_cors_percent,
+            ..PcapSpec::default()
+        };
+        let mut plain = Vec::new();
+        let cors = write_pcap(&mut plain, &spec(0)).unwrap();
+        let mut mixed = Vec::new();
+        let counts = write_pcap(&mut mixed, &spec(90)).unwrap();
+        let mut origins = 0u64;
+        let mut diag = crate::diag::Diagnostics::new();
+        let mut seen = 0u64;
+        crate::capture::read_capture(
+            Box::new(std::io::Cursor::new(mixed)),
+            std::sync::Arc::from("synth.pcap"),
+            &crate::capture::CaptureOptions::default(),
+            &mut |x| {
+                seen += 1;
+                origins += u64::from(x.request.headers.contains("origin"));
+            },
+            &mut diag,
+        )
+        .unwrap();
+        assert_eq!(seen, counts.requests);
+        assert!(diag.is_empty(), "{diag:?}");
+        // About nine in ten requests carry no Origin (CORS requests and preflights all do).
+        let share = 100 * (seen - origins) / seen;
+        assert!((80..=95).contains(&share), "{share} % without Origin");
+        assert!(
+            counts.preflights * 4 < cors.preflights,
+            "{counts:?} {cors:?}"
+        );
     }
 }

@@ -6,7 +6,7 @@
 //! and routes segments with [`super::flow_shard`].
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::sync::Arc;
 
 use crate::diag::Diagnostics;
@@ -123,8 +123,10 @@ pub struct ConnTable {
     conns: Conns,
     /// Creation order (key, id) for evicting the oldest first; stale entries are skipped.
     order: VecDeque<(Hashed, u64)>,
-    /// Hashes connection keys (keyed SipHash: a hostile capture cannot aim at collisions).
-    keyer: RandomState,
+    /// Hashes connection keys: foldhash with a random seed per table, a few instructions
+    /// where keyed SipHash took a few hundred per packet (5 % of the run); the seed is not
+    /// known to whoever wrote the capture, so its addresses cannot be aimed at collisions.
+    keyer: foldhash::fast::RandomState,
     pool: Pool,
     reasm: ReassemblyLimits,
     emit: Emit,
@@ -212,7 +214,7 @@ impl ConnTable {
             ),
             conns: Conns::default(),
             order: VecDeque::new(),
-            keyer: RandomState::new(),
+            keyer: foldhash::fast::RandomState::default(),
             pool: Pool::default(),
             reasm: ReassemblyLimits {
                 max_segments: opts.max_ooo_segments.max(1),
@@ -310,99 +312,135 @@ impl ConnTable {
         close(&mut c.live, meta, &mut self.pool, &mut ctx);
     }
 
-    /// Processes one TCP segment (after [`ConnTable::tick`] for its packet).
+    /// Processes one TCP segment (after [`ConnTable::tick`] for its packet), in stages: a
+    /// new handshake on a known 4-tuple replaces the connection ([`ConnTable::reuse`]), an
+    /// unknown one is opened ([`ConnTable::open`]), then the segment goes to the connection
+    /// ([`ConnTable::feed`]).
     pub fn process(&mut self, seg: &Segment<'_>, meta: &PacketMeta, out: &mut Out<'_>) {
         self.since_total_check += 1;
         if self.since_total_check >= super::TOTAL_BUFFER_CHECK_PACKETS {
             self.since_total_check = 0;
             self.enforce_total_buffer(meta, out);
         }
-        let mut ctx = self.emit.ctx(out);
         let (flow, dir) = FlowKey::of(seg.src, seg.dst);
         let key = Hashed {
             hash: self.keyer.hash_one(flow),
             key: flow,
         };
+        // Only a SYN can replace a connection: other segments skip that lookup.
+        if seg.flags.syn() {
+            self.reuse(key, dir, seg, meta, out);
+        }
+        // One lookup for a known connection (nearly every packet); an unknown one is opened
+        // and fed.
+        if !self.feed(key, dir, seg, meta, out) && self.open(key, dir, seg, meta, out) {
+            self.feed(key, dir, seg, meta, out);
+        }
+    }
+
+    /// Port reuse: a SYN on a known 4-tuple that starts a new connection closes the old one.
+    fn reuse(
+        &mut self,
+        key: Hashed,
+        dir: Dir,
+        seg: &Segment<'_>,
+        meta: &PacketMeta,
+        out: &mut Out<'_>,
+    ) {
+        let Some(c) = self.conns.get_mut(&key) else {
+            return;
+        };
+        let same_isn = c.isn[dir] == Some(seg.seq);
+        let replace = if c.live.is_none() {
+            !same_isn
+        } else if same_isn {
+            false
+        } else {
+            // A different ISN on a running connection is a new connection, unless this
+            // side's SYN was simply not seen yet (it came after the SYN-ACK in the
+            // capture, or the connection started mid-stream) and it sent nothing.
+            // (Or the SYN-ACK already showed where this side's stream starts.)
+            c.isn[dir].is_some()
+                || c.live.as_ref().is_some_and(|l| {
+                    l.tcp[dir].position() > 0 && !l.tcp[dir].starts_at(seg.seq + 1)
+                })
+        };
+        if replace {
+            let mut ctx = self.emit.ctx(out);
+            if c.live.is_some() {
+                ctx.warn_port_reuse(meta);
+            }
+            close(&mut c.live, meta, &mut self.pool, &mut ctx);
+            self.conns.remove(&key);
+        }
+    }
+
+    /// Opens the connection of a segment with no known connection, evicting the oldest at
+    /// the live-connection cap; whether it was opened (pure ACKs, RSTs and FINs of unknown
+    /// connections start nothing).
+    fn open(
+        &mut self,
+        key: Hashed,
+        dir: Dir,
+        seg: &Segment<'_>,
+        meta: &PacketMeta,
+        out: &mut Out<'_>,
+    ) -> bool {
         let f = seg.flags;
-        let has_data = !seg.payload.is_empty() || seg.missing > 0;
-
-        // Port reuse / a new handshake on a known 4-tuple.
-        if let Some(c) = self.conns.get_mut(&key) {
-            let replace = if f.syn() {
-                let same_isn = c.isn[dir] == Some(seg.seq);
-                if c.live.is_none() {
-                    !same_isn
-                } else if same_isn {
-                    false
-                } else {
-                    // A different ISN on a running connection is a new connection, unless this
-                    // side's SYN was simply not seen yet (it came after the SYN-ACK in the
-                    // capture, or the connection started mid-stream) and it sent nothing.
-                    // (Or the SYN-ACK already showed where this side's stream starts.)
-                    c.isn[dir].is_some()
-                        || c.live.as_ref().is_some_and(|l| {
-                            l.tcp[dir].position() > 0 && !l.tcp[dir].starts_at(seg.seq + 1)
-                        })
-                }
-            } else {
-                false
-            };
-            if replace {
-                if c.live.is_some() {
-                    ctx.warn_port_reuse(meta);
-                }
-                close(&mut c.live, meta, &mut self.pool, &mut ctx);
-                self.conns.remove(&key);
-            }
+        if !(f.syn() || !seg.payload.is_empty() || seg.missing > 0) {
+            return false;
         }
-
-        if !self.conns.contains_key(&key) {
-            // Pure ACKs, RSTs and FINs of unknown connections start nothing.
-            if !(f.syn() || has_data) {
-                return;
-            }
-            if self.conns.len() >= self.max_live {
-                evict_oldest(
-                    &mut self.conns,
-                    &mut self.order,
-                    &mut self.pool,
-                    &self.live_cap_text,
-                    meta,
-                    &mut ctx,
-                );
-            }
-            let client = if f.syn() {
-                Some(if f.ack() { 1 - dir } else { dir })
-            } else {
-                None
-            };
-            let mid_stream = !f.syn();
-            ctx.stats.tcp_connections += 1;
-            self.conns.insert(
-                key,
-                Conn {
-                    no: meta.number,
-                    isn: [None, None],
-                    last_ts: meta.ts,
-                    last_packet: (meta.number, meta.offset),
-                    live: Some(Box::new(Live {
-                        tcp: [Reassembler::default(), Reassembler::default()],
-                        http: HttpConn::new(flow, meta.number, client, mid_stream),
-                        waiting: VecDeque::new(),
-                        waiting_bytes: 0,
-                        packets: 0,
-                        reset: false,
-                        mid_stream: false,
-                    })),
-                },
+        let mut ctx = self.emit.ctx(out);
+        if self.conns.len() >= self.max_live {
+            evict_oldest(
+                &mut self.conns,
+                &mut self.order,
+                &mut self.pool,
+                &self.live_cap_text,
+                meta,
+                &mut ctx,
             );
-            self.order.push_back((key, meta.number));
-            if self.order.len() > 2 * self.conns.len() + 1024 {
-                let conns = &self.conns;
-                self.order
-                    .retain(|(k, no)| conns.get(k).is_some_and(|c| c.no == *no));
-            }
         }
+        let client = f.syn().then(|| if f.ack() { 1 - dir } else { dir });
+        ctx.stats.tcp_connections += 1;
+        self.conns.insert(
+            key,
+            Conn {
+                no: meta.number,
+                isn: [None, None],
+                last_ts: meta.ts,
+                last_packet: (meta.number, meta.offset),
+                live: Some(Box::new(Live {
+                    tcp: [Reassembler::default(), Reassembler::default()],
+                    http: HttpConn::new(key.key, meta.number, client, !f.syn()),
+                    waiting: VecDeque::new(),
+                    waiting_bytes: 0,
+                    packets: 0,
+                    reset: false,
+                    mid_stream: false,
+                })),
+            },
+        );
+        self.order.push_back((key, meta.number));
+        if self.order.len() > 2 * self.conns.len() + 1024 {
+            let conns = &self.conns;
+            self.order
+                .retain(|(k, no)| conns.get(k).is_some_and(|c| c.no == *no));
+        }
+        true
+    }
+
+    /// Gives a segment to its running connection: handshake facts, then its data (or it
+    /// waits), then what waited, the close, and the per-connection buffer cap. False when
+    /// there is no connection of that key (a closed one absorbs the segment).
+    fn feed(
+        &mut self,
+        key: Hashed,
+        dir: Dir,
+        seg: &Segment<'_>,
+        meta: &PacketMeta,
+        out: &mut Out<'_>,
+    ) -> bool {
         let Some(Conn {
             isn,
             last_ts,
@@ -411,74 +449,19 @@ impl ConnTable {
             ..
         }) = self.conns.get_mut(&key)
         else {
-            return;
+            return false;
         };
         let Some(c) = live.as_deref_mut() else {
-            return;
+            return true;
         };
+        let mut ctx = self.emit.ctx(out);
         *last_ts = (*last_ts).max(meta.ts);
         *last_packet = (meta.number, meta.offset);
         let pool = &mut self.pool;
         let lim = &self.reasm;
-
         c.packets = c.packets.saturating_add(1);
-
-        if f.syn() && isn[dir].is_none() {
-            isn[dir] = Some(seg.seq);
-            if c.tcp[dir].position() == 0 {
-                c.tcp[dir].start_at(seg.seq + 1);
-                if c.tcp[1 - dir].position() == 0 {
-                    // Whatever arrived before the handshake waited for it: nothing was
-                    // parsed yet, so the connection is read from its start after all.
-                    c.http.handshake_seen();
-                }
-            }
-            c.http.set_client(if f.ack() { 1 - dir } else { dir });
-        }
-        if f.syn() && f.ack() && !c.tcp[1 - dir].is_started() {
-            // A SYN-ACK acknowledges the client's SYN: the client's stream starts at its ACK
-            // number, whether or not the SYN itself is (or will be) in the capture.
-            c.tcp[1 - dir].start_at(seg.ack);
-        }
-        if has_data || f.fin() || f.rst() {
-            // Data on a SYN (TCP Fast Open) starts after the SYN's sequence number.
-            let seq = if f.syn() { seg.seq + 1 } else { seg.seq };
-            let ack = f.ack().then_some(seg.ack);
-            let stream = has_data || f.fin();
-            let early_rst = f.rst() && rst_early(c, dir, seq, lim);
-            if c.waiting.is_empty() && !early_rst && !blocked(c, dir, ack, stream, lim) {
-                let mut sink = HttpSink {
-                    conn: &mut c.http,
-                    ctx: &mut ctx,
-                };
-                if stream {
-                    c.tcp[dir].segment(
-                        dir,
-                        seq,
-                        seg.payload,
-                        seg.missing,
-                        f.fin(),
-                        meta,
-                        lim,
-                        pool,
-                        &mut sink,
-                    );
-                }
-                c.reset |= f.rst();
-            } else {
-                c.waiting_bytes += seg.payload.len();
-                c.waiting.push_back(Waiting {
-                    dir,
-                    seq,
-                    ack,
-                    payload: pool.take(seg.payload),
-                    missing: seg.missing,
-                    fin: f.fin(),
-                    rst: f.rst(),
-                    meta: *meta,
-                });
-            }
-        }
+        handshake(c, isn, dir, seg);
+        take_segment(c, dir, seg, meta, lim, pool, &mut ctx);
         if !c.waiting.is_empty() {
             if c.packets > PRE_HANDSHAKE_PACKETS {
                 for d in 0..2 {
@@ -492,40 +475,13 @@ impl ConnTable {
                 force_one(c, lim, pool, &mut ctx);
             }
         }
-        if c.reset || (c.tcp[0].is_ended() && c.tcp[1].is_ended()) {
-            close(live, meta, pool, &mut ctx);
-            return;
-        }
-        // Per-connection buffer cap: held out-of-order data plus head buffers.
-        let mut guard = 0;
-        while c.tcp[0].held_bytes() + c.tcp[1].held_bytes() + c.http.buffered() + c.waiting_bytes
-            > self.max_conn_buffer
-            && guard < 1024
+        if c.reset
+            || (c.tcp[0].is_ended() && c.tcp[1].is_ended())
+            || !cap_buffer(c, self.max_conn_buffer, meta, lim, pool, &mut ctx)
         {
-            guard += 1;
-            if !c.waiting.is_empty() {
-                ctx.diag.add("limit-connection-buffer", 1);
-                force_one(c, lim, pool, &mut ctx);
-                if c.reset {
-                    close(live, meta, pool, &mut ctx);
-                    return;
-                }
-                continue;
-            }
-            let d: Dir = if c.tcp[0].held_bytes() >= c.tcp[1].held_bytes() {
-                0
-            } else {
-                1
-            };
-            ctx.diag.add("limit-connection-buffer", 1);
-            let mut sink = HttpSink {
-                conn: &mut c.http,
-                ctx: &mut ctx,
-            };
-            if !c.tcp[d].declare_first_gap(d, meta, pool, &mut sink) {
-                break;
-            }
+            close(live, meta, pool, &mut ctx);
         }
+        true
     }
 
     /// Flushes the oldest connections while all of them together buffer more than
@@ -660,6 +616,125 @@ impl Ctx<'_> {
             format!("{source}: packet {n} (byte {o}): new SYN on a live connection")
         });
     }
+}
+
+/// What a segment's SYN and SYN-ACK flags tell: where each direction's stream starts, and
+/// which side is the client.
+fn handshake(c: &mut Live, isn: &mut [Option<SeqNumber>; 2], dir: Dir, seg: &Segment<'_>) {
+    let f = seg.flags;
+    if f.syn() && isn[dir].is_none() {
+        isn[dir] = Some(seg.seq);
+        if c.tcp[dir].position() == 0 {
+            c.tcp[dir].start_at(seg.seq + 1);
+            if c.tcp[1 - dir].position() == 0 {
+                // Whatever arrived before the handshake waited for it: nothing was
+                // parsed yet, so the connection is read from its start after all.
+                c.http.handshake_seen();
+            }
+        }
+        c.http.set_client(if f.ack() { 1 - dir } else { dir });
+    }
+    if f.syn() && f.ack() && !c.tcp[1 - dir].is_started() {
+        // A SYN-ACK acknowledges the client's SYN: the client's stream starts at its ACK
+        // number, whether or not the SYN itself is (or will be) in the capture.
+        c.tcp[1 - dir].start_at(seg.ack);
+    }
+}
+
+/// A segment's data, FIN or RST: reassembled and parsed at once when nothing waits and it
+/// may go now, else copied to wait (see [`Waiting`]).
+fn take_segment(
+    c: &mut Live,
+    dir: Dir,
+    seg: &Segment<'_>,
+    meta: &PacketMeta,
+    lim: &ReassemblyLimits,
+    pool: &mut Pool,
+    ctx: &mut Ctx<'_>,
+) {
+    let f = seg.flags;
+    let has_data = !seg.payload.is_empty() || seg.missing > 0;
+    if !(has_data || f.fin() || f.rst()) {
+        return;
+    }
+    // Data on a SYN (TCP Fast Open) starts after the SYN's sequence number.
+    let seq = if f.syn() { seg.seq + 1 } else { seg.seq };
+    let ack = f.ack().then_some(seg.ack);
+    let stream = has_data || f.fin();
+    let early_rst = f.rst() && rst_early(c, dir, seq, lim);
+    if c.waiting.is_empty() && !early_rst && !blocked(c, dir, ack, stream, lim) {
+        let mut sink = HttpSink {
+            conn: &mut c.http,
+            ctx,
+        };
+        if stream {
+            c.tcp[dir].segment(
+                dir,
+                seq,
+                seg.payload,
+                seg.missing,
+                f.fin(),
+                meta,
+                lim,
+                pool,
+                &mut sink,
+            );
+        }
+        c.reset |= f.rst();
+    } else {
+        c.waiting_bytes += seg.payload.len();
+        c.waiting.push_back(Waiting {
+            dir,
+            seq,
+            ack,
+            payload: pool.take(seg.payload),
+            missing: seg.missing,
+            fin: f.fin(),
+            rst: f.rst(),
+            meta: *meta,
+        });
+    }
+}
+
+/// The per-connection buffer cap (held out-of-order data, waiting segments and head
+/// buffers): forces what waits, then declares the oldest holes lost, until it fits. False
+/// when that reset the connection (it is to be closed).
+fn cap_buffer(
+    c: &mut Live,
+    max: usize,
+    meta: &PacketMeta,
+    lim: &ReassemblyLimits,
+    pool: &mut Pool,
+    ctx: &mut Ctx<'_>,
+) -> bool {
+    let mut guard = 0;
+    while c.tcp[0].held_bytes() + c.tcp[1].held_bytes() + c.http.buffered() + c.waiting_bytes > max
+        && guard < 1024
+    {
+        guard += 1;
+        if !c.waiting.is_empty() {
+            ctx.diag.add("limit-connection-buffer", 1);
+            force_one(c, lim, pool, ctx);
+            if c.reset {
+                return false;
+            }
+            continue;
+        }
+        let d: Dir = if c.tcp[0].held_bytes() >= c.tcp[1].held_bytes() {
+            0
+        } else {
+            1
+        };
+        ctx.diag.add("limit-connection-buffer", 1);
+        let mut sink = HttpSink {
+            conn: &mut c.http,
+            ctx,
+        };
+        if !c.tcp[d].declare_first_gap(d, meta, pool, &mut sink) {
+            break;
+        }
+    }
+    true
 }
 
 /// Whether a segment must wait (see [`Waiting`]): it carries data (or a FIN) for a direction

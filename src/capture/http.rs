@@ -9,6 +9,7 @@
 //! resynchronises at the next line that starts a message.
 
 use std::collections::{BTreeSet, VecDeque};
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use crate::diag::Diagnostics;
@@ -181,6 +182,9 @@ pub struct HttpConn {
     ignored: bool,
     pending: VecDeque<Pending>,
     client_ip: Option<Arc<str>>,
+    /// The server's address as text (`Evidence::server_ip`, and the URL's host when a
+    /// request has no `Host`), made once per connection.
+    server_text: Option<String>,
     /// `order_time` of the latest request.
     last_order_time: Micros,
     /// TLS or HTTP/2 once the first bytes said so: then it receives everything.
@@ -208,16 +212,16 @@ fn looks_like_tls(data: &[u8]) -> bool {
 
 /// Index just past the blank line that ends a head, searching from `from`.
 fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
-    let mut i = from;
-    while let Some(rel) = buf.get(i..)?.iter().position(|b| *b == b'\n') {
-        let nl = i + rel;
+    // memchr's vector search: a byte-at-a-time scan for line ends was a visible share of
+    // each head.
+    memchr::memchr_iter(b'\n', buf.get(from..)?).find_map(|rel| {
+        let nl = from + rel;
         match (buf.get(nl + 1), buf.get(nl + 2)) {
-            (Some(b'\n'), _) => return Some(nl + 2),
-            (Some(b'\r'), Some(b'\n')) => return Some(nl + 3),
-            _ => i = nl + 1,
+            (Some(b'\n'), _) => Some(nl + 2),
+            (Some(b'\r'), Some(b'\n')) => Some(nl + 3),
+            _ => None,
         }
-    }
-    None
+    })
 }
 
 /// Whether `line` (without its line end) ends in `HTTP/d.d`, and the major version digit.
@@ -344,6 +348,7 @@ impl HttpConn {
             ignored: false,
             pending: VecDeque::new(),
             client_ip: None,
+            server_text: None,
             last_order_time: Micros::MIN,
             upper: None,
         }
@@ -894,72 +899,99 @@ impl HttpConn {
         }
     }
 
+    /// A request head: parsed (a head that does not parse is reported and skipped), its
+    /// body's framing decided, its exchange built and queued for its response.
     fn parse_request(&mut self, dir: Dir, head: &[u8], meta: &PacketMeta, ctx: &mut Ctx<'_>) {
-        let mut hdrs = [httparse::EMPTY_HEADER; HEADER_ARRAY];
+        // Uninitialised slots: initialising 256 of them was a visible share of each head.
+        let mut hdrs = [const { MaybeUninit::uninit() }; HEADER_ARRAY];
         let n = ctx.limits.max_headers.clamp(1, HEADER_ARRAY);
-        let mut req = httparse::Request::new(hdrs.get_mut(..n).unwrap_or(&mut []));
+        let mut req = httparse::Request::new(&mut []);
         let mut cfg = httparse::ParserConfig::default();
         cfg.allow_multiple_spaces_in_request_line_delimiters(true);
-        match cfg.parse_request(&mut req, head) {
+        let slots = hdrs.get_mut(..n).unwrap_or(&mut []);
+        match cfg.parse_request_with_uninit_headers(&mut req, head, slots) {
             Ok(httparse::Status::Complete(_)) => {}
             failed => {
-                let first_line = head.split(|b| *b == b'\n').next().unwrap_or(&[]).to_vec();
-                // The parse's own error: re-parsing with no header slots (as this did) called
-                // any head with a header and a bad byte "too many headers".
                 let too_many = matches!(failed, Err(httparse::Error::TooManyHeaders));
-                if too_many {
-                    ctx.warn("limit-headers", meta, || {
-                        format!("request with more than {n} header lines dropped")
-                    });
-                    self.resync(dir);
-                } else if self.dirs[dir].messages == 0
-                    && request_line_version(&first_line).is_none()
-                {
-                    // The first message does not even start like HTTP/1.x: not HTTP.
-                    self.bad_start_line(dir, &first_line, meta, ctx);
-                } else {
-                    ctx.warn("http-parse-error", meta, || {
-                        format!(
-                            "unparsable request head: {}",
-                            escape_bytes(first_line.get(..80).unwrap_or(&first_line))
-                        )
-                    });
-                    self.resync(dir);
-                }
-                return;
+                return self.request_unparsable(dir, head, too_many, n, meta, ctx);
             }
         }
         let method = req.method.unwrap_or("").to_owned();
         let target = req.path.unwrap_or("");
-        let version = req.version.unwrap_or(1);
         let mut headers = Headers::with_capacity(req.headers.len(), head.len());
         for h in req.headers.iter() {
             headers.push(h.name.as_bytes(), h.value);
         }
+        let version = if req.version == Some(0) {
+            "HTTP/1.0"
+        } else {
+            "HTTP/1.1"
+        };
+        let request = Request {
+            method,
+            url: String::new(),
+            http_version: version.to_owned(),
+            headers,
+        };
+        let ex = self.request_exchange(dir, request, target, ctx);
+        let framing = request_framing(&ex.request.headers, meta, ctx);
+        self.queue_request(dir, ex, framing, meta, ctx);
+    }
+
+    /// A request head httparse refused: a header-count limit, not HTTP at all (the first
+    /// message of the direction), or a parse error; reading resynchronises or stops.
+    fn request_unparsable(
+        &mut self,
+        dir: Dir,
+        head: &[u8],
+        too_many: bool,
+        n: usize,
+        meta: &PacketMeta,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let first_line = head.split(|b| *b == b'\n').next().unwrap_or(&[]).to_vec();
+        // The parse's own error: re-parsing with no header slots (as this did) called
+        // any head with a header and a bad byte "too many headers".
+        if too_many {
+            ctx.warn("limit-headers", meta, || {
+                format!("request with more than {n} header lines dropped")
+            });
+            self.resync(dir);
+        } else if self.dirs[dir].messages == 0 && request_line_version(&first_line).is_none() {
+            // The first message does not even start like HTTP/1.x: not HTTP.
+            self.bad_start_line(dir, &first_line, meta, ctx);
+        } else {
+            ctx.warn("http-parse-error", meta, || {
+                format!(
+                    "unparsable request head: {}",
+                    escape_bytes(first_line.get(..80).unwrap_or(&first_line))
+                )
+            });
+            self.resync(dir);
+        }
+    }
+
+    /// The exchange of a parsed request (`request.url` is filled in here from `target`):
+    /// a proxy's forwarding headers are taken off, and its numbering, time and addresses
+    /// set. The connection's address texts are made once, not per request.
+    fn request_exchange(
+        &mut self,
+        dir: Dir,
+        mut request: Request,
+        target: &str,
+        ctx: &mut Ctx<'_>,
+    ) -> Exchange {
         let server = self.key.sender(1 - dir);
         let client = self.key.sender(dir);
-        let forwarded = super::proxy::unwrap(&mut headers);
-        let mut url = build_url(&method, target, &headers, &server.to_string());
+        let server_text = self
+            .server_text
+            .get_or_insert_with(|| server.to_string())
+            .clone();
+        let forwarded = super::proxy::unwrap(&mut request.headers);
+        request.url = build_url(&request.method, target, &request.headers, &server_text);
         if let Some(f) = &forwarded {
-            url = f.browser_url(&url, target);
+            request.url = f.browser_url(&request.url, target);
         }
-        let framing = match (chunked_last(&headers), content_length(&headers)) {
-            (Some(true), _) => Framing::Chunked,
-            (Some(false), _) => {
-                ctx.warn("http-bad-framing", meta, || {
-                    "request Transfer-Encoding does not end in chunked".into()
-                });
-                Framing::Length(0)
-            }
-            (None, Some(Ok(n))) => Framing::Length(n),
-            (None, Some(Err(()))) => {
-                ctx.warn("http-bad-framing", meta, || {
-                    "invalid request Content-Length".into()
-                });
-                Framing::Length(0)
-            }
-            (None, None) => Framing::Length(0),
-        };
         let client_ip = match forwarded.as_ref().and_then(|f| f.client.as_deref()) {
             Some(browser) => Arc::from(browser),
             None => self
@@ -970,13 +1002,7 @@ impl HttpConn {
         let start = self.dirs[dir].msg_meta;
         let seq = *ctx.seq;
         *ctx.seq += 1;
-        ctx.stats.http_requests += 1;
-        let order_time = start.ts.max(self.last_order_time);
-        self.last_order_time = order_time;
-        ctx.open.insert((order_time, seq));
-        let head_method = method == "HEAD";
-        let connect = method.eq_ignore_ascii_case("CONNECT");
-        let ex = Exchange {
+        Exchange {
             loc: Location {
                 source: ctx.source.clone(),
                 position: Position::Packet {
@@ -989,21 +1015,33 @@ impl HttpConn {
             client: client_ip,
             connection: Some(self.conn_no),
             flavour: Flavour::Capture,
-            request: Request {
-                method,
-                url,
-                http_version: format!("HTTP/1.{version}"),
-                headers,
-            },
+            request,
             response: None,
             timings: Timings::default(),
             evidence: Evidence {
-                server_ip: Some(server.to_string()),
+                server_ip: Some(server_text),
                 via_proxy: forwarded.as_ref().map(|_| client.to_string()),
                 proxy_headers: forwarded.map(|f| f.added).unwrap_or_default(),
                 ..Evidence::default()
             },
-        };
+        }
+    }
+
+    /// Queues a request for its response (the oldest waiting one goes out unanswered past
+    /// the limit) and sets the direction up for its body.
+    fn queue_request(
+        &mut self,
+        dir: Dir,
+        ex: Exchange,
+        framing: Framing,
+        meta: &PacketMeta,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let seq = ex.seq;
+        ctx.stats.http_requests += 1;
+        let order_time = ex.time.max(self.last_order_time);
+        self.last_order_time = order_time;
+        ctx.open.insert((order_time, seq));
         if self.pending.len() >= ctx.limits.max_pending.max(1) {
             if let Some(old) = self.pending.pop_front() {
                 ctx.warn("limit-pending-requests", meta, || {
@@ -1012,12 +1050,13 @@ impl HttpConn {
                 ctx.emit(old);
             }
         }
+        let method = &ex.request.method;
         self.pending.push_back(Pending {
+            head: method == "HEAD",
+            connect: method.eq_ignore_ascii_case("CONNECT"),
             ex,
             order_time,
             last_ts: meta.ts,
-            head: head_method,
-            connect,
         });
         let d = &mut self.dirs[dir];
         d.messages += 1;
@@ -1029,36 +1068,24 @@ impl HttpConn {
         }
     }
 
+    /// A response head: parsed (a head that does not parse is reported and skipped), paired
+    /// with the oldest waiting request, then the connection goes on in HTTP/1 (its body's
+    /// framing), in HTTP/2 (h2c upgrade) or stops being parsed (another protocol).
     fn parse_response(&mut self, dir: Dir, head: &[u8], meta: &PacketMeta, ctx: &mut Ctx<'_>) {
-        let mut hdrs = [httparse::EMPTY_HEADER; HEADER_ARRAY];
+        let mut hdrs = [const { MaybeUninit::uninit() }; HEADER_ARRAY];
         let n = ctx.limits.max_headers.clamp(1, HEADER_ARRAY);
-        let mut resp = httparse::Response::new(hdrs.get_mut(..n).unwrap_or(&mut []));
+        let mut resp = httparse::Response::new(&mut []);
         let mut cfg = httparse::ParserConfig::default();
         cfg.allow_obsolete_multiline_headers_in_responses(true)
             .allow_spaces_after_header_name_in_responses(true)
             .allow_multiple_spaces_in_response_status_delimiters(true)
             .ignore_invalid_headers_in_responses(true);
-        match cfg.parse_response(&mut resp, head) {
+        let slots = hdrs.get_mut(..n).unwrap_or(&mut []);
+        match cfg.parse_response_with_uninit_headers(&mut resp, head, slots) {
             Ok(httparse::Status::Complete(_)) => {}
             failed => {
-                let first = head.split(|b| *b == b'\n').next().unwrap_or(&[]);
-                let shown = escape_bytes(first.get(..80).unwrap_or(first));
                 let too_many = matches!(failed, Err(httparse::Error::TooManyHeaders));
-                if too_many {
-                    // Counted as the limit it is (it used to count as a parse error).
-                    ctx.warn("limit-headers", meta, || {
-                        format!("response with more than {n} header lines dropped: {shown}")
-                    });
-                } else {
-                    ctx.warn("http-parse-error", meta, || {
-                        format!("unparsable response head: {shown}")
-                    });
-                }
-                if head.starts_with(b"HTTP/") {
-                    self.response_dropped(dir, head, ctx);
-                }
-                self.resync(dir);
-                return;
+                return self.response_unparsable(dir, head, too_many, n, meta, ctx);
             }
         }
         let status = resp.code.unwrap_or(0);
@@ -1073,7 +1100,7 @@ impl HttpConn {
             headers.push(h.name.as_bytes(), h.value);
         }
         // Framing facts first, so the headers can move into the exchange without a copy.
-        let (te_chunked, cl) = (chunked_last(&headers), content_length(&headers));
+        let framing_facts = (chunked_last(&headers), content_length(&headers));
         // Lines the browsers read differently: the list as Chromium reads it (odd lines
         // classified), or, for a plain head, its size where a browser limit is near.
         let syntax = match scan_response_head(head) {
@@ -1086,40 +1113,16 @@ impl HttpConn {
                 ..HeadSyntax::default()
             }),
         };
-        let mut headers = Some(headers);
-        let first_byte = self.dirs[dir].msg_meta;
-        let h2c = status == 101 && upgrades_to_h2c(headers.as_ref());
-        let mut upgraded = None;
-        let (req_head, req_connect) = match self.pending.pop_front() {
-            // Its response comes on HTTP/2 stream 1.
-            Some(p) if h2c => {
-                upgraded = Some(p);
-                (false, false)
-            }
-            Some(mut p) => {
-                let wait = first_byte.ts.saturating_sub(p.last_ts).max(0) as f64 / 1000.0;
-                p.ex.timings.wait_ms = Some(wait);
-                p.ex.response = Some(Response {
-                    status,
-                    status_text: resp.reason.unwrap_or("").to_owned(),
-                    headers: headers.take().unwrap_or_default(),
-                });
-                p.ex.evidence.head = syntax.map(Box::new);
-                let flags = (p.head, p.connect);
-                ctx.emit(p);
-                flags
-            }
-            None => {
-                ctx.warn("http-response-without-request", meta, || {
-                    format!("response {status} without a request seen")
-                });
-                (false, false)
-            }
+        let h2c = status == 101 && upgrades_to_h2c(Some(&headers));
+        let response = Response {
+            status,
+            status_text: resp.reason.unwrap_or("").to_owned(),
+            headers,
         };
-        if h2c {
-            self.switch_to_h2c(dir, upgraded, ctx);
+        let Some((req_head, req_connect)) = self.answer(dir, response, syntax, h2c, meta, ctx)
+        else {
             return;
-        }
+        };
         if status == 101 || (req_connect && (200..300).contains(&status)) {
             ctx.warn("http-upgrade", meta, || {
                 format!("connection switched protocols after {status}; rest not parsed")
@@ -1132,18 +1135,7 @@ impl HttpConn {
         let framing = if req_head || status == 204 || status == 304 {
             Framing::Length(0)
         } else {
-            match (te_chunked, cl) {
-                (Some(true), _) => Framing::Chunked,
-                (Some(false), _) => Framing::UntilClose,
-                (None, Some(Ok(n))) => Framing::Length(n),
-                (None, Some(Err(()))) => {
-                    ctx.warn("http-bad-framing", meta, || {
-                        "invalid response Content-Length; reading until close".into()
-                    });
-                    Framing::UntilClose
-                }
-                (None, None) => Framing::UntilClose,
-            }
+            response_framing(framing_facts, meta, ctx)
         };
         match framing {
             Framing::Length(0) => self.message_done(dir),
@@ -1151,6 +1143,79 @@ impl HttpConn {
             Framing::Chunked => self.dirs[dir].state = State::ChunkSize,
             Framing::UntilClose => self.dirs[dir].state = State::UntilClose,
         }
+    }
+
+    /// A response head httparse refused: reported (a header-count limit or a parse error),
+    /// the request it answers emitted without it, and reading resynchronises.
+    fn response_unparsable(
+        &mut self,
+        dir: Dir,
+        head: &[u8],
+        too_many: bool,
+        n: usize,
+        meta: &PacketMeta,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let first = head.split(|b| *b == b'\n').next().unwrap_or(&[]);
+        let shown = escape_bytes(first.get(..80).unwrap_or(first));
+        if too_many {
+            // Counted as the limit it is (it used to count as a parse error).
+            ctx.warn("limit-headers", meta, || {
+                format!("response with more than {n} header lines dropped: {shown}")
+            });
+        } else {
+            ctx.warn("http-parse-error", meta, || {
+                format!("unparsable response head: {shown}")
+            });
+        }
+        if head.starts_with(b"HTTP/") {
+            self.response_dropped(dir, head, ctx);
+        }
+        self.resync(dir);
+    }
+
+    /// Gives a final response to the oldest waiting request and emits the exchange; an h2c
+    /// upgrade instead switches the connection to HTTP/2 (with that request as stream 1) and
+    /// gives `None`. Else the answered request's (HEAD, CONNECT) flags.
+    fn answer(
+        &mut self,
+        dir: Dir,
+        response: Response,
+        syntax: Option<HeadSyntax>,
+        h2c: bool,
+        meta: &PacketMeta,
+        ctx: &mut Ctx<'_>,
+    ) -> Option<(bool, bool)> {
+        let first_byte = self.dirs[dir].msg_meta;
+        let mut upgraded = None;
+        let flags = match self.pending.pop_front() {
+            // Its response comes on HTTP/2 stream 1.
+            Some(p) if h2c => {
+                upgraded = Some(p);
+                (false, false)
+            }
+            Some(mut p) => {
+                let wait = first_byte.ts.saturating_sub(p.last_ts).max(0) as f64 / 1000.0;
+                p.ex.timings.wait_ms = Some(wait);
+                p.ex.response = Some(response);
+                p.ex.evidence.head = syntax.map(Box::new);
+                let flags = (p.head, p.connect);
+                ctx.emit(p);
+                flags
+            }
+            None => {
+                let status = response.status;
+                ctx.warn("http-response-without-request", meta, || {
+                    format!("response {status} without a request seen")
+                });
+                (false, false)
+            }
+        };
+        if h2c {
+            self.switch_to_h2c(dir, upgraded, ctx);
+            return None;
+        }
+        Some(flags)
     }
 
     /// After a `101` to h2c (sent in direction `dir`): the connection continues as HTTP/2,
@@ -1237,6 +1302,48 @@ fn upgrades_to_h2c(headers: Option<&Headers>) -> bool {
 
 /// The request URL: absolute-form targets as sent; otherwise `http://` + Host (or the server
 /// address when there is none) + target.
+/// A request body's framing from its head (a bad one is reported and taken as no body).
+fn request_framing(headers: &Headers, meta: &PacketMeta, ctx: &mut Ctx<'_>) -> Framing {
+    match (chunked_last(headers), content_length(headers)) {
+        (Some(true), _) => Framing::Chunked,
+        (Some(false), _) => {
+            ctx.warn("http-bad-framing", meta, || {
+                "request Transfer-Encoding does not end in chunked".into()
+            });
+            Framing::Length(0)
+        }
+        (None, Some(Ok(n))) => Framing::Length(n),
+        (None, Some(Err(()))) => {
+            ctx.warn("http-bad-framing", meta, || {
+                "invalid request Content-Length".into()
+            });
+            Framing::Length(0)
+        }
+        (None, None) => Framing::Length(0),
+    }
+}
+
+/// A response body's framing from its head's (`chunked` last, `Content-Length`) facts, for a
+/// response that may have a body (a bad length is reported and read until close).
+fn response_framing(
+    facts: (Option<bool>, Option<Result<u64, ()>>),
+    meta: &PacketMeta,
+    ctx: &mut Ctx<'_>,
+) -> Framing {
+    match facts {
+        (Some(true), _) => Framing::Chunked,
+        (Some(false), _) => Framing::UntilClose,
+        (None, Some(Ok(n))) => Framing::Length(n),
+        (None, Some(Err(()))) => {
+            ctx.warn("http-bad-framing", meta, || {
+                "invalid response Content-Length; reading until close".into()
+            });
+            Framing::UntilClose
+        }
+        (None, None) => Framing::UntilClose,
+    }
+}
+
 fn build_url(method: &str, target: &str, headers: &Headers, server: &str) -> String {
     let lower = target.get(..8).unwrap_or(target).to_ascii_lowercase();
     if lower.starts_with("http://") || lower.starts_with("https://") {
@@ -1850,6 +1957,24 @@ mod tests {
         assert!(o.diag.count("limit-total-buffer") > 0);
         let unlimited = run_with(pcap(&frames, 1, false, false), &CaptureOptions::default());
         assert_eq!(unlimited.diag.count("limit-total-buffer"), 0);
+    }
+
+    proptest::proptest! {
+        /// The vector search finds the same head end as a byte-by-byte scan.
+        #[test]
+        fn head_end_is_the_first_blank_line(
+            buf in proptest::collection::vec(proptest::sample::select(b"\r\nab:".to_vec()), 0..64),
+            from in 0usize..70,
+        ) {
+            let slow = buf.get(from..).and_then(|rest| {
+                (0..rest.len()).find_map(|i| match rest[i..] {
+                    [b'\n', b'\n', ..] => Some(from + i + 2),
+                    [b'\n', b'\r', b'\n', ..] => Some(from + i + 3),
+                    _ => None,
+                })
+            });
+            proptest::prop_assert_eq!(find_head_end(&buf, from), slow);
+        }
     }
 
     #[test]

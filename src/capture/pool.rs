@@ -13,12 +13,11 @@
 //! connection's exchanges (bounded by [`HOLD_US`] of capture time) until its class is known,
 //! then writes it to `Evidence::connection_credentials`.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::hash::BuildHasher;
 
 use crate::cors::Browser;
-use crate::fingerprint::{wire_engine, Wire};
+use crate::fingerprint::{wire_engine, with_user_agent, Wire};
 use crate::model::{Exchange, Micros};
 
 /// How long (capture time) an exchange waits for its connection to show its class.
@@ -62,7 +61,9 @@ struct Conn {
 /// What each connection showed so far.
 #[derive(Debug, Default)]
 pub struct Pools {
-    conns: HashMap<u64, Conn>,
+    /// By connection id; looked up for every packet by the output stage (`Reorder`), so
+    /// hashed with seeded foldhash rather than SipHash.
+    conns: HashMap<u64, Conn, foldhash::fast::RandomState>,
     /// Size at which the next prune runs (twice what the last one kept): pruning stays
     /// amortised O(1) per call however many connections are live.
     prune_at: usize,
@@ -75,11 +76,8 @@ impl Pools {
             return;
         };
         let family = wire_engine(&x.request.headers, x.evidence.pseudo_order.as_ref());
-        let agent = {
-            let mut h = DefaultHasher::new();
-            x.request.headers.get_str("user-agent").hash(&mut h);
-            h.finish()
-        };
+        // Seeded like the table: User-Agents cannot be chosen to collide.
+        let agent = with_user_agent(&x.request.headers, |ua| self.conns.hasher().hash_one(ua));
         let c = self.conns.entry(id).or_insert(Conn {
             family,
             agent,

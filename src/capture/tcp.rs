@@ -175,22 +175,36 @@ struct Delivered {
 }
 
 /// A cheap digest of a byte range: equal bytes give equal digests, so a differing digest is a
-/// certain conflict (a collision can only hide one). Word sums vectorize, so delivering data
-/// costs next to nothing more.
+/// certain conflict (a collision can only hide one). It runs over every delivered byte, so it
+/// is a Fletcher-style pair of word sums in four independent lanes (a running sum, and the sum
+/// of running sums, which sees words moved), which the compiler turns into vector adds: about
+/// a third of the instructions of the multiply-and-xor digest it replaced.
 fn fingerprint(bytes: &[u8]) -> u64 {
-    let mut words = bytes.chunks_exact(8);
-    let (mut sum, mut xor) = (0u64, 0u64);
-    for w in words.by_ref() {
-        // Safe: chunks_exact yields 8-byte chunks.
-        let w = u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
-        sum = sum.wrapping_add(w);
-        xor ^= w.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let mut blocks = bytes.chunks_exact(32);
+    let (mut a, mut b) = ([0u64; 4], [0u64; 4]);
+    for block in blocks.by_ref() {
+        for i in 0..4 {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&block[8 * i..8 * i + 8]);
+            a[i] = a[i].wrapping_add(u64::from_le_bytes(w));
+            b[i] = b[i].wrapping_add(a[i]);
+        }
     }
-    let mut tail = [0u8; 8];
-    let rest = words.remainder();
+    let mut tail = [0u8; 32];
+    let rest = blocks.remainder();
     tail[..rest.len()].copy_from_slice(rest);
-    let t = u64::from_le_bytes(tail);
-    sum.wrapping_add(t).rotate_left(17) ^ xor ^ (bytes.len() as u64).wrapping_mul(31)
+    let mut h = (bytes.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    for i in 0..4 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&tail[8 * i..8 * i + 8]);
+        a[i] = a[i].wrapping_add(u64::from_le_bytes(w));
+        b[i] = b[i].wrapping_add(a[i]);
+        h = (h ^ a[i])
+            .rotate_left(23)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            ^ b[i];
+    }
+    h
 }
 
 /// The detail of a `tcp-conflicting-overlap` warning.
@@ -801,6 +815,33 @@ mod tests {
         assert_eq!(b.diff(a), 4);
         assert!(a.is_before(b));
         assert!(!b.is_before(a));
+    }
+
+    #[test]
+    fn fingerprint_sees_changed_and_moved_bytes() {
+        let base: Vec<u8> = (0..200u32).map(|i| (i * 7 + 3) as u8).collect();
+        let fp = fingerprint(&base);
+        for len in [0, 1, 7, 8, 31, 32, 33, 64, 200] {
+            // Equal bytes elsewhere in memory, equal digest.
+            let copy = base[..len].to_vec();
+            assert_eq!(fingerprint(&base[..len]), fingerprint(&copy));
+        }
+        for at in [0, 5, 31, 32, 100, 199] {
+            let mut one = base.clone();
+            one[at] ^= 1;
+            assert_ne!(fingerprint(&one), fp, "byte {at} changed");
+        }
+        // Two words swapped (same lane, different blocks; different lanes), a byte more.
+        for (x, y) in [(0, 32), (8, 16), (40, 72)] {
+            let mut moved = base.clone();
+            for k in 0..8 {
+                moved.swap(x + k, y + k);
+            }
+            assert_ne!(fingerprint(&moved), fp, "words {x} and {y} swapped");
+        }
+        let mut longer = base.clone();
+        longer.push(0);
+        assert_ne!(fingerprint(&longer), fp);
     }
 
     #[test]
