@@ -188,7 +188,7 @@ impl Resolver {
         // Inputs that are not a browser's own export (captures, HARs from proxies) can hold
         // requests of tools, which no CORS check stops.
         let client =
-            (!flow.flavour.is_browser_export()).then(|| crate::fingerprint::identify(headers));
+            (!flow.first().exchange.evidence.browser_requests_only).then(|| crate::fingerprint::identify(headers));
         let page_origin = match outside_cors(flow, &facts, client, headers) {
             Ok(p) => p,
             Err(why) => return not_cors_resolution(recorder, facts, why),
@@ -205,9 +205,9 @@ impl Resolver {
         if delivered_outside_cors(flow, &facts, &rec_evals) {
             return not_cors_resolution(recorder, facts, Note::DeliveredOutsideCors);
         }
-        let har = flow.first().exchange.flavour.is_har();
+        let absence_is_no_evidence = flow.first().exchange.evidence.absence_is_no_evidence;
         let (rec_choice, credentials, rec_notes) =
-            choose_with_evidence(recorder, &facts, &rec_evals, har);
+            choose_with_evidence(recorder, &facts, &rec_evals, absence_is_no_evidence);
         let recording = Recording::new(flow, &facts, &rec_evals, rec_choice);
         let mut browsers = Vec::new();
         let mut chosen: Vec<Option<(bool, Evaluation)>> = Vec::new();
@@ -242,7 +242,7 @@ impl Resolver {
             return;
         }
         let x = &flow.first().exchange;
-        let visible = flow.first().sent && !(x.flavour.is_har() && x.evidence.no_response);
+        let visible = flow.first().sent && !(x.evidence.failed_lists_provisional_headers && x.evidence.no_response);
         let Some(p) = &facts.page_origin else { return };
         if visible
             && !x.request.headers.contains("cookie")
@@ -848,15 +848,15 @@ fn same_hidden_answer(
 }
 
 /// For the recording browser: the evaluation the evidence supports, the deduced credentials
-/// mode and a note. Ties go to the uncredentialed reading (fetch's default mode). `har`: the
-/// input is a HAR, where a request that never followed its preflight is no evidence of a
-/// block (the export stopped, the page closed, an AbortController fired): the browser lists a
-/// request its preflight stopped, with its error.
+/// mode and a note. Ties go to the uncredentialed reading (fetch's default mode).
+/// `absence_is_no_evidence` (`Evidence`): a request that never followed its preflight is no
+/// evidence of a block (the export stopped, the page closed, an AbortController fired): the
+/// browser lists a request its preflight stopped, with its error.
 fn choose_with_evidence(
     browser: Browser,
     facts: &Facts,
     evals: &[(bool, Evaluation)],
-    har: bool,
+    absence_is_no_evidence: bool,
 ) -> (Option<usize>, Credentials, Vec<Note>) {
     let is_blocked = |e: &Evaluation| matches!(e.decision, Decision::Blocked(_));
     let is_allowed = |e: &Evaluation| matches!(e.decision, Decision::Allowed);
@@ -883,7 +883,7 @@ fn choose_with_evidence(
         (0..evals.len()).filter(|&i| pred(&evals[i].1)).collect()
     };
     match &facts.observed {
-        Observed::NotSent if har && pick(&is_blocked).len() < evals.len() => {
+        Observed::NotSent if absence_is_no_evidence && pick(&is_blocked).len() < evals.len() => {
             // Credentials are deduced only from an observed failure of the request itself,
             // never from its absence.
             let (choice, note) = combine(browser, evals);
@@ -932,8 +932,9 @@ fn choose_with_evidence(
         // Chromium fails a CORS check with ERR_FAILED, never ERR_ABORTED: a request aborted
         // after its recorded preflight got past that preflight (a credentialed request would
         // have failed an `ACAO: *` preflight with ERR_FAILED), so it tells the credentials
-        // mode the same way a followed preflight does.
-        Observed::OtherFailure(e) if har && e.contains("ERR_ABORTED") => {
+        // mode the same way a followed preflight does. (Only an export records failure text,
+        // and only an export makes absence no evidence.)
+        Observed::OtherFailure(e) if absence_is_no_evidence && e.contains("ERR_ABORTED") => {
             followed_its_preflights(browser, evals, &creds_of)
         }
         _ => {

@@ -1400,7 +1400,7 @@ fn to_exchange(
         http_version: raw.request.http_version.into_owned(),
         headers: headers_of(&request_headers),
     };
-    let mut evidence = Evidence::default();
+    let mut evidence = Evidence::of_flavour(flavour);
     let mut response = None;
     if let Some(r) = raw.response {
         let status = r.status.unwrap_or(0);
