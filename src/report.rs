@@ -383,11 +383,8 @@ fn index_of(p: &Position, seq: u64) -> u64 {
 /// another's). A browser whose notes an earlier one already ends with (the notes every
 /// browser shares) adds nothing.
 fn record_notes(res: &Resolution) -> Option<String> {
-    let rec_first = res
-        .browsers
-        .iter()
-        .filter(|v| v.browser == res.recorder)
-        .chain(res.browsers.iter().filter(|v| v.browser != res.recorder));
+    let rec_first = std::iter::once(&res.browsers[res.recorder])
+        .chain(res.browsers.values().filter(|v| v.browser != res.recorder));
     let mut said: Vec<&[crate::cors::note::Note]> = Vec::new();
     let mut parts: Vec<String> = Vec::new();
     for v in rec_first {
@@ -409,9 +406,9 @@ impl Record {
     pub fn new(flow: &Flow, res: &Resolution) -> Record {
         let first = flow.first();
         let last = flow.last();
-        let cr = res.for_browser(Browser::Chromium);
-        let fx = res.for_browser(Browser::Firefox);
-        let sf = res.for_browser(Browser::Safari);
+        let cr = &res.browsers[Browser::Chromium];
+        let fx = &res.browsers[Browser::Firefox];
+        let sf = &res.browsers[Browser::Safari];
         let preflight = flow
             .hops
             .iter()
@@ -422,7 +419,7 @@ impl Record {
                 source: "recorded",
             })
             .or_else(|| {
-                res.for_browser(res.recorder)
+                res.browsers[res.recorder]
                     .cache_hits
                     .first()
                     .map(|_| PreflightInfo {
@@ -449,7 +446,7 @@ impl Record {
             reason: cr.reason,
             failed_parameter: cr.failed_parameter.clone(),
             message: cr.message.clone(),
-            fix: res.for_browser(res.recorder).fix.clone().or(cr.fix.clone()),
+            fix: res.browsers[res.recorder].fix.clone().or(cr.fix.clone()),
             firefox_verdict: fx.verdict.as_str(),
             firefox_reason: fx.reason,
             firefox_message: fx.message.clone(),
@@ -483,6 +480,15 @@ impl Record {
             Browser::Chromium => self.reason,
             Browser::Firefox => self.firefox_reason,
             Browser::Safari => self.safari_reason,
+        }
+    }
+
+    /// The console message as `browser` writes it.
+    pub fn message_for(&self, browser: Browser) -> Option<&String> {
+        match browser {
+            Browser::Chromium => self.message.as_ref(),
+            Browser::Firefox => self.firefox_message.as_ref(),
+            Browser::Safari => self.safari_message.as_ref(),
         }
     }
 
@@ -764,19 +770,14 @@ impl Summary {
 
     fn add_disagreement(&mut self, r: &Record) {
         if !r.browsers_agree {
-            let verdicts = format!(
-                "Chromium {}{}, Firefox {}{}, Safari {}{}",
-                r.verdict,
-                r.reason.map(|x| format!(" ({x})")).unwrap_or_default(),
-                r.firefox_verdict,
-                r.firefox_reason
-                    .map(|x| format!(" ({x})"))
-                    .unwrap_or_default(),
-                r.safari_verdict,
-                r.safari_reason
-                    .map(|x| format!(" ({x})"))
-                    .unwrap_or_default(),
-            );
+            let verdicts = crate::cors::ALL_BROWSERS
+                .iter()
+                .map(|&b| {
+                    let reason = r.reason_for(b).map(|x| format!(" ({x})"));
+                    format!("{b} {}{}", r.verdict_for(b), reason.unwrap_or_default())
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
             let why = r
                 .note
                 .as_deref()

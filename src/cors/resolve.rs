@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::browser::{Browser, ALL_BROWSERS};
+use super::browser::{Browser, PerBrowser, ALL_BROWSERS};
 use super::cache::PreflightCache;
 use super::engine::{evaluate, Context, Decision, Evaluation, Missing};
 use super::note::{Alternative, AlternativeOutcome, Note};
@@ -114,8 +114,7 @@ pub struct Resolution {
     pub facts: Facts,
     pub recorder: Browser,
     pub credentials: Credentials,
-    /// Chromium, Firefox, Safari, in `ALL_BROWSERS` order.
-    pub browsers: Vec<BrowserVerdict>,
+    pub browsers: PerBrowser<BrowserVerdict>,
 }
 
 impl BrowserVerdict {
@@ -126,13 +125,8 @@ impl BrowserVerdict {
 }
 
 impl Resolution {
-    pub fn for_browser(&self, b: Browser) -> &BrowserVerdict {
-        // `browsers` always holds one verdict per entry of ALL_BROWSERS, in that order.
-        &self.browsers[ALL_BROWSERS.iter().position(|x| *x == b).unwrap_or(0)]
-    }
-
     pub fn browsers_agree(&self) -> bool {
-        let v: Vec<Verdict> = self.browsers.iter().map(|b| b.verdict).collect();
+        let v: Vec<Verdict> = self.browsers.values().map(|b| b.verdict).collect();
         v.windows(2).all(|w| w[0] == w[1])
     }
 }
@@ -141,7 +135,7 @@ impl Resolution {
 /// every client (a HAR's browser, a capture's client IP) is its own browser with its own cache
 /// and capacity, so flows of different clients can be resolved independently.
 pub struct Resolver {
-    caches: HashMap<Arc<str>, Vec<PreflightCache>>,
+    caches: HashMap<Arc<str>, PerBrowser<PreflightCache>>,
     /// What the server answered earlier, per endpoint (requests the recorder did not send).
     evidence: super::counterfactual::EndpointEvidence,
     cookies: super::cookies::CookieJar,
@@ -187,8 +181,8 @@ impl Resolver {
         let headers = client_headers(flow);
         // Inputs that are not a browser's own export (captures, HARs from proxies) can hold
         // requests of tools, which no CORS check stops.
-        let client =
-            (!flow.first().exchange.evidence.browser_requests_only).then(|| crate::fingerprint::identify(headers));
+        let client = (!flow.first().exchange.evidence.browser_requests_only)
+            .then(|| crate::fingerprint::identify(headers));
         let page_origin = match outside_cors(flow, &facts, client, headers) {
             Ok(p) => p,
             Err(why) => return not_cors_resolution(recorder, facts, why),
@@ -209,23 +203,26 @@ impl Resolver {
         let (rec_choice, credentials, rec_notes) =
             choose_with_evidence(recorder, &facts, &rec_evals, absence_is_no_evidence);
         let recording = Recording::new(flow, &facts, &rec_evals, rec_choice);
-        let mut browsers = Vec::new();
-        let mut chosen: Vec<Option<(bool, Evaluation)>> = Vec::new();
-        for &b in ALL_BROWSERS.iter() {
+        let mut decided: PerBrowser<Option<BrowserVerdict>> = PerBrowser::default();
+        let mut chosen: PerBrowser<Option<(bool, Evaluation)>> = PerBrowser::default();
+        for b in ALL_BROWSERS {
             let (v, choice) = if b == recorder {
                 let v = judge.verdict(b, &rec_evals, rec_choice, rec_notes.clone(), true);
                 (v, rec_choice.map(|i| rec_evals[i].clone()))
             } else {
-                judge.derive(caches, b, credentials, &recording, &options, &browsers)
+                judge.derive(caches, b, credentials, &recording, &options, &decided)
             };
-            browsers.push(v);
-            chosen.push(choice);
+            decided[b] = Some(v);
+            chosen[b] = choice;
         }
+        // The loop above decided every browser: the fallback is never taken.
+        let mut browsers =
+            decided.map(|b, v| v.unwrap_or_else(|| plain(b, Verdict::Unknown, vec![])));
         unknown_if_mode_ambiguous(&facts, &mut browsers);
         commit_caches(caches, flow, chosen);
         unknown_if_not_a_browser(client, headers, &mut browsers);
         explain_undecided(&mut browsers);
-        note_credentials_evidence(&facts, index_of(recorder), &mut browsers);
+        note_credentials_evidence(&facts, recorder, &mut browsers);
         self.evidence.record(flow);
         Resolution {
             facts,
@@ -242,7 +239,8 @@ impl Resolver {
             return;
         }
         let x = &flow.first().exchange;
-        let visible = flow.first().sent && !(x.evidence.failed_lists_provisional_headers && x.evidence.no_response);
+        let visible = flow.first().sent
+            && !(x.evidence.failed_lists_provisional_headers && x.evidence.no_response);
         let Some(p) = &facts.page_origin else { return };
         if visible
             && !x.request.headers.contains("cookie")
@@ -277,10 +275,10 @@ impl Resolver {
             return;
         }
         self.caches.retain(|_, cs| {
-            for c in cs.iter_mut() {
+            for c in cs.values_mut() {
                 c.expire(now);
             }
-            cs.iter().any(|c| !c.is_empty())
+            cs.values().any(|c| !c.is_empty())
         });
         self.last_expire = now;
     }
@@ -289,12 +287,9 @@ impl Resolver {
 /// Input time between two sweeps of expired cache entries, in microseconds.
 const EXPIRE_EVERY_US: i64 = 60_000_000;
 
-/// A new client's preflight caches, one per browser in `ALL_BROWSERS` order.
-fn new_caches() -> Vec<PreflightCache> {
-    ALL_BROWSERS
-        .iter()
-        .map(|b| PreflightCache::new(*b))
-        .collect()
+/// A new client's preflight caches, one per browser.
+fn new_caches() -> PerBrowser<PreflightCache> {
+    PerBrowser::from_fn(PreflightCache::new)
 }
 
 /// Decides which headers show the client: the request's, or, for a request rebuilt from its
@@ -312,10 +307,7 @@ fn not_cors_resolution(recorder: Browser, facts: Facts, why: Note) -> Resolution
         facts,
         recorder,
         credentials: Credentials::Unknown,
-        browsers: ALL_BROWSERS
-            .iter()
-            .map(|b| plain(*b, Verdict::NotCors, vec![why.clone()]))
-            .collect(),
+        browsers: PerBrowser::from_fn(|b| plain(b, Verdict::NotCors, vec![why.clone()])),
     }
 }
 
@@ -431,7 +423,7 @@ impl Judge<'_> {
     /// recorder itself).
     fn readings(
         &self,
-        caches: &[PreflightCache],
+        caches: &PerBrowser<PreflightCache>,
         browser: Browser,
         options: &[bool],
         passed: &[bool],
@@ -445,7 +437,7 @@ impl Judge<'_> {
                     recorder: self.recorder,
                     include,
                     page_origin: self.page_origin,
-                    cache: &caches[index_of(browser)],
+                    cache: &caches[browser],
                     recorder_passed_preflight: passed,
                     recorder_unsafe_names: names,
                     is_font: self.facts.is_font,
@@ -482,12 +474,12 @@ impl Judge<'_> {
     /// of the browsers before `b`. Returns the verdict and the evaluation its cache commits.
     fn derive(
         &self,
-        caches: &[PreflightCache],
+        caches: &PerBrowser<PreflightCache>,
         b: Browser,
         credentials: Credentials,
         rec: &Recording,
         options: &[bool],
-        so_far: &[BrowserVerdict],
+        so_far: &PerBrowser<Option<BrowserVerdict>>,
     ) -> (BrowserVerdict, Option<(bool, Evaluation)>) {
         let opts = derived_options(credentials, rec, &self.facts.observed, options);
         let evals = self.readings(caches, b, &opts, &rec.passed, &rec.names);
@@ -545,11 +537,11 @@ fn derived_options(
 fn adopt_recorder_outcome(
     v: &mut BrowserVerdict,
     recorder: Browser,
-    so_far: &[BrowserVerdict],
+    so_far: &PerBrowser<Option<BrowserVerdict>>,
     facts: &Facts,
 ) {
-    let decided = so_far
-        .get(index_of(recorder))
+    let decided = so_far[recorder]
+        .as_ref()
         .map(|r| r.verdict)
         .filter(|r| matches!(r, Verdict::Allowed | Verdict::Blocked));
     if let Some(outcome) = decided.or(recorder_outcome(facts)) {
@@ -598,11 +590,11 @@ fn contradicted(observed: &Observed, rec: &Recording, v: &BrowserVerdict) -> boo
 
 /// Decides that a block is unknown when the mode is ambiguous and nothing was observed: a
 /// no-cors request is not checked, and nothing on the wire tells the two apart.
-fn unknown_if_mode_ambiguous(facts: &Facts, browsers: &mut [BrowserVerdict]) {
+fn unknown_if_mode_ambiguous(facts: &Facts, browsers: &mut PerBrowser<BrowserVerdict>) {
     if facts.mode != Mode::Ambiguous || facts.observed != Observed::NotObserved {
         return;
     }
-    for v in browsers {
+    for v in browsers.values_mut() {
         if v.verdict == Verdict::Blocked {
             v.verdict = Verdict::Unknown;
             v.notes = vec![Note::BlockedIfCorsMode { reason: v.reason }];
@@ -612,13 +604,13 @@ fn unknown_if_mode_ambiguous(facts: &Facts, browsers: &mut [BrowserVerdict]) {
 
 /// Decides what each browser's preflight cache holds after the flow: the preflights its
 /// chosen evaluation passed are stored (timed by the preflight), and the entry of a blocked
-/// request is cleared. `chosen` is in `ALL_BROWSERS` order, like `caches`.
+/// request is cleared.
 fn commit_caches(
-    caches: &mut [PreflightCache],
+    caches: &mut PerBrowser<PreflightCache>,
     flow: &Flow,
-    chosen: Vec<Option<(bool, Evaluation)>>,
+    chosen: PerBrowser<Option<(bool, Evaluation)>>,
 ) {
-    for (cache, choice) in caches.iter_mut().zip(chosen) {
+    for (cache, choice) in caches.values_mut().zip(chosen.into_values()) {
         let Some((include, ev)) = choice else {
             continue;
         };
@@ -642,7 +634,7 @@ fn commit_caches(
 fn unknown_if_not_a_browser(
     client: Option<crate::fingerprint::Client>,
     headers: &crate::model::Headers,
-    browsers: &mut [BrowserVerdict],
+    browsers: &mut PerBrowser<BrowserVerdict>,
 ) {
     let Some(c @ crate::fingerprint::Client::Unknown) = client else {
         return;
@@ -652,7 +644,7 @@ fn unknown_if_not_a_browser(
     }
     let doubt = crate::fingerprint::doubt(c, headers);
     for v in browsers
-        .iter_mut()
+        .values_mut()
         .filter(|v| v.verdict == Verdict::Blocked)
     {
         let note = Note::BlockedIfBrowser {
@@ -665,8 +657,8 @@ fn unknown_if_not_a_browser(
 
 /// Decides the note of a problem verdict no rule explained: the Why column is never empty for
 /// a problem, so it says what would decide it.
-fn explain_undecided(browsers: &mut [BrowserVerdict]) {
-    for v in browsers {
+fn explain_undecided(browsers: &mut PerBrowser<BrowserVerdict>) {
+    for v in browsers.values_mut() {
         if matches!(v.verdict, Verdict::Blocked | Verdict::Unknown)
             && v.reason.is_none()
             && v.notes.is_empty()
@@ -678,11 +670,13 @@ fn explain_undecided(browsers: &mut [BrowserVerdict]) {
 
 /// Decides the notes on how the credentials mode was read: from the cookie jar (the recorder
 /// only) or from the connections (every browser).
-fn note_credentials_evidence(facts: &Facts, rec_idx: usize, browsers: &mut [BrowserVerdict]) {
+fn note_credentials_evidence(
+    facts: &Facts,
+    recorder: Browser,
+    browsers: &mut PerBrowser<BrowserVerdict>,
+) {
     if facts.credentials_from_cookie_jar {
-        if let Some(v) = browsers.get_mut(rec_idx) {
-            v.notes.push(Note::CookieJar);
-        }
+        browsers[recorder].notes.push(Note::CookieJar);
     }
     if facts.credentials_from_connection {
         let why = if facts.credentials_seen == Some(true) {
@@ -690,7 +684,7 @@ fn note_credentials_evidence(facts: &Facts, rec_idx: usize, browsers: &mut [Brow
         } else {
             Note::ConnectionCarriedPreflight
         };
-        for v in browsers {
+        for v in browsers.values_mut() {
             v.notes.push(why.clone());
         }
     }
@@ -758,10 +752,6 @@ fn recorder_outcome(facts: &Facts) -> Option<Verdict> {
         Observed::CorsFailure(_) | Observed::Dropped => Some(Verdict::Blocked),
         _ => None,
     }
-}
-
-fn index_of(b: Browser) -> usize {
-    ALL_BROWSERS.iter().position(|x| *x == b).unwrap_or(0)
 }
 
 fn plain(browser: Browser, verdict: Verdict, notes: Vec<Note>) -> BrowserVerdict {
@@ -1572,8 +1562,8 @@ mod tests {
             );
             let r = Resolver::new().resolve(&f, Browser::Chromium);
             assert_eq!(r.credentials, credentials, "{error}");
-            assert_eq!(r.for_browser(Browser::Chromium).verdict, verdict, "{error}");
-            for v in &r.browsers {
+            assert_eq!(r.browsers[Browser::Chromium].verdict, verdict, "{error}");
+            for v in r.browsers.values() {
                 let note = v.note().unwrap_or_default();
                 assert!(!note.contains("WildcardWithCredentials"), "{error}: {note}");
                 if credentials == Credentials::Omit {
@@ -1636,13 +1626,13 @@ mod tests {
         );
         let r = Resolver::new().resolve(&f, Browser::Chromium);
         assert_eq!(r.credentials, Credentials::Include);
-        let c = r.for_browser(Browser::Chromium);
+        let c = &r.browsers[Browser::Chromium];
         assert_eq!(
             (c.verdict, c.reason),
             (Verdict::Blocked, Some("InvalidAllowCredentials"))
         );
         assert_eq!(
-            r.for_browser(Browser::Firefox).reason,
+            r.browsers[Browser::Firefox].reason,
             Some("CORSMissingAllowCredentials")
         );
     }
@@ -1689,7 +1679,7 @@ mod tests {
         // Read from the connection: decided, and the note says so.
         let f = one(hop(U, Some(false)).exchange, None);
         let r = Resolver::new().resolve(&f, Browser::Chromium);
-        let c = r.for_browser(Browser::Chromium);
+        let c = &r.browsers[Browser::Chromium];
         assert_eq!(
             (r.credentials, c.verdict),
             (Credentials::Omit, Verdict::Allowed)
@@ -1719,7 +1709,7 @@ mod tests {
                 None,
             );
             let r = Resolver::new().resolve(&f, Browser::Chromium);
-            for b in &r.browsers {
+            for b in r.browsers.values() {
                 assert_eq!(b.verdict, Verdict::NotCors, "{headers:?} {url}");
                 assert!(b.fix.is_none());
             }
@@ -1740,7 +1730,7 @@ mod tests {
             None,
         );
         let r = Resolver::new().resolve(&f, Browser::Chromium);
-        let c = r.for_browser(Browser::Chromium);
+        let c = &r.browsers[Browser::Chromium];
         assert_eq!(c.verdict, Verdict::Unknown);
         assert!(
             c.note().unwrap_or_default().contains("with credentials"),
@@ -1764,7 +1754,7 @@ mod tests {
         );
         let r = Resolver::new().resolve(&f, Browser::Chromium);
         assert_eq!(r.credentials, Credentials::Omit);
-        assert_eq!(r.for_browser(Browser::Chromium).verdict, Verdict::Allowed);
+        assert_eq!(r.browsers[Browser::Chromium].verdict, Verdict::Allowed);
     }
 
     #[test]
@@ -1788,7 +1778,7 @@ mod tests {
         );
         let r = Resolver::new().resolve(&ok, Browser::Chromium);
         assert_eq!(r.facts.page_origin.as_deref(), Some("null"));
-        assert_eq!(r.for_browser(Browser::Chromium).verdict, Verdict::Allowed);
+        assert_eq!(r.browsers[Browser::Chromium].verdict, Verdict::Allowed);
         let bad = one(
             x(
                 Flavour::Capture,
@@ -1807,7 +1797,7 @@ mod tests {
             None,
         );
         let r = Resolver::new().resolve(&bad, Browser::Chromium);
-        let c = r.for_browser(Browser::Chromium);
+        let c = &r.browsers[Browser::Chromium];
         assert_eq!(
             (c.verdict, c.reason),
             (Verdict::Blocked, Some("AllowOriginMismatch"))
@@ -1828,10 +1818,10 @@ mod tests {
             None,
         );
         let r = Resolver::new().resolve(&f, Browser::Chromium);
-        assert_eq!(r.for_browser(Browser::Chromium).verdict, Verdict::Unknown);
-        assert_eq!(r.for_browser(Browser::Chromium).reason, None);
+        assert_eq!(r.browsers[Browser::Chromium].verdict, Verdict::Unknown);
+        assert_eq!(r.browsers[Browser::Chromium].reason, None);
         // Firefox's console names it CORSDidNotSucceed; it is still a network error.
-        let fx = r.for_browser(Browser::Firefox);
+        let fx = &r.browsers[Browser::Firefox];
         assert_eq!((fx.verdict, fx.reason), (Verdict::Unknown, None));
         assert!(fx.note().unwrap().contains("CORSDidNotSucceed"));
     }
@@ -1851,7 +1841,7 @@ mod tests {
         );
         let r = Resolver::new().resolve(&f, Browser::Chromium);
         assert_eq!(r.facts.mode, Mode::NoCors);
-        assert_eq!(r.for_browser(Browser::Chromium).verdict, Verdict::NotCors);
+        assert_eq!(r.browsers[Browser::Chromium].verdict, Verdict::NotCors);
     }
 
     /// A capture's preflight for a PUT to `U` from `O`, allowed for `max_age` seconds.
@@ -1902,20 +1892,14 @@ mod tests {
         };
         let mut res = Resolver::new();
         let first = res.resolve(&one(put(1), Some(pf)), Browser::Chromium);
-        assert_eq!(
-            first.for_browser(Browser::Chromium).verdict,
-            Verdict::Allowed
-        );
+        assert_eq!(first.browsers[Browser::Chromium].verdict, Verdict::Allowed);
         let second = res.resolve(&one(put(30_000_000), None), Browser::Chromium);
-        let c = second.for_browser(Browser::Chromium);
+        let c = &second.browsers[Browser::Chromium];
         assert_eq!(c.verdict, Verdict::Allowed, "{:?}", c.note());
         assert_eq!(c.cache_hits.len(), 1);
         // After the max-age, the missing preflight cannot be explained.
         let third = res.resolve(&one(put(120_000_000), None), Browser::Chromium);
-        assert_eq!(
-            third.for_browser(Browser::Chromium).verdict,
-            Verdict::Unknown
-        );
+        assert_eq!(third.browsers[Browser::Chromium].verdict, Verdict::Unknown);
     }
 
     #[test]
@@ -1941,7 +1925,7 @@ mod tests {
         let mut other = one(put("10.0.0.2", 2_000_000), None);
         other.client = Arc::from("10.0.0.2");
         let r = res.resolve(&other, Browser::Chromium);
-        assert_eq!(r.for_browser(Browser::Chromium).verdict, Verdict::Unknown);
+        assert_eq!(r.browsers[Browser::Chromium].verdict, Verdict::Unknown);
         assert_eq!(res.live_clients(), 2);
     }
 
@@ -2013,7 +1997,7 @@ mod tests {
         let mut res = Resolver::new();
         res.expire_caches(0);
         let caches = res.caches.entry(client.clone()).or_insert_with(new_caches);
-        caches[0].insert(&client, O, U, 0, false, &allowed);
+        caches[Browser::Chromium].insert(&client, O, U, 0, false, &allowed);
         // Ten seconds later the entry is stale, but no sweep is due yet.
         res.expire_caches(10_000_000);
         assert_eq!(res.live_clients(), 1);
@@ -2060,7 +2044,7 @@ mod tests {
             evidence: None,
         };
         let mut caches = new_caches();
-        let passed = evaluate(&flow, &cx(&caches[0]));
+        let passed = evaluate(&flow, &cx(&caches[Browser::Chromium]));
         assert_eq!(passed.passed.len(), 1);
         let mut blocked = passed.clone();
         blocked.decision = Decision::Blocked(Blocked {
@@ -2073,20 +2057,16 @@ mod tests {
             hop: 0,
         });
         blocked.passed.clear();
-        commit_caches(
-            &mut caches,
-            &flow,
-            vec![Some((false, passed.clone())), None, Some((false, passed))],
-        );
-        assert_eq!(
-            caches.iter().map(|c| c.len()).collect::<Vec<_>>(),
-            [1, 0, 1]
-        );
-        commit_caches(&mut caches, &flow, vec![None, None, Some((false, blocked))]);
-        assert_eq!(
-            caches.iter().map(|c| c.len()).collect::<Vec<_>>(),
-            [1, 0, 0]
-        );
+        let only = |skip: Browser, e: &Evaluation| {
+            PerBrowser::from_fn(|b| (b != skip).then(|| (false, e.clone())))
+        };
+        commit_caches(&mut caches, &flow, only(Browser::Firefox, &passed));
+        let lens = |c: &PerBrowser<PreflightCache>| c.values().map(|c| c.len()).collect::<Vec<_>>();
+        assert_eq!(lens(&caches), [1, 0, 1]);
+        let safari_blocked =
+            PerBrowser::from_fn(|b| (b == Browser::Safari).then(|| (false, blocked.clone())));
+        commit_caches(&mut caches, &flow, safari_blocked);
+        assert_eq!(lens(&caches), [1, 0, 0]);
     }
 
     /// The overrides across browsers: an ambiguous mode turns blocks unknown only where nothing
@@ -2099,7 +2079,7 @@ mod tests {
             reason: Some("X"),
             ..plain(b, Verdict::Blocked, Vec::new())
         };
-        let all = || ALL_BROWSERS.iter().map(|&b| blocked(b)).collect::<Vec<_>>();
+        let all = || PerBrowser::from_fn(blocked);
         for (observed, want) in [
             (Observed::NotObserved, Verdict::Unknown),
             (Observed::Succeeded, Verdict::Blocked),
@@ -2111,15 +2091,13 @@ mod tests {
             };
             let mut v = all();
             unknown_if_mode_ambiguous(&f, &mut v);
-            assert!(v.iter().all(|v| v.verdict == want), "{:?}", f.observed);
+            assert!(v.values().all(|v| v.verdict == want), "{:?}", f.observed);
         }
-        let mut v = vec![
-            plain(Browser::Chromium, Verdict::Unknown, Vec::new()),
-            blocked(Browser::Firefox),
-        ];
+        let mut v = all();
+        v[Browser::Chromium] = plain(Browser::Chromium, Verdict::Unknown, Vec::new());
         explain_undecided(&mut v);
-        assert_eq!(v[0].notes, [Note::Undecided]);
-        assert_eq!(v[1].notes, []);
+        assert_eq!(v[Browser::Chromium].notes, [Note::Undecided]);
+        assert_eq!(v[Browser::Firefox].notes, []);
         let f = Facts {
             credentials_from_cookie_jar: true,
             credentials_from_connection: true,
@@ -2127,8 +2105,8 @@ mod tests {
             ..facts
         };
         let mut v = all();
-        note_credentials_evidence(&f, 1, &mut v);
-        let notes: Vec<usize> = v.iter().map(|v| v.notes.len()).collect();
+        note_credentials_evidence(&f, Browser::Firefox, &mut v);
+        let notes: Vec<usize> = v.values().map(|v| v.notes.len()).collect();
         assert_eq!(notes, [1, 2, 1]);
     }
 

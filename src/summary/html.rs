@@ -154,8 +154,10 @@ fn endpoint(o: &mut String, i: usize, e: &EndpointReport) {
         let p = &f.proof;
         let _ = write!(
             o,
-            "<p><b>Proof</b>: re-evaluated {} blocked flow(s) with these headers applied to their recorded responses, through the same engine, for Chromium, Firefox and Safari: <b>{} allowed</b>",
-            p.rechecked, p.fixed
+            "<p><b>Proof</b>: re-evaluated {} blocked flow(s) with these headers applied to their recorded responses, through the same engine, for {}: <b>{} allowed</b>",
+            p.rechecked,
+            crate::cors::browser::all_names(),
+            p.fixed
         );
         if p.fixed_with_assumed_responses > 0 {
             let _ = write!(
@@ -199,8 +201,9 @@ pub fn render(ins: &Insights, b: Browser) -> String {
     let mut o = String::with_capacity(64 << 10);
     let _ = write!(
         o,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>corscope report</title><style>{CSS}</style></head><body><h1>corscope report</h1><p class=\"mut\">Verdicts as {} decides them; fixes are proven for Chromium, Firefox and Safari.</p><div class=\"cards\">",
-        b.profile().name
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>corscope report</title><style>{CSS}</style></head><body><h1>corscope report</h1><p class=\"mut\">Verdicts as {} decides them; fixes are proven for {}.</p><div class=\"cards\">",
+        b.profile().name,
+        crate::cors::browser::all_names()
     );
     card(
         &mut o,
