@@ -282,12 +282,22 @@ impl Collector {
             *e.origins.entry(o.clone()).or_insert(0) += 1;
         }
         *e.methods.entry(r.method.clone()).or_insert(0) += 1;
-        let Some(fr) = &r.flow else { return };
+        if let Some(fr) = &r.flow {
+            self.add_flow(r, fr, &key, id);
+        }
+    }
+
+    /// Adds what a record's attached flow shows: the audit, the announced headers, the
+    /// preflight cost, the fix's requirements, the proof's flows and the headers read.
+    fn add_flow(&mut self, r: &Record, fr: &FlowRef, key: &str, id: FlowId) {
         let (flow, res) = &*fr.0;
         let Some(page) = res.facts.page_origin.as_deref() else {
             return;
         };
-        self.auditor.add(flow, page, &key, &id);
+        self.auditor.add(flow, page, key, &id);
+        let Some(e) = self.endpoints.get_mut(key) else {
+            return;
+        };
         for hop in &flow.hops {
             if let Some(pf) = &hop.preflight {
                 if let Some(acrh) = pf.request.headers.get_str("access-control-request-headers") {
@@ -333,7 +343,12 @@ impl Collector {
                 e.allowed_sample.push(fr.clone());
             }
         }
-        // Response headers whose values this flow's requests carry were read by the page.
+        self.note_reads(flow, key, page);
+    }
+
+    /// Response headers whose values this flow's requests carry were read by the page; this
+    /// flow's cross-origin responses are what later requests may carry.
+    fn note_reads(&mut self, flow: &Flow, key: &str, page: &str) {
         for hop in &flow.hops {
             for (endpoint, name) in self
                 .reads
@@ -349,7 +364,7 @@ impl Collector {
                 continue;
             }
             if let Some(resp) = &hop.exchange.response {
-                self.reads.response(&flow.client, &key, &resp.headers);
+                self.reads.response(&flow.client, key, &resp.headers);
             }
         }
     }
