@@ -19,7 +19,7 @@ use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
-use crate::cors::resolve::{Resolution, Verdict};
+use crate::cors::resolve::{record_words, Credentials, Resolution, Verdict};
 use crate::cors::Browser;
 use crate::model::{Micros, Position};
 use crate::pairing::Flow;
@@ -86,7 +86,7 @@ const fn one_of(
     }
 }
 
-const VERDICTS: &[&str] = &["allowed", "blocked", "unknown", "not-cors"];
+const VERDICTS: &[&str] = &Verdict::NAMES;
 
 use FieldType::{Boolean, Integer, Number, Object, String as Str};
 
@@ -107,7 +107,7 @@ pub const PREFLIGHT_FIELDS: &[Field] = &[
     one_of(
         "source",
         false,
-        &["recorded", "cache", "missing"],
+        &PreflightSource::NAMES,
         "`recorded`, `cache` (served from the preflight cache, no OPTIONS sent) or `missing`.",
     ),
 ];
@@ -138,7 +138,7 @@ pub const FIELDS: &[Field] = &[
     one_of(
         "credentials",
         false,
-        &["include", "omit", "unknown"],
+        &Credentials::NAMES,
         "The request's credentials mode, as far as the input shows it.",
     ),
     Field {
@@ -312,8 +312,36 @@ pub struct PreflightInfo {
     pub status: Option<u16>,
     /// The preflight's entry / request number.
     pub index: Option<u64>,
-    /// `recorded`, `cache` (served from the preflight cache, no OPTIONS sent) or `missing`.
-    pub source: &'static str,
+    pub source: PreflightSource,
+}
+
+/// Where a record's preflight came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PreflightSource {
+    /// Sent and recorded.
+    Recorded,
+    /// Served from the preflight cache: no OPTIONS sent.
+    Cache,
+    /// Needed but not in the input (a value of the contract; no reader reports it today).
+    Missing,
+}
+
+record_words!(PreflightSource, 3);
+
+impl PreflightSource {
+    pub const ALL: [PreflightSource; 3] = [
+        PreflightSource::Recorded,
+        PreflightSource::Cache,
+        PreflightSource::Missing,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PreflightSource::Recorded => "recorded",
+            PreflightSource::Cache => "cache",
+            PreflightSource::Missing => "missing",
+        }
+    }
 }
 
 /// One record; its fields, their order and meaning are [`FIELDS`].
@@ -325,17 +353,17 @@ pub struct Record {
     pub origin: Option<String>,
     pub url: String,
     pub method: String,
-    pub credentials: &'static str,
+    pub credentials: Credentials,
     pub preflight: Option<PreflightInfo>,
-    pub verdict: &'static str,
+    pub verdict: Verdict,
     pub reason: Option<&'static str>,
     pub failed_parameter: Option<String>,
     pub message: Option<String>,
     pub fix: Option<String>,
-    pub firefox_verdict: &'static str,
+    pub firefox_verdict: Verdict,
     pub firefox_reason: Option<&'static str>,
     pub firefox_message: Option<String>,
-    pub safari_verdict: &'static str,
+    pub safari_verdict: Verdict,
     pub safari_reason: Option<&'static str>,
     pub safari_message: Option<String>,
     pub browsers_agree: bool,
@@ -416,7 +444,7 @@ impl Record {
             .map(|pf| PreflightInfo {
                 status: pf.response.as_ref().map(|r| r.status),
                 index: Some(index_of(&pf.loc.position, pf.seq)),
-                source: "recorded",
+                source: PreflightSource::Recorded,
             })
             .or_else(|| {
                 res.browsers[res.recorder]
@@ -425,7 +453,7 @@ impl Record {
                     .map(|_| PreflightInfo {
                         status: None,
                         index: None,
-                        source: "cache",
+                        source: PreflightSource::Cache,
                     })
             });
         let notes = record_notes(res);
@@ -440,17 +468,17 @@ impl Record {
             origin: res.facts.page_origin.clone(),
             url: first.exchange.request.url.clone(),
             method: first.exchange.request.method.clone(),
-            credentials: res.credentials.as_str(),
+            credentials: res.credentials,
             preflight,
-            verdict: cr.verdict.as_str(),
+            verdict: cr.verdict,
             reason: cr.reason,
             failed_parameter: cr.failed_parameter.clone(),
             message: cr.message.clone(),
             fix: res.browsers[res.recorder].fix.clone().or(cr.fix.clone()),
-            firefox_verdict: fx.verdict.as_str(),
+            firefox_verdict: fx.verdict,
             firefox_reason: fx.reason,
             firefox_message: fx.message.clone(),
-            safari_verdict: sf.verdict.as_str(),
+            safari_verdict: sf.verdict,
             safari_reason: sf.reason,
             safari_message: sf.message.clone(),
             browsers_agree: res.browsers_agree(),
@@ -473,6 +501,7 @@ impl Record {
             Browser::Firefox => self.firefox_verdict,
             Browser::Safari => self.safari_verdict,
         }
+        .as_str()
     }
 
     pub fn reason_for(&self, browser: Browser) -> Option<&'static str> {
@@ -493,9 +522,9 @@ impl Record {
     }
 
     pub fn is_cross_origin_cors(&self) -> bool {
-        self.verdict != Verdict::NotCors.as_str()
-            || self.firefox_verdict != "not-cors"
-            || self.safari_verdict != "not-cors"
+        [self.verdict, self.firefox_verdict, self.safari_verdict]
+            .iter()
+            .any(|v| *v != Verdict::NotCors)
     }
 
     /// The endpoint for summaries: origin + path, without the query.
@@ -753,7 +782,7 @@ impl Summary {
         let e = self.endpoints.entry(r.endpoint()).or_default();
         e.requests += 1;
         if let Some(p) = &r.preflight {
-            if p.source == "recorded" {
+            if p.source == PreflightSource::Recorded {
                 e.preflights += 1;
                 e.preflight_wait_ms =
                     add_ms(e.preflight_wait_ms, r.preflight_wait_ms.unwrap_or(0.0));
@@ -869,6 +898,33 @@ fn add_ms(a: f64, b: f64) -> f64 {
 mod tests {
     use super::*;
 
+    /// The typed fields serialize to exactly the values the contract (and so the schema and
+    /// the CSV) lists for them.
+    #[test]
+    fn typed_fields_serialize_to_the_contract_values() {
+        fn words<T: Serialize>(all: &[T]) -> Vec<String> {
+            all.iter()
+                .map(|v| match serde_json::to_value(v) {
+                    Ok(serde_json::Value::String(s)) => s,
+                    other => panic!("not a word: {other:?}"),
+                })
+                .collect()
+        }
+        let values = |fields: &[Field], name: &str| -> Vec<String> {
+            let f = fields.iter().find(|f| f.name == name);
+            f.map(|f| f.values.iter().map(|v| (*v).to_owned()).collect())
+                .unwrap_or_default()
+        };
+        for name in ["verdict", "firefox_verdict", "safari_verdict"] {
+            assert_eq!(words(&Verdict::ALL), values(FIELDS, name), "{name}");
+        }
+        assert_eq!(words(&Credentials::ALL), values(FIELDS, "credentials"));
+        assert_eq!(
+            words(&PreflightSource::ALL),
+            values(PREFLIGHT_FIELDS, "source")
+        );
+    }
+
     fn sample() -> Record {
         Record {
             source: "a.har".into(),
@@ -877,21 +933,21 @@ mod tests {
             origin: Some("https://app.example".into()),
             url: "https://api.example/x".into(),
             method: "PUT".into(),
-            credentials: "omit",
+            credentials: Credentials::Omit,
             preflight: Some(PreflightInfo {
                 status: Some(204),
                 index: Some(2),
-                source: "recorded",
+                source: PreflightSource::Recorded,
             }),
-            verdict: "blocked",
+            verdict: Verdict::Blocked,
             reason: Some("MissingAllowOriginHeader"),
             failed_parameter: None,
             message: Some("m".into()),
             fix: Some("send it".into()),
-            firefox_verdict: "blocked",
+            firefox_verdict: Verdict::Blocked,
             firefox_reason: Some("CORSMissingAllowOrigin"),
             firefox_message: None,
-            safari_verdict: "blocked",
+            safari_verdict: Verdict::Blocked,
             safari_reason: None,
             safari_message: None,
             browsers_agree: true,

@@ -14,6 +14,39 @@ use super::reason::{Blocked, Initiator, MessageContext, Named, Stage};
 use crate::model::OutcomeRecording;
 use crate::pairing::Flow;
 
+/// For a closed set of words written into records (`ALL` and a `const fn as_str`): `NAMES`,
+/// every value's text in `ALL` order (the record contract's allowed values), and `Serialize`
+/// as that text, so the contract and every format come from the one `as_str`.
+macro_rules! record_words {
+    ($t:ty, $n:literal) => {
+        impl $t {
+            pub const NAMES: [&'static str; $n] = {
+                let mut out = [""; $n];
+                let mut i = 0;
+                while i < $n {
+                    out[i] = Self::ALL[i].as_str();
+                    i += 1;
+                }
+                out
+            };
+        }
+
+        /// Compares with the word a record holds (tests read records as text).
+        impl PartialEq<&str> for $t {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use record_words;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
     Allowed,
@@ -22,8 +55,19 @@ pub enum Verdict {
     NotCors,
 }
 
+record_words!(Verdict, 4);
+record_words!(Credentials, 3);
+
 impl Verdict {
-    pub fn as_str(self) -> &'static str {
+    /// In the order summaries count them (allowed, blocked, unknown, not-cors).
+    pub const ALL: [Verdict; 4] = [
+        Verdict::Allowed,
+        Verdict::Blocked,
+        Verdict::Unknown,
+        Verdict::NotCors,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
         match self {
             Verdict::Allowed => "allowed",
             Verdict::Blocked => "blocked",
@@ -41,7 +85,13 @@ pub enum Credentials {
 }
 
 impl Credentials {
-    pub fn as_str(self) -> &'static str {
+    pub const ALL: [Credentials; 3] = [
+        Credentials::Include,
+        Credentials::Omit,
+        Credentials::Unknown,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
         match self {
             Credentials::Include => "include",
             Credentials::Omit => "omit",

@@ -148,7 +148,8 @@ pub struct BlockedFlow {
     pub fix: Option<String>,
 }
 
-const VERDICTS: [&str; 4] = ["allowed", "blocked", "unknown", "not-cors"];
+/// The verdicts in the order counts keep them (allowed, blocked, unknown, not-cors).
+const VERDICTS: [&str; 4] = crate::cors::resolve::Verdict::NAMES;
 
 /// The proof for one endpoint's fix.
 #[derive(Clone, Debug, Serialize, PartialEq)]
