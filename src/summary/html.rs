@@ -7,6 +7,12 @@ use crate::cors::Browser;
 
 /// Text for HTML element content and attribute values.
 pub fn esc(s: &str) -> String {
+    escape_markup(s, "&#39;", |_| true)
+}
+
+/// Escapes the markup characters (`'` as `apos`) and keeps the other characters `keep`
+/// allows (HTML and XML differ only there).
+pub(super) fn escape_markup(s: &str, apos: &str, keep: impl Fn(char) -> bool) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -14,8 +20,9 @@ pub fn esc(s: &str) -> String {
             '<' => o.push_str("&lt;"),
             '>' => o.push_str("&gt;"),
             '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
+            '\'' => o.push_str(apos),
+            c if keep(c) => o.push(c),
+            _ => {}
         }
     }
     o
