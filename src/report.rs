@@ -494,37 +494,42 @@ impl Record {
         }
     }
 
+    /// `browser`'s own fields of the flat record: verdict, reason, console message (the
+    /// output contract keeps them as `verdict`/`firefox_verdict`/…; this is the one map).
+    fn browser_fields(&self, browser: Browser) -> (Verdict, Option<&'static str>, Option<&String>) {
+        match browser {
+            Browser::Chromium => (self.verdict, self.reason, self.message.as_ref()),
+            Browser::Firefox => (
+                self.firefox_verdict,
+                self.firefox_reason,
+                self.firefox_message.as_ref(),
+            ),
+            Browser::Safari => (
+                self.safari_verdict,
+                self.safari_reason,
+                self.safari_message.as_ref(),
+            ),
+        }
+    }
+
     /// The verdict as `browser` sees it.
     pub fn verdict_for(&self, browser: Browser) -> &'static str {
-        match browser {
-            Browser::Chromium => self.verdict,
-            Browser::Firefox => self.firefox_verdict,
-            Browser::Safari => self.safari_verdict,
-        }
-        .as_str()
+        self.browser_fields(browser).0.as_str()
     }
 
     pub fn reason_for(&self, browser: Browser) -> Option<&'static str> {
-        match browser {
-            Browser::Chromium => self.reason,
-            Browser::Firefox => self.firefox_reason,
-            Browser::Safari => self.safari_reason,
-        }
+        self.browser_fields(browser).1
     }
 
     /// The console message as `browser` writes it.
     pub fn message_for(&self, browser: Browser) -> Option<&String> {
-        match browser {
-            Browser::Chromium => self.message.as_ref(),
-            Browser::Firefox => self.firefox_message.as_ref(),
-            Browser::Safari => self.safari_message.as_ref(),
-        }
+        self.browser_fields(browser).2
     }
 
     pub fn is_cross_origin_cors(&self) -> bool {
-        [self.verdict, self.firefox_verdict, self.safari_verdict]
+        crate::cors::ALL_BROWSERS
             .iter()
-            .any(|v| *v != Verdict::NotCors)
+            .any(|&b| self.browser_fields(b).0 != Verdict::NotCors)
     }
 
     /// The endpoint for summaries: origin + path, without the query.
