@@ -271,7 +271,7 @@ fn bench_cors(c: &mut Criterion) {
             let mut blocked = 0usize;
             for f in &flows {
                 let res = r.resolve(f, Browser::Chromium);
-                blocked += res.browsers.len();
+                blocked += res.browsers.values().count();
             }
             blocked
         })

@@ -361,6 +361,38 @@ pub struct Evidence {
     /// The recorded failure text (`error`) is the browser's CORS failure, as the input's reader
     /// reads its exporter's wording.
     pub cors_error: bool,
+    /// The header values are text the exporter wrote (HAR JSON), not the bytes on the wire, so
+    /// a non-ASCII value reads as UTF-8 whichever browser sent it.
+    pub values_as_text: bool,
+    /// The response's header list is the recording browser's own reading of the head (a HAR
+    /// lists the headers its browser parsed), so its odd lines need no re-reading for it.
+    pub headers_as_read: bool,
+    /// A request missing after its preflight is no evidence of a block: the export may have
+    /// stopped or the page closed first (an export lists a request its preflight stopped, with
+    /// its error), where on the wire the absence is what the browser did.
+    pub absence_is_no_evidence: bool,
+    /// An entry with `no_response` may list only the provisional request headers (no
+    /// `Cookie`), so a missing header there shows nothing.
+    pub failed_lists_provisional_headers: bool,
+    /// Every request in the input is the recording browser's own (its DevTools, or automation
+    /// driving it); captures and other tools' HARs (proxies) can hold any client's requests.
+    pub browser_requests_only: bool,
+}
+
+impl Evidence {
+    /// The evidence an exchange read from an input of `flavour` starts with: what that kind of
+    /// input can show. A capture's is the default (the wire shows every byte, nothing more).
+    pub fn of_flavour(flavour: Flavour) -> Evidence {
+        let export = flavour.is_har();
+        Evidence {
+            values_as_text: export,
+            headers_as_read: export,
+            absence_is_no_evidence: export,
+            failed_lists_provisional_headers: export,
+            browser_requests_only: flavour.is_browser_export(),
+            ..Evidence::default()
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -429,7 +461,7 @@ pub(crate) fn test_exchange(
             no_response: error.is_some(),
             recording: crate::input::har::recording_of(flavour),
             cors_error: error.is_some_and(crate::input::har::is_cors_error),
-            ..Evidence::default()
+            ..Evidence::of_flavour(flavour)
         },
     }
 }

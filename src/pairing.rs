@@ -694,7 +694,7 @@ fn never_followed_hop(pf: Exchange, method: String) -> FlowHop {
         evidence: crate::model::Evidence {
             page_origin: pf.evidence.page_origin.clone(),
             recording: pf.evidence.recording,
-            ..Default::default()
+            ..crate::model::Evidence::of_flavour(pf.flavour)
         },
     };
     FlowHop {

@@ -19,7 +19,7 @@ use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
-use crate::cors::resolve::{Resolution, Verdict};
+use crate::cors::resolve::{record_words, Credentials, Resolution, Verdict};
 use crate::cors::Browser;
 use crate::model::{Micros, Position};
 use crate::pairing::Flow;
@@ -86,7 +86,7 @@ const fn one_of(
     }
 }
 
-const VERDICTS: &[&str] = &["allowed", "blocked", "unknown", "not-cors"];
+const VERDICTS: &[&str] = &Verdict::NAMES;
 
 use FieldType::{Boolean, Integer, Number, Object, String as Str};
 
@@ -107,7 +107,7 @@ pub const PREFLIGHT_FIELDS: &[Field] = &[
     one_of(
         "source",
         false,
-        &["recorded", "cache", "missing"],
+        &PreflightSource::NAMES,
         "`recorded`, `cache` (served from the preflight cache, no OPTIONS sent) or `missing`.",
     ),
 ];
@@ -138,7 +138,7 @@ pub const FIELDS: &[Field] = &[
     one_of(
         "credentials",
         false,
-        &["include", "omit", "unknown"],
+        &Credentials::NAMES,
         "The request's credentials mode, as far as the input shows it.",
     ),
     Field {
@@ -312,8 +312,36 @@ pub struct PreflightInfo {
     pub status: Option<u16>,
     /// The preflight's entry / request number.
     pub index: Option<u64>,
-    /// `recorded`, `cache` (served from the preflight cache, no OPTIONS sent) or `missing`.
-    pub source: &'static str,
+    pub source: PreflightSource,
+}
+
+/// Where a record's preflight came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PreflightSource {
+    /// Sent and recorded.
+    Recorded,
+    /// Served from the preflight cache: no OPTIONS sent.
+    Cache,
+    /// Needed but not in the input (a value of the contract; no reader reports it today).
+    Missing,
+}
+
+record_words!(PreflightSource, 3);
+
+impl PreflightSource {
+    pub const ALL: [PreflightSource; 3] = [
+        PreflightSource::Recorded,
+        PreflightSource::Cache,
+        PreflightSource::Missing,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PreflightSource::Recorded => "recorded",
+            PreflightSource::Cache => "cache",
+            PreflightSource::Missing => "missing",
+        }
+    }
 }
 
 /// One record; its fields, their order and meaning are [`FIELDS`].
@@ -325,17 +353,17 @@ pub struct Record {
     pub origin: Option<String>,
     pub url: String,
     pub method: String,
-    pub credentials: &'static str,
+    pub credentials: Credentials,
     pub preflight: Option<PreflightInfo>,
-    pub verdict: &'static str,
+    pub verdict: Verdict,
     pub reason: Option<&'static str>,
     pub failed_parameter: Option<String>,
     pub message: Option<String>,
     pub fix: Option<String>,
-    pub firefox_verdict: &'static str,
+    pub firefox_verdict: Verdict,
     pub firefox_reason: Option<&'static str>,
     pub firefox_message: Option<String>,
-    pub safari_verdict: &'static str,
+    pub safari_verdict: Verdict,
     pub safari_reason: Option<&'static str>,
     pub safari_message: Option<String>,
     pub browsers_agree: bool,
@@ -383,11 +411,8 @@ fn index_of(p: &Position, seq: u64) -> u64 {
 /// another's). A browser whose notes an earlier one already ends with (the notes every
 /// browser shares) adds nothing.
 fn record_notes(res: &Resolution) -> Option<String> {
-    let rec_first = res
-        .browsers
-        .iter()
-        .filter(|v| v.browser == res.recorder)
-        .chain(res.browsers.iter().filter(|v| v.browser != res.recorder));
+    let rec_first = std::iter::once(&res.browsers[res.recorder])
+        .chain(res.browsers.values().filter(|v| v.browser != res.recorder));
     let mut said: Vec<&[crate::cors::note::Note]> = Vec::new();
     let mut parts: Vec<String> = Vec::new();
     for v in rec_first {
@@ -409,9 +434,9 @@ impl Record {
     pub fn new(flow: &Flow, res: &Resolution) -> Record {
         let first = flow.first();
         let last = flow.last();
-        let cr = res.for_browser(Browser::Chromium);
-        let fx = res.for_browser(Browser::Firefox);
-        let sf = res.for_browser(Browser::Safari);
+        let cr = &res.browsers[Browser::Chromium];
+        let fx = &res.browsers[Browser::Firefox];
+        let sf = &res.browsers[Browser::Safari];
         let preflight = flow
             .hops
             .iter()
@@ -419,16 +444,16 @@ impl Record {
             .map(|pf| PreflightInfo {
                 status: pf.response.as_ref().map(|r| r.status),
                 index: Some(index_of(&pf.loc.position, pf.seq)),
-                source: "recorded",
+                source: PreflightSource::Recorded,
             })
             .or_else(|| {
-                res.for_browser(res.recorder)
+                res.browsers[res.recorder]
                     .cache_hits
                     .first()
                     .map(|_| PreflightInfo {
                         status: None,
                         index: None,
-                        source: "cache",
+                        source: PreflightSource::Cache,
                     })
             });
         let notes = record_notes(res);
@@ -443,17 +468,17 @@ impl Record {
             origin: res.facts.page_origin.clone(),
             url: first.exchange.request.url.clone(),
             method: first.exchange.request.method.clone(),
-            credentials: res.credentials.as_str(),
+            credentials: res.credentials,
             preflight,
-            verdict: cr.verdict.as_str(),
+            verdict: cr.verdict,
             reason: cr.reason,
             failed_parameter: cr.failed_parameter.clone(),
             message: cr.message.clone(),
-            fix: res.for_browser(res.recorder).fix.clone().or(cr.fix.clone()),
-            firefox_verdict: fx.verdict.as_str(),
+            fix: res.browsers[res.recorder].fix.clone().or(cr.fix.clone()),
+            firefox_verdict: fx.verdict,
             firefox_reason: fx.reason,
             firefox_message: fx.message.clone(),
-            safari_verdict: sf.verdict.as_str(),
+            safari_verdict: sf.verdict,
             safari_reason: sf.reason,
             safari_message: sf.message.clone(),
             browsers_agree: res.browsers_agree(),
@@ -469,27 +494,42 @@ impl Record {
         }
     }
 
+    /// `browser`'s own fields of the flat record: verdict, reason, console message (the
+    /// output contract keeps them as `verdict`/`firefox_verdict`/…; this is the one map).
+    fn browser_fields(&self, browser: Browser) -> (Verdict, Option<&'static str>, Option<&String>) {
+        match browser {
+            Browser::Chromium => (self.verdict, self.reason, self.message.as_ref()),
+            Browser::Firefox => (
+                self.firefox_verdict,
+                self.firefox_reason,
+                self.firefox_message.as_ref(),
+            ),
+            Browser::Safari => (
+                self.safari_verdict,
+                self.safari_reason,
+                self.safari_message.as_ref(),
+            ),
+        }
+    }
+
     /// The verdict as `browser` sees it.
     pub fn verdict_for(&self, browser: Browser) -> &'static str {
-        match browser {
-            Browser::Chromium => self.verdict,
-            Browser::Firefox => self.firefox_verdict,
-            Browser::Safari => self.safari_verdict,
-        }
+        self.browser_fields(browser).0.as_str()
     }
 
     pub fn reason_for(&self, browser: Browser) -> Option<&'static str> {
-        match browser {
-            Browser::Chromium => self.reason,
-            Browser::Firefox => self.firefox_reason,
-            Browser::Safari => self.safari_reason,
-        }
+        self.browser_fields(browser).1
+    }
+
+    /// The console message as `browser` writes it.
+    pub fn message_for(&self, browser: Browser) -> Option<&String> {
+        self.browser_fields(browser).2
     }
 
     pub fn is_cross_origin_cors(&self) -> bool {
-        self.verdict != Verdict::NotCors.as_str()
-            || self.firefox_verdict != "not-cors"
-            || self.safari_verdict != "not-cors"
+        crate::cors::ALL_BROWSERS
+            .iter()
+            .any(|&b| self.browser_fields(b).0 != Verdict::NotCors)
     }
 
     /// The endpoint for summaries: origin + path, without the query.
@@ -747,7 +787,7 @@ impl Summary {
         let e = self.endpoints.entry(r.endpoint()).or_default();
         e.requests += 1;
         if let Some(p) = &r.preflight {
-            if p.source == "recorded" {
+            if p.source == PreflightSource::Recorded {
                 e.preflights += 1;
                 e.preflight_wait_ms =
                     add_ms(e.preflight_wait_ms, r.preflight_wait_ms.unwrap_or(0.0));
@@ -764,19 +804,14 @@ impl Summary {
 
     fn add_disagreement(&mut self, r: &Record) {
         if !r.browsers_agree {
-            let verdicts = format!(
-                "Chromium {}{}, Firefox {}{}, Safari {}{}",
-                r.verdict,
-                r.reason.map(|x| format!(" ({x})")).unwrap_or_default(),
-                r.firefox_verdict,
-                r.firefox_reason
-                    .map(|x| format!(" ({x})"))
-                    .unwrap_or_default(),
-                r.safari_verdict,
-                r.safari_reason
-                    .map(|x| format!(" ({x})"))
-                    .unwrap_or_default(),
-            );
+            let verdicts = crate::cors::ALL_BROWSERS
+                .iter()
+                .map(|&b| {
+                    let reason = r.reason_for(b).map(|x| format!(" ({x})"));
+                    format!("{b} {}{}", r.verdict_for(b), reason.unwrap_or_default())
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
             let why = r
                 .note
                 .as_deref()
@@ -868,6 +903,33 @@ fn add_ms(a: f64, b: f64) -> f64 {
 mod tests {
     use super::*;
 
+    /// The typed fields serialize to exactly the values the contract (and so the schema and
+    /// the CSV) lists for them.
+    #[test]
+    fn typed_fields_serialize_to_the_contract_values() {
+        fn words<T: Serialize>(all: &[T]) -> Vec<String> {
+            all.iter()
+                .map(|v| match serde_json::to_value(v) {
+                    Ok(serde_json::Value::String(s)) => s,
+                    other => panic!("not a word: {other:?}"),
+                })
+                .collect()
+        }
+        let values = |fields: &[Field], name: &str| -> Vec<String> {
+            let f = fields.iter().find(|f| f.name == name);
+            f.map(|f| f.values.iter().map(|v| (*v).to_owned()).collect())
+                .unwrap_or_default()
+        };
+        for name in ["verdict", "firefox_verdict", "safari_verdict"] {
+            assert_eq!(words(&Verdict::ALL), values(FIELDS, name), "{name}");
+        }
+        assert_eq!(words(&Credentials::ALL), values(FIELDS, "credentials"));
+        assert_eq!(
+            words(&PreflightSource::ALL),
+            values(PREFLIGHT_FIELDS, "source")
+        );
+    }
+
     fn sample() -> Record {
         Record {
             source: "a.har".into(),
@@ -876,21 +938,21 @@ mod tests {
             origin: Some("https://app.example".into()),
             url: "https://api.example/x".into(),
             method: "PUT".into(),
-            credentials: "omit",
+            credentials: Credentials::Omit,
             preflight: Some(PreflightInfo {
                 status: Some(204),
                 index: Some(2),
-                source: "recorded",
+                source: PreflightSource::Recorded,
             }),
-            verdict: "blocked",
+            verdict: Verdict::Blocked,
             reason: Some("MissingAllowOriginHeader"),
             failed_parameter: None,
             message: Some("m".into()),
             fix: Some("send it".into()),
-            firefox_verdict: "blocked",
+            firefox_verdict: Verdict::Blocked,
             firefox_reason: Some("CORSMissingAllowOrigin"),
             firefox_message: None,
-            safari_verdict: "blocked",
+            safari_verdict: Verdict::Blocked,
             safari_reason: None,
             safari_message: None,
             browsers_agree: true,

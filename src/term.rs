@@ -208,7 +208,7 @@ pub fn record_lines(r: &Record, b: Browser, style: &Style) -> Vec<String> {
     }
     let mut facts = vec![format!("from {}", r.origin.as_deref().unwrap_or("?"))];
     if let Some(p) = &r.preflight {
-        facts.push(match (p.source, p.status) {
+        facts.push(match (p.source.as_str(), p.status) {
             ("recorded", Some(s)) => format!("preflight OPTIONS {s}"),
             ("recorded", None) => "preflight OPTIONS unanswered".to_owned(),
             (other, _) => format!("preflight {other}"),

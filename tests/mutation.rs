@@ -112,7 +112,7 @@ fn malformed(r: &Record) -> Option<String> {
         return Some("serializes to invalid JSON".into());
     }
     for v in [r.verdict, r.firefox_verdict, r.safari_verdict] {
-        if !VERDICTS.contains(&v) {
+        if !VERDICTS.contains(&v.as_str()) {
             return Some(format!("verdict {v:?}"));
         }
     }

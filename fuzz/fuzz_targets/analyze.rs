@@ -43,7 +43,7 @@ fuzz_target!(|data: &[u8]| {
             let json = serde_json::to_string(&r).expect("record serializes");
             assert!(json.starts_with('{'));
             for v in [r.verdict, r.firefox_verdict, r.safari_verdict] {
-                assert!(VERDICTS.contains(&v), "verdict {v}");
+                assert!(VERDICTS.contains(&v.as_str()), "verdict {v:?}");
             }
             assert!(
                 chrono::DateTime::parse_from_rfc3339(&r.time).is_ok(),

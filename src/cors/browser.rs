@@ -14,6 +14,89 @@ pub enum Browser {
 
 pub const ALL_BROWSERS: [Browser; 3] = [Browser::Chromium, Browser::Firefox, Browser::Safari];
 
+/// Every browser's name as prose: `Chromium, Firefox and Safari`.
+pub fn all_names() -> String {
+    let names: Vec<&str> = ALL_BROWSERS.iter().map(|b| b.profile().name).collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.concat(),
+    }
+}
+
+/// One `T` per browser, in [`ALL_BROWSERS`] order: the browser list kept once, instead of
+/// parallel arrays indexed by position.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct PerBrowser<T>([T; 3]);
+
+impl<T> PerBrowser<T> {
+    /// Each browser's value, made in [`ALL_BROWSERS`] order.
+    pub fn from_fn(f: impl FnMut(Browser) -> T) -> Self {
+        PerBrowser(ALL_BROWSERS.map(f))
+    }
+
+    /// Each browser with its value, in [`ALL_BROWSERS`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (Browser, &T)> {
+        ALL_BROWSERS.into_iter().zip(&self.0)
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (Browser, &mut T)> {
+        ALL_BROWSERS.into_iter().zip(&mut self.0)
+    }
+
+    /// The values, in [`ALL_BROWSERS`] order.
+    pub fn values(&self) -> std::slice::Iter<'_, T> {
+        self.0.iter()
+    }
+
+    pub fn values_mut(&mut self) -> std::slice::IterMut<'_, T> {
+        self.0.iter_mut()
+    }
+
+    pub fn into_values(self) -> std::array::IntoIter<T, 3> {
+        self.0.into_iter()
+    }
+
+    pub fn map<U>(self, mut f: impl FnMut(Browser, T) -> U) -> PerBrowser<U> {
+        let [b0, b1, b2] = ALL_BROWSERS;
+        let [v0, v1, v2] = self.0;
+        PerBrowser([f(b0, v0), f(b1, v1), f(b2, v2)])
+    }
+
+    pub fn as_ref(&self) -> PerBrowser<&T> {
+        PerBrowser(self.0.each_ref())
+    }
+}
+
+impl<T: serde::Serialize> PerBrowser<T> {
+    /// Serializes as one entry per browser named `<prefix>_<id>` (`avoidable_chromium`, …):
+    /// flattened into a struct, the output's flat field names.
+    pub fn serialize_prefixed<S: serde::Serializer>(
+        &self,
+        prefix: &str,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(ALL_BROWSERS.len()))?;
+        for (b, v) in self.iter() {
+            m.serialize_entry(&format!("{prefix}_{}", b.id()), v)?;
+        }
+        m.end()
+    }
+}
+
+impl<T> std::ops::Index<Browser> for PerBrowser<T> {
+    type Output = T;
+    fn index(&self, b: Browser) -> &T {
+        &self.0[b as usize]
+    }
+}
+
+impl<T> std::ops::IndexMut<Browser> for PerBrowser<T> {
+    fn index_mut(&mut self, b: Browser) -> &mut T {
+        &mut self.0[b as usize]
+    }
+}
+
 /// How `Access-Control-Max-Age` is read (Chromium `preflight_result.cc`, Firefox
 /// `nsCORSListenerProxy.cpp`, WebKit `parseAccessControlMaxAge`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,6 +219,8 @@ const CHROMIUM_EXTRA_SAFELIST: &[(&str, ExtraValue)] = &[
 pub struct Profile {
     pub browser: Browser,
     pub name: &'static str,
+    /// The name explanation pages show.
+    pub label: &'static str,
     /// The version the rules were confirmed against (the corpus recordings).
     pub recorded_version: &'static str,
     pub allow_origin_rules: AllowOriginRules,
@@ -177,6 +262,7 @@ pub struct Profile {
 static CHROMIUM: Profile = Profile {
     browser: Browser::Chromium,
     name: "Chromium",
+    label: "Chromium",
     recorded_version: "156.0.8078.79",
     allow_origin_rules: AllowOriginRules::Chromium,
     preflight_status_before_allow_origin: false,
@@ -216,6 +302,7 @@ static CHROMIUM: Profile = Profile {
 static FIREFOX: Profile = Profile {
     browser: Browser::Firefox,
     name: "Firefox",
+    label: "Firefox",
     recorded_version: "153.7.0esr",
     allow_origin_rules: AllowOriginRules::Firefox,
     preflight_status_before_allow_origin: false,
@@ -255,6 +342,7 @@ static FIREFOX: Profile = Profile {
 static SAFARI: Profile = Profile {
     browser: Browser::Safari,
     name: "Safari",
+    label: "Safari (WebKit)",
     recorded_version: "WebKitGTK 2.50.6",
     allow_origin_rules: AllowOriginRules::WebKit,
     preflight_status_before_allow_origin: true,
@@ -306,6 +394,34 @@ impl Browser {
             Browser::Firefox => "firefox",
             Browser::Safari => "safari",
         }
+    }
+
+    /// The name an explanation page shows (Safari's covers every WebKit port).
+    pub fn label(self) -> &'static str {
+        self.profile().label
+    }
+
+    /// Parses the qualifier of `explain::lookup("safari:Name")`; case-insensitive. Wider than
+    /// [`FromStr`] (short forms such as `fx`, `wk`), since it only prefixes a reason name.
+    pub fn from_qualifier(q: &str) -> Option<Self> {
+        const TABLE: [(&str, Browser); 11] = [
+            ("chromium", Browser::Chromium),
+            ("chrome", Browser::Chromium),
+            ("blink", Browser::Chromium),
+            ("cr", Browser::Chromium),
+            ("firefox", Browser::Firefox),
+            ("gecko", Browser::Firefox),
+            ("fx", Browser::Firefox),
+            ("ff", Browser::Firefox),
+            ("safari", Browser::Safari),
+            ("webkit", Browser::Safari),
+            ("wk", Browser::Safari),
+        ];
+        let q = q.trim();
+        TABLE
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(q))
+            .map(|&(_, b)| b)
     }
 
     /// Which browser a `User-Agent` belongs to. Order matters: Chromium's UA also says
@@ -605,6 +721,20 @@ mod tests {
         for (b, v, want) in cases {
             assert_eq!(b.max_age(*v), *want, "{b:?} {v:?}");
         }
+    }
+
+    /// `Index` by discriminant agrees with the `ALL_BROWSERS` order every other method uses.
+    #[test]
+    fn per_browser_is_indexed_in_all_browsers_order() {
+        let p = PerBrowser::from_fn(Browser::id);
+        for (b, id) in p.iter() {
+            assert_eq!(p[b], *id);
+            assert_eq!(*id, b.id());
+        }
+        let mapped = p.map(|b, id| format!("{b}:{id}"));
+        assert_eq!(mapped[Browser::Safari], "Safari:safari");
+        assert_eq!(p.values().count(), ALL_BROWSERS.len());
+        assert_eq!(all_names(), "Chromium, Firefox and Safari");
     }
 
     #[test]

@@ -490,6 +490,7 @@ mod tests {
             None,
         );
         upper.flavour = Flavour::DevTools;
+        upper.evidence = crate::model::Evidence::of_flavour(Flavour::DevTools);
         let f = flow(upper, true, Some(pf));
         let (d, notes) = decide(std::slice::from_ref(&plain), &f, Safari, Chromium);
         assert_eq!(d, Decision::Allowed, "{notes:?}");

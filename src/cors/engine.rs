@@ -551,7 +551,7 @@ fn why_preflight(browser: Browser, names: &[String], method: &str) -> String {
 /// How the input wrote the request's header values (difference `non-ascii-value`): WebKit
 /// sends UTF-8, Chromium and Firefox one byte per character, and a HAR is JSON text.
 fn value_encoding(cx: &Context, x: &Exchange) -> ValueEncoding {
-    if x.flavour.is_har() || cx.recorder == Browser::Safari {
+    if x.evidence.values_as_text || cx.recorder == Browser::Safari {
         ValueEncoding::Utf8
     } else {
         ValueEncoding::Latin1

@@ -18,53 +18,8 @@
 
 use std::sync::OnceLock;
 
-use super::browser::Browser;
+use super::browser::{Browser, ALL_BROWSERS};
 use super::registry;
-
-/// The browser whose vocabulary an [`Explanation`] is written in. Named apart from the engine's
-/// `Browser` so both can be imported together.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ExplainBrowser {
-    Chromium,
-    Firefox,
-    /// Safari and every other WebKit port (the corpus was recorded with WebKitGTK).
-    Safari,
-}
-
-impl ExplainBrowser {
-    pub const ALL: [ExplainBrowser; 3] = [Self::Chromium, Self::Firefox, Self::Safari];
-
-    /// The name shown to users.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Chromium => "Chromium",
-            Self::Firefox => "Firefox",
-            Self::Safari => "Safari (WebKit)",
-        }
-    }
-
-    /// Parses the qualifier of `lookup("safari:Name")`; case-insensitive.
-    pub fn from_qualifier(q: &str) -> Option<Self> {
-        const TABLE: [(&str, ExplainBrowser); 11] = [
-            ("chromium", ExplainBrowser::Chromium),
-            ("chrome", ExplainBrowser::Chromium),
-            ("blink", ExplainBrowser::Chromium),
-            ("cr", ExplainBrowser::Chromium),
-            ("firefox", ExplainBrowser::Firefox),
-            ("gecko", ExplainBrowser::Firefox),
-            ("fx", ExplainBrowser::Firefox),
-            ("ff", ExplainBrowser::Firefox),
-            ("safari", ExplainBrowser::Safari),
-            ("webkit", ExplainBrowser::Safari),
-            ("wk", ExplainBrowser::Safari),
-        ];
-        let q = q.trim();
-        TABLE
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(q))
-            .map(|&(_, b)| b)
-    }
-}
 
 /// One reason, as one browser names it: its page (`docs/reasons/<browser>/<Name>.md`) and its
 /// console template from the registry.
@@ -73,7 +28,7 @@ pub struct Explanation {
     /// The identifier, e.g. `MissingAllowOriginHeader`, `CORSMissingAllowOrigin`,
     /// `PreflightNotSuccessful`.
     pub name: &'static str,
-    pub browser: ExplainBrowser,
+    pub browser: Browser,
     /// One line.
     pub summary: &'static str,
     /// The browser's console text, with the placeholders listed in the module docs.
@@ -86,20 +41,10 @@ pub struct Explanation {
     pub fix: &'static [String],
     /// The same failure's name in the other browsers (as the recorded truths of
     /// `tests/data/chromium/truth*.json` pair them per scenario).
-    pub equivalents: Vec<(ExplainBrowser, &'static str)>,
+    pub equivalents: Vec<(Browser, &'static str)>,
 }
 
-impl From<Browser> for ExplainBrowser {
-    fn from(b: Browser) -> Self {
-        match b {
-            Browser::Chromium => Chromium,
-            Browser::Firefox => Firefox,
-            Browser::Safari => Safari,
-        }
-    }
-}
-
-use ExplainBrowser::{Chromium, Firefox, Safari};
+use Browser::{Chromium, Firefox, Safari};
 
 /// Every page with its console template, in the registry's order.
 fn entries() -> &'static [Explanation] {
@@ -109,21 +54,21 @@ fn entries() -> &'static [Explanation] {
             .iter()
             .map(|p| Explanation {
                 name: p.name,
-                browser: p.browser.into(),
+                browser: p.browser,
                 summary: p.summary,
                 // `every_page_has_a_template` keeps the fallback unused.
                 console: registry::reason_named(p.browser, p.name).map_or("", |r| r.console),
                 meaning: &p.meaning,
                 causes: &p.causes,
                 fix: &p.fix,
-                equivalents: p.equivalents.iter().map(|&(b, n)| (b.into(), n)).collect(),
+                equivalents: p.equivalents.to_vec(),
             })
             .collect()
     })
 }
 
 /// Old names that resolve to a current entry: (alias, browser, canonical name).
-const ALIASES: &[(&str, ExplainBrowser, &str)] = &[
+const ALIASES: &[(&str, Browser, &str)] = &[
     // Renamed when Private Network Access became Local Network Access (protocol r1581282).
     ("InsecurePrivateNetwork", Chromium, "InsecureLocalNetwork"),
     (
@@ -147,7 +92,7 @@ pub fn all() -> &'static [Explanation] {
 pub fn lookup(name: &str) -> Option<&'static Explanation> {
     let name = name.trim();
     if let Some((q, rest)) = name.split_once([':', '/']) {
-        if let Some(b) = ExplainBrowser::from_qualifier(q) {
+        if let Some(b) = Browser::from_qualifier(q) {
             return resolve(Some(b), rest.trim());
         }
     }
@@ -155,12 +100,12 @@ pub fn lookup(name: &str) -> Option<&'static Explanation> {
 }
 
 /// Like [`lookup`], but only among `browser`'s names.
-pub fn lookup_in(browser: ExplainBrowser, name: &str) -> Option<&'static Explanation> {
+pub fn lookup_in(browser: Browser, name: &str) -> Option<&'static Explanation> {
     resolve(Some(browser), name.trim())
 }
 
-fn find_exact(browser: Option<ExplainBrowser>, name: &str) -> Option<&'static Explanation> {
-    let wanted = |b: ExplainBrowser| allows(browser, b);
+fn find_exact(browser: Option<Browser>, name: &str) -> Option<&'static Explanation> {
+    let wanted = |b: Browser| allows(browser, b);
     if let Some(e) = entries()
         .iter()
         .find(|e| wanted(e.browser) && e.name.eq_ignore_ascii_case(name))
@@ -176,7 +121,7 @@ fn find_exact(browser: Option<ExplainBrowser>, name: &str) -> Option<&'static Ex
 }
 
 /// Whether a search limited to `filter` (None: every browser) may return `b`'s names.
-fn allows(filter: Option<ExplainBrowser>, b: ExplainBrowser) -> bool {
+fn allows(filter: Option<Browser>, b: Browser) -> bool {
     filter.is_none_or(|w| w == b)
 }
 
@@ -188,7 +133,7 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     (head.eq_ignore_ascii_case(prefix) && !rest.is_empty()).then_some(rest)
 }
 
-fn resolve(browser: Option<ExplainBrowser>, name: &str) -> Option<&'static Explanation> {
+fn resolve(browser: Option<Browser>, name: &str) -> Option<&'static Explanation> {
     if name.is_empty() {
         return None;
     }
@@ -232,10 +177,9 @@ pub fn search_console(text: &str) -> Vec<&'static Explanation> {
     registry::search_console(text)
         .into_iter()
         .filter_map(|r| {
-            let b = ExplainBrowser::from(r.browser);
             entries()
                 .iter()
-                .find(|e| e.browser == b && e.name == r.name)
+                .find(|e| e.browser == r.browser && e.name == r.name)
         })
         .collect()
 }
@@ -272,11 +216,7 @@ pub fn list_lines() -> Vec<String> {
     all()
         .iter()
         .map(|e| {
-            let b = match e.browser {
-                Chromium => "chromium",
-                Firefox => "firefox",
-                Safari => "safari",
-            };
+            let b = e.browser.id();
             format!("{b:<8}  {:<width$}  {}", e.name, e.summary)
         })
         .collect()
@@ -289,7 +229,7 @@ pub fn suggestions(name: &str) -> Vec<&'static str> {
     const MAX_INPUT: usize = 100;
     let mut name = name.trim();
     if let Some((q, rest)) = name.split_once([':', '/']) {
-        if ExplainBrowser::from_qualifier(q).is_some() {
+        if Browser::from_qualifier(q).is_some() {
             name = rest.trim();
         }
     }
@@ -404,7 +344,7 @@ pub fn render(e: &Explanation) -> String {
 
     out.push_str("The same failure in other browsers:\n");
     let mut any = false;
-    for b in ExplainBrowser::ALL {
+    for b in ALL_BROWSERS {
         let names: Vec<&str> = e
             .equivalents
             .iter()
@@ -689,7 +629,7 @@ mod tests {
         ("RedirectContainsCredentials", "CORSDidNotSucceed"),
     ];
 
-    fn check_names(browser: ExplainBrowser, names: &[&str]) {
+    fn check_names(browser: Browser, names: &[&str]) {
         for name in names {
             let e = lookup_in(browser, name)
                 .unwrap_or_else(|| panic!("{name} does not resolve for {browser:?}"));

@@ -37,7 +37,7 @@ pub fn view(
     let Some(h) = ex.evidence.head.as_deref() else {
         return Ok(listed.map_or_else(|| Cow::Owned(Headers::new()), Cow::Borrowed));
     };
-    if let (true, Some(l)) = (ex.flavour.is_har() && browser == recorder, listed) {
+    if let (true, Some(l)) = (ex.evidence.headers_as_read && browser == recorder, listed) {
         return Ok(Cow::Borrowed(l));
     }
     let rules = browser.profile().head;

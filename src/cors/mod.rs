@@ -17,4 +17,4 @@ pub mod reason;
 pub mod registry;
 pub mod resolve;
 
-pub use browser::{Browser, ALL_BROWSERS};
+pub use browser::{Browser, PerBrowser, ALL_BROWSERS};

@@ -1208,13 +1208,9 @@ mod sources {
     include!(concat!(env!("OUT_DIR"), "/reason_pages.rs"));
 }
 
-/// The directory of a browser's pages.
+/// The directory of a browser's pages: its id.
 pub fn page_dir(b: Browser) -> &'static str {
-    match b {
-        Browser::Chromium => "chromium",
-        Browser::Firefox => "firefox",
-        Browser::Safari => "safari",
-    }
+    b.id()
 }
 
 /// Every page, parsed once; in the order of [`REASONS`] (Chromium's, Firefox's, WebKit's).

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::browser::{Browser, ALL_BROWSERS};
+use super::browser::{Browser, PerBrowser, ALL_BROWSERS};
 use super::cache::PreflightCache;
 use super::engine::{evaluate, Context, Decision, Evaluation, Missing};
 use super::note::{Alternative, AlternativeOutcome, Note};
@@ -13,6 +13,39 @@ use super::origin::{canonical_origin, origin_of, same_origin};
 use super::reason::{Blocked, Initiator, MessageContext, Named, Stage};
 use crate::model::OutcomeRecording;
 use crate::pairing::Flow;
+
+/// For a closed set of words written into records (`ALL` and a `const fn as_str`): `NAMES`,
+/// every value's text in `ALL` order (the record contract's allowed values), and `Serialize`
+/// as that text, so the contract and every format come from the one `as_str`.
+macro_rules! record_words {
+    ($t:ty, $n:literal) => {
+        impl $t {
+            pub const NAMES: [&'static str; $n] = {
+                let mut out = [""; $n];
+                let mut i = 0;
+                while i < $n {
+                    out[i] = Self::ALL[i].as_str();
+                    i += 1;
+                }
+                out
+            };
+        }
+
+        /// Compares with the word a record holds (tests read records as text).
+        impl PartialEq<&str> for $t {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use record_words;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -22,8 +55,19 @@ pub enum Verdict {
     NotCors,
 }
 
+record_words!(Verdict, 4);
+record_words!(Credentials, 3);
+
 impl Verdict {
-    pub fn as_str(self) -> &'static str {
+    /// In the order summaries count them (allowed, blocked, unknown, not-cors).
+    pub const ALL: [Verdict; 4] = [
+        Verdict::Allowed,
+        Verdict::Blocked,
+        Verdict::Unknown,
+        Verdict::NotCors,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
         match self {
             Verdict::Allowed => "allowed",
             Verdict::Blocked => "blocked",
@@ -41,7 +85,13 @@ pub enum Credentials {
 }
 
 impl Credentials {
-    pub fn as_str(self) -> &'static str {
+    pub const ALL: [Credentials; 3] = [
+        Credentials::Include,
+        Credentials::Omit,
+        Credentials::Unknown,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
         match self {
             Credentials::Include => "include",
             Credentials::Omit => "omit",
@@ -114,8 +164,7 @@ pub struct Resolution {
     pub facts: Facts,
     pub recorder: Browser,
     pub credentials: Credentials,
-    /// Chromium, Firefox, Safari, in `ALL_BROWSERS` order.
-    pub browsers: Vec<BrowserVerdict>,
+    pub browsers: PerBrowser<BrowserVerdict>,
 }
 
 impl BrowserVerdict {
@@ -126,13 +175,8 @@ impl BrowserVerdict {
 }
 
 impl Resolution {
-    pub fn for_browser(&self, b: Browser) -> &BrowserVerdict {
-        // `browsers` always holds one verdict per entry of ALL_BROWSERS, in that order.
-        &self.browsers[ALL_BROWSERS.iter().position(|x| *x == b).unwrap_or(0)]
-    }
-
     pub fn browsers_agree(&self) -> bool {
-        let v: Vec<Verdict> = self.browsers.iter().map(|b| b.verdict).collect();
+        let v: Vec<Verdict> = self.browsers.values().map(|b| b.verdict).collect();
         v.windows(2).all(|w| w[0] == w[1])
     }
 }
@@ -141,7 +185,7 @@ impl Resolution {
 /// every client (a HAR's browser, a capture's client IP) is its own browser with its own cache
 /// and capacity, so flows of different clients can be resolved independently.
 pub struct Resolver {
-    caches: HashMap<Arc<str>, Vec<PreflightCache>>,
+    caches: HashMap<Arc<str>, PerBrowser<PreflightCache>>,
     /// What the server answered earlier, per endpoint (requests the recorder did not send).
     evidence: super::counterfactual::EndpointEvidence,
     cookies: super::cookies::CookieJar,
@@ -187,8 +231,8 @@ impl Resolver {
         let headers = client_headers(flow);
         // Inputs that are not a browser's own export (captures, HARs from proxies) can hold
         // requests of tools, which no CORS check stops.
-        let client =
-            (!flow.flavour.is_browser_export()).then(|| crate::fingerprint::identify(headers));
+        let client = (!flow.first().exchange.evidence.browser_requests_only)
+            .then(|| crate::fingerprint::identify(headers));
         let page_origin = match outside_cors(flow, &facts, client, headers) {
             Ok(p) => p,
             Err(why) => return not_cors_resolution(recorder, facts, why),
@@ -205,27 +249,30 @@ impl Resolver {
         if delivered_outside_cors(flow, &facts, &rec_evals) {
             return not_cors_resolution(recorder, facts, Note::DeliveredOutsideCors);
         }
-        let har = flow.first().exchange.flavour.is_har();
+        let absence_is_no_evidence = flow.first().exchange.evidence.absence_is_no_evidence;
         let (rec_choice, credentials, rec_notes) =
-            choose_with_evidence(recorder, &facts, &rec_evals, har);
+            choose_with_evidence(recorder, &facts, &rec_evals, absence_is_no_evidence);
         let recording = Recording::new(flow, &facts, &rec_evals, rec_choice);
-        let mut browsers = Vec::new();
-        let mut chosen: Vec<Option<(bool, Evaluation)>> = Vec::new();
-        for &b in ALL_BROWSERS.iter() {
+        let mut decided: PerBrowser<Option<BrowserVerdict>> = PerBrowser::default();
+        let mut chosen: PerBrowser<Option<(bool, Evaluation)>> = PerBrowser::default();
+        for b in ALL_BROWSERS {
             let (v, choice) = if b == recorder {
                 let v = judge.verdict(b, &rec_evals, rec_choice, rec_notes.clone(), true);
                 (v, rec_choice.map(|i| rec_evals[i].clone()))
             } else {
-                judge.derive(caches, b, credentials, &recording, &options, &browsers)
+                judge.derive(caches, b, credentials, &recording, &options, &decided)
             };
-            browsers.push(v);
-            chosen.push(choice);
+            decided[b] = Some(v);
+            chosen[b] = choice;
         }
+        // The loop above decided every browser: the fallback is never taken.
+        let mut browsers =
+            decided.map(|b, v| v.unwrap_or_else(|| plain(b, Verdict::Unknown, vec![])));
         unknown_if_mode_ambiguous(&facts, &mut browsers);
         commit_caches(caches, flow, chosen);
         unknown_if_not_a_browser(client, headers, &mut browsers);
         explain_undecided(&mut browsers);
-        note_credentials_evidence(&facts, index_of(recorder), &mut browsers);
+        note_credentials_evidence(&facts, recorder, &mut browsers);
         self.evidence.record(flow);
         Resolution {
             facts,
@@ -242,7 +289,8 @@ impl Resolver {
             return;
         }
         let x = &flow.first().exchange;
-        let visible = flow.first().sent && !(x.flavour.is_har() && x.evidence.no_response);
+        let visible = flow.first().sent
+            && !(x.evidence.failed_lists_provisional_headers && x.evidence.no_response);
         let Some(p) = &facts.page_origin else { return };
         if visible
             && !x.request.headers.contains("cookie")
@@ -277,10 +325,10 @@ impl Resolver {
             return;
         }
         self.caches.retain(|_, cs| {
-            for c in cs.iter_mut() {
+            for c in cs.values_mut() {
                 c.expire(now);
             }
-            cs.iter().any(|c| !c.is_empty())
+            cs.values().any(|c| !c.is_empty())
         });
         self.last_expire = now;
     }
@@ -289,12 +337,9 @@ impl Resolver {
 /// Input time between two sweeps of expired cache entries, in microseconds.
 const EXPIRE_EVERY_US: i64 = 60_000_000;
 
-/// A new client's preflight caches, one per browser in `ALL_BROWSERS` order.
-fn new_caches() -> Vec<PreflightCache> {
-    ALL_BROWSERS
-        .iter()
-        .map(|b| PreflightCache::new(*b))
-        .collect()
+/// A new client's preflight caches, one per browser.
+fn new_caches() -> PerBrowser<PreflightCache> {
+    PerBrowser::from_fn(PreflightCache::new)
 }
 
 /// Decides which headers show the client: the request's, or, for a request rebuilt from its
@@ -312,10 +357,7 @@ fn not_cors_resolution(recorder: Browser, facts: Facts, why: Note) -> Resolution
         facts,
         recorder,
         credentials: Credentials::Unknown,
-        browsers: ALL_BROWSERS
-            .iter()
-            .map(|b| plain(*b, Verdict::NotCors, vec![why.clone()]))
-            .collect(),
+        browsers: PerBrowser::from_fn(|b| plain(b, Verdict::NotCors, vec![why.clone()])),
     }
 }
 
@@ -431,7 +473,7 @@ impl Judge<'_> {
     /// recorder itself).
     fn readings(
         &self,
-        caches: &[PreflightCache],
+        caches: &PerBrowser<PreflightCache>,
         browser: Browser,
         options: &[bool],
         passed: &[bool],
@@ -445,7 +487,7 @@ impl Judge<'_> {
                     recorder: self.recorder,
                     include,
                     page_origin: self.page_origin,
-                    cache: &caches[index_of(browser)],
+                    cache: &caches[browser],
                     recorder_passed_preflight: passed,
                     recorder_unsafe_names: names,
                     is_font: self.facts.is_font,
@@ -482,12 +524,12 @@ impl Judge<'_> {
     /// of the browsers before `b`. Returns the verdict and the evaluation its cache commits.
     fn derive(
         &self,
-        caches: &[PreflightCache],
+        caches: &PerBrowser<PreflightCache>,
         b: Browser,
         credentials: Credentials,
         rec: &Recording,
         options: &[bool],
-        so_far: &[BrowserVerdict],
+        so_far: &PerBrowser<Option<BrowserVerdict>>,
     ) -> (BrowserVerdict, Option<(bool, Evaluation)>) {
         let opts = derived_options(credentials, rec, &self.facts.observed, options);
         let evals = self.readings(caches, b, &opts, &rec.passed, &rec.names);
@@ -545,11 +587,11 @@ fn derived_options(
 fn adopt_recorder_outcome(
     v: &mut BrowserVerdict,
     recorder: Browser,
-    so_far: &[BrowserVerdict],
+    so_far: &PerBrowser<Option<BrowserVerdict>>,
     facts: &Facts,
 ) {
-    let decided = so_far
-        .get(index_of(recorder))
+    let decided = so_far[recorder]
+        .as_ref()
         .map(|r| r.verdict)
         .filter(|r| matches!(r, Verdict::Allowed | Verdict::Blocked));
     if let Some(outcome) = decided.or(recorder_outcome(facts)) {
@@ -598,11 +640,11 @@ fn contradicted(observed: &Observed, rec: &Recording, v: &BrowserVerdict) -> boo
 
 /// Decides that a block is unknown when the mode is ambiguous and nothing was observed: a
 /// no-cors request is not checked, and nothing on the wire tells the two apart.
-fn unknown_if_mode_ambiguous(facts: &Facts, browsers: &mut [BrowserVerdict]) {
+fn unknown_if_mode_ambiguous(facts: &Facts, browsers: &mut PerBrowser<BrowserVerdict>) {
     if facts.mode != Mode::Ambiguous || facts.observed != Observed::NotObserved {
         return;
     }
-    for v in browsers {
+    for v in browsers.values_mut() {
         if v.verdict == Verdict::Blocked {
             v.verdict = Verdict::Unknown;
             v.notes = vec![Note::BlockedIfCorsMode { reason: v.reason }];
@@ -612,13 +654,13 @@ fn unknown_if_mode_ambiguous(facts: &Facts, browsers: &mut [BrowserVerdict]) {
 
 /// Decides what each browser's preflight cache holds after the flow: the preflights its
 /// chosen evaluation passed are stored (timed by the preflight), and the entry of a blocked
-/// request is cleared. `chosen` is in `ALL_BROWSERS` order, like `caches`.
+/// request is cleared.
 fn commit_caches(
-    caches: &mut [PreflightCache],
+    caches: &mut PerBrowser<PreflightCache>,
     flow: &Flow,
-    chosen: Vec<Option<(bool, Evaluation)>>,
+    chosen: PerBrowser<Option<(bool, Evaluation)>>,
 ) {
-    for (cache, choice) in caches.iter_mut().zip(chosen) {
+    for (cache, choice) in caches.values_mut().zip(chosen.into_values()) {
         let Some((include, ev)) = choice else {
             continue;
         };
@@ -642,7 +684,7 @@ fn commit_caches(
 fn unknown_if_not_a_browser(
     client: Option<crate::fingerprint::Client>,
     headers: &crate::model::Headers,
-    browsers: &mut [BrowserVerdict],
+    browsers: &mut PerBrowser<BrowserVerdict>,
 ) {
     let Some(c @ crate::fingerprint::Client::Unknown) = client else {
         return;
@@ -652,7 +694,7 @@ fn unknown_if_not_a_browser(
     }
     let doubt = crate::fingerprint::doubt(c, headers);
     for v in browsers
-        .iter_mut()
+        .values_mut()
         .filter(|v| v.verdict == Verdict::Blocked)
     {
         let note = Note::BlockedIfBrowser {
@@ -665,8 +707,8 @@ fn unknown_if_not_a_browser(
 
 /// Decides the note of a problem verdict no rule explained: the Why column is never empty for
 /// a problem, so it says what would decide it.
-fn explain_undecided(browsers: &mut [BrowserVerdict]) {
-    for v in browsers {
+fn explain_undecided(browsers: &mut PerBrowser<BrowserVerdict>) {
+    for v in browsers.values_mut() {
         if matches!(v.verdict, Verdict::Blocked | Verdict::Unknown)
             && v.reason.is_none()
             && v.notes.is_empty()
@@ -678,11 +720,13 @@ fn explain_undecided(browsers: &mut [BrowserVerdict]) {
 
 /// Decides the notes on how the credentials mode was read: from the cookie jar (the recorder
 /// only) or from the connections (every browser).
-fn note_credentials_evidence(facts: &Facts, rec_idx: usize, browsers: &mut [BrowserVerdict]) {
+fn note_credentials_evidence(
+    facts: &Facts,
+    recorder: Browser,
+    browsers: &mut PerBrowser<BrowserVerdict>,
+) {
     if facts.credentials_from_cookie_jar {
-        if let Some(v) = browsers.get_mut(rec_idx) {
-            v.notes.push(Note::CookieJar);
-        }
+        browsers[recorder].notes.push(Note::CookieJar);
     }
     if facts.credentials_from_connection {
         let why = if facts.credentials_seen == Some(true) {
@@ -690,7 +734,7 @@ fn note_credentials_evidence(facts: &Facts, rec_idx: usize, browsers: &mut [Brow
         } else {
             Note::ConnectionCarriedPreflight
         };
-        for v in browsers {
+        for v in browsers.values_mut() {
             v.notes.push(why.clone());
         }
     }
@@ -758,10 +802,6 @@ fn recorder_outcome(facts: &Facts) -> Option<Verdict> {
         Observed::CorsFailure(_) | Observed::Dropped => Some(Verdict::Blocked),
         _ => None,
     }
-}
-
-fn index_of(b: Browser) -> usize {
-    ALL_BROWSERS.iter().position(|x| *x == b).unwrap_or(0)
 }
 
 fn plain(browser: Browser, verdict: Verdict, notes: Vec<Note>) -> BrowserVerdict {
@@ -848,15 +888,15 @@ fn same_hidden_answer(
 }
 
 /// For the recording browser: the evaluation the evidence supports, the deduced credentials
-/// mode and a note. Ties go to the uncredentialed reading (fetch's default mode). `har`: the
-/// input is a HAR, where a request that never followed its preflight is no evidence of a
-/// block (the export stopped, the page closed, an AbortController fired): the browser lists a
-/// request its preflight stopped, with its error.
+/// mode and a note. Ties go to the uncredentialed reading (fetch's default mode).
+/// `absence_is_no_evidence` (`Evidence`): a request that never followed its preflight is no
+/// evidence of a block (the export stopped, the page closed, an AbortController fired): the
+/// browser lists a request its preflight stopped, with its error.
 fn choose_with_evidence(
     browser: Browser,
     facts: &Facts,
     evals: &[(bool, Evaluation)],
-    har: bool,
+    absence_is_no_evidence: bool,
 ) -> (Option<usize>, Credentials, Vec<Note>) {
     let is_blocked = |e: &Evaluation| matches!(e.decision, Decision::Blocked(_));
     let is_allowed = |e: &Evaluation| matches!(e.decision, Decision::Allowed);
@@ -883,7 +923,7 @@ fn choose_with_evidence(
         (0..evals.len()).filter(|&i| pred(&evals[i].1)).collect()
     };
     match &facts.observed {
-        Observed::NotSent if har && pick(&is_blocked).len() < evals.len() => {
+        Observed::NotSent if absence_is_no_evidence && pick(&is_blocked).len() < evals.len() => {
             // Credentials are deduced only from an observed failure of the request itself,
             // never from its absence.
             let (choice, note) = combine(browser, evals);
@@ -932,8 +972,9 @@ fn choose_with_evidence(
         // Chromium fails a CORS check with ERR_FAILED, never ERR_ABORTED: a request aborted
         // after its recorded preflight got past that preflight (a credentialed request would
         // have failed an `ACAO: *` preflight with ERR_FAILED), so it tells the credentials
-        // mode the same way a followed preflight does.
-        Observed::OtherFailure(e) if har && e.contains("ERR_ABORTED") => {
+        // mode the same way a followed preflight does. (Only an export records failure text,
+        // and only an export makes absence no evidence.)
+        Observed::OtherFailure(e) if absence_is_no_evidence && e.contains("ERR_ABORTED") => {
             followed_its_preflights(browser, evals, &creds_of)
         }
         _ => {
@@ -1571,8 +1612,8 @@ mod tests {
             );
             let r = Resolver::new().resolve(&f, Browser::Chromium);
             assert_eq!(r.credentials, credentials, "{error}");
-            assert_eq!(r.for_browser(Browser::Chromium).verdict, verdict, "{error}");
-            for v in &r.browsers {
+            assert_eq!(r.browsers[Browser::Chromium].verdict, verdict, "{error}");
+            for v in r.browsers.values() {
                 let note = v.note().unwrap_or_default();
                 assert!(!note.contains("WildcardWithCredentials"), "{error}: {note}");
                 if credentials == Credentials::Omit {
@@ -1635,13 +1676,13 @@ mod tests {
         );
         let r = Resolver::new().resolve(&f, Browser::Chromium);
         assert_eq!(r.credentials, Credentials::Include);
-        let c = r.for_browser(Browser::Chromium);
+        let c = &r.browsers[Browser::Chromium];
         assert_eq!(
             (c.verdict, c.reason),
             (Verdict::Blocked, Some("InvalidAllowCredentials"))
         );
         assert_eq!(
-            r.for_browser(Browser::Firefox).reason,
+            r.browsers[Browser::Firefox].reason,
             Some("CORSMissingAllowCredentials")
         );
     }
@@ -1688,7 +1729,7 @@ mod tests {
         // Read from the connection: decided, and the note says so.
         let f = one(hop(U, Some(false)).exchange, None);
         let r = Resolver::new().resolve(&f, Browser::Chromium);
-        let c = r.for_browser(Browser::Chromium);
+        let c = &r.browsers[Browser::Chromium];
         assert_eq!(
             (r.credentials, c.verdict),
             (Credentials::Omit, Verdict::Allowed)
@@ -1718,7 +1759,7 @@ mod tests {
                 None,
             );
             let r = Resolver::new().resolve(&f, Browser::Chromium);
-            for b in &r.browsers {
+            for b in r.browsers.values() {
                 assert_eq!(b.verdict, Verdict::NotCors, "{headers:?} {url}");
                 assert!(b.fix.is_none());
             }
@@ -1739,7 +1780,7 @@ mod tests {
             None,
         );
         let r = Resolver::new().resolve(&f, Browser::Chromium);
-        let c = r.for_browser(Browser::Chromium);
+        let c = &r.browsers[Browser::Chromium];
         assert_eq!(c.verdict, Verdict::Unknown);
         assert!(
             c.note().unwrap_or_default().contains("with credentials"),
@@ -1763,7 +1804,7 @@ mod tests {
         );
         let r = Resolver::new().resolve(&f, Browser::Chromium);
         assert_eq!(r.credentials, Credentials::Omit);
-        assert_eq!(r.for_browser(Browser::Chromium).verdict, Verdict::Allowed);
+        assert_eq!(r.browsers[Browser::Chromium].verdict, Verdict::Allowed);
     }
 
     #[test]
@@ -1787,7 +1828,7 @@ mod tests {
         );
         let r = Resolver::new().resolve(&ok, Browser::Chromium);
         assert_eq!(r.facts.page_origin.as_deref(), Some("null"));
-        assert_eq!(r.for_browser(Browser::Chromium).verdict, Verdict::Allowed);
+        assert_eq!(r.browsers[Browser::Chromium].verdict, Verdict::Allowed);
         let bad = one(
             x(
                 Flavour::Capture,
@@ -1806,7 +1847,7 @@ mod tests {
             None,
         );
         let r = Resolver::new().resolve(&bad, Browser::Chromium);
-        let c = r.for_browser(Browser::Chromium);
+        let c = &r.browsers[Browser::Chromium];
         assert_eq!(
             (c.verdict, c.reason),
             (Verdict::Blocked, Some("AllowOriginMismatch"))
@@ -1827,10 +1868,10 @@ mod tests {
             None,
         );
         let r = Resolver::new().resolve(&f, Browser::Chromium);
-        assert_eq!(r.for_browser(Browser::Chromium).verdict, Verdict::Unknown);
-        assert_eq!(r.for_browser(Browser::Chromium).reason, None);
+        assert_eq!(r.browsers[Browser::Chromium].verdict, Verdict::Unknown);
+        assert_eq!(r.browsers[Browser::Chromium].reason, None);
         // Firefox's console names it CORSDidNotSucceed; it is still a network error.
-        let fx = r.for_browser(Browser::Firefox);
+        let fx = &r.browsers[Browser::Firefox];
         assert_eq!((fx.verdict, fx.reason), (Verdict::Unknown, None));
         assert!(fx.note().unwrap().contains("CORSDidNotSucceed"));
     }
@@ -1850,7 +1891,7 @@ mod tests {
         );
         let r = Resolver::new().resolve(&f, Browser::Chromium);
         assert_eq!(r.facts.mode, Mode::NoCors);
-        assert_eq!(r.for_browser(Browser::Chromium).verdict, Verdict::NotCors);
+        assert_eq!(r.browsers[Browser::Chromium].verdict, Verdict::NotCors);
     }
 
     /// A capture's preflight for a PUT to `U` from `O`, allowed for `max_age` seconds.
@@ -1901,20 +1942,14 @@ mod tests {
         };
         let mut res = Resolver::new();
         let first = res.resolve(&one(put(1), Some(pf)), Browser::Chromium);
-        assert_eq!(
-            first.for_browser(Browser::Chromium).verdict,
-            Verdict::Allowed
-        );
+        assert_eq!(first.browsers[Browser::Chromium].verdict, Verdict::Allowed);
         let second = res.resolve(&one(put(30_000_000), None), Browser::Chromium);
-        let c = second.for_browser(Browser::Chromium);
+        let c = &second.browsers[Browser::Chromium];
         assert_eq!(c.verdict, Verdict::Allowed, "{:?}", c.note());
         assert_eq!(c.cache_hits.len(), 1);
         // After the max-age, the missing preflight cannot be explained.
         let third = res.resolve(&one(put(120_000_000), None), Browser::Chromium);
-        assert_eq!(
-            third.for_browser(Browser::Chromium).verdict,
-            Verdict::Unknown
-        );
+        assert_eq!(third.browsers[Browser::Chromium].verdict, Verdict::Unknown);
     }
 
     #[test]
@@ -1940,7 +1975,7 @@ mod tests {
         let mut other = one(put("10.0.0.2", 2_000_000), None);
         other.client = Arc::from("10.0.0.2");
         let r = res.resolve(&other, Browser::Chromium);
-        assert_eq!(r.for_browser(Browser::Chromium).verdict, Verdict::Unknown);
+        assert_eq!(r.browsers[Browser::Chromium].verdict, Verdict::Unknown);
         assert_eq!(res.live_clients(), 2);
     }
 
@@ -2012,7 +2047,7 @@ mod tests {
         let mut res = Resolver::new();
         res.expire_caches(0);
         let caches = res.caches.entry(client.clone()).or_insert_with(new_caches);
-        caches[0].insert(&client, O, U, 0, false, &allowed);
+        caches[Browser::Chromium].insert(&client, O, U, 0, false, &allowed);
         // Ten seconds later the entry is stale, but no sweep is due yet.
         res.expire_caches(10_000_000);
         assert_eq!(res.live_clients(), 1);
@@ -2059,7 +2094,7 @@ mod tests {
             evidence: None,
         };
         let mut caches = new_caches();
-        let passed = evaluate(&flow, &cx(&caches[0]));
+        let passed = evaluate(&flow, &cx(&caches[Browser::Chromium]));
         assert_eq!(passed.passed.len(), 1);
         let mut blocked = passed.clone();
         blocked.decision = Decision::Blocked(Blocked {
@@ -2072,20 +2107,16 @@ mod tests {
             hop: 0,
         });
         blocked.passed.clear();
-        commit_caches(
-            &mut caches,
-            &flow,
-            vec![Some((false, passed.clone())), None, Some((false, passed))],
-        );
-        assert_eq!(
-            caches.iter().map(|c| c.len()).collect::<Vec<_>>(),
-            [1, 0, 1]
-        );
-        commit_caches(&mut caches, &flow, vec![None, None, Some((false, blocked))]);
-        assert_eq!(
-            caches.iter().map(|c| c.len()).collect::<Vec<_>>(),
-            [1, 0, 0]
-        );
+        let only = |skip: Browser, e: &Evaluation| {
+            PerBrowser::from_fn(|b| (b != skip).then(|| (false, e.clone())))
+        };
+        commit_caches(&mut caches, &flow, only(Browser::Firefox, &passed));
+        let lens = |c: &PerBrowser<PreflightCache>| c.values().map(|c| c.len()).collect::<Vec<_>>();
+        assert_eq!(lens(&caches), [1, 0, 1]);
+        let safari_blocked =
+            PerBrowser::from_fn(|b| (b == Browser::Safari).then(|| (false, blocked.clone())));
+        commit_caches(&mut caches, &flow, safari_blocked);
+        assert_eq!(lens(&caches), [1, 0, 0]);
     }
 
     /// The overrides across browsers: an ambiguous mode turns blocks unknown only where nothing
@@ -2098,7 +2129,7 @@ mod tests {
             reason: Some("X"),
             ..plain(b, Verdict::Blocked, Vec::new())
         };
-        let all = || ALL_BROWSERS.iter().map(|&b| blocked(b)).collect::<Vec<_>>();
+        let all = || PerBrowser::from_fn(blocked);
         for (observed, want) in [
             (Observed::NotObserved, Verdict::Unknown),
             (Observed::Succeeded, Verdict::Blocked),
@@ -2110,15 +2141,13 @@ mod tests {
             };
             let mut v = all();
             unknown_if_mode_ambiguous(&f, &mut v);
-            assert!(v.iter().all(|v| v.verdict == want), "{:?}", f.observed);
+            assert!(v.values().all(|v| v.verdict == want), "{:?}", f.observed);
         }
-        let mut v = vec![
-            plain(Browser::Chromium, Verdict::Unknown, Vec::new()),
-            blocked(Browser::Firefox),
-        ];
+        let mut v = all();
+        v[Browser::Chromium] = plain(Browser::Chromium, Verdict::Unknown, Vec::new());
         explain_undecided(&mut v);
-        assert_eq!(v[0].notes, [Note::Undecided]);
-        assert_eq!(v[1].notes, []);
+        assert_eq!(v[Browser::Chromium].notes, [Note::Undecided]);
+        assert_eq!(v[Browser::Firefox].notes, []);
         let f = Facts {
             credentials_from_cookie_jar: true,
             credentials_from_connection: true,
@@ -2126,8 +2155,8 @@ mod tests {
             ..facts
         };
         let mut v = all();
-        note_credentials_evidence(&f, 1, &mut v);
-        let notes: Vec<usize> = v.iter().map(|v| v.notes.len()).collect();
+        note_credentials_evidence(&f, Browser::Firefox, &mut v);
+        let notes: Vec<usize> = v.values().map(|v| v.notes.len()).collect();
         assert_eq!(notes, [1, 2, 1]);
     }
 

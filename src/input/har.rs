@@ -1427,7 +1427,7 @@ fn to_exchange(
 ) -> Exchange {
     let flavour = meta.flavour();
     let request = request_of(raw.request, flavour);
-    let mut evidence = Evidence::default();
+    let mut evidence = Evidence::of_flavour(flavour);
     let response = match raw.response {
         Some(r) => response_of(r, head_excess_floor, &mut evidence),
         None => {

@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use serde::Serialize;
 
 use super::proof::SUGGESTED_MAX_AGE;
-use crate::cors::{Browser, ALL_BROWSERS};
+use crate::cors::PerBrowser;
 use crate::model::{Exchange, Micros};
 
 /// Identical preflights: same client, origin, URL, method, announced headers and credentials
@@ -17,9 +17,9 @@ type TwinKey = (String, String, String, String, String, &'static str);
 #[derive(Clone, Debug, Default)]
 pub struct CostAcc {
     preflights: u64,
-    /// Per browser (ALL_BROWSERS order): preflights whose twin was within the suggested
-    /// max-age as that browser caps it.
-    avoidable: [u64; 3],
+    /// Per browser: preflights whose twin was within the suggested max-age as that browser
+    /// caps it.
+    avoidable: PerBrowser<u64>,
     total_ms: f64,
     timed: u64,
     last: HashMap<TwinKey, Micros>,
@@ -32,15 +32,19 @@ pub struct PreflightCost {
     pub preflights: u64,
     /// With `Access-Control-Max-Age: {max_age}`, per browser.
     pub max_age: u64,
-    pub avoidable_chromium: u64,
-    pub avoidable_firefox: u64,
-    pub avoidable_safari: u64,
+    /// Written as `avoidable_chromium`, `avoidable_firefox`, `avoidable_safari`.
+    #[serde(flatten, serialize_with = "serialize_avoidable")]
+    pub avoidable: PerBrowser<u64>,
     /// Request to response time of the preflights, where the input timed them.
     pub total_ms: f64,
     pub timed: u64,
     /// Page loads that called the endpoint (HAR pages; else client + page origin).
     pub page_loads: u64,
     pub ms_per_page_load: f64,
+}
+
+fn serialize_avoidable<S: serde::Serializer>(v: &PerBrowser<u64>, s: S) -> Result<S::Ok, S::Error> {
+    v.serialize_prefixed("avoidable", s)
 }
 
 /// Request to response time of an exchange: the HAR's total time, else its wait.
@@ -79,10 +83,10 @@ impl CostAcc {
         );
         if let Some(prev) = self.last.insert(key, pf.time) {
             let age_s = pf.time.saturating_sub(prev) / 1_000_000;
-            for (i, b) in ALL_BROWSERS.iter().enumerate() {
+            for (b, avoidable) in self.avoidable.iter_mut() {
                 let cap = SUGGESTED_MAX_AGE.min(b.profile().max_age_cap);
                 if age_s >= 0 && (age_s as u64) < cap {
-                    self.avoidable[i] += 1;
+                    *avoidable += 1;
                 }
             }
         }
@@ -95,18 +99,10 @@ impl CostAcc {
 
     pub fn finish(&self) -> PreflightCost {
         let loads = self.pages.len() as u64;
-        let a = |b: Browser| {
-            ALL_BROWSERS
-                .iter()
-                .position(|x| *x == b)
-                .map_or(0, |i| self.avoidable[i])
-        };
         PreflightCost {
             preflights: self.preflights,
             max_age: SUGGESTED_MAX_AGE,
-            avoidable_chromium: a(Browser::Chromium),
-            avoidable_firefox: a(Browser::Firefox),
-            avoidable_safari: a(Browser::Safari),
+            avoidable: self.avoidable,
             total_ms: self.total_ms,
             timed: self.timed,
             page_loads: loads,
@@ -150,9 +146,14 @@ mod tests {
         c.page("p2".into());
         let r = c.finish();
         assert_eq!(r.preflights, 4);
-        assert_eq!(r.avoidable_chromium, 2);
-        assert_eq!(r.avoidable_firefox, 2);
-        assert_eq!(r.avoidable_safari, 1);
+        let json = serde_json::to_value(&r).expect("plain data serializes");
+        for (field, want) in [
+            ("avoidable_chromium", 2),
+            ("avoidable_firefox", 2),
+            ("avoidable_safari", 1),
+        ] {
+            assert_eq!(json[field], want, "{field}");
+        }
         assert_eq!(r.total_ms, 100.0);
         assert_eq!(r.page_loads, 2);
         assert_eq!(r.ms_per_page_load, 50.0);
@@ -165,6 +166,6 @@ mod tests {
         c.preflight("other-client", "https://app.test", "omit", &pf(1, 1.0));
         c.preflight("c", "https://b.test", "omit", &pf(2, 1.0));
         c.preflight("c", "https://app.test", "include", &pf(3, 1.0));
-        assert_eq!(c.finish().avoidable_chromium, 0);
+        assert_eq!(c.finish().avoidable[crate::cors::Browser::Chromium], 0);
     }
 }

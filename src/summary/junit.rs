@@ -13,20 +13,9 @@ use crate::cors::Browser;
 
 /// Text for XML content and attribute values (control characters XML 1.0 forbids dropped).
 pub fn xml(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            '\t' | '\n' | '\r' => o.push(c),
-            c if (c as u32) < 0x20 => {}
-            c => o.push(c),
-        }
-    }
-    o
+    super::html::escape_markup(s, "&apos;", |c| {
+        matches!(c, '\t' | '\n' | '\r') || (c as u32) >= 0x20
+    })
 }
 
 pub fn render(ins: &Insights, b: Browser) -> String {

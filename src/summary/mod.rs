@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::audit::{Auditor, Finding, FlowId};
 use crate::cors::resolve::Resolution;
-use crate::cors::{Browser, ALL_BROWSERS};
+use crate::cors::{Browser, PerBrowser};
 use crate::model::Micros;
 use crate::pairing::Flow;
 use crate::report::{Record, RecordSink, Summary};
@@ -75,8 +75,8 @@ pub const ALLOWED_CHECKED: usize = 64;
 /// Bars of the timeline chart.
 pub const TIMELINE_BUCKETS: usize = 48;
 
-/// Per browser (ALL_BROWSERS order): allowed, blocked, unknown, not-cors.
-type Counts = [[u64; 4]; 3];
+/// Per browser: allowed, blocked, unknown, not-cors.
+type Counts = PerBrowser<[u64; 4]>;
 
 #[derive(Clone, Debug, Default)]
 struct EndpointAcc {
@@ -84,7 +84,7 @@ struct EndpointAcc {
     counts: Counts,
     blocked_anywhere: u64,
     /// Per browser: blocking reasons.
-    reasons: [BTreeMap<String, u64>; 3],
+    reasons: PerBrowser<BTreeMap<String, u64>>,
     origins: BTreeMap<String, u64>,
     methods: BTreeMap<String, u64>,
     request_headers: BTreeMap<String, u64>,
@@ -96,7 +96,7 @@ struct EndpointAcc {
     allowed_total: u64,
     cost: cost::CostAcc,
     /// Per browser: the first blocked flow.
-    first_blocked: [Option<FlowId>; 3],
+    first_blocked: PerBrowser<Option<FlowId>>,
 }
 
 /// Collects records (with their flows attached) as they come.
@@ -107,7 +107,7 @@ pub struct Collector {
     auditor: Auditor,
     kept: usize,
     /// (time, verdict index per browser).
-    times: Vec<(Micros, [u8; 3])>,
+    times: Vec<(Micros, PerBrowser<u8>)>,
     counts: Counts,
     /// The first flows blocked in some browser (records without their flows).
     blocked_list: Vec<Record>,
@@ -148,7 +148,8 @@ pub struct BlockedFlow {
     pub fix: Option<String>,
 }
 
-const VERDICTS: [&str; 4] = ["allowed", "blocked", "unknown", "not-cors"];
+/// The verdicts in the order counts keep them (allowed, blocked, unknown, not-cors).
+const VERDICTS: [&str; 4] = crate::cors::resolve::Verdict::NAMES;
 
 /// The proof for one endpoint's fix.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -238,30 +239,29 @@ impl Collector {
         self.browser = Some(b);
     }
 
-    fn speaker(&self) -> usize {
-        let b = self.browser.unwrap_or(Browser::Chromium);
-        ALL_BROWSERS.iter().position(|x| *x == b).unwrap_or(0)
+    fn speaker(&self) -> Browser {
+        self.browser.unwrap_or(Browser::Chromium)
     }
 
     /// Adds a record; its flow (if attached) feeds the fix, proof, audit and cost.
     pub fn add(&mut self, r: &Record) {
-        let vi = ALL_BROWSERS.map(|b| {
+        let vi = PerBrowser::from_fn(|b| {
             let v = r.verdict_for(b);
             VERDICTS.iter().position(|x| *x == v).unwrap_or(3)
         });
-        for (bi, v) in vi.iter().enumerate() {
-            self.counts[bi][*v] += 1;
+        for (b, v) in vi.iter() {
+            self.counts[b][*v] += 1;
         }
         let time = chrono::DateTime::parse_from_rfc3339(&r.time)
             .map(|d| d.timestamp_micros())
             .unwrap_or(0);
-        self.times.push((time, vi.map(|v| v as u8)));
-        if vi.contains(&1) && self.blocked_list.len() < BLOCKED_LISTED {
+        self.times.push((time, vi.map(|_, v| v as u8)));
+        if vi.values().any(|v| *v == 1) && self.blocked_list.len() < BLOCKED_LISTED {
             let mut kept = r.clone();
             kept.flow = None;
             self.blocked_list.push(kept);
         }
-        if vi.iter().all(|v| *v == 3) {
+        if vi.values().all(|v| *v == 3) {
             return;
         }
         let key = route::endpoint_key(&r.url);
@@ -271,27 +271,34 @@ impl Collector {
         };
         let e = self.endpoints.entry(key.clone()).or_default();
         e.requests += 1;
-        for (bi, v) in vi.iter().enumerate() {
-            e.counts[bi][*v] += 1;
+        for (b, v) in vi.iter() {
+            e.counts[b][*v] += 1;
             if *v == 1 {
-                let reason = r
-                    .reason_for(ALL_BROWSERS[bi])
-                    .unwrap_or("(reason not visible)")
-                    .to_owned();
-                *e.reasons[bi].entry(reason).or_insert(0) += 1;
-                e.first_blocked[bi].get_or_insert_with(|| id.clone());
+                let reason = r.reason_for(b).unwrap_or("(reason not visible)").to_owned();
+                *e.reasons[b].entry(reason).or_insert(0) += 1;
+                e.first_blocked[b].get_or_insert_with(|| id.clone());
             }
         }
         if let Some(o) = &r.origin {
             *e.origins.entry(o.clone()).or_insert(0) += 1;
         }
         *e.methods.entry(r.method.clone()).or_insert(0) += 1;
-        let Some(fr) = &r.flow else { return };
+        if let Some(fr) = &r.flow {
+            self.add_flow(r, fr, &key, id);
+        }
+    }
+
+    /// Adds what a record's attached flow shows: the audit, the announced headers, the
+    /// preflight cost, the fix's requirements, the proof's flows and the headers read.
+    fn add_flow(&mut self, r: &Record, fr: &FlowRef, key: &str, id: FlowId) {
         let (flow, res) = &*fr.0;
         let Some(page) = res.facts.page_origin.as_deref() else {
             return;
         };
-        self.auditor.add(flow, page, &key, &id);
+        self.auditor.add(flow, page, key, &id);
+        let Some(e) = self.endpoints.get_mut(key) else {
+            return;
+        };
         for hop in &flow.hops {
             if let Some(pf) = &hop.preflight {
                 if let Some(acrh) = pf.request.headers.get_str("access-control-request-headers") {
@@ -337,7 +344,12 @@ impl Collector {
                 e.allowed_sample.push(fr.clone());
             }
         }
-        // Response headers whose values this flow's requests carry were read by the page.
+        self.note_reads(flow, key, page);
+    }
+
+    /// Response headers whose values this flow's requests carry were read by the page; this
+    /// flow's cross-origin responses are what later requests may carry.
+    fn note_reads(&mut self, flow: &Flow, key: &str, page: &str) {
         for hop in &flow.hops {
             for (endpoint, name) in self
                 .reads
@@ -353,7 +365,7 @@ impl Collector {
                 continue;
             }
             if let Some(resp) = &hop.exchange.response {
-                self.reads.response(&flow.client, &key, &resp.headers);
+                self.reads.response(&flow.client, key, &resp.headers);
             }
         }
     }
@@ -402,8 +414,8 @@ impl Collector {
             blocked_flows: self
                 .blocked_list
                 .iter()
-                .filter(|r| r.verdict_for(ALL_BROWSERS[sp]) == "blocked")
-                .map(|r| blocked_flow(r, ALL_BROWSERS[sp]))
+                .filter(|r| r.verdict_for(sp) == "blocked")
+                .map(|r| blocked_flow(r, sp))
                 .collect(),
         }
     }
@@ -418,17 +430,12 @@ fn blocked_flow(r: &Record, b: Browser) -> BlockedFlow {
         url: r.url.clone(),
         origin: r.origin.clone(),
         reason: r.reason_for(b),
-        message: match b {
-            Browser::Chromium => r.message.clone(),
-            Browser::Firefox => r.firefox_message.clone(),
-            Browser::Safari => r.safari_message.clone(),
-        }
-        .or(r.note.clone()),
+        message: r.message_for(b).or(r.note.as_ref()).cloned(),
         fix: r.fix.clone(),
     }
 }
 
-fn endpoint_report(key: &str, e: &EndpointAcc, sp: usize) -> EndpointReport {
+fn endpoint_report(key: &str, e: &EndpointAcc, sp: Browser) -> EndpointReport {
     let fix = (e.blocked_anywhere > 0).then(|| {
         let headers = e.req.fix();
         let path = url::Url::parse(key)
@@ -515,7 +522,7 @@ fn prove(fix: &HeaderFix, e: &EndpointAcc) -> Proof {
             }
         }
     }
-    let browsers = "Chromium, Firefox and Safari";
+    let browsers = crate::cors::browser::all_names();
     let mut s = if p.in_scope == 0 {
         "no blocked request here is fixable by response headers".to_owned()
     } else {
@@ -551,7 +558,7 @@ fn prove(fix: &HeaderFix, e: &EndpointAcc) -> Proof {
     p
 }
 
-fn timeline(times: &[(Micros, [u8; 3])], sp: usize) -> Timeline {
+fn timeline(times: &[(Micros, PerBrowser<u8>)], sp: Browser) -> Timeline {
     let (lo, hi) = times.iter().fold((i64::MAX, i64::MIN), |(lo, hi), (t, _)| {
         (lo.min(*t), hi.max(*t))
     });

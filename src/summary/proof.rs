@@ -473,7 +473,7 @@ pub fn out_of_scope(flow: &Flow, res: &Resolution) -> Option<&'static str> {
     {
         return Some("the chain stops at a redirect whose target is not in the recording: fix the redirect, then record again to check its target");
     }
-    for v in &res.browsers {
+    for v in res.browsers.values() {
         let Some(b) = &v.blocked else { continue };
         if b.request_origin == "null" {
             return Some(TAINTED);
@@ -561,12 +561,12 @@ pub fn recheck(fix: &HeaderFix, flow: &Flow, res: &Resolution) -> Option<Recheck
 
 /// Whether any browser blocked the flow.
 pub fn blocked_anywhere(res: &Resolution) -> bool {
-    res.browsers.iter().any(|v| v.verdict == Verdict::Blocked)
+    res.browsers.values().any(|v| v.verdict == Verdict::Blocked)
 }
 
 /// Whether every browser allowed it.
 pub fn allowed_everywhere(res: &Resolution) -> bool {
-    res.browsers.iter().all(|v| v.verdict == Verdict::Allowed)
+    res.browsers.values().all(|v| v.verdict == Verdict::Allowed)
 }
 
 #[cfg(test)]

@@ -31,15 +31,17 @@ pub fn cost_line(e: &EndpointReport) -> Option<String> {
     let c = &e.preflight_cost;
     (c.preflights > 0).then(|| {
         format!(
-            "{} preflight(s), {:.1} ms ({:.1} ms per page load over {}); Max-Age {} would have avoided {} in Chromium, {} in Firefox, {} in Safari",
+            "{} preflight(s), {:.1} ms ({:.1} ms per page load over {}); Max-Age {} would have avoided {}",
             c.preflights,
             c.total_ms,
             c.ms_per_page_load,
             c.page_loads,
             c.max_age,
-            c.avoidable_chromium,
-            c.avoidable_firefox,
-            c.avoidable_safari
+            c.avoidable
+                .iter()
+                .map(|(b, n)| format!("{n} in {b}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     })
 }
@@ -57,8 +59,12 @@ pub fn print(out: &mut dyn Write, ins: &Insights, b: Browser, top: usize) -> io:
     )?;
     writeln!(
         out,
-        "{} endpoint(s), {} with blocked requests; suggested fixes re-evaluated allowed in Chromium, Firefox and Safari: {} of {} fixable blocked request(s)",
-        t.endpoints, t.endpoints_blocked, t.proven_fixed, t.fixable
+        "{} endpoint(s), {} with blocked requests; suggested fixes re-evaluated allowed in {}: {} of {} fixable blocked request(s)",
+        t.endpoints,
+        t.endpoints_blocked,
+        crate::cors::browser::all_names(),
+        t.proven_fixed,
+        t.fixable
     )?;
     writeln!(
         out,
