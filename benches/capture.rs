@@ -146,7 +146,7 @@ impl StreamSink for Count {
         0
     }
     fn end(&mut self, _: Dir, _: &PacketMeta) {}
-    fn warn(&mut self, _: &'static str, _: Dir, _: &PacketMeta) {}
+    fn warn(&mut self, _: corscope::diag::WarnKind, _: Dir, _: &PacketMeta) {}
 }
 
 fn bench_reassembly(c: &mut Criterion) {

@@ -6,8 +6,133 @@ use std::collections::BTreeMap;
 /// How many detail lines are kept per kind; the counts are always exact.
 pub const MAX_DETAILS_PER_KIND: usize = 20;
 
-/// A kind of warning. Kinds are stable identifiers shown in summaries (`tcp-gap`, …).
-pub type WarnKind = &'static str;
+/// Declares [`WarnKind`]: each kind once, with its stable identifier (shown in summaries, `-v`
+/// and the JSON `warnings` object) and what it means (the README's table is made from it).
+macro_rules! warn_kinds {
+    ($($variant:ident = $id:literal: $doc:literal,)*) => {
+        /// A kind of non-fatal warning; [`WarnKind::id`] is its stable name.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum WarnKind {
+            $(#[doc = $doc] $variant,)*
+        }
+
+        impl WarnKind {
+            /// Every kind, in declaration order.
+            pub const ALL: &[WarnKind] = &[$(WarnKind::$variant),*];
+
+            /// The stable identifier (`tcp-gap`, `limit-headers`, …).
+            pub fn id(self) -> &'static str {
+                match self {
+                    $(WarnKind::$variant => $id,)*
+                }
+            }
+
+            /// What the warning means, one sentence.
+            pub fn doc(self) -> &'static str {
+                match self {
+                    $(WarnKind::$variant => $doc,)*
+                }
+            }
+        }
+    };
+}
+
+warn_kinds! {
+    EncapsulationTooDeep = "encapsulation-too-deep": "More nested headers (VLAN tags, MPLS labels, tunnels) than corscope unwraps; the packet is skipped.",
+    GzipTrailingGarbage = "gzip-trailing-garbage": "Bytes after a complete gzip stream were ignored.",
+    H2Gap = "h2-gap": "A capture gap cut an HTTP/2 connection; its HPACK state is lost, so the rest of the connection is not read.",
+    H2MalformedRequest = "h2-malformed-request": "An HTTP/2 request without :method or :path (RFC 9113 §8.3.1); the stream is skipped.",
+    H2ProtocolError = "h2-protocol-error": "An HTTP/2 connection broke the protocol (bad frame, HPACK error); the rest of it is not read.",
+    HarEntryInvalid = "har-entry-invalid": "A HAR entry could not be read (wrong types, missing request); it is skipped.",
+    HarEntryNoTime = "har-entry-no-time": "A HAR entry without a valid startedDateTime; it is ordered as time 0.",
+    Http09 = "http-0.9": "An HTTP/0.9 request (no version); ignored.",
+    HttpBadChunk = "http-bad-chunk": "A chunked body broke its framing; reading resumes at the next message head.",
+    HttpBadFraming = "http-bad-framing": "A message's Transfer-Encoding / Content-Length cannot frame its body.",
+    HttpGarbage = "http-garbage": "The answer to an HTTP request is not HTTP; the connection is ignored.",
+    HttpHeadLost = "http-head-lost": "A capture gap cut a message head; the message is dropped.",
+    HttpIncompleteHead = "http-incomplete-head": "The capture or connection ended inside a message head.",
+    HttpParseError = "http-parse-error": "A message head that cannot be parsed; reading resumes at the next one.",
+    HttpResponseLost = "http-response-lost": "A capture gap lost the response to a request.",
+    HttpResponseWithoutRequest = "http-response-without-request": "A response whose request the capture does not hold.",
+    HttpTruncatedBody = "http-truncated-body": "The capture or connection ended inside a message body.",
+    HttpUpgrade = "http-upgrade": "A connection switched protocols (101 or CONNECT); what follows is not read as HTTP/1.x.",
+    Http2PriorKnowledge = "http2": "HTTP/2 with prior knowledge on a connection read as HTTP/1.x; not parsed.",
+    InputStopped = "input-stopped": "Reading an input stopped at damage; what came before it was analysed.",
+    IpFragment = "ip-fragment": "An IP fragment inside an already reassembled datagram; skipped.",
+    IpFragmentIncomplete = "ip-fragment-incomplete": "A fragmented IP datagram never completed; dropped.",
+    IpFragmentInvalid = "ip-fragment-invalid": "An IP fragment out of bounds or inconsistent; its datagram is dropped.",
+    IpFragmentOverlap = "ip-fragment-overlap": "IP fragments overlapping with different bytes; the datagram is dropped.",
+    LimitChunkLine = "limit-chunk-line": "A chunk-size line longer than --max-chunk-line.",
+    LimitConnectionBuffer = "limit-connection-buffer": "A connection buffered more than --max-connection-buffer; it skipped ahead.",
+    LimitHarDepth = "limit-har-depth": "A HAR entry nested deeper than --max-depth; skipped.",
+    LimitHarEntryBytes = "limit-har-entry-bytes": "A HAR entry larger than --max-entry-bytes; skipped.",
+    LimitHarString = "limit-har-string": "A HAR string longer than --max-string-bytes; dropped.",
+    LimitHeadBytes = "limit-head-bytes": "An HTTP/2 header list larger than --max-head-bytes; the message is dropped.",
+    LimitHeaderBytes = "limit-header-bytes": "A message head longer than --max-head-bytes (HTTP/1.x); the message is dropped.",
+    LimitHeaders = "limit-headers": "A message head with more than --max-headers header lines; the message is dropped.",
+    LimitIpFragments = "limit-ip-fragments": "More fragmented IP datagrams in flight than --max-ip-fragments or --max-fragment-bytes allow; the oldest is dropped.",
+    LimitLiveConnections = "limit-live-connections": "More live TCP connections than --max-connections; the oldest is flushed.",
+    LimitOooSegments = "limit-ooo-segments": "More out-of-order TCP segments than --max-ooo-segments; the connection skipped ahead.",
+    LimitPairingBuffer = "limit-pairing-buffer": "More exchanges waiting for pairing than --max-pairing-buffer; the oldest is decided early.",
+    LimitPairingUrl = "limit-pairing-url": "More exchanges of one client to one URL waiting for pairing than --max-pending-per-url; the oldest are paired early.",
+    LimitPendingRequests = "limit-pending-requests": "More pipelined requests waiting for responses than --max-pipelined.",
+    LimitQuicConnections = "limit-quic-connections": "More QUIC connections than the per-connection counter holds; the oldest is forgotten (and may be counted again).",
+    LimitReorderBuffer = "limit-reorder-buffer": "More finished exchanges waiting for time order than --max-reorder-buffer.",
+    LimitReorderBufferClass = "limit-reorder-buffer-class": "A pool hold pushed the time-order buffer past --max-reorder-buffer.",
+    LimitTotalBuffer = "limit-total-buffer": "All connections together buffered more than --max-total-buffer; the oldest are flushed.",
+    MalformedPacket = "malformed-packet": "A packet whose headers contradict themselves; skipped.",
+    NonHttp = "non-http": "A TCP connection that is not HTTP/1.x; ignored.",
+    PcapngBlockSkipped = "pcapng-block-skipped": "A damaged or unknown pcapng block; skipped.",
+    QuicNotAnalysed = "quic-not-analysed": "QUIC (HTTP/3) traffic, which is not analysed; counted per connection.",
+    TcpAckUnseen = "tcp-ack-unseen": "Data acknowledged by the other side but never seen in the capture (it was taken as lost).",
+    TcpConflictingOverlap = "tcp-conflicting-overlap": "A TCP retransmission whose bytes differ from the first copy; the first is kept.",
+    TcpDataAfterFin = "tcp-data-after-fin": "TCP data after the direction's FIN; ignored.",
+    TcpGap = "tcp-gap": "Bytes of a TCP stream the capture missed.",
+    TcpGapWindow = "tcp-gap-window": "Data far beyond a TCP gap; the stream skipped ahead over the gap.",
+    TcpIdleFlush = "tcp-idle-flush": "A connection flushed after --idle-timeout without packets.",
+    TcpMidStream = "tcp-mid-stream": "A TCP connection whose start the capture does not hold.",
+    TcpOutOfOrder = "tcp-out-of-order": "A TCP segment ahead of missing data; held until the gap fills.",
+    TcpPortReuse = "tcp-port-reuse": "A new SYN on a live connection; the old one is closed.",
+    TcpRetransmission = "tcp-retransmission": "A TCP segment already delivered; dropped.",
+    TlsBadRecord = "tls-bad-record": "Bytes that are not a TLS record; the connection is not read further.",
+    TlsDecryptFailed = "tls-decrypt-failed": "A TLS record did not authenticate with the logged keys.",
+    TlsEncrypted = "tls-encrypted": "A TLS connection without keys (give --keylog, or an embedded secrets block).",
+    TlsGap = "tls-gap": "A capture gap cut a TLS stream; the rest of it cannot be decrypted.",
+    TlsUnsupportedCipher = "tls-unsupported-cipher": "A TLS cipher suite corscope cannot decrypt.",
+    TruncatedPacket = "truncated-packet": "A packet cut shorter than its headers say (snap length); skipped.",
+    UnsupportedEncapsulation = "unsupported-encapsulation": "A tunnel or encapsulation corscope does not unwrap; skipped.",
+    UnsupportedLinkType = "unsupported-link-type": "A capture interface whose link type is not supported; its packets are skipped.",
+}
+
+impl Ord for WarnKind {
+    /// By identifier, so summaries list kinds alphabetically (as when kinds were strings).
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.id().cmp(other.id())
+    }
+}
+
+impl PartialOrd for WarnKind {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::fmt::Display for WarnKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// The README's table of warning kinds (a test keeps it current).
+pub fn markdown_table() -> String {
+    let mut kinds = WarnKind::ALL.to_vec();
+    kinds.sort();
+    let mut s = String::from("| warning | what it means |\n|---|---|\n");
+    for k in kinds {
+        s.push_str(&format!("| `{}` | {} |\n", k.id(), k.doc()));
+    }
+    s
+}
 
 #[derive(Clone, Debug, Default)]
 pub struct Diagnostics {
@@ -53,9 +178,9 @@ impl Diagnostics {
         shipped.kept = self.kept;
         let mut out = Diagnostics::new();
         for (kind, lines) in &self.details {
-            let sent = shipped.per_kind.entry(kind).or_insert(0);
+            let sent = shipped.per_kind.entry(*kind).or_insert(0);
             if let Some(new) = lines.get(*sent..).filter(|n| !n.is_empty()) {
-                out.details.insert(kind, new.to_vec());
+                out.details.insert(*kind, new.to_vec());
                 out.kept += new.len();
                 *sent = lines.len();
             }
@@ -79,7 +204,7 @@ impl Diagnostics {
     }
 
     pub fn count(&self, kind: WarnKind) -> u64 {
-        self.counts.get(kind).copied().unwrap_or(0)
+        self.counts.get(&kind).copied().unwrap_or(0)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -91,7 +216,7 @@ impl Diagnostics {
     }
 
     pub fn details(&self, kind: WarnKind) -> &[String] {
-        self.details.get(kind).map_or(&[], |v| v.as_slice())
+        self.details.get(&kind).map_or(&[], |v| v.as_slice())
     }
 
     pub fn merge(&mut self, other: Diagnostics) {
@@ -118,14 +243,45 @@ mod tests {
     fn counts_are_exact_and_details_capped() {
         let mut d = Diagnostics::new();
         for i in 0..50 {
-            d.warn("tcp-gap", || format!("gap {i}"));
+            d.warn(WarnKind::TcpGap, || format!("gap {i}"));
         }
-        assert_eq!(d.count("tcp-gap"), 50);
-        assert_eq!(d.details("tcp-gap").len(), MAX_DETAILS_PER_KIND);
+        assert_eq!(d.count(WarnKind::TcpGap), 50);
+        assert_eq!(d.details(WarnKind::TcpGap).len(), MAX_DETAILS_PER_KIND);
         let mut e = Diagnostics::new();
-        e.add("tcp-gap", 5);
+        e.add(WarnKind::TcpGap, 5);
         d.merge(e);
-        assert_eq!(d.count("tcp-gap"), 55);
+        assert_eq!(d.count(WarnKind::TcpGap), 55);
+    }
+
+    /// Identifiers are unique, kebab-case and documented; the table lists each once, sorted.
+    #[test]
+    fn kinds_are_unique_documented_and_tabled() {
+        let mut ids: Vec<&str> = WarnKind::ALL.iter().map(|k| k.id()).collect();
+        ids.sort_unstable();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "duplicate warning identifier");
+        for k in WarnKind::ALL {
+            let id = k.id();
+            assert!(
+                id.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.".contains(&b)),
+                "{id}"
+            );
+            assert!(
+                k.doc().ends_with('.') && k.doc().len() > 20,
+                "{id}: {}",
+                k.doc()
+            );
+            assert_eq!(k.to_string(), id);
+        }
+        let table = markdown_table();
+        let tabled: Vec<&str> = table
+            .lines()
+            .skip(2)
+            .filter_map(|row| row.split('`').nth(1))
+            .collect();
+        assert_eq!(tabled, ids, "one row per kind, sorted by identifier");
     }
 
     /// Lines handed on as they arise plus counts at the end merge to what one `Diagnostics`
@@ -135,7 +291,11 @@ mod tests {
         let (mut direct, mut merged) = (Diagnostics::new(), Diagnostics::new());
         let (mut local, mut shipped) = (Diagnostics::new(), Shipped::default());
         for i in 0..100 {
-            let kind = if i % 3 == 0 { "a" } else { "b" };
+            let kind = if i % 3 == 0 {
+                WarnKind::TcpGap
+            } else {
+                WarnKind::TcpRetransmission
+            };
             direct.warn(kind, || format!("{kind} {i}"));
             local.warn(kind, || format!("{kind} {i}"));
             if let Some(d) = local.new_details(&mut shipped) {

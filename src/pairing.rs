@@ -42,7 +42,7 @@ impl Flow {
 
 use std::collections::BTreeMap;
 
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostics, WarnKind};
 use crate::model::Response;
 
 /// How far apart a preflight and its request may be: browsers send the request as soon as the
@@ -311,7 +311,7 @@ impl Pairer {
             .filter(|v| v.len() > max_url)
             .and_then(|v| v.iter().min().copied())
         {
-            self.diag.warn("limit-pairing-url", || {
+            self.diag.warn(WarnKind::LimitPairingUrl, || {
                 format!(
                     "{source}: more than {max_url} exchanges of {client} to {url} waiting at once; the oldest are paired early"
                 )
@@ -337,7 +337,7 @@ impl Pairer {
             }
             if waiting {
                 let max = self.opts.max_pending;
-                self.diag.warn("limit-pairing-buffer", || {
+                self.diag.warn(WarnKind::LimitPairingBuffer, || {
                     format!(
                         "{source}: more than {max} exchanges within the pairing window; the oldest are paired early"
                     )
@@ -828,7 +828,7 @@ mod tests {
                 .count()
                 > n / 4
         );
-        assert!(diag.count("limit-pairing-url") > 0);
+        assert!(diag.count(WarnKind::LimitPairingUrl) > 0);
     }
 
     /// A captured preflight that announced `x-probe` is not the one of a later request without
@@ -866,7 +866,7 @@ mod tests {
             .collect();
         let (flows, diag) = run(xs, opts);
         assert_eq!(flows.len(), 10);
-        assert_eq!(diag.count("limit-pairing-buffer"), 6);
+        assert_eq!(diag.count(WarnKind::LimitPairingBuffer), 6);
     }
 
     /// Capture times can be anything (saturated pcapng timestamps): window arithmetic

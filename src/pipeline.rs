@@ -26,7 +26,7 @@ use crate::input::live::{Activity, STOP_POLL};
 use crate::capture::{self, CaptureError, CaptureOptions, CaptureStats};
 use crate::cors::resolve::{Resolution, Resolver};
 use crate::cors::Browser;
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostics, WarnKind};
 use crate::input::har::{self, HarError, HarMeta, HarOptions};
 use crate::input::{self, Format, InputError};
 use crate::model::Exchange;
@@ -362,9 +362,9 @@ pub fn analyze(path: &str, opts: &Options, out: &mut dyn FnMut(Record)) -> Input
         // warning, and the run ends as after a complete input.
         report.stopped = true;
         if let Some(e) = report.error.take() {
-            report
-                .diagnostics
-                .warn("input-stopped", || format!("{path}: reading stopped: {e}"));
+            report.diagnostics.warn(WarnKind::InputStopped, || {
+                format!("{path}: reading stopped: {e}")
+            });
         }
     }
     report

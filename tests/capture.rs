@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use corscope::capture::{read_capture, CaptureOptions};
-use corscope::diag::Diagnostics;
+use corscope::diag::{Diagnostics, WarnKind};
 use corscope::model::Exchange;
 
 fn dir() -> PathBuf {
@@ -313,7 +313,7 @@ fn dropped_response_is_not_shifted_onto_later_requests() {
     assert_eq!(r.exchanges.len(), 1000);
     assert!(r.exchanges[0].response.is_none());
     assert!(r.exchanges[1..].iter().all(|e| e.response.is_some()));
-    assert_eq!(r.diag.count("http-response-lost"), 1);
+    assert_eq!(r.diag.count(WarnKind::HttpResponseLost), 1);
 }
 
 /// Data before the handshake waits for the SYN: the connection is read from its start, not
@@ -321,8 +321,8 @@ fn dropped_response_is_not_shifted_onto_later_requests() {
 #[test]
 fn data_before_the_handshake_waits_for_it() {
     let r = run(&dir().join("own-before-handshake.pcap"));
-    assert_eq!(r.diag.count("tcp-mid-stream"), 0);
-    assert_eq!(r.diag.count("http-garbage"), 0);
+    assert_eq!(r.diag.count(WarnKind::TcpMidStream), 0);
+    assert_eq!(r.diag.count(WarnKind::HttpGarbage), 0);
 }
 
 /// Runs the binary on `path` and returns its records (ndjson, `--all`).
@@ -469,7 +469,7 @@ fn websocket_handshake_is_not_cors_and_frames_are_not_http() {
             ("http://api.test:8081/data", Some(200))
         ]
     );
-    assert_eq!(r.diag.count("http-garbage"), 0);
+    assert_eq!(r.diag.count(WarnKind::HttpGarbage), 0);
     let recs = records(&path);
     assert_eq!(recs[0]["verdict"], "not-cors");
     assert!(recs[0]["note"].as_str().unwrap().contains("WebSocket"));

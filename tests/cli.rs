@@ -745,6 +745,11 @@ fn readme_sample_output_is_current_and_its_paths_exist() {
             "<!-- end limits -->",
             corscope::limits::markdown_table(),
         ),
+        (
+            "<!-- warnings -->\n",
+            "<!-- end warnings -->",
+            corscope::diag::markdown_table(),
+        ),
     ];
     let mut readme = std::fs::read_to_string("README.md").unwrap();
     for (begin, end, body) in blocks {

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use corscope::capture::{read_capture, CaptureError, CaptureOptions};
-use corscope::diag::Diagnostics;
+use corscope::diag::{Diagnostics, WarnKind};
 use corscope::input::har::{read_har, HarError, HarMeta, HarOptions};
 use corscope::model::{Exchange, Position};
 use corscope::pairing::{Pairer, PairingOptions};
@@ -427,7 +427,7 @@ fn damaged_gzip_capture_keeps_everything_before_the_damage() {
                 match (fault, &report.error) {
                     (None, None) => {
                         assert_eq!(
-                            report.diagnostics.count("gzip-trailing-garbage"),
+                            report.diagnostics.count(WarnKind::GzipTrailingGarbage),
                             1,
                             "{what}"
                         )

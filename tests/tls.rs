@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use corscope::capture::tls::KeyLog;
 use corscope::capture::{read_capture, CaptureOptions};
-use corscope::diag::Diagnostics;
+use corscope::diag::{Diagnostics, WarnKind};
 use corscope::model::Exchange;
 
 fn data(name: &str) -> PathBuf {
@@ -112,8 +112,8 @@ fn tls13_dsb_exchanges_equal_tshark() {
         .all(|e| e.request.url.starts_with("https://")
             && e.request.http_version == "HTTP/2"
             && e.request.headers.iter().all(|(n, _)| !n.starts_with(b":"))));
-    assert_eq!(r.diag.count("h2-protocol-error"), 0);
-    assert_eq!(r.diag.count("tls-decrypt-failed"), 0);
+    assert_eq!(r.diag.count(WarnKind::H2ProtocolError), 0);
+    assert_eq!(r.diag.count(WarnKind::TlsDecryptFailed), 0);
 }
 
 #[test]
@@ -123,7 +123,7 @@ fn tls12_keylog_exchanges_equal_tshark() {
         Some("tls12-keylog.txt"),
     );
     assert_eq!(ours(&r.exchanges), tshark("tls12-h2.tshark.txt"));
-    assert_eq!(r.diag.count("tls-decrypt-failed"), 0);
+    assert_eq!(r.diag.count(WarnKind::TlsDecryptFailed), 0);
 }
 
 #[test]
@@ -131,7 +131,7 @@ fn without_keys_nothing_is_decoded_and_all_is_counted() {
     let r = run(std::fs::read(data("tls12-h2.pcap")).unwrap(), None);
     assert!(r.exchanges.is_empty());
     assert!(r.tls > 0);
-    assert_eq!(r.diag.count("tls-encrypted"), r.tls);
+    assert_eq!(r.diag.count(WarnKind::TlsEncrypted), r.tls);
 }
 
 /// Legacy pcap records as (offset, length) of each whole record.
@@ -222,7 +222,7 @@ fn generated_tls_capture_decodes_completely() {
     let (n, _, diag) = run_with(KeyLog::default());
     assert_eq!(n, 0);
     // Every connection that was opened (a session's second connection may stay unused).
-    let encrypted = diag.count("tls-encrypted");
+    let encrypted = diag.count(WarnKind::TlsEncrypted);
     assert!(encrypted > 0 && encrypted <= counts.connections);
 }
 

@@ -6,6 +6,7 @@
 use std::io::Read;
 use std::sync::Arc;
 
+use corscope::diag::WarnKind;
 use corscope::pipeline::{analyze_input, InputReport, Options};
 
 /// A pcap header, then zero-length records, generated as they are read.
@@ -74,9 +75,9 @@ fn a_warning_per_packet_keeps_memory_flat() {
         InputReport::default(),
     );
     assert!(report.error.is_none(), "{:?}", report.error);
-    assert_eq!(report.diagnostics.count("truncated-packet"), records);
+    assert_eq!(report.diagnostics.count(WarnKind::TruncatedPacket), records);
     assert_eq!(
-        report.diagnostics.details("truncated-packet").len(),
+        report.diagnostics.details(WarnKind::TruncatedPacket).len(),
         corscope::diag::MAX_DETAILS_PER_KIND
     );
     if let Some(kb) = peak_rss_kb() {

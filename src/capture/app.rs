@@ -7,6 +7,7 @@ use super::h2::{frame::PREFACE, H2Conn, Upgraded};
 use super::http::Ctx;
 use super::tcp::{Dir, FlowKey, PacketMeta};
 use super::tls::{record::looks_like_record, TlsConn};
+use crate::diag::WarnKind;
 
 /// Boxed as a whole by its one owner (`HttpConn`), so the variants' sizes do not matter.
 #[allow(clippy::large_enum_variant)]
@@ -53,7 +54,7 @@ impl Upper {
         match self {
             Upper::Tls(t) => t.gap(dir, len, meta, ctx),
             Upper::H2(h) => h.stop(
-                "h2-gap",
+                WarnKind::H2Gap,
                 &format!("a capture gap lost {len} bytes (and the HPACK state)"),
                 meta,
                 ctx,

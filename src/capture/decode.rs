@@ -21,7 +21,7 @@ use etherparse::{Ipv4HeaderSlice, Ipv6HeaderSlice, TcpHeaderSlice};
 
 use super::frag::{Datagram, Defrag, FragLimits};
 use super::tcp::{Endpoint, FlowKey, PacketMeta, SeqNumber};
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostics, WarnKind};
 
 /// Link-layer header types (pcap `LINKTYPE_*` values) that can be decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,30 +156,30 @@ pub enum Unsupported {
 
 impl Unsupported {
     /// The warning kind and what to say about it: the one table of these messages.
-    fn describe(self) -> (&'static str, String) {
+    fn describe(self) -> (WarnKind, String) {
         match self {
             Unsupported::TooDeep => (
-                "encapsulation-too-deep",
+                WarnKind::EncapsulationTooDeep,
                 format!("more than {MAX_NESTING} nested headers (tags, labels, tunnels)"),
             ),
             Unsupported::GreVersion(v) => (
-                "unsupported-encapsulation",
+                WarnKind::UnsupportedEncapsulation,
                 format!("GRE version {v} (1 is PPTP) not decoded"),
             ),
             Unsupported::GreRouting => (
-                "unsupported-encapsulation",
+                WarnKind::UnsupportedEncapsulation,
                 "GRE with source routing (RFC 1701) not decoded".to_string(),
             ),
             Unsupported::Protocol(tunnel, p) => (
-                "unsupported-encapsulation",
+                WarnKind::UnsupportedEncapsulation,
                 format!("{tunnel} carrying protocol {p:#06x} not decoded"),
             ),
             Unsupported::ErspanVersion(v) => (
-                "unsupported-encapsulation",
+                WarnKind::UnsupportedEncapsulation,
                 format!("ERSPAN header version {v} not decoded"),
             ),
             Unsupported::Esp => (
-                "unsupported-encapsulation",
+                WarnKind::UnsupportedEncapsulation,
                 "IPsec ESP (encrypted) not decoded".to_string(),
             ),
         }
@@ -770,15 +770,15 @@ pub fn warn(d: &Decoded<'_>, src: &str, meta: &PacketMeta, diag: &mut Diagnostic
     match *d {
         // QUIC is counted per connection by `Decoder`.
         Decoded::Tcp(_) | Decoded::Other | Decoded::Quic(..) => {}
-        Decoded::Fragment(_) => diag.warn("ip-fragment", || {
+        Decoded::Fragment(_) => diag.warn(WarnKind::IpFragment, || {
             at(&"IP fragment inside a reassembled datagram skipped")
         }),
-        Decoded::Truncated(what) => diag.warn("truncated-packet", || {
+        Decoded::Truncated(what) => diag.warn(WarnKind::TruncatedPacket, || {
             at(&format_args!("cut off before the end of its {what}"))
         }),
-        Decoded::Malformed(what) => {
-            diag.warn("malformed-packet", || at(&format_args!("bad {what}")))
-        }
+        Decoded::Malformed(what) => diag.warn(WarnKind::MalformedPacket, || {
+            at(&format_args!("bad {what}"))
+        }),
         Decoded::Unsupported(u) => {
             let (kind, what) = u.describe();
             diag.warn(kind, || at(&what));
@@ -907,11 +907,11 @@ impl QuicConns {
         if self.order.len() > self.max {
             if let Some(old) = self.order.pop_front() {
                 self.seen.remove(&old);
-                diag.add("limit-quic-connections", 1);
+                diag.add(WarnKind::LimitQuicConnections, 1);
             }
         }
         let (n, o) = (meta.number, meta.offset);
-        diag.warn("quic-not-analysed", || {
+        diag.warn(WarnKind::QuicNotAnalysed, || {
             format!("{src}: packet {n} (byte {o}): QUIC connection {s} ↔ {d} not analysed (HTTP/3 is not decoded)")
         });
     }
@@ -1207,17 +1207,23 @@ mod tests {
     /// "nothing for us" are not warnings.
     #[test]
     fn warnings_by_kind() {
-        let cases: [(Decoded<'_>, Option<&str>); 6] = [
+        let cases: [(Decoded<'_>, Option<WarnKind>); 6] = [
             (Decoded::Other, None),
-            (Decoded::Truncated("TCP header"), Some("truncated-packet")),
-            (Decoded::Malformed("IP header"), Some("malformed-packet")),
+            (
+                Decoded::Truncated("TCP header"),
+                Some(WarnKind::TruncatedPacket),
+            ),
+            (
+                Decoded::Malformed("IP header"),
+                Some(WarnKind::MalformedPacket),
+            ),
             (
                 Decoded::Unsupported(Unsupported::TooDeep),
-                Some("encapsulation-too-deep"),
+                Some(WarnKind::EncapsulationTooDeep),
             ),
             (
                 Decoded::Unsupported(Unsupported::GreVersion(1)),
-                Some("unsupported-encapsulation"),
+                Some(WarnKind::UnsupportedEncapsulation),
             ),
             (
                 Decoded::Quic(

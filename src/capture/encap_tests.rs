@@ -11,7 +11,7 @@ use etherparse::{IpNumber, PacketBuilder};
 use super::parallel::read_capture_parallel;
 use super::testutil::*;
 use super::CaptureOptions;
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostics, WarnKind};
 
 const OUTER_A: [u8; 4] = [192, 168, 7, 1];
 const OUTER_B: [u8; 4] = [192, 168, 7, 2];
@@ -243,36 +243,36 @@ mod tests {
     fn undecodable_encapsulations_are_counted() {
         let plain = conversations(2);
         let n = plain.len() as u64;
-        let cases: Vec<(&str, Wrapper, &str)> = vec![
+        let cases: Vec<(&str, Wrapper, WarnKind)> = vec![
             (
                 "GRE v1",
                 Box::new(|f| gre(0x2001, 0x880b, f)),
-                "unsupported-encapsulation",
+                WarnKind::UnsupportedEncapsulation,
             ),
             (
                 "GRE routing",
                 Box::new(|f| gre(0x4000, 0x0800, f)),
-                "unsupported-encapsulation",
+                WarnKind::UnsupportedEncapsulation,
             ),
             (
                 "GRE unknown",
                 Box::new(|f| gre(0, 0x1234, f)),
-                "unsupported-encapsulation",
+                WarnKind::UnsupportedEncapsulation,
             ),
             (
                 "ESP",
                 Box::new(|f| outer_ip(50, f)),
-                "unsupported-encapsulation",
+                WarnKind::UnsupportedEncapsulation,
             ),
             (
                 "VXLAN no I flag",
                 Box::new(|f| outer_udp(1, 4789, &[&[0; 8][..], f].concat())),
-                "malformed-packet",
+                WarnKind::MalformedPacket,
             ),
             (
                 "VXLAN cut",
                 Box::new(|_| outer_udp(1, 4789, &[8, 0, 0])),
-                "truncated-packet",
+                WarnKind::TruncatedPacket,
             ),
             (
                 "too deep",
@@ -283,7 +283,7 @@ mod tests {
                     }
                     g
                 }),
-                "encapsulation-too-deep",
+                WarnKind::EncapsulationTooDeep,
             ),
         ];
         for (name, wrapper, kind) in cases {
@@ -351,8 +351,13 @@ mod tests {
             frames.extend(parts.into_iter().map(|p| (*t, p)));
         }
         let o = run_both(&frames);
-        assert_eq!(o.diag.count("ip-fragment-overlap"), 1, "{:?}", o.diag);
-        assert_eq!(o.diag.count("ip-fragment-incomplete"), 1, "{:?}", o.diag);
+        assert_eq!(o.diag.count(WarnKind::IpFragmentOverlap), 1, "{:?}", o.diag);
+        assert_eq!(
+            o.diag.count(WarnKind::IpFragmentIncomplete),
+            1,
+            "{:?}",
+            o.diag
+        );
         // Only the third request arrived whole (the others' responses have no request).
         let urls: Vec<_> = o.exchanges.iter().map(|e| e.request.url.as_str()).collect();
         assert_eq!(urls, ["http://api.test/r2"], "{:?}", o.diag);
@@ -389,7 +394,7 @@ mod tests {
         push(gre(0, 0x0800, &outer_ip(47, &[0, 0, 0, 0])[14..]));
         let o = run_both(&frames);
         assert_eq!(o.exchanges.len(), 1);
-        assert_eq!(o.diag.count("quic-not-analysed"), 4, "{:?}", o.diag);
+        assert_eq!(o.diag.count(WarnKind::QuicNotAnalysed), 4, "{:?}", o.diag);
         assert_eq!(o.diag.counts().count(), 1, "{:?}", o.diag);
     }
 
@@ -476,7 +481,12 @@ mod tests {
             let o = run(bytes);
             if name.ends_with("broken") {
                 // A lost handshake fragment, and a changed copy of a delivered one.
-                assert_eq!(o.diag.count("ip-fragment-incomplete"), 2, "{:?}", o.diag);
+                assert_eq!(
+                    o.diag.count(WarnKind::IpFragmentIncomplete),
+                    2,
+                    "{:?}",
+                    o.diag
+                );
             } else {
                 assert_eq!(o.exchanges.len(), 2, "{name}: {:?}", o.diag);
             }

@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::sync::Arc;
 
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostics, WarnKind};
 use crate::model::{Exchange, Micros};
 
 use super::decode::Segment;
@@ -307,7 +307,7 @@ impl ConnTable {
         };
         let mut ctx = self.emit.ctx(out);
         if c.live.is_some() {
-            ctx.diag.add("tcp-idle-flush", 1);
+            ctx.diag.add(WarnKind::TcpIdleFlush, 1);
         }
         close(&mut c.live, meta, &mut self.pool, &mut ctx);
     }
@@ -513,7 +513,7 @@ impl ConnTable {
                 total = total.saturating_sub(bytes(&c));
                 if c.live.is_some() {
                     let (src, n, o) = (ctx.source, meta.number, meta.offset);
-                    ctx.diag.warn("limit-total-buffer", || {
+                    ctx.diag.warn(WarnKind::LimitTotalBuffer, || {
                         format!("{src}: packet {n} (byte {o}): more than {cap}: connection {no} flushed")
                     });
                 }
@@ -592,7 +592,7 @@ fn evict_oldest<'a>(
             if let Some(mut c) = conns.remove(&key) {
                 if c.live.is_some() {
                     let (src, n, o) = (ctx.source, meta.number, meta.offset);
-                    ctx.diag.warn("limit-live-connections", || {
+                    ctx.diag.warn(WarnKind::LimitLiveConnections, || {
                         format!(
                             "{src}: packet {n} (byte {o}): more than {cap}: connection {} flushed",
                             c.no
@@ -612,7 +612,7 @@ impl Ctx<'_> {
     fn warn_port_reuse(&mut self, meta: &PacketMeta) {
         let source = self.source.clone();
         let (n, o) = (meta.number, meta.offset);
-        self.diag.warn("tcp-port-reuse", || {
+        self.diag.warn(WarnKind::TcpPortReuse, || {
             format!("{source}: packet {n} (byte {o}): new SYN on a live connection")
         });
     }
@@ -713,7 +713,7 @@ fn cap_buffer(
     {
         guard += 1;
         if !c.waiting.is_empty() {
-            ctx.diag.add("limit-connection-buffer", 1);
+            ctx.diag.add(WarnKind::LimitConnectionBuffer, 1);
             force_one(c, lim, pool, ctx);
             if c.reset {
                 return false;
@@ -725,7 +725,7 @@ fn cap_buffer(
         } else {
             1
         };
-        ctx.diag.add("limit-connection-buffer", 1);
+        ctx.diag.add(WarnKind::LimitConnectionBuffer, 1);
         let mut sink = HttpSink {
             conn: &mut c.http,
             ctx,
@@ -787,7 +787,7 @@ fn start_mid_stream(c: &mut Live, dir: Dir, ctx: &mut Ctx<'_>) {
     c.tcp[dir].start_at(first);
     if !c.mid_stream {
         c.mid_stream = true;
-        ctx.diag.add("tcp-mid-stream", 1);
+        ctx.diag.add(WarnKind::TcpMidStream, 1);
     }
 }
 
@@ -826,7 +826,7 @@ fn force_one(c: &mut Live, lim: &ReassemblyLimits, pool: &mut Pool, ctx: &mut Ct
             }
         }
     } else {
-        ctx.diag.add("tcp-ack-unseen", 1);
+        ctx.diag.add(WarnKind::TcpAckUnseen, 1);
         if let Some(ack) = ack {
             // The other direction's waiting data this one acknowledges, in stream order.
             loop {

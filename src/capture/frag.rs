@@ -15,7 +15,7 @@ use std::net::IpAddr;
 
 use super::decode::{transport, Decoded, Fragment, Segment};
 use super::tcp::PacketMeta;
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostics, WarnKind};
 use crate::model::Micros;
 
 /// Datagrams being reassembled at once; beyond it the oldest is dropped (`limit-ip-fragments`).
@@ -194,8 +194,8 @@ impl Reject {
     /// The warning that counts the dropped datagram.
     fn kind(&self) -> crate::diag::WarnKind {
         match self {
-            Reject::Invalid(_) => "ip-fragment-invalid",
-            Reject::Overlap(_) => "ip-fragment-overlap",
+            Reject::Invalid(_) => WarnKind::IpFragmentInvalid,
+            Reject::Overlap(_) => WarnKind::IpFragmentOverlap,
         }
     }
 
@@ -391,7 +391,7 @@ impl Defrag {
             };
             if !p.dead && !p.done {
                 let first = p.first;
-                diag.warn("limit-ip-fragments", || {
+                diag.warn(WarnKind::LimitIpFragments, || {
                     format!(
                         "{}: fragments of {} dropped unfinished to stay within the fragment limits ({} datagrams, {} bytes)",
                         at(src, &first),
@@ -419,7 +419,7 @@ impl Defrag {
             return;
         };
         if !p.dead && !p.done {
-            diag.warn("ip-fragment-incomplete", || {
+            diag.warn(WarnKind::IpFragmentIncomplete, || {
                 let seen = match p.total {
                     Some(t) => format!("{} of {t} bytes seen", p.covered),
                     None => format!("{} bytes seen, the last fragment missing", p.covered),
@@ -592,7 +592,7 @@ mod tests {
         changed[3] ^= 0xff;
         // (name, fragments, datagrams delivered, warning kind expected)
         #[allow(clippy::type_complexity)]
-        let cases: Vec<(&str, Vec<(u32, bool, Vec<u8>)>, usize, Option<&str>)> = vec![
+        let cases: Vec<(&str, Vec<(u32, bool, Vec<u8>)>, usize, Option<WarnKind>)> = vec![
             (
                 "in order",
                 vec![
@@ -643,7 +643,7 @@ mod tests {
                     (32, false, c.clone()),
                 ],
                 0,
-                Some("ip-fragment-overlap"),
+                Some(WarnKind::IpFragmentOverlap),
             ),
             (
                 "two ends",
@@ -653,19 +653,19 @@ mod tests {
                     (24, false, b[..0].to_vec()),
                 ],
                 0,
-                Some("ip-fragment-invalid"),
+                Some(WarnKind::IpFragmentInvalid),
             ),
             (
                 "past 64 KiB",
                 vec![(65_528, true, a.clone())],
                 0,
-                Some("ip-fragment-invalid"),
+                Some(WarnKind::IpFragmentInvalid),
             ),
             (
                 "data after the end",
                 vec![(32, true, c.clone()), (0, false, a.clone())],
                 0,
-                Some("ip-fragment-invalid"),
+                Some(WarnKind::IpFragmentInvalid),
             ),
         ];
         for (name, parts, delivered, warning) in cases {
@@ -738,13 +738,13 @@ mod tests {
         let mut other = frag(0, true, &[2; 8]);
         other.id = 8;
         assert!(d.insert(&other, &meta(2, 110), "t", &mut diag).is_none());
-        assert_eq!(diag.count("ip-fragment-incomplete"), 0);
+        assert_eq!(diag.count(WarnKind::IpFragmentIncomplete), 0);
         other.id = 9;
         assert!(d.insert(&other, &meta(3, 131), "t", &mut diag).is_none());
-        assert_eq!(diag.count("ip-fragment-incomplete"), 1);
-        assert!(diag.details("ip-fragment-incomplete")[0].contains("packet 1 (byte 100)"));
+        assert_eq!(diag.count(WarnKind::IpFragmentIncomplete), 1);
+        assert!(diag.details(WarnKind::IpFragmentIncomplete)[0].contains("packet 1 (byte 100)"));
         d.finish("t", &mut diag);
-        assert_eq!(diag.count("ip-fragment-incomplete"), 3);
+        assert_eq!(diag.count(WarnKind::IpFragmentIncomplete), 3);
         assert!(d.is_empty());
     }
 
@@ -763,7 +763,7 @@ mod tests {
             d.insert(&f, &meta(u64::from(id), 0), "t", &mut diag);
             assert!(d.len() <= 3 && d.charged <= 4 * (8 + PIECE_OVERHEAD));
         }
-        assert_eq!(diag.count("limit-ip-fragments"), 7);
+        assert_eq!(diag.count(WarnKind::LimitIpFragments), 7);
         // A big fragment over the byte limit evicts everything, itself last.
         let big = vec![0u8; 1000];
         let mut f = frag(8, true, &big);

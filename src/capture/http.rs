@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, VecDeque};
 use std::mem::MaybeUninit;
 use std::sync::Arc;
 
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostics, WarnKind};
 use crate::headsyntax::{scan_response_head, HeadSyntax, LARGE_HEAD};
 use crate::model::{
     escape_bytes, trim_http_ws, Evidence, Exchange, Flavour, Headers, Location, Micros, Position,
@@ -73,7 +73,7 @@ impl Ctx<'_> {
     /// Counts a warning with the packet it happened at.
     pub(crate) fn warn(
         &mut self,
-        kind: &'static str,
+        kind: WarnKind,
         meta: &PacketMeta,
         what: impl FnOnce() -> String,
     ) {
@@ -495,7 +495,7 @@ impl HttpConn {
                         (Some(b'\r'), false) => self.dirs[dir].state = State::ChunkCrlf(true),
                         (Some(b'\n'), _) => self.dirs[dir].state = State::ChunkSize,
                         _ => {
-                            ctx.warn("http-bad-chunk", meta, || {
+                            ctx.warn(WarnKind::HttpBadChunk, meta, || {
                                 "chunk data not followed by CRLF".into()
                             });
                             self.resync(dir);
@@ -584,7 +584,7 @@ impl HttpConn {
         };
         if head_lost && self.client.is_some_and(|c| c != dir) {
             if let Some(p) = self.pending.pop_front() {
-                ctx.warn("http-response-lost", meta, || {
+                ctx.warn(WarnKind::HttpResponseLost, meta, || {
                     format!(
                         "response to {} {} lost in a capture gap",
                         p.ex.request.method, p.ex.request.url
@@ -602,7 +602,7 @@ impl HttpConn {
             State::ChunkData(rem) if len == rem => self.dirs[dir].state = State::ChunkCrlf(false),
             State::UntilClose | State::Ignore => {}
             State::Head if !self.dirs[dir].buf.is_empty() => {
-                ctx.warn("http-head-lost", meta, || {
+                ctx.warn(WarnKind::HttpHeadLost, meta, || {
                     "a capture gap cut a message head; it is dropped".into()
                 });
                 self.resync(dir);
@@ -631,13 +631,13 @@ impl HttpConn {
             State::Head if !d.buf.is_empty() => {
                 let n = d.buf.len();
                 let ended = ended_text(ctx.evicted_by);
-                ctx.warn("http-incomplete-head", meta, || {
+                ctx.warn(WarnKind::HttpIncompleteHead, meta, || {
                     format!("{ended} inside a message head ({n} bytes)")
                 });
             }
             State::Body(_) | State::ChunkData(_) | State::ChunkSize | State::Trailers => {
                 let ended = ended_text(ctx.evicted_by);
-                ctx.warn("http-truncated-body", meta, || {
+                ctx.warn(WarnKind::HttpTruncatedBody, meta, || {
                     format!("{ended} inside a message body")
                 });
             }
@@ -691,7 +691,7 @@ impl HttpConn {
         if looks_like_tls(data) || (port443 && !http_like) {
             ctx.stats.tls_connections += 1;
             let key = self.key;
-            ctx.warn("tls-encrypted", meta, || {
+            ctx.warn(WarnKind::TlsEncrypted, meta, || {
                 format!("TLS between {} and {}: not decrypted", key.lo, key.hi)
             });
             self.ignore();
@@ -724,7 +724,7 @@ impl HttpConn {
             // The server spoke first, and not HTTP (SSH, SMTP banners…).
             self.not_http(meta, ctx);
         } else {
-            ctx.warn("http-garbage", meta, || {
+            ctx.warn(WarnKind::HttpGarbage, meta, || {
                 "answer to an HTTP request is not HTTP".into()
             });
             self.dirs[dir].state = State::Ignore;
@@ -733,7 +733,7 @@ impl HttpConn {
 
     fn not_http(&mut self, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         let key = self.key;
-        ctx.warn("non-http", meta, || {
+        ctx.warn(WarnKind::NonHttp, meta, || {
             format!("TCP between {} and {} is not HTTP/1.x", key.lo, key.hi)
         });
         self.ignore();
@@ -807,7 +807,7 @@ impl HttpConn {
             None if d.buf.len() >= max => {
                 let n = d.buf.len();
                 let response = d.buf.starts_with(b"HTTP/");
-                ctx.warn("limit-header-bytes", meta, || {
+                ctx.warn(WarnKind::LimitHeaderBytes, meta, || {
                     format!("message head longer than {n} bytes dropped")
                 });
                 let answers = self.client.is_some_and(|c| c != dir);
@@ -855,22 +855,22 @@ impl HttpConn {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             let words = line.split(|b| *b == b' ').filter(|w| !w.is_empty()).count();
             if line.ends_with(b" HTTP/2.0") {
-                ctx.warn("http2", meta, || {
+                ctx.warn(WarnKind::Http2PriorKnowledge, meta, || {
                     "HTTP/2 with prior knowledge: not parsed".into()
                 });
             } else if words == 2 {
-                ctx.warn("http-0.9", meta, || {
+                ctx.warn(WarnKind::Http09, meta, || {
                     format!("HTTP/0.9 request ignored: {}", escape_bytes(line))
                 });
             } else {
                 let shown = escape_bytes(line.get(..60).unwrap_or(line));
-                ctx.warn("non-http", meta, || {
+                ctx.warn(WarnKind::NonHttp, meta, || {
                     format!("not an HTTP/1.x request line: {shown}")
                 });
             }
             self.ignore();
         } else {
-            ctx.warn("http-garbage", meta, || {
+            ctx.warn(WarnKind::HttpGarbage, meta, || {
                 "bytes that do not start an HTTP message; resynchronising".into()
             });
             self.resync(dir);
@@ -953,7 +953,7 @@ impl HttpConn {
         // The parse's own error: re-parsing with no header slots (as this did) called
         // any head with a header and a bad byte "too many headers".
         if too_many {
-            ctx.warn("limit-headers", meta, || {
+            ctx.warn(WarnKind::LimitHeaders, meta, || {
                 format!("request with more than {n} header lines dropped")
             });
             self.resync(dir);
@@ -961,7 +961,7 @@ impl HttpConn {
             // The first message does not even start like HTTP/1.x: not HTTP.
             self.bad_start_line(dir, &first_line, meta, ctx);
         } else {
-            ctx.warn("http-parse-error", meta, || {
+            ctx.warn(WarnKind::HttpParseError, meta, || {
                 format!(
                     "unparsable request head: {}",
                     escape_bytes(first_line.get(..80).unwrap_or(&first_line))
@@ -1044,7 +1044,7 @@ impl HttpConn {
         ctx.open.insert((order_time, seq));
         if self.pending.len() >= ctx.limits.max_pending.max(1) {
             if let Some(old) = self.pending.pop_front() {
-                ctx.warn("limit-pending-requests", meta, || {
+                ctx.warn(WarnKind::LimitPendingRequests, meta, || {
                     "too many requests waiting for responses; oldest emitted without one".into()
                 });
                 ctx.emit(old);
@@ -1124,7 +1124,7 @@ impl HttpConn {
             return;
         };
         if status == 101 || (req_connect && (200..300).contains(&status)) {
-            ctx.warn("http-upgrade", meta, || {
+            ctx.warn(WarnKind::HttpUpgrade, meta, || {
                 format!("connection switched protocols after {status}; rest not parsed")
             });
             // Requests still waiting will never be answered in HTTP/1.
@@ -1160,11 +1160,11 @@ impl HttpConn {
         let shown = escape_bytes(first.get(..80).unwrap_or(first));
         if too_many {
             // Counted as the limit it is (it used to count as a parse error).
-            ctx.warn("limit-headers", meta, || {
+            ctx.warn(WarnKind::LimitHeaders, meta, || {
                 format!("response with more than {n} header lines dropped: {shown}")
             });
         } else {
-            ctx.warn("http-parse-error", meta, || {
+            ctx.warn(WarnKind::HttpParseError, meta, || {
                 format!("unparsable response head: {shown}")
             });
         }
@@ -1205,7 +1205,7 @@ impl HttpConn {
             }
             None => {
                 let status = response.status;
-                ctx.warn("http-response-without-request", meta, || {
+                ctx.warn(WarnKind::HttpResponseWithoutRequest, meta, || {
                     format!("response {status} without a request seen")
                 });
                 (false, false)
@@ -1247,7 +1247,7 @@ impl HttpConn {
             None => (data.len(), false),
         };
         if d.buf.len() + used > max {
-            ctx.warn("limit-chunk-line", meta, || {
+            ctx.warn(WarnKind::LimitChunkLine, meta, || {
                 format!("chunk-size or trailer line longer than {max} bytes")
             });
             self.resync(dir);
@@ -1265,7 +1265,7 @@ impl HttpConn {
                 Some(n) => d.state = State::ChunkData(n),
                 None => {
                     let shown = escape_bytes(content.get(..40).unwrap_or(content));
-                    ctx.warn("http-bad-chunk", meta, || {
+                    ctx.warn(WarnKind::HttpBadChunk, meta, || {
                         format!("bad chunk-size line: {shown}")
                     });
                     self.resync(dir);
@@ -1307,14 +1307,14 @@ fn request_framing(headers: &Headers, meta: &PacketMeta, ctx: &mut Ctx<'_>) -> F
     match (chunked_last(headers), content_length(headers)) {
         (Some(true), _) => Framing::Chunked,
         (Some(false), _) => {
-            ctx.warn("http-bad-framing", meta, || {
+            ctx.warn(WarnKind::HttpBadFraming, meta, || {
                 "request Transfer-Encoding does not end in chunked".into()
             });
             Framing::Length(0)
         }
         (None, Some(Ok(n))) => Framing::Length(n),
         (None, Some(Err(()))) => {
-            ctx.warn("http-bad-framing", meta, || {
+            ctx.warn(WarnKind::HttpBadFraming, meta, || {
                 "invalid request Content-Length".into()
             });
             Framing::Length(0)
@@ -1335,7 +1335,7 @@ fn response_framing(
         (Some(false), _) => Framing::UntilClose,
         (None, Some(Ok(n))) => Framing::Length(n),
         (None, Some(Err(()))) => {
-            ctx.warn("http-bad-framing", meta, || {
+            ctx.warn(WarnKind::HttpBadFraming, meta, || {
                 "invalid response Content-Length; reading until close".into()
             });
             Framing::UntilClose
@@ -1403,12 +1403,12 @@ impl StreamSink for HttpSink<'_, '_> {
             None => self.conn.end(dir, meta, self.ctx),
         }
     }
-    fn warn(&mut self, kind: &'static str, _dir: Dir, meta: &PacketMeta) {
+    fn warn(&mut self, kind: WarnKind, _dir: Dir, meta: &PacketMeta) {
         let conn = self.conn.conn_no;
         self.ctx
             .warn(kind, meta, || format!("connection {conn}: {kind}"));
     }
-    fn warn_with(&mut self, kind: &'static str, _dir: Dir, meta: &PacketMeta, what: String) {
+    fn warn_with(&mut self, kind: WarnKind, _dir: Dir, meta: &PacketMeta, what: String) {
         let conn = self.conn.conn_no;
         self.ctx
             .warn(kind, meta, || format!("connection {conn}: {what}"));
@@ -1738,7 +1738,7 @@ mod tests {
             summary(&o),
             [("GET".into(), "http://h/ws".into(), Some(101))]
         );
-        assert_eq!(o.diag.count("http-upgrade"), 1);
+        assert_eq!(o.diag.count(WarnKind::HttpUpgrade), 1);
     }
 
     #[test]
@@ -1762,9 +1762,9 @@ mod tests {
         let o = run_frames(&frames);
         assert!(o.exchanges.is_empty());
         assert_eq!(o.result.as_ref().unwrap().tls_connections, 1);
-        assert_eq!(o.diag.count("tls-encrypted"), 1);
-        assert_eq!(o.diag.count("non-http"), 1);
-        assert_eq!(o.diag.count("http-0.9"), 1);
+        assert_eq!(o.diag.count(WarnKind::TlsEncrypted), 1);
+        assert_eq!(o.diag.count(WarnKind::NonHttp), 1);
+        assert_eq!(o.diag.count(WarnKind::Http09), 1);
     }
 
     #[test]
@@ -1781,7 +1781,7 @@ mod tests {
             summary(&o),
             [("GET".into(), "http://h.test/seen".into(), Some(200))]
         );
-        assert_eq!(o.diag.count("tcp-mid-stream"), 1);
+        assert_eq!(o.diag.count(WarnKind::TcpMidStream), 1);
     }
 
     #[test]
@@ -1815,7 +1815,7 @@ mod tests {
         assert_eq!(urls[1], ("http://h.test/2".into(), Some(200)));
         assert_eq!(urls.len(), 3, "{urls:?}");
         assert_eq!(urls[2].0, "http://h.test/4");
-        assert!(o.diag.count("tcp-gap") >= 2);
+        assert!(o.diag.count(WarnKind::TcpGap) >= 2);
     }
 
     #[test]
@@ -1908,7 +1908,7 @@ mod tests {
             ..CaptureOptions::default()
         };
         let o = run_with(pcap(&c.frames, 1, false, false), &opts);
-        assert_eq!(o.diag.count("limit-header-bytes"), 1);
+        assert_eq!(o.diag.count(WarnKind::LimitHeaderBytes), 1);
         assert!(o.result.is_ok());
         assert_eq!(summary(&o).last().unwrap().1, "http://h.test/small");
     }
@@ -1930,7 +1930,7 @@ mod tests {
         };
         let o = run_with(pcap(&frames, 1, false, false), &opts);
         assert_eq!(o.exchanges.len(), 5);
-        assert_eq!(o.diag.count("limit-live-connections"), 3);
+        assert_eq!(o.diag.count(WarnKind::LimitLiveConnections), 3);
     }
 
     #[test]
@@ -1954,9 +1954,9 @@ mod tests {
         };
         let o = run_with(pcap(&frames, 1, false, false), &opts);
         assert!(o.result.is_ok());
-        assert!(o.diag.count("limit-total-buffer") > 0);
+        assert!(o.diag.count(WarnKind::LimitTotalBuffer) > 0);
         let unlimited = run_with(pcap(&frames, 1, false, false), &CaptureOptions::default());
-        assert_eq!(unlimited.diag.count("limit-total-buffer"), 0);
+        assert_eq!(unlimited.diag.count(WarnKind::LimitTotalBuffer), 0);
     }
 
     proptest::proptest! {
@@ -2003,6 +2003,7 @@ mod tests {
 mod limit_tests {
     use super::fuzzing::{conversation, Step};
     use super::HttpLimits;
+    use crate::diag::WarnKind;
 
     fn limits(max_headers: usize, max_head_bytes: usize) -> HttpLimits {
         HttpLimits {
@@ -2026,8 +2027,8 @@ mod limit_tests {
             .collect();
         (
             v,
-            o.diag.count("limit-headers"),
-            o.diag.count("limit-header-bytes"),
+            o.diag.count(WarnKind::LimitHeaders),
+            o.diag.count(WarnKind::LimitHeaderBytes),
         )
     }
 
@@ -2056,8 +2057,8 @@ mod limit_tests {
         let reqs =
             b"GET /a HTTP/1.1\r\nHost: h\r\nBad Name: 1\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n";
         let o = conversation(&[Step::Data(0, reqs)], Some(0), false, limits(16, 4096));
-        assert_eq!(o.diag.count("limit-headers"), 0);
-        assert_eq!(o.diag.count("http-parse-error"), 1);
+        assert_eq!(o.diag.count(WarnKind::LimitHeaders), 0);
+        assert_eq!(o.diag.count(WarnKind::HttpParseError), 1);
         assert_eq!(o.exchanges.len(), 1, "the next request is still read");
     }
 

@@ -53,7 +53,7 @@ use std::collections::BinaryHeap;
 use std::io::BufRead;
 use std::sync::Arc;
 
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostics, WarnKind};
 use crate::model::{Exchange, Micros};
 
 use decode::Segment;
@@ -278,12 +278,12 @@ impl Reorder {
         if self.heap.len() > self.max {
             if let Some(t) = self.heap.pop() {
                 if (t.0, t.1.seq) >= self.watermark {
-                    diag.add("limit-reorder-buffer", 1);
+                    diag.add(WarnKind::LimitReorderBuffer, 1);
                 } else if self.pools.pending(&t.1) {
                     // Held only for its connection's credentials class: it leaves without
                     // one, which is worth saying (the request may stay `unknown`).
                     let (loc, max) = (&t.1.loc, self.max);
-                    diag.warn("limit-reorder-buffer-class", || {
+                    diag.warn(WarnKind::LimitReorderBufferClass, || {
                         format!(
                             "{loc}: more than {max} exchanges held (--max-reorder-buffer) while \
                              this one waited for its connection to show its credentials class \
@@ -356,7 +356,7 @@ pub fn read_capture(
             ts: pkt.ts,
         };
         let Some(link) = pkt.link else {
-            diag.warn("unsupported-link-type", || {
+            diag.warn(WarnKind::UnsupportedLinkType, || {
                 format!(
                     "{src}: packet {} (byte {}): link type {} skipped",
                     pkt.number, pkt.offset, pkt.dlt

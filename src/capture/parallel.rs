@@ -58,7 +58,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread;
 
-use crate::diag::{Diagnostics, Shipped};
+use crate::diag::{Diagnostics, Shipped, WarnKind};
 use crate::model::{Exchange, Micros};
 
 use super::decode::{self, Decoded, Decoder, LinkType};
@@ -272,7 +272,7 @@ impl BlockSink for Dispatch<'_> {
             mark.release = false;
             let src = &self.source;
             // The same text `read_capture` writes.
-            self.diag.warn("unsupported-link-type", || {
+            self.diag.warn(WarnKind::UnsupportedLinkType, || {
                 format!(
                     "{src}: packet {} (byte {}): link type {} skipped",
                     pkt.number, pkt.offset, pkt.dlt
@@ -882,9 +882,9 @@ mod tests {
         let bytes = pcap(&frames, 1, false, false);
         assert_same(&bytes, &CaptureOptions::default());
         let o = run_n(&bytes, &CaptureOptions::default(), 3);
-        assert_eq!(o.diag.count("truncated-packet"), 60);
+        assert_eq!(o.diag.count(WarnKind::TruncatedPacket), 60);
         assert_eq!(
-            o.diag.details("truncated-packet").len(),
+            o.diag.details(WarnKind::TruncatedPacket).len(),
             crate::diag::MAX_DETAILS_PER_KIND
         );
     }
@@ -905,7 +905,7 @@ mod tests {
         let offset = bytes.len() - 16 - c.frames[last - 1].1.len();
         assert_same(&bytes, &CaptureOptions::default());
         let o = run_n(&bytes, &CaptureOptions::default(), 2);
-        let d = o.diag.details("http-truncated-body");
+        let d = o.diag.details(WarnKind::HttpTruncatedBody);
         assert_eq!(
             d,
             [format!(
@@ -934,7 +934,7 @@ mod tests {
         };
         for (n, share) in [(1, ""), (2, "; 1 per capture worker")] {
             let o = run_n(&bytes, &opts, n);
-            let d = o.diag.details("limit-live-connections");
+            let d = o.diag.details(WarnKind::LimitLiveConnections);
             assert!(!d.is_empty(), "{n} workers");
             for line in d {
                 assert!(line.starts_with("t.pcap: packet "), "{line}");
@@ -968,6 +968,6 @@ mod tests {
         let bytes = pcap(&frames, 1, false, false);
         assert_same(&bytes, &CaptureOptions::default());
         let o = run_n(&bytes, &CaptureOptions::default(), 3);
-        assert!(o.diag.count("tcp-idle-flush") > 0);
+        assert!(o.diag.count(WarnKind::TcpIdleFlush) > 0);
     }
 }

@@ -24,7 +24,7 @@ use pcap_parser::{PcapError, EPB_MAGIC, SPB_MAGIC};
 
 use super::decode::LinkType;
 use super::{CaptureError, CaptureOptions};
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostics, WarnKind};
 use crate::model::Micros;
 
 /// Largest record (pcap frame or pcapng block) accepted; a block grows up to this.
@@ -650,7 +650,7 @@ fn ng_unreadable<'a>(
                 nom::Err::Error(e) | nom::Err::Failure(e) => damage_text(&e),
             };
             let offset = ended.offset;
-            warnings.warn("pcapng-block-skipped", || {
+            warnings.warn(WarnKind::PcapngBlockSkipped, || {
                 format!(
                     "{source}: byte {offset}: pcapng block of type {typ:#010x} ({len} bytes) \
                      skipped: {why}"
@@ -917,6 +917,7 @@ fn hex_prefix(b: &[u8]) -> String {
 mod tests {
     use super::super::testutil::*;
     use super::super::{CaptureError, CaptureOptions};
+    use crate::diag::WarnKind;
 
     fn conversation() -> Vec<Frame> {
         let mut c = Conv::new(40100);
@@ -1082,8 +1083,8 @@ mod tests {
         let o = run(v);
         assert!(o.result.is_ok(), "{:?}", o.result);
         assert_eq!(o.exchanges.len(), 6);
-        assert_eq!(o.diag.count("pcapng-block-skipped"), 2);
-        let d = o.diag.details("pcapng-block-skipped");
+        assert_eq!(o.diag.count(WarnKind::PcapngBlockSkipped), 2);
+        let d = o.diag.details(WarnKind::PcapngBlockSkipped);
         assert!(
             d[0].starts_with(&format!(
                 "test: byte {}: pcapng block of type 0x80000001 (12 bytes) skipped",
@@ -1207,7 +1208,10 @@ mod tests {
         };
         let o = run_with(bytes, &opts);
         assert!(o.result.is_ok());
-        assert_eq!(o.diag.count("unsupported-link-type"), frames.len() as u64);
+        assert_eq!(
+            o.diag.count(WarnKind::UnsupportedLinkType),
+            frames.len() as u64
+        );
     }
 
     #[test]

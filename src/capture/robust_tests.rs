@@ -4,6 +4,7 @@
 
 use super::testutil::{pcap, run_with, summary, Conv, Frame};
 use super::CaptureOptions;
+use crate::diag::WarnKind;
 
 fn get(path: &str) -> Vec<u8> {
     format!("GET {path} HTTP/1.1\r\nHost: h.test\r\n\r\n").into_bytes()
@@ -34,7 +35,7 @@ fn live_connection_eviction_is_not_an_ended_connection() {
     };
     let o = run_with(pcap(&open_heads(5, 100, 1000), 1, false, false), &opts);
     assert!(o.result.is_ok());
-    let heads = o.diag.details("http-incomplete-head");
+    let heads = o.diag.details(WarnKind::HttpIncompleteHead);
     // Three evicted by the limit (named with its flag and value), two ended by the capture.
     let evicted: Vec<&String> = heads
         .iter()
@@ -60,7 +61,7 @@ fn total_buffer_eviction_names_its_flag() {
     };
     let o = run_with(pcap(&open_heads(60, 10_000, 100), 1, false, false), &opts);
     assert!(o.result.is_ok());
-    let heads = o.diag.details("http-incomplete-head");
+    let heads = o.diag.details(WarnKind::HttpIncompleteHead);
     assert!(
         heads.iter().any(|d| d.contains(
             "evicted by the limit of 65536 bytes buffered by all connections (--max-total-buffer)"
@@ -72,7 +73,7 @@ fn total_buffer_eviction_names_its_flag() {
         pcap(&open_heads(60, 10_000, 100), 1, false, false),
         &CaptureOptions::default(),
     );
-    let heads = o.diag.details("http-incomplete-head");
+    let heads = o.diag.details(WarnKind::HttpIncompleteHead);
     assert!(
         heads.iter().all(|d| d.contains("connection ended")),
         "{heads:#?}"
@@ -106,8 +107,8 @@ fn conflicting_retransmission_is_reported_with_its_place() {
     );
     // The first copy is kept.
     assert_eq!(summary(&o)[0].1, "http://h.test/a");
-    assert_eq!(o.diag.count("tcp-retransmission"), 0);
-    let d = o.diag.details("tcp-conflicting-overlap");
+    assert_eq!(o.diag.count(WarnKind::TcpRetransmission), 0);
+    let d = o.diag.details(WarnKind::TcpConflictingOverlap);
     assert_eq!(d.len(), 1, "{d:?}");
     // Packet 5 (after the handshake and the first copy) differs from packet 4's bytes.
     assert!(d[0].starts_with("test: packet 5 (byte "), "{}", d[0]);
@@ -121,8 +122,8 @@ fn conflicting_retransmission_is_reported_with_its_place() {
         pcap(&resent(true), 1, false, false),
         &CaptureOptions::default(),
     );
-    assert_eq!(o.diag.count("tcp-conflicting-overlap"), 0);
-    assert_eq!(o.diag.count("tcp-retransmission"), 1);
+    assert_eq!(o.diag.count(WarnKind::TcpConflictingOverlap), 0);
+    assert_eq!(o.diag.count(WarnKind::TcpRetransmission), 1);
 }
 
 /// The output stage holds an exchange up to 30 s (capture time) for its connection's
@@ -172,7 +173,7 @@ fn class_hold_overflowing_the_reorder_buffer_is_warned() {
         diag
     };
     let diag = run(3);
-    let d = diag.details("limit-reorder-buffer-class");
+    let d = diag.details(WarnKind::LimitReorderBufferClass);
     assert_eq!(d.len(), 1, "{d:?}");
     assert!(
         d[0].starts_with(
@@ -181,5 +182,5 @@ fn class_hold_overflowing_the_reorder_buffer_is_warned() {
         "{}",
         d[0]
     );
-    assert_eq!(run(100).count("limit-reorder-buffer-class"), 0);
+    assert_eq!(run(100).count(WarnKind::LimitReorderBufferClass), 0);
 }

@@ -7,6 +7,7 @@
 //! direction everything is a 64-bit stream offset counted from the first byte seen, so wrap-around
 //! is handled in exactly one place ([`Reassembler::offset_of`]).
 
+use crate::diag::WarnKind;
 use std::collections::VecDeque;
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -151,9 +152,9 @@ pub trait StreamSink {
     /// The direction ended (FIN reached, RST, or the connection was flushed).
     fn end(&mut self, dir: Dir, meta: &PacketMeta);
     /// A non-fatal event worth counting (`tcp-gap`, `tcp-retransmission`, limits).
-    fn warn(&mut self, kind: &'static str, dir: Dir, meta: &PacketMeta);
+    fn warn(&mut self, kind: WarnKind, dir: Dir, meta: &PacketMeta);
     /// A warning whose detail says more than its kind (where in the stream it happened).
-    fn warn_with(&mut self, kind: &'static str, dir: Dir, meta: &PacketMeta, what: String) {
+    fn warn_with(&mut self, kind: WarnKind, dir: Dir, meta: &PacketMeta, what: String) {
         let _ = what;
         self.warn(kind, dir, meta);
     }
@@ -351,7 +352,7 @@ impl Reassembler {
         }
         if self.ended {
             if !payload.is_empty() {
-                sink.warn("tcp-data-after-fin", dir, meta);
+                sink.warn(WarnKind::TcpDataAfterFin, dir, meta);
             }
             return;
         }
@@ -369,7 +370,7 @@ impl Reassembler {
                 start < next && self.conflicts_delivered(dir, start, payload, meta, sink);
             if end <= next {
                 if !conflict {
-                    sink.warn("tcp-retransmission", dir, meta);
+                    sink.warn(WarnKind::TcpRetransmission, dir, meta);
                 }
             } else if start <= next {
                 // In order, possibly overlapping what was already delivered: the first copy
@@ -407,7 +408,7 @@ impl Reassembler {
             let bytes = payload.get(a..a + r.len as usize).unwrap_or(&[]);
             if fingerprint(bytes) != r.fingerprint {
                 let what = conflict_text(r.start, r.start + r.len, r.packet);
-                sink.warn_with("tcp-conflicting-overlap", dir, meta, what);
+                sink.warn_with(WarnKind::TcpConflictingOverlap, dir, meta, what);
                 return true;
             }
         }
@@ -490,7 +491,7 @@ impl Reassembler {
         while self.next < upto {
             let hole_end = self.held.front().map_or(upto, |h| h.start.min(upto));
             if hole_end > self.next {
-                sink.warn("tcp-gap", dir, meta);
+                sink.warn(WarnKind::TcpGap, dir, meta);
                 sink.gap(dir, hole_end - self.next, meta);
                 self.next = hole_end;
             }
@@ -515,7 +516,7 @@ impl Reassembler {
         }
         if let Some(f) = self.fin_at {
             if f > self.next {
-                sink.warn("tcp-gap", dir, meta);
+                sink.warn(WarnKind::TcpGap, dir, meta);
                 sink.gap(dir, f - self.next, meta);
                 self.next = f;
             }
@@ -550,7 +551,7 @@ impl Reassembler {
         };
         let start = first.start;
         if start > self.next {
-            sink.warn("tcp-gap", dir, meta);
+            sink.warn(WarnKind::TcpGap, dir, meta);
             sink.gap(dir, start - self.next, meta);
             self.next = start;
         }
@@ -587,7 +588,7 @@ impl Reassembler {
         }
         let missing_left = (captured + u64::from(missing)).saturating_sub(trim.max(captured));
         if missing_left > 0 {
-            sink.warn("tcp-gap", dir, meta);
+            sink.warn(WarnKind::TcpGap, dir, meta);
             sink.gap(dir, missing_left, meta);
             self.next += missing_left;
         }
@@ -610,7 +611,7 @@ impl Reassembler {
                     }
                     HeldKind::Skip => sink.skip(dir, len, &h.meta),
                     HeldKind::Lost => {
-                        sink.warn("tcp-gap", dir, &h.meta);
+                        sink.warn(WarnKind::TcpGap, dir, &h.meta);
                         sink.gap(dir, len, &h.meta);
                     }
                 }
@@ -637,7 +638,7 @@ impl Reassembler {
         pool: &mut Pool,
         sink: &mut S,
     ) {
-        sink.warn("tcp-out-of-order", dir, meta);
+        sink.warn(WarnKind::TcpOutOfOrder, dir, meta);
         let skip_end = self.next.saturating_add(sink.skippable(dir));
         let data_end = start + payload.len() as u64;
         let end = data_end + u64::from(missing);
@@ -658,7 +659,7 @@ impl Reassembler {
                             if mine != first {
                                 conflict = true;
                                 let what = conflict_text(pos, to, h.meta.number);
-                                sink.warn_with("tcp-conflicting-overlap", dir, meta, what);
+                                sink.warn_with(WarnKind::TcpConflictingOverlap, dir, meta, what);
                             }
                         }
                     }
@@ -708,11 +709,11 @@ impl Reassembler {
         loop {
             let far = self.held.back().map_or(0, |h| h.end - self.next);
             let kind = if self.held.len() > lim.max_segments {
-                "limit-ooo-segments"
+                WarnKind::LimitOooSegments
             } else if self.held_bytes > lim.max_bytes {
-                "limit-connection-buffer"
+                WarnKind::LimitConnectionBuffer
             } else if far > lim.gap_window {
-                "tcp-gap-window"
+                WarnKind::TcpGapWindow
             } else {
                 break;
             };
@@ -733,7 +734,7 @@ mod tests {
     struct Rec {
         out: Vec<u8>,
         skippable: u64,
-        warns: Vec<&'static str>,
+        warns: Vec<WarnKind>,
     }
 
     impl StreamSink for Rec {
@@ -755,7 +756,7 @@ mod tests {
         fn end(&mut self, _: Dir, _: &PacketMeta) {
             self.out.extend_from_slice(b"<end>");
         }
-        fn warn(&mut self, kind: &'static str, _: Dir, _: &PacketMeta) {
+        fn warn(&mut self, kind: WarnKind, _: Dir, _: &PacketMeta) {
             self.warns.push(kind);
         }
     }
@@ -878,7 +879,7 @@ mod tests {
         t.seg(100, b"hello ");
         assert_eq!(t.r.held_bytes(), 0);
         assert_eq!(t.finish(), "hello world!<end>");
-        assert!(t.sink.warns.contains(&"tcp-out-of-order"));
+        assert!(t.sink.warns.contains(&WarnKind::TcpOutOfOrder));
     }
 
     #[test]
@@ -897,11 +898,11 @@ mod tests {
             t.sink
                 .warns
                 .iter()
-                .filter(|w| **w == "tcp-conflicting-overlap")
+                .filter(|w| **w == WarnKind::TcpConflictingOverlap)
                 .count()
         };
         assert_eq!(conflicts(&t), 3, "{:?}", t.sink.warns);
-        assert!(!t.sink.warns.contains(&"tcp-retransmission"));
+        assert!(!t.sink.warns.contains(&WarnKind::TcpRetransmission));
 
         // The same bytes again, whole or coalesced, held or delivered: retransmissions.
         let mut t = T::new(0);
@@ -909,7 +910,7 @@ mod tests {
         t.seg(0, b"AAAA").seg(0, b"AAAABBBB").seg(6, b"BBCC");
         assert_eq!(t.finish(), "AAAABBBBCC<end>");
         assert_eq!(conflicts(&t), 0, "{:?}", t.sink.warns);
-        assert!(t.sink.warns.contains(&"tcp-retransmission"));
+        assert!(t.sink.warns.contains(&WarnKind::TcpRetransmission));
     }
 
     /// Only the few last delivered pieces are remembered: a copy of older bytes is a
@@ -924,8 +925,8 @@ mod tests {
         let last = (RECENT_PIECES as u32 + 1) * 2;
         t.seg(last, b"zz");
         let warns = &t.sink.warns;
-        assert_eq!(warns[warns.len() - 2], "tcp-retransmission");
-        assert_eq!(warns[warns.len() - 1], "tcp-conflicting-overlap");
+        assert_eq!(warns[warns.len() - 2], WarnKind::TcpRetransmission);
+        assert_eq!(warns[warns.len() - 1], WarnKind::TcpConflictingOverlap);
     }
 
     #[test]
@@ -933,7 +934,7 @@ mod tests {
         let mut t = T::new(0);
         t.seg(0, b"ab").seg(5, b"fg");
         assert_eq!(t.finish(), "ab<gap 3>fg<end>");
-        assert!(t.sink.warns.contains(&"tcp-gap"));
+        assert!(t.sink.warns.contains(&WarnKind::TcpGap));
     }
 
     #[test]
@@ -945,7 +946,7 @@ mod tests {
             t.seg(10 + i, b"x");
         }
         assert!(String::from_utf8_lossy(&t.sink.out).starts_with("a<gap 9>x"));
-        assert!(t.sink.warns.contains(&"limit-ooo-segments"));
+        assert!(t.sink.warns.contains(&WarnKind::LimitOooSegments));
     }
 
     #[test]

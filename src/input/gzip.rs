@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use flate2::bufread::GzDecoder;
 
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostics, WarnKind};
 
 /// What went wrong in a gzip stream, and where.
 #[derive(Debug)]
@@ -200,7 +200,7 @@ impl<R: BufRead> Read for GzipReader<R> {
                 Some(false) => {
                     let (name, at, out) = (&self.name, c.consumed, self.out);
                     if let Ok(mut w) = self.warnings.lock() {
-                        w.warn("gzip-trailing-garbage", || {
+                        w.warn(WarnKind::GzipTrailingGarbage, || {
                             format!(
                                 "{name}: compressed byte {at}: trailing garbage after the gzip \
                                  stream ignored (the stream decoded completely: {out} bytes)"
@@ -311,9 +311,9 @@ mod tests {
         let (out, err, d) = decode(&z);
         assert!(err.is_none());
         assert_eq!(out, plain);
-        assert_eq!(d.count("gzip-trailing-garbage"), 1);
+        assert_eq!(d.count(WarnKind::GzipTrailingGarbage), 1);
         assert_eq!(
-            d.details("gzip-trailing-garbage")[0],
+            d.details(WarnKind::GzipTrailingGarbage)[0],
             format!("t.gz: compressed byte {at}: trailing garbage after the gzip stream ignored (the stream decoded completely: {} bytes)", plain.len())
         );
     }

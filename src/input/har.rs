@@ -845,7 +845,7 @@ impl EntryIndex {
                 }
                 Err(err) => {
                     meta.skipped_entries += 1;
-                    diag.warn("har-entry-invalid", || {
+                    diag.warn(WarnKind::HarEntryInvalid, || {
                         format!(
                             "{source}: entry {}: spool read back damaged: {err}",
                             e.entry
@@ -947,7 +947,7 @@ impl Scanner<'_> {
             if !self.string_elided {
                 self.string_elided = true;
                 self.buf.truncate(self.string_start);
-                self.limit_event("limit-har-string", self.string_offset);
+                self.limit_event(WarnKind::LimitHarString, self.string_offset);
             }
             return;
         }
@@ -972,7 +972,7 @@ impl Scanner<'_> {
             return;
         }
         if self.buf.len().saturating_add(bytes.len()) > self.opts.max_entry_bytes {
-            self.drop_capture = Some("limit-har-entry-bytes");
+            self.drop_capture = Some(WarnKind::LimitHarEntryBytes);
             self.buf = Vec::new();
             return;
         }
@@ -1096,7 +1096,7 @@ impl Scanner<'_> {
         if self.stack.len() >= self.opts.max_depth.max(4) {
             self.deep = 1;
             if self.capturing() && self.drop_capture.is_none() {
-                self.drop_capture = Some("limit-har-depth");
+                self.drop_capture = Some(WarnKind::LimitHarDepth);
                 self.buf = Vec::new();
             }
             return Ok(());
@@ -1291,7 +1291,7 @@ fn handle_capture(
             let entry = meta.entries;
             meta.entries += 1;
             meta.skipped_entries += 1;
-            diag.warn("har-entry-invalid", || {
+            diag.warn(WarnKind::HarEntryInvalid, || {
                 format!("{source}: entry {entry} (byte {start}): not an object (null, a number, a string or a boolean); skipped")
             });
         }
@@ -1302,7 +1302,7 @@ fn handle_capture(
                 meta.skipped_entries += 1;
                 let limit = sc.opts.max_entry_bytes;
                 diag.warn(kind, || {
-                    let why = if kind == "limit-har-depth" {
+                    let why = if kind == WarnKind::LimitHarDepth {
                         "nested deeper than the limit".to_owned()
                     } else {
                         format!("more than {limit} bytes after long strings were dropped")
@@ -1329,7 +1329,7 @@ fn handle_capture(
                 },
                 Err(e) => {
                     meta.skipped_entries += 1;
-                    diag.warn("har-entry-invalid", || {
+                    diag.warn(WarnKind::HarEntryInvalid, || {
                         format!("{source}: entry {entry} (byte {start}): {e}")
                     });
                 }
@@ -1384,7 +1384,7 @@ fn check_entry(
     diag: &mut Diagnostics,
 ) -> Option<Micros> {
     if raw.request.url.is_empty() || raw.request.method.is_empty() {
-        diag.warn("har-entry-invalid", || {
+        diag.warn(WarnKind::HarEntryInvalid, || {
             format!("{source}: entry {index}: no request method or URL")
         });
         return None;
@@ -1392,7 +1392,7 @@ fn check_entry(
     Some(match raw.started.as_deref().and_then(parse_time) {
         Some(t) => t,
         None => {
-            diag.warn("har-entry-no-time", || {
+            diag.warn(WarnKind::HarEntryNoTime, || {
                 format!("{source}: entry {index}: missing or invalid startedDateTime")
             });
             0
@@ -1817,13 +1817,13 @@ mod tests {
         let (r, out, diag) = read_opts(ONE, &small);
         assert_eq!(r.unwrap().skipped_entries, 1);
         assert!(out.is_empty());
-        assert_eq!(diag.count("har-entry-invalid"), 1);
+        assert_eq!(diag.count(WarnKind::HarEntryInvalid), 1);
         // Every string over the limit is counted; the 200 000-byte body once per file.
         let (_, _, diag) = read(&text);
-        assert_eq!(diag.count("limit-har-string"), 1);
-        assert!(diag.details("limit-har-string")[0].contains("in entry 0"));
+        assert_eq!(diag.count(WarnKind::LimitHarString), 1);
+        assert!(diag.details(WarnKind::LimitHarString)[0].contains("in entry 0"));
         // With a 4-byte limit every longer string of the entry and of `log.creator` counts.
-        assert!(read_opts(ONE, &small).2.count("limit-har-string") > 10);
+        assert!(read_opts(ONE, &small).2.count(WarnKind::LimitHarString) > 10);
     }
 
     /// Two copies of `ONE`'s entry with `middle` (an entry's text) between them.
@@ -1851,8 +1851,8 @@ mod tests {
             Position::HarEntry(2),
             "indexes keep counting"
         );
-        assert_eq!(diag.count("limit-har-entry-bytes"), 1);
-        assert!(diag.details("limit-har-entry-bytes")[0].contains("entry 1"));
+        assert_eq!(diag.count(WarnKind::LimitHarEntryBytes), 1);
+        assert!(diag.details(WarnKind::LimitHarEntryBytes)[0].contains("entry 1"));
     }
 
     #[test]
@@ -1863,13 +1863,13 @@ mod tests {
         let meta = r.unwrap();
         assert_eq!((meta.entries, meta.skipped_entries), (3, 1));
         assert_eq!(out.len(), 2);
-        assert_eq!(diag.count("limit-har-depth"), 1);
+        assert_eq!(diag.count(WarnKind::LimitHarDepth), 1);
         // Outside the entries, deep nesting is simply skipped.
         let text = ONE.replacen("\"version\":\"1.2\"", &format!("\"version\":{deep}"), 1);
         let (r, out, diag) = read(&text);
         assert!(r.is_ok(), "{r:?}");
         assert_eq!(out.len(), 1);
-        assert_eq!(diag.count("limit-har-depth"), 0);
+        assert_eq!(diag.count(WarnKind::LimitHarDepth), 0);
         // A stream of `[` never grows the stack: it ends as a truncation.
         let text = format!("{{\"log\":{{\"entries\":[{}", "[".repeat(100_000));
         assert!(matches!(read(&text).0, Err(HarError::Truncated { .. })));
@@ -2001,8 +2001,8 @@ mod tests {
         assert_eq!((meta.entries, meta.skipped_entries), (6, 5));
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].loc.position, Position::HarEntry(4));
-        assert_eq!(diag.count("har-entry-invalid"), 5);
-        assert!(diag.details("har-entry-invalid")[1].contains("entry 1"));
+        assert_eq!(diag.count(WarnKind::HarEntryInvalid), 5);
+        assert!(diag.details(WarnKind::HarEntryInvalid)[1].contains("entry 1"));
     }
 
     #[test]

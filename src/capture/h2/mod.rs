@@ -8,6 +8,7 @@ pub mod frame;
 pub mod hpack;
 mod tables;
 
+use crate::diag::WarnKind;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -210,13 +211,13 @@ impl H2Conn {
             _ => None,
         };
         if let Some(why) = why {
-            self.stop("h2-protocol-error", &why, meta, ctx);
+            self.stop(WarnKind::H2ProtocolError, &why, meta, ctx);
         }
     }
 
     /// Stops decoding (protocol error, capture gap): requests waiting are emitted without
     /// responses.
-    pub fn stop(&mut self, kind: &'static str, why: &str, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+    pub fn stop(&mut self, kind: WarnKind, why: &str, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         if self.stopped {
             return;
         }
@@ -359,7 +360,7 @@ impl H2Conn {
         match r {
             Ok(()) => {}
             Err(hpack::HpackError::TooLarge) => {
-                ctx.warn("limit-head-bytes", meta, || {
+                ctx.warn(WarnKind::LimitHeadBytes, meta, || {
                     format!("HTTP/2 header list over {max} bytes dropped")
                 });
                 return Ok(());
@@ -395,7 +396,7 @@ impl H2Conn {
         // RFC 9113 §8.3.1: a request without `:method`, or (but for CONNECT) without `:path`,
         // is malformed. No browser sends one; as a record it would be a request with no method.
         if head.is_malformed() {
-            ctx.warn("h2-malformed-request", meta, || {
+            ctx.warn(WarnKind::H2MalformedRequest, meta, || {
                 format!("HTTP/2 stream {stream}: a request without :method or :path (RFC 9113 §8.3.1); the stream is skipped")
             });
             return;
@@ -451,7 +452,7 @@ impl H2Conn {
     ) {
         if self.streams.len() >= ctx.limits.max_pending.max(1) {
             if let Some((_, old)) = self.streams.pop_first() {
-                ctx.warn("limit-pending-requests", meta, || {
+                ctx.warn(WarnKind::LimitPendingRequests, meta, || {
                     "too many HTTP/2 streams waiting for responses; oldest emitted without one"
                         .into()
                 });
@@ -499,7 +500,7 @@ impl H2Conn {
         let Some(mut s) = self.streams.remove(&stream) else {
             // A pushed stream's response, or a request the capture did not hold.
             if stream % 2 == 1 {
-                ctx.warn("http-response-without-request", meta, || {
+                ctx.warn(WarnKind::HttpResponseWithoutRequest, meta, || {
                     format!("HTTP/2 response {status} on stream {stream} without a request seen")
                 });
             }
@@ -610,6 +611,7 @@ fn emit(ctx: &mut Ctx<'_>, s: Stream) {
 mod tests {
     use crate::capture::http::fuzzing::{conversation_with_keys, Step};
     use crate::capture::http::HttpLimits;
+    use crate::diag::WarnKind;
 
     use crate::capture::tls::synth::frame;
 
@@ -764,7 +766,7 @@ mod tests {
         client.extend(frame(1, 0x5, 5, &good));
         let steps = [Step::Data(0, &client[..])];
         let o = conversation_with_keys(&steps, Some(0), false, limits(), &Default::default());
-        assert_eq!(o.diag.count("h2-malformed-request"), 2);
+        assert_eq!(o.diag.count(WarnKind::H2MalformedRequest), 2);
         let urls: Vec<&str> = o
             .exchanges
             .iter()
@@ -790,7 +792,7 @@ mod tests {
         let steps = [Step::Data(0, &client[..])];
         let o = conversation_with_keys(&steps, Some(0), false, limits(), &Default::default());
         assert_eq!(o.exchanges.len(), 1);
-        assert_eq!(o.diag.count("h2-protocol-error"), 1);
+        assert_eq!(o.diag.count(WarnKind::H2ProtocolError), 1);
     }
 
     /// `Upgrade: h2c` (RFC 7540 §3.2) in a generated capture: the upgrade request pairs with
@@ -800,6 +802,7 @@ mod tests {
         use super::field;
         use crate::capture::testutil::{run_frames, summary, Conv};
         use crate::capture::tls::synth::frame;
+        use crate::diag::WarnKind;
         use crate::model::Position;
 
         const UPGRADE: &[u8] = b"GET /up HTTP/1.1\r\nHost: a.test\r\nOrigin: https://o.test\r\n\
@@ -882,8 +885,8 @@ mod tests {
                     up.request.headers.get_str("origin").as_deref(),
                     Some("https://o.test")
                 );
-                assert_eq!(o.diag.count("http-upgrade"), 0);
-                assert_eq!(o.diag.count("h2-protocol-error"), 0);
+                assert_eq!(o.diag.count(WarnKind::HttpUpgrade), 0);
+                assert_eq!(o.diag.count(WarnKind::H2ProtocolError), 0);
             }
         }
 
@@ -922,7 +925,7 @@ mod tests {
                 summary(&o),
                 [("GET".into(), "http://a.test/up".into(), Some(101))]
             );
-            assert_eq!(o.diag.count("http-upgrade"), 1);
+            assert_eq!(o.diag.count(WarnKind::HttpUpgrade), 1);
         }
 
         /// The committed fuzz seed (`fuzz/make_tls_seeds.py`) reaches the h2c path: the

@@ -8,6 +8,7 @@ pub mod keys;
 pub mod record;
 pub mod synth;
 
+use crate::diag::WarnKind;
 use crate::model::Exchange;
 
 use super::h2::{self, H2Conn};
@@ -117,7 +118,7 @@ impl TlsConn {
         self.process(dir, meta, ctx);
         if !self.stopped && self.sides[dir].rec.len() > MAX_RECORD_BUFFER {
             self.stop(
-                "limit-connection-buffer",
+                WarnKind::LimitConnectionBuffer,
                 "TLS records held over the limit",
                 meta,
                 ctx,
@@ -129,7 +130,7 @@ impl TlsConn {
     pub fn gap(&mut self, dir: Dir, len: u64, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         let _ = dir;
         self.stop(
-            "tls-gap",
+            WarnKind::TlsGap,
             &format!("a capture gap lost {len} bytes of the TLS stream"),
             meta,
             ctx,
@@ -160,7 +161,7 @@ impl TlsConn {
         ctx.stats.tls_connections += 1;
         let (key, conn) = (self.key, self.conn_no);
         let source = ctx.source;
-        ctx.diag.warn("tls-encrypted", || {
+        ctx.diag.warn(WarnKind::TlsEncrypted, || {
             format!(
                 "{source}: connection {conn}: TLS between {} and {}: not decrypted: {why}",
                 key.lo, key.hi
@@ -168,12 +169,12 @@ impl TlsConn {
         });
     }
 
-    fn stop(&mut self, kind: &'static str, why: &str, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+    fn stop(&mut self, kind: WarnKind, why: &str, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         if self.stopped {
             return;
         }
         self.stopped = true;
-        if kind == "tls-encrypted" {
+        if kind == WarnKind::TlsEncrypted {
             self.count_encrypted(why, ctx);
         } else {
             let conn = self.conn_no;
@@ -204,7 +205,7 @@ impl TlsConn {
                 || len > record::MAX_FRAGMENT
             {
                 self.stop(
-                    "tls-bad-record",
+                    WarnKind::TlsBadRecord,
                     &format!("not a TLS record (header {header:02x?})"),
                     meta,
                     ctx,
@@ -262,7 +263,7 @@ impl TlsConn {
                 Some(None) => return,
                 None => {
                     self.stop(
-                        "tls-decrypt-failed",
+                        WarnKind::TlsDecryptFailed,
                         "a record did not authenticate with the logged keys",
                         meta,
                         ctx,
@@ -363,7 +364,7 @@ impl TlsConn {
                 };
                 let Some(secret) = self.secret(slot) else {
                     self.stop(
-                        "tls-encrypted",
+                        WarnKind::TlsEncrypted,
                         "the key log has no application traffic secret",
                         meta,
                         ctx,
@@ -390,7 +391,7 @@ impl TlsConn {
         let client = *self.client.get_or_insert(1 - dir);
         let Some(hello) = self.hello.clone() else {
             self.stop(
-                "tls-encrypted",
+                WarnKind::TlsEncrypted,
                 "the ClientHello was not captured",
                 meta,
                 ctx,
@@ -399,12 +400,12 @@ impl TlsConn {
         };
         let Some(suite) = keys::suite(sh.suite, sh.tls13) else {
             let why = format!("cipher suite 0x{:04x} is not supported", sh.suite);
-            self.stop("tls-unsupported-cipher", &why, meta, ctx);
+            self.stop(WarnKind::TlsUnsupportedCipher, &why, meta, ctx);
             return;
         };
         let Some(secrets) = ctx.keylog.lookup(&hello.random) else {
             self.stop(
-                "tls-encrypted",
+                WarnKind::TlsEncrypted,
                 "no key for this session in the key log",
                 meta,
                 ctx,
@@ -419,7 +420,7 @@ impl TlsConn {
                 self.secret(Slot::ServerHandshake),
             ) else {
                 self.stop(
-                    "tls-encrypted",
+                    WarnKind::TlsEncrypted,
                     "the key log has no handshake secrets for this session",
                     meta,
                     ctx,
@@ -436,7 +437,7 @@ impl TlsConn {
         } else {
             let Some(master) = self.secret(Slot::Master) else {
                 self.stop(
-                    "tls-encrypted",
+                    WarnKind::TlsEncrypted,
                     "the key log has no master secret for this session",
                     meta,
                     ctx,
