@@ -15,7 +15,7 @@ use crate::report::{InputSummary, Record, Summary};
 pub struct UnknownLimit(pub String);
 
 /// The limits' names as keywords (`max_entry_bytes`), comma-separated.
-pub fn known_limits() -> String {
+pub(crate) fn known_limits() -> String {
     LIMITS
         .iter()
         .map(|l| l.flag.replace('-', "_"))

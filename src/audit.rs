@@ -22,7 +22,7 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Severity::High => "high",
             Severity::Medium => "medium",
@@ -54,17 +54,17 @@ macro_rules! code {
     };
 }
 
-pub const REFLECT_CREDENTIALS: usize = 0;
-pub const NULL_ALLOWED: usize = 1;
-pub const NO_VARY_ORIGIN: usize = 2;
-pub const PREFIX_SUFFIX_MATCH: usize = 3;
-pub const MAX_AGE_ABSENT: usize = 4;
-pub const MAX_AGE_ZERO: usize = 5;
-pub const MAX_AGE_ABOVE_CAP: usize = 6;
-pub const WILDCARD_HEADERS_CREDENTIALS: usize = 7;
-pub const WILDCARD_METHODS_CREDENTIALS: usize = 8;
-pub const WILDCARD_ORIGIN_COOKIES: usize = 9;
-pub const PRIVATE_NETWORK: usize = 10;
+pub(crate) const REFLECT_CREDENTIALS: usize = 0;
+pub(crate) const NULL_ALLOWED: usize = 1;
+pub(crate) const NO_VARY_ORIGIN: usize = 2;
+pub(crate) const PREFIX_SUFFIX_MATCH: usize = 3;
+pub(crate) const MAX_AGE_ABSENT: usize = 4;
+pub(crate) const MAX_AGE_ZERO: usize = 5;
+pub(crate) const MAX_AGE_ABOVE_CAP: usize = 6;
+pub(crate) const WILDCARD_HEADERS_CREDENTIALS: usize = 7;
+pub(crate) const WILDCARD_METHODS_CREDENTIALS: usize = 8;
+pub(crate) const WILDCARD_ORIGIN_COOKIES: usize = 9;
+pub(crate) const PRIVATE_NETWORK: usize = 10;
 
 /// Every audit finding; the index constants above point into it.
 pub const CODES: &[Code] = &[
@@ -137,7 +137,7 @@ pub const CODES: &[Code] = &[
 ];
 
 /// The code's table row, by code (`CA003`) or slug (`missing-vary-origin`), any case.
-pub fn lookup(name: &str) -> Option<&'static Code> {
+pub(crate) fn lookup(name: &str) -> Option<&'static Code> {
     let n = name.trim();
     CODES
         .iter()
@@ -145,7 +145,7 @@ pub fn lookup(name: &str) -> Option<&'static Code> {
 }
 
 /// `corscope explain CODE` text for an audit code.
-pub fn explain(name: &str) -> Option<String> {
+pub(crate) fn explain(name: &str) -> Option<String> {
     lookup(name).map(|c| {
         format!(
             "{} ({}) — {}, severity {}\n\n{}",
@@ -166,7 +166,7 @@ pub struct FlowId {
 }
 
 /// Evidence flows listed per finding (the count covers all of them).
-pub const EVIDENCE_KEPT: usize = 10;
+pub(crate) const EVIDENCE_KEPT: usize = 10;
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Finding {
@@ -215,7 +215,7 @@ struct OriginUse {
 
 /// Accumulates findings over the flows of an input.
 #[derive(Clone, Debug, Default)]
-pub struct Auditor {
+pub(crate) struct Auditor {
     found: BTreeMap<(usize, String), Acc>,
     origins: BTreeMap<String, OriginUse>,
 }
@@ -297,7 +297,7 @@ impl Auditor {
 
     /// Audits one CORS flow whose page origin is `page` and whose first request maps to
     /// `endpoint`.
-    pub fn add(&mut self, flow: &Flow, page: &str, endpoint: &str, id: &FlowId) {
+    pub(crate) fn add(&mut self, flow: &Flow, page: &str, endpoint: &str, id: &FlowId) {
         for hop in &flow.hops {
             let x = &hop.exchange;
             if same_origin(&x.request.url, page) {
@@ -439,7 +439,7 @@ impl Auditor {
         }
     }
 
-    pub fn finish(mut self) -> Vec<Finding> {
+    pub(crate) fn finish(mut self) -> Vec<Finding> {
         let origins = std::mem::take(&mut self.origins);
         for (endpoint, u) in origins {
             if u.reflected_with_credentials.len() >= 2 && !u.refused {

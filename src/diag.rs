@@ -18,17 +18,17 @@ macro_rules! warn_kinds {
 
         impl WarnKind {
             /// Every kind, in declaration order.
-            pub const ALL: &[WarnKind] = &[$(WarnKind::$variant),*];
+            pub(crate) const ALL: &[WarnKind] = &[$(WarnKind::$variant),*];
 
             /// The stable identifier (`tcp-gap`, `limit-headers`, …).
-            pub fn id(self) -> &'static str {
+            pub(crate) fn id(self) -> &'static str {
                 match self {
                     $(WarnKind::$variant => $id,)*
                 }
             }
 
             /// What the warning means, one sentence.
-            pub fn doc(self) -> &'static str {
+            pub(crate) fn doc(self) -> &'static str {
                 match self {
                     $(WarnKind::$variant => $doc,)*
                 }
@@ -144,7 +144,7 @@ pub struct Diagnostics {
 
 /// How many detail lines of each kind a producer has handed on ([`Diagnostics::new_details`]).
 #[derive(Clone, Debug, Default)]
-pub struct Shipped {
+pub(crate) struct Shipped {
     per_kind: BTreeMap<WarnKind, usize>,
     kept: usize,
 }
@@ -156,7 +156,7 @@ impl Diagnostics {
 
     /// Counts one occurrence of `kind`; `detail` is only built while the kind still has room,
     /// so hot paths pay nothing for the message after the first few.
-    pub fn warn(&mut self, kind: WarnKind, detail: impl FnOnce() -> String) {
+    pub(crate) fn warn(&mut self, kind: WarnKind, detail: impl FnOnce() -> String) {
         *self.counts.entry(kind).or_insert(0) += 1;
         let d = self.details.entry(kind).or_default();
         if d.len() < MAX_DETAILS_PER_KIND {
@@ -171,7 +171,7 @@ impl Diagnostics {
     /// warnings it counts) and hands on just these lines at the place they arose; its counts
     /// follow once, at the end ([`Diagnostics::counts_only`]). Only the first lines of each kind
     /// can be among the first lines of a merge, so nothing the merge would keep is lost.
-    pub fn new_details(&self, shipped: &mut Shipped) -> Option<Diagnostics> {
+    pub(crate) fn new_details(&self, shipped: &mut Shipped) -> Option<Diagnostics> {
         if self.kept == shipped.kept {
             return None;
         }
@@ -189,7 +189,7 @@ impl Diagnostics {
     }
 
     /// The counts alone (see [`Diagnostics::new_details`]).
-    pub fn counts_only(&self) -> Diagnostics {
+    pub(crate) fn counts_only(&self) -> Diagnostics {
         Diagnostics {
             counts: self.counts.clone(),
             ..Diagnostics::default()
@@ -197,7 +197,7 @@ impl Diagnostics {
     }
 
     /// Adds `n` occurrences without details.
-    pub fn add(&mut self, kind: WarnKind, n: u64) {
+    pub(crate) fn add(&mut self, kind: WarnKind, n: u64) {
         if n > 0 {
             *self.counts.entry(kind).or_insert(0) += n;
         }
@@ -219,7 +219,7 @@ impl Diagnostics {
         self.details.get(&kind).map_or(&[], |v| v.as_slice())
     }
 
-    pub fn merge(&mut self, other: Diagnostics) {
+    pub(crate) fn merge(&mut self, other: Diagnostics) {
         for (k, v) in other.counts {
             *self.counts.entry(k).or_insert(0) += v;
         }

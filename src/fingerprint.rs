@@ -15,7 +15,7 @@ use crate::model::{trim_http_ws, Headers};
 
 /// Who sent a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Client {
+pub(crate) enum Client {
     /// A browser, with its engine.
     Browser(Browser),
     /// A tool or library that is not a browser (the name shown to the user): CORS does not
@@ -132,7 +132,7 @@ fn products(ua: &str) -> impl Iterator<Item = &str> {
 }
 
 /// The non-browser tool a User-Agent names, if any.
-pub fn tool_of_user_agent(ua: &str) -> Option<&'static str> {
+pub(crate) fn tool_of_user_agent(ua: &str) -> Option<&'static str> {
     // Multi-word names first ("Thunder Client (…)", "Jakarta Commons-HttpClient/…").
     for &(token, name) in NOT_BROWSERS.iter().filter(|(t, _)| t.contains(' ')) {
         if ua.len() >= token.len() && ua[..token.len()].eq_ignore_ascii_case(token) {
@@ -148,7 +148,7 @@ pub fn tool_of_user_agent(ua: &str) -> Option<&'static str> {
 }
 
 /// The browser engine a User-Agent names, if any.
-pub fn browser_of_user_agent(ua: &str) -> Option<Browser> {
+pub(crate) fn browser_of_user_agent(ua: &str) -> Option<Browser> {
     let names: Vec<&str> = products(ua).collect();
     let engine = BROWSERS
         .iter()
@@ -226,7 +226,7 @@ fn browser_headers(headers: &Headers) -> (bool, bool) {
 }
 
 /// Who sent a request with these headers.
-pub fn identify(headers: &Headers) -> Client {
+pub(crate) fn identify(headers: &Headers) -> Client {
     let (browser_only, chromium_only) = browser_headers(headers);
     let facts = with_user_agent(headers, |ua| ua_facts(ua.unwrap_or_default()));
     if let Some(tool) = facts.tool {
@@ -270,7 +270,7 @@ pub struct PseudoOrder {
 
 impl PseudoOrder {
     /// The next pseudo-header of the block.
-    pub fn push(&mut self, name: &[u8]) {
+    pub(crate) fn push(&mut self, name: &[u8]) {
         let len = usize::from(self.len);
         match PSEUDO.iter().position(|p| p.as_bytes() == name) {
             // `i < PSEUDO.len()` fits a u8; a repeated name is refused, so `len` stays in bounds.
@@ -283,12 +283,12 @@ impl PseudoOrder {
     }
 
     /// A pseudo-header after a regular field (malformed, RFC 9113 section 8.3).
-    pub fn mark_odd(&mut self) {
+    pub(crate) fn mark_odd(&mut self) {
         self.odd = true;
     }
 
     /// Whether the block held exactly these pseudo-headers, in this order.
-    pub fn is(&self, names: &[&str]) -> bool {
+    pub(crate) fn is(&self, names: &[&str]) -> bool {
         !self.odd
             && names.len() == usize::from(self.len)
             && names
@@ -375,7 +375,7 @@ pub fn wire_engine(headers: &Headers, pseudo: Option<&PseudoOrder>) -> Option<(B
 }
 
 /// Why a verdict about `client` would be a guess, for a note: `None` for a known browser.
-pub fn doubt(client: Client, headers: &Headers) -> Option<String> {
+pub(crate) fn doubt(client: Client, headers: &Headers) -> Option<String> {
     match client {
         Client::Browser(_) => None,
         Client::NotBrowser(tool) => Some(format!(
@@ -392,7 +392,7 @@ pub fn doubt(client: Client, headers: &Headers) -> Option<String> {
 }
 
 /// The browser that made a HAR, from its `log.browser` name or its `log.creator` name.
-pub fn recording_browser(creator: Option<&str>, browser: Option<&str>) -> Option<Browser> {
+pub(crate) fn recording_browser(creator: Option<&str>, browser: Option<&str>) -> Option<Browser> {
     let b = browser.unwrap_or("").to_ascii_lowercase();
     let named = |s: &str| -> Option<Browser> {
         if s.contains("firefox") || s.contains("gecko") {

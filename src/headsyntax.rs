@@ -8,7 +8,7 @@ use crate::model::{trim_http_ws, Headers};
 
 /// How one raw header line (after the status line) is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LineClass {
+pub(crate) enum LineClass {
     /// `name: value` with a token name right before the colon.
     Field,
     /// Whitespace between a token name and the colon (`Name : value`).
@@ -25,7 +25,7 @@ pub enum LineClass {
 
 /// Heads at least this large are kept as evidence even when every line is plain: below the
 /// smallest browser limit (WebKitGTK's 64 KiB; checked by a test in `cors::browser`).
-pub const LARGE_HEAD: u64 = 16 * 1024;
+pub(crate) const LARGE_HEAD: u64 = 16 * 1024;
 
 /// What one response head's raw form shows beyond its header list.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -58,7 +58,7 @@ pub struct HeadSyntax {
 impl HeadSyntax {
     /// Whether anything here could make a browser read the head differently from the header
     /// list (otherwise it is not kept, and costs nothing).
-    pub fn is_notable(&self) -> bool {
+    pub(crate) fn is_notable(&self) -> bool {
         self.cut
             || self.nul
             || self.bare_cr
@@ -73,7 +73,7 @@ fn is_tchar(b: u8) -> bool {
 }
 
 /// The class of one header line (without its line end).
-pub fn classify_line(line: &[u8]) -> LineClass {
+pub(crate) fn classify_line(line: &[u8]) -> LineClass {
     if matches!(line.first(), Some(b' ' | b'\t')) {
         return LineClass::Continuation;
     }
@@ -100,7 +100,7 @@ pub fn classify_line(line: &[u8]) -> LineClass {
 /// A response head read line by line: the header list every line class contributes to, and
 /// the syntax evidence.
 #[derive(Debug)]
-pub struct Scanned {
+pub(crate) struct Scanned {
     /// Plain and whitespace-before-colon lines (name trimmed), continuations joined with one
     /// space; the lines every browser drops left out.
     pub headers: Headers,
@@ -110,7 +110,7 @@ pub struct Scanned {
 /// Reads a response head (status line through the blank line). `None` when every header line
 /// is a plain field and there is no NUL or bare CR: then the caller's own parse is the one
 /// every browser makes, and nothing is allocated.
-pub fn scan_response_head(head: &[u8]) -> Option<Scanned> {
+pub(crate) fn scan_response_head(head: &[u8]) -> Option<Scanned> {
     // Control bytes in a value: `httparse` drops such a line, the browsers keep the bytes in
     // the value (probe p-ctl-acao), so the list is rebuilt here.
     let plain = memchr::memchr(0, head).is_none()
@@ -185,7 +185,7 @@ fn header_lines(head: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// A HAR's listed header names, where some keep whitespace before where the colon was
 /// (`"Access-Control-Allow-Origin "`): the list with those names trimmed, and their indexes
 /// (`HeadSyntax::space_before_colon`). `None` when every name is plain.
-pub fn trim_listed_names(headers: &Headers) -> Option<(Headers, Vec<u32>)> {
+pub(crate) fn trim_listed_names(headers: &Headers) -> Option<(Headers, Vec<u32>)> {
     let spaced = |n: &[u8]| {
         let line = [n, b":"].concat();
         classify_line(&line) == LineClass::SpaceBeforeColon
@@ -206,7 +206,7 @@ pub fn trim_listed_names(headers: &Headers) -> Option<(Headers, Vec<u32>)> {
 
 /// Whether a HAR's `httpVersion` is HTTP/1.x, whose heads are text lines (HTTP/2 and 3 have
 /// no raw lines, and their `headersSize` is not a head size).
-pub fn is_http1(version: &str) -> bool {
+pub(crate) fn is_http1(version: &str) -> bool {
     let v = version.trim().as_bytes();
     v.len() >= 6 && v[..6].eq_ignore_ascii_case(b"HTTP/1")
 }
@@ -214,7 +214,7 @@ pub fn is_http1(version: &str) -> bool {
 /// What a head holding exactly a HAR entry's listed headers needs when every line is written
 /// plainly (`Name: value` CRLF, status line and blank line included); `None` unless the
 /// version is HTTP/1.x. `headersSize` minus this is the entry's excess.
-pub fn har_plain_head_size<'a>(
+pub(crate) fn har_plain_head_size<'a>(
     version: &str,
     status_text: &str,
     headers: impl Iterator<Item = (&'a str, &'a str)>,

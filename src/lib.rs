@@ -5,6 +5,13 @@
 //! Data path, one module per step: [`input`] (HAR, and [`capture`] for pcap/pcapng) →
 //! [`model::Exchange`] → [`pairing`] (preflight + request + redirects = a flow) →
 //! [`cors`] (the engine, per browser profile) → [`report`] (records and their sinks).
+//!
+//! The documentation is developer documentation: build it with `cargo doc
+//! --document-private-items`. Most modules' items are `pub(crate)`; what tests, benches, the
+//! fuzz targets and the Python package use stays `pub`.
+
+// Module docs link to the crate-private stages they describe.
+#![allow(rustdoc::private_intra_doc_links)]
 
 pub mod analysis;
 pub mod audit;

@@ -206,13 +206,13 @@ impl Limit {
     }
 
     /// The help line shown by `--help`: the help plus the default.
-    pub fn help_line(&self) -> String {
+    pub(crate) fn help_line(&self) -> String {
         format!("{} [default: {}]", self.help, self.default_text())
     }
 }
 
 /// `65536` → `64K`; sizes that are not a whole number of K/M/G stay in bytes.
-pub fn format_size(v: u64) -> String {
+pub(crate) fn format_size(v: u64) -> String {
     for (shift, suffix) in [(30, 'G'), (20, 'M'), (10, 'K')] {
         if v >= 1 << shift && v.is_multiple_of(1 << shift) {
             return format!("{}{suffix}", v >> shift);
@@ -222,7 +222,7 @@ pub fn format_size(v: u64) -> String {
 }
 
 /// `64K`, `16M`, `1G`, or plain bytes.
-pub fn parse_size(s: &str) -> Result<u64, String> {
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let (num, mult) = match t.char_indices().last() {
         Some((i, 'k' | 'K')) => (&t[..i], 1u64 << 10),
@@ -253,14 +253,14 @@ pub fn markdown_table() -> String {
 /// The limit flags given on the command line, in table order. Implements clap's `Args` by
 /// hand so that the flags are made from [`LIMITS`] rather than written out a second time.
 #[derive(Clone, Debug, Default)]
-pub struct LimitArgs {
+pub(crate) struct LimitArgs {
     /// (index into [`LIMITS`], value) for each flag given.
     pub given: Vec<(usize, u64)>,
 }
 
 impl LimitArgs {
     /// Stores every given value into `o`.
-    pub fn apply(&self, o: &mut Options) {
+    pub(crate) fn apply(&self, o: &mut Options) {
         for &(i, v) in &self.given {
             if let Some(l) = LIMITS.get(i) {
                 (l.apply)(o, v);

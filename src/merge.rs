@@ -21,7 +21,7 @@ use crate::input::Format;
 use crate::report::{EndpointStats, InputSummary, Summary};
 
 /// Top-level fields of a summary that [`Summary::merge`] cannot combine (the endpoint report).
-pub const UNMERGEABLE: &[&str] = &["totals", "routes", "audit", "timeline", "blocked_flows"];
+pub(crate) const UNMERGEABLE: &[&str] = &["totals", "routes", "audit", "timeline", "blocked_flows"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
@@ -43,7 +43,7 @@ pub enum MergeError {
 
 /// The merged summary and the unmergeable fields the inputs had.
 #[derive(Debug, Default)]
-pub struct Merged {
+pub(crate) struct Merged {
     pub summary: Summary,
     pub dropped: Vec<&'static str>,
 }
@@ -172,7 +172,7 @@ pub fn from_json(path: &str, v: &Value) -> Result<(Summary, Vec<&'static str>), 
 }
 
 /// Reads and merges summary files, in the order given (`-` is standard input).
-pub fn merge_files(paths: &[String]) -> Result<Merged, MergeError> {
+pub(crate) fn merge_files(paths: &[String]) -> Result<Merged, MergeError> {
     let mut merged = Merged::default();
     for path in paths {
         let text = if path == "-" {

@@ -69,7 +69,7 @@ impl Headers {
         Self::default()
     }
 
-    pub fn with_capacity(headers: usize, bytes: usize) -> Self {
+    pub(crate) fn with_capacity(headers: usize, bytes: usize) -> Self {
         Self {
             buf: Vec::with_capacity(bytes),
             spans: Vec::with_capacity(headers),
@@ -90,16 +90,16 @@ impl Headers {
             .push((start as u32, mid as u32, self.buf.len() as u32));
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.spans.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.spans.is_empty()
     }
 
     /// Total bytes of names and values.
-    pub fn byte_len(&self) -> usize {
+    pub(crate) fn byte_len(&self) -> usize {
         self.buf.len()
     }
 
@@ -123,7 +123,7 @@ impl Headers {
     }
 
     /// Number of lines carrying `name`.
-    pub fn count(&self, name: &str) -> usize {
+    pub(crate) fn count(&self, name: &str) -> usize {
         self.get_all(name).count()
     }
 
@@ -132,13 +132,13 @@ impl Headers {
     }
 
     /// The first value of `name`, untrimmed.
-    pub fn first(&self, name: &str) -> Option<&[u8]> {
+    pub(crate) fn first(&self, name: &str) -> Option<&[u8]> {
         self.get_all(name).next()
     }
 
     /// Fetch's "get a header value": every line's value trimmed of HTTP whitespace and joined
     /// with `, `; `None` when absent. This is what the CORS check compares.
-    pub fn get_joined(&self, name: &str) -> Option<Vec<u8>> {
+    pub(crate) fn get_joined(&self, name: &str) -> Option<Vec<u8>> {
         let mut out: Option<Vec<u8>> = None;
         for v in self.get_all(name) {
             let v = trim_http_ws(v);
@@ -154,7 +154,7 @@ impl Headers {
     }
 
     /// `get_joined` as text (bytes that are not UTF-8 are escaped as `\xNN`).
-    pub fn get_str(&self, name: &str) -> Option<String> {
+    pub(crate) fn get_str(&self, name: &str) -> Option<String> {
         self.get_joined(name).map(|v| escape_bytes(&v))
     }
 }
@@ -181,7 +181,7 @@ impl<N: AsRef<[u8]>, V: AsRef<[u8]>> FromIterator<(N, V)> for Headers {
 }
 
 /// HTTP whitespace (SP, HT, CR, LF) trimmed from both ends, as header parsing does.
-pub fn trim_http_ws(v: &[u8]) -> &[u8] {
+pub(crate) fn trim_http_ws(v: &[u8]) -> &[u8] {
     let is_ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
     let start = v.iter().position(|b| !is_ws(b)).unwrap_or(v.len());
     let end = v.iter().rposition(|b| !is_ws(b)).map_or(start, |e| e + 1);
@@ -189,7 +189,7 @@ pub fn trim_http_ws(v: &[u8]) -> &[u8] {
 }
 
 /// Bytes as text: valid UTF-8 unchanged, every other byte as `\xNN` (never dropped or replaced).
-pub fn escape_bytes(b: &[u8]) -> String {
+pub(crate) fn escape_bytes(b: &[u8]) -> String {
     match std::str::from_utf8(b) {
         Ok(s) => s.to_owned(),
         Err(_) => {
@@ -219,7 +219,7 @@ pub struct Request {
 impl Request {
     /// Whether it went over HTTP/2, as captures (`HTTP/2`) and HAR exporters (`h2`,
     /// `HTTP/2.0`, `http/2`) write it.
-    pub fn is_http2(&self) -> bool {
+    pub(crate) fn is_http2(&self) -> bool {
         let v = self.http_version.trim();
         ["h2", "h2c", "http/2", "http/2.0"]
             .iter()
@@ -236,7 +236,7 @@ pub struct Response {
 
 impl Response {
     /// The redirect target (`Location`), when the status is a redirect status that carries one.
-    pub fn location(&self) -> Option<String> {
+    pub(crate) fn location(&self) -> Option<String> {
         if matches!(self.status, 301 | 302 | 303 | 307 | 308) {
             self.headers.get_str("location")
         } else {
@@ -267,32 +267,15 @@ pub enum Flavour {
 }
 
 impl Flavour {
-    pub fn is_har(self) -> bool {
+    pub(crate) fn is_har(self) -> bool {
         !matches!(self, Flavour::Capture)
     }
 
     /// Whether a browser made this input itself (its DevTools, or automation driving it), so
     /// every request in it is that browser's. Captures and HARs of other tools (proxies such
     /// as ZAP, Charles or Fiddler) can hold any client's requests.
-    pub fn is_browser_export(self) -> bool {
+    pub(crate) fn is_browser_export(self) -> bool {
         !matches!(self, Flavour::Capture | Flavour::OtherHar)
-    }
-
-    /// Whether this flavour records CORS preflights as their own entries at all.
-    pub fn records_preflights(self) -> bool {
-        !matches!(self, Flavour::Playwright)
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Flavour::DevTools => "devtools-har",
-            Flavour::Playwright => "playwright-har",
-            Flavour::ChromeHar => "chrome-har",
-            Flavour::FirefoxHar => "firefox-har",
-            Flavour::SafariHar => "safari-har",
-            Flavour::OtherHar => "har",
-            Flavour::Capture => "capture",
-        }
     }
 }
 
@@ -382,7 +365,7 @@ pub struct Evidence {
 impl Evidence {
     /// The evidence an exchange read from an input of `flavour` starts with: what that kind of
     /// input can show. A capture's is the default (the wire shows every byte, nothing more).
-    pub fn of_flavour(flavour: Flavour) -> Evidence {
+    pub(crate) fn of_flavour(flavour: Flavour) -> Evidence {
         let export = flavour.is_har();
         Evidence {
             values_as_text: export,

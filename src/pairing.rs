@@ -31,11 +31,11 @@ impl Flow {
         &self.hops[0]
     }
 
-    pub fn last(&self) -> &FlowHop {
+    pub(crate) fn last(&self) -> &FlowHop {
         &self.hops[self.hops.len() - 1]
     }
 
-    pub fn time(&self) -> Micros {
+    pub(crate) fn time(&self) -> Micros {
         self.first().exchange.time
     }
 }
@@ -48,21 +48,21 @@ use crate::model::Response;
 /// How far apart a preflight and its request may be: browsers send the request as soon as the
 /// preflight's answer arrives, so seconds are plenty; the window only guards against pairing
 /// with an unrelated later request to the same URL.
-pub const FOLLOW_WINDOW: Micros = 10_000_000;
+pub(crate) const FOLLOW_WINDOW: Micros = 10_000_000;
 /// DevTools-style HARs log a request a moment *before* the preflight it triggered.
-pub const PREFLIGHT_LOOKAHEAD: Micros = 2_000_000;
+pub(crate) const PREFLIGHT_LOOKAHEAD: Micros = 2_000_000;
 /// How long an exchange waits in the pairing buffer before it is decided; also how late
 /// (out of time order) an exchange may arrive and still be paired.
-pub const HORIZON: Micros = 15_000_000;
+pub(crate) const HORIZON: Micros = 15_000_000;
 /// Exchanges to one URL (per client) waiting in the buffer: beyond it the oldest of them is
 /// decided early (`limit-pairing-url`). Real traffic stays far below (a preflight's request
 /// follows it at once); the limit keeps every candidate search short when a hostile or odd
 /// input repeats one URL at one timestamp (a HAR without `startedDateTime`), which otherwise
 /// makes pairing quadratic.
-pub const MAX_PENDING_PER_URL: usize = 128;
+pub(crate) const MAX_PENDING_PER_URL: usize = 128;
 /// Exchanges waiting in the buffer at all: beyond it the oldest is decided early
 /// (`limit-pairing-buffer`). Bounds memory when timestamps do not advance.
-pub const MAX_PENDING_EXCHANGES: usize = 65_536;
+pub(crate) const MAX_PENDING_EXCHANGES: usize = 65_536;
 
 /// Options and limits for pairing. The limits default to the `pub const` of the same name;
 /// hitting one is counted in the pairer's `Diagnostics` ([`Pairer::take_diagnostics`]).
@@ -81,7 +81,7 @@ pub struct PairingOptions {
 
 /// The longest a preflight's own duration extends how long it waits for its request in a
 /// time-ordered input (a hostile `time` must not hold the whole input in memory).
-pub const MAX_PREFLIGHT_HOLD: Micros = 60_000_000;
+pub(crate) const MAX_PREFLIGHT_HOLD: Micros = 60_000_000;
 
 impl PairingOptions {
     /// Options for a finite input read in time order (a HAR): the pairing windows are the
@@ -90,7 +90,7 @@ impl PairingOptions {
     /// of its redirect chain and that hop's preflight) would have arrived. Since the input is
     /// sorted, pairing then gives the same flows whatever order the file listed them in.
     /// The memory limits are kept.
-    pub fn for_time_ordered(&self) -> Self {
+    pub(crate) fn for_time_ordered(&self) -> Self {
         PairingOptions {
             follow_window: FOLLOW_WINDOW,
             lookahead: PREFLIGHT_LOOKAHEAD,
@@ -126,7 +126,7 @@ struct Pending {
 
 /// Whether an exchange is a CORS preflight: OPTIONS with `Origin` and
 /// `Access-Control-Request-Method` (`#cors-preflight-fetch`). Returns the requested method.
-pub fn preflight_method(x: &Exchange) -> Option<String> {
+pub(crate) fn preflight_method(x: &Exchange) -> Option<String> {
     if !x.request.method.eq_ignore_ascii_case("OPTIONS") {
         return None;
     }
@@ -260,13 +260,13 @@ impl Pairer {
     }
 
     /// Exchanges currently held (for memory accounting and tests).
-    pub fn pending(&self) -> usize {
+    pub(crate) fn pending(&self) -> usize {
         self.buf.len()
     }
 
     /// The limits hit so far (`limit-pairing-url`, `limit-pairing-buffer`), for the caller
     /// to merge into the input's diagnostics.
-    pub fn take_diagnostics(&mut self) -> Diagnostics {
+    pub(crate) fn take_diagnostics(&mut self) -> Diagnostics {
         std::mem::take(&mut self.diag)
     }
 

@@ -35,12 +35,12 @@ use crate::report::Record;
 use rayon::prelude::*;
 
 /// Flows decided per batch before records are built in parallel.
-pub const BATCH: usize = 512;
+pub(crate) const BATCH: usize = 512;
 /// Batches of flows queued between the reading thread and the deciding one.
 const QUEUE: usize = 2;
 /// Seconds a live input may be silent before what pairing holds is decided
 /// ([`Options::idle_flush`]).
-pub const IDLE_FLUSH_SECS: u64 = 5;
+pub(crate) const IDLE_FLUSH_SECS: u64 = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalyzeError {

@@ -91,7 +91,7 @@ const VERDICTS: &[&str] = &Verdict::NAMES;
 use FieldType::{Boolean, Integer, Number, Object, String as Str};
 
 /// The preflight object's fields ([`PreflightInfo`]).
-pub const PREFLIGHT_FIELDS: &[Field] = &[
+pub(crate) const PREFLIGHT_FIELDS: &[Field] = &[
     field(
         "status",
         Integer,
@@ -228,7 +228,7 @@ pub const FIELDS: &[Field] = &[
 ];
 
 /// The CSV header: [`FIELDS`] with objects flattened into `<name>_<field>` columns.
-pub fn csv_columns() -> Vec<String> {
+pub(crate) fn csv_columns() -> Vec<String> {
     let mut cols = Vec::new();
     for f in FIELDS {
         if f.fields.is_empty() {
@@ -294,7 +294,7 @@ fn properties(fields: &[Field]) -> serde_json::Value {
 
 /// The record's JSON Schema (draft 2020-12), made from [`FIELDS`]. `required` lists the
 /// fields in the order the formats write them.
-pub fn json_schema() -> serde_json::Value {
+pub(crate) fn json_schema() -> serde_json::Value {
     serde_json::json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "corscope record",
@@ -329,13 +329,13 @@ pub enum PreflightSource {
 record_words!(PreflightSource, 3);
 
 impl PreflightSource {
-    pub const ALL: [PreflightSource; 3] = [
+    pub(crate) const ALL: [PreflightSource; 3] = [
         PreflightSource::Recorded,
         PreflightSource::Cache,
         PreflightSource::Missing,
     ];
 
-    pub const fn as_str(self) -> &'static str {
+    pub(crate) const fn as_str(self) -> &'static str {
         match self {
             PreflightSource::Recorded => "recorded",
             PreflightSource::Cache => "cache",
@@ -392,7 +392,7 @@ const RFC3339_MAX: Micros = 253_402_300_799_999_999;
 /// time offsets saturate at `i64::MAX`); those are clamped to the years RFC 3339 can write, so
 /// `time` always parses (it used to come out empty past chrono's range, and as `+262142-…`
 /// between year 9999 and there).
-pub fn rfc3339(t: Micros) -> String {
+pub(crate) fn rfc3339(t: Micros) -> String {
     let t = t.clamp(RFC3339_MIN, RFC3339_MAX);
     chrono::DateTime::from_timestamp_micros(t)
         .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
@@ -513,27 +513,27 @@ impl Record {
     }
 
     /// The verdict as `browser` sees it.
-    pub fn verdict_for(&self, browser: Browser) -> &'static str {
+    pub(crate) fn verdict_for(&self, browser: Browser) -> &'static str {
         self.browser_fields(browser).0.as_str()
     }
 
-    pub fn reason_for(&self, browser: Browser) -> Option<&'static str> {
+    pub(crate) fn reason_for(&self, browser: Browser) -> Option<&'static str> {
         self.browser_fields(browser).1
     }
 
     /// The console message as `browser` writes it.
-    pub fn message_for(&self, browser: Browser) -> Option<&String> {
+    pub(crate) fn message_for(&self, browser: Browser) -> Option<&String> {
         self.browser_fields(browser).2
     }
 
-    pub fn is_cross_origin_cors(&self) -> bool {
+    pub(crate) fn is_cross_origin_cors(&self) -> bool {
         crate::cors::ALL_BROWSERS
             .iter()
             .any(|&b| self.browser_fields(b).0 != Verdict::NotCors)
     }
 
     /// The endpoint for summaries: origin + path, without the query.
-    pub fn endpoint(&self) -> String {
+    pub(crate) fn endpoint(&self) -> String {
         match url::Url::parse(&self.url) {
             Ok(u) => format!(
                 "{} {}{}",
@@ -547,7 +547,7 @@ impl Record {
 }
 
 /// Where records go as they become final.
-pub trait RecordSink {
+pub(crate) trait RecordSink {
     fn record(&mut self, r: &Record) -> io::Result<()>;
     /// Writes out what is buffered (line-buffered output, live input).
     fn flush(&mut self) -> io::Result<()> {
@@ -560,12 +560,12 @@ pub trait RecordSink {
     }
 }
 
-pub struct NdjsonSink<W: Write> {
+pub(crate) struct NdjsonSink<W: Write> {
     out: W,
 }
 
 impl<W: Write> NdjsonSink<W> {
-    pub fn new(out: W) -> Self {
+    pub(crate) fn new(out: W) -> Self {
         Self { out }
     }
 }
@@ -585,14 +585,14 @@ impl<W: Write> RecordSink for NdjsonSink<W> {
 
 /// A JSON document `{"records": [...], "summary": {...}}`, written incrementally; the summary
 /// is the one given by [`RecordSink::summary`].
-pub struct JsonSink<W: Write> {
+pub(crate) struct JsonSink<W: Write> {
     out: W,
     first: bool,
     pub summary: Summary,
 }
 
 impl<W: Write> JsonSink<W> {
-    pub fn new(out: W, browser: Browser) -> Self {
+    pub(crate) fn new(out: W, browser: Browser) -> Self {
         Self {
             out,
             first: true,
@@ -631,7 +631,7 @@ impl<W: Write> RecordSink for JsonSink<W> {
 }
 
 /// CSV: the header is [`csv_columns`], each row the record's fields in the same order.
-pub struct CsvSink<W: Write> {
+pub(crate) struct CsvSink<W: Write> {
     out: csv::Writer<W>,
 }
 
@@ -645,7 +645,7 @@ fn csv_io(e: csv::Error) -> io::Error {
 }
 
 impl<W: Write> CsvSink<W> {
-    pub fn new(out: W) -> io::Result<Self> {
+    pub(crate) fn new(out: W) -> io::Result<Self> {
         let mut out = csv::Writer::from_writer(out);
         out.write_record(csv_columns()).map_err(csv_io)?;
         Ok(Self { out })
@@ -733,7 +733,7 @@ pub struct EndpointStats {
 }
 
 impl Summary {
-    pub fn new(browser: Browser) -> Self {
+    pub(crate) fn new(browser: Browser) -> Self {
         Self {
             browser: browser.id(),
             ..Default::default()
@@ -741,23 +741,15 @@ impl Summary {
     }
 
     /// A summary that also collects the endpoint report ([`Summary::finalize`] computes it).
-    pub fn with_collector(browser: Browser) -> Self {
+    pub(crate) fn with_collector(browser: Browser) -> Self {
         Self {
             collector: Some(crate::summary::Collector::new(browser)),
             ..Self::new(browser)
         }
     }
 
-    /// The browser the summary speaks for, once known.
-    pub fn set_browser(&mut self, b: Browser) {
-        self.browser = b.id();
-        if let Some(c) = &mut self.collector {
-            c.set_browser(b);
-        }
-    }
-
     /// Computes the endpoint fixes, proofs and audit from what was collected.
-    pub fn finalize(&mut self) {
+    pub(crate) fn finalize(&mut self) {
         if let Some(c) = &self.collector {
             self.insights = Some(c.finish());
         }
@@ -767,7 +759,7 @@ impl Summary {
         self.browser.parse().unwrap_or(Browser::Chromium)
     }
 
-    pub fn add(&mut self, r: &Record) {
+    pub(crate) fn add(&mut self, r: &Record) {
         let b = self.browser();
         if let Some(c) = &mut self.collector {
             c.add(r);

@@ -35,7 +35,7 @@ use crate::input::{self, Format, Input, InputError};
 use crate::model::Micros;
 
 /// Most shards (open files) one run writes.
-pub const MAX_SHARDS: usize = 4096;
+pub(crate) const MAX_SHARDS: usize = 4096;
 
 /// Connections remembered with their client; past it, those idle for [`FORGET_US`] are
 /// forgotten (a forgotten connection seen again is decided again, by the same rules).
@@ -47,7 +47,7 @@ const FORGET_US: Micros = 300_000_000;
 const MAX_HELD_FRAGMENT_BYTES: usize = 64 << 20;
 
 #[derive(Debug, thiserror::Error)]
-pub enum SplitError {
+pub(crate) enum SplitError {
     #[error("--shards must be between 1 and {MAX_SHARDS}")]
     Shards,
     #[error("{path}: {source}")]
@@ -80,7 +80,7 @@ pub enum SplitError {
 
 /// What a split did.
 #[derive(Debug, Default)]
-pub struct SplitStats {
+pub(crate) struct SplitStats {
     pub packets: u64,
     pub bytes: u64,
     /// Packets per shard.
@@ -97,7 +97,7 @@ pub struct SplitStats {
 }
 
 /// The shard of a client address: FNV-1a over its bytes, stable across runs and machines.
-pub fn client_shard(ip: IpAddr, n: usize) -> usize {
+pub(crate) fn client_shard(ip: IpAddr, n: usize) -> usize {
     let mut h = Fnv1a::default();
     ip.hash(&mut h);
     (h.finish() % n.max(1) as u64) as usize
@@ -325,14 +325,14 @@ fn natural_key(s: &str) -> Vec<(u8, u128, String)> {
 }
 
 /// The shard files' names: `shard-03-of-07.pcapng`.
-pub fn shard_path(dir: &Path, i: usize, n: usize) -> PathBuf {
+pub(crate) fn shard_path(dir: &Path, i: usize, n: usize) -> PathBuf {
     let w = n.to_string().len();
     dir.join(format!("shard-{i:0w$}-of-{n:0w$}.pcapng"))
 }
 
 /// Splits `inputs` into `n` files each in `dir`: the captures (one stream in time) into
 /// pcapng files, each HAR into HAR files of its own (see `split_har`).
-pub fn split(
+pub(crate) fn split(
     inputs: &[String],
     n: usize,
     dir: &Path,

@@ -43,7 +43,7 @@ use crate::split::{output_error, SplitError};
 
 /// What splitting one HAR did.
 #[derive(Debug, Default)]
-pub struct HarSplit {
+pub(crate) struct HarSplit {
     pub path: String,
     pub entries: u64,
     pub pages: u64,
@@ -58,7 +58,7 @@ pub struct HarSplit {
 
 /// The shard files of a HAR: `NAME-shard-03-of-07.har`, NAME the input's file name without
 /// `.gz` and `.har`.
-pub fn har_shard_path(dir: &Path, input: &str, i: usize, n: usize) -> PathBuf {
+pub(crate) fn har_shard_path(dir: &Path, input: &str, i: usize, n: usize) -> PathBuf {
     let file = Path::new(input)
         .file_name()
         .and_then(|f| f.to_str())
@@ -239,7 +239,7 @@ fn facts(entry: &RawValue) -> EntryFacts {
 }
 
 /// Splits the HAR read from `reader` (named `path`) into `n` HAR files in `dir`.
-pub fn split_har(
+pub(crate) fn split_har(
     path: &str,
     mut reader: impl Read,
     n: usize,

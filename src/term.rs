@@ -9,33 +9,33 @@ use crate::cors::Browser;
 use crate::report::Record;
 
 /// Width used when nothing says otherwise (also for a terminal that reports 0×0).
-pub const DEFAULT_WIDTH: usize = 80;
+pub(crate) const DEFAULT_WIDTH: usize = 80;
 /// Narrower than this, the layout's own indents leave no room: widths are raised to it.
-pub const MIN_WIDTH: usize = 40;
+pub(crate) const MIN_WIDTH: usize = 40;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum ColorChoice {
+pub(crate) enum ColorChoice {
     Auto,
     Always,
     Never,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Paging {
+pub(crate) enum Paging {
     Auto,
     Never,
 }
 
 /// How text output looks.
 #[derive(Clone, Copy, Debug)]
-pub struct Style {
+pub(crate) struct Style {
     pub width: usize,
     pub color: bool,
 }
 
 impl Style {
     /// From the flags and the environment; `tty`: standard output is a terminal.
-    pub fn detect(width: Option<usize>, color: ColorChoice, tty: bool) -> Style {
+    pub(crate) fn detect(width: Option<usize>, color: ColorChoice, tty: bool) -> Style {
         Self::detect_with(width, color, tty, |k| std::env::var(k).ok())
     }
 
@@ -73,7 +73,7 @@ impl Style {
     }
 
     /// `text` in SGR `code` (e.g. `1;31`) when colour is on.
-    pub fn paint(&self, text: &str, code: &str) -> String {
+    pub(crate) fn paint(&self, text: &str, code: &str) -> String {
         if self.color {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {
@@ -81,7 +81,7 @@ impl Style {
         }
     }
 
-    pub fn verdict(&self, v: &str) -> String {
+    pub(crate) fn verdict(&self, v: &str) -> String {
         let code = match v {
             "blocked" => "1;31",
             "allowed" => "32",
@@ -101,7 +101,7 @@ fn cols(s: &str) -> usize {
 /// Wraps `text` to `width` columns at spaces: the first line starts with `first`, the others
 /// with `rest`. A word never splits: one longer than the line stands alone on its own line.
 /// Line breaks in `text` are kept.
-pub fn wrap(text: &str, first: &str, rest: &str, width: usize) -> Vec<String> {
+pub(crate) fn wrap(text: &str, first: &str, rest: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = first.to_owned();
     let mut empty = true;
@@ -127,7 +127,7 @@ pub fn wrap(text: &str, first: &str, rest: &str, width: usize) -> Vec<String> {
 }
 
 /// Where text output goes: standard output, or a pager reading it.
-pub struct Output {
+pub(crate) struct Output {
     pager: Option<Child>,
     out: Box<dyn Write>,
 }
@@ -135,7 +135,7 @@ pub struct Output {
 impl Output {
     /// Through `less -RF` when `page` and standard output is a terminal (less exits at once
     /// when everything fits on one screen); standard output when less cannot start.
-    pub fn new(page: bool) -> Output {
+    pub(crate) fn new(page: bool) -> Output {
         if page && io::stdout().is_terminal() {
             let child = Command::new("less")
                 .arg("-RF")
@@ -157,7 +157,7 @@ impl Output {
     }
 
     /// Flushes, closes the pager's input and waits for the reader to quit it.
-    pub fn finish(mut self) -> io::Result<()> {
+    pub(crate) fn finish(mut self) -> io::Result<()> {
         let flushed = self.out.flush();
         self.out = Box::new(io::sink());
         if let Some(mut child) = self.pager.take() {
@@ -182,7 +182,7 @@ const INDENT: &str = "       ";
 /// One record as rows of text: `#index verdict METHOD url` (the URL shortened to fit, then
 /// given in full on its own line), the page origin, preflight and status, the reason, and the
 /// fix or note, each wrapped at word boundaries.
-pub fn record_lines(r: &Record, b: Browser, style: &Style) -> Vec<String> {
+pub(crate) fn record_lines(r: &Record, b: Browser, style: &Style) -> Vec<String> {
     let w = style.width;
     let verdict = r.verdict_for(b);
     let lead = format!("{:>5}  ", r.index);

@@ -12,14 +12,14 @@ use crate::diag::WarnKind;
 /// Boxed as a whole by its one owner (`HttpConn`), so the variants' sizes do not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
-pub enum Upper {
+pub(crate) enum Upper {
     Tls(TlsConn),
     H2(H2Conn),
 }
 
 impl Upper {
     /// The protocol the first bytes of direction `dir` start, if it is one of ours.
-    pub fn start(
+    pub(crate) fn start(
         key: FlowKey,
         conn_no: u64,
         client: Option<Dir>,
@@ -38,11 +38,11 @@ impl Upper {
 
     /// Cleartext HTTP/2 after a `101 Switching Protocols` to `h2c`; `first` is the upgrade
     /// request (stream 1), when it was seen.
-    pub fn h2c(key: FlowKey, conn_no: u64, client: Dir, first: Option<Upgraded>) -> Upper {
+    pub(crate) fn h2c(key: FlowKey, conn_no: u64, client: Dir, first: Option<Upgraded>) -> Upper {
         Upper::H2(H2Conn::upgraded(key, conn_no, client, first))
     }
 
-    pub fn data(&mut self, dir: Dir, data: &[u8], meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+    pub(crate) fn data(&mut self, dir: Dir, data: &[u8], meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         match self {
             Upper::Tls(t) => t.data(dir, data, meta, ctx),
             Upper::H2(h) => h.data(dir, data, meta, ctx),
@@ -50,7 +50,7 @@ impl Upper {
     }
 
     /// Bytes lost: neither TLS nor HPACK state survives it.
-    pub fn gap(&mut self, dir: Dir, len: u64, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+    pub(crate) fn gap(&mut self, dir: Dir, len: u64, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         match self {
             Upper::Tls(t) => t.gap(dir, len, meta, ctx),
             Upper::H2(h) => h.stop(
@@ -62,20 +62,20 @@ impl Upper {
         }
     }
 
-    pub fn end(&mut self, dir: Dir, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+    pub(crate) fn end(&mut self, dir: Dir, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         if let Upper::Tls(t) = self {
             t.end(dir, meta, ctx);
         }
     }
 
-    pub fn flush(&mut self, ctx: &mut Ctx<'_>) {
+    pub(crate) fn flush(&mut self, ctx: &mut Ctx<'_>) {
         match self {
             Upper::Tls(t) => t.flush(ctx),
             Upper::H2(h) => h.flush(ctx),
         }
     }
 
-    pub fn buffered(&self) -> usize {
+    pub(crate) fn buffered(&self) -> usize {
         match self {
             Upper::Tls(t) => t.buffered(),
             Upper::H2(h) => h.buffered(),

@@ -64,12 +64,12 @@ const LINK_TYPES: [(i32, LinkType); 11] = [
 
 impl LinkType {
     /// The link type for a pcap/pcapng `LINKTYPE_` value, `None` when unsupported.
-    pub fn from_dlt(dlt: i32) -> Option<LinkType> {
+    pub(crate) fn from_dlt(dlt: i32) -> Option<LinkType> {
         LINK_TYPES.iter().find(|(d, _)| *d == dlt).map(|(_, l)| *l)
     }
 
     /// The `LINKTYPE_` value to write for this link type.
-    pub fn dlt(self) -> i32 {
+    pub(crate) fn dlt(self) -> i32 {
         LINK_TYPES
             .iter()
             .find(|(_, l)| *l == self)
@@ -82,22 +82,21 @@ impl LinkType {
 pub struct TcpFlags(pub u8);
 
 impl TcpFlags {
-    pub const FIN: u8 = 0x01;
-    pub const SYN: u8 = 0x02;
-    pub const RST: u8 = 0x04;
-    pub const PSH: u8 = 0x08;
-    pub const ACK: u8 = 0x10;
+    pub(crate) const FIN: u8 = 0x01;
+    pub(crate) const SYN: u8 = 0x02;
+    pub(crate) const RST: u8 = 0x04;
+    pub(crate) const ACK: u8 = 0x10;
 
-    pub fn fin(self) -> bool {
+    pub(crate) fn fin(self) -> bool {
         self.0 & Self::FIN != 0
     }
-    pub fn syn(self) -> bool {
+    pub(crate) fn syn(self) -> bool {
         self.0 & Self::SYN != 0
     }
-    pub fn rst(self) -> bool {
+    pub(crate) fn rst(self) -> bool {
         self.0 & Self::RST != 0
     }
-    pub fn ack(self) -> bool {
+    pub(crate) fn ack(self) -> bool {
         self.0 & Self::ACK != 0
     }
 }
@@ -206,14 +205,14 @@ pub enum Decoded<'a> {
 
 impl Decoded<'_> {
     /// Whether the outcome needs state across packets ([`Decoder::settle`]).
-    pub fn needs_state(&self) -> bool {
+    pub(crate) fn needs_state(&self) -> bool {
         matches!(self, Decoded::Fragment(_) | Decoded::Quic(..))
     }
 }
 
 /// How many nested headers (VLAN tags, MPLS labels, PPPoE, tunnels and the IP headers inside
 /// them) are followed before giving up (`encapsulation-too-deep`).
-pub const MAX_NESTING: usize = 16;
+pub(crate) const MAX_NESTING: usize = 16;
 
 /// IPv6 extension headers walked before the header chain is called malformed.
 const MAX_IPV6_EXTENSIONS: usize = 16;
@@ -245,7 +244,7 @@ const AH: u8 = 51;
 
 /// IP protocols whose packets `decode` looks into: for any other protocol an unfragmented
 /// packet is [`Decoded::Other`] (the parallel reader's shortcut relies on this).
-pub fn looks_into(proto: u8) -> bool {
+pub(crate) fn looks_into(proto: u8) -> bool {
     matches!(proto, IP_IN_IP | TCP | UDP | IPV6_IN_IP | GRE | ESP | AH)
 }
 
@@ -764,7 +763,7 @@ fn gre(p: &[u8], depth: usize) -> Decoded<'_> {
 
 /// Counts one warning for an outcome that is neither a TCP segment nor "nothing for us".
 /// Fragments reaching this are nested inside a reassembled datagram (not reassembled again).
-pub fn warn(d: &Decoded<'_>, src: &str, meta: &PacketMeta, diag: &mut Diagnostics) {
+pub(crate) fn warn(d: &Decoded<'_>, src: &str, meta: &PacketMeta, diag: &mut Diagnostics) {
     let (n, o) = (meta.number, meta.offset);
     let at = |what: &dyn std::fmt::Display| format!("{src}: packet {n} (byte {o}): {what}");
     match *d {
@@ -790,7 +789,7 @@ pub fn warn(d: &Decoded<'_>, src: &str, meta: &PacketMeta, diag: &mut Diagnostic
 /// connections counted. The single-threaded reader feeds it every frame ([`Decoder::frame`]);
 /// the parallel reader only what needs it ([`Decoder::settle`]), so both see the same
 /// sequence and warn alike.
-pub struct Decoder {
+pub(crate) struct Decoder {
     source: Arc<str>,
     defrag: Defrag,
     quic: QuicConns,
@@ -804,7 +803,7 @@ pub struct Decoder {
 }
 
 impl Decoder {
-    pub fn new(source: Arc<str>, frag: &FragLimits, max_quic: usize) -> Self {
+    pub(crate) fn new(source: Arc<str>, frag: &FragLimits, max_quic: usize) -> Self {
         Decoder {
             source,
             defrag: Defrag::new(frag.clone()),
@@ -816,7 +815,7 @@ impl Decoder {
 
     /// The TCP segment a frame carries, directly or as the datagram its fragment completed;
     /// anything else counted in `diag`.
-    pub fn frame<'a>(
+    pub(crate) fn frame<'a>(
         &'a mut self,
         link: LinkType,
         frame: &'a [u8],
@@ -838,7 +837,7 @@ impl Decoder {
 
     /// Handles a fragment (reassembly) or a QUIC packet (counting); returns a reassembled
     /// datagram only when it carries a TCP segment ([`Datagram::segment`]).
-    pub fn settle(
+    pub(crate) fn settle(
         &mut self,
         d: Decoded<'_>,
         meta: &PacketMeta,
@@ -867,7 +866,7 @@ impl Decoder {
 
     /// End of capture: datagrams still incomplete are counted, and this stage's warnings
     /// handed over.
-    pub fn finish(&mut self, diag: &mut Diagnostics) {
+    pub(crate) fn finish(&mut self, diag: &mut Diagnostics) {
         self.defrag.finish(&self.source, &mut self.own);
         diag.merge(std::mem::take(&mut self.own));
     }

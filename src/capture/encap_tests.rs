@@ -17,7 +17,7 @@ const OUTER_A: [u8; 4] = [192, 168, 7, 1];
 const OUTER_B: [u8; 4] = [192, 168, 7, 2];
 
 /// An outer Ethernet/IPv4 frame carrying `payload` as IP protocol `proto`.
-pub fn outer_ip(proto: u8, payload: &[u8]) -> Vec<u8> {
+pub(crate) fn outer_ip(proto: u8, payload: &[u8]) -> Vec<u8> {
     let mut v = Vec::new();
     PacketBuilder::ethernet2([2, 0, 0, 0, 0, 9], [2, 0, 0, 0, 0, 8])
         .ipv4(OUTER_A, OUTER_B, 64)
@@ -27,7 +27,7 @@ pub fn outer_ip(proto: u8, payload: &[u8]) -> Vec<u8> {
 }
 
 /// An outer Ethernet/IPv4/UDP frame to `dport`.
-pub fn outer_udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+pub(crate) fn outer_udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
     let mut v = Vec::new();
     PacketBuilder::ethernet2([2, 0, 0, 0, 0, 9], [2, 0, 0, 0, 0, 8])
         .ipv4(OUTER_A, OUTER_B, 64)
@@ -38,14 +38,14 @@ pub fn outer_udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
 }
 
 /// VXLAN (VNI 42) around an Ethernet frame.
-pub fn vxlan(inner: &[u8], port: u16) -> Vec<u8> {
+pub(crate) fn vxlan(inner: &[u8], port: u16) -> Vec<u8> {
     let mut p = vec![0x08, 0, 0, 0, 0, 0, 42, 0];
     p.extend_from_slice(inner);
     outer_udp(51000, port, &p)
 }
 
 /// GRE with the given flags (checksum, key, sequence bits) and protocol around `inner`.
-pub fn gre(flags: u16, proto: u16, inner: &[u8]) -> Vec<u8> {
+pub(crate) fn gre(flags: u16, proto: u16, inner: &[u8]) -> Vec<u8> {
     let mut p = Vec::new();
     p.extend(flags.to_be_bytes());
     p.extend(proto.to_be_bytes());
@@ -59,13 +59,13 @@ pub fn gre(flags: u16, proto: u16, inner: &[u8]) -> Vec<u8> {
 }
 
 /// The IP packet inside an Ethernet frame built by `tcp4`.
-pub fn ip_of(frame: &[u8]) -> &[u8] {
+pub(crate) fn ip_of(frame: &[u8]) -> &[u8] {
     &frame[14..]
 }
 
 /// Splits an Ethernet/IPv4 frame into IPv4 fragments whose data starts at `cuts` (multiples
 /// of 8), with identification `id`.
-pub fn fragments4(frame: &[u8], cuts: &[usize], id: u16) -> Vec<Vec<u8>> {
+pub(crate) fn fragments4(frame: &[u8], cuts: &[usize], id: u16) -> Vec<Vec<u8>> {
     let (eth, ip) = frame.split_at(14);
     let ihl = usize::from(ip[0] & 0x0f) * 4;
     let (hdr, data) = ip.split_at(ihl);
@@ -87,7 +87,7 @@ pub fn fragments4(frame: &[u8], cuts: &[usize], id: u16) -> Vec<Vec<u8>> {
 }
 
 /// A QUIC packet between CLIENT:`cport` and SERVER:`sport` (long header when `long`).
-pub fn quic(cport: u16, sport: u16, long: bool, to_server: bool) -> Vec<u8> {
+pub(crate) fn quic(cport: u16, sport: u16, long: bool, to_server: bool) -> Vec<u8> {
     let body: Vec<u8> = if long {
         // Initial, version 1, 8-byte DCID, empty SCID.
         [vec![0xc3, 0, 0, 0, 1, 8], vec![7; 8], vec![0], vec![0; 40]].concat()
@@ -109,7 +109,7 @@ pub fn quic(cport: u16, sport: u16, long: bool, to_server: bool) -> Vec<u8> {
 }
 
 /// `n` conversations, each one GET answered 200, interleaved by time.
-pub fn conversations(n: u16) -> Vec<Frame> {
+pub(crate) fn conversations(n: u16) -> Vec<Frame> {
     let mut frames = Vec::new();
     for i in 0..n {
         let mut c = Conv::new(42000 + i);
@@ -131,13 +131,13 @@ pub fn conversations(n: u16) -> Vec<Frame> {
     frames
 }
 
-pub fn wrap(frames: &[Frame], f: impl Fn(&[u8]) -> Vec<u8>) -> Vec<Frame> {
+pub(crate) fn wrap(frames: &[Frame], f: impl Fn(&[u8]) -> Vec<u8>) -> Vec<Frame> {
     frames.iter().map(|(t, d)| (*t, f(d))).collect()
 }
 
 /// Runs a pcap of `frames` with 1 and 2 workers, checks both agree (exchanges and every
 /// warning), and returns the single-threaded outcome.
-pub fn run_both(frames: &[Frame]) -> Outcome {
+pub(crate) fn run_both(frames: &[Frame]) -> Outcome {
     let bytes = pcap(frames, 1, false, false);
     let base = run(bytes.clone());
     let mut exchanges = Vec::new();

@@ -119,7 +119,7 @@ impl Hasher for PassHasher {
 type Conns = HashMap<Hashed, Conn, BuildHasherDefault<PassHasher>>;
 
 /// The connections of one worker.
-pub struct ConnTable {
+pub(crate) struct ConnTable {
     conns: Conns,
     /// Creation order (key, id) for evicting the oldest first; stale entries are skipped.
     order: VecDeque<(Hashed, u64)>,
@@ -171,7 +171,7 @@ impl Emit {
 }
 
 /// What the table reports into for one call.
-pub struct Out<'a> {
+pub(crate) struct Out<'a> {
     pub diag: &'a mut Diagnostics,
     pub stats: &'a mut CaptureStats,
     /// Finished exchanges with their ordering time (see `http::Ctx::out`).
@@ -179,13 +179,13 @@ pub struct Out<'a> {
 }
 
 impl ConnTable {
-    pub fn new(source: Arc<str>, opts: &CaptureOptions) -> Self {
+    pub(crate) fn new(source: Arc<str>, opts: &CaptureOptions) -> Self {
         Self::sharded(source, opts, 1)
     }
 
     /// One of `shards` tables that split the live-connection and total-buffer caps between
     /// them (the parallel reader's workers).
-    pub fn sharded(source: Arc<str>, opts: &CaptureOptions, shards: usize) -> Self {
+    pub(crate) fn sharded(source: Arc<str>, opts: &CaptureOptions, shards: usize) -> Self {
         let shards = shards.max(1);
         let share = |max: usize| max.div_ceil(shards).max(1);
         let (max_live, max_total) = (
@@ -250,23 +250,14 @@ impl ConnTable {
         }
     }
 
-    /// Live connections (including closed ones kept to absorb late packets).
-    pub fn len(&self) -> usize {
-        self.conns.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.conns.is_empty()
-    }
-
     /// (request time, seq) of the oldest request seen but not yet emitted: nothing emitted
     /// later can be older than this, apart from requests whose head is still incomplete.
-    pub fn oldest_open(&self) -> Option<(Micros, u64)> {
+    pub(crate) fn oldest_open(&self) -> Option<(Micros, u64)> {
         self.emit.open.first().copied()
     }
 
     /// Requests parsed so far (the next request's `seq`).
-    pub fn requests_seen(&self) -> u64 {
+    pub(crate) fn requests_seen(&self) -> u64 {
         self.emit.seq
     }
 
@@ -277,7 +268,7 @@ impl ConnTable {
     /// whole packet stream and has every worker sweep at the same packets
     /// ([`ConnTable::idle_at`], [`ConnTable::close_idle`]), so which connections are
     /// idle-flushed does not depend on how packets were sharded.
-    pub fn tick(&mut self, meta: &PacketMeta, out: &mut Out<'_>) {
+    pub(crate) fn tick(&mut self, meta: &PacketMeta, out: &mut Out<'_>) {
         if sweep_now(&mut self.next_sweep, meta.ts) {
             for (_, key) in self.idle_at(meta.ts) {
                 self.close_idle(&key, meta, out);
@@ -287,7 +278,7 @@ impl ConnTable {
 
     /// The connections idle for longer than the idle timeout at `ts`, as (id, key), oldest id
     /// first.
-    pub fn idle_at(&self, ts: Micros) -> Vec<(u64, FlowKey)> {
+    pub(crate) fn idle_at(&self, ts: Micros) -> Vec<(u64, FlowKey)> {
         let idle = self.idle_us;
         let mut v: Vec<(u64, FlowKey)> = self
             .conns
@@ -300,7 +291,7 @@ impl ConnTable {
     }
 
     /// Flushes one idle connection found by [`ConnTable::idle_at`] (an idle sweep at `meta`).
-    pub fn close_idle(&mut self, key: &FlowKey, meta: &PacketMeta, out: &mut Out<'_>) {
+    pub(crate) fn close_idle(&mut self, key: &FlowKey, meta: &PacketMeta, out: &mut Out<'_>) {
         let key = self.hashed(*key);
         let Some(mut c) = self.conns.remove(&key) else {
             return;
@@ -316,7 +307,7 @@ impl ConnTable {
     /// new handshake on a known 4-tuple replaces the connection ([`ConnTable::reuse`]), an
     /// unknown one is opened ([`ConnTable::open`]), then the segment goes to the connection
     /// ([`ConnTable::feed`]).
-    pub fn process(&mut self, seg: &Segment<'_>, meta: &PacketMeta, out: &mut Out<'_>) {
+    pub(crate) fn process(&mut self, seg: &Segment<'_>, meta: &PacketMeta, out: &mut Out<'_>) {
         self.since_total_check += 1;
         if self.since_total_check >= super::TOTAL_BUFFER_CHECK_PACKETS {
             self.since_total_check = 0;
@@ -526,13 +517,13 @@ impl ConnTable {
 
     /// Flushes every connection (end of capture): pending requests are emitted without
     /// responses.
-    pub fn flush_all(&mut self, out: &mut Out<'_>) {
+    pub(crate) fn flush_all(&mut self, out: &mut Out<'_>) {
         while self.flush_next(out).is_some() {}
     }
 
     /// Flushes the oldest connection (end of capture) and returns its id; `None` when no
     /// connection is left. Oldest first, so the flush order does not depend on hash order.
-    pub fn flush_next(&mut self, out: &mut Out<'_>) -> Option<u64> {
+    pub(crate) fn flush_next(&mut self, out: &mut Out<'_>) -> Option<u64> {
         let mut ctx = self.emit.ctx(out);
         while let Some((key, no)) = self.order.pop_front() {
             if self.conns.get(&key).is_some_and(|c| c.no == no) {

@@ -19,12 +19,12 @@ use crate::diag::{Diagnostics, WarnKind};
 use crate::model::Micros;
 
 /// Datagrams being reassembled at once; beyond it the oldest is dropped (`limit-ip-fragments`).
-pub const MAX_FRAG_DATAGRAMS: usize = 4096;
+pub(crate) const MAX_FRAG_DATAGRAMS: usize = 4096;
 /// Bytes held for datagrams being reassembled (data plus `PIECE_OVERHEAD` per piece).
-pub const MAX_FRAG_BYTES: usize = 32 * 1024 * 1024;
+pub(crate) const MAX_FRAG_BYTES: usize = 32 * 1024 * 1024;
 /// An incomplete datagram is given up after this long in capture time (Linux's
 /// `ipfrag_time`), counted as `ip-fragment-incomplete`.
-pub const FRAG_TIMEOUT_SECS: i64 = 30;
+pub(crate) const FRAG_TIMEOUT_SECS: i64 = 30;
 /// Largest datagram payload: IPv4's total length and IPv6's payload length are 16 bits.
 const MAX_DATAGRAM: u32 = 65_535;
 /// Bytes charged per held piece on top of its data, so tiny fragments cannot hold more
@@ -51,7 +51,7 @@ impl Default for FragLimits {
 
 /// A reassembled datagram: the payload of the IP header(s) its fragments shared.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Datagram {
+pub(crate) struct Datagram {
     pub src: IpAddr,
     pub dst: IpAddr,
     pub proto: u8,
@@ -62,12 +62,12 @@ pub struct Datagram {
 
 impl Datagram {
     /// What the datagram carries, decoded like an unfragmented packet's payload.
-    pub fn decode(&self) -> Decoded<'_> {
+    pub(crate) fn decode(&self) -> Decoded<'_> {
         transport(self.src, self.dst, self.proto, &self.payload, 0, self.depth)
     }
 
     /// The TCP segment it carries, if any.
-    pub fn segment(&self) -> Option<Segment<'_>> {
+    pub(crate) fn segment(&self) -> Option<Segment<'_>> {
         match self.decode() {
             Decoded::Tcp(s) => Some(s),
             _ => None,
@@ -220,7 +220,7 @@ impl std::fmt::Display for Reject {
 
 /// The reassembler: datagrams in progress, oldest first.
 #[derive(Debug)]
-pub struct Defrag {
+pub(crate) struct Defrag {
     limits: FragLimits,
     pending: HashMap<Key, Pending>,
     /// Creation order (key, generation, first capture time) for expiry and eviction;
@@ -236,7 +236,7 @@ fn at(src: &str, m: &PacketMeta) -> String {
 }
 
 impl Defrag {
-    pub fn new(limits: FragLimits) -> Self {
+    pub(crate) fn new(limits: FragLimits) -> Self {
         Defrag {
             limits,
             pending: HashMap::new(),
@@ -246,17 +246,19 @@ impl Defrag {
         }
     }
 
+    #[cfg(test)]
     /// Datagrams in progress (including given-up ones still absorbing fragments).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.pending.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.pending.is_empty()
     }
 
     /// Adds one fragment; returns the datagram when this fragment completes it.
-    pub fn insert(
+    pub(crate) fn insert(
         &mut self,
         f: &Fragment<'_>,
         meta: &PacketMeta,
@@ -357,7 +359,7 @@ impl Defrag {
     }
 
     /// End of input: what is still incomplete is counted.
-    pub fn finish(&mut self, src: &str, diag: &mut Diagnostics) {
+    pub(crate) fn finish(&mut self, src: &str, diag: &mut Diagnostics) {
         while let Some((key, generation, _)) = self.order.pop_front() {
             self.give_up(&key, generation, "at the end of the capture", src, diag);
         }

@@ -354,7 +354,7 @@ impl HttpConn {
         }
     }
 
-    pub fn set_client(&mut self, dir: Dir) {
+    pub(crate) fn set_client(&mut self, dir: Dir) {
         if self.client.is_none() {
             self.client = Some(dir);
         }
@@ -362,25 +362,21 @@ impl HttpConn {
 
     /// A SYN was seen before anything was parsed (the data that came before it waited): the
     /// connection is read from its start, not resynchronised as one begun mid-stream.
-    pub fn handshake_seen(&mut self) {
+    pub(crate) fn handshake_seen(&mut self) {
         if self.dirs.iter().all(|d| d.state == State::Start) {
             self.mid_stream = false;
         }
     }
 
-    pub fn is_ignored(&self) -> bool {
-        self.ignored
-    }
-
     /// Bytes buffered for heads and lines (counted in the connection's buffer limit).
-    pub fn buffered(&self) -> usize {
+    pub(crate) fn buffered(&self) -> usize {
         self.dirs[0].buf.len()
             + self.dirs[1].buf.len()
             + self.upper.as_ref().map_or(0, |u| u.buffered())
     }
 
     /// Memory the head buffers hold (capacity, not length: what the total budget counts).
-    pub fn buffered_capacity(&self) -> usize {
+    pub(crate) fn buffered_capacity(&self) -> usize {
         self.dirs[0].buf.capacity()
             + self.dirs[1].buf.capacity()
             + self.upper.as_ref().map_or(0, |u| u.buffered())
@@ -396,7 +392,7 @@ impl HttpConn {
     }
 
     /// Emits every request still waiting, without a response (the connection is gone).
-    pub fn flush(&mut self, ctx: &mut Ctx<'_>) {
+    pub(crate) fn flush(&mut self, ctx: &mut Ctx<'_>) {
         if let Some(u) = self.upper.as_mut() {
             u.flush(ctx);
         }
@@ -543,7 +539,7 @@ impl HttpConn {
     }
 
     /// Body bytes the reassembler did not keep: same as data in a body state.
-    pub fn skip(&mut self, dir: Dir, len: u64, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+    pub(crate) fn skip(&mut self, dir: Dir, len: u64, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         let dir = dir.min(1);
         match self.dirs[dir].state {
             State::Body(rem) if len <= rem => {
@@ -569,7 +565,7 @@ impl HttpConn {
 
     /// Bytes lost in the capture. Inside a body of known length the framing survives; anywhere
     /// else the current message ends here and parsing resumes at the next message start.
-    pub fn gap(&mut self, dir: Dir, len: u64, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+    pub(crate) fn gap(&mut self, dir: Dir, len: u64, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         let dir = dir.min(1);
         // In the response direction, lost bytes where a head is (or begins, after the end of a
         // body of known length) mean the oldest waiting request lost its response: emit it
@@ -611,7 +607,7 @@ impl HttpConn {
         }
     }
 
-    pub fn skippable(&self, dir: Dir) -> u64 {
+    pub(crate) fn skippable(&self, dir: Dir) -> u64 {
         if self.ignored {
             return u64::MAX;
         }
@@ -623,7 +619,7 @@ impl HttpConn {
     }
 
     /// The direction ended (FIN, RST, flush).
-    pub fn end(&mut self, dir: Dir, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+    pub(crate) fn end(&mut self, dir: Dir, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         let dir = dir.min(1);
         self.release_cut(dir, None, ctx);
         let d = &mut self.dirs[dir];
@@ -1366,7 +1362,7 @@ fn build_url(method: &str, target: &str, headers: &Headers, server: &str) -> Str
 }
 
 /// Adapts a connection's HTTP state plus the shared context to the reassembler's sink.
-pub struct HttpSink<'c, 'x> {
+pub(crate) struct HttpSink<'c, 'x> {
     pub conn: &'c mut HttpConn,
     pub ctx: &'c mut Ctx<'x>,
 }
@@ -1538,16 +1534,6 @@ pub mod fuzzing {
     /// The chunk-size line parser (the line without its `\n`).
     pub fn chunk_size(line: &[u8]) -> Option<u64> {
         super::chunk_size(line)
-    }
-
-    /// Index just past the blank line that ends a head.
-    pub fn find_head_end(buf: &[u8]) -> Option<usize> {
-        super::find_head_end(buf, 0)
-    }
-
-    /// The resynchronisation scanner: where a request (or response) line starts in `data`.
-    pub fn find_message_start(data: &[u8], requests: bool, responses: bool) -> Option<usize> {
-        super::find_message_start(data, requests, responses).map(|(p, _)| p)
     }
 }
 

@@ -35,15 +35,15 @@
 //! took several packets to complete, or its first segment was held out of order, while a
 //! younger request finished: that skew is bounded by the time the head took to arrive.
 
-pub mod app;
+pub(crate) mod app;
 pub mod decode;
-pub mod flows;
+pub(crate) mod flows;
 pub mod frag;
 pub mod h2;
 pub mod http;
 pub mod parallel;
-pub mod pool;
-pub mod proxy;
+pub(crate) mod pool;
+pub(crate) mod proxy;
 pub mod reader;
 pub mod tcp;
 pub mod tls;
@@ -61,32 +61,32 @@ use flows::{ConnTable, Out};
 use tcp::{FlowKey, PacketMeta};
 
 pub use http::{MAX_CHUNK_LINE, MAX_HEADERS, MAX_HEAD_BYTES, MAX_PENDING_REQUESTS};
-pub use reader::MAX_RECORD_BYTES;
+pub(crate) use reader::MAX_RECORD_BYTES;
 
 /// Live connections kept at once; beyond it the oldest is flushed (`limit-live-connections`).
-pub const MAX_LIVE_CONNECTIONS: usize = 100_000;
+pub(crate) const MAX_LIVE_CONNECTIONS: usize = 100_000;
 /// Bytes one connection may buffer (out-of-order data plus heads) before its oldest hole is
 /// declared lost (`limit-connection-buffer`).
-pub const MAX_CONNECTION_BUFFER: usize = 256 * 1024;
+pub(crate) const MAX_CONNECTION_BUFFER: usize = 256 * 1024;
 /// Bytes all connections together may buffer; beyond it the oldest connections are flushed
 /// (`limit-total-buffer`), so many connections each holding a large unfinished head cannot
 /// exhaust memory. Checked every [`TOTAL_BUFFER_CHECK_PACKETS`] packets.
-pub const MAX_TOTAL_BUFFER: usize = 128 * 1024 * 1024;
+pub(crate) const MAX_TOTAL_BUFFER: usize = 128 * 1024 * 1024;
 /// How often (in packets per connection table) the total is recomputed: between checks it can
 /// grow by at most this many packets' payload.
-pub const TOTAL_BUFFER_CHECK_PACKETS: u32 = 4096;
+pub(crate) const TOTAL_BUFFER_CHECK_PACKETS: u32 = 4096;
 /// Out-of-order segments held per direction (`limit-ooo-segments`).
-pub const MAX_OOO_SEGMENTS: usize = 256;
+pub(crate) const MAX_OOO_SEGMENTS: usize = 256;
 /// How far data may run ahead of a hole before the hole is declared lost (`tcp-gap-window`).
-pub const GAP_WINDOW_BYTES: u64 = 4 * 1024 * 1024;
+pub(crate) const GAP_WINDOW_BYTES: u64 = 4 * 1024 * 1024;
 /// Segments of one connection that may wait for the other direction to show the data they
 /// acknowledge (capture reordering across directions) before that data is declared lost
 /// (`tcp-ack-unseen`).
-pub const MAX_CROSS_WAIT_SEGMENTS: usize = 64;
+pub(crate) const MAX_CROSS_WAIT_SEGMENTS: usize = 64;
 /// A connection without packets for this long (capture time) is flushed (`tcp-idle-flush`).
-pub const IDLE_TIMEOUT_SECS: i64 = 300;
+pub(crate) const IDLE_TIMEOUT_SECS: i64 = 300;
 /// Finished exchanges held for time ordering (`limit-reorder-buffer`).
-pub const MAX_REORDER_EXCHANGES: usize = 4096;
+pub(crate) const MAX_REORDER_EXCHANGES: usize = 4096;
 
 /// Options and limits for capture reading. Every limit defaults to the `pub const` of the
 /// same name; hitting one is counted in `Diagnostics`, never fatal.
@@ -189,7 +189,7 @@ pub enum CaptureError {
 
 /// The shard (0..n) for a segment: a symmetric hash of its connection's 5-tuple, so both
 /// directions of a connection go to the same worker. Stable across runs and machines.
-pub fn flow_shard(seg: &Segment<'_>, n: usize) -> usize {
+pub(crate) fn flow_shard(seg: &Segment<'_>, n: usize) -> usize {
     if n <= 1 {
         return 0;
     }
@@ -243,7 +243,7 @@ pub(crate) struct Reorder {
 /// The most a capture's packet times are taken to go backwards (merged interfaces, clock
 /// skew between capture points, queue reordering): beyond it, a late request leaves out of
 /// time order rather than holding every exchange back.
-pub const MAX_CLOCK_LAG_US: Micros = 10_000_000;
+pub(crate) const MAX_CLOCK_LAG_US: Micros = 10_000_000;
 
 impl Reorder {
     pub(crate) fn new(max: usize) -> Self {

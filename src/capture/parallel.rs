@@ -70,7 +70,7 @@ use super::{flow_shard, CaptureError, CaptureOptions, CaptureStats, Reorder};
 
 /// Blocks queued per worker, and results queued per worker for the merge: enough to absorb
 /// uneven blocks, few enough that memory stays a handful of blocks.
-pub const QUEUE: usize = 4;
+pub(crate) const QUEUE: usize = 4;
 
 enum Item {
     /// A packet for the worker to decode and process: its frame is `block[at..at + len]`.

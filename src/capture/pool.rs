@@ -21,7 +21,7 @@ use crate::fingerprint::{wire_engine, with_user_agent, Wire};
 use crate::model::{Exchange, Micros};
 
 /// How long (capture time) an exchange waits for its connection to show its class.
-pub const HOLD_US: Micros = 30_000_000;
+pub(crate) const HOLD_US: Micros = 30_000_000;
 /// Connections remembered before those idle for two hold periods are forgotten.
 const PRUNE_AT: usize = 4096;
 
@@ -60,7 +60,7 @@ struct Conn {
 
 /// What each connection showed so far.
 #[derive(Debug, Default)]
-pub struct Pools {
+pub(crate) struct Pools {
     /// By connection id; looked up for every packet by the output stage (`Reorder`), so
     /// hashed with seeded foldhash rather than SipHash.
     conns: HashMap<u64, Conn, foldhash::fast::RandomState>,
@@ -71,7 +71,7 @@ pub struct Pools {
 
 impl Pools {
     /// Takes in an exchange (at the time it is finished, before it is held for output).
-    pub fn observe(&mut self, x: &Exchange) {
+    pub(crate) fn observe(&mut self, x: &Exchange) {
         let Some(id) = x.connection else {
             return;
         };
@@ -97,7 +97,7 @@ impl Pools {
 
     /// The class of `x`'s connection: `Some(false)` uncredentialed, `Some(true)` credentialed,
     /// `None` when it cannot tell (yet).
-    pub fn class(&self, x: &Exchange) -> Option<bool> {
+    pub(crate) fn class(&self, x: &Exchange) -> Option<bool> {
         let c = self.conns.get(&x.connection?)?;
         match (c.eligible, c.preflight, c.cookie) {
             (true, true, false) => Some(false),
@@ -107,7 +107,7 @@ impl Pools {
     }
 
     /// Whether `x` still waits for its connection to show a class: it could still learn one.
-    pub fn pending(&self, x: &Exchange) -> bool {
+    pub(crate) fn pending(&self, x: &Exchange) -> bool {
         x.connection
             .and_then(|id| self.conns.get(&id))
             .is_some_and(|c| c.eligible && !c.preflight && !c.cookie)
@@ -115,7 +115,7 @@ impl Pools {
 
     /// Forgets connections without an exchange for two hold periods before `now`, once many
     /// are remembered (memory follows live connections).
-    pub fn prune(&mut self, now: Micros) {
+    pub(crate) fn prune(&mut self, now: Micros) {
         if self.conns.len() > self.prune_at.max(PRUNE_AT) {
             let cutoff = now.saturating_sub(2 * HOLD_US);
             self.conns.retain(|_, c| c.last >= cutoff);

@@ -40,7 +40,7 @@ const ADDED_PREFIXES: [&str; 5] = ["x-forwarded-", "x-envoy-", "x-amzn-", "cf-",
 
 /// What a proxied request says about the browser behind the proxy.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Forwarded {
+pub(crate) struct Forwarded {
     /// The browser's address (the first hop of the forwarding chain), when it names one.
     pub client: Option<String>,
     /// The scheme the browser used (`https`, `http`), when stated.
@@ -54,7 +54,7 @@ pub struct Forwarded {
 impl Forwarded {
     /// The URL the browser requested: `url` (as built from the proxied request) with the
     /// scheme and host the proxy reported.
-    pub fn browser_url(&self, url: &str, target: &str) -> String {
+    pub(crate) fn browser_url(&self, url: &str, target: &str) -> String {
         let Some((scheme, rest)) = url.split_once("://") else {
             return url.to_owned();
         };
@@ -118,7 +118,7 @@ fn forwarded_params(v: &[u8]) -> (Option<String>, Option<String>, Option<String>
 
 /// Splits a request's headers when it shows a proxy: returns what the proxy said about the
 /// browser and leaves only the browser's headers in `headers`. `None` for a direct request.
-pub fn unwrap(headers: &mut Headers) -> Option<Forwarded> {
+pub(crate) fn unwrap(headers: &mut Headers) -> Option<Forwarded> {
     if !FORWARDING.iter().any(|h| headers.contains(h)) {
         return None;
     }

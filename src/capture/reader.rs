@@ -28,7 +28,7 @@ use crate::diag::{Diagnostics, WarnKind};
 use crate::model::Micros;
 
 /// Largest record (pcap frame or pcapng block) accepted; a block grows up to this.
-pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
+pub(crate) const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
 
 /// One packet record, borrowed from the reader's buffer.
 #[derive(Debug)]
@@ -52,7 +52,7 @@ pub struct RawPacket<'a> {
 }
 
 /// Receives packets and the blocks they were read from ([`PacketReader::for_each_block`]).
-pub trait BlockSink {
+pub(crate) trait BlockSink {
     fn packet(&mut self, p: &RawPacket<'_>);
     /// Takes a finished block (every packet in it went to [`BlockSink::packet`] already) and
     /// returns a spare buffer (any size, contents ignored) to read a later block into.
@@ -73,7 +73,7 @@ struct Interface {
 /// enough that a parallel reader can keep a few blocks in flight in little memory, and twice
 /// the input's read buffer (`input::READ_BUFFER`), so that reads go straight from the kernel
 /// into the block instead of through that buffer.
-pub const BLOCK_BYTES: usize = 2 << 20;
+pub(crate) const BLOCK_BYTES: usize = 2 << 20;
 
 type LegacyParse = fn(&[u8]) -> IResult<&[u8], LegacyPcapBlock<'_>, PcapError<&[u8]>>;
 
@@ -149,7 +149,7 @@ impl PacketReader {
     }
 
     /// [`PacketReader::new`] with another block size (tests use tiny ones to cut records).
-    pub fn with_block_bytes<R: Read + Send + 'static>(
+    pub(crate) fn with_block_bytes<R: Read + Send + 'static>(
         reader: R,
         opts: &CaptureOptions,
         block_bytes: usize,
@@ -283,19 +283,14 @@ impl PacketReader {
         Ok(())
     }
 
-    /// Packets handed out so far.
-    pub fn packets(&self) -> u64 {
-        self.number
-    }
-
     /// Names the input in warning lines.
-    pub fn named(mut self, source: Arc<str>) -> Self {
+    pub(crate) fn named(mut self, source: Arc<str>) -> Self {
         self.source = source;
         self
     }
 
     /// The reader's own warnings so far (blocks skipped), taken out.
-    pub fn take_warnings(&mut self) -> Diagnostics {
+    pub(crate) fn take_warnings(&mut self) -> Diagnostics {
         std::mem::take(&mut self.warnings)
     }
 
@@ -318,7 +313,7 @@ impl PacketReader {
     /// [`PacketReader::for_each`] that also hands over every block once all its packets were
     /// passed to the sink (`RawPacket::at` is the packet's offset in that block). The last
     /// block is handed over before the result (an error included) is returned.
-    pub fn for_each_block(&mut self, sink: &mut impl BlockSink) -> Result<(), CaptureError> {
+    pub(crate) fn for_each_block(&mut self, sink: &mut impl BlockSink) -> Result<(), CaptureError> {
         let mut spare = Vec::new();
         let result = loop {
             let step = match self.parse_buffered(&mut |p: &RawPacket<'_>| sink.packet(p)) {

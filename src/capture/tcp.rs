@@ -22,12 +22,12 @@ pub struct SeqNumber(pub u32);
 
 impl SeqNumber {
     /// `self - earlier` as a signed distance: positive when `self` comes after `earlier`.
-    pub fn diff(self, earlier: SeqNumber) -> i32 {
+    pub(crate) fn diff(self, earlier: SeqNumber) -> i32 {
         self.0.wrapping_sub(earlier.0) as i32
     }
 
     /// Whether `self` comes strictly before `other` in sequence space.
-    pub fn is_before(self, other: SeqNumber) -> bool {
+    pub(crate) fn is_before(self, other: SeqNumber) -> bool {
         self.diff(other) < 0
     }
 }
@@ -86,7 +86,7 @@ impl FlowKey {
     }
 
     /// The sender of direction `dir`.
-    pub fn sender(&self, dir: Dir) -> Endpoint {
+    pub(crate) fn sender(&self, dir: Dir) -> Endpoint {
         if dir == 0 {
             self.lo
         } else {
@@ -96,7 +96,7 @@ impl FlowKey {
 
     /// A hash that is the same for both directions and for every process (FNV-1a, no random
     /// seed), so that shard assignment is reproducible from run to run.
-    pub fn symmetric_hash(&self) -> u64 {
+    pub(crate) fn symmetric_hash(&self) -> u64 {
         let mut h = Fnv1a::default();
         self.hash(&mut h);
         h.finish()
@@ -286,26 +286,26 @@ pub struct Reassembler {
 }
 
 impl Reassembler {
-    pub fn is_started(&self) -> bool {
+    pub(crate) fn is_started(&self) -> bool {
         self.origin.is_some()
     }
 
-    pub fn is_ended(&self) -> bool {
+    pub(crate) fn is_ended(&self) -> bool {
         self.ended
     }
 
     /// Whether anything is held beyond a hole.
-    pub fn has_held(&self) -> bool {
+    pub(crate) fn has_held(&self) -> bool {
         !self.held.is_empty()
     }
 
     /// Bytes of out-of-order data currently held.
-    pub fn held_bytes(&self) -> usize {
+    pub(crate) fn held_bytes(&self) -> usize {
         self.held_bytes
     }
 
     /// Bytes delivered (or skipped, or declared lost) so far.
-    pub fn position(&self) -> u64 {
+    pub(crate) fn position(&self) -> u64 {
         self.next
     }
 
@@ -318,12 +318,12 @@ impl Reassembler {
     }
 
     /// Whether the stream's first byte is at `seq`.
-    pub fn starts_at(&self, seq: SeqNumber) -> bool {
+    pub(crate) fn starts_at(&self, seq: SeqNumber) -> bool {
         self.origin == Some(seq)
     }
 
     /// Stream offset of `seq`, relative to the first byte; negative before it.
-    pub fn offset_of(&self, seq: SeqNumber) -> Option<i64> {
+    pub(crate) fn offset_of(&self, seq: SeqNumber) -> Option<i64> {
         // Relative to `next` (not to the origin), so any 2^31 window around the current
         // position is unambiguous however long the stream gets.
         self.origin.map(|o| {
@@ -446,7 +446,7 @@ impl Reassembler {
     /// (missing, or held behind a hole): a segment carrying that ACK was sent after those bytes
     /// arrived, so processing it first could put, say, a response ahead of its request. ACKs
     /// absurdly far ahead (beyond the gap window) are not believed.
-    pub fn acks_undelivered(&self, ack: SeqNumber, lim: &ReassemblyLimits) -> bool {
+    pub(crate) fn acks_undelivered(&self, ack: SeqNumber, lim: &ReassemblyLimits) -> bool {
         if self.ended {
             return false;
         }
@@ -464,7 +464,7 @@ impl Reassembler {
     /// The peer acknowledged `ack`: bytes before it were received, so holes before it that
     /// are still empty were lost by the capture, not by the network. Declares them now so the
     /// other direction's data is never processed ahead of this one's.
-    pub fn peer_ack<S: StreamSink + ?Sized>(
+    pub(crate) fn peer_ack<S: StreamSink + ?Sized>(
         &mut self,
         dir: Dir,
         ack: SeqNumber,
@@ -501,7 +501,7 @@ impl Reassembler {
     }
 
     /// Declares every hole lost, delivers everything held and ends the direction.
-    pub fn finish<S: StreamSink + ?Sized>(
+    pub(crate) fn finish<S: StreamSink + ?Sized>(
         &mut self,
         dir: Dir,
         meta: &PacketMeta,
@@ -527,7 +527,7 @@ impl Reassembler {
 
     /// Declares the hole before the first held segment lost and delivers what follows it
     /// (ending the direction if that reached its FIN). Returns false when nothing was held.
-    pub fn declare_first_gap<S: StreamSink + ?Sized>(
+    pub(crate) fn declare_first_gap<S: StreamSink + ?Sized>(
         &mut self,
         dir: Dir,
         meta: &PacketMeta,
@@ -560,7 +560,7 @@ impl Reassembler {
     }
 
     /// Releases held buffers into the pool (the connection is going away).
-    pub fn release(&mut self, pool: &mut Pool) {
+    pub(crate) fn release(&mut self, pool: &mut Pool) {
         for h in self.held.drain(..) {
             if let HeldKind::Data(v) = h.kind {
                 pool.give(v);

@@ -10,17 +10,17 @@ use super::{read_capture, CaptureError, CaptureOptions, CaptureStats};
 use crate::diag::Diagnostics;
 use crate::model::Exchange;
 
-pub const CLIENT: [u8; 4] = [10, 0, 0, 1];
-pub const SERVER: [u8; 4] = [10, 0, 0, 2];
+pub(crate) const CLIENT: [u8; 4] = [10, 0, 0, 1];
+pub(crate) const SERVER: [u8; 4] = [10, 0, 0, 2];
 
-pub const FIN: u8 = 0x01;
-pub const SYN: u8 = 0x02;
-pub const RST: u8 = 0x04;
-pub const ACK: u8 = 0x10;
+pub(crate) const FIN: u8 = 0x01;
+pub(crate) const SYN: u8 = 0x02;
+pub(crate) const RST: u8 = 0x04;
+pub(crate) const ACK: u8 = 0x10;
 
 /// An Ethernet/IPv4/TCP frame.
 #[allow(clippy::too_many_arguments)]
-pub fn tcp4(
+pub(crate) fn tcp4(
     src: ([u8; 4], u16),
     dst: ([u8; 4], u16),
     seq: u32,
@@ -37,7 +37,7 @@ pub fn tcp4(
     v
 }
 
-pub fn with_flags(
+pub(crate) fn with_flags(
     mut b: etherparse::PacketBuilderStep<etherparse::TcpHeader>,
     flags: u8,
     ack: u32,
@@ -58,10 +58,10 @@ pub fn with_flags(
 }
 
 /// A frame with its capture time (µs).
-pub type Frame = (i64, Vec<u8>);
+pub(crate) type Frame = (i64, Vec<u8>);
 
 /// A TCP conversation between CLIENT and SERVER:80, building frames in order.
-pub struct Conv {
+pub(crate) struct Conv {
     pub cport: u16,
     pub sport: u16,
     pub cseq: u32,
@@ -71,7 +71,7 @@ pub struct Conv {
 }
 
 impl Conv {
-    pub fn new(cport: u16) -> Self {
+    pub(crate) fn new(cport: u16) -> Self {
         Conv {
             cport,
             sport: 80,
@@ -87,7 +87,7 @@ impl Conv {
         self.frames.push((self.ts, frame));
     }
 
-    pub fn handshake(&mut self) -> &mut Self {
+    pub(crate) fn handshake(&mut self) -> &mut Self {
         let (c, s) = ((CLIENT, self.cport), (SERVER, self.sport));
         let f = tcp4(c, s, self.cseq, 0, SYN, b"");
         self.push(f);
@@ -101,7 +101,7 @@ impl Conv {
     }
 
     /// Client data in segments of at most `mss` bytes.
-    pub fn client(&mut self, data: &[u8], mss: usize) -> &mut Self {
+    pub(crate) fn client(&mut self, data: &[u8], mss: usize) -> &mut Self {
         for chunk in data.chunks(mss.max(1)) {
             let f = tcp4(
                 (CLIENT, self.cport),
@@ -117,7 +117,7 @@ impl Conv {
         self
     }
 
-    pub fn server(&mut self, data: &[u8], mss: usize) -> &mut Self {
+    pub(crate) fn server(&mut self, data: &[u8], mss: usize) -> &mut Self {
         for chunk in data.chunks(mss.max(1)) {
             let f = tcp4(
                 (SERVER, self.sport),
@@ -133,7 +133,7 @@ impl Conv {
         self
     }
 
-    pub fn fins(&mut self) -> &mut Self {
+    pub(crate) fn fins(&mut self) -> &mut Self {
         let (c, s) = ((CLIENT, self.cport), (SERVER, self.sport));
         let f = tcp4(c, s, self.cseq, self.sseq, FIN | ACK, b"");
         self.push(f);
@@ -146,7 +146,7 @@ impl Conv {
 }
 
 /// A classic pcap file (link type `dlt`), little- or big-endian, micro- or nanosecond.
-pub fn pcap(frames: &[Frame], dlt: u32, big_endian: bool, nanos: bool) -> Vec<u8> {
+pub(crate) fn pcap(frames: &[Frame], dlt: u32, big_endian: bool, nanos: bool) -> Vec<u8> {
     let w32 = |v: &mut Vec<u8>, x: u32| {
         if big_endian {
             v.extend_from_slice(&x.to_be_bytes())
@@ -186,7 +186,7 @@ pub fn pcap(frames: &[Frame], dlt: u32, big_endian: bool, nanos: bool) -> Vec<u8
 }
 
 /// A pcapng block of type `typ` around `body` (padded), little-endian.
-pub fn ng_block(v: &mut Vec<u8>, typ: u32, body: &[u8]) {
+pub(crate) fn ng_block(v: &mut Vec<u8>, typ: u32, body: &[u8]) {
     let padded = body.len().div_ceil(4) * 4;
     let total = (12 + padded) as u32;
     v.extend_from_slice(&typ.to_le_bytes());
@@ -197,7 +197,7 @@ pub fn ng_block(v: &mut Vec<u8>, typ: u32, body: &[u8]) {
 }
 
 /// A pcapng section header block (little-endian).
-pub fn pcapng_shb(v: &mut Vec<u8>) {
+pub(crate) fn pcapng_shb(v: &mut Vec<u8>) {
     let mut b = Vec::new();
     b.extend_from_slice(&0x1a2b_3c4du32.to_le_bytes());
     b.extend_from_slice(&1u16.to_le_bytes());
@@ -207,7 +207,7 @@ pub fn pcapng_shb(v: &mut Vec<u8>) {
 }
 
 /// An interface description block; `tsresol` 9 means nanoseconds.
-pub fn pcapng_idb(v: &mut Vec<u8>, dlt: u16, tsresol: Option<u8>) {
+pub(crate) fn pcapng_idb(v: &mut Vec<u8>, dlt: u16, tsresol: Option<u8>) {
     let mut b = Vec::new();
     b.extend_from_slice(&dlt.to_le_bytes());
     b.extend_from_slice(&0u16.to_le_bytes());
@@ -222,7 +222,7 @@ pub fn pcapng_idb(v: &mut Vec<u8>, dlt: u16, tsresol: Option<u8>) {
 }
 
 /// An enhanced packet block; `ts` in the interface's units.
-pub fn pcapng_epb(v: &mut Vec<u8>, if_id: u32, ts: u64, data: &[u8]) {
+pub(crate) fn pcapng_epb(v: &mut Vec<u8>, if_id: u32, ts: u64, data: &[u8]) {
     let mut b = Vec::new();
     b.extend_from_slice(&if_id.to_le_bytes());
     b.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
@@ -234,20 +234,20 @@ pub fn pcapng_epb(v: &mut Vec<u8>, if_id: u32, ts: u64, data: &[u8]) {
 }
 
 /// A simple packet block (interface 0, no time).
-pub fn pcapng_spb(v: &mut Vec<u8>, data: &[u8]) {
+pub(crate) fn pcapng_spb(v: &mut Vec<u8>, data: &[u8]) {
     let mut b = Vec::new();
     b.extend_from_slice(&(data.len() as u32).to_le_bytes());
     b.extend_from_slice(data);
     ng_block(v, 3, &b);
 }
 
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub exchanges: Vec<Exchange>,
     pub diag: Diagnostics,
     pub result: Result<CaptureStats, CaptureError>,
 }
 
-pub fn run_with(bytes: Vec<u8>, opts: &CaptureOptions) -> Outcome {
+pub(crate) fn run_with(bytes: Vec<u8>, opts: &CaptureOptions) -> Outcome {
     let mut exchanges = Vec::new();
     let mut diag = Diagnostics::new();
     let result = read_capture(
@@ -264,17 +264,17 @@ pub fn run_with(bytes: Vec<u8>, opts: &CaptureOptions) -> Outcome {
     }
 }
 
-pub fn run(bytes: Vec<u8>) -> Outcome {
+pub(crate) fn run(bytes: Vec<u8>) -> Outcome {
     run_with(bytes, &CaptureOptions::default())
 }
 
 /// Runs frames as an Ethernet pcap.
-pub fn run_frames(frames: &[Frame]) -> Outcome {
+pub(crate) fn run_frames(frames: &[Frame]) -> Outcome {
     run(pcap(frames, 1, false, false))
 }
 
 /// (method, url, status) of each exchange, for compact assertions.
-pub fn summary(o: &Outcome) -> Vec<(String, String, Option<u16>)> {
+pub(crate) fn summary(o: &Outcome) -> Vec<(String, String, Option<u16>)> {
     o.exchanges
         .iter()
         .map(|e| {

@@ -15,7 +15,7 @@ pub enum Browser {
 pub const ALL_BROWSERS: [Browser; 3] = [Browser::Chromium, Browser::Firefox, Browser::Safari];
 
 /// Every browser's name as prose: `Chromium, Firefox and Safari`.
-pub fn all_names() -> String {
+pub(crate) fn all_names() -> String {
     let names: Vec<&str> = ALL_BROWSERS.iter().map(|b| b.profile().name).collect();
     match names.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
@@ -30,16 +30,16 @@ pub struct PerBrowser<T>([T; 3]);
 
 impl<T> PerBrowser<T> {
     /// Each browser's value, made in [`ALL_BROWSERS`] order.
-    pub fn from_fn(f: impl FnMut(Browser) -> T) -> Self {
+    pub(crate) fn from_fn(f: impl FnMut(Browser) -> T) -> Self {
         PerBrowser(ALL_BROWSERS.map(f))
     }
 
     /// Each browser with its value, in [`ALL_BROWSERS`] order.
-    pub fn iter(&self) -> impl Iterator<Item = (Browser, &T)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (Browser, &T)> {
         ALL_BROWSERS.into_iter().zip(&self.0)
     }
 
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = (Browser, &mut T)> {
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (Browser, &mut T)> {
         ALL_BROWSERS.into_iter().zip(&mut self.0)
     }
 
@@ -48,29 +48,25 @@ impl<T> PerBrowser<T> {
         self.0.iter()
     }
 
-    pub fn values_mut(&mut self) -> std::slice::IterMut<'_, T> {
+    pub(crate) fn values_mut(&mut self) -> std::slice::IterMut<'_, T> {
         self.0.iter_mut()
     }
 
-    pub fn into_values(self) -> std::array::IntoIter<T, 3> {
+    pub(crate) fn into_values(self) -> std::array::IntoIter<T, 3> {
         self.0.into_iter()
     }
 
-    pub fn map<U>(self, mut f: impl FnMut(Browser, T) -> U) -> PerBrowser<U> {
+    pub(crate) fn map<U>(self, mut f: impl FnMut(Browser, T) -> U) -> PerBrowser<U> {
         let [b0, b1, b2] = ALL_BROWSERS;
         let [v0, v1, v2] = self.0;
         PerBrowser([f(b0, v0), f(b1, v1), f(b2, v2)])
-    }
-
-    pub fn as_ref(&self) -> PerBrowser<&T> {
-        PerBrowser(self.0.each_ref())
     }
 }
 
 impl<T: serde::Serialize> PerBrowser<T> {
     /// Serializes as one entry per browser named `<prefix>_<id>` (`avoidable_chromium`, …):
     /// flattened into a struct, the output's flat field names.
-    pub fn serialize_prefixed<S: serde::Serializer>(
+    pub(crate) fn serialize_prefixed<S: serde::Serializer>(
         &self,
         prefix: &str,
         s: S,
@@ -194,7 +190,7 @@ pub struct Safelist {
 
 impl Safelist {
     /// The value rule of `name` when it is on this browser's extra safelist.
-    pub fn extra_rule(&self, name: &[u8]) -> Option<ExtraValue> {
+    pub(crate) fn extra_rule(&self, name: &[u8]) -> Option<ExtraValue> {
         self.extra
             .iter()
             .find(|(n, _)| name.eq_ignore_ascii_case(n.as_bytes()))
@@ -388,7 +384,7 @@ impl Browser {
         }
     }
 
-    pub fn id(self) -> &'static str {
+    pub(crate) fn id(self) -> &'static str {
         match self {
             Browser::Chromium => "chromium",
             Browser::Firefox => "firefox",
@@ -397,13 +393,13 @@ impl Browser {
     }
 
     /// The name an explanation page shows (Safari's covers every WebKit port).
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         self.profile().label
     }
 
     /// Parses the qualifier of `explain::lookup("safari:Name")`; case-insensitive. Wider than
     /// [`FromStr`] (short forms such as `fx`, `wk`), since it only prefixes a reason name.
-    pub fn from_qualifier(q: &str) -> Option<Self> {
+    pub(crate) fn from_qualifier(q: &str) -> Option<Self> {
         const TABLE: [(&str, Browser); 11] = [
             ("chromium", Browser::Chromium),
             ("chrome", Browser::Chromium),
@@ -490,7 +486,10 @@ impl FromStr for Browser {
 }
 
 /// One rule on which the engines differ, with where it was established.
-pub struct Difference {
+// Documentation data: rustdoc renders the table and the engine tests check each row has its
+// `difference_*` test; no code path reads the prose fields.
+#[allow(dead_code)]
+pub(crate) struct Difference {
     pub id: &'static str,
     pub topic: &'static str,
     pub chromium: &'static str,
@@ -500,7 +499,8 @@ pub struct Difference {
 }
 
 /// Every known difference, each tested by `tests::difference_*` in `engine.rs`.
-pub const DIFFERENCES: &[Difference] = &[
+#[allow(dead_code)]
+pub(crate) const DIFFERENCES: &[Difference] = &[
     Difference {
         id: "preflight-check-order",
         topic: "a failing preflight: Allow-Origin checked before or after the status",

@@ -100,7 +100,7 @@ impl Entry {
 
 /// What a preflight allowed, ready to be cached.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Allowed {
+pub(crate) struct Allowed {
     pub methods: Vec<String>,
     pub headers: Vec<String>,
     /// Seconds, already parsed and capped by the browser; 0 caches nothing.
@@ -108,7 +108,7 @@ pub struct Allowed {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Lookup {
+pub(crate) enum Lookup {
     /// Covered: the request goes out without a preflight. `age_s` is how old the entry was.
     Hit {
         age_s: u64,
@@ -119,7 +119,7 @@ pub enum Lookup {
 /// One browser's preflight cache for every client of an input, keyed by (client, origin,
 /// URL): by URL, then the few (client, origin) entries of that URL.
 #[derive(Debug)]
-pub struct PreflightCache {
+pub(crate) struct PreflightCache {
     browser: Browser,
     entries: HashMap<Box<str>, Vec<Entry>>,
     len: usize,
@@ -127,7 +127,7 @@ pub struct PreflightCache {
 }
 
 impl PreflightCache {
-    pub fn new(browser: Browser) -> Self {
+    pub(crate) fn new(browser: Browser) -> Self {
         Self {
             browser,
             entries: HashMap::new(),
@@ -136,11 +136,12 @@ impl PreflightCache {
         }
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
 
@@ -150,7 +151,7 @@ impl PreflightCache {
 
     /// Would the browser send `method` with `unsafe_names` to `url` without a preflight?
     #[allow(clippy::too_many_arguments)]
-    pub fn lookup(
+    pub(crate) fn lookup(
         &self,
         client: &Arc<str>,
         origin: &str,
@@ -204,7 +205,7 @@ impl PreflightCache {
     }
 
     /// Records a successful preflight made at `now`.
-    pub fn insert(
+    pub(crate) fn insert(
         &mut self,
         client: &Arc<str>,
         origin: &str,
@@ -281,12 +282,12 @@ impl PreflightCache {
     }
 
     /// A failed fetch clears the entries for its (origin, URL) (`#main-fetch`).
-    pub fn clear(&mut self, client: &Arc<str>, origin: &str, url: &str) {
+    pub(crate) fn clear(&mut self, client: &Arc<str>, origin: &str, url: &str) {
         self.retain_in(url, |e| !e.is(client, origin));
     }
 
     /// Drops expired entries; called as the clock advances so memory follows live keys only.
-    pub fn expire(&mut self, now: Micros) {
+    pub(crate) fn expire(&mut self, now: Micros) {
         let mut len = 0;
         self.entries.retain(|_, list| {
             list.retain(|e| e.expires > now);

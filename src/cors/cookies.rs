@@ -8,7 +8,7 @@ use std::sync::Arc;
 use url::Url;
 
 /// Cookies remembered per client; the oldest go first past this (a deduction aid, not a store).
-pub const MAX_COOKIES_PER_CLIENT: usize = 256;
+pub(crate) const MAX_COOKIES_PER_CLIENT: usize = 256;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Cookie {
@@ -23,7 +23,7 @@ struct Cookie {
 }
 
 #[derive(Debug, Default)]
-pub struct CookieJar {
+pub(crate) struct CookieJar {
     jars: HashMap<Arc<str>, Vec<Cookie>>,
     /// The last URL a cookie was set from and its host: every `Set-Cookie` line of a
     /// response comes with the same URL, and parsing a long one per line made a response
@@ -41,13 +41,13 @@ fn domain_match(host: &str, domain: &str) -> bool {
 }
 
 impl CookieJar {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Records a `Set-Cookie` value received from `url` (RFC 6265 §5.2, the parts that matter
     /// here; `Max-Age<=0` deletes).
-    pub fn set(&mut self, client: &Arc<str>, url: &str, value: &str) {
+    pub(crate) fn set(&mut self, client: &Arc<str>, url: &str, value: &str) {
         if self.last_url.as_ref().is_none_or(|(u, _)| u != url) {
             let host = Url::parse(url).ok().and_then(|u| host_of(&u));
             self.last_url = Some((url.to_owned(), host));
@@ -101,7 +101,7 @@ impl CookieJar {
     /// Whether a credentialed request from `page_origin` to `url` would carry a cookie from this
     /// jar, counting only cookies that reach it for certain: same-site ones (both hosts inside
     /// the cookie's domain), so that third-party-cookie blocking cannot explain their absence.
-    pub fn would_send(&self, client: &Arc<str>, page_origin: &str, url: &str) -> bool {
+    pub(crate) fn would_send(&self, client: &Arc<str>, page_origin: &str, url: &str) -> bool {
         let (Ok(target), Ok(page)) = (Url::parse(url), Url::parse(page_origin)) else {
             return false;
         };

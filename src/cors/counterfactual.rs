@@ -76,7 +76,7 @@ struct SeenResponse {
 /// The server's earlier answers, per endpoint: answered preflights, and the CORS headers of
 /// responses to requests that carried `Origin`.
 #[derive(Default)]
-pub struct EndpointEvidence {
+pub(crate) struct EndpointEvidence {
     preflights: Recent<Exchange>,
     responses: Recent<SeenResponse>,
 }
@@ -91,13 +91,13 @@ fn place(x: &Exchange) -> String {
 }
 
 impl EndpointEvidence {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Keeps what `flow` shows of the server: its answered preflights and the CORS headers of
     /// its responses that are not redirects.
-    pub fn record(&mut self, flow: &Flow) {
+    pub(crate) fn record(&mut self, flow: &Flow) {
         for hop in &flow.hops {
             if let Some(pf) = hop.preflight.as_ref().filter(|p| p.response.is_some()) {
                 self.preflights
@@ -150,7 +150,7 @@ fn independent_of_what_was_asked(f: &Failure) -> bool {
 
 /// A request decided from the server's answer to another one, with the note that says so.
 #[derive(Debug)]
-pub struct Answer<T> {
+pub(crate) struct Answer<T> {
     pub result: Result<T, Blocked>,
     pub note: String,
 }
@@ -159,7 +159,7 @@ pub struct Answer<T> {
 /// announcing `names`), from the server's answer to an earlier preflight of the same endpoint
 /// with the same Origin: allowed when that answer allows this method and these headers,
 /// blocked when it failed for a reason independent of them. `None`: nothing decides it.
-pub fn preflight_answer(
+pub(crate) fn preflight_answer(
     cx: &Context,
     req: &Request,
     time: Micros,
@@ -200,7 +200,7 @@ pub fn preflight_answer(
 /// The CORS check of a request `cx.browser` would send that the recording browser never sent,
 /// from the responses the same endpoint gave earlier to the same Origin: decided only when
 /// every one of them passes, or every one fails the same way. `None`: nothing decides it.
-pub fn response_answer(
+pub(crate) fn response_answer(
     cx: &Context,
     req: &Request,
     time: Micros,
@@ -254,7 +254,7 @@ pub fn response_answer(
 /// (`headers::may_safelist_what_recorder_refused`). Without them this browser may send no
 /// preflight, or one asking for less; the recorded answer still decides when it fails whatever
 /// is asked. Otherwise returns why the verdict is open.
-pub fn hidden_value_open(
+pub(crate) fn hidden_value_open(
     cx: &Context,
     pf: Option<&Exchange>,
     method: &str,

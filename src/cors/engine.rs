@@ -2,7 +2,6 @@
 //! and one set of assumptions (credentials mode); the caller resolves the unknowns.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use super::browser::{AllowOriginRules, Browser};
 use super::cache::{Allowed, Lookup, PreflightCache};
@@ -57,7 +56,7 @@ pub enum Missing {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     Allowed,
     Blocked(Blocked),
     NotCors(NotCors),
@@ -66,7 +65,7 @@ pub enum Decision {
 
 /// A preflight that passed, to be cached by the caller once the flow is decided.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PassedPreflight {
+pub(crate) struct PassedPreflight {
     pub hop: usize,
     pub origin: String,
     pub url: String,
@@ -74,7 +73,7 @@ pub struct PassedPreflight {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Evaluation {
+pub(crate) struct Evaluation {
     pub decision: Decision,
     pub passed: Vec<PassedPreflight>,
     /// Hops served by the preflight cache, with the entry's age in seconds.
@@ -88,7 +87,7 @@ pub struct Evaluation {
 }
 
 /// Everything the engine needs besides the flow.
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     pub browser: Browser,
     /// The browser that made the recording, whose preflights are the ones in the input.
     pub recorder: Browser,
@@ -108,7 +107,7 @@ pub struct Context<'a> {
     pub evidence: Option<&'a EndpointEvidence>,
 }
 
-pub fn evaluate(flow: &Flow, cx: &Context) -> Evaluation {
+pub(crate) fn evaluate(flow: &Flow, cx: &Context) -> Evaluation {
     let mut ev = Evaluation {
         decision: Decision::Allowed,
         passed: Vec::new(),
@@ -874,11 +873,6 @@ fn as_written(name: &str, headers: Option<&Headers>) -> String {
         .join("-")
 }
 
-/// Convenience for callers holding a client id.
-pub fn client_key(s: &str) -> Arc<str> {
-    Arc::from(s)
-}
-
 #[cfg(test)]
 mod tests {
     //! One case per rule of the spec's decision procedure and per row of `DIFFERENCES`, each
@@ -888,6 +882,7 @@ mod tests {
     use crate::cors::reason::MessageContext;
     use crate::model::Flavour;
     use crate::pairing::FlowHop;
+    use std::sync::Arc;
     use Browser::*;
 
     const PAGE: &str = "http://app.test:8080";
@@ -985,7 +980,6 @@ mod tests {
                     last_url: API,
                     page_origin: PAGE,
                     initiator: Initiator::Fetch,
-                    credentials_include: include,
                 };
                 bl.names(b, &ctx).reason
             }

@@ -14,7 +14,7 @@
 //! `{resource_space}` (IP address spaces: `public`, `private`, `local`/`loopback`).
 //!
 //! WebKit's `MultipleAllowOriginValues` has the same name as Chromium's. A bare name resolves to
-//! the Chromium entry; `safari:MultipleAllowOriginValues` (or [`lookup_in`]) reaches WebKit's.
+//! the Chromium entry; `safari:MultipleAllowOriginValues` reaches WebKit's.
 
 use std::sync::OnceLock;
 
@@ -89,7 +89,7 @@ pub fn all() -> &'static [Explanation] {
 ///
 /// A `browser:` qualifier (`chromium:`, `firefox:`, `safari:`/`webkit:`) restricts the search;
 /// without one a name shared by two browsers (`MultipleAllowOriginValues`) gives Chromium's.
-pub fn lookup(name: &str) -> Option<&'static Explanation> {
+pub(crate) fn lookup(name: &str) -> Option<&'static Explanation> {
     let name = name.trim();
     if let Some((q, rest)) = name.split_once([':', '/']) {
         if let Some(b) = Browser::from_qualifier(q) {
@@ -99,8 +99,9 @@ pub fn lookup(name: &str) -> Option<&'static Explanation> {
     resolve(None, name)
 }
 
+#[cfg(test)]
 /// Like [`lookup`], but only among `browser`'s names.
-pub fn lookup_in(browser: Browser, name: &str) -> Option<&'static Explanation> {
+pub(crate) fn lookup_in(browser: Browser, name: &str) -> Option<&'static Explanation> {
     resolve(Some(browser), name.trim())
 }
 
@@ -173,7 +174,7 @@ fn resolve(browser: Option<Browser>, name: &str) -> Option<&'static Explanation>
 
 /// The explanations of the reasons whose console template matches a pasted console line
 /// (Chromium's, Firefox's or WebKit's), best first; see [`registry::search_console`].
-pub fn search_console(text: &str) -> Vec<&'static Explanation> {
+pub(crate) fn search_console(text: &str) -> Vec<&'static Explanation> {
     registry::search_console(text)
         .into_iter()
         .filter_map(|r| {
@@ -187,7 +188,7 @@ pub fn search_console(text: &str) -> Vec<&'static Explanation> {
 /// What `corscope explain QUERY` prints: the page of a reason name, or of the reason(s) a
 /// pasted console message belongs to. `None`: neither. Other explainers (audit codes) chain
 /// after this one.
-pub fn explain_text(query: &str) -> Option<String> {
+pub(crate) fn explain_text(query: &str) -> Option<String> {
     if let Some(e) = lookup(query) {
         return Some(render(e));
     }
@@ -211,7 +212,7 @@ pub fn explain_text(query: &str) -> Option<String> {
 }
 
 /// One line per reason of every browser, for `corscope explain --list`: browser, name, summary.
-pub fn list_lines() -> Vec<String> {
+pub(crate) fn list_lines() -> Vec<String> {
     let width = all().iter().map(|e| e.name.len()).max().unwrap_or(0);
     all()
         .iter()
@@ -223,7 +224,7 @@ pub fn list_lines() -> Vec<String> {
 }
 
 /// Names close to `name` (edit distance or common prefix) for "did you mean" on a typo.
-pub fn suggestions(name: &str) -> Vec<&'static str> {
+pub(crate) fn suggestions(name: &str) -> Vec<&'static str> {
     const MAX: usize = 8;
     // Bounds the edit-distance work on absurd input; real names are under 50 characters.
     const MAX_INPUT: usize = 100;
@@ -291,13 +292,13 @@ fn levenshtein(a: &[char], b: &[char]) -> usize {
 }
 
 /// Widest line [`render`] produces, in characters.
-pub const RENDER_WIDTH: usize = 100;
+pub(crate) const RENDER_WIDTH: usize = 100;
 
 /// Indent of the console text; the tests undo it to compare with [`Explanation::console`].
 const CONSOLE_INDENT: &str = "    ";
 
 /// The closing line of every page.
-pub const BROWSER_ONLY_NOTE: &str =
+pub(crate) const BROWSER_ONLY_NOTE: &str =
     "CORS is enforced by browsers only: curl and server-to-server calls are not affected.";
 
 /// The text `corscope explain NAME` prints: name and browser, summary, console message, meaning,
@@ -307,7 +308,7 @@ pub const BROWSER_ONLY_NOTE: &str =
 ///
 /// The console text is wrapped at single spaces: joining its lines (each without its four-space
 /// indent) with one space gives the template back byte for byte.
-pub fn render(e: &Explanation) -> String {
+pub(crate) fn render(e: &Explanation) -> String {
     let mut out = String::new();
     push_wrapped(
         &mut out,

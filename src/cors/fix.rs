@@ -10,7 +10,7 @@ use super::reason::{Blocked, Failure, Stage};
 use super::registry;
 use crate::pairing::{Flow, FlowHop};
 
-pub fn fix_for(b: &Blocked, flow: &Flow, _page_origin: &str, include: bool) -> String {
+pub(crate) fn fix_for(b: &Blocked, flow: &Flow, _page_origin: &str, include: bool) -> String {
     let hop = &flow.hops[b.hop.min(flow.hops.len() - 1)];
     let method = &hop.exchange.request.method;
     let url = &b.url;

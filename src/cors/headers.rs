@@ -5,7 +5,7 @@
 use super::browser::{Browser, ExtraValue, RangeSyntax, RequestMimeParser};
 
 /// `tchar` (RFC 9110 §5.6.2).
-pub fn is_tchar(b: u8) -> bool {
+pub(crate) fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
@@ -52,12 +52,13 @@ pub fn parse_allow_list<'a>(values: impl Iterator<Item = &'a [u8]>) -> ListParse
 }
 
 /// CORS-safelisted methods (`#cors-safelisted-method`): byte-exact, upper case.
-pub fn is_safelisted_method(method: &str) -> bool {
+pub(crate) fn is_safelisted_method(method: &str) -> bool {
     matches!(method, "GET" | "HEAD" | "POST")
 }
 
+#[cfg(test)]
 /// `#concept-method-normalize`: the six methods are upper-cased, every other is sent as written.
-pub fn normalize_method(method: &str) -> String {
+pub(crate) fn normalize_method(method: &str) -> String {
     for m in ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"] {
         if method.eq_ignore_ascii_case(m) {
             return m.to_owned();
@@ -67,7 +68,7 @@ pub fn normalize_method(method: &str) -> String {
 }
 
 /// `#forbidden-request-header`: names a script cannot set, so they never count as unsafe.
-pub fn is_forbidden_request_header(name: &[u8]) -> bool {
+pub(crate) fn is_forbidden_request_header(name: &[u8]) -> bool {
     const FORBIDDEN: [&str; 21] = [
         "accept-charset",
         "accept-encoding",
@@ -117,7 +118,7 @@ fn starts_with_ignore_case(s: &[u8], prefix: &[u8]) -> bool {
 ///   stored response (`net/http/http_cache_transaction.cc`), also after the CORS check. A
 ///   script that sets them itself needs a preflight, which then lists them.
 /// - `Attribution-Reporting-Eligible`/`-Support`: Chromium's Attribution Reporting API.
-pub fn is_browser_added_header(name: &[u8]) -> bool {
+pub(crate) fn is_browser_added_header(name: &[u8]) -> bool {
     const ADDED: [&str; 15] = [
         "user-agent",
         "priority",
@@ -141,7 +142,7 @@ pub fn is_browser_added_header(name: &[u8]) -> bool {
 }
 
 /// `#cors-unsafe-request-header-byte`.
-pub fn is_unsafe_byte(b: u8) -> bool {
+pub(crate) fn is_unsafe_byte(b: u8) -> bool {
     UNSAFE_BYTES[usize::from(b)]
 }
 
@@ -237,7 +238,7 @@ fn is_safelisted_range(v: &[u8], syntax: RangeSyntax) -> bool {
 /// Firefox's request Content-Type parser, `net_ParseRequestContentType` with
 /// `net_ParseMediaType` in strict mode (`netwerk/base/nsURLHelper.cpp`), step for step: the
 /// type (lower-cased) when the value parses, or `None`. Nothing is checked to be a token.
-pub fn firefox_request_mime(v: &[u8]) -> Option<String> {
+pub(crate) fn firefox_request_mime(v: &[u8]) -> Option<String> {
     let len = v.len();
     if firefox_media_delimiter(v, 0, b',') != len {
         return None;
@@ -324,7 +325,7 @@ fn extra_value_fits(rule: ExtraValue, value: &[u8]) -> bool {
 /// How the input wrote the values a page set: the safelist's 128 limit and 1,024 total count
 /// the page's characters, and browsers send them differently (difference `non-ascii-value`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ValueEncoding {
+pub(crate) enum ValueEncoding {
     /// One byte per character (Chromium and Firefox on the wire: latin-1).
     Latin1,
     /// UTF-8 (WebKit on the wire; every HAR, which is JSON text).
@@ -382,7 +383,7 @@ fn is_safelisted_as(browser: Browser, name: &[u8], value: &[u8], enc: ValueEncod
 /// request never followed) may not have been sent by `browser` at all. Derived from the two
 /// profiles' safelists (rows `content-type-*`, `non-ascii-value`, `range-*`); the extra names
 /// are judged by the caller.
-pub fn may_safelist_what_recorder_refused(
+pub(crate) fn may_safelist_what_recorder_refused(
     browser: Browser,
     recorder: Browser,
     name: &[u8],
@@ -413,7 +414,7 @@ pub fn unsafe_request_header_names<'a>(
 }
 
 /// [`unsafe_request_header_names`] with the values written in `enc`.
-pub fn unsafe_request_header_names_as<'a>(
+pub(crate) fn unsafe_request_header_names_as<'a>(
     browser: Browser,
     headers: impl Iterator<Item = (&'a [u8], &'a [u8])>,
     enc: ValueEncoding,
@@ -515,7 +516,7 @@ fn parse_request_headers_list_uncached(value: &[u8]) -> Vec<String> {
 /// building is linear and a lookup is one hash: the work per name does not depend on the
 /// list's length. The hasher is std's randomly keyed SipHash, so a recording cannot be crafted
 /// to collide. Short lists are scanned, which allocates nothing.
-pub enum NameSet<'a> {
+pub(crate) enum NameSet<'a> {
     Few(Vec<&'a [u8]>),
     Many {
         /// Every name, lower-cased, back to back.
@@ -539,7 +540,7 @@ impl<'a> NameSet<'a> {
     /// Lists up to this long are scanned.
     const SCAN: usize = 16;
 
-    pub fn new(names: impl IntoIterator<Item = &'a [u8]>) -> Self {
+    pub(crate) fn new(names: impl IntoIterator<Item = &'a [u8]>) -> Self {
         let mut few = Vec::new();
         let mut names = names.into_iter();
         for n in names.by_ref() {
@@ -579,7 +580,7 @@ impl<'a> NameSet<'a> {
         NameSet::Many { buf, index, hasher }
     }
 
-    pub fn contains(&self, name: &[u8]) -> bool {
+    pub(crate) fn contains(&self, name: &[u8]) -> bool {
         match self {
             NameSet::Few(v) => v.iter().any(|n| n.eq_ignore_ascii_case(name)),
             NameSet::Many { buf, index, hasher } => {

@@ -19,7 +19,7 @@ use crate::model::{Exchange, Headers};
 
 /// Why a browser's reading of a head is not a header list.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum HeadProblem {
+pub(crate) enum HeadProblem {
     /// The browser fails the response before any CORS check: a network error.
     Fails(String),
     /// The input cannot show how the browser reads it: what was seen and what would decide it.
@@ -28,7 +28,7 @@ pub enum HeadProblem {
 
 /// The headers `browser` reads from this exchange's response. `recorder` made the input: a
 /// HAR's list is already its reading.
-pub fn view(
+pub(crate) fn view(
     browser: Browser,
     recorder: Browser,
     ex: &Exchange,

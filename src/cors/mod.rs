@@ -2,19 +2,19 @@
 //! following the Fetch standard (`#cors-check`, `#cors-preflight-fetch`, `#http-redirect-fetch`)
 //! and each browser's recorded departures from it.
 
-pub mod browser;
-pub mod cache;
-pub mod cookies;
-pub mod counterfactual;
+pub(crate) mod browser;
+pub(crate) mod cache;
+pub(crate) mod cookies;
+pub(crate) mod counterfactual;
 pub mod engine;
 pub mod explain;
-pub mod fix;
+pub(crate) mod fix;
 pub mod headers;
-pub mod headview;
-pub mod note;
+pub(crate) mod headview;
+pub(crate) mod note;
 pub mod origin;
-pub mod reason;
-pub mod registry;
+pub(crate) mod reason;
+pub(crate) mod registry;
 pub mod resolve;
 
 pub use browser::{Browser, PerBrowser, ALL_BROWSERS};

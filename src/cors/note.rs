@@ -124,7 +124,7 @@ pub enum AlternativeOutcome {
 }
 
 /// The notes as one text, in order, joined by `; `; `None` without any.
-pub fn join(notes: &[Note]) -> Option<String> {
+pub(crate) fn join(notes: &[Note]) -> Option<String> {
     (!notes.is_empty()).then(|| {
         notes
             .iter()

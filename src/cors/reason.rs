@@ -87,7 +87,7 @@ pub struct Blocked {
 
 /// How a browser words one blocked request.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Named {
+pub(crate) struct Named {
     pub reason: Option<&'static str>,
     pub parameter: Option<String>,
     pub message: String,
@@ -102,7 +102,7 @@ pub enum Initiator {
 }
 
 impl Initiator {
-    pub fn from_resource_type(t: Option<&str>) -> Initiator {
+    pub(crate) fn from_resource_type(t: Option<&str>) -> Initiator {
         match t.map(str::to_ascii_lowercase).as_deref() {
             Some("xhr") => Initiator::Xhr,
             Some("font") => Initiator::Other("font"),
@@ -116,7 +116,7 @@ impl Initiator {
 }
 
 /// Context shared by all three browsers' messages.
-pub struct MessageContext<'a> {
+pub(crate) struct MessageContext<'a> {
     /// The URL the page asked for.
     pub first_url: &'a str,
     /// The last URL of the chain (Chromium names it).
@@ -124,12 +124,11 @@ pub struct MessageContext<'a> {
     /// The page's origin (Chromium's message shows it even when the request was tainted).
     pub page_origin: &'a str,
     pub initiator: Initiator,
-    pub credentials_include: bool,
 }
 
 impl Failure {
     /// The registry's key for this failure.
-    pub fn kind(&self) -> Kind {
+    pub(crate) fn kind(&self) -> Kind {
         match self {
             Failure::AllowOriginMissing => Kind::AllowOriginMissing,
             Failure::WildcardWithCredentials => Kind::WildcardWithCredentials,
@@ -153,7 +152,7 @@ impl Failure {
 impl Blocked {
     /// This browser's name, failed parameter and console message for the failure: the
     /// registry's row for (kind, stage, browser), its template filled by `Blocked::placeholder`.
-    pub fn names(&self, browser: Browser, ctx: &MessageContext) -> Named {
+    pub(crate) fn names(&self, browser: Browser, ctx: &MessageContext) -> Named {
         let Some(row) = registry::reason_for(browser, self.failure.kind(), self.stage) else {
             // `every_failure_has_a_row_in_every_browser` keeps this unreachable.
             return Named {
@@ -274,7 +273,7 @@ impl Blocked {
 }
 
 /// Firefox's name for a network failure of a CORS request, and its message.
-pub fn firefox_network_error(url: &str) -> Named {
+pub(crate) fn firefox_network_error(url: &str) -> Named {
     const NAME: &str = "CORSDidNotSucceed";
     let console = registry::reason_named(Browser::Firefox, NAME).map_or("", |r| r.console);
     Named {

@@ -16,7 +16,7 @@ use super::browser::Browser;
 
 /// A failed check, without its values: the key of the registry (see `reason::Failure`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Kind {
+pub(crate) enum Kind {
     AllowOriginMissing,
     WildcardWithCredentials,
     AllowOriginMultiple,
@@ -35,7 +35,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 15] = [
+    #[cfg(test)]
+    pub(crate) const ALL: [Kind; 15] = [
         Kind::AllowOriginMissing,
         Kind::WildcardWithCredentials,
         Kind::AllowOriginMultiple,
@@ -56,20 +57,22 @@ impl Kind {
 
 /// A set of `reason::Stage`s, as a bit mask.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Stages(u8);
+pub(crate) struct Stages(u8);
 
 impl Stages {
     const REQUEST: u8 = 1;
     const PREFLIGHT_BIT: u8 = 2;
     const REDIRECT_BIT: u8 = 4;
     const ACTUAL: u8 = 8;
-    pub const ANY: Stages = Stages(15);
-    pub const PREFLIGHT: Stages = Stages(Self::PREFLIGHT_BIT);
-    pub const NOT_PREFLIGHT: Stages = Stages(Self::REQUEST | Self::REDIRECT_BIT | Self::ACTUAL);
-    pub const REDIRECT: Stages = Stages(Self::REDIRECT_BIT);
-    pub const NOT_REDIRECT: Stages = Stages(Self::REQUEST | Self::PREFLIGHT_BIT | Self::ACTUAL);
+    pub(crate) const ANY: Stages = Stages(15);
+    pub(crate) const PREFLIGHT: Stages = Stages(Self::PREFLIGHT_BIT);
+    pub(crate) const NOT_PREFLIGHT: Stages =
+        Stages(Self::REQUEST | Self::REDIRECT_BIT | Self::ACTUAL);
+    pub(crate) const REDIRECT: Stages = Stages(Self::REDIRECT_BIT);
+    pub(crate) const NOT_REDIRECT: Stages =
+        Stages(Self::REQUEST | Self::PREFLIGHT_BIT | Self::ACTUAL);
 
-    pub fn contains(self, stage: super::reason::Stage) -> bool {
+    pub(crate) fn contains(self, stage: super::reason::Stage) -> bool {
         use super::reason::Stage;
         let bit = match stage {
             Stage::Request => Self::REQUEST,
@@ -83,14 +86,14 @@ impl Stages {
 
 /// A failure kind at some stages.
 #[derive(Clone, Copy, Debug)]
-pub struct Case {
+pub(crate) struct Case {
     pub kind: Kind,
     pub stages: Stages,
 }
 
 /// One browser's name for one or more failures, with its console template.
 #[derive(Debug)]
-pub struct Reason {
+pub(crate) struct Reason {
     pub browser: Browser,
     /// The browser's identifier: Chromium's `Network.CorsError` value, Firefox's console
     /// identifier (its `security.properties` key without the version digit), corscope's stable
@@ -108,15 +111,15 @@ pub struct Reason {
 }
 
 /// Chromium's sentence after a credentials failure of an XMLHttpRequest.
-pub const XHR_CREDENTIALS_NOTE: &str = " The credentials mode of requests initiated by the XMLHttpRequest is controlled by the withCredentials attribute.";
+pub(crate) const XHR_CREDENTIALS_NOTE: &str = " The credentials mode of requests initiated by the XMLHttpRequest is controlled by the withCredentials attribute.";
 
 /// Chromium's console frame (`cors_error_string.cc`) as written for fetch(): other initiators
 /// and redirects change its first words (see `reason.rs`).
-pub const CHROMIUM_FRAME: &str =
+pub(crate) const CHROMIUM_FRAME: &str =
     "Access to fetch at '{url}' from origin '{origin}' has been blocked by CORS policy: ";
 
 /// The schemes Chromium 156 lists in `CorsDisabledScheme`.
-pub const CHROMIUM_CORS_SCHEMES: &str =
+pub(crate) const CHROMIUM_CORS_SCHEMES: &str =
     "chrome, chrome-extension, chrome-untrusted, data, http, https, isolated-app";
 
 macro_rules! cr {
@@ -177,7 +180,7 @@ macro_rules! wk_redirect {
 /// (`security.properties`), WebKit's (corscope's names for its console templates).
 /// A (kind, stage, browser) is found at its first row; the first row of a name gives the
 /// console template its explanation page shows.
-pub static REASONS: &[Reason] = &[
+pub(crate) static REASONS: &[Reason] = &[
     Reason {
         browser: Browser::Chromium,
         name: "DisallowedByMode",
@@ -1027,7 +1030,7 @@ not \"true\"."
 /// of which URL), `{url}`, `{origin}` (the request's), `{allow_origin}` (the header(s) to send),
 /// `{error_status}`, `{value}`, `{hint}`, `{was}`, `{answered}`, `{raw}`, `{method}`,
 /// `{missing}`, `{target}`, `{star_note}` / `{star_paren}` (credentials make `*` literal).
-pub static FIXES: &[(Kind, &str)] = &[
+pub(crate) static FIXES: &[(Kind, &str)] = &[
     (Kind::AllowOriginMissing, "send {allow_origin} on {on}{error_status}, with `Vary: Origin` if the value depends on the request"),
     (Kind::AllowOriginMultiple, "send exactly one origin in `Access-Control-Allow-Origin` on {on}: `{origin}` (it was `{value}`; a proxy or CDN adding a second header, or a list of origins, causes this — pick the request's Origin from an allow-list instead)"),
     (Kind::AllowOriginMismatch, "send {allow_origin} on {on}; it sent `{value}`, which is not the page's origin byte for byte{hint}"),
@@ -1046,7 +1049,7 @@ pub static FIXES: &[(Kind, &str)] = &[
 ];
 
 /// The fix template of `kind`.
-pub fn fix_template(kind: Kind) -> &'static str {
+pub(crate) fn fix_template(kind: Kind) -> &'static str {
     FIXES
         .iter()
         .find(|(k, _)| *k == kind)
@@ -1054,7 +1057,7 @@ pub fn fix_template(kind: Kind) -> &'static str {
 }
 
 /// The row under which `browser` reports `kind` at `stage`.
-pub fn reason_for(
+pub(crate) fn reason_for(
     browser: Browser,
     kind: Kind,
     stage: super::reason::Stage,
@@ -1068,7 +1071,7 @@ pub fn reason_for(
 }
 
 /// The first row of `browser` named `name` (exact spelling).
-pub fn reason_named(browser: Browser, name: &str) -> Option<&'static Reason> {
+pub(crate) fn reason_named(browser: Browser, name: &str) -> Option<&'static Reason> {
     REASONS
         .iter()
         .find(|r| r.browser == browser && !r.name.is_empty() && r.name == name)
@@ -1076,7 +1079,10 @@ pub fn reason_named(browser: Browser, name: &str) -> Option<&'static Reason> {
 
 /// Fills a template's `{placeholder}`s with `fill(name)`; a placeholder it does not know (or a
 /// brace that opens none) is kept as written.
-pub fn render<'v>(template: &str, mut fill: impl FnMut(&str) -> Option<Cow<'v, str>>) -> String {
+pub(crate) fn render<'v>(
+    template: &str,
+    mut fill: impl FnMut(&str) -> Option<Cow<'v, str>>,
+) -> String {
     let mut out = String::with_capacity(template.len() + 64);
     let mut rest = template;
     while let Some(open) = rest.find('{') {
@@ -1111,7 +1117,7 @@ pub fn render<'v>(template: &str, mut fill: impl FnMut(&str) -> Option<Cow<'v, s
 /// matched wins, ties are all returned. Chromium's frame may name another initiator
 /// (`XMLHttpRequest`, `script`…) and a redirect (`(redirected from '…')`); typographic and
 /// straight quotes and runs of white space are treated alike.
-pub fn search_console(text: &str) -> Vec<&'static Reason> {
+pub(crate) fn search_console(text: &str) -> Vec<&'static Reason> {
     // Below this much matched template text a match says nothing (`Fetch API cannot load`).
     const MIN_LITERAL: usize = 15;
     let text = normalize_pasted(text);
@@ -1192,7 +1198,7 @@ fn template_score(template: &str, text: &str) -> Option<usize> {
 /// `## How to fix it` (a numbered list). An item's continuation lines are indented by its
 /// marker's width; a line indented four more is literal (a header line or a command).
 #[derive(Debug)]
-pub struct Page {
+pub(crate) struct Page {
     pub browser: Browser,
     pub name: &'static str,
     pub summary: &'static str,
@@ -1208,13 +1214,14 @@ mod sources {
     include!(concat!(env!("OUT_DIR"), "/reason_pages.rs"));
 }
 
+#[cfg(test)]
 /// The directory of a browser's pages: its id.
-pub fn page_dir(b: Browser) -> &'static str {
+pub(crate) fn page_dir(b: Browser) -> &'static str {
     b.id()
 }
 
 /// Every page, parsed once; in the order of [`REASONS`] (Chromium's, Firefox's, WebKit's).
-pub fn pages() -> &'static [Page] {
+pub(crate) fn pages() -> &'static [Page] {
     static PAGES: OnceLock<Vec<Page>> = OnceLock::new();
     PAGES.get_or_init(|| {
         let mut pages: Vec<Page> = sources::PAGES
@@ -1237,8 +1244,9 @@ pub fn pages() -> &'static [Page] {
     })
 }
 
+#[cfg(test)]
 /// The page of `browser`'s reason `name` (exact spelling).
-pub fn page(browser: Browser, name: &str) -> Option<&'static Page> {
+pub(crate) fn page(browser: Browser, name: &str) -> Option<&'static Page> {
     pages()
         .iter()
         .find(|p| p.browser == browser && p.name == name)
@@ -1470,7 +1478,6 @@ mod tests {
                             last_url,
                             page_origin: "https://app.example",
                             initiator,
-                            credentials_include: true,
                         };
                         for browser in ALL_BROWSERS {
                             let named = b.names(browser, &ctx);

@@ -20,7 +20,7 @@ use crate::pairing::Flow;
 macro_rules! record_words {
     ($t:ty, $n:literal) => {
         impl $t {
-            pub const NAMES: [&'static str; $n] = {
+            pub(crate) const NAMES: [&'static str; $n] = {
                 let mut out = [""; $n];
                 let mut i = 0;
                 while i < $n {
@@ -60,7 +60,7 @@ record_words!(Credentials, 3);
 
 impl Verdict {
     /// In the order summaries count them (allowed, blocked, unknown, not-cors).
-    pub const ALL: [Verdict; 4] = [
+    pub(crate) const ALL: [Verdict; 4] = [
         Verdict::Allowed,
         Verdict::Blocked,
         Verdict::Unknown,
@@ -85,13 +85,13 @@ pub enum Credentials {
 }
 
 impl Credentials {
-    pub const ALL: [Credentials; 3] = [
+    pub(crate) const ALL: [Credentials; 3] = [
         Credentials::Include,
         Credentials::Omit,
         Credentials::Unknown,
     ];
 
-    pub const fn as_str(self) -> &'static str {
+    pub(crate) const fn as_str(self) -> &'static str {
         match self {
             Credentials::Include => "include",
             Credentials::Omit => "omit",
@@ -168,14 +168,15 @@ pub struct Resolution {
 }
 
 impl BrowserVerdict {
+    #[cfg(test)]
     /// The notes as one text (`None` without any).
-    pub fn note(&self) -> Option<String> {
+    pub(crate) fn note(&self) -> Option<String> {
         super::note::join(&self.notes)
     }
 }
 
 impl Resolution {
-    pub fn browsers_agree(&self) -> bool {
+    pub(crate) fn browsers_agree(&self) -> bool {
         let v: Vec<Verdict> = self.browsers.values().map(|b| b.verdict).collect();
         v.windows(2).all(|w| w[0] == w[1])
     }
@@ -208,8 +209,9 @@ impl Resolver {
         }
     }
 
+    #[cfg(test)]
     /// Clients whose caches hold entries (memory follows live clients, not the input).
-    pub fn live_clients(&self) -> usize {
+    pub(crate) fn live_clients(&self) -> usize {
         self.caches.len()
     }
 
@@ -1109,7 +1111,7 @@ fn hop_name(hop: usize) -> String {
     }
 }
 
-pub fn describe_missing(m: &Missing) -> String {
+pub(crate) fn describe_missing(m: &Missing) -> String {
     match m {
         Missing::Preflight { hop } => format!(
             "{} needed a preflight; the preflight is not in the export and no earlier preflight in it covers the request (exported with a filter, cached before recording started, or a tool that omits preflights)",
@@ -1204,7 +1206,6 @@ fn name_block(
         last_url,
         page_origin,
         initiator: facts.initiator,
-        credentials_include: include,
     };
     let named: Named = b.names(v.browser, &ctx);
     v.verdict = Verdict::Blocked;
@@ -1303,7 +1304,7 @@ fn connection_credentials(flow: &Flow, page_origin: &str) -> Option<bool> {
 }
 
 /// Browser-independent classification of a flow: the facts the recording itself gives.
-pub fn classify(flow: &Flow) -> Facts {
+pub(crate) fn classify(flow: &Flow) -> Facts {
     let first = &flow.first().exchange;
     let (page_origin, from) = page_origin_of(flow);
     let rt = first

@@ -102,7 +102,7 @@ impl<R: BufRead> BufRead for Counting<R> {
 }
 
 /// A gzip stream of one or more members, decoded.
-pub struct GzipReader<R: BufRead> {
+pub(crate) struct GzipReader<R: BufRead> {
     decoder: Option<GzDecoder<Counting<R>>>,
     /// Decompressed bytes handed on, in all and in the current member.
     out: u64,
@@ -113,7 +113,7 @@ pub struct GzipReader<R: BufRead> {
 }
 
 impl<R: BufRead> GzipReader<R> {
-    pub fn new(inner: R, name: Arc<str>, warnings: Arc<Mutex<Diagnostics>>) -> Self {
+    pub(crate) fn new(inner: R, name: Arc<str>, warnings: Arc<Mutex<Diagnostics>>) -> Self {
         GzipReader {
             decoder: Some(GzDecoder::new(Counting {
                 inner,

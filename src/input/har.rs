@@ -22,15 +22,15 @@ mod record;
 /// Strings longer than this are not kept (response bodies, base64 payloads, giant initiator
 /// stacks); the entry is parsed with the string emptied and the event is counted
 /// (`limit-har-string`).
-pub const MAX_STRING_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_STRING_BYTES: usize = 64 * 1024;
 /// An entry whose kept bytes exceed this is skipped (after the long strings were dropped, only a
 /// hostile file gets here); counted as `limit-har-entry-bytes`. Collection stops at the limit,
 /// so this is also the most memory one entry can take.
-pub const MAX_ENTRY_BYTES: usize = 16 * 1024 * 1024;
+pub(crate) const MAX_ENTRY_BYTES: usize = 16 * 1024 * 1024;
 /// Nesting deeper than this is not followed (no legitimate HAR comes close): the value is
 /// skipped by counting brackets, an entry that holds it is skipped (`limit-har-depth`), and
 /// reading goes on. The scanner's stack never grows past it.
-pub const MAX_DEPTH: usize = 128;
+pub(crate) const MAX_DEPTH: usize = 128;
 
 /// Options and limits for HAR reading. Every limit defaults to the `pub const` of the same
 /// name; hitting one is counted in `Diagnostics`, never fatal.
@@ -102,7 +102,7 @@ pub struct HarMeta {
 }
 
 impl HarMeta {
-    pub fn flavour(&self) -> Flavour {
+    pub(crate) fn flavour(&self) -> Flavour {
         let c = self.creator.as_deref().unwrap_or("").to_ascii_lowercase();
         if c == "webinspector" {
             Flavour::DevTools
@@ -120,7 +120,7 @@ impl HarMeta {
     }
 
     /// The browser that made the file, from `log.browser` or `log.creator`.
-    pub fn browser_name(&self) -> Option<crate::cors::Browser> {
+    pub(crate) fn browser_name(&self) -> Option<crate::cors::Browser> {
         crate::fingerprint::recording_browser(self.creator.as_deref(), self.browser.as_deref())
     }
 }
@@ -645,7 +645,7 @@ fn scan(
 // The entry index and spool: what the first pass keeps for the second.
 
 /// Spooled entry records kept in memory before they move to a temporary file.
-pub const SPOOL_MEMORY: usize = 8 << 20;
+pub(crate) const SPOOL_MEMORY: usize = 8 << 20;
 
 /// One valid entry, as the second pass needs it.
 #[derive(Clone, Copy)]
@@ -1369,7 +1369,7 @@ fn handle_capture(
 }
 
 /// ISO 8601 / RFC 3339 to microseconds since the epoch.
-pub fn parse_time(s: &str) -> Option<Micros> {
+pub(crate) fn parse_time(s: &str) -> Option<Micros> {
     chrono::DateTime::parse_from_rfc3339(s.trim())
         .ok()
         .map(|t| t.timestamp_micros())
@@ -1557,7 +1557,7 @@ fn response_of(
 
 /// How an input of this flavour records outcomes: chrome-har leaves blocked requests out and
 /// keeps no failure text; every other HAR keeps the browser's failure text.
-pub fn recording_of(flavour: Flavour) -> OutcomeRecording {
+pub(crate) fn recording_of(flavour: Flavour) -> OutcomeRecording {
     match flavour {
         Flavour::Capture => OutcomeRecording::Wire,
         Flavour::ChromeHar => OutcomeRecording::DropsBlocked,
@@ -1571,7 +1571,7 @@ pub fn recording_of(flavour: Flavour) -> OutcomeRecording {
 
 /// Whether a recorded failure text is the browser's CORS failure: Chromium's `ERR_FAILED`,
 /// Firefox's `NS_ERROR_DOM_BAD_URI`, or text naming CORS or access control.
-pub fn is_cors_error(e: &str) -> bool {
+pub(crate) fn is_cors_error(e: &str) -> bool {
     e.contains("ERR_FAILED")
         || e.contains("NS_ERROR_DOM_BAD_URI")
         || e.to_ascii_lowercase().contains("cors")

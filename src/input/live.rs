@@ -17,19 +17,19 @@ const CHUNK: usize = 64 * 1024;
 /// Chunks read ahead: a few MB at most.
 const AHEAD: usize = 64;
 /// How often a blocked read looks at the stop flag.
-pub const STOP_POLL: Duration = Duration::from_millis(50);
+pub(crate) const STOP_POLL: Duration = Duration::from_millis(50);
 /// The first read waits for this much (or the end): enough to tell the format.
 const FIRST_READ: usize = 64;
 
 /// Reads as ended once `stop` is set (also when the read under it fails because of the stop,
 /// e.g. a gzip stream cut by it).
-pub struct Stoppable<R> {
+pub(crate) struct Stoppable<R> {
     inner: R,
     stop: Arc<AtomicBool>,
 }
 
 impl<R> Stoppable<R> {
-    pub fn new(inner: R, stop: Arc<AtomicBool>) -> Self {
+    pub(crate) fn new(inner: R, stop: Arc<AtomicBool>) -> Self {
         Stoppable { inner, stop }
     }
 }
@@ -69,14 +69,14 @@ impl Activity {
     }
 
     /// How long the source has been silent.
-    pub fn idle_for(&self) -> Duration {
+    pub(crate) fn idle_for(&self) -> Duration {
         let last = self.start + Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
         Instant::now().saturating_duration_since(last)
     }
 }
 
 /// A stream read ahead by the pump thread (see the module docs).
-pub struct Live {
+pub(crate) struct Live {
     rx: Receiver<io::Result<Vec<u8>>>,
     chunk: Vec<u8>,
     at: usize,
@@ -90,7 +90,10 @@ pub struct Live {
 
 impl Live {
     /// Starts the pump on `inner`; reads end once `stop` is set.
-    pub fn new<R: Read + Send + 'static>(mut inner: R, stop: Arc<AtomicBool>) -> io::Result<Live> {
+    pub(crate) fn new<R: Read + Send + 'static>(
+        mut inner: R,
+        stop: Arc<AtomicBool>,
+    ) -> io::Result<Live> {
         let (tx, rx) = sync_channel(AHEAD);
         let activity = Arc::new(Activity::new());
         let touched = activity.clone();
@@ -126,7 +129,7 @@ impl Live {
     }
 
     /// When data last arrived (for the pipeline's idle flush).
-    pub fn activity(&self) -> Arc<Activity> {
+    pub(crate) fn activity(&self) -> Arc<Activity> {
         self.activity.clone()
     }
 

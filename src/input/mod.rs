@@ -3,7 +3,7 @@
 
 pub mod gzip;
 pub mod har;
-pub mod live;
+pub(crate) mod live;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use crate::diag::Diagnostics;
 
 /// Read buffer for inputs: large enough that syscalls and gzip framing are not the bottleneck.
-pub const READ_BUFFER: usize = 1 << 20;
+pub(crate) const READ_BUFFER: usize = 1 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
@@ -42,7 +42,7 @@ pub enum Format {
 }
 
 impl Format {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Format::Har => "HAR",
             Format::Pcap => "pcap",
@@ -68,7 +68,7 @@ pub struct Input {
 
 /// Opens `path` (`-` is stdin), unwraps gzip and detects the format. Anything but a regular
 /// file (a pipe, a terminal) is read live ([`live::Live`]).
-pub fn open(path: &str) -> Result<Input, InputError> {
+pub(crate) fn open(path: &str) -> Result<Input, InputError> {
     open_with(
         path,
         &Arc::new(AtomicBool::new(false)),
@@ -79,7 +79,7 @@ pub fn open(path: &str) -> Result<Input, InputError> {
 
 /// [`open`], ending the input once `stop` is set, searching `window` leading bytes for the
 /// format; `live` marks even a regular file as live ([`Input::live`]).
-pub fn open_with(
+pub(crate) fn open_with(
     path: &str,
     stop: &Arc<AtomicBool>,
     window: usize,
@@ -99,7 +99,7 @@ pub fn open_with(
 }
 
 /// Opens `path` (`-` is stdin) as bytes, before gzip and format detection.
-pub fn open_raw(path: &str) -> Result<Box<dyn Read + Send>, InputError> {
+pub(crate) fn open_raw(path: &str) -> Result<Box<dyn Read + Send>, InputError> {
     if path == "-" {
         return Ok(Box::new(io::stdin()));
     }
@@ -112,7 +112,7 @@ pub fn open_raw(path: &str) -> Result<Box<dyn Read + Send>, InputError> {
 
 /// Whether stdin is a regular file (read in full blocks) rather than a pipe or terminal.
 #[cfg(unix)]
-pub fn stdin_is_regular_file() -> bool {
+pub(crate) fn stdin_is_regular_file() -> bool {
     use std::os::fd::AsFd;
     io::stdin()
         .as_fd()
@@ -123,12 +123,12 @@ pub fn stdin_is_regular_file() -> bool {
 }
 
 #[cfg(not(unix))]
-pub fn stdin_is_regular_file() -> bool {
+pub(crate) fn stdin_is_regular_file() -> bool {
     false
 }
 
 /// How many leading bytes format detection reads at most (whitespace before a HAR's `{`).
-pub const DETECT_WINDOW: usize = 1 << 20;
+pub(crate) const DETECT_WINDOW: usize = 1 << 20;
 
 /// Detects gzip and the format of an already opened stream.
 pub fn from_reader(name: Arc<str>, raw: Box<dyn Read + Send>) -> Result<Input, InputError> {
@@ -166,7 +166,7 @@ fn from_live_with<R: Read + Send + 'static>(
 
 /// [`from_reader`] searching up to `window` leading bytes for the format, reading as ended
 /// once `stop` is set; `live` as in [`Input::live`].
-pub fn from_reader_with(
+pub(crate) fn from_reader_with(
     name: Arc<str>,
     raw: Box<dyn Read + Send>,
     window: usize,
@@ -257,7 +257,7 @@ fn peek(
 
 /// Format from the first bytes: pcapng's section header block, pcap's four magic numbers
 /// (both byte orders, micro- and nanosecond), or JSON's `{` after whitespace and a UTF-8 BOM.
-pub fn detect(head: &[u8]) -> Result<Format, InputError> {
+pub(crate) fn detect(head: &[u8]) -> Result<Format, InputError> {
     const PCAP_MAGICS: [[u8; 4]; 4] = [
         [0xd4, 0xc3, 0xb2, 0xa1],
         [0xa1, 0xb2, 0xc3, 0xd4],

@@ -15,7 +15,7 @@ use crate::model::{Exchange, Micros};
 type TwinKey = (String, String, String, String, String, &'static str);
 
 #[derive(Clone, Debug, Default)]
-pub struct CostAcc {
+pub(crate) struct CostAcc {
     preflights: u64,
     /// Per browser: preflights whose twin was within the suggested max-age as that browser
     /// caps it.
@@ -48,7 +48,7 @@ fn serialize_avoidable<S: serde::Serializer>(v: &PerBrowser<u64>, s: S) -> Resul
 }
 
 /// Request to response time of an exchange: the HAR's total time, else its wait.
-pub fn exchange_ms(x: &Exchange) -> Option<f64> {
+pub(crate) fn exchange_ms(x: &Exchange) -> Option<f64> {
     x.timings
         .total_ms
         .or(x.timings.wait_ms)
@@ -57,7 +57,7 @@ pub fn exchange_ms(x: &Exchange) -> Option<f64> {
 
 impl CostAcc {
     /// Counts one recorded preflight of this endpoint.
-    pub fn preflight(
+    pub(crate) fn preflight(
         &mut self,
         client: &str,
         origin: &str,
@@ -93,11 +93,11 @@ impl CostAcc {
     }
 
     /// Notes the page load a flow of this endpoint belongs to.
-    pub fn page(&mut self, page: String) {
+    pub(crate) fn page(&mut self, page: String) {
         self.pages.insert(page);
     }
 
-    pub fn finish(&self) -> PreflightCost {
+    pub(crate) fn finish(&self) -> PreflightCost {
         let loads = self.pages.len() as u64;
         PreflightCost {
             preflights: self.preflights,

@@ -48,7 +48,7 @@ const BROWSER_WRITTEN: &[&str] = &[
 
 /// (client, value) → (endpoint, response header name).
 #[derive(Clone, Debug, Default)]
-pub struct ReadHeaders {
+pub(crate) struct ReadHeaders {
     values: HashMap<(String, String), (String, String)>,
 }
 
@@ -59,7 +59,7 @@ fn usable(v: &[u8]) -> Option<String> {
 
 impl ReadHeaders {
     /// Remembers the data headers of a cross-origin response of `endpoint`.
-    pub fn response(&mut self, client: &str, endpoint: &str, headers: &Headers) {
+    pub(crate) fn response(&mut self, client: &str, endpoint: &str, headers: &Headers) {
         for (n, v) in headers.iter() {
             let name = escape_bytes(n).to_ascii_lowercase();
             if NOT_DATA.contains(&name.as_str()) || name.starts_with("access-control-") {
@@ -76,7 +76,7 @@ impl ReadHeaders {
     }
 
     /// The (endpoint, header) pairs whose values a request of `client` carries.
-    pub fn reads(&self, client: &str, headers: &Headers) -> Vec<(String, String)> {
+    pub(crate) fn reads(&self, client: &str, headers: &Headers) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for (n, v) in headers.iter() {
             let name = escape_bytes(n).to_ascii_lowercase();

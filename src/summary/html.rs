@@ -6,7 +6,7 @@ use super::{EndpointReport, Insights, Timeline};
 use crate::cors::Browser;
 
 /// Text for HTML element content and attribute values.
-pub fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     escape_markup(s, "&#39;", |_| true)
 }
 
@@ -203,7 +203,7 @@ fn endpoint(o: &mut String, i: usize, e: &EndpointReport) {
 }
 
 /// The whole report as one HTML document.
-pub fn render(ins: &Insights, b: Browser) -> String {
+pub(crate) fn render(ins: &Insights, b: Browser) -> String {
     let t = &ins.totals;
     let mut o = String::with_capacity(64 << 10);
     let _ = write!(

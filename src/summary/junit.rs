@@ -12,13 +12,13 @@ use crate::audit::Severity;
 use crate::cors::Browser;
 
 /// Text for XML content and attribute values (control characters XML 1.0 forbids dropped).
-pub fn xml(s: &str) -> String {
+pub(crate) fn xml(s: &str) -> String {
     super::html::escape_markup(s, "&apos;", |c| {
         matches!(c, '\t' | '\n' | '\r') || (c as u32) >= 0x20
     })
 }
 
-pub fn render(ins: &Insights, b: Browser) -> String {
+pub(crate) fn render(ins: &Insights, b: Browser) -> String {
     let high: Vec<_> = ins
         .audit
         .iter()

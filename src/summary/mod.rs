@@ -3,13 +3,13 @@
 //! preflight cost and a timeline — the structures behind the terminal summary, the JSON
 //! `summary` fields and the HTML report.
 
-pub mod cost;
-pub mod expose;
+pub(crate) mod cost;
+pub(crate) mod expose;
 pub mod html;
-pub mod junit;
-pub mod proof;
-pub mod route;
-pub mod text;
+pub(crate) mod junit;
+pub(crate) mod proof;
+pub(crate) mod route;
+pub(crate) mod text;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -36,14 +36,14 @@ impl PartialEq for FlowRef {
 }
 
 /// A sink that collects every record and writes one document at the end (HTML, JUnit).
-pub struct ReportSink<W: std::io::Write> {
+pub(crate) struct ReportSink<W: std::io::Write> {
     out: W,
     summary: Summary,
     render: fn(&Insights, Browser) -> String,
 }
 
 impl<W: std::io::Write> ReportSink<W> {
-    pub fn new(out: W, browser: Browser, render: fn(&Insights, Browser) -> String) -> Self {
+    pub(crate) fn new(out: W, browser: Browser, render: fn(&Insights, Browser) -> String) -> Self {
         Self {
             out,
             summary: Summary::with_collector(browser),
@@ -69,9 +69,9 @@ impl<W: std::io::Write> RecordSink for ReportSink<W> {
 
 /// Blocked flows kept for the proof, over all endpoints; past it the proof covers the first
 /// ones and says how many it left out (memory stays bounded on huge inputs).
-pub const PROOF_FLOWS_KEPT: usize = 50_000;
+pub(crate) const PROOF_FLOWS_KEPT: usize = 50_000;
 /// Allowed flows per endpoint re-checked to stay allowed under the fix.
-pub const ALLOWED_CHECKED: usize = 64;
+pub(crate) const ALLOWED_CHECKED: usize = 64;
 /// Bars of the timeline chart.
 pub const TIMELINE_BUCKETS: usize = 48;
 
@@ -115,7 +115,7 @@ pub struct Collector {
 }
 
 /// Blocked flows listed with their explanation (the HTML report); the count covers all.
-pub const BLOCKED_LISTED: usize = 500;
+pub(crate) const BLOCKED_LISTED: usize = 500;
 
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct Totals {
@@ -227,7 +227,7 @@ pub struct Insights {
 }
 
 impl Collector {
-    pub fn new(browser: Browser) -> Self {
+    pub(crate) fn new(browser: Browser) -> Self {
         Collector {
             browser: Some(browser),
             ..Default::default()
@@ -235,7 +235,7 @@ impl Collector {
     }
 
     /// The browser the counts and ranking speak for (known only once the inputs are read).
-    pub fn set_browser(&mut self, b: Browser) {
+    pub(crate) fn set_browser(&mut self, b: Browser) {
         self.browser = Some(b);
     }
 

@@ -20,7 +20,7 @@ use crate::pairing::Flow;
 
 /// `Access-Control-Max-Age` suggested for preflighted endpoints: Chromium's cap (Firefox honours
 /// it, Safari caps it at 600 s); larger values only trip the audit.
-pub const SUGGESTED_MAX_AGE: u64 = 7200;
+pub(crate) const SUGGESTED_MAX_AGE: u64 = 7200;
 
 /// Response headers the fix sets; the recorded ones of these names are replaced.
 const FIX_HEADERS: &[&str] = &[
@@ -34,7 +34,7 @@ const FIX_HEADERS: &[&str] = &[
 
 /// What the pages asked of one endpoint, accumulated flow by flow.
 #[derive(Clone, Debug, Default)]
-pub struct Requirements {
+pub(crate) struct Requirements {
     pub origins: BTreeSet<String>,
     /// Some flow was (or may have been) credentialed.
     pub credentialed: bool,
@@ -54,7 +54,7 @@ pub struct Requirements {
 impl Requirements {
     /// Adds a CORS flow's needs (the page origin is the request origin of every hop that is
     /// not redirect-tainted; tainted ones are out of scope, see [`out_of_scope`]).
-    pub fn add(&mut self, flow: &Flow, res: &Resolution) {
+    pub(crate) fn add(&mut self, flow: &Flow, res: &Resolution) {
         let Some(page) = res.facts.page_origin.as_deref() else {
             return;
         };
@@ -95,7 +95,7 @@ impl Requirements {
         }
     }
 
-    pub fn fix(&self) -> HeaderFix {
+    pub(crate) fn fix(&self) -> HeaderFix {
         let wildcard = !self.credentialed;
         HeaderFix {
             allow_origin: if wildcard {
@@ -169,7 +169,7 @@ impl HeaderFix {
     }
 
     /// The ACAO line with a long allow-list cut to its first origins (terminal summary).
-    pub fn acao_line_compact(&self) -> String {
+    pub(crate) fn acao_line_compact(&self) -> String {
         const SHOWN: usize = 2;
         if self.allow_origin.len() <= SHOWN {
             return self.acao_line();
@@ -181,7 +181,7 @@ impl HeaderFix {
         )
     }
 
-    pub fn acao_line(&self) -> String {
+    pub(crate) fn acao_line(&self) -> String {
         match self.allow_origin.as_slice() {
             [one] => format!("Access-Control-Allow-Origin: {one}"),
             many => format!(
@@ -196,7 +196,7 @@ impl HeaderFix {
     }
 
     /// The lines to send on the OPTIONS (preflight) response; empty when not preflighted.
-    pub fn preflight_lines(&self) -> Vec<String> {
+    pub(crate) fn preflight_lines(&self) -> Vec<String> {
         if self.max_age.is_none() {
             return Vec::new();
         }
@@ -238,7 +238,7 @@ impl HeaderFix {
     }
 
     /// The lines to send on the actual response.
-    pub fn actual_lines(&self) -> Vec<String> {
+    pub(crate) fn actual_lines(&self) -> Vec<String> {
         let mut l = vec![self.acao_line()];
         if self.allow_credentials {
             l.push("Access-Control-Allow-Credentials: true".into());
@@ -256,7 +256,7 @@ impl HeaderFix {
     }
 
     /// An nginx `location` block for the endpoint's path (up to its first `{id}`).
-    pub fn nginx(&self, path: &str) -> String {
+    pub(crate) fn nginx(&self, path: &str) -> String {
         let prefix = path.split("{id}").next().unwrap_or(path);
         let prefix = prefix.split('?').next().unwrap_or(prefix);
         let mut s = format!("location {prefix} {{\n");
@@ -313,7 +313,7 @@ impl HeaderFix {
     }
 
     /// The same for Express with the `cors` middleware.
-    pub fn express(&self, path: &str) -> String {
+    pub(crate) fn express(&self, path: &str) -> String {
         let prefix = path.split("{id}").next().unwrap_or(path);
         let prefix = prefix.split('?').next().unwrap_or(prefix);
         let list = |v: &[String]| {
@@ -390,7 +390,7 @@ impl HeaderFix {
     /// the fix (preflights answer 204). Where the recording lacks a response the fix needs (the
     /// request never went out after its failed preflight, or no preflight is recorded for a
     /// request that needs one), one is assumed; the second value says so.
-    pub fn apply(&self, flow: &Flow, page_origin: &str) -> (Flow, bool) {
+    pub(crate) fn apply(&self, flow: &Flow, page_origin: &str) -> (Flow, bool) {
         let mut f = flow.clone();
         let mut assumed = false;
         for hop in &mut f.hops {
@@ -450,7 +450,7 @@ impl HeaderFix {
 }
 
 /// Why a blocked flow is outside what response headers can fix, or `None` when it is in scope.
-pub fn out_of_scope(flow: &Flow, res: &Resolution) -> Option<&'static str> {
+pub(crate) fn out_of_scope(flow: &Flow, res: &Resolution) -> Option<&'static str> {
     const TAINTED: &str = "a cross-origin redirect made the request's origin `null`: link to the final URL instead of allowing `null`";
     if let Some(page) = res.facts.page_origin.as_deref() {
         // Redirect-taint, as the engine applies it: a hop to another origin from a URL that is
@@ -505,7 +505,7 @@ pub fn out_of_scope(flow: &Flow, res: &Resolution) -> Option<&'static str> {
 
 /// The outcome of re-evaluating one flow with the fix applied.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Recheck {
+pub(crate) struct Recheck {
     /// Allowed (or outside CORS) in every browser under every credentials reading.
     pub allowed_everywhere: bool,
     /// Per browser that still fails: what the engine said.
@@ -515,7 +515,7 @@ pub struct Recheck {
 }
 
 /// Re-evaluates `flow` with `fix` applied, for every browser and credentials reading.
-pub fn recheck(fix: &HeaderFix, flow: &Flow, res: &Resolution) -> Option<Recheck> {
+pub(crate) fn recheck(fix: &HeaderFix, flow: &Flow, res: &Resolution) -> Option<Recheck> {
     let page = res.facts.page_origin.as_deref()?;
     let (fixed, assumed) = fix.apply(flow, page);
     let readings: &[bool] = match res.credentials {
@@ -560,12 +560,12 @@ pub fn recheck(fix: &HeaderFix, flow: &Flow, res: &Resolution) -> Option<Recheck
 }
 
 /// Whether any browser blocked the flow.
-pub fn blocked_anywhere(res: &Resolution) -> bool {
+pub(crate) fn blocked_anywhere(res: &Resolution) -> bool {
     res.browsers.values().any(|v| v.verdict == Verdict::Blocked)
 }
 
 /// Whether every browser allowed it.
-pub fn allowed_everywhere(res: &Resolution) -> bool {
+pub(crate) fn allowed_everywhere(res: &Resolution) -> bool {
     res.browsers.values().all(|v| v.verdict == Verdict::Allowed)
 }
 

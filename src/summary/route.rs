@@ -4,7 +4,7 @@
 
 /// `origin` + route pattern, e.g. `https://api.example.com/v1/items/{id}?page=…`. An unparsable
 /// URL is its own endpoint (as written).
-pub fn endpoint_key(url: &str) -> String {
+pub(crate) fn endpoint_key(url: &str) -> String {
     let Ok(u) = url::Url::parse(url) else {
         return url.to_owned();
     };
@@ -38,7 +38,7 @@ pub fn endpoint_key(url: &str) -> String {
 /// Whether a path segment is a value rather than a name: a number, a UUID, a hex hash, a date,
 /// or a long token mixing letters and digits. Words (`items`, `d-simple-get-no-acao`, `v1`)
 /// stay as they are.
-pub fn is_id_segment(seg: &str) -> bool {
+pub(crate) fn is_id_segment(seg: &str) -> bool {
     let s = seg;
     if s.is_empty() {
         return false;

@@ -27,7 +27,7 @@ fn count_list(m: &BTreeMap<String, u64>, n: usize) -> String {
 }
 
 /// The one-line proof and cost of an endpoint.
-pub fn cost_line(e: &EndpointReport) -> Option<String> {
+pub(crate) fn cost_line(e: &EndpointReport) -> Option<String> {
     let c = &e.preflight_cost;
     (c.preflights > 0).then(|| {
         format!(
@@ -46,7 +46,7 @@ pub fn cost_line(e: &EndpointReport) -> Option<String> {
     })
 }
 
-pub fn print(out: &mut dyn Write, ins: &Insights, b: Browser, top: usize) -> io::Result<()> {
+pub(crate) fn print(out: &mut dyn Write, ins: &Insights, b: Browser, top: usize) -> io::Result<()> {
     let t = &ins.totals;
     writeln!(
         out,

@@ -4,21 +4,21 @@
 /// The client connection preface (RFC 9113 §3.4).
 pub const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-pub const DATA: u8 = 0;
-pub const HEADERS: u8 = 1;
-pub const RST_STREAM: u8 = 3;
-pub const SETTINGS: u8 = 4;
-pub const PUSH_PROMISE: u8 = 5;
-pub const CONTINUATION: u8 = 9;
+pub(crate) const DATA: u8 = 0;
+pub(crate) const HEADERS: u8 = 1;
+pub(crate) const RST_STREAM: u8 = 3;
+pub(crate) const SETTINGS: u8 = 4;
+pub(crate) const PUSH_PROMISE: u8 = 5;
+pub(crate) const CONTINUATION: u8 = 9;
 
-pub const END_STREAM: u8 = 0x1;
-pub const ACK: u8 = 0x1;
-pub const END_HEADERS: u8 = 0x4;
-pub const PADDED: u8 = 0x8;
-pub const PRIORITY: u8 = 0x20;
+pub(crate) const END_STREAM: u8 = 0x1;
+pub(crate) const ACK: u8 = 0x1;
+pub(crate) const END_HEADERS: u8 = 0x4;
+pub(crate) const PADDED: u8 = 0x8;
+pub(crate) const PRIORITY: u8 = 0x20;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Head {
+pub(crate) struct Head {
     pub len: usize,
     pub kind: u8,
     pub flags: u8,
@@ -26,7 +26,7 @@ pub struct Head {
 }
 
 impl Head {
-    pub fn parse(b: &[u8; 9]) -> Head {
+    pub(crate) fn parse(b: &[u8; 9]) -> Head {
         Head {
             len: (usize::from(b[0]) << 16) | (usize::from(b[1]) << 8) | usize::from(b[2]),
             kind: b[3],
@@ -37,7 +37,7 @@ impl Head {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum FrameError {
+pub(crate) enum FrameError {
     #[error("bad connection preface")]
     Preface,
     #[error("frame of type {0} with {1} bytes is over the {2}-byte limit")]
@@ -48,7 +48,7 @@ pub enum FrameError {
 
 /// What the splitter hands over.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Event<'a> {
+pub(crate) enum Event<'a> {
     /// A whole non-DATA frame.
     Frame(Head, &'a [u8]),
     /// A DATA frame's header (its payload is skipped).
@@ -57,7 +57,7 @@ pub enum Event<'a> {
 
 /// Splits one direction's byte stream into frames.
 #[derive(Debug, Default)]
-pub struct Splitter {
+pub(crate) struct Splitter {
     /// Preface bytes still expected (client direction only).
     preface_left: usize,
     head: [u8; 9],
@@ -69,19 +69,19 @@ pub struct Splitter {
 }
 
 impl Splitter {
-    pub fn new(expect_preface: bool) -> Self {
+    pub(crate) fn new(expect_preface: bool) -> Self {
         Splitter {
             preface_left: if expect_preface { PREFACE.len() } else { 0 },
             ..Splitter::default()
         }
     }
 
-    pub fn buffered(&self) -> usize {
+    pub(crate) fn buffered(&self) -> usize {
         self.payload.capacity()
     }
 
     /// Feeds bytes; `on` gets every frame completed. Stops at the first error.
-    pub fn feed(
+    pub(crate) fn feed(
         &mut self,
         mut data: &[u8],
         max_payload: usize,
@@ -160,7 +160,7 @@ impl Splitter {
 
 /// A HEADERS or PUSH_PROMISE payload without padding and priority fields: (header block
 /// fragment, promised stream for PUSH_PROMISE).
-pub fn header_fragment<'a>(h: &Head, p: &'a [u8]) -> Result<(&'a [u8], u32), FrameError> {
+pub(crate) fn header_fragment<'a>(h: &Head, p: &'a [u8]) -> Result<(&'a [u8], u32), FrameError> {
     let mut p = p;
     let mut pad = 0usize;
     if h.flags & PADDED != 0 {

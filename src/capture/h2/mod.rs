@@ -24,7 +24,7 @@ use hpack::Decoder;
 
 /// Largest non-DATA frame payload buffered (a HEADERS frame, a SETTINGS frame…); the header
 /// block of one message is bounded by `max_head_bytes` as in HTTP/1.
-pub const MAX_FRAME_BUFFER: usize = 64 * 1024;
+pub(crate) const MAX_FRAME_BUFFER: usize = 64 * 1024;
 
 #[derive(Debug)]
 struct Stream {
@@ -38,7 +38,7 @@ struct Stream {
 /// An HTTP/1.1 request answered by `101` with `Upgrade: h2c`: stream 1 of the HTTP/2
 /// connection that follows, with its ordering time and the time of its last byte.
 #[derive(Debug)]
-pub struct Upgraded {
+pub(crate) struct Upgraded {
     pub ex: Exchange,
     pub order_time: Micros,
     pub last_ts: Micros,
@@ -89,7 +89,7 @@ struct Side {
 
 /// HTTP/2 state of one connection.
 #[derive(Debug)]
-pub struct H2Conn {
+pub(crate) struct H2Conn {
     key: FlowKey,
     conn_no: u64,
     client: Dir,
@@ -110,7 +110,7 @@ enum Stop {
 
 impl H2Conn {
     /// `client` is the direction that sends the preface; `scheme` goes into the URLs.
-    pub fn new(key: FlowKey, conn_no: u64, client: Dir, scheme: &'static str) -> Self {
+    pub(crate) fn new(key: FlowKey, conn_no: u64, client: Dir, scheme: &'static str) -> Self {
         let side = |d: Dir| Side {
             frames: Splitter::new(d == client),
             hpack: Decoder::default(),
@@ -133,7 +133,12 @@ impl H2Conn {
     /// `101 Switching Protocols` (RFC 7540 §3.2): the client still sends the preface, the
     /// server starts with SETTINGS, and the upgrade request is stream 1 (half-closed from the
     /// client), whose response comes in HTTP/2.
-    pub fn upgraded(key: FlowKey, conn_no: u64, client: Dir, first: Option<Upgraded>) -> Self {
+    pub(crate) fn upgraded(
+        key: FlowKey,
+        conn_no: u64,
+        client: Dir,
+        first: Option<Upgraded>,
+    ) -> Self {
         let mut h = H2Conn::new(key, conn_no, client, "http");
         if let Some(Upgraded {
             mut ex,
@@ -173,7 +178,7 @@ impl H2Conn {
     }
 
     /// Bytes held: frame buffers, header blocks being collected, HPACK tables.
-    pub fn buffered(&self) -> usize {
+    pub(crate) fn buffered(&self) -> usize {
         self.sides
             .iter()
             .map(|s| {
@@ -184,11 +189,7 @@ impl H2Conn {
             .sum()
     }
 
-    pub fn is_stopped(&self) -> bool {
-        self.stopped
-    }
-
-    pub fn data(&mut self, dir: Dir, data: &[u8], meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+    pub(crate) fn data(&mut self, dir: Dir, data: &[u8], meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         if self.stopped {
             return;
         }
@@ -217,7 +218,7 @@ impl H2Conn {
 
     /// Stops decoding (protocol error, capture gap): requests waiting are emitted without
     /// responses.
-    pub fn stop(&mut self, kind: WarnKind, why: &str, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+    pub(crate) fn stop(&mut self, kind: WarnKind, why: &str, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         if self.stopped {
             return;
         }
@@ -235,7 +236,7 @@ impl H2Conn {
     }
 
     /// Emits every request still waiting, without a response.
-    pub fn flush(&mut self, ctx: &mut Ctx<'_>) {
+    pub(crate) fn flush(&mut self, ctx: &mut Ctx<'_>) {
         for (_, s) in std::mem::take(&mut self.streams) {
             emit(ctx, s);
         }

@@ -2,7 +2,7 @@
 //! code), generated from the `hpack` Python package's copies of the RFC's tables.
 
 /// RFC 7541 Appendix A: index 1 is the first entry.
-pub const STATIC_TABLE: [(&str, &str); 61] = [
+pub(crate) const STATIC_TABLE: [(&str, &str); 61] = [
     (":authority", ""),
     (":method", "GET"),
     (":method", "POST"),
@@ -67,7 +67,7 @@ pub const STATIC_TABLE: [(&str, &str); 61] = [
 ];
 
 /// RFC 7541 Appendix B: (code, length in bits) of symbols 0..=255 and EOS (256).
-pub const HUFFMAN: [(u32, u8); 257] = [
+pub(crate) const HUFFMAN: [(u32, u8); 257] = [
     (0x1ff8, 13),
     (0x7fffd8, 23),
     (0xfffffe2, 28),

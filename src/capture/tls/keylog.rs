@@ -7,7 +7,7 @@ use std::sync::RwLock;
 
 /// A secret (TLS 1.2 master secret or a TLS 1.3 traffic secret).
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(pub Vec<u8>);
+pub(crate) struct Secret(pub Vec<u8>);
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -17,7 +17,7 @@ impl std::fmt::Debug for Secret {
 
 /// Which secret of a session a key log line gives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Slot {
+pub(crate) enum Slot {
     /// TLS 1.2 (and earlier): the master secret.
     Master,
     ClientEarly,
@@ -41,17 +41,17 @@ const SLOTS: usize = LABELS.len();
 
 /// The secrets known for one ClientHello random.
 #[derive(Clone, Debug, Default)]
-pub struct Secrets([Option<Secret>; SLOTS]);
+pub(crate) struct Secrets([Option<Secret>; SLOTS]);
 
 impl Secrets {
-    pub fn get(&self, slot: Slot) -> Option<&[u8]> {
+    pub(crate) fn get(&self, slot: Slot) -> Option<&[u8]> {
         let i = LABELS.iter().position(|(_, s)| *s == slot)?;
         self.0.get(i)?.as_ref().map(|s| s.0.as_slice())
     }
 }
 
 /// pcapng DSB secrets type for a TLS key log (`TLSK`).
-pub const DSB_TLS_KEY_LOG: u32 = 0x544c_534b;
+pub(crate) const DSB_TLS_KEY_LOG: u32 = 0x544c_534b;
 
 /// Lines of a key log that were not used, by reason.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -87,10 +87,6 @@ pub(crate) fn unhex(s: &str) -> Vec<u8> {
 }
 
 impl KeyLog {
-    pub fn is_empty(&self) -> bool {
-        self.by_random.read().map_or(true, |m| m.is_empty())
-    }
-
     /// Adds the lines of an NSS key log. Lines that are not `LABEL <64 hex> <hex>` with a
     /// label we use are skipped; comments and blank lines are ignored; the malformed ones are
     /// counted.
@@ -129,7 +125,7 @@ impl KeyLog {
     }
 
     /// Adds a pcapng Decryption Secrets Block: only TLS key logs are used.
-    pub fn add_dsb(&self, secrets_type: u32, data: &[u8]) -> LoadReport {
+    pub(crate) fn add_dsb(&self, secrets_type: u32, data: &[u8]) -> LoadReport {
         if secrets_type != DSB_TLS_KEY_LOG {
             return LoadReport::default();
         }
@@ -137,7 +133,7 @@ impl KeyLog {
     }
 
     /// The secrets for a ClientHello random.
-    pub fn lookup(&self, client_random: &[u8; 32]) -> Option<Secrets> {
+    pub(crate) fn lookup(&self, client_random: &[u8; 32]) -> Option<Secrets> {
         self.by_random.read().ok()?.get(client_random).cloned()
     }
 }

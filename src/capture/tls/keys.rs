@@ -11,13 +11,13 @@ use hmac::{Hmac, Mac};
 use sha2::{Sha256, Sha384};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Hash {
+pub(crate) enum Hash {
     Sha256,
     Sha384,
 }
 
 impl Hash {
-    pub fn out_len(self) -> usize {
+    pub(crate) fn out_len(self) -> usize {
         match self {
             Hash::Sha256 => 32,
             Hash::Sha384 => 48,
@@ -26,14 +26,14 @@ impl Hash {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cipher {
+pub(crate) enum Cipher {
     Aes128Gcm,
     Aes256Gcm,
     ChaCha20Poly1305,
 }
 
 impl Cipher {
-    pub fn key_len(self) -> usize {
+    pub(crate) fn key_len(self) -> usize {
         match self {
             Cipher::Aes128Gcm => 16,
             Cipher::Aes256Gcm | Cipher::ChaCha20Poly1305 => 32,
@@ -51,7 +51,7 @@ impl Cipher {
 
 /// A cipher suite we can decrypt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Suite {
+pub(crate) struct Suite {
     pub id: u16,
     pub tls13: bool,
     pub cipher: Cipher,
@@ -69,7 +69,7 @@ const fn s(id: u16, tls13: bool, cipher: Cipher, hash: Hash) -> Suite {
 
 /// Every suite supported: TLS 1.3's three AEAD suites and the TLS 1.2 AEAD suites (the key
 /// exchange does not matter: the key log gives the master secret).
-pub const SUITES: [Suite; 16] = [
+pub(crate) const SUITES: [Suite; 16] = [
     s(0x1301, true, Cipher::Aes128Gcm, Hash::Sha256),
     s(0x1302, true, Cipher::Aes256Gcm, Hash::Sha384),
     s(0x1303, true, Cipher::ChaCha20Poly1305, Hash::Sha256),
@@ -89,7 +89,7 @@ pub const SUITES: [Suite; 16] = [
 ];
 
 /// The suite for an id, for the protocol version negotiated.
-pub fn suite(id: u16, tls13: bool) -> Option<Suite> {
+pub(crate) fn suite(id: u16, tls13: bool) -> Option<Suite> {
     SUITES
         .iter()
         .find(|s| s.id == id && s.tls13 == tls13)
@@ -98,7 +98,7 @@ pub fn suite(id: u16, tls13: bool) -> Option<Suite> {
 
 /// HKDF-Expand-Label (RFC 8446 §7.1). `out.len()` and the label are small (a key, an IV or a
 /// secret), so the encoding cannot overflow its one-byte lengths.
-pub fn expand_label(hash: Hash, secret: &[u8], label: &str, context: &[u8], out: &mut [u8]) {
+pub(crate) fn expand_label(hash: Hash, secret: &[u8], label: &str, context: &[u8], out: &mut [u8]) {
     let mut info = Vec::with_capacity(4 + 6 + label.len() + context.len());
     info.extend_from_slice(&(out.len() as u16).to_be_bytes());
     info.push((6 + label.len()) as u8);
@@ -121,7 +121,7 @@ pub fn expand_label(hash: Hash, secret: &[u8], label: &str, context: &[u8], out:
 }
 
 /// The next traffic secret after a KeyUpdate (RFC 8446 §7.2).
-pub fn next_secret(hash: Hash, secret: &[u8]) -> Vec<u8> {
+pub(crate) fn next_secret(hash: Hash, secret: &[u8]) -> Vec<u8> {
     let mut out = vec![0; hash.out_len()];
     expand_label(hash, secret, "traffic upd", &[], &mut out);
     out
@@ -145,7 +145,7 @@ fn hmac(hash: Hash, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
 }
 
 /// The TLS 1.2 PRF (RFC 5246 §5): P_hash(secret, label + seed), `len` bytes.
-pub fn prf12(hash: Hash, secret: &[u8], label: &[u8], seed: &[u8], len: usize) -> Vec<u8> {
+pub(crate) fn prf12(hash: Hash, secret: &[u8], label: &[u8], seed: &[u8], len: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(len + hash.out_len());
     let mut a = hmac(hash, secret, &[label, seed]);
     while out.len() < len {
@@ -163,7 +163,7 @@ enum Aead {
 }
 
 /// Record protection of one direction: the AEAD, its IV and the record sequence number.
-pub struct DirKeys {
+pub(crate) struct DirKeys {
     aead: Aead,
     iv: [u8; 12],
     /// TLS 1.2 GCM: only the first 4 IV bytes are fixed; the rest is in each record.
@@ -179,7 +179,7 @@ impl std::fmt::Debug for DirKeys {
 }
 
 /// Bytes an AEAD tag takes (all supported ciphers).
-pub const TAG_LEN: usize = 16;
+pub(crate) const TAG_LEN: usize = 16;
 
 impl DirKeys {
     fn new(cipher: Cipher, key: &[u8], iv: &[u8], explicit_nonce: bool, tls13: bool) -> Self {
@@ -213,7 +213,7 @@ impl DirKeys {
     }
 
     /// TLS 1.3 keys from a traffic secret (RFC 8446 §7.3).
-    pub fn tls13(suite: Suite, secret: &[u8]) -> Self {
+    pub(crate) fn tls13(suite: Suite, secret: &[u8]) -> Self {
         let mut key = vec![0; suite.cipher.key_len()];
         let mut iv = [0u8; 12];
         expand_label(suite.hash, secret, "key", &[], &mut key);
@@ -223,7 +223,7 @@ impl DirKeys {
 
     /// TLS 1.2 keys of both directions (client, server) from the master secret (RFC 5246
     /// §6.3; AEAD suites have no MAC keys).
-    pub fn tls12(
+    pub(crate) fn tls12(
         suite: Suite,
         master: &[u8],
         client_random: &[u8; 32],
@@ -247,7 +247,7 @@ impl DirKeys {
     /// Decrypts one record's fragment in place and returns the plaintext's length (at the
     /// start of `frag`); `None` when it does not authenticate. `header` is the 5-byte record
     /// header. The sequence number advances only on success.
-    pub fn open(&mut self, header: &[u8; 5], frag: &mut [u8]) -> Option<usize> {
+    pub(crate) fn open(&mut self, header: &[u8; 5], frag: &mut [u8]) -> Option<usize> {
         let mut nonce = self.iv;
         let (body_at, aad): (usize, Vec<u8>) = if self.tls13 {
             xor_seq(&mut nonce, self.seq);
@@ -295,7 +295,7 @@ impl DirKeys {
 impl DirKeys {
     /// Seals `plain` as one TLS 1.3 record of inner type `kind` (the synthetic capture
     /// generator writes encrypted sessions with it).
-    pub fn seal(&mut self, kind: u8, plain: &[u8]) -> Vec<u8> {
+    pub(crate) fn seal(&mut self, kind: u8, plain: &[u8]) -> Vec<u8> {
         let len = plain.len() + 1 + TAG_LEN;
         let mut rec = Vec::with_capacity(5 + len);
         rec.extend_from_slice(&[APPLICATION_DATA_TYPE, 3, 3]);

@@ -3,10 +3,10 @@
 //! guessed at: without its secrets, with a cipher suite not supported, on a record that does
 //! not authenticate or after a capture gap, decoding stops with a counted reason.
 
-pub mod keylog;
-pub mod keys;
-pub mod record;
-pub mod synth;
+pub(crate) mod keylog;
+pub(crate) mod keys;
+pub(crate) mod record;
+pub(crate) mod synth;
 
 use crate::diag::WarnKind;
 use crate::model::Exchange;
@@ -22,7 +22,7 @@ pub use keylog::KeyLog;
 
 /// Bytes of undecided records one direction may hold (a client's 0-RTT data waits for the
 /// ServerHello that names its cipher suite).
-pub const MAX_RECORD_BUFFER: usize = 256 * 1024;
+pub(crate) const MAX_RECORD_BUFFER: usize = 256 * 1024;
 
 /// Record buffer capacity kept between segments (a full record and its header fit).
 const KEEP_CAPACITY: usize = 32 * 1024;
@@ -55,7 +55,7 @@ struct Side {
 
 /// TLS state of one connection.
 #[derive(Debug)]
-pub struct TlsConn {
+pub(crate) struct TlsConn {
     key: FlowKey,
     conn_no: u64,
     client: Option<Dir>,
@@ -79,7 +79,7 @@ enum Hs {
 }
 
 impl TlsConn {
-    pub fn new(key: FlowKey, conn_no: u64, client: Option<Dir>) -> Self {
+    pub(crate) fn new(key: FlowKey, conn_no: u64, client: Option<Dir>) -> Self {
         TlsConn {
             key,
             conn_no,
@@ -96,7 +96,7 @@ impl TlsConn {
     }
 
     /// Bytes held: partial records, handshake messages, and the application layer's buffers.
-    pub fn buffered(&self) -> usize {
+    pub(crate) fn buffered(&self) -> usize {
         let app = match &self.app {
             App::Undecided => 0,
             App::Http1(h) => h.buffered_capacity(),
@@ -109,7 +109,7 @@ impl TlsConn {
             + app
     }
 
-    pub fn data(&mut self, dir: Dir, data: &[u8], meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+    pub(crate) fn data(&mut self, dir: Dir, data: &[u8], meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         let dir = dir.min(1);
         if self.stopped {
             return;
@@ -127,7 +127,7 @@ impl TlsConn {
     }
 
     /// Bytes lost in the capture: the record stream cannot be followed.
-    pub fn gap(&mut self, dir: Dir, len: u64, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+    pub(crate) fn gap(&mut self, dir: Dir, len: u64, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         let _ = dir;
         self.stop(
             WarnKind::TlsGap,
@@ -137,7 +137,7 @@ impl TlsConn {
         );
     }
 
-    pub fn end(&mut self, dir: Dir, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+    pub(crate) fn end(&mut self, dir: Dir, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         if let App::Http1(h) = &mut self.app {
             with_https(ctx, |ctx| h.end(dir, meta, ctx));
         }
@@ -145,7 +145,7 @@ impl TlsConn {
 
     /// The connection is gone: emits what waits. A session that never got to its keys is
     /// counted as encrypted.
-    pub fn flush(&mut self, ctx: &mut Ctx<'_>) {
+    pub(crate) fn flush(&mut self, ctx: &mut Ctx<'_>) {
         if !self.stopped && self.suite.is_none() {
             self.stopped = true;
             self.count_encrypted("no ServerHello seen", ctx);

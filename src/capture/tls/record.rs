@@ -2,20 +2,19 @@
 //! and the few handshake fields decryption needs (randoms, version, cipher suite, ALPN).
 
 /// Content types (RFC 8446 §5.1).
-pub const CHANGE_CIPHER_SPEC: u8 = 20;
-pub const ALERT: u8 = 21;
-pub const HANDSHAKE: u8 = 22;
-pub const APPLICATION_DATA: u8 = 23;
+pub(crate) const CHANGE_CIPHER_SPEC: u8 = 20;
+pub(crate) const HANDSHAKE: u8 = 22;
+pub(crate) const APPLICATION_DATA: u8 = 23;
 
 /// Largest record fragment (TLS 1.2 allows 2^14 + 2048 of ciphertext).
-pub const MAX_FRAGMENT: usize = (1 << 14) + 2048;
+pub(crate) const MAX_FRAGMENT: usize = (1 << 14) + 2048;
 
 /// Handshake message types used.
-pub const CLIENT_HELLO: u8 = 1;
-pub const SERVER_HELLO: u8 = 2;
-pub const ENCRYPTED_EXTENSIONS: u8 = 8;
-pub const FINISHED: u8 = 20;
-pub const KEY_UPDATE: u8 = 24;
+pub(crate) const CLIENT_HELLO: u8 = 1;
+pub(crate) const SERVER_HELLO: u8 = 2;
+pub(crate) const ENCRYPTED_EXTENSIONS: u8 = 8;
+pub(crate) const FINISHED: u8 = 20;
+pub(crate) const KEY_UPDATE: u8 = 24;
 
 /// Handshake messages kept whole; the others (certificates…) are skipped by length.
 const KEPT: [u8; 5] = [
@@ -35,13 +34,13 @@ const HRR_RANDOM: [u8; 32] = [
 ];
 
 /// Whether bytes can start a TLS record (handshake, version 3.x, sane length).
-pub fn looks_like_record(data: &[u8]) -> bool {
+pub(crate) fn looks_like_record(data: &[u8]) -> bool {
     matches!(data, [HANDSHAKE, 3, 0..=4, ..])
 }
 
 /// Handshake bytes to messages, across record boundaries.
 #[derive(Debug, Default)]
-pub struct HsReader {
+pub(crate) struct HsReader {
     head: [u8; 4],
     head_len: usize,
     /// (type, bytes left, kept) of the message being read.
@@ -50,12 +49,12 @@ pub struct HsReader {
 }
 
 impl HsReader {
-    pub fn buffered(&self) -> usize {
+    pub(crate) fn buffered(&self) -> usize {
         self.body.capacity()
     }
 
     /// Feeds handshake bytes; `on` gets (type, body) of every kept message completed.
-    pub fn feed(&mut self, mut data: &[u8], on: &mut dyn FnMut(u8, &[u8])) {
+    pub(crate) fn feed(&mut self, mut data: &[u8], on: &mut dyn FnMut(u8, &[u8])) {
         while !data.is_empty() {
             match self.cur {
                 None => {
@@ -144,12 +143,12 @@ const EXT_EARLY_DATA: u16 = 42;
 const EXT_SUPPORTED_VERSIONS: u16 = 43;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClientHello {
+pub(crate) struct ClientHello {
     pub random: [u8; 32],
     pub early_data: bool,
 }
 
-pub fn client_hello(body: &[u8]) -> Option<ClientHello> {
+pub(crate) fn client_hello(body: &[u8]) -> Option<ClientHello> {
     let mut c = Cur(body);
     c.u16()?;
     let random: [u8; 32] = c.take(32)?.try_into().ok()?;
@@ -161,7 +160,7 @@ pub fn client_hello(body: &[u8]) -> Option<ClientHello> {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ServerHello {
+pub(crate) struct ServerHello {
     pub random: [u8; 32],
     pub tls13: bool,
     pub suite: u16,
@@ -169,7 +168,7 @@ pub struct ServerHello {
     pub retry: bool,
 }
 
-pub fn server_hello(body: &[u8]) -> Option<ServerHello> {
+pub(crate) fn server_hello(body: &[u8]) -> Option<ServerHello> {
     let mut c = Cur(body);
     // legacy_version: TLS 1.3 says 1.2 here; SSL 3.0 – TLS 1.1 (CBC suites only) fail the
     // suite lookup and are reported as unsupported.
@@ -204,7 +203,7 @@ fn alpn_of(d: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// ALPN from EncryptedExtensions (TLS 1.3).
-pub fn encrypted_extensions_alpn(body: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn encrypted_extensions_alpn(body: &[u8]) -> Option<Vec<u8>> {
     Cur(body)
         .extensions()
         .into_iter()

@@ -11,7 +11,7 @@ use super::record::{APPLICATION_DATA, HANDSHAKE};
 use crate::capture::h2::frame::{self, PREFACE};
 
 /// TLS and HTTP/2 state of one generated connection.
-pub struct SynTls {
+pub(crate) struct SynTls {
     client: DirKeys,
     server: DirKeys,
     next_stream: u32,
@@ -21,7 +21,7 @@ pub struct SynTls {
 }
 
 /// What opening a session produces: the key log lines and the two handshake flights.
-pub struct Opened {
+pub(crate) struct Opened {
     pub tls: SynTls,
     pub keylog: String,
     pub client_hello: Vec<u8>,
@@ -98,7 +98,7 @@ const DROPPED: [&str; 5] = [
 
 impl SynTls {
     /// A new session; `random` gives the ClientHello random and the traffic secrets.
-    pub fn open(random: &mut dyn FnMut() -> u64) -> Opened {
+    pub(crate) fn open(random: &mut dyn FnMut() -> u64) -> Opened {
         let mut bytes = |n: usize| -> Vec<u8> {
             (0..n.div_ceil(8))
                 .flat_map(|_| random().to_be_bytes())
@@ -158,7 +158,7 @@ impl SynTls {
     /// One HTTP/1.1 message (head and body, as the generator writes it) as HTTP/2 frames in
     /// TLS records. The body is carried as it is (chunked framing included: only its size
     /// matters here).
-    pub fn wrap(&mut self, from_client: bool, msg: &[u8]) -> Vec<u8> {
+    pub(crate) fn wrap(&mut self, from_client: bool, msg: &[u8]) -> Vec<u8> {
         let head_end = msg
             .windows(4)
             .position(|w| w == b"\r\n\r\n")

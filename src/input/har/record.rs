@@ -8,7 +8,7 @@
 //! bits. Its checks and warnings are the first pass's, unchanged; the record itself can
 //! only fail to read back from a damaged spool file.
 //!
-//! [`write`] and [`read`] list the fields in the same order; `records_read_back_as_parsed`
+//! [`write()`] and [`read`] list the fields in the same order; `records_read_back_as_parsed`
 //! checks them against each other.
 
 use std::borrow::Cow;
@@ -18,7 +18,7 @@ use super::{RawEntry, RawHeader, RawInitiator, RawRequest, RawResponse, RawTimin
 /// A record that does not read back (a damaged spool file).
 #[derive(Debug, thiserror::Error)]
 #[error("spool record cut or damaged at byte {0}")]
-pub struct Damaged(usize);
+pub(crate) struct Damaged(usize);
 
 /// Appends `raw`'s record to `out`. `started` is not written: the index holds the time.
 pub(super) fn write(raw: &RawEntry, out: &mut Vec<u8>) {
@@ -56,7 +56,7 @@ pub(super) fn write(raw: &RawEntry, out: &mut Vec<u8>) {
     w.opt_str(raw.from_cache.as_deref());
 }
 
-/// Reads back a record [`write`] made; strings borrow from `bytes`.
+/// Reads back a record [`write()`] made; strings borrow from `bytes`.
 pub(super) fn read(bytes: &[u8]) -> Result<RawEntry<'_>, Damaged> {
     let mut r = Reader { bytes, at: 0 };
     let owned = |s: Option<Cow<str>>| s.map(Cow::into_owned);
