@@ -362,7 +362,7 @@ impl Auditor {
                 Ok(n) if n <= 0 => self.hit(MAX_AGE_ZERO, endpoint, id, || {
                     format!("Access-Control-Max-Age: {v} — the preflight is never cached")
                 }),
-                Ok(n) if n > crate::summary::proof::SUGGESTED_MAX_AGE as i64 => {
+                Ok(n) if n > crate::cors::fix::SUGGESTED_MAX_AGE as i64 => {
                     let used: Vec<String> = ALL_BROWSERS
                         .iter()
                         .map(|b| format!("{b} {}", b.max_age(Some(v)).unwrap_or(0)))

@@ -634,7 +634,7 @@ struct Printer<'a> {
     file: Option<(Browser, Summary, bool)>,
     total: Summary,
     /// Endpoints, fixes with their proof and the audit (table and JSON summaries).
-    collector: Option<crate::summary::Collector>,
+    collector: Option<crate::report::summary::Collector>,
     reports: Vec<InputReport>,
     error: Option<io::Error>,
     stop: Arc<AtomicBool>,
@@ -653,7 +653,7 @@ impl Printer<'_> {
     fn heading(&mut self, name: &str, b: Browser) -> io::Result<()> {
         let style = self.style;
         if let Some(out) = self.text.as_mut().filter(|_| !self.a.summary) {
-            let title = format!("{name} · as {} decides", b.profile().name);
+            let title = format!("{name} · as {} decides", b.name());
             writeln!(out, "{}", style.paint(&title, "1"))?;
         }
         Ok(())
@@ -829,8 +829,9 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
         line_buffered: stdout_streams(),
         file: None,
         total: Summary::default(),
-        collector: matches!(format, OutputFormat::Table | OutputFormat::Json)
-            .then(|| crate::summary::Collector::new(a.browser.unwrap_or(Browser::Chromium))),
+        collector: matches!(format, OutputFormat::Table | OutputFormat::Json).then(|| {
+            crate::report::summary::Collector::new(a.browser.unwrap_or(Browser::Chromium))
+        }),
         reports: Vec::new(),
         error: None,
         stop: stop.clone(),
@@ -904,15 +905,15 @@ fn record_sink(format: OutputFormat, browser: Browser) -> io::Result<Option<Box<
         OutputFormat::Ndjson => Some(Box::new(NdjsonSink::new(stdout()))),
         OutputFormat::Csv => Some(Box::new(CsvSink::new(stdout())?)),
         OutputFormat::Json => Some(Box::new(JsonSink::new(stdout(), browser))),
-        OutputFormat::Html => Some(Box::new(crate::summary::ReportSink::new(
+        OutputFormat::Html => Some(Box::new(crate::report::summary::ReportSink::new(
             stdout(),
             browser,
-            crate::summary::html::render,
+            crate::report::summary::html::render,
         ))),
-        OutputFormat::Junit => Some(Box::new(crate::summary::ReportSink::new(
+        OutputFormat::Junit => Some(Box::new(crate::report::summary::ReportSink::new(
             stdout(),
             browser,
-            crate::summary::junit::render,
+            crate::report::summary::junit::render,
         ))),
     })
 }
@@ -1080,13 +1081,13 @@ fn print_summary(
 fn print_insights(
     out: &mut dyn Write,
     s: &Summary,
-    insights: &crate::summary::Insights,
+    insights: &crate::report::summary::Insights,
     style: &Style,
     top: usize,
 ) -> io::Result<()> {
     let b = s.browser.parse().unwrap_or(Browser::Chromium);
     let mut text = Vec::new();
-    crate::summary::text::print(&mut text, insights, b, top)?;
+    crate::report::summary::text::print(&mut text, insights, b, top)?;
     // Wrapped to the terminal like the rest, keeping each line's indent.
     for line in String::from_utf8_lossy(&text).lines() {
         let body = line.trim_start();
@@ -1104,7 +1105,7 @@ fn print_insights(
 fn print_totals(out: &mut dyn Write, s: &Summary, style: &Style) -> io::Result<()> {
     let v = |k: &str| s.verdicts.get(k).copied().unwrap_or(0);
     let who = match s.browser.parse::<Browser>() {
-        Ok(b) => b.profile().name.to_owned(),
+        Ok(b) => b.name().to_owned(),
         Err(_) => "each input's browser".to_owned(),
     };
     let not_cors = if s.not_cors > 0 {

@@ -10,7 +10,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use crate::cors::Browser;
+use crate::browser::Browser;
 use crate::model::{trim_http_ws, Headers};
 
 /// Who sent a request.
@@ -254,49 +254,7 @@ pub enum Wire {
     H2,
 }
 
-/// Request pseudo-headers (RFC 9113 section 8.3.1, RFC 8441's `:protocol`).
-const PSEUDO: [&str; 5] = [":method", ":scheme", ":authority", ":path", ":protocol"];
-
-/// An HTTP/2 request's pseudo-headers in the order the client wrote them: the order is the
-/// client's choice (RFC 9113 section 8.3), and each engine writes its own.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PseudoOrder {
-    /// Indices into [`PSEUDO`], `len` of them.
-    names: [u8; PSEUDO.len()],
-    len: u8,
-    /// An unknown or repeated pseudo-header, or one after a regular field: no engine's shape.
-    odd: bool,
-}
-
-impl PseudoOrder {
-    /// The next pseudo-header of the block.
-    pub(crate) fn push(&mut self, name: &[u8]) {
-        let len = usize::from(self.len);
-        match PSEUDO.iter().position(|p| p.as_bytes() == name) {
-            // `i < PSEUDO.len()` fits a u8; a repeated name is refused, so `len` stays in bounds.
-            Some(i) if !self.names[..len].contains(&(i as u8)) => {
-                self.names[len] = i as u8;
-                self.len += 1;
-            }
-            _ => self.odd = true,
-        }
-    }
-
-    /// A pseudo-header after a regular field (malformed, RFC 9113 section 8.3).
-    pub(crate) fn mark_odd(&mut self) {
-        self.odd = true;
-    }
-
-    /// Whether the block held exactly these pseudo-headers, in this order.
-    pub(crate) fn is(&self, names: &[&str]) -> bool {
-        !self.odd
-            && names.len() == usize::from(self.len)
-            && names
-                .iter()
-                .zip(&self.names)
-                .all(|(n, &i)| PSEUDO[usize::from(i)] == *n)
-    }
-}
+pub use crate::model::PseudoOrder;
 
 /// How an engine writes a request, beside what it sends.
 enum Shape {
@@ -492,7 +450,7 @@ mod tests {
 
     #[test]
     fn identifies_clients() {
-        use crate::cors::Browser::*;
+        use crate::browser::Browser::*;
         use Client::*;
         let cases: &[(&[(&str, &str)], Client)] = &[
             (&[("User-Agent", CHROME)], Browser(Chromium)),
@@ -554,7 +512,7 @@ mod tests {
     /// User-Agent must name the same engine; tools, unknown shapes and disagreement name none.
     #[test]
     fn wire_shapes() {
-        use crate::cors::Browser::*;
+        use crate::browser::Browser::*;
         use Wire::*;
         const WEBKIT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/60.5 Safari/605.1.15";
         const BRANDS: &str =
@@ -717,7 +675,7 @@ mod tests {
 
     #[test]
     fn identifies_the_recording_browser() {
-        use crate::cors::Browser::*;
+        use crate::browser::Browser::*;
         let cases: &[(Option<&str>, Option<&str>, Option<Browser>)] = &[
             (Some("WebInspector"), None, Some(Chromium)),
             (Some("WebInspector"), Some("Chrome"), Some(Chromium)),

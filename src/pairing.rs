@@ -4,41 +4,9 @@
 
 use std::sync::Arc;
 
-use crate::model::{Exchange, Flavour, Micros};
+use crate::model::{Exchange, Micros};
 
-/// One request of a redirect chain, with its preflight.
-#[derive(Clone, Debug)]
-pub struct FlowHop {
-    /// The request and its response. For a preflight that was never followed, a request
-    /// rebuilt from the preflight (method from `Access-Control-Request-Method`, no response).
-    pub exchange: Exchange,
-    /// `false` when the request itself never appeared (rebuilt from its preflight).
-    pub sent: bool,
-    pub preflight: Option<Exchange>,
-}
-
-/// What the page asked for, as one unit: the first request and every redirect hop after it.
-#[derive(Clone, Debug)]
-pub struct Flow {
-    pub hops: Vec<FlowHop>,
-    pub client: Arc<str>,
-    pub flavour: Flavour,
-}
-
-impl Flow {
-    pub fn first(&self) -> &FlowHop {
-        // A flow is only ever built with at least one hop (see `Pairer::build_flow`).
-        &self.hops[0]
-    }
-
-    pub(crate) fn last(&self) -> &FlowHop {
-        &self.hops[self.hops.len() - 1]
-    }
-
-    pub(crate) fn time(&self) -> Micros {
-        self.first().exchange.time
-    }
-}
+pub use crate::model::{Flow, FlowHop};
 
 use std::collections::BTreeMap;
 
@@ -403,8 +371,7 @@ impl Pairer {
         else {
             return true;
         };
-        let sent =
-            crate::cors::headers::NameSet::new(actual.request.headers.iter().map(|(n, _)| n));
+        let sent = crate::model::NameSet::new(actual.request.headers.iter().map(|(n, _)| n));
         list.split(|&b| b == b',')
             .map(crate::model::trim_http_ws)
             .filter(|n| !n.is_empty())
@@ -510,7 +477,7 @@ impl Pairer {
     /// The next hop of a redirect: the first unclaimed request to the Location URL.
     fn find_next_hop(&self, from: &Exchange, resp: &Response) -> Option<Slot> {
         let location = resp.location()?;
-        let target = crate::cors::origin::resolve_location(&from.request.url, &location)?;
+        let target = crate::origin::resolve_location(&from.request.url, &location)?;
         let target = target.to_string();
         self.candidates(&from.client, &target)
             .iter()
@@ -529,7 +496,7 @@ impl Pairer {
     /// The preflight a redirect led to when the redirected request itself is missing.
     fn find_redirect_preflight(&self, from: &Exchange, resp: &Response) -> Option<Slot> {
         let location = resp.location()?;
-        let target = crate::cors::origin::resolve_location(&from.request.url, &location)?;
+        let target = crate::origin::resolve_location(&from.request.url, &location)?;
         let target = target.to_string();
         // `#http-redirect-fetch` step 12: 301/302 turn POST into GET, 303 anything but HEAD.
         let m = from.request.method.as_str();

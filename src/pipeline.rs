@@ -218,7 +218,7 @@ fn output(opts: &Options, resolved: Vec<(Flow, Resolution)>, out: &mut dyn FnMut
         let mut r = Record::new(&flow, &res);
         if opts.all || r.is_cross_origin_cors() {
             if opts.attach_flows {
-                r.flow = Some(crate::summary::FlowRef(Arc::new((flow, res))));
+                r.flow = Some(crate::report::summary::FlowRef(Arc::new((flow, res))));
             }
             out(r);
         }

@@ -13,7 +13,7 @@ use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use crate::diag::{Diagnostics, WarnKind};
-use crate::headsyntax::{scan_response_head, HeadSyntax, LARGE_HEAD};
+use crate::model::headsyntax::{scan_response_head, HeadSyntax, LARGE_HEAD};
 use crate::model::{
     escape_bytes, trim_http_ws, Evidence, Exchange, Flavour, Headers, Location, Micros, Position,
     Request, Response, Timings,

@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 
-use crate::cors::Browser;
+use crate::browser::Browser;
 use crate::fingerprint::{wire_engine, with_user_agent, Wire};
 use crate::model::{Exchange, Micros};
 

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use super::cache::Allowed;
 use super::engine::{check_access, check_preflight, Context};
 use super::reason::{Blocked, Failure, Stage};
+use crate::model::Flow;
 use crate::model::{Exchange, Headers, Micros, Position, Request};
-use crate::pairing::Flow;
 
 /// Endpoints remembered, and answers kept per endpoint: a bound on memory whatever the input's
 /// size (the oldest endpoint is forgotten first, which can only leave a verdict open).
@@ -301,7 +301,7 @@ mod tests {
     use crate::cors::cache::PreflightCache;
     use crate::cors::engine::{evaluate, Decision, Missing};
     use crate::model::Flavour;
-    use crate::pairing::FlowHop;
+    use crate::model::FlowHop;
 
     const PAGE: &str = "http://app.test:8080";
     const URL: &str = "http://api.test:8081/r";

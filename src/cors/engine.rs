@@ -15,8 +15,8 @@ use super::origin::{
     gurl_valid, has_credentials, is_http_scheme, resolve_location, same_origin, without_credentials,
 };
 use super::reason::{Blocked, Failure, Stage};
+use crate::model::Flow;
 use crate::model::{escape_bytes, Exchange, Headers, Request, Response};
-use crate::pairing::Flow;
 
 /// Why a flow is outside CORS altogether.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -239,7 +239,7 @@ fn response_as_read<'a>(
 #[allow(clippy::result_large_err)]
 fn announce(
     cx: &Context,
-    hop: &crate::pairing::FlowHop,
+    hop: &crate::model::FlowHop,
     i: usize,
     request_origin: &str,
 ) -> Result<(Vec<String>, bool), Decision> {
@@ -404,7 +404,7 @@ fn response_not_seen(
 #[allow(clippy::result_large_err)]
 fn uncached_preflight(
     cx: &Context,
-    hop: &crate::pairing::FlowHop,
+    hop: &crate::model::FlowHop,
     i: usize,
     names: &[String],
     tainted: bool,
@@ -881,7 +881,7 @@ mod tests {
     use crate::cors::reason::Initiator;
     use crate::cors::reason::MessageContext;
     use crate::model::Flavour;
-    use crate::pairing::FlowHop;
+    use crate::model::FlowHop;
     use std::sync::Arc;
     use Browser::*;
 

@@ -8,7 +8,11 @@ use std::collections::HashSet;
 use super::headers::NameSet;
 use super::reason::{Blocked, Failure, Stage};
 use super::registry;
-use crate::pairing::{Flow, FlowHop};
+use crate::model::{Flow, FlowHop};
+
+/// `Access-Control-Max-Age` suggested for preflighted endpoints: Chromium's cap (Firefox honours
+/// it, Safari caps it at 600 s); larger values only trip the audit.
+pub(crate) const SUGGESTED_MAX_AGE: u64 = 7200;
 
 pub(crate) fn fix_for(b: &Blocked, flow: &Flow, _page_origin: &str, include: bool) -> String {
     let hop = &flow.hops[b.hop.min(flow.hops.len() - 1)];

@@ -14,7 +14,7 @@
 use std::borrow::Cow;
 
 use super::browser::{Browser, HeadRules};
-use crate::headsyntax::HeadSyntax;
+use crate::model::headsyntax::HeadSyntax;
 use crate::model::{Exchange, Headers};
 
 /// Why a browser's reading of a head is not a header list.
@@ -115,7 +115,7 @@ fn size_and_bytes(browser: Browser, rules: &HeadRules, h: &HeadSyntax) -> Option
 mod tests {
     use super::*;
     use crate::cors::browser::ALL_BROWSERS;
-    use crate::headsyntax::{scan_response_head, LARGE_HEAD};
+    use crate::model::headsyntax::{scan_response_head, LARGE_HEAD};
     use crate::model::{test_exchange, Flavour};
     use Browser::*;
 

@@ -12,7 +12,7 @@ pub(crate) mod fix;
 pub mod headers;
 pub(crate) mod headview;
 pub(crate) mod note;
-pub mod origin;
+pub use crate::origin;
 pub(crate) mod reason;
 pub(crate) mod registry;
 pub mod resolve;

@@ -11,8 +11,8 @@ use super::engine::{evaluate, Context, Decision, Evaluation, Missing};
 use super::note::{Alternative, AlternativeOutcome, Note};
 use super::origin::{canonical_origin, origin_of, same_origin};
 use super::reason::{Blocked, Initiator, MessageContext, Named, Stage};
+use crate::model::Flow;
 use crate::model::OutcomeRecording;
-use crate::pairing::Flow;
 
 /// For a closed set of words written into records (`ALL` and a `const fn as_str`): `NAMES`,
 /// every value's text in `ALL` order (the record contract's allowed values), and `Serialize`
@@ -1549,8 +1549,8 @@ mod tests {
     //! Evidence plus rules: what the input shows decides between readings.
     use super::super::reason::Failure;
     use super::*;
+    use crate::model::FlowHop;
     use crate::model::{Exchange, Flavour};
-    use crate::pairing::FlowHop;
     use std::sync::Arc;
 
     use crate::model::test_exchange as x;

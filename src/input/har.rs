@@ -120,7 +120,7 @@ impl HarMeta {
     }
 
     /// The browser that made the file, from `log.browser` or `log.creator`.
-    pub(crate) fn browser_name(&self) -> Option<crate::cors::Browser> {
+    pub(crate) fn browser_name(&self) -> Option<crate::browser::Browser> {
         crate::fingerprint::recording_browser(self.creator.as_deref(), self.browser.as_deref())
     }
 }
@@ -687,7 +687,7 @@ fn plain_head_size(r: &RawResponse) -> Option<u64> {
         .headers
         .iter()
         .flat_map(|h| h.value.split('\n').map(move |v| (h.name.as_ref(), v)));
-    crate::headsyntax::har_plain_head_size(r.http_version.as_deref()?, &r.status_text, pairs)
+    crate::model::headsyntax::har_plain_head_size(r.http_version.as_deref()?, &r.status_text, pairs)
 }
 
 /// `headersSize` minus what the listed headers need written plainly. A negative excess
@@ -816,7 +816,7 @@ impl EntryIndex {
         let pages: HashMap<String, String> = std::mem::take(&mut self.page_urls)
             .into_iter()
             .filter_map(|(id, (_, url))| {
-                crate::cors::origin::origin_of(&url)
+                crate::origin::origin_of(&url)
                     .filter(|o| o.starts_with("http"))
                     .map(|o| (id, o))
             })
@@ -1535,7 +1535,7 @@ fn response_of(
     let given = plain
         .and(r.headers_size)
         .and_then(|b| u64::try_from(b).ok());
-    let mut syntax = crate::headsyntax::HeadSyntax {
+    let mut syntax = crate::model::headsyntax::HeadSyntax {
         bytes: given.or(plain),
         bytes_at_least: given.is_none(),
         unexplained_bytes: excess.zip(head_excess_floor).map(|(x, f)| x - f),
@@ -1543,7 +1543,7 @@ fn response_of(
     };
     let mut headers = listed_headers(&r.headers);
     // A name listed with whitespace before where its colon was (`Name : value`).
-    if let Some((trimmed, marked)) = crate::headsyntax::trim_listed_names(&headers) {
+    if let Some((trimmed, marked)) = crate::model::headsyntax::trim_listed_names(&headers) {
         headers = trimmed;
         syntax.space_before_colon = marked;
     }

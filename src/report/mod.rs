@@ -14,6 +14,8 @@
 //! and one row per record. `verdict`, `reason` and `message` are Chromium's; Firefox's and
 //! Safari's have their own fields; `fix` is for the browser that recorded the input.
 
+pub mod summary;
+
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
@@ -380,7 +382,7 @@ pub struct Record {
     /// The flow behind the record, for the endpoint fixes, proof and audit (only when the
     /// pipeline was asked to attach it; never serialized).
     #[serde(skip)]
-    pub flow: Option<crate::summary::FlowRef>,
+    pub flow: Option<crate::report::summary::FlowRef>,
 }
 
 /// Earliest and latest times RFC 3339 can write (four-digit years): 0000-01-01T00:00:00Z and
@@ -702,9 +704,9 @@ pub struct Summary {
     pub errors: Vec<String>,
     /// Route-pattern endpoints with fixes and proofs, audit findings, timeline (issue 14).
     #[serde(skip)]
-    pub collector: Option<crate::summary::Collector>,
+    pub collector: Option<crate::report::summary::Collector>,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub insights: Option<crate::summary::Insights>,
+    pub insights: Option<crate::report::summary::Insights>,
 }
 
 /// One input in the summary.
@@ -743,7 +745,7 @@ impl Summary {
     /// A summary that also collects the endpoint report ([`Summary::finalize`] computes it).
     pub(crate) fn with_collector(browser: Browser) -> Self {
         Self {
-            collector: Some(crate::summary::Collector::new(browser)),
+            collector: Some(crate::report::summary::Collector::new(browser)),
             ..Self::new(browser)
         }
     }

@@ -52,7 +52,7 @@ pub(crate) fn print(out: &mut dyn Write, ins: &Insights, b: Browser, top: usize)
         out,
         "\n{} cross-origin request(s) as {} decides them: {} blocked, {} allowed, {} unknown",
         t.requests - t.not_cors,
-        b.profile().name,
+        b.name(),
         t.blocked,
         t.allowed,
         t.unknown
@@ -130,7 +130,7 @@ pub(crate) fn print(out: &mut dyn Write, ins: &Insights, b: Browser, top: usize)
 
 /// An endpoint's fix: the preflight and response header lines (the Allow-Origin line in its
 /// compact form), and its proof.
-fn print_fix(out: &mut dyn Write, f: &crate::summary::EndpointFix) -> io::Result<()> {
+fn print_fix(out: &mut dyn Write, f: &crate::report::summary::EndpointFix) -> io::Result<()> {
     let (full, short) = (f.headers.acao_line(), f.headers.acao_line_compact());
     let compact = |lines: &[String]| -> String {
         let v: Vec<&str> = lines

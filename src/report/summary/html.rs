@@ -209,7 +209,7 @@ pub(crate) fn render(ins: &Insights, b: Browser) -> String {
     let _ = write!(
         o,
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>corscope report</title><style>{CSS}</style></head><body><h1>corscope report</h1><p class=\"mut\">Verdicts as {} decides them; fixes are proven for {}.</p><div class=\"cards\">",
-        b.profile().name,
+        b.name(),
         crate::cors::browser::all_names()
     );
     card(
@@ -330,7 +330,7 @@ mod tests {
 
     #[test]
     fn empty_report_is_a_document_without_external_references() {
-        let ins = crate::summary::Collector::default().finish();
+        let ins = crate::report::summary::Collector::default().finish();
         let html = render(&ins, Browser::Chromium);
         assert!(html.starts_with("<!doctype html>"));
         assert!(html.ends_with("</html>\n"));

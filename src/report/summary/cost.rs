@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use super::proof::SUGGESTED_MAX_AGE;
+use crate::cors::fix::SUGGESTED_MAX_AGE;
 use crate::cors::PerBrowser;
 use crate::model::{Exchange, Micros};
 

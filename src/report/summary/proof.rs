@@ -18,9 +18,7 @@ use crate::cors::{Browser, ALL_BROWSERS};
 use crate::model::{Exchange, Headers, Request, Response};
 use crate::pairing::Flow;
 
-/// `Access-Control-Max-Age` suggested for preflighted endpoints: Chromium's cap (Firefox honours
-/// it, Safari caps it at 600 s); larger values only trip the audit.
-pub(crate) const SUGGESTED_MAX_AGE: u64 = 7200;
+use crate::cors::fix::SUGGESTED_MAX_AGE;
 
 /// Response headers the fix sets; the recorded ones of these names are replaced.
 const FIX_HEADERS: &[&str] = &[

@@ -19,6 +19,8 @@
 //! read in natural order (`cap`, `cap1`, …, `cap10`) and their packets go out in that order,
 //! so a connection crossing a file boundary is whole in its shard.
 
+pub mod har;
+
 use std::collections::HashMap;
 use std::fs::File;
 use std::hash::{Hash, Hasher};
@@ -93,7 +95,7 @@ pub(crate) struct SplitStats {
     pub unplaced_fragments: u64,
     /// HAR inputs, each split on its own (`split_har`): a HAR is one browser, never one
     /// stream with other inputs.
-    pub hars: Vec<crate::split_har::HarSplit>,
+    pub hars: Vec<crate::split::har::HarSplit>,
 }
 
 /// The shard of a client address: FNV-1a over its bytes, stable across runs and machines.
@@ -383,7 +385,7 @@ fn split_hars<'a>(
             continue;
         }
         // Two HARs of one file name (in different directories) would write the same files.
-        let first_file = crate::split_har::har_shard_path(dir, path, 0, n);
+        let first_file = crate::split::har::har_shard_path(dir, path, 0, n);
         if stats
             .hars
             .iter()
@@ -394,7 +396,7 @@ fn split_hars<'a>(
                 what: "another HAR of this file name was split into the same files (give the HARs distinct names)".into(),
             });
         }
-        let har = crate::split_har::split_har(path, opened.reader, n, dir)?;
+        let har = crate::split::har::split_har(path, opened.reader, n, dir)?;
         stats.hars.push(har);
     }
     Ok(captures)

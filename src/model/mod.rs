@@ -2,6 +2,8 @@
 //! downstream (pairing, the CORS engine, reports) consumes, so that those stages never know
 //! which file format an exchange came from.
 
+pub mod headsyntax;
+
 use std::fmt;
 use std::sync::Arc;
 
@@ -332,13 +334,13 @@ pub struct Evidence {
     pub connection_credentials: Option<bool>,
     /// Captures over HTTP/2: the request's pseudo-headers in the order the client wrote them
     /// (each engine has its own; `fingerprint::wire_engine` reads it).
-    pub pseudo_order: Option<crate::fingerprint::PseudoOrder>,
+    pub pseudo_order: Option<PseudoOrder>,
     /// The browser that made the input, as the input states it (HAR `log.browser`/`creator`):
     /// `chromium`, `firefox` or `safari`.
     pub browser: Option<&'static str>,
     /// What the response head's raw form shows beyond its header list (odd lines, size), only
     /// where a browser could read it differently (`headsyntax`).
-    pub head: Option<Box<crate::headsyntax::HeadSyntax>>,
+    pub head: Option<Box<crate::model::headsyntax::HeadSyntax>>,
     /// How the input records this exchange's outcome (set by the input's reader).
     pub recording: OutcomeRecording,
     /// The recorded failure text (`error`) is the browser's CORS failure, as the input's reader
@@ -405,6 +407,177 @@ pub struct Exchange {
     pub response: Option<Response>,
     pub timings: Timings,
     pub evidence: Evidence,
+}
+
+/// Request pseudo-headers (RFC 9113 section 8.3.1, RFC 8441's `:protocol`).
+const PSEUDO: [&str; 5] = [":method", ":scheme", ":authority", ":path", ":protocol"];
+
+/// An HTTP/2 request's pseudo-headers in the order the client wrote them: the order is the
+/// client's choice (RFC 9113 section 8.3), and each engine writes its own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PseudoOrder {
+    /// Indices into [`PSEUDO`], `len` of them.
+    names: [u8; PSEUDO.len()],
+    len: u8,
+    /// An unknown or repeated pseudo-header, or one after a regular field: no engine's shape.
+    odd: bool,
+}
+
+impl PseudoOrder {
+    /// The next pseudo-header of the block.
+    pub(crate) fn push(&mut self, name: &[u8]) {
+        let len = usize::from(self.len);
+        match PSEUDO.iter().position(|p| p.as_bytes() == name) {
+            // `i < PSEUDO.len()` fits a u8; a repeated name is refused, so `len` stays in bounds.
+            Some(i) if !self.names[..len].contains(&(i as u8)) => {
+                self.names[len] = i as u8;
+                self.len += 1;
+            }
+            _ => self.odd = true,
+        }
+    }
+
+    /// A pseudo-header after a regular field (malformed, RFC 9113 section 8.3).
+    pub(crate) fn mark_odd(&mut self) {
+        self.odd = true;
+    }
+
+    /// Whether the block held exactly these pseudo-headers, in this order.
+    pub(crate) fn is(&self, names: &[&str]) -> bool {
+        !self.odd
+            && names.len() == usize::from(self.len)
+            && names
+                .iter()
+                .zip(&self.names)
+                .all(|(n, &i)| PSEUDO[usize::from(i)] == *n)
+    }
+}
+
+/// One request of a redirect chain, with its preflight.
+#[derive(Clone, Debug)]
+pub struct FlowHop {
+    /// The request and its response. For a preflight that was never followed, a request
+    /// rebuilt from the preflight (method from `Access-Control-Request-Method`, no response).
+    pub exchange: Exchange,
+    /// `false` when the request itself never appeared (rebuilt from its preflight).
+    pub sent: bool,
+    pub preflight: Option<Exchange>,
+}
+
+/// What the page asked for, as one unit: the first request and every redirect hop after it.
+#[derive(Clone, Debug)]
+pub struct Flow {
+    pub hops: Vec<FlowHop>,
+    pub client: Arc<str>,
+    pub flavour: Flavour,
+}
+
+impl Flow {
+    pub fn first(&self) -> &FlowHop {
+        // A flow is only ever built with at least one hop (see `pairing::Pairer::build_flow`).
+        &self.hops[0]
+    }
+
+    pub(crate) fn last(&self) -> &FlowHop {
+        &self.hops[self.hops.len() - 1]
+    }
+
+    pub(crate) fn time(&self) -> Micros {
+        self.first().exchange.time
+    }
+}
+
+/// Header names compared ASCII case-insensitively, for checking one request-controlled list
+/// against another: a nested scan over two 13,000-name lists was quadratic, and a sorted list
+/// with binary search still cost a sort and a search per name, growing with the list's length
+/// (issue 18). Long lists are lower-cased into one buffer and indexed by a hash table, so
+/// building is linear and a lookup is one hash: the work per name does not depend on the
+/// list's length. The hasher is std's randomly keyed SipHash, so a recording cannot be crafted
+/// to collide. Short lists are scanned, which allocates nothing.
+pub(crate) enum NameSet<'a> {
+    Few(Vec<&'a [u8]>),
+    Many {
+        /// Every name, lower-cased, back to back.
+        buf: Vec<u8>,
+        /// (start, end) of each distinct name in `buf`.
+        index: hashbrown::HashTable<(u32, u32)>,
+        hasher: std::hash::RandomState,
+    },
+}
+
+impl std::fmt::Debug for NameSet<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NameSet::Few(v) => f.debug_tuple("Few").field(v).finish(),
+            NameSet::Many { index, .. } => write!(f, "Many({} names)", index.len()),
+        }
+    }
+}
+
+impl<'a> NameSet<'a> {
+    /// Lists up to this long are scanned.
+    pub(crate) const SCAN: usize = 16;
+
+    pub(crate) fn new(names: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        let mut few = Vec::new();
+        let mut names = names.into_iter();
+        for n in names.by_ref() {
+            few.push(n);
+            if few.len() > Self::SCAN {
+                return Self::hashed(few.into_iter().chain(names));
+            }
+        }
+        NameSet::Few(few)
+    }
+
+    fn hashed(names: impl Iterator<Item = &'a [u8]>) -> Self {
+        use std::hash::BuildHasher;
+        let hasher = std::hash::RandomState::new();
+        let mut buf = Vec::new();
+        let mut index = hashbrown::HashTable::with_capacity(names.size_hint().0);
+        for n in names {
+            // Names come from single header values (at most a few MiB): u32 offsets suffice,
+            // and a name past them is left out rather than wrapped.
+            let (Ok(start), Ok(end)) =
+                (u32::try_from(buf.len()), u32::try_from(buf.len() + n.len()))
+            else {
+                break;
+            };
+            buf.extend(n.iter().map(u8::to_ascii_lowercase));
+            let name = &buf[start as usize..end as usize];
+            let hash = hasher.hash_one(name);
+            let at = |&(s, e): &(u32, u32)| &buf[s as usize..e as usize];
+            match index.entry(hash, |k| at(k) == name, |k| hasher.hash_one(at(k))) {
+                // A repeated name: its bytes are not needed twice.
+                hashbrown::hash_table::Entry::Occupied(_) => buf.truncate(start as usize),
+                hashbrown::hash_table::Entry::Vacant(v) => {
+                    v.insert((start, end));
+                }
+            }
+        }
+        NameSet::Many { buf, index, hasher }
+    }
+
+    pub(crate) fn contains(&self, name: &[u8]) -> bool {
+        match self {
+            NameSet::Few(v) => v.iter().any(|n| n.eq_ignore_ascii_case(name)),
+            NameSet::Many { buf, index, hasher } => {
+                use std::hash::BuildHasher;
+                let lower;
+                let name = if name.iter().any(u8::is_ascii_uppercase) {
+                    lower = name.to_ascii_lowercase();
+                    &lower[..]
+                } else {
+                    name
+                };
+                index
+                    .find(hasher.hash_one(name), |&(s, e)| {
+                        &buf[s as usize..e as usize] == name
+                    })
+                    .is_some()
+            }
+        }
+    }
 }
 
 /// A test exchange: `req`/`resp` headers as (name, value) pairs, time 0, client `c`.

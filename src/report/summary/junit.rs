@@ -35,7 +35,7 @@ pub(crate) fn render(ins: &Insights, b: Browser) -> String {
     let _ = writeln!(
         o,
         "  <testsuite name=\"CORS endpoints ({})\" tests=\"{}\" failures=\"{failing}\">",
-        xml(b.profile().name),
+        xml(b.name()),
         ins.routes.len()
     );
     for r in &ins.routes {
