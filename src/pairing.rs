@@ -476,28 +476,11 @@ impl Pairer {
 
     /// The next hop of a redirect: the first unclaimed request to the Location URL.
     fn find_next_hop(&self, from: &Exchange, resp: &Response) -> Option<Slot> {
-        let location = resp.location()?;
-        let target = crate::origin::resolve_location(&from.request.url, &location)?;
-        let target = target.to_string();
-        self.candidates(&from.client, &target)
-            .iter()
-            .copied()
-            .filter(|s| {
-                s.0 >= from.time && s.0 <= from.time.saturating_add(self.opts.follow_window)
-            })
-            .filter(|s| {
-                self.buf
-                    .get(s)
-                    .is_some_and(|n| !n.claimed && n.preflight_for.is_none())
-            })
-            .min()
+        self.first_at_location(from, resp, |n| n.preflight_for.is_none())
     }
 
     /// The preflight a redirect led to when the redirected request itself is missing.
     fn find_redirect_preflight(&self, from: &Exchange, resp: &Response) -> Option<Slot> {
-        let location = resp.location()?;
-        let target = crate::origin::resolve_location(&from.request.url, &location)?;
-        let target = target.to_string();
         // `#http-redirect-fetch` step 12: 301/302 turn POST into GET, 303 anything but HEAD.
         let m = from.request.method.as_str();
         let method = match resp.status {
@@ -505,17 +488,27 @@ impl Pairer {
             303 if m != "GET" && m != "HEAD" => "GET",
             _ => m,
         };
+        self.first_at_location(from, resp, |n| n.preflight_for.as_deref() == Some(method))
+    }
+
+    /// The earliest unclaimed exchange of `from`'s client to `resp`'s Location URL, within the
+    /// follow window after `from`, that `fits`.
+    fn first_at_location(
+        &self,
+        from: &Exchange,
+        resp: &Response,
+        fits: impl Fn(&Pending) -> bool,
+    ) -> Option<Slot> {
+        let location = resp.location()?;
+        let target = crate::origin::resolve_location(&from.request.url, &location)?;
+        let target = target.to_string();
         self.candidates(&from.client, &target)
             .iter()
             .copied()
             .filter(|s| {
                 s.0 >= from.time && s.0 <= from.time.saturating_add(self.opts.follow_window)
             })
-            .filter(|s| {
-                self.buf
-                    .get(s)
-                    .is_some_and(|n| !n.claimed && n.preflight_for.as_deref() == Some(method))
-            })
+            .filter(|s| self.buf.get(s).is_some_and(|n| !n.claimed && fits(n)))
             .min()
     }
 
