@@ -110,7 +110,7 @@ fn tls13_dsb_exchanges_equal_tshark() {
         .exchanges
         .iter()
         .all(|e| e.request.url.starts_with("https://")
-            && e.request.http_version == "HTTP/2"
+            && e.request.http_version == corscope::model::HttpVersion::Http2
             && e.request.headers.iter().all(|(n, _)| !n.starts_with(b":"))));
     assert_eq!(r.diag.count(WarnKind::H2ProtocolError), 0);
     assert_eq!(r.diag.count(WarnKind::TlsDecryptFailed), 0);

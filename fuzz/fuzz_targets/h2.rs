@@ -21,7 +21,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let limits = HttpLimits {
-        max_head_bytes: if cfg & 8 != 0 { 256 } else { corscope::capture::MAX_HEAD_BYTES },
+        max_head_bytes: if cfg & 8 != 0 {
+            256
+        } else {
+            corscope::capture::MAX_HEAD_BYTES
+        },
         max_headers: corscope::capture::MAX_HEADERS,
         max_chunk_line: corscope::capture::MAX_CHUNK_LINE,
         max_pending: if cfg & 8 != 0 { 2 } else { 64 },
@@ -34,6 +38,6 @@ fuzz_target!(|data: &[u8]| {
     assert!(o.exchanges.len() as u64 <= o.stats.http_requests);
     for (_, ex) in &o.exchanges {
         assert!(ex.request.url.starts_with("http"));
-        assert_eq!(ex.request.http_version, "HTTP/2");
+        assert_eq!(ex.request.http_version, corscope::model::HttpVersion::Http2);
     }
 });

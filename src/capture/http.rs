@@ -926,7 +926,7 @@ impl HttpConn {
         let request = Request {
             method,
             url: String::new(),
-            http_version: version.to_owned(),
+            http_version: crate::model::HttpVersion::parse(version),
             headers,
         };
         let ex = self.request_exchange(dir, request, target, ctx);
@@ -1577,7 +1577,7 @@ mod tests {
         let e = &o.exchanges[0];
         assert_eq!(e.request.method, "GET");
         assert_eq!(e.request.url, "http://api.test:8081/a?b=1");
-        assert_eq!(e.request.http_version, "HTTP/1.1");
+        assert_eq!(e.request.http_version, crate::model::HttpVersion::Http11);
         assert_eq!(e.request.headers.count("x-b"), 2);
         assert_eq!(e.request.headers.iter().nth(2).unwrap().0, b"x-b");
         assert_eq!(&*e.client, "10.0.0.1");
@@ -1840,7 +1840,10 @@ mod tests {
         let s = summary(&o);
         assert_eq!(s[0].1, "http://proxy.test/p");
         assert_eq!(s[1].1, "http://10.0.0.2:80/nohost");
-        assert_eq!(o.exchanges[1].request.http_version, "HTTP/1.0");
+        assert_eq!(
+            o.exchanges[1].request.http_version,
+            crate::model::HttpVersion::Http10
+        );
     }
 
     #[test]

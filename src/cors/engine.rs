@@ -923,7 +923,7 @@ mod tests {
         let r = |v: &str| crate::model::Request {
             method: "GET".into(),
             url: API.into(),
-            http_version: v.into(),
+            http_version: crate::model::HttpVersion::parse(v),
             headers: Headers::new(),
         };
         for (v, want) in [

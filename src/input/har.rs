@@ -1509,7 +1509,7 @@ fn request_of(raw: RawRequest, flavour: Flavour) -> Request {
     Request {
         method: raw.method.into_owned(),
         url: raw.url.into_owned(),
-        http_version: raw.http_version.into_owned(),
+        http_version: crate::model::HttpVersion::parse(&raw.http_version),
         headers: listed_headers(&request_headers),
     }
 }

@@ -213,19 +213,54 @@ pub struct Request {
     pub method: String,
     /// Absolute URL. Captures build it from `Host` and the request target (`http://` scheme).
     pub url: String,
-    /// `HTTP/1.1`, `h2`, … as the input states it; empty when unknown.
-    pub http_version: String,
+    /// The protocol the request went over, as the input states it.
+    pub http_version: HttpVersion,
     pub headers: Headers,
 }
 
 impl Request {
-    /// Whether it went over HTTP/2, as captures (`HTTP/2`) and HAR exporters (`h2`,
-    /// `HTTP/2.0`, `http/2`) write it.
+    /// Whether it went over HTTP/2.
     pub(crate) fn is_http2(&self) -> bool {
-        let v = self.http_version.trim();
-        ["h2", "h2c", "http/2", "http/2.0"]
+        self.http_version == HttpVersion::Http2
+    }
+}
+
+/// The HTTP version of an exchange. Captures know it from the request line or the HTTP/2
+/// connection; HAR exporters write it as they like (`HTTP/1.1`, `h2`, `HTTP/2.0`, `http/2`,
+/// `h3`, or nothing).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum HttpVersion {
+    /// Not stated.
+    #[default]
+    Unknown,
+    Http10,
+    Http11,
+    Http2,
+    Http3,
+    /// Anything else, kept as written.
+    Other(Box<str>),
+}
+
+impl HttpVersion {
+    /// Reads a version as an input writes it (case-insensitive, surrounding space ignored).
+    pub fn parse(text: &str) -> HttpVersion {
+        const NAMES: [(&str, HttpVersion); 10] = [
+            ("http/1.0", HttpVersion::Http10),
+            ("http/1.1", HttpVersion::Http11),
+            ("h2", HttpVersion::Http2),
+            ("h2c", HttpVersion::Http2),
+            ("http/2", HttpVersion::Http2),
+            ("http/2.0", HttpVersion::Http2),
+            ("h3", HttpVersion::Http3),
+            ("http/3", HttpVersion::Http3),
+            ("http/3.0", HttpVersion::Http3),
+            ("", HttpVersion::Unknown),
+        ];
+        let t = text.trim();
+        NAMES
             .iter()
-            .any(|n| v.eq_ignore_ascii_case(n))
+            .find(|(n, _)| n.eq_ignore_ascii_case(t))
+            .map_or_else(|| HttpVersion::Other(t.into()), |(_, v)| v.clone())
     }
 }
 
@@ -603,7 +638,7 @@ pub(crate) fn test_exchange(
         request: Request {
             method: method.into(),
             url: url.into(),
-            http_version: "HTTP/1.1".into(),
+            http_version: HttpVersion::Http11,
             headers: req.iter().copied().collect(),
         },
         response: resp.map(|(status, h)| Response {
@@ -625,6 +660,24 @@ pub(crate) fn test_exchange(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_versions_as_inputs_write_them() {
+        let cases = [
+            ("HTTP/1.1", HttpVersion::Http11),
+            ("HTTP/1.0", HttpVersion::Http10),
+            ("h2", HttpVersion::Http2),
+            (" HTTP/2.0 ", HttpVersion::Http2),
+            ("http/2", HttpVersion::Http2),
+            ("h2c", HttpVersion::Http2),
+            ("h3", HttpVersion::Http3),
+            ("", HttpVersion::Unknown),
+            ("spdy/3", HttpVersion::Other("spdy/3".into())),
+        ];
+        for (text, want) in cases {
+            assert_eq!(HttpVersion::parse(text), want, "{text:?}");
+        }
+    }
 
     #[test]
     fn headers_keep_order_case_and_duplicates() {

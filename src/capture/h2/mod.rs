@@ -156,7 +156,7 @@ impl H2Conn {
                 h.settings(client, &s);
             }
             // The response is read as HTTP/2 (repeated fields are lines of one list there).
-            ex.request.http_version = "HTTP/2".into();
+            ex.request.http_version = crate::model::HttpVersion::Http2;
             if let Position::Packet { number, offset } = ex.loc.position {
                 ex.loc.position = Position::Stream {
                     number,
@@ -427,7 +427,7 @@ impl H2Conn {
             request: Request {
                 method: head.method,
                 url,
-                http_version: "HTTP/2".into(),
+                http_version: crate::model::HttpVersion::Http2,
                 headers: head.headers,
             },
             response: None,
