@@ -37,9 +37,51 @@ thread_local! {
 }
 
 fn parse_origin(url: &str) -> Option<String> {
+    if let Some(origin) = plain_origin(url) {
+        return Some(origin.to_owned());
+    }
     Url::parse(url)
         .ok()
         .map(|u| u.origin().ascii_serialization())
+}
+
+/// The origin of an `http`/`https` URL already written the way the URL parser would serialize
+/// its origin (lower-case ASCII host labels, no default, empty or zero-led port, no user info),
+/// read without a parse: most URLs in real traffic. `None` means "ask the parser" (checked
+/// against it by a property test).
+fn plain_origin(url: &str) -> Option<&str> {
+    let (rest, default_port) = if let Some(r) = url.strip_prefix("http://") {
+        (r, "80")
+    } else if let Some(r) = url.strip_prefix("https://") {
+        (r, "443")
+    } else {
+        return None;
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    let (host, port) = match authority.split_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (authority, None),
+    };
+    let port_ok = port.is_none_or(|p| {
+        (1..=5).contains(&p.len())
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && !p.starts_with('0')
+            && p != default_port
+            && p.parse::<u32>().is_ok_and(|n| n <= 65_535)
+    });
+    let labels_ok = !host.is_empty()
+        && host.split('.').all(|l| {
+            !l.is_empty()
+                && !l.starts_with("xn--")
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        });
+    // A last label that reads as a number (decimal, or `0x` hex) makes the host an IPv4
+    // address to the parser.
+    let last = host.rsplit('.').next().unwrap_or_default();
+    let named = last.bytes().any(|b| b.is_ascii_lowercase()) && !last.starts_with("0x");
+    (port_ok && labels_ok && named).then(|| &url[..url.len() - rest.len() + end])
 }
 
 /// Parses an `Origin` / page-origin string into its canonical serialization, so that
@@ -118,6 +160,54 @@ mod tests {
         );
         assert!(same_origin("https://a:443/x", "https://a/y"));
         assert!(!same_origin("http://a:8080/", "http://a:8081/"));
+    }
+
+    #[test]
+    fn plain_origins_read_without_a_parse() {
+        let cases = [
+            ("http://a.test/x?y", Some("http://a.test")),
+            (
+                "https://api.a-b.test:8443",
+                Some("https://api.a-b.test:8443"),
+            ),
+            ("http://a.test?q", Some("http://a.test")),
+            ("http://a.test#f", Some("http://a.test")),
+            ("http://A.test/", None),
+            ("http://a.test:80/", None),
+            ("https://a.test:443/", None),
+            ("http://a.test:/", None),
+            ("http://a.test:080/", None),
+            ("http://u@a.test/", None),
+            ("http://1.2.3.4/", None),
+            ("http://a.0x1f/", None),
+            ("http://xn--nxasmq6b.test/", None),
+            ("http://a.test./", None),
+            ("http://a.test\\x", None),
+            ("ftp://a.test/", None),
+        ];
+        for (url, want) in cases {
+            assert_eq!(plain_origin(url), want, "{url}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Where the fast path answers, it answers as the parser does.
+        #[test]
+        fn plain_origin_agrees_with_the_parser(
+            scheme in "https?",
+            host in "[a-z0-9-]{1,8}(\\.[a-z0-9-]{1,8}){0,2}|[a-zA-Z0-9.-]{1,12}|[0-9]{1,3}(\\.[0-9]{1,3}){3}|[a-z]{1,5}\\.0x[0-9a-f]{1,3}",
+            port in proptest::option::of("[0-9]{0,6}"),
+            tail in "[/?#]?[a-z/]{0,6}",
+        ) {
+            let url = match &port {
+                Some(p) => format!("{scheme}://{host}:{p}{tail}"),
+                None => format!("{scheme}://{host}{tail}"),
+            };
+            if let Some(fast) = plain_origin(&url) {
+                let parsed = Url::parse(&url).map(|u| u.origin().ascii_serialization());
+                proptest::prop_assert_eq!(Ok(fast.to_owned()), parsed, "{}", url);
+            }
+        }
     }
 
     #[test]

@@ -153,11 +153,12 @@ fn is_plain_url(u: &str) -> bool {
                 && l.bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         });
-    // A last label that is a number makes the host an IPv4 address to the parser.
+    // A last label that is a number (decimal, or `0x` hex) makes the host an IPv4 address to
+    // the parser.
     let last_alpha = host
         .rsplit('.')
         .next()
-        .is_some_and(|l| l.bytes().any(|b| b.is_ascii_lowercase()));
+        .is_some_and(|l| l.bytes().any(|b| b.is_ascii_lowercase()) && !l.starts_with("0x"));
     let bytes = path.as_bytes();
     let path_ok = bytes.iter().enumerate().all(|(i, &b)| match b {
         b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'~' => true,
