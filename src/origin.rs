@@ -49,7 +49,7 @@ fn parse_origin(url: &str) -> Option<String> {
 /// its origin (lower-case ASCII host labels, no default, empty or zero-led port, no user info),
 /// read without a parse: most URLs in real traffic. `None` means "ask the parser" (checked
 /// against it by a property test).
-fn plain_origin(url: &str) -> Option<&str> {
+pub(crate) fn plain_origin(url: &str) -> Option<&str> {
     let (rest, default_port) = if let Some(r) = url.strip_prefix("http://") {
         (r, "80")
     } else if let Some(r) = url.strip_prefix("https://") {

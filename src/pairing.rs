@@ -124,57 +124,28 @@ fn normalize_url(u: &str) -> Arc<str> {
 /// escaped, with no dot segment. Anything else takes the parser; `tests::plain_urls_are_
 /// what_the_parser_writes` checks this against it.
 fn is_plain_url(u: &str) -> bool {
-    let (rest, default_port) = if let Some(r) = u.strip_prefix("http://") {
-        (r, "80")
-    } else if let Some(r) = u.strip_prefix("https://") {
-        (r, "443")
-    } else {
+    // The scheme and authority are checked as for an origin; the path must follow at once.
+    let Some(origin) = crate::origin::plain_origin(u) else {
         return false;
     };
-    let Some(slash) = rest.find('/') else {
-        return false;
-    };
-    let (authority, path) = rest.split_at(slash);
-    let (host, port) = match authority.split_once(':') {
-        Some((h, p)) => (h, Some(p)),
-        None => (authority, None),
-    };
-    let port_ok = port.is_none_or(|p| {
-        (1..=5).contains(&p.len())
-            && p.bytes().all(|b| b.is_ascii_digit())
-            && !p.starts_with('0')
-            && p != default_port
-            && p.parse::<u32>().is_ok_and(|n| n <= 65_535)
-    });
-    let labels_ok = !host.is_empty()
-        && host.split('.').all(|l| {
-            !l.is_empty()
-                && !l.starts_with("xn--")
-                && l.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        });
-    // A last label that is a number (decimal, or `0x` hex) makes the host an IPv4 address to
-    // the parser.
-    let last_alpha = host
-        .rsplit('.')
-        .next()
-        .is_some_and(|l| l.bytes().any(|b| b.is_ascii_lowercase()) && !l.starts_with("0x"));
-    let bytes = path.as_bytes();
-    let path_ok = bytes.iter().enumerate().all(|(i, &b)| match b {
-        b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'~' => true,
-        b'!' | b'$' | b'&' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' | b':' | b'@' => true,
-        b'/' | b'?' => true,
-        // Not the start of a dot segment (`/.`, `/%2e`), not after one either.
-        b'.' => i > 0 && bytes[i - 1] != b'/',
-        b'%' => {
-            let hex = |j: usize| bytes.get(j).is_some_and(u8::is_ascii_hexdigit);
-            hex(i + 1)
-                && hex(i + 2)
-                && !matches!(bytes.get(i + 1..i + 3), Some([b'2', b'e' | b'E']))
-        }
-        _ => false,
-    });
-    port_ok && labels_ok && last_alpha && path_ok
+    let bytes = &u.as_bytes()[origin.len()..];
+    bytes.first() == Some(&b'/')
+        && bytes.iter().enumerate().all(|(i, &b)| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'~' => true,
+            b'!' | b'$' | b'&' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' | b':' | b'@' => {
+                true
+            }
+            b'/' | b'?' => true,
+            // Not the start of a dot segment (`/.`, `/%2e`), not after one either.
+            b'.' => i > 0 && bytes[i - 1] != b'/',
+            b'%' => {
+                let hex = |j: usize| bytes.get(j).is_some_and(u8::is_ascii_hexdigit);
+                hex(i + 1)
+                    && hex(i + 2)
+                    && !matches!(bytes.get(i + 1..i + 3), Some([b'2', b'e' | b'E']))
+            }
+            _ => false,
+        })
 }
 
 /// The index key: (client, normalized URL).
