@@ -711,34 +711,23 @@ fn replace_block(doc: &str, begin: &str, end: &str, body: &str) -> Option<(Strin
 /// names exists in a clone.
 #[test]
 fn readme_sample_output_is_current_and_its_paths_exist() {
-    let (_, out, _) = corscope(&[
-        "--format",
-        "table",
-        "--width",
-        "100",
-        "--color",
-        "never",
-        "samples/browsers-disagree.har",
-    ]);
+    // The sample-output blocks' command: the table at width 100, no colour.
+    let table = |sample: &str| {
+        corscope(&[
+            "--format", "table", "--width", "100", "--color", "never", sample,
+        ])
+        .1
+    };
     let blocks = [
         (
             "<!-- sample-output: corscope --format table --width 100 --color never samples/browsers-disagree.har -->\n```\n",
             "```\n<!-- end sample-output -->",
-            out,
+            table("samples/browsers-disagree.har"),
         ),
         (
             "<!-- sample-output: corscope --format table --width 100 --color never samples/why-only-in-safari.har -->\n```\n",
             "```\n<!-- end sample-output -->",
-            corscope(&[
-                "--format",
-                "table",
-                "--width",
-                "100",
-                "--color",
-                "never",
-                "samples/why-only-in-safari.har",
-            ])
-            .1,
+            table("samples/why-only-in-safari.har"),
         ),
         (
             "<!-- limits -->\n",
