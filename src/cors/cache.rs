@@ -9,70 +9,134 @@ use super::browser::Browser;
 use super::headers::is_safelisted_method;
 use crate::model::Micros;
 
-/// A cached method or header name with its own expiry (per-item caches refresh items
-/// one by one). Entries live for their max-age (minutes), so a capture holds every entry of
-/// its last minutes at once: names are boxed strings and keys are looked up without
-/// allocating.
-#[derive(Clone, Debug)]
+/// A cached method or header name (a span of its list's text) with its own expiry: per-item
+/// caches refresh items one by one.
+#[derive(Clone, Copy, Debug)]
 struct Item {
-    name: Box<str>,
+    at: u32,
+    len: u32,
     expires: Micros,
 }
 
-/// An entry's methods or header names, in the order first allowed, with an index by lower-cased
-/// name kept beside them: a per-item cache grows with every preflight of its URL, and
-/// rebuilding an index (or scanning the items) per insert and per lookup made a run of
-/// preflights to one URL quadratic (issue 18).
+/// Lists longer than this get an index by lower-cased name; shorter ones are scanned.
+const INDEX_FROM: usize = 16;
+
+/// An entry's methods or header names, in the order first allowed. Entries live for their
+/// max-age (minutes), so a capture holds every entry of its last minutes at once: the names
+/// share one string (two allocations per list, not two per name), and a short list is
+/// scanned. A list grown past [`INDEX_FROM`] names (a per-item cache grows with every
+/// preflight of its URL) gets an index by lower-cased name, so that a run of preflights with
+/// thousands of names stays linear (issue 18).
 #[derive(Clone, Debug, Default)]
 struct Items {
+    text: String,
     list: Vec<Item>,
-    /// Lower-cased name -> positions in `list` of the items of that name, the first one
-    /// first (a list can repeat a name in another case; the later ones are never refreshed).
-    by_name: HashMap<String, Vec<usize>>,
+    /// Lower-cased name -> positions in `list` of the items of that name, the first one first
+    /// (a list can repeat a name in another case; the later ones are never refreshed).
+    index: Option<Box<HashMap<Box<str>, Vec<u32>>>>,
 }
 
 impl Items {
     fn new(names: &[String], expires: Micros) -> Self {
-        let mut items = Items::default();
+        let mut items = Items {
+            text: String::with_capacity(names.iter().map(String::len).sum()),
+            list: Vec::with_capacity(names.len()),
+            index: None,
+        };
         items.add(names, expires, false);
         items
+    }
+
+    fn name(&self, i: &Item) -> &str {
+        &self.text[i.at as usize..(i.at + i.len) as usize]
+    }
+
+    /// The position of the first item named `n` (any case).
+    fn first(&self, n: &str) -> Option<usize> {
+        match &self.index {
+            Some(index) => {
+                let mut lower = n.to_owned();
+                lower.make_ascii_lowercase();
+                index.get(lower.as_str()).map(|at| at[0] as usize)
+            }
+            None => self
+                .list
+                .iter()
+                .position(|i| self.name(i).eq_ignore_ascii_case(n)),
+        }
     }
 
     /// Adds a preflight's items. Merging into an older entry (`#cors-preflight-cache`)
     /// refreshes the first item of each name (case-insensitive) and adds new names; a fresh
     /// entry keeps every item as listed.
     fn add(&mut self, names: &[String], expires: Micros, merge: bool) {
-        let mut lower = String::new();
         for n in names {
-            lower.clear();
-            lower.push_str(n);
-            lower.make_ascii_lowercase();
-            let at = self.list.len();
-            match self.by_name.get_mut(lower.as_str()) {
-                Some(first) if merge => {
-                    self.list[first[0]].expires = expires;
+            if merge {
+                if let Some(first) = self.first(n) {
+                    self.list[first].expires = expires;
                     continue;
                 }
-                Some(same) => same.push(at),
-                None => {
-                    self.by_name.insert(lower.clone(), vec![at]);
-                }
             }
-            self.list.push(Item {
-                name: n.as_str().into(),
-                expires,
-            });
+            // Spans are 32-bit: a list past 4 GiB of names (never a real one) caches no
+            // more, so that its later requests miss and preflight again.
+            let (Ok(at), Ok(len), true) = (
+                u32::try_from(self.text.len()),
+                u32::try_from(n.len()),
+                self.text.len() + n.len() <= u32::MAX as usize,
+            ) else {
+                continue;
+            };
+            self.text.push_str(n);
+            self.list.push(Item { at, len, expires });
+            match &mut self.index {
+                Some(index) => {
+                    let pos = (self.list.len() - 1) as u32;
+                    index
+                        .entry(n.to_ascii_lowercase().into())
+                        .or_default()
+                        .push(pos);
+                }
+                None if self.list.len() > INDEX_FROM => self.build_index(),
+                None => {}
+            }
         }
     }
 
-    /// The live items whose name equals `lower` case-insensitively (`lower` is lower case).
-    fn live<'a>(&'a self, lower: &str, now: Micros) -> impl Iterator<Item = &'a Item> + 'a {
-        self.by_name
-            .get(lower)
+    fn build_index(&mut self) {
+        let mut index: HashMap<Box<str>, Vec<u32>> = HashMap::new();
+        for (pos, i) in self.list.iter().enumerate() {
+            index
+                .entry(self.name(i).to_ascii_lowercase().into())
+                .or_default()
+                .push(pos as u32);
+        }
+        self.index = Some(Box::new(index));
+    }
+
+    /// The live names equal to `lower` case-insensitively (`lower` is lower case), in list
+    /// order.
+    fn live<'a>(&'a self, lower: &'a str, now: Micros) -> impl Iterator<Item = &'a str> + 'a {
+        let indexed = self.index.as_ref().map(|index| {
+            index
+                .get(lower)
+                .into_iter()
+                .flatten()
+                .map(|&p| &self.list[p as usize])
+        });
+        let scanned = match indexed {
+            Some(_) => None,
+            None => Some(
+                self.list
+                    .iter()
+                    .filter(move |i| self.name(i).eq_ignore_ascii_case(lower)),
+            ),
+        };
+        indexed
             .into_iter()
             .flatten()
-            .map(|&i| &self.list[i])
+            .chain(scanned.into_iter().flatten())
             .filter(move |i| i.expires > now)
+            .map(|i| self.name(i))
     }
 }
 
@@ -172,7 +236,7 @@ impl PreflightCache {
             || entry
                 .methods
                 .live(&method.to_ascii_lowercase(), now)
-                .any(|m| &*m.name == method)
+                .any(|m| m == method)
             || (!include && entry.methods.live("*", now).next().is_some());
         // The cache applies the strict rule: `*` never covers Authorization here, even in
         // browsers whose preflight check lets it (Chromium's `CorsNonWildcardRequestHeadersSupport`
@@ -489,5 +553,49 @@ mod tests {
         }
         // Linear: well under a second in release; the quadratic version took over a minute.
         assert!(start.elapsed() < std::time::Duration::from_secs(20));
+    }
+
+    /// The items' spans, scan and index agree with a plain list of (name, expiry) under the
+    /// cache's rules (merge refreshes the first item of a name in any case, a fresh list keeps
+    /// every item), on both sides of [`INDEX_FROM`].
+    fn naive_add(list: &mut Vec<(String, Micros)>, names: &[String], expires: Micros, merge: bool) {
+        for n in names {
+            if merge {
+                if let Some(first) = list.iter_mut().find(|(m, _)| m.eq_ignore_ascii_case(n)) {
+                    first.1 = expires;
+                    continue;
+                }
+            }
+            list.push((n.clone(), expires));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn items_agree_with_a_plain_list(
+            adds in proptest::collection::vec(
+                (proptest::collection::vec("[aAbB]{1,3}|x-[0-9]{1,2}", 0..12), 0i64..50, proptest::bool::ANY),
+                1..8,
+            ),
+            now in 0i64..50,
+        ) {
+            let mut items = Items::default();
+            let mut plain = Vec::new();
+            for (names, expires, merge) in &adds {
+                items.add(names, *expires, *merge);
+                naive_add(&mut plain, names, *expires, *merge);
+            }
+            let mut queries: Vec<String> = plain.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
+            queries.push("zz".into());
+            for q in &queries {
+                let got: Vec<&str> = items.live(q, now).collect();
+                let want: Vec<&str> = plain
+                    .iter()
+                    .filter(|(n, e)| n.eq_ignore_ascii_case(q) && *e > now)
+                    .map(|(n, _)| n.as_str())
+                    .collect();
+                proptest::prop_assert_eq!(got, want);
+            }
+        }
     }
 }
