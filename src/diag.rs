@@ -75,6 +75,7 @@ warn_kinds! {
     LimitOooSegments = "limit-ooo-segments": "More out-of-order TCP segments than --max-ooo-segments; the connection skipped ahead.",
     LimitPairingBuffer = "limit-pairing-buffer": "More exchanges waiting for pairing than --max-pairing-buffer; the oldest is decided early.",
     LimitPairingUrl = "limit-pairing-url": "More exchanges of one client to one URL waiting for pairing than --max-pending-per-url; the oldest are paired early.",
+    LimitPreflightCache = "limit-preflight-cache": "More live preflight-cache entries than --max-cached-preflights; the least recently refreshed were dropped, and a request one would have served is decided as if the input began after its preflight.",
     LimitPendingRequests = "limit-pending-requests": "More pipelined requests waiting for responses than --max-pipelined.",
     LimitQuicConnections = "limit-quic-connections": "More QUIC connections than the per-connection counter holds; the oldest is forgotten (and may be counted again).",
     LimitReorderBuffer = "limit-reorder-buffer": "More finished exchanges waiting for time order than --max-reorder-buffer.",

@@ -181,6 +181,13 @@ pub const LIMITS: &[Limit] = &[
         apply: |o, v| o.pairing.max_pending_per_url = us(v).max(1),
     },
     Limit {
+        flag: "max-cached-preflights",
+        default: crate::cors::resolve::MAX_CACHED_PREFLIGHTS as u64,
+        unit: Unit::Count,
+        help: "Preflight-cache entries kept over all clients and browsers; beyond it the least recently refreshed go",
+        apply: |o, v| o.max_cached_preflights = us(v),
+    },
+    Limit {
         flag: "max-pairing-buffer",
         default: pairing::MAX_PENDING_EXCHANGES as u64,
         unit: Unit::Count,

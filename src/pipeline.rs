@@ -77,6 +77,9 @@ pub struct Options {
     /// for redirect hops), and reading goes on. Browsers send the request right after the
     /// preflight's answer, so seconds of silence mean it is not coming. Zero: never.
     pub idle_flush: Duration,
+    /// Preflight-cache entries kept over all clients and browsers (`--max-cached-preflights`),
+    /// shared out evenly between the resolver shards.
+    pub max_cached_preflights: usize,
 }
 
 impl Default for Options {
@@ -92,6 +95,7 @@ impl Default for Options {
             attach_flows: false,
             live: false,
             idle_flush: Duration::from_secs(IDLE_FLUSH_SECS),
+            max_cached_preflights: crate::cors::resolve::MAX_CACHED_PREFLIGHTS,
         }
     }
 }
@@ -127,7 +131,9 @@ pub struct InputReport {
 
 /// The stateful half of deciding: resolution in flow order per client (the preflight caches).
 /// Clients are independent browsers, so flows are sharded by client over rayon, each shard
-/// with its own `Resolver`; the shard count cannot change a verdict.
+/// with its own `Resolver`. The shard count is fixed, not the thread count: each shard keeps
+/// its share of the preflight-cache budget, and which entries that drops must not depend on
+/// `--jobs`.
 struct Resolving {
     shards: Vec<Resolver>,
     flows: u64,
@@ -137,16 +143,19 @@ struct Resolving {
 /// Below this many flows a batch is resolved on the calling thread.
 const PARALLEL_RESOLVE_MIN: usize = 64;
 
+/// Resolver shards (clients hashed over them), whatever the thread count.
+const RESOLVE_SHARDS: usize = 8;
+
 fn shard_of(client: &str, n: usize) -> usize {
     // Stable across runs and platforms.
     (crate::fnv::fnv1a(client.as_bytes()) % n.max(1) as u64) as usize
 }
 
 impl Resolving {
-    fn new() -> Self {
+    fn new(opts: &Options) -> Self {
         Resolving {
-            shards: (0..rayon::current_num_threads().max(1))
-                .map(|_| Resolver::new())
+            shards: (0..RESOLVE_SHARDS)
+                .map(|_| Resolver::one_of(RESOLVE_SHARDS, opts.max_cached_preflights))
                 .collect(),
             flows: 0,
             recorded_by: None,
@@ -380,7 +389,7 @@ pub fn analyze_input(
         0 => rayon::current_num_threads(),
         n => n,
     };
-    let mut resolving = Resolving::new();
+    let mut resolving = Resolving::new(opts);
     // The idle flush needs pairing on a thread that is not blocked reading the input.
     let flushes_idle = input.activity.is_some() && !opts.idle_flush.is_zero();
     let read = if workers <= 1 && !flushes_idle {
@@ -399,6 +408,14 @@ pub fn analyze_input(
         .and_then(|m| m.browser_name())
         .or(resolving.recorded_by);
     report.diagnostics = read.diag;
+    let dropped = resolving
+        .shards
+        .iter()
+        .map(Resolver::dropped_cache_entries)
+        .sum();
+    report
+        .diagnostics
+        .add(WarnKind::LimitPreflightCache, dropped);
     report
 }
 

@@ -202,9 +202,26 @@ impl PreflightCache {
         }
     }
 
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.len
+    }
+
+    /// When each entry was made or last refreshed.
+    pub(crate) fn created(&self) -> impl Iterator<Item = Micros> + '_ {
+        self.entries.values().flatten().map(|e| e.created)
+    }
+
+    /// Drops the entries made or last refreshed at `cutoff` or before; how many.
+    pub(crate) fn drop_created_until(&mut self, cutoff: Micros) -> usize {
+        let before = self.len;
+        let mut len = 0;
+        self.entries.retain(|_, list| {
+            list.retain(|e| e.created > cutoff);
+            len += list.len();
+            !list.is_empty()
+        });
+        self.len = len;
+        before - len
     }
 
     pub(crate) fn is_empty(&self) -> bool {

@@ -13,9 +13,10 @@ use super::reason::{Blocked, Failure, Stage};
 use crate::model::Flow;
 use crate::model::{Exchange, Headers, Micros, Position, Request};
 
-/// Endpoints remembered, and answers kept per endpoint: a bound on memory whatever the input's
-/// size (the oldest endpoint is forgotten first, which can only leave a verdict open).
-const ENDPOINTS: usize = 4096;
+/// Endpoints remembered over all resolvers, and answers kept per endpoint: a bound on memory
+/// whatever the input's size (the oldest endpoint is forgotten first, which can only leave a
+/// verdict open).
+pub(crate) const ENDPOINTS: usize = 4096;
 const PER_ENDPOINT: usize = 4;
 
 /// Per (client, endpoint), newest last. An endpoint is the URL without its query or fragment:
@@ -23,13 +24,16 @@ const PER_ENDPOINT: usize = 4;
 struct Recent<T> {
     map: HashMap<(Arc<str>, String), Vec<T>>,
     order: VecDeque<(Arc<str>, String)>,
+    /// Endpoints remembered.
+    cap: usize,
 }
 
-impl<T> Default for Recent<T> {
-    fn default() -> Self {
+impl<T> Recent<T> {
+    fn new(cap: usize) -> Self {
         Self {
             map: HashMap::new(),
             order: VecDeque::new(),
+            cap: cap.max(1),
         }
     }
 }
@@ -42,7 +46,7 @@ impl<T> Recent<T> {
     fn push(&mut self, client: &Arc<str>, url: &str, item: T) {
         let key = (client.clone(), endpoint(url));
         if !self.map.contains_key(&key) {
-            if self.order.len() >= ENDPOINTS {
+            if self.order.len() >= self.cap {
                 if let Some(old) = self.order.pop_front() {
                     self.map.remove(&old);
                 }
@@ -75,7 +79,6 @@ struct SeenResponse {
 
 /// The server's earlier answers, per endpoint: answered preflights, and the CORS headers of
 /// responses to requests that carried `Origin`.
-#[derive(Default)]
 pub(crate) struct EndpointEvidence {
     preflights: Recent<Exchange>,
     responses: Recent<SeenResponse>,
@@ -91,8 +94,12 @@ fn place(x: &Exchange) -> String {
 }
 
 impl EndpointEvidence {
-    pub(crate) fn new() -> Self {
-        Self::default()
+    /// Evidence of at most `endpoints` endpoints (of each kind).
+    pub(crate) fn new(endpoints: usize) -> Self {
+        Self {
+            preflights: Recent::new(endpoints),
+            responses: Recent::new(endpoints),
+        }
     }
 
     /// Keeps what `flow` shows of the server: its answered preflights and the CORS headers of
@@ -345,7 +352,7 @@ mod tests {
         b: Browser,
         recorder: Browser,
     ) -> (Decision, Vec<String>) {
-        let mut evidence = EndpointEvidence::new();
+        let mut evidence = EndpointEvidence::new(ENDPOINTS);
         for e in earlier {
             evidence.record(e);
         }

@@ -187,6 +187,12 @@ impl Resolution {
 /// and capacity, so flows of different clients can be resolved independently.
 pub struct Resolver {
     caches: HashMap<Arc<str>, PerBrowser<PreflightCache>>,
+    /// Entries in `caches`, every client and browser together.
+    cached: usize,
+    /// At most this many entries are kept ([`MAX_CACHED_PREFLIGHTS`]).
+    cache_budget: usize,
+    /// Live entries dropped to keep within the budget.
+    dropped: u64,
     /// What the server answered earlier, per endpoint (requests the recorder did not send).
     evidence: super::counterfactual::EndpointEvidence,
     cookies: super::cookies::CookieJar,
@@ -201,12 +207,32 @@ impl Default for Resolver {
 
 impl Resolver {
     pub fn new() -> Self {
+        Self::one_of(1, MAX_CACHED_PREFLIGHTS)
+    }
+
+    /// One of `shards` resolvers that share the memory bounds evenly: `max_cached_preflights`
+    /// preflight-cache entries, and the endpoints remembered for counterfactual answers.
+    pub fn one_of(shards: usize, max_cached_preflights: usize) -> Self {
+        let shards = shards.max(1);
+        let budget = max_cached_preflights / shards;
         Self {
             caches: HashMap::new(),
-            evidence: super::counterfactual::EndpointEvidence::new(),
+            cached: 0,
+            // One client's caches always fit: a smaller budget would make a client's own
+            // capacity unreachable.
+            cache_budget: budget.max(MIN_CACHE_BUDGET),
+            dropped: 0,
+            evidence: super::counterfactual::EndpointEvidence::new(
+                super::counterfactual::ENDPOINTS / shards,
+            ),
             cookies: super::cookies::CookieJar::new(),
             last_expire: i64::MIN,
         }
+    }
+
+    /// Live preflight-cache entries dropped to keep within the budget (`limit-preflight-cache`).
+    pub fn dropped_cache_entries(&self) -> u64 {
+        self.dropped
     }
 
     #[cfg(test)]
@@ -271,7 +297,10 @@ impl Resolver {
         let mut browsers =
             decided.map(|b, v| v.unwrap_or_else(|| plain(b, Verdict::Unknown, vec![])));
         unknown_if_mode_ambiguous(&facts, &mut browsers);
+        let before = cached_in(caches);
         commit_caches(caches, flow, chosen);
+        self.cached = self.cached + cached_in(caches) - before;
+        self.keep_cache_budget(flow.time());
         unknown_if_not_a_browser(client, headers, &mut browsers);
         explain_undecided(&mut browsers);
         note_credentials_evidence(&facts, recorder, &mut browsers);
@@ -326,14 +355,68 @@ impl Resolver {
         if now.saturating_sub(self.last_expire) <= EXPIRE_EVERY_US {
             return;
         }
+        self.sweep(now);
+    }
+
+    fn sweep(&mut self, now: i64) {
+        let mut cached = 0;
         self.caches.retain(|_, cs| {
             for c in cs.values_mut() {
                 c.expire(now);
             }
+            cached += cached_in(cs);
             cs.values().any(|c| !c.is_empty())
         });
+        self.cached = cached;
         self.last_expire = now;
     }
+
+    /// Decides which entries go when the caches outgrow the budget: the expired ones, then
+    /// the least recently made or refreshed, down to three quarters of the budget (so that a
+    /// sweep, linear in the entries, runs once per quarter budget of inserts). A request one
+    /// of them would have served is then decided as if the input began after its preflight
+    /// (`unknown` for the recording browser, not a guess). The order is the clients' own
+    /// input order, so it does not depend on the threads.
+    fn keep_cache_budget(&mut self, now: i64) {
+        if self.cached <= self.cache_budget {
+            return;
+        }
+        self.sweep(now);
+        if self.cached <= self.cache_budget {
+            return;
+        }
+        let mut created: Vec<i64> = self
+            .caches
+            .values()
+            .flat_map(|cs| cs.values().flat_map(|c| c.created()))
+            .collect();
+        let excess = self.cached - self.cache_budget * 3 / 4;
+        // `excess` is at least 1 and below `created.len()` (= self.cached).
+        let (_, &mut cutoff, _) = created.select_nth_unstable(excess - 1);
+        let mut dropped = 0;
+        self.caches.retain(|_, cs| {
+            for c in cs.values_mut() {
+                dropped += c.drop_created_until(cutoff);
+            }
+            cs.values().any(|c| !c.is_empty())
+        });
+        self.cached -= dropped;
+        self.dropped += dropped as u64;
+    }
+}
+
+/// Preflight-cache entries one resolver keeps by default, over all its clients and browsers
+/// (`--max-cached-preflights`). Entries live for their max-age (up to a day in Firefox): a
+/// capture of many clients would otherwise hold every successful preflight of its last hours.
+pub const MAX_CACHED_PREFLIGHTS: usize = 65_536;
+
+/// The smallest budget: one client's three caches full (Chromium and Safari keep 1024
+/// entries, Firefox 100).
+const MIN_CACHE_BUDGET: usize = 4096;
+
+/// Entries in one client's caches.
+fn cached_in(caches: &PerBrowser<PreflightCache>) -> usize {
+    caches.values().map(PreflightCache::len).sum()
 }
 
 /// Input time between two sweeps of expired cache entries, in microseconds.
@@ -2054,6 +2137,54 @@ mod tests {
         assert_eq!(res.live_clients(), 1);
         res.expire_caches(EXPIRE_EVERY_US + 1);
         assert_eq!(res.live_clients(), 0);
+    }
+
+    /// Past the budget the least recently refreshed entries go, down to three quarters of it,
+    /// and the live ones dropped are counted; the newest entries stay.
+    #[test]
+    fn cache_budget_drops_the_least_recently_refreshed() {
+        let allowed = super::super::cache::Allowed {
+            methods: vec!["PUT".into()],
+            headers: Vec::new(),
+            max_age: 3600,
+        };
+        let mut res = Resolver::one_of(1, 0);
+        assert_eq!(res.cache_budget, MIN_CACHE_BUDGET);
+        let clients: Vec<Arc<str>> = (0..=MIN_CACHE_BUDGET)
+            .map(|i| Arc::from(format!("c{i}")))
+            .collect();
+        for (i, client) in clients.iter().enumerate() {
+            let caches = res.caches.entry(client.clone()).or_insert_with(new_caches);
+            caches[Browser::Safari].insert(client, O, U, i as i64, false, &allowed);
+            res.cached += 1;
+            res.keep_cache_budget(i as i64);
+        }
+        let kept = MIN_CACHE_BUDGET * 3 / 4;
+        assert_eq!(res.cached, kept);
+        assert_eq!(res.live_clients(), kept);
+        assert_eq!(res.dropped_cache_entries(), (clients.len() - kept) as u64);
+        let hit = |res: &Resolver, c: &Arc<str>| {
+            res.caches.get(c).is_some_and(|cs| {
+                cs[Browser::Safari].lookup(c, O, U, 0, false, "PUT", &[])
+                    != super::super::cache::Lookup::Miss
+            })
+        };
+        assert!(!hit(&res, &clients[0]));
+        assert!(hit(&res, &clients[MIN_CACHE_BUDGET]));
+        // Expired entries go first and are not counted as dropped.
+        let mut res = Resolver::one_of(2, 2 * MIN_CACHE_BUDGET);
+        for (i, client) in clients.iter().enumerate() {
+            let caches = res.caches.entry(client.clone()).or_insert_with(new_caches);
+            caches[Browser::Safari].insert(client, O, U, 0, false, &allowed);
+            res.cached += 1;
+            res.keep_cache_budget(if i == MIN_CACHE_BUDGET {
+                3_600_000_001
+            } else {
+                0
+            });
+        }
+        assert_eq!(res.dropped_cache_entries(), 0);
+        assert_eq!(res.cached, 0);
     }
 
     /// Credentials options: what the input shows, a font's `same-origin` mode, else both.
