@@ -723,6 +723,13 @@ pub struct InputSummary {
     pub error: Option<String>,
 }
 
+/// Endpoints the summary lists one by one (`Summary::fold_excess_endpoints`): an endpoint
+/// table of every distinct URL path would grow with the input (REST paths carry ids).
+pub(crate) const MAX_SUMMARY_ENDPOINTS: usize = 20_000;
+
+/// The summary endpoint counting the endpoints past [`MAX_SUMMARY_ENDPOINTS`] together.
+pub(crate) const OTHER_ENDPOINTS: &str = "(other endpoints)";
+
 #[derive(Clone, Debug, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct EndpointStats {
@@ -732,6 +739,20 @@ pub struct EndpointStats {
     pub preflight_wait_ms: f64,
     pub reasons: BTreeMap<String, u64>,
     pub fix: Option<String>,
+}
+
+impl EndpointStats {
+    /// Adds another count of the same endpoint (a shard's, or one folded into the rest).
+    fn absorb(&mut self, o: EndpointStats) {
+        self.requests += o.requests;
+        self.blocked += o.blocked;
+        self.preflights += o.preflights;
+        self.preflight_wait_ms = add_ms(self.preflight_wait_ms, o.preflight_wait_ms);
+        for (r, n) in o.reasons {
+            *self.reasons.entry(r).or_insert(0) += n;
+        }
+        keep_least(&mut self.fix, o.fix.as_ref());
+    }
 }
 
 impl Summary {
@@ -778,7 +799,15 @@ impl Summary {
     }
 
     fn add_endpoint(&mut self, r: &Record, b: Browser, verdict: &'static str) {
-        let e = self.endpoints.entry(r.endpoint()).or_default();
+        let mut key = r.endpoint();
+        if !self.endpoints.contains_key(&key) {
+            self.endpoints.insert(key.clone(), EndpointStats::default());
+            // A new endpoint past the bound may be the one folded.
+            if self.fold_excess_endpoints() && !self.endpoints.contains_key(&key) {
+                key = OTHER_ENDPOINTS.to_owned();
+            }
+        }
+        let e = self.endpoints.entry(key).or_default();
         e.requests += 1;
         if let Some(p) = &r.preflight {
             if p.source == PreflightSource::Recorded {
@@ -794,6 +823,31 @@ impl Summary {
             *self.reasons.entry(reason).or_insert(0) += 1;
             keep_least(&mut e.fix, r.fix.as_ref());
         }
+    }
+
+    /// Holds the endpoint table to [`MAX_SUMMARY_ENDPOINTS`]: the endpoints that sort last
+    /// are counted together under [`OTHER_ENDPOINTS`], and the disagreements of the ones that
+    /// sort last are dropped. Keeping the least keys (not the first seen) leaves the same
+    /// table whatever order records and shard summaries come in, so a merge of shards still
+    /// equals the single run (`corscope merge`); every endpoint kept has all its counts.
+    /// Whether anything was folded.
+    fn fold_excess_endpoints(&mut self) -> bool {
+        let mut folded = false;
+        while self.endpoints.len() - usize::from(self.endpoints.contains_key(OTHER_ENDPOINTS))
+            > MAX_SUMMARY_ENDPOINTS
+        {
+            let last = self.endpoints.keys().rev().find(|k| *k != OTHER_ENDPOINTS);
+            let Some(o) = last.cloned().and_then(|k| self.endpoints.remove(&k)) else {
+                break;
+            };
+            let rest = self.endpoints.entry(OTHER_ENDPOINTS.to_owned());
+            rest.or_default().absorb(o);
+            folded = true;
+        }
+        while self.disagreements.len() > MAX_SUMMARY_ENDPOINTS {
+            self.disagreements.pop_last();
+        }
+        folded
     }
 
     fn add_disagreement(&mut self, r: &Record) {
@@ -821,6 +875,9 @@ impl Summary {
                 r.endpoint(),
                 format!("{verdicts}{why}{fix}"),
             );
+            if self.disagreements.len() > MAX_SUMMARY_ENDPOINTS {
+                self.disagreements.pop_last();
+            }
         }
     }
 
@@ -848,19 +905,12 @@ impl Summary {
             *self.reasons.entry(k).or_insert(0) += v;
         }
         for (k, o) in other.endpoints {
-            let e = self.endpoints.entry(k).or_default();
-            e.requests += o.requests;
-            e.blocked += o.blocked;
-            e.preflights += o.preflights;
-            e.preflight_wait_ms = add_ms(e.preflight_wait_ms, o.preflight_wait_ms);
-            for (r, n) in o.reasons {
-                *e.reasons.entry(r).or_insert(0) += n;
-            }
-            keep_least(&mut e.fix, o.fix.as_ref());
+            self.endpoints.entry(k).or_default().absorb(o);
         }
         for (k, text) in other.disagreements {
             least_into(&mut self.disagreements, k, text);
         }
+        self.fold_excess_endpoints();
         self.inputs.extend(other.inputs);
         self.errors.extend(other.errors);
     }
@@ -960,6 +1010,44 @@ mod tests {
             preflight_wait_ms: None,
             flow: None,
         }
+    }
+
+    /// Past the bound the endpoints that sort last are counted under OTHER_ENDPOINTS, the
+    /// table is the same in any record order, and a merge of two halves equals the whole.
+    #[test]
+    fn summary_endpoints_are_bounded_and_merge_like_one_run() {
+        let n = MAX_SUMMARY_ENDPOINTS + 10;
+        let records: Vec<Record> = (0..n)
+            .map(|i| {
+                let mut r = sample();
+                r.url = format!("https://api.example/items/{i:06}");
+                r.browsers_agree = i % 2 == 0;
+                r
+            })
+            .collect();
+        let run = |order: &mut dyn Iterator<Item = &Record>| {
+            let mut s = Summary::new(Browser::Chromium);
+            order.for_each(|r| s.add(r));
+            s
+        };
+        let json = |s: &Summary| serde_json::to_string(s).unwrap_or_default();
+        let whole = run(&mut records.iter());
+        assert_eq!(whole.endpoints.len(), MAX_SUMMARY_ENDPOINTS + 1);
+        let rest = &whole.endpoints[OTHER_ENDPOINTS];
+        assert_eq!((rest.requests, rest.blocked), (10, 10));
+        assert!(whole.endpoints.contains_key(&format!(
+            "PUT https://api.example/items/{:06}",
+            MAX_SUMMARY_ENDPOINTS - 1
+        )));
+        assert_eq!(
+            whole.disagreements.len(),
+            (n / 2).min(MAX_SUMMARY_ENDPOINTS)
+        );
+        assert_eq!(json(&run(&mut records.iter().rev())), json(&whole));
+        let mut merged = run(&mut records.iter().step_by(2));
+        merged.merge(run(&mut records.iter().skip(1).step_by(2)));
+        merged.inputs.clear();
+        assert_eq!(json(&merged), json(&whole));
     }
 
     /// The serialized record is the table: same names, same order (a field added to
