@@ -408,7 +408,7 @@ impl Resolver {
 /// Preflight-cache entries one resolver keeps by default, over all its clients and browsers
 /// (`--max-cached-preflights`). Entries live for their max-age (up to a day in Firefox): a
 /// capture of many clients would otherwise hold every successful preflight of its last hours.
-pub const MAX_CACHED_PREFLIGHTS: usize = 65_536;
+pub const MAX_CACHED_PREFLIGHTS: usize = 32_768;
 
 /// The smallest budget: one client's three caches full (Chromium and Safari keep 1024
 /// entries, Firefox 100).

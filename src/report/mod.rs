@@ -725,7 +725,7 @@ pub struct InputSummary {
 
 /// Endpoints the summary lists one by one (`Summary::fold_excess_endpoints`): an endpoint
 /// table of every distinct URL path would grow with the input (REST paths carry ids).
-pub(crate) const MAX_SUMMARY_ENDPOINTS: usize = 20_000;
+pub(crate) const MAX_SUMMARY_ENDPOINTS: usize = 10_000;
 
 /// The summary endpoint counting the endpoints past [`MAX_SUMMARY_ENDPOINTS`] together.
 pub(crate) const OTHER_ENDPOINTS: &str = "(other endpoints)";
