@@ -2,7 +2,7 @@
 # Reproducible throughput and memory comparison (README "Performance"):
 #   benches/compare.sh [WORKDIR]        (default WORKDIR: target/compare, files are reused)
 # Generates, with corscope's seeded generators, a ~400 MB plain-HTTP capture, the same kind of
-# traffic as HTTP/2 over TLS 1.3 (~400 MB, with its key log), ~100 MB, ~1 GB and ~2 GB captures
+# traffic as HTTP/2 over TLS 1.3 (~400 MB, with its key log), ~100 MB, ~1 GB, ~2 GB and ~4 GB captures
 # (memory check) and a ~500 MB DevTools HAR; then times, on the same files, in one run (page
 # cache warm, median of RUNS runs, default 3): cat, httpry, tshark, corscope --jobs 1 and
 # --jobs 2 on the capture; corscope on the TLS capture; cat, python json.load, jq and corscope
@@ -32,6 +32,7 @@ gen pcap "$W/tls400.pcap" 400000000 --tls-keylog "$W/tls400.keys"
 gen pcap "$W/cap100.pcap" 100000000
 gen pcap "$W/cap1g.pcap" 1000000000
 gen pcap "$W/cap2g.pcap" 2000000000
+gen pcap "$W/cap4g.pcap" 4000000000
 gen har "$W/har500.har" 500000000
 
 # Packets in a capture / entries in a HAR (counted once, outside the timings).
@@ -154,7 +155,7 @@ echo
 echo "| capture | --jobs 1 | --jobs 2 |"
 echo "|---|---|---|"
 max_rss=0
-for f in cap100.pcap cap400.pcap cap1g.pcap cap2g.pcap; do
+for f in cap100.pcap cap400.pcap cap1g.pcap cap2g.pcap cap4g.pcap; do
   read -r _ m1 _ < <(RUNS=1 measure "$BIN" analyze "$W/$f" --format ndjson --jobs 1)
   read -r _ m2 _ < <(RUNS=1 measure "$BIN" analyze "$W/$f" --format ndjson --jobs 2)
   echo "| $f ($(size_mb "$W/$f") MB) | $((m1 / 1024)) MB | $((m2 / 1024)) MB |"
