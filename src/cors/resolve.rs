@@ -2036,6 +2036,51 @@ mod tests {
         assert_eq!(third.browsers[Browser::Chromium].verdict, Verdict::Unknown);
     }
 
+    /// A cache entry dropped for the memory budget leaves the request it would have served
+    /// as a request whose preflight is not in the input: `unknown`, never a guessed verdict.
+    #[test]
+    fn entry_dropped_for_the_budget_leaves_the_request_unknown() {
+        let put = |client: &str, t| {
+            let mut e = allowed_put();
+            e.time = t;
+            e.client = Arc::from(client);
+            e
+        };
+        let flow = |client: &str, t, pf: Option<Exchange>| {
+            let mut f = one(put(client, t), pf);
+            f.client = Arc::from(client);
+            f
+        };
+        let preflight = |t| {
+            let mut p = put_preflight("600");
+            p.time = t;
+            p
+        };
+        let mut res = Resolver::one_of(1, 0);
+        res.resolve(&flow("a", 2, Some(preflight(1))), Browser::Chromium);
+        let kept = res.resolve(&flow("a", 2_000_000, None), Browser::Chromium);
+        assert_eq!(kept.browsers[Browser::Chromium].verdict, Verdict::Allowed);
+        // Later preflights of other clients, each cached by three browsers, push "a" out.
+        let n = MIN_CACHE_BUDGET / 3 + 1;
+        let client = |i: usize| format!("10.0.{}.{}", i / 256, i % 256);
+        for i in 0..n {
+            let t = 3_000_000 + i as i64;
+            res.resolve(
+                &flow(&client(i), t + 1, Some(preflight(t))),
+                Browser::Chromium,
+            );
+        }
+        assert!(res.dropped_cache_entries() > 0);
+        assert!(res.cached <= res.cache_budget);
+        let dropped = res.resolve(&flow("a", 4_000_000, None), Browser::Chromium);
+        for b in ALL_BROWSERS {
+            assert_eq!(dropped.browsers[b].verdict, Verdict::Unknown, "{b:?}");
+        }
+        // The latest client's entries are still there.
+        let last = res.resolve(&flow(&client(n - 1), 4_000_000, None), Browser::Chromium);
+        assert_eq!(last.browsers[Browser::Chromium].verdict, Verdict::Allowed);
+    }
+
     #[test]
     fn each_client_has_its_own_preflight_cache() {
         let pf = put_preflight("600");
