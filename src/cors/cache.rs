@@ -213,10 +213,15 @@ impl PreflightCache {
 
     /// Drops the entries made or last refreshed at `cutoff` or before; how many.
     pub(crate) fn drop_created_until(&mut self, cutoff: Micros) -> usize {
+        self.retain_entries(|e| e.created > cutoff)
+    }
+
+    /// Keeps the entries `keep` accepts (URLs left with none go); how many went.
+    fn retain_entries(&mut self, keep: impl Fn(&Entry) -> bool) -> usize {
         let before = self.len;
         let mut len = 0;
         self.entries.retain(|_, list| {
-            list.retain(|e| e.created > cutoff);
+            list.retain(&keep);
             len += list.len();
             !list.is_empty()
         });
@@ -371,13 +376,7 @@ impl PreflightCache {
 
     /// Drops expired entries; called as the clock advances so memory follows live keys only.
     pub(crate) fn expire(&mut self, now: Micros) {
-        let mut len = 0;
-        self.entries.retain(|_, list| {
-            list.retain(|e| e.expires > now);
-            len += list.len();
-            !list.is_empty()
-        });
-        self.len = len;
+        self.retain_entries(|e| e.expires > now);
     }
 
     fn evict_oldest(&mut self) {
