@@ -245,6 +245,7 @@ impl Resolver {
             facts: &facts,
             page_origin: &page_origin,
             evidence: &self.evidence,
+            names_memo: Default::default(),
         };
         let options = credential_options(&facts);
         let rec_evals = judge.readings(caches, recorder, &options, &[], &[]);
@@ -467,6 +468,7 @@ struct Judge<'a> {
     facts: &'a Facts,
     page_origin: &'a str,
     evidence: &'a super::counterfactual::EndpointEvidence,
+    names_memo: super::engine::NamesMemo,
 }
 
 impl Judge<'_> {
@@ -494,6 +496,7 @@ impl Judge<'_> {
                     recorder_unsafe_names: names,
                     is_font: self.facts.is_font,
                     evidence: Some(self.evidence),
+                    names_memo: Some(&self.names_memo),
                 };
                 (include, evaluate(self.flow, &cx))
             })
@@ -2093,6 +2096,7 @@ mod tests {
             recorder_unsafe_names: &[],
             is_font: false,
             evidence: None,
+            names_memo: None,
         };
         let mut caches = new_caches();
         let passed = evaluate(&flow, &cx(&caches[Browser::Chromium]));
