@@ -7,8 +7,8 @@ use super::browser::{AllowOriginRules, Browser};
 use super::cache::{Allowed, Lookup, PreflightCache};
 use super::counterfactual::{self, EndpointEvidence};
 use super::headers::{
-    is_safelisted_method, parse_allow_list, parse_request_headers_list,
-    unsafe_request_header_names_as, ListParse, NameSet, ValueEncoding,
+    author_headers, is_safelisted_method, judge_author_headers, parse_allow_list,
+    parse_request_headers_list, unsafe_request_header_names_as, ListParse, NameSet, ValueEncoding,
 };
 use super::headview::{self, HeadProblem};
 use super::origin::{
@@ -111,12 +111,17 @@ pub(crate) struct Context<'a> {
 }
 
 /// Per flow: each hop's unsafe request header names as one browser reads the visible
-/// headers ([`unsafe_request_header_names_as`]), computed once. Resolving a flow evaluates it
-/// up to six times per browser (credentials readings, derived browsers, the recorder's names
-/// for another browser), and judging every header was the largest per-flow cost of deciding.
-/// Exact: the key is everything the answer depends on within one flow.
+/// headers ([`unsafe_request_header_names_as`]), computed once, and the hop's author headers
+/// (the part every browser shares). Resolving a flow evaluates it up to six times per browser
+/// (credentials readings, derived browsers, the recorder's names for another browser), and
+/// judging every header was the largest per-flow cost of deciding. Exact: the keys are
+/// everything the answers depend on within one flow.
 #[derive(Default)]
-pub(crate) struct NamesMemo(std::cell::RefCell<Vec<NamesKey>>);
+pub(crate) struct NamesMemo {
+    names: std::cell::RefCell<Vec<NamesKey>>,
+    /// Hop and the positions of its author headers ([`author_headers`]).
+    authors: std::cell::RefCell<Vec<(usize, Vec<usize>)>>,
+}
 
 /// Hop, browser, value encoding, and the names.
 type NamesKey = (usize, Browser, ValueEncoding, Vec<String>);
@@ -130,15 +135,31 @@ impl NamesMemo {
         compute: impl FnOnce() -> Vec<String>,
     ) -> Vec<String> {
         let hit = self
-            .0
+            .names
             .borrow()
             .iter()
             .find(|(h, b, e, _)| (*h, *b, *e) == (hop, browser, enc))
             .map(|(.., names)| names.clone());
         hit.unwrap_or_else(|| {
             let names = compute();
-            self.0.borrow_mut().push((hop, browser, enc, names.clone()));
+            self.names
+                .borrow_mut()
+                .push((hop, browser, enc, names.clone()));
             names
+        })
+    }
+
+    fn authors(&self, hop: usize, headers: &[(&[u8], &[u8])]) -> Vec<usize> {
+        let hit = self
+            .authors
+            .borrow()
+            .iter()
+            .find(|(h, _)| *h == hop)
+            .map(|(_, a)| a.clone());
+        hit.unwrap_or_else(|| {
+            let a = author_headers(headers);
+            self.authors.borrow_mut().push((hop, a.clone()));
+            a
         })
     }
 }
@@ -615,10 +636,12 @@ fn unsafe_names(
         }
     }
     let mut names = if sent {
-        let judge = || unsafe_request_header_names_as(browser, req.headers.iter(), enc);
         match memo {
-            Some((m, hop)) => m.get_or(hop, browser, enc, judge),
-            None => judge(),
+            Some((m, hop)) => m.get_or(hop, browser, enc, || {
+                let headers: Vec<(&[u8], &[u8])> = req.headers.iter().collect();
+                judge_author_headers(browser, &headers, &m.authors(hop, &headers), enc)
+            }),
+            None => unsafe_request_header_names_as(browser, req.headers.iter(), enc),
         }
     } else {
         Vec::new()

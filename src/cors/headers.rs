@@ -437,6 +437,13 @@ pub(crate) fn unsafe_request_header_names_as<'a>(
     enc: ValueEncoding,
 ) -> Vec<String> {
     let headers: Vec<(&[u8], &[u8])> = headers.collect();
+    judge_author_headers(browser, &headers, &author_headers(&headers), enc)
+}
+
+/// The positions in `headers` of the ones a script may have set: not forbidden, not added by
+/// the browser, not the browser's own no-cache pair. The same for every browser, so a flow
+/// judged for several finds them once ([`judge_author_headers`] does the per-browser part).
+pub(crate) fn author_headers(headers: &[(&[u8], &[u8])]) -> Vec<usize> {
     // `Cache-Control: no-cache` with `Pragma: no-cache` is what the browser itself adds to an
     // EventSource request and to every request when DevTools disables the cache; a script
     // setting both to exactly that is rare, and then its preflight (if any) tells.
@@ -452,31 +459,52 @@ pub(crate) fn unsafe_request_header_names_as<'a>(
         (Some(c), None) => c == b"max-age=0",
         _ => false,
     };
-    let mut unsafe_names = Vec::new();
-    let mut safelisted = Vec::new();
-    let mut safelisted_bytes = 0usize;
-    for (name, value) in headers.iter().copied() {
-        if is_forbidden_request_header(name) || is_browser_added_header(name) {
-            continue;
-        }
-        if browser_no_cache
-            && (name.eq_ignore_ascii_case(b"cache-control") || name.eq_ignore_ascii_case(b"pragma"))
-        {
-            continue;
-        }
+    let by_script = |name: &[u8]| {
+        !(is_forbidden_request_header(name)
+            || is_browser_added_header(name)
+            || (browser_no_cache
+                && (name.eq_ignore_ascii_case(b"cache-control")
+                    || name.eq_ignore_ascii_case(b"pragma"))))
+    };
+    (0..headers.len())
+        .filter(|&i| by_script(headers[i].0))
+        .collect()
+}
+
+/// `#cors-unsafe-request-header-names` as `browser` judges the author headers of `headers`
+/// (positions from [`author_headers`]): lower-cased, de-duplicated and sorted, including the
+/// 1024-byte rule for the safelisted ones.
+pub(crate) fn judge_author_headers(
+    browser: Browser,
+    headers: &[(&[u8], &[u8])],
+    authors: &[usize],
+    enc: ValueEncoding,
+) -> Vec<String> {
+    let lower = |name: &[u8]| {
         let mut lower = crate::model::escape_bytes(name);
         lower.make_ascii_lowercase();
+        lower
+    };
+    let mut unsafe_names = Vec::new();
+    let mut safelisted_bytes = 0usize;
+    for &i in authors {
+        let (name, value) = headers[i];
         // Header values are stored untrimmed; the browser saw them normalized.
         let value = crate::model::trim_http_ws(value);
         if is_safelisted_as(browser, name, value, enc) {
             safelisted_bytes += enc.chars(value);
-            safelisted.push(lower);
         } else {
-            unsafe_names.push(lower);
+            unsafe_names.push(lower(name));
         }
     }
     if safelisted_bytes > 1024 {
-        unsafe_names.extend(safelisted);
+        // The safelisted names count too (their names are only written out here: rare).
+        for &i in authors {
+            let (name, value) = headers[i];
+            if is_safelisted_as(browser, name, crate::model::trim_http_ws(value), enc) {
+                unsafe_names.push(lower(name));
+            }
+        }
     }
     unsafe_names.sort();
     unsafe_names.dedup();
