@@ -384,6 +384,10 @@ pub struct Record {
     /// pipeline was asked to attach it; never serialized).
     #[serde(skip)]
     pub flow: Option<crate::report::summary::FlowRef>,
+    /// The record's NDJSON line, when the pipeline wrote it as it built the record (on the
+    /// resolving workers); the NDJSON sink then writes it as it is. Never serialized.
+    #[serde(skip)]
+    pub ndjson: Option<Vec<u8>>,
 }
 
 /// Earliest and latest times RFC 3339 can write (four-digit years): 0000-01-01T00:00:00Z and
@@ -494,7 +498,15 @@ impl Record {
             wait_ms: last.exchange.timings.wait_ms,
             preflight_wait_ms: first.preflight.as_ref().and_then(|p| p.timings.wait_ms),
             flow: None,
+            ndjson: None,
         }
+    }
+
+    /// The record as one NDJSON line (with its newline); `None` only if the fast writer
+    /// refuses a type, and the sink then writes it with serde_json.
+    pub(crate) fn ndjson_line(&self) -> Option<Vec<u8>> {
+        let mut line = Vec::with_capacity(1024);
+        ndjson::write_line(&mut line, self).ok().map(|()| line)
     }
 
     /// `browser`'s own fields of the flat record: verdict, reason, console message (the
@@ -619,6 +631,9 @@ impl<W: Write> NdjsonSink<W> {
 
 impl<W: Write> RecordSink for NdjsonSink<W> {
     fn record(&mut self, r: &Record) -> io::Result<()> {
+        if let Some(line) = &r.ndjson {
+            return self.out.write_all(line);
+        }
         self.line.clear();
         if ndjson::write_line(&mut self.line, r).is_err() {
             // A type the fast writer refuses: serde_json writes the same line.
@@ -1010,6 +1025,7 @@ mod tests {
             wait_ms: Some(1.5),
             preflight_wait_ms: None,
             flow: None,
+            ndjson: None,
         }
     }
 
