@@ -367,9 +367,10 @@ pub(crate) enum ValueEncoding {
 impl ValueEncoding {
     /// The value's length in the page's characters.
     fn chars(self, v: &[u8]) -> usize {
-        match (self, std::str::from_utf8(v)) {
-            (ValueEncoding::Utf8, Ok(s)) => s.chars().count(),
-            _ => v.len(),
+        // Latin-1 needs no UTF-8 check (it was made for every header judged).
+        match self {
+            ValueEncoding::Utf8 => std::str::from_utf8(v).map_or(v.len(), |s| s.chars().count()),
+            ValueEncoding::Latin1 => v.len(),
         }
     }
 }
