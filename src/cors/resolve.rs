@@ -248,7 +248,7 @@ impl Resolver {
             names_memo: Default::default(),
         };
         let options = credential_options(&facts);
-        let rec_evals = judge.readings(caches, recorder, &options, &[], &[]);
+        let mut rec_evals = judge.readings(caches, recorder, &options, &[], &[]);
         if delivered_outside_cors(flow, &facts, &rec_evals) {
             return not_cors_resolution(recorder, facts, Note::DeliveredOutsideCors);
         }
@@ -261,13 +261,15 @@ impl Resolver {
         for b in ALL_BROWSERS {
             let (v, choice) = if b == recorder {
                 let v = judge.verdict(b, &rec_evals, rec_choice, rec_notes.clone(), true);
-                (v, rec_choice.map(|i| rec_evals[i].clone()))
+                (v, None)
             } else {
                 judge.derive(caches, b, credentials, &recording, &options, &decided)
             };
             decided[b] = Some(v);
             chosen[b] = choice;
         }
+        // The recorder's chosen evaluation, moved out once the others no longer read it.
+        chosen[recorder] = rec_choice.map(|i| rec_evals.swap_remove(i));
         // The loop above decided every browser: the fallback is never taken.
         let mut browsers =
             decided.map(|b, v| v.unwrap_or_else(|| plain(b, Verdict::Unknown, vec![])));
@@ -537,7 +539,7 @@ impl Judge<'_> {
         so_far: &PerBrowser<Option<BrowserVerdict>>,
     ) -> (BrowserVerdict, Option<(bool, Evaluation)>) {
         let opts = derived_options(credentials, rec, &self.facts.observed, options);
-        let evals = self.readings(caches, b, &opts, &rec.passed, &rec.names);
+        let mut evals = self.readings(caches, b, &opts, &rec.passed, &rec.names);
         let (choice, note) = combine(b, &evals);
         let mut v = self.verdict(b, &evals, choice, note.into_iter().collect(), false);
         if v.verdict == Verdict::Unknown && same_hidden_answer(&evals, rec.evals, rec.choice) {
@@ -556,7 +558,8 @@ impl Judge<'_> {
                 }],
             );
         }
-        (v, choice.map(|i| evals[i].clone()))
+        // The chosen evaluation is moved out, not cloned: nothing reads the others after.
+        (v, choice.map(|i| evals.swap_remove(i)))
     }
 }
 
