@@ -806,6 +806,8 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
         live,
         ..Options::default()
     };
+    // NDJSON lines are written on the resolving workers; the caller's thread only writes them.
+    opts.ndjson_lines = format == OutputFormat::Ndjson && !a.quiet && !a.summary;
     opts.capture.skip_unknown_link_types = a.skip_unknown_links;
     a.limits.apply(&mut opts);
     if let Some(code) = load_keylogs(&a.keylog, &mut opts) {

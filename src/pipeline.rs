@@ -9,11 +9,14 @@
 //!   the parallel capture reader, whose own threads read, decode and reassemble);
 //! - resolution, on a thread of its own: it is sequential and stateful (the preflight caches
 //!   see the flows in time order) and the largest single step, so nothing else shares it;
-//! - records and output, on the caller's thread (`out` stays there).
+//! - output, on the caller's thread (`out` stays there).
 //!
-//! Every flow is resolved in the same order either way, so the records are the same, in the
-//! same order, whatever the number of threads. (An earlier version built records on the rayon
-//! pool next to resolution; on two cores its idle workers' spinning cost more than it saved.)
+//! Records (and, for an NDJSON sink, their lines) are built right after each flow is resolved,
+//! in the same rayon job, so they are built in parallel too and the caller's thread only
+//! writes them: once the input is read, the flows pairing still holds (its horizon, seconds of
+//! input time) are decided with nothing else to overlap, and the caller's thread building
+//! every record was then the longest stage. Every flow is resolved in the same order either
+//! way, so the records are the same, in the same order, whatever the number of threads.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
@@ -80,6 +83,9 @@ pub struct Options {
     /// Preflight-cache entries kept over all clients and browsers (`--max-cached-preflights`),
     /// shared out evenly between the resolver shards.
     pub max_cached_preflights: usize,
+    /// Write each record's NDJSON line ([`Record::ndjson`]) as the record is built, on the
+    /// resolving workers (the records go to an NDJSON sink).
+    pub ndjson_lines: bool,
 }
 
 impl Default for Options {
@@ -96,6 +102,7 @@ impl Default for Options {
             live: false,
             idle_flush: Duration::from_secs(IDLE_FLUSH_SECS),
             max_cached_preflights: crate::cors::resolve::MAX_CACHED_PREFLIGHTS,
+            ndjson_lines: false,
         }
     }
 }
@@ -162,7 +169,9 @@ impl Resolving {
         }
     }
 
-    fn resolve(&mut self, batch: Vec<Flow>) -> Vec<(Flow, Resolution)> {
+    /// Resolves a batch and builds its records (in flow order; flows that make none are
+    /// left out).
+    fn resolve(&mut self, opts: &Options, batch: Vec<Flow>) -> Vec<Record> {
         self.flows += batch.len() as u64;
         let n = self.shards.len();
         let mut per: Vec<Vec<(usize, Flow, Browser)>> = (0..n).map(|_| Vec::new()).collect();
@@ -179,22 +188,33 @@ impl Resolving {
                 .into_iter()
                 .map(|(i, flow, recorder)| {
                     let res = resolver.resolve(&flow, recorder);
-                    (i, flow, res)
+                    (i, record_of(opts, flow, res))
                 })
                 .collect::<Vec<_>>()
         };
-        let done: Vec<Vec<(usize, Flow, Resolution)>> =
+        let done: Vec<Vec<(usize, Option<Record>)>> =
             if len < PARALLEL_RESOLVE_MIN || per.iter().filter(|p| !p.is_empty()).count() < 2 {
                 self.shards.iter_mut().zip(per).map(work).collect()
             } else {
                 self.shards.par_iter_mut().zip(per).map(work).collect()
             };
-        let mut slots: Vec<Option<(Flow, Resolution)>> = (0..len).map(|_| None).collect();
-        for (i, flow, res) in done.into_iter().flatten() {
-            slots[i] = Some((flow, res));
+        let mut slots: Vec<Option<Record>> = (0..len).map(|_| None).collect();
+        for (i, record) in done.into_iter().flatten() {
+            slots[i] = record;
         }
         // Every index 0..len was pushed to exactly one shard and comes back once.
         slots.into_iter().flatten().collect()
+    }
+}
+
+impl Resolving {
+    /// Frees the shards' caches and evidence on the pool that built them, one shard per
+    /// worker: on the caller's thread, every block was freed across threads, one after
+    /// another, after the last record (a few percent of a two-thread run, all of it wall time).
+    fn retire(self) {
+        if self.shards.len() > 1 {
+            self.shards.into_par_iter().with_max_len(1).for_each(drop);
+        }
     }
 }
 
@@ -221,17 +241,25 @@ fn recorder_of(flow: &Flow) -> Browser {
         .unwrap_or(Browser::Chromium)
 }
 
-/// The stateless half: records (messages, fixes), handed to `out` in flow order.
-fn output(opts: &Options, resolved: Vec<(Flow, Resolution)>, out: &mut dyn FnMut(Record)) {
-    for (flow, res) in resolved {
-        let mut r = Record::new(&flow, &res);
-        if opts.all || r.is_cross_origin_cors() {
-            if opts.attach_flows {
-                r.flow = Some(crate::report::summary::FlowRef(Arc::new((flow, res))));
-            }
-            out(r);
-        }
+/// The stateless half: the flow's record (messages, fixes, the NDJSON line when asked), or
+/// `None` when it is not reported.
+fn record_of(opts: &Options, flow: Flow, res: Resolution) -> Option<Record> {
+    let mut r = Record::new(&flow, &res);
+    if !(opts.all || r.is_cross_origin_cors()) {
+        return None;
     }
+    if opts.attach_flows {
+        r.flow = Some(crate::report::summary::FlowRef(Arc::new((flow, res))));
+    }
+    if opts.ndjson_lines {
+        r.ndjson = r.ndjson_line();
+    }
+    Some(r)
+}
+
+/// Hands a batch's records to `out`, in flow order.
+fn output(records: Vec<Record>, out: &mut dyn FnMut(Record)) {
+    records.into_iter().for_each(out);
 }
 
 /// What reading an input produced besides its flows.
@@ -416,6 +444,7 @@ pub fn analyze_input(
     report
         .diagnostics
         .add(WarnKind::LimitPreflightCache, dropped);
+    resolving.retire();
     report
 }
 
@@ -427,7 +456,7 @@ fn sequential(
     out: &mut dyn FnMut(Record),
 ) -> ReadOutcome {
     let mut pairing = Pairing::new(opts, input.format, input.live);
-    let mut decide = |batch: Vec<Flow>| output(opts, resolving.resolve(batch), out);
+    let mut decide = |batch: Vec<Flow>| output(resolving.resolve(opts, batch), out);
     let mut read = produce(input, opts, 1, &mut |x| pairing.push(x, &mut decide));
     let diag = pairing.finish(&mut decide);
     read.diag.merge(diag);
@@ -467,7 +496,7 @@ fn pipelined(
         // started the input is still here to be read on this thread.
         let (input_tx, input_rx) = sync_channel::<input::Input>(1);
         let (work_tx, work_rx) = sync_channel::<Work>(QUEUE);
-        let (resolved_tx, resolved_rx) = sync_channel::<Vec<(Flow, Resolution)>>(QUEUE);
+        let (resolved_tx, resolved_rx) = sync_channel::<Vec<Record>>(QUEUE);
         let reading = thread::Builder::new()
             .name("analyze-read".into())
             .spawn_scoped(s, move || {
@@ -490,7 +519,7 @@ fn pipelined(
             .spawn_scoped(s, move || {
                 let mut decide = |flows: Vec<Flow>| {
                     // A closed queue only happens if this thread's caller failed.
-                    let _ = resolved_tx.send(resolving.resolve(flows));
+                    let _ = resolved_tx.send(resolving.resolve(opts, flows));
                 };
                 let mut stage = ResolveStage {
                     opts,
@@ -508,8 +537,8 @@ fn pipelined(
             let _ = reading.join();
             return stage_failed("cannot start the resolving thread");
         }
-        for resolved in resolved_rx {
-            output(opts, resolved, out);
+        for records in resolved_rx {
+            output(records, out);
         }
         let pairing_diag = match resolver {
             Ok(h) => h.join().ok().flatten(),

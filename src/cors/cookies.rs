@@ -37,7 +37,11 @@ fn host_of(url: &Url) -> Option<String> {
 }
 
 fn domain_match(host: &str, domain: &str) -> bool {
-    host == domain || host.ends_with(&format!(".{domain}"))
+    // `host` ends with `.` + `domain` (compared in place, no string built per cookie).
+    host == domain
+        || host
+            .strip_suffix(domain)
+            .is_some_and(|rest| rest.ends_with('.'))
 }
 
 impl CookieJar {
@@ -102,6 +106,14 @@ impl CookieJar {
     /// jar, counting only cookies that reach it for certain: same-site ones (both hosts inside
     /// the cookie's domain), so that third-party-cookie blocking cannot explain their absence.
     pub(crate) fn would_send(&self, client: &Arc<str>, page_origin: &str, url: &str) -> bool {
+        // Only domain cookies can count (`same_site` below): without one, nothing to parse.
+        let Some(jar) = self
+            .jars
+            .get(client)
+            .filter(|jar| jar.iter().any(|c| !c.host_only))
+        else {
+            return false;
+        };
         let (Ok(target), Ok(page)) = (Url::parse(url), Url::parse(page_origin)) else {
             return false;
         };
@@ -112,19 +124,17 @@ impl CookieJar {
         if target.scheme() != page.scheme() {
             return false;
         }
-        self.jars.get(client).is_some_and(|jar| {
-            jar.iter().any(|c| {
-                let reaches = if c.host_only {
-                    th == c.domain
-                } else {
-                    domain_match(&th, &c.domain)
-                };
-                let same_site = !c.host_only && domain_match(&ph, &c.domain);
-                reaches
-                    && same_site
-                    && (!c.secure || target.scheme() == "https")
-                    && target.path().starts_with(&c.path)
-            })
+        jar.iter().any(|c| {
+            let reaches = if c.host_only {
+                th == c.domain
+            } else {
+                domain_match(&th, &c.domain)
+            };
+            let same_site = !c.host_only && domain_match(&ph, &c.domain);
+            reaches
+                && same_site
+                && (!c.secure || target.scheme() == "https")
+                && target.path().starts_with(&c.path)
         })
     }
 }

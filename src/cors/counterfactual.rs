@@ -21,8 +21,10 @@ const PER_ENDPOINT: usize = 4;
 
 /// Per (client, endpoint), newest last. An endpoint is the URL without its query or fragment:
 /// servers route by path.
+/// Hashed with seeded foldhash, not SipHash: the keys come from the input, and every flow
+/// is recorded here (SipHash was a visible share of deciding a flow).
 struct Recent<T> {
-    map: HashMap<(Arc<str>, String), Vec<T>>,
+    map: HashMap<(Arc<str>, String), Vec<T>, foldhash::fast::RandomState>,
     order: VecDeque<(Arc<str>, String)>,
     /// Endpoints remembered.
     cap: usize,
@@ -31,7 +33,7 @@ struct Recent<T> {
 impl<T> Recent<T> {
     fn new(cap: usize) -> Self {
         Self {
-            map: HashMap::new(),
+            map: HashMap::default(),
             order: VecDeque::new(),
             cap: cap.max(1),
         }
@@ -74,7 +76,8 @@ struct SeenResponse {
     cors_headers: Headers,
     http2: bool,
     time: Micros,
-    place: String,
+    /// Where the response is (written out only when a note cites it).
+    place: Position,
 }
 
 /// The server's earlier answers, per endpoint: answered preflights, and the CORS headers of
@@ -85,7 +88,11 @@ pub(crate) struct EndpointEvidence {
 }
 
 fn place(x: &Exchange) -> String {
-    match x.loc.position {
+    place_at(x.loc.position)
+}
+
+fn place_at(position: Position) -> String {
+    match position {
         Position::HarEntry(i) => format!("entry {i}"),
         Position::Packet { number, .. } => format!("packet {number}"),
         Position::Stream { number, stream, .. } => format!("packet {number} stream {stream}"),
@@ -131,7 +138,7 @@ impl EndpointEvidence {
                 cors_headers,
                 http2: x.request.is_http2(),
                 time: x.time,
-                place: place(x),
+                place: x.loc.position,
             };
             self.responses.push(&flow.client, &x.request.url, seen);
         }
@@ -222,7 +229,7 @@ pub(crate) fn response_answer(
         .filter(|s| s.time < time && s.origin == origin)
         .peekable();
     let first = seen.peek()?;
-    let (first_place, mut count) = (first.place.clone(), 0);
+    let (latest, mut count) = (first.place, 0);
     let mut outcome: Option<Result<(), Failure>> = None;
     for s in seen {
         let r = check_access(cx.browser, &s.cors_headers, origin, cx.include, s.http2);
@@ -240,6 +247,7 @@ pub(crate) fn response_answer(
     } else {
         "every one of which fails this browser's CORS check the same way"
     };
+    let first_place = place_at(latest);
     Some(Answer {
         result: outcome.map_err(|failure| Blocked {
             failure,
@@ -369,6 +377,7 @@ mod tests {
                 recorder_unsafe_names: &[],
                 is_font: false,
                 evidence: Some(&evidence),
+                names_memo: None,
             },
         );
         (ev.decision, ev.notes)

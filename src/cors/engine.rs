@@ -7,8 +7,8 @@ use super::browser::{AllowOriginRules, Browser};
 use super::cache::{Allowed, Lookup, PreflightCache};
 use super::counterfactual::{self, EndpointEvidence};
 use super::headers::{
-    is_safelisted_method, parse_allow_list, parse_request_headers_list,
-    unsafe_request_header_names_as, ListParse, NameSet, ValueEncoding,
+    author_headers, is_safelisted_method, judge_author_headers, parse_allow_list,
+    parse_request_headers_list, unsafe_request_header_names_as, ListParse, NameSet, ValueEncoding,
 };
 use super::headview::{self, HeadProblem};
 use super::origin::{
@@ -105,6 +105,63 @@ pub(crate) struct Context<'a> {
     pub is_font: bool,
     /// The server's earlier answers per endpoint, for requests the recorder did not send.
     pub evidence: Option<&'a EndpointEvidence>,
+    /// The flow's hops' unsafe names as each browser reads the visible request, shared by
+    /// every evaluation of the same flow (`None`: computed each time).
+    pub names_memo: Option<&'a NamesMemo>,
+}
+
+/// Per flow: each hop's unsafe request header names as one browser reads the visible
+/// headers ([`unsafe_request_header_names_as`]), computed once, and the hop's author headers
+/// (the part every browser shares). Resolving a flow evaluates it up to six times per browser
+/// (credentials readings, derived browsers, the recorder's names for another browser), and
+/// judging every header was the largest per-flow cost of deciding. Exact: the keys are
+/// everything the answers depend on within one flow.
+#[derive(Default)]
+pub(crate) struct NamesMemo {
+    names: std::cell::RefCell<Vec<NamesKey>>,
+    /// Hop and the positions of its author headers ([`author_headers`]).
+    authors: std::cell::RefCell<Vec<(usize, Vec<usize>)>>,
+}
+
+/// Hop, browser, value encoding, and the names.
+type NamesKey = (usize, Browser, ValueEncoding, Vec<String>);
+
+impl NamesMemo {
+    fn get_or(
+        &self,
+        hop: usize,
+        browser: Browser,
+        enc: ValueEncoding,
+        compute: impl FnOnce() -> Vec<String>,
+    ) -> Vec<String> {
+        let hit = self
+            .names
+            .borrow()
+            .iter()
+            .find(|(h, b, e, _)| (*h, *b, *e) == (hop, browser, enc))
+            .map(|(.., names)| names.clone());
+        hit.unwrap_or_else(|| {
+            let names = compute();
+            self.names
+                .borrow_mut()
+                .push((hop, browser, enc, names.clone()));
+            names
+        })
+    }
+
+    fn authors(&self, hop: usize, headers: &[(&[u8], &[u8])]) -> Vec<usize> {
+        let hit = self
+            .authors
+            .borrow()
+            .iter()
+            .find(|(h, _)| *h == hop)
+            .map(|(_, a)| a.clone());
+        hit.unwrap_or_else(|| {
+            let a = author_headers(headers);
+            self.authors.borrow_mut().push((hop, a.clone()));
+            a
+        })
+    }
 }
 
 pub(crate) fn evaluate(flow: &Flow, cx: &Context) -> Evaluation {
@@ -264,6 +321,7 @@ fn announce(
         req,
         hop.preflight.as_ref(),
         value_encoding(cx, &hop.exchange),
+        cx.names_memo.map(|m| (m, i)),
     );
     let need = !is_safelisted_method(&req.method)
         || !names.is_empty()
@@ -422,6 +480,7 @@ fn uncached_preflight(
                 req,
                 hop.preflight.as_ref(),
                 value_encoding(cx, &hop.exchange),
+                cx.names_memo.map(|m| (m, i)),
             ) == names
         }
     };
@@ -564,6 +623,7 @@ fn unsafe_names(
     req: &Request,
     preflight: Option<&Exchange>,
     enc: ValueEncoding,
+    memo: Option<(&NamesMemo, usize)>,
 ) -> Vec<String> {
     let announced = preflight.and_then(|pf| {
         pf.request
@@ -576,7 +636,13 @@ fn unsafe_names(
         }
     }
     let mut names = if sent {
-        unsafe_request_header_names_as(browser, req.headers.iter(), enc)
+        match memo {
+            Some((m, hop)) => m.get_or(hop, browser, enc, || {
+                let headers: Vec<(&[u8], &[u8])> = req.headers.iter().collect();
+                judge_author_headers(browser, &headers, &m.authors(hop, &headers), enc)
+            }),
+            None => unsafe_request_header_names_as(browser, req.headers.iter(), enc),
+        }
     } else {
         Vec::new()
     };
@@ -966,6 +1032,7 @@ mod tests {
                 recorder_unsafe_names: &[],
                 is_font: false,
                 evidence: None,
+                names_memo: None,
             },
         )
         .decision
@@ -1566,6 +1633,7 @@ mod tests {
             recorder_unsafe_names: &[],
             is_font: true,
             evidence: None,
+            names_memo: None,
         };
         assert_eq!(
             evaluate(&f, &cx(Safari)).decision,
@@ -1675,6 +1743,7 @@ mod tests {
             recorder_unsafe_names: &[],
             is_font: false,
             evidence: None,
+            names_memo: None,
         }
     }
 

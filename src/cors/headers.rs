@@ -69,36 +69,51 @@ pub(crate) fn normalize_method(method: &str) -> String {
 
 /// `#forbidden-request-header`: names a script cannot set, so they never count as unsafe.
 pub(crate) fn is_forbidden_request_header(name: &[u8]) -> bool {
-    const FORBIDDEN: [&str; 21] = [
-        "accept-charset",
-        "accept-encoding",
-        "access-control-request-headers",
-        "access-control-request-method",
-        "connection",
-        "content-length",
-        "cookie",
-        "cookie2",
-        "date",
-        "dnt",
-        "expect",
-        "host",
-        "keep-alive",
-        "origin",
-        "referer",
-        "set-cookie",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "via",
-    ];
-    // Compared in place: lower-casing into a new Vec for each header was a visible share of
-    // the per-request cost.
-    FORBIDDEN
-        .iter()
-        .any(|f| name.eq_ignore_ascii_case(f.as_bytes()))
-        || starts_with_ignore_case(name, b"proxy-")
+    // Lower-cased once on the stack and matched (a length switch, then one compare): scanning
+    // the list with a case-insensitive compare per entry was a visible share of deciding.
+    let mut buf = [0u8; LONGEST_LISTED_NAME];
+    matches!(
+        lower_listed(name, &mut buf),
+        Some(
+            b"accept-charset"
+                | b"accept-encoding"
+                | b"access-control-request-headers"
+                | b"access-control-request-method"
+                | b"connection"
+                | b"content-length"
+                | b"cookie"
+                | b"cookie2"
+                | b"date"
+                | b"dnt"
+                | b"expect"
+                | b"host"
+                | b"keep-alive"
+                | b"origin"
+                | b"referer"
+                | b"set-cookie"
+                | b"te"
+                | b"trailer"
+                | b"transfer-encoding"
+                | b"upgrade"
+                | b"via"
+        )
+    ) || starts_with_ignore_case(name, b"proxy-")
         || starts_with_ignore_case(name, b"sec-")
+}
+
+/// Longer than every name [`is_forbidden_request_header`] and [`is_browser_added_header`]
+/// list (the longest, `access-control-request-headers` and `attribution-reporting-eligible`,
+/// have 30 bytes).
+const LONGEST_LISTED_NAME: usize = 32;
+
+/// `name` lower-cased into `buf`, or `None` when it is longer than any listed name (and so
+/// none of them).
+fn lower_listed<'b>(name: &[u8], buf: &'b mut [u8; LONGEST_LISTED_NAME]) -> Option<&'b [u8]> {
+    let out = buf.get_mut(..name.len())?;
+    for (o, b) in out.iter_mut().zip(name) {
+        *o = b.to_ascii_lowercase();
+    }
+    Some(out)
 }
 
 fn starts_with_ignore_case(s: &[u8], prefix: &[u8]) -> bool {
@@ -119,26 +134,27 @@ fn starts_with_ignore_case(s: &[u8], prefix: &[u8]) -> bool {
 ///   script that sets them itself needs a preflight, which then lists them.
 /// - `Attribution-Reporting-Eligible`/`-Support`: Chromium's Attribution Reporting API.
 pub(crate) fn is_browser_added_header(name: &[u8]) -> bool {
-    const ADDED: [&str; 15] = [
-        "user-agent",
-        "priority",
-        "upgrade-insecure-requests",
-        "x-client-data",
-        "purpose",
-        "x-purpose",
-        "x-browser-channel",
-        "x-browser-copyright",
-        "x-browser-validation",
-        "x-browser-year",
-        "if-none-match",
-        "if-modified-since",
-        "if-range",
-        "attribution-reporting-eligible",
-        "attribution-reporting-support",
-    ];
-    ADDED
-        .iter()
-        .any(|f| name.eq_ignore_ascii_case(f.as_bytes()))
+    let mut buf = [0u8; LONGEST_LISTED_NAME];
+    matches!(
+        lower_listed(name, &mut buf),
+        Some(
+            b"user-agent"
+                | b"priority"
+                | b"upgrade-insecure-requests"
+                | b"x-client-data"
+                | b"purpose"
+                | b"x-purpose"
+                | b"x-browser-channel"
+                | b"x-browser-copyright"
+                | b"x-browser-validation"
+                | b"x-browser-year"
+                | b"if-none-match"
+                | b"if-modified-since"
+                | b"if-range"
+                | b"attribution-reporting-eligible"
+                | b"attribution-reporting-support"
+        )
+    )
 }
 
 /// `#cors-unsafe-request-header-byte`.
@@ -166,9 +182,25 @@ static UNSAFE_BYTES: [bool; 256] = {
 
 /// The value rule for Accept-Language and Content-Language.
 fn is_language_value(v: &[u8]) -> bool {
-    v.iter()
-        .all(|&b| b.is_ascii_alphanumeric() || b" *,-.;=".contains(&b))
+    v.iter().all(|&b| LANGUAGE_BYTES[usize::from(b)])
 }
+
+/// [`is_language_value`]'s bytes as a table (Accept-Language is on most requests).
+static LANGUAGE_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    let listed = b" *,-.;=";
+    let mut i = 0;
+    while i < listed.len() {
+        t[listed[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
 
 /// WHATWG "parse a MIME type" far enough to get the essence (type/subtype, lower-cased).
 /// Parameters never make parsing fail in the standard, so they are not examined.
@@ -335,9 +367,10 @@ pub(crate) enum ValueEncoding {
 impl ValueEncoding {
     /// The value's length in the page's characters.
     fn chars(self, v: &[u8]) -> usize {
-        match (self, std::str::from_utf8(v)) {
-            (ValueEncoding::Utf8, Ok(s)) => s.chars().count(),
-            _ => v.len(),
+        // Latin-1 needs no UTF-8 check (it was made for every header judged).
+        match self {
+            ValueEncoding::Utf8 => std::str::from_utf8(v).map_or(v.len(), |s| s.chars().count()),
+            ValueEncoding::Latin1 => v.len(),
         }
     }
 }
@@ -354,8 +387,9 @@ fn is_safelisted_as(browser: Browser, name: &[u8], value: &[u8], enc: ValueEncod
     }
     let rules = &browser.profile().safelist;
     let unsafe_byte = |b: &u8| is_unsafe_byte(*b) || (rules.non_ascii_unsafe && *b >= 0x80);
-    let lower = name.to_ascii_lowercase();
-    match lower.as_slice() {
+    let mut buf = [0u8; LONGEST_LISTED_NAME];
+    // Every name matched here is short: a longer one goes to the extra rules, as before.
+    match lower_listed(name, &mut buf).unwrap_or_default() {
         b"accept" => !value.iter().any(unsafe_byte),
         b"accept-language" | b"content-language" => is_language_value(value),
         b"content-type" => {
@@ -420,6 +454,13 @@ pub(crate) fn unsafe_request_header_names_as<'a>(
     enc: ValueEncoding,
 ) -> Vec<String> {
     let headers: Vec<(&[u8], &[u8])> = headers.collect();
+    judge_author_headers(browser, &headers, &author_headers(&headers), enc)
+}
+
+/// The positions in `headers` of the ones a script may have set: not forbidden, not added by
+/// the browser, not the browser's own no-cache pair. The same for every browser, so a flow
+/// judged for several finds them once ([`judge_author_headers`] does the per-browser part).
+pub(crate) fn author_headers(headers: &[(&[u8], &[u8])]) -> Vec<usize> {
     // `Cache-Control: no-cache` with `Pragma: no-cache` is what the browser itself adds to an
     // EventSource request and to every request when DevTools disables the cache; a script
     // setting both to exactly that is rare, and then its preflight (if any) tells.
@@ -435,30 +476,52 @@ pub(crate) fn unsafe_request_header_names_as<'a>(
         (Some(c), None) => c == b"max-age=0",
         _ => false,
     };
+    let by_script = |name: &[u8]| {
+        !(is_forbidden_request_header(name)
+            || is_browser_added_header(name)
+            || (browser_no_cache
+                && (name.eq_ignore_ascii_case(b"cache-control")
+                    || name.eq_ignore_ascii_case(b"pragma"))))
+    };
+    (0..headers.len())
+        .filter(|&i| by_script(headers[i].0))
+        .collect()
+}
+
+/// `#cors-unsafe-request-header-names` as `browser` judges the author headers of `headers`
+/// (positions from [`author_headers`]): lower-cased, de-duplicated and sorted, including the
+/// 1024-byte rule for the safelisted ones.
+pub(crate) fn judge_author_headers(
+    browser: Browser,
+    headers: &[(&[u8], &[u8])],
+    authors: &[usize],
+    enc: ValueEncoding,
+) -> Vec<String> {
+    let lower = |name: &[u8]| {
+        let mut lower = crate::model::escape_bytes(name);
+        lower.make_ascii_lowercase();
+        lower
+    };
     let mut unsafe_names = Vec::new();
-    let mut safelisted = Vec::new();
     let mut safelisted_bytes = 0usize;
-    for (name, value) in headers.iter().copied() {
-        if is_forbidden_request_header(name) || is_browser_added_header(name) {
-            continue;
-        }
-        if browser_no_cache
-            && (name.eq_ignore_ascii_case(b"cache-control") || name.eq_ignore_ascii_case(b"pragma"))
-        {
-            continue;
-        }
-        let lower = crate::model::escape_bytes(name).to_ascii_lowercase();
+    for &i in authors {
+        let (name, value) = headers[i];
         // Header values are stored untrimmed; the browser saw them normalized.
         let value = crate::model::trim_http_ws(value);
         if is_safelisted_as(browser, name, value, enc) {
             safelisted_bytes += enc.chars(value);
-            safelisted.push(lower);
         } else {
-            unsafe_names.push(lower);
+            unsafe_names.push(lower(name));
         }
     }
     if safelisted_bytes > 1024 {
-        unsafe_names.extend(safelisted);
+        // The safelisted names count too (their names are only written out here: rare).
+        for &i in authors {
+            let (name, value) = headers[i];
+            if is_safelisted_as(browser, name, crate::model::trim_http_ws(value), enc) {
+                unsafe_names.push(lower(name));
+            }
+        }
     }
     unsafe_names.sort();
     unsafe_names.dedup();
@@ -525,6 +588,15 @@ mod tests {
     }
 
     #[test]
+    fn language_byte_table_is_the_fetch_definition() {
+        // Fetch: 0x30-0x39, 0x41-0x5A, 0x61-0x7A, 0x20, 0x2A, 0x2C, 0x2D, 0x2E, 0x3B, 0x3D.
+        for b in 0..=255u8 {
+            let spec = b.is_ascii_alphanumeric() || b" *,-.;=".contains(&b);
+            assert_eq!(is_language_value(&[b]), spec, "byte {b:#04x}");
+        }
+    }
+
+    #[test]
     fn name_lists_ignore_case_and_prefixes_need_the_whole_prefix() {
         for (name, forbidden) in [
             (&b"Accept-Encoding"[..], true),
@@ -537,7 +609,12 @@ mod tests {
         ] {
             assert_eq!(is_forbidden_request_header(name), forbidden, "{name:?}");
         }
+        assert!(is_forbidden_request_header(
+            b"Access-Control-Request-Headers"
+        ));
+        assert!(!is_forbidden_request_header(&[b'a'; 40]));
         assert!(is_browser_added_header(b"User-Agent"));
+        assert!(is_browser_added_header(b"ATTRIBUTION-REPORTING-ELIGIBLE"));
         assert!(!is_browser_added_header(b"User-Agent2"));
     }
     use Browser::*;

@@ -271,9 +271,10 @@ impl Resolver {
             facts: &facts,
             page_origin: &page_origin,
             evidence: &self.evidence,
+            names_memo: Default::default(),
         };
         let options = credential_options(&facts);
-        let rec_evals = judge.readings(caches, recorder, &options, &[], &[]);
+        let mut rec_evals = judge.readings(caches, recorder, &options, &[], &[]);
         if delivered_outside_cors(flow, &facts, &rec_evals) {
             return not_cors_resolution(recorder, facts, Note::DeliveredOutsideCors);
         }
@@ -286,13 +287,15 @@ impl Resolver {
         for b in ALL_BROWSERS {
             let (v, choice) = if b == recorder {
                 let v = judge.verdict(b, &rec_evals, rec_choice, rec_notes.clone(), true);
-                (v, rec_choice.map(|i| rec_evals[i].clone()))
+                (v, None)
             } else {
                 judge.derive(caches, b, credentials, &recording, &options, &decided)
             };
             decided[b] = Some(v);
             chosen[b] = choice;
         }
+        // The recorder's chosen evaluation, moved out once the others no longer read it.
+        chosen[recorder] = rec_choice.map(|i| rec_evals.swap_remove(i));
         // The loop above decided every browser: the fallback is never taken.
         let mut browsers =
             decided.map(|b, v| v.unwrap_or_else(|| plain(b, Verdict::Unknown, vec![])));
@@ -550,6 +553,7 @@ struct Judge<'a> {
     facts: &'a Facts,
     page_origin: &'a str,
     evidence: &'a super::counterfactual::EndpointEvidence,
+    names_memo: super::engine::NamesMemo,
 }
 
 impl Judge<'_> {
@@ -577,6 +581,7 @@ impl Judge<'_> {
                     recorder_unsafe_names: names,
                     is_font: self.facts.is_font,
                     evidence: Some(self.evidence),
+                    names_memo: Some(&self.names_memo),
                 };
                 (include, evaluate(self.flow, &cx))
             })
@@ -617,7 +622,7 @@ impl Judge<'_> {
         so_far: &PerBrowser<Option<BrowserVerdict>>,
     ) -> (BrowserVerdict, Option<(bool, Evaluation)>) {
         let opts = derived_options(credentials, rec, &self.facts.observed, options);
-        let evals = self.readings(caches, b, &opts, &rec.passed, &rec.names);
+        let mut evals = self.readings(caches, b, &opts, &rec.passed, &rec.names);
         let (choice, note) = combine(b, &evals);
         let mut v = self.verdict(b, &evals, choice, note.into_iter().collect(), false);
         if v.verdict == Verdict::Unknown && same_hidden_answer(&evals, rec.evals, rec.choice) {
@@ -636,7 +641,8 @@ impl Judge<'_> {
                 }],
             );
         }
-        (v, choice.map(|i| evals[i].clone()))
+        // The chosen evaluation is moved out, not cloned: nothing reads the others after.
+        (v, choice.map(|i| evals.swap_remove(i)))
     }
 }
 
@@ -2269,6 +2275,7 @@ mod tests {
             recorder_unsafe_names: &[],
             is_font: false,
             evidence: None,
+            names_memo: None,
         };
         let mut caches = new_caches();
         let passed = evaluate(&flow, &cx(&caches[Browser::Chromium]));

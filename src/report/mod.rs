@@ -14,6 +14,7 @@
 //! and one row per record. `verdict`, `reason` and `message` are Chromium's; Firefox's and
 //! Safari's have their own fields; `fix` is for the browser that recorded the input.
 
+mod ndjson;
 pub mod summary;
 
 use std::collections::BTreeMap;
@@ -383,6 +384,10 @@ pub struct Record {
     /// pipeline was asked to attach it; never serialized).
     #[serde(skip)]
     pub flow: Option<crate::report::summary::FlowRef>,
+    /// The record's NDJSON line, when the pipeline wrote it as it built the record (on the
+    /// resolving workers); the NDJSON sink then writes it as it is. Never serialized.
+    #[serde(skip)]
+    pub ndjson: Option<Vec<u8>>,
 }
 
 /// Earliest and latest times RFC 3339 can write (four-digit years): 0000-01-01T00:00:00Z and
@@ -493,7 +498,15 @@ impl Record {
             wait_ms: last.exchange.timings.wait_ms,
             preflight_wait_ms: first.preflight.as_ref().and_then(|p| p.timings.wait_ms),
             flow: None,
+            ndjson: None,
         }
+    }
+
+    /// The record as one NDJSON line (with its newline); `None` only if the fast writer
+    /// refuses a type, and the sink then writes it with serde_json.
+    pub(crate) fn ndjson_line(&self) -> Option<Vec<u8>> {
+        let mut line = Vec::with_capacity(1024);
+        ndjson::write_line(&mut line, self).ok().map(|()| line)
     }
 
     /// `browser`'s own fields of the flat record: verdict, reason, console message (the
@@ -536,6 +549,9 @@ impl Record {
 
     /// The endpoint for summaries: origin + path, without the query.
     pub(crate) fn endpoint(&self) -> String {
+        if let Some((origin, path)) = plain_origin_and_path(&self.url) {
+            return format!("{} {origin}{path}", self.method);
+        }
         match url::Url::parse(&self.url) {
             Ok(u) => format!(
                 "{} {}{}",
@@ -547,6 +563,42 @@ impl Record {
         }
     }
 }
+
+/// The origin and path of a URL already written the way the URL parser serializes them
+/// (`origin::plain_origin`, and a path of plain characters without `.`/`..` segments), read
+/// without a parse: the summary asks for every record's endpoint, and parsing the URL was most
+/// of adding a record. `None` means "ask the parser" (checked against it by a property test).
+fn plain_origin_and_path(url: &str) -> Option<(&str, &str)> {
+    let origin = crate::origin::plain_origin(url)?;
+    let rest = &url[origin.len()..];
+    let end = rest.bytes().position(|b| b == b'?' || b == b'#');
+    let path = &rest[..end.unwrap_or(rest.len())];
+    if path.is_empty() {
+        return Some((origin, "/"));
+    }
+    let dot_segment = path.split('/').any(|seg| seg == "." || seg == "..");
+    (path.bytes().all(|b| PLAIN_PATH_BYTES[usize::from(b)]) && !dot_segment)
+        .then_some((origin, path))
+}
+
+/// Bytes the URL parser keeps as they are in a special URL's path: no percent-encoding, no
+/// `\` read as `/`, no tab or newline dropped, no `%2e` dot segment (a table: the path of every
+/// record is checked).
+static PLAIN_PATH_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    let listed = b"-._~!$&'()*+,;=:@/";
+    let mut i = 0;
+    while i < listed.len() {
+        t[listed[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
 
 /// Where records go as they become final.
 pub(crate) trait RecordSink {
@@ -564,18 +616,32 @@ pub(crate) trait RecordSink {
 
 pub(crate) struct NdjsonSink<W: Write> {
     out: W,
+    /// The line being written (kept: one allocation for the run).
+    line: Vec<u8>,
 }
 
 impl<W: Write> NdjsonSink<W> {
     pub(crate) fn new(out: W) -> Self {
-        Self { out }
+        Self {
+            out,
+            line: Vec::new(),
+        }
     }
 }
 
 impl<W: Write> RecordSink for NdjsonSink<W> {
     fn record(&mut self, r: &Record) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, r)?;
-        self.out.write_all(b"\n")
+        if let Some(line) = &r.ndjson {
+            return self.out.write_all(line);
+        }
+        self.line.clear();
+        if ndjson::write_line(&mut self.line, r).is_err() {
+            // A type the fast writer refuses: serde_json writes the same line.
+            self.line.clear();
+            serde_json::to_writer(&mut self.line, r)?;
+            self.line.push(b'\n');
+        }
+        self.out.write_all(&self.line)
     }
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
@@ -1009,6 +1075,70 @@ mod tests {
             wait_ms: Some(1.5),
             preflight_wait_ms: None,
             flow: None,
+            ndjson: None,
+        }
+    }
+
+    proptest::proptest! {
+        /// Where the fast path answers, it answers as the parser does.
+        #[test]
+        fn plain_endpoint_agrees_with_the_parser(
+            origin in "https?://[a-z0-9]{1,4}(\\.[a-z]{1,3})?(:[0-9]{1,5})?",
+            path in "[/a-zA-Z0-9.%\\\\ \t~!$&'()*+,;=:@_-]{0,12}",
+            tail in "([?#][a-z/.]{0,4})?",
+        ) {
+            let url = format!("{origin}{path}{tail}");
+            if let Some((o, p)) = plain_origin_and_path(&url) {
+                let u = url::Url::parse(&url).unwrap();
+                proptest::prop_assert_eq!(
+                    (o.to_owned(), p),
+                    (u.origin().ascii_serialization(), u.path()),
+                    "{}", url
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn plain_endpoints() {
+        for (url, want) in [
+            (
+                "https://a.test/x/y.js?q=1",
+                Some(("https://a.test", "/x/y.js")),
+            ),
+            ("http://a.test:8080", Some(("http://a.test:8080", "/"))),
+            ("http://a.test#f", Some(("http://a.test", "/"))),
+            ("http://a.test/a/../b", None),
+            ("http://a.test/a%2e", None),
+            ("http://a.test/a b", None),
+            ("http://A.test/", None),
+        ] {
+            assert_eq!(plain_origin_and_path(url), want, "{url}");
+        }
+    }
+
+    /// The fast NDJSON line is serde_json's, for a record with every optional field set and
+    /// strings that need escaping, and for one with none set.
+    #[test]
+    fn ndjson_line_is_serde_jsons() {
+        let mut full = sample();
+        full.note = Some("a \"quoted\"\tnote\u{1}\\ é ‘x’".into());
+        full.preflight_wait_ms = Some(1e-7);
+        full.wait_ms = Some(f64::NAN);
+        let mut empty = sample();
+        empty.preflight = None;
+        empty.origin = None;
+        empty.status = None;
+        empty.wait_ms = None;
+        for r in [sample(), full, empty] {
+            let mut mine = Vec::new();
+            ndjson::write_line(&mut mine, &r).unwrap();
+            let mut want = serde_json::to_vec(&r).unwrap();
+            want.push(b'\n');
+            assert_eq!(
+                String::from_utf8_lossy(&mine),
+                String::from_utf8_lossy(&want)
+            );
         }
     }
 

@@ -537,6 +537,7 @@ pub(crate) fn recheck(fix: &HeaderFix, flow: &Flow, res: &Resolution) -> Option<
                     recorder_unsafe_names: &[],
                     is_font: res.facts.is_font,
                     evidence: None,
+                    names_memo: None,
                 },
             );
             let bad = match ev.decision {
