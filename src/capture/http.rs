@@ -299,7 +299,9 @@ fn content_length(headers: &Headers) -> Option<Result<u64, ()>> {
 /// Whether the last transfer coding is `chunked`; `None` without Transfer-Encoding.
 fn chunked_last(headers: &Headers) -> Option<bool> {
     let mut last: Option<&[u8]> = None;
+    let mut has = false;
     for v in headers.get_all("transfer-encoding") {
+        has = true;
         for part in v.split(|b| *b == b',') {
             let t = trim_http_ws(part);
             if !t.is_empty() {
@@ -307,11 +309,7 @@ fn chunked_last(headers: &Headers) -> Option<bool> {
             }
         }
     }
-    let has = headers.contains("transfer-encoding");
-    if !has {
-        return None;
-    }
-    Some(last.is_some_and(|t| t.eq_ignore_ascii_case(b"chunked")))
+    has.then(|| last.is_some_and(|t| t.eq_ignore_ascii_case(b"chunked")))
 }
 
 /// Parses a chunk-size line (without its line end): hex digits, then optional whitespace and

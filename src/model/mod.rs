@@ -119,9 +119,15 @@ impl Headers {
         &'a self,
         name: &'n str,
     ) -> impl Iterator<Item = &'a [u8]> + use<'a, 'n> {
-        self.iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|(_, v)| v)
+        let name = name.as_bytes();
+        // Lengths first, from the spans: most names differ in length, and then no slice is
+        // made (this runs for every header lookup of every stage).
+        self.spans.iter().filter_map(move |&(s, m, e)| {
+            let (s, m, e) = (s as usize, m as usize, e as usize);
+            (m - s == name.len() && self.buf.get(s..m)?.eq_ignore_ascii_case(name))
+                .then(|| self.buf.get(m..e))
+                .flatten()
+        })
     }
 
     /// Number of lines carrying `name`.
