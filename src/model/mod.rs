@@ -163,7 +163,14 @@ impl Headers {
 
     /// `get_joined` as text (bytes that are not UTF-8 are escaped as `\xNN`).
     pub(crate) fn get_str(&self, name: &str) -> Option<String> {
-        self.get_joined(name).map(|v| escape_bytes(&v))
+        let mut lines = self.get_all(name);
+        let first = lines.next()?;
+        if lines.next().is_none() {
+            // One line (the usual case): no joined copy first.
+            return Some(escape_bytes(trim_http_ws(first)));
+        }
+        self.get_joined(name)
+            .map(|v| String::from_utf8(v).unwrap_or_else(|e| escape_bytes(e.as_bytes())))
     }
 }
 
