@@ -320,11 +320,21 @@ impl Shape {
 /// shape and a User-Agent that disagree) is `None`: a client copying a browser's User-Agent
 /// is not taken for the browser.
 pub fn wire_engine(headers: &Headers, pseudo: Option<&PseudoOrder>) -> Option<(Browser, Wire)> {
+    with_user_agent(headers, |ua| wire_engine_of(headers, pseudo, ua))
+}
+
+/// [`wire_engine`] with the request's User-Agent as [`with_user_agent`] gives it, for a caller
+/// that reads the User-Agent anyway.
+pub(crate) fn wire_engine_of(
+    headers: &Headers,
+    pseudo: Option<&PseudoOrder>,
+    ua: Option<&str>,
+) -> Option<(Browser, Wire)> {
     let engine = SHAPES
         .iter()
         .find(|(shape, _)| shape.matches(headers, pseudo))
         .map(|(_, b)| *b)?;
-    let facts = with_user_agent(headers, |ua| ua.map(ua_facts))?;
+    let facts = ua.map(ua_facts)?;
     let (_, hints) = browser_headers(headers);
     // Any line naming the brand: the same as the joined value naming it.
     let mut brands = headers.get_all("sec-ch-ua").peekable();
