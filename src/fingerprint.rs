@@ -216,10 +216,7 @@ fn browser_headers(headers: &Headers) -> (bool, bool) {
     let (mut browser_only, mut chromium_only) = (false, false);
     for (name, _) in headers.iter() {
         // The first byte rules out most names at once.
-        if name.len() < 8
-            || name[0] | 0x20 != b's'
-            || !name[..4].eq_ignore_ascii_case(b"sec-")
-        {
+        if name.len() < 8 || name[0] | 0x20 != b's' || !name[..4].eq_ignore_ascii_case(b"sec-") {
             continue;
         }
         let is = |list: &[&str]| list.iter().any(|h| name.eq_ignore_ascii_case(h.as_bytes()));

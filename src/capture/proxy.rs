@@ -120,7 +120,11 @@ fn forwarded_params(v: &[u8]) -> (Option<String>, Option<String>, Option<String>
 /// browser and leaves only the browser's headers in `headers`. `None` for a direct request.
 pub(crate) fn unwrap(headers: &mut Headers) -> Option<Forwarded> {
     // One pass over the names (most requests name none of them).
-    let forwarding = |n: &[u8]| FORWARDING.iter().any(|h| n.eq_ignore_ascii_case(h.as_bytes()));
+    let forwarding = |n: &[u8]| {
+        FORWARDING
+            .iter()
+            .any(|h| n.eq_ignore_ascii_case(h.as_bytes()))
+    };
     if !headers.iter().any(|(n, _)| forwarding(n)) {
         return None;
     }

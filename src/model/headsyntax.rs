@@ -107,8 +107,20 @@ const PLAIN_BYTES: [(bool, bool); 256] = {
         let tchar = b.is_ascii_alphanumeric()
             || matches!(
                 b,
-                b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_'
-                    | b'`' | b'|' | b'~'
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
             );
         t[i] = (tchar, (b >= 0x20 && b != 0x7f) || b == b'\t');
         i += 1;
@@ -131,11 +143,17 @@ fn is_plain(head: &[u8]) -> bool {
     };
     let mut i = nl + 1;
     loop {
-        let name_end = i + head[i..].iter().take_while(|b| PLAIN_BYTES[**b as usize].0).count();
+        let name_end = i + head[i..]
+            .iter()
+            .take_while(|b| PLAIN_BYTES[**b as usize].0)
+            .count();
         if name_end == i {
             // Not a token start: only the blank line (LF, CRLF, or a CR or nothing at the end)
             // keeps the head plain; anything else is an odd line.
-            return matches!(head.get(i..), Some([] | [b'\n', ..] | [b'\r'] | [b'\r', b'\n', ..]));
+            return matches!(
+                head.get(i..),
+                Some([] | [b'\n', ..] | [b'\r'] | [b'\r', b'\n', ..])
+            );
         }
         if head.get(name_end) != Some(&b':') {
             return false;

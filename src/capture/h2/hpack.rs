@@ -303,7 +303,10 @@ fn nibbles() -> &'static Nibbles {
                 })
             })
             .collect();
-        let pad_ok = path.iter().map(|&(depth, ones)| depth <= 7 && ones).collect();
+        let pad_ok = path
+            .iter()
+            .map(|&(depth, ones)| depth <= 7 && ones)
+            .collect();
         Nibbles { steps, pad_ok }
     })
 }

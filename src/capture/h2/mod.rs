@@ -384,13 +384,7 @@ impl H2Conn {
 
     /// A request head on `stream`: checked (RFC 9113 §8.3.1), made an [`Exchange`] and kept
     /// open until its response. A second head on an open stream is its trailers.
-    fn request(
-        &mut self,
-        stream: u32,
-        fields: Headers,
-        meta: &PacketMeta,
-        ctx: &mut Ctx<'_>,
-    ) {
+    fn request(&mut self, stream: u32, fields: Headers, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         if self.streams.contains_key(&stream) {
             // Trailers of a request.
             return;
@@ -472,13 +466,7 @@ impl H2Conn {
         );
     }
 
-    fn response(
-        &mut self,
-        stream: u32,
-        fields: Headers,
-        meta: &PacketMeta,
-        ctx: &mut Ctx<'_>,
-    ) {
+    fn response(&mut self, stream: u32, fields: Headers, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         let mut status = None;
         let mut headers = Headers::with_capacity(fields.len(), fields.byte_len());
         for (n, v) in fields.iter() {
@@ -642,9 +630,8 @@ mod tests {
     /// URL's host and scheme taken from the fields only when they can be.
     #[test]
     fn request_head_reads_pseudo_headers_into_the_url() {
-        let head = |fields: &[(&str, &str)]| {
-            super::RequestHead::read(&fields.iter().copied().collect())
-        };
+        let head =
+            |fields: &[(&str, &str)]| super::RequestHead::read(&fields.iter().copied().collect());
         // (fields, URL; `None`: malformed)
         type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>);
         let cases: &[Case] = &[
