@@ -5,6 +5,7 @@
 //! Written here rather than taken from a crate: the `hpack` crate is unmaintained since 2016
 //! and its forks are thin; the decoder is small, table-driven and fuzzed (`fuzz/fuzz_targets/hpack.rs`).
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::OnceLock;
 
@@ -141,18 +142,26 @@ impl Decoder {
                     (4, false)
                 };
                 let i = integer(&mut block, prefix)?;
-                let name = if i == 0 {
-                    string(&mut block)?
+                // A literal name is read before the value, an indexed one checked first.
+                let literal = if i == 0 {
+                    Some(string(&mut block)?)
                 } else {
-                    self.entry(i)?.0.to_vec()
+                    self.entry(i)?;
+                    None
                 };
                 let value = string(&mut block)?;
+                let name = match &literal {
+                    Some(n) => n,
+                    None => self.entry(i)?.0,
+                };
                 list += name.len() + value.len() + ENTRY_OVERHEAD;
                 if list <= max_list {
-                    field(&name, &value);
+                    field(name, &value);
                 }
                 if index {
-                    self.insert(name, value);
+                    // Only an entry the table keeps is copied out of the block.
+                    let name = name.to_vec();
+                    self.insert(name, value.into_owned());
                 }
             }
             first = false;
@@ -190,7 +199,7 @@ fn integer(block: &mut &[u8], prefix: u8) -> Result<usize, HpackError> {
 }
 
 /// RFC 7541 §5.2 string literal.
-fn string(block: &mut &[u8]) -> Result<Vec<u8>, HpackError> {
+fn string<'a>(block: &mut &'a [u8]) -> Result<Cow<'a, [u8]>, HpackError> {
     let huff = block.first().ok_or(HpackError::Truncated)? & 0x80 != 0;
     let len = integer(block, 7)?;
     if len > block.len() {
@@ -198,10 +207,11 @@ fn string(block: &mut &[u8]) -> Result<Vec<u8>, HpackError> {
     }
     let (s, rest) = block.split_at(len);
     *block = rest;
+    // A plain literal is borrowed from the block: most are only read, not kept.
     if huff {
-        huffman_decode(s)
+        huffman_decode(s).map(Cow::Owned)
     } else {
-        Ok(s.to_vec())
+        Ok(Cow::Borrowed(s))
     }
 }
 
