@@ -90,7 +90,6 @@ struct Side {
 /// HTTP/2 state of one connection.
 #[derive(Debug)]
 pub(crate) struct H2Conn {
-    key: FlowKey,
     conn_no: u64,
     client: Dir,
     scheme: &'static str,
@@ -98,6 +97,9 @@ pub(crate) struct H2Conn {
     /// Requests waiting for their responses, by stream id.
     streams: BTreeMap<u32, Stream>,
     client_ip: Arc<str>,
+    /// The server's address as text (`Evidence::server_ip`, and the URL's host without
+    /// `:authority` or `Host`), made once per connection, not per request.
+    server_text: String,
     last_order_time: Micros,
     stopped: bool,
 }
@@ -117,13 +119,13 @@ impl H2Conn {
             cont: None,
         };
         H2Conn {
-            key,
             conn_no,
             client,
             scheme,
             sides: [side(0), side(1)],
             streams: BTreeMap::new(),
             client_ip: Arc::from(key.sender(client).ip.to_string()),
+            server_text: key.sender(1 - client).to_string(),
             last_order_time: Micros::MIN,
             stopped: false,
         }
@@ -398,7 +400,7 @@ impl H2Conn {
             });
             return;
         }
-        let server = self.key.sender(1 - self.client).to_string();
+        let server = self.server_text.clone();
         let url = head.url(self.scheme, &server);
         let seq = *ctx.seq;
         *ctx.seq += 1;
