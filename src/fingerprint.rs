@@ -220,8 +220,13 @@ fn browser_headers(headers: &Headers) -> (bool, bool) {
             continue;
         }
         let is = |list: &[&str]| list.iter().any(|h| name.eq_ignore_ascii_case(h.as_bytes()));
-        browser_only |= is(BROWSER_ONLY);
-        chromium_only |= is(CHROMIUM_ONLY);
+        // A list already matched is not searched again, and nothing is left to learn once
+        // both have (a Chromium request's first `sec-` line usually settles both).
+        browser_only = browser_only || is(BROWSER_ONLY);
+        chromium_only = chromium_only || is(CHROMIUM_ONLY);
+        if browser_only && chromium_only {
+            break;
+        }
     }
     (browser_only, chromium_only)
 }
