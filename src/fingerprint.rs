@@ -215,12 +215,18 @@ pub(crate) fn with_user_agent<R>(headers: &Headers, f: impl FnOnce(Option<&str>)
 fn browser_headers(headers: &Headers) -> (bool, bool) {
     let (mut browser_only, mut chromium_only) = (false, false);
     for (name, _) in headers.iter() {
-        if name.len() < 8 || !name[..4].eq_ignore_ascii_case(b"sec-") {
+        // The first byte rules out most names at once.
+        if name.len() < 8 || name[0] | 0x20 != b's' || !name[..4].eq_ignore_ascii_case(b"sec-") {
             continue;
         }
         let is = |list: &[&str]| list.iter().any(|h| name.eq_ignore_ascii_case(h.as_bytes()));
-        browser_only |= is(BROWSER_ONLY);
-        chromium_only |= is(CHROMIUM_ONLY);
+        // A list already matched is not searched again, and nothing is left to learn once
+        // both have (a Chromium request's first `sec-` line usually settles both).
+        browser_only = browser_only || is(BROWSER_ONLY);
+        chromium_only = chromium_only || is(CHROMIUM_ONLY);
+        if browser_only && chromium_only {
+            break;
+        }
     }
     (browser_only, chromium_only)
 }
@@ -316,11 +322,21 @@ impl Shape {
 /// shape and a User-Agent that disagree) is `None`: a client copying a browser's User-Agent
 /// is not taken for the browser.
 pub fn wire_engine(headers: &Headers, pseudo: Option<&PseudoOrder>) -> Option<(Browser, Wire)> {
+    with_user_agent(headers, |ua| wire_engine_of(headers, pseudo, ua))
+}
+
+/// [`wire_engine`] with the request's User-Agent as [`with_user_agent`] gives it, for a caller
+/// that reads the User-Agent anyway.
+pub(crate) fn wire_engine_of(
+    headers: &Headers,
+    pseudo: Option<&PseudoOrder>,
+    ua: Option<&str>,
+) -> Option<(Browser, Wire)> {
     let engine = SHAPES
         .iter()
         .find(|(shape, _)| shape.matches(headers, pseudo))
         .map(|(_, b)| *b)?;
-    let facts = with_user_agent(headers, |ua| ua.map(ua_facts))?;
+    let facts = ua.map(ua_facts)?;
     let (_, hints) = browser_headers(headers);
     // Any line naming the brand: the same as the joined value naming it.
     let mut brands = headers.get_all("sec-ch-ua").peekable();

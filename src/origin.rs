@@ -9,6 +9,10 @@ pub fn origin_of(url: &str) -> Option<String> {
     // Deciding one flow asks for the origins of the same few URLs (request, page, redirect
     // targets) dozens of times, and a URL parse was the single largest cost of resolution:
     // the last few answers are kept per thread. Exact: the same string, the same answer.
+    // A plain URL's origin is read off it at once, cheaper than a search of the memo.
+    if let Some(origin) = plain_origin(url) {
+        return Some(origin.to_owned());
+    }
     RECENT_ORIGINS.with(|cell| {
         let Ok(mut recent) = cell.try_borrow_mut() else {
             return parse_origin(url);
@@ -50,38 +54,70 @@ fn parse_origin(url: &str) -> Option<String> {
 /// read without a parse: most URLs in real traffic. `None` means "ask the parser" (checked
 /// against it by a property test).
 pub(crate) fn plain_origin(url: &str) -> Option<&str> {
-    let (rest, default_port) = if let Some(r) = url.strip_prefix("http://") {
-        (r, "80")
-    } else if let Some(r) = url.strip_prefix("https://") {
-        (r, "443")
+    // One pass over bytes: a `str` search and `split` per label cost about a thousand
+    // instructions per URL, asked for every exchange and again by the engine.
+    let b = url.as_bytes();
+    let (start, default_port): (usize, &[u8]) = if b.starts_with(b"http://") {
+        (7, b"80")
+    } else if b.starts_with(b"https://") {
+        (8, b"443")
     } else {
         return None;
     };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..end];
-    let (host, port) = match authority.split_once(':') {
-        Some((h, p)) => (h, Some(p)),
-        None => (authority, None),
-    };
-    let port_ok = port.is_none_or(|p| {
-        (1..=5).contains(&p.len())
-            && p.bytes().all(|b| b.is_ascii_digit())
-            && !p.starts_with('0')
-            && p != default_port
-            && p.parse::<u32>().is_ok_and(|n| n <= 65_535)
-    });
-    let labels_ok = !host.is_empty()
-        && host.split('.').all(|l| {
-            !l.is_empty()
-                && !l.starts_with("xn--")
-                && l.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        });
+    let rest = &b[start..];
+    // The host: labels of lower-case letters, digits and `-`, not empty, not IDNA (`xn--`).
+    let label_ok = |l: &[u8]| !l.is_empty() && !l.starts_with(b"xn--");
+    let (mut label, mut named) = (0, false);
+    let mut host_end = 0;
+    while let Some(&c) = rest.get(host_end) {
+        match c {
+            b'a'..=b'z' => named = true,
+            b'0'..=b'9' | b'-' => {}
+            b'.' => {
+                if !label_ok(&rest[label..host_end]) {
+                    return None;
+                }
+                (label, named) = (host_end + 1, false);
+            }
+            _ => break,
+        }
+        host_end += 1;
+    }
     // A last label that reads as a number (decimal, or `0x` hex) makes the host an IPv4
     // address to the parser.
-    let last = host.rsplit('.').next().unwrap_or_default();
-    let named = last.bytes().any(|b| b.is_ascii_lowercase()) && !last.starts_with("0x");
-    (port_ok && labels_ok && named).then(|| &url[..url.len() - rest.len() + end])
+    let last = &rest[label..host_end];
+    if !(label_ok(last) && named && !last.starts_with(b"0x")) {
+        return None;
+    }
+    let is_end = |c: Option<&u8>| matches!(c, None | Some(b'/' | b'?' | b'#'));
+    let end = match rest.get(host_end) {
+        c if is_end(c) => host_end,
+        Some(b':') => {
+            let p_end = host_end
+                + 1
+                + rest[host_end + 1..]
+                    .iter()
+                    .take_while(|d| d.is_ascii_digit())
+                    .count();
+            let p = &rest[host_end + 1..p_end];
+            if !is_end(rest.get(p_end))
+                || !(1..=5).contains(&p.len())
+                || p[0] == b'0'
+                || p == default_port
+            {
+                return None;
+            }
+            // At most five digits: no overflow.
+            let value = p.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+            if value > 65_535 {
+                return None;
+            }
+            p_end
+        }
+        // Anything else in the host (upper case, `@`, `[`…) is the parser's to read.
+        _ => return None,
+    };
+    Some(&url[..start + end])
 }
 
 /// Parses an `Origin` / page-origin string into its canonical serialization, so that
@@ -94,6 +130,10 @@ pub fn canonical_origin(origin: &str) -> Option<String> {
 }
 
 pub fn same_origin(a: &str, b: &str) -> bool {
+    // Plain URLs compare by their origin text, with nothing allocated (never `null`).
+    if let (Some(x), Some(y)) = (plain_origin(a), plain_origin(b)) {
+        return x == y;
+    }
     match (origin_of(a), origin_of(b)) {
         (Some(x), Some(y)) => x == y && x != "null",
         _ => false,

@@ -169,6 +169,40 @@ impl hashbrown::Equivalent<UrlKey> for UrlQuery<'_> {
     }
 }
 
+/// The waiting slots of one (client, URL), in push order. Most URLs have one exchange waiting
+/// at a time (real traffic's URLs are mostly distinct): that one is kept without a vector.
+enum Slots {
+    One(Slot),
+    Many(Vec<Slot>),
+}
+
+impl Slots {
+    fn push(&mut self, slot: Slot) {
+        match self {
+            Slots::One(first) => *self = Slots::Many(vec![*first, slot]),
+            Slots::Many(v) => v.push(slot),
+        }
+    }
+
+    /// Removes `slot`; whether none is left.
+    fn remove(&mut self, slot: Slot) -> bool {
+        match self {
+            Slots::One(s) => *s == slot,
+            Slots::Many(v) => {
+                v.retain(|s| *s != slot);
+                v.is_empty()
+            }
+        }
+    }
+
+    fn as_slice(&self) -> &[Slot] {
+        match self {
+            Slots::One(s) => std::slice::from_ref(s),
+            Slots::Many(v) => v,
+        }
+    }
+}
+
 /// Streaming pairer: push exchanges (roughly in time order), receive flows.
 ///
 /// Times are arbitrary 64-bit values (captures can carry saturated timestamps), so every
@@ -181,7 +215,7 @@ pub struct Pairer {
     /// Per (client, URL): the waiting slots, in push order (so sorted by `Slot.1`) and never
     /// longer than `max_pending_per_url`.
     /// Hashed with seeded foldhash (its keys come from the input).
-    by_url: hashbrown::HashMap<UrlKey, Vec<Slot>, foldhash::fast::RandomState>,
+    by_url: hashbrown::HashMap<UrlKey, Slots, foldhash::fast::RandomState>,
     latest: Micros,
     next_id: u64,
     diag: Diagnostics,
@@ -228,7 +262,7 @@ impl Pairer {
                     client: client.clone(),
                     url: url.clone(),
                 };
-                self.by_url.insert(key, vec![slot]);
+                self.by_url.insert(key, Slots::One(slot));
             }
         }
         self.buf.insert(
@@ -248,6 +282,7 @@ impl Pairer {
                 client: &client,
                 url: &url,
             })
+            .map(Slots::as_slice)
             .filter(|v| v.len() > max_url)
             .and_then(|v| v.iter().min().copied())
         {
@@ -300,8 +335,7 @@ impl Pairer {
             url: &p.url,
         };
         if let Some(v) = self.by_url.get_mut(&key) {
-            v.retain(|s| *s != slot);
-            if v.is_empty() {
+            if v.remove(slot) {
                 self.by_url.remove(&key);
             }
         }
@@ -312,7 +346,7 @@ impl Pairer {
     fn candidates(&self, client: &str, url: &str) -> &[Slot] {
         self.by_url
             .get(&UrlQuery { client, url })
-            .map_or(&[], Vec::as_slice)
+            .map_or(&[], Slots::as_slice)
     }
 
     /// Whether the preflight `a` can be the one of request `b`.

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 use crate::browser::Browser;
-use crate::fingerprint::{wire_engine, with_user_agent, Wire};
+use crate::fingerprint::{wire_engine_of, with_user_agent, Wire};
 use crate::model::{Exchange, Micros};
 
 /// How long (capture time) an exchange waits for its connection to show its class.
@@ -75,9 +75,14 @@ impl Pools {
         let Some(id) = x.connection else {
             return;
         };
-        let family = wire_engine(&x.request.headers, x.evidence.pseudo_order.as_ref());
-        // Seeded like the table: User-Agents cannot be chosen to collide.
-        let agent = with_user_agent(&x.request.headers, |ua| self.conns.hasher().hash_one(ua));
+        // The User-Agent read once for both. Hashed seeded like the table: User-Agents cannot
+        // be chosen to collide.
+        let (family, agent) = with_user_agent(&x.request.headers, |ua| {
+            (
+                wire_engine_of(&x.request.headers, x.evidence.pseudo_order.as_ref(), ua),
+                self.conns.hasher().hash_one(ua),
+            )
+        });
         let c = self.conns.entry(id).or_insert(Conn {
             family,
             agent,

@@ -119,7 +119,13 @@ fn forwarded_params(v: &[u8]) -> (Option<String>, Option<String>, Option<String>
 /// Splits a request's headers when it shows a proxy: returns what the proxy said about the
 /// browser and leaves only the browser's headers in `headers`. `None` for a direct request.
 pub(crate) fn unwrap(headers: &mut Headers) -> Option<Forwarded> {
-    if !FORWARDING.iter().any(|h| headers.contains(h)) {
+    // One pass over the names (most requests name none of them).
+    let forwarding = |n: &[u8]| {
+        FORWARDING
+            .iter()
+            .any(|h| n.eq_ignore_ascii_case(h.as_bytes()))
+    };
+    if !headers.iter().any(|(n, _)| forwarding(n)) {
         return None;
     }
     let mut fwd = Forwarded::default();

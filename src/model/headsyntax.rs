@@ -97,6 +97,102 @@ pub(crate) fn classify_line(line: &[u8]) -> LineClass {
     }
 }
 
+/// Byte tables for [`is_plain`]: (token character, allowed in a plain value: not a control
+/// byte other than HT, not DEL).
+const PLAIN_BYTES: [(bool, bool); 256] = {
+    let mut t = [(false, false); 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        let tchar = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        t[i] = (tchar, (b >= 0x20 && b != 0x7f) || b == b'\t');
+        i += 1;
+    }
+    t
+};
+
+/// Whether every header line of a head is a plain field (`token:value`, the value free of
+/// control bytes but HT) and the head holds no NUL: then the parser's list is the one every
+/// browser reads. One pass over the bytes with a table (it runs on every response head; the
+/// line-by-line classification it stands for was a visible share of each), the same answer
+/// as classifying each of [`header_lines`] (checked by a property test).
+fn is_plain(head: &[u8]) -> bool {
+    if memchr::memchr(0, head).is_some() {
+        return false;
+    }
+    // Header lines start after the status line.
+    let Some(nl) = memchr::memchr(b'\n', head) else {
+        return true;
+    };
+    let mut i = nl + 1;
+    loop {
+        let name_end = i + head[i..]
+            .iter()
+            .take_while(|b| PLAIN_BYTES[**b as usize].0)
+            .count();
+        if name_end == i {
+            // Not a token start: only the blank line (LF, CRLF, or a CR or nothing at the end)
+            // keeps the head plain; anything else is an odd line.
+            return matches!(
+                head.get(i..),
+                Some([] | [b'\n', ..] | [b'\r'] | [b'\r', b'\n', ..])
+            );
+        }
+        if head.get(name_end) != Some(&b':') {
+            return false;
+        }
+        let value = &head[name_end + 1..];
+        let end = plain_value_len(value);
+        i = name_end + 1 + end;
+        match &value[end..] {
+            [] | [b'\r'] => return true,
+            [b'\n', ..] => i += 1,
+            [b'\r', b'\n', ..] => i += 2,
+            _ => return false,
+        }
+    }
+}
+
+/// How many bytes at the start of `value` may stand in a plain value (see [`PLAIN_BYTES`]):
+/// eight at a time while none is a control byte or DEL, then one at a time (HT is allowed).
+fn plain_value_len(value: &[u8]) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut end = 0;
+    while let Some(Ok(word)) = value.get(end..end + 8).map(<[u8; 8]>::try_from) {
+        let w = u64::from_ne_bytes(word);
+        // A byte below 0x20 (the high bit of a byte below 0x80 set by the subtraction), or a
+        // DEL (a zero byte after the xor): exact tests for "some byte is".
+        let control = w.wrapping_sub(0x20 * ONES) & !w & HIGH;
+        let del = (w ^ (0x7f * ONES)).wrapping_sub(ONES) & !(w ^ (0x7f * ONES)) & HIGH;
+        if control | del != 0 {
+            break;
+        }
+        end += 8;
+    }
+    end + value[end..]
+        .iter()
+        .take_while(|b| PLAIN_BYTES[**b as usize].1)
+        .count()
+}
+
 /// A response head read line by line: the header list every line class contributes to, and
 /// the syntax evidence.
 #[derive(Debug)]
@@ -111,14 +207,7 @@ pub(crate) struct Scanned {
 /// is a plain field and there is no NUL or bare CR: then the caller's own parse is the one
 /// every browser makes, and nothing is allocated.
 pub(crate) fn scan_response_head(head: &[u8]) -> Option<Scanned> {
-    // Control bytes in a value: `httparse` drops such a line, the browsers keep the bytes in
-    // the value (probe p-ctl-acao), so the list is rebuilt here.
-    let plain = memchr::memchr(0, head).is_none()
-        && header_lines(head).all(|l| {
-            classify_line(l) == LineClass::Field
-                && !l.iter().any(|b| (*b < 0x20 && *b != b'\t') || *b == 0x7f)
-        });
-    if plain {
+    if is_plain(head) {
         return None;
     }
     let mut syntax = HeadSyntax {
@@ -348,6 +437,44 @@ mod tests {
     }
 
     proptest! {
+        /// The one-pass plainness test answers as classifying every line does.
+        #[test]
+        fn plain_test_agrees_with_line_classes(
+            lines in proptest::collection::vec(
+                proptest::collection::vec(
+                    prop_oneof![
+                        4 => proptest::sample::select(b"aZ-:; \t\r\x00\x01\x7f\xc3(".to_vec()),
+                        1 => Just(b'\n'),
+                    ],
+                    0..24,
+                ),
+                0..6,
+            ),
+            crlf in any::<bool>(),
+        ) {
+            let eol: &[u8] = if crlf { b"\r\n" } else { b"\n" };
+            let mut head = b"HTTP/1.1 200 OK".to_vec();
+            for l in &lines {
+                head.extend_from_slice(eol);
+                head.extend_from_slice(l);
+            }
+            head.extend_from_slice(eol);
+            head.extend_from_slice(eol);
+            // The reference: every line classified (as `scan_response_head` used to).
+            let by_lines = |h: &[u8]| {
+                memchr::memchr(0, h).is_none()
+                    && header_lines(h).all(|l| {
+                        classify_line(l) == LineClass::Field
+                            && !l.iter().any(|b| (*b < 0x20 && *b != b'\t') || *b == 0x7f)
+                    })
+            };
+            // Every prefix too: heads cut anywhere (a bare CR or nothing at the end).
+            for cut in 0..=head.len() {
+                let h = &head[..cut];
+                prop_assert_eq!(is_plain(h), by_lines(h), "{:?}", String::from_utf8_lossy(h));
+            }
+        }
+
         /// Any bytes: no panic, and a plain head (per `classify_line`) is left to the caller.
         #[test]
         fn scanning_never_panics(body in proptest::collection::vec(any::<u8>(), 0..300)) {

@@ -119,9 +119,15 @@ impl Headers {
         &'a self,
         name: &'n str,
     ) -> impl Iterator<Item = &'a [u8]> + use<'a, 'n> {
-        self.iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|(_, v)| v)
+        let name = name.as_bytes();
+        // Lengths first, from the spans: most names differ in length, and then no slice is
+        // made (this runs for every header lookup of every stage).
+        self.spans.iter().filter_map(move |&(s, m, e)| {
+            let (s, m, e) = (s as usize, m as usize, e as usize);
+            (m - s == name.len() && self.buf.get(s..m)?.eq_ignore_ascii_case(name))
+                .then(|| self.buf.get(m..e))
+                .flatten()
+        })
     }
 
     /// Number of lines carrying `name`.
@@ -157,7 +163,14 @@ impl Headers {
 
     /// `get_joined` as text (bytes that are not UTF-8 are escaped as `\xNN`).
     pub(crate) fn get_str(&self, name: &str) -> Option<String> {
-        self.get_joined(name).map(|v| escape_bytes(&v))
+        let mut lines = self.get_all(name);
+        let first = lines.next()?;
+        if lines.next().is_none() {
+            // One line (the usual case): no joined copy first.
+            return Some(escape_bytes(trim_http_ws(first)));
+        }
+        self.get_joined(name)
+            .map(|v| String::from_utf8(v).unwrap_or_else(|e| escape_bytes(e.as_bytes())))
     }
 }
 

@@ -5,6 +5,7 @@
 //! Written here rather than taken from a crate: the `hpack` crate is unmaintained since 2016
 //! and its forks are thin; the decoder is small, table-driven and fuzzed (`fuzz/fuzz_targets/hpack.rs`).
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::OnceLock;
 
@@ -141,18 +142,26 @@ impl Decoder {
                     (4, false)
                 };
                 let i = integer(&mut block, prefix)?;
-                let name = if i == 0 {
-                    string(&mut block)?
+                // A literal name is read before the value, an indexed one checked first.
+                let literal = if i == 0 {
+                    Some(string(&mut block)?)
                 } else {
-                    self.entry(i)?.0.to_vec()
+                    self.entry(i)?;
+                    None
                 };
                 let value = string(&mut block)?;
+                let name = match &literal {
+                    Some(n) => n,
+                    None => self.entry(i)?.0,
+                };
                 list += name.len() + value.len() + ENTRY_OVERHEAD;
                 if list <= max_list {
-                    field(&name, &value);
+                    field(name, &value);
                 }
                 if index {
-                    self.insert(name, value);
+                    // Only an entry the table keeps is copied out of the block.
+                    let name = name.to_vec();
+                    self.insert(name, value.into_owned());
                 }
             }
             first = false;
@@ -190,7 +199,7 @@ fn integer(block: &mut &[u8], prefix: u8) -> Result<usize, HpackError> {
 }
 
 /// RFC 7541 §5.2 string literal.
-fn string(block: &mut &[u8]) -> Result<Vec<u8>, HpackError> {
+fn string<'a>(block: &mut &'a [u8]) -> Result<Cow<'a, [u8]>, HpackError> {
     let huff = block.first().ok_or(HpackError::Truncated)? & 0x80 != 0;
     let len = integer(block, 7)?;
     if len > block.len() {
@@ -198,10 +207,11 @@ fn string(block: &mut &[u8]) -> Result<Vec<u8>, HpackError> {
     }
     let (s, rest) = block.split_at(len);
     *block = rest;
+    // A plain literal is borrowed from the block: most are only read, not kept.
     if huff {
-        huffman_decode(s)
+        huffman_decode(s).map(Cow::Owned)
     } else {
-        Ok(s.to_vec())
+        Ok(Cow::Borrowed(s))
     }
 }
 
@@ -240,38 +250,101 @@ fn trie() -> &'static Trie {
     })
 }
 
-/// Decodes a Huffman-coded string (RFC 7541 §5.2): EOS inside, or padding that is longer than
-/// 7 bits or not all ones, is an error.
-pub fn huffman_decode(s: &[u8]) -> Result<Vec<u8>, HpackError> {
-    let t = trie();
-    let mut out = Vec::with_capacity(s.len() * 8 / 5);
-    let mut at = 0usize;
-    // Bits consumed since the last symbol, and whether they were all ones.
-    let mut pad_bits = 0u8;
-    let mut pad_ones = true;
-    for &byte in s {
-        for i in (0..8).rev() {
-            let bit = usize::from((byte >> i) & 1);
-            let next = t.nodes.get(at).ok_or(HpackError::Huffman)?[bit];
-            pad_bits += 1;
-            pad_ones &= bit == 1;
-            if next >= LEAF {
-                let sym = next - LEAF;
-                if sym > 255 {
-                    return Err(HpackError::Huffman);
+/// One step of the Huffman decoder: the trie node reached after 4 more bits from a node, the
+/// symbol completed on the way (at most one: every code is at least 5 bits long), or failure
+/// (a path no code takes, or EOS inside the string).
+#[derive(Clone, Copy)]
+struct Nibble {
+    next: u16,
+    sym: Option<u8>,
+    fail: bool,
+}
+
+/// The trie walked 4 bits at a time: per node, a [`Nibble`] for each 4-bit value, and whether
+/// the bits since the last symbol (the node's path from the root) can end a string as padding
+/// (at most 7 bits, all ones).
+struct Nibbles {
+    steps: Vec<[Nibble; 16]>,
+    pad_ok: Vec<bool>,
+}
+
+fn nibbles() -> &'static Nibbles {
+    static N: OnceLock<Nibbles> = OnceLock::new();
+    N.get_or_init(|| {
+        let t = trie();
+        // Depth and all-ones of each internal node's path (children come after parents).
+        let mut path = vec![(0u8, true); t.nodes.len()];
+        for (at, kids) in t.nodes.iter().enumerate() {
+            for (bit, &next) in kids.iter().enumerate() {
+                if next != 0 && next < LEAF {
+                    let (depth, ones) = path[at];
+                    path[usize::from(next)] = (depth.saturating_add(1), ones && bit == 1);
                 }
-                out.push(sym as u8);
-                at = 0;
-                pad_bits = 0;
-                pad_ones = true;
-            } else if next == 0 {
-                return Err(HpackError::Huffman);
-            } else {
-                at = usize::from(next);
             }
         }
+        let steps = (0..t.nodes.len())
+            .map(|node| {
+                std::array::from_fn(|nibble| {
+                    let mut step = Nibble {
+                        next: node as u16,
+                        sym: None,
+                        fail: false,
+                    };
+                    for i in (0..4).rev() {
+                        let next = t.nodes[usize::from(step.next)][(nibble >> i) & 1];
+                        if next >= LEAF {
+                            // EOS (256) inside the string, or a second symbol (impossible with
+                            // codes of 5 bits or more): not a string this decoder reads.
+                            match u8::try_from(next - LEAF) {
+                                Ok(sym) if step.sym.is_none() => step.sym = Some(sym),
+                                _ => step.fail = true,
+                            }
+                            step.next = 0;
+                        } else if next == 0 {
+                            step.fail = true;
+                        } else {
+                            step.next = next;
+                        }
+                        if step.fail {
+                            break;
+                        }
+                    }
+                    step
+                })
+            })
+            .collect();
+        let pad_ok = path
+            .iter()
+            .map(|&(depth, ones)| depth <= 7 && ones)
+            .collect();
+        Nibbles { steps, pad_ok }
+    })
+}
+
+/// Decodes a Huffman-coded string (RFC 7541 §5.2): EOS inside, or padding that is longer than
+/// 7 bits or not all ones, is an error. Four bits per table step (a bit per trie step cost
+/// most of an HTTP/2 head's decoding).
+pub fn huffman_decode(s: &[u8]) -> Result<Vec<u8>, HpackError> {
+    let n = nibbles();
+    let mut out = Vec::with_capacity(s.len() * 8 / 5);
+    let mut at = 0usize;
+    for &byte in s {
+        for nibble in [byte >> 4, byte & 0xf] {
+            let step = n
+                .steps
+                .get(at)
+                .and_then(|row| row.get(usize::from(nibble)))
+                .ok_or(HpackError::Huffman)?;
+            if step.fail {
+                return Err(HpackError::Huffman);
+            }
+            if let Some(sym) = step.sym {
+                out.push(sym);
+            }
+            at = usize::from(step.next);
+        }
     }
-    if pad_bits > 7 || !pad_ones {
+    if !n.pad_ok.get(at).copied().unwrap_or(false) {
         return Err(HpackError::Huffman);
     }
     Ok(out)
@@ -394,6 +467,78 @@ mod tests {
             assert_eq!(run(&mut d, blocks[2]), r3);
             assert_eq!(d.table_bytes(), 215);
         }
+    }
+
+    /// The bit-at-a-time decoder the nibble tables replaced: the reference they must match.
+    fn huffman_bitwise(s: &[u8]) -> Result<Vec<u8>, HpackError> {
+        let t = trie();
+        let mut out = Vec::with_capacity(s.len() * 8 / 5);
+        let mut at = 0usize;
+        // Bits consumed since the last symbol, and whether they were all ones.
+        let mut pad_bits = 0u8;
+        let mut pad_ones = true;
+        for &byte in s {
+            for i in (0..8).rev() {
+                let bit = usize::from((byte >> i) & 1);
+                let next = t.nodes.get(at).ok_or(HpackError::Huffman)?[bit];
+                pad_bits += 1;
+                pad_ones &= bit == 1;
+                if next >= LEAF {
+                    let sym = next - LEAF;
+                    if sym > 255 {
+                        return Err(HpackError::Huffman);
+                    }
+                    out.push(sym as u8);
+                    at = 0;
+                    pad_bits = 0;
+                    pad_ones = true;
+                } else if next == 0 {
+                    return Err(HpackError::Huffman);
+                } else {
+                    at = usize::from(next);
+                }
+            }
+        }
+        if pad_bits > 7 || !pad_ones {
+            return Err(HpackError::Huffman);
+        }
+        Ok(out)
+    }
+
+    proptest::proptest! {
+        /// Any bytes decode (or fail) as the bit-at-a-time decoder does; so do encodings of
+        /// any string, cut anywhere.
+        #[test]
+        fn nibble_decoder_matches_bitwise(
+            raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+            text in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+        ) {
+            proptest::prop_assert_eq!(huffman_decode(&raw), huffman_bitwise(&raw));
+            let coded = huffman_encode(&text);
+            proptest::prop_assert_eq!(huffman_decode(&coded), Ok(text));
+            for cut in 0..coded.len() {
+                let c = &coded[..cut];
+                proptest::prop_assert_eq!(huffman_decode(c), huffman_bitwise(c));
+            }
+        }
+    }
+
+    /// Huffman-codes `text` with EOS-prefix padding (RFC 7541 §5.2), for the tests.
+    fn huffman_encode(text: &[u8]) -> Vec<u8> {
+        let (mut acc, mut bits, mut out) = (0u64, 0u32, Vec::new());
+        for &b in text {
+            let (code, len) = HUFFMAN[usize::from(b)];
+            acc = (acc << len) | u64::from(code);
+            bits += u32::from(len);
+            while bits >= 8 {
+                bits -= 8;
+                out.push((acc >> bits) as u8);
+            }
+        }
+        if bits > 0 {
+            out.push(((acc << (8 - bits)) as u8) | (0xff >> bits));
+        }
+        out
     }
 
     /// Table-driven rejections: each block is malformed in one way.

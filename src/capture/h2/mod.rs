@@ -90,7 +90,6 @@ struct Side {
 /// HTTP/2 state of one connection.
 #[derive(Debug)]
 pub(crate) struct H2Conn {
-    key: FlowKey,
     conn_no: u64,
     client: Dir,
     scheme: &'static str,
@@ -98,6 +97,9 @@ pub(crate) struct H2Conn {
     /// Requests waiting for their responses, by stream id.
     streams: BTreeMap<u32, Stream>,
     client_ip: Arc<str>,
+    /// The server's address as text (`Evidence::server_ip`, and the URL's host without
+    /// `:authority` or `Host`), made once per connection, not per request.
+    server_text: String,
     last_order_time: Micros,
     stopped: bool,
 }
@@ -117,13 +119,13 @@ impl H2Conn {
             cont: None,
         };
         H2Conn {
-            key,
             conn_no,
             client,
             scheme,
             sides: [side(0), side(1)],
             streams: BTreeMap::new(),
             client_ip: Arc::from(key.sender(client).ip.to_string()),
+            server_text: key.sender(1 - client).to_string(),
             last_order_time: Micros::MIN,
             stopped: false,
         }
@@ -351,11 +353,13 @@ impl H2Conn {
         meta: &PacketMeta,
         ctx: &mut Ctx<'_>,
     ) -> Result<(), Stop> {
-        let mut fields: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        // One buffer for the whole list (a pair of vectors per field was most of the
+        // allocations of an HTTP/2 head).
+        let mut fields = Headers::with_capacity(16, block.len() * 2);
         let max = ctx.limits.max_head_bytes;
         let r = self.sides[dir].hpack.decode(block, max, &mut |n, v| {
             if fields.len() < ctx.limits.max_headers.max(8) + 8 {
-                fields.push((n.to_vec(), v.to_vec()));
+                fields.push(n, v);
             }
         });
         match r {
@@ -382,13 +386,7 @@ impl H2Conn {
 
     /// A request head on `stream`: checked (RFC 9113 §8.3.1), made an [`Exchange`] and kept
     /// open until its response. A second head on an open stream is its trailers.
-    fn request(
-        &mut self,
-        stream: u32,
-        fields: Vec<(Vec<u8>, Vec<u8>)>,
-        meta: &PacketMeta,
-        ctx: &mut Ctx<'_>,
-    ) {
+    fn request(&mut self, stream: u32, fields: Headers, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         if self.streams.contains_key(&stream) {
             // Trailers of a request.
             return;
@@ -402,7 +400,7 @@ impl H2Conn {
             });
             return;
         }
-        let server = self.key.sender(1 - self.client).to_string();
+        let server = self.server_text.clone();
         let url = head.url(self.scheme, &server);
         let seq = *ctx.seq;
         *ctx.seq += 1;
@@ -470,20 +468,11 @@ impl H2Conn {
         );
     }
 
-    fn response(
-        &mut self,
-        stream: u32,
-        fields: Vec<(Vec<u8>, Vec<u8>)>,
-        meta: &PacketMeta,
-        ctx: &mut Ctx<'_>,
-    ) {
+    fn response(&mut self, stream: u32, fields: Headers, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         let mut status = None;
-        let mut headers = Headers::with_capacity(
-            fields.len(),
-            fields.iter().map(|(n, v)| n.len() + v.len()).sum(),
-        );
-        for (n, v) in &fields {
-            if n.as_slice() == b":status" {
+        let mut headers = Headers::with_capacity(fields.len(), fields.byte_len());
+        for (n, v) in fields.iter() {
+            if n == b":status" {
                 status = std::str::from_utf8(v)
                     .ok()
                     .and_then(|s| s.parse::<u16>().ok());
@@ -533,19 +522,16 @@ struct RequestHead {
 impl RequestHead {
     /// Sorts a request's fields into pseudo-headers and regular fields, in one pass.
     #[inline]
-    fn read(fields: &[(Vec<u8>, Vec<u8>)]) -> Self {
+    fn read(fields: &Headers) -> Self {
         let mut head = RequestHead {
             method: String::new(),
             path: String::new(),
             authority: None,
             scheme: None,
-            headers: Headers::with_capacity(
-                fields.len(),
-                fields.iter().map(|(n, v)| n.len() + v.len()).sum(),
-            ),
+            headers: Headers::with_capacity(fields.len(), fields.byte_len()),
             order: PseudoOrder::default(),
         };
-        for (n, v) in fields {
+        for (n, v) in fields.iter() {
             let text = || String::from_utf8_lossy(v).into_owned();
             if n.starts_with(b":") {
                 if !head.headers.is_empty() {
@@ -553,7 +539,7 @@ impl RequestHead {
                 }
                 head.order.push(n);
             }
-            match n.as_slice() {
+            match n {
                 b":method" => head.method = text(),
                 b":path" => head.path = text(),
                 b":authority" => head.authority = Some(text()),
@@ -646,13 +632,8 @@ mod tests {
     /// URL's host and scheme taken from the fields only when they can be.
     #[test]
     fn request_head_reads_pseudo_headers_into_the_url() {
-        let head = |fields: &[(&str, &str)]| {
-            let fields: Vec<_> = fields
-                .iter()
-                .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec()))
-                .collect();
-            super::RequestHead::read(&fields)
-        };
+        let head =
+            |fields: &[(&str, &str)]| super::RequestHead::read(&fields.iter().copied().collect());
         // (fields, URL; `None`: malformed)
         type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>);
         let cases: &[Case] = &[

@@ -99,25 +99,45 @@ pub(crate) fn suite(id: u16, tls13: bool) -> Option<Suite> {
 /// HKDF-Expand-Label (RFC 8446 §7.1). `out.len()` and the label are small (a key, an IV or a
 /// secret), so the encoding cannot overflow its one-byte lengths.
 pub(crate) fn expand_label(hash: Hash, secret: &[u8], label: &str, context: &[u8], out: &mut [u8]) {
+    expand_labels(hash, secret, &mut [(label, context, out)]);
+}
+
+/// [`expand_label`] of several labels from one secret: the HMAC key schedule of the secret is
+/// made once (a traffic secret gives its key and IV; the schedule was a quarter of the
+/// hashing per connection).
+fn expand_labels(hash: Hash, secret: &[u8], outs: &mut [(&str, &[u8], &mut [u8])]) {
+    macro_rules! run {
+        ($h:ty) => {{
+            let prk = Hkdf::<$h>::from_prk(secret).ok();
+            for (label, context, out) in outs.iter_mut() {
+                let info = label_info(out.len(), label, context);
+                // A PRK shorter than the hash is rejected by `from_prk`; the expansion itself
+                // only fails for outputs longer than 255 hashes. Either leaves `out` zeroed:
+                // such a key simply never authenticates a record, which is reported as a
+                // decryption failure.
+                out.fill(0);
+                if let Some(prk) = &prk {
+                    let _ = prk.expand(&info, out);
+                }
+            }
+        }};
+    }
+    match hash {
+        Hash::Sha256 => run!(Sha256),
+        Hash::Sha384 => run!(Sha384),
+    }
+}
+
+/// The `HkdfLabel` structure (RFC 8446 §7.1).
+fn label_info(len: usize, label: &str, context: &[u8]) -> Vec<u8> {
     let mut info = Vec::with_capacity(4 + 6 + label.len() + context.len());
-    info.extend_from_slice(&(out.len() as u16).to_be_bytes());
+    info.extend_from_slice(&(len as u16).to_be_bytes());
     info.push((6 + label.len()) as u8);
     info.extend_from_slice(b"tls13 ");
     info.extend_from_slice(label.as_bytes());
     info.push(context.len() as u8);
     info.extend_from_slice(context);
-    // A PRK shorter than the hash is rejected by `from_prk`; the expansion itself only fails
-    // for outputs longer than 255 hashes. Either leaves `out` zeroed: such a key simply never
-    // authenticates a record, which is reported as a decryption failure.
-    out.fill(0);
-    let _ = match hash {
-        Hash::Sha256 => Hkdf::<Sha256>::from_prk(secret)
-            .map_err(|_| ())
-            .and_then(|h| h.expand(&info, out).map_err(|_| ())),
-        Hash::Sha384 => Hkdf::<Sha384>::from_prk(secret)
-            .map_err(|_| ())
-            .and_then(|h| h.expand(&info, out).map_err(|_| ())),
-    };
+    info
 }
 
 /// The next traffic secret after a KeyUpdate (RFC 8446 §7.2).
@@ -216,8 +236,11 @@ impl DirKeys {
     pub(crate) fn tls13(suite: Suite, secret: &[u8]) -> Self {
         let mut key = vec![0; suite.cipher.key_len()];
         let mut iv = [0u8; 12];
-        expand_label(suite.hash, secret, "key", &[], &mut key);
-        expand_label(suite.hash, secret, "iv", &[], &mut iv);
+        expand_labels(
+            suite.hash,
+            secret,
+            &mut [("key", &[], &mut key), ("iv", &[], &mut iv)],
+        );
         DirKeys::new(suite.cipher, &key, &iv, false, true)
     }
 
