@@ -220,44 +220,186 @@ struct RawInitiator {
     url: Option<String>,
 }
 
+/// Any JSON value as the lenient fields read it: what `serde_json::Value` would say of it,
+/// without building one (a `Value` allocated every string and map it met, for fields read
+/// on every entry).
+enum Loose<'a> {
+    Num(serde_json::Number),
+    Str(Cow<'a, str>),
+    Bool(bool),
+    /// `null`, an array or an object (skipped, never built).
+    Other,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Loose<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(LooseVisitor(std::marker::PhantomData))
+    }
+}
+
+struct LooseVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> de::Visitor<'de> for LooseVisitor<'a> {
+    type Value = Loose<'a>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any valid JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Loose::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Loose::Num(v.into()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Loose::Num(v.into()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        // As `Value` does: a non-finite float is `null`.
+        Ok(serde_json::Number::from_f64(v).map_or(Loose::Other, Loose::Num))
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Loose::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Loose::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Loose::Str(Cow::Owned(v)))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Loose::Other)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Loose::Other)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        Loose::deserialize(d)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(Loose::Other)
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map
+            .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(Loose::Other)
+    }
+}
+
+impl Loose<'_> {
+    fn into_string(self) -> Option<String> {
+        match self {
+            Loose::Str(s) => Some(s.into_owned()),
+            _ => None,
+        }
+    }
+}
+
+/// Reads a map key as its place in `names` (or `None`), without copying it (a `Cow<str>`
+/// key is always copied).
+struct KeyIn(&'static [&'static str]);
+
+impl<'de> de::DeserializeSeed<'de> for KeyIn {
+    type Value = Option<usize>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> de::Visitor<'de> for KeyIn {
+    type Value = Option<usize>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(self.0.iter().position(|n| *n == v))
+    }
+}
+
 fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    Ok(match serde_json::Value::deserialize(d)? {
-        serde_json::Value::Number(n) => n.as_f64(),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
+    Ok(match Loose::deserialize(d)? {
+        Loose::Num(n) => n.as_f64(),
+        Loose::Str(s) => s.trim().parse().ok(),
         _ => None,
     })
 }
 
 fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    Ok(match serde_json::Value::deserialize(d)? {
-        serde_json::Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
+    Ok(match Loose::deserialize(d)? {
+        Loose::Num(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Loose::Str(s) => s.trim().parse().ok(),
         _ => None,
     })
 }
 
 fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match serde_json::Value::deserialize(d)? {
-        serde_json::Value::String(s) => Some(s),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        serde_json::Value::Bool(b) => Some(b.to_string()),
-        _ => None,
+    Ok(match Loose::deserialize(d)? {
+        Loose::Str(s) => Some(s.into_owned()),
+        Loose::Num(n) => Some(n.to_string()),
+        Loose::Bool(b) => Some(b.to_string()),
+        Loose::Other => None,
     })
 }
 
 fn lenient_initiator<'de, D: Deserializer<'de>>(d: D) -> Result<Option<RawInitiator>, D::Error> {
-    Ok(match serde_json::Value::deserialize(d)? {
-        serde_json::Value::Object(o) => Some(RawInitiator {
-            kind: o.get("type").and_then(|v| v.as_str()).map(str::to_owned),
-            url: o.get("url").and_then(|v| v.as_str()).map(str::to_owned),
-        }),
-        // WebPagetest-style exports: a plain initiator URL.
-        serde_json::Value::String(s) => Some(RawInitiator {
-            kind: None,
-            url: Some(s),
-        }),
-        _ => None,
-    })
+    struct V;
+    impl<'de> de::Visitor<'de> for V {
+        type Value = Option<RawInitiator>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("any valid JSON value")
+        }
+        // Every other shape: what `Loose` makes of it (a plain string is a WebPagetest-style
+        // initiator URL).
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(RawInitiator {
+                kind: None,
+                url: Some(v.to_owned()),
+            }))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(V)
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        // An object: its `type` and `url` when they are strings; a key given twice counts
+        // the last time, as in a `Value` map.
+        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let (mut kind, mut url) = (None, None);
+            while let Some(key) = map.next_key_seed(KeyIn(&["type", "url"]))? {
+                match key {
+                    Some(0) => kind = map.next_value::<Loose>()?.into_string(),
+                    Some(_) => url = map.next_value::<Loose>()?.into_string(),
+                    None => {
+                        map.next_value::<de::IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(Some(RawInitiator { kind, url }))
+        }
+    }
+    d.deserialize_any(V)
 }
 
 /// Headers as a list of `{name, value}`; entries of any other shape are skipped.
@@ -411,11 +553,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawHeaderLoose<'a> {
             }
             fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let (mut name, mut value, mut ok) = (None, None, true);
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                    let slot = match &*key {
-                        "name" => &mut name,
-                        "value" => &mut value,
-                        _ => {
+                while let Some(key) = map.next_key_seed(KeyIn(&["name", "value"]))? {
+                    let slot = match key {
+                        Some(0) => &mut name,
+                        Some(_) => &mut value,
+                        None => {
                             map.next_value::<de::IgnoredAny>()?;
                             continue;
                         }
@@ -1311,7 +1453,15 @@ fn handle_capture(
                 });
                 return;
             }
-            match serde_json::from_slice::<RawEntry>(bytes) {
+            // The scanner copied the entry as it is in the file: valid UTF-8 almost always,
+            // and then read as a `str`, which is checked here once instead of string by
+            // string. Other bytes go through `from_slice`, which says where they are wrong
+            // (and the result is the same for valid bytes).
+            let parsed = match std::str::from_utf8(bytes) {
+                Ok(text) => serde_json::from_str::<RawEntry>(text),
+                Err(_) => serde_json::from_slice::<RawEntry>(bytes),
+            };
+            match parsed {
                 Ok(raw) => match check_entry(&raw, entry, source, diag) {
                     Some(time) => {
                         if let Some(page) = raw.pageref.as_deref() {
@@ -1712,6 +1862,132 @@ mod loose_header_tests {
                 .collect();
             let json = format!("[{}]", parts.join(","));
             prop_assert_eq!(new_way(&json), old_way(&json), "{}", json);
+        });
+    }
+}
+
+#[cfg(test)]
+mod lenient_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The lenient readers as they were, through `serde_json::Value`: the oracle.
+    mod oracle {
+        use super::*;
+        use serde_json::Value;
+        pub fn f64_<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+            Ok(match Value::deserialize(d)? {
+                Value::Number(n) => n.as_f64(),
+                Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            })
+        }
+        pub fn i64_<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+            Ok(match Value::deserialize(d)? {
+                Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+                Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            })
+        }
+        pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+            Ok(match Value::deserialize(d)? {
+                Value::String(s) => Some(s),
+                Value::Number(n) => Some(n.to_string()),
+                Value::Bool(b) => Some(b.to_string()),
+                _ => None,
+            })
+        }
+        pub fn initiator<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<(Option<String>, Option<String>)>, D::Error> {
+            Ok(match Value::deserialize(d)? {
+                Value::Object(o) => Some((
+                    o.get("type").and_then(|v| v.as_str()).map(str::to_owned),
+                    o.get("url").and_then(|v| v.as_str()).map(str::to_owned),
+                )),
+                Value::String(s) => Some((None, Some(s))),
+                _ => None,
+            })
+        }
+    }
+
+    #[derive(Deserialize, Debug, PartialEq)]
+    struct Old {
+        #[serde(deserialize_with = "oracle::f64_")]
+        f: Option<f64>,
+        #[serde(deserialize_with = "oracle::i64_")]
+        i: Option<i64>,
+        #[serde(deserialize_with = "oracle::string")]
+        s: Option<String>,
+        #[serde(deserialize_with = "oracle::initiator")]
+        n: Option<(Option<String>, Option<String>)>,
+    }
+
+    #[derive(Deserialize)]
+    struct New {
+        #[serde(deserialize_with = "lenient_f64")]
+        f: Option<f64>,
+        #[serde(deserialize_with = "lenient_i64")]
+        i: Option<i64>,
+        #[serde(deserialize_with = "lenient_string")]
+        s: Option<String>,
+        #[serde(deserialize_with = "lenient_initiator")]
+        n: Option<RawInitiator>,
+    }
+
+    fn both(v: &str) -> (Result<Old, ()>, Result<Old, ()>) {
+        let json = format!(r#"{{"f":{v},"i":{v},"s":{v},"n":{v}}}"#);
+        let old = serde_json::from_str::<Old>(&json).map_err(|_| ());
+        let new = serde_json::from_str::<New>(&json).map_err(|_| ()).map(|n| Old {
+            f: n.f,
+            i: n.i,
+            s: n.s,
+            n: n.n.map(|i| (i.kind, i.url)),
+        });
+        (old, new)
+    }
+
+    /// Every JSON shape (numbers of each kind and size, padded numeric strings, escapes,
+    /// objects with repeated or non-string `type`/`url`) reads as through `Value`.
+    #[test]
+    fn lenient_fields_read_as_through_value() {
+        let fixed = [
+            "null", "true", "false", "0", "-7", "12.5", "1e3", "-0.0", "18446744073709551615",
+            "9223372036854775808", "-9223372036854775809", "1e300", r#"" 42 ""#, r#""4.5""#,
+            r#""x""#, r#""\u0031""#, "[]", "[1,{}]", "{}", r#"{"type":"script"}"#,
+            r#"{"type":"parser","url":"https://a/"}"#, r#"{"type":"a","type":1}"#,
+            r#"{"type":1,"type":"b"}"#, r#"{"t\u0079pe":"c","url":[1]}"#,
+            r#"{"stack":{"callFrames":[{"url":"x"}]},"url":"u"}"#,
+        ];
+        for v in fixed {
+            let (old, new) = both(v);
+            assert_eq!(old, new, "{v}");
+        }
+        let scalar = prop_oneof![
+            Just("null".to_owned()),
+            any::<bool>().prop_map(|b| b.to_string()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<u64>().prop_map(|n| n.to_string()),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| f.to_string()),
+            "[ 0-9.eE+-]{0,6}".prop_map(|s| format!("\"{s}\"")),
+            prop_oneof![Just("type"), Just("url"), Just("x")].prop_map(|s| format!("\"{s}\"")),
+        ];
+        let value = scalar.prop_recursive(2, 8, 3, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(|v| format!("[{}]", v.join(","))),
+                prop::collection::vec(
+                    (prop_oneof![Just("type"), Just("url"), Just("y")], inner),
+                    0..4
+                )
+                .prop_map(|kv| {
+                    let body: Vec<String> = kv.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+                    format!("{{{}}}", body.join(","))
+                }),
+            ]
+        });
+        proptest!(|(v in value)| {
+            let (old, new) = both(&v);
+            prop_assert_eq!(old, new, "{}", v);
         });
     }
 }
