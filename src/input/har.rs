@@ -17,6 +17,7 @@ use crate::model::{
     Timings,
 };
 
+mod entries;
 mod record;
 
 /// Strings longer than this are not kept (response bodies, base64 payloads, giant initiator
@@ -676,15 +677,30 @@ pub fn read_har(
     emit: &mut dyn FnMut(Exchange),
     diag: &mut Diagnostics,
 ) -> Result<HarMeta, HarError> {
-    read_har_spooling(reader, source, opts, SPOOL_MEMORY, emit, diag)
+    read_har_spooling(reader, source, opts, SPOOL_MEMORY, 1, emit, diag)
 }
 
-/// [`read_har`], with the spool moving to a temporary file past `spool_memory` bytes.
+/// [`read_har`], with the entries' parsing on a thread of its own while the file is scanned
+/// when `workers` is more than one.
+pub fn read_har_with_workers(
+    reader: Box<dyn BufRead + Send>,
+    source: Arc<str>,
+    opts: &HarOptions,
+    workers: usize,
+    emit: &mut dyn FnMut(Exchange),
+    diag: &mut Diagnostics,
+) -> Result<HarMeta, HarError> {
+    read_har_spooling(reader, source, opts, SPOOL_MEMORY, workers, emit, diag)
+}
+
+/// [`read_har_with_workers`], with the spool moving to a temporary file past `spool_memory`
+/// bytes.
 fn read_har_spooling(
     reader: Box<dyn BufRead + Send>,
     source: Arc<str>,
     opts: &HarOptions,
     spool_memory: usize,
+    workers: usize,
     emit: &mut dyn FnMut(Exchange),
     diag: &mut Diagnostics,
 ) -> Result<HarMeta, HarError> {
@@ -693,20 +709,64 @@ fn read_har_spooling(
         spool_memory,
         ..EntryIndex::default()
     };
-    let scanned = scan(reader, &source, opts, &mut meta, &mut index, diag);
+    let scanned = if workers > 1 {
+        std::thread::scope(|s| {
+            let mut entries = entries::Entries::with_worker(s, source.clone());
+            scan(
+                reader,
+                &source,
+                opts,
+                &mut meta,
+                &mut index,
+                &mut entries,
+                diag,
+            )
+        })
+    } else {
+        let mut entries = entries::Entries::here(source.clone());
+        scan(
+            reader,
+            &source,
+            opts,
+            &mut meta,
+            &mut index,
+            &mut entries,
+            diag,
+        )
+    };
     let replayed = index.replay(&source, &mut meta, emit, diag);
     scanned?;
     replayed?;
     Ok(meta)
 }
 
-/// The first pass: scans the whole stream, filling `meta` and `index`.
+/// The first pass: scans the whole stream, filling `meta` and `index` (every entry taken,
+/// also when reading stops at an error).
 fn scan(
+    reader: Box<dyn BufRead + Send>,
+    source: &Arc<str>,
+    opts: &HarOptions,
+    meta: &mut HarMeta,
+    index: &mut EntryIndex,
+    entries: &mut entries::Entries,
+    diag: &mut Diagnostics,
+) -> Result<(), HarError> {
+    let scanned = scan_stream(reader, source, opts, meta, index, entries, diag);
+    entries.finish(index, meta, diag);
+    scanned?;
+    match index.error.take() {
+        Some(e) => Err(HarError::Spool(e)),
+        None => Ok(()),
+    }
+}
+
+fn scan_stream(
     mut reader: Box<dyn BufRead + Send>,
     source: &Arc<str>,
     opts: &HarOptions,
     meta: &mut HarMeta,
     index: &mut EntryIndex,
+    entries: &mut entries::Entries,
     diag: &mut Diagnostics,
 ) -> Result<(), HarError> {
     let mut sc = Scanner {
@@ -752,7 +812,7 @@ fn scan(
         }
         let n = chunk.len();
         let mut done = |sc: &mut Scanner, cap: Capture, bytes: &[u8], start: u64| {
-            handle_capture(sc, cap, bytes, start, source, meta, index, diag)
+            handle_capture(sc, cap, bytes, start, source, meta, index, entries, diag)
         };
         let fed = sc.feed(chunk, &mut started, &mut done);
         sc.report_limits(source, diag);
@@ -810,8 +870,6 @@ struct EntryIndex {
     /// Spooled records while they fit in `spool_memory` bytes.
     memory: Vec<u8>,
     spool_memory: usize,
-    /// The record being written (kept to reuse its allocation).
-    record: Vec<u8>,
     file: Option<io::BufWriter<std::fs::File>>,
     spooled: u64,
     /// The first spool write error; reading stops at it.
@@ -868,13 +926,24 @@ fn tie_break(raw: &RawEntry) -> u64 {
 }
 
 impl EntryIndex {
-    /// Spools `raw`'s record and indexes it.
-    fn push(&mut self, time: Micros, tie: u64, entry: u64, raw: &RawEntry) {
-        let mut bytes = std::mem::take(&mut self.record);
-        bytes.clear();
-        record::write(raw, &mut bytes);
-        self.push_bytes(time, tie, entry, &bytes);
-        self.record = bytes;
+    /// Indexes a valid entry: what the first pass learned from it and its spool `record`.
+    fn add(
+        &mut self,
+        entry: u64,
+        time: Micros,
+        tie: u64,
+        document: Option<(String, String)>,
+        head_excess: Option<i64>,
+        record: &[u8],
+    ) {
+        if let Some((page, url)) = document {
+            self.page_document(&page, time, &url);
+        }
+        if let Some(x) = head_excess {
+            let floor = self.head_excess_floor.get_or_insert(x);
+            *floor = (*floor).min(x);
+        }
+        self.push_bytes(time, tie, entry, record);
     }
 
     fn push_bytes(&mut self, time: Micros, tie: u64, entry: u64, bytes: &[u8]) {
@@ -1424,9 +1493,14 @@ fn handle_capture(
     source: &Arc<str>,
     meta: &mut HarMeta,
     index: &mut EntryIndex,
+    entries: &mut entries::Entries,
     diag: &mut Diagnostics,
 ) {
     let dropped = sc.drop_capture.take();
+    if cap != Capture::Entry || dropped.is_some() {
+        // Everything before this adds to the index, the counts and the warnings first.
+        entries.finish(index, meta, diag);
+    }
     match cap {
         Capture::NotAnObject => {
             // Counted like any element, so every later entry keeps its true number.
@@ -1453,37 +1527,7 @@ fn handle_capture(
                 });
                 return;
             }
-            // The scanner copied the entry as it is in the file: valid UTF-8 almost always,
-            // and then read as a `str`, which is checked here once instead of string by
-            // string. Other bytes go through `from_slice`, which says where they are wrong
-            // (and the result is the same for valid bytes).
-            let parsed = match std::str::from_utf8(bytes) {
-                Ok(text) => serde_json::from_str::<RawEntry>(text),
-                Err(_) => serde_json::from_slice::<RawEntry>(bytes),
-            };
-            match parsed {
-                Ok(raw) => match check_entry(&raw, entry, source, diag) {
-                    Some(time) => {
-                        if let Some(page) = raw.pageref.as_deref() {
-                            if is_document(&raw) {
-                                index.page_document(page, time, &raw.request.url);
-                            }
-                        }
-                        if let Some(x) = raw.response.as_ref().and_then(head_excess) {
-                            let floor = index.head_excess_floor.get_or_insert(x);
-                            *floor = (*floor).min(x);
-                        }
-                        index.push(time, tie_break(&raw), entry, &raw);
-                    }
-                    None => meta.skipped_entries += 1,
-                },
-                Err(e) => {
-                    meta.skipped_entries += 1;
-                    diag.warn(WarnKind::HarEntryInvalid, || {
-                        format!("{source}: entry {entry} (byte {start}): {e}")
-                    });
-                }
-            }
+            entries.push(bytes, entry, start, index, meta, diag);
         }
         Capture::Meta(field) => {
             if let Some(kind) = dropped {
@@ -1875,6 +1919,8 @@ mod lenient_tests {
     mod oracle {
         use super::*;
         use serde_json::Value;
+        /// `type` and `url`.
+        pub type Initiator = (Option<String>, Option<String>);
         pub fn f64_<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
             Ok(match Value::deserialize(d)? {
                 Value::Number(n) => n.as_f64(),
@@ -1897,9 +1943,7 @@ mod lenient_tests {
                 _ => None,
             })
         }
-        pub fn initiator<'de, D: Deserializer<'de>>(
-            d: D,
-        ) -> Result<Option<(Option<String>, Option<String>)>, D::Error> {
+        pub fn initiator<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Initiator>, D::Error> {
             Ok(match Value::deserialize(d)? {
                 Value::Object(o) => Some((
                     o.get("type").and_then(|v| v.as_str()).map(str::to_owned),
@@ -1920,7 +1964,7 @@ mod lenient_tests {
         #[serde(deserialize_with = "oracle::string")]
         s: Option<String>,
         #[serde(deserialize_with = "oracle::initiator")]
-        n: Option<(Option<String>, Option<String>)>,
+        n: Option<oracle::Initiator>,
     }
 
     #[derive(Deserialize)]
@@ -1938,12 +1982,14 @@ mod lenient_tests {
     fn both(v: &str) -> (Result<Old, ()>, Result<Old, ()>) {
         let json = format!(r#"{{"f":{v},"i":{v},"s":{v},"n":{v}}}"#);
         let old = serde_json::from_str::<Old>(&json).map_err(|_| ());
-        let new = serde_json::from_str::<New>(&json).map_err(|_| ()).map(|n| Old {
-            f: n.f,
-            i: n.i,
-            s: n.s,
-            n: n.n.map(|i| (i.kind, i.url)),
-        });
+        let new = serde_json::from_str::<New>(&json)
+            .map_err(|_| ())
+            .map(|n| Old {
+                f: n.f,
+                i: n.i,
+                s: n.s,
+                n: n.n.map(|i| (i.kind, i.url)),
+            });
         (old, new)
     }
 
@@ -1952,11 +1998,30 @@ mod lenient_tests {
     #[test]
     fn lenient_fields_read_as_through_value() {
         let fixed = [
-            "null", "true", "false", "0", "-7", "12.5", "1e3", "-0.0", "18446744073709551615",
-            "9223372036854775808", "-9223372036854775809", "1e300", r#"" 42 ""#, r#""4.5""#,
-            r#""x""#, r#""\u0031""#, "[]", "[1,{}]", "{}", r#"{"type":"script"}"#,
-            r#"{"type":"parser","url":"https://a/"}"#, r#"{"type":"a","type":1}"#,
-            r#"{"type":1,"type":"b"}"#, r#"{"t\u0079pe":"c","url":[1]}"#,
+            "null",
+            "true",
+            "false",
+            "0",
+            "-7",
+            "12.5",
+            "1e3",
+            "-0.0",
+            "18446744073709551615",
+            "9223372036854775808",
+            "-9223372036854775809",
+            "1e300",
+            r#"" 42 ""#,
+            r#""4.5""#,
+            r#""x""#,
+            r#""\u0031""#,
+            "[]",
+            "[1,{}]",
+            "{}",
+            r#"{"type":"script"}"#,
+            r#"{"type":"parser","url":"https://a/"}"#,
+            r#"{"type":"a","type":1}"#,
+            r#"{"type":1,"type":"b"}"#,
+            r#"{"t\u0079pe":"c","url":[1]}"#,
             r#"{"stack":{"callFrames":[{"url":"x"}]},"url":"u"}"#,
         ];
         for v in fixed {
@@ -1968,19 +2033,23 @@ mod lenient_tests {
             any::<bool>().prop_map(|b| b.to_string()),
             any::<i64>().prop_map(|n| n.to_string()),
             any::<u64>().prop_map(|n| n.to_string()),
-            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| f.to_string()),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(|f| f.to_string()),
             "[ 0-9.eE+-]{0,6}".prop_map(|s| format!("\"{s}\"")),
             prop_oneof![Just("type"), Just("url"), Just("x")].prop_map(|s| format!("\"{s}\"")),
         ];
         let value = scalar.prop_recursive(2, 8, 3, |inner| {
             prop_oneof![
-                prop::collection::vec(inner.clone(), 0..3).prop_map(|v| format!("[{}]", v.join(","))),
+                prop::collection::vec(inner.clone(), 0..3)
+                    .prop_map(|v| format!("[{}]", v.join(","))),
                 prop::collection::vec(
                     (prop_oneof![Just("type"), Just("url"), Just("y")], inner),
                     0..4
                 )
                 .prop_map(|kv| {
-                    let body: Vec<String> = kv.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+                    let body: Vec<String> =
+                        kv.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
                     format!("{{{}}}", body.join(","))
                 }),
             ]
@@ -2311,11 +2380,77 @@ mod tests {
             Arc::from("t.har"),
             &HarOptions::default(),
             4096,
+            1,
             &mut |x| spooled.push(x),
             &mut Diagnostics::new(),
         );
         assert_eq!(r.unwrap().entries, n as u64);
         assert_eq!(format!("{spooled:?}"), format!("{out:?}"));
+    }
+
+    /// Everything the reader says (exchanges, counts, warnings in order, the error) as text.
+    fn read_with(text: &str, opts: &HarOptions, workers: usize, spool: usize) -> String {
+        let mut out = Vec::new();
+        let mut diag = Diagnostics::new();
+        let r = read_har_spooling(
+            Box::new(io::Cursor::new(text.as_bytes().to_vec())),
+            Arc::from("t.har"),
+            opts,
+            spool,
+            workers,
+            &mut |x| out.push(x),
+            &mut diag,
+        );
+        let r = r.map_err(|e| e.to_string());
+        format!("{r:?}\n{out:?}\n{diag:?}")
+    }
+
+    /// Entries parsed on a worker thread, in batches, give what the scanner's thread gives:
+    /// the same exchanges, counts and warnings in the same order (valid, invalid, timeless,
+    /// scalar, too deep and long-string entries mixed over many batches), also when the
+    /// file is cut or the spool goes to a file.
+    #[test]
+    fn a_worker_thread_reads_the_same_as_the_scanner_thread() {
+        let kinds = |i: usize| -> String {
+            let t = format!(
+                "2026-11-24T19:{:02}:{:02}.{:03}Z",
+                i / 60_000 % 60,
+                i / 1000 % 60,
+                (i * 7919) % 1000
+            );
+            let e = entry_at(&t, &format!("http://api{}.test/{i}", i % 13));
+            match i % 11 {
+                0 => e.replace("\"method\":\"GET\"", "\"method\":\"\""),
+                1 => e.replace(&t, "yesterday"),
+                // Rare, so that batches also fill up between them.
+                2 if i % 1000 < 11 => "null".into(),
+                3 => e.replace("\"time\":3.5", "\"time\":3.5,\"request\":7"),
+                4 => e.replace("\"wait\":1.25", "\"wait\":[[[[[[[[[[1]]]]]]]]]]"),
+                5 => e.replace("aGVsbG8=", &"x".repeat(300)),
+                6 => e.replace(
+                    "\"_resourceType\":\"fetch\"",
+                    "\"_resourceType\":\"document\"",
+                ),
+                _ => e,
+            }
+        };
+        let entries: Vec<String> = (0..2500).map(kinds).collect();
+        let text = har_of(&entries);
+        let small = HarOptions {
+            max_string_bytes: 200,
+            max_entry_bytes: 1 << 20,
+            max_depth: 12,
+        };
+        let cut = &text[..text.len() * 2 / 3];
+        for opts in [&HarOptions::default(), &small] {
+            for t in [text.as_str(), cut] {
+                for spool in [SPOOL_MEMORY, 4096] {
+                    let here = read_with(t, opts, 1, spool);
+                    assert!(here.contains("HarEntryInvalid"));
+                    assert_eq!(here, read_with(t, opts, 2, spool));
+                }
+            }
+        }
     }
 
     #[test]
