@@ -19,6 +19,7 @@ use crate::model::{
 
 mod entries;
 mod record;
+mod spool;
 
 /// Strings longer than this are not kept (response bodies, base64 payloads, giant initiator
 /// stacks); the entry is parsed with the string emptied and the event is counted
@@ -1018,10 +1019,10 @@ impl EntryIndex {
         let mut entries = std::mem::take(&mut self.entries);
         entries.sort_unstable_by_key(|e| (e.time, e.tie, e.entry));
         let mut file = match self.file.take() {
-            Some(w) => Some(
+            Some(w) => Some(spool::SpoolFile::new(
                 w.into_inner()
                     .map_err(|e| HarError::Spool(e.into_error()))?,
-            ),
+            )),
             None => None,
         };
         let pages: HashMap<String, String> = std::mem::take(&mut self.page_urls)
@@ -1032,17 +1033,11 @@ impl EntryIndex {
                     .map(|o| (id, o))
             })
             .collect();
-        let mut buf = Vec::new();
         for e in entries {
             let bytes: &[u8] = match &mut file {
-                Some(f) => {
-                    use std::io::{Read, Seek};
-                    buf.resize(e.len as usize, 0);
-                    f.seek(io::SeekFrom::Start(e.offset))
-                        .and_then(|_| f.read_exact(&mut buf))
-                        .map_err(HarError::Spool)?;
-                    &buf
-                }
+                Some(f) => f
+                    .record(e.offset, e.len as usize)
+                    .map_err(HarError::Spool)?,
                 // Offsets and lengths were taken from `memory` as it was filled.
                 None => &self.memory[e.offset as usize..(e.offset + u64::from(e.len)) as usize],
             };
