@@ -1034,6 +1034,11 @@ impl EntryIndex {
                     .map(|o| (id, o))
             })
             .collect();
+        // What made the file, worked out once (the creator's name is lowercased to tell).
+        let recorder = Recorder {
+            flavour: meta.flavour(),
+            browser: meta.browser_name().map(|b| b.id()),
+        };
         for e in entries {
             let bytes: &[u8] = match &mut file {
                 Some(f) => f
@@ -1047,7 +1052,7 @@ impl EntryIndex {
                 Ok(raw) => {
                     let floor = self.head_excess_floor;
                     emit(to_exchange(
-                        raw, e.entry, e.time, source, meta, &pages, floor,
+                        raw, e.entry, e.time, source, recorder, &pages, floor,
                     ))
                 }
                 Err(err) => {
@@ -1649,6 +1654,14 @@ fn is_document(raw: &RawEntry) -> bool {
     })
 }
 
+/// What recorded the file, as every exchange of it says.
+#[derive(Clone, Copy)]
+struct Recorder {
+    flavour: Flavour,
+    /// [`HarMeta::browser_name`]'s id.
+    browser: Option<&'static str>,
+}
+
 /// An entry that passed [`check_entry`] (starting at `time`) as an exchange. `pages` maps a
 /// `pageref` to its page's origin. Stages: the request, the response (with its head's
 /// syntax evidence), then the rest of the evidence.
@@ -1657,11 +1670,11 @@ fn to_exchange(
     index: u64,
     time: Micros,
     source: &Arc<str>,
-    meta: &HarMeta,
+    recorder: Recorder,
     pages: &HashMap<String, String>,
     head_excess_floor: Option<i64>,
 ) -> Exchange {
-    let flavour = meta.flavour();
+    let flavour = recorder.flavour;
     let request = request_of(raw.request, flavour);
     let mut evidence = Evidence::of_flavour(flavour);
     let response = match raw.response {
@@ -1682,7 +1695,7 @@ fn to_exchange(
     // URL there, other tools a document title or another site's URL).
     evidence.page_origin = raw.pageref.as_deref().and_then(|p| pages.get(p)).cloned();
     evidence.page = raw.pageref.as_deref().map(str::to_owned);
-    evidence.browser = meta.browser_name().map(|b| b.id());
+    evidence.browser = recorder.browser;
     evidence.from_cache = raw.from_cache.is_some_and(|c| !c.is_empty());
     evidence.server_ip = raw.server_ip.map(Cow::into_owned).filter(|s| !s.is_empty());
     evidence.recording = recording_of(flavour);
