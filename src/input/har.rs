@@ -1135,9 +1135,12 @@ impl Scanner<'_> {
                     self.keep_string_bytes(&rest[..stop]);
                     i += stop;
                     self.offset += stop as u64;
-                    continue;
+                    // A closing quote right after is taken in this same round.
+                    if rest.get(stop) != Some(&b'"') {
+                        continue;
+                    }
                 }
-                let b = rest[0];
+                let b = chunk[i];
                 if self.escape {
                     self.escape = false;
                     self.keep_string_bytes(&[b]);
