@@ -10,8 +10,9 @@
 use std::fs::File;
 use std::io;
 
-/// Bytes read ahead for records that follow each other.
-const WINDOW: usize = 512 << 10;
+/// Bytes read ahead for records that follow each other (a larger window saved no time
+/// measurably and held more memory).
+const WINDOW: usize = 64 << 10;
 
 pub(super) struct SpoolFile {
     file: File,
