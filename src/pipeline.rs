@@ -351,7 +351,14 @@ fn produce(
     };
     match input.format {
         Format::Har => {
-            match har::read_har(input.reader, name, &opts.har, &mut count, &mut r.diag) {
+            match har::read_har_with_workers(
+                input.reader,
+                name,
+                &opts.har,
+                workers,
+                &mut count,
+                &mut r.diag,
+            ) {
                 Ok(meta) => r.har = Some(meta),
                 Err(e) => r.error = Some(e.into()),
             }

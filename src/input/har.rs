@@ -17,7 +17,10 @@ use crate::model::{
     Timings,
 };
 
+mod entries;
+mod fast;
 mod record;
+mod spool;
 
 /// Strings longer than this are not kept (response bodies, base64 payloads, giant initiator
 /// stacks); the entry is parsed with the string emptied and the event is counted
@@ -220,44 +223,186 @@ struct RawInitiator {
     url: Option<String>,
 }
 
+/// Any JSON value as the lenient fields read it: what `serde_json::Value` would say of it,
+/// without building one (a `Value` allocated every string and map it met, for fields read
+/// on every entry).
+enum Loose<'a> {
+    Num(serde_json::Number),
+    Str(Cow<'a, str>),
+    Bool(bool),
+    /// `null`, an array or an object (skipped, never built).
+    Other,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Loose<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(LooseVisitor(std::marker::PhantomData))
+    }
+}
+
+struct LooseVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> de::Visitor<'de> for LooseVisitor<'a> {
+    type Value = Loose<'a>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any valid JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Loose::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Loose::Num(v.into()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Loose::Num(v.into()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        // As `Value` does: a non-finite float is `null`.
+        Ok(serde_json::Number::from_f64(v).map_or(Loose::Other, Loose::Num))
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Loose::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Loose::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Loose::Str(Cow::Owned(v)))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Loose::Other)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Loose::Other)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        Loose::deserialize(d)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(Loose::Other)
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map
+            .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(Loose::Other)
+    }
+}
+
+impl Loose<'_> {
+    fn into_string(self) -> Option<String> {
+        match self {
+            Loose::Str(s) => Some(s.into_owned()),
+            _ => None,
+        }
+    }
+}
+
+/// Reads a map key as its place in `names` (or `None`), without copying it (a `Cow<str>`
+/// key is always copied).
+struct KeyIn(&'static [&'static str]);
+
+impl<'de> de::DeserializeSeed<'de> for KeyIn {
+    type Value = Option<usize>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> de::Visitor<'de> for KeyIn {
+    type Value = Option<usize>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(self.0.iter().position(|n| *n == v))
+    }
+}
+
 fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    Ok(match serde_json::Value::deserialize(d)? {
-        serde_json::Value::Number(n) => n.as_f64(),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
+    Ok(match Loose::deserialize(d)? {
+        Loose::Num(n) => n.as_f64(),
+        Loose::Str(s) => s.trim().parse().ok(),
         _ => None,
     })
 }
 
 fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    Ok(match serde_json::Value::deserialize(d)? {
-        serde_json::Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
+    Ok(match Loose::deserialize(d)? {
+        Loose::Num(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Loose::Str(s) => s.trim().parse().ok(),
         _ => None,
     })
 }
 
 fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match serde_json::Value::deserialize(d)? {
-        serde_json::Value::String(s) => Some(s),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        serde_json::Value::Bool(b) => Some(b.to_string()),
-        _ => None,
+    Ok(match Loose::deserialize(d)? {
+        Loose::Str(s) => Some(s.into_owned()),
+        Loose::Num(n) => Some(n.to_string()),
+        Loose::Bool(b) => Some(b.to_string()),
+        Loose::Other => None,
     })
 }
 
 fn lenient_initiator<'de, D: Deserializer<'de>>(d: D) -> Result<Option<RawInitiator>, D::Error> {
-    Ok(match serde_json::Value::deserialize(d)? {
-        serde_json::Value::Object(o) => Some(RawInitiator {
-            kind: o.get("type").and_then(|v| v.as_str()).map(str::to_owned),
-            url: o.get("url").and_then(|v| v.as_str()).map(str::to_owned),
-        }),
-        // WebPagetest-style exports: a plain initiator URL.
-        serde_json::Value::String(s) => Some(RawInitiator {
-            kind: None,
-            url: Some(s),
-        }),
-        _ => None,
-    })
+    struct V;
+    impl<'de> de::Visitor<'de> for V {
+        type Value = Option<RawInitiator>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("any valid JSON value")
+        }
+        // Every other shape: what `Loose` makes of it (a plain string is a WebPagetest-style
+        // initiator URL).
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(RawInitiator {
+                kind: None,
+                url: Some(v.to_owned()),
+            }))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(V)
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        // An object: its `type` and `url` when they are strings; a key given twice counts
+        // the last time, as in a `Value` map.
+        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let (mut kind, mut url) = (None, None);
+            while let Some(key) = map.next_key_seed(KeyIn(&["type", "url"]))? {
+                match key {
+                    Some(0) => kind = map.next_value::<Loose>()?.into_string(),
+                    Some(_) => url = map.next_value::<Loose>()?.into_string(),
+                    None => {
+                        map.next_value::<de::IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(Some(RawInitiator { kind, url }))
+        }
+    }
+    d.deserialize_any(V)
 }
 
 /// Headers as a list of `{name, value}`; entries of any other shape are skipped.
@@ -411,11 +556,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawHeaderLoose<'a> {
             }
             fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let (mut name, mut value, mut ok) = (None, None, true);
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                    let slot = match &*key {
-                        "name" => &mut name,
-                        "value" => &mut value,
-                        _ => {
+                while let Some(key) = map.next_key_seed(KeyIn(&["name", "value"]))? {
+                    let slot = match key {
+                        Some(0) => &mut name,
+                        Some(_) => &mut value,
+                        None => {
                             map.next_value::<de::IgnoredAny>()?;
                             continue;
                         }
@@ -534,15 +679,30 @@ pub fn read_har(
     emit: &mut dyn FnMut(Exchange),
     diag: &mut Diagnostics,
 ) -> Result<HarMeta, HarError> {
-    read_har_spooling(reader, source, opts, SPOOL_MEMORY, emit, diag)
+    read_har_spooling(reader, source, opts, SPOOL_MEMORY, 1, emit, diag)
 }
 
-/// [`read_har`], with the spool moving to a temporary file past `spool_memory` bytes.
+/// [`read_har`], with the entries' parsing on a thread of its own while the file is scanned
+/// when `workers` is more than one.
+pub fn read_har_with_workers(
+    reader: Box<dyn BufRead + Send>,
+    source: Arc<str>,
+    opts: &HarOptions,
+    workers: usize,
+    emit: &mut dyn FnMut(Exchange),
+    diag: &mut Diagnostics,
+) -> Result<HarMeta, HarError> {
+    read_har_spooling(reader, source, opts, SPOOL_MEMORY, workers, emit, diag)
+}
+
+/// [`read_har_with_workers`], with the spool moving to a temporary file past `spool_memory`
+/// bytes.
 fn read_har_spooling(
     reader: Box<dyn BufRead + Send>,
     source: Arc<str>,
     opts: &HarOptions,
     spool_memory: usize,
+    workers: usize,
     emit: &mut dyn FnMut(Exchange),
     diag: &mut Diagnostics,
 ) -> Result<HarMeta, HarError> {
@@ -551,20 +711,64 @@ fn read_har_spooling(
         spool_memory,
         ..EntryIndex::default()
     };
-    let scanned = scan(reader, &source, opts, &mut meta, &mut index, diag);
+    let scanned = if workers > 1 {
+        std::thread::scope(|s| {
+            let mut entries = entries::Entries::with_worker(s, source.clone());
+            scan(
+                reader,
+                &source,
+                opts,
+                &mut meta,
+                &mut index,
+                &mut entries,
+                diag,
+            )
+        })
+    } else {
+        let mut entries = entries::Entries::here(source.clone());
+        scan(
+            reader,
+            &source,
+            opts,
+            &mut meta,
+            &mut index,
+            &mut entries,
+            diag,
+        )
+    };
     let replayed = index.replay(&source, &mut meta, emit, diag);
     scanned?;
     replayed?;
     Ok(meta)
 }
 
-/// The first pass: scans the whole stream, filling `meta` and `index`.
+/// The first pass: scans the whole stream, filling `meta` and `index` (every entry taken,
+/// also when reading stops at an error).
 fn scan(
+    reader: Box<dyn BufRead + Send>,
+    source: &Arc<str>,
+    opts: &HarOptions,
+    meta: &mut HarMeta,
+    index: &mut EntryIndex,
+    entries: &mut entries::Entries,
+    diag: &mut Diagnostics,
+) -> Result<(), HarError> {
+    let scanned = scan_stream(reader, source, opts, meta, index, entries, diag);
+    entries.finish(index, meta, diag);
+    scanned?;
+    match index.error.take() {
+        Some(e) => Err(HarError::Spool(e)),
+        None => Ok(()),
+    }
+}
+
+fn scan_stream(
     mut reader: Box<dyn BufRead + Send>,
     source: &Arc<str>,
     opts: &HarOptions,
     meta: &mut HarMeta,
     index: &mut EntryIndex,
+    entries: &mut entries::Entries,
     diag: &mut Diagnostics,
 ) -> Result<(), HarError> {
     let mut sc = Scanner {
@@ -610,7 +814,7 @@ fn scan(
         }
         let n = chunk.len();
         let mut done = |sc: &mut Scanner, cap: Capture, bytes: &[u8], start: u64| {
-            handle_capture(sc, cap, bytes, start, source, meta, index, diag)
+            handle_capture(sc, cap, bytes, start, source, meta, index, entries, diag)
         };
         let fed = sc.feed(chunk, &mut started, &mut done);
         sc.report_limits(source, diag);
@@ -668,8 +872,6 @@ struct EntryIndex {
     /// Spooled records while they fit in `spool_memory` bytes.
     memory: Vec<u8>,
     spool_memory: usize,
-    /// The record being written (kept to reuse its allocation).
-    record: Vec<u8>,
     file: Option<io::BufWriter<std::fs::File>>,
     spooled: u64,
     /// The first spool write error; reading stops at it.
@@ -726,13 +928,24 @@ fn tie_break(raw: &RawEntry) -> u64 {
 }
 
 impl EntryIndex {
-    /// Spools `raw`'s record and indexes it.
-    fn push(&mut self, time: Micros, tie: u64, entry: u64, raw: &RawEntry) {
-        let mut bytes = std::mem::take(&mut self.record);
-        bytes.clear();
-        record::write(raw, &mut bytes);
-        self.push_bytes(time, tie, entry, &bytes);
-        self.record = bytes;
+    /// Indexes a valid entry: what the first pass learned from it and its spool `record`.
+    fn add(
+        &mut self,
+        entry: u64,
+        time: Micros,
+        tie: u64,
+        document: Option<(String, String)>,
+        head_excess: Option<i64>,
+        record: &[u8],
+    ) {
+        if let Some((page, url)) = document {
+            self.page_document(&page, time, &url);
+        }
+        if let Some(x) = head_excess {
+            let floor = self.head_excess_floor.get_or_insert(x);
+            *floor = (*floor).min(x);
+        }
+        self.push_bytes(time, tie, entry, record);
     }
 
     fn push_bytes(&mut self, time: Micros, tie: u64, entry: u64, bytes: &[u8]) {
@@ -807,10 +1020,10 @@ impl EntryIndex {
         let mut entries = std::mem::take(&mut self.entries);
         entries.sort_unstable_by_key(|e| (e.time, e.tie, e.entry));
         let mut file = match self.file.take() {
-            Some(w) => Some(
+            Some(w) => Some(spool::SpoolFile::new(
                 w.into_inner()
                     .map_err(|e| HarError::Spool(e.into_error()))?,
-            ),
+            )),
             None => None,
         };
         let pages: HashMap<String, String> = std::mem::take(&mut self.page_urls)
@@ -821,17 +1034,16 @@ impl EntryIndex {
                     .map(|o| (id, o))
             })
             .collect();
-        let mut buf = Vec::new();
+        // What made the file, worked out once (the creator's name is lowercased to tell).
+        let recorder = Recorder {
+            flavour: meta.flavour(),
+            browser: meta.browser_name().map(|b| b.id()),
+        };
         for e in entries {
             let bytes: &[u8] = match &mut file {
-                Some(f) => {
-                    use std::io::{Read, Seek};
-                    buf.resize(e.len as usize, 0);
-                    f.seek(io::SeekFrom::Start(e.offset))
-                        .and_then(|_| f.read_exact(&mut buf))
-                        .map_err(HarError::Spool)?;
-                    &buf
-                }
+                Some(f) => f
+                    .record(e.offset, e.len as usize)
+                    .map_err(HarError::Spool)?,
                 // Offsets and lengths were taken from `memory` as it was filled.
                 None => &self.memory[e.offset as usize..(e.offset + u64::from(e.len)) as usize],
             };
@@ -840,7 +1052,7 @@ impl EntryIndex {
                 Ok(raw) => {
                     let floor = self.head_excess_floor;
                     emit(to_exchange(
-                        raw, e.entry, e.time, source, meta, &pages, floor,
+                        raw, e.entry, e.time, source, recorder, &pages, floor,
                     ))
                 }
                 Err(err) => {
@@ -859,6 +1071,56 @@ impl EntryIndex {
     }
 }
 
+/// Where a string's next quote or backslash is in `rest` (its length if none is): eight
+/// bytes at a time over the first words, since most strings (keys, header names and values)
+/// are short and memchr's setup cost more than it saved on them (a third of the scanner's
+/// instructions); memchr past them, for bodies and other long strings.
+fn string_stop(rest: &[u8]) -> usize {
+    const SHORT: usize = 64;
+    let at = match find_in_words(rest, SHORT, |w| byte_is(w, b'"') | byte_is(w, b'\\')) {
+        Ok(i) => return i,
+        Err(at) => at,
+    };
+    let tail = &rest[at..];
+    let found = if at < SHORT {
+        // Fewer than eight bytes left.
+        tail.iter().position(|&b| b == b'"' || b == b'\\')
+    } else {
+        memchr::memchr2(b'"', b'\\', tail)
+    };
+    found.map_or(rest.len(), |i| at + i)
+}
+
+const LO_BYTES: u64 = 0x0101_0101_0101_0101;
+const HI_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// The bytes of `w` equal to `b`, as their high bits. The lowest one marked is exact (a
+/// false mark can only sit above a true one), which is all [`find_in_words`] reads.
+fn byte_is(w: u64, b: u8) -> u64 {
+    let x = w ^ (LO_BYTES * u64::from(b));
+    x.wrapping_sub(LO_BYTES) & !x & HI_BITS
+}
+
+/// The bytes of `w` below `b` (at most 0x80), likewise.
+fn byte_below(w: u64, b: u8) -> u64 {
+    w.wrapping_sub(LO_BYTES * u64::from(b)) & !w & HI_BITS
+}
+
+/// The first byte `marks` marks in `rest`, eight bytes at a time over whole words of the first
+/// `limit` bytes: `Ok(index)`, or `Err(bytes looked at)` when none of them was.
+fn find_in_words(rest: &[u8], limit: usize, marks: impl Fn(u64) -> u64) -> Result<usize, usize> {
+    let mut at = 0;
+    for w in rest.chunks_exact(8).take(limit / 8) {
+        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        let found = marks(w);
+        if found != 0 {
+            return Ok(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    Err(at)
+}
+
 type Done<'d> = dyn FnMut(&mut Scanner, Capture, &[u8], u64) + 'd;
 
 impl Scanner<'_> {
@@ -868,18 +1130,17 @@ impl Scanner<'_> {
             if self.in_string {
                 // Fast path: jump to the next quote or backslash.
                 let rest = &chunk[i..];
-                let stop = if self.escape {
-                    0
-                } else {
-                    memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len())
-                };
+                let stop = if self.escape { 0 } else { string_stop(rest) };
                 if stop > 0 {
                     self.keep_string_bytes(&rest[..stop]);
                     i += stop;
                     self.offset += stop as u64;
-                    continue;
+                    // A closing quote right after is taken in this same round.
+                    if rest.get(stop) != Some(&b'"') {
+                        continue;
+                    }
                 }
-                let b = rest[0];
+                let b = chunk[i];
                 if self.escape {
                     self.escape = false;
                     self.keep_string_bytes(&[b]);
@@ -1282,9 +1543,14 @@ fn handle_capture(
     source: &Arc<str>,
     meta: &mut HarMeta,
     index: &mut EntryIndex,
+    entries: &mut entries::Entries,
     diag: &mut Diagnostics,
 ) {
     let dropped = sc.drop_capture.take();
+    if cap != Capture::Entry || dropped.is_some() {
+        // Everything before this adds to the index, the counts and the warnings first.
+        entries.finish(index, meta, diag);
+    }
     match cap {
         Capture::NotAnObject => {
             // Counted like any element, so every later entry keeps its true number.
@@ -1311,29 +1577,7 @@ fn handle_capture(
                 });
                 return;
             }
-            match serde_json::from_slice::<RawEntry>(bytes) {
-                Ok(raw) => match check_entry(&raw, entry, source, diag) {
-                    Some(time) => {
-                        if let Some(page) = raw.pageref.as_deref() {
-                            if is_document(&raw) {
-                                index.page_document(page, time, &raw.request.url);
-                            }
-                        }
-                        if let Some(x) = raw.response.as_ref().and_then(head_excess) {
-                            let floor = index.head_excess_floor.get_or_insert(x);
-                            *floor = (*floor).min(x);
-                        }
-                        index.push(time, tie_break(&raw), entry, &raw);
-                    }
-                    None => meta.skipped_entries += 1,
-                },
-                Err(e) => {
-                    meta.skipped_entries += 1;
-                    diag.warn(WarnKind::HarEntryInvalid, || {
-                        format!("{source}: entry {entry} (byte {start}): {e}")
-                    });
-                }
-            }
+            entries.push(bytes, entry, start, index, meta, diag);
         }
         Capture::Meta(field) => {
             if let Some(kind) = dropped {
@@ -1413,6 +1657,14 @@ fn is_document(raw: &RawEntry) -> bool {
     })
 }
 
+/// What recorded the file, as every exchange of it says.
+#[derive(Clone, Copy)]
+struct Recorder {
+    flavour: Flavour,
+    /// [`HarMeta::browser_name`]'s id.
+    browser: Option<&'static str>,
+}
+
 /// An entry that passed [`check_entry`] (starting at `time`) as an exchange. `pages` maps a
 /// `pageref` to its page's origin. Stages: the request, the response (with its head's
 /// syntax evidence), then the rest of the evidence.
@@ -1421,11 +1673,11 @@ fn to_exchange(
     index: u64,
     time: Micros,
     source: &Arc<str>,
-    meta: &HarMeta,
+    recorder: Recorder,
     pages: &HashMap<String, String>,
     head_excess_floor: Option<i64>,
 ) -> Exchange {
-    let flavour = meta.flavour();
+    let flavour = recorder.flavour;
     let request = request_of(raw.request, flavour);
     let mut evidence = Evidence::of_flavour(flavour);
     let response = match raw.response {
@@ -1446,7 +1698,7 @@ fn to_exchange(
     // URL there, other tools a document title or another site's URL).
     evidence.page_origin = raw.pageref.as_deref().and_then(|p| pages.get(p)).cloned();
     evidence.page = raw.pageref.as_deref().map(str::to_owned);
-    evidence.browser = meta.browser_name().map(|b| b.id());
+    evidence.browser = recorder.browser;
     evidence.from_cache = raw.from_cache.is_some_and(|c| !c.is_empty());
     evidence.server_ip = raw.server_ip.map(Cow::into_owned).filter(|s| !s.is_empty());
     evidence.recording = recording_of(flavour);
@@ -1542,10 +1794,14 @@ fn response_of(
         ..Default::default()
     };
     let mut headers = listed_headers(&r.headers);
-    // A name listed with whitespace before where its colon was (`Name : value`).
-    if let Some((trimmed, marked)) = crate::model::headsyntax::trim_listed_names(&headers) {
-        headers = trimmed;
-        syntax.space_before_colon = marked;
+    // A name listed with whitespace before where its colon was (`Name : value`). Only a name
+    // holding a space or tab can be one: the others are not looked at line by line.
+    let spaced = |n: &str| n.bytes().any(|b| b == b' ' || b == b'\t');
+    if r.headers.iter().any(|h| spaced(&h.name)) {
+        if let Some((trimmed, marked)) = crate::model::headsyntax::trim_listed_names(&headers) {
+            headers = trimmed;
+            syntax.space_before_colon = marked;
+        }
     }
     evidence.head = syntax.is_notable().then(|| Box::new(syntax));
     Some(Response {
@@ -1712,6 +1968,157 @@ mod loose_header_tests {
                 .collect();
             let json = format!("[{}]", parts.join(","));
             prop_assert_eq!(new_way(&json), old_way(&json), "{}", json);
+        });
+    }
+}
+
+#[cfg(test)]
+mod lenient_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The lenient readers as they were, through `serde_json::Value`: the oracle.
+    mod oracle {
+        use super::*;
+        use serde_json::Value;
+        /// `type` and `url`.
+        pub type Initiator = (Option<String>, Option<String>);
+        pub fn f64_<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+            Ok(match Value::deserialize(d)? {
+                Value::Number(n) => n.as_f64(),
+                Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            })
+        }
+        pub fn i64_<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+            Ok(match Value::deserialize(d)? {
+                Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+                Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            })
+        }
+        pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+            Ok(match Value::deserialize(d)? {
+                Value::String(s) => Some(s),
+                Value::Number(n) => Some(n.to_string()),
+                Value::Bool(b) => Some(b.to_string()),
+                _ => None,
+            })
+        }
+        pub fn initiator<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Initiator>, D::Error> {
+            Ok(match Value::deserialize(d)? {
+                Value::Object(o) => Some((
+                    o.get("type").and_then(|v| v.as_str()).map(str::to_owned),
+                    o.get("url").and_then(|v| v.as_str()).map(str::to_owned),
+                )),
+                Value::String(s) => Some((None, Some(s))),
+                _ => None,
+            })
+        }
+    }
+
+    #[derive(Deserialize, Debug, PartialEq)]
+    struct Old {
+        #[serde(deserialize_with = "oracle::f64_")]
+        f: Option<f64>,
+        #[serde(deserialize_with = "oracle::i64_")]
+        i: Option<i64>,
+        #[serde(deserialize_with = "oracle::string")]
+        s: Option<String>,
+        #[serde(deserialize_with = "oracle::initiator")]
+        n: Option<oracle::Initiator>,
+    }
+
+    #[derive(Deserialize)]
+    struct New {
+        #[serde(deserialize_with = "lenient_f64")]
+        f: Option<f64>,
+        #[serde(deserialize_with = "lenient_i64")]
+        i: Option<i64>,
+        #[serde(deserialize_with = "lenient_string")]
+        s: Option<String>,
+        #[serde(deserialize_with = "lenient_initiator")]
+        n: Option<RawInitiator>,
+    }
+
+    fn both(v: &str) -> (Result<Old, ()>, Result<Old, ()>) {
+        let json = format!(r#"{{"f":{v},"i":{v},"s":{v},"n":{v}}}"#);
+        let old = serde_json::from_str::<Old>(&json).map_err(|_| ());
+        let new = serde_json::from_str::<New>(&json)
+            .map_err(|_| ())
+            .map(|n| Old {
+                f: n.f,
+                i: n.i,
+                s: n.s,
+                n: n.n.map(|i| (i.kind, i.url)),
+            });
+        (old, new)
+    }
+
+    /// Every JSON shape (numbers of each kind and size, padded numeric strings, escapes,
+    /// objects with repeated or non-string `type`/`url`) reads as through `Value`.
+    #[test]
+    fn lenient_fields_read_as_through_value() {
+        let fixed = [
+            "null",
+            "true",
+            "false",
+            "0",
+            "-7",
+            "12.5",
+            "1e3",
+            "-0.0",
+            "18446744073709551615",
+            "9223372036854775808",
+            "-9223372036854775809",
+            "1e300",
+            r#"" 42 ""#,
+            r#""4.5""#,
+            r#""x""#,
+            r#""\u0031""#,
+            "[]",
+            "[1,{}]",
+            "{}",
+            r#"{"type":"script"}"#,
+            r#"{"type":"parser","url":"https://a/"}"#,
+            r#"{"type":"a","type":1}"#,
+            r#"{"type":1,"type":"b"}"#,
+            r#"{"t\u0079pe":"c","url":[1]}"#,
+            r#"{"stack":{"callFrames":[{"url":"x"}]},"url":"u"}"#,
+        ];
+        for v in fixed {
+            let (old, new) = both(v);
+            assert_eq!(old, new, "{v}");
+        }
+        let scalar = prop_oneof![
+            Just("null".to_owned()),
+            any::<bool>().prop_map(|b| b.to_string()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<u64>().prop_map(|n| n.to_string()),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(|f| f.to_string()),
+            "[ 0-9.eE+-]{0,6}".prop_map(|s| format!("\"{s}\"")),
+            prop_oneof![Just("type"), Just("url"), Just("x")].prop_map(|s| format!("\"{s}\"")),
+        ];
+        let value = scalar.prop_recursive(2, 8, 3, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3)
+                    .prop_map(|v| format!("[{}]", v.join(","))),
+                prop::collection::vec(
+                    (prop_oneof![Just("type"), Just("url"), Just("y")], inner),
+                    0..4
+                )
+                .prop_map(|kv| {
+                    let body: Vec<String> =
+                        kv.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+                    format!("{{{}}}", body.join(","))
+                }),
+            ]
+        });
+        proptest!(|(v in value)| {
+            let (old, new) = both(&v);
+            prop_assert_eq!(old, new, "{}", v);
         });
     }
 }
@@ -2035,11 +2442,102 @@ mod tests {
             Arc::from("t.har"),
             &HarOptions::default(),
             4096,
+            1,
             &mut |x| spooled.push(x),
             &mut Diagnostics::new(),
         );
         assert_eq!(r.unwrap().entries, n as u64);
         assert_eq!(format!("{spooled:?}"), format!("{out:?}"));
+    }
+
+    /// The word-at-a-time search finds what a plain search finds, at every length and place.
+    #[test]
+    fn string_stop_finds_the_first_quote_or_backslash() {
+        use proptest::prelude::*;
+        let plain = |r: &[u8]| {
+            r.iter()
+                .position(|&b| b == b'"' || b == b'\\')
+                .unwrap_or(r.len())
+        };
+        for n in 0..150 {
+            for at in 0..=n {
+                for stop in [b'"', b'\\'] {
+                    let mut r = vec![b'a'; n];
+                    if at < n {
+                        r[at] = stop;
+                    }
+                    assert_eq!(string_stop(&r), plain(&r), "{n} {at}");
+                }
+            }
+        }
+        proptest!(|(r in prop::collection::vec(prop_oneof![Just(b'"'), Just(b'\\'), Just(0x22 ^ 0x80), Just(0x5c + 1), any::<u8>()], 0..200))| {
+            prop_assert_eq!(string_stop(&r), plain(&r));
+        });
+    }
+
+    /// Everything the reader says (exchanges, counts, warnings in order, the error) as text.
+    fn read_with(text: &str, opts: &HarOptions, workers: usize, spool: usize) -> String {
+        let mut out = Vec::new();
+        let mut diag = Diagnostics::new();
+        let r = read_har_spooling(
+            Box::new(io::Cursor::new(text.as_bytes().to_vec())),
+            Arc::from("t.har"),
+            opts,
+            spool,
+            workers,
+            &mut |x| out.push(x),
+            &mut diag,
+        );
+        let r = r.map_err(|e| e.to_string());
+        format!("{r:?}\n{out:?}\n{diag:?}")
+    }
+
+    /// Entries parsed on a worker thread, in batches, give what the scanner's thread gives:
+    /// the same exchanges, counts and warnings in the same order (valid, invalid, timeless,
+    /// scalar, too deep and long-string entries mixed over many batches), also when the
+    /// file is cut or the spool goes to a file.
+    #[test]
+    fn a_worker_thread_reads_the_same_as_the_scanner_thread() {
+        let kinds = |i: usize| -> String {
+            let t = format!(
+                "2026-11-24T19:{:02}:{:02}.{:03}Z",
+                i / 60_000 % 60,
+                i / 1000 % 60,
+                (i * 7919) % 1000
+            );
+            let e = entry_at(&t, &format!("http://api{}.test/{i}", i % 13));
+            match i % 11 {
+                0 => e.replace("\"method\":\"GET\"", "\"method\":\"\""),
+                1 => e.replace(&t, "yesterday"),
+                // Rare, so that batches also fill up between them.
+                2 if i % 1000 < 11 => "null".into(),
+                3 => e.replace("\"time\":3.5", "\"time\":3.5,\"request\":7"),
+                4 => e.replace("\"wait\":1.25", "\"wait\":[[[[[[[[[[1]]]]]]]]]]"),
+                5 => e.replace("aGVsbG8=", &"x".repeat(300)),
+                6 => e.replace(
+                    "\"_resourceType\":\"fetch\"",
+                    "\"_resourceType\":\"document\"",
+                ),
+                _ => e,
+            }
+        };
+        let entries: Vec<String> = (0..2500).map(kinds).collect();
+        let text = har_of(&entries);
+        let small = HarOptions {
+            max_string_bytes: 200,
+            max_entry_bytes: 1 << 20,
+            max_depth: 12,
+        };
+        let cut = &text[..text.len() * 2 / 3];
+        for opts in [&HarOptions::default(), &small] {
+            for t in [text.as_str(), cut] {
+                for spool in [SPOOL_MEMORY, 4096] {
+                    let here = read_with(t, opts, 1, spool);
+                    assert!(here.contains("HarEntryInvalid"));
+                    assert_eq!(here, read_with(t, opts, 2, spool));
+                }
+            }
+        }
     }
 
     #[test]
