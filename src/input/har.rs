@@ -18,7 +18,6 @@ use crate::model::{
 };
 
 mod entries;
-mod fast;
 mod record;
 mod spool;
 
@@ -1077,10 +1076,21 @@ impl EntryIndex {
 /// instructions); memchr past them, for bodies and other long strings.
 fn string_stop(rest: &[u8]) -> usize {
     const SHORT: usize = 64;
-    let at = match find_in_words(rest, SHORT, |w| byte_is(w, b'"') | byte_is(w, b'\\')) {
-        Ok(i) => return i,
-        Err(at) => at,
-    };
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut words = rest.chunks_exact(8);
+    let mut at = 0;
+    for w in words.by_ref().take(SHORT / 8) {
+        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        // A byte of `x` is zero where `w` has the sought byte; the lowest flagged byte is
+        // exact (a false flag can only sit above a true one).
+        let zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
+        let found = zero(w ^ (LO * u64::from(b'"'))) | zero(w ^ (LO * u64::from(b'\\')));
+        if found != 0 {
+            return at + (found.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
     let tail = &rest[at..];
     let found = if at < SHORT {
         // Fewer than eight bytes left.
@@ -1089,36 +1099,6 @@ fn string_stop(rest: &[u8]) -> usize {
         memchr::memchr2(b'"', b'\\', tail)
     };
     found.map_or(rest.len(), |i| at + i)
-}
-
-const LO_BYTES: u64 = 0x0101_0101_0101_0101;
-const HI_BITS: u64 = 0x8080_8080_8080_8080;
-
-/// The bytes of `w` equal to `b`, as their high bits. The lowest one marked is exact (a
-/// false mark can only sit above a true one), which is all [`find_in_words`] reads.
-fn byte_is(w: u64, b: u8) -> u64 {
-    let x = w ^ (LO_BYTES * u64::from(b));
-    x.wrapping_sub(LO_BYTES) & !x & HI_BITS
-}
-
-/// The bytes of `w` below `b` (at most 0x80), likewise.
-fn byte_below(w: u64, b: u8) -> u64 {
-    w.wrapping_sub(LO_BYTES * u64::from(b)) & !w & HI_BITS
-}
-
-/// The first byte `marks` marks in `rest`, eight bytes at a time over whole words of the first
-/// `limit` bytes: `Ok(index)`, or `Err(bytes looked at)` when none of them was.
-fn find_in_words(rest: &[u8], limit: usize, marks: impl Fn(u64) -> u64) -> Result<usize, usize> {
-    let mut at = 0;
-    for w in rest.chunks_exact(8).take(limit / 8) {
-        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        let found = marks(w);
-        if found != 0 {
-            return Ok(at + (found.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    Err(at)
 }
 
 type Done<'d> = dyn FnMut(&mut Scanner, Capture, &[u8], u64) + 'd;

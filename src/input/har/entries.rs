@@ -11,7 +11,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::Scope;
 
-use super::{check_entry, fast, head_excess, is_document, record, tie_break, EntryIndex, HarMeta};
+use super::{check_entry, head_excess, is_document, record, tie_break, EntryIndex, HarMeta};
 use super::{RawEntry, WarnKind};
 use crate::diag::Diagnostics;
 use crate::model::Micros;
@@ -98,11 +98,10 @@ fn parse(
     record: &mut Vec<u8>,
 ) -> Option<Parsed> {
     // The scanner copied the entry as it is in the file: valid UTF-8 almost always, and then
-    // read as a `str`, which is checked here once instead of string by string, by the direct
-    // reader where it can ([`fast`]). Other bytes go through `from_slice`, which says where
-    // they are wrong (and reads valid bytes the same).
+    // read as a `str`, which is checked here once instead of string by string. Other bytes go
+    // through `from_slice`, which says where they are wrong (and reads valid bytes the same).
     let parsed = match std::str::from_utf8(json) {
-        Ok(text) => fast::entry(text).map_or_else(|| serde_json::from_str::<RawEntry>(text), Ok),
+        Ok(text) => serde_json::from_str::<RawEntry>(text),
         Err(_) => serde_json::from_slice::<RawEntry>(json),
     };
     let raw = match parsed {
