@@ -164,21 +164,7 @@ pub(crate) fn is_unsafe_byte(b: u8) -> bool {
 
 /// [`is_unsafe_byte`] as a table (every byte of a safelisted value is checked; scanning the
 /// list per byte cost about 50 instructions a byte).
-static UNSAFE_BYTES: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        t[b] = (b < 0x20 && b != 0x09) || b == 0x7f;
-        b += 1;
-    }
-    let listed = b"\"():<>?@[\\]{}";
-    let mut i = 0;
-    while i < listed.len() {
-        t[listed[i] as usize] = true;
-        i += 1;
-    }
-    t
-};
+static UNSAFE_BYTES: [bool; 256] = crate::model::byte_table(false, true, b"\"():<>?@[\\]{}");
 
 /// The value rule for Accept-Language and Content-Language.
 fn is_language_value(v: &[u8]) -> bool {
@@ -186,21 +172,7 @@ fn is_language_value(v: &[u8]) -> bool {
 }
 
 /// [`is_language_value`]'s bytes as a table (Accept-Language is on most requests).
-static LANGUAGE_BYTES: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        t[b] = (b as u8).is_ascii_alphanumeric();
-        b += 1;
-    }
-    let listed = b" *,-.;=";
-    let mut i = 0;
-    while i < listed.len() {
-        t[listed[i] as usize] = true;
-        i += 1;
-    }
-    t
-};
+static LANGUAGE_BYTES: [bool; 256] = crate::model::byte_table(true, false, b" *,-.;=");
 
 /// WHATWG "parse a MIME type" far enough to get the essence (type/subtype, lower-cased).
 /// Parameters never make parsing fail in the standard, so they are not examined.

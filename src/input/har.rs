@@ -710,30 +710,13 @@ fn read_har_spooling(
         spool_memory,
         ..EntryIndex::default()
     };
+    let first_pass = |entries: &mut entries::Entries| {
+        scan(reader, &source, opts, &mut meta, &mut index, entries, diag)
+    };
     let scanned = if workers > 1 {
-        std::thread::scope(|s| {
-            let mut entries = entries::Entries::with_worker(s, source.clone());
-            scan(
-                reader,
-                &source,
-                opts,
-                &mut meta,
-                &mut index,
-                &mut entries,
-                diag,
-            )
-        })
+        std::thread::scope(|s| first_pass(&mut entries::Entries::with_worker(s, source.clone())))
     } else {
-        let mut entries = entries::Entries::here(source.clone());
-        scan(
-            reader,
-            &source,
-            opts,
-            &mut meta,
-            &mut index,
-            &mut entries,
-            diag,
-        )
+        first_pass(&mut entries::Entries::here(source.clone()))
     };
     let replayed = index.replay(&source, &mut meta, emit, diag);
     scanned?;

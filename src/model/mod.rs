@@ -195,6 +195,26 @@ impl<N: AsRef<[u8]>, V: AsRef<[u8]>> FromIterator<(N, V)> for Headers {
     }
 }
 
+/// A byte-class table for a `static` (checks on every byte of a hot field read one entry per
+/// byte): `alnum` marks ASCII letters and digits, `controls` the control bytes but tab, and
+/// DEL, and `listed` the bytes listed.
+pub(crate) const fn byte_table(alnum: bool, controls: bool, listed: &[u8]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = (alnum && c.is_ascii_alphanumeric())
+            || (controls && ((c < 0x20 && c != 0x09) || c == 0x7f));
+        b += 1;
+    }
+    let mut i = 0;
+    while i < listed.len() {
+        t[listed[i] as usize] = true;
+        i += 1;
+    }
+    t
+}
+
 /// HTTP whitespace (SP, HT, CR, LF) trimmed from both ends, as header parsing does.
 pub(crate) fn trim_http_ws(v: &[u8]) -> &[u8] {
     let is_ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');

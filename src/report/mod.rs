@@ -584,21 +584,7 @@ fn plain_origin_and_path(url: &str) -> Option<(&str, &str)> {
 /// Bytes the URL parser keeps as they are in a special URL's path: no percent-encoding, no
 /// `\` read as `/`, no tab or newline dropped, no `%2e` dot segment (a table: the path of every
 /// record is checked).
-static PLAIN_PATH_BYTES: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        t[b] = (b as u8).is_ascii_alphanumeric();
-        b += 1;
-    }
-    let listed = b"-._~!$&'()*+,;=:@/";
-    let mut i = 0;
-    while i < listed.len() {
-        t[listed[i] as usize] = true;
-        i += 1;
-    }
-    t
-};
+static PLAIN_PATH_BYTES: [bool; 256] = crate::model::byte_table(true, false, b"-._~!$&'()*+,;=:@/");
 
 /// Where records go as they become final.
 pub(crate) trait RecordSink {
