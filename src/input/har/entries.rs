@@ -1,5 +1,5 @@
 //! The first pass's work on each captured entry: its JSON parsed and checked, made into a
-//! spool [`record`](super::record) and the facts the index keeps. Entries are handed over in
+//! spool [`record`] and the facts the index keeps. Entries are handed over in
 //! batches, worked out on the scanner's thread or (with workers) on a thread of their own
 //! while the scanner reads on, and applied to the index in file order either way, so the
 //! index, the counts and the warnings do not depend on where the work ran.
