@@ -302,7 +302,8 @@ impl Resolver {
         unknown_if_mode_ambiguous(&facts, &mut browsers);
         let before = cached_in(caches);
         commit_caches(caches, flow, chosen);
-        self.cached = self.cached + cached_in(caches) - before;
+        // `before` is part of `cached`; saturating all the same, as a count must never panic.
+        self.cached = (self.cached + cached_in(caches)).saturating_sub(before);
         self.keep_cache_budget(flow.time());
         unknown_if_not_a_browser(client, headers, &mut browsers);
         explain_undecided(&mut browsers);
