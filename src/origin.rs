@@ -120,6 +120,30 @@ pub(crate) fn plain_origin(url: &str) -> Option<&str> {
     Some(&url[..start + end])
 }
 
+/// Whether the rest of a URL after its [`plain_origin`] (its path, and query if any) is already
+/// what the URL parser writes back: it starts with `/`, holds only characters that are never
+/// escaped (a `%` only before two hex digits) and no dot segment (`/.` or `/%2e` anywhere, a
+/// conservative rule). `false` means "ask the parser".
+pub(crate) fn is_plain_path(bytes: &[u8]) -> bool {
+    bytes.first() == Some(&b'/')
+        && bytes.iter().enumerate().all(|(i, &b)| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'~' => true,
+            b'!' | b'$' | b'&' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' | b':' | b'@' => {
+                true
+            }
+            b'/' | b'?' => true,
+            // Not the start of a dot segment (`/.`, `/%2e`), not after one either.
+            b'.' => i > 0 && bytes[i - 1] != b'/',
+            b'%' => {
+                let hex = |j: usize| bytes.get(j).is_some_and(u8::is_ascii_hexdigit);
+                hex(i + 1)
+                    && hex(i + 2)
+                    && !matches!(bytes.get(i + 1..i + 3), Some([b'2', b'e' | b'E']))
+            }
+            _ => false,
+        })
+}
+
 /// Parses an `Origin` / page-origin string into its canonical serialization, so that
 /// `http://A.test:80` and `http://a.test` compare equal.
 pub fn canonical_origin(origin: &str) -> Option<String> {

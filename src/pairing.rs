@@ -125,27 +125,8 @@ fn normalize_url(u: &str) -> Arc<str> {
 /// what_the_parser_writes` checks this against it.
 fn is_plain_url(u: &str) -> bool {
     // The scheme and authority are checked as for an origin; the path must follow at once.
-    let Some(origin) = crate::origin::plain_origin(u) else {
-        return false;
-    };
-    let bytes = &u.as_bytes()[origin.len()..];
-    bytes.first() == Some(&b'/')
-        && bytes.iter().enumerate().all(|(i, &b)| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'~' => true,
-            b'!' | b'$' | b'&' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' | b':' | b'@' => {
-                true
-            }
-            b'/' | b'?' => true,
-            // Not the start of a dot segment (`/.`, `/%2e`), not after one either.
-            b'.' => i > 0 && bytes[i - 1] != b'/',
-            b'%' => {
-                let hex = |j: usize| bytes.get(j).is_some_and(u8::is_ascii_hexdigit);
-                hex(i + 1)
-                    && hex(i + 2)
-                    && !matches!(bytes.get(i + 1..i + 3), Some([b'2', b'e' | b'E']))
-            }
-            _ => false,
-        })
+    crate::origin::plain_origin(u)
+        .is_some_and(|origin| crate::origin::is_plain_path(&u.as_bytes()[origin.len()..]))
 }
 
 /// The index key: (client, normalized URL).

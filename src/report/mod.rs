@@ -565,26 +565,18 @@ impl Record {
 }
 
 /// The origin and path of a URL already written the way the URL parser serializes them
-/// (`origin::plain_origin`, and a path of plain characters without `.`/`..` segments), read
-/// without a parse: the summary asks for every record's endpoint, and parsing the URL was most
-/// of adding a record. `None` means "ask the parser" (checked against it by a property test).
+/// (`origin::plain_origin` and `origin::is_plain_path`), read without a parse: the summary
+/// asks for every record's endpoint, and parsing the URL was most of adding a record. `None`
+/// means "ask the parser" (checked against it by a property test).
 fn plain_origin_and_path(url: &str) -> Option<(&str, &str)> {
     let origin = crate::origin::plain_origin(url)?;
     let rest = &url[origin.len()..];
-    let end = rest.bytes().position(|b| b == b'?' || b == b'#');
-    let path = &rest[..end.unwrap_or(rest.len())];
+    let path = &rest[..rest.find(['?', '#']).unwrap_or(rest.len())];
     if path.is_empty() {
         return Some((origin, "/"));
     }
-    let dot_segment = path.split('/').any(|seg| seg == "." || seg == "..");
-    (path.bytes().all(|b| PLAIN_PATH_BYTES[usize::from(b)]) && !dot_segment)
-        .then_some((origin, path))
+    crate::origin::is_plain_path(path.as_bytes()).then_some((origin, path))
 }
-
-/// Bytes the URL parser keeps as they are in a special URL's path: no percent-encoding, no
-/// `\` read as `/`, no tab or newline dropped, no `%2e` dot segment (a table: the path of every
-/// record is checked).
-static PLAIN_PATH_BYTES: [bool; 256] = crate::model::byte_table(true, false, b"-._~!$&'()*+,;=:@/");
 
 /// Where records go as they become final.
 pub(crate) trait RecordSink {
