@@ -205,16 +205,12 @@ impl Resolving {
         // Every index 0..len was pushed to exactly one shard and comes back once.
         slots.into_iter().flatten().collect()
     }
-}
 
-impl Resolving {
     /// Frees the shards' caches and evidence on the pool that built them, one shard per
     /// worker: on the caller's thread, every block was freed across threads, one after
     /// another, after the last record (a few percent of a two-thread run, all of it wall time).
     fn retire(self) {
-        if self.shards.len() > 1 {
-            self.shards.into_par_iter().with_max_len(1).for_each(drop);
-        }
+        self.shards.into_par_iter().with_max_len(1).for_each(drop);
     }
 }
 
