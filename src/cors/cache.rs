@@ -374,9 +374,10 @@ impl PreflightCache {
         self.retain_in(url, |e| !e.is(client, origin));
     }
 
-    /// Drops expired entries; called as the clock advances so memory follows live keys only.
-    pub(crate) fn expire(&mut self, now: Micros) {
-        self.retain_entries(|e| e.expires > now);
+    /// Drops expired entries (how many); called as the clock advances so memory follows live keys
+    /// only.
+    pub(crate) fn expire(&mut self, now: Micros) -> usize {
+        self.retain_entries(|e| e.expires > now)
     }
 
     fn evict_oldest(&mut self) {

@@ -363,16 +363,23 @@ impl Resolver {
     }
 
     fn sweep(&mut self, now: i64) {
-        let mut cached = 0;
+        self.prune(|c| c.expire(now));
+        self.last_expire = now;
+    }
+
+    /// Applies `remove` (which drops entries and says how many) to every cache, forgets the
+    /// clients left with none, and recounts `cached`; how many entries went.
+    fn prune(&mut self, mut remove: impl FnMut(&mut PreflightCache) -> usize) -> usize {
+        let (mut cached, mut dropped) = (0, 0);
         self.caches.retain(|_, cs| {
             for c in cs.values_mut() {
-                c.expire(now);
+                dropped += remove(c);
             }
             cached += cached_in(cs);
             cs.values().any(|c| !c.is_empty())
         });
         self.cached = cached;
-        self.last_expire = now;
+        dropped
     }
 
     /// Decides which entries go when the caches outgrow the budget: the expired ones, then
@@ -397,14 +404,7 @@ impl Resolver {
         let excess = self.cached - self.cache_budget * 3 / 4;
         // `excess` is at least 1 and below `created.len()` (= self.cached).
         let (_, &mut cutoff, _) = created.select_nth_unstable(excess - 1);
-        let mut dropped = 0;
-        self.caches.retain(|_, cs| {
-            for c in cs.values_mut() {
-                dropped += c.drop_created_until(cutoff);
-            }
-            cs.values().any(|c| !c.is_empty())
-        });
-        self.cached -= dropped;
+        let dropped = self.prune(|c| c.drop_created_until(cutoff));
         self.dropped += dropped as u64;
     }
 }
