@@ -502,11 +502,11 @@ impl Record {
         }
     }
 
-    /// The record as one NDJSON line (with its newline); `None` only if the fast writer
-    /// refuses a type, and the sink then writes it with serde_json.
-    pub(crate) fn ndjson_line(&self) -> Option<Vec<u8>> {
-        let mut line = Vec::with_capacity(1024);
-        ndjson::write_line(&mut line, self).ok().map(|()| line)
+    /// The record as one NDJSON line (with its newline).
+    pub(crate) fn ndjson_line(&self) -> Vec<u8> {
+        let mut line = Vec::with_capacity(ndjson::line_len_hint(self));
+        ndjson::write_record(&mut line, self);
+        line
     }
 
     /// `browser`'s own fields of the flat record: verdict, reason, console message (the
@@ -613,12 +613,7 @@ impl<W: Write> RecordSink for NdjsonSink<W> {
             return self.out.write_all(line);
         }
         self.line.clear();
-        if ndjson::write_line(&mut self.line, r).is_err() {
-            // A type the fast writer refuses: serde_json writes the same line.
-            self.line.clear();
-            serde_json::to_writer(&mut self.line, r)?;
-            self.line.push(b'\n');
-        }
+        ndjson::write_record(&mut self.line, r);
         self.out.write_all(&self.line)
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -1110,7 +1105,7 @@ mod tests {
         empty.wait_ms = None;
         for r in [sample(), full, empty] {
             let mut mine = Vec::new();
-            ndjson::write_line(&mut mine, &r).unwrap();
+            ndjson::write_record(&mut mine, &r);
             let mut want = serde_json::to_vec(&r).unwrap();
             want.push(b'\n');
             assert_eq!(
