@@ -399,11 +399,57 @@ const RFC3339_MAX: Micros = 253_402_300_799_999_999;
 /// time offsets saturate at `i64::MAX`); those are clamped to the years RFC 3339 can write, so
 /// `time` always parses (it used to come out empty past chrono's range, and as `+262142-…`
 /// between year 9999 and there).
+///
+/// Written by hand as chrono writes it (`to_rfc3339_opts(Millis, true)`: milliseconds
+/// truncated, `Z`), a test holds the two equal: chrono's general formatter was a fifth of
+/// building a record.
 pub(crate) fn rfc3339(t: Micros) -> String {
     let t = t.clamp(RFC3339_MIN, RFC3339_MAX);
-    chrono::DateTime::from_timestamp_micros(t)
-        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_default()
+    let secs = t.div_euclid(1_000_000);
+    let millis = t.rem_euclid(1_000_000) / 1000;
+    let (day, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(day);
+    let mut b = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, v: i64, width: usize| {
+        let mut v = v;
+        for i in (at..at + width).rev() {
+            // The clamp keeps every part non-negative and within its width.
+            b[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, y, 4);
+    put(5, m, 2);
+    put(8, d, 2);
+    put(11, sod / 3600, 2);
+    put(14, sod / 60 % 60, 2);
+    put(17, sod % 60, 2);
+    put(20, millis, 3);
+    // ASCII digits and punctuation only: always UTF-8.
+    std::str::from_utf8(&b).map(str::to_owned).unwrap_or_default()
+}
+
+/// Year, month, day of the proleptic Gregorian calendar from days since 1970-01-01 (Howard
+/// Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// The record's `location`, written into a string sized once (`to_string` grew it twice).
+fn location_text(loc: &crate::model::Location) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(loc.source.len() + 48);
+    // Writing to a String cannot fail.
+    let _ = write!(s, "{loc}");
+    s
 }
 
 fn index_of(p: &Position, seq: u64) -> u64 {
@@ -465,8 +511,8 @@ impl Record {
             });
         let notes = record_notes(res);
         let loc = match first.preflight.as_ref().filter(|_| !first.sent) {
-            Some(pf) => pf.loc.to_string(),
-            None => first.exchange.loc.to_string(),
+            Some(pf) => location_text(&pf.loc),
+            None => location_text(&first.exchange.loc),
         };
         Record {
             source: first.exchange.loc.source.to_string(),
@@ -550,7 +596,13 @@ impl Record {
     /// The endpoint for summaries: origin + path, without the query.
     pub(crate) fn endpoint(&self) -> String {
         if let Some((origin, path)) = plain_origin_and_path(&self.url) {
-            return format!("{} {origin}{path}", self.method);
+            // Pieced together, not `format!` (every record's summary asks for it).
+            let mut key = String::with_capacity(self.method.len() + 1 + origin.len() + path.len());
+            key.push_str(&self.method);
+            key.push(' ');
+            key.push_str(origin);
+            key.push_str(path);
+            return key;
         }
         match url::Url::parse(&self.url) {
             Ok(u) => format!(
@@ -838,15 +890,13 @@ impl Summary {
     }
 
     fn add_endpoint(&mut self, r: &Record, b: Browser, verdict: &'static str) {
-        let mut key = r.endpoint();
-        if !self.endpoints.contains_key(&key) {
-            self.endpoints.insert(key.clone(), EndpointStats::default());
-            // A new endpoint past the bound may be the one folded.
-            if self.fold_excess_endpoints() && !self.endpoints.contains_key(&key) {
-                key = OTHER_ENDPOINTS.to_owned();
-            }
-        }
-        let e = self.endpoints.entry(key).or_default();
+        let key = r.endpoint();
+        // Below the bound no endpoint is folded: one search finds or makes the entry.
+        let e = if self.endpoints.len() < MAX_SUMMARY_ENDPOINTS {
+            self.endpoints.entry(key).or_default()
+        } else {
+            self.bounded_endpoint(key)
+        };
         e.requests += 1;
         if let Some(p) = &r.preflight {
             if p.source == PreflightSource::Recorded {
@@ -857,11 +907,23 @@ impl Summary {
         }
         if verdict == "blocked" {
             e.blocked += 1;
-            let reason = r.reason_for(b).unwrap_or("(reason not visible)").to_owned();
-            *e.reasons.entry(reason.clone()).or_insert(0) += 1;
-            *self.reasons.entry(reason).or_insert(0) += 1;
+            let reason = r.reason_for(b).unwrap_or("(reason not visible)");
+            count_into(&mut e.reasons, reason);
             keep_least(&mut e.fix, r.fix.as_ref());
+            count_into(&mut self.reasons, reason);
         }
+    }
+
+    /// The entry of endpoint `key` when the table may be at its bound: a new endpoint past it
+    /// may be the one folded into [`OTHER_ENDPOINTS`].
+    fn bounded_endpoint(&mut self, mut key: String) -> &mut EndpointStats {
+        if !self.endpoints.contains_key(&key) {
+            self.endpoints.insert(key.clone(), EndpointStats::default());
+            if self.fold_excess_endpoints() && !self.endpoints.contains_key(&key) {
+                key = OTHER_ENDPOINTS.to_owned();
+            }
+        }
+        self.endpoints.entry(key).or_default()
     }
 
     /// Holds the endpoint table to [`MAX_SUMMARY_ENDPOINTS`]: the endpoints that sort last
@@ -965,6 +1027,16 @@ fn keep_least(slot: &mut Option<String>, new: Option<&String>) {
     }
 }
 
+/// Counts `key` once more, making its text only the first time.
+fn count_into(map: &mut BTreeMap<String, u64>, key: &str) {
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_owned(), 1);
+        }
+    }
+}
+
 /// [`keep_least`] for a map entry.
 fn least_into(map: &mut BTreeMap<String, String>, key: String, text: String) {
     match map.get_mut(&key) {
@@ -1052,7 +1124,23 @@ mod tests {
         }
     }
 
+    /// The time as chrono writes it (what `rfc3339` replaced).
+    fn chrono_rfc3339(t: Micros) -> String {
+        let t = t.clamp(RFC3339_MIN, RFC3339_MAX);
+        chrono::DateTime::from_timestamp_micros(t)
+            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            .unwrap_or_default()
+    }
+
     proptest::proptest! {
+        /// Any time (and any near the ends of the range), written as chrono writes it.
+        #[test]
+        fn rfc3339_is_chronos(t in proptest::num::i64::ANY, near in -100_000_000i64..100_000_000) {
+            for t in [t, t % (RFC3339_MAX / 4), RFC3339_MIN + near.abs(), RFC3339_MAX - near.abs(), near] {
+                proptest::prop_assert_eq!(rfc3339(t), chrono_rfc3339(t), "{}", t);
+            }
+        }
+
         /// Where the fast path answers, it answers as the parser does.
         #[test]
         fn plain_endpoint_agrees_with_the_parser(
@@ -1225,6 +1313,7 @@ mod tests {
             );
         }
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59.999Z");
         assert_eq!(rfc3339(i64::MAX), "9999-12-31T23:59:59.999Z");
         assert_eq!(rfc3339(i64::MIN), "0000-01-01T00:00:00.000Z");
     }
