@@ -1005,11 +1005,25 @@ impl Summary {
         for (k, v) in other.reasons {
             *self.reasons.entry(k).or_insert(0) += v;
         }
-        for (k, o) in other.endpoints {
-            self.endpoints.entry(k).or_default().absorb(o);
+        // Into an empty table (a run's first input) the other's moves whole: absorbing into
+        // a fresh entry copies every count as it is but the time, which goes through
+        // `add_ms` (the same rounding here, without rebuilding the tree).
+        if self.endpoints.is_empty() {
+            self.endpoints = other.endpoints;
+            for e in self.endpoints.values_mut() {
+                e.preflight_wait_ms = add_ms(0.0, e.preflight_wait_ms);
+            }
+        } else {
+            for (k, o) in other.endpoints {
+                self.endpoints.entry(k).or_default().absorb(o);
+            }
         }
-        for (k, text) in other.disagreements {
-            least_into(&mut self.disagreements, k, text);
+        if self.disagreements.is_empty() {
+            self.disagreements = other.disagreements;
+        } else {
+            for (k, text) in other.disagreements {
+                least_into(&mut self.disagreements, k, text);
+            }
         }
         self.fold_excess_endpoints();
         self.inputs.extend(other.inputs);
@@ -1239,6 +1253,10 @@ mod tests {
         merged.merge(run(&mut records.iter().skip(1).step_by(2)));
         merged.inputs.clear();
         assert_eq!(json(&merged), json(&whole));
+        // Merged into an empty summary (a run's first input), a summary stays itself.
+        let mut first = Summary::default();
+        first.merge(run(&mut records.iter()));
+        assert_eq!(json(&first), json(&whole));
     }
 
     /// The serialized record is the table: same names, same order (a field added to
