@@ -800,6 +800,14 @@ pub struct Summary {
     pub insights: Option<crate::report::summary::Insights>,
 }
 
+/// What a new endpoint does to a full endpoint table ([`Summary::new_endpoint_at_bound`]).
+enum AtBound {
+    /// It sorts after every endpoint kept: it is counted under [`OTHER_ENDPOINTS`] at once.
+    FoldsAtOnce,
+    /// The endpoint sorting last is counted under [`OTHER_ENDPOINTS`] to make room for it.
+    TakesLastsPlace,
+}
+
 /// One input in the summary.
 #[derive(Clone, Debug, Serialize, Default)]
 pub struct InputSummary {
@@ -917,6 +925,22 @@ impl Summary {
     /// The entry of endpoint `key` when the table may be at its bound: a new endpoint past it
     /// may be the one folded into [`OTHER_ENDPOINTS`].
     fn bounded_endpoint(&mut self, mut key: String) -> &mut EndpointStats {
+        match self.new_endpoint_at_bound(&key) {
+            // What inserting it and folding would do, without the insert, the removal and
+            // the searches between (most new endpoints of a long run come here): either it
+            // sorts last and is folded at once, or the last one is folded to make room.
+            Some(AtBound::FoldsAtOnce) => {
+                self.fold_into_rest(EndpointStats::default());
+                return self.endpoints.entry(OTHER_ENDPOINTS.to_owned()).or_default();
+            }
+            Some(AtBound::TakesLastsPlace) => {
+                if let Some((_, last)) = self.endpoints.pop_last() {
+                    self.fold_into_rest(last);
+                }
+                return self.endpoints.entry(key).or_default();
+            }
+            None => {}
+        }
         if !self.endpoints.contains_key(&key) {
             self.endpoints.insert(key.clone(), EndpointStats::default());
             if self.fold_excess_endpoints() && !self.endpoints.contains_key(&key) {
@@ -924,6 +948,37 @@ impl Summary {
             }
         }
         self.endpoints.entry(key).or_default()
+    }
+
+    /// Counts a folded endpoint's stats under [`OTHER_ENDPOINTS`] and holds the
+    /// disagreements to the bound, as [`Summary::fold_excess_endpoints`] does.
+    fn fold_into_rest(&mut self, folded: EndpointStats) {
+        let rest = self.endpoints.entry(OTHER_ENDPOINTS.to_owned());
+        rest.or_default().absorb(folded);
+        while self.disagreements.len() > MAX_SUMMARY_ENDPOINTS {
+            self.disagreements.pop_last();
+        }
+    }
+
+    /// For a new endpoint `key` when the table is exactly full and its last key is an
+    /// endpoint (not [`OTHER_ENDPOINTS`]), what inserting it would fold; `None` in any other
+    /// case (the general path decides).
+    fn new_endpoint_at_bound(&self, key: &str) -> Option<AtBound> {
+        let has_other = self.endpoints.contains_key(OTHER_ENDPOINTS);
+        if key == OTHER_ENDPOINTS
+            || self.endpoints.len() - usize::from(has_other) != MAX_SUMMARY_ENDPOINTS
+        {
+            return None;
+        }
+        let (last, _) = self.endpoints.last_key_value()?;
+        if last == OTHER_ENDPOINTS || self.endpoints.contains_key(key) {
+            return None;
+        }
+        Some(if key > last.as_str() {
+            AtBound::FoldsAtOnce
+        } else {
+            AtBound::TakesLastsPlace
+        })
     }
 
     /// Holds the endpoint table to [`MAX_SUMMARY_ENDPOINTS`]: the endpoints that sort last
