@@ -426,7 +426,9 @@ pub(crate) fn rfc3339(t: Micros) -> String {
     put(17, sod % 60, 2);
     put(20, millis, 3);
     // ASCII digits and punctuation only: always UTF-8.
-    std::str::from_utf8(&b).map(str::to_owned).unwrap_or_default()
+    std::str::from_utf8(&b)
+        .map(str::to_owned)
+        .unwrap_or_default()
 }
 
 /// Year, month, day of the proleptic Gregorian calendar from days since 1970-01-01 (Howard
@@ -931,7 +933,10 @@ impl Summary {
             // sorts last and is folded at once, or the last one is folded to make room.
             Some(AtBound::FoldsAtOnce) => {
                 self.fold_into_rest(EndpointStats::default());
-                return self.endpoints.entry(OTHER_ENDPOINTS.to_owned()).or_default();
+                return self
+                    .endpoints
+                    .entry(OTHER_ENDPOINTS.to_owned())
+                    .or_default();
             }
             Some(AtBound::TakesLastsPlace) => {
                 if let Some((_, last)) = self.endpoints.pop_last() {
