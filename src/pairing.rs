@@ -236,16 +236,22 @@ impl Pairer {
             client: &client,
             url: &url,
         };
-        match self.by_url.get_mut(&query) {
-            Some(v) => v.push(slot),
+        let max_url = self.opts.max_pending_per_url.max(2);
+        // Whether this URL now has too many waiting (its count known here: no second search).
+        let over = match self.by_url.get_mut(&query) {
+            Some(v) => {
+                v.push(slot);
+                v.as_slice().len() > max_url
+            }
             None => {
                 let key = UrlKey {
                     client: client.clone(),
                     url: url.clone(),
                 };
                 self.by_url.insert(key, Slots::One(slot));
+                false
             }
-        }
+        };
         self.buf.insert(
             slot,
             Box::new(Pending {
@@ -256,13 +262,9 @@ impl Pairer {
             }),
         );
         // Too many waiting for this URL: decide the oldest of them now (see the limit's doc).
-        let max_url = self.opts.max_pending_per_url.max(2);
-        while let Some(oldest) = self
-            .by_url
-            .get(&UrlQuery {
-                client: &client,
-                url: &url,
-            })
+        while let Some(oldest) = over
+            .then(|| self.by_url.get(&query))
+            .flatten()
             .map(Slots::as_slice)
             .filter(|v| v.len() > max_url)
             .and_then(|v| v.iter().min().copied())
@@ -315,9 +317,11 @@ impl Pairer {
             client: &p.x.client,
             url: &p.url,
         };
-        if let Some(v) = self.by_url.get_mut(&key) {
-            if v.remove(slot) {
-                self.by_url.remove(&key);
+        // Taken out and put back only when others still wait: the usual single slot costs
+        // one search, not two.
+        if let Some((k, mut v)) = self.by_url.remove_entry(&key) {
+            if !v.remove(slot) {
+                self.by_url.insert(k, v);
             }
         }
         Some(p)

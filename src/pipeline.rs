@@ -248,7 +248,7 @@ fn record_of(opts: &Options, flow: Flow, res: Resolution) -> Option<Record> {
         r.flow = Some(crate::report::summary::FlowRef(Arc::new((flow, res))));
     }
     if opts.ndjson_lines {
-        r.ndjson = r.ndjson_line();
+        r.ndjson = Some(r.ndjson_line());
     }
     Some(r)
 }

@@ -399,11 +399,59 @@ const RFC3339_MAX: Micros = 253_402_300_799_999_999;
 /// time offsets saturate at `i64::MAX`); those are clamped to the years RFC 3339 can write, so
 /// `time` always parses (it used to come out empty past chrono's range, and as `+262142-…`
 /// between year 9999 and there).
+///
+/// Written by hand as chrono writes it (`to_rfc3339_opts(Millis, true)`: milliseconds
+/// truncated, `Z`), a test holds the two equal: chrono's general formatter was a fifth of
+/// building a record.
 pub(crate) fn rfc3339(t: Micros) -> String {
     let t = t.clamp(RFC3339_MIN, RFC3339_MAX);
-    chrono::DateTime::from_timestamp_micros(t)
-        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    let secs = t.div_euclid(1_000_000);
+    let millis = t.rem_euclid(1_000_000) / 1000;
+    let (day, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(day);
+    let mut b = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, v: i64, width: usize| {
+        let mut v = v;
+        for i in (at..at + width).rev() {
+            // The clamp keeps every part non-negative and within its width.
+            b[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, y, 4);
+    put(5, m, 2);
+    put(8, d, 2);
+    put(11, sod / 3600, 2);
+    put(14, sod / 60 % 60, 2);
+    put(17, sod % 60, 2);
+    put(20, millis, 3);
+    // ASCII digits and punctuation only: always UTF-8.
+    std::str::from_utf8(&b)
+        .map(str::to_owned)
         .unwrap_or_default()
+}
+
+/// Year, month, day of the proleptic Gregorian calendar from days since 1970-01-01 (Howard
+/// Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// The record's `location`, written into a string sized once (`to_string` grew it twice).
+fn location_text(loc: &crate::model::Location) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(loc.source.len() + 48);
+    // Writing to a String cannot fail.
+    let _ = write!(s, "{loc}");
+    s
 }
 
 fn index_of(p: &Position, seq: u64) -> u64 {
@@ -465,8 +513,8 @@ impl Record {
             });
         let notes = record_notes(res);
         let loc = match first.preflight.as_ref().filter(|_| !first.sent) {
-            Some(pf) => pf.loc.to_string(),
-            None => first.exchange.loc.to_string(),
+            Some(pf) => location_text(&pf.loc),
+            None => location_text(&first.exchange.loc),
         };
         Record {
             source: first.exchange.loc.source.to_string(),
@@ -502,11 +550,11 @@ impl Record {
         }
     }
 
-    /// The record as one NDJSON line (with its newline); `None` only if the fast writer
-    /// refuses a type, and the sink then writes it with serde_json.
-    pub(crate) fn ndjson_line(&self) -> Option<Vec<u8>> {
-        let mut line = Vec::with_capacity(1024);
-        ndjson::write_line(&mut line, self).ok().map(|()| line)
+    /// The record as one NDJSON line (with its newline).
+    pub(crate) fn ndjson_line(&self) -> Vec<u8> {
+        let mut line = Vec::with_capacity(ndjson::line_len_hint(self));
+        ndjson::write_record(&mut line, self);
+        line
     }
 
     /// `browser`'s own fields of the flat record: verdict, reason, console message (the
@@ -550,7 +598,13 @@ impl Record {
     /// The endpoint for summaries: origin + path, without the query.
     pub(crate) fn endpoint(&self) -> String {
         if let Some((origin, path)) = plain_origin_and_path(&self.url) {
-            return format!("{} {origin}{path}", self.method);
+            // Pieced together, not `format!` (every record's summary asks for it).
+            let mut key = String::with_capacity(self.method.len() + 1 + origin.len() + path.len());
+            key.push_str(&self.method);
+            key.push(' ');
+            key.push_str(origin);
+            key.push_str(path);
+            return key;
         }
         match url::Url::parse(&self.url) {
             Ok(u) => format!(
@@ -613,12 +667,7 @@ impl<W: Write> RecordSink for NdjsonSink<W> {
             return self.out.write_all(line);
         }
         self.line.clear();
-        if ndjson::write_line(&mut self.line, r).is_err() {
-            // A type the fast writer refuses: serde_json writes the same line.
-            self.line.clear();
-            serde_json::to_writer(&mut self.line, r)?;
-            self.line.push(b'\n');
-        }
+        ndjson::write_record(&mut self.line, r);
         self.out.write_all(&self.line)
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -753,6 +802,14 @@ pub struct Summary {
     pub insights: Option<crate::report::summary::Insights>,
 }
 
+/// What a new endpoint does to a full endpoint table ([`Summary::new_endpoint_at_bound`]).
+enum AtBound {
+    /// It sorts after every endpoint kept: it is counted under [`OTHER_ENDPOINTS`] at once.
+    FoldsAtOnce,
+    /// The endpoint sorting last is counted under [`OTHER_ENDPOINTS`] to make room for it.
+    TakesLastsPlace,
+}
+
 /// One input in the summary.
 #[derive(Clone, Debug, Serialize, Default)]
 pub struct InputSummary {
@@ -843,15 +900,13 @@ impl Summary {
     }
 
     fn add_endpoint(&mut self, r: &Record, b: Browser, verdict: &'static str) {
-        let mut key = r.endpoint();
-        if !self.endpoints.contains_key(&key) {
-            self.endpoints.insert(key.clone(), EndpointStats::default());
-            // A new endpoint past the bound may be the one folded.
-            if self.fold_excess_endpoints() && !self.endpoints.contains_key(&key) {
-                key = OTHER_ENDPOINTS.to_owned();
-            }
-        }
-        let e = self.endpoints.entry(key).or_default();
+        let key = r.endpoint();
+        // Below the bound no endpoint is folded: one search finds or makes the entry.
+        let e = if self.endpoints.len() < MAX_SUMMARY_ENDPOINTS {
+            self.endpoints.entry(key).or_default()
+        } else {
+            self.bounded_endpoint(key)
+        };
         e.requests += 1;
         if let Some(p) = &r.preflight {
             if p.source == PreflightSource::Recorded {
@@ -862,11 +917,73 @@ impl Summary {
         }
         if verdict == "blocked" {
             e.blocked += 1;
-            let reason = r.reason_for(b).unwrap_or("(reason not visible)").to_owned();
-            *e.reasons.entry(reason.clone()).or_insert(0) += 1;
-            *self.reasons.entry(reason).or_insert(0) += 1;
+            let reason = r.reason_for(b).unwrap_or("(reason not visible)");
+            count_into(&mut e.reasons, reason);
             keep_least(&mut e.fix, r.fix.as_ref());
+            count_into(&mut self.reasons, reason);
         }
+    }
+
+    /// The entry of endpoint `key` when the table may be at its bound: a new endpoint past it
+    /// may be the one folded into [`OTHER_ENDPOINTS`].
+    fn bounded_endpoint(&mut self, mut key: String) -> &mut EndpointStats {
+        match self.new_endpoint_at_bound(&key) {
+            // What inserting it and folding would do, without the insert, the removal and
+            // the searches between (most new endpoints of a long run come here): either it
+            // sorts last and is folded at once, or the last one is folded to make room.
+            Some(AtBound::FoldsAtOnce) => {
+                self.fold_into_rest(EndpointStats::default());
+                return self
+                    .endpoints
+                    .entry(OTHER_ENDPOINTS.to_owned())
+                    .or_default();
+            }
+            Some(AtBound::TakesLastsPlace) => {
+                if let Some((_, last)) = self.endpoints.pop_last() {
+                    self.fold_into_rest(last);
+                }
+                return self.endpoints.entry(key).or_default();
+            }
+            None => {}
+        }
+        if !self.endpoints.contains_key(&key) {
+            self.endpoints.insert(key.clone(), EndpointStats::default());
+            if self.fold_excess_endpoints() && !self.endpoints.contains_key(&key) {
+                key = OTHER_ENDPOINTS.to_owned();
+            }
+        }
+        self.endpoints.entry(key).or_default()
+    }
+
+    /// Counts a folded endpoint's stats under [`OTHER_ENDPOINTS`] and holds the
+    /// disagreements to the bound, as [`Summary::fold_excess_endpoints`] does.
+    fn fold_into_rest(&mut self, folded: EndpointStats) {
+        let rest = self.endpoints.entry(OTHER_ENDPOINTS.to_owned());
+        rest.or_default().absorb(folded);
+        while self.disagreements.len() > MAX_SUMMARY_ENDPOINTS {
+            self.disagreements.pop_last();
+        }
+    }
+
+    /// For a new endpoint `key` when the table is exactly full and its last key is an
+    /// endpoint (not [`OTHER_ENDPOINTS`]), what inserting it would fold; `None` in any other
+    /// case (the general path decides).
+    fn new_endpoint_at_bound(&self, key: &str) -> Option<AtBound> {
+        let has_other = self.endpoints.contains_key(OTHER_ENDPOINTS);
+        if key == OTHER_ENDPOINTS
+            || self.endpoints.len() - usize::from(has_other) != MAX_SUMMARY_ENDPOINTS
+        {
+            return None;
+        }
+        let (last, _) = self.endpoints.last_key_value()?;
+        if last == OTHER_ENDPOINTS || self.endpoints.contains_key(key) {
+            return None;
+        }
+        Some(if key > last.as_str() {
+            AtBound::FoldsAtOnce
+        } else {
+            AtBound::TakesLastsPlace
+        })
     }
 
     /// Holds the endpoint table to [`MAX_SUMMARY_ENDPOINTS`]: the endpoints that sort last
@@ -948,11 +1065,25 @@ impl Summary {
         for (k, v) in other.reasons {
             *self.reasons.entry(k).or_insert(0) += v;
         }
-        for (k, o) in other.endpoints {
-            self.endpoints.entry(k).or_default().absorb(o);
+        // Into an empty table (a run's first input) the other's moves whole: absorbing into
+        // a fresh entry copies every count as it is but the time, which goes through
+        // `add_ms` (the same rounding here, without rebuilding the tree).
+        if self.endpoints.is_empty() {
+            self.endpoints = other.endpoints;
+            for e in self.endpoints.values_mut() {
+                e.preflight_wait_ms = add_ms(0.0, e.preflight_wait_ms);
+            }
+        } else {
+            for (k, o) in other.endpoints {
+                self.endpoints.entry(k).or_default().absorb(o);
+            }
         }
-        for (k, text) in other.disagreements {
-            least_into(&mut self.disagreements, k, text);
+        if self.disagreements.is_empty() {
+            self.disagreements = other.disagreements;
+        } else {
+            for (k, text) in other.disagreements {
+                least_into(&mut self.disagreements, k, text);
+            }
         }
         self.fold_excess_endpoints();
         self.inputs.extend(other.inputs);
@@ -966,6 +1097,16 @@ fn keep_least(slot: &mut Option<String>, new: Option<&String>) {
     if let Some(n) = new {
         if slot.as_ref().is_none_or(|s| n < s) {
             *slot = Some(n.clone());
+        }
+    }
+}
+
+/// Counts `key` once more, making its text only the first time.
+fn count_into(map: &mut BTreeMap<String, u64>, key: &str) {
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_owned(), 1);
         }
     }
 }
@@ -1057,7 +1198,23 @@ mod tests {
         }
     }
 
+    /// The time as chrono writes it (what `rfc3339` replaced).
+    fn chrono_rfc3339(t: Micros) -> String {
+        let t = t.clamp(RFC3339_MIN, RFC3339_MAX);
+        chrono::DateTime::from_timestamp_micros(t)
+            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            .unwrap_or_default()
+    }
+
     proptest::proptest! {
+        /// Any time (and any near the ends of the range), written as chrono writes it.
+        #[test]
+        fn rfc3339_is_chronos(t in proptest::num::i64::ANY, near in -100_000_000i64..100_000_000) {
+            for t in [t, t % (RFC3339_MAX / 4), RFC3339_MIN + near.abs(), RFC3339_MAX - near.abs(), near] {
+                proptest::prop_assert_eq!(rfc3339(t), chrono_rfc3339(t), "{}", t);
+            }
+        }
+
         /// Where the fast path answers, it answers as the parser does.
         #[test]
         fn plain_endpoint_agrees_with_the_parser(
@@ -1110,7 +1267,7 @@ mod tests {
         empty.wait_ms = None;
         for r in [sample(), full, empty] {
             let mut mine = Vec::new();
-            ndjson::write_line(&mut mine, &r).unwrap();
+            ndjson::write_record(&mut mine, &r);
             let mut want = serde_json::to_vec(&r).unwrap();
             want.push(b'\n');
             assert_eq!(
@@ -1156,6 +1313,10 @@ mod tests {
         merged.merge(run(&mut records.iter().skip(1).step_by(2)));
         merged.inputs.clear();
         assert_eq!(json(&merged), json(&whole));
+        // Merged into an empty summary (a run's first input), a summary stays itself.
+        let mut first = Summary::default();
+        first.merge(run(&mut records.iter()));
+        assert_eq!(json(&first), json(&whole));
     }
 
     /// The serialized record is the table: same names, same order (a field added to
@@ -1230,6 +1391,7 @@ mod tests {
             );
         }
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59.999Z");
         assert_eq!(rfc3339(i64::MAX), "9999-12-31T23:59:59.999Z");
         assert_eq!(rfc3339(i64::MIN), "0000-01-01T00:00:00.000Z");
     }

@@ -1,56 +1,10 @@
-//! Writes one record as one NDJSON line, byte for byte as `serde_json::to_writer` writes it,
-//! faster: strings are scanned eight bytes at a time for what JSON escapes, and the line is
-//! built in memory and written at once. It serializes through the record's own `Serialize`
-//! (the field table stays the one definition); the types a record does not use are refused,
-//! and the caller then writes the record with serde_json instead (a test compares the two).
+//! Writes one record as one NDJSON line, byte for byte as `serde_json::to_writer` writes it
+//! (through the record's `Serialize`), faster: the fields are written straight from the
+//! record, in [`crate::report::FIELDS`] order, without serde's per-field dispatch; strings
+//! are scanned eight bytes at a time for what JSON escapes; numbers go through serde_json
+//! (its integer and shortest-float writers). Property tests compare lines with serde_json's.
 
-use std::fmt;
-
-use serde::ser::{self, Impossible, Serialize};
-
-/// A type a record does not use (the caller falls back to serde_json).
-#[derive(Debug)]
-pub(crate) struct Unsupported(String);
-
-impl fmt::Display for Unsupported {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "not a record type: {}", self.0)
-    }
-}
-
-impl std::error::Error for Unsupported {}
-
-impl ser::Error for Unsupported {
-    fn custom<T: fmt::Display>(msg: T) -> Self {
-        Unsupported(msg.to_string())
-    }
-}
-
-/// Appends `value` as one JSON line (with its `\n`) to `out`. On an error `out` may hold part
-/// of the line; the caller truncates it.
-pub(crate) fn write_line<T: Serialize>(out: &mut Vec<u8>, value: &T) -> Result<(), Unsupported> {
-    value.serialize(&mut Line { out })?;
-    out.push(b'\n');
-    Ok(())
-}
-
-struct Line<'a> {
-    out: &'a mut Vec<u8>,
-}
-
-impl Line<'_> {
-    fn integer(&mut self, v: impl fmt::Display) {
-        use std::io::Write;
-        // Writing to a Vec cannot fail.
-        let _ = write!(self.out, "{v}");
-    }
-
-    /// Floats exactly as serde_json writes them (shortest round trip; `null` when not
-    /// finite): few per record, so they go through it.
-    fn float<F: Serialize>(&mut self, v: F) -> Result<(), Unsupported> {
-        serde_json::to_writer(&mut *self.out, &v).map_err(|e| Unsupported(e.to_string()))
-    }
-}
+use super::{PreflightInfo, Record};
 
 /// Bytes JSON escapes: control bytes, `"` and `\` (`\b \t \n \f \r` by name, the rest
 /// `\u00xx`, as serde_json does).
@@ -110,14 +64,22 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
         }
         at += 8;
     }
-    escape_run(out, bytes, &mut plain_from, at, bytes.len());
+    // The last bytes as one word too, padded with a byte JSON never escapes (a byte-wise
+    // loop over them was a third of writing a string).
+    let tail = chunks.remainder();
+    let mut word = [b'a'; 8];
+    word[..tail.len()].copy_from_slice(tail);
+    if any_needs_escape(u64::from_le_bytes(word)) {
+        escape_run(out, bytes, &mut plain_from, at, bytes.len());
+    }
     out.extend_from_slice(&bytes[plain_from..]);
     out.push(b'"');
 }
 
 /// Escapes what needs it in `bytes[from..to]`, after the plain bytes since `plain_from`.
 fn escape_run(out: &mut Vec<u8>, bytes: &[u8], plain_from: &mut usize, from: usize, to: usize) {
-    for (i, &b) in bytes.iter().enumerate().take(to).skip(from) {
+    for i in from..to {
+        let b = bytes[i];
         if needs_escape(b) {
             out.extend_from_slice(&bytes[*plain_from..i]);
             escape(out, b);
@@ -126,221 +88,232 @@ fn escape_run(out: &mut Vec<u8>, bytes: &[u8], plain_from: &mut usize, from: usi
     }
 }
 
-/// Appends a field name and its colon, as it is: a record's field names are identifiers,
-/// which JSON never escapes (`record_fields_need_no_escape` checks the table), and scanning
-/// them was a third of writing a line.
-fn write_key(out: &mut Vec<u8>, key: &str) {
+fn write_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => write_str(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// A number (or `null` for `None`, and for a float that is not finite) exactly as serde_json
+/// writes it.
+fn write_number<T: serde::Serialize>(out: &mut Vec<u8>, n: T) {
+    // Writing a number to a Vec cannot fail: serde_json's errors here come only from the
+    // writer, and a Vec's never errs.
+    let _ = serde_json::to_writer(&mut *out, &n);
+}
+
+/// A word of a closed set (verdict, credentials, preflight source): identifiers JSON never
+/// escapes (`words_need_no_escape` checks the sets).
+fn write_word(out: &mut Vec<u8>, w: &str) {
     out.push(b'"');
-    out.extend_from_slice(key.as_bytes());
-    out.extend_from_slice(b"\":");
+    out.extend_from_slice(w.as_bytes());
+    out.push(b'"');
 }
 
-macro_rules! integers {
-    ($($f:ident: $t:ty),*) => {
-        $(fn $f(self, v: $t) -> Result<(), Unsupported> {
-            self.integer(v);
-            Ok(())
-        })*
+fn write_preflight(out: &mut Vec<u8>, p: Option<&PreflightInfo>) {
+    let Some(p) = p else {
+        out.extend_from_slice(b"null");
+        return;
     };
+    out.extend_from_slice(b"{\"status\":");
+    write_number(out, p.status);
+    out.extend_from_slice(b",\"index\":");
+    write_number(out, p.index);
+    out.extend_from_slice(b",\"source\":");
+    write_word(out, p.source.as_str());
+    out.push(b'}');
 }
 
-impl<'b> ser::Serializer for &'b mut Line<'_> {
-    type Ok = ();
-    type Error = Unsupported;
-    type SerializeSeq = Impossible<(), Unsupported>;
-    type SerializeTuple = Impossible<(), Unsupported>;
-    type SerializeTupleStruct = Impossible<(), Unsupported>;
-    type SerializeTupleVariant = Impossible<(), Unsupported>;
-    type SerializeMap = Impossible<(), Unsupported>;
-    type SerializeStruct = Fields<'b>;
-    type SerializeStructVariant = Impossible<(), Unsupported>;
+/// Bytes of a line besides its strings' (field names, numbers, words), rounded up: the line
+/// is sized once.
+const LINE_OVERHEAD: usize = 768;
 
-    integers!(serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64,
-        serialize_u8: u8, serialize_u16: u16, serialize_u32: u32, serialize_u64: u64);
-
-    fn serialize_bool(self, v: bool) -> Result<(), Unsupported> {
-        self.out
-            .extend_from_slice(if v { b"true" } else { b"false" });
-        Ok(())
-    }
-    fn serialize_f32(self, v: f32) -> Result<(), Unsupported> {
-        self.float(v)
-    }
-    fn serialize_f64(self, v: f64) -> Result<(), Unsupported> {
-        self.float(v)
-    }
-    fn serialize_char(self, v: char) -> Result<(), Unsupported> {
-        write_str(self.out, v.encode_utf8(&mut [0; 4]));
-        Ok(())
-    }
-    fn serialize_str(self, v: &str) -> Result<(), Unsupported> {
-        write_str(self.out, v);
-        Ok(())
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result<(), Unsupported> {
-        Err(Unsupported("bytes".into()))
-    }
-    fn serialize_none(self) -> Result<(), Unsupported> {
-        self.serialize_unit()
-    }
-    fn serialize_some<T: ?Sized + Serialize>(self, v: &T) -> Result<(), Unsupported> {
-        v.serialize(self)
-    }
-    fn serialize_unit(self) -> Result<(), Unsupported> {
-        self.out.extend_from_slice(b"null");
-        Ok(())
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Unsupported> {
-        self.serialize_unit()
-    }
-    fn serialize_unit_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        variant: &'static str,
-    ) -> Result<(), Unsupported> {
-        self.serialize_str(variant)
-    }
-    fn serialize_newtype_struct<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        v: &T,
-    ) -> Result<(), Unsupported> {
-        v.serialize(self)
-    }
-    fn serialize_newtype_variant<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<(), Unsupported> {
-        Err(Unsupported("newtype variant".into()))
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Unsupported> {
-        Err(Unsupported("sequence".into()))
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Unsupported> {
-        Err(Unsupported("tuple".into()))
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, Unsupported> {
-        Err(Unsupported("tuple struct".into()))
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Unsupported> {
-        Err(Unsupported("tuple variant".into()))
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Unsupported> {
-        Err(Unsupported("map".into()))
-    }
-    fn serialize_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStruct, Unsupported> {
-        self.out.push(b'{');
-        Ok(Fields {
-            out: self.out,
-            first: true,
-        })
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Unsupported> {
-        Err(Unsupported("struct variant".into()))
-    }
+/// The record's line length, near enough to size its buffer once.
+pub(crate) fn line_len_hint(r: &Record) -> usize {
+    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+    LINE_OVERHEAD
+        + r.source.len()
+        + r.time.len()
+        + opt(&r.origin)
+        + r.url.len()
+        + r.method.len()
+        + opt(&r.failed_parameter)
+        + opt(&r.message)
+        + opt(&r.fix)
+        + opt(&r.firefox_message)
+        + opt(&r.safari_message)
+        + r.final_url.len()
+        + opt(&r.note)
+        + r.location.len()
 }
 
-/// A struct's fields, `"name":value` separated by commas.
-pub(crate) struct Fields<'b> {
-    out: &'b mut Vec<u8>,
-    first: bool,
-}
-
-impl ser::SerializeStruct for Fields<'_> {
-    type Ok = ();
-    type Error = Unsupported;
-
-    fn serialize_field<T: ?Sized + Serialize>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Unsupported> {
-        if !self.first {
-            self.out.push(b',');
-        }
-        self.first = false;
-        write_key(self.out, key);
-        value.serialize(&mut Line { out: self.out })
-    }
-
-    fn end(self) -> Result<(), Unsupported> {
-        self.out.push(b'}');
-        Ok(())
-    }
+/// Appends `r` as one JSON line (with its `\n`) to `out`: its fields in the order of
+/// [`crate::report::FIELDS`] and of the record's `Serialize`, which the tests hold equal.
+pub(crate) fn write_record(out: &mut Vec<u8>, r: &Record) {
+    out.extend_from_slice(b"{\"source\":");
+    write_str(out, &r.source);
+    out.extend_from_slice(b",\"index\":");
+    write_number(out, r.index);
+    out.extend_from_slice(b",\"time\":");
+    write_str(out, &r.time);
+    out.extend_from_slice(b",\"origin\":");
+    write_opt_str(out, r.origin.as_deref());
+    out.extend_from_slice(b",\"url\":");
+    write_str(out, &r.url);
+    out.extend_from_slice(b",\"method\":");
+    write_str(out, &r.method);
+    out.extend_from_slice(b",\"credentials\":");
+    write_word(out, r.credentials.as_str());
+    out.extend_from_slice(b",\"preflight\":");
+    write_preflight(out, r.preflight.as_ref());
+    out.extend_from_slice(b",\"verdict\":");
+    write_word(out, r.verdict.as_str());
+    out.extend_from_slice(b",\"reason\":");
+    write_opt_str(out, r.reason);
+    out.extend_from_slice(b",\"failed_parameter\":");
+    write_opt_str(out, r.failed_parameter.as_deref());
+    out.extend_from_slice(b",\"message\":");
+    write_opt_str(out, r.message.as_deref());
+    out.extend_from_slice(b",\"fix\":");
+    write_opt_str(out, r.fix.as_deref());
+    out.extend_from_slice(b",\"firefox_verdict\":");
+    write_word(out, r.firefox_verdict.as_str());
+    out.extend_from_slice(b",\"firefox_reason\":");
+    write_opt_str(out, r.firefox_reason);
+    out.extend_from_slice(b",\"firefox_message\":");
+    write_opt_str(out, r.firefox_message.as_deref());
+    out.extend_from_slice(b",\"safari_verdict\":");
+    write_word(out, r.safari_verdict.as_str());
+    out.extend_from_slice(b",\"safari_reason\":");
+    write_opt_str(out, r.safari_reason);
+    out.extend_from_slice(b",\"safari_message\":");
+    write_opt_str(out, r.safari_message.as_deref());
+    out.extend_from_slice(if r.browsers_agree {
+        b",\"browsers_agree\":true,\"status\":"
+    } else {
+        b",\"browsers_agree\":false,\"status\":"
+    });
+    write_number(out, r.status);
+    out.extend_from_slice(b",\"final_url\":");
+    write_str(out, &r.final_url);
+    out.extend_from_slice(b",\"redirects\":");
+    write_number(out, r.redirects);
+    out.extend_from_slice(b",\"recorded_by\":");
+    write_str(out, r.recorded_by);
+    out.extend_from_slice(b",\"note\":");
+    write_opt_str(out, r.note.as_deref());
+    out.extend_from_slice(b",\"location\":");
+    write_str(out, &r.location);
+    out.extend_from_slice(b",\"wait_ms\":");
+    write_number(out, r.wait_ms);
+    out.extend_from_slice(b",\"preflight_wait_ms\":");
+    write_number(out, r.preflight_wait_ms);
+    out.extend_from_slice(b"}\n");
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cors::resolve::{Credentials, Verdict};
+    use crate::report::PreflightSource;
+    use proptest::prelude::*;
 
-    fn serde_json_line<T: Serialize>(v: &T) -> Vec<u8> {
+    fn serde_json_line<T: serde::Serialize>(v: &T) -> Vec<u8> {
         let mut want = serde_json::to_vec(v).unwrap();
         want.push(b'\n');
         want
     }
 
-    proptest::proptest! {
-        /// Any string, escaped as serde_json escapes it.
-        #[test]
-        fn strings_as_serde_json_writes_them(s in "(\\PC|[\\x00-\\x1f\"\\\\\\x7f]){0,40}") {
-            let mut out = Vec::new();
-            write_line(&mut out, &s).unwrap();
-            proptest::prop_assert_eq!(out, serde_json_line(&s));
-        }
+    /// Any text, with the bytes JSON escapes over-represented.
+    fn text() -> impl Strategy<Value = String> {
+        "(\\PC|[\\x00-\\x1f\"\\\\\\x7f]){0,40}"
+    }
 
-        #[test]
-        fn numbers_as_serde_json_writes_them(f in proptest::num::f64::ANY, n in proptest::num::u64::ANY) {
-            for line in [&f as &dyn erased::Line, &Some(n), &(n as u16), &(f as f32)] {
-                let (mine, want) = line.both();
-                proptest::prop_assert_eq!(mine, want);
+    /// Reason names and the recorder are `&'static str`: one of these.
+    const STATIC: &[&str] = &["AllowOriginMismatch", "chromium", "a \"quoted\"\tname", ""];
+
+    prop_compose! {
+        fn record()(
+            s in proptest::collection::vec(text(), 6),
+            o in proptest::collection::vec(proptest::option::of(text()), 7),
+            statics in proptest::collection::vec(proptest::sample::select(STATIC), 4),
+            reasons in proptest::collection::vec(any::<bool>(), 3),
+            (index, status, redirects, agree) in (any::<u64>(), proptest::option::of(any::<u16>()), any::<usize>(), any::<bool>()),
+            preflight in proptest::option::of((proptest::option::of(any::<u16>()), proptest::option::of(any::<u64>()), 0..3usize)),
+            (wait_ms, preflight_wait_ms) in (proptest::option::of(proptest::num::f64::ANY), proptest::option::of(proptest::num::f64::ANY)),
+            (v, fv, sv, cred) in (0..4usize, 0..4usize, 0..4usize, 0..3usize),
+        ) -> Record {
+            let reason = |i: usize| reasons[i].then_some(statics[i]);
+            Record {
+                source: s[0].clone(),
+                index,
+                time: s[1].clone(),
+                origin: o[0].clone(),
+                url: s[2].clone(),
+                method: s[3].clone(),
+                credentials: Credentials::ALL[cred],
+                preflight: preflight.map(|(status, index, k)| PreflightInfo {
+                    status,
+                    index,
+                    source: PreflightSource::ALL[k],
+                }),
+                verdict: Verdict::ALL[v],
+                reason: reason(0),
+                failed_parameter: o[1].clone(),
+                message: o[2].clone(),
+                fix: o[3].clone(),
+                firefox_verdict: Verdict::ALL[fv],
+                firefox_reason: reason(1),
+                firefox_message: o[4].clone(),
+                safari_verdict: Verdict::ALL[sv],
+                safari_reason: reason(2),
+                safari_message: o[5].clone(),
+                browsers_agree: agree,
+                status,
+                final_url: s[4].clone(),
+                redirects,
+                recorded_by: statics[3],
+                note: o[6].clone(),
+                location: s[5].clone(),
+                wait_ms,
+                preflight_wait_ms,
+                flow: None,
+                ndjson: None,
             }
         }
     }
 
-    /// Both writers over one value, for a table of values of different types.
-    mod erased {
-        pub trait Line {
-            fn both(&self) -> (Vec<u8>, Vec<u8>);
+    proptest! {
+        /// Any string, escaped as serde_json escapes it.
+        #[test]
+        fn strings_as_serde_json_writes_them(s in text()) {
+            let mut out = Vec::new();
+            write_str(&mut out, &s);
+            out.push(b'\n');
+            prop_assert_eq!(out, serde_json_line(&s));
         }
-        impl<T: serde::Serialize> Line for T {
-            fn both(&self) -> (Vec<u8>, Vec<u8>) {
-                let mut mine = Vec::new();
-                super::write_line(&mut mine, self).unwrap();
-                (mine, super::serde_json_line(self))
-            }
+
+        /// Any record, written as serde_json writes it through the record's `Serialize`:
+        /// the same field names in the same order, the same values.
+        #[test]
+        fn records_as_serde_json_writes_them(r in record()) {
+            let mut out = Vec::new();
+            write_record(&mut out, &r);
+            let want = serde_json_line(&r);
+            prop_assert_eq!(String::from_utf8_lossy(&out), String::from_utf8_lossy(&want));
         }
     }
 
     #[test]
     fn every_escape() {
         let all: String = (0u8..0x80).map(char::from).collect();
-        let mut out = Vec::new();
-        write_line(&mut out, &all).unwrap();
-        assert_eq!(out, serde_json_line(&all));
+        for n in 0..all.len() {
+            let mut out = Vec::new();
+            write_str(&mut out, &all[n..]);
+            out.push(b'\n');
+            assert_eq!(out, serde_json_line(&&all[n..]), "from {n}");
+        }
         for b in 0..=255u8 {
             let word = u64::from_le_bytes([b'a', b'b', b, b'c', b'd', b'e', b'f', b'g']);
             assert_eq!(any_needs_escape(word), needs_escape(b), "{b:#04x}");
@@ -348,19 +321,13 @@ mod tests {
     }
 
     #[test]
-    fn record_fields_need_no_escape() {
-        let fields = crate::report::FIELDS
+    fn words_need_no_escape() {
+        let words = Verdict::NAMES
             .iter()
-            .flat_map(|f| std::iter::once(f).chain(f.fields));
-        for f in fields {
-            assert!(!f.name.bytes().any(needs_escape), "{}", f.name);
+            .chain(&Credentials::NAMES)
+            .chain(&PreflightSource::NAMES);
+        for w in words {
+            assert!(!w.bytes().any(needs_escape), "{w}");
         }
-    }
-
-    #[test]
-    fn unsupported_types_are_refused() {
-        let mut out = Vec::new();
-        assert!(write_line(&mut out, &vec![1]).is_err());
-        assert!(write_line(&mut out, &std::collections::BTreeMap::from([(1, 2)])).is_err());
     }
 }
