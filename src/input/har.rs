@@ -1274,12 +1274,23 @@ impl Scanner<'_> {
                     }
                 }
                 b if b.is_ascii_whitespace() => {
-                    self.keep(&chunk[run..j]);
-                    run = j + 1;
-                    if self.drop_capture.is_some() {
+                    // Not kept: what came before it is, and the blanks are passed at once
+                    // (exports indent every line).
+                    if run < j {
+                        self.keep(&chunk[run..j]);
+                    }
+                    j += 1;
+                    while chunk.get(j..j + 8) == Some(b"        ") {
+                        j += 8;
+                    }
+                    while chunk.get(j).is_some_and(u8::is_ascii_whitespace) {
                         j += 1;
+                    }
+                    run = j;
+                    if self.drop_capture.is_some() {
                         break;
                     }
+                    continue;
                 }
                 // A scalar's byte.
                 _ => {
@@ -2618,7 +2629,7 @@ mod tests {
                 let e = entry_at(&t, &format!("http://api{i}.test/x?a=\\u0041{i}"));
                 match i % 3 {
                     0 => e.replace("aGVsbG8=", "a\\\"b"),
-                    1 => e.replace(",", " ,\n  ").replace(":", " : "),
+                    1 => e.replace(",", " ,\n            ").replace(":", " : "),
                     _ => e.replace("\"wait\":1.25", "\"wait\":[[[[[[[[[[1]]]]]]]]]],\"x\":true"),
                 }
             })
