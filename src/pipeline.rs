@@ -172,6 +172,14 @@ impl Resolving {
     /// Resolves a batch and builds its records (in flow order; flows that make none are
     /// left out).
     fn resolve(&mut self, opts: &Options, batch: Vec<Flow>) -> Vec<Record> {
+        self.decide(opts, batch, false).into_records(opts)
+    }
+
+    /// Resolves a batch. Its records are built here, in the jobs that resolve its shards, unless
+    /// `defer` and the batch is one client's (a HAR, a capture of one browser): resolution
+    /// is then one sequence on this thread and the records are left to the receiving thread,
+    /// which builds them while this one resolves the next batch.
+    fn decide(&mut self, opts: &Options, batch: Vec<Flow>, defer: bool) -> Decided {
         self.flows += batch.len() as u64;
         let n = self.shards.len();
         let mut per: Vec<Vec<(usize, Flow, Browser)>> = (0..n).map(|_| Vec::new()).collect();
@@ -192,18 +200,28 @@ impl Resolving {
                 })
                 .collect::<Vec<_>>()
         };
-        let done: Vec<Vec<(usize, Option<Record>)>> =
-            if len < PARALLEL_RESOLVE_MIN || per.iter().filter(|p| !p.is_empty()).count() < 2 {
-                self.shards.iter_mut().zip(per).map(work).collect()
-            } else {
-                self.shards.par_iter_mut().zip(per).map(work).collect()
-            };
+        let busy = per.iter().filter(|p| !p.is_empty()).count();
+        if defer && busy == 1 {
+            let mut resolved = Vec::with_capacity(len);
+            for (resolver, items) in self.shards.iter_mut().zip(per) {
+                resolved.extend(items.into_iter().map(|(_, flow, recorder)| {
+                    let res = resolver.resolve(&flow, recorder);
+                    (flow, res)
+                }));
+            }
+            return Decided::Resolved(resolved);
+        }
+        let done: Vec<Vec<(usize, Option<Record>)>> = if len < PARALLEL_RESOLVE_MIN || busy < 2 {
+            self.shards.iter_mut().zip(per).map(work).collect()
+        } else {
+            self.shards.par_iter_mut().zip(per).map(work).collect()
+        };
         let mut slots: Vec<Option<Record>> = (0..len).map(|_| None).collect();
         for (i, record) in done.into_iter().flatten() {
             slots[i] = record;
         }
         // Every index 0..len was pushed to exactly one shard and comes back once.
-        slots.into_iter().flatten().collect()
+        Decided::Records(slots.into_iter().flatten().collect())
     }
 
     /// Frees the shards' caches and evidence on the pool that built them, one shard per
@@ -211,6 +229,25 @@ impl Resolving {
     /// another, after the last record (a few percent of a two-thread run, all of it wall time).
     fn retire(self) {
         self.shards.into_par_iter().with_max_len(1).for_each(drop);
+    }
+}
+
+/// A resolved batch: its records, or its flows with their resolutions and the records still
+/// to build ([`Resolving::decide`]).
+enum Decided {
+    Records(Vec<Record>),
+    Resolved(Vec<(Flow, Resolution)>),
+}
+
+impl Decided {
+    fn into_records(self, opts: &Options) -> Vec<Record> {
+        match self {
+            Decided::Records(records) => records,
+            Decided::Resolved(resolved) => resolved
+                .into_iter()
+                .filter_map(|(flow, res)| record_of(opts, flow, res))
+                .collect(),
+        }
     }
 }
 
@@ -469,11 +506,11 @@ fn sequential(
 /// What the reading thread hands to the resolving one.
 enum Work {
     /// Flows, paired on the reading thread (captures: the capture reader's own threads do
-    /// most of the reading work, so pairing fits there).
+    /// most of the reading work, so pairing fits there; HAR: the file is scanned whole before
+    /// its first exchange comes out, and then the reading thread only replays the spool).
     Flows(Vec<Flow>),
-    /// Exchanges, to be paired on the resolving thread (HAR: reading and parsing the JSON is
-    /// the larger half, so pairing goes to the other side; a live input with an idle flush:
-    /// the reading thread may wait for data for any time).
+    /// Exchanges, to be paired on the resolving thread (a live input with an idle flush: the
+    /// reading thread may wait for data for any time).
     Exchanges(Vec<Exchange>),
 }
 
@@ -493,13 +530,13 @@ fn pipelined(
         .activity
         .clone()
         .filter(|_| !opts.idle_flush.is_zero());
-    let pair_on_resolver = format == Format::Har || idle.is_some();
+    let pair_on_resolver = idle.is_some();
     thread::scope(|s| {
         // The input goes to the reading thread only once it runs, so that if it cannot be
         // started the input is still here to be read on this thread.
         let (input_tx, input_rx) = sync_channel::<input::Input>(1);
         let (work_tx, work_rx) = sync_channel::<Work>(QUEUE);
-        let (resolved_tx, resolved_rx) = sync_channel::<Vec<Record>>(QUEUE);
+        let (resolved_tx, resolved_rx) = sync_channel::<Decided>(QUEUE);
         let reading = thread::Builder::new()
             .name("analyze-read".into())
             .spawn_scoped(s, move || {
@@ -522,7 +559,7 @@ fn pipelined(
             .spawn_scoped(s, move || {
                 let mut decide = |flows: Vec<Flow>| {
                     // A closed queue only happens if this thread's caller failed.
-                    let _ = resolved_tx.send(resolving.resolve(opts, flows));
+                    let _ = resolved_tx.send(resolving.decide(opts, flows, true));
                 };
                 let mut stage = ResolveStage {
                     opts,
@@ -540,8 +577,8 @@ fn pipelined(
             let _ = reading.join();
             return stage_failed("cannot start the resolving thread");
         }
-        for records in resolved_rx {
-            output(records, out);
+        for decided in resolved_rx {
+            output(decided.into_records(opts), out);
         }
         let pairing_diag = match resolver {
             Ok(h) => h.join().ok().flatten(),
@@ -572,7 +609,7 @@ fn stage_failed(what: &str) -> ReadOutcome {
     }
 }
 
-/// The reading thread when pairing runs on the resolving one (HAR, or a live input with an
+/// The reading thread when pairing runs on the resolving one (a live input with an
 /// idle flush): exchanges go out in batches (one by one when live).
 fn read_exchanges(
     input: input::Input,

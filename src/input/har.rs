@@ -655,6 +655,9 @@ struct Scanner<'o> {
     limit_counts: Vec<(WarnKind, u64)>,
     /// Inside a `log.entries` element that is a scalar (its first byte was reported).
     in_scalar_entry: bool,
+    /// Whether [`Scanner::entry_run`] takes an entry's usual bytes (always, but for the test
+    /// that checks it against the byte-by-byte machine).
+    fast: bool,
 }
 
 /// Reads a HAR stream, calling `emit` for each entry's exchange in time order.
@@ -778,6 +781,7 @@ fn scan_stream(
         limit_events: Vec::new(),
         limit_counts: Vec::new(),
         in_scalar_entry: false,
+        fast: entry_runs(),
     };
     let mut started = false;
     loop {
@@ -1086,6 +1090,17 @@ fn string_stop(rest: &[u8]) -> usize {
 
 type Done<'d> = dyn FnMut(&mut Scanner, Capture, &[u8], u64) + 'd;
 
+#[cfg(not(test))]
+fn entry_runs() -> bool {
+    true
+}
+
+/// Tests can turn [`Scanner::entry_run`] off (on this thread) to compare.
+#[cfg(test)]
+fn entry_runs() -> bool {
+    tests::ENTRY_RUNS.with(|f| f.get())
+}
+
 impl Scanner<'_> {
     fn feed(&mut self, chunk: &[u8], started: &mut bool, done: &mut Done) -> Result<(), HarError> {
         let mut i = 0;
@@ -1118,6 +1133,14 @@ impl Scanner<'_> {
                 i += 1;
                 self.offset += 1;
                 continue;
+            }
+            if self.fast && self.in_entry_body() {
+                let stop = self.entry_run(chunk, i, done);
+                if stop > i {
+                    self.offset += (stop - i) as u64;
+                    i = stop;
+                    continue;
+                }
             }
             let b = chunk[i];
             if !*started {
@@ -1156,6 +1179,132 @@ impl Scanner<'_> {
 
     fn capturing(&self) -> bool {
         self.capture != Capture::None
+    }
+
+    /// Inside an entry being captured, between values, with nothing that needs the byte-by-
+    /// byte machine (a limit hit, a value past `max_depth`): [`Scanner::entry_run`] applies.
+    fn in_entry_body(&self) -> bool {
+        self.capture == Capture::Entry
+            && !self.in_string
+            && self.deep == 0
+            && self.drop_capture.is_none()
+            && self.stack.len() > self.capture_depth
+    }
+
+    /// The byte-by-byte machine's work on an entry's usual bytes, from `chunk[i]`, in runs:
+    /// brackets, colons, commas, scalars and whole short strings with no escape (the most
+    /// common bytes of an entry) update the state as [`Scanner::structural`] and
+    /// [`Scanner::feed`] would, and the bytes they keep are copied a run at a time instead of
+    /// one call per byte. It stops before any byte that needs more (whitespace is skipped,
+    /// everything else is left to the machine: an escape, a body, a string that crosses the
+    /// chunk or passes `max_string_bytes`, a syntax error, a container past `max_depth`) and
+    /// after the entry's closing bracket. Returns where it stopped; `self.offset` is left at
+    /// `chunk[i]` (the caller adds what was consumed) except while the entry is handed over.
+    /// `tests::entry_runs_change_nothing` checks it against the machine alone.
+    fn entry_run(&mut self, chunk: &[u8], i: usize, done: &mut Done) -> usize {
+        let base = self.offset - i as u64;
+        let max_depth = self.opts.max_depth.max(4);
+        let mut run = i;
+        let mut j = i;
+        while j < chunk.len() {
+            let b = chunk[j];
+            let top = self.stack.last().copied();
+            match b {
+                b'"' => {
+                    let is_key = Self::expects_key(top);
+                    // A body is counted, not kept: the machine's work.
+                    if !is_key && self.key == b"text" {
+                        break;
+                    }
+                    let body = &chunk[j + 1..];
+                    let len = string_stop(body);
+                    if body.get(len) != Some(&b'"') || len > self.opts.max_string_bytes {
+                        break;
+                    }
+                    if is_key {
+                        self.key.clear();
+                        self.key.extend_from_slice(&body[..len.min(64)]);
+                    }
+                    j += len + 2;
+                    continue;
+                }
+                b'{' | b'[' => {
+                    if Self::expects_key(top) || self.stack.len() >= max_depth {
+                        break;
+                    }
+                    self.stack.push(if b == b'{' {
+                        Frame::Object {
+                            role: Role::Other,
+                            expect_key: true,
+                        }
+                    } else {
+                        Frame::Array { role: Role::Other }
+                    });
+                }
+                b'}' | b']' => {
+                    let ok = matches!(
+                        (top, b),
+                        (Some(Frame::Object { .. }), b'}') | (Some(Frame::Array { .. }), b']')
+                    );
+                    if !ok {
+                        break;
+                    }
+                    self.stack.pop();
+                    self.in_scalar_entry = false;
+                    if self.stack.len() == self.capture_depth {
+                        // The entry's end: kept with its bracket, then handed over where the
+                        // machine hands it over (at the bracket's offset).
+                        self.keep(&chunk[run..=j]);
+                        self.offset = base + j as u64;
+                        self.after_value(done);
+                        self.offset = base + i as u64;
+                        #[cfg(test)]
+                        tests::RUN_BYTES.with(|c| c.set(c.get() + (j + 1 - i)));
+                        return j + 1;
+                    }
+                }
+                b':' => match self.stack.last_mut() {
+                    Some(Frame::Object { expect_key, .. }) if *expect_key => *expect_key = false,
+                    _ => break,
+                },
+                b',' => {
+                    self.in_scalar_entry = false;
+                    if let Some(Frame::Object { expect_key, .. }) = self.stack.last_mut() {
+                        *expect_key = true;
+                    }
+                }
+                b if b.is_ascii_whitespace() => {
+                    // Not kept: what came before it is, and the blanks are passed at once
+                    // (exports indent every line).
+                    if run < j {
+                        self.keep(&chunk[run..j]);
+                    }
+                    j += 1;
+                    while chunk.get(j..j + 8) == Some(b"        ") {
+                        j += 8;
+                    }
+                    while chunk.get(j).is_some_and(u8::is_ascii_whitespace) {
+                        j += 1;
+                    }
+                    run = j;
+                    if self.drop_capture.is_some() {
+                        break;
+                    }
+                    continue;
+                }
+                // A scalar's byte.
+                _ => {
+                    if Self::expects_key(top) {
+                        break;
+                    }
+                }
+            }
+            j += 1;
+        }
+        self.keep(&chunk[run..j]);
+        #[cfg(test)]
+        tests::RUN_BYTES.with(|c| c.set(c.get() + (j - i)));
+        j
     }
 
     fn keep_string_bytes(&mut self, bytes: &[u8]) {
@@ -2435,6 +2584,90 @@ mod tests {
         }
         proptest!(|(r in prop::collection::vec(prop_oneof![Just(b'"'), Just(b'\\'), Just(0x22 ^ 0x80), Just(0x5c + 1), any::<u8>()], 0..200))| {
             prop_assert_eq!(string_stop(&r), plain(&r));
+        });
+    }
+
+    thread_local! {
+        pub(super) static ENTRY_RUNS: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+        /// Bytes the entry runs took (so the comparison below is known to have used them).
+        pub(super) static RUN_BYTES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    /// Everything the reader says, read through `chunk`-byte reads, with the entry runs on or
+    /// off.
+    fn read_chunked(text: &[u8], opts: &HarOptions, chunk: usize, runs: bool) -> String {
+        ENTRY_RUNS.with(|f| f.set(runs));
+        let mut out = Vec::new();
+        let mut diag = Diagnostics::new();
+        let r = read_har_spooling(
+            Box::new(io::BufReader::with_capacity(
+                chunk,
+                io::Cursor::new(text.to_vec()),
+            )),
+            Arc::from("t.har"),
+            opts,
+            SPOOL_MEMORY,
+            1,
+            &mut |x| out.push(x),
+            &mut diag,
+        );
+        ENTRY_RUNS.with(|f| f.set(true));
+        let r = r.map_err(|e| e.to_string());
+        format!("{r:?}\n{out:?}\n{diag:?}")
+    }
+
+    /// The entry runs change nothing the reader says: the same exchanges, counts, warnings and
+    /// errors as the byte-by-byte machine alone, on entries of every shape (escapes, bodies,
+    /// long strings, deep values, whitespace, scalars, damaged bytes), read in chunks of any
+    /// size, with small limits.
+    #[test]
+    fn entry_runs_change_nothing() {
+        use proptest::prelude::*;
+        let base: Vec<String> = (0..6)
+            .map(|i| {
+                let t = format!("2026-11-24T19:00:0{i}.000Z");
+                let e = entry_at(&t, &format!("http://api{i}.test/x?a=\\u0041{i}"));
+                match i % 3 {
+                    0 => e.replace("aGVsbG8=", "a\\\"b"),
+                    1 => e.replace(",", " ,\n            ").replace(":", " : "),
+                    _ => e.replace("\"wait\":1.25", "\"wait\":[[[[[[[[[[1]]]]]]]]]],\"x\":true"),
+                }
+            })
+            .collect();
+        let text = har_of(&base).into_bytes();
+        RUN_BYTES.with(|c| c.set(0));
+        read_chunked(&text, &HarOptions::default(), 1 << 16, true);
+        let taken = RUN_BYTES.with(|c| c.get());
+        assert!(
+            taken > text.len() / 2,
+            "runs took {taken} of {} bytes",
+            text.len()
+        );
+        let limits = [
+            HarOptions::default(),
+            HarOptions {
+                max_string_bytes: 20,
+                max_entry_bytes: 600,
+                max_depth: 9,
+            },
+        ];
+        proptest!(|(edits in prop::collection::vec((0usize..4096, prop_oneof![
+                Just(b'"'), Just(b'\\'), Just(b'{'), Just(b'}'), Just(b'['), Just(b']'),
+                Just(b':'), Just(b','), Just(b' '), Just(b'\n'), Just(b'7'), any::<u8>()
+            ], 0..3usize), 0..4),
+            chunk in prop_oneof![Just(1usize << 16), 1usize..64],
+            which in 0usize..2)| {
+            let mut t = text.clone();
+            for (at, b, how) in edits {
+                let at = at % t.len();
+                match how {
+                    0 => t[at] = b,
+                    1 => t.insert(at, b),
+                    _ => { t.remove(at); }
+                }
+            }
+            let opts = &limits[which];
+            prop_assert_eq!(read_chunked(&t, opts, chunk, true), read_chunked(&t, opts, chunk, false));
         });
     }
 
