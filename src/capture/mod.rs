@@ -58,7 +58,7 @@ use crate::model::{Exchange, Micros};
 
 use decode::Segment;
 use flows::{ConnTable, Out};
-use tcp::{FlowKey, PacketMeta};
+use tcp::PacketMeta;
 
 pub use http::{MAX_CHUNK_LINE, MAX_HEADERS, MAX_HEAD_BYTES, MAX_PENDING_REQUESTS};
 pub(crate) use reader::MAX_RECORD_BYTES;
@@ -193,8 +193,7 @@ pub(crate) fn flow_shard(seg: &Segment<'_>, n: usize) -> usize {
     if n <= 1 {
         return 0;
     }
-    let (key, _) = FlowKey::of(seg.src, seg.dst);
-    (key.symmetric_hash() % n as u64) as usize
+    (tcp::shard_hash(&seg.src, &seg.dst) % n as u64) as usize
 }
 
 /// An exchange ordered by (ordering time, seq), smallest first in a max-heap. The ordering
@@ -384,8 +383,11 @@ pub fn read_capture(
                 },
             );
         }
-        for ex in done.drain(..) {
-            reorder.push(ex, diag, emit);
+        // Most packets finish no exchange: no drain to set up and drop.
+        if !done.is_empty() {
+            for ex in done.drain(..) {
+                reorder.push(ex, diag, emit);
+            }
         }
         let watermark = table.oldest_open().unwrap_or((meta.ts, u64::MAX));
         let watermark = watermark.min((meta.ts, u64::MAX));
