@@ -143,7 +143,6 @@ impl FlowKey {
             self.hi
         }
     }
-
 }
 
 /// The shard hash of a connection from its two endpoints in either order, the same for both
@@ -1101,5 +1100,4 @@ mod tests {
             }
         }
     }
-
 }

@@ -578,14 +578,17 @@ impl RequestHead {
             .map(|s| s.to_ascii_lowercase())
             .filter(|s| s == "http" || s == "https");
         let scheme = scheme.as_deref().unwrap_or(conn_scheme);
-        let path = &self.path;
-        if self.is_connect() {
-            format!("{scheme}://{host}")
-        } else if path.starts_with('/') {
-            format!("{scheme}://{host}{path}")
-        } else {
-            format!("{scheme}://{host}/{path}")
+        // Written piece by piece: `format!` cost about a thousand instructions a request.
+        let path = if self.is_connect() { "" } else { &self.path };
+        let mut url = String::with_capacity(scheme.len() + 4 + host.len() + path.len());
+        url.push_str(scheme);
+        url.push_str("://");
+        url.push_str(host);
+        if !self.is_connect() && !path.starts_with('/') {
+            url.push('/');
         }
+        url.push_str(path);
+        url
     }
 }
 
