@@ -988,7 +988,7 @@ impl HttpConn {
         let client = self.key.sender(dir);
         let server_text = self
             .server_text
-            .get_or_insert_with(|| server.to_string())
+            .get_or_insert_with(|| server.text())
             .clone();
         let forwarded = super::proxy::unwrap(&mut request.headers);
         request.url = build_url(&request.method, target, &request.headers, &server_text);
@@ -999,7 +999,7 @@ impl HttpConn {
             Some(browser) => Arc::from(browser),
             None => self
                 .client_ip
-                .get_or_insert_with(|| Arc::from(client.ip.to_string()))
+                .get_or_insert_with(|| Arc::from(super::tcp::ip_text(client.ip)))
                 .clone(),
         };
         let start = self.dirs[dir].msg_meta;

@@ -58,7 +58,7 @@ use crate::model::{Exchange, Micros};
 
 use decode::Segment;
 use flows::{ConnTable, Out};
-use tcp::{FlowKey, PacketMeta};
+use tcp::PacketMeta;
 
 pub use http::{MAX_CHUNK_LINE, MAX_HEADERS, MAX_HEAD_BYTES, MAX_PENDING_REQUESTS};
 pub(crate) use reader::MAX_RECORD_BYTES;
@@ -193,8 +193,7 @@ pub(crate) fn flow_shard(seg: &Segment<'_>, n: usize) -> usize {
     if n <= 1 {
         return 0;
     }
-    let (key, _) = FlowKey::of(seg.src, seg.dst);
-    (key.symmetric_hash() % n as u64) as usize
+    (tcp::shard_hash(&seg.src, &seg.dst) % n as u64) as usize
 }
 
 /// An exchange ordered by (ordering time, seq), smallest first in a max-heap. The ordering
@@ -238,6 +237,10 @@ pub(crate) struct Reorder {
     lag: Micros,
     /// Exchanges emitted so far: the next one's `seq`.
     emitted: u64,
+    /// The (time, seq) of the exchange at the top of the heap when its connection was last
+    /// found still to be showing its class: until the next exchange is observed (the only
+    /// thing that changes a class) the release of every packet skips that lookup.
+    pending_top: Option<(Micros, u64)>,
 }
 
 /// The most a capture's packet times are taken to go backwards (merged interfaces, clock
@@ -255,6 +258,7 @@ impl Reorder {
             latest: Micros::MIN,
             lag: 0,
             emitted: 0,
+            pending_top: None,
         }
     }
 
@@ -274,6 +278,7 @@ impl Reorder {
         emit: &mut dyn FnMut(Exchange),
     ) {
         self.pools.observe(&ex);
+        self.pending_top = None;
         self.heap.push(ByTime(key, Box::new(ex)));
         if self.heap.len() > self.max {
             if let Some(t) = self.heap.pop() {
@@ -310,17 +315,23 @@ impl Reorder {
         };
         self.watermark = watermark;
         while let Some(t) = self.heap.peek() {
-            if (t.0, t.1.seq) >= watermark
-                || (self.pools.pending(&t.1)
-                    && t.1.time.saturating_add(pool::HOLD_US) > watermark.0)
+            let top = (t.0, t.1.seq);
+            if top >= watermark
+                || (t.1.time.saturating_add(pool::HOLD_US) > watermark.0
+                    && (self.pending_top == Some(top) || self.pools.pending(&t.1)))
             {
+                if top < watermark {
+                    self.pending_top = Some(top);
+                }
                 break;
             }
             if let Some(t) = self.heap.pop() {
                 self.out(t, emit);
             }
         }
-        self.pools.prune(watermark.0);
+        if self.pools.prune(watermark.0) {
+            self.pending_top = None;
+        }
     }
 
     pub(crate) fn drain(&mut self, emit: &mut dyn FnMut(Exchange)) {
@@ -384,8 +395,11 @@ pub fn read_capture(
                 },
             );
         }
-        for ex in done.drain(..) {
-            reorder.push(ex, diag, emit);
+        // Most packets finish no exchange: no drain to set up and drop.
+        if !done.is_empty() {
+            for ex in done.drain(..) {
+                reorder.push(ex, diag, emit);
+            }
         }
         let watermark = table.oldest_open().unwrap_or((meta.ts, u64::MAX));
         let watermark = watermark.min((meta.ts, u64::MAX));

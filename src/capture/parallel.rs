@@ -65,7 +65,7 @@ use super::decode::{self, Decoded, Decoder, LinkType};
 use super::flows::{sweep_now, ConnTable, Out};
 use super::frag::Datagram;
 use super::reader::{BlockSink, PacketReader, RawPacket};
-use super::tcp::{Endpoint, FlowKey, PacketMeta};
+use super::tcp::{shard_hash, Endpoint, PacketMeta};
 use super::{flow_shard, CaptureError, CaptureOptions, CaptureStats, Reorder};
 
 /// Blocks queued per worker, and results queued per worker for the merge: enough to absorb
@@ -290,7 +290,7 @@ impl BlockSink for Dispatch<'_> {
         let n = self.items.len();
         // Packets that are not TCP go to worker 0, which only counts their warnings.
         let shard = match flow_hint(link, pkt.data) {
-            Hint::Tcp(key) => (key.symmetric_hash() % n as u64) as usize,
+            Hint::Tcp(hash) => (hash % n as u64) as usize,
             Hint::NotTcp => 0,
             Hint::Unknown => match decode::decode(link, pkt.data) {
                 Decoded::Tcp(seg) => flow_shard(&seg, n),
@@ -355,8 +355,9 @@ impl BlockSink for Dispatch<'_> {
 /// What the reader learns of a packet from a few header bytes.
 #[derive(Debug, PartialEq, Eq)]
 enum Hint {
-    /// If `decode` finds a TCP segment in this packet, it is of this connection.
-    Tcp(FlowKey),
+    /// If `decode` finds a TCP segment in this packet, its connection has this
+    /// [`shard_hash`].
+    Tcp(u64),
     /// `decode` cannot find a TCP segment in it (another protocol, an IPv4 fragment).
     NotTcp,
     /// Anything else: decode it to find out.
@@ -379,13 +380,10 @@ fn flow_hint(link: LinkType, frame: &[u8]) -> Hint {
     let byte = |i: usize| ip.get(i).copied();
     let port = |i: usize| Some(u16::from_be_bytes([byte(i)?, byte(i + 1)?]));
     let endpoints = |src: IpAddr, dst: IpAddr, tcp: usize| match (port(tcp), port(tcp + 2)) {
-        (Some(sp), Some(dp)) => Hint::Tcp(
-            FlowKey::of(
-                Endpoint { ip: src, port: sp },
-                Endpoint { ip: dst, port: dp },
-            )
-            .0,
-        ),
+        (Some(sp), Some(dp)) => Hint::Tcp(shard_hash(
+            &Endpoint { ip: src, port: sp },
+            &Endpoint { ip: dst, port: dp },
+        )),
         _ => Hint::Unknown,
     };
     match byte(0).map(|b| b >> 4) {
@@ -827,7 +825,7 @@ mod tests {
                 match (decode::decode(link, p.data), &hint) {
                     (Decoded::Tcp(seg), Hint::Tcp(k)) => {
                         hinted += 1;
-                        assert_eq!(FlowKey::of(seg.src, seg.dst).0, *k, "{}", path.display());
+                        assert_eq!(shard_hash(&seg.src, &seg.dst), *k, "{}", path.display());
                     }
                     (Decoded::Tcp(_), Hint::NotTcp) => {
                         panic!("{}: packet {} is TCP", path.display(), p.number)

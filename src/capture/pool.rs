@@ -120,12 +120,15 @@ impl Pools {
 
     /// Forgets connections without an exchange for two hold periods before `now`, once many
     /// are remembered (memory follows live connections).
-    pub(crate) fn prune(&mut self, now: Micros) {
+    /// Whether it pruned.
+    pub(crate) fn prune(&mut self, now: Micros) -> bool {
         if self.conns.len() > self.prune_at.max(PRUNE_AT) {
             let cutoff = now.saturating_sub(2 * HOLD_US);
             self.conns.retain(|_, c| c.last >= cutoff);
             self.prune_at = 2 * self.conns.len();
+            return true;
         }
+        false
     }
 }
 

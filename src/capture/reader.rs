@@ -873,8 +873,14 @@ fn ts_units(tsresol: u8) -> u64 {
 /// `raw` units (of `units` per second) plus `offset_secs`, as microseconds, saturating.
 fn to_micros(raw: u64, units: u64, offset_secs: i64) -> Micros {
     let units = units.max(1);
-    let us = u128::from(raw) * 1_000_000 / u128::from(units);
-    let us = i64::try_from(us).unwrap_or(i64::MAX);
+    // Microseconds and nanoseconds (nearly every capture) without the 128-bit division
+    // (the same floor: 10^6 / 10^9 is 1 / 1000).
+    let us = match units {
+        1_000_000 => i64::try_from(raw),
+        1_000_000_000 => i64::try_from(raw / 1000),
+        _ => i64::try_from(u128::from(raw) * 1_000_000 / u128::from(units)),
+    };
+    let us = us.unwrap_or(i64::MAX);
     us.saturating_add(offset_secs.saturating_mul(1_000_000))
 }
 
@@ -1327,5 +1333,17 @@ mod tests {
         assert_eq!(super::ts_units(0xff), 1_000_000);
         assert_eq!(super::to_micros(1_500, 1_000, 2), 3_500_000);
         assert_eq!(super::to_micros(u64::MAX, 1, i64::MAX), i64::MAX);
+    }
+
+    proptest::proptest! {
+        /// The microsecond and nanosecond shortcuts give the 128-bit division's result.
+        #[test]
+        fn to_micros_shortcuts_equal_the_division(raw in proptest::prelude::any::<u64>(), nanos: bool, offset in -1_000_000i64..1_000_000) {
+            let units: u64 = if nanos { 1_000_000_000 } else { 1_000_000 };
+            let want = i64::try_from(u128::from(raw) * 1_000_000 / u128::from(units))
+                .unwrap_or(i64::MAX)
+                .saturating_add(offset.saturating_mul(1_000_000));
+            proptest::prop_assert_eq!(super::to_micros(raw, units, offset), want);
+        }
     }
 }

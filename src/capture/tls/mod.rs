@@ -120,8 +120,35 @@ impl TlsConn {
         if self.stopped {
             return;
         }
-        self.sides[dir].rec.extend_from_slice(data);
-        self.process(dir, meta, ctx);
+        // Taken record by record: the buffer is given at most the rest of the record it holds
+        // before that record is processed, and is sized for a whole record when one starts,
+        // so a record is copied in once (grown by doubling from a segment's worth, and past
+        // its end by the next record's first bytes, a 16 KiB record was copied several
+        // times on its way in).
+        let mut data = data;
+        while !data.is_empty() && !self.stopped {
+            let rec = &mut self.sides[dir].rec;
+            let take = match rec.get(..5) {
+                Some(&[_, _, _, hi, lo]) => {
+                    let whole = 5 + usize::from(u16::from_be_bytes([hi, lo]));
+                    // A whole record already held waits for its keys: the rest goes behind.
+                    match whole.checked_sub(rec.len()) {
+                        Some(rest) if rest > 0 => rest.min(data.len()),
+                        _ => data.len(),
+                    }
+                }
+                _ => {
+                    if let (true, Some(&[_, _, _, hi, lo])) = (rec.is_empty(), data.get(..5)) {
+                        let whole = 5 + usize::from(u16::from_be_bytes([hi, lo]));
+                        rec.reserve_exact(whole.min(5 + record::MAX_FRAGMENT).max(data.len()));
+                    }
+                    data.len()
+                }
+            };
+            rec.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            self.process(dir, meta, ctx);
+        }
         if !self.stopped && self.sides[dir].rec.len() > MAX_RECORD_BUFFER {
             self.stop(
                 WarnKind::LimitConnectionBuffer,
@@ -201,6 +228,8 @@ impl TlsConn {
     /// Processes the whole records buffered in `dir`.
     fn process(&mut self, dir: Dir, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         let mut at = 0;
+        // The size of the record still incomplete at the end, header included.
+        let mut incomplete = 0;
         let mut buf = std::mem::take(&mut self.sides[dir].rec);
         while !self.stopped {
             let Some(h) = buf.get(at..at + 5) else { break };
@@ -219,6 +248,7 @@ impl TlsConn {
                 break;
             }
             if buf.len() < at + 5 + len {
+                incomplete = 5 + len;
                 break;
             }
             // A protected record before its keys can be known (0-RTT data ahead of the
@@ -238,6 +268,10 @@ impl TlsConn {
                 buf = Vec::new();
             } else if buf.capacity() > KEEP_CAPACITY {
                 buf.shrink_to(buf.len().max(KEEP_CAPACITY / 2));
+            } else {
+                // Room for the rest of the record at once: grown by doubling from a segment's
+                // worth, a 16 KiB record was copied four or five times on its way in.
+                buf.reserve_exact(incomplete.saturating_sub(buf.len()));
             }
             self.sides[dir].rec = buf;
         }
