@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use crate::browser::Browser;
-use crate::model::{trim_http_ws, Headers};
+use crate::model::Headers;
 
 /// Who sent a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -199,15 +199,7 @@ fn ua_facts(ua: &str) -> UaFacts {
 /// Calls `f` with the request's User-Agent as `Headers::get_str` gives it (joined lines, bytes
 /// that are not UTF-8 escaped), borrowed from the headers in the usual case of one UTF-8 line.
 pub(crate) fn with_user_agent<R>(headers: &Headers, f: impl FnOnce(Option<&str>) -> R) -> R {
-    let mut lines = headers.get_all("user-agent");
-    match (lines.next(), lines.next()) {
-        (None, _) => f(None),
-        (Some(v), None) => match std::str::from_utf8(trim_http_ws(v)) {
-            Ok(ua) => f(Some(ua)),
-            Err(_) => f(headers.get_str("user-agent").as_deref()),
-        },
-        _ => f(headers.get_str("user-agent").as_deref()),
-    }
+    f(crate::cors::headers::header_str(headers, "user-agent").as_deref())
 }
 
 /// Whether the headers carry any of [`BROWSER_ONLY`], and any of [`CHROMIUM_ONLY`]: one pass

@@ -118,7 +118,8 @@ impl EndpointEvidence {
                     .push(&flow.client, &pf.request.url, pf.clone());
             }
             let x = &hop.exchange;
-            let (Some(resp), Some(origin)) = (&x.response, x.request.headers.get_str("origin"))
+            let origin = super::headers::header_str(&x.request.headers, "origin");
+            let (Some(resp), Some(origin)) = (&x.response, origin)
             else {
                 continue;
             };
@@ -134,7 +135,7 @@ impl EndpointEvidence {
                 }
             }
             let seen = SeenResponse {
-                origin: origin.to_owned(),
+                origin: origin.into_owned(),
                 cors_headers,
                 http2: x.request.is_http2(),
                 time: x.time,
@@ -185,7 +186,7 @@ pub(crate) fn preflight_answer(
     let evidence = cx.evidence?;
     for pf in evidence.preflights.newest_first(client, &req.url) {
         let Some(resp) = &pf.response else { continue };
-        if pf.time >= time || pf.request.headers.get_str("origin").as_deref() != Some(origin) {
+        if pf.time >= time || super::headers::header_str(&pf.request.headers, "origin").as_deref() != Some(origin) {
             continue;
         }
         let result = check_preflight(cx, pf, resp, origin, &req.method, names, None, hop);

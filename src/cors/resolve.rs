@@ -2,11 +2,13 @@
 //! under every unknown, keeps what agrees with the input's own evidence for the browser that
 //! recorded it, derives the other browsers' verdicts, and keeps each browser's preflight cache.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::browser::{Browser, PerBrowser, ALL_BROWSERS};
 use super::cache::PreflightCache;
+use super::headers::header_str;
 use super::engine::{evaluate, Context, Decision, Evaluation, Missing};
 use super::note::{Alternative, AlternativeOutcome, Note};
 use super::origin::{canonical_origin, origin_of, same_origin};
@@ -504,7 +506,8 @@ fn delivered_outside_cors(flow: &Flow, facts: &Facts, rec_evals: &[(bool, Evalua
             .exchange
             .request
             .headers
-            .get_str("sec-fetch-mode")
+            .get_all("sec-fetch-mode")
+            .next()
             .is_none();
     facts.observed == Observed::Succeeded
         && mode_was_inferred
@@ -840,9 +843,7 @@ fn not_cors_traffic(flow: &Flow, facts: &Facts) -> Option<Note> {
     let req = &first.request;
     let scheme = |u: &str| u.split(':').next().unwrap_or("").to_ascii_lowercase();
     let websocket = matches!(scheme(&req.url).as_str(), "ws" | "wss")
-        || req
-            .headers
-            .get_str("upgrade")
+        || header_str(&req.headers, "upgrade")
             .is_some_and(|u| u.trim().eq_ignore_ascii_case("websocket"))
         || first
             .evidence
@@ -861,8 +862,8 @@ fn not_cors_traffic(flow: &Flow, facts: &Facts) -> Option<Note> {
     ];
     let named_source = ["origin", "referer"]
         .iter()
-        .filter_map(|h| req.headers.get_str(h))
-        .chain(std::iter::once(req.url.clone()))
+        .filter_map(|h| header_str(&req.headers, h))
+        .chain(std::iter::once(Cow::Borrowed(req.url.as_str())))
         .find(|v| EXTENSION_SCHEMES.contains(&scheme(v).as_str()));
     if let Some(src) = named_source {
         return Some(Note::ExtensionTraffic {
@@ -1430,11 +1431,11 @@ fn page_origin_of(flow: &Flow) -> (Option<String>, &'static str) {
     // `Origin: null` on the very first request (not after a redirect): the page itself has an
     // opaque origin (sandboxed iframe, `data:` or `file:` document), so `null` is what the
     // server must allow (`#serializing-a-request-origin`).
-    let first_origin = first.request.headers.get_str("origin").or_else(|| {
+    let first_origin = header_str(&first.request.headers, "origin").or_else(|| {
         flow.first()
             .preflight
             .as_ref()
-            .and_then(|p| p.request.headers.get_str("origin"))
+            .and_then(|p| header_str(&p.request.headers, "origin"))
     });
     if first_origin.as_deref() == Some("null") {
         return (
@@ -1443,7 +1444,9 @@ fn page_origin_of(flow: &Flow) -> (Option<String>, &'static str) {
         );
     }
     let sent = flow.hops.iter().find_map(|hop| {
-        let origin = |h: &crate::model::Headers| h.get_str("origin").filter(|o| o != "null");
+        fn origin(h: &crate::model::Headers) -> Option<Cow<'_, str>> {
+            header_str(h, "origin").filter(|o| o != "null")
+        }
         origin(&hop.exchange.request.headers)
             .map(|o| (o, "Origin header"))
             .or_else(|| {
@@ -1462,16 +1465,10 @@ fn page_origin_of(flow: &Flow) -> (Option<String>, &'static str) {
     }
     // Without `Origin`: the Referer, then fetch metadata, then the HAR page's document URL
     // (the top page: a frame of another origin has its own Referer).
-    let referer = first
-        .request
-        .headers
-        .get_str("referer")
+    let referer = header_str(&first.request.headers, "referer")
         .and_then(|r| origin_of(&r))
         .filter(|o| o != "null");
-    let same_site_says = first
-        .request
-        .headers
-        .get_str("sec-fetch-site")
+    let same_site_says = header_str(&first.request.headers, "sec-fetch-site")
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("same-origin"));
     if let Some(r) = referer {
         (
@@ -1493,7 +1490,7 @@ fn mode_of(flow: &Flow, page_origin: Option<&str>, rt: Option<&str>, error: Opti
     let sfm = flow
         .hops
         .iter()
-        .find_map(|h| h.exchange.request.headers.get_str("sec-fetch-mode"));
+        .find_map(|h| header_str(&h.exchange.request.headers, "sec-fetch-mode"));
     match sfm.map(|s| s.to_ascii_lowercase()).as_deref() {
         Some("no-cors") => Mode::NoCors,
         Some("navigate" | "nested-navigate") => Mode::Navigate,
