@@ -7,7 +7,7 @@ use super::browser::{AllowOriginRules, Browser};
 use super::cache::{Allowed, Lookup, PreflightCache};
 use super::counterfactual::{self, EndpointEvidence};
 use super::headers::{
-    author_headers, header_str, is_safelisted_method, joined_is, judge_author_headers, parse_allow_list,
+    author_headers, header_str, is_safelisted_method, joined_is, judge_author_headers, parse_allow_list_borrowed,
     parse_request_headers_list, unsafe_request_header_names_as, ListParse, NameSet, ValueEncoding,
 };
 use super::headview::{self, HeadProblem};
@@ -870,8 +870,9 @@ pub(super) fn check_preflight(
     };
     check_preflight_answer(cx, resp, origin, pf.request.is_http2()).map_err(&fail)?;
     let raw = |name: &str| resp.headers.get_str(name).unwrap_or_default();
-    let methods = parse_allow_list(resp.headers.get_all("access-control-allow-methods"));
-    let allowed_headers = parse_allow_list(resp.headers.get_all("access-control-allow-headers"));
+    let methods = parse_allow_list_borrowed(resp.headers.get_all("access-control-allow-methods"));
+    let allowed_headers =
+        parse_allow_list_borrowed(resp.headers.get_all("access-control-allow-headers"));
     let methods_invalid = |token: String| {
         fail(Failure::AllowMethodsInvalid {
             token,
@@ -899,8 +900,8 @@ pub(super) fn check_preflight(
     };
     // Method rule: byte-exact (ACAM is case-sensitive in all three), `*` only without credentials.
     let method_ok = is_safelisted_method(method)
-        || methods.iter().any(|m| m == method)
-        || (!cx.include && methods.iter().any(|m| m == "*"));
+        || methods.iter().any(|&m| m == method)
+        || (!cx.include && methods.iter().any(|&m| m == "*"));
     if !method_ok {
         return Err(fail(Failure::MethodNotAllowed {
             method: method.to_owned(),
@@ -916,7 +917,7 @@ pub(super) fn check_preflight(
         .browser
         .max_age(header_str(&resp.headers, "access-control-max-age").as_deref());
     Ok(Allowed {
-        methods,
+        methods: methods.iter().map(|&m| m.to_owned()).collect(),
         headers: allowed_headers
             .iter()
             .map(|h| h.to_ascii_lowercase())
@@ -957,13 +958,13 @@ fn check_preflight_answer(
 /// without credentials (`*` covers `authorization` only where the browser lets it).
 fn check_header_names(
     cx: &Context,
-    allowed_headers: &[String],
+    allowed_headers: &[&str],
     names: &[String],
     header_case: Option<&Headers>,
 ) -> Result<(), Failure> {
-    let wildcard = !cx.include && allowed_headers.iter().any(|h| h == "*");
+    let wildcard = !cx.include && allowed_headers.iter().any(|&h| h == "*");
     let covers_authorization = cx.browser.profile().wildcard_covers_authorization;
-    let listed_names = NameSet::new(allowed_headers.iter().map(String::as_bytes));
+    let listed_names = NameSet::new(allowed_headers.iter().map(|h| h.as_bytes()));
     for name in names {
         let listed = listed_names.contains(name.as_bytes());
         let by_wildcard = wildcard && (name != "authorization" || covers_authorization);
@@ -1915,12 +1916,9 @@ mod tests {
         }
         let c = cx(Chromium, &cache, &[]);
         let names = ["x-a".to_owned(), "x-b".to_owned()];
-        let listed = ["x-a".to_owned(), "X-B".to_owned()];
+        let listed = ["x-a", "X-B"];
         assert_eq!(check_header_names(&c, &listed, &names, None), Ok(()));
-        assert_eq!(
-            check_header_names(&c, &["*".to_owned()], &names, None),
-            Ok(())
-        );
+        assert_eq!(check_header_names(&c, &["*"], &names, None), Ok(()));
         assert!(matches!(
             check_header_names(&c, &listed[..1], &names, None),
             Err(Failure::HeaderNotAllowed { name, as_written }) if name == "x-b" && as_written == "X-B"
