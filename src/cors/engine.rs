@@ -124,6 +124,8 @@ pub(crate) struct NamesMemo {
     authors: std::cell::RefCell<Vec<(usize, Vec<usize>)>>,
     /// Hop and its preflight's announced names ([`Announced`]).
     announced: std::cell::RefCell<Vec<(usize, std::rc::Rc<Announced>)>>,
+    /// Hop, the page origin, and whether the hop's URL is of that origin.
+    same_origin: std::cell::RefCell<Vec<(usize, String, bool)>>,
 }
 
 /// Hop, browser, recorder, value encoding, and the names.
@@ -164,6 +166,24 @@ impl NamesMemo {
             let a = author_headers(headers);
             self.authors.borrow_mut().push((hop, a.clone()));
             a
+        })
+    }
+
+    /// Whether hop `hop`'s URL `url` is of `page_origin` ([`same_origin`]), asked by every
+    /// evaluation of the hop.
+    fn same_origin(&self, hop: usize, url: &str, page_origin: &str) -> bool {
+        let hit = self
+            .same_origin
+            .borrow()
+            .iter()
+            .find(|(h, p, _)| *h == hop && p == page_origin)
+            .map(|&(.., same)| same);
+        hit.unwrap_or_else(|| {
+            let same = same_origin(url, page_origin);
+            self.same_origin
+                .borrow_mut()
+                .push((hop, page_origin.to_owned(), same));
+            same
         })
     }
 
@@ -241,7 +261,7 @@ fn walk_hop(
 ) -> Result<bool, Decision> {
     let hop = &flow.hops[i];
     let req = &hop.exchange.request;
-    let cross = walk.tainted || !same_origin(&req.url, cx.page_origin);
+    let cross = walk.tainted || !page_origin_hop(cx, i, &req.url);
     let (names, need) = if cross {
         walk.any_cross = true;
         announce(cx, hop, i, &walk.request_origin)?
@@ -281,6 +301,14 @@ fn walk_hop(
     match location {
         None => Ok(false),
         Some(location) => follow_redirect(flow, cx, walk, i, resp, &location),
+    }
+}
+
+/// Whether hop `i`'s URL `url` is of the page's origin (memoised per flow where a memo is).
+fn page_origin_hop(cx: &Context, i: usize, url: &str) -> bool {
+    match cx.names_memo {
+        Some(m) => m.same_origin(i, url, cx.page_origin),
+        None => same_origin(url, cx.page_origin),
     }
 }
 
@@ -573,7 +601,7 @@ fn follow_redirect(
     location: &str,
 ) -> Result<bool, Decision> {
     let req = &flow.hops[i].exchange.request;
-    let cross = walk.tainted || !same_origin(&req.url, cx.page_origin);
+    let cross = walk.tainted || !page_origin_hop(cx, i, &req.url);
     let Some(target) = resolve_location(&req.url, location) else {
         // An unparsable Location is a network error in every browser, not a CORS one.
         return Err(Decision::Undecidable(Missing::NextHop { hop: i }));
@@ -596,7 +624,7 @@ fn follow_redirect(
     }
     // Redirect-taint (`#concept-request-tainted-origin`): a hop to another origin from a URL
     // that is itself cross-origin to the page makes the origin `null` from then on.
-    if !same_origin(target.as_str(), &req.url) && !same_origin(&req.url, cx.page_origin) {
+    if !same_origin(target.as_str(), &req.url) && !page_origin_hop(cx, i, &req.url) {
         walk.tainted = true;
         walk.request_origin = "null".to_owned();
     }
