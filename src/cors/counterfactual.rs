@@ -121,8 +121,7 @@ impl EndpointEvidence {
             }
             let x = &hop.exchange;
             let origin = super::headers::header_str(&x.request.headers, "origin");
-            let (Some(resp), Some(origin)) = (&x.response, origin)
-            else {
+            let (Some(resp), Some(origin)) = (&x.response, origin) else {
                 continue;
             };
             if !hop.sent || resp.location().is_some() {
@@ -193,7 +192,9 @@ pub(crate) fn preflight_answer(
     let evidence = cx.evidence?;
     for pf in evidence.preflights.newest_first(client, &req.url) {
         let Some(resp) = &pf.response else { continue };
-        if pf.time >= time || super::headers::header_str(&pf.request.headers, "origin").as_deref() != Some(origin) {
+        if pf.time >= time
+            || super::headers::header_str(&pf.request.headers, "origin").as_deref() != Some(origin)
+        {
             continue;
         }
         let result = check_preflight(cx, pf, resp, origin, &req.method, names, None, hop);
@@ -328,8 +329,20 @@ mod tests {
 
     #[test]
     fn endpoint_is_the_url_before_query_or_fragment() {
-        for url in ["http://a/p", "http://a/p?q#f", "http://a/p#f?q", "?", "#", "", "http://a/é?x"] {
-            assert_eq!(endpoint(url), url.split(['?', '#']).next().unwrap_or(url), "{url}");
+        for url in [
+            "http://a/p",
+            "http://a/p?q#f",
+            "http://a/p#f?q",
+            "?",
+            "#",
+            "",
+            "http://a/é?x",
+        ] {
+            assert_eq!(
+                endpoint(url),
+                url.split(['?', '#']).next().unwrap_or(url),
+                "{url}"
+            );
         }
     }
 

@@ -7,8 +7,9 @@ use super::browser::{AllowOriginRules, Browser};
 use super::cache::{Allowed, Lookup, PreflightCache};
 use super::counterfactual::{self, EndpointEvidence};
 use super::headers::{
-    author_headers, header_str, is_safelisted_method, joined_is, judge_author_headers, parse_allow_list_borrowed,
-    parse_request_headers_list, unsafe_request_header_names_as, ListParse, NameSet, ValueEncoding,
+    author_headers, header_str, is_safelisted_method, joined_is, judge_author_headers,
+    parse_allow_list_borrowed, parse_request_headers_list, unsafe_request_header_names_as,
+    ListParse, NameSet, ValueEncoding,
 };
 use super::headview::{self, HeadProblem};
 use super::origin::{
@@ -187,11 +188,7 @@ impl NamesMemo {
         })
     }
 
-    fn announced(
-        &self,
-        hop: usize,
-        compute: impl FnOnce() -> Announced,
-    ) -> std::rc::Rc<Announced> {
+    fn announced(&self, hop: usize, compute: impl FnOnce() -> Announced) -> std::rc::Rc<Announced> {
         let hit = self
             .announced
             .borrow()
@@ -681,7 +678,9 @@ fn unsafe_names(
             Some((m, hop)) => m.announced(hop, announced),
             None => std::rc::Rc::new(announced()),
         };
-        names_of(browser, recorder, sent, req, preflight, enc, memo, &announced)
+        names_of(
+            browser, recorder, sent, req, preflight, enc, memo, &announced,
+        )
     };
     match memo {
         Some((m, hop)) => m.get_or((hop, browser, recorder, enc), compute),
@@ -928,8 +927,8 @@ pub(super) fn check_preflight(
     };
     // Method rule: byte-exact (ACAM is case-sensitive in all three), `*` only without credentials.
     let method_ok = is_safelisted_method(method)
-        || methods.iter().any(|&m| m == method)
-        || (!cx.include && methods.iter().any(|&m| m == "*"));
+        || methods.contains(&method)
+        || (!cx.include && methods.contains(&"*"));
     if !method_ok {
         return Err(fail(Failure::MethodNotAllowed {
             method: method.to_owned(),
@@ -990,7 +989,7 @@ fn check_header_names(
     names: &[String],
     header_case: Option<&Headers>,
 ) -> Result<(), Failure> {
-    let wildcard = !cx.include && allowed_headers.iter().any(|&h| h == "*");
+    let wildcard = !cx.include && allowed_headers.contains(&"*");
     let covers_authorization = cx.browser.profile().wildcard_covers_authorization;
     let listed_names = NameSet::new(allowed_headers.iter().map(|h| h.as_bytes()));
     for name in names {

@@ -439,9 +439,7 @@ fn is_safelisted_as(browser: Browser, name: &[u8], value: &[u8], enc: ValueEncod
     match lower_listed(name, &mut buf).unwrap_or_default() {
         b"accept" => !value.iter().any(unsafe_byte),
         b"accept-language" | b"content-language" => is_language_value(value),
-        b"content-type" => {
-            !value.iter().any(unsafe_byte) && is_safelisted_mime(rules.mime, value)
-        }
+        b"content-type" => !value.iter().any(unsafe_byte) && is_safelisted_mime(rules.mime, value),
         b"range" => is_safelisted_range(value, rules.range),
         _ => rules
             .extra_rule(name)

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use super::browser::{Browser, PerBrowser, ALL_BROWSERS};
 use super::cache::PreflightCache;
-use super::headers::header_str;
 use super::engine::{evaluate, Context, Decision, Evaluation, Missing};
+use super::headers::header_str;
 use super::note::{Alternative, AlternativeOutcome, Note};
 use super::origin::{canonical_origin, origin_of, same_origin};
 use super::reason::{Blocked, Initiator, MessageContext, Named, Stage};
@@ -1269,9 +1269,7 @@ fn verdict_from(
             v.verdict = Verdict::NotCors;
             v.notes = vec![Note::NotCors(*n)];
         }
-        Decision::Blocked(b) => {
-            name_block(&mut v, b, flow, facts, page_origin, *include, fixes)
-        }
+        Decision::Blocked(b) => name_block(&mut v, b, flow, facts, page_origin, *include, fixes),
         Decision::Undecidable(m) => {
             v.notes.push(Note::Missing(m.clone()));
             if is_recorder {
@@ -1485,7 +1483,10 @@ impl<'h> FirstRequest<'h> {
 /// Browser-independent classification of a flow: the facts the recording itself gives.
 #[cfg(test)]
 pub(crate) fn classify(flow: &Flow) -> Facts {
-    classify_with(flow, &FirstRequest::of(&flow.first().exchange.request.headers))
+    classify_with(
+        flow,
+        &FirstRequest::of(&flow.first().exchange.request.headers),
+    )
 }
 
 /// [`classify`] given the first request's headers read.
@@ -1547,12 +1548,10 @@ fn page_origin_of(flow: &Flow, first_read: &FirstRequest) -> (Option<String>, &'
         } else {
             origin(&hop.exchange.request.headers)
         };
-        request_origin
-            .map(|o| (o, "Origin header"))
-            .or_else(|| {
-                let pf = hop.preflight.as_ref()?;
-                origin(&pf.request.headers).map(|o| (o, "preflight Origin header"))
-            })
+        request_origin.map(|o| (o, "Origin header")).or_else(|| {
+            let pf = hop.preflight.as_ref()?;
+            origin(&pf.request.headers).map(|o| (o, "preflight Origin header"))
+        })
     });
     // An Origin that does not parse leaves the fallbacks below to find one (or none, still
     // saying which header was read).
@@ -2529,7 +2528,8 @@ mod tests {
             ),
         ];
         for (name, f, want, from) in cases {
-            let (origin, said) = page_origin_of(&f, &FirstRequest::of(&f.first().exchange.request.headers));
+            let (origin, said) =
+                page_origin_of(&f, &FirstRequest::of(&f.first().exchange.request.headers));
             assert_eq!(origin.as_deref(), want, "{name}");
             assert!(said.starts_with(from), "{name}: {said}");
         }
