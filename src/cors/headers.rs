@@ -614,22 +614,9 @@ fn parse_request_headers_list_uncached(value: &[u8]) -> Vec<String> {
 
 pub(crate) use crate::model::NameSet;
 
-/// `name`'s value as [`Headers::get_str`] gives it (lines trimmed and joined, bytes that are
-/// not UTF-8 escaped), borrowed from the headers in the usual case of one UTF-8 line: the
-/// resolver reads the same few headers of every flow several times, and the copy was most of
-/// each lookup.
-pub(crate) fn header_str<'h>(
-    headers: &'h crate::model::Headers,
-    name: &str,
-) -> Option<std::borrow::Cow<'h, str>> {
-    let mut lines = headers.get_all(name);
-    let first = lines.next()?;
-    let one_line = lines.next().is_none();
-    match std::str::from_utf8(crate::model::trim_http_ws(first)) {
-        Ok(v) if one_line => Some(std::borrow::Cow::Borrowed(v)),
-        _ => headers.get_str(name).map(std::borrow::Cow::Owned),
-    }
-}
+/// Header values read borrowed (lower in the layers, beside the User-Agent reading that
+/// first did so).
+pub(crate) use crate::fingerprint::header_str;
 
 /// Whether `name`'s joined value ([`Headers::get_joined`]) is exactly `want`, without joining:
 /// two lines or more join with `, `, which `want` (a token) never holds.
