@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use crate::browser::Browser;
-use crate::model::{trim_http_ws, Headers};
+use crate::model::Headers;
 
 /// Who sent a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -196,18 +196,27 @@ fn ua_facts(ua: &str) -> UaFacts {
     })
 }
 
+/// `name`'s value as [`Headers::get_str`] gives it (lines trimmed and joined, bytes that are
+/// not UTF-8 escaped), borrowed from the headers in the usual case of one UTF-8 line: the
+/// resolver reads the same few headers of every flow several times, and the copy was most of
+/// each lookup.
+pub(crate) fn header_str<'h>(
+    headers: &'h Headers,
+    name: &str,
+) -> Option<std::borrow::Cow<'h, str>> {
+    let mut lines = headers.get_all(name);
+    let first = lines.next()?;
+    let one_line = lines.next().is_none();
+    match std::str::from_utf8(crate::model::trim_http_ws(first)) {
+        Ok(v) if one_line => Some(std::borrow::Cow::Borrowed(v)),
+        _ => headers.get_str(name).map(std::borrow::Cow::Owned),
+    }
+}
+
 /// Calls `f` with the request's User-Agent as `Headers::get_str` gives it (joined lines, bytes
 /// that are not UTF-8 escaped), borrowed from the headers in the usual case of one UTF-8 line.
 pub(crate) fn with_user_agent<R>(headers: &Headers, f: impl FnOnce(Option<&str>) -> R) -> R {
-    let mut lines = headers.get_all("user-agent");
-    match (lines.next(), lines.next()) {
-        (None, _) => f(None),
-        (Some(v), None) => match std::str::from_utf8(trim_http_ws(v)) {
-            Ok(ua) => f(Some(ua)),
-            Err(_) => f(headers.get_str("user-agent").as_deref()),
-        },
-        _ => f(headers.get_str("user-agent").as_deref()),
-    }
+    f(header_str(headers, "user-agent").as_deref())
 }
 
 /// Whether the headers carry any of [`BROWSER_ONLY`], and any of [`CHROMIUM_ONLY`]: one pass

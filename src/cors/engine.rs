@@ -7,8 +7,9 @@ use super::browser::{AllowOriginRules, Browser};
 use super::cache::{Allowed, Lookup, PreflightCache};
 use super::counterfactual::{self, EndpointEvidence};
 use super::headers::{
-    author_headers, is_safelisted_method, judge_author_headers, parse_allow_list,
-    parse_request_headers_list, unsafe_request_header_names_as, ListParse, NameSet, ValueEncoding,
+    author_headers, header_str, is_safelisted_method, joined_is, judge_author_headers,
+    parse_allow_list_borrowed, parse_request_headers_list, unsafe_request_header_names_as,
+    ListParse, NameSet, ValueEncoding,
 };
 use super::headview::{self, HeadProblem};
 use super::origin::{
@@ -110,41 +111,47 @@ pub(crate) struct Context<'a> {
     pub names_memo: Option<&'a NamesMemo>,
 }
 
-/// Per flow: each hop's unsafe request header names as one browser reads the visible
-/// headers ([`unsafe_request_header_names_as`]), computed once, and the hop's author headers
-/// (the part every browser shares). Resolving a flow evaluates it up to six times per browser
-/// (credentials readings, derived browsers, the recorder's names for another browser), and
-/// judging every header was the largest per-flow cost of deciding. Exact: the keys are
-/// everything the answers depend on within one flow.
+/// Per flow: each hop's unsafe request header names as one browser announces them
+/// ([`unsafe_names`]), computed once, and the parts every browser shares: the hop's author
+/// headers ([`author_headers`]) and its preflight's announced names. Resolving a flow
+/// evaluates it up to six times per browser (credentials readings, derived browsers, the
+/// recorder's names for another browser), and judging every header was the largest per-flow
+/// cost of deciding. Exact: the keys are everything the answers depend on within one flow
+/// (the hop fixes the request, its preflight and whether it was sent).
 #[derive(Default)]
 pub(crate) struct NamesMemo {
     names: std::cell::RefCell<Vec<NamesKey>>,
     /// Hop and the positions of its author headers ([`author_headers`]).
     authors: std::cell::RefCell<Vec<(usize, Vec<usize>)>>,
+    /// Hop and its preflight's announced names ([`Announced`]).
+    announced: std::cell::RefCell<Vec<(usize, std::rc::Rc<Announced>)>>,
+    /// Hop, the page origin, and whether the hop's URL is of that origin.
+    same_origin: std::cell::RefCell<Vec<(usize, String, bool)>>,
 }
 
-/// Hop, browser, value encoding, and the names.
-type NamesKey = (usize, Browser, ValueEncoding, Vec<String>);
+/// Hop, browser, recorder, value encoding, and the names.
+type NamesKey = (usize, Browser, Browser, ValueEncoding, Vec<String>);
+
+/// A recorded preflight's `Access-Control-Request-Headers`, parsed ([`parse_request_headers_list`]),
+/// each name with whether the visible request carries it; `None` without the header.
+type Announced = Option<Vec<(String, bool)>>;
 
 impl NamesMemo {
     fn get_or(
         &self,
-        hop: usize,
-        browser: Browser,
-        enc: ValueEncoding,
+        key: (usize, Browser, Browser, ValueEncoding),
         compute: impl FnOnce() -> Vec<String>,
     ) -> Vec<String> {
         let hit = self
             .names
             .borrow()
             .iter()
-            .find(|(h, b, e, _)| (*h, *b, *e) == (hop, browser, enc))
+            .find(|(h, b, r, e, _)| (*h, *b, *r, *e) == key)
             .map(|(.., names)| names.clone());
         hit.unwrap_or_else(|| {
             let names = compute();
-            self.names
-                .borrow_mut()
-                .push((hop, browser, enc, names.clone()));
+            let (h, b, r, e) = key;
+            self.names.borrow_mut().push((h, b, r, e, names.clone()));
             names
         })
     }
@@ -159,6 +166,38 @@ impl NamesMemo {
         hit.unwrap_or_else(|| {
             let a = author_headers(headers);
             self.authors.borrow_mut().push((hop, a.clone()));
+            a
+        })
+    }
+
+    /// Whether hop `hop`'s URL `url` is of `page_origin` ([`same_origin`]), asked by every
+    /// evaluation of the hop.
+    fn same_origin(&self, hop: usize, url: &str, page_origin: &str) -> bool {
+        let hit = self
+            .same_origin
+            .borrow()
+            .iter()
+            .find(|(h, p, _)| *h == hop && p == page_origin)
+            .map(|&(.., same)| same);
+        hit.unwrap_or_else(|| {
+            let same = same_origin(url, page_origin);
+            self.same_origin
+                .borrow_mut()
+                .push((hop, page_origin.to_owned(), same));
+            same
+        })
+    }
+
+    fn announced(&self, hop: usize, compute: impl FnOnce() -> Announced) -> std::rc::Rc<Announced> {
+        let hit = self
+            .announced
+            .borrow()
+            .iter()
+            .find(|(h, _)| *h == hop)
+            .map(|(_, a)| a.clone());
+        hit.unwrap_or_else(|| {
+            let a = std::rc::Rc::new(compute());
+            self.announced.borrow_mut().push((hop, a.clone()));
             a
         })
     }
@@ -219,7 +258,7 @@ fn walk_hop(
 ) -> Result<bool, Decision> {
     let hop = &flow.hops[i];
     let req = &hop.exchange.request;
-    let cross = walk.tainted || !same_origin(&req.url, cx.page_origin);
+    let cross = walk.tainted || !page_origin_hop(cx, i, &req.url);
     let (names, need) = if cross {
         walk.any_cross = true;
         announce(cx, hop, i, &walk.request_origin)?
@@ -259,6 +298,14 @@ fn walk_hop(
     match location {
         None => Ok(false),
         Some(location) => follow_redirect(flow, cx, walk, i, resp, &location),
+    }
+}
+
+/// Whether hop `i`'s URL `url` is of the page's origin (memoised per flow where a memo is).
+fn page_origin_hop(cx: &Context, i: usize, url: &str) -> bool {
+    match cx.names_memo {
+        Some(m) => m.same_origin(i, url, cx.page_origin),
+        None => same_origin(url, cx.page_origin),
     }
 }
 
@@ -551,7 +598,7 @@ fn follow_redirect(
     location: &str,
 ) -> Result<bool, Decision> {
     let req = &flow.hops[i].exchange.request;
-    let cross = walk.tainted || !same_origin(&req.url, cx.page_origin);
+    let cross = walk.tainted || !page_origin_hop(cx, i, &req.url);
     let Some(target) = resolve_location(&req.url, location) else {
         // An unparsable Location is a network error in every browser, not a CORS one.
         return Err(Decision::Undecidable(Missing::NextHop { hop: i }));
@@ -574,7 +621,7 @@ fn follow_redirect(
     }
     // Redirect-taint (`#concept-request-tainted-origin`): a hop to another origin from a URL
     // that is itself cross-origin to the page makes the origin `null` from then on.
-    if !same_origin(target.as_str(), &req.url) && !same_origin(&req.url, cx.page_origin) {
+    if !same_origin(target.as_str(), &req.url) && !page_origin_hop(cx, i, &req.url) {
         walk.tainted = true;
         walk.request_origin = "null".to_owned();
     }
@@ -625,45 +672,86 @@ fn unsafe_names(
     enc: ValueEncoding,
     memo: Option<(&NamesMemo, usize)>,
 ) -> Vec<String> {
-    let announced = preflight.and_then(|pf| {
+    let compute = || {
+        let announced = || announced_names(sent, req, preflight);
+        let announced = match memo {
+            Some((m, hop)) => m.announced(hop, announced),
+            None => std::rc::Rc::new(announced()),
+        };
+        names_of(
+            browser, recorder, sent, req, preflight, enc, memo, &announced,
+        )
+    };
+    match memo {
+        Some((m, hop)) => m.get_or((hop, browser, recorder, enc), compute),
+        None => compute(),
+    }
+}
+
+/// The hop's recorded preflight's announced names ([`Announced`]): the same for every browser.
+fn announced_names(sent: bool, req: &Request, preflight: Option<&Exchange>) -> Announced {
+    let list = preflight.and_then(|pf| {
         pf.request
             .headers
             .get_joined("access-control-request-headers")
-    });
+    })?;
+    // Both lists are request-controlled and may be long: one set, not a scan per name.
+    let sent_names = NameSet::new(req.headers.iter().filter(|_| sent).map(|(n, _)| n));
+    let names = parse_request_headers_list(&list);
+    Some(
+        names
+            .into_iter()
+            .map(|n| {
+                let carried = sent_names.contains(n.as_bytes());
+                (n, carried)
+            })
+            .collect(),
+    )
+}
+
+/// [`unsafe_names`] from the hop's announced names.
+#[allow(clippy::too_many_arguments)]
+fn names_of(
+    browser: Browser,
+    recorder: Browser,
+    sent: bool,
+    req: &Request,
+    preflight: Option<&Exchange>,
+    enc: ValueEncoding,
+    memo: Option<(&NamesMemo, usize)>,
+    announced: &Announced,
+) -> Vec<String> {
     if browser == recorder {
-        if let Some(list) = &announced {
-            return parse_request_headers_list(list);
+        if let Some(list) = announced {
+            return list.iter().map(|(n, _)| n.clone()).collect();
         }
     }
     let mut names = if sent {
         match memo {
-            Some((m, hop)) => m.get_or(hop, browser, enc, || {
+            Some((m, hop)) => {
                 let headers: Vec<(&[u8], &[u8])> = req.headers.iter().collect();
                 judge_author_headers(browser, &headers, &m.authors(hop, &headers), enc)
-            }),
+            }
             None => unsafe_request_header_names_as(browser, req.headers.iter(), enc),
         }
     } else {
         Vec::new()
     };
-    if let Some(list) = &announced {
-        // Both lists are request-controlled and may be long: one set, not a scan per name.
-        let sent_names = NameSet::new(req.headers.iter().filter(|_| sent).map(|(n, _)| n));
-        for n in parse_request_headers_list(list) {
+    if let Some(list) = announced {
+        for (n, own_rules_judged_it) in list {
             // Another browser announced it; this one judges it by its own safelist. With the
             // request visible, its value was judged above; without it, a name on this browser's
             // extra safelist counts as safelisted (the request is then not in the input, so
             // the verdict stays open rather than blocked on a guess about the value).
-            let own_rules_judged_it = sent_names.contains(n.as_bytes());
             let safelisted_by_name = browser
                 .profile()
                 .safelist
                 .extra_rule(n.as_bytes())
                 .is_some();
-            if browser != recorder && (own_rules_judged_it || safelisted_by_name) {
+            if browser != recorder && (*own_rules_judged_it || safelisted_by_name) {
                 continue;
             }
-            names.push(n);
+            names.push(n.clone());
         }
         names.sort();
         names.dedup();
@@ -715,8 +803,9 @@ pub fn check_access(
     include: bool,
     http2: bool,
 ) -> Result<(), Failure> {
-    let joined = headers.get_joined("access-control-allow-origin");
-    let value = joined.as_deref().map(escape_bytes);
+    // `get_joined` then `escape_bytes`, borrowed where it can be (every CORS check reads it).
+    let value = header_str(headers, "access-control-allow-origin");
+    let absent = value.is_none();
     match browser.profile().allow_origin_rules {
         AllowOriginRules::Chromium => match value.as_deref() {
             Some("*") if !include => return Ok(()),
@@ -738,7 +827,7 @@ pub fn check_access(
             let joined_by_http2 = http2 && browser.profile().joins_repeated_allow_origin_over_http2;
             if !joined_by_http2 && headers.count("access-control-allow-origin") > 1 {
                 return Err(Failure::AllowOriginMultiple {
-                    value: value.unwrap_or_default(),
+                    value: value.map(Cow::into_owned).unwrap_or_default(),
                 });
             }
             match value.as_deref() {
@@ -759,11 +848,12 @@ pub fn check_access(
                 return Ok(());
             }
             if v != origin {
+                let v = v.into_owned();
                 return Err(if v == "*" {
                     Failure::WildcardWithCredentials
                 } else if v.contains(',') {
                     Failure::AllowOriginMultiple { value: v }
-                } else if joined.is_none() {
+                } else if absent {
                     Failure::AllowOriginMissing
                 } else {
                     Failure::AllowOriginMismatch { value: v }
@@ -771,13 +861,11 @@ pub fn check_access(
             }
         }
     }
-    if include {
+    if include && !joined_is(headers, "access-control-allow-credentials", b"true") {
         let acac = headers.get_joined("access-control-allow-credentials");
-        if acac.as_deref() != Some(b"true") {
-            return Err(Failure::AllowCredentialsNotTrue {
-                value: acac.map(|v| escape_bytes(&v)),
-            });
-        }
+        return Err(Failure::AllowCredentialsNotTrue {
+            value: acac.map(|v| escape_bytes(&v)),
+        });
     }
     Ok(())
 }
@@ -809,8 +897,9 @@ pub(super) fn check_preflight(
     };
     check_preflight_answer(cx, resp, origin, pf.request.is_http2()).map_err(&fail)?;
     let raw = |name: &str| resp.headers.get_str(name).unwrap_or_default();
-    let methods = parse_allow_list(resp.headers.get_all("access-control-allow-methods"));
-    let allowed_headers = parse_allow_list(resp.headers.get_all("access-control-allow-headers"));
+    let methods = parse_allow_list_borrowed(resp.headers.get_all("access-control-allow-methods"));
+    let allowed_headers =
+        parse_allow_list_borrowed(resp.headers.get_all("access-control-allow-headers"));
     let methods_invalid = |token: String| {
         fail(Failure::AllowMethodsInvalid {
             token,
@@ -838,8 +927,8 @@ pub(super) fn check_preflight(
     };
     // Method rule: byte-exact (ACAM is case-sensitive in all three), `*` only without credentials.
     let method_ok = is_safelisted_method(method)
-        || methods.iter().any(|m| m == method)
-        || (!cx.include && methods.iter().any(|m| m == "*"));
+        || methods.contains(&method)
+        || (!cx.include && methods.contains(&"*"));
     if !method_ok {
         return Err(fail(Failure::MethodNotAllowed {
             method: method.to_owned(),
@@ -853,9 +942,9 @@ pub(super) fn check_preflight(
     check_header_names(cx, &allowed_headers, names, header_case).map_err(&fail)?;
     let max_age = cx
         .browser
-        .max_age(resp.headers.get_str("access-control-max-age").as_deref());
+        .max_age(header_str(&resp.headers, "access-control-max-age").as_deref());
     Ok(Allowed {
-        methods,
+        methods: methods.iter().map(|&m| m.to_owned()).collect(),
         headers: allowed_headers
             .iter()
             .map(|h| h.to_ascii_lowercase())
@@ -896,13 +985,13 @@ fn check_preflight_answer(
 /// without credentials (`*` covers `authorization` only where the browser lets it).
 fn check_header_names(
     cx: &Context,
-    allowed_headers: &[String],
+    allowed_headers: &[&str],
     names: &[String],
     header_case: Option<&Headers>,
 ) -> Result<(), Failure> {
-    let wildcard = !cx.include && allowed_headers.iter().any(|h| h == "*");
+    let wildcard = !cx.include && allowed_headers.contains(&"*");
     let covers_authorization = cx.browser.profile().wildcard_covers_authorization;
-    let listed_names = NameSet::new(allowed_headers.iter().map(String::as_bytes));
+    let listed_names = NameSet::new(allowed_headers.iter().map(|h| h.as_bytes()));
     for name in names {
         let listed = listed_names.contains(name.as_bytes());
         let by_wildcard = wildcard && (name != "authorization" || covers_authorization);
@@ -1854,12 +1943,9 @@ mod tests {
         }
         let c = cx(Chromium, &cache, &[]);
         let names = ["x-a".to_owned(), "x-b".to_owned()];
-        let listed = ["x-a".to_owned(), "X-B".to_owned()];
+        let listed = ["x-a", "X-B"];
         assert_eq!(check_header_names(&c, &listed, &names, None), Ok(()));
-        assert_eq!(
-            check_header_names(&c, &["*".to_owned()], &names, None),
-            Ok(())
-        );
+        assert_eq!(check_header_names(&c, &["*"], &names, None), Ok(()));
         assert!(matches!(
             check_header_names(&c, &listed[..1], &names, None),
             Err(Failure::HeaderNotAllowed { name, as_written }) if name == "x-b" && as_written == "X-B"

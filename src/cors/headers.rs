@@ -6,8 +6,12 @@ use super::browser::{Browser, ExtraValue, RangeSyntax, RequestMimeParser};
 
 /// `tchar` (RFC 9110 §5.6.2).
 pub(crate) fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    TCHAR[usize::from(b)]
 }
+
+/// [`is_tchar`] as a table (every byte of a preflight's allow lists is checked, once per
+/// browser; searching the punctuation list per byte cost about 30 instructions a byte).
+static TCHAR: [bool; 256] = crate::model::byte_table(true, false, b"!#$%&'*+-.^_`|~");
 
 pub fn is_token(s: &[u8]) -> bool {
     !s.is_empty() && s.iter().all(|&b| is_tchar(b))
@@ -15,11 +19,11 @@ pub fn is_token(s: &[u8]) -> bool {
 
 /// The outcome of parsing an `Access-Control-Allow-Methods`/`-Headers` value.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ListParse {
+pub enum ListParse<T = String> {
     /// Header absent (Fetch's "null").
     Absent,
     /// The elements, trimmed, empty ones dropped, case preserved.
-    Items(Vec<String>),
+    Items(Vec<T>),
     /// An element that is not a token (as Firefox reports it: the trimmed element).
     Invalid(String),
 }
@@ -27,7 +31,20 @@ pub enum ListParse {
 /// `#rule` list parsing as Chromium's `ParseAccessControlAllowList` and Firefox do it: the lines
 /// joined with `,`, split on `,`, elements trimmed of whitespace, empty elements ignored, every
 /// other element must be a token (`GET PUT` or `a;b` fail the whole header).
+#[cfg(test)]
 pub fn parse_allow_list<'a>(values: impl Iterator<Item = &'a [u8]>) -> ListParse {
+    match parse_allow_list_borrowed(values) {
+        ListParse::Absent => ListParse::Absent,
+        ListParse::Items(items) => ListParse::Items(items.iter().map(|&i| i.to_owned()).collect()),
+        ListParse::Invalid(t) => ListParse::Invalid(t),
+    }
+}
+
+/// [`parse_allow_list`] with the elements borrowed from the values (a preflight's lists are
+/// parsed once per browser; only what a passed preflight caches is copied).
+pub(crate) fn parse_allow_list_borrowed<'a>(
+    values: impl Iterator<Item = &'a [u8]>,
+) -> ListParse<&'a str> {
     let mut seen = false;
     let mut items = Vec::new();
     for line in values {
@@ -40,8 +57,11 @@ pub fn parse_allow_list<'a>(values: impl Iterator<Item = &'a [u8]>) -> ListParse
             if !is_token(element) {
                 return ListParse::Invalid(crate::model::escape_bytes(element));
             }
-            // Tokens are ASCII by definition, so this conversion is lossless.
-            items.push(String::from_utf8_lossy(element).into_owned());
+            // Tokens are ASCII by definition, so they are UTF-8.
+            let Ok(token) = std::str::from_utf8(element) else {
+                unreachable!("a token is ASCII")
+            };
+            items.push(token);
         }
     }
     if seen {
@@ -68,12 +88,19 @@ pub(crate) fn normalize_method(method: &str) -> String {
 }
 
 /// `#forbidden-request-header`: names a script cannot set, so they never count as unsafe.
+// Deciding lower-cases a name once for both lists (`author_headers`); this form is tested.
+#[cfg(test)]
 pub(crate) fn is_forbidden_request_header(name: &[u8]) -> bool {
     // Lower-cased once on the stack and matched (a length switch, then one compare): scanning
     // the list with a case-insensitive compare per entry was a visible share of deciding.
     let mut buf = [0u8; LONGEST_LISTED_NAME];
+    is_forbidden_lower(name, lower_listed(name, &mut buf))
+}
+
+/// [`is_forbidden_request_header`] given the name lower-cased by [`lower_listed`].
+fn is_forbidden_lower(name: &[u8], lower: Option<&[u8]>) -> bool {
     matches!(
-        lower_listed(name, &mut buf),
+        lower,
         Some(
             b"accept-charset"
                 | b"accept-encoding"
@@ -133,10 +160,17 @@ fn starts_with_ignore_case(s: &[u8], prefix: &[u8]) -> bool {
 ///   stored response (`net/http/http_cache_transaction.cc`), also after the CORS check. A
 ///   script that sets them itself needs a preflight, which then lists them.
 /// - `Attribution-Reporting-Eligible`/`-Support`: Chromium's Attribution Reporting API.
+// Deciding lower-cases a name once for both lists (`author_headers`); this form is tested.
+#[cfg(test)]
 pub(crate) fn is_browser_added_header(name: &[u8]) -> bool {
     let mut buf = [0u8; LONGEST_LISTED_NAME];
+    is_browser_added_lower(lower_listed(name, &mut buf))
+}
+
+/// [`is_browser_added_header`] given the name lower-cased by [`lower_listed`].
+fn is_browser_added_lower(lower: Option<&[u8]>) -> bool {
     matches!(
-        lower_listed(name, &mut buf),
+        lower,
         Some(
             b"user-agent"
                 | b"priority"
@@ -177,6 +211,44 @@ static LANGUAGE_BYTES: [bool; 256] = crate::model::byte_table(true, false, b" *,
 /// WHATWG "parse a MIME type" far enough to get the essence (type/subtype, lower-cased).
 /// Parameters never make parsing fail in the standard, so they are not examined.
 pub fn mime_essence(v: &[u8]) -> Option<String> {
+    let (ty, sub) = essence_parts(v)?;
+    let mut essence = String::from_utf8_lossy(ty).to_ascii_lowercase();
+    essence.push('/');
+    essence.push_str(&String::from_utf8_lossy(sub).to_ascii_lowercase());
+    Some(essence)
+}
+
+/// The request MIME types CORS safelists (`#cors-safelisted-request-header`), lower case.
+const SAFELISTED_MIME: [&[u8]; 3] = [
+    b"application/x-www-form-urlencoded",
+    b"multipart/form-data",
+    b"text/plain",
+];
+
+/// Whether a Content-Type value's type, as `parser` reads it ([`mime_essence`],
+/// [`firefox_request_mime`]), is one CORS safelists; compared in place, without the lower-cased
+/// copies (a Content-Type is judged on most CORS requests, once per browser).
+fn is_safelisted_mime(parser: RequestMimeParser, value: &[u8]) -> bool {
+    match parser {
+        // The type holds no `/` (the essence splits at the first), so the listed type's `/`
+        // falls where the type ends.
+        RequestMimeParser::Whatwg => essence_parts(value).is_some_and(|(ty, sub)| {
+            SAFELISTED_MIME.iter().any(|m| {
+                m.len() == ty.len() + 1 + sub.len()
+                    && m[..ty.len()].eq_ignore_ascii_case(ty)
+                    && m[ty.len()] == b'/'
+                    && m[ty.len() + 1..].eq_ignore_ascii_case(sub)
+            })
+        }),
+        // Bytes that are not UTF-8 (replaced in the lower-cased copy) match no listed type,
+        // which is ASCII, either way.
+        RequestMimeParser::FirefoxNetUtil => firefox_request_type(value)
+            .is_some_and(|ty| SAFELISTED_MIME.iter().any(|m| m.eq_ignore_ascii_case(ty))),
+    }
+}
+
+/// [`mime_essence`]'s type and subtype as written (both tokens, so ASCII).
+fn essence_parts(v: &[u8]) -> Option<(&[u8], &[u8])> {
     let v = crate::model::trim_http_ws(v);
     let slash = v.iter().position(|&b| b == b'/')?;
     let ty = &v[..slash];
@@ -193,10 +265,7 @@ pub fn mime_essence(v: &[u8]) -> Option<String> {
     if !is_token(ty) || !is_token(sub) {
         return None;
     }
-    let mut essence = String::from_utf8_lossy(ty).to_ascii_lowercase();
-    essence.push('/');
-    essence.push_str(&String::from_utf8_lossy(sub).to_ascii_lowercase());
-    Some(essence)
+    Some((ty, sub))
 }
 
 /// A single `bytes=START-[END]` range as `syntax` reads it (`#simple-range-header-value`:
@@ -242,7 +311,14 @@ fn is_safelisted_range(v: &[u8], syntax: RangeSyntax) -> bool {
 /// Firefox's request Content-Type parser, `net_ParseRequestContentType` with
 /// `net_ParseMediaType` in strict mode (`netwerk/base/nsURLHelper.cpp`), step for step: the
 /// type (lower-cased) when the value parses, or `None`. Nothing is checked to be a token.
+// The reference `is_safelisted_mime` is tested against.
+#[cfg(test)]
 pub(crate) fn firefox_request_mime(v: &[u8]) -> Option<String> {
+    firefox_request_type(v).map(|ty| String::from_utf8_lossy(ty).to_ascii_lowercase())
+}
+
+/// [`firefox_request_mime`]'s type as written.
+fn firefox_request_type(v: &[u8]) -> Option<&[u8]> {
     let len = v.len();
     if firefox_media_delimiter(v, 0, b',') != len {
         return None;
@@ -269,8 +345,7 @@ pub(crate) fn firefox_request_mime(v: &[u8]) -> Option<String> {
     }
     let ty = &v[ty..ty_end];
     let rest_is_space = v[consumed.min(len)..].iter().all(|&b| lws(b));
-    (!ty.is_empty() && ty.contains(&b'/') && rest_is_space)
-        .then(|| String::from_utf8_lossy(ty).to_ascii_lowercase())
+    (!ty.is_empty() && ty.contains(&b'/') && rest_is_space).then_some(ty)
 }
 
 /// `net_FindMediaDelimiter`: the next `delimiter` at or after `from` outside a quoted string,
@@ -364,19 +439,7 @@ fn is_safelisted_as(browser: Browser, name: &[u8], value: &[u8], enc: ValueEncod
     match lower_listed(name, &mut buf).unwrap_or_default() {
         b"accept" => !value.iter().any(unsafe_byte),
         b"accept-language" | b"content-language" => is_language_value(value),
-        b"content-type" => {
-            let essence = match rules.mime {
-                RequestMimeParser::Whatwg => mime_essence(value),
-                RequestMimeParser::FirefoxNetUtil => firefox_request_mime(value),
-            };
-            !value.iter().any(unsafe_byte)
-                && essence.is_some_and(|e| {
-                    matches!(
-                        e.as_str(),
-                        "application/x-www-form-urlencoded" | "multipart/form-data" | "text/plain"
-                    )
-                })
-        }
+        b"content-type" => !value.iter().any(unsafe_byte) && is_safelisted_mime(rules.mime, value),
         b"range" => is_safelisted_range(value, rules.range),
         _ => rules
             .extra_rule(name)
@@ -441,16 +504,21 @@ pub(crate) fn author_headers(headers: &[(&[u8], &[u8])]) -> Vec<usize> {
         headers
             .iter()
             .find(|(h, _)| h.eq_ignore_ascii_case(n.as_bytes()))
-            .map(|(_, v)| crate::model::trim_http_ws(v).to_ascii_lowercase())
+            .map(|(_, v)| crate::model::trim_http_ws(v))
     };
+    // Compared ignoring ASCII case: the value lower-cased, without the copy.
+    let is = |v: &[u8], want: &[u8]| v.eq_ignore_ascii_case(want);
     let browser_no_cache = match (value_of("cache-control"), value_of("pragma")) {
-        (Some(c), Some(p)) => c == b"no-cache" && p == b"no-cache",
-        (Some(c), None) => c == b"max-age=0",
+        (Some(c), Some(p)) => is(c, b"no-cache") && is(p, b"no-cache"),
+        (Some(c), None) => is(c, b"max-age=0"),
         _ => false,
     };
     let by_script = |name: &[u8]| {
-        !(is_forbidden_request_header(name)
-            || is_browser_added_header(name)
+        // Lower-cased once for both lists.
+        let mut buf = [0u8; LONGEST_LISTED_NAME];
+        let lower = lower_listed(name, &mut buf);
+        !(is_forbidden_lower(name, lower)
+            || is_browser_added_lower(lower)
             || (browser_no_cache
                 && (name.eq_ignore_ascii_case(b"cache-control")
                     || name.eq_ignore_ascii_case(b"pragma"))))
@@ -546,9 +614,32 @@ fn parse_request_headers_list_uncached(value: &[u8]) -> Vec<String> {
 
 pub(crate) use crate::model::NameSet;
 
+/// Header values read borrowed (lower in the layers, beside the User-Agent reading that
+/// first did so).
+pub(crate) use crate::fingerprint::header_str;
+
+/// Whether `name`'s joined value ([`Headers::get_joined`]) is exactly `want`, without joining:
+/// two lines or more join with `, `, which `want` (a token) never holds.
+pub(crate) fn joined_is(headers: &crate::model::Headers, name: &str, want: &[u8]) -> bool {
+    let mut lines = headers.get_all(name);
+    match (lines.next(), lines.next()) {
+        (Some(v), None) => crate::model::trim_http_ws(v) == want,
+        (None, _) => false,
+        _ => headers.get_joined(name).as_deref() == Some(want),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tchar_table_is_the_rfc_definition() {
+        for b in 0..=255u8 {
+            let want = b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+            assert_eq!(is_tchar(b), want, "{b:#x}");
+        }
+    }
 
     #[test]
     fn unsafe_byte_table_is_the_fetch_definition() {
@@ -1006,6 +1097,55 @@ mod tests {
                 *want,
                 "{b:?} after {r:?}: {name}"
             );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn safelisted_mime_in_place_is_the_lower_cased_essence(
+            v in "[ \t]{0,2}(Text|text|TEXT|multipart|application|x)[ /]{0,2}(Plain|plain|form-data|x-www-form-urlencoded|Form-Data)?[ \t]{0,2}(;[ a-z=\"\\;]{0,8})?[ ,]{0,2}",
+            junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..12),
+        ) {
+            let listed = |e: Option<String>| e.is_some_and(|e| {
+                matches!(
+                    e.as_str(),
+                    "application/x-www-form-urlencoded" | "multipart/form-data" | "text/plain"
+                )
+            });
+            let mut odd = v.as_bytes().to_vec();
+            odd.extend_from_slice(&junk);
+            for value in [v.as_bytes(), &odd[..], &junk[..]] {
+                proptest::prop_assert_eq!(
+                    is_safelisted_mime(RequestMimeParser::Whatwg, value),
+                    listed(mime_essence(value))
+                );
+                proptest::prop_assert_eq!(
+                    is_safelisted_mime(RequestMimeParser::FirefoxNetUtil, value),
+                    listed(firefox_request_mime(value))
+                );
+            }
+        }
+
+        #[test]
+        fn borrowed_lookups_equal_the_joined_ones(
+            lines in proptest::collection::vec(
+                (proptest::sample::select(vec!["a", "A", "b", "ab"]),
+                 proptest::collection::vec(proptest::sample::select(
+                     vec![b' ', b'\t', b'a', b',', b't', b'r', b'u', b'e', 0xc3, 0xa9, 0xff]), 0..8)),
+                0..5),
+            want in proptest::sample::select(vec!["true", "a", "", "true, true"]),
+        ) {
+            let headers: crate::model::Headers = lines.iter().map(|(n, v)| (n.as_bytes(), v)).collect();
+            for name in ["a", "b", "c"] {
+                proptest::prop_assert_eq!(
+                    header_str(&headers, name).map(|c| c.into_owned()),
+                    headers.get_str(name)
+                );
+                proptest::prop_assert_eq!(
+                    joined_is(&headers, name, want.as_bytes()),
+                    headers.get_joined(name).as_deref() == Some(want.as_bytes())
+                );
+            }
         }
     }
 

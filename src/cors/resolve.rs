@@ -2,12 +2,14 @@
 //! under every unknown, keeps what agrees with the input's own evidence for the browser that
 //! recorded it, derives the other browsers' verdicts, and keeps each browser's preflight cache.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::browser::{Browser, PerBrowser, ALL_BROWSERS};
 use super::cache::PreflightCache;
 use super::engine::{evaluate, Context, Decision, Evaluation, Missing};
+use super::headers::header_str;
 use super::note::{Alternative, AlternativeOutcome, Note};
 use super::origin::{canonical_origin, origin_of, same_origin};
 use super::reason::{Blocked, Initiator, MessageContext, Named, Stage};
@@ -248,7 +250,8 @@ impl Resolver {
     /// evidence, derive the other browsers, apply the overrides that span browsers, commit
     /// each browser's preflight cache and add the notes on how the evidence was read.
     pub fn resolve(&mut self, flow: &Flow, recorder: Browser) -> Resolution {
-        let mut facts = classify(flow);
+        let first = FirstRequest::of(&flow.first().exchange.request.headers);
+        let mut facts = classify_with(flow, &first);
         self.deduce_from_cookie_jar(flow, &mut facts);
         self.learn_cookies(flow);
         self.expire_caches(flow.time());
@@ -261,7 +264,7 @@ impl Resolver {
         // requests of tools, which no CORS check stops.
         let client = (!flow.first().exchange.evidence.browser_requests_only)
             .then(|| crate::fingerprint::identify(headers));
-        let page_origin = match outside_cors(flow, &facts, client, headers) {
+        let page_origin = match outside_cors(flow, &first, &facts, client, headers) {
             Ok(p) => p,
             Err(why) => return not_cors_resolution(recorder, facts, why),
         };
@@ -272,10 +275,11 @@ impl Resolver {
             page_origin: &page_origin,
             evidence: &self.evidence,
             names_memo: Default::default(),
+            fixes: Default::default(),
         };
         let options = credential_options(&facts);
         let mut rec_evals = judge.readings(caches, recorder, &options, &[], &[]);
-        if delivered_outside_cors(flow, &facts, &rec_evals) {
+        if delivered_outside_cors(flow, &first, &facts, &rec_evals) {
             return not_cors_resolution(recorder, facts, Note::DeliveredOutsideCors);
         }
         let absence_is_no_evidence = flow.first().exchange.evidence.absence_is_no_evidence;
@@ -455,6 +459,7 @@ fn not_cors_resolution(recorder: Browser, facts: Facts, why: Note) -> Resolution
 /// handshake, a no-cors request or a navigation), else `Ok` with the page origin.
 fn outside_cors(
     flow: &Flow,
+    first: &FirstRequest,
     facts: &Facts,
     client: Option<crate::fingerprint::Client>,
     headers: &crate::model::Headers,
@@ -464,13 +469,13 @@ fn outside_cors(
             crate::fingerprint::doubt(c, headers).unwrap_or_default(),
         ));
     }
-    if let Some(why) = not_cors_traffic(flow, facts) {
+    if let Some(why) = not_cors_traffic(flow, first, facts) {
         return Err(why);
     }
     let Some(page_origin) = facts.page_origin.clone() else {
         return Err(Note::NoPageOrigin);
     };
-    if is_websocket_handshake(&flow.first().exchange.request) {
+    if is_websocket_handshake(&flow.first().exchange.request, first) {
         return Err(Note::WebSocketHandshake);
     }
     match facts.mode {
@@ -495,17 +500,16 @@ fn credential_options(facts: &Facts) -> Vec<bool> {
 /// cors mode was itself an inference. An explicit `Sec-Fetch-Mode: cors`, a preflight, XHR or
 /// a redirect chain (whose exported headers are often mangled) keep the rules' reading, and
 /// the evidence then overrides it with a note.
-fn delivered_outside_cors(flow: &Flow, facts: &Facts, rec_evals: &[(bool, Evaluation)]) -> bool {
+fn delivered_outside_cors(
+    flow: &Flow,
+    first: &FirstRequest,
+    facts: &Facts,
+    rec_evals: &[(bool, Evaluation)],
+) -> bool {
     let mode_was_inferred = flow.hops.len() == 1
         && flow.first().preflight.is_none()
         && facts.initiator != Initiator::Xhr
-        && flow
-            .first()
-            .exchange
-            .request
-            .headers
-            .get_str("sec-fetch-mode")
-            .is_none();
+        && !first.has(Read::SecFetchMode);
     facts.observed == Observed::Succeeded
         && mode_was_inferred
         && !rec_evals.is_empty()
@@ -555,7 +559,13 @@ struct Judge<'a> {
     page_origin: &'a str,
     evidence: &'a super::counterfactual::EndpointEvidence,
     names_memo: super::engine::NamesMemo,
+    fixes: Fixes,
 }
+
+/// The fixes written for a flow's blocks, with the block and credentials reading each was
+/// written for: a fix depends on those and the flow, not on the browser, and the browsers
+/// that agree on a block would write the same text again (`fix::fix_for`).
+type Fixes = std::cell::RefCell<Vec<(Blocked, bool, String)>>;
 
 impl Judge<'_> {
     /// The engine's evaluation of the flow for `browser` under each credentials mode of
@@ -606,6 +616,7 @@ impl Judge<'_> {
             choice,
             notes,
             is_recorder,
+            &self.fixes,
         )
     }
 
@@ -835,14 +846,13 @@ fn note_credentials_evidence(
 /// Traffic that CORS does not govern, whatever its headers: WebSocket handshakes, browser
 /// extensions' own requests, and requests that failed at the network level before any CORS
 /// check when they were same-origin or no-cors. The note says which.
-fn not_cors_traffic(flow: &Flow, facts: &Facts) -> Option<Note> {
+fn not_cors_traffic(flow: &Flow, first_read: &FirstRequest, facts: &Facts) -> Option<Note> {
     let first = &flow.first().exchange;
     let req = &first.request;
     let scheme = |u: &str| u.split(':').next().unwrap_or("").to_ascii_lowercase();
     let websocket = matches!(scheme(&req.url).as_str(), "ws" | "wss")
-        || req
-            .headers
-            .get_str("upgrade")
+        || first_read
+            .str(Read::Upgrade)
             .is_some_and(|u| u.trim().eq_ignore_ascii_case("websocket"))
         || first
             .evidence
@@ -859,10 +869,10 @@ fn not_cors_traffic(flow: &Flow, facts: &Facts) -> Option<Note> {
         "safari-web-extension",
         "extension",
     ];
-    let named_source = ["origin", "referer"]
-        .iter()
-        .filter_map(|h| req.headers.get_str(h))
-        .chain(std::iter::once(req.url.clone()))
+    let named_source = [Read::Origin, Read::Referer]
+        .into_iter()
+        .filter_map(|h| first_read.str(h))
+        .chain(std::iter::once(Cow::Borrowed(req.url.as_str())))
         .find(|v| EXTENSION_SCHEMES.contains(&scheme(v).as_str()));
     if let Some(src) = named_source {
         return Some(Note::ExtensionTraffic {
@@ -1241,6 +1251,7 @@ fn verdict_from(
     choice: Option<usize>,
     notes: Vec<Note>,
     is_recorder: bool,
+    fixes: &Fixes,
 ) -> BrowserVerdict {
     let mut v = plain(browser, Verdict::Unknown, notes);
     let Some((include, ev)) = choice.map(|i| &evals[i]) else {
@@ -1258,7 +1269,7 @@ fn verdict_from(
             v.verdict = Verdict::NotCors;
             v.notes = vec![Note::NotCors(*n)];
         }
-        Decision::Blocked(b) => name_block(&mut v, b, flow, facts, page_origin, *include),
+        Decision::Blocked(b) => name_block(&mut v, b, flow, facts, page_origin, *include, fixes),
         Decision::Undecidable(m) => {
             v.notes.push(Note::Missing(m.clone()));
             if is_recorder {
@@ -1285,6 +1296,7 @@ fn name_block(
     facts: &Facts,
     page_origin: &str,
     include: bool,
+    fixes: &Fixes,
 ) {
     let first_url = &flow.first().exchange.request.url;
     let last_url = &flow.hops[b.hop.min(flow.hops.len() - 1)]
@@ -1302,7 +1314,16 @@ fn name_block(
     v.reason = named.reason;
     v.failed_parameter = named.parameter;
     v.message = Some(named.message);
-    v.fix = Some(super::fix::fix_for(b, flow, page_origin, include));
+    let written = fixes
+        .borrow()
+        .iter()
+        .find(|(done, inc, _)| *inc == include && done == b)
+        .map(|(.., fix)| fix.clone());
+    v.fix = Some(written.unwrap_or_else(|| {
+        let fix = super::fix::fix_for(b, flow, page_origin, include);
+        fixes.borrow_mut().push((b.clone(), include, fix.clone()));
+        fix
+    }));
     v.blocked = Some(b.clone());
 }
 
@@ -1360,15 +1381,15 @@ fn network_failure_of_subresource(flow: &Flow, rt: Option<&str>, error: Option<&
 /// A WebSocket opening handshake (`Upgrade: websocket`, `Sec-Fetch-Mode: websocket`, or a
 /// `ws:`/`wss:` URL as HARs list it): the browser sends it without CORS and reads no CORS
 /// headers from the `101` answer.
-fn is_websocket_handshake(req: &crate::model::Request) -> bool {
-    let token = |name: &str| {
-        req.headers.get_all(name).any(|v| {
+fn is_websocket_handshake(req: &crate::model::Request, first: &FirstRequest) -> bool {
+    let token = |name: Read| {
+        first.lines(name).any(|v| {
             v.split(|b| *b == b',')
                 .any(|t| crate::model::trim_http_ws(t).eq_ignore_ascii_case(b"websocket"))
         })
     };
-    token("upgrade")
-        || token("sec-fetch-mode")
+    token(Read::Upgrade)
+        || token(Read::SecFetchMode)
         || req.url.starts_with("ws://")
         || req.url.starts_with("wss://")
 }
@@ -1393,10 +1414,85 @@ fn connection_credentials(flow: &Flow, page_origin: &str) -> Option<bool> {
     out
 }
 
+/// The first request's headers the resolver reads ([`READ`]), found in one pass over its
+/// header list: each was a pass of its own, some more than once per flow.
+struct FirstRequest<'h> {
+    headers: &'h crate::model::Headers,
+    /// Per name of [`READ`]: its first line, and whether more lines follow.
+    first: [Option<(&'h [u8], bool)>; READ.len()],
+}
+
+/// The names [`FirstRequest`] reads, in [`Read`]'s order.
+const READ: [&str; 5] = [
+    "origin",
+    "referer",
+    "sec-fetch-mode",
+    "sec-fetch-site",
+    "upgrade",
+];
+
+#[derive(Clone, Copy)]
+enum Read {
+    Origin,
+    Referer,
+    SecFetchMode,
+    SecFetchSite,
+    Upgrade,
+}
+
+impl<'h> FirstRequest<'h> {
+    fn of(headers: &'h crate::model::Headers) -> Self {
+        let mut first = [None; READ.len()];
+        for (name, value) in headers.iter() {
+            for (k, want) in READ.iter().enumerate() {
+                if name.len() == want.len() && name.eq_ignore_ascii_case(want.as_bytes()) {
+                    match &mut first[k] {
+                        None => first[k] = Some((value, false)),
+                        Some((_, more)) => *more = true,
+                    }
+                }
+            }
+        }
+        Self { headers, first }
+    }
+
+    fn has(&self, name: Read) -> bool {
+        self.first[name as usize].is_some()
+    }
+
+    /// The value as [`header_str`] gives it.
+    fn str(&self, name: Read) -> Option<Cow<'h, str>> {
+        let (value, more) = self.first[name as usize]?;
+        match std::str::from_utf8(crate::model::trim_http_ws(value)) {
+            Ok(v) if !more => Some(Cow::Borrowed(v)),
+            _ => self.headers.get_str(READ[name as usize]).map(Cow::Owned),
+        }
+    }
+
+    /// Every line of the name, as `Headers::get_all` gives them.
+    fn lines(&self, name: Read) -> impl Iterator<Item = &'h [u8]> + 'h {
+        let (first, more) = match self.first[name as usize] {
+            Some((v, false)) => (Some(v), None),
+            Some((_, true)) => (None, Some(self.headers.get_all(READ[name as usize]))),
+            None => (None, None),
+        };
+        first.into_iter().chain(more.into_iter().flatten())
+    }
+}
+
 /// Browser-independent classification of a flow: the facts the recording itself gives.
+#[cfg(test)]
 pub(crate) fn classify(flow: &Flow) -> Facts {
+    classify_with(
+        flow,
+        &FirstRequest::of(&flow.first().exchange.request.headers),
+    )
+}
+
+/// [`classify`] given the first request's headers read.
+fn classify_with(flow: &Flow, first_read: &FirstRequest) -> Facts {
     let first = &flow.first().exchange;
-    let (page_origin, from) = page_origin_of(flow);
+    let (page_origin, from) = page_origin_of(flow, first_read);
     let rt = first
         .evidence
         .resource_type
@@ -1405,6 +1501,7 @@ pub(crate) fn classify(flow: &Flow) -> Facts {
     let error = flow.last().exchange.evidence.error.clone();
     let mode = mode_of(
         flow,
+        first_read,
         page_origin.as_deref(),
         rt.as_deref(),
         error.as_deref(),
@@ -1425,16 +1522,16 @@ pub(crate) fn classify(flow: &Flow) -> Facts {
 
 /// Decides the page origin and says where it was read: the Origin the browser sent, else the
 /// preflight's, then (without any) the Referer, fetch metadata, the HAR page's document URL.
-fn page_origin_of(flow: &Flow) -> (Option<String>, &'static str) {
+fn page_origin_of(flow: &Flow, first_read: &FirstRequest) -> (Option<String>, &'static str) {
     let first = &flow.first().exchange;
     // `Origin: null` on the very first request (not after a redirect): the page itself has an
     // opaque origin (sandboxed iframe, `data:` or `file:` document), so `null` is what the
     // server must allow (`#serializing-a-request-origin`).
-    let first_origin = first.request.headers.get_str("origin").or_else(|| {
+    let first_origin = first_read.str(Read::Origin).or_else(|| {
         flow.first()
             .preflight
             .as_ref()
-            .and_then(|p| p.request.headers.get_str("origin"))
+            .and_then(|p| header_str(&p.request.headers, "origin"))
     });
     if first_origin.as_deref() == Some("null") {
         return (
@@ -1442,14 +1539,19 @@ fn page_origin_of(flow: &Flow) -> (Option<String>, &'static str) {
             "Origin header (opaque origin: sandboxed iframe, data: or file: page)",
         );
     }
-    let sent = flow.hops.iter().find_map(|hop| {
-        let origin = |h: &crate::model::Headers| h.get_str("origin").filter(|o| o != "null");
-        origin(&hop.exchange.request.headers)
-            .map(|o| (o, "Origin header"))
-            .or_else(|| {
-                let pf = hop.preflight.as_ref()?;
-                origin(&pf.request.headers).map(|o| (o, "preflight Origin header"))
-            })
+    let sent = flow.hops.iter().enumerate().find_map(|(i, hop)| {
+        fn origin(h: &crate::model::Headers) -> Option<Cow<'_, str>> {
+            header_str(h, "origin").filter(|o| o != "null")
+        }
+        let request_origin = if i == 0 {
+            first_read.str(Read::Origin).filter(|o| o != "null")
+        } else {
+            origin(&hop.exchange.request.headers)
+        };
+        request_origin.map(|o| (o, "Origin header")).or_else(|| {
+            let pf = hop.preflight.as_ref()?;
+            origin(&pf.request.headers).map(|o| (o, "preflight Origin header"))
+        })
     });
     // An Origin that does not parse leaves the fallbacks below to find one (or none, still
     // saying which header was read).
@@ -1462,16 +1564,12 @@ fn page_origin_of(flow: &Flow) -> (Option<String>, &'static str) {
     }
     // Without `Origin`: the Referer, then fetch metadata, then the HAR page's document URL
     // (the top page: a frame of another origin has its own Referer).
-    let referer = first
-        .request
-        .headers
-        .get_str("referer")
+    let referer = first_read
+        .str(Read::Referer)
         .and_then(|r| origin_of(&r))
         .filter(|o| o != "null");
-    let same_site_says = first
-        .request
-        .headers
-        .get_str("sec-fetch-site")
+    let same_site_says = first_read
+        .str(Read::SecFetchSite)
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("same-origin"));
     if let Some(r) = referer {
         (
@@ -1489,11 +1587,18 @@ fn page_origin_of(flow: &Flow) -> (Option<String>, &'static str) {
 
 /// Decides the request mode from `Sec-Fetch-Mode` where it was sent, else infers it from the
 /// request (`rt`: the lower-case resource type; `error`: the last hop's recorded error).
-fn mode_of(flow: &Flow, page_origin: Option<&str>, rt: Option<&str>, error: Option<&str>) -> Mode {
-    let sfm = flow
-        .hops
-        .iter()
-        .find_map(|h| h.exchange.request.headers.get_str("sec-fetch-mode"));
+fn mode_of(
+    flow: &Flow,
+    first_read: &FirstRequest,
+    page_origin: Option<&str>,
+    rt: Option<&str>,
+    error: Option<&str>,
+) -> Mode {
+    let sfm = first_read.str(Read::SecFetchMode).or_else(|| {
+        flow.hops[1..]
+            .iter()
+            .find_map(|h| header_str(&h.exchange.request.headers, "sec-fetch-mode"))
+    });
     match sfm.map(|s| s.to_ascii_lowercase()).as_deref() {
         Some("no-cors") => Mode::NoCors,
         Some("navigate" | "nested-navigate") => Mode::Navigate,
@@ -1644,6 +1749,34 @@ mod tests {
     use std::sync::Arc;
 
     use crate::model::test_exchange as x;
+
+    proptest::proptest! {
+        /// One pass over the first request's headers reads what a lookup per name read.
+        #[test]
+        fn first_request_reads_as_lookups_do(
+            lines in proptest::collection::vec(
+                (proptest::sample::select(vec![
+                    "Origin", "origin", "REFERER", "Sec-Fetch-Mode", "sec-fetch-site",
+                    "Upgrade", "x-origin", "originx", "Accept",
+                ]),
+                 proptest::collection::vec(proptest::sample::select(
+                     vec![b' ', b'a', b',', b'w', 0xc3, 0xa9, 0xff]), 0..6)),
+                0..8),
+        ) {
+            let headers: crate::model::Headers =
+                lines.iter().map(|(n, v)| (n.as_bytes(), v)).collect();
+            let first = FirstRequest::of(&headers);
+            let all = [Read::Origin, Read::Referer, Read::SecFetchMode, Read::SecFetchSite, Read::Upgrade];
+            for (read, name) in all.into_iter().zip(READ) {
+                proptest::prop_assert_eq!(first.str(read), header_str(&headers, name));
+                proptest::prop_assert_eq!(first.has(read), headers.get_all(name).next().is_some());
+                proptest::prop_assert_eq!(
+                    first.lines(read).collect::<Vec<_>>(),
+                    headers.get_all(name).collect::<Vec<_>>()
+                );
+            }
+        }
+    }
 
     fn one(e: Exchange, pf: Option<Exchange>) -> Flow {
         Flow {
@@ -2395,7 +2528,8 @@ mod tests {
             ),
         ];
         for (name, f, want, from) in cases {
-            let (origin, said) = page_origin_of(&f);
+            let (origin, said) =
+                page_origin_of(&f, &FirstRequest::of(&f.first().exchange.request.headers));
             assert_eq!(origin.as_deref(), want, "{name}");
             assert!(said.starts_with(from), "{name}: {said}");
         }
@@ -2438,10 +2572,11 @@ mod tests {
             ("GET with Origin", get(&[("Origin", O)], None), Mode::Cors),
         ];
         for (name, f, want) in cases {
-            let (p, _) = page_origin_of(&f);
+            let first = FirstRequest::of(&f.first().exchange.request.headers);
+            let (p, _) = page_origin_of(&f, &first);
             let rt = f.first().exchange.evidence.resource_type.clone();
             assert_eq!(
-                mode_of(&f, p.as_deref(), rt.as_deref(), None),
+                mode_of(&f, &first, p.as_deref(), rt.as_deref(), None),
                 want,
                 "{name}"
             );
