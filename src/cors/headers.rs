@@ -40,7 +40,7 @@ pub fn parse_allow_list<'a>(values: impl Iterator<Item = &'a [u8]>) -> ListParse
     }
 }
 
-/// [`parse_allow_list`] with the elements borrowed from the values (a preflight's lists are
+/// `parse_allow_list` with the elements borrowed from the values (a preflight's lists are
 /// parsed once per browser; only what a passed preflight caches is copied).
 pub(crate) fn parse_allow_list_borrowed<'a>(
     values: impl Iterator<Item = &'a [u8]>,
@@ -97,7 +97,7 @@ pub(crate) fn is_forbidden_request_header(name: &[u8]) -> bool {
     is_forbidden_lower(name, lower_listed(name, &mut buf))
 }
 
-/// [`is_forbidden_request_header`] given the name lower-cased by [`lower_listed`].
+/// `is_forbidden_request_header` given the name lower-cased by [`lower_listed`].
 fn is_forbidden_lower(name: &[u8], lower: Option<&[u8]>) -> bool {
     matches!(
         lower,
@@ -128,7 +128,7 @@ fn is_forbidden_lower(name: &[u8], lower: Option<&[u8]>) -> bool {
         || starts_with_ignore_case(name, b"sec-")
 }
 
-/// Longer than every name [`is_forbidden_request_header`] and [`is_browser_added_header`]
+/// Longer than every name `is_forbidden_request_header` and `is_browser_added_header`
 /// list (the longest, `access-control-request-headers` and `attribution-reporting-eligible`,
 /// have 30 bytes).
 const LONGEST_LISTED_NAME: usize = 32;
@@ -167,7 +167,7 @@ pub(crate) fn is_browser_added_header(name: &[u8]) -> bool {
     is_browser_added_lower(lower_listed(name, &mut buf))
 }
 
-/// [`is_browser_added_header`] given the name lower-cased by [`lower_listed`].
+/// `is_browser_added_header` given the name lower-cased by [`lower_listed`].
 fn is_browser_added_lower(lower: Option<&[u8]>) -> bool {
     matches!(
         lower,
@@ -226,7 +226,7 @@ const SAFELISTED_MIME: [&[u8]; 3] = [
 ];
 
 /// Whether a Content-Type value's type, as `parser` reads it ([`mime_essence`],
-/// [`firefox_request_mime`]), is one CORS safelists; compared in place, without the lower-cased
+/// `firefox_request_mime`), is one CORS safelists; compared in place, without the lower-cased
 /// copies (a Content-Type is judged on most CORS requests, once per browser).
 fn is_safelisted_mime(parser: RequestMimeParser, value: &[u8]) -> bool {
     match parser {
@@ -317,7 +317,7 @@ pub(crate) fn firefox_request_mime(v: &[u8]) -> Option<String> {
     firefox_request_type(v).map(|ty| String::from_utf8_lossy(ty).to_ascii_lowercase())
 }
 
-/// [`firefox_request_mime`]'s type as written.
+/// `firefox_request_mime`'s type as written.
 fn firefox_request_type(v: &[u8]) -> Option<&[u8]> {
     let len = v.len();
     if firefox_media_delimiter(v, 0, b',') != len {
@@ -618,7 +618,7 @@ pub(crate) use crate::model::NameSet;
 /// first did so).
 pub(crate) use crate::fingerprint::header_str;
 
-/// Whether `name`'s joined value ([`Headers::get_joined`]) is exactly `want`, without joining:
+/// Whether `name`'s joined value ([`crate::model::Headers::get_joined`]) is exactly `want`, without joining:
 /// two lines or more join with `, `, which `want` (a token) never holds.
 pub(crate) fn joined_is(headers: &crate::model::Headers, name: &str, want: &[u8]) -> bool {
     let mut lines = headers.get_all(name);

@@ -1489,7 +1489,7 @@ pub(crate) fn classify(flow: &Flow) -> Facts {
     )
 }
 
-/// [`classify`] given the first request's headers read.
+/// `classify` given the first request's headers read.
 fn classify_with(flow: &Flow, first_read: &FirstRequest) -> Facts {
     let first = &flow.first().exchange;
     let (page_origin, from) = page_origin_of(flow, first_read);
