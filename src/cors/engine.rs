@@ -120,17 +120,36 @@ pub(crate) struct Context<'a> {
 /// (the hop fixes the request, its preflight and whether it was sent).
 #[derive(Default)]
 pub(crate) struct NamesMemo {
-    names: std::cell::RefCell<Vec<NamesKey>>,
+    /// (Hop, browser, recorder, value encoding) and the names.
+    names: Memo<(usize, Browser, Browser, ValueEncoding), Vec<String>>,
     /// Hop and the positions of its author headers ([`author_headers`]).
-    authors: std::cell::RefCell<Vec<(usize, Vec<usize>)>>,
+    authors: Memo<usize, Vec<usize>>,
     /// Hop and its preflight's announced names ([`Announced`]).
-    announced: std::cell::RefCell<Vec<(usize, std::rc::Rc<Announced>)>>,
-    /// Hop, the page origin, and whether the hop's URL is of that origin.
-    same_origin: std::cell::RefCell<Vec<(usize, String, bool)>>,
+    announced: Memo<usize, std::rc::Rc<Announced>>,
+    /// (Hop, page origin) and whether the hop's URL is of that origin.
+    same_origin: Memo<(usize, String), bool>,
 }
 
-/// Hop, browser, recorder, value encoding, and the names.
-type NamesKey = (usize, Browser, Browser, ValueEncoding, Vec<String>);
+/// A flow's few answers of one kind, by key: a list, since a flow has a handful of hops.
+type Memo<K, V> = std::cell::RefCell<Vec<(K, V)>>;
+
+/// The answer remembered under the key `is` accepts, or `make`'s (key, answer), remembered.
+fn remembered<K, V: Clone>(
+    memo: &Memo<K, V>,
+    is: impl Fn(&K) -> bool,
+    make: impl FnOnce() -> (K, V),
+) -> V {
+    let hit = memo
+        .borrow()
+        .iter()
+        .find(|(k, _)| is(k))
+        .map(|(_, v)| v.clone());
+    hit.unwrap_or_else(|| {
+        let (k, v) = make();
+        memo.borrow_mut().push((k, v.clone()));
+        v
+    })
+}
 
 /// A recorded preflight's `Access-Control-Request-Headers`, parsed ([`parse_request_headers_list`]),
 /// each name with whether the visible request carries it; `None` without the header.
@@ -142,64 +161,33 @@ impl NamesMemo {
         key: (usize, Browser, Browser, ValueEncoding),
         compute: impl FnOnce() -> Vec<String>,
     ) -> Vec<String> {
-        let hit = self
-            .names
-            .borrow()
-            .iter()
-            .find(|(h, b, r, e, _)| (*h, *b, *r, *e) == key)
-            .map(|(.., names)| names.clone());
-        hit.unwrap_or_else(|| {
-            let names = compute();
-            let (h, b, r, e) = key;
-            self.names.borrow_mut().push((h, b, r, e, names.clone()));
-            names
-        })
+        remembered(&self.names, |k| *k == key, || (key, compute()))
     }
 
     fn authors(&self, hop: usize, headers: &[(&[u8], &[u8])]) -> Vec<usize> {
-        let hit = self
-            .authors
-            .borrow()
-            .iter()
-            .find(|(h, _)| *h == hop)
-            .map(|(_, a)| a.clone());
-        hit.unwrap_or_else(|| {
-            let a = author_headers(headers);
-            self.authors.borrow_mut().push((hop, a.clone()));
-            a
-        })
+        remembered(
+            &self.authors,
+            |h| *h == hop,
+            || (hop, author_headers(headers)),
+        )
     }
 
     /// Whether hop `hop`'s URL `url` is of `page_origin` ([`same_origin`]), asked by every
     /// evaluation of the hop.
     fn same_origin(&self, hop: usize, url: &str, page_origin: &str) -> bool {
-        let hit = self
-            .same_origin
-            .borrow()
-            .iter()
-            .find(|(h, p, _)| *h == hop && p == page_origin)
-            .map(|&(.., same)| same);
-        hit.unwrap_or_else(|| {
-            let same = same_origin(url, page_origin);
-            self.same_origin
-                .borrow_mut()
-                .push((hop, page_origin.to_owned(), same));
-            same
-        })
+        remembered(
+            &self.same_origin,
+            |(h, p)| *h == hop && p == page_origin,
+            || ((hop, page_origin.to_owned()), same_origin(url, page_origin)),
+        )
     }
 
     fn announced(&self, hop: usize, compute: impl FnOnce() -> Announced) -> std::rc::Rc<Announced> {
-        let hit = self
-            .announced
-            .borrow()
-            .iter()
-            .find(|(h, _)| *h == hop)
-            .map(|(_, a)| a.clone());
-        hit.unwrap_or_else(|| {
-            let a = std::rc::Rc::new(compute());
-            self.announced.borrow_mut().push((hop, a.clone()));
-            a
-        })
+        remembered(
+            &self.announced,
+            |h| *h == hop,
+            || (hop, std::rc::Rc::new(compute())),
+        )
     }
 }
 
