@@ -30,8 +30,9 @@ pub enum ListParse<T = String> {
 
 /// `#rule` list parsing as Chromium's `ParseAccessControlAllowList` and Firefox do it: the lines
 /// joined with `,`, split on `,`, elements trimmed of whitespace, empty elements ignored, every
-/// other element must be a token (`GET PUT` or `a;b` fail the whole header).
-#[cfg(test)]
+/// other element must be a token (`GET PUT` or `a;b` fail the whole header). The elements
+/// owned: the fuzz target's and the tests' form of [`parse_allow_list_borrowed`], which deciding
+/// uses.
 pub fn parse_allow_list<'a>(values: impl Iterator<Item = &'a [u8]>) -> ListParse {
     match parse_allow_list_borrowed(values) {
         ListParse::Absent => ListParse::Absent,
@@ -40,7 +41,7 @@ pub fn parse_allow_list<'a>(values: impl Iterator<Item = &'a [u8]>) -> ListParse
     }
 }
 
-/// `parse_allow_list` with the elements borrowed from the values (a preflight's lists are
+/// [`parse_allow_list`] with the elements borrowed from the values (a preflight's lists are
 /// parsed once per browser; only what a passed preflight caches is copied).
 pub(crate) fn parse_allow_list_borrowed<'a>(
     values: impl Iterator<Item = &'a [u8]>,
