@@ -4,7 +4,7 @@
 //! are scanned eight bytes at a time for what JSON escapes; numbers go through serde_json
 //! (its integer and shortest-float writers). Property tests compare lines with serde_json's.
 
-use super::{PreflightInfo, Record};
+use super::{PreflightInfo, Record, FIELDS};
 
 /// Bytes JSON escapes: control bytes, `"` and `\` (`\b \t \n \f \r` by name, the rest
 /// `\u00xx`, as serde_json does).
@@ -148,67 +148,54 @@ pub(crate) fn line_len_hint(r: &Record) -> usize {
         + r.location.len()
 }
 
-/// Appends `r` as one JSON line (with its `\n`) to `out`: its fields in the order of
-/// [`crate::report::FIELDS`] and of the record's `Serialize`, which the tests hold equal.
+/// Writes one field's value.
+type ValueWriter<'r> = dyn Fn(&mut Vec<u8>) + 'r;
+
+/// Appends `r` as one JSON line (with its `\n`) to `out`: the names are [`FIELDS`]'s (the
+/// contract's one list), each with its value written by the writer at the same place below,
+/// in the order of the record's `Serialize`, which the tests hold equal. Field names are
+/// identifiers, which JSON never escapes (`field_names_need_no_escape`).
 pub(crate) fn write_record(out: &mut Vec<u8>, r: &Record) {
-    out.extend_from_slice(b"{\"source\":");
-    write_str(out, &r.source);
-    out.extend_from_slice(b",\"index\":");
-    write_number(out, r.index);
-    out.extend_from_slice(b",\"time\":");
-    write_str(out, &r.time);
-    out.extend_from_slice(b",\"origin\":");
-    write_opt_str(out, r.origin.as_deref());
-    out.extend_from_slice(b",\"url\":");
-    write_str(out, &r.url);
-    out.extend_from_slice(b",\"method\":");
-    write_str(out, &r.method);
-    out.extend_from_slice(b",\"credentials\":");
-    write_word(out, r.credentials.as_str());
-    out.extend_from_slice(b",\"preflight\":");
-    write_preflight(out, r.preflight.as_ref());
-    out.extend_from_slice(b",\"verdict\":");
-    write_word(out, r.verdict.as_str());
-    out.extend_from_slice(b",\"reason\":");
-    write_opt_str(out, r.reason);
-    out.extend_from_slice(b",\"failed_parameter\":");
-    write_opt_str(out, r.failed_parameter.as_deref());
-    out.extend_from_slice(b",\"message\":");
-    write_opt_str(out, r.message.as_deref());
-    out.extend_from_slice(b",\"fix\":");
-    write_opt_str(out, r.fix.as_deref());
-    out.extend_from_slice(b",\"firefox_verdict\":");
-    write_word(out, r.firefox_verdict.as_str());
-    out.extend_from_slice(b",\"firefox_reason\":");
-    write_opt_str(out, r.firefox_reason);
-    out.extend_from_slice(b",\"firefox_message\":");
-    write_opt_str(out, r.firefox_message.as_deref());
-    out.extend_from_slice(b",\"safari_verdict\":");
-    write_word(out, r.safari_verdict.as_str());
-    out.extend_from_slice(b",\"safari_reason\":");
-    write_opt_str(out, r.safari_reason);
-    out.extend_from_slice(b",\"safari_message\":");
-    write_opt_str(out, r.safari_message.as_deref());
-    out.extend_from_slice(if r.browsers_agree {
-        b",\"browsers_agree\":true,\"status\":"
-    } else {
-        b",\"browsers_agree\":false,\"status\":"
-    });
-    write_number(out, r.status);
-    out.extend_from_slice(b",\"final_url\":");
-    write_str(out, &r.final_url);
-    out.extend_from_slice(b",\"redirects\":");
-    write_number(out, r.redirects);
-    out.extend_from_slice(b",\"recorded_by\":");
-    write_str(out, r.recorded_by);
-    out.extend_from_slice(b",\"note\":");
-    write_opt_str(out, r.note.as_deref());
-    out.extend_from_slice(b",\"location\":");
-    write_str(out, &r.location);
-    out.extend_from_slice(b",\"wait_ms\":");
-    write_number(out, r.wait_ms);
-    out.extend_from_slice(b",\"preflight_wait_ms\":");
-    write_number(out, r.preflight_wait_ms);
+    // As many writers as fields, or this does not compile.
+    let values: [&ValueWriter; FIELDS.len()] = [
+        &|o| write_str(o, &r.source),
+        &|o| write_number(o, r.index),
+        &|o| write_str(o, &r.time),
+        &|o| write_opt_str(o, r.origin.as_deref()),
+        &|o| write_str(o, &r.url),
+        &|o| write_str(o, &r.method),
+        &|o| write_word(o, r.credentials.as_str()),
+        &|o| write_preflight(o, r.preflight.as_ref()),
+        &|o| write_word(o, r.verdict.as_str()),
+        &|o| write_opt_str(o, r.reason),
+        &|o| write_opt_str(o, r.failed_parameter.as_deref()),
+        &|o| write_opt_str(o, r.message.as_deref()),
+        &|o| write_opt_str(o, r.fix.as_deref()),
+        &|o| write_word(o, r.firefox_verdict.as_str()),
+        &|o| write_opt_str(o, r.firefox_reason),
+        &|o| write_opt_str(o, r.firefox_message.as_deref()),
+        &|o| write_word(o, r.safari_verdict.as_str()),
+        &|o| write_opt_str(o, r.safari_reason),
+        &|o| write_opt_str(o, r.safari_message.as_deref()),
+        &|o| o.extend_from_slice(if r.browsers_agree { b"true" } else { b"false" }),
+        &|o| write_number(o, r.status),
+        &|o| write_str(o, &r.final_url),
+        &|o| write_number(o, r.redirects),
+        &|o| write_str(o, r.recorded_by),
+        &|o| write_opt_str(o, r.note.as_deref()),
+        &|o| write_str(o, &r.location),
+        &|o| write_number(o, r.wait_ms),
+        &|o| write_number(o, r.preflight_wait_ms),
+    ];
+    let mut sep = b'{';
+    for (f, value) in FIELDS.iter().zip(values) {
+        out.push(sep);
+        sep = b',';
+        out.push(b'"');
+        out.extend_from_slice(f.name.as_bytes());
+        out.extend_from_slice(b"\":");
+        value(out);
+    }
     out.extend_from_slice(b"}\n");
 }
 
@@ -317,6 +304,20 @@ mod tests {
         for b in 0..=255u8 {
             let word = u64::from_le_bytes([b'a', b'b', b, b'c', b'd', b'e', b'f', b'g']);
             assert_eq!(any_needs_escape(word), needs_escape(b), "{b:#04x}");
+        }
+    }
+
+    #[test]
+    fn field_names_need_no_escape() {
+        for f in FIELDS {
+            let mut escaped = Vec::new();
+            write_str(&mut escaped, f.name);
+            assert_eq!(
+                escaped,
+                format!("\"{}\"", f.name).into_bytes(),
+                "{}",
+                f.name
+            );
         }
     }
 
