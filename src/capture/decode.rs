@@ -877,7 +877,8 @@ impl Decoder {
         if let Some(seg) = plain_tcp4(link, frame) {
             return Some(seg);
         }
-        match decode(link, frame) {
+        // Not the plain shape: the walk, without `decode` trying that shape again.
+        match walk(link, frame) {
             Decoded::Tcp(seg) => Some(seg),
             d if d.needs_state() => {
                 self.held = self.settle(d, meta, diag);
