@@ -6,7 +6,10 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/reasons");
+    // Read when the script runs, not baked in when it was compiled: a target directory
+    // copied to another checkout must not go on reading the first one's pages.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest).join("docs/reasons");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut pages = Vec::new();
     let dirs = std::fs::read_dir(&root).unwrap_or_else(|e| panic!("{}: {e}", root.display()));

@@ -214,7 +214,11 @@ impl Resolving {
         let done: Vec<Vec<(usize, Option<Record>)>> = if len < PARALLEL_RESOLVE_MIN || busy < 2 {
             self.shards.iter_mut().zip(per).map(work).collect()
         } else {
-            self.shards.par_iter_mut().zip(per).map(work).collect()
+            // Largest shard first, one shard per job: the batch ends when its last shard
+            // does, and split by index the threads' halves were as uneven as the clients.
+            let mut jobs: Vec<_> = self.shards.iter_mut().zip(per).collect();
+            jobs.sort_by_key(|(_, items)| std::cmp::Reverse(items.len()));
+            jobs.into_par_iter().with_max_len(1).map(work).collect()
         };
         let mut slots: Vec<Option<Record>> = (0..len).map(|_| None).collect();
         for (i, record) in done.into_iter().flatten() {
