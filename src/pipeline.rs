@@ -143,6 +143,10 @@ pub struct InputReport {
 /// `--jobs`.
 struct Resolving {
     shards: Vec<Resolver>,
+    /// Whether rayon has more than one thread: with one, a batch is resolved on the calling
+    /// thread, as everything else is; handing it to the pool's only thread made every flow
+    /// and record cross threads (mimalloc's cross-thread frees) for no overlap.
+    parallel: bool,
     flows: u64,
     recorded_by: Option<Browser>,
 }
@@ -164,6 +168,7 @@ impl Resolving {
             shards: (0..RESOLVE_SHARDS)
                 .map(|_| Resolver::one_of(RESOLVE_SHARDS, opts.max_cached_preflights))
                 .collect(),
+            parallel: rayon::current_num_threads() > 1,
             flows: 0,
             recorded_by: None,
         }
@@ -211,15 +216,16 @@ impl Resolving {
             }
             return Decided::Resolved(resolved);
         }
-        let done: Vec<Vec<(usize, Option<Record>)>> = if len < PARALLEL_RESOLVE_MIN || busy < 2 {
-            self.shards.iter_mut().zip(per).map(work).collect()
-        } else {
-            // Largest shard first, one shard per job: the batch ends when its last shard
-            // does, and split by index the threads' halves were as uneven as the clients.
-            let mut jobs: Vec<_> = self.shards.iter_mut().zip(per).collect();
-            jobs.sort_by_key(|(_, items)| std::cmp::Reverse(items.len()));
-            jobs.into_par_iter().with_max_len(1).map(work).collect()
-        };
+        let done: Vec<Vec<(usize, Option<Record>)>> =
+            if !self.parallel || len < PARALLEL_RESOLVE_MIN || busy < 2 {
+                self.shards.iter_mut().zip(per).map(work).collect()
+            } else {
+                // Largest shard first, one shard per job: the batch ends when its last shard
+                // does, and split by index the threads' halves were as uneven as the clients.
+                let mut jobs: Vec<_> = self.shards.iter_mut().zip(per).collect();
+                jobs.sort_by_key(|(_, items)| std::cmp::Reverse(items.len()));
+                jobs.into_par_iter().with_max_len(1).map(work).collect()
+            };
         let mut slots: Vec<Option<Record>> = (0..len).map(|_| None).collect();
         for (i, record) in done.into_iter().flatten() {
             slots[i] = record;
@@ -232,7 +238,9 @@ impl Resolving {
     /// worker: on the caller's thread, every block was freed across threads, one after
     /// another, after the last record (a few percent of a two-thread run, all of it wall time).
     fn retire(self) {
-        self.shards.into_par_iter().with_max_len(1).for_each(drop);
+        if self.parallel {
+            self.shards.into_par_iter().with_max_len(1).for_each(drop);
+        }
     }
 }
 
