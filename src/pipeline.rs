@@ -187,20 +187,21 @@ impl Resolving {
     fn decide(&mut self, opts: &Options, batch: Vec<Flow>, defer: bool) -> Decided {
         self.flows += batch.len() as u64;
         let n = self.shards.len();
-        let mut per: Vec<Vec<(usize, Flow, Browser)>> = (0..n).map(|_| Vec::new()).collect();
+        let mut per: Vec<Vec<(usize, Flow)>> = (0..n).map(|_| Vec::new()).collect();
         let len = batch.len();
-        for (i, flow) in batch.into_iter().enumerate() {
-            let recorder = recorder_of(&flow);
-            if self.recorded_by.is_none() {
-                self.recorded_by = Some(recorder);
-            }
-            per[shard_of(&flow.client, n)].push((i, flow, recorder));
+        if self.recorded_by.is_none() {
+            self.recorded_by = batch.first().map(recorder_of);
         }
-        let work = |(resolver, items): (&mut Resolver, Vec<(usize, Flow, Browser)>)| {
+        for (i, flow) in batch.into_iter().enumerate() {
+            per[shard_of(&flow.client, n)].push((i, flow));
+        }
+        // Each flow's browser is found in its shard's job (a header scan per flow), not here
+        // on the thread that hands the batches out.
+        let work = |(resolver, items): (&mut Resolver, Vec<(usize, Flow)>)| {
             items
                 .into_iter()
-                .map(|(i, flow, recorder)| {
-                    let res = resolver.resolve(&flow, recorder);
+                .map(|(i, flow)| {
+                    let res = resolver.resolve(&flow, recorder_of(&flow));
                     (i, record_of(opts, flow, res))
                 })
                 .collect::<Vec<_>>()
@@ -209,8 +210,8 @@ impl Resolving {
         if defer && busy == 1 {
             let mut resolved = Vec::with_capacity(len);
             for (resolver, items) in self.shards.iter_mut().zip(per) {
-                resolved.extend(items.into_iter().map(|(_, flow, recorder)| {
-                    let res = resolver.resolve(&flow, recorder);
+                resolved.extend(items.into_iter().map(|(_, flow)| {
+                    let res = resolver.resolve(&flow, recorder_of(&flow));
                     (flow, res)
                 }));
             }
