@@ -37,6 +37,13 @@ use crate::pairing::{Flow, Pairer, PairingOptions};
 use crate::report::Record;
 use rayon::prelude::*;
 
+// A capture reader's block reads bypass the input's `BufReader` only when they are at least as
+// large as its buffer (see `input::READ_BUFFER`): else every byte is copied twice.
+const _: () = assert!(
+    capture::parallel::BLOCK_BYTES >= 2 * input::READ_BUFFER
+        && capture::reader::BLOCK_BYTES >= 2 * input::READ_BUFFER
+);
+
 /// Flows decided per batch before records are built in parallel.
 pub(crate) const BATCH: usize = 512;
 /// Batches of flows queued between the reading thread and the deciding one.

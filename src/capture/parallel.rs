@@ -77,7 +77,7 @@ pub(crate) const QUEUE: usize = 4;
 /// blocks the kernel's copy was half the reader thread's time, and the blocks in flight were
 /// 20 MB of the peak RSS (419 MB capture, `--jobs 2`: CPU 0.72 -> 0.68 s, median of 12
 /// alternating runs; peak RSS 103 -> 89 MB).
-const BLOCK_BYTES: usize = 512 << 10;
+pub(crate) const BLOCK_BYTES: usize = 512 << 10;
 
 enum Item {
     /// A packet for the worker to decode and process: its frame is `block[at..at + len]`.
