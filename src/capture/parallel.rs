@@ -72,11 +72,11 @@ use super::{flow_shard, CaptureError, CaptureOptions, CaptureStats, Reorder};
 /// uneven blocks, few enough that memory stays a handful of blocks.
 pub(crate) const QUEUE: usize = 4;
 
-/// The reader's block size here: a quarter of the single-threaded reader's. Blocks rotate
-/// through the workers, so each `read` copies into one that has left the cache; with 2 MiB
-/// blocks the kernel's copy was half the reader thread's time, and the blocks in flight were
-/// 20 MB of the peak RSS (419 MB capture, `--jobs 2`: CPU 0.72 -> 0.68 s, median of 12
-/// alternating runs; peak RSS 103 -> 89 MB).
+/// The reader's block size here: a quarter of the single-threaded reader's. Up to
+/// [`QUEUE`] blocks wait per worker, so the block size sets how much input is in flight: 2 MiB
+/// blocks were 14 MB of the peak RSS (419 MB capture, `--jobs 2`: 101 -> 87 MB). Time is the
+/// same at 2 MiB, 1 MiB and 512 KiB (8 alternating runs each, CPU 0.85-0.87 s), once a
+/// block's reads bypass the input's buffer (see `input::READ_BUFFER`).
 pub(crate) const BLOCK_BYTES: usize = 512 << 10;
 
 enum Item {
