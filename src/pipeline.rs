@@ -387,6 +387,23 @@ impl Pairing {
     }
 }
 
+/// The capture reader's workers in a run of `threads` threads. Resolution takes about as much
+/// work as reading a plain capture and runs on rayon's threads beside the reader, so the
+/// reader gets one thread less than the run: on two cores, two capture workers (with the
+/// parallel reader's own reading and merging threads) made eight threads, and its copies and
+/// merge cost more than the second worker gave (419 MB capture, `--jobs 2`, alternating runs:
+/// wall 0.45 -> 0.415 s, CPU 0.81 -> 0.65 s; the parallel reader's copy into blocks that
+/// other cores read cost twice the single reader's). Decrypting (a key log given) makes
+/// reading the larger step, and there the parallel reader pays (419 MB TLS capture, `--jobs 2`:
+/// 0.55 s with two workers, 0.61 s with one). Either way the records are the same.
+fn capture_workers(threads: usize, capture: &CaptureOptions) -> usize {
+    if threads <= 1 || !capture.keylog.is_empty() {
+        threads
+    } else {
+        threads - 1
+    }
+}
+
 /// Reads the input, passing every exchange to `emit` in order.
 fn produce(
     input: input::Input,
@@ -421,7 +438,7 @@ fn produce(
                 input.reader,
                 name,
                 &opts.capture,
-                workers,
+                capture_workers(workers, &opts.capture),
                 &mut count,
                 &mut r.diag,
             ) {
