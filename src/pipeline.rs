@@ -5,8 +5,9 @@
 //! With one thread (`capture_workers == 1`, as `--jobs 1` sets) every step runs on the
 //! caller's thread, in batches of [`BATCH`] flows. With more, three stages overlap, joined by
 //! short queues (memory stays a few batches):
-//! - reading and pairing, on a thread of its own (for captures this thread runs the merge of
-//!   the parallel capture reader, whose own threads read, decode and reassemble);
+//! - reading and pairing, on a thread of its own (for captures this thread reads the capture
+//!   itself, or runs the merge of the parallel capture reader, whose own threads read, decode
+//!   and reassemble: see [`capture_workers`]);
 //! - resolution, on a thread of its own: it is sequential and stateful (the preflight caches
 //!   see the flows in time order) and the largest single step, so nothing else shares it;
 //! - output, on the caller's thread (`out` stays there).
