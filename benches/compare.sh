@@ -150,15 +150,18 @@ for jobs, plain, tls in ((1, j1, t1), (2, j2, t2)):
 EOF
 
 echo
-echo "Memory: peak RSS against capture size (same traffic, seed 1)"
+echo "Memory: peak RSS against capture size (same traffic, seed 1), with the wall time of the"
+echo "same run (one each) and --jobs 2's speed-up: a longer capture amortises the pipeline's"
+echo "fill and drain (pairing holds 15 s of capture time before its first flow is resolved)"
 echo
-echo "| capture | --jobs 1 | --jobs 2 |"
-echo "|---|---|---|"
+echo "| capture | --jobs 1 | --jobs 2 | wall --jobs 1 | wall --jobs 2 | --jobs 2 speed-up |"
+echo "|---|---|---|---|---|---|"
 max_rss=0
 for f in cap100.pcap cap400.pcap cap1g.pcap cap2g.pcap cap4g.pcap; do
-  read -r _ m1 _ < <(RUNS=1 measure "$BIN" analyze "$W/$f" --format ndjson --jobs 1)
-  read -r _ m2 _ < <(RUNS=1 measure "$BIN" analyze "$W/$f" --format ndjson --jobs 2)
-  echo "| $f ($(size_mb "$W/$f") MB) | $((m1 / 1024)) MB | $((m2 / 1024)) MB |"
+  read -r t1 m1 _ < <(RUNS=1 measure "$BIN" analyze "$W/$f" --format ndjson --jobs 1)
+  read -r t2 m2 _ < <(RUNS=1 measure "$BIN" analyze "$W/$f" --format ndjson --jobs 2)
+  up=$(python3 -c "import sys; print(f'{float(sys.argv[1]) / max(float(sys.argv[2]), 1e-3):.2f}x')" "$t1" "$t2")
+  echo "| $f ($(size_mb "$W/$f") MB) | $((m1 / 1024)) MB | $((m2 / 1024)) MB | $t1 s | $t2 s | $up |"
   for m in "$m1" "$m2"; do [ "$m" -gt "$max_rss" ] && max_rss=$m; done
 done
 echo
