@@ -64,14 +64,48 @@ pub(crate) enum Decision {
     Undecidable(Missing),
 }
 
-/// A preflight that passed, to be cached by the caller once the flow is decided.
+/// A preflight that passed, to be cached by the caller once the flow is decided. Its URL is
+/// the hop's request's; its Origin the page's, or `null` after a tainting redirect (kept as a
+/// flag: the caller knows both, and copying them for every reading cost more than the rest).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct PassedPreflight {
     pub hop: usize,
-    pub origin: String,
-    pub url: String,
+    pub null_origin: bool,
     pub allowed: Allowed,
 }
+
+impl PassedPreflight {
+    /// The Origin the preflight carried, given the page's.
+    pub(crate) fn origin<'a>(&self, page_origin: &'a str) -> &'a str {
+        if self.null_origin {
+            "null"
+        } else {
+            page_origin
+        }
+    }
+}
+
+/// A hop's unsafe header names ([`unsafe_names`]), shared: every evaluation of a flow reads
+/// the lists its memo made, so a copy is a count, not a list of strings; an empty list (most
+/// hops) allocates nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Names(Option<std::rc::Rc<[String]>>);
+
+impl Names {
+    pub(crate) fn new(names: Vec<String>) -> Self {
+        Self((!names.is_empty()).then(|| names.into()))
+    }
+}
+
+impl std::ops::Deref for Names {
+    type Target = [String];
+    fn deref(&self) -> &[String] {
+        self.0.as_deref().unwrap_or(&[])
+    }
+}
+
+/// Per hop, a flow's few hops kept inline (redirect chains are short).
+pub(crate) type PerHop<T> = smallvec::SmallVec<[T; 2]>;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Evaluation {
@@ -80,9 +114,9 @@ pub(crate) struct Evaluation {
     /// Hops served by the preflight cache, with the entry's age in seconds.
     pub cache_hits: Vec<(usize, u64)>,
     /// Per hop: whether this browser needed a preflight there.
-    pub needed_preflight: Vec<bool>,
+    pub needed_preflight: PerHop<bool>,
     /// Per hop: the unsafe header names this browser would announce.
-    pub unsafe_names: Vec<Vec<String>>,
+    pub unsafe_names: PerHop<Names>,
     /// How requests this browser would have sent and the recorder did not were decided.
     pub notes: Vec<String>,
 }
@@ -101,7 +135,7 @@ pub(crate) struct Context<'a> {
     /// browser that would send the same preflight can assume the same answer.
     pub recorder_passed_preflight: &'a [bool],
     /// Per hop: the unsafe names the recording browser announced or would have.
-    pub recorder_unsafe_names: &'a [Vec<String>],
+    pub recorder_unsafe_names: &'a [Names],
     /// A font load (WebKitGTK does not use CORS for them).
     pub is_font: bool,
     /// The server's earlier answers per endpoint, for requests the recorder did not send.
@@ -121,7 +155,7 @@ pub(crate) struct Context<'a> {
 #[derive(Default)]
 pub(crate) struct NamesMemo {
     /// (Hop, browser, recorder, value encoding) and the names.
-    names: Memo<(usize, Browser, Browser, ValueEncoding), Vec<String>>,
+    names: Memo<(usize, Browser, Browser, ValueEncoding), Names>,
     /// Hop and the positions of its author headers ([`author_headers`]).
     authors: Memo<usize, Vec<usize>>,
     /// Hop and its preflight's announced names ([`Announced`]).
@@ -159,8 +193,8 @@ impl NamesMemo {
     fn get_or(
         &self,
         key: (usize, Browser, Browser, ValueEncoding),
-        compute: impl FnOnce() -> Vec<String>,
-    ) -> Vec<String> {
+        compute: impl FnOnce() -> Names,
+    ) -> Names {
         remembered(&self.names, |k| *k == key, || (key, compute()))
     }
 
@@ -196,8 +230,8 @@ pub(crate) fn evaluate(flow: &Flow, cx: &Context) -> Evaluation {
         decision: Decision::Allowed,
         passed: Vec::new(),
         cache_hits: Vec::new(),
-        needed_preflight: Vec::new(),
-        unsafe_names: Vec::new(),
+        needed_preflight: PerHop::new(),
+        unsafe_names: PerHop::new(),
         notes: Vec::new(),
     };
     ev.decision = run(flow, cx, &mut ev);
@@ -206,8 +240,8 @@ pub(crate) fn evaluate(flow: &Flow, cx: &Context) -> Evaluation {
 
 /// Where the walk over a flow's hops stands: the request's origin so far (`null` once a
 /// redirect tainted it) and whether any hop was cross-origin to the page.
-struct Walk {
-    request_origin: String,
+struct Walk<'a> {
+    request_origin: &'a str,
     tainted: bool,
     any_cross: bool,
 }
@@ -216,7 +250,7 @@ struct Walk {
 /// hop's preflight, its response's CORS check and its redirect, until one decides the flow.
 fn run(flow: &Flow, cx: &Context, ev: &mut Evaluation) -> Decision {
     let mut walk = Walk {
-        request_origin: cx.page_origin.to_owned(),
+        request_origin: cx.page_origin,
         tainted: false,
         any_cross: false,
     };
@@ -251,7 +285,7 @@ fn walk_hop(
         walk.any_cross = true;
         announce(cx, hop, i, &walk.request_origin)?
     } else {
-        (Vec::new(), false)
+        (Names::default(), false)
     };
     ev.needed_preflight.push(need);
     // Kept in the evaluation and borrowed from there: the list can be thousands long.
@@ -334,7 +368,7 @@ fn announce(
     hop: &crate::model::FlowHop,
     i: usize,
     request_origin: &str,
-) -> Result<(Vec<String>, bool), Decision> {
+) -> Result<(Names, bool), Decision> {
     let req = &hop.exchange.request;
     if cx.is_font && !cx.browser.profile().font_loads_use_cors {
         return Err(Decision::NotCors(NotCors::NotCorsInThisBrowser));
@@ -410,8 +444,7 @@ fn preflight_stage(
         .map_err(Decision::Blocked)?;
     ev.passed.push(PassedPreflight {
         hop: i,
-        origin: walk.request_origin.clone(),
-        url: req.url.clone(),
+        null_origin: walk.request_origin == "null",
         allowed,
     });
     Ok(())
@@ -419,11 +452,11 @@ fn preflight_stage(
 
 /// The Origin a preflight carries: the request's (`null` after a tainting redirect), except
 /// that Firefox keeps the page's (difference `redirect-preflight-origin`).
-fn preflight_origin<'a>(cx: &Context<'a>, walk: &'a Walk) -> &'a str {
+fn preflight_origin<'a>(cx: &Context<'a>, walk: &Walk<'a>) -> &'a str {
     if walk.tainted && cx.browser.profile().redirect_preflight_keeps_page_origin {
         cx.page_origin
     } else {
-        walk.request_origin.as_str()
+        walk.request_origin
     }
 }
 
@@ -506,9 +539,9 @@ fn uncached_preflight(
     // The recorder's announced names for this hop; computed here when its own evaluation
     // stopped before reaching the hop.
     let same_names = match cx.recorder_unsafe_names.get(i) {
-        Some(r) => r == names,
+        Some(r) => **r == *names,
         None => {
-            unsafe_names(
+            *unsafe_names(
                 cx.recorder,
                 cx.recorder,
                 hop.sent,
@@ -516,7 +549,7 @@ fn uncached_preflight(
                 hop.preflight.as_ref(),
                 value_encoding(cx, &hop.exchange),
                 cx.names_memo.map(|m| (m, i)),
-            ) == names
+            ) == *names
         }
     };
     // …and the same Origin on it (Firefox keeps the page's after a tainting redirect, the
@@ -611,7 +644,7 @@ fn follow_redirect(
     // that is itself cross-origin to the page makes the origin `null` from then on.
     if !same_origin(target.as_str(), &req.url) && !page_origin_hop(cx, i, &req.url) {
         walk.tainted = true;
-        walk.request_origin = "null".to_owned();
+        walk.request_origin = "null";
     }
     if i + 1 >= flow.hops.len() {
         return Err(Decision::Undecidable(Missing::NextHop { hop: i }));
@@ -659,16 +692,16 @@ fn unsafe_names(
     preflight: Option<&Exchange>,
     enc: ValueEncoding,
     memo: Option<(&NamesMemo, usize)>,
-) -> Vec<String> {
+) -> Names {
     let compute = || {
         let announced = || announced_names(sent, req, preflight);
         let announced = match memo {
             Some((m, hop)) => m.announced(hop, announced),
             None => std::rc::Rc::new(announced()),
         };
-        names_of(
+        Names::new(names_of(
             browser, recorder, sent, req, preflight, enc, memo, &announced,
-        )
+        ))
     };
     match memo {
         Some((m, hop)) => m.get_or((hop, browser, recorder, enc), compute),
