@@ -157,15 +157,16 @@ pub(crate) struct NamesMemo {
     /// (Hop, browser, recorder, value encoding) and the names.
     names: Memo<(usize, Browser, Browser, ValueEncoding), Names>,
     /// Hop and the positions of its author headers ([`author_headers`]).
-    authors: Memo<usize, Vec<usize>>,
+    authors: Memo<usize, std::rc::Rc<[usize]>>,
     /// Hop and its preflight's announced names ([`Announced`]).
-    announced: Memo<usize, std::rc::Rc<Announced>>,
+    announced: Memo<usize, Announced>,
     /// (Hop, page origin) and whether the hop's URL is of that origin.
     same_origin: Memo<(usize, String), bool>,
 }
 
-/// A flow's few answers of one kind, by key: a list, since a flow has a handful of hops.
-type Memo<K, V> = std::cell::RefCell<Vec<(K, V)>>;
+/// A flow's few answers of one kind, by key: a list, since a flow has a handful of hops (kept
+/// inline: a flow makes a memo and drops it).
+type Memo<K, V> = std::cell::RefCell<smallvec::SmallVec<[(K, V); 4]>>;
 
 /// The answer remembered under the key `is` accepts, or `make`'s (key, answer), remembered.
 fn remembered<K, V: Clone>(
@@ -186,8 +187,9 @@ fn remembered<K, V: Clone>(
 }
 
 /// A recorded preflight's `Access-Control-Request-Headers`, parsed ([`parse_request_headers_list`]),
-/// each name with whether the visible request carries it; `None` without the header.
-type Announced = Option<Vec<(String, bool)>>;
+/// each name with whether the visible request carries it; `None` without the header. Shared
+/// by the hop's evaluations.
+type Announced = Option<std::rc::Rc<[(String, bool)]>>;
 
 impl NamesMemo {
     fn get_or(
@@ -198,11 +200,11 @@ impl NamesMemo {
         remembered(&self.names, |k| *k == key, || (key, compute()))
     }
 
-    fn authors(&self, hop: usize, headers: &[(&[u8], &[u8])]) -> Vec<usize> {
+    fn authors(&self, hop: usize, headers: &[(&[u8], &[u8])]) -> std::rc::Rc<[usize]> {
         remembered(
             &self.authors,
             |h| *h == hop,
-            || (hop, author_headers(headers)),
+            || (hop, author_headers(headers).into()),
         )
     }
 
@@ -216,12 +218,8 @@ impl NamesMemo {
         )
     }
 
-    fn announced(&self, hop: usize, compute: impl FnOnce() -> Announced) -> std::rc::Rc<Announced> {
-        remembered(
-            &self.announced,
-            |h| *h == hop,
-            || (hop, std::rc::Rc::new(compute())),
-        )
+    fn announced(&self, hop: usize, compute: impl FnOnce() -> Announced) -> Announced {
+        remembered(&self.announced, |h| *h == hop, || (hop, compute()))
     }
 }
 
@@ -697,7 +695,7 @@ fn unsafe_names(
         let announced = || announced_names(sent, req, preflight);
         let announced = match memo {
             Some((m, hop)) => m.announced(hop, announced),
-            None => std::rc::Rc::new(announced()),
+            None => announced(),
         };
         Names::new(names_of(
             browser, recorder, sent, req, preflight, enc, memo, &announced,
@@ -726,7 +724,8 @@ fn announced_names(sent: bool, req: &Request, preflight: Option<&Exchange>) -> A
                 let carried = sent_names.contains(n.as_bytes());
                 (n, carried)
             })
-            .collect(),
+            .collect::<Vec<_>>()
+            .into(),
     )
 }
 
@@ -750,7 +749,9 @@ fn names_of(
     let mut names = if sent {
         match memo {
             Some((m, hop)) => {
-                let headers: Vec<(&[u8], &[u8])> = req.headers.iter().collect();
+                // On the stack: a request has a few dozen headers at most, but for an attack.
+                let headers: smallvec::SmallVec<[(&[u8], &[u8]); 32]> =
+                    req.headers.iter().collect();
                 judge_author_headers(browser, &headers, &m.authors(hop, &headers), enc)
             }
             None => unsafe_request_header_names_as(browser, req.headers.iter(), enc),
@@ -759,7 +760,7 @@ fn names_of(
         Vec::new()
     };
     if let Some(list) = announced {
-        for (n, own_rules_judged_it) in list {
+        for (n, own_rules_judged_it) in list.iter() {
             // Another browser announced it; this one judges it by its own safelist. With the
             // request visible, its value was judged above; without it, a name on this browser's
             // extra safelist counts as safelisted (the request is then not in the input, so
@@ -964,14 +965,7 @@ pub(super) fn check_preflight(
     let max_age = cx
         .browser
         .max_age(header_str(&resp.headers, "access-control-max-age").as_deref());
-    Ok(Allowed {
-        methods: methods.iter().map(|&m| m.to_owned()).collect(),
-        headers: allowed_headers
-            .iter()
-            .map(|h| h.to_ascii_lowercase())
-            .collect(),
-        max_age: max_age.unwrap_or(0),
-    })
+    Ok(Allowed::new(&methods, &allowed_headers, max_age.unwrap_or(0)).headers_lowercased())
 }
 
 /// Decides the preflight answer's status and `Access-Control-Allow-Origin`, in the order the
@@ -1654,18 +1648,7 @@ mod tests {
         for (b, hit) in [(Chromium, true), (Firefox, true), (Safari, false)] {
             let mut cache = PreflightCache::new(b);
             let max_age = b.max_age(Some("3600")).unwrap();
-            cache.insert(
-                &c,
-                PAGE,
-                API,
-                0,
-                false,
-                &A {
-                    methods: vec!["PUT".into()],
-                    headers: vec![],
-                    max_age,
-                },
-            );
+            cache.insert(&c, PAGE, API, 0, false, &A::new(&["PUT"], &[], max_age));
             let got = cache.lookup(&c, PAGE, API, 1800 * 1_000_000, false, "PUT", &[]);
             assert_eq!(
                 matches!(got, crate::cors::cache::Lookup::Hit { .. }),
@@ -1682,30 +1665,8 @@ mod tests {
         let c: Arc<str> = Arc::from("c");
         for (b, merged) in [(Chromium, false), (Firefox, true)] {
             let mut cache = PreflightCache::new(b);
-            cache.insert(
-                &c,
-                PAGE,
-                API,
-                0,
-                false,
-                &A {
-                    methods: vec!["PUT".into()],
-                    headers: vec![],
-                    max_age: 60,
-                },
-            );
-            cache.insert(
-                &c,
-                PAGE,
-                API,
-                1,
-                false,
-                &A {
-                    methods: vec!["DELETE".into()],
-                    headers: vec![],
-                    max_age: 60,
-                },
-            );
+            cache.insert(&c, PAGE, API, 0, false, &A::new(&["PUT"], &[], 60));
+            cache.insert(&c, PAGE, API, 1, false, &A::new(&["DELETE"], &[], 60));
             let got = cache.lookup(&c, PAGE, API, 2, false, "PUT", &[]);
             assert_eq!(
                 matches!(got, crate::cors::cache::Lookup::Hit { .. }),

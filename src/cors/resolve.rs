@@ -2325,11 +2325,7 @@ mod tests {
     /// caches it emptied.
     #[test]
     fn cache_expiry_stage() {
-        let allowed = super::super::cache::Allowed {
-            methods: vec!["PUT".into()],
-            headers: Vec::new(),
-            max_age: 5,
-        };
+        let allowed = super::super::cache::Allowed::new(&["PUT"], &[], 5);
         let client: Arc<str> = Arc::from("c");
         let mut res = Resolver::new();
         res.expire_caches(0);
@@ -2346,11 +2342,7 @@ mod tests {
     /// and the live ones dropped are counted; the newest entries stay.
     #[test]
     fn cache_budget_drops_the_least_recently_refreshed() {
-        let allowed = super::super::cache::Allowed {
-            methods: vec!["PUT".into()],
-            headers: Vec::new(),
-            max_age: 3600,
-        };
+        let allowed = super::super::cache::Allowed::new(&["PUT"], &[], 3600);
         let mut res = Resolver::one_of(1, 0);
         assert_eq!(res.cache_budget, MIN_CACHE_BUDGET);
         let clients: Vec<Arc<str>> = (0..=MIN_CACHE_BUDGET)
