@@ -8,8 +8,8 @@ use super::cache::{Allowed, Lookup, PreflightCache};
 use super::counterfactual::{self, EndpointEvidence};
 use super::headers::{
     author_headers, header_str, is_safelisted_method, joined_is, judge_author_headers,
-    parse_allow_list_borrowed, parse_request_headers_list, unsafe_request_header_names_as,
-    ListParse, NameSet, ValueEncoding,
+    parse_allow_list_into, parse_request_headers_list, unsafe_request_header_names_as, NameSet,
+    ValueEncoding,
 };
 use super::headview::{self, HeadProblem};
 use super::origin::{
@@ -84,6 +84,9 @@ impl PassedPreflight {
         }
     }
 }
+
+/// A preflight answer's allow list, parsed for every reading: short, so kept inline.
+type Tokens<'a> = smallvec::SmallVec<[&'a str; 8]>;
 
 /// A hop's unsafe header names ([`unsafe_names`]), shared: every evaluation of a flow reads
 /// the lists its memo made, so a copy is a count, not a list of strings; an empty list (most
@@ -919,9 +922,13 @@ pub(super) fn check_preflight(
     };
     check_preflight_answer(cx, resp, origin, pf.request.is_http2()).map_err(&fail)?;
     let raw = |name: &str| resp.headers.get_str(name).unwrap_or_default();
-    let methods = parse_allow_list_borrowed(resp.headers.get_all("access-control-allow-methods"));
-    let allowed_headers =
-        parse_allow_list_borrowed(resp.headers.get_all("access-control-allow-headers"));
+    // Absent reads as empty: both lists only ever allow.
+    let list = |name| {
+        let mut items = Tokens::new();
+        parse_allow_list_into(resp.headers.get_all(name), &mut items).map(|_| items)
+    };
+    let methods = list("access-control-allow-methods");
+    let allowed_headers = list("access-control-allow-headers");
     let methods_invalid = |token: String| {
         fail(Failure::AllowMethodsInvalid {
             token,
@@ -935,18 +942,14 @@ pub(super) fn check_preflight(
         })
     };
     if p.parse_both_allow_lists_first {
-        if let ListParse::Invalid(t) = &methods {
+        if let Err(t) = &methods {
             return Err(methods_invalid(t.clone()));
         }
-        if let ListParse::Invalid(t) = &allowed_headers {
+        if let Err(t) = &allowed_headers {
             return Err(headers_invalid(t.clone()));
         }
     }
-    let methods = match methods {
-        ListParse::Invalid(t) => return Err(methods_invalid(t)),
-        ListParse::Absent => Vec::new(),
-        ListParse::Items(m) => m,
-    };
+    let methods = methods.map_err(methods_invalid)?;
     // Method rule: byte-exact (ACAM is case-sensitive in all three), `*` only without credentials.
     let method_ok = is_safelisted_method(method)
         || methods.contains(&method)
@@ -956,11 +959,7 @@ pub(super) fn check_preflight(
             method: method.to_owned(),
         }));
     }
-    let allowed_headers = match allowed_headers {
-        ListParse::Invalid(t) => return Err(headers_invalid(t)),
-        ListParse::Absent => Vec::new(),
-        ListParse::Items(h) => h,
-    };
+    let allowed_headers = allowed_headers.map_err(headers_invalid)?;
     check_header_names(cx, &allowed_headers, names, header_case).map_err(&fail)?;
     let max_age = cx
         .browser
@@ -1006,9 +1005,14 @@ fn check_header_names(
 ) -> Result<(), Failure> {
     let wildcard = !cx.include && allowed_headers.contains(&"*");
     let covers_authorization = cx.browser.profile().wildcard_covers_authorization;
-    let listed_names = NameSet::new(allowed_headers.iter().map(|h| h.as_bytes()));
+    // A short list is scanned as `NameSet` scans it, without building one.
+    let listed_names = (allowed_headers.len() > NameSet::SCAN)
+        .then(|| NameSet::new(allowed_headers.iter().map(|h| h.as_bytes())));
     for name in names {
-        let listed = listed_names.contains(name.as_bytes());
+        let listed = match &listed_names {
+            Some(set) => set.contains(name.as_bytes()),
+            None => allowed_headers.iter().any(|h| h.eq_ignore_ascii_case(name)),
+        };
         let by_wildcard = wildcard && (name != "authorization" || covers_authorization);
         if !listed && !by_wildcard {
             return Err(Failure::HeaderNotAllowed {

@@ -272,7 +272,7 @@ impl Resolver {
             flow,
             recorder,
             facts: &facts,
-            page_origin: &page_origin,
+            page_origin,
             evidence: &self.evidence,
             names_memo: Default::default(),
             fixes: Default::default(),
@@ -305,7 +305,7 @@ impl Resolver {
             decided.map(|b, v| v.unwrap_or_else(|| plain(b, Verdict::Unknown, vec![])));
         unknown_if_mode_ambiguous(&facts, &mut browsers);
         let before = cached_in(caches);
-        commit_caches(caches, flow, &page_origin, chosen);
+        commit_caches(caches, flow, page_origin, chosen);
         // `before` is part of `cached`; saturating all the same, as a count must never panic.
         self.cached = (self.cached + cached_in(caches)).saturating_sub(before);
         self.keep_cache_budget(flow.time());
@@ -457,13 +457,13 @@ fn not_cors_resolution(recorder: Browser, facts: Facts, why: Note) -> Resolution
 /// Decides whether CORS governs the flow at all before any rule runs: `Err` with the note
 /// when it does not (a tool's request, traffic CORS never checks, no page origin, a WebSocket
 /// handshake, a no-cors request or a navigation), else `Ok` with the page origin.
-fn outside_cors(
+fn outside_cors<'f>(
     flow: &Flow,
     first: &FirstRequest,
-    facts: &Facts,
+    facts: &'f Facts,
     client: Option<crate::fingerprint::Client>,
     headers: &crate::model::Headers,
-) -> Result<String, Note> {
+) -> Result<&'f str, Note> {
     if let Some(c @ crate::fingerprint::Client::NotBrowser(_)) = client {
         return Err(Note::Client(
             crate::fingerprint::doubt(c, headers).unwrap_or_default(),
@@ -472,7 +472,7 @@ fn outside_cors(
     if let Some(why) = not_cors_traffic(flow, first, facts) {
         return Err(why);
     }
-    let Some(page_origin) = facts.page_origin.clone() else {
+    let Some(page_origin) = facts.page_origin.as_deref() else {
         return Err(Note::NoPageOrigin);
     };
     if is_websocket_handshake(&flow.first().exchange.request, first) {
@@ -535,7 +535,7 @@ struct Recording<'a> {
     evals: &'a [(bool, Evaluation)],
     choice: Option<usize>,
     /// Per hop: the recorder got past this hop's preflight.
-    passed: Vec<bool>,
+    passed: super::engine::PerHop<bool>,
     /// Per hop: the unsafe names the recorder announced.
     names: &'a [super::engine::Names],
 }
@@ -1617,9 +1617,11 @@ fn mode_of(
             .iter()
             .find_map(|h| header_str(&h.exchange.request.headers, "sec-fetch-mode"))
     });
-    match sfm.map(|s| s.to_ascii_lowercase()).as_deref() {
-        Some("no-cors") => Mode::NoCors,
-        Some("navigate" | "nested-navigate") => Mode::Navigate,
+    // Compared in place (the values are lower case), not lower-cased into a copy.
+    let is = |s: &str, modes: &[&str]| modes.iter().any(|m| s.eq_ignore_ascii_case(m));
+    match sfm.as_deref() {
+        Some(s) if is(s, &["no-cors"]) => Mode::NoCors,
+        Some(s) if is(s, &["navigate", "nested-navigate"]) => Mode::Navigate,
         Some(_) => Mode::Cors,
         None => inferred_mode(flow, page_origin, rt, error),
     }
