@@ -700,9 +700,9 @@ fn unsafe_names(
             Some((m, hop)) => m.announced(hop, announced),
             None => announced(),
         };
-        Names::new(names_of(
+        names_of(
             browser, recorder, sent, req, preflight, enc, memo, &announced,
-        ))
+        )
     };
     match memo {
         Some((m, hop)) => m.get_or((hop, browser, recorder, enc), compute),
@@ -717,14 +717,19 @@ fn announced_names(sent: bool, req: &Request, preflight: Option<&Exchange>) -> A
             .headers
             .get_joined("access-control-request-headers")
     })?;
-    // Both lists are request-controlled and may be long: one set, not a scan per name.
-    let sent_names = NameSet::new(req.headers.iter().filter(|_| sent).map(|(n, _)| n));
+    // Both lists are request-controlled and may be long: one set, not a scan per name (a
+    // short list is scanned as `NameSet` scans it, without building one).
+    let sent_iter = || req.headers.iter().filter(move |_| sent).map(|(n, _)| n);
+    let sent_names = (sent_iter().nth(NameSet::SCAN).is_some()).then(|| NameSet::new(sent_iter()));
     let names = parse_request_headers_list(&list);
     Some(
         names
             .into_iter()
             .map(|n| {
-                let carried = sent_names.contains(n.as_bytes());
+                let carried = match &sent_names {
+                    Some(set) => set.contains(n.as_bytes()),
+                    None => sent_iter().any(|h| h.eq_ignore_ascii_case(n.as_bytes())),
+                };
                 (n, carried)
             })
             .collect::<Vec<_>>()
@@ -743,10 +748,13 @@ fn names_of(
     enc: ValueEncoding,
     memo: Option<(&NamesMemo, usize)>,
     announced: &Announced,
-) -> Vec<String> {
+) -> Names {
     if browser == recorder {
         if let Some(list) = announced {
-            return list.iter().map(|(n, _)| n.clone()).collect();
+            // Copied straight into the shared list (one allocation: its length is known).
+            return Names(
+                (!list.is_empty()).then(|| list.iter().map(|(n, _)| n.clone()).collect()),
+            );
         }
     }
     let mut names = if sent {
@@ -784,7 +792,7 @@ fn names_of(
     if browser == recorder && preflight.is_none() && !sent {
         names.clear();
     }
-    names
+    Names::new(names)
 }
 
 fn make_blocked(

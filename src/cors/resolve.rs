@@ -1039,7 +1039,8 @@ fn choose_with_evidence(
             _ => Credentials::Unknown,
         }
     };
-    let pick = |pred: &dyn Fn(&Evaluation) -> bool| -> Vec<usize> {
+    // At most two readings: kept inline.
+    let pick = |pred: &dyn Fn(&Evaluation) -> bool| -> smallvec::SmallVec<[usize; 2]> {
         (0..evals.len()).filter(|&i| pred(&evals[i].1)).collect()
     };
     match &facts.observed {
