@@ -634,7 +634,7 @@ mod tests {
             let mut cache = PreflightCache::new(browser);
             for i in 0..1_000 {
                 let names: Vec<String> = (0..200).map(|j| format!("x-{i}-{j}")).collect();
-                let methods = vec![format!("M{i}")];
+                let methods = [format!("M{i}")];
                 let (m, n): (Vec<&str>, Vec<&str>) = (
                     methods.iter().map(String::as_str).collect(),
                     names.iter().map(String::as_str).collect(),

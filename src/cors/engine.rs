@@ -9,7 +9,7 @@ use super::counterfactual::{self, EndpointEvidence};
 use super::headers::{
     author_headers, header_str, is_safelisted_method, joined_is, judge_author_headers,
     parse_allow_list_into, parse_request_headers_list, unsafe_request_header_names_as, NameSet,
-    ValueEncoding,
+    Positions, ValueEncoding,
 };
 use super::headview::{self, HeadProblem};
 use super::origin::{
@@ -160,7 +160,7 @@ pub(crate) struct NamesMemo {
     /// (Hop, browser, recorder, value encoding) and the names.
     names: Memo<(usize, Browser, Browser, ValueEncoding), Names>,
     /// Hop and the positions of its author headers ([`author_headers`]).
-    authors: Memo<usize, std::rc::Rc<[usize]>>,
+    authors: Memo<usize, Positions>,
     /// Hop and its preflight's announced names ([`Announced`]).
     announced: Memo<usize, Announced>,
     /// (Hop, page origin) and whether the hop's URL is of that origin.
@@ -203,12 +203,20 @@ impl NamesMemo {
         remembered(&self.names, |k| *k == key, || (key, compute()))
     }
 
-    fn authors(&self, hop: usize, headers: &[(&[u8], &[u8])]) -> std::rc::Rc<[usize]> {
-        remembered(
-            &self.authors,
-            |h| *h == hop,
-            || (hop, author_headers(headers).into()),
-        )
+    /// `judge` of hop `hop`'s author headers ([`author_headers`] of `headers`), read in place.
+    fn with_authors<R>(
+        &self,
+        hop: usize,
+        headers: &[(&[u8], &[u8])],
+        judge: impl FnOnce(&[usize]) -> R,
+    ) -> R {
+        if let Some((_, authors)) = self.authors.borrow().iter().find(|(h, _)| *h == hop) {
+            return judge(authors);
+        }
+        let authors = author_headers(headers);
+        let answer = judge(&authors);
+        self.authors.borrow_mut().push((hop, authors));
+        answer
     }
 
     /// Whether hop `hop`'s URL `url` is of `page_origin` ([`same_origin`]), asked by every
@@ -284,7 +292,7 @@ fn walk_hop(
     let cross = walk.tainted || !page_origin_hop(cx, i, &req.url);
     let (names, need) = if cross {
         walk.any_cross = true;
-        announce(cx, hop, i, &walk.request_origin)?
+        announce(cx, hop, i, walk.request_origin)?
     } else {
         (Names::default(), false)
     };
@@ -316,7 +324,7 @@ fn walk_hop(
     };
     let location = resp.location();
     if cross {
-        check_response(cx, resp, req, &walk.request_origin, location.as_deref(), i)?;
+        check_response(cx, resp, req, walk.request_origin, location.as_deref(), i)?;
     }
     match location {
         None => Ok(false),
@@ -415,7 +423,7 @@ fn preflight_stage(
     let Some(pf) = &hop.preflight else {
         let lookup = cx.cache.lookup(
             &flow.client,
-            &walk.request_origin,
+            walk.request_origin,
             &req.url,
             hop.exchange.time,
             cx.include,
@@ -504,7 +512,7 @@ fn response_not_seen(
     let (req, time) = (&hop.exchange.request, hop.exchange.time);
     let answer = (cross && cx.browser != cx.recorder)
         .then(|| {
-            counterfactual::response_answer(cx, req, time, &flow.client, &walk.request_origin, i)
+            counterfactual::response_answer(cx, req, time, &flow.client, walk.request_origin, i)
         })
         .flatten();
     let Some(answer) = answer else {
@@ -635,7 +643,7 @@ fn follow_redirect(
             Stage::Redirect,
             Some(resp.status),
             req,
-            &walk.request_origin,
+            walk.request_origin,
             i,
         );
         b.location = Some(target.to_string());
@@ -763,7 +771,9 @@ fn names_of(
                 // On the stack: a request has a few dozen headers at most, but for an attack.
                 let headers: smallvec::SmallVec<[(&[u8], &[u8]); 32]> =
                     req.headers.iter().collect();
-                judge_author_headers(browser, &headers, &m.authors(hop, &headers), enc)
+                m.with_authors(hop, &headers, |authors| {
+                    judge_author_headers(browser, &headers, authors, enc)
+                })
             }
             None => unsafe_request_header_names_as(browser, req.headers.iter(), enc),
         }
@@ -1846,7 +1856,7 @@ mod tests {
             let next = x("GET", to, &[("Origin", PAGE)], Some((200, &[])));
             let f = flow(vec![(hop.clone(), None), (next, None)]);
             let mut walk = Walk {
-                request_origin: PAGE.into(),
+                request_origin: PAGE,
                 tainted: false,
                 any_cross: false,
             };

@@ -503,10 +503,13 @@ pub(crate) fn unsafe_request_header_names_as<'a>(
     judge_author_headers(browser, &headers, &author_headers(&headers), enc)
 }
 
+/// Header positions, a request's few kept inline (a flow's memo copies them per browser).
+pub(crate) type Positions = smallvec::SmallVec<[usize; 16]>;
+
 /// The positions in `headers` of the ones a script may have set: not forbidden, not added by
 /// the browser, not the browser's own no-cache pair. The same for every browser, so a flow
 /// judged for several finds them once ([`judge_author_headers`] does the per-browser part).
-pub(crate) fn author_headers(headers: &[(&[u8], &[u8])]) -> Vec<usize> {
+pub(crate) fn author_headers(headers: &[(&[u8], &[u8])]) -> Positions {
     // `Cache-Control: no-cache` with `Pragma: no-cache` is what the browser itself adds to an
     // EventSource request and to every request when DevTools disables the cache; a script
     // setting both to exactly that is rare, and then its preflight (if any) tells.
