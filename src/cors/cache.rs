@@ -39,10 +39,15 @@ struct Items {
 }
 
 impl Items {
-    fn new(names: &[String], expires: Micros) -> Self {
+    /// The items `names` (`count` of them, `bytes` long together).
+    fn new<'a>(
+        names: impl Iterator<Item = &'a str>,
+        (count, bytes): (usize, usize),
+        expires: Micros,
+    ) -> Self {
         let mut items = Items {
-            text: String::with_capacity(names.iter().map(String::len).sum()),
-            list: Vec::with_capacity(names.len()),
+            text: String::with_capacity(bytes),
+            list: Vec::with_capacity(count),
             index: None,
         };
         items.add(names, expires, false);
@@ -71,7 +76,7 @@ impl Items {
     /// Adds a preflight's items. Merging into an older entry (`#cors-preflight-cache`)
     /// refreshes the first item of each name (case-insensitive) and adds new names; a fresh
     /// entry keeps every item as listed.
-    fn add(&mut self, names: &[String], expires: Micros, merge: bool) {
+    fn add<'a>(&mut self, names: impl Iterator<Item = &'a str>, expires: Micros, merge: bool) {
         for n in names {
             if merge {
                 if let Some(first) = self.first(n) {
@@ -164,13 +169,75 @@ impl Entry {
     }
 }
 
-/// What a preflight allowed, ready to be cached.
+/// What a preflight allowed, ready to be cached: its methods' and header names' text in one
+/// string (every passed preflight of every reading makes one, and only the chosen readings'
+/// are cached: one allocation, not one per name).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Allowed {
-    pub methods: Vec<String>,
-    pub headers: Vec<String>,
+    text: String,
+    /// Where each name ends in `text`: the methods', then the header names'.
+    ends: smallvec::SmallVec<[usize; 8]>,
+    /// How many of `ends` are methods.
+    methods: usize,
     /// Seconds, already parsed and capped by the browser; 0 caches nothing.
     pub max_age: u64,
+}
+
+impl Allowed {
+    pub(crate) fn new(methods: &[&str], headers: &[&str], max_age: u64) -> Self {
+        let all = || methods.iter().chain(headers);
+        let mut text = String::with_capacity(all().map(|n| n.len()).sum());
+        let mut ends = smallvec::SmallVec::with_capacity(methods.len() + headers.len());
+        for n in all() {
+            text.push_str(n);
+            ends.push(text.len());
+        }
+        Self {
+            text,
+            ends,
+            methods: methods.len(),
+            max_age,
+        }
+    }
+
+    /// The same with the header names lower-cased (in place).
+    pub(crate) fn headers_lowercased(mut self) -> Self {
+        let start = self.methods_end();
+        self.text[start..].make_ascii_lowercase();
+        self
+    }
+
+    fn methods_end(&self) -> usize {
+        self.methods.checked_sub(1).map_or(0, |i| self.ends[i])
+    }
+
+    /// The names whose ends are `ends`, the first starting at `start`.
+    fn names<'a>(&'a self, mut start: usize, ends: &'a [usize]) -> impl Iterator<Item = &'a str> {
+        ends.iter().map(move |&end| {
+            let name = &self.text[start..end];
+            start = end;
+            name
+        })
+    }
+
+    pub(crate) fn methods(&self) -> impl Iterator<Item = &str> {
+        self.names(0, &self.ends[..self.methods])
+    }
+
+    pub(crate) fn headers(&self) -> impl Iterator<Item = &str> {
+        self.names(self.methods_end(), &self.ends[self.methods..])
+    }
+
+    /// How many methods, and their length together.
+    fn methods_size(&self) -> (usize, usize) {
+        (self.methods, self.methods_end())
+    }
+
+    /// How many header names, and their length together.
+    fn headers_size(&self) -> (usize, usize) {
+        let (count, bytes) = self.methods_size();
+        (self.ends.len() - count, self.text.len() - bytes)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -313,8 +380,8 @@ impl PreflightCache {
             client: client.clone(),
             origin: origin.into(),
             include,
-            methods: Items::new(&allowed.methods, expires),
-            headers: Items::new(&allowed.headers, expires),
+            methods: Items::new(allowed.methods(), allowed.methods_size(), expires),
+            headers: Items::new(allowed.headers(), allowed.headers_size(), expires),
             stamp,
             expires,
             created: now,
@@ -328,8 +395,8 @@ impl PreflightCache {
         };
         match list.iter_mut().find(|e| e.is(client, origin)) {
             Some(entry) if !p.cache_replaces_whole_entry && entry.include == include => {
-                entry.methods.add(&allowed.methods, expires, true);
-                entry.headers.add(&allowed.headers, expires, true);
+                entry.methods.add(allowed.methods(), expires, true);
+                entry.headers.add(allowed.headers(), expires, true);
                 entry.stamp = stamp;
                 entry.expires = entry.expires.max(expires);
                 entry.created = now;
@@ -398,10 +465,24 @@ mod tests {
     use super::*;
 
     fn allowed(methods: &[&str], headers: &[&str], max_age: u64) -> Allowed {
-        Allowed {
-            methods: methods.iter().map(|s| s.to_string()).collect(),
-            headers: headers.iter().map(|s| s.to_string()).collect(),
-            max_age,
+        Allowed::new(methods, headers, max_age)
+    }
+
+    /// The names come back as given, methods and header names apart, each list in order;
+    /// only the header names are lower-cased.
+    #[test]
+    fn allowed_lists_in_one_text() {
+        let cases: [(&[&str], &[&str]); 4] = [
+            (&[], &[]),
+            (&["PUT", "get"], &[]),
+            (&[], &["X-A", "b"]),
+            (&["PUT", "", "*"], &["X-A", "", "x-b"]),
+        ];
+        for (methods, headers) in cases {
+            let a = Allowed::new(methods, headers, 5).headers_lowercased();
+            assert_eq!(a.methods().collect::<Vec<_>>(), methods);
+            let lower: Vec<String> = headers.iter().map(|h| h.to_ascii_lowercase()).collect();
+            assert_eq!(a.headers().collect::<Vec<_>>(), lower);
         }
     }
 
@@ -553,12 +634,12 @@ mod tests {
             let mut cache = PreflightCache::new(browser);
             for i in 0..1_000 {
                 let names: Vec<String> = (0..200).map(|j| format!("x-{i}-{j}")).collect();
-                let methods = vec![format!("M{i}")];
-                let a = Allowed {
-                    methods: methods.clone(),
-                    headers: names.clone(),
-                    max_age: 600,
-                };
+                let methods = [format!("M{i}")];
+                let (m, n): (Vec<&str>, Vec<&str>) = (
+                    methods.iter().map(String::as_str).collect(),
+                    names.iter().map(String::as_str).collect(),
+                );
+                let a = Allowed::new(&m, &n, 600);
                 let now = i as Micros * 1_000;
                 cache.insert(&c, "o", "u", now, false, &a);
                 let hit = cache.lookup(&c, "o", "u", now, false, &methods[0], &names);
@@ -601,7 +682,7 @@ mod tests {
             let mut items = Items::default();
             let mut plain = Vec::new();
             for (names, expires, merge) in &adds {
-                items.add(names, *expires, *merge);
+                items.add(names.iter().map(String::as_str), *expires, *merge);
                 naive_add(&mut plain, names, *expires, *merge);
             }
             let mut queries: Vec<String> = plain.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();

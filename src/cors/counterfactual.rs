@@ -4,7 +4,7 @@
 //! server answered earlier on each endpoint and decides such a request only where that answer
 //! does not depend on what was asked; otherwise the engine leaves the browser undecided.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::cache::Allowed;
@@ -23,9 +23,11 @@ const PER_ENDPOINT: usize = 4;
 /// servers route by path.
 /// Hashed with seeded foldhash, not SipHash: the keys come from the input, and every flow
 /// is recorded here (SipHash was a visible share of deciding a flow).
+/// The key's endpoint is shared with `order` (one copy of it), and looked up borrowed
+/// ([`EndpointOf`]): most flows add to an endpoint already known.
 struct Recent<T> {
-    map: HashMap<(Arc<str>, String), Vec<T>, foldhash::fast::RandomState>,
-    order: VecDeque<(Arc<str>, String)>,
+    map: hashbrown::HashMap<(Arc<str>, Arc<str>), Vec<T>, foldhash::fast::RandomState>,
+    order: VecDeque<(Arc<str>, Arc<str>)>,
     /// Endpoints remembered.
     cap: usize,
 }
@@ -33,40 +35,57 @@ struct Recent<T> {
 impl<T> Recent<T> {
     fn new(cap: usize) -> Self {
         Self {
-            map: HashMap::default(),
+            map: hashbrown::HashMap::default(),
             order: VecDeque::new(),
             cap: cap.max(1),
         }
     }
 }
 
-fn endpoint(url: &str) -> String {
+fn endpoint(url: &str) -> &str {
     // A byte search: the `char` pattern searcher cost more than the copy.
     let end = url.bytes().position(|b| matches!(b, b'?' | b'#'));
-    url[..end.unwrap_or(url.len())].to_owned()
+    &url[..end.unwrap_or(url.len())]
+}
+
+/// A (client, endpoint) key, borrowed: hashed as the owned key's tuple is (each `str` in turn).
+#[derive(Hash)]
+struct EndpointOf<'a>(&'a str, &'a str);
+
+impl hashbrown::Equivalent<(Arc<str>, Arc<str>)> for EndpointOf<'_> {
+    fn equivalent(&self, (client, endpoint): &(Arc<str>, Arc<str>)) -> bool {
+        *self.0 == **client && *self.1 == **endpoint
+    }
 }
 
 impl<T> Recent<T> {
     fn push(&mut self, client: &Arc<str>, url: &str, item: T) {
-        let key = (client.clone(), endpoint(url));
-        if !self.map.contains_key(&key) {
-            if self.order.len() >= self.cap {
-                if let Some(old) = self.order.pop_front() {
-                    self.map.remove(&old);
+        let key = EndpointOf(client, endpoint(url));
+        match self.map.entry_ref(&key) {
+            hashbrown::hash_map::EntryRef::Occupied(list) => {
+                let list = list.into_mut();
+                if list.len() >= PER_ENDPOINT {
+                    list.remove(0);
+                }
+                list.push(item);
+            }
+            hashbrown::hash_map::EntryRef::Vacant(v) => {
+                let owned = (client.clone(), Arc::from(key.1));
+                let entry = v.insert_entry_with_key(owned, vec![item]);
+                self.order.push_back(entry.key().clone());
+                // The oldest endpoint goes once there are too many (never the new one, last).
+                if self.order.len() > self.cap {
+                    if let Some(old) = self.order.pop_front() {
+                        self.map.remove(&old);
+                    }
                 }
             }
-            self.order.push_back(key.clone());
         }
-        let list = self.map.entry(key).or_default();
-        if list.len() >= PER_ENDPOINT {
-            list.remove(0);
-        }
-        list.push(item);
     }
 
     fn newest_first<'a>(&'a self, client: &Arc<str>, url: &str) -> impl Iterator<Item = &'a T> {
         self.map
-            .get(&(client.clone(), endpoint(url)))
+            .get(&EndpointOf(client, endpoint(url)))
             .into_iter()
             .flat_map(|l| l.iter().rev())
     }
@@ -326,6 +345,28 @@ mod tests {
     use crate::cors::engine::{evaluate, Decision, Missing};
     use crate::model::Flavour;
     use crate::model::FlowHop;
+
+    /// Per (client, endpoint) the newest `PER_ENDPOINT` answers, newest first; past `cap`
+    /// endpoints the one first seen is forgotten, whatever was added to it since.
+    #[test]
+    fn recent_keeps_the_newest_answers_of_the_newest_endpoints() {
+        let (a, b): (Arc<str>, Arc<str>) = (Arc::from("a"), Arc::from("b"));
+        let mut r = Recent::new(2);
+        let list = |r: &Recent<u32>, c: &Arc<str>, url: &str| {
+            r.newest_first(c, url).copied().collect::<Vec<_>>()
+        };
+        for i in 0..6 {
+            r.push(&a, "http://s/p?q=1", i);
+        }
+        assert_eq!(list(&r, &a, "http://s/p#f"), [5, 4, 3, 2]);
+        assert_eq!(list(&r, &b, "http://s/p"), [] as [u32; 0]);
+        r.push(&b, "http://s/p", 10);
+        r.push(&a, "http://s/p", 6);
+        r.push(&a, "http://s/other", 20);
+        assert_eq!(list(&r, &a, "http://s/p"), [] as [u32; 0]);
+        assert_eq!(list(&r, &b, "http://s/p"), [10]);
+        assert_eq!(list(&r, &a, "http://s/other"), [20]);
+    }
 
     #[test]
     fn endpoint_is_the_url_before_query_or_fragment() {

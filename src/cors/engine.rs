@@ -8,8 +8,8 @@ use super::cache::{Allowed, Lookup, PreflightCache};
 use super::counterfactual::{self, EndpointEvidence};
 use super::headers::{
     author_headers, header_str, is_safelisted_method, joined_is, judge_author_headers,
-    parse_allow_list_borrowed, parse_request_headers_list, unsafe_request_header_names_as,
-    ListParse, NameSet, ValueEncoding,
+    parse_allow_list_into, parse_request_headers_list, unsafe_request_header_names_as, NameSet,
+    Positions, ValueEncoding,
 };
 use super::headview::{self, HeadProblem};
 use super::origin::{
@@ -64,14 +64,51 @@ pub(crate) enum Decision {
     Undecidable(Missing),
 }
 
-/// A preflight that passed, to be cached by the caller once the flow is decided.
+/// A preflight that passed, to be cached by the caller once the flow is decided. Its URL is
+/// the hop's request's; its Origin the page's, or `null` after a tainting redirect (kept as a
+/// flag: the caller knows both, and copying them for every reading cost more than the rest).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct PassedPreflight {
     pub hop: usize,
-    pub origin: String,
-    pub url: String,
+    pub null_origin: bool,
     pub allowed: Allowed,
 }
+
+impl PassedPreflight {
+    /// The Origin the preflight carried, given the page's.
+    pub(crate) fn origin<'a>(&self, page_origin: &'a str) -> &'a str {
+        if self.null_origin {
+            "null"
+        } else {
+            page_origin
+        }
+    }
+}
+
+/// A preflight answer's allow list, parsed for every reading: short, so kept inline.
+type Tokens<'a> = smallvec::SmallVec<[&'a str; 8]>;
+
+/// A hop's unsafe header names ([`unsafe_names`]), shared: every evaluation of a flow reads
+/// the lists its memo made, so a copy is a count, not a list of strings; an empty list (most
+/// hops) allocates nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Names(Option<std::rc::Rc<[String]>>);
+
+impl Names {
+    pub(crate) fn new(names: Vec<String>) -> Self {
+        Self((!names.is_empty()).then(|| names.into()))
+    }
+}
+
+impl std::ops::Deref for Names {
+    type Target = [String];
+    fn deref(&self) -> &[String] {
+        self.0.as_deref().unwrap_or(&[])
+    }
+}
+
+/// Per hop, a flow's few hops kept inline (redirect chains are short).
+pub(crate) type PerHop<T> = smallvec::SmallVec<[T; 2]>;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Evaluation {
@@ -80,9 +117,9 @@ pub(crate) struct Evaluation {
     /// Hops served by the preflight cache, with the entry's age in seconds.
     pub cache_hits: Vec<(usize, u64)>,
     /// Per hop: whether this browser needed a preflight there.
-    pub needed_preflight: Vec<bool>,
+    pub needed_preflight: PerHop<bool>,
     /// Per hop: the unsafe header names this browser would announce.
-    pub unsafe_names: Vec<Vec<String>>,
+    pub unsafe_names: PerHop<Names>,
     /// How requests this browser would have sent and the recorder did not were decided.
     pub notes: Vec<String>,
 }
@@ -101,7 +138,7 @@ pub(crate) struct Context<'a> {
     /// browser that would send the same preflight can assume the same answer.
     pub recorder_passed_preflight: &'a [bool],
     /// Per hop: the unsafe names the recording browser announced or would have.
-    pub recorder_unsafe_names: &'a [Vec<String>],
+    pub recorder_unsafe_names: &'a [Names],
     /// A font load (WebKitGTK does not use CORS for them).
     pub is_font: bool,
     /// The server's earlier answers per endpoint, for requests the recorder did not send.
@@ -121,17 +158,18 @@ pub(crate) struct Context<'a> {
 #[derive(Default)]
 pub(crate) struct NamesMemo {
     /// (Hop, browser, recorder, value encoding) and the names.
-    names: Memo<(usize, Browser, Browser, ValueEncoding), Vec<String>>,
+    names: Memo<(usize, Browser, Browser, ValueEncoding), Names>,
     /// Hop and the positions of its author headers ([`author_headers`]).
-    authors: Memo<usize, Vec<usize>>,
+    authors: Memo<usize, Positions>,
     /// Hop and its preflight's announced names ([`Announced`]).
-    announced: Memo<usize, std::rc::Rc<Announced>>,
+    announced: Memo<usize, Announced>,
     /// (Hop, page origin) and whether the hop's URL is of that origin.
     same_origin: Memo<(usize, String), bool>,
 }
 
-/// A flow's few answers of one kind, by key: a list, since a flow has a handful of hops.
-type Memo<K, V> = std::cell::RefCell<Vec<(K, V)>>;
+/// A flow's few answers of one kind, by key: a list, since a flow has a handful of hops (kept
+/// inline: a flow makes a memo and drops it).
+type Memo<K, V> = std::cell::RefCell<smallvec::SmallVec<[(K, V); 4]>>;
 
 /// The answer remembered under the key `is` accepts, or `make`'s (key, answer), remembered.
 fn remembered<K, V: Clone>(
@@ -152,24 +190,33 @@ fn remembered<K, V: Clone>(
 }
 
 /// A recorded preflight's `Access-Control-Request-Headers`, parsed ([`parse_request_headers_list`]),
-/// each name with whether the visible request carries it; `None` without the header.
-type Announced = Option<Vec<(String, bool)>>;
+/// each name with whether the visible request carries it; `None` without the header. Shared
+/// by the hop's evaluations.
+type Announced = Option<std::rc::Rc<[(String, bool)]>>;
 
 impl NamesMemo {
     fn get_or(
         &self,
         key: (usize, Browser, Browser, ValueEncoding),
-        compute: impl FnOnce() -> Vec<String>,
-    ) -> Vec<String> {
+        compute: impl FnOnce() -> Names,
+    ) -> Names {
         remembered(&self.names, |k| *k == key, || (key, compute()))
     }
 
-    fn authors(&self, hop: usize, headers: &[(&[u8], &[u8])]) -> Vec<usize> {
-        remembered(
-            &self.authors,
-            |h| *h == hop,
-            || (hop, author_headers(headers)),
-        )
+    /// `judge` of hop `hop`'s author headers ([`author_headers`] of `headers`), read in place.
+    fn with_authors<R>(
+        &self,
+        hop: usize,
+        headers: &[(&[u8], &[u8])],
+        judge: impl FnOnce(&[usize]) -> R,
+    ) -> R {
+        if let Some((_, authors)) = self.authors.borrow().iter().find(|(h, _)| *h == hop) {
+            return judge(authors);
+        }
+        let authors = author_headers(headers);
+        let answer = judge(&authors);
+        self.authors.borrow_mut().push((hop, authors));
+        answer
     }
 
     /// Whether hop `hop`'s URL `url` is of `page_origin` ([`same_origin`]), asked by every
@@ -182,12 +229,8 @@ impl NamesMemo {
         )
     }
 
-    fn announced(&self, hop: usize, compute: impl FnOnce() -> Announced) -> std::rc::Rc<Announced> {
-        remembered(
-            &self.announced,
-            |h| *h == hop,
-            || (hop, std::rc::Rc::new(compute())),
-        )
+    fn announced(&self, hop: usize, compute: impl FnOnce() -> Announced) -> Announced {
+        remembered(&self.announced, |h| *h == hop, || (hop, compute()))
     }
 }
 
@@ -196,8 +239,8 @@ pub(crate) fn evaluate(flow: &Flow, cx: &Context) -> Evaluation {
         decision: Decision::Allowed,
         passed: Vec::new(),
         cache_hits: Vec::new(),
-        needed_preflight: Vec::new(),
-        unsafe_names: Vec::new(),
+        needed_preflight: PerHop::new(),
+        unsafe_names: PerHop::new(),
         notes: Vec::new(),
     };
     ev.decision = run(flow, cx, &mut ev);
@@ -206,8 +249,8 @@ pub(crate) fn evaluate(flow: &Flow, cx: &Context) -> Evaluation {
 
 /// Where the walk over a flow's hops stands: the request's origin so far (`null` once a
 /// redirect tainted it) and whether any hop was cross-origin to the page.
-struct Walk {
-    request_origin: String,
+struct Walk<'a> {
+    request_origin: &'a str,
     tainted: bool,
     any_cross: bool,
 }
@@ -216,7 +259,7 @@ struct Walk {
 /// hop's preflight, its response's CORS check and its redirect, until one decides the flow.
 fn run(flow: &Flow, cx: &Context, ev: &mut Evaluation) -> Decision {
     let mut walk = Walk {
-        request_origin: cx.page_origin.to_owned(),
+        request_origin: cx.page_origin,
         tainted: false,
         any_cross: false,
     };
@@ -249,9 +292,9 @@ fn walk_hop(
     let cross = walk.tainted || !page_origin_hop(cx, i, &req.url);
     let (names, need) = if cross {
         walk.any_cross = true;
-        announce(cx, hop, i, &walk.request_origin)?
+        announce(cx, hop, i, walk.request_origin)?
     } else {
-        (Vec::new(), false)
+        (Names::default(), false)
     };
     ev.needed_preflight.push(need);
     // Kept in the evaluation and borrowed from there: the list can be thousands long.
@@ -281,7 +324,7 @@ fn walk_hop(
     };
     let location = resp.location();
     if cross {
-        check_response(cx, resp, req, &walk.request_origin, location.as_deref(), i)?;
+        check_response(cx, resp, req, walk.request_origin, location.as_deref(), i)?;
     }
     match location {
         None => Ok(false),
@@ -334,7 +377,7 @@ fn announce(
     hop: &crate::model::FlowHop,
     i: usize,
     request_origin: &str,
-) -> Result<(Vec<String>, bool), Decision> {
+) -> Result<(Names, bool), Decision> {
     let req = &hop.exchange.request;
     if cx.is_font && !cx.browser.profile().font_loads_use_cors {
         return Err(Decision::NotCors(NotCors::NotCorsInThisBrowser));
@@ -380,7 +423,7 @@ fn preflight_stage(
     let Some(pf) = &hop.preflight else {
         let lookup = cx.cache.lookup(
             &flow.client,
-            &walk.request_origin,
+            walk.request_origin,
             &req.url,
             hop.exchange.time,
             cx.include,
@@ -410,8 +453,7 @@ fn preflight_stage(
         .map_err(Decision::Blocked)?;
     ev.passed.push(PassedPreflight {
         hop: i,
-        origin: walk.request_origin.clone(),
-        url: req.url.clone(),
+        null_origin: walk.request_origin == "null",
         allowed,
     });
     Ok(())
@@ -419,11 +461,11 @@ fn preflight_stage(
 
 /// The Origin a preflight carries: the request's (`null` after a tainting redirect), except
 /// that Firefox keeps the page's (difference `redirect-preflight-origin`).
-fn preflight_origin<'a>(cx: &Context<'a>, walk: &'a Walk) -> &'a str {
+fn preflight_origin<'a>(cx: &Context<'a>, walk: &Walk<'a>) -> &'a str {
     if walk.tainted && cx.browser.profile().redirect_preflight_keeps_page_origin {
         cx.page_origin
     } else {
-        walk.request_origin.as_str()
+        walk.request_origin
     }
 }
 
@@ -470,7 +512,7 @@ fn response_not_seen(
     let (req, time) = (&hop.exchange.request, hop.exchange.time);
     let answer = (cross && cx.browser != cx.recorder)
         .then(|| {
-            counterfactual::response_answer(cx, req, time, &flow.client, &walk.request_origin, i)
+            counterfactual::response_answer(cx, req, time, &flow.client, walk.request_origin, i)
         })
         .flatten();
     let Some(answer) = answer else {
@@ -506,9 +548,9 @@ fn uncached_preflight(
     // The recorder's announced names for this hop; computed here when its own evaluation
     // stopped before reaching the hop.
     let same_names = match cx.recorder_unsafe_names.get(i) {
-        Some(r) => r == names,
+        Some(r) => **r == *names,
         None => {
-            unsafe_names(
+            *unsafe_names(
                 cx.recorder,
                 cx.recorder,
                 hop.sent,
@@ -516,7 +558,7 @@ fn uncached_preflight(
                 hop.preflight.as_ref(),
                 value_encoding(cx, &hop.exchange),
                 cx.names_memo.map(|m| (m, i)),
-            ) == names
+            ) == *names
         }
     };
     // …and the same Origin on it (Firefox keeps the page's after a tainting redirect, the
@@ -601,7 +643,7 @@ fn follow_redirect(
             Stage::Redirect,
             Some(resp.status),
             req,
-            &walk.request_origin,
+            walk.request_origin,
             i,
         );
         b.location = Some(target.to_string());
@@ -611,7 +653,7 @@ fn follow_redirect(
     // that is itself cross-origin to the page makes the origin `null` from then on.
     if !same_origin(target.as_str(), &req.url) && !page_origin_hop(cx, i, &req.url) {
         walk.tainted = true;
-        walk.request_origin = "null".to_owned();
+        walk.request_origin = "null";
     }
     if i + 1 >= flow.hops.len() {
         return Err(Decision::Undecidable(Missing::NextHop { hop: i }));
@@ -659,12 +701,12 @@ fn unsafe_names(
     preflight: Option<&Exchange>,
     enc: ValueEncoding,
     memo: Option<(&NamesMemo, usize)>,
-) -> Vec<String> {
+) -> Names {
     let compute = || {
         let announced = || announced_names(sent, req, preflight);
         let announced = match memo {
             Some((m, hop)) => m.announced(hop, announced),
-            None => std::rc::Rc::new(announced()),
+            None => announced(),
         };
         names_of(
             browser, recorder, sent, req, preflight, enc, memo, &announced,
@@ -683,17 +725,23 @@ fn announced_names(sent: bool, req: &Request, preflight: Option<&Exchange>) -> A
             .headers
             .get_joined("access-control-request-headers")
     })?;
-    // Both lists are request-controlled and may be long: one set, not a scan per name.
-    let sent_names = NameSet::new(req.headers.iter().filter(|_| sent).map(|(n, _)| n));
+    // Both lists are request-controlled and may be long: one set, not a scan per name (a
+    // short list is scanned as `NameSet` scans it, without building one).
+    let sent_iter = || req.headers.iter().filter(move |_| sent).map(|(n, _)| n);
+    let sent_names = (sent_iter().nth(NameSet::SCAN).is_some()).then(|| NameSet::new(sent_iter()));
     let names = parse_request_headers_list(&list);
     Some(
         names
             .into_iter()
             .map(|n| {
-                let carried = sent_names.contains(n.as_bytes());
+                let carried = match &sent_names {
+                    Some(set) => set.contains(n.as_bytes()),
+                    None => sent_iter().any(|h| h.eq_ignore_ascii_case(n.as_bytes())),
+                };
                 (n, carried)
             })
-            .collect(),
+            .collect::<Vec<_>>()
+            .into(),
     )
 }
 
@@ -708,17 +756,24 @@ fn names_of(
     enc: ValueEncoding,
     memo: Option<(&NamesMemo, usize)>,
     announced: &Announced,
-) -> Vec<String> {
+) -> Names {
     if browser == recorder {
         if let Some(list) = announced {
-            return list.iter().map(|(n, _)| n.clone()).collect();
+            // Copied straight into the shared list (one allocation: its length is known).
+            return Names(
+                (!list.is_empty()).then(|| list.iter().map(|(n, _)| n.clone()).collect()),
+            );
         }
     }
     let mut names = if sent {
         match memo {
             Some((m, hop)) => {
-                let headers: Vec<(&[u8], &[u8])> = req.headers.iter().collect();
-                judge_author_headers(browser, &headers, &m.authors(hop, &headers), enc)
+                // On the stack: a request has a few dozen headers at most, but for an attack.
+                let headers: smallvec::SmallVec<[(&[u8], &[u8]); 32]> =
+                    req.headers.iter().collect();
+                m.with_authors(hop, &headers, |authors| {
+                    judge_author_headers(browser, &headers, authors, enc)
+                })
             }
             None => unsafe_request_header_names_as(browser, req.headers.iter(), enc),
         }
@@ -726,7 +781,7 @@ fn names_of(
         Vec::new()
     };
     if let Some(list) = announced {
-        for (n, own_rules_judged_it) in list {
+        for (n, own_rules_judged_it) in list.iter() {
             // Another browser announced it; this one judges it by its own safelist. With the
             // request visible, its value was judged above; without it, a name on this browser's
             // extra safelist counts as safelisted (the request is then not in the input, so
@@ -747,7 +802,7 @@ fn names_of(
     if browser == recorder && preflight.is_none() && !sent {
         names.clear();
     }
-    names
+    Names::new(names)
 }
 
 fn make_blocked(
@@ -885,9 +940,13 @@ pub(super) fn check_preflight(
     };
     check_preflight_answer(cx, resp, origin, pf.request.is_http2()).map_err(&fail)?;
     let raw = |name: &str| resp.headers.get_str(name).unwrap_or_default();
-    let methods = parse_allow_list_borrowed(resp.headers.get_all("access-control-allow-methods"));
-    let allowed_headers =
-        parse_allow_list_borrowed(resp.headers.get_all("access-control-allow-headers"));
+    // Absent reads as empty: both lists only ever allow.
+    let list = |name| {
+        let mut items = Tokens::new();
+        parse_allow_list_into(resp.headers.get_all(name), &mut items).map(|_| items)
+    };
+    let methods = list("access-control-allow-methods");
+    let allowed_headers = list("access-control-allow-headers");
     let methods_invalid = |token: String| {
         fail(Failure::AllowMethodsInvalid {
             token,
@@ -901,18 +960,14 @@ pub(super) fn check_preflight(
         })
     };
     if p.parse_both_allow_lists_first {
-        if let ListParse::Invalid(t) = &methods {
+        if let Err(t) = &methods {
             return Err(methods_invalid(t.clone()));
         }
-        if let ListParse::Invalid(t) = &allowed_headers {
+        if let Err(t) = &allowed_headers {
             return Err(headers_invalid(t.clone()));
         }
     }
-    let methods = match methods {
-        ListParse::Invalid(t) => return Err(methods_invalid(t)),
-        ListParse::Absent => Vec::new(),
-        ListParse::Items(m) => m,
-    };
+    let methods = methods.map_err(methods_invalid)?;
     // Method rule: byte-exact (ACAM is case-sensitive in all three), `*` only without credentials.
     let method_ok = is_safelisted_method(method)
         || methods.contains(&method)
@@ -922,23 +977,12 @@ pub(super) fn check_preflight(
             method: method.to_owned(),
         }));
     }
-    let allowed_headers = match allowed_headers {
-        ListParse::Invalid(t) => return Err(headers_invalid(t)),
-        ListParse::Absent => Vec::new(),
-        ListParse::Items(h) => h,
-    };
+    let allowed_headers = allowed_headers.map_err(headers_invalid)?;
     check_header_names(cx, &allowed_headers, names, header_case).map_err(&fail)?;
     let max_age = cx
         .browser
         .max_age(header_str(&resp.headers, "access-control-max-age").as_deref());
-    Ok(Allowed {
-        methods: methods.iter().map(|&m| m.to_owned()).collect(),
-        headers: allowed_headers
-            .iter()
-            .map(|h| h.to_ascii_lowercase())
-            .collect(),
-        max_age: max_age.unwrap_or(0),
-    })
+    Ok(Allowed::new(&methods, &allowed_headers, max_age.unwrap_or(0)).headers_lowercased())
 }
 
 /// Decides the preflight answer's status and `Access-Control-Allow-Origin`, in the order the
@@ -979,9 +1023,14 @@ fn check_header_names(
 ) -> Result<(), Failure> {
     let wildcard = !cx.include && allowed_headers.contains(&"*");
     let covers_authorization = cx.browser.profile().wildcard_covers_authorization;
-    let listed_names = NameSet::new(allowed_headers.iter().map(|h| h.as_bytes()));
+    // A short list is scanned as `NameSet` scans it, without building one.
+    let listed_names = (allowed_headers.len() > NameSet::SCAN)
+        .then(|| NameSet::new(allowed_headers.iter().map(|h| h.as_bytes())));
     for name in names {
-        let listed = listed_names.contains(name.as_bytes());
+        let listed = match &listed_names {
+            Some(set) => set.contains(name.as_bytes()),
+            None => allowed_headers.iter().any(|h| h.eq_ignore_ascii_case(name)),
+        };
         let by_wildcard = wildcard && (name != "authorization" || covers_authorization);
         if !listed && !by_wildcard {
             return Err(Failure::HeaderNotAllowed {
@@ -1621,18 +1670,7 @@ mod tests {
         for (b, hit) in [(Chromium, true), (Firefox, true), (Safari, false)] {
             let mut cache = PreflightCache::new(b);
             let max_age = b.max_age(Some("3600")).unwrap();
-            cache.insert(
-                &c,
-                PAGE,
-                API,
-                0,
-                false,
-                &A {
-                    methods: vec!["PUT".into()],
-                    headers: vec![],
-                    max_age,
-                },
-            );
+            cache.insert(&c, PAGE, API, 0, false, &A::new(&["PUT"], &[], max_age));
             let got = cache.lookup(&c, PAGE, API, 1800 * 1_000_000, false, "PUT", &[]);
             assert_eq!(
                 matches!(got, crate::cors::cache::Lookup::Hit { .. }),
@@ -1649,30 +1687,8 @@ mod tests {
         let c: Arc<str> = Arc::from("c");
         for (b, merged) in [(Chromium, false), (Firefox, true)] {
             let mut cache = PreflightCache::new(b);
-            cache.insert(
-                &c,
-                PAGE,
-                API,
-                0,
-                false,
-                &A {
-                    methods: vec!["PUT".into()],
-                    headers: vec![],
-                    max_age: 60,
-                },
-            );
-            cache.insert(
-                &c,
-                PAGE,
-                API,
-                1,
-                false,
-                &A {
-                    methods: vec!["DELETE".into()],
-                    headers: vec![],
-                    max_age: 60,
-                },
-            );
+            cache.insert(&c, PAGE, API, 0, false, &A::new(&["PUT"], &[], 60));
+            cache.insert(&c, PAGE, API, 1, false, &A::new(&["DELETE"], &[], 60));
             let got = cache.lookup(&c, PAGE, API, 2, false, "PUT", &[]);
             assert_eq!(
                 matches!(got, crate::cors::cache::Lookup::Hit { .. }),
@@ -1840,7 +1856,7 @@ mod tests {
             let next = x("GET", to, &[("Origin", PAGE)], Some((200, &[])));
             let f = flow(vec![(hop.clone(), None), (next, None)]);
             let mut walk = Walk {
-                request_origin: PAGE.into(),
+                request_origin: PAGE,
                 tainted: false,
                 any_cross: false,
             };

@@ -46,8 +46,22 @@ pub fn parse_allow_list<'a>(values: impl Iterator<Item = &'a [u8]>) -> ListParse
 pub(crate) fn parse_allow_list_borrowed<'a>(
     values: impl Iterator<Item = &'a [u8]>,
 ) -> ListParse<&'a str> {
-    let mut seen = false;
     let mut items = Vec::new();
+    match parse_allow_list_into(values, &mut items) {
+        Ok(true) => ListParse::Items(items),
+        Ok(false) => ListParse::Absent,
+        Err(token) => ListParse::Invalid(token),
+    }
+}
+
+/// [`parse_allow_list_borrowed`] into a list of the caller's kind (the engine's inline one:
+/// a preflight's lists are short, and parsed for every reading): `Ok` with whether the header
+/// was there, `Err` with the first element that is not a token.
+pub(crate) fn parse_allow_list_into<'a>(
+    values: impl Iterator<Item = &'a [u8]>,
+    items: &mut impl Extend<&'a str>,
+) -> Result<bool, String> {
+    let mut seen = false;
     for line in values {
         seen = true;
         for element in line.split(|&b| b == b',') {
@@ -56,20 +70,16 @@ pub(crate) fn parse_allow_list_borrowed<'a>(
                 continue;
             }
             if !is_token(element) {
-                return ListParse::Invalid(crate::model::escape_bytes(element));
+                return Err(crate::model::escape_bytes(element));
             }
             // Tokens are ASCII by definition, so they are UTF-8.
             let Ok(token) = std::str::from_utf8(element) else {
                 unreachable!("a token is ASCII")
             };
-            items.push(token);
+            items.extend(std::iter::once(token));
         }
     }
-    if seen {
-        ListParse::Items(items)
-    } else {
-        ListParse::Absent
-    }
+    Ok(seen)
 }
 
 /// CORS-safelisted methods (`#cors-safelisted-method`): byte-exact, upper case.
@@ -493,10 +503,13 @@ pub(crate) fn unsafe_request_header_names_as<'a>(
     judge_author_headers(browser, &headers, &author_headers(&headers), enc)
 }
 
+/// Header positions, a request's few kept inline (a flow's memo copies them per browser).
+pub(crate) type Positions = smallvec::SmallVec<[usize; 16]>;
+
 /// The positions in `headers` of the ones a script may have set: not forbidden, not added by
 /// the browser, not the browser's own no-cache pair. The same for every browser, so a flow
 /// judged for several finds them once ([`judge_author_headers`] does the per-browser part).
-pub(crate) fn author_headers(headers: &[(&[u8], &[u8])]) -> Vec<usize> {
+pub(crate) fn author_headers(headers: &[(&[u8], &[u8])]) -> Positions {
     // `Cache-Control: no-cache` with `Pragma: no-cache` is what the browser itself adds to an
     // EventSource request and to every request when DevTools disables the cache; a script
     // setting both to exactly that is rare, and then its preflight (if any) tells.

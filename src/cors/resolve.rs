@@ -272,13 +272,13 @@ impl Resolver {
             flow,
             recorder,
             facts: &facts,
-            page_origin: &page_origin,
+            page_origin,
             evidence: &self.evidence,
             names_memo: Default::default(),
             fixes: Default::default(),
         };
         let options = credential_options(&facts);
-        let mut rec_evals = judge.readings(caches, recorder, &options, &[], &[]);
+        let mut rec_evals = judge.readings(caches, recorder, options, &[], &[]);
         if delivered_outside_cors(flow, &first, &facts, &rec_evals) {
             return not_cors_resolution(recorder, facts, Note::DeliveredOutsideCors);
         }
@@ -293,7 +293,7 @@ impl Resolver {
                 let v = judge.verdict(b, &rec_evals, rec_choice, rec_notes.clone(), true);
                 (v, None)
             } else {
-                judge.derive(caches, b, credentials, &recording, &options, &decided)
+                judge.derive(caches, b, credentials, &recording, options, &decided)
             };
             decided[b] = Some(v);
             chosen[b] = choice;
@@ -305,7 +305,7 @@ impl Resolver {
             decided.map(|b, v| v.unwrap_or_else(|| plain(b, Verdict::Unknown, vec![])));
         unknown_if_mode_ambiguous(&facts, &mut browsers);
         let before = cached_in(caches);
-        commit_caches(caches, flow, chosen);
+        commit_caches(caches, flow, page_origin, chosen);
         // `before` is part of `cached`; saturating all the same, as a count must never panic.
         self.cached = (self.cached + cached_in(caches)).saturating_sub(before);
         self.keep_cache_budget(flow.time());
@@ -457,13 +457,13 @@ fn not_cors_resolution(recorder: Browser, facts: Facts, why: Note) -> Resolution
 /// Decides whether CORS governs the flow at all before any rule runs: `Err` with the note
 /// when it does not (a tool's request, traffic CORS never checks, no page origin, a WebSocket
 /// handshake, a no-cors request or a navigation), else `Ok` with the page origin.
-fn outside_cors(
+fn outside_cors<'f>(
     flow: &Flow,
     first: &FirstRequest,
-    facts: &Facts,
+    facts: &'f Facts,
     client: Option<crate::fingerprint::Client>,
     headers: &crate::model::Headers,
-) -> Result<String, Note> {
+) -> Result<&'f str, Note> {
     if let Some(c @ crate::fingerprint::Client::NotBrowser(_)) = client {
         return Err(Note::Client(
             crate::fingerprint::doubt(c, headers).unwrap_or_default(),
@@ -472,7 +472,7 @@ fn outside_cors(
     if let Some(why) = not_cors_traffic(flow, first, facts) {
         return Err(why);
     }
-    let Some(page_origin) = facts.page_origin.clone() else {
+    let Some(page_origin) = facts.page_origin.as_deref() else {
         return Err(Note::NoPageOrigin);
     };
     if is_websocket_handshake(&flow.first().exchange.request, first) {
@@ -488,13 +488,25 @@ fn outside_cors(
 /// Decides which credentials modes are still possible: the one the input shows, else only
 /// the uncredentialed one for a CSS font load (its mode is `same-origin`: a cross-origin font
 /// is never credentialed), else both.
-fn credential_options(facts: &Facts) -> Vec<bool> {
+fn credential_options(facts: &Facts) -> &'static [bool] {
     match facts.credentials_seen {
-        Some(c) => vec![c],
-        None if facts.is_font => vec![false],
-        None => vec![false, true],
+        Some(c) => one_option(c),
+        None if facts.is_font => &[false],
+        None => &[false, true],
     }
 }
+
+/// The credentials modes of one reading.
+fn one_option(include: bool) -> &'static [bool] {
+    if include {
+        &[true]
+    } else {
+        &[false]
+    }
+}
+
+/// A browser's evaluations, one per credentials reading: at most two, kept inline.
+type Readings = smallvec::SmallVec<[(bool, Evaluation); 2]>;
 
 /// Decides that a delivered response every CORS reading blocks was not a CORS request, where
 /// cors mode was itself an inference. An explicit `Sec-Fetch-Mode: cors`, a preflight, XHR or
@@ -523,9 +535,9 @@ struct Recording<'a> {
     evals: &'a [(bool, Evaluation)],
     choice: Option<usize>,
     /// Per hop: the recorder got past this hop's preflight.
-    passed: Vec<bool>,
+    passed: super::engine::PerHop<bool>,
     /// Per hop: the unsafe names the recorder announced.
-    names: Vec<Vec<String>>,
+    names: &'a [super::engine::Names],
 }
 
 impl<'a> Recording<'a> {
@@ -542,7 +554,7 @@ impl<'a> Recording<'a> {
             passed: (0..flow.hops.len())
                 .map(|h| chosen.is_some_and(|e| got_past_preflight(e, h, &facts.observed)))
                 .collect(),
-            names: chosen.map(|e| e.unsafe_names.clone()).unwrap_or_default(),
+            names: chosen.map_or(&[], |e| &e.unsafe_names),
         }
     }
 
@@ -577,8 +589,8 @@ impl Judge<'_> {
         browser: Browser,
         options: &[bool],
         passed: &[bool],
-        names: &[Vec<String>],
-    ) -> Vec<(bool, Evaluation)> {
+        names: &[super::engine::Names],
+    ) -> Readings {
         options
             .iter()
             .map(|&include| {
@@ -630,11 +642,11 @@ impl Judge<'_> {
         b: Browser,
         credentials: Credentials,
         rec: &Recording,
-        options: &[bool],
+        options: &'static [bool],
         so_far: &PerBrowser<Option<BrowserVerdict>>,
     ) -> (BrowserVerdict, Option<(bool, Evaluation)>) {
         let opts = derived_options(credentials, rec, &self.facts.observed, options);
-        let mut evals = self.readings(caches, b, &opts, &rec.passed, &rec.names);
+        let mut evals = self.readings(caches, b, opts, &rec.passed, rec.names);
         let (choice, note) = combine(b, &evals);
         let mut v = self.verdict(b, &evals, choice, note.into_iter().collect(), false);
         if v.verdict == Verdict::Unknown && same_hidden_answer(&evals, rec.evals, rec.choice) {
@@ -665,11 +677,11 @@ fn derived_options(
     credentials: Credentials,
     rec: &Recording,
     observed: &Observed,
-    options: &[bool],
-) -> Vec<bool> {
+    options: &'static [bool],
+) -> &'static [bool] {
     match credentials {
-        Credentials::Include => vec![true],
-        Credentials::Omit => vec![false],
+        Credentials::Include => &[true],
+        Credentials::Omit => &[false],
         Credentials::Unknown => match (rec.chosen(), observed) {
             (
                 Some((include, _)),
@@ -678,8 +690,8 @@ fn derived_options(
                 | Observed::NotSent
                 | Observed::PreflightsPassed
                 | Observed::NotObserved,
-            ) => vec![*include],
-            _ => options.to_vec(),
+            ) => one_option(*include),
+            _ => options,
         },
     }
 }
@@ -761,6 +773,7 @@ fn unknown_if_mode_ambiguous(facts: &Facts, browsers: &mut PerBrowser<BrowserVer
 fn commit_caches(
     caches: &mut PerBrowser<PreflightCache>,
     flow: &Flow,
+    page_origin: &str,
     chosen: PerBrowser<Option<(bool, Evaluation)>>,
 ) {
     for (cache, choice) in caches.values_mut().zip(chosen.into_values()) {
@@ -773,7 +786,8 @@ fn commit_caches(
                 .preflight
                 .as_ref()
                 .map_or(hop.exchange.time, |pf| pf.time);
-            cache.insert(&flow.client, &p.origin, &p.url, time, include, &p.allowed);
+            let (origin, url) = (p.origin(page_origin), &hop.exchange.request.url);
+            cache.insert(&flow.client, origin, url, time, include, &p.allowed);
         }
         if let Decision::Blocked(b) = &ev.decision {
             cache.clear(&flow.client, &b.request_origin, &b.url);
@@ -849,8 +863,12 @@ fn note_credentials_evidence(
 fn not_cors_traffic(flow: &Flow, first_read: &FirstRequest, facts: &Facts) -> Option<Note> {
     let first = &flow.first().exchange;
     let req = &first.request;
-    let scheme = |u: &str| u.split(':').next().unwrap_or("").to_ascii_lowercase();
-    let websocket = matches!(scheme(&req.url).as_str(), "ws" | "wss")
+    // The scheme compared in place (the lists are lower case), not lower-cased into a copy.
+    let scheme_in = |u: &str, schemes: &[&str]| {
+        let scheme = u.split(':').next().unwrap_or("");
+        schemes.iter().any(|s| scheme.eq_ignore_ascii_case(s))
+    };
+    let websocket = scheme_in(&req.url, &["ws", "wss"])
         || first_read
             .str(Read::Upgrade)
             .is_some_and(|u| u.trim().eq_ignore_ascii_case("websocket"))
@@ -873,7 +891,7 @@ fn not_cors_traffic(flow: &Flow, first_read: &FirstRequest, facts: &Facts) -> Op
         .into_iter()
         .filter_map(|h| first_read.str(h))
         .chain(std::iter::once(Cow::Borrowed(req.url.as_str())))
-        .find(|v| EXTENSION_SCHEMES.contains(&scheme(v).as_str()));
+        .find(|v| scheme_in(v, EXTENSION_SCHEMES));
     if let Some(src) = named_source {
         return Some(Note::ExtensionTraffic {
             source: src.split('/').take(3).collect::<Vec<_>>().join("/"),
@@ -1021,7 +1039,8 @@ fn choose_with_evidence(
             _ => Credentials::Unknown,
         }
     };
-    let pick = |pred: &dyn Fn(&Evaluation) -> bool| -> Vec<usize> {
+    // At most two readings: kept inline.
+    let pick = |pred: &dyn Fn(&Evaluation) -> bool| -> smallvec::SmallVec<[usize; 2]> {
         (0..evals.len()).filter(|&i| pred(&evals[i].1)).collect()
     };
     match &facts.observed {
@@ -1599,9 +1618,11 @@ fn mode_of(
             .iter()
             .find_map(|h| header_str(&h.exchange.request.headers, "sec-fetch-mode"))
     });
-    match sfm.map(|s| s.to_ascii_lowercase()).as_deref() {
-        Some("no-cors") => Mode::NoCors,
-        Some("navigate" | "nested-navigate") => Mode::Navigate,
+    // Compared in place (the values are lower case), not lower-cased into a copy.
+    let is = |s: &str, modes: &[&str]| modes.iter().any(|m| s.eq_ignore_ascii_case(m));
+    match sfm.as_deref() {
+        Some(s) if is(s, &["no-cors"]) => Mode::NoCors,
+        Some(s) if is(s, &["navigate", "nested-navigate"]) => Mode::Navigate,
         Some(_) => Mode::Cors,
         None => inferred_mode(flow, page_origin, rt, error),
     }
@@ -2307,11 +2328,7 @@ mod tests {
     /// caches it emptied.
     #[test]
     fn cache_expiry_stage() {
-        let allowed = super::super::cache::Allowed {
-            methods: vec!["PUT".into()],
-            headers: Vec::new(),
-            max_age: 5,
-        };
+        let allowed = super::super::cache::Allowed::new(&["PUT"], &[], 5);
         let client: Arc<str> = Arc::from("c");
         let mut res = Resolver::new();
         res.expire_caches(0);
@@ -2328,11 +2345,7 @@ mod tests {
     /// and the live ones dropped are counted; the newest entries stay.
     #[test]
     fn cache_budget_drops_the_least_recently_refreshed() {
-        let allowed = super::super::cache::Allowed {
-            methods: vec!["PUT".into()],
-            headers: Vec::new(),
-            max_age: 3600,
-        };
+        let allowed = super::super::cache::Allowed::new(&["PUT"], &[], 3600);
         let mut res = Resolver::one_of(1, 0);
         assert_eq!(res.cache_budget, MIN_CACHE_BUDGET);
         let clients: Vec<Arc<str>> = (0..=MIN_CACHE_BUDGET)
@@ -2428,12 +2441,12 @@ mod tests {
         let only = |skip: Browser, e: &Evaluation| {
             PerBrowser::from_fn(|b| (b != skip).then(|| (false, e.clone())))
         };
-        commit_caches(&mut caches, &flow, only(Browser::Firefox, &passed));
+        commit_caches(&mut caches, &flow, O, only(Browser::Firefox, &passed));
         let lens = |c: &PerBrowser<PreflightCache>| c.values().map(|c| c.len()).collect::<Vec<_>>();
         assert_eq!(lens(&caches), [1, 0, 1]);
         let safari_blocked =
             PerBrowser::from_fn(|b| (b == Browser::Safari).then(|| (false, blocked.clone())));
-        commit_caches(&mut caches, &flow, safari_blocked);
+        commit_caches(&mut caches, &flow, O, safari_blocked);
         assert_eq!(lens(&caches), [1, 0, 0]);
     }
 
