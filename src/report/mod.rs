@@ -485,8 +485,91 @@ fn record_notes(res: &Resolution) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
+/// The record's texts that are the flow's or its resolution's own strings: copied for a
+/// record beside its flow ([`Record::new`]), moved out of them otherwise
+/// ([`Record::from_owned`]; each was a copy per record, five a flow on average).
+struct Texts {
+    origin: Option<String>,
+    url: String,
+    method: String,
+    final_url: String,
+    failed_parameter: Option<String>,
+    message: Option<String>,
+    fix: Option<String>,
+    firefox_message: Option<String>,
+    safari_message: Option<String>,
+}
+
+impl Texts {
+    fn copied(flow: &Flow, res: &Resolution) -> Texts {
+        let (first, last) = (&flow.first().exchange, &flow.last().exchange);
+        let (cr, fx, sf) = (
+            &res.browsers[Browser::Chromium],
+            &res.browsers[Browser::Firefox],
+            &res.browsers[Browser::Safari],
+        );
+        Texts {
+            origin: res.facts.page_origin.clone(),
+            url: first.request.url.clone(),
+            method: first.request.method.clone(),
+            final_url: last.request.url.clone(),
+            failed_parameter: cr.failed_parameter.clone(),
+            message: cr.message.clone(),
+            fix: res.browsers[res.recorder]
+                .fix
+                .clone()
+                .or_else(|| cr.fix.clone()),
+            firefox_message: fx.message.clone(),
+            safari_message: sf.message.clone(),
+        }
+    }
+
+    /// What [`Texts::copied`] gives, taken out of `flow` and `res` (left empty there).
+    fn taken(flow: &mut Flow, res: &mut Resolution) -> Texts {
+        let take = std::mem::take::<String>;
+        // A flow of one hop has its URL as its final URL too: copied once, not taken twice.
+        let final_url = match flow.hops.len() {
+            1 => flow.hops[0].exchange.request.url.clone(),
+            n => take(&mut flow.hops[n - 1].exchange.request.url),
+        };
+        let first = &mut flow.hops[0].exchange.request;
+        let fix = res.browsers[res.recorder].fix.take();
+        let b = &mut res.browsers;
+        Texts {
+            origin: res.facts.page_origin.take(),
+            url: take(&mut first.url),
+            method: take(&mut first.method),
+            final_url,
+            failed_parameter: b[Browser::Chromium].failed_parameter.take(),
+            message: b[Browser::Chromium].message.take(),
+            fix: fix.or_else(|| b[Browser::Chromium].fix.take()),
+            firefox_message: b[Browser::Firefox].message.take(),
+            safari_message: b[Browser::Safari].message.take(),
+        }
+    }
+}
+
+/// Whether any browser's verdict in `res` is a CORS one (not `not-cors`): what a record
+/// needs to be reported without `--all`.
+pub(crate) fn is_cross_origin_cors(res: &Resolution) -> bool {
+    res.browsers.values().any(|v| v.verdict != Verdict::NotCors)
+}
+
 impl Record {
     pub fn new(flow: &Flow, res: &Resolution) -> Record {
+        Self::with_texts(flow, res, Texts::copied(flow, res))
+    }
+
+    /// The record of a flow that is not kept beside it: [`Record::new`]'s record, its
+    /// strings moved out of `flow` and `res` instead of copied.
+    pub(crate) fn from_owned(mut flow: Flow, mut res: Resolution) -> Record {
+        let texts = Texts::taken(&mut flow, &mut res);
+        Self::with_texts(&flow, &res, texts)
+    }
+
+    /// The record around `texts`; reads nothing of `flow` and `res` that [`Texts`] holds
+    /// (those may have been taken out).
+    fn with_texts(flow: &Flow, res: &Resolution, texts: Texts) -> Record {
         let first = flow.first();
         let last = flow.last();
         let cr = &res.browsers[Browser::Chromium];
@@ -516,29 +599,40 @@ impl Record {
             Some(pf) => location_text(&pf.loc),
             None => location_text(&first.exchange.loc),
         };
+        let Texts {
+            origin,
+            url,
+            method,
+            final_url,
+            failed_parameter,
+            message,
+            fix,
+            firefox_message,
+            safari_message,
+        } = texts;
         Record {
             source: first.exchange.loc.source.to_string(),
             index: index_of(&first.exchange.loc.position, first.exchange.seq),
             time: rfc3339(first.exchange.time),
-            origin: res.facts.page_origin.clone(),
-            url: first.exchange.request.url.clone(),
-            method: first.exchange.request.method.clone(),
+            origin,
+            url,
+            method,
             credentials: res.credentials,
             preflight,
             verdict: cr.verdict,
             reason: cr.reason,
-            failed_parameter: cr.failed_parameter.clone(),
-            message: cr.message.clone(),
-            fix: res.browsers[res.recorder].fix.clone().or(cr.fix.clone()),
+            failed_parameter,
+            message,
+            fix,
             firefox_verdict: fx.verdict,
             firefox_reason: fx.reason,
-            firefox_message: fx.message.clone(),
+            firefox_message,
             safari_verdict: sf.verdict,
             safari_reason: sf.reason,
-            safari_message: sf.message.clone(),
+            safari_message,
             browsers_agree: res.browsers_agree(),
             status: last.exchange.response.as_ref().map(|r| r.status),
-            final_url: last.exchange.request.url.clone(),
+            final_url,
             redirects: flow.hops.len() - 1,
             recorded_by: res.recorder.id(),
             note: notes,
@@ -587,12 +681,6 @@ impl Record {
     /// The console message as `browser` writes it.
     pub(crate) fn message_for(&self, browser: Browser) -> Option<&String> {
         self.browser_fields(browser).2
-    }
-
-    pub(crate) fn is_cross_origin_cors(&self) -> bool {
-        crate::cors::ALL_BROWSERS
-            .iter()
-            .any(|&b| self.browser_fields(b).0 != Verdict::NotCors)
     }
 
     /// The endpoint for summaries: origin + path, without the query.
@@ -1195,6 +1283,67 @@ mod tests {
             preflight_wait_ms: None,
             flow: None,
             ndjson: None,
+        }
+    }
+
+    /// Flows paired from `xs` and resolved, as the pipeline makes them.
+    fn resolved(xs: Vec<crate::model::Exchange>) -> Vec<(Flow, Resolution)> {
+        let mut flows = Vec::new();
+        let mut p = crate::pairing::Pairer::new(crate::pairing::PairingOptions::default());
+        for x in xs {
+            p.push(x, &mut |f| flows.push(f));
+        }
+        p.finish(&mut |f| flows.push(f));
+        let mut r = crate::cors::resolve::Resolver::new();
+        flows
+            .into_iter()
+            .map(|f| {
+                let res = r.resolve(&f, Browser::Chromium);
+                (f, res)
+            })
+            .collect()
+    }
+
+    /// A record built from a flow it moves out of equals the one copied from the flow, on
+    /// every flow of the committed recordings (redirects, preflights, blocks, notes) and a
+    /// generated capture.
+    #[test]
+    fn record_from_owned_flow_equals_record_of_borrowed() {
+        let mut xs = Vec::new();
+        for name in ["devtools.har", "chrome-har.har", "playwright.har"] {
+            let path = format!("{}/tests/data/chromium/{name}", env!("CARGO_MANIFEST_DIR"));
+            let file = std::fs::File::open(&path).expect("committed fixture");
+            crate::input::har::read_har(
+                Box::new(std::io::BufReader::new(file)),
+                std::sync::Arc::from(name),
+                &crate::input::har::HarOptions::default(),
+                &mut |x| xs.push(x),
+                &mut crate::diag::Diagnostics::new(),
+            )
+            .expect("committed fixture reads");
+        }
+        let mut pcap = Vec::new();
+        let spec = crate::synth::PcapSpec {
+            target_bytes: 1 << 20,
+            ..Default::default()
+        };
+        crate::synth::write_pcap(&mut pcap, &spec).expect("writing to a Vec cannot fail");
+        crate::capture::read_capture(
+            Box::new(std::io::Cursor::new(pcap)),
+            std::sync::Arc::from("gen.pcap"),
+            &crate::capture::CaptureOptions::default(),
+            &mut |x| xs.push(x),
+            &mut crate::diag::Diagnostics::new(),
+        )
+        .expect("generated capture reads");
+        let flows = resolved(xs);
+        assert!(flows.iter().any(|(f, _)| f.hops.len() > 1), "a redirect");
+        assert!(flows
+            .iter()
+            .any(|(_, r)| r.browsers[Browser::Chromium].fix.is_some()));
+        for (flow, res) in flows {
+            let copied = Record::new(&flow, &res);
+            assert_eq!(copied, Record::from_owned(flow, res));
         }
     }
 
