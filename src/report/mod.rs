@@ -350,7 +350,9 @@ impl PreflightSource {
 /// One record; its fields, their order and meaning are [`FIELDS`].
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Record {
-    pub source: String,
+    /// The input's name, shared with its exchanges (not a copy per record).
+    #[serde(serialize_with = "serialize_str")]
+    pub source: std::sync::Arc<str>,
     pub index: u64,
     pub time: String,
     pub origin: Option<String>,
@@ -388,6 +390,12 @@ pub struct Record {
     /// resolving workers); the NDJSON sink then writes it as it is. Never serialized.
     #[serde(skip)]
     pub ndjson: Option<Vec<u8>>,
+}
+
+/// A shared string as the plain string it is (serde serializes `Arc<str>` only with its `rc`
+/// feature, which would enable it for every type).
+fn serialize_str<S: serde::Serializer>(s: &std::sync::Arc<str>, ser: S) -> Result<S::Ok, S::Error> {
+    ser.serialize_str(s)
 }
 
 /// Earliest and latest times RFC 3339 can write (four-digit years): 0000-01-01T00:00:00Z and
@@ -611,7 +619,7 @@ impl Record {
             safari_message,
         } = texts;
         Record {
-            source: first.exchange.loc.source.to_string(),
+            source: first.exchange.loc.source.clone(),
             index: index_of(&first.exchange.loc.position, first.exchange.seq),
             time: rfc3339(first.exchange.time),
             origin,
@@ -967,8 +975,13 @@ impl Summary {
         }
     }
 
+    /// The browser `browser` names (Chromium for `mixed` or none): matched against the ids
+    /// it is always one of, without the parse's lower-cased copy (one a record).
     fn browser(&self) -> Browser {
-        self.browser.parse().unwrap_or(Browser::Chromium)
+        crate::cors::ALL_BROWSERS
+            .into_iter()
+            .find(|b| b.id() == self.browser)
+            .unwrap_or(Browser::Chromium)
     }
 
     pub(crate) fn add(&mut self, r: &Record) {

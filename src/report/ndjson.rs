@@ -233,7 +233,7 @@ mod tests {
         ) -> Record {
             let reason = |i: usize| reasons[i].then_some(statics[i]);
             Record {
-                source: s[0].clone(),
+                source: s[0].as_str().into(),
                 index,
                 time: s[1].clone(),
                 origin: o[0].clone(),
