@@ -402,14 +402,8 @@ impl Pairer {
 
     /// Whether the preflight `a` can be the one of request `b`.
     fn origins_compatible(a: &Exchange, b: &Exchange) -> bool {
-        let origins = match (
-            a.request.headers.get_str("origin"),
-            b.request.headers.get_str("origin"),
-        ) {
-            (Some(x), Some(y)) => x == y,
-            _ => true,
-        };
-        origins && Self::announced_headers_sent(a, b)
+        same_origin_header(&a.request.headers, &b.request.headers)
+            && Self::announced_headers_sent(a, b)
     }
 
     /// A preflight `pf` only guarded a request that carries every header it announced: a
@@ -421,18 +415,7 @@ impl Pairer {
         if pf.flavour.is_har() || actual.flavour.is_har() {
             return true;
         }
-        let Some(list) = pf
-            .request
-            .headers
-            .get_joined("access-control-request-headers")
-        else {
-            return true;
-        };
-        let sent = crate::model::NameSet::new(actual.request.headers.iter().map(|(n, _)| n));
-        list.split(|&b| b == b',')
-            .map(crate::model::trim_http_ws)
-            .filter(|n| !n.is_empty())
-            .all(|n| sent.contains(n))
+        announced_all_sent(&pf.request.headers, &actual.request.headers)
     }
 
     /// The unclaimed preflight for `actual` (at `slot`), searched from `from` to `to` in time,
@@ -649,6 +632,44 @@ impl Pairer {
     }
 }
 
+/// Whether every name of the preflight's `Access-Control-Request-Headers` (its joined value,
+/// `get_joined`, split at commas) is among the `sent` header names.
+fn announced_all_sent(preflight: &crate::model::Headers, sent: &crate::model::Headers) -> bool {
+    // Read line by line without joining: a line's own commas and the joint split alike.
+    let announced = preflight
+        .get_all("access-control-request-headers")
+        .flat_map(|v| v.split(|&b| b == b','))
+        .map(crate::model::trim_http_ws)
+        .filter(|n| !n.is_empty());
+    // The first names are looked for along the sent headers (a list announces a few);
+    // past those a name set is built once, so a hostile list stays linear.
+    let mut set = None;
+    announced.enumerate().all(|(i, n)| {
+        if i < crate::model::NameSet::SCAN {
+            return sent.iter().any(|(name, _)| name.eq_ignore_ascii_case(n));
+        }
+        set.get_or_insert_with(|| crate::model::NameSet::new(sent.iter().map(|(n, _)| n)))
+            .contains(n)
+    })
+}
+
+/// Whether two requests' `Origin` values (`Headers::get_str`) are equal, or either has none.
+/// A single UTF-8 line is its own text: compared in place, without the two copies.
+fn same_origin_header(a: &crate::model::Headers, b: &crate::model::Headers) -> bool {
+    let (mut xs, mut ys) = (a.get_all("origin"), b.get_all("origin"));
+    match (xs.next(), ys.next()) {
+        (None, _) | (_, None) => return true,
+        (Some(x), Some(y)) if xs.next().is_none() && ys.next().is_none() => {
+            let (x, y) = (crate::model::trim_http_ws(x), crate::model::trim_http_ws(y));
+            if std::str::from_utf8(x).is_ok() && std::str::from_utf8(y).is_ok() {
+                return x == y;
+            }
+        }
+        _ => {}
+    }
+    a.get_str("origin") == b.get_str("origin")
+}
+
 /// Whether preflight `p` and request `r` can belong together by their times, in either way an
 /// input logs them: the request's entry starting first and covering its preflight (DevTools,
 /// chrome-har: the fetch starts, then the preflight goes out) or the request starting when its
@@ -768,6 +789,60 @@ mod tests {
             }
         }
     }
+    use crate::model::Headers;
+
+    /// `announced_all_sent` as it was: the joined value split, the sent names in a set.
+    fn announced_all_sent_joined(preflight: &Headers, sent: &Headers) -> bool {
+        let Some(list) = preflight.get_joined("access-control-request-headers") else {
+            return true;
+        };
+        let sent = crate::model::NameSet::new(sent.iter().map(|(n, _)| n));
+        list.split(|&b| b == b',')
+            .map(crate::model::trim_http_ws)
+            .filter(|n| !n.is_empty())
+            .all(|n| sent.contains(n))
+    }
+
+    fn lines(name: &str, values: &[Vec<u8>]) -> Headers {
+        values
+            .iter()
+            .map(|v| (name.as_bytes(), v.as_slice()))
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// Announced names read line by line, looked for along the sent names or in a set past
+        /// the first sixteen: what the joined value and the name set said.
+        #[test]
+        fn announced_names_agree_with_the_joined_value(
+            acrh in proptest::collection::vec("[ \t]{0,2}[aAbB-]{0,2}([ \t]*,[ \t]*[aAbB-]{0,2}){0,12}[ \t]{0,2}", 0..4),
+            sent in proptest::collection::vec("[aAbB-]{1,2}|X-[a-z]{1,3}", 0..24),
+        ) {
+            let acrh: Vec<Vec<u8>> = acrh.into_iter().map(String::into_bytes).collect();
+            let pf = lines("Access-Control-Request-Headers", &acrh);
+            let sent: Headers = sent.iter().map(|n| (n.as_bytes(), &b"1"[..])).collect();
+            proptest::prop_assert_eq!(
+                announced_all_sent(&pf, &sent),
+                announced_all_sent_joined(&pf, &sent)
+            );
+        }
+
+        /// Origins compared in place when each is one UTF-8 line: what comparing their texts
+        /// (`get_str`, non-UTF-8 bytes escaped as `\xNN`) said.
+        #[test]
+        fn origin_headers_compare_as_their_texts(
+            a in proptest::collection::vec(proptest::collection::vec(proptest::sample::select(vec![b'a', b'\\', b'x', b'F', 0xff, b' ', b'\t']), 0..5), 0..3),
+            b in proptest::collection::vec(proptest::collection::vec(proptest::sample::select(vec![b'a', b'\\', b'x', b'F', 0xff, b' ', b'\t']), 0..5), 0..3),
+        ) {
+            let (a, b) = (lines("Origin", &a), lines("Origin", &b));
+            let texts = match (a.get_str("origin"), b.get_str("origin")) {
+                (Some(x), Some(y)) => x == y,
+                _ => true,
+            };
+            proptest::prop_assert_eq!(same_origin_header(&a, &b), texts);
+        }
+    }
+
     use crate::model::{test_exchange, Flavour};
 
     fn at(time: Micros, method: &str, url: &str, req: &[(&str, &str)]) -> Exchange {
