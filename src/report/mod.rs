@@ -354,7 +354,7 @@ pub struct Record {
     #[serde(serialize_with = "serialize_str")]
     pub source: std::sync::Arc<str>,
     pub index: u64,
-    pub time: String,
+    pub time: RecordTime,
     pub origin: Option<String>,
     pub url: String,
     pub method: String,
@@ -412,6 +412,47 @@ const RFC3339_MAX: Micros = 253_402_300_799_999_999;
 /// truncated, `Z`), a test holds the two equal: chrono's general formatter was a fifth of
 /// building a record.
 pub(crate) fn rfc3339(t: Micros) -> String {
+    RecordTime::new(t).to_string()
+}
+
+/// A record's `time` as [`rfc3339`] writes it, held in place (it was a string allocated per
+/// record); it reads as the `str` it is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct RecordTime([u8; 24]);
+
+impl RecordTime {
+    pub(crate) fn new(t: Micros) -> RecordTime {
+        RecordTime(rfc3339_bytes(t))
+    }
+}
+
+impl std::ops::Deref for RecordTime {
+    type Target = str;
+    fn deref(&self) -> &str {
+        // ASCII digits and punctuation only (`rfc3339_bytes`): always UTF-8.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for RecordTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl std::fmt::Debug for RecordTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl Serialize for RecordTime {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self)
+    }
+}
+
+fn rfc3339_bytes(t: Micros) -> [u8; 24] {
     let t = t.clamp(RFC3339_MIN, RFC3339_MAX);
     let secs = t.div_euclid(1_000_000);
     let millis = t.rem_euclid(1_000_000) / 1000;
@@ -433,10 +474,7 @@ pub(crate) fn rfc3339(t: Micros) -> String {
     put(14, sod / 60 % 60, 2);
     put(17, sod % 60, 2);
     put(20, millis, 3);
-    // ASCII digits and punctuation only: always UTF-8.
-    std::str::from_utf8(&b)
-        .map(str::to_owned)
-        .unwrap_or_default()
+    b
 }
 
 /// Year, month, day of the proleptic Gregorian calendar from days since 1970-01-01 (Howard
@@ -474,23 +512,34 @@ fn index_of(p: &Position, seq: u64) -> u64 {
 /// another's). A browser whose notes an earlier one already ends with (the notes every
 /// browser shares) adds nothing.
 fn record_notes(res: &Resolution) -> Option<String> {
+    use std::fmt::Write as _;
     let rec_first = std::iter::once(&res.browsers[res.recorder])
         .chain(res.browsers.values().filter(|v| v.browser != res.recorder));
-    let mut said: Vec<&[crate::cors::note::Note]> = Vec::new();
-    let mut parts: Vec<String> = Vec::new();
-    for v in rec_first {
-        if v.notes.is_empty() || said.iter().any(|s| s.ends_with(&v.notes)) {
+    // At most one note list a browser (no vector for them), and the text written in place
+    // of a list of parts joined after.
+    let mut said: [&[crate::cors::note::Note]; 3] = [&[]; 3];
+    let mut out: Option<String> = None;
+    for (i, v) in rec_first.enumerate() {
+        if v.notes.is_empty() || said[..i].iter().any(|s| s.ends_with(&v.notes)) {
             continue;
         }
-        said.push(&v.notes);
+        said[i] = &v.notes;
         let text = crate::cors::note::join(&v.notes).unwrap_or_default();
-        parts.push(if v.browser == res.recorder {
-            text
-        } else {
-            format!("{}: {text}", v.browser)
-        });
+        let labelled = v.browser != res.recorder;
+        match &mut out {
+            None if !labelled => out = Some(text),
+            None => out = Some(format!("{}: {text}", v.browser)),
+            Some(o) => {
+                o.push_str("; ");
+                if labelled {
+                    // Writing to a String cannot fail.
+                    let _ = write!(o, "{}: ", v.browser);
+                }
+                o.push_str(&text);
+            }
+        }
     }
-    (!parts.is_empty()).then(|| parts.join("; "))
+    out
 }
 
 /// The record's texts that are the flow's or its resolution's own strings: copied for a
@@ -621,7 +670,7 @@ impl Record {
         Record {
             source: first.exchange.loc.source.clone(),
             index: index_of(&first.exchange.loc.position, first.exchange.seq),
-            time: rfc3339(first.exchange.time),
+            time: RecordTime::new(first.exchange.time),
             origin,
             url,
             method,
@@ -1264,7 +1313,7 @@ mod tests {
         Record {
             source: "a.har".into(),
             index: 3,
-            time: rfc3339(0),
+            time: RecordTime::new(0),
             origin: Some("https://app.example".into()),
             url: "https://api.example/x".into(),
             method: "PUT".into(),
@@ -1358,6 +1407,73 @@ mod tests {
             let copied = Record::new(&flow, &res);
             assert_eq!(copied, Record::from_owned(flow, res));
         }
+    }
+
+    /// `record_notes` as it was: parts in a vector, joined.
+    fn record_notes_joined(res: &Resolution) -> Option<String> {
+        let rec_first = std::iter::once(&res.browsers[res.recorder])
+            .chain(res.browsers.values().filter(|v| v.browser != res.recorder));
+        let mut said: Vec<&[crate::cors::note::Note]> = Vec::new();
+        let mut parts: Vec<String> = Vec::new();
+        for v in rec_first {
+            if v.notes.is_empty() || said.iter().any(|s| s.ends_with(&v.notes)) {
+                continue;
+            }
+            said.push(&v.notes);
+            let text = crate::cors::note::join(&v.notes).unwrap_or_default();
+            parts.push(if v.browser == res.recorder {
+                text
+            } else {
+                format!("{}: {text}", v.browser)
+            });
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+
+    /// Every recorder and every way three browsers can share or differ in their notes: the
+    /// note written in place equals the parts joined.
+    #[test]
+    fn record_notes_equal_the_joined_parts() {
+        use crate::cors::note::Note;
+        let mut xs = Vec::new();
+        let mut pcap = Vec::new();
+        crate::synth::write_pcap(
+            &mut pcap,
+            &crate::synth::PcapSpec {
+                target_bytes: 64 << 10,
+                ..Default::default()
+            },
+        )
+        .expect("writing to a Vec cannot fail");
+        crate::capture::read_capture(
+            Box::new(std::io::Cursor::new(pcap)),
+            std::sync::Arc::from("gen.pcap"),
+            &crate::capture::CaptureOptions::default(),
+            &mut |x| xs.push(x),
+            &mut crate::diag::Diagnostics::new(),
+        )
+        .expect("generated capture reads");
+        let (_, mut res) = resolved(xs).into_iter().next().expect("a flow");
+        let (a, b) = (Note::Client("a tool".into()), Note::WebSocketTraffic);
+        let lists = [
+            vec![],
+            vec![a.clone()],
+            vec![b.clone()],
+            vec![a.clone(), b.clone()],
+        ];
+        let mut seen = std::collections::BTreeSet::new();
+        for recorder in crate::cors::ALL_BROWSERS {
+            res.recorder = recorder;
+            for n in 0..lists.len().pow(3) {
+                for (i, v) in res.browsers.values_mut().enumerate() {
+                    v.notes = lists[n / lists.len().pow(i as u32) % lists.len()].clone();
+                }
+                let note = record_notes(&res);
+                assert_eq!(note, record_notes_joined(&res), "{recorder:?} {n}");
+                seen.insert(note);
+            }
+        }
+        assert!(seen.len() > 20, "{seen:?}");
     }
 
     /// The time as chrono writes it (what `rfc3339` replaced).

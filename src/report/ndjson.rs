@@ -235,7 +235,7 @@ mod tests {
             Record {
                 source: s[0].as_str().into(),
                 index,
-                time: s[1].clone(),
+                time: crate::report::RecordTime::new(index as i64),
                 origin: o[0].clone(),
                 url: s[2].clone(),
                 method: s[3].clone(),

@@ -425,7 +425,7 @@ fn blocked_flow(r: &Record, b: Browser) -> BlockedFlow {
     BlockedFlow {
         source: r.source.to_string(),
         index: r.index,
-        time: r.time.clone(),
+        time: r.time.to_string(),
         method: r.method.clone(),
         url: r.url.clone(),
         origin: r.origin.clone(),
