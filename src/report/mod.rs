@@ -1348,6 +1348,26 @@ mod tests {
         }
     }
 
+    /// The exchanges of a generated capture of about `bytes`.
+    fn generated(bytes: u64) -> Vec<crate::model::Exchange> {
+        let mut pcap = Vec::new();
+        let spec = crate::synth::PcapSpec {
+            target_bytes: bytes,
+            ..Default::default()
+        };
+        crate::synth::write_pcap(&mut pcap, &spec).expect("writing to a Vec cannot fail");
+        let mut xs = Vec::new();
+        crate::capture::read_capture(
+            Box::new(std::io::Cursor::new(pcap)),
+            std::sync::Arc::from("gen.pcap"),
+            &crate::capture::CaptureOptions::default(),
+            &mut |x| xs.push(x),
+            &mut crate::diag::Diagnostics::new(),
+        )
+        .expect("generated capture reads");
+        xs
+    }
+
     /// Flows paired from `xs` and resolved, as the pipeline makes them.
     fn resolved(xs: Vec<crate::model::Exchange>) -> Vec<(Flow, Resolution)> {
         let mut flows = Vec::new();
@@ -1384,20 +1404,7 @@ mod tests {
             )
             .expect("committed fixture reads");
         }
-        let mut pcap = Vec::new();
-        let spec = crate::synth::PcapSpec {
-            target_bytes: 1 << 20,
-            ..Default::default()
-        };
-        crate::synth::write_pcap(&mut pcap, &spec).expect("writing to a Vec cannot fail");
-        crate::capture::read_capture(
-            Box::new(std::io::Cursor::new(pcap)),
-            std::sync::Arc::from("gen.pcap"),
-            &crate::capture::CaptureOptions::default(),
-            &mut |x| xs.push(x),
-            &mut crate::diag::Diagnostics::new(),
-        )
-        .expect("generated capture reads");
+        xs.extend(generated(1 << 20));
         let flows = resolved(xs);
         assert!(flows.iter().any(|(f, _)| f.hops.len() > 1), "a redirect");
         assert!(flows
@@ -1435,25 +1442,10 @@ mod tests {
     #[test]
     fn record_notes_equal_the_joined_parts() {
         use crate::cors::note::Note;
-        let mut xs = Vec::new();
-        let mut pcap = Vec::new();
-        crate::synth::write_pcap(
-            &mut pcap,
-            &crate::synth::PcapSpec {
-                target_bytes: 64 << 10,
-                ..Default::default()
-            },
-        )
-        .expect("writing to a Vec cannot fail");
-        crate::capture::read_capture(
-            Box::new(std::io::Cursor::new(pcap)),
-            std::sync::Arc::from("gen.pcap"),
-            &crate::capture::CaptureOptions::default(),
-            &mut |x| xs.push(x),
-            &mut crate::diag::Diagnostics::new(),
-        )
-        .expect("generated capture reads");
-        let (_, mut res) = resolved(xs).into_iter().next().expect("a flow");
+        let (_, mut res) = resolved(generated(64 << 10))
+            .into_iter()
+            .next()
+            .expect("a flow");
         let (a, b) = (Note::Client("a tool".into()), Note::WebSocketTraffic);
         let lists = [
             vec![],
