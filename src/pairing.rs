@@ -2,8 +2,6 @@
 //! that guarded it and the redirect hops that followed — keyed by (client, URL, method) and
 //! decided within a bounded time window, so memory follows the window and not the input.
 
-use std::sync::Arc;
-
 use crate::model::{Exchange, Micros};
 
 pub use crate::model::{Flow, FlowHop};
@@ -84,12 +82,30 @@ impl Default for PairingOptions {
 
 type Slot = (Micros, u64);
 
+/// Places in one chunk of the pairer's slab of waiting exchanges.
+const SLAB_CHUNK: usize = 256;
+
 struct Pending {
     x: Exchange,
     preflight_for: Option<String>,
     claimed: bool,
-    /// Normalized URL, the index key (shared with the index).
-    url: Arc<str>,
+    /// The normalized URL when it is not the request's URL as written (most are: see
+    /// [`is_plain_url`]), so most exchanges wait without a copy of their URL.
+    normalized: Option<Box<str>>,
+    /// The index key of (client, normalized URL) ([`Pairer::key`]).
+    key: u64,
+}
+
+impl Pending {
+    /// The normalized URL, the index's.
+    fn url(&self) -> &str {
+        self.normalized.as_deref().unwrap_or(&self.x.request.url)
+    }
+
+    /// Whether this exchange is `client`'s to the normalized `url`.
+    fn is(&self, client: &str, url: &str) -> bool {
+        *self.x.client == *client && self.url() == url
+    }
 }
 
 /// Whether an exchange is a CORS preflight: OPTIONS with `Origin` and
@@ -110,11 +126,12 @@ pub(crate) fn preflight_method(x: &Exchange) -> Option<String> {
     }
 }
 
-fn normalize_url(u: &str) -> Arc<str> {
+/// `u` as the URL parser writes it, when that may differ from `u` (`None`: `u` is it).
+fn normalized(u: &str) -> Option<Box<str>> {
     if is_plain_url(u) {
-        return Arc::from(u);
+        return None;
     }
-    Arc::from(url::Url::parse(u).map_or_else(|_| u.to_owned(), |p| p.to_string()))
+    Some(url::Url::parse(u).map_or_else(|_| u.into(), |p| String::from(p).into()))
 }
 
 /// Whether `u` is already what the URL parser would write back, so pairing need not parse
@@ -127,27 +144,6 @@ fn is_plain_url(u: &str) -> bool {
     // The scheme and authority are checked as for an origin; the path must follow at once.
     crate::origin::plain_origin(u)
         .is_some_and(|origin| crate::origin::is_plain_path(&u.as_bytes()[origin.len()..]))
-}
-
-/// The index key: (client, normalized URL).
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct UrlKey {
-    client: Arc<str>,
-    url: Arc<str>,
-}
-
-/// A lookup of [`UrlKey`] by borrowed strings (no key is built for a lookup); it hashes as
-/// the key does (`Arc<str>` hashes as its `str`).
-#[derive(Hash)]
-struct UrlQuery<'a> {
-    client: &'a str,
-    url: &'a str,
-}
-
-impl hashbrown::Equivalent<UrlKey> for UrlQuery<'_> {
-    fn equivalent(&self, key: &UrlKey) -> bool {
-        *self.client == *key.client && *self.url == *key.url
-    }
 }
 
 /// The waiting slots of one (client, URL), in push order. Most URLs have one exchange waiting
@@ -190,13 +186,26 @@ impl Slots {
 /// window computation saturates.
 pub struct Pairer {
     opts: PairingOptions,
-    /// Boxed: an exchange is several hundred bytes, and the tree moves its entries about on
-    /// every insert and remove.
-    buf: BTreeMap<Slot, Box<Pending>>,
-    /// Per (client, URL): the waiting slots, in push order (so sorted by `Slot.1`) and never
-    /// longer than `max_pending_per_url`.
-    /// Hashed with seeded foldhash (its keys come from the input).
-    by_url: hashbrown::HashMap<UrlKey, Slots, foldhash::fast::RandomState>,
+    /// The waiting exchanges' places in `slab`, by slot. An exchange is several hundred
+    /// bytes and the tree moves its entries about on every insert and remove, so the tree
+    /// holds only where each one is.
+    buf: BTreeMap<Slot, usize>,
+    /// The waiting exchanges, in chunks of [`SLAB_CHUNK`] places (`None` while free):
+    /// reused, where a box for each exchange was an allocation and a free per exchange;
+    /// chunks, so that growing never copies the exchanges already there.
+    slab: Vec<Box<[Option<Pending>]>>,
+    /// Free places of `slab`.
+    free: Vec<usize>,
+    /// Per (client, URL) key ([`Pairer::key`]): the waiting slots, in push order (so sorted
+    /// by `Slot.1`), never more than `max_pending_per_url` of one (client, URL). A key is a
+    /// hash, so the index owns no copy of the strings; the exchanges of another (client, URL)
+    /// with the same hash are told apart by their own strings ([`Pairer::candidates`]).
+    by_url: hashbrown::HashMap<u64, Slots, foldhash::fast::RandomState>,
+    /// Seeded (the keys come from the input).
+    keys: foldhash::fast::RandomState,
+    /// Every key the same, so every lookup meets other URLs' exchanges (tests).
+    #[cfg(test)]
+    same_keys: bool,
     latest: Micros,
     next_id: u64,
     diag: Diagnostics,
@@ -207,7 +216,12 @@ impl Pairer {
         Self {
             opts,
             buf: BTreeMap::new(),
+            slab: Vec::new(),
+            free: Vec::new(),
             by_url: hashbrown::HashMap::default(),
+            keys: foldhash::fast::RandomState::default(),
+            #[cfg(test)]
+            same_keys: false,
             latest: Micros::MIN,
             next_id: 0,
             diag: Diagnostics::new(),
@@ -229,46 +243,40 @@ impl Pairer {
         let slot = (x.time, self.next_id);
         self.next_id += 1;
         self.latest = self.latest.max(x.time);
-        let url = normalize_url(&x.request.url);
+        let normalized = normalized(&x.request.url);
         let preflight_for = preflight_method(&x);
+        let key = self.key(&x.client, normalized.as_deref().unwrap_or(&x.request.url));
         let (client, source) = (x.client.clone(), x.loc.source.clone());
-        let query = UrlQuery {
-            client: &client,
-            url: &url,
-        };
         let max_url = self.opts.max_pending_per_url.max(2);
-        // Whether this URL now has too many waiting (its count known here: no second search).
-        let over = match self.by_url.get_mut(&query) {
+        let at = self.store(Pending {
+            x,
+            preflight_for,
+            claimed: false,
+            normalized,
+            key,
+        });
+        self.buf.insert(slot, at);
+        // Whether this key now has too many waiting (its count known here: no second search).
+        let over = match self.by_url.get_mut(&key) {
             Some(v) => {
                 v.push(slot);
                 v.as_slice().len() > max_url
             }
             None => {
-                let key = UrlKey {
-                    client: client.clone(),
-                    url: url.clone(),
-                };
                 self.by_url.insert(key, Slots::One(slot));
                 false
             }
         };
-        self.buf.insert(
-            slot,
-            Box::new(Pending {
-                x,
-                preflight_for,
-                claimed: false,
-                url: url.clone(),
-            }),
-        );
         // Too many waiting for this URL: decide the oldest of them now (see the limit's doc).
-        while let Some(oldest) = over
-            .then(|| self.by_url.get(&query))
-            .flatten()
-            .map(Slots::as_slice)
-            .filter(|v| v.len() > max_url)
-            .and_then(|v| v.iter().min().copied())
+        // (Its URL copied only here, as the exchange may be decided in the loop.)
+        let url = over
+            .then(|| self.get(&slot).map(|p| p.url().to_owned()))
+            .flatten();
+        while let Some(oldest) = url
+            .as_deref()
+            .and_then(|url| self.oldest_past(&client, url, max_url))
         {
+            let url = url.as_deref().unwrap_or_default();
             self.diag.warn(WarnKind::LimitPairingUrl, || {
                 format!(
                     "{source}: more than {max_url} exchanges of {client} to {url} waiting at once; the oldest are paired early"
@@ -277,7 +285,7 @@ impl Pairer {
             self.finalize(oldest, out);
         }
         let cutoff = self.latest.saturating_sub(self.opts.horizon);
-        while let Some((&front, p)) = self.buf.first_key_value() {
+        while let Some((front, p)) = self.first() {
             // In a time-ordered input a preflight also waits out its own duration, as its
             // request may follow only after the answer (`find_actual`'s window).
             let hold = match (&p.preflight_for, self.opts.time_ordered) {
@@ -311,39 +319,91 @@ impl Pairer {
         }
     }
 
-    fn remove(&mut self, slot: Slot) -> Option<Box<Pending>> {
-        let p = self.buf.remove(&slot)?;
-        let key = UrlQuery {
-            client: &p.x.client,
-            url: &p.url,
-        };
-        // Taken out and put back only when others still wait: the usual single slot costs
-        // one search, not two.
-        if let Some((k, mut v)) = self.by_url.remove_entry(&key) {
-            if !v.remove(slot) {
-                self.by_url.insert(k, v);
-            }
+    /// Puts `p` in a free place of the slab (a new chunk when none is free); where.
+    fn store(&mut self, p: Pending) -> usize {
+        if self.free.is_empty() {
+            let start = self.slab.len() * SLAB_CHUNK;
+            self.slab
+                .push(std::iter::repeat_with(|| None).take(SLAB_CHUNK).collect());
+            // Lowest place last, so it is taken first.
+            self.free.extend((start..start + SLAB_CHUNK).rev());
         }
-        Some(p)
+        // Not empty: refilled just above.
+        let at = self.free.pop().unwrap_or_default();
+        *self.place(at) = Some(p);
+        at
     }
 
-    /// The waiting slots for (client, URL): at most `max_pending_per_url` of them.
-    fn candidates(&self, client: &str, url: &str) -> &[Slot] {
+    fn place(&mut self, at: usize) -> &mut Option<Pending> {
+        &mut self.slab[at / SLAB_CHUNK][at % SLAB_CHUNK]
+    }
+
+    fn at(&self, at: usize) -> Option<&Pending> {
+        self.slab[at / SLAB_CHUNK][at % SLAB_CHUNK].as_ref()
+    }
+
+    /// The exchange waiting at `slot`.
+    fn get(&self, slot: &Slot) -> Option<&Pending> {
+        self.buf.get(slot).and_then(|&at| self.at(at))
+    }
+
+    /// The oldest exchange waiting, with its slot.
+    fn first(&self) -> Option<(Slot, &Pending)> {
+        let (&slot, &at) = self.buf.first_key_value()?;
+        Some((slot, self.at(at)?))
+    }
+
+    fn remove(&mut self, slot: Slot) -> Option<Pending> {
+        let at = self.buf.remove(&slot)?;
+        let place = &mut self.slab[at / SLAB_CHUNK][at % SLAB_CHUNK];
+        if let Some(p) = place.as_ref() {
+            // Taken out and put back only when others still wait: the usual single slot
+            // costs one search, not two.
+            if let Some((k, mut v)) = self.by_url.remove_entry(&p.key) {
+                if !v.remove(slot) {
+                    self.by_url.insert(k, v);
+                }
+            }
+        }
+        self.free.push(at);
+        // Moved out once, straight into the result (each further move is a copy of the
+        // exchange).
+        place.take()
+    }
+
+    /// The index key of `client`'s exchanges to the normalized `url`.
+    fn key(&self, client: &str, url: &str) -> u64 {
+        use std::hash::BuildHasher;
+        #[cfg(test)]
+        if self.same_keys {
+            return 0;
+        }
+        self.keys.hash_one((client, url))
+    }
+
+    /// The waiting slots for (client, URL), in push order: at most `max_pending_per_url` of
+    /// them.
+    fn candidates<'a>(&'a self, client: &'a str, url: &'a str) -> impl Iterator<Item = Slot> + 'a {
         self.by_url
-            .get(&UrlQuery { client, url })
-            .map_or(&[], Slots::as_slice)
+            .get(&self.key(client, url))
+            .map_or(&[][..], Slots::as_slice)
+            .iter()
+            .copied()
+            .filter(move |s| self.get(s).is_some_and(|p| p.is(client, url)))
+    }
+
+    /// The oldest waiting slot of (client, URL) when more than `max` wait.
+    fn oldest_past(&self, client: &str, url: &str, max: usize) -> Option<Slot> {
+        if self.candidates(client, url).count() <= max {
+            return None;
+        }
+        self.candidates(client, url).min()
     }
 
     /// Whether the preflight `a` can be the one of request `b`.
     fn origins_compatible(a: &Exchange, b: &Exchange) -> bool {
-        let origins = match (
-            a.request.headers.get_str("origin"),
-            b.request.headers.get_str("origin"),
-        ) {
-            (Some(x), Some(y)) => x == y,
-            _ => true,
-        };
-        origins && Self::announced_headers_sent(a, b)
+        same_origin_header(&a.request.headers, &b.request.headers)
+            && Self::announced_headers_sent(a, b)
     }
 
     /// A preflight `pf` only guarded a request that carries every header it announced: a
@@ -355,37 +415,24 @@ impl Pairer {
         if pf.flavour.is_har() || actual.flavour.is_har() {
             return true;
         }
-        let Some(list) = pf
-            .request
-            .headers
-            .get_joined("access-control-request-headers")
-        else {
-            return true;
-        };
-        let sent = crate::model::NameSet::new(actual.request.headers.iter().map(|(n, _)| n));
-        list.split(|&b| b == b',')
-            .map(crate::model::trim_http_ws)
-            .filter(|n| !n.is_empty())
-            .all(|n| sent.contains(n))
+        announced_all_sent(&pf.request.headers, &actual.request.headers)
     }
 
     /// The unclaimed preflight for `actual` (at `slot`), searched from `from` to `to` in time,
     /// nearest first, skipping a preflight that another unclaimed request is nearer to. In a
     /// time-ordered input, the earliest preflight whose times fit the request's instead.
     fn find_preflight(&self, slot: Slot, from: Micros, to: Micros) -> Option<Slot> {
-        let a = &self.buf.get(&slot)?;
+        let a = self.get(&slot)?;
         if self.opts.time_ordered {
             // The request at `slot` is the earliest unclaimed one (time-ordered inputs are
             // decided front first), so taking the earliest fitting preflight pairs identical
             // concurrent requests one-to-one in order, and an earlier preflight whose request
             // never followed does not fit.
             return self
-                .candidates(&a.x.client, &a.url)
-                .iter()
-                .copied()
+                .candidates(&a.x.client, a.url())
                 .filter(|&s| s != slot && s.0 >= from && s.0 <= to)
                 .filter(|s| {
-                    self.buf.get(s).is_some_and(|p| {
+                    self.get(s).is_some_and(|p| {
                         !p.claimed
                             && p.preflight_for.as_deref() == Some(a.x.request.method.as_str())
                             && Self::origins_compatible(&p.x, &a.x)
@@ -394,14 +441,13 @@ impl Pairer {
                 })
                 .min();
         }
-        let candidates = self.candidates(&a.x.client, &a.url);
+        let candidates = || self.candidates(&a.x.client, a.url());
         // The other unclaimed requests with the same method, by time: a preflight nearer to
         // one of them is that one's (sorted once, so the check below is a binary search).
-        let mut rivals: Vec<Micros> = candidates
-            .iter()
-            .filter(|&&o| {
+        let mut rivals: Vec<Micros> = candidates()
+            .filter(|&o| {
                 o != slot
-                    && self.buf.get(&o).is_some_and(|q| {
+                    && self.get(&o).is_some_and(|q| {
                         !q.claimed
                             && q.preflight_for.is_none()
                             && q.x.request.method == a.x.request.method
@@ -411,8 +457,8 @@ impl Pairer {
             .collect();
         rivals.sort_unstable();
         let mut best: Option<(u64, Slot)> = None;
-        for &s in candidates {
-            let Some(p) = self.buf.get(&s) else { continue };
+        for s in candidates() {
+            let Some(p) = self.get(&s) else { continue };
             if p.claimed || s == slot || s.0 < from || s.0 > to {
                 continue;
             }
@@ -442,19 +488,17 @@ impl Pairer {
 
     /// The request a preflight at `slot` guarded: the nearest unclaimed request after it.
     fn find_actual(&self, slot: Slot) -> Option<Slot> {
-        let p = self.buf.get(&slot)?;
+        let p = self.get(&slot)?;
         let method = p.preflight_for.as_deref()?;
         // `as` saturates for floats; the sum saturates too.
         let window = self
             .opts
             .follow_window
             .saturating_add(p.x.timings.total_ms.map_or(0, |ms| (ms * 1000.0) as Micros));
-        self.candidates(&p.x.client, &p.url)
-            .iter()
-            .copied()
+        self.candidates(&p.x.client, p.url())
             .filter(|s| *s > slot && s.0 <= slot.0.saturating_add(window))
             .filter(|s| {
-                self.buf.get(s).is_some_and(|a| {
+                self.get(s).is_some_and(|a| {
                     !a.claimed
                         && a.preflight_for.is_none()
                         && a.x.request.method == method
@@ -494,19 +538,17 @@ impl Pairer {
         let target = crate::origin::resolve_location(&from.request.url, &location)?;
         let target = target.to_string();
         self.candidates(&from.client, &target)
-            .iter()
-            .copied()
             .filter(|s| {
                 s.0 >= from.time && s.0 <= from.time.saturating_add(self.opts.follow_window)
             })
-            .filter(|s| self.buf.get(s).is_some_and(|n| !n.claimed && fits(n)))
+            .filter(|s| self.get(s).is_some_and(|n| !n.claimed && fits(n)))
             .min()
     }
 
     /// Decides the exchange in `front` (the oldest waiting, or the oldest of its URL when a
     /// limit says so): as a preflight, a request, or a hop already claimed by a flow.
     fn finalize(&mut self, front: Slot, out: &mut dyn FnMut(Flow)) {
-        let Some(p) = self.buf.get(&front) else {
+        let Some(p) = self.get(&front) else {
             return;
         };
         if p.claimed {
@@ -588,6 +630,44 @@ impl Pairer {
             hops,
         }
     }
+}
+
+/// Whether every name of the preflight's `Access-Control-Request-Headers` (its joined value,
+/// `get_joined`, split at commas) is among the `sent` header names.
+fn announced_all_sent(preflight: &crate::model::Headers, sent: &crate::model::Headers) -> bool {
+    // Read line by line without joining: a line's own commas and the joint split alike.
+    let announced = preflight
+        .get_all("access-control-request-headers")
+        .flat_map(|v| v.split(|&b| b == b','))
+        .map(crate::model::trim_http_ws)
+        .filter(|n| !n.is_empty());
+    // The first names are looked for along the sent headers (a list announces a few);
+    // past those a name set is built once, so a hostile list stays linear.
+    let mut set = None;
+    announced.enumerate().all(|(i, n)| {
+        if i < crate::model::NameSet::SCAN {
+            return sent.iter().any(|(name, _)| name.eq_ignore_ascii_case(n));
+        }
+        set.get_or_insert_with(|| crate::model::NameSet::new(sent.iter().map(|(n, _)| n)))
+            .contains(n)
+    })
+}
+
+/// Whether two requests' `Origin` values (`Headers::get_str`) are equal, or either has none.
+/// A single UTF-8 line is its own text: compared in place, without the two copies.
+fn same_origin_header(a: &crate::model::Headers, b: &crate::model::Headers) -> bool {
+    let (mut xs, mut ys) = (a.get_all("origin"), b.get_all("origin"));
+    match (xs.next(), ys.next()) {
+        (None, _) | (_, None) => return true,
+        (Some(x), Some(y)) if xs.next().is_none() && ys.next().is_none() => {
+            let (x, y) = (crate::model::trim_http_ws(x), crate::model::trim_http_ws(y));
+            if std::str::from_utf8(x).is_ok() && std::str::from_utf8(y).is_ok() {
+                return x == y;
+            }
+        }
+        _ => {}
+    }
+    a.get_str("origin") == b.get_str("origin")
 }
 
 /// Whether preflight `p` and request `r` can belong together by their times, in either way an
@@ -709,6 +789,60 @@ mod tests {
             }
         }
     }
+    use crate::model::Headers;
+
+    /// `announced_all_sent` as it was: the joined value split, the sent names in a set.
+    fn announced_all_sent_joined(preflight: &Headers, sent: &Headers) -> bool {
+        let Some(list) = preflight.get_joined("access-control-request-headers") else {
+            return true;
+        };
+        let sent = crate::model::NameSet::new(sent.iter().map(|(n, _)| n));
+        list.split(|&b| b == b',')
+            .map(crate::model::trim_http_ws)
+            .filter(|n| !n.is_empty())
+            .all(|n| sent.contains(n))
+    }
+
+    fn lines(name: &str, values: &[Vec<u8>]) -> Headers {
+        values
+            .iter()
+            .map(|v| (name.as_bytes(), v.as_slice()))
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// Announced names read line by line, looked for along the sent names or in a set past
+        /// the first sixteen: what the joined value and the name set said.
+        #[test]
+        fn announced_names_agree_with_the_joined_value(
+            acrh in proptest::collection::vec("[ \t]{0,2}[aAbB-]{0,2}([ \t]*,[ \t]*[aAbB-]{0,2}){0,12}[ \t]{0,2}", 0..4),
+            sent in proptest::collection::vec("[aAbB-]{1,2}|X-[a-z]{1,3}", 0..24),
+        ) {
+            let acrh: Vec<Vec<u8>> = acrh.into_iter().map(String::into_bytes).collect();
+            let pf = lines("Access-Control-Request-Headers", &acrh);
+            let sent: Headers = sent.iter().map(|n| (n.as_bytes(), &b"1"[..])).collect();
+            proptest::prop_assert_eq!(
+                announced_all_sent(&pf, &sent),
+                announced_all_sent_joined(&pf, &sent)
+            );
+        }
+
+        /// Origins compared in place when each is one UTF-8 line: what comparing their texts
+        /// (`get_str`, non-UTF-8 bytes escaped as `\xNN`) said.
+        #[test]
+        fn origin_headers_compare_as_their_texts(
+            a in proptest::collection::vec(proptest::collection::vec(proptest::sample::select(vec![b'a', b'\\', b'x', b'F', 0xff, b' ', b'\t']), 0..5), 0..3),
+            b in proptest::collection::vec(proptest::collection::vec(proptest::sample::select(vec![b'a', b'\\', b'x', b'F', 0xff, b' ', b'\t']), 0..5), 0..3),
+        ) {
+            let (a, b) = (lines("Origin", &a), lines("Origin", &b));
+            let texts = match (a.get_str("origin"), b.get_str("origin")) {
+                (Some(x), Some(y)) => x == y,
+                _ => true,
+            };
+            proptest::prop_assert_eq!(same_origin_header(&a, &b), texts);
+        }
+    }
+
     use crate::model::{test_exchange, Flavour};
 
     fn at(time: Micros, method: &str, url: &str, req: &[(&str, &str)]) -> Exchange {
@@ -730,7 +864,12 @@ mod tests {
     }
 
     fn run(xs: Vec<Exchange>, opts: PairingOptions) -> (Vec<Flow>, Diagnostics) {
+        run_keyed(xs, opts, false)
+    }
+
+    fn run_keyed(xs: Vec<Exchange>, opts: PairingOptions, same: bool) -> (Vec<Flow>, Diagnostics) {
         let mut p = Pairer::new(opts.clone());
+        p.same_keys = same;
         let mut flows = Vec::new();
         for x in xs {
             p.push(x, &mut |f| flows.push(f));
@@ -778,6 +917,53 @@ mod tests {
                 .filter(|f| f.first().preflight.is_some())
                 .count()
                 > n / 4
+        );
+        assert!(diag.count(WarnKind::LimitPairingUrl) > 0);
+    }
+
+    /// Exchanges of other URLs under the same index key (a hash collision, forced here for
+    /// every URL) change nothing: the same flows and the same limit warnings.
+    #[test]
+    fn colliding_keys_pair_as_distinct_ones() {
+        let mut xs = Vec::new();
+        for i in 0..200 {
+            let t = i * 1_000;
+            let url = format!("http://b.test/{}", i % 7);
+            xs.push(preflight(t, &url));
+            if i % 3 != 0 {
+                xs.push(at(t + 300, "PUT", &url, &[("Origin", "http://a.test")]));
+            }
+            let mut redirect = at(t + 500, "GET", &format!("http://c.test/{}", i % 4), &[]);
+            redirect.response = Some(Response {
+                status: 302,
+                status_text: String::new(),
+                headers: [("Location", "/to")].into_iter().collect(),
+            });
+            xs.push(redirect);
+            xs.push(at(t + 600, "GET", "http://c.test/to", &[]));
+        }
+        for max_pending_per_url in [3, MAX_PENDING_PER_URL] {
+            let opts = PairingOptions {
+                max_pending_per_url,
+                ..PairingOptions::default()
+            };
+            let (plain, plain_diag) = run_keyed(xs.clone(), opts.clone(), false);
+            let (same, same_diag) = run_keyed(xs.clone(), opts, true);
+            assert_eq!(format!("{plain:?}"), format!("{same:?}"));
+            assert_eq!(
+                plain_diag.count(WarnKind::LimitPairingUrl),
+                same_diag.count(WarnKind::LimitPairingUrl)
+            );
+            assert!(plain.iter().any(|f| f.hops.len() == 2));
+            assert!(plain.iter().any(|f| f.first().preflight.is_some()));
+        }
+        let (_, diag) = run_keyed(
+            xs,
+            PairingOptions {
+                max_pending_per_url: 3,
+                ..PairingOptions::default()
+            },
+            true,
         );
         assert!(diag.count(WarnKind::LimitPairingUrl) > 0);
     }

@@ -298,13 +298,17 @@ fn recorder_of(flow: &Flow) -> Browser {
 /// The stateless half: the flow's record (messages, fixes, the NDJSON line when asked), or
 /// `None` when it is not reported.
 fn record_of(opts: &Options, flow: Flow, res: Resolution) -> Option<Record> {
-    let mut r = Record::new(&flow, &res);
-    if !(opts.all || r.is_cross_origin_cors()) {
+    // Decided from the verdicts alone: a flow not reported builds no record.
+    if !(opts.all || crate::report::is_cross_origin_cors(&res)) {
         return None;
     }
-    if opts.attach_flows {
+    let mut r = if opts.attach_flows {
+        let mut r = Record::new(&flow, &res);
         r.flow = Some(crate::report::summary::FlowRef(Arc::new((flow, res))));
-    }
+        r
+    } else {
+        Record::from_owned(flow, res)
+    };
     if opts.ndjson_lines {
         r.ndjson = Some(r.ndjson_line());
     }

@@ -350,9 +350,11 @@ impl PreflightSource {
 /// One record; its fields, their order and meaning are [`FIELDS`].
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Record {
-    pub source: String,
+    /// The input's name, shared with its exchanges (not a copy per record).
+    #[serde(serialize_with = "serialize_str")]
+    pub source: std::sync::Arc<str>,
     pub index: u64,
-    pub time: String,
+    pub time: RecordTime,
     pub origin: Option<String>,
     pub url: String,
     pub method: String,
@@ -390,6 +392,12 @@ pub struct Record {
     pub ndjson: Option<Vec<u8>>,
 }
 
+/// A shared string as the plain string it is (serde serializes `Arc<str>` only with its `rc`
+/// feature, which would enable it for every type).
+fn serialize_str<S: serde::Serializer>(s: &std::sync::Arc<str>, ser: S) -> Result<S::Ok, S::Error> {
+    ser.serialize_str(s)
+}
+
 /// Earliest and latest times RFC 3339 can write (four-digit years): 0000-01-01T00:00:00Z and
 /// 9999-12-31T23:59:59.999999Z, in microseconds since the epoch.
 const RFC3339_MIN: Micros = -62_167_219_200_000_000;
@@ -404,6 +412,47 @@ const RFC3339_MAX: Micros = 253_402_300_799_999_999;
 /// truncated, `Z`), a test holds the two equal: chrono's general formatter was a fifth of
 /// building a record.
 pub(crate) fn rfc3339(t: Micros) -> String {
+    RecordTime::new(t).to_string()
+}
+
+/// A record's `time` as [`rfc3339`] writes it, held in place (it was a string allocated per
+/// record); it reads as the `str` it is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct RecordTime([u8; 24]);
+
+impl RecordTime {
+    pub(crate) fn new(t: Micros) -> RecordTime {
+        RecordTime(rfc3339_bytes(t))
+    }
+}
+
+impl std::ops::Deref for RecordTime {
+    type Target = str;
+    fn deref(&self) -> &str {
+        // ASCII digits and punctuation only (`rfc3339_bytes`): always UTF-8.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for RecordTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl std::fmt::Debug for RecordTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl Serialize for RecordTime {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self)
+    }
+}
+
+fn rfc3339_bytes(t: Micros) -> [u8; 24] {
     let t = t.clamp(RFC3339_MIN, RFC3339_MAX);
     let secs = t.div_euclid(1_000_000);
     let millis = t.rem_euclid(1_000_000) / 1000;
@@ -425,10 +474,7 @@ pub(crate) fn rfc3339(t: Micros) -> String {
     put(14, sod / 60 % 60, 2);
     put(17, sod % 60, 2);
     put(20, millis, 3);
-    // ASCII digits and punctuation only: always UTF-8.
-    std::str::from_utf8(&b)
-        .map(str::to_owned)
-        .unwrap_or_default()
+    b
 }
 
 /// Year, month, day of the proleptic Gregorian calendar from days since 1970-01-01 (Howard
@@ -466,27 +512,121 @@ fn index_of(p: &Position, seq: u64) -> u64 {
 /// another's). A browser whose notes an earlier one already ends with (the notes every
 /// browser shares) adds nothing.
 fn record_notes(res: &Resolution) -> Option<String> {
+    use std::fmt::Write as _;
     let rec_first = std::iter::once(&res.browsers[res.recorder])
         .chain(res.browsers.values().filter(|v| v.browser != res.recorder));
-    let mut said: Vec<&[crate::cors::note::Note]> = Vec::new();
-    let mut parts: Vec<String> = Vec::new();
-    for v in rec_first {
-        if v.notes.is_empty() || said.iter().any(|s| s.ends_with(&v.notes)) {
+    // At most one note list a browser (no vector for them), and the text written in place
+    // of a list of parts joined after.
+    let mut said: [&[crate::cors::note::Note]; 3] = [&[]; 3];
+    let mut out: Option<String> = None;
+    for (i, v) in rec_first.enumerate() {
+        if v.notes.is_empty() || said[..i].iter().any(|s| s.ends_with(&v.notes)) {
             continue;
         }
-        said.push(&v.notes);
+        said[i] = &v.notes;
         let text = crate::cors::note::join(&v.notes).unwrap_or_default();
-        parts.push(if v.browser == res.recorder {
-            text
-        } else {
-            format!("{}: {text}", v.browser)
-        });
+        let labelled = v.browser != res.recorder;
+        match &mut out {
+            None if !labelled => out = Some(text),
+            None => out = Some(format!("{}: {text}", v.browser)),
+            Some(o) => {
+                o.push_str("; ");
+                if labelled {
+                    // Writing to a String cannot fail.
+                    let _ = write!(o, "{}: ", v.browser);
+                }
+                o.push_str(&text);
+            }
+        }
     }
-    (!parts.is_empty()).then(|| parts.join("; "))
+    out
+}
+
+/// The record's texts that are the flow's or its resolution's own strings: copied for a
+/// record beside its flow ([`Record::new`]), moved out of them otherwise
+/// ([`Record::from_owned`]; each was a copy per record, five a flow on average).
+struct Texts {
+    origin: Option<String>,
+    url: String,
+    method: String,
+    final_url: String,
+    failed_parameter: Option<String>,
+    message: Option<String>,
+    fix: Option<String>,
+    firefox_message: Option<String>,
+    safari_message: Option<String>,
+}
+
+impl Texts {
+    fn copied(flow: &Flow, res: &Resolution) -> Texts {
+        let (first, last) = (&flow.first().exchange, &flow.last().exchange);
+        let (cr, fx, sf) = (
+            &res.browsers[Browser::Chromium],
+            &res.browsers[Browser::Firefox],
+            &res.browsers[Browser::Safari],
+        );
+        Texts {
+            origin: res.facts.page_origin.clone(),
+            url: first.request.url.clone(),
+            method: first.request.method.clone(),
+            final_url: last.request.url.clone(),
+            failed_parameter: cr.failed_parameter.clone(),
+            message: cr.message.clone(),
+            fix: res.browsers[res.recorder]
+                .fix
+                .clone()
+                .or_else(|| cr.fix.clone()),
+            firefox_message: fx.message.clone(),
+            safari_message: sf.message.clone(),
+        }
+    }
+
+    /// What [`Texts::copied`] gives, taken out of `flow` and `res` (left empty there).
+    fn taken(flow: &mut Flow, res: &mut Resolution) -> Texts {
+        let take = std::mem::take::<String>;
+        // A flow of one hop has its URL as its final URL too: copied once, not taken twice.
+        let final_url = match flow.hops.len() {
+            1 => flow.hops[0].exchange.request.url.clone(),
+            n => take(&mut flow.hops[n - 1].exchange.request.url),
+        };
+        let first = &mut flow.hops[0].exchange.request;
+        let fix = res.browsers[res.recorder].fix.take();
+        let b = &mut res.browsers;
+        Texts {
+            origin: res.facts.page_origin.take(),
+            url: take(&mut first.url),
+            method: take(&mut first.method),
+            final_url,
+            failed_parameter: b[Browser::Chromium].failed_parameter.take(),
+            message: b[Browser::Chromium].message.take(),
+            fix: fix.or_else(|| b[Browser::Chromium].fix.take()),
+            firefox_message: b[Browser::Firefox].message.take(),
+            safari_message: b[Browser::Safari].message.take(),
+        }
+    }
+}
+
+/// Whether any browser's verdict in `res` is a CORS one (not `not-cors`): what a record
+/// needs to be reported without `--all`.
+pub(crate) fn is_cross_origin_cors(res: &Resolution) -> bool {
+    res.browsers.values().any(|v| v.verdict != Verdict::NotCors)
 }
 
 impl Record {
     pub fn new(flow: &Flow, res: &Resolution) -> Record {
+        Self::with_texts(flow, res, Texts::copied(flow, res))
+    }
+
+    /// The record of a flow that is not kept beside it: [`Record::new`]'s record, its
+    /// strings moved out of `flow` and `res` instead of copied.
+    pub(crate) fn from_owned(mut flow: Flow, mut res: Resolution) -> Record {
+        let texts = Texts::taken(&mut flow, &mut res);
+        Self::with_texts(&flow, &res, texts)
+    }
+
+    /// The record around `texts`; reads nothing of `flow` and `res` that [`Texts`] holds
+    /// (those may have been taken out).
+    fn with_texts(flow: &Flow, res: &Resolution, texts: Texts) -> Record {
         let first = flow.first();
         let last = flow.last();
         let cr = &res.browsers[Browser::Chromium];
@@ -516,29 +656,40 @@ impl Record {
             Some(pf) => location_text(&pf.loc),
             None => location_text(&first.exchange.loc),
         };
+        let Texts {
+            origin,
+            url,
+            method,
+            final_url,
+            failed_parameter,
+            message,
+            fix,
+            firefox_message,
+            safari_message,
+        } = texts;
         Record {
-            source: first.exchange.loc.source.to_string(),
+            source: first.exchange.loc.source.clone(),
             index: index_of(&first.exchange.loc.position, first.exchange.seq),
-            time: rfc3339(first.exchange.time),
-            origin: res.facts.page_origin.clone(),
-            url: first.exchange.request.url.clone(),
-            method: first.exchange.request.method.clone(),
+            time: RecordTime::new(first.exchange.time),
+            origin,
+            url,
+            method,
             credentials: res.credentials,
             preflight,
             verdict: cr.verdict,
             reason: cr.reason,
-            failed_parameter: cr.failed_parameter.clone(),
-            message: cr.message.clone(),
-            fix: res.browsers[res.recorder].fix.clone().or(cr.fix.clone()),
+            failed_parameter,
+            message,
+            fix,
             firefox_verdict: fx.verdict,
             firefox_reason: fx.reason,
-            firefox_message: fx.message.clone(),
+            firefox_message,
             safari_verdict: sf.verdict,
             safari_reason: sf.reason,
-            safari_message: sf.message.clone(),
+            safari_message,
             browsers_agree: res.browsers_agree(),
             status: last.exchange.response.as_ref().map(|r| r.status),
-            final_url: last.exchange.request.url.clone(),
+            final_url,
             redirects: flow.hops.len() - 1,
             recorded_by: res.recorder.id(),
             note: notes,
@@ -587,12 +738,6 @@ impl Record {
     /// The console message as `browser` writes it.
     pub(crate) fn message_for(&self, browser: Browser) -> Option<&String> {
         self.browser_fields(browser).2
-    }
-
-    pub(crate) fn is_cross_origin_cors(&self) -> bool {
-        crate::cors::ALL_BROWSERS
-            .iter()
-            .any(|&b| self.browser_fields(b).0 != Verdict::NotCors)
     }
 
     /// The endpoint for summaries: origin + path, without the query.
@@ -879,8 +1024,13 @@ impl Summary {
         }
     }
 
+    /// The browser `browser` names (Chromium for `mixed` or none): matched against the ids
+    /// it is always one of, without the parse's lower-cased copy (one a record).
     fn browser(&self) -> Browser {
-        self.browser.parse().unwrap_or(Browser::Chromium)
+        crate::cors::ALL_BROWSERS
+            .into_iter()
+            .find(|b| b.id() == self.browser)
+            .unwrap_or(Browser::Chromium)
     }
 
     pub(crate) fn add(&mut self, r: &Record) {
@@ -1163,7 +1313,7 @@ mod tests {
         Record {
             source: "a.har".into(),
             index: 3,
-            time: rfc3339(0),
+            time: RecordTime::new(0),
             origin: Some("https://app.example".into()),
             url: "https://api.example/x".into(),
             method: "PUT".into(),
@@ -1196,6 +1346,126 @@ mod tests {
             flow: None,
             ndjson: None,
         }
+    }
+
+    /// The exchanges of a generated capture of about `bytes`.
+    fn generated(bytes: u64) -> Vec<crate::model::Exchange> {
+        let mut pcap = Vec::new();
+        let spec = crate::synth::PcapSpec {
+            target_bytes: bytes,
+            ..Default::default()
+        };
+        crate::synth::write_pcap(&mut pcap, &spec).expect("writing to a Vec cannot fail");
+        let mut xs = Vec::new();
+        crate::capture::read_capture(
+            Box::new(std::io::Cursor::new(pcap)),
+            std::sync::Arc::from("gen.pcap"),
+            &crate::capture::CaptureOptions::default(),
+            &mut |x| xs.push(x),
+            &mut crate::diag::Diagnostics::new(),
+        )
+        .expect("generated capture reads");
+        xs
+    }
+
+    /// Flows paired from `xs` and resolved, as the pipeline makes them.
+    fn resolved(xs: Vec<crate::model::Exchange>) -> Vec<(Flow, Resolution)> {
+        let mut flows = Vec::new();
+        let mut p = crate::pairing::Pairer::new(crate::pairing::PairingOptions::default());
+        for x in xs {
+            p.push(x, &mut |f| flows.push(f));
+        }
+        p.finish(&mut |f| flows.push(f));
+        let mut r = crate::cors::resolve::Resolver::new();
+        flows
+            .into_iter()
+            .map(|f| {
+                let res = r.resolve(&f, Browser::Chromium);
+                (f, res)
+            })
+            .collect()
+    }
+
+    /// A record built from a flow it moves out of equals the one copied from the flow, on
+    /// every flow of the committed recordings (redirects, preflights, blocks, notes) and a
+    /// generated capture.
+    #[test]
+    fn record_from_owned_flow_equals_record_of_borrowed() {
+        let mut xs = Vec::new();
+        for name in ["devtools.har", "chrome-har.har", "playwright.har"] {
+            let path = format!("{}/tests/data/chromium/{name}", env!("CARGO_MANIFEST_DIR"));
+            let file = std::fs::File::open(&path).expect("committed fixture");
+            crate::input::har::read_har(
+                Box::new(std::io::BufReader::new(file)),
+                std::sync::Arc::from(name),
+                &crate::input::har::HarOptions::default(),
+                &mut |x| xs.push(x),
+                &mut crate::diag::Diagnostics::new(),
+            )
+            .expect("committed fixture reads");
+        }
+        xs.extend(generated(1 << 20));
+        let flows = resolved(xs);
+        assert!(flows.iter().any(|(f, _)| f.hops.len() > 1), "a redirect");
+        assert!(flows
+            .iter()
+            .any(|(_, r)| r.browsers[Browser::Chromium].fix.is_some()));
+        for (flow, res) in flows {
+            let copied = Record::new(&flow, &res);
+            assert_eq!(copied, Record::from_owned(flow, res));
+        }
+    }
+
+    /// `record_notes` as it was: parts in a vector, joined.
+    fn record_notes_joined(res: &Resolution) -> Option<String> {
+        let rec_first = std::iter::once(&res.browsers[res.recorder])
+            .chain(res.browsers.values().filter(|v| v.browser != res.recorder));
+        let mut said: Vec<&[crate::cors::note::Note]> = Vec::new();
+        let mut parts: Vec<String> = Vec::new();
+        for v in rec_first {
+            if v.notes.is_empty() || said.iter().any(|s| s.ends_with(&v.notes)) {
+                continue;
+            }
+            said.push(&v.notes);
+            let text = crate::cors::note::join(&v.notes).unwrap_or_default();
+            parts.push(if v.browser == res.recorder {
+                text
+            } else {
+                format!("{}: {text}", v.browser)
+            });
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+
+    /// Every recorder and every way three browsers can share or differ in their notes: the
+    /// note written in place equals the parts joined.
+    #[test]
+    fn record_notes_equal_the_joined_parts() {
+        use crate::cors::note::Note;
+        let (_, mut res) = resolved(generated(64 << 10))
+            .into_iter()
+            .next()
+            .expect("a flow");
+        let (a, b) = (Note::Client("a tool".into()), Note::WebSocketTraffic);
+        let lists = [
+            vec![],
+            vec![a.clone()],
+            vec![b.clone()],
+            vec![a.clone(), b.clone()],
+        ];
+        let mut seen = std::collections::BTreeSet::new();
+        for recorder in crate::cors::ALL_BROWSERS {
+            res.recorder = recorder;
+            for n in 0..lists.len().pow(3) {
+                for (i, v) in res.browsers.values_mut().enumerate() {
+                    v.notes = lists[n / lists.len().pow(i as u32) % lists.len()].clone();
+                }
+                let note = record_notes(&res);
+                assert_eq!(note, record_notes_joined(&res), "{recorder:?} {n}");
+                seen.insert(note);
+            }
+        }
+        assert!(seen.len() > 20, "{seen:?}");
     }
 
     /// The time as chrono writes it (what `rfc3339` replaced).

@@ -151,6 +151,42 @@ pub(crate) fn line_len_hint(r: &Record) -> usize {
 /// Writes one field's value.
 type ValueWriter<'r> = dyn Fn(&mut Vec<u8>) + 'r;
 
+/// Length of [`KEYS`]: each name of [`FIELDS`] with its four bytes around it.
+const KEYS_LEN: usize = {
+    let mut n = 0;
+    let mut i = 0;
+    while i < FIELDS.len() {
+        n += FIELDS[i].name.len() + 4;
+        i += 1;
+    }
+    n
+};
+
+/// Each field's key as a line writes it, one after another: `{"source":`, `,"index":`, …,
+/// made from [`FIELDS`] at compile time, so a line writes each key with one copy (a push per
+/// punctuation byte and a copy of the name cost more than the copy of the rest of the line).
+const KEYS: [u8; KEYS_LEN] = {
+    let mut out = [0u8; KEYS_LEN];
+    let (mut at, mut i) = (0, 0);
+    while i < FIELDS.len() {
+        out[at] = if i == 0 { b'{' } else { b',' };
+        out[at + 1] = b'"';
+        at += 2;
+        let name = FIELDS[i].name.as_bytes();
+        let mut j = 0;
+        while j < name.len() {
+            out[at] = name[j];
+            at += 1;
+            j += 1;
+        }
+        out[at] = b'"';
+        out[at + 1] = b':';
+        at += 2;
+        i += 1;
+    }
+    out
+};
+
 /// Appends `r` as one JSON line (with its `\n`) to `out`: the names are [`FIELDS`]'s (the
 /// contract's one list), each with its value written by the writer at the same place below,
 /// in the order of the record's `Serialize`, which the tests hold equal. Field names are
@@ -187,13 +223,11 @@ pub(crate) fn write_record(out: &mut Vec<u8>, r: &Record) {
         &|o| write_number(o, r.wait_ms),
         &|o| write_number(o, r.preflight_wait_ms),
     ];
-    let mut sep = b'{';
+    let mut at = 0;
     for (f, value) in FIELDS.iter().zip(values) {
-        out.push(sep);
-        sep = b',';
-        out.push(b'"');
-        out.extend_from_slice(f.name.as_bytes());
-        out.extend_from_slice(b"\":");
+        let end = at + f.name.len() + 4;
+        out.extend_from_slice(&KEYS[at..end]);
+        at = end;
         value(out);
     }
     out.extend_from_slice(b"}\n");
@@ -233,9 +267,9 @@ mod tests {
         ) -> Record {
             let reason = |i: usize| reasons[i].then_some(statics[i]);
             Record {
-                source: s[0].clone(),
+                source: s[0].as_str().into(),
                 index,
-                time: s[1].clone(),
+                time: crate::report::RecordTime::new(index as i64),
                 origin: o[0].clone(),
                 url: s[2].clone(),
                 method: s[3].clone(),

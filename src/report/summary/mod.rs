@@ -266,7 +266,7 @@ impl Collector {
         }
         let key = route::endpoint_key(&r.url);
         let id = FlowId {
-            source: r.source.clone(),
+            source: r.source.to_string(),
             index: r.index,
         };
         let e = self.endpoints.entry(key.clone()).or_default();
@@ -423,9 +423,9 @@ impl Collector {
 
 fn blocked_flow(r: &Record, b: Browser) -> BlockedFlow {
     BlockedFlow {
-        source: r.source.clone(),
+        source: r.source.to_string(),
         index: r.index,
-        time: r.time.clone(),
+        time: r.time.to_string(),
         method: r.method.clone(),
         url: r.url.clone(),
         origin: r.origin.clone(),
@@ -514,7 +514,7 @@ fn prove(fix: &HeaderFix, e: &EndpointAcc) -> Proof {
                     .collect();
                 p.allowed_broken.push((
                     FlowId {
-                        source: r.source,
+                        source: r.source.to_string(),
                         index: r.index,
                     },
                     why.join("; "),
