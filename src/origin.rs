@@ -191,8 +191,9 @@ pub fn gurl_valid(value: &str) -> bool {
 
 /// `http` or `https`: the schemes for which CORS applies (`url::GetCorsEnabledSchemes`).
 pub fn is_http_scheme(url: &str) -> bool {
-    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
-    lower.starts_with("http://") || lower.starts_with("https://")
+    // Compared in place: a lower-cased copy of the first bytes was an allocation per request.
+    let starts = |p: &[u8]| url.as_bytes().get(..p.len()).is_some_and(|b| b.eq_ignore_ascii_case(p));
+    starts(b"http://") || starts(b"https://")
 }
 
 /// Whether a host is on the loopback or a private network (for Local Network Access notes).
@@ -271,6 +272,18 @@ mod tests {
                 let parsed = Url::parse(&url).map(|u| u.origin().ascii_serialization());
                 proptest::prop_assert_eq!(Ok(fast.to_owned()), parsed, "{}", url);
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// The in-place scheme test against the lower-cased copy it replaced.
+        #[test]
+        fn http_scheme_test_equals_lowercased_copy(
+            url in "(?i)(h(t(t(ps?(:(/(/)?)?)?)?)?)?)?[a-zA-Z:/é.]{0,6}",
+        ) {
+            let lower = url.get(..8).unwrap_or(&url).to_ascii_lowercase();
+            let want = lower.starts_with("http://") || lower.starts_with("https://");
+            proptest::prop_assert_eq!(is_http_scheme(&url), want, "{}", url);
         }
     }
 
