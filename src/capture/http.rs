@@ -998,7 +998,7 @@ impl HttpConn {
             Some(browser) => Arc::from(browser),
             None => self
                 .client_ip
-                .get_or_insert_with(|| Arc::from(super::tcp::ip_text(client.ip)))
+                .get_or_insert_with(|| super::tcp::ip_shared(client.ip))
                 .clone(),
         };
         let start = self.dirs[dir].msg_meta;

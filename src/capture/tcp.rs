@@ -82,17 +82,39 @@ impl Endpoint {
 pub(crate) fn ip_text(ip: IpAddr) -> String {
     match ip {
         IpAddr::V4(v4) => {
+            // Room for the `:port` that `Endpoint::text` appends.
             let mut out = String::with_capacity(21);
-            for (i, o) in v4.octets().into_iter().enumerate() {
-                if i > 0 {
-                    out.push('.');
-                }
-                push_decimal(&mut out, u32::from(o));
-            }
+            out.push_str(ip4_text(&mut [0; 15], v4));
             out
         }
         IpAddr::V6(_) => ip.to_string(),
     }
+}
+
+/// [`ip_text`] shared (a connection's client), without a `String` first.
+pub(crate) fn ip_shared(ip: IpAddr) -> std::sync::Arc<str> {
+    match ip {
+        IpAddr::V4(v4) => std::sync::Arc::from(ip4_text(&mut [0; 15], v4)),
+        IpAddr::V6(_) => std::sync::Arc::from(ip.to_string()),
+    }
+}
+
+/// An IPv4 address's dotted text, written into `out` (15 bytes hold the longest).
+fn ip4_text(out: &mut [u8; 15], v4: std::net::Ipv4Addr) -> &str {
+    let mut n = 0;
+    for (i, o) in v4.octets().into_iter().enumerate() {
+        let digits = [o / 100, o / 10 % 10, o % 10];
+        let skip = if o >= 100 { 0 } else if o >= 10 { 1 } else { 2 };
+        for d in std::iter::once(b'.')
+            .filter(|_| i > 0)
+            .chain(digits[skip..].iter().map(|d| b'0' + d))
+        {
+            out[n] = d;
+            n += 1;
+        }
+    }
+    // Only ASCII digits and dots were written.
+    std::str::from_utf8(&out[..n]).unwrap_or_default()
 }
 
 /// Appends `n` in decimal.
@@ -1097,6 +1119,7 @@ mod tests {
                 let e = Endpoint { ip, port };
                 proptest::prop_assert_eq!(e.text(), e.to_string());
                 proptest::prop_assert_eq!(ip_text(ip), ip.to_string());
+                proptest::prop_assert_eq!(&*ip_shared(ip), ip.to_string());
             }
         }
     }

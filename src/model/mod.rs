@@ -76,13 +76,14 @@ const SPAN: usize = 16;
 /// The slots a list built line by line starts with.
 const FIRST_ROOM: usize = 8;
 
-fn span_bytes(span: [usize; 4]) -> [u8; SPAN] {
-    let mut out = [0; SPAN];
-    for (o, v) in out.chunks_exact_mut(4).zip(span) {
-        // Offsets are checked against u32::MAX before a span is made.
-        o.copy_from_slice(&(v as u32).to_le_bytes());
-    }
-    out
+fn span_bytes([a, b, c, d]: [usize; 4]) -> [u8; SPAN] {
+    // Offsets are checked against u32::MAX before a span is made.
+    let w = |v: usize| (v as u32).to_le_bytes();
+    let (a, b, c, d) = (w(a), w(b), w(c), w(d));
+    [
+        a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3], c[0], c[1], c[2], c[3], d[0], d[1], d[2],
+        d[3],
+    ]
 }
 
 impl Headers {
@@ -102,55 +103,50 @@ impl Headers {
         }
     }
 
-    /// The list of `fields` (name, value), each a slice of `source` (a head): the stretch of
-    /// `source` they cover is copied once, with the bytes between them. A field outside
-    /// `source` makes this the line-by-line build.
+    /// The list of `fields` (name, value), slices of `source` (a head) in the order they lie
+    /// there: the stretch from the first name to the last value is copied once, with the
+    /// bytes between them. A field outside that stretch makes this the line-by-line build.
     pub(crate) fn from_fields<'a, I>(source: &'a [u8], fields: I) -> Self
     where
-        I: ExactSizeIterator<Item = (&'a [u8], &'a [u8])> + Clone,
+        I: ExactSizeIterator<Item = (&'a [u8], &'a [u8])> + DoubleEndedIterator + Clone,
     {
         let base = source.as_ptr() as usize;
-        let at = |s: &[u8]| {
-            let off = (s.as_ptr() as usize).wrapping_sub(base);
-            (off <= source.len() && s.len() <= source.len() - off).then_some(off)
-        };
-        let (mut lo, mut hi, mut inside) = (source.len(), 0, true);
-        for (n, v) in fields.clone() {
-            match (at(n), at(v)) {
-                (Some(a), Some(b)) => {
-                    lo = lo.min(a).min(b);
-                    hi = hi.max(a + n.len()).max(b + v.len());
-                }
-                _ => inside = false,
-            }
-        }
+        let off = |s: &[u8]| (s.as_ptr() as usize).wrapping_sub(base);
+        let lo = fields.clone().next().map_or(0, |(n, _)| off(n));
+        let hi = fields
+            .clone()
+            .next_back()
+            .map_or(0, |(_, v)| off(v).wrapping_add(v.len()));
         let room = fields.len();
-        let copied = source.get(lo..hi).unwrap_or(&[]);
         let shift = room * SPAN;
-        if !inside || shift + copied.len() > u32::MAX as usize {
-            let mut h = Headers::with_capacity(room, copied.len());
-            for (n, v) in fields {
-                h.push(n, v);
+        if let Some(block) = source.get(lo..hi).filter(|b| shift + b.len() <= u32::MAX as usize) {
+            let mut buf = Vec::with_capacity(shift + block.len());
+            let start = block.as_ptr() as usize;
+            let within = |s: &[u8]| {
+                let at = (s.as_ptr() as usize).wrapping_sub(start);
+                (at <= block.len() && s.len() <= block.len() - at).then_some(shift + at)
+            };
+            let all_within = fields.clone().all(|(n, v)| match (within(n), within(v)) {
+                (Some(a), Some(b)) => {
+                    buf.extend_from_slice(&span_bytes([a, a + n.len(), b, b + v.len()]));
+                    true
+                }
+                _ => false,
+            });
+            if all_within {
+                buf.extend_from_slice(block);
+                return Self {
+                    buf,
+                    len: room as u32,
+                    room: room as u32,
+                };
             }
-            return h;
         }
-        let mut buf = Vec::with_capacity(shift + copied.len());
+        let mut h = Headers::with_capacity(room, hi.saturating_sub(lo).min(source.len()));
         for (n, v) in fields {
-            // Both were found inside `source` above; `lo` is at most their offsets.
-            let (a, b) = (at(n).unwrap_or(lo) - lo, at(v).unwrap_or(lo) - lo);
-            buf.extend_from_slice(&span_bytes([
-                shift + a,
-                shift + a + n.len(),
-                shift + b,
-                shift + b + v.len(),
-            ]));
+            h.push(n, v);
         }
-        buf.extend_from_slice(copied);
-        Self {
-            buf,
-            len: room as u32,
-            room: room as u32,
-        }
+        h
     }
 
     /// Appends a header. Names and values are stored as given (no trimming, no case change).

@@ -126,7 +126,7 @@ impl H2Conn {
             scheme,
             sides: [side(0), side(1)],
             streams: BTreeMap::new(),
-            client_ip: Arc::from(super::tcp::ip_text(key.sender(client).ip)),
+            client_ip: super::tcp::ip_shared(key.sender(client).ip),
             server_text: key.sender(1 - client).text(),
             last_order_time: Micros::MIN,
             stopped: false,
