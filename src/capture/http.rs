@@ -184,7 +184,7 @@ pub struct HttpConn {
     client_ip: Option<Arc<str>>,
     /// The server's address as text (`Evidence::server_ip`, and the URL's host when a
     /// request has no `Host`), made once per connection.
-    server_text: Option<String>,
+    server_text: Option<Arc<str>>,
     /// `order_time` of the latest request.
     last_order_time: Micros,
     /// TLS or HTTP/2 once the first bytes said so: then it receives everything.

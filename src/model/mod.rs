@@ -501,7 +501,8 @@ pub struct Evidence {
     /// Served from the browser's HTTP cache (`_fromCache`), so nothing crossed the network.
     pub from_cache: bool,
     /// The server's IP address, where known.
-    pub server_ip: Option<String>,
+    /// Shared: a capture's connection gives every exchange on it the same text.
+    pub server_ip: Option<Arc<str>>,
     /// Captures: the request came through a reverse proxy (it named the browser in
     /// `X-Forwarded-For`/`Forwarded`/`X-Real-IP`, or carried `Via`): the proxy's address. The
     /// exchange's client is then the browser's address where the proxy named it.

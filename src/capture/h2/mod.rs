@@ -101,7 +101,7 @@ pub(crate) struct H2Conn {
     client_ip: Arc<str>,
     /// The server's address as text (`Evidence::server_ip`, and the URL's host without
     /// `:authority` or `Host`), made once per connection, not per request.
-    server_text: String,
+    server_text: Arc<str>,
     last_order_time: Micros,
     stopped: bool,
 }
