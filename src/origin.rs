@@ -192,7 +192,11 @@ pub fn gurl_valid(value: &str) -> bool {
 /// `http` or `https`: the schemes for which CORS applies (`url::GetCorsEnabledSchemes`).
 pub fn is_http_scheme(url: &str) -> bool {
     // Compared in place: a lower-cased copy of the first bytes was an allocation per request.
-    let starts = |p: &[u8]| url.as_bytes().get(..p.len()).is_some_and(|b| b.eq_ignore_ascii_case(p));
+    let starts = |p: &[u8]| {
+        url.as_bytes()
+            .get(..p.len())
+            .is_some_and(|b| b.eq_ignore_ascii_case(p))
+    };
     starts(b"http://") || starts(b"https://")
 }
 

@@ -70,7 +70,10 @@ impl Endpoint {
         match self.ip {
             IpAddr::V4(v4) => {
                 let (mut ip, mut port) = ([0; 15], [0; 5]);
-                let (ip, port) = (ip4_text(&mut ip, v4).as_bytes(), decimal(self.port, &mut port));
+                let (ip, port) = (
+                    ip4_text(&mut ip, v4).as_bytes(),
+                    decimal(self.port, &mut port),
+                );
                 // At most 15 + 1 + 5 bytes.
                 let mut out = [0u8; 21];
                 let n = ip.len() + 1 + port.len();
@@ -98,15 +101,20 @@ pub(crate) fn ip_shared(ip: IpAddr) -> std::sync::Arc<str> {
 fn ip4_text(out: &mut [u8; 15], v4: std::net::Ipv4Addr) -> &str {
     let mut n = 0;
     for (i, o) in v4.octets().into_iter().enumerate() {
-        let digits = [o / 100, o / 10 % 10, o % 10];
-        let skip = if o >= 100 { 0 } else if o >= 10 { 1 } else { 2 };
-        for d in std::iter::once(b'.')
-            .filter(|_| i > 0)
-            .chain(digits[skip..].iter().map(|d| b'0' + d))
-        {
-            out[n] = d;
+        if i > 0 {
+            out[n] = b'.';
             n += 1;
         }
+        if o >= 100 {
+            out[n] = b'0' + o / 100;
+            n += 1;
+        }
+        if o >= 10 {
+            out[n] = b'0' + o / 10 % 10;
+            n += 1;
+        }
+        out[n] = b'0' + o % 10;
+        n += 1;
     }
     // Only ASCII digits and dots were written.
     std::str::from_utf8(&out[..n]).unwrap_or_default()

@@ -86,6 +86,12 @@ fn span_bytes([a, b, c, d]: [usize; 4]) -> [u8; SPAN] {
     ]
 }
 
+/// A span's four offsets (see [`span_bytes`]).
+fn read_span(c: [u8; SPAN]) -> [usize; 4] {
+    let w = |i: usize| u32::from_le_bytes([c[i], c[i + 1], c[i + 2], c[i + 3]]) as usize;
+    [w(0), w(4), w(8), w(12)]
+}
+
 impl Headers {
     pub fn new() -> Self {
         Self::default()
@@ -119,7 +125,10 @@ impl Headers {
             .map_or(0, |(_, v)| off(v).wrapping_add(v.len()));
         let room = fields.len();
         let shift = room * SPAN;
-        if let Some(block) = source.get(lo..hi).filter(|b| shift + b.len() <= u32::MAX as usize) {
+        if let Some(block) = source
+            .get(lo..hi)
+            .filter(|b| shift + b.len() <= u32::MAX as usize)
+        {
             let mut buf = Vec::with_capacity(shift + block.len());
             let start = block.as_ptr() as usize;
             let within = |s: &[u8]| {
@@ -192,21 +201,36 @@ impl Headers {
         true
     }
 
+    /// Keeps the lines `keep` accepts, in order; the bytes stay where they are (a list is
+    /// narrowed without a copy).
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&[u8], &[u8]) -> bool) {
+        let mut kept = 0;
+        for i in 0..self.len as usize {
+            let at = i * SPAN;
+            let Some([s, m, v, e]) = self
+                .buf
+                .get(at..at + SPAN)
+                .and_then(|c| c.try_into().ok())
+                .map(read_span)
+            else {
+                break;
+            };
+            if keep(&self.buf[s..m], &self.buf[v..e]) {
+                self.buf.copy_within(at..at + SPAN, kept * SPAN);
+                kept += 1;
+            }
+        }
+        self.len = kept as u32;
+    }
+
     /// The used spans, as offsets in `buf`.
     fn spans(&self) -> impl Iterator<Item = [usize; 4]> + '_ {
         let used = self.buf.get(..self.len as usize * SPAN).unwrap_or(&[]);
-        used.as_chunks::<SPAN>().0.iter().map(|c| {
-            let w = |i: usize| u32::from_le_bytes([c[i], c[i + 1], c[i + 2], c[i + 3]]) as usize;
-            [w(0), w(4), w(8), w(12)]
-        })
+        used.as_chunks::<SPAN>().0.iter().copied().map(read_span)
     }
 
     pub(crate) fn len(&self) -> usize {
         self.len as usize
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     /// Total bytes of names and values (for a list read from a head, with what lay between
@@ -883,6 +907,15 @@ mod tests {
                 }
             }
             proptest::prop_assert_eq!(&built, &read);
+            // Narrowed in place: the lines kept, in order.
+            let mut narrowed = read.clone();
+            narrowed.retain(|n, v| !n.starts_with(b"a") && v != b"b");
+            let kept: Vec<(&[u8], &[u8])> = want
+                .iter()
+                .copied()
+                .filter(|(n, v)| !n.starts_with(b"a") && *v != b"b")
+                .collect();
+            proptest::prop_assert_eq!(narrowed.iter().collect::<Vec<_>>(), kept);
             // A field that is not a slice of the head: built line by line, the same list.
             let outside = Headers::from_fields(b"", want.iter().copied());
             proptest::prop_assert_eq!(&outside, &built);

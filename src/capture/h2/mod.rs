@@ -393,7 +393,7 @@ impl H2Conn {
             // Trailers of a request.
             return;
         }
-        let head = RequestHead::read(&fields);
+        let head = RequestHead::read(fields);
         // RFC 9113 §8.3.1: a request without `:method`, or (but for CONNECT) without `:path`,
         // is malformed. No browser sends one; as a record it would be a request with no method.
         if head.is_malformed() {
@@ -472,16 +472,16 @@ impl H2Conn {
 
     fn response(&mut self, stream: u32, fields: Headers, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         let mut status = None;
-        let mut headers = Headers::with_capacity(fields.len(), fields.byte_len());
         for (n, v) in fields.iter() {
             if n == b":status" {
                 status = std::str::from_utf8(v)
                     .ok()
                     .and_then(|s| s.parse::<u16>().ok());
-            } else if !n.starts_with(b":") {
-                headers.push(n, v);
             }
         }
+        // The regular fields, in the decoded list's own buffer (not copied into another).
+        let mut headers = fields;
+        headers.retain(|n, _| !n.starts_with(b":"));
         let Some(status) = status else {
             // Trailers (no :status), or a malformed head: not a response.
             return;
@@ -522,21 +522,23 @@ struct RequestHead {
 }
 
 impl RequestHead {
-    /// Sorts a request's fields into pseudo-headers and regular fields, in one pass.
+    /// Sorts a request's fields into pseudo-headers and regular fields (left in the decoded
+    /// list's own buffer, not copied into another).
     #[inline]
-    fn read(fields: &Headers) -> Self {
+    fn read(fields: Headers) -> Self {
         let mut head = RequestHead {
             method: String::new(),
             path: String::new(),
             authority: None,
             scheme: None,
-            headers: Headers::with_capacity(fields.len(), fields.byte_len()),
+            headers: Headers::new(),
             order: PseudoOrder::default(),
         };
+        let mut regular = false;
         for (n, v) in fields.iter() {
             let text = || String::from_utf8_lossy(v).into_owned();
             if n.starts_with(b":") {
-                if !head.headers.is_empty() {
+                if regular {
                     head.order.mark_odd();
                 }
                 head.order.push(n);
@@ -547,9 +549,11 @@ impl RequestHead {
                 b":authority" => head.authority = Some(text()),
                 b":scheme" => head.scheme = Some(text()),
                 n if n.starts_with(b":") => {}
-                n => head.headers.push(n, v),
+                _ => regular = true,
             }
         }
+        head.headers = fields;
+        head.headers.retain(|n, _| !n.starts_with(b":"));
         head
     }
 
@@ -639,7 +643,7 @@ mod tests {
     #[test]
     fn request_head_reads_pseudo_headers_into_the_url() {
         let head =
-            |fields: &[(&str, &str)]| super::RequestHead::read(&fields.iter().copied().collect());
+            |fields: &[(&str, &str)]| super::RequestHead::read(fields.iter().copied().collect());
         // (fields, URL; `None`: malformed)
         type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>);
         let cases: &[Case] = &[
