@@ -126,11 +126,15 @@ impl<'a> Cur<'a> {
         self.take(usize::from(n))
     }
     /// Extensions as (type, data).
-    /// The extensions block's (type, data) pairs, read as they are asked for (a list of them
-    /// was an allocation per hello).
-    fn extensions(&mut self) -> impl Iterator<Item = (u16, &'a [u8])> + use<'a> {
-        let mut c = Cur(self.vec16().unwrap_or_default());
-        std::iter::from_fn(move || Some((c.u16()?, c.vec16()?)))
+    fn extensions(&mut self) -> Vec<(u16, &'a [u8])> {
+        let mut v = Vec::new();
+        if let Some(all) = self.vec16() {
+            let mut c = Cur(all);
+            while let (Some(t), Some(d)) = (c.u16(), c.vec16()) {
+                v.push((t, d));
+            }
+        }
+        v
     }
 }
 
@@ -151,7 +155,7 @@ pub(crate) fn client_hello(body: &[u8]) -> Option<ClientHello> {
     c.vec8()?; // session id
     c.vec16()?; // cipher suites
     c.vec8()?; // compression
-    let early_data = c.extensions().any(|(t, _)| t == EXT_EARLY_DATA);
+    let early_data = c.extensions().iter().any(|(t, _)| *t == EXT_EARLY_DATA);
     Some(ClientHello { random, early_data })
 }
 
@@ -202,6 +206,7 @@ fn alpn_of(d: &[u8]) -> Option<Vec<u8>> {
 pub(crate) fn encrypted_extensions_alpn(body: &[u8]) -> Option<Vec<u8>> {
     Cur(body)
         .extensions()
+        .into_iter()
         .find(|(t, _)| *t == EXT_ALPN)
         .and_then(|(_, d)| alpn_of(d))
 }
