@@ -346,14 +346,17 @@ pub(crate) fn wire_engine_of(
         .find(|(shape, _)| shape.matches(headers, pseudo))
         .map(|(_, b)| *b)?;
     let facts = ua.map(ua_facts)?;
-    let (_, hints) = browser_headers(headers);
-    // Any line naming the brand: the same as the joined value naming it.
-    let mut brands = headers.get_all("sec-ch-ua").peekable();
-    let brands_ok = brands.peek().is_none()
-        || brands.any(|b| memchr::memmem::find(b, b"\"Chromium\"").is_some());
-    let agrees = facts.tool.is_none()
-        && facts.browser == Some(engine)
-        && (engine == Browser::Chromium && brands_ok || !hints);
+    if facts.tool.is_some() || facts.browser != Some(engine) {
+        return None;
+    }
+    // Any line naming the brand: the same as the joined value naming it. The names are
+    // walked for hints only when the brands do not settle it.
+    let brands_ok = || {
+        let mut brands = headers.get_all("sec-ch-ua").peekable();
+        brands.peek().is_none()
+            || brands.any(|b| memchr::memmem::find(b, b"\"Chromium\"").is_some())
+    };
+    let agrees = engine == Browser::Chromium && brands_ok() || !browser_headers(headers).1;
     agrees.then_some((engine, if pseudo.is_some() { Wire::H2 } else { Wire::H1 }))
 }
 

@@ -184,7 +184,7 @@ pub struct HttpConn {
     client_ip: Option<Arc<str>>,
     /// The server's address as text (`Evidence::server_ip`, and the URL's host when a
     /// request has no `Host`), made once per connection.
-    server_text: Option<String>,
+    server_text: Option<Arc<str>>,
     /// `order_time` of the latest request.
     last_order_time: Micros,
     /// TLS or HTTP/2 once the first bytes said so: then it receives everything.
@@ -270,8 +270,10 @@ fn find_message_start(data: &[u8], requests: bool, responses: bool) -> Option<(u
 
 /// Bytes of the parsed names and values: what their `Headers` holds exactly (sizing it by the
 /// head left a quarter of every exchange's header buffer unused while it waited).
-fn field_bytes(headers: &[httparse::Header<'_>]) -> usize {
-    headers.iter().map(|h| h.name.len() + h.value.len()).sum()
+/// The header list of a parsed head: its lines are copied at once (httparse's fields are
+/// slices of `head`), not name by name.
+fn head_fields<'h>(head: &'h [u8], headers: &[httparse::Header<'h>]) -> Headers {
+    Headers::from_fields(head, headers.iter().map(|h| (h.name.as_bytes(), h.value)))
 }
 
 /// A head's body-framing facts, from one pass over its lines: whether the last transfer coding
@@ -921,10 +923,7 @@ impl HttpConn {
         }
         let method = req.method.unwrap_or("").to_owned();
         let target = req.path.unwrap_or("");
-        let mut headers = Headers::with_capacity(req.headers.len(), field_bytes(req.headers));
-        for h in req.headers.iter() {
-            headers.push(h.name.as_bytes(), h.value);
-        }
+        let headers = head_fields(head, req.headers);
         let version = if req.version == Some(0) {
             crate::model::HttpVersion::Http10
         } else {
@@ -999,7 +998,7 @@ impl HttpConn {
             Some(browser) => Arc::from(browser),
             None => self
                 .client_ip
-                .get_or_insert_with(|| Arc::from(super::tcp::ip_text(client.ip)))
+                .get_or_insert_with(|| super::tcp::ip_shared(client.ip))
                 .clone(),
         };
         let start = self.dirs[dir].msg_meta;
@@ -1098,10 +1097,7 @@ impl HttpConn {
             self.message_done(dir);
             return;
         }
-        let mut headers = Headers::with_capacity(resp.headers.len(), field_bytes(resp.headers));
-        for h in resp.headers.iter() {
-            headers.push(h.name.as_bytes(), h.value);
-        }
+        let mut headers = head_fields(head, resp.headers);
         // Framing facts first, so the headers can move into the exchange without a copy.
         let facts = framing_facts(&headers);
         // Lines the browsers read differently: the list as Chromium reads it (odd lines

@@ -197,9 +197,10 @@ pub(crate) fn flow_shard(seg: &Segment<'_>, n: usize) -> usize {
 }
 
 /// An exchange ordered by (ordering time, seq), smallest first in a max-heap. The ordering
-/// time is the request time made monotonic per connection. Boxed: the heap moves its
-/// elements on every push and pop, and an exchange is about 500 bytes.
-struct ByTime(Micros, Box<Exchange>);
+/// time is the request time made monotonic per connection. The exchange itself (about 500
+/// bytes) waits in a slot of [`Reorder::held`], named by the third field: the heap moves its
+/// elements on every push and pop, and a box per exchange was an allocation per exchange.
+struct ByTime(Micros, u64, u32);
 
 impl PartialEq for ByTime {
     fn eq(&self, other: &Self) -> bool {
@@ -214,7 +215,7 @@ impl PartialOrd for ByTime {
 }
 impl Ord for ByTime {
     fn cmp(&self, other: &Self) -> Ordering {
-        (other.0, other.1.seq).cmp(&(self.0, self.1.seq))
+        (other.0, other.1).cmp(&(self.0, self.1))
     }
 }
 
@@ -225,6 +226,10 @@ impl Ord for ByTime {
 /// releases as [`read_capture`] does.
 pub(crate) struct Reorder {
     heap: BinaryHeap<ByTime>,
+    /// The exchanges the heap orders, by slot (`HELD_CHUNK` to a chunk, so that growing
+    /// never moves those held); `None` is a free slot, listed in `free`.
+    held: Vec<Vec<Option<Exchange>>>,
+    free: Vec<u32>,
     max: usize,
     pools: pool::Pools,
     /// The last watermark released up to: what the heap holds beyond the limit is counted as
@@ -248,10 +253,15 @@ pub(crate) struct Reorder {
 /// time order rather than holding every exchange back.
 pub(crate) const MAX_CLOCK_LAG_US: Micros = 10_000_000;
 
+/// Slots in one chunk of [`Reorder::held`].
+const HELD_CHUNK: usize = 256;
+
 impl Reorder {
     pub(crate) fn new(max: usize) -> Self {
         Reorder {
             heap: BinaryHeap::new(),
+            held: Vec::new(),
+            free: Vec::new(),
             max: max.max(1),
             pools: pool::Pools::default(),
             watermark: (Micros::MIN, 0),
@@ -262,13 +272,51 @@ impl Reorder {
         }
     }
 
-    fn out(&mut self, ByTime(_, mut ex): ByTime, emit: &mut dyn FnMut(Exchange)) {
+    /// The exchange a heap element names.
+    fn held(&self, t: &ByTime) -> Option<&Exchange> {
+        let i = t.2 as usize;
+        self.held.get(i / HELD_CHUNK)?.get(i % HELD_CHUNK)?.as_ref()
+    }
+
+    /// Puts an exchange in a free slot (a new one when none is free) and names it.
+    fn hold(&mut self, ex: Exchange) -> u32 {
+        if let Some(i) = self.free.pop() {
+            let slot = self
+                .held
+                .get_mut(i as usize / HELD_CHUNK)
+                .and_then(|c| c.get_mut(i as usize % HELD_CHUNK));
+            if let Some(slot) = slot {
+                *slot = Some(ex);
+                return i;
+            }
+        }
+        match self.held.last_mut() {
+            Some(chunk) if chunk.len() < HELD_CHUNK => chunk.push(Some(ex)),
+            _ => {
+                let mut chunk = Vec::with_capacity(HELD_CHUNK);
+                chunk.push(Some(ex));
+                self.held.push(chunk);
+            }
+        }
+        // At most `max` + 1 exchanges are held at once (slots are reused), far below
+        // u32::MAX.
+        ((self.held.len() - 1) * HELD_CHUNK + self.held.last().map_or(0, Vec::len) - 1) as u32
+    }
+
+    fn out(&mut self, t: ByTime, emit: &mut dyn FnMut(Exchange)) {
+        // Every heap element names a filled slot (filled in `push`, emptied only here).
+        let i = t.2 as usize;
+        let slot = self.held.get_mut(i / HELD_CHUNK);
+        let Some(mut ex) = slot.and_then(|c| c.get_mut(i % HELD_CHUNK)?.take()) else {
+            return;
+        };
+        self.free.push(t.2);
         ex.evidence.connection_credentials = self.pools.class(&ex);
         // Numbered in output order, which is time order: the same however the capture's
         // packets were ordered (the order heads completed in is not).
         ex.seq = self.emitted;
         self.emitted += 1;
-        emit(*ex);
+        emit(ex);
     }
 
     pub(crate) fn push(
@@ -279,15 +327,18 @@ impl Reorder {
     ) {
         self.pools.observe(&ex);
         self.pending_top = None;
-        self.heap.push(ByTime(key, Box::new(ex)));
+        let seq = ex.seq;
+        let slot = self.hold(ex);
+        self.heap.push(ByTime(key, seq, slot));
         if self.heap.len() > self.max {
             if let Some(t) = self.heap.pop() {
-                if (t.0, t.1.seq) >= self.watermark {
+                let held = self.held(&t);
+                if (t.0, t.1) >= self.watermark {
                     diag.add(WarnKind::LimitReorderBuffer, 1);
-                } else if self.pools.pending(&t.1) {
+                } else if let Some(ex) = held.filter(|ex| self.pools.pending(ex)) {
                     // Held only for its connection's credentials class: it leaves without
                     // one, which is worth saying (the request may stay `unknown`).
-                    let (loc, max) = (&t.1.loc, self.max);
+                    let (loc, max) = (&ex.loc, self.max);
                     diag.warn(WarnKind::LimitReorderBufferClass, || {
                         format!(
                             "{loc}: more than {max} exchanges held (--max-reorder-buffer) while \
@@ -315,14 +366,15 @@ impl Reorder {
         };
         self.watermark = watermark;
         while let Some(t) = self.heap.peek() {
-            let top = (t.0, t.1.seq);
-            if top >= watermark
-                || (t.1.time.saturating_add(pool::HOLD_US) > watermark.0
-                    && (self.pending_top == Some(top) || self.pools.pending(&t.1)))
+            let top = (t.0, t.1);
+            if top >= watermark {
+                break;
+            }
+            let Some(ex) = self.held(t) else { break };
+            if ex.time.saturating_add(pool::HOLD_US) > watermark.0
+                && (self.pending_top == Some(top) || self.pools.pending(ex))
             {
-                if top < watermark {
-                    self.pending_top = Some(top);
-                }
+                self.pending_top = Some(top);
                 break;
             }
             if let Some(t) = self.heap.pop() {

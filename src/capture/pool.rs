@@ -13,6 +13,7 @@
 //! connection's exchanges (bounded by [`HOLD_US`] of capture time) until its class is known,
 //! then writes it to `Evidence::connection_credentials`.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 
@@ -77,24 +78,38 @@ impl Pools {
         };
         // The User-Agent read once for both. Hashed seeded like the table: User-Agents cannot
         // be chosen to collide.
-        let (family, agent) = with_user_agent(&x.request.headers, |ua| {
-            (
-                wire_engine_of(&x.request.headers, x.evidence.pseudo_order.as_ref(), ua),
-                self.conns.hasher().hash_one(ua),
-            )
-        });
-        let c = self.conns.entry(id).or_insert(Conn {
-            family,
-            agent,
-            eligible: true,
-            preflight: false,
-            cookie: false,
-            last: x.time,
-        });
-        c.eligible &= family.is_some_and(|f| SEPARATE_POOLS.contains(&f))
-            && family == c.family
-            && agent == c.agent
-            && x.evidence.via_proxy.is_none();
+        let hasher = self.conns.hasher().clone();
+        let fingerprint = || {
+            with_user_agent(&x.request.headers, |ua| {
+                (
+                    wire_engine_of(&x.request.headers, x.evidence.pseudo_order.as_ref(), ua),
+                    hasher.hash_one(ua),
+                )
+            })
+        };
+        let (c, first) = match self.conns.entry(id) {
+            Entry::Occupied(o) => (o.into_mut(), None),
+            Entry::Vacant(v) => {
+                let (family, agent) = fingerprint();
+                let c = v.insert(Conn {
+                    family,
+                    agent,
+                    eligible: true,
+                    preflight: false,
+                    cookie: false,
+                    last: x.time,
+                });
+                (c, Some((family, agent)))
+            }
+        };
+        // A connection found ineligible stays so: its later requests need no fingerprint.
+        if c.eligible {
+            let (family, agent) = first.unwrap_or_else(fingerprint);
+            c.eligible = family.is_some_and(|f| SEPARATE_POOLS.contains(&f))
+                && family == c.family
+                && agent == c.agent
+                && x.evidence.via_proxy.is_none();
+        }
         c.preflight |= is_preflight(x);
         c.cookie |= x.request.headers.contains("cookie");
         c.last = c.last.max(x.time);

@@ -63,54 +63,76 @@ impl fmt::Display for Endpoint {
 }
 
 impl Endpoint {
-    /// The `Display` text, written without the formatting machinery for IPv4 (made once per
-    /// connection, where `format!` cost about a thousand instructions).
-    pub(crate) fn text(&self) -> String {
+    /// The `Display` text, shared (every exchange of a connection names its server), written
+    /// without the formatting machinery for IPv4 (made once per connection, where `format!`
+    /// cost about a thousand instructions) and without a `String` first.
+    pub(crate) fn text(&self) -> std::sync::Arc<str> {
         match self.ip {
-            IpAddr::V4(_) => {
-                let mut out = ip_text(self.ip);
-                out.push(':');
-                push_decimal(&mut out, u32::from(self.port));
-                out
+            IpAddr::V4(v4) => {
+                let (mut ip, mut port) = ([0; 15], [0; 5]);
+                let (ip, port) = (
+                    ip4_text(&mut ip, v4).as_bytes(),
+                    decimal(self.port, &mut port),
+                );
+                // At most 15 + 1 + 5 bytes.
+                let mut out = [0u8; 21];
+                let n = ip.len() + 1 + port.len();
+                out[..ip.len()].copy_from_slice(ip);
+                out[ip.len()] = b':';
+                out[ip.len() + 1..n].copy_from_slice(port);
+                // Only ASCII digits, dots and a colon were written.
+                std::sync::Arc::from(std::str::from_utf8(&out[..n]).unwrap_or_default())
             }
-            IpAddr::V6(_) => self.to_string(),
+            IpAddr::V6(_) => std::sync::Arc::from(self.to_string()),
         }
     }
 }
 
-/// An IP address's `Display` text (IPv4 written by hand, IPv6 by `Display`).
-pub(crate) fn ip_text(ip: IpAddr) -> String {
+/// An IP address's `Display` text, shared (a connection's client): IPv4 written by hand,
+/// without a `String` first, IPv6 by `Display`.
+pub(crate) fn ip_shared(ip: IpAddr) -> std::sync::Arc<str> {
     match ip {
-        IpAddr::V4(v4) => {
-            let mut out = String::with_capacity(21);
-            for (i, o) in v4.octets().into_iter().enumerate() {
-                if i > 0 {
-                    out.push('.');
-                }
-                push_decimal(&mut out, u32::from(o));
-            }
-            out
-        }
-        IpAddr::V6(_) => ip.to_string(),
+        IpAddr::V4(v4) => std::sync::Arc::from(ip4_text(&mut [0; 15], v4)),
+        IpAddr::V6(_) => std::sync::Arc::from(ip.to_string()),
     }
 }
 
-/// Appends `n` in decimal.
-fn push_decimal(out: &mut String, n: u32) {
-    let mut digits = [0u8; 10];
-    let mut at = digits.len();
+/// An IPv4 address's dotted text, written into `out` (15 bytes hold the longest).
+fn ip4_text(out: &mut [u8; 15], v4: std::net::Ipv4Addr) -> &str {
+    let mut n = 0;
+    for (i, o) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            out[n] = b'.';
+            n += 1;
+        }
+        if o >= 100 {
+            out[n] = b'0' + o / 100;
+            n += 1;
+        }
+        if o >= 10 {
+            out[n] = b'0' + o / 10 % 10;
+            n += 1;
+        }
+        out[n] = b'0' + o % 10;
+        n += 1;
+    }
+    // Only ASCII digits and dots were written.
+    std::str::from_utf8(&out[..n]).unwrap_or_default()
+}
+
+/// `n` in decimal, written into `out`.
+fn decimal(n: u16, out: &mut [u8; 5]) -> &[u8] {
+    let mut at = out.len();
     let mut n = n;
     loop {
         at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
+        out[at] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    for d in &digits[at..] {
-        out.push(char::from(*d));
-    }
+    &out[at..]
 }
 
 /// Direction inside a connection: 0 = sent by `FlowKey::lo`, 1 = sent by `FlowKey::hi`.
@@ -1095,8 +1117,8 @@ mod tests {
         fn endpoint_text_is_display(a in proptest::prelude::any::<[u8; 4]>(), port in proptest::prelude::any::<u16>(), v6 in proptest::prelude::any::<[u8; 16]>()) {
             for ip in [IpAddr::from(a), IpAddr::from(v6)] {
                 let e = Endpoint { ip, port };
-                proptest::prop_assert_eq!(e.text(), e.to_string());
-                proptest::prop_assert_eq!(ip_text(ip), ip.to_string());
+                proptest::prop_assert_eq!(&*e.text(), e.to_string());
+                proptest::prop_assert_eq!(&*ip_shared(ip), ip.to_string());
             }
         }
     }

@@ -1812,7 +1812,10 @@ fn to_exchange(
     evidence.page = raw.pageref.as_deref().map(str::to_owned);
     evidence.browser = recorder.browser;
     evidence.from_cache = raw.from_cache.is_some_and(|c| !c.is_empty());
-    evidence.server_ip = raw.server_ip.map(Cow::into_owned).filter(|s| !s.is_empty());
+    evidence.server_ip = raw
+        .server_ip
+        .filter(|s| !s.is_empty())
+        .map(|s| Arc::from(&*s));
     evidence.recording = recording_of(flavour);
     evidence.cors_error = evidence.error.as_deref().is_some_and(is_cors_error);
     let connection = raw

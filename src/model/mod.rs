@@ -57,13 +57,39 @@ impl fmt::Display for Position {
     }
 }
 
-/// An ordered header list that keeps duplicates, original case and raw bytes, stored in one
-/// buffer (one allocation per list, not per header).
-#[derive(Clone, Default, PartialEq, Eq)]
+/// An ordered header list that keeps duplicates, original case and raw bytes, in one
+/// allocation: the lines' spans first (`room` slots of [`SPAN`] bytes, `len` used), then the
+/// bytes they point into. A capture's head is copied in once, spans pointing at its names and
+/// values where they lie ([`Headers::from_fields`]); a list built line by line holds each
+/// name with its value right after it.
+#[derive(Clone, Default)]
 pub struct Headers {
     buf: Vec<u8>,
-    /// (name start, name end, value end); the value starts at name end.
-    spans: Vec<(u32, u32, u32)>,
+    len: u32,
+    room: u32,
+}
+
+/// Bytes of one span: name start, name end, value start, value end (offsets in `buf`,
+/// little-endian `u32`).
+const SPAN: usize = 16;
+
+/// The slots a list built line by line starts with.
+const FIRST_ROOM: usize = 8;
+
+fn span_bytes([a, b, c, d]: [usize; 4]) -> [u8; SPAN] {
+    // Offsets are checked against u32::MAX before a span is made.
+    let w = |v: usize| (v as u32).to_le_bytes();
+    let (a, b, c, d) = (w(a), w(b), w(c), w(d));
+    [
+        a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3], c[0], c[1], c[2], c[3], d[0], d[1], d[2],
+        d[3],
+    ]
+}
+
+/// A span's four offsets (see [`span_bytes`]).
+fn read_span(c: [u8; SPAN]) -> [usize; 4] {
+    let w = |i: usize| u32::from_le_bytes([c[i], c[i + 1], c[i + 2], c[i + 3]]) as usize;
+    [w(0), w(4), w(8), w(12)]
 }
 
 impl Headers {
@@ -72,15 +98,72 @@ impl Headers {
     }
 
     pub(crate) fn with_capacity(headers: usize, bytes: usize) -> Self {
+        // A hint: past it the list grows as it is filled.
+        let headers = headers.min(1 << 16);
+        let mut buf = Vec::with_capacity(headers * SPAN + bytes);
+        buf.resize(headers * SPAN, 0);
         Self {
-            buf: Vec::with_capacity(bytes),
-            spans: Vec::with_capacity(headers),
+            buf,
+            len: 0,
+            room: headers as u32,
         }
+    }
+
+    /// The list of `fields` (name, value), slices of `source` (a head) in the order they lie
+    /// there: the stretch from the first name to the last value is copied once, with the
+    /// bytes between them. A field outside that stretch makes this the line-by-line build.
+    pub(crate) fn from_fields<'a, I>(source: &'a [u8], fields: I) -> Self
+    where
+        I: ExactSizeIterator<Item = (&'a [u8], &'a [u8])> + DoubleEndedIterator + Clone,
+    {
+        let base = source.as_ptr() as usize;
+        let off = |s: &[u8]| (s.as_ptr() as usize).wrapping_sub(base);
+        let lo = fields.clone().next().map_or(0, |(n, _)| off(n));
+        let hi = fields
+            .clone()
+            .next_back()
+            .map_or(0, |(_, v)| off(v).wrapping_add(v.len()));
+        let room = fields.len();
+        let shift = room * SPAN;
+        if let Some(block) = source
+            .get(lo..hi)
+            .filter(|b| shift + b.len() <= u32::MAX as usize)
+        {
+            let mut buf = Vec::with_capacity(shift + block.len());
+            let start = block.as_ptr() as usize;
+            let within = |s: &[u8]| {
+                let at = (s.as_ptr() as usize).wrapping_sub(start);
+                (at <= block.len() && s.len() <= block.len() - at).then_some(shift + at)
+            };
+            let all_within = fields.clone().all(|(n, v)| match (within(n), within(v)) {
+                (Some(a), Some(b)) => {
+                    buf.extend_from_slice(&span_bytes([a, a + n.len(), b, b + v.len()]));
+                    true
+                }
+                _ => false,
+            });
+            if all_within {
+                buf.extend_from_slice(block);
+                return Self {
+                    buf,
+                    len: room as u32,
+                    room: room as u32,
+                };
+            }
+        }
+        let mut h = Headers::with_capacity(room, hi.saturating_sub(lo).min(source.len()));
+        for (n, v) in fields {
+            h.push(n, v);
+        }
+        h
     }
 
     /// Appends a header. Names and values are stored as given (no trimming, no case change).
     /// Lists are capped at 4 GiB of header bytes by the span type; readers cap far below that.
     pub fn push(&mut self, name: &[u8], value: &[u8]) {
+        if self.len == self.room && !self.grow_room() {
+            return;
+        }
         let start = self.buf.len();
         if start + name.len() + value.len() > u32::MAX as usize {
             return;
@@ -88,30 +171,77 @@ impl Headers {
         self.buf.extend_from_slice(name);
         let mid = self.buf.len();
         self.buf.extend_from_slice(value);
-        self.spans
-            .push((start as u32, mid as u32, self.buf.len() as u32));
+        let (at, end) = (self.len as usize * SPAN, self.buf.len());
+        if let Some(slot) = self.buf.get_mut(at..at + SPAN) {
+            slot.copy_from_slice(&span_bytes([start, mid, mid, end]));
+            self.len += 1;
+        }
+    }
+
+    /// Makes room for more spans (doubling), moving the bytes behind them; `false` when the
+    /// list is at its size cap.
+    fn grow_room(&mut self) -> bool {
+        let room = self.room as usize;
+        let more = room.max(FIRST_ROOM);
+        let extra = more * SPAN;
+        let end = self.buf.len();
+        if end + extra > u32::MAX as usize {
+            return false;
+        }
+        let spans_end = room * SPAN;
+        self.buf.resize(end + extra, 0);
+        self.buf.copy_within(spans_end..end, spans_end + extra);
+        // Every offset moves by `extra` (the sum was checked against u32::MAX above).
+        let used = self.len as usize * SPAN;
+        for w in self.buf[..used].chunks_exact_mut(4) {
+            let v = u32::from_le_bytes([w[0], w[1], w[2], w[3]]) + extra as u32;
+            w.copy_from_slice(&v.to_le_bytes());
+        }
+        self.room = (room + more) as u32;
+        true
+    }
+
+    /// Keeps the lines `keep` accepts, in order; the bytes stay where they are (a list is
+    /// narrowed without a copy).
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&[u8], &[u8]) -> bool) {
+        let mut kept = 0;
+        for i in 0..self.len as usize {
+            let at = i * SPAN;
+            let Some([s, m, v, e]) = self
+                .buf
+                .get(at..at + SPAN)
+                .and_then(|c| c.try_into().ok())
+                .map(read_span)
+            else {
+                break;
+            };
+            if keep(&self.buf[s..m], &self.buf[v..e]) {
+                self.buf.copy_within(at..at + SPAN, kept * SPAN);
+                kept += 1;
+            }
+        }
+        self.len = kept as u32;
+    }
+
+    /// The used spans, as offsets in `buf`.
+    fn spans(&self) -> impl Iterator<Item = [usize; 4]> + '_ {
+        let used = self.buf.get(..self.len as usize * SPAN).unwrap_or(&[]);
+        used.as_chunks::<SPAN>().0.iter().copied().map(read_span)
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.spans.len()
+        self.len as usize
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.spans.is_empty()
-    }
-
-    /// Total bytes of names and values.
+    /// Total bytes of names and values (for a list read from a head, with what lay between
+    /// them there): a capacity hint.
     pub(crate) fn byte_len(&self) -> usize {
-        self.buf.len()
+        self.buf.len() - self.room as usize * SPAN
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
-        self.spans.iter().map(move |&(s, m, e)| {
-            (
-                &self.buf[s as usize..m as usize],
-                &self.buf[m as usize..e as usize],
-            )
-        })
+        self.spans()
+            .map(move |[s, m, v, e]| (&self.buf[s..m], &self.buf[v..e]))
     }
 
     /// Every value of `name` (ASCII case-insensitive), in order.
@@ -122,10 +252,9 @@ impl Headers {
         let name = name.as_bytes();
         // Lengths first, from the spans: most names differ in length, and then no slice is
         // made (this runs for every header lookup of every stage).
-        self.spans.iter().filter_map(move |&(s, m, e)| {
-            let (s, m, e) = (s as usize, m as usize, e as usize);
+        self.spans().filter_map(move |[s, m, v, e]| {
             (m - s == name.len() && self.buf.get(s..m)?.eq_ignore_ascii_case(name))
-                .then(|| self.buf.get(m..e))
+                .then(|| self.buf.get(v..e))
                 .flatten()
         })
     }
@@ -173,6 +302,15 @@ impl Headers {
             .map(|v| String::from_utf8(v).unwrap_or_else(|e| escape_bytes(e.as_bytes())))
     }
 }
+
+/// Equal lists hold the same lines in the same order, however their bytes are laid out.
+impl PartialEq for Headers {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Headers {}
 
 impl fmt::Debug for Headers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -387,7 +525,8 @@ pub struct Evidence {
     /// Served from the browser's HTTP cache (`_fromCache`), so nothing crossed the network.
     pub from_cache: bool,
     /// The server's IP address, where known.
-    pub server_ip: Option<String>,
+    /// Shared: a capture's connection gives every exchange on it the same text.
+    pub server_ip: Option<Arc<str>>,
     /// Captures: the request came through a reverse proxy (it named the browser in
     /// `X-Forwarded-For`/`Forwarded`/`X-Real-IP`, or carried `Via`): the proxy's address. The
     /// exchange's client is then the browser's address where the proxy named it.
@@ -729,6 +868,58 @@ mod tests {
         );
         assert_eq!(h.iter().nth(2).unwrap().0, b"access-control-allow-origin");
         assert_eq!(h.get_joined("missing"), None);
+    }
+
+    proptest::proptest! {
+        /// A list built line by line (growing its span room past every size), one read from
+        /// a head, and a plain list of pairs agree on every reading.
+        #[test]
+        fn one_buffer_lists_read_like_a_list_of_pairs(
+            lines in proptest::collection::vec(("[a-cA-C-]{0,4}", "[ a-c,]{0,6}"), 0..40),
+            hint in 0usize..12,
+        ) {
+            let mut built = Headers::with_capacity(hint, 0);
+            let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
+            let mut at = Vec::new();
+            for (n, v) in &lines {
+                built.push(n.as_bytes(), v.as_bytes());
+                at.push((head.len(), n.len()));
+                head.extend_from_slice(n.as_bytes());
+                head.extend_from_slice(b": ");
+                at.push((head.len(), v.len()));
+                head.extend_from_slice(v.as_bytes());
+                head.extend_from_slice(b"\r\n");
+            }
+            let fields = at.chunks(2).map(|p| (&head[p[0].0..][..p[0].1], &head[p[1].0..][..p[1].1]));
+            let read = Headers::from_fields(&head, fields);
+            let want: Vec<(&[u8], &[u8])> =
+                lines.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())).collect();
+            for h in [&built, &read] {
+                proptest::prop_assert_eq!(h.len(), want.len());
+                proptest::prop_assert_eq!(h.iter().collect::<Vec<_>>(), want.clone());
+                for name in ["a", "B", "ab", "-", ""] {
+                    let all: Vec<&[u8]> = want
+                        .iter()
+                        .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+                        .map(|(_, v)| *v)
+                        .collect();
+                    proptest::prop_assert_eq!(h.get_all(name).collect::<Vec<_>>(), all);
+                }
+            }
+            proptest::prop_assert_eq!(&built, &read);
+            // Narrowed in place: the lines kept, in order.
+            let mut narrowed = read.clone();
+            narrowed.retain(|n, v| !n.starts_with(b"a") && v != b"b");
+            let kept: Vec<(&[u8], &[u8])> = want
+                .iter()
+                .copied()
+                .filter(|(n, v)| !n.starts_with(b"a") && *v != b"b")
+                .collect();
+            proptest::prop_assert_eq!(narrowed.iter().collect::<Vec<_>>(), kept);
+            // A field that is not a slice of the head: built line by line, the same list.
+            let outside = Headers::from_fields(b"", want.iter().copied());
+            proptest::prop_assert_eq!(&outside, &built);
+        }
     }
 
     #[test]

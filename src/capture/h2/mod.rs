@@ -9,6 +9,7 @@ pub mod hpack;
 mod tables;
 
 use crate::diag::WarnKind;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -101,7 +102,7 @@ pub(crate) struct H2Conn {
     client_ip: Arc<str>,
     /// The server's address as text (`Evidence::server_ip`, and the URL's host without
     /// `:authority` or `Host`), made once per connection, not per request.
-    server_text: String,
+    server_text: Arc<str>,
     last_order_time: Micros,
     stopped: bool,
 }
@@ -126,7 +127,7 @@ impl H2Conn {
             scheme,
             sides: [side(0), side(1)],
             streams: BTreeMap::new(),
-            client_ip: Arc::from(super::tcp::ip_text(key.sender(client).ip)),
+            client_ip: super::tcp::ip_shared(key.sender(client).ip),
             server_text: key.sender(1 - client).text(),
             last_order_time: Micros::MIN,
             stopped: false,
@@ -393,7 +394,7 @@ impl H2Conn {
             // Trailers of a request.
             return;
         }
-        let head = RequestHead::read(&fields);
+        let head = RequestHead::read(fields);
         // RFC 9113 §8.3.1: a request without `:method`, or (but for CONNECT) without `:path`,
         // is malformed. No browser sends one; as a record it would be a request with no method.
         if head.is_malformed() {
@@ -404,6 +405,7 @@ impl H2Conn {
         }
         let server = self.server_text.clone();
         let url = head.url(self.scheme, &server);
+        let (method, headers, order) = head.into_parts();
         let seq = *ctx.seq;
         *ctx.seq += 1;
         ctx.stats.http_requests += 1;
@@ -425,16 +427,16 @@ impl H2Conn {
             connection: Some(self.conn_no),
             flavour: Flavour::Capture,
             request: Request {
-                method: head.method,
+                method,
                 url,
                 http_version: crate::model::HttpVersion::Http2,
-                headers: head.headers,
+                headers,
             },
             response: None,
             timings: Timings::default(),
             evidence: Evidence {
                 server_ip: Some(server),
-                pseudo_order: Some(head.order),
+                pseudo_order: Some(order),
                 ..Evidence::default()
             },
         };
@@ -472,16 +474,16 @@ impl H2Conn {
 
     fn response(&mut self, stream: u32, fields: Headers, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         let mut status = None;
-        let mut headers = Headers::with_capacity(fields.len(), fields.byte_len());
         for (n, v) in fields.iter() {
             if n == b":status" {
                 status = std::str::from_utf8(v)
                     .ok()
                     .and_then(|s| s.parse::<u16>().ok());
-            } else if !n.starts_with(b":") {
-                headers.push(n, v);
             }
         }
+        // The regular fields, in the decoded list's own buffer (not copied into another).
+        let mut headers = fields;
+        headers.retain(|n, _| !n.starts_with(b":"));
         let Some(status) = status else {
             // Trailers (no :status), or a malformed head: not a response.
             return;
@@ -510,47 +512,57 @@ impl H2Conn {
 }
 
 /// A request's decoded header list: the pseudo-headers it carries (RFC 9113 §8.3.1), the
-/// regular fields, and the order the pseudo-headers came in.
+/// regular fields, and the order the pseudo-headers came in. The pseudo-headers are read
+/// where they lie in the list (as text they were an allocation each).
 struct RequestHead {
     method: String,
-    path: String,
-    authority: Option<String>,
-    scheme: Option<String>,
-    headers: Headers,
+    /// The decoded list, pseudo-headers included until [`RequestHead::into_parts`].
+    fields: Headers,
+    /// Where in `fields` the (last) `:path`, `:authority` and `:scheme` lines are.
+    path: Option<usize>,
+    authority: Option<usize>,
+    scheme: Option<usize>,
     /// The client's pseudo-header order: its engine's fingerprint (`fingerprint::SHAPES`).
     order: PseudoOrder,
 }
 
 impl RequestHead {
-    /// Sorts a request's fields into pseudo-headers and regular fields, in one pass.
+    /// Sorts a request's fields into pseudo-headers and regular fields.
     #[inline]
-    fn read(fields: &Headers) -> Self {
+    fn read(fields: Headers) -> Self {
         let mut head = RequestHead {
             method: String::new(),
-            path: String::new(),
+            fields: Headers::new(),
+            path: None,
             authority: None,
             scheme: None,
-            headers: Headers::with_capacity(fields.len(), fields.byte_len()),
             order: PseudoOrder::default(),
         };
-        for (n, v) in fields.iter() {
-            let text = || String::from_utf8_lossy(v).into_owned();
+        let mut regular = false;
+        for (i, (n, v)) in fields.iter().enumerate() {
             if n.starts_with(b":") {
-                if !head.headers.is_empty() {
+                if regular {
                     head.order.mark_odd();
                 }
                 head.order.push(n);
             }
             match n {
-                b":method" => head.method = text(),
-                b":path" => head.path = text(),
-                b":authority" => head.authority = Some(text()),
-                b":scheme" => head.scheme = Some(text()),
+                b":method" => head.method = String::from_utf8_lossy(v).into_owned(),
+                b":path" => head.path = Some(i),
+                b":authority" => head.authority = Some(i),
+                b":scheme" => head.scheme = Some(i),
                 n if n.starts_with(b":") => {}
-                n => head.headers.push(n, v),
+                _ => regular = true,
             }
         }
+        head.fields = fields;
         head
+    }
+
+    /// The text of the pseudo-header line at `at`.
+    fn pseudo(&self, at: Option<usize>) -> Option<Cow<'_, str>> {
+        let (_, v) = self.fields.iter().nth(at?)?;
+        Some(String::from_utf8_lossy(v))
     }
 
     fn is_connect(&self) -> bool {
@@ -559,7 +571,8 @@ impl RequestHead {
 
     /// Without `:method`, or (but for CONNECT) without `:path` (RFC 9113 §8.3.1).
     fn is_malformed(&self) -> bool {
-        self.method.is_empty() || (self.path.is_empty() && !self.is_connect())
+        self.method.is_empty()
+            || (self.pseudo(self.path).is_none_or(|p| p.is_empty()) && !self.is_connect())
     }
 
     /// The request's URL: host from `:authority`, else `Host`, else the server's address;
@@ -567,21 +580,22 @@ impl RequestHead {
     /// text, the URL ours), else the connection's.
     fn url(&self, conn_scheme: &str, server: &str) -> String {
         let host_field;
-        let host = match &self.authority {
-            Some(a) => a.as_str(),
+        let authority = self.pseudo(self.authority);
+        let host = match &authority {
+            Some(a) => a,
             None => {
-                host_field = self.headers.get_str("host");
+                host_field = self.fields.get_str("host");
                 host_field.as_deref().unwrap_or(server)
             }
         };
-        let scheme = self
-            .scheme
-            .as_ref()
-            .map(|s| s.to_ascii_lowercase())
-            .filter(|s| s == "http" || s == "https");
-        let scheme = scheme.as_deref().unwrap_or(conn_scheme);
+        let scheme = self.pseudo(self.scheme);
+        let scheme = ["http", "https"]
+            .into_iter()
+            .find(|w| scheme.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(w)))
+            .unwrap_or(conn_scheme);
         // Written piece by piece: `format!` cost about a thousand instructions a request.
-        let path = if self.is_connect() { "" } else { &self.path };
+        let path = self.pseudo(self.path).filter(|_| !self.is_connect());
+        let path = path.as_deref().unwrap_or("");
         let mut url = String::with_capacity(scheme.len() + 4 + host.len() + path.len());
         url.push_str(scheme);
         url.push_str("://");
@@ -591,6 +605,14 @@ impl RequestHead {
         }
         url.push_str(path);
         url
+    }
+
+    /// The method, the regular fields (narrowed in the decoded list's own buffer, not copied
+    /// into another) and the pseudo-header order.
+    fn into_parts(self) -> (String, Headers, PseudoOrder) {
+        let mut fields = self.fields;
+        fields.retain(|n, _| !n.starts_with(b":"));
+        (self.method, fields, self.order)
     }
 }
 
@@ -639,7 +661,7 @@ mod tests {
     #[test]
     fn request_head_reads_pseudo_headers_into_the_url() {
         let head =
-            |fields: &[(&str, &str)]| super::RequestHead::read(&fields.iter().copied().collect());
+            |fields: &[(&str, &str)]| super::RequestHead::read(fields.iter().copied().collect());
         // (fields, URL; `None`: malformed)
         type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>);
         let cases: &[Case] = &[
@@ -679,9 +701,10 @@ mod tests {
             let got = (!h.is_malformed()).then(|| h.url("http", "10.0.0.2:80"));
             assert_eq!(got.as_deref(), *url, "{fields:?}");
         }
-        let h = head(&[(":method", "GET"), ("accept", "*/*"), (":path", "/")]);
-        assert_eq!(h.headers.get_str("accept").as_deref(), Some("*/*"));
-        assert!(h.headers.get_str(":path").is_none());
+        let (_, headers, _) =
+            head(&[(":method", "GET"), ("accept", "*/*"), (":path", "/")]).into_parts();
+        assert_eq!(headers.get_str("accept").as_deref(), Some("*/*"));
+        assert!(headers.get_str(":path").is_none());
     }
 
     /// h2c with prior knowledge: two interleaved streams, one reset, one answered after an

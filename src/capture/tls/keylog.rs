@@ -5,13 +5,37 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-/// A secret (TLS 1.2 master secret or a TLS 1.3 traffic secret).
+/// A secret (TLS 1.2 master secret or a TLS 1.3 traffic secret): 16 to [`SECRET_MAX`] bytes,
+/// held inline (a session's secrets are copied out of the log for each connection).
 #[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Secret(pub Vec<u8>);
+pub(crate) struct Secret {
+    bytes: [u8; SECRET_MAX],
+    len: u8,
+}
+
+/// The longest secret kept.
+const SECRET_MAX: usize = 64;
+
+impl Secret {
+    /// `None` for a secret shorter than 16 bytes or longer than [`SECRET_MAX`].
+    fn new(hex_text: &str) -> Option<Secret> {
+        let n = hex_text.len() / 2;
+        let mut bytes = [0u8; SECRET_MAX];
+        (16..=SECRET_MAX).contains(&n).then_some(())?;
+        hex_into(hex_text, bytes.get_mut(..n)?).then_some(Secret {
+            bytes,
+            len: n as u8,
+        })
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Secret({} bytes)", self.0.len())
+        write!(f, "Secret({} bytes)", self.len)
     }
 }
 
@@ -46,7 +70,7 @@ pub(crate) struct Secrets([Option<Secret>; SLOTS]);
 impl Secrets {
     pub(crate) fn get(&self, slot: Slot) -> Option<&[u8]> {
         let i = LABELS.iter().position(|(_, s)| *s == slot)?;
-        self.0.get(i)?.as_ref().map(|s| s.0.as_slice())
+        self.0.get(i)?.as_ref().map(Secret::as_slice)
     }
 }
 
@@ -67,21 +91,28 @@ pub struct KeyLog {
     by_random: RwLock<HashMap<[u8; 32], Secrets>>,
 }
 
+#[cfg(test)]
 fn hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    // A table and a sized buffer: collecting `to_digit` pairs into an `Option<Vec>` grew the
-    // buffer byte by byte (two secrets a connection, a visible share of a TLS capture's run).
     let mut out = vec![0u8; s.len() / 2];
+    hex_into(s, &mut out).then_some(out)
+}
+
+/// Hex digit pairs into `out`, which must be exactly half as long as `s`; whether they all
+/// were digits. A table and a sized buffer: collecting `to_digit` pairs into an `Option<Vec>`
+/// grew the buffer byte by byte (two secrets a connection, a visible share of a TLS capture's
+/// run); the caller's buffer is on its stack.
+fn hex_into(s: &str, out: &mut [u8]) -> bool {
+    if s.len() != 2 * out.len() {
+        return false;
+    }
     for (o, p) in out.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
         let (hi, lo) = (HEX_DIGITS[usize::from(p[0])], HEX_DIGITS[usize::from(p[1])]);
         if (hi | lo) > 0x0f {
-            return None;
+            return false;
         }
         *o = hi << 4 | lo;
     }
-    Some(out)
+    true
 }
 
 /// Each byte's hex digit value; 0xff for the bytes that are not hex digits.
@@ -141,14 +172,15 @@ impl KeyLog {
             let Some(i) = LABELS.iter().position(|(l, _)| *l == label) else {
                 continue;
             };
-            let random: Option<[u8; 32]> = hex(random).and_then(|r| r.try_into().ok());
-            let secret = hex(secret).filter(|s| (16..=64).contains(&s.len()));
+            let mut r = [0u8; 32];
+            let random = hex_into(random, &mut r).then_some(r);
+            let secret = Secret::new(secret);
             let (Some(random), Some(secret)) = (random, secret) else {
                 report.malformed += 1;
                 continue;
             };
             if let Some(slot) = map.entry(random).or_default().0.get_mut(i) {
-                *slot = Some(Secret(secret));
+                *slot = Some(secret);
                 report.used += 1;
             }
         }

@@ -110,14 +110,16 @@ fn expand_labels(hash: Hash, secret: &[u8], outs: &mut [(&str, &[u8], &mut [u8])
         ($h:ty) => {{
             let prk = Hkdf::<$h>::from_prk(secret).ok();
             for (label, context, out) in outs.iter_mut() {
-                let info = label_info(out.len(), label, context);
+                let mut stack = [0u8; 64];
+                let mut heap = Vec::new();
+                let info = label_info(out.len(), label, context, &mut stack, &mut heap);
                 // A PRK shorter than the hash is rejected by `from_prk`; the expansion itself
                 // only fails for outputs longer than 255 hashes. Either leaves `out` zeroed:
                 // such a key simply never authenticates a record, which is reported as a
                 // decryption failure.
                 out.fill(0);
                 if let Some(prk) = &prk {
-                    let _ = prk.expand(&info, out);
+                    let _ = prk.expand(info, out);
                 }
             }
         }};
@@ -128,15 +130,37 @@ fn expand_labels(hash: Hash, secret: &[u8], outs: &mut [(&str, &[u8], &mut [u8])
     }
 }
 
-/// The `HkdfLabel` structure (RFC 8446 §7.1).
-fn label_info(len: usize, label: &str, context: &[u8]) -> Vec<u8> {
-    let mut info = Vec::with_capacity(4 + 6 + label.len() + context.len());
-    info.extend_from_slice(&(len as u16).to_be_bytes());
-    info.push((6 + label.len()) as u8);
-    info.extend_from_slice(b"tls13 ");
-    info.extend_from_slice(label.as_bytes());
-    info.push(context.len() as u8);
-    info.extend_from_slice(context);
+/// The `HkdfLabel` structure (RFC 8446 §7.1), written into `stack` when it fits (every label
+/// this reader derives, with a hash as context: an allocation per label was most of a
+/// connection's), else into `heap`.
+fn label_info<'b>(
+    len: usize,
+    label: &str,
+    context: &[u8],
+    stack: &'b mut [u8; 64],
+    heap: &'b mut Vec<u8>,
+) -> &'b [u8] {
+    let parts: [&[u8]; 6] = [
+        &(len as u16).to_be_bytes(),
+        &[(6 + label.len()) as u8],
+        b"tls13 ",
+        label.as_bytes(),
+        &[context.len() as u8],
+        context,
+    ];
+    let total = parts.iter().map(|p| p.len()).sum::<usize>();
+    let info: &mut [u8] = match stack.get_mut(..total) {
+        Some(s) => s,
+        None => {
+            heap.resize(total, 0);
+            heap
+        }
+    };
+    let mut at = 0;
+    for p in parts {
+        info[at..at + p.len()].copy_from_slice(p);
+        at += p.len();
+    }
     info
 }
 
@@ -234,14 +258,16 @@ impl DirKeys {
 
     /// TLS 1.3 keys from a traffic secret (RFC 8446 §7.3).
     pub(crate) fn tls13(suite: Suite, secret: &[u8]) -> Self {
-        let mut key = vec![0; suite.cipher.key_len()];
+        // Room for the longest key (`key_len`), without an allocation.
+        let mut key = [0u8; 32];
+        let key = &mut key[..suite.cipher.key_len()];
         let mut iv = [0u8; 12];
         expand_labels(
             suite.hash,
             secret,
-            &mut [("key", &[], &mut key), ("iv", &[], &mut iv)],
+            &mut [("key", &[], key), ("iv", &[], &mut iv)],
         );
-        DirKeys::new(suite.cipher, &key, &iv, false, true)
+        DirKeys::new(suite.cipher, key, &iv, false, true)
     }
 
     /// TLS 1.2 keys of both directions (client, server) from the master secret (RFC 5246
@@ -272,9 +298,12 @@ impl DirKeys {
     /// header. The sequence number advances only on success.
     pub(crate) fn open(&mut self, header: &[u8; 5], frag: &mut [u8]) -> Option<usize> {
         let mut nonce = self.iv;
-        let (body_at, aad): (usize, Vec<u8>) = if self.tls13 {
+        // The additional data, in place: the record header (TLS 1.3), or sequence number,
+        // type, version and length (TLS 1.2).
+        let mut aad = [0u8; 13];
+        let (body_at, aad): (usize, &[u8]) = if self.tls13 {
             xor_seq(&mut nonce, self.seq);
-            (0, header.to_vec())
+            (0, header)
         } else {
             let explicit = if self.explicit_nonce { 8 } else { 0 };
             if self.explicit_nonce {
@@ -283,11 +312,10 @@ impl DirKeys {
                 xor_seq(&mut nonce, self.seq);
             }
             let plain_len = frag.len().checked_sub(explicit + TAG_LEN)?;
-            let mut aad = Vec::with_capacity(13);
-            aad.extend_from_slice(&self.seq.to_be_bytes());
-            aad.extend_from_slice(&header[..3]);
-            aad.extend_from_slice(&(plain_len as u16).to_be_bytes());
-            (explicit, aad)
+            aad[..8].copy_from_slice(&self.seq.to_be_bytes());
+            aad[8..11].copy_from_slice(&header[..3]);
+            aad[11..].copy_from_slice(&(plain_len as u16).to_be_bytes());
+            (explicit, &aad)
         };
         let body = frag.get_mut(body_at..)?;
         let plain_len = body.len().checked_sub(TAG_LEN)?;
@@ -295,13 +323,13 @@ impl DirKeys {
         let tag: &[u8] = tag;
         let ok = match &self.aead {
             Aead::Aes128(a) => a
-                .decrypt_inout_detached(&nonce.into(), &aad, text.into(), tag.try_into().ok()?)
+                .decrypt_inout_detached(&nonce.into(), aad, text.into(), tag.try_into().ok()?)
                 .is_ok(),
             Aead::Aes256(a) => a
-                .decrypt_inout_detached(&nonce.into(), &aad, text.into(), tag.try_into().ok()?)
+                .decrypt_inout_detached(&nonce.into(), aad, text.into(), tag.try_into().ok()?)
                 .is_ok(),
             Aead::ChaCha(a) => a
-                .decrypt_inout_detached(&nonce.into(), &aad, text.into(), tag.try_into().ok()?)
+                .decrypt_inout_detached(&nonce.into(), aad, text.into(), tag.try_into().ok()?)
                 .is_ok(),
         };
         if !ok {

@@ -456,11 +456,20 @@ impl TlsConn {
         };
         self.secrets = Some(secrets);
         self.alpn = sh.alpn.clone();
+        // Keys made from the secrets where they are kept (no copy of each).
+        let secret = |slot| self.secrets.as_ref().and_then(|s| s.get(slot));
         if suite.tls13 {
-            let (Some(cs), Some(ss)) = (
-                self.secret(Slot::ClientHandshake),
-                self.secret(Slot::ServerHandshake),
-            ) else {
+            let keys = match (secret(Slot::ClientHandshake), secret(Slot::ServerHandshake)) {
+                (Some(cs), Some(ss)) => Some((
+                    DirKeys::tls13(suite, cs),
+                    DirKeys::tls13(suite, ss),
+                    secret(Slot::ClientEarly)
+                        .filter(|_| hello.early_data)
+                        .map(|e| DirKeys::tls13(suite, e)),
+                )),
+                _ => None,
+            };
+            let Some((ck, sk, early)) = keys else {
                 self.stop(
                     WarnKind::TlsEncrypted,
                     "the key log has no handshake secrets for this session",
@@ -469,15 +478,15 @@ impl TlsConn {
                 );
                 return;
             };
-            self.sides[client].keys = Some(DirKeys::tls13(suite, &cs));
-            self.sides[1 - client].keys = Some(DirKeys::tls13(suite, &ss));
+            self.sides[client].keys = Some(ck);
+            self.sides[1 - client].keys = Some(sk);
             if hello.early_data {
-                self.sides[client].early = self
-                    .secret(Slot::ClientEarly)
-                    .map(|e| DirKeys::tls13(suite, &e));
+                self.sides[client].early = early;
             }
         } else {
-            let Some(master) = self.secret(Slot::Master) else {
+            let keys = secret(Slot::Master)
+                .map(|master| DirKeys::tls12(suite, master, &hello.random, &sh.random));
+            let Some((ck, sk)) = keys else {
                 self.stop(
                     WarnKind::TlsEncrypted,
                     "the key log has no master secret for this session",
@@ -486,7 +495,6 @@ impl TlsConn {
                 );
                 return;
             };
-            let (ck, sk) = DirKeys::tls12(suite, &master, &hello.random, &sh.random);
             self.sides[client].keys = Some(ck);
             self.sides[1 - client].keys = Some(sk);
         }
