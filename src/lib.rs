@@ -30,6 +30,7 @@ pub mod origin;
 pub mod pairing;
 pub mod pipeline;
 pub mod report;
+mod slab;
 pub mod split;
 pub mod synth;
 pub mod term;

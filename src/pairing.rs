@@ -3,6 +3,7 @@
 //! decided within a bounded time window, so memory follows the window and not the input.
 
 use crate::model::{Exchange, Micros};
+use crate::slab::Slab;
 
 pub use crate::model::{Flow, FlowHop};
 
@@ -81,9 +82,6 @@ impl Default for PairingOptions {
 }
 
 type Slot = (Micros, u64);
-
-/// Places in one chunk of the pairer's slab of waiting exchanges.
-const SLAB_CHUNK: usize = 256;
 
 struct Pending {
     x: Exchange,
@@ -190,12 +188,9 @@ pub struct Pairer {
     /// bytes and the tree moves its entries about on every insert and remove, so the tree
     /// holds only where each one is.
     buf: BTreeMap<Slot, usize>,
-    /// The waiting exchanges, in chunks of [`SLAB_CHUNK`] places (`None` while free):
-    /// reused, where a box for each exchange was an allocation and a free per exchange;
-    /// chunks, so that growing never copies the exchanges already there.
-    slab: Vec<Box<[Option<Pending>]>>,
-    /// Free places of `slab`.
-    free: Vec<usize>,
+    /// The waiting exchanges, in reused places, where a box for each exchange was an
+    /// allocation and a free per exchange.
+    slab: Slab<Pending>,
     /// Per (client, URL) key ([`Pairer::key`]): the waiting slots, in push order (so sorted
     /// by `Slot.1`), never more than `max_pending_per_url` of one (client, URL). A key is a
     /// hash, so the index owns no copy of the strings; the exchanges of another (client, URL)
@@ -216,8 +211,7 @@ impl Pairer {
         Self {
             opts,
             buf: BTreeMap::new(),
-            slab: Vec::new(),
-            free: Vec::new(),
+            slab: Slab::default(),
             by_url: hashbrown::HashMap::default(),
             keys: foldhash::fast::RandomState::default(),
             #[cfg(test)]
@@ -248,7 +242,7 @@ impl Pairer {
         let key = self.key(&x.client, normalized.as_deref().unwrap_or(&x.request.url));
         let (client, source) = (x.client.clone(), x.loc.source.clone());
         let max_url = self.opts.max_pending_per_url.max(2);
-        let at = self.store(Pending {
+        let at = self.slab.insert(Pending {
             x,
             preflight_for,
             claimed: false,
@@ -319,44 +313,20 @@ impl Pairer {
         }
     }
 
-    /// Puts `p` in a free place of the slab (a new chunk when none is free); where.
-    fn store(&mut self, p: Pending) -> usize {
-        if self.free.is_empty() {
-            let start = self.slab.len() * SLAB_CHUNK;
-            self.slab
-                .push(std::iter::repeat_with(|| None).take(SLAB_CHUNK).collect());
-            // Lowest place last, so it is taken first.
-            self.free.extend((start..start + SLAB_CHUNK).rev());
-        }
-        // Not empty: refilled just above.
-        let at = self.free.pop().unwrap_or_default();
-        *self.place(at) = Some(p);
-        at
-    }
-
-    fn place(&mut self, at: usize) -> &mut Option<Pending> {
-        &mut self.slab[at / SLAB_CHUNK][at % SLAB_CHUNK]
-    }
-
-    fn at(&self, at: usize) -> Option<&Pending> {
-        self.slab[at / SLAB_CHUNK][at % SLAB_CHUNK].as_ref()
-    }
-
     /// The exchange waiting at `slot`.
     fn get(&self, slot: &Slot) -> Option<&Pending> {
-        self.buf.get(slot).and_then(|&at| self.at(at))
+        self.buf.get(slot).and_then(|&at| self.slab.get(at))
     }
 
     /// The oldest exchange waiting, with its slot.
     fn first(&self) -> Option<(Slot, &Pending)> {
         let (&slot, &at) = self.buf.first_key_value()?;
-        Some((slot, self.at(at)?))
+        Some((slot, self.slab.get(at)?))
     }
 
     fn remove(&mut self, slot: Slot) -> Option<Pending> {
         let at = self.buf.remove(&slot)?;
-        let place = &mut self.slab[at / SLAB_CHUNK][at % SLAB_CHUNK];
-        if let Some(p) = place.as_ref() {
+        if let Some(p) = self.slab.get(at) {
             // Taken out and put back only when others still wait: the usual single slot
             // costs one search, not two.
             if let Some((k, mut v)) = self.by_url.remove_entry(&p.key) {
@@ -365,10 +335,9 @@ impl Pairer {
                 }
             }
         }
-        self.free.push(at);
         // Moved out once, straight into the result (each further move is a copy of the
         // exchange).
-        place.take()
+        self.slab.take(at)
     }
 
     /// The index key of `client`'s exchanges to the normalized `url`.

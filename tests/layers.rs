@@ -8,7 +8,7 @@ use std::path::Path;
 /// Bottom to top. A module may name (`crate::x`) only modules of a lower layer.
 const LAYERS: &[&[&str]] = &[
     // Foundation: identities and data every stage shares.
-    &["browser", "diag", "fnv", "model", "origin"],
+    &["browser", "diag", "fnv", "model", "origin", "slab"],
     // Which engine or tool sent a request (read by the readers and the engine).
     &["fingerprint"],
     // Readers: bytes to exchanges.

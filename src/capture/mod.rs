@@ -55,6 +55,7 @@ use std::sync::Arc;
 
 use crate::diag::{Diagnostics, WarnKind};
 use crate::model::{Exchange, Micros};
+use crate::slab::Slab;
 
 use decode::Segment;
 use flows::{ConnTable, Out};
@@ -198,9 +199,9 @@ pub(crate) fn flow_shard(seg: &Segment<'_>, n: usize) -> usize {
 
 /// An exchange ordered by (ordering time, seq), smallest first in a max-heap. The ordering
 /// time is the request time made monotonic per connection. The exchange itself (about 500
-/// bytes) waits in a slot of [`Reorder::held`], named by the third field: the heap moves its
+/// bytes) waits in a place of [`Reorder::held`], named by the third field: the heap moves its
 /// elements on every push and pop, and a box per exchange was an allocation per exchange.
-struct ByTime(Micros, u64, u32);
+struct ByTime(Micros, u64, usize);
 
 impl PartialEq for ByTime {
     fn eq(&self, other: &Self) -> bool {
@@ -226,10 +227,8 @@ impl Ord for ByTime {
 /// releases as [`read_capture`] does.
 pub(crate) struct Reorder {
     heap: BinaryHeap<ByTime>,
-    /// The exchanges the heap orders, by slot (`HELD_CHUNK` to a chunk, so that growing
-    /// never moves those held); `None` is a free slot, listed in `free`.
-    held: Vec<Vec<Option<Exchange>>>,
-    free: Vec<u32>,
+    /// The exchanges the heap orders, by place.
+    held: Slab<Exchange>,
     max: usize,
     pools: pool::Pools,
     /// The last watermark released up to: what the heap holds beyond the limit is counted as
@@ -253,15 +252,11 @@ pub(crate) struct Reorder {
 /// time order rather than holding every exchange back.
 pub(crate) const MAX_CLOCK_LAG_US: Micros = 10_000_000;
 
-/// Slots in one chunk of [`Reorder::held`].
-const HELD_CHUNK: usize = 256;
-
 impl Reorder {
     pub(crate) fn new(max: usize) -> Self {
         Reorder {
             heap: BinaryHeap::new(),
-            held: Vec::new(),
-            free: Vec::new(),
+            held: Slab::default(),
             max: max.max(1),
             pools: pool::Pools::default(),
             watermark: (Micros::MIN, 0),
@@ -274,43 +269,14 @@ impl Reorder {
 
     /// The exchange a heap element names.
     fn held(&self, t: &ByTime) -> Option<&Exchange> {
-        let i = t.2 as usize;
-        self.held.get(i / HELD_CHUNK)?.get(i % HELD_CHUNK)?.as_ref()
-    }
-
-    /// Puts an exchange in a free slot (a new one when none is free) and names it.
-    fn hold(&mut self, ex: Exchange) -> u32 {
-        if let Some(i) = self.free.pop() {
-            let slot = self
-                .held
-                .get_mut(i as usize / HELD_CHUNK)
-                .and_then(|c| c.get_mut(i as usize % HELD_CHUNK));
-            if let Some(slot) = slot {
-                *slot = Some(ex);
-                return i;
-            }
-        }
-        match self.held.last_mut() {
-            Some(chunk) if chunk.len() < HELD_CHUNK => chunk.push(Some(ex)),
-            _ => {
-                let mut chunk = Vec::with_capacity(HELD_CHUNK);
-                chunk.push(Some(ex));
-                self.held.push(chunk);
-            }
-        }
-        // At most `max` + 1 exchanges are held at once (slots are reused), far below
-        // u32::MAX.
-        ((self.held.len() - 1) * HELD_CHUNK + self.held.last().map_or(0, Vec::len) - 1) as u32
+        self.held.get(t.2)
     }
 
     fn out(&mut self, t: ByTime, emit: &mut dyn FnMut(Exchange)) {
-        // Every heap element names a filled slot (filled in `push`, emptied only here).
-        let i = t.2 as usize;
-        let slot = self.held.get_mut(i / HELD_CHUNK);
-        let Some(mut ex) = slot.and_then(|c| c.get_mut(i % HELD_CHUNK)?.take()) else {
+        // Every heap element names a filled place (filled in `push`, emptied only here).
+        let Some(mut ex) = self.held.take(t.2) else {
             return;
         };
-        self.free.push(t.2);
         ex.evidence.connection_credentials = self.pools.class(&ex);
         // Numbered in output order, which is time order: the same however the capture's
         // packets were ordered (the order heads completed in is not).
@@ -328,8 +294,8 @@ impl Reorder {
         self.pools.observe(&ex);
         self.pending_top = None;
         let seq = ex.seq;
-        let slot = self.hold(ex);
-        self.heap.push(ByTime(key, seq, slot));
+        let at = self.held.insert(ex);
+        self.heap.push(ByTime(key, seq, at));
         if self.heap.len() > self.max {
             if let Some(t) = self.heap.pop() {
                 let held = self.held(&t);
