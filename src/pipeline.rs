@@ -5,9 +5,8 @@
 //! With one thread (`capture_workers == 1`, as `--jobs 1` sets) every step runs on the
 //! caller's thread, in batches of [`BATCH`] flows. With more, three stages overlap, joined by
 //! short queues (memory stays a few batches):
-//! - reading and pairing, on a thread of its own (for captures this thread reads the capture
-//!   itself, or runs the merge of the parallel capture reader, whose own threads read, decode
-//!   and reassemble: see [`capture_workers`]);
+//! - reading and pairing, on a thread of its own (for captures this thread runs the merge of
+//!   the parallel capture reader, whose own threads read, decode and reassemble);
 //! - resolution, on a thread of its own: it is sequential and stateful (the preflight caches
 //!   see the flows in time order) and the largest single step, so nothing else shares it;
 //! - output, on the caller's thread (`out` stays there).
@@ -392,23 +391,6 @@ impl Pairing {
     }
 }
 
-/// The capture reader's workers in a run of `threads` threads. Resolution takes about as much
-/// work as reading a plain capture and runs on rayon's threads beside the reader, so the
-/// reader gets one thread less than the run: on two cores, two capture workers (with the
-/// parallel reader's own reading and merging threads) made eight threads, and its copies and
-/// merge cost more than the second worker gave (419 MB capture, `--jobs 2`, alternating runs:
-/// wall 0.45 -> 0.415 s, CPU 0.81 -> 0.65 s; the parallel reader's copy into blocks that
-/// other cores read cost twice the single reader's). Decrypting (a key log given) makes
-/// reading the larger step, and there the parallel reader pays (419 MB TLS capture, `--jobs 2`:
-/// 0.55 s with two workers, 0.61 s with one). Either way the records are the same.
-fn capture_workers(threads: usize, capture: &CaptureOptions) -> usize {
-    if threads <= 1 || !capture.keylog.is_empty() {
-        threads
-    } else {
-        threads - 1
-    }
-}
-
 /// Reads the input, passing every exchange to `emit` in order.
 fn produce(
     input: input::Input,
@@ -443,7 +425,13 @@ fn produce(
                 input.reader,
                 name,
                 &opts.capture,
-                capture_workers(workers, &opts.capture),
+                // Every thread of the run, also beside resolution (rayon's threads): on two
+                // cores the reader alone on the reading thread left the second core idle for
+                // the first third of a capture (pairing holds 15 s of input before the first
+                // flow is decided) and made reading the longest stage after it (419 MB
+                // capture, `--jobs 2`, 12 interleaved runs: wall 0.44 -> 0.35 s; 1 GB: 0.89
+                // -> 0.80 s; 119 MB: 0.13 -> 0.10 s; peak RSS 72 -> 76 MB).
+                workers,
                 &mut count,
                 &mut r.diag,
             ) {
