@@ -195,6 +195,13 @@ pub const LIMITS: &[Limit] = &[
         apply: |o, v| o.pairing.max_pending = us(v).max(1),
     },
     Limit {
+        flag: "max-pairing-bytes",
+        default: pairing::MAX_PENDING_BYTES as u64,
+        unit: Unit::Bytes,
+        help: "Bytes of exchanges held for pairing (URLs and heads); beyond it the oldest is decided early",
+        apply: |o, v| o.pairing.max_pending_bytes = us(v).max(1),
+    },
+    Limit {
         flag: "idle-flush",
         default: crate::pipeline::IDLE_FLUSH_SECS,
         unit: Unit::Seconds,

@@ -30,6 +30,11 @@ pub(crate) const MAX_PENDING_PER_URL: usize = 128;
 /// Exchanges waiting in the buffer at all: beyond it the oldest is decided early
 /// (`limit-pairing-buffer`). Bounds memory when timestamps do not advance.
 pub(crate) const MAX_PENDING_EXCHANGES: usize = 65_536;
+/// Bytes the waiting exchanges may hold together ([`Exchange::held_bytes`]): beyond it the
+/// oldest is decided early (`limit-pairing-buffer`). The count alone let a hostile input
+/// (64 KiB heads on every exchange) hold 65 536 × 128 KiB = 8 GiB; real traffic's exchanges
+/// are about 1-2 KiB (the 4 GB generated capture holds at most ~20 MB here).
+pub(crate) const MAX_PENDING_BYTES: usize = 128 << 20;
 
 /// Options and limits for pairing. The limits default to the `pub const` of the same name;
 /// hitting one is counted in the pairer's `Diagnostics` ([`Pairer::take_diagnostics`]).
@@ -40,6 +45,7 @@ pub struct PairingOptions {
     pub horizon: Micros,
     pub max_pending_per_url: usize,
     pub max_pending: usize,
+    pub max_pending_bytes: usize,
     /// The exchanges arrive in time order and the input is finite (a HAR read by
     /// `input::har`): nothing arrives late, so an exchange waits only as long as its partners
     /// can be away (see [`PairingOptions::for_time_ordered`]).
@@ -76,6 +82,7 @@ impl Default for PairingOptions {
             horizon: HORIZON,
             max_pending_per_url: MAX_PENDING_PER_URL,
             max_pending: MAX_PENDING_EXCHANGES,
+            max_pending_bytes: MAX_PENDING_BYTES,
             time_ordered: false,
         }
     }
@@ -85,6 +92,8 @@ type Slot = (Micros, u64);
 
 struct Pending {
     x: Exchange,
+    /// `x.held_bytes()` when it arrived: what leaving gives back to [`Pairer::bytes`].
+    bytes: usize,
     preflight_for: Option<String>,
     claimed: bool,
     /// The normalized URL when it is not the request's URL as written (most are: see
@@ -203,6 +212,8 @@ pub struct Pairer {
     same_keys: bool,
     latest: Micros,
     next_id: u64,
+    /// The waiting exchanges' [`Pending::bytes`], together.
+    bytes: usize,
     diag: Diagnostics,
 }
 
@@ -218,6 +229,7 @@ impl Pairer {
             same_keys: false,
             latest: Micros::MIN,
             next_id: 0,
+            bytes: 0,
             diag: Diagnostics::new(),
         }
     }
@@ -242,8 +254,11 @@ impl Pairer {
         let key = self.key(&x.client, normalized.as_deref().unwrap_or(&x.request.url));
         let (client, source) = (x.client.clone(), x.loc.source.clone());
         let max_url = self.opts.max_pending_per_url.max(2);
+        let bytes = x.held_bytes();
+        self.bytes += bytes;
         let at = self.slab.insert(Pending {
             x,
+            bytes,
             preflight_for,
             claimed: false,
             normalized,
@@ -292,15 +307,22 @@ impl Pairer {
                 _ => 0,
             };
             let waiting = front.0.saturating_add(hold) >= cutoff;
-            if waiting && self.buf.len() <= self.opts.max_pending.max(1) {
+            let over_count = self.buf.len() > self.opts.max_pending.max(1);
+            if waiting && !over_count && self.bytes <= self.opts.max_pending_bytes {
                 break;
             }
             if waiting {
-                let max = self.opts.max_pending;
+                let (max, max_bytes) = (self.opts.max_pending, self.opts.max_pending_bytes);
                 self.diag.warn(WarnKind::LimitPairingBuffer, || {
-                    format!(
-                        "{source}: more than {max} exchanges within the pairing window; the oldest are paired early"
-                    )
+                    if over_count {
+                        format!(
+                            "{source}: more than {max} exchanges within the pairing window; the oldest are paired early"
+                        )
+                    } else {
+                        format!(
+                            "{source}: the exchanges within the pairing window hold more than {max_bytes} bytes; the oldest are paired early"
+                        )
+                    }
                 });
             }
             self.finalize(front, out);
@@ -337,7 +359,9 @@ impl Pairer {
         }
         // Moved out once, straight into the result (each further move is a copy of the
         // exchange).
-        self.slab.take(at)
+        let p = self.slab.take(at)?;
+        self.bytes -= p.bytes;
+        Some(p)
     }
 
     /// The index key of `client`'s exchanges to the normalized `url`.
@@ -973,6 +997,30 @@ mod tests {
         let (flows, diag) = run(xs, opts);
         assert_eq!(flows.len(), 10);
         assert_eq!(diag.count(WarnKind::LimitPairingBuffer), 6);
+    }
+
+    /// Large heads fill the byte budget before the count: the oldest leave early, every
+    /// exchange still makes its flow, and what waits never holds more than the budget.
+    #[test]
+    fn byte_budget_decides_the_oldest_early() {
+        let big = "x".repeat(60_000);
+        let xs: Vec<Exchange> = (0..10)
+            .map(|i| at(0, "GET", &format!("http://b.test/{i}"), &[("X-Big", big.as_str())]))
+            .collect();
+        let one = xs[0].held_bytes();
+        let opts = PairingOptions {
+            max_pending_bytes: 3 * one,
+            ..PairingOptions::default()
+        };
+        let mut p = Pairer::new(opts);
+        let mut flows = 0;
+        for x in xs {
+            p.push(x, &mut |_| flows += 1);
+            assert!(p.bytes <= 3 * one && p.pending() <= 3);
+        }
+        p.finish(&mut |_| flows += 1);
+        assert_eq!((flows, p.bytes, p.pending()), (10, 0, 0));
+        assert_eq!(p.take_diagnostics().count(WarnKind::LimitPairingBuffer), 7);
     }
 
     /// Capture times can be anything (saturated pcapng timestamps): window arithmetic

@@ -97,6 +97,11 @@ impl Headers {
         Self::default()
     }
 
+    /// The heap bytes the list holds (spans and bytes: one allocation).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.buf.capacity()
+    }
+
     pub(crate) fn with_capacity(headers: usize, bytes: usize) -> Self {
         // A hint: past it the list grows as it is filled.
         let headers = headers.min(1 << 16);
@@ -614,6 +619,23 @@ pub struct Exchange {
     pub response: Option<Response>,
     pub timings: Timings,
     pub evidence: Evidence,
+}
+
+impl Exchange {
+    /// About the memory holding this exchange takes: its own size plus the URL and heads it
+    /// owns, which are its bulk and what a hostile input inflates (heads up to
+    /// `capture::MAX_HEAD_BYTES` each). Buffers of waiting exchanges bound their total by it.
+    pub(crate) fn held_bytes(&self) -> usize {
+        let response = self
+            .response
+            .as_ref()
+            .map_or(0, |r| r.headers.heap_bytes() + r.status_text.capacity());
+        std::mem::size_of::<Self>()
+            + self.request.url.capacity()
+            + self.request.method.capacity()
+            + self.request.headers.heap_bytes()
+            + response
+    }
 }
 
 /// Request pseudo-headers (RFC 9113 section 8.3.1, RFC 8441's `:protocol`).
