@@ -163,6 +163,13 @@ pub const LIMITS: &[Limit] = &[
         apply: |o, v| o.capture.max_reorder_exchanges = us(v).max(1),
     },
     Limit {
+        flag: "max-reorder-bytes",
+        default: capture::MAX_REORDER_BYTES as u64,
+        unit: Unit::Bytes,
+        help: "Bytes of finished exchanges (URLs and heads) held to put a capture's exchanges in time order",
+        apply: |o, v| o.capture.max_reorder_bytes = us(v).max(1),
+    },
+    Limit {
         flag: "pairing-window",
         default: (pairing::HORIZON / 1_000_000) as u64,
         unit: Unit::Seconds,

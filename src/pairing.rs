@@ -1005,7 +1005,14 @@ mod tests {
     fn byte_budget_decides_the_oldest_early() {
         let big = "x".repeat(60_000);
         let xs: Vec<Exchange> = (0..10)
-            .map(|i| at(0, "GET", &format!("http://b.test/{i}"), &[("X-Big", big.as_str())]))
+            .map(|i| {
+                at(
+                    0,
+                    "GET",
+                    &format!("http://b.test/{i}"),
+                    &[("X-Big", big.as_str())],
+                )
+            })
             .collect();
         let one = xs[0].held_bytes();
         let opts = PairingOptions {

@@ -94,6 +94,11 @@ pub(crate) const IDLE_TIMEOUT_SECS: i64 = 300;
 /// 4 GB capture 8 249 records' credentials mode and 301 verdicts stayed `unknown`); at 32 768
 /// none, peak RSS 104 -> 130 MB (`--jobs 2`, 4 GB; 72 -> 85 MB at 419 MB), time equal.
 pub(crate) const MAX_REORDER_EXCHANGES: usize = 32_768;
+/// Bytes the exchanges held for time ordering may hold together ([`Exchange::held_bytes`]):
+/// beyond it the oldest leave early, as beyond the count. The count alone let a hostile
+/// capture (64 KiB heads on every exchange) hold 32 768 × 128 KiB = 4 GiB; a generated
+/// capture's exchanges are about 1-2 KiB, far below it at the count bound.
+pub(crate) const MAX_REORDER_BYTES: usize = 128 << 20;
 
 /// Options and limits for capture reading. Every limit defaults to the `pub const` of the
 /// same name; hitting one is counted in `Diagnostics`, never fatal.
@@ -112,6 +117,7 @@ pub struct CaptureOptions {
     pub max_chunk_line: usize,
     pub max_pending_requests: usize,
     pub max_reorder_exchanges: usize,
+    pub max_reorder_bytes: usize,
     /// Skip packets on link types that cannot be decoded (counted as
     /// `unsupported-link-type`) instead of failing with [`CaptureError::UnsupportedLinkType`].
     pub skip_unknown_link_types: bool,
@@ -137,6 +143,7 @@ impl Default for CaptureOptions {
             max_chunk_line: MAX_CHUNK_LINE,
             max_pending_requests: MAX_PENDING_REQUESTS,
             max_reorder_exchanges: MAX_REORDER_EXCHANGES,
+            max_reorder_bytes: MAX_REORDER_BYTES,
             skip_unknown_link_types: false,
             keylog: Arc::default(),
             frag: frag::FragLimits::default(),
@@ -236,6 +243,9 @@ pub(crate) struct Reorder {
     /// The exchanges the heap orders, by place.
     held: Slab<Exchange>,
     max: usize,
+    /// The held exchanges' [`Exchange::held_bytes`], together, and their bound.
+    bytes: usize,
+    max_bytes: usize,
     pools: pool::Pools,
     /// The last watermark released up to: what the heap holds beyond the limit is counted as
     /// `limit-reorder-buffer` only when the watermark, not a connection's class, held it.
@@ -259,11 +269,13 @@ pub(crate) struct Reorder {
 pub(crate) const MAX_CLOCK_LAG_US: Micros = 10_000_000;
 
 impl Reorder {
-    pub(crate) fn new(max: usize) -> Self {
+    pub(crate) fn new(max: usize, max_bytes: usize) -> Self {
         Reorder {
             heap: BinaryHeap::new(),
             held: Slab::default(),
             max: max.max(1),
+            bytes: 0,
+            max_bytes,
             pools: pool::Pools::default(),
             watermark: (Micros::MIN, 0),
             latest: Micros::MIN,
@@ -283,6 +295,7 @@ impl Reorder {
         let Some(mut ex) = self.held.take(t.2) else {
             return;
         };
+        self.bytes -= ex.held_bytes();
         ex.evidence.connection_credentials = self.pools.class(&ex);
         // Numbered in output order, which is time order: the same however the capture's
         // packets were ordered (the order heads completed in is not).
@@ -300,9 +313,13 @@ impl Reorder {
         self.pools.observe(&ex);
         self.pending_top = None;
         let seq = ex.seq;
+        self.bytes += ex.held_bytes();
         let at = self.held.insert(ex);
         self.heap.push(ByTime(key, seq, at));
-        if self.heap.len() > self.max {
+        // Over the count one leaves; over the bytes as many as it takes (the newest, alone,
+        // may stay over: it leaves with the next push or release).
+        while self.heap.len() > self.max || (self.bytes > self.max_bytes && self.heap.len() > 1) {
+            let (by_count, max, max_bytes) = (self.heap.len() > self.max, self.max, self.max_bytes);
             if let Some(t) = self.heap.pop() {
                 let held = self.held(&t);
                 if (t.0, t.1) >= self.watermark {
@@ -310,12 +327,17 @@ impl Reorder {
                 } else if let Some(ex) = held.filter(|ex| self.pools.pending(ex)) {
                     // Held only for its connection's credentials class: it leaves without
                     // one, which is worth saying (the request may stay `unknown`).
-                    let (loc, max) = (&ex.loc, self.max);
+                    let loc = &ex.loc;
                     diag.warn(WarnKind::LimitReorderBufferClass, || {
+                        let over = if by_count {
+                            format!("{max} exchanges (--max-reorder-buffer)")
+                        } else {
+                            format!("{max_bytes} bytes of exchanges (--max-reorder-bytes)")
+                        };
                         format!(
-                            "{loc}: more than {max} exchanges held (--max-reorder-buffer) while \
-                             this one waited for its connection to show its credentials class \
-                             (up to {} s): it leaves without it",
+                            "{loc}: more than {over} held while this one waited for its \
+                             connection to show its credentials class (up to {} s): it leaves \
+                             without it",
                             pool::HOLD_US / 1_000_000
                         )
                     });
@@ -378,7 +400,7 @@ pub fn read_capture(
     let mut packets = reader::PacketReader::new(reader, opts)?.named(source.clone());
     let mut stats = CaptureStats::default();
     let mut table = ConnTable::new(source.clone(), opts);
-    let mut reorder = Reorder::new(opts.max_reorder_exchanges);
+    let mut reorder = Reorder::new(opts.max_reorder_exchanges, opts.max_reorder_bytes);
     let mut done: Vec<(Micros, Exchange)> = Vec::new();
     let src = source.clone();
     let mut decoder = decode::Decoder::new(source.clone(), &opts.frag, opts.max_live_connections);

@@ -219,7 +219,7 @@ pub fn read_capture_parallel(
             });
         }
         let mut m = Merge {
-            reorder: Reorder::new(opts.max_reorder_exchanges),
+            reorder: Reorder::new(opts.max_reorder_exchanges, opts.max_reorder_bytes),
             local_to_global: (0..n).map(|_| HashMap::new()).collect(),
             next_local: vec![0; n],
             next_global: 0,

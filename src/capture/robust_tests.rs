@@ -155,8 +155,8 @@ fn class_hold_overflowing_the_reorder_buffer_is_warned() {
         };
         x
     };
-    let run = |max: usize| {
-        let mut reorder = super::Reorder::new(max);
+    let run = |max: usize, max_bytes: usize| {
+        let mut reorder = super::Reorder::new(max, max_bytes);
         let mut diag = crate::diag::Diagnostics::new();
         let mut out = Vec::new();
         // A Chromium connection that has shown no class yet: held for it.
@@ -172,15 +172,31 @@ fn class_hold_overflowing_the_reorder_buffer_is_warned() {
         assert_eq!(out.len(), 7);
         diag
     };
-    let diag = run(3);
+    let unbounded = usize::MAX;
+    let diag = run(3, unbounded);
     let d = diag.details(WarnKind::LimitReorderBufferClass);
     assert_eq!(d.len(), 1, "{d:?}");
     assert!(
         d[0].starts_with(
-            "t: packet 1 (byte 24): more than 3 exchanges held (--max-reorder-buffer)"
+            "t: packet 1 (byte 24): more than 3 exchanges (--max-reorder-buffer) held"
         ),
         "{}",
         d[0]
     );
-    assert_eq!(run(100).count(WarnKind::LimitReorderBufferClass), 0);
+    assert_eq!(
+        run(100, unbounded).count(WarnKind::LimitReorderBufferClass),
+        0
+    );
+    // The byte bound: three exchanges' worth makes the held one leave the same way.
+    let budget = 3 * ex(1, 0, CHROME).held_bytes();
+    let diag = run(100, budget);
+    let d = diag.details(WarnKind::LimitReorderBufferClass);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert!(
+        d[0].starts_with(&format!(
+            "t: packet 1 (byte 24): more than {budget} bytes of exchanges (--max-reorder-bytes) held"
+        )),
+        "{}",
+        d[0]
+    );
 }
