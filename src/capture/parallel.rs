@@ -51,6 +51,10 @@
 //! exchanges the reorder buffer holds anyway.
 
 use std::collections::{HashMap, VecDeque};
+
+/// Worker-local request numbers to global ones: small sequential keys the merge inserts and
+/// removes once per request, where SipHash was most of the map's cost.
+type SeqMap = HashMap<u64, u64, foldhash::fast::FixedState>;
 use std::io::{self, BufRead};
 use std::iter::Peekable;
 use std::net::IpAddr;
@@ -220,7 +224,7 @@ pub fn read_capture_parallel(
         }
         let mut m = Merge {
             reorder: Reorder::new(opts.max_reorder_exchanges, opts.max_reorder_bytes),
-            local_to_global: (0..n).map(|_| HashMap::new()).collect(),
+            local_to_global: (0..n).map(|_| SeqMap::default()).collect(),
             next_local: vec![0; n],
             next_global: 0,
             oldest: vec![None; n],
@@ -574,7 +578,7 @@ fn decode_and_process(
 struct Merge<'a> {
     reorder: Reorder,
     /// Per worker: worker-local `seq` → global `seq`, for requests not emitted yet.
-    local_to_global: Vec<HashMap<u64, u64>>,
+    local_to_global: Vec<SeqMap>,
     next_local: Vec<u64>,
     next_global: u64,
     /// Per worker: the oldest open request, global `seq`.
