@@ -9,6 +9,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use crate::browser::Browser;
 use crate::model::Headers;
@@ -171,29 +172,66 @@ struct UaFacts {
 /// few dozen, a hostile one could have one per request, so the memo is bounded.
 const UA_MEMO_MAX: usize = 1024;
 
+/// `UaFacts` per User-Agent already read (its UTF-8 bytes), and the last one asked for: a
+/// flow's request is identified twice (its recorder, then whether CORS applies), and a
+/// client's requests come in runs, so most lookups are the last one again.
+#[derive(Default)]
+struct UaMemo {
+    map: HashMap<Rc<[u8]>, UaFacts, foldhash::fast::RandomState>,
+    last: Option<(Rc<[u8]>, UaFacts)>,
+}
+
 thread_local! {
     /// `UaFacts` per User-Agent already read: reading the product tokens was about a tenth of
     /// the per-request cost, for the same few strings again and again. Seeded per thread.
-    static UA_MEMO: RefCell<HashMap<Box<str>, UaFacts, foldhash::fast::RandomState>> =
-        RefCell::new(HashMap::default());
+    static UA_MEMO: RefCell<UaMemo> = RefCell::new(UaMemo::default());
 }
 
-/// [`tool_of_user_agent`] and [`browser_of_user_agent`] of `ua`, memoised.
+/// [`tool_of_user_agent`] and [`browser_of_user_agent`] of `ua`.
+fn read_ua(ua: &str) -> UaFacts {
+    UaFacts {
+        tool: tool_of_user_agent(ua),
+        browser: browser_of_user_agent(ua),
+    }
+}
+
+/// [`read_ua`] of `ua`, memoised.
 fn ua_facts(ua: &str) -> UaFacts {
+    // `read` always gives facts here.
+    ua_facts_of(ua.as_bytes(), || Some(read_ua(ua))).unwrap_or_else(|| read_ua(ua))
+}
+
+/// The memo's facts of the User-Agent whose text is `ua`'s bytes, else `read()`'s, kept;
+/// `None` when `read` gives none.
+fn ua_facts_of(ua: &[u8], read: impl FnOnce() -> Option<UaFacts>) -> Option<UaFacts> {
     UA_MEMO.with_borrow_mut(|memo| {
-        if let Some(f) = memo.get(ua) {
-            return *f;
+        if let Some((k, f)) = &memo.last {
+            if **k == *ua {
+                return Some(*f);
+            }
         }
-        let f = UaFacts {
-            tool: tool_of_user_agent(ua),
-            browser: browser_of_user_agent(ua),
-        };
-        if memo.len() >= UA_MEMO_MAX {
-            memo.clear();
+        if let Some((k, f)) = memo.map.get_key_value(ua) {
+            let f = *f;
+            memo.last = Some((k.clone(), f));
+            return Some(f);
         }
-        memo.insert(ua.into(), f);
-        f
+        let f = read()?;
+        if memo.map.len() >= UA_MEMO_MAX {
+            memo.map.clear();
+        }
+        let k: Rc<[u8]> = ua.into();
+        memo.map.insert(k.clone(), f);
+        memo.last = Some((k, f));
+        Some(f)
     })
+}
+
+/// The facts of a User-Agent given as its one header line's trimmed bytes: looked up by the
+/// bytes (UTF-8 is checked only for a text not seen before); bytes that are not UTF-8 are
+/// read as [`Headers::get_str`] escapes them.
+fn ua_facts_of_line(line: &[u8]) -> UaFacts {
+    ua_facts_of(line, || std::str::from_utf8(line).ok().map(read_ua))
+        .unwrap_or_else(|| ua_facts(&crate::model::escape_bytes(line)))
 }
 
 /// `name`'s value as [`Headers::get_str`] gives it (lines trimmed and joined, bytes that are
@@ -240,10 +278,43 @@ fn browser_headers(headers: &Headers) -> (bool, bool) {
     (browser_only, chromium_only)
 }
 
-/// Who sent a request with these headers.
+/// Who sent a request with these headers: one pass over the names finds the User-Agent line
+/// and the [`BROWSER_ONLY`] and [`CHROMIUM_ONLY`] ones (a walk for each, and the User-Agent's
+/// UTF-8 check, were most of identifying a request, which every flow asks twice).
 pub(crate) fn identify(headers: &Headers) -> Client {
-    let (browser_only, chromium_only) = browser_headers(headers);
-    let facts = with_user_agent(headers, |ua| ua_facts(ua.unwrap_or_default()));
+    let (mut browser_only, mut chromium_only) = (false, false);
+    let (mut ua, mut ua_lines) = (None, 0u32);
+    for (name, value) in headers.iter() {
+        if name.len() == 10 && name.eq_ignore_ascii_case(b"user-agent") {
+            ua_lines += 1;
+            ua = ua.or(Some(value));
+            continue;
+        }
+        // As `browser_headers`: `sec-` names only, a list already matched not searched again.
+        if (browser_only && chromium_only)
+            || name.len() < 8
+            || name[0] | 0x20 != b's'
+            || !name[..4].eq_ignore_ascii_case(b"sec-")
+        {
+            continue;
+        }
+        let is = |list: &[&str]| list.iter().any(|h| name.eq_ignore_ascii_case(h.as_bytes()));
+        browser_only = browser_only || is(BROWSER_ONLY);
+        chromium_only = chromium_only || is(CHROMIUM_ONLY);
+    }
+    let facts = match (ua, ua_lines) {
+        // One line: the text `header_str` gives is its trimmed bytes (escaped if not UTF-8).
+        (Some(line), 1) => ua_facts_of_line(crate::model::trim_http_ws(line)),
+        (None, _) => ua_facts(""),
+        // Several lines: joined as `header_str` joins them.
+        _ => with_user_agent(headers, |ua| ua_facts(ua.unwrap_or_default())),
+    };
+    client_of(facts, browser_only, chromium_only)
+}
+
+/// Who sent a request whose User-Agent says `facts` and whose headers carry any of
+/// [`BROWSER_ONLY`] and any of [`CHROMIUM_ONLY`].
+fn client_of(facts: UaFacts, browser_only: bool, chromium_only: bool) -> Client {
     if let Some(tool) = facts.tool {
         return if browser_only {
             Client::Unknown
@@ -455,7 +526,7 @@ mod tests {
             let got = ua_facts(ua);
             assert_eq!((got.tool, got.browser), want, "{ua}");
         }
-        assert!(UA_MEMO.with_borrow(HashMap::len) <= UA_MEMO_MAX);
+        assert!(UA_MEMO.with_borrow(|m| m.map.len()) <= UA_MEMO_MAX);
     }
 
     #[test]
@@ -473,6 +544,47 @@ mod tests {
             with_user_agent(&headers, |ua| {
                 assert_eq!(ua, want.as_deref(), "{headers:?}")
             });
+        }
+    }
+
+    /// [`identify`] as it was: a walk for the hint names, one for the User-Agent as
+    /// `header_str` gives it, the facts read without the memo.
+    fn identify_reference(headers: &Headers) -> Client {
+        let (browser_only, chromium_only) = browser_headers(headers);
+        let facts = with_user_agent(headers, |ua| read_ua(ua.unwrap_or_default()));
+        client_of(facts, browser_only, chromium_only)
+    }
+
+    use proptest::strategy::Strategy as _;
+
+    proptest::proptest! {
+        /// Any list of User-Agent lines (any bytes, padded, repeated) and hint names:
+        /// identified as the two walks and the direct reading do.
+        #[test]
+        fn identify_is_the_reference(
+            lines in proptest::collection::vec(
+                (
+                    proptest::sample::select(&[
+                        "User-Agent", "user-agent", "USER-AGENT", "sec-fetch-mode",
+                        "Sec-CH-UA", "sec-ch-ua-mobile", "sec-fetch-x", "sec-", "host", "user-agenx",
+                    ][..]),
+                    proptest::prop_oneof![
+                        proptest::sample::select(&[
+                            CHROME, FIREFOX, SAFARI, IPHONE, POWERSHELL, " curl/8.5.0 \t", "", "node",
+                        ][..]).prop_map(|v: &str| v.as_bytes().to_vec()),
+                        proptest::collection::vec(proptest::prelude::any::<u8>(), 0..12),
+                    ],
+                ),
+                0..6,
+            ),
+        ) {
+            let mut headers = Headers::new();
+            for (name, value) in &lines {
+                headers.push(name.as_bytes(), value);
+            }
+            // Twice: the second from the memo.
+            proptest::prop_assert_eq!(identify(&headers), identify_reference(&headers));
+            proptest::prop_assert_eq!(identify(&headers), identify_reference(&headers));
         }
     }
 
