@@ -422,14 +422,33 @@ pub struct RecordTime([u8; 24]);
 
 impl RecordTime {
     pub(crate) fn new(t: Micros) -> RecordTime {
-        RecordTime(rfc3339_bytes(t))
+        let t = t.clamp(RFC3339_MIN, RFC3339_MAX);
+        let (secs, millis) = (t.div_euclid(1_000_000), t.rem_euclid(1_000_000) / 1000);
+        // Records come in time order, many a second: the date and time of the last second
+        // written are reused, only the milliseconds written anew.
+        let mut b = LAST_SECOND.with(|last| match last.get() {
+            (s, b) if s == secs => b,
+            _ => {
+                let b = second_bytes(secs);
+                last.set((secs, b));
+                b
+            }
+        });
+        put_digits(&mut b, 20, millis, 3);
+        RecordTime(b)
     }
+}
+
+thread_local! {
+    /// The last second [`RecordTime::new`] wrote, and its text (milliseconds zero).
+    static LAST_SECOND: std::cell::Cell<(i64, [u8; 24])> =
+        const { std::cell::Cell::new((i64::MIN, *b"0000-00-00T00:00:00.000Z")) };
 }
 
 impl std::ops::Deref for RecordTime {
     type Target = str;
     fn deref(&self) -> &str {
-        // ASCII digits and punctuation only (`rfc3339_bytes`): always UTF-8.
+        // ASCII digits and punctuation only (`second_bytes`): always UTF-8.
         std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
@@ -452,29 +471,27 @@ impl Serialize for RecordTime {
     }
 }
 
-fn rfc3339_bytes(t: Micros) -> [u8; 24] {
-    let t = t.clamp(RFC3339_MIN, RFC3339_MAX);
-    let secs = t.div_euclid(1_000_000);
-    let millis = t.rem_euclid(1_000_000) / 1000;
+/// The text of second `secs` (within the clamp of [`RecordTime::new`]), milliseconds zero.
+fn second_bytes(secs: i64) -> [u8; 24] {
     let (day, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(day);
     let mut b = *b"0000-00-00T00:00:00.000Z";
-    let mut put = |at: usize, v: i64, width: usize| {
-        let mut v = v;
-        for i in (at..at + width).rev() {
-            // The clamp keeps every part non-negative and within its width.
-            b[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
-    };
-    put(0, y, 4);
-    put(5, m, 2);
-    put(8, d, 2);
-    put(11, sod / 3600, 2);
-    put(14, sod / 60 % 60, 2);
-    put(17, sod % 60, 2);
-    put(20, millis, 3);
+    put_digits(&mut b, 0, y, 4);
+    put_digits(&mut b, 5, m, 2);
+    put_digits(&mut b, 8, d, 2);
+    put_digits(&mut b, 11, sod / 3600, 2);
+    put_digits(&mut b, 14, sod / 60 % 60, 2);
+    put_digits(&mut b, 17, sod % 60, 2);
     b
+}
+
+/// Writes `v` in `width` decimal digits at `at`.
+fn put_digits(b: &mut [u8; 24], at: usize, mut v: i64, width: usize) {
+    for i in (at..at + width).rev() {
+        // The clamp keeps every part non-negative and within its width.
+        b[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
 }
 
 /// Year, month, day of the proleptic Gregorian calendar from days since 1970-01-01 (Howard
@@ -518,19 +535,8 @@ fn location_text(loc: &crate::model::Location) -> String {
 }
 
 /// Appends `v` in decimal.
-fn push_u64(s: &mut String, mut v: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    // ASCII digits only.
-    s.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+fn push_u64(s: &mut String, v: u64) {
+    s.push_str(itoa::Buffer::new().format(v));
 }
 
 fn index_of(p: &Position, seq: u64) -> u64 {

@@ -103,9 +103,16 @@ fn next_escape_sse2(bytes: &[u8], from: usize) -> Option<usize> {
     if tail.is_empty() {
         return None;
     }
-    let mut pad = [b'a'; 16];
-    pad[..tail.len()].copy_from_slice(tail);
-    let m = escape_mask16(&pad);
+    let m = match rest.last_chunk::<16>() {
+        // The last sixteen bytes, over the blocks' last bytes already read: their bits are
+        // shifted out (a copy into a padded block was a call for every string).
+        Some(last) => escape_mask16(last) >> (16 - tail.len()),
+        None => {
+            let mut pad = [b'a'; 16];
+            pad[..tail.len()].copy_from_slice(tail);
+            escape_mask16(&pad)
+        }
+    };
     (m != 0).then(|| from + blocks.len() * 16 + m.trailing_zeros() as usize)
 }
 
@@ -148,8 +155,13 @@ fn write_number<T: serde::Serialize>(out: &mut Vec<u8>, n: T) {
 /// A word of a closed set (verdict, credentials, preflight source): identifiers JSON never
 /// escapes (`words_need_no_escape` checks the sets).
 fn write_word(out: &mut Vec<u8>, w: &str) {
+    write_bytes_word(out, w.as_bytes());
+}
+
+/// [`write_word`] of bytes known to need no escape.
+fn write_bytes_word(out: &mut Vec<u8>, w: &[u8]) {
     out.push(b'"');
-    out.extend_from_slice(w.as_bytes());
+    out.extend_from_slice(w);
     out.push(b'"');
 }
 
@@ -189,9 +201,6 @@ pub(crate) fn line_len_hint(r: &Record) -> usize {
         + opt(&r.note)
         + r.location.len()
 }
-
-/// Writes one field's value.
-type ValueWriter<'r> = dyn Fn(&mut Vec<u8>) + 'r;
 
 /// Length of [`KEYS`]: each name of [`FIELDS`] with its four bytes around it.
 const KEYS_LEN: usize = {
@@ -234,44 +243,56 @@ const KEYS: [u8; KEYS_LEN] = {
 /// in the order of the record's `Serialize`, which the tests hold equal. Field names are
 /// identifiers, which JSON never escapes (`field_names_need_no_escape`).
 pub(crate) fn write_record(out: &mut Vec<u8>, r: &Record) {
-    // As many writers as fields, or this does not compile.
-    let values: [&ValueWriter; FIELDS.len()] = [
-        &|o| write_str(o, &r.source),
-        &|o| write_number(o, r.index),
-        &|o| write_str(o, &r.time),
-        &|o| write_opt_str(o, r.origin.as_deref()),
-        &|o| write_str(o, &r.url),
-        &|o| write_str(o, &r.method),
-        &|o| write_word(o, r.credentials.as_str()),
-        &|o| write_preflight(o, r.preflight.as_ref()),
-        &|o| write_word(o, r.verdict.as_str()),
-        &|o| write_opt_str(o, r.reason),
-        &|o| write_opt_str(o, r.failed_parameter.as_deref()),
-        &|o| write_opt_str(o, r.message.as_deref()),
-        &|o| write_opt_str(o, r.fix.as_deref()),
-        &|o| write_word(o, r.firefox_verdict.as_str()),
-        &|o| write_opt_str(o, r.firefox_reason),
-        &|o| write_opt_str(o, r.firefox_message.as_deref()),
-        &|o| write_word(o, r.safari_verdict.as_str()),
-        &|o| write_opt_str(o, r.safari_reason),
-        &|o| write_opt_str(o, r.safari_message.as_deref()),
-        &|o| o.extend_from_slice(if r.browsers_agree { b"true" } else { b"false" }),
-        &|o| write_number(o, r.status),
-        &|o| write_str(o, &r.final_url),
-        &|o| write_number(o, r.redirects),
-        &|o| write_str(o, r.recorded_by),
-        &|o| write_opt_str(o, r.note.as_deref()),
-        &|o| write_str(o, &r.location),
-        &|o| write_number(o, r.wait_ms),
-        &|o| write_number(o, r.preflight_wait_ms),
-    ];
-    let mut at = 0;
-    for (f, value) in FIELDS.iter().zip(values) {
-        let end = at + f.name.len() + 4;
-        out.extend_from_slice(&KEYS[at..end]);
-        at = end;
-        value(out);
+    /// Writes each field's key and then its value, in order; as many writers as fields, or
+    /// this does not compile. Written out in line (it was a table of closures called in a
+    /// loop): each key's length is then a constant, copied without a call.
+    macro_rules! fields {
+        ($o:ident; $($value:expr),* $(,)?) => {{
+            const COUNT: usize = [$(stringify!($value)),*].len();
+            const _: () = assert!(COUNT == FIELDS.len(), "one writer a field");
+            let (mut at, mut i) = (0, 0);
+            $(
+                let end = at + FIELDS[i].name.len() + 4;
+                out.extend_from_slice(&KEYS[at..end]);
+                (at, i) = (end, i + 1);
+                let $o: &mut Vec<u8> = &mut *out;
+                $value;
+            )*
+            // Both end past the last field.
+            let _ = (at, i);
+        }};
     }
+    fields![o;
+        write_str(o, &r.source),
+        write_number(o, r.index),
+        // Digits and punctuation only (`second_bytes`): nothing to escape or check.
+        write_bytes_word(o, &r.time.0),
+        write_opt_str(o, r.origin.as_deref()),
+        write_str(o, &r.url),
+        write_str(o, &r.method),
+        write_word(o, r.credentials.as_str()),
+        write_preflight(o, r.preflight.as_ref()),
+        write_word(o, r.verdict.as_str()),
+        write_opt_str(o, r.reason),
+        write_opt_str(o, r.failed_parameter.as_deref()),
+        write_opt_str(o, r.message.as_deref()),
+        write_opt_str(o, r.fix.as_deref()),
+        write_word(o, r.firefox_verdict.as_str()),
+        write_opt_str(o, r.firefox_reason),
+        write_opt_str(o, r.firefox_message.as_deref()),
+        write_word(o, r.safari_verdict.as_str()),
+        write_opt_str(o, r.safari_reason),
+        write_opt_str(o, r.safari_message.as_deref()),
+        o.extend_from_slice(if r.browsers_agree { b"true" } else { b"false" }),
+        write_number(o, r.status),
+        write_str(o, &r.final_url),
+        write_number(o, r.redirects),
+        write_str(o, r.recorded_by),
+        write_opt_str(o, r.note.as_deref()),
+        write_str(o, &r.location),
+        write_number(o, r.wait_ms),
+        write_number(o, r.preflight_wait_ms),
+    ];
     out.extend_from_slice(b"}\n");
 }
 
