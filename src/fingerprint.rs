@@ -8,7 +8,7 @@
 //! Charles) and captures (every client IP is its own client).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 
 use crate::browser::Browser;
@@ -136,7 +136,10 @@ fn products(ua: &str) -> impl Iterator<Item = &str> {
 pub(crate) fn tool_of_user_agent(ua: &str) -> Option<&'static str> {
     // Multi-word names first ("Thunder Client (…)", "Jakarta Commons-HttpClient/…").
     for &(token, name) in NOT_BROWSERS.iter().filter(|(t, _)| t.contains(' ')) {
-        if ua.len() >= token.len() && ua[..token.len()].eq_ignore_ascii_case(token) {
+        // Compared as bytes: the token's length may end inside a character of `ua` (a
+        // `str` slice there panicked on such a User-Agent).
+        let head = ua.as_bytes().get(..token.len());
+        if head.is_some_and(|h| h.eq_ignore_ascii_case(token.as_bytes())) {
             return Some(name);
         }
     }
@@ -172,13 +175,39 @@ struct UaFacts {
 /// few dozen, a hostile one could have one per request, so the memo is bounded.
 const UA_MEMO_MAX: usize = 1024;
 
-/// `UaFacts` per User-Agent already read (its UTF-8 bytes), and the last one asked for: a
-/// flow's request is identified twice (its recorder, then whether CORS applies), and a
-/// client's requests come in runs, so most lookups are the last one again.
+/// A User-Agent text in the memo, hashed as its bytes: the memo is looked up by a header
+/// line's bytes ([`UaBytes`]) before they are known to be UTF-8.
+#[derive(PartialEq, Eq)]
+struct UaText(Rc<str>);
+
+impl Hash for UaText {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        h.write(self.0.as_bytes());
+    }
+}
+
+/// A User-Agent line's bytes, looking up the [`UaText`] with the same bytes.
+struct UaBytes<'a>(&'a [u8]);
+
+impl Hash for UaBytes<'_> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        h.write(self.0);
+    }
+}
+
+impl hashbrown::Equivalent<UaText> for UaBytes<'_> {
+    fn equivalent(&self, key: &UaText) -> bool {
+        self.0 == key.0.as_bytes()
+    }
+}
+
+/// User-Agents already read, with their facts, and the last one asked for: a flow's request
+/// is identified twice (its recorder, then whether CORS applies), and a client's requests
+/// come in runs, so most lookups are the last one again.
 #[derive(Default)]
 struct UaMemo {
-    map: HashMap<Rc<[u8]>, UaFacts, foldhash::fast::RandomState>,
-    last: Option<(Rc<[u8]>, UaFacts)>,
+    map: hashbrown::HashMap<UaText, UaFacts, foldhash::fast::RandomState>,
+    last: Option<(Rc<str>, UaFacts)>,
 }
 
 thread_local! {
@@ -197,41 +226,42 @@ fn read_ua(ua: &str) -> UaFacts {
 
 /// [`read_ua`] of `ua`, memoised.
 fn ua_facts(ua: &str) -> UaFacts {
-    // `read` always gives facts here.
-    ua_facts_of(ua.as_bytes(), || Some(read_ua(ua))).unwrap_or_else(|| read_ua(ua))
+    // A `str` is UTF-8: the memo always answers.
+    ua_entry(ua.as_bytes()).map_or_else(|| read_ua(ua), |(_, f)| f)
 }
 
-/// The memo's facts of the User-Agent whose text is `ua`'s bytes, else `read()`'s, kept;
-/// `None` when `read` gives none.
-fn ua_facts_of(ua: &[u8], read: impl FnOnce() -> Option<UaFacts>) -> Option<UaFacts> {
+/// The User-Agent whose text is the bytes `ua`, as the memo's shared text and its facts
+/// (read and kept when new, the bytes checked for UTF-8 only then); `None` when the bytes
+/// are not UTF-8.
+fn ua_entry(ua: &[u8]) -> Option<(Rc<str>, UaFacts)> {
     UA_MEMO.with_borrow_mut(|memo| {
         if let Some((k, f)) = &memo.last {
-            if **k == *ua {
-                return Some(*f);
+            if k.as_bytes() == ua {
+                return Some((k.clone(), *f));
             }
         }
-        if let Some((k, f)) = memo.map.get_key_value(ua) {
-            let f = *f;
-            memo.last = Some((k.clone(), f));
-            return Some(f);
-        }
-        let f = read()?;
-        if memo.map.len() >= UA_MEMO_MAX {
-            memo.map.clear();
-        }
-        let k: Rc<[u8]> = ua.into();
-        memo.map.insert(k.clone(), f);
-        memo.last = Some((k, f));
-        Some(f)
+        let found = memo.map.get_key_value(&UaBytes(ua));
+        let (text, f) = match found {
+            Some((k, f)) => (k.0.clone(), *f),
+            None => {
+                let text: Rc<str> = std::str::from_utf8(ua).ok()?.into();
+                let f = read_ua(&text);
+                if memo.map.len() >= UA_MEMO_MAX {
+                    memo.map.clear();
+                }
+                memo.map.insert(UaText(text.clone()), f);
+                (text, f)
+            }
+        };
+        memo.last = Some((text.clone(), f));
+        Some((text, f))
     })
 }
 
-/// The facts of a User-Agent given as its one header line's trimmed bytes: looked up by the
-/// bytes (UTF-8 is checked only for a text not seen before); bytes that are not UTF-8 are
-/// read as [`Headers::get_str`] escapes them.
+/// The facts of a User-Agent given as its one header line's trimmed bytes; bytes that are
+/// not UTF-8 are read as [`Headers::get_str`] escapes them.
 fn ua_facts_of_line(line: &[u8]) -> UaFacts {
-    ua_facts_of(line, || std::str::from_utf8(line).ok().map(read_ua))
-        .unwrap_or_else(|| ua_facts(&crate::model::escape_bytes(line)))
+    ua_entry(line).map_or_else(|| ua_facts(&crate::model::escape_bytes(line)), |(_, f)| f)
 }
 
 /// `name`'s value as [`Headers::get_str`] gives it (lines trimmed and joined, bytes that are
@@ -252,9 +282,18 @@ pub(crate) fn header_str<'h>(
 }
 
 /// Calls `f` with the request's User-Agent as `Headers::get_str` gives it (joined lines, bytes
-/// that are not UTF-8 escaped), borrowed from the headers in the usual case of one UTF-8 line.
+/// that are not UTF-8 escaped): in the usual case of one UTF-8 line, the memo's text of the
+/// same bytes (a User-Agent's UTF-8 check was most of reading it, for every request).
 pub(crate) fn with_user_agent<R>(headers: &Headers, f: impl FnOnce(Option<&str>) -> R) -> R {
-    f(header_str(headers, "user-agent").as_deref())
+    let mut lines = headers.get_all("user-agent");
+    match (lines.next(), lines.next()) {
+        (None, _) => f(None),
+        (Some(line), None) => match ua_entry(crate::model::trim_http_ws(line)) {
+            Some((text, _)) => f(Some(&text)),
+            None => f(header_str(headers, "user-agent").as_deref()),
+        },
+        _ => f(header_str(headers, "user-agent").as_deref()),
+    }
 }
 
 /// Whether the headers carry any of [`BROWSER_ONLY`], and any of [`CHROMIUM_ONLY`]: one pass
@@ -539,7 +578,8 @@ mod tests {
             h(&[("User-Agent", "a"), ("x", "y"), ("USER-AGENT", "b")]),
             bad,
         ];
-        for headers in cases {
+        // Twice each: the second from the memo.
+        for headers in cases.iter().chain(&cases) {
             let want = headers.get_str("user-agent");
             with_user_agent(&headers, |ua| {
                 assert_eq!(ua, want.as_deref(), "{headers:?}")
@@ -586,6 +626,14 @@ mod tests {
             proptest::prop_assert_eq!(identify(&headers), identify_reference(&headers));
             proptest::prop_assert_eq!(identify(&headers), identify_reference(&headers));
         }
+    }
+
+    #[test]
+    fn a_multi_word_tool_name_ending_inside_a_character_is_no_match() {
+        // "Thunder Client" is 14 bytes; the 14th byte of this User-Agent is inside `А`.
+        let ua = "Thunder ClienА/1";
+        assert_eq!(tool_of_user_agent(ua), None);
+        assert_eq!(identify(&h(&[("User-Agent", ua)])), Client::Unknown);
     }
 
     #[test]

@@ -809,7 +809,7 @@ impl Record {
 fn plain_origin_and_path(url: &str) -> Option<(&str, &str)> {
     let origin = crate::origin::plain_origin(url)?;
     let rest = &url[origin.len()..];
-    let path = &rest[..rest.find(['?', '#']).unwrap_or(rest.len())];
+    let path = &rest[..memchr::memchr2(b'?', b'#', rest.as_bytes()).unwrap_or(rest.len())];
     if path.is_empty() {
         return Some((origin, "/"));
     }
