@@ -563,19 +563,22 @@ fn record_notes(res: &Resolution) -> Option<String> {
             continue;
         }
         said[i] = &v.notes;
-        let text = crate::cors::note::join(&v.notes).unwrap_or_default();
-        let labelled = v.browser != res.recorder;
-        match &mut out {
-            None if !labelled => out = Some(text),
-            None => out = Some(format!("{}: {text}", v.browser)),
-            Some(o) => {
+        // Each note written in place (`note::join`'s text: the notes joined with "; "),
+        // without a string a note, their list and the joined copy.
+        let first = out.is_none();
+        let o = out.get_or_insert_with(|| String::with_capacity(128));
+        if !first {
+            o.push_str("; ");
+        }
+        if v.browser != res.recorder {
+            // Writing to a String cannot fail.
+            let _ = write!(o, "{}: ", v.browser);
+        }
+        for (k, note) in v.notes.iter().enumerate() {
+            if k > 0 {
                 o.push_str("; ");
-                if labelled {
-                    // Writing to a String cannot fail.
-                    let _ = write!(o, "{}: ", v.browser);
-                }
-                o.push_str(&text);
             }
+            let _ = write!(o, "{note}");
         }
     }
     out
