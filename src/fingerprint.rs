@@ -8,7 +8,8 @@
 //! Charles) and captures (every client IP is its own client).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::rc::Rc;
 
 use crate::browser::Browser;
 use crate::model::Headers;
@@ -135,7 +136,10 @@ fn products(ua: &str) -> impl Iterator<Item = &str> {
 pub(crate) fn tool_of_user_agent(ua: &str) -> Option<&'static str> {
     // Multi-word names first ("Thunder Client (…)", "Jakarta Commons-HttpClient/…").
     for &(token, name) in NOT_BROWSERS.iter().filter(|(t, _)| t.contains(' ')) {
-        if ua.len() >= token.len() && ua[..token.len()].eq_ignore_ascii_case(token) {
+        // Compared as bytes: the token's length may end inside a character of `ua` (a
+        // `str` slice there panicked on such a User-Agent).
+        let head = ua.as_bytes().get(..token.len());
+        if head.is_some_and(|h| h.eq_ignore_ascii_case(token.as_bytes())) {
             return Some(name);
         }
     }
@@ -171,29 +175,93 @@ struct UaFacts {
 /// few dozen, a hostile one could have one per request, so the memo is bounded.
 const UA_MEMO_MAX: usize = 1024;
 
+/// A User-Agent text in the memo, hashed as its bytes: the memo is looked up by a header
+/// line's bytes ([`UaBytes`]) before they are known to be UTF-8.
+#[derive(PartialEq, Eq)]
+struct UaText(Rc<str>);
+
+impl Hash for UaText {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        h.write(self.0.as_bytes());
+    }
+}
+
+/// A User-Agent line's bytes, looking up the [`UaText`] with the same bytes.
+struct UaBytes<'a>(&'a [u8]);
+
+impl Hash for UaBytes<'_> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        h.write(self.0);
+    }
+}
+
+impl hashbrown::Equivalent<UaText> for UaBytes<'_> {
+    fn equivalent(&self, key: &UaText) -> bool {
+        self.0 == key.0.as_bytes()
+    }
+}
+
+/// User-Agents already read, with their facts, and the last one asked for: a flow's request
+/// is identified twice (its recorder, then whether CORS applies), and a client's requests
+/// come in runs, so most lookups are the last one again.
+#[derive(Default)]
+struct UaMemo {
+    map: hashbrown::HashMap<UaText, UaFacts, foldhash::fast::RandomState>,
+    last: Option<(Rc<str>, UaFacts)>,
+}
+
 thread_local! {
     /// `UaFacts` per User-Agent already read: reading the product tokens was about a tenth of
     /// the per-request cost, for the same few strings again and again. Seeded per thread.
-    static UA_MEMO: RefCell<HashMap<Box<str>, UaFacts, foldhash::fast::RandomState>> =
-        RefCell::new(HashMap::default());
+    static UA_MEMO: RefCell<UaMemo> = RefCell::new(UaMemo::default());
 }
 
-/// [`tool_of_user_agent`] and [`browser_of_user_agent`] of `ua`, memoised.
+/// [`tool_of_user_agent`] and [`browser_of_user_agent`] of `ua`.
+fn read_ua(ua: &str) -> UaFacts {
+    UaFacts {
+        tool: tool_of_user_agent(ua),
+        browser: browser_of_user_agent(ua),
+    }
+}
+
+/// [`read_ua`] of `ua`, memoised.
 fn ua_facts(ua: &str) -> UaFacts {
+    // A `str` is UTF-8: the memo always answers.
+    ua_entry(ua.as_bytes()).map_or_else(|| read_ua(ua), |(_, f)| f)
+}
+
+/// The User-Agent whose text is the bytes `ua`, as the memo's shared text and its facts
+/// (read and kept when new, the bytes checked for UTF-8 only then); `None` when the bytes
+/// are not UTF-8.
+fn ua_entry(ua: &[u8]) -> Option<(Rc<str>, UaFacts)> {
     UA_MEMO.with_borrow_mut(|memo| {
-        if let Some(f) = memo.get(ua) {
-            return *f;
+        if let Some((k, f)) = &memo.last {
+            if k.as_bytes() == ua {
+                return Some((k.clone(), *f));
+            }
         }
-        let f = UaFacts {
-            tool: tool_of_user_agent(ua),
-            browser: browser_of_user_agent(ua),
+        let found = memo.map.get_key_value(&UaBytes(ua));
+        let (text, f) = match found {
+            Some((k, f)) => (k.0.clone(), *f),
+            None => {
+                let text: Rc<str> = std::str::from_utf8(ua).ok()?.into();
+                let f = read_ua(&text);
+                if memo.map.len() >= UA_MEMO_MAX {
+                    memo.map.clear();
+                }
+                memo.map.insert(UaText(text.clone()), f);
+                (text, f)
+            }
         };
-        if memo.len() >= UA_MEMO_MAX {
-            memo.clear();
-        }
-        memo.insert(ua.into(), f);
-        f
+        memo.last = Some((text.clone(), f));
+        Some((text, f))
     })
+}
+
+/// The facts of a User-Agent given as its one header line's trimmed bytes; bytes that are
+/// not UTF-8 are read as [`Headers::get_str`] escapes them.
+fn ua_facts_of_line(line: &[u8]) -> UaFacts {
+    ua_entry(line).map_or_else(|| ua_facts(&crate::model::escape_bytes(line)), |(_, f)| f)
 }
 
 /// `name`'s value as [`Headers::get_str`] gives it (lines trimmed and joined, bytes that are
@@ -214,9 +282,18 @@ pub(crate) fn header_str<'h>(
 }
 
 /// Calls `f` with the request's User-Agent as `Headers::get_str` gives it (joined lines, bytes
-/// that are not UTF-8 escaped), borrowed from the headers in the usual case of one UTF-8 line.
+/// that are not UTF-8 escaped): in the usual case of one UTF-8 line, the memo's text of the
+/// same bytes (a User-Agent's UTF-8 check was most of reading it, for every request).
 pub(crate) fn with_user_agent<R>(headers: &Headers, f: impl FnOnce(Option<&str>) -> R) -> R {
-    f(header_str(headers, "user-agent").as_deref())
+    let mut lines = headers.get_all("user-agent");
+    match (lines.next(), lines.next()) {
+        (None, _) => f(None),
+        (Some(line), None) => match ua_entry(crate::model::trim_http_ws(line)) {
+            Some((text, _)) => f(Some(&text)),
+            None => f(header_str(headers, "user-agent").as_deref()),
+        },
+        _ => f(header_str(headers, "user-agent").as_deref()),
+    }
 }
 
 /// Whether the headers carry any of [`BROWSER_ONLY`], and any of [`CHROMIUM_ONLY`]: one pass
@@ -240,10 +317,43 @@ fn browser_headers(headers: &Headers) -> (bool, bool) {
     (browser_only, chromium_only)
 }
 
-/// Who sent a request with these headers.
+/// Who sent a request with these headers: one pass over the names finds the User-Agent line
+/// and the [`BROWSER_ONLY`] and [`CHROMIUM_ONLY`] ones (a walk for each, and the User-Agent's
+/// UTF-8 check, were most of identifying a request, which every flow asks twice).
 pub(crate) fn identify(headers: &Headers) -> Client {
-    let (browser_only, chromium_only) = browser_headers(headers);
-    let facts = with_user_agent(headers, |ua| ua_facts(ua.unwrap_or_default()));
+    let (mut browser_only, mut chromium_only) = (false, false);
+    let (mut ua, mut ua_lines) = (None, 0u32);
+    for (name, value) in headers.iter() {
+        if name.len() == 10 && name.eq_ignore_ascii_case(b"user-agent") {
+            ua_lines += 1;
+            ua = ua.or(Some(value));
+            continue;
+        }
+        // As `browser_headers`: `sec-` names only, a list already matched not searched again.
+        if (browser_only && chromium_only)
+            || name.len() < 8
+            || name[0] | 0x20 != b's'
+            || !name[..4].eq_ignore_ascii_case(b"sec-")
+        {
+            continue;
+        }
+        let is = |list: &[&str]| list.iter().any(|h| name.eq_ignore_ascii_case(h.as_bytes()));
+        browser_only = browser_only || is(BROWSER_ONLY);
+        chromium_only = chromium_only || is(CHROMIUM_ONLY);
+    }
+    let facts = match (ua, ua_lines) {
+        // One line: the text `header_str` gives is its trimmed bytes (escaped if not UTF-8).
+        (Some(line), 1) => ua_facts_of_line(crate::model::trim_http_ws(line)),
+        (None, _) => ua_facts(""),
+        // Several lines: joined as `header_str` joins them.
+        _ => with_user_agent(headers, |ua| ua_facts(ua.unwrap_or_default())),
+    };
+    client_of(facts, browser_only, chromium_only)
+}
+
+/// Who sent a request whose User-Agent says `facts` and whose headers carry any of
+/// [`BROWSER_ONLY`] and any of [`CHROMIUM_ONLY`].
+fn client_of(facts: UaFacts, browser_only: bool, chromium_only: bool) -> Client {
     if let Some(tool) = facts.tool {
         return if browser_only {
             Client::Unknown
@@ -455,7 +565,7 @@ mod tests {
             let got = ua_facts(ua);
             assert_eq!((got.tool, got.browser), want, "{ua}");
         }
-        assert!(UA_MEMO.with_borrow(HashMap::len) <= UA_MEMO_MAX);
+        assert!(UA_MEMO.with_borrow(|m| m.map.len()) <= UA_MEMO_MAX);
     }
 
     #[test]
@@ -468,12 +578,62 @@ mod tests {
             h(&[("User-Agent", "a"), ("x", "y"), ("USER-AGENT", "b")]),
             bad,
         ];
-        for headers in cases {
+        // Twice each: the second from the memo.
+        for headers in cases.iter().chain(&cases) {
             let want = headers.get_str("user-agent");
-            with_user_agent(&headers, |ua| {
+            with_user_agent(headers, |ua| {
                 assert_eq!(ua, want.as_deref(), "{headers:?}")
             });
         }
+    }
+
+    /// [`identify`] as it was: a walk for the hint names, one for the User-Agent as
+    /// `header_str` gives it, the facts read without the memo.
+    fn identify_reference(headers: &Headers) -> Client {
+        let (browser_only, chromium_only) = browser_headers(headers);
+        let facts = with_user_agent(headers, |ua| read_ua(ua.unwrap_or_default()));
+        client_of(facts, browser_only, chromium_only)
+    }
+
+    use proptest::strategy::Strategy as _;
+
+    proptest::proptest! {
+        /// Any list of User-Agent lines (any bytes, padded, repeated) and hint names:
+        /// identified as the two walks and the direct reading do.
+        #[test]
+        fn identify_is_the_reference(
+            lines in proptest::collection::vec(
+                (
+                    proptest::sample::select(&[
+                        "User-Agent", "user-agent", "USER-AGENT", "sec-fetch-mode",
+                        "Sec-CH-UA", "sec-ch-ua-mobile", "sec-fetch-x", "sec-", "host", "user-agenx",
+                    ][..]),
+                    proptest::prop_oneof![
+                        proptest::sample::select(&[
+                            CHROME, FIREFOX, SAFARI, IPHONE, POWERSHELL, " curl/8.5.0 \t", "", "node",
+                        ][..]).prop_map(|v: &str| v.as_bytes().to_vec()),
+                        proptest::collection::vec(proptest::prelude::any::<u8>(), 0..12),
+                    ],
+                ),
+                0..6,
+            ),
+        ) {
+            let mut headers = Headers::new();
+            for (name, value) in &lines {
+                headers.push(name.as_bytes(), value);
+            }
+            // Twice: the second from the memo.
+            proptest::prop_assert_eq!(identify(&headers), identify_reference(&headers));
+            proptest::prop_assert_eq!(identify(&headers), identify_reference(&headers));
+        }
+    }
+
+    #[test]
+    fn a_multi_word_tool_name_ending_inside_a_character_is_no_match() {
+        // "Thunder Client" is 14 bytes; the 14th byte of this User-Agent is inside `А`.
+        let ua = "Thunder ClienА/1";
+        assert_eq!(tool_of_user_agent(ua), None);
+        assert_eq!(identify(&h(&[("User-Agent", ua)])), Client::Unknown);
     }
 
     #[test]

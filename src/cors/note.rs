@@ -123,7 +123,9 @@ pub enum AlternativeOutcome {
     Undecidable(Missing),
 }
 
-/// The notes as one text, in order, joined by `; `; `None` without any.
+/// The notes as one text, in order, joined by `; `; `None` without any (the tests' reference:
+/// a record writes its notes in place, `report::record_notes`).
+#[cfg(test)]
 pub(crate) fn join(notes: &[Note]) -> Option<String> {
     (!notes.is_empty()).then(|| {
         notes

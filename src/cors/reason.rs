@@ -170,17 +170,36 @@ impl Blocked {
                     Initiator::Xhr => "XMLHttpRequest",
                     Initiator::Other(k) => k,
                 };
-                let redirected = if ctx.last_url != ctx.first_url {
-                    format!("(redirected from '{}') ", ctx.first_url)
-                } else {
-                    String::new()
-                };
-                format!(
-                    "Access to {kind} at '{}' {redirected}from origin '{}' has been blocked by CORS policy: {}",
-                    ctx.last_url,
-                    ctx.page_origin,
-                    registry::render(detail, fill)
-                )
+                // Pieced together, not `format!` (a message for every browser of every
+                // blocked flow).
+                let redirected = ctx.last_url != ctx.first_url;
+                let mut m = String::with_capacity(
+                    registry::CHROMIUM_FRAME.len()
+                        + detail.len()
+                        + ctx.last_url.len()
+                        + ctx.page_origin.len()
+                        + if redirected {
+                            ctx.first_url.len() + 24
+                        } else {
+                            0
+                        }
+                        + 64,
+                );
+                m.push_str("Access to ");
+                m.push_str(kind);
+                m.push_str(" at '");
+                m.push_str(ctx.last_url);
+                m.push_str("' ");
+                if redirected {
+                    m.push_str("(redirected from '");
+                    m.push_str(ctx.first_url);
+                    m.push_str("') ");
+                }
+                m.push_str("from origin '");
+                m.push_str(ctx.page_origin);
+                m.push_str("' has been blocked by CORS policy: ");
+                registry::render_into(&mut m, detail, fill);
+                m
             }
             _ => registry::render(row.console, fill),
         };

@@ -1079,20 +1079,30 @@ pub(crate) fn reason_named(browser: Browser, name: &str) -> Option<&'static Reas
 
 /// Fills a template's `{placeholder}`s with `fill(name)`; a placeholder it does not know (or a
 /// brace that opens none) is kept as written.
-pub(crate) fn render<'v>(
+pub(crate) fn render<'v>(template: &str, fill: impl FnMut(&str) -> Option<Cow<'v, str>>) -> String {
+    let mut out = String::with_capacity(template.len() + 64);
+    render_into(&mut out, template, fill);
+    out
+}
+
+/// [`render`], appended to `out` (a message that begins with other words is written once).
+pub(crate) fn render_into<'v>(
+    out: &mut String,
     template: &str,
     mut fill: impl FnMut(&str) -> Option<Cow<'v, str>>,
-) -> String {
-    let mut out = String::with_capacity(template.len() + 64);
+) {
     let mut rest = template;
-    while let Some(open) = rest.find('{') {
+    // Bytes, not chars: `{`, `}`, `_` and the letters are ASCII, so every index found is a
+    // character boundary (a char search decoded every character of every message).
+    while let Some(open) = memchr::memchr(b'{', rest.as_bytes()) {
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
         let name_len = after
-            .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+            .bytes()
+            .position(|c| !(c.is_ascii_lowercase() || c == b'_'))
             .unwrap_or(after.len());
         let name = &after[..name_len];
-        match (after[name_len..].starts_with('}') && !name.is_empty())
+        match (after.as_bytes().get(name_len) == Some(&b'}') && !name.is_empty())
             .then(|| fill(name))
             .flatten()
         {
@@ -1107,7 +1117,6 @@ pub(crate) fn render<'v>(
         }
     }
     out.push_str(rest);
-    out
 }
 
 // ------------------------------------------------------------------- console search

@@ -53,38 +53,87 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     let mut plain_from = 0;
-    let mut chunks = bytes.chunks_exact(8);
-    // Eight bytes at a time while none needs escaping (most of every record).
-    let mut at = 0;
-    for chunk in chunks.by_ref() {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        if any_needs_escape(u64::from_le_bytes(word)) {
-            escape_run(out, bytes, &mut plain_from, at, at + 8);
-        }
-        at += 8;
-    }
-    // The last bytes as one word too, padded with a byte JSON never escapes (a byte-wise
-    // loop over them was a third of writing a string).
-    let tail = chunks.remainder();
-    let mut word = [b'a'; 8];
-    word[..tail.len()].copy_from_slice(tail);
-    if any_needs_escape(u64::from_le_bytes(word)) {
-        escape_run(out, bytes, &mut plain_from, at, bytes.len());
+    while let Some(i) = next_escape(bytes, plain_from) {
+        out.extend_from_slice(&bytes[plain_from..i]);
+        escape(out, bytes[i]);
+        plain_from = i + 1;
     }
     out.extend_from_slice(&bytes[plain_from..]);
     out.push(b'"');
 }
 
-/// Escapes what needs it in `bytes[from..to]`, after the plain bytes since `plain_from`.
-fn escape_run(out: &mut Vec<u8>, bytes: &[u8], plain_from: &mut usize, from: usize, to: usize) {
-    for i in from..to {
-        let b = bytes[i];
-        if needs_escape(b) {
-            out.extend_from_slice(&bytes[*plain_from..i]);
-            escape(out, b);
-            *plain_from = i + 1;
+/// The first byte at or after `from` that JSON escapes.
+fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    return next_escape_sse2(bytes, from);
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    return next_escape_words(bytes, from);
+}
+
+/// [`next_escape`] eight bytes at a time (the last ones as one word too, padded with a byte
+/// JSON never escapes: a byte-wise loop over them was a third of writing a string).
+#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
+fn next_escape_words(bytes: &[u8], from: usize) -> Option<usize> {
+    let rest = bytes.get(from..)?;
+    let (words, tail) = rest.as_chunks::<8>();
+    let mut pad = [b'a'; 8];
+    pad[..tail.len()].copy_from_slice(tail);
+    let at = words
+        .iter()
+        .chain(std::iter::once(&pad))
+        .position(|w| any_needs_escape(u64::from_le_bytes(*w)))?;
+    let word = words.get(at).unwrap_or(&pad);
+    // The word holds a byte to escape (`any_needs_escape` is exact for "any").
+    let i = word.iter().position(|&b| needs_escape(b))?;
+    Some(from + at * 8 + i)
+}
+
+/// [`next_escape`] sixteen bytes at a time with SSE2 (every x86-64 has it): fewer
+/// instructions a byte than the eight-byte words, and most of every line is its strings.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+fn next_escape_sse2(bytes: &[u8], from: usize) -> Option<usize> {
+    let rest = bytes.get(from..)?;
+    let (blocks, tail) = rest.as_chunks::<16>();
+    for (k, block) in blocks.iter().enumerate() {
+        let m = escape_mask16(block);
+        if m != 0 {
+            return Some(from + k * 16 + m.trailing_zeros() as usize);
         }
+    }
+    if tail.is_empty() {
+        return None;
+    }
+    let m = match rest.last_chunk::<16>() {
+        // The last sixteen bytes, over the blocks' last bytes already read: their bits are
+        // shifted out (a copy into a padded block was a call for every string).
+        Some(last) => escape_mask16(last) >> (16 - tail.len()),
+        None => {
+            let mut pad = [b'a'; 16];
+            pad[..tail.len()].copy_from_slice(tail);
+            escape_mask16(&pad)
+        }
+    };
+    (m != 0).then(|| from + blocks.len() * 16 + m.trailing_zeros() as usize)
+}
+
+/// Bit `i` set for each byte `i` of `block` that JSON escapes.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+fn escape_mask16(block: &[u8; 16]) -> u32 {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        _mm_set_epi64x,
+    };
+    let (lo, hi) = block.split_at(8);
+    let half = |h: &[u8]| i64::from_le_bytes(h.try_into().unwrap_or_default());
+    // SAFETY: these intrinsics only compute on registers, and need SSE2, which every x86-64
+    // has (the `target_feature` cfg of the callers holds it).
+    unsafe {
+        let x = _mm_set_epi64x(half(hi), half(lo));
+        // A byte below 0x20 is one whose (unsigned) maximum with 0x1f is 0x1f.
+        let below_space = _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(0x1f)), _mm_set1_epi8(0x1f));
+        let quote = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'"' as i8));
+        let backslash = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\\' as i8));
+        _mm_movemask_epi8(_mm_or_si128(below_space, _mm_or_si128(quote, backslash))) as u32
     }
 }
 
@@ -106,8 +155,13 @@ fn write_number<T: serde::Serialize>(out: &mut Vec<u8>, n: T) {
 /// A word of a closed set (verdict, credentials, preflight source): identifiers JSON never
 /// escapes (`words_need_no_escape` checks the sets).
 fn write_word(out: &mut Vec<u8>, w: &str) {
+    write_bytes_word(out, w.as_bytes());
+}
+
+/// [`write_word`] of bytes known to need no escape.
+fn write_bytes_word(out: &mut Vec<u8>, w: &[u8]) {
     out.push(b'"');
-    out.extend_from_slice(w.as_bytes());
+    out.extend_from_slice(w);
     out.push(b'"');
 }
 
@@ -147,9 +201,6 @@ pub(crate) fn line_len_hint(r: &Record) -> usize {
         + opt(&r.note)
         + r.location.len()
 }
-
-/// Writes one field's value.
-type ValueWriter<'r> = dyn Fn(&mut Vec<u8>) + 'r;
 
 /// Length of [`KEYS`]: each name of [`FIELDS`] with its four bytes around it.
 const KEYS_LEN: usize = {
@@ -192,44 +243,56 @@ const KEYS: [u8; KEYS_LEN] = {
 /// in the order of the record's `Serialize`, which the tests hold equal. Field names are
 /// identifiers, which JSON never escapes (`field_names_need_no_escape`).
 pub(crate) fn write_record(out: &mut Vec<u8>, r: &Record) {
-    // As many writers as fields, or this does not compile.
-    let values: [&ValueWriter; FIELDS.len()] = [
-        &|o| write_str(o, &r.source),
-        &|o| write_number(o, r.index),
-        &|o| write_str(o, &r.time),
-        &|o| write_opt_str(o, r.origin.as_deref()),
-        &|o| write_str(o, &r.url),
-        &|o| write_str(o, &r.method),
-        &|o| write_word(o, r.credentials.as_str()),
-        &|o| write_preflight(o, r.preflight.as_ref()),
-        &|o| write_word(o, r.verdict.as_str()),
-        &|o| write_opt_str(o, r.reason),
-        &|o| write_opt_str(o, r.failed_parameter.as_deref()),
-        &|o| write_opt_str(o, r.message.as_deref()),
-        &|o| write_opt_str(o, r.fix.as_deref()),
-        &|o| write_word(o, r.firefox_verdict.as_str()),
-        &|o| write_opt_str(o, r.firefox_reason),
-        &|o| write_opt_str(o, r.firefox_message.as_deref()),
-        &|o| write_word(o, r.safari_verdict.as_str()),
-        &|o| write_opt_str(o, r.safari_reason),
-        &|o| write_opt_str(o, r.safari_message.as_deref()),
-        &|o| o.extend_from_slice(if r.browsers_agree { b"true" } else { b"false" }),
-        &|o| write_number(o, r.status),
-        &|o| write_str(o, &r.final_url),
-        &|o| write_number(o, r.redirects),
-        &|o| write_str(o, r.recorded_by),
-        &|o| write_opt_str(o, r.note.as_deref()),
-        &|o| write_str(o, &r.location),
-        &|o| write_number(o, r.wait_ms),
-        &|o| write_number(o, r.preflight_wait_ms),
-    ];
-    let mut at = 0;
-    for (f, value) in FIELDS.iter().zip(values) {
-        let end = at + f.name.len() + 4;
-        out.extend_from_slice(&KEYS[at..end]);
-        at = end;
-        value(out);
+    /// Writes each field's key and then its value, in order; as many writers as fields, or
+    /// this does not compile. Written out in line (it was a table of closures called in a
+    /// loop): each key's length is then a constant, copied without a call.
+    macro_rules! fields {
+        ($o:ident; $($value:expr),* $(,)?) => {{
+            const COUNT: usize = [$(stringify!($value)),*].len();
+            const _: () = assert!(COUNT == FIELDS.len(), "one writer a field");
+            let (mut at, mut i) = (0, 0);
+            $(
+                let end = at + FIELDS[i].name.len() + 4;
+                out.extend_from_slice(&KEYS[at..end]);
+                (at, i) = (end, i + 1);
+                let $o: &mut Vec<u8> = &mut *out;
+                $value;
+            )*
+            // Both end past the last field.
+            let _ = (at, i);
+        }};
     }
+    fields![o;
+        write_str(o, &r.source),
+        write_number(o, r.index),
+        // Digits and punctuation only (`second_bytes`): nothing to escape or check.
+        write_bytes_word(o, &r.time.0),
+        write_opt_str(o, r.origin.as_deref()),
+        write_str(o, &r.url),
+        write_str(o, &r.method),
+        write_word(o, r.credentials.as_str()),
+        write_preflight(o, r.preflight.as_ref()),
+        write_word(o, r.verdict.as_str()),
+        write_opt_str(o, r.reason),
+        write_opt_str(o, r.failed_parameter.as_deref()),
+        write_opt_str(o, r.message.as_deref()),
+        write_opt_str(o, r.fix.as_deref()),
+        write_word(o, r.firefox_verdict.as_str()),
+        write_opt_str(o, r.firefox_reason),
+        write_opt_str(o, r.firefox_message.as_deref()),
+        write_word(o, r.safari_verdict.as_str()),
+        write_opt_str(o, r.safari_reason),
+        write_opt_str(o, r.safari_message.as_deref()),
+        o.extend_from_slice(if r.browsers_agree { b"true" } else { b"false" }),
+        write_number(o, r.status),
+        write_str(o, &r.final_url),
+        write_number(o, r.redirects),
+        write_str(o, r.recorded_by),
+        write_opt_str(o, r.note.as_deref()),
+        write_str(o, &r.location),
+        write_number(o, r.wait_ms),
+        write_number(o, r.preflight_wait_ms),
+    ];
     out.extend_from_slice(b"}\n");
 }
 
@@ -338,6 +401,24 @@ mod tests {
         for b in 0..=255u8 {
             let word = u64::from_le_bytes([b'a', b'b', b, b'c', b'd', b'e', b'f', b'g']);
             assert_eq!(any_needs_escape(word), needs_escape(b), "{b:#04x}");
+        }
+    }
+
+    proptest! {
+        /// Both scans find the first byte to escape, as a byte-wise search does, from any
+        /// start, in strings of every length around the block sizes.
+        #[test]
+        fn next_escape_is_the_first_byte_to_escape(
+            bytes in proptest::collection::vec(
+                prop_oneof![Just(b'a'), Just(b'"'), Just(b'\\'), any::<u8>()], 0..70),
+            from in 0..72usize,
+        ) {
+            let want = bytes
+                .get(from..)
+                .and_then(|r| r.iter().position(|&b| needs_escape(b)))
+                .map(|i| from + i);
+            prop_assert_eq!(next_escape_words(&bytes, from), want);
+            prop_assert_eq!(next_escape(&bytes, from), want);
         }
     }
 
