@@ -216,7 +216,7 @@ pub(crate) fn preflight_answer(
         {
             continue;
         }
-        let result = check_preflight(cx, pf, resp, origin, &req.method, names, None, hop);
+        let result = check_preflight(cx, pf, resp, origin, &req.method, names, None, hop, false);
         let decided = match &result {
             Ok(_) => "which allows this method and these headers",
             Err(b) if independent_of_what_was_asked(&b.failure) => {
@@ -324,7 +324,7 @@ pub(crate) fn hidden_value_open(
     let rest: Vec<String> = rest.into_iter().cloned().collect();
     let decided = pf.and_then(|pf| {
         let resp = pf.response.as_ref()?;
-        check_preflight(cx, pf, resp, origin, method, &rest, None, hop).err()
+        check_preflight(cx, pf, resp, origin, method, &rest, None, hop, false).err()
     });
     match decided {
         Some(b) if independent_of_what_was_asked(&b.failure) => None,
