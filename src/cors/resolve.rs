@@ -312,7 +312,7 @@ impl Resolver {
         unknown_if_not_a_browser(client, headers, &mut browsers);
         explain_undecided(&mut browsers);
         note_credentials_evidence(&facts, recorder, &mut browsers);
-        self.evidence.record(flow);
+        self.evidence.record_read(flow, first.str(Read::Origin));
         Resolution {
             facts,
             recorder,
