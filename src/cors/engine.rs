@@ -165,6 +165,8 @@ pub(crate) struct NamesMemo {
     announced: Memo<usize, Announced>,
     /// (Hop, page origin) and whether the hop's URL is of that origin.
     same_origin: Memo<(usize, String), bool>,
+    /// A page origin and, per hop, whether the hop's URL is of it, as the caller found them.
+    known_same_origin: Option<(String, PerHop<bool>)>,
     /// Hop and its recorded preflight response's allow lists, as the input holds them.
     allow_lists: std::cell::RefCell<smallvec::SmallVec<[(usize, AllowLists); 1]>>,
     /// (Hop, whether of its preflight) and what the CORS check reads of that response, as the
@@ -281,6 +283,12 @@ fn remembered<K, V: Clone>(
 type Announced = Option<std::rc::Rc<[(String, bool)]>>;
 
 impl NamesMemo {
+    /// Tells the memo, per hop, whether the flow's hop URLs are of `page_origin` (`same_hops`,
+    /// as [`same_origin`] decided them).
+    pub(crate) fn know_same_origin(&mut self, page_origin: &str, same_hops: PerHop<bool>) {
+        self.known_same_origin = Some((page_origin.to_owned(), same_hops));
+    }
+
     fn get_or(
         &self,
         key: (usize, Browser, Browser, ValueEncoding),
@@ -308,6 +316,11 @@ impl NamesMemo {
     /// Whether hop `hop`'s URL `url` is of `page_origin` ([`same_origin`]), asked by every
     /// evaluation of the hop.
     fn same_origin(&self, hop: usize, url: &str, page_origin: &str) -> bool {
+        if let Some((p, hops)) = &self.known_same_origin {
+            if let Some(&same) = hops.get(hop).filter(|_| p == page_origin) {
+                return same;
+            }
+        }
         remembered(
             &self.same_origin,
             |(h, p)| *h == hop && p == page_origin,
@@ -2101,13 +2114,13 @@ mod tests {
         for b in [Chromium, Firefox, Safari] {
             let c = cx(b, &cache, &[]);
             assert_eq!(
-                check_preflight_answer(&c, &bad_both, PAGE, false),
+                check_preflight_answer(&c, &bad_both, PAGE, false, None),
                 Err(want_first(b)),
                 "{b}"
             );
             let good = resp(204, &[("Access-Control-Allow-Origin", "*")]);
             assert_eq!(
-                check_preflight_answer(&c, &good, PAGE, false),
+                check_preflight_answer(&c, &good, PAGE, false, None),
                 Ok(()),
                 "{b}"
             );
