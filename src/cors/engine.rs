@@ -171,8 +171,11 @@ pub(crate) struct NamesMemo {
     allow_lists: std::cell::RefCell<smallvec::SmallVec<[(usize, AllowLists); 1]>>,
     /// (Hop, whether of its preflight) and what the CORS check reads of that response, as the
     /// input holds it.
-    access: std::cell::RefCell<smallvec::SmallVec<[((usize, bool), AccessRead<'static>); 2]>>,
+    access: AccessMemo,
 }
+
+/// [`NamesMemo::access`]: a flow's hop and preflight responses, read in place.
+type AccessMemo = std::cell::RefCell<smallvec::SmallVec<[((usize, bool), AccessRead<'static>); 2]>>;
 
 /// A token's place in [`AllowLists::text`].
 type Spans = smallvec::SmallVec<[(usize, usize); 8]>;
@@ -335,7 +338,11 @@ impl NamesMemo {
     /// Hop `hop`'s recorded preflight response's allow lists ([`AllowLists`]), parsed on the
     /// first call; `headers` are that response's, as the input holds them.
     fn allow_lists(&self, hop: usize, headers: &Headers) -> std::cell::Ref<'_, AllowLists> {
-        let known = self.allow_lists.borrow().iter().position(|(h, _)| *h == hop);
+        let known = self
+            .allow_lists
+            .borrow()
+            .iter()
+            .position(|(h, _)| *h == hop);
         let at = known.unwrap_or_else(|| {
             let mut lists = self.allow_lists.borrow_mut();
             lists.push((hop, AllowLists::parse(headers)));
@@ -986,7 +993,14 @@ pub fn check_access(
     include: bool,
     http2: bool,
 ) -> Result<(), Failure> {
-    check_access_read(browser, headers, &AccessRead::of(headers), origin, include, http2)
+    check_access_read(
+        browser,
+        headers,
+        &AccessRead::of(headers),
+        origin,
+        include,
+        http2,
+    )
 }
 
 /// [`check_access`] of hop `at.0`'s response (`at.1`: its preflight's) as the input holds it,
@@ -999,9 +1013,8 @@ fn check_access_at(
     http2: bool,
     at: Option<(usize, bool)>,
 ) -> Result<(), Failure> {
-    let check = |read: &AccessRead| {
-        check_access_read(cx.browser, headers, read, origin, cx.include, http2)
-    };
+    let check =
+        |read: &AccessRead| check_access_read(cx.browser, headers, read, origin, cx.include, http2);
     match (cx.names_memo, at) {
         (Some(m), Some(key)) => m.with_access(key, headers, check),
         _ => check(&AccessRead::of(headers)),
@@ -1324,24 +1337,30 @@ mod tests {
         }
     }
 
+    /// `b`'s context on a Chromium recording from `PAGE`, nothing known beyond the flow.
+    fn plain_cx<'a>(
+        b: Browser,
+        include: bool,
+        cache: &'a PreflightCache,
+        names_memo: Option<&'a NamesMemo>,
+    ) -> Context<'a> {
+        Context {
+            browser: b,
+            recorder: Chromium,
+            include,
+            page_origin: PAGE,
+            cache,
+            recorder_passed_preflight: &[],
+            recorder_unsafe_names: &[],
+            is_font: false,
+            evidence: None,
+            names_memo,
+        }
+    }
+
     fn run_as(f: &Flow, b: Browser, include: bool) -> Decision {
         let cache = PreflightCache::new(b);
-        evaluate(
-            f,
-            &Context {
-                browser: b,
-                recorder: Chromium,
-                include,
-                page_origin: PAGE,
-                cache: &cache,
-                recorder_passed_preflight: &[],
-                recorder_unsafe_names: &[],
-                is_font: false,
-                evidence: None,
-                names_memo: None,
-            },
-        )
-        .decision
+        evaluate(f, &plain_cx(b, include, &cache, None)).decision
     }
 
     /// The reason name each browser gives.
@@ -1380,6 +1399,54 @@ mod tests {
             Some((pf_status, pf)),
         );
         flow(vec![(x("PUT", API, &req, Some((200, actual))), Some(opt))])
+    }
+
+    proptest::proptest! {
+        /// A flow's memo (allow lists, what the CORS check reads, same-origin hops), shared by
+        /// every browser and credentials reading as the resolver shares it, changes no
+        /// evaluation: each equals the one made without a memo.
+        #[test]
+        fn the_flows_memo_changes_no_evaluation(
+            acao in proptest::collection::vec(
+                proptest::sample::select(vec![PAGE, "*", "null", "http://other.test", " x, y"]),
+                0..3),
+            acac in proptest::option::of(proptest::sample::select(vec!["true", "True", ""])),
+            methods in proptest::sample::select(vec![
+                None, Some("PUT"), Some("GET, put"), Some("*"), Some("PUT DELETE"), Some(" , PUT,")]),
+            headers in proptest::sample::select(vec![
+                None, Some("content-type"), Some("Content-Type, x-a"), Some("*"), Some("a;b")]),
+            max_age in proptest::option::of(proptest::sample::select(vec!["600", "-1", "x"])),
+            status in proptest::sample::select(vec![200u16, 204, 301, 403]),
+            preflight in proptest::bool::ANY,
+        ) {
+            let mut answer: Vec<(&str, &str)> =
+                acao.iter().map(|v| ("Access-Control-Allow-Origin", *v)).collect();
+            answer.extend(acac.map(|v| ("Access-Control-Allow-Credentials", v)));
+            let mut pf_answer = answer.clone();
+            pf_answer.extend(methods.map(|v| ("Access-Control-Allow-Methods", v)));
+            pf_answer.extend(headers.map(|v| ("Access-Control-Allow-Headers", v)));
+            pf_answer.extend(max_age.map(|v| ("Access-Control-Max-Age", v)));
+            let f = if preflight {
+                preflighted(status, &pf_answer, &answer)
+            } else {
+                simple(&answer)
+            };
+            let mut memo = NamesMemo::default();
+            let same: PerHop<bool> =
+                f.hops.iter().map(|h| same_origin(&h.exchange.request.url, PAGE)).collect();
+            memo.know_same_origin(PAGE, same);
+            for _ in 0..2 {
+                for b in crate::browser::ALL_BROWSERS {
+                    for include in [false, true] {
+                        let cache = PreflightCache::new(b);
+                        proptest::prop_assert_eq!(
+                            evaluate(&f, &plain_cx(b, include, &cache, Some(&memo))),
+                            evaluate(&f, &plain_cx(b, include, &cache, None))
+                        );
+                    }
+                }
+            }
+        }
     }
 
     /// `#cors-check` steps, one row each (recorded: `d-simple-*` in

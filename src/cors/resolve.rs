@@ -1991,7 +1991,10 @@ mod tests {
                 flavour: Flavour::Capture,
                 hops,
             };
-            assert_eq!(connection_credentials(&f, &same_origin_hops(&f, Some(O))), want);
+            assert_eq!(
+                connection_credentials(&f, &same_origin_hops(&f, Some(O))),
+                want
+            );
         }
         // Read from the connection: decided, and the note says so.
         let f = one(hop(U, Some(false)).exchange, None);
