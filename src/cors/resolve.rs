@@ -291,14 +291,16 @@ impl Resolver {
         let mut decided: PerBrowser<Option<BrowserVerdict>> = PerBrowser::default();
         let mut chosen: PerBrowser<Option<(bool, Evaluation)>> = PerBrowser::default();
         for b in ALL_BROWSERS {
-            let (v, choice) = if b == recorder {
-                let v = judge.verdict(b, &rec_evals, rec_choice, rec_notes.clone(), true);
-                (v, None)
+            // Each verdict and evaluation written into its place, not moved through a pair.
+            if b == recorder {
+                let notes = rec_notes.clone();
+                decided[b] = Some(judge.verdict(b, &rec_evals, rec_choice, notes, true));
             } else {
-                judge.derive(caches, b, credentials, &recording, options, &decided)
-            };
-            decided[b] = Some(v);
-            chosen[b] = choice;
+                let (v, choice) =
+                    judge.derive(caches, b, credentials, &recording, options, &decided);
+                decided[b] = Some(v);
+                chosen[b] = choice;
+            }
         }
         // The recorder's chosen evaluation, moved out once the others no longer read it.
         chosen[recorder] = rec_choice.map(|i| rec_evals.swap_remove(i));
@@ -307,7 +309,7 @@ impl Resolver {
             decided.map(|b, v| v.unwrap_or_else(|| plain(b, Verdict::Unknown, vec![])));
         unknown_if_mode_ambiguous(&facts, &mut browsers);
         let before = cached_in(caches);
-        commit_caches(caches, flow, page_origin, chosen);
+        commit_caches(caches, flow, page_origin, &chosen);
         // `before` is part of `cached`; saturating all the same, as a count must never panic.
         self.cached = (self.cached + cached_in(caches)).saturating_sub(before);
         self.keep_cache_budget(flow.time());
@@ -777,12 +779,14 @@ fn commit_caches(
     caches: &mut PerBrowser<PreflightCache>,
     flow: &Flow,
     page_origin: &str,
-    chosen: PerBrowser<Option<(bool, Evaluation)>>,
+    chosen: &PerBrowser<Option<(bool, Evaluation)>>,
 ) {
-    for (cache, choice) in caches.values_mut().zip(chosen.into_values()) {
+    // Read in place: moving each evaluation out cost more than the reading.
+    for (cache, choice) in caches.values_mut().zip(chosen.values()) {
         let Some((include, ev)) = choice else {
             continue;
         };
+        let include = *include;
         for p in &ev.passed {
             let hop = &flow.hops[p.hop];
             let time = hop
@@ -2468,12 +2472,12 @@ mod tests {
         let only = |skip: Browser, e: &Evaluation| {
             PerBrowser::from_fn(|b| (b != skip).then(|| (false, e.clone())))
         };
-        commit_caches(&mut caches, &flow, O, only(Browser::Firefox, &passed));
+        commit_caches(&mut caches, &flow, O, &only(Browser::Firefox, &passed));
         let lens = |c: &PerBrowser<PreflightCache>| c.values().map(|c| c.len()).collect::<Vec<_>>();
         assert_eq!(lens(&caches), [1, 0, 1]);
         let safari_blocked =
             PerBrowser::from_fn(|b| (b == Browser::Safari).then(|| (false, blocked.clone())));
-        commit_caches(&mut caches, &flow, O, safari_blocked);
+        commit_caches(&mut caches, &flow, O, &safari_blocked);
         assert_eq!(lens(&caches), [1, 0, 0]);
     }
 
