@@ -4,6 +4,7 @@
 //! server answered earlier on each endpoint and decides such a request only where that answer
 //! does not depend on what was asked; otherwise the engine leaves the browser undecided.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -132,14 +133,26 @@ impl EndpointEvidence {
 
     /// Keeps what `flow` shows of the server: its answered preflights and the CORS headers of
     /// its responses that are not redirects.
+    #[cfg(test)]
     pub(crate) fn record(&mut self, flow: &Flow) {
+        let first = &flow.first().exchange.request.headers;
+        self.record_read(flow, super::headers::header_str(first, "origin"));
+    }
+
+    /// [`Self::record`] given the first request's `Origin` as `header_str` reads it (the
+    /// resolver has read it already).
+    pub(crate) fn record_read(&mut self, flow: &Flow, first_origin: Option<Cow<'_, str>>) {
+        let mut first_origin = Some(first_origin);
         for hop in &flow.hops {
             if let Some(pf) = hop.preflight.as_ref().filter(|p| p.response.is_some()) {
                 self.preflights
                     .push(&flow.client, &pf.request.url, pf.clone());
             }
             let x = &hop.exchange;
-            let origin = super::headers::header_str(&x.request.headers, "origin");
+            // The first hop's is the flow's first request's.
+            let origin = first_origin
+                .take()
+                .unwrap_or_else(|| super::headers::header_str(&x.request.headers, "origin"));
             let (Some(resp), Some(origin)) = (&x.response, origin) else {
                 continue;
             };
@@ -150,13 +163,13 @@ impl EndpointEvidence {
                 n.eq_ignore_ascii_case(b"access-control-allow-origin")
                     || n.eq_ignore_ascii_case(b"access-control-allow-credentials")
             };
-            // Sized first (two small buffers instead of growing them header by header).
-            let (mut lines, mut bytes) = (0, 0);
-            for (n, v) in resp.headers.iter().filter(|(n, _)| is_kept(n)) {
-                (lines, bytes) = (lines + 1, bytes + n.len() + v.len());
-            }
-            let mut cors_headers = Headers::with_capacity(lines, bytes);
-            for (n, v) in resp.headers.iter().filter(|(n, _)| is_kept(n)) {
+            // Found in one pass and sized first (two small buffers instead of growing them
+            // header by header).
+            let kept: smallvec::SmallVec<[(&[u8], &[u8]); 4]> =
+                resp.headers.iter().filter(|(n, _)| is_kept(n)).collect();
+            let bytes = kept.iter().map(|(n, v)| n.len() + v.len()).sum();
+            let mut cors_headers = Headers::with_capacity(kept.len(), bytes);
+            for (n, v) in kept {
                 cors_headers.push(n, v);
             }
             let seen = SeenResponse {
@@ -216,7 +229,7 @@ pub(crate) fn preflight_answer(
         {
             continue;
         }
-        let result = check_preflight(cx, pf, resp, origin, &req.method, names, None, hop);
+        let result = check_preflight(cx, pf, resp, origin, &req.method, names, None, hop, false);
         let decided = match &result {
             Ok(_) => "which allows this method and these headers",
             Err(b) if independent_of_what_was_asked(&b.failure) => {
@@ -324,7 +337,7 @@ pub(crate) fn hidden_value_open(
     let rest: Vec<String> = rest.into_iter().cloned().collect();
     let decided = pf.and_then(|pf| {
         let resp = pf.response.as_ref()?;
-        check_preflight(cx, pf, resp, origin, method, &rest, None, hop).err()
+        check_preflight(cx, pf, resp, origin, method, &rest, None, hop, false).err()
     });
     match decided {
         Some(b) if independent_of_what_was_asked(&b.failure) => None,

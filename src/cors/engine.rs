@@ -165,7 +165,98 @@ pub(crate) struct NamesMemo {
     announced: Memo<usize, Announced>,
     /// (Hop, page origin) and whether the hop's URL is of that origin.
     same_origin: Memo<(usize, String), bool>,
+    /// A page origin and, per hop, whether the hop's URL is of it, as the caller found them.
+    known_same_origin: Option<(String, PerHop<bool>)>,
+    /// Hop and its recorded preflight response's allow lists, as the input holds them.
+    allow_lists: std::cell::RefCell<smallvec::SmallVec<[(usize, AllowLists); 1]>>,
+    /// (Hop, whether of its preflight) and what the CORS check reads of that response, as the
+    /// input holds it.
+    access: AccessMemo,
 }
+
+/// [`NamesMemo::access`]: a flow's hop and preflight responses, read in place.
+type AccessMemo = std::cell::RefCell<smallvec::SmallVec<[((usize, bool), AccessRead<'static>); 2]>>;
+
+/// A token's place in [`AllowLists::text`].
+type Spans = smallvec::SmallVec<[(usize, usize); 8]>;
+
+/// A preflight response's `Access-Control-Allow-Methods` and `-Headers` parsed
+/// ([`parse_allow_list_into`]) once per flow instead of once per reading and browser (the
+/// parse reads no profile): the tokens copied into one text, each list the places of its
+/// tokens or the first element that is not a token.
+pub(crate) struct AllowLists {
+    text: String,
+    methods: Result<Spans, String>,
+    headers: Result<Spans, String>,
+}
+
+const ALLOW_METHODS: &str = "access-control-allow-methods";
+const ALLOW_HEADERS: &str = "access-control-allow-headers";
+
+impl AllowLists {
+    fn parse(headers: &Headers) -> Self {
+        // Sized once: the tokens are at most the lines' bytes.
+        let size = |name| headers.get_all(name).map(<[u8]>::len).sum::<usize>();
+        let mut text = String::with_capacity(size(ALLOW_METHODS) + size(ALLOW_HEADERS));
+        let mut list = |name| {
+            let mut items = Tokens::new();
+            parse_allow_list_into(headers.get_all(name), &mut items).map(|_| {
+                items
+                    .iter()
+                    .map(|t| {
+                        text.push_str(t);
+                        (text.len() - t.len(), text.len())
+                    })
+                    .collect()
+            })
+        };
+        let methods = list(ALLOW_METHODS);
+        let headers = list(ALLOW_HEADERS);
+        Self {
+            text,
+            methods,
+            headers,
+        }
+    }
+
+    /// A list's tokens, as [`parse_allow_list_into`] gave them.
+    fn tokens(&self, list: &Result<Spans, String>) -> Result<Tokens<'_>, String> {
+        match list {
+            Ok(spans) => Ok(spans.iter().map(|&(a, b)| &self.text[a..b]).collect()),
+            Err(t) => Err(t.clone()),
+        }
+    }
+}
+
+/// What the CORS check ([`check_access`]) reads of a response, read once:
+/// `Access-Control-Allow-Origin` as [`header_str`] gives it and its number of lines, and
+/// whether `Access-Control-Allow-Credentials` is exactly `true` ([`joined_is`]).
+pub(crate) struct AccessRead<'h> {
+    allow_origin: Option<Cow<'h, str>>,
+    allow_origin_lines: usize,
+    credentials_true: bool,
+}
+
+impl<'h> AccessRead<'h> {
+    fn of(headers: &'h Headers) -> Self {
+        Self {
+            allow_origin: header_str(headers, ALLOW_ORIGIN),
+            allow_origin_lines: headers.count(ALLOW_ORIGIN),
+            credentials_true: joined_is(headers, ALLOW_CREDENTIALS, b"true"),
+        }
+    }
+
+    fn into_owned(self) -> AccessRead<'static> {
+        AccessRead {
+            allow_origin: self.allow_origin.map(|v| Cow::Owned(v.into_owned())),
+            allow_origin_lines: self.allow_origin_lines,
+            credentials_true: self.credentials_true,
+        }
+    }
+}
+
+const ALLOW_ORIGIN: &str = "access-control-allow-origin";
+const ALLOW_CREDENTIALS: &str = "access-control-allow-credentials";
 
 /// A flow's few answers of one kind, by key: a list, since a flow has a handful of hops (kept
 /// inline: a flow makes a memo and drops it).
@@ -195,6 +286,12 @@ fn remembered<K, V: Clone>(
 type Announced = Option<std::rc::Rc<[(String, bool)]>>;
 
 impl NamesMemo {
+    /// Tells the memo, per hop, whether the flow's hop URLs are of `page_origin` (`same_hops`,
+    /// as [`same_origin`] decided them).
+    pub(crate) fn know_same_origin(&mut self, page_origin: &str, same_hops: PerHop<bool>) {
+        self.known_same_origin = Some((page_origin.to_owned(), same_hops));
+    }
+
     fn get_or(
         &self,
         key: (usize, Browser, Browser, ValueEncoding),
@@ -222,6 +319,11 @@ impl NamesMemo {
     /// Whether hop `hop`'s URL `url` is of `page_origin` ([`same_origin`]), asked by every
     /// evaluation of the hop.
     fn same_origin(&self, hop: usize, url: &str, page_origin: &str) -> bool {
+        if let Some((p, hops)) = &self.known_same_origin {
+            if let Some(&same) = hops.get(hop).filter(|_| p == page_origin) {
+                return same;
+            }
+        }
         remembered(
             &self.same_origin,
             |(h, p)| *h == hop && p == page_origin,
@@ -231,6 +333,40 @@ impl NamesMemo {
 
     fn announced(&self, hop: usize, compute: impl FnOnce() -> Announced) -> Announced {
         remembered(&self.announced, |h| *h == hop, || (hop, compute()))
+    }
+
+    /// Hop `hop`'s recorded preflight response's allow lists ([`AllowLists`]), parsed on the
+    /// first call; `headers` are that response's, as the input holds them.
+    fn allow_lists(&self, hop: usize, headers: &Headers) -> std::cell::Ref<'_, AllowLists> {
+        let known = self
+            .allow_lists
+            .borrow()
+            .iter()
+            .position(|(h, _)| *h == hop);
+        let at = known.unwrap_or_else(|| {
+            let mut lists = self.allow_lists.borrow_mut();
+            lists.push((hop, AllowLists::parse(headers)));
+            lists.len() - 1
+        });
+        std::cell::Ref::map(self.allow_lists.borrow(), |lists| &lists[at].1)
+    }
+
+    /// `read` of what the CORS check reads of hop `hop`'s response (`preflight`: of its
+    /// preflight) ([`AccessRead`]), read in place; `headers` are that response's, as the input
+    /// holds them.
+    fn with_access<R>(
+        &self,
+        key: (usize, bool),
+        headers: &Headers,
+        read: impl FnOnce(&AccessRead) -> R,
+    ) -> R {
+        if let Some((_, a)) = self.access.borrow().iter().find(|(k, _)| *k == key) {
+            return read(a);
+        }
+        let access = AccessRead::of(headers).into_owned();
+        let answer = read(&access);
+        self.access.borrow_mut().push((key, access));
+        answer
     }
 }
 
@@ -318,13 +454,15 @@ fn walk_hop(
         return Err(response_not_seen(flow, cx, ev, walk, i, cross, missing));
     }
     let resp = response_as_read(cx, &hop.exchange, i)?;
+    let as_recorded = matches!(resp, Some(Cow::Borrowed(_)));
     let Some(resp) = resp.as_deref() else {
         let missing = Missing::Response { hop: i };
         return Err(response_not_seen(flow, cx, ev, walk, i, cross, missing));
     };
     let location = resp.location();
     if cross {
-        check_response(cx, resp, req, walk.request_origin, location.as_deref(), i)?;
+        let origin = walk.request_origin;
+        check_response(cx, resp, req, origin, location.as_deref(), i, as_recorded)?;
     }
     match location {
         None => Ok(false),
@@ -444,13 +582,27 @@ fn preflight_stage(
         };
     };
     let resp = response_as_read(cx, pf, i)?;
+    // The response as the input holds it (not this browser's own reading of its head): the
+    // same for every reading of the flow, so its allow lists are parsed once.
+    let as_recorded = matches!(resp, Some(Cow::Borrowed(_)));
     let Some(resp) = resp.as_deref() else {
         return Err(Decision::Undecidable(Missing::PreflightResponse { hop: i }));
     };
     let header_case = if hop.sent { Some(&req.headers) } else { None };
     let pf_origin = preflight_origin(cx, walk);
-    let allowed = check_preflight(cx, pf, resp, pf_origin, &req.method, names, header_case, i)
-        .map_err(Decision::Blocked)?;
+    let method = &req.method;
+    let allowed = check_preflight(
+        cx,
+        pf,
+        resp,
+        pf_origin,
+        method,
+        names,
+        header_case,
+        i,
+        as_recorded,
+    )
+    .map_err(Decision::Blocked)?;
     ev.passed.push(PassedPreflight {
         hop: i,
         null_origin: walk.request_origin == "null",
@@ -593,20 +745,15 @@ fn check_response(
     request_origin: &str,
     location: Option<&str>,
     i: usize,
+    as_recorded: bool,
 ) -> Result<(), Decision> {
     let stage = if location.is_some() {
         Stage::Redirect
     } else {
         Stage::Actual
     };
-    check_access(
-        cx.browser,
-        &resp.headers,
-        request_origin,
-        cx.include,
-        req.is_http2(),
-    )
-    .map_err(|failure| {
+    let at = as_recorded.then_some((i, false));
+    check_access_at(cx, &resp.headers, request_origin, req.is_http2(), at).map_err(|failure| {
         let mut b = make_blocked(failure, stage, Some(resp.status), req, request_origin, i);
         b.location = location
             .and_then(|l| resolve_location(&req.url, l))
@@ -846,8 +993,45 @@ pub fn check_access(
     include: bool,
     http2: bool,
 ) -> Result<(), Failure> {
+    check_access_read(
+        browser,
+        headers,
+        &AccessRead::of(headers),
+        origin,
+        include,
+        http2,
+    )
+}
+
+/// [`check_access`] of hop `at.0`'s response (`at.1`: its preflight's) as the input holds it,
+/// the headers read once for the flow's evaluations; `at` `None`: a response of this
+/// browser's own reading, read here.
+fn check_access_at(
+    cx: &Context,
+    headers: &Headers,
+    origin: &str,
+    http2: bool,
+    at: Option<(usize, bool)>,
+) -> Result<(), Failure> {
+    let check =
+        |read: &AccessRead| check_access_read(cx.browser, headers, read, origin, cx.include, http2);
+    match (cx.names_memo, at) {
+        (Some(m), Some(key)) => m.with_access(key, headers, check),
+        _ => check(&AccessRead::of(headers)),
+    }
+}
+
+/// [`check_access`] given what it reads of `headers` ([`AccessRead`]).
+fn check_access_read(
+    browser: Browser,
+    headers: &Headers,
+    read: &AccessRead,
+    origin: &str,
+    include: bool,
+    http2: bool,
+) -> Result<(), Failure> {
     // `get_joined` then `escape_bytes`, borrowed where it can be (every CORS check reads it).
-    let value = header_str(headers, "access-control-allow-origin");
+    let value = read.allow_origin.as_deref().map(Cow::Borrowed);
     let absent = value.is_none();
     match browser.profile().allow_origin_rules {
         AllowOriginRules::Chromium => match value.as_deref() {
@@ -868,7 +1052,7 @@ pub fn check_access(
         },
         AllowOriginRules::Firefox => {
             let joined_by_http2 = http2 && browser.profile().joins_repeated_allow_origin_over_http2;
-            if !joined_by_http2 && headers.count("access-control-allow-origin") > 1 {
+            if !joined_by_http2 && read.allow_origin_lines > 1 {
                 return Err(Failure::AllowOriginMultiple {
                     value: value.map(Cow::into_owned).unwrap_or_default(),
                 });
@@ -904,7 +1088,7 @@ pub fn check_access(
             }
         }
     }
-    if include && !joined_is(headers, "access-control-allow-credentials", b"true") {
+    if include && !read.credentials_true {
         let acac = headers.get_joined("access-control-allow-credentials");
         return Err(Failure::AllowCredentialsNotTrue {
             value: acac.map(|v| escape_bytes(&v)),
@@ -927,6 +1111,7 @@ pub(super) fn check_preflight(
     names: &[String],
     header_case: Option<&Headers>,
     hop: usize,
+    as_recorded: bool,
 ) -> Result<Allowed, Blocked> {
     let p = cx.browser.profile();
     let fail = |failure: Failure| Blocked {
@@ -938,15 +1123,21 @@ pub(super) fn check_preflight(
         request_origin: origin.to_owned(),
         hop,
     };
-    check_preflight_answer(cx, resp, origin, pf.request.is_http2()).map_err(&fail)?;
+    // The flow's own preflight response as the input holds it: read once for its evaluations.
+    let memo = cx.names_memo.filter(|_| as_recorded);
+    let at = as_recorded.then_some(hop);
+    check_preflight_answer(cx, resp, origin, pf.request.is_http2(), at).map_err(&fail)?;
     let raw = |name: &str| resp.headers.get_str(name).unwrap_or_default();
     // Absent reads as empty: both lists only ever allow.
     let list = |name| {
         let mut items = Tokens::new();
         parse_allow_list_into(resp.headers.get_all(name), &mut items).map(|_| items)
     };
-    let methods = list("access-control-allow-methods");
-    let allowed_headers = list("access-control-allow-headers");
+    let lists = memo.map(|m| m.allow_lists(hop, &resp.headers));
+    let (methods, allowed_headers) = match &lists {
+        Some(l) => (l.tokens(&l.methods), l.tokens(&l.headers)),
+        None => (list(ALLOW_METHODS), list(ALLOW_HEADERS)),
+    };
     let methods_invalid = |token: String| {
         fail(Failure::AllowMethodsInvalid {
             token,
@@ -993,20 +1184,22 @@ fn check_preflight_answer(
     resp: &Response,
     origin: &str,
     http2: bool,
+    at: Option<usize>,
 ) -> Result<(), Failure> {
     let p = cx.browser.profile();
     let ok_status = (200..300).contains(&resp.status);
+    let at = at.map(|h| (h, true));
     if p.preflight_status_before_allow_origin {
         if !ok_status {
             return Err(Failure::PreflightStatus);
         }
     } else if resp.location().is_some() && !p.preflight_redirect_is_bad_status {
         if p.preflight_redirect_checks_allow_origin_first {
-            check_access(cx.browser, &resp.headers, origin, cx.include, http2)?;
+            check_access_at(cx, &resp.headers, origin, http2, at)?;
         }
         return Err(Failure::PreflightRedirect);
     }
-    check_access(cx.browser, &resp.headers, origin, cx.include, http2)?;
+    check_access_at(cx, &resp.headers, origin, http2, at)?;
     if !ok_status {
         return Err(Failure::PreflightStatus);
     }
@@ -1144,24 +1337,30 @@ mod tests {
         }
     }
 
+    /// `b`'s context on a Chromium recording from `PAGE`, nothing known beyond the flow.
+    fn plain_cx<'a>(
+        b: Browser,
+        include: bool,
+        cache: &'a PreflightCache,
+        names_memo: Option<&'a NamesMemo>,
+    ) -> Context<'a> {
+        Context {
+            browser: b,
+            recorder: Chromium,
+            include,
+            page_origin: PAGE,
+            cache,
+            recorder_passed_preflight: &[],
+            recorder_unsafe_names: &[],
+            is_font: false,
+            evidence: None,
+            names_memo,
+        }
+    }
+
     fn run_as(f: &Flow, b: Browser, include: bool) -> Decision {
         let cache = PreflightCache::new(b);
-        evaluate(
-            f,
-            &Context {
-                browser: b,
-                recorder: Chromium,
-                include,
-                page_origin: PAGE,
-                cache: &cache,
-                recorder_passed_preflight: &[],
-                recorder_unsafe_names: &[],
-                is_font: false,
-                evidence: None,
-                names_memo: None,
-            },
-        )
-        .decision
+        evaluate(f, &plain_cx(b, include, &cache, None)).decision
     }
 
     /// The reason name each browser gives.
@@ -1200,6 +1399,54 @@ mod tests {
             Some((pf_status, pf)),
         );
         flow(vec![(x("PUT", API, &req, Some((200, actual))), Some(opt))])
+    }
+
+    proptest::proptest! {
+        /// A flow's memo (allow lists, what the CORS check reads, same-origin hops), shared by
+        /// every browser and credentials reading as the resolver shares it, changes no
+        /// evaluation: each equals the one made without a memo.
+        #[test]
+        fn the_flows_memo_changes_no_evaluation(
+            acao in proptest::collection::vec(
+                proptest::sample::select(vec![PAGE, "*", "null", "http://other.test", " x, y"]),
+                0..3),
+            acac in proptest::option::of(proptest::sample::select(vec!["true", "True", ""])),
+            methods in proptest::sample::select(vec![
+                None, Some("PUT"), Some("GET, put"), Some("*"), Some("PUT DELETE"), Some(" , PUT,")]),
+            headers in proptest::sample::select(vec![
+                None, Some("content-type"), Some("Content-Type, x-a"), Some("*"), Some("a;b")]),
+            max_age in proptest::option::of(proptest::sample::select(vec!["600", "-1", "x"])),
+            status in proptest::sample::select(vec![200u16, 204, 301, 403]),
+            preflight in proptest::bool::ANY,
+        ) {
+            let mut answer: Vec<(&str, &str)> =
+                acao.iter().map(|v| ("Access-Control-Allow-Origin", *v)).collect();
+            answer.extend(acac.map(|v| ("Access-Control-Allow-Credentials", v)));
+            let mut pf_answer = answer.clone();
+            pf_answer.extend(methods.map(|v| ("Access-Control-Allow-Methods", v)));
+            pf_answer.extend(headers.map(|v| ("Access-Control-Allow-Headers", v)));
+            pf_answer.extend(max_age.map(|v| ("Access-Control-Max-Age", v)));
+            let f = if preflight {
+                preflighted(status, &pf_answer, &answer)
+            } else {
+                simple(&answer)
+            };
+            let mut memo = NamesMemo::default();
+            let same: PerHop<bool> =
+                f.hops.iter().map(|h| same_origin(&h.exchange.request.url, PAGE)).collect();
+            memo.know_same_origin(PAGE, same);
+            for _ in 0..2 {
+                for b in crate::browser::ALL_BROWSERS {
+                    for include in [false, true] {
+                        let cache = PreflightCache::new(b);
+                        proptest::prop_assert_eq!(
+                            evaluate(&f, &plain_cx(b, include, &cache, Some(&memo))),
+                            evaluate(&f, &plain_cx(b, include, &cache, None))
+                        );
+                    }
+                }
+            }
+        }
     }
 
     /// `#cors-check` steps, one row each (recorded: `d-simple-*` in
@@ -1934,13 +2181,13 @@ mod tests {
         for b in [Chromium, Firefox, Safari] {
             let c = cx(b, &cache, &[]);
             assert_eq!(
-                check_preflight_answer(&c, &bad_both, PAGE, false),
+                check_preflight_answer(&c, &bad_both, PAGE, false, None),
                 Err(want_first(b)),
                 "{b}"
             );
             let good = resp(204, &[("Access-Control-Allow-Origin", "*")]);
             assert_eq!(
-                check_preflight_answer(&c, &good, PAGE, false),
+                check_preflight_answer(&c, &good, PAGE, false, None),
                 Ok(()),
                 "{b}"
             );

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::browser::{Browser, PerBrowser, ALL_BROWSERS};
 use super::cache::PreflightCache;
-use super::engine::{evaluate, Context, Decision, Evaluation, Missing};
+use super::engine::{evaluate, Context, Decision, Evaluation, Missing, PerHop};
 use super::headers::header_str;
 use super::note::{Alternative, AlternativeOutcome, Note};
 use super::origin::{canonical_origin, origin_of, same_origin};
@@ -251,8 +251,8 @@ impl Resolver {
     /// each browser's preflight cache and add the notes on how the evidence was read.
     pub fn resolve(&mut self, flow: &Flow, recorder: Browser) -> Resolution {
         let first = FirstRequest::of(&flow.first().exchange.request.headers);
-        let mut facts = classify_with(flow, &first);
-        self.deduce_from_cookie_jar(flow, &mut facts);
+        let (mut facts, same_hops) = classify_with(flow, &first);
+        self.deduce_from_cookie_jar(flow, &mut facts, &same_hops);
         self.learn_cookies(flow);
         self.expire_caches(flow.time());
         let caches = self
@@ -268,7 +268,7 @@ impl Resolver {
             Ok(p) => p,
             Err(why) => return not_cors_resolution(recorder, facts, why),
         };
-        let judge = Judge {
+        let mut judge = Judge {
             flow,
             recorder,
             facts: &facts,
@@ -277,6 +277,8 @@ impl Resolver {
             names_memo: Default::default(),
             fixes: Default::default(),
         };
+        // `same_hops` are of `facts.page_origin`, which `page_origin` is.
+        judge.names_memo.know_same_origin(page_origin, same_hops);
         let options = credential_options(&facts);
         let mut rec_evals = judge.readings(caches, recorder, options, &[], &[]);
         if delivered_outside_cors(flow, &first, &facts, &rec_evals) {
@@ -289,14 +291,16 @@ impl Resolver {
         let mut decided: PerBrowser<Option<BrowserVerdict>> = PerBrowser::default();
         let mut chosen: PerBrowser<Option<(bool, Evaluation)>> = PerBrowser::default();
         for b in ALL_BROWSERS {
-            let (v, choice) = if b == recorder {
-                let v = judge.verdict(b, &rec_evals, rec_choice, rec_notes.clone(), true);
-                (v, None)
+            // Each verdict and evaluation written into its place, not moved through a pair.
+            if b == recorder {
+                let notes = rec_notes.clone();
+                decided[b] = Some(judge.verdict(b, &rec_evals, rec_choice, notes, true));
             } else {
-                judge.derive(caches, b, credentials, &recording, options, &decided)
-            };
-            decided[b] = Some(v);
-            chosen[b] = choice;
+                let (v, choice) =
+                    judge.derive(caches, b, credentials, &recording, options, &decided);
+                decided[b] = Some(v);
+                chosen[b] = choice;
+            }
         }
         // The recorder's chosen evaluation, moved out once the others no longer read it.
         chosen[recorder] = rec_choice.map(|i| rec_evals.swap_remove(i));
@@ -305,14 +309,14 @@ impl Resolver {
             decided.map(|b, v| v.unwrap_or_else(|| plain(b, Verdict::Unknown, vec![])));
         unknown_if_mode_ambiguous(&facts, &mut browsers);
         let before = cached_in(caches);
-        commit_caches(caches, flow, page_origin, chosen);
+        commit_caches(caches, flow, page_origin, &chosen);
         // `before` is part of `cached`; saturating all the same, as a count must never panic.
         self.cached = (self.cached + cached_in(caches)).saturating_sub(before);
         self.keep_cache_budget(flow.time());
         unknown_if_not_a_browser(client, headers, &mut browsers);
         explain_undecided(&mut browsers);
         note_credentials_evidence(&facts, recorder, &mut browsers);
-        self.evidence.record(flow);
+        self.evidence.record_read(flow, first.str(Read::Origin));
         Resolution {
             facts,
             recorder,
@@ -323,7 +327,8 @@ impl Resolver {
 
     /// Decides that a single same-site request was not credentialed when it lacks a cookie the
     /// browser holds for its target (a redirect can make a chain cross-site, so only one hop).
-    fn deduce_from_cookie_jar(&self, flow: &Flow, facts: &mut Facts) {
+    /// `same_hops`: per hop, whether its URL is of `facts.page_origin` ([`same_origin_hops`]).
+    fn deduce_from_cookie_jar(&self, flow: &Flow, facts: &mut Facts, same_hops: &[bool]) {
         if facts.credentials_seen.is_some() || flow.hops.len() != 1 {
             return;
         }
@@ -333,7 +338,7 @@ impl Resolver {
         let Some(p) = &facts.page_origin else { return };
         if visible
             && !x.request.headers.contains("cookie")
-            && !same_origin(&x.request.url, p)
+            && !same_hops[0]
             && self.cookies.would_send(&flow.client, p, &x.request.url)
         {
             facts.credentials_seen = Some(false);
@@ -774,12 +779,14 @@ fn commit_caches(
     caches: &mut PerBrowser<PreflightCache>,
     flow: &Flow,
     page_origin: &str,
-    chosen: PerBrowser<Option<(bool, Evaluation)>>,
+    chosen: &PerBrowser<Option<(bool, Evaluation)>>,
 ) {
-    for (cache, choice) in caches.values_mut().zip(chosen.into_values()) {
+    // Read in place: moving each evaluation out cost more than the reading.
+    for (cache, choice) in caches.values_mut().zip(chosen.values()) {
         let Some((include, ev)) = choice else {
             continue;
         };
+        let include = *include;
         for p in &ev.passed {
             let hop = &flow.hops[p.hop];
             let time = hop
@@ -1417,12 +1424,12 @@ fn is_websocket_handshake(req: &crate::model::Request, first: &FirstRequest) -> 
 /// hop: an uncredentialed connection means the request was not `include` (nor `same-origin`
 /// on a same-origin hop); a credentialed one, on a hop cross-origin to the page, means
 /// `include`. Hops that disagree tell nothing.
-fn connection_credentials(flow: &Flow, page_origin: &str) -> Option<bool> {
+fn connection_credentials(flow: &Flow, same_hops: &[bool]) -> Option<bool> {
     let mut out = None;
-    for h in flow.hops.iter().filter(|h| h.sent) {
+    for (h, same) in flow.hops.iter().zip(same_hops).filter(|(h, _)| h.sent) {
         let v = match h.exchange.evidence.connection_credentials {
             Some(false) => false,
-            Some(true) if !same_origin(&h.exchange.request.url, page_origin) => true,
+            Some(true) if !same => true,
             _ => continue,
         };
         if out.is_some_and(|o| o != v) {
@@ -1502,14 +1509,24 @@ impl<'h> FirstRequest<'h> {
 /// Browser-independent classification of a flow: the facts the recording itself gives.
 #[cfg(test)]
 pub(crate) fn classify(flow: &Flow) -> Facts {
-    classify_with(
-        flow,
-        &FirstRequest::of(&flow.first().exchange.request.headers),
-    )
+    let first = FirstRequest::of(&flow.first().exchange.request.headers);
+    classify_with(flow, &first).0
 }
 
-/// `classify` given the first request's headers read.
-fn classify_with(flow: &Flow, first_read: &FirstRequest) -> Facts {
+/// Per hop, whether its URL is of `page_origin` ([`same_origin`]; none without a page origin):
+/// the classification, the cookie jar and every evaluation of the flow ask it.
+fn same_origin_hops(flow: &Flow, page_origin: Option<&str>) -> PerHop<bool> {
+    page_origin.map_or_else(PerHop::new, |p| {
+        flow.hops
+            .iter()
+            .map(|h| same_origin(&h.exchange.request.url, p))
+            .collect()
+    })
+}
+
+/// `classify` given the first request's headers read; with the page origin's
+/// [`same_origin_hops`].
+fn classify_with(flow: &Flow, first_read: &FirstRequest) -> (Facts, PerHop<bool>) {
     let first = &flow.first().exchange;
     let (page_origin, from) = page_origin_of(flow, first_read);
     let rt = first
@@ -1525,8 +1542,10 @@ fn classify_with(flow: &Flow, first_read: &FirstRequest) -> Facts {
         rt.as_deref(),
         error.as_deref(),
     );
-    let (credentials_seen, from_connection) = credentials_of(flow, page_origin.as_deref());
-    Facts {
+    let same_hops = same_origin_hops(flow, page_origin.as_deref());
+    let (credentials_seen, from_connection) =
+        credentials_of(flow, page_origin.as_deref(), &same_hops);
+    let facts = Facts {
         page_origin,
         page_origin_from: from,
         mode,
@@ -1536,7 +1555,8 @@ fn classify_with(flow: &Flow, first_read: &FirstRequest) -> Facts {
         credentials_from_connection: from_connection,
         observed: observed_of(flow, error),
         is_font: rt.as_deref() == Some("font"),
-    }
+    };
+    (facts, same_hops)
 }
 
 /// Decides the page origin and says where it was read: the Origin the browser sent, else the
@@ -1709,19 +1729,25 @@ fn inferred_mode(
 /// Decides whether the flow was credentialed as far as the input shows: a Cookie on a hop
 /// cross-origin to the page means yes; else the hops' connections may tell (the second value
 /// says the answer came from them).
-fn credentials_of(flow: &Flow, page_origin: Option<&str>) -> (Option<bool>, bool) {
-    let Some(p) = page_origin else {
+/// `same_hops`: [`same_origin_hops`] of `page_origin`.
+fn credentials_of(
+    flow: &Flow,
+    page_origin: Option<&str>,
+    same_hops: &[bool],
+) -> (Option<bool>, bool) {
+    if page_origin.is_none() {
         return (None, false);
-    };
+    }
     let cookie_sent = flow
         .hops
         .iter()
-        .filter(|h| !same_origin(&h.exchange.request.url, p))
-        .any(|h| h.exchange.request.headers.contains("cookie"));
+        .zip(same_hops)
+        .filter(|(_, same)| !**same)
+        .any(|(h, _)| h.exchange.request.headers.contains("cookie"));
     if cookie_sent {
         return (Some(true), false);
     }
-    let from_connection = connection_credentials(flow, p);
+    let from_connection = connection_credentials(flow, same_hops);
     (from_connection, from_connection.is_some())
 }
 
@@ -1969,7 +1995,10 @@ mod tests {
                 flavour: Flavour::Capture,
                 hops,
             };
-            assert_eq!(connection_credentials(&f, O), want);
+            assert_eq!(
+                connection_credentials(&f, &same_origin_hops(&f, Some(O))),
+                want
+            );
         }
         // Read from the connection: decided, and the note says so.
         let f = one(hop(U, Some(false)).exchange, None);
@@ -2310,11 +2339,13 @@ mod tests {
         for (name, flow, want) in cases {
             let mut res = Resolver::new();
             let mut facts = classify(&setter);
-            res.deduce_from_cookie_jar(&setter, &mut facts);
+            let same = same_origin_hops(&setter, facts.page_origin.as_deref());
+            res.deduce_from_cookie_jar(&setter, &mut facts, &same);
             assert!(!facts.credentials_from_cookie_jar, "{name}: own Set-Cookie");
             res.learn_cookies(&setter);
             let mut facts = classify(&flow);
-            res.deduce_from_cookie_jar(&flow, &mut facts);
+            let same = same_origin_hops(&flow, facts.page_origin.as_deref());
+            res.deduce_from_cookie_jar(&flow, &mut facts, &same);
             assert_eq!(facts.credentials_seen, want, "{name}");
             assert_eq!(
                 facts.credentials_from_cookie_jar,
@@ -2441,12 +2472,12 @@ mod tests {
         let only = |skip: Browser, e: &Evaluation| {
             PerBrowser::from_fn(|b| (b != skip).then(|| (false, e.clone())))
         };
-        commit_caches(&mut caches, &flow, O, only(Browser::Firefox, &passed));
+        commit_caches(&mut caches, &flow, O, &only(Browser::Firefox, &passed));
         let lens = |c: &PerBrowser<PreflightCache>| c.values().map(|c| c.len()).collect::<Vec<_>>();
         assert_eq!(lens(&caches), [1, 0, 1]);
         let safari_blocked =
             PerBrowser::from_fn(|b| (b == Browser::Safari).then(|| (false, blocked.clone())));
-        commit_caches(&mut caches, &flow, O, safari_blocked);
+        commit_caches(&mut caches, &flow, O, &safari_blocked);
         assert_eq!(lens(&caches), [1, 0, 0]);
     }
 
