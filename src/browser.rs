@@ -53,13 +53,6 @@ impl<T> PerBrowser<T> {
         self.0.iter_mut()
     }
 
-    // Its last caller (`cors::resolve::commit_caches`) now reads in place; kept, as other
-    // branches of this round may take verdicts by value through it.
-    #[allow(dead_code)]
-    pub(crate) fn into_values(self) -> std::array::IntoIter<T, 3> {
-        self.0.into_iter()
-    }
-
     pub(crate) fn map<U>(self, mut f: impl FnMut(Browser, T) -> U) -> PerBrowser<U> {
         let [b0, b1, b2] = ALL_BROWSERS;
         let [v0, v1, v2] = self.0;
