@@ -2011,14 +2011,7 @@ mod tests {
             ),
             crlf in proptest::prelude::any::<bool>(),
         ) {
-            let eol: &[u8] = if crlf { b"\r\n" } else { b"\n" };
-            let mut head = b"HTTP/1.1 200 OK".to_vec();
-            for l in &lines {
-                head.extend_from_slice(eol);
-                head.extend_from_slice(l);
-            }
-            head.extend_from_slice(eol);
-            head.extend_from_slice(eol);
+            let head = crate::model::headsyntax::test_head(&lines, crlf);
             let mut hdrs = [httparse::EMPTY_HEADER; 16];
             let mut resp = httparse::Response::new(&mut hdrs);
             if let Ok(httparse::Status::Complete(n)) = response_parser().parse_response(&mut resp, &head) {

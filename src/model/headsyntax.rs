@@ -383,6 +383,20 @@ pub(crate) fn har_plain_head_size<'a>(
     Some((status_line + lines + 2) as u64)
 }
 
+/// A test response head: a status line, `lines`, the blank line; CRLF or LF line ends.
+#[cfg(test)]
+pub(crate) fn test_head(lines: &[Vec<u8>], crlf: bool) -> Vec<u8> {
+    let eol: &[u8] = if crlf { b"\r\n" } else { b"\n" };
+    let mut head = b"HTTP/1.1 200 OK".to_vec();
+    for l in lines {
+        head.extend_from_slice(eol);
+        head.extend_from_slice(l);
+    }
+    head.extend_from_slice(eol);
+    head.extend_from_slice(eol);
+    head
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -518,14 +532,7 @@ mod tests {
             ),
             crlf in any::<bool>(),
         ) {
-            let eol: &[u8] = if crlf { b"\r\n" } else { b"\n" };
-            let mut head = b"HTTP/1.1 200 OK".to_vec();
-            for l in &lines {
-                head.extend_from_slice(eol);
-                head.extend_from_slice(l);
-            }
-            head.extend_from_slice(eol);
-            head.extend_from_slice(eol);
+            let head = test_head(&lines, crlf);
             // The reference: every line classified (as `scan_response_head` used to).
             let by_lines = |h: &[u8]| {
                 memchr::memchr(0, h).is_none()
