@@ -268,11 +268,18 @@ impl ConnTable {
     /// whole packet stream and has every worker sweep at the same packets
     /// ([`ConnTable::idle_at`], [`ConnTable::close_idle`]), so which connections are
     /// idle-flushed does not depend on how packets were sharded.
+    #[inline]
     pub(crate) fn tick(&mut self, meta: &PacketMeta, out: &mut Out<'_>) {
         if sweep_now(&mut self.next_sweep, meta.ts) {
-            for (_, key) in self.idle_at(meta.ts) {
-                self.close_idle(&key, meta, out);
-            }
+            self.sweep(meta, out);
+        }
+    }
+
+    /// The idle sweep itself (out of line: the packet loop only tests the time).
+    #[inline(never)]
+    fn sweep(&mut self, meta: &PacketMeta, out: &mut Out<'_>) {
+        for (_, key) in self.idle_at(meta.ts) {
+            self.close_idle(&key, meta, out);
         }
     }
 
@@ -559,6 +566,7 @@ impl ConnTable {
 /// [`SWEEP_INTERVAL_US`] of capture time, the first one a full interval after the first
 /// packet (captures are nearly time ordered; a clock jump backwards only delays the sweep).
 /// Shared by [`ConnTable::tick`] and the parallel reader.
+#[inline]
 pub(crate) fn sweep_now(next: &mut Option<Micros>, ts: Micros) -> bool {
     match *next {
         Some(t) if ts < t => false,

@@ -13,7 +13,9 @@ use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use crate::diag::{Diagnostics, WarnKind};
-use crate::model::headsyntax::{scan_response_head, HeadSyntax, LARGE_HEAD};
+use crate::model::headsyntax::{
+    scan_parsed_response_head, scan_response_head, HeadSyntax, LARGE_HEAD,
+};
 use crate::model::{
     escape_bytes, trim_http_ws, Evidence, Exchange, Flavour, Headers, Location, Micros, Position,
     Request, Response, Timings,
@@ -266,6 +268,17 @@ fn find_message_start(data: &[u8], requests: bool, responses: bool) -> Option<(u
         }
         p += c.iter().position(|b| *b == b'\n')? + 1;
     }
+}
+
+/// How response heads are parsed: leniently, as browsers read them (odd lines are then
+/// classified from the raw head by `headsyntax`).
+fn response_parser() -> httparse::ParserConfig {
+    let mut cfg = httparse::ParserConfig::default();
+    cfg.allow_obsolete_multiline_headers_in_responses(true)
+        .allow_spaces_after_header_name_in_responses(true)
+        .allow_multiple_spaces_in_response_status_delimiters(true)
+        .ignore_invalid_headers_in_responses(true);
+    cfg
 }
 
 /// Bytes of the parsed names and values: what their `Headers` holds exactly (sizing it by the
@@ -1077,13 +1090,8 @@ impl HttpConn {
         let mut hdrs = [const { MaybeUninit::uninit() }; HEADER_ARRAY];
         let n = ctx.limits.max_headers.clamp(1, HEADER_ARRAY);
         let mut resp = httparse::Response::new(&mut []);
-        let mut cfg = httparse::ParserConfig::default();
-        cfg.allow_obsolete_multiline_headers_in_responses(true)
-            .allow_spaces_after_header_name_in_responses(true)
-            .allow_multiple_spaces_in_response_status_delimiters(true)
-            .ignore_invalid_headers_in_responses(true);
         let slots = hdrs.get_mut(..n).unwrap_or(&mut []);
-        match cfg.parse_response_with_uninit_headers(&mut resp, head, slots) {
+        match response_parser().parse_response_with_uninit_headers(&mut resp, head, slots) {
             Ok(httparse::Status::Complete(_)) => {}
             failed => {
                 let too_many = matches!(failed, Err(httparse::Error::TooManyHeaders));
@@ -1102,7 +1110,8 @@ impl HttpConn {
         let facts = framing_facts(&headers);
         // Lines the browsers read differently: the list as Chromium reads it (odd lines
         // classified), or, for a plain head, its size where a browser limit is near.
-        let syntax = match scan_response_head(head) {
+        let fields = resp.headers.iter().map(|h| (h.name.as_bytes(), h.value));
+        let syntax = match scan_parsed_response_head(head, fields) {
             Some(scanned) => {
                 headers = scanned.headers;
                 Some(scanned.syntax).filter(HeadSyntax::is_notable)
@@ -1979,6 +1988,70 @@ mod tests {
             });
             proptest::prop_assert_eq!(find_head_end(&buf, from), slow);
         }
+
+        /// httparse's fields tiling a response head (the fast plainness test) imply that the
+        /// byte scan finds it plain; either way the result is the byte scan's.
+        #[test]
+        fn parsed_fields_tiling_implies_a_plain_head(
+            lines in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::collection::vec(
+                        proptest::prop_oneof![
+                            4 => proptest::sample::select(b"aZ-:; \t\r\x00\x01\x7f\xc3(".to_vec()),
+                            1 => proptest::strategy::Just(b'\n'),
+                        ],
+                        0..24,
+                    ),
+                    proptest::strategy::Strategy::prop_map(
+                        ("[A-Za-z-]{1,6}", "[ \t]{0,2}", "[ -~\t\u{80}]{0,12}", "[ \t]{0,2}"),
+                        |(n, a, v, b)| format!("{n}:{a}{v}{b}").into_bytes(),
+                    ),
+                ],
+                0..6,
+            ),
+            crlf in proptest::prelude::any::<bool>(),
+        ) {
+            let head = crate::model::headsyntax::test_head(&lines, crlf);
+            let mut hdrs = [httparse::EMPTY_HEADER; 16];
+            let mut resp = httparse::Response::new(&mut hdrs);
+            if let Ok(httparse::Status::Complete(n)) = response_parser().parse_response(&mut resp, &head) {
+                let head = &head[..n];
+                let fields = || resp.headers.iter().map(|h| (h.name.as_bytes(), h.value));
+                let scanned = scan_response_head(head);
+                if crate::model::headsyntax::fields_tile_plainly(head, fields()) {
+                    proptest::prop_assert!(scanned.is_none(), "{:?}", String::from_utf8_lossy(head));
+                }
+                let fast = scan_parsed_response_head(head, fields());
+                proptest::prop_assert_eq!(fast.is_none(), scanned.is_none());
+            }
+        }
+    }
+
+    /// Plain heads as servers write them take the fast path (empty values, blanks around
+    /// values, LF-only line ends); odd ones do not.
+    #[test]
+    fn plain_parsed_heads_tile() {
+        let tiles = |head: &[u8]| {
+            let mut hdrs = [httparse::EMPTY_HEADER; 16];
+            let mut resp = httparse::Response::new(&mut hdrs);
+            let parsed = response_parser().parse_response(&mut resp, head);
+            // A NUL fails the parse: such a head never reaches the test.
+            if !matches!(parsed, Ok(httparse::Status::Complete(_))) {
+                return false;
+            }
+            let fields = resp.headers.iter().map(|h| (h.name.as_bytes(), h.value));
+            crate::model::headsyntax::fields_tile_plainly(head, fields)
+        };
+        assert!(tiles(
+            b"HTTP/1.1 200 OK\r\nA: 1\r\nB:\r\nC: \t x y \r\nD:2\r\n\r\n"
+        ));
+        assert!(tiles(b"HTTP/1.1 200 OK\nA: 1\nB:\n\n"));
+        assert!(tiles(b"HTTP/1.1 204 No Content\r\n\r\n"));
+        assert!(!tiles(b"HTTP/1.1 200 OK\r\nA : 1\r\n\r\n"));
+        assert!(!tiles(b"HTTP/1.1 200 OK\r\nA: 1\r\n 2\r\n\r\n"));
+        assert!(!tiles(b"HTTP/1.1 200 OK\r\nA(: 1\r\nB: 2\r\n\r\n"));
+        assert!(!tiles(b"HTTP/1.1 200 OK\r\nA: 1\x7f\r\nB: 2\r\n\r\n"));
+        assert!(!tiles(b"HTTP/1.1 200 OK\r\nA: \x001\r\n\r\n"));
     }
 
     #[test]

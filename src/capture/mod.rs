@@ -261,6 +261,12 @@ pub(crate) struct Reorder {
     /// found still to be showing its class: until the next exchange is observed (the only
     /// thing that changes a class) the release of every packet skips that lookup.
     pending_top: Option<(Micros, u64)>,
+    /// The watermark the last release was given, unless anything was pushed since: a release
+    /// with the same watermark and nothing new finds what that one found (the lag and the
+    /// effective watermark follow from the sequence of watermarks, which did not move; the
+    /// heap and the connections' classes change only by pushes and releases), so it returns
+    /// at once. Most packets finish nothing and leave the oldest open request where it was.
+    settled_at: Option<(Micros, u64)>,
 }
 
 /// The most a capture's packet times are taken to go backwards (merged interfaces, clock
@@ -282,6 +288,7 @@ impl Reorder {
             lag: 0,
             emitted: 0,
             pending_top: None,
+            settled_at: None,
         }
     }
 
@@ -312,6 +319,7 @@ impl Reorder {
     ) {
         self.pools.observe(&ex);
         self.pending_top = None;
+        self.settled_at = None;
         let seq = ex.seq;
         self.bytes += ex.held_bytes();
         let at = self.held.insert(ex);
@@ -350,6 +358,10 @@ impl Reorder {
     /// Emits everything older than `watermark`, except (and behind) an exchange whose
     /// connection may still show its class within the hold time.
     pub(crate) fn release(&mut self, watermark: (Micros, u64), emit: &mut dyn FnMut(Exchange)) {
+        if self.settled_at == Some(watermark) {
+            return;
+        }
+        self.settled_at = Some(watermark);
         self.latest = self.latest.max(watermark.0);
         let behind = self.latest.saturating_sub(watermark.0);
         self.lag = self.lag.max(behind.min(MAX_CLOCK_LAG_US));
@@ -381,6 +393,7 @@ impl Reorder {
     }
 
     pub(crate) fn drain(&mut self, emit: &mut dyn FnMut(Exchange)) {
+        self.settled_at = None;
         while let Some(t) = self.heap.pop() {
             self.out(t, emit);
         }

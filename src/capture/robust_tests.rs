@@ -200,3 +200,71 @@ fn class_hold_overflowing_the_reorder_buffer_is_warned() {
         d[0]
     );
 }
+
+proptest::proptest! {
+    /// A release given the watermark of the release before, with nothing pushed between,
+    /// returns at once (`Reorder::settled_at`): the same exchanges leave, in the same order,
+    /// with the same classes and warnings, as when every release runs in full.
+    #[test]
+    fn repeated_watermarks_release_as_in_full(
+        ops in proptest::collection::vec(
+            (0u8..4, 1u64..6, 0i64..80, 0u8..3),
+            1..60,
+        ),
+        max in 1usize..6,
+    ) {
+        const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36";
+        let ex = |conn: u64, t: crate::model::Micros, kind: u8| {
+            let mut h = vec![("Host", "api.test"), ("User-Agent", CHROME), ("Origin", "http://app.test")];
+            let method = match kind {
+                0 => "GET",
+                1 => {
+                    h.push(("Access-Control-Request-Method", "PUT"));
+                    "OPTIONS"
+                }
+                _ => {
+                    h.push(("Cookie", "a=1"));
+                    "GET"
+                }
+            };
+            let mut x = crate::model::test_exchange(
+                crate::model::Flavour::Capture, method, "http://api.test/", &h, None, None,
+            );
+            x.connection = Some(conn);
+            x.time = t;
+            x
+        };
+        let run = |full: bool| {
+            let mut reorder = super::Reorder::new(max);
+            let mut diag = crate::diag::Diagnostics::new();
+            let mut out = Vec::new();
+            let mut clock = 0i64;
+            let mut seq = 0u64;
+            for &(op, conn, step, kind) in &ops {
+                // Seconds, so the 30 s class hold both holds and expires.
+                clock += step * 1_000_000 / 4;
+                if op == 0 {
+                    let mut x = ex(conn, clock, kind);
+                    x.seq = seq;
+                    seq += 1;
+                    reorder.push((clock, x), &mut diag, &mut |x| out.push(x));
+                } else {
+                    let watermark = (clock - i64::from(op) * 2_000_000, u64::from(op));
+                    for _ in 0..2 {
+                        if full {
+                            reorder.settled_at = None;
+                        }
+                        reorder.release(watermark, &mut |x| out.push(x));
+                    }
+                }
+            }
+            reorder.drain(&mut |x| out.push(x));
+            let shown: Vec<_> = out
+                .iter()
+                .map(|x| (x.seq, x.connection, x.time, x.evidence.connection_credentials))
+                .collect();
+            (shown, diag.count(WarnKind::LimitReorderBuffer), diag.count(WarnKind::LimitReorderBufferClass))
+        };
+        proptest::prop_assert_eq!(run(false), run(true));
+    }
+}

@@ -448,7 +448,10 @@ impl Reassembler {
                 // won, so only the new tail counts.
                 let trim = (next - start) as u64;
                 self.deliver_tail(dir, payload, missing, trim, meta, sink);
-                self.drain(dir, pool, sink);
+                // Nearly always nothing is held: no call for it.
+                if !self.held.is_empty() {
+                    self.drain(dir, pool, sink);
+                }
             } else {
                 self.hold(dir, start as u64, payload, missing, meta, lim, pool, sink);
             }

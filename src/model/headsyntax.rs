@@ -262,6 +262,72 @@ pub(crate) fn scan_response_head(head: &[u8]) -> Option<Scanned> {
     Some(Scanned { headers, syntax })
 }
 
+/// [`scan_response_head`] for a head a parser has already split: `fields` are its header
+/// lines' (name, value) slices of `head`, in order, names checked to be tokens and values free
+/// of control bytes but HT and of DEL (what `httparse` gives; folded values may span lines).
+/// When they tile the head line by line (each name at a line start, right before its colon,
+/// only blanks around each value, then the line end, and the blank line last) the head is
+/// plain without a pass over its bytes; anything else is scanned as before. A property test
+/// in `capture::http` checks that tiling implies [`is_plain`] for httparse's fields.
+pub(crate) fn scan_parsed_response_head<'a, I>(head: &'a [u8], fields: I) -> Option<Scanned>
+where
+    I: Iterator<Item = (&'a [u8], &'a [u8])>,
+{
+    if fields_tile_plainly(head, fields) {
+        return None;
+    }
+    scan_response_head(head)
+}
+
+/// Whether `fields` tile `head` as plain lines (see [`scan_parsed_response_head`]).
+pub(crate) fn fields_tile_plainly<'a, I>(head: &'a [u8], fields: I) -> bool
+where
+    I: Iterator<Item = (&'a [u8], &'a [u8])>,
+{
+    if memchr::memchr(0, head).is_some() {
+        return false;
+    }
+    let Some(nl) = memchr::memchr(b'\n', head) else {
+        return false;
+    };
+    let base = head.as_ptr() as usize;
+    let blanks = |from: usize| {
+        from + head
+            .get(from..)
+            .unwrap_or(&[])
+            .iter()
+            .take_while(|b| matches!(b, b' ' | b'\t'))
+            .count()
+    };
+    let mut pos = nl + 1;
+    let mut lines = 0;
+    for (name, value) in fields {
+        lines += 1;
+        let at = (name.as_ptr() as usize).wrapping_sub(base);
+        let colon = pos + name.len();
+        if at != pos || name.is_empty() || head.get(colon) != Some(&b':') {
+            return false;
+        }
+        let v = (value.as_ptr() as usize).wrapping_sub(base);
+        // Only blanks between the colon and the value.
+        if v <= colon || v > head.len() || blanks(colon + 1) < v {
+            return false;
+        }
+        let end = blanks(v + value.len());
+        pos = match head.get(end..end + 2) {
+            Some([b'\r', b'\n']) => end + 2,
+            Some([b'\n', ..]) => end + 1,
+            _ if head.get(end) == Some(&b'\n') => end + 1,
+            _ => return false,
+        };
+    }
+    // Every line end is where the walk found one (the status line's, each field's, the blank
+    // line's): none inside a value, as a folded line would put there. One vector count over
+    // the head, not a search per value.
+    matches!(head.get(pos..), Some(b"\r\n" | b"\n"))
+        && memchr::memchr_iter(b'\n', head).count() == lines + 2
+}
+
 /// The header lines of a head: after the status line, up to the blank line, line ends (LF or
 /// CRLF) removed.
 fn header_lines(head: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -315,6 +381,20 @@ pub(crate) fn har_plain_head_size<'a>(
     let status_line = version.trim().len() + 1 + 3 + 1 + status_text.len() + 2;
     let lines: usize = headers.map(|(n, v)| n.len() + 2 + v.len() + 2).sum();
     Some((status_line + lines + 2) as u64)
+}
+
+/// A test response head: a status line, `lines`, the blank line; CRLF or LF line ends.
+#[cfg(test)]
+pub(crate) fn test_head(lines: &[Vec<u8>], crlf: bool) -> Vec<u8> {
+    let eol: &[u8] = if crlf { b"\r\n" } else { b"\n" };
+    let mut head = b"HTTP/1.1 200 OK".to_vec();
+    for l in lines {
+        head.extend_from_slice(eol);
+        head.extend_from_slice(l);
+    }
+    head.extend_from_slice(eol);
+    head.extend_from_slice(eol);
+    head
 }
 
 #[cfg(test)]
@@ -452,14 +532,7 @@ mod tests {
             ),
             crlf in any::<bool>(),
         ) {
-            let eol: &[u8] = if crlf { b"\r\n" } else { b"\n" };
-            let mut head = b"HTTP/1.1 200 OK".to_vec();
-            for l in &lines {
-                head.extend_from_slice(eol);
-                head.extend_from_slice(l);
-            }
-            head.extend_from_slice(eol);
-            head.extend_from_slice(eol);
+            let head = test_head(&lines, crlf);
             // The reference: every line classified (as `scan_response_head` used to).
             let by_lines = |h: &[u8]| {
                 memchr::memchr(0, h).is_none()
