@@ -581,9 +581,7 @@ mod tests {
         // Twice each: the second from the memo.
         for headers in cases.iter().chain(&cases) {
             let want = headers.get_str("user-agent");
-            with_user_agent(headers, |ua| {
-                assert_eq!(ua, want.as_deref(), "{headers:?}")
-            });
+            with_user_agent(headers, |ua| assert_eq!(ua, want.as_deref(), "{headers:?}"));
         }
     }
 

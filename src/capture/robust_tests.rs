@@ -235,7 +235,7 @@ proptest::proptest! {
             x
         };
         let run = |full: bool| {
-            let mut reorder = super::Reorder::new(max);
+            let mut reorder = super::Reorder::new(max, max * 2_000);
             let mut diag = crate::diag::Diagnostics::new();
             let mut out = Vec::new();
             let mut clock = 0i64;
