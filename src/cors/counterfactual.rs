@@ -139,8 +139,8 @@ impl EndpointEvidence {
         self.record_read(flow, super::headers::header_str(first, "origin"));
     }
 
-    /// [`Self::record`] given the first request's `Origin` as `header_str` reads it (the
-    /// resolver has read it already).
+    /// Keeps what `flow` shows of the server (as `record`, which tests call), given the first
+    /// request's `Origin` as `header_str` reads it (the resolver has read it already).
     pub(crate) fn record_read(&mut self, flow: &Flow, first_origin: Option<Cow<'_, str>>) {
         let mut first_origin = Some(first_origin);
         for hop in &flow.hops {
