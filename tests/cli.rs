@@ -657,7 +657,24 @@ fn every_limit_is_a_flag_and_acts() {
     assert!(err.contains("limit-pairing-buffer"), "{err}");
     let (_, normal, _) = corscope(&[SAMPLE, "--format", "ndjson"]);
     assert_ne!(few, normal);
-    for flag in ["--max-reorder-buffer", "--max-ooo-segments"] {
+    // The pairing buffer's byte bound: a few hundred bytes hold no exchange, each is decided
+    // at once, and the warning names the byte bound.
+    let (_, few_bytes, err) = corscope(&[
+        SAMPLE,
+        "--max-pairing-bytes",
+        "1K",
+        "--format",
+        "ndjson",
+        "--verbose",
+    ]);
+    assert!(err.contains("limit-pairing-buffer"), "{err}");
+    assert!(err.contains("hold more than 1024 bytes"), "{err}");
+    assert_ne!(few_bytes, normal);
+    for flag in [
+        "--max-reorder-buffer",
+        "--max-ooo-segments",
+        "--max-reorder-bytes",
+    ] {
         let (code, out, err) = corscope(&[FIREFOX_PCAP, flag, "1", "--format", "ndjson"]);
         assert!(matches!(code, Some(0 | 1)), "{flag}: {err}");
         assert!(!out.is_empty());
