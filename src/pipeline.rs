@@ -427,8 +427,9 @@ fn produce(
                 &opts.capture,
                 // Every thread of the run, also beside resolution (rayon's threads): on two
                 // cores the reader alone on the reading thread left the second core idle for
-                // the first third of a capture (pairing holds 15 s of input before the first
-                // flow is decided) and made reading the longest stage after it (419 MB
+                // the first third of a capture (the time-order buffer and pairing hold its
+                // first seconds before the first flow is decided) and made reading the
+                // longest stage after it (419 MB
                 // capture, `--jobs 2`, 12 interleaved runs: wall 0.44 -> 0.35 s; 1 GB: 0.89
                 // -> 0.80 s; 119 MB: 0.13 -> 0.10 s; peak RSS 72 -> 76 MB).
                 workers,

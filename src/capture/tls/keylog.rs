@@ -141,14 +141,6 @@ pub(crate) fn unhex(s: &str) -> Vec<u8> {
 }
 
 impl KeyLog {
-    /// Whether no secret is known (yet: a pcapng capture can still bring some).
-    pub fn is_empty(&self) -> bool {
-        // A poisoned lock only follows a panic elsewhere; its map is still readable.
-        self.by_random
-            .read()
-            .map_or_else(|e| e.into_inner().is_empty(), |m| m.is_empty())
-    }
-
     /// Adds the lines of an NSS key log. Lines that are not `LABEL <64 hex> <hex>` with a
     /// label we use are skipped; comments and blank lines are ignored; the malformed ones are
     /// counted.
