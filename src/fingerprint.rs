@@ -296,51 +296,49 @@ pub(crate) fn with_user_agent<R>(headers: &Headers, f: impl FnOnce(Option<&str>)
     }
 }
 
+/// Notes whether `name` is one of [`BROWSER_ONLY`] (`seen.0`) or of [`CHROMIUM_ONLY`]
+/// (`seen.1`); a list already matched is not searched again.
+#[inline]
+fn note_browser_header(name: &[u8], seen: &mut (bool, bool)) {
+    // All of them start with `sec-`: the first byte rules out most names at once.
+    if name.len() < 8 || name[0] | 0x20 != b's' || !name[..4].eq_ignore_ascii_case(b"sec-") {
+        return;
+    }
+    let is = |list: &[&str]| list.iter().any(|h| name.eq_ignore_ascii_case(h.as_bytes()));
+    seen.0 = seen.0 || is(BROWSER_ONLY);
+    seen.1 = seen.1 || is(CHROMIUM_ONLY);
+}
+
 /// Whether the headers carry any of [`BROWSER_ONLY`], and any of [`CHROMIUM_ONLY`]: one pass
-/// over the names (all of them start with `sec-`).
+/// over the names.
 fn browser_headers(headers: &Headers) -> (bool, bool) {
-    let (mut browser_only, mut chromium_only) = (false, false);
+    let mut seen = (false, false);
     for (name, _) in headers.iter() {
-        // The first byte rules out most names at once.
-        if name.len() < 8 || name[0] | 0x20 != b's' || !name[..4].eq_ignore_ascii_case(b"sec-") {
-            continue;
-        }
-        let is = |list: &[&str]| list.iter().any(|h| name.eq_ignore_ascii_case(h.as_bytes()));
-        // A list already matched is not searched again, and nothing is left to learn once
-        // both have (a Chromium request's first `sec-` line usually settles both).
-        browser_only = browser_only || is(BROWSER_ONLY);
-        chromium_only = chromium_only || is(CHROMIUM_ONLY);
-        if browser_only && chromium_only {
+        note_browser_header(name, &mut seen);
+        // Nothing is left to learn once both have matched (a Chromium request's first `sec-`
+        // line usually settles both).
+        if seen.0 && seen.1 {
             break;
         }
     }
-    (browser_only, chromium_only)
+    seen
 }
 
 /// Who sent a request with these headers: one pass over the names finds the User-Agent line
 /// and the [`BROWSER_ONLY`] and [`CHROMIUM_ONLY`] ones (a walk for each, and the User-Agent's
 /// UTF-8 check, were most of identifying a request, which every flow asks twice).
 pub(crate) fn identify(headers: &Headers) -> Client {
-    let (mut browser_only, mut chromium_only) = (false, false);
+    let mut seen = (false, false);
     let (mut ua, mut ua_lines) = (None, 0u32);
     for (name, value) in headers.iter() {
         if name.len() == 10 && name.eq_ignore_ascii_case(b"user-agent") {
             ua_lines += 1;
             ua = ua.or(Some(value));
-            continue;
+        } else if !(seen.0 && seen.1) {
+            note_browser_header(name, &mut seen);
         }
-        // As `browser_headers`: `sec-` names only, a list already matched not searched again.
-        if (browser_only && chromium_only)
-            || name.len() < 8
-            || name[0] | 0x20 != b's'
-            || !name[..4].eq_ignore_ascii_case(b"sec-")
-        {
-            continue;
-        }
-        let is = |list: &[&str]| list.iter().any(|h| name.eq_ignore_ascii_case(h.as_bytes()));
-        browser_only = browser_only || is(BROWSER_ONLY);
-        chromium_only = chromium_only || is(CHROMIUM_ONLY);
     }
+    let (browser_only, chromium_only) = seen;
     let facts = match (ua, ua_lines) {
         // One line: the text `header_str` gives is its trimmed bytes (escaped if not UTF-8).
         (Some(line), 1) => ua_facts_of_line(crate::model::trim_http_ws(line)),
