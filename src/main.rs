@@ -1,6 +1,7 @@
 //! The `corscope` binary: parses arguments and hands over to the library's CLI runner.
 
 use std::alloc::{GlobalAlloc, Layout};
+use std::ffi::c_void;
 use std::process::ExitCode;
 
 use libmimalloc_sys::{
@@ -32,34 +33,42 @@ fn plain(size: usize, align: usize) -> bool {
     align <= MI_MAX_ALIGN && size.is_multiple_of(align)
 }
 
+/// A new block for `layout` from `plain_fn` when a plain block is aligned enough ([`plain`]),
+/// else from `aligned_fn`: the one rule of `alloc` and `alloc_zeroed`.
+///
+/// # Safety
+/// Both functions must be mimalloc's allocation calls of that shape.
+#[inline]
+unsafe fn pick(
+    layout: Layout,
+    plain_fn: unsafe extern "C" fn(usize) -> *mut c_void,
+    aligned_fn: unsafe extern "C" fn(usize, usize) -> *mut c_void,
+) -> *mut u8 {
+    let (size, align) = (layout.size(), layout.align());
+    // SAFETY: plain FFI allocation calls (see the impl's comment below).
+    unsafe {
+        if plain(size, align) {
+            plain_fn(size).cast()
+        } else {
+            aligned_fn(size, align).cast()
+        }
+    }
+}
+
 // SAFETY: every request goes to mimalloc, which returns blocks of at least the size asked;
 // the alignment is mimalloc's own for `plain` requests (see `Mimalloc`) and asked for
 // explicitly otherwise; `mi_free` and `mi_realloc*` accept any block mimalloc returned.
 unsafe impl GlobalAlloc for Mimalloc {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let (size, align) = (layout.size(), layout.align());
-        // SAFETY: plain FFI allocation calls (see the impl's comment).
-        unsafe {
-            if plain(size, align) {
-                mi_malloc(size).cast()
-            } else {
-                mi_malloc_aligned(size, align).cast()
-            }
-        }
+        // SAFETY: mimalloc's own calls (see the impl's comment).
+        unsafe { pick(layout, mi_malloc, mi_malloc_aligned) }
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let (size, align) = (layout.size(), layout.align());
         // SAFETY: as `alloc`.
-        unsafe {
-            if plain(size, align) {
-                mi_zalloc(size).cast()
-            } else {
-                mi_zalloc_aligned(size, align).cast()
-            }
-        }
+        unsafe { pick(layout, mi_zalloc, mi_zalloc_aligned) }
     }
 
     #[inline]
