@@ -172,10 +172,17 @@ impl Diagnostics {
     /// warnings it counts) and hands on just these lines at the place they arose; its counts
     /// follow once, at the end ([`Diagnostics::counts_only`]). Only the first lines of each kind
     /// can be among the first lines of a merge, so nothing the merge would keep is lost.
+    #[inline]
     pub(crate) fn new_details(&self, shipped: &mut Shipped) -> Option<Diagnostics> {
+        // Checked in line: a parallel capture worker asks after every packet.
         if self.kept == shipped.kept {
             return None;
         }
+        self.details_since(shipped)
+    }
+
+    #[inline(never)]
+    fn details_since(&self, shipped: &mut Shipped) -> Option<Diagnostics> {
         shipped.kept = self.kept;
         let mut out = Diagnostics::new();
         for (kind, lines) in &self.details {

@@ -338,7 +338,7 @@ impl BlockSink for Dispatch<'_> {
     fn block(&mut self, block: Vec<u8>) -> Vec<u8> {
         let block = Arc::new(block);
         for (tx, items) in self.to_workers.iter().zip(self.items.iter_mut()) {
-            let cap = items.len();
+            let cap = with_slack(items.len());
             let items = std::mem::replace(items, Vec::with_capacity(cap));
             // A closed channel means the merge gave up; what is read from here on is dropped.
             let _ = tx.send(ToWorker::Batch {
@@ -346,7 +346,7 @@ impl BlockSink for Dispatch<'_> {
                 items,
             });
         }
-        let cap = self.marks.len();
+        let cap = with_slack(self.marks.len());
         let marks = std::mem::replace(&mut self.marks, Vec::with_capacity(cap));
         let _ = self.to_merge.send(ToMerge::Block(marks));
         self.inflight.push_back(block);
@@ -362,6 +362,13 @@ impl BlockSink for Dispatch<'_> {
         }
         Vec::new()
     }
+}
+
+/// The capacity for the next block's list, from this block's length: a quarter more, so that
+/// blocks a little fuller than the last do not regrow (and copy) the list; a regrowth of the
+/// workers' exchange lists copied 3.2 M bytes of exchanges on a 39 MB capture.
+fn with_slack(len: usize) -> usize {
+    len + len / 4 + 4
 }
 
 /// What the reader learns of a packet from a few header bytes.
@@ -451,8 +458,14 @@ fn worker(
         scratch: Diagnostics::new(),
         shipped: Shipped::default(),
     };
+    // This block's list lengths size the next block's lists (`with_slack`).
+    let mut sizes = (0, 0);
     while let Ok(msg) = rx.recv() {
-        let mut out = WorkerOut::default();
+        let mut out = WorkerOut {
+            events: Vec::with_capacity(with_slack(sizes.0)),
+            exchanges: Vec::with_capacity(with_slack(sizes.1)),
+            stats: None,
+        };
         match msg {
             ToWorker::Batch { block, items } => {
                 for item in &items {
@@ -491,6 +504,7 @@ fn worker(
                 // Let the reader recycle the block before the merge gets to it.
                 drop(items);
                 drop(block);
+                sizes = (out.events.len(), out.exchanges.len());
                 if tx.send(out).is_err() {
                     return;
                 }
@@ -651,11 +665,22 @@ impl Merge<'_> {
             events.push(o.events.into_iter().peekable());
             exchanges.push(o.exchanges.into_iter());
         }
+        // The lowest packet number any worker's next event is for: the marks before it have
+        // no events, and skip the search (an event left behind by its mark, which would be a
+        // bug, keeps every mark searching, as before).
+        let next_packet = |events: &mut Vec<Peekable<std::vec::IntoIter<Event>>>| {
+            events
+                .iter_mut()
+                .filter_map(|ev| ev.peek().map(|e| e.packet))
+                .min()
+                .unwrap_or(u64::MAX)
+        };
+        let mut next = next_packet(&mut events);
         for m in marks {
             if let Some(d) = m.diag {
                 self.diag.merge(*d);
             }
-            loop {
+            while next <= m.number {
                 let mut best: Option<(u8, u64, usize)> = None;
                 for (w, ev) in events.iter_mut().enumerate() {
                     if let Some(e) = ev.peek().filter(|e| e.packet == m.number) {
@@ -674,6 +699,7 @@ impl Merge<'_> {
                 ) {
                     self.apply(w, e, xs);
                 }
+                next = next_packet(&mut events);
             }
             if m.release {
                 let mut watermark = (m.ts, u64::MAX);

@@ -459,8 +459,9 @@ impl PacketReader {
                 // every block was a visible share of the reading thread (bytes past `end` are
                 // never parsed).
                 if next.len() != size {
-                    next.clear();
-                    next.resize(size, 0);
+                    // A fresh zeroed allocation: the allocator skips the zeroing for memory
+                    // fresh from the system, which `resize` would write over again.
+                    next = vec![0; size];
                 }
                 if let (Some(dst), Some(src)) = (next.get_mut(..have), self.buf.get(tail)) {
                     dst.copy_from_slice(src);

@@ -169,12 +169,13 @@ impl FlowKey {
 
 /// The shard hash of a connection from its two endpoints in either order, the same for both
 /// directions and for every process (no random seed), so that shard assignment is
-/// reproducible from run to run: each endpoint
-/// mixed on its own and the two added, so the reader hashes a packet's addresses as they
-/// stand, without ordering them into a [`FlowKey`] (FNV-1a over the key's `Hash` bytes, as
-/// before, cost about two hundred instructions a packet on the reader thread).
+/// reproducible from run to run: the two endpoints' words added (the sum does not depend on
+/// their order) and mixed, so the reader hashes a packet's addresses as they stand, without
+/// ordering them into a [`FlowKey`] (FNV-1a over the key's `Hash` bytes, as before, cost about
+/// two hundred instructions a packet on the reader thread). Only the balance of the workers
+/// depends on it, not the output.
 pub(crate) fn shard_hash(a: &Endpoint, b: &Endpoint) -> u64 {
-    mix(mix(endpoint_word(a)).wrapping_add(mix(endpoint_word(b))))
+    mix(endpoint_word(a).wrapping_add(endpoint_word(b)))
 }
 
 /// An endpoint in one word: IPv4 address and port side by side, IPv6 folded.
