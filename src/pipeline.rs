@@ -181,10 +181,29 @@ impl Resolving {
         }
     }
 
-    /// Resolves a batch and builds its records (in flow order; flows that make none are
-    /// left out).
-    fn resolve(&mut self, opts: &Options, batch: Vec<Flow>) -> Vec<Record> {
-        self.decide(opts, batch, false).into_records(opts)
+    /// Resolves a batch and hands its records to `out` (in flow order; flows that make none
+    /// are left out).
+    fn resolve(&mut self, opts: &Options, batch: Vec<Flow>, out: &mut dyn FnMut(Record)) {
+        if self.parallel && batch.len() >= PARALLEL_RESOLVE_MIN {
+            return output(self.decide(opts, batch, false).into_records(opts), out);
+        }
+        // One thread: each flow in batch order through its client's shard, which sees its
+        // flows in the same order as when the batch is split by shard, and its record goes
+        // out at once (no per-shard lists, no slots: a record is 488 bytes to move).
+        self.flows += batch.len() as u64;
+        if self.recorded_by.is_none() {
+            self.recorded_by = batch.first().map(recorder_of);
+        }
+        let n = self.shards.len();
+        for flow in batch {
+            let Some(resolver) = self.shards.get_mut(shard_of(&flow.client, n)) else {
+                continue;
+            };
+            let res = resolver.resolve(&flow, recorder_of(&flow));
+            if let Some(record) = record_of(opts, flow, res) {
+                out(record);
+            }
+        }
     }
 
     /// Resolves a batch. Its records are built here, in the jobs that resolve its shards, unless
@@ -527,7 +546,7 @@ fn sequential(
     out: &mut dyn FnMut(Record),
 ) -> ReadOutcome {
     let mut pairing = Pairing::new(opts, input.format, input.live);
-    let mut decide = |batch: Vec<Flow>| output(resolving.resolve(opts, batch), out);
+    let mut decide = |batch: Vec<Flow>| resolving.resolve(opts, batch, out);
     let mut read = produce(input, opts, 1, &mut |x| pairing.push(x, &mut decide));
     let diag = pairing.finish(&mut decide);
     read.diag.merge(diag);
