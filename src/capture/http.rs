@@ -214,23 +214,91 @@ fn looks_like_tls(data: &[u8]) -> bool {
 
 /// Index just past the blank line that ends a head, searching from `from`.
 fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
+    let rest = buf.get(from..)?;
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: `head_end_avx2` needs nothing but AVX2, which the CPU was just found to have
+        // (the check reads a cached flag).
+        return unsafe { head_end_avx2(rest) }.map(|e| from + e);
+    }
+    head_end_searched(rest).map(|e| from + e)
+}
+
+/// Where a blank line ends when its line end starts at `at` (a `\n`): `\n\n` or `\n\r\n`.
+fn blank_line_end(rest: &[u8], at: usize) -> Option<usize> {
+    match rest.get(at..)? {
+        [b'\n', b'\n', ..] => Some(at + 2),
+        [b'\n', b'\r', b'\n', ..] => Some(at + 3),
+        _ => None,
+    }
+}
+
+/// [`find_head_end`] by two vector searches for the blank line's two forms, the second only
+/// before the first's match: a search for each line end (a byte-at-a-time scan before that)
+/// cost a call per line, about 700 instructions a head.
+fn head_end_searched(rest: &[u8]) -> Option<usize> {
     use memchr::memmem::Finder;
     use std::sync::LazyLock;
-    // Two vector searches for the blank line's two forms, the second only before the first's
-    // match: a search for each line end (a byte-at-a-time scan before that) cost a call per
-    // line, about 700 instructions a head.
     static CRLF: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\n\r\n"));
     static LF: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\n\n"));
-    let rest = buf.get(from..)?;
     match CRLF.find(rest) {
         // A bare `\n\n` before it ends the head first (it cannot start at the same byte).
         Some(a) => Some(
-            from + rest
-                .get(..=a)
+            rest.get(..=a)
                 .and_then(|r| LF.find(r))
                 .map_or(a + 3, |b| b + 2),
         ),
-        None => LF.find(rest).map(|b| from + b + 2),
+        None => LF.find(rest).map(|b| b + 2),
+    }
+}
+
+/// [`find_head_end`] 32 line-end candidates at a time: a byte starts a blank line when it is
+/// `\n` and the next is `\n`, or the next two are `\r\n`, tested with three overlapping loads
+/// (memchr's searches for the two forms stop at every line end of a head, as both start
+/// with one: about 440 instructions a head, against about 200 here).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn head_end_avx2(rest: &[u8]) -> Option<usize> {
+    use std::arch::x86_64::{
+        __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8,
+        _mm256_or_si256, _mm256_set1_epi8,
+    };
+    // Candidates `at..at + 32`, each with the two bytes after it: 34 bytes from `at`.
+    let block = |at: usize| -> Option<usize> {
+        let bytes = rest.get(at..at + 34)?;
+        // SAFETY: unaligned loads of 32 bytes at offsets 0, 1 and 2 of `bytes`, which has 34.
+        let (x, y, z) = unsafe {
+            let p = bytes.as_ptr();
+            (
+                _mm256_loadu_si256(p.cast::<__m256i>()),
+                _mm256_loadu_si256(p.add(1).cast::<__m256i>()),
+                _mm256_loadu_si256(p.add(2).cast::<__m256i>()),
+            )
+        };
+        let (nl, cr) = (_mm256_set1_epi8(b'\n' as i8), _mm256_set1_epi8(b'\r' as i8));
+        let after = _mm256_or_si256(
+            _mm256_cmpeq_epi8(y, nl),
+            _mm256_and_si256(_mm256_cmpeq_epi8(y, cr), _mm256_cmpeq_epi8(z, nl)),
+        );
+        let hits = _mm256_movemask_epi8(_mm256_and_si256(_mm256_cmpeq_epi8(x, nl), after)) as u32;
+        (hits != 0).then(|| at + hits.trailing_zeros() as usize)
+    };
+    let found = |at: usize| blank_line_end(rest, at);
+    let Some(last) = rest.len().checked_sub(34) else {
+        return (0..rest.len()).find_map(found);
+    };
+    let mut at = 0;
+    while at < last {
+        if let Some(hit) = block(at) {
+            return found(hit);
+        }
+        at += 32;
+    }
+    // The last 34 bytes as one more block (over candidates already tested, which did not
+    // match), then the one candidate after it that still has a byte after it.
+    match block(last) {
+        Some(hit) => found(hit),
+        None => found(rest.len() - 2),
     }
 }
 
@@ -2029,11 +2097,11 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The vector search finds the same head end as a byte-by-byte scan.
+        /// The vector searches find the same head end as a byte-by-byte scan.
         #[test]
         fn head_end_is_the_first_blank_line(
-            buf in proptest::collection::vec(proptest::sample::select(b"\r\nab:".to_vec()), 0..64),
-            from in 0usize..70,
+            buf in proptest::collection::vec(proptest::sample::select(b"\r\nab:".to_vec()), 0..160),
+            from in 0usize..170,
         ) {
             let slow = buf.get(from..).and_then(|rest| {
                 (0..rest.len()).find_map(|i| match rest[i..] {
@@ -2043,6 +2111,9 @@ mod tests {
                 })
             });
             proptest::prop_assert_eq!(find_head_end(&buf, from), slow);
+            // The search without AVX2 too.
+            let rest = buf.get(from..).unwrap_or_default();
+            proptest::prop_assert_eq!(head_end_searched(rest).map(|e| from + e), slow.filter(|_| from <= buf.len()));
         }
 
         /// httparse's fields tiling a response head (the fast plainness test) imply that the
