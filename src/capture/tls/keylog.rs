@@ -218,7 +218,17 @@ impl KeyLog {
         if secrets_type != DSB_TLS_KEY_LOG {
             return LoadReport::default();
         }
-        self.add_text(&String::from_utf8_lossy(data))
+        self.add_bytes(data)
+    }
+
+    /// Adds a key log file's bytes ([`KeyLog::add_text`] of their lossy text): checked as
+    /// UTF-8 first, which a key log nearly always is (the lossy conversion's chunked scan
+    /// cost 5.8 M instructions on an 826 KB log, the check about a tenth of that).
+    pub fn add_bytes(&self, data: &[u8]) -> LoadReport {
+        match std::str::from_utf8(data) {
+            Ok(text) => self.add_text(text),
+            Err(_) => self.add_text(&String::from_utf8_lossy(data)),
+        }
     }
 
     /// The secrets for a ClientHello random.
@@ -263,6 +273,26 @@ mod tests {
             if let Some(usual) = usual_line(&line) {
                 proptest::prop_assert_eq!(Line::Use(usual.0, usual.1, usual.2), any_line(&line));
             }
+        }
+    }
+
+    /// A file's bytes load as their lossy text: valid UTF-8 or not.
+    #[test]
+    fn bytes_load_as_their_lossy_text() {
+        let good = format!("CLIENT_RANDOM {} {}", "ab".repeat(32), "cd".repeat(48));
+        for bytes in [
+            format!("{good}\n").into_bytes(),
+            [good.as_bytes(), b"\n\xff\xfe bad line\n", good.as_bytes()].concat(),
+        ] {
+            let (a, b) = (KeyLog::default(), KeyLog::default());
+            let text = String::from_utf8_lossy(&bytes);
+            assert_eq!(a.add_bytes(&bytes), b.add_text(&text));
+            let master = |k: &KeyLog| {
+                k.lookup(&[0xab; 32])
+                    .and_then(|s| s.get(Slot::Master).map(<[u8]>::to_vec))
+            };
+            assert_eq!(master(&a), master(&b));
+            assert_eq!(master(&a), Some(vec![0xcd; 48]));
         }
     }
 
