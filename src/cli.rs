@@ -872,7 +872,7 @@ fn load_keylogs(paths: &[String], opts: &mut Options) -> Option<ExitCode> {
         } else {
             std::fs::read(path)
                 .map_err(|e| e.to_string())
-                .map(|b| opts.capture.keylog.add_text(&String::from_utf8_lossy(&b)))
+                .map(|b| opts.capture.keylog.add_bytes(&b))
         };
         match loaded {
             Ok(r) if r.used == 0 => {
