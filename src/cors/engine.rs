@@ -7,9 +7,8 @@ use super::browser::{AllowOriginRules, Browser};
 use super::cache::{Allowed, Lookup, PreflightCache};
 use super::counterfactual::{self, EndpointEvidence};
 use super::headers::{
-    author_headers, header_str, is_safelisted_method, joined_is, judge_author_headers,
-    parse_allow_list_into, parse_request_headers_list, unsafe_request_header_names_as, NameSet,
-    Positions, ValueEncoding,
+    header_str, is_safelisted_method, joined_is, parse_allow_list_into, parse_request_headers_list,
+    unsafe_request_header_names_as, NameSet, Positions, ValueEncoding,
 };
 use super::headview::{self, HeadProblem};
 use super::origin::{
@@ -150,7 +149,7 @@ pub(crate) struct Context<'a> {
 
 /// Per flow: each hop's unsafe request header names as one browser announces them
 /// ([`unsafe_names`]), computed once, and the parts every browser shares: the hop's author
-/// headers ([`author_headers`]) and its preflight's announced names. Resolving a flow
+/// headers ([`author_headers`](super::headers::author_headers)) and its preflight's announced names. Resolving a flow
 /// evaluates it up to six times per browser (credentials readings, derived browsers, the
 /// recorder's names for another browser), and judging every header was the largest per-flow
 /// cost of deciding. Exact: the keys are everything the answers depend on within one flow
@@ -159,7 +158,7 @@ pub(crate) struct Context<'a> {
 pub(crate) struct NamesMemo {
     /// (Hop, browser, recorder, value encoding) and the names.
     names: Memo<(usize, Browser, Browser, ValueEncoding), Names>,
-    /// Hop and the positions of its author headers ([`author_headers`]).
+    /// Hop and the positions of its author headers ([`author_headers`](super::headers::author_headers)).
     authors: Memo<usize, Positions>,
     /// Hop and its preflight's announced names ([`Announced`]).
     announced: Memo<usize, Announced>,
@@ -300,7 +299,7 @@ impl NamesMemo {
         remembered(&self.names, |k| *k == key, || (key, compute()))
     }
 
-    /// `judge` of hop `hop`'s author headers ([`author_headers`] of `headers`), read in place.
+    /// `judge` of hop `hop`'s author headers ([`author_headers`](super::headers::author_headers) of `headers`), read in place.
     fn with_authors<R>(
         &self,
         hop: usize,
@@ -310,7 +309,7 @@ impl NamesMemo {
         if let Some((_, authors)) = self.authors.borrow().iter().find(|(h, _)| *h == hop) {
             return judge(authors);
         }
-        let authors = author_headers(headers);
+        let authors = super::recent::authors(headers);
         let answer = judge(&authors);
         self.authors.borrow_mut().push((hop, authors));
         answer
@@ -919,7 +918,7 @@ fn names_of(
                 let headers: smallvec::SmallVec<[(&[u8], &[u8]); 32]> =
                     req.headers.iter().collect();
                 m.with_authors(hop, &headers, |authors| {
-                    judge_author_headers(browser, &headers, authors, enc)
+                    super::recent::judged(browser, &headers, authors, enc)
                 })
             }
             None => unsafe_request_header_names_as(browser, req.headers.iter(), enc),

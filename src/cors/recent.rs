@@ -1,0 +1,262 @@
+//! Owns the per-thread memo of request-header judgements across flows: a request's author
+//! headers ([`author_headers`]) and each browser's unsafe names among them
+//! ([`judge_author_headers`]), looked up by the exact bytes each reads.
+//!
+//! A page sends the same few header sets again and again (pl20: two author sets cover 70 % of
+//! its requests), and judging them was the largest per-flow cost of deciding (`unsafe_names`,
+//! 8,700 instructions a flow). Exact: a key holds every byte the judgement reads (for
+//! `author_headers` every name and the values of `Cache-Control` and `Pragma`; for
+//! `judge_author_headers` the browser, the value encoding and each author header's name and
+//! its value where the browser has a rule for that name), and a hit compares the whole key,
+//! piece by piece, in place (a key is copied only when it is remembered). Bounded: a fixed
+//! number of slots, and keys longer than [`MAX_KEY`] are judged without the memo.
+
+use std::cell::RefCell;
+
+use super::browser::Browser;
+use super::headers::{
+    author_headers, has_value_rule, judge_author_headers, Positions, ValueEncoding,
+};
+
+/// Slots per table, direct-mapped by the key's hash.
+const SLOTS: usize = 64;
+/// Longer keys (hostile or unusual heads) are judged each time: copying them costs more than
+/// the memo saves, and the table's memory stays small.
+const MAX_KEY: usize = 1024;
+
+/// A key: the byte pieces a judgement reads, in order (each is hashed and compared with its
+/// length, so pieces cannot run together).
+trait Key {
+    /// Calls `f` on each piece until it returns `false`; whether every call returned `true`.
+    fn pieces(&self, f: &mut impl FnMut(&[u8]) -> bool) -> bool;
+}
+
+/// One memo: `SLOTS` remembered (key, answer) pairs, a key stored as its pieces, each a
+/// 4-byte length and its bytes.
+struct Table<V> {
+    slots: Vec<Option<(Vec<u8>, V)>>,
+}
+
+fn mix(h: u64, word: u64) -> u64 {
+    (h ^ word)
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        .rotate_left(29)
+}
+
+/// A piece's hash: its length and its first and last eight bytes (the comparison reads every
+/// byte; the hash only spreads the keys over the slots).
+fn hash_piece(h: u64, p: &[u8]) -> u64 {
+    let h = mix(h, p.len() as u64);
+    match (p.first_chunk::<8>(), p.last_chunk::<8>()) {
+        (Some(first), Some(last)) => mix(
+            mix(h, u64::from_le_bytes(*first)),
+            u64::from_le_bytes(*last),
+        ),
+        _ => mix(h, p.iter().fold(0, |w, &b| w << 8 | u64::from(b))),
+    }
+}
+
+/// Whether `stored` (pieces as [`Table`] keeps them) is exactly `key`'s pieces.
+fn stored_is(stored: &[u8], key: &impl Key) -> bool {
+    let mut rest = stored;
+    let all = key.pieces(&mut |p| {
+        let Some((len, after)) = rest.split_first_chunk::<4>() else {
+            return false;
+        };
+        let same = u32::from_le_bytes(*len) as usize == p.len()
+            && after.get(..p.len()).is_some_and(|b| b == p);
+        rest = after.get(p.len()..).unwrap_or_default();
+        same
+    });
+    all && rest.is_empty()
+}
+
+impl<V: Clone> Table<V> {
+    const fn new() -> Self {
+        Self { slots: Vec::new() }
+    }
+
+    /// The answer remembered under `key`, else `compute`'s, remembered.
+    fn get(&mut self, key: &impl Key, compute: impl FnOnce() -> V) -> V {
+        let (mut h, mut len) = (0u64, 0usize);
+        let short = key.pieces(&mut |p| {
+            h = hash_piece(h, p);
+            len += 4 + p.len();
+            len <= MAX_KEY
+        });
+        if !short {
+            return compute();
+        }
+        if self.slots.is_empty() {
+            self.slots.resize_with(SLOTS, || None);
+        }
+        let slot = &mut self.slots[(h as usize) % SLOTS];
+        if let Some((stored, answer)) = slot {
+            if stored_is(stored, key) {
+                return answer.clone();
+            }
+        }
+        let answer = compute();
+        let (stored, kept) = slot.get_or_insert_with(|| (Vec::new(), answer.clone()));
+        stored.clear();
+        key.pieces(&mut |p| {
+            // Within MAX_KEY, so the length fits.
+            stored.extend_from_slice(&(p.len() as u32).to_le_bytes());
+            stored.extend_from_slice(p);
+            true
+        });
+        kept.clone_from(&answer);
+        answer
+    }
+}
+
+thread_local! {
+    static AUTHORS: RefCell<Table<Positions>> = const { RefCell::new(Table::new()) };
+    static JUDGED: RefCell<Table<Vec<String>>> = const { RefCell::new(Table::new()) };
+}
+
+/// [`author_headers`]'s key: every name, and the values of `Cache-Control` and `Pragma` (the
+/// only values it reads).
+struct AuthorKey<'a>(&'a [(&'a [u8], &'a [u8])]);
+
+impl Key for AuthorKey<'_> {
+    fn pieces(&self, f: &mut impl FnMut(&[u8]) -> bool) -> bool {
+        self.0.iter().all(|(n, v)| {
+            let reads_value =
+                n.eq_ignore_ascii_case(b"cache-control") || n.eq_ignore_ascii_case(b"pragma");
+            f(n) && (!reads_value || f(v))
+        })
+    }
+}
+
+/// [`judge_author_headers`]'s key: the browser, the value encoding and each author header's
+/// name and, where the browser has a rule for it ([`has_value_rule`]), its value.
+struct JudgeKey<'a> {
+    browser: Browser,
+    enc: ValueEncoding,
+    headers: &'a [(&'a [u8], &'a [u8])],
+    authors: &'a [usize],
+    /// Bit `j`: the browser has a value rule for `authors[j]`'s name (found once, read by
+    /// the hash and the comparison).
+    ruled: u64,
+}
+
+impl Key for JudgeKey<'_> {
+    fn pieces(&self, f: &mut impl FnMut(&[u8]) -> bool) -> bool {
+        f(&[self.browser as u8, self.enc as u8])
+            && self.authors.iter().enumerate().all(|(j, &i)| {
+                let (n, v) = self.headers[i];
+                // A name without a value rule is unsafe whatever its value (a request id):
+                // the empty piece stands for it.
+                f(n) && f(if self.ruled >> j & 1 == 1 { v } else { &[] })
+            })
+    }
+}
+
+/// [`author_headers`] of `headers`, remembered ([`AuthorKey`]).
+pub(crate) fn authors(headers: &[(&[u8], &[u8])]) -> Positions {
+    let compute = || author_headers(headers);
+    AUTHORS.with(|t| match t.try_borrow_mut() {
+        Ok(mut t) => t.get(&AuthorKey(headers), compute),
+        Err(_) => compute(),
+    })
+}
+
+/// [`judge_author_headers`] of `headers` at `authors`, remembered ([`JudgeKey`]).
+pub(crate) fn judged(
+    browser: Browser,
+    headers: &[(&[u8], &[u8])],
+    authors: &[usize],
+    enc: ValueEncoding,
+) -> Vec<String> {
+    let compute = || judge_author_headers(browser, headers, authors, enc);
+    // More author headers than the mask has bits: judged each time (hostile or very unusual).
+    if authors.len() > 64 {
+        return compute();
+    }
+    let ruled = authors.iter().enumerate().fold(0u64, |m, (j, &i)| {
+        m | u64::from(has_value_rule(browser, headers[i].0)) << j
+    });
+    let key = JudgeKey {
+        browser,
+        enc,
+        headers,
+        authors,
+        ruled,
+    };
+    JUDGED.with(|t| match t.try_borrow_mut() {
+        Ok(mut t) => t.get(&key, compute),
+        Err(_) => compute(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Names and values drawn from a small pool, so that lists repeat and collide in slots.
+    fn header() -> impl Strategy<Value = (Vec<u8>, Vec<u8>)> {
+        let names = prop::sample::select(vec![
+            "Accept",
+            "accept-language",
+            "Content-Type",
+            "cache-control",
+            "Pragma",
+            "X-Request-Id",
+            "Range",
+            "Cookie",
+            "User-Agent",
+            "Sec-Fetch-Mode",
+            "pragmb",
+            "Content-Language",
+            "x-custom",
+        ]);
+        let values = prop::sample::select(vec![
+            "no-cache",
+            "max-age=0",
+            "application/json",
+            "text/plain;charset=UTF-8",
+            "en-US,en;q=0.9",
+            "bytes=0-",
+            "caf\u{e9}",
+            "",
+            "a\"b",
+            "0123456789012345678901234567890123456789012345678901234567890123456789\
+             0123456789012345678901234567890123456789012345678901234567890123456789",
+        ]);
+        (names, values, prop::collection::vec(any::<u8>(), 0..3)).prop_map(|(n, v, extra)| {
+            let mut v = v.as_bytes().to_vec();
+            v.extend(extra.into_iter().filter(|b| *b > 0x20));
+            (n.as_bytes().to_vec(), v)
+        })
+    }
+
+    proptest! {
+        /// Every answer, remembered or not, equals the judgement made afresh.
+        #[test]
+        fn the_memo_changes_no_judgement(
+            lists in prop::collection::vec(prop::collection::vec(header(), 0..8), 1..40),
+            long in any::<bool>(),
+        ) {
+            for list in &lists {
+                let mut list = list.clone();
+                if long {
+                    list.push((b"x-long".to_vec(), vec![b'a'; MAX_KEY]));
+                }
+                let headers: Vec<(&[u8], &[u8])> =
+                    list.iter().map(|(n, v)| (&n[..], &v[..])).collect();
+                let fresh = author_headers(&headers);
+                prop_assert_eq!(&authors(&headers), &fresh);
+                for b in crate::cors::ALL_BROWSERS {
+                    for enc in [ValueEncoding::Latin1, ValueEncoding::Utf8] {
+                        prop_assert_eq!(
+                            judged(b, &headers, &fresh, enc),
+                            judge_author_headers(b, &headers, &fresh, enc)
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
