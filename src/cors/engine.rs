@@ -8,7 +8,7 @@ use super::cache::{Allowed, Lookup, PreflightCache};
 use super::counterfactual::{self, EndpointEvidence};
 use super::headers::{
     header_str, is_safelisted_method, joined_is, parse_allow_list_into, parse_request_headers_list,
-    unsafe_request_header_names_as, NameSet, Positions, ValueEncoding,
+    unsafe_request_header_names_as, NameSet, ValueEncoding,
 };
 use super::headview::{self, HeadProblem};
 use super::origin::{
@@ -158,8 +158,9 @@ pub(crate) struct Context<'a> {
 pub(crate) struct NamesMemo {
     /// (Hop, browser, recorder, value encoding) and the names.
     names: Memo<(usize, Browser, Browser, ValueEncoding), Names>,
-    /// Hop and the positions of its author headers ([`author_headers`](super::headers::author_headers)).
-    authors: Memo<usize, Positions>,
+    /// Hop and what its header names tell, its author headers
+    /// ([`author_headers`](super::headers::author_headers)) among them.
+    authors: Memo<usize, std::rc::Rc<super::recent::Authored>>,
     /// Hop and its preflight's announced names ([`Announced`]).
     announced: Memo<usize, Announced>,
     /// (Hop, page origin) and whether the hop's URL is of that origin.
@@ -299,12 +300,13 @@ impl NamesMemo {
         remembered(&self.names, |k| *k == key, || (key, compute()))
     }
 
-    /// `judge` of hop `hop`'s author headers ([`author_headers`](super::headers::author_headers) of `headers`), read in place.
+    /// `judge` of what hop `hop`'s header names tell ([`Authored`](super::recent::Authored):
+    /// its author headers, [`author_headers`](super::headers::author_headers) of `headers`).
     fn with_authors<R>(
         &self,
         hop: usize,
         headers: &[(&[u8], &[u8])],
-        judge: impl FnOnce(&[usize]) -> R,
+        judge: impl FnOnce(&super::recent::Authored) -> R,
     ) -> R {
         if let Some((_, authors)) = self.authors.borrow().iter().find(|(h, _)| *h == hop) {
             return judge(authors);
@@ -918,7 +920,7 @@ fn names_of(
                 let headers: smallvec::SmallVec<[(&[u8], &[u8]); 32]> =
                     req.headers.iter().collect();
                 m.with_authors(hop, &headers, |authors| {
-                    super::recent::judged(browser, &headers, authors, enc)
+                    authors.judged(browser, &headers, enc)
                 })
             }
             None => unsafe_request_header_names_as(browser, req.headers.iter(), enc),

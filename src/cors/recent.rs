@@ -4,14 +4,17 @@
 //!
 //! A page sends the same few header sets again and again (pl20: two author sets cover 70 % of
 //! its requests), and judging them was the largest per-flow cost of deciding (`unsafe_names`,
-//! 8,700 instructions a flow). Exact: a key holds every byte the judgement reads (for
-//! `author_headers` every name and the values of `Cache-Control` and `Pragma`; for
-//! `judge_author_headers` the browser, the value encoding and each author header's name and
-//! its value where the browser has a rule for that name), and a hit compares the whole key,
-//! piece by piece, in place (a key is copied only when it is remembered). Bounded: a fixed
-//! number of slots, and keys longer than [`MAX_KEY`] are judged without the memo.
+//! 8,700 instructions a flow). Exact: the first key holds every byte `author_headers` reads
+//! (every name, and the values of `Cache-Control` and `Pragma`), and so fixes the author
+//! headers' names; its entry ([`Authored`]) keeps each browser's and value encoding's answers
+//! under the values of the author headers some browser has a value rule for
+//! ([`has_value_rule`]: any other name is unsafe whatever its value), the rest of what
+//! `judge_author_headers` reads. A hit compares the whole key, piece by piece, in place (a key
+//! is copied only when it is remembered). Bounded: a fixed number of slots and of value sets
+//! per slot, and keys longer than [`MAX_KEY`] are judged without the memo.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use super::browser::Browser;
 use super::headers::{
@@ -99,20 +102,24 @@ impl<V: Clone> Table<V> {
         let answer = compute();
         let (stored, kept) = slot.get_or_insert_with(|| (Vec::new(), answer.clone()));
         stored.clear();
-        key.pieces(&mut |p| {
-            // Within MAX_KEY, so the length fits.
-            stored.extend_from_slice(&(p.len() as u32).to_le_bytes());
-            stored.extend_from_slice(p);
-            true
-        });
+        store(stored, key);
         kept.clone_from(&answer);
         answer
     }
 }
 
+/// `key`'s pieces appended to `stored` as [`Table`] keeps them.
+fn store(stored: &mut Vec<u8>, key: &impl Key) {
+    key.pieces(&mut |p| {
+        // Within MAX_KEY, so the length fits.
+        stored.extend_from_slice(&(p.len() as u32).to_le_bytes());
+        stored.extend_from_slice(p);
+        true
+    });
+}
+
 thread_local! {
-    static AUTHORS: RefCell<Table<Positions>> = const { RefCell::new(Table::new()) };
-    static JUDGED: RefCell<Table<Vec<String>>> = const { RefCell::new(Table::new()) };
+    static AUTHORS: RefCell<Table<Rc<Authored>>> = const { RefCell::new(Table::new()) };
 }
 
 /// [`author_headers`]'s key: every name, and the values of `Cache-Control` and `Pragma` (the
@@ -129,63 +136,125 @@ impl Key for AuthorKey<'_> {
     }
 }
 
-/// [`judge_author_headers`]'s key: the browser, the value encoding and each author header's
-/// name and, where the browser has a rule for it ([`has_value_rule`]), its value.
-struct JudgeKey<'a> {
-    browser: Browser,
-    enc: ValueEncoding,
+/// What a set of header names tells, shared by the requests that send it: the positions of
+/// its author headers ([`author_headers`]), and each browser's unsafe names among them
+/// ([`judge_author_headers`]) by the values they read.
+pub(crate) struct Authored {
+    pub positions: Positions,
+    /// Bit `j`: some browser has a value rule for the name of author header `j`
+    /// ([`has_value_rule`]); `None` with more author headers than bits (judged each time).
+    ruled: Option<u64>,
+    /// The values of the ruled author headers (pieces as [`Table`] keeps them) and the
+    /// answers for them, per browser and value encoding ([`slot_of`]); the last few sets of
+    /// values seen, most recent last.
+    judged: RefCell<smallvec::SmallVec<[(Vec<u8>, Answers); 1]>>,
+}
+
+/// Answers per browser and value encoding ([`slot_of`]).
+type Answers = [Option<Vec<String>>; 6];
+
+/// Sets of values remembered per set of names.
+const VALUE_SETS: usize = 4;
+
+fn slot_of(browser: Browser, enc: ValueEncoding) -> usize {
+    browser as usize * 2 + enc as usize
+}
+
+/// The ruled author headers' values of one request.
+struct ValuesKey<'a> {
     headers: &'a [(&'a [u8], &'a [u8])],
-    authors: &'a [usize],
-    /// Bit `j`: the browser has a value rule for `authors[j]`'s name (found once, read by
-    /// the hash and the comparison).
+    positions: &'a [usize],
     ruled: u64,
 }
 
-impl Key for JudgeKey<'_> {
+impl Key for ValuesKey<'_> {
     fn pieces(&self, f: &mut impl FnMut(&[u8]) -> bool) -> bool {
-        f(&[self.browser as u8, self.enc as u8])
-            && self.authors.iter().enumerate().all(|(j, &i)| {
-                let (n, v) = self.headers[i];
-                // A name without a value rule is unsafe whatever its value (a request id):
-                // the empty piece stands for it.
-                f(n) && f(if self.ruled >> j & 1 == 1 { v } else { &[] })
-            })
+        self.positions
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| self.ruled >> j & 1 == 1)
+            .all(|(_, &i)| f(self.headers[i].1))
     }
 }
 
-/// [`author_headers`] of `headers`, remembered ([`AuthorKey`]).
-pub(crate) fn authors(headers: &[(&[u8], &[u8])]) -> Positions {
-    let compute = || author_headers(headers);
+impl Authored {
+    fn new(headers: &[(&[u8], &[u8])]) -> Self {
+        let positions = author_headers(headers);
+        let ruled = (positions.len() <= 64).then(|| {
+            positions.iter().enumerate().fold(0u64, |m, (j, &i)| {
+                let name = headers[i].0;
+                let any = crate::cors::ALL_BROWSERS
+                    .iter()
+                    .any(|&b| has_value_rule(b, name));
+                m | u64::from(any) << j
+            })
+        });
+        Self {
+            positions,
+            ruled,
+            judged: RefCell::new(smallvec::SmallVec::new()),
+        }
+    }
+
+    /// [`judge_author_headers`] of `headers` (a request with the names this was made for) as
+    /// `browser` judges it, remembered by the values it reads.
+    pub(crate) fn judged(
+        &self,
+        browser: Browser,
+        headers: &[(&[u8], &[u8])],
+        enc: ValueEncoding,
+    ) -> Vec<String> {
+        let compute = || judge_author_headers(browser, headers, &self.positions, enc);
+        let Some(ruled) = self.ruled else {
+            return compute();
+        };
+        let key = ValuesKey {
+            headers,
+            positions: &self.positions,
+            ruled,
+        };
+        let Ok(mut judged) = self.judged.try_borrow_mut() else {
+            return compute();
+        };
+        let at = match judged
+            .iter()
+            .position(|(stored, _)| stored_is(stored, &key))
+        {
+            Some(at) => at,
+            None => {
+                let mut len = 0;
+                let short = key.pieces(&mut |p| {
+                    len += 4 + p.len();
+                    len <= MAX_KEY
+                });
+                if !short {
+                    return compute();
+                }
+                if judged.len() == VALUE_SETS {
+                    judged.remove(0);
+                }
+                let mut stored = Vec::with_capacity(len);
+                store(&mut stored, &key);
+                judged.push((stored, Default::default()));
+                judged.len() - 1
+            }
+        };
+        let answer = &mut judged[at].1[slot_of(browser, enc)];
+        match answer {
+            // An empty list (most requests) without a call into the allocator's clone path.
+            Some(names) if names.is_empty() => Vec::new(),
+            Some(names) => names.clone(),
+            None => answer.insert(compute()).clone(),
+        }
+    }
+}
+
+/// What the header names of `headers` tell ([`Authored`]), remembered by every name and the
+/// values of `Cache-Control` and `Pragma` ([`AuthorKey`]).
+pub(crate) fn authors(headers: &[(&[u8], &[u8])]) -> Rc<Authored> {
+    let compute = || Rc::new(Authored::new(headers));
     AUTHORS.with(|t| match t.try_borrow_mut() {
         Ok(mut t) => t.get(&AuthorKey(headers), compute),
-        Err(_) => compute(),
-    })
-}
-
-/// [`judge_author_headers`] of `headers` at `authors`, remembered ([`JudgeKey`]).
-pub(crate) fn judged(
-    browser: Browser,
-    headers: &[(&[u8], &[u8])],
-    authors: &[usize],
-    enc: ValueEncoding,
-) -> Vec<String> {
-    let compute = || judge_author_headers(browser, headers, authors, enc);
-    // More author headers than the mask has bits: judged each time (hostile or very unusual).
-    if authors.len() > 64 {
-        return compute();
-    }
-    let ruled = authors.iter().enumerate().fold(0u64, |m, (j, &i)| {
-        m | u64::from(has_value_rule(browser, headers[i].0)) << j
-    });
-    let key = JudgeKey {
-        browser,
-        enc,
-        headers,
-        authors,
-        ruled,
-    };
-    JUDGED.with(|t| match t.try_borrow_mut() {
-        Ok(mut t) => t.get(&key, compute),
         Err(_) => compute(),
     })
 }
@@ -242,18 +311,21 @@ mod tests {
             for list in &lists {
                 let mut list = list.clone();
                 if long {
+                    // Past the key bound: a name without a value rule, and one with.
                     list.push((b"x-long".to_vec(), vec![b'a'; MAX_KEY]));
+                    list.push((b"Accept".to_vec(), vec![b'a'; MAX_KEY]));
                 }
                 let headers: Vec<(&[u8], &[u8])> =
                     list.iter().map(|(n, v)| (&n[..], &v[..])).collect();
                 let fresh = author_headers(&headers);
-                prop_assert_eq!(&authors(&headers), &fresh);
+                let remembered = authors(&headers);
+                prop_assert_eq!(&remembered.positions, &fresh);
                 for b in crate::cors::ALL_BROWSERS {
                     for enc in [ValueEncoding::Latin1, ValueEncoding::Utf8] {
-                        prop_assert_eq!(
-                            judged(b, &headers, &fresh, enc),
-                            judge_author_headers(b, &headers, &fresh, enc)
-                        );
+                        let want = judge_author_headers(b, &headers, &fresh, enc);
+                        // Asked twice: the second answer is the remembered one.
+                        prop_assert_eq!(&remembered.judged(b, &headers, enc), &want);
+                        prop_assert_eq!(&authors(&headers).judged(b, &headers, enc), &want);
                     }
                 }
             }
