@@ -250,6 +250,17 @@ impl Resolver {
     /// evidence, derive the other browsers, apply the overrides that span browsers, commit
     /// each browser's preflight cache and add the notes on how the evidence was read.
     pub fn resolve(&mut self, flow: &Flow, recorder: Browser) -> Resolution {
+        self.resolve_identified(flow, recorder, None)
+    }
+
+    /// [`Resolver::resolve`], given `fingerprint::identify` of the flow's client headers
+    /// ([`client_headers`]) where the caller already asked it (`None`: asked here, if needed).
+    pub(crate) fn resolve_identified(
+        &mut self,
+        flow: &Flow,
+        recorder: Browser,
+        identified: Option<crate::fingerprint::Client>,
+    ) -> Resolution {
         let first = FirstRequest::of(&flow.first().exchange.request.headers);
         let (mut facts, same_hops) = classify_with(flow, &first);
         self.deduce_from_cookie_jar(flow, &mut facts, &same_hops);
@@ -263,7 +274,7 @@ impl Resolver {
         // Inputs that are not a browser's own export (captures, HARs from proxies) can hold
         // requests of tools, which no CORS check stops.
         let client = (!flow.first().exchange.evidence.browser_requests_only)
-            .then(|| crate::fingerprint::identify(headers));
+            .then(|| identified.unwrap_or_else(|| crate::fingerprint::identify(headers)));
         let page_origin = match outside_cors(flow, &first, &facts, client, headers) {
             Ok(p) => p,
             Err(why) => return not_cors_resolution(recorder, facts, why),
@@ -442,7 +453,7 @@ fn new_caches() -> PerBrowser<PreflightCache> {
 
 /// Decides which headers show the client: the request's, or, for a request rebuilt from its
 /// preflight (it has only `Origin`), the preflight's.
-fn client_headers(flow: &Flow) -> &crate::model::Headers {
+pub(crate) fn client_headers(flow: &Flow) -> &crate::model::Headers {
     match (&flow.first().preflight, flow.first().sent) {
         (Some(pf), false) => &pf.request.headers,
         _ => &flow.first().exchange.request.headers,
