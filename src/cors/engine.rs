@@ -160,7 +160,7 @@ pub(crate) struct NamesMemo {
     names: Memo<(usize, Browser, Browser, ValueEncoding), Names>,
     /// Hop and what its header names tell, its author headers
     /// ([`author_headers`](super::headers::author_headers)) among them.
-    authors: Memo<usize, std::rc::Rc<super::recent::Authored>>,
+    authors: std::cell::RefCell<smallvec::SmallVec<[(usize, super::recent::HopJudged); 2]>>,
     /// Hop and its preflight's announced names ([`Announced`]).
     announced: Memo<usize, Announced>,
     /// (Hop, page origin) and whether the hop's URL is of that origin.
@@ -300,21 +300,38 @@ impl NamesMemo {
         remembered(&self.names, |k| *k == key, || (key, compute()))
     }
 
-    /// `judge` of what hop `hop`'s header names tell ([`Authored`](super::recent::Authored):
-    /// its author headers, [`author_headers`](super::headers::author_headers) of `headers`).
-    fn with_authors<R>(
+    /// Hop `hop`'s unsafe names as `browser` judges its request's author headers
+    /// ([`judge_author_headers`](super::headers::judge_author_headers)), by what the request's
+    /// headers tell ([`HopJudged`](super::recent::HopJudged)), found once per hop; the list of
+    /// `headers` is made only where a browser's answer is not remembered.
+    fn judged(
         &self,
         hop: usize,
-        headers: &[(&[u8], &[u8])],
-        judge: impl FnOnce(&super::recent::Authored) -> R,
-    ) -> R {
-        if let Some((_, authors)) = self.authors.borrow().iter().find(|(h, _)| *h == hop) {
-            return judge(authors);
+        browser: Browser,
+        enc: ValueEncoding,
+        headers: &Headers,
+    ) -> Vec<String> {
+        let known = self
+            .authors
+            .borrow()
+            .iter()
+            .find(|(h, _)| *h == hop)
+            .map(|(_, j)| j.remembered(browser, enc));
+        if let Some(Some(names)) = known {
+            return names;
         }
-        let authors = super::recent::authors(headers);
-        let answer = judge(&authors);
-        self.authors.borrow_mut().push((hop, authors));
-        answer
+        // On the stack: a request has a few dozen headers at most, but for an attack.
+        let list: smallvec::SmallVec<[(&[u8], &[u8]); 32]> = headers.iter().collect();
+        if known.is_none() {
+            let judged = super::recent::HopJudged::of(&list);
+            self.authors.borrow_mut().push((hop, judged));
+        }
+        let authors = self.authors.borrow();
+        match authors.iter().find(|(h, _)| *h == hop) {
+            Some((_, j)) => j.judged(browser, enc, &list),
+            // Pushed above.
+            None => unsafe_request_header_names_as(browser, list.iter().copied(), enc),
+        }
     }
 
     /// Whether hop `hop`'s URL `url` is of `page_origin` ([`same_origin`]), asked by every
@@ -915,14 +932,7 @@ fn names_of(
     }
     let mut names = if sent {
         match memo {
-            Some((m, hop)) => {
-                // On the stack: a request has a few dozen headers at most, but for an attack.
-                let headers: smallvec::SmallVec<[(&[u8], &[u8]); 32]> =
-                    req.headers.iter().collect();
-                m.with_authors(hop, &headers, |authors| {
-                    authors.judged(browser, &headers, enc)
-                })
-            }
+            Some((m, hop)) => m.judged(hop, browser, enc, &req.headers),
             None => unsafe_request_header_names_as(browser, req.headers.iter(), enc),
         }
     } else {

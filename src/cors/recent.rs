@@ -139,19 +139,21 @@ impl Key for AuthorKey<'_> {
 /// What a set of header names tells, shared by the requests that send it: the positions of
 /// its author headers ([`author_headers`]), and each browser's unsafe names among them
 /// ([`judge_author_headers`]) by the values they read.
-pub(crate) struct Authored {
-    pub positions: Positions,
+struct Authored {
+    positions: Positions,
     /// Bit `j`: some browser has a value rule for the name of author header `j`
     /// ([`has_value_rule`]); `None` with more author headers than bits (judged each time).
     ruled: Option<u64>,
     /// The values of the ruled author headers (pieces as [`Table`] keeps them) and the
-    /// answers for them, per browser and value encoding ([`slot_of`]); the last few sets of
-    /// values seen, most recent last.
-    judged: RefCell<smallvec::SmallVec<[(Vec<u8>, Answers); 1]>>,
+    /// answers for them; the last few sets of values seen, most recent last.
+    judged: RefCell<smallvec::SmallVec<[(Vec<u8>, Shared); 1]>>,
 }
 
 /// Answers per browser and value encoding ([`slot_of`]).
 type Answers = [Option<Vec<String>>; 6];
+
+/// One set of values' answers, shared with the flows' hops that send them ([`HopJudged`]).
+type Shared = Rc<RefCell<Answers>>;
 
 /// Sets of values remembered per set of names.
 const VALUE_SETS: usize = 4;
@@ -196,67 +198,88 @@ impl Authored {
         }
     }
 
-    /// [`judge_author_headers`] of `headers` (a request with the names this was made for) as
-    /// `browser` judges it, remembered by the values it reads.
-    pub(crate) fn judged(
-        &self,
-        browser: Browser,
-        headers: &[(&[u8], &[u8])],
-        enc: ValueEncoding,
-    ) -> Vec<String> {
-        let compute = || judge_author_headers(browser, headers, &self.positions, enc);
-        let Some(ruled) = self.ruled else {
-            return compute();
-        };
+    /// The answers remembered for the values of `headers` (a request with the names this was
+    /// made for), made empty when new; `None` where they are not remembered (too many author
+    /// headers, or values past [`MAX_KEY`]).
+    fn answers(&self, headers: &[(&[u8], &[u8])]) -> Option<Shared> {
         let key = ValuesKey {
             headers,
             positions: &self.positions,
-            ruled,
+            ruled: self.ruled?,
         };
-        let Ok(mut judged) = self.judged.try_borrow_mut() else {
-            return compute();
-        };
-        let at = match judged
-            .iter()
-            .position(|(stored, _)| stored_is(stored, &key))
-        {
-            Some(at) => at,
-            None => {
-                let mut len = 0;
-                let short = key.pieces(&mut |p| {
-                    len += 4 + p.len();
-                    len <= MAX_KEY
-                });
-                if !short {
-                    return compute();
-                }
-                if judged.len() == VALUE_SETS {
-                    judged.remove(0);
-                }
-                let mut stored = Vec::with_capacity(len);
-                store(&mut stored, &key);
-                judged.push((stored, Default::default()));
-                judged.len() - 1
-            }
-        };
-        let answer = &mut judged[at].1[slot_of(browser, enc)];
-        match answer {
-            // An empty list (most requests) without a call into the allocator's clone path.
-            Some(names) if names.is_empty() => Vec::new(),
-            Some(names) => names.clone(),
-            None => answer.insert(compute()).clone(),
+        let mut judged = self.judged.try_borrow_mut().ok()?;
+        if let Some((_, shared)) = judged.iter().find(|(stored, _)| stored_is(stored, &key)) {
+            return Some(shared.clone());
         }
+        let mut len = 0;
+        let short = key.pieces(&mut |p| {
+            len += 4 + p.len();
+            len <= MAX_KEY
+        });
+        if !short {
+            return None;
+        }
+        if judged.len() == VALUE_SETS {
+            judged.remove(0);
+        }
+        let mut stored = Vec::with_capacity(len);
+        store(&mut stored, &key);
+        let shared = Shared::default();
+        judged.push((stored, shared.clone()));
+        Some(shared)
     }
 }
 
-/// What the header names of `headers` tell ([`Authored`]), remembered by every name and the
-/// values of `Cache-Control` and `Pragma` ([`AuthorKey`]).
-pub(crate) fn authors(headers: &[(&[u8], &[u8])]) -> Rc<Authored> {
-    let compute = || Rc::new(Authored::new(headers));
-    AUTHORS.with(|t| match t.try_borrow_mut() {
-        Ok(mut t) => t.get(&AuthorKey(headers), compute),
-        Err(_) => compute(),
-    })
+/// What one request's header names and values tell (a flow's hop keeps it for its browsers):
+/// its author headers and the answers remembered for its values.
+pub(crate) struct HopJudged {
+    authored: Rc<Authored>,
+    answers: Option<Shared>,
+}
+
+impl HopJudged {
+    /// Looked up by the names ([`AuthorKey`]), then by the values of the author headers some
+    /// browser has a value rule for.
+    pub(crate) fn of(headers: &[(&[u8], &[u8])]) -> Self {
+        let compute = || Rc::new(Authored::new(headers));
+        let authored = AUTHORS.with(|t| match t.try_borrow_mut() {
+            Ok(mut t) => t.get(&AuthorKey(headers), compute),
+            Err(_) => compute(),
+        });
+        let answers = authored.answers(headers);
+        Self { authored, answers }
+    }
+
+    /// `browser`'s unsafe names ([`judge_author_headers`]) where remembered.
+    pub(crate) fn remembered(&self, browser: Browser, enc: ValueEncoding) -> Option<Vec<String>> {
+        let answers = self.answers.as_ref()?.try_borrow().ok()?;
+        // An empty list (most requests) without a call into the allocator's clone path.
+        answers[slot_of(browser, enc)].as_ref().map(|names| {
+            if names.is_empty() {
+                Vec::new()
+            } else {
+                names.clone()
+            }
+        })
+    }
+
+    /// `browser`'s unsafe names among `headers` (the request this was made for), remembered
+    /// or judged now and remembered.
+    pub(crate) fn judged(
+        &self,
+        browser: Browser,
+        enc: ValueEncoding,
+        headers: &[(&[u8], &[u8])],
+    ) -> Vec<String> {
+        if let Some(names) = self.remembered(browser, enc) {
+            return names;
+        }
+        let names = judge_author_headers(browser, headers, &self.authored.positions, enc);
+        if let Some(mut answers) = self.answers.as_ref().and_then(|a| a.try_borrow_mut().ok()) {
+            answers[slot_of(browser, enc)] = Some(names.clone());
+        }
+        names
+    }
 }
 
 #[cfg(test)]
@@ -318,14 +341,14 @@ mod tests {
                 let headers: Vec<(&[u8], &[u8])> =
                     list.iter().map(|(n, v)| (&n[..], &v[..])).collect();
                 let fresh = author_headers(&headers);
-                let remembered = authors(&headers);
-                prop_assert_eq!(&remembered.positions, &fresh);
+                let hop = HopJudged::of(&headers);
+                prop_assert_eq!(&hop.authored.positions, &fresh);
                 for b in crate::cors::ALL_BROWSERS {
                     for enc in [ValueEncoding::Latin1, ValueEncoding::Utf8] {
                         let want = judge_author_headers(b, &headers, &fresh, enc);
                         // Asked twice: the second answer is the remembered one.
-                        prop_assert_eq!(&remembered.judged(b, &headers, enc), &want);
-                        prop_assert_eq!(&authors(&headers).judged(b, &headers, enc), &want);
+                        prop_assert_eq!(&hop.judged(b, enc, &headers), &want);
+                        prop_assert_eq!(&HopJudged::of(&headers).judged(b, enc, &headers), &want);
                     }
                 }
             }
