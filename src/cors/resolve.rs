@@ -188,7 +188,9 @@ impl Resolution {
 /// every client (a HAR's browser, a capture's client IP) is its own browser with its own cache
 /// and capacity, so flows of different clients can be resolved independently.
 pub struct Resolver {
-    caches: HashMap<Arc<str>, PerBrowser<PreflightCache>>,
+    /// Hashed with seeded foldhash, not SipHash: every flow looks its client up (SipHash was
+    /// half a thousand instructions a flow); the order is never read.
+    caches: HashMap<Arc<str>, PerBrowser<PreflightCache>, foldhash::fast::RandomState>,
     /// Entries in `caches`, every client and browser together.
     cached: usize,
     /// At most this many entries are kept ([`MAX_CACHED_PREFLIGHTS`]).
@@ -218,7 +220,7 @@ impl Resolver {
         let shards = shards.max(1);
         let budget = max_cached_preflights / shards;
         Self {
-            caches: HashMap::new(),
+            caches: HashMap::default(),
             cached: 0,
             // One client's caches always fit: a smaller budget would make a client's own
             // capacity unreachable.
@@ -882,9 +884,13 @@ fn not_cors_traffic(flow: &Flow, first_read: &FirstRequest, facts: &Facts) -> Op
     let first = &flow.first().exchange;
     let req = &first.request;
     // The scheme compared in place (the lists are lower case), not lower-cased into a copy.
+    // The text before the first `:` (all of it without one), found by a byte search: the
+    // `char` pattern's searcher cost more than the rest of the test.
     let scheme_in = |u: &str, schemes: &[&str]| {
-        let scheme = u.split(':').next().unwrap_or("");
-        schemes.iter().any(|s| scheme.eq_ignore_ascii_case(s))
+        let scheme = &u.as_bytes()[..u.bytes().position(|b| b == b':').unwrap_or(u.len())];
+        schemes
+            .iter()
+            .any(|s| scheme.eq_ignore_ascii_case(s.as_bytes()))
     };
     let websocket = scheme_in(&req.url, &["ws", "wss"])
         || first_read
@@ -1457,6 +1463,9 @@ struct FirstRequest<'h> {
     headers: &'h crate::model::Headers,
     /// Per name of [`READ`]: its first line, and whether more lines follow.
     first: [Option<(&'h [u8], bool)>; READ.len()],
+    /// Per name of [`READ`]: its one line as text, once [`FirstRequest::str`] has checked it
+    /// (`Some(None)`: not one UTF-8 line). Each is asked several times a flow.
+    text: [std::cell::Cell<Option<Option<&'h str>>>; READ.len()],
 }
 
 /// The names [`FirstRequest`] reads, in [`Read`]'s order.
@@ -1490,7 +1499,11 @@ impl<'h> FirstRequest<'h> {
                 }
             }
         }
-        Self { headers, first }
+        Self {
+            headers,
+            first,
+            text: Default::default(),
+        }
     }
 
     fn has(&self, name: Read) -> bool {
@@ -1500,9 +1513,17 @@ impl<'h> FirstRequest<'h> {
     /// The value as [`header_str`] gives it.
     fn str(&self, name: Read) -> Option<Cow<'h, str>> {
         let (value, more) = self.first[name as usize]?;
-        match std::str::from_utf8(crate::model::trim_http_ws(value)) {
-            Ok(v) if !more => Some(Cow::Borrowed(v)),
-            _ => self.headers.get_str(READ[name as usize]).map(Cow::Owned),
+        let text = &self.text[name as usize];
+        let one_line = text.get().unwrap_or_else(|| {
+            let checked = std::str::from_utf8(crate::model::trim_http_ws(value))
+                .ok()
+                .filter(|_| !more);
+            text.set(Some(checked));
+            checked
+        });
+        match one_line {
+            Some(v) => Some(Cow::Borrowed(v)),
+            None => self.headers.get_str(READ[name as usize]).map(Cow::Owned),
         }
     }
 
@@ -1826,6 +1847,8 @@ mod tests {
             let first = FirstRequest::of(&headers);
             let all = [Read::Origin, Read::Referer, Read::SecFetchMode, Read::SecFetchSite, Read::Upgrade];
             for (read, name) in all.into_iter().zip(READ) {
+                proptest::prop_assert_eq!(first.str(read), header_str(&headers, name));
+                // Asked again: the text checked the first time.
                 proptest::prop_assert_eq!(first.str(read), header_str(&headers, name));
                 proptest::prop_assert_eq!(first.has(read), headers.get_all(name).next().is_some());
                 proptest::prop_assert_eq!(
