@@ -301,25 +301,24 @@ impl Resolver {
         let (rec_choice, credentials, rec_notes) =
             choose_with_evidence(recorder, &facts, &rec_evals, absence_is_no_evidence);
         let recording = Recording::new(flow, &facts, &rec_evals, rec_choice);
-        let mut decided: PerBrowser<Option<BrowserVerdict>> = PerBrowser::default();
+        // Each browser's place holds `unknown` until the loop below decides it (what a browser
+        // not yet decided reads as: `adopt_recorder_outcome` takes only a decided verdict).
+        let mut browsers = PerBrowser::from_fn(|b| plain(b, Verdict::Unknown, vec![]));
         let mut chosen: PerBrowser<Option<(bool, Evaluation)>> = PerBrowser::default();
         for b in ALL_BROWSERS {
             // Each verdict and evaluation written into its place, not moved through a pair.
             if b == recorder {
                 let notes = rec_notes.clone();
-                decided[b] = Some(judge.verdict(b, &rec_evals, rec_choice, notes, true));
+                browsers[b] = judge.verdict(b, &rec_evals, rec_choice, notes, true);
             } else {
                 let (v, choice) =
-                    judge.derive(caches, b, credentials, &recording, options, &decided);
-                decided[b] = Some(v);
+                    judge.derive(caches, b, credentials, &recording, options, &browsers);
+                browsers[b] = v;
                 chosen[b] = choice;
             }
         }
         // The recorder's chosen evaluation, moved out once the others no longer read it.
         chosen[recorder] = rec_choice.map(|i| rec_evals.swap_remove(i));
-        // The loop above decided every browser: the fallback is never taken.
-        let mut browsers =
-            decided.map(|b, v| v.unwrap_or_else(|| plain(b, Verdict::Unknown, vec![])));
         unknown_if_mode_ambiguous(&facts, &mut browsers);
         let before = cached_in(caches);
         commit_caches(caches, flow, page_origin, &chosen);
@@ -653,7 +652,7 @@ impl Judge<'_> {
     /// Decides another browser's verdict from the rules and the recorder's reading, then the
     /// overrides: the recorder's outcome where both faced the same hidden answer, Firefox's
     /// network errors, and a recording that contradicts the rules. `so_far` holds the verdicts
-    /// of the browsers before `b`. Returns the verdict and the evaluation its cache commits.
+    /// of the browsers before `b` (the others are still `unknown`). Returns the verdict and the evaluation its cache commits.
     fn derive(
         &self,
         caches: &PerBrowser<PreflightCache>,
@@ -661,7 +660,7 @@ impl Judge<'_> {
         credentials: Credentials,
         rec: &Recording,
         options: &'static [bool],
-        so_far: &PerBrowser<Option<BrowserVerdict>>,
+        so_far: &PerBrowser<BrowserVerdict>,
     ) -> (BrowserVerdict, Option<(bool, Evaluation)>) {
         let opts = derived_options(credentials, rec, &self.facts.observed, options);
         let mut evals = self.readings(caches, b, opts, &rec.passed, rec.names);
@@ -720,13 +719,11 @@ fn derived_options(
 fn adopt_recorder_outcome(
     v: &mut BrowserVerdict,
     recorder: Browser,
-    so_far: &PerBrowser<Option<BrowserVerdict>>,
+    so_far: &PerBrowser<BrowserVerdict>,
     facts: &Facts,
 ) {
-    let decided = so_far[recorder]
-        .as_ref()
-        .map(|r| r.verdict)
-        .filter(|r| matches!(r, Verdict::Allowed | Verdict::Blocked));
+    let decided =
+        Some(so_far[recorder].verdict).filter(|r| matches!(r, Verdict::Allowed | Verdict::Blocked));
     if let Some(outcome) = decided.or(recorder_outcome(facts)) {
         v.verdict = outcome;
         v.notes = vec![Note::SameRequestsAs {
