@@ -238,7 +238,45 @@ pub(crate) struct AccessRead<'h> {
 }
 
 impl<'h> AccessRead<'h> {
+    /// Read in one pass over the headers (three before: a response's read was 800
+    /// instructions); a repeated or non-UTF-8 line is read as [`AccessRead::of_lookups`] does.
     fn of(headers: &'h Headers) -> Self {
+        let is =
+            |n: &[u8], want: &str| n.len() == want.len() && n.eq_ignore_ascii_case(want.as_bytes());
+        let (mut origin, mut origin_lines) = (None, 0);
+        let (mut credentials, mut credentials_lines) = (None, 0);
+        for (n, v) in headers.iter() {
+            if is(n, ALLOW_ORIGIN) {
+                origin_lines += 1;
+                origin = origin.or(Some(v));
+            } else if is(n, ALLOW_CREDENTIALS) {
+                credentials_lines += 1;
+                credentials = credentials.or(Some(v));
+            }
+        }
+        let allow_origin = match origin {
+            None => None,
+            Some(v) => match std::str::from_utf8(crate::model::trim_http_ws(v)) {
+                Ok(v) if origin_lines == 1 => Some(Cow::Borrowed(v)),
+                _ => header_str(headers, ALLOW_ORIGIN),
+            },
+        };
+        let credentials_true = match credentials {
+            None => false,
+            Some(v) if credentials_lines == 1 => crate::model::trim_http_ws(v) == b"true",
+            Some(_) => joined_is(headers, ALLOW_CREDENTIALS, b"true"),
+        };
+        Self {
+            allow_origin,
+            allow_origin_lines: origin_lines,
+            credentials_true,
+        }
+    }
+
+    /// [`AccessRead::of`] by a lookup for each field (the reference its property test holds it
+    /// to).
+    #[cfg(test)]
+    fn of_lookups(headers: &'h Headers) -> Self {
         Self {
             allow_origin: header_str(headers, ALLOW_ORIGIN),
             allow_origin_lines: headers.count(ALLOW_ORIGIN),
@@ -1413,6 +1451,32 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// What the CORS check reads of a response, read in one pass, is what a lookup for
+        /// each field reads (repeated, padded, non-UTF-8 and look-alike lines).
+        #[test]
+        fn access_read_in_one_pass_reads_as_lookups_do(
+            lines in proptest::collection::vec(
+                (proptest::sample::select(vec![
+                    "Access-Control-Allow-Origin", "access-control-allow-credentials",
+                    "ACCESS-CONTROL-ALLOW-ORIGIN", "Access-Control-Allow-Credential",
+                    "Vary", "access-control-allow-originx",
+                ]),
+                 proptest::collection::vec(proptest::sample::select(
+                     vec![b' ', b'\t', b'*', b't', b'r', b'u', b'e', b',', 0xc3, 0xa9, 0xff]), 0..6)),
+                0..8),
+            trues in proptest::collection::vec(proptest::bool::ANY, 8),
+        ) {
+            let headers: Headers = lines
+                .iter()
+                .zip(&trues)
+                .map(|((n, v), &t)| (n.as_bytes(), if t { &b" true "[..] } else { &v[..] }))
+                .collect();
+            let (a, b) = (AccessRead::of(&headers), AccessRead::of_lookups(&headers));
+            proptest::prop_assert_eq!(a.allow_origin, b.allow_origin);
+            proptest::prop_assert_eq!(a.allow_origin_lines, b.allow_origin_lines);
+            proptest::prop_assert_eq!(a.credentials_true, b.credentials_true);
+        }
+
         /// A flow's memo (allow lists, what the CORS check reads, same-origin hops), shared by
         /// every browser and credentials reading as the resolver shares it, changes no
         /// evaluation: each equals the one made without a memo.
