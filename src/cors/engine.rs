@@ -2,6 +2,7 @@
 //! and one set of assumptions (credentials mode); the caller resolves the unknowns.
 
 use std::borrow::Cow;
+use std::rc::Rc;
 
 use super::browser::{AllowOriginRules, Browser};
 use super::cache::{Allowed, Lookup, PreflightCache};
@@ -168,7 +169,7 @@ pub(crate) struct NamesMemo {
     /// A page origin and, per hop, whether the hop's URL is of it, as the caller found them.
     known_same_origin: Option<(String, PerHop<bool>)>,
     /// Hop and its recorded preflight response's allow lists, as the input holds them.
-    allow_lists: std::cell::RefCell<smallvec::SmallVec<[(usize, AllowLists); 1]>>,
+    allow_lists: std::cell::RefCell<smallvec::SmallVec<[(usize, Rc<AllowLists>); 1]>>,
     /// (Hop, whether of its preflight) and what the CORS check reads of that response, as the
     /// input holds it.
     access: AccessMemo,
@@ -188,13 +189,16 @@ pub(crate) struct AllowLists {
     text: String,
     methods: Result<Spans, String>,
     headers: Result<Spans, String>,
+    /// `Access-Control-Max-Age` as [`header_str`] gives it.
+    max_age: Option<String>,
 }
 
-const ALLOW_METHODS: &str = "access-control-allow-methods";
-const ALLOW_HEADERS: &str = "access-control-allow-headers";
+pub(super) const ALLOW_METHODS: &str = "access-control-allow-methods";
+pub(super) const ALLOW_HEADERS: &str = "access-control-allow-headers";
+pub(super) const MAX_AGE: &str = "access-control-max-age";
 
 impl AllowLists {
-    fn parse(headers: &Headers) -> Self {
+    pub(super) fn parse(headers: &Headers) -> Self {
         // Sized once: the tokens are at most the lines' bytes.
         let size = |name| headers.get_all(name).map(<[u8]>::len).sum::<usize>();
         let mut text = String::with_capacity(size(ALLOW_METHODS) + size(ALLOW_HEADERS));
@@ -211,11 +215,12 @@ impl AllowLists {
             })
         };
         let methods = list(ALLOW_METHODS);
-        let headers = list(ALLOW_HEADERS);
+        let allowed_headers = list(ALLOW_HEADERS);
         Self {
             text,
             methods,
-            headers,
+            headers: allowed_headers,
+            max_age: header_str(headers, MAX_AGE).map(Cow::into_owned),
         }
     }
 
@@ -393,18 +398,18 @@ impl NamesMemo {
 
     /// Hop `hop`'s recorded preflight response's allow lists ([`AllowLists`]), parsed on the
     /// first call; `headers` are that response's, as the input holds them.
-    fn allow_lists(&self, hop: usize, headers: &Headers) -> std::cell::Ref<'_, AllowLists> {
+    fn allow_lists(&self, hop: usize, headers: &Headers) -> Rc<AllowLists> {
         let known = self
             .allow_lists
             .borrow()
             .iter()
-            .position(|(h, _)| *h == hop);
-        let at = known.unwrap_or_else(|| {
-            let mut lists = self.allow_lists.borrow_mut();
-            lists.push((hop, AllowLists::parse(headers)));
-            lists.len() - 1
-        });
-        std::cell::Ref::map(self.allow_lists.borrow(), |lists| &lists[at].1)
+            .find(|(h, _)| *h == hop)
+            .map(|(_, l)| l.clone());
+        known.unwrap_or_else(|| {
+            let lists = super::recent::allow_lists(headers);
+            self.allow_lists.borrow_mut().push((hop, lists.clone()));
+            lists
+        })
     }
 
     /// `read` of what the CORS check reads of hop `hop`'s response (`preflight`: of its
@@ -1219,9 +1224,11 @@ pub(super) fn check_preflight(
     }
     let allowed_headers = allowed_headers.map_err(headers_invalid)?;
     check_header_names(cx, &allowed_headers, names, header_case).map_err(&fail)?;
-    let max_age = cx
-        .browser
-        .max_age(header_str(&resp.headers, "access-control-max-age").as_deref());
+    let max_age_text = match &lists {
+        Some(l) => l.max_age.as_deref().map(Cow::Borrowed),
+        None => header_str(&resp.headers, MAX_AGE),
+    };
+    let max_age = cx.browser.max_age(max_age_text.as_deref());
     Ok(Allowed::new(&methods, &allowed_headers, max_age.unwrap_or(0)).headers_lowercased())
 }
 
@@ -1475,6 +1482,36 @@ mod tests {
             proptest::prop_assert_eq!(a.allow_origin, b.allow_origin);
             proptest::prop_assert_eq!(a.allow_origin_lines, b.allow_origin_lines);
             proptest::prop_assert_eq!(a.credentials_true, b.credentials_true);
+        }
+
+        /// A preflight response's allow lists remembered across flows ([`super::recent`]) are
+        /// the ones parsed afresh, asked twice each over responses drawn from a few lines.
+        #[test]
+        fn remembered_allow_lists_are_parsed_ones(
+            responses in proptest::collection::vec(
+                proptest::collection::vec(
+                    (proptest::sample::select(vec![
+                        "Access-Control-Allow-Methods", "access-control-allow-headers",
+                        "Access-Control-Max-Age", "Vary", "access-control-allow-method",
+                    ]),
+                     proptest::sample::select(vec![
+                         "GET, PUT", "*", "x-a,X-B", " 600 ", "", "a b", "caf\u{e9}",
+                     ])),
+                    0..5),
+                1..30),
+        ) {
+            for lines in &responses {
+                let headers: Headers =
+                    lines.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())).collect();
+                let fresh = AllowLists::parse(&headers);
+                for _ in 0..2 {
+                    let kept = super::super::recent::allow_lists(&headers);
+                    proptest::prop_assert_eq!(&kept.text, &fresh.text);
+                    proptest::prop_assert_eq!(&kept.methods, &fresh.methods);
+                    proptest::prop_assert_eq!(&kept.headers, &fresh.headers);
+                    proptest::prop_assert_eq!(&kept.max_age, &fresh.max_age);
+                }
+            }
         }
 
         /// A flow's memo (allow lists, what the CORS check reads, same-origin hops), shared by

@@ -1,6 +1,7 @@
-//! Owns the per-thread memo of request-header judgements across flows: a request's author
-//! headers ([`author_headers`]) and each browser's unsafe names among them
-//! ([`judge_author_headers`]), looked up by the exact bytes each reads.
+//! Owns the per-thread memo of header readings across flows: a request's author headers
+//! ([`author_headers`]) and each browser's unsafe names among them ([`judge_author_headers`]),
+//! and a preflight response's allow lists ([`AllowLists`]), looked up by the exact bytes each
+//! reads.
 //!
 //! A page sends the same few header sets again and again (pl20: two author sets cover 70 % of
 //! its requests), and judging them was the largest per-flow cost of deciding (`unsafe_names`,
@@ -17,9 +18,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::browser::Browser;
+use super::engine::{AllowLists, ALLOW_HEADERS, ALLOW_METHODS, MAX_AGE};
 use super::headers::{
     author_headers, has_value_rule, judge_author_headers, Positions, ValueEncoding,
 };
+use crate::model::Headers;
 
 /// Slots per table, direct-mapped by the key's hash.
 const SLOTS: usize = 64;
@@ -120,6 +123,40 @@ fn store(stored: &mut Vec<u8>, key: &impl Key) {
 
 thread_local! {
     static AUTHORS: RefCell<Table<Rc<Authored>>> = const { RefCell::new(Table::new()) };
+    static ALLOW_LISTS: RefCell<Table<Rc<AllowLists>>> = const { RefCell::new(Table::new()) };
+}
+
+/// [`AllowLists::parse`]'s key: the lines it reads (`Access-Control-Allow-Methods`, `-Headers`
+/// and `-Max-Age`), in order, each after a piece naming which it is.
+struct ListsKey<'a>(&'a Headers);
+
+impl Key for ListsKey<'_> {
+    fn pieces(&self, f: &mut impl FnMut(&[u8]) -> bool) -> bool {
+        let is =
+            |n: &[u8], want: &str| n.len() == want.len() && n.eq_ignore_ascii_case(want.as_bytes());
+        self.0.iter().all(|(n, v)| {
+            let kind: &[u8] = if is(n, ALLOW_METHODS) {
+                b"m"
+            } else if is(n, ALLOW_HEADERS) {
+                b"h"
+            } else if is(n, MAX_AGE) {
+                b"a"
+            } else {
+                return true;
+            };
+            f(kind) && f(v)
+        })
+    }
+}
+
+/// A preflight response's allow lists ([`AllowLists::parse`] of its `headers`), remembered
+/// by the lines they are read from ([`ListsKey`]): a server answers its preflights alike.
+pub(crate) fn allow_lists(headers: &Headers) -> Rc<AllowLists> {
+    let compute = || Rc::new(AllowLists::parse(headers));
+    ALLOW_LISTS.with(|t| match t.try_borrow_mut() {
+        Ok(mut t) => t.get(&ListsKey(headers), compute),
+        Err(_) => compute(),
+    })
 }
 
 /// [`author_headers`]'s key: every name, and the values of `Cache-Control` and `Pragma` (the
