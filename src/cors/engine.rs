@@ -191,6 +191,9 @@ pub(crate) struct AllowLists {
     headers: Result<Spans, String>,
     /// `Access-Control-Max-Age` as [`header_str`] gives it.
     max_age: Option<String>,
+    /// What a passed preflight with these lists allows ([`Allowed`]), per max-age made (the
+    /// browsers' caps differ): the same for every browser and flow that reads these lists.
+    allowed: std::cell::RefCell<smallvec::SmallVec<[Allowed; 2]>>,
 }
 
 pub(super) const ALLOW_METHODS: &str = "access-control-allow-methods";
@@ -221,7 +224,25 @@ impl AllowLists {
             methods,
             headers: allowed_headers,
             max_age: header_str(headers, MAX_AGE).map(Cow::into_owned),
+            allowed: Default::default(),
         }
+    }
+
+    /// `make`'s [`Allowed`] for `max_age`, made once per max-age (`make` must build it from
+    /// these lists' tokens).
+    fn allowed(&self, max_age: u64, make: impl FnOnce() -> Allowed) -> Allowed {
+        let Ok(mut made) = self.allowed.try_borrow_mut() else {
+            return make();
+        };
+        if let Some(a) = made.iter().find(|a| a.max_age == max_age) {
+            return a.clone();
+        }
+        let a = make();
+        // A handful of max-ages at most (one per browser cap); never more than a few kept.
+        if made.len() < 4 {
+            made.push(a.clone());
+        }
+        a
     }
 
     /// A list's tokens, as [`parse_allow_list_into`] gave them.
@@ -1228,8 +1249,12 @@ pub(super) fn check_preflight(
         Some(l) => l.max_age.as_deref().map(Cow::Borrowed),
         None => header_str(&resp.headers, MAX_AGE),
     };
-    let max_age = cx.browser.max_age(max_age_text.as_deref());
-    Ok(Allowed::new(&methods, &allowed_headers, max_age.unwrap_or(0)).headers_lowercased())
+    let max_age = cx.browser.max_age(max_age_text.as_deref()).unwrap_or(0);
+    let make = || Allowed::new(&methods, &allowed_headers, max_age).headers_lowercased();
+    Ok(match &lists {
+        Some(l) => l.allowed(max_age, make),
+        None => make(),
+    })
 }
 
 /// Decides the preflight answer's status and `Access-Control-Allow-Origin`, in the order the
@@ -1510,6 +1535,18 @@ mod tests {
                     proptest::prop_assert_eq!(&kept.methods, &fresh.methods);
                     proptest::prop_assert_eq!(&kept.headers, &fresh.headers);
                     proptest::prop_assert_eq!(&kept.max_age, &fresh.max_age);
+                    // What a passed preflight allows, made once per max-age and kept.
+                    fn tokens(l: &AllowLists) -> Option<(Tokens<'_>, Tokens<'_>)> {
+                        Some((l.tokens(&l.methods).ok()?, l.tokens(&l.headers).ok()?))
+                    }
+                    let (fresh_tokens, kept_tokens) = (tokens(&fresh), tokens(&kept));
+                    if let (Some((m, h)), Some((km, kh))) = (&fresh_tokens, &kept_tokens) {
+                        for age in [0, 5, 600, 5, 0] {
+                            let want = Allowed::new(&m, &h, age).headers_lowercased();
+                            let make = || Allowed::new(&km, &kh, age).headers_lowercased();
+                            proptest::prop_assert_eq!(kept.allowed(age, make), want);
+                        }
+                    }
                 }
             }
         }
