@@ -169,11 +169,14 @@ pub(crate) struct NamesMemo {
     /// A page origin and, per hop, whether the hop's URL is of it, as the caller found them.
     known_same_origin: Option<(String, PerHop<bool>)>,
     /// Hop and its recorded preflight response's allow lists, as the input holds them.
-    allow_lists: std::cell::RefCell<smallvec::SmallVec<[(usize, Rc<AllowLists>); 1]>>,
+    allow_lists: std::cell::RefCell<smallvec::SmallVec<[HopLists; 1]>>,
     /// (Hop, whether of its preflight) and what the CORS check reads of that response, as the
     /// input holds it.
     access: AccessMemo,
 }
+
+/// [`NamesMemo::allow_lists`]: a hop and its preflight response's allow lists.
+type HopLists = (usize, Rc<AllowLists>);
 
 /// [`NamesMemo::access`]: a flow's hop and preflight responses, read in place.
 type AccessMemo = std::cell::RefCell<smallvec::SmallVec<[((usize, bool), AccessRead<'static>); 2]>>;
@@ -1542,8 +1545,8 @@ mod tests {
                     let (fresh_tokens, kept_tokens) = (tokens(&fresh), tokens(&kept));
                     if let (Some((m, h)), Some((km, kh))) = (&fresh_tokens, &kept_tokens) {
                         for age in [0, 5, 600, 5, 0] {
-                            let want = Allowed::new(&m, &h, age).headers_lowercased();
-                            let make = || Allowed::new(&km, &kh, age).headers_lowercased();
+                            let want = Allowed::new(m, h, age).headers_lowercased();
+                            let make = || Allowed::new(km, kh, age).headers_lowercased();
                             proptest::prop_assert_eq!(kept.allowed(age, make), want);
                         }
                     }

@@ -183,8 +183,11 @@ struct Authored {
     ruled: Option<u64>,
     /// The values of the ruled author headers (pieces as [`Table`] keeps them) and the
     /// answers for them; the last few sets of values seen, most recent last.
-    judged: RefCell<smallvec::SmallVec<[(Vec<u8>, Shared); 1]>>,
+    judged: RefCell<ValueSets>,
 }
+
+/// Sets of values (pieces as [`Table`] keeps them) and their answers, most recent last.
+type ValueSets = smallvec::SmallVec<[(Vec<u8>, Shared); 1]>;
 
 /// Answers per browser and value encoding ([`slot_of`]).
 type Answers = [Option<Vec<String>>; 6];
