@@ -227,7 +227,7 @@ impl Resolving {
             items
                 .into_iter()
                 .map(|(i, flow)| {
-                    let res = resolver.resolve(&flow, recorder_of(&flow));
+                    let res = resolve_flow(resolver, &flow);
                     (i, record_of(opts, flow, res))
                 })
                 .collect::<Vec<_>>()
@@ -237,7 +237,7 @@ impl Resolving {
             let mut resolved = Vec::with_capacity(len);
             for (resolver, items) in self.shards.iter_mut().zip(per) {
                 resolved.extend(items.into_iter().map(|(_, flow)| {
-                    let res = resolver.resolve(&flow, recorder_of(&flow));
+                    let res = resolve_flow(resolver, &flow);
                     (flow, res)
                 }));
             }
@@ -293,24 +293,45 @@ impl Decided {
 /// The browser that made a flow: HAR evidence, else the request's fingerprint or its
 /// preflight's (`fingerprint::identify`), else Chromium.
 fn recorder_of(flow: &Flow) -> Browser {
+    recorder_identified(flow).0
+}
+
+/// Resolves `flow` as made by [`recorder_of`]'s browser, passing on the request's fingerprint
+/// (the resolver asks the same of the same headers).
+fn resolve_flow(resolver: &mut Resolver, flow: &Flow) -> Resolution {
+    let (recorder, identified) = recorder_identified(flow);
+    resolver.resolve_identified(flow, recorder, identified)
+}
+
+/// [`recorder_of`], and `fingerprint::identify` of the flow's client headers
+/// (`cors::resolve::client_headers`) where it was asked.
+fn recorder_identified(flow: &Flow) -> (Browser, Option<crate::fingerprint::Client>) {
     use crate::fingerprint::{identify, Client};
     let engine = |h: &crate::model::Headers| match identify(h) {
         Client::Browser(b) => Some(b),
         _ => None,
     };
     let first = &flow.first().exchange;
-    first
-        .evidence
-        .browser
-        .and_then(|b| b.parse().ok())
-        .or_else(|| engine(&first.request.headers))
-        .or_else(|| {
-            flow.first()
-                .preflight
-                .as_ref()
-                .and_then(|p| engine(&p.request.headers))
-        })
-        .unwrap_or(Browser::Chromium)
+    if let Some(b) = first.evidence.browser.and_then(|b| b.parse().ok()) {
+        return (b, None);
+    }
+    let request = identify(&first.request.headers);
+    let is_client = std::ptr::eq(
+        crate::cors::resolve::client_headers(flow),
+        &first.request.headers,
+    );
+    let recorder = match request {
+        Client::Browser(b) => Some(b),
+        _ => None,
+    }
+    .or_else(|| {
+        flow.first()
+            .preflight
+            .as_ref()
+            .and_then(|p| engine(&p.request.headers))
+    })
+    .unwrap_or(Browser::Chromium);
+    (recorder, is_client.then_some(request))
 }
 
 /// The stateless half: the flow's record (messages, fixes, the NDJSON line when asked), or

@@ -2,14 +2,14 @@
 //! and one set of assumptions (credentials mode); the caller resolves the unknowns.
 
 use std::borrow::Cow;
+use std::rc::Rc;
 
 use super::browser::{AllowOriginRules, Browser};
 use super::cache::{Allowed, Lookup, PreflightCache};
 use super::counterfactual::{self, EndpointEvidence};
 use super::headers::{
-    author_headers, header_str, is_safelisted_method, joined_is, judge_author_headers,
-    parse_allow_list_into, parse_request_headers_list, unsafe_request_header_names_as, NameSet,
-    Positions, ValueEncoding,
+    header_str, is_safelisted_method, joined_is, parse_allow_list_into, parse_request_headers_list,
+    unsafe_request_header_names_as, NameSet, ValueEncoding,
 };
 use super::headview::{self, HeadProblem};
 use super::origin::{
@@ -150,7 +150,7 @@ pub(crate) struct Context<'a> {
 
 /// Per flow: each hop's unsafe request header names as one browser announces them
 /// ([`unsafe_names`]), computed once, and the parts every browser shares: the hop's author
-/// headers ([`author_headers`]) and its preflight's announced names. Resolving a flow
+/// headers ([`author_headers`](super::headers::author_headers)) and its preflight's announced names. Resolving a flow
 /// evaluates it up to six times per browser (credentials readings, derived browsers, the
 /// recorder's names for another browser), and judging every header was the largest per-flow
 /// cost of deciding. Exact: the keys are everything the answers depend on within one flow
@@ -159,8 +159,9 @@ pub(crate) struct Context<'a> {
 pub(crate) struct NamesMemo {
     /// (Hop, browser, recorder, value encoding) and the names.
     names: Memo<(usize, Browser, Browser, ValueEncoding), Names>,
-    /// Hop and the positions of its author headers ([`author_headers`]).
-    authors: Memo<usize, Positions>,
+    /// Hop and what its header names tell, its author headers
+    /// ([`author_headers`](super::headers::author_headers)) among them.
+    authors: std::cell::RefCell<smallvec::SmallVec<[(usize, super::recent::HopJudged); 2]>>,
     /// Hop and its preflight's announced names ([`Announced`]).
     announced: Memo<usize, Announced>,
     /// (Hop, page origin) and whether the hop's URL is of that origin.
@@ -168,11 +169,14 @@ pub(crate) struct NamesMemo {
     /// A page origin and, per hop, whether the hop's URL is of it, as the caller found them.
     known_same_origin: Option<(String, PerHop<bool>)>,
     /// Hop and its recorded preflight response's allow lists, as the input holds them.
-    allow_lists: std::cell::RefCell<smallvec::SmallVec<[(usize, AllowLists); 1]>>,
+    allow_lists: std::cell::RefCell<smallvec::SmallVec<[HopLists; 1]>>,
     /// (Hop, whether of its preflight) and what the CORS check reads of that response, as the
     /// input holds it.
     access: AccessMemo,
 }
+
+/// [`NamesMemo::allow_lists`]: a hop and its preflight response's allow lists.
+type HopLists = (usize, Rc<AllowLists>);
 
 /// [`NamesMemo::access`]: a flow's hop and preflight responses, read in place.
 type AccessMemo = std::cell::RefCell<smallvec::SmallVec<[((usize, bool), AccessRead<'static>); 2]>>;
@@ -188,13 +192,19 @@ pub(crate) struct AllowLists {
     text: String,
     methods: Result<Spans, String>,
     headers: Result<Spans, String>,
+    /// `Access-Control-Max-Age` as [`header_str`] gives it.
+    max_age: Option<String>,
+    /// What a passed preflight with these lists allows ([`Allowed`]), per max-age made (the
+    /// browsers' caps differ): the same for every browser and flow that reads these lists.
+    allowed: std::cell::RefCell<smallvec::SmallVec<[Allowed; 2]>>,
 }
 
-const ALLOW_METHODS: &str = "access-control-allow-methods";
-const ALLOW_HEADERS: &str = "access-control-allow-headers";
+pub(super) const ALLOW_METHODS: &str = "access-control-allow-methods";
+pub(super) const ALLOW_HEADERS: &str = "access-control-allow-headers";
+pub(super) const MAX_AGE: &str = "access-control-max-age";
 
 impl AllowLists {
-    fn parse(headers: &Headers) -> Self {
+    pub(super) fn parse(headers: &Headers) -> Self {
         // Sized once: the tokens are at most the lines' bytes.
         let size = |name| headers.get_all(name).map(<[u8]>::len).sum::<usize>();
         let mut text = String::with_capacity(size(ALLOW_METHODS) + size(ALLOW_HEADERS));
@@ -211,12 +221,31 @@ impl AllowLists {
             })
         };
         let methods = list(ALLOW_METHODS);
-        let headers = list(ALLOW_HEADERS);
+        let allowed_headers = list(ALLOW_HEADERS);
         Self {
             text,
             methods,
-            headers,
+            headers: allowed_headers,
+            max_age: header_str(headers, MAX_AGE).map(Cow::into_owned),
+            allowed: Default::default(),
         }
+    }
+
+    /// `make`'s [`Allowed`] for `max_age`, made once per max-age (`make` must build it from
+    /// these lists' tokens).
+    fn allowed(&self, max_age: u64, make: impl FnOnce() -> Allowed) -> Allowed {
+        let Ok(mut made) = self.allowed.try_borrow_mut() else {
+            return make();
+        };
+        if let Some(a) = made.iter().find(|a| a.max_age == max_age) {
+            return a.clone();
+        }
+        let a = make();
+        // A handful of max-ages at most (one per browser cap); never more than a few kept.
+        if made.len() < 4 {
+            made.push(a.clone());
+        }
+        a
     }
 
     /// A list's tokens, as [`parse_allow_list_into`] gave them.
@@ -238,7 +267,45 @@ pub(crate) struct AccessRead<'h> {
 }
 
 impl<'h> AccessRead<'h> {
+    /// Read in one pass over the headers (three before: a response's read was 800
+    /// instructions); a repeated or non-UTF-8 line is read as [`AccessRead::of_lookups`] does.
     fn of(headers: &'h Headers) -> Self {
+        let is =
+            |n: &[u8], want: &str| n.len() == want.len() && n.eq_ignore_ascii_case(want.as_bytes());
+        let (mut origin, mut origin_lines) = (None, 0);
+        let (mut credentials, mut credentials_lines) = (None, 0);
+        for (n, v) in headers.iter() {
+            if is(n, ALLOW_ORIGIN) {
+                origin_lines += 1;
+                origin = origin.or(Some(v));
+            } else if is(n, ALLOW_CREDENTIALS) {
+                credentials_lines += 1;
+                credentials = credentials.or(Some(v));
+            }
+        }
+        let allow_origin = match origin {
+            None => None,
+            Some(v) => match std::str::from_utf8(crate::model::trim_http_ws(v)) {
+                Ok(v) if origin_lines == 1 => Some(Cow::Borrowed(v)),
+                _ => header_str(headers, ALLOW_ORIGIN),
+            },
+        };
+        let credentials_true = match credentials {
+            None => false,
+            Some(v) if credentials_lines == 1 => crate::model::trim_http_ws(v) == b"true",
+            Some(_) => joined_is(headers, ALLOW_CREDENTIALS, b"true"),
+        };
+        Self {
+            allow_origin,
+            allow_origin_lines: origin_lines,
+            credentials_true,
+        }
+    }
+
+    /// [`AccessRead::of`] by a lookup for each field (the reference its property test holds it
+    /// to).
+    #[cfg(test)]
+    fn of_lookups(headers: &'h Headers) -> Self {
         Self {
             allow_origin: header_str(headers, ALLOW_ORIGIN),
             allow_origin_lines: headers.count(ALLOW_ORIGIN),
@@ -300,20 +367,38 @@ impl NamesMemo {
         remembered(&self.names, |k| *k == key, || (key, compute()))
     }
 
-    /// `judge` of hop `hop`'s author headers ([`author_headers`] of `headers`), read in place.
-    fn with_authors<R>(
+    /// Hop `hop`'s unsafe names as `browser` judges its request's author headers
+    /// ([`judge_author_headers`](super::headers::judge_author_headers)), by what the request's
+    /// headers tell ([`HopJudged`](super::recent::HopJudged)), found once per hop; the list of
+    /// `headers` is made only where a browser's answer is not remembered.
+    fn judged(
         &self,
         hop: usize,
-        headers: &[(&[u8], &[u8])],
-        judge: impl FnOnce(&[usize]) -> R,
-    ) -> R {
-        if let Some((_, authors)) = self.authors.borrow().iter().find(|(h, _)| *h == hop) {
-            return judge(authors);
+        browser: Browser,
+        enc: ValueEncoding,
+        headers: &Headers,
+    ) -> Vec<String> {
+        let known = self
+            .authors
+            .borrow()
+            .iter()
+            .find(|(h, _)| *h == hop)
+            .map(|(_, j)| j.remembered(browser, enc));
+        if let Some(Some(names)) = known {
+            return names;
         }
-        let authors = author_headers(headers);
-        let answer = judge(&authors);
-        self.authors.borrow_mut().push((hop, authors));
-        answer
+        // On the stack: a request has a few dozen headers at most, but for an attack.
+        let list: smallvec::SmallVec<[(&[u8], &[u8]); 32]> = headers.iter().collect();
+        if known.is_none() {
+            let judged = super::recent::HopJudged::of(&list);
+            self.authors.borrow_mut().push((hop, judged));
+        }
+        let authors = self.authors.borrow();
+        match authors.iter().find(|(h, _)| *h == hop) {
+            Some((_, j)) => j.judged(browser, enc, &list),
+            // Pushed above.
+            None => unsafe_request_header_names_as(browser, list.iter().copied(), enc),
+        }
     }
 
     /// Whether hop `hop`'s URL `url` is of `page_origin` ([`same_origin`]), asked by every
@@ -337,18 +422,18 @@ impl NamesMemo {
 
     /// Hop `hop`'s recorded preflight response's allow lists ([`AllowLists`]), parsed on the
     /// first call; `headers` are that response's, as the input holds them.
-    fn allow_lists(&self, hop: usize, headers: &Headers) -> std::cell::Ref<'_, AllowLists> {
+    fn allow_lists(&self, hop: usize, headers: &Headers) -> Rc<AllowLists> {
         let known = self
             .allow_lists
             .borrow()
             .iter()
-            .position(|(h, _)| *h == hop);
-        let at = known.unwrap_or_else(|| {
-            let mut lists = self.allow_lists.borrow_mut();
-            lists.push((hop, AllowLists::parse(headers)));
-            lists.len() - 1
-        });
-        std::cell::Ref::map(self.allow_lists.borrow(), |lists| &lists[at].1)
+            .find(|(h, _)| *h == hop)
+            .map(|(_, l)| l.clone());
+        known.unwrap_or_else(|| {
+            let lists = super::recent::allow_lists(headers);
+            self.allow_lists.borrow_mut().push((hop, lists.clone()));
+            lists
+        })
     }
 
     /// `read` of what the CORS check reads of hop `hop`'s response (`preflight`: of its
@@ -914,14 +999,7 @@ fn names_of(
     }
     let mut names = if sent {
         match memo {
-            Some((m, hop)) => {
-                // On the stack: a request has a few dozen headers at most, but for an attack.
-                let headers: smallvec::SmallVec<[(&[u8], &[u8]); 32]> =
-                    req.headers.iter().collect();
-                m.with_authors(hop, &headers, |authors| {
-                    judge_author_headers(browser, &headers, authors, enc)
-                })
-            }
+            Some((m, hop)) => m.judged(hop, browser, enc, &req.headers),
             None => unsafe_request_header_names_as(browser, req.headers.iter(), enc),
         }
     } else {
@@ -1170,10 +1248,16 @@ pub(super) fn check_preflight(
     }
     let allowed_headers = allowed_headers.map_err(headers_invalid)?;
     check_header_names(cx, &allowed_headers, names, header_case).map_err(&fail)?;
-    let max_age = cx
-        .browser
-        .max_age(header_str(&resp.headers, "access-control-max-age").as_deref());
-    Ok(Allowed::new(&methods, &allowed_headers, max_age.unwrap_or(0)).headers_lowercased())
+    let max_age_text = match &lists {
+        Some(l) => l.max_age.as_deref().map(Cow::Borrowed),
+        None => header_str(&resp.headers, MAX_AGE),
+    };
+    let max_age = cx.browser.max_age(max_age_text.as_deref()).unwrap_or(0);
+    let make = || Allowed::new(&methods, &allowed_headers, max_age).headers_lowercased();
+    Ok(match &lists {
+        Some(l) => l.allowed(max_age, make),
+        None => make(),
+    })
 }
 
 /// Decides the preflight answer's status and `Access-Control-Allow-Origin`, in the order the
@@ -1402,6 +1486,74 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// What the CORS check reads of a response, read in one pass, is what a lookup for
+        /// each field reads (repeated, padded, non-UTF-8 and look-alike lines).
+        #[test]
+        fn access_read_in_one_pass_reads_as_lookups_do(
+            lines in proptest::collection::vec(
+                (proptest::sample::select(vec![
+                    "Access-Control-Allow-Origin", "access-control-allow-credentials",
+                    "ACCESS-CONTROL-ALLOW-ORIGIN", "Access-Control-Allow-Credential",
+                    "Vary", "access-control-allow-originx",
+                ]),
+                 proptest::collection::vec(proptest::sample::select(
+                     vec![b' ', b'\t', b'*', b't', b'r', b'u', b'e', b',', 0xc3, 0xa9, 0xff]), 0..6)),
+                0..8),
+            trues in proptest::collection::vec(proptest::bool::ANY, 8),
+        ) {
+            let headers: Headers = lines
+                .iter()
+                .zip(&trues)
+                .map(|((n, v), &t)| (n.as_bytes(), if t { &b" true "[..] } else { &v[..] }))
+                .collect();
+            let (a, b) = (AccessRead::of(&headers), AccessRead::of_lookups(&headers));
+            proptest::prop_assert_eq!(a.allow_origin, b.allow_origin);
+            proptest::prop_assert_eq!(a.allow_origin_lines, b.allow_origin_lines);
+            proptest::prop_assert_eq!(a.credentials_true, b.credentials_true);
+        }
+
+        /// A preflight response's allow lists remembered across flows ([`super::recent`]) are
+        /// the ones parsed afresh, asked twice each over responses drawn from a few lines.
+        #[test]
+        fn remembered_allow_lists_are_parsed_ones(
+            responses in proptest::collection::vec(
+                proptest::collection::vec(
+                    (proptest::sample::select(vec![
+                        "Access-Control-Allow-Methods", "access-control-allow-headers",
+                        "Access-Control-Max-Age", "Vary", "access-control-allow-method",
+                    ]),
+                     proptest::sample::select(vec![
+                         "GET, PUT", "*", "x-a,X-B", " 600 ", "", "a b", "caf\u{e9}",
+                     ])),
+                    0..5),
+                1..30),
+        ) {
+            for lines in &responses {
+                let headers: Headers =
+                    lines.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())).collect();
+                let fresh = AllowLists::parse(&headers);
+                for _ in 0..2 {
+                    let kept = super::super::recent::allow_lists(&headers);
+                    proptest::prop_assert_eq!(&kept.text, &fresh.text);
+                    proptest::prop_assert_eq!(&kept.methods, &fresh.methods);
+                    proptest::prop_assert_eq!(&kept.headers, &fresh.headers);
+                    proptest::prop_assert_eq!(&kept.max_age, &fresh.max_age);
+                    // What a passed preflight allows, made once per max-age and kept.
+                    fn tokens(l: &AllowLists) -> Option<(Tokens<'_>, Tokens<'_>)> {
+                        Some((l.tokens(&l.methods).ok()?, l.tokens(&l.headers).ok()?))
+                    }
+                    let (fresh_tokens, kept_tokens) = (tokens(&fresh), tokens(&kept));
+                    if let (Some((m, h)), Some((km, kh))) = (&fresh_tokens, &kept_tokens) {
+                        for age in [0, 5, 600, 5, 0] {
+                            let want = Allowed::new(m, h, age).headers_lowercased();
+                            let make = || Allowed::new(km, kh, age).headers_lowercased();
+                            proptest::prop_assert_eq!(kept.allowed(age, make), want);
+                        }
+                    }
+                }
+            }
+        }
+
         /// A flow's memo (allow lists, what the CORS check reads, same-origin hops), shared by
         /// every browser and credentials reading as the resolver shares it, changes no
         /// evaluation: each equals the one made without a memo.

@@ -458,6 +458,33 @@ fn is_safelisted_as(browser: Browser, name: &[u8], value: &[u8], enc: ValueEncod
     }
 }
 
+/// Whether [`is_safelisted_as`] reads the value of `name` for `browser`: the names its match
+/// lists and the browser's extra safelist. Any other name is unsafe whatever its value (a
+/// property test in `cors::recent` holds the two together).
+pub(crate) fn has_value_rule(browser: Browser, name: &[u8]) -> bool {
+    const RULED: [&[u8]; 5] = [
+        b"accept",
+        b"accept-language",
+        b"content-language",
+        b"content-type",
+        b"range",
+    ];
+    // The lengths first: most names are of none of them.
+    const LENGTHS: u64 = {
+        let (mut mask, mut i) = (0u64, 0);
+        while i < RULED.len() {
+            mask |= 1 << RULED[i].len();
+            i += 1;
+        }
+        mask
+    };
+    let extra = browser.profile().safelist.extra;
+    (name.len() < 64
+        && LENGTHS >> name.len() & 1 == 1
+        && RULED.iter().any(|n| name.eq_ignore_ascii_case(n)))
+        || (!extra.is_empty() && browser.profile().safelist.extra_rule(name).is_some())
+}
+
 /// Whether `browser` safelists some value of `name` that `recorder` does not, so that a
 /// preflight `recorder` sent for a value the input does not show (a captured preflight whose
 /// request never followed) may not have been sent by `browser` at all. Derived from the two

@@ -12,6 +12,7 @@ pub(crate) mod fix;
 pub mod headers;
 pub(crate) mod headview;
 pub(crate) mod note;
+pub(crate) mod recent;
 pub use crate::origin;
 pub(crate) mod reason;
 pub(crate) mod registry;

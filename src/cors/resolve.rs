@@ -188,7 +188,9 @@ impl Resolution {
 /// every client (a HAR's browser, a capture's client IP) is its own browser with its own cache
 /// and capacity, so flows of different clients can be resolved independently.
 pub struct Resolver {
-    caches: HashMap<Arc<str>, PerBrowser<PreflightCache>>,
+    /// Hashed with seeded foldhash, not SipHash: every flow looks its client up (SipHash was
+    /// half a thousand instructions a flow); the order is never read.
+    caches: HashMap<Arc<str>, PerBrowser<PreflightCache>, foldhash::fast::RandomState>,
     /// Entries in `caches`, every client and browser together.
     cached: usize,
     /// At most this many entries are kept ([`MAX_CACHED_PREFLIGHTS`]).
@@ -218,7 +220,7 @@ impl Resolver {
         let shards = shards.max(1);
         let budget = max_cached_preflights / shards;
         Self {
-            caches: HashMap::new(),
+            caches: HashMap::default(),
             cached: 0,
             // One client's caches always fit: a smaller budget would make a client's own
             // capacity unreachable.
@@ -250,6 +252,17 @@ impl Resolver {
     /// evidence, derive the other browsers, apply the overrides that span browsers, commit
     /// each browser's preflight cache and add the notes on how the evidence was read.
     pub fn resolve(&mut self, flow: &Flow, recorder: Browser) -> Resolution {
+        self.resolve_identified(flow, recorder, None)
+    }
+
+    /// [`Resolver::resolve`], given `fingerprint::identify` of the flow's client headers
+    /// ([`client_headers`]) where the caller already asked it (`None`: asked here, if needed).
+    pub(crate) fn resolve_identified(
+        &mut self,
+        flow: &Flow,
+        recorder: Browser,
+        identified: Option<crate::fingerprint::Client>,
+    ) -> Resolution {
         let first = FirstRequest::of(&flow.first().exchange.request.headers);
         let (mut facts, same_hops) = classify_with(flow, &first);
         self.deduce_from_cookie_jar(flow, &mut facts, &same_hops);
@@ -263,7 +276,7 @@ impl Resolver {
         // Inputs that are not a browser's own export (captures, HARs from proxies) can hold
         // requests of tools, which no CORS check stops.
         let client = (!flow.first().exchange.evidence.browser_requests_only)
-            .then(|| crate::fingerprint::identify(headers));
+            .then(|| identified.unwrap_or_else(|| crate::fingerprint::identify(headers)));
         let page_origin = match outside_cors(flow, &first, &facts, client, headers) {
             Ok(p) => p,
             Err(why) => return not_cors_resolution(recorder, facts, why),
@@ -288,25 +301,24 @@ impl Resolver {
         let (rec_choice, credentials, rec_notes) =
             choose_with_evidence(recorder, &facts, &rec_evals, absence_is_no_evidence);
         let recording = Recording::new(flow, &facts, &rec_evals, rec_choice);
-        let mut decided: PerBrowser<Option<BrowserVerdict>> = PerBrowser::default();
+        // Each browser's place holds `unknown` until the loop below decides it (what a browser
+        // not yet decided reads as: `adopt_recorder_outcome` takes only a decided verdict).
+        let mut browsers = PerBrowser::from_fn(|b| plain(b, Verdict::Unknown, vec![]));
         let mut chosen: PerBrowser<Option<(bool, Evaluation)>> = PerBrowser::default();
         for b in ALL_BROWSERS {
             // Each verdict and evaluation written into its place, not moved through a pair.
             if b == recorder {
                 let notes = rec_notes.clone();
-                decided[b] = Some(judge.verdict(b, &rec_evals, rec_choice, notes, true));
+                browsers[b] = judge.verdict(b, &rec_evals, rec_choice, notes, true);
             } else {
                 let (v, choice) =
-                    judge.derive(caches, b, credentials, &recording, options, &decided);
-                decided[b] = Some(v);
+                    judge.derive(caches, b, credentials, &recording, options, &browsers);
+                browsers[b] = v;
                 chosen[b] = choice;
             }
         }
         // The recorder's chosen evaluation, moved out once the others no longer read it.
         chosen[recorder] = rec_choice.map(|i| rec_evals.swap_remove(i));
-        // The loop above decided every browser: the fallback is never taken.
-        let mut browsers =
-            decided.map(|b, v| v.unwrap_or_else(|| plain(b, Verdict::Unknown, vec![])));
         unknown_if_mode_ambiguous(&facts, &mut browsers);
         let before = cached_in(caches);
         commit_caches(caches, flow, page_origin, &chosen);
@@ -442,7 +454,7 @@ fn new_caches() -> PerBrowser<PreflightCache> {
 
 /// Decides which headers show the client: the request's, or, for a request rebuilt from its
 /// preflight (it has only `Origin`), the preflight's.
-fn client_headers(flow: &Flow) -> &crate::model::Headers {
+pub(crate) fn client_headers(flow: &Flow) -> &crate::model::Headers {
     match (&flow.first().preflight, flow.first().sent) {
         (Some(pf), false) => &pf.request.headers,
         _ => &flow.first().exchange.request.headers,
@@ -640,7 +652,7 @@ impl Judge<'_> {
     /// Decides another browser's verdict from the rules and the recorder's reading, then the
     /// overrides: the recorder's outcome where both faced the same hidden answer, Firefox's
     /// network errors, and a recording that contradicts the rules. `so_far` holds the verdicts
-    /// of the browsers before `b`. Returns the verdict and the evaluation its cache commits.
+    /// of the browsers before `b` (the others are still `unknown`). Returns the verdict and the evaluation its cache commits.
     fn derive(
         &self,
         caches: &PerBrowser<PreflightCache>,
@@ -648,7 +660,7 @@ impl Judge<'_> {
         credentials: Credentials,
         rec: &Recording,
         options: &'static [bool],
-        so_far: &PerBrowser<Option<BrowserVerdict>>,
+        so_far: &PerBrowser<BrowserVerdict>,
     ) -> (BrowserVerdict, Option<(bool, Evaluation)>) {
         let opts = derived_options(credentials, rec, &self.facts.observed, options);
         let mut evals = self.readings(caches, b, opts, &rec.passed, rec.names);
@@ -707,13 +719,11 @@ fn derived_options(
 fn adopt_recorder_outcome(
     v: &mut BrowserVerdict,
     recorder: Browser,
-    so_far: &PerBrowser<Option<BrowserVerdict>>,
+    so_far: &PerBrowser<BrowserVerdict>,
     facts: &Facts,
 ) {
-    let decided = so_far[recorder]
-        .as_ref()
-        .map(|r| r.verdict)
-        .filter(|r| matches!(r, Verdict::Allowed | Verdict::Blocked));
+    let decided =
+        Some(so_far[recorder].verdict).filter(|r| matches!(r, Verdict::Allowed | Verdict::Blocked));
     if let Some(outcome) = decided.or(recorder_outcome(facts)) {
         v.verdict = outcome;
         v.notes = vec![Note::SameRequestsAs {
@@ -871,9 +881,13 @@ fn not_cors_traffic(flow: &Flow, first_read: &FirstRequest, facts: &Facts) -> Op
     let first = &flow.first().exchange;
     let req = &first.request;
     // The scheme compared in place (the lists are lower case), not lower-cased into a copy.
+    // The text before the first `:` (all of it without one), found by a byte search: the
+    // `char` pattern's searcher cost more than the rest of the test.
     let scheme_in = |u: &str, schemes: &[&str]| {
-        let scheme = u.split(':').next().unwrap_or("");
-        schemes.iter().any(|s| scheme.eq_ignore_ascii_case(s))
+        let scheme = &u.as_bytes()[..u.bytes().position(|b| b == b':').unwrap_or(u.len())];
+        schemes
+            .iter()
+            .any(|s| scheme.eq_ignore_ascii_case(s.as_bytes()))
     };
     let websocket = scheme_in(&req.url, &["ws", "wss"])
         || first_read
@@ -1446,6 +1460,9 @@ struct FirstRequest<'h> {
     headers: &'h crate::model::Headers,
     /// Per name of [`READ`]: its first line, and whether more lines follow.
     first: [Option<(&'h [u8], bool)>; READ.len()],
+    /// Per name of [`READ`]: its one line as text, once [`FirstRequest::str`] has checked it
+    /// (`Some(None)`: not one UTF-8 line). Each is asked several times a flow.
+    text: [std::cell::Cell<Option<Option<&'h str>>>; READ.len()],
 }
 
 /// The names [`FirstRequest`] reads, in [`Read`]'s order.
@@ -1479,7 +1496,11 @@ impl<'h> FirstRequest<'h> {
                 }
             }
         }
-        Self { headers, first }
+        Self {
+            headers,
+            first,
+            text: Default::default(),
+        }
     }
 
     fn has(&self, name: Read) -> bool {
@@ -1489,9 +1510,17 @@ impl<'h> FirstRequest<'h> {
     /// The value as [`header_str`] gives it.
     fn str(&self, name: Read) -> Option<Cow<'h, str>> {
         let (value, more) = self.first[name as usize]?;
-        match std::str::from_utf8(crate::model::trim_http_ws(value)) {
-            Ok(v) if !more => Some(Cow::Borrowed(v)),
-            _ => self.headers.get_str(READ[name as usize]).map(Cow::Owned),
+        let text = &self.text[name as usize];
+        let one_line = text.get().unwrap_or_else(|| {
+            let checked = std::str::from_utf8(crate::model::trim_http_ws(value))
+                .ok()
+                .filter(|_| !more);
+            text.set(Some(checked));
+            checked
+        });
+        match one_line {
+            Some(v) => Some(Cow::Borrowed(v)),
+            None => self.headers.get_str(READ[name as usize]).map(Cow::Owned),
         }
     }
 
@@ -1815,6 +1844,8 @@ mod tests {
             let first = FirstRequest::of(&headers);
             let all = [Read::Origin, Read::Referer, Read::SecFetchMode, Read::SecFetchSite, Read::Upgrade];
             for (read, name) in all.into_iter().zip(READ) {
+                proptest::prop_assert_eq!(first.str(read), header_str(&headers, name));
+                // Asked again: the text checked the first time.
                 proptest::prop_assert_eq!(first.str(read), header_str(&headers, name));
                 proptest::prop_assert_eq!(first.has(read), headers.get_all(name).next().is_some());
                 proptest::prop_assert_eq!(

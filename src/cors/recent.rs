@@ -1,0 +1,397 @@
+//! Owns the per-thread memo of header readings across flows: a request's author headers
+//! ([`author_headers`]) and each browser's unsafe names among them ([`judge_author_headers`]),
+//! and a preflight response's allow lists ([`AllowLists`]), looked up by the exact bytes each
+//! reads.
+//!
+//! A page sends the same few header sets again and again (pl20: two author sets cover 70 % of
+//! its requests), and judging them was the largest per-flow cost of deciding (`unsafe_names`,
+//! 8,700 instructions a flow). Exact: the first key holds every byte `author_headers` reads
+//! (every name, and the values of `Cache-Control` and `Pragma`), and so fixes the author
+//! headers' names; its entry ([`Authored`]) keeps each browser's and value encoding's answers
+//! under the values of the author headers some browser has a value rule for
+//! ([`has_value_rule`]: any other name is unsafe whatever its value), the rest of what
+//! `judge_author_headers` reads. A hit compares the whole key, piece by piece, in place (a key
+//! is copied only when it is remembered). Bounded: a fixed number of slots and of value sets
+//! per slot, and keys longer than [`MAX_KEY`] are judged without the memo.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use super::browser::Browser;
+use super::engine::{AllowLists, ALLOW_HEADERS, ALLOW_METHODS, MAX_AGE};
+use super::headers::{
+    author_headers, has_value_rule, judge_author_headers, Positions, ValueEncoding,
+};
+use crate::model::Headers;
+
+/// Slots per table, direct-mapped by the key's hash.
+const SLOTS: usize = 64;
+/// Longer keys (hostile or unusual heads) are judged each time: copying them costs more than
+/// the memo saves, and the table's memory stays small.
+const MAX_KEY: usize = 1024;
+
+/// A key: the byte pieces a judgement reads, in order (each is hashed and compared with its
+/// length, so pieces cannot run together).
+trait Key {
+    /// Calls `f` on each piece until it returns `false`; whether every call returned `true`.
+    fn pieces(&self, f: &mut impl FnMut(&[u8]) -> bool) -> bool;
+}
+
+/// One memo: `SLOTS` remembered (key, answer) pairs, a key stored as its pieces, each a
+/// 4-byte length and its bytes.
+struct Table<V> {
+    slots: Vec<Option<(Vec<u8>, V)>>,
+}
+
+fn mix(h: u64, word: u64) -> u64 {
+    (h ^ word)
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        .rotate_left(29)
+}
+
+/// A piece's hash: its length and its first and last eight bytes (the comparison reads every
+/// byte; the hash only spreads the keys over the slots).
+fn hash_piece(h: u64, p: &[u8]) -> u64 {
+    let h = mix(h, p.len() as u64);
+    match (p.first_chunk::<8>(), p.last_chunk::<8>()) {
+        (Some(first), Some(last)) => mix(
+            mix(h, u64::from_le_bytes(*first)),
+            u64::from_le_bytes(*last),
+        ),
+        _ => mix(h, p.iter().fold(0, |w, &b| w << 8 | u64::from(b))),
+    }
+}
+
+/// Whether `stored` (pieces as [`Table`] keeps them) is exactly `key`'s pieces.
+fn stored_is(stored: &[u8], key: &impl Key) -> bool {
+    let mut rest = stored;
+    let all = key.pieces(&mut |p| {
+        let Some((len, after)) = rest.split_first_chunk::<4>() else {
+            return false;
+        };
+        let same = u32::from_le_bytes(*len) as usize == p.len()
+            && after.get(..p.len()).is_some_and(|b| b == p);
+        rest = after.get(p.len()..).unwrap_or_default();
+        same
+    });
+    all && rest.is_empty()
+}
+
+impl<V: Clone> Table<V> {
+    const fn new() -> Self {
+        Self { slots: Vec::new() }
+    }
+
+    /// The answer remembered under `key`, else `compute`'s, remembered.
+    fn get(&mut self, key: &impl Key, compute: impl FnOnce() -> V) -> V {
+        let (mut h, mut len) = (0u64, 0usize);
+        let short = key.pieces(&mut |p| {
+            h = hash_piece(h, p);
+            len += 4 + p.len();
+            len <= MAX_KEY
+        });
+        if !short {
+            return compute();
+        }
+        if self.slots.is_empty() {
+            self.slots.resize_with(SLOTS, || None);
+        }
+        let slot = &mut self.slots[(h as usize) % SLOTS];
+        if let Some((stored, answer)) = slot {
+            if stored_is(stored, key) {
+                return answer.clone();
+            }
+        }
+        let answer = compute();
+        let (stored, kept) = slot.get_or_insert_with(|| (Vec::new(), answer.clone()));
+        stored.clear();
+        store(stored, key);
+        kept.clone_from(&answer);
+        answer
+    }
+}
+
+/// `key`'s pieces appended to `stored` as [`Table`] keeps them.
+fn store(stored: &mut Vec<u8>, key: &impl Key) {
+    key.pieces(&mut |p| {
+        // Within MAX_KEY, so the length fits.
+        stored.extend_from_slice(&(p.len() as u32).to_le_bytes());
+        stored.extend_from_slice(p);
+        true
+    });
+}
+
+thread_local! {
+    static AUTHORS: RefCell<Table<Rc<Authored>>> = const { RefCell::new(Table::new()) };
+    static ALLOW_LISTS: RefCell<Table<Rc<AllowLists>>> = const { RefCell::new(Table::new()) };
+}
+
+/// [`AllowLists::parse`]'s key: the lines it reads (`Access-Control-Allow-Methods`, `-Headers`
+/// and `-Max-Age`), in order, each after a piece naming which it is.
+struct ListsKey<'a>(&'a Headers);
+
+impl Key for ListsKey<'_> {
+    fn pieces(&self, f: &mut impl FnMut(&[u8]) -> bool) -> bool {
+        let is =
+            |n: &[u8], want: &str| n.len() == want.len() && n.eq_ignore_ascii_case(want.as_bytes());
+        self.0.iter().all(|(n, v)| {
+            let kind: &[u8] = if is(n, ALLOW_METHODS) {
+                b"m"
+            } else if is(n, ALLOW_HEADERS) {
+                b"h"
+            } else if is(n, MAX_AGE) {
+                b"a"
+            } else {
+                return true;
+            };
+            f(kind) && f(v)
+        })
+    }
+}
+
+/// A preflight response's allow lists ([`AllowLists::parse`] of its `headers`), remembered
+/// by the lines they are read from ([`ListsKey`]): a server answers its preflights alike.
+pub(crate) fn allow_lists(headers: &Headers) -> Rc<AllowLists> {
+    let compute = || Rc::new(AllowLists::parse(headers));
+    ALLOW_LISTS.with(|t| match t.try_borrow_mut() {
+        Ok(mut t) => t.get(&ListsKey(headers), compute),
+        Err(_) => compute(),
+    })
+}
+
+/// [`author_headers`]'s key: every name, and the values of `Cache-Control` and `Pragma` (the
+/// only values it reads).
+struct AuthorKey<'a>(&'a [(&'a [u8], &'a [u8])]);
+
+impl Key for AuthorKey<'_> {
+    fn pieces(&self, f: &mut impl FnMut(&[u8]) -> bool) -> bool {
+        self.0.iter().all(|(n, v)| {
+            let reads_value =
+                n.eq_ignore_ascii_case(b"cache-control") || n.eq_ignore_ascii_case(b"pragma");
+            f(n) && (!reads_value || f(v))
+        })
+    }
+}
+
+/// What a set of header names tells, shared by the requests that send it: the positions of
+/// its author headers ([`author_headers`]), and each browser's unsafe names among them
+/// ([`judge_author_headers`]) by the values they read.
+struct Authored {
+    positions: Positions,
+    /// Bit `j`: some browser has a value rule for the name of author header `j`
+    /// ([`has_value_rule`]); `None` with more author headers than bits (judged each time).
+    ruled: Option<u64>,
+    /// The values of the ruled author headers (pieces as [`Table`] keeps them) and the
+    /// answers for them; the last few sets of values seen, most recent last.
+    judged: RefCell<ValueSets>,
+}
+
+/// Sets of values (pieces as [`Table`] keeps them) and their answers, most recent last.
+type ValueSets = smallvec::SmallVec<[(Vec<u8>, Shared); 1]>;
+
+/// Answers per browser and value encoding ([`slot_of`]).
+type Answers = [Option<Vec<String>>; 6];
+
+/// One set of values' answers, shared with the flows' hops that send them ([`HopJudged`]).
+type Shared = Rc<RefCell<Answers>>;
+
+/// Sets of values remembered per set of names.
+const VALUE_SETS: usize = 4;
+
+fn slot_of(browser: Browser, enc: ValueEncoding) -> usize {
+    browser as usize * 2 + enc as usize
+}
+
+/// The ruled author headers' values of one request.
+struct ValuesKey<'a> {
+    headers: &'a [(&'a [u8], &'a [u8])],
+    positions: &'a [usize],
+    ruled: u64,
+}
+
+impl Key for ValuesKey<'_> {
+    fn pieces(&self, f: &mut impl FnMut(&[u8]) -> bool) -> bool {
+        self.positions
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| self.ruled >> j & 1 == 1)
+            .all(|(_, &i)| f(self.headers[i].1))
+    }
+}
+
+impl Authored {
+    fn new(headers: &[(&[u8], &[u8])]) -> Self {
+        let positions = author_headers(headers);
+        let ruled = (positions.len() <= 64).then(|| {
+            positions.iter().enumerate().fold(0u64, |m, (j, &i)| {
+                let name = headers[i].0;
+                let any = crate::cors::ALL_BROWSERS
+                    .iter()
+                    .any(|&b| has_value_rule(b, name));
+                m | u64::from(any) << j
+            })
+        });
+        Self {
+            positions,
+            ruled,
+            judged: RefCell::new(smallvec::SmallVec::new()),
+        }
+    }
+
+    /// The answers remembered for the values of `headers` (a request with the names this was
+    /// made for), made empty when new; `None` where they are not remembered (too many author
+    /// headers, or values past [`MAX_KEY`]).
+    fn answers(&self, headers: &[(&[u8], &[u8])]) -> Option<Shared> {
+        let key = ValuesKey {
+            headers,
+            positions: &self.positions,
+            ruled: self.ruled?,
+        };
+        let mut judged = self.judged.try_borrow_mut().ok()?;
+        if let Some((_, shared)) = judged.iter().find(|(stored, _)| stored_is(stored, &key)) {
+            return Some(shared.clone());
+        }
+        let mut len = 0;
+        let short = key.pieces(&mut |p| {
+            len += 4 + p.len();
+            len <= MAX_KEY
+        });
+        if !short {
+            return None;
+        }
+        if judged.len() == VALUE_SETS {
+            judged.remove(0);
+        }
+        let mut stored = Vec::with_capacity(len);
+        store(&mut stored, &key);
+        let shared = Shared::default();
+        judged.push((stored, shared.clone()));
+        Some(shared)
+    }
+}
+
+/// What one request's header names and values tell (a flow's hop keeps it for its browsers):
+/// its author headers and the answers remembered for its values.
+pub(crate) struct HopJudged {
+    authored: Rc<Authored>,
+    answers: Option<Shared>,
+}
+
+impl HopJudged {
+    /// Looked up by the names ([`AuthorKey`]), then by the values of the author headers some
+    /// browser has a value rule for.
+    pub(crate) fn of(headers: &[(&[u8], &[u8])]) -> Self {
+        let compute = || Rc::new(Authored::new(headers));
+        let authored = AUTHORS.with(|t| match t.try_borrow_mut() {
+            Ok(mut t) => t.get(&AuthorKey(headers), compute),
+            Err(_) => compute(),
+        });
+        let answers = authored.answers(headers);
+        Self { authored, answers }
+    }
+
+    /// `browser`'s unsafe names ([`judge_author_headers`]) where remembered.
+    pub(crate) fn remembered(&self, browser: Browser, enc: ValueEncoding) -> Option<Vec<String>> {
+        let answers = self.answers.as_ref()?.try_borrow().ok()?;
+        // An empty list (most requests) without a call into the allocator's clone path.
+        answers[slot_of(browser, enc)].as_ref().map(|names| {
+            if names.is_empty() {
+                Vec::new()
+            } else {
+                names.clone()
+            }
+        })
+    }
+
+    /// `browser`'s unsafe names among `headers` (the request this was made for), remembered
+    /// or judged now and remembered.
+    pub(crate) fn judged(
+        &self,
+        browser: Browser,
+        enc: ValueEncoding,
+        headers: &[(&[u8], &[u8])],
+    ) -> Vec<String> {
+        if let Some(names) = self.remembered(browser, enc) {
+            return names;
+        }
+        let names = judge_author_headers(browser, headers, &self.authored.positions, enc);
+        if let Some(mut answers) = self.answers.as_ref().and_then(|a| a.try_borrow_mut().ok()) {
+            answers[slot_of(browser, enc)] = Some(names.clone());
+        }
+        names
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Names and values drawn from a small pool, so that lists repeat and collide in slots.
+    fn header() -> impl Strategy<Value = (Vec<u8>, Vec<u8>)> {
+        let names = prop::sample::select(vec![
+            "Accept",
+            "accept-language",
+            "Content-Type",
+            "cache-control",
+            "Pragma",
+            "X-Request-Id",
+            "Range",
+            "Cookie",
+            "User-Agent",
+            "Sec-Fetch-Mode",
+            "pragmb",
+            "Content-Language",
+            "x-custom",
+        ]);
+        let values = prop::sample::select(vec![
+            "no-cache",
+            "max-age=0",
+            "application/json",
+            "text/plain;charset=UTF-8",
+            "en-US,en;q=0.9",
+            "bytes=0-",
+            "caf\u{e9}",
+            "",
+            "a\"b",
+            "0123456789012345678901234567890123456789012345678901234567890123456789\
+             0123456789012345678901234567890123456789012345678901234567890123456789",
+        ]);
+        (names, values, prop::collection::vec(any::<u8>(), 0..3)).prop_map(|(n, v, extra)| {
+            let mut v = v.as_bytes().to_vec();
+            v.extend(extra.into_iter().filter(|b| *b > 0x20));
+            (n.as_bytes().to_vec(), v)
+        })
+    }
+
+    proptest! {
+        /// Every answer, remembered or not, equals the judgement made afresh.
+        #[test]
+        fn the_memo_changes_no_judgement(
+            lists in prop::collection::vec(prop::collection::vec(header(), 0..8), 1..40),
+            long in any::<bool>(),
+        ) {
+            for list in &lists {
+                let mut list = list.clone();
+                if long {
+                    // Past the key bound: a name without a value rule, and one with.
+                    list.push((b"x-long".to_vec(), vec![b'a'; MAX_KEY]));
+                    list.push((b"Accept".to_vec(), vec![b'a'; MAX_KEY]));
+                }
+                let headers: Vec<(&[u8], &[u8])> =
+                    list.iter().map(|(n, v)| (&n[..], &v[..])).collect();
+                let fresh = author_headers(&headers);
+                let hop = HopJudged::of(&headers);
+                prop_assert_eq!(&hop.authored.positions, &fresh);
+                for b in crate::cors::ALL_BROWSERS {
+                    for enc in [ValueEncoding::Latin1, ValueEncoding::Utf8] {
+                        let want = judge_author_headers(b, &headers, &fresh, enc);
+                        // Asked twice: the second answer is the remembered one.
+                        prop_assert_eq!(&hop.judged(b, enc, &headers), &want);
+                        prop_assert_eq!(&HopJudged::of(&headers).judged(b, enc, &headers), &want);
+                    }
+                }
+            }
+        }
+    }
+}
