@@ -43,6 +43,7 @@ warn_kinds! {
     H2Gap = "h2-gap": "A capture gap cut an HTTP/2 connection; its HPACK state is lost, so the rest of the connection is not read.",
     H2MalformedRequest = "h2-malformed-request": "An HTTP/2 request without :method or :path (RFC 9113 §8.3.1); the stream is skipped.",
     H2ProtocolError = "h2-protocol-error": "An HTTP/2 connection broke the protocol (bad frame, HPACK error); the rest of it is not read.",
+    HarEntryDuplicate = "har-entry-duplicate": "A HAR entry identical to an earlier one (same start, same content): the same request listed twice; analysed once.",
     HarEntryInvalid = "har-entry-invalid": "A HAR entry could not be read (wrong types, missing request); it is skipped.",
     HarEntryNoTime = "har-entry-no-time": "A HAR entry without a valid startedDateTime; it is ordered as time 0.",
     Http09 = "http-0.9": "An HTTP/0.9 request (no version); ignored.",

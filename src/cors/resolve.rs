@@ -1704,7 +1704,11 @@ fn inferred_mode(
         // Origin on a GET/HEAD means CORS tainting; XHR is always cors mode.
         Mode::Cors
     } else if let Some(e) = error {
-        if e.contains("ERR_ABORTED") {
+        // A no-cors request has a CORS-safelisted method (fetch throws before sending any
+        // other), so an aborted PUT or DELETE was a CORS request whatever its error.
+        let may_be_no_cors =
+            super::headers::is_safelisted_method(&first.request.method.to_ascii_uppercase());
+        if e.contains("ERR_ABORTED") && may_be_no_cors {
             Mode::NoCors
         } else {
             Mode::Cors

@@ -1025,13 +1025,42 @@ impl EntryIndex {
             flavour: meta.flavour(),
             browser: meta.browser_name().map(|b| b.id()),
         };
-        for e in entries {
+        // The record of the previous entry when the next one starts at the same time with the
+        // same content hash: a byte-identical record there is the same request listed twice.
+        let mut previous: Option<(Micros, u64, u64, Vec<u8>)> = None;
+        for (i, e) in entries.iter().enumerate() {
             let bytes: &[u8] = match &mut file {
                 Some(f) => f
                     .record(e.offset, e.len as usize)
                     .map_err(HarError::Spool)?,
                 // Offsets and lengths were taken from `memory` as it was filled.
                 None => &self.memory[e.offset as usize..(e.offset + u64::from(e.len)) as usize],
+            };
+            // Sorted by (time, tie): copies of one entry are neighbours. An entry's record holds
+            // everything the analysis reads of it but its start (the index's time, compared too),
+            // so an equal record is no new evidence; analysed twice, the spare copy pairs with
+            // some other exchange (a preflight copy taken as the unanswered preflight of a later
+            // request, and a credentials mode deduced from it). Merged or re-exported HARs hold
+            // such copies.
+            if let Some((time, tie, first, prev)) = &previous {
+                if (*time, *tie) == (e.time, e.tie) && prev.as_slice() == bytes {
+                    let (dup, first) = (e.entry, *first);
+                    diag.warn(WarnKind::HarEntryDuplicate, || {
+                        format!("{source}: entry {dup} repeats entry {first} (same start, same content); analysed once")
+                    });
+                    continue;
+                }
+            }
+            previous = if entries
+                .get(i + 1)
+                .is_some_and(|n| (n.time, n.tie) == (e.time, e.tie))
+            {
+                let mut buf = previous.take().map(|p| p.3).unwrap_or_default();
+                buf.clear();
+                buf.extend_from_slice(bytes);
+                Some((e.time, e.tie, e.entry, buf))
+            } else {
+                None
             };
             // The entry as the first pass parsed it; only a damaged spool fails here.
             match record::read(bytes) {
@@ -2348,11 +2377,32 @@ mod tests {
         assert!(read_opts(ONE, &small).2.count(WarnKind::LimitHarString) > 10);
     }
 
-    /// Two copies of `ONE`'s entry with `middle` (an entry's text) between them.
+    /// Two copies of `ONE`'s entry with `middle` (an entry's text) between them; the second
+    /// copy a millisecond later (a copy at the same time is the same entry listed twice).
     fn three_entries(middle: &str) -> String {
         let entry = &ONE[ONE.find("{\"pageref").unwrap()..ONE.len() - 3];
         let head = &ONE[..ONE.find("{\"pageref").unwrap()];
-        format!("{head}{entry},{middle},{entry}]}}}}")
+        let later = entry.replace("40.313Z", "40.314Z");
+        format!("{head}{entry},{middle},{later}]}}}}")
+    }
+
+    #[test]
+    fn an_entry_listed_twice_is_read_once() {
+        let entry = &ONE[ONE.find("{\"pageref").unwrap()..ONE.len() - 3];
+        let head = &ONE[..ONE.find("{\"pageref").unwrap()];
+        // Three copies (the third apart from the first two) and one a millisecond later.
+        let later = entry.replace("40.313Z", "40.314Z");
+        let text = format!("{head}{entry},{entry},{later},{entry}]}}}}");
+        let (r, out, diag) = read(&text);
+        assert!(r.is_ok(), "{r:?}");
+        let entries: Vec<_> = out.iter().map(|x| x.loc.position.clone()).collect();
+        assert_eq!(
+            entries,
+            [Position::HarEntry(0), Position::HarEntry(2)],
+            "the first copy is kept"
+        );
+        assert_eq!(diag.count(WarnKind::HarEntryDuplicate), 2);
+        assert!(diag.details(WarnKind::HarEntryDuplicate)[0].contains("entry 1 repeats entry 0"));
     }
 
     #[test]
@@ -2424,7 +2474,8 @@ mod tests {
 
     #[test]
     fn truncated_file_keeps_complete_entries() {
-        let two = ONE.replace("}]}}", "},") + &ONE[ONE.find("{\"pageref").unwrap()..];
+        let two = ONE.replace("}]}}", "},")
+            + &ONE[ONE.find("{\"pageref").unwrap()..].replace("40.313Z", "40.314Z");
         let (r, out, _) = read(&two);
         assert!(r.is_ok(), "{r:?}");
         assert_eq!(out.len(), 2);
