@@ -221,6 +221,26 @@ fn an_aborted_put_is_not_taken_for_no_cors() {
     );
 }
 
+/// Headers a proxy or an extension added past the CORS check (`Via`, `X-Forwarded-For` on every
+/// request of a HAR recorded behind a proxy): Chromium's recorded preflights did not announce
+/// them, so the page did not set them, and Firefox and Safari would not have preflighted for
+/// them either. They were judged as the page's, and every preflighted request the three
+/// browsers allowed came out blocked in Firefox and Safari (24 scenarios of devtools.har).
+#[test]
+fn headers_added_past_the_cors_check_are_not_the_pages() {
+    let path = "tests/data/field/devtools-proxy-added-headers.har";
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let put: Vec<_> = recs.iter().filter(|r| r.method == "PUT").collect();
+    assert_eq!(put.len(), 2);
+    for r in put {
+        let got = format!(
+            "{:?} {:?}/{:?} {:?}/{:?}",
+            r.verdict, r.firefox_verdict, r.firefox_reason, r.safari_verdict, r.safari_reason
+        );
+        assert_eq!(got, "Allowed Allowed/None Allowed/None", "{}", r.url);
+    }
+}
+
 // --------------------------------------------------------------------------------- capture
 
 const PCAP: &str = "tests/data/captures/chromium.pcap";
@@ -301,4 +321,28 @@ fn capture_mutations_keep_every_verdict() {
         let got = records("t.pcap", pcap(&head, &p));
         same_verdicts(what, &want, &got);
     }
+}
+
+/// KNOWN GAP (reported, not fixed this round): the capture lost the segment carrying the PATCH
+/// that followed a passed preflight (the server's `200` to it is in the capture, the request is
+/// not: `http-response-without-request`, `tcp-gap`). The preflight is then taken as one whose
+/// request the browser never sent, and credentials are deduced to explain that:
+/// `blocked/PreflightInvalidAllowCredentials`, where the request was allowed. With the loss on
+/// the preflight's own connection the absence is no evidence; the verdict should be `unknown`.
+#[test]
+#[ignore = "known gap: capture loss after a preflight is taken as a request never sent"]
+fn a_request_lost_by_the_capture_is_not_taken_as_never_sent() {
+    let path = "tests/data/field/capture-request-segment-lost.pcap";
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let patch = recs
+        .iter()
+        .find(|r| r.method == "PATCH")
+        .expect("the PATCH");
+    assert_ne!(
+        format!("{:?}", patch.verdict),
+        "Blocked",
+        "{:?}: {:?}",
+        patch.reason,
+        patch.note
+    );
 }
