@@ -323,6 +323,33 @@ fn capture_mutations_keep_every_verdict() {
     }
 }
 
+/// Two captures of one machine merged (Chromium's, and Firefox's two seconds later, both from
+/// 127.0.0.1): Chromium's credentialed PUT was stopped at its preflight (only the preflight is
+/// on the wire), and Firefox's uncredentialed PUT of the same URL two seconds later, right after
+/// its own preflight, was taken as the request of Chromium's unanswered preflight; Firefox's
+/// preflight was left alone and read as a credentialed request it stopped
+/// (`blocked/PreflightInvalidAllowCredentials` for a request that went through). A request is
+/// paired with the preflight it follows at once.
+#[test]
+fn a_retry_pairs_with_its_own_preflight() {
+    let path = "tests/data/field/capture-retry-after-unanswered-preflight.pcap";
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let got: Vec<String> = recs
+        .iter()
+        .filter(|r| r.method == "PUT")
+        .map(|r| format!("{} {:?} {}", r.time, r.verdict, r.recorded_by))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "2026-11-24T19:47:01.499Z Allowed chromium",
+            "2026-11-24T19:47:01.798Z Blocked chromium",
+            "2026-11-24T19:47:03.498Z Allowed firefox",
+            "2026-11-24T19:47:03.853Z Blocked firefox",
+        ]
+    );
+}
+
 /// KNOWN GAP (reported, not fixed this round): the capture lost the segment carrying the PATCH
 /// that followed a passed preflight (the server's `200` to it is in the capture, the request is
 /// not: `http-response-without-request`, `tcp-gap`). The preflight is then taken as one whose
