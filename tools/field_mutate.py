@@ -480,6 +480,113 @@ def multi_routes(corpus, set_):
     return {t["id"] for t in truth if c[(ROUTE.search(t["url"]).group(1), t["page_origin"])] > 1}
 
 
+# ---------------------------------------------------------------- merged inputs
+
+def rfc_time(r):
+    import datetime
+    return datetime.datetime.fromisoformat(r["time"].replace("Z", "+00:00")).timestamp()
+
+
+VERDICT_FIELDS = ("verdict", "reason", "firefox_verdict", "firefox_reason", "safari_verdict",
+                  "safari_reason")
+
+
+def consistency(bin_, parts, merged, extra):
+    """Each part's records (src, time shift in seconds) must be in the merged input's records,
+    at the shifted time, with the same verdicts: the merge adds traffic, it decides nothing.
+    Returns the differences."""
+    rc, err, got = run_direct(bin_, merged, extra)
+    if rc not in (0, 1) or "panicked" in str(err):
+        return [f"exit {rc}: {str(err)[-300:]}"]
+    diffs, used = [], set()
+    for src, shift in parts:
+        _, _, want = run_direct(bin_, src, extra)
+        for r in want:
+            c = [i for i, x in enumerate(got) if i not in used and x["url"] == r["url"]
+                 and x["method"] == r["method"] and abs(rfc_time(x) - rfc_time(r) - shift) < 0.003]
+            vs = {tuple(got[i].get(f) for f in VERDICT_FIELDS) for i in c}
+            want_v = tuple(r.get(f) for f in VERDICT_FIELDS)
+            if vs != {want_v}:
+                diffs.append(f"{os.path.basename(src)} {r['method']} {r['url']} at {r['time']}: "
+                             f"want {want_v}, got {sorted(vs, key=str)}")
+            elif c:
+                used.add(c[0])
+    return diffs
+
+
+def merge_captures(a, b, out, gap_us):
+    """`b` shifted to start `gap_us` after `a` starts, merged with it by time."""
+    ca, cb = Cap(a), Cap(b)
+    t0 = lambda c: min(it[1] for it in c.items if it[0] == "pkt")
+    shift = t0(ca) - t0(cb) + gap_us
+    for it in cb.items:
+        if it[0] == "pkt":
+            it[1] += shift
+    pk = sorted([it for it in ca.items + cb.items if it[0] == "pkt"], key=lambda it: it[1])
+    ca.items = [it for it in ca.items if it[0] == "blk"] + pk
+    ca.write(out)
+    return shift / 1e6
+
+
+def concat_har(src, out, shift_s):
+    """The HAR's entries followed by a copy of them `shift_s` seconds later (a second session
+    appended, e.g. two exports merged)."""
+    import datetime
+    h = har_load(src)
+    extra = copy.deepcopy(entries(h))
+    for e in extra:
+        t = datetime.datetime.fromisoformat(e["startedDateTime"].replace("Z", "+00:00"))
+        e["startedDateTime"] = (t + datetime.timedelta(seconds=shift_s)).isoformat(timespec="milliseconds")
+    h["log"]["entries"] = entries(h) + extra
+    json.dump(h, open(out, "w"))
+    return shift_s
+
+
+MERGES = [
+    # (name, how, sources relative to the corpus, extra)
+    ("merge-chromium-firefox", "cap", ("dev/capture.pcap", "dev/capture-firefox.pcap"), ""),
+    ("merge-chromium-webkit", "cap", ("dev/capture.pcap", "dev/capture-webkit.pcap"), ""),
+    ("merge-firefox-webkit", "cap", ("dev/capture-firefox.pcap", "dev/capture-webkit.pcap"), ""),
+    # A copy of the capture whose client moved to 127.0.0.2, 0.25 s later (`c_merge_shifted`).
+    # (A copy from the same client is the same TCP stream twice: read once, as retransmissions.)
+    ("merge-moved-client", "moved", ("dev/capture.pcap",), ""),
+    ("merge-moved-client-firefox", "moved", ("dev/capture-firefox.pcap",), ""),
+    ("merge-moved-client-dsb", "moved", ("tls-dev/capture-dsb.pcapng",), ""),
+    ("har-second-session", "har", ("dev/devtools.har",), ""),
+    ("har-second-session-playwright", "har", ("dev/playwright.har",), ""),
+    ("har-second-session-chrome-har", "har", ("dev/chrome-har.har",), ""),
+]
+
+
+def run_merges(a, out):
+    findings = 0
+    for name, how, srcs, extra in MERGES:
+        if a.only and a.only not in name:
+            continue
+        srcs = [os.path.join(a.corpus, x) for x in srcs]
+        if how == "moved":
+            c = Cap(srcs[0])
+            c_merge_shifted(c, None)
+            merged = os.path.join(out, f"{name}.{'pcapng' if c.ng else 'pcap'}")
+            c.write(merged)
+            parts = [(srcs[0], 0.0), (srcs[0], 0.25)]
+        elif how == "cap":
+            ext = "pcapng" if srcs[0].endswith("pcapng") else "pcap"
+            merged = os.path.join(out, f"{name}.{ext}")
+            gap = 300_000 if srcs[0] == srcs[1] else 2_000_000
+            shift = merge_captures(srcs[0], srcs[1], merged, gap)
+            parts = [(srcs[0], 0.0), (srcs[1], shift)]
+        else:
+            merged = os.path.join(out, f"{name}.har")
+            parts = [(srcs[0], 0.0), (srcs[0], concat_har(srcs[0], merged, 3600.0))]
+        diffs = consistency(a.bin, parts, merged, extra.split())
+        print(f"{name} ({os.path.basename(merged)}): {len(diffs)} difference(s)")
+        for d in diffs:
+            findings += 1
+            print(f"FINDING {name}: {d}")
+    return findings
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -562,6 +669,7 @@ def main():
                                 print(f"{label} {tag} [{b}] {sid}: was {was}, now WRONG: want {want} got {got}")
                             elif a.v and kind != was:
                                 print(f"  {sid}: {was} -> {kind} (want {want} got {got})")
+    findings += run_merges(a, out)
     print(f"{findings} finding(s); mutated files in {out}")
     sys.exit(1 if findings else 0)
 
