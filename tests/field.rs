@@ -221,6 +221,47 @@ fn an_aborted_put_is_not_taken_for_no_cors() {
     );
 }
 
+/// Entries exported without their request headers (an empty list: not even `Host`), as an
+/// export shows provisional or missing headers: a cross-origin GET without `Origin` was taken
+/// for a no-cors request (`not-cors`), though Chromium failed it with its CORS error after the
+/// answer came (DevTools), or failed the redirect it led to (Playwright). A missing list shows
+/// nothing of `Origin`; a CORS failure of an answered request is never a no-cors one.
+#[test]
+fn requests_exported_without_headers_are_not_taken_for_no_cors() {
+    for (path, url_part, want) in [
+        (
+            "tests/data/field/devtools-request-headers-not-exported.har",
+            "d-simple-get-acao-https",
+            "Blocked",
+        ),
+        (
+            "tests/data/field/devtools-request-headers-not-exported.har",
+            "d-simple-get-exact-acao",
+            "Allowed",
+        ),
+        (
+            "tests/data/field/playwright-redirect-request-headers-not-exported.har",
+            "d-redir-cross-to-cross-origin-null-mismatch",
+            "Blocked",
+        ),
+    ] {
+        let recs = records(path, std::fs::read(root().join(path)).unwrap());
+        let r = recs
+            .iter()
+            .find(|r| r.url.contains(url_part))
+            .unwrap_or_else(|| panic!("{path}: no record of {url_part}"));
+        assert_eq!(
+            format!(
+                "{:?} {:?} {:?}",
+                r.verdict, r.firefox_verdict, r.safari_verdict
+            ),
+            format!("{want} {want} {want}"),
+            "{path} {url_part}: {:?}",
+            r.note
+        );
+    }
+}
+
 /// Headers a proxy or an extension added past the CORS check (`Via`, `X-Forwarded-For` on every
 /// request of a HAR recorded behind a proxy): Chromium's recorded preflights did not announce
 /// them, so the page did not set them, and Firefox and Safari would not have preflighted for

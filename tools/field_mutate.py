@@ -162,7 +162,43 @@ def m_shuffle(h, rng):
     return h, False
 
 
+SECRET_HEADERS = {"cookie", "set-cookie", "authorization", "proxy-authorization"}
+
+
+def m_sanitized(h, rng):
+    """What HAR sanitizers (Google's har-sanitizer, the DevTools "export sanitized HAR") do:
+    Cookie, Set-Cookie and Authorization values and the cookies arrays removed."""
+    for e in entries(h):
+        for side in ("request", "response"):
+            e[side]["headers"] = [x for x in e[side].get("headers", [])
+                                  if x["name"].lower() not in SECRET_HEADERS]
+            e[side]["cookies"] = []
+    return h, True
+
+
+def m_sanitized_redacted(h, rng):
+    """Sanitized by redacting values instead of removing the headers."""
+    for e in entries(h):
+        for side in ("request", "response"):
+            for x in e[side].get("headers", []):
+                if x["name"].lower() in SECRET_HEADERS:
+                    x["value"] = "[REDACTED]"
+            for c in e[side].get("cookies", []):
+                c["value"] = "[REDACTED]"
+    return h, True
+
+
+def m_no_request_headers(h, rng):
+    """A tenth of the entries list no request headers (provisional headers not exported)."""
+    for e in entries(h):
+        if rng.random() < 0.1:
+            e["request"]["headers"] = []
+    return h, True
+
+
 HAR_MUTATIONS = {
+    "sanitized": m_sanitized, "sanitized-redacted": m_sanitized_redacted,
+    "no-request-headers": m_no_request_headers,
     "dup-adjacent": m_dup_adjacent, "dup-far": m_dup_far, "drop-preflights": m_drop_preflights,
     "drop-after-preflight": m_drop_after_preflight, "drop-random": m_drop_random,
     "status0": m_status0, "error-field": m_error_field, "lower-headers": m_lower_headers,
@@ -613,7 +649,8 @@ def main():
             if a.only and a.only not in f"{set_}/{fname}:{mut}":
                 continue
             for seed in range(a.seeds if mut not in ("lower-headers", "upper-headers", "proxy-headers",
-                                                     "timezone", "no-pages", "drop-preflights",
+                                                     "timezone", "no-pages", "drop-preflights", "sanitized",
+                                                     "sanitized-redacted",
                                                      "drop-after-preflight", "snaplen200", "shift-ts",
                                                      "to-pcapng", "vlan", "sll") else 1):
                 rng = random.Random(f"{fname}:{mut}:{seed}")

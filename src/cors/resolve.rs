@@ -1669,9 +1669,12 @@ fn inferred_mode(
         .hops
         .iter()
         .any(|h| h.exchange.request.headers.contains("origin") && cross(&h.exchange.request.url));
+    // A request listed with no headers at all was exported without them (a browser sends
+    // Host, User-Agent and more): its missing `Origin` shows nothing.
     let cross_get_without_origin = flow.hops.iter().any(|h| {
         let r = &h.exchange.request;
         matches!(r.method.as_str(), "GET" | "HEAD")
+            && r.headers.len() > 0
             && !r.headers.contains("origin")
             && !provisional(&h.exchange)
             && cross(&r.url)
@@ -1682,6 +1685,14 @@ fn inferred_mode(
         Mode::NoCors
     } else if matches!(rt, Some("document" | "iframe" | "subdocument")) {
         Mode::Navigate
+    } else if error.is_some()
+        && flow.last().exchange.evidence.cors_error
+        && flow.last().exchange.response.is_some()
+    {
+        // The browser failed, with its CORS error, a request it got an answer to: a no-cors
+        // request's answer goes to the page opaque, never failed for itself. (An export that
+        // lists no request headers, not even `Origin`, shows nothing else of the mode.)
+        Mode::Cors
     } else if cross_get_without_origin
         && !cross_with_origin
         && !(first.evidence.recording == OutcomeRecording::DropsBlocked
