@@ -437,7 +437,46 @@ def c_merge_shifted(c, rng):
     return False
 
 
+def _ip_checksum(d):
+    d[24:26] = b"\0\0"
+    s = sum(struct.unpack(">10H", bytes(d[14:34])))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    d[24:26] = struct.pack(">H", ~s & 0xFFFF)
+
+
+def c_resegment(c, rng):
+    """Every data segment sent as two (another MSS, TSO off): the same bytes, more packets.
+    The TCP checksum is left as it was (captures on loopback and with offload carry wrong ones
+    anyway)."""
+    out = []
+    for it in c.items:
+        if it[0] != "pkt" or c.link != 1 or tcp_payload_len(it[2], c.link) < 2:
+            out.append(it)
+            continue
+        d = it[2]
+        if struct.unpack(">H", d[12:14])[0] != 0x0800 or len(d) < 14 + struct.unpack(">H", d[16:18])[0]:
+            out.append(it)
+            continue
+        ihl = (d[14] & 15) * 4
+        doff = (d[14 + ihl + 12] >> 4) * 4
+        head, payload = d[:14 + ihl + doff], d[14 + ihl + doff:14 + struct.unpack(">H", d[16:18])[0]]
+        cut = rng.randint(1, len(payload) - 1)
+        seq = struct.unpack(">I", head[14 + ihl + 4:14 + ihl + 8])[0]
+        for k, (part, sq) in enumerate(((payload[:cut], seq), (payload[cut:], (seq + cut) & 0xFFFFFFFF))):
+            p = bytearray(head) + part
+            p[16:18] = struct.pack(">H", ihl + doff + len(part))
+            p[14 + ihl + 4:14 + ihl + 8] = struct.pack(">I", sq)
+            if k == 0:
+                p[14 + ihl + 13] &= ~0x09 & 0xFF  # FIN and PSH only on the second half
+            _ip_checksum(p)
+            out.append(["pkt", it[1] + k, bytes(p), len(p), it[4]])
+    c.items = out
+    return False
+
+
 CAP_MUTATIONS = {
+    "resegment": c_resegment,
     "dup-retrans": c_dup_retrans, "dup-adjacent": c_dup_adjacent,
     "reorder-arrival": c_reorder_arrival, "reorder-file": c_reorder_file,
     "drop-data": c_drop_data, "drop-any": c_drop_any, "snaplen200": c_snaplen,
@@ -652,7 +691,7 @@ def main():
                                                      "timezone", "no-pages", "drop-preflights", "sanitized",
                                                      "sanitized-redacted",
                                                      "drop-after-preflight", "snaplen200", "shift-ts",
-                                                     "to-pcapng", "vlan", "sll") else 1):
+                                                     "to-pcapng", "vlan", "sll", "resegment") else 1):
                 rng = random.Random(f"{fname}:{mut}:{seed}")
                 variants = []
                 stem = f"{set_}-{fname.rsplit('.', 1)[0]}-{mut}-{seed}"
