@@ -286,8 +286,11 @@ fn headers_added_past_the_cors_check_are_not_the_pages() {
 
 const PCAP: &str = "tests/data/captures/chromium.pcap";
 
-/// A little-endian microsecond pcap's packets: (seconds, microseconds, data).
-fn packets(bytes: &[u8]) -> (Vec<u8>, Vec<(u32, u32, Vec<u8>)>) {
+/// A packet of a pcap: (seconds, microseconds, data).
+type Packet = (u32, u32, Vec<u8>);
+
+/// A little-endian microsecond pcap's file header and packets.
+fn packets(bytes: &[u8]) -> (Vec<u8>, Vec<Packet>) {
     assert_eq!(
         &bytes[..4],
         &[0xd4, 0xc3, 0xb2, 0xa1],
@@ -308,7 +311,7 @@ fn packets(bytes: &[u8]) -> (Vec<u8>, Vec<(u32, u32, Vec<u8>)>) {
     (bytes[..24].to_vec(), out)
 }
 
-fn pcap(head: &[u8], pkts: &[(u32, u32, Vec<u8>)]) -> Vec<u8> {
+fn pcap(head: &[u8], pkts: &[Packet]) -> Vec<u8> {
     let mut out = head.to_vec();
     for (s, us, data) in pkts {
         for x in [*s, *us, data.len() as u32, data.len() as u32] {

@@ -2395,7 +2395,7 @@ mod tests {
         let text = format!("{head}{entry},{entry},{later},{entry}]}}}}");
         let (r, out, diag) = read(&text);
         assert!(r.is_ok(), "{r:?}");
-        let entries: Vec<_> = out.iter().map(|x| x.loc.position.clone()).collect();
+        let entries: Vec<_> = out.iter().map(|x| x.loc.position).collect();
         assert_eq!(
             entries,
             [Position::HarEntry(0), Position::HarEntry(2)],
