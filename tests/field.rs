@@ -202,23 +202,25 @@ fn a_preflight_listed_twice_is_analysed_once() {
     );
 }
 
-/// A PUT that failed with `net::ERR_ABORTED` and no `Origin` listed (Playwright lists the
-/// provisional headers of a failed request) was taken for a no-cors request, `not-cors`; but a
-/// no-cors request has a safelisted method (fetch throws before sending a PUT), so it was a CORS
-/// request the input does not decide.
+/// A PUT, and a POST of JSON, that failed with `net::ERR_ABORTED` and no `Origin` listed
+/// (Playwright lists the provisional headers of a failed request) were taken for no-cors
+/// requests, `not-cors`; but a no-cors request has a safelisted method and Content-Type (fetch
+/// throws before sending a PUT, and drops `Content-Type: application/json`), so they were CORS
+/// requests the input does not decide.
 #[test]
-fn an_aborted_put_is_not_taken_for_no_cors() {
-    let path = "tests/data/field/playwright-put-aborted.har";
+fn aborted_requests_no_cors_cannot_send_are_not_taken_for_no_cors() {
+    let path = "tests/data/field/playwright-aborted-cors-requests.har";
     let bytes = std::fs::read(root().join(path)).unwrap();
     let recs = records(path, bytes);
-    let put = recs.iter().find(|r| r.method == "PUT").expect("the PUT");
-    assert_eq!(
-        format!("{:?}", put.verdict),
-        "Unknown",
-        "{:?}: {:?}",
-        put.verdict,
-        put.note
-    );
+    for method in ["PUT", "POST"] {
+        let r = recs.iter().find(|r| r.method == method).expect(method);
+        assert_eq!(
+            format!("{:?}", r.verdict),
+            "Unknown",
+            "{method}: {:?}",
+            r.note
+        );
+    }
 }
 
 /// Entries exported without their request headers (an empty list: not even `Host`), as an
@@ -272,13 +274,25 @@ fn headers_added_past_the_cors_check_are_not_the_pages() {
     let path = "tests/data/field/devtools-proxy-added-headers.har";
     let recs = records(path, std::fs::read(root().join(path)).unwrap());
     let put: Vec<_> = recs.iter().filter(|r| r.method == "PUT").collect();
-    assert_eq!(put.len(), 2);
+    assert_eq!(put.len(), 3);
     for r in put {
         let got = format!(
-            "{:?} {:?}/{:?} {:?}/{:?}",
-            r.verdict, r.firefox_verdict, r.firefox_reason, r.safari_verdict, r.safari_reason
+            "{:?}/{:?} {:?}/{:?} {:?}/{:?}",
+            r.verdict,
+            r.reason,
+            r.firefox_verdict,
+            r.firefox_reason,
+            r.safari_verdict,
+            r.safari_reason
         );
-        assert_eq!(got, "Allowed Allowed/None Allowed/None", "{}", r.url);
+        // The one whose actual response lacks Access-Control-Allow-Credentials stays blocked,
+        // for that reason, in all three (the added headers explain nothing).
+        let want = if r.url.contains("actual-no-acac") {
+            "Blocked/Some(\"InvalidAllowCredentials\") Blocked/Some(\"CORSMissingAllowCredentials\") Blocked/Some(\"AllowCredentialsNotTrue\")"
+        } else {
+            "Allowed/None Allowed/None Allowed/None"
+        };
+        assert_eq!(got, want, "{}", r.url);
     }
 }
 
@@ -416,4 +430,24 @@ fn a_request_lost_by_the_capture_is_not_taken_as_never_sent() {
         patch.reason,
         patch.note
     );
+}
+
+/// KNOWN GAP (reported, not fixed this round): the capture lost the segment carrying a `HEAD`
+/// request on a keep-alive connection. Its answer (headers only, with a `Content-Length`) is
+/// then read without its request, and the responses that follow are given to the wrong
+/// requests: `d-simple-get-http-error-with-acao` (a `500` with `Access-Control-Allow-Origin`,
+/// allowed) gets the next request's `404` without it and comes out
+/// `blocked/MissingAllowOriginHeader`. A response whose request the capture lost cannot be
+/// framed by its `Content-Length` (a `HEAD` answer has no body); the next status line, or the
+/// server's ACK numbers, tell which request each response answers.
+#[test]
+#[ignore = "known gap: a lost HEAD request shifts the responses that follow onto the wrong requests"]
+fn a_lost_head_request_does_not_shift_responses() {
+    let path = "tests/data/field/capture-head-request-lost.pcap";
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let r = recs
+        .iter()
+        .find(|r| r.url.contains("d-simple-get-http-error-with-acao"))
+        .expect("the GET");
+    assert_ne!(format!("{:?}", r.verdict), "Blocked", "{:?}", r.status);
 }

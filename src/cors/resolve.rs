@@ -1717,8 +1717,19 @@ fn inferred_mode(
     } else if let Some(e) = error {
         // A no-cors request has a CORS-safelisted method (fetch throws before sending any
         // other), so an aborted PUT or DELETE was a CORS request whatever its error.
+        // Likewise its headers: a no-cors request drops a Content-Type outside the three.
         let may_be_no_cors =
-            super::headers::is_safelisted_method(&first.request.method.to_ascii_uppercase());
+            super::headers::is_safelisted_method(&first.request.method.to_ascii_uppercase())
+                && first.request.headers.first("content-type").is_none_or(|v| {
+                    matches!(
+                        super::headers::mime_essence(v).as_deref(),
+                        Some(
+                            "application/x-www-form-urlencoded"
+                                | "multipart/form-data"
+                                | "text/plain"
+                        )
+                    )
+                });
         if e.contains("ERR_ABORTED") && may_be_no_cors {
             Mode::NoCors
         } else {
