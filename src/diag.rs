@@ -45,7 +45,7 @@ warn_kinds! {
     H2ProtocolError = "h2-protocol-error": "An HTTP/2 connection broke the protocol (bad frame, HPACK error); the rest of it is not read.",
     HarEntryDuplicate = "har-entry-duplicate": "A HAR entry identical to an earlier one (same start, same content): the same request listed twice; analysed once.",
     HarEntryInvalid = "har-entry-invalid": "A HAR entry could not be read (wrong types, missing request); it is skipped.",
-    HarEntryNoTime = "har-entry-no-time": "A HAR entry without a valid startedDateTime; it is ordered as time 0.",
+    HarEntryNoTime = "har-entry-no-time": "A HAR entry without a valid startedDateTime; it takes the start of the entry before it in the file, or of a neighbour that is its preflight or its request.",
     Http09 = "http-0.9": "An HTTP/0.9 request (no version); ignored.",
     HttpBadChunk = "http-bad-chunk": "A chunked body broke its framing; reading resumes at the next message head.",
     HttpBadFraming = "http-bad-framing": "A message's Transfer-Encoding / Content-Length cannot frame its body.",

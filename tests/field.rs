@@ -264,6 +264,24 @@ fn requests_exported_without_headers_are_not_taken_for_no_cors() {
     }
 }
 
+/// chrome-har entries without `startedDateTime` (a converted or hand-edited export): placed at
+/// time 0, a request could not pair with its preflight, and chrome-har's rule (an export that
+/// drops blocked requests: a preflight left alone is a block) reported two allowed requests
+/// `blocked/PreflightInvalidAllowCredentials`. An untimed entry now takes the start of the
+/// entry before it in the file, or of a neighbour that is its preflight or request (one of
+/// each order here: the PUT's preflight is listed before it, the GET's after).
+#[test]
+fn entries_without_a_start_pair_with_their_neighbours() {
+    let path = "tests/data/field/chrome-har-request-without-time.har";
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let got: Vec<String> = recs
+        .iter()
+        .filter(|r| r.url.contains("/s/"))
+        .map(|r| format!("{} {:?}", r.method, r.verdict))
+        .collect();
+    assert_eq!(got, ["PUT Allowed", "GET Allowed"]);
+}
+
 /// Headers a proxy or an extension added past the CORS check (`Via`, `X-Forwarded-For` on every
 /// request of a HAR recorded behind a proxy): Chromium's recorded preflights did not announce
 /// them, so the page did not set them, and Firefox and Safari would not have preflighted for

@@ -196,7 +196,16 @@ def m_no_request_headers(h, rng):
     return h, True
 
 
+def m_no_time(h, rng):
+    """A twentieth of the entries without `startedDateTime` (a hand-edited or converted HAR)."""
+    for e in entries(h):
+        if rng.random() < 0.05:
+            e.pop("startedDateTime", None)
+    return h, True
+
+
 HAR_MUTATIONS = {
+    "no-time": m_no_time,
     "sanitized": m_sanitized, "sanitized-redacted": m_sanitized_redacted,
     "no-request-headers": m_no_request_headers,
     "dup-adjacent": m_dup_adjacent, "dup-far": m_dup_far, "drop-preflights": m_drop_preflights,

@@ -848,6 +848,9 @@ struct Indexed {
     entry: u64,
     offset: u64,
     len: u32,
+    /// No valid `startedDateTime`: placed at the previous timed entry's start
+    /// ([`EntryIndex::last_time`]), or at its partner's where a neighbour in the file is that.
+    untimed: bool,
 }
 
 /// The index of valid entries and their spooled records ([`record`]), plus what the first
@@ -867,6 +870,11 @@ struct EntryIndex {
     /// The smallest `headersSize` excess over plainly written headers in the file (a server's
     /// constant habit), the baseline of `HeadSyntax::unexplained_bytes`.
     head_excess_floor: Option<i64>,
+    /// The start of the last entry before this one in the file that had one: an entry without
+    /// a valid `startedDateTime` is placed there (or at its partner's, [`Indexed::untimed`]),
+    /// among its neighbours in the file (exports list entries in time order), not at time 0
+    /// where nothing pairs with it (and a chrome-har preflight left alone reads as a block).
+    last_time: Micros,
 }
 
 /// What the entry's listed response headers need written plainly (HTTP/1.x only).
@@ -918,12 +926,15 @@ impl EntryIndex {
     fn add(
         &mut self,
         entry: u64,
-        time: Micros,
+        time: Option<Micros>,
         tie: u64,
         document: Option<(String, String)>,
         head_excess: Option<i64>,
         record: &[u8],
     ) {
+        let untimed = time.is_none();
+        let time = time.unwrap_or(self.last_time);
+        self.last_time = time;
         if let Some((page, url)) = document {
             self.page_document(&page, time, &url);
         }
@@ -932,6 +943,11 @@ impl EntryIndex {
             *floor = (*floor).min(x);
         }
         self.push_bytes(time, tie, entry, record);
+        if untimed {
+            if let Some(last) = self.entries.last_mut().filter(|e| e.entry == entry) {
+                last.untimed = true;
+            }
+        }
     }
 
     fn push_bytes(&mut self, time: Micros, tie: u64, entry: u64, bytes: &[u8]) {
@@ -980,6 +996,7 @@ impl EntryIndex {
             entry,
             offset,
             len,
+            untimed: false,
         });
     }
 
@@ -1004,7 +1021,6 @@ impl EntryIndex {
         diag: &mut Diagnostics,
     ) -> Result<(), HarError> {
         let mut entries = std::mem::take(&mut self.entries);
-        entries.sort_unstable_by_key(|e| (e.time, e.tie, e.entry));
         let mut file = match self.file.take() {
             Some(w) => Some(spool::SpoolFile::new(
                 w.into_inner()
@@ -1012,6 +1028,31 @@ impl EntryIndex {
             )),
             None => None,
         };
+        // `entries` is in file order here: an untimed entry whose neighbour in the file is its
+        // partner (the preflight of its request, or the request of its preflight) takes that
+        // one's start (`Indexed::untimed`).
+        for i in 0..entries.len() {
+            if !entries[i].untimed {
+                continue;
+            }
+            let Some((method, url)) = method_url(&self.memory, &mut file, &entries[i])? else {
+                continue;
+            };
+            for j in [i.checked_sub(1), i.checked_add(1)].into_iter().flatten() {
+                let Some(n) = entries.get(j).filter(|n| !n.untimed) else {
+                    continue;
+                };
+                let Some((m, u)) = method_url(&self.memory, &mut file, n)? else {
+                    continue;
+                };
+                let preflight = |m: &str| m.eq_ignore_ascii_case("OPTIONS");
+                if u == url && preflight(&m) != preflight(&method) {
+                    entries[i].time = n.time;
+                    break;
+                }
+            }
+        }
+        entries.sort_unstable_by_key(|e| (e.time, e.tie, e.entry));
         let pages: HashMap<String, String> = std::mem::take(&mut self.page_urls)
             .into_iter()
             .filter_map(|(id, (_, url))| {
@@ -1084,6 +1125,24 @@ impl EntryIndex {
         self.memory = Vec::new();
         Ok(())
     }
+}
+
+/// The method and URL of the indexed entry `e`, read back from the spool (`memory`, or `file`
+/// past it); `None` for a record that does not read back (the replay warns of it).
+fn method_url(
+    memory: &[u8],
+    file: &mut Option<spool::SpoolFile>,
+    e: &Indexed,
+) -> Result<Option<(String, String)>, HarError> {
+    let bytes: &[u8] = match file {
+        Some(f) => f
+            .record(e.offset, e.len as usize)
+            .map_err(HarError::Spool)?,
+        None => &memory[e.offset as usize..(e.offset + u64::from(e.len)) as usize],
+    };
+    Ok(record::read(bytes)
+        .ok()
+        .map(|raw| (raw.request.method.to_string(), raw.request.url.to_string())))
 }
 
 /// Where a string's next quote or backslash is in `rest` (its length if none is): eight
@@ -1767,22 +1826,20 @@ fn check_entry(
     index: u64,
     source: &Arc<str>,
     diag: &mut Diagnostics,
-) -> Option<Micros> {
+) -> Option<Option<Micros>> {
     if raw.request.url.is_empty() || raw.request.method.is_empty() {
         diag.warn(WarnKind::HarEntryInvalid, || {
             format!("{source}: entry {index}: no request method or URL")
         });
         return None;
     }
-    Some(match raw.started.as_deref().and_then(parse_time) {
-        Some(t) => t,
-        None => {
-            diag.warn(WarnKind::HarEntryNoTime, || {
-                format!("{source}: entry {index}: missing or invalid startedDateTime")
-            });
-            0
-        }
-    })
+    let time = raw.started.as_deref().and_then(parse_time);
+    if time.is_none() {
+        diag.warn(WarnKind::HarEntryNoTime, || {
+            format!("{source}: entry {index}: missing or invalid startedDateTime")
+        });
+    }
+    Some(time)
 }
 
 /// Whether an entry loads a page (its URL is the page's URL): a document by DevTools'
