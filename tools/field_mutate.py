@@ -484,7 +484,20 @@ def c_resegment(c, rng):
     return False
 
 
+def c_eth_trailer(c, rng):
+    """Every frame padded to Ethernet's 60-byte minimum and given 4 FCS bytes after the IP
+    packet (NICs that capture the FCS; short frames padded): the IP length says where the
+    packet ends."""
+    for it in c.items:
+        if it[0] == "pkt" and c.link == 1:
+            d = it[2] + b"\0" * max(0, 60 - len(it[2]))
+            it[2] = d + bytes(rng.randrange(256) for _ in range(4))
+            it[3] = len(it[2])
+    return False
+
+
 CAP_MUTATIONS = {
+    "eth-trailer": c_eth_trailer,
     "resegment": c_resegment,
     "dup-retrans": c_dup_retrans, "dup-adjacent": c_dup_adjacent,
     "reorder-arrival": c_reorder_arrival, "reorder-file": c_reorder_file,
@@ -700,7 +713,8 @@ def main():
                                                      "timezone", "no-pages", "drop-preflights", "sanitized",
                                                      "sanitized-redacted",
                                                      "drop-after-preflight", "snaplen200", "shift-ts",
-                                                     "to-pcapng", "vlan", "sll", "resegment") else 1):
+                                                     "to-pcapng", "vlan", "sll", "resegment",
+                                                     "eth-trailer") else 1):
                 rng = random.Random(f"{fname}:{mut}:{seed}")
                 variants = []
                 stem = f"{set_}-{fname.rsplit('.', 1)[0]}-{mut}-{seed}"
