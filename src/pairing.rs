@@ -430,6 +430,7 @@ impl Pairer {
                             && p.preflight_for.as_deref() == Some(a.x.request.method.as_str())
                             && Self::origins_compatible(&p.x, &a.x)
                             && times_fit(&p.x, &a.x, self.opts.lookahead)
+                            && !self.follows_another_preflight(*s, &p.x, &a.x)
                     })
                 })
                 .min();
@@ -479,6 +480,30 @@ impl Pairer {
         best.map(|(_, s)| s)
     }
 
+    /// Whether request `r`, far from preflight `pf` (at `pf_slot`), sits right at another
+    /// unclaimed preflight of its own: a browser sends a request as soon as its preflight is
+    /// answered, so that one is its preflight, and `pf` is one whose request never followed (a
+    /// credentialed request its preflight stopped, a copy, another page's) however near it is
+    /// in the window. Requests near their preflights, as parallel identical requests are,
+    /// pair as before.
+    fn follows_another_preflight(&self, pf_slot: Slot, pf: &Exchange, r: &Exchange) -> bool {
+        if follow_gap(pf, r) <= FOLLOWS_AT_ONCE {
+            return false;
+        }
+        let url = normalized(&r.request.url);
+        let url = url.as_deref().unwrap_or(&r.request.url);
+        let found = self.candidates(&r.client, url).any(|s| {
+            s != pf_slot
+                && self.get(&s).is_some_and(|q| {
+                    !q.claimed
+                        && q.preflight_for.as_deref() == Some(r.request.method.as_str())
+                        && Self::origins_compatible(&q.x, r)
+                        && follow_gap(&q.x, r) <= FOLLOWS_AT_ONCE
+                })
+        });
+        found
+    }
+
     /// The request a preflight at `slot` guarded: the nearest unclaimed request after it.
     fn find_actual(&self, slot: Slot) -> Option<Slot> {
         let p = self.get(&slot)?;
@@ -497,6 +522,7 @@ impl Pairer {
                         && a.x.request.method == method
                         && Self::origins_compatible(&p.x, &a.x)
                         && (!self.opts.time_ordered || times_fit(&p.x, &a.x, self.opts.lookahead))
+                        && !self.follows_another_preflight(slot, &p.x, &a.x)
                 })
             })
             .min()
@@ -681,6 +707,21 @@ fn times_fit(p: &Exchange, r: &Exchange, slack: Micros) -> bool {
 
 /// HAR times have millisecond precision.
 const ROUNDING: Micros = 2_000;
+
+/// How soon after its preflight's answer a browser sends the request, with room for a busy
+/// browser: a request this near a preflight is taken as that preflight's over a farther one.
+const FOLLOWS_AT_ONCE: Micros = 1_000_000;
+
+/// How far request `r` is from following preflight `p` at once: from the preflight's answer
+/// (its start where the duration is unknown) to the request, or from the request's entry to
+/// the preflight where an export logs the request first (DevTools).
+fn follow_gap(p: &Exchange, r: &Exchange) -> Micros {
+    if r.time < p.time {
+        return p.time.saturating_sub(r.time);
+    }
+    let dur = p.timings.total_ms.map_or(0, |ms| (ms * 1000.0) as Micros);
+    r.time.saturating_sub(p.time.saturating_add(dur))
+}
 
 /// A flow for a preflight whose request never appeared: the request is rebuilt from what the
 /// preflight announced (method, URL, origin), with no response.
@@ -963,6 +1004,57 @@ mod tests {
 
     /// A captured preflight that announced `x-probe` is not the one of a later request without
     /// it (probe recording ev-fail-*: the preflight failed, then a request that needed none).
+    /// A preflight whose request never followed (a credentialed request it stopped), then
+    /// seconds later a retry with a preflight of its own: the retry pairs with its own, the
+    /// first stays alone, for a capture and for a time-ordered HAR (where the request's entry
+    /// comes a moment before its preflight's). Parallel identical requests, each right at its
+    /// preflight, still pair one to one in order.
+    #[test]
+    fn a_request_pairs_with_the_preflight_it_follows_at_once() {
+        let url = "http://b.test/x";
+        let put = |t| at(t, "PUT", url, &[("Origin", "http://a.test")]);
+        let preflights = |flows: &[Flow]| -> Vec<(bool, Option<Micros>)> {
+            let mut v: Vec<_> = flows
+                .iter()
+                .map(|f| (f.first().sent, f.first().preflight.as_ref().map(|p| p.time)))
+                .collect();
+            v.sort();
+            v
+        };
+        // Capture: preflight, then the request 2 ms after it.
+        let xs = vec![preflight(0, url), preflight(3_000_000, url), put(3_002_000)];
+        let (flows, _) = run(xs, PairingOptions::default());
+        assert_eq!(
+            preflights(&flows),
+            [(false, Some(0)), (true, Some(3_000_000))],
+            "{flows:#?}"
+        );
+        // DevTools HAR: the request's entry 1 ms before its preflight's.
+        let xs = vec![preflight(0, url), put(1_500_000), preflight(1_501_000, url)];
+        let opts = PairingOptions::default().for_time_ordered();
+        let (flows, _) = run(xs, opts.clone());
+        assert_eq!(
+            preflights(&flows),
+            [(false, Some(0)), (true, Some(1_501_000))],
+            "{flows:#?}"
+        );
+        // Parallel: two preflights, then two requests, each within a few ms.
+        let xs = vec![
+            preflight(0, url),
+            preflight(1_000, url),
+            put(5_000),
+            put(6_000),
+        ];
+        for opts in [PairingOptions::default(), opts] {
+            let (flows, _) = run(xs.clone(), opts);
+            assert_eq!(
+                preflights(&flows),
+                [(true, Some(0)), (true, Some(1_000))],
+                "{flows:#?}"
+            );
+        }
+    }
+
     #[test]
     fn a_preflight_pairs_only_with_a_request_carrying_what_it_announced() {
         let url = "http://b.test/x";

@@ -1005,6 +1005,22 @@ fn names_of(
     } else {
         Vec::new()
     };
+    if sent && preflight.is_some() {
+        // The recorder announces every header it judges unsafe. One it would have judged unsafe
+        // on a request it sent after a recorded preflight that did not announce it was not the
+        // page's: an extension or a proxy added it past the CORS check (a HAR recorded behind
+        // a proxy lists `X-Forwarded-For` on every request), and no browser judges it.
+        let recorder_unsafe = (browser != recorder)
+            .then(|| unsafe_request_header_names_as(recorder, req.headers.iter(), enc));
+        names.retain(|n| {
+            recorder_unsafe
+                .as_ref()
+                .is_some_and(|u| u.binary_search(n).is_err())
+                || announced
+                    .as_ref()
+                    .is_some_and(|list| list.iter().any(|(a, _)| a == n))
+        });
+    }
     if let Some(list) = announced {
         for (n, own_rules_judged_it) in list.iter() {
             // Another browser announced it; this one judges it by its own safelist. With the

@@ -1698,9 +1698,12 @@ fn inferred_mode(
         .hops
         .iter()
         .any(|h| h.exchange.request.headers.contains("origin") && cross(&h.exchange.request.url));
+    // A request listed with no headers at all was exported without them (a browser sends
+    // Host, User-Agent and more): its missing `Origin` shows nothing.
     let cross_get_without_origin = flow.hops.iter().any(|h| {
         let r = &h.exchange.request;
         matches!(r.method.as_str(), "GET" | "HEAD")
+            && r.headers.len() > 0
             && !r.headers.contains("origin")
             && !provisional(&h.exchange)
             && cross(&r.url)
@@ -1711,6 +1714,14 @@ fn inferred_mode(
         Mode::NoCors
     } else if matches!(rt, Some("document" | "iframe" | "subdocument")) {
         Mode::Navigate
+    } else if error.is_some()
+        && flow.last().exchange.evidence.cors_error
+        && flow.last().exchange.response.is_some()
+    {
+        // The browser failed, with its CORS error, a request it got an answer to: a no-cors
+        // request's answer goes to the page opaque, never failed for itself. (An export that
+        // lists no request headers, not even `Origin`, shows nothing else of the mode.)
+        Mode::Cors
     } else if cross_get_without_origin
         && !cross_with_origin
         && !(first.evidence.recording == OutcomeRecording::DropsBlocked
@@ -1733,7 +1744,22 @@ fn inferred_mode(
         // Origin on a GET/HEAD means CORS tainting; XHR is always cors mode.
         Mode::Cors
     } else if let Some(e) = error {
-        if e.contains("ERR_ABORTED") {
+        // A no-cors request has a CORS-safelisted method (fetch throws before sending any
+        // other), so an aborted PUT or DELETE was a CORS request whatever its error.
+        // Likewise its headers: a no-cors request drops a Content-Type outside the three.
+        let may_be_no_cors =
+            super::headers::is_safelisted_method(&first.request.method.to_ascii_uppercase())
+                && first.request.headers.first("content-type").is_none_or(|v| {
+                    matches!(
+                        super::headers::mime_essence(v).as_deref(),
+                        Some(
+                            "application/x-www-form-urlencoded"
+                                | "multipart/form-data"
+                                | "text/plain"
+                        )
+                    )
+                });
+        if e.contains("ERR_ABORTED") && may_be_no_cors {
             Mode::NoCors
         } else {
             Mode::Cors

@@ -848,6 +848,9 @@ struct Indexed {
     entry: u64,
     offset: u64,
     len: u32,
+    /// No valid `startedDateTime`: placed at the previous timed entry's start
+    /// ([`EntryIndex::last_time`]), or at its partner's where a neighbour in the file is that.
+    untimed: bool,
 }
 
 /// The index of valid entries and their spooled records ([`record`]), plus what the first
@@ -867,6 +870,11 @@ struct EntryIndex {
     /// The smallest `headersSize` excess over plainly written headers in the file (a server's
     /// constant habit), the baseline of `HeadSyntax::unexplained_bytes`.
     head_excess_floor: Option<i64>,
+    /// The start of the last entry before this one in the file that had one: an entry without
+    /// a valid `startedDateTime` is placed there (or at its partner's, [`Indexed::untimed`]),
+    /// among its neighbours in the file (exports list entries in time order), not at time 0
+    /// where nothing pairs with it (and a chrome-har preflight left alone reads as a block).
+    last_time: Micros,
 }
 
 /// What the entry's listed response headers need written plainly (HTTP/1.x only).
@@ -918,12 +926,15 @@ impl EntryIndex {
     fn add(
         &mut self,
         entry: u64,
-        time: Micros,
+        time: Option<Micros>,
         tie: u64,
         document: Option<(String, String)>,
         head_excess: Option<i64>,
         record: &[u8],
     ) {
+        let untimed = time.is_none();
+        let time = time.unwrap_or(self.last_time);
+        self.last_time = time;
         if let Some((page, url)) = document {
             self.page_document(&page, time, &url);
         }
@@ -932,6 +943,11 @@ impl EntryIndex {
             *floor = (*floor).min(x);
         }
         self.push_bytes(time, tie, entry, record);
+        if untimed {
+            if let Some(last) = self.entries.last_mut().filter(|e| e.entry == entry) {
+                last.untimed = true;
+            }
+        }
     }
 
     fn push_bytes(&mut self, time: Micros, tie: u64, entry: u64, bytes: &[u8]) {
@@ -980,6 +996,7 @@ impl EntryIndex {
             entry,
             offset,
             len,
+            untimed: false,
         });
     }
 
@@ -1004,7 +1021,6 @@ impl EntryIndex {
         diag: &mut Diagnostics,
     ) -> Result<(), HarError> {
         let mut entries = std::mem::take(&mut self.entries);
-        entries.sort_unstable_by_key(|e| (e.time, e.tie, e.entry));
         let mut file = match self.file.take() {
             Some(w) => Some(spool::SpoolFile::new(
                 w.into_inner()
@@ -1012,6 +1028,31 @@ impl EntryIndex {
             )),
             None => None,
         };
+        // `entries` is in file order here: an untimed entry whose neighbour in the file is its
+        // partner (the preflight of its request, or the request of its preflight) takes that
+        // one's start (`Indexed::untimed`).
+        for i in 0..entries.len() {
+            if !entries[i].untimed {
+                continue;
+            }
+            let Some((method, url)) = method_url(&self.memory, &mut file, &entries[i])? else {
+                continue;
+            };
+            for j in [i.checked_sub(1), i.checked_add(1)].into_iter().flatten() {
+                let Some(n) = entries.get(j).filter(|n| !n.untimed) else {
+                    continue;
+                };
+                let Some((m, u)) = method_url(&self.memory, &mut file, n)? else {
+                    continue;
+                };
+                let preflight = |m: &str| m.eq_ignore_ascii_case("OPTIONS");
+                if u == url && preflight(&m) != preflight(&method) {
+                    entries[i].time = n.time;
+                    break;
+                }
+            }
+        }
+        entries.sort_unstable_by_key(|e| (e.time, e.tie, e.entry));
         let pages: HashMap<String, String> = std::mem::take(&mut self.page_urls)
             .into_iter()
             .filter_map(|(id, (_, url))| {
@@ -1025,13 +1066,42 @@ impl EntryIndex {
             flavour: meta.flavour(),
             browser: meta.browser_name().map(|b| b.id()),
         };
-        for e in entries {
+        // The record of the previous entry when the next one starts at the same time with the
+        // same content hash: a byte-identical record there is the same request listed twice.
+        let mut previous: Option<(Micros, u64, u64, Vec<u8>)> = None;
+        for (i, e) in entries.iter().enumerate() {
             let bytes: &[u8] = match &mut file {
                 Some(f) => f
                     .record(e.offset, e.len as usize)
                     .map_err(HarError::Spool)?,
                 // Offsets and lengths were taken from `memory` as it was filled.
                 None => &self.memory[e.offset as usize..(e.offset + u64::from(e.len)) as usize],
+            };
+            // Sorted by (time, tie): copies of one entry are neighbours. An entry's record holds
+            // everything the analysis reads of it but its start (the index's time, compared too),
+            // so an equal record is no new evidence; analysed twice, the spare copy pairs with
+            // some other exchange (a preflight copy taken as the unanswered preflight of a later
+            // request, and a credentials mode deduced from it). Merged or re-exported HARs hold
+            // such copies.
+            if let Some((time, tie, first, prev)) = &previous {
+                if (*time, *tie) == (e.time, e.tie) && prev.as_slice() == bytes {
+                    let (dup, first) = (e.entry, *first);
+                    diag.warn(WarnKind::HarEntryDuplicate, || {
+                        format!("{source}: entry {dup} repeats entry {first} (same start, same content); analysed once")
+                    });
+                    continue;
+                }
+            }
+            previous = if entries
+                .get(i + 1)
+                .is_some_and(|n| (n.time, n.tie) == (e.time, e.tie))
+            {
+                let mut buf = previous.take().map(|p| p.3).unwrap_or_default();
+                buf.clear();
+                buf.extend_from_slice(bytes);
+                Some((e.time, e.tie, e.entry, buf))
+            } else {
+                None
             };
             // The entry as the first pass parsed it; only a damaged spool fails here.
             match record::read(bytes) {
@@ -1055,6 +1125,24 @@ impl EntryIndex {
         self.memory = Vec::new();
         Ok(())
     }
+}
+
+/// The method and URL of the indexed entry `e`, read back from the spool (`memory`, or `file`
+/// past it); `None` for a record that does not read back (the replay warns of it).
+fn method_url(
+    memory: &[u8],
+    file: &mut Option<spool::SpoolFile>,
+    e: &Indexed,
+) -> Result<Option<(String, String)>, HarError> {
+    let bytes: &[u8] = match file {
+        Some(f) => f
+            .record(e.offset, e.len as usize)
+            .map_err(HarError::Spool)?,
+        None => &memory[e.offset as usize..(e.offset + u64::from(e.len)) as usize],
+    };
+    Ok(record::read(bytes)
+        .ok()
+        .map(|raw| (raw.request.method.to_string(), raw.request.url.to_string())))
 }
 
 /// Where a string's next quote or backslash is in `rest` (its length if none is): eight
@@ -1738,22 +1826,20 @@ fn check_entry(
     index: u64,
     source: &Arc<str>,
     diag: &mut Diagnostics,
-) -> Option<Micros> {
+) -> Option<Option<Micros>> {
     if raw.request.url.is_empty() || raw.request.method.is_empty() {
         diag.warn(WarnKind::HarEntryInvalid, || {
             format!("{source}: entry {index}: no request method or URL")
         });
         return None;
     }
-    Some(match raw.started.as_deref().and_then(parse_time) {
-        Some(t) => t,
-        None => {
-            diag.warn(WarnKind::HarEntryNoTime, || {
-                format!("{source}: entry {index}: missing or invalid startedDateTime")
-            });
-            0
-        }
-    })
+    let time = raw.started.as_deref().and_then(parse_time);
+    if time.is_none() {
+        diag.warn(WarnKind::HarEntryNoTime, || {
+            format!("{source}: entry {index}: missing or invalid startedDateTime")
+        });
+    }
+    Some(time)
 }
 
 /// Whether an entry loads a page (its URL is the page's URL): a document by DevTools'
@@ -2348,11 +2434,32 @@ mod tests {
         assert!(read_opts(ONE, &small).2.count(WarnKind::LimitHarString) > 10);
     }
 
-    /// Two copies of `ONE`'s entry with `middle` (an entry's text) between them.
+    /// Two copies of `ONE`'s entry with `middle` (an entry's text) between them; the second
+    /// copy a millisecond later (a copy at the same time is the same entry listed twice).
     fn three_entries(middle: &str) -> String {
         let entry = &ONE[ONE.find("{\"pageref").unwrap()..ONE.len() - 3];
         let head = &ONE[..ONE.find("{\"pageref").unwrap()];
-        format!("{head}{entry},{middle},{entry}]}}}}")
+        let later = entry.replace("40.313Z", "40.314Z");
+        format!("{head}{entry},{middle},{later}]}}}}")
+    }
+
+    #[test]
+    fn an_entry_listed_twice_is_read_once() {
+        let entry = &ONE[ONE.find("{\"pageref").unwrap()..ONE.len() - 3];
+        let head = &ONE[..ONE.find("{\"pageref").unwrap()];
+        // Three copies (the third apart from the first two) and one a millisecond later.
+        let later = entry.replace("40.313Z", "40.314Z");
+        let text = format!("{head}{entry},{entry},{later},{entry}]}}}}");
+        let (r, out, diag) = read(&text);
+        assert!(r.is_ok(), "{r:?}");
+        let entries: Vec<_> = out.iter().map(|x| x.loc.position).collect();
+        assert_eq!(
+            entries,
+            [Position::HarEntry(0), Position::HarEntry(2)],
+            "the first copy is kept"
+        );
+        assert_eq!(diag.count(WarnKind::HarEntryDuplicate), 2);
+        assert!(diag.details(WarnKind::HarEntryDuplicate)[0].contains("entry 1 repeats entry 0"));
     }
 
     #[test]
@@ -2424,7 +2531,8 @@ mod tests {
 
     #[test]
     fn truncated_file_keeps_complete_entries() {
-        let two = ONE.replace("}]}}", "},") + &ONE[ONE.find("{\"pageref").unwrap()..];
+        let two = ONE.replace("}]}}", "},")
+            + &ONE[ONE.find("{\"pageref").unwrap()..].replace("40.313Z", "40.314Z");
         let (r, out, _) = read(&two);
         assert!(r.is_ok(), "{r:?}");
         assert_eq!(out.len(), 2);

@@ -25,7 +25,8 @@ const IN_FLIGHT: usize = 4;
 
 /// What the index keeps of a valid entry besides its record.
 struct Parsed {
-    time: Micros,
+    /// `None`: no valid `startedDateTime` (the index places it).
+    time: Option<Micros>,
     tie: u64,
     /// This entry is its page's document request: (pageref, URL).
     document: Option<(String, String)>,

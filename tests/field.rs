@@ -1,0 +1,471 @@
+//! Field audit (round 9): recordings changed the way real exports and captures differ from the
+//! corpus (entries listed twice, header names in another case, times written in other zones,
+//! no `pages`; packets retransmitted, swapped in flight, shifted in time) must give the same
+//! verdicts as the recording they came from: each change keeps every scenario decidable, so a
+//! changed verdict is a wrong one. `tools/field_mutate.py` runs these and more against the
+//! whole corpus with its scorer; the minimal inputs of what it found are in `tests/data/field/`.
+
+use std::io::Cursor;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use corscope::pipeline::{analyze_input, InputReport, Options};
+use corscope::report::Record;
+use serde_json::Value;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn records(name: &str, bytes: Vec<u8>) -> Vec<Record> {
+    let input = corscope::input::from_reader(Arc::from(name), Box::new(Cursor::new(bytes)))
+        .expect("a readable input");
+    let opts = Options {
+        all: true,
+        ..Options::default()
+    };
+    let mut out = Vec::new();
+    let report = analyze_input(input, &opts, &mut |r| out.push(r), InputReport::default());
+    assert!(report.error.is_none(), "{name}: {:?}", report.error);
+    out
+}
+
+/// What a record decides, per browser, keyed by the request it is about: method, URL and
+/// origin (entry numbers, capture indexes and a capture's first-packet times move with the
+/// mutations). A navigation's origin is the page's, which a HAR without pages does not name.
+fn verdicts(recs: &[Record]) -> Vec<String> {
+    let mut v: Vec<String> = recs
+        .iter()
+        .map(|r| {
+            let origin = match r.verdict {
+                corscope::cors::resolve::Verdict::NotCors => None,
+                _ => r.origin.as_deref(),
+            };
+            format!(
+                "{} {} {origin:?}: {:?}/{:?} {:?}/{:?} {:?}/{:?} {:?}",
+                r.method,
+                r.url,
+                r.verdict,
+                r.reason,
+                r.firefox_verdict,
+                r.firefox_reason,
+                r.safari_verdict,
+                r.safari_reason,
+                r.credentials,
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn same_verdicts(what: &str, want: &[Record], got: &[Record]) {
+    let (want, got) = (verdicts(want), verdicts(got));
+    let missing: Vec<_> = want.iter().filter(|w| !got.contains(w)).collect();
+    let extra: Vec<_> = got.iter().filter(|g| !want.contains(g)).collect();
+    assert!(
+        want == got,
+        "{what}: verdicts changed\n  lost: {missing:#?}\n  new: {extra:#?}"
+    );
+}
+
+// ------------------------------------------------------------------------------------- HAR
+
+const HAR: &str = "tests/data/chromium/devtools.har";
+
+fn har() -> Value {
+    serde_json::from_slice(&std::fs::read(root().join(HAR)).unwrap()).unwrap()
+}
+
+fn entries(h: &mut Value) -> &mut Vec<Value> {
+    h["log"]["entries"].as_array_mut().unwrap()
+}
+
+/// Each mutation of the DevTools HAR, by name.
+fn har_mutations() -> Vec<(&'static str, Value)> {
+    let mut out = Vec::new();
+
+    let mut h = har();
+    let doubled: Vec<Value> = entries(&mut h)
+        .iter()
+        .flat_map(|e| [e.clone(), e.clone()])
+        .collect();
+    *entries(&mut h) = doubled;
+    out.push(("every entry listed twice, adjacent", h));
+
+    let mut h = har();
+    let copy = entries(&mut h).clone();
+    entries(&mut h).extend(copy);
+    out.push(("the whole entry list appended again", h));
+
+    let mut h = har();
+    for e in entries(&mut h) {
+        for side in ["request", "response"] {
+            for hd in e[side]["headers"].as_array_mut().unwrap() {
+                let lower = hd["name"].as_str().unwrap().to_ascii_lowercase();
+                hd["name"] = Value::String(lower);
+            }
+        }
+    }
+    out.push(("header names in lower case", h));
+
+    let mut h = har();
+    for e in entries(&mut h) {
+        // 2026-11-24T19:46:39.964Z is 2026-11-25T01:16:39.964+05:30.
+        let t = e["startedDateTime"].as_str().unwrap().to_owned();
+        e["startedDateTime"] = Value::String(in_zone_0530(&t));
+    }
+    out.push(("times written at +05:30", h));
+
+    let mut h = har();
+    h["log"].as_object_mut().unwrap().remove("pages");
+    for e in entries(&mut h) {
+        e.as_object_mut().unwrap().remove("pageref");
+    }
+    out.push(("no pages, no pageref", h));
+    out
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` written at +05:30 (the same instant).
+fn in_zone_0530(t: &str) -> String {
+    let (date, rest) = t.split_once('T').unwrap();
+    let (h, rest) = rest.split_once(':').unwrap();
+    let (m, rest) = rest.split_once(':').unwrap();
+    let secs = rest.trim_end_matches('Z');
+    let minutes = h.parse::<u32>().unwrap() * 60 + m.parse::<u32>().unwrap() + 5 * 60 + 30;
+    let mut day: Vec<u32> = date.split('-').map(|x| x.parse().unwrap()).collect();
+    // The corpus was recorded on 24 November: a day added never leaves the month.
+    day[2] += minutes / (24 * 60);
+    let minutes = minutes % (24 * 60);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{secs}+05:30",
+        day[0],
+        day[1],
+        day[2],
+        minutes / 60,
+        minutes % 60
+    )
+}
+
+#[test]
+fn har_mutations_keep_every_verdict() {
+    let want = records("t.har", serde_json::to_vec(&har()).unwrap());
+    assert!(want.len() > 100, "the fixture's records: {}", want.len());
+    for (what, h) in har_mutations() {
+        let got = records("t.har", serde_json::to_vec(&h).unwrap());
+        same_verdicts(what, &want, &got);
+    }
+}
+
+/// A preflight listed twice (a merged or re-exported HAR): the spare copy was paired with a
+/// later failed request of another page, whose origin it took, and credentials were deduced
+/// for it (`blocked/PreflightInvalidAllowCredentials` from `http://app.test:8080`, whose request
+/// was allowed). The copy is now dropped with a warning, and the failed request keeps its own
+/// preflight and reason.
+#[test]
+fn a_preflight_listed_twice_is_analysed_once() {
+    let path = root().join("tests/data/field/devtools-preflight-listed-twice.har");
+    let out = Command::new(env!("CARGO_BIN_EXE_corscope"))
+        .args(["analyze", "--format", "ndjson", "--all"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "blocked requests found: exit 1");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("har-entry-duplicate"), "{stderr}");
+    let recs: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|r: &Value| r["url"].as_str().unwrap().contains("/s/"))
+        .collect();
+    let got: Vec<(&str, &str, &str)> = recs
+        .iter()
+        .map(|r| {
+            (
+                r["origin"].as_str().unwrap(),
+                r["verdict"].as_str().unwrap(),
+                r["reason"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("http://app.test:8080", "allowed", "-"),
+            (
+                "http://other.test:8082",
+                "blocked",
+                "PreflightMissingAllowOriginHeader"
+            ),
+        ]
+    );
+}
+
+/// A PUT, and a POST of JSON, that failed with `net::ERR_ABORTED` and no `Origin` listed
+/// (Playwright lists the provisional headers of a failed request) were taken for no-cors
+/// requests, `not-cors`; but a no-cors request has a safelisted method and Content-Type (fetch
+/// throws before sending a PUT, and drops `Content-Type: application/json`), so they were CORS
+/// requests the input does not decide.
+#[test]
+fn aborted_requests_no_cors_cannot_send_are_not_taken_for_no_cors() {
+    let path = "tests/data/field/playwright-aborted-cors-requests.har";
+    let bytes = std::fs::read(root().join(path)).unwrap();
+    let recs = records(path, bytes);
+    for method in ["PUT", "POST"] {
+        let r = recs.iter().find(|r| r.method == method).expect(method);
+        assert_eq!(
+            format!("{:?}", r.verdict),
+            "Unknown",
+            "{method}: {:?}",
+            r.note
+        );
+    }
+}
+
+/// Entries exported without their request headers (an empty list: not even `Host`), as an
+/// export shows provisional or missing headers: a cross-origin GET without `Origin` was taken
+/// for a no-cors request (`not-cors`), though Chromium failed it with its CORS error after the
+/// answer came (DevTools), or failed the redirect it led to (Playwright). A missing list shows
+/// nothing of `Origin`; a CORS failure of an answered request is never a no-cors one.
+#[test]
+fn requests_exported_without_headers_are_not_taken_for_no_cors() {
+    for (path, url_part, want) in [
+        (
+            "tests/data/field/devtools-request-headers-not-exported.har",
+            "d-simple-get-acao-https",
+            "Blocked",
+        ),
+        (
+            "tests/data/field/devtools-request-headers-not-exported.har",
+            "d-simple-get-exact-acao",
+            "Allowed",
+        ),
+        (
+            "tests/data/field/playwright-redirect-request-headers-not-exported.har",
+            "d-redir-cross-to-cross-origin-null-mismatch",
+            "Blocked",
+        ),
+    ] {
+        let recs = records(path, std::fs::read(root().join(path)).unwrap());
+        let r = recs
+            .iter()
+            .find(|r| r.url.contains(url_part))
+            .unwrap_or_else(|| panic!("{path}: no record of {url_part}"));
+        assert_eq!(
+            format!(
+                "{:?} {:?} {:?}",
+                r.verdict, r.firefox_verdict, r.safari_verdict
+            ),
+            format!("{want} {want} {want}"),
+            "{path} {url_part}: {:?}",
+            r.note
+        );
+    }
+}
+
+/// chrome-har entries without `startedDateTime` (a converted or hand-edited export): placed at
+/// time 0, a request could not pair with its preflight, and chrome-har's rule (an export that
+/// drops blocked requests: a preflight left alone is a block) reported two allowed requests
+/// `blocked/PreflightInvalidAllowCredentials`. An untimed entry now takes the start of the
+/// entry before it in the file, or of a neighbour that is its preflight or request (one of
+/// each order here: the PUT's preflight is listed before it, the GET's after).
+#[test]
+fn entries_without_a_start_pair_with_their_neighbours() {
+    let path = "tests/data/field/chrome-har-request-without-time.har";
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let got: Vec<String> = recs
+        .iter()
+        .filter(|r| r.url.contains("/s/"))
+        .map(|r| format!("{} {:?}", r.method, r.verdict))
+        .collect();
+    assert_eq!(got, ["PUT Allowed", "GET Allowed"]);
+}
+
+/// Headers a proxy or an extension added past the CORS check (`Via`, `X-Forwarded-For` on every
+/// request of a HAR recorded behind a proxy): Chromium's recorded preflights did not announce
+/// them, so the page did not set them, and Firefox and Safari would not have preflighted for
+/// them either. They were judged as the page's, and every preflighted request the three
+/// browsers allowed came out blocked in Firefox and Safari (24 scenarios of devtools.har).
+#[test]
+fn headers_added_past_the_cors_check_are_not_the_pages() {
+    let path = "tests/data/field/devtools-proxy-added-headers.har";
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let put: Vec<_> = recs.iter().filter(|r| r.method == "PUT").collect();
+    assert_eq!(put.len(), 3);
+    for r in put {
+        let got = format!(
+            "{:?}/{:?} {:?}/{:?} {:?}/{:?}",
+            r.verdict,
+            r.reason,
+            r.firefox_verdict,
+            r.firefox_reason,
+            r.safari_verdict,
+            r.safari_reason
+        );
+        // The one whose actual response lacks Access-Control-Allow-Credentials stays blocked,
+        // for that reason, in all three (the added headers explain nothing).
+        let want = if r.url.contains("actual-no-acac") {
+            "Blocked/Some(\"InvalidAllowCredentials\") Blocked/Some(\"CORSMissingAllowCredentials\") Blocked/Some(\"AllowCredentialsNotTrue\")"
+        } else {
+            "Allowed/None Allowed/None Allowed/None"
+        };
+        assert_eq!(got, want, "{}", r.url);
+    }
+}
+
+// --------------------------------------------------------------------------------- capture
+
+const PCAP: &str = "tests/data/captures/chromium.pcap";
+
+/// A packet of a pcap: (seconds, microseconds, data).
+type Packet = (u32, u32, Vec<u8>);
+
+/// A little-endian microsecond pcap's file header and packets.
+fn packets(bytes: &[u8]) -> (Vec<u8>, Vec<Packet>) {
+    assert_eq!(
+        &bytes[..4],
+        &[0xd4, 0xc3, 0xb2, 0xa1],
+        "a little-endian µs pcap"
+    );
+    let u32_at = |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().unwrap());
+    let mut out = Vec::new();
+    let mut o = 24;
+    while o + 16 <= bytes.len() {
+        let len = u32_at(o + 8) as usize;
+        out.push((
+            u32_at(o),
+            u32_at(o + 4),
+            bytes[o + 16..o + 16 + len].to_vec(),
+        ));
+        o += 16 + len;
+    }
+    (bytes[..24].to_vec(), out)
+}
+
+fn pcap(head: &[u8], pkts: &[Packet]) -> Vec<u8> {
+    let mut out = head.to_vec();
+    for (s, us, data) in pkts {
+        for x in [*s, *us, data.len() as u32, data.len() as u32] {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+        out.extend_from_slice(data);
+    }
+    out
+}
+
+/// Whether an Ethernet/IPv4 frame carries TCP payload.
+fn carries_data(frame: &[u8]) -> bool {
+    if frame.len() < 54 || frame[12..14] != [8, 0] || frame[23] != 6 {
+        return false;
+    }
+    let ihl = usize::from(frame[14] & 15) * 4;
+    let total = usize::from(u16::from_be_bytes([frame[16], frame[17]]));
+    let doff = usize::from(frame[14 + ihl + 12] >> 4) * 4;
+    total > ihl + doff
+}
+
+#[test]
+fn capture_mutations_keep_every_verdict() {
+    let bytes = std::fs::read(root().join(PCAP)).unwrap();
+    let want = records("t.pcap", bytes.clone());
+    assert!(want.len() > 100, "the fixture's records: {}", want.len());
+    let (head, pkts) = packets(&bytes);
+
+    // Every data segment seen twice: again two packets later, at that packet's time (a
+    // retransmission whose original the capture also saw).
+    let mut retrans = pkts.clone();
+    for i in (0..pkts.len()).rev() {
+        if carries_data(&pkts[i].2) {
+            let at = (i + 2).min(pkts.len() - 1);
+            let (s, us, _) = pkts[at];
+            retrans.insert(at + 1, (s, us, pkts[i].2.clone()));
+        }
+    }
+    // Neighbours swapped in flight: every third pair arrives the other way round, the
+    // capture's times still rising.
+    let mut swapped = pkts.clone();
+    for i in (0..pkts.len() - 1).step_by(6) {
+        let (a, b) = (swapped[i].2.clone(), swapped[i + 1].2.clone());
+        swapped[i].2 = b;
+        swapped[i + 1].2 = a;
+    }
+    for (what, p) in [
+        ("data segments retransmitted", retrans),
+        ("neighbouring packets swapped", swapped),
+    ] {
+        let got = records("t.pcap", pcap(&head, &p));
+        same_verdicts(what, &want, &got);
+    }
+}
+
+/// Two captures of one machine merged (Chromium's, and Firefox's two seconds later, both from
+/// 127.0.0.1): Chromium's credentialed PUT was stopped at its preflight (only the preflight is
+/// on the wire), and Firefox's uncredentialed PUT of the same URL two seconds later, right after
+/// its own preflight, was taken as the request of Chromium's unanswered preflight; Firefox's
+/// preflight was left alone and read as a credentialed request it stopped
+/// (`blocked/PreflightInvalidAllowCredentials` for a request that went through). A request is
+/// paired with the preflight it follows at once.
+#[test]
+fn a_retry_pairs_with_its_own_preflight() {
+    let path = "tests/data/field/capture-retry-after-unanswered-preflight.pcap";
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let got: Vec<String> = recs
+        .iter()
+        .filter(|r| r.method == "PUT")
+        .map(|r| format!("{} {:?} {}", r.time, r.verdict, r.recorded_by))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "2026-11-24T19:47:01.499Z Allowed chromium",
+            "2026-11-24T19:47:01.798Z Blocked chromium",
+            "2026-11-24T19:47:03.498Z Allowed firefox",
+            "2026-11-24T19:47:03.853Z Blocked firefox",
+        ]
+    );
+}
+
+/// KNOWN GAP (reported, not fixed this round): the capture lost the segment carrying the PATCH
+/// that followed a passed preflight (the server's `200` to it is in the capture, the request is
+/// not: `http-response-without-request`, `tcp-gap`). The preflight is then taken as one whose
+/// request the browser never sent, and credentials are deduced to explain that:
+/// `blocked/PreflightInvalidAllowCredentials`, where the request was allowed. With the loss on
+/// the preflight's own connection the absence is no evidence; the verdict should be `unknown`.
+#[test]
+#[ignore = "known gap: capture loss after a preflight is taken as a request never sent"]
+fn a_request_lost_by_the_capture_is_not_taken_as_never_sent() {
+    let path = "tests/data/field/capture-request-segment-lost.pcap";
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let patch = recs
+        .iter()
+        .find(|r| r.method == "PATCH")
+        .expect("the PATCH");
+    assert_ne!(
+        format!("{:?}", patch.verdict),
+        "Blocked",
+        "{:?}: {:?}",
+        patch.reason,
+        patch.note
+    );
+}
+
+/// KNOWN GAP (reported, not fixed this round): the capture lost the segment carrying a `HEAD`
+/// request on a keep-alive connection. Its answer (headers only, with a `Content-Length`) is
+/// then read without its request, and the responses that follow are given to the wrong
+/// requests: `d-simple-get-http-error-with-acao` (a `500` with `Access-Control-Allow-Origin`,
+/// allowed) gets the next request's `404` without it and comes out
+/// `blocked/MissingAllowOriginHeader`. A response whose request the capture lost cannot be
+/// framed by its `Content-Length` (a `HEAD` answer has no body); the next status line, or the
+/// server's ACK numbers, tell which request each response answers.
+#[test]
+#[ignore = "known gap: a lost HEAD request shifts the responses that follow onto the wrong requests"]
+fn a_lost_head_request_does_not_shift_responses() {
+    let path = "tests/data/field/capture-head-request-lost.pcap";
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let r = recs
+        .iter()
+        .find(|r| r.url.contains("d-simple-get-http-error-with-acao"))
+        .expect("the GET");
+    assert_ne!(format!("{:?}", r.verdict), "Blocked", "{:?}", r.status);
+}

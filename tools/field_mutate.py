@@ -1,0 +1,777 @@
+#!/usr/bin/env python3
+"""Field audit: run corscope on MUTATED copies of the scored corpus and compare per-scenario verdicts.
+
+usage: field_mutate.py --bin PATH [--corpus DIR] [--only SUBSTR] [--keep DIR] [--seeds N] [-v]
+
+Each mutation writes a changed copy of a recording (HAR: entries duplicated, dropped, cut,
+failed, header case, proxy headers, time zones, pages removed, shuffled; capture: packets
+duplicated, reordered, dropped, cut, snapped short, pcapng, VLAN / Linux SLL encapsulation,
+merged with a shifted copy, timestamps shifted) and scores it with the corpus scorer
+(score.py -v, which takes an absolute FILE). A scenario that was not WRONG on the original
+input and is WRONG on the mutated one is a finding (the mutated input either still decides the
+scenario, so the verdict must not change, or no longer does, so it must become `unknown`); so are a
+panic, a non-0/1 exit, a timeout, and a lost record on a mutation that loses nothing. Findings
+are printed as `FINDING ...` lines; the exit status is 1 when there is one.
+
+The scorer matches records to scenarios by route and, for routes hit twice, by order: a mutation
+that duplicates or drops a hit of such a route can move that alignment, which the script reports
+as `ALIGN?` rather than as a finding (check those by hand).
+"""
+import argparse, copy, json, os, random, re, struct, subprocess, sys, tempfile
+from collections import Counter
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCORE = "/work/shared/tools/score.py"
+ROW = re.compile(r"^(WRONG|UNKNOWN|MISSING|REASON)\s+(\S+)\s+want (\S+) got (\S+)")
+ROUTE = re.compile(r"/s/([^/?#]+)/")
+
+
+# ---------------------------------------------------------------- HAR mutations
+
+def har_load(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def entries(h):
+    return h["log"]["entries"]
+
+
+def is_options(e):
+    return e["request"]["method"].upper() == "OPTIONS"
+
+
+def m_dup_adjacent(h, rng):
+    es = entries(h)
+    out = []
+    for e in es:
+        out.append(e)
+        if rng.random() < 0.3:
+            out.append(copy.deepcopy(e))
+    h["log"]["entries"] = out
+    return h, False
+
+
+def m_dup_far(h, rng):
+    es = entries(h)
+    extra = [copy.deepcopy(e) for e in es if rng.random() < 0.3]
+    h["log"]["entries"] = es + extra
+    return h, False
+
+
+def m_drop_preflights(h, rng):
+    h["log"]["entries"] = [e for e in entries(h) if not is_options(e)]
+    return h, True
+
+
+def m_drop_after_preflight(h, rng):
+    """Keep each preflight, drop the entry of its request (the next entry with its URL)."""
+    es = entries(h)
+    drop = set()
+    for i, e in enumerate(es):
+        if is_options(e):
+            for j in range(i + 1, len(es)):
+                if es[j]["request"]["url"] == e["request"]["url"] and not is_options(es[j]):
+                    drop.add(j)
+                    break
+    h["log"]["entries"] = [e for i, e in enumerate(es) if i not in drop]
+    return h, True
+
+
+def m_drop_random(h, rng):
+    h["log"]["entries"] = [e for e in entries(h) if rng.random() >= 0.15]
+    return h, True
+
+
+def m_status0(h, rng):
+    """A random tenth of the entries failed at the network level (status 0, _error, no headers)."""
+    for e in entries(h):
+        if rng.random() < 0.1:
+            r = e["response"]
+            r["status"] = 0
+            r["statusText"] = ""
+            r["headers"] = []
+            r["_error"] = "net::ERR_CONNECTION_RESET"
+    return h, True
+
+
+def m_error_field(h, rng):
+    """`_error` added to entries that otherwise look answered (status and headers kept)."""
+    for e in entries(h):
+        if rng.random() < 0.1:
+            e["response"]["_error"] = "net::ERR_ABORTED"
+    return h, True
+
+
+def _case(h, f):
+    for e in entries(h):
+        for side in ("request", "response"):
+            for hd in e[side].get("headers", []):
+                hd["name"] = f(hd["name"])
+    return h, False
+
+
+def m_lower_headers(h, rng):
+    return _case(h, str.lower)
+
+
+def m_upper_headers(h, rng):
+    return _case(h, str.upper)
+
+
+def m_proxy_headers(h, rng):
+    for e in entries(h):
+        e["request"].setdefault("headers", []).extend([
+            {"name": "Via", "value": "1.1 squid"},
+            {"name": "X-Forwarded-For", "value": "10.0.0.7"}])
+        e["response"].setdefault("headers", []).extend([
+            {"name": "Via", "value": "1.1 squid"},
+            {"name": "X-Cache", "value": "MISS from squid"}])
+    return h, False
+
+
+def _shift_tz(s, hours):
+    # 2026-11-24T19:46:39.964Z -> the same instant written with another offset
+    import datetime
+    m = re.match(r"^(.*?)(Z|[+-]\d\d:\d\d)$", s)
+    if not m:
+        return s
+    t = datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
+    tz = datetime.timezone(datetime.timedelta(hours=hours))
+    return t.astimezone(tz).isoformat(timespec="milliseconds")
+
+
+def m_timezone(h, rng):
+    for k, e in enumerate(entries(h)):
+        e["startedDateTime"] = _shift_tz(e["startedDateTime"], [5.5, -8, 2][k % 3])
+    for p in h["log"].get("pages", []):
+        if "startedDateTime" in p:
+            p["startedDateTime"] = _shift_tz(p["startedDateTime"], -8)
+    return h, False
+
+
+def m_no_pages(h, rng):
+    h["log"].pop("pages", None)
+    for e in entries(h):
+        e.pop("pageref", None)
+    return h, False
+
+
+def m_shuffle(h, rng):
+    rng.shuffle(h["log"]["entries"])
+    return h, False
+
+
+SECRET_HEADERS = {"cookie", "set-cookie", "authorization", "proxy-authorization"}
+
+
+def m_sanitized(h, rng):
+    """What HAR sanitizers (Google's har-sanitizer, the DevTools "export sanitized HAR") do:
+    Cookie, Set-Cookie and Authorization values and the cookies arrays removed."""
+    for e in entries(h):
+        for side in ("request", "response"):
+            e[side]["headers"] = [x for x in e[side].get("headers", [])
+                                  if x["name"].lower() not in SECRET_HEADERS]
+            e[side]["cookies"] = []
+    return h, True
+
+
+def m_sanitized_redacted(h, rng):
+    """Sanitized by redacting values instead of removing the headers."""
+    for e in entries(h):
+        for side in ("request", "response"):
+            for x in e[side].get("headers", []):
+                if x["name"].lower() in SECRET_HEADERS:
+                    x["value"] = "[REDACTED]"
+            for c in e[side].get("cookies", []):
+                c["value"] = "[REDACTED]"
+    return h, True
+
+
+def m_no_request_headers(h, rng):
+    """A tenth of the entries list no request headers (provisional headers not exported)."""
+    for e in entries(h):
+        if rng.random() < 0.1:
+            e["request"]["headers"] = []
+    return h, True
+
+
+def m_no_time(h, rng):
+    """A twentieth of the entries without `startedDateTime` (a hand-edited or converted HAR)."""
+    for e in entries(h):
+        if rng.random() < 0.05:
+            e.pop("startedDateTime", None)
+    return h, True
+
+
+HAR_MUTATIONS = {
+    "no-time": m_no_time,
+    "sanitized": m_sanitized, "sanitized-redacted": m_sanitized_redacted,
+    "no-request-headers": m_no_request_headers,
+    "dup-adjacent": m_dup_adjacent, "dup-far": m_dup_far, "drop-preflights": m_drop_preflights,
+    "drop-after-preflight": m_drop_after_preflight, "drop-random": m_drop_random,
+    "status0": m_status0, "error-field": m_error_field, "lower-headers": m_lower_headers,
+    "upper-headers": m_upper_headers, "proxy-headers": m_proxy_headers,
+    "timezone": m_timezone, "no-pages": m_no_pages, "shuffle": m_shuffle,
+}
+
+
+def har_truncations(raw, rng, n):
+    """Cuts of the raw text mid-entry (inside the entries array)."""
+    start = raw.find(b'"entries"')
+    out = []
+    for _ in range(n):
+        at = rng.randrange(start + 20, len(raw) - 10)
+        out.append(raw[:at])
+    return out
+
+
+# ---------------------------------------------------------------- capture mutations
+
+class Cap:
+    """A pcap or pcapng as a list of items: packets (ts in µs, data, orig_len) and other blocks."""
+
+    def __init__(self, path):
+        d = open(path, "rb").read()
+        self.ng = d[:4] == b"\x0a\x0d\x0d\x0a"
+        self.items = []  # ("pkt", ts_us, data, orig_len, ifid) | ("blk", raw)
+        if not self.ng:
+            magic = struct.unpack("<I", d[:4])[0]
+            assert magic == 0xA1B2C3D4, "little-endian µs pcap only"
+            self.head = d[:24]
+            self.link = struct.unpack("<I", d[20:24])[0]
+            o = 24
+            while o + 16 <= len(d):
+                s, u, il, ol = struct.unpack("<IIII", d[o:o + 16])
+                self.items.append(["pkt", s * 1_000_000 + u, d[o + 16:o + 16 + il], ol, 0])
+                o += 16 + il
+        else:
+            o = 0
+            self.link = None
+            while o + 12 <= len(d):
+                bt, bl = struct.unpack("<II", d[o:o + 8])
+                raw = d[o:o + bl]
+                if bt == 6:
+                    ifid, hi, lo, cl, ol = struct.unpack("<IIIII", raw[8:28])
+                    ts = (hi << 32) | lo  # default µs resolution assumed
+                    self.items.append(["pkt", ts, raw[28:28 + cl], ol, ifid])
+                else:
+                    if bt == 1 and self.link is None:
+                        self.link = struct.unpack("<H", raw[8:10])[0]
+                    self.items.append(["blk", raw])
+                o += bl
+
+    def pkts(self):
+        return [i for i, it in enumerate(self.items) if it[0] == "pkt"]
+
+    def write(self, path, ng=None, link=None):
+        ng = self.ng if ng is None else ng
+        link = self.link if link is None else link
+        out = bytearray()
+        if not ng:
+            head = bytearray(self.head if not self.ng else struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+            head[20:24] = struct.pack("<I", link)
+            out += head
+            for it in self.items:
+                if it[0] != "pkt":
+                    continue
+                _, ts, data, ol, _ = it
+                out += struct.pack("<IIII", ts // 1_000_000, ts % 1_000_000, len(data), ol) + data
+        else:
+            if not self.ng:
+                shb = struct.pack("<IIIHHq", 0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0, -1) + struct.pack("<I", 28)
+                idb = struct.pack("<IIHHI", 1, 20, link, 0, 262144) + struct.pack("<I", 20)
+                out += shb + idb
+            for it in self.items:
+                if it[0] == "blk":
+                    out += it[1]
+                    continue
+                _, ts, data, ol, ifid = it
+                pad = (-len(data)) % 4
+                bl = 32 + len(data) + pad
+                out += struct.pack("<IIIIIII", 6, bl, ifid, ts >> 32, ts & 0xFFFFFFFF, len(data), ol)
+                out += data + b"\0" * pad + struct.pack("<I", bl)
+        with open(path, "wb") as f:
+            f.write(out)
+
+
+def tcp_payload_len(data, link=1):
+    if link != 1 or len(data) < 34:
+        return 0
+    et = struct.unpack(">H", data[12:14])[0]
+    if et == 0x0800:
+        ihl = (data[14] & 15) * 4
+        tot = struct.unpack(">H", data[16:18])[0]
+        if data[23] != 6:
+            return 0
+        doff = (data[14 + ihl + 12] >> 4) * 4
+        return tot - ihl - doff
+    if et == 0x86DD:
+        pl = struct.unpack(">H", data[18:20])[0]
+        if data[20] != 6:
+            return 0
+        doff = (data[54 + 12] >> 4) * 4
+        return pl - doff
+    return 0
+
+
+def c_dup_retrans(c, rng):
+    """Data packets re-sent 1-5 packets later (a retransmission the capture saw both of)."""
+    idx = c.pkts()
+    its = c.items
+    inserts = []
+    for k, i in enumerate(idx):
+        if tcp_payload_len(its[i][2], c.link) > 0 and rng.random() < 0.2:
+            later = idx[min(len(idx) - 1, k + rng.randint(1, 5))]
+            inserts.append((later, copy.copy(its[i])))
+    for later, it in sorted(inserts, key=lambda x: -x[0]):
+        it[1] = its[later][1]  # the copy arrives when its neighbour did
+        its.insert(later + 1, it)
+    return False
+
+
+def c_dup_adjacent(c, rng):
+    its = []
+    for it in c.items:
+        its.append(it)
+        if it[0] == "pkt" and rng.random() < 0.3:
+            its.append(list(it))
+    c.items = its
+    return False
+
+
+def _swap_window(c, rng, keep_ts):
+    idx = c.pkts()
+    k = 0
+    while k < len(idx) - 1:
+        if rng.random() < 0.2:
+            j = min(len(idx) - 1, k + rng.randint(1, 3))
+            a, b = c.items[idx[k]], c.items[idx[j]]
+            if keep_ts:  # the file's times stay in order: the packets arrived swapped
+                a[1], b[1] = b[1], a[1]
+            c.items[idx[k]], c.items[idx[j]] = b, a
+            k = j + 1
+        else:
+            k += 1
+
+
+def c_reorder_arrival(c, rng):
+    _swap_window(c, rng, True)
+    return False
+
+
+def c_reorder_file(c, rng):
+    _swap_window(c, rng, False)
+    return False
+
+
+def c_drop_data(c, rng):
+    """A lost data segment here and there (the capture missed it; TCP recovered unseen)."""
+    c.items = [it for it in c.items if not (it[0] == "pkt" and tcp_payload_len(it[2], c.link) > 0
+                                             and rng.random() < 0.05)]
+    return True
+
+
+def c_drop_any(c, rng):
+    c.items = [it for it in c.items if not (it[0] == "pkt" and rng.random() < 0.05)]
+    return True
+
+
+def c_snaplen(c, rng):
+    for it in c.items:
+        if it[0] == "pkt" and len(it[2]) > 200:
+            it[2] = it[2][:200]
+    return True
+
+
+def c_shift_ts(c, rng):
+    for it in c.items:
+        if it[0] == "pkt":
+            it[1] += 400 * 86400 * 1_000_000 + 123456
+    return False
+
+
+def c_pcapng(c, rng):
+    c.out_ng = True
+    return False
+
+
+def c_vlan(c, rng):
+    for it in c.items:
+        if it[0] == "pkt":
+            d = it[2]
+            it[2] = d[:12] + b"\x81\x00\x00\x64" + d[12:]
+            it[3] += 4
+    return False
+
+
+def c_sll(c, rng):
+    """Linux cooked capture v1 (tcpdump -i any): 16-byte SLL head instead of Ethernet."""
+    for it in c.items:
+        if it[0] == "pkt":
+            d = it[2]
+            sll = struct.pack(">HHH", 0, 772, 6) + d[6:12] + b"\0\0" + d[12:14]
+            it[2] = sll + d[14:]
+            it[3] += 2
+        elif it[1][:4] == b"\x01\0\0\0":  # pcapng interface block: its link type
+            it[1] = it[1][:8] + struct.pack("<H", 113) + it[1][10:]
+    c.out_link = 113
+    return False
+
+
+def c_merge_shifted(c, rng):
+    """The capture merged (by time) with a copy of itself whose client moved to 127.0.0.2,
+    shifted by 0.25 s so the two interleave."""
+    extra = []
+    for it in c.items:
+        if it[0] != "pkt" or c.link != 1:
+            continue
+        d = bytearray(it[2])
+        if struct.unpack(">H", d[12:14])[0] == 0x0800:
+            # move the client: whichever side is not a server port
+            ihl = (d[14] & 15) * 4
+            sp, dp = struct.unpack(">HH", d[14 + ihl:14 + ihl + 4])
+            off = 26 if sp > dp else 30  # the higher port is the client's (ephemeral)
+            d[off:off + 4] = bytes([127, 0, 0, 2])
+            # IP checksum: recompute
+            d[24:26] = b"\0\0"
+            s = sum(struct.unpack(">10H", bytes(d[14:34])))
+            while s >> 16:
+                s = (s & 0xFFFF) + (s >> 16)
+            d[24:26] = struct.pack(">H", ~s & 0xFFFF)
+        extra.append(["pkt", it[1] + 250_000, bytes(d), it[3], it[4]])
+    pk = [it for it in c.items if it[0] == "pkt"] + extra
+    pk.sort(key=lambda it: it[1])
+    c.items = [it for it in c.items if it[0] == "blk"] + pk
+    return False
+
+
+def _ip_checksum(d):
+    d[24:26] = b"\0\0"
+    s = sum(struct.unpack(">10H", bytes(d[14:34])))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    d[24:26] = struct.pack(">H", ~s & 0xFFFF)
+
+
+def c_resegment(c, rng):
+    """Every data segment sent as two (another MSS, TSO off): the same bytes, more packets.
+    The TCP checksum is left as it was (captures on loopback and with offload carry wrong ones
+    anyway)."""
+    out = []
+    for it in c.items:
+        if it[0] != "pkt" or c.link != 1 or tcp_payload_len(it[2], c.link) < 2:
+            out.append(it)
+            continue
+        d = it[2]
+        if struct.unpack(">H", d[12:14])[0] != 0x0800 or len(d) < 14 + struct.unpack(">H", d[16:18])[0]:
+            out.append(it)
+            continue
+        ihl = (d[14] & 15) * 4
+        doff = (d[14 + ihl + 12] >> 4) * 4
+        head, payload = d[:14 + ihl + doff], d[14 + ihl + doff:14 + struct.unpack(">H", d[16:18])[0]]
+        cut = rng.randint(1, len(payload) - 1)
+        seq = struct.unpack(">I", head[14 + ihl + 4:14 + ihl + 8])[0]
+        for k, (part, sq) in enumerate(((payload[:cut], seq), (payload[cut:], (seq + cut) & 0xFFFFFFFF))):
+            p = bytearray(head) + part
+            p[16:18] = struct.pack(">H", ihl + doff + len(part))
+            p[14 + ihl + 4:14 + ihl + 8] = struct.pack(">I", sq)
+            if k == 0:
+                p[14 + ihl + 13] &= ~0x09 & 0xFF  # FIN and PSH only on the second half
+            _ip_checksum(p)
+            out.append(["pkt", it[1] + k, bytes(p), len(p), it[4]])
+    c.items = out
+    return False
+
+
+def c_eth_trailer(c, rng):
+    """Every frame padded to Ethernet's 60-byte minimum and given 4 FCS bytes after the IP
+    packet (NICs that capture the FCS; short frames padded): the IP length says where the
+    packet ends."""
+    for it in c.items:
+        if it[0] == "pkt" and c.link == 1:
+            d = it[2] + b"\0" * max(0, 60 - len(it[2]))
+            it[2] = d + bytes(rng.randrange(256) for _ in range(4))
+            it[3] = len(it[2])
+    return False
+
+
+CAP_MUTATIONS = {
+    "eth-trailer": c_eth_trailer,
+    "resegment": c_resegment,
+    "dup-retrans": c_dup_retrans, "dup-adjacent": c_dup_adjacent,
+    "reorder-arrival": c_reorder_arrival, "reorder-file": c_reorder_file,
+    "drop-data": c_drop_data, "drop-any": c_drop_any, "snaplen200": c_snaplen,
+    "shift-ts": c_shift_ts, "to-pcapng": c_pcapng, "vlan": c_vlan, "sll": c_sll,
+    "merge-shifted": c_merge_shifted,
+}
+
+
+def cap_truncations(path, rng, n):
+    d = open(path, "rb").read()
+    return [d[:rng.randrange(100, len(d) - 1)] for _ in range(n)]
+
+
+# ---------------------------------------------------------------- scoring
+
+def score(bin_, set_, path, browser, extra):
+    cmd = ["python3", SCORE, set_, path, "-v", "--bin", bin_]
+    if browser != "chromium":
+        cmd += ["--browser", browser]
+    if extra:
+        cmd += ["--extra", extra]
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=200)
+    except subprocess.TimeoutExpired:
+        return None, {}, "TIMEOUT"
+    rows = {}
+    summary = p.stdout.strip().splitlines()[-1] if p.stdout.strip() else ""
+    for line in p.stdout.splitlines():
+        m = ROW.match(line)
+        if m:
+            rows[m.group(2)] = (m.group(1), m.group(3), m.group(4))
+    err = None
+    if "corscope exited" in p.stdout or "panicked" in p.stderr or "not NDJSON" in p.stdout:
+        err = (p.stdout + p.stderr)[-800:]
+    return summary, rows, err
+
+
+def run_direct(bin_, path, extra):
+    cmd = [bin_, "analyze", path, "--format", "ndjson", "--all"] + extra
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=200)
+    except subprocess.TimeoutExpired:
+        return None, "TIMEOUT", []
+    recs = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+    return p.returncode, p.stderr, recs
+
+
+def wrapper(bin_, out):
+    w = os.path.join(out, "corscope-exit2-as-1.sh")
+    if not os.path.exists(w):
+        with open(w, "w") as f:
+            f.write(f'#!/bin/sh\n"{bin_}" "$@"; rc=$?; [ $rc = 2 ] && exit 1; exit $rc\n')
+        os.chmod(w, 0o755)
+    return w
+
+
+TARGETS = [
+    # set, file, browsers, extra
+    ("dev", "devtools.har", ["chromium", "firefox", "safari"], ""),
+    ("dev", "playwright.har", ["chromium"], ""),
+    ("dev", "chrome-har.har", ["chromium"], ""),
+    ("dev", "capture.pcap", ["chromium"], ""),
+    ("dev", "capture-firefox.pcap", ["firefox"], ""),
+    ("dev", "capture-webkit.pcap", ["safari"], ""),
+    ("tls-dev", "capture-dsb.pcapng", ["chromium"], ""),
+    ("tls-dev", "capture.pcap", ["chromium"], "--keylog {dir}/keylog.txt"),
+]
+
+
+def multi_routes(corpus, set_):
+    truth = json.load(open(os.path.join(corpus, set_, "truth.json")))
+    c = Counter()
+    for t in truth:
+        m = ROUTE.search(t["url"])
+        c[(m.group(1), t["page_origin"])] += 1
+    return {t["id"] for t in truth if c[(ROUTE.search(t["url"]).group(1), t["page_origin"])] > 1}
+
+
+# ---------------------------------------------------------------- merged inputs
+
+def rfc_time(r):
+    import datetime
+    return datetime.datetime.fromisoformat(r["time"].replace("Z", "+00:00")).timestamp()
+
+
+VERDICT_FIELDS = ("verdict", "reason", "firefox_verdict", "firefox_reason", "safari_verdict",
+                  "safari_reason")
+
+
+def consistency(bin_, parts, merged, extra):
+    """Each part's records (src, time shift in seconds) must be in the merged input's records,
+    at the shifted time, with the same verdicts: the merge adds traffic, it decides nothing.
+    Returns the differences."""
+    rc, err, got = run_direct(bin_, merged, extra)
+    if rc not in (0, 1) or "panicked" in str(err):
+        return [f"exit {rc}: {str(err)[-300:]}"]
+    diffs, used = [], set()
+    for src, shift in parts:
+        _, _, want = run_direct(bin_, src, extra)
+        for r in want:
+            c = [i for i, x in enumerate(got) if i not in used and x["url"] == r["url"]
+                 and x["method"] == r["method"] and abs(rfc_time(x) - rfc_time(r) - shift) < 0.003]
+            vs = {tuple(got[i].get(f) for f in VERDICT_FIELDS) for i in c}
+            want_v = tuple(r.get(f) for f in VERDICT_FIELDS)
+            if vs != {want_v}:
+                diffs.append(f"{os.path.basename(src)} {r['method']} {r['url']} at {r['time']}: "
+                             f"want {want_v}, got {sorted(vs, key=str)}")
+            elif c:
+                used.add(c[0])
+    return diffs
+
+
+def merge_captures(a, b, out, gap_us):
+    """`b` shifted to start `gap_us` after `a` starts, merged with it by time."""
+    ca, cb = Cap(a), Cap(b)
+    t0 = lambda c: min(it[1] for it in c.items if it[0] == "pkt")
+    shift = t0(ca) - t0(cb) + gap_us
+    for it in cb.items:
+        if it[0] == "pkt":
+            it[1] += shift
+    pk = sorted([it for it in ca.items + cb.items if it[0] == "pkt"], key=lambda it: it[1])
+    ca.items = [it for it in ca.items if it[0] == "blk"] + pk
+    ca.write(out)
+    return shift / 1e6
+
+
+def concat_har(src, out, shift_s):
+    """The HAR's entries followed by a copy of them `shift_s` seconds later (a second session
+    appended, e.g. two exports merged)."""
+    import datetime
+    h = har_load(src)
+    extra = copy.deepcopy(entries(h))
+    for e in extra:
+        t = datetime.datetime.fromisoformat(e["startedDateTime"].replace("Z", "+00:00"))
+        e["startedDateTime"] = (t + datetime.timedelta(seconds=shift_s)).isoformat(timespec="milliseconds")
+    h["log"]["entries"] = entries(h) + extra
+    json.dump(h, open(out, "w"))
+    return shift_s
+
+
+MERGES = [
+    # (name, how, sources relative to the corpus, extra)
+    ("merge-chromium-firefox", "cap", ("dev/capture.pcap", "dev/capture-firefox.pcap"), ""),
+    ("merge-chromium-webkit", "cap", ("dev/capture.pcap", "dev/capture-webkit.pcap"), ""),
+    ("merge-firefox-webkit", "cap", ("dev/capture-firefox.pcap", "dev/capture-webkit.pcap"), ""),
+    # A copy of the capture whose client moved to 127.0.0.2, 0.25 s later (`c_merge_shifted`).
+    # (A copy from the same client is the same TCP stream twice: read once, as retransmissions.)
+    ("merge-moved-client", "moved", ("dev/capture.pcap",), ""),
+    ("merge-moved-client-firefox", "moved", ("dev/capture-firefox.pcap",), ""),
+    ("merge-moved-client-dsb", "moved", ("tls-dev/capture-dsb.pcapng",), ""),
+    ("har-second-session", "har", ("dev/devtools.har",), ""),
+    ("har-second-session-playwright", "har", ("dev/playwright.har",), ""),
+    ("har-second-session-chrome-har", "har", ("dev/chrome-har.har",), ""),
+]
+
+
+def run_merges(a, out):
+    findings = 0
+    for name, how, srcs, extra in MERGES:
+        if a.only and a.only not in name:
+            continue
+        srcs = [os.path.join(a.corpus, x) for x in srcs]
+        if how == "moved":
+            c = Cap(srcs[0])
+            c_merge_shifted(c, None)
+            merged = os.path.join(out, f"{name}.{'pcapng' if c.ng else 'pcap'}")
+            c.write(merged)
+            parts = [(srcs[0], 0.0), (srcs[0], 0.25)]
+        elif how == "cap":
+            ext = "pcapng" if srcs[0].endswith("pcapng") else "pcap"
+            merged = os.path.join(out, f"{name}.{ext}")
+            gap = 300_000 if srcs[0] == srcs[1] else 2_000_000
+            shift = merge_captures(srcs[0], srcs[1], merged, gap)
+            parts = [(srcs[0], 0.0), (srcs[1], shift)]
+        else:
+            merged = os.path.join(out, f"{name}.har")
+            parts = [(srcs[0], 0.0), (srcs[0], concat_har(srcs[0], merged, 3600.0))]
+        diffs = consistency(a.bin, parts, merged, extra.split())
+        print(f"{name} ({os.path.basename(merged)}): {len(diffs)} difference(s)")
+        for d in diffs:
+            findings += 1
+            print(f"FINDING {name}: {d}")
+    return findings
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--corpus", default="/work/shared/corpus/chromium")
+    ap.add_argument("--only", default="", help="run targets/mutations whose 'file:mutation' contains this")
+    ap.add_argument("--keep", default="", help="folder for the mutated files (default: a temp folder)")
+    ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("-v", action="store_true")
+    a = ap.parse_args()
+    out = a.keep or tempfile.mkdtemp(prefix="fieldmut-")
+    os.makedirs(out, exist_ok=True)
+    findings = 0
+    for set_, fname, browsers, extra in TARGETS:
+        src = os.path.join(a.corpus, set_, fname)
+        if not os.path.exists(src):
+            continue
+        multi = multi_routes(a.corpus, set_)
+        base = {b: score(a.bin, set_, src, b, extra) for b in browsers}
+        ex = extra.replace("{dir}", os.path.join(a.corpus, set_)).split()
+        base_rc, _, base_recs = run_direct(a.bin, src, ex)
+        is_har = fname.endswith(".har")
+        muts = list(HAR_MUTATIONS if is_har else CAP_MUTATIONS) + ["truncate"]
+        for mut in muts:
+            if a.only and a.only not in f"{set_}/{fname}:{mut}":
+                continue
+            for seed in range(a.seeds if mut not in ("lower-headers", "upper-headers", "proxy-headers",
+                                                     "timezone", "no-pages", "drop-preflights", "sanitized",
+                                                     "sanitized-redacted",
+                                                     "drop-after-preflight", "snaplen200", "shift-ts",
+                                                     "to-pcapng", "vlan", "sll", "resegment",
+                                                     "eth-trailer") else 1):
+                rng = random.Random(f"{fname}:{mut}:{seed}")
+                variants = []
+                stem = f"{set_}-{fname.rsplit('.', 1)[0]}-{mut}-{seed}"
+                ext = fname.rsplit(".", 1)[1]
+                if mut == "truncate":
+                    raws = har_truncations(open(src, "rb").read(), rng, 3) if is_har else cap_truncations(src, rng, 3)
+                    for k, raw in enumerate(raws):
+                        p = os.path.join(out, f"{stem}{k}.{ext}")
+                        open(p, "wb").write(raw)
+                        variants.append((p, True))
+                elif is_har:
+                    h, lossy = HAR_MUTATIONS[mut](har_load(src), rng)
+                    p = os.path.join(out, f"{stem}.{ext}")
+                    json.dump(h, open(p, "w"))
+                    variants.append((p, lossy))
+                else:
+                    c = Cap(src)
+                    c.out_ng = None
+                    c.out_link = None
+                    lossy = CAP_MUTATIONS[mut](c, rng)
+                    ng = c.out_ng if c.out_ng is not None else c.ng
+                    p = os.path.join(out, f"{stem}.{'pcapng' if ng else 'pcap'}")
+                    c.write(p, ng=ng, link=c.out_link)
+                    variants.append((p, lossy))
+                for p, lossy in variants:
+                    rc, err, recs = run_direct(a.bin, p, ex)
+                    tag = f"{set_}/{fname} {mut}#{seed} ({os.path.basename(p)})"
+                    if rc is None or rc not in (0, 1) and not (mut == "truncate" and rc == 2 and "panicked" not in err):
+                        findings += 1
+                        print(f"FINDING {tag}: exit {rc}: {str(err)[-400:]}")
+                    elif "panicked" in err:
+                        findings += 1
+                        print(f"FINDING {tag}: panic: {err[-400:]}")
+                    if not lossy and rc in (0, 1) and len(recs) < len(base_recs):
+                        findings += 1
+                        print(f"FINDING {tag}: {len(recs)} records, original {len(base_recs)} (lossless mutation)")
+                    # A cut input ends with exit 2 and the records read before the cut: score those
+                    # (through a wrapper that turns that exit into 1, which the scorer accepts).
+                    bin_ = wrapper(a.bin, out) if mut == "truncate" else a.bin
+                    for b in browsers:
+                        summ, rows, serr = score(bin_, set_, p, b, extra)
+                        print(f"{tag} [{b}]\n  before: {base[b][0]}\n  after:  {summ}")
+                        if serr and mut != "truncate":
+                            print(f"  scorer error: {serr[-300:]}")
+                        for sid, (kind, want, got) in rows.items():
+                            was = base[b][1].get(sid, ("OK",))[0]
+                            if kind == "WRONG" and was != "WRONG":
+                                label = "ALIGN?" if sid in multi else "FINDING"
+                                if label == "FINDING":
+                                    findings += 1
+                                print(f"{label} {tag} [{b}] {sid}: was {was}, now WRONG: want {want} got {got}")
+                            elif a.v and kind != was:
+                                print(f"  {sid}: {was} -> {kind} (want {want} got {got})")
+    findings += run_merges(a, out)
+    print(f"{findings} finding(s); mutated files in {out}")
+    sys.exit(1 if findings else 0)
+
+
+if __name__ == "__main__":
+    main()
