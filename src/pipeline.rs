@@ -199,7 +199,7 @@ impl Resolving {
             let Some(resolver) = self.shards.get_mut(shard_of(&flow.client, n)) else {
                 continue;
             };
-            let res = resolver.resolve(&flow, recorder_of(&flow));
+            let res = resolve_flow(resolver, &flow);
             if let Some(record) = record_of(opts, flow, res) {
                 out(record);
             }
