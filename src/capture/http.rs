@@ -408,9 +408,8 @@ impl<'h> HeadFacts<'h> {
         f
     }
 
-    /// Whether the last transfer coding is `chunked` (`None` without Transfer-Encoding), and
-    /// the Content-Length.
-    fn framing(&self) -> (Option<bool>, Option<Result<u64, ()>>) {
+    /// The head's [`FramingFacts`].
+    fn framing(&self) -> FramingFacts {
         let chunked = self
             .codings
             .map(|last| last.is_some_and(|t| t.eq_ignore_ascii_case(b"chunked")));
@@ -1431,14 +1430,12 @@ fn upgrades_to_h2c(headers: Option<&Headers>) -> bool {
     })
 }
 
-/// The request URL: absolute-form targets as sent; otherwise `http://` + Host (or the server
-/// address when there is none) + target.
+/// Whether a head's last transfer coding is `chunked` (`None` without Transfer-Encoding), and
+/// its Content-Length (`Err` when invalid): what its body's framing is decided from.
+type FramingFacts = (Option<bool>, Option<Result<u64, ()>>);
+
 /// A request body's framing from its head (a bad one is reported and taken as no body).
-fn request_framing(
-    facts: (Option<bool>, Option<Result<u64, ()>>),
-    meta: &PacketMeta,
-    ctx: &mut Ctx<'_>,
-) -> Framing {
+fn request_framing(facts: FramingFacts, meta: &PacketMeta, ctx: &mut Ctx<'_>) -> Framing {
     match facts {
         (Some(true), _) => Framing::Chunked,
         (Some(false), _) => {
@@ -1460,11 +1457,7 @@ fn request_framing(
 
 /// A response body's framing from its head's (`chunked` last, `Content-Length`) facts, for a
 /// response that may have a body (a bad length is reported and read until close).
-fn response_framing(
-    facts: (Option<bool>, Option<Result<u64, ()>>),
-    meta: &PacketMeta,
-    ctx: &mut Ctx<'_>,
-) -> Framing {
+fn response_framing(facts: FramingFacts, meta: &PacketMeta, ctx: &mut Ctx<'_>) -> Framing {
     match facts {
         (Some(true), _) => Framing::Chunked,
         (Some(false), _) => Framing::UntilClose,
@@ -1479,7 +1472,8 @@ fn response_framing(
     }
 }
 
-/// `host`: the request's first `Host` value.
+/// The request URL: absolute-form targets as sent; otherwise `http://` + Host (or the server
+/// address when there is none) + target. `host`: the request's first `Host` value.
 fn build_url(method: &str, target: &str, host: Option<&[u8]>, server: &str) -> String {
     let prefixed = |p: &str| {
         target

@@ -268,7 +268,7 @@ pub(crate) struct AccessRead<'h> {
 
 impl<'h> AccessRead<'h> {
     /// Read in one pass over the headers (three before: a response's read was 800
-    /// instructions); a repeated or non-UTF-8 line is read as [`AccessRead::of_lookups`] does.
+    /// instructions); a repeated or non-UTF-8 line is read as `AccessRead::of_lookups` (the tests' reference) does.
     fn of(headers: &'h Headers) -> Self {
         let is =
             |n: &[u8], want: &str| n.len() == want.len() && n.eq_ignore_ascii_case(want.as_bytes());
