@@ -7,7 +7,7 @@
 
 use std::net::IpAddr;
 
-use crate::model::{escape_bytes, trim_http_ws, Headers};
+use crate::model::{escape_bytes, trim_http_ws, Headers, NameList};
 
 /// Headers that show a request came through a proxy.
 const FORWARDING: [&str; 4] = ["x-forwarded-for", "forwarded", "x-real-ip", "via"];
@@ -116,22 +116,10 @@ fn forwarded_params(v: &[u8]) -> (Option<String>, Option<String>, Option<String>
     (client, proto, host)
 }
 
-/// Whether a header name shows a proxy ([`FORWARDING`]). Lengths first, by a mask of the
-/// list's lengths: this runs for every request header, and nearly none is one of them.
+/// Whether a header name shows a proxy ([`FORWARDING`]): this runs for every request header.
 pub(crate) fn is_forwarding(name: &[u8]) -> bool {
-    const LENGTHS: u64 = {
-        let (mut mask, mut i) = (0u64, 0);
-        while i < FORWARDING.len() {
-            mask |= 1 << FORWARDING[i].len();
-            i += 1;
-        }
-        mask
-    };
-    name.len() < 64
-        && LENGTHS >> name.len() & 1 == 1
-        && FORWARDING
-            .iter()
-            .any(|h| name.eq_ignore_ascii_case(h.as_bytes()))
+    const LIST: NameList = NameList::new(&FORWARDING);
+    LIST.contains(name)
 }
 
 /// Splits a request's headers when it shows a proxy (`shown`: a name is [`is_forwarding`],

@@ -3,6 +3,7 @@
 //! `#field-name` / `#method` list syntax of `Access-Control-Allow-Methods/-Headers`.
 
 use super::browser::{Browser, ExtraValue, RangeSyntax, RequestMimeParser};
+use crate::model::NameList;
 
 /// `tchar` (RFC 9110 §5.6.2).
 pub(crate) fn is_tchar(b: u8) -> bool {
@@ -462,26 +463,15 @@ fn is_safelisted_as(browser: Browser, name: &[u8], value: &[u8], enc: ValueEncod
 /// lists and the browser's extra safelist. Any other name is unsafe whatever its value (a
 /// property test in `cors::recent` holds the two together).
 pub(crate) fn has_value_rule(browser: Browser, name: &[u8]) -> bool {
-    const RULED: [&[u8]; 5] = [
-        b"accept",
-        b"accept-language",
-        b"content-language",
-        b"content-type",
-        b"range",
-    ];
-    // The lengths first: most names are of none of them.
-    const LENGTHS: u64 = {
-        let (mut mask, mut i) = (0u64, 0);
-        while i < RULED.len() {
-            mask |= 1 << RULED[i].len();
-            i += 1;
-        }
-        mask
-    };
+    const RULED: NameList = NameList::new(&[
+        "accept",
+        "accept-language",
+        "content-language",
+        "content-type",
+        "range",
+    ]);
     let extra = browser.profile().safelist.extra;
-    (name.len() < 64
-        && LENGTHS >> name.len() & 1 == 1
-        && RULED.iter().any(|n| name.eq_ignore_ascii_case(n)))
+    RULED.contains(name)
         || (!extra.is_empty() && browser.profile().safelist.extra_rule(name).is_some())
 }
 

@@ -57,6 +57,39 @@ impl fmt::Display for Position {
     }
 }
 
+/// A short fixed list of lower-case header names, matched in any case with the name's length
+/// tested first (a bit per listed length): hot paths ask it of every header name, and nearly
+/// none is listed.
+pub(crate) struct NameList {
+    names: &'static [&'static str],
+    lengths: u64,
+}
+
+impl NameList {
+    pub(crate) const fn new(names: &'static [&'static str]) -> Self {
+        let (mut lengths, mut i) = (0u64, 0);
+        while i < names.len() {
+            assert!(
+                names[i].len() < 64,
+                "a listed name's length must fit the mask"
+            );
+            lengths |= 1 << names[i].len();
+            i += 1;
+        }
+        NameList { names, lengths }
+    }
+
+    #[inline]
+    pub(crate) fn contains(&self, name: &[u8]) -> bool {
+        name.len() < 64
+            && self.lengths >> name.len() & 1 == 1
+            && self
+                .names
+                .iter()
+                .any(|n| name.eq_ignore_ascii_case(n.as_bytes()))
+    }
+}
+
 /// An ordered header list that keeps duplicates, original case and raw bytes, in one
 /// allocation: the lines' spans first (`room` slots of [`SPAN`] bytes, `len` used), then the
 /// bytes they point into. A capture's head is copied in once, spans pointing at its names and
