@@ -492,6 +492,7 @@ impl Pairer {
         }
         let url = normalized(&r.request.url);
         let url = url.as_deref().unwrap_or(&r.request.url);
+        // Bound before returning: the candidates iterator borrows `url`.
         let found = self.candidates(&r.client, url).any(|s| {
             s != pf_slot
                 && self.get(&s).is_some_and(|q| {
@@ -1002,8 +1003,6 @@ mod tests {
         assert!(diag.count(WarnKind::LimitPairingUrl) > 0);
     }
 
-    /// A captured preflight that announced `x-probe` is not the one of a later request without
-    /// it (probe recording ev-fail-*: the preflight failed, then a request that needed none).
     /// A preflight whose request never followed (a credentialed request it stopped), then
     /// seconds later a retry with a preflight of its own: the retry pairs with its own, the
     /// first stays alone, for a capture and for a time-ordered HAR (where the request's entry
@@ -1055,6 +1054,8 @@ mod tests {
         }
     }
 
+    /// A captured preflight that announced `x-probe` is not the one of a later request without
+    /// it (probe recording ev-fail-*: the preflight failed, then a request that needed none).
     #[test]
     fn a_preflight_pairs_only_with_a_request_carrying_what_it_announced() {
         let url = "http://b.test/x";
