@@ -240,7 +240,7 @@ const SAFELISTED_MIME: [&[u8]; 3] = [
 /// Whether a Content-Type value's type, as `parser` reads it ([`mime_essence`],
 /// `firefox_request_mime`), is one CORS safelists; compared in place, without the lower-cased
 /// copies (a Content-Type is judged on most CORS requests, once per browser).
-fn is_safelisted_mime(parser: RequestMimeParser, value: &[u8]) -> bool {
+pub(crate) fn is_safelisted_mime(parser: RequestMimeParser, value: &[u8]) -> bool {
     match parser {
         // The type holds no `/` (the essence splits at the first), so the listed type's `/`
         // falls where the type ends.

@@ -1750,14 +1750,7 @@ fn inferred_mode(
         let may_be_no_cors =
             super::headers::is_safelisted_method(&first.request.method.to_ascii_uppercase())
                 && first.request.headers.first("content-type").is_none_or(|v| {
-                    matches!(
-                        super::headers::mime_essence(v).as_deref(),
-                        Some(
-                            "application/x-www-form-urlencoded"
-                                | "multipart/form-data"
-                                | "text/plain"
-                        )
-                    )
+                    super::headers::is_safelisted_mime(super::browser::RequestMimeParser::Whatwg, v)
                 });
         if e.contains("ERR_ABORTED") && may_be_no_cors {
             Mode::NoCors
