@@ -10,7 +10,7 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::sync::Arc;
 
 use crate::diag::{Diagnostics, WarnKind};
-use crate::model::{Exchange, Micros};
+use crate::model::Micros;
 
 use super::decode::Segment;
 use super::http::{Ctx, HttpConn, HttpLimits, HttpSink};
@@ -175,7 +175,7 @@ pub(crate) struct Out<'a> {
     pub diag: &'a mut Diagnostics,
     pub stats: &'a mut CaptureStats,
     /// Finished exchanges with their ordering time (see `http::Ctx::out`).
-    pub exchanges: &'a mut Vec<(Micros, Exchange)>,
+    pub exchanges: &'a mut Vec<super::Finished>,
 }
 
 impl ConnTable {

@@ -50,7 +50,7 @@ pub struct Ctx<'a> {
     pub diag: &'a mut Diagnostics,
     pub stats: &'a mut CaptureStats,
     /// Finished exchanges with their ordering time, in emission order.
-    pub out: &'a mut Vec<(Micros, Exchange)>,
+    pub out: &'a mut Vec<super::Finished>,
     /// (ordering time, seq) of every request seen and not yet emitted, for the watermark.
     pub open: &'a mut BTreeSet<(Micros, u64)>,
     /// Next request sequence number.
@@ -153,7 +153,9 @@ impl DirParser {
 
 #[derive(Debug)]
 struct Pending {
-    ex: Exchange,
+    /// Boxed when its request is parsed: it moves to the output as a pointer (see
+    /// [`super::Finished`]).
+    ex: Box<Exchange>,
     /// The request time made monotonic along the connection: the key output is sorted by,
     /// so capture times that go backwards never reorder requests of one connection.
     order_time: Micros,
@@ -1118,7 +1120,7 @@ impl HttpConn {
         forwarding: bool,
         host: Option<&[u8]>,
         ctx: &mut Ctx<'_>,
-    ) -> Exchange {
+    ) -> Box<Exchange> {
         let server = self.key.sender(1 - dir);
         let client = self.key.sender(dir);
         let server_text = self
@@ -1140,7 +1142,7 @@ impl HttpConn {
         let start = self.dirs[dir].msg_meta;
         let seq = *ctx.seq;
         *ctx.seq += 1;
-        Exchange {
+        Box::new(Exchange {
             loc: Location {
                 source: ctx.source.clone(),
                 position: Position::Packet {
@@ -1162,7 +1164,7 @@ impl HttpConn {
                 proxy_headers: forwarded.map(|f| f.added).unwrap_or_default(),
                 ..Evidence::default()
             },
-        }
+        })
     }
 
     /// Queues a request for its response (the oldest waiting one goes out unanswered past
@@ -1170,7 +1172,7 @@ impl HttpConn {
     fn queue_request(
         &mut self,
         dir: Dir,
-        ex: Exchange,
+        ex: Box<Exchange>,
         framing: Framing,
         meta: &PacketMeta,
         ctx: &mut Ctx<'_>,
@@ -1355,7 +1357,7 @@ impl HttpConn {
         self.flush(ctx);
         self.ignore();
         let first = upgraded.map(|p| super::h2::Upgraded {
-            ex: p.ex,
+            ex: *p.ex,
             order_time: p.order_time,
             last_ts: p.last_ts,
         });
@@ -1666,7 +1668,7 @@ pub mod fuzzing {
         }
         conn.flush(&mut ctx);
         Outcome {
-            exchanges: out,
+            exchanges: out.into_iter().map(|(t, ex)| (t, *ex)).collect(),
             diag,
             stats,
             open_after_flush: open.len(),

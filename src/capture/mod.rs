@@ -55,7 +55,6 @@ use std::sync::Arc;
 
 use crate::diag::{Diagnostics, WarnKind};
 use crate::model::{Exchange, Micros};
-use crate::slab::Slab;
 
 use decode::Segment;
 use flows::{ConnTable, Out};
@@ -210,11 +209,16 @@ pub(crate) fn flow_shard(seg: &Segment<'_>, n: usize) -> usize {
     (tcp::shard_hash(&seg.src, &seg.dst) % n as u64) as usize
 }
 
-/// An exchange ordered by (ordering time, seq), smallest first in a max-heap. The ordering
-/// time is the request time made monotonic per connection. The exchange itself (about 500
-/// bytes) waits in a place of [`Reorder::held`], named by the third field: the heap moves its
-/// elements on every push and pop, and a box per exchange was an allocation per exchange.
-struct ByTime(Micros, u64, usize);
+/// An exchange finished by its connection, with its ordering time (the request time made
+/// monotonic per connection). Boxed once, when its request head is parsed: from there it
+/// moves as a pointer through the connection's queue, the table's (or a worker's) list and
+/// the reorder buffer's heap, and is unboxed once, for `emit`. An exchange is about 560
+/// bytes, and held by value it was copied about ten times on that way.
+pub(crate) type Finished = (Micros, Box<Exchange>);
+
+/// An exchange ordered by (ordering time, seq), smallest first in a max-heap; the heap moves
+/// only the key and the box.
+struct ByTime(Micros, u64, Box<Exchange>);
 
 impl PartialEq for ByTime {
     fn eq(&self, other: &Self) -> bool {
@@ -240,8 +244,6 @@ impl Ord for ByTime {
 /// releases as [`read_capture`] does.
 pub(crate) struct Reorder {
     heap: BinaryHeap<ByTime>,
-    /// The exchanges the heap orders, by place.
-    held: Slab<Exchange>,
     max: usize,
     /// The held exchanges' [`Exchange::held_bytes`], together, and their bound.
     bytes: usize,
@@ -278,7 +280,6 @@ impl Reorder {
     pub(crate) fn new(max: usize, max_bytes: usize) -> Self {
         Reorder {
             heap: BinaryHeap::new(),
-            held: Slab::default(),
             max: max.max(1),
             bytes: 0,
             max_bytes,
@@ -292,32 +293,21 @@ impl Reorder {
         }
     }
 
-    /// The exchange a heap element names.
-    fn held(&self, t: &ByTime) -> Option<&Exchange> {
-        self.held.get(t.2)
-    }
-
     fn out(&mut self, t: ByTime, emit: &mut dyn FnMut(Exchange)) {
-        // Every heap element names a filled place (filled in `push`, emptied only here).
-        // Finished in its place, then moved out once, straight to `emit` (each move of an
-        // exchange is a copy of its 560 bytes).
-        let Some(ex) = self.held.get_mut(t.2) else {
-            return;
-        };
+        // Finished in its box, then moved out once, straight to `emit`.
+        let mut ex = t.2;
         self.bytes -= ex.held_bytes();
-        ex.evidence.connection_credentials = self.pools.class(ex);
+        ex.evidence.connection_credentials = self.pools.class(&ex);
         // Numbered in output order, which is time order: the same however the capture's
         // packets were ordered (the order heads completed in is not).
         ex.seq = self.emitted;
         self.emitted += 1;
-        if let Some(ex) = self.held.take(t.2) {
-            emit(ex);
-        }
+        emit(*ex);
     }
 
     pub(crate) fn push(
         &mut self,
-        (key, ex): (Micros, Exchange),
+        (key, ex): Finished,
         diag: &mut Diagnostics,
         emit: &mut dyn FnMut(Exchange),
     ) {
@@ -326,17 +316,16 @@ impl Reorder {
         self.settled_at = None;
         let seq = ex.seq;
         self.bytes += ex.held_bytes();
-        let at = self.held.insert(ex);
-        self.heap.push(ByTime(key, seq, at));
+        self.heap.push(ByTime(key, seq, ex));
         // Over the count one leaves; over the bytes as many as it takes (the newest, alone,
         // may stay over: it leaves with the next push or release).
         while self.heap.len() > self.max || (self.bytes > self.max_bytes && self.heap.len() > 1) {
             let (by_count, max, max_bytes) = (self.heap.len() > self.max, self.max, self.max_bytes);
             if let Some(t) = self.heap.pop() {
-                let held = self.held(&t);
                 if (t.0, t.1) >= self.watermark {
                     diag.add(WarnKind::LimitReorderBuffer, 1);
-                } else if let Some(ex) = held.filter(|ex| self.pools.pending(ex)) {
+                } else if self.pools.pending(&t.2) {
+                    let ex = &t.2;
                     // Held only for its connection's credentials class: it leaves without
                     // one, which is worth saying (the request may stay `unknown`).
                     let loc = &ex.loc;
@@ -380,7 +369,7 @@ impl Reorder {
             if top >= watermark {
                 break;
             }
-            let Some(ex) = self.held(t) else { break };
+            let ex = &t.2;
             if ex.time.saturating_add(pool::HOLD_US) > watermark.0
                 && (self.pending_top == Some(top) || self.pools.pending(ex))
             {
@@ -418,7 +407,7 @@ pub fn read_capture(
     let mut stats = CaptureStats::default();
     let mut table = ConnTable::new(source.clone(), opts);
     let mut reorder = Reorder::new(opts.max_reorder_exchanges, opts.max_reorder_bytes);
-    let mut done: Vec<(Micros, Exchange)> = Vec::new();
+    let mut done: Vec<Finished> = Vec::new();
     let src = source.clone();
     let mut decoder = decode::Decoder::new(source.clone(), &opts.frag, opts.max_live_connections);
     let result = packets.for_each(|pkt| {

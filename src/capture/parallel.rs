@@ -148,7 +148,7 @@ struct Event {
 #[derive(Default)]
 struct WorkerOut {
     events: Vec<Event>,
-    exchanges: Vec<(Micros, Exchange)>,
+    exchanges: Vec<super::Finished>,
     /// Set on the final message, with the worker's warning counts (its detail lines went
     /// with the events where they arose).
     stats: Option<(CaptureStats, Diagnostics)>,
@@ -718,7 +718,7 @@ impl Merge<'_> {
         }
     }
 
-    fn apply(&mut self, w: usize, e: Event, xs: &mut impl Iterator<Item = (Micros, Exchange)>) {
+    fn apply(&mut self, w: usize, e: Event, xs: &mut impl Iterator<Item = super::Finished>) {
         let (Some(map), Some(next_local)) =
             (self.local_to_global.get_mut(w), self.next_local.get_mut(w))
         else {

@@ -617,9 +617,9 @@ impl RequestHead {
 }
 
 fn emit(ctx: &mut Ctx<'_>, s: Box<Stream>) {
-    let s = *s;
     ctx.open.remove(&(s.order_time, s.ex.seq));
-    ctx.out.push((s.order_time, s.ex));
+    // Its one move into a box of its own (see `capture::Finished`).
+    ctx.out.push((s.order_time, Box::new(s.ex)));
 }
 
 #[cfg(test)]
