@@ -23,7 +23,7 @@ use corscope::capture::{read_capture, CaptureOptions, CaptureStats};
 use corscope::cors::resolve::Resolver;
 use corscope::cors::Browser;
 use corscope::diag::Diagnostics;
-use corscope::model::{Exchange, Micros};
+use corscope::model::Exchange;
 use corscope::pairing::{Flow, Pairer, PairingOptions};
 use corscope::synth::{write_pcap, PcapSpec};
 
@@ -223,7 +223,7 @@ fn bench_http(c: &mut Criterion) {
         b.iter(|| {
             let mut diag = Diagnostics::new();
             let mut stats = CaptureStats::default();
-            let mut out: Vec<(Micros, Exchange)> = Vec::with_capacity(1000);
+            let mut out: Vec<corscope::capture::Finished> = Vec::with_capacity(1000);
             let mut open = BTreeSet::new();
             let mut seq = 0u64;
             let keylog = corscope::capture::tls::KeyLog::default();

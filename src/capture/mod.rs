@@ -214,7 +214,7 @@ pub(crate) fn flow_shard(seg: &Segment<'_>, n: usize) -> usize {
 /// moves as a pointer through the connection's queue, the table's (or a worker's) list and
 /// the reorder buffer's heap, and is unboxed once, for `emit`. An exchange is about 560
 /// bytes, and held by value it was copied about ten times on that way.
-pub(crate) type Finished = (Micros, Box<Exchange>);
+pub type Finished = (Micros, Box<Exchange>);
 
 /// An exchange ordered by (ordering time, seq), smallest first in a max-heap; the heap moves
 /// only the key and the box.

@@ -160,13 +160,17 @@ fn class_hold_overflowing_the_reorder_buffer_is_warned() {
         let mut diag = crate::diag::Diagnostics::new();
         let mut out = Vec::new();
         // A Chromium connection that has shown no class yet: held for it.
-        reorder.push((0, Box::new(ex(1, 0, CHROME))), &mut diag, &mut |x| out.push(x));
+        reorder.push((0, Box::new(ex(1, 0, CHROME))), &mut diag, &mut |x| {
+            out.push(x)
+        });
         reorder.release((1_000_000, 0), &mut |x| out.push(x));
         assert!(out.is_empty());
         // Then exchanges of other, classless connections (no browser), all past the watermark.
         for i in 2..8u64 {
             let t = i as i64 * 1_000_000;
-            reorder.push((t, Box::new(ex(i, t, "curl/8"))), &mut diag, &mut |x| out.push(x));
+            reorder.push((t, Box::new(ex(i, t, "curl/8"))), &mut diag, &mut |x| {
+                out.push(x)
+            });
         }
         reorder.drain(&mut |x| out.push(x));
         assert_eq!(out.len(), 7);
