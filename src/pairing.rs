@@ -2,7 +2,9 @@
 //! that guarded it and the redirect hops that followed — keyed by (client, URL, method) and
 //! decided within a bounded time window, so memory follows the window and not the input.
 
+use crate::model::loss::LossLog;
 use crate::model::{Exchange, Micros};
+use std::sync::Arc;
 use crate::slab::Slab;
 
 pub use crate::model::{Flow, FlowHop};
@@ -50,6 +52,9 @@ pub struct PairingOptions {
     /// `input::har`): nothing arrives late, so an exchange waits only as long as its partners
     /// can be away (see [`PairingOptions::for_time_ordered`]).
     pub time_ordered: bool,
+    /// A capture's record of what it lost (`CaptureOptions::losses`, the same one): a
+    /// preflight without its request asks it whether the request may have been lost.
+    pub losses: Option<Arc<LossLog>>,
 }
 
 /// The longest a preflight's own duration extends how long it waits for its request in a
@@ -84,6 +89,7 @@ impl Default for PairingOptions {
             max_pending: MAX_PENDING_EXCHANGES,
             max_pending_bytes: MAX_PENDING_BYTES,
             time_ordered: false,
+            losses: None,
         }
     }
 }
@@ -565,6 +571,18 @@ impl Pairer {
             .min()
     }
 
+    /// Whether the capture lost bytes preflight `pf`'s client sent to its server from the
+    /// preflight to the end of the follow window (`model::loss`): its request may have been in
+    /// them. Through a proxy the connection is the proxy's, so any client's loss counts.
+    fn may_be_lost(&self, pf: &Exchange) -> bool {
+        let (Some(log), Some(server)) = (&self.opts.losses, &pf.evidence.server_ip) else {
+            return false;
+        };
+        let client = pf.evidence.via_proxy.is_none().then_some(&*pf.client);
+        let until = pf.time.saturating_add(self.opts.follow_window);
+        log.may_have_lost(client, server, pf.time, until)
+    }
+
     /// Decides the exchange in `front` (the oldest waiting, or the oldest of its URL when a
     /// limit says so): as a preflight, a request, or a hop already claimed by a flow.
     fn finalize(&mut self, front: Slot, out: &mut dyn FnMut(Flow)) {
@@ -585,7 +603,9 @@ impl Pairer {
                 }
                 None => {
                     if let Some(pf) = self.remove(front) {
-                        out(never_followed(pf.x, pf.preflight_for.unwrap_or_default()));
+                        let lost = self.may_be_lost(&pf.x);
+                        let method = pf.preflight_for.unwrap_or_default();
+                        out(never_followed(pf.x, method, lost));
                     }
                 }
             }
@@ -622,8 +642,9 @@ impl Pairer {
                     .find_redirect_preflight(&pending.x, r)
                     .and_then(|ps| self.remove(ps))
                     .map(|p| {
+                        let lost = self.may_be_lost(&p.x);
                         let method = p.preflight_for.clone().unwrap_or_default();
-                        never_followed_hop(p.x, method)
+                        never_followed_hop(p.x, method, lost)
                     }),
                 _ => None,
             };
@@ -725,18 +746,19 @@ fn follow_gap(p: &Exchange, r: &Exchange) -> Micros {
 }
 
 /// A flow for a preflight whose request never appeared: the request is rebuilt from what the
-/// preflight announced (method, URL, origin), with no response.
-fn never_followed(pf: Exchange, method: String) -> Flow {
+/// preflight announced (method, URL, origin), with no response. `lost`: the capture may have
+/// lost it ([`Pairer::may_be_lost`]).
+fn never_followed(pf: Exchange, method: String, lost: bool) -> Flow {
     let client = pf.client.clone();
     let flavour = pf.flavour;
     Flow {
         client,
         flavour,
-        hops: vec![never_followed_hop(pf, method)],
+        hops: vec![never_followed_hop(pf, method, lost)],
     }
 }
 
-fn never_followed_hop(pf: Exchange, method: String) -> FlowHop {
+fn never_followed_hop(pf: Exchange, method: String, lost: bool) -> FlowHop {
     let mut headers = crate::model::Headers::new();
     if let Some(o) = pf.request.headers.first("origin") {
         headers.push(b"Origin", o);
@@ -760,6 +782,7 @@ fn never_followed_hop(pf: Exchange, method: String) -> FlowHop {
         evidence: crate::model::Evidence {
             page_origin: pf.evidence.page_origin.clone(),
             recording: pf.evidence.recording,
+            absence_may_be_loss: lost,
             ..crate::model::Evidence::of_flavour(pf.flavour)
         },
     };

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use crate::input::live::{Activity, STOP_POLL};
 
 use crate::capture::{self, CaptureError, CaptureOptions, CaptureStats};
+use crate::model::loss::LossLog;
 use crate::cors::resolve::{Resolution, Resolver};
 use crate::cors::Browser;
 use crate::diag::{Diagnostics, WarnKind};
@@ -527,6 +528,18 @@ pub fn analyze_input(
     let workers = match opts.capture_workers {
         0 => rayon::current_num_threads(),
         n => n,
+    };
+    // A capture's reader records what it lost where its pairing asks (`model::loss`): one
+    // record per input, as each capture loses its own.
+    let with_losses;
+    let opts = if matches!(input.format, Format::Pcap | Format::PcapNg) {
+        let mut o = opts.clone();
+        o.capture.losses = LossLog::new();
+        o.pairing.losses = Some(o.capture.losses.clone());
+        with_losses = o;
+        &with_losses
+    } else {
+        opts
     };
     let mut resolving = Resolving::new(opts);
     // The idle flush needs pairing on a thread that is not blocked reading the input.
