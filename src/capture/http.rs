@@ -1366,6 +1366,8 @@ impl HttpConn {
                 ctx.warn(WarnKind::HttpResponseWithoutRequest, meta, || {
                     format!("response {status} without a request seen")
                 });
+                // Its request was sent and the capture lost it (or began after it).
+                self.lost(1 - dir.min(1), meta, ctx);
                 (false, false)
             }
         };
