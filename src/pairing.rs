@@ -4,8 +4,8 @@
 
 use crate::model::loss::LossLog;
 use crate::model::{Exchange, Micros};
-use std::sync::Arc;
 use crate::slab::Slab;
+use std::sync::Arc;
 
 pub use crate::model::{Flow, FlowHop};
 
@@ -943,6 +943,63 @@ mod tests {
             .flat_map(|f| &f.hops)
             .map(|h| usize::from(h.sent) + usize::from(h.preflight.is_some()))
             .sum()
+    }
+
+    /// A preflight without its request is marked as possibly lost exactly when the capture
+    /// lost bytes its client sent to its server from the preflight to the end of the follow
+    /// window (`model::loss`), on any of that client's connections; a followed preflight and
+    /// other clients' or servers' losses change nothing.
+    #[test]
+    fn a_preflight_without_its_request_asks_what_the_capture_lost() {
+        use crate::model::loss::{Loss, LossLog};
+        let loss = |client: &str, server: &str, after: Micros, by: Micros| Loss {
+            client: client.into(),
+            server: server.into(),
+            after,
+            by,
+        };
+        let w = FOLLOW_WINDOW;
+        // (loss, the preflight's flow marked)
+        let cases = [
+            (None, false),
+            (Some(loss("c", "10.0.0.9:80", 1_000, 2_000)), true),
+            // Found later, on a connection whose last request came before the preflight.
+            (Some(loss("c", "10.0.0.9:80", Micros::MIN, w)), true),
+            // Lost after the follow window, or found before the preflight was sent.
+            (Some(loss("c", "10.0.0.9:80", 2 * w, 2 * w + 1)), false),
+            (Some(loss("c", "10.0.0.9:80", Micros::MIN, 500)), false),
+            (Some(loss("d", "10.0.0.9:80", 1_000, 2_000)), false),
+            (Some(loss("c", "10.0.0.9:443", 1_000, 2_000)), false),
+        ];
+        for (lost, marked) in cases {
+            let log = LossLog::new();
+            log.record(lost.clone());
+            let opts = PairingOptions {
+                losses: Some(log),
+                ..PairingOptions::default()
+            };
+            let mut alone = preflight(1_000, "http://b.test/x");
+            alone.evidence.server_ip = Some("10.0.0.9:80".into());
+            let mut followed = preflight(1_000, "http://b.test/y");
+            followed.evidence.server_ip = Some("10.0.0.9:80".into());
+            let request = at(
+                1_500,
+                "PUT",
+                "http://b.test/y",
+                &[("Origin", "http://a.test")],
+            );
+            let (flows, _) = run(vec![alone, followed, request], opts);
+            let got: Vec<(bool, bool)> = flows
+                .iter()
+                .map(|f| {
+                    (
+                        f.last().sent,
+                        f.last().exchange.evidence.absence_may_be_loss,
+                    )
+                })
+                .collect();
+            assert_eq!(got, [(false, marked), (true, false)], "{lost:?}");
+        }
     }
 
     /// One URL repeated at one timestamp (a HAR without times): pairing used to be quadratic

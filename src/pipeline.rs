@@ -27,12 +27,12 @@ use std::time::{Duration, Instant};
 use crate::input::live::{Activity, STOP_POLL};
 
 use crate::capture::{self, CaptureError, CaptureOptions, CaptureStats};
-use crate::model::loss::LossLog;
 use crate::cors::resolve::{Resolution, Resolver};
 use crate::cors::Browser;
 use crate::diag::{Diagnostics, WarnKind};
 use crate::input::har::{self, HarError, HarMeta, HarOptions};
 use crate::input::{self, Format, InputError};
+use crate::model::loss::LossLog;
 use crate::model::Exchange;
 use crate::pairing::{Flow, Pairer, PairingOptions};
 use crate::report::Record;

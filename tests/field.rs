@@ -477,10 +477,7 @@ fn a_request_lost_on_another_connection_than_its_preflight_leaves_it_unknown() {
         (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
     };
     let (stdout, stderr) = run("1");
-    assert!(
-        stderr.contains("http-response-without-request"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("http-response-without-request"), "{stderr}");
     for jobs in ["2", "4"] {
         assert_eq!(run(jobs).0, stdout, "--jobs {jobs}");
     }
@@ -494,7 +491,14 @@ fn a_request_lost_on_another_connection_than_its_preflight_leaves_it_unknown() {
             (s("method"), s("verdict"), s("firefox_verdict"), lost)
         })
         .collect();
-    let want = |m: &str| (m.to_owned(), "unknown".to_owned(), "unknown".to_owned(), true);
+    let want = |m: &str| {
+        (
+            m.to_owned(),
+            "unknown".to_owned(),
+            "unknown".to_owned(),
+            true,
+        )
+    };
     assert_eq!(got, [want("DELETE"), want("PUT")]);
 }
 

@@ -1973,6 +1973,81 @@ mod tests {
         }
     }
 
+    /// A capture's PATCH missing after a preflight that passes only uncredentialed (exact
+    /// `Allow-Origin`, no `Allow-Credentials`), by what the absence shows (`Absence`): on a
+    /// capture without loss the browser never sent it, and only a credentialed request
+    /// explains that; where the capture lost what the client sent then
+    /// (`Evidence::absence_may_be_loss`) or the input is an export, the absence shows nothing
+    /// and the verdict stays open, with the note saying why.
+    #[test]
+    fn a_missing_request_is_evidence_only_without_loss() {
+        const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
+        // (absence_may_be_loss, absence_is_no_evidence, verdict, credentials, note)
+        let cases: [(bool, bool, Verdict, Credentials, &str); 3] = [
+            (
+                false,
+                false,
+                Verdict::Blocked,
+                Credentials::Include,
+                "only a credentialed request explains the failure",
+            ),
+            (
+                true,
+                false,
+                Verdict::Unknown,
+                Credentials::Unknown,
+                "it may have been sent and lost; a capture without loss on this client's connections to the server would decide it",
+            ),
+            (
+                false,
+                true,
+                Verdict::Unknown,
+                Credentials::Unknown,
+                "the request never followed its preflight",
+            ),
+        ];
+        for (lost, export, verdict, credentials, note) in cases {
+            let pf = x(
+                Flavour::Capture,
+                "OPTIONS",
+                U,
+                &[
+                    ("Origin", O),
+                    ("Access-Control-Request-Method", "PATCH"),
+                    ("User-Agent", CHROME),
+                ],
+                Some((
+                    204,
+                    &[
+                        ("Access-Control-Allow-Origin", O),
+                        ("Access-Control-Allow-Methods", "PATCH"),
+                    ],
+                )),
+                None,
+            );
+            let mut request = x(Flavour::Capture, "PATCH", U, &[("Origin", O)], None, None);
+            request.evidence.absence_may_be_loss = lost;
+            request.evidence.absence_is_no_evidence = export;
+            let f = Flow {
+                client: Arc::from("c"),
+                flavour: Flavour::Capture,
+                hops: vec![FlowHop {
+                    exchange: request,
+                    sent: false,
+                    preflight: Some(pf),
+                }],
+            };
+            let r = Resolver::new().resolve(&f, Browser::Chromium);
+            let v = &r.browsers[Browser::Chromium];
+            let text = v.note().unwrap_or_default();
+            assert_eq!((v.verdict, r.credentials), (verdict, credentials), "{text}");
+            assert!(text.contains(note), "lost {lost}, export {export}: {text}");
+            if lost {
+                assert!(r.browsers.values().all(|b| b.verdict == Verdict::Unknown));
+            }
+        }
+    }
+
     /// An open reading's alternatives name the block as each browser does, never by
     /// corscope's internal failure name.
     #[test]

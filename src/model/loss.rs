@@ -74,6 +74,13 @@ impl LossLog {
         }
     }
 
+    #[cfg(test)]
+    /// What is kept, oldest first.
+    pub(crate) fn entries(&self) -> Vec<Loss> {
+        let log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
+        log.losses.iter().cloned().collect()
+    }
+
     /// Whether the capture may have lost bytes `client` sent to `server` between `from` and
     /// `to` (`client` `None`: any client's, for a request that came through a proxy).
     pub(crate) fn may_have_lost(
