@@ -232,6 +232,7 @@ fn bench_http(c: &mut Criterion) {
                 diag: &mut diag,
                 stats: &mut stats,
                 out: &mut out,
+                losses: &mut Vec::new(),
                 open: &mut open,
                 seq: &mut seq,
                 limits: &limits,

@@ -2,8 +2,10 @@
 //! that guarded it and the redirect hops that followed — keyed by (client, URL, method) and
 //! decided within a bounded time window, so memory follows the window and not the input.
 
+use crate::model::loss::LossLog;
 use crate::model::{Exchange, Micros};
 use crate::slab::Slab;
+use std::sync::Arc;
 
 pub use crate::model::{Flow, FlowHop};
 
@@ -50,6 +52,9 @@ pub struct PairingOptions {
     /// `input::har`): nothing arrives late, so an exchange waits only as long as its partners
     /// can be away (see [`PairingOptions::for_time_ordered`]).
     pub time_ordered: bool,
+    /// A capture's record of what it lost (`CaptureOptions::losses`, the same one): a
+    /// preflight without its request asks it whether the request may have been lost.
+    pub losses: Option<Arc<LossLog>>,
 }
 
 /// The longest a preflight's own duration extends how long it waits for its request in a
@@ -84,6 +89,7 @@ impl Default for PairingOptions {
             max_pending: MAX_PENDING_EXCHANGES,
             max_pending_bytes: MAX_PENDING_BYTES,
             time_ordered: false,
+            losses: None,
         }
     }
 }
@@ -565,6 +571,18 @@ impl Pairer {
             .min()
     }
 
+    /// Whether the capture lost bytes preflight `pf`'s client sent to its server from the
+    /// preflight to the end of the follow window (`model::loss`): its request may have been in
+    /// them. Through a proxy the connection is the proxy's, so any client's loss counts.
+    fn may_be_lost(&self, pf: &Exchange) -> bool {
+        let (Some(log), Some(server)) = (&self.opts.losses, &pf.evidence.server_ip) else {
+            return false;
+        };
+        let client = pf.evidence.via_proxy.is_none().then_some(&*pf.client);
+        let until = pf.time.saturating_add(self.opts.follow_window);
+        log.may_have_lost(client, server, pf.time, until)
+    }
+
     /// Decides the exchange in `front` (the oldest waiting, or the oldest of its URL when a
     /// limit says so): as a preflight, a request, or a hop already claimed by a flow.
     fn finalize(&mut self, front: Slot, out: &mut dyn FnMut(Flow)) {
@@ -585,7 +603,9 @@ impl Pairer {
                 }
                 None => {
                     if let Some(pf) = self.remove(front) {
-                        out(never_followed(pf.x, pf.preflight_for.unwrap_or_default()));
+                        let lost = self.may_be_lost(&pf.x);
+                        let method = pf.preflight_for.unwrap_or_default();
+                        out(never_followed(pf.x, method, lost));
                     }
                 }
             }
@@ -622,8 +642,9 @@ impl Pairer {
                     .find_redirect_preflight(&pending.x, r)
                     .and_then(|ps| self.remove(ps))
                     .map(|p| {
+                        let lost = self.may_be_lost(&p.x);
                         let method = p.preflight_for.clone().unwrap_or_default();
-                        never_followed_hop(p.x, method)
+                        never_followed_hop(p.x, method, lost)
                     }),
                 _ => None,
             };
@@ -725,18 +746,19 @@ fn follow_gap(p: &Exchange, r: &Exchange) -> Micros {
 }
 
 /// A flow for a preflight whose request never appeared: the request is rebuilt from what the
-/// preflight announced (method, URL, origin), with no response.
-fn never_followed(pf: Exchange, method: String) -> Flow {
+/// preflight announced (method, URL, origin), with no response. `lost`: the capture may have
+/// lost it ([`Pairer::may_be_lost`]).
+fn never_followed(pf: Exchange, method: String, lost: bool) -> Flow {
     let client = pf.client.clone();
     let flavour = pf.flavour;
     Flow {
         client,
         flavour,
-        hops: vec![never_followed_hop(pf, method)],
+        hops: vec![never_followed_hop(pf, method, lost)],
     }
 }
 
-fn never_followed_hop(pf: Exchange, method: String) -> FlowHop {
+fn never_followed_hop(pf: Exchange, method: String, lost: bool) -> FlowHop {
     let mut headers = crate::model::Headers::new();
     if let Some(o) = pf.request.headers.first("origin") {
         headers.push(b"Origin", o);
@@ -760,6 +782,7 @@ fn never_followed_hop(pf: Exchange, method: String) -> FlowHop {
         evidence: crate::model::Evidence {
             page_origin: pf.evidence.page_origin.clone(),
             recording: pf.evidence.recording,
+            absence_may_be_loss: lost,
             ..crate::model::Evidence::of_flavour(pf.flavour)
         },
     };
@@ -920,6 +943,63 @@ mod tests {
             .flat_map(|f| &f.hops)
             .map(|h| usize::from(h.sent) + usize::from(h.preflight.is_some()))
             .sum()
+    }
+
+    /// A preflight without its request is marked as possibly lost exactly when the capture
+    /// lost bytes its client sent to its server from the preflight to the end of the follow
+    /// window (`model::loss`), on any of that client's connections; a followed preflight and
+    /// other clients' or servers' losses change nothing.
+    #[test]
+    fn a_preflight_without_its_request_asks_what_the_capture_lost() {
+        use crate::model::loss::{Loss, LossLog};
+        let loss = |client: &str, server: &str, after: Micros, by: Micros| Loss {
+            client: client.into(),
+            server: server.into(),
+            after,
+            by,
+        };
+        let w = FOLLOW_WINDOW;
+        // (loss, the preflight's flow marked)
+        let cases = [
+            (None, false),
+            (Some(loss("c", "10.0.0.9:80", 1_000, 2_000)), true),
+            // Found later, on a connection whose last request came before the preflight.
+            (Some(loss("c", "10.0.0.9:80", Micros::MIN, w)), true),
+            // Lost after the follow window, or found before the preflight was sent.
+            (Some(loss("c", "10.0.0.9:80", 2 * w, 2 * w + 1)), false),
+            (Some(loss("c", "10.0.0.9:80", Micros::MIN, 500)), false),
+            (Some(loss("d", "10.0.0.9:80", 1_000, 2_000)), false),
+            (Some(loss("c", "10.0.0.9:443", 1_000, 2_000)), false),
+        ];
+        for (lost, marked) in cases {
+            let log = LossLog::new();
+            log.record(lost.clone());
+            let opts = PairingOptions {
+                losses: Some(log),
+                ..PairingOptions::default()
+            };
+            let mut alone = preflight(1_000, "http://b.test/x");
+            alone.evidence.server_ip = Some("10.0.0.9:80".into());
+            let mut followed = preflight(1_000, "http://b.test/y");
+            followed.evidence.server_ip = Some("10.0.0.9:80".into());
+            let request = at(
+                1_500,
+                "PUT",
+                "http://b.test/y",
+                &[("Origin", "http://a.test")],
+            );
+            let (flows, _) = run(vec![alone, followed, request], opts);
+            let got: Vec<(bool, bool)> = flows
+                .iter()
+                .map(|f| {
+                    (
+                        f.last().sent,
+                        f.last().exchange.evidence.absence_may_be_loss,
+                    )
+                })
+                .collect();
+            assert_eq!(got, [(false, marked), (true, false)], "{lost:?}");
+        }
     }
 
     /// One URL repeated at one timestamp (a HAR without times): pairing used to be quadratic

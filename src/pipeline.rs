@@ -32,6 +32,7 @@ use crate::cors::Browser;
 use crate::diag::{Diagnostics, WarnKind};
 use crate::input::har::{self, HarError, HarMeta, HarOptions};
 use crate::input::{self, Format, InputError};
+use crate::model::loss::LossLog;
 use crate::model::Exchange;
 use crate::pairing::{Flow, Pairer, PairingOptions};
 use crate::report::Record;
@@ -527,6 +528,18 @@ pub fn analyze_input(
     let workers = match opts.capture_workers {
         0 => rayon::current_num_threads(),
         n => n,
+    };
+    // A capture's reader records what it lost where its pairing asks (`model::loss`): one
+    // record per input, as each capture loses its own.
+    let with_losses;
+    let opts = if matches!(input.format, Format::Pcap | Format::PcapNg) {
+        let mut o = opts.clone();
+        o.capture.losses = LossLog::new();
+        o.pairing.losses = Some(o.capture.losses.clone());
+        with_losses = o;
+        &with_losses
+    } else {
+        opts
     };
     let mut resolving = Resolving::new(opts);
     // The idle flush needs pairing on a thread that is not blocked reading the input.

@@ -161,6 +161,7 @@ impl Emit {
             diag: out.diag,
             stats: out.stats,
             out: out.exchanges,
+            losses: out.losses,
             open: &mut self.open,
             seq: &mut self.seq,
             limits: &self.http,
@@ -176,6 +177,8 @@ pub(crate) struct Out<'a> {
     pub stats: &'a mut CaptureStats,
     /// Finished exchanges with their ordering time (see `http::Ctx::out`).
     pub exchanges: &'a mut Vec<super::Finished>,
+    /// Bytes clients sent that the capture lost (see `http::Ctx::losses`).
+    pub losses: &'a mut Vec<crate::model::loss::Loss>,
 }
 
 impl ConnTable {

@@ -51,6 +51,8 @@ pub struct Ctx<'a> {
     pub stats: &'a mut CaptureStats,
     /// Finished exchanges with their ordering time, in emission order.
     pub out: &'a mut Vec<super::Finished>,
+    /// Bytes clients sent that the capture lost, in the order they were found.
+    pub losses: &'a mut Vec<crate::model::loss::Loss>,
     /// (ordering time, seq) of every request seen and not yet emitted, for the watermark.
     pub open: &'a mut BTreeSet<(Micros, u64)>,
     /// Next request sequence number.
@@ -1109,6 +1111,32 @@ impl HttpConn {
         }
     }
 
+    /// Records bytes lost in direction `dir` unless it is the server's (`model::loss`): a
+    /// request may have been in them, so a request missing after its preflight is no evidence
+    /// of a block. Where the roles are not known yet, `dir` is taken as the client's.
+    fn lost(&mut self, dir: Dir, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+        let dir = dir.min(1);
+        if self.client.is_some_and(|c| c != dir) {
+            return;
+        }
+        // The connection's texts, made once, are of these roles only once they are known.
+        let known = self.client.is_some();
+        let server = match &self.server_text {
+            Some(s) if known => s.clone(),
+            _ => self.key.sender(1 - dir).text(),
+        };
+        let client = match &self.client_ip {
+            Some(c) if known => c.clone(),
+            _ => super::tcp::ip_shared(self.key.sender(dir).ip),
+        };
+        ctx.losses.push(crate::model::loss::Loss {
+            client,
+            server,
+            after: self.last_order_time,
+            by: meta.ts,
+        });
+    }
+
     /// The exchange of a parsed request (`request.url` is filled in here from `target`):
     /// a proxy's forwarding headers are taken off, and its numbering, time and addresses
     /// set. The connection's address texts are made once, not per request.
@@ -1340,6 +1368,8 @@ impl HttpConn {
                 ctx.warn(WarnKind::HttpResponseWithoutRequest, meta, || {
                     format!("response {status} without a request seen")
                 });
+                // Its request was sent and the capture lost it (or began after it).
+                self.lost(1 - dir.min(1), meta, ctx);
                 (false, false)
             }
         };
@@ -1525,6 +1555,7 @@ impl StreamSink for HttpSink<'_, '_> {
         }
     }
     fn gap(&mut self, dir: Dir, len: u64, meta: &PacketMeta) {
+        self.conn.lost(dir, meta, self.ctx);
         match self.conn.upper.as_mut() {
             Some(u) => u.gap(dir, len, meta, self.ctx),
             None => self.conn.gap(dir, len, meta, self.ctx),
@@ -1638,6 +1669,7 @@ pub mod fuzzing {
             diag: &mut diag,
             stats: &mut stats,
             out: &mut out,
+            losses: &mut Vec::new(),
             open: &mut open,
             seq: &mut seq,
             limits: &limits,

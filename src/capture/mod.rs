@@ -54,6 +54,7 @@ use std::io::BufRead;
 use std::sync::Arc;
 
 use crate::diag::{Diagnostics, WarnKind};
+use crate::model::loss::{Loss, LossLog};
 use crate::model::{Exchange, Micros};
 
 use decode::Segment;
@@ -124,6 +125,9 @@ pub struct CaptureOptions {
     pub keylog: Arc<tls::KeyLog>,
     /// IP fragment reassembly limits.
     pub frag: frag::FragLimits,
+    /// Where the bytes clients sent and the capture lost are recorded, for pairing to ask
+    /// (one per input: the pipeline gives each capture its own, shared with its pairing).
+    pub losses: Arc<LossLog>,
 }
 
 impl Default for CaptureOptions {
@@ -146,6 +150,7 @@ impl Default for CaptureOptions {
             skip_unknown_link_types: false,
             keylog: Arc::default(),
             frag: frag::FragLimits::default(),
+            losses: LossLog::new(),
         }
     }
 }
@@ -408,6 +413,7 @@ pub fn read_capture(
     let mut table = ConnTable::new(source.clone(), opts);
     let mut reorder = Reorder::new(opts.max_reorder_exchanges, opts.max_reorder_bytes);
     let mut done: Vec<Finished> = Vec::new();
+    let mut losses: Vec<Loss> = Vec::new();
     let src = source.clone();
     let mut decoder = decode::Decoder::new(source.clone(), &opts.frag, opts.max_live_connections);
     let result = packets.for_each(|pkt| {
@@ -433,6 +439,7 @@ pub fn read_capture(
                 diag,
                 stats: &mut stats,
                 exchanges: &mut done,
+                losses: &mut losses,
             },
         );
         if let Some(seg) = decoder.frame(link, pkt.data, &meta, diag) {
@@ -444,8 +451,13 @@ pub fn read_capture(
                     diag,
                     stats: &mut stats,
                     exchanges: &mut done,
+                    losses: &mut losses,
                 },
             );
+        }
+        // Recorded before this packet's exchanges can move pairing on (as the parallel merge).
+        if !losses.is_empty() {
+            opts.losses.record(losses.drain(..));
         }
         // Most packets finish no exchange: no drain to set up and drop.
         if !done.is_empty() {
@@ -464,7 +476,9 @@ pub fn read_capture(
         diag,
         stats: &mut stats,
         exchanges: &mut done,
+        losses: &mut losses,
     });
+    opts.losses.record(losses.drain(..));
     for ex in done.drain(..) {
         reorder.push(ex, diag, emit);
     }

@@ -63,6 +63,7 @@ use std::sync::Arc;
 use std::thread;
 
 use crate::diag::{Diagnostics, Shipped, WarnKind};
+use crate::model::loss::{Loss, LossLog};
 use crate::model::{Exchange, Micros};
 
 use super::decode::{self, Decoded, Decoder, LinkType};
@@ -140,6 +141,8 @@ struct Event {
     parsed: u64,
     /// Exchanges finished, taken in order from the worker's list.
     done: usize,
+    /// Client bytes found lost, taken in order from the worker's list.
+    lost: usize,
     /// The worker's oldest open request afterwards (worker-local `seq`).
     oldest: Option<(Micros, u64)>,
     diag: Option<Box<Diagnostics>>,
@@ -149,6 +152,7 @@ struct Event {
 struct WorkerOut {
     events: Vec<Event>,
     exchanges: Vec<super::Finished>,
+    losses: Vec<Loss>,
     /// Set on the final message, with the worker's warning counts (its detail lines went
     /// with the events where they arose).
     stats: Option<(CaptureStats, Diagnostics)>,
@@ -228,6 +232,7 @@ pub fn read_capture_parallel(
             next_local: vec![0; n],
             next_global: 0,
             oldest: vec![None; n],
+            losses: &opts.losses,
             diag,
             emit,
         };
@@ -464,6 +469,7 @@ fn worker(
         let mut out = WorkerOut {
             events: Vec::with_capacity(with_slack(sizes.0)),
             exchanges: Vec::with_capacity(with_slack(sizes.1)),
+            losses: Vec::new(),
             stats: None,
         };
         match msg {
@@ -542,24 +548,28 @@ impl WorkerState {
     ) -> bool {
         let seq_before = self.table.requests_seen();
         let done_before = out.exchanges.len();
+        let lost_before = out.losses.len();
         let mut o = Out {
             diag: &mut self.scratch,
             stats: &mut self.stats,
             exchanges: &mut out.exchanges,
+            losses: &mut out.losses,
         };
         let Some(conn) = f(&mut self.table, &mut o) else {
             return false;
         };
         let parsed = self.table.requests_seen() - seq_before;
         let done = out.exchanges.len() - done_before;
+        let lost = out.losses.len() - lost_before;
         let details = self.scratch.new_details(&mut self.shipped);
-        if parsed > 0 || done > 0 || details.is_some() {
+        if parsed > 0 || done > 0 || lost > 0 || details.is_some() {
             out.events.push(Event {
                 packet,
                 phase,
                 conn,
                 parsed,
                 done,
+                lost,
                 oldest: self.table.oldest_open(),
                 diag: details.map(Box::new),
             });
@@ -597,6 +607,7 @@ struct Merge<'a> {
     next_global: u64,
     /// Per worker: the oldest open request, global `seq`.
     oldest: Vec<Option<(Micros, u64)>>,
+    losses: &'a LossLog,
     diag: &'a mut Diagnostics,
     emit: &'a mut dyn FnMut(Exchange),
 }
@@ -661,9 +672,11 @@ impl Merge<'_> {
     fn block(&mut self, marks: Vec<Mark>, outs: Vec<WorkerOut>) {
         let mut events: Vec<Peekable<std::vec::IntoIter<Event>>> = Vec::with_capacity(outs.len());
         let mut exchanges = Vec::with_capacity(outs.len());
+        let mut losses = Vec::with_capacity(outs.len());
         for o in outs {
             events.push(o.events.into_iter().peekable());
             exchanges.push(o.exchanges.into_iter());
+            losses.push(o.losses.into_iter());
         }
         // The lowest packet number any worker's next event is for: the marks before it have
         // no events, and skip the search (an event left behind by its mark, which would be a
@@ -693,11 +706,12 @@ impl Merge<'_> {
                 let Some((_, _, w)) = best else {
                     break;
                 };
-                if let (Some(e), Some(xs)) = (
+                if let (Some(e), Some(xs), Some(ls)) = (
                     events.get_mut(w).and_then(Iterator::next),
                     exchanges.get_mut(w),
+                    losses.get_mut(w),
                 ) {
-                    self.apply(w, e, xs);
+                    self.apply(w, e, xs, ls);
                 }
                 next = next_packet(&mut events);
             }
@@ -711,14 +725,25 @@ impl Merge<'_> {
         }
         // Every event belongs to a packet of its block; anything else would be a bug, and is
         // still replayed rather than lost.
-        for (w, (ev, xs)) in events.iter_mut().zip(exchanges.iter_mut()).enumerate() {
+        for (w, ((ev, xs), ls)) in events
+            .iter_mut()
+            .zip(exchanges.iter_mut())
+            .zip(losses.iter_mut())
+            .enumerate()
+        {
             for e in ev.by_ref() {
-                self.apply(w, e, xs);
+                self.apply(w, e, xs, ls);
             }
         }
     }
 
-    fn apply(&mut self, w: usize, e: Event, xs: &mut impl Iterator<Item = super::Finished>) {
+    fn apply(
+        &mut self,
+        w: usize,
+        e: Event,
+        xs: &mut impl Iterator<Item = super::Finished>,
+        ls: &mut impl Iterator<Item = Loss>,
+    ) {
         let (Some(map), Some(next_local)) =
             (self.local_to_global.get_mut(w), self.next_local.get_mut(w))
         else {
@@ -731,6 +756,10 @@ impl Merge<'_> {
         }
         if let Some(d) = e.diag {
             self.diag.merge(*d);
+        }
+        // Before this event's exchanges can move pairing on, as `read_capture` does.
+        if e.lost > 0 {
+            self.losses.record(ls.take(e.lost));
         }
         for (t, mut ex) in xs.take(e.done) {
             // Every finished request was parsed (and mapped) first.

@@ -272,3 +272,78 @@ proptest::proptest! {
         proptest::prop_assert_eq!(run(false), run(true));
     }
 }
+
+/// What the capture lost of what clients sent is recorded (`model::loss`) for pairing to
+/// ask: a request segment lost between a preflight and the next request (found by the gap the
+/// next one leaves), with the client, the server and the span it was sent in; a response lost
+/// on the way back is not (no request can hide in it). The parallel reader records the same.
+#[test]
+fn lost_request_bytes_are_recorded_with_client_server_and_span() {
+    use crate::model::loss::LossLog;
+    let preflight = b"OPTIONS /r HTTP/1.1\r\nHost: h.test\r\nOrigin: http://a.test\r\nAccess-Control-Request-Method: PATCH\r\n\r\n";
+    let ok = |status: &str| format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n").into_bytes();
+    // Client loss: the PATCH's segment is cut out of the capture, the GET after it shows it.
+    let mut a = Conv::new(44000);
+    a.handshake()
+        .client(preflight, 1460)
+        .server(&ok("204 No Content"), 1460);
+    let sent_after = a.frames[3].0;
+    a.client(
+        b"PATCH /r HTTP/1.1\r\nHost: h.test\r\nContent-Length: 0\r\n\r\n",
+        1460,
+    );
+    a.frames.pop();
+    a.client(&get("/next"), 1460);
+    let next_sent = a.ts;
+    // The server's answer acknowledges the lost bytes: they are declared lost then.
+    a.server(&ok("200 OK"), 1460);
+    let found_by = a.ts;
+    // Its second answer has no request left to answer (`http-response-without-request`):
+    // recorded too, sent after the last request seen.
+    a.server(&ok("200 OK"), 1460).fins();
+    let unanswered = a.frames[a.frames.len() - 3].0;
+    // Server loss: a response's segment is cut out.
+    let mut b = Conv::new(44001);
+    b.ts += 1;
+    b.handshake()
+        .client(&get("/a"), 1460)
+        .server(&ok("200 OK"), 1460);
+    b.frames.pop();
+    b.client(&get("/b"), 1460)
+        .server(&ok("200 OK"), 1460)
+        .fins();
+    let mut frames = a.frames;
+    frames.extend(b.frames);
+    frames.sort_by_key(|f| f.0);
+    let bytes = pcap(&frames, 1, false, false);
+    let read = |workers: usize| {
+        let opts = CaptureOptions {
+            losses: LossLog::new(),
+            ..CaptureOptions::default()
+        };
+        let mut diag = crate::diag::Diagnostics::new();
+        let result = super::parallel::read_capture_parallel(
+            Box::new(std::io::Cursor::new(bytes.clone())),
+            std::sync::Arc::from("test"),
+            &opts,
+            workers,
+            &mut |_| {},
+            &mut diag,
+        );
+        assert!(result.is_ok(), "{result:?}");
+        assert!(diag.count(WarnKind::TcpGap) >= 2, "{diag:?}");
+        opts.losses
+            .entries()
+            .into_iter()
+            .map(|l| (l.client.to_string(), l.server.to_string(), l.after, l.by))
+            .collect::<Vec<_>>()
+    };
+    let client = || "10.0.0.1".to_owned();
+    let server = || "10.0.0.2:80".to_owned();
+    let want = [
+        (client(), server(), sent_after, found_by),
+        (client(), server(), next_sent, unanswered),
+    ];
+    assert_eq!(read(1), want);
+    assert_eq!(read(3), want);
+}

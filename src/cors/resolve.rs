@@ -297,9 +297,8 @@ impl Resolver {
         if delivered_outside_cors(flow, &first, &facts, &rec_evals) {
             return not_cors_resolution(recorder, facts, Note::DeliveredOutsideCors);
         }
-        let absence_is_no_evidence = flow.first().exchange.evidence.absence_is_no_evidence;
         let (rec_choice, credentials, rec_notes) =
-            choose_with_evidence(recorder, &facts, &rec_evals, absence_is_no_evidence);
+            choose_with_evidence(recorder, &facts, &rec_evals, Absence::of(flow));
         let recording = Recording::new(flow, &facts, &rec_evals, rec_choice);
         // Each browser's place holds `unknown` until the loop below decides it (what a browser
         // not yet decided reads as: `adopt_recorder_outcome` takes only a decided verdict).
@@ -1028,16 +1027,40 @@ fn same_hidden_answer(
         .any(|(_, e)| matches!(e.decision, Decision::Undecidable(_)))
 }
 
+/// What a request missing after its preflight shows, as the input's evidence says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Absence {
+    /// What the browser did: it never sent the request (a capture without loss).
+    NotSent,
+    /// Nothing (`Evidence::absence_is_no_evidence`): the export stopped, the page closed, an
+    /// AbortController fired; the browser lists a request its preflight stopped, with its error.
+    Export,
+    /// Nothing (`Evidence::absence_may_be_loss`): the capture lost packets the client sent to
+    /// the server then, and the request may have been among them.
+    MaybeLost,
+}
+
+impl Absence {
+    fn of(flow: &Flow) -> Absence {
+        if flow.first().exchange.evidence.absence_is_no_evidence {
+            Absence::Export
+        } else if flow.last().exchange.evidence.absence_may_be_loss {
+            Absence::MaybeLost
+        } else {
+            Absence::NotSent
+        }
+    }
+}
+
 /// For the recording browser: the evaluation the evidence supports, the deduced credentials
 /// mode and a note. Ties go to the uncredentialed reading (fetch's default mode).
-/// `absence_is_no_evidence` (`Evidence`): a request that never followed its preflight is no
-/// evidence of a block (the export stopped, the page closed, an AbortController fired): the
-/// browser lists a request its preflight stopped, with its error.
+/// `absence` ([`Absence`]): whether a request that never followed its preflight is evidence
+/// of a block.
 fn choose_with_evidence(
     browser: Browser,
     facts: &Facts,
     evals: &[(bool, Evaluation)],
-    absence_is_no_evidence: bool,
+    absence: Absence,
 ) -> (Option<usize>, Credentials, Vec<Note>) {
     let is_blocked = |e: &Evaluation| matches!(e.decision, Decision::Blocked(_));
     let is_allowed = |e: &Evaluation| matches!(e.decision, Decision::Allowed);
@@ -1065,11 +1088,17 @@ fn choose_with_evidence(
         (0..evals.len()).filter(|&i| pred(&evals[i].1)).collect()
     };
     match &facts.observed {
-        Observed::NotSent if absence_is_no_evidence && pick(&is_blocked).len() < evals.len() => {
+        Observed::NotSent
+            if absence != Absence::NotSent && pick(&is_blocked).len() < evals.len() =>
+        {
             // Credentials are deduced only from an observed failure of the request itself,
             // never from its absence.
             let (choice, note) = combine(browser, evals);
-            let mut notes = vec![Note::NeverFollowedPreflight];
+            let mut notes = vec![if absence == Absence::MaybeLost {
+                Note::MissingRequestMayBeLost
+            } else {
+                Note::NeverFollowedPreflight
+            }];
             notes.extend(note.filter(|_| choice.is_none()));
             (choice, Credentials::Unknown, notes)
         }
@@ -1116,7 +1145,7 @@ fn choose_with_evidence(
         // have failed an `ACAO: *` preflight with ERR_FAILED), so it tells the credentials
         // mode the same way a followed preflight does. (Only an export records failure text,
         // and only an export makes absence no evidence.)
-        Observed::OtherFailure(e) if absence_is_no_evidence && e.contains("ERR_ABORTED") => {
+        Observed::OtherFailure(e) if absence == Absence::Export && e.contains("ERR_ABORTED") => {
             followed_its_preflights(browser, evals, &creds_of)
         }
         _ => {
@@ -1940,6 +1969,81 @@ mod tests {
                 if credentials == Credentials::Omit {
                     assert_ne!(v.verdict, Verdict::Blocked, "{error} {}", v.browser);
                 }
+            }
+        }
+    }
+
+    /// A capture's PATCH missing after a preflight that passes only uncredentialed (exact
+    /// `Allow-Origin`, no `Allow-Credentials`), by what the absence shows (`Absence`): on a
+    /// capture without loss the browser never sent it, and only a credentialed request
+    /// explains that; where the capture lost what the client sent then
+    /// (`Evidence::absence_may_be_loss`) or the input is an export, the absence shows nothing
+    /// and the verdict stays open, with the note saying why.
+    #[test]
+    fn a_missing_request_is_evidence_only_without_loss() {
+        const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
+        // (absence_may_be_loss, absence_is_no_evidence, verdict, credentials, note)
+        let cases: [(bool, bool, Verdict, Credentials, &str); 3] = [
+            (
+                false,
+                false,
+                Verdict::Blocked,
+                Credentials::Include,
+                "only a credentialed request explains the failure",
+            ),
+            (
+                true,
+                false,
+                Verdict::Unknown,
+                Credentials::Unknown,
+                "it may have been sent and lost; a capture without loss on this client's connections to the server would decide it",
+            ),
+            (
+                false,
+                true,
+                Verdict::Unknown,
+                Credentials::Unknown,
+                "the request never followed its preflight",
+            ),
+        ];
+        for (lost, export, verdict, credentials, note) in cases {
+            let pf = x(
+                Flavour::Capture,
+                "OPTIONS",
+                U,
+                &[
+                    ("Origin", O),
+                    ("Access-Control-Request-Method", "PATCH"),
+                    ("User-Agent", CHROME),
+                ],
+                Some((
+                    204,
+                    &[
+                        ("Access-Control-Allow-Origin", O),
+                        ("Access-Control-Allow-Methods", "PATCH"),
+                    ],
+                )),
+                None,
+            );
+            let mut request = x(Flavour::Capture, "PATCH", U, &[("Origin", O)], None, None);
+            request.evidence.absence_may_be_loss = lost;
+            request.evidence.absence_is_no_evidence = export;
+            let f = Flow {
+                client: Arc::from("c"),
+                flavour: Flavour::Capture,
+                hops: vec![FlowHop {
+                    exchange: request,
+                    sent: false,
+                    preflight: Some(pf),
+                }],
+            };
+            let r = Resolver::new().resolve(&f, Browser::Chromium);
+            let v = &r.browsers[Browser::Chromium];
+            let text = v.note().unwrap_or_default();
+            assert_eq!((v.verdict, r.credentials), (verdict, credentials), "{text}");
+            assert!(text.contains(note), "lost {lost}, export {export}: {text}");
+            if lost {
+                assert!(r.browsers.values().all(|b| b.verdict == Verdict::Unknown));
             }
         }
     }

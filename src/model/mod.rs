@@ -3,6 +3,7 @@
 //! which file format an exchange came from.
 
 pub mod headsyntax;
+pub mod loss;
 
 use std::fmt;
 use std::sync::Arc;
@@ -602,6 +603,10 @@ pub struct Evidence {
     /// stopped or the page closed first (an export lists a request its preflight stopped, with
     /// its error), where on the wire the absence is what the browser did.
     pub absence_is_no_evidence: bool,
+    /// Captures: this request is missing after its preflight, and the capture lost bytes its
+    /// client sent to the server in that time (`model::loss`): the request may have been sent
+    /// and lost, so the absence is no evidence either.
+    pub absence_may_be_loss: bool,
     /// An entry with `no_response` may list only the provisional request headers (no
     /// `Cookie`), so a missing header there shows nothing.
     pub failed_lists_provisional_headers: bool,

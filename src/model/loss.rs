@@ -1,0 +1,164 @@
+//! What a capture lost of what clients sent: the record the capture reader writes where it
+//! declares request bytes lost (`tcp-gap`, `tcp-ack-unseen`, `tcp-gap-window`), and pairing
+//! reads where a request is missing after its preflight, so that an absence the capture may
+//! have caused is never read as the browser's decision (`Evidence::absence_may_be_loss`).
+//!
+//! Bounded however long the capture runs: only what pairing can still ask about is kept
+//! ([`RETAIN_US`] of capture time behind the newest loss, at most [`MAX_LOSSES`] entries); what
+//! the cap drops is remembered as one span that answers "maybe lost" for every client, so a
+//! capture that loses more than the cap holds stays cautious, never confident.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::Micros;
+
+/// How far behind the newest loss an entry is kept: pairing decides a preflight without its
+/// request at most its horizon (`--pairing-window`, 15 s by default) after it, plus the
+/// capture's clock lag; four times that leaves room for a wider window.
+pub(crate) const RETAIN_US: Micros = 120_000_000;
+/// Entries kept at once (a busy tap losing a packet every few milliseconds stays within it
+/// over [`RETAIN_US`]; beyond it the oldest are folded into [`LossLog`]'s `overflow`).
+pub(crate) const MAX_LOSSES: usize = 4096;
+
+/// Bytes a client sent to a server that the capture does not hold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Loss {
+    /// The connection's client address (as `Exchange::client` names a direct client).
+    pub client: Arc<str>,
+    /// The server's `ip:port` (as `Evidence::server_ip`).
+    pub server: Arc<str>,
+    /// The lost bytes were sent after this time (the connection's latest request before
+    /// them; `Micros::MIN` when the connection showed none) …
+    pub after: Micros,
+    /// … and before this one (the packet that showed they were lost).
+    pub by: Micros,
+}
+
+#[derive(Debug, Default)]
+struct Log {
+    losses: VecDeque<Loss>,
+    /// The latest `by` of an entry dropped by [`MAX_LOSSES`]: every client may have lost
+    /// bytes up to then.
+    overflow: Option<Micros>,
+}
+
+/// The losses of one capture, shared by its reader (which writes, in capture order, on the
+/// thread that emits exchanges) and its pairing (which asks, on that same thread, so the
+/// answer is the same for every `--jobs`).
+#[derive(Debug, Default)]
+pub struct LossLog {
+    log: Mutex<Log>,
+}
+
+impl LossLog {
+    pub fn new() -> Arc<LossLog> {
+        Arc::default()
+    }
+
+    /// Records `losses` (in capture order) and forgets what no question can reach any more.
+    pub(crate) fn record(&self, losses: impl IntoIterator<Item = Loss>) {
+        // A panic elsewhere while the lock was held leaves a list that is still valid.
+        let mut log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
+        for l in losses {
+            let cutoff = l.by.saturating_sub(RETAIN_US);
+            while log.losses.front().is_some_and(|f| f.by < cutoff) {
+                log.losses.pop_front();
+            }
+            if log.losses.len() >= MAX_LOSSES {
+                if let Some(f) = log.losses.pop_front() {
+                    log.overflow = Some(log.overflow.map_or(f.by, |o| o.max(f.by)));
+                }
+            }
+            log.losses.push_back(l);
+        }
+    }
+
+    #[cfg(test)]
+    /// What is kept, oldest first.
+    pub(crate) fn entries(&self) -> Vec<Loss> {
+        let log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
+        log.losses.iter().cloned().collect()
+    }
+
+    /// Whether the capture may have lost bytes `client` sent to `server` between `from` and
+    /// `to` (`client` `None`: any client's, for a request that came through a proxy).
+    pub(crate) fn may_have_lost(
+        &self,
+        client: Option<&str>,
+        server: &str,
+        from: Micros,
+        to: Micros,
+    ) -> bool {
+        let log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
+        log.overflow.is_some_and(|o| o >= from)
+            || log.losses.iter().any(|l| {
+                l.by >= from
+                    && l.after <= to
+                    && *l.server == *server
+                    && client.is_none_or(|c| *l.client == *c)
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loss(client: &str, server: &str, after: Micros, by: Micros) -> Loss {
+        Loss {
+            client: client.into(),
+            server: server.into(),
+            after,
+            by,
+        }
+    }
+
+    /// A loss counts for the client and server it was on, when its span meets the question's.
+    #[test]
+    fn a_loss_answers_for_its_client_server_and_time() {
+        let log = LossLog::new();
+        log.record([loss("10.0.0.2", "10.0.0.9:80", 1_000, 5_000)]);
+        // (client, server, from, to, may have lost)
+        let cases: &[(Option<&str>, &str, Micros, Micros, bool)] = &[
+            (Some("10.0.0.2"), "10.0.0.9:80", 0, 10_000, true),
+            (Some("10.0.0.2"), "10.0.0.9:80", 4_000, 14_000, true),
+            // Lost before the question's span began (found before it).
+            (Some("10.0.0.2"), "10.0.0.9:80", 6_000, 16_000, false),
+            // Sent after the span's end.
+            (Some("10.0.0.2"), "10.0.0.9:80", 0, 900, false),
+            // Another client, another server.
+            (Some("10.0.0.3"), "10.0.0.9:80", 0, 10_000, false),
+            (Some("10.0.0.2"), "10.0.0.9:443", 0, 10_000, false),
+            // Through a proxy: any client.
+            (None, "10.0.0.9:80", 0, 10_000, true),
+        ];
+        for &(client, server, from, to, want) in cases {
+            assert_eq!(
+                log.may_have_lost(client, server, from, to),
+                want,
+                "{client:?} {server} {from}..{to}"
+            );
+        }
+    }
+
+    /// Memory stays bounded: old entries go by time, and beyond the cap the dropped ones leave
+    /// a span in which every client may have lost bytes (cautious, never confident).
+    #[test]
+    fn the_log_is_bounded_and_stays_cautious() {
+        let log = LossLog::new();
+        log.record([loss("a", "s:1", 0, 10)]);
+        log.record([loss("b", "s:1", RETAIN_US + 100, RETAIN_US + 200)]);
+        assert!(!log.may_have_lost(Some("a"), "s:1", 0, 100));
+        let many = (0..MAX_LOSSES as Micros + 10).map(|i| {
+            let t = 2 * RETAIN_US + i;
+            loss("c", "s:1", t, t)
+        });
+        log.record(many);
+        let kept = log.log.lock().map(|l| l.losses.len()).unwrap_or(0);
+        assert_eq!(kept, MAX_LOSSES);
+        // "d" lost nothing, but what the cap dropped could have been its.
+        assert!(log.may_have_lost(Some("d"), "s:1", 2 * RETAIN_US, 2 * RETAIN_US + 5));
+        assert!(!log.may_have_lost(Some("d"), "s:1", 3 * RETAIN_US, 3 * RETAIN_US + 5));
+    }
+}
