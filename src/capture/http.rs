@@ -110,6 +110,11 @@ enum State {
     Trailers,
     /// Response body delimited by the end of the connection.
     UntilClose,
+    /// After the head of a response whose request the capture does not hold: whether it has
+    /// the body its head declares (`Framing`) is unknown, since a `HEAD` answer (or a `304`
+    /// to a conditional request) declares one it does not send. The next bytes decide: a
+    /// status line starts the next response, anything else is the body.
+    Unanswered(Framing),
     /// Lost track of framing: looking for the next line that starts a message.
     Resync,
     /// A response head over `max_head_bytes`, not kept: its bytes are counted (so far) up to
@@ -164,6 +169,7 @@ struct Pending {
 }
 
 /// Body framing decided from a head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Framing {
     Length(u64),
     Chunked,
@@ -300,6 +306,13 @@ fn head_end_avx2(rest: &[u8]) -> Option<usize> {
         Some(hit) => found(hit),
         None => found(rest.len() - 2),
     }
+}
+
+/// Whether `data` starts a status line (`HTTP/1.`, or a prefix of it when that is all there
+/// is): where a response whose request is unknown has no body after all.
+fn starts_status_line(data: &[u8]) -> bool {
+    const START: &[u8] = b"HTTP/1.";
+    START.starts_with(data.get(..START.len()).unwrap_or(data))
 }
 
 /// Whether `line` (without its line end) ends in `HTTP/d.d`, and the major version digit.
@@ -606,6 +619,13 @@ impl HttpConn {
             match state {
                 State::Ignore | State::UntilClose => return,
                 State::Start => self.classify(dir, other, data, meta, ctx),
+                State::Unanswered(framing) => {
+                    if starts_status_line(data) {
+                        self.message_done(dir);
+                    } else {
+                        self.body(dir, framing);
+                    }
+                }
                 State::Body(rem) => {
                     let n = rem.min(data.len() as u64);
                     data = data.get(n as usize..).unwrap_or(&[]);
@@ -716,6 +736,8 @@ impl HttpConn {
             // Nothing seen yet in a direction whose role the handshake showed.
             State::Start => !self.mid_stream,
             State::Body(rem) => len > rem,
+            // The lost bytes may be the next head as well as the body.
+            State::Unanswered(_) => true,
             _ => false,
         };
         if head_lost && self.client.is_some_and(|c| c != dir) {
@@ -1249,10 +1271,10 @@ impl HttpConn {
             status_text: resp.reason.unwrap_or("").to_owned(),
             headers,
         };
-        let Some((req_head, req_connect)) = self.answer(dir, response, syntax, h2c, meta, ctx)
-        else {
+        let Some(answered) = self.answer(dir, response, syntax, h2c, meta, ctx) else {
             return;
         };
+        let (req_head, req_connect) = answered.unwrap_or_default();
         if status == 101 || (req_connect && (200..300).contains(&status)) {
             ctx.warn(WarnKind::HttpUpgrade, meta, || {
                 format!("connection switched protocols after {status}; rest not parsed")
@@ -1269,10 +1291,21 @@ impl HttpConn {
         };
         match framing {
             Framing::Length(0) => self.message_done(dir),
-            Framing::Length(n) => self.dirs[dir].state = State::Body(n),
-            Framing::Chunked => self.dirs[dir].state = State::ChunkSize,
-            Framing::UntilClose => self.dirs[dir].state = State::UntilClose,
+            // Without its request the head's framing may be wrong (a `HEAD` answer): the
+            // next bytes decide (every later response would be shifted by a wrong guess).
+            _ if answered.is_none() => self.dirs[dir].state = State::Unanswered(framing),
+            _ => self.body(dir, framing),
         }
+    }
+
+    /// Sets direction `dir` up for a body of `framing` (not `Length(0)`, already done).
+    fn body(&mut self, dir: Dir, framing: Framing) {
+        self.dirs[dir].state = match framing {
+            Framing::Length(0) => return self.message_done(dir),
+            Framing::Length(n) => State::Body(n),
+            Framing::Chunked => State::ChunkSize,
+            Framing::UntilClose => State::UntilClose,
+        };
     }
 
     /// A response head httparse refused: reported (a header-count limit or a parse error),
@@ -1306,7 +1339,8 @@ impl HttpConn {
 
     /// Gives a final response to the oldest waiting request and emits the exchange; an h2c
     /// upgrade instead switches the connection to HTTP/2 (with that request as stream 1) and
-    /// gives `None`. Else the answered request's (HEAD, CONNECT) flags.
+    /// gives `None`. Else the answered request's (HEAD, CONNECT) flags, `None` when no
+    /// request was waiting.
     fn answer(
         &mut self,
         dir: Dir,
@@ -1315,14 +1349,14 @@ impl HttpConn {
         h2c: bool,
         meta: &PacketMeta,
         ctx: &mut Ctx<'_>,
-    ) -> Option<(bool, bool)> {
+    ) -> Option<Option<(bool, bool)>> {
         let first_byte = self.dirs[dir].msg_meta;
         let mut upgraded = None;
         let flags = match self.pending.pop_front() {
             // Its response comes on HTTP/2 stream 1.
             Some(p) if h2c => {
                 upgraded = Some(p);
-                (false, false)
+                None
             }
             Some(mut p) => {
                 let wait = first_byte.ts.saturating_sub(p.last_ts).max(0) as f64 / 1000.0;
@@ -1331,14 +1365,14 @@ impl HttpConn {
                 p.ex.evidence.head = syntax.map(Box::new);
                 let flags = (p.head, p.connect);
                 ctx.emit(p);
-                flags
+                Some(flags)
             }
             None => {
                 let status = response.status;
                 ctx.warn(WarnKind::HttpResponseWithoutRequest, meta, || {
                     format!("response {status} without a request seen")
                 });
-                (false, false)
+                None
             }
         };
         if h2c {
