@@ -140,6 +140,14 @@ struct DirParser {
     /// The request answered by a head being skipped (`State::HeadSkip`), emitted with the
     /// head's size once its end (or the connection's) is seen.
     cut: Option<Box<Pending>>,
+    /// Stream bytes delivered in this direction (data, skipped body, gaps), through the
+    /// segment being read.
+    pos: u64,
+    /// Where the segment being read (or the gap) starts.
+    seg_start: u64,
+    /// `seg_start` when this direction last lost its framing (a gap outside a body of known
+    /// length, bytes that do not frame).
+    lost_at: Option<u64>,
 }
 
 impl DirParser {
@@ -152,6 +160,9 @@ impl DirParser {
             messages: 0,
             cur_seq: None,
             cut: None,
+            pos: 0,
+            seg_start: 0,
+            lost_at: None,
         }
     }
 }
@@ -166,6 +177,9 @@ struct Pending {
     last_ts: Micros,
     head: bool,
     connect: bool,
+    /// The response direction's position when the request was read: its answer starts at or
+    /// after it (the reassembler delivers the server bytes a request acknowledges first).
+    floor: u64,
 }
 
 /// Body framing decided from a head.
@@ -197,6 +211,9 @@ pub struct HttpConn {
     last_order_time: Micros,
     /// TLS or HTTP/2 once the first bytes said so: then it receives everything.
     upper: Option<Box<super::app::Upper>>,
+    /// The client sent a request while another was waiting with no sign of its answer lost:
+    /// it pipelines, so a waiting request is no evidence that an answer was lost.
+    pipelined: bool,
 }
 
 pub(crate) const KNOWN_METHODS: [&[u8]; 9] = [
@@ -504,6 +521,7 @@ impl HttpConn {
             server_text: None,
             last_order_time: Micros::MIN,
             upper: None,
+            pipelined: false,
         }
     }
 
@@ -611,6 +629,7 @@ impl HttpConn {
     pub fn data(&mut self, dir: Dir, mut data: &[u8], meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         let other = 1 - dir.min(1);
         let dir = dir.min(1);
+        self.advance(dir, data.len() as u64);
         while !data.is_empty() {
             if self.ignored {
                 return;
@@ -703,6 +722,7 @@ impl HttpConn {
         let dir = dir.min(1);
         match self.dirs[dir].state {
             State::Body(rem) if len <= rem => {
+                self.advance(dir, len);
                 self.touch_request(dir, meta);
                 if len == rem {
                     self.message_done(dir);
@@ -711,6 +731,7 @@ impl HttpConn {
                 }
             }
             State::ChunkData(rem) if len <= rem => {
+                self.advance(dir, len);
                 self.touch_request(dir, meta);
                 self.dirs[dir].state = if len == rem {
                     State::ChunkCrlf(false)
@@ -718,15 +739,23 @@ impl HttpConn {
                     State::ChunkData(rem - len)
                 };
             }
-            State::UntilClose | State::Ignore => {}
+            State::UntilClose | State::Ignore => self.advance(dir, len),
             _ => self.gap(dir, len, meta, ctx),
         }
+    }
+
+    /// `len` more bytes of direction `dir` are being delivered.
+    fn advance(&mut self, dir: Dir, len: u64) {
+        let d = &mut self.dirs[dir];
+        d.seg_start = d.pos;
+        d.pos += len;
     }
 
     /// Bytes lost in the capture. Inside a body of known length the framing survives; anywhere
     /// else the current message ends here and parsing resumes at the next message start.
     pub(crate) fn gap(&mut self, dir: Dir, len: u64, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         let dir = dir.min(1);
+        self.advance(dir, len);
         // In the response direction, lost bytes where a head is (or begins, after the end of a
         // body of known length) mean the oldest waiting request lost its response: emit it
         // without one rather than pair it with the next response.
@@ -807,6 +836,7 @@ impl HttpConn {
 
     fn resync(&mut self, dir: Dir) {
         let d = &mut self.dirs[dir];
+        d.lost_at = Some(d.seg_start);
         d.state = State::Resync;
         d.buf.clear();
         d.line_checked = false;
@@ -1202,6 +1232,7 @@ impl HttpConn {
         let order_time = ex.time.max(self.last_order_time);
         self.last_order_time = order_time;
         ctx.open.insert((order_time, seq));
+        self.answers_lost(dir, meta, ctx);
         if self.pending.len() >= ctx.limits.max_pending.max(1) {
             if let Some(old) = self.pending.pop_front() {
                 ctx.warn(WarnKind::LimitPendingRequests, meta, || {
@@ -1217,6 +1248,7 @@ impl HttpConn {
             ex,
             order_time,
             last_ts: meta.ts,
+            floor: self.dirs[1 - dir].pos,
         });
         let d = &mut self.dirs[dir];
         d.messages += 1;
@@ -1225,6 +1257,36 @@ impl HttpConn {
             Framing::Length(0) | Framing::UntilClose => self.message_done(dir),
             Framing::Length(n) => self.dirs[dir].state = State::Body(n),
             Framing::Chunked => self.dirs[dir].state = State::ChunkSize,
+        }
+    }
+
+    /// A new request in direction `dir` while others wait. A client that does not pipeline
+    /// (no browser does) sends it only once the last answer arrived, and the reassembler
+    /// delivers the answer bytes the request acknowledges before it: a request still waiting
+    /// lost its answer when the response direction lost its framing after it was sent and
+    /// bytes came since. Emitted without one, it cannot take a later request's answer (every
+    /// later pair would be shifted by one). Without that evidence the client pipelines, and
+    /// the order alone pairs them from then on.
+    fn answers_lost(&mut self, dir: Dir, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+        let Some(last) = self.pending.back() else {
+            return;
+        };
+        let resp = &self.dirs[1 - dir];
+        let lost = resp.lost_at.is_some_and(|at| at >= last.floor) && resp.pos > last.floor;
+        if !lost {
+            self.pipelined = true;
+        }
+        if self.pipelined {
+            return;
+        }
+        while let Some(p) = self.pending.pop_front() {
+            ctx.warn(WarnKind::HttpResponseLost, meta, || {
+                format!(
+                    "response to {} {} lost (framing lost before the next request)",
+                    p.ex.request.method, p.ex.request.url
+                )
+            });
+            ctx.emit(p);
         }
     }
 
