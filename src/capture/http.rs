@@ -180,6 +180,9 @@ struct Pending {
     /// The response direction's position when the request was read: its answer starts at or
     /// after it (the reassembler delivers the server bytes a request acknowledges first).
     floor: u64,
+    /// Read after the connection became `unpaired`: the response that comes when it is first
+    /// in line may answer a request the capture lost, so it gets none.
+    unsure: bool,
 }
 
 /// Body framing decided from a head.
@@ -214,6 +217,12 @@ pub struct HttpConn {
     /// The client sent a request while another was waiting with no sign of its answer lost:
     /// it pipelines, so a waiting request is no evidence that an answer was lost.
     pipelined: bool,
+    /// The request direction lost its framing on a pipelined connection while requests
+    /// waited: requests may be missing from the queue, so how many answers come before a
+    /// request's own is unknown. From then on responses are not paired (see `Pending::unsure`).
+    unpaired: bool,
+    /// The request direction's position when the last request was read.
+    req_mark: u64,
 }
 
 pub(crate) const KNOWN_METHODS: [&[u8]; 9] = [
@@ -522,6 +531,8 @@ impl HttpConn {
             last_order_time: Micros::MIN,
             upper: None,
             pipelined: false,
+            unpaired: false,
+            req_mark: 0,
         }
     }
 
@@ -1233,6 +1244,11 @@ impl HttpConn {
         self.last_order_time = order_time;
         ctx.open.insert((order_time, seq));
         self.answers_lost(dir, meta, ctx);
+        // Requests still waiting here were pipelined: one lost before this one would put an
+        // answer more in line ahead of its own.
+        let lost_before = self.dirs[dir].lost_at.is_some_and(|at| at >= self.req_mark);
+        self.unpaired |= lost_before && !self.pending.is_empty();
+        self.req_mark = self.dirs[dir].pos;
         if self.pending.len() >= ctx.limits.max_pending.max(1) {
             if let Some(old) = self.pending.pop_front() {
                 ctx.warn(WarnKind::LimitPendingRequests, meta, || {
@@ -1249,6 +1265,7 @@ impl HttpConn {
             order_time,
             last_ts: meta.ts,
             floor: self.dirs[1 - dir].pos,
+            unsure: self.unpaired,
         });
         let d = &mut self.dirs[dir];
         d.messages += 1;
@@ -1418,6 +1435,19 @@ impl HttpConn {
             // Its response comes on HTTP/2 stream 1.
             Some(p) if h2c => {
                 upgraded = Some(p);
+                None
+            }
+            // Which request it answers is unknown: neither gets the other.
+            Some(p) if p.unsure => {
+                let (status, method, url) =
+                    (response.status, &p.ex.request.method, &p.ex.request.url);
+                ctx.warn(WarnKind::HttpResponseWithoutRequest, meta, || {
+                    format!(
+                        "response {status} not paired: requests were lost on a pipelined \
+                         connection, so it may not answer {method} {url}"
+                    )
+                });
+                ctx.emit(p);
                 None
             }
             Some(mut p) => {
@@ -2425,5 +2455,144 @@ mod limit_tests {
             syntax.map(|h| (h.bytes, h.bytes_at_least)),
             Some((Some(200), true))
         );
+    }
+}
+
+/// Pairing and framing when the capture lost part of a connection: a response whose request
+/// is missing, requests lost on a pipelined connection, responses lost.
+#[cfg(test)]
+mod loss_tests {
+    use super::fuzzing::{conversation, Step};
+    use super::HttpLimits;
+    use crate::diag::WarnKind;
+
+    const LIMITS: HttpLimits = HttpLimits {
+        max_head_bytes: 4096,
+        max_headers: 64,
+        max_chunk_line: 64,
+        max_pending: 16,
+    };
+    /// A `HEAD` answer: a `Content-Length` and no body.
+    const HEAD_ANSWER: &[u8] =
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 55\r\n\r\n";
+    const R500: &[u8] = b"HTTP/1.1 500 Internal Server Error\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: 2\r\n\r\n{}";
+    const R404: &[u8] = b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\n{}";
+    const R201: &[u8] = b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
+    const R200: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    const GET_A: &[u8] = b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n";
+    const GET_B: &[u8] = b"GET /b HTTP/1.1\r\nHost: h\r\n\r\n";
+    const GET_C: &[u8] = b"GET /c HTTP/1.1\r\nHost: h\r\n\r\n";
+
+    /// What a conversation gives: (path, status) of each exchange, and the warnings
+    /// `http-response-without-request` and `http-response-lost`.
+    type Paired = (Vec<(String, Option<u16>)>, u64, u64);
+
+    fn paired(steps: &[Step<'_>], mid_stream: bool) -> Paired {
+        let o = conversation(steps, Some(0), mid_stream, LIMITS);
+        assert_eq!(o.open_after_flush, 0);
+        let mut v: Vec<_> = o
+            .exchanges
+            .iter()
+            .map(|(_, e)| {
+                let path = e.request.url.trim_start_matches("http://h");
+                (
+                    e.seq,
+                    path.to_owned(),
+                    e.response.as_ref().map(|r| r.status),
+                )
+            })
+            .collect();
+        v.sort();
+        (
+            v.into_iter().map(|(_, p, s)| (p, s)).collect(),
+            o.diag.count(WarnKind::HttpResponseWithoutRequest),
+            o.diag.count(WarnKind::HttpResponseLost),
+        )
+    }
+
+    fn ex(pairs: &[(&str, Option<u16>)]) -> Vec<(String, Option<u16>)> {
+        pairs.iter().map(|(p, s)| ((*p).to_owned(), *s)).collect()
+    }
+
+    #[test]
+    fn each_response_goes_to_its_own_request_or_to_none() {
+        let body_with_status_line = [
+            b"HTTP/1.1 200 OK\r\nContent-Length: 44\r\n\r\n".as_slice(),
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+        ];
+        let head_and_500 = [HEAD_ANSWER, R500].concat();
+        let two_gets = [GET_A, GET_B].concat();
+        let two_answers = [R200, R201].concat();
+        let three_answers = [R200, R404, R201].concat();
+        let junk_after_body = [R200, b"JUNK\r\n"].concat();
+        #[rustfmt::skip]
+        let cases: &[(&str, bool, &[Step<'_>], Paired)] = &[
+            // The HEAD request was lost: its answer declares 55 bytes it does not send, and
+            // the next response is its own.
+            ("HEAD answer without request, next response later", false,
+             &[Step::Gap(0, 40), Step::Data(1, HEAD_ANSWER), Step::Data(0, GET_A), Step::Data(1, R500)],
+             (ex(&[("/a", Some(500))]), 1, 0)),
+            ("HEAD answer without request, next response in the same segment", true,
+             &[Step::Data(1, &head_and_500), Step::Data(0, GET_B), Step::Data(1, R201)],
+             (ex(&[("/b", Some(201))]), 2, 0)),
+            // A response without request that has its body: read as declared.
+            ("response without request with its body", false,
+             &[Step::Gap(0, 40), Step::Data(1, b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"),
+               Step::Data(1, b"hello"), Step::Data(0, GET_A), Step::Data(1, R500)],
+             (ex(&[("/a", Some(500))]), 1, 0)),
+            // A known request's body that starts like a status line is a body.
+            ("status line inside a known body, same segment", false,
+             &[Step::Data(0, GET_A), Step::Data(1, &body_with_status_line.concat()),
+               Step::Data(0, GET_B), Step::Data(1, R201)],
+             (ex(&[("/a", Some(200)), ("/b", Some(201))]), 0, 0)),
+            ("status line inside a known body, next segment", false,
+             &[Step::Data(0, GET_A), Step::Data(1, body_with_status_line[0]),
+               Step::Data(1, body_with_status_line[1]), Step::Data(0, GET_B), Step::Data(1, R201)],
+             (ex(&[("/a", Some(200)), ("/b", Some(201))]), 0, 0)),
+            // Pipelined /a, (lost /b), /c: the second answer may be /b's, so /c gets none.
+            ("pipelined requests with a lost middle request", false,
+             &[Step::Data(0, GET_A), Step::Gap(0, 30), Step::Data(0, GET_C), Step::Data(1, &three_answers)],
+             (ex(&[("/a", Some(200)), ("/c", None)]), 2, 0)),
+            ("pipelined requests, nothing lost", false,
+             &[Step::Data(0, &two_gets), Step::Data(1, &two_answers)],
+             (ex(&[("/a", Some(200)), ("/b", Some(201))]), 0, 0)),
+            ("pipelined requests, first response lost", false,
+             &[Step::Data(0, &two_gets), Step::Gap(1, R200.len() as u64), Step::Data(1, R201)],
+             (ex(&[("/a", None), ("/b", Some(201))]), 0, 1)),
+            ("a lost response", false,
+             &[Step::Data(0, GET_A), Step::Gap(1, R200.len() as u64), Step::Data(0, GET_B), Step::Data(1, R201)],
+             (ex(&[("/a", None), ("/b", Some(201))]), 0, 1)),
+            // Framing already lost (bytes that do not frame) when /a's response head is lost:
+            // /b, sent after bytes came, shows /a's answer is gone.
+            ("a lost response while resynchronising", false,
+             &[Step::Data(0, GET_C), Step::Data(1, &junk_after_body), Step::Data(0, GET_A),
+               Step::Gap(1, 40), Step::Data(1, b"{\"route\": 1}"), Step::Data(0, GET_B), Step::Data(1, R201)],
+             (ex(&[("/c", Some(200)), ("/a", None), ("/b", Some(201))]), 0, 1)),
+        ];
+        for (name, mid_stream, steps, want) in cases {
+            assert_eq!(&paired(steps, *mid_stream), want, "{name}");
+        }
+    }
+
+    proptest::proptest! {
+        /// However the segments cut the `HEAD` answer without request and the next response,
+        /// the next response goes to its own request.
+        #[test]
+        fn head_answer_without_request_at_any_cut(
+            a in 1..HEAD_ANSWER.len(),
+            b in 1..R500.len(),
+        ) {
+            let (h1, h2) = HEAD_ANSWER.split_at(a);
+            let (r1, r2) = R500.split_at(b);
+            let steps = [
+                Step::Gap(0, 40),
+                Step::Data(1, h1),
+                Step::Data(1, h2),
+                Step::Data(0, GET_A),
+                Step::Data(1, r1),
+                Step::Data(1, r2),
+            ];
+            proptest::prop_assert_eq!(paired(&steps, false).0, ex(&[("/a", Some(500))]));
+        }
     }
 }
