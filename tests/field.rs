@@ -478,7 +478,7 @@ fn a_lost_head_request_does_not_shift_responses() {
     let without = find("d-simple-get-http-error-no-acao");
     assert_eq!(without.status, Some(404));
     assert_eq!(
-        (format!("{:?}", without.verdict), without.reason.as_deref()),
+        (format!("{:?}", without.verdict), without.reason),
         ("Blocked".to_owned(), Some("MissingAllowOriginHeader"))
     );
 }
