@@ -111,10 +111,10 @@ enum State {
     /// Response body delimited by the end of the connection.
     UntilClose,
     /// After the head of a response whose request the capture does not hold: whether it has
-    /// the body its head declares (`Framing`) is unknown, since a `HEAD` answer (or a `304`
-    /// to a conditional request) declares one it does not send. The next bytes decide: a
-    /// status line starts the next response, anything else is the body.
-    Unanswered(Framing),
+    /// the body its head declares (`DirParser::declared`) is unknown, since a `HEAD` answer
+    /// (or a `304` to a conditional request) declares one it does not send. The next bytes
+    /// decide: a status line starts the next response, anything else is the body.
+    Unanswered,
     /// Lost track of framing: looking for the next line that starts a message.
     Resync,
     /// A response head over `max_head_bytes`, not kept: its bytes are counted (so far) up to
@@ -143,10 +143,12 @@ struct DirParser {
     /// Stream bytes delivered in this direction (data, skipped body, gaps), through the
     /// segment being read.
     pos: u64,
-    /// Where the segment being read (or the gap) starts.
-    seg_start: u64,
-    /// `seg_start` when this direction last lost its framing (a gap outside a body of known
-    /// length, bytes that do not frame).
+    /// The body framing a response head declared, in `State::Unanswered` (kept out of
+    /// `State`, which it would make larger).
+    declared: Framing,
+    /// `pos` when this direction last lost its framing (a gap outside a body of known
+    /// length, bytes that do not frame): the end of the segment or gap where it happened, so
+    /// a loss after a position `p` was delivered is one with `lost_at > p`.
     lost_at: Option<u64>,
 }
 
@@ -161,7 +163,7 @@ impl DirParser {
             cur_seq: None,
             cut: None,
             pos: 0,
-            seg_start: 0,
+            declared: Framing::UntilClose,
             lost_at: None,
         }
     }
@@ -177,9 +179,6 @@ struct Pending {
     last_ts: Micros,
     head: bool,
     connect: bool,
-    /// The response direction's position when the request was read: its answer starts at or
-    /// after it (the reassembler delivers the server bytes a request acknowledges first).
-    floor: u64,
     /// Read after the connection became `unpaired`: the response that comes when it is first
     /// in line may answer a request the capture lost, so it gets none.
     unsure: bool,
@@ -223,6 +222,10 @@ pub struct HttpConn {
     unpaired: bool,
     /// The request direction's position when the last request was read.
     req_mark: u64,
+    /// The response direction's position when the last request was read: its answer starts
+    /// at or after it (the reassembler delivers the server bytes a request acknowledges
+    /// first). Kept here, not per request: only the newest one's is asked.
+    resp_mark: u64,
 }
 
 pub(crate) const KNOWN_METHODS: [&[u8]; 9] = [
@@ -533,6 +536,7 @@ impl HttpConn {
             pipelined: false,
             unpaired: false,
             req_mark: 0,
+            resp_mark: 0,
         }
     }
 
@@ -649,11 +653,11 @@ impl HttpConn {
             match state {
                 State::Ignore | State::UntilClose => return,
                 State::Start => self.classify(dir, other, data, meta, ctx),
-                State::Unanswered(framing) => {
+                State::Unanswered => {
                     if starts_status_line(data) {
                         self.message_done(dir);
                     } else {
-                        self.body(dir, framing);
+                        self.body(dir, self.dirs[dir].declared);
                     }
                 }
                 State::Body(rem) => {
@@ -757,9 +761,7 @@ impl HttpConn {
 
     /// `len` more bytes of direction `dir` are being delivered.
     fn advance(&mut self, dir: Dir, len: u64) {
-        let d = &mut self.dirs[dir];
-        d.seg_start = d.pos;
-        d.pos += len;
+        self.dirs[dir].pos += len;
     }
 
     /// Bytes lost in the capture. Inside a body of known length the framing survives; anywhere
@@ -777,7 +779,7 @@ impl HttpConn {
             State::Start => !self.mid_stream,
             State::Body(rem) => len > rem,
             // The lost bytes may be the next head as well as the body.
-            State::Unanswered(_) => true,
+            State::Unanswered => true,
             _ => false,
         };
         if head_lost && self.client.is_some_and(|c| c != dir) {
@@ -847,7 +849,7 @@ impl HttpConn {
 
     fn resync(&mut self, dir: Dir) {
         let d = &mut self.dirs[dir];
-        d.lost_at = Some(d.seg_start);
+        d.lost_at = Some(d.pos);
         d.state = State::Resync;
         d.buf.clear();
         d.line_checked = false;
@@ -1246,9 +1248,10 @@ impl HttpConn {
         self.answers_lost(dir, meta, ctx);
         // Requests still waiting here were pipelined: one lost before this one would put an
         // answer more in line ahead of its own.
-        let lost_before = self.dirs[dir].lost_at.is_some_and(|at| at >= self.req_mark);
+        let lost_before = self.dirs[dir].lost_at.is_some_and(|at| at > self.req_mark);
         self.unpaired |= lost_before && !self.pending.is_empty();
         self.req_mark = self.dirs[dir].pos;
+        self.resp_mark = self.dirs[1 - dir].pos;
         if self.pending.len() >= ctx.limits.max_pending.max(1) {
             if let Some(old) = self.pending.pop_front() {
                 ctx.warn(WarnKind::LimitPendingRequests, meta, || {
@@ -1264,7 +1267,6 @@ impl HttpConn {
             ex,
             order_time,
             last_ts: meta.ts,
-            floor: self.dirs[1 - dir].pos,
             unsure: self.unpaired,
         });
         let d = &mut self.dirs[dir];
@@ -1285,11 +1287,12 @@ impl HttpConn {
     /// later pair would be shifted by one). Without that evidence the client pipelines, and
     /// the order alone pairs them from then on.
     fn answers_lost(&mut self, dir: Dir, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
-        let Some(last) = self.pending.back() else {
+        if self.pending.is_empty() {
             return;
-        };
-        let resp = &self.dirs[1 - dir];
-        let lost = resp.lost_at.is_some_and(|at| at >= last.floor) && resp.pos > last.floor;
+        }
+        let lost = self.dirs[1 - dir]
+            .lost_at
+            .is_some_and(|at| at > self.resp_mark);
         if !lost {
             self.pipelined = true;
         }
@@ -1372,7 +1375,11 @@ impl HttpConn {
             Framing::Length(0) => self.message_done(dir),
             // Without its request the head's framing may be wrong (a `HEAD` answer): the
             // next bytes decide (every later response would be shifted by a wrong guess).
-            _ if answered.is_none() => self.dirs[dir].state = State::Unanswered(framing),
+            _ if answered.is_none() => {
+                let d = &mut self.dirs[dir];
+                d.declared = framing;
+                d.state = State::Unanswered;
+            }
             _ => self.body(dir, framing),
         }
     }
