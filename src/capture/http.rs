@@ -112,6 +112,11 @@ enum State {
     Trailers,
     /// Response body delimited by the end of the connection.
     UntilClose,
+    /// After the head of a response whose request the capture does not hold: whether it has
+    /// the body its head declares (`DirParser::declared`) is unknown, since a `HEAD` answer
+    /// (or a `304` to a conditional request) declares one it does not send. The next bytes
+    /// decide: a status line starts the next response, anything else is the body.
+    Unanswered,
     /// Lost track of framing: looking for the next line that starts a message.
     Resync,
     /// A response head over `max_head_bytes`, not kept: its bytes are counted (so far) up to
@@ -137,6 +142,16 @@ struct DirParser {
     /// The request answered by a head being skipped (`State::HeadSkip`), emitted with the
     /// head's size once its end (or the connection's) is seen.
     cut: Option<Box<Pending>>,
+    /// Stream bytes delivered in this direction (data, skipped body, gaps), through the
+    /// segment being read.
+    pos: u64,
+    /// The body framing a response head declared, in `State::Unanswered` (kept out of
+    /// `State`, which it would make larger).
+    declared: Framing,
+    /// `pos` when this direction last lost its framing (a gap outside a body of known
+    /// length, bytes that do not frame): the end of the segment or gap where it happened, so
+    /// a loss after a position `p` was delivered is one with `lost_at > p`.
+    lost_at: Option<u64>,
 }
 
 impl DirParser {
@@ -149,6 +164,9 @@ impl DirParser {
             messages: 0,
             cur_seq: None,
             cut: None,
+            pos: 0,
+            declared: Framing::UntilClose,
+            lost_at: None,
         }
     }
 }
@@ -165,9 +183,13 @@ struct Pending {
     last_ts: Micros,
     head: bool,
     connect: bool,
+    /// Read after the connection became `unpaired`: the response that comes when it is first
+    /// in line may answer a request the capture lost, so it gets none.
+    unsure: bool,
 }
 
 /// Body framing decided from a head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Framing {
     Length(u64),
     Chunked,
@@ -195,6 +217,19 @@ pub struct HttpConn {
     last_order_time: Micros,
     /// TLS or HTTP/2 once the first bytes said so: then it receives everything.
     upper: Option<Box<super::app::Upper>>,
+    /// The client sent a request while another was waiting with no sign of its answer lost:
+    /// it pipelines, so a waiting request is no evidence that an answer was lost.
+    pipelined: bool,
+    /// The request direction lost its framing on a pipelined connection while requests
+    /// waited: requests may be missing from the queue, so how many answers come before a
+    /// request's own is unknown. From then on responses are not paired (see `Pending::unsure`).
+    unpaired: bool,
+    /// The request direction's position when the last request was read.
+    req_mark: u64,
+    /// The response direction's position when the last request was read: its answer starts
+    /// at or after it (the reassembler delivers the server bytes a request acknowledges
+    /// first). Kept here, not per request: only the newest one's is asked.
+    resp_mark: u64,
 }
 
 pub(crate) const KNOWN_METHODS: [&[u8]; 9] = [
@@ -304,6 +339,13 @@ fn head_end_avx2(rest: &[u8]) -> Option<usize> {
         Some(hit) => found(hit),
         None => found(rest.len() - 2),
     }
+}
+
+/// Whether `data` starts a status line (`HTTP/1.`, or a prefix of it when that is all there
+/// is): where a response whose request is unknown has no body after all.
+fn starts_status_line(data: &[u8]) -> bool {
+    const START: &[u8] = b"HTTP/1.";
+    START.starts_with(data.get(..START.len()).unwrap_or(data))
 }
 
 /// Whether `line` (without its line end) ends in `HTTP/d.d`, and the major version digit.
@@ -495,6 +537,10 @@ impl HttpConn {
             server_text: None,
             last_order_time: Micros::MIN,
             upper: None,
+            pipelined: false,
+            unpaired: false,
+            req_mark: 0,
+            resp_mark: 0,
         }
     }
 
@@ -602,6 +648,7 @@ impl HttpConn {
     pub fn data(&mut self, dir: Dir, mut data: &[u8], meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         let other = 1 - dir.min(1);
         let dir = dir.min(1);
+        self.advance(dir, data.len() as u64);
         while !data.is_empty() {
             if self.ignored {
                 return;
@@ -610,6 +657,13 @@ impl HttpConn {
             match state {
                 State::Ignore | State::UntilClose => return,
                 State::Start => self.classify(dir, other, data, meta, ctx),
+                State::Unanswered => {
+                    if starts_status_line(data) {
+                        self.message_done(dir);
+                    } else {
+                        self.body(dir, self.dirs[dir].declared);
+                    }
+                }
                 State::Body(rem) => {
                     let n = rem.min(data.len() as u64);
                     data = data.get(n as usize..).unwrap_or(&[]);
@@ -687,6 +741,7 @@ impl HttpConn {
         let dir = dir.min(1);
         match self.dirs[dir].state {
             State::Body(rem) if len <= rem => {
+                self.advance(dir, len);
                 self.touch_request(dir, meta);
                 if len == rem {
                     self.message_done(dir);
@@ -695,6 +750,7 @@ impl HttpConn {
                 }
             }
             State::ChunkData(rem) if len <= rem => {
+                self.advance(dir, len);
                 self.touch_request(dir, meta);
                 self.dirs[dir].state = if len == rem {
                     State::ChunkCrlf(false)
@@ -702,15 +758,21 @@ impl HttpConn {
                     State::ChunkData(rem - len)
                 };
             }
-            State::UntilClose | State::Ignore => {}
+            State::UntilClose | State::Ignore => self.advance(dir, len),
             _ => self.gap(dir, len, meta, ctx),
         }
+    }
+
+    /// `len` more bytes of direction `dir` are being delivered.
+    fn advance(&mut self, dir: Dir, len: u64) {
+        self.dirs[dir].pos += len;
     }
 
     /// Bytes lost in the capture. Inside a body of known length the framing survives; anywhere
     /// else the current message ends here and parsing resumes at the next message start.
     pub(crate) fn gap(&mut self, dir: Dir, len: u64, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         let dir = dir.min(1);
+        self.advance(dir, len);
         // In the response direction, lost bytes where a head is (or begins, after the end of a
         // body of known length) mean the oldest waiting request lost its response: emit it
         // without one rather than pair it with the next response.
@@ -720,6 +782,8 @@ impl HttpConn {
             // Nothing seen yet in a direction whose role the handshake showed.
             State::Start => !self.mid_stream,
             State::Body(rem) => len > rem,
+            // The lost bytes may be the next head as well as the body.
+            State::Unanswered => true,
             _ => false,
         };
         if head_lost && self.client.is_some_and(|c| c != dir) {
@@ -789,6 +853,7 @@ impl HttpConn {
 
     fn resync(&mut self, dir: Dir) {
         let d = &mut self.dirs[dir];
+        d.lost_at = Some(d.pos);
         d.state = State::Resync;
         d.buf.clear();
         d.line_checked = false;
@@ -1210,6 +1275,13 @@ impl HttpConn {
         let order_time = ex.time.max(self.last_order_time);
         self.last_order_time = order_time;
         ctx.open.insert((order_time, seq));
+        self.answers_lost(dir, meta, ctx);
+        // Requests still waiting here were pipelined: one lost before this one would put an
+        // answer more in line ahead of its own.
+        let lost_before = self.dirs[dir].lost_at.is_some_and(|at| at > self.req_mark);
+        self.unpaired |= lost_before && !self.pending.is_empty();
+        self.req_mark = self.dirs[dir].pos;
+        self.resp_mark = self.dirs[1 - dir].pos;
         if self.pending.len() >= ctx.limits.max_pending.max(1) {
             if let Some(old) = self.pending.pop_front() {
                 ctx.warn(WarnKind::LimitPendingRequests, meta, || {
@@ -1225,6 +1297,7 @@ impl HttpConn {
             ex,
             order_time,
             last_ts: meta.ts,
+            unsure: self.unpaired,
         });
         let d = &mut self.dirs[dir];
         d.messages += 1;
@@ -1233,6 +1306,37 @@ impl HttpConn {
             Framing::Length(0) | Framing::UntilClose => self.message_done(dir),
             Framing::Length(n) => self.dirs[dir].state = State::Body(n),
             Framing::Chunked => self.dirs[dir].state = State::ChunkSize,
+        }
+    }
+
+    /// A new request in direction `dir` while others wait. A client that does not pipeline
+    /// (no browser does) sends it only once the last answer arrived, and the reassembler
+    /// delivers the answer bytes the request acknowledges before it: a request still waiting
+    /// lost its answer when the response direction lost its framing after it was sent and
+    /// bytes came since. Emitted without one, it cannot take a later request's answer (every
+    /// later pair would be shifted by one). Without that evidence the client pipelines, and
+    /// the order alone pairs them from then on.
+    fn answers_lost(&mut self, dir: Dir, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let lost = self.dirs[1 - dir]
+            .lost_at
+            .is_some_and(|at| at > self.resp_mark);
+        if !lost {
+            self.pipelined = true;
+        }
+        if self.pipelined {
+            return;
+        }
+        while let Some(p) = self.pending.pop_front() {
+            ctx.warn(WarnKind::HttpResponseLost, meta, || {
+                format!(
+                    "response to {} {} lost (framing lost before the next request)",
+                    p.ex.request.method, p.ex.request.url
+                )
+            });
+            ctx.emit(p);
         }
     }
 
@@ -1279,10 +1383,10 @@ impl HttpConn {
             status_text: resp.reason.unwrap_or("").to_owned(),
             headers,
         };
-        let Some((req_head, req_connect)) = self.answer(dir, response, syntax, h2c, meta, ctx)
-        else {
+        let Some(answered) = self.answer(dir, response, syntax, h2c, meta, ctx) else {
             return;
         };
+        let (req_head, req_connect) = answered.unwrap_or_default();
         if status == 101 || (req_connect && (200..300).contains(&status)) {
             ctx.warn(WarnKind::HttpUpgrade, meta, || {
                 format!("connection switched protocols after {status}; rest not parsed")
@@ -1299,10 +1403,25 @@ impl HttpConn {
         };
         match framing {
             Framing::Length(0) => self.message_done(dir),
-            Framing::Length(n) => self.dirs[dir].state = State::Body(n),
-            Framing::Chunked => self.dirs[dir].state = State::ChunkSize,
-            Framing::UntilClose => self.dirs[dir].state = State::UntilClose,
+            // Without its request the head's framing may be wrong (a `HEAD` answer): the
+            // next bytes decide (every later response would be shifted by a wrong guess).
+            _ if answered.is_none() => {
+                let d = &mut self.dirs[dir];
+                d.declared = framing;
+                d.state = State::Unanswered;
+            }
+            _ => self.body(dir, framing),
         }
+    }
+
+    /// Sets direction `dir` up for a body of `framing` (not `Length(0)`, already done).
+    fn body(&mut self, dir: Dir, framing: Framing) {
+        self.dirs[dir].state = match framing {
+            Framing::Length(0) => return self.message_done(dir),
+            Framing::Length(n) => State::Body(n),
+            Framing::Chunked => State::ChunkSize,
+            Framing::UntilClose => State::UntilClose,
+        };
     }
 
     /// A response head httparse refused: reported (a header-count limit or a parse error),
@@ -1336,7 +1455,8 @@ impl HttpConn {
 
     /// Gives a final response to the oldest waiting request and emits the exchange; an h2c
     /// upgrade instead switches the connection to HTTP/2 (with that request as stream 1) and
-    /// gives `None`. Else the answered request's (HEAD, CONNECT) flags.
+    /// gives `None`. Else the answered request's (HEAD, CONNECT) flags, `None` when no
+    /// request was waiting.
     fn answer(
         &mut self,
         dir: Dir,
@@ -1345,14 +1465,27 @@ impl HttpConn {
         h2c: bool,
         meta: &PacketMeta,
         ctx: &mut Ctx<'_>,
-    ) -> Option<(bool, bool)> {
+    ) -> Option<Option<(bool, bool)>> {
         let first_byte = self.dirs[dir].msg_meta;
         let mut upgraded = None;
         let flags = match self.pending.pop_front() {
             // Its response comes on HTTP/2 stream 1.
             Some(p) if h2c => {
                 upgraded = Some(p);
-                (false, false)
+                None
+            }
+            // Which request it answers is unknown: neither gets the other.
+            Some(p) if p.unsure => {
+                let (status, method, url) =
+                    (response.status, &p.ex.request.method, &p.ex.request.url);
+                ctx.warn(WarnKind::HttpResponseWithoutRequest, meta, || {
+                    format!(
+                        "response {status} not paired: requests were lost on a pipelined \
+                         connection, so it may not answer {method} {url}"
+                    )
+                });
+                ctx.emit(p);
+                None
             }
             Some(mut p) => {
                 let wait = first_byte.ts.saturating_sub(p.last_ts).max(0) as f64 / 1000.0;
@@ -1361,7 +1494,7 @@ impl HttpConn {
                 p.ex.evidence.head = syntax.map(Box::new);
                 let flags = (p.head, p.connect);
                 ctx.emit(p);
-                flags
+                Some(flags)
             }
             None => {
                 let status = response.status;
@@ -1370,7 +1503,7 @@ impl HttpConn {
                 });
                 // Its request was sent and the capture lost it (or began after it).
                 self.lost(1 - dir.min(1), meta, ctx);
-                (false, false)
+                None
             }
         };
         if h2c {
@@ -2363,5 +2496,144 @@ mod limit_tests {
             syntax.map(|h| (h.bytes, h.bytes_at_least)),
             Some((Some(200), true))
         );
+    }
+}
+
+/// Pairing and framing when the capture lost part of a connection: a response whose request
+/// is missing, requests lost on a pipelined connection, responses lost.
+#[cfg(test)]
+mod loss_tests {
+    use super::fuzzing::{conversation, Step};
+    use super::HttpLimits;
+    use crate::diag::WarnKind;
+
+    const LIMITS: HttpLimits = HttpLimits {
+        max_head_bytes: 4096,
+        max_headers: 64,
+        max_chunk_line: 64,
+        max_pending: 16,
+    };
+    /// A `HEAD` answer: a `Content-Length` and no body.
+    const HEAD_ANSWER: &[u8] =
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 55\r\n\r\n";
+    const R500: &[u8] = b"HTTP/1.1 500 Internal Server Error\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: 2\r\n\r\n{}";
+    const R404: &[u8] = b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\n{}";
+    const R201: &[u8] = b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
+    const R200: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    const GET_A: &[u8] = b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n";
+    const GET_B: &[u8] = b"GET /b HTTP/1.1\r\nHost: h\r\n\r\n";
+    const GET_C: &[u8] = b"GET /c HTTP/1.1\r\nHost: h\r\n\r\n";
+
+    /// What a conversation gives: (path, status) of each exchange, and the warnings
+    /// `http-response-without-request` and `http-response-lost`.
+    type Paired = (Vec<(String, Option<u16>)>, u64, u64);
+
+    fn paired(steps: &[Step<'_>], mid_stream: bool) -> Paired {
+        let o = conversation(steps, Some(0), mid_stream, LIMITS);
+        assert_eq!(o.open_after_flush, 0);
+        let mut v: Vec<_> = o
+            .exchanges
+            .iter()
+            .map(|(_, e)| {
+                let path = e.request.url.trim_start_matches("http://h");
+                (
+                    e.seq,
+                    path.to_owned(),
+                    e.response.as_ref().map(|r| r.status),
+                )
+            })
+            .collect();
+        v.sort();
+        (
+            v.into_iter().map(|(_, p, s)| (p, s)).collect(),
+            o.diag.count(WarnKind::HttpResponseWithoutRequest),
+            o.diag.count(WarnKind::HttpResponseLost),
+        )
+    }
+
+    fn ex(pairs: &[(&str, Option<u16>)]) -> Vec<(String, Option<u16>)> {
+        pairs.iter().map(|(p, s)| ((*p).to_owned(), *s)).collect()
+    }
+
+    #[test]
+    fn each_response_goes_to_its_own_request_or_to_none() {
+        let body_with_status_line = [
+            b"HTTP/1.1 200 OK\r\nContent-Length: 44\r\n\r\n".as_slice(),
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+        ];
+        let head_and_500 = [HEAD_ANSWER, R500].concat();
+        let two_gets = [GET_A, GET_B].concat();
+        let two_answers = [R200, R201].concat();
+        let three_answers = [R200, R404, R201].concat();
+        let junk_after_body = [R200, b"JUNK\r\n"].concat();
+        #[rustfmt::skip]
+        let cases: &[(&str, bool, &[Step<'_>], Paired)] = &[
+            // The HEAD request was lost: its answer declares 55 bytes it does not send, and
+            // the next response is its own.
+            ("HEAD answer without request, next response later", false,
+             &[Step::Gap(0, 40), Step::Data(1, HEAD_ANSWER), Step::Data(0, GET_A), Step::Data(1, R500)],
+             (ex(&[("/a", Some(500))]), 1, 0)),
+            ("HEAD answer without request, next response in the same segment", true,
+             &[Step::Data(1, &head_and_500), Step::Data(0, GET_B), Step::Data(1, R201)],
+             (ex(&[("/b", Some(201))]), 2, 0)),
+            // A response without request that has its body: read as declared.
+            ("response without request with its body", false,
+             &[Step::Gap(0, 40), Step::Data(1, b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"),
+               Step::Data(1, b"hello"), Step::Data(0, GET_A), Step::Data(1, R500)],
+             (ex(&[("/a", Some(500))]), 1, 0)),
+            // A known request's body that starts like a status line is a body.
+            ("status line inside a known body, same segment", false,
+             &[Step::Data(0, GET_A), Step::Data(1, &body_with_status_line.concat()),
+               Step::Data(0, GET_B), Step::Data(1, R201)],
+             (ex(&[("/a", Some(200)), ("/b", Some(201))]), 0, 0)),
+            ("status line inside a known body, next segment", false,
+             &[Step::Data(0, GET_A), Step::Data(1, body_with_status_line[0]),
+               Step::Data(1, body_with_status_line[1]), Step::Data(0, GET_B), Step::Data(1, R201)],
+             (ex(&[("/a", Some(200)), ("/b", Some(201))]), 0, 0)),
+            // Pipelined /a, (lost /b), /c: the second answer may be /b's, so /c gets none.
+            ("pipelined requests with a lost middle request", false,
+             &[Step::Data(0, GET_A), Step::Gap(0, 30), Step::Data(0, GET_C), Step::Data(1, &three_answers)],
+             (ex(&[("/a", Some(200)), ("/c", None)]), 2, 0)),
+            ("pipelined requests, nothing lost", false,
+             &[Step::Data(0, &two_gets), Step::Data(1, &two_answers)],
+             (ex(&[("/a", Some(200)), ("/b", Some(201))]), 0, 0)),
+            ("pipelined requests, first response lost", false,
+             &[Step::Data(0, &two_gets), Step::Gap(1, R200.len() as u64), Step::Data(1, R201)],
+             (ex(&[("/a", None), ("/b", Some(201))]), 0, 1)),
+            ("a lost response", false,
+             &[Step::Data(0, GET_A), Step::Gap(1, R200.len() as u64), Step::Data(0, GET_B), Step::Data(1, R201)],
+             (ex(&[("/a", None), ("/b", Some(201))]), 0, 1)),
+            // Framing already lost (bytes that do not frame) when /a's response head is lost:
+            // /b, sent after bytes came, shows /a's answer is gone.
+            ("a lost response while resynchronising", false,
+             &[Step::Data(0, GET_C), Step::Data(1, &junk_after_body), Step::Data(0, GET_A),
+               Step::Gap(1, 40), Step::Data(1, b"{\"route\": 1}"), Step::Data(0, GET_B), Step::Data(1, R201)],
+             (ex(&[("/c", Some(200)), ("/a", None), ("/b", Some(201))]), 0, 1)),
+        ];
+        for (name, mid_stream, steps, want) in cases {
+            assert_eq!(&paired(steps, *mid_stream), want, "{name}");
+        }
+    }
+
+    proptest::proptest! {
+        /// However the segments cut the `HEAD` answer without request and the next response,
+        /// the next response goes to its own request.
+        #[test]
+        fn head_answer_without_request_at_any_cut(
+            a in 1..HEAD_ANSWER.len(),
+            b in 1..R500.len(),
+        ) {
+            let (h1, h2) = HEAD_ANSWER.split_at(a);
+            let (r1, r2) = R500.split_at(b);
+            let steps = [
+                Step::Gap(0, 40),
+                Step::Data(1, h1),
+                Step::Data(1, h2),
+                Step::Data(0, GET_A),
+                Step::Data(1, r1),
+                Step::Data(1, r2),
+            ];
+            proptest::prop_assert_eq!(paired(&steps, false).0, ex(&[("/a", Some(500))]));
+        }
     }
 }
