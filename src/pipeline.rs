@@ -164,6 +164,8 @@ const PARALLEL_RESOLVE_MIN: usize = 64;
 
 /// Resolver shards (clients hashed over them), whatever the thread count.
 const RESOLVE_SHARDS: usize = 8;
+// A batch names each flow's shard in a byte (`Decided::Sharded`).
+const _: () = assert!(RESOLVE_SHARDS <= 1 << 8);
 
 fn shard_of(client: &str, n: usize) -> usize {
     // Stable across runs and platforms.
@@ -186,7 +188,7 @@ impl Resolving {
     /// are left out).
     fn resolve(&mut self, opts: &Options, batch: Vec<Flow>, out: &mut dyn FnMut(Record)) {
         if self.parallel && batch.len() >= PARALLEL_RESOLVE_MIN {
-            return output(self.decide(opts, batch, false).into_records(opts), out);
+            return self.decide(opts, batch, false).output(opts, out);
         }
         // One thread: each flow in batch order through its client's shard, which sees its
         // flows in the same order as when the batch is split by shard, and its record goes
@@ -214,52 +216,63 @@ impl Resolving {
     fn decide(&mut self, opts: &Options, batch: Vec<Flow>, defer: bool) -> Decided {
         self.flows += batch.len() as u64;
         let n = self.shards.len();
-        let mut per: Vec<Vec<(usize, Flow)>> = (0..n).map(|_| Vec::new()).collect();
-        let len = batch.len();
+        let mut per: Vec<Vec<Flow>> = (0..n).map(|_| Vec::new()).collect();
+        let mut order = Vec::with_capacity(batch.len());
         if self.recorded_by.is_none() {
             self.recorded_by = batch.first().map(recorder_of);
         }
-        for (i, flow) in batch.into_iter().enumerate() {
-            per[shard_of(&flow.client, n)].push((i, flow));
+        for flow in batch {
+            let s = shard_of(&flow.client, n);
+            order.push(s as u8);
+            per[s].push(flow);
         }
         // Each flow's browser is found in its shard's job (a header scan per flow), not here
         // on the thread that hands the batches out.
-        let work = |(resolver, items): (&mut Resolver, Vec<(usize, Flow)>)| {
-            items
+        let work = |(s, resolver, flows): (usize, &mut Resolver, Vec<Flow>)| {
+            let records = flows
                 .into_iter()
-                .map(|(i, flow)| {
+                .map(|flow| {
                     let res = resolve_flow(resolver, &flow);
-                    (i, record_of(opts, flow, res))
+                    record_of(opts, flow, res)
                 })
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>();
+            (s, records)
         };
         let busy = per.iter().filter(|p| !p.is_empty()).count();
         if defer && busy == 1 {
-            let mut resolved = Vec::with_capacity(len);
-            for (resolver, items) in self.shards.iter_mut().zip(per) {
-                resolved.extend(items.into_iter().map(|(_, flow)| {
+            let mut resolved = Vec::with_capacity(order.len());
+            for (resolver, flows) in self.shards.iter_mut().zip(per) {
+                resolved.extend(flows.into_iter().map(|flow| {
                     let res = resolve_flow(resolver, &flow);
                     (flow, res)
                 }));
             }
             return Decided::Resolved(resolved);
         }
-        let done: Vec<Vec<(usize, Option<Record>)>> =
-            if !self.parallel || len < PARALLEL_RESOLVE_MIN || busy < 2 {
-                self.shards.iter_mut().zip(per).map(work).collect()
+        let jobs = self
+            .shards
+            .iter_mut()
+            .zip(per)
+            .enumerate()
+            .map(|(s, (resolver, flows))| (s, resolver, flows));
+        let done: Vec<(usize, Vec<Option<Record>>)> =
+            if !self.parallel || order.len() < PARALLEL_RESOLVE_MIN || busy < 2 {
+                jobs.map(work).collect()
             } else {
                 // Largest shard first, one shard per job: the batch ends when its last shard
                 // does, and split by index the threads' halves were as uneven as the clients.
-                let mut jobs: Vec<_> = self.shards.iter_mut().zip(per).collect();
-                jobs.sort_by_key(|(_, items)| std::cmp::Reverse(items.len()));
+                let mut jobs: Vec<_> = jobs.collect();
+                jobs.sort_by_key(|(_, _, flows)| std::cmp::Reverse(flows.len()));
                 jobs.into_par_iter().with_max_len(1).map(work).collect()
             };
-        let mut slots: Vec<Option<Record>> = (0..len).map(|_| None).collect();
-        for (i, record) in done.into_iter().flatten() {
-            slots[i] = record;
+        let mut shards: Vec<Vec<Option<Record>>> = (0..n).map(|_| Vec::new()).collect();
+        for (s, records) in done {
+            shards[s] = records;
         }
-        // Every index 0..len was pushed to exactly one shard and comes back once.
-        Decided::Records(slots.into_iter().flatten().collect())
+        // The records stay in their shards' lists and are put back in batch order as they
+        // are handed out (`Decided::output`): a record is 488 bytes to move, and gathering
+        // them here, between two batches' jobs, kept rayon's threads waiting.
+        Decided::Sharded { order, shards }
     }
 
     /// Frees the shards' caches and evidence on the pool that built them, one shard per
@@ -272,21 +285,40 @@ impl Resolving {
     }
 }
 
-/// A resolved batch: its records, or its flows with their resolutions and the records still
-/// to build ([`Resolving::decide`]).
+/// A resolved batch: its records in their shards' lists with each flow's shard in batch
+/// order, or its flows with their resolutions and the records still to build
+/// ([`Resolving::decide`]).
 enum Decided {
-    Records(Vec<Record>),
+    Sharded {
+        order: Vec<u8>,
+        shards: Vec<Vec<Option<Record>>>,
+    },
     Resolved(Vec<(Flow, Resolution)>),
 }
 
 impl Decided {
-    fn into_records(self, opts: &Options) -> Vec<Record> {
+    /// Hands the batch's records to `out` in flow order (flows that make none are left out).
+    fn output(self, opts: &Options, out: &mut dyn FnMut(Record)) {
         match self {
-            Decided::Records(records) => records,
-            Decided::Resolved(resolved) => resolved
-                .into_iter()
-                .filter_map(|(flow, res)| record_of(opts, flow, res))
-                .collect(),
+            Decided::Sharded { order, shards } => {
+                // Each shard's list is in batch order, so the next record of a flow's shard is
+                // that flow's.
+                let mut shards: Vec<_> = shards.into_iter().map(Vec::into_iter).collect();
+                for s in order {
+                    if let Some(Some(record)) =
+                        shards.get_mut(usize::from(s)).and_then(Iterator::next)
+                    {
+                        out(record);
+                    }
+                }
+            }
+            Decided::Resolved(resolved) => {
+                for (flow, res) in resolved {
+                    if let Some(record) = record_of(opts, flow, res) {
+                        out(record);
+                    }
+                }
+            }
         }
     }
 }
@@ -353,11 +385,6 @@ fn record_of(opts: &Options, flow: Flow, res: Resolution) -> Option<Record> {
         r.ndjson = Some(r.ndjson_line());
     }
     Some(r)
-}
-
-/// Hands a batch's records to `out`, in flow order.
-fn output(records: Vec<Record>, out: &mut dyn FnMut(Record)) {
-    records.into_iter().for_each(out);
 }
 
 /// What reading an input produced besides its flows.
@@ -662,7 +689,7 @@ fn pipelined(
             return stage_failed("cannot start the resolving thread");
         }
         for decided in resolved_rx {
-            output(decided.into_records(opts), out);
+            decided.output(opts, out);
         }
         let pairing_diag = match resolver {
             Ok(h) => h.join().ok().flatten(),

@@ -1010,8 +1010,12 @@ fn names_of(
         // on a request it sent after a recorded preflight that did not announce it was not the
         // page's: an extension or a proxy added it past the CORS check (a HAR recorded behind
         // a proxy lists `X-Forwarded-For` on every request), and no browser judges it.
-        let recorder_unsafe = (browser != recorder)
-            .then(|| unsafe_request_header_names_as(recorder, req.headers.iter(), enc));
+        // The recorder's own judgement of the hop, through the hop's memo like every
+        // browser's (a request's header values repeat across flows: most are remembered).
+        let recorder_unsafe = (browser != recorder).then(|| match memo {
+            Some((m, hop)) => m.judged(hop, recorder, enc, &req.headers),
+            None => unsafe_request_header_names_as(recorder, req.headers.iter(), enc),
+        });
         names.retain(|n| {
             recorder_unsafe
                 .as_ref()
