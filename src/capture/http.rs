@@ -96,6 +96,17 @@ impl Ctx<'_> {
         self.open.remove(&(p.order_time, p.ex.seq));
         self.out.push((p.order_time, p.ex));
     }
+
+    /// Emits `p` without a response, reported as lost (`http-response-lost`) for `why`.
+    fn emit_answer_lost(&mut self, p: Pending, why: &str, meta: &PacketMeta) {
+        self.warn(WarnKind::HttpResponseLost, meta, || {
+            format!(
+                "response to {} {} lost {why}",
+                p.ex.request.method, p.ex.request.url
+            )
+        });
+        self.emit(p);
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -788,13 +799,7 @@ impl HttpConn {
         };
         if head_lost && self.client.is_some_and(|c| c != dir) {
             if let Some(p) = self.pending.pop_front() {
-                ctx.warn(WarnKind::HttpResponseLost, meta, || {
-                    format!(
-                        "response to {} {} lost in a capture gap",
-                        p.ex.request.method, p.ex.request.url
-                    )
-                });
-                ctx.emit(p);
+                ctx.emit_answer_lost(p, "in a capture gap", meta);
             }
         }
         match self.dirs[dir].state {
@@ -1330,13 +1335,7 @@ impl HttpConn {
             return;
         }
         while let Some(p) = self.pending.pop_front() {
-            ctx.warn(WarnKind::HttpResponseLost, meta, || {
-                format!(
-                    "response to {} {} lost (framing lost before the next request)",
-                    p.ex.request.method, p.ex.request.url
-                )
-            });
-            ctx.emit(p);
+            ctx.emit_answer_lost(p, "(framing lost before the next request)", meta);
         }
     }
 
