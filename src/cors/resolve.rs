@@ -1041,6 +1041,9 @@ enum Absence {
 }
 
 impl Absence {
+    /// The export's flag holds for every hop of a flow (it comes from the input's flavour);
+    /// the loss mark only on the hop whose request is missing, which is the flow's last (a
+    /// redirect's preflight that was never followed ends it).
     fn of(flow: &Flow) -> Absence {
         if flow.first().exchange.evidence.absence_is_no_evidence {
             Absence::Export
