@@ -1413,7 +1413,7 @@ impl HttpConn {
         }
     }
 
-    /// Sets direction `dir` up for a body of `framing` (not `Length(0)`, already done).
+    /// Sets direction `dir` up for a body of `framing` (`Length(0)`: none, the message is done).
     fn body(&mut self, dir: Dir, framing: Framing) {
         self.dirs[dir].state = match framing {
             Framing::Length(0) => return self.message_done(dir),

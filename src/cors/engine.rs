@@ -997,25 +997,19 @@ fn names_of(
             );
         }
     }
-    let mut names = if sent {
-        match memo {
-            Some((m, hop)) => m.judged(hop, browser, enc, &req.headers),
-            None => unsafe_request_header_names_as(browser, req.headers.iter(), enc),
-        }
-    } else {
-        Vec::new()
+    // A browser's judgement of the hop's headers, through the hop's memo when there is one
+    // (a request's header values repeat across flows: most are remembered).
+    let judged = |b: Browser| match memo {
+        Some((m, hop)) => m.judged(hop, b, enc, &req.headers),
+        None => unsafe_request_header_names_as(b, req.headers.iter(), enc),
     };
+    let mut names = if sent { judged(browser) } else { Vec::new() };
     if sent && preflight.is_some() {
         // The recorder announces every header it judges unsafe. One it would have judged unsafe
         // on a request it sent after a recorded preflight that did not announce it was not the
         // page's: an extension or a proxy added it past the CORS check (a HAR recorded behind
         // a proxy lists `X-Forwarded-For` on every request), and no browser judges it.
-        // The recorder's own judgement of the hop, through the hop's memo like every
-        // browser's (a request's header values repeat across flows: most are remembered).
-        let recorder_unsafe = (browser != recorder).then(|| match memo {
-            Some((m, hop)) => m.judged(hop, recorder, enc, &req.headers),
-            None => unsafe_request_header_names_as(recorder, req.headers.iter(), enc),
-        });
+        let recorder_unsafe = (browser != recorder).then(|| judged(recorder));
         names.retain(|n| {
             recorder_unsafe
                 .as_ref()
