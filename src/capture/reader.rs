@@ -360,7 +360,40 @@ impl PacketReader {
             ..
         } = self;
         let input_end = *base + *end as u64;
+        // The usual pcap file (little-endian 16-byte record headers, one decodable link type):
+        // its records are read by a loop of their own, which leaves every other case (a record
+        // cut by the block's end, a bogus or too large length) to the general loop below, where
+        // it reads as it always did. Going through the general loop's record outcome and the
+        // link-type checks for every packet was about 80 instructions a packet.
+        let usual = match (*kind, interfaces.first()) {
+            (
+                Kind::Legacy {
+                    plain: true,
+                    big_endian: false,
+                    max_caplen,
+                    ..
+                },
+                Some(&Interface {
+                    link: Ok(link),
+                    units,
+                    ..
+                }),
+            ) => Some((link, units, max_caplen)),
+            _ => None,
+        };
         loop {
+            if let Some((link, units, max_caplen)) = usual {
+                usual_records(
+                    buf,
+                    pos,
+                    *end,
+                    *base,
+                    number,
+                    (link, units, max_caplen),
+                    *max_record,
+                    f,
+                );
+            }
             let data = buf.get(*pos..*end).unwrap_or(&[]);
             let offset = *base + *pos as u64;
             let ended = Ended {
@@ -553,6 +586,58 @@ enum Record<'a> {
     },
     /// A pcapng block of this many bytes was skipped (with a warning).
     Skipped(usize),
+}
+
+/// Hands on the whole records of the usual pcap format (see [`plain_record`]) at the front of
+/// `buf[*pos..end]`, each as [`legacy_record`] and [`hand_on`] would for a little-endian file
+/// of a decodable link type; stops at the first record that is not all there, claims more
+/// than `max_caplen` or is over `max_record` bytes, which the general loop then reads.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn usual_records(
+    buf: &[u8],
+    pos: &mut usize,
+    end: usize,
+    base: u64,
+    number: &mut u64,
+    (link, units, max_caplen): (LinkType, u64, u32),
+    max_record: usize,
+    f: &mut impl FnMut(&RawPacket<'_>),
+) {
+    let word =
+        |h: &[u8; 16], at: usize| u32::from_le_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]]);
+    // Only what was read: the block's bytes past `end` are stale.
+    let buf = buf.get(..end).unwrap_or(&[]);
+    while let Some(h) = buf
+        .get(*pos..(*pos).saturating_add(16))
+        .and_then(|h| <&[u8; 16]>::try_from(h).ok())
+    {
+        let caplen = word(h, 8);
+        let at = *pos + 16;
+        let consumed = 16 + caplen as usize;
+        if caplen > max_caplen || consumed > max_record {
+            return;
+        }
+        let Some(data) = buf.get(at..consumed + *pos) else {
+            return;
+        };
+        *number += 1;
+        f(&RawPacket {
+            number: *number,
+            offset: base + *pos as u64,
+            ts: to_micros(
+                u64::from(word(h, 0)) * units + u64::from(word(h, 4)),
+                units,
+                0,
+            ),
+            link: Some(link),
+            dlt: 0,
+            data,
+            orig_len: word(h, 12),
+            at,
+        });
+        *pos += consumed;
+    }
 }
 
 /// Decides one pcap record: damage when its header claims a bogus length, else its packet
