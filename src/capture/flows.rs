@@ -5,7 +5,7 @@
 //! counted diagnostic. No global state: a parallel pipeline gives each worker its own table
 //! and routes segments with [`super::flow_shard`].
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::sync::Arc;
 
@@ -150,7 +150,7 @@ struct Emit {
     source: Arc<str>,
     http: HttpLimits,
     seq: u64,
-    open: BTreeSet<(Micros, u64)>,
+    open: super::http::OpenRequests,
     keylog: Arc<super::tls::KeyLog>,
 }
 
@@ -233,7 +233,7 @@ impl ConnTable {
                     max_pending: opts.max_pending_requests,
                 },
                 seq: 0,
-                open: BTreeSet::new(),
+                open: super::http::OpenRequests::default(),
                 keylog: opts.keylog.clone(),
             },
             max_live,
@@ -256,7 +256,7 @@ impl ConnTable {
     /// (request time, seq) of the oldest request seen but not yet emitted: nothing emitted
     /// later can be older than this, apart from requests whose head is still incomplete.
     pub(crate) fn oldest_open(&self) -> Option<(Micros, u64)> {
-        self.emit.open.first().copied()
+        self.emit.open.first()
     }
 
     /// Requests parsed so far (the next request's `seq`).
