@@ -264,7 +264,8 @@ impl ConnTable {
         self.emit.seq
     }
 
-    /// The idle sweep, called for every packet (TCP or not) before it is processed: every
+    /// Whether the idle sweep is due, asked for every packet (TCP or not) before it is
+    /// processed: every
     /// `SWEEP_INTERVAL_US` of capture time, connections idle for longer than the idle
     /// timeout are flushed, oldest first (so the order of what the flush emits does not depend
     /// on hash order). A parallel reader runs the same schedule (`sweep_now`) over the
@@ -272,15 +273,14 @@ impl ConnTable {
     /// ([`ConnTable::idle_at`], [`ConnTable::close_idle`]), so which connections are
     /// idle-flushed does not depend on how packets were sharded.
     #[inline]
-    pub(crate) fn tick(&mut self, meta: &PacketMeta, out: &mut Out<'_>) {
-        if sweep_now(&mut self.next_sweep, meta.ts) {
-            self.sweep(meta, out);
-        }
+    pub(crate) fn sweep_due(&mut self, ts: Micros) -> bool {
+        sweep_now(&mut self.next_sweep, ts)
     }
 
-    /// The idle sweep itself (out of line: the packet loop only tests the time).
+    /// The idle sweep itself, when [`ConnTable::sweep_due`] says (out of line: the packet
+    /// loop only tests the time).
     #[inline(never)]
-    fn sweep(&mut self, meta: &PacketMeta, out: &mut Out<'_>) {
+    pub(crate) fn sweep(&mut self, meta: &PacketMeta, out: &mut Out<'_>) {
         for (_, key) in self.idle_at(meta.ts) {
             self.close_idle(&key, meta, out);
         }
@@ -323,11 +323,8 @@ impl ConnTable {
             self.since_total_check = 0;
             self.enforce_total_buffer(meta, out);
         }
-        let (flow, dir) = FlowKey::of(seg.src, seg.dst);
-        let key = Hashed {
-            hash: self.keyer.hash_one(flow),
-            key: flow,
-        };
+        let (flow, dir, hash) = FlowKey::of_hashed(seg.src, seg.dst, &self.keyer);
+        let key = Hashed { hash, key: flow };
         // Only a SYN can replace a connection: other segments skip that lookup.
         if seg.flags.syn() {
             self.reuse(key, dir, seg, meta, out);

@@ -354,11 +354,17 @@ impl Reorder {
     }
 
     /// Emits everything older than `watermark`, except (and behind) an exchange whose
-    /// connection may still show its class within the hold time.
+    /// connection may still show its class within the hold time. In line for the test that
+    /// settles most packets (see `settled_at`); the release itself is out of line.
+    #[inline]
     pub(crate) fn release(&mut self, watermark: (Micros, u64), emit: &mut dyn FnMut(Exchange)) {
-        if self.settled_at == Some(watermark) {
-            return;
+        if self.settled_at != Some(watermark) {
+            self.release_to(watermark, emit);
         }
+    }
+
+    #[inline(never)]
+    fn release_to(&mut self, watermark: (Micros, u64), emit: &mut dyn FnMut(Exchange)) {
         self.settled_at = Some(watermark);
         self.latest = self.latest.max(watermark.0);
         let behind = self.latest.saturating_sub(watermark.0);
@@ -433,15 +439,18 @@ pub fn read_capture(
             });
             return;
         };
-        table.tick(
-            &meta,
-            &mut Out {
-                diag,
-                stats: &mut stats,
-                exchanges: &mut done,
-                losses: &mut losses,
-            },
-        );
+        // The report targets are gathered only for a sweep (one packet in many thousands).
+        if table.sweep_due(meta.ts) {
+            table.sweep(
+                &meta,
+                &mut Out {
+                    diag,
+                    stats: &mut stats,
+                    exchanges: &mut done,
+                    losses: &mut losses,
+                },
+            );
+        }
         if let Some(seg) = decoder.frame(link, pkt.data, &meta, diag) {
             stats.tcp_packets += 1;
             table.process(
