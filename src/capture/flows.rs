@@ -152,6 +152,7 @@ struct Emit {
     seq: u64,
     open: super::http::OpenRequests,
     keylog: Arc<super::tls::KeyLog>,
+    servers: super::tcp::ServerTexts,
 }
 
 impl Emit {
@@ -166,6 +167,7 @@ impl Emit {
             seq: &mut self.seq,
             limits: &self.http,
             keylog: &self.keylog,
+            servers: &mut self.servers,
             evicted_by: None,
         }
     }
@@ -235,6 +237,7 @@ impl ConnTable {
                 seq: 0,
                 open: super::http::OpenRequests::default(),
                 keylog: opts.keylog.clone(),
+                servers: super::tcp::ServerTexts::default(),
             },
             max_live,
             max_conn_buffer: opts.max_connection_buffer,

@@ -60,6 +60,8 @@ pub struct Ctx<'a> {
     pub limits: &'a HttpLimits,
     /// Secrets for TLS decryption (key log files, pcapng DSBs).
     pub keylog: &'a super::tls::KeyLog,
+    /// Server address texts, shared by the connections to each server.
+    pub servers: &'a mut super::tcp::ServerTexts,
     /// Set while a connection is flushed to stay within a limit: the limit with its flag and
     /// value, so what the flush cuts off is reported as evicted, not as ended (issue 18).
     pub evicted_by: Option<&'a str>,
@@ -1256,7 +1258,7 @@ impl HttpConn {
         let client = self.key.sender(dir);
         let server_text = self
             .server_text
-            .get_or_insert_with(|| server.text())
+            .get_or_insert_with(|| ctx.servers.of(server))
             .clone();
         let forwarded = super::proxy::unwrap(&mut request.headers, forwarding);
         request.url = build_url(&request.method, target, host, &server_text);
@@ -1841,6 +1843,7 @@ pub mod fuzzing {
             seq: &mut seq,
             limits: &limits,
             keylog,
+            servers: &mut super::super::tcp::ServerTexts::default(),
             evicted_by: None,
         };
         for (i, step) in steps.iter().enumerate() {

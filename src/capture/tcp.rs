@@ -89,6 +89,31 @@ impl Endpoint {
     }
 }
 
+/// Servers' [`Endpoint::text`]s, made once per server rather than once per connection (a
+/// capture's connections go to few servers; making one was about 500 instructions). Bounded:
+/// emptied when full.
+#[derive(Debug, Default)]
+pub struct ServerTexts {
+    texts: std::collections::HashMap<Endpoint, std::sync::Arc<str>, foldhash::fast::RandomState>,
+}
+
+impl ServerTexts {
+    const MAX: usize = 4096;
+
+    /// `e`'s text, shared.
+    pub(crate) fn of(&mut self, e: Endpoint) -> std::sync::Arc<str> {
+        if let Some(t) = self.texts.get(&e) {
+            return t.clone();
+        }
+        if self.texts.len() >= Self::MAX {
+            self.texts.clear();
+        }
+        let t = e.text();
+        self.texts.insert(e, t.clone());
+        t
+    }
+}
+
 /// An IP address's `Display` text, shared (a connection's client): IPv4 written by hand,
 /// without a `String` first, IPv6 by `Display`.
 pub(crate) fn ip_shared(ip: IpAddr) -> std::sync::Arc<str> {
