@@ -6,7 +6,6 @@
 //! `cargo bench --bench capture`; throughput is in bytes of capture (or of stream, or
 //! elements: heads, flows).
 
-use std::collections::BTreeSet;
 use std::io::Cursor;
 use std::sync::Arc;
 
@@ -224,7 +223,7 @@ fn bench_http(c: &mut Criterion) {
             let mut diag = Diagnostics::new();
             let mut stats = CaptureStats::default();
             let mut out: Vec<corscope::capture::Finished> = Vec::with_capacity(1000);
-            let mut open = BTreeSet::new();
+            let mut open = corscope::capture::http::OpenRequests::default();
             let mut seq = 0u64;
             let keylog = corscope::capture::tls::KeyLog::default();
             let mut ctx = Ctx {
@@ -237,6 +236,7 @@ fn bench_http(c: &mut Criterion) {
                 seq: &mut seq,
                 limits: &limits,
                 keylog: &keylog,
+                servers: &mut corscope::capture::tcp::ServerTexts::default(),
                 evicted_by: None,
             };
             let mut conn = HttpConn::new(key, 1, Some(0), false);
