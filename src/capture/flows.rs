@@ -267,21 +267,20 @@ impl ConnTable {
         self.emit.seq
     }
 
-    /// Whether the idle sweep is due, asked for every packet (TCP or not) before it is
-    /// processed: every
-    /// `SWEEP_INTERVAL_US` of capture time, connections idle for longer than the idle
-    /// timeout are flushed, oldest first (so the order of what the flush emits does not depend
+    /// The idle sweep's schedule, advanced for every packet (TCP or not) before it is
+    /// processed: whether [`ConnTable::sweep`] is due. Every `SWEEP_INTERVAL_US` of capture
+    /// time, connections idle for longer than the idle timeout are flushed, oldest first (so the order of what the flush emits does not depend
     /// on hash order). A parallel reader runs the same schedule (`sweep_now`) over the
     /// whole packet stream and has every worker sweep at the same packets
     /// ([`ConnTable::idle_at`], [`ConnTable::close_idle`]), so which connections are
     /// idle-flushed does not depend on how packets were sharded.
     #[inline]
-    pub(crate) fn sweep_due(&mut self, ts: Micros) -> bool {
+    pub(crate) fn tick(&mut self, ts: Micros) -> bool {
         sweep_now(&mut self.next_sweep, ts)
     }
 
-    /// The idle sweep itself, when [`ConnTable::sweep_due`] says (out of line: the packet
-    /// loop only tests the time).
+    /// The idle sweep itself, when [`ConnTable::tick`] says so (out of line: the packet loop
+    /// only tests the time).
     #[inline(never)]
     pub(crate) fn sweep(&mut self, meta: &PacketMeta, out: &mut Out<'_>) {
         for (_, key) in self.idle_at(meta.ts) {

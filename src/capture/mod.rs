@@ -440,7 +440,7 @@ pub fn read_capture(
             return;
         };
         // The report targets are gathered only for a sweep (one packet in many thousands).
-        if table.sweep_due(meta.ts) {
+        if table.tick(meta.ts) {
             table.sweep(
                 &meta,
                 &mut Out {
