@@ -454,15 +454,19 @@ impl ConnTable {
         let Some(c) = live.as_deref_mut() else {
             return true;
         };
-        let mut ctx = self.emit.ctx(out);
         *last_ts = (*last_ts).max(meta.ts);
         *last_packet = (meta.number, meta.offset);
-        let pool = &mut self.pool;
-        let lim = &self.reasm;
+        let (pool, lim, emit) = (&mut self.pool, &self.reasm, &mut self.emit);
         c.packets = c.packets.saturating_add(1);
         handshake(c, isn, dir, seg);
-        take_segment(c, dir, seg, meta, lim, pool, &mut ctx);
+        // The report context is made where something may be reported: a bare ACK (two
+        // packets in five) with nothing waiting reports nothing.
+        let f = seg.flags;
+        if !seg.payload.is_empty() || seg.missing > 0 || f.fin() || f.rst() {
+            take_segment(c, dir, seg, meta, lim, pool, &mut emit.ctx(out));
+        }
         if !c.waiting.is_empty() {
+            let mut ctx = emit.ctx(out);
             if c.packets > PRE_HANDSHAKE_PACKETS {
                 for d in 0..2 {
                     if !c.tcp[d].is_started() {
@@ -477,9 +481,10 @@ impl ConnTable {
         }
         if c.reset
             || (c.tcp[0].is_ended() && c.tcp[1].is_ended())
-            || !cap_buffer(c, self.max_conn_buffer, meta, lim, pool, &mut ctx)
+            || (over_buffer(c, self.max_conn_buffer)
+                && !cap_buffer(c, self.max_conn_buffer, meta, lim, pool, &mut emit.ctx(out)))
         {
-            close(live, meta, pool, &mut ctx);
+            close(live, meta, pool, &mut emit.ctx(out));
         }
         true
     }
@@ -643,7 +648,7 @@ fn handshake(c: &mut Live, isn: &mut [Option<SeqNumber>; 2], dir: Dir, seg: &Seg
 }
 
 /// A segment's data, FIN or RST: reassembled and parsed at once when nothing waits and it
-/// may go now, else copied to wait (see [`Waiting`]).
+/// may go now, else copied to wait (see [`Waiting`]). Only called for a segment that has one.
 fn take_segment(
     c: &mut Live,
     dir: Dir,
@@ -655,9 +660,6 @@ fn take_segment(
 ) {
     let f = seg.flags;
     let has_data = !seg.payload.is_empty() || seg.missing > 0;
-    if !(has_data || f.fin() || f.rst()) {
-        return;
-    }
     // Data on a SYN (TCP Fast Open) starts after the SYN's sequence number.
     let seq = if f.syn() { seg.seq + 1 } else { seg.seq };
     let ack = f.ack().then_some(seg.ack);
@@ -709,9 +711,7 @@ fn cap_buffer(
     ctx: &mut Ctx<'_>,
 ) -> bool {
     let mut guard = 0;
-    while c.tcp[0].held_bytes() + c.tcp[1].held_bytes() + c.http.buffered() + c.waiting_bytes > max
-        && guard < 1024
-    {
+    while over_buffer(c, max) && guard < 1024 {
         guard += 1;
         if !c.waiting.is_empty() {
             ctx.diag.add(WarnKind::LimitConnectionBuffer, 1);
@@ -736,6 +736,13 @@ fn cap_buffer(
         }
     }
     true
+}
+
+/// Whether a connection holds more than `max` bytes (held out-of-order data, waiting segments
+/// and head buffers).
+#[inline]
+fn over_buffer(c: &Live, max: usize) -> bool {
+    c.tcp[0].held_bytes() + c.tcp[1].held_bytes() + c.http.buffered() + c.waiting_bytes > max
 }
 
 /// Whether a segment must wait (see [`Waiting`]): it carries data (or a FIN) for a direction
