@@ -355,10 +355,19 @@ impl Reorder {
 
     /// Emits everything older than `watermark`, except (and behind) an exchange whose
     /// connection may still show its class within the hold time.
+    ///
+    /// Asked after every packet, and most packets change nothing (the watermark of the
+    /// release before, nothing pushed since): that test is inlined at the caller, the rest
+    /// is [`Reorder::settle`].
+    #[inline]
     pub(crate) fn release(&mut self, watermark: (Micros, u64), emit: &mut dyn FnMut(Exchange)) {
-        if self.settled_at == Some(watermark) {
-            return;
+        if self.settled_at != Some(watermark) {
+            self.settle(watermark, emit);
         }
+    }
+
+    /// [`Reorder::release`] when something may leave.
+    fn settle(&mut self, watermark: (Micros, u64), emit: &mut dyn FnMut(Exchange)) {
         self.settled_at = Some(watermark);
         self.latest = self.latest.max(watermark.0);
         let behind = self.latest.saturating_sub(watermark.0);
