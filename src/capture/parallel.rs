@@ -232,6 +232,7 @@ pub fn read_capture_parallel(
             next_local: vec![0; n],
             next_global: 0,
             oldest: vec![None; n],
+            low: None,
             losses: &opts.losses,
             diag,
             emit,
@@ -607,6 +608,9 @@ struct Merge<'a> {
     next_global: u64,
     /// Per worker: the oldest open request, global `seq`.
     oldest: Vec<Option<(Micros, u64)>>,
+    /// The oldest of `oldest`, kept as events change it: every packet's release reads it,
+    /// and only packets with events change it.
+    low: Option<(Micros, u64)>,
     losses: &'a LossLog,
     diag: &'a mut Diagnostics,
     emit: &'a mut dyn FnMut(Exchange),
@@ -716,10 +720,8 @@ impl Merge<'_> {
                 next = next_packet(&mut events);
             }
             if m.release {
-                let mut watermark = (m.ts, u64::MAX);
-                for o in self.oldest.iter().flatten() {
-                    watermark = watermark.min(*o);
-                }
+                let at = (m.ts, u64::MAX);
+                let watermark = self.low.map_or(at, |low| low.min(at));
                 self.reorder.release(watermark, self.emit);
             }
         }
@@ -770,6 +772,7 @@ impl Merge<'_> {
             *o = e
                 .oldest
                 .map(|(t, local)| (t, map.get(&local).copied().unwrap_or(u64::MAX)));
+            self.low = self.oldest.iter().flatten().min().copied();
         }
     }
 }
