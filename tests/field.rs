@@ -616,3 +616,19 @@ fn a_preflight_just_before_a_capture_is_cut_off_is_not_taken_as_never_followed()
         ]
     );
 }
+
+/// Behind a TLS terminator that rewrote `Host` to its backend's name and kept the browser's
+/// nowhere (nginx's default `proxy_set_header Host $proxy_host`): packets 443-452 of the tls-dev
+/// backend capture with `Host: backend-N.internal:9000` (`field_mutate.py`'s `px-host-lost`).
+/// `td-redir-same-to-cross-ok`'s first request is same-origin (`Sec-Fetch-Site: same-origin`,
+/// no `Origin`, the page's cookie) and was redirected to the API, which allowed it; its URL
+/// named the backend, so it was judged cross-origin and credentialed:
+/// `blocked/MissingAllowOriginHeader`. The browser's word on its origin wins over the URL:
+/// the redirect's next request is not linked to it (its URL names another backend), so
+/// `unknown`, never `blocked`.
+#[test]
+fn a_same_origin_request_behind_a_proxy_that_rewrote_host_is_not_cross_origin() {
+    let (_, recs) = run_both_jobs(&["tests/data/field/backend-host-rewritten.pcap"]);
+    let got: Vec<(&str, &str)> = recs.iter().map(|r| (r.1.as_str(), r.2.as_str())).collect();
+    assert_eq!(got, [("unknown", "unknown"), ("unknown", "unknown")]);
+}

@@ -1574,13 +1574,21 @@ pub(crate) fn classify(flow: &Flow) -> Facts {
     classify_with(flow, &first).0
 }
 
-/// Per hop, whether its URL is of `page_origin` ([`same_origin`]; none without a page origin):
-/// the classification, the cookie jar and every evaluation of the flow ask it.
+/// Per hop, whether its request is of `page_origin` (none without a page origin): its URL is
+/// ([`same_origin`]), or the browser says so (`Sec-Fetch-Site: same-origin`, which a page
+/// cannot set). The browser's word wins over a URL made from a `Host` that a reverse proxy
+/// rewrote to its backend's name: such a same-origin request once came out cross-origin and
+/// `blocked`. The classification, the cookie jar and every evaluation of the flow ask it.
 fn same_origin_hops(flow: &Flow, page_origin: Option<&str>) -> PerHop<bool> {
     page_origin.map_or_else(PerHop::new, |p| {
         flow.hops
             .iter()
-            .map(|h| same_origin(&h.exchange.request.url, p))
+            .map(|h| {
+                let r = &h.exchange.request;
+                same_origin(&r.url, p)
+                    || header_str(&r.headers, "sec-fetch-site")
+                        .is_some_and(|v| v.trim().eq_ignore_ascii_case("same-origin"))
+            })
             .collect()
     })
 }
@@ -2733,6 +2741,45 @@ mod tests {
                 page_origin_of(&f, &FirstRequest::of(&f.first().exchange.request.headers));
             assert_eq!(origin.as_deref(), want, "{name}");
             assert!(said.starts_with(from), "{name}: {said}");
+        }
+    }
+
+    /// A hop is of the page's origin when its URL is, or when the browser says so in
+    /// `Sec-Fetch-Site` (behind a proxy that rewrote `Host`, the URL names the backend).
+    #[test]
+    fn same_origin_hops_take_the_browsers_word() {
+        let backend = "https://backend-0.internal:9000/s/r";
+        // (URL, request headers, page origin, same origin)
+        let cases: [(&str, &[(&str, &str)], Option<&str>, &[bool]); 6] = [
+            (U, &[], Some("http://api.test:8081"), &[true]),
+            (U, &[], Some(O), &[false]),
+            (
+                backend,
+                &[("Sec-Fetch-Site", "same-origin")],
+                Some(O),
+                &[true],
+            ),
+            (
+                backend,
+                &[("sec-fetch-site", " Same-Origin ")],
+                Some(O),
+                &[true],
+            ),
+            (
+                backend,
+                &[("Sec-Fetch-Site", "same-site")],
+                Some(O),
+                &[false],
+            ),
+            (backend, &[("Sec-Fetch-Site", "same-origin")], None, &[]),
+        ];
+        for (url, headers, page, want) in cases {
+            let f = one(x(Flavour::Capture, "GET", url, headers, None, None), None);
+            assert_eq!(
+                &same_origin_hops(&f, page)[..],
+                want,
+                "{url} {headers:?} {page:?}"
+            );
         }
     }
 
