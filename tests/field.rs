@@ -632,3 +632,16 @@ fn a_same_origin_request_behind_a_proxy_that_rewrote_host_is_not_cross_origin() 
     let got: Vec<(&str, &str)> = recs.iter().map(|r| (r.1.as_str(), r.2.as_str())).collect();
     assert_eq!(got, [("unknown", "unknown"), ("unknown", "unknown")]);
 }
+
+/// `td-cache-then-credentials` from the tls-dev DevTools HAR without the second preflight's
+/// entry (an export filtered by type, or `field_mutate.py`'s `drop-random`): the credentialed
+/// PUT failed (`ERR_FAILED`, status 0) and the input no longer shows which check. Chromium's
+/// verdict is the recorded block; Firefox's and Safari's were derived `allowed` from the first
+/// PUT's answer, though Chromium failed on what the export left out: unknown.
+#[test]
+fn a_failure_the_export_does_not_explain_is_not_allowed_in_other_browsers() {
+    let (_, recs) =
+        run_both_jobs(&["tests/data/field/devtools-credentialed-preflight-not-exported.har"]);
+    let got: Vec<(&str, &str)> = recs.iter().map(|r| (r.1.as_str(), r.2.as_str())).collect();
+    assert_eq!(got, [("allowed", "allowed"), ("blocked", "unknown")]);
+}

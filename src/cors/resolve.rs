@@ -758,11 +758,16 @@ fn firefox_network_error(b: Browser, flow: &Flow, observed: &Observed) -> Option
 }
 
 /// Decides whether the recording contradicts the rules for its own browser in the direction
-/// of `v`: then the same data cannot be trusted to decide another browser either.
+/// of `v`: then the same data cannot be trusted to decide another browser either. A CORS
+/// failure the recorder's rules do not explain as a block (they allow, or the input lacks what
+/// they need: a preflight or a response not exported) leaves a derived `allowed` resting on
+/// data that misses what failed.
 fn contradicted(observed: &Observed, rec: &Recording, v: &BrowserVerdict) -> bool {
     match (observed, rec.chosen().map(|(_, e)| &e.decision)) {
         (Observed::Succeeded, Some(Decision::Blocked(_))) => v.verdict == Verdict::Blocked,
-        (Observed::CorsFailure(_), Some(Decision::Allowed)) => v.verdict == Verdict::Allowed,
+        (Observed::CorsFailure(_), Some(Decision::Allowed | Decision::Undecidable(_)) | None) => {
+            v.verdict == Verdict::Allowed
+        }
         _ => false,
     }
 }
@@ -2291,6 +2296,55 @@ mod tests {
             (c.verdict, c.reason),
             (Verdict::Blocked, Some("AllowOriginMismatch"))
         );
+    }
+
+    /// A DevTools export with the second, credentialed PUT's preflight left out (a filtered
+    /// export): the PUT failed (`ERR_FAILED`, no response) and nothing in the input shows which
+    /// check. Chromium's verdict is the recorded block; Firefox's and Safari's were derived
+    /// `allowed` from the first PUT's answer, which passes, though Chromium failed on data
+    /// the input does not hold: they are unknown.
+    #[test]
+    fn an_unexplained_failure_is_never_derived_allowed() {
+        let json = ("Content-Type", "application/json");
+        let pf = x(
+            Flavour::DevTools,
+            "OPTIONS",
+            U,
+            &[("Origin", O), ("Access-Control-Request-Method", "PUT")],
+            Some((
+                204,
+                &[
+                    ("Access-Control-Allow-Origin", O),
+                    ("Access-Control-Allow-Methods", "PUT"),
+                    ("Access-Control-Allow-Headers", "content-type"),
+                ],
+            )),
+            None,
+        );
+        let ok = x(
+            Flavour::DevTools,
+            "PUT",
+            U,
+            &[("Origin", O), json],
+            Some((200, &[("Access-Control-Allow-Origin", O)])),
+            None,
+        );
+        let mut failed = x(
+            Flavour::DevTools,
+            "PUT",
+            U,
+            &[("Origin", O), json],
+            None,
+            Some("net::ERR_FAILED"),
+        );
+        failed.time = 300_000;
+        let mut resolver = Resolver::new();
+        resolver.resolve(&one(ok, Some(pf)), Browser::Chromium);
+        let r = resolver.resolve(&one(failed, None), Browser::Chromium);
+        let v = |b: Browser| r.browsers[b].verdict;
+        assert_eq!(v(Browser::Chromium), Verdict::Blocked);
+        assert_eq!(v(Browser::Firefox), Verdict::Unknown);
+        assert_eq!(v(Browser::Safari), Verdict::Unknown);
     }
 
     #[test]
