@@ -6,7 +6,11 @@ usage: field_mutate.py --bin PATH [--corpus DIR] [--only SUBSTR] [--keep DIR] [-
 Each mutation writes a changed copy of a recording (HAR: entries duplicated, dropped, cut,
 failed, header case, proxy headers, time zones, pages removed, shuffled; capture: packets
 duplicated, reordered, dropped, cut, snapped short, pcapng, VLAN / Linux SLL encapsulation,
-merged with a shifted copy, timestamps shifted) and scores it with the corpus scorer
+merged with a shifted copy, timestamps shifted; behind a proxy (`px-*`, backend captures): the
+request heads rewritten as another proxy or balancer would; key logs (`kl-*`, captures given
+`--keylog`; `dsb+kl-*`, a key log given beside embedded secrets; `dsb-drop-sessions`): sessions
+or lines missing, shuffled, CRLF, comments, other captures' secrets, the wrong log) and scores
+it with the corpus scorer
 (score.py -v, which takes an absolute FILE). A scenario that was not WRONG on the original
 input and is WRONG on the mutated one is a finding (the mutated input either still decides the
 scenario, so the verdict must not change, or no longer does, so it must become `unknown`); so are a
@@ -15,7 +19,8 @@ are printed as `FINDING ...` lines; the exit status is 1 when there is one.
 
 The scorer matches records to scenarios by route and, for routes hit twice, by order: a mutation
 that duplicates or drops a hit of such a route can move that alignment, which the script reports
-as `ALIGN?` rather than as a finding (check those by hand).
+as `ALIGN?` rather than as a finding (check those by hand: `merge-shifted` puts the copy's first
+hit between the original's two, an artefact; a wrong verdict on the right hit is a finding).
 """
 import argparse, copy, json, os, random, re, struct, subprocess, sys, tempfile
 from collections import Counter
@@ -96,8 +101,13 @@ def m_status0(h, rng):
 
 
 def m_error_field(h, rng):
-    """`_error` added to entries that otherwise look answered (status and headers kept)."""
+    """`_error` added to entries that otherwise look answered (status and headers kept). An
+    entry with its own `_error` keeps it: Chromium reports a CORS failure as ERR_FAILED, never
+    ERR_ABORTED, which corscope reads as a request that got past its preflight, so overwriting
+    a recorded ERR_FAILED made a flow no browser records."""
     for e in entries(h):
+        if "_error" in e["response"]:
+            continue
         if rng.random() < 0.1:
             e["response"]["_error"] = "net::ERR_ABORTED"
     return h, True
