@@ -535,10 +535,13 @@ fn a_lost_head_request_does_not_shift_responses() {
     );
 }
 
+/// Per record: method, verdict, Safari's verdict, and whether the note says the request may
+/// have been lost.
+type Seen = (String, String, String, bool);
+
 /// Runs the binary on `args` with `--jobs 1` and `--jobs 2` (the same bytes), and returns
-/// the exit code and, per record, (method, verdict, safari verdict, whether the note says the
-/// request may have been lost).
-fn run_both_jobs(args: &[&str]) -> (Option<i32>, Vec<(String, String, String, bool)>) {
+/// the exit code and what each record decides ([`Seen`]).
+fn run_both_jobs(args: &[&str]) -> (Option<i32>, Vec<Seen>) {
     let run = |jobs: &str| {
         Command::new(env!("CARGO_BIN_EXE_corscope"))
             .current_dir(root())
@@ -572,7 +575,7 @@ fn run_both_jobs(args: &[&str]) -> (Option<i32>, Vec<(String, String, String, bo
 #[test]
 fn a_request_on_a_connection_the_key_log_cannot_open_is_not_taken_as_never_sent() {
     let cap = "tests/data/field/tls-webkit-request-on-other-connection.pcap";
-    let purge = |recs: &[(String, String, String, bool)]| {
+    let purge = |recs: &[Seen]| {
         recs.iter()
             .find(|r| r.0 == "PURGE")
             .cloned()

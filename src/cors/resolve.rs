@@ -2012,7 +2012,7 @@ mod tests {
                 false,
                 Verdict::Unknown,
                 Credentials::Unknown,
-                "it may have been sent and lost; a capture without loss on this client's connections to the server would decide it",
+                "it may have been sent and lost; a capture without loss on this client's connections to the server (and the TLS secrets of all of them) would decide it",
             ),
             (
                 false,
@@ -2804,7 +2804,13 @@ mod tests {
     fn same_origin_hops_take_the_browsers_word() {
         let backend = "https://backend-0.internal:9000/s/r";
         // (URL, request headers, page origin, same origin)
-        let cases: [(&str, &[(&str, &str)], Option<&str>, &[bool]); 6] = [
+        type Case<'a> = (
+            &'a str,
+            &'a [(&'a str, &'a str)],
+            Option<&'a str>,
+            &'a [bool],
+        );
+        let cases: [Case; 6] = [
             (U, &[], Some("http://api.test:8081"), &[true]),
             (U, &[], Some(O), &[false]),
             (
