@@ -33,7 +33,7 @@ use crate::diag::{Diagnostics, WarnKind};
 use crate::input::har::{self, HarError, HarMeta, HarOptions};
 use crate::input::{self, Format, InputError};
 use crate::model::loss::LossLog;
-use crate::model::Exchange;
+use crate::model::{Exchange, Micros};
 use crate::pairing::{Flow, Pairer, PairingOptions};
 use crate::report::Record;
 use rayon::prelude::*;
@@ -470,8 +470,10 @@ fn produce(
     let under = input.warnings.clone();
     let mut r = ReadOutcome::default();
     let mut exchanges = 0u64;
+    let mut newest = Micros::MIN;
     let mut count = |x: Exchange| {
         exchanges += 1;
+        newest = newest.max(x.time);
         emit(x);
     };
     match input.format {
@@ -505,7 +507,12 @@ fn produce(
                 &mut r.diag,
             ) {
                 Ok(stats) => r.capture = Some(stats),
-                Err(e) => r.error = Some(e.into()),
+                Err(e) => {
+                    // What clients sent after the damage or the cut is not in the input: a
+                    // preflight near the end may have had its request there.
+                    opts.capture.losses.cut(newest);
+                    r.error = Some(e.into());
+                }
             }
         }
     }

@@ -449,7 +449,7 @@ fn a_request_lost_by_the_capture_is_not_taken_as_never_sent() {
     );
     let note = patch.note.as_deref().unwrap_or_default();
     assert!(
-        note.contains("the capture lost packets this client sent to the server")
+        note.contains("the capture lost or could not read what this client sent to the server")
             && note.contains("a capture without loss on this client's connections"),
         "{note}"
     );
@@ -533,4 +533,118 @@ fn a_lost_head_request_does_not_shift_responses() {
         (format!("{:?}", without.verdict), without.reason),
         ("Blocked".to_owned(), Some("MissingAllowOriginHeader"))
     );
+}
+
+/// Per record: method, verdict, Safari's verdict, and whether the note says the request may
+/// have been lost.
+type Seen = (String, String, String, bool);
+
+/// Runs the binary on `args` with `--jobs 1` and `--jobs 2` (the same bytes), and returns
+/// the exit code and what each record decides ([`Seen`]).
+fn run_both_jobs(args: &[&str]) -> (Option<i32>, Vec<Seen>) {
+    let run = |jobs: &str| {
+        Command::new(env!("CARGO_BIN_EXE_corscope"))
+            .current_dir(root())
+            .args(["analyze", "--format", "ndjson", "--all", "--jobs", jobs])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run("1");
+    assert_eq!(run("2").stdout, out.stdout, "--jobs 2");
+    let recs = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().unwrap_or("-").to_owned();
+            let lost = s("note").contains("it may have been sent and lost");
+            (s("method"), s("verdict"), s("safari_verdict"), lost)
+        })
+        .collect();
+    (out.status.code(), recs)
+}
+
+/// WebKit (libsoup) sends a preflight and its request on two connections: here the preflight
+/// of `td-pf-custom-method` on one and its `PURGE` on a new one (cut from the tls-dev WebKit
+/// capture, the two connections up to the PURGE's answer). With a key log that holds only
+/// the first connection's session (a log from another profile, rotated, or partly copied),
+/// the PURGE is not read: it once came out `blocked/PreflightInvalidAllowCredentials`, the
+/// preflight taken as never followed. What the client sent on a connection the key log cannot
+/// open may hold the request (`model::loss`): `unknown`, saying so; with both sessions'
+/// secrets, `allowed`.
+#[test]
+fn a_request_on_a_connection_the_key_log_cannot_open_is_not_taken_as_never_sent() {
+    let cap = "tests/data/field/tls-webkit-request-on-other-connection.pcap";
+    let purge = |recs: &[Seen]| {
+        recs.iter()
+            .find(|r| r.0 == "PURGE")
+            .cloned()
+            .expect("the PURGE's record")
+    };
+    let keylog = "tests/data/field/tls-webkit-request-on-other-connection.keylog.txt";
+    let (_, full) = run_both_jobs(&[cap, "--keylog", keylog]);
+    let allowed = ("allowed".to_owned(), "allowed".to_owned(), false);
+    let p = purge(&full);
+    assert_eq!((p.1, p.2, p.3), allowed);
+    let partial = "tests/data/field/tls-webkit-request-on-other-connection.partial-keylog.txt";
+    let (_, part) = run_both_jobs(&[cap, "--keylog", partial]);
+    let p = purge(&part);
+    assert_eq!((p.1, p.2, p.3), ("unknown".into(), "unknown".into(), true));
+    assert!(
+        part.iter().all(|r| r.1 != "blocked" || full.contains(r)),
+        "a verdict only the partial key log gives: {part:?}"
+    );
+}
+
+/// `dev/capture.pcap` cut inside the packet that carries `d-pf-custom-method`'s `PURGE`, right
+/// after its preflight was answered (a capture copied while tcpdump was still writing it, a
+/// download cut short). The preflight once came out `blocked/PreflightInvalidAllowCredentials`:
+/// what followed it is not in the input, so it may have been sent (`model::loss`): `unknown`,
+/// saying so. The exchanges before the cut keep their verdicts, and the input's error its exit
+/// code.
+#[test]
+fn a_preflight_just_before_a_capture_is_cut_off_is_not_taken_as_never_followed() {
+    let (code, recs) = run_both_jobs(&["tests/data/field/capture-cut-after-preflight.pcap"]);
+    assert_eq!(code, Some(2));
+    let got: Vec<(&str, &str, bool)> = recs
+        .iter()
+        .map(|r| (r.0.as_str(), r.1.as_str(), r.3))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("patch", "blocked", false),
+            ("DELETE", "allowed", false),
+            ("PURGE", "unknown", true),
+        ]
+    );
+}
+
+/// Behind a TLS terminator that rewrote `Host` to its backend's name and kept the browser's
+/// nowhere (nginx's default `proxy_set_header Host $proxy_host`): packets 443-452 of the tls-dev
+/// backend capture with `Host: backend-N.internal:9000` (`field_mutate.py`'s `px-host-lost`).
+/// `td-redir-same-to-cross-ok`'s first request is same-origin (`Sec-Fetch-Site: same-origin`,
+/// no `Origin`, the page's cookie) and was redirected to the API, which allowed it; its URL
+/// named the backend, so it was judged cross-origin and credentialed:
+/// `blocked/MissingAllowOriginHeader`. The browser's word on its origin wins over the URL:
+/// the redirect's next request is not linked to it (its URL names another backend), so
+/// `unknown`, never `blocked`.
+#[test]
+fn a_same_origin_request_behind_a_proxy_that_rewrote_host_is_not_cross_origin() {
+    let (_, recs) = run_both_jobs(&["tests/data/field/backend-host-rewritten.pcap"]);
+    let got: Vec<(&str, &str)> = recs.iter().map(|r| (r.1.as_str(), r.2.as_str())).collect();
+    assert_eq!(got, [("unknown", "unknown"), ("unknown", "unknown")]);
+}
+
+/// `td-cache-then-credentials` from the tls-dev DevTools HAR without the second preflight's
+/// entry (an export filtered by type, or `field_mutate.py`'s `drop-random`): the credentialed
+/// PUT failed (`ERR_FAILED`, status 0) and the input no longer shows which check. Chromium's
+/// verdict is the recorded block; Firefox's and Safari's were derived `allowed` from the first
+/// PUT's answer, though Chromium failed on what the export left out: unknown.
+#[test]
+fn a_failure_the_export_does_not_explain_is_not_allowed_in_other_browsers() {
+    let (_, recs) =
+        run_both_jobs(&["tests/data/field/devtools-credentialed-preflight-not-exported.har"]);
+    let got: Vec<(&str, &str)> = recs.iter().map(|r| (r.1.as_str(), r.2.as_str())).collect();
+    assert_eq!(got, [("allowed", "allowed"), ("blocked", "unknown")]);
 }

@@ -6,7 +6,11 @@ usage: field_mutate.py --bin PATH [--corpus DIR] [--only SUBSTR] [--keep DIR] [-
 Each mutation writes a changed copy of a recording (HAR: entries duplicated, dropped, cut,
 failed, header case, proxy headers, time zones, pages removed, shuffled; capture: packets
 duplicated, reordered, dropped, cut, snapped short, pcapng, VLAN / Linux SLL encapsulation,
-merged with a shifted copy, timestamps shifted) and scores it with the corpus scorer
+merged with a shifted copy, timestamps shifted; behind a proxy (`px-*`, backend captures): the
+request heads rewritten as another proxy or balancer would; key logs (`kl-*`, captures given
+`--keylog`; `dsb+kl-*`, a key log given beside embedded secrets; `dsb-drop-sessions`): sessions
+or lines missing, shuffled, CRLF, comments, other captures' secrets, the wrong log) and scores
+it with the corpus scorer
 (score.py -v, which takes an absolute FILE). A scenario that was not WRONG on the original
 input and is WRONG on the mutated one is a finding (the mutated input either still decides the
 scenario, so the verdict must not change, or no longer does, so it must become `unknown`); so are a
@@ -15,7 +19,8 @@ are printed as `FINDING ...` lines; the exit status is 1 when there is one.
 
 The scorer matches records to scenarios by route and, for routes hit twice, by order: a mutation
 that duplicates or drops a hit of such a route can move that alignment, which the script reports
-as `ALIGN?` rather than as a finding (check those by hand).
+as `ALIGN?` rather than as a finding (check those by hand: `merge-shifted` puts the copy's first
+hit between the original's two, an artefact; a wrong verdict on the right hit is a finding).
 """
 import argparse, copy, json, os, random, re, struct, subprocess, sys, tempfile
 from collections import Counter
@@ -96,8 +101,13 @@ def m_status0(h, rng):
 
 
 def m_error_field(h, rng):
-    """`_error` added to entries that otherwise look answered (status and headers kept)."""
+    """`_error` added to entries that otherwise look answered (status and headers kept). An
+    entry with its own `_error` keeps it: Chromium reports a CORS failure as ERR_FAILED, never
+    ERR_ABORTED, which corscope reads as a request that got past its preflight, so overwriting
+    a recorded ERR_FAILED made a flow no browser records."""
     for e in entries(h):
+        if "_error" in e["response"]:
+            continue
         if rng.random() < 0.1:
             e["response"]["_error"] = "net::ERR_ABORTED"
     return h, True
@@ -496,6 +506,279 @@ def c_eth_trailer(c, rng):
     return False
 
 
+# ------------------------------------------ behind a proxy: the requests' heads rewritten
+
+HTTP_METHODS = (b"GET ", b"POST ", b"PUT ", b"DELETE ", b"OPTIONS ", b"HEAD ", b"PATCH ", b"PURGE ")
+
+
+def _tcp4(d, link):
+    """(ihl, doff, src ip, sport, dst ip, dport, seq, ack, flags, payload) of an Ethernet IPv4
+    TCP frame, else None."""
+    if link != 1 or len(d) < 54 or struct.unpack(">H", d[12:14])[0] != 0x0800 or d[23] != 6:
+        return None
+    ihl = (d[14] & 15) * 4
+    t = 14 + ihl
+    sp, dp, seq, ack = struct.unpack(">HHII", d[t:t + 12])
+    doff = (d[t + 12] >> 4) * 4
+    tot = struct.unpack(">H", d[16:18])[0]
+    return ihl, doff, bytes(d[26:30]), sp, bytes(d[30:34]), dp, seq, ack, d[t + 13], d[t + doff:14 + tot]
+
+
+def _rewrite_requests(c, fn):
+    """Each client-to-server segment that holds a whole HTTP/1.x request head is given the head
+    `fn(head, conn_no)` returns (None: unchanged); sequence and acknowledgement numbers after it
+    move by the change, in both directions, so the streams stay whole (a retransmitted copy is
+    rewritten alike). The TCP checksum is left as it was (loopback captures carry wrong ones)."""
+    ins = {}    # (src, sp, dst, dp) -> {orig seq of a rewritten segment: length change}
+    new = {}    # item index -> new payload
+    conns = {}  # (src, sp, dst, dp) -> connection number, in order of first request
+    for i, it in enumerate(c.items):
+        if it[0] != "pkt":
+            continue
+        t = _tcp4(it[2], c.link)
+        if not t or not t[9].startswith(HTTP_METHODS) or b"\r\n\r\n" not in t[9]:
+            continue
+        key = t[2:6]
+        k = conns.setdefault(key, len(conns))
+        head, rest = t[9].split(b"\r\n\r\n", 1)
+        h = fn(head, k)
+        if h is None:
+            continue
+        new[i] = h + b"\r\n\r\n" + rest
+        ins.setdefault(key, {})[t[6]] = len(new[i]) - len(t[9])
+
+    def moved(key, x):
+        return (x + sum(dl for s, dl in ins.get(key, {}).items() if (x - s) & 0xFFFFFFFF < 0x80000000 and x != s)) & 0xFFFFFFFF
+
+    for i, it in enumerate(c.items):
+        if it[0] != "pkt":
+            continue
+        t = _tcp4(it[2], c.link)
+        if not t:
+            continue
+        ihl, doff, src, sp, dst, dp, seq, ack, flags, payload = t
+        key, rev = (src, sp, dst, dp), (dst, dp, src, sp)
+        if key not in ins and rev not in ins:
+            continue
+        d = bytearray(it[2][:14 + ihl + doff]) + new.get(i, payload)
+        o = 14 + ihl
+        d[o + 4:o + 8] = struct.pack(">I", moved(key, seq))
+        if flags & 0x10:
+            d[o + 8:o + 12] = struct.pack(">I", moved(rev, ack))
+        d[16:18] = struct.pack(">H", len(d) - 14)
+        _ip_checksum(d)
+        it[2] = bytes(d)
+        it[3] = len(d)
+
+
+def _headers(head):
+    lines = head.split(b"\r\n")
+    return lines[0], [ln.split(b":", 1) for ln in lines[1:] if b":" in ln]
+
+
+def _join(start, hs):
+    return b"\r\n".join([start] + [n + b":" + v for n, v in hs])
+
+
+def _get(hs, name):
+    return next((v.strip() for n, v in hs if n.lower() == name), None)
+
+
+def c_px_via(c, rng):
+    """A second proxy on the way (a load balancer before the TLS terminator): `Via`,
+    `X-Forwarded-Host`/`-Port`, a request id, and the balancer's address appended to
+    `X-Forwarded-For`."""
+    def f(head, k):
+        start, hs = _headers(head)
+        host = _get(hs, b"host") or b""
+        hs = [(n, v + b", 10.20.0.3") if n.lower() == b"x-forwarded-for" else (n, v) for n, v in hs]
+        hs += [(b"Via", b" 1.1 lb-7 (envoy)"), (b"X-Forwarded-Host", b" " + host),
+               (b"X-Forwarded-Port", b" 443"), (b"X-Request-Id", b" %08x" % rng.getrandbits(32))]
+        return _join(start, hs)
+    _rewrite_requests(c, f)
+    return False
+
+
+def c_px_host_xfh(c, rng):
+    """The proxy rewrote `Host` to the backend's name and kept the browser's in
+    `X-Forwarded-Host` (nginx `proxy_set_header Host $proxy_host`, the usual balancer)."""
+    def f(head, k):
+        start, hs = _headers(head)
+        host = _get(hs, b"host")
+        if host is None:
+            return None
+        hs = [(n, b" backend-%d.internal:9000" % (k % 3)) if n.lower() == b"host" else (n, v) for n, v in hs]
+        return _join(start, hs + [(b"X-Forwarded-Host", b" " + host)])
+    _rewrite_requests(c, f)
+    return False
+
+
+def c_px_host_lost(c, rng):
+    """`Host` rewritten to the backend's name and the browser's host name nowhere: the URL's
+    origin is no longer in the capture (lossy: what needs it must become unknown)."""
+    def f(head, k):
+        start, hs = _headers(head)
+        return _join(start, [(n, b" backend-%d.internal:9000" % (k % 3)) if n.lower() == b"host" else (n, v)
+                             for n, v in hs])
+    _rewrite_requests(c, f)
+    return True
+
+
+def c_px_forwarded(c, rng):
+    """RFC 7239 `Forwarded` instead of `X-Forwarded-For` / `-Proto` (HAProxy `option
+    forwarded`, Envoy)."""
+    def f(head, k):
+        start, hs = _headers(head)
+        xff, proto, host = _get(hs, b"x-forwarded-for"), _get(hs, b"x-forwarded-proto"), _get(hs, b"host")
+        if xff is None:
+            return None
+        hs = [(n, v) for n, v in hs if n.lower() not in (b"x-forwarded-for", b"x-forwarded-proto")]
+        fwd = b' for="%s";proto=%s;host="%s"' % (xff, proto or b"http", host or b"")
+        return _join(start, hs + [(b"Forwarded", fwd)])
+    _rewrite_requests(c, f)
+    return False
+
+
+def c_px_clients(c, rng):
+    """One keep-alive pool carrying several browsers: each scenario's route is given one of
+    three client addresses in `X-Forwarded-For`, so consecutive requests on one backend
+    connection come from different clients."""
+    def f(head, k):
+        start, hs = _headers(head)
+        m = ROUTE.search(start.decode("latin-1"))
+        if not m or _get(hs, b"x-forwarded-for") is None:
+            return None
+        ip = b" 198.51.100.%d" % (1 + sum(m.group(1).encode()) % 3)
+        return _join(start, [(n, ip) if n.lower() == b"x-forwarded-for" else (n, v) for n, v in hs])
+    _rewrite_requests(c, f)
+    return False
+
+
+def c_px_backends(c, rng):
+    """Several backends behind the balancer: each backend connection's server moved to one of
+    three addresses (a scenario's preflight and request may reach different ones)."""
+    conns = {}
+    for it in c.items:
+        t = it[0] == "pkt" and _tcp4(it[2], c.link)
+        if not t:
+            continue
+        src, sp, dst, dp = t[2:6]
+        client_side = sp > dp
+        key = (src, sp, dst, dp) if client_side else (dst, dp, src, sp)
+        k = conns.setdefault(key, len(conns))
+        d = bytearray(it[2])
+        off = 30 if client_side else 26  # the server's address
+        d[off:off + 4] = bytes([10, 30, 0, 1 + k % 3])
+        _ip_checksum(d)
+        it[2] = bytes(d)
+    return False
+
+
+PROXY_MUTATIONS = {
+    "px-via": c_px_via, "px-host-xfh": c_px_host_xfh, "px-host-lost": c_px_host_lost,
+    "px-forwarded": c_px_forwarded, "px-clients": c_px_clients, "px-backends": c_px_backends,
+}
+
+
+# ------------------------------------------------- key logs as they arrive in the field
+
+def kl_sessions(lines):
+    """The key log's lines grouped by ClientHello random, in first-seen order."""
+    out = {}
+    for ln in lines:
+        f = ln.split()
+        if len(f) == 3 and not ln.startswith("#"):
+            out.setdefault(f[1], []).append(ln)
+    return out
+
+
+def kl_drop_sessions(lines, rng, others):
+    """A third of the sessions missing (the browser restarted without the variable, a second
+    profile, a rotated log file)."""
+    drop = {r for r in kl_sessions(lines) if rng.random() < 0.33}
+    return [ln for ln in lines if len(ln.split()) != 3 or ln.split()[1] not in drop], True
+
+
+def kl_drop_lines(lines, rng, others):
+    """A random fifth of the lines missing: sessions with only some of their secrets (one
+    direction, or the handshake without the traffic secrets)."""
+    return [ln for ln in lines if rng.random() >= 0.2], True
+
+
+def kl_shuffle(lines, rng, others):
+    lines = list(lines)
+    rng.shuffle(lines)
+    return lines, False
+
+
+def kl_comments(lines, rng, others):
+    """Comments, blank lines, labels we do not use, stray spaces and a broken line between the
+    secrets (hand-merged logs, other TLS libraries)."""
+    out = ["# SSL/TLS secrets log file, generated by NSS", ""]
+    for ln in lines:
+        out.append(ln + (" " if rng.random() < 0.1 else ""))
+        r = rng.random()
+        if r < 0.1:
+            out.append("# " + ln[:40])
+        elif r < 0.2:
+            out.append("EXPORTER_SECRET %064x %096x" % (rng.getrandbits(256), rng.getrandbits(384)))
+        elif r < 0.25:
+            out.append("CLIENT_RANDOM nothex zz")
+    return out, False
+
+
+def kl_foreign(lines, rng, others):
+    """The secrets of other captures (other browsers, other runs) mixed in."""
+    out = list(lines)
+    for ln in others:
+        out.insert(rng.randrange(len(out) + 1), ln)
+    return out, False
+
+
+def kl_crlf(lines, rng, others):
+    """Windows line ends (a key log copied through a Windows machine)."""
+    return [ln + "\r" for ln in lines], False
+
+
+def kl_other(lines, rng, others):
+    """The wrong key log: another capture's secrets only (nothing here decrypts)."""
+    return list(others), True
+
+
+KEYLOG_MUTATIONS = {
+    "kl-drop-sessions": kl_drop_sessions, "kl-drop-lines": kl_drop_lines, "kl-shuffle": kl_shuffle,
+    "kl-crlf": kl_crlf, "kl-comments": kl_comments, "kl-foreign": kl_foreign, "kl-other": kl_other,
+}
+# With the secrets embedded (pcapng DSB) a key log is also given: part of the same secrets,
+# someone else's, or both.
+DSB_KEYLOG_MUTATIONS = ("kl-drop-sessions", "kl-drop-lines", "kl-foreign", "kl-other")
+KEYLOGS = ("tls-dev/keylog.txt", "tls-dev/keylog-firefox.txt", "tls-dev/keylog-webkit.txt",
+           "tls12-dev/keylog.txt")
+
+
+def dsb_keylog(c):
+    """The key log lines of a pcapng's Decryption Secrets Blocks."""
+    out = []
+    for it in c.items:
+        if it[0] == "blk" and struct.unpack("<I", it[1][:4])[0] == 10:
+            n = struct.unpack("<I", it[1][12:16])[0]
+            out += it[1][16:16 + n].decode("latin-1").splitlines()
+    return out
+
+
+def c_dsb_drop_sessions(c, rng):
+    """The embedded secrets missing a third of the sessions (`editcap --inject-secrets` given a
+    partial key log)."""
+    lines, _ = kl_drop_sessions(dsb_keylog(c), rng, [])
+    body = ("\n".join(lines) + "\n").encode()
+    pad = (-len(body)) % 4
+    bl = 20 + len(body) + pad
+    blk = struct.pack("<IIII", 10, bl, 0x544C534B, len(body)) + body + b"\0" * pad + struct.pack("<I", bl)
+    c.items = [blk_ if not (blk_[0] == "blk" and struct.unpack("<I", blk_[1][:4])[0] == 10) else ["blk", blk]
+               for blk_ in c.items]
+    return True
+
+
 CAP_MUTATIONS = {
     "eth-trailer": c_eth_trailer,
     "resegment": c_resegment,
@@ -504,6 +787,7 @@ CAP_MUTATIONS = {
     "drop-data": c_drop_data, "drop-any": c_drop_any, "snaplen200": c_snaplen,
     "shift-ts": c_shift_ts, "to-pcapng": c_pcapng, "vlan": c_vlan, "sll": c_sll,
     "merge-shifted": c_merge_shifted,
+    "dsb-drop-sessions": c_dsb_drop_sessions,
 }
 
 
@@ -565,7 +849,56 @@ TARGETS = [
     ("dev", "capture-webkit.pcap", ["safari"], ""),
     ("tls-dev", "capture-dsb.pcapng", ["chromium"], ""),
     ("tls-dev", "capture.pcap", ["chromium"], "--keylog {dir}/keylog.txt"),
+    # HTTP/2 HARs (pseudo-headers, `h2`).
+    ("tls-dev", "devtools.har", ["chromium", "firefox", "safari"], ""),
+    ("tls-dev", "playwright.har", ["chromium"], ""),
+    # Behind the TLS terminator: nginx's keep-alive pool, the browser in X-Forwarded-For.
+    ("tls-dev", "capture-backend.pcap", ["chromium"], ""),
+    ("tls-dev", "capture-backend-firefox.pcap", ["firefox"], ""),
+    ("tls-dev", "capture-backend-webkit.pcap", ["safari"], ""),
+    # The other engines' TLS, and TLS 1.2 (CLIENT_RANDOM, resumed sessions).
+    ("tls-dev", "capture-firefox.pcap", ["firefox"], "--keylog {dir}/keylog-firefox.txt"),
+    ("tls-dev", "capture-webkit.pcap", ["safari"], "--keylog {dir}/keylog-webkit.txt"),
+    ("tls12-dev", "capture.pcap", ["chromium"], "--keylog {dir}/keylog.txt"),
+    ("tls12-dev", "capture-dsb.pcapng", ["chromium"], ""),
 ]
+
+
+def mutations_of(fname, extra, is_har):
+    """The mutations that apply to a target: a capture's packets; a backend capture's request
+    heads (`PROXY_MUTATIONS`); the key log given with `--keylog`, or, beside embedded secrets, a
+    key log given too (`dsb+` mutations)."""
+    if is_har:
+        return list(HAR_MUTATIONS) + ["truncate"]
+    muts = [m for m in CAP_MUTATIONS if m != "dsb-drop-sessions" or "dsb" in fname]
+    if "backend" in fname:
+        muts += list(PROXY_MUTATIONS)
+    if "--keylog" in extra:
+        muts += list(KEYLOG_MUTATIONS)
+    if "dsb" in fname:
+        muts += ["dsb+" + m for m in DSB_KEYLOG_MUTATIONS]
+    return muts + ["truncate"]
+
+
+def keylog_variant(a, set_, fname, extra, mut, rng, path):
+    """Writes the mutated key log for `mut` to `path`; returns (corscope arguments, scorer
+    --extra, lossy)."""
+    if mut.startswith("dsb+"):
+        lines = dsb_keylog(Cap(os.path.join(a.corpus, set_, fname)))
+        mut = mut[4:]
+    else:
+        own = extra.split()[1].replace("{dir}", os.path.join(a.corpus, set_))
+        lines = open(own, encoding="latin-1").read().splitlines()
+    own_set = {ln.split()[1] for ln in lines if len(ln.split()) == 3}
+    others = []
+    for k in KEYLOGS:  # every other capture's secrets (none of this capture's sessions)
+        for ln in open(os.path.join(a.corpus, k), encoding="latin-1").read().splitlines():
+            if len(ln.split()) == 3 and ln.split()[1] not in own_set:
+                others.append(ln)
+    out, lossy = KEYLOG_MUTATIONS[mut](lines, rng, others)
+    with open(path, "w", encoding="latin-1", newline="") as f:
+        f.write("\n".join(out) + "\n")
+    return ["--keylog", path], f"--keylog {path}", lossy
 
 
 def multi_routes(corpus, set_):
@@ -705,7 +1038,7 @@ def main():
         ex = extra.replace("{dir}", os.path.join(a.corpus, set_)).split()
         base_rc, _, base_recs = run_direct(a.bin, src, ex)
         is_har = fname.endswith(".har")
-        muts = list(HAR_MUTATIONS if is_har else CAP_MUTATIONS) + ["truncate"]
+        muts = mutations_of(fname, extra, is_har)
         for mut in muts:
             if a.only and a.only not in f"{set_}/{fname}:{mut}":
                 continue
@@ -714,9 +1047,11 @@ def main():
                                                      "sanitized-redacted",
                                                      "drop-after-preflight", "snaplen200", "shift-ts",
                                                      "to-pcapng", "vlan", "sll", "resegment",
-                                                     "eth-trailer") else 1):
+                                                     "eth-trailer", "kl-crlf", "kl-other",
+                                                     "dsb+kl-other")
+                          and not mut.startswith("px-") else 1):
                 rng = random.Random(f"{fname}:{mut}:{seed}")
-                variants = []
+                variants = []  # (path, lossy[, corscope arguments, scorer --extra])
                 stem = f"{set_}-{fname.rsplit('.', 1)[0]}-{mut}-{seed}"
                 ext = fname.rsplit(".", 1)[1]
                 if mut == "truncate":
@@ -725,6 +1060,12 @@ def main():
                         p = os.path.join(out, f"{stem}{k}.{ext}")
                         open(p, "wb").write(raw)
                         variants.append((p, True))
+                elif mut.startswith(("kl-", "dsb+")):
+                    kl = os.path.join(out, f"{stem}.keylog.txt")
+                    args, sextra, lossy = keylog_variant(a, set_, fname, extra, mut, rng, kl)
+                    if mut.startswith("dsb+"):  # the embedded secrets stay: extra is empty
+                        args, sextra = args + ex, f"{sextra} {extra}".strip()
+                    variants.append((src, lossy, args, sextra))
                 elif is_har:
                     h, lossy = HAR_MUTATIONS[mut](har_load(src), rng)
                     p = os.path.join(out, f"{stem}.{ext}")
@@ -734,14 +1075,15 @@ def main():
                     c = Cap(src)
                     c.out_ng = None
                     c.out_link = None
-                    lossy = CAP_MUTATIONS[mut](c, rng)
+                    lossy = {**CAP_MUTATIONS, **PROXY_MUTATIONS}[mut](c, rng)
                     ng = c.out_ng if c.out_ng is not None else c.ng
                     p = os.path.join(out, f"{stem}.{'pcapng' if ng else 'pcap'}")
                     c.write(p, ng=ng, link=c.out_link)
                     variants.append((p, lossy))
-                for p, lossy in variants:
-                    rc, err, recs = run_direct(a.bin, p, ex)
-                    tag = f"{set_}/{fname} {mut}#{seed} ({os.path.basename(p)})"
+                for p, lossy, *given in variants:
+                    vex, vextra = given if given else (ex, extra)
+                    rc, err, recs = run_direct(a.bin, p, vex)
+                    tag = f"{set_}/{fname} {mut}#{seed} ({os.path.basename(p if not given else vex[1])})"
                     if rc is None or rc not in (0, 1) and not (mut == "truncate" and rc == 2 and "panicked" not in err):
                         findings += 1
                         print(f"FINDING {tag}: exit {rc}: {str(err)[-400:]}")
@@ -755,7 +1097,7 @@ def main():
                     # (through a wrapper that turns that exit into 1, which the scorer accepts).
                     bin_ = wrapper(a.bin, out) if mut == "truncate" else a.bin
                     for b in browsers:
-                        summ, rows, serr = score(bin_, set_, p, b, extra)
+                        summ, rows, serr = score(bin_, set_, p, b, vextra)
                         print(f"{tag} [{b}]\n  before: {base[b][0]}\n  after:  {summ}")
                         if serr and mut != "truncate":
                             print(f"  scorer error: {serr[-300:]}")

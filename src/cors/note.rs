@@ -180,7 +180,7 @@ impl fmt::Display for Note {
             }),
             Note::Missing(m) => f.write_str(&describe_missing(m)),
             Note::NeverFollowedPreflight => f.write_str("the request never followed its preflight (page closed, request aborted, or the export stopped)"),
-            Note::MissingRequestMayBeLost => f.write_str("the request does not follow its preflight in the capture, but the capture lost packets this client sent to the server then (tcp-gap, http-response-without-request): it may have been sent and lost; a capture without loss on this client's connections to the server would decide it"),
+            Note::MissingRequestMayBeLost => f.write_str("the request does not follow its preflight in the capture, but the capture lost or could not read what this client sent to the server then (tcp-gap, http-response-without-request, tls-encrypted, or the input cut off): it may have been sent and lost; a capture without loss on this client's connections to the server (and the TLS secrets of all of them) would decide it"),
             Note::PassedButNeverFollowed => f.write_str("the preflight passed under every reading, but the request never followed (page closed, request aborted, or the capture ended)"),
             Note::ReportedUnexplained { error } => write!(f, "the browser reported {error}, but the input does not show which check failed"),
             Note::CredentialsDeduced { mode, by_preflight: true } => write!(f, "credentials mode deduced as '{}': the request followed its preflight, which only passes that way", mode.as_str()),

@@ -758,11 +758,16 @@ fn firefox_network_error(b: Browser, flow: &Flow, observed: &Observed) -> Option
 }
 
 /// Decides whether the recording contradicts the rules for its own browser in the direction
-/// of `v`: then the same data cannot be trusted to decide another browser either.
+/// of `v`: then the same data cannot be trusted to decide another browser either. A CORS
+/// failure the recorder's rules do not explain as a block (they allow, or the input lacks what
+/// they need: a preflight or a response not exported) leaves a derived `allowed` resting on
+/// data that misses what failed.
 fn contradicted(observed: &Observed, rec: &Recording, v: &BrowserVerdict) -> bool {
     match (observed, rec.chosen().map(|(_, e)| &e.decision)) {
         (Observed::Succeeded, Some(Decision::Blocked(_))) => v.verdict == Verdict::Blocked,
-        (Observed::CorsFailure(_), Some(Decision::Allowed)) => v.verdict == Verdict::Allowed,
+        (Observed::CorsFailure(_), Some(Decision::Allowed | Decision::Undecidable(_)) | None) => {
+            v.verdict == Verdict::Allowed
+        }
         _ => false,
     }
 }
@@ -1574,13 +1579,21 @@ pub(crate) fn classify(flow: &Flow) -> Facts {
     classify_with(flow, &first).0
 }
 
-/// Per hop, whether its URL is of `page_origin` ([`same_origin`]; none without a page origin):
-/// the classification, the cookie jar and every evaluation of the flow ask it.
+/// Per hop, whether its request is of `page_origin` (none without a page origin): its URL is
+/// ([`same_origin`]), or the browser says so (`Sec-Fetch-Site: same-origin`, which a page
+/// cannot set). The browser's word wins over a URL made from a `Host` that a reverse proxy
+/// rewrote to its backend's name: such a same-origin request once came out cross-origin and
+/// `blocked`. The classification, the cookie jar and every evaluation of the flow ask it.
 fn same_origin_hops(flow: &Flow, page_origin: Option<&str>) -> PerHop<bool> {
     page_origin.map_or_else(PerHop::new, |p| {
         flow.hops
             .iter()
-            .map(|h| same_origin(&h.exchange.request.url, p))
+            .map(|h| {
+                let r = &h.exchange.request;
+                same_origin(&r.url, p)
+                    || header_str(&r.headers, "sec-fetch-site")
+                        .is_some_and(|v| v.trim().eq_ignore_ascii_case("same-origin"))
+            })
             .collect()
     })
 }
@@ -1999,7 +2012,7 @@ mod tests {
                 false,
                 Verdict::Unknown,
                 Credentials::Unknown,
-                "it may have been sent and lost; a capture without loss on this client's connections to the server would decide it",
+                "it may have been sent and lost; a capture without loss on this client's connections to the server (and the TLS secrets of all of them) would decide it",
             ),
             (
                 false,
@@ -2283,6 +2296,55 @@ mod tests {
             (c.verdict, c.reason),
             (Verdict::Blocked, Some("AllowOriginMismatch"))
         );
+    }
+
+    /// A DevTools export with the second, credentialed PUT's preflight left out (a filtered
+    /// export): the PUT failed (`ERR_FAILED`, no response) and nothing in the input shows which
+    /// check. Chromium's verdict is the recorded block; Firefox's and Safari's were derived
+    /// `allowed` from the first PUT's answer, which passes, though Chromium failed on data
+    /// the input does not hold: they are unknown.
+    #[test]
+    fn an_unexplained_failure_is_never_derived_allowed() {
+        let json = ("Content-Type", "application/json");
+        let pf = x(
+            Flavour::DevTools,
+            "OPTIONS",
+            U,
+            &[("Origin", O), ("Access-Control-Request-Method", "PUT")],
+            Some((
+                204,
+                &[
+                    ("Access-Control-Allow-Origin", O),
+                    ("Access-Control-Allow-Methods", "PUT"),
+                    ("Access-Control-Allow-Headers", "content-type"),
+                ],
+            )),
+            None,
+        );
+        let ok = x(
+            Flavour::DevTools,
+            "PUT",
+            U,
+            &[("Origin", O), json],
+            Some((200, &[("Access-Control-Allow-Origin", O)])),
+            None,
+        );
+        let mut failed = x(
+            Flavour::DevTools,
+            "PUT",
+            U,
+            &[("Origin", O), json],
+            None,
+            Some("net::ERR_FAILED"),
+        );
+        failed.time = 300_000;
+        let mut resolver = Resolver::new();
+        resolver.resolve(&one(ok, Some(pf)), Browser::Chromium);
+        let r = resolver.resolve(&one(failed, None), Browser::Chromium);
+        let v = |b: Browser| r.browsers[b].verdict;
+        assert_eq!(v(Browser::Chromium), Verdict::Blocked);
+        assert_eq!(v(Browser::Firefox), Verdict::Unknown);
+        assert_eq!(v(Browser::Safari), Verdict::Unknown);
     }
 
     #[test]
@@ -2733,6 +2795,51 @@ mod tests {
                 page_origin_of(&f, &FirstRequest::of(&f.first().exchange.request.headers));
             assert_eq!(origin.as_deref(), want, "{name}");
             assert!(said.starts_with(from), "{name}: {said}");
+        }
+    }
+
+    /// A hop is of the page's origin when its URL is, or when the browser says so in
+    /// `Sec-Fetch-Site` (behind a proxy that rewrote `Host`, the URL names the backend).
+    #[test]
+    fn same_origin_hops_take_the_browsers_word() {
+        let backend = "https://backend-0.internal:9000/s/r";
+        // (URL, request headers, page origin, same origin)
+        type Case<'a> = (
+            &'a str,
+            &'a [(&'a str, &'a str)],
+            Option<&'a str>,
+            &'a [bool],
+        );
+        let cases: [Case; 6] = [
+            (U, &[], Some("http://api.test:8081"), &[true]),
+            (U, &[], Some(O), &[false]),
+            (
+                backend,
+                &[("Sec-Fetch-Site", "same-origin")],
+                Some(O),
+                &[true],
+            ),
+            (
+                backend,
+                &[("sec-fetch-site", " Same-Origin ")],
+                Some(O),
+                &[true],
+            ),
+            (
+                backend,
+                &[("Sec-Fetch-Site", "same-site")],
+                Some(O),
+                &[false],
+            ),
+            (backend, &[("Sec-Fetch-Site", "same-origin")], None, &[]),
+        ];
+        for (url, headers, page, want) in cases {
+            let f = one(x(Flavour::Capture, "GET", url, headers, None, None), None);
+            assert_eq!(
+                &same_origin_hops(&f, page)[..],
+                want,
+                "{url} {headers:?} {page:?}"
+            );
         }
     }
 

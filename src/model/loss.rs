@@ -1,5 +1,6 @@
 //! What a capture lost of what clients sent: the record the capture reader writes where it
-//! declares request bytes lost (`tcp-gap`, `tcp-ack-unseen`, `tcp-gap-window`), and pairing
+//! declares request bytes lost (`tcp-gap`, `tcp-ack-unseen`, `tcp-gap-window`), or leaves them
+//! unread (a TLS connection it cannot decrypt) or the input stops early, and pairing
 //! reads where a request is missing after its preflight, so that an absence the capture may
 //! have caused is never read as the browser's decision (`Evidence::absence_may_be_loss`).
 //!
@@ -41,6 +42,9 @@ struct Log {
     /// The latest `by` of an entry dropped by [`MAX_LOSSES`]: every client may have lost
     /// bytes up to then.
     overflow: Option<Micros>,
+    /// Where the input stopped early (damaged, cut off): every client may have lost what it
+    /// sent from then on.
+    cut: Option<Micros>,
 }
 
 /// The losses of one capture, shared by its reader (which writes, in capture order, on the
@@ -74,6 +78,14 @@ impl LossLog {
         }
     }
 
+    /// Records that the input stopped early, its last exchange at `at`: whatever any client
+    /// sent after it is lost. Reading has ended, so only questions about the end follow (and
+    /// any asked before reached no further than `at`).
+    pub(crate) fn cut(&self, at: Micros) {
+        let mut log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
+        log.cut = Some(at);
+    }
+
     #[cfg(test)]
     /// What is kept, oldest first.
     pub(crate) fn entries(&self) -> Vec<Loss> {
@@ -92,6 +104,7 @@ impl LossLog {
     ) -> bool {
         let log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
         log.overflow.is_some_and(|o| o >= from)
+            || log.cut.is_some_and(|c| to >= c)
             || log.losses.iter().any(|l| {
                 l.by >= from
                     && l.after <= to
@@ -138,6 +151,32 @@ mod tests {
                 log.may_have_lost(client, server, from, to),
                 want,
                 "{client:?} {server} {from}..{to}"
+            );
+        }
+    }
+
+    /// An input cut off leaves every question whose span reaches its last exchange open, for
+    /// any client and server; what was answered before the cut stays answered.
+    #[test]
+    fn a_cut_input_may_have_lost_everything_after_it() {
+        let log = LossLog::new();
+        log.cut(10_000);
+        // (from, to, may have lost)
+        let cases: &[(Micros, Micros, bool)] = &[
+            (9_000, 24_000, true),
+            (10_000, 25_000, true),
+            (0, 9_999, false),
+        ];
+        for &(from, to, want) in cases {
+            assert_eq!(
+                log.may_have_lost(Some("a"), "s:1", from, to),
+                want,
+                "{from}..{to}"
+            );
+            assert_eq!(
+                log.may_have_lost(None, "t:2", from, to),
+                want,
+                "{from}..{to}"
             );
         }
     }

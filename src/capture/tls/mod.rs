@@ -9,7 +9,7 @@ pub(crate) mod record;
 pub(crate) mod synth;
 
 use crate::diag::WarnKind;
-use crate::model::Exchange;
+use crate::model::{Exchange, Micros};
 
 use super::h2::{self, H2Conn};
 use super::http::{Ctx, HttpConn};
@@ -73,6 +73,9 @@ pub(crate) struct TlsConn {
     alpn: Option<Vec<u8>>,
     app: App,
     stopped: bool,
+    /// The time of the client's latest bytes (`Micros::MIN` before any): once the connection
+    /// is stopped, what the client sends after it goes unread (`TlsConn::unread`).
+    client_last: Micros,
 }
 
 /// A handshake event to act on once the record that carried it is done.
@@ -98,6 +101,7 @@ impl TlsConn {
             alpn: None,
             app: App::Undecided,
             stopped: false,
+            client_last: Micros::MIN,
         }
     }
 
@@ -118,6 +122,7 @@ impl TlsConn {
     pub(crate) fn data(&mut self, dir: Dir, data: &[u8], meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         let dir = dir.min(1);
         if self.stopped {
+            self.unread(dir, data, meta, ctx);
             return;
         }
         // Taken record by record: the buffer is given at most the rest of the record it holds
@@ -149,6 +154,8 @@ impl TlsConn {
             data = &data[take..];
             self.process(dir, meta, ctx);
         }
+        // Left over by a stop.
+        self.unread(dir, data, meta, ctx);
         if !self.stopped && self.sides[dir].rec.len() > MAX_RECORD_BUFFER {
             self.stop(
                 WarnKind::LimitConnectionBuffer,
@@ -157,6 +164,28 @@ impl TlsConn {
                 ctx,
             );
         }
+        if self.client.is_none_or(|c| c == dir) {
+            self.client_last = meta.ts;
+        }
+    }
+
+    /// Records `data`, bytes sent in `dir` and left unread by a stop (no key, a gap, a bad
+    /// record), as lost (`model::loss`) where they are the client's and may hold a request
+    /// ([`may_hold_request`]): a request missing after its preflight is then no evidence of a
+    /// block. Lost since the client's previous bytes. Where the roles are not known (no
+    /// ClientHello seen), `dir`'s sender is taken as the client.
+    fn unread(&mut self, dir: Dir, data: &[u8], meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+        if !self.stopped || self.client.is_some_and(|c| c != dir) || !may_hold_request(data) {
+            return;
+        }
+        let client = self.client.unwrap_or(dir);
+        ctx.losses.push(crate::model::loss::Loss {
+            client: super::tcp::ip_shared(self.key.sender(client).ip),
+            server: self.key.sender(1 - client).text(),
+            after: self.client_last,
+            by: meta.ts,
+        });
+        self.client_last = meta.ts;
     }
 
     /// Bytes lost in the capture: the record stream cannot be followed.
@@ -207,6 +236,11 @@ impl TlsConn {
             return;
         }
         self.stopped = true;
+        // What the client had buffered (0-RTT data waiting for the ServerHello) goes unread;
+        // the records of the direction being processed are its caller's (`process`).
+        let client = self.client.unwrap_or(0);
+        let held = std::mem::take(&mut self.sides[client].rec);
+        self.unread(client, &held, meta, ctx);
         if kind == WarnKind::TlsEncrypted {
             self.count_encrypted(why, ctx);
         } else {
@@ -260,7 +294,10 @@ impl TlsConn {
             self.record(dir, &header, frag, meta, ctx);
             at += 5 + len;
         }
-        if !self.stopped {
+        if self.stopped {
+            // The record that stopped the connection and those after it.
+            self.unread(dir, buf.get(at..).unwrap_or_default(), meta, ctx);
+        } else {
             buf.drain(..at.min(buf.len()));
             // A large segment (loopback captures have 64 KiB ones) must not leave its capacity
             // behind in every idle connection: the total buffer budget counts capacity.
@@ -540,6 +577,36 @@ impl TlsConn {
 
 /// Runs the HTTP/1.x parser, which builds `http://` URLs from the Host header, and gives the
 /// exchanges it emits their real scheme.
+/// The longest protected record that cannot hold a request: an alert (TLS 1.3: 2 bytes, the
+/// content type and a 16-byte tag; TLS 1.2 AES-GCM: 2 bytes, an 8-byte nonce and the tag). The
+/// smallest request is longer: an HTTP/2 HEADERS frame of indexed fields is 9 + 4 bytes, an
+/// HTTP/1.1 request line with `Host` more.
+const MAX_RECORD_WITHOUT_REQUEST: usize = 26;
+
+/// Whether `data`, a client's bytes on a connection that is not read any more, may hold a
+/// request: anything but whole records that cannot (a ChangeCipherSpec, a handshake message,
+/// an alert, a protected record no longer than [`MAX_RECORD_WITHOUT_REQUEST`]). A client that
+/// gives up on a handshake sends only those, and its key log then has no application secret
+/// for the session: the connection is unread, but nothing on it was a request. Bytes that do
+/// not start a whole record (the framing lost with a gap or the stop) may.
+fn may_hold_request(data: &[u8]) -> bool {
+    let mut rest = data;
+    while let Some(&[kind, major, _, hi, lo]) = rest.get(..5) {
+        let len = usize::from(u16::from_be_bytes([hi, lo]));
+        let whole = rest.get(5 + len..);
+        let small = match kind {
+            record::CHANGE_CIPHER_SPEC | record::ALERT | record::HANDSHAKE => true,
+            record::APPLICATION_DATA => len <= MAX_RECORD_WITHOUT_REQUEST,
+            _ => false,
+        };
+        match whole {
+            Some(next) if major == 3 && small => rest = next,
+            _ => return true,
+        }
+    }
+    !rest.is_empty()
+}
+
 fn with_https(ctx: &mut Ctx<'_>, f: impl FnOnce(&mut Ctx<'_>)) {
     let before = ctx.out.len();
     f(ctx);
@@ -551,5 +618,61 @@ fn with_https(ctx: &mut Ctx<'_>, f: impl FnOnce(&mut Ctx<'_>)) {
 fn set_https(ex: &mut Exchange) {
     if let Some(rest) = ex.request.url.strip_prefix("http://") {
         ex.request.url = format!("https://{rest}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record of `kind` with `len` bytes of (encrypted) content.
+    fn rec(kind: u8, len: usize) -> Vec<u8> {
+        let mut r = vec![kind, 3, 3];
+        r.extend_from_slice(&u16::try_from(len).unwrap_or(u16::MAX).to_be_bytes());
+        r.resize(5 + len, 0xab);
+        r
+    }
+
+    /// A client's bytes on a connection no longer read may hold a request unless they are
+    /// whole records too short for one: what a client that gave up on its handshake sends.
+    #[test]
+    fn only_whole_records_too_short_for_a_request_hold_none() {
+        let cat = |rs: &[Vec<u8>]| rs.concat();
+        // (what, bytes, may hold a request)
+        let cases: Vec<(&str, Vec<u8>, bool)> = vec![
+            ("nothing", Vec::new(), false),
+            (
+                "ChangeCipherSpec and a TLS 1.3 alert (Chromium giving up)",
+                cat(&[
+                    rec(record::CHANGE_CIPHER_SPEC, 1),
+                    rec(record::APPLICATION_DATA, 19),
+                ]),
+                false,
+            ),
+            ("a TLS 1.2 alert", rec(record::ALERT, 26), false),
+            ("a TLS 1.2 Finished", rec(record::HANDSHAKE, 40), false),
+            ("the longest record without a request", rec(23, 26), false),
+            ("a protected record one longer", rec(23, 27), true),
+            (
+                "a request after an alert",
+                cat(&[rec(record::APPLICATION_DATA, 19), rec(23, 300)]),
+                true,
+            ),
+            (
+                "a record cut by the segment's end",
+                rec(23, 19)[..10].to_vec(),
+                true,
+            ),
+            ("a header cut", vec![23, 3, 3], true),
+            (
+                "not a record (framing lost)",
+                b"GET / HTTP/1.1\r\n".to_vec(),
+                true,
+            ),
+            ("SSL 2 version byte", vec![21, 2, 0, 0, 2, 1, 0], true),
+        ];
+        for (what, bytes, want) in cases {
+            assert_eq!(may_hold_request(&bytes), want, "{what}");
+        }
     }
 }
