@@ -456,16 +456,29 @@ impl NamesMemo {
 }
 
 pub(crate) fn evaluate(flow: &Flow, cx: &Context) -> Evaluation {
-    let mut ev = Evaluation {
-        decision: Decision::Allowed,
-        passed: Vec::new(),
-        cache_hits: Vec::new(),
-        needed_preflight: PerHop::new(),
-        unsafe_names: PerHop::new(),
-        notes: Vec::new(),
-    };
-    ev.decision = run(flow, cx, &mut ev);
+    let mut ev = Evaluation::empty();
+    evaluate_into(flow, cx, &mut ev);
     ev
+}
+
+/// [`evaluate`] written into `ev`, which must be [`Evaluation::empty`]: the resolver keeps
+/// its readings in place (an evaluation is 288 bytes; returned, it was copied twice more).
+pub(crate) fn evaluate_into(flow: &Flow, cx: &Context, ev: &mut Evaluation) {
+    ev.decision = run(flow, cx, ev);
+}
+
+impl Evaluation {
+    /// An evaluation before the walk: allowed, with nothing found yet.
+    pub(crate) fn empty() -> Self {
+        Evaluation {
+            decision: Decision::Allowed,
+            passed: Vec::new(),
+            cache_hits: Vec::new(),
+            needed_preflight: PerHop::new(),
+            unsafe_names: PerHop::new(),
+            notes: Vec::new(),
+        }
+    }
 }
 
 /// Where the walk over a flow's hops stands: the request's origin so far (`null` once a

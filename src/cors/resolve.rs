@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::browser::{Browser, PerBrowser, ALL_BROWSERS};
 use super::cache::PreflightCache;
-use super::engine::{evaluate, Context, Decision, Evaluation, Missing, PerHop};
+use super::engine::{evaluate_into, Context, Decision, Evaluation, Missing, PerHop};
 use super::headers::header_str;
 use super::note::{Alternative, AlternativeOutcome, Note};
 use super::origin::{canonical_origin, origin_of, same_origin};
@@ -308,12 +308,11 @@ impl Resolver {
             // Each verdict and evaluation written into its place, not moved through a pair.
             if b == recorder {
                 let notes = rec_notes.clone();
-                browsers[b] = judge.verdict(b, &rec_evals, rec_choice, notes, true);
+                judge.verdict(&mut browsers[b], b, &rec_evals, rec_choice, notes, true);
             } else {
-                let (v, choice) =
-                    judge.derive(caches, b, credentials, &recording, options, &browsers);
-                browsers[b] = v;
-                chosen[b] = choice;
+                let so_far = browsers[recorder].verdict;
+                let (v, c) = (&mut browsers[b], &mut chosen[b]);
+                judge.derive(caches, b, credentials, &recording, options, so_far, v, c);
             }
         }
         // The recorder's chosen evaluation, moved out once the others no longer read it.
@@ -607,35 +606,41 @@ impl Judge<'_> {
         passed: &[bool],
         names: &[super::engine::Names],
     ) -> Readings {
-        options
-            .iter()
-            .map(|&include| {
-                let cx = Context {
-                    browser,
-                    recorder: self.recorder,
-                    include,
-                    page_origin: self.page_origin,
-                    cache: &caches[browser],
-                    recorder_passed_preflight: passed,
-                    recorder_unsafe_names: names,
-                    is_font: self.facts.is_font,
-                    evidence: Some(self.evidence),
-                    names_memo: Some(&self.names_memo),
-                };
-                (include, evaluate(self.flow, &cx))
-            })
-            .collect()
+        let mut evals = Readings::new();
+        for &include in options {
+            let cx = Context {
+                browser,
+                recorder: self.recorder,
+                include,
+                page_origin: self.page_origin,
+                cache: &caches[browser],
+                recorder_passed_preflight: passed,
+                recorder_unsafe_names: names,
+                is_font: self.facts.is_font,
+                evidence: Some(self.evidence),
+                names_memo: Some(&self.names_memo),
+            };
+            // Evaluated in its place in the list, not returned and moved in.
+            evals.push((include, Evaluation::empty()));
+            if let Some((_, ev)) = evals.last_mut() {
+                evaluate_into(self.flow, &cx, ev);
+            }
+        }
+        evals
     }
 
+    /// Writes `browser`'s verdict from its readings into `v` (in place: a verdict is 288 bytes).
     fn verdict(
         &self,
+        v: &mut BrowserVerdict,
         browser: Browser,
         evals: &[(bool, Evaluation)],
         choice: Option<usize>,
         notes: Vec<Note>,
         is_recorder: bool,
-    ) -> BrowserVerdict {
+    ) {
         verdict_from(
+            v,
             browser,
             self.flow,
             self.facts,
@@ -650,8 +655,10 @@ impl Judge<'_> {
 
     /// Decides another browser's verdict from the rules and the recorder's reading, then the
     /// overrides: the recorder's outcome where both faced the same hidden answer, Firefox's
-    /// network errors, and a recording that contradicts the rules. `so_far` holds the verdicts
-    /// of the browsers before `b` (the others are still `unknown`). Returns the verdict and the evaluation its cache commits.
+    /// network errors, and a recording that contradicts the rules. `recorder_verdict` is the
+    /// recorder's verdict so far (`unknown` while it is not decided). Writes the verdict into
+    /// `v` and the evaluation its cache commits into `chosen` (in place: both are large).
+    #[allow(clippy::too_many_arguments)]
     fn derive(
         &self,
         caches: &PerBrowser<PreflightCache>,
@@ -659,20 +666,22 @@ impl Judge<'_> {
         credentials: Credentials,
         rec: &Recording,
         options: &'static [bool],
-        so_far: &PerBrowser<BrowserVerdict>,
-    ) -> (BrowserVerdict, Option<(bool, Evaluation)>) {
+        recorder_verdict: Verdict,
+        v: &mut BrowserVerdict,
+        chosen: &mut Option<(bool, Evaluation)>,
+    ) {
         let opts = derived_options(credentials, rec, &self.facts.observed, options);
         let mut evals = self.readings(caches, b, opts, &rec.passed, rec.names);
         let (choice, note) = combine(b, &evals);
-        let mut v = self.verdict(b, &evals, choice, note.into_iter().collect(), false);
+        self.verdict(v, b, &evals, choice, note.into_iter().collect(), false);
         if v.verdict == Verdict::Unknown && same_hidden_answer(&evals, rec.evals, rec.choice) {
-            adopt_recorder_outcome(&mut v, self.recorder, so_far, self.facts);
+            adopt_recorder_outcome(v, self.recorder, recorder_verdict, self.facts);
         }
         if let Some(n) = firefox_network_error(b, self.flow, &self.facts.observed) {
-            v = n;
+            *v = n;
         }
-        if contradicted(&self.facts.observed, rec, &v) {
-            v = plain(
+        if contradicted(&self.facts.observed, rec, v) {
+            *v = plain(
                 b,
                 Verdict::Unknown,
                 vec![Note::Contradicted {
@@ -682,7 +691,7 @@ impl Judge<'_> {
             );
         }
         // The chosen evaluation is moved out, not cloned: nothing reads the others after.
-        (v, choice.map(|i| evals.swap_remove(i)))
+        *chosen = choice.map(|i| evals.swap_remove(i));
     }
 }
 
@@ -718,11 +727,11 @@ fn derived_options(
 fn adopt_recorder_outcome(
     v: &mut BrowserVerdict,
     recorder: Browser,
-    so_far: &PerBrowser<BrowserVerdict>,
+    recorder_verdict: Verdict,
     facts: &Facts,
 ) {
     let decided =
-        Some(so_far[recorder].verdict).filter(|r| matches!(r, Verdict::Allowed | Verdict::Blocked));
+        Some(recorder_verdict).filter(|r| matches!(r, Verdict::Allowed | Verdict::Blocked));
     if let Some(outcome) = decided.or(recorder_outcome(facts)) {
         v.verdict = outcome;
         v.notes = vec![Note::SameRequestsAs {
@@ -1315,6 +1324,7 @@ pub(crate) fn describe_missing(m: &Missing) -> String {
 /// recording browser, what the evidence overrides.
 #[allow(clippy::too_many_arguments)]
 fn verdict_from(
+    v: &mut BrowserVerdict,
     browser: Browser,
     flow: &Flow,
     facts: &Facts,
@@ -1324,15 +1334,15 @@ fn verdict_from(
     notes: Vec<Note>,
     is_recorder: bool,
     fixes: &Fixes,
-) -> BrowserVerdict {
-    let mut v = plain(browser, Verdict::Unknown, notes);
+) {
+    *v = plain(browser, Verdict::Unknown, notes);
     let Some((include, ev)) = choice.map(|i| &evals[i]) else {
         if is_recorder {
             if let Some(o) = recorder_outcome(facts) {
                 v.verdict = o;
             }
         }
-        return v;
+        return;
     };
     v.cache_hits = ev.cache_hits.clone();
     match &ev.decision {
@@ -1341,7 +1351,7 @@ fn verdict_from(
             v.verdict = Verdict::NotCors;
             v.notes = vec![Note::NotCors(*n)];
         }
-        Decision::Blocked(b) => name_block(&mut v, b, flow, facts, page_origin, *include, fixes),
+        Decision::Blocked(b) => name_block(v, b, flow, facts, page_origin, *include, fixes),
         Decision::Undecidable(m) => {
             v.notes.push(Note::Missing(m.clone()));
             if is_recorder {
@@ -1354,9 +1364,8 @@ fn verdict_from(
     v.notes
         .extend(ev.notes.iter().cloned().map(Note::Counterfactual));
     if is_recorder {
-        evidence_wins(&mut v, &facts.observed);
+        evidence_wins(v, &facts.observed);
     }
-    v
 }
 
 /// Decides how `v.browser` reports the block `b`: its reason name, failed parameter, console
