@@ -371,13 +371,7 @@ impl NamesMemo {
     /// ([`judge_author_headers`](super::headers::judge_author_headers)), by what the request's
     /// headers tell ([`HopJudged`](super::recent::HopJudged)), found once per hop; the list of
     /// `headers` is made only where a browser's answer is not remembered.
-    fn judged(
-        &self,
-        hop: usize,
-        browser: Browser,
-        enc: ValueEncoding,
-        headers: &Headers,
-    ) -> Vec<String> {
+    fn judged(&self, hop: usize, browser: Browser, enc: ValueEncoding, headers: &Headers) -> Names {
         let known = self
             .authors
             .borrow()
@@ -397,7 +391,11 @@ impl NamesMemo {
         match authors.iter().find(|(h, _)| *h == hop) {
             Some((_, j)) => j.judged(browser, enc, &list),
             // Pushed above.
-            None => unsafe_request_header_names_as(browser, list.iter().copied(), enc),
+            None => Names::new(unsafe_request_header_names_as(
+                browser,
+                list.iter().copied(),
+                enc,
+            )),
         }
     }
 
@@ -1014,9 +1012,20 @@ fn names_of(
     // (a request's header values repeat across flows: most are remembered).
     let judged = |b: Browser| match memo {
         Some((m, hop)) => m.judged(hop, b, enc, &req.headers),
-        None => unsafe_request_header_names_as(b, req.headers.iter(), enc),
+        None => Names::new(unsafe_request_header_names_as(b, req.headers.iter(), enc)),
     };
-    let mut names = if sent { judged(browser) } else { Vec::new() };
+    let shared = if sent {
+        judged(browser)
+    } else {
+        Names::default()
+    };
+    // Without a recorded preflight or an announced list nothing below edits the judgement:
+    // the remembered list is handed out as it is (a copy of its strings and a new list for
+    // every browser and flow before).
+    if !(sent && preflight.is_some()) && announced.is_none() {
+        return shared;
+    }
+    let mut names = shared.to_vec();
     if sent && preflight.is_some() {
         // The recorder announces every header it judges unsafe. One it would have judged unsafe
         // on a request it sent after a recorded preflight that did not announce it was not the
