@@ -293,7 +293,8 @@ impl Resolver {
         // `same_hops` are of `facts.page_origin`, which `page_origin` is.
         judge.names_memo.know_same_origin(page_origin, same_hops);
         let options = credential_options(&facts);
-        let mut rec_evals = judge.readings(caches, recorder, options, &[], &[]);
+        let mut rec_evals = Readings::new();
+        judge.readings(&mut rec_evals, caches, recorder, options, &[], &[]);
         if delivered_outside_cors(flow, &first, &facts, &rec_evals) {
             return not_cors_resolution(recorder, facts, Note::DeliveredOutsideCors);
         }
@@ -598,15 +599,17 @@ impl Judge<'_> {
     /// The engine's evaluation of the flow for `browser` under each credentials mode of
     /// `options`, given what the recorder's reading tells (`passed`, `names`; empty for the
     /// recorder itself).
+    ///
+    /// Written into `evals` (empty), the caller's: returned, the list (608 bytes) was copied.
     fn readings(
         &self,
+        evals: &mut Readings,
         caches: &PerBrowser<PreflightCache>,
         browser: Browser,
         options: &[bool],
         passed: &[bool],
         names: &[super::engine::Names],
-    ) -> Readings {
-        let mut evals = Readings::new();
+    ) {
         for &include in options {
             let cx = Context {
                 browser,
@@ -626,7 +629,6 @@ impl Judge<'_> {
                 evaluate_into(self.flow, &cx, ev);
             }
         }
-        evals
     }
 
     /// Writes `browser`'s verdict from its readings into `v` (in place: a verdict is 288 bytes).
@@ -671,7 +673,8 @@ impl Judge<'_> {
         chosen: &mut Option<(bool, Evaluation)>,
     ) {
         let opts = derived_options(credentials, rec, &self.facts.observed, options);
-        let mut evals = self.readings(caches, b, opts, &rec.passed, rec.names);
+        let mut evals = Readings::new();
+        self.readings(&mut evals, caches, b, opts, &rec.passed, rec.names);
         let (choice, note) = combine(b, &evals);
         self.verdict(v, b, &evals, choice, note.into_iter().collect(), false);
         if v.verdict == Verdict::Unknown && same_hidden_answer(&evals, rec.evals, rec.choice) {
