@@ -2625,7 +2625,7 @@ mod tests {
             names_memo: None,
         };
         let mut caches = new_caches();
-        let passed = evaluate(&flow, &cx(&caches[Browser::Chromium]));
+        let passed = super::super::engine::evaluate(&flow, &cx(&caches[Browser::Chromium]));
         assert_eq!(passed.passed.len(), 1);
         let mut blocked = passed.clone();
         blocked.decision = Decision::Blocked(Blocked {
