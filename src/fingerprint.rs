@@ -298,7 +298,9 @@ pub(crate) fn with_user_agent<R>(headers: &Headers, f: impl FnOnce(Option<&str>)
 
 /// Notes whether `name` is one of [`BROWSER_ONLY`] (`seen.0`) or of [`CHROMIUM_ONLY`]
 /// (`seen.1`); a list already matched is not searched again.
-#[inline]
+// Always in line: `identify` asks for every name of every request, and the call was most of
+// the work for a name that is not a `sec-` one.
+#[inline(always)]
 fn note_browser_header(name: &[u8], seen: &mut (bool, bool)) {
     // All of them start with `sec-`: the first byte rules out most names at once.
     if name.len() < 8 || name[0] | 0x20 != b's' || !name[..4].eq_ignore_ascii_case(b"sec-") {

@@ -191,13 +191,23 @@ pub fn gurl_valid(value: &str) -> bool {
 
 /// `http` or `https`: the schemes for which CORS applies (`url::GetCorsEnabledSchemes`).
 pub fn is_http_scheme(url: &str) -> bool {
-    // Compared in place: every cross-origin hop of every reading asks.
-    let starts = |p: &[u8]| {
-        url.as_bytes()
-            .get(..p.len())
-            .is_some_and(|b| b.eq_ignore_ascii_case(p))
-    };
-    starts(b"http://") || starts(b"https://")
+    // Compared in place, the first eight bytes as one word: every cross-origin hop of every
+    // reading asks, and a byte-wise case-blind compare was sixty instructions. Setting bit
+    // 0x20 lower-cases a letter and makes no other byte one (only `H` and `h` OR to `h`);
+    // it is set at the letters' places only, so `:` and `/` compare exactly.
+    const HTTP: u64 = u64::from_le_bytes(*b"http://\0");
+    const HTTPS: u64 = u64::from_le_bytes(*b"https://");
+    const FOLD_HTTP: u64 = u64::from_le_bytes([0x20, 0x20, 0x20, 0x20, 0, 0, 0, 0]);
+    const FOLD_HTTPS: u64 = u64::from_le_bytes([0x20, 0x20, 0x20, 0x20, 0x20, 0, 0, 0]);
+    const SEVEN: u64 = u64::from_le_bytes([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0]);
+    let b = url.as_bytes();
+    match b.first_chunk::<8>() {
+        Some(head) => {
+            let w = u64::from_le_bytes(*head);
+            (w | FOLD_HTTP) & SEVEN == HTTP || w | FOLD_HTTPS == HTTPS
+        }
+        None => b.eq_ignore_ascii_case(b"http://"),
+    }
 }
 
 /// Whether a host is on the loopback or a private network (for Local Network Access notes).
@@ -283,7 +293,7 @@ mod tests {
         /// Compared in place, the scheme test answers as lower-casing the first eight bytes
         /// (the whole text where eight is not a character boundary) did.
         #[test]
-        fn http_scheme_as_lowered(url in "(?i:https?|wss?|ftp)?:?/{0,2}[a-zé.:/]{0,6}") {
+        fn http_scheme_as_lowered(url in "(?i:https?|wss?|ftp|hxxp)?[:\x1a\x0f]?[/\x0f]{0,2}[a-zé.:/\x08]{0,6}") {
             let lower = url.get(..8).unwrap_or(&url).to_ascii_lowercase();
             let want = lower.starts_with("http://") || lower.starts_with("https://");
             proptest::prop_assert_eq!(is_http_scheme(&url), want, "{}", url);

@@ -619,9 +619,12 @@ impl Pairer {
     /// redirect hops (and theirs) from the buffer.
     fn build_flow(&mut self, slot: Slot, preflight: Option<Exchange>) -> Flow {
         let mut hops = Vec::new();
-        let mut current = Some((slot, preflight));
-        while let Some((s, pf)) = current.take() {
-            let pf = pf.or_else(|| {
+        // The given preflight is the first hop's: kept apart, so that only the small slot
+        // goes round the loop (carried with it, the 560-byte exchange was copied each turn).
+        let mut given = preflight;
+        let mut current = Some(slot);
+        while let Some(s) = current.take() {
+            let pf = given.take().or_else(|| {
                 let ps = self.find_preflight(
                     s,
                     s.0.saturating_sub(self.opts.follow_window),
@@ -648,9 +651,7 @@ impl Pairer {
                     }),
                 _ => None,
             };
-            if let Some(n) = next {
-                current = Some((n, None));
-            }
+            current = next;
             hops.push(FlowHop {
                 exchange: pending.x,
                 sent: true,

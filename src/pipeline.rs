@@ -369,7 +369,7 @@ fn recorder_identified(flow: &Flow) -> (Browser, Option<crate::fingerprint::Clie
 
 /// The stateless half: the flow's record (messages, fixes, the NDJSON line when asked), or
 /// `None` when it is not reported.
-fn record_of(opts: &Options, flow: Flow, res: Resolution) -> Option<Record> {
+fn record_of(opts: &Options, mut flow: Flow, mut res: Resolution) -> Option<Record> {
     // Decided from the verdicts alone: a flow not reported builds no record.
     if !(opts.all || crate::report::is_cross_origin_cors(&res)) {
         return None;
@@ -379,7 +379,7 @@ fn record_of(opts: &Options, flow: Flow, res: Resolution) -> Option<Record> {
         r.flow = Some(crate::report::summary::FlowRef(Arc::new((flow, res))));
         r
     } else {
-        Record::from_owned(flow, res)
+        Record::from_taken(&mut flow, &mut res)
     };
     if opts.ndjson_lines {
         r.ndjson = Some(r.ndjson_line());

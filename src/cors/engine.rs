@@ -347,9 +347,9 @@ fn remembered<K, V: Clone>(
     })
 }
 
-/// A recorded preflight's `Access-Control-Request-Headers`, parsed ([`parse_request_headers_list`]),
-/// each name with whether the visible request carries it; `None` without the header. Shared
-/// by the hop's evaluations.
+/// A recorded preflight's `Access-Control-Request-Headers`, parsed ([`parse_request_headers_list`]:
+/// sorted, no name twice), each name with whether the visible request carries it; `None`
+/// without the header. Shared by the hop's evaluations.
 type Announced = Option<std::rc::Rc<[(String, bool)]>>;
 
 impl NamesMemo {
@@ -371,13 +371,7 @@ impl NamesMemo {
     /// ([`judge_author_headers`](super::headers::judge_author_headers)), by what the request's
     /// headers tell ([`HopJudged`](super::recent::HopJudged)), found once per hop; the list of
     /// `headers` is made only where a browser's answer is not remembered.
-    fn judged(
-        &self,
-        hop: usize,
-        browser: Browser,
-        enc: ValueEncoding,
-        headers: &Headers,
-    ) -> Vec<String> {
+    fn judged(&self, hop: usize, browser: Browser, enc: ValueEncoding, headers: &Headers) -> Names {
         let known = self
             .authors
             .borrow()
@@ -397,7 +391,11 @@ impl NamesMemo {
         match authors.iter().find(|(h, _)| *h == hop) {
             Some((_, j)) => j.judged(browser, enc, &list),
             // Pushed above.
-            None => unsafe_request_header_names_as(browser, list.iter().copied(), enc),
+            None => Names::new(unsafe_request_header_names_as(
+                browser,
+                list.iter().copied(),
+                enc,
+            )),
         }
     }
 
@@ -456,16 +454,29 @@ impl NamesMemo {
 }
 
 pub(crate) fn evaluate(flow: &Flow, cx: &Context) -> Evaluation {
-    let mut ev = Evaluation {
-        decision: Decision::Allowed,
-        passed: Vec::new(),
-        cache_hits: Vec::new(),
-        needed_preflight: PerHop::new(),
-        unsafe_names: PerHop::new(),
-        notes: Vec::new(),
-    };
-    ev.decision = run(flow, cx, &mut ev);
+    let mut ev = Evaluation::empty();
+    evaluate_into(flow, cx, &mut ev);
     ev
+}
+
+/// [`evaluate`] written into `ev`, which must be [`Evaluation::empty`]: the resolver keeps
+/// its readings in place (an evaluation is 288 bytes; returned, it was copied twice more).
+pub(crate) fn evaluate_into(flow: &Flow, cx: &Context, ev: &mut Evaluation) {
+    ev.decision = run(flow, cx, ev);
+}
+
+impl Evaluation {
+    /// An evaluation before the walk: allowed, with nothing found yet.
+    pub(crate) fn empty() -> Self {
+        Evaluation {
+            decision: Decision::Allowed,
+            passed: Vec::new(),
+            cache_hits: Vec::new(),
+            needed_preflight: PerHop::new(),
+            unsafe_names: PerHop::new(),
+            notes: Vec::new(),
+        }
+    }
 }
 
 /// Where the walk over a flow's hops stands: the request's origin so far (`null` once a
@@ -952,16 +963,26 @@ fn unsafe_names(
 
 /// The hop's recorded preflight's announced names ([`Announced`]): the same for every browser.
 fn announced_names(sent: bool, req: &Request, preflight: Option<&Exchange>) -> Announced {
-    let list = preflight.and_then(|pf| {
-        pf.request
-            .headers
-            .get_joined("access-control-request-headers")
-    })?;
+    const ACRH: &str = "access-control-request-headers";
+    let headers = &preflight?.request.headers;
+    let mut lines = headers.get_all(ACRH);
+    let first = crate::model::trim_http_ws(lines.next()?);
+    // One line (the usual case) is its joined value (`get_joined`): parsed in place, not
+    // copied first.
+    let joined;
+    let list = match lines.next() {
+        None => first,
+        Some(_) => {
+            joined = headers.get_joined(ACRH)?;
+            &joined[..]
+        }
+    };
     // Both lists are request-controlled and may be long: one set, not a scan per name (a
     // short list is scanned as `NameSet` scans it, without building one).
     let sent_iter = || req.headers.iter().filter(move |_| sent).map(|(n, _)| n);
     let sent_names = (sent_iter().nth(NameSet::SCAN).is_some()).then(|| NameSet::new(sent_iter()));
-    let names = parse_request_headers_list(&list);
+    let names = parse_request_headers_list(list);
+    // Collected straight into the shared list (its length is known: one allocation).
     Some(
         names
             .into_iter()
@@ -972,8 +993,7 @@ fn announced_names(sent: bool, req: &Request, preflight: Option<&Exchange>) -> A
                 };
                 (n, carried)
             })
-            .collect::<Vec<_>>()
-            .into(),
+            .collect(),
     )
 }
 
@@ -1001,9 +1021,20 @@ fn names_of(
     // (a request's header values repeat across flows: most are remembered).
     let judged = |b: Browser| match memo {
         Some((m, hop)) => m.judged(hop, b, enc, &req.headers),
-        None => unsafe_request_header_names_as(b, req.headers.iter(), enc),
+        None => Names::new(unsafe_request_header_names_as(b, req.headers.iter(), enc)),
     };
-    let mut names = if sent { judged(browser) } else { Vec::new() };
+    let shared = if sent {
+        judged(browser)
+    } else {
+        Names::default()
+    };
+    // Without a recorded preflight or an announced list nothing below edits the judgement:
+    // the remembered list is handed out as it is (a copy of its strings and a new list for
+    // every browser and flow before).
+    if !(sent && preflight.is_some()) && announced.is_none() {
+        return shared;
+    }
+    let mut names = shared.to_vec();
     if sent && preflight.is_some() {
         // The recorder announces every header it judges unsafe. One it would have judged unsafe
         // on a request it sent after a recorded preflight that did not announce it was not the
@@ -1014,9 +1045,13 @@ fn names_of(
             recorder_unsafe
                 .as_ref()
                 .is_some_and(|u| u.binary_search(n).is_err())
-                || announced
-                    .as_ref()
-                    .is_some_and(|list| list.iter().any(|(a, _)| a == n))
+                || announced.as_ref().is_some_and(|list| {
+                    // Sorted (`parse_request_headers_list` sorts and dedups): searched, not
+                    // scanned, so thousands of names stay n log n (issue 18; a scan made a
+                    // list of 13,000 names most of a run).
+                    list.binary_search_by(|(a, _)| a.as_str().cmp(n.as_str()))
+                        .is_ok()
+                })
         });
     }
     if let Some(list) = announced {

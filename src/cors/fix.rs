@@ -18,33 +18,53 @@ pub(crate) fn fix_for(b: &Blocked, flow: &Flow, _page_origin: &str, include: boo
     let hop = &flow.hops[b.hop.min(flow.hops.len() - 1)];
     let method = &hop.exchange.request.method;
     let url = &b.url;
-    let on = match b.stage {
-        Stage::Preflight if actual_needs_it_too(&b.failure, hop) => format!(
-            "the OPTIONS (preflight) response of `{url}` and the {method} response after it"
-        ),
-        Stage::Preflight => format!("the OPTIONS (preflight) response of `{url}`"),
-        Stage::Redirect => format!(
-            "the {} redirect response of `{url}`",
-            b.status.map_or_else(String::new, |s| s.to_string())
-        ),
-        _ => format!("the {method} response of `{url}`"),
+    // Each text made only when the template names it, pieced together (the three were
+    // `format!`ed for every fix, most of writing one).
+    let on = || match b.stage {
+        Stage::Preflight if actual_needs_it_too(&b.failure, hop) => cat(&[
+            "the OPTIONS (preflight) response of `",
+            url,
+            "` and the ",
+            method,
+            " response after it",
+        ]),
+        Stage::Preflight => cat(&["the OPTIONS (preflight) response of `", url, "`"]),
+        Stage::Redirect => {
+            let mut digits = itoa::Buffer::new();
+            let status = b.status.map_or("", |s| digits.format(s));
+            cat(&["the ", status, " redirect response of `", url, "`"])
+        }
+        _ => cat(&["the ", method, " response of `", url, "`"]),
     };
     let origin = &b.request_origin;
     let tainted = origin == "null";
-    let allow_origin = if tainted {
-        "`Access-Control-Allow-Origin: null` (the cross-origin redirect before it made the request's origin `null`), or `*` without credentials; better, link to the final URL directly".to_owned()
-    } else if include {
-        format!(
-            "`Access-Control-Allow-Origin: {origin}` and `Access-Control-Allow-Credentials: true`"
-        )
-    } else {
-        format!("`Access-Control-Allow-Origin: {origin}` (or `*` if the endpoint is public and needs no credentials)")
+    let allow_origin = || -> Cow<str> {
+        if tainted {
+            Cow::Borrowed("`Access-Control-Allow-Origin: null` (the cross-origin redirect before it made the request's origin `null`), or `*` without credentials; better, link to the final URL directly")
+        } else if include {
+            Cow::Owned(cat(&[
+                "`Access-Control-Allow-Origin: ",
+                origin,
+                "` and `Access-Control-Allow-Credentials: true`",
+            ]))
+        } else {
+            Cow::Owned(cat(&[
+                "`Access-Control-Allow-Origin: ",
+                origin,
+                "` (or `*` if the endpoint is public and needs no credentials)",
+            ]))
+        }
     };
-    let error_status = b
-        .status
-        .filter(|s| *s >= 400)
-        .map(|s| format!(", also on error responses (this one was {s})"))
-        .unwrap_or_default();
+    let error_status = || -> Cow<str> {
+        match b.status.filter(|s| *s >= 400) {
+            Some(s) => Cow::Owned(cat(&[
+                ", also on error responses (this one was ",
+                itoa::Buffer::new().format(s),
+                ")",
+            ])),
+            None => Cow::Borrowed(""),
+        }
+    };
     let failure = &b.failure;
     let value = match failure {
         Failure::AllowOriginMultiple { value }
@@ -54,11 +74,11 @@ pub(crate) fn fix_for(b: &Blocked, flow: &Flow, _page_origin: &str, include: boo
     };
     let fill = |name: &str| -> Option<Cow<str>> {
         Some(match name {
-            "on" => Cow::Borrowed(on.as_str()),
+            "on" => Cow::Owned(on()),
             "url" => Cow::Borrowed(url.as_str()),
             "origin" => Cow::Borrowed(origin.as_str()),
-            "allow_origin" => Cow::Borrowed(allow_origin.as_str()),
-            "error_status" => Cow::Borrowed(error_status.as_str()),
+            "allow_origin" => allow_origin(),
+            "error_status" => error_status(),
             "value" => Cow::Borrowed(value),
             "hint" => Cow::Borrowed(if value.eq_ignore_ascii_case(origin) && value != origin {
                 " (the comparison is case-sensitive)"
@@ -109,6 +129,15 @@ pub(crate) fn fix_for(b: &Blocked, flow: &Flow, _page_origin: &str, include: boo
         })
     };
     registry::render(registry::fix_template(failure.kind()), fill)
+}
+
+/// The pieces one after another, in one allocation.
+fn cat(pieces: &[&str]) -> String {
+    let mut out = String::with_capacity(pieces.iter().map(|p| p.len()).sum());
+    for p in pieces {
+        out.push_str(p);
+    }
+    out
 }
 
 /// Whether the actual response of `hop` needs the header a failed preflight lacked as well: the

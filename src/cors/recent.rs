@@ -18,7 +18,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::browser::Browser;
-use super::engine::{AllowLists, ALLOW_HEADERS, ALLOW_METHODS, MAX_AGE};
+use super::engine::{AllowLists, Names, ALLOW_HEADERS, ALLOW_METHODS, MAX_AGE};
 use super::headers::{
     author_headers, has_value_rule, judge_author_headers, Positions, ValueEncoding,
 };
@@ -189,8 +189,9 @@ struct Authored {
 /// Sets of values (pieces as [`Table`] keeps them) and their answers, most recent last.
 type ValueSets = smallvec::SmallVec<[(Vec<u8>, Shared); 1]>;
 
-/// Answers per browser and value encoding ([`slot_of`]).
-type Answers = [Option<Vec<String>>; 6];
+/// Answers per browser and value encoding ([`slot_of`]), shared lists: a hit hands out the
+/// list, not a copy of its strings.
+type Answers = [Option<Names>; 6];
 
 /// One set of values' answers, shared with the flows' hops that send them ([`HopJudged`]).
 type Shared = Rc<RefCell<Answers>>;
@@ -291,16 +292,9 @@ impl HopJudged {
     }
 
     /// `browser`'s unsafe names ([`judge_author_headers`]) where remembered.
-    pub(crate) fn remembered(&self, browser: Browser, enc: ValueEncoding) -> Option<Vec<String>> {
+    pub(crate) fn remembered(&self, browser: Browser, enc: ValueEncoding) -> Option<Names> {
         let answers = self.answers.as_ref()?.try_borrow().ok()?;
-        // An empty list (most requests) without a call into the allocator's clone path.
-        answers[slot_of(browser, enc)].as_ref().map(|names| {
-            if names.is_empty() {
-                Vec::new()
-            } else {
-                names.clone()
-            }
-        })
+        answers[slot_of(browser, enc)].clone()
     }
 
     /// `browser`'s unsafe names among `headers` (the request this was made for), remembered
@@ -310,11 +304,16 @@ impl HopJudged {
         browser: Browser,
         enc: ValueEncoding,
         headers: &[(&[u8], &[u8])],
-    ) -> Vec<String> {
+    ) -> Names {
         if let Some(names) = self.remembered(browser, enc) {
             return names;
         }
-        let names = judge_author_headers(browser, headers, &self.authored.positions, enc);
+        let names = Names::new(judge_author_headers(
+            browser,
+            headers,
+            &self.authored.positions,
+            enc,
+        ));
         if let Some(mut answers) = self.answers.as_ref().and_then(|a| a.try_borrow_mut().ok()) {
             answers[slot_of(browser, enc)] = Some(names.clone());
         }
@@ -387,8 +386,11 @@ mod tests {
                     for enc in [ValueEncoding::Latin1, ValueEncoding::Utf8] {
                         let want = judge_author_headers(b, &headers, &fresh, enc);
                         // Asked twice: the second answer is the remembered one.
-                        prop_assert_eq!(&hop.judged(b, enc, &headers), &want);
-                        prop_assert_eq!(&HopJudged::of(&headers).judged(b, enc, &headers), &want);
+                        prop_assert_eq!(&*hop.judged(b, enc, &headers), &want[..]);
+                        prop_assert_eq!(
+                            &*HopJudged::of(&headers).judged(b, enc, &headers),
+                            &want[..]
+                        );
                     }
                 }
             }

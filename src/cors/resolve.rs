@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::browser::{Browser, PerBrowser, ALL_BROWSERS};
 use super::cache::PreflightCache;
-use super::engine::{evaluate, Context, Decision, Evaluation, Missing, PerHop};
+use super::engine::{evaluate_into, Context, Decision, Evaluation, Missing, PerHop};
 use super::headers::header_str;
 use super::note::{Alternative, AlternativeOutcome, Note};
 use super::origin::{canonical_origin, origin_of, same_origin};
@@ -293,7 +293,8 @@ impl Resolver {
         // `same_hops` are of `facts.page_origin`, which `page_origin` is.
         judge.names_memo.know_same_origin(page_origin, same_hops);
         let options = credential_options(&facts);
-        let mut rec_evals = judge.readings(caches, recorder, options, &[], &[]);
+        let mut rec_evals = Readings::new();
+        judge.readings(&mut rec_evals, caches, recorder, options, &[], &[]);
         if delivered_outside_cors(flow, &first, &facts, &rec_evals) {
             return not_cors_resolution(recorder, facts, Note::DeliveredOutsideCors);
         }
@@ -308,12 +309,11 @@ impl Resolver {
             // Each verdict and evaluation written into its place, not moved through a pair.
             if b == recorder {
                 let notes = rec_notes.clone();
-                browsers[b] = judge.verdict(b, &rec_evals, rec_choice, notes, true);
+                judge.verdict(&mut browsers[b], b, &rec_evals, rec_choice, notes, true);
             } else {
-                let (v, choice) =
-                    judge.derive(caches, b, credentials, &recording, options, &browsers);
-                browsers[b] = v;
-                chosen[b] = choice;
+                let so_far = browsers[recorder].verdict;
+                let (v, c) = (&mut browsers[b], &mut chosen[b]);
+                judge.derive(caches, b, credentials, &recording, options, so_far, v, c);
             }
         }
         // The recorder's chosen evaluation, moved out once the others no longer read it.
@@ -599,43 +599,50 @@ impl Judge<'_> {
     /// The engine's evaluation of the flow for `browser` under each credentials mode of
     /// `options`, given what the recorder's reading tells (`passed`, `names`; empty for the
     /// recorder itself).
+    ///
+    /// Written into `evals` (empty), the caller's: returned, the list (608 bytes) was copied.
     fn readings(
         &self,
+        evals: &mut Readings,
         caches: &PerBrowser<PreflightCache>,
         browser: Browser,
         options: &[bool],
         passed: &[bool],
         names: &[super::engine::Names],
-    ) -> Readings {
-        options
-            .iter()
-            .map(|&include| {
-                let cx = Context {
-                    browser,
-                    recorder: self.recorder,
-                    include,
-                    page_origin: self.page_origin,
-                    cache: &caches[browser],
-                    recorder_passed_preflight: passed,
-                    recorder_unsafe_names: names,
-                    is_font: self.facts.is_font,
-                    evidence: Some(self.evidence),
-                    names_memo: Some(&self.names_memo),
-                };
-                (include, evaluate(self.flow, &cx))
-            })
-            .collect()
+    ) {
+        for &include in options {
+            let cx = Context {
+                browser,
+                recorder: self.recorder,
+                include,
+                page_origin: self.page_origin,
+                cache: &caches[browser],
+                recorder_passed_preflight: passed,
+                recorder_unsafe_names: names,
+                is_font: self.facts.is_font,
+                evidence: Some(self.evidence),
+                names_memo: Some(&self.names_memo),
+            };
+            // Evaluated in its place in the list, not returned and moved in.
+            evals.push((include, Evaluation::empty()));
+            if let Some((_, ev)) = evals.last_mut() {
+                evaluate_into(self.flow, &cx, ev);
+            }
+        }
     }
 
+    /// Writes `browser`'s verdict from its readings into `v` (in place: a verdict is 288 bytes).
     fn verdict(
         &self,
+        v: &mut BrowserVerdict,
         browser: Browser,
         evals: &[(bool, Evaluation)],
         choice: Option<usize>,
         notes: Vec<Note>,
         is_recorder: bool,
-    ) -> BrowserVerdict {
+    ) {
         verdict_from(
+            v,
             browser,
             self.flow,
             self.facts,
@@ -650,8 +657,10 @@ impl Judge<'_> {
 
     /// Decides another browser's verdict from the rules and the recorder's reading, then the
     /// overrides: the recorder's outcome where both faced the same hidden answer, Firefox's
-    /// network errors, and a recording that contradicts the rules. `so_far` holds the verdicts
-    /// of the browsers before `b` (the others are still `unknown`). Returns the verdict and the evaluation its cache commits.
+    /// network errors, and a recording that contradicts the rules. `recorder_verdict` is the
+    /// recorder's verdict so far (`unknown` while it is not decided). Writes the verdict into
+    /// `v` and the evaluation its cache commits into `chosen` (in place: both are large).
+    #[allow(clippy::too_many_arguments)]
     fn derive(
         &self,
         caches: &PerBrowser<PreflightCache>,
@@ -659,20 +668,23 @@ impl Judge<'_> {
         credentials: Credentials,
         rec: &Recording,
         options: &'static [bool],
-        so_far: &PerBrowser<BrowserVerdict>,
-    ) -> (BrowserVerdict, Option<(bool, Evaluation)>) {
+        recorder_verdict: Verdict,
+        v: &mut BrowserVerdict,
+        chosen: &mut Option<(bool, Evaluation)>,
+    ) {
         let opts = derived_options(credentials, rec, &self.facts.observed, options);
-        let mut evals = self.readings(caches, b, opts, &rec.passed, rec.names);
+        let mut evals = Readings::new();
+        self.readings(&mut evals, caches, b, opts, &rec.passed, rec.names);
         let (choice, note) = combine(b, &evals);
-        let mut v = self.verdict(b, &evals, choice, note.into_iter().collect(), false);
+        self.verdict(v, b, &evals, choice, note.into_iter().collect(), false);
         if v.verdict == Verdict::Unknown && same_hidden_answer(&evals, rec.evals, rec.choice) {
-            adopt_recorder_outcome(&mut v, self.recorder, so_far, self.facts);
+            adopt_recorder_outcome(v, self.recorder, recorder_verdict, self.facts);
         }
         if let Some(n) = firefox_network_error(b, self.flow, &self.facts.observed) {
-            v = n;
+            *v = n;
         }
-        if contradicted(&self.facts.observed, rec, &v) {
-            v = plain(
+        if contradicted(&self.facts.observed, rec, v) {
+            *v = plain(
                 b,
                 Verdict::Unknown,
                 vec![Note::Contradicted {
@@ -682,7 +694,7 @@ impl Judge<'_> {
             );
         }
         // The chosen evaluation is moved out, not cloned: nothing reads the others after.
-        (v, choice.map(|i| evals.swap_remove(i)))
+        *chosen = choice.map(|i| evals.swap_remove(i));
     }
 }
 
@@ -718,11 +730,11 @@ fn derived_options(
 fn adopt_recorder_outcome(
     v: &mut BrowserVerdict,
     recorder: Browser,
-    so_far: &PerBrowser<BrowserVerdict>,
+    recorder_verdict: Verdict,
     facts: &Facts,
 ) {
     let decided =
-        Some(so_far[recorder].verdict).filter(|r| matches!(r, Verdict::Allowed | Verdict::Blocked));
+        Some(recorder_verdict).filter(|r| matches!(r, Verdict::Allowed | Verdict::Blocked));
     if let Some(outcome) = decided.or(recorder_outcome(facts)) {
         v.verdict = outcome;
         v.notes = vec![Note::SameRequestsAs {
@@ -1320,6 +1332,7 @@ pub(crate) fn describe_missing(m: &Missing) -> String {
 /// recording browser, what the evidence overrides.
 #[allow(clippy::too_many_arguments)]
 fn verdict_from(
+    v: &mut BrowserVerdict,
     browser: Browser,
     flow: &Flow,
     facts: &Facts,
@@ -1329,15 +1342,15 @@ fn verdict_from(
     notes: Vec<Note>,
     is_recorder: bool,
     fixes: &Fixes,
-) -> BrowserVerdict {
-    let mut v = plain(browser, Verdict::Unknown, notes);
+) {
+    *v = plain(browser, Verdict::Unknown, notes);
     let Some((include, ev)) = choice.map(|i| &evals[i]) else {
         if is_recorder {
             if let Some(o) = recorder_outcome(facts) {
                 v.verdict = o;
             }
         }
-        return v;
+        return;
     };
     v.cache_hits = ev.cache_hits.clone();
     match &ev.decision {
@@ -1346,7 +1359,7 @@ fn verdict_from(
             v.verdict = Verdict::NotCors;
             v.notes = vec![Note::NotCors(*n)];
         }
-        Decision::Blocked(b) => name_block(&mut v, b, flow, facts, page_origin, *include, fixes),
+        Decision::Blocked(b) => name_block(v, b, flow, facts, page_origin, *include, fixes),
         Decision::Undecidable(m) => {
             v.notes.push(Note::Missing(m.clone()));
             if is_recorder {
@@ -1359,9 +1372,8 @@ fn verdict_from(
     v.notes
         .extend(ev.notes.iter().cloned().map(Note::Counterfactual));
     if is_recorder {
-        evidence_wins(&mut v, &facts.observed);
+        evidence_wins(v, &facts.observed);
     }
-    v
 }
 
 /// Decides how `v.browser` reports the block `b`: its reason name, failed parameter, console
@@ -2675,7 +2687,7 @@ mod tests {
             names_memo: None,
         };
         let mut caches = new_caches();
-        let passed = evaluate(&flow, &cx(&caches[Browser::Chromium]));
+        let passed = super::super::engine::evaluate(&flow, &cx(&caches[Browser::Chromium]));
         assert_eq!(passed.passed.len(), 1);
         let mut blocked = passed.clone();
         blocked.decision = Decision::Blocked(Blocked {
