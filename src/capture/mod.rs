@@ -439,30 +439,18 @@ pub fn read_capture(
             });
             return;
         };
-        // The report targets are gathered only for a sweep (one packet in many thousands).
+        let mut out = Out {
+            diag,
+            stats: &mut stats,
+            exchanges: &mut done,
+            losses: &mut losses,
+        };
         if table.tick(meta.ts) {
-            table.sweep(
-                &meta,
-                &mut Out {
-                    diag,
-                    stats: &mut stats,
-                    exchanges: &mut done,
-                    losses: &mut losses,
-                },
-            );
+            table.sweep(&meta, &mut out);
         }
-        if let Some(seg) = decoder.frame(link, pkt.data, &meta, diag) {
-            stats.tcp_packets += 1;
-            table.process(
-                &seg,
-                &meta,
-                &mut Out {
-                    diag,
-                    stats: &mut stats,
-                    exchanges: &mut done,
-                    losses: &mut losses,
-                },
-            );
+        if let Some(seg) = decoder.frame(link, pkt.data, &meta, out.diag) {
+            out.stats.tcp_packets += 1;
+            table.process(&seg, &meta, &mut out);
         }
         // Recorded before this packet's exchanges can move pairing on (as the parallel merge).
         if !losses.is_empty() {
