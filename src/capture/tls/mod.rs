@@ -575,8 +575,6 @@ impl TlsConn {
     }
 }
 
-/// Runs the HTTP/1.x parser, which builds `http://` URLs from the Host header, and gives the
-/// exchanges it emits their real scheme.
 /// The longest protected record that cannot hold a request: an alert (TLS 1.3: 2 bytes, the
 /// content type and a 16-byte tag; TLS 1.2 AES-GCM: 2 bytes, an 8-byte nonce and the tag). The
 /// smallest request is longer: an HTTP/2 HEADERS frame of indexed fields is 9 + 4 bytes, an
@@ -607,6 +605,8 @@ fn may_hold_request(data: &[u8]) -> bool {
     !rest.is_empty()
 }
 
+/// Runs the HTTP/1.x parser, which builds `http://` URLs from the Host header, and gives the
+/// exchanges it emits their real scheme.
 fn with_https(ctx: &mut Ctx<'_>, f: impl FnOnce(&mut Ctx<'_>)) {
     let before = ctx.out.len();
     f(ctx);
