@@ -588,7 +588,7 @@ enum Record<'a> {
     Skipped(usize),
 }
 
-/// Hands on the whole records of the usual pcap format (see [`plain_record`]) at the front of
+/// Hands on the whole records of the usual pcap format ([`plain_record`]) at the front of
 /// `buf[*pos..end]`, each as [`legacy_record`] and [`hand_on`] would for a little-endian file
 /// of a decodable link type; stops at the first record that is not all there, claims more
 /// than `max_caplen` or is over `max_record` bytes, which the general loop then reads.
@@ -604,40 +604,31 @@ fn usual_records(
     max_record: usize,
     f: &mut impl FnMut(&RawPacket<'_>),
 ) {
-    let word =
-        |h: &[u8; 16], at: usize| u32::from_le_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]]);
     // Only what was read: the block's bytes past `end` are stale.
     let buf = buf.get(..end).unwrap_or(&[]);
-    while let Some(h) = buf
-        .get(*pos..(*pos).saturating_add(16))
-        .and_then(|h| <&[u8; 16]>::try_from(h).ok())
-    {
-        let caplen = word(h, 8);
-        let at = *pos + 16;
-        let consumed = 16 + caplen as usize;
-        if caplen > max_caplen || consumed > max_record {
+    while let Some((consumed, b)) = buf.get(*pos..).and_then(|d| plain_record(d, false)) {
+        if b.caplen > max_caplen || consumed > max_record {
             return;
         }
-        let Some(data) = buf.get(at..consumed + *pos) else {
-            return;
-        };
         *number += 1;
         f(&RawPacket {
             number: *number,
             offset: base + *pos as u64,
-            ts: to_micros(
-                u64::from(word(h, 0)) * units + u64::from(word(h, 4)),
-                units,
-                0,
-            ),
+            ts: legacy_ts(&b, units),
             link: Some(link),
             dlt: 0,
-            data,
-            orig_len: word(h, 12),
-            at,
+            data: b.data,
+            orig_len: b.origlen,
+            at: *pos + 16,
         });
         *pos += consumed;
     }
+}
+
+/// A pcap record's time in microseconds, from its two header words in the file's `units`.
+#[inline(always)]
+fn legacy_ts(b: &LegacyPcapBlock<'_>, units: u64) -> Micros {
+    to_micros(u64::from(b.ts_sec) * units + u64::from(b.ts_usec), units, 0)
 }
 
 /// Decides one pcap record: damage when its header claims a bogus length, else its packet
@@ -665,7 +656,7 @@ fn legacy_record<'a>(
         Some(i) => (i.units, i.link),
         None => (1_000_000, Err(-1)),
     };
-    let ts = to_micros(u64::from(b.ts_sec) * units + u64::from(b.ts_usec), units, 0);
+    let ts = legacy_ts(&b, units);
     Ok(Record::Read {
         consumed,
         packet: Some((link, ts, b.data, b.origlen)),
