@@ -963,25 +963,16 @@ fn unsafe_names(
 
 /// The hop's recorded preflight's announced names ([`Announced`]): the same for every browser.
 fn announced_names(sent: bool, req: &Request, preflight: Option<&Exchange>) -> Announced {
-    const ACRH: &str = "access-control-request-headers";
-    let headers = &preflight?.request.headers;
-    let mut lines = headers.get_all(ACRH);
-    let first = crate::model::trim_http_ws(lines.next()?);
-    // One line (the usual case) is its joined value (`get_joined`): parsed in place, not
-    // copied first.
-    let joined;
-    let list = match lines.next() {
-        None => first,
-        Some(_) => {
-            joined = headers.get_joined(ACRH)?;
-            &joined[..]
-        }
-    };
+    // One line (the usual case) is parsed in place, not copied first.
+    let list = preflight?
+        .request
+        .headers
+        .get_value("access-control-request-headers")?;
     // Both lists are request-controlled and may be long: one set, not a scan per name (a
     // short list is scanned as `NameSet` scans it, without building one).
     let sent_iter = || req.headers.iter().filter(move |_| sent).map(|(n, _)| n);
     let sent_names = (sent_iter().nth(NameSet::SCAN).is_some()).then(|| NameSet::new(sent_iter()));
-    let names = parse_request_headers_list(list);
+    let names = parse_request_headers_list(&list);
     // Collected straight into the shared list (its length is known: one allocation).
     Some(
         names

@@ -330,16 +330,25 @@ impl Headers {
         out
     }
 
-    /// `get_joined` as text (bytes that are not UTF-8 are escaped as `\xNN`).
-    pub(crate) fn get_str(&self, name: &str) -> Option<String> {
+    /// `get_joined` without a copy where `name` has one line (the usual case): that line's
+    /// trimmed value is the joined value.
+    pub(crate) fn get_value(&self, name: &str) -> Option<std::borrow::Cow<'_, [u8]>> {
         let mut lines = self.get_all(name);
         let first = lines.next()?;
         if lines.next().is_none() {
-            // One line (the usual case): no joined copy first.
-            return Some(escape_bytes(trim_http_ws(first)));
+            return Some(std::borrow::Cow::Borrowed(trim_http_ws(first)));
         }
-        self.get_joined(name)
-            .map(|v| String::from_utf8(v).unwrap_or_else(|e| escape_bytes(e.as_bytes())))
+        self.get_joined(name).map(std::borrow::Cow::Owned)
+    }
+
+    /// `get_joined` as text (bytes that are not UTF-8 are escaped as `\xNN`).
+    pub(crate) fn get_str(&self, name: &str) -> Option<String> {
+        Some(match self.get_value(name)? {
+            std::borrow::Cow::Borrowed(one) => escape_bytes(one),
+            std::borrow::Cow::Owned(v) => {
+                String::from_utf8(v).unwrap_or_else(|e| escape_bytes(e.as_bytes()))
+            }
+        })
     }
 }
 
