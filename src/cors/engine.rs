@@ -16,6 +16,7 @@ use super::origin::{
     gurl_valid, has_credentials, is_http_scheme, resolve_location, same_origin, without_credentials,
 };
 use super::reason::{Blocked, Failure, Stage};
+use super::recent::{final_slot, Finals, HopJudged};
 use crate::model::Flow;
 use crate::model::{escape_bytes, Exchange, Headers, Request, Response};
 
@@ -161,7 +162,10 @@ pub(crate) struct NamesMemo {
     names: Memo<(usize, Browser, Browser, ValueEncoding), Names>,
     /// Hop and what its header names tell, its author headers
     /// ([`author_headers`](super::headers::author_headers)) among them.
-    authors: std::cell::RefCell<smallvec::SmallVec<[(usize, super::recent::HopJudged); 2]>>,
+    authors: std::cell::RefCell<smallvec::SmallVec<[(usize, HopJudged); 2]>>,
+    /// Sent hop and its final answers shared across flows ([`Finals`]; `None`: not
+    /// remembered).
+    finals: std::cell::RefCell<smallvec::SmallVec<[(usize, Option<Finals>); 2]>>,
     /// Hop and its preflight's announced names ([`Announced`]).
     announced: Memo<usize, Announced>,
     /// (Hop, page origin) and whether the hop's URL is of that origin.
@@ -174,6 +178,13 @@ pub(crate) struct NamesMemo {
     /// input holds it.
     access: AccessMemo,
 }
+
+/// A request's header list, on the stack: a request has a few dozen headers at most, but for
+/// an attack.
+type HeaderList<'h> = smallvec::SmallVec<[(&'h [u8], &'h [u8]); 32]>;
+
+/// The preflight's list of the unsafe names it announces.
+const REQUEST_HEADERS: &str = "access-control-request-headers";
 
 /// [`NamesMemo::allow_lists`]: a hop and its preflight response's allow lists.
 type HopLists = (usize, Rc<AllowLists>);
@@ -382,10 +393,9 @@ impl NamesMemo {
             return names;
         }
         // On the stack: a request has a few dozen headers at most, but for an attack.
-        let list: smallvec::SmallVec<[(&[u8], &[u8]); 32]> = headers.iter().collect();
+        let list: HeaderList = headers.iter().collect();
         if known.is_none() {
-            let judged = super::recent::HopJudged::of(&list);
-            self.authors.borrow_mut().push((hop, judged));
+            self.authors.borrow_mut().push((hop, HopJudged::of(&list)));
         }
         let authors = self.authors.borrow();
         match authors.iter().find(|(h, _)| *h == hop) {
@@ -397,6 +407,27 @@ impl NamesMemo {
                 enc,
             )),
         }
+    }
+
+    /// Sent hop `hop`'s final answers shared across flows ([`HopJudged::finals`]), found on
+    /// the first call: `req` is the hop's request, `preflight` its recorded preflight.
+    fn finals(&self, hop: usize, req: &Request, preflight: Option<&Exchange>) -> Option<Finals> {
+        if let Some((_, f)) = self.finals.borrow().iter().find(|(h, _)| *h == hop) {
+            return f.clone();
+        }
+        if !self.authors.borrow().iter().any(|(h, _)| *h == hop) {
+            let list: HeaderList = req.headers.iter().collect();
+            self.authors.borrow_mut().push((hop, HopJudged::of(&list)));
+        }
+        let announced = preflight.map(|p| p.request.headers.get_value(REQUEST_HEADERS));
+        let finals = self
+            .authors
+            .borrow()
+            .iter()
+            .find(|(h, _)| *h == hop)
+            .and_then(|(_, j)| j.finals(announced.as_ref().map(|a| a.as_deref())));
+        self.finals.borrow_mut().push((hop, finals.clone()));
+        finals
     }
 
     /// Whether hop `hop`'s URL `url` is of `page_origin` ([`same_origin`]), asked by every
@@ -955,19 +986,36 @@ fn unsafe_names(
             browser, recorder, sent, req, preflight, enc, memo, &announced,
         )
     };
-    match memo {
-        Some((m, hop)) => m.get_or((hop, browser, recorder, enc), compute),
-        None => compute(),
-    }
+    let Some((m, hop)) = memo else {
+        return compute();
+    };
+    m.get_or((hop, browser, recorder, enc), || {
+        // A sent hop's answer is shared across flows (`Finals`): asked once per request and
+        // preflight that read alike.
+        let finals = if sent {
+            m.finals(hop, req, preflight)
+        } else {
+            None
+        };
+        let slot = final_slot(browser, recorder, enc);
+        let known = finals
+            .as_ref()
+            .and_then(|f| f.try_borrow().ok().and_then(|f| f[slot].clone()));
+        if let Some(names) = known {
+            return names;
+        }
+        let names = compute();
+        if let Some(mut f) = finals.as_ref().and_then(|f| f.try_borrow_mut().ok()) {
+            f[slot] = Some(names.clone());
+        }
+        names
+    })
 }
 
 /// The hop's recorded preflight's announced names ([`Announced`]): the same for every browser.
 fn announced_names(sent: bool, req: &Request, preflight: Option<&Exchange>) -> Announced {
     // One line (the usual case) is parsed in place, not copied first.
-    let list = preflight?
-        .request
-        .headers
-        .get_value("access-control-request-headers")?;
+    let list = preflight?.request.headers.get_value(REQUEST_HEADERS)?;
     // Both lists are request-controlled and may be long: one set, not a scan per name (a
     // short list is scanned as `NameSet` scans it, without building one).
     let sent_iter = || req.headers.iter().filter(move |_| sent).map(|(n, _)| n);
@@ -1635,6 +1683,84 @@ mod tests {
                             evaluate(&f, &plain_cx(b, include, &cache, Some(&memo))),
                             evaluate(&f, &plain_cx(b, include, &cache, None))
                         );
+                    }
+                }
+            }
+        }
+    }
+
+    /// A hop's unsafe names shared across flows (`recent::Finals`) are the ones computed
+    /// without a memo, for every browser, recorder and value encoding: each row's request and
+    /// preflight asked by two flows in turn (the second reads the first's answers), with rows
+    /// that differ only in case, order or a value between them.
+    #[test]
+    fn shared_unsafe_names_are_computed_ones() {
+        // (Request headers, the preflight's Access-Control-Request-Headers lines (`None`: no
+        // preflight), whether the request was sent.)
+        type Row<'a> = (HeaderList<'a>, Option<&'a [&'a str]>, bool);
+        let json = ("Content-Type", "application/json");
+        let rows: &[Row] = &[
+            (&[], None, true),
+            (&[json], None, true),
+            (&[("content-type", "application/json")], None, true),
+            (&[("Content-Type", "text/plain")], None, true),
+            (&[json, ("X-A", "1")], Some(&["content-type,x-a"]), true),
+            (&[json, ("x-a", "1")], Some(&["Content-Type, X-A"]), true),
+            // Duplicates, in the request and in the list.
+            (&[("X-A", "1"), ("x-a", "2")], Some(&["x-a, X-A,x-a"]), true),
+            (&[("X-A", "1")], Some(&["x-a", "x-b"]), true),
+            // Empty and whitespace-only lists, and none at all.
+            (&[("X-A", "1")], Some(&[""]), true),
+            (&[("X-A", "1")], Some(&[" ,\t, "]), true),
+            (&[("X-A", "1")], Some(&[]), true),
+            (&[("X-A", "1")], Some(&["*"]), true),
+            // A name another browser safelists by value; a value only some browsers take.
+            (&[("DPR", "2")], Some(&["dpr"]), true),
+            (&[("DPR", "x")], Some(&["dpr"]), true),
+            (&[("Accept", "caf\u{e9}")], None, true),
+            (&[("Range", "bytes=0-")], Some(&["range"]), true),
+            // The browser's own no-cache pair, and a script's.
+            (
+                &[("Cache-Control", "no-cache"), ("Pragma", "no-cache")],
+                None,
+                true,
+            ),
+            (
+                &[("Cache-Control", "no-store"), ("Pragma", "no-cache")],
+                None,
+                true,
+            ),
+            // Only the preflight was sent.
+            (&[json, ("X-A", "1")], Some(&["content-type,x-a"]), false),
+            (&[json], Some(&["x-b"]), false),
+        ];
+        let hop = |(req, acrh, sent): &Row| {
+            let preflight = acrh.map(|lines| {
+                let pf: Vec<(&str, &str)> = lines
+                    .iter()
+                    .map(|l| ("Access-Control-Request-Headers", *l))
+                    .collect();
+                x("OPTIONS", API, &pf, Some((204, &[])))
+            });
+            (x("PUT", API, req, Some((200, &[]))), preflight, *sent)
+        };
+        let encodings = [ValueEncoding::Latin1, ValueEncoding::Utf8];
+        for round in 0..2 {
+            for row in rows {
+                let (ex, pf, sent) = hop(row);
+                let memo = NamesMemo::default();
+                for b in crate::browser::ALL_BROWSERS {
+                    for r in crate::browser::ALL_BROWSERS {
+                        for enc in encodings {
+                            let ask = |memo| {
+                                unsafe_names(b, r, sent, &ex.request, pf.as_ref(), enc, memo)
+                            };
+                            assert_eq!(
+                                *ask(Some((&memo, 0))),
+                                *ask(None),
+                                "round {round}, {row:?}, {b:?} recorded by {r:?}, {enc:?}"
+                            );
+                        }
                     }
                 }
             }
