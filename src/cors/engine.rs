@@ -208,7 +208,30 @@ pub(crate) struct AllowLists {
     /// What a passed preflight with these lists allows ([`Allowed`]), per max-age made (the
     /// browsers' caps differ): the same for every browser and flow that reads these lists.
     allowed: std::cell::RefCell<smallvec::SmallVec<[Allowed; 2]>>,
+    /// The checks of these lists that passed ([`check_preflight`] past the answer's status and
+    /// Allow-Origin), by all that decides them; the last [`PASSES`], most recent last.
+    passes: std::cell::RefCell<Vec<Pass>>,
 }
+
+/// A check of a preflight's allow lists that passed: the browser, credentials mode, method
+/// and unsafe names it was made for, and what the preflight allowed. A passed check reads
+/// nothing else (a failed one also the request's header case, for WebKit's message: those
+/// are checked each time). Shared with every flow whose preflight answers with the same lists
+/// (it was parsing the tokens, matching the names and capping the max-age per evaluation).
+struct Pass {
+    browser: Browser,
+    include: bool,
+    method: Box<str>,
+    names: Box<[String]>,
+    allowed: Allowed,
+}
+
+/// Passed checks kept per allow lists: a server's preflights vary in browser (3), credentials
+/// mode (2), method and names (pl20: 24 in all).
+const PASSES: usize = 32;
+
+/// The longest unsafe names (their bytes together) a remembered pass holds.
+const PASS_NAMES_BYTES: usize = 1024;
 
 pub(super) const ALLOW_METHODS: &str = "access-control-allow-methods";
 pub(super) const ALLOW_HEADERS: &str = "access-control-allow-headers";
@@ -239,7 +262,54 @@ impl AllowLists {
             headers: allowed_headers,
             max_age: header_str(headers, MAX_AGE).map(Cow::into_owned),
             allowed: Default::default(),
+            passes: Default::default(),
         }
+    }
+
+    /// What a passed check for (`browser`, `include`, `method`, `names`) allowed, where one
+    /// passed.
+    fn passed(
+        &self,
+        browser: Browser,
+        include: bool,
+        method: &str,
+        names: &[String],
+    ) -> Option<Allowed> {
+        let passes = self.passes.try_borrow().ok()?;
+        let pass = passes.iter().rev().find(|p| {
+            p.browser == browser && p.include == include && *p.method == *method && *p.names == *names
+        })?;
+        Some(pass.allowed.clone())
+    }
+
+    /// Remembers that a check for (`browser`, `include`, `method`, `names`) passed, allowing
+    /// `allowed`.
+    fn pass(
+        &self,
+        browser: Browser,
+        include: bool,
+        method: &str,
+        names: &[String],
+        allowed: &Allowed,
+    ) {
+        // Long lists (hostile ones run to thousands of names) are checked each time: the
+        // memo's memory stays small.
+        if names.iter().map(String::len).sum::<usize>() > PASS_NAMES_BYTES {
+            return;
+        }
+        let Ok(mut passes) = self.passes.try_borrow_mut() else {
+            return;
+        };
+        if passes.len() == PASSES {
+            passes.remove(0);
+        }
+        passes.push(Pass {
+            browser,
+            include,
+            method: method.into(),
+            names: names.into(),
+            allowed: allowed.clone(),
+        });
     }
 
     /// `make`'s [`Allowed`] for `max_age`, made once per max-age (`make` must build it from
@@ -1300,6 +1370,12 @@ pub(super) fn check_preflight(
         parse_allow_list_into(resp.headers.get_all(name), &mut items).map(|_| items)
     };
     let lists = memo.map(|m| m.allow_lists(hop, &resp.headers));
+    if let Some(allowed) = lists
+        .as_ref()
+        .and_then(|l| l.passed(cx.browser, cx.include, method, names))
+    {
+        return Ok(allowed);
+    }
     let (methods, allowed_headers) = match &lists {
         Some(l) => (l.tokens(&l.methods), l.tokens(&l.headers)),
         None => (list(ALLOW_METHODS), list(ALLOW_HEADERS)),
@@ -1343,7 +1419,11 @@ pub(super) fn check_preflight(
     let max_age = cx.browser.max_age(max_age_text.as_deref()).unwrap_or(0);
     let make = || Allowed::new(&methods, &allowed_headers, max_age).headers_lowercased();
     Ok(match &lists {
-        Some(l) => l.allowed(max_age, make),
+        Some(l) => {
+            let allowed = l.allowed(max_age, make);
+            l.pass(cx.browser, cx.include, method, names, &allowed);
+            allowed
+        }
         None => make(),
     })
 }
