@@ -1059,27 +1059,20 @@ fn unsafe_names(
     let Some((m, hop)) = memo else {
         return compute();
     };
-    m.get_or((hop, browser, recorder, enc), || {
-        // A sent hop's answer is shared across flows (`Finals`): asked once per request and
-        // preflight that read alike.
-        let finals = if sent {
-            m.finals(hop, req, preflight)
-        } else {
-            None
-        };
-        let slot = final_slot(browser, recorder, enc);
-        let known = finals
-            .as_ref()
-            .and_then(|f| f.try_borrow().ok().and_then(|f| f[slot].clone()));
-        if let Some(names) = known {
-            return names;
-        }
-        let names = compute();
-        if let Some(mut f) = finals.as_ref().and_then(|f| f.try_borrow_mut().ok()) {
-            f[slot] = Some(names.clone());
-        }
-        names
-    })
+    // A sent hop's answer is shared across flows (`Finals`): asked once per request and
+    // preflight that read alike, and found there by every evaluation of the flow.
+    let Some(finals) = sent.then(|| m.finals(hop, req, preflight)).flatten() else {
+        return m.get_or((hop, browser, recorder, enc), compute);
+    };
+    let slot = final_slot(browser, recorder, enc);
+    if let Some(names) = finals.try_borrow().ok().and_then(|f| f[slot].clone()) {
+        return names;
+    }
+    let names = compute();
+    if let Ok(mut f) = finals.try_borrow_mut() {
+        f[slot] = Some(names.clone());
+    }
+    names
 }
 
 /// The hop's recorded preflight's announced names ([`Announced`]): the same for every browser.
