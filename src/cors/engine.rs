@@ -277,7 +277,10 @@ impl AllowLists {
     ) -> Option<Allowed> {
         let passes = self.passes.try_borrow().ok()?;
         let pass = passes.iter().rev().find(|p| {
-            p.browser == browser && p.include == include && *p.method == *method && *p.names == *names
+            p.browser == browser
+                && p.include == include
+                && *p.method == *method
+                && *p.names == *names
         })?;
         Some(pass.allowed.clone())
     }
