@@ -165,7 +165,7 @@ pub(crate) struct NamesMemo {
     authors: std::cell::RefCell<smallvec::SmallVec<[(usize, HopJudged); 2]>>,
     /// Sent hop and its final answers shared across flows ([`Finals`]; `None`: not
     /// remembered).
-    finals: std::cell::RefCell<smallvec::SmallVec<[(usize, Option<Finals>); 2]>>,
+    finals: std::cell::RefCell<smallvec::SmallVec<[HopFinals; 2]>>,
     /// Hop and its preflight's announced names ([`Announced`]).
     announced: Memo<usize, Announced>,
     /// (Hop, page origin) and whether the hop's URL is of that origin.
@@ -185,6 +185,9 @@ type HeaderList<'h> = smallvec::SmallVec<[(&'h [u8], &'h [u8]); 32]>;
 
 /// The preflight's list of the unsafe names it announces.
 const REQUEST_HEADERS: &str = "access-control-request-headers";
+
+/// [`NamesMemo::finals`]: a sent hop and its shared answers, where remembered.
+type HopFinals = (usize, Option<Finals>);
 
 /// [`NamesMemo::allow_lists`]: a hop and its preflight response's allow lists.
 type HopLists = (usize, Rc<AllowLists>);
@@ -453,7 +456,7 @@ impl NamesMemo {
 
     /// Hop `hop`'s unsafe names as `browser` judges its request's author headers
     /// ([`judge_author_headers`](super::headers::judge_author_headers)), by what the request's
-    /// headers tell ([`HopJudged`](super::recent::HopJudged)), found once per hop; the list of
+    /// headers tell ([`HopJudged`]), found once per hop; the list of
     /// `headers` is made only where a browser's answer is not remembered.
     fn judged(&self, hop: usize, browser: Browser, enc: ValueEncoding, headers: &Headers) -> Names {
         let known = self
