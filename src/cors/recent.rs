@@ -1,7 +1,7 @@
 //! Owns the per-thread memo of header readings across flows: a request's author headers
 //! ([`author_headers`]) and each browser's unsafe names among them ([`judge_author_headers`]),
-//! and a preflight response's allow lists ([`AllowLists`]), looked up by the exact bytes each
-//! reads.
+//! a sent hop's final unsafe names by its preflight's announced list ([`Finals`]), and a
+//! preflight response's allow lists ([`AllowLists`]), looked up by the exact bytes each reads.
 //!
 //! A page sends the same few header sets again and again (pl20: two author sets cover 70 % of
 //! its requests), and judging them was the largest per-flow cost of deciding (`unsafe_names`,
@@ -10,9 +10,10 @@
 //! headers' names; its entry ([`Authored`]) keeps each browser's and value encoding's answers
 //! under the values of the author headers some browser has a value rule for
 //! ([`has_value_rule`]: any other name is unsafe whatever its value), the rest of what
-//! `judge_author_headers` reads. A hit compares the whole key, piece by piece, in place (a key
-//! is copied only when it is remembered). Bounded: a fixed number of slots and of value sets
-//! per slot, and keys longer than [`MAX_KEY`] are judged without the memo.
+//! `judge_author_headers` reads, and under each announced list the final answers. A lookup
+//! writes the key once into a scratch buffer and compares it whole. Bounded: a fixed number
+//! of slots, of value sets per slot and of announced lists per value set, and keys longer than
+//! [`MAX_KEY`] are judged without the memo.
 
 use std::cell::RefCell;
 use std::rc::Rc;
