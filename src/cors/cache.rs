@@ -22,15 +22,25 @@ struct Item {
 const INDEX_FROM: usize = 16;
 
 /// An entry's methods or header names, in the order first allowed. Entries live for their
-/// max-age (minutes), so a capture holds every entry of its last minutes at once: the names
-/// share one string (two allocations per list, not two per name), and a short list is
-/// scanned. A list grown past [`INDEX_FROM`] names (a per-item cache grows with every
-/// preflight of its URL) gets an index by lower-cased name, so that a run of preflights with
-/// thousands of names stays linear (issue 18).
+/// max-age (minutes), so a capture holds every entry of its last minutes at once: a fresh
+/// entry's names are spans of the text of the [`Allowed`] that made it (shared, not copied:
+/// a fresh entry was seven allocations), names a later preflight adds share one string, and
+/// a short list is scanned. A list grown past [`INDEX_FROM`] names (a per-item cache grows
+/// with every preflight of its URL) gets an index by lower-cased name, so that a run of
+/// preflights with thousands of names stays linear (issue 18).
 #[derive(Clone, Debug, Default)]
 struct Items {
+    /// The text of the [`Allowed`] that made the entry; its names are `base_len` bytes from
+    /// `base_start`. An item's `at` counts from `base_start`, and past `base_len` into `text`
+    /// (the offsets a list of its names alone would have).
+    base: Option<Arc<str>>,
+    base_start: usize,
+    base_len: usize,
+    /// Names added by merges.
     text: String,
-    list: Vec<Item>,
+    /// Kept inline up to a preflight's usual few names (the allocation was most of an
+    /// entry's cost).
+    list: smallvec::SmallVec<[Item; 4]>,
     /// Lower-cased name -> positions in `list` of the items of that name, the first one first
     /// (a list can repeat a name in another case; the later ones are never refreshed). Boxed:
     /// most lists never have one, and a map inline would double their size.
@@ -39,23 +49,49 @@ struct Items {
 }
 
 impl Items {
-    /// The items `names` (`count` of them, `bytes` long together).
-    fn new<'a>(
-        names: impl Iterator<Item = &'a str>,
-        (count, bytes): (usize, usize),
-        expires: Micros,
-    ) -> Self {
+    /// The items of `allowed`'s names whose ends are `ends`, the first starting at `start`.
+    fn new(allowed: &Allowed, start: usize, ends: &[usize], expires: Micros) -> Self {
+        let base_len = ends.last().map_or(0, |&end| end - start);
+        if base_len > u32::MAX as usize {
+            // Past 32-bit spans (never a real list): the names that fit, copied, as `add` keeps
+            // them.
+            let mut items = Items::default();
+            items.add(allowed.names(start, ends), expires, false);
+            return items;
+        }
         let mut items = Items {
-            text: String::with_capacity(bytes),
-            list: Vec::with_capacity(count),
+            base: Some(allowed.text.clone()),
+            base_start: start,
+            base_len,
+            text: String::new(),
+            list: smallvec::SmallVec::new(),
             index: None,
         };
-        items.add(names, expires, false);
+        // Spans from the ends alone (within `base_len`, so they fit): no name is sliced.
+        let mut at = start;
+        items.list.extend(ends.iter().map(|&end| {
+            let item = Item {
+                at: (at - start) as u32,
+                len: (end - at) as u32,
+                expires,
+            };
+            at = end;
+            item
+        }));
+        if items.list.len() > INDEX_FROM {
+            items.build_index();
+        }
         items
     }
 
     fn name(&self, i: &Item) -> &str {
-        &self.text[i.at as usize..(i.at + i.len) as usize]
+        let (at, len) = (i.at as usize, i.len as usize);
+        match &self.base {
+            Some(base) if at < self.base_len => {
+                &base[self.base_start + at..self.base_start + at + len]
+            }
+            _ => &self.text[at - self.base_len..at - self.base_len + len],
+        }
     }
 
     /// The position of the first item named `n` (any case).
@@ -86,10 +122,11 @@ impl Items {
             }
             // Spans are 32-bit: a list past 4 GiB of names (never a real one) caches no
             // more, so that its later requests miss and preflight again.
+            let used = self.base_len + self.text.len();
             let (Ok(at), Ok(len), true) = (
-                u32::try_from(self.text.len()),
+                u32::try_from(used),
                 u32::try_from(n.len()),
-                self.text.len() + n.len() <= u32::MAX as usize,
+                used + n.len() <= u32::MAX as usize,
             ) else {
                 continue;
             };
@@ -170,11 +207,11 @@ impl Entry {
 }
 
 /// What a preflight allowed, ready to be cached: its methods' and header names' text in one
-/// string (every passed preflight of every reading makes one, and only the chosen readings'
-/// are cached: one allocation, not one per name).
+/// string, shared (every passed preflight of every reading hands one out, and the entries the
+/// chosen readings make keep it: a copy is a count, not a string).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Allowed {
-    text: String,
+    text: Arc<str>,
     /// Where each name ends in `text`: the methods', then the header names'.
     ends: smallvec::SmallVec<[usize; 8]>,
     /// How many of `ends` are methods.
@@ -193,17 +230,21 @@ impl Allowed {
             ends.push(text.len());
         }
         Self {
-            text,
+            text: text.into(),
             ends,
             methods: methods.len(),
             max_age,
         }
     }
 
-    /// The same with the header names lower-cased (in place).
+    /// The same with the header names lower-cased.
     pub(crate) fn headers_lowercased(mut self) -> Self {
         let start = self.methods_end();
-        self.text[start..].make_ascii_lowercase();
+        if self.text[start..].bytes().any(|b| b.is_ascii_uppercase()) {
+            let mut text = self.text.to_string();
+            text[start..].make_ascii_lowercase();
+            self.text = text.into();
+        }
         self
     }
 
@@ -228,15 +269,13 @@ impl Allowed {
         self.names(self.methods_end(), &self.ends[self.methods..])
     }
 
-    /// How many methods, and their length together.
-    fn methods_size(&self) -> (usize, usize) {
-        (self.methods, self.methods_end())
-    }
-
-    /// How many header names, and their length together.
-    fn headers_size(&self) -> (usize, usize) {
-        let (count, bytes) = self.methods_size();
-        (self.ends.len() - count, self.text.len() - bytes)
+    /// The items of the methods and of the header names.
+    fn items(&self, expires: Micros) -> (Items, Items) {
+        let (methods, headers) = self.ends.split_at(self.methods);
+        (
+            Items::new(self, 0, methods, expires),
+            Items::new(self, self.methods_end(), headers, expires),
+        )
     }
 }
 
@@ -250,11 +289,13 @@ pub(crate) enum Lookup {
 }
 
 /// One browser's preflight cache for every client of an input, keyed by (client, origin,
-/// URL): by URL, then the few (client, origin) entries of that URL.
+/// URL): by URL, then the few (client, origin) entries of that URL. URLs are hashed with
+/// seeded foldhash, not SipHash (a lookup and an insert per preflighted request; nothing
+/// depends on the map's order: eviction takes the smallest stamp, the budget a cutoff time).
 #[derive(Debug)]
 pub(crate) struct PreflightCache {
     browser: Browser,
-    entries: HashMap<Box<str>, Vec<Entry>>,
+    entries: HashMap<Box<str>, Vec<Entry>, foldhash::fast::RandomState>,
     len: usize,
     counter: u64,
 }
@@ -263,7 +304,7 @@ impl PreflightCache {
     pub(crate) fn new(browser: Browser) -> Self {
         Self {
             browser,
-            entries: HashMap::new(),
+            entries: HashMap::default(),
             len: 0,
             counter: 0,
         }
@@ -288,7 +329,7 @@ impl PreflightCache {
         let before = self.len;
         let mut len = 0;
         self.entries.retain(|_, list| {
-            list.retain(&keep);
+            list.retain(|e| keep(e));
             len += list.len();
             !list.is_empty()
         });
@@ -376,18 +417,22 @@ impl PreflightCache {
         let expires = now.saturating_add((allowed.max_age as i64).saturating_mul(1_000_000));
         self.counter += 1;
         let stamp = self.counter;
-        let fresh = || Entry {
-            client: client.clone(),
-            origin: origin.into(),
-            include,
-            methods: Items::new(allowed.methods(), allowed.methods_size(), expires),
-            headers: Items::new(allowed.headers(), allowed.headers_size(), expires),
-            stamp,
-            expires,
-            created: now,
+        let fresh = || {
+            let (methods, headers) = allowed.items(expires);
+            Entry {
+                client: client.clone(),
+                origin: origin.into(),
+                include,
+                methods,
+                headers,
+                stamp,
+                expires,
+                created: now,
+            }
         };
         let Some(list) = self.entries.get_mut(url) else {
-            // A URL nearly always has one entry: no room for more until needed.
+            // A URL nearly always has one entry: no room for more until needed (inline, the
+            // map's moves cost more than the allocation saves: pl20 2.71 M -> 2.85 M).
             self.entries.insert(url.into(), vec![fresh()]);
             self.len += 1;
             self.bound(now);
@@ -678,10 +723,22 @@ mod tests {
                 1..8,
             ),
             now in 0i64..50,
+            shared in proptest::bool::ANY,
         ) {
             let mut items = Items::default();
             let mut plain = Vec::new();
-            for (names, expires, merge) in &adds {
+            let mut adds = &adds[..];
+            if shared {
+                // The first list made into a fresh entry's items, sharing an `Allowed`'s text
+                // after its methods.
+                let (names, expires, _) = &adds[0];
+                let headers: Vec<&str> = names.iter().map(String::as_str).collect();
+                let a = Allowed::new(&["GET", "x-1"], &headers, 5);
+                items = a.items(*expires).1;
+                naive_add(&mut plain, names, *expires, false);
+                adds = &adds[1..];
+            }
+            for (names, expires, merge) in adds {
                 items.add(names.iter().map(String::as_str), *expires, *merge);
                 naive_add(&mut plain, names, *expires, *merge);
             }

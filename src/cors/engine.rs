@@ -16,6 +16,7 @@ use super::origin::{
     gurl_valid, has_credentials, is_http_scheme, resolve_location, same_origin, without_credentials,
 };
 use super::reason::{Blocked, Failure, Stage};
+use super::recent::{final_slot, Finals, HopJudged};
 use crate::model::Flow;
 use crate::model::{escape_bytes, Exchange, Headers, Request, Response};
 
@@ -161,7 +162,10 @@ pub(crate) struct NamesMemo {
     names: Memo<(usize, Browser, Browser, ValueEncoding), Names>,
     /// Hop and what its header names tell, its author headers
     /// ([`author_headers`](super::headers::author_headers)) among them.
-    authors: std::cell::RefCell<smallvec::SmallVec<[(usize, super::recent::HopJudged); 2]>>,
+    authors: std::cell::RefCell<smallvec::SmallVec<[(usize, HopJudged); 2]>>,
+    /// Sent hop and its final answers shared across flows ([`Finals`]; `None`: not
+    /// remembered).
+    finals: std::cell::RefCell<smallvec::SmallVec<[HopFinals; 2]>>,
     /// Hop and its preflight's announced names ([`Announced`]).
     announced: Memo<usize, Announced>,
     /// (Hop, page origin) and whether the hop's URL is of that origin.
@@ -174,6 +178,16 @@ pub(crate) struct NamesMemo {
     /// input holds it.
     access: AccessMemo,
 }
+
+/// A request's header list, on the stack: a request has a few dozen headers at most, but for
+/// an attack.
+type HeaderList<'h> = smallvec::SmallVec<[(&'h [u8], &'h [u8]); 32]>;
+
+/// The preflight's list of the unsafe names it announces.
+const REQUEST_HEADERS: &str = "access-control-request-headers";
+
+/// [`NamesMemo::finals`]: a sent hop and its shared answers, where remembered.
+type HopFinals = (usize, Option<Finals>);
 
 /// [`NamesMemo::allow_lists`]: a hop and its preflight response's allow lists.
 type HopLists = (usize, Rc<AllowLists>);
@@ -197,7 +211,30 @@ pub(crate) struct AllowLists {
     /// What a passed preflight with these lists allows ([`Allowed`]), per max-age made (the
     /// browsers' caps differ): the same for every browser and flow that reads these lists.
     allowed: std::cell::RefCell<smallvec::SmallVec<[Allowed; 2]>>,
+    /// The checks of these lists that passed ([`check_preflight`] past the answer's status and
+    /// Allow-Origin), by all that decides them; the last [`PASSES`], most recent last.
+    passes: std::cell::RefCell<Vec<Pass>>,
 }
+
+/// A check of a preflight's allow lists that passed: the browser, credentials mode, method
+/// and unsafe names it was made for, and what the preflight allowed. A passed check reads
+/// nothing else (a failed one also the request's header case, for WebKit's message: those
+/// are checked each time). Shared with every flow whose preflight answers with the same lists
+/// (it was parsing the tokens, matching the names and capping the max-age per evaluation).
+struct Pass {
+    browser: Browser,
+    include: bool,
+    method: Box<str>,
+    names: Box<[String]>,
+    allowed: Allowed,
+}
+
+/// Passed checks kept per allow lists: a server's preflights vary in browser (3), credentials
+/// mode (2), method and names (pl20: 24 in all).
+const PASSES: usize = 32;
+
+/// The longest unsafe names (their bytes together) a remembered pass holds.
+const PASS_NAMES_BYTES: usize = 1024;
 
 pub(super) const ALLOW_METHODS: &str = "access-control-allow-methods";
 pub(super) const ALLOW_HEADERS: &str = "access-control-allow-headers";
@@ -228,7 +265,57 @@ impl AllowLists {
             headers: allowed_headers,
             max_age: header_str(headers, MAX_AGE).map(Cow::into_owned),
             allowed: Default::default(),
+            passes: Default::default(),
         }
+    }
+
+    /// What a passed check for (`browser`, `include`, `method`, `names`) allowed, where one
+    /// passed.
+    fn passed(
+        &self,
+        browser: Browser,
+        include: bool,
+        method: &str,
+        names: &[String],
+    ) -> Option<Allowed> {
+        let passes = self.passes.try_borrow().ok()?;
+        let pass = passes.iter().rev().find(|p| {
+            p.browser == browser
+                && p.include == include
+                && *p.method == *method
+                && *p.names == *names
+        })?;
+        Some(pass.allowed.clone())
+    }
+
+    /// Remembers that a check for (`browser`, `include`, `method`, `names`) passed, allowing
+    /// `allowed`.
+    fn pass(
+        &self,
+        browser: Browser,
+        include: bool,
+        method: &str,
+        names: &[String],
+        allowed: &Allowed,
+    ) {
+        // Long lists (hostile ones run to thousands of names) are checked each time: the
+        // memo's memory stays small.
+        if names.iter().map(String::len).sum::<usize>() > PASS_NAMES_BYTES {
+            return;
+        }
+        let Ok(mut passes) = self.passes.try_borrow_mut() else {
+            return;
+        };
+        if passes.len() == PASSES {
+            passes.remove(0);
+        }
+        passes.push(Pass {
+            browser,
+            include,
+            method: method.into(),
+            names: names.into(),
+            allowed: allowed.clone(),
+        });
     }
 
     /// `make`'s [`Allowed`] for `max_age`, made once per max-age (`make` must build it from
@@ -369,7 +456,7 @@ impl NamesMemo {
 
     /// Hop `hop`'s unsafe names as `browser` judges its request's author headers
     /// ([`judge_author_headers`](super::headers::judge_author_headers)), by what the request's
-    /// headers tell ([`HopJudged`](super::recent::HopJudged)), found once per hop; the list of
+    /// headers tell ([`HopJudged`]), found once per hop; the list of
     /// `headers` is made only where a browser's answer is not remembered.
     fn judged(&self, hop: usize, browser: Browser, enc: ValueEncoding, headers: &Headers) -> Names {
         let known = self
@@ -382,10 +469,9 @@ impl NamesMemo {
             return names;
         }
         // On the stack: a request has a few dozen headers at most, but for an attack.
-        let list: smallvec::SmallVec<[(&[u8], &[u8]); 32]> = headers.iter().collect();
+        let list: HeaderList = headers.iter().collect();
         if known.is_none() {
-            let judged = super::recent::HopJudged::of(&list);
-            self.authors.borrow_mut().push((hop, judged));
+            self.authors.borrow_mut().push((hop, HopJudged::of(&list)));
         }
         let authors = self.authors.borrow();
         match authors.iter().find(|(h, _)| *h == hop) {
@@ -397,6 +483,27 @@ impl NamesMemo {
                 enc,
             )),
         }
+    }
+
+    /// Sent hop `hop`'s final answers shared across flows ([`HopJudged::finals`]), found on
+    /// the first call: `req` is the hop's request, `preflight` its recorded preflight.
+    fn finals(&self, hop: usize, req: &Request, preflight: Option<&Exchange>) -> Option<Finals> {
+        if let Some((_, f)) = self.finals.borrow().iter().find(|(h, _)| *h == hop) {
+            return f.clone();
+        }
+        if !self.authors.borrow().iter().any(|(h, _)| *h == hop) {
+            let list: HeaderList = req.headers.iter().collect();
+            self.authors.borrow_mut().push((hop, HopJudged::of(&list)));
+        }
+        let announced = preflight.map(|p| p.request.headers.get_value(REQUEST_HEADERS));
+        let finals = self
+            .authors
+            .borrow()
+            .iter()
+            .find(|(h, _)| *h == hop)
+            .and_then(|(_, j)| j.finals(announced.as_ref().map(|a| a.as_deref())));
+        self.finals.borrow_mut().push((hop, finals.clone()));
+        finals
     }
 
     /// Whether hop `hop`'s URL `url` is of `page_origin` ([`same_origin`]), asked by every
@@ -955,19 +1062,29 @@ fn unsafe_names(
             browser, recorder, sent, req, preflight, enc, memo, &announced,
         )
     };
-    match memo {
-        Some((m, hop)) => m.get_or((hop, browser, recorder, enc), compute),
-        None => compute(),
+    let Some((m, hop)) = memo else {
+        return compute();
+    };
+    // A sent hop's answer is shared across flows (`Finals`): asked once per request and
+    // preflight that read alike, and found there by every evaluation of the flow.
+    let Some(finals) = sent.then(|| m.finals(hop, req, preflight)).flatten() else {
+        return m.get_or((hop, browser, recorder, enc), compute);
+    };
+    let slot = final_slot(browser, recorder, enc);
+    if let Some(names) = finals.try_borrow().ok().and_then(|f| f[slot].clone()) {
+        return names;
     }
+    let names = compute();
+    if let Ok(mut f) = finals.try_borrow_mut() {
+        f[slot] = Some(names.clone());
+    }
+    names
 }
 
 /// The hop's recorded preflight's announced names ([`Announced`]): the same for every browser.
 fn announced_names(sent: bool, req: &Request, preflight: Option<&Exchange>) -> Announced {
     // One line (the usual case) is parsed in place, not copied first.
-    let list = preflight?
-        .request
-        .headers
-        .get_value("access-control-request-headers")?;
+    let list = preflight?.request.headers.get_value(REQUEST_HEADERS)?;
     // Both lists are request-controlled and may be long: one set, not a scan per name (a
     // short list is scanned as `NameSet` scans it, without building one).
     let sent_iter = || req.headers.iter().filter(move |_| sent).map(|(n, _)| n);
@@ -1160,7 +1277,7 @@ fn check_access_read(
                 let value = v.to_owned();
                 return Err(if v.contains([' ', ',']) {
                     Failure::AllowOriginMultiple { value }
-                } else if v == "null" || gurl_valid(v) {
+                } else if v == "null" || allow_origin_is_url(v) {
                     Failure::AllowOriginMismatch { value }
                 } else {
                     Failure::AllowOriginInvalid { value }
@@ -1215,6 +1332,37 @@ fn check_access_read(
     Ok(())
 }
 
+/// [`gurl_valid`] of an `Access-Control-Allow-Origin` value, the last few values' answers kept
+/// per thread: a server sends the same wrong value again and again, and parsing it as a URL
+/// was most of Chromium's CORS check of a mismatch (pl20: 360 parses, 2,840 instructions
+/// each). Exact: the same value, the same answer.
+fn allow_origin_is_url(value: &str) -> bool {
+    /// Values kept; longer ones are parsed each time.
+    const KEEP: usize = 8;
+    const LONGEST: usize = 256;
+    thread_local! {
+        static LAST: std::cell::RefCell<Vec<(Box<str>, bool)>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    if value.len() > LONGEST {
+        return gurl_valid(value);
+    }
+    LAST.with(|last| {
+        let Ok(mut last) = last.try_borrow_mut() else {
+            return gurl_valid(value);
+        };
+        if let Some(&(_, valid)) = last.iter().find(|(v, _)| **v == *value) {
+            return valid;
+        }
+        let valid = gurl_valid(value);
+        if last.len() == KEEP {
+            last.remove(0);
+        }
+        last.push((value.into(), valid));
+        valid
+    })
+}
+
 /// The preflight response check (`#cors-preflight-fetch` step 7 on; the order is Chromium's
 /// `preflight_controller.cc`, Firefox's `nsCORSListenerProxy.cpp`, WebKit's
 /// `CrossOriginPreflightChecker.cpp`).
@@ -1252,6 +1400,12 @@ pub(super) fn check_preflight(
         parse_allow_list_into(resp.headers.get_all(name), &mut items).map(|_| items)
     };
     let lists = memo.map(|m| m.allow_lists(hop, &resp.headers));
+    if let Some(allowed) = lists
+        .as_ref()
+        .and_then(|l| l.passed(cx.browser, cx.include, method, names))
+    {
+        return Ok(allowed);
+    }
     let (methods, allowed_headers) = match &lists {
         Some(l) => (l.tokens(&l.methods), l.tokens(&l.headers)),
         None => (list(ALLOW_METHODS), list(ALLOW_HEADERS)),
@@ -1295,7 +1449,11 @@ pub(super) fn check_preflight(
     let max_age = cx.browser.max_age(max_age_text.as_deref()).unwrap_or(0);
     let make = || Allowed::new(&methods, &allowed_headers, max_age).headers_lowercased();
     Ok(match &lists {
-        Some(l) => l.allowed(max_age, make),
+        Some(l) => {
+            let allowed = l.allowed(max_age, make);
+            l.pass(cx.browser, cx.include, method, names, &allowed);
+            allowed
+        }
         None => make(),
     })
 }
@@ -1639,6 +1797,115 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A hop's unsafe names shared across flows (`recent::Finals`) are the ones computed
+    /// without a memo, for every browser, recorder and value encoding: each row's request and
+    /// preflight asked by two flows in turn (the second reads the first's answers), with rows
+    /// that differ only in case, order or a value between them.
+    #[test]
+    fn shared_unsafe_names_are_computed_ones() {
+        // (Request headers, the preflight's Access-Control-Request-Headers lines (`None`: no
+        // preflight), whether the request was sent.)
+        type Row<'a> = (HeaderList<'a>, Option<&'a [&'a str]>, bool);
+        let json = ("Content-Type", "application/json");
+        let rows: &[Row] = &[
+            (&[], None, true),
+            (&[json], None, true),
+            (&[("content-type", "application/json")], None, true),
+            (&[("Content-Type", "text/plain")], None, true),
+            (&[json, ("X-A", "1")], Some(&["content-type,x-a"]), true),
+            (&[json, ("x-a", "1")], Some(&["Content-Type, X-A"]), true),
+            // Duplicates, in the request and in the list.
+            (&[("X-A", "1"), ("x-a", "2")], Some(&["x-a, X-A,x-a"]), true),
+            (&[("X-A", "1")], Some(&["x-a", "x-b"]), true),
+            // Empty and whitespace-only lists, and none at all.
+            (&[("X-A", "1")], Some(&[""]), true),
+            (&[("X-A", "1")], Some(&[" ,\t, "]), true),
+            (&[("X-A", "1")], Some(&[]), true),
+            (&[("X-A", "1")], Some(&["*"]), true),
+            // A name another browser safelists by value; a value only some browsers take.
+            (&[("DPR", "2")], Some(&["dpr"]), true),
+            (&[("DPR", "x")], Some(&["dpr"]), true),
+            (&[("Accept", "caf\u{e9}")], None, true),
+            (&[("Range", "bytes=0-")], Some(&["range"]), true),
+            // The browser's own no-cache pair, and a script's.
+            (
+                &[("Cache-Control", "no-cache"), ("Pragma", "no-cache")],
+                None,
+                true,
+            ),
+            (
+                &[("Cache-Control", "no-store"), ("Pragma", "no-cache")],
+                None,
+                true,
+            ),
+            // Only the preflight was sent.
+            (&[json, ("X-A", "1")], Some(&["content-type,x-a"]), false),
+            (&[json], Some(&["x-b"]), false),
+        ];
+        let hop = |(req, acrh, sent): &Row| {
+            let preflight = acrh.map(|lines| {
+                let pf: Vec<(&str, &str)> = lines
+                    .iter()
+                    .map(|l| ("Access-Control-Request-Headers", *l))
+                    .collect();
+                x("OPTIONS", API, &pf, Some((204, &[])))
+            });
+            (x("PUT", API, req, Some((200, &[]))), preflight, *sent)
+        };
+        let encodings = [ValueEncoding::Latin1, ValueEncoding::Utf8];
+        for round in 0..2 {
+            for row in rows {
+                let (ex, pf, sent) = hop(row);
+                let memo = NamesMemo::default();
+                for b in crate::browser::ALL_BROWSERS {
+                    for r in crate::browser::ALL_BROWSERS {
+                        for enc in encodings {
+                            let ask = |memo| {
+                                unsafe_names(b, r, sent, &ex.request, pf.as_ref(), enc, memo)
+                            };
+                            assert_eq!(
+                                *ask(Some((&memo, 0))),
+                                *ask(None),
+                                "round {round}, {row:?}, {b:?} recorded by {r:?}, {enc:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether an Allow-Origin value parses as a URL, asked again and again and past the
+    /// values kept: each answer is the parser's.
+    #[test]
+    fn remembered_allow_origin_parses_are_the_parsers() {
+        let values = [
+            "https://www.example.org",
+            "http://a.test:8080",
+            "not a url",
+            "",
+            "*",
+            "HTTPS://A.TEST",
+            "http://",
+            "https://a.test/path?q",
+            "a.test",
+            "file:///x",
+            "https://[::1]:8080",
+            "https://ex ample.org",
+        ];
+        for round in 0..3 {
+            for v in values.iter().chain(values.iter().rev()) {
+                assert_eq!(
+                    allow_origin_is_url(v),
+                    gurl_valid(v),
+                    "round {round}: {v:?}"
+                );
+            }
+        }
+        let long = format!("https://{}.test", "a".repeat(300));
+        assert_eq!(allow_origin_is_url(&long), gurl_valid(&long));
     }
 
     /// `#cors-check` steps, one row each (recorded: `d-simple-*` in

@@ -1,7 +1,7 @@
 //! Owns the per-thread memo of header readings across flows: a request's author headers
 //! ([`author_headers`]) and each browser's unsafe names among them ([`judge_author_headers`]),
-//! and a preflight response's allow lists ([`AllowLists`]), looked up by the exact bytes each
-//! reads.
+//! a sent hop's final unsafe names by its preflight's announced list ([`Finals`]), and a
+//! preflight response's allow lists ([`AllowLists`]), looked up by the exact bytes each reads.
 //!
 //! A page sends the same few header sets again and again (pl20: two author sets cover 70 % of
 //! its requests), and judging them was the largest per-flow cost of deciding (`unsafe_names`,
@@ -10,9 +10,10 @@
 //! headers' names; its entry ([`Authored`]) keeps each browser's and value encoding's answers
 //! under the values of the author headers some browser has a value rule for
 //! ([`has_value_rule`]: any other name is unsafe whatever its value), the rest of what
-//! `judge_author_headers` reads. A hit compares the whole key, piece by piece, in place (a key
-//! is copied only when it is remembered). Bounded: a fixed number of slots and of value sets
-//! per slot, and keys longer than [`MAX_KEY`] are judged without the memo.
+//! `judge_author_headers` reads, and under each announced list the final answers. A lookup
+//! writes the key once into a scratch buffer and compares it whole. Bounded: a fixed number
+//! of slots, of value sets per slot and of announced lists per value set, and keys longer than
+//! [`MAX_KEY`] are judged without the memo.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -24,8 +25,14 @@ use super::headers::{
 };
 use crate::model::Headers;
 
-/// Slots per table, direct-mapped by the key's hash.
+/// Slots per table: sets of [`WAYS`] slots, chosen by the key's hash, the most recently used
+/// first. Direct-mapped (one slot per hash), two of pl20's six sets of request names shared a
+/// slot and drove each other out (258 misses in 1,943 lookups), as did its two sets of allow
+/// lists (79 in 638).
 const SLOTS: usize = 64;
+const WAYS: usize = 2;
+/// `SLOTS / WAYS` as a power of two: the hash's top bits pick the set.
+const SET_BITS: u32 = (SLOTS / WAYS).trailing_zeros();
 /// Longer keys (hostile or unusual heads) are judged each time: copying them costs more than
 /// the memo saves, and the table's memory stays small.
 const MAX_KEY: usize = 1024;
@@ -41,25 +48,45 @@ trait Key {
 /// 4-byte length and its bytes.
 struct Table<V> {
     slots: Vec<Option<(Vec<u8>, V)>>,
+    /// The key asked, written as a stored one is (kept for its room).
+    scratch: Vec<u8>,
 }
+
+const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
 
 fn mix(h: u64, word: u64) -> u64 {
-    (h ^ word)
-        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-        .rotate_left(29)
+    (h ^ word).wrapping_mul(MIX).rotate_left(29)
 }
 
-/// A piece's hash: its length and its first and last eight bytes (the comparison reads every
-/// byte; the hash only spreads the keys over the slots).
-fn hash_piece(h: u64, p: &[u8]) -> u64 {
-    let h = mix(h, p.len() as u64);
-    match (p.first_chunk::<8>(), p.last_chunk::<8>()) {
-        (Some(first), Some(last)) => mix(
-            mix(h, u64::from_le_bytes(*first)),
-            u64::from_le_bytes(*last),
-        ),
-        _ => mix(h, p.iter().fold(0, |w, &b| w << 8 | u64::from(b))),
-    }
+/// The first slot of the set of a key's hash `h`: the top bits of one more product (a
+/// product's low bits mix least; taken modulo the slots, pl20's keys crowded two slots).
+fn set_of(h: u64) -> usize {
+    (h.wrapping_mul(MIX) >> (64 - SET_BITS)) as usize * WAYS
+}
+
+/// A written key's hash, by its eight-byte words (the comparison reads every byte; the hash
+/// only spreads the keys over the sets).
+fn hash_key(k: &[u8]) -> u64 {
+    let (words, rest) = k.as_chunks::<8>();
+    let h = words
+        .iter()
+        .fold(k.len() as u64, |h, w| mix(h, u64::from_le_bytes(*w)));
+    mix(h, rest.iter().fold(0, |w, &b| w << 8 | u64::from(b)))
+}
+
+/// Writes `key`'s pieces into `out` (emptied first) as [`Table`] keeps them; `false` when
+/// they are longer than [`MAX_KEY`] (`out` then holds the pieces before).
+fn write_key(out: &mut Vec<u8>, key: &impl Key) -> bool {
+    out.clear();
+    key.pieces(&mut |p| {
+        if out.len() + 4 + p.len() > MAX_KEY {
+            return false;
+        }
+        // Within MAX_KEY, so the length fits.
+        out.extend_from_slice(&(p.len() as u32).to_le_bytes());
+        out.extend_from_slice(p);
+        true
+    })
 }
 
 /// Whether `stored` (pieces as [`Table`] keeps them) is exactly `key`'s pieces.
@@ -79,33 +106,43 @@ fn stored_is(stored: &[u8], key: &impl Key) -> bool {
 
 impl<V: Clone> Table<V> {
     const fn new() -> Self {
-        Self { slots: Vec::new() }
+        Self {
+            slots: Vec::new(),
+            scratch: Vec::new(),
+        }
     }
 
-    /// The answer remembered under `key`, else `compute`'s, remembered.
+    /// The answer remembered under `key`, else `compute`'s, remembered. The key is written
+    /// once and compared whole (walking its pieces twice, to hash and to compare, with a
+    /// closure call per piece, was most of a lookup: 1,130 instructions for a request's
+    /// names).
     fn get(&mut self, key: &impl Key, compute: impl FnOnce() -> V) -> V {
-        let (mut h, mut len) = (0u64, 0usize);
-        let short = key.pieces(&mut |p| {
-            h = hash_piece(h, p);
-            len += 4 + p.len();
-            len <= MAX_KEY
-        });
-        if !short {
+        let Self { slots, scratch } = self;
+        if !write_key(scratch, key) {
             return compute();
         }
-        if self.slots.is_empty() {
-            self.slots.resize_with(SLOTS, || None);
+        if slots.is_empty() {
+            slots.resize_with(SLOTS, || None);
         }
-        let slot = &mut self.slots[(h as usize) % SLOTS];
-        if let Some((stored, answer)) = slot {
-            if stored_is(stored, key) {
+        let at = set_of(hash_key(scratch));
+        let set = &mut slots[at..at + WAYS];
+        let hit = set.iter().position(|slot| {
+            slot.as_ref()
+                .is_some_and(|(stored, _)| stored[..] == scratch[..])
+        });
+        if let Some(way) = hit {
+            // The most recently used first.
+            set[..=way].rotate_right(1);
+            if let Some((_, answer)) = &set[0] {
                 return answer.clone();
             }
         }
         let answer = compute();
-        let (stored, kept) = slot.get_or_insert_with(|| (Vec::new(), answer.clone()));
+        // The least recently used makes room, at the front.
+        set.rotate_right(1);
+        let (stored, kept) = set[0].get_or_insert_with(|| (Vec::new(), answer.clone()));
         stored.clear();
-        store(stored, key);
+        stored.extend_from_slice(scratch);
         kept.clone_from(&answer);
         answer
     }
@@ -194,7 +231,36 @@ type ValueSets = smallvec::SmallVec<[(Vec<u8>, Shared); 1]>;
 type Answers = [Option<Names>; 6];
 
 /// One set of values' answers, shared with the flows' hops that send them ([`HopJudged`]).
-type Shared = Rc<RefCell<Answers>>;
+type Shared = Rc<RefCell<Answered>>;
+
+/// What one request's names and values tell: each browser's judgement of its author headers,
+/// and the hop's final unsafe names per preflight reading ([`HopJudged::finals`]).
+#[derive(Default)]
+struct Answered {
+    judged: Answers,
+    /// Per preflight reading (its key, as [`HopJudged::finals`] makes it), the final answers;
+    /// the last few seen, most recent last.
+    finals: smallvec::SmallVec<[(Vec<u8>, Finals); 1]>,
+}
+
+/// Preflight readings remembered per set of values.
+const FINAL_SETS: usize = 4;
+
+/// A sent hop's unsafe names as each browser announces them (the engine's `unsafe_names`), per
+/// (browser, recorder, value encoding) ([`final_slot`]): a pure function of the request's
+/// header names and read values ([`HopJudged`]) and its preflight's announced list, so shared
+/// by every flow whose hop reads alike (a flow evaluated for three browsers and two
+/// credentials readings asked them afresh: 5,600 instructions a flow on pl20).
+pub(crate) type Finals = Rc<RefCell<[Option<Names>; FINAL_SLOTS]>>;
+
+/// Browsers × recorders × value encodings.
+const FINAL_SLOTS: usize = BROWSERS * BROWSERS * 2;
+const BROWSERS: usize = crate::cors::ALL_BROWSERS.len();
+
+/// The place of (`browser`, `recorder`, `enc`) in [`Finals`].
+pub(crate) fn final_slot(browser: Browser, recorder: Browser, enc: ValueEncoding) -> usize {
+    (browser as usize * BROWSERS + recorder as usize) * 2 + enc as usize
+}
 
 /// Sets of values remembered per set of names.
 const VALUE_SETS: usize = 4;
@@ -294,7 +360,7 @@ impl HopJudged {
     /// `browser`'s unsafe names ([`judge_author_headers`]) where remembered.
     pub(crate) fn remembered(&self, browser: Browser, enc: ValueEncoding) -> Option<Names> {
         let answers = self.answers.as_ref()?.try_borrow().ok()?;
-        answers[slot_of(browser, enc)].clone()
+        answers.judged[slot_of(browser, enc)].clone()
     }
 
     /// `browser`'s unsafe names among `headers` (the request this was made for), remembered
@@ -315,9 +381,38 @@ impl HopJudged {
             enc,
         ));
         if let Some(mut answers) = self.answers.as_ref().and_then(|a| a.try_borrow_mut().ok()) {
-            answers[slot_of(browser, enc)] = Some(names.clone());
+            answers.judged[slot_of(browser, enc)] = Some(names.clone());
         }
         names
+    }
+
+    /// The final answers ([`Finals`]) of a sent hop with this request, by its preflight:
+    /// `announced` is `None` without a recorded preflight, else its
+    /// `Access-Control-Request-Headers` value as the engine reads it (`Headers::get_value`).
+    /// `None` where the request's answers are not remembered, or the list is past [`MAX_KEY`].
+    pub(crate) fn finals(&self, announced: Option<Option<&[u8]>>) -> Option<Finals> {
+        let mut answered = self.answers.as_ref()?.try_borrow_mut().ok()?;
+        let (tag, list): (u8, &[u8]) = match announced {
+            None => (0, &[]),
+            Some(None) => (1, &[]),
+            Some(Some(list)) => (2, list),
+        };
+        if list.len() > MAX_KEY {
+            return None;
+        }
+        let is = |k: &[u8]| k.split_first() == Some((&tag, list));
+        if let Some((_, f)) = answered.finals.iter().find(|(k, _)| is(k)) {
+            return Some(f.clone());
+        }
+        if answered.finals.len() == FINAL_SETS {
+            answered.finals.remove(0);
+        }
+        let mut key = Vec::with_capacity(1 + list.len());
+        key.push(tag);
+        key.extend_from_slice(list);
+        let finals = Finals::default();
+        answered.finals.push((key, finals.clone()));
+        Some(finals)
     }
 }
 
@@ -361,6 +456,55 @@ mod tests {
             v.extend(extra.into_iter().filter(|b| *b > 0x20));
             (n.as_bytes().to_vec(), v)
         })
+    }
+
+    /// A one-piece key.
+    struct One<'a>(&'a [u8]);
+
+    impl Key for One<'_> {
+        fn pieces(&self, f: &mut impl FnMut(&[u8]) -> bool) -> bool {
+            f(self.0)
+        }
+    }
+
+    /// A set keeps its two most recently used keys: two that share a set no longer drive each
+    /// other out, and a third evicts the one used least recently. Each row: the key asked
+    /// (an index into three keys of one set) and whether it was remembered.
+    #[test]
+    fn a_set_keeps_its_two_most_recent_keys() {
+        let set = |k: &[u8]| {
+            let mut written = Vec::new();
+            write_key(&mut written, &One(k));
+            set_of(hash_key(&written))
+        };
+        let keys: Vec<Vec<u8>> = (0..)
+            .map(|i: u32| format!("key {i}").into_bytes())
+            .filter(|k| set(k) == set(b"key 0"))
+            .take(3)
+            .collect();
+        let mut table = Table::new();
+        for (step, (k, remembered)) in [
+            (0, false),
+            (1, false),
+            (0, true),
+            (1, true),
+            (0, true),
+            (2, false),
+            (0, true),
+            (1, false),
+            (2, false),
+            (1, true),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut made = false;
+            let answer = table.get(&One(&keys[k]), || {
+                made = true;
+                k
+            });
+            assert_eq!((answer, !made), (k, remembered), "step {step}");
+        }
     }
 
     proptest! {
