@@ -618,7 +618,9 @@ impl Pairer {
     /// Builds the flow starting at the request in `slot`, claiming its preflight and its
     /// redirect hops (and theirs) from the buffer.
     fn build_flow(&mut self, slot: Slot, preflight: Option<Exchange>) -> Flow {
-        let mut hops = Vec::new();
+        // Most flows are one hop: sized for it at once (growing from empty took the general
+        // path of a growth).
+        let mut hops = Vec::with_capacity(1);
         // The given preflight is the first hop's: kept apart, so that only the small slot
         // goes round the loop (carried with it, the 560-byte exchange was copied each turn).
         let mut given = preflight;

@@ -91,8 +91,10 @@ pub struct Options {
     /// Preflight-cache entries kept over all clients and browsers (`--max-cached-preflights`),
     /// shared out evenly between the resolver shards.
     pub max_cached_preflights: usize,
-    /// Write each record's NDJSON line ([`Record::ndjson`]) as the record is built, on the
-    /// resolving workers (the records go to an NDJSON sink).
+    /// Write each record's NDJSON line ([`Record::ndjson`]) as the record is built where that
+    /// is off the output's thread (the resolving thread, rayon's workers): the records go to
+    /// an NDJSON sink. On the output's thread the sink writes the line into its own buffer
+    /// (a line made there was one more allocation and copy a record).
     pub ndjson_lines: bool,
 }
 
@@ -203,7 +205,7 @@ impl Resolving {
                 continue;
             };
             let res = resolve_flow(resolver, &flow);
-            if let Some(record) = record_of(opts, flow, res) {
+            if let Some(record) = record_of(opts, flow, res, false) {
                 out(record);
             }
         }
@@ -226,6 +228,11 @@ impl Resolving {
             order.push(s as u8);
             per[s].push(flow);
         }
+        let busy = per.iter().filter(|p| !p.is_empty()).count();
+        let threaded = self.parallel && order.len() >= PARALLEL_RESOLVE_MIN && busy >= 2;
+        // The lines are written here only off the output's thread: the resolving one
+        // (`defer`: the pipeline) or rayon's.
+        let lines = opts.ndjson_lines && (defer || threaded);
         // Each flow's browser is found in its shard's job (a header scan per flow), not here
         // on the thread that hands the batches out.
         let work = |(s, resolver, flows): (usize, &mut Resolver, Vec<Flow>)| {
@@ -233,12 +240,11 @@ impl Resolving {
                 .into_iter()
                 .map(|flow| {
                     let res = resolve_flow(resolver, &flow);
-                    record_of(opts, flow, res)
+                    record_of(opts, flow, res, lines)
                 })
                 .collect::<Vec<_>>();
             (s, records)
         };
-        let busy = per.iter().filter(|p| !p.is_empty()).count();
         if defer && busy == 1 {
             let mut resolved = Vec::with_capacity(order.len());
             for (resolver, flows) in self.shards.iter_mut().zip(per) {
@@ -256,7 +262,7 @@ impl Resolving {
             .enumerate()
             .map(|(s, (resolver, flows))| (s, resolver, flows));
         let done: Vec<(usize, Vec<Option<Record>>)> =
-            if !self.parallel || order.len() < PARALLEL_RESOLVE_MIN || busy < 2 {
+            if !threaded {
                 jobs.map(work).collect()
             } else {
                 // Largest shard first, one shard per job: the batch ends when its last shard
@@ -314,7 +320,8 @@ impl Decided {
             }
             Decided::Resolved(resolved) => {
                 for (flow, res) in resolved {
-                    if let Some(record) = record_of(opts, flow, res) {
+                    // On the output's thread: the sink writes the line itself.
+                    if let Some(record) = record_of(opts, flow, res, false) {
                         out(record);
                     }
                 }
@@ -367,9 +374,9 @@ fn recorder_identified(flow: &Flow) -> (Browser, Option<crate::fingerprint::Clie
     (recorder, is_client.then_some(request))
 }
 
-/// The stateless half: the flow's record (messages, fixes, the NDJSON line when asked), or
-/// `None` when it is not reported.
-fn record_of(opts: &Options, mut flow: Flow, mut res: Resolution) -> Option<Record> {
+/// The stateless half: the flow's record (messages, fixes, and its NDJSON line when `line`),
+/// or `None` when it is not reported.
+fn record_of(opts: &Options, mut flow: Flow, mut res: Resolution, line: bool) -> Option<Record> {
     // Decided from the verdicts alone: a flow not reported builds no record.
     if !(opts.all || crate::report::is_cross_origin_cors(&res)) {
         return None;
@@ -381,7 +388,7 @@ fn record_of(opts: &Options, mut flow: Flow, mut res: Resolution) -> Option<Reco
     } else {
         Record::from_taken(&mut flow, &mut res)
     };
-    if opts.ndjson_lines {
+    if line {
         r.ndjson = Some(r.ndjson_line());
     }
     Some(r)
