@@ -10,6 +10,11 @@
 //!
 //! [`write()`] and [`read`] list the fields in the same order; `records_read_back_as_parsed`
 //! checks them against each other.
+//!
+//! A record is the length of its fixed part (four bytes), the fixed part (flags, lengths,
+//! numbers, in field order), then every string's bytes one after another: the strings are
+//! checked as UTF-8 in one pass over them when read back (a check a string was a call a
+//! string, most of reading a record back) and each is sliced out of that text.
 
 use std::borrow::Cow;
 
@@ -22,7 +27,25 @@ pub(crate) struct Damaged(usize);
 
 /// Appends `raw`'s record to `out`. `started` is not written: the index holds the time.
 pub(super) fn write(raw: &RawEntry, out: &mut Vec<u8>) {
-    let mut w = Writer(out);
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    fields(
+        raw,
+        &mut Writer {
+            out: &mut *out,
+            strings: false,
+        },
+    );
+    let fixed = out.len() - start - 4;
+    // The fixed part is a few bytes a field: far below 4 GiB.
+    let fixed = u32::try_from(fixed).unwrap_or(NONE);
+    out[start..start + 4].copy_from_slice(&fixed.to_le_bytes());
+    fields(raw, &mut Writer { out, strings: true });
+}
+
+/// The record's fields in order, through `w` (its fixed part, then its strings: the same
+/// list twice, so the two cannot disagree).
+fn fields(raw: &RawEntry, w: &mut Writer) {
     w.opt_str(raw.pageref.as_deref());
     w.opt_f64(raw.time);
     w.str(&raw.request.method);
@@ -58,7 +81,20 @@ pub(super) fn write(raw: &RawEntry, out: &mut Vec<u8>) {
 
 /// Reads back a record [`write()`] made; strings borrow from `bytes`.
 pub(super) fn read(bytes: &[u8]) -> Result<RawEntry<'_>, Damaged> {
-    let mut r = Reader { bytes, at: 0 };
+    let fixed = bytes.get(..4).ok_or(Damaged(0))?;
+    let fixed = u32::from_le_bytes([fixed[0], fixed[1], fixed[2], fixed[3]]) as usize;
+    let split = fixed.checked_add(4).ok_or(Damaged(0))?;
+    let (head, tail) = (bytes.get(4..split), bytes.get(split..));
+    let (Some(head), Some(tail)) = (head, tail) else {
+        return Err(Damaged(0));
+    };
+    let text = std::str::from_utf8(tail).map_err(|e| Damaged(split + e.valid_up_to()))?;
+    let mut r = Reader {
+        bytes: head,
+        at: 0,
+        text,
+        text_at: 0,
+    };
     let owned = |s: Option<Cow<str>>| s.map(Cow::into_owned);
     let pageref = r.opt_str()?;
     let time = r.opt_f64()?;
@@ -97,8 +133,11 @@ pub(super) fn read(bytes: &[u8]) -> Result<RawEntry<'_>, Damaged> {
     };
     let initiator_type = r.opt_str()?;
     let from_cache = owned(r.opt_str()?);
-    if r.at != bytes.len() {
-        return Err(Damaged(r.at));
+    if r.at != head.len() {
+        return Err(Damaged(4 + r.at));
+    }
+    if r.text_at != text.len() {
+        return Err(Damaged(split + r.text_at));
     }
     Ok(RawEntry {
         pageref,
@@ -121,37 +160,53 @@ pub(super) fn read(bytes: &[u8]) -> Result<RawEntry<'_>, Damaged> {
 /// entries are capped far below it).
 const NONE: u32 = u32::MAX;
 
-struct Writer<'o>(&'o mut Vec<u8>);
+/// Writes the record's fixed part to `out`, or (`strings`) its strings' bytes: the two
+/// passes of [`write()`].
+struct Writer<'o> {
+    out: &'o mut Vec<u8>,
+    strings: bool,
+}
 
 impl Writer<'_> {
     fn flag(&mut self, on: bool) {
-        self.0.push(u8::from(on));
+        if !self.strings {
+            self.out.push(u8::from(on));
+        }
     }
 
     fn len(&mut self, n: usize) {
+        if self.strings {
+            return;
+        }
         // Entries are capped at `max_entry_bytes` (< 4 GiB, `EntryIndex::push` refuses
         // more), so every string and list length fits; saturating keeps a broken cap visible
         // as a damaged record rather than a wrong one.
         let n = u32::try_from(n).unwrap_or(NONE - 1);
-        self.0.extend_from_slice(&n.to_le_bytes());
+        self.out.extend_from_slice(&n.to_le_bytes());
     }
 
     fn str(&mut self, s: &str) {
-        self.len(s.len());
-        self.0.extend_from_slice(s.as_bytes());
+        match self.strings {
+            true => self.out.extend_from_slice(s.as_bytes()),
+            false => self.len(s.len()),
+        }
     }
 
     fn opt_str(&mut self, s: Option<&str>) {
         match s {
             Some(s) => self.str(s),
-            None => self.0.extend_from_slice(&NONE.to_le_bytes()),
+            None if !self.strings => self.out.extend_from_slice(&NONE.to_le_bytes()),
+            None => {}
         }
     }
 
     fn opt_u64(&mut self, v: Option<u64>) {
+        if self.strings {
+            return;
+        }
         self.flag(v.is_some());
         if let Some(v) = v {
-            self.0.extend_from_slice(&v.to_le_bytes());
+            self.out.extend_from_slice(&v.to_le_bytes());
         }
     }
 
@@ -172,9 +227,12 @@ impl Writer<'_> {
     }
 }
 
+/// Reads the fixed part (`bytes`) and slices the strings out of `text`, in turn.
 struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
+    text: &'a str,
+    text_at: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -203,9 +261,11 @@ impl<'a> Reader<'a> {
         if n == NONE {
             return Ok(None);
         }
-        let at = self.at;
-        let b = self.take(n as usize)?;
-        let s = std::str::from_utf8(b).map_err(|_| Damaged(at))?;
+        let at = self.text_at;
+        let end = at.checked_add(n as usize).ok_or(Damaged(self.at))?;
+        // Off a character boundary only in a damaged record.
+        let s = self.text.get(at..end).ok_or(Damaged(self.at))?;
+        self.text_at = end;
         Ok(Some(Cow::Borrowed(s)))
     }
 
