@@ -261,16 +261,15 @@ impl Resolving {
             .zip(per)
             .enumerate()
             .map(|(s, (resolver, flows))| (s, resolver, flows));
-        let done: Vec<(usize, Vec<Option<Record>>)> =
-            if !threaded {
-                jobs.map(work).collect()
-            } else {
-                // Largest shard first, one shard per job: the batch ends when its last shard
-                // does, and split by index the threads' halves were as uneven as the clients.
-                let mut jobs: Vec<_> = jobs.collect();
-                jobs.sort_by_key(|(_, _, flows)| std::cmp::Reverse(flows.len()));
-                jobs.into_par_iter().with_max_len(1).map(work).collect()
-            };
+        let done: Vec<(usize, Vec<Option<Record>>)> = if !threaded {
+            jobs.map(work).collect()
+        } else {
+            // Largest shard first, one shard per job: the batch ends when its last shard
+            // does, and split by index the threads' halves were as uneven as the clients.
+            let mut jobs: Vec<_> = jobs.collect();
+            jobs.sort_by_key(|(_, _, flows)| std::cmp::Reverse(flows.len()));
+            jobs.into_par_iter().with_max_len(1).map(work).collect()
+        };
         let mut shards: Vec<Vec<Option<Record>>> = (0..n).map(|_| Vec::new()).collect();
         for (s, records) in done {
             shards[s] = records;
