@@ -541,8 +541,7 @@ impl<'h> RequestLines<'h> {
                     s.chromium_only = true;
                     if name.eq_ignore_ascii_case(b"sec-ch-ua") {
                         s.brands = true;
-                        s.chromium_brand |=
-                            memchr::memmem::find(value, b"\"Chromium\"").is_some();
+                        s.chromium_brand |= memchr::memmem::find(value, b"\"Chromium\"").is_some();
                     }
                 }
                 _ => {}
