@@ -522,11 +522,22 @@ pub(crate) struct RequestLines<'h> {
 /// [`CHROMIUM_ONLY`] as a length-tested list: asked of every name of every request.
 const CHROMIUM_ONLY_LIST: crate::model::NameList = crate::model::NameList::new(CHROMIUM_ONLY);
 
+/// The names [`RequestLines::of`] reads besides [`CHROMIUM_ONLY`].
+const REQUEST_LINE_NAMES: &[&str] = &[
+    "user-agent",
+    "cookie",
+    "origin",
+    "access-control-request-method",
+];
+
 impl<'h> RequestLines<'h> {
-    /// One walk over `headers`' lines.
+    /// One walk over `headers`' lines; those whose name has none of the lengths looked for
+    /// are passed over on their span.
     pub(crate) fn of(headers: &'h Headers) -> Self {
+        const LENGTHS: u64 =
+            Headers::lengths_of(REQUEST_LINE_NAMES) | Headers::lengths_of(CHROMIUM_ONLY);
         let mut s = RequestLines::default();
-        for (name, value) in headers.iter() {
+        for (name, value) in headers.of_lengths(LENGTHS) {
             match name.len() {
                 10 if name.eq_ignore_ascii_case(b"user-agent") => {
                     s.ua_lines += 1;
