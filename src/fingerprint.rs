@@ -451,14 +451,8 @@ pub(crate) fn wire_engine_of(
     pseudo: Option<&PseudoOrder>,
     ua: Option<&str>,
 ) -> Option<(Browser, Wire)> {
-    let engine = SHAPES
-        .iter()
-        .find(|(shape, _)| shape.matches(headers, pseudo))
-        .map(|(_, b)| *b)?;
+    let engine = shape_engine(headers, pseudo)?;
     let facts = ua.map(ua_facts)?;
-    if facts.tool.is_some() || facts.browser != Some(engine) {
-        return None;
-    }
     // Any line naming the brand: the same as the joined value naming it. The names are
     // walked for hints only when the brands do not settle it.
     let brands_ok = || {
@@ -466,8 +460,138 @@ pub(crate) fn wire_engine_of(
         brands.peek().is_none()
             || brands.any(|b| memchr::memmem::find(b, b"\"Chromium\"").is_some())
     };
-    let agrees = engine == Browser::Chromium && brands_ok() || !browser_headers(headers).1;
-    agrees.then_some((engine, if pseudo.is_some() { Wire::H2 } else { Wire::H1 }))
+    agreeing(engine, facts, brands_ok, || browser_headers(headers).1)
+        .then_some((engine, wire_of(pseudo)))
+}
+
+/// The engine whose [`SHAPES`] row the request's first lines (or pseudo-header order) match.
+fn shape_engine(headers: &Headers, pseudo: Option<&PseudoOrder>) -> Option<Browser> {
+    SHAPES
+        .iter()
+        .find(|(shape, _)| shape.matches(headers, pseudo))
+        .map(|(_, b)| *b)
+}
+
+/// The protocol a request with (or without) a pseudo-header order was written in.
+fn wire_of(pseudo: Option<&PseudoOrder>) -> Wire {
+    if pseudo.is_some() {
+        Wire::H2
+    } else {
+        Wire::H1
+    }
+}
+
+/// Whether a request whose shape names `engine` and whose User-Agent says `facts` is that
+/// engine's: no tool, the same engine, and UA client hints (`chromium_only`) only from
+/// Chromium, whose `sec-ch-ua` names the `Chromium` brand (`brands_ok`: no such line, or one
+/// naming it). The two are asked only when needed.
+fn agreeing(
+    engine: Browser,
+    facts: UaFacts,
+    brands_ok: impl FnOnce() -> bool,
+    chromium_only: impl FnOnce() -> bool,
+) -> bool {
+    if facts.tool.is_some() || facts.browser != Some(engine) {
+        return false;
+    }
+    engine == Browser::Chromium && brands_ok() || !chromium_only()
+}
+
+/// What the connection pool (`capture::pool`) reads of a request's header lines, found in one
+/// walk over the names (a walk each for the User-Agent, the client hints, the brands and the
+/// `Cookie`, and a second reading of the User-Agent, were about 1,200 instructions a
+/// request): the User-Agent line, the client hints and brands [`wire_engine`] asks about, and
+/// the lines that show credentials or a preflight.
+#[derive(Debug, Default)]
+pub(crate) struct RequestLines<'h> {
+    /// The first User-Agent line, and how many there are.
+    ua: Option<&'h [u8]>,
+    ua_lines: u32,
+    /// A `sec-ch-ua` line, and one naming the `Chromium` brand.
+    brands: bool,
+    chromium_brand: bool,
+    /// A line of [`CHROMIUM_ONLY`].
+    chromium_only: bool,
+    /// A `Cookie` line.
+    pub(crate) cookie: bool,
+    /// An `Origin` and an `Access-Control-Request-Method` line (a preflight's).
+    pub(crate) origin: bool,
+    pub(crate) request_method: bool,
+}
+
+/// [`CHROMIUM_ONLY`] as a length-tested list: asked of every name of every request.
+const CHROMIUM_ONLY_LIST: crate::model::NameList = crate::model::NameList::new(CHROMIUM_ONLY);
+
+/// The names [`RequestLines::of`] reads besides [`CHROMIUM_ONLY`].
+const REQUEST_LINE_NAMES: &[&str] = &[
+    "user-agent",
+    "cookie",
+    "origin",
+    "access-control-request-method",
+];
+
+impl<'h> RequestLines<'h> {
+    /// One walk over `headers`' lines; those whose name has none of the lengths looked for
+    /// are passed over on their span.
+    pub(crate) fn of(headers: &'h Headers) -> Self {
+        const LENGTHS: u64 =
+            Headers::lengths_of(REQUEST_LINE_NAMES) | Headers::lengths_of(CHROMIUM_ONLY);
+        let mut s = RequestLines::default();
+        for (name, value) in headers.of_lengths(LENGTHS) {
+            match name.len() {
+                10 if name.eq_ignore_ascii_case(b"user-agent") => {
+                    s.ua_lines += 1;
+                    s.ua = s.ua.or(Some(value));
+                }
+                6 if name.eq_ignore_ascii_case(b"cookie") => s.cookie = true,
+                6 if name.eq_ignore_ascii_case(b"origin") => s.origin = true,
+                29 if name.eq_ignore_ascii_case(b"access-control-request-method") => {
+                    s.request_method = true;
+                }
+                _ if CHROMIUM_ONLY_LIST.contains(name) => {
+                    s.chromium_only = true;
+                    if name.eq_ignore_ascii_case(b"sec-ch-ua") {
+                        s.brands = true;
+                        s.chromium_brand |= memchr::memmem::find(value, b"\"Chromium\"").is_some();
+                    }
+                }
+                _ => {}
+            }
+        }
+        s
+    }
+
+    /// [`wire_engine`] of the request these are the lines of (`headers`, with `pseudo`), and
+    /// the hash (by `hasher`) of its User-Agent as [`with_user_agent`] gives it (an
+    /// `Option<&str>`): the usual single UTF-8 line is read once, through the memo.
+    pub(crate) fn wire_engine_and_agent(
+        &self,
+        headers: &Headers,
+        pseudo: Option<&PseudoOrder>,
+        hasher: &impl std::hash::BuildHasher,
+    ) -> (Option<(Browser, Wire)>, u64) {
+        let entry = match (self.ua, self.ua_lines) {
+            (Some(line), 1) => ua_entry(crate::model::trim_http_ws(line)),
+            (None, _) => return (None, hasher.hash_one(None::<&str>)),
+            _ => None,
+        };
+        let Some((text, facts)) = entry else {
+            // Several lines, or bytes that are not UTF-8: as `with_user_agent` reads them.
+            return with_user_agent(headers, |ua| {
+                (wire_engine_of(headers, pseudo, ua), hasher.hash_one(ua))
+            });
+        };
+        let agent = hasher.hash_one(Some(&*text));
+        let engine = shape_engine(headers, pseudo).filter(|engine| {
+            agreeing(
+                *engine,
+                facts,
+                || !self.brands || self.chromium_brand,
+                || self.chromium_only,
+            )
+        });
+        (engine.map(|e| (e, wire_of(pseudo))), agent)
+    }
 }
 
 /// Why a verdict about `client` would be a guess, for a note: `None` for a known browser.
@@ -623,6 +747,57 @@ mod tests {
             // Twice: the second from the memo.
             proptest::prop_assert_eq!(identify(&headers), identify_reference(&headers));
             proptest::prop_assert_eq!(identify(&headers), identify_reference(&headers));
+        }
+
+        /// The pool's one walk over a request's lines answers as the walks it stands for: the
+        /// wire engine and the User-Agent's hash as `with_user_agent` gives it, and which of
+        /// `Cookie`, `Origin` and `Access-Control-Request-Method` it carries (any case,
+        /// repeated, empty, non-UTF-8 User-Agents, brands with and without `Chromium`).
+        #[test]
+        fn request_lines_are_the_walks(
+            lines in proptest::collection::vec(
+                (
+                    proptest::sample::select(&[
+                        "User-Agent", "user-agent", "Host", "Connection", "Sec-CH-UA",
+                        "sec-ch-ua-platform", "sec-fetch-mode", "Cookie", "ORIGIN",
+                        "access-control-request-method", "cookiez", "originx",
+                    ][..]),
+                    proptest::prop_oneof![
+                        proptest::sample::select(&[
+                            CHROME, FIREFOX, SAFARI, IPHONE, " curl/8.5.0 \t", "", "keep-alive",
+                            "\"Chromium\";v=\"156\"", "\"Google Chrome\";v=\"156\"", "x=1",
+                        ][..]).prop_map(|v: &str| v.as_bytes().to_vec()),
+                        proptest::collection::vec(proptest::prelude::any::<u8>(), 0..12),
+                    ],
+                ),
+                0..7,
+            ),
+            h2 in proptest::prelude::any::<bool>(),
+        ) {
+            let mut headers = Headers::new();
+            for (name, value) in &lines {
+                headers.push(name.as_bytes(), value);
+            }
+            let mut pseudo = PseudoOrder::default();
+            for n in [":method", ":authority", ":scheme", ":path"] {
+                pseudo.push(n.as_bytes());
+            }
+            let pseudo = h2.then_some(&pseudo);
+            let hasher = foldhash::fast::RandomState::default();
+            let want = with_user_agent(&headers, |ua| {
+                (wire_engine(&headers, pseudo), std::hash::BuildHasher::hash_one(&hasher, ua))
+            });
+            let read = RequestLines::of(&headers);
+            // Twice: the second from the memo.
+            for _ in 0..2 {
+                proptest::prop_assert_eq!(read.wire_engine_and_agent(&headers, pseudo, &hasher), want);
+            }
+            proptest::prop_assert_eq!(read.cookie, headers.contains("cookie"));
+            proptest::prop_assert_eq!(read.origin, headers.contains("origin"));
+            proptest::prop_assert_eq!(
+                read.request_method,
+                headers.contains("access-control-request-method")
+            );
         }
     }
 

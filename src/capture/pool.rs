@@ -15,10 +15,9 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
-use std::hash::BuildHasher;
 
 use crate::browser::Browser;
-use crate::fingerprint::{wire_engine_of, with_user_agent, Wire};
+use crate::fingerprint::{RequestLines, Wire};
 use crate::model::{Exchange, Micros};
 
 /// How long (capture time) an exchange waits for its connection to show its class.
@@ -37,13 +36,6 @@ const SEPARATE_POOLS: &[(Browser, Wire)] = &[
     (Browser::Firefox, Wire::H1),
     (Browser::Chromium, Wire::H2),
 ];
-
-/// A CORS preflight: `OPTIONS` with `Origin` and `Access-Control-Request-Method`.
-fn is_preflight(x: &Exchange) -> bool {
-    x.request.method == "OPTIONS"
-        && x.request.headers.contains("origin")
-        && x.request.headers.contains("access-control-request-method")
-}
 
 #[derive(Debug)]
 struct Conn {
@@ -76,16 +68,13 @@ impl Pools {
         let Some(id) = x.connection else {
             return;
         };
-        // The User-Agent read once for both. Hashed seeded like the table: User-Agents cannot
-        // be chosen to collide.
+        // The lines read once for everything below. The User-Agent is hashed seeded like the
+        // table: User-Agents cannot be chosen to collide.
+        let lines = RequestLines::of(&x.request.headers);
         let hasher = self.conns.hasher().clone();
         let fingerprint = || {
-            with_user_agent(&x.request.headers, |ua| {
-                (
-                    wire_engine_of(&x.request.headers, x.evidence.pseudo_order.as_ref(), ua),
-                    hasher.hash_one(ua),
-                )
-            })
+            let pseudo = x.evidence.pseudo_order.as_ref();
+            lines.wire_engine_and_agent(&x.request.headers, pseudo, &hasher)
         };
         let (c, first) = match self.conns.entry(id) {
             Entry::Occupied(o) => (o.into_mut(), None),
@@ -110,8 +99,9 @@ impl Pools {
                 && agent == c.agent
                 && x.evidence.via_proxy.is_none();
         }
-        c.preflight |= is_preflight(x);
-        c.cookie |= x.request.headers.contains("cookie");
+        // A CORS preflight: `OPTIONS` with `Origin` and `Access-Control-Request-Method`.
+        c.preflight |= x.request.method == "OPTIONS" && lines.origin && lines.request_method;
+        c.cookie |= lines.cookie;
         c.last = c.last.max(x.time);
     }
 

@@ -267,7 +267,7 @@ pub(crate) fn scan_response_head(head: &[u8]) -> Option<Scanned> {
 /// of control bytes but HT and of DEL (what `httparse` gives; folded values may span lines).
 /// When they tile the head line by line (each name at a line start, right before its colon,
 /// only blanks around each value, then the line end, and the blank line last) the head is
-/// plain without a pass over its bytes; anything else is scanned as before. A property test
+/// plain without a pass over its bytes (the parser must refuse NUL bytes, as httparse does); anything else is scanned as before. A property test
 /// in `capture::http` checks that tiling implies [`is_plain`] for httparse's fields.
 pub(crate) fn scan_parsed_response_head<'a, I>(head: &'a [u8], fields: I) -> Option<Scanned>
 where
@@ -284,9 +284,8 @@ pub(crate) fn fields_tile_plainly<'a, I>(head: &'a [u8], fields: I) -> bool
 where
     I: Iterator<Item = (&'a [u8], &'a [u8])>,
 {
-    if memchr::memchr(0, head).is_some() {
-        return false;
-    }
+    // No NUL test: the parser refuses a NUL anywhere in what it parsed (httparse does: a
+    // status or header line with one is an error), and tiled fields cover the whole head.
     let Some(nl) = memchr::memchr(b'\n', head) else {
         return false;
     };

@@ -283,6 +283,30 @@ impl Headers {
             .map(move |[s, m, v, e]| (&self.buf[s..m], &self.buf[v..e]))
     }
 
+    /// The lines whose name is `n` bytes long for a bit `n` set in `lengths` (names of 64
+    /// bytes or more never): a reader looking for a few names rules most lines out by their
+    /// span alone, without making their slices.
+    pub(crate) fn of_lengths(&self, lengths: u64) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        self.spans().filter_map(move |[s, m, v, e]| {
+            let len = m.wrapping_sub(s);
+            (len < 64 && lengths >> len & 1 == 1)
+                .then(|| Some((self.buf.get(s..m)?, self.buf.get(v..e)?)))
+                .flatten()
+        })
+    }
+
+    /// The lengths of `names`, a bit each, for [`Headers::of_lengths`].
+    pub(crate) const fn lengths_of(names: &[&str]) -> u64 {
+        let (mut bits, mut i) = (0u64, 0);
+        while i < names.len() {
+            if names[i].len() < 64 {
+                bits |= 1 << names[i].len();
+            }
+            i += 1;
+        }
+        bits
+    }
+
     /// Every value of `name` (ASCII case-insensitive), in order.
     pub fn get_all<'a, 'n>(
         &'a self,
@@ -977,6 +1001,15 @@ mod tests {
                 }
             }
             proptest::prop_assert_eq!(&built, &read);
+            // The lines of some name lengths: those of the whole list with such a name.
+            for lengths in [0u64, 1 << 1 | 1 << 3, u64::MAX] {
+                let want_of: Vec<(&[u8], &[u8])> = want
+                    .iter()
+                    .copied()
+                    .filter(|(n, _)| lengths >> n.len() & 1 == 1)
+                    .collect();
+                proptest::prop_assert_eq!(read.of_lengths(lengths).collect::<Vec<_>>(), want_of);
+            }
             // Narrowed in place: the lines kept, in order.
             let mut narrowed = read.clone();
             narrowed.retain(|n, v| !n.starts_with(b"a") && v != b"b");
