@@ -57,6 +57,8 @@ struct Side {
     ccs: bool,
     /// This side's Finished was seen (TLS 1.3: application keys are in use).
     finished: bool,
+    /// The time of the segment `rec`'s first byte came in (when it was last empty).
+    since: Micros,
 }
 
 /// TLS state of one connection.
@@ -125,6 +127,9 @@ impl TlsConn {
             self.unread(dir, data, meta, ctx);
             return;
         }
+        if self.sides[dir].rec.is_empty() {
+            self.sides[dir].since = meta.ts;
+        }
         // Taken record by record: the buffer is given at most the rest of the record it holds
         // before that record is processed, and is sized for a whole record when one starts,
         // so a record is copied in once (grown by doubling from a segment's worth, and past
@@ -188,6 +193,31 @@ impl TlsConn {
         self.client_last = meta.ts;
     }
 
+    /// Records what the client sent and the connection still holds undecrypted when it is
+    /// gone as lost (`model::loss`), as [`TlsConn::unread`] does after a stop: records
+    /// waiting for a ServerHello that never came (0-RTT data, a session begun before the
+    /// capture) or cut by the connection's end. Sent from the time the oldest of them came
+    /// in to the client's latest bytes; where the roles are not known, either side may be
+    /// the client.
+    fn held_unread(&mut self, ctx: &mut Ctx<'_>) {
+        for dir in 0..2 {
+            if self.client.is_some_and(|c| c != dir) {
+                continue;
+            }
+            let held = std::mem::take(&mut self.sides[dir].rec);
+            if !may_hold_request(&held) {
+                continue;
+            }
+            let since = self.sides[dir].since;
+            ctx.losses.push(crate::model::loss::Loss {
+                client: super::tcp::ip_shared(self.key.sender(dir).ip),
+                server: self.key.sender(1 - dir).text(),
+                after: since,
+                by: self.client_last.max(since),
+            });
+        }
+    }
+
     /// Bytes lost in the capture: the record stream cannot be followed.
     pub(crate) fn gap(&mut self, dir: Dir, len: u64, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         let _ = dir;
@@ -206,8 +236,11 @@ impl TlsConn {
     }
 
     /// The connection is gone: emits what waits. A session that never got to its keys is
-    /// counted as encrypted.
+    /// counted as encrypted; what the client sent that is still held undecrypted is lost.
     pub(crate) fn flush(&mut self, ctx: &mut Ctx<'_>) {
+        if !self.stopped {
+            self.held_unread(ctx);
+        }
         if !self.stopped && self.suite.is_none() {
             self.stopped = true;
             self.count_encrypted("no ServerHello seen", ctx);
