@@ -1713,6 +1713,15 @@ pub(crate) struct HttpSink<'c, 'x> {
 
 impl StreamSink for HttpSink<'_, '_> {
     fn data(&mut self, dir: Dir, data: &[u8], meta: &PacketMeta) {
+        let c = &mut *self.conn;
+        // A connection begun before the capture whose first bytes here are TLS records: TLS
+        // reads it, so that what its client sent is lost (`model::loss`), not just skipped.
+        let first = c.dirs[dir.min(1)].pos == 0;
+        if first && c.mid_stream && c.upper.is_none() && !c.ignored && looks_like_tls(data) {
+            let tls = super::tls::TlsConn::new(c.key, c.conn_no, c.client);
+            c.ignore();
+            c.upper = Some(Box::new(super::app::Upper::Tls(tls)));
+        }
         match self.conn.upper.as_mut() {
             Some(u) => u.data(dir, data, meta, self.ctx),
             None => self.conn.data(dir, data, meta, self.ctx),
