@@ -699,3 +699,30 @@ fn a_request_on_a_connection_whose_handshake_is_not_captured_is_not_taken_as_nev
         "a verdict only the cut capture gives: {recs:?}"
     );
 }
+
+/// An HTTP/1.1 client that pipelines (`http1-pipelined-request-lost.py` writes it): two GETs in
+/// one segment, answered in order; then the capture loses its next request's segment while
+/// nothing waits, and the GET after it (`/s/pl-after/`, answered `200` with
+/// `Access-Control-Allow-Origin`) goes out before the lost one's `404` comes. The `404` was
+/// paired with `/s/pl-after/` (`blocked/MissingAllowOriginHeader`, a wrong pairing): a client
+/// seen pipelining may have lost requests still unanswered, so the responses after a loss
+/// answer no request they cannot be proven to: `unknown`, the pairs before it kept.
+#[test]
+fn a_request_lost_on_a_pipelined_connection_does_not_shift_its_answers() {
+    let (_, recs) = run_both_jobs(&["tests/data/field/http1-pipelined-request-lost.pcap"]);
+    let got: Vec<(&str, &str)> = recs.iter().map(|r| (r.1.as_str(), r.2.as_str())).collect();
+    // The first two are undecided only by their credentials mode (no cookie, no preflight).
+    assert_eq!(got, [("unknown", "unknown"); 3]);
+    let recs = records(
+        "p.pcap",
+        std::fs::read(root().join("tests/data/field/http1-pipelined-request-lost.pcap")).unwrap(),
+    );
+    let status: Vec<(bool, Option<u16>)> = recs
+        .iter()
+        .map(|r| (r.url.contains("pl-after"), r.status))
+        .collect();
+    assert_eq!(
+        status,
+        [(false, Some(200)), (false, Some(200)), (true, None)]
+    );
+}
