@@ -648,3 +648,81 @@ fn a_failure_the_export_does_not_explain_is_not_allowed_in_other_browsers() {
     let got: Vec<(&str, &str)> = recs.iter().map(|r| (r.1.as_str(), r.2.as_str())).collect();
     assert_eq!(got, [("allowed", "allowed"), ("blocked", "unknown")]);
 }
+
+/// Cleartext HTTP/2 with prior knowledge (`h2c-request-after-gap.py` writes it, with Chromium's
+/// headers from `dev/capture.pcap`): a PUT's preflight is answered without
+/// `Access-Control-Allow-Credentials`, then the capture loses a server segment (a PING) and
+/// HTTP/2 decoding stops there (`h2-gap`: the framing is gone); the uncredentialed PUT the
+/// client sends next is never read. The preflight once came out
+/// `blocked/PreflightInvalidAllowCredentials` (a credentialed request is the only one it
+/// stops), where the PUT was sent and allowed: what the client sends on a stopped HTTP/2
+/// connection is lost (`model::loss`), so `unknown`, saying so, with every `--jobs`.
+#[test]
+fn a_request_sent_after_http2_decoding_stopped_is_not_taken_as_never_sent() {
+    let (_, recs) = run_both_jobs(&["tests/data/field/h2c-request-after-gap.pcap"]);
+    let got: Vec<(&str, &str, &str, bool)> = recs
+        .iter()
+        .map(|r| (r.0.as_str(), r.1.as_str(), r.2.as_str(), r.3))
+        .collect();
+    assert_eq!(got, [("PUT", "unknown", "unknown", true)]);
+}
+
+/// The WebKit capture of `tls-webkit-request-on-other-connection.pcap` without the first 15
+/// packets of the PURGE's connection (its TCP and TLS handshakes, up to its first request), as
+/// for a connection opened before the capture started: with the whole key log, nothing on it
+/// can be decrypted (a session is found by its ClientHello). It was skipped as "not
+/// decrypted" and the preflight, alone, came out `blocked/PreflightInvalidAllowCredentials`
+/// (the PURGE was allowed); what its client sent is lost now (`model::loss`): `unknown`.
+#[test]
+fn a_request_on_a_connection_whose_handshake_is_not_captured_is_not_taken_as_never_sent() {
+    let (_, recs) = run_both_jobs(&[
+        "tests/data/field/tls-webkit-handshake-not-captured.pcap",
+        "--keylog",
+        "tests/data/field/tls-webkit-request-on-other-connection.keylog.txt",
+    ]);
+    let purge = recs
+        .iter()
+        .find(|r| r.0 == "PURGE")
+        .expect("the PURGE's record");
+    assert_eq!(
+        (purge.1.as_str(), purge.2.as_str(), purge.3),
+        ("unknown", "unknown", true)
+    );
+    // Nothing is blocked that the whole capture does not block.
+    let (_, whole) = run_both_jobs(&[
+        "tests/data/field/tls-webkit-request-on-other-connection.pcap",
+        "--keylog",
+        "tests/data/field/tls-webkit-request-on-other-connection.keylog.txt",
+    ]);
+    assert!(
+        recs.iter().all(|r| r.1 != "blocked" || whole.contains(r)),
+        "a verdict only the cut capture gives: {recs:?}"
+    );
+}
+
+/// An HTTP/1.1 client that pipelines (`http1-pipelined-request-lost.py` writes it): two GETs in
+/// one segment, answered in order; then the capture loses its next request's segment while
+/// nothing waits, and the GET after it (`/s/pl-after/`, answered `200` with
+/// `Access-Control-Allow-Origin`) goes out before the lost one's `404` comes. The `404` was
+/// paired with `/s/pl-after/` (`blocked/MissingAllowOriginHeader`, a wrong pairing): a client
+/// seen pipelining may have lost requests still unanswered, so the responses after a loss
+/// answer no request they cannot be proven to: `unknown`, the pairs before it kept.
+#[test]
+fn a_request_lost_on_a_pipelined_connection_does_not_shift_its_answers() {
+    let (_, recs) = run_both_jobs(&["tests/data/field/http1-pipelined-request-lost.pcap"]);
+    let got: Vec<(&str, &str)> = recs.iter().map(|r| (r.1.as_str(), r.2.as_str())).collect();
+    // The first two are undecided only by their credentials mode (no cookie, no preflight).
+    assert_eq!(got, [("unknown", "unknown"); 3]);
+    let recs = records(
+        "p.pcap",
+        std::fs::read(root().join("tests/data/field/http1-pipelined-request-lost.pcap")).unwrap(),
+    );
+    let status: Vec<(bool, Option<u16>)> = recs
+        .iter()
+        .map(|r| (r.url.contains("pl-after"), r.status))
+        .collect();
+    assert_eq!(
+        status,
+        [(false, Some(200)), (false, Some(200)), (true, None)]
+    );
+}

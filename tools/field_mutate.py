@@ -9,7 +9,8 @@ duplicated, reordered, dropped, cut, snapped short, pcapng, VLAN / Linux SLL enc
 merged with a shifted copy, timestamps shifted; behind a proxy (`px-*`, backend captures): the
 request heads rewritten as another proxy or balancer would; key logs (`kl-*`, captures given
 `--keylog`; `dsb+kl-*`, a key log given beside embedded secrets; `dsb-drop-sessions`): sessions
-or lines missing, shuffled, CRLF, comments, other captures' secrets, the wrong log) and scores
+or lines missing, shuffled, CRLF, comments, other captures' secrets, the wrong log; decrypted TLS
+(`h2-cut`, `tls-no-handshake`): a segment lost inside a connection, handshakes not captured) and scores
 it with the corpus scorer
 (score.py -v, which takes an absolute FILE). A scenario that was not WRONG on the original
 input and is WRONG on the mutated one is a finding (the mutated input either still decides the
@@ -779,6 +780,49 @@ def c_dsb_drop_sessions(c, rng):
     return True
 
 
+def _tls_conns(c):
+    """The TLS connections of an Ethernet IPv4 capture: {connection: [(item index, from the
+    client, payload)]} in capture order, the client being the side that sent the SYN."""
+    conns, client = {}, {}
+    for i, it in enumerate(c.items):
+        t = _tcp4(it[2], c.link) if it[0] == "pkt" else None
+        if t is None:
+            continue
+        _, _, src, sp, dst, dp, _, _, fl, pl = t
+        k = tuple(sorted([(src, sp), (dst, dp)]))
+        if fl & 0x12 == 0x02:
+            client[k] = (src, sp)
+        conns.setdefault(k, []).append((i, client.get(k) == (src, sp), pl))
+    return {k: v for k, v in conns.items() if any(p[:2] == b"\x16\x03" for _, _, p in v)}
+
+
+def c_h2_cut(c, rng):
+    """Inside a third of the TLS connections (HTTP/2 or HTTP/1.1 in them), one server data
+    segment after the handshake is not in the capture: decoding stops there, and what the
+    client sends after it is never read."""
+    drop = set()
+    for pkts in _tls_conns(c).values():
+        later = [i for i, cl, p in pkts if not cl and p[:1] == b"\x17"][2:]
+        if later and rng.random() < 0.33:
+            drop.add(rng.choice(later))
+    c.items = [it for i, it in enumerate(c.items) if i not in drop]
+    return True
+
+
+def c_tls_no_handshake(c, rng):
+    """A third of the TLS connections (never the first) without their first packets, up to
+    their fifth to ninth data packet (as for connections opened before the capture started):
+    their handshake is not in the capture, so nothing on them is decrypted."""
+    drop = set()
+    for pkts in list(_tls_conns(c).values())[1:]:
+        data = [i for i, _, p in pkts if p]
+        if len(data) > 9 and rng.random() < 0.33:
+            cut = data[rng.randint(4, 8)]
+            drop.update(i for i, _, _ in pkts if i < cut)
+    c.items = [it for i, it in enumerate(c.items) if i not in drop]
+    return True
+
+
 CAP_MUTATIONS = {
     "eth-trailer": c_eth_trailer,
     "resegment": c_resegment,
@@ -789,6 +833,9 @@ CAP_MUTATIONS = {
     "merge-shifted": c_merge_shifted,
     "dsb-drop-sessions": c_dsb_drop_sessions,
 }
+
+# Captures whose TLS is decrypted (`--keylog`, or embedded secrets).
+TLS_MUTATIONS = {"h2-cut": c_h2_cut, "tls-no-handshake": c_tls_no_handshake}
 
 
 def cap_truncations(path, rng, n):
@@ -875,6 +922,8 @@ def mutations_of(fname, extra, is_har):
         muts += list(PROXY_MUTATIONS)
     if "--keylog" in extra:
         muts += list(KEYLOG_MUTATIONS)
+    if "--keylog" in extra or "dsb" in fname:
+        muts += list(TLS_MUTATIONS)
     if "dsb" in fname:
         muts += ["dsb+" + m for m in DSB_KEYLOG_MUTATIONS]
     return muts + ["truncate"]
@@ -1075,7 +1124,7 @@ def main():
                     c = Cap(src)
                     c.out_ng = None
                     c.out_link = None
-                    lossy = {**CAP_MUTATIONS, **PROXY_MUTATIONS}[mut](c, rng)
+                    lossy = {**CAP_MUTATIONS, **PROXY_MUTATIONS, **TLS_MUTATIONS}[mut](c, rng)
                     ng = c.out_ng if c.out_ng is not None else c.ng
                     p = os.path.join(out, f"{stem}.{'pcapng' if ng else 'pcap'}")
                     c.write(p, ng=ng, link=c.out_link)

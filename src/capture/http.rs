@@ -1317,9 +1317,10 @@ impl HttpConn {
         ctx.open.insert((order_time, seq));
         self.answers_lost(dir, meta, ctx);
         // Requests still waiting here were pipelined: one lost before this one would put an
-        // answer more in line ahead of its own.
+        // answer more in line ahead of its own. So may one lost by a client that pipelines
+        // when none waits (its answer may still come).
         let lost_before = self.dirs[dir].lost_at.is_some_and(|at| at > self.req_mark);
-        self.unpaired |= lost_before && !self.pending.is_empty();
+        self.unpaired |= lost_before && (self.pipelined || !self.pending.is_empty());
         self.req_mark = self.dirs[dir].pos;
         self.resp_mark = self.dirs[1 - dir].pos;
         if self.pending.len() >= ctx.limits.max_pending.max(1) {
@@ -1713,6 +1714,15 @@ pub(crate) struct HttpSink<'c, 'x> {
 
 impl StreamSink for HttpSink<'_, '_> {
     fn data(&mut self, dir: Dir, data: &[u8], meta: &PacketMeta) {
+        let c = &mut *self.conn;
+        // A connection begun before the capture whose first bytes here are TLS records: TLS
+        // reads it, so that what its client sent is lost (`model::loss`), not just skipped.
+        let first = c.dirs[dir.min(1)].pos == 0;
+        if first && c.mid_stream && c.upper.is_none() && !c.ignored && looks_like_tls(data) {
+            let tls = super::tls::TlsConn::new(c.key, c.conn_no, c.client);
+            c.ignore();
+            c.upper = Some(Box::new(super::app::Upper::Tls(tls)));
+        }
         match self.conn.upper.as_mut() {
             Some(u) => u.data(dir, data, meta, self.ctx),
             None => self.conn.data(dir, data, meta, self.ctx),
@@ -2631,6 +2641,12 @@ mod loss_tests {
             ("pipelined requests with a lost middle request", false,
              &[Step::Data(0, GET_A), Step::Gap(0, 30), Step::Data(0, GET_C), Step::Data(1, &three_answers)],
              (ex(&[("/a", Some(200)), ("/c", None)]), 2, 0)),
+            // A client seen pipelining loses /x while nothing waits: the next answer may be
+            // /x's (here it is), so /c gets none.
+            ("a pipelining client loses a request while none waits", false,
+             &[Step::Data(0, &two_gets), Step::Data(1, &two_answers), Step::Gap(0, 30),
+               Step::Data(0, GET_C), Step::Data(1, &[R404, R200].concat())],
+             (ex(&[("/a", Some(200)), ("/b", Some(201)), ("/c", None)]), 2, 0)),
             ("pipelined requests, nothing lost", false,
              &[Step::Data(0, &two_gets), Step::Data(1, &two_answers)],
              (ex(&[("/a", Some(200)), ("/b", Some(201))]), 0, 0)),

@@ -105,6 +105,8 @@ pub(crate) struct H2Conn {
     server_text: Arc<str>,
     last_order_time: Micros,
     stopped: bool,
+    /// Once stopped: the time of the client's latest bytes, unread (the stop's, at first).
+    unread_since: Micros,
 }
 
 /// Why decoding stopped, from one frame.
@@ -131,6 +133,7 @@ impl H2Conn {
             server_text: key.sender(1 - client).text(),
             last_order_time: Micros::MIN,
             stopped: false,
+            unread_since: Micros::MIN,
         }
     }
 
@@ -195,10 +198,11 @@ impl H2Conn {
     }
 
     pub(crate) fn data(&mut self, dir: Dir, data: &[u8], meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+        let dir = dir.min(1);
         if self.stopped {
+            self.unread(dir, meta, ctx);
             return;
         }
-        let dir = dir.min(1);
         let max = MAX_FRAME_BUFFER.max(ctx.limits.max_head_bytes);
         let mut frames = std::mem::take(&mut self.sides[dir].frames);
         let mut stop = None;
@@ -218,7 +222,26 @@ impl H2Conn {
         };
         if let Some(why) = why {
             self.stop(WarnKind::H2ProtocolError, &why, meta, ctx);
+            // The frames after the one that stopped it, in this segment.
+            self.unread(dir, meta, ctx);
         }
+    }
+
+    /// Records bytes the client sent on a stopped connection as lost (`model::loss`): a
+    /// request may be in them (the frames cannot be told apart once the framing or the
+    /// HPACK state is gone), so a request missing after its preflight is no evidence of a
+    /// block. Lost since the client's previous unread bytes (or the stop).
+    fn unread(&mut self, dir: Dir, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+        if dir != self.client {
+            return;
+        }
+        ctx.losses.push(crate::model::loss::Loss {
+            client: self.client_ip.clone(),
+            server: self.server_text.clone(),
+            after: self.unread_since,
+            by: meta.ts,
+        });
+        self.unread_since = meta.ts;
     }
 
     /// Stops decoding (protocol error, capture gap): requests waiting are emitted without
@@ -232,6 +255,7 @@ impl H2Conn {
             format!("HTTP/2 connection {conn}: {why}; the rest of it is not decoded")
         });
         self.stopped = true;
+        self.unread_since = meta.ts;
         self.flush(ctx);
         for s in &mut self.sides {
             s.frames = Splitter::default();
@@ -804,6 +828,98 @@ mod tests {
         let o = conversation_with_keys(&steps, Some(0), false, limits(), &Default::default());
         assert_eq!(o.exchanges.len(), 1);
         assert_eq!(o.diag.count(WarnKind::H2ProtocolError), 1);
+    }
+
+    /// What the client sends on a connection decoding stopped (a capture gap in either
+    /// direction, a protocol error) is recorded as lost from the stop on: a request sent
+    /// after it is never read, so its preflight alone must not be taken as never followed.
+    /// One conversation per case (h2c with prior knowledge), the same with the parallel
+    /// reader.
+    #[test]
+    fn what_the_client_sends_after_a_stop_is_recorded_as_lost() {
+        use crate::capture::testutil::Conv;
+        let get = |path: &str| {
+            [
+                field(":method", "GET"),
+                field(":authority", "a.test"),
+                field(":path", path),
+            ]
+            .concat()
+        };
+        let ok = frame(1, 0x5, 1, &field(":status", "200"));
+        // (what, the packet dropped, the client's second flight is a protocol error, losses
+        // as (after, by) packet indexes: `None` for a loss found before any request time was
+        // known). Packets: 0-2 the handshake, 3 the preface, 4 GET /one, 5 the server's
+        // SETTINGS, 6 its answer, 7 the second flight, 8 GET /three.
+        type Case = (
+            &'static str,
+            Option<usize>,
+            bool,
+            &'static [(Option<usize>, usize)],
+        );
+        let cases: &[Case] = &[
+            ("nothing lost", None, false, &[]),
+            // The server's SETTINGS is lost: the client's next packet acknowledges it, which
+            // shows the gap, and carries the next request, not read; the one after neither.
+            (
+                "a server segment lost",
+                Some(5),
+                false,
+                &[(Some(7), 7), (Some(7), 8)],
+            ),
+            // The client's first request is lost: the server's acknowledgement shows the gap
+            // (the connection's loss, found before any request), then what follows is unread.
+            (
+                "a client segment lost",
+                Some(4),
+                false,
+                &[(None, 5), (Some(5), 7), (Some(7), 8)],
+            ),
+            // Unread from the frame that broke the framing on.
+            (
+                "a protocol error",
+                None,
+                true,
+                &[(Some(7), 7), (Some(7), 8)],
+            ),
+        ];
+        for &(what, drop, bad, want) in cases {
+            let mut c = Conv::new(40200);
+            c.handshake();
+            let mut preface = super::frame::PREFACE.to_vec();
+            preface.extend(frame(4, 0, 0, &[]));
+            c.client(&preface, 1460);
+            c.client(&frame(1, 0x5, 1, &get("/one")), 1460);
+            c.server(&frame(4, 0, 0, &[]), 1460);
+            c.server(&ok, 1460);
+            let second = if bad {
+                frame(9, 0x4, 3, b"oops")
+            } else {
+                frame(1, 0x5, 3, &get("/two"))
+            };
+            c.client(&second, 1460);
+            c.client(&frame(1, 0x5, 5, &get("/three")), 1460);
+            let at: Vec<i64> = c.frames.iter().map(|f| f.0).collect();
+            if let Some(d) = drop {
+                c.frames.remove(d);
+            }
+            let want: Vec<_> = want
+                .iter()
+                .map(|&(after, by)| {
+                    let after = after.map_or(crate::model::Micros::MIN, |a| at[a]);
+                    (
+                        "10.0.0.1".to_owned(),
+                        "10.0.0.2:80".to_owned(),
+                        after,
+                        at[by],
+                    )
+                })
+                .collect();
+            for workers in [0, 2] {
+                let got = crate::capture::app::losses_of(&c.frames, "", workers);
+                assert_eq!(got, want, "{what} ({workers} workers)");
+            }
+        }
     }
 
     /// `Upgrade: h2c` (RFC 7540 §3.2) in a generated capture: the upgrade request pairs with

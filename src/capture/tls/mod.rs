@@ -57,6 +57,8 @@ struct Side {
     ccs: bool,
     /// This side's Finished was seen (TLS 1.3: application keys are in use).
     finished: bool,
+    /// The time of the segment `rec`'s first byte came in (when it was last empty).
+    since: Micros,
 }
 
 /// TLS state of one connection.
@@ -125,6 +127,9 @@ impl TlsConn {
             self.unread(dir, data, meta, ctx);
             return;
         }
+        if self.sides[dir].rec.is_empty() {
+            self.sides[dir].since = meta.ts;
+        }
         // Taken record by record: the buffer is given at most the rest of the record it holds
         // before that record is processed, and is sized for a whole record when one starts,
         // so a record is copied in once (grown by doubling from a segment's worth, and past
@@ -179,13 +184,43 @@ impl TlsConn {
             return;
         }
         let client = self.client.unwrap_or(dir);
+        // Before any of the client's bytes were seen, these are its first.
+        let after = match self.client_last {
+            Micros::MIN => meta.ts,
+            last => last,
+        };
         ctx.losses.push(crate::model::loss::Loss {
             client: super::tcp::ip_shared(self.key.sender(client).ip),
             server: self.key.sender(1 - client).text(),
-            after: self.client_last,
+            after,
             by: meta.ts,
         });
         self.client_last = meta.ts;
+    }
+
+    /// Records what the client sent and the connection still holds undecrypted when it is
+    /// gone as lost (`model::loss`), as [`TlsConn::unread`] does after a stop: records
+    /// waiting for a ServerHello that never came (0-RTT data, a session begun before the
+    /// capture) or cut by the connection's end. Sent from the time the oldest of them came
+    /// in to the client's latest bytes; where the roles are not known, either side may be
+    /// the client.
+    fn held_unread(&mut self, ctx: &mut Ctx<'_>) {
+        for dir in 0..2 {
+            if self.client.is_some_and(|c| c != dir) {
+                continue;
+            }
+            let held = std::mem::take(&mut self.sides[dir].rec);
+            if !may_hold_request(&held) {
+                continue;
+            }
+            let since = self.sides[dir].since;
+            ctx.losses.push(crate::model::loss::Loss {
+                client: super::tcp::ip_shared(self.key.sender(dir).ip),
+                server: self.key.sender(1 - dir).text(),
+                after: since,
+                by: self.client_last.max(since),
+            });
+        }
     }
 
     /// Bytes lost in the capture: the record stream cannot be followed.
@@ -206,8 +241,11 @@ impl TlsConn {
     }
 
     /// The connection is gone: emits what waits. A session that never got to its keys is
-    /// counted as encrypted.
+    /// counted as encrypted; what the client sent that is still held undecrypted is lost.
     pub(crate) fn flush(&mut self, ctx: &mut Ctx<'_>) {
+        if !self.stopped {
+            self.held_unread(ctx);
+        }
         if !self.stopped && self.suite.is_none() {
             self.stopped = true;
             self.count_encrypted("no ServerHello seen", ctx);
@@ -286,8 +324,17 @@ impl TlsConn {
                 break;
             }
             // A protected record before its keys can be known (0-RTT data ahead of the
-            // ServerHello) waits for the other direction.
+            // ServerHello) waits for the other direction; without a ClientHello (a session
+            // begun before the capture) no key log entry can be found for it: never read.
             if header[0] == record::APPLICATION_DATA && self.suite.is_none() {
+                if self.hello.is_none() {
+                    self.stop(
+                        WarnKind::TlsEncrypted,
+                        "its handshake is not in the capture",
+                        meta,
+                        ctx,
+                    );
+                }
                 break;
             }
             let frag = &mut buf[at + 5..at + 5 + len];
@@ -631,6 +678,106 @@ mod tests {
         r.extend_from_slice(&u16::try_from(len).unwrap_or(u16::MAX).to_be_bytes());
         r.resize(5 + len, 0xab);
         r
+    }
+
+    /// What the client sent that is never decrypted is recorded as lost when the connection
+    /// is gone, however it ends: records held for a ServerHello that never came (0-RTT
+    /// data), a session whose handshake the capture did not see (every record held), a
+    /// record cut by the connection's end. A session read whole loses nothing. The same with
+    /// the parallel reader.
+    #[test]
+    fn client_records_never_decrypted_are_recorded_as_lost() {
+        use crate::capture::testutil::Conv;
+        let mut n = 7u64;
+        let mut o = synth::SynTls::open(&mut || {
+            n = n.wrapping_mul(6364136223846793005).wrapping_add(1);
+            n
+        });
+        let request = o.tls.wrap(
+            true,
+            b"GET /r HTTP/1.1\r\nHost: a.test\r\nOrigin: http://o.test\r\n\r\n",
+        );
+        let response = o
+            .tls
+            .wrap(false, b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+        let server = ("10.0.0.2".to_owned(), "10.0.0.1:40300".to_owned());
+        // (what, the packets as (from the client, bytes), whether the handshake is
+        // captured, losses as (the server's side taken as the client, after, by) packet
+        // indexes, counted from the first data packet)
+        type Case<'a> = (
+            &'a str,
+            Vec<(bool, &'a [u8])>,
+            bool,
+            Vec<(bool, usize, usize)>,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "a whole session",
+                vec![
+                    (true, &o.client_hello),
+                    (false, &o.server_flight),
+                    (true, &o.client_finished),
+                    (true, &request),
+                    (false, &response),
+                ],
+                true,
+                vec![],
+            ),
+            (
+                "0-RTT data, no ServerHello",
+                vec![(true, &o.client_hello), (true, &request)],
+                true,
+                vec![(false, 1, 1)],
+            ),
+            (
+                "the handshake not captured (roles unknown: either side may be the client)",
+                vec![(true, &request), (false, &response)],
+                false,
+                vec![(false, 0, 0), (true, 0, 1)],
+            ),
+            (
+                "a client record cut by the end",
+                vec![
+                    (true, &o.client_hello),
+                    (false, &o.server_flight),
+                    (true, &o.client_finished),
+                    (true, &request[..request.len() / 2]),
+                ],
+                true,
+                vec![(false, 3, 3)],
+            ),
+        ];
+        for (what, packets, handshake, want) in cases {
+            let mut c = Conv::new(40300);
+            if handshake {
+                c.handshake();
+            }
+            let first = c.frames.len();
+            for (from_client, bytes) in &packets {
+                if *from_client {
+                    c.client(bytes, 1 << 16);
+                } else {
+                    c.server(bytes, 1 << 16);
+                }
+            }
+            c.fins();
+            let at = |k: usize| c.frames[first + k].0;
+            let want: Vec<_> = want
+                .iter()
+                .map(|&(flipped, after, by)| {
+                    let (client, server) = if flipped {
+                        server.clone()
+                    } else {
+                        ("10.0.0.1".to_owned(), "10.0.0.2:80".to_owned())
+                    };
+                    (client, server, at(after), at(by))
+                })
+                .collect();
+            for workers in [0, 2] {
+                let got = crate::capture::app::losses_of(&c.frames, &o.keylog, workers);
+                assert_eq!(got, want, "{what} ({workers} workers)");
+            }
+        }
     }
 
     /// A client's bytes on a connection no longer read may hold a request unless they are
