@@ -340,10 +340,10 @@ fn lost_request_bytes_are_recorded_with_client_server_and_span() {
     };
     let client = || "10.0.0.1".to_owned();
     let server = || "10.0.0.2:80".to_owned();
-    let want = [
-        (client(), server(), sent_after, found_by),
-        (client(), server(), next_sent, unanswered),
-    ];
+    // The two spans meet (the GET after the lost PATCH was sent before the answer that showed
+    // the loss): the log keeps them as one.
+    assert!(next_sent <= found_by);
+    let want = [(client(), server(), sent_after, unanswered)];
     assert_eq!(read(1), want);
     assert_eq!(read(3), want);
 }

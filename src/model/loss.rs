@@ -22,6 +22,10 @@ pub(crate) const RETAIN_US: Micros = 120_000_000;
 /// over [`RETAIN_US`]; beyond it the oldest are folded into [`LossLog`]'s `overflow`).
 pub(crate) const MAX_LOSSES: usize = 4096;
 
+/// How many of the newest entries a loss may be merged into (connections losing at once
+/// interleave their entries; a few are enough to find the same connection's last one).
+const MERGE_LOOKBACK: usize = 8;
+
 /// Bytes a client sent to a server that the capture does not hold.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Loss {
@@ -68,6 +72,16 @@ impl LossLog {
             let cutoff = l.by.saturating_sub(RETAIN_US);
             while log.losses.front().is_some_and(|f| f.by < cutoff) {
                 log.losses.pop_front();
+            }
+            if let Some(e) = log.losses.iter_mut().rev().take(MERGE_LOOKBACK).find(|e| {
+                e.after <= l.by && l.after <= e.by && e.server == l.server && e.client == l.client
+            }) {
+                // Spans that meet are one span for every question (`may_have_lost` asks
+                // whether a span meets its own): a stopped connection losing each segment
+                // the client sends stays one entry instead of filling the cap.
+                e.after = e.after.min(l.after);
+                e.by = e.by.max(l.by);
+                continue;
             }
             if log.losses.len() >= MAX_LOSSES {
                 if let Some(f) = log.losses.pop_front() {
@@ -179,6 +193,37 @@ mod tests {
                 "{from}..{to}"
             );
         }
+    }
+
+    /// A connection losing every segment its client sends (a stopped HTTP/2 or TLS stream)
+    /// keeps one entry, answering as the separate ones would; spans that do not meet stay
+    /// apart.
+    #[test]
+    fn spans_that_meet_are_kept_as_one() {
+        let log = LossLog::new();
+        let segments = (0..2 * MAX_LOSSES as Micros).map(|i| loss("a", "s:1", 100 + i, 101 + i));
+        log.record(segments);
+        // Another connection losing at the same time, between them.
+        log.record([
+            loss("b", "s:1", 50, 60),
+            loss("a", "s:1", 2 * MAX_LOSSES as Micros + 100, 9_999_000),
+        ]);
+        log.record([
+            loss("a", "s:2", 10, 20),
+            loss("a", "s:1", 10_000_000, 10_000_001),
+        ]);
+        assert_eq!(
+            log.entries(),
+            vec![
+                loss("a", "s:1", 100, 9_999_000),
+                loss("b", "s:1", 50, 60),
+                loss("a", "s:2", 10, 20),
+                loss("a", "s:1", 10_000_000, 10_000_001),
+            ]
+        );
+        assert!(log.may_have_lost(Some("a"), "s:1", 0, 100));
+        assert!(!log.may_have_lost(Some("a"), "s:1", 9_999_001, 9_999_999));
+        assert!(!log.may_have_lost(Some("b"), "s:1", 61, 1_000));
     }
 
     /// Memory stays bounded: old entries go by time, and beyond the cap the dropped ones leave
