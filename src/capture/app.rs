@@ -82,36 +82,3 @@ impl Upper {
         }
     }
 }
-
-/// What the capture records as lost (`model::loss`) for a generated conversation, read with
-/// `workers` (0: the sequential reader), for the rule tests of the layers above HTTP/1.x.
-#[cfg(test)]
-pub(crate) fn losses_of(
-    frames: &[super::testutil::Frame],
-    keylog: &str,
-    workers: usize,
-) -> Vec<(String, String, crate::model::Micros, crate::model::Micros)> {
-    let keys = super::tls::KeyLog::default();
-    keys.add_text(keylog);
-    let opts = super::CaptureOptions {
-        losses: crate::model::loss::LossLog::new(),
-        keylog: std::sync::Arc::new(keys),
-        ..super::CaptureOptions::default()
-    };
-    let bytes = super::testutil::pcap(frames, 1, false, false);
-    let mut diag = crate::diag::Diagnostics::new();
-    let result = super::parallel::read_capture_parallel(
-        Box::new(std::io::Cursor::new(bytes)),
-        std::sync::Arc::from("test"),
-        &opts,
-        workers,
-        &mut |_| {},
-        &mut diag,
-    );
-    assert!(result.is_ok(), "{result:?}");
-    opts.losses
-        .entries()
-        .into_iter()
-        .map(|l| (l.client.to_string(), l.server.to_string(), l.after, l.by))
-        .collect()
-}

@@ -279,7 +279,6 @@ proptest::proptest! {
 /// on the way back is not (no request can hide in it). The parallel reader records the same.
 #[test]
 fn lost_request_bytes_are_recorded_with_client_server_and_span() {
-    use crate::model::loss::LossLog;
     let preflight = b"OPTIONS /r HTTP/1.1\r\nHost: h.test\r\nOrigin: http://a.test\r\nAccess-Control-Request-Method: PATCH\r\n\r\n";
     let ok = |status: &str| format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n").into_bytes();
     // Client loss: the PATCH's segment is cut out of the capture, the GET after it shows it.
@@ -315,28 +314,10 @@ fn lost_request_bytes_are_recorded_with_client_server_and_span() {
     let mut frames = a.frames;
     frames.extend(b.frames);
     frames.sort_by_key(|f| f.0);
-    let bytes = pcap(&frames, 1, false, false);
     let read = |workers: usize| {
-        let opts = CaptureOptions {
-            losses: LossLog::new(),
-            ..CaptureOptions::default()
-        };
-        let mut diag = crate::diag::Diagnostics::new();
-        let result = super::parallel::read_capture_parallel(
-            Box::new(std::io::Cursor::new(bytes.clone())),
-            std::sync::Arc::from("test"),
-            &opts,
-            workers,
-            &mut |_| {},
-            &mut diag,
-        );
-        assert!(result.is_ok(), "{result:?}");
+        let (losses, diag) = super::testutil::losses_and_diag(&frames, "", workers);
         assert!(diag.count(WarnKind::TcpGap) >= 2, "{diag:?}");
-        opts.losses
-            .entries()
-            .into_iter()
-            .map(|l| (l.client.to_string(), l.server.to_string(), l.after, l.by))
-            .collect::<Vec<_>>()
+        losses
     };
     let client = || "10.0.0.1".to_owned();
     let server = || "10.0.0.2:80".to_owned();

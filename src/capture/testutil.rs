@@ -286,3 +286,44 @@ pub(crate) fn summary(o: &Outcome) -> Vec<(String, String, Option<u16>)> {
         })
         .collect()
 }
+
+/// A lost span as the tests read it: (client, server, after, by).
+pub(crate) type LossRow = (String, String, crate::model::Micros, crate::model::Micros);
+
+/// What the capture records as lost (`model::loss`) for a generated conversation, read with
+/// `workers` (0: the sequential reader) and `keylog`'s text, with the diagnostics of the read.
+pub(crate) fn losses_and_diag(
+    frames: &[Frame],
+    keylog: &str,
+    workers: usize,
+) -> (Vec<LossRow>, Diagnostics) {
+    let keys = super::tls::KeyLog::default();
+    keys.add_text(keylog);
+    let opts = CaptureOptions {
+        losses: crate::model::loss::LossLog::new(),
+        keylog: Arc::new(keys),
+        ..CaptureOptions::default()
+    };
+    let mut diag = Diagnostics::new();
+    let result = super::parallel::read_capture_parallel(
+        Box::new(Cursor::new(pcap(frames, 1, false, false))),
+        Arc::from("test"),
+        &opts,
+        workers,
+        &mut |_| {},
+        &mut diag,
+    );
+    assert!(result.is_ok(), "{result:?}");
+    let losses = opts
+        .losses
+        .entries()
+        .into_iter()
+        .map(|l| (l.client.to_string(), l.server.to_string(), l.after, l.by))
+        .collect();
+    (losses, diag)
+}
+
+/// [`losses_and_diag`]'s losses, for the rule tests of the layers above HTTP/1.x.
+pub(crate) fn losses_of(frames: &[Frame], keylog: &str, workers: usize) -> Vec<LossRow> {
+    losses_and_diag(frames, keylog, workers).0
+}

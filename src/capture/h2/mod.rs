@@ -901,7 +901,7 @@ mod tests {
                 })
                 .collect();
             for workers in [0, 2] {
-                let got = crate::capture::app::losses_of(&c.frames, "", workers);
+                let got = crate::capture::testutil::losses_of(&c.frames, "", workers);
                 assert_eq!(got, want, "{what} ({workers} workers)");
             }
         }

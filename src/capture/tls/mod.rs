@@ -774,7 +774,7 @@ mod tests {
                 })
                 .collect();
             for workers in [0, 2] {
-                let got = crate::capture::app::losses_of(&c.frames, &o.keylog, workers);
+                let got = crate::capture::testutil::losses_of(&c.frames, &o.keylog, workers);
                 assert_eq!(got, want, "{what} ({workers} workers)");
             }
         }
