@@ -254,6 +254,9 @@ pub struct HttpConn {
     /// The connection began before the capture: both directions start by resynchronising.
     mid_stream: bool,
     ignored: bool,
+    /// Ignored as encrypted and unreadable (TLS whose handshake is not in the capture, begun
+    /// mid-record): what its client sends is recorded lost (`model::loss`).
+    unread_lost: bool,
     pending: VecDeque<Pending>,
     client_ip: Option<Arc<str>>,
     /// The server's address as text (`Evidence::server_ip`, and the URL's host when a
@@ -578,6 +581,7 @@ impl HttpConn {
             client,
             mid_stream,
             ignored: false,
+            unread_lost: false,
             pending: VecDeque::new(),
             client_ip: None,
             server_text: None,
@@ -697,6 +701,9 @@ impl HttpConn {
         self.advance(dir, data.len() as u64);
         while !data.is_empty() {
             if self.ignored {
+                if self.unread_lost {
+                    self.lost(dir, meta, ctx);
+                }
                 return;
             }
             let state = self.dirs[dir].state;
@@ -785,6 +792,9 @@ impl HttpConn {
     /// Body bytes the reassembler did not keep: same as data in a body state.
     pub(crate) fn skip(&mut self, dir: Dir, len: u64, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         let dir = dir.min(1);
+        if self.unread_lost {
+            self.lost(dir, meta, ctx);
+        }
         match self.dirs[dir].state {
             State::Body(rem) if len <= rem => {
                 self.advance(dir, len);
@@ -940,6 +950,14 @@ impl HttpConn {
                 format!("TLS between {} and {}: not decrypted", key.lo, key.hi)
             });
             self.ignore();
+            // Requests may be in what is never read (these bytes on): a request missing
+            // after its preflight is no evidence of a block. The client is the side not on
+            // 443 where that is all that tells.
+            self.unread_lost = true;
+            if self.client.is_none() {
+                let on_443 = |d: Dir| self.key.sender(d).port == 443;
+                self.client = (0..2).find(|&d| !on_443(d) && on_443(1 - d));
+            }
             return;
         }
         if self.mid_stream {

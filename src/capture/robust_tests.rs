@@ -328,3 +328,39 @@ fn lost_request_bytes_are_recorded_with_client_server_and_span() {
     assert_eq!(read(1), want);
     assert_eq!(read(3), want);
 }
+
+/// An HTTPS connection begun before the capture, first seen mid-record (no TLS record header
+/// to take up, no handshake for a key log): ignored as encrypted, and what its client sends
+/// is recorded lost from the connection's start on, found by its latest client bytes; the
+/// server's bytes are not a client's. The same bytes on port 80 are not taken for TLS.
+#[test]
+fn an_https_connection_first_seen_mid_record_loses_what_its_client_sends() {
+    let cipher = |seed: u8| -> Vec<u8> {
+        (0..300u16)
+            .map(|i| (i as u8).wrapping_mul(31) ^ seed ^ 0x9c)
+            .collect()
+    };
+    for (sport, want_lost) in [(443, true), (80, false)] {
+        let mut c = Conv::new(51000);
+        c.sport = sport;
+        c.client(&cipher(1), 1460)
+            .server(&cipher(2), 1460)
+            .client(&cipher(3), 1460);
+        let last_client = c.ts;
+        c.server(&cipher(4), 1460);
+        let want: Vec<_> = if want_lost {
+            vec![(
+                "10.0.0.1".to_owned(),
+                format!("10.0.0.2:{sport}"),
+                crate::model::Micros::MIN,
+                last_client,
+            )]
+        } else {
+            Vec::new()
+        };
+        for workers in [0, 2] {
+            let got = super::testutil::losses_of(&c.frames, "", workers);
+            assert_eq!(got, want, "port {sport}, {workers} workers");
+        }
+    }
+}
