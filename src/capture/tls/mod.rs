@@ -189,13 +189,18 @@ impl TlsConn {
             Micros::MIN => meta.ts,
             last => last,
         };
-        ctx.losses.push(crate::model::loss::Loss {
+        ctx.losses.push(self.loss(client, after, meta.ts));
+        self.client_last = meta.ts;
+    }
+
+    /// What `client`'s sender lost to the other side between `after` and `by`.
+    fn loss(&self, client: Dir, after: Micros, by: Micros) -> crate::model::loss::Loss {
+        crate::model::loss::Loss {
             client: super::tcp::ip_shared(self.key.sender(client).ip),
             server: self.key.sender(1 - client).text(),
             after,
-            by: meta.ts,
-        });
-        self.client_last = meta.ts;
+            by,
+        }
     }
 
     /// Records what the client sent and the connection still holds undecrypted when it is
@@ -214,12 +219,8 @@ impl TlsConn {
                 continue;
             }
             let since = self.sides[dir].since;
-            ctx.losses.push(crate::model::loss::Loss {
-                client: super::tcp::ip_shared(self.key.sender(dir).ip),
-                server: self.key.sender(1 - dir).text(),
-                after: since,
-                by: self.client_last.max(since),
-            });
+            ctx.losses
+                .push(self.loss(dir, since, self.client_last.max(since)));
         }
     }
 
