@@ -49,6 +49,81 @@ fn any_needs_escape(x: u64) -> bool {
 
 /// Appends `s` as a JSON string.
 pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    if write_plain_str(out, s.as_bytes()) {
+        return;
+    }
+    write_escaped_str(out, s);
+}
+
+/// Appends `bytes` in quotes when none of them needs an escape (nearly every string of a
+/// record), copied and checked in one pass; whether it did (when not, `out` is as it was).
+/// Most strings of a line are a few dozen bytes: the search, the copy (a `memcpy` call, and
+/// another to pad a short tail) and two capacity checks per string were most of writing it.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+fn write_plain_str(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
+    use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_storeu_si128};
+    let len = bytes.len();
+    out.reserve(len + 2);
+    let at = out.len();
+    let src = bytes.as_ptr();
+    // SAFETY: `reserve` made room for `len + 2` bytes from `at`, and every store below is in
+    // `at..at + len + 2` (the quotes at both ends, the bytes between, the overlapping blocks
+    // and words within them); every load is within `bytes` (a block or word ending at
+    // `len` is loaded only when `len` is at least its size). `set_len` comes only after all
+    // `len + 2` bytes were written.
+    unsafe {
+        let dst = out.as_mut_ptr().add(at);
+        dst.write(b'"');
+        let d = dst.add(1);
+        let escapes = if len >= 16 {
+            let mut m = 0;
+            let mut i = 0;
+            while i + 16 <= len {
+                let x = _mm_loadu_si128(src.add(i).cast::<__m128i>());
+                m |= escape_mask_reg(x);
+                _mm_storeu_si128(d.add(i).cast::<__m128i>(), x);
+                i += 16;
+            }
+            if i < len {
+                // The last sixteen bytes, over some already copied: stored again, the same.
+                let x = _mm_loadu_si128(src.add(len - 16).cast::<__m128i>());
+                m |= escape_mask_reg(x);
+                _mm_storeu_si128(d.add(len - 16).cast::<__m128i>(), x);
+            }
+            m != 0
+        } else if len >= 8 {
+            let lo = src.cast::<u64>().read_unaligned();
+            let hi = src.add(len - 8).cast::<u64>().read_unaligned();
+            d.cast::<u64>().write_unaligned(lo);
+            d.add(len - 8).cast::<u64>().write_unaligned(hi);
+            any_needs_escape(lo) || any_needs_escape(hi)
+        } else if len >= 4 {
+            let lo = src.cast::<u32>().read_unaligned();
+            let hi = src.add(len - 4).cast::<u32>().read_unaligned();
+            d.cast::<u32>().write_unaligned(lo);
+            d.add(len - 4).cast::<u32>().write_unaligned(hi);
+            any_needs_escape(u64::from(lo) | u64::from(hi) << 32)
+        } else {
+            let mut any = false;
+            for i in 0..len {
+                let b = *src.add(i);
+                any |= needs_escape(b);
+                d.add(i).write(b);
+            }
+            any
+        };
+        if escapes {
+            return false;
+        }
+        d.add(len).write(b'"');
+        out.set_len(at + len + 2);
+    }
+    true
+}
+
+/// [`write_str`] of a string that has bytes to escape.
+fn write_escaped_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
@@ -119,16 +194,24 @@ fn next_escape_sse2(bytes: &[u8], from: usize) -> Option<usize> {
 /// Bit `i` set for each byte `i` of `block` that JSON escapes.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 fn escape_mask16(block: &[u8; 16]) -> u32 {
-    use std::arch::x86_64::{
-        _mm_cmpeq_epi8, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
-        _mm_set_epi64x,
-    };
+    use std::arch::x86_64::_mm_set_epi64x;
     let (lo, hi) = block.split_at(8);
     let half = |h: &[u8]| i64::from_le_bytes(h.try_into().unwrap_or_default());
+    // SAFETY: the intrinsic only computes on registers, and needs SSE2, which every x86-64
+    // has (the `target_feature` cfg of the callers holds it).
+    escape_mask_reg(unsafe { _mm_set_epi64x(half(hi), half(lo)) })
+}
+
+/// [`escape_mask16`] of sixteen bytes in a register.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline(always)]
+fn escape_mask_reg(x: std::arch::x86_64::__m128i) -> u32 {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+    };
     // SAFETY: these intrinsics only compute on registers, and need SSE2, which every x86-64
     // has (the `target_feature` cfg of the callers holds it).
     unsafe {
-        let x = _mm_set_epi64x(half(hi), half(lo));
         // A byte below 0x20 is one whose (unsigned) maximum with 0x1f is 0x1f.
         let below_space = _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(0x1f)), _mm_set1_epi8(0x1f));
         let quote = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'"' as i8));
