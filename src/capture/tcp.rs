@@ -376,7 +376,7 @@ fn fingerprint_avx2(bytes: &[u8]) -> u64 {
             std::mem::transmute::<__m256i, [u64; 4]>(b),
         )
     };
-    fingerprint_end(a, b, rest, bytes.len())
+    fingerprint_end(a, b, bytes, rest)
 }
 
 /// The digest's sums a word at a time (see [`fingerprint`]).
@@ -391,14 +391,24 @@ fn fingerprint_lanes(bytes: &[u8]) -> u64 {
             b[i] = b[i].wrapping_add(a[i]);
         }
     }
-    fingerprint_end(a, b, rest, bytes.len())
+    fingerprint_end(a, b, bytes, rest)
 }
 
-/// The digest from the lanes' sums over the whole blocks, the last partial block `rest` and
-/// the byte count.
-fn fingerprint_end(mut a: [u64; 4], mut b: [u64; 4], rest: &[u8], len: usize) -> u64 {
-    let mut tail = [0u8; 32];
-    tail[..rest.len()].copy_from_slice(rest);
+/// The digest from the lanes' sums over the whole blocks of `bytes`, its last partial block
+/// `rest` and its length. The last partial block is read as the last 32 bytes of `bytes`
+/// (over bytes of the last whole block: equal bytes still give equal digests), and padded
+/// with zeros only when `bytes` is shorter: copying it into a padded block was a `memcpy`
+/// call for nearly every delivered segment.
+fn fingerprint_end(mut a: [u64; 4], mut b: [u64; 4], bytes: &[u8], rest: &[u8]) -> u64 {
+    let len = bytes.len();
+    let tail = match bytes.last_chunk::<32>() {
+        Some(last) if !rest.is_empty() => *last,
+        _ => {
+            let mut tail = [0u8; 32];
+            tail[..rest.len()].copy_from_slice(rest);
+            tail
+        }
+    };
     let mut h = (len as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     for i in 0..4 {
         let mut w = [0u8; 8];
