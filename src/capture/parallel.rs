@@ -5,8 +5,8 @@
 //!
 //! # Data flow
 //! - **Reader thread.** Reads the input in blocks of
-//!   [`BLOCK_BYTES`] (one copy, from the kernel) and frames the
-//!   records in place. For each packet it reads just enough of the headers to find its
+//!   [`BLOCK_BYTES`] (one copy, from the kernel; none for a mapped file, whose blocks are
+//!   ranges of the map) and frames the records in place. For each packet it reads just enough of the headers to find its
 //!   connection (`flow_hint`: Ethernet or raw IP, IPv4 or IPv6, TCP ports; anything else is
 //!   fully decoded here) and sends it to the worker [`flow_shard`] names: a symmetric hash of
 //!   the 5-tuple, so both directions of a connection reach the same worker. A worker receives
