@@ -675,14 +675,14 @@ impl PacketReader {
         if let Some(m) = &self.mapped {
             // As a regular file reads: the window filled as far as the file goes, and the end
             // seen (a read returning 0) only by the next fill.
-            let at = (self.base as usize).saturating_add(self.end);
-            let left = m.map.len().saturating_sub(at);
-            if self.exhausted {
-            } else if left == 0 || m.stop.load(Ordering::Relaxed) {
-                self.exhausted = true;
-            } else {
-                let grow = left.min(m.window.saturating_sub(self.end));
-                self.end += grow;
+            if !self.exhausted {
+                let at = (self.base as usize).saturating_add(self.end);
+                let left = m.map.len().saturating_sub(at);
+                if left == 0 || m.stop.load(Ordering::Relaxed) {
+                    self.exhausted = true;
+                } else {
+                    self.end += left.min(m.window.saturating_sub(self.end));
+                }
             }
             return;
         }
