@@ -238,6 +238,11 @@ struct AnalyzeArgs {
     /// Skip packets on link types that cannot be decoded instead of failing the capture.
     #[arg(long)]
     skip_unknown_links: bool,
+    /// Read capture files with `read` instead of mapping them into memory (mapping copies
+    /// nothing, but another process truncating the file while it is read kills corscope
+    /// with SIGBUS).
+    #[arg(long)]
+    no_mmap: bool,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -809,6 +814,7 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
     // NDJSON lines are written on the resolving workers; the caller's thread only writes them.
     opts.ndjson_lines = format == OutputFormat::Ndjson && !a.quiet && !a.summary;
     opts.capture.skip_unknown_link_types = a.skip_unknown_links;
+    opts.mmap = !a.no_mmap;
     a.limits.apply(&mut opts);
     if let Some(code) = load_keylogs(&a.keylog, &mut opts) {
         return Ok(code);

@@ -77,6 +77,9 @@ pub struct Options {
     pub capture_workers: usize,
     /// Leading bytes searched for the input's format (`--detect-window`).
     pub detect_window: usize,
+    /// Map a regular, uncompressed capture file instead of reading it (`--no-mmap` clears
+    /// it): the capture reader then frames records in place, without `read`'s copy.
+    pub mmap: bool,
     /// Set (by SIGINT/SIGTERM, or a closed output) to end the inputs as if they ended there:
     /// readers see the end of their input, and what was read is decided and reported.
     pub stop: Arc<AtomicBool>,
@@ -107,6 +110,7 @@ impl Default for Options {
             all: false,
             capture_workers: 0,
             detect_window: input::DETECT_WINDOW,
+            mmap: true,
             stop: Arc::new(AtomicBool::new(false)),
             attach_flows: false,
             live: false,
@@ -497,8 +501,15 @@ fn produce(
             }
         }
         Format::Pcap | Format::PcapNg => {
-            match capture::parallel::read_capture_parallel(
-                input.reader,
+            let bytes = match input.mapped {
+                Some(map) => capture::reader::Source::Mapped {
+                    map,
+                    stop: opts.stop.clone(),
+                },
+                None => capture::reader::Source::Stream(input.reader),
+            };
+            match capture::parallel::read_capture_parallel_from(
+                bytes,
                 name,
                 &opts.capture,
                 // Every thread of the run, also beside resolution (rayon's threads): on two
@@ -536,7 +547,7 @@ pub fn analyze(path: &str, opts: &Options, out: &mut dyn FnMut(Record)) -> Input
         name: path.to_owned(),
         ..Default::default()
     };
-    let opened = input::open_with(path, &opts.stop, opts.detect_window, opts.live);
+    let opened = input::open_with(path, &opts.stop, opts.detect_window, opts.live, opts.mmap);
     let input = match opened {
         Ok(i) => i,
         Err(e) => {

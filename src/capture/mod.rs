@@ -414,7 +414,19 @@ pub fn read_capture(
     emit: &mut dyn FnMut(Exchange),
     diag: &mut Diagnostics,
 ) -> Result<CaptureStats, CaptureError> {
-    let mut packets = reader::PacketReader::new(reader, opts)?.named(source.clone());
+    read_capture_from(reader::Source::Stream(reader), source, opts, emit, diag)
+}
+
+/// [`read_capture`] from either source (a regular file may come mapped).
+pub fn read_capture_from(
+    input: reader::Source,
+    source: Arc<str>,
+    opts: &CaptureOptions,
+    emit: &mut dyn FnMut(Exchange),
+    diag: &mut Diagnostics,
+) -> Result<CaptureStats, CaptureError> {
+    let mut packets =
+        reader::PacketReader::open(input, opts, reader::BLOCK_BYTES)?.named(source.clone());
     let mut stats = CaptureStats::default();
     let mut table = ConnTable::new(source.clone(), opts);
     let mut reorder = Reorder::new(opts.max_reorder_exchanges, opts.max_reorder_bytes);

@@ -5,8 +5,8 @@
 //!
 //! # Data flow
 //! - **Reader thread.** Reads the input in blocks of
-//!   [`BLOCK_BYTES`] (one copy, from the kernel) and frames the
-//!   records in place. For each packet it reads just enough of the headers to find its
+//!   [`BLOCK_BYTES`] (one copy, from the kernel; none for a mapped file, whose blocks are
+//!   ranges of the map) and frames the records in place. For each packet it reads just enough of the headers to find its
 //!   connection (`flow_hint`: Ethernet or raw IP, IPv4 or IPv6, TCP ports; anything else is
 //!   fully decoded here) and sends it to the worker [`flow_shard`] names: a symmetric hash of
 //!   the 5-tuple, so both directions of a connection reach the same worker. A worker receives
@@ -69,7 +69,7 @@ use crate::model::{Exchange, Micros};
 use super::decode::{self, Decoded, Decoder, LinkType};
 use super::flows::{sweep_now, ConnTable, Out};
 use super::frag::Datagram;
-use super::reader::{BlockSink, PacketReader, RawPacket};
+use super::reader::{Block, BlockSink, PacketReader, RawPacket, Release, Source};
 use super::tcp::{shard_hash, Endpoint, PacketMeta};
 use super::{flow_shard, CaptureError, CaptureOptions, CaptureStats, Reorder};
 
@@ -101,10 +101,7 @@ enum Item {
 }
 
 enum ToWorker {
-    Batch {
-        block: Arc<Vec<u8>>,
-        items: Vec<Item>,
-    },
+    Batch { block: Arc<Block>, items: Vec<Item> },
     Finish,
 }
 
@@ -170,12 +167,24 @@ pub fn read_capture_parallel(
     emit: &mut dyn FnMut(Exchange),
     diag: &mut Diagnostics,
 ) -> Result<CaptureStats, CaptureError> {
+    read_capture_parallel_from(Source::Stream(reader), source, opts, workers, emit, diag)
+}
+
+/// [`read_capture_parallel`] from either source: a mapped input's blocks are ranges of the
+/// map, shared with the workers as a stream's blocks are.
+pub fn read_capture_parallel_from(
+    input: Source,
+    source: Arc<str>,
+    opts: &CaptureOptions,
+    workers: usize,
+    emit: &mut dyn FnMut(Exchange),
+    diag: &mut Diagnostics,
+) -> Result<CaptureStats, CaptureError> {
     if workers <= 1 {
-        return super::read_capture(reader, source, opts, emit, diag);
+        return super::read_capture_from(input, source, opts, emit, diag);
     }
     let n = workers;
-    let mut packets =
-        PacketReader::with_block_bytes(reader, opts, BLOCK_BYTES)?.named(source.clone());
+    let mut packets = PacketReader::open(input, opts, BLOCK_BYTES)?.named(source.clone());
     thread::scope(|s| {
         let (to_merge, from_reader) = sync_channel::<ToMerge>(2 * QUEUE);
         let mut to_workers = Vec::with_capacity(n);
@@ -206,6 +215,7 @@ pub fn read_capture_parallel(
                 to_workers: &to_workers,
                 to_merge: &to_merge,
                 inflight: VecDeque::new(),
+                release: Release::default(),
                 decoder: Decoder::new(reader_source, &opts.frag, opts.max_live_connections),
             };
             let result = packets.for_each_block(&mut d);
@@ -263,7 +273,9 @@ struct Dispatch<'a> {
     to_workers: &'a [SyncSender<ToWorker>],
     to_merge: &'a SyncSender<ToMerge>,
     /// Blocks handed out, oldest first, until every worker has dropped them.
-    inflight: VecDeque<Arc<Vec<u8>>>,
+    inflight: VecDeque<Arc<Block>>,
+    /// A mapped input's pages behind the blocks every worker has dropped, given back.
+    release: Release,
     /// Fragment reassembly and QUIC counting: done here, in capture order, because the
     /// fragments of a datagram (only the first has ports) must meet in one place; the
     /// reassembled datagram then goes to the worker of its connection.
@@ -341,7 +353,7 @@ impl BlockSink for Dispatch<'_> {
         self.marks.push(mark);
     }
 
-    fn block(&mut self, block: Vec<u8>) -> Vec<u8> {
+    fn block(&mut self, block: Block) -> Vec<u8> {
         let block = Arc::new(block);
         for (tx, items) in self.to_workers.iter().zip(self.items.iter_mut()) {
             let cap = with_slack(items.len());
@@ -356,14 +368,18 @@ impl BlockSink for Dispatch<'_> {
         let marks = std::mem::replace(&mut self.marks, Vec::with_capacity(cap));
         let _ = self.to_merge.send(ToMerge::Block(marks));
         self.inflight.push_back(block);
-        // Recycle the oldest block once every worker has dropped it.
-        if self
+        // Recycle the oldest block once every worker has dropped it; give back the pages of
+        // every mapped range all workers are done with (in file order: a range's last page
+        // may be the next one's first).
+        while self
             .inflight
             .front()
             .is_some_and(|b| Arc::strong_count(b) == 1)
         {
-            if let Some(b) = self.inflight.pop_front() {
-                return Arc::try_unwrap(b).unwrap_or_default();
+            match self.inflight.pop_front().map(Arc::try_unwrap) {
+                Some(Ok(Block::Owned(v))) => return v,
+                Some(Ok(Block::Mapped { map, range })) => self.release.upto(&map, range.end),
+                _ => break,
             }
         }
         Vec::new()

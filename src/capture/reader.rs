@@ -6,20 +6,31 @@
 //! Reading is live: a read that returns less than asked (a pipe holding only what the writer
 //! has written so far) is parsed and handed on at once instead of waiting for a full block.
 //!
+//! A regular file may instead come mapped ([`Source::Mapped`]): the blocks are then windows of
+//! the map, framed in place with the same rules (so the same packets and errors), nothing is
+//! copied, and the pages behind the reader (or behind the last consumer of its blocks) are
+//! given back ([`Release`]) so that the mapping costs no more memory than the blocks.
+//!
 //! Errors (truncation, damage, read errors such as a damaged gzip stream, unsupported link
 //! type) are returned only after every packet before them was handed to the caller, and name
 //! that packet's number and byte offset. A pcapng block that is complete by its own length
 //! fields but cannot be read is skipped by its length with a warning (`pcapng-block-skipped`).
 
 use std::io::{self, Read};
+use std::ops::{Deref, Range};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+use memmap2::{Mmap, UncheckedAdvice};
 
 use pcap_parser::nom::{self, IResult};
 use pcap_parser::pcap::{
     parse_pcap_frame, parse_pcap_frame_be, parse_pcap_frame_modified, parse_pcap_header,
     LegacyPcapBlock,
 };
-use pcap_parser::pcapng::{parse_block_be, parse_block_le, parse_sectionheaderblock, Block};
+use pcap_parser::pcapng::{
+    parse_block_be, parse_block_le, parse_sectionheaderblock, Block as NgBlock,
+};
 use pcap_parser::{PcapError, EPB_MAGIC, SPB_MAGIC};
 
 use super::decode::LinkType;
@@ -51,12 +62,77 @@ pub struct RawPacket<'a> {
     pub at: usize,
 }
 
+/// Where a capture's bytes come from.
+pub enum Source {
+    /// A stream, read block by block (pipes, stdin, gzip, `--no-mmap`).
+    Stream(Box<dyn Read + Send>),
+    /// A regular file mapped whole (by `input::open_with`), read as ended once `stop` is set
+    /// (as a stream under `input::live::Stoppable`).
+    Mapped {
+        map: Arc<Mmap>,
+        stop: Arc<AtomicBool>,
+    },
+}
+
+/// A finished block ([`BlockSink::block`]): the reader's own buffer, or a range of the mapped
+/// input (nothing copied). Either derefs to the block's bytes; a packet's
+/// [`RawPacket::at`] is its offset in them.
+pub(crate) enum Block {
+    Owned(Vec<u8>),
+    Mapped { map: Arc<Mmap>, range: Range<usize> },
+}
+
+impl Deref for Block {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Block::Owned(v) => v,
+            Block::Mapped { map, range } => map.get(range.clone()).unwrap_or(&[]),
+        }
+    }
+}
+
 /// Receives packets and the blocks they were read from ([`PacketReader::for_each_block`]).
 pub(crate) trait BlockSink {
     fn packet(&mut self, p: &RawPacket<'_>);
     /// Takes a finished block (every packet in it went to [`BlockSink::packet`] already) and
-    /// returns a spare buffer (any size, contents ignored) to read a later block into.
-    fn block(&mut self, block: Vec<u8>) -> Vec<u8>;
+    /// returns a spare buffer (any size, contents ignored) to read a later block into (a
+    /// mapped input reads into none).
+    fn block(&mut self, block: Block) -> Vec<u8>;
+}
+
+/// Pages of a mapped input are given back in steps of this many bytes: a multiple of every
+/// page size Linux uses (4 KiB to 64 KiB), so that a step never gives back a page a later
+/// block still reads, and a few syscalls per block at most.
+const RELEASE_GRAIN: usize = 1 << 20;
+
+/// Gives back the pages of a mapped input that every reader of them is done with, oldest
+/// first: mapped file pages count in the resident set like the heap, and a mapping read
+/// whole would hold the whole file there.
+#[derive(Default)]
+pub(crate) struct Release {
+    /// Bytes from the map's start given back so far (a multiple of [`RELEASE_GRAIN`]).
+    done: usize,
+}
+
+impl Release {
+    /// Everything before `upto` is read: give back its whole grains not given back yet.
+    pub(crate) fn upto(&mut self, map: &Mmap, upto: usize) {
+        let end = upto.min(map.len()) / RELEASE_GRAIN * RELEASE_GRAIN;
+        if end <= self.done {
+            return;
+        }
+        // SAFETY: `Mmap` maps the file read-only and shared (`MAP_SHARED`), and nothing here
+        // writes to it, so `MADV_DONTNEED` only unmaps these pages from the process: touching
+        // them again would fault the same file bytes back in from the page cache, never zeros.
+        // Nothing touches them again anyway: every block before `upto` was dropped by all of
+        // its readers (the caller's rule), and the reader's window starts past it. A refusal
+        // leaves the pages mapped (memory only, counted in the resident set as before).
+        let _ = unsafe {
+            map.unchecked_advise_range(UncheckedAdvice::DontNeed, self.done, end - self.done)
+        };
+        self.done = end;
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -107,8 +183,11 @@ pub struct PacketReader {
     input: Box<dyn Read + Send>,
     /// The read error that ended the input, returned once the packets before it are out.
     read_error: Option<io::Error>,
-    /// The current block: `buf[pos..end]` is read but not parsed yet.
+    /// The current block: `buf[pos..end]` is read but not parsed yet. Empty for a mapped
+    /// input, whose block is `map[base..base + window]` ([`PacketReader::bytes`]).
     buf: Vec<u8>,
+    /// A mapped input ([`Source::Mapped`]).
+    mapped: Option<Mapped>,
     pos: usize,
     end: usize,
     /// Stream offset of `buf[0]`.
@@ -129,6 +208,19 @@ pub struct PacketReader {
     warnings: Diagnostics,
     /// The input's name, for warning lines.
     source: Arc<str>,
+}
+
+/// A mapped input as the reader walks it: a window of the map stands for the stream reader's
+/// block buffer, and moves as that buffer would be refilled, so every record, error and
+/// offset is the same as when the file is read.
+struct Mapped {
+    map: Arc<Mmap>,
+    stop: Arc<AtomicBool>,
+    /// The size the block buffer would have ([`PacketReader::swap_in`]).
+    window: usize,
+    /// Pages behind the reader given back ([`PacketReader::for_each`]; with blocks, the sink
+    /// gives them back once their readers are done).
+    release: Release,
 }
 
 /// nom's result of a header parse as the `PcapError` the error mapping expects.
@@ -157,11 +249,35 @@ impl PacketReader {
         opts: &CaptureOptions,
         block_bytes: usize,
     ) -> Result<PacketReader, CaptureError> {
+        Self::open(Source::Stream(Box::new(reader)), opts, block_bytes)
+    }
+
+    /// [`PacketReader::with_block_bytes`] for either source: a mapped one is framed in
+    /// windows of `block_bytes`, as a stream is read in blocks of it.
+    pub(crate) fn open(
+        source: Source,
+        opts: &CaptureOptions,
+        block_bytes: usize,
+    ) -> Result<PacketReader, CaptureError> {
         let block_bytes = block_bytes.max(64);
+        let (input, buf, mapped) = match source {
+            Source::Stream(input) => (input, vec![0; block_bytes], None),
+            Source::Mapped { map, stop } => (
+                Box::new(io::empty()) as Box<dyn Read + Send>,
+                Vec::new(),
+                Some(Mapped {
+                    map,
+                    stop,
+                    window: block_bytes,
+                    release: Release::default(),
+                }),
+            ),
+        };
         let mut r = PacketReader {
-            input: Box::new(reader),
+            input,
             read_error: None,
-            buf: vec![0; block_bytes],
+            buf,
+            mapped,
             pos: 0,
             end: 0,
             base: 0,
@@ -181,7 +297,7 @@ impl PacketReader {
         while r.end < 64 && !r.exhausted {
             r.fill();
         }
-        let data = r.buf.get(..r.end).unwrap_or(&[]);
+        let data = r.bytes().get(..r.end).unwrap_or(&[]);
         let got = data.len().min(4);
         let head = data.get(..got).unwrap_or(&[]);
         match head {
@@ -216,7 +332,7 @@ impl PacketReader {
     /// block (options) makes the block grow.
     fn check_section_header(&mut self) -> Result<(), CaptureError> {
         loop {
-            let data = self.buf.get(self.pos..self.end).unwrap_or(&[]);
+            let data = self.bytes().get(self.pos..self.end).unwrap_or(&[]);
             match parse_sectionheaderblock(data) {
                 Err(nom::Err::Incomplete(n)) if !self.exhausted => {
                     let need = data.len().saturating_add(needed(n));
@@ -229,7 +345,8 @@ impl PacketReader {
                 _ => break,
             }
         }
-        let data = self.buf.get(self.pos..self.end).unwrap_or(&[]);
+        let data = window_of(&self.buf, self.mapped.as_ref(), self.base);
+        let data = data.get(self.pos..self.end).unwrap_or(&[]);
         let len = data.len();
         match nom_error(parse_sectionheaderblock(data)) {
             Ok(_) => Ok(()),
@@ -245,7 +362,8 @@ impl PacketReader {
     /// Reads a pcap file header: the record parser for its byte order and format, its time
     /// units, link type and snapshot length; positions the reader after it.
     fn read_pcap_header(&mut self) -> Result<(), CaptureError> {
-        let data = self.buf.get(..self.end).unwrap_or(&[]);
+        let data = window_of(&self.buf, self.mapped.as_ref(), self.base);
+        let data = data.get(..self.end).unwrap_or(&[]);
         let len = data.len();
         let (rest, h) = match parse_pcap_header(data) {
             Ok(x) => x,
@@ -308,6 +426,10 @@ impl PacketReader {
                 Some(need) => {
                     self.check_size(need)?;
                     self.swap_in(need, None);
+                    // Nothing before the new block is read again.
+                    if let Some(m) = &mut self.mapped {
+                        m.release.upto(&m.map, self.base as usize);
+                    }
                     self.fill();
                 }
             };
@@ -334,8 +456,24 @@ impl PacketReader {
                 Err(e) => break Err(e),
             }
         };
-        drop(sink.block(std::mem::take(&mut self.buf)));
+        let last = match &self.mapped {
+            Some(m) => {
+                let start = self.base as usize;
+                Block::Mapped {
+                    map: m.map.clone(),
+                    range: start..start + self.end,
+                }
+            }
+            None => Block::Owned(std::mem::take(&mut self.buf)),
+        };
+        drop(sink.block(last));
         result
+    }
+
+    /// The current block's bytes: the buffer, or the map from the block's start on (only
+    /// `..end` of it is read).
+    fn bytes(&self) -> &[u8] {
+        window_of(&self.buf, self.mapped.as_ref(), self.base)
     }
 
     /// Parses every complete record in the buffer, passing packets to `f`. Returns `None` at
@@ -344,6 +482,7 @@ impl PacketReader {
     fn parse_buffered(&mut self, f: &mut impl FnMut(&RawPacket<'_>)) -> Stop {
         let PacketReader {
             buf,
+            mapped,
             pos,
             end,
             base,
@@ -359,6 +498,7 @@ impl PacketReader {
             source,
             ..
         } = self;
+        let buf = window_of(buf, mapped.as_ref(), *base);
         let input_end = *base + *end as u64;
         // The usual pcap file (little-endian 16-byte record headers, one decodable link type):
         // its records are read by a loop of their own, which leaves every other case (a record
@@ -391,6 +531,7 @@ impl PacketReader {
                     number,
                     (link, units, max_caplen),
                     *max_record,
+                    mapped.is_some(),
                     f,
                 );
             }
@@ -455,6 +596,9 @@ impl PacketReader {
             }
             if let Some(packet) = packet {
                 let at = *pos + offset_in(data, packet.2);
+                if mapped.is_some() {
+                    prefetch_ahead(buf, *pos, consumed);
+                }
                 hand_on(packet, *number, offset, at, *skip_unknown_links, f)?;
             }
             *pos += consumed;
@@ -477,17 +621,27 @@ impl PacketReader {
     /// Makes room for a record of `need` bytes: moves the unparsed tail to the front of `fresh`
     /// when given (returning the replaced block), else of the same buffer. A buffer grows at
     /// most twofold per call, so a bogus length in a short file costs no large allocation
-    /// before the input's end shows it was a truncation. `fill` reads the rest.
-    fn swap_in(&mut self, need: usize, fresh: Option<Vec<u8>>) -> Vec<u8> {
+    /// before the input's end shows it was a truncation. `fill` reads the rest. A mapped
+    /// input moves its window instead (the block returned is the range parsed).
+    fn swap_in(&mut self, need: usize, fresh: Option<Vec<u8>>) -> Block {
         let have = self.end - self.pos;
+        let len = self.mapped.as_ref().map_or(self.buf.len(), |m| m.window);
         let size = need
             .min(self.max_record)
-            .min(self.buf.len().max(self.block_bytes).saturating_mul(2))
+            .min(len.max(self.block_bytes).saturating_mul(2))
             .max(self.block_bytes)
             .max(have);
         let tail = self.pos..self.end;
-        let old = match fresh {
-            Some(mut next) => {
+        let old = match (&mut self.mapped, fresh) {
+            (Some(m), _) => {
+                m.window = size;
+                let start = self.base as usize;
+                Block::Mapped {
+                    map: m.map.clone(),
+                    range: start..start + self.pos,
+                }
+            }
+            (None, Some(mut next)) => {
                 // A recycled block of the right size is used as it is: zeroing it again for
                 // every block was a visible share of the reading thread (bytes past `end` are
                 // never parsed).
@@ -499,12 +653,12 @@ impl PacketReader {
                 if let (Some(dst), Some(src)) = (next.get_mut(..have), self.buf.get(tail)) {
                     dst.copy_from_slice(src);
                 }
-                std::mem::replace(&mut self.buf, next)
+                Block::Owned(std::mem::replace(&mut self.buf, next))
             }
-            None => {
+            (None, None) => {
                 self.buf.copy_within(tail, 0);
                 self.buf.resize(size, 0);
-                Vec::new()
+                Block::Owned(Vec::new())
             }
         };
         self.base += self.pos as u64;
@@ -518,6 +672,20 @@ impl PacketReader {
     /// and handed on now, not when a whole block has arrived). A read error ends the input;
     /// it is returned once every packet before it was handed on.
     fn fill(&mut self) {
+        if let Some(m) = &self.mapped {
+            // As a regular file reads: the window filled as far as the file goes, and the end
+            // seen (a read returning 0) only by the next fill.
+            if !self.exhausted {
+                let at = (self.base as usize).saturating_add(self.end);
+                let left = m.map.len().saturating_sub(at);
+                if left == 0 || m.stop.load(Ordering::Relaxed) {
+                    self.exhausted = true;
+                } else {
+                    self.end += left.min(m.window.saturating_sub(self.end));
+                }
+            }
+            return;
+        }
         while !self.exhausted {
             let Some(space) = self.buf.get_mut(self.end..) else {
                 break;
@@ -541,6 +709,17 @@ impl PacketReader {
                 }
             }
         }
+    }
+}
+
+/// The block's bytes: the stream reader's buffer, or the mapped input from `base` on.
+fn window_of<'a>(buf: &'a [u8], mapped: Option<&'a Mapped>, base: u64) -> &'a [u8] {
+    match mapped {
+        Some(m) => usize::try_from(base)
+            .ok()
+            .and_then(|b| m.map.get(b..))
+            .unwrap_or(&[]),
+        None => buf,
     }
 }
 
@@ -602,13 +781,19 @@ fn usual_records(
     number: &mut u64,
     (link, units, max_caplen): (LinkType, u64, u32),
     max_record: usize,
+    prefetch: bool,
     f: &mut impl FnMut(&RawPacket<'_>),
 ) {
+    // Fetching ahead may cross into the map's next window; framing may not.
+    let ahead = buf;
     // Only what was read: the block's bytes past `end` are stale.
     let buf = buf.get(..end).unwrap_or(&[]);
     while let Some((consumed, b)) = buf.get(*pos..).and_then(|d| plain_record(d, false)) {
         if b.caplen > max_caplen || consumed > max_record {
             return;
+        }
+        if prefetch {
+            prefetch_ahead(ahead, *pos, consumed);
         }
         *number += 1;
         f(&RawPacket {
@@ -623,6 +808,40 @@ fn usual_records(
         });
         *pos += consumed;
     }
+}
+
+/// How far ahead of the record being framed a mapped input's bytes are fetched into the cache
+/// ([`prefetch_ahead`]): a few records of a typical capture, one page.
+const PREFETCH_AHEAD: usize = 4096;
+
+/// Asks the CPU to fetch the cache lines `consumed` bytes long that lie [`PREFETCH_AHEAD`]
+/// bytes past `pos`, as a record of that length is framed there. A mapped input's bytes are
+/// not in the cache (`read` copied them through it), and framing is a chain of dependent
+/// loads (each record's length says where the next one starts), so each record header was a
+/// cache miss waited for in turn; the workers' first reads of a packet missed too. Fetched
+/// ahead, the misses overlap. (Framing the 419 MB benchmark capture and touching every line
+/// of every packet, 9 alternating runs: `read` 0.113 s of CPU, mapped 0.101 s, mapped and
+/// fetched ahead 0.085 s.)
+#[inline(always)]
+fn prefetch_ahead(buf: &[u8], pos: usize, consumed: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let mut at = (pos + PREFETCH_AHEAD) & !63;
+        let to = pos
+            .saturating_add(consumed)
+            .saturating_add(PREFETCH_AHEAD)
+            .min(buf.len());
+        while at < to {
+            // SAFETY: a prefetch is a hint that never faults and reads nothing the program
+            // sees; the address is inside `buf` (`at < to <= buf.len()`) anyway. SSE, which
+            // `prefetcht0` belongs to, is part of every x86-64 CPU.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(buf.as_ptr().wrapping_add(at).cast()) };
+            at += 64;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (buf, pos, consumed);
 }
 
 /// A pcap record's time in microseconds, from its two header words in the file's `units`.
@@ -730,7 +949,7 @@ fn legacy_bogus_caplen(
 
 /// One pcapng block in the section's byte order.
 #[inline]
-fn ng_parse(data: &[u8], big_endian: bool) -> IResult<&[u8], Block<'_>, PcapError<&[u8]>> {
+fn ng_parse(data: &[u8], big_endian: bool) -> IResult<&[u8], NgBlock<'_>, PcapError<&[u8]>> {
     if big_endian {
         parse_block_be(data)
     } else {
@@ -785,7 +1004,7 @@ fn ng_unreadable<'a>(
 /// and time), a new section or interface, TLS secrets, or nothing.
 #[inline]
 fn ng_block<'a>(
-    block: Block<'a>,
+    block: NgBlock<'a>,
     kind: &mut Kind,
     interfaces: &mut Vec<Interface>,
     number: &mut u64,
@@ -793,14 +1012,14 @@ fn ng_block<'a>(
     offset: u64,
 ) -> Result<Option<Packet<'a>>, CaptureError> {
     Ok(match block {
-        Block::SectionHeader(shb) => {
+        NgBlock::SectionHeader(shb) => {
             *kind = Kind::Ng {
                 big_endian: shb.big_endian(),
             };
             interfaces.clear();
             None
         }
-        Block::InterfaceDescription(idb) => {
+        NgBlock::InterfaceDescription(idb) => {
             interfaces.push(Interface {
                 link: LinkType::from_dlt(idb.linktype.0).ok_or(idb.linktype.0),
                 units: ts_units(idb.if_tsresol),
@@ -808,7 +1027,7 @@ fn ng_block<'a>(
             });
             None
         }
-        Block::EnhancedPacket(epb) => {
+        NgBlock::EnhancedPacket(epb) => {
             *number += 1;
             let Some(iface) = interfaces.get(epb.if_id as usize).copied() else {
                 return Err(CaptureError::Damaged {
@@ -827,7 +1046,7 @@ fn ng_block<'a>(
             let d = epb.data.get(..epb.caplen as usize).unwrap_or(epb.data);
             Some((iface.link, ts, d, epb.origlen))
         }
-        Block::SimplePacket(spb) => {
+        NgBlock::SimplePacket(spb) => {
             *number += 1;
             // Simple packet blocks belong to interface 0 and carry no time.
             let Some(iface) = interfaces.first().copied() else {
@@ -840,7 +1059,7 @@ fn ng_block<'a>(
             let d = spb.data.get(..spb.origlen as usize).unwrap_or(spb.data);
             Some((iface.link, 0, d, spb.origlen))
         }
-        Block::DecryptionSecrets(dsb) => {
+        NgBlock::DecryptionSecrets(dsb) => {
             let d = dsb.data.get(..dsb.secrets_len as usize).unwrap_or(dsb.data);
             keylog.add_dsb(dsb.secrets_type.0, d);
             None
@@ -1378,37 +1597,70 @@ mod tests {
         }
     }
 
+    /// `bytes` as a mapped input ([`super::Source::Mapped`]), through a temporary file.
+    fn mapped(bytes: &[u8], stop: bool) -> super::Source {
+        use std::io::Write;
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(bytes).unwrap();
+        // SAFETY: the temporary file is this test's own; nothing else can change it.
+        let map = unsafe { memmap2::Mmap::map(&f) }.unwrap();
+        super::Source::Mapped {
+            map: std::sync::Arc::new(map),
+            stop: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(stop)),
+        }
+    }
+
     /// Every block size frames the same packets with the same result, sequentially and block
-    /// by block: records cut by block ends, blocks grown for large records.
+    /// by block: records cut by block ends, blocks grown for large records; and so does the
+    /// mapped file, in windows of every size, its blocks being consecutive ranges of the map
+    /// that hold their packets.
     #[test]
     fn block_size_does_not_change_the_packets() {
-        use super::{BlockSink, PacketReader, RawPacket};
+        use super::{Block, BlockSink, PacketReader, RawPacket, Source};
         type Seen = (Vec<(u64, u64, i64, Vec<u8>)>, Result<(), String>);
-        fn read(bytes: &[u8], block: usize, blockwise: bool) -> Seen {
+        fn read(bytes: &[u8], block: usize, blockwise: bool, map: bool) -> Seen {
             let mut seen = Vec::new();
             let opts = CaptureOptions::default();
-            let cursor = std::io::Cursor::new(bytes.to_vec());
-            let mut r = match PacketReader::with_block_bytes(cursor, &opts, block) {
+            let source = if map {
+                mapped(bytes, false)
+            } else {
+                Source::Stream(Box::new(std::io::Cursor::new(bytes.to_vec())))
+            };
+            let mut r = match PacketReader::open(source, &opts, block) {
                 Ok(r) => r,
                 Err(e) => return (seen, Err(e.to_string())),
             };
             struct Sink<'a> {
                 seen: &'a mut Vec<(u64, u64, i64, Vec<u8>)>,
-                blocks: usize,
+                /// This block's packets: where each is in the block, and its bytes.
+                open: Vec<(usize, Vec<u8>)>,
+                /// Where the last mapped block ended.
+                mapped_end: Option<usize>,
             }
             impl BlockSink for Sink<'_> {
                 fn packet(&mut self, p: &RawPacket<'_>) {
                     self.seen.push((p.number, p.offset, p.ts, p.data.to_vec()));
+                    self.open.push((p.at, p.data.to_vec()));
                 }
-                fn block(&mut self, b: Vec<u8>) -> Vec<u8> {
-                    self.blocks += 1;
-                    b
+                fn block(&mut self, b: Block) -> Vec<u8> {
+                    for (at, data) in self.open.drain(..) {
+                        assert_eq!(b.get(at..at + data.len()), Some(&data[..]));
+                    }
+                    match b {
+                        Block::Owned(v) => v,
+                        Block::Mapped { range, .. } => {
+                            assert_eq!(range.start, self.mapped_end.unwrap_or(range.start));
+                            self.mapped_end = Some(range.end);
+                            Vec::new()
+                        }
+                    }
                 }
             }
             let res = if blockwise {
                 let mut sink = Sink {
                     seen: &mut seen,
-                    blocks: 0,
+                    open: Vec::new(),
+                    mapped_end: None,
                 };
                 r.for_each_block(&mut sink)
             } else {
@@ -1426,19 +1678,69 @@ mod tests {
         assert!(files.len() > 10);
         for f in files {
             let bytes = std::fs::read(&f).unwrap();
-            let base = read(&bytes, super::BLOCK_BYTES, false);
-            for block in [64, 97, 1500, 4096] {
-                for blockwise in [false, true] {
-                    let o = read(&bytes, block, blockwise);
-                    assert_eq!(o.1, base.1, "{} block {block}", f.display());
-                    assert_eq!(o.0, base.0, "{} block {block}", f.display());
+            let base = read(&bytes, super::BLOCK_BYTES, false, false);
+            assert!(!base.0.is_empty(), "{}", f.display());
+            for map in [false, true] {
+                for block in [64, 97, 1500, 4096, super::BLOCK_BYTES] {
+                    for blockwise in [false, true] {
+                        let o = read(&bytes, block, blockwise, map);
+                        let at = format!("{} block {block} mapped {map}", f.display());
+                        assert_eq!(o.1, base.1, "{at}");
+                        assert_eq!(o.0, base.0, "{at}");
+                    }
                 }
             }
             // Cut inside the file: the same packets up to the cut, then the same error.
             let cut = &bytes[..bytes.len() * 2 / 3];
-            let base = read(cut, super::BLOCK_BYTES, false);
-            assert_eq!(read(cut, 100, true), base, "{}", f.display());
+            let base = read(cut, super::BLOCK_BYTES, false, false);
+            assert_eq!(read(cut, 100, true, false), base, "{}", f.display());
+            for block in [100, super::BLOCK_BYTES] {
+                for blockwise in [false, true] {
+                    let o = read(cut, block, blockwise, true);
+                    assert_eq!(o, base, "{} mapped, block {block}", f.display());
+                }
+            }
         }
+    }
+
+    /// A mapped file cut inside its last record: every packet before it, then the error
+    /// `read` gives, naming the same packet and offset; a stop ends it as the end of a file.
+    #[test]
+    fn mapped_truncation_and_stop_read_as_a_stream() {
+        let frames = conversation();
+        let mut bytes = pcap(&frames, 1, false, false);
+        let extra = pcap(&frames[3..4], 1, false, false);
+        bytes.extend_from_slice(&extra[24..24 + 16 + 10]);
+        let run_source = |source| {
+            let mut exchanges = Vec::new();
+            let mut diag = crate::diag::Diagnostics::new();
+            let result = super::super::read_capture_from(
+                source,
+                std::sync::Arc::from("test"),
+                &CaptureOptions::default(),
+                &mut |e| exchanges.push(e),
+                &mut diag,
+            );
+            (
+                exchanges.len(),
+                result.map(|s| s.packets).map_err(|e| e.to_string()),
+            )
+        };
+        let stream = run(bytes.clone());
+        let stream = (
+            stream.exchanges.len(),
+            stream.result.map(|s| s.packets).map_err(|e| e.to_string()),
+        );
+        assert!(
+            stream.1.as_ref().is_err_and(|e| e.contains("truncated")),
+            "{stream:?}"
+        );
+        assert_eq!(run_source(mapped(&bytes, false)), stream);
+        // Stopped before the first read: nothing read, as from a stream that ended at once.
+        assert_eq!(
+            run_source(mapped(&bytes, true)),
+            (0, Err(CaptureError::Empty.to_string()))
+        );
     }
 
     #[test]

@@ -11,6 +11,8 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
+use memmap2::Mmap;
+
 use crate::diag::Diagnostics;
 
 /// Read buffer for inputs: large enough that syscalls and gzip framing are not the bottleneck,
@@ -68,6 +70,9 @@ pub struct Input {
     pub warnings: Arc<Mutex<Diagnostics>>,
     /// For an input read by the live pump: when its data last arrived (the idle flush).
     pub activity: Option<Arc<live::Activity>>,
+    /// A regular, uncompressed capture file mapped whole ([`open_with`] with `mmap`): the
+    /// capture reader frames it in place instead of reading `reader`.
+    pub mapped: Option<Arc<Mmap>>,
 }
 
 /// Opens `path` (`-` is stdin), unwraps gzip and detects the format. Anything but a regular
@@ -78,16 +83,19 @@ pub(crate) fn open(path: &str) -> Result<Input, InputError> {
         &Arc::new(AtomicBool::new(false)),
         DETECT_WINDOW,
         false,
+        false,
     )
 }
 
 /// [`open`], ending the input once `stop` is set, searching `window` leading bytes for the
-/// format; `live` marks even a regular file as live ([`Input::live`]).
+/// format; `live` marks even a regular file as live ([`Input::live`]). With `mmap`, a regular,
+/// uncompressed pcap or pcapng file given by its path is also mapped ([`Input::mapped`]).
 pub(crate) fn open_with(
     path: &str,
     stop: &Arc<AtomicBool>,
     window: usize,
     live: bool,
+    mmap: bool,
 ) -> Result<Input, InputError> {
     let regular = if path == "-" {
         stdin_is_regular_file()
@@ -95,11 +103,33 @@ pub(crate) fn open_with(
         std::fs::metadata(path).is_ok_and(|m| m.is_file())
     };
     let raw = open_raw(path)?;
-    if regular {
-        from_reader_with(Arc::from(path), raw, window, live, stop)
-    } else {
-        from_live_with(Arc::from(path), raw, stop, window)
+    if !regular {
+        return from_live_with(Arc::from(path), raw, stop, window);
     }
+    let mut input = from_reader_with(Arc::from(path), raw, window, live, stop)?;
+    if mmap && path != "-" && !live && !input.gzip && input.format != Format::Har {
+        input.mapped = map_file(Path::new(path));
+    }
+    Ok(input)
+}
+
+/// Maps a regular file whole, or `None` (it is then read): anything but a regular file of
+/// the size it had when opened, an empty one, or a map the system refuses. Read-only and
+/// shared: the pages are the page cache's own, and nothing is copied.
+fn map_file(path: &Path) -> Option<Arc<Mmap>> {
+    let file = File::open(path).ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() == 0 {
+        return None;
+    }
+    // SAFETY: the map is only read, never written, and lives behind an `Arc` as long as any
+    // block of it does. What `Mmap::map` cannot rule out is another process changing the file
+    // while it is mapped: bytes rewritten in place are read as they are then (as `read` would
+    // read them), and a file truncated under the map makes reading past its new end raise
+    // SIGBUS, which ends the process. The README says so beside the other limits, and
+    // `--no-mmap` reads the file instead; only a regular file of the size just seen is mapped.
+    let map = unsafe { Mmap::map(&file) }.ok()?;
+    (map.len() as u64 == meta.len()).then(|| Arc::new(map))
 }
 
 /// Opens `path` (`-` is stdin) as bytes, before gzip and format detection.
@@ -212,6 +242,7 @@ pub(crate) fn from_reader_with(
         reader,
         warnings,
         activity: None,
+        mapped: None,
     })
 }
 
