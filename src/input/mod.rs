@@ -4,6 +4,8 @@
 pub mod gzip;
 pub mod har;
 pub(crate) mod live;
+#[cfg(unix)]
+mod mapguard;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -126,10 +128,18 @@ fn map_file(path: &Path) -> Option<Arc<Mmap>> {
     // block of it does. What `Mmap::map` cannot rule out is another process changing the file
     // while it is mapped: bytes rewritten in place are read as they are then (as `read` would
     // read them), and a file truncated under the map makes reading past its new end raise
-    // SIGBUS, which ends the process. The README says so beside the other limits, and
-    // `--no-mmap` reads the file instead; only a regular file of the size just seen is mapped.
+    // SIGBUS, which `mapguard` turns into an error line naming the file and the byte. The
+    // README says so beside the other limits, and `--no-mmap` reads the file instead (its cut
+    // is then a truncation after the records before it); only a regular file of the size
+    // just seen is mapped.
+    // A cut under the map is then turned into an error line naming the file (`mapguard`).
     let map = unsafe { Mmap::map(&file) }.ok()?;
-    (map.len() as u64 == meta.len()).then(|| Arc::new(map))
+    if map.len() as u64 != meta.len() {
+        return None;
+    }
+    #[cfg(unix)]
+    mapguard::guard(map.as_ptr(), map.len(), &path.to_string_lossy());
+    Some(Arc::new(map))
 }
 
 /// Opens `path` (`-` is stdin) as bytes, before gzip and format detection.
