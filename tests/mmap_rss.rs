@@ -8,6 +8,8 @@ use std::process::{Command, Stdio};
 
 /// Runs the binary and returns its exit status and peak resident set in bytes (`wait4`'s
 /// rusage: this child's own, not the test process's other children's).
+// The child is reaped by `wait4` below, which std's `wait` cannot do with its rusage.
+#[allow(clippy::zombie_processes)]
 fn peak_rss(args: &[&str]) -> (i32, u64) {
     let child = Command::new(env!("CARGO_BIN_EXE_corscope"))
         .args(args)
