@@ -6,12 +6,13 @@
 //! fault's address says which map and which byte. Only an async-signal-safe handler can turn
 //! that into a message: it reads a lock-free list of the maps (pushed once per mapped file,
 //! never freed, so the handler never reads freed memory), writes with `write(2)` and leaves
-//! with `_exit`. A SIGBUS at any other address is not ours: the default action is restored
-//! and the faulting instruction, run again, ends the process as before.
+//! with `_exit`. A SIGBUS at any other address is not ours: the action that was there before
+//! (the default, or a host's own, such as Python's `faulthandler` when the library runs in
+//! it) is put back and the faulting instruction, run again, goes to it.
 
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
-use std::sync::Once;
+use std::sync::{Once, OnceLock};
 
 /// One mapped file: its address range and the error line's text around the byte number.
 struct Guarded {
@@ -25,6 +26,8 @@ struct Guarded {
 
 static MAPS: AtomicPtr<Guarded> = AtomicPtr::new(ptr::null_mut());
 static INSTALL: Once = Once::new();
+/// The SIGBUS action before ours, put back for a fault that is not a mapped input's.
+static PREVIOUS: OnceLock<libc::sigaction> = OnceLock::new();
 
 const TAIL: &[u8] = b" and after it are gone (another process cut the file; it was memory-mapped: \
 --no-mmap reads it instead and reports the cut as a truncation)\n";
@@ -58,6 +61,12 @@ fn install() {
     // async-signal-safe functions (`write`, `_exit`, `sigaction`) and reads entries that are
     // never freed.
     unsafe {
+        let mut previous: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(libc::SIGBUS, ptr::null(), &mut previous) != 0 {
+            return;
+        }
+        // Stored before ours is installed, so the handler always finds it.
+        let _ = PREVIOUS.set(previous);
         let mut action: libc::sigaction = std::mem::zeroed();
         action.sa_sigaction = on_sigbus as *const () as libc::sighandler_t;
         action.sa_flags = libc::SA_SIGINFO;
@@ -83,9 +92,11 @@ extern "C" fn on_sigbus(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc
             }
             at = g.next;
         }
-        let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = libc::SIG_DFL;
-        let _ = libc::sigaction(libc::SIGBUS, &action, ptr::null_mut());
+        // Not a mapped input's: the earlier action takes it when the access runs again.
+        let mut dfl: libc::sigaction = std::mem::zeroed();
+        dfl.sa_sigaction = libc::SIG_DFL;
+        let before = PREVIOUS.get().unwrap_or(&dfl);
+        let _ = libc::sigaction(libc::SIGBUS, before, ptr::null_mut());
     }
 }
 
@@ -133,39 +144,77 @@ mod tests {
         }
     }
 
-    /// Run in a child process (the handler ends the process): maps a file, cuts it, and
-    /// reads a byte past the cut.
-    #[test]
-    fn truncated_map_is_an_error_line() {
-        if let Ok(path) = std::env::var("CORSCOPE_MAPGUARD_CHILD") {
-            let file = std::fs::File::open(&path).expect("the parent wrote it");
-            // SAFETY: the test cuts the file under the map on purpose.
-            let map = unsafe { memmap2::Mmap::map(&file) }.expect("a regular file maps");
-            guard(map.as_ptr(), map.len(), "cut.pcap");
-            std::fs::OpenOptions::new()
-                .write(true)
-                .open(&path)
-                .and_then(|f| f.set_len(100))
-                .expect("the file can be cut");
-            // The page of byte 8192 is past the new end: SIGBUS.
-            let b = unsafe { ptr::read_volatile(map.as_ptr().add(8192)) };
-            panic!("read {b} past the cut without a SIGBUS");
-        }
+    extern "C" fn theirs(_: libc::c_int) {
+        write_all(b"their handler\n");
+        // SAFETY: async-signal-safe.
+        unsafe { libc::_exit(3) };
+    }
+
+    /// A map that is not guarded, cut to 100 bytes: reading byte 8192 raises SIGBUS.
+    fn cut_map(path: &str) -> memmap2::Mmap {
+        let file = std::fs::File::open(path).expect("the parent wrote it");
+        // SAFETY: the test cuts the file under the map on purpose.
+        let map = unsafe { memmap2::Mmap::map(&file) }.expect("a regular file maps");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|f| f.set_len(100))
+            .expect("the file can be cut");
+        map
+    }
+
+    /// Runs this test binary's test `name` in a child with `CORSCOPE_MAPGUARD_CHILD` set to a
+    /// fresh 12 KiB file: its exit code and stderr.
+    fn child(name: &str) -> (Option<i32>, String) {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("cut.pcap");
         std::fs::File::create(&path)
             .and_then(|mut f| f.write_all(&[7u8; 3 * 4096]))
             .expect("write");
         let out = Command::new(std::env::current_exe().expect("test binary"))
-            .args([
-                "--exact",
-                "input::mapguard::tests::truncated_map_is_an_error_line",
-            ])
+            .args(["--exact", name])
             .env("CORSCOPE_MAPGUARD_CHILD", &path)
             .output()
             .expect("child runs");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// A SIGBUS outside every guarded map goes to the action installed before ours.
+    #[test]
+    fn other_sigbus_goes_to_the_earlier_handler() {
+        if let Ok(path) = std::env::var("CORSCOPE_MAPGUARD_CHILD") {
+            // SAFETY: installs a handler that only writes and exits.
+            unsafe { libc::signal(libc::SIGBUS, theirs as *const () as libc::sighandler_t) };
+            let ours = cut_map(&path);
+            guard(ours.as_ptr(), 50, "ours.pcap");
+            let b = unsafe { ptr::read_volatile(ours.as_ptr().add(8192)) };
+            panic!("read {b} past the cut without a SIGBUS");
+        }
+        let (code, stderr) =
+            child("input::mapguard::tests::other_sigbus_goes_to_the_earlier_handler");
+        assert_eq!(code, Some(3), "{stderr}");
+        assert!(
+            stderr.contains("their handler") && !stderr.contains("ours.pcap"),
+            "{stderr}"
+        );
+    }
+
+    /// Run in a child process (the handler ends the process): maps a file, cuts it, and
+    /// reads a byte past the cut.
+    #[test]
+    fn truncated_map_is_an_error_line() {
+        if let Ok(path) = std::env::var("CORSCOPE_MAPGUARD_CHILD") {
+            let map = cut_map(&path);
+            guard(map.as_ptr(), map.len(), "cut.pcap");
+            // The page of byte 8192 is past the new end: SIGBUS.
+            let b = unsafe { ptr::read_volatile(map.as_ptr().add(8192)) };
+            panic!("read {b} past the cut without a SIGBUS");
+        }
+        let (code, stderr) = child("input::mapguard::tests::truncated_map_is_an_error_line");
+        assert_eq!(code, Some(2), "{stderr}");
         assert!(
             stderr.contains("corscope: error: cut.pcap: truncated while it was read: byte 8192 and after it are gone"),
             "{stderr}"
