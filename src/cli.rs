@@ -239,8 +239,8 @@ struct AnalyzeArgs {
     #[arg(long)]
     skip_unknown_links: bool,
     /// Read capture files with `read` instead of mapping them into memory (mapping copies
-    /// nothing, but another process truncating the file while it is read kills corscope
-    /// with SIGBUS).
+    /// nothing, but another process truncating the file while it is read stops corscope
+    /// with an error at the cut, before the records not yet written).
     #[arg(long)]
     no_mmap: bool,
     #[command(flatten)]

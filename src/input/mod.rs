@@ -132,7 +132,6 @@ fn map_file(path: &Path) -> Option<Arc<Mmap>> {
     // README says so beside the other limits, and `--no-mmap` reads the file instead (its cut
     // is then a truncation after the records before it); only a regular file of the size
     // just seen is mapped.
-    // A cut under the map is then turned into an error line naming the file (`mapguard`).
     let map = unsafe { Mmap::map(&file) }.ok()?;
     if map.len() as u64 != meta.len() {
         return None;
