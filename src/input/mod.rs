@@ -99,27 +99,42 @@ pub(crate) fn open_with(
     live: bool,
     mmap: bool,
 ) -> Result<Input, InputError> {
-    let regular = if path == "-" {
-        stdin_is_regular_file()
-    } else {
-        std::fs::metadata(path).is_ok_and(|m| m.is_file())
-    };
-    let raw = open_raw(path)?;
-    if !regular {
-        return from_live_with(Arc::from(path), raw, stop, window);
+    if path == "-" {
+        let raw: Box<dyn Read + Send> = Box::new(io::stdin());
+        if !stdin_is_regular_file() {
+            return from_live_with(Arc::from(path), raw, stop, window);
+        }
+        return from_reader_with(Arc::from(path), raw, window, live, stop);
     }
-    let mut input = from_reader_with(Arc::from(path), raw, window, live, stop)?;
-    if mmap && path != "-" && !live && !input.gzip && input.format != Format::Har {
-        input.mapped = map_file(Path::new(path));
+    // One open for everything: whether the file is regular, its format and its map all come
+    // from the same open file, so a rename between two opens cannot give the map another
+    // file than the one whose first bytes were read.
+    let file = open_file(path)?;
+    let regular = file.metadata().is_ok_and(|m| m.is_file());
+    if !regular {
+        return from_live_with(Arc::from(path), file, stop, window);
+    }
+    // A second handle on the same open file (not a second open of the path): reading moves
+    // the shared position, which a map does not use.
+    let for_map = if mmap && !live {
+        file.try_clone().ok()
+    } else {
+        None
+    };
+    let mut input = from_reader_with(Arc::from(path), Box::new(file), window, live, stop)?;
+    if let Some(file) = for_map {
+        if !input.gzip && input.format != Format::Har {
+            input.mapped = map_file(&file, path);
+        }
     }
     Ok(input)
 }
 
 /// Maps a regular file whole, or `None` (it is then read): anything but a regular file of
 /// the size it had when opened, an empty one, or a map the system refuses. Read-only and
-/// shared: the pages are the page cache's own, and nothing is copied.
-fn map_file(path: &Path) -> Option<Arc<Mmap>> {
-    let file = File::open(path).ok()?;
+/// shared: the pages are the page cache's own, and nothing is copied. `name` is the path the
+/// user gave, for the error a cut map ends with.
+fn map_file(file: &File, name: &str) -> Option<Arc<Mmap>> {
     let meta = file.metadata().ok()?;
     if !meta.is_file() || meta.len() == 0 {
         return None;
@@ -132,25 +147,29 @@ fn map_file(path: &Path) -> Option<Arc<Mmap>> {
     // README says so beside the other limits, and `--no-mmap` reads the file instead (its cut
     // is then a truncation after the records before it); only a regular file of the size
     // just seen is mapped.
-    let map = unsafe { Mmap::map(&file) }.ok()?;
+    let map = unsafe { Mmap::map(file) }.ok()?;
     if map.len() as u64 != meta.len() {
         return None;
     }
     #[cfg(unix)]
-    mapguard::guard(map.as_ptr(), map.len(), &path.to_string_lossy());
+    mapguard::guard(map.as_ptr(), map.len(), name);
+    #[cfg(not(unix))]
+    let _ = name;
     Some(Arc::new(map))
 }
 
-/// Opens `path` (`-` is stdin) as bytes, before gzip and format detection.
-pub(crate) fn open_raw(path: &str) -> Result<Box<dyn Read + Send>, InputError> {
-    if path == "-" {
-        return Ok(Box::new(io::stdin()));
-    }
+/// Opens a named file for reading; a directory is refused by name.
+fn open_file(path: &str) -> Result<File, InputError> {
     let p = Path::new(path);
     if p.is_dir() {
         return Err(InputError::IsDirectory);
     }
-    Ok(Box::new(File::open(p).map_err(InputError::Open)?))
+    let file = File::open(p).map_err(InputError::Open)?;
+    // The path may have become a directory since the check (where opening one succeeds).
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(InputError::IsDirectory);
+    }
+    Ok(file)
 }
 
 /// Whether stdin is a regular file (read in full blocks) rather than a pipe or terminal.
@@ -371,6 +390,104 @@ mod tests {
             e.to_string(),
             "not a HAR, pcap or pcapng file (first bytes: ff d8 ff e0 20 61 20 4a, after gzip decompression)"
         );
+    }
+
+    /// A scratch directory of this test process, removed at the end of the test.
+    struct Scratch(std::path::PathBuf);
+    impl Scratch {
+        fn new(tag: &str) -> Self {
+            let d =
+                std::env::temp_dir().join(format!("corscope-input-{tag}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&d);
+            std::fs::create_dir_all(&d).unwrap();
+            Scratch(d)
+        }
+        fn file(&self, name: &str, bytes: &[u8]) -> String {
+            let p = self.0.join(name);
+            std::fs::write(&p, bytes).unwrap();
+            p.to_string_lossy().into_owned()
+        }
+    }
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// What opening a path gives: only a regular, uncompressed capture is mapped, and only
+    /// when asked; a directory is refused by name.
+    #[test]
+    fn what_is_mapped() {
+        use flate2::{write::GzEncoder, Compression};
+        use std::io::Write;
+        let d = Scratch::new("mapped");
+        let pcap = b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00\0\0\0\0\0\0\0\0\xff\xff\0\0\x01\0\0\0";
+        let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+        enc.write_all(pcap).unwrap();
+        let gz = enc.finish().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        // (path, mmap asked, live, (format, mapped); `None`: refused as a directory)
+        type Want = Option<(Format, bool)>;
+        let cases: [(String, bool, bool, Want); 6] = [
+            (
+                d.file("a.pcap", pcap),
+                true,
+                false,
+                Some((Format::Pcap, true)),
+            ),
+            (
+                d.file("b.pcap", pcap),
+                false,
+                false,
+                Some((Format::Pcap, false)),
+            ),
+            (
+                d.file("c.pcap", pcap),
+                true,
+                true,
+                Some((Format::Pcap, false)),
+            ),
+            (
+                d.file("d.pcap.gz", &gz),
+                true,
+                false,
+                Some((Format::Pcap, false)),
+            ),
+            (
+                d.file("e.har", b"{\"log\":{}}"),
+                true,
+                false,
+                Some((Format::Har, false)),
+            ),
+            (d.0.to_string_lossy().into_owned(), true, false, None),
+        ];
+        for (path, mmap, live, want) in cases {
+            let got = open_with(&path, &stop, DETECT_WINDOW, live, mmap);
+            match (got, want) {
+                (Ok(input), Some((format, mapped))) => {
+                    assert_eq!(input.format, format, "{path}");
+                    assert_eq!(input.mapped.is_some(), mapped, "{path}");
+                    if let Some(m) = &input.mapped {
+                        assert_eq!(&m[..], &pcap[..], "{path}");
+                    }
+                }
+                (Err(InputError::IsDirectory), None) => {}
+                (got, want) => panic!("{path}: {:?} / {want:?}", got.map(|i| i.format)),
+            }
+        }
+    }
+
+    /// The map is of the file that was opened, not of whatever the path names later: the
+    /// path replaced between the open and the map (here: before `map_file`) changes nothing.
+    #[test]
+    fn the_map_is_of_the_opened_file() {
+        let d = Scratch::new("rename");
+        let path = d.file("cap.pcap", b"first file's bytes");
+        let file = open_file(&path).unwrap();
+        let other = d.file("other", b"another file");
+        std::fs::rename(&other, &path).unwrap();
+        let map = map_file(&file, &path).unwrap();
+        assert_eq!(&map[..], b"first file's bytes");
     }
 
     #[test]
