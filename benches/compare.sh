@@ -6,7 +6,11 @@
 # (memory check) and a ~500 MB DevTools HAR; then times, on the same files, in one run (page
 # cache warm, median of RUNS runs, default 3): cat, httpry, tshark, corscope --jobs 1 and
 # --jobs 2 on the capture; corscope on the TLS capture; cat, python json.load, jq and corscope
-# on the HAR. Prints a markdown table (wall time, CPU time = user + system, MB/s, packets or
+# on the HAR. The commands of each group (capture, HAR) run interleaved, one of each per round,
+# so that the machine's speed drifting over the minutes of a run falls on all of them alike (run
+# one after another, five runs of one command could all land in a slow minute: on this VM a
+# `--jobs 1` median came out at 0.60 s in one run against 0.35-0.48 s in alternating runs
+# around it, and the targets compare commands with each other). Prints a markdown table (wall time, CPU time = user + system, MB/s, packets or
 # entries/s, peak RSS from /usr/bin/time, speed ratio, 1-minute load average after the
 # measurement), then the issue-16 targets, each marked met or NOT met.
 # Needs: tshark and httpry (installed with apt-get if missing), jq, python3, /usr/bin/time.
@@ -54,20 +58,47 @@ PKTS=$(count_packets "$CAP")
 TLS_PKTS=$(count_packets "$TLS")
 ENTRIES=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['log']['entries']))" "$W/har500.har")
 
-# "wall rss_kb cpu load" of RUNS runs of "$@" (stdout discarded): median wall seconds, max peak
-# RSS (KB), median CPU seconds (user + system), 1-minute load average after the last run.
+# One run of "$@" (stdout discarded): "wall rss_kb cpu" (CPU = user + system seconds).
+run_once() {
+  local t r u s
+  /usr/bin/time -f '%e %M %U %S' -o "$W/.time" "$@" > /dev/null 2> "$W/.stderr" || true
+  read -r t r u s < <(tail -1 "$W/.time")
+  printf '%s %s %s\n' "$t" "$r" "$(python3 -c "import sys; print(float(sys.argv[1]) + float(sys.argv[2]))" "$u" "$s")"
+}
+
+# "wall rss_kb cpu load" from the lines of run_once: median wall seconds, max peak RSS (KB),
+# median CPU seconds, and the load given.
+summarize() {
+  python3 -c '
+import sys, statistics as st
+runs = [l.split() for l in sys.stdin if l.strip()]
+print(f"{st.median_low([float(r[0]) for r in runs])} {max(int(r[1]) for r in runs)} "
+      f"{st.median_low([float(r[2]) for r in runs]):.2f} {sys.argv[1]}")' "$1"
+}
+
+# RUNS runs of "$@": "wall rss_kb cpu load" (load: the 1-minute average after the last run).
 measure() {
-  local times=() cpus=() rss=0 t r u s
-  for _ in $(seq "$RUNS"); do
-    /usr/bin/time -f '%e %M %U %S' -o "$W/.time" "$@" > /dev/null 2> "$W/.stderr" || true
-    read -r t r u s < <(tail -1 "$W/.time")
-    times+=("$t")
-    cpus+=("$(python3 -c "import sys; print(float(sys.argv[1]) + float(sys.argv[2]))" "$u" "$s")")
-    [ "$r" -gt "$rss" ] && rss=$r
+  local lines=""
+  for _ in $(seq "$RUNS"); do lines+="$(run_once "$@")"$'\n'; done
+  printf '%s' "$lines" | summarize "$(cut -d' ' -f1 /proc/loadavg)"
+}
+
+# RUNS rounds over the named commands (each an array C_<name>), one run of each per round, in
+# the order given: M[name] is its measure (load after its last run).
+measure_group() {
+  local name round
+  declare -A lines=() load=()
+  for round in $(seq "$RUNS"); do
+    for name in "$@"; do
+      local -n cmd="C_$name"
+      lines[$name]+="$(run_once "${cmd[@]}")"$'\n'
+      load[$name]=$(cut -d' ' -f1 /proc/loadavg)
+      unset -n cmd
+    done
   done
-  median() { sort -n | sed -n "$(((RUNS + 1) / 2))p"; }
-  printf '%s %s %s %s\n' "$(printf '%s\n' "${times[@]}" | median)" "$rss" \
-    "$(printf '%s\n' "${cpus[@]}" | median)" "$(cut -d' ' -f1 /proc/loadavg)"
+  for name in "$@"; do
+    M[$name]=$(printf '%s' "${lines[$name]}" | summarize "${load[$name]}")
+  done
 }
 
 size_mb() { python3 -c "import os,sys; print(round(os.path.getsize(sys.argv[1]) / 1e6))" "$1"; }
@@ -96,18 +127,20 @@ EOF
 }
 
 declare -A M
-M[cat]=$(measure cat "$CAP")
-M[httpry]=$(measure httpry -q -r "$CAP" -o /dev/null)
-M[tshark]=$(measure tshark -r "$CAP" -Y http.request -T fields -e http.request.method)
-M[j1]=$(measure "$BIN" analyze "$CAP" --format ndjson --jobs 1)
-M[j2]=$(measure "$BIN" analyze "$CAP" --format ndjson --jobs 2)
-M[tls1]=$(measure "$BIN" analyze "$TLS" --keylog "$W/tls400.keys" --format ndjson --jobs 1)
-M[tls2]=$(measure "$BIN" analyze "$TLS" --keylog "$W/tls400.keys" --format ndjson --jobs 2)
-M[hcat]=$(measure cat "$W/har500.har")
-M[py]=$(measure python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$W/har500.har")
-M[jq]=$(measure jq '.log.entries|length' "$W/har500.har")
-M[h1]=$(measure "$BIN" analyze "$W/har500.har" --format ndjson --jobs 1)
-M[h2]=$(measure "$BIN" analyze "$W/har500.har" --format ndjson --jobs 2)
+C_cat=(cat "$CAP")
+C_httpry=(httpry -q -r "$CAP" -o /dev/null)
+C_tshark=(tshark -r "$CAP" -Y http.request -T fields -e http.request.method)
+C_j1=("$BIN" analyze "$CAP" --format ndjson --jobs 1)
+C_j2=("$BIN" analyze "$CAP" --format ndjson --jobs 2)
+C_tls1=("$BIN" analyze "$TLS" --keylog "$W/tls400.keys" --format ndjson --jobs 1)
+C_tls2=("$BIN" analyze "$TLS" --keylog "$W/tls400.keys" --format ndjson --jobs 2)
+C_hcat=(cat "$W/har500.har")
+C_py=(python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$W/har500.har")
+C_jq=(jq '.log.entries|length' "$W/har500.har")
+C_h1=("$BIN" analyze "$W/har500.har" --format ndjson --jobs 1)
+C_h2=("$BIN" analyze "$W/har500.har" --format ndjson --jobs 2)
+measure_group cat httpry tshark j1 j2 tls1 tls2
+measure_group hcat py jq h1 h2
 wall() { echo "${M[$1]}" | cut -d' ' -f1; }
 
 echo "| command | wall | CPU | throughput | rate | peak RSS | speed ratio | load |"
