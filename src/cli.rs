@@ -239,8 +239,9 @@ struct AnalyzeArgs {
     #[arg(long)]
     skip_unknown_links: bool,
     /// Read capture files with `read` instead of mapping them into memory (mapping copies
-    /// nothing, but another process truncating the file while it is read stops corscope
-    /// with an error at the cut, before the records not yet written).
+    /// nothing; a file another process truncates while it is read then reads as the cut
+    /// file, unless the cut falls in the part being read, which stops corscope with an error
+    /// at the cut, before the records not yet written).
     #[arg(long)]
     no_mmap: bool,
     #[command(flatten)]

@@ -502,8 +502,9 @@ fn produce(
         }
         Format::Pcap | Format::PcapNg => {
             let bytes = match input.mapped {
-                Some(map) => capture::reader::Source::Mapped {
+                Some((map, file)) => capture::reader::Source::Mapped {
                     map,
+                    file,
                     stop: opts.stop.clone(),
                 },
                 None => capture::reader::Source::Stream(input.reader),

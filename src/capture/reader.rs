@@ -16,6 +16,7 @@
 //! that packet's number and byte offset. A pcapng block that is complete by its own length
 //! fields but cannot be read is skipped by its length with a warning (`pcapng-block-skipped`).
 
+use std::fs::File;
 use std::io::{self, Read};
 use std::ops::{Deref, Range};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -67,9 +68,11 @@ pub enum Source {
     /// A stream, read block by block (pipes, stdin, gzip, `--no-mmap`).
     Stream(Box<dyn Read + Send>),
     /// A regular file mapped whole (by `input::open_with`), read as ended once `stop` is set
-    /// (as a stream under `input::live::Stoppable`).
+    /// (as a stream under `input::live::Stoppable`). `file` is the open file the map is of:
+    /// its size is looked up as each window is framed ([`PacketReader::fill`]).
     Mapped {
         map: Arc<Mmap>,
+        file: File,
         stop: Arc<AtomicBool>,
     },
 }
@@ -215,6 +218,7 @@ pub struct PacketReader {
 /// offset is the same as when the file is read.
 struct Mapped {
     map: Arc<Mmap>,
+    file: File,
     stop: Arc<AtomicBool>,
     /// The size the block buffer would have ([`PacketReader::swap_in`]).
     window: usize,
@@ -262,11 +266,12 @@ impl PacketReader {
         let block_bytes = block_bytes.max(64);
         let (input, buf, mapped) = match source {
             Source::Stream(input) => (input, vec![0; block_bytes], None),
-            Source::Mapped { map, stop } => (
+            Source::Mapped { map, file, stop } => (
                 Box::new(io::empty()) as Box<dyn Read + Send>,
                 Vec::new(),
                 Some(Mapped {
                     map,
+                    file,
                     stop,
                     window: block_bytes,
                     release: Release::default(),
@@ -676,8 +681,24 @@ impl PacketReader {
             // As a regular file reads: the window filled as far as the file goes, and the end
             // seen (a read returning 0) only by the next fill.
             if !self.exhausted {
-                let at = (self.base as usize).saturating_add(self.end);
-                let left = m.map.len().saturating_sub(at);
+                // As far as the file goes now: a file another process cut after it was mapped
+                // reads as the cut file would (its records up to the cut, then the truncation)
+                // instead of touching map pages past its end, which raises SIGBUS. Only a cut
+                // inside a window already framed still can (`input::mapguard` reports it).
+                let size = m
+                    .file
+                    .metadata()
+                    .map_or(m.map.len(), |meta| {
+                        usize::try_from(meta.len()).unwrap_or(usize::MAX)
+                    })
+                    .min(m.map.len());
+                let base = self.base as usize;
+                if size < base.saturating_add(self.end) {
+                    // Cut inside the unparsed tail: it ends at the cut.
+                    self.end = size.saturating_sub(base).max(self.pos);
+                }
+                let at = base.saturating_add(self.end);
+                let left = size.saturating_sub(at);
                 if left == 0 || m.stop.load(Ordering::Relaxed) {
                     self.exhausted = true;
                 } else {
@@ -1606,6 +1627,7 @@ mod tests {
         let map = unsafe { memmap2::Mmap::map(&f) }.unwrap();
         super::Source::Mapped {
             map: std::sync::Arc::new(map),
+            file: f,
             stop: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(stop)),
         }
     }
@@ -1701,6 +1723,71 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A mapped file that another process cuts while it is read, past what was framed so far:
+    /// the reader stops at the cut with the packets and error that reading the cut file gives
+    /// (before, framing touched the map past the file's end and the process died of SIGBUS).
+    /// The cut comes at the first block handed on, at every block size and cut point.
+    #[test]
+    fn a_mapped_file_cut_while_read_reads_as_the_cut_file() {
+        use super::{Block, BlockSink, PacketReader, RawPacket, Source};
+        use std::io::Write;
+        let bytes = pcap(&conversation(), 1, false, false);
+        type Seen = (Vec<(u64, u64, Vec<u8>)>, Result<(), String>);
+        let stream = |bytes: &[u8]| -> Seen {
+            let mut seen = Vec::new();
+            let source = Source::Stream(Box::new(std::io::Cursor::new(bytes.to_vec())));
+            let res = PacketReader::open(source, &CaptureOptions::default(), 100)
+                .and_then(|mut r| r.for_each(|p| seen.push((p.number, p.offset, p.data.to_vec()))));
+            (seen, res.map_err(|e| e.to_string()))
+        };
+        struct Cutter<'a> {
+            file: &'a std::fs::File,
+            cut: Option<u64>,
+            seen: Vec<(u64, u64, Vec<u8>)>,
+        }
+        impl BlockSink for Cutter<'_> {
+            fn packet(&mut self, p: &RawPacket<'_>) {
+                self.seen.push((p.number, p.offset, p.data.to_vec()));
+            }
+            fn block(&mut self, _: Block) -> Vec<u8> {
+                if let Some(cut) = self.cut.take() {
+                    self.file.set_len(cut).unwrap();
+                }
+                Vec::new()
+            }
+        }
+        let mut checked = 0;
+        for block in [64, 100, 300] {
+            for cut in (block + 24..bytes.len()).step_by(37) {
+                let mut f = tempfile::tempfile().unwrap();
+                f.write_all(&bytes).unwrap();
+                // SAFETY: the temporary file is this test's own; the cut below is the point.
+                let map = unsafe { memmap2::Mmap::map(&f) }.unwrap();
+                let mut cutter = Cutter {
+                    file: &f.try_clone().unwrap(),
+                    cut: Some(cut as u64),
+                    seen: Vec::new(),
+                };
+                let source = Source::Mapped {
+                    map: std::sync::Arc::new(map),
+                    file: f.try_clone().unwrap(),
+                    stop: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+                };
+                let mut r = PacketReader::open(source, &CaptureOptions::default(), block).unwrap();
+                // The first block is handed on once a record needs the next window, so the
+                // cut (past the first window) comes after framing started and before it got
+                // there.
+                let res = r.for_each_block(&mut cutter).map_err(|e| e.to_string());
+                let want = stream(&bytes[..cut]);
+                // Packets the reader framed before the cut came are whole and stay; from the
+                // cut on, the map reads as the cut file.
+                assert_eq!((cutter.seen, res), want, "block {block}, cut at {cut}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 20, "{checked}");
     }
 
     /// A mapped file cut inside its last record: every packet before it, then the error

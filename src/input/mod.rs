@@ -72,9 +72,9 @@ pub struct Input {
     pub warnings: Arc<Mutex<Diagnostics>>,
     /// For an input read by the live pump: when its data last arrived (the idle flush).
     pub activity: Option<Arc<live::Activity>>,
-    /// A regular, uncompressed capture file mapped whole ([`open_with`] with `mmap`): the
-    /// capture reader frames it in place instead of reading `reader`.
-    pub mapped: Option<Arc<Mmap>>,
+    /// A regular, uncompressed capture file mapped whole ([`open_with`] with `mmap`), with the
+    /// open file it maps: the capture reader frames it in place instead of reading `reader`.
+    pub mapped: Option<(Arc<Mmap>, File)>,
 }
 
 /// Opens `path` (`-` is stdin), unwraps gzip and detects the format. Anything but a regular
@@ -124,7 +124,7 @@ pub(crate) fn open_with(
     let mut input = from_reader_with(Arc::from(path), Box::new(file), window, live, stop)?;
     if let Some(file) = for_map {
         if !input.gzip && input.format != Format::Har {
-            input.mapped = map_file(&file, path);
+            input.mapped = map_file(&file, path).map(|map| (map, file));
         }
     }
     Ok(input)
@@ -467,7 +467,7 @@ mod tests {
                 (Ok(input), Some((format, mapped))) => {
                     assert_eq!(input.format, format, "{path}");
                     assert_eq!(input.mapped.is_some(), mapped, "{path}");
-                    if let Some(m) = &input.mapped {
+                    if let Some((m, _)) = &input.mapped {
                         assert_eq!(&m[..], &pcap[..], "{path}");
                     }
                 }
