@@ -10,9 +10,10 @@
 # so that the machine's speed drifting over the minutes of a run falls on all of them alike (run
 # one after another, five runs of one command could all land in a slow minute: on this VM a
 # `--jobs 1` median came out at 0.60 s in one run against 0.35-0.48 s in alternating runs
-# around it, and the targets compare commands with each other). Prints a markdown table (wall time, CPU time = user + system, MB/s, packets or
-# entries/s, peak RSS from /usr/bin/time, speed ratio, 1-minute load average after the
-# measurement), then the issue-16 targets, each marked met or NOT met.
+# around it, and the targets compare commands with each other). Prints a markdown table (wall
+# time, CPU time = user + system, MB/s, packets or entries/s, peak RSS from /usr/bin/time,
+# speed ratio, 1-minute load average after the measurement), then the issue-16 targets, each
+# marked met or NOT met.
 # Needs: tshark and httpry (installed with apt-get if missing), jq, python3, /usr/bin/time.
 # A busy machine makes the wall times noisy (CPU times much less so): the load is printed.
 set -euo pipefail

@@ -1727,7 +1727,8 @@ mod tests {
 
     /// A mapped file that another process cuts while it is read, past what was framed so far:
     /// the reader stops at the cut with the packets and error that reading the cut file gives
-    /// (before, framing touched the map past the file's end and the process died of SIGBUS).
+    /// (before, framing went on into the map past the file's end: zeros in the cut page, and
+    /// SIGBUS past it).
     /// The cut comes at the first block handed on, at every block size and cut point.
     #[test]
     fn a_mapped_file_cut_while_read_reads_as_the_cut_file() {

@@ -143,7 +143,9 @@ fn map_file(file: &File, name: &str) -> Option<Arc<Mmap>> {
     // block of it does. What `Mmap::map` cannot rule out is another process changing the file
     // while it is mapped: bytes rewritten in place are read as they are then (as `read` would
     // read them), and a file truncated under the map makes reading past its new end raise
-    // SIGBUS, which `mapguard` turns into an error line naming the file and the byte. The
+    // SIGBUS. The capture reader looks the size up again for each window (a cut ahead of it
+    // reads as the cut file); a cut inside the window being read still faults, and
+    // `mapguard` turns that into an error line naming the file and the byte. The
     // README says so beside the other limits, and `--no-mmap` reads the file instead (its cut
     // is then a truncation after the records before it); only a regular file of the size
     // just seen is mapped.
