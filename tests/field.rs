@@ -700,6 +700,39 @@ fn a_request_on_a_connection_whose_handshake_is_not_captured_is_not_taken_as_nev
     );
 }
 
+/// The same connection as a capture that starts inside a TLS record on both sides
+/// (`tls-mid-record-port-8441.py` writes it from the fixture above): on port 8441 nothing says
+/// HTTPS, and no record header starts either side's bytes, so it reads as HTTP picked up
+/// mid-stream that never comes back into step. Nothing it carried was counted lost, and the
+/// PURGE's preflight, alone, came out `blocked/PreflightInvalidAllowCredentials` (the PURGE was
+/// allowed): what a client sends while its side cannot be brought back into step may hold
+/// a request (`model::loss`), so `unknown`, saying so, with both `--jobs`.
+#[test]
+fn a_request_on_a_connection_picked_up_inside_a_tls_record_is_not_taken_as_never_sent() {
+    let (_, recs) = run_both_jobs(&[
+        "tests/data/field/tls-mid-record-port-8441.pcap",
+        "--keylog",
+        "tests/data/field/tls-webkit-request-on-other-connection.keylog.txt",
+    ]);
+    let purge = recs
+        .iter()
+        .find(|r| r.0 == "PURGE")
+        .expect("the PURGE's record");
+    assert_eq!(
+        (purge.1.as_str(), purge.2.as_str(), purge.3),
+        ("unknown", "unknown", true)
+    );
+    let (_, whole) = run_both_jobs(&[
+        "tests/data/field/tls-webkit-request-on-other-connection.pcap",
+        "--keylog",
+        "tests/data/field/tls-webkit-request-on-other-connection.keylog.txt",
+    ]);
+    assert!(
+        recs.iter().all(|r| r.1 != "blocked" || whole.contains(r)),
+        "a verdict only the cut capture gives: {recs:?}"
+    );
+}
+
 /// An HTTP/1.1 client that pipelines (`http1-pipelined-request-lost.py` writes it): two GETs in
 /// one segment, answered in order; then the capture loses its next request's segment while
 /// nothing waits, and the GET after it (`/s/pl-after/`, answered `200` with

@@ -10,8 +10,8 @@ merged with a shifted copy, timestamps shifted; behind a proxy (`px-*`, backend 
 request heads rewritten as another proxy or balancer would; key logs (`kl-*`, captures given
 `--keylog`; `dsb+kl-*`, a key log given beside embedded secrets; `dsb-drop-sessions`): sessions
 or lines missing, shuffled, CRLF, comments, other captures' secrets, the wrong log; decrypted TLS
-(`h2-cut`, `tls-no-handshake`): a segment lost inside a connection, handshakes not captured) and scores
-it with the corpus scorer
+(`h2-cut`, `tls-no-handshake`, `tls-mid-record`): a segment lost inside a connection, handshakes
+not captured, the capture beginning inside a record) and scores it with the corpus scorer
 (score.py -v, which takes an absolute FILE). A scenario that was not WRONG on the original
 input and is WRONG on the mutated one is a finding (the mutated input either still decides the
 scenario, so the verdict must not change, or no longer does, so it must become `unknown`); so are a
@@ -834,8 +834,47 @@ CAP_MUTATIONS = {
     "dsb-drop-sessions": c_dsb_drop_sessions,
 }
 
+def c_tls_mid_record(c, rng):
+    """As `tls-no-handshake`, and each side's first data segment left then starts inside a
+    TLS record (its first 5 bytes, a record header, cut off; the sequence number moves on by
+    as much), as when a record spanned two segments and the capture began with the second."""
+    drop, trim = set(), set()
+    for pkts in list(_tls_conns(c).values())[1:]:
+        data = [i for i, _, p in pkts if p]
+        if len(data) > 9 and rng.random() < 0.33:
+            cut = data[rng.randint(4, 8)]
+            drop.update(i for i, _, _ in pkts if i < cut)
+            for side in (True, False):
+                first = next((i for i, cl, p in pkts if i >= cut and cl == side and len(p) > 5), None)
+                if first is not None:
+                    trim.add(first)
+    out = []
+    for i, it in enumerate(c.items):
+        if i in drop:
+            continue
+        if i in trim:
+            d = bytearray(it[2])
+            ihl = (d[14] & 15) * 4
+            doff = (d[14 + ihl + 12] >> 4) * 4
+            tot = struct.unpack(">H", d[16:18])[0]
+            start = 14 + ihl + doff
+            d = d[:start] + d[start + 5:14 + tot]
+            seq = (struct.unpack(">I", d[14 + ihl + 4:14 + ihl + 8])[0] + 5) & 0xFFFFFFFF
+            d[14 + ihl + 4:14 + ihl + 8] = struct.pack(">I", seq)
+            d[16:18] = struct.pack(">H", tot - 5)
+            _ip_checksum(d)
+            it = ["pkt", it[1], bytes(d), len(d), it[4]]
+        out.append(it)
+    c.items = out
+    return True
+
+
 # Captures whose TLS is decrypted (`--keylog`, or embedded secrets).
-TLS_MUTATIONS = {"h2-cut": c_h2_cut, "tls-no-handshake": c_tls_no_handshake}
+TLS_MUTATIONS = {
+    "h2-cut": c_h2_cut,
+    "tls-no-handshake": c_tls_no_handshake,
+    "tls-mid-record": c_tls_mid_record,
+}
 
 
 def cap_truncations(path, rng, n):

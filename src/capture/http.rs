@@ -752,6 +752,13 @@ impl HttpConn {
                     data = data.get(1..).unwrap_or(&[]);
                 }
                 State::Resync => {
+                    // A connection picked up inside a TLS record on a port that does not say
+                    // HTTPS reads as HTTP out of step: the first record header that starts a
+                    // side's bytes, before any message was read, shows it is TLS.
+                    if looks_like_tls(data) && self.dirs.iter().all(|d| d.messages == 0) {
+                        self.encrypted(meta, ctx);
+                        continue;
+                    }
                     let (req, resp) = match self.client {
                         Some(c) if c == dir => (true, false),
                         Some(_) => (false, true),
@@ -944,20 +951,7 @@ impl HttpConn {
             return;
         }
         if looks_like_tls(data) || (port443 && !http_like) {
-            ctx.stats.tls_connections += 1;
-            let key = self.key;
-            ctx.warn(WarnKind::TlsEncrypted, meta, || {
-                format!("TLS between {} and {}: not decrypted", key.lo, key.hi)
-            });
-            self.ignore();
-            // Requests may be in what is never read (these bytes on): a request missing
-            // after its preflight is no evidence of a block. The client is the side not on
-            // 443 where that is all that tells.
-            self.unread_lost = true;
-            if self.client.is_none() {
-                let on_443 = |d: Dir| self.key.sender(d).port == 443;
-                self.client = (0..2).find(|&d| !on_443(d) && on_443(1 - d));
-            }
+            self.encrypted(meta, ctx);
             return;
         }
         if self.mid_stream {
@@ -991,6 +985,24 @@ impl HttpConn {
                 "answer to an HTTP request is not HTTP".into()
             });
             self.dirs[dir].state = State::Ignore;
+        }
+    }
+
+    /// TLS that cannot be read (no handshake for a key log to open): ignored, and counted.
+    /// Requests may be in what is never read (the bytes from here on, `data` then records
+    /// them): a request missing after its preflight is no evidence of a block. The client is
+    /// the side not on 443 where that is all that tells.
+    fn encrypted(&mut self, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+        ctx.stats.tls_connections += 1;
+        let key = self.key;
+        ctx.warn(WarnKind::TlsEncrypted, meta, || {
+            format!("TLS between {} and {}: not decrypted", key.lo, key.hi)
+        });
+        self.ignore();
+        self.unread_lost = true;
+        if self.client.is_none() {
+            let on_443 = |d: Dir| self.key.sender(d).port == 443;
+            self.client = (0..2).find(|&d| !on_443(d) && on_443(1 - d));
         }
     }
 

@@ -364,3 +364,59 @@ fn an_https_connection_first_seen_mid_record_loses_what_its_client_sends() {
         }
     }
 }
+
+/// The same on a port that does not say HTTPS (8441), both sides first seen inside a record:
+/// the connection reads as HTTP picked up mid-stream, out of step, until a side's bytes start
+/// with a TLS record header while no message was ever read: TLS after all, and what its
+/// client sends is recorded lost from the connection's start on. Masked WebSocket frames (a
+/// connection upgraded before the capture) are no TLS, and lose nothing.
+#[test]
+fn a_connection_first_seen_mid_record_on_another_port_is_found_tls_by_its_next_record() {
+    fn cipher(seed: u8) -> Vec<u8> {
+        (0..300u16)
+            .map(|i| (i as u8).wrapping_mul(31) ^ seed ^ 0x9c)
+            .collect()
+    }
+    fn record(seed: u8) -> Vec<u8> {
+        let mut r = vec![0x17, 0x03, 0x03, 0x01, 0x2c];
+        r.extend(cipher(seed));
+        r
+    }
+    fn ws_frame(seed: u8) -> Vec<u8> {
+        let mut f = vec![0x81, 0x80 | 60, seed, 1, 2, 3];
+        f.extend((0..60u8).map(|i| i ^ seed));
+        f
+    }
+    // (what, first client bytes, what follows from each side, lost)
+    type Bytes = fn(u8) -> Vec<u8>;
+    let cases: [(&str, Bytes, Bytes, bool); 2] = [
+        ("TLS", cipher, record, true),
+        ("WebSocket", ws_frame, ws_frame, false),
+    ];
+    for (what, first, next, want_lost) in cases {
+        let mut c = Conv::new(51000);
+        c.sport = 8441;
+        c.client(&first(1), 1460)
+            .server(&first(2), 1460)
+            .client(&next(3), 1460);
+        let last_client = c.ts;
+        c.server(&next(4), 1460);
+        let got = super::testutil::losses_of(&c.frames, "", 0);
+        let client_side: Vec<_> = got
+            .iter()
+            .filter(|l| l.0 == "10.0.0.1" && l.1 == "10.0.0.2:8441")
+            .map(|l| (l.2, l.3))
+            .collect();
+        if want_lost {
+            let from_start = [(crate::model::Micros::MIN, last_client)];
+            assert_eq!(client_side, from_start, "{what}: {got:?}");
+        } else {
+            assert_eq!(got, [], "{what}");
+        }
+        assert_eq!(
+            super::testutil::losses_of(&c.frames, "", 2),
+            got,
+            "{what}, 2 workers"
+        );
+    }
+}
