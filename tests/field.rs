@@ -667,6 +667,30 @@ fn a_request_sent_after_http2_decoding_stopped_is_not_taken_as_never_sent() {
     assert_eq!(got, [("PUT", "unknown", "unknown", true)]);
 }
 
+/// A cut of `tls-webkit-request-on-other-connection.pcap` (`fixture`, read with its whole key
+/// log): the PURGE, which the cut leaves unread, is `unknown` saying it may have been sent and
+/// lost (the same with both `--jobs`), and nothing is blocked that the whole capture does not
+/// block.
+fn purge_unread_is_unknown(fixture: &str) {
+    const KEYLOG: &str = "tests/data/field/tls-webkit-request-on-other-connection.keylog.txt";
+    let (_, recs) = run_both_jobs(&[fixture, "--keylog", KEYLOG]);
+    let purge = recs
+        .iter()
+        .find(|r| r.0 == "PURGE")
+        .expect("the PURGE's record");
+    assert_eq!(
+        (purge.1.as_str(), purge.2.as_str(), purge.3),
+        ("unknown", "unknown", true),
+        "{fixture}"
+    );
+    let whole = "tests/data/field/tls-webkit-request-on-other-connection.pcap";
+    let (_, whole) = run_both_jobs(&[whole, "--keylog", KEYLOG]);
+    assert!(
+        recs.iter().all(|r| r.1 != "blocked" || whole.contains(r)),
+        "a verdict only the cut capture gives: {recs:?}"
+    );
+}
+
 /// The WebKit capture of `tls-webkit-request-on-other-connection.pcap` without the first 15
 /// packets of the PURGE's connection (its TCP and TLS handshakes, up to its first request), as
 /// for a connection opened before the capture started: with the whole key log, nothing on it
@@ -675,62 +699,19 @@ fn a_request_sent_after_http2_decoding_stopped_is_not_taken_as_never_sent() {
 /// (the PURGE was allowed); what its client sent is lost now (`model::loss`): `unknown`.
 #[test]
 fn a_request_on_a_connection_whose_handshake_is_not_captured_is_not_taken_as_never_sent() {
-    let (_, recs) = run_both_jobs(&[
-        "tests/data/field/tls-webkit-handshake-not-captured.pcap",
-        "--keylog",
-        "tests/data/field/tls-webkit-request-on-other-connection.keylog.txt",
-    ]);
-    let purge = recs
-        .iter()
-        .find(|r| r.0 == "PURGE")
-        .expect("the PURGE's record");
-    assert_eq!(
-        (purge.1.as_str(), purge.2.as_str(), purge.3),
-        ("unknown", "unknown", true)
-    );
-    // Nothing is blocked that the whole capture does not block.
-    let (_, whole) = run_both_jobs(&[
-        "tests/data/field/tls-webkit-request-on-other-connection.pcap",
-        "--keylog",
-        "tests/data/field/tls-webkit-request-on-other-connection.keylog.txt",
-    ]);
-    assert!(
-        recs.iter().all(|r| r.1 != "blocked" || whole.contains(r)),
-        "a verdict only the cut capture gives: {recs:?}"
-    );
+    purge_unread_is_unknown("tests/data/field/tls-webkit-handshake-not-captured.pcap");
 }
 
 /// The same connection as a capture that starts inside a TLS record on both sides
 /// (`tls-mid-record-port-8441.py` writes it from the fixture above): on port 8441 nothing says
-/// HTTPS, and no record header starts either side's bytes, so it reads as HTTP picked up
-/// mid-stream that never comes back into step. Nothing it carried was counted lost, and the
+/// HTTPS, and no record header starts either side's first bytes, so it read as HTTP picked up
+/// mid-stream that never came back into step, nothing it carried counted lost, and the
 /// PURGE's preflight, alone, came out `blocked/PreflightInvalidAllowCredentials` (the PURGE was
-/// allowed): what a client sends while its side cannot be brought back into step may hold
-/// a request (`model::loss`), so `unknown`, saying so, with both `--jobs`.
+/// allowed). The next record header shows it is TLS (`capture::http`), and what its client
+/// sends is lost (`model::loss`): `unknown`.
 #[test]
 fn a_request_on_a_connection_picked_up_inside_a_tls_record_is_not_taken_as_never_sent() {
-    let (_, recs) = run_both_jobs(&[
-        "tests/data/field/tls-mid-record-port-8441.pcap",
-        "--keylog",
-        "tests/data/field/tls-webkit-request-on-other-connection.keylog.txt",
-    ]);
-    let purge = recs
-        .iter()
-        .find(|r| r.0 == "PURGE")
-        .expect("the PURGE's record");
-    assert_eq!(
-        (purge.1.as_str(), purge.2.as_str(), purge.3),
-        ("unknown", "unknown", true)
-    );
-    let (_, whole) = run_both_jobs(&[
-        "tests/data/field/tls-webkit-request-on-other-connection.pcap",
-        "--keylog",
-        "tests/data/field/tls-webkit-request-on-other-connection.keylog.txt",
-    ]);
-    assert!(
-        recs.iter().all(|r| r.1 != "blocked" || whole.contains(r)),
-        "a verdict only the cut capture gives: {recs:?}"
-    );
+    purge_unread_is_unknown("tests/data/field/tls-mid-record-port-8441.pcap");
 }
 
 /// An HTTP/1.1 client that pipelines (`http1-pipelined-request-lost.py` writes it): two GETs in
