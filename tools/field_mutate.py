@@ -5,8 +5,8 @@ usage: field_mutate.py --bin PATH [--corpus DIR] [--only SUBSTR] [--keep DIR] [-
 
 Each mutation writes a changed copy of a recording (HAR: entries duplicated, dropped, cut,
 failed, header case, proxy headers, time zones, pages removed, shuffled; capture: packets
-duplicated, reordered, dropped, cut, snapped short, pcapng, VLAN / Linux SLL encapsulation,
-merged with a shifted copy, timestamps shifted; behind a proxy (`px-*`, backend captures): the
+duplicated, reordered, dropped, cut, begun late, snapped short, pcapng, VLAN / Linux SLL
+encapsulation, merged with a shifted copy, timestamps shifted; behind a proxy (`px-*`, backend captures): the
 request heads rewritten as another proxy or balancer would; key logs (`kl-*`, captures given
 `--keylog`; `dsb+kl-*`, a key log given beside embedded secrets; `dsb-drop-sessions`): sessions
 or lines missing, shuffled, CRLF, comments, other captures' secrets, the wrong log; decrypted TLS
@@ -385,6 +385,18 @@ def c_drop_data(c, rng):
 
 def c_drop_any(c, rng):
     c.items = [it for it in c.items if not (it[0] == "pkt" and rng.random() < 0.05)]
+    return True
+
+
+def c_late_start(c, rng):
+    """The capture started late (tcpdump begun while the page was already running): every
+    packet before a point 5-40 % into the capture is missing, connections then open are picked
+    up mid-stream, and requests whose preflight came before the point are seen alone."""
+    pk = [i for i, it in enumerate(c.items) if it[0] == "pkt"]
+    if len(pk) < 20:
+        return True
+    cut = pk[int(len(pk) * rng.uniform(0.05, 0.40))]
+    c.items = [it for i, it in enumerate(c.items) if it[0] != "pkt" or i >= cut]
     return True
 
 
@@ -828,7 +840,8 @@ CAP_MUTATIONS = {
     "resegment": c_resegment,
     "dup-retrans": c_dup_retrans, "dup-adjacent": c_dup_adjacent,
     "reorder-arrival": c_reorder_arrival, "reorder-file": c_reorder_file,
-    "drop-data": c_drop_data, "drop-any": c_drop_any, "snaplen200": c_snaplen,
+    "drop-data": c_drop_data, "drop-any": c_drop_any, "late-start": c_late_start,
+    "snaplen200": c_snaplen,
     "shift-ts": c_shift_ts, "to-pcapng": c_pcapng, "vlan": c_vlan, "sll": c_sll,
     "merge-shifted": c_merge_shifted,
     "dsb-drop-sessions": c_dsb_drop_sessions,
