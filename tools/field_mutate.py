@@ -6,7 +6,7 @@ usage: field_mutate.py --bin PATH [--corpus DIR] [--only SUBSTR] [--keep DIR] [-
 Each mutation writes a changed copy of a recording (HAR: entries duplicated, dropped, cut,
 failed, header case, proxy headers, time zones, pages removed, shuffled; capture: packets
 duplicated, reordered, dropped, cut, begun late, snapped short, pcapng, VLAN / Linux SLL
-encapsulation, merged with a shifted copy, timestamps shifted; behind a proxy (`px-*`, backend captures): the
+encapsulation, IPv6, merged with a shifted copy, timestamps shifted; behind a proxy (`px-*`, backend captures): the
 request heads rewritten as another proxy or balancer would; key logs (`kl-*`, captures given
 `--keylog`; `dsb+kl-*`, a key log given beside embedded secrets; `dsb-drop-sessions`): sessions
 or lines missing, shuffled, CRLF, comments, other captures' secrets, the wrong log; decrypted TLS
@@ -428,6 +428,25 @@ def c_vlan(c, rng):
     return False
 
 
+def c_ipv6(c, rng):
+    """Every IPv4 packet as IPv6 (addresses fd00::a.b.c.d; the TCP checksum left as it was):
+    dual-stack hosts and localhost `::1` captures carry the same traffic over IPv6."""
+    if c.link != 1:
+        return False
+    for it in c.items:
+        d = it[2] if it[0] == "pkt" else b""
+        if len(d) < 34 or struct.unpack(">H", d[12:14])[0] != 0x0800:
+            continue
+        ihl = (d[14] & 15) * 4
+        tot = struct.unpack(">H", d[16:18])[0]
+        body = d[14 + ihl:14 + tot]
+        addr = lambda a: b"\xfd" + b"\0" * 11 + a
+        ip6 = struct.pack(">IHBB", 6 << 28, len(body), d[23], d[22]) + addr(d[26:30]) + addr(d[30:34])
+        it[2] = d[:12] + b"\x86\xdd" + ip6 + body
+        it[3] = len(it[2]) + max(0, it[3] - len(d))
+    return False
+
+
 def c_sll(c, rng):
     """Linux cooked capture v1 (tcpdump -i any): 16-byte SLL head instead of Ethernet."""
     for it in c.items:
@@ -842,7 +861,7 @@ CAP_MUTATIONS = {
     "reorder-arrival": c_reorder_arrival, "reorder-file": c_reorder_file,
     "drop-data": c_drop_data, "drop-any": c_drop_any, "late-start": c_late_start,
     "snaplen200": c_snaplen,
-    "shift-ts": c_shift_ts, "to-pcapng": c_pcapng, "vlan": c_vlan, "sll": c_sll,
+    "shift-ts": c_shift_ts, "to-pcapng": c_pcapng, "vlan": c_vlan, "sll": c_sll, "ipv6": c_ipv6,
     "merge-shifted": c_merge_shifted,
     "dsb-drop-sessions": c_dsb_drop_sessions,
 }
