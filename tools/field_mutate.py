@@ -5,8 +5,8 @@ usage: field_mutate.py --bin PATH [--corpus DIR] [--only SUBSTR] [--keep DIR] [-
 
 Each mutation writes a changed copy of a recording (HAR: entries duplicated, dropped, cut,
 failed, header case, proxy headers, time zones, pages removed, shuffled; capture: packets
-duplicated, reordered, dropped, cut, begun late, snapped short, pcapng, VLAN / Linux SLL
-encapsulation, IPv6, merged with a shifted copy, timestamps shifted; behind a proxy (`px-*`, backend captures): the
+duplicated, reordered, dropped, cut, begun late, coalesced (TSO/GRO), snapped short, pcapng,
+VLAN / Linux SLL encapsulation, IPv6, merged with a shifted copy, timestamps shifted; behind a proxy (`px-*`, backend captures): the
 request heads rewritten as another proxy or balancer would; key logs (`kl-*`, captures given
 `--keylog`; `dsb+kl-*`, a key log given beside embedded secrets; `dsb-drop-sessions`): sessions
 or lines missing, shuffled, CRLF, comments, other captures' secrets, the wrong log; decrypted TLS
@@ -526,6 +526,39 @@ def c_resegment(c, rng):
     return False
 
 
+def c_coalesce(c, rng):
+    """Consecutive data segments of one side of a connection, in sequence and with only bare
+    ACKs between them in the capture, as one (a capture on the sending host with TSO/GRO:
+    segments far over the MTU)."""
+    if c.link != 1:
+        return False
+    out = []
+    last = {}  # (src, sport, dst, dport) -> index in out of that side's last data segment
+    for it in c.items:
+        t = _tcp4(it[2], c.link) if it[0] == "pkt" else None
+        if t is None or not t[9]:
+            out.append(it)
+            continue
+        side = (t[2], t[3], t[4], t[5])
+        j = last.get(side)
+        pt = _tcp4(out[j][2], c.link) if j is not None else None
+        between = out[j + 1:] if j is not None else []
+        if (pt and t[6] == (pt[6] + len(pt[9])) & 0xFFFFFFFF and not (pt[8] & 0x05)
+                and len(pt[9]) + len(t[9]) < 60000
+                and all(b[0] == "pkt" and (_tcp4(b[2], c.link) or (0,) * 10)[9] == b"" for b in between)):
+            ihl, doff = pt[0], pt[1]
+            d = bytearray(out[j][2][:14 + ihl + doff]) + pt[9] + t[9]
+            d[16:18] = struct.pack(">H", ihl + doff + len(pt[9]) + len(t[9]))
+            d[14 + ihl + 13] = pt[8] | (t[8] & 0x09)  # the later one's PSH and FIN
+            _ip_checksum(d)
+            out[j] = ["pkt", out[j][1], bytes(d), len(d), out[j][4]]
+            continue
+        last[side] = len(out)
+        out.append(it)
+    c.items = out
+    return False
+
+
 def c_eth_trailer(c, rng):
     """Every frame padded to Ethernet's 60-byte minimum and given 4 FCS bytes after the IP
     packet (NICs that capture the FCS; short frames padded): the IP length says where the
@@ -856,7 +889,7 @@ def c_tls_no_handshake(c, rng):
 
 CAP_MUTATIONS = {
     "eth-trailer": c_eth_trailer,
-    "resegment": c_resegment,
+    "resegment": c_resegment, "coalesce": c_coalesce,
     "dup-retrans": c_dup_retrans, "dup-adjacent": c_dup_adjacent,
     "reorder-arrival": c_reorder_arrival, "reorder-file": c_reorder_file,
     "drop-data": c_drop_data, "drop-any": c_drop_any, "late-start": c_late_start,
