@@ -109,8 +109,7 @@ pub(crate) fn open_with(
     // One open for everything: whether the file is regular, its format and its map all come
     // from the same open file, so a rename between two opens cannot give the map another
     // file than the one whose first bytes were read.
-    let file = open_file(path)?;
-    let regular = file.metadata().is_ok_and(|m| m.is_file());
+    let (file, regular) = open_file(path)?;
     if !regular {
         return from_live_with(Arc::from(path), file, stop, window);
     }
@@ -160,18 +159,22 @@ fn map_file(file: &File, name: &str) -> Option<Arc<Mmap>> {
     Some(Arc::new(map))
 }
 
-/// Opens a named file for reading; a directory is refused by name.
-fn open_file(path: &str) -> Result<File, InputError> {
-    let p = Path::new(path);
-    if p.is_dir() {
+/// Opens a named file for reading: the file, and whether it is a regular one (as the open file
+/// itself says). A directory is refused by name: where opening one fails (Windows) and where it
+/// succeeds (Linux; also a path that became a directory just before the open).
+fn open_file(path: &str) -> Result<(File, bool), InputError> {
+    let file = File::open(path).map_err(|e| {
+        if Path::new(path).is_dir() {
+            InputError::IsDirectory
+        } else {
+            InputError::Open(e)
+        }
+    })?;
+    let meta = file.metadata().ok();
+    if meta.as_ref().is_some_and(|m| m.is_dir()) {
         return Err(InputError::IsDirectory);
     }
-    let file = File::open(p).map_err(InputError::Open)?;
-    // The path may have become a directory since the check (where opening one succeeds).
-    if file.metadata().is_ok_and(|m| m.is_dir()) {
-        return Err(InputError::IsDirectory);
-    }
-    Ok(file)
+    Ok((file, meta.is_some_and(|m| m.is_file())))
 }
 
 /// Whether stdin is a regular file (read in full blocks) rather than a pipe or terminal.
@@ -395,25 +398,11 @@ mod tests {
     }
 
     /// A scratch directory of this test process, removed at the end of the test.
-    struct Scratch(std::path::PathBuf);
-    impl Scratch {
-        fn new(tag: &str) -> Self {
-            let d =
-                std::env::temp_dir().join(format!("corscope-input-{tag}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&d);
-            std::fs::create_dir_all(&d).unwrap();
-            Scratch(d)
-        }
-        fn file(&self, name: &str, bytes: &[u8]) -> String {
-            let p = self.0.join(name);
-            std::fs::write(&p, bytes).unwrap();
-            p.to_string_lossy().into_owned()
-        }
-    }
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
+    /// Writes `bytes` as `name` in `dir`; its path.
+    fn file(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> String {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p.to_string_lossy().into_owned()
     }
 
     /// What opening a path gives: only a regular, uncompressed capture is mapped, and only
@@ -422,7 +411,7 @@ mod tests {
     fn what_is_mapped() {
         use flate2::{write::GzEncoder, Compression};
         use std::io::Write;
-        let d = Scratch::new("mapped");
+        let d = tempfile::tempdir().unwrap();
         let pcap = b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00\0\0\0\0\0\0\0\0\xff\xff\0\0\x01\0\0\0";
         let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
         enc.write_all(pcap).unwrap();
@@ -432,36 +421,36 @@ mod tests {
         type Want = Option<(Format, bool)>;
         let cases: [(String, bool, bool, Want); 6] = [
             (
-                d.file("a.pcap", pcap),
+                file(&d, "a.pcap", pcap),
                 true,
                 false,
                 Some((Format::Pcap, true)),
             ),
             (
-                d.file("b.pcap", pcap),
+                file(&d, "b.pcap", pcap),
                 false,
                 false,
                 Some((Format::Pcap, false)),
             ),
             (
-                d.file("c.pcap", pcap),
+                file(&d, "c.pcap", pcap),
                 true,
                 true,
                 Some((Format::Pcap, false)),
             ),
             (
-                d.file("d.pcap.gz", &gz),
+                file(&d, "d.pcap.gz", &gz),
                 true,
                 false,
                 Some((Format::Pcap, false)),
             ),
             (
-                d.file("e.har", b"{\"log\":{}}"),
+                file(&d, "e.har", b"{\"log\":{}}"),
                 true,
                 false,
                 Some((Format::Har, false)),
             ),
-            (d.0.to_string_lossy().into_owned(), true, false, None),
+            (d.path().to_string_lossy().into_owned(), true, false, None),
         ];
         for (path, mmap, live, want) in cases {
             let got = open_with(&path, &stop, DETECT_WINDOW, live, mmap);
@@ -483,12 +472,12 @@ mod tests {
     /// path replaced between the open and the map (here: before `map_file`) changes nothing.
     #[test]
     fn the_map_is_of_the_opened_file() {
-        let d = Scratch::new("rename");
-        let path = d.file("cap.pcap", b"first file's bytes");
-        let file = open_file(&path).unwrap();
-        let other = d.file("other", b"another file");
+        let d = tempfile::tempdir().unwrap();
+        let path = file(&d, "cap.pcap", b"first file's bytes");
+        let (opened, _) = open_file(&path).unwrap();
+        let other = file(&d, "other", b"another file");
         std::fs::rename(&other, &path).unwrap();
-        let map = map_file(&file, &path).unwrap();
+        let map = map_file(&opened, &path).unwrap();
         assert_eq!(&map[..], b"first file's bytes");
     }
 
