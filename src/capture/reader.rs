@@ -1620,16 +1620,24 @@ mod tests {
 
     /// `bytes` as a mapped input ([`super::Source::Mapped`]), through a temporary file.
     fn mapped(bytes: &[u8], stop: bool) -> super::Source {
+        mapped_file(bytes, stop).0
+    }
+
+    /// [`mapped`], and a handle on its temporary file (for a test to cut it).
+    fn mapped_file(bytes: &[u8], stop: bool) -> (super::Source, std::fs::File) {
         use std::io::Write;
         let mut f = tempfile::tempfile().unwrap();
         f.write_all(bytes).unwrap();
-        // SAFETY: the temporary file is this test's own; nothing else can change it.
+        // SAFETY: the temporary file is this test's own; only a test that asks for the
+        // handle changes it (to cut it under the map).
         let map = unsafe { memmap2::Mmap::map(&f) }.unwrap();
-        super::Source::Mapped {
+        let handle = f.try_clone().unwrap();
+        let source = super::Source::Mapped {
             map: std::sync::Arc::new(map),
             file: f,
             stop: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(stop)),
-        }
+        };
+        (source, handle)
     }
 
     /// Every block size frames the same packets with the same result, sequentially and block
@@ -1733,7 +1741,6 @@ mod tests {
     #[test]
     fn a_mapped_file_cut_while_read_reads_as_the_cut_file() {
         use super::{Block, BlockSink, PacketReader, RawPacket, Source};
-        use std::io::Write;
         let bytes = pcap(&conversation(), 1, false, false);
         type Seen = (Vec<(u64, u64, Vec<u8>)>, Result<(), String>);
         let stream = |bytes: &[u8]| -> Seen {
@@ -1762,19 +1769,11 @@ mod tests {
         let mut checked = 0;
         for block in [64, 100, 300] {
             for cut in (block + 24..bytes.len()).step_by(37) {
-                let mut f = tempfile::tempfile().unwrap();
-                f.write_all(&bytes).unwrap();
-                // SAFETY: the temporary file is this test's own; the cut below is the point.
-                let map = unsafe { memmap2::Mmap::map(&f) }.unwrap();
+                let (source, file) = mapped_file(&bytes, false);
                 let mut cutter = Cutter {
-                    file: &f.try_clone().unwrap(),
+                    file: &file,
                     cut: Some(cut as u64),
                     seen: Vec::new(),
-                };
-                let source = Source::Mapped {
-                    map: std::sync::Arc::new(map),
-                    file: f.try_clone().unwrap(),
-                    stop: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
                 };
                 let mut r = PacketReader::open(source, &CaptureOptions::default(), block).unwrap();
                 // The first block is handed on once a record needs the next window, so the
