@@ -329,17 +329,19 @@ fn lost_request_bytes_are_recorded_with_client_server_and_span() {
     assert_eq!(read(3), want);
 }
 
+/// 300 bytes that look like TLS ciphertext taken up mid-record (no record header at the start).
+fn cipher(seed: u8) -> Vec<u8> {
+    (0..300u16)
+        .map(|i| (i as u8).wrapping_mul(31) ^ seed ^ 0x9c)
+        .collect()
+}
+
 /// An HTTPS connection begun before the capture, first seen mid-record (no TLS record header
 /// to take up, no handshake for a key log): ignored as encrypted, and what its client sends
 /// is recorded lost from the connection's start on, found by its latest client bytes; the
 /// server's bytes are not a client's. The same bytes on port 80 are not taken for TLS.
 #[test]
 fn an_https_connection_first_seen_mid_record_loses_what_its_client_sends() {
-    let cipher = |seed: u8| -> Vec<u8> {
-        (0..300u16)
-            .map(|i| (i as u8).wrapping_mul(31) ^ seed ^ 0x9c)
-            .collect()
-    };
     for (sport, want_lost) in [(443, true), (80, false)] {
         let mut c = Conv::new(51000);
         c.sport = sport;
@@ -372,11 +374,6 @@ fn an_https_connection_first_seen_mid_record_loses_what_its_client_sends() {
 /// connection upgraded before the capture) are no TLS, and lose nothing.
 #[test]
 fn a_connection_first_seen_mid_record_on_another_port_is_found_tls_by_its_next_record() {
-    fn cipher(seed: u8) -> Vec<u8> {
-        (0..300u16)
-            .map(|i| (i as u8).wrapping_mul(31) ^ seed ^ 0x9c)
-            .collect()
-    }
     fn record(seed: u8) -> Vec<u8> {
         let mut r = vec![0x17, 0x03, 0x03, 0x01, 0x2c];
         r.extend(cipher(seed));
