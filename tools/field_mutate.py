@@ -873,46 +873,38 @@ def c_h2_cut(c, rng):
     return True
 
 
-def c_tls_no_handshake(c, rng):
-    """A third of the TLS connections (never the first) without their first packets, up to
-    their fifth to ninth data packet (as for connections opened before the capture started):
-    their handshake is not in the capture, so nothing on them is decrypted."""
-    drop = set()
+def _tls_late_starts(c, rng):
+    """A third of the TLS connections (never the first), each with where its capture now
+    starts: its fifth to ninth data packet (as for connections opened before the capture
+    started). [(the connection's packets, index of that packet)]."""
+    out = []
     for pkts in list(_tls_conns(c).values())[1:]:
         data = [i for i, _, p in pkts if p]
         if len(data) > 9 and rng.random() < 0.33:
-            cut = data[rng.randint(4, 8)]
-            drop.update(i for i, _, _ in pkts if i < cut)
+            out.append((pkts, data[rng.randint(4, 8)]))
+    return out
+
+
+def c_tls_no_handshake(c, rng):
+    """A third of the TLS connections (never the first) without their first packets, up to
+    their fifth to ninth data packet (`_tls_late_starts`): their handshake is not in the
+    capture, so nothing on them is decrypted."""
+    drop = {i for pkts, cut in _tls_late_starts(c, rng) for i, _, _ in pkts if i < cut}
     c.items = [it for i, it in enumerate(c.items) if i not in drop]
     return True
 
-
-CAP_MUTATIONS = {
-    "eth-trailer": c_eth_trailer,
-    "resegment": c_resegment, "coalesce": c_coalesce,
-    "dup-retrans": c_dup_retrans, "dup-adjacent": c_dup_adjacent,
-    "reorder-arrival": c_reorder_arrival, "reorder-file": c_reorder_file,
-    "drop-data": c_drop_data, "drop-any": c_drop_any, "late-start": c_late_start,
-    "snaplen200": c_snaplen,
-    "shift-ts": c_shift_ts, "to-pcapng": c_pcapng, "vlan": c_vlan, "sll": c_sll, "ipv6": c_ipv6,
-    "merge-shifted": c_merge_shifted,
-    "dsb-drop-sessions": c_dsb_drop_sessions,
-}
 
 def c_tls_mid_record(c, rng):
     """As `tls-no-handshake`, and each side's first data segment left then starts inside a
     TLS record (its first 5 bytes, a record header, cut off; the sequence number moves on by
     as much), as when a record spanned two segments and the capture began with the second."""
     drop, trim = set(), set()
-    for pkts in list(_tls_conns(c).values())[1:]:
-        data = [i for i, _, p in pkts if p]
-        if len(data) > 9 and rng.random() < 0.33:
-            cut = data[rng.randint(4, 8)]
-            drop.update(i for i, _, _ in pkts if i < cut)
-            for side in (True, False):
-                first = next((i for i, cl, p in pkts if i >= cut and cl == side and len(p) > 5), None)
-                if first is not None:
-                    trim.add(first)
+    for pkts, cut in _tls_late_starts(c, rng):
+        drop.update(i for i, _, _ in pkts if i < cut)
+        for side in (True, False):
+            first = next((i for i, cl, p in pkts if i >= cut and cl == side and len(p) > 5), None)
+            if first is not None:
+                trim.add(first)
     out = []
     for i, it in enumerate(c.items):
         if i in drop:
@@ -933,6 +925,18 @@ def c_tls_mid_record(c, rng):
     c.items = out
     return True
 
+
+CAP_MUTATIONS = {
+    "eth-trailer": c_eth_trailer,
+    "resegment": c_resegment, "coalesce": c_coalesce,
+    "dup-retrans": c_dup_retrans, "dup-adjacent": c_dup_adjacent,
+    "reorder-arrival": c_reorder_arrival, "reorder-file": c_reorder_file,
+    "drop-data": c_drop_data, "drop-any": c_drop_any, "late-start": c_late_start,
+    "snaplen200": c_snaplen,
+    "shift-ts": c_shift_ts, "to-pcapng": c_pcapng, "vlan": c_vlan, "sll": c_sll, "ipv6": c_ipv6,
+    "merge-shifted": c_merge_shifted,
+    "dsb-drop-sessions": c_dsb_drop_sessions,
+}
 
 # Captures whose TLS is decrypted (`--keylog`, or embedded secrets).
 TLS_MUTATIONS = {
