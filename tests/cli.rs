@@ -822,6 +822,37 @@ fn stdin_gives_the_same_records_as_the_file() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), want);
 }
 
+/// A HAR saved again as UTF-16 (Windows PowerShell's `>` writes UTF-16LE with a byte-order
+/// mark), in either byte order, gzipped or not, gives the UTF-8 file's records and exit code.
+#[test]
+fn utf16_har_gives_the_same_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(SAMPLE).unwrap();
+    let (code, want, _) = corscope(&[SAMPLE, "--format", "ndjson"]);
+    let le: Vec<u8> = "\u{feff}"
+        .encode_utf16()
+        .chain(text.encode_utf16())
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&le).unwrap();
+    let files = [
+        ("le.har", le.clone()),
+        ("be.har", be),
+        ("le.har.gz", gz.finish().unwrap()),
+    ];
+    for (name, bytes) in files {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let path = path.to_str().unwrap();
+        let (got_code, got, err) = corscope(&[path, "--format", "ndjson"]);
+        assert_eq!(got_code, code, "{name}: {err}");
+        assert!(want.lines().count() > 20);
+        assert_eq!(got.replace(path, SAMPLE), want, "{name}");
+    }
+}
+
 /// A capture file is mapped unless `--no-mmap` says to read it: the records, the warnings and
 /// the exit code are the same either way, with one worker and with two, on every committed
 /// capture (a truncated one included: the error names the same packet and byte).

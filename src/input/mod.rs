@@ -6,6 +6,7 @@ pub mod har;
 pub(crate) mod live;
 #[cfg(unix)]
 mod mapguard;
+mod utf16;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -253,12 +254,32 @@ pub(crate) fn from_reader_with(
         raw
     };
     let (head, decoded) = peek(decoded, window, window)?;
+    // A UTF-16 text is read as UTF-8 (no capture magic reads as one; a UTF-16 `{` first
+    // also reads as JSON's start, so only a capture is not asked).
+    let capture = matches!(detect(&head), Ok(Format::Pcap | Format::PcapNg));
+    let order = (!capture).then(|| utf16::sniff(&head)).flatten();
+    let (head, decoded) = match order {
+        Some(order) => peek(
+            Box::new(utf16::Utf16Reader::new(decoded, order)),
+            window,
+            window,
+        )?,
+        None => (head, decoded),
+    };
     let format = match detect(&head) {
-        // Say so when the bytes shown are not the file's own but its decompressed content.
-        Err(InputError::Unrecognized(shown)) if gzip => {
+        // Say so when the bytes shown are not the file's own but what decoding made of them.
+        Err(InputError::Unrecognized(shown)) if gzip || order.is_some() => {
+            let steps: Vec<String> = [
+                gzip.then(|| "gzip decompression".to_owned()),
+                order.map(|o| format!("{} decoding", o.name())),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
             return Err(InputError::Unrecognized(format!(
-                "{shown}, after gzip decompression"
-            )))
+                "{shown}, after {}",
+                steps.join(" and ")
+            )));
         }
         other => other?,
     };
@@ -395,6 +416,58 @@ mod tests {
             e.to_string(),
             "not a HAR, pcap or pcapng file (first bytes: ff d8 ff e0 20 61 20 4a, after gzip decompression)"
         );
+    }
+
+    /// UTF-16 text, gzipped or not, reads as the UTF-8 text; what does not start like JSON
+    /// after decoding is refused, saying which decoding its bytes went through.
+    #[test]
+    fn utf16_is_decoded() {
+        use flate2::{write::GzEncoder, Compression};
+        use std::io::Write;
+        let text = "\u{feff}{\"log\":{\"comment\":\"é\"}}";
+        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let gz = |bytes: &[u8]| {
+            let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+            enc.write_all(bytes).unwrap();
+            enc.finish().unwrap()
+        };
+        let jpeg: Vec<u8> = "\u{feff}JFIF"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        // (input, UTF-8 text read or the error)
+        let cases: Vec<(Vec<u8>, Result<&str, &str>)> = vec![
+            (le.clone(), Ok(text)),
+            (be, Ok(text)),
+            (le[2..].to_vec(), Ok(&text[3..])),
+            (gz(&le), Ok(text)),
+            (
+                jpeg.clone(),
+                Err("first bytes: ef bb bf 4a 46 49 46, after UTF-16LE decoding"),
+            ),
+            (
+                gz(&jpeg),
+                Err("first bytes: ef bb bf 4a 46 49 46, after gzip decompression and UTF-16LE decoding"),
+            ),
+        ];
+        for (bytes, want) in cases {
+            let opened = from_reader(Arc::from("x.har"), Box::new(io::Cursor::new(bytes)));
+            match (opened, want) {
+                (Ok(mut input), Ok(want)) => {
+                    assert_eq!(input.format, Format::Har);
+                    let mut got = String::new();
+                    input.reader.read_to_string(&mut got).expect(want);
+                    assert_eq!(got, want);
+                }
+                (Err(e), Err(want)) => assert_eq!(
+                    e.to_string(),
+                    format!("not a HAR, pcap or pcapng file ({want})")
+                ),
+                (Ok(_), Err(want)) => panic!("opened; wanted {want}"),
+                (Err(e), Ok(_)) => panic!("{e}"),
+            }
+        }
     }
 
     /// A scratch directory of this test process, removed at the end of the test.
