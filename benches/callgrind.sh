@@ -16,8 +16,8 @@ cd "$(dirname "$0")/.."
 W=${1:-target/compare}
 TOP=${TOP:-12}
 command -v valgrind > /dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y valgrind > /dev/null
-cargo build --release --quiet
-BIN=${CARGO_TARGET_DIR:-target}/release/corscope
+cargo build --profile release-lto --quiet
+BIN=${CARGO_TARGET_DIR:-target}/release-lto/corscope
 mkdir -p "$W"
 [ -s "$W/cap20.pcap" ] || "$BIN" generate-pcap "$W/cap20.pcap" --bytes 20000000 --seed 1
 [ -s "$W/tls20.pcap" ] || "$BIN" generate-pcap "$W/tls20.pcap" --bytes 20000000 --seed 1 --tls-keylog "$W/tls20.keys"

@@ -23,8 +23,9 @@ RUNS=${RUNS:-3}
 for tool in tshark httpry; do
   command -v "$tool" > /dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y "$tool" > /dev/null
 done
-cargo build --release --quiet
-BIN=${CARGO_TARGET_DIR:-target}/release/corscope
+# The shipped build (Cargo.toml's `release-lto`: fat LTO, one codegen unit).
+cargo build --profile release-lto --quiet
+BIN=${CARGO_TARGET_DIR:-target}/release-lto/corscope
 mkdir -p "$W"
 
 gen() { # kind file bytes [generator options]
