@@ -1,5 +1,6 @@
-//! Opening inputs: files or stdin, gzip or plain, and telling HAR from pcap/pcapng by their
-//! first bytes (never by the file name) before handing the stream to the matching reader.
+//! Opening inputs: files or stdin, gzip or plain, UTF-16 text decoded to UTF-8, and telling HAR
+//! from pcap/pcapng by their first bytes (never by the file name) before handing the stream to
+//! the matching reader.
 
 pub mod gzip;
 pub mod har;
@@ -60,7 +61,8 @@ impl Format {
     }
 }
 
-/// An opened input, positioned at its first byte (after gzip decoding), with its format.
+/// An opened input, positioned at its first byte (after gzip and UTF-16 decoding), with its
+/// format.
 pub struct Input {
     pub name: Arc<str>,
     pub format: Format,
