@@ -112,6 +112,13 @@ def har_seeds():
     }
     for k, v in extra.items():
         put("har", k, v)
+    # The analyze target's UTF-16 path (`input::utf16`): a small HAR as Windows PowerShell
+    # writes it (UTF-16LE with a BOM), and big-endian without one.
+    small = os.path.join(SEEDS, "analyze", "browsers-disagree-0001.har")
+    if os.path.exists(small):
+        text = open(small, "rb").read().decode("utf-8")
+        put("analyze", "utf16le-bom.har", "\ufeff".encode("utf-16-le") + text.encode("utf-16-le"))
+        put("analyze", "utf16be.har", text.encode("utf-16-be"))
     return n
 
 
