@@ -258,17 +258,21 @@ pub(crate) fn from_reader_with(
     let (head, decoded) = peek(decoded, window, window)?;
     // A UTF-16 text is read as UTF-8 (no capture magic reads as one; a UTF-16 `{` first
     // also reads as JSON's start, so only a capture is not asked).
-    let capture = matches!(detect(&head), Ok(Format::Pcap | Format::PcapNg));
-    let order = (!capture).then(|| utf16::sniff(&head)).flatten();
-    let (head, decoded) = match order {
-        Some(order) => peek(
-            Box::new(utf16::Utf16Reader::new(decoded, order)),
-            window,
-            window,
-        )?,
-        None => (head, decoded),
+    let mut format = detect(&head);
+    let order = match format {
+        Ok(Format::Pcap | Format::PcapNg) => None,
+        _ => utf16::sniff(&head),
     };
-    let format = match detect(&head) {
+    let decoded = match order {
+        Some(order) => {
+            let utf8 = Box::new(utf16::Utf16Reader::new(decoded, order));
+            let (head, decoded) = peek(utf8, window, window)?;
+            format = detect(&head);
+            decoded
+        }
+        None => decoded,
+    };
+    let format = match format {
         // Say so when the bytes shown are not the file's own but what decoding made of them.
         Err(InputError::Unrecognized(shown)) if gzip || order.is_some() => {
             let steps: Vec<String> = [
@@ -472,7 +476,6 @@ mod tests {
         }
     }
 
-    /// A scratch directory of this test process, removed at the end of the test.
     /// Writes `bytes` as `name` in `dir`; its path.
     fn file(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> String {
         let p = dir.path().join(name);
