@@ -42,7 +42,10 @@ gen pcap "$W/cap2g.pcap" 2000000000
 gen pcap "$W/cap4g.pcap" 4000000000
 gen har "$W/har500.har" 500000000
 # The 400 MB capture as a gzipped file arrives (`gzip -1`, as rotating capture scripts write it).
-[ -s "$W/cap400.pcap.gz" ] || gzip -1 -c "$W/cap400.pcap" > "$W/cap400.pcap.gz"
+# (Written aside and renamed: a run cut while compressing must not leave a cut file to reuse.)
+if [ ! -s "$W/cap400.pcap.gz" ]; then
+  gzip -1 -c "$W/cap400.pcap" > "$W/cap400.pcap.gz.part" && mv "$W/cap400.pcap.gz.part" "$W/cap400.pcap.gz"
+fi
 
 # Packets in a capture / entries in a HAR (counted once, outside the timings).
 count_packets() {
@@ -110,7 +113,7 @@ size_mb() { python3 -c "import os,sys; print(round(os.path.getsize(sys.argv[1]) 
 CAP_MB=$(size_mb "$CAP")
 TLS_MB=$(size_mb "$TLS")
 HAR_MB=$(size_mb "$W/har500.har")
-cat "$CAP" "$TLS" "$W/har500.har" > /dev/null # warm the page cache
+cat "$CAP" "$TLS" "$W/har500.har" "$W/cap400.pcap.gz" > /dev/null # warm the page cache
 
 echo
 echo "Machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs, $(free -g | awk '/Mem:/{print $2}') GiB;" \
