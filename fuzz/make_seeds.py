@@ -119,6 +119,10 @@ def har_seeds():
         text = open(small, "rb").read().decode("utf-8")
         put("analyze", "utf16le-bom.har", "\ufeff".encode("utf-16-le") + text.encode("utf-16-le"))
         put("analyze", "utf16be.har", text.encode("utf-16-be"))
+        # Its gzip path with a HAR behind it, alone and with UTF-16 under it.
+        put("analyze", "har.har.gz", gzip.compress(text.encode("utf-8"), 9, mtime=0))
+        utf16 = "\ufeff".encode("utf-16-le") + text.encode("utf-16-le")
+        put("analyze", "utf16le-bom.har.gz", gzip.compress(utf16, 9, mtime=0))
     return n
 
 
@@ -128,7 +132,7 @@ def capture_seeds():
         if put("capture", name, data):
             put("analyze", name, data)
             n += 1
-    # One gzip'd capture and one gzip'd HAR for the analyze target's gzip path.
+    # One gzip'd capture for the analyze target's gzip path (gzip'd HARs: `har_seeds`).
     for name, _, data in captures():
         gz = gzip.compress(data, 9)
         if len(data) < 4096 and put("analyze", name + ".gz", gz):
