@@ -117,11 +117,11 @@ def har_seeds():
     small = os.path.join(SEEDS, "analyze", "browsers-disagree-0001.har")
     if os.path.exists(small):
         text = open(small, "rb").read().decode("utf-8")
-        put("analyze", "utf16le-bom.har", "\ufeff".encode("utf-16-le") + text.encode("utf-16-le"))
+        utf16 = "\ufeff".encode("utf-16-le") + text.encode("utf-16-le")
+        put("analyze", "utf16le-bom.har", utf16)
         put("analyze", "utf16be.har", text.encode("utf-16-be"))
         # Its gzip path with a HAR behind it, alone and with UTF-16 under it.
         put("analyze", "har.har.gz", gzip.compress(text.encode("utf-8"), 9, mtime=0))
-        utf16 = "\ufeff".encode("utf-16-le") + text.encode("utf-16-le")
         put("analyze", "utf16le-bom.har.gz", gzip.compress(utf16, 9, mtime=0))
     return n
 
