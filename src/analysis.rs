@@ -68,7 +68,7 @@ pub fn analyze_path(
     let mut summary = summary.unwrap_or_else(|| {
         Summary::new(browser.or(report.recorded_by).unwrap_or(Browser::Chromium))
     });
-    let error = report.error.as_ref().map(|e| e.to_string());
+    let error = report.error_text();
     if let Some(e) = &error {
         summary.errors.push(format!("{}: {e}", report.name));
     }

@@ -747,7 +747,7 @@ impl Printer<'_> {
                 self.error = Some(e);
             }
         }
-        let error = report.error.as_ref().map(|e| e.to_string());
+        let error = report.error_text();
         if let Some(e) = &error {
             let msg = format!("{}: {e}", report.name);
             eprintln!("corscope: error: {msg}");

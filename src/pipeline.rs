@@ -148,6 +148,33 @@ pub struct InputReport {
     pub error: Option<AnalyzeError>,
     /// Reading was ended early by [`Options::stop`] (a signal or a closed output).
     pub stopped: bool,
+    /// The decoding between the file's bytes and those read ([`input::Input::decoding`]):
+    /// byte offsets in `error` count the decoded bytes.
+    pub decoding: Option<String>,
+}
+
+impl InputReport {
+    /// The reading error as printed: its byte offsets, where the input was decoded (gzip,
+    /// UTF-16), said to be of the decoded bytes, since a file offset is what a reader would
+    /// look for.
+    /// (A gzip error names both offsets itself.)
+    pub fn error_text(&self) -> Option<String> {
+        let e = self.error.as_ref()?;
+        let io = match e {
+            AnalyzeError::Har(HarError::Io { source, .. }) => Some(source),
+            AnalyzeError::Capture(CaptureError::Read { source, .. }) => Some(source),
+            _ => None,
+        };
+        let gzip = io
+            .and_then(|s| s.get_ref())
+            .is_some_and(|s| s.is::<input::gzip::GzipError>());
+        Some(match (&self.decoding, e) {
+            (Some(d), AnalyzeError::Har(_) | AnalyzeError::Capture(_)) if !gzip => {
+                format!("{e} (byte offsets count the bytes after {d})")
+            }
+            _ => e.to_string(),
+        })
+    }
 }
 
 /// The stateful half of deciding: resolution in flow order per client (the preflight caches).
@@ -557,6 +584,7 @@ pub fn analyze(path: &str, opts: &Options, out: &mut dyn FnMut(Record)) -> Input
         }
     };
     report.format = Some(input.format);
+    report.decoding = input.decoding.clone();
     let mut report = analyze_input(input, opts, out, report);
     if opts.stop.load(Ordering::Relaxed) {
         // The input was cut by the stop, not damaged: what it says about the cut is a

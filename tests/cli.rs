@@ -157,6 +157,72 @@ fn with_env(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String
     )
 }
 
+/// An error's byte offsets are of the bytes read: after gzip decompression or UTF-16
+/// decoding the line says so (a reader looks for a file offset), unless the error is gzip's
+/// own, which names the compressed and the decompressed offset itself.
+#[test]
+fn error_offsets_say_when_they_count_decoded_bytes() {
+    use flate2::{write::GzEncoder, Compression};
+    let gz = |b: &[u8]| {
+        let mut e = GzEncoder::new(Vec::new(), Compression::fast());
+        e.write_all(b).unwrap();
+        e.finish().unwrap()
+    };
+    let dir = temp_dir("offsets");
+    let har = std::fs::read(SAMPLE).unwrap();
+    let cut_har = &har[..30_000];
+    let utf16: Vec<u8> = [0xff, 0xfe]
+        .into_iter()
+        .chain(
+            String::from_utf8_lossy(cut_har)
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes),
+        )
+        .collect();
+    let pcap = std::fs::read(FIREFOX_PCAP).unwrap();
+    let cut_pcap = &pcap[..pcap.len() / 2];
+    let mut bad_crc = gz(cut_pcap);
+    let at = bad_crc.len() - 6;
+    bad_crc[at] ^= 1;
+    // (file, bytes, the note the error line ends with, if any)
+    let cases: Vec<(&str, Vec<u8>, Option<&str>)> = vec![
+        ("cut.har", cut_har.to_vec(), None),
+        ("cut.har.gz", gz(cut_har), Some("gzip decompression")),
+        ("cut16.har", utf16.clone(), Some("UTF-16LE decoding")),
+        (
+            "cut16.har.gz",
+            gz(&utf16),
+            Some("gzip decompression and UTF-16LE decoding"),
+        ),
+        ("cut.pcap", cut_pcap.to_vec(), None),
+        ("cut.pcap.gz", gz(cut_pcap), Some("gzip decompression")),
+        ("crc.pcap.gz", bad_crc, None),
+    ];
+    for (name, bytes, note) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let p = path.to_str().unwrap();
+        let (code, _, err) = corscope(&["analyze", p, "--format", "ndjson"]);
+        assert_eq!(code, Some(2), "{name}: {err}");
+        let line = err
+            .lines()
+            .find(|l| l.starts_with(&format!("corscope: error: {p}: ")))
+            .unwrap_or_else(|| panic!("{name}: {err}"));
+        assert!(line.contains("byte "), "{name}: {line}");
+        match note {
+            Some(n) => assert!(
+                line.ends_with(&format!("(byte offsets count the bytes after {n})")),
+                "{name}: {line}"
+            ),
+            None => assert!(!line.contains("byte offsets count"), "{name}: {line}"),
+        }
+    }
+    // gzip's own error names both offsets.
+    let (_, _, err) = corscope(&["analyze", dir.join("crc.pcap.gz").to_str().unwrap()]);
+    assert!(err.contains("compressed byte"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn ndjson(out: &str) -> Vec<Value> {
     out.lines()
         .map(|l| serde_json::from_str(l).expect("one JSON record per line"))

@@ -67,6 +67,9 @@ pub struct Input {
     pub name: Arc<str>,
     pub format: Format,
     pub gzip: bool,
+    /// What turned the file's bytes into the ones read ("gzip decompression", "UTF-16LE
+    /// decoding"), if anything did: byte offsets in messages count the bytes read.
+    pub decoding: Option<String>,
     /// A pipe or terminal: reads return what has arrived, and results should be handed on
     /// as soon as they are final rather than in large batches.
     pub live: bool,
@@ -275,17 +278,8 @@ pub(crate) fn from_reader_with(
     let format = match format {
         // Say so when the bytes shown are not the file's own but what decoding made of them.
         Err(InputError::Unrecognized(shown)) if gzip || order.is_some() => {
-            let steps: Vec<String> = [
-                gzip.then(|| "gzip decompression".to_owned()),
-                order.map(|o| format!("{} decoding", o.name())),
-            ]
-            .into_iter()
-            .flatten()
-            .collect();
-            return Err(InputError::Unrecognized(format!(
-                "{shown}, after {}",
-                steps.join(" and ")
-            )));
+            let steps = decoding(gzip, order).unwrap_or_default();
+            return Err(InputError::Unrecognized(format!("{shown}, after {steps}")));
         }
         other => other?,
     };
@@ -298,12 +292,25 @@ pub(crate) fn from_reader_with(
         name,
         format,
         gzip,
+        decoding: decoding(gzip, order),
         live,
         reader,
         warnings,
         activity: None,
         mapped: None,
     })
+}
+
+/// The decoding steps between a file's bytes and the bytes read, in words (`None`: none).
+fn decoding(gzip: bool, order: Option<utf16::Order>) -> Option<String> {
+    let steps: Vec<String> = [
+        gzip.then(|| "gzip decompression".to_owned()),
+        order.map(|o| format!("{} decoding", o.name())),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!steps.is_empty()).then(|| steps.join(" and "))
 }
 
 /// Reads the stream's first bytes, until `want` of them or one that is not whitespace (past a

@@ -30,8 +30,10 @@ impl Order {
 }
 
 /// The byte order of a UTF-16 JSON text from its first bytes: its byte-order mark, or, without
-/// one, a `{` after JSON whitespace in one order (its NUL bytes beside ASCII). `None` for
-/// anything else (UTF-8 text has no NUL beside its first `{`).
+/// one, a `{` after whitespace in one order (its NUL bytes beside ASCII). `None` for
+/// anything else (UTF-8 text has no NUL beside its first `{`). Whitespace is ASCII's, as
+/// format detection (`input::detect`) and the HAR scanner read it: JSON's four and the form
+/// feed, which they also pass.
 pub(crate) fn sniff(head: &[u8]) -> Option<Order> {
     match head {
         [0xff, 0xfe, ..] => return Some(Order::Little),
@@ -41,7 +43,7 @@ pub(crate) fn sniff(head: &[u8]) -> Option<Order> {
     [Order::Little, Order::Big].into_iter().find(|&order| {
         let mut units = head.chunks_exact(2).map(|p| order.unit([p[0], p[1]]));
         units
-            .find(|&u| !matches!(u, 0x20 | 0x09 | 0x0a | 0x0d))
+            .find(|&u| !u8::try_from(u).is_ok_and(|b| b.is_ascii_whitespace()))
             .is_some_and(|u| u == u16::from(b'{'))
     })
 }
@@ -193,6 +195,9 @@ mod tests {
             (vec![0x0a, 0x0d, 0x0d, 0x0a], None),
             // UTF-16 text that is not JSON's start: left to the format's error.
             (utf16("GIF89a", Order::Little, false), None),
+            // A form feed before `{`, passed as UTF-8 detection and the scanner pass it.
+            (utf16("\u{c} {}", Order::Little, false), Some(Order::Little)),
+            (utf16("\u{c} {}", Order::Big, false), Some(Order::Big)),
             (vec![b'{'], None),
         ];
         for (head, want) in cases {
