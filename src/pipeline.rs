@@ -154,10 +154,9 @@ pub struct InputReport {
 }
 
 impl InputReport {
-    /// The reading error as printed: its byte offsets, where the input was decoded (gzip,
-    /// UTF-16), said to be of the decoded bytes, since a file offset is what a reader would
-    /// look for.
-    /// (A gzip error names both offsets itself.)
+    /// The reading error as printed. Where the input was decoded (gzip, UTF-16) it says its
+    /// byte offsets count the decoded bytes, since a reader would look for a file offset;
+    /// a gzip error names both offsets itself.
     pub fn error_text(&self) -> Option<String> {
         let e = self.error.as_ref()?;
         let io = match e {
@@ -590,7 +589,8 @@ pub fn analyze(path: &str, opts: &Options, out: &mut dyn FnMut(Record)) -> Input
         // The input was cut by the stop, not damaged: what it says about the cut is a
         // warning, and the run ends as after a complete input.
         report.stopped = true;
-        if let Some(e) = report.error.take() {
+        if let Some(e) = report.error_text() {
+            report.error = None;
             report.diagnostics.warn(WarnKind::InputStopped, || {
                 format!("{path}: reading stopped: {e}")
             });
