@@ -148,8 +148,8 @@ pub struct InputReport {
     pub error: Option<AnalyzeError>,
     /// Reading was ended early by [`Options::stop`] (a signal or a closed output).
     pub stopped: bool,
-    /// The decoding between the file's bytes and those read ([`input::Input::decoding`]):
-    /// byte offsets in `error` count the decoded bytes.
+    /// The decoding between the file's bytes and those read ([`input::Input::decoding`],
+    /// set by [`analyze_input`]): byte offsets in `error` count the decoded bytes.
     pub decoding: Option<String>,
 }
 
@@ -583,7 +583,6 @@ pub fn analyze(path: &str, opts: &Options, out: &mut dyn FnMut(Record)) -> Input
         }
     };
     report.format = Some(input.format);
-    report.decoding = input.decoding.clone();
     let mut report = analyze_input(input, opts, out, report);
     if opts.stop.load(Ordering::Relaxed) {
         // The input was cut by the stop, not damaged: what it says about the cut is a
@@ -621,6 +620,7 @@ pub fn analyze_input(
     } else {
         opts
     };
+    report.decoding = input.decoding();
     let mut resolving = Resolving::new(opts);
     // The idle flush needs pairing on a thread that is not blocked reading the input.
     let flushes_idle = input.activity.is_some() && !opts.idle_flush.is_zero();

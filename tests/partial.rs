@@ -422,6 +422,13 @@ fn damaged_gzip_capture_keeps_everything_before_the_damage() {
                 let (want_report, want) = run(&prefix, workers);
                 let (report, got) = run(bytes, workers);
                 let what = format!("{target} bytes, {workers} workers, {name}");
+                // `analyze_input` itself reports the decoding (not only `analyze` by path).
+                assert_eq!(
+                    report.decoding.as_deref(),
+                    Some("gzip decompression"),
+                    "{what}"
+                );
+                assert_eq!(want_report.decoding, None, "{what}");
                 assert!(want > 0, "{what}");
                 assert_eq!(got, want, "{what}: records");
                 match (fault, &report.error) {

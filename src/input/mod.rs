@@ -67,9 +67,8 @@ pub struct Input {
     pub name: Arc<str>,
     pub format: Format,
     pub gzip: bool,
-    /// What turned the file's bytes into the ones read ("gzip decompression", "UTF-16LE
-    /// decoding"), if anything did: byte offsets in messages count the bytes read.
-    pub decoding: Option<String>,
+    /// The byte order of a UTF-16 text read as UTF-8 ([`Input::decoding`]).
+    utf16: Option<utf16::Order>,
     /// A pipe or terminal: reads return what has arrived, and results should be handed on
     /// as soon as they are final rather than in large batches.
     pub live: bool,
@@ -292,13 +291,21 @@ pub(crate) fn from_reader_with(
         name,
         format,
         gzip,
-        decoding: decoding(gzip, order),
+        utf16: order,
         live,
         reader,
         warnings,
         activity: None,
         mapped: None,
     })
+}
+
+impl Input {
+    /// What turned the file's bytes into the ones read ("gzip decompression", "UTF-16LE
+    /// decoding"), if anything did: byte offsets in messages count the bytes read.
+    pub fn decoding(&self) -> Option<String> {
+        decoding(self.gzip, self.utf16)
+    }
 }
 
 /// The decoding steps between a file's bytes and the bytes read, in words (`None`: none).
