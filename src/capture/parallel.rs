@@ -491,7 +491,14 @@ fn worker(
         };
         match msg {
             ToWorker::Batch { block, items } => {
-                for item in &items {
+                for (i, item) in items.iter().enumerate() {
+                    // The reader framed these bytes on the other core and nothing here has
+                    // read them: the first read of a packet (`tcp::fingerprint`) waited for
+                    // them (204 of 3,148 samples, 419 MB capture `--jobs 2`; 45 fetched ahead,
+                    // CPU q1 0.66 -> 0.63 s over 25 alternating runs).
+                    if let Some(Item::Packet { at, len, .. }) = items.get(i + 1) {
+                        prefetch(block.get(*at..at + len).unwrap_or(&[]));
+                    }
                     match item {
                         Item::Sweep(meta) => {
                             for (no, key) in w.table.idle_at(meta.ts) {
@@ -540,6 +547,24 @@ fn worker(
             }
         }
     }
+}
+
+/// Asks the CPU to bring a frame's bytes into this core's cache while the packet before it is
+/// processed (a frame is about 15 lines on average, so a line at a time).
+fn prefetch(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in bytes.chunks(64) {
+        // SAFETY: a prefetch is a hint that never faults and reads nothing the program sees;
+        // the address is inside `bytes` anyway. SSE, which `prefetcht0` belongs to, is part of
+        // every x86-64 CPU.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                line.as_ptr().cast(),
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
 }
 
 /// A worker's state for its whole run: its connections, counts, and warnings (counts here,
