@@ -238,7 +238,7 @@ struct AnalyzeArgs {
     /// Skip packets on link types that cannot be decoded instead of failing the capture.
     #[arg(long)]
     skip_unknown_links: bool,
-    /// Read capture files with `read` instead of mapping them into memory (mapping copies
+    /// Read capture and HAR files with `read` instead of mapping them into memory (mapping copies
     /// nothing; a file another process truncates while it is read then reads as the cut
     /// file, unless the cut falls in the part being read, which stops corscope with an error
     /// at the cut, before the records not yet written).

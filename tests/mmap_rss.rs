@@ -1,4 +1,4 @@
-//! A memory-mapped capture keeps memory flat: mapped file pages count in the resident set, so
+//! A memory-mapped capture or HAR keeps memory flat: mapped file pages count in the resident set, so
 //! a map read whole would add the whole file to the peak; the reader gives pages back behind
 //! itself (and behind the last worker), so the mapped run's peak stays within a few blocks of
 //! the `read` run's.
@@ -49,6 +49,32 @@ fn mapped_capture_peak_rss_stays_with_the_read_one() {
         assert_eq!(code_read, code_mapped, "--jobs {jobs}");
         // The whole map held would add the file's ~119 MB; a few blocks and release steps
         // (1 MiB each) are all the mapping may add.
+        assert!(
+            mapped <= read + 16 * 1024 * 1024,
+            "--jobs {jobs}: mapped peak {} MB against {} MB read ({} MB file)",
+            mapped >> 20,
+            read >> 20,
+            size >> 20
+        );
+    }
+}
+
+#[test]
+fn mapped_har_peak_rss_stays_with_the_read_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let har = dir.path().join("g.har");
+    let har = har.to_str().expect("utf-8 temp path");
+    let (code, _) = peak_rss(&["generate-har", "--bytes", "100000000", "--seed", "1", har]);
+    assert_eq!(code, 0, "the generator writes the HAR");
+    let size = std::fs::metadata(har).expect("written").len();
+    assert!(size > 90_000_000, "{size}");
+    for jobs in ["1", "2"] {
+        let base = ["analyze", har, "--format", "ndjson", "--jobs", jobs];
+        let (code_read, read) = peak_rss(&[&base[..], &["--no-mmap"]].concat());
+        let (code_mapped, mapped) = peak_rss(&base);
+        assert_eq!(code_read, code_mapped, "--jobs {jobs}");
+        // The whole map held would add the file's ~100 MB; the scanner's window and one
+        // release step (2 MiB each) are all the mapping may add.
         assert!(
             mapped <= read + 16 * 1024 * 1024,
             "--jobs {jobs}: mapped peak {} MB against {} MB read ({} MB file)",

@@ -63,13 +63,14 @@ use std::sync::Arc;
 use std::thread;
 
 use crate::diag::{Diagnostics, Shipped, WarnKind};
+use crate::input::mapped::Release;
 use crate::model::loss::{Loss, LossLog};
 use crate::model::{Exchange, Micros};
 
 use super::decode::{self, Decoded, Decoder, LinkType};
 use super::flows::{sweep_now, ConnTable, Out};
 use super::frag::Datagram;
-use super::reader::{Block, BlockSink, PacketReader, RawPacket, Release, Source};
+use super::reader::{Block, BlockSink, PacketReader, RawPacket, Source};
 use super::tcp::{shard_hash, Endpoint, PacketMeta};
 use super::{flow_shard, CaptureError, CaptureOptions, CaptureStats, Reorder};
 

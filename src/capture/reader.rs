@@ -22,7 +22,7 @@ use std::ops::{Deref, Range};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use memmap2::{Mmap, UncheckedAdvice};
+use memmap2::Mmap;
 
 use pcap_parser::nom::{self, IResult};
 use pcap_parser::pcap::{
@@ -37,6 +37,7 @@ use pcap_parser::{PcapError, EPB_MAGIC, SPB_MAGIC};
 use super::decode::LinkType;
 use super::{CaptureError, CaptureOptions};
 use crate::diag::{Diagnostics, WarnKind};
+use crate::input::mapped::Release;
 use crate::model::Micros;
 
 /// Largest record (pcap frame or pcapng block) accepted; a block grows up to this.
@@ -102,44 +103,6 @@ pub(crate) trait BlockSink {
     /// returns a spare buffer (any size, contents ignored) to read a later block into (a
     /// mapped input reads into none).
     fn block(&mut self, block: Block) -> Vec<u8>;
-}
-
-/// Pages of a mapped input are given back in steps of this many bytes: a multiple of every
-/// page size Linux uses (4 KiB to 64 KiB), so that a step never gives back a page a later
-/// block still reads, and a few syscalls per block at most. It is x86-64's huge-page (PMD)
-/// size: the page cache of a large file is held in large folios that the kernel maps 2 MiB at
-/// a time, and giving back half of one split the mapping first (`thp_split_pmd`, a TLB
-/// shootdown to every CPU running a thread of the process): 374 splits on the 419 MB
-/// benchmark capture with steps of 1 MiB, none with 2 MiB.
-const RELEASE_GRAIN: usize = 2 << 20;
-
-/// Gives back the pages of a mapped input that every reader of them is done with, oldest
-/// first: mapped file pages count in the resident set like the heap, and a mapping read
-/// whole would hold the whole file there.
-#[derive(Default)]
-pub(crate) struct Release {
-    /// Bytes from the map's start given back so far (a multiple of [`RELEASE_GRAIN`]).
-    done: usize,
-}
-
-impl Release {
-    /// Everything before `upto` is read: give back its whole grains not given back yet.
-    pub(crate) fn upto(&mut self, map: &Mmap, upto: usize) {
-        let end = upto.min(map.len()) / RELEASE_GRAIN * RELEASE_GRAIN;
-        if end <= self.done {
-            return;
-        }
-        // SAFETY: `Mmap` maps the file read-only and shared (`MAP_SHARED`), and nothing here
-        // writes to it, so `MADV_DONTNEED` only unmaps these pages from the process: touching
-        // them again would fault the same file bytes back in from the page cache, never zeros.
-        // Nothing touches them again anyway: every block before `upto` was dropped by all of
-        // its readers (the caller's rule), and the reader's window starts past it. A refusal
-        // leaves the pages mapped (memory only, counted in the resident set as before).
-        let _ = unsafe {
-            map.unchecked_advise_range(UncheckedAdvice::DontNeed, self.done, end - self.done)
-        };
-        self.done = end;
-    }
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -7,6 +7,7 @@ pub mod har;
 pub(crate) mod live;
 #[cfg(unix)]
 mod mapguard;
+pub(crate) mod mapped;
 mod utf16;
 
 use std::fs::File;
@@ -96,7 +97,9 @@ pub(crate) fn open(path: &str) -> Result<Input, InputError> {
 
 /// [`open`], ending the input once `stop` is set, searching `window` leading bytes for the
 /// format; `live` marks even a regular file as live ([`Input::live`]). With `mmap`, a regular,
-/// uncompressed pcap or pcapng file given by its path is also mapped ([`Input::mapped`]).
+/// uncompressed file given by its path is also mapped: a capture's map is framed in place
+/// ([`Input::mapped`]), a HAR (not UTF-16) is read from its map through `reader`
+/// ([`mapped::MappedText`]).
 pub(crate) fn open_with(
     path: &str,
     stop: &Arc<AtomicBool>,
@@ -127,7 +130,14 @@ pub(crate) fn open_with(
     };
     let mut input = from_reader_with(Arc::from(path), Box::new(file), window, live, stop)?;
     if let Some(file) = for_map {
-        if !input.gzip && input.format != Format::Har {
+        if input.gzip || input.utf16.is_some() {
+            // Read: the decoded bytes are not the file's.
+        } else if input.format == Format::Har {
+            // The map replaces the reader, which has not read past its detection window.
+            if let Some(map) = map_file(&file, path) {
+                input.reader = Box::new(mapped::MappedText::new(map, file, stop.clone()));
+            }
+        } else {
             input.mapped = map_file(&file, path).map(|map| (map, file));
         }
     }
