@@ -11,8 +11,10 @@ const LAYERS: &[&[&str]] = &[
     &["browser", "diag", "fnv", "model", "origin", "slab"],
     // Which engine or tool sent a request (read by the readers and the engine).
     &["fingerprint"],
-    // Readers: bytes to exchanges.
-    &["input", "capture"],
+    // Readers: bytes to exchanges. `input` opens and maps the files (and reads a HAR);
+    // `capture` reads the packets of what it opened.
+    &["input"],
+    &["capture"],
     // Exchanges to flows.
     &["pairing"],
     // Flows to verdicts.
