@@ -932,18 +932,27 @@ fn no_mmap_gives_the_same_records() {
         .collect();
     files.sort();
     assert!(files.len() > 10);
-    let mut records = 0;
-    for f in &files {
-        let path = f.to_str().expect("utf-8 path");
-        for jobs in ["1", "2"] {
+    let records: usize = files
+        .iter()
+        .flat_map(|f| mapped_and_read(f.to_str().expect("utf-8 path")))
+        .map(|(_, out, _)| out.lines().count())
+        .sum();
+    assert!(records > 500, "{records} records");
+}
+
+/// `corscope analyze FILE` with `--jobs 1` and `--jobs 2`, each checked to print the same
+/// with `--no-mmap`; the two runs' outputs.
+fn mapped_and_read(path: &str) -> Vec<(Option<i32>, String, String)> {
+    ["1", "2"]
+        .into_iter()
+        .map(|jobs| {
             let args = ["analyze", path, "--format", "ndjson", "-v", "--jobs", jobs];
             let mapped = corscope(&args);
             let read = corscope(&[&args[..], &["--no-mmap"]].concat());
             assert_eq!(mapped, read, "{path} --jobs {jobs}");
-            records += mapped.1.lines().count();
-        }
-    }
-    assert!(records > 500, "{records} records");
+            mapped
+        })
+        .collect()
 }
 
 /// A HAR file is mapped too (read through its map as the scanner asks), unless `--no-mmap`:
@@ -976,14 +985,9 @@ fn no_mmap_gives_the_same_records_for_hars() {
     }
     let (mut records, mut errors) = (0, 0);
     for f in files.iter().chain(&cut) {
-        let path = f.to_str().expect("utf-8 path");
-        for jobs in ["1", "2"] {
-            let args = ["analyze", path, "--format", "ndjson", "-v", "--jobs", jobs];
-            let mapped = corscope(&args);
-            let read = corscope(&[&args[..], &["--no-mmap"]].concat());
-            assert_eq!(mapped, read, "{path} --jobs {jobs}");
-            records += mapped.1.lines().count();
-            errors += usize::from(mapped.2.contains("truncated at byte"));
+        for (_, out, err) in mapped_and_read(f.to_str().expect("utf-8 path")) {
+            records += out.lines().count();
+            errors += usize::from(err.contains("truncated at byte"));
         }
     }
     assert!(records > 500, "{records} records");

@@ -37,7 +37,7 @@ use pcap_parser::{PcapError, EPB_MAGIC, SPB_MAGIC};
 use super::decode::LinkType;
 use super::{CaptureError, CaptureOptions};
 use crate::diag::{Diagnostics, WarnKind};
-use crate::input::mapped::Release;
+use crate::input::mapped::{mapped_len, Release};
 use crate::model::Micros;
 
 /// Largest record (pcap frame or pcapng block) accepted; a block grows up to this.
@@ -652,13 +652,7 @@ impl PacketReader {
                 // reads as the cut file would (its records up to the cut, then the truncation)
                 // instead of touching map pages past its end, which raises SIGBUS. Only a cut
                 // inside a window already framed still can (`input::mapguard` reports it).
-                let size = m
-                    .file
-                    .metadata()
-                    .map_or(m.map.len(), |meta| {
-                        usize::try_from(meta.len()).unwrap_or(usize::MAX)
-                    })
-                    .min(m.map.len());
+                let size = mapped_len(&m.map, &m.file);
                 let base = self.base as usize;
                 if size < base.saturating_add(self.end) {
                     // Cut inside the unparsed tail: it ends at the cut.

@@ -47,6 +47,17 @@ impl Release {
     }
 }
 
+/// How much of a map can be read now: the file's size as the open file says it now (another
+/// process may have cut it since it was mapped; reading a page past the new end raises
+/// SIGBUS), at most the map's length (what was appended after is not in the map).
+pub(crate) fn mapped_len(map: &Mmap, file: &File) -> usize {
+    file.metadata()
+        .map_or(map.len(), |m| {
+            usize::try_from(m.len()).unwrap_or(usize::MAX)
+        })
+        .min(map.len())
+}
+
 /// Bytes handed out per `fill_buf`: one release step, so that each `consume` of a whole
 /// window gives back the one before it.
 const WINDOW: usize = RELEASE_GRAIN;
@@ -84,13 +95,7 @@ impl BufRead for MappedText {
         // as the cut file would (a truncated HAR), instead of touching pages past its new end,
         // which raises SIGBUS. Only a cut inside the window being scanned still can
         // (`mapguard` reports it).
-        let size = self
-            .file
-            .metadata()
-            .map_or(self.map.len(), |m| {
-                usize::try_from(m.len()).unwrap_or(usize::MAX)
-            })
-            .min(self.map.len());
+        let size = mapped_len(&self.map, &self.file);
         let end = self.pos.saturating_add(WINDOW).min(size);
         Ok(self.map.get(self.pos..end).unwrap_or(&[]))
     }
