@@ -644,9 +644,22 @@ struct Printer<'a> {
     reports: Vec<InputReport>,
     error: Option<io::Error>,
     stop: Arc<AtomicBool>,
+    /// Whether the summary's endpoint table and disagreements are printed
+    /// ([`Printer::input_summary`]).
+    tables: bool,
 }
 
 impl Printer<'_> {
+    /// An input's summary: with its endpoint table and disagreements only where they are
+    /// printed (the table, JSON, `--summary`); the other formats' runs count.
+    fn input_summary(tables: bool, b: Browser) -> Summary {
+        if tables {
+            Summary::new(b)
+        } else {
+            Summary::counts_only(b)
+        }
+    }
+
     fn keep(&self, r: &Record, b: Browser) -> bool {
         let a = self.a;
         (a.only.is_empty() || a.only.iter().any(|o| o.verdict() == r.verdict_for(b)))
@@ -677,6 +690,7 @@ impl Printer<'_> {
     }
 
     fn try_record(&mut self, r: Record) -> io::Result<()> {
+        let tables = self.tables;
         let (b, _, _) = *self.file.get_or_insert_with(|| {
             // One browser per input: the flag, else the one that recorded it.
             let b = self
@@ -684,7 +698,7 @@ impl Printer<'_> {
                 .browser
                 .or_else(|| r.recorded_by.parse().ok())
                 .unwrap_or(Browser::Chromium);
-            (b, Summary::new(b), false)
+            (b, Printer::input_summary(tables, b), false)
         });
         if !self.keep(&r, b) {
             return Ok(());
@@ -726,7 +740,7 @@ impl Printer<'_> {
                 .browser
                 .or(report.recorded_by)
                 .unwrap_or(Browser::Chromium);
-            (b, Summary::new(b), false)
+            (b, Printer::input_summary(self.tables, b), false)
         });
         if !headed && self.text.is_some() && self.error.is_none() && !self.a.summary {
             let written = self
@@ -844,6 +858,7 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
         reports: Vec::new(),
         error: None,
         stop: stop.clone(),
+        tables: a.summary || matches!(format, OutputFormat::Table | OutputFormat::Json),
     };
     if concurrent <= 1 {
         for path in &a.files {

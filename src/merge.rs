@@ -166,6 +166,7 @@ pub fn from_json(path: &str, v: &Value) -> Result<(Summary, Vec<&'static str>), 
             errors,
             collector: None,
             insights: None,
+            counts_only: false,
         },
         dropped,
     ))

@@ -30,6 +30,33 @@ fn shortcut_and_exit_codes() {
     assert_eq!(code, Some(0));
 }
 
+/// The exit status reads the summary's counts, which every format keeps (NDJSON and CSV
+/// records without `--summary` keep no endpoint table): the same status in every format.
+#[test]
+fn every_format_exits_alike() {
+    let cap = |f: &str| format!("tests/data/captures/{f}");
+    // (input, --fail-on, status)
+    let cases = [
+        (SAMPLE.to_owned(), "blocked", 1),
+        (SAMPLE.to_owned(), "unknown", 0),
+        (SAMPLE.to_owned(), "never", 0),
+        (cap("own-backend.pcap"), "blocked", 0),
+        (cap("own-backend.pcap"), "unknown", 1),
+        (cap("own-lo-ipv4.pcap"), "blocked", 0),
+        (cap("own-cut.pcap"), "never", 2),
+    ];
+    for (input, fail_on, want) in &cases {
+        for format in ["table", "ndjson", "csv", "json", "html", "junit"] {
+            let (code, _, err) = corscope(&[input, "--format", format, "--fail-on", fail_on]);
+            assert_eq!(
+                code,
+                Some(*want),
+                "{input} --format {format} --fail-on {fail_on}: {err}"
+            );
+        }
+    }
+}
+
 /// `--summary` prints a table or JSON; in a format it has no form in, it is a usage error
 /// naming the format, with nothing on stdout (it used to print the ndjson summary for html and
 /// junit, and nothing at all for csv).
@@ -47,6 +74,8 @@ fn summary_only_in_table_and_json_forms() {
     let (_, out, _) = corscope(&[SAMPLE, "--summary", "--format", "ndjson"]);
     let v: Value = serde_json::from_str(out.trim()).unwrap();
     assert!(v["requests"].as_u64().unwrap() > 100);
+    // Printed, so kept: the endpoint table of an NDJSON run's summary.
+    assert!(!v["endpoints"].as_object().unwrap().is_empty());
 }
 
 #[test]
