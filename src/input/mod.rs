@@ -129,10 +129,9 @@ pub(crate) fn open_with(
         None
     };
     let mut input = from_reader_with(Arc::from(path), Box::new(file), window, live, stop)?;
-    if let Some(file) = for_map {
-        if input.gzip || input.utf16.is_some() {
-            // Read: the decoded bytes are not the file's.
-        } else if input.format == Format::Har {
+    // Only a file read as it is: decoded bytes (gzip, UTF-16) are not the file's.
+    if let Some(file) = for_map.filter(|_| !input.gzip && input.utf16.is_none()) {
+        if input.format == Format::Har {
             // The map replaces the reader, which has not read past its detection window.
             if let Some(map) = map_file(&file, path) {
                 input.reader = Box::new(mapped::MappedText::new(map, file, stop.clone()));
