@@ -444,6 +444,50 @@ mod tests {
         }
     }
 
+    /// Records sealed by another implementation (Python's `cryptography`, i.e. OpenSSL) open
+    /// here, for every AEAD and both nonce and additional-data arrangements: TLS 1.3 (IV XOR
+    /// sequence number, the record header as additional data), TLS 1.2 GCM (4-byte salt and
+    /// the 8-byte explicit nonce in the record, RFC 5288) and TLS 1.2 ChaCha20-Poly1305 (IV
+    /// XOR sequence number, RFC 7905), the latter two with sequence number, type, version and
+    /// plaintext length as additional data. A round trip through `seal` could not catch a
+    /// mistake made the same way on both sides.
+    #[test]
+    fn records_sealed_elsewhere_open() {
+        #[rustfmt::skip]
+        let cases: [(Cipher, bool, bool, &str, &str, u64, &str, &str, &[u8]); 4] = [
+            (Cipher::Aes128Gcm, true, false, "000102030405060708090a0b0c0d0e0f",
+             "6465666768696a6b6c6d6e6f", 1, "1703030023",
+             "f3403d3383a52e9117736be715f6087ab120f9956da19bbf67ce5f18d8a897d8ed0060",
+             b"GET / HTTP/1.1\r\n\r\n\x17"),
+            (Cipher::ChaCha20Poly1305, true, false,
+             "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f",
+             "c8c9cacbcccdcecfd0d1d2d3", 2, "1703030019",
+             "ae365055944d2766115d2ff79b198e7a820d9f374bc35813ad",
+             b"\x00\x00\x00\x04\x01\x00\x00\x00\x17"),
+            (Cipher::Aes256Gcm, false, true,
+             "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f", "09080706", 5,
+             "170303002b",
+             "0000000000000005acee938bc93f50530a28193b5355e5b54e4e55cf8987cb6888c6043f3a58da2677f0b5",
+             b"HTTP/1.1 200 OK\r\n\r\n"),
+            (Cipher::ChaCha20Poly1305, false, false,
+             "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f",
+             "32333435363738393a3b3c3d", 3, "1703030013",
+             "806f6979c2a5d275cbbc2598227e1e73fd9c05", b"PRI"),
+        ];
+        for (cipher, tls13, explicit, key, iv, seq, header, record, plain) in cases {
+            let mut keys = DirKeys::new(cipher, &unhex(key), &unhex(iv), explicit, tls13);
+            keys.seq = seq;
+            let header: [u8; 5] = unhex(header).try_into().unwrap();
+            let mut frag = unhex(record);
+            let n = keys.open(&header, &mut frag);
+            assert_eq!(n.map(|n| &frag[..n]), Some(plain), "{cipher:?} tls13={tls13}");
+            assert_eq!(keys.seq, seq + 1);
+            // The same record under the next sequence number is a replay.
+            let mut again = unhex(record);
+            assert_eq!(keys.open(&header, &mut again), None, "{cipher:?} replayed");
+        }
+    }
+
     /// KeyUpdate's next secret (HKDF-Expand-Label(secret, "traffic upd")) has the hash's
     /// length and differs from the old one.
     #[test]
