@@ -480,7 +480,11 @@ mod tests {
             let header: [u8; 5] = unhex(header).try_into().unwrap();
             let mut frag = unhex(record);
             let n = keys.open(&header, &mut frag);
-            assert_eq!(n.map(|n| &frag[..n]), Some(plain), "{cipher:?} tls13={tls13}");
+            assert_eq!(
+                n.map(|n| &frag[..n]),
+                Some(plain),
+                "{cipher:?} tls13={tls13}"
+            );
             assert_eq!(keys.seq, seq + 1);
             // The same record under the next sequence number is a replay.
             let mut again = unhex(record);
