@@ -9,8 +9,9 @@
 # prints a markdown table (instructions in total, per packet, per byte, per output record) and the
 # top functions by their own instructions (callgrind_annotate, inlined code folded into its
 # function). Needs valgrind (apt-get install -y valgrind). TOP: functions listed (default 12).
-# Under valgrind the CPU has no SHA extensions (its CPUID hides them), so TLS key derivation
-# runs sha2's portable code: the TLS figures overstate the handshake share on a CPU with them.
+# Under valgrind the CPU has no SHA extensions and no VAES (its CPUID hides them), so TLS key
+# derivation runs ring's SHA-256 without them and AES-GCM its AES-NI code: the TLS figures
+# overstate the handshake's and the decryption's share on a CPU with them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 W=${1:-target/compare}

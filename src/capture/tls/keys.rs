@@ -1,15 +1,12 @@
 //! Step 3c (TLS keys): cipher suites, the TLS 1.3 key schedule (HKDF-Expand-Label, traffic
 //! keys, KeyUpdate), the TLS 1.2 PRF key block, and record decryption with AES-GCM and
-//! ChaCha20-Poly1305. All cryptography is a crate's: the record AEADs are ring's (its
-//! assembly AES-GCM, with AES and GHASH in one pass, decrypts at several times the speed of a
-//! portable implementation, and record decryption was the largest cost of a TLS capture), the
-//! key schedule's HKDF and HMAC RustCrypto's; this only arranges inputs as the RFCs say
-//! (RFC 8446 §7, RFC 5246 §5–6, RFC 5288, RFC 7905).
+//! ChaCha20-Poly1305. All cryptography is ring's (HKDF, HMAC and the AEADs; its assembly
+//! AES-GCM, with AES and GHASH in one pass, decrypts at several times the speed of a portable
+//! implementation, and record decryption was the largest cost of a TLS capture); this only
+//! arranges inputs as the RFCs say (RFC 8446 §7, RFC 5246 §5–6, RFC 5288, RFC 7905).
 
-use hkdf::Hkdf;
-use hmac::{Hmac, KeyInit, Mac};
 use ring::aead::{Aad, LessSafeKey, Nonce, Tag, UnboundKey};
-use sha2::{Sha256, Sha384};
+use ring::{hkdf, hmac};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Hash {
@@ -23,6 +20,29 @@ impl Hash {
             Hash::Sha256 => 32,
             Hash::Sha384 => 48,
         }
+    }
+
+    fn hkdf(self) -> hkdf::Algorithm {
+        match self {
+            Hash::Sha256 => hkdf::HKDF_SHA256,
+            Hash::Sha384 => hkdf::HKDF_SHA384,
+        }
+    }
+
+    fn hmac(self) -> hmac::Algorithm {
+        match self {
+            Hash::Sha256 => hmac::HMAC_SHA256,
+            Hash::Sha384 => hmac::HMAC_SHA384,
+        }
+    }
+}
+
+/// An HKDF output length, as ring asks for one.
+struct Len(usize);
+
+impl hkdf::KeyType for Len {
+    fn len(&self) -> usize {
+        self.0
     }
 }
 
@@ -107,27 +127,26 @@ pub(crate) fn expand_label(hash: Hash, secret: &[u8], label: &str, context: &[u8
 /// made once (a traffic secret gives its key and IV; the schedule was a quarter of the
 /// hashing per connection).
 fn expand_labels(hash: Hash, secret: &[u8], outs: &mut [(&str, &[u8], &mut [u8])]) {
-    macro_rules! run {
-        ($h:ty) => {{
-            let prk = Hkdf::<$h>::from_prk(secret).ok();
-            for (label, context, out) in outs.iter_mut() {
-                let mut stack = [0u8; 64];
-                let mut heap = Vec::new();
-                let info = label_info(out.len(), label, context, &mut stack, &mut heap);
-                // A PRK shorter than the hash is rejected by `from_prk`; the expansion itself
-                // only fails for outputs longer than 255 hashes. Either leaves `out` zeroed:
-                // such a key simply never authenticates a record, which is reported as a
-                // decryption failure.
+    // A secret shorter than the hash is not a PRK (RFC 5869 §2.3: at least HashLen bytes; a
+    // key log line cut short); the expansion itself only fails for outputs longer than 255
+    // hashes. Either leaves `out` zeroed: such a key simply never authenticates a record,
+    // which is reported as a decryption failure.
+    let prk =
+        (secret.len() >= hash.out_len()).then(|| hkdf::Prk::new_less_safe(hash.hkdf(), secret));
+    for (label, context, out) in outs.iter_mut() {
+        let mut stack = [0u8; 64];
+        let mut heap = Vec::new();
+        let info = label_info(out.len(), label, context, &mut stack, &mut heap);
+        out.fill(0);
+        let info = [info];
+        if let Some(okm) = prk
+            .as_ref()
+            .and_then(|p| p.expand(&info, Len(out.len())).ok())
+        {
+            if okm.fill(out).is_err() {
                 out.fill(0);
-                if let Some(prk) = &prk {
-                    let _ = prk.expand(info, out);
-                }
             }
-        }};
-    }
-    match hash {
-        Hash::Sha256 => run!(Sha256),
-        Hash::Sha384 => run!(Sha384),
+        }
     }
 }
 
@@ -172,30 +191,23 @@ pub(crate) fn next_secret(hash: Hash, secret: &[u8]) -> Vec<u8> {
     out
 }
 
-fn hmac(hash: Hash, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
-    macro_rules! run {
-        ($h:ty) => {{
-            // HMAC takes keys of any length.
-            let mut m = <Hmac<$h> as KeyInit>::new_from_slice(key).expect("HMAC: any key length");
-            for p in parts {
-                m.update(p);
-            }
-            m.finalize().into_bytes().to_vec()
-        }};
+fn hmac(key: &hmac::Key, parts: &[&[u8]]) -> hmac::Tag {
+    let mut m = hmac::Context::with_key(key);
+    for p in parts {
+        m.update(p);
     }
-    match hash {
-        Hash::Sha256 => run!(Sha256),
-        Hash::Sha384 => run!(Sha384),
-    }
+    m.sign()
 }
 
 /// The TLS 1.2 PRF (RFC 5246 §5): P_hash(secret, label + seed), `len` bytes.
 pub(crate) fn prf12(hash: Hash, secret: &[u8], label: &[u8], seed: &[u8], len: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(len + hash.out_len());
-    let mut a = hmac(hash, secret, &[label, seed]);
+    // HMAC takes keys of any length; its key schedule is made once for every block.
+    let key = hmac::Key::new(hash.hmac(), secret);
+    let mut a = hmac(&key, &[label, seed]);
     while out.len() < len {
-        out.extend_from_slice(&hmac(hash, secret, &[&a, label, seed]));
-        a = hmac(hash, secret, &[&a]);
+        out.extend_from_slice(hmac(&key, &[a.as_ref(), label, seed]).as_ref());
+        a = hmac(&key, &[a.as_ref()]);
     }
     out.truncate(len);
     out
@@ -453,28 +465,41 @@ mod tests {
     /// mistake made the same way on both sides.
     #[test]
     fn records_sealed_elsewhere_open() {
+        /// One record: cipher, TLS 1.3 or not, explicit nonce or not, key, IV (TLS 1.2 GCM:
+        /// the salt), sequence number, record header, fragment, plaintext.
+        struct Case(
+            Cipher,
+            bool,
+            bool,
+            &'static str,
+            &'static str,
+            u64,
+            &'static str,
+            &'static str,
+            &'static [u8],
+        );
         #[rustfmt::skip]
-        let cases: [(Cipher, bool, bool, &str, &str, u64, &str, &str, &[u8]); 4] = [
-            (Cipher::Aes128Gcm, true, false, "000102030405060708090a0b0c0d0e0f",
+        let cases = [
+            Case(Cipher::Aes128Gcm, true, false, "000102030405060708090a0b0c0d0e0f",
              "6465666768696a6b6c6d6e6f", 1, "1703030023",
              "f3403d3383a52e9117736be715f6087ab120f9956da19bbf67ce5f18d8a897d8ed0060",
              b"GET / HTTP/1.1\r\n\r\n\x17"),
-            (Cipher::ChaCha20Poly1305, true, false,
+            Case(Cipher::ChaCha20Poly1305, true, false,
              "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f",
              "c8c9cacbcccdcecfd0d1d2d3", 2, "1703030019",
              "ae365055944d2766115d2ff79b198e7a820d9f374bc35813ad",
              b"\x00\x00\x00\x04\x01\x00\x00\x00\x17"),
-            (Cipher::Aes256Gcm, false, true,
+            Case(Cipher::Aes256Gcm, false, true,
              "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f", "09080706", 5,
              "170303002b",
              "0000000000000005acee938bc93f50530a28193b5355e5b54e4e55cf8987cb6888c6043f3a58da2677f0b5",
              b"HTTP/1.1 200 OK\r\n\r\n"),
-            (Cipher::ChaCha20Poly1305, false, false,
+            Case(Cipher::ChaCha20Poly1305, false, false,
              "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f",
              "32333435363738393a3b3c3d", 3, "1703030013",
              "806f6979c2a5d275cbbc2598227e1e73fd9c05", b"PRI"),
         ];
-        for (cipher, tls13, explicit, key, iv, seq, header, record, plain) in cases {
+        for Case(cipher, tls13, explicit, key, iv, seq, header, record, plain) in cases {
             let mut keys = DirKeys::new(cipher, &unhex(key), &unhex(iv), explicit, tls13);
             keys.seq = seq;
             let header: [u8; 5] = unhex(header).try_into().unwrap();
@@ -489,6 +514,19 @@ mod tests {
             // The same record under the next sequence number is a replay.
             let mut again = unhex(record);
             assert_eq!(keys.open(&header, &mut again), None, "{cipher:?} replayed");
+        }
+    }
+
+    /// A secret shorter than its hash (a key log line cut short) derives no key: the output
+    /// stays zeroed, and nothing it would decrypt authenticates.
+    #[test]
+    fn short_secret_derives_nothing() {
+        for hash in [Hash::Sha256, Hash::Sha384] {
+            let mut out = [7u8; 16];
+            expand_label(hash, &vec![5u8; hash.out_len() - 1], "key", &[], &mut out);
+            assert_eq!(out, [0u8; 16]);
+            expand_label(hash, &vec![5u8; hash.out_len()], "key", &[], &mut out);
+            assert_ne!(out, [0u8; 16]);
         }
     }
 
