@@ -216,8 +216,9 @@ pub(crate) fn prf12(hash: Hash, secret: &[u8], label: &[u8], seed: &[u8], len: u
 /// Record protection of one direction: the AEAD, its IV and the record sequence number.
 pub(crate) struct DirKeys {
     /// `None` only if the AEAD rejected the key, which `Cipher::key_len` rules out: then no
-    /// record authenticates, reported as a decryption failure.
-    aead: Option<LessSafeKey>,
+    /// record authenticates, reported as a decryption failure. Boxed: the expanded key is
+    /// 544 bytes, and a connection holds up to four of these (each side's, and 0-RTT's).
+    aead: Option<Box<LessSafeKey>>,
     iv: [u8; 12],
     /// TLS 1.2 GCM: only the first 4 IV bytes are fixed; the rest is in each record.
     explicit_nonce: bool,
@@ -241,7 +242,9 @@ impl DirKeys {
             Cipher::Aes256Gcm => &ring::aead::AES_256_GCM,
             Cipher::ChaCha20Poly1305 => &ring::aead::CHACHA20_POLY1305,
         };
-        let aead = UnboundKey::new(algorithm, key).ok().map(LessSafeKey::new);
+        let aead = UnboundKey::new(algorithm, key)
+            .ok()
+            .map(|k| Box::new(LessSafeKey::new(k)));
         let mut v = [0u8; 12];
         for (d, s) in v.iter_mut().zip(iv) {
             *d = *s;
