@@ -1108,10 +1108,11 @@ impl Summary {
             self.not_cors += 1;
         } else {
             self.requests += 1;
+            if verdict == "blocked" {
+                count_into(&mut self.reasons, blocked_reason(r, b));
+            }
             if !self.counts_only {
                 self.add_endpoint(r, b, verdict);
-            } else if verdict == "blocked" {
-                count_into(&mut self.reasons, blocked_reason(r, b));
             }
         }
         if !self.counts_only {
@@ -1137,10 +1138,8 @@ impl Summary {
         }
         if verdict == "blocked" {
             e.blocked += 1;
-            let reason = blocked_reason(r, b);
-            count_into(&mut e.reasons, reason);
+            count_into(&mut e.reasons, blocked_reason(r, b));
             keep_least(&mut e.fix, r.fix.as_ref());
-            count_into(&mut self.reasons, reason);
         }
     }
 

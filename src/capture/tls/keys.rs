@@ -15,13 +15,8 @@ pub(crate) enum Hash {
 }
 
 impl Hash {
-    pub(crate) fn out_len(self) -> usize {
-        match self {
-            Hash::Sha256 => 32,
-            Hash::Sha384 => 48,
-        }
-    }
-
+    /// The one table of the hashes: ring's HKDF of each, from which its HMAC and output length
+    /// follow.
     fn hkdf(self) -> hkdf::Algorithm {
         match self {
             Hash::Sha256 => hkdf::HKDF_SHA256,
@@ -30,10 +25,11 @@ impl Hash {
     }
 
     fn hmac(self) -> hmac::Algorithm {
-        match self {
-            Hash::Sha256 => hmac::HMAC_SHA256,
-            Hash::Sha384 => hmac::HMAC_SHA384,
-        }
+        self.hkdf().hmac_algorithm()
+    }
+
+    pub(crate) fn out_len(self) -> usize {
+        self.hmac().digest_algorithm().output_len()
     }
 }
 
@@ -54,12 +50,19 @@ pub(crate) enum Cipher {
 }
 
 impl Cipher {
-    pub(crate) fn key_len(self) -> usize {
+    /// ring's AEAD of each cipher (its key length follows from it).
+    fn aead(self) -> &'static ring::aead::Algorithm {
         match self {
-            Cipher::Aes128Gcm => 16,
-            Cipher::Aes256Gcm | Cipher::ChaCha20Poly1305 => 32,
+            Cipher::Aes128Gcm => &ring::aead::AES_128_GCM,
+            Cipher::Aes256Gcm => &ring::aead::AES_256_GCM,
+            Cipher::ChaCha20Poly1305 => &ring::aead::CHACHA20_POLY1305,
         }
     }
+
+    pub(crate) fn key_len(self) -> usize {
+        self.aead().key_len()
+    }
+
     /// TLS 1.2 `fixed_iv_length`: 4 for GCM (an 8-byte explicit nonce follows in each
     /// record), 12 for ChaCha20-Poly1305 (no explicit nonce, as in TLS 1.3).
     fn tls12_iv_len(self) -> usize {
@@ -143,9 +146,9 @@ fn expand_labels(hash: Hash, secret: &[u8], outs: &mut [(&str, &[u8], &mut [u8])
             .as_ref()
             .and_then(|p| p.expand(&info, Len(out.len())).ok())
         {
-            if okm.fill(out).is_err() {
-                out.fill(0);
-            }
+            // `fill` refuses only an output of another length than the one expanded (`out`'s
+            // own), and then writes nothing.
+            let _ = okm.fill(out);
         }
     }
 }
@@ -237,12 +240,7 @@ pub(crate) const TAG_LEN: usize = 16;
 
 impl DirKeys {
     fn new(cipher: Cipher, key: &[u8], iv: &[u8], explicit_nonce: bool, tls13: bool) -> Self {
-        let algorithm = match cipher {
-            Cipher::Aes128Gcm => &ring::aead::AES_128_GCM,
-            Cipher::Aes256Gcm => &ring::aead::AES_256_GCM,
-            Cipher::ChaCha20Poly1305 => &ring::aead::CHACHA20_POLY1305,
-        };
-        let aead = UnboundKey::new(algorithm, key)
+        let aead = UnboundKey::new(cipher.aead(), key)
             .ok()
             .map(|k| Box::new(LessSafeKey::new(k)));
         let mut v = [0u8; 12];
