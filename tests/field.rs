@@ -418,9 +418,9 @@ fn a_retry_pairs_with_its_own_preflight() {
     assert_eq!(
         got,
         [
-            "2026-11-24T19:47:01.499Z Allowed chromium",
+            "2026-11-24T19:47:01.497Z Allowed chromium",
             "2026-11-24T19:47:01.798Z Blocked chromium",
-            "2026-11-24T19:47:03.498Z Allowed firefox",
+            "2026-11-24T19:47:03.497Z Allowed firefox",
             "2026-11-24T19:47:03.853Z Blocked firefox",
         ]
     );

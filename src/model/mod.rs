@@ -773,6 +773,19 @@ pub struct Flow {
     pub flavour: Flavour,
 }
 
+impl FlowHop {
+    /// When the page's request began: its preflight's time when the preflight is in the
+    /// input, else the request's own. A capture shows a preflighted request only after the
+    /// preflight's answer (a DevTools HAR logs it a moment before the preflight), so two
+    /// requests started together on one URL would otherwise be listed in the order their
+    /// preflights were answered, not the order the page made them.
+    pub(crate) fn started(&self) -> Micros {
+        self.preflight
+            .as_ref()
+            .map_or(self.exchange.time, |pf| pf.time.min(self.exchange.time))
+    }
+}
+
 impl Flow {
     pub fn first(&self) -> &FlowHop {
         // A flow is only ever built with at least one hop (see `pairing::Pairer::build_flow`).

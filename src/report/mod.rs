@@ -128,7 +128,7 @@ pub const FIELDS: &[Field] = &[
         "time",
         Str,
         false,
-        "When the request started (RFC 3339, UTC).",
+        "When the request started, its preflight included (RFC 3339, UTC).",
     ),
     field(
         "origin",
@@ -713,7 +713,7 @@ impl Record {
         Record {
             source: first.exchange.loc.source.clone(),
             index: index_of(&first.exchange.loc.position, first.exchange.seq),
-            time: RecordTime::new(first.exchange.time),
+            time: RecordTime::new(first.started()),
             origin,
             url,
             method,
