@@ -82,6 +82,16 @@ pub enum Note {
     BlockedIfCorsMode {
         reason: Option<&'static str>,
     },
+    /// Blocked only if the page fetched the font it got: this browser loads `@font-face`
+    /// fonts without CORS.
+    BlockedUnlessFontLoad {
+        reason: Option<&'static str>,
+    },
+    /// `recorder` loaded a font without CORS; as an `@font-face` load this browser would have
+    /// used CORS, and the answer to its `Origin` is not in the input.
+    CorsIfFontLoad {
+        recorder: Browser,
+    },
     /// Blocked only if a browser sent it; `doubt` says why the client is in doubt.
     BlockedIfBrowser {
         reason: Option<&'static str>,
@@ -201,6 +211,8 @@ impl fmt::Display for Note {
             Note::FirefoxNetworkError { error, reason, message } => write!(f, "{error}: a network failure, not a CORS decision; Firefox's console reports it as {} (\"{message}\") all the same", reason.unwrap_or("a CORS error")),
             Note::Contradicted { recorder, browser } => write!(f, "{recorder}'s own outcome in the input contradicts the rules on these headers, so they do not decide {browser} either"),
             Note::BlockedIfCorsMode { reason } => write!(f, "blocked ({}) if the page sent it in cors mode; a no-cors request (sendBeacon, `<form>`, `mode: 'no-cors'`) is not checked, and nothing on the wire tells them apart", reason.unwrap_or("CORS")),
+            Note::BlockedUnlessFontLoad { reason } => write!(f, "blocked ({}) if the page fetched it; the response is a font, and this browser loads `@font-face` fonts without CORS (a font load is not checked), and nothing on the wire tells them apart", reason.unwrap_or("CORS")),
+            Note::CorsIfFontLoad { recorder } => write!(f, "the response is a font that {} loaded without CORS; as an `@font-face` load this browser would have sent `Origin` and read the answer's Access-Control-Allow-Origin, which the input does not show", recorder.name()),
             Note::BlockedIfBrowser { reason, doubt } => write!(f, "{} if a browser sent it; {}, and a client that is not a browser is not checked", reason.unwrap_or("blocked"), doubt.as_deref().unwrap_or_default()),
             Note::Undecided => f.write_str("the input does not show the answer that decides it: the preflight or the response is not in the export (exported with a filter, or cached before recording started)"),
             Note::CookieJar => f.write_str("not credentialed: the browser held a same-site cookie for this host (set earlier in the input) and did not send it"),

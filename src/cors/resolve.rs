@@ -279,7 +279,14 @@ impl Resolver {
             .then(|| identified.unwrap_or_else(|| crate::fingerprint::identify(headers)));
         let page_origin = match outside_cors(flow, &first, &facts, client, headers) {
             Ok(p) => p,
-            Err(why) => return not_cors_resolution(recorder, facts, why),
+            Err(why) => {
+                let no_cors = matches!(why, Note::NoCorsRequest);
+                let mut res = not_cors_resolution(recorder, facts, why);
+                if no_cors {
+                    doubt_font_loads(flow, &res.facts, recorder, &mut res.browsers);
+                }
+                return res;
+            }
         };
         let mut judge = Judge {
             flow,
@@ -319,6 +326,7 @@ impl Resolver {
         // The recorder's chosen evaluation, moved out once the others no longer read it.
         chosen[recorder] = rec_choice.map(|i| rec_evals.swap_remove(i));
         unknown_if_mode_ambiguous(&facts, &mut browsers);
+        doubt_font_loads(flow, &facts, recorder, &mut browsers);
         let before = cached_in(caches);
         commit_caches(caches, flow, page_origin, &chosen);
         // `before` is part of `cached`; saturating all the same, as a count must never panic.
@@ -1515,12 +1523,14 @@ struct FirstRequest<'h> {
 }
 
 /// The names [`FirstRequest`] reads, in [`Read`]'s order.
-const READ: [&str; 5] = [
+const READ: [&str; 7] = [
     "origin",
     "referer",
     "sec-fetch-mode",
     "sec-fetch-site",
     "upgrade",
+    "sec-fetch-dest",
+    "accept",
 ];
 
 #[derive(Clone, Copy)]
@@ -1530,6 +1540,8 @@ enum Read {
     SecFetchMode,
     SecFetchSite,
     Upgrade,
+    SecFetchDest,
+    Accept,
 }
 
 impl<'h> FirstRequest<'h> {
@@ -1640,9 +1652,101 @@ fn classify_with(flow: &Flow, first_read: &FirstRequest) -> (Facts, PerHop<bool>
         credentials_from_cookie_jar: false,
         credentials_from_connection: from_connection,
         observed: observed_of(flow, error),
-        is_font: rt.as_deref() == Some("font"),
+        is_font: is_font_load(rt.as_deref(), first_read),
     };
     (facts, same_hops)
+}
+
+/// Whether the first request is an `@font-face` load by the browser's own word: the HAR's
+/// resource type, `Sec-Fetch-Dest: font` (sent over HTTPS), or Firefox's `Accept` for fonts
+/// (`application/font-woff2;q=1.0,application/font-woff;q=0.9,*/*;q=0.8`), which it sends
+/// with font loads only. Chromium's and WebKit's font loads over plain HTTP look like any GET.
+fn is_font_load(rt: Option<&str>, first: &FirstRequest) -> bool {
+    rt == Some("font")
+        || first
+            .str(Read::SecFetchDest)
+            .is_some_and(|d| d.eq_ignore_ascii_case("font"))
+        || first.str(Read::Accept).is_some_and(|a| {
+            a.get(..20)
+                .is_some_and(|p| p.eq_ignore_ascii_case("application/font-wof"))
+        })
+}
+
+/// Whether a Content-Type names a font (`font/*`, the older `application/font-*` and
+/// `application/x-font-*`, EOT's `application/vnd.ms-fontobject`).
+fn is_font_type(content_type: &str) -> bool {
+    let t = content_type.trim_start().as_bytes();
+    let starts = |p: &str| t.len() >= p.len() && t[..p.len()].eq_ignore_ascii_case(p.as_bytes());
+    starts("font/")
+        || starts("application/font-")
+        || starts("application/x-font-")
+        || starts("application/vnd.ms-fontobject")
+}
+
+/// Decides the verdicts a font load would change when nothing says the request was one: its
+/// response is a font, but the input shows neither its resource type nor a font-only header
+/// ([`is_font_load`]). WebKit loads `@font-face` fonts without CORS where Chromium and Firefox
+/// use it (`font_loads_use_cors`), so:
+/// - a GET in cors mode that a WebKit-like browser would block is `unknown` for it (a font
+///   load was not checked there, a `fetch` of the font was);
+/// - a GET without `Origin` (no-cors) from such a browser is `unknown` for the browsers that
+///   load fonts with CORS, unless `Access-Control-Allow-Origin: *` lets any origin read it:
+///   whether the server would have answered their `Origin` is not in the input.
+fn doubt_font_loads(
+    flow: &Flow,
+    facts: &Facts,
+    recorder: Browser,
+    browsers: &mut PerBrowser<BrowserVerdict>,
+) {
+    let first = flow.first();
+    let last = &flow.last().exchange;
+    let font_answer = last
+        .response
+        .as_ref()
+        .and_then(|r| header_str(&r.headers, "content-type"))
+        .is_some_and(|t| is_font_type(&t));
+    if facts.is_font
+        || first.exchange.evidence.resource_type.is_some()
+        || !font_answer
+        || first.preflight.is_some()
+        || !first.exchange.request.method.eq_ignore_ascii_case("GET")
+    {
+        return;
+    }
+    let uses_cors = |b: Browser| b.profile().font_loads_use_cors;
+    match facts.mode {
+        Mode::Cors => {
+            for v in browsers.values_mut() {
+                if !uses_cors(v.browser) && v.verdict == Verdict::Blocked {
+                    v.verdict = Verdict::Unknown;
+                    v.notes = vec![Note::BlockedUnlessFontLoad { reason: v.reason }];
+                }
+            }
+        }
+        Mode::NoCors
+            if !uses_cors(recorder)
+                && facts
+                    .page_origin
+                    .as_deref()
+                    .is_some_and(|p| !same_origin(&first.exchange.request.url, p)) =>
+        {
+            let star = last
+                .response
+                .as_ref()
+                .and_then(|r| header_str(&r.headers, "access-control-allow-origin"))
+                .is_some_and(|v| v.trim() == "*");
+            if star {
+                return;
+            }
+            for v in browsers.values_mut() {
+                if uses_cors(v.browser) && v.verdict == Verdict::NotCors {
+                    v.verdict = Verdict::Unknown;
+                    v.notes = vec![Note::CorsIfFontLoad { recorder }];
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Decides the page origin and says where it was read: the Origin the browser sent, else the
@@ -1909,7 +2013,7 @@ mod tests {
             lines in proptest::collection::vec(
                 (proptest::sample::select(vec![
                     "Origin", "origin", "REFERER", "Sec-Fetch-Mode", "sec-fetch-site",
-                    "Upgrade", "x-origin", "originx", "Accept",
+                    "Upgrade", "x-origin", "originx", "Accept", "sec-fetch-dest",
                 ]),
                  proptest::collection::vec(proptest::sample::select(
                      vec![b' ', b'a', b',', b'w', 0xc3, 0xa9, 0xff]), 0..6)),
@@ -1918,7 +2022,11 @@ mod tests {
             let headers: crate::model::Headers =
                 lines.iter().map(|(n, v)| (n.as_bytes(), v)).collect();
             let first = FirstRequest::of(&headers);
-            let all = [Read::Origin, Read::Referer, Read::SecFetchMode, Read::SecFetchSite, Read::Upgrade];
+            let all = [
+                Read::Origin, Read::Referer, Read::SecFetchMode, Read::SecFetchSite, Read::Upgrade,
+                Read::SecFetchDest, Read::Accept,
+            ];
+            proptest::prop_assert_eq!(all.len(), READ.len());
             for (read, name) in all.into_iter().zip(READ) {
                 proptest::prop_assert_eq!(first.str(read), header_str(&headers, name));
                 // Asked again: the text checked the first time.
@@ -2379,6 +2487,128 @@ mod tests {
         let fx = &r.browsers[Browser::Firefox];
         assert_eq!((fx.verdict, fx.reason), (Verdict::Unknown, None));
         assert!(fx.note().unwrap().contains("CORSDidNotSucceed"));
+    }
+
+    /// Font loads: WebKit loads `@font-face` fonts without CORS, Chromium and Firefox with it.
+    /// A font load the request itself proves (Firefox's font `Accept`, `Sec-Fetch-Dest`) is
+    /// judged as one; a font answer without that proof leaves open what a font load would
+    /// change, and nothing else.
+    #[test]
+    fn font_loads_stage() {
+        use Verdict::{Blocked, NotCors, Unknown};
+        const FF_ACCEPT: &str =
+            "application/font-woff2;q=1.0,application/font-woff;q=0.9,*/*;q=0.8";
+        const REF: &str = "http://app.test:8080/";
+        let none: &[(&str, &str)] = &[];
+        let star: &[(&str, &str)] = &[("Access-Control-Allow-Origin", "*")];
+        // (request headers, response type, response headers, recorder, Chromium/Firefox/Safari)
+        #[allow(clippy::type_complexity)]
+        let cases: [(
+            &[(&str, &str)],
+            &str,
+            &[(&str, &str)],
+            Browser,
+            [Verdict; 3],
+        ); 8] = [
+            // A CORS GET answered with a font: a font load in Safari was not checked.
+            (
+                &[("Origin", O)],
+                "font/woff2",
+                none,
+                Browser::Chromium,
+                [Blocked, Blocked, Unknown],
+            ),
+            // The same answered with JSON: no doubt.
+            (
+                &[("Origin", O)],
+                "application/json",
+                none,
+                Browser::Chromium,
+                [Blocked, Blocked, Blocked],
+            ),
+            // Firefox's font Accept proves a font load: Safari does not check it.
+            (
+                &[("Origin", O), ("Accept", FF_ACCEPT)],
+                "font/woff2",
+                none,
+                Browser::Firefox,
+                [Blocked, Blocked, NotCors],
+            ),
+            // So does Sec-Fetch-Dest, whatever the answer's type.
+            (
+                &[("Origin", O), ("Sec-Fetch-Dest", "font")],
+                "application/octet-stream",
+                none,
+                Browser::Chromium,
+                [Blocked, Blocked, NotCors],
+            ),
+            // WebKit's font load without Origin: what Chromium's and Firefox's Origin would
+            // have been answered is not in the input...
+            (
+                &[("Referer", REF)],
+                "font/woff2",
+                none,
+                Browser::Safari,
+                [Unknown, Unknown, NotCors],
+            ),
+            // ...unless any origin may read it.
+            (
+                &[("Referer", REF)],
+                "font/woff2",
+                star,
+                Browser::Safari,
+                [NotCors, NotCors, NotCors],
+            ),
+            // Chromium loads fonts with CORS: its no-cors GET of a font was not a font load.
+            (
+                &[("Referer", REF)],
+                "font/woff2",
+                none,
+                Browser::Chromium,
+                [NotCors, NotCors, NotCors],
+            ),
+            // An older font type.
+            (
+                &[("Origin", O)],
+                "application/x-font-ttf",
+                none,
+                Browser::Chromium,
+                [Blocked, Blocked, Unknown],
+            ),
+        ];
+        for (i, (req, ctype, resp, recorder, want)) in cases.into_iter().enumerate() {
+            let mut resp = resp.to_vec();
+            resp.push(("Content-Type", ctype));
+            let f = one(
+                x(Flavour::Capture, "GET", U, req, Some((200, &resp)), None),
+                None,
+            );
+            let r = Resolver::new().resolve(&f, recorder);
+            let got = [Browser::Chromium, Browser::Firefox, Browser::Safari]
+                .map(|b| r.browsers[b].verdict);
+            assert_eq!(got, want, "case {i}: {req:?} {ctype}");
+            for b in r.browsers.values().filter(|b| b.verdict == Unknown) {
+                assert!(
+                    b.note().unwrap_or_default().contains("@font-face"),
+                    "case {i}: {:?}",
+                    b.note()
+                );
+            }
+        }
+        // A font answer to the page's own origin is no font question.
+        let same = one(
+            x(
+                Flavour::Capture,
+                "GET",
+                "http://app.test:8080/f.woff2",
+                &[("Referer", REF)],
+                Some((200, &[("Content-Type", "font/woff2")])),
+                None,
+            ),
+            None,
+        );
+        let r = Resolver::new().resolve(&same, Browser::Safari);
+        assert!(r.browsers.values().all(|b| b.verdict == NotCors));
     }
 
     #[test]
