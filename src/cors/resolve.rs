@@ -1683,15 +1683,15 @@ fn is_font_type(content_type: &str) -> bool {
         || starts("application/vnd.ms-fontobject")
 }
 
-/// Decides the verdicts a font load would change when nothing says the request was one: its
-/// response is a font, but the input shows neither its resource type nor a font-only header
-/// ([`is_font_load`]). WebKit loads `@font-face` fonts without CORS where Chromium and Firefox
-/// use it (`font_loads_use_cors`), so:
-/// - a GET in cors mode that a WebKit-like browser would block is `unknown` for it (a font
-///   load was not checked there, a `fetch` of the font was);
-/// - a GET without `Origin` (no-cors) from such a browser is `unknown` for the browsers that
-///   load fonts with CORS, unless `Access-Control-Allow-Origin: *` lets any origin read it:
-///   whether the server would have answered their `Origin` is not in the input.
+/// Decides the verdicts that depend on the browsers' different font loads. WebKit loads
+/// `@font-face` fonts without CORS where Chromium and Firefox use it (`font_loads_use_cors`):
+/// - a font load by such a browser (proven by [`is_font_load`], or a GET without `Origin`
+///   whose answer is a font) is `unknown` for the browsers that use CORS, unless
+///   `Access-Control-Allow-Origin: *` lets any origin read it: how the server would have
+///   answered their `Origin` is not in the input;
+/// - a GET in cors mode whose answer is a font, where nothing proves a font load, is `unknown`
+///   for a browser that loads fonts without CORS and would block it (a font load was not
+///   checked there, a `fetch` of the font was).
 fn doubt_font_loads(
     flow: &Flow,
     facts: &Facts,
@@ -1705,17 +1705,15 @@ fn doubt_font_loads(
         .as_ref()
         .and_then(|r| header_str(&r.headers, "content-type"))
         .is_some_and(|t| is_font_type(&t));
-    if facts.is_font
-        || first.exchange.evidence.resource_type.is_some()
-        || !font_answer
-        || first.preflight.is_some()
-        || !first.exchange.request.method.eq_ignore_ascii_case("GET")
-    {
-        return;
-    }
+    // A font load the input does not prove, but whose answer is a font.
+    let maybe = !facts.is_font
+        && first.exchange.evidence.resource_type.is_none()
+        && font_answer
+        && first.preflight.is_none()
+        && first.exchange.request.method.eq_ignore_ascii_case("GET");
     let uses_cors = |b: Browser| b.profile().font_loads_use_cors;
     match facts.mode {
-        Mode::Cors => {
+        Mode::Cors if maybe => {
             for v in browsers.values_mut() {
                 if !uses_cors(v.browser) && v.verdict == Verdict::Blocked {
                     v.verdict = Verdict::Unknown;
@@ -1724,7 +1722,8 @@ fn doubt_font_loads(
             }
         }
         Mode::NoCors
-            if !uses_cors(recorder)
+            if (maybe || facts.is_font)
+                && !uses_cors(recorder)
                 && facts
                     .page_origin
                     .as_deref()
@@ -2509,7 +2508,7 @@ mod tests {
             &[(&str, &str)],
             Browser,
             [Verdict; 3],
-        ); 8] = [
+        ); 9] = [
             // A CORS GET answered with a font: a font load in Safari was not checked.
             (
                 &[("Origin", O)],
@@ -2558,6 +2557,18 @@ mod tests {
                 star,
                 Browser::Safari,
                 [NotCors, NotCors, NotCors],
+            ),
+            // WebKit's font load says so over HTTPS: the same doubt for the other two.
+            (
+                &[
+                    ("Referer", REF),
+                    ("Sec-Fetch-Mode", "no-cors"),
+                    ("Sec-Fetch-Dest", "font"),
+                ],
+                "font/woff2",
+                none,
+                Browser::Safari,
+                [Unknown, Unknown, NotCors],
             ),
             // Chromium loads fonts with CORS: its no-cors GET of a font was not a font load.
             (
