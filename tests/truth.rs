@@ -597,6 +597,34 @@ fn fonts_beacons_and_concurrent_requests_in_three_browsers() {
     }
 }
 
+/// Elements with `crossorigin`, EventSource, redirect chains, odd response framing (gzip,
+/// chunked, a head in two writes, a 300 kB body, 204, 500), credentialed requests to a
+/// same-site API, forms and HEAD (`tests/data/probe-elements`, see its README): no input
+/// contradicts any browser; the DevTools HAR decides all 31 for each.
+#[test]
+fn elements_redirects_and_framing_in_three_browsers() {
+    let d = "tests/data/probe-elements";
+    // (input, minimum verdicts right per browser in BROWSER_TRUTHS' order)
+    for (input, mins) in [
+        ("devtools.har.gz", [31, 31, 31]),
+        ("playwright.har.gz", [31, 30, 31]),
+        ("capture.pcap.gz", [27, 26, 26]),
+        ("capture-firefox.pcap.gz", [22, 21, 21]),
+        // WebKit sends credentialed and uncredentialed requests on one connection.
+        ("capture-webkit.pcap.gz", [16, 15, 15]),
+    ] {
+        for (row, min) in BROWSER_TRUTHS.into_iter().zip(mins) {
+            let truth = row.0;
+            let (v, r, n, bad) =
+                score_without_wrong(&format!("{d}/{input}"), &format!("{d}/{truth}"), row);
+            assert!(v >= min, "{input} vs {truth}: {v}/{n}: {bad:#?}");
+            if input == "devtools.har.gz" {
+                assert_eq!((v, r), (n, n), "{truth}: {bad:#?}");
+            }
+        }
+    }
+}
+
 /// Credentialed and uncredentialed requests interleaved on the same origins
 /// (`tests/data/pool`, see its README): Chromium's and Firefox's captures are read through their
 /// connections (13 of 17 decided, 8 without), WebKit's stay as undecided as before; none
