@@ -625,6 +625,30 @@ fn elements_redirects_and_framing_in_three_browsers() {
     }
 }
 
+/// Preflight caching (`tests/data/probe-cache`, see its README): Max-Age values each browser
+/// reads its own way, entries of another header, method, page origin, query or credentials
+/// mode, and a request started while an entry was being made. Every input decides every
+/// scenario for every browser but what a DevTools HAR cannot show Firefox and WebKit.
+#[test]
+fn preflight_caching_in_three_browsers() {
+    let d = "tests/data/probe-cache";
+    for (input, mins) in [
+        ("devtools.har.gz", [30, 29, 29]),
+        ("playwright.har.gz", [30, 30, 30]),
+        ("capture.pcap.gz", [30, 30, 30]),
+        ("capture-firefox.pcap.gz", [30, 30, 30]),
+        ("capture-webkit.pcap.gz", [30, 30, 30]),
+    ] {
+        for (row, min) in BROWSER_TRUTHS.into_iter().zip(mins) {
+            let truth = row.0;
+            let (v, _, n, bad) =
+                score_without_wrong(&format!("{d}/{input}"), &format!("{d}/{truth}"), row);
+            assert_eq!(n, 30, "{input} vs {truth}");
+            assert!(v >= min, "{input} vs {truth}: {v}/{n}: {bad:#?}");
+        }
+    }
+}
+
 /// Credentialed and uncredentialed requests interleaved on the same origins
 /// (`tests/data/pool`, see its README): Chromium's and Firefox's captures are read through their
 /// connections (13 of 17 decided, 8 without), WebKit's stay as undecided as before; none
