@@ -1698,22 +1698,34 @@ fn doubt_font_loads(
     recorder: Browser,
     browsers: &mut PerBrowser<BrowserVerdict>,
 ) {
+    let uses_cors = |b: Browser| b.profile().font_loads_use_cors;
+    // Most flows leave here: nothing a font load would change.
+    let in_doubt = match facts.mode {
+        Mode::Cors => browsers
+            .values()
+            .any(|v| !uses_cors(v.browser) && v.verdict == Verdict::Blocked),
+        Mode::NoCors => !uses_cors(recorder),
+        _ => false,
+    };
+    if !in_doubt {
+        return;
+    }
     let first = flow.first();
-    let last = &flow.last().exchange;
-    let font_answer = last
-        .response
-        .as_ref()
-        .and_then(|r| header_str(&r.headers, "content-type"))
-        .is_some_and(|t| is_font_type(&t));
+    let answer = |name: &str| {
+        flow.last()
+            .exchange
+            .response
+            .as_ref()
+            .and_then(|r| header_str(&r.headers, name))
+    };
     // A font load the input does not prove, but whose answer is a font.
     let maybe = !facts.is_font
         && first.exchange.evidence.resource_type.is_none()
-        && font_answer
         && first.preflight.is_none()
-        && first.exchange.request.method.eq_ignore_ascii_case("GET");
-    let uses_cors = |b: Browser| b.profile().font_loads_use_cors;
-    match facts.mode {
-        Mode::Cors if maybe => {
+        && first.exchange.request.method.eq_ignore_ascii_case("GET")
+        && answer("content-type").is_some_and(|t| is_font_type(&t));
+    if facts.mode == Mode::Cors {
+        if maybe {
             for v in browsers.values_mut() {
                 if !uses_cors(v.browser) && v.verdict == Verdict::Blocked {
                     v.verdict = Verdict::Unknown;
@@ -1721,30 +1733,20 @@ fn doubt_font_loads(
                 }
             }
         }
-        Mode::NoCors
-            if (maybe || facts.is_font)
-                && !uses_cors(recorder)
-                && facts
-                    .page_origin
-                    .as_deref()
-                    .is_some_and(|p| !same_origin(&first.exchange.request.url, p)) =>
-        {
-            let star = last
-                .response
-                .as_ref()
-                .and_then(|r| header_str(&r.headers, "access-control-allow-origin"))
-                .is_some_and(|v| v.trim() == "*");
-            if star {
-                return;
-            }
-            for v in browsers.values_mut() {
-                if uses_cors(v.browser) && v.verdict == Verdict::NotCors {
-                    v.verdict = Verdict::Unknown;
-                    v.notes = vec![Note::CorsIfFontLoad { recorder }];
-                }
+        return;
+    }
+    let cross = facts
+        .page_origin
+        .as_deref()
+        .is_some_and(|p| !same_origin(&first.exchange.request.url, p));
+    let any_origin = || answer("access-control-allow-origin").is_some_and(|v| v.trim() == "*");
+    if (maybe || facts.is_font) && cross && !any_origin() {
+        for v in browsers.values_mut() {
+            if uses_cors(v.browser) && v.verdict == Verdict::NotCors {
+                v.verdict = Verdict::Unknown;
+                v.notes = vec![Note::CorsIfFontLoad { recorder }];
             }
         }
-        _ => {}
     }
 }
 
