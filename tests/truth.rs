@@ -649,6 +649,31 @@ fn preflight_caching_in_three_browsers() {
     }
 }
 
+/// Odd `Access-Control-Allow-Headers` and `-Methods` lists (`tests/data/probe-lists`, see its
+/// README): empty elements, quotes, separators other than commas, an empty value, a non-ASCII
+/// name, method case. Every capture decides all 17 for all three browsers with their reasons.
+#[test]
+fn allow_lists_in_three_browsers() {
+    let d = "tests/data/probe-lists";
+    for (input, mins) in [
+        ("devtools.har.gz", [17, 15, 15]),
+        ("capture.pcap.gz", [17, 17, 17]),
+        ("capture-firefox.pcap.gz", [17, 17, 17]),
+        ("capture-webkit.pcap.gz", [17, 17, 17]),
+    ] {
+        for (row, min) in BROWSER_TRUTHS.into_iter().zip(mins) {
+            let truth = row.0;
+            let (v, r, n, bad) =
+                score_without_wrong(&format!("{d}/{input}"), &format!("{d}/{truth}"), row);
+            assert_eq!(n, 17, "{input} vs {truth}");
+            assert!(v >= min, "{input} vs {truth}: {v}/{n}: {bad:#?}");
+            if input.starts_with("capture") {
+                assert_eq!(r, n, "{input} vs {truth}: {bad:#?}");
+            }
+        }
+    }
+}
+
 /// Credentialed and uncredentialed requests interleaved on the same origins
 /// (`tests/data/pool`, see its README): Chromium's and Firefox's captures are read through their
 /// connections (13 of 17 decided, 8 without), WebKit's stay as undecided as before; none
