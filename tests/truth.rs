@@ -623,6 +623,20 @@ fn elements_redirects_and_framing_in_three_browsers() {
             }
         }
     }
+    // The same over HTTPS and HTTP/2: the EventSource the page closed after its message is
+    // `net::ERR_ABORTED` in the export, after a response that passed the check.
+    let d = "tests/data/probe-elements/https";
+    for (input, mins) in [("devtools.har.gz", [31, 31, 31])] {
+        for (row, min) in BROWSER_TRUTHS.into_iter().zip(mins) {
+            let truth = row.0;
+            let (v, r, n, bad) =
+                score_without_wrong(&format!("{d}/{input}"), &format!("{d}/{truth}"), row);
+            assert!(v >= min, "{input} vs {truth}: {v}/{n}: {bad:#?}");
+            if input == "devtools.har.gz" {
+                assert_eq!((v, r), (n, n), "{truth}: {bad:#?}");
+            }
+        }
+    }
 }
 
 /// Preflight caching (`tests/data/probe-cache`, see its README): Max-Age values each browser

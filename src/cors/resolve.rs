@@ -1989,6 +1989,20 @@ fn observed_of(flow: &Flow, error: Option<String>) -> Observed {
         },
         OutcomeRecording::WithFailures => match error {
             Some(e) if evidence.cors_error => Observed::CorsFailure(e),
+            // Chromium fails a CORS check with ERR_FAILED, never ERR_ABORTED: a request the
+            // page cancelled after its response arrived (an EventSource or a stream it closed,
+            // a page it left) had passed the check, and the page had the response.
+            Some(e)
+                if e.contains("ERR_ABORTED")
+                    && !evidence.no_response
+                    && last
+                        .exchange
+                        .response
+                        .as_ref()
+                        .is_some_and(|r| r.status > 0) =>
+            {
+                Observed::Succeeded
+            }
             Some(e) => Observed::OtherFailure(e),
             None if last.exchange.response.is_some() => Observed::Succeeded,
             None => Observed::NotObserved,
@@ -3156,6 +3170,7 @@ mod tests {
             let mut e = x(Flavour::OtherHar, "GET", U, &[("Origin", O)], r, error);
             e.evidence.recording = recording;
             e.evidence.cors_error = cors_error;
+            e.evidence.no_response = !resp;
             let mut f = one(e, None);
             f.hops[0].sent = sent;
             f
@@ -3176,6 +3191,22 @@ mod tests {
             (
                 f(WithFailures, false, Some("net::ERR_ABORTED"), false, true),
                 Observed::OtherFailure("net::ERR_ABORTED".into()),
+            ),
+            // Aborted after its response arrived: the CORS check had passed.
+            (
+                f(WithFailures, true, Some("net::ERR_ABORTED"), false, true),
+                Observed::Succeeded,
+            ),
+            // Any other failure after a response says nothing of the check.
+            (
+                f(
+                    WithFailures,
+                    true,
+                    Some("net::ERR_CONNECTION_RESET"),
+                    false,
+                    true,
+                ),
+                Observed::OtherFailure("net::ERR_CONNECTION_RESET".into()),
             ),
             (
                 f(WithFailures, false, None, false, false),
