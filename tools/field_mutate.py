@@ -953,8 +953,13 @@ def cap_truncations(path, rng, n):
 
 # ---------------------------------------------------------------- scoring
 
+CORPUS = None  # set from --corpus: the scorer reads SET/truth*.json there
+
+
 def score(bin_, set_, path, browser, extra):
     cmd = ["python3", SCORE, set_, path, "-v", "--bin", bin_]
+    if CORPUS:
+        cmd += ["--corpus", CORPUS]
     if browser != "chromium":
         cmd += ["--browser", browser]
     if extra:
@@ -1183,6 +1188,8 @@ def main():
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("-v", action="store_true")
     a = ap.parse_args()
+    global CORPUS
+    CORPUS = a.corpus
     out = a.keep or tempfile.mkdtemp(prefix="fieldmut-")
     os.makedirs(out, exist_ok=True)
     findings = 0
