@@ -1156,6 +1156,8 @@ def run_merges(a, out):
         if a.only and a.only not in name:
             continue
         srcs = [os.path.join(a.corpus, x) for x in srcs]
+        if not all(os.path.exists(x) for x in srcs):
+            continue  # a corpus without these sets (a probe recording given as --corpus)
         if how == "moved":
             c = Cap(srcs[0])
             c_merge_shifted(c, None)

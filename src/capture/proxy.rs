@@ -74,6 +74,19 @@ fn is_added(lower: &str) -> bool {
     ADDED.contains(&lower) || ADDED_PREFIXES.iter().any(|p| lower.starts_with(p))
 }
 
+/// Whether a header name (any case) is one proxies add ([`ADDED`], [`ADDED_PREFIXES`]): for
+/// inputs whose requests keep them (a HAR recorded behind a proxy), where the engine sets
+/// them aside as this module does for captures.
+pub(crate) fn is_proxy_added(name: &[u8]) -> bool {
+    ADDED
+        .iter()
+        .any(|a| name.eq_ignore_ascii_case(a.as_bytes()))
+        || ADDED_PREFIXES.iter().any(|p| {
+            name.get(..p.len())
+                .is_some_and(|h| h.eq_ignore_ascii_case(p.as_bytes()))
+        })
+}
+
 /// The first element of a comma-separated header value, trimmed.
 fn first_element(v: &[u8]) -> &[u8] {
     trim_http_ws(v.split(|b| *b == b',').next().unwrap_or(&[]))

@@ -544,6 +544,13 @@ pub(crate) fn author_headers(headers: &[(&[u8], &[u8])]) -> Positions {
         (Some(c), None) => is(c, b"max-age=0"),
         _ => false,
     };
+    // A request that shows a proxy (`X-Forwarded-For`, `Forwarded`, `X-Real-IP`, `Via`) in an
+    // input that kept the proxy's headers (a HAR recorded behind one; a capture takes them out,
+    // `capture::proxy`): those were added past the browser, which never judged them. A page
+    // that set one itself announced it in its preflight, which stays authoritative.
+    let via_proxy = headers
+        .iter()
+        .any(|(n, _)| crate::capture::proxy::is_forwarding(n));
     let by_script = |name: &[u8]| {
         // Lower-cased once for both lists.
         let mut buf = [0u8; LONGEST_LISTED_NAME];
@@ -552,7 +559,8 @@ pub(crate) fn author_headers(headers: &[(&[u8], &[u8])]) -> Positions {
             || is_browser_added_lower(lower)
             || (browser_no_cache
                 && (name.eq_ignore_ascii_case(b"cache-control")
-                    || name.eq_ignore_ascii_case(b"pragma"))))
+                    || name.eq_ignore_ascii_case(b"pragma")))
+            || (via_proxy && crate::capture::proxy::is_proxy_added(name)))
     };
     (0..headers.len())
         .filter(|&i| by_script(headers[i].0))
@@ -1251,6 +1259,20 @@ mod tests {
             ),
             (&[("Cache-Control", "no-store")], &["cache-control"]),
             (&[("X-Browser-Whatever", "1")], &["x-browser-whatever"]),
+            // A request that came through a proxy (a HAR recorded behind one): the proxy's
+            // headers are not the page's, the page's own still are.
+            (
+                &[
+                    ("X-Forwarded-For", "10.0.0.7"),
+                    ("X-Forwarded-Proto", "https"),
+                    ("X-Request-Id", "42"),
+                    ("X-Token", "1"),
+                ],
+                &["x-token"],
+            ),
+            (&[("Via", "1.1 squid"), ("CF-Ray", "8a1")], &[]),
+            // Without a proxy, a page may set any of those names itself.
+            (&[("X-Request-Id", "42")], &["x-request-id"]),
         ];
         for (h, want) in cases {
             let names = unsafe_request_header_names(
