@@ -1568,6 +1568,14 @@ impl<'h> FirstRequest<'h> {
         self.first[name as usize].is_some()
     }
 
+    /// The value when the name has one line, trimmed, as bytes (no UTF-8 check).
+    fn one_line(&self, name: Read) -> Option<&'h [u8]> {
+        match self.first[name as usize]? {
+            (value, false) => Some(crate::model::trim_http_ws(value)),
+            (_, true) => None,
+        }
+    }
+
     /// The value as [`header_str`] gives it.
     fn str(&self, name: Read) -> Option<Cow<'h, str>> {
         let (value, more) = self.first[name as usize]?;
@@ -1662,20 +1670,22 @@ fn classify_with(flow: &Flow, first_read: &FirstRequest) -> (Facts, PerHop<bool>
 /// (`application/font-woff2;q=1.0,application/font-woff;q=0.9,*/*;q=0.8`), which it sends
 /// with font loads only. Chromium's and WebKit's font loads over plain HTTP look like any GET.
 fn is_font_load(rt: Option<&str>, first: &FirstRequest) -> bool {
+    // Read as bytes: the Accept value is long, and most flows are not fonts.
+    const FONT_ACCEPT: &[u8] = b"application/font-wof";
     rt == Some("font")
         || first
-            .str(Read::SecFetchDest)
-            .is_some_and(|d| d.eq_ignore_ascii_case("font"))
-        || first.str(Read::Accept).is_some_and(|a| {
-            a.get(..20)
-                .is_some_and(|p| p.eq_ignore_ascii_case("application/font-wof"))
+            .one_line(Read::SecFetchDest)
+            .is_some_and(|d| d.eq_ignore_ascii_case(b"font"))
+        || first.one_line(Read::Accept).is_some_and(|a| {
+            a.get(..FONT_ACCEPT.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(FONT_ACCEPT))
         })
 }
 
 /// Whether a Content-Type names a font (`font/*`, the older `application/font-*` and
 /// `application/x-font-*`, EOT's `application/vnd.ms-fontobject`).
-fn is_font_type(content_type: &str) -> bool {
-    let t = content_type.trim_start().as_bytes();
+fn is_font_type(content_type: &[u8]) -> bool {
+    let t = crate::model::trim_http_ws(content_type);
     let starts = |p: &str| t.len() >= p.len() && t[..p.len()].eq_ignore_ascii_case(p.as_bytes());
     starts("font/")
         || starts("application/font-")
@@ -1711,19 +1721,20 @@ fn doubt_font_loads(
         return;
     }
     let first = flow.first();
+    // Read as bytes (no UTF-8 check): both tests are ASCII.
     let answer = |name: &str| {
         flow.last()
             .exchange
             .response
             .as_ref()
-            .and_then(|r| header_str(&r.headers, name))
+            .and_then(|r| r.headers.first(name))
     };
     // A font load the input does not prove, but whose answer is a font.
     let maybe = !facts.is_font
         && first.exchange.evidence.resource_type.is_none()
         && first.preflight.is_none()
         && first.exchange.request.method.eq_ignore_ascii_case("GET")
-        && answer("content-type").is_some_and(|t| is_font_type(&t));
+        && answer("content-type").is_some_and(is_font_type);
     if facts.mode == Mode::Cors {
         if maybe {
             for v in browsers.values_mut() {
@@ -1739,7 +1750,9 @@ fn doubt_font_loads(
         .page_origin
         .as_deref()
         .is_some_and(|p| !same_origin(&first.exchange.request.url, p));
-    let any_origin = || answer("access-control-allow-origin").is_some_and(|v| v.trim() == "*");
+    let any_origin = || {
+        answer("access-control-allow-origin").is_some_and(|v| crate::model::trim_http_ws(v) == b"*")
+    };
     if (maybe || facts.is_font) && cross && !any_origin() {
         for v in browsers.values_mut() {
             if uses_cors(v.browser) && v.verdict == Verdict::NotCors {
