@@ -174,6 +174,30 @@ fn score_without_wrong(
     (v, r, n, bad)
 }
 
+/// What a recording must give: per input, the fewest verdicts right for each browser (in
+/// [`BROWSER_TRUTHS`]' order), never one that contradicts a browser.
+type Minimums<'a> = &'a [(&'a str, [usize; 3])];
+
+/// Scores every input of the probe recording in `dir` against its three truths
+/// ([`Minimums`]); `scenarios`: how many each must see; `exact`: inputs that must also give
+/// every reason.
+fn score_recording(dir: &str, inputs: Minimums, scenarios: Option<usize>, exact: &[&str]) {
+    for &(input, mins) in inputs {
+        for (row, min) in BROWSER_TRUTHS.into_iter().zip(mins) {
+            let truth = row.0;
+            let (v, r, n, bad) =
+                score_without_wrong(&format!("{dir}/{input}"), &format!("{dir}/{truth}"), row);
+            if let Some(want) = scenarios {
+                assert_eq!(n, want, "{input} vs {truth}");
+            }
+            assert!(v >= min, "{input} vs {truth}: {v}/{n}: {bad:#?}");
+            if exact.contains(&input) {
+                assert_eq!((v, r), (n, n), "{input} vs {truth}: {bad:#?}");
+            }
+        }
+    }
+}
+
 #[test]
 fn devtools_har_matches_chromium_exactly() {
     let (v, r, n, bad) = score(
@@ -555,9 +579,7 @@ fn novel_scenarios_in_three_browsers() {
 /// CORS and concurrent preflights on one URL, lined up as the project's scorer lines them up.
 #[test]
 fn fonts_beacons_and_concurrent_requests_in_three_browsers() {
-    let d = "tests/data/probe-concurrency";
-    // (input, minimum verdicts right per browser in BROWSER_TRUTHS' order), of 25.
-    for (input, mins) in [
+    let inputs: Minimums = &[
         ("devtools.har", [25, 25, 25]),
         // Playwright leaves preflights out: Firefox's and Safari's differences stay open.
         ("playwright.har", [25, 12, 15]),
@@ -566,35 +588,22 @@ fn fonts_beacons_and_concurrent_requests_in_three_browsers() {
         ("capture.pcap", [21, 19, 19]),
         ("capture-firefox.pcap", [21, 23, 21]),
         ("capture-webkit.pcap", [20, 18, 23]),
-    ] {
-        for (row, min) in BROWSER_TRUTHS.into_iter().zip(mins) {
-            let truth = row.0;
-            let (v, r, n, bad) =
-                score_without_wrong(&format!("{d}/{input}"), &format!("{d}/{truth}"), row);
-            assert_eq!(n, 25, "{input} vs {truth}");
-            assert!(v >= min, "{input} vs {truth}: {v}/{n}: {bad:#?}");
-            if input == "devtools.har" {
-                assert_eq!((v, r), (n, n), "{truth}: {bad:#?}");
-            }
-        }
-    }
+    ];
+    score_recording(
+        "tests/data/probe-concurrency",
+        inputs,
+        Some(25),
+        &["devtools.har"],
+    );
     // The same over HTTPS and HTTP/2 (the captures carry their TLS secrets): `Sec-Fetch-Mode`
     // and `Sec-Fetch-Dest` tell beacons and font loads apart, so Chromium's capture decides
     // all 25 for Chromium and WebKit; WebKit's leaves open what its font loads without CORS
     // would have met in Chromium and Firefox.
-    let d = "tests/data/probe-concurrency/https";
-    for (input, mins) in [
+    let inputs: Minimums = &[
         ("capture-dsb.pcapng", [25, 23, 25]),
         ("capture-dsb-webkit.pcapng", [22, 20, 25]),
-    ] {
-        for (row, min) in BROWSER_TRUTHS.into_iter().zip(mins) {
-            let truth = row.0;
-            let (v, _, n, bad) =
-                score_without_wrong(&format!("{d}/{input}"), &format!("{d}/{truth}"), row);
-            assert_eq!(n, 25, "{input} vs {truth}");
-            assert!(v >= min, "{input} vs {truth}: {v}/{n}: {bad:#?}");
-        }
-    }
+    ];
+    score_recording("tests/data/probe-concurrency/https", inputs, Some(25), &[]);
 }
 
 /// Elements with `crossorigin`, EventSource, redirect chains, odd response framing (gzip,
@@ -603,40 +612,29 @@ fn fonts_beacons_and_concurrent_requests_in_three_browsers() {
 /// contradicts any browser; the DevTools HAR decides all 31 for each.
 #[test]
 fn elements_redirects_and_framing_in_three_browsers() {
-    let d = "tests/data/probe-elements";
-    // (input, minimum verdicts right per browser in BROWSER_TRUTHS' order)
-    for (input, mins) in [
+    let inputs: Minimums = &[
         ("devtools.har.gz", [31, 31, 31]),
         ("playwright.har.gz", [31, 30, 31]),
         ("capture.pcap.gz", [27, 26, 26]),
         ("capture-firefox.pcap.gz", [22, 21, 21]),
         // WebKit sends credentialed and uncredentialed requests on one connection.
         ("capture-webkit.pcap.gz", [16, 15, 15]),
-    ] {
-        for (row, min) in BROWSER_TRUTHS.into_iter().zip(mins) {
-            let truth = row.0;
-            let (v, r, n, bad) =
-                score_without_wrong(&format!("{d}/{input}"), &format!("{d}/{truth}"), row);
-            assert!(v >= min, "{input} vs {truth}: {v}/{n}: {bad:#?}");
-            if input == "devtools.har.gz" {
-                assert_eq!((v, r), (n, n), "{truth}: {bad:#?}");
-            }
-        }
-    }
+    ];
+    score_recording(
+        "tests/data/probe-elements",
+        inputs,
+        None,
+        &["devtools.har.gz"],
+    );
     // The same over HTTPS and HTTP/2: the EventSource the page closed after its message is
     // `net::ERR_ABORTED` in the export, after a response that passed the check.
-    let d = "tests/data/probe-elements/https";
-    for (input, mins) in [("devtools.har.gz", [31, 31, 31])] {
-        for (row, min) in BROWSER_TRUTHS.into_iter().zip(mins) {
-            let truth = row.0;
-            let (v, r, n, bad) =
-                score_without_wrong(&format!("{d}/{input}"), &format!("{d}/{truth}"), row);
-            assert!(v >= min, "{input} vs {truth}: {v}/{n}: {bad:#?}");
-            if input == "devtools.har.gz" {
-                assert_eq!((v, r), (n, n), "{truth}: {bad:#?}");
-            }
-        }
-    }
+    let inputs: Minimums = &[("devtools.har.gz", [31, 31, 31])];
+    score_recording(
+        "tests/data/probe-elements/https",
+        inputs,
+        None,
+        &["devtools.har.gz"],
+    );
 }
 
 /// Preflight caching (`tests/data/probe-cache`, see its README): Max-Age values each browser
@@ -645,22 +643,14 @@ fn elements_redirects_and_framing_in_three_browsers() {
 /// scenario for every browser but what a DevTools HAR cannot show Firefox and WebKit.
 #[test]
 fn preflight_caching_in_three_browsers() {
-    let d = "tests/data/probe-cache";
-    for (input, mins) in [
+    let inputs: Minimums = &[
         ("devtools.har.gz", [30, 29, 29]),
         ("playwright.har.gz", [30, 30, 30]),
         ("capture.pcap.gz", [30, 30, 30]),
         ("capture-firefox.pcap.gz", [30, 30, 30]),
         ("capture-webkit.pcap.gz", [30, 30, 30]),
-    ] {
-        for (row, min) in BROWSER_TRUTHS.into_iter().zip(mins) {
-            let truth = row.0;
-            let (v, _, n, bad) =
-                score_without_wrong(&format!("{d}/{input}"), &format!("{d}/{truth}"), row);
-            assert_eq!(n, 30, "{input} vs {truth}");
-            assert!(v >= min, "{input} vs {truth}: {v}/{n}: {bad:#?}");
-        }
-    }
+    ];
+    score_recording("tests/data/probe-cache", inputs, Some(30), &[]);
 }
 
 /// Odd `Access-Control-Allow-Headers` and `-Methods` lists (`tests/data/probe-lists`, see its
@@ -668,24 +658,18 @@ fn preflight_caching_in_three_browsers() {
 /// name, method case. Every capture decides all 17 for all three browsers with their reasons.
 #[test]
 fn allow_lists_in_three_browsers() {
-    let d = "tests/data/probe-lists";
-    for (input, mins) in [
+    let captures = [
+        "capture.pcap.gz",
+        "capture-firefox.pcap.gz",
+        "capture-webkit.pcap.gz",
+    ];
+    let inputs: Minimums = &[
         ("devtools.har.gz", [17, 15, 15]),
-        ("capture.pcap.gz", [17, 17, 17]),
-        ("capture-firefox.pcap.gz", [17, 17, 17]),
-        ("capture-webkit.pcap.gz", [17, 17, 17]),
-    ] {
-        for (row, min) in BROWSER_TRUTHS.into_iter().zip(mins) {
-            let truth = row.0;
-            let (v, r, n, bad) =
-                score_without_wrong(&format!("{d}/{input}"), &format!("{d}/{truth}"), row);
-            assert_eq!(n, 17, "{input} vs {truth}");
-            assert!(v >= min, "{input} vs {truth}: {v}/{n}: {bad:#?}");
-            if input.starts_with("capture") {
-                assert_eq!(r, n, "{input} vs {truth}: {bad:#?}");
-            }
-        }
-    }
+        (captures[0], [17, 17, 17]),
+        (captures[1], [17, 17, 17]),
+        (captures[2], [17, 17, 17]),
+    ];
+    score_recording("tests/data/probe-lists", inputs, Some(17), &captures);
 }
 
 /// Credentialed and uncredentialed requests interleaved on the same origins
