@@ -155,7 +155,7 @@ fn lower_listed<'b>(name: &[u8], buf: &'b mut [u8; LONGEST_LISTED_NAME]) -> Opti
     Some(out)
 }
 
-fn starts_with_ignore_case(s: &[u8], prefix: &[u8]) -> bool {
+pub(super) fn starts_with_ignore_case(s: &[u8], prefix: &[u8]) -> bool {
     s.get(..prefix.len())
         .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
 }

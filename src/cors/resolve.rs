@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::browser::{Browser, PerBrowser, ALL_BROWSERS};
 use super::cache::PreflightCache;
 use super::engine::{evaluate_into, Context, Decision, Evaluation, Missing, PerHop};
-use super::headers::header_str;
+use super::headers::{header_str, starts_with_ignore_case};
 use super::note::{Alternative, AlternativeOutcome, Note};
 use super::origin::{canonical_origin, origin_of, same_origin};
 use super::reason::{Blocked, Initiator, MessageContext, Named, Stage};
@@ -1671,26 +1671,27 @@ fn classify_with(flow: &Flow, first_read: &FirstRequest) -> (Facts, PerHop<bool>
 /// with font loads only. Chromium's and WebKit's font loads over plain HTTP look like any GET.
 fn is_font_load(rt: Option<&str>, first: &FirstRequest) -> bool {
     // Read as bytes: the Accept value is long, and most flows are not fonts.
-    const FONT_ACCEPT: &[u8] = b"application/font-wof";
     rt == Some("font")
         || first
             .one_line(Read::SecFetchDest)
             .is_some_and(|d| d.eq_ignore_ascii_case(b"font"))
-        || first.one_line(Read::Accept).is_some_and(|a| {
-            a.get(..FONT_ACCEPT.len())
-                .is_some_and(|p| p.eq_ignore_ascii_case(FONT_ACCEPT))
-        })
+        || first
+            .one_line(Read::Accept)
+            .is_some_and(|a| starts_with_ignore_case(a, b"application/font-wof"))
 }
 
 /// Whether a Content-Type names a font (`font/*`, the older `application/font-*` and
 /// `application/x-font-*`, EOT's `application/vnd.ms-fontobject`).
 fn is_font_type(content_type: &[u8]) -> bool {
     let t = crate::model::trim_http_ws(content_type);
-    let starts = |p: &str| t.len() >= p.len() && t[..p.len()].eq_ignore_ascii_case(p.as_bytes());
-    starts("font/")
-        || starts("application/font-")
-        || starts("application/x-font-")
-        || starts("application/vnd.ms-fontobject")
+    [
+        &b"font/"[..],
+        b"application/font-",
+        b"application/x-font-",
+        b"application/vnd.ms-fontobject",
+    ]
+    .iter()
+    .any(|p| starts_with_ignore_case(t, p))
 }
 
 /// Decides the verdicts that depend on the browsers' different font loads. WebKit loads
@@ -2060,6 +2061,11 @@ mod tests {
                 // Asked again: the text checked the first time.
                 proptest::prop_assert_eq!(first.str(read), header_str(&headers, name));
                 proptest::prop_assert_eq!(first.has(read), headers.get_all(name).next().is_some());
+                let lines: Vec<&[u8]> = headers.get_all(name).collect();
+                proptest::prop_assert_eq!(
+                    first.one_line(read),
+                    (lines.len() == 1).then(|| crate::model::trim_http_ws(lines[0]))
+                );
                 proptest::prop_assert_eq!(
                     first.lines(read).collect::<Vec<_>>(),
                     headers.get_all(name).collect::<Vec<_>>()
