@@ -672,6 +672,22 @@ fn allow_lists_in_three_browsers() {
     score_recording("tests/data/probe-lists", inputs, Some(17), &captures);
 }
 
+/// Cookies the browser refuses or keeps from the requests it sends (`tests/data/probe-cookies`,
+/// see its README): a credentialed `ACAO: *` request after a response that set a cookie the
+/// browser dropped (`SameSite=None` or `Secure` over HTTP, another domain, expired, a
+/// `__Host-` name) or kept for another path is blocked however the cookie jar reads it.
+#[test]
+fn cookie_jar_in_three_browsers() {
+    let inputs: Minimums = &[
+        ("devtools.har.gz", [16, 16, 16]),
+        ("capture.pcap.gz", [16, 16, 16]),
+        ("capture-firefox.pcap.gz", [16, 16, 16]),
+        // WebKit's connections mix credentialed and uncredentialed requests.
+        ("capture-webkit.pcap.gz", [8, 8, 8]),
+    ];
+    score_recording("tests/data/probe-cookies", inputs, Some(16), &[]);
+}
+
 /// Credentialed and uncredentialed requests interleaved on the same origins
 /// (`tests/data/pool`, see its README): Chromium's and Firefox's captures are read through their
 /// connections (13 of 17 decided, 8 without), WebKit's stay as undecided as before; none
