@@ -70,13 +70,9 @@ impl Forwarded {
     }
 }
 
-fn is_added(lower: &str) -> bool {
-    ADDED.contains(&lower) || ADDED_PREFIXES.iter().any(|p| lower.starts_with(p))
-}
-
-/// Whether a header name (any case) is one proxies add ([`ADDED`], [`ADDED_PREFIXES`]): for
-/// inputs whose requests keep them (a HAR recorded behind a proxy), where the engine sets
-/// them aside as this module does for captures.
+/// Whether a header name (any case) is one proxies add ([`ADDED`], [`ADDED_PREFIXES`]): what
+/// [`unwrap`] takes out of a capture's proxied request, and what the engine sets aside in
+/// inputs whose requests keep them (a HAR recorded behind a proxy).
 pub(crate) fn is_proxy_added(name: &[u8]) -> bool {
     ADDED
         .iter()
@@ -166,8 +162,7 @@ pub(crate) fn unwrap(headers: &mut Headers, shown: bool) -> Option<Forwarded> {
     fwd.host = fwd.host.filter(|h| !h.is_empty());
     let mut kept = Headers::with_capacity(headers.len(), 0);
     for (name, value) in headers.iter() {
-        let lower = escape_bytes(name).to_ascii_lowercase();
-        if is_added(&lower) {
+        if is_proxy_added(name) {
             fwd.added.push(name, value);
         } else {
             kept.push(name, value);
