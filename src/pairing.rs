@@ -401,7 +401,8 @@ impl Pairer {
 
     /// Whether the preflight `a` can be the one of request `b`.
     fn origins_compatible(a: &Exchange, b: &Exchange) -> bool {
-        same_origin_header(&a.request.headers, &b.request.headers)
+        (same_origin_header(&a.request.headers, &b.request.headers)
+            || page_origin_for_null(&a.request.headers, &b.request.headers))
             && Self::announced_headers_sent(a, b)
     }
 
@@ -714,6 +715,17 @@ fn same_origin_header(a: &crate::model::Headers, b: &crate::model::Headers) -> b
     a.get_str("origin") == b.get_str("origin")
 }
 
+/// Whether preflight headers `pf` carry an origin where request headers `r` carry `null`:
+/// after a redirect to another origin taints the request, Firefox still preflights with the
+/// page's origin (recorded: tests/data/probe-variants `r-307-put-cross-origin-reflect`).
+fn page_origin_for_null(pf: &crate::model::Headers, r: &crate::model::Headers) -> bool {
+    use crate::model::trim_http_ws;
+    let (Some(p), Some(r)) = (pf.get_value("origin"), r.get_value("origin")) else {
+        return false;
+    };
+    trim_http_ws(&r) == b"null" && trim_http_ws(&p) != b"null"
+}
+
 /// Whether preflight `p` and request `r` can belong together by their times, in either way an
 /// input logs them: the request's entry starting first and covering its preflight (DevTools,
 /// chrome-har: the fetch starts, then the preflight goes out) or the request starting when its
@@ -910,6 +922,33 @@ mod tests {
         let mut x = test_exchange(Flavour::Capture, method, url, req, Some((200, &[])), None);
         x.time = time;
         x
+    }
+
+    /// Which preflight Origin can guard which request Origin: the same, either absent, or an
+    /// origin for a request a redirect tainted (`null`: Firefox preflights it with the page's).
+    #[test]
+    fn preflight_and_request_origins() {
+        let h = |o: Option<&str>| {
+            let req: Vec<(&str, &str)> = o.map(|o| ("Origin", o)).into_iter().collect();
+            at(0, "PUT", "http://api.test/r", &req)
+        };
+        let page = "http://app.test";
+        for (pf, req, ok) in [
+            (Some(page), Some(page), true),
+            (None, Some(page), true),
+            (Some(page), None, true),
+            (Some(page), Some("http://other.test"), false),
+            (Some(page), Some("null"), true),
+            (Some(page), Some(" null "), true),
+            (Some("null"), Some("null"), true),
+            (Some("null"), Some(page), false),
+        ] {
+            assert_eq!(
+                Pairer::origins_compatible(&h(pf), &h(req)),
+                ok,
+                "{pf:?} {req:?}"
+            );
+        }
     }
 
     fn preflight(time: Micros, url: &str) -> Exchange {

@@ -485,9 +485,9 @@ pub(crate) const DIFFERENCES: &[Difference] = &[
         id: "redirect-preflight-origin",
         topic: "the preflight of a request redirected to a third origin",
         chromium: "sent with `Origin: null`; `Access-Control-Allow-Origin: null` matches",
-        firefox: "sent with the page's origin; `null` does not match (CORSAllowOriginNotMatchingOrigin)",
+        firefox: "sent with the page's origin (the request itself carries `null`): a static `null` does not match (CORSAllowOriginNotMatchingOrigin), a reflected origin does; so an answer recorded for the other Origin decides only where it is `*`",
         safari: "sent with `Origin: null`",
-        source: "probe recording n-308-cross (tests/data/novel); Fetch #http-redirect-fetch",
+        source: "probe recordings n-308-cross (tests/data/novel, a static `null`) and r-307-put-cross-origin-reflect (tests/data/probe-variants, reflected); Fetch #http-redirect-fetch",
     },
     Difference {
         id: "head-space-before-colon",

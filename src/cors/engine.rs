@@ -41,6 +41,10 @@ pub enum Missing {
     /// This browser would have preflighted where the recording browser did not, so the
     /// server's answer is not in the input.
     PreflightNotSentByRecorder { hop: usize, why: String },
+    /// This browser's preflight carries another Origin than the recorded one (after a
+    /// tainting redirect Firefox keeps the page's, the others send `null`), and the recorded
+    /// answer depends on the Origin asked.
+    PreflightOtherOrigin { hop: usize, why: String },
     /// The preflight's response was not recorded.
     PreflightResponse { hop: usize },
     /// The request itself never appeared (only its preflight did).
@@ -793,6 +797,16 @@ fn preflight_stage(
     };
     let header_case = if hop.sent { Some(&req.headers) } else { None };
     let pf_origin = preflight_origin(cx, walk);
+    if let Some(asked) = asked_otherwise(pf, resp, pf_origin) {
+        let why = format!(
+            "{}'s preflight of {} carries Origin {pf_origin}, the recorded one carried {asked}",
+            cx.browser,
+            crate::cors::resolve::hop_name(i)
+        );
+        return answer_elsewhere(flow, cx, ev, walk, i, why, |hop, why| {
+            Missing::PreflightOtherOrigin { hop, why }
+        });
+    }
     let method = &req.method;
     let allowed = check_preflight(
         cx,
@@ -824,6 +838,19 @@ fn preflight_origin<'a>(cx: &Context<'a>, walk: &Walk<'a>) -> &'a str {
     }
 }
 
+/// The Origin the recorded preflight asked with, where this browser's preflight asks with
+/// another (`origin`) and the answer depends on it: a recorded `Access-Control-Allow-Origin: *`
+/// answers every Origin alike; any other answer (an origin, `null`, none) may be the server
+/// reflecting or allow-listing what it was asked.
+fn asked_otherwise(pf: &Exchange, resp: &Response, origin: &str) -> Option<String> {
+    use crate::model::trim_http_ws;
+    let asked = pf.request.headers.get_value("origin")?;
+    let asked = trim_http_ws(&asked);
+    let acao = resp.headers.get_value("access-control-allow-origin");
+    let any_origin = acao.as_deref().map(trim_http_ws) == Some(b"*".as_slice());
+    (asked != origin.as_bytes() && !any_origin).then(|| escape_bytes(asked))
+}
+
 /// Decides a preflight only this browser would have sent, from the server's answer to another
 /// preflight of the same URL where that answer is evident (`counterfactual`); else open.
 #[allow(clippy::result_large_err)]
@@ -835,16 +862,31 @@ fn preflight_not_sent(
     i: usize,
     why: String,
 ) -> Result<(), Decision> {
+    answer_elsewhere(flow, cx, ev, walk, i, why, |hop, why| {
+        Missing::PreflightNotSentByRecorder { hop, why }
+    })
+}
+
+/// Decides a preflight of this browser's that the input does not answer ([`preflight_not_sent`],
+/// or one asked with another Origin) from the server's answer to another preflight of the same
+/// URL where that answer is evident (`counterfactual`); else `missing`.
+#[allow(clippy::result_large_err)]
+fn answer_elsewhere(
+    flow: &Flow,
+    cx: &Context,
+    ev: &mut Evaluation,
+    walk: &Walk,
+    i: usize,
+    why: String,
+    missing: impl FnOnce(usize, String) -> Missing,
+) -> Result<(), Decision> {
     let hop = &flow.hops[i];
     let (req, time) = (&hop.exchange.request, hop.exchange.time);
     let origin = preflight_origin(cx, walk);
     let names = &ev.unsafe_names[i];
     let answer = counterfactual::preflight_answer(cx, req, time, &flow.client, origin, names, i);
     let Some(answer) = answer else {
-        return Err(Decision::Undecidable(Missing::PreflightNotSentByRecorder {
-            hop: i,
-            why,
-        }));
+        return Err(Decision::Undecidable(missing(i, why)));
     };
     ev.notes.push(format!("{why}; {}", answer.note));
     answer.result.map(|_| ()).map_err(Decision::Blocked)
@@ -2210,6 +2252,84 @@ mod tests {
         );
     }
 
+    /// A preflighted `PUT` redirected to another origin (tests/data/probe-variants
+    /// `r-307-put-cross-origin-*`): Chromium and Safari preflight the tainted hop with
+    /// `Origin: null`, Firefox with the page's. A recorded answer to the other Origin decides
+    /// only where it is `*`; the Firefox-recorded preflight decides Firefox.
+    #[test]
+    fn redirect_preflight_asked_with_another_origin() {
+        let other = "http://api2.test:8082/r";
+        let first = x(
+            "PUT",
+            API,
+            &[("Origin", PAGE)],
+            Some((
+                307,
+                &[("Location", other), ("Access-Control-Allow-Origin", PAGE)],
+            )),
+        );
+        let first_pf = |acao: &str| {
+            x(
+                "OPTIONS",
+                API,
+                &[("Origin", PAGE), ("Access-Control-Request-Method", "PUT")],
+                Some((
+                    204,
+                    &[
+                        ("Access-Control-Allow-Origin", acao),
+                        ("Access-Control-Allow-Methods", "PUT"),
+                    ],
+                )),
+            )
+        };
+        let chain = |asked: &str, acao: &str| {
+            let pf = x(
+                "OPTIONS",
+                other,
+                &[("Origin", asked), ("Access-Control-Request-Method", "PUT")],
+                Some((
+                    204,
+                    &[
+                        ("Access-Control-Allow-Origin", acao),
+                        ("Access-Control-Allow-Methods", "PUT"),
+                    ],
+                )),
+            );
+            let hop = x(
+                "PUT",
+                other,
+                &[("Origin", "null")],
+                Some((200, &[("Access-Control-Allow-Origin", "*")])),
+            );
+            flow(vec![(first.clone(), Some(first_pf(PAGE))), (hop, Some(pf))])
+        };
+        let other_origin = |d: &Decision| {
+            matches!(
+                d,
+                Decision::Undecidable(Missing::PreflightOtherOrigin { hop: 1, .. })
+            )
+        };
+        // (preflight asked with, its ACAO, browser, decided as allowed, left open)
+        let cases: &[(&str, &str, Browser, bool, bool)] = &[
+            ("null", "null", Chromium, true, false),
+            ("null", "null", Safari, true, false),
+            ("null", "null", Firefox, false, true),
+            ("null", "*", Firefox, true, false),
+            (PAGE, PAGE, Firefox, true, false),
+            (PAGE, PAGE, Chromium, false, true),
+            (PAGE, "*", Chromium, true, false),
+        ];
+        for &(asked, acao, b, allowed, open) in cases {
+            let d = run_as(&chain(asked, acao), b, false);
+            assert_eq!(
+                d == Decision::Allowed,
+                allowed,
+                "{asked} {acao} {b:?}: {d:?}"
+            );
+            assert_eq!(other_origin(&d), open, "{asked} {acao} {b:?}: {d:?}");
+        }
+    }
+
     #[test]
     fn same_origin_and_missing_preflight() {
         let same = flow(vec![(
@@ -2488,9 +2608,31 @@ mod tests {
             &[("Origin", "null")],
             Some((200, &[("Access-Control-Allow-Origin", "null")])),
         );
-        let f = flow(vec![(hop0, Some(pf0)), (hop1, Some(pf1))]);
+        let f = flow(vec![(hop0, Some(pf0)), (hop1, Some(pf1.clone()))]);
         assert_eq!(run_as(&f, Chromium, false), Decision::Allowed);
         assert_eq!(run_as(&f, Safari, false), Decision::Allowed);
+        // Firefox asks with the page's origin: a static `null` (n-308-cross) blocks it, a
+        // reflecting server allows it (probe-variants); the recorded answer cannot tell.
+        assert!(matches!(
+            run_as(&f, Firefox, false),
+            Decision::Undecidable(Missing::PreflightOtherOrigin { hop: 1, .. })
+        ));
+        // Firefox's own recording shows its preflight with the page's origin answered `null`.
+        let mut own = pf1;
+        own.request.headers = [("Origin", PAGE), ("Access-Control-Request-Method", "PUT")]
+            .iter()
+            .map(|(n, v)| (n.as_bytes(), v.as_bytes()))
+            .collect();
+        let f = Flow {
+            hops: vec![
+                f.hops[0].clone(),
+                FlowHop {
+                    preflight: Some(own),
+                    ..f.hops[1].clone()
+                },
+            ],
+            ..f
+        };
         assert_eq!(
             reason(&f, Firefox, false),
             Some("CORSAllowOriginNotMatchingOrigin")

@@ -1013,6 +1013,7 @@ fn missing_hop(m: &Missing) -> usize {
     match m {
         Missing::Preflight { hop }
         | Missing::PreflightNotSentByRecorder { hop, .. }
+        | Missing::PreflightOtherOrigin { hop, .. }
         | Missing::ValueNotVisible { hop, .. }
         | Missing::PreflightResponse { hop }
         | Missing::NotSent { hop }
@@ -1300,7 +1301,7 @@ fn reason_name(browser: Browser, b: &Blocked) -> String {
 
 /// A hop of a flow as a person reads it: "the request" for the first, "hop N of the redirect
 /// chain" after it (never "request N", which reads like entry N of the input).
-fn hop_name(hop: usize) -> String {
+pub(crate) fn hop_name(hop: usize) -> String {
     if hop == 0 {
         "the request".to_owned()
     } else {
@@ -1317,6 +1318,9 @@ pub(crate) fn describe_missing(m: &Missing) -> String {
         Missing::PreflightNotSentByRecorder { why, .. } => format!(
             "{why}; the recording browser sent no preflight, so the server's answer to it is not in the input"
         ),
+        Missing::PreflightOtherOrigin { why, .. } => {
+            format!("{why}, so the server's answer to it is not in the input")
+        }
         Missing::ValueNotVisible { why, .. } => format!(
             "{why}; whether it sent a preflight, and what the server answered, is not in the input"
         ),
