@@ -8,9 +8,10 @@ use std::process::Command;
 
 use serde_json::Value;
 
+/// Every record of `file`, as the project's scorer reads them (`--all`: not-cors ones too).
 fn records(file: &str) -> Vec<Value> {
     let out = Command::new(env!("CARGO_BIN_EXE_corscope"))
-        .args(["analyze", file, "--format", "ndjson"])
+        .args(["analyze", file, "--format", "ndjson", "--all"])
         .output()
         .expect("corscope runs");
     assert!(
@@ -703,6 +704,29 @@ fn corpus_family_variants_in_three_browsers() {
         ("capture-webkit.pcap.gz", [27, 26, 27]),
     ];
     score_recording("tests/data/probe-variants", inputs, Some(42), &[]);
+}
+
+/// The browsers' HTTP cache (`tests/data/probe-httpcache`, see its README): a preflight whose
+/// request the cache answered is not a refusal, revalidation headers are the browser's, and a
+/// `206`'s rewritten head does not set a DevTools HAR's size baseline.
+#[test]
+fn http_cache_in_three_browsers() {
+    let d = "tests/data/probe-httpcache";
+    let inputs: Minimums = &[
+        ("devtools.har.gz", [22, 22, 22]),
+        ("chrome-har.har.gz", [13, 13, 13]),
+        ("capture-firefox.pcap.gz", [16, 16, 16]),
+        ("capture-webkit.pcap.gz", [6, 6, 6]),
+    ];
+    score_recording(d, inputs, None, &[]);
+    // Chromium's capture against Chromium's truth only: it holds a request Firefox and
+    // WebKit answered from their caches, which the scorer sets against another scenario.
+    let (v, _, _, _) = score_without_wrong(
+        &format!("{d}/capture.pcap.gz"),
+        &format!("{d}/truth.json"),
+        BROWSER_TRUTHS[0],
+    );
+    assert!(v >= 12, "{v}");
 }
 
 /// Credentialed and uncredentialed requests interleaved on the same origins

@@ -156,7 +156,7 @@ impl EndpointEvidence {
             let (Some(resp), Some(origin)) = (&x.response, origin) else {
                 continue;
             };
-            if !hop.sent || resp.location().is_some() {
+            if !hop.sent || resp.redirects() {
                 continue;
             }
             let is_kept = |n: &[u8]| {

@@ -1517,7 +1517,7 @@ fn check_preflight_answer(
         if !ok_status {
             return Err(Failure::PreflightStatus);
         }
-    } else if resp.location().is_some() && !p.preflight_redirect_is_bad_status {
+    } else if resp.redirects() && !p.preflight_redirect_is_bad_status {
         if p.preflight_redirect_checks_allow_origin_first {
             check_access_at(cx, &resp.headers, origin, http2, at)?;
         }

@@ -11,6 +11,7 @@ pub mod explain;
 pub(crate) mod fix;
 pub mod headers;
 pub(crate) mod headview;
+pub(crate) mod httpcache;
 pub(crate) mod note;
 pub(crate) mod recent;
 pub use crate::origin;

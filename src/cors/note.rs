@@ -44,6 +44,9 @@ pub enum Note {
     /// A capture's request is missing after its preflight, and the capture lost packets its
     /// client sent to the server then (`Evidence::absence_may_be_loss`).
     MissingRequestMayBeLost,
+    /// A request is missing after its preflight, and an earlier response to its URL may still
+    /// have been fresh in the browser's HTTP cache (`Absence::MaybeCached`).
+    MissingRequestMayBeCached,
     /// The browser reported `error`, and no reading explains which check failed.
     ReportedUnexplained {
         error: String,
@@ -191,6 +194,7 @@ impl fmt::Display for Note {
             Note::Missing(m) => f.write_str(&describe_missing(m)),
             Note::NeverFollowedPreflight => f.write_str("the request never followed its preflight (page closed, request aborted, or the export stopped)"),
             Note::MissingRequestMayBeLost => f.write_str("the request does not follow its preflight in the capture, but the capture lost or could not read what this client sent to the server then (tcp-gap, http-response-without-request, tls-encrypted, or the input cut off): it may have been sent and lost; a capture without loss on this client's connections to the server (and the TLS secrets of all of them) would decide it"),
+            Note::MissingRequestMayBeCached => f.write_str("the request does not follow its preflight, but an earlier response to its URL may still have been fresh in the browser's HTTP cache, which answers the request without the network (browsers send the preflight and then take the cached response); whether the cache answered it is not in the input"),
             Note::PassedButNeverFollowed => f.write_str("the preflight passed under every reading, but the request never followed (page closed, request aborted, or the capture ended)"),
             Note::ReportedUnexplained { error } => write!(f, "the browser reported {error}, but the input does not show which check failed"),
             Note::CredentialsDeduced { mode, by_preflight: true } => write!(f, "credentials mode deduced as '{}': the request followed its preflight, which only passes that way", mode.as_str()),

@@ -200,6 +200,8 @@ pub struct Resolver {
     /// What the server answered earlier, per endpoint (requests the recorder did not send).
     evidence: super::counterfactual::EndpointEvidence,
     cookies: super::cookies::CookieJar,
+    /// Responses the browser's HTTP cache may answer a later request with.
+    http_cache: super::httpcache::HttpCacheHints,
     last_expire: i64,
 }
 
@@ -230,6 +232,7 @@ impl Resolver {
                 super::counterfactual::ENDPOINTS / shards,
             ),
             cookies: super::cookies::CookieJar::new(),
+            http_cache: super::httpcache::HttpCacheHints::new(super::httpcache::URLS / shards),
             last_expire: i64::MIN,
         }
     }
@@ -267,6 +270,14 @@ impl Resolver {
         let (mut facts, same_hops) = classify_with(flow, &first);
         self.deduce_from_cookie_jar(flow, &mut facts, &same_hops);
         self.learn_cookies(flow);
+        // Read before this flow's own responses are kept (no-cors ones too: a cached opaque
+        // response can answer a later CORS request).
+        let absence = Absence::of(flow, &self.http_cache);
+        self.http_cache.record(flow);
+        if absence == Absence::MaybeCached && facts.observed == Observed::Dropped {
+            // An export that leaves out blocked requests leaves out cached ones too.
+            facts.observed = Observed::NotSent;
+        }
         self.expire_caches(flow.time());
         let caches = self
             .caches
@@ -306,7 +317,7 @@ impl Resolver {
             return not_cors_resolution(recorder, facts, Note::DeliveredOutsideCors);
         }
         let (rec_choice, credentials, rec_notes) =
-            choose_with_evidence(recorder, &facts, &rec_evals, Absence::of(flow));
+            choose_with_evidence(recorder, &facts, &rec_evals, absence);
         let recording = Recording::new(flow, &facts, &rec_evals, rec_choice);
         // Each browser's place holds `unknown` until the loop below decides it (what a browser
         // not yet decided reads as: `adopt_recorder_outcome` takes only a decided verdict).
@@ -1064,17 +1075,35 @@ enum Absence {
     /// Nothing (`Evidence::absence_may_be_loss`): the capture lost packets the client sent to
     /// the server then, and the request may have been among them.
     MaybeLost,
+    /// Nothing: an earlier response to the same URL may still have been fresh in the browser's
+    /// HTTP cache, which answers the request without the network (`httpcache`).
+    MaybeCached,
 }
 
 impl Absence {
     /// The export's flag holds for every hop of a flow (it comes from the input's flavour);
     /// the loss mark only on the hop whose request is missing, which is the flow's last (a
     /// redirect's preflight that was never followed ends it).
-    fn of(flow: &Flow) -> Absence {
+    /// The HTTP cache matters only where the absence would otherwise be evidence: a capture's,
+    /// or an export that leaves out blocked requests (chrome-har leaves out the ones its
+    /// browser's cache answered too).
+    fn of(flow: &Flow, cache: &super::httpcache::HttpCacheHints) -> Absence {
+        let last = flow.last();
+        let cached = || {
+            !last.sent
+                && cache.may_answer(&flow.client, &last.exchange.request.url, last.exchange.time)
+        };
+        let evidence = &last.exchange.evidence;
         if flow.first().exchange.evidence.absence_is_no_evidence {
-            Absence::Export
-        } else if flow.last().exchange.evidence.absence_may_be_loss {
+            if evidence.recording == OutcomeRecording::DropsBlocked && cached() {
+                Absence::MaybeCached
+            } else {
+                Absence::Export
+            }
+        } else if evidence.absence_may_be_loss {
             Absence::MaybeLost
+        } else if cached() {
+            Absence::MaybeCached
         } else {
             Absence::NotSent
         }
@@ -1123,10 +1152,10 @@ fn choose_with_evidence(
             // Credentials are deduced only from an observed failure of the request itself,
             // never from its absence.
             let (choice, note) = combine(browser, evals);
-            let mut notes = vec![if absence == Absence::MaybeLost {
-                Note::MissingRequestMayBeLost
-            } else {
-                Note::NeverFollowedPreflight
+            let mut notes = vec![match absence {
+                Absence::MaybeLost => Note::MissingRequestMayBeLost,
+                Absence::MaybeCached => Note::MissingRequestMayBeCached,
+                _ => Note::NeverFollowedPreflight,
             }];
             notes.extend(note.filter(|_| choice.is_none()));
             (choice, Credentials::Unknown, notes)
@@ -2001,7 +2030,7 @@ fn observed_of(flow: &Flow, error: Option<String>) -> Observed {
             }
         }
         OutcomeRecording::DropsBlocked => match &last.exchange.response {
-            Some(r) if r.location().is_some() => Observed::Dropped,
+            Some(r) if r.redirects() => Observed::Dropped,
             Some(_) => Observed::Succeeded,
             None => Observed::NotObserved,
         },
@@ -2022,6 +2051,16 @@ fn observed_of(flow: &Flow, error: Option<String>) -> Observed {
                 Observed::Succeeded
             }
             Some(e) => Observed::OtherFailure(e),
+            // A redirect's entry shows no error whatever befell the redirected request (its
+            // own entry carries it): with that entry missing, nothing was observed.
+            None if last
+                .exchange
+                .response
+                .as_ref()
+                .is_some_and(|r| r.redirects()) =>
+            {
+                Observed::NotObserved
+            }
             None if last.exchange.response.is_some() => Observed::Succeeded,
             None => Observed::NotObserved,
         },
@@ -2219,6 +2258,94 @@ mod tests {
             if lost {
                 assert!(r.browsers.values().all(|b| b.verdict == Verdict::Unknown));
             }
+        }
+    }
+
+    /// A capture's preflighted GET missing after its preflight (which passes only
+    /// uncredentialed): after an earlier response to the URL that may still be fresh in the
+    /// browser's HTTP cache the absence shows nothing (all three browsers send the preflight and
+    /// take the cached response: tests/data/probe-httpcache `hc-preflighted-2`); after one the
+    /// cache cannot reuse, only a credentialed request explains it. chrome-har, which leaves
+    /// out blocked and cached requests alike, reads the same.
+    #[test]
+    fn a_missing_request_the_http_cache_may_have_answered() {
+        const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
+        let sec = 1_000_000;
+        // (flavour, the earlier response's Cache-Control, its age then, verdict, note)
+        let cases = [
+            (
+                Flavour::Capture,
+                "max-age=600",
+                1,
+                Verdict::Unknown,
+                "HTTP cache",
+            ),
+            (
+                Flavour::Capture,
+                "max-age=600",
+                601,
+                Verdict::Blocked,
+                "only a credentialed",
+            ),
+            (
+                Flavour::Capture,
+                "no-store",
+                1,
+                Verdict::Blocked,
+                "only a credentialed",
+            ),
+            (
+                Flavour::ChromeHar,
+                "max-age=600",
+                1,
+                Verdict::Unknown,
+                "HTTP cache",
+            ),
+            (Flavour::ChromeHar, "no-cache", 1, Verdict::Blocked, ""),
+        ];
+        for (flavour, cc, age, verdict, note) in cases {
+            let hdrs = [("Origin", O), ("X-Api-Key", "k"), ("User-Agent", CHROME)];
+            let pf = || {
+                x(
+                    flavour,
+                    "OPTIONS",
+                    U,
+                    &[
+                        ("Origin", O),
+                        ("Access-Control-Request-Method", "GET"),
+                        ("Access-Control-Request-Headers", "x-api-key"),
+                        ("User-Agent", CHROME),
+                    ],
+                    Some((
+                        204,
+                        &[
+                            ("Access-Control-Allow-Origin", O),
+                            ("Access-Control-Allow-Headers", "X-Api-Key"),
+                        ],
+                    )),
+                    None,
+                )
+            };
+            let answer = [("Access-Control-Allow-Origin", O), ("Cache-Control", cc)];
+            let earlier = x(flavour, "GET", U, &hdrs, Some((200, &answer)), None);
+            let mut missing = x(flavour, "GET", U, &hdrs, None, None);
+            missing.time = age * sec;
+            let flow = |exchange, sent| Flow {
+                client: Arc::from("c"),
+                flavour,
+                hops: vec![FlowHop {
+                    exchange,
+                    sent,
+                    preflight: Some(pf()),
+                }],
+            };
+            let mut resolver = Resolver::new();
+            resolver.resolve(&flow(earlier, true), Browser::Chromium);
+            let r = resolver.resolve(&flow(missing, false), Browser::Chromium);
+            let v = &r.browsers[Browser::Chromium];
+            let text = v.note().unwrap_or_default();
+            assert_eq!(v.verdict, verdict, "{flavour:?} {cc} {age}: {text}");
+            assert!(text.contains(note), "{flavour:?} {cc} {age}: {text}");
         }
     }
 
@@ -3249,6 +3376,24 @@ mod tests {
             ),
             (f(Wire, true, None, false, true), Observed::NotObserved),
         ];
+        // A redirect whose redirected request is not in the input (a DevTools export missing
+        // the entry that carries the error): nothing observed; chrome-har left it out.
+        let redirect = |recording| {
+            let mut e = x(
+                Flavour::OtherHar,
+                "GET",
+                U,
+                &[("Origin", O)],
+                Some((302, &[("Location", "http://app.test/next")])),
+                None,
+            );
+            e.evidence.recording = recording;
+            one(e, None)
+        };
+        let cases = cases.into_iter().chain([
+            (redirect(WithFailures), Observed::NotObserved),
+            (redirect(DropsBlocked), Observed::Dropped),
+        ]);
         for (flow, want) in cases {
             let error = flow.last().exchange.evidence.error.clone();
             assert_eq!(observed_of(&flow, error), want);

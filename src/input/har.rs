@@ -888,8 +888,15 @@ fn plain_head_size(r: &RawResponse) -> Option<u64> {
 
 /// `headersSize` minus what the listed headers need written plainly. A negative excess
 /// (listed headers the size does not hold: chrome-har merges provisional ones) says the size
-/// is not that of the head the list came from, so it tells nothing.
+/// is not that of the head the list came from, so it tells nothing. Nor does a `206`'s:
+/// Chromium rewrites a partial response's head (its range handling), and the size is the
+/// rewritten one's (recorded: tests/data/probe-httpcache `rg-206-*`, one byte under every
+/// other response of the server, whose `Server` value ends in a space; taken as the file's
+/// baseline, it made every other response look hand-written).
 fn head_excess(r: &RawResponse) -> Option<i64> {
+    if r.status == Some(206) {
+        return None;
+    }
     let size = r.headers_size.filter(|s| *s >= 0)?;
     Some(size - i64::try_from(plain_head_size(r)?).ok()?).filter(|x| *x >= 0)
 }

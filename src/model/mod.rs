@@ -518,11 +518,20 @@ pub struct Response {
 impl Response {
     /// The redirect target (`Location`), when the status is a redirect status that carries one.
     pub(crate) fn location(&self) -> Option<String> {
-        if matches!(self.status, 301 | 302 | 303 | 307 | 308) {
+        if self.redirect_status() {
             self.headers.get_str("location")
         } else {
             None
         }
+    }
+
+    /// Whether [`Self::location`] is some (without making the text).
+    pub(crate) fn redirects(&self) -> bool {
+        self.redirect_status() && self.headers.get_value("location").is_some()
+    }
+
+    fn redirect_status(&self) -> bool {
+        matches!(self.status, 301 | 302 | 303 | 307 | 308)
     }
 }
 
