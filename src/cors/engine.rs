@@ -797,7 +797,13 @@ fn preflight_stage(
     };
     let header_case = if hop.sent { Some(&req.headers) } else { None };
     let pf_origin = preflight_origin(cx, walk);
-    if let Some(asked) = asked_otherwise(pf, resp, pf_origin) {
+    // Pairing gives a preflight its request's Origin but after a tainting redirect (Firefox's
+    // then carries the page's): only there can this browser's differ from the recorded one.
+    if let Some(asked) = walk
+        .tainted
+        .then(|| asked_otherwise(pf, resp, pf_origin))
+        .flatten()
+    {
         let why = format!(
             "{}'s preflight of {} carries Origin {pf_origin}, the recorded one carried {asked}",
             cx.browser,

@@ -97,12 +97,13 @@ impl HttpCacheHints {
 /// cannot reuse it without the network.
 fn lifetime(resp: &Response, at: Micros) -> Option<Micros> {
     let h = &resp.headers;
-    if h.get_value("vary").is_some_and(|v| list_has(&v, "*")) {
-        return None;
-    }
+    // `Cache-Control` first: most API answers say `no-store`, and that settles it.
     let cc = h.get_value("cache-control");
     let cc = cc.as_deref().unwrap_or_default();
     if list_has(cc, "no-store") || list_has(cc, "no-cache") {
+        return None;
+    }
+    if h.get_value("vary").is_some_and(|v| list_has(&v, "*")) {
         return None;
     }
     let secs = |b: &[u8]| std::str::from_utf8(b).ok()?.trim().parse::<i64>().ok();
