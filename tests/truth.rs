@@ -704,6 +704,15 @@ fn corpus_family_variants_in_three_browsers() {
         ("capture-webkit.pcap.gz", [27, 26, 27]),
     ];
     score_recording("tests/data/probe-variants", inputs, Some(42), &[]);
+    // Over TLS + HTTP/2 (nginx in front, which passes `o-tab`'s tab on in HPACK: WebKit keeps
+    // it and is blocked, difference `acao-whitespace-http2`). Chromium's DevTools export lists
+    // the value trimmed with no head size over HTTP/2, so it cannot show the tab (left out).
+    let inputs: Minimums = &[
+        ("capture-dsb.pcapng.gz", [36, 35, 36]),
+        ("capture-dsb-firefox.pcapng.gz", [26, 27, 27]),
+        ("capture-dsb-webkit.pcapng.gz", [28, 27, 28]),
+    ];
+    score_recording("tests/data/probe-variants/https", inputs, Some(42), &[]);
 }
 
 /// The browsers' HTTP cache (`tests/data/probe-httpcache`, see its README): a preflight whose
@@ -727,6 +736,23 @@ fn http_cache_in_three_browsers() {
         BROWSER_TRUTHS[0],
     );
     assert!(v >= 12, "{v}");
+    // Over TLS + HTTP/2: Chromium, which does not keep answers received with a certificate
+    // error in its cache, fetched `hc-share-novary-2` again and was allowed; Firefox and WebKit
+    // took the first page's cached answer and were blocked. From Chromium's recording they
+    // are left open (the cached answer, without `Vary: Origin`, allows only the other page).
+    let d = "tests/data/probe-httpcache/https";
+    let inputs: Minimums = &[
+        ("devtools.har.gz", [22, 21, 21]),
+        ("capture-dsb-firefox.pcapng.gz", [7, 7, 7]),
+        ("capture-dsb-webkit.pcapng.gz", [7, 7, 7]),
+    ];
+    score_recording(d, inputs, None, &[]);
+    let (v, _, _, _) = score_without_wrong(
+        &format!("{d}/capture-dsb.pcapng.gz"),
+        &format!("{d}/truth.json"),
+        BROWSER_TRUTHS[0],
+    );
+    assert!(v >= 22, "{v}");
 }
 
 /// Credentialed and uncredentialed requests interleaved on the same origins

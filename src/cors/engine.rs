@@ -1353,6 +1353,15 @@ fn check_access_read(
             }
         }
         AllowOriginRules::WebKit => {
+            if http2 && browser.profile().keeps_allow_origin_whitespace_over_http2 {
+                if let Some(raw) = headers.first("access-control-allow-origin") {
+                    if crate::model::trim_http_ws(raw).len() != raw.len() {
+                        return Err(Failure::AllowOriginMismatch {
+                            value: escape_bytes(raw),
+                        });
+                    }
+                }
+            }
             let v = value.unwrap_or_default();
             if v == "*" && !include {
                 return Ok(());
@@ -2570,6 +2579,27 @@ mod tests {
         ));
     }
 
+    /// Row `acao-whitespace-http2`: a tab before the origin (probe-variants/https o-tab).
+    #[test]
+    fn difference_acao_whitespace_http2() {
+        for (value, http2, b, allowed) in [
+            ("\thttp://app.test:8080", true, Safari, false),
+            ("http://app.test:8080 ", true, Safari, false),
+            ("\thttp://app.test:8080", false, Safari, true),
+            ("\thttp://app.test:8080", true, Chromium, true),
+            ("\thttp://app.test:8080", true, Firefox, true),
+            ("http://app.test:8080", true, Safari, true),
+        ] {
+            let mut h = Headers::new();
+            h.push(b"Access-Control-Allow-Origin", value.as_bytes());
+            assert_eq!(
+                check_access(b, &h, PAGE, false, http2).is_ok(),
+                allowed,
+                "{value:?} http2={http2} {b:?}"
+            );
+        }
+    }
+
     /// Row `redirect-preflight-origin` (probe recording n-308-cross).
     #[test]
     fn difference_redirect_preflight_origin() {
@@ -2661,6 +2691,7 @@ mod tests {
             "font-cors",
             "redirect-preflight-origin",
             "acao-lines-http2",
+            "acao-whitespace-http2",
             // Tested in `headview` and through the probe recordings (tests/truth.rs).
             "head-space-before-colon",
             "head-size-limit",

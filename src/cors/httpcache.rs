@@ -31,9 +31,18 @@ impl hashbrown::Equivalent<(Arc<str>, Box<str>)> for UrlOf<'_> {
     }
 }
 
+/// A stored response: until when it is fresh, and whom its CORS answer is for.
+struct Stored {
+    until: Micros,
+    /// The one origin the response allows (empty: none), where another Origin may be answered
+    /// differently: its `Access-Control-Allow-Origin` is not `*` and its `Vary` does not list
+    /// `Origin`, so the cache hands it to a request from any origin.
+    for_origin: Option<Box<[u8]>>,
+}
+
 /// Per (client, URL): until when a stored response may answer a request without the network.
 pub(crate) struct HttpCacheHints {
-    fresh_until: hashbrown::HashMap<(Arc<str>, Box<str>), Micros, foldhash::fast::RandomState>,
+    fresh_until: hashbrown::HashMap<(Arc<str>, Box<str>), Stored, foldhash::fast::RandomState>,
     order: VecDeque<(Arc<str>, Box<str>)>,
     cap: usize,
 }
@@ -60,18 +69,21 @@ impl HttpCacheHints {
             let Some(lifetime) = lifetime(resp, x.time) else {
                 continue;
             };
-            let until = x.time.saturating_add(lifetime);
+            let stored = Stored {
+                until: x.time.saturating_add(lifetime),
+                for_origin: answered_origin(resp).map(Box::from),
+            };
             match self
                 .fresh_until
                 .get_mut(&UrlOf(&flow.client, &x.request.url))
             {
-                Some(t) => *t = until,
+                Some(t) => *t = stored,
                 None => {
                     let key = (
                         flow.client.clone(),
                         Box::<str>::from(x.request.url.as_str()),
                     );
-                    self.fresh_until.insert(key.clone(), until);
+                    self.fresh_until.insert(key.clone(), stored);
                     self.order.push_back(key);
                     while self.order.len() > self.cap {
                         if let Some(old) = self.order.pop_front() {
@@ -85,11 +97,45 @@ impl HttpCacheHints {
 
     /// Whether a response stored for `client`'s `url` may still have been fresh at `at`.
     pub(crate) fn may_answer(&self, client: &str, url: &str, at: Micros) -> bool {
-        !self.fresh_until.is_empty()
-            && self
-                .fresh_until
-                .get(&UrlOf(client, url))
-                .is_some_and(|&until| at < until)
+        self.fresh(client, url, at).is_some()
+    }
+
+    /// The origin a stored response still fresh at `at` allows (empty: none), where the cache
+    /// would hand it to a request from `origin` that it does not allow (another origin's
+    /// answer, without `Vary: Origin`): a browser that took it from its cache fails the CORS
+    /// check where the network's answer may have passed.
+    pub(crate) fn answer_for_another_origin(
+        &self,
+        client: &str,
+        url: &str,
+        at: Micros,
+        origin: &[u8],
+    ) -> Option<&[u8]> {
+        let allowed = self.fresh(client, url, at)?.for_origin.as_deref()?;
+        (allowed != origin).then_some(allowed)
+    }
+
+    fn fresh(&self, client: &str, url: &str, at: Micros) -> Option<&Stored> {
+        if self.fresh_until.is_empty() {
+            return None;
+        }
+        self.fresh_until
+            .get(&UrlOf(client, url))
+            .filter(|s| at < s.until)
+    }
+}
+
+/// The one origin `resp` allows for whichever origin the cache hands it to (see
+/// [`Stored::for_origin`]); empty where it allows none. `None` where its answer is the same
+/// for every origin (`*`) or the cache keeps one per origin (`Vary: Origin`).
+fn answered_origin(resp: &Response) -> Option<&[u8]> {
+    let h = &resp.headers;
+    if h.get_value("vary").is_some_and(|v| list_has(&v, "origin")) {
+        return None;
+    }
+    match h.first("access-control-allow-origin") {
+        Some(v) => Some(crate::model::trim_http_ws(v)).filter(|v| *v != b"*"),
+        None => Some(b""),
     }
 }
 
@@ -255,6 +301,72 @@ mod tests {
                 lifetime(&response(*status, headers), at),
                 *want,
                 "{status} {headers:?}"
+            );
+        }
+    }
+
+    /// A fresh answer stored without `Vary: Origin` is handed to every origin: what it allows.
+    #[test]
+    fn answers_kept_for_another_origin() {
+        use crate::model::{test_exchange, Flavour, FlowHop};
+        let url = "http://api.test/r";
+        let page = b"http://app.test".as_slice();
+        let (other, none) = (Some(b"http://other.test".as_slice()), Some(b"".as_slice()));
+        // (the stored answer's CORS headers, what a request from `page` is told)
+        type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a [u8]>);
+        let cases: [Case; 6] = [
+            (
+                &[("Access-Control-Allow-Origin", "http://other.test")],
+                other,
+            ),
+            (&[], none),
+            (&[("Access-Control-Allow-Origin", "http://app.test")], None),
+            (&[("Access-Control-Allow-Origin", "*")], None),
+            (
+                &[
+                    ("Access-Control-Allow-Origin", "http://other.test"),
+                    ("Vary", "Accept, origin"),
+                ],
+                None,
+            ),
+            (
+                &[
+                    ("Access-Control-Allow-Origin", "http://other.test"),
+                    ("Vary", "Accept"),
+                ],
+                other,
+            ),
+        ];
+        for (cors, want) in cases {
+            let mut headers = vec![("Cache-Control", "max-age=60")];
+            headers.extend_from_slice(cors);
+            let x = test_exchange(
+                Flavour::Capture,
+                "GET",
+                url,
+                &[],
+                Some((200, &headers)),
+                None,
+            );
+            let flow = Flow {
+                client: Arc::from("c"),
+                flavour: Flavour::Capture,
+                hops: vec![FlowHop {
+                    exchange: x,
+                    sent: true,
+                    preflight: None,
+                }],
+            };
+            let mut hints = HttpCacheHints::new(4);
+            hints.record(&flow);
+            assert_eq!(
+                hints.answer_for_another_origin("c", url, S, page),
+                want,
+                "{cors:?}"
+            );
+            assert_eq!(
+                hints.answer_for_another_origin("c", url, 61 * S, page),
+                None
             );
         }
     }

@@ -65,6 +65,14 @@ pub enum Note {
     CredentialsNotVisible {
         alternatives: Vec<Alternative>,
     },
+    /// An earlier response to the URL, still fresh and stored without `Vary: Origin`, allows
+    /// only `allowed` (empty: no origin): a browser that answered the request from its HTTP
+    /// cache fails the CORS check, where `recorder` went to the server.
+    MayUseCachedAnswer {
+        browser: Browser,
+        recorder: Browser,
+        allowed: String,
+    },
     /// `browser` sends the same requests as `recorder`, so it met the same answer.
     SameRequestsAs {
         browser: Browser,
@@ -211,6 +219,7 @@ impl fmt::Display for Note {
                 }
                 Ok(())
             }
+            Note::MayUseCachedAnswer { browser, recorder, allowed } => write!(f, "{browser} may have answered this request from its HTTP cache: an earlier response to the URL, still fresh and stored without `Vary: Origin`, allows {}, which fails this origin's CORS check; {recorder} sent the request to the server instead (its cache disabled or partitioned otherwise), so whether {browser} would have is not in the input. Fix: `Vary: Origin` on responses that reflect or allow-list the Origin", if allowed.is_empty() { "no origin".to_owned() } else { format!("only {allowed}") }),
             Note::SameRequestsAs { browser, recorder } => write!(f, "{browser} would send the same requests as {recorder}, which the server answered the same way; the input does not show which check decided it"),
             Note::FirefoxNetworkError { error, reason, message } => write!(f, "{error}: a network failure, not a CORS decision; Firefox's console reports it as {} (\"{message}\") all the same", reason.unwrap_or("a CORS error")),
             Note::Contradicted { recorder, browser } => write!(f, "{recorder}'s own outcome in the input contradicts the rules on these headers, so they do not decide {browser} either"),

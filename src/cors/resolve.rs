@@ -258,6 +258,21 @@ impl Resolver {
         self.resolve_identified(flow, recorder, None)
     }
 
+    /// What an earlier response to the flow's first URL allows (escaped; empty: no origin),
+    /// where it is still fresh in the HTTP cache, stored without `Vary: Origin`, and does not
+    /// allow this flow's Origin, though the recorder sent the request to the server.
+    fn cached_for_another_origin(&self, flow: &Flow) -> Option<String> {
+        let first = flow.first();
+        if !first.sent {
+            return None;
+        }
+        let req = &first.exchange.request;
+        let origin = crate::model::trim_http_ws(req.headers.first("origin")?);
+        self.http_cache
+            .answer_for_another_origin(&flow.client, &req.url, first.exchange.time, origin)
+            .map(crate::model::escape_bytes)
+    }
+
     /// [`Resolver::resolve`], given `fingerprint::identify` of the flow's client headers
     /// ([`client_headers`]) where the caller already asked it (`None`: asked here, if needed).
     pub(crate) fn resolve_identified(
@@ -273,6 +288,7 @@ impl Resolver {
         // Read before this flow's own responses are kept (no-cors ones too: a cached opaque
         // response can answer a later CORS request).
         let absence = Absence::of(flow, &self.http_cache);
+        let cached_elsewhere = self.cached_for_another_origin(flow);
         self.http_cache.record(flow);
         if absence == Absence::MaybeCached && facts.observed == Observed::Dropped {
             // An export that leaves out blocked requests leaves out cached ones too.
@@ -337,6 +353,9 @@ impl Resolver {
         // The recorder's chosen evaluation, moved out once the others no longer read it.
         chosen[recorder] = rec_choice.map(|i| rec_evals.swap_remove(i));
         unknown_if_mode_ambiguous(&facts, &mut browsers);
+        if let Some(allowed) = cached_elsewhere {
+            unknown_if_cached_answer(recorder, allowed, &mut browsers);
+        }
         doubt_font_loads(flow, &facts, recorder, &mut browsers);
         let before = cached_in(caches);
         commit_caches(caches, flow, page_origin, &chosen);
@@ -805,6 +824,29 @@ fn contradicted(observed: &Observed, rec: &Recording, v: &BrowserVerdict) -> boo
 
 /// Decides that a block is unknown when the mode is ambiguous and nothing was observed: a
 /// no-cors request is not checked, and nothing on the wire tells the two apart.
+/// Leaves open every other browser the recorder's network answer allowed where that browser's
+/// HTTP cache may have held an answer for another origin ([`Resolver::cached_for_another_origin`]):
+/// taken from the cache, the request fails the CORS check (recorded: tests/data/probe-httpcache
+/// `hc-share-novary-2` over HTTPS, where Chromium, which does not cache answers received with a
+/// certificate error, went to the server while Firefox and WebKit used their caches).
+fn unknown_if_cached_answer(
+    recorder: Browser,
+    allowed: String,
+    browsers: &mut PerBrowser<BrowserVerdict>,
+) {
+    for b in ALL_BROWSERS {
+        let v = &mut browsers[b];
+        if b != recorder && v.verdict == Verdict::Allowed {
+            v.verdict = Verdict::Unknown;
+            v.notes = vec![Note::MayUseCachedAnswer {
+                browser: b,
+                recorder,
+                allowed: allowed.clone(),
+            }];
+        }
+    }
+}
+
 fn unknown_if_mode_ambiguous(facts: &Facts, browsers: &mut PerBrowser<BrowserVerdict>) {
     if facts.mode != Mode::Ambiguous || facts.observed != Observed::NotObserved {
         return;
