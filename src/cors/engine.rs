@@ -782,7 +782,9 @@ fn preflight_stage(
             }
             Lookup::Miss => match uncached_preflight(cx, hop, i, names, walk.tainted) {
                 Err(Decision::Undecidable(Missing::PreflightNotSentByRecorder { why, .. })) => {
-                    preflight_not_sent(flow, cx, ev, walk, i, why)
+                    answer_elsewhere(flow, cx, ev, walk, i, why, |hop, why| {
+                        Missing::PreflightNotSentByRecorder { hop, why }
+                    })
                 }
                 other => other,
             },
@@ -857,25 +859,9 @@ fn asked_otherwise(pf: &Exchange, resp: &Response, origin: &str) -> Option<Strin
     (asked != origin.as_bytes() && !any_origin).then(|| escape_bytes(asked))
 }
 
-/// Decides a preflight only this browser would have sent, from the server's answer to another
-/// preflight of the same URL where that answer is evident (`counterfactual`); else open.
-#[allow(clippy::result_large_err)]
-fn preflight_not_sent(
-    flow: &Flow,
-    cx: &Context,
-    ev: &mut Evaluation,
-    walk: &Walk,
-    i: usize,
-    why: String,
-) -> Result<(), Decision> {
-    answer_elsewhere(flow, cx, ev, walk, i, why, |hop, why| {
-        Missing::PreflightNotSentByRecorder { hop, why }
-    })
-}
-
-/// Decides a preflight of this browser's that the input does not answer ([`preflight_not_sent`],
-/// or one asked with another Origin) from the server's answer to another preflight of the same
-/// URL where that answer is evident (`counterfactual`); else `missing`.
+/// Decides a preflight of this browser's that the input does not answer (one only this browser
+/// would have sent, or one asked with another Origin) from the server's answer to another
+/// preflight of the same URL where that answer is evident (`counterfactual`); else `missing`.
 #[allow(clippy::result_large_err)]
 fn answer_elsewhere(
     flow: &Flow,
@@ -2267,84 +2253,6 @@ mod tests {
         );
     }
 
-    /// A preflighted `PUT` redirected to another origin (tests/data/probe-variants
-    /// `r-307-put-cross-origin-*`): Chromium and Safari preflight the tainted hop with
-    /// `Origin: null`, Firefox with the page's. A recorded answer to the other Origin decides
-    /// only where it is `*`; the Firefox-recorded preflight decides Firefox.
-    #[test]
-    fn redirect_preflight_asked_with_another_origin() {
-        let other = "http://api2.test:8082/r";
-        let first = x(
-            "PUT",
-            API,
-            &[("Origin", PAGE)],
-            Some((
-                307,
-                &[("Location", other), ("Access-Control-Allow-Origin", PAGE)],
-            )),
-        );
-        let first_pf = |acao: &str| {
-            x(
-                "OPTIONS",
-                API,
-                &[("Origin", PAGE), ("Access-Control-Request-Method", "PUT")],
-                Some((
-                    204,
-                    &[
-                        ("Access-Control-Allow-Origin", acao),
-                        ("Access-Control-Allow-Methods", "PUT"),
-                    ],
-                )),
-            )
-        };
-        let chain = |asked: &str, acao: &str| {
-            let pf = x(
-                "OPTIONS",
-                other,
-                &[("Origin", asked), ("Access-Control-Request-Method", "PUT")],
-                Some((
-                    204,
-                    &[
-                        ("Access-Control-Allow-Origin", acao),
-                        ("Access-Control-Allow-Methods", "PUT"),
-                    ],
-                )),
-            );
-            let hop = x(
-                "PUT",
-                other,
-                &[("Origin", "null")],
-                Some((200, &[("Access-Control-Allow-Origin", "*")])),
-            );
-            flow(vec![(first.clone(), Some(first_pf(PAGE))), (hop, Some(pf))])
-        };
-        let other_origin = |d: &Decision| {
-            matches!(
-                d,
-                Decision::Undecidable(Missing::PreflightOtherOrigin { hop: 1, .. })
-            )
-        };
-        // (preflight asked with, its ACAO, browser, decided as allowed, left open)
-        let cases: &[(&str, &str, Browser, bool, bool)] = &[
-            ("null", "null", Chromium, true, false),
-            ("null", "null", Safari, true, false),
-            ("null", "null", Firefox, false, true),
-            ("null", "*", Firefox, true, false),
-            (PAGE, PAGE, Firefox, true, false),
-            (PAGE, PAGE, Chromium, false, true),
-            (PAGE, "*", Chromium, true, false),
-        ];
-        for &(asked, acao, b, allowed, open) in cases {
-            let d = run_as(&chain(asked, acao), b, false);
-            assert_eq!(
-                d == Decision::Allowed,
-                allowed,
-                "{asked} {acao} {b:?}: {d:?}"
-            );
-            assert_eq!(other_origin(&d), open, "{asked} {acao} {b:?}: {d:?}");
-        }
-    }
-
     #[test]
     fn same_origin_and_missing_preflight() {
         let same = flow(vec![(
@@ -2600,23 +2508,29 @@ mod tests {
         }
     }
 
-    /// Row `redirect-preflight-origin` (probe recording n-308-cross).
+    /// Row `redirect-preflight-origin`: a preflighted `PUT` redirected to a third origin.
+    /// Chromium and Safari preflight the tainted hop with `Origin: null`, Firefox with the
+    /// page's. A recorded answer decides a browser that asks with another Origin only where it
+    /// is `*`: a static `null` blocks Firefox (n-308-cross), a reflecting server allows it
+    /// (probe-variants `r-307-put-cross-origin-reflect`).
     #[test]
     fn difference_redirect_preflight_origin() {
         let start = "http://api.test:8081/start";
         let fin = "http://files.test:9000/final";
-        let pf0 = x(
-            "OPTIONS",
-            start,
-            &[("Origin", PAGE), ("Access-Control-Request-Method", "PUT")],
-            Some((
-                204,
-                &[
-                    ("Access-Control-Allow-Origin", PAGE),
-                    ("Access-Control-Allow-Methods", "PUT"),
-                ],
-            )),
-        );
+        let preflight = |url, asked, acao| {
+            x(
+                "OPTIONS",
+                url,
+                &[("Origin", asked), ("Access-Control-Request-Method", "PUT")],
+                Some((
+                    204,
+                    &[
+                        ("Access-Control-Allow-Origin", acao),
+                        ("Access-Control-Allow-Methods", "PUT"),
+                    ],
+                )),
+            )
+        };
         let hop0 = x(
             "PUT",
             start,
@@ -2626,53 +2540,44 @@ mod tests {
                 &[("Location", fin), ("Access-Control-Allow-Origin", PAGE)],
             )),
         );
-        let pf1 = x(
-            "OPTIONS",
-            fin,
-            &[("Origin", "null"), ("Access-Control-Request-Method", "PUT")],
-            Some((
-                204,
-                &[
-                    ("Access-Control-Allow-Origin", "null"),
-                    ("Access-Control-Allow-Methods", "PUT"),
-                ],
-            )),
-        );
-        let hop1 = x(
-            "PUT",
-            fin,
-            &[("Origin", "null")],
-            Some((200, &[("Access-Control-Allow-Origin", "null")])),
-        );
-        let f = flow(vec![(hop0, Some(pf0)), (hop1, Some(pf1.clone()))]);
-        assert_eq!(run_as(&f, Chromium, false), Decision::Allowed);
-        assert_eq!(run_as(&f, Safari, false), Decision::Allowed);
-        // Firefox asks with the page's origin: a static `null` (n-308-cross) blocks it, a
-        // reflecting server allows it (probe-variants); the recorded answer cannot tell.
-        assert!(matches!(
-            run_as(&f, Firefox, false),
-            Decision::Undecidable(Missing::PreflightOtherOrigin { hop: 1, .. })
-        ));
-        // Firefox's own recording shows its preflight with the page's origin answered `null`.
-        let mut own = pf1;
-        own.request.headers = [("Origin", PAGE), ("Access-Control-Request-Method", "PUT")]
-            .iter()
-            .map(|(n, v)| (n.as_bytes(), v.as_bytes()))
-            .collect();
-        let f = Flow {
-            hops: vec![
-                f.hops[0].clone(),
-                FlowHop {
-                    preflight: Some(own),
-                    ..f.hops[1].clone()
-                },
-            ],
-            ..f
+        let chain = |asked, acao| {
+            let hop1 = x(
+                "PUT",
+                fin,
+                &[("Origin", "null")],
+                Some((200, &[("Access-Control-Allow-Origin", "null")])),
+            );
+            flow(vec![
+                (hop0.clone(), Some(preflight(start, PAGE, PAGE))),
+                (hop1, Some(preflight(fin, asked, acao))),
+            ])
         };
-        assert_eq!(
-            reason(&f, Firefox, false),
-            Some("CORSAllowOriginNotMatchingOrigin")
-        );
+        // (the recorded preflight asked with, its ACAO, browser, reason; `None`: allowed)
+        let open = Some("open");
+        let cases = [
+            ("null", "null", Chromium, None),
+            ("null", "null", Safari, None),
+            ("null", "null", Firefox, open),
+            ("null", "*", Firefox, None),
+            (
+                PAGE,
+                "null",
+                Firefox,
+                Some("CORSAllowOriginNotMatchingOrigin"),
+            ),
+            (PAGE, PAGE, Firefox, None),
+            (PAGE, PAGE, Chromium, open),
+            (PAGE, "*", Chromium, None),
+        ];
+        for (asked, acao, b, want) in cases {
+            let d = run_as(&chain(asked, acao), b, false);
+            let got = match &d {
+                Decision::Allowed => None,
+                Decision::Undecidable(Missing::PreflightOtherOrigin { hop: 1, .. }) => open,
+                _ => reason(&chain(asked, acao), b, false),
+            };
+            assert_eq!(got, want, "{asked} {acao} {b:?}: {d:?}");
+        }
     }
 
     #[test]
