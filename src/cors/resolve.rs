@@ -822,8 +822,6 @@ fn contradicted(observed: &Observed, rec: &Recording, v: &BrowserVerdict) -> boo
     }
 }
 
-/// Decides that a block is unknown when the mode is ambiguous and nothing was observed: a
-/// no-cors request is not checked, and nothing on the wire tells the two apart.
 /// Leaves open every other browser the recorder's network answer allowed where that browser's
 /// HTTP cache may have held an answer for another origin ([`Resolver::cached_for_another_origin`]):
 /// taken from the cache, the request fails the CORS check (recorded: tests/data/probe-httpcache
@@ -847,6 +845,8 @@ fn unknown_if_cached_answer(
     }
 }
 
+/// Decides that a block is unknown when the mode is ambiguous and nothing was observed: a
+/// no-cors request is not checked, and nothing on the wire tells the two apart.
 fn unknown_if_mode_ambiguous(facts: &Facts, browsers: &mut PerBrowser<BrowserVerdict>) {
     if facts.mode != Mode::Ambiguous || facts.observed != Observed::NotObserved {
         return;
@@ -1126,6 +1126,7 @@ impl Absence {
     /// The export's flag holds for every hop of a flow (it comes from the input's flavour);
     /// the loss mark only on the hop whose request is missing, which is the flow's last (a
     /// redirect's preflight that was never followed ends it).
+    ///
     /// The HTTP cache matters only where the absence would otherwise be evidence: a capture's,
     /// or an export that leaves out blocked requests (chrome-har leaves out the ones its
     /// browser's cache answered too).
