@@ -228,10 +228,7 @@ fn is_cacheable(method: &str, r: &Response) -> bool {
         .to_ascii_lowercase();
     // RFC 9111 4.2.2: statuses cacheable by default (heuristic freshness).
     matches!(method, "GET" | "HEAD")
-        && matches!(
-            r.status,
-            200 | 203 | 204 | 206 | 300 | 301 | 308 | 404 | 405 | 410 | 414 | 501
-        )
+        && crate::cors::httpcache::HEURISTIC.contains(&r.status)
         && !cc.contains("no-store")
 }
 

@@ -19,7 +19,8 @@ pub(crate) const URLS: usize = 4096;
 
 /// Status codes a cache may store without explicit freshness (RFC 9110 §15.1, "heuristically
 /// cacheable").
-const HEURISTIC: [u16; 12] = [200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501];
+pub(crate) const HEURISTIC: [u16; 12] =
+    [200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501];
 
 /// A (client, URL) key, borrowed: hashed as the owned key's tuple is (each `str` in turn).
 #[derive(Hash)]
@@ -42,7 +43,7 @@ struct Stored {
 
 /// Per (client, URL): until when a stored response may answer a request without the network.
 pub(crate) struct HttpCacheHints {
-    fresh_until: hashbrown::HashMap<(Arc<str>, Box<str>), Stored, foldhash::fast::RandomState>,
+    stored: hashbrown::HashMap<(Arc<str>, Box<str>), Stored, foldhash::fast::RandomState>,
     order: VecDeque<(Arc<str>, Box<str>)>,
     cap: usize,
 }
@@ -50,7 +51,7 @@ pub(crate) struct HttpCacheHints {
 impl HttpCacheHints {
     pub(crate) fn new(cap: usize) -> Self {
         Self {
-            fresh_until: hashbrown::HashMap::default(),
+            stored: hashbrown::HashMap::default(),
             order: VecDeque::new(),
             cap: cap.max(1),
         }
@@ -73,21 +74,18 @@ impl HttpCacheHints {
                 until: x.time.saturating_add(lifetime),
                 for_origin: answered_origin(resp).map(Box::from),
             };
-            match self
-                .fresh_until
-                .get_mut(&UrlOf(&flow.client, &x.request.url))
-            {
+            match self.stored.get_mut(&UrlOf(&flow.client, &x.request.url)) {
                 Some(t) => *t = stored,
                 None => {
                     let key = (
                         flow.client.clone(),
                         Box::<str>::from(x.request.url.as_str()),
                     );
-                    self.fresh_until.insert(key.clone(), stored);
+                    self.stored.insert(key.clone(), stored);
                     self.order.push_back(key);
                     while self.order.len() > self.cap {
                         if let Some(old) = self.order.pop_front() {
-                            self.fresh_until.remove(&old);
+                            self.stored.remove(&old);
                         }
                     }
                 }
@@ -116,10 +114,10 @@ impl HttpCacheHints {
     }
 
     fn fresh(&self, client: &str, url: &str, at: Micros) -> Option<&Stored> {
-        if self.fresh_until.is_empty() {
+        if self.stored.is_empty() {
             return None;
         }
-        self.fresh_until
+        self.stored
             .get(&UrlOf(client, url))
             .filter(|s| at < s.until)
     }

@@ -261,13 +261,14 @@ impl Resolver {
     /// What an earlier response to the flow's first URL allows (escaped; empty: no origin),
     /// where it is still fresh in the HTTP cache, stored without `Vary: Origin`, and does not
     /// allow this flow's Origin, though the recorder sent the request to the server.
-    fn cached_for_another_origin(&self, flow: &Flow) -> Option<String> {
+    /// `first_read`: the flow's first request's headers as read once for the flow.
+    fn cached_for_another_origin(&self, flow: &Flow, first_read: &FirstRequest) -> Option<String> {
         let first = flow.first();
         if !first.sent {
             return None;
         }
+        let origin = crate::model::trim_http_ws(first_read.first_line(Read::Origin)?);
         let req = &first.exchange.request;
-        let origin = crate::model::trim_http_ws(req.headers.first("origin")?);
         self.http_cache
             .answer_for_another_origin(&flow.client, &req.url, first.exchange.time, origin)
             .map(crate::model::escape_bytes)
@@ -288,7 +289,7 @@ impl Resolver {
         // Read before this flow's own responses are kept (no-cors ones too: a cached opaque
         // response can answer a later CORS request).
         let absence = Absence::of(flow, &self.http_cache);
-        let cached_elsewhere = self.cached_for_another_origin(flow);
+        let cached_elsewhere = self.cached_for_another_origin(flow, &first);
         self.http_cache.record(flow);
         if absence == Absence::MaybeCached && facts.observed == Observed::Dropped {
             // An export that leaves out blocked requests leaves out cached ones too.
@@ -1644,6 +1645,11 @@ impl<'h> FirstRequest<'h> {
         self.first[name as usize].is_some()
     }
 
+    /// The first line's value, untrimmed ([`crate::model::Headers::first`]).
+    fn first_line(&self, name: Read) -> Option<&'h [u8]> {
+        self.first[name as usize].map(|(value, _)| value)
+    }
+
     /// The value when the name has one line, trimmed, as bytes (no UTF-8 check).
     fn one_line(&self, name: Read) -> Option<&'h [u8]> {
         match self.first[name as usize]? {
@@ -2147,6 +2153,7 @@ mod tests {
                 // Asked again: the text checked the first time.
                 proptest::prop_assert_eq!(first.str(read), header_str(&headers, name));
                 proptest::prop_assert_eq!(first.has(read), headers.get_all(name).next().is_some());
+                proptest::prop_assert_eq!(first.first_line(read), headers.first(name));
                 let lines: Vec<&[u8]> = headers.get_all(name).collect();
                 proptest::prop_assert_eq!(
                     first.one_line(read),
@@ -2229,6 +2236,9 @@ mod tests {
         }
     }
 
+    /// A Chromium User-Agent: the recorder of the lone preflights below.
+    const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
+
     /// A capture's PATCH missing after a preflight that passes only uncredentialed (exact
     /// `Allow-Origin`, no `Allow-Credentials`), by what the absence shows (`Absence`): on a
     /// capture without loss the browser never sent it, and only a credentialed request
@@ -2237,7 +2247,6 @@ mod tests {
     /// and the verdict stays open, with the note saying why.
     #[test]
     fn a_missing_request_is_evidence_only_without_loss() {
-        const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
         // (absence_may_be_loss, absence_is_no_evidence, verdict, credentials, note)
         let cases: [(bool, bool, Verdict, Credentials, &str); 3] = [
             (
@@ -2312,7 +2321,6 @@ mod tests {
     /// out blocked and cached requests alike, reads the same.
     #[test]
     fn a_missing_request_the_http_cache_may_have_answered() {
-        const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
         let sec = 1_000_000;
         // (flavour, the earlier response's Cache-Control, its age then, verdict, note)
         let cases = [
