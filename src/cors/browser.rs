@@ -164,6 +164,10 @@ pub struct Profile {
     /// `null`, so an `Access-Control-Allow-Origin: null` there does not match (probe recording
     /// `n-308-cross`, tests/data/novel).
     pub redirect_preflight_keeps_page_origin: bool,
+    /// Firefox and WebKit preflight every hop after a redirect of a preflighted request, even
+    /// one a `303` (or `301`/`302` of a `POST`) turned into a plain `GET`; Chromium preflights a
+    /// hop only for its own method and headers (difference `redirect-keeps-preflight`).
+    pub redirect_keeps_preflight: bool,
     pub head: HeadRules,
 }
 
@@ -197,6 +201,7 @@ static CHROMIUM: Profile = Profile {
     network_error_is_cors_error: false,
     font_loads_use_cors: true,
     redirect_preflight_keeps_page_origin: false,
+    redirect_keeps_preflight: false,
     head: HeadRules {
         keeps_space_before_colon: true,
         max_head_accepted: 262_144,
@@ -236,6 +241,7 @@ static FIREFOX: Profile = Profile {
     network_error_is_cors_error: true,
     font_loads_use_cors: true,
     redirect_preflight_keeps_page_origin: true,
+    redirect_keeps_preflight: true,
     head: HeadRules {
         keeps_space_before_colon: false,
         max_head_accepted: 393_216,
@@ -275,6 +281,7 @@ static SAFARI: Profile = Profile {
     network_error_is_cors_error: false,
     font_loads_use_cors: false,
     redirect_preflight_keeps_page_origin: false,
+    redirect_keeps_preflight: true,
     head: HeadRules {
         keeps_space_before_colon: false,
         max_head_accepted: 65_537,
@@ -503,6 +510,14 @@ pub(crate) const DIFFERENCES: &[Difference] = &[
         firefox: "sent with the page's origin (the request itself carries `null`): a static `null` does not match (CORSAllowOriginNotMatchingOrigin), a reflected origin does; so an answer recorded for the other Origin decides only where it is `*`",
         safari: "sent with `Origin: null`",
         source: "probe recordings n-308-cross (tests/data/novel, a static `null`) and r-307-put-cross-origin-reflect (tests/data/probe-variants, reflected); Fetch #http-redirect-fetch",
+    },
+    Difference {
+        id: "redirect-keeps-preflight",
+        topic: "a preflighted request redirected (`DELETE` or `POST` answered `303`, `POST` answered `301`/`302`: a plain `GET` follows)",
+        chromium: "the `GET` is sent without a preflight (a preflight only for its own method and headers)",
+        firefox: "preflighted again (`Access-Control-Request-Method: GET`, the dropped body headers not announced)",
+        safari: "preflighted again, announcing the original request's headers (`Access-Control-Request-Headers: content-type` though the `GET` carries none)",
+        source: "probe recordings tests/data/probe-redirect-preflight (rp-delete-303-*, rp-post-json-303-*, rp-post-json-302-api2-*) and tests/data/probe-variants2 r-301-post-json; Fetch #http-redirect-fetch (request-body-header names removed), #main-fetch (a preflight only for an unsafe method or names)",
     },
     Difference {
         id: "head-space-before-colon",

@@ -596,6 +596,9 @@ struct Walk<'a> {
     request_origin: &'a str,
     tainted: bool,
     any_cross: bool,
+    /// This browser needed a preflight on an earlier hop (difference
+    /// `redirect-keeps-preflight`).
+    preflighted: bool,
 }
 
 /// Decides the flow by walking its hops in order (`#main-fetch`, `#http-redirect-fetch`): each
@@ -605,6 +608,7 @@ fn run(flow: &Flow, cx: &Context, ev: &mut Evaluation) -> Decision {
         request_origin: cx.page_origin,
         tainted: false,
         any_cross: false,
+        preflighted: false,
     };
     for i in 0..flow.hops.len() {
         match walk_hop(flow, cx, ev, &mut walk, i) {
@@ -635,10 +639,17 @@ fn walk_hop(
     let cross = walk.tainted || !page_origin_hop(cx, i, &req.url);
     let (names, need) = if cross {
         walk.any_cross = true;
-        announce(cx, hop, i, walk.request_origin)?
+        let redirected = Redirected {
+            after_preflight: walk.preflighted,
+            body_dropped: i > 0
+                && !hop.sent
+                && flow.hops[i - 1].exchange.request.method != req.method,
+        };
+        announce(cx, hop, i, walk.request_origin, redirected)?
     } else {
         (Names::default(), false)
     };
+    walk.preflighted |= need;
     ev.needed_preflight.push(need);
     // Kept in the evaluation and borrowed from there: the list can be thousands long.
     ev.unsafe_names.push(names);
@@ -712,16 +723,36 @@ fn response_as_read<'a>(
     }
 }
 
+/// What the redirects before a hop leave on it.
+#[derive(Clone, Copy)]
+struct Redirected {
+    /// This browser preflighted an earlier hop.
+    after_preflight: bool,
+    /// The hop was not sent and a redirect changed its method (a `303`, or a `301`/`302` of a
+    /// `POST`): its body went, and with it the body's headers (Fetch `#http-redirect-fetch`
+    /// removes the request-body-header names), whatever the recorder's preflight announced.
+    body_dropped: bool,
+}
+
+/// Fetch's request-body-header names, which a redirect that drops the body removes.
+const REQUEST_BODY_HEADERS: [&str; 4] = [
+    "content-encoding",
+    "content-language",
+    "content-location",
+    "content-type",
+];
+
 /// Decides what a cross-origin hop announces and whether it needs a preflight: the unsafe
-/// header names this browser would list, and a preflight for an unsafe method or name (or
-/// the recorder's own recorded one). `Err` where the browser never gets that far: a font it
-/// loads without CORS, a scheme CORS does not serve.
+/// header names this browser would list, and a preflight for an unsafe method or name, the
+/// recorder's own recorded one, or (Firefox, WebKit) one on an earlier hop. `Err` where the
+/// browser never gets that far: a font it loads without CORS, a scheme CORS does not serve.
 #[allow(clippy::result_large_err)]
 fn announce(
     cx: &Context,
     hop: &crate::model::FlowHop,
     i: usize,
     request_origin: &str,
+    redirected: Redirected,
 ) -> Result<(Names, bool), Decision> {
     let req = &hop.exchange.request;
     if cx.is_font && !cx.browser.profile().font_loads_use_cors {
@@ -746,9 +777,24 @@ fn announce(
         value_encoding(cx, &hop.exchange),
         cx.names_memo.map(|m| (m, i)),
     );
+    // WebKit's preflight of such a hop announces the original request's body headers, which
+    // the hop itself no longer carries (difference `redirect-keeps-preflight`): they are not
+    // another browser's.
+    let body_header = |n: &String| {
+        REQUEST_BODY_HEADERS
+            .iter()
+            .any(|b| n.eq_ignore_ascii_case(b))
+    };
+    let names =
+        if redirected.body_dropped && cx.browser != cx.recorder && names.iter().any(body_header) {
+            Names::new(names.iter().filter(|n| !body_header(n)).cloned().collect())
+        } else {
+            names
+        };
     let need = !is_safelisted_method(&req.method)
         || !names.is_empty()
-        || (hop.preflight.is_some() && cx.browser == cx.recorder);
+        || (hop.preflight.is_some() && cx.browser == cx.recorder)
+        || (redirected.after_preflight && cx.browser.profile().redirect_keeps_preflight);
     Ok((names, need))
 }
 
@@ -959,10 +1005,13 @@ fn uncached_preflight(
         .get(i)
         .copied()
         .unwrap_or(false);
-    if cx.browser != cx.recorder && recorder_passed && same_request {
+    // Getting past a hop it needed no preflight for (Chromium, after a redirect that left a
+    // plain `GET`) says nothing of how the server answers one.
+    let recorder_needed = recorder_needed(cx, i, req);
+    if cx.browser != cx.recorder && recorder_passed && recorder_needed && same_request {
         // Same preflight request, same server: the same answer.
         Ok(())
-    } else if cx.browser != cx.recorder && !recorder_needed(cx, i, req) {
+    } else if cx.browser != cx.recorder && !recorder_needed {
         Err(Decision::Undecidable(Missing::PreflightNotSentByRecorder {
             hop: i,
             why: why_preflight(cx.browser, names, &req.method),
@@ -1056,6 +1105,8 @@ fn recorder_needed(cx: &Context, hop: usize, req: &Request) -> bool {
 fn why_preflight(browser: Browser, names: &[String], method: &str) -> String {
     if !is_safelisted_method(method) {
         format!("{browser} preflights method {method}")
+    } else if names.is_empty() {
+        format!("{browser} preflights every request a preflighted one is redirected to")
     } else {
         format!(
             "{browser} does not safelist request header(s) {}",
@@ -2580,6 +2631,98 @@ mod tests {
         }
     }
 
+    /// Row `redirect-keeps-preflight`: a preflighted `DELETE` answered `303`, and a plain `GET`
+    /// follows within the API (probe recording `rp-delete-303-*`). From Chromium's recording
+    /// (the `GET` sent without a preflight) Firefox and Safari would have preflighted it, and
+    /// nothing shows the answer; from a recording of theirs (the `GET`'s preflight recorded,
+    /// the `GET` not sent) Chromium would have sent it, and its answer is missing.
+    #[test]
+    fn difference_redirect_keeps_preflight() {
+        let b = "http://api.test:8081/b";
+        let pf = |url: &str, method: &str, acrh: Option<&str>, status: u16| {
+            let mut req = vec![("Origin", PAGE), ("Access-Control-Request-Method", method)];
+            req.extend(acrh.map(|h| ("Access-Control-Request-Headers", h)));
+            let resp: &[(&str, &str)] = if status == 204 {
+                &[
+                    ("Access-Control-Allow-Origin", PAGE),
+                    ("Access-Control-Allow-Methods", "GET, DELETE"),
+                    ("Access-Control-Allow-Headers", "Content-Type"),
+                ]
+            } else {
+                &[]
+            };
+            x("OPTIONS", url, &req, Some((status, resp)))
+        };
+        let hop0 = |method| {
+            x(
+                method,
+                API,
+                &[("Origin", PAGE)],
+                Some((
+                    303,
+                    &[("Location", b), ("Access-Control-Allow-Origin", PAGE)],
+                )),
+            )
+        };
+        let get = x(
+            "GET",
+            b,
+            &[("Origin", PAGE)],
+            Some((200, &[("Access-Control-Allow-Origin", PAGE)])),
+        );
+        // Chromium's recording: the GET went out without a preflight.
+        let chromium = flow(vec![
+            (hop0("DELETE"), Some(pf(API, "DELETE", None, 204))),
+            (get, None),
+        ]);
+        // A recording of Firefox's (no names announced) or WebKit's (the POST's Content-Type
+        // announced) whose second preflight failed: the GET was never sent.
+        let other = |recorder: Browser, method, acrh| {
+            let mut f = flow(vec![
+                (hop0(method), Some(pf(API, method, None, 204))),
+                (
+                    x("GET", b, &[("Origin", PAGE)], None),
+                    Some(pf(b, "GET", acrh, 405)),
+                ),
+            ]);
+            f.hops[1].sent = false;
+            (recorder, f)
+        };
+        let cases = [
+            ((Chromium, chromium.clone()), Chromium, "allowed"),
+            ((Chromium, chromium.clone()), Firefox, "open"),
+            ((Chromium, chromium), Safari, "open"),
+            (other(Firefox, "DELETE", None), Firefox, "blocked"),
+            (other(Firefox, "DELETE", None), Chromium, "open"),
+            (
+                other(Safari, "POST", Some("content-type")),
+                Safari,
+                "blocked",
+            ),
+            (
+                other(Safari, "POST", Some("content-type")),
+                Chromium,
+                "open",
+            ),
+            (other(Safari, "POST", Some("content-type")), Firefox, "open"),
+        ];
+        for ((recorder, f), b, want) in cases {
+            let cache = PreflightCache::new(b);
+            let cx = Context {
+                recorder,
+                ..plain_cx(b, false, &cache, None)
+            };
+            let d = evaluate(&f, &cx).decision;
+            let got = match &d {
+                Decision::Allowed => "allowed",
+                Decision::Blocked(_) => "blocked",
+                Decision::Undecidable(_) => "open",
+                Decision::NotCors(_) => "not-cors",
+            };
+            assert_eq!(got, want, "{recorder:?} recording, {b:?}: {d:?}");
+        }
+    }
+
     #[test]
     fn every_difference_row_has_a_test() {
         let tested = [
@@ -2595,6 +2738,7 @@ mod tests {
             "redirect-credentials",
             "font-cors",
             "redirect-preflight-origin",
+            "redirect-keeps-preflight",
             "acao-lines-http2",
             "acao-whitespace-http2",
             // Tested in `headview` and through the probe recordings (tests/truth.rs).
@@ -2649,6 +2793,7 @@ mod tests {
                 request_origin: PAGE,
                 tainted: false,
                 any_cross: false,
+                preflighted: false,
             };
             let resp = hop.response.as_ref().unwrap();
             let followed = follow_redirect(&f, &cx(Chromium, &cache, &[]), &mut walk, 0, resp, to);
