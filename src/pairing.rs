@@ -401,9 +401,17 @@ impl Pairer {
 
     /// Whether the preflight `a` can be the one of request `b`.
     fn origins_compatible(a: &Exchange, b: &Exchange) -> bool {
+        Self::fits_request(a, b, false)
+    }
+
+    /// [`Self::origins_compatible`], for a request `b` a redirect turned into a `GET` when
+    /// `body_dropped`: WebKit's preflight of it still announces the body headers (`content-type`)
+    /// of the request before the redirect, which `b` no longer carries (recorded:
+    /// tests/data/probe-redirect-preflight `rq-post-json-303-*`).
+    fn fits_request(a: &Exchange, b: &Exchange, body_dropped: bool) -> bool {
         (same_origin_header(&a.request.headers, &b.request.headers)
             || page_origin_for_null(&a.request.headers, &b.request.headers))
-            && Self::announced_headers_sent(a, b)
+            && Self::announced_headers_sent(a, b, body_dropped)
     }
 
     /// A preflight `pf` only guarded a request that carries every header it announced: a
@@ -411,17 +419,25 @@ impl Pairer {
     /// Checked on captures only, which show every header sent (a HAR may list provisional
     /// headers); without it, a preflight whose request never followed was paired with the next
     /// request to the URL that needed none (tests/data/probe-reqside `ev-fail-*`).
-    fn announced_headers_sent(pf: &Exchange, actual: &Exchange) -> bool {
+    fn announced_headers_sent(pf: &Exchange, actual: &Exchange, body_dropped: bool) -> bool {
         if pf.flavour.is_har() || actual.flavour.is_har() {
             return true;
         }
-        announced_all_sent(&pf.request.headers, &actual.request.headers)
+        announced_all_sent(&pf.request.headers, &actual.request.headers, body_dropped)
     }
 
     /// The unclaimed preflight for `actual` (at `slot`), searched from `from` to `to` in time,
     /// nearest first, skipping a preflight that another unclaimed request is nearer to. In a
     /// time-ordered input, the earliest preflight whose times fit the request's instead.
-    fn find_preflight(&self, slot: Slot, from: Micros, to: Micros) -> Option<Slot> {
+    /// `body_dropped`: the request is a redirect's next hop whose method the redirect changed
+    /// ([`Self::fits_request`]).
+    fn find_preflight(
+        &self,
+        slot: Slot,
+        from: Micros,
+        to: Micros,
+        body_dropped: bool,
+    ) -> Option<Slot> {
         let a = self.get(&slot)?;
         if self.opts.time_ordered {
             // The request at `slot` is the earliest unclaimed one (time-ordered inputs are
@@ -435,7 +451,7 @@ impl Pairer {
                     self.get(s).is_some_and(|p| {
                         !p.claimed
                             && p.preflight_for.as_deref() == Some(a.x.request.method.as_str())
-                            && Self::origins_compatible(&p.x, &a.x)
+                            && Self::fits_request(&p.x, &a.x, body_dropped)
                             && times_fit(&p.x, &a.x, self.opts.lookahead)
                             && !self.follows_another_preflight(*s, &p.x, &a.x)
                     })
@@ -464,7 +480,7 @@ impl Pairer {
                 continue;
             }
             if p.preflight_for.as_deref() != Some(a.x.request.method.as_str())
-                || !Self::origins_compatible(&p.x, &a.x)
+                || !Self::fits_request(&p.x, &a.x, body_dropped)
             {
                 continue;
             }
@@ -626,12 +642,15 @@ impl Pairer {
         // goes round the loop (carried with it, the 560-byte exchange was copied each turn).
         let mut given = preflight;
         let mut current = Some(slot);
+        // Whether the redirect to `current` changed the method (`Self::fits_request`).
+        let mut body_dropped = false;
         while let Some(s) = current.take() {
             let pf = given.take().or_else(|| {
                 let ps = self.find_preflight(
                     s,
                     s.0.saturating_sub(self.opts.follow_window),
                     s.0.saturating_add(self.opts.lookahead),
+                    body_dropped,
                 )?;
                 self.remove(ps).map(|p| p.x)
             });
@@ -655,6 +674,9 @@ impl Pairer {
                 _ => None,
             };
             current = next;
+            body_dropped = next
+                .and_then(|n| self.get(&n))
+                .is_some_and(|n| n.x.request.method != pending.x.request.method);
             hops.push(FlowHop {
                 exchange: pending.x,
                 sent: true,
@@ -679,7 +701,12 @@ impl Pairer {
 
 /// Whether every name of the preflight's `Access-Control-Request-Headers` (its joined value,
 /// `get_joined`, split at commas) is among the `sent` header names.
-fn announced_all_sent(preflight: &crate::model::Headers, sent: &crate::model::Headers) -> bool {
+/// With `body_dropped`, a request-body header announced counts as sent ([`Pairer::fits_request`]).
+fn announced_all_sent(
+    preflight: &crate::model::Headers,
+    sent: &crate::model::Headers,
+    body_dropped: bool,
+) -> bool {
     // Read line by line without joining: a line's own commas and the joint split alike.
     let announced = preflight
         .get_all("access-control-request-headers")
@@ -690,6 +717,9 @@ fn announced_all_sent(preflight: &crate::model::Headers, sent: &crate::model::He
     // past those a name set is built once, so a hostile list stays linear.
     let mut set = None;
     announced.enumerate().all(|(i, n)| {
+        if body_dropped && crate::model::is_request_body_header(n) {
+            return true;
+        }
         if i < crate::model::NameSet::SCAN {
             return sent.iter().any(|(name, _)| name.eq_ignore_ascii_case(n));
         }
@@ -895,7 +925,7 @@ mod tests {
             let pf = lines("Access-Control-Request-Headers", &acrh);
             let sent: Headers = sent.iter().map(|n| (n.as_bytes(), &b"1"[..])).collect();
             proptest::prop_assert_eq!(
-                announced_all_sent(&pf, &sent),
+                announced_all_sent(&pf, &sent, false),
                 announced_all_sent_joined(&pf, &sent)
             );
         }
@@ -1198,6 +1228,50 @@ mod tests {
         let (flows, _) = run(vec![pf, with], PairingOptions::default());
         assert_eq!(flows.len(), 1);
         assert!(flows[0].first().preflight.is_some() && flows[0].first().sent);
+    }
+
+    /// WebKit preflights the `GET` a `303` made of a `POST` of JSON announcing `content-type`,
+    /// which the `GET` no longer carries (tests/data/probe-redirect-preflight
+    /// `rq-post-json-303-*`): that preflight is the redirected hop's. Without the redirect, a
+    /// preflight announcing `content-type` stays apart from a later `GET` without it.
+    #[test]
+    fn a_redirect_that_dropped_the_body_pairs_with_a_preflight_announcing_its_headers() {
+        let (a, b) = ("http://b.test/a", "http://b.test/b");
+        let origin = ("Origin", "http://a.test");
+        let pf = |t, url, method| {
+            let mut p = at(
+                t,
+                "OPTIONS",
+                url,
+                &[origin, ("Access-Control-Request-Method", method)],
+            );
+            p.request
+                .headers
+                .push(b"Access-Control-Request-Headers", b"content-type");
+            p
+        };
+        let mut post = at(
+            1_000,
+            "POST",
+            a,
+            &[origin, ("Content-Type", "application/json")],
+        );
+        post.response = Some(Response {
+            status: 303,
+            status_text: String::new(),
+            headers: [("Location", "/b")].into_iter().collect(),
+        });
+        let get = at(3_000, "GET", b, &[origin]);
+        let xs = vec![pf(0, a, "POST"), post, pf(2_000, b, "GET"), get.clone()];
+        let (flows, _) = run(xs, PairingOptions::default());
+        assert_eq!(flows.len(), 1, "{flows:#?}");
+        assert_eq!(flows[0].hops.len(), 2);
+        assert!(flows[0]
+            .hops
+            .iter()
+            .all(|h| h.preflight.is_some() && h.sent));
+        let (flows, _) = run(vec![pf(2_000, b, "GET"), get], PairingOptions::default());
+        assert_eq!(flows.len(), 2, "the preflight stays alone: {flows:#?}");
     }
 
     #[test]

@@ -168,6 +168,9 @@ pub struct Profile {
     /// one a `303` (or `301`/`302` of a `POST`) turned into a plain `GET`; Chromium preflights a
     /// hop only for its own method and headers (difference `redirect-keeps-preflight`).
     pub redirect_keeps_preflight: bool,
+    /// WebKit's preflight of such a hop still announces the unsafe body headers (`content-type`)
+    /// of the request before the redirect, which the hop itself no longer carries.
+    pub redirect_preflight_announces_dropped_body_headers: bool,
     pub head: HeadRules,
 }
 
@@ -202,6 +205,7 @@ static CHROMIUM: Profile = Profile {
     font_loads_use_cors: true,
     redirect_preflight_keeps_page_origin: false,
     redirect_keeps_preflight: false,
+    redirect_preflight_announces_dropped_body_headers: false,
     head: HeadRules {
         keeps_space_before_colon: true,
         max_head_accepted: 262_144,
@@ -242,6 +246,7 @@ static FIREFOX: Profile = Profile {
     font_loads_use_cors: true,
     redirect_preflight_keeps_page_origin: true,
     redirect_keeps_preflight: true,
+    redirect_preflight_announces_dropped_body_headers: false,
     head: HeadRules {
         keeps_space_before_colon: false,
         max_head_accepted: 393_216,
@@ -282,6 +287,7 @@ static SAFARI: Profile = Profile {
     font_loads_use_cors: false,
     redirect_preflight_keeps_page_origin: false,
     redirect_keeps_preflight: true,
+    redirect_preflight_announces_dropped_body_headers: true,
     head: HeadRules {
         keeps_space_before_colon: false,
         max_head_accepted: 65_537,
@@ -516,8 +522,8 @@ pub(crate) const DIFFERENCES: &[Difference] = &[
         topic: "a preflighted request redirected (`DELETE` or `POST` answered `303`, `POST` answered `301`/`302`: a plain `GET` follows)",
         chromium: "the `GET` is sent without a preflight (a preflight only for its own method and headers)",
         firefox: "preflighted again (`Access-Control-Request-Method: GET`, the dropped body headers not announced)",
-        safari: "preflighted again, announcing the original request's headers (`Access-Control-Request-Headers: content-type` though the `GET` carries none)",
-        source: "probe recordings tests/data/probe-redirect-preflight (rp-delete-303-*, rp-post-json-303-*, rp-post-json-302-api2-*) and tests/data/probe-variants2 r-301-post-json; Fetch #http-redirect-fetch (request-body-header names removed), #main-fetch (a preflight only for an unsafe method or names)",
+        safari: "preflighted again, announcing the original request's headers (`Access-Control-Request-Headers: content-type` though the `GET` carries none): an answer that does not allow them blocks it (HeaderNotAllowedByAllowHeaders) where Firefox is allowed",
+        source: "probe recordings tests/data/probe-redirect-preflight (rp-delete-303-*, rp-post-json-303-*, rp-post-json-302-api2-*, rq-post-json-303-no-acah) and tests/data/probe-variants2 r-301-post-json; Fetch #http-redirect-fetch (request-body-header names removed), #main-fetch (a preflight only for an unsafe method or names)",
     },
     Difference {
         id: "head-space-before-colon",

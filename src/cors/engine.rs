@@ -637,13 +637,21 @@ fn walk_hop(
     let hop = &flow.hops[i];
     let req = &hop.exchange.request;
     let cross = walk.tainted || !page_origin_hop(cx, i, &req.url);
+    // A redirect that changed the method (a `303`, or a `301`/`302` of a `POST`) dropped the
+    // body, and with it the body's headers (Fetch `#http-redirect-fetch`); WebKit's preflight
+    // still announces those this browser judged on the hop before.
+    let body_dropped = i > 0 && flow.hops[i - 1].exchange.request.method != req.method;
+    let carries_body_headers = body_dropped
+        && cx
+            .browser
+            .profile()
+            .redirect_preflight_announces_dropped_body_headers;
     let (names, need) = if cross {
         walk.any_cross = true;
         let redirected = Redirected {
             after_preflight: walk.preflighted,
-            body_dropped: i > 0
-                && !hop.sent
-                && flow.hops[i - 1].exchange.request.method != req.method,
+            body_dropped,
+            announced_before: carries_body_headers.then(|| &*ev.unsafe_names[i - 1]),
         };
         announce(cx, hop, i, walk.request_origin, redirected)?
     } else {
@@ -656,6 +664,18 @@ fn walk_hop(
     if cross && !hop.sent && cx.browser != cx.recorder {
         let pf = hop.preflight.as_ref();
         let (names, origin) = (&ev.unsafe_names[i], preflight_origin(cx, walk));
+        // Carried body headers were judged by their values on the hop before, where they show.
+        let visible: Vec<String>;
+        let names = if carries_body_headers {
+            visible = names
+                .iter()
+                .filter(|n| !crate::model::is_request_body_header(n.as_bytes()))
+                .cloned()
+                .collect();
+            &visible[..]
+        } else {
+            names
+        };
         if let Some(why) = counterfactual::hidden_value_open(cx, pf, &req.method, names, origin, i)
         {
             return Err(Decision::Undecidable(Missing::ValueNotVisible {
@@ -725,22 +745,16 @@ fn response_as_read<'a>(
 
 /// What the redirects before a hop leave on it.
 #[derive(Clone, Copy)]
-struct Redirected {
+struct Redirected<'a> {
     /// This browser preflighted an earlier hop.
     after_preflight: bool,
-    /// The hop was not sent and a redirect changed its method (a `303`, or a `301`/`302` of a
-    /// `POST`): its body went, and with it the body's headers (Fetch `#http-redirect-fetch`
-    /// removes the request-body-header names), whatever the recorder's preflight announced.
+    /// A redirect changed the hop's method: its body went, and with it the body's headers
+    /// (Fetch `#http-redirect-fetch` removes the request-body-header names).
     body_dropped: bool,
+    /// The names this browser announced on the hop before, where its preflight still
+    /// announces their body headers (WebKit, difference `redirect-keeps-preflight`).
+    announced_before: Option<&'a [String]>,
 }
-
-/// Fetch's request-body-header names, which a redirect that drops the body removes.
-const REQUEST_BODY_HEADERS: [&str; 4] = [
-    "content-encoding",
-    "content-language",
-    "content-location",
-    "content-type",
-];
 
 /// Decides what a cross-origin hop announces and whether it needs a preflight: the unsafe
 /// header names this browser would list, and a preflight for an unsafe method or name, the
@@ -777,17 +791,28 @@ fn announce(
         value_encoding(cx, &hop.exchange),
         cx.names_memo.map(|m| (m, i)),
     );
-    // WebKit's preflight of such a hop announces the original request's body headers, which
-    // the hop itself no longer carries (difference `redirect-keeps-preflight`): they are not
-    // another browser's.
-    let body_header = |n: &String| {
-        REQUEST_BODY_HEADERS
-            .iter()
-            .any(|b| n.eq_ignore_ascii_case(b))
-    };
+    // After a redirect that dropped the body, the body's headers a recorded preflight of an
+    // unsent hop announced are the recorder's own (WebKit announces the request's before the
+    // redirect; difference `redirect-keeps-preflight`), not another browser's; WebKit adds
+    // its own from the hop before.
+    let body_header = |n: &&String| crate::model::is_request_body_header(n.as_bytes());
+    let foreign = redirected.body_dropped && !hop.sent && cx.browser != cx.recorder;
+    let carried = redirected
+        .announced_before
+        .unwrap_or(&[])
+        .iter()
+        .filter(body_header);
     let names =
-        if redirected.body_dropped && cx.browser != cx.recorder && names.iter().any(body_header) {
-            Names::new(names.iter().filter(|n| !body_header(n)).cloned().collect())
+        if (foreign && names.iter().any(|n| body_header(&n))) || carried.clone().next().is_some() {
+            let mut kept: Vec<String> = names
+                .iter()
+                .filter(|n| !(foreign && body_header(n)))
+                .chain(carried)
+                .cloned()
+                .collect();
+            kept.sort();
+            kept.dedup();
+            Names::new(kept)
         } else {
             names
         };
@@ -2688,7 +2713,49 @@ mod tests {
             f.hops[1].sent = false;
             (recorder, f)
         };
+        // Firefox's recording of a POST of JSON answered 303, whose GET's preflight (no names
+        // announced) was allowed for GET only: WebKit's announces `content-type` and is
+        // refused (rq-post-json-303-no-acah).
+        let firefox_post = {
+            let post = x(
+                "POST",
+                API,
+                &[("Origin", PAGE), ("Content-Type", "application/json")],
+                Some((
+                    303,
+                    &[("Location", b), ("Access-Control-Allow-Origin", PAGE)],
+                )),
+            );
+            let get_only = x(
+                "OPTIONS",
+                b,
+                &[("Origin", PAGE), ("Access-Control-Request-Method", "GET")],
+                Some((
+                    204,
+                    &[
+                        ("Access-Control-Allow-Origin", PAGE),
+                        ("Access-Control-Allow-Methods", "GET"),
+                    ],
+                )),
+            );
+            let get = x(
+                "GET",
+                b,
+                &[("Origin", PAGE)],
+                Some((200, &[("Access-Control-Allow-Origin", PAGE)])),
+            );
+            (
+                Firefox,
+                flow(vec![
+                    (post, Some(pf(API, "POST", Some("content-type"), 204))),
+                    (get, Some(get_only)),
+                ]),
+            )
+        };
         let cases = [
+            (firefox_post.clone(), Firefox, "allowed"),
+            (firefox_post.clone(), Safari, "blocked"),
+            (firefox_post, Chromium, "allowed"),
             ((Chromium, chromium.clone()), Chromium, "allowed"),
             ((Chromium, chromium.clone()), Firefox, "open"),
             ((Chromium, chromium), Safari, "open"),

@@ -426,6 +426,22 @@ pub(crate) const fn byte_table(alnum: bool, controls: bool, listed: &[u8]) -> [b
     t
 }
 
+/// Fetch's request-body-header names: a redirect that changes the method (a `303`, or a
+/// `301`/`302` of a `POST`) drops the body and these with it (`#http-redirect-fetch`).
+pub(crate) const REQUEST_BODY_HEADERS: [&str; 4] = [
+    "content-encoding",
+    "content-language",
+    "content-location",
+    "content-type",
+];
+
+/// Whether `name` is one of [`REQUEST_BODY_HEADERS`].
+pub(crate) fn is_request_body_header(name: &[u8]) -> bool {
+    REQUEST_BODY_HEADERS
+        .iter()
+        .any(|b| name.eq_ignore_ascii_case(b.as_bytes()))
+}
+
 /// HTTP whitespace (SP, HT, CR, LF) trimmed from both ends, as header parsing does.
 pub(crate) fn trim_http_ws(v: &[u8]) -> &[u8] {
     let is_ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
