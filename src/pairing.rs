@@ -578,8 +578,7 @@ impl Pairer {
         fits: impl Fn(&Pending) -> bool,
     ) -> Option<Slot> {
         let location = resp.location()?;
-        let target = crate::origin::resolve_location(&from.request.url, &location)?;
-        let target = target.to_string();
+        let target = crate::origin::redirect_request_url(&from.request.url, &location)?;
         self.candidates(&from.client, &target)
             .filter(|s| {
                 s.0 >= from.time && s.0 <= from.time.saturating_add(self.opts.follow_window)

@@ -36,7 +36,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::cors::origin::resolve_location;
+use crate::cors::origin::redirect_request_url;
 use crate::cors::ALL_BROWSERS;
 use crate::fnv::fnv1a;
 use crate::split::{output_error, SplitError};
@@ -231,7 +231,7 @@ fn facts(entry: &RawValue) -> EntryFacts {
     if let Some(u) = &url {
         f.redirects = targets
             .iter()
-            .filter_map(|t| resolve_location(u, t).map(|t| t.to_string()))
+            .filter_map(|t| redirect_request_url(u, t))
             .collect();
     }
     f.url = url;
