@@ -767,6 +767,32 @@ fn redirected_preflighted_requests_in_three_browsers() {
     );
 }
 
+/// The origin families from two pages (`tests/data/probe-origins`, see its README):
+/// allow-listing, reflecting and static servers answering the page and a page of another site,
+/// credentialed and preflighted, over plain HTTP and TLS + HTTP/2. The DevTools HAR decides
+/// every browser exactly.
+#[test]
+fn origin_families_from_two_pages_in_three_browsers() {
+    let inputs: Minimums = &[
+        ("devtools.har.gz", [24, 24, 24]),
+        ("capture.pcap.gz", [20, 20, 20]),
+        ("capture-firefox.pcap.gz", [20, 20, 20]),
+        ("capture-webkit.pcap.gz", [17, 17, 17]),
+    ];
+    score_recording(
+        "tests/data/probe-origins",
+        inputs,
+        Some(24),
+        &["devtools.har.gz"],
+    );
+    let inputs: Minimums = &[
+        ("capture-dsb.pcapng.gz", [20, 20, 20]),
+        ("capture-dsb-firefox.pcapng.gz", [17, 17, 17]),
+        ("capture-dsb-webkit.pcapng.gz", [17, 17, 17]),
+    ];
+    score_recording("tests/data/probe-origins/https", inputs, Some(24), &[]);
+}
+
 /// The browsers' HTTP cache (`tests/data/probe-httpcache`, see its README): a preflight whose
 /// request the cache answered is not a refusal, revalidation headers are the browser's, and a
 /// `206`'s rewritten head does not set a DevTools HAR's size baseline.
