@@ -793,6 +793,20 @@ fn origin_families_from_two_pages_in_three_browsers() {
     score_recording("tests/data/probe-origins/https", inputs, Some(24), &[]);
 }
 
+/// Redirect limits and odd `Location` values (`tests/data/probe-redirect-limits`, see its
+/// README): Chromium reads a `302` with an empty `Location` as the final response, Firefox and
+/// WebKit fail it (difference `redirect-empty-location`); the network errors stay open.
+#[test]
+fn redirect_limits_in_three_browsers() {
+    let inputs: Minimums = &[
+        ("devtools.har.gz", [5, 4, 4]),
+        ("capture.pcap.gz", [1, 1, 1]),
+        ("capture-firefox.pcap.gz", [2, 1, 1]),
+        ("capture-webkit.pcap.gz", [2, 1, 1]),
+    ];
+    score_recording("tests/data/probe-redirect-limits", inputs, Some(9), &[]);
+}
+
 /// The browsers' HTTP cache (`tests/data/probe-httpcache`, see its README): a preflight whose
 /// request the cache answered is not a refusal, revalidation headers are the browser's, and a
 /// `206`'s rewritten head does not set a DevTools HAR's size baseline.

@@ -171,6 +171,10 @@ pub struct Profile {
     /// WebKit's preflight of such a hop still announces the unsafe body headers (`content-type`)
     /// of the request before the redirect, which the hop itself no longer carries.
     pub redirect_preflight_announces_dropped_body_headers: bool,
+    /// Chromium reads a redirect status with an empty `Location` as a final response; Firefox
+    /// (after looping to its redirect limit) and WebKit fail the request (difference
+    /// `redirect-empty-location`).
+    pub empty_location_is_final: bool,
     pub head: HeadRules,
 }
 
@@ -206,6 +210,7 @@ static CHROMIUM: Profile = Profile {
     redirect_preflight_keeps_page_origin: false,
     redirect_keeps_preflight: false,
     redirect_preflight_announces_dropped_body_headers: false,
+    empty_location_is_final: true,
     head: HeadRules {
         keeps_space_before_colon: true,
         max_head_accepted: 262_144,
@@ -247,6 +252,7 @@ static FIREFOX: Profile = Profile {
     redirect_preflight_keeps_page_origin: true,
     redirect_keeps_preflight: true,
     redirect_preflight_announces_dropped_body_headers: false,
+    empty_location_is_final: false,
     head: HeadRules {
         keeps_space_before_colon: false,
         max_head_accepted: 393_216,
@@ -288,6 +294,7 @@ static SAFARI: Profile = Profile {
     redirect_preflight_keeps_page_origin: false,
     redirect_keeps_preflight: true,
     redirect_preflight_announces_dropped_body_headers: true,
+    empty_location_is_final: false,
     head: HeadRules {
         keeps_space_before_colon: false,
         max_head_accepted: 65_537,
@@ -524,6 +531,14 @@ pub(crate) const DIFFERENCES: &[Difference] = &[
         firefox: "preflighted again (`Access-Control-Request-Method: GET`, the dropped body headers not announced)",
         safari: "preflighted again, announcing the original request's headers (`Access-Control-Request-Headers: content-type` though the `GET` carries none): an answer that does not allow them blocks it (HeaderNotAllowedByAllowHeaders) where Firefox is allowed",
         source: "probe recordings tests/data/probe-redirect-preflight (rp-delete-303-*, rp-post-json-303-*, rp-post-json-302-api2-*, rq-post-json-303-no-acah) and tests/data/probe-variants2 r-301-post-json; Fetch #http-redirect-fetch (request-body-header names removed), #main-fetch (a preflight only for an unsafe method or names)",
+    },
+    Difference {
+        id: "redirect-empty-location",
+        topic: "a redirect status (`302`) with an empty `Location`",
+        chromium: "not a redirect: the response is final and passes the CORS check like any other (the request is allowed)",
+        firefox: "a redirect to the same URL (Fetch: the empty string parsed against it), followed until the redirect limit: a network error (CORSDidNotSucceed)",
+        safari: "a load failure at once, no CORS reason",
+        source: "probe recording tests/data/probe-redirect-limits rx-empty-location (Firefox sent the request 21 times); Chromium net/http/http_response_headers.cc IsRedirect (an empty location is not one)",
     },
     Difference {
         id: "head-space-before-colon",

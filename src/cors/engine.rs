@@ -697,7 +697,16 @@ fn walk_hop(
         let missing = Missing::Response { hop: i };
         return Err(response_not_seen(flow, cx, ev, walk, i, cross, missing));
     };
-    let location = resp.location();
+    if resp.empty_location() && !cx.browser.profile().empty_location_is_final {
+        let why = format!(
+            "a {} with an empty Location: {} fails the request (a network error, not a CORS decision); Chromium reads it as the final response",
+            resp.status, cx.browser
+        );
+        return Err(Decision::Undecidable(Missing::ResponseHead { hop: i, why }));
+    }
+    let location = resp
+        .location()
+        .filter(|_| !(resp.empty_location() && cx.browser.profile().empty_location_is_final));
     if cross {
         let origin = walk.request_origin;
         check_response(cx, resp, req, origin, location.as_deref(), i, as_recorded)?;
@@ -2790,6 +2799,39 @@ mod tests {
         }
     }
 
+    /// Row `redirect-empty-location`: a `302` with an empty `Location` (and a passing CORS
+    /// check) is Chromium's final response, a network error in Firefox and WebKit (probe
+    /// recording `rx-empty-location`). A blank value reads as empty.
+    #[test]
+    fn difference_redirect_empty_location() {
+        for value in ["", " \t"] {
+            let f = flow(vec![(
+                x(
+                    "GET",
+                    API,
+                    &[("Origin", PAGE)],
+                    Some((
+                        302,
+                        &[("Location", value), ("Access-Control-Allow-Origin", PAGE)],
+                    )),
+                ),
+                None,
+            )]);
+            for (b, want_allowed) in [(Chromium, true), (Firefox, false), (Safari, false)] {
+                let d = run_as(&f, b, false);
+                let got = match &d {
+                    Decision::Allowed => true,
+                    Decision::Undecidable(Missing::ResponseHead { hop: 0, why }) => {
+                        assert!(why.contains("empty Location"), "{why}");
+                        false
+                    }
+                    other => panic!("{b:?} {value:?}: {other:?}"),
+                };
+                assert_eq!(got, want_allowed, "{b:?} {value:?}");
+            }
+        }
+    }
+
     #[test]
     fn every_difference_row_has_a_test() {
         let tested = [
@@ -2806,6 +2848,7 @@ mod tests {
             "font-cors",
             "redirect-preflight-origin",
             "redirect-keeps-preflight",
+            "redirect-empty-location",
             "acao-lines-http2",
             "acao-whitespace-http2",
             // Tested in `headview` and through the probe recordings (tests/truth.rs).

@@ -2063,6 +2063,16 @@ fn credentials_of(
 fn observed_of(flow: &Flow, error: Option<String>) -> Observed {
     let last = flow.last();
     let evidence = &last.exchange.evidence;
+    // A Chromium export's redirect status with an empty `Location` is its final response
+    // (difference `redirect-empty-location`).
+    let chromium_export = matches!(
+        flow.flavour,
+        crate::model::Flavour::DevTools
+            | crate::model::Flavour::ChromeHar
+            | crate::model::Flavour::Playwright
+    );
+    let redirects =
+        |r: &crate::model::Response| r.redirects() && !(chromium_export && r.empty_location());
     if !last.sent {
         return if evidence.recording == OutcomeRecording::DropsBlocked {
             Observed::Dropped
@@ -2079,7 +2089,7 @@ fn observed_of(flow: &Flow, error: Option<String>) -> Observed {
             }
         }
         OutcomeRecording::DropsBlocked => match &last.exchange.response {
-            Some(r) if r.redirects() => Observed::Dropped,
+            Some(r) if redirects(r) => Observed::Dropped,
             Some(_) => Observed::Succeeded,
             None => Observed::NotObserved,
         },
@@ -2102,14 +2112,7 @@ fn observed_of(flow: &Flow, error: Option<String>) -> Observed {
             Some(e) => Observed::OtherFailure(e),
             // A redirect's entry shows no error whatever befell the redirected request (its
             // own entry carries it): with that entry missing, nothing was observed.
-            None if last
-                .exchange
-                .response
-                .as_ref()
-                .is_some_and(|r| r.redirects()) =>
-            {
-                Observed::NotObserved
-            }
+            None if last.exchange.response.as_ref().is_some_and(redirects) => Observed::NotObserved,
             None if last.exchange.response.is_some() => Observed::Succeeded,
             None => Observed::NotObserved,
         },
@@ -3441,9 +3444,24 @@ mod tests {
             e.evidence.recording = recording;
             one(e, None)
         };
+        // A DevTools export's 302 with an empty Location is Chromium's final response.
+        let empty = |flavour| {
+            let mut e = x(
+                flavour,
+                "GET",
+                U,
+                &[("Origin", O)],
+                Some((302, &[("Location", "")])),
+                None,
+            );
+            e.evidence.recording = WithFailures;
+            one(e, None)
+        };
         let cases = cases.into_iter().chain([
             (redirect(WithFailures), Observed::NotObserved),
             (redirect(DropsBlocked), Observed::Dropped),
+            (empty(Flavour::DevTools), Observed::Succeeded),
+            (empty(Flavour::FirefoxHar), Observed::NotObserved),
         ]);
         for (flow, want) in cases {
             let error = flow.last().exchange.evidence.error.clone();

@@ -546,6 +546,17 @@ impl Response {
         self.redirect_status() && self.headers.get_value("location").is_some()
     }
 
+    /// A redirect status whose `Location` is empty: no redirect to Chromium; Firefox follows it
+    /// to the same URL until its redirect limit, WebKit fails at once (difference
+    /// `redirect-empty-location`).
+    pub(crate) fn empty_location(&self) -> bool {
+        self.redirect_status()
+            && self
+                .headers
+                .get_value("location")
+                .is_some_and(|l| trim_http_ws(&l).is_empty())
+    }
+
     fn redirect_status(&self) -> bool {
         matches!(self.status, 301 | 302 | 303 | 307 | 308)
     }
