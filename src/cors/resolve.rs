@@ -716,7 +716,13 @@ impl Judge<'_> {
         self.readings(&mut evals, caches, b, opts, &rec.passed, rec.names);
         let (choice, note) = combine(b, &evals);
         self.verdict(v, b, &evals, choice, note.into_iter().collect(), false);
-        if v.verdict == Verdict::Unknown && same_hidden_answer(&evals, rec.evals, rec.choice) {
+        // A Safari export folds a redirect chain into its last request and lists no
+        // preflight, so "the same requests" cannot be told from it: the gap both readings share
+        // may not be where the recorder failed (it failed a redirected request's preflight).
+        if v.verdict == Verdict::Unknown
+            && self.flow.flavour != crate::model::Flavour::SafariHar
+            && same_hidden_answer(&evals, rec.evals, rec.choice)
+        {
             adopt_recorder_outcome(v, self.recorder, recorder_verdict, self.facts);
         }
         if let Some(n) = firefox_network_error(b, self.flow, &self.facts.observed) {

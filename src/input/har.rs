@@ -2037,12 +2037,21 @@ pub(crate) fn recording_of(flavour: Flavour) -> OutcomeRecording {
 }
 
 /// Whether a recorded failure text is the browser's CORS failure: Chromium's `ERR_FAILED`,
-/// Firefox's `NS_ERROR_DOM_BAD_URI`, or text naming CORS or access control.
+/// Firefox's `NS_ERROR_DOM_BAD_URI`, text naming CORS or access control, or one of WebKit's
+/// CORS messages, which a Safari export gives as `_error` (`Origin … is not allowed by
+/// Access-Control-Allow-Origin.`, `Preflight response is not successful.`, `… denied by
+/// Cross-Origin Resource Sharing policy …`, `Credentials flag is true, but …`; WebKit
+/// `CrossOriginAccessControl.cpp`).
 pub(crate) fn is_cors_error(e: &str) -> bool {
+    let lower = e.to_ascii_lowercase();
     e.contains("ERR_FAILED")
         || e.contains("NS_ERROR_DOM_BAD_URI")
-        || e.to_ascii_lowercase().contains("cors")
-        || e.contains("access control")
+        || lower.contains("cors")
+        || lower.contains("access control")
+        || lower.contains("access-control-")
+        || lower.contains("cross-origin resource sharing")
+        || lower.starts_with("preflight response is not successful")
+        || lower.starts_with("credentials flag is true")
 }
 
 #[cfg(test)]
@@ -2073,6 +2082,21 @@ mod recording_tests {
             ("NS_ERROR_DOM_BAD_URI", true),
             ("Cross-Origin Request Blocked: CORS header missing", true),
             ("Origin not allowed by access control", true),
+            // WebKit's texts, as a Safari export gives them (`_error`).
+            (
+                "Origin http://app.test:8890 is not allowed by Access-Control-Allow-Origin. Status code: 200",
+                true,
+            ),
+            ("Preflight response is not successful. Status code: 405", true),
+            (
+                "Credentials flag is true, but Access-Control-Allow-Credentials is not \"true\".",
+                true,
+            ),
+            (
+                "Cross-origin redirection to http://b.test/ denied by Cross-Origin Resource Sharing policy: Origin http://a.test is not allowed by Access-Control-Allow-Origin. Status code: 302",
+                true,
+            ),
+            ("Method PATCH is not allowed by Access-Control-Allow-Methods.", true),
             ("net::ERR_ABORTED", false),
             ("net::ERR_CONNECTION_REFUSED", false),
             ("", false),
