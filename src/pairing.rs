@@ -144,7 +144,16 @@ fn normalized(u: &str) -> Option<Box<str>> {
     if is_plain_url(u) {
         return None;
     }
-    Some(url::Url::parse(u).map_or_else(|_| u.into(), |p| String::from(p).into()))
+    // Without its fragment, which no request carries: chrome-har lists a redirect's next
+    // request with the `Location`'s fragment, a DevTools export without it
+    // (`origin::redirect_request_url`; probe-variants2 `r-302-fragment`).
+    Some(url::Url::parse(u).map_or_else(
+        |_| u.into(),
+        |mut p| {
+            p.set_fragment(None);
+            String::from(p).into()
+        },
+    ))
 }
 
 /// Whether `u` is already what the URL parser would write back, so pairing need not parse
@@ -1271,6 +1280,25 @@ mod tests {
             .all(|h| h.preflight.is_some() && h.sent));
         let (flows, _) = run(vec![pf(2_000, b, "GET"), get], PairingOptions::default());
         assert_eq!(flows.len(), 2, "the preflight stays alone: {flows:#?}");
+    }
+
+    /// A `Location` with a fragment leads to the URL without it, which a DevTools export lists
+    /// as the next request and chrome-har with the fragment (probe-variants2 `r-302-fragment`):
+    /// either way one flow of two hops.
+    #[test]
+    fn a_redirect_with_a_fragment_leads_to_its_url_either_way() {
+        for listed in ["http://b.test/b", "http://b.test/b#frag"] {
+            let mut first = at(0, "GET", "http://b.test/a", &[("Origin", "http://a.test")]);
+            first.response = Some(Response {
+                status: 302,
+                status_text: String::new(),
+                headers: [("Location", "/b#frag")].into_iter().collect(),
+            });
+            let next = at(1_000, "GET", listed, &[("Origin", "http://a.test")]);
+            let (flows, _) = run(vec![first, next], PairingOptions::default());
+            assert_eq!(flows.len(), 1, "{listed}: {flows:#?}");
+            assert_eq!(flows[0].hops.len(), 2, "{listed}");
+        }
     }
 
     #[test]

@@ -704,9 +704,8 @@ fn walk_hop(
         );
         return Err(Decision::Undecidable(Missing::ResponseHead { hop: i, why }));
     }
-    let location = resp
-        .location()
-        .filter(|_| !(resp.empty_location() && cx.browser.profile().empty_location_is_final));
+    // (Chromium's, where the empty `Location` of a redirect status is no redirect.)
+    let location = resp.location().filter(|_| !resp.empty_location());
     if cross {
         let origin = walk.request_origin;
         check_response(cx, resp, req, origin, location.as_deref(), i, as_recorded)?;

@@ -283,7 +283,7 @@ impl Resolver {
         identified: Option<crate::fingerprint::Client>,
     ) -> Resolution {
         let first = FirstRequest::of(&flow.first().exchange.request.headers);
-        let (mut facts, same_hops) = classify_with(flow, &first);
+        let (mut facts, same_hops) = classify_with(flow, &first, recorder);
         self.deduce_from_cookie_jar(flow, &mut facts, &same_hops);
         self.learn_cookies(flow);
         // Read before this flow's own responses are kept (no-cors ones too: a cached opaque
@@ -1692,11 +1692,11 @@ impl<'h> FirstRequest<'h> {
     }
 }
 
-/// Browser-independent classification of a flow: the facts the recording itself gives.
+/// Classification of a flow: the facts the recording itself gives (made by Chromium).
 #[cfg(test)]
 pub(crate) fn classify(flow: &Flow) -> Facts {
     let first = FirstRequest::of(&flow.first().exchange.request.headers);
-    classify_with(flow, &first).0
+    classify_with(flow, &first, Browser::Chromium).0
 }
 
 /// Per hop, whether its request is of `page_origin` (none without a page origin): its URL is
@@ -1720,7 +1720,11 @@ fn same_origin_hops(flow: &Flow, page_origin: Option<&str>) -> PerHop<bool> {
 
 /// `classify` given the first request's headers read; with the page origin's
 /// [`same_origin_hops`].
-fn classify_with(flow: &Flow, first_read: &FirstRequest) -> (Facts, PerHop<bool>) {
+fn classify_with(
+    flow: &Flow,
+    first_read: &FirstRequest,
+    recorder: Browser,
+) -> (Facts, PerHop<bool>) {
     let first = &flow.first().exchange;
     let (page_origin, from) = page_origin_of(flow, first_read);
     let rt = first
@@ -1747,7 +1751,7 @@ fn classify_with(flow: &Flow, first_read: &FirstRequest) -> (Facts, PerHop<bool>
         credentials_seen,
         credentials_from_cookie_jar: false,
         credentials_from_connection: from_connection,
-        observed: observed_of(flow, error),
+        observed: observed_of(flow, error, recorder),
         is_font: is_font_load(rt.as_deref(), first_read),
     };
     (facts, same_hops)
@@ -2066,19 +2070,14 @@ fn credentials_of(
 /// Decides what the input itself shows about the outcome: a missing last request, the
 /// recorded error or the response, each read as the input records them (`Recording`, set by
 /// the input's reader).
-fn observed_of(flow: &Flow, error: Option<String>) -> Observed {
+fn observed_of(flow: &Flow, error: Option<String>, recorder: Browser) -> Observed {
     let last = flow.last();
     let evidence = &last.exchange.evidence;
-    // A Chromium export's redirect status with an empty `Location` is its final response
-    // (difference `redirect-empty-location`).
-    let chromium_export = matches!(
-        flow.flavour,
-        crate::model::Flavour::DevTools
-            | crate::model::Flavour::ChromeHar
-            | crate::model::Flavour::Playwright
-    );
+    // A redirect status with an empty `Location` is Chromium's final response (difference
+    // `redirect-empty-location`).
+    let final_if_empty = recorder.profile().empty_location_is_final;
     let redirects =
-        |r: &crate::model::Response| r.redirects() && !(chromium_export && r.empty_location());
+        |r: &crate::model::Response| r.redirects() && !(final_if_empty && r.empty_location());
     if !last.sent {
         return if evidence.recording == OutcomeRecording::DropsBlocked {
             Observed::Dropped
@@ -3437,41 +3436,49 @@ mod tests {
             (f(Wire, true, None, false, true), Observed::NotObserved),
         ];
         // A redirect whose redirected request is not in the input (a DevTools export missing
-        // the entry that carries the error): nothing observed; chrome-har left it out.
-        let redirect = |recording| {
+        // the entry that carries the error): nothing observed; chrome-har left it out. A 302
+        // with an empty Location is Chromium's final response.
+        let redirect = |recording, location| {
             let mut e = x(
                 Flavour::OtherHar,
                 "GET",
                 U,
                 &[("Origin", O)],
-                Some((302, &[("Location", "http://app.test/next")])),
+                Some((302, &[("Location", location)])),
                 None,
             );
             e.evidence.recording = recording;
             one(e, None)
         };
-        // A DevTools export's 302 with an empty Location is Chromium's final response.
-        let empty = |flavour| {
-            let mut e = x(
-                flavour,
-                "GET",
-                U,
-                &[("Origin", O)],
-                Some((302, &[("Location", "")])),
-                None,
-            );
-            e.evidence.recording = WithFailures;
-            one(e, None)
-        };
-        let cases = cases.into_iter().chain([
-            (redirect(WithFailures), Observed::NotObserved),
-            (redirect(DropsBlocked), Observed::Dropped),
-            (empty(Flavour::DevTools), Observed::Succeeded),
-            (empty(Flavour::FirefoxHar), Observed::NotObserved),
-        ]);
-        for (flow, want) in cases {
+        let next = "http://app.test/next";
+        let cases = cases
+            .into_iter()
+            .map(|(f, want)| (f, Browser::Chromium, want))
+            .chain([
+                (
+                    redirect(WithFailures, next),
+                    Browser::Chromium,
+                    Observed::NotObserved,
+                ),
+                (
+                    redirect(DropsBlocked, next),
+                    Browser::Chromium,
+                    Observed::Dropped,
+                ),
+                (
+                    redirect(WithFailures, ""),
+                    Browser::Chromium,
+                    Observed::Succeeded,
+                ),
+                (
+                    redirect(WithFailures, ""),
+                    Browser::Firefox,
+                    Observed::NotObserved,
+                ),
+            ]);
+        for (flow, recorder, want) in cases {
             let error = flow.last().exchange.evidence.error.clone();
-            assert_eq!(observed_of(&flow, error), want);
+            assert_eq!(observed_of(&flow, error, recorder), want);
         }
     }
 
