@@ -728,6 +728,8 @@ fn more_corpus_family_variants_in_three_browsers() {
         ("capture.pcap.gz", [45, 40, 42]),
         ("capture-firefox.pcap.gz", [41, 45, 40]),
         ("capture-webkit.pcap.gz", [33, 32, 34]),
+        // Safari's own export (`tools/webkit_har.py`): a refusal is Safari's own word.
+        ("safari.har.gz", [26, 26, 41]),
     ];
     score_recording("tests/data/probe-variants2", inputs, None, &[]);
     // Over TLS + HTTP/2 nginx answers an obs-fold and a head of 120 extra fields with its own

@@ -305,6 +305,22 @@ impl Resolver {
         // requests of tools, which no CORS check stops.
         let client = (!flow.first().exchange.evidence.browser_requests_only)
             .then(|| identified.unwrap_or_else(|| crate::fingerprint::identify(headers)));
+        // WebKit refused a same-origin-mode fetch that a redirect took to another origin: a
+        // Safari export lists it under its own URL, the refused one only in the text (probe-
+        // variants2 `so-redirect-to-cross`). Not a same-origin failure; nothing shows more.
+        if let Observed::OtherFailure(e) = &facts.observed {
+            if refused_for_mode(e) {
+                let why = Note::NetworkOrClientFailure { error: e.clone() };
+                return Resolution {
+                    facts,
+                    recorder,
+                    credentials: Credentials::Unknown,
+                    browsers: PerBrowser::from_fn(|b| {
+                        plain(b, Verdict::Unknown, vec![why.clone()])
+                    }),
+                };
+            }
+        }
         let page_origin = match outside_cors(flow, &first, &facts, client, headers) {
             Ok(p) => p,
             Err(why) => {
@@ -500,6 +516,13 @@ pub(crate) fn client_headers(flow: &Flow) -> &crate::model::Headers {
 }
 
 /// The same not-CORS verdict with the same note for every browser.
+/// WebKit's refusal of a fetch whose mode (`same-origin`) forbids the URL it was sent or
+/// redirected to, as its console and a Safari export's `_error` give it.
+fn refused_for_mode(error: &str) -> bool {
+    error.starts_with("Unsafe attempt to load URL")
+        || error.contains("not allowed when using same-origin fetch mode")
+}
+
 fn not_cors_resolution(recorder: Browser, facts: Facts, why: Note) -> Resolution {
     Resolution {
         facts,
