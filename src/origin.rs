@@ -169,8 +169,8 @@ pub fn resolve_location(base: &str, location: &str) -> Option<Url> {
     Url::parse(base).ok()?.join(location).ok()
 }
 
-/// The URL the redirect to `location` requests, as captures and HARs list it: a fragment
-/// (`Location: /next#part`) stays in the browser and is never sent.
+/// The URL the redirect to `location` requests: a fragment (`Location: /next#part`) stays in
+/// the browser and is never sent (a capture and a DevTools export list the URL without it).
 pub fn redirect_request_url(base: &str, location: &str) -> Option<String> {
     let mut url = resolve_location(base, location)?;
     url.set_fragment(None);

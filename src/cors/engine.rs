@@ -697,15 +697,20 @@ fn walk_hop(
         let missing = Missing::Response { hop: i };
         return Err(response_not_seen(flow, cx, ev, walk, i, cross, missing));
     };
-    if resp.empty_location() && !cx.browser.profile().empty_location_is_final {
+    // A redirect status with an empty `Location` is Chromium's final response, the others'
+    // failure (difference `redirect-empty-location`).
+    let location = resp.location();
+    let empty = location
+        .as_deref()
+        .is_some_and(|l| crate::model::trim_http_ws(l.as_bytes()).is_empty());
+    if empty && !cx.browser.profile().empty_location_is_final {
         let why = format!(
             "a {} with an empty Location: {} fails the request (a network error, not a CORS decision); Chromium reads it as the final response",
             resp.status, cx.browser
         );
         return Err(Decision::Undecidable(Missing::ResponseHead { hop: i, why }));
     }
-    // (Chromium's, where the empty `Location` of a redirect status is no redirect.)
-    let location = resp.location().filter(|_| !resp.empty_location());
+    let location = location.filter(|_| !empty);
     if cross {
         let origin = walk.request_origin;
         check_response(cx, resp, req, origin, location.as_deref(), i, as_recorded)?;

@@ -311,14 +311,7 @@ impl Resolver {
         if let Observed::OtherFailure(e) = &facts.observed {
             if refused_for_mode(e) {
                 let why = Note::NetworkOrClientFailure { error: e.clone() };
-                return Resolution {
-                    facts,
-                    recorder,
-                    credentials: Credentials::Unknown,
-                    browsers: PerBrowser::from_fn(|b| {
-                        plain(b, Verdict::Unknown, vec![why.clone()])
-                    }),
-                };
+                return uniform_resolution(recorder, facts, Verdict::Unknown, why);
             }
         }
         let page_origin = match outside_cors(flow, &first, &facts, client, headers) {
@@ -524,11 +517,16 @@ fn refused_for_mode(error: &str) -> bool {
 }
 
 fn not_cors_resolution(recorder: Browser, facts: Facts, why: Note) -> Resolution {
+    uniform_resolution(recorder, facts, Verdict::NotCors, why)
+}
+
+/// One verdict and note for every browser, decided before any rule runs.
+fn uniform_resolution(recorder: Browser, facts: Facts, verdict: Verdict, why: Note) -> Resolution {
     Resolution {
         facts,
         recorder,
         credentials: Credentials::Unknown,
-        browsers: PerBrowser::from_fn(|b| plain(b, Verdict::NotCors, vec![why.clone()])),
+        browsers: PerBrowser::from_fn(|b| plain(b, verdict, vec![why.clone()])),
     }
 }
 
