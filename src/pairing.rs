@@ -425,11 +425,12 @@ impl Pairer {
 
     /// A preflight `pf` only guarded a request that carries every header it announced: a
     /// browser lists exactly the request's unsafe headers in `Access-Control-Request-Headers`.
-    /// Checked on captures only, which show every header sent (a HAR may list provisional
-    /// headers); without it, a preflight whose request never followed was paired with the next
-    /// request to the URL that needed none (tests/data/probe-reqside `ev-fail-*`).
+    /// Checked where both list every header sent ([`headers_complete`]); without it, a
+    /// preflight whose request never followed was paired with the next request to the URL
+    /// that needed none (tests/data/probe-reqside `ev-fail-*`, in its capture and in a proxy's
+    /// HAR of the same traffic).
     fn announced_headers_sent(pf: &Exchange, actual: &Exchange, body_dropped: bool) -> bool {
-        if pf.flavour.is_har() || actual.flavour.is_har() {
+        if !(headers_complete(pf) && headers_complete(actual)) {
             return true;
         }
         announced_all_sent(&pf.request.headers, &actual.request.headers, body_dropped)
@@ -710,6 +711,20 @@ impl Pairer {
 /// Whether every name of the preflight's `Access-Control-Request-Headers` (its joined value,
 /// `get_joined`, split at commas) is among the `sent` header names.
 /// With `body_dropped`, a request-body header announced counts as sent ([`Pairer::fits_request`]).
+/// Whether `x` lists every request header that was sent: a capture's do, and so does a
+/// proxy's HAR entry that got its answer from the server (what crossed the wire). A browser's
+/// export may list only provisional headers (Chromium's, for a request that failed or was
+/// answered from its cache), so its are not taken as all of them.
+fn headers_complete(x: &Exchange) -> bool {
+    match x.flavour {
+        crate::model::Flavour::Capture => true,
+        crate::model::Flavour::OtherHar => {
+            !x.evidence.no_response && !x.evidence.from_cache && x.response.is_some()
+        }
+        _ => false,
+    }
+}
+
 fn announced_all_sent(
     preflight: &crate::model::Headers,
     sent: &crate::model::Headers,

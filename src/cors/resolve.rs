@@ -2106,12 +2106,24 @@ fn observed_of(flow: &Flow, error: Option<String>, recorder: Browser) -> Observe
             Observed::NotSent
         };
     }
+    let wire = || {
+        if flow.hops.iter().any(|h| h.preflight.is_some()) {
+            Observed::PreflightsPassed
+        } else {
+            Observed::NotObserved
+        }
+    };
     match evidence.recording {
-        OutcomeRecording::Wire => {
-            if flow.hops.iter().any(|h| h.preflight.is_some()) {
-                Observed::PreflightsPassed
-            } else {
+        OutcomeRecording::Wire => wire(),
+        // No failure text: nothing of the outcome is recorded (a proxy saw the answer, never
+        // the browser's check); a text is the browser's and read as below. An entry without
+        // an answer either may never have been sent (a browser lists the request its failed
+        // preflight stopped), so it shows no preflight passed.
+        OutcomeRecording::MayOmitFailures if error.is_none() => {
+            if evidence.no_response || last.exchange.response.is_none() {
                 Observed::NotObserved
+            } else {
+                wire()
             }
         }
         OutcomeRecording::DropsBlocked => match &last.exchange.response {
@@ -2119,7 +2131,7 @@ fn observed_of(flow: &Flow, error: Option<String>, recorder: Browser) -> Observe
             Some(_) => Observed::Succeeded,
             None => Observed::NotObserved,
         },
-        OutcomeRecording::WithFailures => match error {
+        OutcomeRecording::WithFailures | OutcomeRecording::MayOmitFailures => match error {
             Some(e) if evidence.cors_error => Observed::CorsFailure(e),
             // Chromium fails a CORS check with ERR_FAILED, never ERR_ABORTED: a request the
             // page cancelled after its response arrived (an EventSource or a stream it closed,
@@ -3394,7 +3406,7 @@ mod tests {
     /// the response.
     #[test]
     fn observed_stage() {
-        use OutcomeRecording::{DropsBlocked, Wire, WithFailures};
+        use OutcomeRecording::{DropsBlocked, MayOmitFailures, Wire, WithFailures};
         let f = |recording, resp: bool, error: Option<&str>, cors_error: bool, sent: bool| {
             let r: Option<(u16, &[(&str, &str)])> = resp.then_some((200, &[]));
             let mut e = x(Flavour::OtherHar, "GET", U, &[("Origin", O)], r, error);
@@ -3455,6 +3467,20 @@ mod tests {
                 Observed::NotObserved,
             ),
             (f(Wire, true, None, false, true), Observed::NotObserved),
+            // A proxy's HAR: an answer without a failure text is what the server sent, not
+            // what the browser decided; a failure text is still the browser's.
+            (
+                f(MayOmitFailures, true, None, false, true),
+                Observed::NotObserved,
+            ),
+            (
+                f(MayOmitFailures, false, Some("net::ERR_FAILED"), true, true),
+                Observed::CorsFailure("net::ERR_FAILED".into()),
+            ),
+            (
+                f(MayOmitFailures, false, None, false, false),
+                Observed::NotSent,
+            ),
         ];
         // A redirect whose redirected request is not in the input (a DevTools export missing
         // the entry that carries the error): nothing observed; chrome-har left it out. A 302

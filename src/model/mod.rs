@@ -607,6 +607,14 @@ pub enum OutcomeRecording {
     /// response and no failure text succeeded; a request missing after its preflight was not
     /// sent.
     WithFailures,
+    /// A record that marks a failure where it has one but need not have one for every failed
+    /// request: a proxy's HAR (Charles, Fiddler, mitmproxy, ZAP, Burp: the tool saw the server's
+    /// answer, never the browser's decision) and exporters not recorded here (Firefox's own
+    /// export). A failure text is read as [`Self::WithFailures`] reads it; an entry without one
+    /// shows nothing of the outcome, and the rules decide as from a capture. (Read as
+    /// `WithFailures`, the corpus's DevTools HAR without its `_error` fields gave 29 wrong
+    /// verdicts: every blocked request with an answer read as a success, so as `no-cors`.)
+    MayOmitFailures,
     /// A record that leaves blocked requests out and keeps no failure text (chrome-har): a
     /// request missing after its preflight, or a redirect without its next hop, was dropped.
     /// Its request headers may be only the provisional ones (no `Origin`).
