@@ -4,7 +4,8 @@
 usage: field_mutate.py --bin PATH [--corpus DIR] [--only SUBSTR] [--keep DIR] [--seeds N] [-v]
 
 Each mutation writes a changed copy of a recording (HAR: entries duplicated, dropped, cut,
-failed, header case, proxy headers, time zones, pages removed, shuffled; capture: packets
+failed, header case, proxy headers, time zones, pages removed, shuffled, a DevTools export
+rewritten as a recording proxy or Firefox lists it (`as-proxy`, `as-firefox`); capture: packets
 duplicated, reordered, dropped, cut, begun late, coalesced (TSO/GRO), snapped short, pcapng,
 VLAN / Linux SLL encapsulation, IPv6, merged with a shifted copy, timestamps shifted; behind a proxy (`px-*`, backend captures): the
 request heads rewritten as another proxy or balancer would; key logs (`kl-*`, captures given
@@ -27,6 +28,8 @@ import argparse, copy, json, os, random, re, struct, subprocess, sys, tempfile
 from collections import Counter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import proxy_har  # noqa: E402  (the exporters' rewrites, shared with its command line)
 SCORE = "/work/shared/tools/score.py"
 ROW = re.compile(r"^(WRONG|UNKNOWN|MISSING|REASON)\s+(\S+)\s+want (\S+) got (\S+)")
 ROUTE = re.compile(r"/s/([^/?#]+)/")
@@ -215,7 +218,19 @@ def m_no_time(h, rng):
     return h, True
 
 
+def m_as_proxy(h, rng):
+    """The same traffic as a recording proxy lists it (tools/proxy_har.py): no failure text,
+    no `_`-fields, no entry for a request the browser never sent."""
+    return proxy_har.rewrite(h, "proxy"), True
+
+
+def m_as_firefox(h, rng):
+    """An export naming Firefox that marks no failure (tools/proxy_har.py)."""
+    return proxy_har.rewrite(h, "firefox"), True
+
+
 HAR_MUTATIONS = {
+    "as-proxy": m_as_proxy, "as-firefox": m_as_firefox,
     "no-time": m_no_time,
     "sanitized": m_sanitized, "sanitized-redacted": m_sanitized_redacted,
     "no-request-headers": m_no_request_headers,
@@ -1029,7 +1044,11 @@ def mutations_of(fname, extra, is_har):
     heads (`PROXY_MUTATIONS`); the key log given with `--keylog`, or, beside embedded secrets, a
     key log given too (`dsb+` mutations)."""
     if is_har:
-        return list(HAR_MUTATIONS) + ["truncate"]
+        # Rewritten as another exporter only from a DevTools export, the one that lists every
+        # request's full headers and its real status (chrome-har's provisional headers and
+        # Playwright's -1 for every failure are no proxy's record).
+        exporters = ("as-proxy", "as-firefox")
+        return [m for m in HAR_MUTATIONS if "devtools" in fname or m not in exporters] + ["truncate"]
     muts = [m for m in CAP_MUTATIONS if m != "dsb-drop-sessions" or "dsb" in fname]
     if "backend" in fname:
         muts += list(PROXY_MUTATIONS)

@@ -33,30 +33,34 @@ def strip_private(obj):
     return obj
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("har")
-    ap.add_argument("--as", dest="kind", choices=["proxy", "firefox"], default="proxy")
-    a = ap.parse_args()
-    har = load(a.har)
+def rewrite(har, kind):
+    """`har` (a DevTools HAR's JSON) as `kind` ("proxy" or "firefox") lists it, in place."""
     log = har["log"]
     entries = []
     for e in log.get("entries", []):
         unsent = (e.get("response") or {}).get("status", 0) in (0, -1)
-        if unsent and a.kind == "proxy":
+        if unsent and kind == "proxy":
             continue
         e = strip_private(e)
         if unsent:
             e["response"].update(status=0, statusText="", headers=[])
         entries.append(e)
     log["entries"] = entries
-    if a.kind == "proxy":
+    if kind == "proxy":
         log["creator"] = {"name": "Charles Proxy", "version": "4.6.8"}
         log.pop("browser", None)
     else:
         log["creator"] = {"name": "Firefox", "version": "153.0"}
         log["browser"] = {"name": "Firefox", "version": "153.0"}
-    json.dump(har, sys.stdout)
+    return har
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("har")
+    ap.add_argument("--as", dest="kind", choices=["proxy", "firefox"], default="proxy")
+    a = ap.parse_args()
+    json.dump(rewrite(load(a.har), a.kind), sys.stdout)
 
 
 if __name__ == "__main__":
