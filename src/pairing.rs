@@ -708,23 +708,25 @@ impl Pairer {
     }
 }
 
-/// Whether every name of the preflight's `Access-Control-Request-Headers` (its joined value,
-/// `get_joined`, split at commas) is among the `sent` header names.
-/// With `body_dropped`, a request-body header announced counts as sent ([`Pairer::fits_request`]).
 /// Whether `x` lists every request header that was sent: a capture's do, and so does a
-/// proxy's HAR entry that got its answer from the server (what crossed the wire). A browser's
-/// export may list only provisional headers (Chromium's, for a request that failed or was
-/// answered from its cache), so its are not taken as all of them.
+/// proxy's HAR entry that got its answer from the server (what crossed the wire), or a
+/// Firefox export's (its network monitor lists the headers the channel sent). Chromium's and
+/// WebKit's exports may list only provisional headers (for a request that failed or was
+/// answered from the cache), so theirs are not taken as all of them.
 fn headers_complete(x: &Exchange) -> bool {
+    use crate::model::Flavour;
     match x.flavour {
-        crate::model::Flavour::Capture => true,
-        crate::model::Flavour::OtherHar => {
+        Flavour::Capture => true,
+        Flavour::OtherHar | Flavour::FirefoxHar => {
             !x.evidence.no_response && !x.evidence.from_cache && x.response.is_some()
         }
         _ => false,
     }
 }
 
+/// Whether every name of the preflight's `Access-Control-Request-Headers` (its joined value,
+/// `get_joined`, split at commas) is among the `sent` header names.
+/// With `body_dropped`, a request-body header announced counts as sent ([`Pairer::fits_request`]).
 fn announced_all_sent(
     preflight: &crate::model::Headers,
     sent: &crate::model::Headers,
@@ -789,9 +791,13 @@ fn times_fit(p: &Exchange, r: &Exchange, slack: Micros) -> bool {
     let p_end = p.time.saturating_add(dur(p).unwrap_or(0));
     let starts_fit =
         r.time >= p.time.saturating_sub(slack) && r.time <= p_end.saturating_add(slack);
-    // The request's entry ends after its preflight's: it could not finish before it.
-    let ends_fit =
-        dur(r).is_none_or(|d| r.time.saturating_add(d).saturating_add(ROUNDING) >= p_end);
+    // The request's entry ends after its preflight's: it could not finish before it. An
+    // entry without an answer ended whenever it was given up, so its duration bounds nothing
+    // (Firefox's export lists the request its failed preflight stopped before that preflight,
+    // with no timings).
+    let unanswered = r.evidence.no_response || r.response.is_none();
+    let ends_fit = unanswered
+        || dur(r).is_none_or(|d| r.time.saturating_add(d).saturating_add(ROUNDING) >= p_end);
     starts_fit && ends_fit
 }
 

@@ -2024,9 +2024,11 @@ fn response_of(
 
 /// How an input of this flavour records outcomes: chrome-har leaves blocked requests out and
 /// keeps no failure text; Chromium's DevTools, Playwright and Safari's Web Inspector keep the
-/// browser's failure text on every failed entry (recorded: the corpus, tests/data/probe-*);
-/// a proxy's HAR and Firefox's export (not recorded: the probe cannot drive Firefox's DevTools
-/// export) may list a blocked request as the answer the server sent, with nothing marking it.
+/// browser's failure text on every failed entry (recorded: the corpus, tests/data/probe-*).
+/// A proxy's HAR lists the answer the server sent, never the browser's check; so does
+/// Firefox's export, whose builder (`devtools/client/netmonitor/src/har/har-builder.js` of
+/// Firefox 153 ESR, read from its `browser/omni.ja`) writes no failure field at all: status 0
+/// where nothing came back, else the status and headers received, blocked or not.
 pub(crate) fn recording_of(flavour: Flavour) -> OutcomeRecording {
     match flavour {
         Flavour::Capture => OutcomeRecording::Wire,

@@ -609,8 +609,8 @@ pub enum OutcomeRecording {
     WithFailures,
     /// A record that marks a failure where it has one but need not have one for every failed
     /// request: a proxy's HAR (Charles, Fiddler, mitmproxy, ZAP, Burp: the tool saw the server's
-    /// answer, never the browser's decision) and exporters not recorded here (Firefox's own
-    /// export). A failure text is read as [`Self::WithFailures`] reads it; an entry without one
+    /// answer, never the browser's decision) and Firefox's export (its HAR builder writes no
+    /// failure field). A failure text is read as [`Self::WithFailures`] reads it; an entry without one
     /// shows nothing of the outcome, and the rules decide as from a capture. (Read as
     /// `WithFailures`, the corpus's DevTools HAR without its `_error` fields gave 29 wrong
     /// verdicts: every blocked request with an answer read as a success, so as `no-cors`.)
