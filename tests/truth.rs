@@ -607,6 +607,8 @@ fn fonts_beacons_and_concurrent_requests_in_three_browsers() {
     let inputs: Minimums = &[
         ("capture-dsb.pcapng", [25, 23, 25]),
         ("capture-dsb-webkit.pcapng", [22, 20, 25]),
+        ("firefox.har.gz", [17, 17, 17]),
+        ("firefox.har.gz", [24, 24, 24]),
     ];
     score_recording("tests/data/probe-concurrency/https", inputs, Some(25), &[]);
 }
@@ -723,6 +725,7 @@ fn corpus_family_variants_in_three_browsers() {
         ("capture-dsb.pcapng.gz", [36, 35, 36]),
         ("capture-dsb-firefox.pcapng.gz", [26, 27, 27]),
         ("capture-dsb-webkit.pcapng.gz", [28, 27, 28]),
+        ("firefox.har.gz", [27, 28, 27]),
     ];
     score_recording("tests/data/probe-variants/https", inputs, Some(42), &[]);
 }
@@ -752,6 +755,7 @@ fn more_corpus_family_variants_in_three_browsers() {
         ("capture-dsb.pcapng.gz", [45, 41, 42]),
         ("capture-dsb-firefox.pcapng.gz", [31, 36, 30]),
         ("capture-dsb-webkit.pcapng.gz", [34, 34, 35]),
+        ("firefox.har.gz", [33, 34, 34]),
     ];
     score_recording("tests/data/probe-variants2/https", inputs, None, &[]);
 }
@@ -779,6 +783,7 @@ fn redirected_preflighted_requests_in_three_browsers() {
         ("capture-dsb.pcapng.gz", [26, 8, 10]),
         ("capture-dsb-firefox.pcapng.gz", [15, 24, 18]),
         ("capture-dsb-webkit.pcapng.gz", [16, 18, 24]),
+        ("firefox.har.gz", [16, 23, 19]),
     ];
     score_recording(
         "tests/data/probe-redirect-preflight/https",
@@ -814,6 +819,8 @@ fn origin_families_from_two_pages_in_three_browsers() {
         ("capture-dsb.pcapng.gz", [20, 20, 20]),
         ("capture-dsb-firefox.pcapng.gz", [17, 17, 17]),
         ("capture-dsb-webkit.pcapng.gz", [17, 17, 17]),
+        ("firefox.har.gz", [9, 9, 9]),
+        ("firefox.har.gz", [7, 7, 7]),
     ];
     score_recording("tests/data/probe-origins/https", inputs, Some(24), &[]);
 }
