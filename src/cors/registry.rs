@@ -1148,6 +1148,55 @@ pub(crate) fn search_console(text: &str) -> Vec<&'static Reason> {
     best
 }
 
+/// The reason `browser` names in the console line `text` a recording kept (a Safari export's
+/// `_error`, a Playwright `_failureText`: the browser's own words), with the value of the
+/// reason's failed parameter read from the text; `None` unless exactly one of the browser's
+/// names has the best-matching template.
+pub(crate) fn reason_from_console(
+    browser: Browser,
+    text: &str,
+) -> Option<(&'static Reason, Option<String>)> {
+    let found: Vec<_> = search_console(text)
+        .into_iter()
+        .filter(|r| r.browser == browser)
+        .collect();
+    let [r] = found[..] else { return None };
+    let value = r
+        .parameter
+        .and_then(|p| template_value(&normalize(r.console), &normalize_pasted(text), p));
+    Some((r, value))
+}
+
+/// The text `placeholder` stands for where `template` matches `text` (leftmost matches of its
+/// literals, as [`template_score`] takes them).
+fn template_value(template: &str, text: &str, placeholder: &str) -> Option<String> {
+    let mut at = 0;
+    let mut rest = template;
+    let mut pending: Option<&str> = None;
+    loop {
+        let (lit, next) = match rest.find('{') {
+            Some(open) => (&rest[..open], Some(open)),
+            None => (rest, None),
+        };
+        let start = at;
+        if !lit.is_empty() || next.is_none() {
+            let found = if lit.is_empty() {
+                text.len() - at
+            } else {
+                text[at..].find(lit)?
+            };
+            if pending == Some(placeholder) {
+                return Some(text[start..start + found].to_owned());
+            }
+            at += found + lit.len();
+        }
+        let open = next?;
+        let close = rest[open..].find('}')?;
+        pending = Some(&rest[open + 1..open + close]);
+        rest = &rest[open + close + 1..];
+    }
+}
+
 /// Quotes and white space as the templates write them.
 fn normalize(s: &str) -> String {
     let s = s.replace(['‘', '’'], "'");
@@ -1575,6 +1624,40 @@ mod tests {
         let p = parse_page(ok).expect("a valid page");
         assert_eq!(p.causes, ["a\nb"]);
         assert_eq!(p.fix, ["f\n    literal", "g"]);
+    }
+
+    /// A recorded console line names the browser's reason and its failed parameter.
+    #[test]
+    fn reasons_read_from_recorded_console_lines() {
+        let cases = [
+            (
+                "Origin http://app.test:8080 is not allowed by Access-Control-Allow-Origin. Status code: 200",
+                Some(("NotAllowedByAccessControlAllowOrigin", Some("http://app.test:8080"))),
+            ),
+            (
+                "Method PUT is not allowed by Access-Control-Allow-Methods.",
+                Some(("MethodNotAllowedByAllowMethods", Some("PUT"))),
+            ),
+            (
+                "Request header field x-api-key is not allowed by Access-Control-Allow-Headers.",
+                Some(("HeaderNotAllowedByAllowHeaders", Some("x-api-key"))),
+            ),
+            ("Preflight response is not successful. Status code: 405", Some(("PreflightNotSuccessful", None))),
+            (
+                "Cross-origin redirection to http://b.test/r denied by Cross-Origin Resource Sharing policy: Origin http://a.test is not allowed by Access-Control-Allow-Origin. Status code: 302",
+                Some(("RedirectNotAllowedByAccessControlAllowOrigin", Some("http://a.test"))),
+            ),
+            ("net::ERR_FAILED", None),
+            ("", None),
+        ];
+        for (text, want) in cases {
+            let got = reason_from_console(Browser::Safari, text);
+            assert_eq!(
+                got.as_ref().map(|(r, v)| (r.name, v.as_deref())),
+                want,
+                "{text}"
+            );
+        }
     }
 
     #[test]

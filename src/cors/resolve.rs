@@ -1461,6 +1461,7 @@ fn verdict_from(
             if let Some(o) = recorder_outcome(facts) {
                 v.verdict = o;
             }
+            named_by_recording(v, &facts.observed);
         }
         return;
     };
@@ -1485,6 +1486,24 @@ fn verdict_from(
         .extend(ev.notes.iter().cloned().map(Note::Counterfactual));
     if is_recorder {
         evidence_wins(v, &facts.observed);
+        named_by_recording(v, &facts.observed);
+    }
+}
+
+/// Names the recorder's block the rules could not name from the failure text the recording
+/// kept, where that is the browser's own console line (a Safari export lists a refused request
+/// with WebKit's text and no response, so only the text shows which check failed).
+fn named_by_recording(v: &mut BrowserVerdict, observed: &Observed) {
+    let Observed::CorsFailure(text) = observed else {
+        return;
+    };
+    if v.verdict != Verdict::Blocked || v.reason.is_some() {
+        return;
+    }
+    if let Some((r, value)) = super::registry::reason_from_console(v.browser, text) {
+        v.reason = Some(r.name);
+        v.failed_parameter = value;
+        v.message = Some(text.trim().to_owned());
     }
 }
 
