@@ -5,7 +5,8 @@ usage: field_mutate.py --bin PATH [--corpus DIR] [--only SUBSTR] [--keep DIR] [-
 
 Each mutation writes a changed copy of a recording (HAR: entries duplicated, dropped, cut,
 failed, header case, proxy headers, time zones, pages removed, shuffled, a DevTools export
-rewritten as a recording proxy or Firefox lists it (`as-proxy`, `as-firefox`); capture: packets
+rewritten as a recording proxy or Firefox lists it (`as-proxy`, `as-firefox`) or with its
+`_`-fields stripped (`stripped`); capture: packets
 duplicated, reordered, dropped, cut, begun late, coalesced (TSO/GRO), snapped short, pcapng,
 VLAN / Linux SLL encapsulation, IPv6, merged with a shifted copy, timestamps shifted; behind a proxy (`px-*`, backend captures): the
 request heads rewritten as another proxy or balancer would; key logs (`kl-*`, captures given
@@ -224,13 +225,18 @@ def m_as_proxy(h, rng):
     return proxy_har.rewrite(h, "proxy"), True
 
 
+def m_stripped(h, rng):
+    """The DevTools export with every `_`-field removed, creator kept (tools/proxy_har.py)."""
+    return proxy_har.rewrite(h, "stripped"), True
+
+
 def m_as_firefox(h, rng):
     """An export naming Firefox that marks no failure (tools/proxy_har.py)."""
     return proxy_har.rewrite(h, "firefox"), True
 
 
 HAR_MUTATIONS = {
-    "as-proxy": m_as_proxy, "as-firefox": m_as_firefox,
+    "as-proxy": m_as_proxy, "as-firefox": m_as_firefox, "stripped": m_stripped,
     "no-time": m_no_time,
     "sanitized": m_sanitized, "sanitized-redacted": m_sanitized_redacted,
     "no-request-headers": m_no_request_headers,
@@ -1047,7 +1053,7 @@ def mutations_of(fname, extra, is_har):
         # Rewritten as another exporter only from a DevTools export, the one that lists every
         # request's full headers and its real status (chrome-har's provisional headers and
         # Playwright's -1 for every failure are no proxy's record).
-        exporters = ("as-proxy", "as-firefox")
+        exporters = ("as-proxy", "as-firefox", "stripped")
         return [m for m in HAR_MUTATIONS if "devtools" in fname or m not in exporters] + ["truncate"]
     muts = [m for m in CAP_MUTATIONS if m != "dsb-drop-sessions" or "dsb" in fname]
     if "backend" in fname:

@@ -10,7 +10,9 @@ reads exports that do not mark every failure (README, "HAR flavours").
   request the browser never sent (a DevTools entry with no answer: status 0).
 --as firefox: creator and browser Firefox, the same entries without `_`-fields or failure
   text, the unsent ones kept with status 0 (a browser lists the request its failed preflight
-  stopped). Firefox's own export was not recorded; this is the case where it marks nothing.
+  stopped), as Firefox's own export marks nothing (`tools/firefox_har.py` builds a real one).
+--as stripped: the DevTools export itself, creator kept, with every `_`-field removed (what a
+  HAR cleaner or a viewer's re-export leaves).
 """
 import argparse
 import gzip
@@ -34,7 +36,7 @@ def strip_private(obj):
 
 
 def rewrite(har, kind):
-    """`har` (a DevTools HAR's JSON) as `kind` ("proxy" or "firefox") lists it, in place."""
+    """`har` (a DevTools HAR's JSON) as `kind` ("proxy", "firefox", "stripped") lists it, in place."""
     log = har["log"]
     entries = []
     for e in log.get("entries", []):
@@ -46,6 +48,8 @@ def rewrite(har, kind):
             e["response"].update(status=0, statusText="", headers=[])
         entries.append(e)
     log["entries"] = entries
+    if kind == "stripped":
+        return har
     if kind == "proxy":
         log["creator"] = {"name": "Charles Proxy", "version": "4.6.8"}
         log.pop("browser", None)
@@ -58,7 +62,7 @@ def rewrite(har, kind):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("har")
-    ap.add_argument("--as", dest="kind", choices=["proxy", "firefox"], default="proxy")
+    ap.add_argument("--as", dest="kind", choices=["proxy", "firefox", "stripped"], default="proxy")
     a = ap.parse_args()
     json.dump(rewrite(load(a.har), a.kind), sys.stdout)
 
