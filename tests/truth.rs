@@ -1246,3 +1246,23 @@ fn safari_export_of_the_corpus_scenarios() {
     );
     assert_eq!((v, r), (106, 106), "{bad:#?}");
 }
+
+/// Firefox's and Safari's own exports of the TLS corpus's scenarios over HTTP/2
+/// (`tests/data/tls-exports/README.md`): wrong 0 for every browser (round 22's binary gave 25
+/// wrong for Firefox from Firefox's export), Safari's reasons read from WebKit's text (105 of
+/// 105 with the project's scorer; round 22: 47).
+#[test]
+fn browser_exports_over_https() {
+    let inputs: Minimums = &[
+        ("firefox.har.gz", [83, 83, 83]),
+        ("safari.har.gz", [47, 47, 106]),
+    ];
+    score_recording("tests/data/tls-exports", inputs, None, &[]);
+    let d = "tests/data/tls-exports";
+    let (v, r, _, bad) = score_without_wrong(
+        &format!("{d}/safari.har.gz"),
+        &format!("{d}/truth-webkit.json"),
+        BROWSER_TRUTHS[2],
+    );
+    assert_eq!((v, r), (106, 106), "{bad:#?}");
+}

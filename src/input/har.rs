@@ -2412,7 +2412,10 @@ mod tests {
     fn stripped_devtools_entries_may_omit_failures() {
         let stripped = ONE
             .replace(r#""_resourceType":"fetch","#, "")
-            .replace(r#""_initiator":{"type":"script","stack":{"callFrames":[]}},"#, "")
+            .replace(
+                r#""_initiator":{"type":"script","stack":{"callFrames":[]}},"#,
+                "",
+            )
             .replace(r#","_error":"net::ERR_FAILED""#, "");
         assert_ne!(stripped, ONE);
         let (r, out, _) = read(&stripped);
