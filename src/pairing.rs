@@ -717,9 +717,7 @@ fn headers_complete(x: &Exchange) -> bool {
     use crate::model::Flavour;
     match x.flavour {
         Flavour::Capture => true,
-        Flavour::OtherHar | Flavour::FirefoxHar => {
-            !x.evidence.no_response && !x.evidence.from_cache && x.response.is_some()
-        }
+        Flavour::OtherHar | Flavour::FirefoxHar => x.answered() && !x.evidence.from_cache,
         _ => false,
     }
 }
@@ -795,8 +793,7 @@ fn times_fit(p: &Exchange, r: &Exchange, slack: Micros) -> bool {
     // entry without an answer ended whenever it was given up, so its duration bounds nothing
     // (Firefox's export lists the request its failed preflight stopped before that preflight,
     // with no timings).
-    let unanswered = r.evidence.no_response || r.response.is_none();
-    let ends_fit = unanswered
+    let ends_fit = !r.answered()
         || dur(r).is_none_or(|d| r.time.saturating_add(d).saturating_add(ROUNDING) >= p_end);
     starts_fit && ends_fit
 }

@@ -1238,13 +1238,17 @@ fn safari_export_of_the_corpus_scenarios() {
         ("safari-page2.har.gz", [7, 7, 12]),
     ];
     score_recording("tests/data/chromium", inputs, None, &[]);
-    let d = "tests/data/chromium";
+    safari_verdicts_and_reasons_right("tests/data/chromium", 106);
+}
+
+/// Every Safari verdict of `dir`'s Safari export right with its reason: `want` of them.
+fn safari_verdicts_and_reasons_right(dir: &str, want: usize) {
     let (v, r, _, bad) = score_without_wrong(
-        &format!("{d}/safari.har.gz"),
-        &format!("{d}/truth-webkit.json"),
+        &format!("{dir}/safari.har.gz"),
+        &format!("{dir}/truth-webkit.json"),
         BROWSER_TRUTHS[2],
     );
-    assert_eq!((v, r), (106, 106), "{bad:#?}");
+    assert_eq!((v, r), (want, want), "{bad:#?}");
 }
 
 /// Firefox's and Safari's own exports of the TLS corpus's scenarios over HTTP/2
@@ -1258,11 +1262,5 @@ fn browser_exports_over_https() {
         ("safari.har.gz", [47, 47, 106]),
     ];
     score_recording("tests/data/tls-exports", inputs, None, &[]);
-    let d = "tests/data/tls-exports";
-    let (v, r, _, bad) = score_without_wrong(
-        &format!("{d}/safari.har.gz"),
-        &format!("{d}/truth-webkit.json"),
-        BROWSER_TRUTHS[2],
-    );
-    assert_eq!((v, r), (106, 106), "{bad:#?}");
+    safari_verdicts_and_reasons_right("tests/data/tls-exports", 106);
 }

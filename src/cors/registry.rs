@@ -1161,40 +1161,13 @@ pub(crate) fn reason_from_console(
         .filter(|r| r.browser == browser)
         .collect();
     let [r] = found[..] else { return None };
-    let value = r
-        .parameter
-        .and_then(|p| template_value(&normalize(r.console), &normalize_pasted(text), p));
+    let value = r.parameter.and_then(|p| {
+        let (template, text) = (normalize(r.console), normalize_pasted(text));
+        let (_, values) = match_template(&template, &text)?;
+        let (_, v) = values.into_iter().find(|(name, _)| *name == p)?;
+        Some(v.to_owned())
+    });
     Some((r, value))
-}
-
-/// The text `placeholder` stands for where `template` matches `text` (leftmost matches of its
-/// literals, as [`template_score`] takes them).
-fn template_value(template: &str, text: &str, placeholder: &str) -> Option<String> {
-    let mut at = 0;
-    let mut rest = template;
-    let mut pending: Option<&str> = None;
-    loop {
-        let (lit, next) = match rest.find('{') {
-            Some(open) => (&rest[..open], Some(open)),
-            None => (rest, None),
-        };
-        let start = at;
-        if !lit.is_empty() || next.is_none() {
-            let found = if lit.is_empty() {
-                text.len() - at
-            } else {
-                text[at..].find(lit)?
-            };
-            if pending == Some(placeholder) {
-                return Some(text[start..start + found].to_owned());
-            }
-            at += found + lit.len();
-        }
-        let open = next?;
-        let close = rest[open..].find('}')?;
-        pending = Some(&rest[open + 1..open + close]);
-        rest = &rest[open + close + 1..];
-    }
 }
 
 /// Quotes and white space as the templates write them.
@@ -1228,25 +1201,46 @@ fn normalize_pasted(text: &str) -> String {
 /// How much literal text of `template` matched `text` if the template, with each placeholder
 /// standing for any text, occurs in `text`; `None` if it does not.
 fn template_score(template: &str, text: &str) -> Option<usize> {
-    let mut literals = Vec::new();
+    match_template(template, text).map(|(score, _)| score)
+}
+
+/// Where `template` occurs in `text`, each placeholder standing for any text (wildcards on
+/// both ends and between literals: leftmost matches of the literals, in order, decide it):
+/// how much literal text matched, and the text each placeholder stood for.
+fn match_template<'p, 't>(
+    template: &'p str,
+    text: &'t str,
+) -> Option<(usize, Vec<(&'p str, &'t str)>)> {
+    let (mut at, mut score) = (0, 0);
+    let mut values = Vec::new();
+    let mut pending: Option<&str> = None;
     let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        literals.push(&rest[..open]);
-        match rest[open..].find('}') {
-            Some(close) => rest = &rest[open + close + 1..],
-            None => break,
+    loop {
+        let open = rest.find('{');
+        let lit = &rest[..open.unwrap_or(rest.len())];
+        if !lit.is_empty() {
+            let found = text[at..].find(lit)?;
+            if let Some(name) = pending.take() {
+                values.push((name, &text[at..at + found]));
+            }
+            at += found + lit.len();
+            score += lit.len();
         }
+        let Some(open) = open else { break };
+        let Some(close) = rest[open..].find('}') else {
+            // An unclosed brace (no template has one): the rest, from before the brace, is
+            // a last literal of its own.
+            text[at..].find(rest)?;
+            score += rest.len();
+            break;
+        };
+        pending = Some(&rest[open + 1..open + close]);
+        rest = &rest[open + close + 1..];
     }
-    literals.push(rest);
-    // Wildcards on both ends and between literals: leftmost matches in order decide it.
-    let mut at = 0;
-    let mut score = 0;
-    for lit in literals.iter().filter(|l| !l.is_empty()) {
-        let found = text[at..].find(lit)?;
-        at += found + lit.len();
-        score += lit.len();
+    if let Some(name) = pending {
+        values.push((name, &text[at..]));
     }
-    Some(score)
+    Some((score, values))
 }
 
 // ------------------------------------------------------------------------------ pages

@@ -2139,10 +2139,10 @@ fn observed_of(flow: &Flow, error: Option<String>, recorder: Browser) -> Observe
         // an answer either may never have been sent (a browser lists the request its failed
         // preflight stopped), so it shows no preflight passed.
         OutcomeRecording::MayOmitFailures if error.is_none() => {
-            if evidence.no_response || last.exchange.response.is_none() {
-                Observed::NotObserved
-            } else {
+            if last.exchange.answered() {
                 wire()
+            } else {
+                Observed::NotObserved
             }
         }
         OutcomeRecording::DropsBlocked => match &last.exchange.response {

@@ -738,6 +738,12 @@ pub struct Exchange {
 }
 
 impl Exchange {
+    /// Whether the input lists an answer to the request (a HAR entry with status 0 or -1 has
+    /// none: `evidence.no_response`).
+    pub(crate) fn answered(&self) -> bool {
+        self.response.is_some() && !self.evidence.no_response
+    }
+
     /// About the memory holding this exchange takes: its own size plus the URL and heads it
     /// owns, which are its bulk and what a hostile input inflates (heads up to
     /// `capture::MAX_HEAD_BYTES` each). Buffers of waiting exchanges bound their total by it.
