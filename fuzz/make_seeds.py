@@ -137,15 +137,17 @@ def capture_seeds():
         gz = gzip.compress(data, 9)
         if len(data) < 4096 and put("analyze", name + ".gz", gz):
             break
-    # gzip_capture: the first byte is the mode (see fuzz_targets/gzip_capture.rs): captures
-    # gzip'd and cut, with a flipped trailer byte, with trailing garbage, on 1 and 2 workers.
+    # gzip_capture and zstd_capture: the first byte is the mode (see
+    # fuzz_targets/gzip_capture.rs): captures compressed and cut, with a flipped trailer
+    # byte, with trailing garbage, on 1 and 2 workers.
     k = 0
     for name, _, data in captures():
         if len(data) > 8192 or k >= 8:
             continue
         k += 1
         for mode in (0x01, 0x03, 0x05, 0x0B, 0x8D, 0x83):
-            put("gzip_capture", "%02x-%s" % (mode, name), bytes([mode]) + data)
+            for target in ("gzip_capture", "zstd_capture"):
+                put(target, "%02x-%s" % (mode, name), bytes([mode]) + data)
     return n
 
 

@@ -104,6 +104,7 @@ warn_kinds! {
     TruncatedPacket = "truncated-packet": "A packet cut shorter than its headers say (snap length); skipped.",
     UnsupportedEncapsulation = "unsupported-encapsulation": "A tunnel or encapsulation corscope does not unwrap; skipped.",
     UnsupportedLinkType = "unsupported-link-type": "A capture interface whose link type is not supported; its packets are skipped.",
+    ZstdTrailingGarbage = "zstd-trailing-garbage": "Bytes after a complete zstd stream (its last frame) were ignored.",
 }
 
 impl Ord for WarnKind {

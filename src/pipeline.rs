@@ -154,9 +154,9 @@ pub struct InputReport {
 }
 
 impl InputReport {
-    /// The reading error as printed. Where the input was decoded (gzip, UTF-16) it says its
-    /// byte offsets count the decoded bytes, since a reader would look for a file offset;
-    /// a gzip error names both offsets itself.
+    /// The reading error as printed. Where the input was decoded (decompressed, UTF-16) it
+    /// says its byte offsets count the decoded bytes, since a reader would look for a file
+    /// offset; a decompression error names both offsets itself.
     pub fn error_text(&self) -> Option<String> {
         let e = self.error.as_ref()?;
         let io = match e {
@@ -164,11 +164,11 @@ impl InputReport {
             AnalyzeError::Capture(CaptureError::Read { source, .. }) => Some(source),
             _ => None,
         };
-        let gzip = io
+        let own_offsets = io
             .and_then(|s| s.get_ref())
-            .is_some_and(|s| s.is::<input::gzip::GzipError>());
+            .is_some_and(|s| s.is::<input::compressed::DecodeError>());
         Some(match (&self.decoding, e) {
-            (Some(d), AnalyzeError::Har(_) | AnalyzeError::Capture(_)) if !gzip => {
+            (Some(d), AnalyzeError::Har(_) | AnalyzeError::Capture(_)) if !own_offsets => {
                 format!("{e} (byte offsets count the bytes after {d})")
             }
             _ => e.to_string(),

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -26,16 +25,14 @@ struct Run {
 
 fn run(path: &Path) -> Run {
     let file = File::open(path).unwrap();
-    let reader: Box<dyn Read + Send> = if path.extension().is_some_and(|e| e == "gz") {
-        Box::new(flate2::read::MultiGzDecoder::new(file))
-    } else {
-        Box::new(file)
-    };
+    // Through the input layer, which decompresses what its first bytes say (gzip, zstd).
+    let name = Arc::from(path.file_name().unwrap().to_string_lossy().as_ref());
+    let input = corscope::input::from_reader(name, Box::new(file)).unwrap();
     let mut exchanges = Vec::new();
     let mut diag = Diagnostics::new();
     let res = read_capture(
-        Box::new(BufReader::new(reader)),
-        Arc::from(path.file_name().unwrap().to_string_lossy().as_ref()),
+        input.reader,
+        input.name,
         &CaptureOptions::default(),
         &mut |ex| exchanges.push(ex),
         &mut diag,
@@ -58,7 +55,9 @@ fn captures() -> Vec<PathBuf> {
         .map(|e| e.unwrap().path())
         .filter(|p| {
             let n = p.file_name().unwrap().to_string_lossy().to_string();
-            n.ends_with(".pcap") || n.ends_with(".pcapng") || n.ends_with(".pcap.gz")
+            [".pcap", ".pcapng", ".pcap.gz", ".pcap.zst"]
+                .iter()
+                .any(|ext| n.ends_with(ext))
         })
         .collect();
     v.sort();

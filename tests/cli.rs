@@ -186,8 +186,8 @@ fn with_env(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String
     )
 }
 
-/// An error's byte offsets are of the bytes read: after gzip decompression or UTF-16
-/// decoding the line says so (a reader looks for a file offset), unless the error is gzip's
+/// An error's byte offsets are of the bytes read: after decompression or UTF-16 decoding the
+/// line says so (a reader looks for a file offset), unless the error is the decompressor's
 /// own, which names the compressed and the decompressed offset itself.
 #[test]
 fn error_offsets_say_when_they_count_decoded_bytes() {
@@ -197,6 +197,7 @@ fn error_offsets_say_when_they_count_decoded_bytes() {
         e.write_all(b).unwrap();
         e.finish().unwrap()
     };
+    let zst = |b: &[u8]| zstd::bulk::compress(b, 3).unwrap();
     let dir = temp_dir("offsets");
     let har = std::fs::read(SAMPLE).unwrap();
     let cut_har = &har[..30_000];
@@ -226,6 +227,9 @@ fn error_offsets_say_when_they_count_decoded_bytes() {
         ("cut.pcap", cut_pcap.to_vec(), None),
         ("cut.pcap.gz", gz(cut_pcap), Some("gzip decompression")),
         ("crc.pcap.gz", bad_crc, None),
+        ("cut.har.zst", zst(cut_har), Some("zstd decompression")),
+        ("cut.pcap.zst", zst(cut_pcap), Some("zstd decompression")),
+        ("zcut.pcap.zst", zst(&pcap)[..2000].to_vec(), None),
     ];
     for (name, bytes, note) in cases {
         let path = dir.join(name);
@@ -246,9 +250,70 @@ fn error_offsets_say_when_they_count_decoded_bytes() {
             None => assert!(!line.contains("byte offsets count"), "{name}: {line}"),
         }
     }
-    // gzip's own error names both offsets.
+    // The decompressor's own error names both offsets.
     let (_, _, err) = corscope(&["analyze", dir.join("crc.pcap.gz").to_str().unwrap()]);
     assert!(err.contains("compressed byte"), "{err}");
+    let (_, _, err) = corscope(&["analyze", dir.join("zcut.pcap.zst").to_str().unwrap()]);
+    assert!(
+        err.contains("zstd stream cut off at compressed byte 2000 (decompressed byte"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A capture compressed by the zstd CLI, by pzstd (a skippable frame first) or by gzip, from a
+/// file or from stdin, gives the records of the plain capture.
+#[test]
+fn compressed_captures_read_as_the_plain_one() {
+    use flate2::{write::GzEncoder, Compression};
+    let records = |args: &[&str], stdin: Option<&[u8]>| -> Vec<Value> {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_corscope"));
+        cmd.args(["analyze", "--format", "ndjson", "--all"])
+            .args(args);
+        let out = match stdin {
+            None => cmd.output().expect("corscope runs"),
+            Some(bytes) => {
+                let mut child = cmd
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("corscope runs");
+                child.stdin.take().unwrap().write_all(bytes).unwrap();
+                child.wait_with_output().unwrap()
+            }
+        };
+        assert!(out.status.code().is_some_and(|c| c <= 1), "{args:?}");
+        let mut v = ndjson(&String::from_utf8_lossy(&out.stdout));
+        for r in &mut v {
+            // The input's name is the one thing that differs (also where `location` starts).
+            let r = r.as_object_mut().unwrap();
+            let source = r.remove("source").unwrap();
+            let source = source.as_str().unwrap();
+            let at = r["location"].as_str().unwrap().replacen(source, "", 1);
+            r.insert("location".into(), Value::String(at));
+        }
+        v
+    };
+    let plain = records(&[FIREFOX_PCAP], None);
+    assert!(plain.len() > 100);
+    let dir = temp_dir("compressed");
+    let gz = dir.join("firefox.pcap.gz");
+    let mut e = GzEncoder::new(Vec::new(), Compression::fast());
+    e.write_all(&std::fs::read(FIREFOX_PCAP).unwrap()).unwrap();
+    std::fs::write(&gz, e.finish().unwrap()).unwrap();
+    for file in [
+        "tests/data/captures/own-zstd.pcap.zst",
+        "tests/data/captures/own-pzstd.pcap.zst",
+        gz.to_str().unwrap(),
+    ] {
+        assert_eq!(records(&[file], None), plain, "{file}");
+        assert_eq!(
+            records(&["-"], Some(&std::fs::read(file).unwrap())),
+            plain,
+            "{file} on stdin"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -344,14 +344,14 @@ fn pcap_cut_in_the_file_header() {
     }
 }
 
-/// A gzip'd capture damaged in each way `gzip -d` knows (table below), through the pipeline
-/// with one and with several capture threads: every record of what `gzip -dc` can still
-/// decode comes out, then the fault as an error naming the compressed and decompressed
-/// offsets (trailing garbage: a warning, no error). Small (under one read block) and large
-/// (several blocks) captures, generated.
+/// A compressed capture (gzip, zstd) damaged in each way its decompressor knows (tables below),
+/// through the pipeline with one and with several capture threads: every record of what an
+/// independent decoder (`gzip -dc`, `zstd -dc`) can still decode comes out, then the fault as
+/// an error naming the compressed and decompressed offsets (trailing garbage: a warning, no
+/// error). Small (under one read block) and large (several blocks) captures, generated.
 #[test]
-fn damaged_gzip_capture_keeps_everything_before_the_damage() {
-    use corscope::input::gzip::{GzipError, GzipFault};
+fn damaged_compressed_capture_keeps_everything_before_the_damage() {
+    use corscope::input::compressed::{DecodeError, Fault};
     use flate2::{write::GzEncoder, Compression};
     use std::io::{Read, Write};
 
@@ -360,9 +360,13 @@ fn damaged_gzip_capture_keeps_everything_before_the_damage() {
         e.write_all(b).unwrap();
         e.finish().unwrap()
     }
-    /// What a decoder independent of the reader (flate2 directly, as `gzip -dc`) still gives.
-    fn gzip_dc(z: &[u8]) -> Vec<u8> {
-        let mut d = flate2::read::GzDecoder::new(z);
+    fn zst(b: &[u8]) -> Vec<u8> {
+        let mut c = zstd::bulk::Compressor::new(3).unwrap();
+        c.include_checksum(true).unwrap();
+        c.compress(b).unwrap()
+    }
+    /// What a decoder independent of the reader still gives (read until it fails).
+    fn drain(mut d: impl Read) -> Vec<u8> {
         let mut out = Vec::new();
         let mut buf = vec![0; 4096];
         while let Ok(n) = d.read(&mut buf) {
@@ -373,21 +377,106 @@ fn damaged_gzip_capture_keeps_everything_before_the_damage() {
         }
         out
     }
-    fn run(bytes: &[u8], workers: usize) -> (InputReport, usize) {
+    fn gzip_dc(z: &[u8]) -> Vec<u8> {
+        drain(flate2::read::GzDecoder::new(z))
+    }
+    /// zstd's own reader (libzstd's one-frame-at-a-time loop, not `input::zstd`'s).
+    fn zstd_dc(z: &[u8]) -> Vec<u8> {
+        match zstd::stream::read::Decoder::new(z) {
+            Ok(d) => drain(d.single_frame()),
+            Err(_) => Vec::new(),
+        }
+    }
+    fn run(
+        bytes: &[u8],
+        workers: usize,
+    ) -> Result<(InputReport, usize), corscope::input::InputError> {
         let input = corscope::input::from_reader(
-            Arc::from("d.pcap.gz"),
+            Arc::from("d.pcap.z"),
             Box::new(Cursor::new(bytes.to_vec())),
-        )
-        .expect("format detected");
+        )?;
         let opts = Options {
             capture_workers: workers,
             ..Options::default()
         };
         let mut n = 0;
         let report = analyze_input(input, &opts, &mut |_| n += 1, InputReport::default());
-        (report, n)
+        Ok((report, n))
     }
 
+    /// Name, bytes, and the fault with the compressed offset it is found at (none: garbage).
+    type Case = (&'static str, Vec<u8>, Option<(Fault, usize)>);
+    /// A codec: its name, compressor, independent decoder, damage table (from the compressed
+    /// stream) and its trailing-garbage warning.
+    type Codec = (
+        &'static str,
+        fn(&[u8]) -> Vec<u8>,
+        fn(&[u8]) -> Vec<u8>,
+        fn(&[u8]) -> Vec<Case>,
+        WarnKind,
+    );
+    fn flipped(z: &[u8], at: usize) -> Vec<u8> {
+        let mut v = z.to_vec();
+        v[at] ^= 1;
+        v
+    }
+    fn with_garbage(z: &[u8]) -> Vec<u8> {
+        [z, b"trailing junk\n"].concat()
+    }
+    let codecs: [Codec; 2] = [
+        (
+            "gzip",
+            gz,
+            gzip_dc,
+            |z| {
+                let n = z.len();
+                vec![
+                    (
+                        "cut at 2/3",
+                        z[..n * 2 / 3].to_vec(),
+                        Some((Fault::Cut, n * 2 / 3)),
+                    ),
+                    (
+                        "length field missing",
+                        z[..n - 4].to_vec(),
+                        Some((Fault::Cut, n - 4)),
+                    ),
+                    ("bad CRC", flipped(z, n - 6), Some((Fault::Checksum, n))),
+                    ("bad length", flipped(z, n - 2), Some((Fault::Length, n))),
+                    ("trailing garbage", with_garbage(z), None),
+                ]
+            },
+            WarnKind::GzipTrailingGarbage,
+        ),
+        (
+            "zstd",
+            zst,
+            zstd_dc,
+            |z| {
+                let n = z.len();
+                vec![
+                    (
+                        "cut at 2/3",
+                        z[..n * 2 / 3].to_vec(),
+                        Some((Fault::Cut, n * 2 / 3)),
+                    ),
+                    (
+                        "checksum missing",
+                        z[..n - 4].to_vec(),
+                        Some((Fault::Cut, n - 4)),
+                    ),
+                    // libzstd names where the checksum starts.
+                    (
+                        "bad checksum",
+                        flipped(z, n - 2),
+                        Some((Fault::Checksum, n - 4)),
+                    ),
+                    ("trailing garbage", with_garbage(z), None),
+                ]
+            },
+            WarnKind::ZstdTrailingGarbage,
+        ),
+    ];
     for (target, concurrent) in [(2_000u64, 4usize), (3_000_000, 64)] {
         let spec = corscope::synth::PcapSpec {
             target_bytes: target,
@@ -396,67 +485,58 @@ fn damaged_gzip_capture_keeps_everything_before_the_damage() {
         };
         let mut plain = Vec::new();
         corscope::synth::write_pcap(&mut plain, &spec).unwrap();
-        let z = gz(&plain);
-        let n = z.len();
-        let flip = |at: usize| {
-            let mut v = z.clone();
-            v[at] ^= 1;
-            v
-        };
-        let mut garbage = z.clone();
-        garbage.extend_from_slice(b"trailing junk\n");
-        let cases: Vec<(&str, Vec<u8>, Option<GzipFault>)> = vec![
-            ("cut at 2/3", z[..n * 2 / 3].to_vec(), Some(GzipFault::Cut)),
-            (
-                "length field missing",
-                z[..n - 4].to_vec(),
-                Some(GzipFault::Cut),
-            ),
-            ("bad CRC", flip(n - 6), Some(GzipFault::Crc)),
-            ("bad length", flip(n - 2), Some(GzipFault::Length)),
-            ("trailing garbage", garbage, None),
-        ];
-        for workers in [1, 2] {
-            for (name, bytes, fault) in &cases {
-                let prefix = gzip_dc(bytes);
-                let (want_report, want) = run(&prefix, workers);
-                let (report, got) = run(bytes, workers);
-                let what = format!("{target} bytes, {workers} workers, {name}");
-                // `analyze_input` itself reports the decoding (not only `analyze` by path).
-                assert_eq!(
-                    report.decoding.as_deref(),
-                    Some("gzip decompression"),
-                    "{what}"
-                );
-                assert_eq!(want_report.decoding, None, "{what}");
-                assert!(want > 0, "{what}");
-                assert_eq!(got, want, "{what}: records");
-                match (fault, &report.error) {
-                    (None, None) => {
-                        assert_eq!(
-                            report.diagnostics.count(WarnKind::GzipTrailingGarbage),
-                            1,
-                            "{what}"
-                        )
-                    }
-                    (
-                        Some(f),
-                        Some(AnalyzeError::Capture(CaptureError::Read { offset, source })),
-                    ) => {
+        for (codec, compress, independent, damage, garbage) in &codecs {
+            let z = compress(&plain);
+            for workers in [1, 2] {
+                for (name, bytes, fault) in damage(&z) {
+                    let what = format!("{codec}, {target} bytes, {workers} workers, {name}");
+                    // The fault as the decoder reports it: its kind and both offsets.
+                    let check = |source: &std::io::Error, prefix: usize| {
                         let g = source
                             .get_ref()
-                            .and_then(|e| e.downcast_ref::<GzipError>())
+                            .and_then(|e| e.downcast_ref::<DecodeError>())
                             .unwrap_or_else(|| panic!("{what}: {source}"));
+                        let (f, at) = fault.as_ref().expect("a fault");
                         assert_eq!(&g.what, f, "{what}");
-                        assert_eq!(g.decompressed, prefix.len() as u64, "{what}");
-                        assert_eq!(*offset, prefix.len() as u64, "{what}");
-                        let c = if *f == GzipFault::Cut { bytes.len() } else { n };
-                        assert_eq!(g.compressed, c as u64, "{what}");
+                        assert_eq!(g.decompressed, prefix as u64, "{what}");
+                        assert_eq!(g.compressed, *at as u64, "{what}");
+                    };
+                    let prefix = independent(&bytes);
+                    if prefix.is_empty() {
+                        // Nothing decodes (a zstd block is whole or nothing): the input does
+                        // not open, and the error says why.
+                        match run(&bytes, workers) {
+                            Err(corscope::input::InputError::Read { offset: 0, source }) => {
+                                check(&source, 0)
+                            }
+                            other => panic!("{what}: {:?}", other.map(|r| r.1)),
+                        }
+                        continue;
                     }
-                    (f, e) => panic!(
-                        "{what}: wanted {f:?}, got {e:?} (plain: {:?})",
-                        want_report.error
-                    ),
+                    let (want_report, want) = run(&prefix, workers).expect("plain capture");
+                    let (report, got) = run(&bytes, workers).expect("format detected");
+                    // `analyze_input` itself reports the decoding (not only `analyze` by path).
+                    let decoding = format!("{codec} decompression");
+                    assert_eq!(report.decoding.as_deref(), Some(&*decoding), "{what}");
+                    assert_eq!(want_report.decoding, None, "{what}");
+                    assert!(want > 0, "{what}");
+                    assert_eq!(got, want, "{what}: records");
+                    match (&fault, &report.error) {
+                        (None, None) => {
+                            assert_eq!(report.diagnostics.count(*garbage), 1, "{what}")
+                        }
+                        (
+                            Some(_),
+                            Some(AnalyzeError::Capture(CaptureError::Read { offset, source })),
+                        ) => {
+                            check(source, prefix.len());
+                            assert_eq!(*offset, prefix.len() as u64, "{what}");
+                        }
+                        (f, e) => panic!(
+                            "{what}: wanted {f:?}, got {e:?} (plain: {:?})",
+                            want_report.error
+                        ),
+                    }
                 }
             }
         }

@@ -34,6 +34,7 @@ fn inputs() -> Vec<PathBuf> {
                     ".har.gz",
                     ".pcap.gz",
                     ".pcapng.gz",
+                    ".pcap.zst",
                 ]
                 .iter()
                 .any(|ext| name.ends_with(ext));

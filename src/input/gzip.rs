@@ -1,59 +1,17 @@
 //! Gzip decoding for inputs (both formats), member by member, as `gzip -d` does it: every
 //! byte that decodes is handed on before an error; errors (a cut stream, damaged data, a CRC
-//! or length mismatch) name the compressed and decompressed offsets; bytes after the last
-//! member that are not another member are ignored with a warning (`gzip-trailing-garbage`).
+//! or length mismatch) name the compressed and decompressed offsets ([`DecodeError`]); bytes
+//! after the last member that are not another member are ignored with a warning
+//! (`gzip-trailing-garbage`).
 
-use std::fmt;
 use std::io::{self, BufRead, Read};
 use std::sync::{Arc, Mutex};
 
 use flate2::bufread::GzDecoder;
 
-use crate::diag::{Diagnostics, WarnKind};
+use crate::diag::Diagnostics;
 
-/// What went wrong in a gzip stream, and where.
-#[derive(Debug)]
-pub struct GzipError {
-    pub what: GzipFault,
-    /// Bytes of the compressed input consumed when it was found.
-    pub compressed: u64,
-    /// Bytes decompressed before it (all of them were handed on).
-    pub decompressed: u64,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum GzipFault {
-    /// The compressed input ends inside a member (body or trailer).
-    Cut,
-    /// The member's CRC-32 does not match its data.
-    Crc,
-    /// The member's length field does not match its data.
-    Length,
-    /// Damaged compressed data or member header (the decoder's words).
-    Damaged(String),
-}
-
-impl fmt::Display for GzipError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match &self.what {
-            GzipFault::Cut => "gzip stream cut off".to_owned(),
-            GzipFault::Crc => {
-                "gzip CRC error (the data decoded but does not match its checksum)".to_owned()
-            }
-            GzipFault::Length => {
-                "gzip length error (the member's length field does not match its data)".to_owned()
-            }
-            GzipFault::Damaged(d) => format!("damaged gzip data ({d})"),
-        };
-        write!(
-            f,
-            "{what} at compressed byte {} (decompressed byte {})",
-            self.compressed, self.decompressed
-        )
-    }
-}
-
-impl std::error::Error for GzipError {}
+use super::compressed::{Codec, DecodeError, Fault};
 
 /// Counts the compressed bytes consumed and keeps the last eight (a member's trailer, when a
 /// checksum test fails).
@@ -140,18 +98,19 @@ impl<R: BufRead> GzipReader<R> {
             // flate2's trailer test fails on either field; tell which from the trailer.
             let len = u32::from_le_bytes([c.last8[4], c.last8[5], c.last8[6], c.last8[7]]);
             if len == self.member_out as u32 {
-                GzipFault::Crc
+                Fault::Checksum
             } else {
-                GzipFault::Length
+                Fault::Length
             }
         } else if at_end {
-            GzipFault::Cut
+            Fault::Cut
         } else {
-            GzipFault::Damaged(e.to_string())
+            Fault::Damaged(e.to_string())
         };
         io::Error::new(
             e.kind(),
-            GzipError {
+            DecodeError {
+                codec: Codec::Gzip,
                 what,
                 compressed: c.consumed,
                 decompressed: self.out,
@@ -198,15 +157,8 @@ impl<R: BufRead> Read for GzipReader<R> {
                     self.decoder = Some(GzDecoder::new(c));
                 }
                 Some(false) => {
-                    let (name, at, out) = (&self.name, c.consumed, self.out);
-                    if let Ok(mut w) = self.warnings.lock() {
-                        w.warn(WarnKind::GzipTrailingGarbage, || {
-                            format!(
-                                "{name}: compressed byte {at}: trailing garbage after the gzip \
-                                 stream ignored (the stream decoded completely: {out} bytes)"
-                            )
-                        });
-                    }
+                    let (at, out) = (c.consumed, self.out);
+                    Codec::Gzip.trailing_garbage(&self.warnings, &self.name, at, out);
                     return Ok(0);
                 }
             }
@@ -217,6 +169,7 @@ impl<R: BufRead> Read for GzipReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diag::WarnKind;
     use flate2::{write::GzEncoder, Compression};
     use std::io::Write;
 
@@ -227,7 +180,7 @@ mod tests {
     }
 
     /// Reads everything, in small reads; returns the bytes, the error and the warnings.
-    fn decode(bytes: &[u8]) -> (Vec<u8>, Option<GzipError>, Diagnostics) {
+    fn decode(bytes: &[u8]) -> (Vec<u8>, Option<DecodeError>, Diagnostics) {
         let w = Arc::new(Mutex::new(Diagnostics::new()));
         let mut r = GzipReader::new(
             io::BufReader::with_capacity(64, bytes),
@@ -241,7 +194,7 @@ mod tests {
                 Ok(0) => break None,
                 Ok(n) => out.extend_from_slice(&buf[..n]),
                 Err(e) => {
-                    break Some(*e.into_inner().unwrap().downcast::<GzipError>().unwrap());
+                    break Some(*e.into_inner().unwrap().downcast::<DecodeError>().unwrap());
                 }
             }
         };
@@ -278,12 +231,12 @@ mod tests {
             v[at] ^= 1;
             v
         };
-        let cases: Vec<(&str, Vec<u8>, GzipFault, usize)> = vec![
-            ("cut in the middle", cut(n / 2), GzipFault::Cut, n / 2),
-            ("trailer missing", cut(n - 8), GzipFault::Cut, n - 8),
-            ("length missing", cut(n - 4), GzipFault::Cut, n - 4),
-            ("bad CRC", flip(n - 6), GzipFault::Crc, n),
-            ("bad length", flip(n - 2), GzipFault::Length, n),
+        let cases: Vec<(&str, Vec<u8>, Fault, usize)> = vec![
+            ("cut in the middle", cut(n / 2), Fault::Cut, n / 2),
+            ("trailer missing", cut(n - 8), Fault::Cut, n - 8),
+            ("length missing", cut(n - 4), Fault::Cut, n - 4),
+            ("bad CRC", flip(n - 6), Fault::Checksum, n),
+            ("bad length", flip(n - 2), Fault::Length, n),
         ];
         for (name, bytes, fault, compressed) in cases {
             let (out, err, _) = decode(&bytes);

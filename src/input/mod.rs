@@ -1,7 +1,9 @@
-//! Opening inputs: files or stdin, gzip or plain, UTF-16 text decoded to UTF-8, and telling HAR
+//! Opening inputs: files or stdin, compressed (gzip, zstd) or plain, UTF-16 text decoded to
+//! UTF-8, and telling HAR
 //! from pcap/pcapng by their first bytes (never by the file name) before handing the stream to
 //! the matching reader.
 
+pub mod compressed;
 pub mod gzip;
 pub mod har;
 pub(crate) mod live;
@@ -9,6 +11,7 @@ pub(crate) mod live;
 mod mapguard;
 pub(crate) mod mapped;
 mod utf16;
+pub mod zstd;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -19,6 +22,8 @@ use std::sync::{Arc, Mutex};
 use memmap2::Mmap;
 
 use crate::diag::Diagnostics;
+
+pub use compressed::Codec;
 
 /// Read buffer for inputs: large enough that syscalls and gzip framing are not the bottleneck,
 /// and at most half a capture reader's block, so that a block's reads bypass it (`BufReader`
@@ -62,19 +67,21 @@ impl Format {
     }
 }
 
-/// An opened input, positioned at its first byte (after gzip and UTF-16 decoding), with its
-/// format.
+/// An opened input, positioned at its first byte (after decompression and UTF-16 decoding),
+/// with its format.
 pub struct Input {
     pub name: Arc<str>,
     pub format: Format,
-    pub gzip: bool,
+    /// The compressed format the file's bytes are in, if any (the reader decompresses).
+    pub compression: Option<Codec>,
     /// The byte order of a UTF-16 text read as UTF-8 ([`Input::decoding`]).
     utf16: Option<utf16::Order>,
     /// A pipe or terminal: reads return what has arrived, and results should be handed on
     /// as soon as they are final rather than in large batches.
     pub live: bool,
     pub reader: Box<dyn BufRead + Send>,
-    /// Warnings of the layers under the reader (gzip trailing garbage), for the report.
+    /// Warnings of the layers under the reader (trailing garbage after a compressed stream),
+    /// for the report.
     pub warnings: Arc<Mutex<Diagnostics>>,
     /// For an input read by the live pump: when its data last arrived (the idle flush).
     pub activity: Option<Arc<live::Activity>>,
@@ -83,7 +90,7 @@ pub struct Input {
     pub mapped: Option<(Arc<Mmap>, File)>,
 }
 
-/// Opens `path` (`-` is stdin), unwraps gzip and detects the format. Anything but a regular
+/// Opens `path` (`-` is stdin), decompresses it (gzip, zstd) and detects the format. Anything but a regular
 /// file (a pipe, a terminal) is read live ([`live::Live`]).
 pub(crate) fn open(path: &str) -> Result<Input, InputError> {
     open_with(
@@ -129,8 +136,9 @@ pub(crate) fn open_with(
         None
     };
     let mut input = from_reader_with(Arc::from(path), Box::new(file), window, live, stop)?;
-    // Only a file read as it is: decoded bytes (gzip, UTF-16) are not the file's.
-    if let Some(file) = for_map.filter(|_| !input.gzip && input.utf16.is_none()) {
+    // Only a file read as it is: decoded bytes (decompressed, UTF-16) are not the file's.
+    let as_is = input.compression.is_none() && input.utf16.is_none();
+    if let Some(file) = for_map.filter(|_| as_is) {
         if input.format == Format::Har {
             // The map replaces the reader, which has not read past its detection window.
             if let Some(map) = map_file(&file, path) {
@@ -211,7 +219,7 @@ pub(crate) fn stdin_is_regular_file() -> bool {
 /// How many leading bytes format detection reads at most (whitespace before a HAR's `{`).
 pub(crate) const DETECT_WINDOW: usize = 1 << 20;
 
-/// Detects gzip and the format of an already opened stream.
+/// Detects compression and the format of an already opened stream.
 pub fn from_reader(name: Arc<str>, raw: Box<dyn Read + Send>) -> Result<Input, InputError> {
     from_reader_with(
         name,
@@ -255,16 +263,12 @@ pub(crate) fn from_reader_with(
     stop: &Arc<AtomicBool>,
 ) -> Result<Input, InputError> {
     let warnings = Arc::new(Mutex::new(Diagnostics::new()));
-    let (head, raw) = peek(raw, 2, window)?;
-    let gzip = head.starts_with(&[0x1f, 0x8b]);
-    let decoded: Box<dyn Read + Send> = if gzip {
-        Box::new(gzip::GzipReader::new(
-            BufReader::with_capacity(READ_BUFFER, raw),
-            name.clone(),
-            warnings.clone(),
-        ))
-    } else {
-        raw
+    // Four bytes: a zstd frame's magic (a gzip stream's is two).
+    let (head, raw) = peek(raw, 4, window)?;
+    let compression = Codec::of(&head);
+    let decoded = match compression {
+        Some(codec) => codec.decoder(raw, name.clone(), warnings.clone()),
+        None => raw,
     };
     let (head, decoded) = peek(decoded, window, window)?;
     // A UTF-16 text is read as UTF-8 (no capture magic reads as one; a UTF-16 `{` first
@@ -285,13 +289,13 @@ pub(crate) fn from_reader_with(
     };
     let format = match format {
         // Say so when the bytes shown are not the file's own but what decoding made of them.
-        Err(InputError::Unrecognized(shown)) if gzip || order.is_some() => {
-            let steps = decoding(gzip, order).unwrap_or_default();
+        Err(InputError::Unrecognized(shown)) if compression.is_some() || order.is_some() => {
+            let steps = decoding(compression, order).unwrap_or_default();
             return Err(InputError::Unrecognized(format!("{shown}, after {steps}")));
         }
         other => other?,
     };
-    // The stop check sits above decompression, so a stop ends a gzip stream cleanly.
+    // The stop check sits above decompression, so a stop ends a compressed stream cleanly.
     let reader = Box::new(BufReader::with_capacity(
         READ_BUFFER,
         live::Stoppable::new(decoded, stop.clone()),
@@ -299,7 +303,7 @@ pub(crate) fn from_reader_with(
     Ok(Input {
         name,
         format,
-        gzip,
+        compression,
         utf16: order,
         live,
         reader,
@@ -313,14 +317,14 @@ impl Input {
     /// What turned the file's bytes into the ones read ("gzip decompression", "UTF-16LE
     /// decoding"), if anything did: byte offsets in messages count the bytes read.
     pub fn decoding(&self) -> Option<String> {
-        decoding(self.gzip, self.utf16)
+        decoding(self.compression, self.utf16)
     }
 }
 
 /// The decoding steps between a file's bytes and the bytes read, in words (`None`: none).
-fn decoding(gzip: bool, order: Option<utf16::Order>) -> Option<String> {
+fn decoding(compression: Option<Codec>, order: Option<utf16::Order>) -> Option<String> {
     let steps: Vec<String> = [
-        gzip.then(|| "gzip decompression".to_owned()),
+        compression.map(|c| format!("{} decompression", c.name())),
         order.map(|o| format!("{} decoding", o.name())),
     ]
     .into_iter()
@@ -427,7 +431,7 @@ mod tests {
         enc.write_all(b"{\"log\":{}}").unwrap();
         let gz = enc.finish().unwrap();
         let input = from_reader(Arc::from("x.har.gz"), Box::new(io::Cursor::new(gz))).unwrap();
-        assert!(input.gzip);
+        assert_eq!(input.compression, Some(Codec::Gzip));
         assert_eq!(input.format, Format::Har);
     }
 

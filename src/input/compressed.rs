@@ -1,0 +1,208 @@
+//! Step 1a (compression): which compressed format an input's first bytes say it is in (one
+//! table, [`CODECS`]), the decoder that unwraps it, and the errors every decoder reports, naming
+//! the compressed and the decompressed offsets. The formats are the ones Wireshark's
+//! `file_wrappers.c` reads capture files in, less LZ4: gzip and zstd.
+
+use std::fmt;
+use std::io::{BufReader, Read};
+use std::sync::{Arc, Mutex};
+
+use crate::diag::{Diagnostics, WarnKind};
+
+use super::READ_BUFFER;
+
+/// A compressed format an input may come in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Codec {
+    Gzip,
+    Zstd,
+}
+
+/// What there is to know of each codec, in one place.
+struct Row {
+    codec: Codec,
+    name: &'static str,
+    /// Whether a stream's first bytes are this codec's (as many as the input has, up to 4).
+    starts: fn(&[u8]) -> bool,
+    /// What the format calls its checksum of the decoded data, for the error.
+    checksum: &'static str,
+    /// The warning for bytes after the last complete member or frame.
+    garbage: WarnKind,
+}
+
+/// The codecs, tried in order on an input's first bytes.
+const CODECS: &[Row] = &[
+    Row {
+        codec: Codec::Gzip,
+        name: "gzip",
+        starts: |h| h.starts_with(&[0x1f, 0x8b]),
+        checksum: "CRC",
+        garbage: WarnKind::GzipTrailingGarbage,
+    },
+    Row {
+        codec: Codec::Zstd,
+        name: "zstd",
+        starts: super::zstd::is_frame_start,
+        checksum: "checksum",
+        garbage: WarnKind::ZstdTrailingGarbage,
+    },
+];
+
+impl Codec {
+    fn row(self) -> &'static Row {
+        // Every codec has its row (the table test checks it).
+        CODECS
+            .iter()
+            .find(|r| r.codec == self)
+            .unwrap_or(&CODECS[0])
+    }
+
+    /// The codec a stream starting with `head` (at least 4 bytes, unless the stream is
+    /// shorter) is compressed with, if any.
+    pub fn of(head: &[u8]) -> Option<Codec> {
+        CODECS.iter().find(|r| (r.starts)(head)).map(|r| r.codec)
+    }
+
+    /// Its name, as in messages ("gzip", "zstd").
+    pub fn name(self) -> &'static str {
+        self.row().name
+    }
+
+    /// The decoder of `raw`, which starts with this codec's data; `warnings` receives the
+    /// decoder's warnings (trailing garbage) for the input's report.
+    pub(crate) fn decoder(
+        self,
+        raw: Box<dyn Read + Send>,
+        name: Arc<str>,
+        warnings: Arc<Mutex<Diagnostics>>,
+    ) -> Box<dyn Read + Send> {
+        let buffered = BufReader::with_capacity(READ_BUFFER, raw);
+        match self {
+            Codec::Gzip => Box::new(super::gzip::GzipReader::new(buffered, name, warnings)),
+            Codec::Zstd => Box::new(super::zstd::ZstdReader::new(buffered, name, warnings)),
+        }
+    }
+
+    /// Warns that bytes after the complete stream were ignored (as `gzip -d` does: "decompression
+    /// OK, trailing garbage ignored").
+    pub(crate) fn trailing_garbage(
+        self,
+        warnings: &Mutex<Diagnostics>,
+        name: &str,
+        at: u64,
+        out: u64,
+    ) {
+        let codec = self.name();
+        if let Ok(mut w) = warnings.lock() {
+            w.warn(self.row().garbage, || {
+                format!(
+                    "{name}: compressed byte {at}: trailing garbage after the {codec} stream \
+                     ignored (the stream decoded completely: {out} bytes)"
+                )
+            });
+        }
+    }
+}
+
+/// What went wrong in a compressed stream, and where.
+#[derive(Debug)]
+pub struct DecodeError {
+    pub codec: Codec,
+    pub what: Fault,
+    /// Bytes of the compressed input consumed when it was found.
+    pub compressed: u64,
+    /// Bytes decompressed before it (all of them were handed on).
+    pub decompressed: u64,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// The compressed input ends inside a member or frame.
+    Cut,
+    /// The decoded data does not match the stream's checksum of it.
+    Checksum,
+    /// A gzip member's length field does not match its data.
+    Length,
+    /// Damaged compressed data or headers (the decoder's words).
+    Damaged(String),
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (codec, checksum) = (self.codec.name(), self.codec.row().checksum);
+        match &self.what {
+            Fault::Cut => write!(f, "{codec} stream cut off")?,
+            Fault::Checksum => write!(
+                f,
+                "{codec} {checksum} error (the data decoded but does not match its checksum)"
+            )?,
+            Fault::Length => write!(
+                f,
+                "{codec} length error (the member's length field does not match its data)"
+            )?,
+            Fault::Damaged(d) => write!(f, "damaged {codec} data ({d})")?,
+        }
+        write!(
+            f,
+            " at compressed byte {} (decompressed byte {})",
+            self.compressed, self.decompressed
+        )
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_codec_has_one_row() {
+        for c in [Codec::Gzip, Codec::Zstd] {
+            assert_eq!(CODECS.iter().filter(|r| r.codec == c).count(), 1, "{c:?}");
+            assert_eq!(c.row().codec, c);
+        }
+    }
+
+    /// Table: first bytes and the codec they say.
+    #[test]
+    fn first_bytes_name_the_codec() {
+        let cases: &[(&[u8], Option<Codec>)] = &[
+            (&[0x1f, 0x8b, 8, 0], Some(Codec::Gzip)),
+            (&[0x28, 0xb5, 0x2f, 0xfd, 0], Some(Codec::Zstd)),
+            // A skippable frame first (pzstd writes one).
+            (&[0x50, 0x2a, 0x4d, 0x18], Some(Codec::Zstd)),
+            (&[0x5f, 0x2a, 0x4d, 0x18], Some(Codec::Zstd)),
+            (&[0x60, 0x2a, 0x4d, 0x18], None),
+            // A stream shorter than a magic is no frame.
+            (&[0x28, 0xb5], None),
+            (&[0xd4, 0xc3, 0xb2, 0xa1], None),
+            (b"{\"lo", None),
+        ];
+        for (head, want) in cases {
+            assert_eq!(Codec::of(head), *want, "{head:02x?}");
+        }
+    }
+
+    #[test]
+    fn errors_name_both_offsets() {
+        let e = |codec, what| DecodeError {
+            codec,
+            what,
+            compressed: 10,
+            decompressed: 20,
+        };
+        assert_eq!(
+            e(Codec::Gzip, Fault::Checksum).to_string(),
+            "gzip CRC error (the data decoded but does not match its checksum) at compressed byte 10 (decompressed byte 20)"
+        );
+        assert_eq!(
+            e(Codec::Zstd, Fault::Checksum).to_string(),
+            "zstd checksum error (the data decoded but does not match its checksum) at compressed byte 10 (decompressed byte 20)"
+        );
+        assert_eq!(
+            e(Codec::Zstd, Fault::Cut).to_string(),
+            "zstd stream cut off at compressed byte 10 (decompressed byte 20)"
+        );
+    }
+}
