@@ -152,6 +152,39 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
+/// For the decoders' tests: reads `codec`'s stream `bytes` to its end or its error through an
+/// input buffer of `input` bytes, in reads of `reads` bytes (a failed or ended stream must read
+/// as ended after); the bytes, the error and the warnings.
+#[cfg(test)]
+pub(crate) fn decode_all(
+    codec: Codec,
+    bytes: &[u8],
+    input: usize,
+    reads: usize,
+) -> (Vec<u8>, Option<DecodeError>, Diagnostics) {
+    let w = Arc::new(Mutex::new(Diagnostics::new()));
+    let raw = BufReader::with_capacity(input, std::io::Cursor::new(bytes.to_vec()));
+    let mut r: Box<dyn Read> = match codec {
+        Codec::Gzip => Box::new(super::gzip::GzipReader::new(raw, "t.z".into(), w.clone())),
+        Codec::Zstd => Box::new(super::zstd::ZstdReader::new(raw, "t.z".into(), w.clone())),
+    };
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; reads];
+    let err = loop {
+        match r.read(&mut buf) {
+            Ok(0) => break None,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) => {
+                let inner = e.into_inner().expect("a typed error");
+                break Some(*inner.downcast::<DecodeError>().expect("a DecodeError"));
+            }
+        }
+    };
+    assert_eq!(r.read(&mut buf).expect("reads as ended"), 0);
+    let d = w.lock().map(|d| d.clone()).unwrap_or_default();
+    (out, err, d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -181,25 +181,7 @@ mod tests {
 
     /// Reads everything, in small reads; returns the bytes, the error and the warnings.
     fn decode(bytes: &[u8]) -> (Vec<u8>, Option<DecodeError>, Diagnostics) {
-        let w = Arc::new(Mutex::new(Diagnostics::new()));
-        let mut r = GzipReader::new(
-            io::BufReader::with_capacity(64, bytes),
-            "t.gz".into(),
-            w.clone(),
-        );
-        let mut out = Vec::new();
-        let mut buf = [0u8; 100];
-        let err = loop {
-            match r.read(&mut buf) {
-                Ok(0) => break None,
-                Ok(n) => out.extend_from_slice(&buf[..n]),
-                Err(e) => {
-                    break Some(*e.into_inner().unwrap().downcast::<DecodeError>().unwrap());
-                }
-            }
-        };
-        let d = w.lock().unwrap().clone();
-        (out, err, d)
+        super::super::compressed::decode_all(Codec::Gzip, bytes, 64, 100)
     }
 
     fn data() -> Vec<u8> {
@@ -267,7 +249,7 @@ mod tests {
         assert_eq!(d.count(WarnKind::GzipTrailingGarbage), 1);
         assert_eq!(
             d.details(WarnKind::GzipTrailingGarbage)[0],
-            format!("t.gz: compressed byte {at}: trailing garbage after the gzip stream ignored (the stream decoded completely: {} bytes)", plain.len())
+            format!("t.z: compressed byte {at}: trailing garbage after the gzip stream ignored (the stream decoded completely: {} bytes)", plain.len())
         );
     }
 }

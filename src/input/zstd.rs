@@ -209,27 +209,7 @@ mod tests {
         input: usize,
         reads: usize,
     ) -> (Vec<u8>, Option<DecodeError>, Diagnostics) {
-        let w = Arc::new(Mutex::new(Diagnostics::new()));
-        let mut r = ZstdReader::new(
-            io::BufReader::with_capacity(input, bytes),
-            "t.zst".into(),
-            w.clone(),
-        );
-        let mut out = Vec::new();
-        let mut buf = vec![0u8; reads];
-        let err = loop {
-            match r.read(&mut buf) {
-                Ok(0) => break None,
-                Ok(n) => out.extend_from_slice(&buf[..n]),
-                Err(e) => {
-                    break Some(*e.into_inner().unwrap().downcast::<DecodeError>().unwrap());
-                }
-            }
-        };
-        // A failed or ended stream reads as ended.
-        assert_eq!(r.read(&mut buf).unwrap(), 0);
-        let d = w.lock().unwrap().clone();
-        (out, err, d)
+        super::super::compressed::decode_all(Codec::Zstd, bytes, input, reads)
     }
 
     fn data() -> Vec<u8> {
@@ -315,7 +295,7 @@ mod tests {
             assert_eq!(d.count(WarnKind::ZstdTrailingGarbage), 1, "{garbage:?}");
             assert_eq!(
                 d.details(WarnKind::ZstdTrailingGarbage)[0],
-                format!("t.zst: compressed byte {at}: trailing garbage after the zstd stream ignored (the stream decoded completely: {} bytes)", plain.len())
+                format!("t.z: compressed byte {at}: trailing garbage after the zstd stream ignored (the stream decoded completely: {} bytes)", plain.len())
             );
         }
         // The start of a frame's magic and then the end: a frame cut in its magic.
