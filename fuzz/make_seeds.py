@@ -137,7 +137,7 @@ def capture_seeds():
         gz = gzip.compress(data, 9)
         if len(data) < 4096 and put("analyze", name + ".gz", gz):
             break
-    # gzip_capture and zstd_capture: the first byte is the mode (see
+    # gzip_capture, zstd_capture and lz4_capture: the first byte is the mode (see
     # fuzz_targets/gzip_capture.rs): captures compressed and cut, with a flipped trailer
     # byte, with trailing garbage, on 1 and 2 workers.
     k = 0
@@ -146,7 +146,7 @@ def capture_seeds():
             continue
         k += 1
         for mode in (0x01, 0x03, 0x05, 0x0B, 0x8D, 0x83):
-            for target in ("gzip_capture", "zstd_capture"):
+            for target in ("gzip_capture", "zstd_capture", "lz4_capture"):
                 put(target, "%02x-%s" % (mode, name), bytes([mode]) + data)
     return n
 

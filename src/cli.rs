@@ -49,7 +49,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Analyse HAR files and captures (.har, .pcap, .pcapng; plain, gzip or zstd); `-` is stdin.
+    /// Analyse HAR files and captures (.har, .pcap, .pcapng; plain or compressed); `-` is stdin.
     #[command(visible_alias = "analyse", after_help = EXAMPLES)]
     Analyze(Box<AnalyzeArgs>),
     /// Explain a blocking reason (Chromium, Firefox or Safari name): meaning, causes, fix.
@@ -109,7 +109,7 @@ enum Command {
         /// Directory for `shard-I-of-N.pcapng` (created if missing).
         #[arg(long, value_name = "DIR")]
         out: std::path::PathBuf,
-        /// pcap or pcapng captures, or HARs (gzip'd or zstd'd too); `-` is stdin.
+        /// pcap or pcapng captures, or HARs (gzip, zstd or LZ4 too); `-` is stdin.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<String>,
         /// Copy packets on link types that cannot be decoded to shard 0 instead of failing.

@@ -104,6 +104,7 @@ warn_kinds! {
     TruncatedPacket = "truncated-packet": "A packet cut shorter than its headers say (snap length); skipped.",
     UnsupportedEncapsulation = "unsupported-encapsulation": "A tunnel or encapsulation corscope does not unwrap; skipped.",
     UnsupportedLinkType = "unsupported-link-type": "A capture interface whose link type is not supported; its packets are skipped.",
+    Lz4TrailingGarbage = "lz4-trailing-garbage": "Bytes after a complete LZ4 stream (its last frame) were ignored.",
     ZstdTrailingGarbage = "zstd-trailing-garbage": "Bytes after a complete zstd stream (its last frame) were ignored.",
 }
 

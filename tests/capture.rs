@@ -25,7 +25,7 @@ struct Run {
 
 fn run(path: &Path) -> Run {
     let file = File::open(path).unwrap();
-    // Through the input layer, which decompresses what its first bytes say (gzip, zstd).
+    // Through the input layer, which decompresses what its first bytes say (gzip, zstd, LZ4).
     let name = Arc::from(path.file_name().unwrap().to_string_lossy().as_ref());
     let input = corscope::input::from_reader(name, Box::new(file)).unwrap();
     let mut exchanges = Vec::new();
@@ -55,7 +55,7 @@ fn captures() -> Vec<PathBuf> {
         .map(|e| e.unwrap().path())
         .filter(|p| {
             let n = p.file_name().unwrap().to_string_lossy().to_string();
-            [".pcap", ".pcapng", ".pcap.gz", ".pcap.zst"]
+            [".pcap", ".pcapng", ".pcap.gz", ".pcap.zst", ".pcap.lz4"]
                 .iter()
                 .any(|ext| n.ends_with(ext))
         })

@@ -261,8 +261,9 @@ fn error_offsets_say_when_they_count_decoded_bytes() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A capture compressed by the zstd CLI, by pzstd (a skippable frame first) or by gzip, from a
-/// file or from stdin, gives the records of the plain capture.
+/// A capture compressed by the zstd CLI, by pzstd (a skippable frame first), by the lz4 CLI
+/// (linked blocks with checksums) or by gzip, from a file or from stdin, gives the records of
+/// the plain capture.
 #[test]
 fn compressed_captures_read_as_the_plain_one() {
     use flate2::{write::GzEncoder, Compression};
@@ -305,6 +306,7 @@ fn compressed_captures_read_as_the_plain_one() {
     for file in [
         "tests/data/captures/own-zstd.pcap.zst",
         "tests/data/captures/own-pzstd.pcap.zst",
+        "tests/data/captures/own-lz4.pcap.lz4",
         gz.to_str().unwrap(),
     ] {
         assert_eq!(records(&[file], None), plain, "{file}");

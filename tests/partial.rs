@@ -344,9 +344,9 @@ fn pcap_cut_in_the_file_header() {
     }
 }
 
-/// A compressed capture (gzip, zstd) damaged in each way its decompressor knows (tables below),
+/// A compressed capture (gzip, zstd, LZ4) damaged in each way its decompressor knows (tables below),
 /// through the pipeline with one and with several capture threads: every record of what an
-/// independent decoder (`gzip -dc`, `zstd -dc`) can still decode comes out, then the fault as
+/// independent decoder (`gzip -dc`, libzstd's reader, lz4_flex's frame reader) can still decode comes out, then the fault as
 /// an error naming the compressed and decompressed offsets (trailing garbage: a warning, no
 /// error). Small (under one read block) and large (several blocks) captures, generated.
 #[test]
@@ -379,6 +379,16 @@ fn damaged_compressed_capture_keeps_everything_before_the_damage() {
     }
     fn gzip_dc(z: &[u8]) -> Vec<u8> {
         drain(flate2::read::GzDecoder::new(z))
+    }
+    fn lz4(b: &[u8]) -> Vec<u8> {
+        let info = lz4_flex::frame::FrameInfo::new().content_checksum(true);
+        let mut e = lz4_flex::frame::FrameEncoder::with_frame_info(info, Vec::new());
+        e.write_all(b).unwrap();
+        e.finish().unwrap()
+    }
+    /// lz4_flex's own frame reader (not `input::lz4`'s).
+    fn lz4_dc(z: &[u8]) -> Vec<u8> {
+        drain(lz4_flex::frame::FrameDecoder::new(z))
     }
     /// zstd's own reader (libzstd's one-frame-at-a-time loop, not `input::zstd`'s).
     fn zstd_dc(z: &[u8]) -> Vec<u8> {
@@ -423,7 +433,7 @@ fn damaged_compressed_capture_keeps_everything_before_the_damage() {
     fn with_garbage(z: &[u8]) -> Vec<u8> {
         [z, b"trailing junk\n"].concat()
     }
-    let codecs: [Codec; 2] = [
+    let codecs: [Codec; 3] = [
         (
             "gzip",
             gz,
@@ -475,6 +485,33 @@ fn damaged_compressed_capture_keeps_everything_before_the_damage() {
                 ]
             },
             WarnKind::ZstdTrailingGarbage,
+        ),
+        (
+            "lz4",
+            lz4,
+            lz4_dc,
+            |z| {
+                let n = z.len();
+                vec![
+                    (
+                        "cut at 2/3",
+                        z[..n * 2 / 3].to_vec(),
+                        Some((Fault::Cut, n * 2 / 3)),
+                    ),
+                    (
+                        "checksum missing",
+                        z[..n - 4].to_vec(),
+                        Some((Fault::Cut, n - 4)),
+                    ),
+                    (
+                        "bad checksum",
+                        flipped(z, n - 2),
+                        Some((Fault::Checksum, n)),
+                    ),
+                    ("trailing garbage", with_garbage(z), None),
+                ]
+            },
+            WarnKind::Lz4TrailingGarbage,
         ),
     ];
     for (target, concurrent) in [(2_000u64, 4usize), (3_000_000, 64)] {

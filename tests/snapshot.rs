@@ -35,6 +35,7 @@ fn inputs() -> Vec<PathBuf> {
                     ".pcap.gz",
                     ".pcapng.gz",
                     ".pcap.zst",
+                    ".pcap.lz4",
                 ]
                 .iter()
                 .any(|ext| name.ends_with(ext));

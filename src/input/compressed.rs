@@ -1,7 +1,7 @@
 //! Step 1a (compression): which compressed format an input's first bytes say it is in (one
 //! table, [`CODECS`]), the decoder that unwraps it, and the errors every decoder reports, naming
 //! the compressed and the decompressed offsets. The formats are the ones Wireshark's
-//! `file_wrappers.c` reads capture files in, less LZ4: gzip and zstd.
+//! `file_wrappers.c` reads capture files in: gzip, zstd and LZ4 (frames).
 
 use std::fmt;
 use std::io::{BufReader, Read};
@@ -16,6 +16,7 @@ use super::READ_BUFFER;
 pub enum Codec {
     Gzip,
     Zstd,
+    Lz4,
 }
 
 /// What there is to know of each codec, in one place.
@@ -45,6 +46,13 @@ const CODECS: &[Row] = &[
         starts: super::zstd::is_frame_start,
         checksum: "checksum",
         garbage: WarnKind::ZstdTrailingGarbage,
+    },
+    Row {
+        codec: Codec::Lz4,
+        name: "lz4",
+        starts: super::lz4::is_frame_start,
+        checksum: "checksum",
+        garbage: WarnKind::Lz4TrailingGarbage,
     },
 ];
 
@@ -80,6 +88,7 @@ impl Codec {
         match self {
             Codec::Gzip => Box::new(super::gzip::GzipReader::new(buffered, name, warnings)),
             Codec::Zstd => Box::new(super::zstd::ZstdReader::new(buffered, name, warnings)),
+            Codec::Lz4 => Box::new(super::lz4::Lz4Reader::new(buffered, name, warnings)),
         }
     }
 
@@ -167,6 +176,7 @@ pub(crate) fn decode_all(
     let mut r: Box<dyn Read> = match codec {
         Codec::Gzip => Box::new(super::gzip::GzipReader::new(raw, "t.z".into(), w.clone())),
         Codec::Zstd => Box::new(super::zstd::ZstdReader::new(raw, "t.z".into(), w.clone())),
+        Codec::Lz4 => Box::new(super::lz4::Lz4Reader::new(raw, "t.z".into(), w.clone())),
     };
     let mut out = Vec::new();
     let mut buf = vec![0u8; reads];
@@ -191,7 +201,7 @@ mod tests {
 
     #[test]
     fn every_codec_has_one_row() {
-        for c in [Codec::Gzip, Codec::Zstd] {
+        for c in [Codec::Gzip, Codec::Zstd, Codec::Lz4] {
             assert_eq!(CODECS.iter().filter(|r| r.codec == c).count(), 1, "{c:?}");
             assert_eq!(c.row().codec, c);
         }
@@ -207,6 +217,9 @@ mod tests {
             (&[0x50, 0x2a, 0x4d, 0x18], Some(Codec::Zstd)),
             (&[0x5f, 0x2a, 0x4d, 0x18], Some(Codec::Zstd)),
             (&[0x60, 0x2a, 0x4d, 0x18], None),
+            (&[0x04, 0x22, 0x4d, 0x18, 0x64], Some(Codec::Lz4)),
+            // The legacy LZ4 format (`lz4 -l`) is not read.
+            (&[0x02, 0x21, 0x4c, 0x18], None),
             // A stream shorter than a magic is no frame.
             (&[0x28, 0xb5], None),
             (&[0xd4, 0xc3, 0xb2, 0xa1], None),

@@ -1,4 +1,4 @@
-//! Opening inputs: files or stdin, compressed (gzip, zstd) or plain, UTF-16 text decoded to
+//! Opening inputs: files or stdin, compressed (gzip, zstd, LZ4) or plain, UTF-16 text decoded to
 //! UTF-8, and telling HAR
 //! from pcap/pcapng by their first bytes (never by the file name) before handing the stream to
 //! the matching reader.
@@ -7,6 +7,7 @@ pub mod compressed;
 pub mod gzip;
 pub mod har;
 pub(crate) mod live;
+pub mod lz4;
 #[cfg(unix)]
 mod mapguard;
 pub(crate) mod mapped;
@@ -90,7 +91,8 @@ pub struct Input {
     pub mapped: Option<(Arc<Mmap>, File)>,
 }
 
-/// Opens `path` (`-` is stdin), decompresses it (gzip, zstd) and detects the format. Anything but a regular
+/// Opens `path` (`-` is stdin), decompresses it (gzip, zstd, LZ4) and detects the format.
+/// Anything but a regular
 /// file (a pipe, a terminal) is read live ([`live::Live`]).
 pub(crate) fn open(path: &str) -> Result<Input, InputError> {
     open_with(
