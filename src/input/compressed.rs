@@ -113,6 +113,19 @@ impl Codec {
     }
 }
 
+/// Skippable frames' magic, after its first byte (any of 0x50..=0x5f): shared by zstd and LZ4.
+const SKIPPABLE: [u8; 3] = [0x2a, 0x4d, 0x18];
+
+/// Whether the bytes of `head` (at most the first 4 are looked at) can be the start of a frame
+/// with the magic `frame` or of a skippable frame: all of them match, however few there are.
+pub(crate) fn could_start(head: &[u8], frame: [u8; 4]) -> bool {
+    let head = head.get(..4).unwrap_or(head);
+    let framed = head.iter().zip(frame).all(|(&b, m)| b == m);
+    let skippable = head.first().is_none_or(|b| b & 0xf0 == 0x50)
+        && head.iter().skip(1).zip(SKIPPABLE).all(|(&b, m)| b == m);
+    framed || skippable
+}
+
 /// What went wrong in a compressed stream, and where.
 #[derive(Debug)]
 pub struct DecodeError {

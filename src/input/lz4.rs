@@ -20,8 +20,6 @@ use super::compressed::{Codec, DecodeError, Fault};
 
 /// An LZ4 frame's magic number, as it appears in the file.
 const FRAME: [u8; 4] = [0x04, 0x22, 0x4d, 0x18];
-/// A skippable frame's (shared with zstd): its first byte is any of 0x50..=0x5f.
-const SKIPPABLE: [u8; 3] = [0x2a, 0x4d, 0x18];
 /// The window a linked block may refer back into.
 const WINDOW: usize = 64 << 10;
 
@@ -31,13 +29,9 @@ pub(crate) fn is_frame_start(head: &[u8]) -> bool {
     head.get(..4) == Some(&FRAME[..])
 }
 
-/// Whether the bytes of `head` (at most 4 looked at) can start a frame or a skippable frame.
+/// Whether the bytes of `head` can start a frame or a skippable frame.
 fn could_start(head: &[u8]) -> bool {
-    let head = head.get(..4).unwrap_or(head);
-    let frame = head.iter().zip(FRAME).all(|(&b, m)| b == m);
-    let skippable = head.first().is_none_or(|b| b & 0xf0 == 0x50)
-        && head.iter().skip(1).zip(SKIPPABLE).all(|(&b, m)| b == m);
-    frame || skippable
+    super::compressed::could_start(head, FRAME)
 }
 
 /// What a frame's descriptor says, and what its blocks have given so far.
@@ -118,6 +112,27 @@ impl<R: BufRead> Lz4Reader<R> {
         Ok(())
     }
 
+    /// Passes over exactly `n` bytes of the input, keeping none (a skippable frame may be
+    /// up to 4 GiB); the input ending first is a cut.
+    fn skip(&mut self, n: usize) -> Result<(), Stop> {
+        let mut left = n;
+        while left > 0 {
+            let avail = match self.inner.fill_buf() {
+                Ok(b) => b.len(),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Stop::Io(e)),
+            };
+            if avail == 0 {
+                return Err(Stop::Fault(Fault::Cut));
+            }
+            let k = left.min(avail);
+            self.inner.consume(k);
+            self.consumed += k as u64;
+            left -= k;
+        }
+        Ok(())
+    }
+
     fn read_u32(&mut self) -> Result<u32, Stop> {
         let mut b = Vec::with_capacity(4);
         Self::take(&mut self.inner, &mut self.consumed, 4, &mut b)?;
@@ -145,14 +160,9 @@ impl<R: BufRead> Lz4Reader<R> {
             }
             let magic = self.read_u32()?.to_le_bytes();
             if magic != FRAME {
-                // A skippable frame: its size, then that many bytes.
+                // A skippable frame: its size, then that many bytes, passed over unkept.
                 let size = self.read_u32()? as usize;
-                let mut skip = std::mem::take(&mut self.src);
-                skip.clear();
-                let r = Self::take(&mut self.inner, &mut self.consumed, size, &mut skip);
-                skip.clear();
-                self.src = skip;
-                r?;
+                self.skip(size)?;
                 continue;
             }
             self.frame = Some(self.descriptor()?);

@@ -16,8 +16,6 @@ use super::compressed::{Codec, DecodeError, Fault};
 
 /// A zstd frame's magic number, as it appears in the file.
 const FRAME: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
-/// A skippable frame's: its first byte is any of 0x50..=0x5f.
-const SKIPPABLE: [u8; 3] = [0x2a, 0x4d, 0x18];
 /// Input given at a frame's start, before the decoder has said what it needs: the part of a
 /// frame header that tells its size (`ZSTD_FRAMEHEADERSIZE_PREFIX`).
 const FRAME_START: usize = 5;
@@ -32,14 +30,9 @@ pub(crate) fn is_frame_start(head: &[u8]) -> bool {
     head.len() >= 4 && could_start(head)
 }
 
-/// Whether the bytes of `head` (at most the first 4 are looked at) can be the start of a frame
-/// or a skippable frame: all of them match, however few there are.
+/// Whether the bytes of `head` can start a frame or a skippable frame.
 fn could_start(head: &[u8]) -> bool {
-    let head = head.get(..4).unwrap_or(head);
-    let frame = head.iter().zip(FRAME).all(|(&b, m)| b == m);
-    let skippable = head.first().is_none_or(|b| b & 0xf0 == 0x50)
-        && head.iter().skip(1).zip(SKIPPABLE).all(|(&b, m)| b == m);
-    frame || skippable
+    super::compressed::could_start(head, FRAME)
 }
 
 /// A zstd stream of one or more frames, decoded.
