@@ -26,7 +26,7 @@ fn opts() -> CaptureOptions {
 }
 
 /// The exchanges read from `bytes` (None: not a capture).
-pub fn exchanges(bytes: Vec<u8>, workers: usize) -> Option<Vec<Exchange>> {
+fn exchanges(bytes: Vec<u8>, workers: usize) -> Option<Vec<Exchange>> {
     let input = from_reader(Arc::from("fuzz"), Box::new(Cursor::new(bytes))).ok()?;
     if input.format == Format::Har {
         return None;
@@ -59,7 +59,7 @@ pub fn drain(mut d: impl Read) -> Vec<u8> {
 /// The damage `mode` (an odd mode byte) picks, done to the compressed stream `z`: bits 1-2 cut
 /// it (at (k + 1) / 17 of its length, k = bits 3-6), flip one of its last 8 bytes (the
 /// (k % 8 + 1)-th from the end), append garbage, or leave it whole.
-pub fn damage(mode: u8, z: &mut Vec<u8>) {
+fn damage(mode: u8, z: &mut Vec<u8>) {
     let n = z.len();
     let k = usize::from(mode >> 3) & 0x0f;
     match (mode >> 1) & 3 {
@@ -74,11 +74,42 @@ pub fn damage(mode: u8, z: &mut Vec<u8>) {
     }
 }
 
-/// Bit 7 of the mode byte: one or two capture workers.
-pub fn workers(mode: u8) -> usize {
-    if mode & 0x80 != 0 {
-        2
-    } else {
-        1
+/// The whole check, on fuzz input `data` (mode byte, then bytes): even modes read the bytes
+/// raw; odd ones compress them (`compress`), damage them ([`damage`]) and assert that the
+/// exchanges equal those of what the independent decoder `decode` still gives, read as a plain
+/// capture. A flipped byte among the last `tail` (the checksums after the data) leaves the
+/// data to compare; one before them decodes wrongly until a checksum says so, and is only run.
+pub fn check(
+    data: &[u8],
+    compress: impl Fn(&[u8]) -> Option<Vec<u8>>,
+    decode: impl Fn(&[u8]) -> Vec<u8>,
+    tail: usize,
+) {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    // Bit 7: one or two capture workers.
+    let workers = if mode & 0x80 != 0 { 2 } else { 1 };
+    if mode & 1 == 0 {
+        let _ = exchanges(rest.to_vec(), workers);
+        return;
     }
+    let Some(mut z) = compress(rest) else {
+        return;
+    };
+    damage(mode, &mut z);
+    let k = usize::from(mode >> 3) & 0x0f;
+    if (mode >> 1) & 3 == 1 && k % 8 >= tail {
+        let _ = exchanges(z, workers);
+        return;
+    }
+    let Some(got) = exchanges(z.clone(), workers) else {
+        return;
+    };
+    let prefix = decode(&z);
+    if prefix.is_empty() {
+        return;
+    }
+    let want = exchanges(prefix, workers).unwrap_or_default();
+    assert_eq!(got, want, "mode {mode:#04x}");
 }

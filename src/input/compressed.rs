@@ -4,7 +4,7 @@
 //! `file_wrappers.c` reads capture files in: gzip, zstd and LZ4 (frames).
 
 use std::fmt;
-use std::io::{BufReader, Read};
+use std::io::{self, BufReader, Read};
 use std::sync::{Arc, Mutex};
 
 use crate::diag::{Diagnostics, WarnKind};
@@ -90,6 +90,25 @@ impl Codec {
             Codec::Zstd => Box::new(super::zstd::ZstdReader::new(buffered, name, warnings)),
             Codec::Lz4 => Box::new(super::lz4::Lz4Reader::new(buffered, name, warnings)),
         }
+    }
+
+    /// The reading error for `what`, found after `compressed` bytes of the input gave
+    /// `decompressed` bytes (all handed on): `UnexpectedEof` for a cut, `InvalidData` else.
+    pub(crate) fn error(self, what: Fault, compressed: u64, decompressed: u64) -> io::Error {
+        let kind = if what == Fault::Cut {
+            io::ErrorKind::UnexpectedEof
+        } else {
+            io::ErrorKind::InvalidData
+        };
+        io::Error::new(
+            kind,
+            DecodeError {
+                codec: self,
+                what,
+                compressed,
+                decompressed,
+            },
+        )
     }
 
     /// Warns that bytes after the complete stream were ignored (as `gzip -d` does: "decompression

@@ -1,11 +1,11 @@
 //! LZ4 frame decoding for inputs (both formats), frame by frame and block by block, as `lz4 -d`
 //! does it (skippable frames skipped): every block that decodes is handed on before an error;
 //! errors (a cut stream, damaged data, a header, block or content checksum mismatch) name the
-//! compressed and decompressed offsets ([`DecodeError`]); bytes after the last frame that
-//! cannot start another are ignored with a warning (`lz4-trailing-garbage`). The blocks are
-//! lz4_flex's to decode and the checksums twox-hash's (XXH32); this module reads the frame
-//! format around them (lz4_flex's own frame reader takes a stream cut between two blocks for
-//! a complete one).
+//! compressed and decompressed offsets ([`DecodeError`](super::compressed::DecodeError)); bytes
+//! after the last frame that cannot start another are ignored with a warning
+//! (`lz4-trailing-garbage`). The blocks are lz4_flex's to decode and the checksums twox-hash's
+//! (XXH32); this module reads the frame format around them (lz4_flex's own frame reader takes
+//! a stream cut between two blocks for a complete one).
 
 use std::io::{self, BufRead, Read};
 use std::sync::{Arc, Mutex};
@@ -16,7 +16,7 @@ use twox_hash::XxHash32;
 
 use crate::diag::Diagnostics;
 
-use super::compressed::{Codec, DecodeError, Fault};
+use super::compressed::{Codec, Fault};
 
 /// An LZ4 frame's magic number, as it appears in the file.
 const FRAME: [u8; 4] = [0x04, 0x22, 0x4d, 0x18];
@@ -296,22 +296,10 @@ impl<R: BufRead> Lz4Reader<R> {
         Ok(true)
     }
 
+    /// The typed error for `what`, at the current offsets; the stream reads as ended after it.
     fn fault(&mut self, what: Fault) -> io::Error {
         self.done = true;
-        let kind = if what == Fault::Cut {
-            io::ErrorKind::UnexpectedEof
-        } else {
-            io::ErrorKind::InvalidData
-        };
-        io::Error::new(
-            kind,
-            DecodeError {
-                codec: Codec::Lz4,
-                what,
-                compressed: self.consumed,
-                decompressed: self.decoded,
-            },
-        )
+        Codec::Lz4.error(what, self.consumed, self.decoded)
     }
 }
 
@@ -352,6 +340,7 @@ mod tests {
     use super::*;
     use crate::diag::WarnKind;
     use crate::input::compressed::decode_all;
+    use crate::input::compressed::DecodeError;
 
     fn data() -> Vec<u8> {
         (0..200_000u32)

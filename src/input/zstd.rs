@@ -1,9 +1,9 @@
 //! Zstandard decoding for inputs (both formats), frame by frame, as `zstd -d` does it (skippable
 //! frames skipped): every byte that decodes is handed on before an error; errors (a cut stream,
 //! damaged data, a checksum mismatch) name the compressed and decompressed offsets
-//! ([`DecodeError`]); bytes after the last frame that cannot start another are ignored with a
-//! warning (`zstd-trailing-garbage`). libzstd decodes; this module only feeds it and keeps
-//! count.
+//! ([`DecodeError`](super::compressed::DecodeError)); bytes after the last frame that cannot
+//! start another are ignored with a warning (`zstd-trailing-garbage`). libzstd decodes; this
+//! module only feeds it and keeps count.
 
 use std::io::{self, BufRead, Read};
 use std::sync::{Arc, Mutex};
@@ -12,7 +12,7 @@ use zstd::stream::raw::{Decoder, InBuffer, Operation, OutBuffer};
 
 use crate::diag::Diagnostics;
 
-use super::compressed::{Codec, DecodeError, Fault};
+use super::compressed::{Codec, Fault};
 
 /// A zstd frame's magic number, as it appears in the file.
 const FRAME: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
@@ -47,7 +47,7 @@ pub(crate) struct ZstdReader<R: BufRead> {
     /// wrapper rolls a failed step back whole, so a step that decoded the last block and then
     /// met a bad checksum would lose that block's bytes, which were handed on by then.
     next: usize,
-    /// A failure found in a step that also decoded bytes: reported after they are handed on.
+    /// A failure to report at the first read (libzstd could not make its context).
     pending: Option<Fault>,
     consumed: u64,
     out: u64,
@@ -83,20 +83,7 @@ impl<R: BufRead> ZstdReader<R> {
     /// The typed error for `what`, at the current offsets; the stream reads as ended after it.
     fn fault(&mut self, what: Fault) -> io::Error {
         self.decoder = None;
-        let kind = if what == Fault::Cut {
-            io::ErrorKind::UnexpectedEof
-        } else {
-            io::ErrorKind::InvalidData
-        };
-        io::Error::new(
-            kind,
-            DecodeError {
-                codec: Codec::Zstd,
-                what,
-                compressed: self.consumed,
-                decompressed: self.out,
-            },
-        )
+        Codec::Zstd.error(what, self.consumed, self.out)
     }
 }
 
@@ -159,10 +146,7 @@ impl<R: BufRead> Read for ZstdReader<R> {
                     self.in_frame = hint != 0;
                     self.next = hint;
                 }
-                Err(e) if n > 0 => {
-                    self.pending = Some(fault_of(&e));
-                    return Ok(n);
-                }
+                // (A failed step hands on nothing: the wrapper rolls its positions back.)
                 Err(e) => return Err(self.fault(fault_of(&e))),
             }
             if n > 0 {
@@ -184,6 +168,7 @@ impl<R: BufRead> Read for ZstdReader<R> {
 mod tests {
     use super::*;
     use crate::diag::WarnKind;
+    use crate::input::compressed::DecodeError;
 
     fn zst(data: &[u8], checksum: bool) -> Vec<u8> {
         let mut c = zstd::bulk::Compressor::new(3).unwrap();
