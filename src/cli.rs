@@ -1290,14 +1290,19 @@ fn print_disagreements(out: &mut dyn Write, s: &Summary, style: &Style) -> io::R
 fn print_tls_hints(out: &mut dyn Write, reports: &[InputReport], style: &Style) -> io::Result<()> {
     for r in reports {
         if let Some(stats) = &r.capture {
-            if stats.tls_connections > 0 {
+            if stats.tls_connections + stats.quic_encrypted > 0 {
+                let what = match (stats.tls_connections, stats.quic_encrypted) {
+                    (t, 0) => format!("{t} TLS connection(s)"),
+                    (0, q) => format!("{q} QUIC (HTTP/3) connection(s)"),
+                    (t, q) => format!("{t} TLS and {q} QUIC (HTTP/3) connection(s)"),
+                };
                 writeln!(out)?;
                 para(
                     out,
                     style,
                     &format!(
-                        "{}: {} TLS connection(s) encrypted, not decrypted (give the browser's SSLKEYLOGFILE with `--keylog FILE`, or embed it with `editcap --inject-secrets`; `-v` shows why each was not)",
-                        r.name, stats.tls_connections
+                        "{}: {what} encrypted, not decrypted (give the browser's SSLKEYLOGFILE with `--keylog FILE`, or embed it with `editcap --inject-secrets`; `-v` shows why each was not)",
+                        r.name
                     ),
                     "",
                     "  ",

@@ -12,7 +12,6 @@
 //! `get`, and any length problem becomes a [`Decoded`] value. Nesting (tags, labels, tunnels)
 //! is bounded by [`MAX_NESTING`].
 
-use std::collections::{HashSet, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -20,7 +19,7 @@ use etherparse::err::{ipv4, ipv6, tcp};
 use etherparse::{Ipv4HeaderSlice, Ipv6HeaderSlice, TcpHeaderSlice};
 
 use super::frag::{Datagram, Defrag, FragLimits};
-use super::tcp::{Endpoint, FlowKey, PacketMeta, SeqNumber};
+use super::tcp::{Endpoint, PacketMeta, SeqNumber};
 use crate::diag::{Diagnostics, WarnKind};
 
 /// Link-layer header types (pcap `LINKTYPE_*` values) that can be decoded.
@@ -99,6 +98,25 @@ impl TcpFlags {
     pub(crate) fn ack(self) -> bool {
         self.0 & Self::ACK != 0
     }
+}
+
+/// A UDP datagram that looks like QUIC, borrowed from the capture buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Udp<'a> {
+    pub src: Endpoint,
+    pub dst: Endpoint,
+    pub payload: &'a [u8],
+    /// It is QUIC by itself (a long header, or port 443), so it may start a connection;
+    /// otherwise it only has the fixed bit of a short header, and is QUIC only on a
+    /// connection already known (a short header says too little: no version, no ID length).
+    pub opens: bool,
+}
+
+/// What a packet carries to the connection table: a TCP segment or a QUIC datagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Carried<'a> {
+    Tcp(Segment<'a>),
+    Quic(Udp<'a>),
 }
 
 /// A TCP segment borrowed from the capture buffer.
@@ -193,8 +211,8 @@ pub enum Decoded<'a> {
     Other,
     /// A non-atomic IP fragment: [`Decoder`] reassembles it.
     Fragment(Fragment<'a>),
-    /// A QUIC packet (HTTP/3 is not analysed): its UDP endpoints, counted by [`Decoder`].
-    Quic(Endpoint, Endpoint),
+    /// A UDP datagram of QUIC packets (HTTP/3), for the connection table.
+    Quic(Udp<'a>),
     /// Cut off before the end of the named header.
     Truncated(&'static str),
     /// The named header does not parse.
@@ -206,7 +224,7 @@ pub enum Decoded<'a> {
 impl Decoded<'_> {
     /// Whether the outcome needs state across packets ([`Decoder::settle`]).
     pub(crate) fn needs_state(&self) -> bool {
-        matches!(self, Decoded::Fragment(_) | Decoded::Quic(..))
+        matches!(self, Decoded::Fragment(_))
     }
 }
 
@@ -691,8 +709,14 @@ fn udp(src: IpAddr, dst: IpAddr, p: &[u8], depth: usize) -> Decoded<'_> {
             port: dport,
         },
     );
-    if is_quic(sport, dport, body) {
-        Decoded::Quic(s, d)
+    let opens = is_quic(sport, dport, body);
+    if opens || body.first().is_some_and(|b| b & 0xc0 == 0x40) {
+        Decoded::Quic(Udp {
+            src: s,
+            dst: d,
+            payload: body,
+            opens,
+        })
     } else {
         Decoded::Other
     }
@@ -819,7 +843,7 @@ pub(crate) fn warn(d: &Decoded<'_>, src: &str, meta: &PacketMeta, diag: &mut Dia
     let (n, o) = (meta.number, meta.offset);
     let at = |what: &dyn std::fmt::Display| format!("{src}: packet {n} (byte {o}): {what}");
     match *d {
-        // QUIC is counted per connection by `Decoder`.
+        // QUIC goes to the connection table, which warns per connection.
         Decoded::Tcp(_) | Decoded::Other | Decoded::Quic(..) => {}
         Decoded::Fragment(_) => diag.warn(WarnKind::IpFragment, || {
             at(&"IP fragment inside a reassembled datagram skipped")
@@ -837,36 +861,34 @@ pub(crate) fn warn(d: &Decoded<'_>, src: &str, meta: &PacketMeta, diag: &mut Dia
     }
 }
 
-/// Step 2's state across packets, fed in capture order: IP fragment reassembly and the QUIC
-/// connections counted. The single-threaded reader feeds it every frame ([`Decoder::frame`]);
+/// Step 2's state across packets, fed in capture order: IP fragment reassembly. The
+/// single-threaded reader feeds it every frame ([`Decoder::frame`]);
 /// the parallel reader only what needs it ([`Decoder::settle`]), so both see the same
 /// sequence and warn alike.
 pub(crate) struct Decoder {
     source: Arc<str>,
     defrag: Defrag,
-    quic: QuicConns,
-    /// The warnings only this stage gives (`ip-fragment-*`, `limit-ip-fragments`,
-    /// `quic-*`), counted here and handed over by [`Decoder::finish`]: their order among
+    /// The warnings only this stage gives (`ip-fragment-*`, `limit-ip-fragments`), counted
+    /// here and handed over by [`Decoder::finish`]: their order among
     /// themselves is capture order either way, and a flood of them costs no memory or
     /// per-packet work in the parallel reader.
     own: Diagnostics,
-    /// The datagram the last call reassembled, lent out as a segment by [`Decoder::frame`].
+    /// The datagram the last call reassembled, lent out by [`Decoder::frame`].
     held: Option<Datagram>,
 }
 
 impl Decoder {
-    pub(crate) fn new(source: Arc<str>, frag: &FragLimits, max_quic: usize) -> Self {
+    pub(crate) fn new(source: Arc<str>, frag: &FragLimits) -> Self {
         Decoder {
             source,
             defrag: Defrag::new(frag.clone()),
-            quic: QuicConns::new(max_quic),
             own: Diagnostics::new(),
             held: None,
         }
     }
 
-    /// The TCP segment a frame carries, directly or as the datagram its fragment completed;
-    /// anything else counted in `diag`. Inline: the plain shape is read in the caller's
+    /// The TCP segment or QUIC datagram a frame carries, directly or as the datagram its
+    /// fragment completed; anything else counted in `diag`. Inline: the plain shape is read in the caller's
     /// packet loop (whether the compiler inlined it changed from build to build, about 20
     /// instructions a packet).
     #[inline]
@@ -876,9 +898,9 @@ impl Decoder {
         frame: &'a [u8],
         meta: &PacketMeta,
         diag: &mut Diagnostics,
-    ) -> Option<Segment<'a>> {
+    ) -> Option<Carried<'a>> {
         if let Some(seg) = plain_tcp4(link, frame) {
-            return Some(seg);
+            return Some(Carried::Tcp(seg));
         }
         self.frame_walked(link, frame, meta, diag)
     }
@@ -891,13 +913,14 @@ impl Decoder {
         frame: &'a [u8],
         meta: &PacketMeta,
         diag: &mut Diagnostics,
-    ) -> Option<Segment<'a>> {
+    ) -> Option<Carried<'a>> {
         // Not the plain shape: the walk, without `decode` trying that shape again.
         match walk(link, frame) {
-            Decoded::Tcp(seg) => Some(seg),
+            Decoded::Tcp(seg) => Some(Carried::Tcp(seg)),
+            Decoded::Quic(udp) => Some(Carried::Quic(udp)),
             d if d.needs_state() => {
                 self.held = self.settle(d, meta, diag);
-                self.held.as_ref().and_then(Datagram::segment)
+                self.held.as_ref().and_then(Datagram::carried)
             }
             d => {
                 warn(&d, &self.source, meta, diag);
@@ -906,8 +929,8 @@ impl Decoder {
         }
     }
 
-    /// Handles a fragment (reassembly) or a QUIC packet (counting); returns a reassembled
-    /// datagram only when it carries a TCP segment ([`Datagram::segment`]).
+    /// Handles a fragment (reassembly); returns a reassembled datagram only when it carries
+    /// a TCP segment or QUIC ([`Datagram::carried`]).
     pub(crate) fn settle(
         &mut self,
         d: Decoded<'_>,
@@ -918,14 +941,9 @@ impl Decoder {
             Decoded::Fragment(f) => {
                 let dg = self.defrag.insert(&f, meta, &self.source, &mut self.own)?;
                 match dg.decode() {
-                    Decoded::Tcp(_) => return Some(dg),
-                    Decoded::Quic(s, d) => self.quic.see(s, d, meta, &self.source, &mut self.own),
+                    Decoded::Tcp(_) | Decoded::Quic(_) => return Some(dg),
                     other => warn(&other, &self.source, meta, diag),
                 }
-                None
-            }
-            Decoded::Quic(s, d) => {
-                self.quic.see(s, d, meta, &self.source, &mut self.own);
                 None
             }
             other => {
@@ -940,50 +958,6 @@ impl Decoder {
     pub(crate) fn finish(&mut self, diag: &mut Diagnostics) {
         self.defrag.finish(&self.source, &mut self.own);
         diag.merge(std::mem::take(&mut self.own));
-    }
-}
-
-/// QUIC connections seen, by their UDP endpoint pair (both directions alike), for the
-/// `quic-not-analysed` count. Bounded: past `max` the oldest is forgotten, so a connection
-/// silent for that many newer ones may be counted twice (`limit-quic-connections`).
-struct QuicConns {
-    seen: HashSet<FlowKey>,
-    order: VecDeque<FlowKey>,
-    max: usize,
-}
-
-impl QuicConns {
-    fn new(max: usize) -> Self {
-        QuicConns {
-            seen: HashSet::new(),
-            order: VecDeque::new(),
-            max: max.max(1),
-        }
-    }
-
-    fn see(
-        &mut self,
-        s: Endpoint,
-        d: Endpoint,
-        meta: &PacketMeta,
-        src: &str,
-        diag: &mut Diagnostics,
-    ) {
-        let (key, _) = FlowKey::of(s, d);
-        if !self.seen.insert(key) {
-            return;
-        }
-        self.order.push_back(key);
-        if self.order.len() > self.max {
-            if let Some(old) = self.order.pop_front() {
-                self.seen.remove(&old);
-                diag.add(WarnKind::LimitQuicConnections, 1);
-            }
-        }
-        let (n, o) = (meta.number, meta.offset);
-        diag.warn(WarnKind::QuicNotAnalysed, || {
-            format!("{src}: packet {n} (byte {o}): QUIC connection {s} ↔ {d} not analysed (HTTP/3 is not decoded)")
-        });
     }
 }
 
@@ -1240,13 +1214,17 @@ mod tests {
             (0xdead_beef, 6, 16, false)
         );
         for order in [[0, 1], [1, 0]] {
-            let mut d = Decoder::new(Arc::from("t"), &FragLimits::default(), 10);
+            let mut d = Decoder::new(Arc::from("t"), &FragLimits::default());
             let mut diag = Diagnostics::new();
             assert!(d
                 .frame(LinkType::Raw, &pieces[order[0]], &meta(1), &mut diag)
                 .is_none());
             let seg = d.frame(LinkType::Raw, &pieces[order[1]], &meta(2), &mut diag);
-            check(seg.map_or(Decoded::Other, Decoded::Tcp), "::1");
+            let seg = seg.map_or(Decoded::Other, |c| match c {
+                Carried::Tcp(s) => Decoded::Tcp(s),
+                Carried::Quic(u) => Decoded::Quic(u),
+            });
+            check(seg, "::1");
             assert!(diag.is_empty(), "{diag:?}");
         }
     }
@@ -1296,16 +1274,18 @@ mod tests {
                 Some(WarnKind::UnsupportedEncapsulation),
             ),
             (
-                Decoded::Quic(
-                    Endpoint {
+                Decoded::Quic(Udp {
+                    src: Endpoint {
                         ip: IpAddr::from([1, 1, 1, 1]),
                         port: 1,
                     },
-                    Endpoint {
+                    dst: Endpoint {
                         ip: IpAddr::from([1, 1, 1, 2]),
                         port: 443,
                     },
-                ),
+                    payload: &[0xc0],
+                    opens: true,
+                }),
                 None,
             ),
         ];
@@ -1328,12 +1308,22 @@ mod tests {
 
     #[test]
     fn not_tcp_or_not_ip() {
-        let mut v = Vec::new();
-        PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
-            .udp(53, 53)
-            .write(&mut v, b"dns")
-            .unwrap();
-        assert_eq!(decode(LinkType::Raw, &v), Decoded::Other);
+        let udp = |payload: &[u8]| {
+            let mut v = Vec::new();
+            PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+                .udp(53, 53)
+                .write(&mut v, payload)
+                .unwrap();
+            v
+        };
+        assert_eq!(decode(LinkType::Raw, &udp(&[0x12, 0x34, 1, 0])), Decoded::Other);
+        // The fixed bit alone could be a QUIC short header: for the connection table, which
+        // takes it only on a QUIC connection it knows.
+        let v = udp(b"dns");
+        let Decoded::Quic(u) = decode(LinkType::Raw, &v) else {
+            panic!("a possible short header");
+        };
+        assert!(!u.opens);
         let mut arp = vec![2u8; 12];
         arp.extend([0x08, 0x06, 0, 1]);
         assert_eq!(decode(LinkType::Ethernet, &arp), Decoded::Other);

@@ -12,8 +12,9 @@ use std::sync::Arc;
 use crate::diag::{Diagnostics, WarnKind};
 use crate::model::Micros;
 
-use super::decode::Segment;
+use super::decode::{Segment, Udp};
 use super::http::{Ctx, HttpConn, HttpLimits, HttpSink};
+use super::quic::QuicConn;
 use super::tcp::{Dir, FlowKey, PacketMeta, Pool, Reassembler, ReassemblyLimits, SeqNumber};
 use super::{CaptureOptions, CaptureStats};
 
@@ -118,11 +119,35 @@ impl Hasher for PassHasher {
 
 type Conns = HashMap<Hashed, Conn, BuildHasherDefault<PassHasher>>;
 
+/// A QUIC connection (a UDP endpoint pair) and what the table tracks of it.
+#[derive(Debug)]
+struct QuicEntry {
+    /// Connection id, as a TCP connection's: the packet number of its first packet.
+    no: u64,
+    last_ts: Micros,
+    last_packet: (u64, u64),
+    conn: Box<QuicConn>,
+}
+
+type QuicConns = HashMap<Hashed, QuicEntry, BuildHasherDefault<PassHasher>>;
+
+/// A connection of the table as the idle sweep names it: TCP and QUIC connections are kept
+/// apart (the same endpoints may carry both).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ConnRef {
+    key: FlowKey,
+    quic: bool,
+}
+
 /// The connections of one worker.
 pub(crate) struct ConnTable {
     conns: Conns,
     /// Creation order (key, id) for evicting the oldest first; stale entries are skipped.
     order: VecDeque<(Hashed, u64)>,
+    /// QUIC connections, in a table of their own (HTTP/3 has no TCP state), with their
+    /// creation order as `order`.
+    quic: QuicConns,
+    quic_order: VecDeque<(Hashed, u64)>,
     /// Hashes connection keys: foldhash with a random seed per table, a few instructions
     /// where keyed SipHash took a few hundred per packet (5 % of the run); the seed is not
     /// known to whoever wrote the capture, so its addresses cannot be aimed at collisions.
@@ -219,6 +244,8 @@ impl ConnTable {
             ),
             conns: Conns::default(),
             order: VecDeque::new(),
+            quic: QuicConns::default(),
+            quic_order: VecDeque::new(),
             keyer: foldhash::fast::RandomState::default(),
             pool: Pool::default(),
             reasm: ReassemblyLimits {
@@ -283,28 +310,55 @@ impl ConnTable {
     /// only tests the time).
     #[inline(never)]
     pub(crate) fn sweep(&mut self, meta: &PacketMeta, out: &mut Out<'_>) {
-        for (_, key) in self.idle_at(meta.ts) {
-            self.close_idle(&key, meta, out);
+        for (_, conn) in self.idle_at(meta.ts) {
+            self.close_idle(&conn, meta, out);
         }
     }
 
-    /// The connections idle for longer than the idle timeout at `ts`, as (id, key), oldest id
-    /// first.
-    pub(crate) fn idle_at(&self, ts: Micros) -> Vec<(u64, FlowKey)> {
+    /// The connections idle for longer than the idle timeout at `ts`, as (id, connection),
+    /// oldest id first.
+    pub(crate) fn idle_at(&self, ts: Micros) -> Vec<(u64, ConnRef)> {
         let idle = self.idle_us;
-        let mut v: Vec<(u64, FlowKey)> = self
+        let tcp = self
             .conns
             .iter()
             .filter(|(_, c)| ts.saturating_sub(c.last_ts) > idle)
-            .map(|(k, c)| (c.no, k.key))
-            .collect();
+            .map(|(k, c)| {
+                (
+                    c.no,
+                    ConnRef {
+                        key: k.key,
+                        quic: false,
+                    },
+                )
+            });
+        let quic = self
+            .quic
+            .iter()
+            .filter(|(_, c)| ts.saturating_sub(c.last_ts) > idle)
+            .map(|(k, c)| {
+                (
+                    c.no,
+                    ConnRef {
+                        key: k.key,
+                        quic: true,
+                    },
+                )
+            });
+        let mut v: Vec<(u64, ConnRef)> = tcp.chain(quic).collect();
         v.sort_unstable_by_key(|(no, _)| *no);
         v
     }
 
     /// Flushes one idle connection found by [`ConnTable::idle_at`] (an idle sweep at `meta`).
-    pub(crate) fn close_idle(&mut self, key: &FlowKey, meta: &PacketMeta, out: &mut Out<'_>) {
-        let key = self.hashed(*key);
+    pub(crate) fn close_idle(&mut self, conn: &ConnRef, meta: &PacketMeta, out: &mut Out<'_>) {
+        let key = self.hashed(conn.key);
+        if conn.quic {
+            if let Some(mut q) = self.quic.remove(&key) {
+                q.conn.flush(&mut self.emit.ctx(out));
+            }
+            return;
+        }
         let Some(mut c) = self.conns.remove(&key) else {
             return;
         };
@@ -335,6 +389,61 @@ impl ConnTable {
         // and fed.
         if !self.feed(key, dir, seg, meta, out) && self.open(key, dir, seg, meta, out) {
             self.feed(key, dir, seg, meta, out);
+        }
+    }
+
+    /// Processes one QUIC datagram (after [`ConnTable::tick`] for its packet): to the QUIC
+    /// connection of its endpoint pair, opened by its first datagram (evicting the oldest at
+    /// the live-connection cap).
+    pub(crate) fn process_quic(&mut self, udp: &Udp<'_>, meta: &PacketMeta, out: &mut Out<'_>) {
+        let (flow, dir, hash) = FlowKey::of_hashed(udp.src, udp.dst, &self.keyer);
+        let key = Hashed { hash, key: flow };
+        let mut ctx = self.emit.ctx(out);
+        if !self.quic.contains_key(&key) {
+            if !udp.opens {
+                // Only the fixed bit of a short header: not QUIC unless its connection is.
+                return;
+            }
+            if self.quic.len() >= self.max_live {
+                while let Some((old, no)) = self.quic_order.pop_front() {
+                    if self.quic.get(&old).is_some_and(|c| c.no == no) {
+                        if let Some(mut q) = self.quic.remove(&old) {
+                            let (src, n, o, cap) =
+                                (ctx.source, meta.number, meta.offset, &self.live_cap_text);
+                            ctx.diag.warn(WarnKind::LimitLiveConnections, || {
+                                format!("{src}: packet {n} (byte {o}): more than {cap}: QUIC connection {no} flushed")
+                            });
+                            ctx.evicted_by = Some(cap);
+                            q.conn.flush(&mut ctx);
+                            ctx.evicted_by = None;
+                        }
+                        break;
+                    }
+                }
+            }
+            self.quic.insert(
+                key,
+                QuicEntry {
+                    no: meta.number,
+                    last_ts: meta.ts,
+                    last_packet: (meta.number, meta.offset),
+                    conn: Box::new(QuicConn::new(flow, meta.number)),
+                },
+            );
+            self.quic_order.push_back((key, meta.number));
+            if self.quic_order.len() > 2 * self.quic.len() + 1024 {
+                let conns = &self.quic;
+                self.quic_order
+                    .retain(|(k, no)| conns.get(k).is_some_and(|c| c.no == *no));
+            }
+        }
+        if let Some(q) = self.quic.get_mut(&key) {
+            q.last_ts = q.last_ts.max(meta.ts);
+            q.last_packet = (meta.number, meta.offset);
+            q.conn.datagram(dir, udp.payload, meta, &mut ctx);
+            if q.conn.buffered() > self.max_conn_buffer {
+                q.conn.cap_buffer(self.max_conn_buffer, meta, &mut ctx);
+            }
         }
     }
 
@@ -500,7 +609,8 @@ impl ConnTable {
                     + l.waiting_bytes
             })
         };
-        let mut total: usize = self.conns.values().map(bytes).sum();
+        let mut total: usize = self.conns.values().map(bytes).sum::<usize>()
+            + self.quic.values().map(|q| q.conn.buffered()).sum::<usize>();
         if total <= self.max_total_buffer {
             return;
         }
@@ -508,6 +618,29 @@ impl ConnTable {
         let max = self.max_total_buffer;
         let cap = &self.total_cap_text;
         while total > max {
+            // The oldest QUIC connection goes first when it is older than the oldest TCP one.
+            while let Some(&(k, n)) = self.quic_order.front() {
+                if self.quic.get(&k).is_some_and(|c| c.no == n) {
+                    break;
+                }
+                self.quic_order.pop_front();
+            }
+            if let Some(&(qkey, qno)) = self.quic_order.front() {
+                if self.order.front().is_none_or(|(_, n)| *n > qno) {
+                    self.quic_order.pop_front();
+                    if let Some(mut q) = self.quic.remove(&qkey) {
+                        total = total.saturating_sub(q.conn.buffered());
+                        let (src, n, o) = (ctx.source, meta.number, meta.offset);
+                        ctx.diag.warn(WarnKind::LimitTotalBuffer, || {
+                            format!("{src}: packet {n} (byte {o}): more than {cap}: QUIC connection {qno} flushed")
+                        });
+                        ctx.evicted_by = Some(cap);
+                        q.conn.flush(&mut ctx);
+                        ctx.evicted_by = None;
+                    }
+                    continue;
+                }
+            }
             let Some((key, no)) = self.order.pop_front() else {
                 break;
             };
@@ -538,6 +671,27 @@ impl ConnTable {
     /// Flushes the oldest connection (end of capture) and returns its id; `None` when no
     /// connection is left. Oldest first, so the flush order does not depend on hash order.
     pub(crate) fn flush_next(&mut self, out: &mut Out<'_>) -> Option<u64> {
+        // Stale order entries (connections already gone) are dropped first, so the fronts
+        // compare live connections.
+        while let Some(&(key, no)) = self.quic_order.front() {
+            if self.quic.get(&key).is_some_and(|c| c.no == no) {
+                break;
+            }
+            self.quic_order.pop_front();
+        }
+        if let Some(&(key, no)) = self.quic_order.front() {
+            let tcp_first = self
+                .order
+                .iter()
+                .find(|(k, n)| self.conns.get(k).is_some_and(|c| c.no == *n));
+            if tcp_first.is_none_or(|(_, n)| *n > no) {
+                self.quic_order.pop_front();
+                if let Some(mut q) = self.quic.remove(&key) {
+                    q.conn.flush(&mut self.emit.ctx(out));
+                }
+                return Some(no);
+            }
+        }
         let mut ctx = self.emit.ctx(out);
         while let Some((key, no)) = self.order.pop_front() {
             if self.conns.get(&key).is_some_and(|c| c.no == no) {

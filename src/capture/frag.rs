@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
-use super::decode::{transport, Decoded, Fragment, Segment};
+use super::decode::{transport, Carried, Decoded, Fragment};
 use super::tcp::PacketMeta;
 use crate::diag::{Diagnostics, WarnKind};
 use crate::model::Micros;
@@ -66,10 +66,11 @@ impl Datagram {
         transport(self.src, self.dst, self.proto, &self.payload, 0, self.depth)
     }
 
-    /// The TCP segment it carries, if any.
-    pub(crate) fn segment(&self) -> Option<Segment<'_>> {
+    /// The TCP segment or QUIC datagram it carries, if any.
+    pub(crate) fn carried(&self) -> Option<Carried<'_>> {
         match self.decode() {
-            Decoded::Tcp(s) => Some(s),
+            Decoded::Tcp(s) => Some(Carried::Tcp(s)),
+            Decoded::Quic(u) => Some(Carried::Quic(u)),
             _ => None,
         }
     }

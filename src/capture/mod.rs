@@ -40,11 +40,14 @@ pub mod decode;
 pub(crate) mod flows;
 pub mod frag;
 pub mod h2;
+pub(crate) mod h3;
 pub mod http;
 pub mod parallel;
 pub(crate) mod pool;
 pub(crate) mod proxy;
+pub(crate) mod quic;
 pub mod reader;
+pub(crate) mod streams;
 pub mod tcp;
 pub mod tls;
 
@@ -165,6 +168,8 @@ pub struct CaptureStats {
     pub tcp_connections: u64,
     pub http_requests: u64,
     pub tls_connections: u64,
+    /// QUIC connections not decrypted (no key-log secrets for them, or no handshake).
+    pub quic_encrypted: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -433,7 +438,7 @@ pub fn read_capture_from(
     let mut done: Vec<Finished> = Vec::new();
     let mut losses: Vec<Loss> = Vec::new();
     let src = source.clone();
-    let mut decoder = decode::Decoder::new(source.clone(), &opts.frag, opts.max_live_connections);
+    let mut decoder = decode::Decoder::new(source.clone(), &opts.frag);
     let result = packets.for_each(|pkt| {
         stats.packets += 1;
         stats.bytes += pkt.data.len() as u64;
@@ -460,9 +465,13 @@ pub fn read_capture_from(
         if table.tick(meta.ts) {
             table.sweep(&meta, &mut out);
         }
-        if let Some(seg) = decoder.frame(link, pkt.data, &meta, out.diag) {
-            out.stats.tcp_packets += 1;
-            table.process(&seg, &meta, &mut out);
+        match decoder.frame(link, pkt.data, &meta, out.diag) {
+            Some(decode::Carried::Tcp(seg)) => {
+                out.stats.tcp_packets += 1;
+                table.process(&seg, &meta, &mut out);
+            }
+            Some(decode::Carried::Quic(udp)) => table.process_quic(&udp, &meta, &mut out),
+            None => {}
         }
         // Recorded before this packet's exchanges can move pairing on (as the parallel merge).
         if !losses.is_empty() {

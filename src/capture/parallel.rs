@@ -67,7 +67,7 @@ use crate::input::mapped::Release;
 use crate::model::loss::{Loss, LossLog};
 use crate::model::{Exchange, Micros};
 
-use super::decode::{self, Decoded, Decoder, LinkType};
+use super::decode::{self, Carried, Decoded, Decoder, LinkType};
 use super::flows::{sweep_now, ConnTable, Out};
 use super::frag::Datagram;
 use super::reader::{Block, BlockSink, PacketReader, RawPacket, Source};
@@ -217,7 +217,7 @@ pub fn read_capture_parallel_from(
                 to_merge: &to_merge,
                 inflight: VecDeque::new(),
                 release: Release::default(),
-                decoder: Decoder::new(reader_source, &opts.frag, opts.max_live_connections),
+                decoder: Decoder::new(reader_source, &opts.frag),
             };
             let result = packets.for_each_block(&mut d);
             for tx in &to_workers {
@@ -325,10 +325,18 @@ impl BlockSink for Dispatch<'_> {
             Hint::NotTcp => 0,
             Hint::Unknown => match decode::decode(link, pkt.data) {
                 Decoded::Tcp(seg) => flow_shard(&seg, n),
+                // The worker decodes it again and gives it to its QUIC connection.
+                Decoded::Quic(udp) => (shard_hash(&udp.src, &udp.dst) % n as u64) as usize,
                 d if d.needs_state() => {
                     let mut diag = Diagnostics::new();
                     if let Some(dg) = self.decoder.settle(d, &meta, &mut diag) {
-                        let shard = dg.segment().map_or(0, |seg| flow_shard(&seg, n));
+                        let shard = match dg.carried() {
+                            Some(Carried::Tcp(seg)) => flow_shard(&seg, n),
+                            Some(Carried::Quic(udp)) => {
+                                (shard_hash(&udp.src, &udp.dst) % n as u64) as usize
+                            }
+                            None => 0,
+                        };
                         if let Some(items) = self.items.get_mut(shard) {
                             items.push(Item::Datagram {
                                 meta,
@@ -502,18 +510,22 @@ fn worker(
                     }
                     match item {
                         Item::Sweep(meta) => {
-                            for (no, key) in w.table.idle_at(meta.ts) {
+                            for (no, conn) in w.table.idle_at(meta.ts) {
                                 w.step(&mut out, meta.number, 0, |table, o| {
-                                    table.close_idle(&key, meta, o);
+                                    table.close_idle(&conn, meta, o);
                                     Some(no)
                                 });
                             }
                         }
                         Item::Datagram { meta, dg } => {
                             w.step(&mut out, meta.number, 1, |table, o| {
-                                if let Some(seg) = dg.segment() {
-                                    o.stats.tcp_packets += 1;
-                                    table.process(&seg, meta, o);
+                                match dg.carried() {
+                                    Some(Carried::Tcp(seg)) => {
+                                        o.stats.tcp_packets += 1;
+                                        table.process(&seg, meta, o);
+                                    }
+                                    Some(Carried::Quic(udp)) => table.process_quic(&udp, meta, o),
+                                    None => {}
                                 }
                                 Some(0)
                             });
@@ -636,7 +648,8 @@ fn decode_and_process(
             out.stats.tcp_packets += 1;
             table.process(&seg, meta, out);
         }
-        // The reader keeps fragments and QUIC packets (`Decoder::settle`): never sent here.
+        Decoded::Quic(udp) => table.process_quic(&udp, meta, out),
+        // The reader keeps fragments (`Decoder::settle`): never sent here.
         d => decode::warn(&d, src, meta, out.diag),
     }
 }
@@ -699,6 +712,7 @@ impl Merge<'_> {
                         total.tcp_connections += w.tcp_connections;
                         total.http_requests += w.http_requests;
                         total.tls_connections += w.tls_connections;
+                        total.quic_encrypted += w.quic_encrypted;
                     }
                 }
             }

@@ -197,10 +197,18 @@ impl Router {
         client_shard(entry.0, self.n)
     }
 
+    /// Whether the connection of these endpoints was seen (a QUIC short header belongs to
+    /// one only then).
+    fn knows(&self, src: Endpoint, dst: Endpoint) -> bool {
+        self.conns.contains_key(&FlowKey::of(src, dst).0)
+    }
+
     fn route(&mut self, decoded: Decoded<'_>, ts: Micros) -> Route {
         match decoded {
             Decoded::Tcp(seg) => Route::Shard(self.connection(seg.src, seg.dst, Some(&seg), ts)),
-            Decoded::Quic(a, b) => Route::Shard(self.connection(a, b, None, ts)),
+            Decoded::Quic(u) if u.opens || self.knows(u.src, u.dst) => {
+                Route::Shard(self.connection(u.src, u.dst, None, ts))
+            }
             Decoded::Fragment(f) => {
                 let key = (f.src, f.dst, f.id, f.proto);
                 if let Some(s) = self.frags.get(&key) {

@@ -9,16 +9,11 @@ pub mod hpack;
 mod tables;
 
 use crate::diag::WarnKind;
-use std::borrow::Cow;
-use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use crate::fingerprint::PseudoOrder;
-use crate::model::{
-    Evidence, Exchange, Flavour, Headers, Location, Micros, Position, Request, Response, Timings,
-};
+use crate::model::{Exchange, Headers, HttpVersion, Micros, Position};
 
 use super::http::Ctx;
+use super::streams::{Heads, Stream};
 use super::tcp::{Dir, FlowKey, PacketMeta};
 use frame::{Event, Head, Splitter};
 use hpack::Decoder;
@@ -26,15 +21,6 @@ use hpack::Decoder;
 /// Largest non-DATA frame payload buffered (a HEADERS frame, a SETTINGS frame…); the header
 /// block of one message is bounded by `max_head_bytes` as in HTTP/1.
 pub(crate) const MAX_FRAME_BUFFER: usize = 64 * 1024;
-
-#[derive(Debug)]
-struct Stream {
-    ex: Exchange,
-    /// Request time made monotonic along the connection (the output's sort key).
-    order_time: Micros,
-    /// Capture time of the last request byte seen.
-    last_ts: Micros,
-}
 
 /// An HTTP/1.1 request answered by `101` with `Upgrade: h2c`: stream 1 of the HTTP/2
 /// connection that follows, with its ordering time and the time of its last byte.
@@ -93,17 +79,9 @@ struct Side {
 pub(crate) struct H2Conn {
     conn_no: u64,
     client: Dir,
-    scheme: &'static str,
     sides: [Side; 2],
-    /// Requests waiting for their responses, by stream id.
-    /// Boxed: a tree node holds eleven values, moved on every insert and removal, and an
-    /// exchange is about five hundred bytes.
-    streams: BTreeMap<u32, Box<Stream>>,
-    client_ip: Arc<str>,
-    /// The server's address as text (`Evidence::server_ip`, and the URL's host without
-    /// `:authority` or `Host`), made once per connection, not per request.
-    server_text: Arc<str>,
-    last_order_time: Micros,
+    /// The requests waiting for their responses.
+    heads: Heads,
     stopped: bool,
     /// Once stopped: the time of the client's latest bytes, unread (the stop's, at first).
     unread_since: Micros,
@@ -126,12 +104,14 @@ impl H2Conn {
         H2Conn {
             conn_no,
             client,
-            scheme,
             sides: [side(0), side(1)],
-            streams: BTreeMap::new(),
-            client_ip: super::tcp::ip_shared(key.sender(client).ip),
-            server_text: key.sender(1 - client).text(),
-            last_order_time: Micros::MIN,
+            heads: Heads::new(
+                conn_no,
+                scheme,
+                HttpVersion::Http2,
+                super::tcp::ip_shared(key.sender(client).ip),
+                key.sender(1 - client).text(),
+            ),
             stopped: false,
             unread_since: Micros::MIN,
         }
@@ -172,8 +152,8 @@ impl H2Conn {
                     stream: 1,
                 };
             }
-            h.last_order_time = order_time;
-            h.streams.insert(
+            h.heads.last_order_time = order_time;
+            h.heads.insert(
                 1,
                 Box::new(Stream {
                     ex,
@@ -236,8 +216,8 @@ impl H2Conn {
             return;
         }
         ctx.losses.push(crate::model::loss::Loss {
-            client: self.client_ip.clone(),
-            server: self.server_text.clone(),
+            client: self.heads.client_ip.clone(),
+            server: self.heads.server_text.clone(),
             after: self.unread_since,
             by: meta.ts,
         });
@@ -266,9 +246,7 @@ impl H2Conn {
 
     /// Emits every request still waiting, without a response.
     pub(crate) fn flush(&mut self, ctx: &mut Ctx<'_>) {
-        for (_, s) in std::mem::take(&mut self.streams) {
-            emit(ctx, s);
-        }
+        self.heads.flush(ctx);
     }
 
     fn event(
@@ -284,9 +262,7 @@ impl H2Conn {
                     return Err(Stop::Protocol("DATA inside a header block".into()));
                 }
                 if dir == self.client {
-                    if let Some(s) = self.streams.get_mut(&h.stream) {
-                        s.last_ts = meta.ts;
-                    }
+                    self.heads.touch(h.stream.into(), meta.ts);
                 }
                 Ok(())
             }
@@ -339,18 +315,14 @@ impl H2Conn {
                     });
                 }
                 if dir == self.client && h.kind == frame::HEADERS {
-                    if let Some(s) = self.streams.get_mut(&h.stream) {
-                        s.last_ts = meta.ts;
-                    }
+                    self.heads.touch(h.stream.into(), meta.ts);
                 }
             }
             frame::CONTINUATION => {
                 return Err(Stop::Protocol("CONTINUATION without a header block".into()));
             }
             frame::RST_STREAM => {
-                if let Some(s) = self.streams.remove(&h.stream) {
-                    emit(ctx, s);
-                }
+                self.heads.reset(h.stream.into(), ctx);
             }
             frame::SETTINGS if h.flags & frame::ACK == 0 => self.settings(dir, p),
             // PRIORITY, PING, GOAWAY, WINDOW_UPDATE, SETTINGS ACK, extensions: nothing to decode.
@@ -404,246 +376,12 @@ impl H2Conn {
             return Ok(());
         }
         if dir == self.client {
-            self.request(stream, fields, meta, ctx);
+            self.heads.request(stream.into(), fields, meta, ctx);
         } else {
-            self.response(stream, fields, meta, ctx);
+            self.heads.response(stream.into(), fields, meta, ctx);
         }
         Ok(())
     }
-
-    /// A request head on `stream`: checked (RFC 9113 §8.3.1), made an [`Exchange`] and kept
-    /// open until its response. A second head on an open stream is its trailers.
-    fn request(&mut self, stream: u32, fields: Headers, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
-        if self.streams.contains_key(&stream) {
-            // Trailers of a request.
-            return;
-        }
-        let head = RequestHead::read(fields);
-        // RFC 9113 §8.3.1: a request without `:method`, or (but for CONNECT) without `:path`,
-        // is malformed. No browser sends one; as a record it would be a request with no method.
-        if head.is_malformed() {
-            ctx.warn(WarnKind::H2MalformedRequest, meta, || {
-                format!("HTTP/2 stream {stream}: a request without :method or :path (RFC 9113 §8.3.1); the stream is skipped")
-            });
-            return;
-        }
-        let server = self.server_text.clone();
-        let url = head.url(self.scheme, &server);
-        let (method, headers, order) = head.into_parts();
-        let seq = *ctx.seq;
-        *ctx.seq += 1;
-        ctx.stats.http_requests += 1;
-        let order_time = meta.ts.max(self.last_order_time);
-        self.last_order_time = order_time;
-        ctx.open.insert((order_time, seq));
-        let ex = Exchange {
-            loc: Location {
-                source: ctx.source.clone(),
-                position: Position::Stream {
-                    number: meta.number,
-                    offset: meta.offset,
-                    stream,
-                },
-            },
-            seq,
-            time: meta.ts,
-            client: self.client_ip.clone(),
-            connection: Some(self.conn_no),
-            flavour: Flavour::Capture,
-            request: Request {
-                method,
-                url,
-                http_version: crate::model::HttpVersion::Http2,
-                headers,
-            },
-            response: None,
-            timings: Timings::default(),
-            evidence: Evidence {
-                server_ip: Some(server),
-                pseudo_order: Some(order),
-                ..Evidence::default()
-            },
-        };
-        self.open(stream, ex, order_time, meta, ctx);
-    }
-
-    /// Keeps a request waiting for its response; past `max_pending` streams the oldest is
-    /// emitted unanswered, so a server that never answers cannot hold memory.
-    fn open(
-        &mut self,
-        stream: u32,
-        ex: Exchange,
-        order_time: Micros,
-        meta: &PacketMeta,
-        ctx: &mut Ctx<'_>,
-    ) {
-        if self.streams.len() >= ctx.limits.max_pending.max(1) {
-            if let Some((_, old)) = self.streams.pop_first() {
-                ctx.warn(WarnKind::LimitPendingRequests, meta, || {
-                    "too many HTTP/2 streams waiting for responses; oldest emitted without one"
-                        .into()
-                });
-                emit(ctx, old);
-            }
-        }
-        self.streams.insert(
-            stream,
-            Box::new(Stream {
-                ex,
-                order_time,
-                last_ts: meta.ts,
-            }),
-        );
-    }
-
-    fn response(&mut self, stream: u32, fields: Headers, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
-        let mut status = None;
-        for (n, v) in fields.iter() {
-            if n == b":status" {
-                status = std::str::from_utf8(v)
-                    .ok()
-                    .and_then(|s| s.parse::<u16>().ok());
-            }
-        }
-        // The regular fields, in the decoded list's own buffer (not copied into another).
-        let mut headers = fields;
-        headers.retain(|n, _| !n.starts_with(b":"));
-        let Some(status) = status else {
-            // Trailers (no :status), or a malformed head: not a response.
-            return;
-        };
-        if (100..200).contains(&status) {
-            return;
-        }
-        let Some(mut s) = self.streams.remove(&stream) else {
-            // A pushed stream's response, or a request the capture did not hold.
-            if stream % 2 == 1 {
-                ctx.warn(WarnKind::HttpResponseWithoutRequest, meta, || {
-                    format!("HTTP/2 response {status} on stream {stream} without a request seen")
-                });
-            }
-            return;
-        };
-        let wait = meta.ts.saturating_sub(s.last_ts).max(0) as f64 / 1000.0;
-        s.ex.timings.wait_ms = Some(wait);
-        s.ex.response = Some(Response {
-            status,
-            status_text: String::new(),
-            headers,
-        });
-        emit(ctx, s);
-    }
-}
-
-/// A request's decoded header list: the pseudo-headers it carries (RFC 9113 §8.3.1), the
-/// regular fields, and the order the pseudo-headers came in. The pseudo-headers are read
-/// where they lie in the list (as text they were an allocation each).
-struct RequestHead {
-    method: String,
-    /// The decoded list, pseudo-headers included until [`RequestHead::into_parts`].
-    fields: Headers,
-    /// Where in `fields` the (last) `:path`, `:authority` and `:scheme` lines are.
-    path: Option<usize>,
-    authority: Option<usize>,
-    scheme: Option<usize>,
-    /// The client's pseudo-header order: its engine's fingerprint (`fingerprint::SHAPES`).
-    order: PseudoOrder,
-}
-
-impl RequestHead {
-    /// Sorts a request's fields into pseudo-headers and regular fields.
-    #[inline]
-    fn read(fields: Headers) -> Self {
-        let mut head = RequestHead {
-            method: String::new(),
-            fields: Headers::new(),
-            path: None,
-            authority: None,
-            scheme: None,
-            order: PseudoOrder::default(),
-        };
-        let mut regular = false;
-        for (i, (n, v)) in fields.iter().enumerate() {
-            if n.starts_with(b":") {
-                if regular {
-                    head.order.mark_odd();
-                }
-                head.order.push(n);
-            }
-            match n {
-                b":method" => head.method = String::from_utf8_lossy(v).into_owned(),
-                b":path" => head.path = Some(i),
-                b":authority" => head.authority = Some(i),
-                b":scheme" => head.scheme = Some(i),
-                n if n.starts_with(b":") => {}
-                _ => regular = true,
-            }
-        }
-        head.fields = fields;
-        head
-    }
-
-    /// The text of the pseudo-header line at `at`.
-    fn pseudo(&self, at: Option<usize>) -> Option<Cow<'_, str>> {
-        let (_, v) = self.fields.iter().nth(at?)?;
-        Some(String::from_utf8_lossy(v))
-    }
-
-    fn is_connect(&self) -> bool {
-        self.method.eq_ignore_ascii_case("CONNECT")
-    }
-
-    /// Without `:method`, or (but for CONNECT) without `:path` (RFC 9113 §8.3.1).
-    fn is_malformed(&self) -> bool {
-        self.method.is_empty()
-            || (self.pseudo(self.path).is_none_or(|p| p.is_empty()) && !self.is_connect())
-    }
-
-    /// The request's URL: host from `:authority`, else `Host`, else the server's address;
-    /// scheme from `:scheme` only when it is `http` or `https` (the field is the peer's
-    /// text, the URL ours), else the connection's.
-    fn url(&self, conn_scheme: &str, server: &str) -> String {
-        let host_field;
-        let authority = self.pseudo(self.authority);
-        let host = match &authority {
-            Some(a) => a,
-            None => {
-                host_field = self.fields.get_str("host");
-                host_field.as_deref().unwrap_or(server)
-            }
-        };
-        let scheme = self.pseudo(self.scheme);
-        let scheme = ["http", "https"]
-            .into_iter()
-            .find(|w| scheme.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(w)))
-            .unwrap_or(conn_scheme);
-        // Written piece by piece: `format!` cost about a thousand instructions a request.
-        let path = self.pseudo(self.path).filter(|_| !self.is_connect());
-        let path = path.as_deref().unwrap_or("");
-        let mut url = String::with_capacity(scheme.len() + 4 + host.len() + path.len());
-        url.push_str(scheme);
-        url.push_str("://");
-        url.push_str(host);
-        if !self.is_connect() && !path.starts_with('/') {
-            url.push('/');
-        }
-        url.push_str(path);
-        url
-    }
-
-    /// The method, the regular fields (narrowed in the decoded list's own buffer, not copied
-    /// into another) and the pseudo-header order.
-    fn into_parts(self) -> (String, Headers, PseudoOrder) {
-        let mut fields = self.fields;
-        fields.retain(|n, _| !n.starts_with(b":"));
-        (self.method, fields, self.order)
-    }
-}
-
-fn emit(ctx: &mut Ctx<'_>, s: Box<Stream>) {
-    ctx.open.remove(&(s.order_time, s.ex.seq));
-    // Its one move into a box of its own (see `capture::Finished`).
-    ctx.out.push((s.order_time, Box::new(s.ex)));
 }
 
 #[cfg(test)]
@@ -678,57 +416,6 @@ mod tests {
         b.push(v.len() as u8);
         b.extend(v.as_bytes());
         b
-    }
-
-    /// The request head alone: pseudo-headers sorted out, malformed heads told, and the
-    /// URL's host and scheme taken from the fields only when they can be.
-    #[test]
-    fn request_head_reads_pseudo_headers_into_the_url() {
-        let head =
-            |fields: &[(&str, &str)]| super::RequestHead::read(fields.iter().copied().collect());
-        // (fields, URL; `None`: malformed)
-        type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>);
-        let cases: &[Case] = &[
-            (
-                &[
-                    (":method", "GET"),
-                    (":scheme", "https"),
-                    (":authority", "a.test"),
-                    (":path", "/x"),
-                ],
-                Some("https://a.test/x"),
-            ),
-            // No :authority: the Host field; a scheme that cannot be one: the connection's.
-            (
-                &[
-                    (":method", "GET"),
-                    (":scheme", "x y"),
-                    (":path", "p"),
-                    ("host", "h.test"),
-                ],
-                Some("http://h.test/p"),
-            ),
-            // Neither: the server's address.
-            (
-                &[(":method", "GET"), (":path", "/")],
-                Some("http://10.0.0.2:80/"),
-            ),
-            (
-                &[(":method", "CONNECT"), (":authority", "a.test:443")],
-                Some("http://a.test:443"),
-            ),
-            (&[(":path", "/")], None),
-            (&[(":method", "GET")], None),
-        ];
-        for (fields, url) in cases {
-            let h = head(fields);
-            let got = (!h.is_malformed()).then(|| h.url("http", "10.0.0.2:80"));
-            assert_eq!(got.as_deref(), *url, "{fields:?}");
-        }
-        let (_, headers, _) =
-            head(&[(":method", "GET"), ("accept", "*/*"), (":path", "/")]).into_parts();
-        assert_eq!(headers.get_str("accept").as_deref(), Some("*/*"));
-        assert!(headers.get_str(":path").is_none());
     }
 
     /// h2c with prior knowledge: two interleaved streams, one reset, one answered after an

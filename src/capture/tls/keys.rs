@@ -51,7 +51,7 @@ pub(crate) enum Cipher {
 
 impl Cipher {
     /// ring's AEAD of each cipher (its key length follows from it).
-    fn aead(self) -> &'static ring::aead::Algorithm {
+    pub(crate) fn aead(self) -> &'static ring::aead::Algorithm {
         match self {
             Cipher::Aes128Gcm => &ring::aead::AES_128_GCM,
             Cipher::Aes256Gcm => &ring::aead::AES_256_GCM,

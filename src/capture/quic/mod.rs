@@ -1,0 +1,733 @@
+//! Step 3d (QUIC): one QUIC connection (a UDP endpoint pair) read passively, as Wireshark
+//! does with a key log. The Initial packets are decrypted with the keys every observer can
+//! derive (RFC 9001 §5.2) to read the ClientHello's random and the ServerHello's cipher
+//! suite; the key log's traffic secrets for that random open the 0-RTT and 1-RTT packets
+//! (with key updates); stream data is put back in order per stream and handed to HTTP/3.
+//! Handshake packets carry nothing HTTP needs and are not decrypted. A connection is never
+//! guessed at: without its handshake or its secrets it is counted (`quic-not-analysed`), and
+//! what its client sent is recorded as unread.
+
+pub(crate) mod frame;
+pub(crate) mod packet;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use crate::diag::WarnKind;
+use crate::model::loss::Loss;
+use crate::model::{HttpVersion, Micros};
+
+use super::h3::H3Conn;
+use super::http::Ctx;
+use super::streams::Heads;
+use super::tcp::{Dir, FlowKey, PacketMeta};
+use super::tls::keylog::{Secrets, Slot};
+use super::tls::keys::{self, Suite};
+use super::tls::record::{self, ClientHello, HsReader};
+use frame::Frame;
+use packet::{Kind, PacketKeys};
+
+/// Datagrams held while the keys that open them are not known yet (the ServerHello, or the
+/// whole handshake, comes later in a disordered or merged capture), and their bytes.
+const MAX_HELD_DATAGRAMS: usize = 256;
+const MAX_HELD_BYTES: usize = 512 * 1024;
+/// Out-of-order bytes kept per stream (and for the Initial CRYPTO data) before the stream is
+/// given up as lost.
+const MAX_STREAM_BUFFER: usize = 256 * 1024;
+/// Streams followed at once per connection; a browser opens a few hundred at most.
+const MAX_STREAMS: usize = 4096;
+
+/// One direction's 0-RTT or 1-RTT keys: the current generation, the next (RFC 9001 §6: a
+/// flipped key phase bit), and the previous (packets reordered across an update).
+#[derive(Debug)]
+struct AppKeys {
+    cur: PacketKeys,
+    next: Option<PacketKeys>,
+    prev: Option<PacketKeys>,
+    phase: bool,
+}
+
+impl AppKeys {
+    fn new(keys: PacketKeys) -> Self {
+        AppKeys {
+            next: keys.next(),
+            cur: keys,
+            prev: None,
+            phase: false,
+        }
+    }
+
+    /// The next generation opened a packet: it becomes current.
+    fn update(&mut self) {
+        if let Some(next) = self.next.take() {
+            self.next = next.next();
+            self.prev = Some(std::mem::replace(&mut self.cur, next));
+            self.phase = !self.phase;
+        }
+    }
+}
+
+/// In-order delivery of one byte stream (a QUIC stream, or CRYPTO data) from frames that may
+/// come in any order, duplicated or overlapping.
+#[derive(Debug, Default)]
+struct Reorder {
+    /// The next offset to deliver.
+    next: u64,
+    /// Data ahead of `next`, by offset.
+    ahead: BTreeMap<u64, Vec<u8>>,
+    ahead_bytes: usize,
+    /// The stream's final size, once a FIN was seen.
+    fin: Option<u64>,
+}
+
+impl Reorder {
+    /// Takes the bytes at `offset`; calls `deliver(bytes, ends)` for every in-order run.
+    /// False when the data ahead went over the bound (the stream is lost).
+    fn push(
+        &mut self,
+        offset: u64,
+        data: &[u8],
+        fin: bool,
+        deliver: &mut dyn FnMut(&[u8], bool),
+    ) -> bool {
+        let end = offset.saturating_add(data.len() as u64);
+        if fin {
+            self.fin = Some(end);
+        }
+        if end <= self.next && !(fin && end == self.next && data.is_empty()) {
+            return true;
+        }
+        if offset > self.next {
+            let slot = self.ahead.entry(offset).or_default();
+            if data.len() > slot.len() {
+                self.ahead_bytes += data.len() - slot.len();
+                *slot = data.to_vec();
+            }
+            return self.ahead_bytes <= MAX_STREAM_BUFFER;
+        }
+        // `offset <= next < end`, or an empty FIN at `next`.
+        let skip = usize::try_from(self.next - offset).unwrap_or(usize::MAX);
+        let fresh = data.get(skip..).unwrap_or(&[]);
+        self.next = end.max(self.next);
+        deliver(fresh, self.fin == Some(self.next));
+        while let Some(entry) = self.ahead.first_entry() {
+            let at = *entry.key();
+            if at > self.next {
+                break;
+            }
+            let bytes = entry.remove();
+            self.ahead_bytes -= bytes.len();
+            let end = at + bytes.len() as u64;
+            if end <= self.next {
+                continue;
+            }
+            let skip = usize::try_from(self.next - at).unwrap_or(usize::MAX);
+            self.next = end;
+            deliver(bytes.get(skip..).unwrap_or(&[]), self.fin == Some(end));
+        }
+        true
+    }
+}
+
+/// A stream being followed in one direction.
+#[derive(Debug, Default)]
+struct StreamIn {
+    data: Reorder,
+    /// HTTP/3 wants no more of it (its head was read, or it is not read at all).
+    done: bool,
+}
+
+#[derive(Debug)]
+struct Held {
+    dir: Dir,
+    bytes: Vec<u8>,
+    meta: PacketMeta,
+}
+
+/// QUIC state of one UDP endpoint pair.
+#[derive(Debug)]
+pub(crate) struct QuicConn {
+    key: FlowKey,
+    conn_no: u64,
+    client: Option<Dir>,
+    version: u32,
+    /// The Destination Connection ID of the client's first Initial, which the Initial keys
+    /// of both directions are derived from.
+    odcid: Option<Vec<u8>>,
+    initial: [Option<PacketKeys>; 2],
+    /// The Initial CRYPTO data of each direction, and the handshake messages in it.
+    crypto: [Reorder; 2],
+    hs: [HsReader; 2],
+    hello: Option<ClientHello>,
+    secrets: Option<Secrets>,
+    suite: Option<Suite>,
+    app: [Option<AppKeys>; 2],
+    early: Option<AppKeys>,
+    /// Largest packet number opened, per direction and space (Initial, Handshake, data).
+    largest: [[Option<u64>; 3]; 2],
+    /// The connection ID length of short headers sent in each direction (towards the server
+    /// the server's ID, towards the client the client's), from the long headers.
+    cid_len: [Option<usize>; 2],
+    held: VecDeque<Held>,
+    held_bytes: usize,
+    streams: HashMap<(u64, Dir), StreamIn>,
+    h3: Option<H3Conn>,
+    /// Set once the connection cannot be read further (no keys, a protocol error).
+    stopped: bool,
+    /// The connection was closed (CONNECTION_CLOSE): later packets are not read.
+    closed: bool,
+    /// Packets that did not authenticate (one warning per connection).
+    failed: u64,
+    /// The time of the client's latest unread bytes (`Micros::MIN` before any).
+    unread_since: Micros,
+}
+
+impl QuicConn {
+    pub(crate) fn new(key: FlowKey, conn_no: u64) -> Self {
+        QuicConn {
+            key,
+            conn_no,
+            client: None,
+            version: 0,
+            odcid: None,
+            initial: [None, None],
+            crypto: [Reorder::default(), Reorder::default()],
+            hs: [HsReader::default(), HsReader::default()],
+            hello: None,
+            secrets: None,
+            suite: None,
+            app: [None, None],
+            early: None,
+            largest: [[None; 3]; 2],
+            cid_len: [None, None],
+            held: VecDeque::new(),
+            held_bytes: 0,
+            streams: HashMap::new(),
+            h3: None,
+            stopped: false,
+            closed: false,
+            failed: 0,
+            unread_since: Micros::MIN,
+        }
+    }
+
+    /// Bytes held: datagrams waiting for keys, stream data out of order, HTTP/3 state.
+    pub(crate) fn buffered(&self) -> usize {
+        let streams: usize = self.streams.values().map(|s| s.data.ahead_bytes).sum();
+        self.held_bytes + streams + self.h3.as_ref().map_or(0, H3Conn::buffered)
+    }
+
+    /// Keeps the out-of-order stream data within `max` bytes: the streams holding the most
+    /// are given up (`quic-gap`) until it fits (`--max-connection-buffer`).
+    pub(crate) fn cap_buffer(&mut self, max: usize, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+        let mut total: usize = self.streams.values().map(|s| s.data.ahead_bytes).sum();
+        while total > max {
+            let Some((&(id, dir), _)) = self
+                .streams
+                .iter()
+                .filter(|(_, s)| s.data.ahead_bytes > 0)
+                .max_by_key(|(k, s)| (s.data.ahead_bytes, std::cmp::Reverse(**k)))
+            else {
+                break;
+            };
+            if let Some(s) = self.streams.get_mut(&(id, dir)) {
+                total -= s.data.ahead_bytes;
+                s.done = true;
+                s.data.ahead.clear();
+                s.data.ahead_bytes = 0;
+            }
+            let conn = self.conn_no;
+            ctx.warn(WarnKind::QuicGap, meta, || {
+                format!("QUIC connection {conn}: stream {id} given up: more than {max} bytes waited behind lost packets (--max-connection-buffer)")
+            });
+            if let Some(h3) = self.h3.as_mut() {
+                if id & 0x2 == 0 {
+                    h3.reset(id, ctx);
+                }
+            }
+        }
+    }
+
+    /// One UDP datagram sent in direction `dir`.
+    pub(crate) fn datagram(
+        &mut self,
+        dir: Dir,
+        bytes: &[u8],
+        meta: &PacketMeta,
+        ctx: &mut Ctx<'_>,
+    ) {
+        if self.closed {
+            return;
+        }
+        if self.stopped {
+            self.unread(dir, meta, ctx);
+            return;
+        }
+        if !self.read(dir, bytes, meta, ctx) {
+            self.hold(dir, bytes, meta, ctx);
+        }
+    }
+
+    /// Reads a datagram's packets; false when some could not be opened for want of keys
+    /// that may still come (the datagram is then held, and read again whole: what was read
+    /// of it is read again without effect).
+    fn read(&mut self, dir: Dir, bytes: &[u8], meta: &PacketMeta, ctx: &mut Ctx<'_>) -> bool {
+        let mut complete = true;
+        let short_len = self.cid_len[dir];
+        for hdr in packet::packets(bytes, short_len.unwrap_or(0)) {
+            let Ok(hdr) = hdr else {
+                // The rest of the datagram does not parse (padding after the last packet,
+                // or bytes of another protocol): nothing more to read in it.
+                break;
+            };
+            if hdr.kind == Kind::OneRtt && short_len.is_none() {
+                // A short header before any long one: its connection ID length is unknown.
+                return false;
+            }
+            let Some(packet) = bytes.get(hdr.range()) else {
+                break;
+            };
+            match self.packet(dir, &hdr, packet, meta, ctx) {
+                Opened::Read | Opened::Skipped => {}
+                Opened::NoKeysYet => complete = false,
+            }
+            if self.stopped || self.closed {
+                break;
+            }
+        }
+        complete
+    }
+
+    fn packet(
+        &mut self,
+        dir: Dir,
+        hdr: &packet::Header<'_>,
+        bytes: &[u8],
+        meta: &PacketMeta,
+        ctx: &mut Ctx<'_>,
+    ) -> Opened {
+        match hdr.kind {
+            Kind::Initial => self.initial_packet(dir, hdr, bytes, meta, ctx),
+            Kind::Handshake => {
+                self.learn_cid(dir, hdr);
+                Opened::Skipped
+            }
+            Kind::Retry => {
+                // The client starts again with the Destination ID the Retry names: its next
+                // Initial gives the keys (RFC 9001 §5.2), and its ClientHello is sent again.
+                if self.client == Some(1 - dir) {
+                    self.odcid = None;
+                    self.initial = [None, None];
+                    self.crypto[1 - dir] = Reorder::default();
+                    self.hs[1 - dir] = HsReader::default();
+                    self.largest[1 - dir][0] = None;
+                }
+                Opened::Skipped
+            }
+            Kind::VersionNegotiation => Opened::Skipped,
+            Kind::ZeroRtt => {
+                if self.client.is_some_and(|c| c != dir) {
+                    return Opened::Skipped;
+                }
+                if self.early.is_none() {
+                    return if self.suite.is_some() {
+                        Opened::Skipped
+                    } else {
+                        Opened::NoKeysYet
+                    };
+                }
+                self.app_packet(dir, hdr, bytes, true, meta, ctx)
+            }
+            Kind::OneRtt => {
+                if self.app[dir].is_none() {
+                    return Opened::NoKeysYet;
+                }
+                self.app_packet(dir, hdr, bytes, false, meta, ctx)
+            }
+        }
+    }
+
+    /// The connection ID lengths the long headers show.
+    fn learn_cid(&mut self, dir: Dir, hdr: &packet::Header<'_>) {
+        // Short headers towards this sender carry its Source ID.
+        self.cid_len[1 - dir] = Some(hdr.scid.len());
+        if self.cid_len[dir].is_none() {
+            self.cid_len[dir] = Some(hdr.dcid.len());
+        }
+    }
+
+    fn initial_packet(
+        &mut self,
+        dir: Dir,
+        hdr: &packet::Header<'_>,
+        bytes: &[u8],
+        meta: &PacketMeta,
+        ctx: &mut Ctx<'_>,
+    ) -> Opened {
+        if self.client.is_none() || self.odcid.is_none() {
+            // The client's first Initial opens with keys derived from its own Destination
+            // ID: that tells the client, and the ID both directions' Initial keys come from.
+            if let Some(keys) = PacketKeys::initial(hdr.version, hdr.dcid, true) {
+                let mut copy = bytes.to_vec();
+                if packet::unprotect(&mut copy, hdr, &keys, None).is_ok() {
+                    self.client = Some(dir);
+                    self.version = hdr.version;
+                    self.odcid = Some(hdr.dcid.to_vec());
+                    self.initial = [None, None];
+                    self.initial[dir] = Some(keys);
+                    self.initial[1 - dir] = PacketKeys::initial(hdr.version, hdr.dcid, false);
+                }
+            }
+        }
+        self.learn_cid(dir, hdr);
+        let Some(keys) = &self.initial[dir] else {
+            return Opened::Skipped;
+        };
+        let mut copy = bytes.to_vec();
+        let Ok(opened) = packet::unprotect(&mut copy, hdr, keys, self.largest[dir][0]) else {
+            self.failed(meta, ctx);
+            return Opened::Skipped;
+        };
+        self.largest[dir][0] = self.largest[dir][0].max(Some(opened.pn));
+        let payload = copy.get(opened.payload).unwrap_or(&[]);
+        let mut messages = Vec::new();
+        for f in frame::frames(payload) {
+            let Ok(f) = f else { break };
+            if let Frame::Crypto { offset, data } = f {
+                let hs = &mut self.hs[dir];
+                let ok = self.crypto[dir].push(offset, data, false, &mut |bytes, _| {
+                    hs.feed(bytes, &mut |kind, body| {
+                        messages.push((kind, body.to_vec()))
+                    });
+                });
+                if !ok {
+                    self.crypto[dir].ahead.clear();
+                    self.crypto[dir].ahead_bytes = 0;
+                }
+            }
+        }
+        for (kind, body) in messages {
+            match kind {
+                record::CLIENT_HELLO if Some(dir) == self.client => {
+                    if let Some(hello) = record::client_hello(&body) {
+                        self.secrets = ctx.keylog.lookup(&hello.random);
+                        self.hello = Some(hello);
+                    }
+                }
+                record::SERVER_HELLO if Some(dir) != self.client => {
+                    if let Some(sh) = record::server_hello(&body) {
+                        self.server_hello(sh.suite, meta, ctx);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Opened::Read
+    }
+
+    /// The ServerHello names the cipher suite: with the key log's secrets, the 0-RTT and
+    /// 1-RTT keys, and what was held for them is read.
+    fn server_hello(&mut self, suite_id: u16, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+        if self.suite.is_some() {
+            return;
+        }
+        let Some(client) = self.client else { return };
+        if self.hello.is_none() {
+            self.not_analysed("its ClientHello was not captured", meta, ctx);
+            return;
+        }
+        let Some(suite) = keys::suite(suite_id, true) else {
+            self.not_analysed(
+                &format!("cipher suite 0x{suite_id:04x} is not supported"),
+                meta,
+                ctx,
+            );
+            return;
+        };
+        let keys = |slot| {
+            let s = self.secrets.as_ref()?.get(slot)?;
+            PacketKeys::from_secret(self.version, suite, s)
+        };
+        let (Some(ck), Some(sk)) = (keys(Slot::ClientApp), keys(Slot::ServerApp)) else {
+            self.not_analysed(
+                "no application traffic secrets for it in the key log",
+                meta,
+                ctx,
+            );
+            return;
+        };
+        self.early = keys(Slot::ClientEarly).map(AppKeys::new);
+        self.app[client] = Some(AppKeys::new(ck));
+        self.app[1 - client] = Some(AppKeys::new(sk));
+        self.suite = Some(suite);
+        let server_text = self.key.sender(1 - client).text();
+        let client_ip = super::tcp::ip_shared(self.key.sender(client).ip);
+        self.h3 = Some(H3Conn::new(
+            self.conn_no,
+            client,
+            Heads::new(
+                self.conn_no,
+                "https",
+                HttpVersion::Http3,
+                client_ip,
+                server_text,
+            ),
+        ));
+        self.replay(ctx);
+    }
+
+    /// Reads again, in capture order, the datagrams held for keys.
+    fn replay(&mut self, ctx: &mut Ctx<'_>) {
+        let held = std::mem::take(&mut self.held);
+        self.held_bytes = 0;
+        for h in held {
+            if self.stopped || self.closed {
+                break;
+            }
+            if !self.read(h.dir, &h.bytes, &h.meta, ctx) {
+                self.hold(h.dir, &h.bytes, &h.meta, ctx);
+            }
+        }
+    }
+
+    /// Keeps a datagram until its keys are known; past the bound the connection is given up.
+    fn hold(&mut self, dir: Dir, bytes: &[u8], meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+        if self.held.len() >= MAX_HELD_DATAGRAMS || self.held_bytes + bytes.len() > MAX_HELD_BYTES {
+            self.not_analysed(self.missing(), meta, ctx);
+            self.unread(dir, meta, ctx);
+            return;
+        }
+        self.held_bytes += bytes.len();
+        self.held.push_back(Held {
+            dir,
+            bytes: bytes.to_vec(),
+            meta: *meta,
+        });
+    }
+
+    /// A 0-RTT or 1-RTT packet.
+    fn app_packet(
+        &mut self,
+        dir: Dir,
+        hdr: &packet::Header<'_>,
+        bytes: &[u8],
+        early: bool,
+        meta: &PacketMeta,
+        ctx: &mut Ctx<'_>,
+    ) -> Opened {
+        let largest = self.largest[dir][2];
+        let keys = if early {
+            self.early.as_mut()
+        } else {
+            self.app[dir].as_mut()
+        };
+        let Some(keys) = keys else {
+            return Opened::NoKeysYet;
+        };
+        // The header protection key is the same for every key generation: the unmasked Key
+        // Phase bit picks the generation (RFC 9001 §6).
+        let mut copy = bytes.to_vec();
+        let opened = packet::remove_header_protection(&mut copy, hdr, &keys.cur, largest)
+            .ok()
+            .and_then(|un| {
+                if un.key_phase == keys.phase {
+                    let payload = packet::decrypt(&mut copy, hdr, &un, &keys.cur).ok()?;
+                    return Some((un.pn, payload));
+                }
+                // Flipped: the next generation (a key update), or a packet from before the
+                // last update that arrived late. Each try spoils the copy it decrypts.
+                let fresh = copy.clone();
+                if let Some(payload) = keys
+                    .next
+                    .as_ref()
+                    .and_then(|k| packet::decrypt(&mut copy, hdr, &un, k).ok())
+                {
+                    keys.update();
+                    return Some((un.pn, payload));
+                }
+                copy = fresh;
+                let prev = keys.prev.as_ref()?;
+                let payload = packet::decrypt(&mut copy, hdr, &un, prev).ok()?;
+                Some((un.pn, payload))
+            });
+        let Some((pn, payload)) = opened else {
+            self.failed(meta, ctx);
+            return Opened::Skipped;
+        };
+        self.largest[dir][2] = self.largest[dir][2].max(Some(pn));
+        let payload = copy.get(payload).unwrap_or(&[]);
+        for f in frame::frames(payload) {
+            let Ok(f) = f else { break };
+            self.frame(dir, f, meta, ctx);
+            if self.stopped || self.closed {
+                break;
+            }
+        }
+        Opened::Read
+    }
+
+    fn frame(&mut self, dir: Dir, f: Frame<'_>, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+        let Some(h3) = self.h3.as_mut() else { return };
+        match f {
+            Frame::Stream {
+                id,
+                offset,
+                data,
+                fin,
+            } => {
+                // Streams are sent by one side (unidirectional) or both (bidirectional); a
+                // stream opened by the other side's frames is followed as well.
+                if !self.streams.contains_key(&(id, dir)) && self.streams.len() >= MAX_STREAMS {
+                    return;
+                }
+                let s = self.streams.entry((id, dir)).or_default();
+                if s.done {
+                    return;
+                }
+                let mut wanted = true;
+                let ok = s.data.push(offset, data, fin, &mut |bytes, ends| {
+                    if wanted {
+                        wanted = h3.stream_data(dir, id, bytes, ends, meta, ctx);
+                    }
+                });
+                if !wanted {
+                    s.done = true;
+                    s.data.ahead.clear();
+                    s.data.ahead_bytes = 0;
+                } else if !ok {
+                    s.done = true;
+                    s.data.ahead.clear();
+                    s.data.ahead_bytes = 0;
+                    let conn = self.conn_no;
+                    ctx.warn(WarnKind::QuicGap, meta, || {
+                        format!("QUIC connection {conn}: stream {id} lost bytes (more than {MAX_STREAM_BUFFER} waiting behind them); the rest of it is not read")
+                    });
+                    if id & 0x2 == 0 {
+                        h3.reset(id, ctx);
+                    }
+                }
+            }
+            // No response is coming once the server abandons its side of a request stream,
+            // or the client asks it to (the other two signals are about the request body).
+            Frame::ResetStream { id, .. } if id & 0x2 == 0 && Some(dir) != self.client => {
+                h3.reset(id, ctx);
+            }
+            Frame::StopSending { id } if id & 0x2 == 0 && Some(dir) == self.client => {
+                h3.reset(id, ctx);
+            }
+            Frame::ConnectionClose => {
+                self.closed = true;
+                h3.flush(ctx);
+            }
+            _ => {}
+        }
+        if h3.is_stopped() {
+            self.stopped = true;
+        }
+    }
+
+    fn failed(&mut self, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+        self.failed += 1;
+        if self.failed == 1 {
+            let conn = self.conn_no;
+            ctx.warn(WarnKind::QuicDecryptFailed, meta, || {
+                format!(
+                    "QUIC connection {conn}: a packet did not authenticate with its keys; skipped"
+                )
+            });
+        }
+    }
+
+    /// The connection cannot be read: counted, and what its client sends goes unread.
+    fn not_analysed(&mut self, why: &str, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+        if self.stopped {
+            return;
+        }
+        self.stopped = true;
+        ctx.stats.quic_encrypted += 1;
+        let (key, conn) = (self.key, self.conn_no);
+        ctx.warn(WarnKind::QuicNotAnalysed, meta, || {
+            format!(
+                "QUIC connection {conn} between {} and {}: not decrypted: {why}",
+                key.lo, key.hi
+            )
+        });
+        // What the client sent in the datagrams held for keys is unread.
+        let client = self.client_dir();
+        let mut sent = self
+            .held
+            .iter()
+            .filter(|h| h.dir == client)
+            .map(|h| h.meta.ts);
+        if let Some(first) = sent.next() {
+            let last = sent.next_back().unwrap_or(first);
+            ctx.losses.push(Loss {
+                client: super::tcp::ip_shared(self.key.sender(client).ip),
+                server: self.key.sender(1 - client).text(),
+                after: first.saturating_sub(1),
+                by: last,
+            });
+            self.unread_since = last;
+        }
+        self.held.clear();
+        self.held_bytes = 0;
+        self.streams.clear();
+        if let Some(h3) = self.h3.as_mut() {
+            h3.flush(ctx);
+        }
+    }
+
+    /// Records what the client sent on a connection that cannot be read as lost
+    /// (`model::loss`): a request may be in it, so a request missing after its preflight is
+    /// no evidence of a block. Without a known client, the side not on 443 is taken.
+    fn unread(&mut self, dir: Dir, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+        let client = self.client_dir();
+        if dir != client {
+            return;
+        }
+        ctx.losses.push(Loss {
+            client: super::tcp::ip_shared(self.key.sender(client).ip),
+            server: self.key.sender(1 - client).text(),
+            after: self.unread_since,
+            by: meta.ts,
+        });
+        self.unread_since = meta.ts;
+    }
+
+    /// The client's direction: known from its first Initial, else the side not on 443.
+    fn client_dir(&self) -> Dir {
+        self.client
+            .unwrap_or(if self.key.sender(0).port == 443 { 1 } else { 0 })
+    }
+
+    /// Why the keys of a connection are not known.
+    fn missing(&self) -> &'static str {
+        if self.hello.is_none() {
+            "its handshake (the client's first Initial packet) is not in the capture"
+        } else if self.secrets.is_none() {
+            "no key for this session in the key log"
+        } else {
+            "its ServerHello is not in the capture"
+        }
+    }
+
+    /// End of the connection (idle, evicted, end of capture): requests waiting go out
+    /// unanswered; a connection whose packets waited for keys that never came is counted.
+    pub(crate) fn flush(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some(meta) = self.held.back().map(|h| h.meta) {
+            self.not_analysed(self.missing(), &meta, ctx);
+        }
+        if let Some(h3) = self.h3.as_mut() {
+            h3.flush(ctx);
+        }
+        self.streams.clear();
+    }
+}
+
+/// What became of one packet.
+enum Opened {
+    Read,
+    /// Not for us, or it did not authenticate.
+    Skipped,
+    /// Its keys are not known yet: the datagram waits for them.
+    NoKeysYet,
+}
