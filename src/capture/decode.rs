@@ -1316,7 +1316,10 @@ mod tests {
                 .unwrap();
             v
         };
-        assert_eq!(decode(LinkType::Raw, &udp(&[0x12, 0x34, 1, 0])), Decoded::Other);
+        assert_eq!(
+            decode(LinkType::Raw, &udp(&[0x12, 0x34, 1, 0])),
+            Decoded::Other
+        );
         // The fixed bit alone could be a QUIC short header: for the connection table, which
         // takes it only on a QUIC connection it knows.
         let v = udp(b"dns");

@@ -131,6 +131,23 @@ struct QuicEntry {
 
 type QuicConns = HashMap<Hashed, QuicEntry, BuildHasherDefault<PassHasher>>;
 
+/// Short-header datagrams of endpoints with no QUIC connection yet, kept (bounded) in case
+/// the connection's first Initial comes later in a disordered or merged capture: a short
+/// header alone does not say it is QUIC.
+const MAX_ORPHANS: usize = 64;
+const MAX_ORPHAN_BYTES: usize = 128 * 1024;
+/// How much older (capture time) than the packet being read an orphan may be and still be
+/// given to its connection.
+const ORPHAN_US: Micros = 10_000_000;
+
+#[derive(Debug)]
+struct Orphan {
+    key: Hashed,
+    dir: Dir,
+    meta: PacketMeta,
+    bytes: Vec<u8>,
+}
+
 /// A connection of the table as the idle sweep names it: TCP and QUIC connections are kept
 /// apart (the same endpoints may carry both).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,6 +165,8 @@ pub(crate) struct ConnTable {
     /// creation order as `order`.
     quic: QuicConns,
     quic_order: VecDeque<(Hashed, u64)>,
+    orphans: VecDeque<Orphan>,
+    orphan_bytes: usize,
     /// Hashes connection keys: foldhash with a random seed per table, a few instructions
     /// where keyed SipHash took a few hundred per packet (5 % of the run); the seed is not
     /// known to whoever wrote the capture, so its addresses cannot be aimed at collisions.
@@ -246,6 +265,8 @@ impl ConnTable {
             order: VecDeque::new(),
             quic: QuicConns::default(),
             quic_order: VecDeque::new(),
+            orphans: VecDeque::new(),
+            orphan_bytes: 0,
             keyer: foldhash::fast::RandomState::default(),
             pool: Pool::default(),
             reasm: ReassemblyLimits {
@@ -399,9 +420,28 @@ impl ConnTable {
         let (flow, dir, hash) = FlowKey::of_hashed(udp.src, udp.dst, &self.keyer);
         let key = Hashed { hash, key: flow };
         let mut ctx = self.emit.ctx(out);
-        if !self.quic.contains_key(&key) {
+        let opened = !self.quic.contains_key(&key);
+        if opened {
             if !udp.opens {
-                // Only the fixed bit of a short header: not QUIC unless its connection is.
+                // Only the fixed bit of a short header: not QUIC unless its connection is,
+                // which may show later.
+                while self.orphans.len() >= MAX_ORPHANS
+                    || self.orphan_bytes + udp.payload.len() > MAX_ORPHAN_BYTES
+                {
+                    let Some(o) = self.orphans.pop_front() else {
+                        break;
+                    };
+                    self.orphan_bytes -= o.bytes.len();
+                }
+                if udp.payload.len() <= MAX_ORPHAN_BYTES {
+                    self.orphan_bytes += udp.payload.len();
+                    self.orphans.push_back(Orphan {
+                        key,
+                        dir,
+                        meta: *meta,
+                        bytes: udp.payload.to_vec(),
+                    });
+                }
                 return;
             }
             if self.quic.len() >= self.max_live {
@@ -441,6 +481,22 @@ impl ConnTable {
             q.last_ts = q.last_ts.max(meta.ts);
             q.last_packet = (meta.number, meta.offset);
             q.conn.datagram(dir, udp.payload, meta, &mut ctx);
+            if opened && !self.orphans.is_empty() {
+                // Its datagrams the capture showed before its first long header.
+                let floor = meta.ts.saturating_sub(ORPHAN_US);
+                let mut kept = VecDeque::with_capacity(self.orphans.len());
+                for o in std::mem::take(&mut self.orphans) {
+                    if o.key == key {
+                        self.orphan_bytes -= o.bytes.len();
+                        if o.meta.ts >= floor {
+                            q.conn.datagram(o.dir, &o.bytes, &o.meta, &mut ctx);
+                        }
+                    } else {
+                        kept.push_back(o);
+                    }
+                }
+                self.orphans = kept;
+            }
             if q.conn.buffered() > self.max_conn_buffer {
                 q.conn.cap_buffer(self.max_conn_buffer, meta, &mut ctx);
             }

@@ -8,7 +8,7 @@
 pub(crate) mod frame;
 pub(crate) mod qpack;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::diag::WarnKind;
 use crate::model::Headers;
@@ -23,8 +23,12 @@ use frame::{FrameEvent, FrameReader};
 const MAX_FRAME_BUFFER: usize = 64 * 1024;
 /// The most QPACK dynamic-table bytes kept per direction: browsers and servers offer 4–64 KiB.
 const MAX_TABLE: usize = 64 * 1024;
-/// Field sections waiting for their table entries, per connection.
+/// Field sections waiting for their table entries, per connection; and response heads
+/// waiting for their request's (a capture out of order across directions).
 const MAX_BLOCKED: usize = 256;
+/// Request stream ids remembered as seen, behind the highest: a response on an older stream
+/// whose request was not seen is not waited for.
+const REMEMBERED_REQUESTS: u64 = 4 * 4096;
 
 /// What a unidirectional stream carries, once its type is read.
 #[derive(Debug)]
@@ -59,6 +63,12 @@ pub(crate) struct H3Conn {
     /// Request streams' frame readers, per stream and direction.
     requests: HashMap<(u64, Dir), FrameReader>,
     blocked: Vec<Blocked>,
+    /// Request streams whose request head was read (recent ones, see
+    /// [`REMEMBERED_REQUESTS`]), and the highest.
+    requested: HashSet<u64>,
+    highest_request: u64,
+    /// Response heads read before their request's, by stream, in order.
+    early: HashMap<u64, Vec<(Headers, PacketMeta)>>,
     stopped: bool,
 }
 
@@ -75,6 +85,9 @@ impl H3Conn {
             uni: HashMap::new(),
             requests: HashMap::new(),
             blocked: Vec::new(),
+            requested: HashSet::new(),
+            highest_request: 0,
+            early: HashMap::new(),
             stopped: false,
         }
     }
@@ -94,7 +107,13 @@ impl H3Conn {
                 _ => 0,
             })
             .sum();
-        let blocked: usize = self.blocked.iter().map(|b| b.block.len()).sum();
+        let blocked: usize = self.blocked.iter().map(|b| b.block.len()).sum::<usize>()
+            + self
+                .early
+                .values()
+                .flatten()
+                .map(|(h, _)| h.heap_bytes())
+                .sum::<usize>();
         frames + control + blocked + self.qpack.iter().map(|q| q.table_bytes()).sum::<usize>()
     }
 
@@ -225,10 +244,32 @@ impl H3Conn {
         }
         if dir == self.client {
             self.heads.request(id, fields, meta, ctx);
-        } else {
+            self.note_request(id);
+            // A response the capture showed first comes after its request.
+            for (fields, meta) in self.early.remove(&id).unwrap_or_default() {
+                self.heads.response(id, fields, &meta, ctx);
+            }
+        } else if self.requested.contains(&id)
+            || id.saturating_add(REMEMBERED_REQUESTS) < self.highest_request
+            || self.early.len() >= MAX_BLOCKED
+        {
             self.heads.response(id, fields, meta, ctx);
+        } else {
+            self.early.entry(id).or_default().push((fields, *meta));
         }
         Ok(true)
+    }
+
+    /// Remembers that request stream `id` carried a request head.
+    fn note_request(&mut self, id: u64) {
+        self.requested.insert(id);
+        if id > self.highest_request {
+            self.highest_request = id;
+            if self.requested.len() as u64 > REMEMBERED_REQUESTS / 4 + 64 {
+                let floor = id.saturating_sub(REMEMBERED_REQUESTS);
+                self.requested.retain(|&r| r >= floor);
+            }
+        }
     }
 
     /// Field sections whose table entries have arrived, in the order they came.
@@ -340,6 +381,14 @@ impl H3Conn {
                 format!("HTTP/3 on QUIC connection {conn}: {n} field section(s) never got the QPACK table entries they refer to (the capture lost encoder-stream bytes); not decoded")
             });
             self.blocked.clear();
+        }
+        // Responses whose request never came: each counted as such.
+        let mut early: Vec<_> = std::mem::take(&mut self.early).into_iter().collect();
+        early.sort_unstable_by_key(|(id, _)| *id);
+        for (id, list) in early {
+            for (fields, meta) in list {
+                self.heads.response(id, fields, &meta, ctx);
+            }
         }
         self.heads.flush(ctx);
     }

@@ -33,6 +33,9 @@ const MAX_HELD_BYTES: usize = 512 * 1024;
 /// Out-of-order bytes kept per stream (and for the Initial CRYPTO data) before the stream is
 /// given up as lost.
 const MAX_STREAM_BUFFER: usize = 256 * 1024;
+/// Destination IDs the Initial keys are derived from, per connection: the client's first,
+/// and one per Retry it followed (one, RFC 9000 §17.2.5.2).
+const MAX_INITIAL_IDS: usize = 4;
 /// Streams followed at once per connection; a browser opens a few hundred at most.
 const MAX_STREAMS: usize = 4096;
 
@@ -134,6 +137,8 @@ struct StreamIn {
     data: Reorder,
     /// HTTP/3 wants no more of it (its head was read, or it is not read at all).
     done: bool,
+    /// The sender reset it after this many bytes, not all delivered yet.
+    reset: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -150,14 +155,16 @@ pub(crate) struct QuicConn {
     conn_no: u64,
     client: Option<Dir>,
     version: u32,
-    /// The Destination Connection ID of the client's first Initial, which the Initial keys
-    /// of both directions are derived from.
-    odcid: Option<Vec<u8>>,
-    initial: [Option<PacketKeys>; 2],
+    /// The Initial keys (client's, server's) of each Destination ID a client Initial opened
+    /// with: its first, and the one a Retry named, in the order found (a disordered capture
+    /// can show them either way; the server's Initials open with one of them).
+    initials: Vec<[PacketKeys; 2]>,
     /// The Initial CRYPTO data of each direction, and the handshake messages in it.
     crypto: [Reorder; 2],
     hs: [HsReader; 2],
     hello: Option<ClientHello>,
+    /// The cipher suite the ServerHello names.
+    server_suite: Option<u16>,
     secrets: Option<Secrets>,
     suite: Option<Suite>,
     app: [Option<AppKeys>; 2],
@@ -169,6 +176,8 @@ pub(crate) struct QuicConn {
     cid_len: [Option<usize>; 2],
     held: VecDeque<Held>,
     held_bytes: usize,
+    /// Keys became known while reading a datagram: what was held is read after it.
+    replay_later: bool,
     streams: HashMap<(u64, Dir), StreamIn>,
     h3: Option<H3Conn>,
     /// Set once the connection cannot be read further (no keys, a protocol error).
@@ -188,11 +197,11 @@ impl QuicConn {
             conn_no,
             client: None,
             version: 0,
-            odcid: None,
-            initial: [None, None],
+            initials: Vec::new(),
             crypto: [Reorder::default(), Reorder::default()],
             hs: [HsReader::default(), HsReader::default()],
             hello: None,
+            server_suite: None,
             secrets: None,
             suite: None,
             app: [None, None],
@@ -201,6 +210,7 @@ impl QuicConn {
             cid_len: [None, None],
             held: VecDeque::new(),
             held_bytes: 0,
+            replay_later: false,
             streams: HashMap::new(),
             h3: None,
             stopped: false,
@@ -265,6 +275,9 @@ impl QuicConn {
         if !self.read(dir, bytes, meta, ctx) {
             self.hold(dir, bytes, meta, ctx);
         }
+        if std::mem::take(&mut self.replay_later) {
+            self.replay(ctx);
+        }
     }
 
     /// Reads a datagram's packets; false when some could not be opened for want of keys
@@ -311,19 +324,8 @@ impl QuicConn {
                 self.learn_cid(dir, hdr);
                 Opened::Skipped
             }
-            Kind::Retry => {
-                // The client starts again with the Destination ID the Retry names: its next
-                // Initial gives the keys (RFC 9001 §5.2), and its ClientHello is sent again.
-                if self.client == Some(1 - dir) {
-                    self.odcid = None;
-                    self.initial = [None, None];
-                    self.crypto[1 - dir] = Reorder::default();
-                    self.hs[1 - dir] = HsReader::default();
-                    self.largest[1 - dir][0] = None;
-                }
-                Opened::Skipped
-            }
-            Kind::VersionNegotiation => Opened::Skipped,
+            // The client's next Initial shows a Retry's effect (`initial_packet`).
+            Kind::Retry | Kind::VersionNegotiation => Opened::Skipped,
             Kind::ZeroRtt => {
                 if self.client.is_some_and(|c| c != dir) {
                     return Opened::Skipped;
@@ -363,27 +365,48 @@ impl QuicConn {
         meta: &PacketMeta,
         ctx: &mut Ctx<'_>,
     ) -> Opened {
-        if self.client.is_none() || self.odcid.is_none() {
-            // The client's first Initial opens with keys derived from its own Destination
-            // ID: that tells the client, and the ID both directions' Initial keys come from.
-            if let Some(keys) = PacketKeys::initial(hdr.version, hdr.dcid, true) {
-                let mut copy = bytes.to_vec();
-                if packet::unprotect(&mut copy, hdr, &keys, None).is_ok() {
+        // The keys of each Destination ID found so far, then (a client's first Initial, or
+        // its first after a Retry) the keys derived from the packet's own (RFC 9001 §5.2):
+        // those that open it tell the client. A Retry changes nothing by itself: a stale one
+        // (answering an earlier Initial) is ignored by the client, and the Initials show
+        // which one counted.
+        let side = usize::from(self.client.is_some_and(|c| c != dir));
+        let largest = self.largest[dir][0];
+        let mut copy = Vec::new();
+        let mut opened = None;
+        for keys in self.initials.iter().rev() {
+            copy.clear();
+            copy.extend_from_slice(bytes);
+            if let Ok(o) = packet::unprotect(&mut copy, hdr, &keys[side], largest) {
+                opened = Some(o);
+                break;
+            }
+        }
+        if opened.is_none() && side == 0 && self.initials.len() < MAX_INITIAL_IDS {
+            if let (Some(ck), Some(sk)) = (
+                PacketKeys::initial(hdr.version, hdr.dcid, true),
+                PacketKeys::initial(hdr.version, hdr.dcid, false),
+            ) {
+                copy.clear();
+                copy.extend_from_slice(bytes);
+                if let Ok(o) = packet::unprotect(&mut copy, hdr, &ck, largest) {
+                    opened = Some(o);
                     self.client = Some(dir);
                     self.version = hdr.version;
-                    self.odcid = Some(hdr.dcid.to_vec());
-                    self.initial = [None, None];
-                    self.initial[dir] = Some(keys);
-                    self.initial[1 - dir] = PacketKeys::initial(hdr.version, hdr.dcid, false);
+                    self.initials.push([ck, sk]);
+                    // Datagrams of the server's that came first can be opened now.
+                    self.replay_later = true;
                 }
             }
         }
         self.learn_cid(dir, hdr);
-        let Some(keys) = &self.initial[dir] else {
-            return Opened::Skipped;
-        };
-        let mut copy = bytes.to_vec();
-        let Ok(opened) = packet::unprotect(&mut copy, hdr, keys, self.largest[dir][0]) else {
+        let Some(opened) = opened else {
+            // Its keys may come with a client Initial later in the capture: the first, or
+            // the first after a Retry (whose packets a disordered capture can show after
+            // those that follow them). What never opens is counted at the end.
+            if self.initials.len() < MAX_INITIAL_IDS {
+                return Opened::NoKeysYet;
+            }
             self.failed(meta, ctx);
             return Opened::Skipped;
         };
@@ -415,11 +438,16 @@ impl QuicConn {
                 }
                 record::SERVER_HELLO if Some(dir) != self.client => {
                     if let Some(sh) = record::server_hello(&body) {
-                        self.server_hello(sh.suite, meta, ctx);
+                        self.server_suite = Some(sh.suite);
                     }
                 }
                 _ => {}
             }
+        }
+        // Both hellos (in either order: a disordered capture can show the ServerHello before
+        // the end of a ClientHello that spans two packets) give the keys.
+        if let (Some(suite), true, None) = (self.server_suite, self.hello.is_some(), self.suite) {
+            self.server_hello(suite, meta, ctx);
         }
         Opened::Read
     }
@@ -431,10 +459,6 @@ impl QuicConn {
             return;
         }
         let Some(client) = self.client else { return };
-        if self.hello.is_none() {
-            self.not_analysed("its ClientHello was not captured", meta, ctx);
-            return;
-        }
         let Some(suite) = keys::suite(suite_id, true) else {
             self.not_analysed(
                 &format!("cipher suite 0x{suite_id:04x} is not supported"),
@@ -459,6 +483,7 @@ impl QuicConn {
         self.app[client] = Some(AppKeys::new(ck));
         self.app[1 - client] = Some(AppKeys::new(sk));
         self.suite = Some(suite);
+        self.replay_later = true;
         let server_text = self.key.sender(1 - client).text();
         let client_ip = super::tcp::ip_shared(self.key.sender(client).ip);
         self.h3 = Some(H3Conn::new(
@@ -472,26 +497,47 @@ impl QuicConn {
                 server_text,
             ),
         ));
-        self.replay(ctx);
     }
 
     /// Reads again, in capture order, the datagrams held for keys.
     fn replay(&mut self, ctx: &mut Ctx<'_>) {
-        let held = std::mem::take(&mut self.held);
-        self.held_bytes = 0;
-        for h in held {
-            if self.stopped || self.closed {
-                break;
+        // Reading one can bring more keys (the ServerHello held behind the client's first
+        // Initial): then what is still held is read again. A round that gains no keys ends
+        // it, so this ends.
+        loop {
+            let held = std::mem::take(&mut self.held);
+            self.held_bytes = 0;
+            for h in held {
+                if self.stopped || self.closed {
+                    break;
+                }
+                if !self.read(h.dir, &h.bytes, &h.meta, ctx) {
+                    self.hold(h.dir, &h.bytes, &h.meta, ctx);
+                }
             }
-            if !self.read(h.dir, &h.bytes, &h.meta, ctx) {
-                self.hold(h.dir, &h.bytes, &h.meta, ctx);
+            if !std::mem::take(&mut self.replay_later) || self.held.is_empty() {
+                break;
             }
         }
     }
 
     /// Keeps a datagram until its keys are known; past the bound the connection is given up.
     fn hold(&mut self, dir: Dir, bytes: &[u8], meta: &PacketMeta, ctx: &mut Ctx<'_>) {
-        if self.held.len() >= MAX_HELD_DATAGRAMS || self.held_bytes + bytes.len() > MAX_HELD_BYTES {
+        if self.h3.is_some() {
+            // Keys are known: only Initials that may still open with a later key base wait,
+            // and past the bound the oldest is given up.
+            while self.held.len() >= MAX_HELD_DATAGRAMS
+                || self.held_bytes + bytes.len() > MAX_HELD_BYTES
+            {
+                let Some(old) = self.held.pop_front() else {
+                    break;
+                };
+                self.held_bytes -= old.bytes.len();
+                self.failed(&old.meta, ctx);
+            }
+        } else if self.held.len() >= MAX_HELD_DATAGRAMS
+            || self.held_bytes + bytes.len() > MAX_HELD_BYTES
+        {
             self.not_analysed(self.missing(), meta, ctx);
             self.unread(dir, meta, ctx);
             return;
@@ -589,6 +635,10 @@ impl QuicConn {
                         wanted = h3.stream_data(dir, id, bytes, ends, meta, ctx);
                     }
                 });
+                if s.reset.is_some_and(|r| s.data.next >= r) {
+                    s.reset = None;
+                    h3.reset(id, ctx);
+                }
                 if !wanted {
                     s.done = true;
                     s.data.ahead.clear();
@@ -606,13 +656,17 @@ impl QuicConn {
                     }
                 }
             }
-            // No response is coming once the server abandons its side of a request stream,
-            // or the client asks it to (the other two signals are about the request body).
-            Frame::ResetStream { id, .. } if id & 0x2 == 0 && Some(dir) != self.client => {
-                h3.reset(id, ctx);
-            }
-            Frame::StopSending { id } if id & 0x2 == 0 && Some(dir) == self.client => {
-                h3.reset(id, ctx);
+            // No response is coming once the server abandons its side of a request stream
+            // (a client's STOP_SENDING asks it to, and says nothing of what was sent before;
+            // RESET_STREAM from the client is about the request body) and all it had sent is
+            // in: what a disordered capture still brings of it is waited for.
+            Frame::ResetStream { id, final_size } if id & 0x2 == 0 && Some(dir) != self.client => {
+                let s = self.streams.entry((id, dir)).or_default();
+                if s.data.next >= final_size || s.done {
+                    h3.reset(id, ctx);
+                } else {
+                    s.reset = Some(final_size);
+                }
             }
             Frame::ConnectionClose => {
                 self.closed = true;
@@ -701,7 +755,9 @@ impl QuicConn {
 
     /// Why the keys of a connection are not known.
     fn missing(&self) -> &'static str {
-        if self.hello.is_none() {
+        if self.hello.is_none() && self.server_suite.is_some() {
+            "its ClientHello is not in the capture"
+        } else if self.hello.is_none() {
             "its handshake (the client's first Initial packet) is not in the capture"
         } else if self.secrets.is_none() {
             "no key for this session in the key log"
@@ -714,7 +770,12 @@ impl QuicConn {
     /// unanswered; a connection whose packets waited for keys that never came is counted.
     pub(crate) fn flush(&mut self, ctx: &mut Ctx<'_>) {
         if let Some(meta) = self.held.back().map(|h| h.meta) {
-            self.not_analysed(self.missing(), &meta, ctx);
+            if self.h3.is_none() {
+                self.not_analysed(self.missing(), &meta, ctx);
+            } else {
+                // Keys came, and these still did not open with them.
+                self.failed(&meta, ctx);
+            }
         }
         if let Some(h3) = self.h3.as_mut() {
             h3.flush(ctx);
