@@ -35,6 +35,11 @@ impl<'a> Reader<'a> {
         self.pos
     }
 
+    /// The bytes read since position `start`.
+    pub(crate) fn consumed_since(&self, start: usize) -> &'a [u8] {
+        self.buf.get(start..self.pos).unwrap_or(&[])
+    }
+
     pub(crate) fn remaining(&self) -> usize {
         self.buf.len() - self.pos
     }
@@ -82,14 +87,60 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The packet numbers an ACK frame acknowledges (RFC 9000 §19.3.1), read when iterated:
+/// inclusive ranges, highest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct AckRanges<'a> {
+    largest: u64,
+    first: u64,
+    /// The Gap and ACK Range Length pairs after the first range (checked whole when read).
+    rest: &'a [u8],
+}
+
+impl<'a> IntoIterator for AckRanges<'a> {
+    type Item = (u64, u64);
+    type IntoIter = AckIter<'a>;
+
+    fn into_iter(self) -> AckIter<'a> {
+        AckIter {
+            r: Reader::new(self.rest),
+            next: Some((self.largest, self.first)),
+        }
+    }
+}
+
+/// The ranges of [`AckRanges`], highest first.
+pub(crate) struct AckIter<'a> {
+    r: Reader<'a>,
+    /// The next range's largest and length; `None` once done.
+    next: Option<(u64, u64)>,
+}
+
+impl Iterator for AckIter<'_> {
+    type Item = (u64, u64);
+
+    fn next(&mut self) -> Option<(u64, u64)> {
+        let (hi, len) = self.next.take()?;
+        // A range reaching below zero ends the list (the frame is bogus from there).
+        let lo = hi.checked_sub(len)?;
+        if let (Ok(gap), Ok(len)) = (self.r.varint(), self.r.varint()) {
+            self.next = lo
+                .checked_sub(gap)
+                .and_then(|v| v.checked_sub(2))
+                .map(|hi| (hi, len));
+        }
+        Some((lo, hi))
+    }
+}
+
 /// One frame. Fields that nothing downstream reads are skipped, not kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Frame<'a> {
     /// A run of PADDING frames (each one zero byte), as one.
     Padding,
     Ping,
-    /// ACK or ACK_ECN.
-    Ack,
+    /// ACK or ACK_ECN: the packet numbers it acknowledges ([`AckRanges`]).
+    Ack(AckRanges<'a>),
     Crypto {
         offset: u64,
         data: &'a [u8],
@@ -153,19 +204,26 @@ fn frame<'a>(r: &mut Reader<'a>) -> Result<Frame<'a>, QuicError> {
         0x01 => Frame::Ping,
         0x02 | 0x03 => {
             // Largest Acknowledged, ACK Delay, then the range count.
-            skip(r, 2)?;
-            let ranges = r.varint()?;
-            // First ACK Range, then a Gap and a Length per further range; each of those
-            // reads at least one byte, so a bogus count ends at the payload's end.
+            let largest = r.varint()?;
             r.varint()?;
-            for _ in 0..ranges {
+            let count = r.varint()?;
+            let first = r.varint()?;
+            // A Gap and a Length per further range; each reads at least one byte, so a
+            // bogus count ends at the payload's end.
+            let start = r.pos();
+            for _ in 0..count {
                 skip(r, 2)?;
             }
+            let ranges = AckRanges {
+                largest,
+                first,
+                rest: r.consumed_since(start),
+            };
             if t == 0x03 {
                 // ECT0, ECT1, ECN-CE counts.
                 skip(r, 3)?;
             }
-            Frame::Ack
+            Frame::Ack(ranges)
         }
         0x04 => {
             let id = r.varint()?;
@@ -299,6 +357,29 @@ mod tests {
         frames(payload).collect()
     }
 
+    /// RFC 9000 §19.3.1: ranges from the largest down, each gap two less than it says.
+    #[test]
+    fn ack_ranges_read_highest_first() {
+        let cases: &[(&str, &[(u64, u64)])] = &[
+            ("02 05 00 00 02", &[(3, 5)]),
+            ("02 0a 00 01 02 01 03", &[(8, 10), (2, 5)]),
+            // A gap below zero ends the list; a range below zero too.
+            ("02 05 00 01 02 09 00", &[(3, 5)]),
+            ("02 05 00 00 09", &[]),
+            (
+                "02 14 00 02 00 00 00 01 01",
+                &[(20, 20), (18, 18), (14, 15)],
+            ),
+        ];
+        for (hex, want) in cases {
+            let bytes = unhex(&hex.replace(' ', ""));
+            let Some(Ok(Frame::Ack(r))) = frames(&bytes).next() else {
+                panic!("{hex}: not an ACK");
+            };
+            assert_eq!(r.into_iter().collect::<Vec<_>>(), *want, "{hex}");
+        }
+    }
+
     /// Each frame type, alone and then followed by a PING (which shows that its length was
     /// read right); each cut one byte short is truncated.
     #[test]
@@ -307,8 +388,8 @@ mod tests {
         #[rustfmt::skip]
         let cases: &[(&str, Frame)] = &[
             ("01", Ping),
-            ("02 4005 00 01 02 03 04", Ack), // two ranges
-            ("03 05 00 00 02 01 02 03", Ack),
+            ("02 4005 00 01 02 03 04", Ack(AckRanges { largest: 5, first: 2, rest: &[3, 4] })),
+            ("03 05 00 00 02 01 02 03", Ack(AckRanges { largest: 5, first: 2, rest: &[] })),
             ("04 04 01 4100", ResetStream { id: 4, final_size: 0x100 }),
             ("05 08 02", StopSending { id: 8 }),
             ("06 00 03 616263", Crypto { offset: 0, data: b"abc" }),

@@ -131,6 +131,47 @@ impl Reorder {
     }
 }
 
+/// Packet numbers as merged inclusive ranges.
+#[derive(Debug, Default)]
+struct Ranges(BTreeMap<u64, u64>);
+
+/// Ranges kept per direction for the acknowledged-but-unseen check: a capture with more
+/// holes than this is not checked.
+const MAX_RANGES: usize = 4096;
+
+impl Ranges {
+    fn insert(&mut self, mut lo: u64, mut hi: u64) {
+        let mut absorbed = Vec::new();
+        for (&s, &e) in self.0.range(..=hi.saturating_add(1)).rev() {
+            if e.saturating_add(1) < lo {
+                break;
+            }
+            absorbed.push(s);
+            lo = lo.min(s);
+            hi = hi.max(e);
+        }
+        for s in absorbed {
+            self.0.remove(&s);
+        }
+        self.0.insert(lo, hi);
+    }
+
+    /// How many of these numbers `other` lacks.
+    fn count_not_in(&self, other: &Ranges) -> u64 {
+        let mut n = 0u64;
+        for (&s, &e) in &self.0 {
+            let covered: u64 = other
+                .0
+                .range(..=e)
+                .filter(|(_, &oe)| oe >= s)
+                .map(|(&os, &oe)| oe.min(e) - os.max(s) + 1)
+                .sum();
+            n = n.saturating_add((e - s + 1).saturating_sub(covered));
+        }
+        n
+    }
+}
+
 /// A stream being followed in one direction.
 #[derive(Debug, Default)]
 struct StreamIn {
@@ -171,6 +212,12 @@ pub(crate) struct QuicConn {
     early: Option<AppKeys>,
     /// Largest packet number opened, per direction and space (Initial, Handshake, data).
     largest: [[Option<u64>; 3]; 2],
+    /// Per direction: the 0-RTT/1-RTT packet numbers opened, and those the other side
+    /// acknowledged; acknowledged but never seen is what the capture lost (`quic-gap`).
+    seen: [Ranges; 2],
+    acked: [Ranges; 2],
+    /// Capture time of the first and the latest datagram.
+    span: Option<(Micros, Micros)>,
     /// The connection ID length of short headers sent in each direction (towards the server
     /// the server's ID, towards the client the client's), from the long headers.
     cid_len: [Option<usize>; 2],
@@ -207,6 +254,9 @@ impl QuicConn {
             app: [None, None],
             early: None,
             largest: [[None; 3]; 2],
+            seen: [Ranges::default(), Ranges::default()],
+            acked: [Ranges::default(), Ranges::default()],
+            span: None,
             cid_len: [None, None],
             held: VecDeque::new(),
             held_bytes: 0,
@@ -265,6 +315,8 @@ impl QuicConn {
         meta: &PacketMeta,
         ctx: &mut Ctx<'_>,
     ) {
+        let (first, last) = self.span.unwrap_or((meta.ts, meta.ts));
+        self.span = Some((first.min(meta.ts), last.max(meta.ts)));
         if self.closed {
             return;
         }
@@ -472,11 +524,12 @@ impl QuicConn {
             PacketKeys::from_secret(self.version, suite, s)
         };
         let (Some(ck), Some(sk)) = (keys(Slot::ClientApp), keys(Slot::ServerApp)) else {
-            self.not_analysed(
-                "no application traffic secrets for it in the key log",
-                meta,
-                ctx,
-            );
+            let why = if self.secrets.is_none() {
+                "no key for this session in the key log"
+            } else {
+                "the key log has no application traffic secrets for this session"
+            };
+            self.not_analysed(why, meta, ctx);
             return;
         };
         self.early = keys(Slot::ClientEarly).map(AppKeys::new);
@@ -600,6 +653,9 @@ impl QuicConn {
             return Opened::Skipped;
         };
         self.largest[dir][2] = self.largest[dir][2].max(Some(pn));
+        if self.seen[dir].0.len() <= MAX_RANGES {
+            self.seen[dir].insert(pn, pn);
+        }
         let payload = copy.get(payload).unwrap_or(&[]);
         for f in frame::frames(payload) {
             let Ok(f) = f else { break };
@@ -612,6 +668,16 @@ impl QuicConn {
     }
 
     fn frame(&mut self, dir: Dir, f: Frame<'_>, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
+        if let Frame::Ack(ranges) = f {
+            let acked = &mut self.acked[1 - dir];
+            for (lo, hi) in ranges {
+                if acked.0.len() > MAX_RANGES {
+                    break;
+                }
+                acked.insert(lo, hi);
+            }
+            return;
+        }
         let Some(h3) = self.h3.as_mut() else { return };
         match f {
             Frame::Stream {
@@ -777,10 +843,49 @@ impl QuicConn {
                 self.failed(&meta, ctx);
             }
         }
+        self.check_acked(ctx);
         if let Some(h3) = self.h3.as_mut() {
             h3.flush(ctx);
         }
         self.streams.clear();
+    }
+
+    /// Packets one side acknowledged that the capture does not hold: what they carried
+    /// (requests, responses, table inserts) is missing, said so rather than taken for
+    /// absent; requests may have been in the client's.
+    fn check_acked(&mut self, ctx: &mut Ctx<'_>) {
+        if self.h3.is_none()
+            || self
+                .seen
+                .iter()
+                .chain(&self.acked)
+                .any(|r| r.0.len() > MAX_RANGES)
+        {
+            return;
+        }
+        let client = self.client_dir();
+        let lost = [0, 1].map(|d| self.acked[d].count_not_in(&self.seen[d]));
+        if lost == [0, 0] {
+            return;
+        }
+        let (conn, (up, down)) = (self.conn_no, (lost[client], lost[1 - client]));
+        let meta = PacketMeta {
+            ts: self.span.map_or(0, |s| s.1),
+            ..PacketMeta::default()
+        };
+        ctx.warn(WarnKind::QuicGap, &meta, || {
+            format!("QUIC connection {conn}: packets the other side acknowledged are not in the capture ({up} from the client, {down} from the server); what they carried is missing")
+        });
+        if up > 0 {
+            if let Some((first, last)) = self.span {
+                ctx.losses.push(Loss {
+                    client: super::tcp::ip_shared(self.key.sender(client).ip),
+                    server: self.key.sender(1 - client).text(),
+                    after: first.saturating_sub(1),
+                    by: last,
+                });
+            }
+        }
     }
 }
 
@@ -791,4 +896,65 @@ enum Opened {
     Skipped,
     /// Its keys are not known yet: the datagram waits for them.
     NoKeysYet,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pieces at any offsets, overlapping and repeated, come out once and in order, with the
+    /// end marked where the FIN's final size is reached.
+    #[test]
+    fn reorder_delivers_each_byte_once_in_order() {
+        // (offset, data, fin) pieces of "abcdefgh"
+        type Piece = (u64, &'static [u8], bool);
+        let cases: &[&[Piece]] = &[
+            &[(0, b"abcd", false), (4, b"efgh", true)],
+            &[(4, b"efgh", true), (0, b"abcd", false)],
+            &[(2, b"cdef", false), (0, b"abc", false), (6, b"gh", true)],
+            &[
+                (6, b"gh", true),
+                (3, b"def", false),
+                (3, b"de", false),
+                (0, b"abcd", false),
+            ],
+            &[(0, b"abcdefgh", false), (8, b"", true)],
+            &[(8, b"", true), (0, b"abcdefgh", false)],
+        ];
+        for pieces in cases {
+            let mut r = Reorder::default();
+            let mut out = Vec::new();
+            let mut ended = false;
+            for (off, data, fin) in pieces.iter() {
+                assert!(r.push(*off, data, *fin, &mut |b, end| {
+                    out.extend_from_slice(b);
+                    ended |= end;
+                }));
+            }
+            assert_eq!(out, b"abcdefgh", "{pieces:?}");
+            assert!(ended, "{pieces:?}");
+            assert_eq!(r.ahead_bytes, 0, "{pieces:?}");
+        }
+        // Data far ahead of a hole: over the bound, the stream is lost.
+        let mut r = Reorder::default();
+        let big = vec![0u8; MAX_STREAM_BUFFER + 1];
+        assert!(!r.push(1, &big, false, &mut |_, _| {}));
+    }
+
+    #[test]
+    fn ranges_merge_and_count_what_another_lacks() {
+        let mut acked = Ranges::default();
+        for (lo, hi) in [(0, 3), (10, 12), (4, 5), (7, 7), (6, 6)] {
+            acked.insert(lo, hi);
+        }
+        assert_eq!(acked.0.iter().collect::<Vec<_>>(), [(&0, &7), (&10, &12)]);
+        let mut seen = Ranges::default();
+        for pn in [0, 1, 2, 5, 6, 7, 10, 12, 20] {
+            seen.insert(pn, pn);
+        }
+        // 3, 4 and 11 acknowledged, never seen.
+        assert_eq!(acked.count_not_in(&seen), 3);
+        assert_eq!(seen.count_not_in(&seen), 0);
+        assert_eq!(Ranges::default().count_not_in(&seen), 0);
+    }
 }

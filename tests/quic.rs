@@ -1,0 +1,269 @@
+//! HTTP/3 over QUIC, decrypted with the browser's key log: Chromium 156's recordings against
+//! an aioquic server (`tools/h3lab/`, `tests/data/quic/README.md`) give Chromium's own
+//! outcomes and console messages, with `--jobs 1` and 2, from a key log file or secrets
+//! embedded in the pcapng; disordered, duplicated and damaged copies of the captures keep
+//! every verdict or say `unknown`, never another verdict.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+const DIR: &str = "tests/data/quic";
+
+/// (capture, key log or none when the capture embeds it, the browser's outcomes' file stem)
+const RECORDINGS: [(&str, Option<&str>, &str); 3] = [
+    (
+        "chromium-h3.pcap",
+        Some("chromium-h3.keylog.txt"),
+        "chromium-h3",
+    ),
+    (
+        "chromium-h3-retry-chacha.pcap",
+        Some("chromium-h3-retry-chacha.keylog.txt"),
+        "chromium-h3-retry-chacha",
+    ),
+    ("chromium-h3-aes256-dsb.pcapng", None, "chromium-h3-aes256"),
+];
+
+fn path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(DIR).join(name)
+}
+
+/// The records (NDJSON, `--all`) and stderr of one run.
+fn analyze(capture: &Path, keylog: Option<&str>, jobs: &str) -> (Vec<Value>, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_corscope"));
+    cmd.args([
+        "analyze", "--format", "ndjson", "--all", "-v", "--jobs", jobs,
+    ]);
+    cmd.arg(capture);
+    if let Some(k) = keylog {
+        cmd.arg("--keylog").arg(path(k));
+    }
+    let out = cmd.output().expect("corscope runs");
+    let records = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON record per line"))
+        .collect();
+    (records, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// The scenario a record belongs to (`/s/<id>/r`).
+fn scenario(r: &Value) -> Option<String> {
+    let url = r["url"].as_str()?;
+    let rest = url.split("/s/").nth(1)?;
+    Some(rest.split('/').next()?.to_string())
+}
+
+/// (scenario, method) → (verdict, reason, status) of every scenario record.
+fn outcomes(records: &[Value]) -> BTreeMap<(String, String), (Value, Value, Value)> {
+    records
+        .iter()
+        .filter_map(|r| {
+            let key = (scenario(r)?, r["method"].as_str()?.to_string());
+            Some((
+                key,
+                (
+                    r["verdict"].clone(),
+                    r["reason"].clone(),
+                    r["status"].clone(),
+                ),
+            ))
+        })
+        .collect()
+}
+
+#[test]
+fn records_are_chromiums_outcomes_and_messages() {
+    for (capture, keylog, stem) in RECORDINGS {
+        let results: BTreeMap<String, String> = serde_json::from_str(
+            &std::fs::read_to_string(path(&format!("{stem}.results.json"))).expect("results"),
+        )
+        .expect("results JSON");
+        let console =
+            std::fs::read_to_string(path(&format!("{stem}.console.txt"))).expect("console lines");
+        let (records, stderr) = analyze(&path(capture), keylog, "1");
+        assert!(!stderr.contains("warning"), "{capture}: {stderr}");
+        assert_eq!(
+            analyze(&path(capture), keylog, "2").0,
+            records,
+            "{capture}: --jobs 2"
+        );
+        assert_eq!(results.len(), 14, "{stem}");
+        for (id, outcome) in &results {
+            let r = records
+                .iter()
+                .find(|r| scenario(r).as_deref() == Some(id.as_str()))
+                .unwrap_or_else(|| panic!("{capture}: no record of {id}"));
+            let verdict = r["verdict"].as_str().unwrap_or("");
+            match outcome.as_str() {
+                "allowed" => assert_eq!(verdict, "allowed", "{capture} {id}"),
+                // A no-cors fetch is sent without Origin: not a CORS request.
+                "opaque" => assert_eq!(verdict, "not-cors", "{capture} {id}"),
+                "blocked" if verdict == "unknown" => {
+                    // Only where the wire cannot tell: the credentials mode of a request
+                    // that carried no cookie.
+                    let note = r["note"].as_str().unwrap_or("");
+                    assert!(
+                        note.starts_with("the credentials mode is not visible"),
+                        "{capture} {id}: {note}"
+                    );
+                }
+                "blocked" => {
+                    assert_eq!(verdict, "blocked", "{capture} {id}");
+                    let message = r["message"].as_str().unwrap_or("");
+                    assert!(
+                        console.lines().any(|l| l == message),
+                        "{capture} {id}: message not Chromium's: {message}"
+                    );
+                }
+                other => panic!("{stem}: outcome {other}"),
+            }
+            assert_eq!(
+                r["location"].as_str().map(|l| l.contains(" stream ")),
+                Some(true)
+            );
+        }
+        let blocked = results.values().filter(|o| *o == "blocked").count();
+        let unknown = records.iter().filter(|r| r["verdict"] == "unknown").count();
+        assert_eq!((blocked, unknown), (6, 1), "{capture}");
+    }
+}
+
+/// The header and records of a classic pcap (little-endian, as tcpdump writes).
+fn split(bytes: &[u8]) -> (&[u8], Vec<&[u8]>) {
+    let (head, mut rest) = bytes.split_at(24);
+    let mut records = Vec::new();
+    while rest.len() >= 16 {
+        let incl = u32::from_le_bytes(rest[8..12].try_into().expect("four bytes")) as usize;
+        let (rec, tail) = rest.split_at(16 + incl);
+        records.push(rec);
+        rest = tail;
+    }
+    (head, records)
+}
+
+/// The capture with its records rearranged by `f`.
+fn rewrite(bytes: &[u8], f: impl FnOnce(Vec<&[u8]>) -> Vec<&[u8]>) -> Vec<u8> {
+    let (head, records) = split(bytes);
+    let mut out = head.to_vec();
+    for r in f(records) {
+        out.extend_from_slice(r);
+    }
+    out
+}
+
+/// A deterministic shuffle of each window of `n` records.
+fn shuffled(mut v: Vec<&[u8]>, n: usize) -> Vec<&[u8]> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for w in v.chunks_mut(n) {
+        for i in (1..w.len()).rev() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            w.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+    }
+    v
+}
+
+type Mutation = (&'static str, fn(Vec<&[u8]>) -> Vec<&[u8]>);
+
+const MUTATIONS: [Mutation; 5] = [
+    ("adjacent pairs swapped", |mut v| {
+        for p in v.chunks_mut(2) {
+            p.reverse();
+        }
+        v
+    }),
+    ("every third record twice", |v| {
+        v.iter()
+            .enumerate()
+            .flat_map(|(i, r)| std::iter::repeat_n(*r, if i % 3 == 0 { 2 } else { 1 }))
+            .collect()
+    }),
+    ("windows of five reversed", |mut v| {
+        for w in v.chunks_mut(5) {
+            w.reverse();
+        }
+        v
+    }),
+    ("windows of eight shuffled", |v| shuffled(v, 8)),
+    ("windows of sixteen shuffled", |v| shuffled(v, 16)),
+];
+
+#[test]
+fn disordered_and_duplicated_copies_give_the_same_records() {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("quic-mutations");
+    std::fs::create_dir_all(&tmp).expect("tmp dir");
+    for (capture, keylog, _) in RECORDINGS.iter().filter(|r| r.1.is_some()) {
+        let bytes = std::fs::read(path(capture)).expect("capture");
+        let (base, _) = analyze(&path(capture), *keylog, "1");
+        let base = outcomes(&base);
+        for (what, f) in MUTATIONS {
+            let copy = tmp.join(format!("{capture}-{}.pcap", what.replace(' ', "-")));
+            std::fs::write(&copy, rewrite(&bytes, f)).expect("write copy");
+            for jobs in ["1", "2"] {
+                let (records, stderr) = analyze(&copy, *keylog, jobs);
+                assert!(
+                    outcomes(&records) == base,
+                    "{capture}, {what}, --jobs {jobs}: records differ\n{stderr}"
+                );
+                assert!(!stderr.contains("quic-"), "{capture}, {what}: {stderr}");
+            }
+        }
+    }
+}
+
+/// A lost packet costs what it carried, said so: no verdict changes to another.
+#[test]
+fn lost_packets_make_unknowns_not_other_verdicts() {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("quic-losses");
+    std::fs::create_dir_all(&tmp).expect("tmp dir");
+    let (capture, keylog) = ("chromium-h3.pcap", Some("chromium-h3.keylog.txt"));
+    let bytes = std::fs::read(path(capture)).expect("capture");
+    let (base, _) = analyze(&path(capture), keylog, "1");
+    let base = outcomes(&base);
+    let mut warned = 0;
+    let count = split(&bytes).1.len();
+    for drop in 0..count {
+        let copy = tmp.join(format!("drop{drop}.pcap"));
+        std::fs::write(
+            &copy,
+            rewrite(&bytes, |mut v| {
+                v.remove(drop);
+                v
+            }),
+        )
+        .expect("write copy");
+        let (records, stderr) = analyze(&copy, keylog, "1");
+        let got = outcomes(&records);
+        for (key, (verdict, reason, _)) in &got {
+            if verdict == "unknown" || verdict == "not-cors" {
+                continue;
+            }
+            let Some((v, r, _)) = base.get(key) else {
+                panic!("drop {drop}: {key:?} not in the whole capture's records");
+            };
+            assert_eq!((v, r), (verdict, reason), "drop {drop}: {key:?}\n{stderr}");
+        }
+        if got != base {
+            warned += 1;
+            assert!(stderr.contains("warning"), "drop {drop}: changed silently");
+        }
+    }
+    // Some packets carried what a record needs (a request, a response, table inserts).
+    assert!(warned > 0);
+}
+
+#[test]
+fn without_keys_each_connection_is_counted_and_hinted() {
+    let (records, stderr) = analyze(&path("chromium-h3.pcap"), None, "1");
+    assert!(records.iter().all(|r| scenario(r).is_none()), "{records:?}");
+    assert!(stderr.contains("3 × quic-not-analysed"), "{stderr}");
+    assert!(
+        stderr.contains("not decrypted: no key for this session in the key log"),
+        "{stderr}"
+    );
+}
