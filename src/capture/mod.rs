@@ -45,7 +45,7 @@ pub mod http;
 pub mod parallel;
 pub(crate) mod pool;
 pub(crate) mod proxy;
-pub(crate) mod quic;
+pub mod quic;
 pub mod reader;
 pub(crate) mod streams;
 pub mod tcp;

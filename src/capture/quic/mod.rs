@@ -898,6 +898,136 @@ enum Opened {
     NoKeysYet,
 }
 
+/// For fuzz targets: an HTTP/3 connection whose keys are known, fed frames directly (no packet
+/// protection: what a fuzzer could not forge), through the same stream reassembly.
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::sync::Arc;
+
+    use super::{Frame, H3Conn, Heads, QuicConn};
+    use crate::capture::http::{Ctx, HttpLimits, OpenRequests};
+    use crate::capture::tcp::{Endpoint, FlowKey, PacketMeta, ServerTexts};
+    use crate::capture::tls::KeyLog;
+    use crate::capture::CaptureStats;
+    use crate::diag::Diagnostics;
+    use crate::model::{Exchange, HttpVersion, Micros};
+
+    /// One frame of a packet sent in direction `dir` (0: the client).
+    #[derive(Clone, Copy, Debug)]
+    pub enum Piece<'a> {
+        Stream {
+            dir: usize,
+            id: u64,
+            offset: u64,
+            data: &'a [u8],
+            fin: bool,
+        },
+        Reset {
+            dir: usize,
+            id: u64,
+            final_size: u64,
+        },
+    }
+
+    pub struct Outcome {
+        pub exchanges: Vec<(Micros, Exchange)>,
+        pub diag: Diagnostics,
+        pub stats: CaptureStats,
+        /// Requests still counted as unanswered after the final flush (must be none).
+        pub open_after_flush: usize,
+    }
+
+    /// Feeds the pieces (one packet each) to a connection between 10.0.0.1:40000 (the
+    /// client) and 10.0.0.2:443, then flushes it as at the end of a capture.
+    pub fn conversation(pieces: &[Piece<'_>], limits: HttpLimits) -> Outcome {
+        let client = Endpoint {
+            ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+            port: 40000,
+        };
+        let server = Endpoint {
+            ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+            port: 443,
+        };
+        let (key, c) = FlowKey::of(client, server);
+        let mut q = QuicConn::new(key, 1);
+        q.client = Some(c);
+        q.h3 = Some(H3Conn::new(
+            1,
+            c,
+            Heads::new(
+                1,
+                "https",
+                HttpVersion::Http3,
+                crate::capture::tcp::ip_shared(client.ip),
+                key.sender(1 - c).text(),
+            ),
+        ));
+        let source: Arc<str> = Arc::from("fuzz");
+        let (mut diag, mut stats, mut out) =
+            (Diagnostics::new(), CaptureStats::default(), Vec::new());
+        let (mut open, mut seq) = (OpenRequests::default(), 0u64);
+        let keylog = KeyLog::default();
+        let mut servers = ServerTexts::default();
+        let mut ctx = Ctx {
+            source: &source,
+            diag: &mut diag,
+            stats: &mut stats,
+            out: &mut out,
+            losses: &mut Vec::new(),
+            open: &mut open,
+            seq: &mut seq,
+            limits: &limits,
+            keylog: &keylog,
+            servers: &mut servers,
+            evicted_by: None,
+        };
+        for (i, p) in pieces.iter().enumerate() {
+            let meta = PacketMeta {
+                number: i as u64 + 1,
+                offset: i as u64 * 100,
+                ts: i as Micros * 1000,
+            };
+            // Direction 0 of the pieces is the client's.
+            let (dir, frame) = match *p {
+                Piece::Stream {
+                    dir,
+                    id,
+                    offset,
+                    data,
+                    fin,
+                } => (
+                    dir,
+                    Frame::Stream {
+                        id,
+                        offset,
+                        data,
+                        fin,
+                    },
+                ),
+                Piece::Reset {
+                    dir,
+                    id,
+                    final_size,
+                } => (dir, Frame::ResetStream { id, final_size }),
+            };
+            let dir = if dir == 0 { c } else { 1 - c };
+            q.frame(dir, frame, &meta, &mut ctx);
+            if q.buffered() > crate::capture::MAX_CONNECTION_BUFFER {
+                q.cap_buffer(crate::capture::MAX_CONNECTION_BUFFER, &meta, &mut ctx);
+            }
+        }
+        q.flush(&mut ctx);
+        let open_after_flush = ctx.open.len();
+        Outcome {
+            exchanges: out.into_iter().map(|(t, e)| (t, *e)).collect(),
+            diag,
+            stats,
+            open_after_flush,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
