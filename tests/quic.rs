@@ -267,3 +267,17 @@ fn without_keys_each_connection_is_counted_and_hinted() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_table_says_what_would_decrypt_them() {
+    let out = Command::new(env!("CARGO_BIN_EXE_corscope"))
+        .args(["--format", "table", "--width", "200", "--color", "never"])
+        .arg(path("chromium-h3.pcap"))
+        .output()
+        .expect("corscope runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("3 QUIC (HTTP/3) connection(s) encrypted, not decrypted (give the browser's SSLKEYLOGFILE with `--keylog FILE`"),
+        "{text}"
+    );
+}
