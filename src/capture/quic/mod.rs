@@ -172,6 +172,30 @@ impl Ranges {
     }
 }
 
+/// Forgets the finished streams (those HTTP/3 wants no more of) of a full stream table, each
+/// type's below a floor above them, so a retransmission of their data is still known as old
+/// (streams of a type are opened in id order, RFC 9000 §2.1). False when none was finished.
+fn forget_finished(streams: &mut HashMap<(u64, Dir), StreamIn>, floor: &mut [u64; 4]) -> bool {
+    let before = streams.len();
+    // The lowest id of each type still unfinished: the floor stays below it.
+    let mut open = [u64::MAX; 4];
+    for ((id, _), s) in streams.iter() {
+        if !s.done {
+            let t = (id & 3) as usize;
+            open[t] = open[t].min(*id);
+        }
+    }
+    streams.retain(|(id, _), s| {
+        let t = (id & 3) as usize;
+        let forget = s.done && *id < open[t];
+        if forget {
+            floor[t] = floor[t].max(id + 4);
+        }
+        !forget
+    });
+    streams.len() < before
+}
+
 /// A stream being followed in one direction.
 #[derive(Debug, Default)]
 struct StreamIn {
@@ -229,8 +253,9 @@ pub(crate) struct QuicConn {
     h3: Option<H3Conn>,
     /// Set once the connection cannot be read further (no keys, a protocol error).
     stopped: bool,
-    /// The connection was closed (CONNECTION_CLOSE): later packets are not read.
-    closed: bool,
+    /// Per stream type (`id & 3`): streams below this id were finished and forgotten (see
+    /// [`QuicConn::forget_finished`]).
+    floor: [u64; 4],
     /// Packets that did not authenticate (one warning per connection).
     failed: u64,
     /// The time of the client's latest unread bytes (`Micros::MIN` before any).
@@ -264,7 +289,7 @@ impl QuicConn {
             streams: HashMap::new(),
             h3: None,
             stopped: false,
-            closed: false,
+            floor: [0; 4],
             failed: 0,
             unread_since: Micros::MIN,
         }
@@ -317,9 +342,6 @@ impl QuicConn {
     ) {
         let (first, last) = self.span.unwrap_or((meta.ts, meta.ts));
         self.span = Some((first.min(meta.ts), last.max(meta.ts)));
-        if self.closed {
-            return;
-        }
         if self.stopped {
             self.unread(dir, meta, ctx);
             return;
@@ -355,7 +377,7 @@ impl QuicConn {
                 Opened::Read | Opened::Skipped => {}
                 Opened::NoKeysYet => complete = false,
             }
-            if self.stopped || self.closed {
+            if self.stopped {
                 break;
             }
         }
@@ -561,7 +583,7 @@ impl QuicConn {
             let held = std::mem::take(&mut self.held);
             self.held_bytes = 0;
             for h in held {
-                if self.stopped || self.closed {
+                if self.stopped {
                     break;
                 }
                 if !self.read(h.dir, &h.bytes, &h.meta, ctx) {
@@ -660,7 +682,7 @@ impl QuicConn {
         for f in frame::frames(payload) {
             let Ok(f) = f else { break };
             self.frame(dir, f, meta, ctx);
-            if self.stopped || self.closed {
+            if self.stopped {
                 break;
             }
         }
@@ -688,8 +710,20 @@ impl QuicConn {
             } => {
                 // Streams are sent by one side (unidirectional) or both (bidirectional); a
                 // stream opened by the other side's frames is followed as well.
-                if !self.streams.contains_key(&(id, dir)) && self.streams.len() >= MAX_STREAMS {
-                    return;
+                if !self.streams.contains_key(&(id, dir)) {
+                    if id < self.floor[(id & 3) as usize] {
+                        // Finished and forgotten: a retransmission.
+                        return;
+                    }
+                    if self.streams.len() >= MAX_STREAMS
+                        && !forget_finished(&mut self.streams, &mut self.floor)
+                    {
+                        let conn = self.conn_no;
+                        ctx.warn(WarnKind::QuicGap, meta, || {
+                            format!("QUIC connection {conn}: more than {MAX_STREAMS} streams unfinished at once; stream {id} is not read")
+                        });
+                        return;
+                    }
                 }
                 let s = self.streams.entry((id, dir)).or_default();
                 if s.done {
@@ -734,10 +768,8 @@ impl QuicConn {
                     s.reset = Some(final_size);
                 }
             }
-            Frame::ConnectionClose => {
-                self.closed = true;
-                h3.flush(ctx);
-            }
+            // CONNECTION_CLOSE ends nothing here: a disordered capture can show packets sent
+            // before it after it, and the end of the capture or the idle timeout flushes.
             _ => {}
         }
         if h3.is_stopped() {
@@ -1086,5 +1118,62 @@ mod tests {
         assert_eq!(acked.count_not_in(&seen), 3);
         assert_eq!(seen.count_not_in(&seen), 0);
         assert_eq!(Ranges::default().count_not_in(&seen), 0);
+    }
+
+    /// A long-lived connection carries more streams than the table follows at once: the
+    /// finished ones are forgotten, and their retransmissions still known as old.
+    #[test]
+    fn more_streams_than_the_table_holds() {
+        use fuzzing::{conversation, Piece};
+        let frame = |block: &[u8]| [&[0x01, block.len() as u8][..], block].concat();
+        // QPACK, static table only: GET https, :authority a.test, :path /.
+        let request = frame(&[
+            0, 0, 0xd1, 0xd7, 0x50, 6, b'a', b'.', b't', b'e', b's', b't', 0xc1,
+        ]);
+        let response = frame(&[0, 0, 0xd9]);
+        let n = MAX_STREAMS as u64 + 900;
+        let mut pieces = Vec::new();
+        for i in 0..n {
+            let id = 4 * i;
+            pieces.push(Piece::Stream {
+                dir: 0,
+                id,
+                offset: 0,
+                data: &request,
+                fin: true,
+            });
+            pieces.push(Piece::Stream {
+                dir: 1,
+                id,
+                offset: 0,
+                data: &response,
+                fin: true,
+            });
+            if i % 1000 == 999 {
+                // A retransmission of a stream long finished.
+                pieces.push(Piece::Stream {
+                    dir: 0,
+                    id: 4,
+                    offset: 0,
+                    data: &request,
+                    fin: true,
+                });
+            }
+        }
+        let limits = crate::capture::http::HttpLimits {
+            max_head_bytes: crate::capture::MAX_HEAD_BYTES,
+            max_headers: crate::capture::MAX_HEADERS,
+            max_chunk_line: crate::capture::MAX_CHUNK_LINE,
+            max_pending: crate::capture::MAX_PENDING_REQUESTS,
+        };
+        let o = conversation(&pieces, limits);
+        assert!(o.diag.is_empty(), "{:?}", o.diag);
+        assert_eq!(o.exchanges.len() as u64, n);
+        assert!(o.exchanges.iter().all(|(_, e)| e
+            .response
+            .as_ref()
+            .is_some_and(|r| r.status == 200)
+            && e.request.url == "https://a.test/"));
+        assert_eq!(o.open_after_flush, 0);
     }
 }
