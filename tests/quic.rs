@@ -257,6 +257,50 @@ fn lost_packets_make_unknowns_not_other_verdicts() {
     assert!(warned > 0);
 }
 
+/// Firefox ESR 153 over HTTP/3 (`tools/h3lab/run-firefox.sh`): no verdict but Firefox's,
+/// its console message for every blocked one corscope decides, `unknown` only where the
+/// credentials mode is not visible (Firefox shares one connection between credentialed and
+/// anonymous requests, so the connection does not tell it, as over HTTP/2).
+#[test]
+fn firefox_records_are_firefoxs_outcomes_or_unknown() {
+    let results: BTreeMap<String, String> = serde_json::from_str(
+        &std::fs::read_to_string(path("firefox-h3.results.json")).expect("results"),
+    )
+    .expect("results JSON");
+    let console = std::fs::read_to_string(path("firefox-h3.console.txt")).expect("console");
+    let (records, stderr) = analyze(&path("firefox-h3.pcap"), Some("firefox-h3.keylog.txt"), "1");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let mut decided = 0;
+    for (id, outcome) in &results {
+        let r = records
+            .iter()
+            .find(|r| scenario(r).as_deref() == Some(id.as_str()))
+            .unwrap_or_else(|| panic!("no record of {id}"));
+        let verdict = r["firefox_verdict"].as_str().unwrap_or("");
+        let want = if outcome == "opaque" {
+            "not-cors"
+        } else {
+            outcome.as_str()
+        };
+        if verdict == "unknown" {
+            let note = r["note"].as_str().unwrap_or("");
+            assert!(
+                note.starts_with("the credentials mode is not visible"),
+                "{id}: {note}"
+            );
+            continue;
+        }
+        decided += 1;
+        assert_eq!(verdict, want, "{id}");
+        if verdict == "blocked" {
+            let message = r["firefox_message"].as_str().unwrap_or("");
+            assert!(console.lines().any(|l| l == message), "{id}: {message}");
+        }
+    }
+    // The five decided blocks, the preflighted and credentialed successes, no-cors.
+    assert_eq!(decided, 9);
+}
+
 #[test]
 fn without_keys_each_connection_is_counted_and_hinted() {
     let (records, stderr) = analyze(&path("chromium-h3.pcap"), None, "1");

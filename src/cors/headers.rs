@@ -172,6 +172,9 @@ pub(super) fn starts_with_ignore_case(s: &[u8], prefix: &[u8]) -> bool {
 ///   stored response (`net/http/http_cache_transaction.cc`), also after the CORS check. A
 ///   script that sets them itself needs a preflight, which then lists them.
 /// - `Attribution-Reporting-Eligible`/`-Support`: Chromium's Attribution Reporting API.
+/// - `Alt-Used`: the alternative service a request went to (RFC 7838 §5), which Firefox adds
+///   to requests it sends over an Alt-Svc route (HTTP/3 recordings, `tools/h3lab`: on its
+///   credentialed fetches, never in a preflight's `Access-Control-Request-Headers`).
 // Deciding lower-cases a name once for both lists (`author_headers`); this form is tested.
 #[cfg(test)]
 pub(crate) fn is_browser_added_header(name: &[u8]) -> bool {
@@ -199,6 +202,7 @@ fn is_browser_added_lower(lower: Option<&[u8]>) -> bool {
                 | b"if-range"
                 | b"attribution-reporting-eligible"
                 | b"attribution-reporting-support"
+                | b"alt-used"
         )
     )
 }
@@ -1253,6 +1257,7 @@ mod tests {
                 &[],
             ),
             (&[("Cache-Control", "max-age=0")], &[]),
+            (&[("Alt-Used", "api.test:4433")], &[]),
             (
                 &[("Cache-Control", "max-age=0"), ("X-Token", "1")],
                 &["x-token"],

@@ -1,7 +1,7 @@
 #!/bin/bash
 # run.sh OUTDIR: records the scenarios in Chromium over HTTP/3 (aioquic), with the key log.
 set -u
-OUT=$1; mkdir -p $OUT; cd /work/h3lab
+OUT=$(realpath -m "$1"); mkdir -p "$OUT"; cd "$(dirname "$0")"
 rm -f $OUT/results.json $OUT/keylog.txt server-keylog.txt
 python3 server.py scen.json $OUT/results.json > $OUT/server.log 2>&1 &
 SP=$!
