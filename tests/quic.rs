@@ -325,3 +325,37 @@ fn the_table_says_what_would_decrypt_them() {
         "{text}"
     );
 }
+
+/// Firefox's default UDP segmentation offload: a capture on the sending host records each
+/// batch of equal-sized datagrams as one (up to 12.5 kB here); split again, the recording
+/// gives the same Firefox verdicts as the one made without it.
+#[test]
+fn gso_batches_read_as_their_datagrams() {
+    let verdicts = |capture: &str, keylog: &str| -> BTreeMap<String, (Value, Value)> {
+        analyze(&path(capture), Some(keylog), "1")
+            .0
+            .iter()
+            .filter_map(|r| {
+                Some((
+                    scenario(r)?,
+                    (r["firefox_verdict"].clone(), r["firefox_reason"].clone()),
+                ))
+            })
+            .collect()
+    };
+    let plain = verdicts("firefox-h3.pcap", "firefox-h3.keylog.txt");
+    let gso = verdicts("firefox-h3-gso.pcap", "firefox-h3-gso.keylog.txt");
+    assert_eq!(plain.len(), 14);
+    assert!(gso == plain, "{gso:?}");
+    for jobs in ["1", "2"] {
+        let (_, stderr) = analyze(
+            &path("firefox-h3-gso.pcap"),
+            Some("firefox-h3-gso.keylog.txt"),
+            jobs,
+        );
+        assert!(
+            !stderr.contains("quic-gap") && !stderr.contains("h3-protocol-error"),
+            "{stderr}"
+        );
+    }
+}

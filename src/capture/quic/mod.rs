@@ -36,6 +36,10 @@ const MAX_STREAM_BUFFER: usize = 256 * 1024;
 /// Destination IDs the Initial keys are derived from, per connection: the client's first,
 /// and one per Retry it followed (one, RFC 9000 §17.2.5.2).
 const MAX_INITIAL_IDS: usize = 4;
+/// Segment sizes tried on a short-header packet that does not open (GSO, see
+/// `QuicConn::segments`), after the sender's own: QUIC's minimum, the Initial sizes browsers
+/// use, and the payloads of common path MTUs (IPv6 and IPv4, 1280 and 1500).
+const GSO_SIZES: [usize; 7] = [1200, 1232, 1252, 1280, 1350, 1452, 1472];
 /// Streams followed at once per connection; a browser opens a few hundred at most.
 const MAX_STREAMS: usize = 4096;
 
@@ -247,6 +251,10 @@ pub(crate) struct QuicConn {
     cid_len: [Option<usize>; 2],
     held: VecDeque<Held>,
     held_bytes: usize,
+    /// Per direction: the segment size of its batched datagrams (GSO), once one was split,
+    /// and the size of its largest Initial datagram.
+    gso: [Option<usize>; 2],
+    initial_size: [Option<usize>; 2],
     /// Keys became known while reading a datagram: what was held is read after it.
     replay_later: bool,
     streams: HashMap<(u64, Dir), StreamIn>,
@@ -285,6 +293,8 @@ impl QuicConn {
             cid_len: [None, None],
             held: VecDeque::new(),
             held_bytes: 0,
+            gso: [None, None],
+            initial_size: [None, None],
             replay_later: false,
             streams: HashMap::new(),
             h3: None,
@@ -360,12 +370,23 @@ impl QuicConn {
     fn read(&mut self, dir: Dir, bytes: &[u8], meta: &PacketMeta, ctx: &mut Ctx<'_>) -> bool {
         let mut complete = true;
         let short_len = self.cid_len[dir];
+        // Where the packets read so far end.
+        let mut end = 0;
         for hdr in packet::packets(bytes, short_len.unwrap_or(0)) {
             let Ok(hdr) = hdr else {
-                // The rest of the datagram does not parse (padding after the last packet,
-                // or bytes of another protocol): nothing more to read in it.
+                // The rest of the datagram does not parse: padding after the last packet, or
+                // bytes of another protocol, or (GSO) zero padding up to the next datagram of
+                // a batch the capture shows as one.
+                if end > 0 {
+                    if let Some(seg) = self.next_segment(dir, bytes, end) {
+                        for chunk in bytes[seg..].chunks(seg) {
+                            complete &= self.read(dir, chunk, meta, ctx);
+                        }
+                    }
+                }
                 break;
             };
+            end = hdr.start + hdr.len;
             if hdr.kind == Kind::OneRtt && short_len.is_none() {
                 // A short header before any long one: its connection ID length is unknown.
                 return false;
@@ -373,15 +394,74 @@ impl QuicConn {
             let Some(packet) = bytes.get(hdr.range()) else {
                 break;
             };
+            if hdr.kind == Kind::Initial {
+                self.initial_size[dir] = self.initial_size[dir].max(Some(bytes.len()));
+            }
             match self.packet(dir, &hdr, packet, meta, ctx) {
                 Opened::Read | Opened::Skipped => {}
                 Opened::NoKeysYet => complete = false,
+                Opened::Failed => {
+                    if !(hdr.kind == Kind::OneRtt && self.segments(dir, packet, meta, ctx)) {
+                        self.failed(meta, ctx);
+                    }
+                }
             }
             if self.stopped {
                 break;
             }
         }
         complete
+    }
+
+    /// A short-header packet that did not open may be several: a sender using UDP
+    /// segmentation offload (GSO; Firefox does) hands the kernel one buffer of equal-sized
+    /// datagrams, and a capture on the sending host records it as one. Each candidate
+    /// segment size is tried on the first segment (its own previous one first, then the size
+    /// of its Initial datagrams, then usual path MTUs); true when one opened, and then every
+    /// segment was read as a datagram of its own.
+    fn segments(&mut self, dir: Dir, bytes: &[u8], meta: &PacketMeta, ctx: &mut Ctx<'_>) -> bool {
+        let short_len = self.cid_len[dir].unwrap_or(0);
+        let learned = [self.gso[dir], self.initial_size[dir]];
+        let sizes = learned.into_iter().flatten().chain(GSO_SIZES);
+        for (i, seg) in sizes.enumerate() {
+            if seg >= bytes.len() || (i >= 2 && learned.contains(&Some(seg))) {
+                continue;
+            }
+            let first = &bytes[..seg];
+            let Some(Ok(hdr)) = packet::packets(first, short_len).next() else {
+                continue;
+            };
+            if hdr.kind != Kind::OneRtt
+                || !matches!(
+                    self.app_packet(dir, &hdr, first, false, meta, ctx),
+                    Opened::Read
+                )
+            {
+                continue;
+            }
+            self.gso[dir] = Some(seg);
+            for chunk in bytes[seg..].chunks(seg) {
+                // Each segment is a datagram: coalesced packets or one short header.
+                if !self.read(dir, chunk, meta, ctx) {
+                    self.failed(meta, ctx);
+                }
+            }
+            return true;
+        }
+        false
+    }
+
+    /// The segment size of a batch (GSO) whose first datagram's packets end at `end`, followed
+    /// by zero padding: the first candidate size past `end` with only zeros before it and a QUIC
+    /// first byte (fixed bit set) at it.
+    fn next_segment(&self, dir: Dir, bytes: &[u8], end: usize) -> Option<usize> {
+        let learned = [self.gso[dir], self.initial_size[dir]];
+        learned.into_iter().flatten().chain(GSO_SIZES).find(|&seg| {
+            seg > end
+                && seg < bytes.len()
+                && bytes[end..seg].iter().all(|&b| b == 0)
+                && bytes[seg] & 0x40 != 0
+        })
     }
 
     fn packet(
@@ -671,8 +751,7 @@ impl QuicConn {
                 Some((un.pn, payload))
             });
         let Some((pn, payload)) = opened else {
-            self.failed(meta, ctx);
-            return Opened::Skipped;
+            return Opened::Failed;
         };
         self.largest[dir][2] = self.largest[dir][2].max(Some(pn));
         if self.seen[dir].0.len() <= MAX_RANGES {
@@ -928,6 +1007,8 @@ enum Opened {
     Skipped,
     /// Its keys are not known yet: the datagram waits for them.
     NoKeysYet,
+    /// It did not authenticate with the keys it should open with.
+    Failed,
 }
 
 /// For fuzz targets: an HTTP/3 connection whose keys are known, fed frames directly (no packet
