@@ -353,9 +353,6 @@ fn gso_batches_read_as_their_datagrams() {
             Some("firefox-h3-gso.keylog.txt"),
             jobs,
         );
-        assert!(
-            !stderr.contains("quic-gap") && !stderr.contains("h3-protocol-error"),
-            "{stderr}"
-        );
+        assert!(!stderr.contains("warning"), "{stderr}");
     }
 }

@@ -373,17 +373,18 @@ impl QuicConn {
         // Where the packets read so far end.
         let mut end = 0;
         for hdr in packet::packets(bytes, short_len.unwrap_or(0)) {
-            let Ok(hdr) = hdr else {
-                // The rest of the datagram does not parse: padding after the last packet, or
-                // bytes of another protocol, or (GSO) zero padding up to the next datagram of
-                // a batch the capture shows as one.
-                if end > 0 {
-                    if let Some(seg) = self.next_segment(dir, bytes, end) {
-                        for chunk in bytes[seg..].chunks(seg) {
-                            complete &= self.read(dir, chunk, meta, ctx);
-                        }
+            // Zero bytes after a packet: padding, up to the end or (GSO) up to the next
+            // datagram of a batch the capture shows as one. Else the rest does not parse
+            // (bytes of another protocol): nothing more to read in it.
+            if end > 0 && (hdr.is_err() || bytes.get(end) == Some(&0)) {
+                if let Some(seg) = self.next_segment(dir, bytes, end) {
+                    for chunk in bytes[seg..].chunks(seg) {
+                        complete &= self.read(dir, chunk, meta, ctx);
                     }
                 }
+                break;
+            }
+            let Ok(hdr) = hdr else {
                 break;
             };
             end = hdr.start + hdr.len;
