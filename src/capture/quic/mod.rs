@@ -1145,6 +1145,12 @@ pub mod fuzzing {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capture::http::{HttpLimits, OpenRequests};
+    use crate::capture::tcp::{Endpoint, ServerTexts};
+    use crate::capture::tls::KeyLog;
+    use crate::capture::CaptureStats;
+    use crate::diag::Diagnostics;
+    use std::sync::Arc;
 
     /// Pieces at any offsets, overlapping and repeated, come out once and in order, with the
     /// end marked where the FIN's final size is reached.
@@ -1257,5 +1263,101 @@ mod tests {
             .is_some_and(|r| r.status == 200)
             && e.request.url == "https://a.test/"));
         assert_eq!(o.open_after_flush, 0);
+    }
+
+    /// A key update mid-connection (RFC 9001 §6): the flipped Key Phase bit opens with the
+    /// next generation, a packet sent before the update that arrives after it still opens
+    /// with the previous one, and a packet of neither is counted as failed.
+    #[test]
+    fn key_updates_and_late_packets_open() {
+        use super::packet::{seal, VERSION_1};
+        let suite = keys::suite(0x1301, true).expect("TLS_AES_128_GCM_SHA256");
+        let gen0 = |b: u8| PacketKeys::from_secret(VERSION_1, suite, &[b; 32]).expect("keys");
+        let client = Endpoint {
+            ip: std::net::IpAddr::from([10, 0, 0, 1]),
+            port: 40000,
+        };
+        let server = Endpoint {
+            ip: std::net::IpAddr::from([10, 0, 0, 2]),
+            port: 443,
+        };
+        let (key, c) = FlowKey::of(client, server);
+        let mut q = QuicConn::new(key, 1);
+        q.client = Some(c);
+        q.cid_len = [Some(0), Some(0)];
+        q.app = [Some(AppKeys::new(gen0(1))), Some(AppKeys::new(gen0(1)))];
+        q.h3 = Some(H3Conn::new(
+            1,
+            c,
+            Heads::new(
+                1,
+                "https",
+                HttpVersion::Http3,
+                Arc::from("10.0.0.1"),
+                Arc::from("10.0.0.2:443"),
+            ),
+        ));
+        let sender = gen0(1);
+        let next = sender.next().expect("gen 1");
+        // STREAM frames carrying a request head on stream 0 in three pieces.
+        let head = [
+            0x01, 13, 0, 0, 0xd1, 0xd7, 0x50, 6, b'a', b'.', b't', b'e', b's', b't', 0xc1,
+        ];
+        let stream = |off: usize, end: usize| {
+            let mut f = vec![0x0e, 0x00, off as u8, (end - off) as u8];
+            f.extend_from_slice(&head[off..end]);
+            f
+        };
+        let packet = |keys: &PacketKeys, phase: bool, pn: u64, frame: &[u8]| {
+            let first = 0x40 | if phase { 0x04 } else { 0 } | 0x01;
+            let header = [first, 0, pn as u8];
+            seal(keys, &header, pn, 2, frame)
+        };
+        let (mut diag, mut stats, mut out) =
+            (Diagnostics::new(), CaptureStats::default(), Vec::new());
+        let (mut open, mut seq) = (OpenRequests::default(), 0u64);
+        let keylog = KeyLog::default();
+        let mut servers = ServerTexts::default();
+        let limits = HttpLimits {
+            max_head_bytes: 4096,
+            max_headers: 64,
+            max_chunk_line: 64,
+            max_pending: 64,
+        };
+        let source: Arc<str> = Arc::from("t");
+        let mut ctx = Ctx {
+            source: &source,
+            diag: &mut diag,
+            stats: &mut stats,
+            out: &mut out,
+            losses: &mut Vec::new(),
+            open: &mut open,
+            seq: &mut seq,
+            limits: &limits,
+            keylog: &keylog,
+            servers: &mut servers,
+            evicted_by: None,
+        };
+        let stranger = gen0(2);
+        let datagrams = [
+            packet(&sender, false, 1, &stream(0, 5)),
+            // After the update; then one sent before it, late.
+            packet(&next, true, 3, &stream(10, 15)),
+            packet(&sender, false, 2, &stream(5, 10)),
+            packet(&stranger, false, 4, &[0x01, 0, 0, 0, 0, 0, 0, 0]),
+        ];
+        for (i, d) in datagrams.iter().enumerate() {
+            let meta = PacketMeta {
+                number: i as u64 + 1,
+                offset: 0,
+                ts: i as Micros,
+            };
+            q.datagram(c, d, &meta, &mut ctx);
+        }
+        q.flush(&mut ctx);
+        assert_eq!(out.len(), 1, "{diag:?}");
+        assert_eq!(out[0].1.request.url, "https://a.test/");
+        assert_eq!(diag.count(WarnKind::QuicDecryptFailed), 1, "{diag:?}");
+        assert_eq!(q.app[c].as_ref().map(|k| k.phase), Some(true));
     }
 }

@@ -453,6 +453,39 @@ pub(crate) fn unprotect(
 }
 
 #[cfg(test)]
+/// Seals a packet as a sender would (RFC 9001 §5.3–5.4), with the keys' own key, IV and
+/// header protection: `header` unprotected, its last `pn_len` bytes the packet number.
+pub(crate) fn seal(
+    keys: &PacketKeys,
+    header: &[u8],
+    pn: u64,
+    pn_len: usize,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut nonce = keys.iv;
+    for (n, p) in nonce[4..].iter_mut().zip(pn.to_be_bytes()) {
+        *n ^= p;
+    }
+    let mut body = payload.to_vec();
+    let tag = keys
+        .aead
+        .seal_in_place_separate_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(header),
+            &mut body,
+        )
+        .unwrap();
+    let mut p = [header, &body, tag.as_ref()].concat();
+    let at = header.len() - pn_len;
+    let mask = keys.hp.new_mask(&p[at + 4..at + 20]).unwrap();
+    p[0] ^= mask[0] & if p[0] & 0x80 != 0 { 0x0f } else { 0x1f };
+    for (b, m) in p[at..header.len()].iter_mut().zip(&mask[1..]) {
+        *b ^= m;
+    }
+    p
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::capture::quic::frame::{frames, Frame};
@@ -628,32 +661,6 @@ mod tests {
                 "{largest:?} {truncated:#x}"
             );
         }
-    }
-
-    /// Seals a packet as a sender would (RFC 9001 §5.3–5.4), with the keys' own key, IV and
-    /// header protection: `header` unprotected, its last `pn_len` bytes the packet number.
-    fn seal(keys: &PacketKeys, header: &[u8], pn: u64, pn_len: usize, payload: &[u8]) -> Vec<u8> {
-        let mut nonce = keys.iv;
-        for (n, p) in nonce[4..].iter_mut().zip(pn.to_be_bytes()) {
-            *n ^= p;
-        }
-        let mut body = payload.to_vec();
-        let tag = keys
-            .aead
-            .seal_in_place_separate_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(header),
-                &mut body,
-            )
-            .unwrap();
-        let mut p = [header, &body, tag.as_ref()].concat();
-        let at = header.len() - pn_len;
-        let mask = keys.hp.new_mask(&p[at + 4..at + 20]).unwrap();
-        p[0] ^= mask[0] & if p[0] & 0x80 != 0 { 0x0f } else { 0x1f };
-        for (b, m) in p[at..header.len()].iter_mut().zip(&mask[1..]) {
-            *b ^= m;
-        }
-        p
     }
 
     /// A key update as a receiver follows it: header protection removed with any
