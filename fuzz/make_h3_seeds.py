@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Seeds for the `h3` and `quic_capture` fuzz targets (see their doc comments).
 
-Run from the repository root: `python3 fuzz/seeds/h3/gen_seeds.py`. Needs tshark (4.0) and
+Run from the repository root: `python3 fuzz/make_h3_seeds.py`. Needs tshark (4.0) and
 pylsqpack. Writes `fuzz/seeds/h3/*.bin` and `fuzz/seeds/quic_capture/*`.
 
 h3: the STREAM and RESET_STREAM frames of each QUIC connection of the three recordings in
@@ -24,7 +24,7 @@ import sys
 
 import pylsqpack
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 DATA = os.path.join(ROOT, "tests", "data", "quic")
 H3 = os.path.join(ROOT, "fuzz", "seeds", "h3")
 QC = os.path.join(ROOT, "fuzz", "seeds", "quic_capture")
@@ -111,7 +111,8 @@ class Writer:
 def tshark_frames(cap, keylog):
     """Per connection (client port), the STREAM and RESET_STREAM frames in capture order:
     ("s", dir, id, offset, data, fin) or ("r", dir, id, final_size); dir 0: the client."""
-    cmd = ["tshark", "-r", os.path.join(DATA, cap), "-T", "json", "--no-duplicate-keys", "-J", "udp quic"]
+    cmd = ["tshark", "-r", os.path.join(DATA, cap), "-T", "json", "--no-duplicate-keys"]
+    cmd += ["-J", "udp quic"]
     if keylog:
         cmd[3:3] = ["-o", "tls.keylog_file:" + os.path.join(DATA, keylog)]
     packets = json.loads(subprocess.run(cmd, check=True, capture_output=True).stdout)
@@ -314,7 +315,7 @@ def synthetic(blocked_first, cfg=0, table=4096, n=4, huge=False):
     send(1, 11, b"\x03")
     for i in range(n):
         sid = 4 * i
-        path = "/s/h3-%d/r?x=%s" % (i, "y" * (i * (300 if huge else 7)))
+        path = "/s/h3-%d/r?x=%s" % (i, "y" * (i * (300 if huge and i % 2 else 7)))
         req = [
             (b":method", b"GET" if i % 2 == 0 else b"POST"),
             (b":scheme", b"https"),
@@ -434,16 +435,17 @@ def main():
             seeds["%s-conn%d-reset.bin" % (name, rank)] = encode(reset_responses(frames))
         # quic_capture: the recording, each connection alone, the first packets of the
         # two smallest.
+        # (Seeds stay within 16 KiB, as fuzz/README.md asks: the recordings themselves are
+        # in tests/data/quic, and their largest connection is left out.)
         link, packets = read_capture(os.path.join(DATA, cap))
-        with open(os.path.join(DATA, cap), "rb") as f:
-            whole = f.read()
-        with open(os.path.join(QC, cap), "wb") as f:
-            f.write(whole)
         for rank, port in enumerate(by_size):
             mine = [p for p in packets if client_port(p[2]) == port]
-            write_pcap(os.path.join(QC, "%s-conn%d.pcap" % (name, rank)), link, mine)
+            if sum(len(p[2]) + 16 for p in mine) + 24 <= 16384:
+                write_pcap(os.path.join(QC, "%s-conn%d.pcap" % (name, rank)), link, mine)
             if rank <= 1:
-                write_pcap(os.path.join(QC, "%s-conn%d-first10.pcap" % (name, rank)), link, mine[:10])
+                first = 16 if name == "retry" else 10
+                path = os.path.join(QC, "%s-conn%d-first%d.pcap" % (name, rank, first))
+                write_pcap(path, link, mine[:first])
     seeds["lsqpack-inorder.bin"] = synthetic(False)
     seeds["lsqpack-blocked.bin"] = synthetic(True)
     seeds["lsqpack-small-table.bin"] = synthetic(False, table=256, n=6)
