@@ -1052,9 +1052,10 @@ pub mod fuzzing {
         pub open_after_flush: usize,
     }
 
-    /// Feeds the pieces (one packet each) to a connection between 10.0.0.1:40000 (the
-    /// client) and 10.0.0.2:443, then flushes it as at the end of a capture.
-    pub fn conversation(pieces: &[Piece<'_>], limits: HttpLimits) -> Outcome {
+    /// A connection between 10.0.0.1:40000 (the client) and 10.0.0.2:443 whose handshake is
+    /// done (HTTP/3 running, short headers with empty connection IDs), and the client's
+    /// direction in it.
+    pub(crate) fn keyed() -> (QuicConn, usize) {
         let client = Endpoint {
             ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
             port: 40000,
@@ -1066,6 +1067,7 @@ pub mod fuzzing {
         let (key, c) = FlowKey::of(client, server);
         let mut q = QuicConn::new(key, 1);
         q.client = Some(c);
+        q.cid_len = [Some(0), Some(0)];
         q.h3 = Some(H3Conn::new(
             1,
             c,
@@ -1077,6 +1079,12 @@ pub mod fuzzing {
                 key.sender(1 - c).text(),
             ),
         ));
+        (q, c)
+    }
+
+    /// Runs `feed` with a report context as a connection table gives one, and what it
+    /// reported.
+    pub(crate) fn reported(limits: HttpLimits, feed: impl FnOnce(&mut Ctx<'_>)) -> Outcome {
         let source: Arc<str> = Arc::from("fuzz");
         let (mut diag, mut stats, mut out) =
             (Diagnostics::new(), CaptureStats::default(), Vec::new());
@@ -1096,42 +1104,7 @@ pub mod fuzzing {
             servers: &mut servers,
             evicted_by: None,
         };
-        for (i, p) in pieces.iter().enumerate() {
-            let meta = PacketMeta {
-                number: i as u64 + 1,
-                offset: i as u64 * 100,
-                ts: i as Micros * 1000,
-            };
-            // Direction 0 of the pieces is the client's.
-            let (dir, frame) = match *p {
-                Piece::Stream {
-                    dir,
-                    id,
-                    offset,
-                    data,
-                    fin,
-                } => (
-                    dir,
-                    Frame::Stream {
-                        id,
-                        offset,
-                        data,
-                        fin,
-                    },
-                ),
-                Piece::Reset {
-                    dir,
-                    id,
-                    final_size,
-                } => (dir, Frame::ResetStream { id, final_size }),
-            };
-            let dir = if dir == 0 { c } else { 1 - c };
-            q.frame(dir, frame, &meta, &mut ctx);
-            if q.buffered() > crate::capture::MAX_CONNECTION_BUFFER {
-                q.cap_buffer(crate::capture::MAX_CONNECTION_BUFFER, &meta, &mut ctx);
-            }
-        }
-        q.flush(&mut ctx);
+        feed(&mut ctx);
         let open_after_flush = ctx.open.len();
         Outcome {
             exchanges: out.into_iter().map(|(t, e)| (t, *e)).collect(),
@@ -1140,17 +1113,56 @@ pub mod fuzzing {
             open_after_flush,
         }
     }
+
+    /// Feeds the pieces (one packet each) to a [`keyed`] connection, then flushes it as at
+    /// the end of a capture.
+    pub fn conversation(pieces: &[Piece<'_>], limits: HttpLimits) -> Outcome {
+        let (mut q, c) = keyed();
+        reported(limits, |ctx| {
+            for (i, p) in pieces.iter().enumerate() {
+                let meta = PacketMeta {
+                    number: i as u64 + 1,
+                    offset: i as u64 * 100,
+                    ts: i as Micros * 1000,
+                };
+                // Direction 0 of the pieces is the client's.
+                let (dir, frame) = match *p {
+                    Piece::Stream {
+                        dir,
+                        id,
+                        offset,
+                        data,
+                        fin,
+                    } => (
+                        dir,
+                        Frame::Stream {
+                            id,
+                            offset,
+                            data,
+                            fin,
+                        },
+                    ),
+                    Piece::Reset {
+                        dir,
+                        id,
+                        final_size,
+                    } => (dir, Frame::ResetStream { id, final_size }),
+                };
+                let dir = if dir == 0 { c } else { 1 - c };
+                q.frame(dir, frame, &meta, ctx);
+                if q.buffered() > crate::capture::MAX_CONNECTION_BUFFER {
+                    q.cap_buffer(crate::capture::MAX_CONNECTION_BUFFER, &meta, ctx);
+                }
+            }
+            q.flush(ctx);
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::http::{HttpLimits, OpenRequests};
-    use crate::capture::tcp::{Endpoint, ServerTexts};
-    use crate::capture::tls::KeyLog;
-    use crate::capture::CaptureStats;
-    use crate::diag::Diagnostics;
-    use std::sync::Arc;
+    use crate::capture::http::HttpLimits;
 
     /// Pieces at any offsets, overlapping and repeated, come out once and in order, with the
     /// end marked where the FIN's final size is reached.
@@ -1273,30 +1285,8 @@ mod tests {
         use super::packet::{seal, VERSION_1};
         let suite = keys::suite(0x1301, true).expect("TLS_AES_128_GCM_SHA256");
         let gen0 = |b: u8| PacketKeys::from_secret(VERSION_1, suite, &[b; 32]).expect("keys");
-        let client = Endpoint {
-            ip: std::net::IpAddr::from([10, 0, 0, 1]),
-            port: 40000,
-        };
-        let server = Endpoint {
-            ip: std::net::IpAddr::from([10, 0, 0, 2]),
-            port: 443,
-        };
-        let (key, c) = FlowKey::of(client, server);
-        let mut q = QuicConn::new(key, 1);
-        q.client = Some(c);
-        q.cid_len = [Some(0), Some(0)];
+        let (mut q, c) = fuzzing::keyed();
         q.app = [Some(AppKeys::new(gen0(1))), Some(AppKeys::new(gen0(1)))];
-        q.h3 = Some(H3Conn::new(
-            1,
-            c,
-            Heads::new(
-                1,
-                "https",
-                HttpVersion::Http3,
-                Arc::from("10.0.0.1"),
-                Arc::from("10.0.0.2:443"),
-            ),
-        ));
         let sender = gen0(1);
         let next = sender.next().expect("gen 1");
         // STREAM frames carrying a request head on stream 0 in three pieces.
@@ -1313,30 +1303,11 @@ mod tests {
             let header = [first, 0, pn as u8];
             seal(keys, &header, pn, 2, frame)
         };
-        let (mut diag, mut stats, mut out) =
-            (Diagnostics::new(), CaptureStats::default(), Vec::new());
-        let (mut open, mut seq) = (OpenRequests::default(), 0u64);
-        let keylog = KeyLog::default();
-        let mut servers = ServerTexts::default();
         let limits = HttpLimits {
             max_head_bytes: 4096,
             max_headers: 64,
             max_chunk_line: 64,
             max_pending: 64,
-        };
-        let source: Arc<str> = Arc::from("t");
-        let mut ctx = Ctx {
-            source: &source,
-            diag: &mut diag,
-            stats: &mut stats,
-            out: &mut out,
-            losses: &mut Vec::new(),
-            open: &mut open,
-            seq: &mut seq,
-            limits: &limits,
-            keylog: &keylog,
-            servers: &mut servers,
-            evicted_by: None,
         };
         let stranger = gen0(2);
         let datagrams = [
@@ -1346,18 +1317,20 @@ mod tests {
             packet(&sender, false, 2, &stream(5, 10)),
             packet(&stranger, false, 4, &[0x01, 0, 0, 0, 0, 0, 0, 0]),
         ];
-        for (i, d) in datagrams.iter().enumerate() {
-            let meta = PacketMeta {
-                number: i as u64 + 1,
-                offset: 0,
-                ts: i as Micros,
-            };
-            q.datagram(c, d, &meta, &mut ctx);
-        }
-        q.flush(&mut ctx);
-        assert_eq!(out.len(), 1, "{diag:?}");
-        assert_eq!(out[0].1.request.url, "https://a.test/");
-        assert_eq!(diag.count(WarnKind::QuicDecryptFailed), 1, "{diag:?}");
+        let o = fuzzing::reported(limits, |ctx| {
+            for (i, d) in datagrams.iter().enumerate() {
+                let meta = PacketMeta {
+                    number: i as u64 + 1,
+                    offset: 0,
+                    ts: i as Micros,
+                };
+                q.datagram(c, d, &meta, ctx);
+            }
+            q.flush(ctx);
+        });
+        assert_eq!(o.exchanges.len(), 1, "{:?}", o.diag);
+        assert_eq!(o.exchanges[0].1.request.url, "https://a.test/");
+        assert_eq!(o.diag.count(WarnKind::QuicDecryptFailed), 1, "{:?}", o.diag);
         assert_eq!(q.app[c].as_ref().map(|k| k.phase), Some(true));
     }
 }
