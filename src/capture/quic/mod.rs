@@ -262,7 +262,7 @@ pub(crate) struct QuicConn {
     /// Set once the connection cannot be read further (no keys, a protocol error).
     stopped: bool,
     /// Per stream type (`id & 3`): streams below this id were finished and forgotten (see
-    /// [`QuicConn::forget_finished`]).
+    /// [`forget_finished`]).
     floor: [u64; 4],
     /// Packets that did not authenticate (one warning per connection).
     failed: u64,
