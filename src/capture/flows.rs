@@ -343,30 +343,16 @@ impl ConnTable {
         let tcp = self
             .conns
             .iter()
-            .filter(|(_, c)| ts.saturating_sub(c.last_ts) > idle)
-            .map(|(k, c)| {
-                (
-                    c.no,
-                    ConnRef {
-                        key: k.key,
-                        quic: false,
-                    },
-                )
-            });
+            .map(|(k, c)| (k.key, c.no, c.last_ts, false));
         let quic = self
             .quic
             .iter()
-            .filter(|(_, c)| ts.saturating_sub(c.last_ts) > idle)
-            .map(|(k, c)| {
-                (
-                    c.no,
-                    ConnRef {
-                        key: k.key,
-                        quic: true,
-                    },
-                )
-            });
-        let mut v: Vec<(u64, ConnRef)> = tcp.chain(quic).collect();
+            .map(|(k, c)| (k.key, c.no, c.last_ts, true));
+        let mut v: Vec<(u64, ConnRef)> = tcp
+            .chain(quic)
+            .filter(|&(_, _, last, _)| ts.saturating_sub(last) > idle)
+            .map(|(key, no, _, quic)| (no, ConnRef { key, quic }))
+            .collect();
         v.sort_unstable_by_key(|(no, _)| *no);
         v
     }

@@ -1866,13 +1866,48 @@ pub mod fuzzing {
             port: 80,
         };
         let (key, _) = FlowKey::of(lo, hi);
+        let mut conn = HttpConn::new(key, 1, client.map(|c| c.min(1)), mid_stream);
+        reported(limits, keylog, |ctx| {
+            for (i, step) in steps.iter().enumerate() {
+                let meta = PacketMeta {
+                    number: i as u64 + 1,
+                    offset: i as u64 * 100,
+                    ts: i as Micros * 1000,
+                };
+                let mut sink = super::HttpSink {
+                    conn: &mut conn,
+                    ctx: &mut *ctx,
+                };
+                match *step {
+                    Step::Data(dir, data) => sink.data(dir.min(1), data, &meta),
+                    Step::Gap(dir, len) => sink.gap(dir.min(1), len, &meta),
+                    Step::Skip(dir, len) => {
+                        let len = len.min(sink.skippable(dir.min(1)));
+                        if len > 0 {
+                            sink.skip(dir.min(1), len, &meta);
+                        }
+                    }
+                    Step::End(dir) => sink.end(dir.min(1), &meta),
+                }
+            }
+            conn.flush(ctx);
+        })
+    }
+
+    /// Runs `feed` with a report context as a connection table gives one (source `fuzz`),
+    /// and what it reported: the harness of the fuzzing conversations (HTTP/1.x, TLS, HTTP/2
+    /// here; HTTP/3 in `quic::fuzzing`).
+    pub fn reported(
+        limits: HttpLimits,
+        keylog: &crate::capture::tls::KeyLog,
+        feed: impl FnOnce(&mut super::Ctx<'_>),
+    ) -> Outcome {
         let source: Arc<str> = Arc::from("fuzz");
         let mut diag = Diagnostics::new();
         let mut stats = CaptureStats::default();
         let mut out = Vec::new();
         let mut open = super::OpenRequests::default();
         let mut seq = 0u64;
-        let mut conn = HttpConn::new(key, 1, client.map(|c| c.min(1)), mid_stream);
         let mut ctx = super::Ctx {
             source: &source,
             diag: &mut diag,
@@ -1886,29 +1921,7 @@ pub mod fuzzing {
             servers: &mut super::super::tcp::ServerTexts::default(),
             evicted_by: None,
         };
-        for (i, step) in steps.iter().enumerate() {
-            let meta = PacketMeta {
-                number: i as u64 + 1,
-                offset: i as u64 * 100,
-                ts: i as Micros * 1000,
-            };
-            let mut sink = super::HttpSink {
-                conn: &mut conn,
-                ctx: &mut ctx,
-            };
-            match *step {
-                Step::Data(dir, data) => sink.data(dir.min(1), data, &meta),
-                Step::Gap(dir, len) => sink.gap(dir.min(1), len, &meta),
-                Step::Skip(dir, len) => {
-                    let len = len.min(sink.skippable(dir.min(1)));
-                    if len > 0 {
-                        sink.skip(dir.min(1), len, &meta);
-                    }
-                }
-                Step::End(dir) => sink.end(dir.min(1), &meta),
-            }
-        }
-        conn.flush(&mut ctx);
+        feed(&mut ctx);
         Outcome {
             exchanges: out.into_iter().map(|(t, ex)| (t, *ex)).collect(),
             diag,

@@ -87,6 +87,12 @@ struct Reorder {
 }
 
 impl Reorder {
+    /// Drops the data held ahead of a hole; the bytes it held.
+    fn drop_ahead(&mut self) -> usize {
+        self.ahead.clear();
+        std::mem::take(&mut self.ahead_bytes)
+    }
+
     /// Takes the bytes at `offset`; calls `deliver(bytes, ends)` for every in-order run.
     /// False when the data ahead went over the bound (the stream is lost).
     fn push(
@@ -210,6 +216,14 @@ struct StreamIn {
     reset: Option<u64>,
 }
 
+impl StreamIn {
+    /// No more of it is read (HTTP/3 wants none, or it was given up): what it held goes.
+    fn stop(&mut self) -> usize {
+        self.done = true;
+        self.data.drop_ahead()
+    }
+}
+
 #[derive(Debug)]
 struct Held {
     dir: Dir,
@@ -325,19 +339,14 @@ impl QuicConn {
                 break;
             };
             if let Some(s) = self.streams.get_mut(&(id, dir)) {
-                total -= s.data.ahead_bytes;
-                s.done = true;
-                s.data.ahead.clear();
-                s.data.ahead_bytes = 0;
+                total -= s.stop();
             }
             let conn = self.conn_no;
             ctx.warn(WarnKind::QuicGap, meta, || {
                 format!("QUIC connection {conn}: stream {id} given up: more than {max} bytes waited behind lost packets (--max-connection-buffer)")
             });
             if let Some(h3) = self.h3.as_mut() {
-                if id & 0x2 == 0 {
-                    h3.reset(id, ctx);
-                }
+                h3.reset(id, ctx);
             }
         }
     }
@@ -578,8 +587,7 @@ impl QuicConn {
                     });
                 });
                 if !ok {
-                    self.crypto[dir].ahead.clear();
-                    self.crypto[dir].ahead_bytes = 0;
+                    self.crypto[dir].drop_ahead();
                 }
             }
         }
@@ -820,20 +828,15 @@ impl QuicConn {
                     h3.reset(id, ctx);
                 }
                 if !wanted {
-                    s.done = true;
-                    s.data.ahead.clear();
-                    s.data.ahead_bytes = 0;
+                    s.stop();
                 } else if !ok {
-                    s.done = true;
-                    s.data.ahead.clear();
-                    s.data.ahead_bytes = 0;
+                    s.stop();
                     let conn = self.conn_no;
                     ctx.warn(WarnKind::QuicGap, meta, || {
                         format!("QUIC connection {conn}: stream {id} lost bytes (more than {MAX_STREAM_BUFFER} waiting behind them); the rest of it is not read")
                     });
-                    if id & 0x2 == 0 {
-                        h3.reset(id, ctx);
-                    }
+                    // (`reset` ends only request streams' waits.)
+                    h3.reset(id, ctx);
                 }
             }
             // No response is coming once the server abandons its side of a request stream
@@ -1017,15 +1020,13 @@ enum Opened {
 #[doc(hidden)]
 pub mod fuzzing {
     use std::net::{IpAddr, Ipv4Addr};
-    use std::sync::Arc;
 
     use super::{Frame, H3Conn, Heads, QuicConn};
-    use crate::capture::http::{Ctx, HttpLimits, OpenRequests};
-    use crate::capture::tcp::{Endpoint, FlowKey, PacketMeta, ServerTexts};
+    use crate::capture::http::fuzzing::reported;
+    use crate::capture::http::HttpLimits;
+    use crate::capture::tcp::{Endpoint, FlowKey, PacketMeta};
     use crate::capture::tls::KeyLog;
-    use crate::capture::CaptureStats;
-    use crate::diag::Diagnostics;
-    use crate::model::{Exchange, HttpVersion, Micros};
+    use crate::model::{HttpVersion, Micros};
 
     /// One frame of a packet sent in direction `dir` (0: the client).
     #[derive(Clone, Copy, Debug)]
@@ -1044,13 +1045,7 @@ pub mod fuzzing {
         },
     }
 
-    pub struct Outcome {
-        pub exchanges: Vec<(Micros, Exchange)>,
-        pub diag: Diagnostics,
-        pub stats: CaptureStats,
-        /// Requests still counted as unanswered after the final flush (must be none).
-        pub open_after_flush: usize,
-    }
+    pub use crate::capture::http::fuzzing::Outcome;
 
     /// A connection between 10.0.0.1:40000 (the client) and 10.0.0.2:443 whose handshake is
     /// done (HTTP/3 running, short headers with empty connection IDs), and the client's
@@ -1082,43 +1077,11 @@ pub mod fuzzing {
         (q, c)
     }
 
-    /// Runs `feed` with a report context as a connection table gives one, and what it
-    /// reported.
-    pub(crate) fn reported(limits: HttpLimits, feed: impl FnOnce(&mut Ctx<'_>)) -> Outcome {
-        let source: Arc<str> = Arc::from("fuzz");
-        let (mut diag, mut stats, mut out) =
-            (Diagnostics::new(), CaptureStats::default(), Vec::new());
-        let (mut open, mut seq) = (OpenRequests::default(), 0u64);
-        let keylog = KeyLog::default();
-        let mut servers = ServerTexts::default();
-        let mut ctx = Ctx {
-            source: &source,
-            diag: &mut diag,
-            stats: &mut stats,
-            out: &mut out,
-            losses: &mut Vec::new(),
-            open: &mut open,
-            seq: &mut seq,
-            limits: &limits,
-            keylog: &keylog,
-            servers: &mut servers,
-            evicted_by: None,
-        };
-        feed(&mut ctx);
-        let open_after_flush = ctx.open.len();
-        Outcome {
-            exchanges: out.into_iter().map(|(t, e)| (t, *e)).collect(),
-            diag,
-            stats,
-            open_after_flush,
-        }
-    }
-
     /// Feeds the pieces (one packet each) to a [`keyed`] connection, then flushes it as at
     /// the end of a capture.
     pub fn conversation(pieces: &[Piece<'_>], limits: HttpLimits) -> Outcome {
         let (mut q, c) = keyed();
-        reported(limits, |ctx| {
+        reported(limits, &KeyLog::default(), |ctx| {
             for (i, p) in pieces.iter().enumerate() {
                 let meta = PacketMeta {
                     number: i as u64 + 1,
@@ -1162,6 +1125,7 @@ pub mod fuzzing {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capture::http::fuzzing::reported;
     use crate::capture::http::HttpLimits;
 
     /// Pieces at any offsets, overlapping and repeated, come out once and in order, with the
@@ -1317,7 +1281,7 @@ mod tests {
             packet(&sender, false, 2, &stream(5, 10)),
             packet(&stranger, false, 4, &[0x01, 0, 0, 0, 0, 0, 0, 0]),
         ];
-        let o = fuzzing::reported(limits, |ctx| {
+        let o = reported(limits, &Default::default(), |ctx| {
             for (i, d) in datagrams.iter().enumerate() {
                 let meta = PacketMeta {
                     number: i as u64 + 1,
