@@ -68,6 +68,18 @@ struct Conn {
     live: Option<Box<Live>>,
 }
 
+impl Conn {
+    /// Bytes it holds: reassembly, HTTP parsing and waiting segments.
+    fn buffered(&self) -> usize {
+        self.live.as_ref().map_or(0, |l| {
+            l.tcp[0].held_bytes()
+                + l.tcp[1].held_bytes()
+                + l.http.buffered_capacity()
+                + l.waiting_bytes
+        })
+    }
+}
+
 #[derive(Debug)]
 struct Live {
     tcp: [Reassembler; 2],
@@ -117,7 +129,99 @@ impl Hasher for PassHasher {
     }
 }
 
-type Conns = HashMap<Hashed, Conn, BuildHasherDefault<PassHasher>>;
+/// A connection map with its creation order, so the oldest connection is found without a
+/// scan (evicting at a cap, flushing at the end): entries of connections gone, or replaced
+/// on the same key, are stale in the order and skipped, and the order is compacted when
+/// they pile up.
+struct Aged<V> {
+    map: HashMap<Hashed, V, BuildHasherDefault<PassHasher>>,
+    order: VecDeque<(Hashed, u64)>,
+}
+
+/// What [`Aged`] orders its entries by: the connection id (packet number of its first
+/// packet).
+trait Numbered {
+    fn no(&self) -> u64;
+}
+
+impl<V> Default for Aged<V> {
+    fn default() -> Self {
+        Self {
+            map: HashMap::default(),
+            order: VecDeque::new(),
+        }
+    }
+}
+
+impl<V: Numbered> Aged<V> {
+    fn insert(&mut self, key: Hashed, v: V) {
+        self.order.push_back((key, v.no()));
+        self.map.insert(key, v);
+        if self.order.len() > 2 * self.map.len() + 1024 {
+            let map = &self.map;
+            self.order
+                .retain(|(k, no)| map.get(k).is_some_and(|c| c.no() == *no));
+        }
+    }
+
+    fn get_mut(&mut self, key: &Hashed) -> Option<&mut V> {
+        self.map.get_mut(key)
+    }
+
+    fn remove(&mut self, key: &Hashed) -> Option<V> {
+        self.map.remove(key)
+    }
+
+    /// The id of the oldest connection (stale order entries in front are dropped).
+    fn oldest(&mut self) -> Option<u64> {
+        while let Some(&(key, no)) = self.order.front() {
+            if self.map.get(&key).is_some_and(|c| c.no() == no) {
+                return Some(no);
+            }
+            self.order.pop_front();
+        }
+        None
+    }
+
+    /// Takes the oldest connection out.
+    fn pop_oldest(&mut self) -> Option<V> {
+        self.oldest()?;
+        let (key, _) = self.order.pop_front()?;
+        self.map.remove(&key)
+    }
+}
+
+impl<V> std::ops::Deref for Aged<V> {
+    type Target = HashMap<Hashed, V, BuildHasherDefault<PassHasher>>;
+    fn deref(&self) -> &Self::Target {
+        &self.map
+    }
+}
+
+impl Numbered for Conn {
+    fn no(&self) -> u64 {
+        self.no
+    }
+}
+
+impl Numbered for QuicEntry {
+    fn no(&self) -> u64 {
+        self.no
+    }
+}
+
+/// A connection taken out of the table to be flushed (evicted at a cap, or the end).
+enum Gone {
+    Tcp(Conn),
+    Quic(QuicEntry),
+}
+
+/// The cap that evicts a connection, naming the warning and its text.
+#[derive(Clone, Copy)]
+enum Cap {
+    Live,
+    Total,
+}
 
 /// A QUIC connection (a UDP endpoint pair) and what the table tracks of it.
 #[derive(Debug)]
@@ -128,8 +232,6 @@ struct QuicEntry {
     last_packet: (u64, u64),
     conn: Box<QuicConn>,
 }
-
-type QuicConns = HashMap<Hashed, QuicEntry, BuildHasherDefault<PassHasher>>;
 
 /// Short-header datagrams of endpoints with no QUIC connection yet, kept (bounded) in case
 /// the connection's first Initial comes later in a disordered or merged capture: a short
@@ -158,13 +260,9 @@ pub(crate) struct ConnRef {
 
 /// The connections of one worker.
 pub(crate) struct ConnTable {
-    conns: Conns,
-    /// Creation order (key, id) for evicting the oldest first; stale entries are skipped.
-    order: VecDeque<(Hashed, u64)>,
-    /// QUIC connections, in a table of their own (HTTP/3 has no TCP state), with their
-    /// creation order as `order`.
-    quic: QuicConns,
-    quic_order: VecDeque<(Hashed, u64)>,
+    conns: Aged<Conn>,
+    /// QUIC connections, in a table of their own (HTTP/3 has no TCP state).
+    quic: Aged<QuicEntry>,
     orphans: VecDeque<Orphan>,
     orphan_bytes: usize,
     /// Hashes connection keys: foldhash with a random seed per table, a few instructions
@@ -261,10 +359,8 @@ impl ConnTable {
                 "--max-total-buffer",
                 max_total,
             ),
-            conns: Conns::default(),
-            order: VecDeque::new(),
-            quic: QuicConns::default(),
-            quic_order: VecDeque::new(),
+            conns: Aged::default(),
+            quic: Aged::default(),
             orphans: VecDeque::new(),
             orphan_bytes: 0,
             keyer: foldhash::fast::RandomState::default(),
@@ -405,7 +501,6 @@ impl ConnTable {
     pub(crate) fn process_quic(&mut self, udp: &Udp<'_>, meta: &PacketMeta, out: &mut Out<'_>) {
         let (flow, dir, hash) = FlowKey::of_hashed(udp.src, udp.dst, &self.keyer);
         let key = Hashed { hash, key: flow };
-        let mut ctx = self.emit.ctx(out);
         let opened = !self.quic.contains_key(&key);
         if opened {
             if !udp.opens {
@@ -431,20 +526,8 @@ impl ConnTable {
                 return;
             }
             if self.quic.len() >= self.max_live {
-                while let Some((old, no)) = self.quic_order.pop_front() {
-                    if self.quic.get(&old).is_some_and(|c| c.no == no) {
-                        if let Some(mut q) = self.quic.remove(&old) {
-                            let (src, n, o, cap) =
-                                (ctx.source, meta.number, meta.offset, &self.live_cap_text);
-                            ctx.diag.warn(WarnKind::LimitLiveConnections, || {
-                                format!("{src}: packet {n} (byte {o}): more than {cap}: QUIC connection {no} flushed")
-                            });
-                            ctx.evicted_by = Some(cap);
-                            q.conn.flush(&mut ctx);
-                            ctx.evicted_by = None;
-                        }
-                        break;
-                    }
+                if let Some(q) = self.quic.pop_oldest() {
+                    self.retire(Gone::Quic(q), meta, Some(Cap::Live), out);
                 }
             }
             self.quic.insert(
@@ -456,13 +539,8 @@ impl ConnTable {
                     conn: Box::new(QuicConn::new(flow, meta.number)),
                 },
             );
-            self.quic_order.push_back((key, meta.number));
-            if self.quic_order.len() > 2 * self.quic.len() + 1024 {
-                let conns = &self.quic;
-                self.quic_order
-                    .retain(|(k, no)| conns.get(k).is_some_and(|c| c.no == *no));
-            }
         }
+        let mut ctx = self.emit.ctx(out);
         if let Some(q) = self.quic.get_mut(&key) {
             q.last_ts = q.last_ts.max(meta.ts);
             q.last_packet = (meta.number, meta.offset);
@@ -541,17 +619,12 @@ impl ConnTable {
         if !(f.syn() || !seg.payload.is_empty() || seg.missing > 0) {
             return false;
         }
-        let mut ctx = self.emit.ctx(out);
         if self.conns.len() >= self.max_live {
-            evict_oldest(
-                &mut self.conns,
-                &mut self.order,
-                &mut self.pool,
-                &self.live_cap_text,
-                meta,
-                &mut ctx,
-            );
+            if let Some(c) = self.conns.pop_oldest() {
+                self.retire(Gone::Tcp(c), meta, Some(Cap::Live), out);
+            }
         }
+        let ctx = self.emit.ctx(out);
         let client = f.syn().then(|| if f.ack() { 1 - dir } else { dir });
         ctx.stats.tcp_connections += 1;
         self.conns.insert(
@@ -572,12 +645,6 @@ impl ConnTable {
                 })),
             },
         );
-        self.order.push_back((key, meta.number));
-        if self.order.len() > 2 * self.conns.len() + 1024 {
-            let conns = &self.conns;
-            self.order
-                .retain(|(k, no)| conns.get(k).is_some_and(|c| c.no == *no));
-        }
         true
     }
 
@@ -643,64 +710,17 @@ impl ConnTable {
     /// Flushes the oldest connections while all of them together buffer more than
     /// `max_total_buffer` (`limit-total-buffer`).
     fn enforce_total_buffer(&mut self, meta: &PacketMeta, out: &mut Out<'_>) {
-        let bytes = |c: &Conn| {
-            c.live.as_ref().map_or(0, |l| {
-                l.tcp[0].held_bytes()
-                    + l.tcp[1].held_bytes()
-                    + l.http.buffered_capacity()
-                    + l.waiting_bytes
-            })
-        };
-        let mut total: usize = self.conns.values().map(bytes).sum::<usize>()
+        let mut total: usize = self.conns.values().map(Conn::buffered).sum::<usize>()
             + self.quic.values().map(|q| q.conn.buffered()).sum::<usize>();
-        if total <= self.max_total_buffer {
-            return;
-        }
-        let mut ctx = self.emit.ctx(out);
-        let max = self.max_total_buffer;
-        let cap = &self.total_cap_text;
-        while total > max {
-            // The oldest QUIC connection goes first when it is older than the oldest TCP one.
-            while let Some(&(k, n)) = self.quic_order.front() {
-                if self.quic.get(&k).is_some_and(|c| c.no == n) {
-                    break;
-                }
-                self.quic_order.pop_front();
-            }
-            if let Some(&(qkey, qno)) = self.quic_order.front() {
-                if self.order.front().is_none_or(|(_, n)| *n > qno) {
-                    self.quic_order.pop_front();
-                    if let Some(mut q) = self.quic.remove(&qkey) {
-                        total = total.saturating_sub(q.conn.buffered());
-                        let (src, n, o) = (ctx.source, meta.number, meta.offset);
-                        ctx.diag.warn(WarnKind::LimitTotalBuffer, || {
-                            format!("{src}: packet {n} (byte {o}): more than {cap}: QUIC connection {qno} flushed")
-                        });
-                        ctx.evicted_by = Some(cap);
-                        q.conn.flush(&mut ctx);
-                        ctx.evicted_by = None;
-                    }
-                    continue;
-                }
-            }
-            let Some((key, no)) = self.order.pop_front() else {
+        while total > self.max_total_buffer {
+            let Some(gone) = self.pop_oldest_any() else {
                 break;
             };
-            if self.conns.get(&key).is_none_or(|c| c.no != no) {
-                continue;
-            }
-            if let Some(mut c) = self.conns.remove(&key) {
-                total = total.saturating_sub(bytes(&c));
-                if c.live.is_some() {
-                    let (src, n, o) = (ctx.source, meta.number, meta.offset);
-                    ctx.diag.warn(WarnKind::LimitTotalBuffer, || {
-                        format!("{src}: packet {n} (byte {o}): more than {cap}: connection {no} flushed")
-                    });
-                }
-                ctx.evicted_by = Some(cap);
-                close(&mut c.live, meta, &mut self.pool, &mut ctx);
-                ctx.evicted_by = None;
-            }
+            total = total.saturating_sub(match &gone {
+                Gone::Tcp(c) => c.buffered(),
+                Gone::Quic(q) => q.conn.buffered(),
+            });
+            self.retire(gone, meta, Some(Cap::Total), out);
         }
     }
 
@@ -713,55 +733,56 @@ impl ConnTable {
     /// Flushes the oldest connection (end of capture) and returns its id; `None` when no
     /// connection is left. Oldest first, so the flush order does not depend on hash order.
     pub(crate) fn flush_next(&mut self, out: &mut Out<'_>) -> Option<u64> {
-        // Stale order entries (connections already gone) are dropped first, so the fronts
-        // compare live connections.
-        while let Some(&(key, no)) = self.quic_order.front() {
-            if self.quic.get(&key).is_some_and(|c| c.no == no) {
-                break;
-            }
-            self.quic_order.pop_front();
+        let gone = self.pop_oldest_any()?;
+        let (no, (number, offset), ts) = match &gone {
+            Gone::Tcp(c) => (c.no, c.last_packet, c.last_ts),
+            Gone::Quic(q) => (q.no, q.last_packet, q.last_ts),
+        };
+        let meta = PacketMeta { ts, number, offset };
+        self.retire(gone, &meta, None, out);
+        Some(no)
+    }
+
+    /// Takes the oldest connection of either kind out of the table.
+    fn pop_oldest_any(&mut self) -> Option<Gone> {
+        let quic_first = match (self.conns.oldest(), self.quic.oldest()) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(tcp), Some(quic)) => quic < tcp,
+        };
+        if quic_first {
+            self.quic.pop_oldest().map(Gone::Quic)
+        } else {
+            self.conns.pop_oldest().map(Gone::Tcp)
         }
-        if let Some(&(key, no)) = self.quic_order.front() {
-            let tcp_first = self
-                .order
-                .iter()
-                .find(|(k, n)| self.conns.get(k).is_some_and(|c| c.no == *n));
-            if tcp_first.is_none_or(|(_, n)| *n > no) {
-                self.quic_order.pop_front();
-                if let Some(mut q) = self.quic.remove(&key) {
-                    q.conn.flush(&mut self.emit.ctx(out));
-                }
-                return Some(no);
-            }
-        }
+    }
+
+    /// Flushes a connection taken out of the table at `meta`; `cap` names the cap that
+    /// evicted it (its warning, and the reason its unanswered requests give), `None` at the
+    /// end of the capture.
+    fn retire(&mut self, gone: Gone, meta: &PacketMeta, cap: Option<Cap>, out: &mut Out<'_>) {
         let mut ctx = self.emit.ctx(out);
-        while let Some((key, no)) = self.order.pop_front() {
-            if self.conns.get(&key).is_some_and(|c| c.no == no) {
-                if let Some(mut c) = self.conns.remove(&key) {
-                    let meta = PacketMeta {
-                        ts: c.last_ts,
-                        number: c.last_packet.0,
-                        offset: c.last_packet.1,
-                    };
-                    close(&mut c.live, &meta, &mut self.pool, &mut ctx);
-                    return Some(no);
-                }
+        let evicted = cap.map(|cap| match cap {
+            Cap::Live => (WarnKind::LimitLiveConnections, self.live_cap_text.as_str()),
+            Cap::Total => (WarnKind::LimitTotalBuffer, self.total_cap_text.as_str()),
+        });
+        let (no, running, what) = match &gone {
+            Gone::Tcp(c) => (c.no, c.live.is_some(), "connection"),
+            Gone::Quic(q) => (q.no, true, "QUIC connection"),
+        };
+        if let Some((kind, text)) = evicted {
+            if running {
+                let (src, n, o) = (ctx.source, meta.number, meta.offset);
+                ctx.diag.warn(kind, || {
+                    format!("{src}: packet {n} (byte {o}): more than {text}: {what} {no} flushed")
+                });
             }
+            ctx.evicted_by = Some(text);
         }
-        // Every connection has an entry in `order`; this only guards the invariant.
-        let key = self
-            .conns
-            .iter()
-            .min_by_key(|(_, c)| c.no)
-            .map(|(k, _)| *k)?;
-        let mut c = self.conns.remove(&key)?;
-        close(
-            &mut c.live,
-            &PacketMeta::default(),
-            &mut self.pool,
-            &mut ctx,
-        );
-        Some(c.no)
+        match gone {
+            Gone::Tcp(mut c) => close(&mut c.live, meta, &mut self.pool, &mut ctx),
+            Gone::Quic(mut q) => q.conn.flush(&mut ctx),
+        }
     }
 }
 
@@ -776,36 +797,6 @@ pub(crate) fn sweep_now(next: &mut Option<Micros>, ts: Micros) -> bool {
         prev => {
             *next = Some(ts.saturating_add(SWEEP_INTERVAL_US));
             prev.is_some()
-        }
-    }
-}
-
-/// Flushes the oldest connection still in the table.
-fn evict_oldest<'a>(
-    conns: &mut Conns,
-    order: &mut VecDeque<(Hashed, u64)>,
-    pool: &mut Pool,
-    cap: &'a str,
-    meta: &PacketMeta,
-    ctx: &mut Ctx<'a>,
-) {
-    while let Some((key, no)) = order.pop_front() {
-        if conns.get(&key).is_some_and(|c| c.no == no) {
-            if let Some(mut c) = conns.remove(&key) {
-                if c.live.is_some() {
-                    let (src, n, o) = (ctx.source, meta.number, meta.offset);
-                    ctx.diag.warn(WarnKind::LimitLiveConnections, || {
-                        format!(
-                            "{src}: packet {n} (byte {o}): more than {cap}: connection {} flushed",
-                            c.no
-                        )
-                    });
-                }
-                ctx.evicted_by = Some(cap);
-                close(&mut c.live, meta, pool, ctx);
-                ctx.evicted_by = None;
-            }
-            return;
         }
     }
 }
