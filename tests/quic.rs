@@ -33,11 +33,21 @@ fn path(name: &str) -> PathBuf {
 
 /// The records (NDJSON, `--all`) and stderr of one run.
 fn analyze(capture: &Path, keylog: Option<&str>, jobs: &str) -> (Vec<Value>, String) {
+    analyze_with(capture, keylog, jobs, &[])
+}
+
+/// [`analyze`] with more options.
+fn analyze_with(
+    capture: &Path,
+    keylog: Option<&str>,
+    jobs: &str,
+    extra: &[&str],
+) -> (Vec<Value>, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_corscope"));
     cmd.args([
         "analyze", "--format", "ndjson", "--all", "-v", "--jobs", jobs,
     ]);
-    cmd.arg(capture);
+    cmd.args(extra).arg(capture);
     if let Some(k) = keylog {
         cmd.arg("--keylog").arg(path(k));
     }
@@ -255,6 +265,40 @@ fn lost_packets_make_unknowns_not_other_verdicts() {
     }
     // Some packets carried what a record needs (a request, a response, table inserts).
     assert!(warned > 0);
+}
+
+/// At the live-connection cap the oldest QUIC connection is flushed, said so: what it had read
+/// keeps its verdict, what it had not is `unknown` or missing, never another verdict.
+#[test]
+fn evicted_connections_keep_their_verdicts_or_say_unknown() {
+    let (capture, keylog) = ("chromium-h3.pcap", Some("chromium-h3.keylog.txt"));
+    let (base, _) = analyze(&path(capture), keylog, "1");
+    let base = outcomes(&base);
+    for jobs in ["1", "2"] {
+        let (records, stderr) =
+            analyze_with(&path(capture), keylog, jobs, &["--max-connections", "1"]);
+        assert!(
+            stderr.contains("limit-live-connections")
+                && stderr.contains("): QUIC connection 1 flushed"),
+            "--jobs {jobs}: {stderr}"
+        );
+        let got = outcomes(&records);
+        let mut kept = 0;
+        for (key, (verdict, reason, _)) in &got {
+            if verdict == "unknown" {
+                continue;
+            }
+            assert_eq!(
+                base.get(key).map(|(v, r, _)| (v, r)),
+                Some((verdict, reason)),
+                "--jobs {jobs}: {key:?}"
+            );
+            kept += 1;
+        }
+        // What was read before the evictions (each worker has its own cap, so how much
+        // depends on the sharding).
+        assert!(kept > 0, "--jobs {jobs}: nothing kept");
+    }
 }
 
 /// Firefox ESR 153 over HTTP/3 (`tools/h3lab/run-firefox.sh`): no verdict but Firefox's,
