@@ -1286,32 +1286,54 @@ fn print_disagreements(out: &mut dyn Write, s: &Summary, style: &Style) -> io::R
     Ok(())
 }
 
-/// A hint per input whose TLS connections were not decrypted.
+/// A hint per input whose TLS or QUIC connections were not decrypted: a key log opens those
+/// whose handshake is in the capture; those begun before the capture need a new capture.
 fn print_tls_hints(out: &mut dyn Write, reports: &[InputReport], style: &Style) -> io::Result<()> {
     for r in reports {
-        if let Some(stats) = &r.capture {
-            if stats.tls_connections + stats.quic_encrypted > 0 {
-                let what = match (stats.tls_connections, stats.quic_encrypted) {
-                    (t, 0) => format!("{t} TLS connection(s)"),
-                    (0, q) => format!("{q} QUIC (HTTP/3) connection(s)"),
-                    (t, q) => format!("{t} TLS and {q} QUIC (HTTP/3) connection(s)"),
-                };
-                writeln!(out)?;
-                para(
-                    out,
-                    style,
-                    &format!(
-                        "{}: {what} encrypted, not decrypted (give the browser's SSLKEYLOGFILE with `--keylog FILE`, or embed it with `editcap --inject-secrets`; `-v` shows why each was not)",
-                        r.name
-                    ),
-                    "",
-                    "  ",
-                )?;
-            }
+        let Some(stats) = &r.capture else {
+            continue;
+        };
+        if stats.tls_connections + stats.quic_encrypted == 0 {
+            continue;
         }
+        let what = match (stats.tls_connections, stats.quic_encrypted) {
+            (t, 0) => format!("{t} TLS connection(s)"),
+            (0, q) => format!("{q} QUIC (HTTP/3) connection(s)"),
+            (t, q) => format!("{t} TLS and {q} QUIC (HTTP/3) connection(s)"),
+        };
+        let late = stats.before_capture;
+        let total = stats.tls_connections + stats.quic_encrypted;
+        let way_out = if late == 0 {
+            KEYLOG_WAY_OUT.to_string()
+        } else {
+            let began = format!(
+                "{} began before the capture, so no key log can open {}: start capturing before the browser connects, e.g. after restarting it or flushing chrome://net-internals/#sockets",
+                if late == total { "they all".to_string() } else { format!("{late} of them") },
+                if late == 1 { "it" } else { "them" },
+            );
+            if late == total {
+                began
+            } else {
+                format!("{KEYLOG_WAY_OUT}; {began}")
+            }
+        };
+        writeln!(out)?;
+        para(
+            out,
+            style,
+            &format!(
+                "{}: {what} encrypted, not decrypted ({way_out}; `-v` shows why each was not)",
+                r.name
+            ),
+            "",
+            "  ",
+        )?;
     }
     Ok(())
 }
+
+/// How a capture's TLS and QUIC connections are decrypted.
+const KEYLOG_WAY_OUT: &str = "give the browser's SSLKEYLOGFILE with `--keylog FILE`, or embed it with `editcap --inject-secrets`";
 
 /// The inputs' errors (they make the exit status 2).
 fn print_errors(out: &mut dyn Write, s: &Summary, style: &Style) -> io::Result<()> {

@@ -370,6 +370,48 @@ fn the_table_says_what_would_decrypt_them() {
     );
 }
 
+/// A capture begun after the connections were opened (the port moved to 443, where a short
+/// header alone is taken for QUIC): each connection is counted, and the table says a key log
+/// cannot help.
+#[test]
+fn connections_begun_before_the_capture_are_named_so() {
+    let bytes = std::fs::read(path("chromium-h3.pcap")).expect("capture");
+    let (head, records) = split(&bytes);
+    let mut late = head.to_vec();
+    for r in &records[60..] {
+        let mut r = r.to_vec();
+        // Ethernet, IPv4 (its header length), then the UDP ports; the UDP checksum is
+        // zeroed (optional over IPv4).
+        let udp = 16 + 14 + usize::from(r[16 + 14] & 0x0f) * 4;
+        for at in [udp, udp + 2] {
+            if r[at..at + 2] == 4433u16.to_be_bytes() {
+                r[at..at + 2].copy_from_slice(&443u16.to_be_bytes());
+            }
+        }
+        r[udp + 6..udp + 8].fill(0);
+        late.extend_from_slice(&r);
+    }
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("quic-late.pcap");
+    std::fs::write(&tmp, late).expect("write copy");
+    let out = Command::new(env!("CARGO_BIN_EXE_corscope"))
+        .args(["--format", "table", "--width", "400", "--color", "never", "-v"])
+        .arg(&tmp)
+        .arg("--keylog")
+        .arg(path("chromium-h3.keylog.txt"))
+        .output()
+        .expect("corscope runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("3 QUIC (HTTP/3) connection(s) encrypted, not decrypted (they all began before the capture, so no key log can open them"),
+        "{text}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not decrypted: its handshake (the client's first Initial packet) is not in the capture"),
+        "{stderr}"
+    );
+}
+
 /// Firefox's default UDP segmentation offload: a capture on the sending host records each
 /// batch of equal-sized datagrams as one (up to 12.5 kB here); split again, the recording
 /// gives the same Firefox verdicts as the one made without it.

@@ -25,6 +25,7 @@ struct Run {
     exchanges: Vec<Exchange>,
     diag: Diagnostics,
     tls: u64,
+    before_capture: u64,
 }
 
 fn run(bytes: Vec<u8>, keylog: Option<&str>) -> Run {
@@ -50,6 +51,7 @@ fn run(bytes: Vec<u8>, keylog: Option<&str>) -> Run {
         exchanges,
         diag,
         tls: stats.tls_connections,
+        before_capture: stats.before_capture,
     }
 }
 
@@ -132,6 +134,23 @@ fn without_keys_nothing_is_decoded_and_all_is_counted() {
     assert!(r.exchanges.is_empty());
     assert!(r.tls > 0);
     assert_eq!(r.diag.count(WarnKind::TlsEncrypted), r.tls);
+    // Every handshake is in the capture: a key log would open them all.
+    assert_eq!(r.before_capture, 0);
+}
+
+/// A capture started late: the connections whose handshake went by before it are counted as
+/// such (no key log opens them), the others are decrypted.
+#[test]
+fn connections_begun_before_the_capture_are_told_apart() {
+    let whole = std::fs::read(data("tls12-h2.pcap")).unwrap();
+    let recs = records(&whole);
+    let (from, _) = recs[recs.len() / 3];
+    let mut late = whole[..24].to_vec();
+    late.extend_from_slice(&whole[from..]);
+    let r = run(late, Some("tls12-keylog.txt"));
+    // Four connections were under way; the later ones' sessions are not in this key log.
+    assert_eq!((r.before_capture, r.tls), (4, 9), "{:?}", r.diag);
+    assert!(!r.exchanges.is_empty());
 }
 
 /// Legacy pcap records as (offset, length) of each whole record.

@@ -994,6 +994,8 @@ impl HttpConn {
     /// the side not on 443 where that is all that tells.
     fn encrypted(&mut self, meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         ctx.stats.tls_connections += 1;
+        // Its bytes do not start at a record: its handshake went by before the capture.
+        ctx.stats.before_capture += 1;
         let key = self.key;
         ctx.warn(WarnKind::TlsEncrypted, meta, || {
             format!("TLS between {} and {}: not decrypted", key.lo, key.hi)

@@ -170,6 +170,9 @@ pub struct CaptureStats {
     pub tls_connections: u64,
     /// QUIC connections not decrypted (no key-log secrets for them, or no handshake).
     pub quic_encrypted: u64,
+    /// Of `tls_connections` and `quic_encrypted`, those whose handshake is not in the
+    /// capture (they began before it): no key log can open them.
+    pub before_capture: u64,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -713,6 +713,7 @@ impl Merge<'_> {
                         total.http_requests += w.http_requests;
                         total.tls_connections += w.tls_connections;
                         total.quic_encrypted += w.quic_encrypted;
+                        total.before_capture += w.before_capture;
                     }
                 }
             }

@@ -879,6 +879,9 @@ impl QuicConn {
         }
         self.stopped = true;
         ctx.stats.quic_encrypted += 1;
+        if self.hello.is_none() {
+            ctx.stats.before_capture += 1;
+        }
         let (key, conn) = (self.key, self.conn_no);
         ctx.warn(WarnKind::QuicNotAnalysed, meta, || {
             format!(

@@ -260,6 +260,9 @@ impl TlsConn {
 
     fn count_encrypted(&self, why: &str, ctx: &mut Ctx<'_>) {
         ctx.stats.tls_connections += 1;
+        if self.hello.is_none() {
+            ctx.stats.before_capture += 1;
+        }
         let (key, conn) = (self.key, self.conn_no);
         let source = ctx.source;
         ctx.diag.warn(WarnKind::TlsEncrypted, || {
