@@ -370,6 +370,86 @@ fn the_table_says_what_would_decrypt_them() {
     );
 }
 
+/// A pcap record (Ethernet, IPv4, UDP) with its UDP ports mapped by `ports` (from, to) and its
+/// time `secs` later; the UDP checksum is zeroed (optional over IPv4).
+fn moved(record: &[u8], ports: &[(u16, u16)], secs: u32) -> Vec<u8> {
+    let mut r = record.to_vec();
+    let t = u32::from_le_bytes(r[..4].try_into().expect("four bytes")) + secs;
+    r[..4].copy_from_slice(&t.to_le_bytes());
+    let udp = 16 + 14 + usize::from(r[16 + 14] & 0x0f) * 4;
+    for at in [udp, udp + 2] {
+        let port = u16::from_be_bytes([r[at], r[at + 1]]);
+        if let Some((_, to)) = ports.iter().find(|(from, _)| *from == port) {
+            r[at..at + 2].copy_from_slice(&to.to_be_bytes());
+        }
+    }
+    r[udp + 6..udp + 8].fill(0);
+    r
+}
+
+/// The (method, URL, verdict, reason, status) of every record, sorted.
+fn summary(records: &[Value]) -> Vec<String> {
+    let mut v: Vec<String> = records
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {} {} {}",
+                r["method"], r["url"], r["verdict"], r["reason"], r["status"]
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Two recordings, the second a second later on the first's client ports (each reused after
+/// its connection closed, within the idle timeout): each new Initial starts a new connection,
+/// and the records are those of the two recordings read apart.
+#[test]
+fn a_client_port_reused_after_close_is_a_new_connection() {
+    let first = std::fs::read(path("chromium-h3.pcap")).expect("capture");
+    let second = std::fs::read(path("chromium-h3-retry-chacha.pcap")).expect("capture");
+    let (head, a) = split(&first);
+    let (_, b) = split(&second);
+    let first_end = u32::from_le_bytes(a[a.len() - 1][..4].try_into().expect("four bytes"));
+    let second_start = u32::from_le_bytes(b[0][..4].try_into().expect("four bytes"));
+    let shift = first_end + 1 - second_start;
+    let ports = [(37754, 43700), (60787, 58202), (40100, 50981)];
+    let mut both = head.to_vec();
+    for r in &a {
+        both.extend_from_slice(r);
+    }
+    for r in &b {
+        both.extend_from_slice(&moved(r, &ports, shift));
+    }
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("quic-reused.pcap");
+    std::fs::write(&tmp, both).expect("write copy");
+    let keylog = path("chromium-h3-retry-chacha.keylog.txt");
+    let (alone_a, _) = analyze(
+        &path("chromium-h3.pcap"),
+        Some("chromium-h3.keylog.txt"),
+        "1",
+    );
+    let (alone_b, _) = analyze(
+        &path("chromium-h3-retry-chacha.pcap"),
+        Some("chromium-h3-retry-chacha.keylog.txt"),
+        "1",
+    );
+    let mut want = summary(&alone_a);
+    want.extend(summary(&alone_b));
+    want.sort();
+    for jobs in ["1", "2"] {
+        let (records, stderr) = analyze_with(
+            &tmp,
+            Some("chromium-h3.keylog.txt"),
+            jobs,
+            &["--keylog", &keylog.to_string_lossy()],
+        );
+        assert!(summary(&records) == want, "--jobs {jobs}\n{stderr}");
+        assert!(!stderr.contains("quic-"), "--jobs {jobs}: {stderr}");
+    }
+}
+
 /// A capture begun after the connections were opened (the port moved to 443, where a short
 /// header alone is taken for QUIC): each connection is counted, and the table says a key log
 /// cannot help.
@@ -379,22 +459,14 @@ fn connections_begun_before_the_capture_are_named_so() {
     let (head, records) = split(&bytes);
     let mut late = head.to_vec();
     for r in &records[60..] {
-        let mut r = r.to_vec();
-        // Ethernet, IPv4 (its header length), then the UDP ports; the UDP checksum is
-        // zeroed (optional over IPv4).
-        let udp = 16 + 14 + usize::from(r[16 + 14] & 0x0f) * 4;
-        for at in [udp, udp + 2] {
-            if r[at..at + 2] == 4433u16.to_be_bytes() {
-                r[at..at + 2].copy_from_slice(&443u16.to_be_bytes());
-            }
-        }
-        r[udp + 6..udp + 8].fill(0);
-        late.extend_from_slice(&r);
+        late.extend_from_slice(&moved(r, &[(4433, 443)], 0));
     }
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("quic-late.pcap");
     std::fs::write(&tmp, late).expect("write copy");
     let out = Command::new(env!("CARGO_BIN_EXE_corscope"))
-        .args(["--format", "table", "--width", "400", "--color", "never", "-v"])
+        .args([
+            "--format", "table", "--width", "400", "--color", "never", "-v",
+        ])
         .arg(&tmp)
         .arg("--keylog")
         .arg(path("chromium-h3.keylog.txt"))

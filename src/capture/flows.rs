@@ -502,7 +502,20 @@ impl ConnTable {
         let (flow, dir, hash) = FlowKey::of_hashed(udp.src, udp.dst, &self.keyer);
         let key = Hashed { hash, key: flow };
         let opened = !self.quic.contains_key(&key);
-        if opened {
+        // A client port reused for a new connection after the old one closed: the old one
+        // is flushed as at its end.
+        let replaced = !opened
+            && udp.opens
+            && self
+                .quic
+                .get(&key)
+                .is_some_and(|q| q.conn.starts_new(dir, udp.payload));
+        if replaced {
+            if let Some(old) = self.quic.remove(&key) {
+                self.retire(Gone::Quic(old), meta, None, out);
+            }
+        }
+        if opened || replaced {
             if !udp.opens {
                 // Only the fixed bit of a short header: not QUIC unless its connection is,
                 // which may show later.

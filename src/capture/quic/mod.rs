@@ -242,6 +242,8 @@ pub(crate) struct QuicConn {
     /// with: its first, and the one a Retry named, in the order found (a disordered capture
     /// can show them either way; the server's Initials open with one of them).
     initials: Vec<[PacketKeys; 2]>,
+    /// The Source IDs of the server's Retry packets.
+    retry_ids: Vec<Vec<u8>>,
     /// The Initial CRYPTO data of each direction, and the handshake messages in it.
     crypto: [Reorder; 2],
     hs: [HsReader; 2],
@@ -292,6 +294,7 @@ impl QuicConn {
             client: None,
             version: 0,
             initials: Vec::new(),
+            retry_ids: Vec::new(),
             crypto: [Reorder::default(), Reorder::default()],
             hs: [HsReader::default(), HsReader::default()],
             hello: None,
@@ -371,6 +374,64 @@ impl QuicConn {
         if std::mem::take(&mut self.replay_later) {
             self.replay(ctx);
         }
+    }
+
+    /// Whether a client datagram starts another connection on this endpoint pair (its client
+    /// port reused after this one closed): after this one's handshake, a client Initial that
+    /// opens only with the keys of its own Destination ID, an ID no Retry of this connection
+    /// named, and whose ClientHello bytes (those it carries) are not this one's. The client's
+    /// later Initials open with this connection's first ID's keys, and the Initial after a
+    /// Retry repeats the same ClientHello, so neither is taken for one.
+    pub(crate) fn starts_new(&self, dir: Dir, bytes: &[u8]) -> bool {
+        let (Some(hello), Some(_)) = (&self.hello, self.server_suite) else {
+            return false;
+        };
+        let Some(Ok(hdr)) = packet::packets(bytes, 0).next() else {
+            return false;
+        };
+        if self.client != Some(dir)
+            || hdr.kind != Kind::Initial
+            || self.retry_ids.iter().any(|id| id.as_slice() == hdr.dcid)
+        {
+            return false;
+        }
+        let Some(packet) = bytes.get(hdr.range()) else {
+            return false;
+        };
+        let mut copy = Vec::with_capacity(packet.len());
+        let opens = |keys: &PacketKeys, copy: &mut Vec<u8>| {
+            copy.clear();
+            copy.extend_from_slice(packet);
+            packet::unprotect(copy, &hdr, keys, self.largest[dir][0]).ok()
+        };
+        if self
+            .initials
+            .iter()
+            .any(|k| opens(&k[0], &mut copy).is_some())
+        {
+            return false;
+        }
+        let Some(opened) = PacketKeys::initial(hdr.version, hdr.dcid, true)
+            .and_then(|keys| opens(&keys, &mut copy))
+        else {
+            return false;
+        };
+        // The ClientHello's random is bytes 6..38 of the CRYPTO stream (message type and
+        // length, legacy version); Chromium scatters the stream over small frames, so any
+        // of them may carry some of it.
+        let (mut carried, mut same) = (0, 0);
+        for f in frame::frames(copy.get(opened.payload).unwrap_or(&[])) {
+            let Ok(Frame::Crypto { offset, data }) = f else {
+                continue;
+            };
+            for (at, b) in (offset..).zip(data).take_while(|(at, _)| *at < 38) {
+                if let Some(r) = at.checked_sub(6).and_then(|i| hello.random.get(i as usize)) {
+                    carried += 1;
+                    same += usize::from(r == b);
+                }
+            }
+        }
+        carried == 0 || same < carried
     }
 
     /// Reads a datagram's packets; false when some could not be opened for want of keys
@@ -489,7 +550,14 @@ impl QuicConn {
                 Opened::Skipped
             }
             // The client's next Initial shows a Retry's effect (`initial_packet`).
-            Kind::Retry | Kind::VersionNegotiation => Opened::Skipped,
+            Kind::Retry => {
+                // The ID its client's next Initial goes to (see `starts_new`).
+                if self.client != Some(dir) && self.retry_ids.len() < MAX_INITIAL_IDS {
+                    self.retry_ids.push(hdr.scid.to_vec());
+                }
+                Opened::Skipped
+            }
+            Kind::VersionNegotiation => Opened::Skipped,
             Kind::ZeroRtt => {
                 if self.client.is_some_and(|c| c != dir) {
                     return Opened::Skipped;
