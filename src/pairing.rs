@@ -601,12 +601,18 @@ impl Pairer {
     /// preflight to the end of the follow window (`model::loss`): its request may have been in
     /// them. Through a proxy the connection is the proxy's, so any client's loss counts.
     fn may_be_lost(&self, pf: &Exchange) -> bool {
-        let (Some(log), Some(server)) = (&self.opts.losses, &pf.evidence.server_ip) else {
+        let Some(log) = &self.opts.losses else {
             return false;
         };
-        let client = pf.evidence.via_proxy.is_none().then_some(&*pf.client);
         let until = pf.time.saturating_add(self.opts.follow_window);
-        log.may_have_lost(client, server, pf.time, until)
+        match &pf.evidence.server_ip {
+            Some(server) => {
+                let client = pf.evidence.via_proxy.is_none().then_some(&*pf.client);
+                log.may_have_lost(client, server, pf.time, until)
+            }
+            // An export's entry may not name its server: only a cut input can have lost it.
+            None => log.cut_reaches(until),
+        }
     }
 
     /// Decides the exchange in `front` (the oldest waiting, or the oldest of its URL when a
@@ -663,7 +669,9 @@ impl Pairer {
                 )?;
                 self.remove(ps).map(|p| p.x)
             });
-            let Some(pending) = self.remove(s) else { break };
+            let Some(mut pending) = self.remove(s) else {
+                break;
+            };
             let next = pending
                 .x
                 .response
@@ -682,6 +690,14 @@ impl Pairer {
                     }),
                 _ => None,
             };
+            if next.is_none() && stopped_at_preflight.is_none() {
+                // A redirect whose next hop is not in the input: the input may have lost it
+                // (an export cut off).
+                let redirected = pending.x.response.as_ref().is_some_and(|r| r.redirects());
+                if redirected && self.may_be_lost(&pending.x) {
+                    pending.x.evidence.absence_may_be_loss = true;
+                }
+            }
             current = next;
             body_dropped = next
                 .and_then(|n| self.get(&n))

@@ -523,7 +523,11 @@ fn produce(
                 &mut r.diag,
             ) {
                 Ok(meta) => r.har = Some(meta),
-                Err(e) => r.error = Some(e.into()),
+                Err(e) => {
+                    // An export cut off may have held a preflight's request past the cut.
+                    opts.capture.losses.cut(newest);
+                    r.error = Some(e.into());
+                }
             }
         }
         Format::Pcap | Format::PcapNg => {
@@ -608,18 +612,12 @@ pub fn analyze_input(
         0 => rayon::current_num_threads(),
         n => n,
     };
-    // A capture's reader records what it lost where its pairing asks (`model::loss`): one
-    // record per input, as each capture loses its own.
-    let with_losses;
-    let opts = if matches!(input.format, Format::Pcap | Format::PcapNg) {
-        let mut o = opts.clone();
-        o.capture.losses = LossLog::new();
-        o.pairing.losses = Some(o.capture.losses.clone());
-        with_losses = o;
-        &with_losses
-    } else {
-        opts
-    };
+    // What the input lost, where its pairing asks (`model::loss`): a capture's reader records
+    // its losses, and an input cut off its cut. One record per input, as each loses its own.
+    let mut with_losses = opts.clone();
+    with_losses.capture.losses = LossLog::new();
+    with_losses.pairing.losses = Some(with_losses.capture.losses.clone());
+    let opts = &with_losses;
     report.decoding = input.decoding();
     let mut resolving = Resolving::new(opts);
     // The idle flush needs pairing on a thread that is not blocked reading the input.

@@ -282,6 +282,74 @@ fn entries_without_a_start_pair_with_their_neighbours() {
     assert_eq!(got, ["PUT Allowed", "GET Allowed"]);
 }
 
+/// A chrome-har export cut off (a download or a write interrupted). chrome-har leaves blocked
+/// requests out, so a preflight without its request, or a redirect without its next hop, reads
+/// as a block; near the cut the request may be past it, so there it is `unknown`. Before, two
+/// of the field audit's cut copies read an allowed request as `blocked`
+/// (`PreflightInvalidAllowCredentials`, `InvalidAllowCredentials`). Cut after every entry, each
+/// record the copy decides is one the whole export has.
+#[test]
+fn a_cut_chrome_har_export_reads_no_absence_past_the_cut_as_a_block() {
+    let path = "tests/data/chromium/chrome-har.har";
+    let whole = std::fs::read(root().join(path)).unwrap();
+    let run = |bytes: Vec<u8>| -> (Vec<Record>, InputReport) {
+        let input = corscope::input::from_reader(Arc::from(path), Box::new(Cursor::new(bytes)))
+            .expect("a readable input");
+        let opts = Options {
+            all: true,
+            ..Options::default()
+        };
+        let mut out = Vec::new();
+        let report = analyze_input(input, &opts, &mut |r| out.push(r), InputReport::default());
+        (out, report)
+    };
+    // Per request (method, URL, origin): each browser's verdict and reason.
+    let decided = |recs: &[Record]| -> Vec<(String, [String; 3])> {
+        recs.iter()
+            .map(|r| {
+                (
+                    format!("{} {} {:?}", r.method, r.url, r.origin),
+                    [
+                        format!("{:?}/{:?}", r.verdict, r.reason),
+                        format!("{:?}/{:?}", r.firefox_verdict, r.firefox_reason),
+                        format!("{:?}/{:?}", r.safari_verdict, r.safari_reason),
+                    ],
+                )
+            })
+            .collect()
+    };
+    let (full, report) = run(whole.clone());
+    assert!(report.error.is_none(), "{:?}", report.error);
+    let full = decided(&full);
+    let mut unknown = 0;
+    // Cut inside each entry's first field: every entry before it is whole.
+    let starts: Vec<usize> = whole
+        .windows(17)
+        .enumerate()
+        .filter(|(_, w)| w == b"\"startedDateTime\"")
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert!(starts.len() > 100, "{} entries", starts.len());
+    for at in starts {
+        let (recs, report) = run(whole[..at].to_vec());
+        assert!(report.error.is_some(), "cut at {at}: no error");
+        for (key, got) in decided(&recs) {
+            unknown += got.iter().filter(|v| v.starts_with("Unknown")).count();
+            // Some record of the same request decides as this one, where this one decides.
+            let agrees = full.iter().any(|(k, want)| {
+                *k == key
+                    && got
+                        .iter()
+                        .zip(want)
+                        .all(|(g, w)| g.starts_with("Unknown") || g == w)
+            });
+            assert!(agrees, "cut at {at}: {key}: {got:?}");
+        }
+    }
+    // The cut leaves some absences open.
+    assert!(unknown > 0);
+}
+
 /// Headers a proxy or an extension added past the CORS check (`Via`, `X-Forwarded-For` on every
 /// request of a HAR recorded behind a proxy): Chromium's recorded preflights did not announce
 /// them, so the page did not set them, and Firefox and Safari would not have preflighted for

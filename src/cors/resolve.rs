@@ -2118,8 +2118,12 @@ fn observed_of(flow: &Flow, error: Option<String>, recorder: Browser) -> Observe
     let final_if_empty = recorder.profile().empty_location_is_final;
     let redirects =
         |r: &crate::model::Response| r.redirects() && !(final_if_empty && r.empty_location());
+    // An export that leaves blocked requests out shows a block by the absence, unless the
+    // input may have lost what is absent (it was cut off).
+    let dropped =
+        evidence.recording == OutcomeRecording::DropsBlocked && !evidence.absence_may_be_loss;
     if !last.sent {
-        return if evidence.recording == OutcomeRecording::DropsBlocked {
+        return if dropped {
             Observed::Dropped
         } else {
             Observed::NotSent
@@ -2146,7 +2150,8 @@ fn observed_of(flow: &Flow, error: Option<String>, recorder: Browser) -> Observe
             }
         }
         OutcomeRecording::DropsBlocked => match &last.exchange.response {
-            Some(r) if redirects(r) => Observed::Dropped,
+            Some(r) if redirects(r) && dropped => Observed::Dropped,
+            Some(r) if redirects(r) => Observed::NotObserved,
             Some(_) => Observed::Succeeded,
             None => Observed::NotObserved,
         },

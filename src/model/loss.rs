@@ -100,6 +100,13 @@ impl LossLog {
         log.cut = Some(at);
     }
 
+    /// Whether the input stopped early before `to` (for a question that names no server: an
+    /// export's entry without the server's address).
+    pub(crate) fn cut_reaches(&self, to: Micros) -> bool {
+        let log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
+        log.cut.is_some_and(|c| to >= c)
+    }
+
     #[cfg(test)]
     /// What is kept, oldest first.
     pub(crate) fn entries(&self) -> Vec<Loss> {
