@@ -90,8 +90,11 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// HTTP/2 over TLS 1.3 instead of HTTP/1.1 in clear; the key log goes to this file.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", conflicts_with = "quic_keylog")]
         tls_keylog: Option<String>,
+        /// HTTP/3 over QUIC instead of HTTP/1.1 in clear; the key log goes to this file.
+        #[arg(long, value_name = "FILE")]
+        quic_keylog: Option<String>,
         /// Percent of requests that are no-cors subresource loads (no `Origin`, no preflight)
         /// instead of CORS requests, as in most production traffic.
         #[arg(long, default_value_t = 0, value_name = "PERCENT",
@@ -325,8 +328,17 @@ pub fn main() -> ExitCode {
             bytes,
             seed,
             tls_keylog,
+            quic_keylog,
             non_cors_percent,
-        } => run_generate_pcap(&out, bytes, seed, tls_keylog.as_deref(), non_cors_percent),
+        } => {
+            let keylog = tls_keylog.as_deref().or(quic_keylog.as_deref());
+            let wire = match (&tls_keylog, &quic_keylog) {
+                (Some(_), _) => crate::synth::Wire::H2Tls,
+                (None, Some(_)) => crate::synth::Wire::H3Quic,
+                (None, None) => crate::synth::Wire::Http1,
+            };
+            run_generate_pcap(&out, bytes, seed, (wire, keylog), non_cors_percent)
+        }
         Command::Split {
             shards,
             out,
@@ -356,25 +368,25 @@ fn run_generate_har(out: &str, bytes: u64, seed: u64) -> ExitCode {
     generated(out, result, |(b, n)| format!("{n} entries, {b} bytes"))
 }
 
-/// `generate-pcap`: a synthetic capture of about `bytes` to `out` (`-`: stdout), with its TLS
-/// key log written to `tls_keylog` when given (the capture is then TLS), and
+/// `generate-pcap`: a synthetic capture of about `bytes` to `out` (`-`: stdout) in `wire`'s
+/// protocols, with its key log written to the file given beside it (TLS and QUIC), and
 /// `non_cors_percent` of its requests no-cors subresource loads.
 fn run_generate_pcap(
     out: &str,
     bytes: u64,
     seed: u64,
-    tls_keylog: Option<&str>,
+    (wire, keylog): (crate::synth::Wire, Option<&str>),
     non_cors_percent: u8,
 ) -> ExitCode {
     let spec = crate::synth::PcapSpec {
         seed,
         target_bytes: bytes,
-        tls: tls_keylog.is_some(),
+        wire,
         non_cors_percent,
         ..Default::default()
     };
     let result = write_generated(out, |w| crate::synth::write_pcap(w, &spec));
-    let result = result.and_then(|c| match tls_keylog {
+    let result = result.and_then(|c| match keylog {
         Some(k) => std::fs::write(k, &c.keylog).map(|()| c),
         None => Ok(c),
     });

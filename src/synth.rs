@@ -245,9 +245,9 @@ pub struct PcapSpec {
     pub body_max: usize,
     /// TCP payload per segment.
     pub mss: usize,
-    /// HTTP/2 over TLS 1.3 on port 443 instead of HTTP/1.1 in clear; the secrets go to
-    /// [`PcapCounts::keylog`].
-    pub tls: bool,
+    /// What the requests travel in: HTTP/1.1 in clear, HTTP/2 over TLS 1.3 or HTTP/3 over
+    /// QUIC (both on port 443, their secrets in [`PcapCounts::keylog`]).
+    pub wire: Wire,
     /// Share of requests (percent) that are no-cors subresource loads (images, scripts,
     /// styles: no `Origin`, no preflight) instead of CORS requests: most production traffic
     /// is not cross-origin. 0 keeps the generator's output as it was.
@@ -265,10 +265,22 @@ impl Default for PcapSpec {
             body_min: 2 << 10,
             body_max: 24 << 10,
             mss: 1448,
-            tls: false,
+            wire: Wire::Http1,
             non_cors_percent: 0,
         }
     }
+}
+
+/// The protocols a generated capture's requests travel in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Wire {
+    /// HTTP/1.1 in clear over TCP, on ports 80 and 8080.
+    #[default]
+    Http1,
+    /// HTTP/2 over TLS 1.3 over TCP, on port 443.
+    H2Tls,
+    /// HTTP/3 over QUIC v1, on UDP port 443.
+    H3Quic,
 }
 
 /// What a generated capture holds.
@@ -280,7 +292,7 @@ pub struct PcapCounts {
     /// HTTP requests, preflights included.
     pub requests: u64,
     pub preflights: u64,
-    /// NSS key log of the TLS sessions (with [`PcapSpec::tls`]).
+    /// NSS key log of the TLS sessions or QUIC connections ([`Wire::H2Tls`], [`Wire::H3Quic`]).
     pub keylog: String,
 }
 
@@ -314,7 +326,8 @@ fn server_kind(i: u32) -> ServerKind {
 
 type Addr = ([u8; 4], u16);
 
-/// One TCP connection of a session, with the next sequence number of each side.
+/// One connection of a session: TCP, with the next sequence number of each side (and its TLS
+/// session), or QUIC.
 struct SynConn {
     client: Addr,
     server: Addr,
@@ -322,6 +335,7 @@ struct SynConn {
     sseq: u32,
     open: bool,
     tls: Option<Box<crate::capture::tls::synth::SynTls>>,
+    quic: Option<Box<crate::capture::quic::synth::SynQuic>>,
 }
 
 /// One client talking to one API host over one or two keep-alive connections. Its packets are
@@ -379,8 +393,58 @@ impl PcapGen<'_> {
         &self.filler[start..start + n]
     }
 
+    /// An Ethernet + IPv4 + UDP frame; the UDP checksum is left 0 (none, over IPv4).
+    fn udp_frame(&mut self, src: Addr, dst: Addr, payload: &[u8]) -> Vec<u8> {
+        let mut udp = Vec::with_capacity(8);
+        udp.extend_from_slice(&src.1.to_be_bytes());
+        udp.extend_from_slice(&dst.1.to_be_bytes());
+        udp.extend_from_slice(&(8 + payload.len() as u16).to_be_bytes());
+        udp.extend_from_slice(&[0, 0]);
+        self.ip_frame(src, dst, 17, &udp, payload)
+    }
+
+    /// An Ethernet + IPv4 frame of protocol `proto` with its transport header and payload; the
+    /// IPv4 header checksum is correct.
+    fn ip_frame(
+        &mut self,
+        src: Addr,
+        dst: Addr,
+        proto: u8,
+        transport: &[u8],
+        payload: &[u8],
+    ) -> Vec<u8> {
+        let ip_len = 20 + transport.len() + payload.len();
+        let mut f = Vec::with_capacity(14 + ip_len);
+        let mac = |a: &Addr| [0x02, 0x42, a.0[0], a.0[1], a.0[2], a.0[3]];
+        f.extend_from_slice(&mac(&dst));
+        f.extend_from_slice(&mac(&src));
+        f.extend_from_slice(&[0x08, 0x00]);
+        self.ip_id = self.ip_id.wrapping_add(1);
+        let mut ip = [0u8; 20];
+        ip[0] = 0x45;
+        ip[2..4].copy_from_slice(&(ip_len as u16).to_be_bytes());
+        ip[4..6].copy_from_slice(&self.ip_id.to_be_bytes());
+        ip[6] = 0x40; // don't fragment
+        ip[8] = 64;
+        ip[9] = proto;
+        ip[12..16].copy_from_slice(&src.0);
+        ip[16..20].copy_from_slice(&dst.0);
+        let mut sum: u32 = ip
+            .chunks(2)
+            .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+            .sum();
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        ip[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+        f.extend_from_slice(&ip);
+        f.extend_from_slice(transport);
+        f.extend_from_slice(payload);
+        f
+    }
+
     /// An Ethernet + IPv4 + TCP frame. TCP checksums are left 0, as on a capture taken with
-    /// checksum offload; the IPv4 header checksum is correct.
+    /// checksum offload.
     fn frame(
         &mut self,
         src: Addr,
@@ -400,42 +464,17 @@ impl PcapGen<'_> {
             &[1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 1]
         };
         let tcp_len = 20 + opts.len();
-        let ip_len = 20 + tcp_len + payload.len();
-        let mut f = Vec::with_capacity(14 + ip_len);
-        let mac = |a: &Addr| [0x02, 0x42, a.0[0], a.0[1], a.0[2], a.0[3]];
-        f.extend_from_slice(&mac(&dst));
-        f.extend_from_slice(&mac(&src));
-        f.extend_from_slice(&[0x08, 0x00]);
-        self.ip_id = self.ip_id.wrapping_add(1);
-        let mut ip = [0u8; 20];
-        ip[0] = 0x45;
-        ip[2..4].copy_from_slice(&(ip_len as u16).to_be_bytes());
-        ip[4..6].copy_from_slice(&self.ip_id.to_be_bytes());
-        ip[6] = 0x40; // don't fragment
-        ip[8] = 64;
-        ip[9] = 6;
-        ip[12..16].copy_from_slice(&src.0);
-        ip[16..20].copy_from_slice(&dst.0);
-        let mut sum: u32 = ip
-            .chunks(2)
-            .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
-            .sum();
-        while sum > 0xffff {
-            sum = (sum & 0xffff) + (sum >> 16);
-        }
-        ip[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
-        f.extend_from_slice(&ip);
-        f.extend_from_slice(&src.1.to_be_bytes());
-        f.extend_from_slice(&dst.1.to_be_bytes());
-        f.extend_from_slice(&seq.to_be_bytes());
-        f.extend_from_slice(&(if flags & 0x10 != 0 { ack } else { 0 }).to_be_bytes());
-        f.push(((tcp_len / 4) as u8) << 4);
-        f.push(flags);
-        f.extend_from_slice(&(if syn { 64240u16 } else { 502 }).to_be_bytes());
-        f.extend_from_slice(&[0, 0, 0, 0]);
-        f.extend_from_slice(opts);
-        f.extend_from_slice(payload);
-        f
+        let mut tcp = Vec::with_capacity(tcp_len);
+        tcp.extend_from_slice(&src.1.to_be_bytes());
+        tcp.extend_from_slice(&dst.1.to_be_bytes());
+        tcp.extend_from_slice(&seq.to_be_bytes());
+        tcp.extend_from_slice(&(if flags & 0x10 != 0 { ack } else { 0 }).to_be_bytes());
+        tcp.push(((tcp_len / 4) as u8) << 4);
+        tcp.push(flags);
+        tcp.extend_from_slice(&(if syn { 64240u16 } else { 502 }).to_be_bytes());
+        tcp.extend_from_slice(&[0, 0, 0, 0]);
+        tcp.extend_from_slice(opts);
+        self.ip_frame(src, dst, 6, &tcp, payload)
     }
 
     fn new_session(&mut self) -> Session {
@@ -448,10 +487,10 @@ impl PcapGen<'_> {
         ];
         let server = self.rng.below(u64::from(self.spec.servers.max(1))) as u32;
         let sip = [172, 16, (server >> 8) as u8, 1 + server as u8];
-        let sport = match (self.spec.tls, server % 4 == 1) {
-            (true, _) => 443,
-            (false, true) => 8080,
-            (false, false) => 80,
+        let sport = match (self.spec.wire, server % 4 == 1) {
+            (Wire::Http1, true) => 8080,
+            (Wire::Http1, false) => 80,
+            _ => 443,
         };
         let n_conns = if self.rng.below(3) == 0 { 2 } else { 1 };
         let mut conns = Vec::new();
@@ -466,6 +505,7 @@ impl PcapGen<'_> {
                 sseq: self.rng.next_u64() as u32,
                 open: false,
                 tls: None,
+                quic: None,
             });
             self.counts.connections += 1;
         }
@@ -499,6 +539,9 @@ impl PcapGen<'_> {
     /// Sends `data` from one side in MSS-sized segments; the other side ACKs every second
     /// segment and the last one.
     fn send(&mut self, s: &mut Session, c: usize, from_client: bool, data: &[u8]) {
+        if s.conns[c].quic.is_some() {
+            return self.send_quic(s, c, from_client, data);
+        }
         let wrapped;
         let data = match s.conns[c].tls.as_mut() {
             Some(t) => {
@@ -541,7 +584,55 @@ impl PcapGen<'_> {
         }
     }
 
+    /// Sends `data` from one side over QUIC, a datagram per packet; the other side
+    /// acknowledges every second one and the last.
+    fn send_quic(&mut self, s: &mut Session, c: usize, from_client: bool, data: &[u8]) {
+        let conn = &mut s.conns[c];
+        let (from, to) = if from_client {
+            (conn.client, conn.server)
+        } else {
+            (conn.server, conn.client)
+        };
+        let Some(q) = conn.quic.as_mut() else {
+            return;
+        };
+        let datagrams = q.wrap(from_client, data);
+        let n = datagrams.len();
+        let mut acks = Vec::new();
+        for (i, d) in datagrams.into_iter().enumerate() {
+            let ack = (i % 2 == 1 || i + 1 == n)
+                .then(|| q.ack(!from_client))
+                .flatten();
+            acks.push((d, ack));
+        }
+        for (d, ack) in acks {
+            let f = self.udp_frame(from, to, &d);
+            let gap = self.pause(10, 120);
+            Self::push(s, gap, f);
+            if let Some(a) = ack {
+                let f = self.udp_frame(to, from, &a);
+                let gap = self.pause(30, 300);
+                Self::push(s, gap, f);
+            }
+        }
+    }
+
     fn handshake(&mut self, s: &mut Session, c: usize) {
+        if self.spec.wire == Wire::H3Quic {
+            let rng = &mut self.rng;
+            let o = crate::capture::quic::synth::SynQuic::open(&mut || rng.next_u64());
+            self.counts.keylog.push_str(&o.keylog);
+            let conn = &mut s.conns[c];
+            let (cl, sv) = (conn.client, conn.server);
+            conn.open = true;
+            conn.quic = Some(Box::new(o.quic));
+            let a = self.udp_frame(cl, sv, &o.client_initial);
+            let b = self.udp_frame(sv, cl, &o.server_initial);
+            let rtt = self.pause(300, 3000);
+            Self::push(s, 0, a);
+            Self::push(s, rtt, b);
+            return;
+        }
         let conn = &s.conns[c];
         let (cl, sv, cs, ss) = (conn.client, conn.server, conn.cseq, conn.sseq);
         let a = self.frame(cl, sv, cs, 0, 0x02, &[]);
@@ -555,7 +646,7 @@ impl PcapGen<'_> {
         conn.cseq = cs.wrapping_add(1);
         conn.sseq = ss.wrapping_add(1);
         conn.open = true;
-        if self.spec.tls {
+        if self.spec.wire == Wire::H2Tls {
             let rng = &mut self.rng;
             let o = crate::capture::tls::synth::SynTls::open(&mut || rng.next_u64());
             self.counts.keylog.push_str(&o.keylog);
@@ -573,6 +664,13 @@ impl PcapGen<'_> {
                 continue;
             }
             let (cl, sv, cs, ss) = (conn.client, conn.server, conn.cseq, conn.sseq);
+            if let Some(q) = s.conns[c].quic.as_mut() {
+                let close = q.close();
+                let f = self.udp_frame(cl, sv, &close);
+                let idle = self.pause(1_000, 50_000);
+                Self::push(s, idle, f);
+                continue;
+            }
             let a = self.frame(cl, sv, cs, ss, 0x11, &[]);
             let b = self.frame(sv, cl, ss, cs.wrapping_add(1), 0x11, &[]);
             let d = self.frame(cl, sv, cs.wrapping_add(1), ss.wrapping_add(1), 0x10, &[]);

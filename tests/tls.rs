@@ -205,7 +205,7 @@ fn generated_tls_capture_decodes_completely() {
     let spec = corscope::synth::PcapSpec {
         target_bytes: 2 << 20,
         concurrent: 16,
-        tls: true,
+        wire: corscope::synth::Wire::H2Tls,
         ..Default::default()
     };
     let mut bytes = Vec::new();

@@ -9,6 +9,7 @@
 
 pub(crate) mod frame;
 pub(crate) mod packet;
+pub(crate) mod synth;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 

@@ -452,9 +452,10 @@ pub(crate) fn unprotect(
     })
 }
 
-#[cfg(test)]
 /// Seals a packet as a sender would (RFC 9001 §5.3–5.4), with the keys' own key, IV and
-/// header protection: `header` unprotected, its last `pn_len` bytes the packet number.
+/// header protection: `header` unprotected, its last `pn_len` bytes the packet number, and
+/// the packet long enough for the header protection sample (the generator's and the tests'
+/// packets are).
 pub(crate) fn seal(
     keys: &PacketKeys,
     header: &[u8],
@@ -474,10 +475,15 @@ pub(crate) fn seal(
             Aad::from(header),
             &mut body,
         )
-        .unwrap();
+        // Invariant: ring refuses only payloads past the AEAD's limit (gigabytes).
+        .expect("a packet's payload is within the AEAD's limit");
     let mut p = [header, &body, tag.as_ref()].concat();
     let at = header.len() - pn_len;
-    let mask = keys.hp.new_mask(&p[at + 4..at + 20]).unwrap();
+    // Invariant: the sample is 16 bytes, the length every header protection takes.
+    let mask = keys
+        .hp
+        .new_mask(&p[at + 4..at + 20])
+        .expect("a 16-byte sample");
     p[0] ^= mask[0] & if p[0] & 0x80 != 0 { 0x0f } else { 0x1f };
     for (b, m) in p[at..header.len()].iter_mut().zip(&mask[1..]) {
         *b ^= m;

@@ -29,7 +29,7 @@ pub(crate) struct Opened {
     pub client_finished: Vec<u8>,
 }
 
-fn hex(b: &[u8]) -> String {
+pub(crate) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
@@ -56,7 +56,9 @@ fn literal(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     out.extend_from_slice(value);
 }
 
-fn integer(out: &mut Vec<u8>, mut v: usize, prefix: u8) {
+/// An HPACK (and QPACK) prefixed integer (RFC 7541 §5.1): the low `prefix` bits of the next
+/// byte pushed, then continuation bytes; the caller sets the first byte's high bits.
+pub(crate) fn integer(out: &mut Vec<u8>, mut v: usize, prefix: u8) {
     let max = (1usize << prefix) - 1;
     if v < max {
         out.push(v as u8);
@@ -96,6 +98,72 @@ const DROPPED: [&str; 5] = [
     "upgrade",
 ];
 
+/// The ClientHello and ServerHello handshake messages (type and length included) of a TLS 1.3
+/// session with these randoms, TLS_AES_128_GCM_SHA256 and the ALPN protocol `alpn`.
+pub(crate) fn hellos(
+    client_random: &[u8],
+    server_random: &[u8],
+    alpn: &[u8],
+) -> (Vec<u8>, Vec<u8>) {
+    let mut ch = vec![3, 3];
+    ch.extend_from_slice(client_random);
+    ch.extend_from_slice(&[0, 0, 2, 0x13, 0x01, 1, 0]);
+    // supported_versions (TLS 1.3), then application_layer_protocol_negotiation.
+    let mut ext = vec![0, 43, 0, 3, 2, 3, 4, 0, 16];
+    ext.extend_from_slice(&(alpn.len() as u16 + 3).to_be_bytes());
+    ext.extend_from_slice(&(alpn.len() as u16 + 1).to_be_bytes());
+    ext.push(alpn.len() as u8);
+    ext.extend_from_slice(alpn);
+    ch.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+    ch.extend_from_slice(&ext);
+    let mut sh = vec![3, 3];
+    sh.extend_from_slice(server_random);
+    sh.extend_from_slice(&[0, 0x13, 0x01, 0]);
+    let ext = [0, 43, 0, 2, 3, 4];
+    sh.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+    sh.extend_from_slice(&ext);
+    (handshake_msg(1, &ch), handshake_msg(2, &sh))
+}
+
+/// An HTTP/1.1 message as the generator writes it, as HTTP/2 and HTTP/3 carry it: its
+/// pseudo-header fields, then its fields (lowercase names, without those the two forbid), and
+/// its body as it is (chunked framing included: only its size matters here).
+pub(crate) fn message_fields(from_client: bool, msg: &[u8]) -> (Vec<(String, String)>, &[u8]) {
+    let head_end = msg
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(msg.len(), |p| p + 4);
+    let (head, body) = msg.split_at(head_end);
+    let text = String::from_utf8_lossy(head);
+    let mut lines = text.split("\r\n");
+    let start = lines.next().unwrap_or("");
+    let mut fields = Vec::new();
+    let mut pseudo = |n: &str, v: &str| fields.push((n.to_string(), v.to_string()));
+    if from_client {
+        let mut parts = start.split(' ');
+        let (method, path) = (parts.next().unwrap_or("GET"), parts.next().unwrap_or("/"));
+        let host = text
+            .split("\r\n")
+            .find_map(|l| l.strip_prefix("Host: "))
+            .unwrap_or("localhost");
+        pseudo(":method", method);
+        pseudo(":scheme", "https");
+        pseudo(":authority", host);
+        pseudo(":path", path);
+    } else {
+        pseudo(":status", start.split(' ').nth(1).unwrap_or("200"));
+    }
+    for line in lines {
+        if let Some((n, v)) = line.split_once(':') {
+            let n = n.trim().to_ascii_lowercase();
+            if !DROPPED.contains(&n.as_str()) {
+                fields.push((n, v.trim().to_string()));
+            }
+        }
+    }
+    (fields, body)
+}
+
 impl SynTls {
     /// A new session; `random` gives the ClientHello random and the traffic secrets.
     pub(crate) fn open(random: &mut dyn FnMut() -> u64) -> Opened {
@@ -119,20 +187,9 @@ impl SynTls {
             .zip(&secrets)
             .map(|(l, sec)| format!("{l} {} {}\n", hex(&cr), hex(sec)))
             .collect();
-        let mut ch = vec![3, 3];
-        ch.extend_from_slice(&cr);
-        ch.extend_from_slice(&[0, 0, 2, 0x13, 0x01, 1, 0]);
-        let ext = [0, 43, 0, 3, 2, 3, 4, 0, 16, 0, 5, 0, 3, 2, b'h', b'2'];
-        ch.extend_from_slice(&(ext.len() as u16).to_be_bytes());
-        ch.extend_from_slice(&ext);
-        let client_hello = plain_record(HANDSHAKE, &handshake_msg(1, &ch));
-        let mut sh = vec![3, 3];
-        sh.extend_from_slice(&sr);
-        sh.extend_from_slice(&[0, 0x13, 0x01, 0]);
-        let ext = [0, 43, 0, 2, 3, 4];
-        sh.extend_from_slice(&(ext.len() as u16).to_be_bytes());
-        sh.extend_from_slice(&ext);
-        let mut server_flight = plain_record(HANDSHAKE, &handshake_msg(2, &sh));
+        let (ch, sh) = hellos(&cr, &sr, b"h2");
+        let client_hello = plain_record(HANDSHAKE, &ch);
+        let mut server_flight = plain_record(HANDSHAKE, &sh);
         let mut shs = DirKeys::tls13(s, &secrets[1]);
         let ee = [0, 9, 0, 16, 0, 5, 0, 3, 2, b'h', b'2'];
         let mut flight = handshake_msg(8, &ee);
@@ -159,27 +216,13 @@ impl SynTls {
     /// TLS records. The body is carried as it is (chunked framing included: only its size
     /// matters here).
     pub(crate) fn wrap(&mut self, from_client: bool, msg: &[u8]) -> Vec<u8> {
-        let head_end = msg
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .map_or(msg.len(), |p| p + 4);
-        let (head, body) = msg.split_at(head_end);
-        let text = String::from_utf8_lossy(head);
-        let mut lines = text.split("\r\n");
-        let start = lines.next().unwrap_or("");
+        let (fields, body) = message_fields(from_client, msg);
         let mut block = Vec::new();
+        for (n, v) in &fields {
+            literal(&mut block, n.as_bytes(), v.as_bytes());
+        }
         let mut h2 = Vec::new();
         let stream = if from_client {
-            let mut parts = start.split(' ');
-            let (method, path) = (parts.next().unwrap_or("GET"), parts.next().unwrap_or("/"));
-            let host = text
-                .split("\r\n")
-                .find_map(|l| l.strip_prefix("Host: "))
-                .unwrap_or("localhost");
-            literal(&mut block, b":method", method.as_bytes());
-            literal(&mut block, b":scheme", b"https");
-            literal(&mut block, b":authority", host.as_bytes());
-            literal(&mut block, b":path", path.as_bytes());
             if !self.preface_sent {
                 self.preface_sent = true;
                 h2.extend_from_slice(PREFACE);
@@ -190,18 +233,8 @@ impl SynTls {
             self.waiting.push_back(s);
             s
         } else {
-            let status = start.split(' ').nth(1).unwrap_or("200");
-            literal(&mut block, b":status", status.as_bytes());
             self.waiting.pop_front().unwrap_or(1)
         };
-        for line in lines {
-            if let Some((n, v)) = line.split_once(':') {
-                let n = n.trim().to_ascii_lowercase();
-                if !DROPPED.contains(&n.as_str()) {
-                    literal(&mut block, n.as_bytes(), v.trim().as_bytes());
-                }
-            }
-        }
         let end_stream = if body.is_empty() {
             frame::END_STREAM
         } else {
