@@ -152,7 +152,16 @@ const MAX_RANGES: usize = 4096;
 
 impl Ranges {
     fn insert(&mut self, mut lo: u64, mut hi: u64) {
-        let mut absorbed = Vec::new();
+        // The usual case in place: the next packet number, or an acknowledgment of what is
+        // already known, meets the last range starting at or below it (no range starts
+        // between that one and `hi + 1`, so widening it overlaps none).
+        if let Some((&start, end)) = self.0.range_mut(..=hi.saturating_add(1)).next_back() {
+            if start <= lo && end.saturating_add(1) >= lo {
+                *end = (*end).max(hi);
+                return;
+            }
+        }
+        let mut absorbed = smallvec::SmallVec::<[u64; 4]>::new();
         for (&s, &e) in self.0.range(..=hi.saturating_add(1)).rev() {
             if e.saturating_add(1) < lo {
                 break;
@@ -285,6 +294,11 @@ pub(crate) struct QuicConn {
     failed: u64,
     /// The time of the client's latest unread bytes (`Micros::MIN` before any).
     unread_since: Micros,
+    /// A side closed the connection (CONNECTION_CLOSE): nothing but its closing packets is
+    /// still to come.
+    closed: bool,
+    /// The buffer 1-RTT packets are decrypted in.
+    scratch: Vec<u8>,
 }
 
 impl QuicConn {
@@ -320,7 +334,14 @@ impl QuicConn {
             floor: [0; 4],
             failed: 0,
             unread_since: Micros::MIN,
+            closed: false,
+            scratch: Vec::new(),
         }
+    }
+
+    /// Whether a side closed the connection (see [`QuicConn::closed`]'s field).
+    pub(crate) fn closed(&self) -> bool {
+        self.closed
     }
 
     /// Bytes held: datagrams waiting for keys, stream data out of order, HTTP/3 state.
@@ -803,8 +824,11 @@ impl QuicConn {
             return Opened::NoKeysYet;
         };
         // The header protection key is the same for every key generation: the unmasked Key
-        // Phase bit picks the generation (RFC 9001 §6).
-        let mut copy = bytes.to_vec();
+        // Phase bit picks the generation (RFC 9001 §6). Decrypted in a buffer the connection
+        // keeps (a fresh one per packet cost an allocation and its page faults).
+        let mut copy = std::mem::take(&mut self.scratch);
+        copy.clear();
+        copy.extend_from_slice(bytes);
         let opened = packet::remove_header_protection(&mut copy, hdr, &keys.cur, largest)
             .ok()
             .and_then(|un| {
@@ -843,6 +867,7 @@ impl QuicConn {
                 break;
             }
         }
+        self.scratch = copy;
         Opened::Read
     }
 
@@ -920,8 +945,10 @@ impl QuicConn {
                     s.reset = Some(final_size);
                 }
             }
-            // CONNECTION_CLOSE ends nothing here: a disordered capture can show packets sent
-            // before it after it, and the end of the capture or the idle timeout flushes.
+            // CONNECTION_CLOSE ends nothing at once: a disordered capture can show packets
+            // sent before it after it. The table flushes the connection once it has been
+            // quiet for a moment after it (`closed`).
+            Frame::ConnectionClose => self.closed = true,
             _ => {}
         }
         if h3.is_stopped() {
