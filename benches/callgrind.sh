@@ -2,7 +2,8 @@
 # Instruction counts per packet (README "Performance"): machine-independent figures beside
 # the wall times of benches/compare.sh.
 #   benches/callgrind.sh [WORKDIR]      (default WORKDIR: target/compare, files are reused)
-# Generates a ~20 MB plain-HTTP capture, the same size of HTTP/2 over TLS 1.3, and a plain one
+# Generates a ~20 MB plain-HTTP capture, the same size of HTTP/2 over TLS 1.3 and of HTTP/3 over
+# QUIC (`--quic-keylog`), and a plain one
 # whose requests are 90 % no-cors subresource loads (`--non-cors-percent 90`, as most production
 # traffic is not cross-origin), all seed 1, runs
 # `corscope analyze --format ndjson --jobs 1` on each under `valgrind --tool=callgrind`, and
@@ -23,6 +24,7 @@ mkdir -p "$W"
 [ -s "$W/cap20.pcap" ] || "$BIN" generate-pcap "$W/cap20.pcap" --bytes 20000000 --seed 1
 [ -s "$W/tls20.pcap" ] || "$BIN" generate-pcap "$W/tls20.pcap" --bytes 20000000 --seed 1 --tls-keylog "$W/tls20.keys"
 [ -s "$W/noncors20.pcap" ] || "$BIN" generate-pcap "$W/noncors20.pcap" --bytes 20000000 --seed 1 --non-cors-percent 90
+[ -s "$W/h320.pcap" ] || "$BIN" generate-pcap "$W/h320.pcap" --bytes 20000000 --seed 1 --quic-keylog "$W/h320.keys"
 
 # Folds callgrind_annotate's per-file lines into functions: "share name" of the TOP largest.
 fold() {
@@ -46,11 +48,12 @@ for name, n in agg.most_common(int(sys.argv[1])):
 
 echo "| capture | packets | records | instructions | per packet | per byte | per record |"
 echo "|---|---|---|---|---|---|---|"
-for kind in plain tls noncors; do
+for kind in plain tls noncors quic; do
   case $kind in
     plain) f="$W/cap20.pcap" keys=() ;;
     tls) f="$W/tls20.pcap" keys=(--keylog "$W/tls20.keys") ;;
     noncors) f="$W/noncors20.pcap" keys=() ;;
+    quic) f="$W/h320.pcap" keys=(--keylog "$W/h320.keys") ;;
   esac
   valgrind --tool=callgrind --callgrind-out-file="$W/cg.$kind.out" "$BIN" analyze "$f" "${keys[@]}" \
     --format ndjson --jobs 1 > "$W/cg.$kind.ndjson" 2> "$W/cg.$kind.err" || true # exit 1: findings
@@ -69,7 +72,7 @@ print(f"| {kind} ({size / 1e6:.0f} MB) | {packets:,} | {records:,} | {ir / 1e6:,
       f" | {ir / size:.1f} | {ir / records:,.0f} |")
 EOF
 done
-for kind in plain tls noncors; do
+for kind in plain tls noncors quic; do
   echo
   echo "Top functions by own instructions, $kind:"
   echo

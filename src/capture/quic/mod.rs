@@ -45,7 +45,8 @@ const GSO_SIZES: [usize; 7] = [1200, 1232, 1252, 1280, 1350, 1452, 1472];
 const MAX_STREAMS: usize = 4096;
 
 /// One direction's 0-RTT or 1-RTT keys: the current generation, the next (RFC 9001 §6: a
-/// flipped key phase bit), and the previous (packets reordered across an update).
+/// flipped key phase bit; derived when a packet first needs it, as most connections never
+/// update), and the previous (packets reordered across an update).
 #[derive(Debug)]
 struct AppKeys {
     cur: PacketKeys,
@@ -57,7 +58,7 @@ struct AppKeys {
 impl AppKeys {
     fn new(keys: PacketKeys) -> Self {
         AppKeys {
-            next: keys.next(),
+            next: None,
             cur: keys,
             prev: None,
             phase: false,
@@ -67,7 +68,6 @@ impl AppKeys {
     /// The next generation opened a packet: it becomes current.
     fn update(&mut self) {
         if let Some(next) = self.next.take() {
-            self.next = next.next();
             self.prev = Some(std::mem::replace(&mut self.cur, next));
             self.phase = !self.phase;
         }
@@ -838,6 +838,9 @@ impl QuicConn {
                 }
                 // Flipped: the next generation (a key update), or a packet from before the
                 // last update that arrived late. Each try spoils the copy it decrypts.
+                if keys.next.is_none() {
+                    keys.next = keys.cur.next();
+                }
                 let fresh = copy.clone();
                 if let Some(payload) = keys
                     .next
