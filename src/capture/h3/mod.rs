@@ -10,6 +10,10 @@ pub(crate) mod qpack;
 
 use std::collections::{HashMap, HashSet};
 
+/// The hasher of the per-stream maps: foldhash with a random seed (stream ids are the peer's
+/// choice; SipHash cost a few percent of reading HTTP/3, see `quic::Streams`).
+type Seeded = foldhash::fast::RandomState;
+
 use crate::diag::WarnKind;
 use crate::model::Headers;
 
@@ -59,16 +63,16 @@ pub(crate) struct H3Conn {
     heads: Heads,
     /// Per direction: the decoder of the fields that side encodes.
     qpack: [qpack::Decoder; 2],
-    uni: HashMap<(u64, Dir), Uni>,
+    uni: HashMap<(u64, Dir), Uni, Seeded>,
     /// Request streams' frame readers, per stream and direction.
-    requests: HashMap<(u64, Dir), FrameReader>,
+    requests: HashMap<(u64, Dir), FrameReader, Seeded>,
     blocked: Vec<Blocked>,
     /// Request streams whose request head was read (recent ones, see
     /// [`REMEMBERED_REQUESTS`]), and the highest.
-    requested: HashSet<u64>,
+    requested: HashSet<u64, Seeded>,
     highest_request: u64,
     /// Response heads read before their request's, by stream, in order.
-    early: HashMap<u64, Vec<(Headers, PacketMeta)>>,
+    early: HashMap<u64, Vec<(Headers, PacketMeta)>, Seeded>,
     stopped: bool,
 }
 
@@ -82,12 +86,12 @@ impl H3Conn {
                 qpack::Decoder::new(MAX_TABLE),
                 qpack::Decoder::new(MAX_TABLE),
             ],
-            uni: HashMap::new(),
-            requests: HashMap::new(),
+            uni: HashMap::default(),
+            requests: HashMap::default(),
             blocked: Vec::new(),
-            requested: HashSet::new(),
+            requested: HashSet::default(),
             highest_request: 0,
-            early: HashMap::new(),
+            early: HashMap::default(),
             stopped: false,
         }
     }
