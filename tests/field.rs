@@ -18,7 +18,8 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn records(name: &str, bytes: Vec<u8>) -> Vec<Record> {
+/// Every record of an input (`--all`), and its report.
+fn analyze(name: &str, bytes: Vec<u8>) -> (Vec<Record>, InputReport) {
     let input = corscope::input::from_reader(Arc::from(name), Box::new(Cursor::new(bytes)))
         .expect("a readable input");
     let opts = Options {
@@ -27,6 +28,11 @@ fn records(name: &str, bytes: Vec<u8>) -> Vec<Record> {
     };
     let mut out = Vec::new();
     let report = analyze_input(input, &opts, &mut |r| out.push(r), InputReport::default());
+    (out, report)
+}
+
+fn records(name: &str, bytes: Vec<u8>) -> Vec<Record> {
+    let (out, report) = analyze(name, bytes);
     assert!(report.error.is_none(), "{name}: {:?}", report.error);
     out
 }
@@ -292,17 +298,7 @@ fn entries_without_a_start_pair_with_their_neighbours() {
 fn a_cut_chrome_har_export_reads_no_absence_past_the_cut_as_a_block() {
     let path = "tests/data/chromium/chrome-har.har";
     let whole = std::fs::read(root().join(path)).unwrap();
-    let run = |bytes: Vec<u8>| -> (Vec<Record>, InputReport) {
-        let input = corscope::input::from_reader(Arc::from(path), Box::new(Cursor::new(bytes)))
-            .expect("a readable input");
-        let opts = Options {
-            all: true,
-            ..Options::default()
-        };
-        let mut out = Vec::new();
-        let report = analyze_input(input, &opts, &mut |r| out.push(r), InputReport::default());
-        (out, report)
-    };
+    let run = |bytes: Vec<u8>| analyze(path, bytes);
     // Per request (method, URL, origin): each browser's verdict and reason.
     let decided = |recs: &[Record]| -> Vec<(String, [String; 3])> {
         recs.iter()

@@ -10,6 +10,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
+#[path = "common/generated.rs"]
+mod generated;
+
 const DIR: &str = "tests/data/quic";
 
 /// (capture, key log or none when the capture embeds it, the browser's outcomes' file stem)
@@ -521,57 +524,22 @@ fn gso_batches_read_as_their_datagrams() {
 /// key log every connection is counted and nothing is read.
 #[test]
 fn generated_http3_capture_decodes_completely() {
-    use corscope::capture::tls::KeyLog;
-    use corscope::capture::{read_capture, CaptureOptions};
-    use corscope::diag::{Diagnostics, WarnKind};
-    use std::io::Cursor;
-    use std::sync::Arc;
-
-    let spec = corscope::synth::PcapSpec {
-        target_bytes: 2 << 20,
-        concurrent: 16,
-        wire: corscope::synth::Wire::H3Quic,
-        ..Default::default()
-    };
-    let mut bytes = Vec::new();
-    let counts = corscope::synth::write_pcap(&mut bytes, &spec).expect("generated");
-    assert!(counts.requests > 20);
-    let run_with = |keys: KeyLog| {
-        let opts = CaptureOptions {
-            keylog: Arc::new(keys),
-            ..CaptureOptions::default()
-        };
-        let (mut n, mut answered) = (0u64, 0u64);
-        let mut diag = Diagnostics::new();
-        let stats = read_capture(
-            Box::new(Cursor::new(bytes.clone())),
-            Arc::from("gen"),
-            &opts,
-            &mut |ex| {
-                n += 1;
-                answered += u64::from(ex.response.is_some());
-                assert!(
-                    ex.request.url.starts_with("https://api"),
-                    "{}",
-                    ex.request.url
-                );
-            },
-            &mut diag,
-        )
-        .expect("read");
-        (n, answered, diag, stats.quic_encrypted)
-    };
-    let keys = KeyLog::default();
-    assert!(keys.add_text(&counts.keylog).used > 0);
-    let (n, answered, diag, encrypted) = run_with(keys);
-    assert_eq!((n, answered), (counts.requests, counts.requests));
-    assert!(diag.is_empty(), "{:?}", diag.counts().collect::<Vec<_>>());
-    assert_eq!(encrypted, 0);
-    let (n, _, diag, encrypted) = run_with(KeyLog::default());
-    assert_eq!(n, 0);
+    use corscope::diag::WarnKind;
+    let (bytes, counts) = generated::capture(corscope::synth::Wire::H3Quic);
+    let r = generated::read(&bytes, &counts.keylog);
+    assert_eq!((r.requests, r.answered), (counts.requests, counts.requests));
+    assert!(
+        r.diag.is_empty(),
+        "{:?}",
+        r.diag.counts().collect::<Vec<_>>()
+    );
+    assert_eq!(r.stats.quic_encrypted, 0);
+    let r = generated::read(&bytes, "");
+    assert_eq!(r.requests, 0);
     // Every connection that was opened (a session's second one may stay unused).
+    let encrypted = r.stats.quic_encrypted;
     assert!(encrypted > 0 && encrypted <= counts.connections);
-    assert_eq!(diag.count(WarnKind::QuicNotAnalysed), encrypted);
+    assert_eq!(r.diag.count(WarnKind::QuicNotAnalysed), encrypted);
 
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let (capture, keylog) = (tmp.join("gen-h3.pcap"), tmp.join("gen-h3.keylog.txt"));

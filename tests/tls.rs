@@ -15,6 +15,9 @@ use corscope::capture::{read_capture, CaptureOptions};
 use corscope::diag::{Diagnostics, WarnKind};
 use corscope::model::Exchange;
 
+#[path = "common/generated.rs"]
+mod generated;
+
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/tls")
@@ -202,47 +205,20 @@ fn a_lost_packet_stops_its_connection_and_nothing_wrong_comes_out() {
 /// request it wrote, with its key log; without it, to none.
 #[test]
 fn generated_tls_capture_decodes_completely() {
-    let spec = corscope::synth::PcapSpec {
-        target_bytes: 2 << 20,
-        concurrent: 16,
-        wire: corscope::synth::Wire::H2Tls,
-        ..Default::default()
-    };
-    let mut bytes = Vec::new();
-    let counts = corscope::synth::write_pcap(&mut bytes, &spec).unwrap();
-    assert!(counts.requests > 20);
-    let keys = KeyLog::default();
-    assert!(keys.add_text(&counts.keylog).used > 0);
-    let run_with = |keys: KeyLog| {
-        let opts = CaptureOptions {
-            keylog: Arc::new(keys),
-            ..CaptureOptions::default()
-        };
-        let mut n = 0u64;
-        let mut answered = 0u64;
-        let mut diag = Diagnostics::new();
-        read_capture(
-            Box::new(Cursor::new(bytes.clone())),
-            Arc::from("gen"),
-            &opts,
-            &mut |ex| {
-                n += 1;
-                answered += u64::from(ex.response.is_some());
-                assert!(ex.request.url.starts_with("https://api"));
-            },
-            &mut diag,
-        )
-        .unwrap();
-        (n, answered, diag)
-    };
-    let (n, answered, diag) = run_with(keys);
-    assert_eq!((n, answered), (counts.requests, counts.requests));
-    assert!(diag.is_empty(), "{:?}", diag.counts().collect::<Vec<_>>());
-    let (n, _, diag) = run_with(KeyLog::default());
-    assert_eq!(n, 0);
+    let (bytes, counts) = generated::capture(corscope::synth::Wire::H2Tls);
+    let r = generated::read(&bytes, &counts.keylog);
+    assert_eq!((r.requests, r.answered), (counts.requests, counts.requests));
+    assert!(
+        r.diag.is_empty(),
+        "{:?}",
+        r.diag.counts().collect::<Vec<_>>()
+    );
+    let r = generated::read(&bytes, "");
+    assert_eq!(r.requests, 0);
     // Every connection that was opened (a session's second connection may stay unused).
-    let encrypted = diag.count(WarnKind::TlsEncrypted);
+    let encrypted = r.diag.count(WarnKind::TlsEncrypted);
     assert!(encrypted > 0 && encrypted <= counts.connections);
+    assert_eq!(r.stats.tls_connections, encrypted);
 }
 
 /// Chromium's HTTP/2 connections show the credentials mode (`PrivacyMode` is in its session

@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use super::packet::{seal, PacketKeys, VERSION_1};
 use crate::capture::h3::frame::{CONTROL, DATA, HEADERS, SETTINGS};
 use crate::capture::tls::keys::suite;
-use crate::capture::tls::synth::{hellos, hex, integer, message_fields};
+use crate::capture::tls::synth::{hellos, integer, keylog_lines, message_fields, random_bytes};
 
 /// Stream bytes per packet: datagrams stay under 1,252 bytes, as Chromium's do.
 const STREAM_CHUNK: usize = 1200;
@@ -118,26 +118,11 @@ fn crypto(out: &mut Vec<u8>, data: &[u8]) {
 impl SynQuic {
     /// A new connection; `random` gives the IDs, the ClientHello random and the secrets.
     pub(crate) fn open(random: &mut dyn FnMut() -> u64) -> Opened {
-        let mut bytes = |n: usize| -> Vec<u8> {
-            (0..n.div_ceil(8))
-                .flat_map(|_| random().to_be_bytes())
-                .take(n)
-                .collect()
-        };
+        let mut bytes = |n: usize| random_bytes(random, n);
         let (cr, sr) = (bytes(32), bytes(32));
         let (dcid, client_cid, server_cid) = (bytes(CID_LEN), bytes(CID_LEN), bytes(CID_LEN));
         let secrets: Vec<Vec<u8>> = (0..4).map(|_| bytes(32)).collect();
-        let labels = [
-            "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
-            "SERVER_HANDSHAKE_TRAFFIC_SECRET",
-            "CLIENT_TRAFFIC_SECRET_0",
-            "SERVER_TRAFFIC_SECRET_0",
-        ];
-        let keylog = labels
-            .iter()
-            .zip(&secrets)
-            .map(|(l, s)| format!("{l} {} {}\n", hex(&cr), hex(s)))
-            .collect();
+        let keylog = keylog_lines(&cr, &secrets);
         let (ch, sh) = hellos(&cr, &sr, b"h3");
         // Invariant: version 1 has Initial salts and labels, the suite is in the table, and the
         // secrets are SHA-256 long, so every key below exists.

@@ -29,7 +29,7 @@ pub(crate) struct Opened {
     pub client_finished: Vec<u8>,
 }
 
-pub(crate) fn hex(b: &[u8]) -> String {
+fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
@@ -164,29 +164,38 @@ pub(crate) fn message_fields(from_client: bool, msg: &[u8]) -> (Vec<(String, Str
     (fields, body)
 }
 
+/// `n` bytes drawn from `random`, eight at a time.
+pub(crate) fn random_bytes(random: &mut dyn FnMut() -> u64, n: usize) -> Vec<u8> {
+    (0..n.div_ceil(8))
+        .flat_map(|_| random().to_be_bytes())
+        .take(n)
+        .collect()
+}
+
+/// The key log lines of a generated TLS 1.3 session: its four traffic secrets (the client's
+/// and the server's handshake, then application secrets) under its ClientHello random.
+pub(crate) fn keylog_lines(client_random: &[u8], secrets: &[Vec<u8>]) -> String {
+    let labels = [
+        "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+        "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+        "CLIENT_TRAFFIC_SECRET_0",
+        "SERVER_TRAFFIC_SECRET_0",
+    ];
+    labels
+        .iter()
+        .zip(secrets)
+        .map(|(l, s)| format!("{l} {} {}\n", hex(client_random), hex(s)))
+        .collect()
+}
+
 impl SynTls {
     /// A new session; `random` gives the ClientHello random and the traffic secrets.
     pub(crate) fn open(random: &mut dyn FnMut() -> u64) -> Opened {
-        let mut bytes = |n: usize| -> Vec<u8> {
-            (0..n.div_ceil(8))
-                .flat_map(|_| random().to_be_bytes())
-                .take(n)
-                .collect()
-        };
+        let mut bytes = |n: usize| random_bytes(random, n);
         let (cr, sr) = (bytes(32), bytes(32));
         let secrets: Vec<Vec<u8>> = (0..4).map(|_| bytes(32)).collect();
         let s = suite(0x1301, true).expect("TLS_AES_128_GCM_SHA256 is in the table");
-        let labels = [
-            "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
-            "SERVER_HANDSHAKE_TRAFFIC_SECRET",
-            "CLIENT_TRAFFIC_SECRET_0",
-            "SERVER_TRAFFIC_SECRET_0",
-        ];
-        let keylog = labels
-            .iter()
-            .zip(&secrets)
-            .map(|(l, sec)| format!("{l} {} {}\n", hex(&cr), hex(sec)))
-            .collect();
+        let keylog = keylog_lines(&cr, &secrets);
         let (ch, sh) = hellos(&cr, &sr, b"h2");
         let client_hello = plain_record(HANDSHAKE, &ch);
         let mut server_flight = plain_record(HANDSHAKE, &sh);
