@@ -1224,4 +1224,58 @@ mod tests {
             assert!(out.diag.is_empty(), "{:?}", out.diag);
         }
     }
+
+    /// A server refusing a connection in its Initial (CONNECTION_CLOSE there, RFC 9000
+    /// §10.2.3): the connection leaves after the grace as one closed later does.
+    #[test]
+    fn a_connection_refused_in_its_handshake_leaves_after_the_grace() {
+        use crate::capture::quic::packet::{PacketKeys, VERSION_1};
+        use crate::capture::quic::synth::initial;
+        let mut seed = 11u64;
+        let mut rng = move || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            seed
+        };
+        let opened = SynQuic::open(&mut rng);
+        // The client's first Initial: its Destination ID (the Initial keys) and Source ID.
+        let ci = &opened.client_initial;
+        let dcid = &ci[6..6 + usize::from(ci[5])];
+        let at = 6 + dcid.len();
+        let scid = &ci[at + 1..at + 1 + usize::from(ci[at])];
+        let keys = PacketKeys::initial(VERSION_1, dcid, false).expect("v1 keys");
+        // CONNECTION_CLOSE: error 0x0a (PROTOCOL_VIOLATION), frame type 0, no reason.
+        let refusal = initial(&keys, scid, &[7; 8], &[0x1c, 0x0a, 0, 0], None);
+        let mut table = ConnTable::new(Arc::from("t"), &CaptureOptions::default());
+        let end = |ip: u8, port: u16| Endpoint {
+            ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, ip)),
+            port,
+        };
+        let (client, server) = (end(1, 50000), end(2, 443));
+        let (mut diag, mut stats) = (Diagnostics::new(), CaptureStats::default());
+        let (mut exchanges, mut losses) = (Vec::new(), Vec::new());
+        let mut out = Out {
+            diag: &mut diag,
+            stats: &mut stats,
+            exchanges: &mut exchanges,
+            losses: &mut losses,
+        };
+        for (i, (src, dst, payload)) in [(client, server, ci), (server, client, &refusal)]
+            .into_iter()
+            .enumerate()
+        {
+            let meta = PacketMeta {
+                number: i as u64 + 1,
+                offset: 0,
+                ts: 1_000_000 + i as Micros * 1000,
+            };
+            let udp = Udp {
+                src,
+                dst,
+                payload,
+                opens: true,
+            };
+            table.process_quic(&udp, &meta, &mut out);
+        }
+        assert_eq!(table.idle_at(1_001_000 + CLOSE_GRACE_US + 1).len(), 1);
+    }
 }

@@ -687,6 +687,9 @@ impl QuicConn {
                 if !ok {
                     self.crypto[dir].drop_ahead();
                 }
+            } else if let Frame::ConnectionClose = f {
+                // Refused or failed in its handshake: it leaves as a closed one does.
+                self.closed = true;
             }
         }
         for (kind, body) in messages {

@@ -83,7 +83,7 @@ fn qpack_literal(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
 
 /// An Initial packet (RFC 9000 §17.2.2) with a two-byte packet number; `pad_to`: the datagram
 /// size PADDING frames bring it to.
-fn initial(
+pub(crate) fn initial(
     keys: &PacketKeys,
     dcid: &[u8],
     scid: &[u8],
