@@ -1146,9 +1146,77 @@ fn close(live: &mut Option<Box<Live>>, meta: &PacketMeta, pool: &mut Pool, ctx: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::quic::synth::SynQuic;
+    use crate::capture::quic::synth::{Opened, SynQuic};
     use crate::capture::tcp::Endpoint;
     use std::net::{IpAddr, Ipv4Addr};
+
+    /// What the table reports into, owned by a test.
+    struct Sink {
+        diag: Diagnostics,
+        stats: CaptureStats,
+        exchanges: Vec<super::super::Finished>,
+        losses: Vec<crate::model::loss::Loss>,
+    }
+
+    impl Sink {
+        fn new() -> Self {
+            Sink {
+                diag: Diagnostics::new(),
+                stats: CaptureStats::default(),
+                exchanges: Vec::new(),
+                losses: Vec::new(),
+            }
+        }
+
+        fn out(&mut self) -> Out<'_> {
+            Out {
+                diag: &mut self.diag,
+                stats: &mut self.stats,
+                exchanges: &mut self.exchanges,
+                losses: &mut self.losses,
+            }
+        }
+    }
+
+    /// A generated QUIC connection, its randomness from `seed`.
+    fn opened(mut seed: u64) -> Opened {
+        SynQuic::open(&mut move || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            seed
+        })
+    }
+
+    /// Gives the table datagrams (from the client, or not) between 10.0.0.1:50000 and
+    /// 10.0.0.2:443, a millisecond apart from 1 s on; the time of the last.
+    fn feed(table: &mut ConnTable, datagrams: &[(bool, &[u8])], sink: &mut Sink) -> Micros {
+        let end = |ip: u8, port: u16| Endpoint {
+            ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, ip)),
+            port,
+        };
+        let (client, server) = (end(1, 50000), end(2, 443));
+        let mut last = 0;
+        for (i, &(from_client, payload)) in datagrams.iter().enumerate() {
+            let (src, dst) = if from_client {
+                (client, server)
+            } else {
+                (server, client)
+            };
+            let meta = PacketMeta {
+                number: i as u64 + 1,
+                offset: 0,
+                ts: 1_000_000 + i as Micros * 1000,
+            };
+            last = meta.ts;
+            let udp = Udp {
+                src,
+                dst,
+                payload,
+                opens: true,
+            };
+            table.process_quic(&udp, &meta, &mut sink.out());
+        }
+        last
+    }
 
     /// A generated QUIC connection (handshake, one request and its response), closed by its
     /// client or not: a closed one is idle for the sweep once quiet for [`CLOSE_GRACE_US`],
@@ -1156,12 +1224,7 @@ mod tests {
     #[test]
     fn closed_quic_connections_leave_after_a_grace() {
         for close in [true, false] {
-            let mut seed = 7u64;
-            let mut rng = move || {
-                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-                seed
-            };
-            let opened = SynQuic::open(&mut rng);
+            let opened = opened(7);
             let keys = crate::capture::tls::KeyLog::default();
             keys.add_text(&opened.keylog);
             let opts = CaptureOptions {
@@ -1169,11 +1232,6 @@ mod tests {
                 ..CaptureOptions::default()
             };
             let mut table = ConnTable::new(Arc::from("t"), &opts);
-            let end = |ip: u8, port: u16| Endpoint {
-                ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, ip)),
-                port,
-            };
-            let (client, server) = (end(1, 50000), end(2, 443));
             let mut q = opened.quic;
             let mut datagrams = vec![
                 (true, opened.client_initial),
@@ -1186,42 +1244,17 @@ mod tests {
             if close {
                 datagrams.push((true, q.close()));
             }
-            let (mut diag, mut stats) = (Diagnostics::new(), CaptureStats::default());
-            let (mut exchanges, mut losses) = (Vec::new(), Vec::new());
-            let mut out = Out {
-                diag: &mut diag,
-                stats: &mut stats,
-                exchanges: &mut exchanges,
-                losses: &mut losses,
-            };
-            let mut last = 0;
-            for (i, (from_client, payload)) in datagrams.iter().enumerate() {
-                let (src, dst) = if *from_client {
-                    (client, server)
-                } else {
-                    (server, client)
-                };
-                let meta = PacketMeta {
-                    number: i as u64 + 1,
-                    offset: 0,
-                    ts: 1_000_000 + i as Micros * 1000,
-                };
-                last = meta.ts;
-                let udp = Udp {
-                    src,
-                    dst,
-                    payload,
-                    opens: true,
-                };
-                table.process_quic(&udp, &meta, &mut out);
-            }
+            let datagrams: Vec<(bool, &[u8])> =
+                datagrams.iter().map(|(c, d)| (*c, d.as_slice())).collect();
+            let mut sink = Sink::new();
+            let last = feed(&mut table, &datagrams, &mut sink);
             assert_eq!(table.quic.len(), 1);
             assert!(table.idle_at(last + CLOSE_GRACE_US / 2).is_empty());
             let after_grace = table.idle_at(last + CLOSE_GRACE_US + 1).len();
             assert_eq!(after_grace, usize::from(close), "closed: {close}");
-            table.flush_all(&mut out);
-            assert_eq!(out.exchanges.len(), 1, "closed: {close}");
-            assert!(out.diag.is_empty(), "{:?}", out.diag);
+            table.flush_all(&mut sink.out());
+            assert_eq!(sink.exchanges.len(), 1, "closed: {close}");
+            assert!(sink.diag.is_empty(), "{:?}", sink.diag);
         }
     }
 
@@ -1231,12 +1264,7 @@ mod tests {
     fn a_connection_refused_in_its_handshake_leaves_after_the_grace() {
         use crate::capture::quic::packet::{PacketKeys, VERSION_1};
         use crate::capture::quic::synth::initial;
-        let mut seed = 11u64;
-        let mut rng = move || {
-            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            seed
-        };
-        let opened = SynQuic::open(&mut rng);
+        let opened = opened(11);
         // The client's first Initial: its Destination ID (the Initial keys) and Source ID.
         let ci = &opened.client_initial;
         let dcid = &ci[6..6 + usize::from(ci[5])];
@@ -1246,36 +1274,8 @@ mod tests {
         // CONNECTION_CLOSE: error 0x0a (PROTOCOL_VIOLATION), frame type 0, no reason.
         let refusal = initial(&keys, scid, &[7; 8], &[0x1c, 0x0a, 0, 0], None);
         let mut table = ConnTable::new(Arc::from("t"), &CaptureOptions::default());
-        let end = |ip: u8, port: u16| Endpoint {
-            ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, ip)),
-            port,
-        };
-        let (client, server) = (end(1, 50000), end(2, 443));
-        let (mut diag, mut stats) = (Diagnostics::new(), CaptureStats::default());
-        let (mut exchanges, mut losses) = (Vec::new(), Vec::new());
-        let mut out = Out {
-            diag: &mut diag,
-            stats: &mut stats,
-            exchanges: &mut exchanges,
-            losses: &mut losses,
-        };
-        for (i, (src, dst, payload)) in [(client, server, ci), (server, client, &refusal)]
-            .into_iter()
-            .enumerate()
-        {
-            let meta = PacketMeta {
-                number: i as u64 + 1,
-                offset: 0,
-                ts: 1_000_000 + i as Micros * 1000,
-            };
-            let udp = Udp {
-                src,
-                dst,
-                payload,
-                opens: true,
-            };
-            table.process_quic(&udp, &meta, &mut out);
-        }
-        assert_eq!(table.idle_at(1_001_000 + CLOSE_GRACE_US + 1).len(), 1);
+        let mut sink = Sink::new();
+        let last = feed(&mut table, &[(true, ci), (false, &refusal)], &mut sink);
+        assert_eq!(table.idle_at(last + CLOSE_GRACE_US + 1).len(), 1);
     }
 }
