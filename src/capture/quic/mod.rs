@@ -406,6 +406,36 @@ impl QuicConn {
         }
     }
 
+    /// Opens an Initial packet (`packet`, its bytes) into `copy`: with the keys (of `side`,
+    /// 0 the client's) of each Destination ID a client Initial opened with so far, newest
+    /// first; then, for a client's packet where `derive` allows, with the client keys of its
+    /// own Destination ID (RFC 9001 §5.2), as a client's first Initial, or its first after
+    /// a Retry, opens.
+    fn open_initial(
+        &self,
+        side: usize,
+        hdr: &packet::Header<'_>,
+        packet: &[u8],
+        largest: Option<u64>,
+        derive: bool,
+        copy: &mut Vec<u8>,
+    ) -> Option<(packet::Opened, InitialKeys)> {
+        let mut open = |keys: &PacketKeys| {
+            copy.clear();
+            copy.extend_from_slice(packet);
+            packet::unprotect(copy, hdr, keys, largest).ok()
+        };
+        if let Some(o) = self.initials.iter().rev().find_map(|k| open(&k[side])) {
+            return Some((o, InitialKeys::Known));
+        }
+        if side != 0 || !derive {
+            return None;
+        }
+        let keys = PacketKeys::initial(hdr.version, hdr.dcid, true)?;
+        let o = open(&keys)?;
+        Some((o, InitialKeys::Derived(Box::new(keys))))
+    }
+
     /// Whether a client datagram starts another connection on this endpoint pair (its client
     /// port reused after this one closed): after this one's handshake, a client Initial that
     /// opens only with the keys of its own Destination ID, an ID no Retry of this connection
@@ -429,20 +459,8 @@ impl QuicConn {
             return false;
         };
         let mut copy = Vec::with_capacity(packet.len());
-        let opens = |keys: &PacketKeys, copy: &mut Vec<u8>| {
-            copy.clear();
-            copy.extend_from_slice(packet);
-            packet::unprotect(copy, &hdr, keys, self.largest[dir][0]).ok()
-        };
-        if self
-            .initials
-            .iter()
-            .any(|k| opens(&k[0], &mut copy).is_some())
-        {
-            return false;
-        }
-        let Some(opened) = PacketKeys::initial(hdr.version, hdr.dcid, true)
-            .and_then(|keys| opens(&keys, &mut copy))
+        let Some((opened, InitialKeys::Derived(_))) =
+            self.open_initial(0, &hdr, packet, self.largest[dir][0], true, &mut copy)
         else {
             return false;
         };
@@ -633,34 +651,21 @@ impl QuicConn {
         // (answering an earlier Initial) is ignored by the client, and the Initials show
         // which one counted.
         let side = usize::from(self.client.is_some_and(|c| c != dir));
-        let largest = self.largest[dir][0];
+        let derive = self.initials.len() < MAX_INITIAL_IDS;
         let mut copy = Vec::new();
-        let mut opened = None;
-        for keys in self.initials.iter().rev() {
-            copy.clear();
-            copy.extend_from_slice(bytes);
-            if let Ok(o) = packet::unprotect(&mut copy, hdr, &keys[side], largest) {
-                opened = Some(o);
-                break;
-            }
-        }
-        if opened.is_none() && side == 0 && self.initials.len() < MAX_INITIAL_IDS {
-            if let (Some(ck), Some(sk)) = (
-                PacketKeys::initial(hdr.version, hdr.dcid, true),
-                PacketKeys::initial(hdr.version, hdr.dcid, false),
-            ) {
-                copy.clear();
-                copy.extend_from_slice(bytes);
-                if let Ok(o) = packet::unprotect(&mut copy, hdr, &ck, largest) {
-                    opened = Some(o);
+        let opened = self.open_initial(side, hdr, bytes, self.largest[dir][0], derive, &mut copy);
+        let opened = opened.map(|(opened, keys)| {
+            if let InitialKeys::Derived(ck) = keys {
+                if let Some(sk) = PacketKeys::initial(hdr.version, hdr.dcid, false) {
                     self.client = Some(dir);
                     self.version = hdr.version;
-                    self.initials.push([ck, sk]);
+                    self.initials.push([*ck, sk]);
                     // Datagrams of the server's that came first can be opened now.
                     self.replay_later = true;
                 }
             }
-        }
+            opened
+        });
         self.learn_cid(dir, hdr);
         let Some(opened) = opened else {
             // Its keys may come with a client Initial later in the capture: the first, or
@@ -1118,6 +1123,14 @@ impl QuicConn {
 }
 
 /// What became of one packet.
+/// Which keys opened an Initial packet ([`QuicConn::open_initial`]).
+enum InitialKeys {
+    /// Those of a Destination ID found before.
+    Known,
+    /// The client keys derived from the packet's own Destination ID.
+    Derived(Box<PacketKeys>),
+}
+
 enum Opened {
     Read,
     /// Not for us, or it did not authenticate.
