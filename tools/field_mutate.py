@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Field audit: run corscope on MUTATED copies of the scored corpus and compare per-scenario verdicts.
 
-usage: field_mutate.py --bin PATH [--corpus DIR] [--only SUBSTR] [--keep DIR] [--seeds N] [-v]
+usage: field_mutate.py --bin PATH [--corpus DIR] [--only SUBSTR] [--keep DIR] [--seeds N] [--first-seed K] [-v]
 
 Each mutation writes a changed copy of a recording (HAR: entries duplicated, dropped, cut,
 failed, header case, proxy headers, time zones, pages removed, shuffled, a DevTools export
@@ -1213,6 +1213,8 @@ def main():
     ap.add_argument("--only", default="", help="run targets/mutations whose 'file:mutation' contains this")
     ap.add_argument("--keep", default="", help="folder for the mutated files (default: a temp folder)")
     ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="seeds run are K .. K+N-1 (a later run can try seeds an earlier one did not)")
     ap.add_argument("-v", action="store_true")
     a = ap.parse_args()
     global CORPUS
@@ -1233,14 +1235,14 @@ def main():
         for mut in muts:
             if a.only and a.only not in f"{set_}/{fname}:{mut}":
                 continue
-            for seed in range(a.seeds if mut not in ("lower-headers", "upper-headers", "proxy-headers",
+            for seed in range(a.first_seed, a.first_seed + (a.seeds if mut not in ("lower-headers", "upper-headers", "proxy-headers",
                                                      "timezone", "no-pages", "drop-preflights", "sanitized",
                                                      "sanitized-redacted",
                                                      "drop-after-preflight", "snaplen200", "shift-ts",
                                                      "to-pcapng", "vlan", "sll", "resegment",
                                                      "eth-trailer", "kl-crlf", "kl-other",
                                                      "dsb+kl-other")
-                          and not mut.startswith("px-") else 1):
+                          and not mut.startswith("px-") else 1)):
                 rng = random.Random(f"{fname}:{mut}:{seed}")
                 variants = []  # (path, lossy[, corscope arguments, scorer --extra])
                 stem = f"{set_}-{fname.rsplit('.', 1)[0]}-{mut}-{seed}"
