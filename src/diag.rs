@@ -38,6 +38,7 @@ macro_rules! warn_kinds {
 }
 
 warn_kinds! {
+    CaptureConcatenated = "capture-concatenated": "Another capture file's header where a record should be (files joined with `cat`); reading goes on with that file's packets.",
     EncapsulationTooDeep = "encapsulation-too-deep": "More nested headers (VLAN tags, MPLS labels, tunnels) than corscope unwraps; the packet is skipped.",
     GzipTrailingGarbage = "gzip-trailing-garbage": "Bytes after a complete gzip stream were ignored.",
     H2Gap = "h2-gap": "A capture gap cut an HTTP/2 connection; its HPACK state is lost, so the rest of the connection is not read.",

@@ -27,7 +27,7 @@ use memmap2::Mmap;
 use pcap_parser::nom::{self, IResult};
 use pcap_parser::pcap::{
     parse_pcap_frame, parse_pcap_frame_be, parse_pcap_frame_modified, parse_pcap_header,
-    LegacyPcapBlock,
+    LegacyPcapBlock, PcapHeader,
 };
 use pcap_parser::pcapng::{
     parse_block_be, parse_block_le, parse_sectionheaderblock, Block as NgBlock,
@@ -279,12 +279,8 @@ impl PacketReader {
                     .take()
                     .map_or(CaptureError::Empty, read_failed(0)))
             }
-            [0x0a, 0x0d, 0x0d, 0x0a] => r.check_section_header()?,
-            [0xd4, 0xc3, 0xb2, 0xa1]
-            | [0xa1, 0xb2, 0xc3, 0xd4]
-            | [0x4d, 0x3c, 0xb2, 0xa1]
-            | [0xa1, 0xb2, 0x3c, 0x4d]
-            | [0x34, 0xcd, 0xb2, 0xa1] => r.read_pcap_header()?,
+            m if m == SHB_TYPE => r.check_section_header()?,
+            m if PCAP_MAGICS.iter().any(|p| p == m) => r.read_pcap_header()?,
             _ if got < 4 && is_magic_prefix(head) => {
                 return Err(r.read_error.take().map_or(
                     CaptureError::TruncatedHeader {
@@ -350,29 +346,9 @@ impl PacketReader {
             }
         };
         let header_len = len - rest.len();
-        let parse: LegacyParse = if h.is_modified_format() {
-            parse_pcap_frame_modified
-        } else if h.is_bigendian() {
-            parse_pcap_frame_be
-        } else {
-            parse_pcap_frame
-        };
-        let units = if h.is_nanosecond_precision() {
-            1_000_000_000
-        } else {
-            1_000_000
-        };
-        self.interfaces.push(Interface {
-            link: LinkType::from_dlt(h.network.0).ok_or(h.network.0),
-            units,
-            offset_secs: 0,
-        });
-        self.kind = Kind::Legacy {
-            parse,
-            plain: !h.is_modified_format(),
-            big_endian: h.is_bigendian(),
-            max_caplen: h.snaplen.max(PCAP_MAX_SNAPLEN),
-        };
+        let (kind, interface) = legacy_of(&h);
+        self.interfaces.push(interface);
+        self.kind = kind;
         self.pos = header_len;
         Ok(())
     }
@@ -477,22 +453,7 @@ impl PacketReader {
         // cut by the block's end, a bogus or too large length) to the general loop below, where
         // it reads as it always did. Going through the general loop's record outcome and the
         // link-type checks for every packet was about 80 instructions a packet.
-        let usual = match (*kind, interfaces.first()) {
-            (
-                Kind::Legacy {
-                    plain: true,
-                    big_endian: false,
-                    max_caplen,
-                    ..
-                },
-                Some(&Interface {
-                    link: Ok(link),
-                    units,
-                    ..
-                }),
-            ) => Some((link, units, max_caplen)),
-            _ => None,
-        };
+        let mut usual = usual_of(*kind, interfaces.first());
         loop {
             if let Some((link, units, max_caplen)) = usual {
                 usual_records(
@@ -522,6 +483,34 @@ impl PacketReader {
                     Some(source) => Err(read_failed(input_end)(source)),
                     None => Ok(None),
                 };
+            }
+            if let Some(joined) = joined_file_at(data, matches!(kind, Kind::Ng { .. }), *exhausted)
+            {
+                let what = match joined {
+                    Joined::Need(n) => return Ok(Some(n)),
+                    Joined::Pcap(h, len) => {
+                        let (k, interface) = legacy_of(&h);
+                        *kind = k;
+                        interfaces.clear();
+                        interfaces.push(interface);
+                        *pos += len;
+                        "pcap file header"
+                    }
+                    Joined::Ng => {
+                        // Its section header is read next, as the new section's first block.
+                        *kind = Kind::Ng { big_endian: false };
+                        interfaces.clear();
+                        "pcapng section header"
+                    }
+                };
+                warnings.warn(WarnKind::CaptureConcatenated, || {
+                    format!(
+                        "{source}: byte {offset}: a {what} where a record should be (capture \
+                         files joined end to end); read on as the next file"
+                    )
+                });
+                usual = usual_of(*kind, interfaces.first());
+                continue;
             }
             let record = match *kind {
                 Kind::Legacy {
@@ -749,6 +738,106 @@ enum Record<'a> {
     Skipped(usize),
 }
 
+/// The usual pcap file's framing, when `kind` and the first interface are it (see
+/// [`PacketReader::parse_buffered`]): little-endian 16-byte record headers, one decodable
+/// link type.
+fn usual_of(kind: Kind, first: Option<&Interface>) -> Option<(LinkType, u64, u32)> {
+    match (kind, first) {
+        (
+            Kind::Legacy {
+                plain: true,
+                big_endian: false,
+                max_caplen,
+                ..
+            },
+            Some(&Interface {
+                link: Ok(link),
+                units,
+                ..
+            }),
+        ) => Some((link, units, max_caplen)),
+        _ => None,
+    }
+}
+
+/// The record framing and the one interface a pcap file header gives.
+fn legacy_of(h: &PcapHeader) -> (Kind, Interface) {
+    let parse: LegacyParse = if h.is_modified_format() {
+        parse_pcap_frame_modified
+    } else if h.is_bigendian() {
+        parse_pcap_frame_be
+    } else {
+        parse_pcap_frame
+    };
+    let units = if h.is_nanosecond_precision() {
+        1_000_000_000
+    } else {
+        1_000_000
+    };
+    let kind = Kind::Legacy {
+        parse,
+        plain: !h.is_modified_format(),
+        big_endian: h.is_bigendian(),
+        max_caplen: h.snaplen.max(PCAP_MAX_SNAPLEN),
+    };
+    let interface = Interface {
+        link: LinkType::from_dlt(h.network.0).ok_or(h.network.0),
+        units,
+        offset_secs: 0,
+    };
+    (kind, interface)
+}
+
+/// The magic numbers a pcap file starts with, as bytes (microsecond and nanosecond
+/// resolution, either byte order; the "modified" format).
+const PCAP_MAGICS: [[u8; 4]; 5] = [
+    [0xd4, 0xc3, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0xc3, 0xd4],
+    [0x4d, 0x3c, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0x3c, 0x4d],
+    [0x34, 0xcd, 0xb2, 0xa1],
+];
+/// A pcapng Section Header Block's type, and its byte-order magic in either order.
+const SHB_TYPE: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
+const SHB_BYTE_ORDERS: [[u8; 4]; 2] = [[0x4d, 0x3c, 0x2b, 0x1a], [0x1a, 0x2b, 0x3c, 0x4d]];
+
+/// Another capture file's start where the next record should be: capture files joined end
+/// to end (`cat a.pcap b.pcap`, rotated files gathered into one). A pcapng file may hold
+/// several sections, so a section header inside pcapng is its own block, not this.
+enum Joined {
+    /// A pcap file header of this many bytes.
+    Pcap(PcapHeader, usize),
+    /// A pcapng section header: the new section's first block.
+    Ng,
+    /// The record place holds a file magic but fewer bytes than its header: this many needed.
+    Need(usize),
+}
+
+/// Whether `data` (a record's place) starts another capture file: its magic, then a header
+/// that reads as one (pcap version 2, a byte-order magic for pcapng), so that a record whose
+/// time happens to spell a magic (in 1975, 2011, 2055 or 2083, to the second) still reads as
+/// a record unless the rest agrees.
+#[inline]
+fn joined_file_at(data: &[u8], in_ng: bool, exhausted: bool) -> Option<Joined> {
+    let magic: [u8; 4] = data.get(..4)?.try_into().ok()?;
+    let need = if PCAP_MAGICS.contains(&magic) {
+        24
+    } else if magic == SHB_TYPE && !in_ng {
+        12
+    } else {
+        return None;
+    };
+    if data.len() < need {
+        return (!exhausted).then_some(Joined::Need(need));
+    }
+    if need == 12 {
+        let order: [u8; 4] = data.get(8..12)?.try_into().ok()?;
+        return SHB_BYTE_ORDERS.contains(&order).then_some(Joined::Ng);
+    }
+    let (rest, h) = parse_pcap_header(data).ok()?;
+    (h.version_major == 2 && h.snaplen > 0).then(|| Joined::Pcap(h, data.len() - rest.len()))
+}
+
 /// Hands on the whole records of the usual pcap format ([`plain_record`]) at the front of
 /// `buf[*pos..end]`, each as [`legacy_record`] and [`hand_on`] would for a little-endian file
 /// of a decodable link type; stops at the first record that is not all there, claims more
@@ -771,7 +860,9 @@ fn usual_records(
     // Only what was read: the block's bytes past `end` are stale.
     let buf = buf.get(..end).unwrap_or(&[]);
     while let Some((consumed, b)) = buf.get(*pos..).and_then(|d| plain_record(d, false)) {
-        if b.caplen > max_caplen || consumed > max_record {
+        // A record of no bytes is rare, and is what another pcap file's header reads as
+        // (its time zone field, 0, in the length's place): the general loop decides it.
+        if b.caplen > max_caplen || b.caplen == 0 || consumed > max_record {
             return;
         }
         if prefetch {
@@ -1212,15 +1303,7 @@ fn damage_text(e: &PcapError<&[u8]>) -> String {
 }
 
 fn is_magic_prefix(head: &[u8]) -> bool {
-    const MAGICS: [[u8; 4]; 6] = [
-        [0x0a, 0x0d, 0x0d, 0x0a],
-        [0xd4, 0xc3, 0xb2, 0xa1],
-        [0xa1, 0xb2, 0xc3, 0xd4],
-        [0x4d, 0x3c, 0xb2, 0xa1],
-        [0xa1, 0xb2, 0x3c, 0x4d],
-        [0x34, 0xcd, 0xb2, 0xa1],
-    ];
-    MAGICS.iter().any(|m| m.starts_with(head))
+    SHB_TYPE.starts_with(head) || PCAP_MAGICS.iter().any(|m| m.starts_with(head))
 }
 
 fn hex_prefix(b: &[u8]) -> String {
@@ -1472,6 +1555,98 @@ mod tests {
             assert_eq!(a, b, "big-endian {be}, nanoseconds {ns}");
             assert_eq!(o.exchanges[0].time, frames[3].0);
         }
+    }
+
+    /// One conversation (`GET /<path>` on client port `port`) as a capture file of each
+    /// format: pcap (little- or big-endian, micro- or nanoseconds, Ethernet or raw IP),
+    /// pcapng.
+    fn file_of(format: &str, port: u16, path: &str) -> Vec<u8> {
+        let mut c = Conv::new(port);
+        c.handshake();
+        c.client(
+            format!("GET /{path} HTTP/1.1\r\nHost: h\r\n\r\n").as_bytes(),
+            1460,
+        );
+        c.server(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 1460);
+        c.fins();
+        match format {
+            "pcap" => pcap(&c.frames, 1, false, false),
+            "pcap-be-ns" => pcap(&c.frames, 1, true, true),
+            "pcap-raw-ip" => {
+                let raw: Vec<Frame> = c
+                    .frames
+                    .iter()
+                    .map(|(t, f)| (*t, f[14..].to_vec()))
+                    .collect();
+                pcap(&raw, 101, false, false)
+            }
+            _ => {
+                let mut v = Vec::new();
+                pcapng_shb(&mut v);
+                pcapng_idb(&mut v, 1, None);
+                for (ts, f) in &c.frames {
+                    pcapng_epb(&mut v, 0, *ts as u64, f);
+                }
+                v
+            }
+        }
+    }
+
+    #[test]
+    fn capture_files_joined_end_to_end_read_as_one() {
+        const FORMATS: [&str; 4] = ["pcap", "pcap-be-ns", "pcap-raw-ip", "pcapng"];
+        for first in FORMATS {
+            for second in FORMATS {
+                let (a, b) = (file_of(first, 40100, "a"), file_of(second, 40101, "b"));
+                let packets = {
+                    let (oa, ob) = (run(a.clone()), run(b.clone()));
+                    oa.result.unwrap().packets + ob.result.unwrap().packets
+                };
+                let o = run([a, b].concat());
+                let case = format!("{first} then {second}");
+                let stats = o.result.as_ref().unwrap_or_else(|e| panic!("{case}: {e}"));
+                assert_eq!(stats.packets, packets, "{case}");
+                let urls: Vec<String> = summary(&o).into_iter().map(|s| s.1).collect();
+                assert_eq!(urls, ["http://h/a", "http://h/b"], "{case}");
+                // pcapng holds several sections by design: only the other joins are told.
+                let joined = u64::from(!(first == "pcapng" && second == "pcapng"));
+                assert_eq!(
+                    o.diag.count(WarnKind::CaptureConcatenated),
+                    joined,
+                    "{case}"
+                );
+                assert_eq!(
+                    o.diag.counts().map(|(_, n)| n).sum::<u64>(),
+                    joined,
+                    "{case}: {:?}",
+                    o.diag
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_record_whose_time_spells_a_file_magic_is_a_record() {
+        // 0xa1b2c3d4 seconds (2055) written little-endian is the pcap magic; the microseconds
+        // after it are not a version 2 header's, so the record reads as a record.
+        let mut c = Conv::new(40100);
+        c.ts = 0xa1b2_c3d4 * 1_000_000 + 17;
+        c.handshake();
+        c.client(b"GET /r HTTP/1.1\r\nHost: h\r\n\r\n", 1460);
+        let o = run(pcap(&c.frames, 1, false, false));
+        assert_eq!(o.result.unwrap().packets, c.frames.len() as u64);
+        assert_eq!(o.diag.count(WarnKind::CaptureConcatenated), 0);
+        // A file magic at the end of the input with too few bytes for a header after it is a
+        // cut record, as any other.
+        let mut cut = file_of("pcap", 40100, "a");
+        cut.extend_from_slice(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0]);
+        let o = run(cut);
+        assert!(
+            matches!(o.result, Err(CaptureError::Truncated { .. })),
+            "{:?}",
+            o.result
+        );
+        assert_eq!(summary(&o).len(), 1);
     }
 
     #[test]
