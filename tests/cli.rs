@@ -1093,3 +1093,66 @@ fn no_mmap_gives_the_same_records_for_hars() {
         "every cut copy ends in its truncation"
     );
 }
+
+/// Capture files joined with `cat`: in time order they read as one capture (each file's
+/// verdicts as when read alone); out of time order, reading stops where the earlier recording
+/// begins, with the place and the way to join them, after the first file's records.
+#[test]
+fn capture_files_joined_with_cat() {
+    let dir = temp_dir("joined");
+    let (early, late) = ("tests/data/captures/chromium.pcap", FIREFOX_PCAP);
+    let verdicts = |out: &str| {
+        let mut v: Vec<(String, String, String)> = ndjson(out)
+            .iter()
+            .map(|r| {
+                let s = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
+                (s("url"), s("method"), s("verdict"))
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let alone = |f: &str| corscope(&["analyze", f, "--format", "ndjson", "--all"]);
+    let (early_alone, late_alone) = (alone(early).1, alone(late).1);
+    for (name, files) in [("in-order", [early, late]), ("reversed", [late, early])] {
+        let path = dir.join(format!("{name}.pcap"));
+        let bytes = [
+            std::fs::read(files[0]).unwrap(),
+            std::fs::read(files[1]).unwrap(),
+        ]
+        .concat();
+        std::fs::write(&path, bytes).unwrap();
+        for jobs in ["1", "2"] {
+            let args = [
+                "analyze",
+                path.to_str().unwrap(),
+                "--format",
+                "ndjson",
+                "--all",
+            ];
+            let (code, out, err) = corscope(&[&args[..], &["--jobs", jobs]].concat());
+            if name == "in-order" {
+                assert_eq!(code, Some(1), "{err}");
+                assert!(err.contains("1 × capture-concatenated"), "{err}");
+                let mut both = verdicts(&early_alone);
+                both.extend(verdicts(&late_alone));
+                both.sort();
+                assert!(
+                    verdicts(&out) == both,
+                    "{name} --jobs {jobs}: verdicts differ"
+                );
+            } else {
+                assert_eq!(code, Some(2), "{err}");
+                assert!(
+                    err.contains("capture parts out of time order at packet"),
+                    "{err}"
+                );
+                assert!(err.contains("mergecap -w"), "{err}");
+                assert!(
+                    verdicts(&out) == verdicts(&late_alone),
+                    "{name} --jobs {jobs}"
+                );
+            }
+        }
+    }
+}

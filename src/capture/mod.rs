@@ -205,6 +205,18 @@ pub enum CaptureError {
         packet: u64,
         offset: u64,
     },
+    #[error(
+        "capture parts out of time order at packet {packet} (byte {offset}): this part (a file \
+         joined on with `cat`, or a pcapng section) starts {back_secs} s before the parts \
+         before it end, and read after them its requests would be paired and cached against \
+         the wrong clock; reading stopped here. Join the files in time order (`mergecap -w \
+         joined.pcapng FILE...`) or analyse each on its own"
+    )]
+    PartsOutOfOrder {
+        packet: u64,
+        offset: u64,
+        back_secs: u64,
+    },
     #[error("read error at byte {offset}: {source}")]
     Read {
         offset: u64,

@@ -35,7 +35,7 @@ use pcap_parser::pcapng::{
 use pcap_parser::{PcapError, EPB_MAGIC, SPB_MAGIC};
 
 use super::decode::LinkType;
-use super::{CaptureError, CaptureOptions};
+use super::{CaptureError, CaptureOptions, MAX_CLOCK_LAG_US};
 use crate::diag::{Diagnostics, WarnKind};
 use crate::input::mapped::{mapped_len, Release};
 use crate::model::Micros;
@@ -178,6 +178,11 @@ pub struct PacketReader {
     warnings: Diagnostics,
     /// The input's name, for warning lines.
     source: Arc<str>,
+    /// The latest packet time handed out so far.
+    latest: Micros,
+    /// A new part began (another file joined on, a pcapng section) and its first timed
+    /// packet is still to come: it must not start before the parts before it ended.
+    part_starts: bool,
 }
 
 /// A mapped input as the reader walks it: a window of the map stands for the stream reader's
@@ -264,6 +269,8 @@ impl PacketReader {
             block_bytes,
             warnings: Diagnostics::new(),
             source: Arc::from(""),
+            latest: Micros::MIN,
+            part_starts: false,
         };
         // Enough for any file header (a pipe may hand over less per read).
         while r.end < 64 && !r.exhausted {
@@ -444,6 +451,8 @@ impl PacketReader {
             keylog,
             warnings,
             source,
+            latest,
+            part_starts,
             ..
         } = self;
         let buf = window_of(buf, mapped.as_ref(), *base);
@@ -461,7 +470,7 @@ impl PacketReader {
                     pos,
                     *end,
                     *base,
-                    number,
+                    (number, latest),
                     (link, units, max_caplen),
                     *max_record,
                     mapped.is_some(),
@@ -509,7 +518,9 @@ impl PacketReader {
                          files joined end to end); read on as the next file"
                     )
                 });
-                usual = usual_of(*kind, interfaces.first());
+                // The fast loop waits until the part's first packet is checked.
+                usual = None;
+                *part_starts |= *latest != Micros::MIN;
                 continue;
             }
             let record = match *kind {
@@ -527,6 +538,8 @@ impl PacketReader {
                 ),
                 Kind::Ng { big_endian } => match ng_parse(data, big_endian) {
                     Ok((rest, block)) => {
+                        let section = matches!(block, NgBlock::SectionHeader(_));
+                        *part_starts |= section && *latest != Micros::MIN;
                         match ng_block(block, kind, interfaces, number, keylog, offset) {
                             Ok(packet) => Ok(Record::Read {
                                 consumed: data.len() - rest.len(),
@@ -556,6 +569,20 @@ impl PacketReader {
                 });
             }
             if let Some(packet) = packet {
+                let ts = packet.1;
+                // Simple packet blocks carry no time (0): the part's first timed packet decides.
+                if *part_starts && ts != 0 {
+                    *part_starts = false;
+                    if ts.saturating_add(MAX_CLOCK_LAG_US) < *latest {
+                        return Err(CaptureError::PartsOutOfOrder {
+                            packet: *number,
+                            offset,
+                            back_secs: latest.saturating_sub(ts).unsigned_abs() / 1_000_000,
+                        });
+                    }
+                    usual = usual_of(*kind, interfaces.first());
+                }
+                *latest = (*latest).max(ts);
                 let at = *pos + offset_in(data, packet.2);
                 if mapped.is_some() {
                     prefetch_ahead(buf, *pos, consumed);
@@ -849,7 +876,7 @@ fn usual_records(
     pos: &mut usize,
     end: usize,
     base: u64,
-    number: &mut u64,
+    (number, latest): (&mut u64, &mut Micros),
     (link, units, max_caplen): (LinkType, u64, u32),
     max_record: usize,
     prefetch: bool,
@@ -869,10 +896,12 @@ fn usual_records(
             prefetch_ahead(ahead, *pos, consumed);
         }
         *number += 1;
+        let ts = legacy_ts(&b, units);
+        *latest = (*latest).max(ts);
         f(&RawPacket {
             number: *number,
             offset: base + *pos as u64,
-            ts: legacy_ts(&b, units),
+            ts,
             link: Some(link),
             dlt: 0,
             data: b.data,
@@ -1561,7 +1590,13 @@ mod tests {
     /// format: pcap (little- or big-endian, micro- or nanoseconds, Ethernet or raw IP),
     /// pcapng.
     fn file_of(format: &str, port: u16, path: &str) -> Vec<u8> {
+        file_at(format, port, path, Conv::new(port).ts)
+    }
+
+    /// [`file_of`] with its first packet at `start` (microseconds).
+    fn file_at(format: &str, port: u16, path: &str, start: i64) -> Vec<u8> {
         let mut c = Conv::new(port);
+        c.ts = start;
         c.handshake();
         c.client(
             format!("GET /{path} HTTP/1.1\r\nHost: h\r\n\r\n").as_bytes(),
@@ -1622,6 +1657,36 @@ mod tests {
                     o.diag
                 );
             }
+        }
+    }
+
+    #[test]
+    fn parts_joined_out_of_time_order_stop_where_the_earlier_part_begins() {
+        let t = Conv::new(0).ts;
+        for (first, second) in [("pcap", "pcap"), ("pcapng", "pcapng"), ("pcap", "pcapng")] {
+            let case = format!("{first} then {second}");
+            // The later recording first: the second part starts an hour before the first
+            // ends. Its packets are not read; the first part's are.
+            let a = file_at(first, 40100, "later", t + 3_600_000_000);
+            let packets = run(a.clone()).result.unwrap().packets;
+            let joined = [a, file_at(second, 40101, "earlier", t)].concat();
+            let o = run(joined);
+            match &o.result {
+                Err(CaptureError::PartsOutOfOrder {
+                    packet, back_secs, ..
+                }) => {
+                    assert_eq!(*packet, packets + 1, "{case}");
+                    assert_eq!(*back_secs, 3600, "{case}");
+                }
+                other => panic!("{case}: {other:?}"),
+            }
+            let urls: Vec<String> = summary(&o).into_iter().map(|s| s.1).collect();
+            assert_eq!(urls, ["http://h/later"], "{case}");
+            // Within the clock lag a disordered capture may have (5 s back), both are read.
+            let near = file_at(second, 40101, "earlier", t + 3_600_000_000 - 5_000_000);
+            let o = run([file_at(first, 40100, "later", t + 3_600_000_000), near].concat());
+            assert!(o.result.is_ok(), "{case}: {:?}", o.result);
+            assert_eq!(summary(&o).len(), 2, "{case}");
         }
     }
 
