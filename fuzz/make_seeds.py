@@ -126,8 +126,37 @@ def har_seeds():
     return n
 
 
+def pcap_head(data, records):
+    """A pcap file's header and its first `records` records (little-endian, 16-byte headers)."""
+    at = 24
+    for _ in range(records):
+        at += 16 + int.from_bytes(data[at + 8:at + 12], "little")
+    return data[:at]
+
+
+def pcapng_head(data, blocks):
+    """A pcapng file's first `blocks` blocks (little-endian)."""
+    at = 0
+    for _ in range(blocks):
+        at += int.from_bytes(data[at + 4:at + 8], "little")
+    return data[:at]
+
+
+def joined_seed():
+    """Capture files joined end to end, as `cat` joins them: the heads of a pcap, a pcapng and
+    a pcap file (the reader reads on past each file header), and the same parts in reverse
+    order (each then starts a few seconds before the one before it ends, within the clock lag
+    the reader allows)."""
+    cap = lambda name: read(os.path.join(ROOT, "tests/data/captures", name))
+    v4, ng, v6 = cap("own-lo-ipv4.pcap"), cap("own-dumpcap-2if.pcapng"), cap("own-lo-ipv6.pcap")
+    parts = [pcap_head(v4, 12), pcapng_head(ng, 14), pcap_head(v6, 12)]
+    put("capture", "joined-pcap-pcapng-pcap.pcap", b"".join(parts))
+    put("capture", "joined-reversed.pcap", b"".join(reversed(parts)))
+
+
 def capture_seeds():
     n = 0
+    joined_seed()
     for name, _, data in captures():
         if put("capture", name, data):
             put("analyze", name, data)
