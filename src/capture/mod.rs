@@ -207,8 +207,8 @@ pub enum CaptureError {
     },
     #[error(
         "capture parts out of time order at packet {packet} (byte {offset}): this part (a file \
-         joined on with `cat`, or a pcapng section) starts {back_secs} s before the parts \
-         before it end, and read after them its requests would be paired and cached against \
+         joined on with `cat`, or a pcapng section) starts {back_secs} s before the part \
+         before it ends, and read after it its requests would be paired and cached against \
          the wrong clock; reading stopped here. Join the files in time order (`mergecap -w \
          joined.pcapng FILE...`) or analyse each on its own"
     )]

@@ -178,8 +178,10 @@ pub struct PacketReader {
     warnings: Diagnostics,
     /// The input's name, for warning lines.
     source: Arc<str>,
-    /// The latest packet time handed out so far.
-    latest: Micros,
+    /// The time of the last packet handed out with one (a simple packet block has none): a
+    /// new part is checked against where the part before it ended, not against its latest
+    /// time, which one packet with a broken clock could set anywhere.
+    last_ts: Micros,
     /// A new part began (another file joined on, a pcapng section) and its first timed
     /// packet is still to come: it must not start before the parts before it ended.
     part_starts: bool,
@@ -269,7 +271,7 @@ impl PacketReader {
             block_bytes,
             warnings: Diagnostics::new(),
             source: Arc::from(""),
-            latest: Micros::MIN,
+            last_ts: Micros::MIN,
             part_starts: false,
         };
         // Enough for any file header (a pipe may hand over less per read).
@@ -451,7 +453,7 @@ impl PacketReader {
             keylog,
             warnings,
             source,
-            latest,
+            last_ts,
             part_starts,
             ..
         } = self;
@@ -470,7 +472,7 @@ impl PacketReader {
                     pos,
                     *end,
                     *base,
-                    (number, latest),
+                    (number, last_ts),
                     (link, units, max_caplen),
                     *max_record,
                     mapped.is_some(),
@@ -520,7 +522,7 @@ impl PacketReader {
                 });
                 // The fast loop waits until the part's first packet is checked.
                 usual = None;
-                *part_starts |= *latest != Micros::MIN;
+                *part_starts |= *last_ts != Micros::MIN;
                 continue;
             }
             let record = match *kind {
@@ -539,7 +541,7 @@ impl PacketReader {
                 Kind::Ng { big_endian } => match ng_parse(data, big_endian) {
                     Ok((rest, block)) => {
                         let section = matches!(block, NgBlock::SectionHeader(_));
-                        *part_starts |= section && *latest != Micros::MIN;
+                        *part_starts |= section && *last_ts != Micros::MIN;
                         match ng_block(block, kind, interfaces, number, keylog, offset) {
                             Ok(packet) => Ok(Record::Read {
                                 consumed: data.len() - rest.len(),
@@ -573,16 +575,18 @@ impl PacketReader {
                 // Simple packet blocks carry no time (0): the part's first timed packet decides.
                 if *part_starts && ts != 0 {
                     *part_starts = false;
-                    if ts.saturating_add(MAX_CLOCK_LAG_US) < *latest {
+                    if ts.saturating_add(MAX_CLOCK_LAG_US) < *last_ts {
                         return Err(CaptureError::PartsOutOfOrder {
                             packet: *number,
                             offset,
-                            back_secs: latest.saturating_sub(ts).unsigned_abs() / 1_000_000,
+                            back_secs: last_ts.saturating_sub(ts).unsigned_abs() / 1_000_000,
                         });
                     }
                     usual = usual_of(*kind, interfaces.first());
                 }
-                *latest = (*latest).max(ts);
+                if ts != 0 {
+                    *last_ts = ts;
+                }
                 let at = *pos + offset_in(data, packet.2);
                 if mapped.is_some() {
                     prefetch_ahead(buf, *pos, consumed);
@@ -876,7 +880,7 @@ fn usual_records(
     pos: &mut usize,
     end: usize,
     base: u64,
-    (number, latest): (&mut u64, &mut Micros),
+    (number, last_ts): (&mut u64, &mut Micros),
     (link, units, max_caplen): (LinkType, u64, u32),
     max_record: usize,
     prefetch: bool,
@@ -897,7 +901,7 @@ fn usual_records(
         }
         *number += 1;
         let ts = legacy_ts(&b, units);
-        *latest = (*latest).max(ts);
+        *last_ts = ts;
         f(&RawPacket {
             number: *number,
             offset: base + *pos as u64,
