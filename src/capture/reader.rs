@@ -866,7 +866,7 @@ fn joined_file_at(data: &[u8], in_ng: bool, exhausted: bool) -> Option<Joined> {
         return SHB_BYTE_ORDERS.contains(&order).then_some(Joined::Ng);
     }
     let (rest, h) = parse_pcap_header(data).ok()?;
-    (h.version_major == 2 && h.snaplen > 0).then(|| Joined::Pcap(h, data.len() - rest.len()))
+    (h.version_major == 2).then(|| Joined::Pcap(h, data.len() - rest.len()))
 }
 
 /// Hands on the whole records of the usual pcap format ([`plain_record`]) at the front of
