@@ -7,7 +7,7 @@ Each mutation writes a changed copy of a recording (HAR: entries duplicated, dro
 failed, header case, proxy headers, time zones, pages removed, shuffled, a DevTools export
 rewritten as a recording proxy or Firefox lists it (`as-proxy`, `as-firefox`) or with its
 `_`-fields stripped (`stripped`); capture: packets
-duplicated, reordered, dropped, cut, begun late, coalesced (TSO/GRO), snapped short, pcapng,
+duplicated, reordered, dropped, cut, split in two files joined with `cat`, begun late, coalesced (TSO/GRO), snapped short, pcapng,
 VLAN / Linux SLL encapsulation, IPv6, merged with a shifted copy, timestamps shifted; behind a proxy (`px-*`, backend captures): the
 request heads rewritten as another proxy or balancer would; key logs (`kl-*`, captures given
 `--keylog`; `dsb+kl-*`, a key log given beside embedded secrets; `dsb-drop-sessions`): sessions
@@ -305,6 +305,9 @@ class Cap:
             head[20:24] = struct.pack("<I", link)
             out += head
             for it in self.items:
+                if it[0] == "join":  # another file joined on with `cat`: its own header
+                    out += head
+                    continue
                 if it[0] != "pkt":
                     continue
                 _, ts, data, ol, _ = it
@@ -314,7 +317,14 @@ class Cap:
                 shb = struct.pack("<IIIHHq", 0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0, -1) + struct.pack("<I", 28)
                 idb = struct.pack("<IIHHI", 1, 20, link, 0, 262144) + struct.pack("<I", 20)
                 out += shb + idb
+                prelude = shb + idb
+            else:  # the blocks before the first packet: section header, interfaces, secrets
+                first = next((i for i, it in enumerate(self.items) if it[0] == "pkt"), len(self.items))
+                prelude = b"".join(it[1] for it in self.items[:first] if it[0] == "blk")
             for it in self.items:
+                if it[0] == "join":  # another file joined on with `cat`: its own section
+                    out += prelude
+                    continue
                 if it[0] == "blk":
                     out += it[1]
                     continue
@@ -437,6 +447,15 @@ def c_shift_ts(c, rng):
 
 def c_pcapng(c, rng):
     c.out_ng = True
+    return False
+
+
+def c_cat_split(c, rng):
+    """The capture cut in two files at a random packet and joined again with `cat`: the second
+    file's header (pcap) or section (pcapng) where a record would be; lossless."""
+    pkts = [i for i, it in enumerate(c.items) if it[0] == "pkt"]
+    at = pkts[rng.randrange(len(pkts) // 5, len(pkts) * 4 // 5)]
+    c.items.insert(at, ("join",))
     return False
 
 
@@ -955,7 +974,7 @@ CAP_MUTATIONS = {
     "drop-data": c_drop_data, "drop-any": c_drop_any, "late-start": c_late_start,
     "snaplen200": c_snaplen,
     "shift-ts": c_shift_ts, "to-pcapng": c_pcapng, "vlan": c_vlan, "sll": c_sll, "ipv6": c_ipv6,
-    "merge-shifted": c_merge_shifted,
+    "merge-shifted": c_merge_shifted, "cat-split": c_cat_split,
     "dsb-drop-sessions": c_dsb_drop_sessions,
 }
 
