@@ -38,6 +38,7 @@ macro_rules! warn_kinds {
 }
 
 warn_kinds! {
+    CapturePartOutOfOrder = "capture-part-out-of-order": "A capture part (a file joined with `cat`, a pcapng section) that starts more than 10 s before the part before it ends; it is analysed as a capture of its own.",
     CaptureConcatenated = "capture-concatenated": "Another capture file's header where a record should be (files joined with `cat`); reading goes on with that file's packets.",
     EncapsulationTooDeep = "encapsulation-too-deep": "More nested headers (VLAN tags, MPLS labels, tunnels) than corscope unwraps; the packet is skipped.",
     GzipTrailingGarbage = "gzip-trailing-garbage": "Bytes after a complete gzip stream were ignored.",

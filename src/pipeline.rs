@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use crate::input::live::{Activity, STOP_POLL};
 
-use crate::capture::{self, CaptureError, CaptureOptions, CaptureStats};
+use crate::capture::{self, CaptureError, CaptureOptions, CaptureStats, Resume};
 use crate::cors::resolve::{Resolution, Resolver};
 use crate::cors::Browser;
 use crate::diag::{Diagnostics, WarnKind};
@@ -588,6 +588,9 @@ pub fn analyze(path: &str, opts: &Options, out: &mut dyn FnMut(Record)) -> Input
     };
     report.format = Some(input.format);
     let mut report = analyze_input(input, opts, out, report);
+    while let Some(part) = later_part(path, opts, &report) {
+        report = analyze_part(path, opts, out, report, part);
+    }
     if opts.stop.load(Ordering::Relaxed) {
         // The input was cut by the stop, not damaged: what it says about the cut is a
         // warning, and the run ends as after a complete input.
@@ -599,6 +602,72 @@ pub fn analyze(path: &str, opts: &Options, out: &mut dyn FnMut(Record)) -> Input
             });
         }
     }
+    report
+}
+
+/// A capture part out of time order that a run of its own can read (`Resume`): the input is
+/// a file that can be opened again (not standard input, nor followed live), and no stop came.
+fn later_part(path: &str, opts: &Options, report: &InputReport) -> Option<(Resume, u64, u64)> {
+    let Some(AnalyzeError::Capture(CaptureError::PartsOutOfOrder {
+        packet,
+        back_secs,
+        part_offset,
+        ..
+    })) = report.error
+    else {
+        return None;
+    };
+    if path == "-" || opts.live || opts.stop.load(Ordering::Relaxed) {
+        return None;
+    }
+    let resume = Resume {
+        offset: part_offset,
+        packets: packet.saturating_sub(1),
+        exchanges: report.exchanges,
+    };
+    Some((resume, packet, back_secs))
+}
+
+/// Analyses the part of the input from `resume` on as a capture of its own (a part out of
+/// time order: read on with the parts before it, its requests would be paired and cached
+/// against their clock), its records after theirs, and adds what it read to `report`.
+fn analyze_part(
+    path: &str,
+    opts: &Options,
+    out: &mut dyn FnMut(Record),
+    mut report: InputReport,
+    (resume, packet, back_secs): (Resume, u64, u64),
+) -> InputReport {
+    report.error = None;
+    let offset = resume.offset;
+    report
+        .diagnostics
+        .warn(WarnKind::CapturePartOutOfOrder, || {
+            format!(
+                "{path}: packet {packet} (byte {offset}): this part starts {back_secs} s before \
+             the part before it ends; analysed as a capture of its own"
+            )
+        });
+    let input = match input::open_with(path, &opts.stop, opts.detect_window, opts.live, opts.mmap) {
+        Ok(i) => i,
+        Err(e) => {
+            report.error = Some(e.into());
+            return report;
+        }
+    };
+    let mut part_opts = opts.clone();
+    part_opts.capture.resume = Some(resume);
+    let part = analyze_input(input, &part_opts, out, InputReport::default());
+    match (&mut report.capture, part.capture) {
+        (Some(a), Some(b)) => a.add(&b),
+        (a @ None, b) => *a = b,
+        _ => {}
+    }
+    report.exchanges += part.exchanges;
+    report.flows += part.flows;
+    report.recorded_by = report.recorded_by.or(part.recorded_by);
+    report.diagnostics.merge(part.diagnostics);
+    report.error = part.error;
     report
 }
 

@@ -1095,8 +1095,9 @@ fn no_mmap_gives_the_same_records_for_hars() {
 }
 
 /// Capture files joined with `cat`: in time order they read as one capture (each file's
-/// verdicts as when read alone); out of time order, reading stops where the earlier recording
-/// begins, with the place and the way to join them, after the first file's records.
+/// verdicts as when read alone); out of time order, the earlier recording is analysed as a
+/// capture of its own, its records after the later one's, with a warning; from standard
+/// input, which cannot be read again, reading stops there with the place and the way out.
 #[test]
 fn capture_files_joined_with_cat() {
     let dir = temp_dir("joined");
@@ -1114,6 +1115,9 @@ fn capture_files_joined_with_cat() {
     };
     let alone = |f: &str| corscope(&["analyze", f, "--format", "ndjson", "--all"]);
     let (early_alone, late_alone) = (alone(early).1, alone(late).1);
+    let mut both = verdicts(&early_alone);
+    both.extend(verdicts(&late_alone));
+    both.sort();
     for (name, files) in [("in-order", [early, late]), ("reversed", [late, early])] {
         let path = dir.join(format!("{name}.pcap"));
         let bytes = [
@@ -1121,38 +1125,65 @@ fn capture_files_joined_with_cat() {
             std::fs::read(files[1]).unwrap(),
         ]
         .concat();
-        std::fs::write(&path, bytes).unwrap();
+        std::fs::write(&path, &bytes).unwrap();
+        let args = [
+            "analyze",
+            path.to_str().unwrap(),
+            "--format",
+            "ndjson",
+            "--all",
+        ];
+        let mut printed = Vec::new();
         for jobs in ["1", "2"] {
-            let args = [
-                "analyze",
-                path.to_str().unwrap(),
-                "--format",
-                "ndjson",
-                "--all",
-            ];
             let (code, out, err) = corscope(&[&args[..], &["--jobs", jobs]].concat());
-            if name == "in-order" {
-                assert_eq!(code, Some(1), "{err}");
-                assert!(err.contains("1 × capture-concatenated"), "{err}");
-                let mut both = verdicts(&early_alone);
-                both.extend(verdicts(&late_alone));
-                both.sort();
-                assert!(
-                    verdicts(&out) == both,
-                    "{name} --jobs {jobs}: verdicts differ"
-                );
-            } else {
-                assert_eq!(code, Some(2), "{err}");
-                assert!(
-                    err.contains("capture parts out of time order at packet"),
-                    "{err}"
-                );
-                assert!(err.contains("mergecap -w"), "{err}");
-                assert!(
-                    verdicts(&out) == verdicts(&late_alone),
-                    "{name} --jobs {jobs}"
-                );
-            }
+            assert_eq!(code, Some(1), "{name} --jobs {jobs}: {err}");
+            assert!(err.contains("1 × capture-concatenated"), "{err}");
+            assert_eq!(
+                err.contains("1 × capture-part-out-of-order"),
+                name == "reversed",
+                "{err}"
+            );
+            assert!(
+                verdicts(&out) == both,
+                "{name} --jobs {jobs}: verdicts differ"
+            );
+            // One index per record, as in any capture.
+            let mut index: Vec<u64> = ndjson(&out)
+                .iter()
+                .map(|r| r["index"].as_u64().unwrap())
+                .collect();
+            let n = index.len();
+            index.sort_unstable();
+            index.dedup();
+            assert_eq!(index.len(), n, "{name} --jobs {jobs}");
+            printed.push(out + &err);
+        }
+        assert!(
+            printed[0] == printed[1],
+            "{name}: --jobs 1 and --jobs 2 differ"
+        );
+        if name == "reversed" {
+            // Standard input cannot be read again: reading stops at the earlier part.
+            let mut child = Command::new(env!("CARGO_BIN_EXE_corscope"))
+                .args(["analyze", "-", "--format", "ndjson", "--all"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut stdin = child.stdin.take().unwrap();
+            let writer = std::thread::spawn(move || stdin.write_all(&bytes));
+            let out = child.wait_with_output().unwrap();
+            writer.join().unwrap().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{err}");
+            assert!(
+                err.contains("capture parts out of time order at packet"),
+                "{err}"
+            );
+            assert!(err.contains("mergecap -w"), "{err}");
+            let out = String::from_utf8_lossy(&out.stdout);
+            assert!(verdicts(&out) == verdicts(&late_alone), "standard input");
         }
     }
 }

@@ -131,6 +131,21 @@ pub struct CaptureOptions {
     /// Where the bytes clients sent and the capture lost are recorded, for pairing to ask
     /// (one per input: the pipeline gives each capture its own, shared with its pairing).
     pub losses: Arc<LossLog>,
+    /// Read from a later part of the input on (see [`Resume`]); `None`: from its start.
+    pub resume: Option<Resume>,
+}
+
+/// Where a run over a later part of a capture starts: a part out of time order
+/// ([`CaptureError::PartsOutOfOrder`]) is analysed by a run of its own, which reads from its
+/// file header on and numbers its packets and exchanges on from the runs before it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Resume {
+    /// Byte offset (of the decoded input) of the part's file or section header.
+    pub offset: u64,
+    /// Packets read before it.
+    pub packets: u64,
+    /// Exchanges emitted before it (the next one's `seq`).
+    pub exchanges: u64,
 }
 
 impl Default for CaptureOptions {
@@ -154,6 +169,7 @@ impl Default for CaptureOptions {
             keylog: Arc::default(),
             frag: frag::FragLimits::default(),
             losses: LossLog::new(),
+            resume: None,
         }
     }
 }
@@ -173,6 +189,20 @@ pub struct CaptureStats {
     /// Of `tls_connections` and `quic_encrypted`, those whose handshake is not in the
     /// capture (they began before it): no key log can open them.
     pub before_capture: u64,
+}
+
+impl CaptureStats {
+    /// Adds another run's counts (a later part of the same input, [`Resume`]).
+    pub(crate) fn add(&mut self, o: &CaptureStats) {
+        self.packets += o.packets;
+        self.bytes += o.bytes;
+        self.tcp_packets += o.tcp_packets;
+        self.tcp_connections += o.tcp_connections;
+        self.http_requests += o.http_requests;
+        self.tls_connections += o.tls_connections;
+        self.quic_encrypted += o.quic_encrypted;
+        self.before_capture += o.before_capture;
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -209,13 +239,16 @@ pub enum CaptureError {
         "capture parts out of time order at packet {packet} (byte {offset}): this part (a file \
          joined on with `cat`, or a pcapng section) starts {back_secs} s before the part \
          before it ends, and read after it its requests would be paired and cached against \
-         the wrong clock; reading stopped here. Join the files in time order (`mergecap -w \
-         joined.pcapng FILE...`) or analyse each on its own"
+         the wrong clock; reading stopped here (a file given by name is read on from this part \
+         as a capture of its own; standard input cannot be). Join the files in time order \
+         (`mergecap -w joined.pcapng FILE...`) or analyse each on its own"
     )]
     PartsOutOfOrder {
         packet: u64,
         offset: u64,
         back_secs: u64,
+        /// Where the part's file or section header is (where a run of its own starts).
+        part_offset: u64,
     },
     #[error("read error at byte {offset}: {source}")]
     Read {
@@ -316,6 +349,12 @@ impl Reorder {
             pending_top: None,
             settled_at: None,
         }
+    }
+
+    /// Numbers the exchanges from `seq` on (a later part's run, [`Resume`]).
+    pub(crate) fn numbered_from(mut self, seq: u64) -> Self {
+        self.emitted = seq;
+        self
     }
 
     fn out(&mut self, t: ByTime, emit: &mut dyn FnMut(Exchange)) {
@@ -449,7 +488,8 @@ pub fn read_capture_from(
         reader::PacketReader::open(input, opts, reader::BLOCK_BYTES)?.named(source.clone());
     let mut stats = CaptureStats::default();
     let mut table = ConnTable::new(source.clone(), opts);
-    let mut reorder = Reorder::new(opts.max_reorder_exchanges, opts.max_reorder_bytes);
+    let mut reorder = Reorder::new(opts.max_reorder_exchanges, opts.max_reorder_bytes)
+        .numbered_from(opts.resume.map_or(0, |r| r.exchanges));
     let mut done: Vec<Finished> = Vec::new();
     let mut losses: Vec<Loss> = Vec::new();
     let src = source.clone();

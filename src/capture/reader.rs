@@ -185,6 +185,8 @@ pub struct PacketReader {
     /// A new part began (another file joined on, a pcapng section) and its first timed
     /// packet is still to come: it must not start before the parts before it ended.
     part_starts: bool,
+    /// Where the newest part's file or section header is.
+    part_at: u64,
 }
 
 /// A mapped input as the reader walks it: a window of the map stands for the stream reader's
@@ -273,7 +275,22 @@ impl PacketReader {
             source: Arc::from(""),
             last_ts: Micros::MIN,
             part_starts: false,
+            part_at: 0,
         };
+        // A later part's run starts at the part's header, numbering on (`Resume`).
+        if let Some(resume) = opts.resume {
+            let to = usize::try_from(resume.offset).unwrap_or(usize::MAX);
+            match &r.mapped {
+                Some(m) => r.base = to.min(m.map.len()) as u64,
+                None => {
+                    let skipped =
+                        io::copy(&mut (&mut r.input).take(resume.offset), &mut io::sink())
+                            .map_err(read_failed(0))?;
+                    r.base = skipped;
+                }
+            }
+            r.number = resume.packets;
+        }
         // Enough for any file header (a pipe may hand over less per read).
         while r.end < 64 && !r.exhausted {
             r.fill();
@@ -455,6 +472,7 @@ impl PacketReader {
             source,
             last_ts,
             part_starts,
+            part_at,
             ..
         } = self;
         let buf = window_of(buf, mapped.as_ref(), *base);
@@ -523,6 +541,7 @@ impl PacketReader {
                 // The fast loop waits until the part's first packet is checked.
                 usual = None;
                 *part_starts |= *last_ts != Micros::MIN;
+                *part_at = offset;
                 continue;
             }
             let record = match *kind {
@@ -540,8 +559,10 @@ impl PacketReader {
                 ),
                 Kind::Ng { big_endian } => match ng_parse(data, big_endian) {
                     Ok((rest, block)) => {
-                        let section = matches!(block, NgBlock::SectionHeader(_));
-                        *part_starts |= section && *last_ts != Micros::MIN;
+                        if matches!(block, NgBlock::SectionHeader(_)) {
+                            *part_starts |= *last_ts != Micros::MIN;
+                            *part_at = offset;
+                        }
                         match ng_block(block, kind, interfaces, number, keylog, offset) {
                             Ok(packet) => Ok(Record::Read {
                                 consumed: data.len() - rest.len(),
@@ -580,6 +601,7 @@ impl PacketReader {
                             packet: *number,
                             offset,
                             back_secs: last_ts.saturating_sub(ts).unsigned_abs() / 1_000_000,
+                            part_offset: *part_at,
                         });
                     }
                     usual = usual_of(*kind, interfaces.first());
@@ -1673,19 +1695,52 @@ mod tests {
             // ends. Its packets are not read; the first part's are.
             let a = file_at(first, 40100, "later", t + 3_600_000_000);
             let packets = run(a.clone()).result.unwrap().packets;
+            let first_len = a.len() as u64;
             let joined = [a, file_at(second, 40101, "earlier", t)].concat();
             let o = run(joined);
             match &o.result {
                 Err(CaptureError::PartsOutOfOrder {
-                    packet, back_secs, ..
+                    packet,
+                    back_secs,
+                    part_offset,
+                    ..
                 }) => {
                     assert_eq!(*packet, packets + 1, "{case}");
                     assert_eq!(*back_secs, 3600, "{case}");
+                    // A run of its own starts at the part's header, where the first file ends.
+                    assert_eq!(*part_offset, first_len, "{case}");
                 }
                 other => panic!("{case}: {other:?}"),
             }
             let urls: Vec<String> = summary(&o).into_iter().map(|s| s.1).collect();
             assert_eq!(urls, ["http://h/later"], "{case}");
+            // Resumed there, a run reads the earlier part, numbering on from the first's.
+            let opts = CaptureOptions {
+                resume: Some(super::super::Resume {
+                    offset: first_len,
+                    packets,
+                    exchanges: 1,
+                }),
+                ..CaptureOptions::default()
+            };
+            let joined = [
+                file_at(first, 40100, "later", t + 3_600_000_000),
+                file_at(second, 40101, "earlier", t),
+            ]
+            .concat();
+            let o = run_with(joined, &opts);
+            assert!(o.result.is_ok(), "{case}: {:?}", o.result);
+            let urls: Vec<String> = summary(&o).into_iter().map(|s| s.1).collect();
+            assert_eq!(urls, ["http://h/earlier"], "{case}");
+            assert_eq!(o.exchanges[0].seq, 1, "{case}");
+            assert!(
+                o.exchanges[0]
+                    .loc
+                    .to_string()
+                    .contains(&format!("packet {}", packets + 4)),
+                "{case}: {}",
+                o.exchanges[0].loc
+            );
             // Within the clock lag a disordered capture may have (5 s back), both are read.
             let near = file_at(second, 40101, "earlier", t + 3_600_000_000 - 5_000_000);
             let o = run([file_at(first, 40100, "later", t + 3_600_000_000), near].concat());
