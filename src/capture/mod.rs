@@ -192,7 +192,8 @@ pub struct CaptureStats {
 }
 
 impl CaptureStats {
-    /// Adds another run's counts (a later part of the same input, [`Resume`]).
+    /// Adds other counts: a capture worker's to the reader's (`parallel`), a later part's run
+    /// to the runs before it ([`Resume`]).
     pub(crate) fn add(&mut self, o: &CaptureStats) {
         self.packets += o.packets;
         self.bytes += o.bytes;

@@ -709,12 +709,8 @@ impl Merge<'_> {
                 for o in &mut outs {
                     if let Some((w, c)) = o.stats.take() {
                         counts.merge(c);
-                        total.tcp_packets += w.tcp_packets;
-                        total.tcp_connections += w.tcp_connections;
-                        total.http_requests += w.http_requests;
-                        total.tls_connections += w.tls_connections;
-                        total.quic_encrypted += w.quic_encrypted;
-                        total.before_capture += w.before_capture;
+                        // A worker counts no packets or bytes (the reader's dispatch does).
+                        total.add(&w);
                     }
                 }
             }
