@@ -588,7 +588,10 @@ pub fn analyze(path: &str, opts: &Options, out: &mut dyn FnMut(Record)) -> Input
     };
     report.format = Some(input.format);
     let mut report = analyze_input(input, opts, out, report);
-    while let Some(part) = later_part(path, opts, &report) {
+    // Each part's run starts at a header past the last one's: the loop ends.
+    let mut from = 0;
+    while let Some(part) = later_part(path, opts, &report).filter(|p| p.0.offset > from) {
+        from = part.0.offset;
         report = analyze_part(path, opts, out, report, part);
     }
     if opts.stop.load(Ordering::Relaxed) {
