@@ -240,9 +240,8 @@ pub enum CaptureError {
         "capture parts out of time order at packet {packet} (byte {offset}): this part (a file \
          joined on with `cat`, or a pcapng section) starts {back_secs} s before the part \
          before it ends, and read after it its requests would be paired and cached against \
-         the wrong clock; reading stopped here (a file given by name is read on from this part \
-         as a capture of its own; standard input cannot be). Join the files in time order \
-         (`mergecap -w joined.pcapng FILE...`) or analyse each on its own"
+         the wrong clock; reading stopped here. Join the files in time order (`mergecap -w \
+         joined.pcapng FILE...`) or analyse each on its own"
     )]
     PartsOutOfOrder {
         packet: u64,
