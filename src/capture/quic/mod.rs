@@ -1122,7 +1122,6 @@ impl QuicConn {
     }
 }
 
-/// What became of one packet.
 /// Which keys opened an Initial packet ([`QuicConn::open_initial`]).
 enum InitialKeys {
     /// Those of a Destination ID found before.
@@ -1131,6 +1130,7 @@ enum InitialKeys {
     Derived(Box<PacketKeys>),
 }
 
+/// What became of one packet.
 enum Opened {
     Read,
     /// Not for us, or it did not authenticate.
