@@ -19,6 +19,31 @@ fn corscope(args: &[&str]) -> (Option<i32>, String, String) {
     )
 }
 
+/// corscope started with `args`, its standard input, output and error piped to the test.
+fn piped(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_corscope"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("corscope runs")
+}
+
+/// corscope run with `args` on `bytes` written to its standard input by a thread of its own
+/// (a pipe's buffer holds less than a capture), to its end.
+fn through_stdin(args: &[&str], bytes: Vec<u8>) -> std::process::Output {
+    let mut child = piped(args);
+    let mut stdin = child.stdin.take().expect("piped");
+    let writer = std::thread::spawn(move || stdin.write_all(&bytes));
+    let out = child.wait_with_output().expect("corscope ends");
+    writer
+        .join()
+        .expect("writer")
+        .expect("corscope reads all of it");
+    out
+}
+
 const SAMPLE: &str = "samples/cors-scenarios.devtools.har";
 
 #[test]
@@ -740,13 +765,7 @@ fn live_pipe_streams_records_and_a_signal_ends_the_input() {
         text.push(',');
     }
     for (format, signal) in [("ndjson", "-TERM"), ("csv", "-INT")] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_corscope"))
-            .args(["-", "--format", format])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = piped(&["-", "--format", format]);
         let mut stdin = child.stdin.take().unwrap();
         stdin.write_all(text.as_bytes()).unwrap();
         stdin.flush().unwrap();
@@ -970,17 +989,8 @@ fn stdin_gives_the_same_records_as_the_file() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), want);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_corscope"))
-        .args(["-", "--format", "ndjson", "-j", "2"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
     let bytes = std::fs::read(FIREFOX_PCAP).unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(&bytes));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
+    let out = through_stdin(&["-", "--format", "ndjson", "-j", "2"], bytes);
     assert_eq!(String::from_utf8_lossy(&out.stdout), want);
 }
 
@@ -1164,17 +1174,7 @@ fn capture_files_joined_with_cat() {
         );
         if name == "reversed" {
             // Standard input cannot be read again: reading stops at the earlier part.
-            let mut child = Command::new(env!("CARGO_BIN_EXE_corscope"))
-                .args(["analyze", "-", "--format", "ndjson", "--all"])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            let mut stdin = child.stdin.take().unwrap();
-            let writer = std::thread::spawn(move || stdin.write_all(&bytes));
-            let out = child.wait_with_output().unwrap();
-            writer.join().unwrap().unwrap();
+            let out = through_stdin(&["analyze", "-", "--format", "ndjson", "--all"], bytes);
             let err = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(2), "{err}");
             assert!(

@@ -25,6 +25,20 @@ pub fn capture(wire: Wire) -> (Vec<u8>, PcapCounts) {
     (bytes, counts)
 }
 
+/// A capture of `wire` read with its key log: every request it holds decoded and answered,
+/// with no warning. The capture, its counts and what was read, for the test's own checks.
+pub fn decoded_completely(wire: Wire) -> (Vec<u8>, PcapCounts, Read) {
+    let (bytes, counts) = capture(wire);
+    let r = read(&bytes, &counts.keylog);
+    assert_eq!((r.requests, r.answered), (counts.requests, counts.requests));
+    assert!(
+        r.diag.is_empty(),
+        "{:?}",
+        r.diag.counts().collect::<Vec<_>>()
+    );
+    (bytes, counts, r)
+}
+
 /// What reading a capture gave: requests decoded, how many of them answered, the warnings and
 /// the capture's counts.
 pub struct Read {
