@@ -538,10 +538,15 @@ impl PacketReader {
                          files joined end to end); read on as the next file"
                     )
                 });
-                // The fast loop waits until the part's first packet is checked.
-                usual = None;
                 *part_starts |= *last_ts != Micros::MIN;
                 *part_at = offset;
+                // The fast loop waits until the part's first packet is checked (if there is
+                // a part before it to check against).
+                usual = if *part_starts {
+                    None
+                } else {
+                    usual_of(*kind, interfaces.first())
+                };
                 continue;
             }
             let record = match *kind {
