@@ -488,8 +488,12 @@ fn run_split(
                     );
                 }
             }
-            for f in &s.out_of_order_inputs {
-                eprintln!("corscope: warning: {f}: starts more than a minute before the previous input ends (inputs are one stream in time, in natural name order)");
+            for (f, part) in &s.out_of_order_inputs {
+                let what = match part {
+                    Some(offset) => format!("the part at byte {offset}"),
+                    None => "it".to_owned(),
+                };
+                eprintln!("corscope: warning: {f}: {what} starts before the packets before it end (inputs are one stream in time, in natural name order); written as a section of its own in every shard, analysed as a capture of its own");
             }
             if s.unplaced_fragments > 0 {
                 eprintln!(

@@ -587,12 +587,18 @@ pub fn analyze(path: &str, opts: &Options, out: &mut dyn FnMut(Record)) -> Input
         }
     };
     report.format = Some(input.format);
+    // This input's own place for the rest of its stream (`capture::Rest`): inputs may be
+    // analysed side by side with the same options.
+    let mut own = opts.clone();
+    own.capture.rest = capture::Rest::default();
+    let opts = &own;
+    let lineage = input.lineage();
     let mut report = analyze_input(input, opts, out, report);
     // Each part's run starts at a header past the last one's: the loop ends.
     let mut from = 0;
-    while let Some(part) = later_part(path, opts, &report).filter(|p| p.0.offset > from) {
-        from = part.0.offset;
-        report = analyze_part(path, opts, out, report, part);
+    while let Some(part) = later_part(path, opts, &report).filter(|p| p.resume.offset > from) {
+        from = part.resume.offset;
+        report = analyze_part(path, opts, &lineage, out, report, part);
     }
     if opts.stop.load(Ordering::Relaxed) {
         // The input was cut by the stop, not damaged: what it says about the cut is a
@@ -608,27 +614,52 @@ pub fn analyze(path: &str, opts: &Options, out: &mut dyn FnMut(Record)) -> Input
     report
 }
 
-/// A capture part out of time order that a run of its own can read (`Resume`): the input is
-/// a file that can be opened again (not standard input, nor followed live), and no stop came.
-fn later_part(path: &str, opts: &Options, report: &InputReport) -> Option<(Resume, u64, u64)> {
+/// A capture part out of time order that a run of its own reads ([`analyze_part`]).
+struct LaterPart {
+    resume: Resume,
+    /// Where the part was found out of order, for the warning.
+    packet: u64,
+    back_secs: u64,
+    /// The rest of a streamed input from the part's header on (`capture::Rest`); `None`: the
+    /// file is opened again at the header.
+    rest: Option<Box<dyn std::io::Read + Send>>,
+}
+
+/// A capture part out of time order that a run of its own can read (`Resume`), unless a
+/// stop came: a stream's reader left the rest of it (`capture::Rest`), or else the input is a
+/// file, opened again (a mapped one always is). Standard input or a followed input whose
+/// rest is not left (the part held too much before its first packet) keeps the error.
+fn later_part(path: &str, opts: &Options, report: &InputReport) -> Option<LaterPart> {
     let Some(AnalyzeError::Capture(CaptureError::PartsOutOfOrder {
         packet,
         back_secs,
         part_offset,
+        ref framing,
         ..
     })) = report.error
     else {
         return None;
     };
-    if path == "-" || opts.live || opts.stop.load(Ordering::Relaxed) {
+    if opts.stop.load(Ordering::Relaxed) {
+        return None;
+    }
+    let rest = opts.capture.rest.take();
+    if rest.is_none() && (path == "-" || opts.live) {
         return None;
     }
     let resume = Resume {
         offset: part_offset,
         packets: packet.saturating_sub(1),
         exchanges: report.exchanges,
+        at_offset: rest.is_some(),
+        framing: framing.clone(),
     };
-    Some((resume, packet, back_secs))
+    Some(LaterPart {
+        resume,
+        packet,
+        back_secs,
+        rest,
+    })
 }
 
 /// Analyses the part of the input from `resume` on as a capture of its own (a part out of
@@ -637,11 +668,18 @@ fn later_part(path: &str, opts: &Options, report: &InputReport) -> Option<(Resum
 fn analyze_part(
     path: &str,
     opts: &Options,
+    lineage: &input::Lineage,
     out: &mut dyn FnMut(Record),
     mut report: InputReport,
-    (resume, packet, back_secs): (Resume, u64, u64),
+    part: LaterPart,
 ) -> InputReport {
     report.error = None;
+    let LaterPart {
+        resume,
+        packet,
+        back_secs,
+        rest,
+    } = part;
     let offset = resume.offset;
     report
         .diagnostics
@@ -651,7 +689,11 @@ fn analyze_part(
              the part before it ends; analysed as a capture of its own"
             )
         });
-    let input = match input::open_with(path, &opts.stop, opts.detect_window, opts.live, opts.mmap) {
+    let opened = match rest {
+        Some(rest) => Ok(lineage.input(rest)),
+        None => input::open_with(path, &opts.stop, opts.detect_window, opts.live, opts.mmap),
+    };
+    let input = match opened {
         Ok(i) => i,
         Err(e) => {
             report.error = Some(e.into());

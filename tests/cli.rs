@@ -1106,8 +1106,8 @@ fn no_mmap_gives_the_same_records_for_hars() {
 
 /// Capture files joined with `cat`: in time order they read as one capture (each file's
 /// verdicts as when read alone); out of time order, the earlier recording is analysed as a
-/// capture of its own, its records after the later one's, with a warning; from standard
-/// input, which cannot be read again, reading stops there with the place and the way out.
+/// capture of its own, its records after the later one's, with a warning, from a file or
+/// from standard input alike.
 #[test]
 fn capture_files_joined_with_cat() {
     let dir = temp_dir("joined");
@@ -1172,18 +1172,59 @@ fn capture_files_joined_with_cat() {
             printed[0] == printed[1],
             "{name}: --jobs 1 and --jobs 2 differ"
         );
-        if name == "reversed" {
-            // Standard input cannot be read again: reading stops at the earlier part.
+        // Standard input cannot be opened again: the reader hands on the rest of the stream
+        // from the part's header, and it reads as the file does. The same holds for the
+        // files joined by `mergecap -a`, which writes them as one section whose times jump
+        // back: read from the file or the stream, and as sharded by `corscope split`.
+        let with_stdin = |bytes: Vec<u8>| {
             let out = through_stdin(&["analyze", "-", "--format", "ndjson", "--all"], bytes);
-            let err = String::from_utf8_lossy(&out.stderr);
-            assert_eq!(out.status.code(), Some(2), "{err}");
-            assert!(
-                err.contains("capture parts out of time order at packet"),
-                "{err}"
-            );
-            assert!(err.contains("mergecap -w"), "{err}");
-            let out = String::from_utf8_lossy(&out.stdout);
-            assert!(verdicts(&out) == verdicts(&late_alone), "standard input");
+            let err = String::from_utf8_lossy(&out.stderr).into_owned();
+            assert_eq!(out.status.code(), Some(1), "{name}: {err}");
+            (String::from_utf8_lossy(&out.stdout).into_owned(), err)
+        };
+        let (out, err) = with_stdin(bytes);
+        assert!(verdicts(&out) == both, "{name}: standard input");
+        assert_eq!(
+            err.contains("1 × capture-part-out-of-order"),
+            name == "reversed",
+            "{err}"
+        );
+        // As `mergecap -a -F pcap` joins them: the second file's records after the first's,
+        // under the first file's header (both are Ethernet, microseconds).
+        let (a, b) = (
+            std::fs::read(files[0]).unwrap(),
+            std::fs::read(files[1]).unwrap(),
+        );
+        assert_eq!(a[..24], b[..24]);
+        let one_header = [&a[..], &b[24..]].concat();
+        let path = dir.join(format!("{name}-one-header.pcap"));
+        std::fs::write(&path, &one_header).unwrap();
+        let (code, out, err) =
+            corscope(&[&args[..1], &[path.to_str().unwrap()], &args[2..]].concat());
+        assert_eq!(code, Some(1), "{name}: {err}");
+        assert!(verdicts(&out) == both, "{name}: one header");
+        assert_eq!(
+            err.contains("1 × capture-part-out-of-order"),
+            name == "reversed",
+            "{err}"
+        );
+        let (out, _) = with_stdin(one_header);
+        assert!(verdicts(&out) == both, "{name}: one header, standard input");
+        let shards = dir.join(format!("{name}-shards"));
+        let (code, _, err) = corscope(&[
+            "split",
+            path.to_str().unwrap(),
+            "--shards",
+            "2",
+            "--out",
+            shards.to_str().unwrap(),
+        ]);
+        assert_eq!(code, Some(0), "{err}");
+        let mut sharded = String::new();
+        for i in 0..2 {
+            let shard = shards.join(format!("shard-{i}-of-2.pcapng"));
+            sharded += &alone(shard.to_str().unwrap()).1;
         }
+        assert!(verdicts(&sharded) == both, "{name}: one header, sharded");
     }
 }

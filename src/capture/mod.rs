@@ -133,12 +133,15 @@ pub struct CaptureOptions {
     pub losses: Arc<LossLog>,
     /// Read from a later part of the input on (see [`Resume`]); `None`: from its start.
     pub resume: Option<Resume>,
+    /// Where a streamed input's reader leaves the unread rest of the input when it stops at
+    /// a part out of time order (see [`Rest`]).
+    pub rest: Rest,
 }
 
 /// Where a run over a later part of a capture starts: a part out of time order
 /// ([`CaptureError::PartsOutOfOrder`]) is analysed by a run of its own, which reads from its
 /// file header on and numbers its packets and exchanges on from the runs before it.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Resume {
     /// Byte offset (of the decoded input) of the part's file or section header.
     pub offset: u64,
@@ -146,6 +149,39 @@ pub struct Resume {
     pub packets: u64,
     /// Exchanges emitted before it (the next one's `seq`).
     pub exchanges: u64,
+    /// The source begins at `offset` already (the [`Rest`] of a stream), where a reopened
+    /// file is read from its start and skipped to `offset`.
+    pub at_offset: bool,
+    /// The part's framing, when it begins with a packet rather than a header.
+    pub framing: Option<reader::Framing>,
+}
+
+/// The unread rest of a streamed input (standard input, a pipe, a decompressed file) whose
+/// reader stopped at a part out of time order ([`CaptureError::PartsOutOfOrder`]): from that
+/// part's header on, for a run of its own ([`Resume::at_offset`]), since a stream cannot be
+/// opened again. A mapped file leaves none: it is opened again at the header. Shared by the
+/// clones of one input's options; each input needs its own.
+#[derive(Clone, Default)]
+pub struct Rest(Arc<std::sync::Mutex<Option<Box<dyn std::io::Read + Send>>>>);
+
+impl Rest {
+    /// The rest left, if a reader left one (once).
+    pub fn take(&self) -> Option<Box<dyn std::io::Read + Send>> {
+        self.0.lock().ok().and_then(|mut r| r.take())
+    }
+
+    fn put(&self, rest: Box<dyn std::io::Read + Send>) {
+        if let Ok(mut r) = self.0.lock() {
+            *r = Some(rest);
+        }
+    }
+}
+
+impl std::fmt::Debug for Rest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let left = self.0.lock().is_ok_and(|r| r.is_some());
+        f.debug_tuple("Rest").field(&left).finish()
+    }
 }
 
 impl Default for CaptureOptions {
@@ -170,6 +206,7 @@ impl Default for CaptureOptions {
             frag: frag::FragLimits::default(),
             losses: LossLog::new(),
             resume: None,
+            rest: Rest::default(),
         }
     }
 }
@@ -238,17 +275,21 @@ pub enum CaptureError {
     },
     #[error(
         "capture parts out of time order at packet {packet} (byte {offset}): this part (a file \
-         joined on with `cat`, or a pcapng section) starts {back_secs} s before the part \
-         before it ends, and read after it its requests would be paired and cached against \
-         the wrong clock; reading stopped here. Join the files in time order (`mergecap -w \
+         joined on with `cat`, a pcapng section, or packets whose times jump back and stay \
+         back, as `mergecap -a` joins files) starts {back_secs} s before the part before it \
+         ends, and read after it its requests would be paired and cached against the wrong \
+         clock; reading stopped here. Join the files in time order (`mergecap -w \
          joined.pcapng FILE...`) or analyse each on its own"
     )]
     PartsOutOfOrder {
         packet: u64,
         offset: u64,
         back_secs: u64,
-        /// Where the part's file or section header is (where a run of its own starts).
+        /// Where the part begins (where a run of its own starts): its file or section header,
+        /// or its first packet.
         part_offset: u64,
+        /// How the part is framed when it begins with a packet, not a header.
+        framing: Option<reader::Framing>,
     },
     #[error("read error at byte {offset}: {source}")]
     Read {
@@ -489,7 +530,7 @@ pub fn read_capture_from(
     let mut stats = CaptureStats::default();
     let mut table = ConnTable::new(source.clone(), opts);
     let mut reorder = Reorder::new(opts.max_reorder_exchanges, opts.max_reorder_bytes)
-        .numbered_from(opts.resume.map_or(0, |r| r.exchanges));
+        .numbered_from(opts.resume.as_ref().map_or(0, |r| r.exchanges));
     let mut done: Vec<Finished> = Vec::new();
     let mut losses: Vec<Loss> = Vec::new();
     let src = source.clone();

@@ -123,7 +123,7 @@ pub(crate) const BLOCK_BYTES: usize = 2 << 20;
 
 type LegacyParse = fn(&[u8]) -> IResult<&[u8], LegacyPcapBlock<'_>, PcapError<&[u8]>>;
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 enum Kind {
     Legacy {
         parse: LegacyParse,
@@ -187,6 +187,19 @@ pub struct PacketReader {
     part_starts: bool,
     /// Where the newest part's file or section header is.
     part_at: u64,
+    /// A stream's bytes from `held_from` (the pending part's header) to the block's start,
+    /// while that part's first packet is still to be checked: if the part is out of time
+    /// order, they begin the input's [`super::Rest`].
+    held: Vec<u8>,
+    held_from: u64,
+    /// The pending part held more than twice the record limit before its first timed packet
+    /// (a hostile run of untimed blocks): no rest is left for it.
+    held_lost: bool,
+    /// Where the rest of a stream goes when a part is out of time order.
+    rest: super::Rest,
+    /// Packets back in time to hand on before the next look ahead ([`stays_back`]): the
+    /// look ahead costs at most as much again as framing, whatever the clocks do.
+    jump_quiet: u32,
 }
 
 /// A mapped input as the reader walks it: a window of the map stands for the stream reader's
@@ -276,12 +289,19 @@ impl PacketReader {
             last_ts: Micros::MIN,
             part_starts: false,
             part_at: 0,
+            held: Vec::new(),
+            held_from: 0,
+            held_lost: false,
+            rest: opts.rest.clone(),
+            jump_quiet: 0,
         };
         // A later part's run starts at the part's header, numbering on (`Resume`).
-        if let Some(resume) = opts.resume {
+        if let Some(resume) = &opts.resume {
             let to = usize::try_from(resume.offset).unwrap_or(usize::MAX);
             match &r.mapped {
                 Some(m) => r.base = to.min(m.map.len()) as u64,
+                // The rest of a stream begins at the header.
+                None if resume.at_offset => r.base = resume.offset,
                 None => {
                     let skipped =
                         io::copy(&mut (&mut r.input).take(resume.offset), &mut io::sink())
@@ -290,6 +310,13 @@ impl PacketReader {
                 }
             }
             r.number = resume.packets;
+            // A part cut from inside another has no header: it is framed as that one was.
+            if let Some(framing) = resume.framing.clone() {
+                r.kind = framing.kind;
+                r.interfaces = framing.interfaces;
+                r.fill();
+                return Ok(r);
+            }
         }
         // Enough for any file header (a pipe may hand over less per read).
         while r.end < 64 && !r.exhausted {
@@ -395,7 +422,10 @@ impl PacketReader {
     /// unless the options say to skip them (then they come with `link: None`).
     pub fn for_each(&mut self, mut f: impl FnMut(&RawPacket<'_>)) -> Result<(), CaptureError> {
         loop {
-            match self.parse_buffered(&mut f)? {
+            match self
+                .parse_buffered(&mut f)
+                .map_err(|e| self.leave_rest(e))?
+            {
                 None => return Ok(()),
                 Some(need) => {
                     self.check_size(need)?;
@@ -419,7 +449,7 @@ impl PacketReader {
             let step = match self.parse_buffered(&mut |p: &RawPacket<'_>| sink.packet(p)) {
                 Ok(Some(need)) => self.check_size(need).map(|()| need),
                 Ok(None) => break Ok(()),
-                Err(e) => Err(e),
+                Err(e) => Err(self.leave_rest(e)),
             };
             match step {
                 Ok(need) => {
@@ -473,6 +503,7 @@ impl PacketReader {
             last_ts,
             part_starts,
             part_at,
+            jump_quiet,
             ..
         } = self;
         let buf = window_of(buf, mapped.as_ref(), *base);
@@ -599,17 +630,52 @@ impl PacketReader {
             if let Some(packet) = packet {
                 let ts = packet.1;
                 // Simple packet blocks carry no time (0): the part's first timed packet decides.
+                let back = ts != 0 && ts.saturating_add(MAX_CLOCK_LAG_US) < *last_ts;
+                let back_secs = || last_ts.saturating_sub(ts).unsigned_abs() / 1_000_000;
                 if *part_starts && ts != 0 {
                     *part_starts = false;
-                    if ts.saturating_add(MAX_CLOCK_LAG_US) < *last_ts {
+                    if back {
                         return Err(CaptureError::PartsOutOfOrder {
                             packet: *number,
                             offset,
-                            back_secs: last_ts.saturating_sub(ts).unsigned_abs() / 1_000_000,
+                            back_secs: back_secs(),
                             part_offset: *part_at,
+                            framing: None,
                         });
                     }
                     usual = usual_of(*kind, interfaces.first());
+                } else if back && *jump_quiet > 0 {
+                    *jump_quiet -= 1;
+                } else if back {
+                    // Inside a part, times that jump back and stay back are another recording
+                    // joined on without a header (`mergecap -a`) or a clock set back: a part
+                    // of its own from this packet on. One packet with a broken clock, or
+                    // interfaces whose clocks disagree, do not stay back.
+                    let window = (consumed + JUMP_BYTES)
+                        .min(max_record.saturating_sub(1))
+                        .saturating_sub(consumed);
+                    let after = buf.get(*pos + consumed..*end).unwrap_or(&[]);
+                    match stays_back(after, window, *exhausted, *kind, interfaces, *last_ts) {
+                        Lookahead::Need => {
+                            // The record is framed again once the bytes after it are read.
+                            *number -= 1;
+                            return Ok(Some(consumed + window));
+                        }
+                        Lookahead::Back => {
+                            *part_at = offset;
+                            return Err(CaptureError::PartsOutOfOrder {
+                                packet: *number,
+                                offset,
+                                back_secs: back_secs(),
+                                part_offset: offset,
+                                framing: Some(Framing {
+                                    kind: *kind,
+                                    interfaces: interfaces.clone(),
+                                }),
+                            });
+                        }
+                        Lookahead::Not => *jump_quiet = JUMP_PACKETS,
+                    }
                 }
                 if ts != 0 {
                     *last_ts = ts;
@@ -622,6 +688,67 @@ impl PacketReader {
             }
             *pos += consumed;
         }
+    }
+
+    /// At a part out of time order in a stream, leaves the input's unread rest, from the
+    /// part's header on, in [`super::Rest`] (the held bytes, the block's, then the stream);
+    /// returns the error.
+    fn leave_rest(&mut self, e: CaptureError) -> CaptureError {
+        if self.mapped.is_some() || !matches!(e, CaptureError::PartsOutOfOrder { .. }) {
+            return e;
+        }
+        let from = if self.part_at >= self.base {
+            // The part began in this block: nothing of it was held.
+            self.held.clear();
+            usize::try_from(self.part_at - self.base).unwrap_or(usize::MAX)
+        } else if self.held_from == self.part_at && !self.held_lost {
+            0
+        } else {
+            return e;
+        };
+        let mut bytes = std::mem::take(&mut self.held);
+        bytes.extend_from_slice(self.buf.get(from..self.end).unwrap_or(&[]));
+        let input = std::mem::replace(&mut self.input, Box::new(io::empty()));
+        // A read error that ended the input comes after the bytes read before it, as here.
+        let after: Box<dyn Read + Send> = match self.read_error.take() {
+            Some(error) => Box::new(Failing(Some(error))),
+            None if self.exhausted => Box::new(io::empty()),
+            None => input,
+        };
+        self.rest.put(Box::new(io::Cursor::new(bytes).chain(after)));
+        e
+    }
+
+    /// Before a stream's block is replaced: keeps the bytes of a part whose first packet is
+    /// still to be checked ([`PacketReader::held`]), up to twice the record limit.
+    fn hold_part(&mut self) {
+        if self.mapped.is_some() {
+            return;
+        }
+        if !self.part_starts {
+            if self.held.capacity() > 0 {
+                self.held = Vec::new();
+            }
+            return;
+        }
+        if self.held_from != self.part_at {
+            self.held.clear();
+            self.held_lost = false;
+            self.held_from = self.part_at;
+        }
+        if self.held_lost {
+            return;
+        }
+        let from = usize::try_from(self.part_at.saturating_sub(self.base))
+            .unwrap_or(usize::MAX)
+            .min(self.pos);
+        let bytes = self.buf.get(from..self.pos).unwrap_or(&[]);
+        if self.held.len() + bytes.len() > self.max_record.saturating_mul(2) {
+            self.held_lost = true;
+            self.held = Vec::new();
+            return;
+        }
+        self.held.extend_from_slice(bytes);
     }
 
     /// A record of `need` bytes that the input holds at least `max_record` bytes of is too
@@ -643,6 +770,7 @@ impl PacketReader {
     /// before the input's end shows it was a truncation. `fill` reads the rest. A mapped
     /// input moves its window instead (the block returned is the range parsed).
     fn swap_in(&mut self, need: usize, fresh: Option<Vec<u8>>) -> Block {
+        self.hold_part();
         let have = self.end - self.pos;
         let len = self.mapped.as_ref().map_or(self.buf.len(), |m| m.window);
         let size = need
@@ -738,6 +866,107 @@ impl PacketReader {
                 }
             }
         }
+    }
+}
+
+/// How the records of a part are framed where it has no header of its own (a part cut from
+/// inside another, where times jump back: [`CaptureError::PartsOutOfOrder`]): the framing of
+/// the part it was cut from, for the run that reads it ([`super::Resume`]).
+#[derive(Clone, Debug)]
+pub struct Framing {
+    kind: Kind,
+    interfaces: Vec<Interface>,
+}
+
+/// Timed packets looked at after a packet whose time jumps back ([`stays_back`]).
+const JUMP_PACKETS: u32 = 16;
+/// Bytes looked at after it, at most.
+const JUMP_BYTES: usize = 256 << 10;
+
+/// What the records after a packet whose time jumps back say.
+#[derive(Debug, PartialEq)]
+enum Lookahead {
+    /// They stay back: a part starts at the packet.
+    Back,
+    /// One comes back to the clock before the jump (or none can tell): read on.
+    Not,
+    /// Fewer than `window` bytes of them are read yet.
+    Need,
+}
+
+/// Whether the capture stays back in time after a packet more than [`MAX_CLOCK_LAG_US`]
+/// before `before` (the last packet's time): the next [`JUMP_PACKETS`] timed packets in the
+/// next `window` bytes of `data` (the records after it, framed as `kind`, not handed on) are
+/// all that far back too. At least one must be, unless the input ends after the packet.
+fn stays_back(
+    data: &[u8],
+    window: usize,
+    exhausted: bool,
+    kind: Kind,
+    interfaces: &[Interface],
+    before: Micros,
+) -> Lookahead {
+    let (mut at, mut seen) = (0, 0);
+    while seen < JUMP_PACKETS && at < window {
+        let rest = data.get(at..).unwrap_or(&[]);
+        let record = match kind {
+            Kind::Legacy {
+                parse,
+                plain,
+                big_endian,
+                ..
+            } => {
+                let framed = match plain.then(|| plain_record(rest, big_endian)).flatten() {
+                    Some(read) => Some(read),
+                    None => parse(rest).ok().map(|(r, b)| (rest.len() - r.len(), b)),
+                };
+                let units = interfaces.first().map_or(1_000_000, |i| i.units);
+                framed.map(|(n, b)| (n, Some(legacy_ts(&b, units))))
+            }
+            Kind::Ng { big_endian } => match ng_parse(rest, big_endian) {
+                // Another section: its header decides.
+                Ok((_, NgBlock::SectionHeader(_))) => break,
+                Ok((r, NgBlock::EnhancedPacket(epb))) => {
+                    let Some(i) = interfaces.get(epb.if_id as usize) else {
+                        break;
+                    };
+                    let raw = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                    Some((
+                        rest.len() - r.len(),
+                        Some(to_micros(raw, i.units, i.offset_secs)),
+                    ))
+                }
+                Ok((r, _)) => Some((rest.len() - r.len(), None)),
+                Err(_) => None,
+            },
+        };
+        let Some((len, ts)) = record else {
+            // Not a whole record here: more bytes may come.
+            if !exhausted && data.len() < window {
+                return Lookahead::Need;
+            }
+            break;
+        };
+        at += len;
+        match ts {
+            Some(0) | None => {}
+            Some(ts) if ts.saturating_add(MAX_CLOCK_LAG_US) < before => seen += 1,
+            Some(_) => return Lookahead::Not,
+        }
+    }
+    if seen > 0 || (exhausted && at >= data.len()) {
+        Lookahead::Back
+    } else {
+        Lookahead::Not
+    }
+}
+
+/// A read that fails once with the error that ended a stream, then ends.
+struct Failing(Option<io::Error>);
+
+impl Read for Failing {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        self.0.take().map_or(Ok(0), Err)
     }
 }
 
@@ -926,8 +1155,12 @@ fn usual_records(
         if prefetch {
             prefetch_ahead(ahead, *pos, consumed);
         }
-        *number += 1;
         let ts = legacy_ts(&b, units);
+        // A time far back: the general loop decides whether a part starts there.
+        if ts.saturating_add(MAX_CLOCK_LAG_US) < *last_ts {
+            return;
+        }
+        *number += 1;
         *last_ts = ts;
         f(&RawPacket {
             number: *number,
@@ -1378,6 +1611,7 @@ fn hex_prefix(b: &[u8]) -> String {
 mod tests {
     use super::super::testutil::*;
     use super::super::{CaptureError, CaptureOptions};
+    use super::{PacketReader, BLOCK_BYTES};
     use crate::diag::WarnKind;
 
     fn conversation() -> Vec<Frame> {
@@ -1626,6 +1860,11 @@ mod tests {
 
     /// [`file_of`] with its first packet at `start` (microseconds).
     fn file_at(format: &str, port: u16, path: &str, start: i64) -> Vec<u8> {
+        framed(format, &conv_at(port, path, start))
+    }
+
+    /// The frames of one conversation (`GET /<path>` on client port `port`) from `start` on.
+    fn conv_at(port: u16, path: &str, start: i64) -> Vec<Frame> {
         let mut c = Conv::new(port);
         c.ts = start;
         c.handshake();
@@ -1635,27 +1874,192 @@ mod tests {
         );
         c.server(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 1460);
         c.fins();
+        c.frames
+    }
+
+    /// Ethernet frames as one capture file of `format` ([`file_of`]).
+    fn framed(format: &str, frames: &[Frame]) -> Vec<u8> {
         match format {
-            "pcap" => pcap(&c.frames, 1, false, false),
-            "pcap-be-ns" => pcap(&c.frames, 1, true, true),
+            "pcap" => pcap(frames, 1, false, false),
+            "pcap-be-ns" => pcap(frames, 1, true, true),
             "pcap-raw-ip" => {
-                let raw: Vec<Frame> = c
-                    .frames
-                    .iter()
-                    .map(|(t, f)| (*t, f[14..].to_vec()))
-                    .collect();
+                let raw: Vec<Frame> = frames.iter().map(|(t, f)| (*t, f[14..].to_vec())).collect();
                 pcap(&raw, 101, false, false)
             }
             _ => {
                 let mut v = Vec::new();
                 pcapng_shb(&mut v);
                 pcapng_idb(&mut v, 1, None);
-                for (ts, f) in &c.frames {
+                for (ts, f) in frames {
                     pcapng_epb(&mut v, 0, *ts as u64, f);
                 }
                 v
             }
         }
+    }
+
+    /// (number, offset, time) of every packet a stream reader with blocks of `block` bytes
+    /// hands on, and how its reading ended.
+    type Read = (Vec<(u64, u64, i64)>, Result<(), CaptureError>);
+    fn packets_of(bytes: Vec<u8>, opts: &CaptureOptions, block: usize) -> Read {
+        let mut got = Vec::new();
+        let ended = PacketReader::with_block_bytes(std::io::Cursor::new(bytes), opts, block)
+            .and_then(|mut r| r.for_each(|p| got.push((p.number, p.offset, p.ts))));
+        (got, ended)
+    }
+
+    const HOUR: i64 = 3_600_000_000;
+
+    /// From a stream, which cannot be opened again, a part out of time order leaves the rest
+    /// of the input from its header on ([`super::super::Rest`]), whatever block size cut it
+    /// or held its header; read from there ([`super::super::Resume::at_offset`]), it gives
+    /// the packets, numbers and offsets of the file opened again at the header. A part that
+    /// holds more than twice the record limit before its first packet leaves none.
+    #[test]
+    fn a_stream_leaves_its_rest_at_a_part_out_of_time_order() {
+        use std::io::Read as _;
+        let t = Conv::new(0).ts;
+        for (first, second) in [
+            ("pcap", "pcap"),
+            ("pcapng", "pcapng"),
+            ("pcap", "pcapng"),
+            ("pcapng", "pcap-be-ns"),
+        ] {
+            let a = file_at(first, 40100, "later", t + HOUR);
+            let b = file_at(second, 40101, "earlier", t);
+            let joined = [a.clone(), b.clone()].concat();
+            let alone = packets_of(a.clone(), &CaptureOptions::default(), BLOCK_BYTES).0;
+            let resume = |at_offset| CaptureOptions {
+                resume: Some(super::super::Resume {
+                    offset: a.len() as u64,
+                    packets: alone.len() as u64,
+                    exchanges: 1,
+                    at_offset,
+                    framing: None,
+                }),
+                ..CaptureOptions::default()
+            };
+            let (reopened, ended) = packets_of(joined.clone(), &resume(false), BLOCK_BYTES);
+            assert!(ended.is_ok(), "{first} then {second}: {ended:?}");
+            for block in [64, 97, 256, 4096, BLOCK_BYTES] {
+                let case = format!("{first} then {second}, blocks of {block}");
+                let opts = CaptureOptions::default();
+                let (got, ended) = packets_of(joined.clone(), &opts, block);
+                assert_eq!(got, alone, "{case}");
+                assert!(
+                    matches!(ended, Err(CaptureError::PartsOutOfOrder { part_offset, .. }) if part_offset == a.len() as u64),
+                    "{case}: {ended:?}"
+                );
+                let mut rest = Vec::new();
+                let mut left = opts.rest.take().expect("a stream leaves its rest");
+                left.read_to_end(&mut rest).unwrap();
+                assert!(rest == b, "{case}: the rest is the second file");
+                let (resumed, ended) = packets_of(rest, &resume(true), block);
+                assert!(ended.is_ok(), "{case}: {ended:?}");
+                assert_eq!(resumed, reopened, "{case}");
+            }
+        }
+        // Five hundred interface blocks before the part's first packet: more than twice a
+        // 4 KiB record limit.
+        let mut b = Vec::new();
+        pcapng_shb(&mut b);
+        for _ in 0..500 {
+            pcapng_idb(&mut b, 1, None);
+        }
+        for (ts, f) in conv_at(40101, "earlier", t) {
+            pcapng_epb(&mut b, 0, ts as u64, &f);
+        }
+        let joined = [file_at("pcap", 40100, "later", t + HOUR), b].concat();
+        let opts = CaptureOptions {
+            max_record_bytes: 4096,
+            ..CaptureOptions::default()
+        };
+        let (_, ended) = packets_of(joined, &opts, 1024);
+        assert!(
+            matches!(ended, Err(CaptureError::PartsOutOfOrder { .. })),
+            "{ended:?}"
+        );
+        assert!(opts.rest.take().is_none());
+    }
+
+    /// Inside one part (`mergecap -a` writes the files it joins as one section), times that
+    /// jump back and stay back start a part at the packet where they jump, framed as the part
+    /// it was cut from, read on from a stream's rest or the file opened again. One packet
+    /// with a broken clock does not, nor do interfaces whose clocks disagree.
+    #[test]
+    fn times_that_jump_back_and_stay_back_start_a_part() {
+        use std::io::Read as _;
+        let t = Conv::new(0).ts;
+        let (later, earlier) = (
+            conv_at(40100, "later", t + HOUR),
+            conv_at(40101, "earlier", t),
+        );
+        let n = later.len() as u64;
+        for format in ["pcap", "pcap-be-ns", "pcapng"] {
+            let bytes = framed(format, &[later.clone(), earlier.clone()].concat());
+            let first_len = framed(format, &later).len() as u64;
+            for block in [64, 200, 1000, BLOCK_BYTES] {
+                let case = format!("{format}, blocks of {block}");
+                let opts = CaptureOptions::default();
+                let (got, ended) = packets_of(bytes.clone(), &opts, block);
+                assert_eq!(got.len() as u64, n, "{case}");
+                let Err(CaptureError::PartsOutOfOrder {
+                    packet,
+                    part_offset,
+                    back_secs,
+                    framing,
+                    ..
+                }) = ended
+                else {
+                    panic!("{case}: {ended:?}");
+                };
+                assert_eq!((packet, part_offset), (n + 1, first_len), "{case}");
+                assert!((3599..=3600).contains(&back_secs), "{case}: {back_secs}");
+                assert!(framing.is_some(), "{case}");
+                let mut rest = Vec::new();
+                let mut left = opts.rest.take().expect("a stream leaves its rest");
+                left.read_to_end(&mut rest).unwrap();
+                assert!(rest[..] == bytes[first_len as usize..], "{case}");
+                for (at_offset, source) in [(true, rest), (false, bytes.clone())] {
+                    let opts = CaptureOptions {
+                        resume: Some(super::super::Resume {
+                            offset: part_offset,
+                            packets: n,
+                            exchanges: 1,
+                            at_offset,
+                            framing: framing.clone(),
+                        }),
+                        ..CaptureOptions::default()
+                    };
+                    let (got, ended) = packets_of(source.clone(), &opts, block);
+                    assert!(ended.is_ok(), "{case}: {ended:?}");
+                    assert_eq!(got.len(), earlier.len(), "{case}");
+                    assert_eq!((got[0].0, got[0].1), (n + 1, first_len), "{case}");
+                    let o = run_with(source, &opts);
+                    let urls: Vec<String> = summary(&o).into_iter().map(|s| s.1).collect();
+                    assert_eq!(urls, ["http://h/earlier"], "{case}");
+                    assert_eq!(o.exchanges[0].seq, 1, "{case}");
+                }
+            }
+        }
+        // One packet stamped an hour early, mid-conversation: read on in place.
+        let mut broken = later.clone();
+        broken[3].0 -= HOUR;
+        let o = run(framed("pcap", &broken));
+        assert!(o.result.is_ok(), "{:?}", o.result);
+        assert_eq!(summary(&o).len(), 1);
+        // Two interfaces whose clocks disagree by an hour, their packets interleaved.
+        let mut v = Vec::new();
+        pcapng_shb(&mut v);
+        pcapng_idb(&mut v, 1, None);
+        pcapng_idb(&mut v, 1, None);
+        for (a, b) in later.iter().zip(&conv_at(40101, "other", t + HOUR)) {
+            pcapng_epb(&mut v, 0, a.0 as u64, &a.1);
+            pcapng_epb(&mut v, 1, (b.0 - HOUR) as u64, &b.1);
+        }
+        let (got, ended) = packets_of(v, &CaptureOptions::default(), 256);
+        assert!(ended.is_ok(), "{ended:?}");
+        assert_eq!(got.len(), 2 * later.len());
     }
 
     #[test]
@@ -1725,6 +2129,8 @@ mod tests {
                     offset: first_len,
                     packets,
                     exchanges: 1,
+                    at_offset: false,
+                    framing: None,
                 }),
                 ..CaptureOptions::default()
             };

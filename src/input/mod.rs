@@ -321,6 +321,45 @@ impl Input {
     pub fn decoding(&self) -> Option<String> {
         decoding(self.compression, self.utf16)
     }
+
+    /// What a later part of this input read from the rest of its stream keeps of it
+    /// ([`Lineage::input`]).
+    pub(crate) fn lineage(&self) -> Lineage {
+        Lineage(Input {
+            name: self.name.clone(),
+            format: self.format,
+            compression: self.compression,
+            utf16: self.utf16,
+            live: self.live,
+            reader: Box::new(io::empty()),
+            warnings: self.warnings.clone(),
+            activity: self.activity.clone(),
+            mapped: None,
+        })
+    }
+}
+
+/// An input without its bytes ([`Input::lineage`]).
+pub(crate) struct Lineage(Input);
+
+impl Lineage {
+    /// The unread rest of the input's stream (`capture::Rest`: from a later capture part's
+    /// header on) as an input of its own, named, decoded, live and watched as the input was;
+    /// the layers under it still report their warnings to the input's.
+    pub(crate) fn input(&self, rest: Box<dyn Read + Send>) -> Input {
+        let l = &self.0;
+        Input {
+            name: l.name.clone(),
+            format: l.format,
+            compression: l.compression,
+            utf16: l.utf16,
+            live: l.live,
+            reader: Box::new(BufReader::with_capacity(READ_BUFFER, rest)),
+            warnings: l.warnings.clone(),
+            activity: l.activity.clone(),
+            mapped: None,
+        }
+    }
 }
 
 /// The decoding steps between a file's bytes and the bytes read, in words (`None`: none).

@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use crate::capture::decode::{self, Decoded, LinkType, Segment};
 use crate::capture::reader::{PacketReader, RawPacket};
 use crate::capture::tcp::{Endpoint, FlowKey};
-use crate::capture::{CaptureError, CaptureOptions};
+use crate::capture::{CaptureError, CaptureOptions, Resume, MAX_CLOCK_LAG_US};
 use crate::fnv::Fnv1a;
 use crate::input::{self, Format, Input, InputError};
 use crate::model::Micros;
@@ -88,9 +88,12 @@ pub(crate) struct SplitStats {
     /// Packets per shard.
     pub per_shard: Vec<u64>,
     pub files: Vec<PathBuf>,
-    /// Inputs whose first packet is more than a minute older than the previous input's last
-    /// (given out of time order, or overlapping captures).
-    pub out_of_order_inputs: Vec<String>,
+    /// Inputs, and parts of inputs (joined files, pcapng sections), whose first packet is
+    /// more than [`MAX_CLOCK_LAG_US`] older than the last packet before it (given out of time
+    /// order, or overlapping captures): each went into a new section of every shard, which
+    /// `analyze` reads as a capture of its own (the input's name, and the part's byte offset
+    /// in it).
+    pub out_of_order_inputs: Vec<(String, Option<u64>)>,
     /// IP fragments whose datagram's first fragment never came (written to shard 0).
     pub unplaced_fragments: u64,
     /// HAR inputs, each split on its own (`split_har`): a HAR is one browser, never one
@@ -256,8 +259,20 @@ struct ShardWriter {
 
 impl ShardWriter {
     fn create(path: PathBuf) -> Result<Self, SplitError> {
-        let err = |e| output_error(&path, e);
-        let mut out = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(err)?);
+        let file = File::create(&path).map_err(|e| output_error(&path, e))?;
+        let mut w = ShardWriter {
+            out: BufWriter::with_capacity(1 << 20, file),
+            path,
+            interfaces: Vec::new(),
+            packets: 0,
+        };
+        w.section().map_err(|e| output_error(&w.path, e))?;
+        Ok(w)
+    }
+
+    /// Starts a section (the file's first, or one for a part out of time order): its
+    /// interfaces are described again as packets need them.
+    fn section(&mut self) -> io::Result<()> {
         // Section Header Block: byte-order magic, version 1.0, section length unknown.
         let mut shb = Vec::with_capacity(28);
         shb.extend_from_slice(&0x0A0D_0D0Au32.to_le_bytes());
@@ -267,13 +282,9 @@ impl ShardWriter {
         shb.extend_from_slice(&0u16.to_le_bytes());
         shb.extend_from_slice(&(-1i64).to_le_bytes());
         shb.extend_from_slice(&28u32.to_le_bytes());
-        out.write_all(&shb).map_err(err)?;
-        Ok(ShardWriter {
-            out,
-            path,
-            interfaces: Vec::new(),
-            packets: 0,
-        })
+        self.out.write_all(&shb)?;
+        self.interfaces.clear();
+        Ok(())
     }
 
     fn write(&mut self, ts: Micros, dlt: i32, orig_len: u32, data: &[u8]) -> io::Result<()> {
@@ -415,7 +426,8 @@ fn split_hars<'a>(
 struct Sharder {
     writers: Vec<ShardWriter>,
     router: Router,
-    /// The latest capture time written, to tell inputs given out of time order.
+    /// The time of the last timed packet read, to tell inputs given out of time order (as
+    /// the capture reader tells parts: against where the one before ended).
     last_ts: Micros,
     stats: SplitStats,
 }
@@ -440,31 +452,84 @@ impl Sharder {
         })
     }
 
-    /// Shards every packet of one capture; the first write error stops it.
+    /// Shards every packet of one capture; the first write error stops it. A part of it out
+    /// of time order ([`CaptureError::PartsOutOfOrder`]) goes on in a new section of every
+    /// shard, read from the rest the reader left ([`crate::capture::Rest`]), as `analyze`
+    /// reads such a part as a capture of its own.
     fn capture(
         &mut self,
         path: &str,
         opened: Input,
         opts: &CaptureOptions,
     ) -> Result<(), SplitError> {
-        let mut reader =
-            PacketReader::new(opened.reader, opts).map_err(|source| SplitError::Capture {
-                path: path.to_owned(),
-                source,
-            })?;
+        let capture_error = |source| SplitError::Capture {
+            path: path.to_owned(),
+            source,
+        };
+        let mut opts = opts.clone();
+        opts.rest = crate::capture::Rest::default();
+        let mut source: Box<dyn io::Read + Send> = Box::new(opened.reader);
+        let mut part = None;
+        loop {
+            let mut reader = PacketReader::new(source, &opts).map_err(capture_error)?;
+            let result = self.shard_packets(path, part, &mut reader);
+            let Err(SplitError::Capture {
+                source:
+                    CaptureError::PartsOutOfOrder {
+                        packet,
+                        part_offset,
+                        framing,
+                        ..
+                    },
+                ..
+            }) = &result
+            else {
+                return result;
+            };
+            let Some(rest) = opts.rest.take() else {
+                return result;
+            };
+            opts.resume = Some(Resume {
+                offset: *part_offset,
+                packets: packet.saturating_sub(1),
+                exchanges: 0,
+                at_offset: true,
+                framing: framing.clone(),
+            });
+            part = Some(*part_offset);
+            source = rest;
+        }
+    }
+
+    /// Shards the packets `reader` reads (of `path`; `part`: the byte offset of the part out
+    /// of time order read, when it is not the input's start: its first packet starts new
+    /// sections, as that of an input out of time order does).
+    fn shard_packets(
+        &mut self,
+        path: &str,
+        part: Option<u64>,
+        reader: &mut PacketReader,
+    ) -> Result<(), SplitError> {
         let mut first = true;
         let mut write_error: Option<SplitError> = None;
         let result = reader.for_each(|p| {
             if write_error.is_some() {
                 return;
             }
-            if first {
+            // Simple packet blocks carry no time (0): the first timed packet decides.
+            if first && p.ts != 0 {
                 first = false;
-                if p.ts < self.last_ts.saturating_sub(60_000_000) {
-                    self.stats.out_of_order_inputs.push(path.to_owned());
+                if part.is_some() || p.ts.saturating_add(MAX_CLOCK_LAG_US) < self.last_ts {
+                    self.stats.out_of_order_inputs.push((path.to_owned(), part));
+                    if let Some((s, e)) = self.new_sections() {
+                        write_error = Some(output_error(&self.writers[s].path, e));
+                        return;
+                    }
                 }
             }
-            self.last_ts = self.last_ts.max(p.ts);
+            if p.ts != 0 {
+                self.last_ts = p.ts;
+            }
             self.stats.packets += 1;
             self.stats.bytes += p.data.len() as u64;
             if let Err((s, e)) = self.packet(p) {
@@ -478,6 +543,14 @@ impl Sharder {
             path: path.to_owned(),
             source,
         })
+    }
+
+    /// Starts a new section in every shard; the first write error names its shard.
+    fn new_sections(&mut self) -> Option<(usize, io::Error)> {
+        self.writers
+            .iter_mut()
+            .enumerate()
+            .find_map(|(s, w)| w.section().err().map(|e| (s, e)))
     }
 
     /// Writes one packet to its shard, or holds it (a fragment before its first fragment);
