@@ -38,7 +38,7 @@ macro_rules! warn_kinds {
 }
 
 warn_kinds! {
-    CapturePartOutOfOrder = "capture-part-out-of-order": "A capture part (a file joined with `cat`, a pcapng section) that starts more than 10 s before the part before it ends; it is analysed as a capture of its own.",
+    CapturePartOutOfOrder = "capture-part-out-of-order": "A capture part (a file joined with `cat`, a pcapng section, or packets whose times jump back and stay back, as `mergecap -a` joins files) that starts more than 10 s before the part before it ends; it is analysed as a capture of its own.",
     CaptureConcatenated = "capture-concatenated": "Another capture file's header where a record should be (files joined with `cat`); reading goes on with that file's packets.",
     EncapsulationTooDeep = "encapsulation-too-deep": "More nested headers (VLAN tags, MPLS labels, tunnels) than corscope unwraps; the packet is skipped.",
     GzipTrailingGarbage = "gzip-trailing-garbage": "Bytes after a complete gzip stream were ignored.",
@@ -80,6 +80,7 @@ warn_kinds! {
     LimitOooSegments = "limit-ooo-segments": "More out-of-order TCP segments than --max-ooo-segments; the connection skipped ahead.",
     LimitPairingBuffer = "limit-pairing-buffer": "More exchanges waiting for pairing than --max-pairing-buffer; the oldest is decided early.",
     LimitPairingUrl = "limit-pairing-url": "More exchanges of one client to one URL waiting for pairing than --max-pending-per-url; the oldest are paired early.",
+    LimitCaptureParts = "limit-capture-parts": "More capture parts out of time order than corscope analyses apart (1024); the rest of the input is read on as one part, its times out of order.",
     LimitPreflightCache = "limit-preflight-cache": "More live preflight-cache entries than --max-cached-preflights; the least recently refreshed were dropped, and a request one would have served is decided as if the input began after its preflight.",
     LimitPendingRequests = "limit-pending-requests": "More pipelined requests waiting for responses than --max-pipelined.",
     LimitReorderBuffer = "limit-reorder-buffer": "More finished exchanges waiting for time order than --max-reorder-buffer.",

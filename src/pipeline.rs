@@ -594,10 +594,22 @@ pub fn analyze(path: &str, opts: &Options, out: &mut dyn FnMut(Record)) -> Input
     let opts = &own;
     let lineage = input.lineage();
     let mut report = analyze_input(input, opts, out, report);
-    // Each part's run starts at a header past the last one's: the loop ends.
-    let mut from = 0;
-    while let Some(part) = later_part(path, opts, &report).filter(|p| p.resume.offset > from) {
+    // Each part's run starts past the last one's start: the loop ends.
+    let (mut from, mut parts) = (0, 0);
+    while let Some(mut part) = later_part(path, opts, &report).filter(|p| p.resume.offset > from) {
         from = part.resume.offset;
+        parts += 1;
+        // This part's run is the input's `parts + 1`th.
+        if parts + 1 >= capture::MAX_PARTS {
+            part.resume.read_on = true;
+            report.diagnostics.warn(WarnKind::LimitCaptureParts, || {
+                format!(
+                    "{path}: byte {from}: more than {} capture parts out of time order; the rest \
+                     of the input is read on as one part",
+                    capture::MAX_PARTS
+                )
+            });
+        }
         report = analyze_part(path, opts, &lineage, out, report, part);
     }
     if opts.stop.load(Ordering::Relaxed) {
@@ -653,6 +665,7 @@ fn later_part(path: &str, opts: &Options, report: &InputReport) -> Option<LaterP
         exchanges: report.exchanges,
         at_offset: rest.is_some(),
         framing: framing.clone(),
+        read_on: false,
     };
     Some(LaterPart {
         resume,

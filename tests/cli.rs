@@ -1104,6 +1104,43 @@ fn no_mmap_gives_the_same_records_for_hars() {
     );
 }
 
+/// A capture whose clock saws back and forth two hours every 20 packets (hostile, or a
+/// broken merge): each jump back that stays back is a part of its own, up to 1024 runs per
+/// input, and past them the rest is read on as one part, with a warning: thousands of parts
+/// cost no more than that many runs.
+#[test]
+fn capture_parts_out_of_time_order_are_bounded() {
+    let mut pcap = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
+    pcap.extend_from_slice(&[0; 8]);
+    pcap.extend_from_slice(&262_144u32.to_le_bytes());
+    pcap.extend_from_slice(&1u32.to_le_bytes());
+    // An ARP frame: no TCP, nothing to analyse but its time.
+    let frame = [
+        &[0xff; 6][..],
+        &[0, 0x11, 0x22, 0x33, 0x44, 0x55],
+        &[8, 6],
+        &[0; 28],
+    ]
+    .concat();
+    for i in 0..44_000u32 {
+        let secs = 1_700_000_000 + if (i / 20) % 2 == 0 { 7200 } else { 0 } + i / 1000;
+        for word in [secs, i % 1000 * 1000, 42, 42] {
+            pcap.extend_from_slice(&word.to_le_bytes());
+        }
+        pcap.extend_from_slice(&frame);
+    }
+    for jobs in ["1", "2"] {
+        let out = through_stdin(
+            &["analyze", "-", "--format", "ndjson", "--jobs", jobs],
+            pcap.clone(),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert!(err.contains("1023 × capture-part-out-of-order"), "{err}");
+        assert!(err.contains("1 × limit-capture-parts"), "{err}");
+    }
+}
+
 /// Capture files joined with `cat`: in time order they read as one capture (each file's
 /// verdicts as when read alone); out of time order, the earlier recording is analysed as a
 /// capture of its own, its records after the later one's, with a warning, from a file or

@@ -153,7 +153,10 @@ pub struct Resume {
     /// file is read from its start and skipped to `offset`.
     pub at_offset: bool,
     /// The part's framing, when it begins with a packet rather than a header.
-    pub framing: Option<reader::Framing>,
+    pub framing: Option<Box<reader::Framing>>,
+    /// This run reads the rest of the input as one part ([`MAX_PARTS`] were analysed apart):
+    /// a part out of time order after it is read on.
+    pub read_on: bool,
 }
 
 /// The unread rest of a streamed input (standard input, a pipe, a decompressed file) whose
@@ -289,7 +292,7 @@ pub enum CaptureError {
         /// or its first packet.
         part_offset: u64,
         /// How the part is framed when it begins with a packet, not a header.
-        framing: Option<reader::Framing>,
+        framing: Option<Box<reader::Framing>>,
     },
     #[error("read error at byte {offset}: {source}")]
     Read {
@@ -369,6 +372,11 @@ pub(crate) struct Reorder {
     /// at once. Most packets finish nothing and leave the oldest open request where it was.
     settled_at: Option<(Micros, u64)>,
 }
+
+/// Capture parts out of time order analysed apart, at most (each is a run of its own,
+/// [`Resume`]); past it the rest of the input is read on as one part, so that an input of
+/// thousands of parts, each a few packets, costs no more than a run per part up to this.
+pub(crate) const MAX_PARTS: u32 = 1024;
 
 /// The most a capture's packet times are taken to go backwards (merged interfaces, clock
 /// skew between capture points, queue reordering): beyond it, a late request leaves out of

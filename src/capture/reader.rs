@@ -200,6 +200,8 @@ pub struct PacketReader {
     /// Packets back in time to hand on before the next look ahead ([`stays_back`]): the
     /// look ahead costs at most as much again as framing, whatever the clocks do.
     jump_quiet: u32,
+    /// A part out of time order ends the run ([`super::Resume::read_on`]: not any more).
+    parts_apart: bool,
 }
 
 /// A mapped input as the reader walks it: a window of the map stands for the stream reader's
@@ -294,6 +296,7 @@ impl PacketReader {
             held_lost: false,
             rest: opts.rest.clone(),
             jump_quiet: 0,
+            parts_apart: !opts.resume.as_ref().is_some_and(|r| r.read_on),
         };
         // A later part's run starts at the part's header, numbering on (`Resume`).
         if let Some(resume) = &opts.resume {
@@ -312,8 +315,9 @@ impl PacketReader {
             r.number = resume.packets;
             // A part cut from inside another has no header: it is framed as that one was.
             if let Some(framing) = resume.framing.clone() {
-                r.kind = framing.kind;
-                r.interfaces = framing.interfaces;
+                let Framing { kind, interfaces } = *framing;
+                r.kind = kind;
+                r.interfaces = interfaces;
                 r.fill();
                 return Ok(r);
             }
@@ -504,6 +508,7 @@ impl PacketReader {
             part_starts,
             part_at,
             jump_quiet,
+            parts_apart,
             ..
         } = self;
         let buf = window_of(buf, mapped.as_ref(), *base);
@@ -630,7 +635,8 @@ impl PacketReader {
             if let Some(packet) = packet {
                 let ts = packet.1;
                 // Simple packet blocks carry no time (0): the part's first timed packet decides.
-                let back = ts != 0 && ts.saturating_add(MAX_CLOCK_LAG_US) < *last_ts;
+                let back =
+                    *parts_apart && ts != 0 && ts.saturating_add(MAX_CLOCK_LAG_US) < *last_ts;
                 let back_secs = || last_ts.saturating_sub(ts).unsigned_abs() / 1_000_000;
                 if *part_starts && ts != 0 {
                     *part_starts = false;
@@ -668,10 +674,10 @@ impl PacketReader {
                                 offset,
                                 back_secs: back_secs(),
                                 part_offset: offset,
-                                framing: Some(Framing {
+                                framing: Some(Box::new(Framing {
                                     kind: *kind,
                                     interfaces: interfaces.clone(),
-                                }),
+                                })),
                             });
                         }
                         Lookahead::Not => *jump_quiet = JUMP_PACKETS,
@@ -1936,6 +1942,7 @@ mod tests {
                     exchanges: 1,
                     at_offset,
                     framing: None,
+                    read_on: false,
                 }),
                 ..CaptureOptions::default()
             };
@@ -2028,6 +2035,7 @@ mod tests {
                             exchanges: 1,
                             at_offset,
                             framing: framing.clone(),
+                            read_on: false,
                         }),
                         ..CaptureOptions::default()
                     };
@@ -2131,6 +2139,7 @@ mod tests {
                     exchanges: 1,
                     at_offset: false,
                     framing: None,
+                    read_on: false,
                 }),
                 ..CaptureOptions::default()
             };

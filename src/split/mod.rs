@@ -469,7 +469,7 @@ impl Sharder {
         let mut opts = opts.clone();
         opts.rest = crate::capture::Rest::default();
         let mut source: Box<dyn io::Read + Send> = Box::new(opened.reader);
-        let mut part = None;
+        let (mut part, mut parts) = (None, 0);
         loop {
             let mut reader = PacketReader::new(source, &opts).map_err(capture_error)?;
             let result = self.shard_packets(path, part, &mut reader);
@@ -495,7 +495,10 @@ impl Sharder {
                 exchanges: 0,
                 at_offset: true,
                 framing: framing.clone(),
+                // As `analyze` reads parts: past its limit, the rest as one.
+                read_on: parts + 2 >= crate::capture::MAX_PARTS,
             });
+            parts += 1;
             part = Some(*part_offset);
             source = rest;
         }
