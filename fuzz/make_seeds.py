@@ -152,6 +152,16 @@ def joined_seed():
     parts = [pcap_head(v4, 12), pcapng_head(ng, 14), pcap_head(v6, 12)]
     put("capture", "joined-pcap-pcapng-pcap.pcap", b"".join(parts))
     put("capture", "joined-reversed.pcap", b"".join(reversed(parts)))
+    # As `mergecap -a` joins files: one header, the later recording's records first, so the
+    # times jump back an hour and stay back.
+    head = pcap_head(v4, 24)
+    later = bytearray(head[24:])
+    at = 0
+    while at + 16 <= len(later):
+        secs = int.from_bytes(later[at:at + 4], "little") + 3600
+        later[at:at + 4] = secs.to_bytes(4, "little")
+        at += 16 + int.from_bytes(later[at + 8:at + 12], "little")
+    put("capture", "jump-mergecap-a.pcap", head[:24] + bytes(later) + head[24:])
 
 
 def capture_seeds():

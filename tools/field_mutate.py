@@ -109,9 +109,13 @@ def m_error_field(h, rng):
     """`_error` added to entries that otherwise look answered (status and headers kept). An
     entry with its own `_error` keeps it: Chromium reports a CORS failure as ERR_FAILED, never
     ERR_ABORTED, which corscope reads as a request that got past its preflight, so overwriting
-    a recorded ERR_FAILED made a flow no browser records."""
+    a recorded ERR_FAILED made a flow no browser records. Nor does an entry without an answer
+    (status 0 or -1) or with Playwright's own `_failureText` get one: no exporter writes two
+    failure texts (seeds 4-5 gave one entry `_failureText: net::ERR_FAILED` and `_error:
+    net::ERR_ABORTED`)."""
     for e in entries(h):
-        if "_error" in e["response"]:
+        r = e["response"]
+        if "_error" in r or "_failureText" in r or r.get("status", 0) <= 0:
             continue
         if rng.random() < 0.1:
             e["response"]["_error"] = "net::ERR_ABORTED"

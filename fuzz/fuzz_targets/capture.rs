@@ -1,13 +1,14 @@
 //! Arbitrary bytes as a capture file through `read_capture`: it must never panic, whatever
 //! the input (seed with `../tests/data/captures`, see the README there; `seeds/capture/encap-*`
-//! cover tunnels, IP fragments and QUIC).
+//! cover tunnels, IP fragments and QUIC; `joined-*` and `jump-*` parts out of time order,
+//! followed as `pipeline` follows them).
 #![no_main]
 
-use std::io::Cursor;
+use std::io::{BufRead, BufReader, Cursor};
 use std::sync::Arc;
 
 use corscope::capture::frag::FragLimits;
-use corscope::capture::{read_capture, CaptureOptions};
+use corscope::capture::{read_capture, CaptureError, CaptureOptions, Resume};
 use corscope::diag::Diagnostics;
 use libfuzzer_sys::fuzz_target;
 
@@ -33,14 +34,44 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut diag = Diagnostics::new();
     let mut n = 0u64;
-    let _ = read_capture(
-        Box::new(Cursor::new(data.to_vec())),
-        Arc::from("fuzz"),
-        &opts,
-        &mut |ex| {
-            n += 1;
-            assert!(ex.connection.is_some());
-        },
-        &mut diag,
-    );
+    let mut opts = opts;
+    let mut source: Box<dyn BufRead + Send> = Box::new(Cursor::new(data.to_vec()));
+    // A part out of time order is read from the rest the reader leaves, as `pipeline` reads
+    // it: each run must start past the last one's start.
+    let mut from = 0;
+    for _ in 0..64 {
+        let ended = read_capture(
+            source,
+            Arc::from("fuzz"),
+            &opts,
+            &mut |ex| {
+                n += 1;
+                assert!(ex.connection.is_some());
+            },
+            &mut diag,
+        );
+        let Err(CaptureError::PartsOutOfOrder {
+            packet,
+            part_offset,
+            framing,
+            ..
+        }) = ended
+        else {
+            break;
+        };
+        let Some(rest) = opts.rest.take() else {
+            break;
+        };
+        assert!(part_offset > from || from == 0, "{part_offset} after {from}");
+        from = part_offset;
+        opts.resume = Some(Resume {
+            offset: part_offset,
+            packets: packet.saturating_sub(1),
+            exchanges: n,
+            at_offset: true,
+            framing,
+            read_on: false,
+        });
+        source = Box::new(BufReader::new(rest));
+    }
 });

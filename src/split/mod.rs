@@ -486,7 +486,8 @@ impl Sharder {
             else {
                 return result;
             };
-            let Some(rest) = opts.rest.take() else {
+            // Each part's run starts past the last one's start, as in `analyze`.
+            let Some(rest) = opts.rest.take().filter(|_| Some(*part_offset) > part) else {
                 return result;
             };
             opts.resume = Some(Resume {
