@@ -632,8 +632,8 @@ struct LaterPart {
     /// Where the part was found out of order, for the warning.
     packet: u64,
     back_secs: u64,
-    /// The rest of a streamed input from the part's header on (`capture::Rest`); `None`: the
-    /// file is opened again at the header.
+    /// The rest of a streamed input from where the part begins on (`capture::Rest`); `None`:
+    /// the file is opened again there.
     rest: Option<Box<dyn std::io::Read + Send>>,
 }
 

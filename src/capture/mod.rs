@@ -139,11 +139,12 @@ pub struct CaptureOptions {
 }
 
 /// Where a run over a later part of a capture starts: a part out of time order
-/// ([`CaptureError::PartsOutOfOrder`]) is analysed by a run of its own, which reads from its
-/// file header on and numbers its packets and exchanges on from the runs before it.
+/// ([`CaptureError::PartsOutOfOrder`]) is analysed by a run of its own, which reads from where
+/// the part begins and numbers its packets and exchanges on from the runs before it.
 #[derive(Clone, Debug, Default)]
 pub struct Resume {
-    /// Byte offset (of the decoded input) of the part's file or section header.
+    /// Byte offset (of the decoded input) where the part begins: its file or section header,
+    /// or its first packet (with [`Resume::framing`]).
     pub offset: u64,
     /// Packets read before it.
     pub packets: u64,
@@ -160,9 +161,9 @@ pub struct Resume {
 }
 
 /// The unread rest of a streamed input (standard input, a pipe, a decompressed file) whose
-/// reader stopped at a part out of time order ([`CaptureError::PartsOutOfOrder`]): from that
-/// part's header on, for a run of its own ([`Resume::at_offset`]), since a stream cannot be
-/// opened again. A mapped file leaves none: it is opened again at the header. Shared by the
+/// reader stopped at a part out of time order ([`CaptureError::PartsOutOfOrder`]): from where
+/// that part begins on, for a run of its own ([`Resume::at_offset`]), since a stream cannot be
+/// opened again. A mapped file leaves none: it is opened again there. Shared by the
 /// clones of one input's options; each input needs its own.
 #[derive(Clone, Default)]
 pub struct Rest(Arc<std::sync::Mutex<Option<Box<dyn std::io::Read + Send>>>>);

@@ -298,7 +298,7 @@ impl PacketReader {
             jump_quiet: 0,
             parts_apart: !opts.resume.as_ref().is_some_and(|r| r.read_on),
         };
-        // A later part's run starts at the part's header, numbering on (`Resume`).
+        // A later part's run starts where the part begins, numbering on (`Resume`).
         if let Some(resume) = &opts.resume {
             let to = usize::try_from(resume.offset).unwrap_or(usize::MAX);
             match &r.mapped {
@@ -696,8 +696,8 @@ impl PacketReader {
         }
     }
 
-    /// At a part out of time order in a stream, leaves the input's unread rest, from the
-    /// part's header on, in [`super::Rest`] (the held bytes, the block's, then the stream);
+    /// At a part out of time order in a stream, leaves the input's unread rest, from where
+    /// the part begins on, in [`super::Rest`] (the held bytes, the block's, then the stream);
     /// returns the error.
     fn leave_rest(&mut self, e: CaptureError) -> CaptureError {
         if self.mapped.is_some() || !matches!(e, CaptureError::PartsOutOfOrder { .. }) {

@@ -343,8 +343,8 @@ impl Input {
 pub(crate) struct Lineage(Input);
 
 impl Lineage {
-    /// The unread rest of the input's stream (`capture::Rest`: from a later capture part's
-    /// header on) as an input of its own, named, decoded, live and watched as the input was;
+    /// The unread rest of the input's stream (`capture::Rest`: from where a later capture
+    /// part begins on) as an input of its own, named, decoded, live and watched as the input was;
     /// the layers under it still report their warnings to the input's.
     pub(crate) fn input(&self, rest: Box<dyn Read + Send>) -> Input {
         let l = &self.0;

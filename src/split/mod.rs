@@ -17,7 +17,12 @@
 //!
 //! Inputs given together are one stream in time (rotated `tcpdump -C`/`-G` files): they are
 //! read in natural order (`cap`, `cap1`, …, `cap10`) and their packets go out in that order,
-//! so a connection crossing a file boundary is whole in its shard.
+//! so a connection crossing a file boundary is whole in its shard. An input, or a part of one
+//! (a joined file, a section, times that jump back: `CaptureError::PartsOutOfOrder`), that
+//! starts more than 10 s before the packets before it end is another recording: it starts a
+//! new section in every shard, which `analyze` reads as a capture of its own (as it reads that
+//! part of the unsplit input) wherever it starts more than 10 s before the shard's packets
+//! before it end.
 
 pub mod har;
 
