@@ -20,6 +20,10 @@ scenario, so the verdict must not change, or no longer does, so it must become `
 panic, a non-0/1 exit, a timeout, and a lost record on a mutation that loses nothing. Findings
 are printed as `FINDING ...` lines; the exit status is 1 when there is one.
 
+Merged inputs (`MERGES`: two browsers' captures merged by time, a copy from a moved client, two
+captures joined as `mergecap -a` joins them, newest first or in time order, a HAR's second
+session) are checked part by part: each part's records keep their verdicts in the merge.
+
 The scorer matches records to scenarios by route and, for routes hit twice, by order: a mutation
 that duplicates or drops a hit of such a route can move that alignment, which the script reports
 as `ALIGN?` rather than as a finding (check those by hand: `merge-shifted` puts the copy's first
@@ -1168,6 +1172,15 @@ def merge_captures(a, b, out, gap_us):
     return shift / 1e6
 
 
+def concat_captures(a, b, out):
+    """`b`'s packets (and secrets blocks) after `a`'s under `a`'s header, times kept, as
+    `mergecap -a` joins files: one section, no header where `b` begins (both on interface 0)."""
+    ca, cb = Cap(a), Cap(b)
+    dsb = lambda it: it[0] == "blk" and struct.unpack("<I", it[1][:4])[0] == 0x0A
+    ca.items += [it for it in cb.items if it[0] == "pkt" or dsb(it)]
+    ca.write(out)
+
+
 def concat_har(src, out, shift_s):
     """The HAR's entries followed by a copy of them `shift_s` seconds later (a second session
     appended, e.g. two exports merged)."""
@@ -1192,6 +1205,13 @@ MERGES = [
     ("merge-moved-client", "moved", ("dev/capture.pcap",), ""),
     ("merge-moved-client-firefox", "moved", ("dev/capture-firefox.pcap",), ""),
     ("merge-moved-client-dsb", "moved", ("tls-dev/capture-dsb.pcapng",), ""),
+    # As `mergecap -a` joins files: newest first (times jump back where the second begins), and
+    # in time order.
+    ("mergecap-a-firefox-chromium", "concat", ("dev/capture-firefox.pcap", "dev/capture.pcap"), ""),
+    ("mergecap-a-webkit-firefox", "concat", ("dev/capture-webkit.pcap", "dev/capture-firefox.pcap"), ""),
+    ("mergecap-a-chromium-firefox", "concat", ("dev/capture.pcap", "dev/capture-firefox.pcap"), ""),
+    ("mergecap-a-dsb-firefox-chromium", "concat",
+     ("tls-dev/capture-dsb-firefox.pcapng", "tls-dev/capture-dsb.pcapng"), ""),
     ("har-second-session", "har", ("dev/devtools.har",), ""),
     ("har-second-session-playwright", "har", ("dev/playwright.har",), ""),
     ("har-second-session-chrome-har", "har", ("dev/chrome-har.har",), ""),
@@ -1212,6 +1232,11 @@ def run_merges(a, out):
             merged = os.path.join(out, f"{name}.{'pcapng' if c.ng else 'pcap'}")
             c.write(merged)
             parts = [(srcs[0], 0.0), (srcs[0], 0.25)]
+        elif how == "concat":
+            ext = "pcapng" if srcs[0].endswith("pcapng") else "pcap"
+            merged = os.path.join(out, f"{name}.{ext}")
+            concat_captures(srcs[0], srcs[1], merged)
+            parts = [(srcs[0], 0.0), (srcs[1], 0.0)]
         elif how == "cap":
             ext = "pcapng" if srcs[0].endswith("pcapng") else "pcap"
             merged = os.path.join(out, f"{name}.{ext}")
