@@ -182,6 +182,9 @@ pub struct PacketReader {
     /// new part is checked against where the part before it ended, not against its latest
     /// time, which one packet with a broken clock could set anywhere.
     last_ts: Micros,
+    /// The time of the timed packet before that one: a packet back in time from the last but
+    /// not from this one follows one packet that jumped ahead (a broken clock), not a part.
+    before_last: Micros,
     /// A new part began (another file joined on, a pcapng section) and its first timed
     /// packet is still to come: it must not start before the parts before it ended.
     part_starts: bool,
@@ -289,6 +292,7 @@ impl PacketReader {
             warnings: Diagnostics::new(),
             source: Arc::from(""),
             last_ts: Micros::MIN,
+            before_last: Micros::MIN,
             part_starts: false,
             part_at: 0,
             held: Vec::new(),
@@ -505,6 +509,7 @@ impl PacketReader {
             warnings,
             source,
             last_ts,
+            before_last,
             part_starts,
             part_at,
             jump_quiet,
@@ -526,7 +531,7 @@ impl PacketReader {
                     pos,
                     *end,
                     *base,
-                    (number, last_ts),
+                    (number, last_ts, before_last),
                     (link, units, max_caplen),
                     *max_record,
                     mapped.is_some(),
@@ -650,6 +655,8 @@ impl PacketReader {
                         });
                     }
                     usual = usual_of(*kind, interfaces.first());
+                } else if back && ts.saturating_add(MAX_CLOCK_LAG_US) >= *before_last {
+                    // The last packet jumped ahead, alone: this one is back on the clock.
                 } else if back && *jump_quiet > 0 {
                     *jump_quiet -= 1;
                 } else if back {
@@ -684,6 +691,7 @@ impl PacketReader {
                     }
                 }
                 if ts != 0 {
+                    *before_last = *last_ts;
                     *last_ts = ts;
                 }
                 let at = *pos + offset_in(data, packet.2);
@@ -1142,7 +1150,7 @@ fn usual_records(
     pos: &mut usize,
     end: usize,
     base: u64,
-    (number, last_ts): (&mut u64, &mut Micros),
+    (number, last_ts, before_last): (&mut u64, &mut Micros, &mut Micros),
     (link, units, max_caplen): (LinkType, u64, u32),
     max_record: usize,
     prefetch: bool,
@@ -1167,6 +1175,7 @@ fn usual_records(
             return;
         }
         *number += 1;
+        *before_last = *last_ts;
         *last_ts = ts;
         f(&RawPacket {
             number: *number,
@@ -2050,12 +2059,15 @@ mod tests {
                 }
             }
         }
-        // One packet stamped an hour early, mid-conversation: read on in place.
-        let mut broken = later.clone();
-        broken[3].0 -= HOUR;
-        let o = run(framed("pcap", &broken));
-        assert!(o.result.is_ok(), "{:?}", o.result);
-        assert_eq!(summary(&o).len(), 1);
+        // One packet stamped an hour early, or an hour late, mid-conversation: read on in
+        // place (after the late one, the rest is back only from it).
+        for shift in [-HOUR, HOUR] {
+            let mut broken = later.clone();
+            broken[3].0 += shift;
+            let o = run(framed("pcap", &broken));
+            assert!(o.result.is_ok(), "{shift}: {:?}", o.result);
+            assert_eq!(summary(&o).len(), 1, "{shift}");
+        }
         // Two interfaces whose clocks disagree by an hour, their packets interleaved.
         let mut v = Vec::new();
         pcapng_shb(&mut v);
