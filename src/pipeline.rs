@@ -595,13 +595,12 @@ pub fn analyze(path: &str, opts: &Options, out: &mut dyn FnMut(Record)) -> Input
     let lineage = input.lineage();
     let mut report = analyze_input(input, opts, out, report);
     // Each part's run starts past the last one's start: the loop ends.
-    let (mut from, mut parts) = (0, 0);
-    while let Some(mut part) = later_part(path, opts, &report).filter(|p| p.resume.offset > from) {
+    let (mut from, mut runs) = (0, 1);
+    while let Some(part) = later_part(path, opts, &report, runs).filter(|p| p.resume.offset > from)
+    {
         from = part.resume.offset;
-        parts += 1;
-        // This part's run is the input's `parts + 1`th.
-        if parts + 1 >= capture::MAX_PARTS {
-            part.resume.read_on = true;
+        runs += 1;
+        if part.resume.read_on {
             report.diagnostics.warn(WarnKind::LimitCaptureParts, || {
                 format!(
                     "{path}: byte {from}: more than {} capture parts out of time order; the rest \
@@ -641,14 +640,13 @@ struct LaterPart {
 /// stop came: a stream's reader left the rest of it (`capture::Rest`), or else the input is a
 /// file, opened again (a mapped one always is). Standard input or a followed input whose
 /// rest is not left (the part held too much before its first packet) keeps the error.
-fn later_part(path: &str, opts: &Options, report: &InputReport) -> Option<LaterPart> {
-    let Some(AnalyzeError::Capture(CaptureError::PartsOutOfOrder {
-        packet,
-        back_secs,
-        part_offset,
-        ref framing,
-        ..
-    })) = report.error
+/// `runs`: the input's runs so far.
+fn later_part(path: &str, opts: &Options, report: &InputReport, runs: u32) -> Option<LaterPart> {
+    let Some(AnalyzeError::Capture(
+        e @ CaptureError::PartsOutOfOrder {
+            packet, back_secs, ..
+        },
+    )) = &report.error
     else {
         return None;
     };
@@ -659,18 +657,10 @@ fn later_part(path: &str, opts: &Options, report: &InputReport) -> Option<LaterP
     if rest.is_none() && (path == "-" || opts.live) {
         return None;
     }
-    let resume = Resume {
-        offset: part_offset,
-        packets: packet.saturating_sub(1),
-        exchanges: report.exchanges,
-        at_offset: rest.is_some(),
-        framing: framing.clone(),
-        read_on: false,
-    };
     Some(LaterPart {
-        resume,
-        packet,
-        back_secs,
+        resume: e.resume_at(report.exchanges, rest.is_some(), runs)?,
+        packet: *packet,
+        back_secs: *back_secs,
         rest,
     })
 }

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Cursor};
 use std::sync::Arc;
 
 use corscope::capture::frag::FragLimits;
-use corscope::capture::{read_capture, CaptureError, CaptureOptions, Resume};
+use corscope::capture::{read_capture, CaptureOptions};
 use corscope::diag::Diagnostics;
 use libfuzzer_sys::fuzz_target;
 
@@ -38,7 +38,7 @@ fuzz_target!(|data: &[u8]| {
     let mut source: Box<dyn BufRead + Send> = Box::new(Cursor::new(data.to_vec()));
     // A part out of time order is read from the rest the reader leaves, as `pipeline` reads
     // it: each run must start past the last one's start.
-    let mut from = 0;
+    let (mut from, mut runs) = (0, 1);
     for _ in 0..64 {
         let ended = read_capture(
             source,
@@ -50,28 +50,16 @@ fuzz_target!(|data: &[u8]| {
             },
             &mut diag,
         );
-        let Err(CaptureError::PartsOutOfOrder {
-            packet,
-            part_offset,
-            framing,
-            ..
-        }) = ended
-        else {
+        let Some(resume) = ended.err().and_then(|e| e.resume_at(n, true, runs)) else {
             break;
         };
         let Some(rest) = opts.rest.take() else {
             break;
         };
-        assert!(part_offset > from || from == 0, "{part_offset} after {from}");
-        from = part_offset;
-        opts.resume = Some(Resume {
-            offset: part_offset,
-            packets: packet.saturating_sub(1),
-            exchanges: n,
-            at_offset: true,
-            framing,
-            read_on: false,
-        });
+        assert!(resume.offset > from || from == 0, "{} after {from}", resume.offset);
+        from = resume.offset;
+        runs += 1;
+        opts.resume = Some(resume);
         source = Box::new(BufReader::new(rest));
     }
 });

@@ -247,6 +247,32 @@ impl CaptureStats {
     }
 }
 
+impl CaptureError {
+    /// Where the run that reads the part out of time order this error stopped at starts
+    /// (`None` for any other error): `exchanges` were emitted before it, `at_offset` for the
+    /// [`Rest`] of a stream, and `runs` ran on the input before it, the first included; the
+    /// [`MAX_PARTS`]th reads on to the input's end ([`Resume::read_on`]).
+    pub fn resume_at(&self, exchanges: u64, at_offset: bool, runs: u32) -> Option<Resume> {
+        let CaptureError::PartsOutOfOrder {
+            packet,
+            part_offset,
+            framing,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        Some(Resume {
+            offset: *part_offset,
+            packets: packet.saturating_sub(1),
+            exchanges,
+            at_offset,
+            framing: framing.clone(),
+            read_on: runs + 1 >= MAX_PARTS,
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
     #[error("empty input (0 bytes)")]
@@ -384,6 +410,13 @@ pub(crate) const MAX_PARTS: u32 = 1024;
 /// time order rather than holding every exchange back.
 pub(crate) const MAX_CLOCK_LAG_US: Micros = 10_000_000;
 
+/// Whether `ts` is more than the clock lag a capture may have ([`MAX_CLOCK_LAG_US`]) before
+/// `than`: a part out of time order (`reader`, `split`), or a packet to check for one.
+#[inline(always)]
+pub(crate) fn behind(ts: Micros, than: Micros) -> bool {
+    ts.saturating_add(MAX_CLOCK_LAG_US) < than
+}
+
 impl Reorder {
     pub(crate) fn new(max: usize, max_bytes: usize) -> Self {
         Reorder {
@@ -401,10 +434,12 @@ impl Reorder {
         }
     }
 
-    /// Numbers the exchanges from `seq` on (a later part's run, [`Resume`]).
-    pub(crate) fn numbered_from(mut self, seq: u64) -> Self {
-        self.emitted = seq;
-        self
+    /// The buffer of a run with `opts`' limits, numbering its exchanges on from the runs
+    /// before it (a later part's, [`Resume`]).
+    pub(crate) fn of_run(opts: &CaptureOptions) -> Self {
+        let mut r = Reorder::new(opts.max_reorder_exchanges, opts.max_reorder_bytes);
+        r.emitted = opts.resume.as_ref().map_or(0, |r| r.exchanges);
+        r
     }
 
     fn out(&mut self, t: ByTime, emit: &mut dyn FnMut(Exchange)) {
@@ -538,8 +573,7 @@ pub fn read_capture_from(
         reader::PacketReader::open(input, opts, reader::BLOCK_BYTES)?.named(source.clone());
     let mut stats = CaptureStats::default();
     let mut table = ConnTable::new(source.clone(), opts);
-    let mut reorder = Reorder::new(opts.max_reorder_exchanges, opts.max_reorder_bytes)
-        .numbered_from(opts.resume.as_ref().map_or(0, |r| r.exchanges));
+    let mut reorder = Reorder::of_run(opts);
     let mut done: Vec<Finished> = Vec::new();
     let mut losses: Vec<Loss> = Vec::new();
     let src = source.clone();

@@ -238,8 +238,7 @@ pub fn read_capture_parallel_from(
             });
         }
         let mut m = Merge {
-            reorder: Reorder::new(opts.max_reorder_exchanges, opts.max_reorder_bytes)
-                .numbered_from(opts.resume.as_ref().map_or(0, |r| r.exchanges)),
+            reorder: Reorder::of_run(opts),
             local_to_global: (0..n).map(|_| SeqMap::default()).collect(),
             next_local: vec![0; n],
             next_global: 0,

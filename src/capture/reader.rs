@@ -35,7 +35,7 @@ use pcap_parser::pcapng::{
 use pcap_parser::{PcapError, EPB_MAGIC, SPB_MAGIC};
 
 use super::decode::LinkType;
-use super::{CaptureError, CaptureOptions, MAX_CLOCK_LAG_US};
+use super::{behind, CaptureError, CaptureOptions};
 use crate::diag::{Diagnostics, WarnKind};
 use crate::input::mapped::{mapped_len, Release};
 use crate::model::Micros;
@@ -640,8 +640,7 @@ impl PacketReader {
             if let Some(packet) = packet {
                 let ts = packet.1;
                 // Simple packet blocks carry no time (0): the part's first timed packet decides.
-                let back =
-                    *parts_apart && ts != 0 && ts.saturating_add(MAX_CLOCK_LAG_US) < *last_ts;
+                let back = *parts_apart && ts != 0 && behind(ts, *last_ts);
                 let back_secs = || last_ts.saturating_sub(ts).unsigned_abs() / 1_000_000;
                 if *part_starts && ts != 0 {
                     *part_starts = false;
@@ -655,7 +654,7 @@ impl PacketReader {
                         });
                     }
                     usual = usual_of(*kind, interfaces.first());
-                } else if back && ts.saturating_add(MAX_CLOCK_LAG_US) >= *before_last {
+                } else if back && !behind(ts, *before_last) {
                     // The last packet jumped ahead, alone: this one is back on the clock.
                 } else if back && *jump_quiet > 0 {
                     *jump_quiet -= 1;
@@ -908,7 +907,7 @@ enum Lookahead {
     Need,
 }
 
-/// Whether the capture stays back in time after a packet more than [`MAX_CLOCK_LAG_US`]
+/// Whether the capture stays back in time after a packet more than [`super::MAX_CLOCK_LAG_US`]
 /// before `before` (the last packet's time): the next [`JUMP_PACKETS`] timed packets in the
 /// next `window` bytes of `data` (the records after it, framed as `kind`, not handed on) are
 /// all that far back too. At least one must be, unless the input ends after the packet.
@@ -930,11 +929,8 @@ fn stays_back(
                 big_endian,
                 ..
             } => {
-                let framed = match plain.then(|| plain_record(rest, big_endian)).flatten() {
-                    Some(read) => Some(read),
-                    None => parse(rest).ok().map(|(r, b)| (rest.len() - r.len(), b)),
-                };
                 let units = interfaces.first().map_or(1_000_000, |i| i.units);
+                let framed = legacy_frame(rest, parse, plain, big_endian).ok();
                 framed.map(|(n, b)| (n, Some(legacy_ts(&b, units))))
             }
             Kind::Ng { big_endian } => match ng_parse(rest, big_endian) {
@@ -944,11 +940,7 @@ fn stays_back(
                     let Some(i) = interfaces.get(epb.if_id as usize) else {
                         break;
                     };
-                    let raw = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
-                    Some((
-                        rest.len() - r.len(),
-                        Some(to_micros(raw, i.units, i.offset_secs)),
-                    ))
+                    Some((rest.len() - r.len(), Some(epb_ts(&epb, i))))
                 }
                 Ok((r, _)) => Some((rest.len() - r.len(), None)),
                 Err(_) => None,
@@ -964,7 +956,7 @@ fn stays_back(
         at += len;
         match ts {
             Some(0) | None => {}
-            Some(ts) if ts.saturating_add(MAX_CLOCK_LAG_US) < before => seen += 1,
+            Some(ts) if behind(ts, before) => seen += 1,
             Some(_) => return Lookahead::Not,
         }
     }
@@ -1171,7 +1163,7 @@ fn usual_records(
         }
         let ts = legacy_ts(&b, units);
         // A time far back: the general loop decides whether a part starts there.
-        if ts.saturating_add(MAX_CLOCK_LAG_US) < *last_ts {
+        if behind(ts, *last_ts) {
             return;
         }
         *number += 1;
@@ -1244,13 +1236,7 @@ fn legacy_record<'a>(
     if let Some(stop) = legacy_bogus_caplen(data, big_endian, max_caplen, &ended) {
         return Err(stop);
     }
-    let (consumed, b) = match plain.then(|| plain_record(data, big_endian)).flatten() {
-        Some(read) => read,
-        None => match parse(data) {
-            Ok((rest, b)) => (data.len() - rest.len(), b),
-            Err(e) => return Err(ended.stop(e)),
-        },
-    };
+    let (consumed, b) = legacy_frame(data, parse, plain, big_endian).map_err(|e| ended.stop(e))?;
     *number += 1;
     let (units, link) = match interfaces.first() {
         Some(i) => (i.units, i.link),
@@ -1261,6 +1247,28 @@ fn legacy_record<'a>(
         consumed,
         packet: Some((link, ts, b.data, b.origlen)),
     })
+}
+
+/// One pcap record framed at the start of `data`, with the bytes it takes: the usual format
+/// in place ([`plain_record`]), else (another format, or not all there) by `parse`, whose
+/// error says how.
+#[inline(always)]
+fn legacy_frame(
+    data: &[u8],
+    parse: LegacyParse,
+    plain: bool,
+    big_endian: bool,
+) -> Result<(usize, LegacyPcapBlock<'_>), nom::Err<PcapError<&[u8]>>> {
+    match plain.then(|| plain_record(data, big_endian)).flatten() {
+        Some(read) => Ok(read),
+        None => parse(data).map(|(rest, b)| (data.len() - rest.len(), b)),
+    }
+}
+
+/// An enhanced packet block's time on its interface.
+fn epb_ts(epb: &pcap_parser::EnhancedPacketBlock<'_>, iface: &Interface) -> Micros {
+    let raw = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+    to_micros(raw, iface.units, iface.offset_secs)
 }
 
 /// A whole record of the usual pcap format (16-byte header, then its captured bytes) read in
@@ -1421,8 +1429,7 @@ fn ng_block<'a>(
                     ),
                 });
             };
-            let raw = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
-            let ts = to_micros(raw, iface.units, iface.offset_secs);
+            let ts = epb_ts(&epb, &iface);
             // `caplen` may be larger than the block really holds: clamp.
             let d = epb.data.get(..epb.caplen as usize).unwrap_or(epb.data);
             Some((iface.link, ts, d, epb.origlen))

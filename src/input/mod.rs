@@ -325,17 +325,22 @@ impl Input {
     /// What a later part of this input read from the rest of its stream keeps of it
     /// ([`Lineage::input`]).
     pub(crate) fn lineage(&self) -> Lineage {
-        Lineage(Input {
+        Lineage(self.reading(Box::new(io::empty())))
+    }
+
+    /// This input's name, decoding, liveness, warnings and activity, reading `reader`.
+    fn reading(&self, reader: Box<dyn BufRead + Send>) -> Input {
+        Input {
             name: self.name.clone(),
             format: self.format,
             compression: self.compression,
             utf16: self.utf16,
             live: self.live,
-            reader: Box::new(io::empty()),
+            reader,
             warnings: self.warnings.clone(),
             activity: self.activity.clone(),
             mapped: None,
-        })
+        }
     }
 }
 
@@ -347,18 +352,8 @@ impl Lineage {
     /// part begins on) as an input of its own, named, decoded, live and watched as the input was;
     /// the layers under it still report their warnings to the input's.
     pub(crate) fn input(&self, rest: Box<dyn Read + Send>) -> Input {
-        let l = &self.0;
-        Input {
-            name: l.name.clone(),
-            format: l.format,
-            compression: l.compression,
-            utf16: l.utf16,
-            live: l.live,
-            reader: Box::new(BufReader::with_capacity(READ_BUFFER, rest)),
-            warnings: l.warnings.clone(),
-            activity: l.activity.clone(),
-            mapped: None,
-        }
+        self.0
+            .reading(Box::new(BufReader::with_capacity(READ_BUFFER, rest)))
     }
 }
 

@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 use crate::capture::decode::{self, Decoded, LinkType, Segment};
 use crate::capture::reader::{PacketReader, RawPacket};
 use crate::capture::tcp::{Endpoint, FlowKey};
-use crate::capture::{CaptureError, CaptureOptions, Resume, MAX_CLOCK_LAG_US};
+use crate::capture::{behind, CaptureError, CaptureOptions};
 use crate::fnv::Fnv1a;
 use crate::input::{self, Format, Input, InputError};
 use crate::model::Micros;
@@ -94,7 +94,7 @@ pub(crate) struct SplitStats {
     pub per_shard: Vec<u64>,
     pub files: Vec<PathBuf>,
     /// Inputs, and parts of inputs (joined files, pcapng sections), whose first packet is
-    /// more than [`MAX_CLOCK_LAG_US`] older than the last packet before it (given out of time
+    /// more than [`crate::capture::MAX_CLOCK_LAG_US`] older than the last packet before it (given out of time
     /// order, or overlapping captures): each went into a new section of every shard, which
     /// `analyze` reads as a capture of its own (the input's name, and the part's byte offset
     /// in it).
@@ -474,38 +474,24 @@ impl Sharder {
         let mut opts = opts.clone();
         opts.rest = crate::capture::Rest::default();
         let mut source: Box<dyn io::Read + Send> = Box::new(opened.reader);
-        let (mut part, mut parts) = (None, 0);
+        let (mut part, mut runs) = (None, 1);
         loop {
             let mut reader = PacketReader::new(source, &opts).map_err(capture_error)?;
             let result = self.shard_packets(path, part, &mut reader);
-            let Err(SplitError::Capture {
-                source:
-                    CaptureError::PartsOutOfOrder {
-                        packet,
-                        part_offset,
-                        framing,
-                        ..
-                    },
-                ..
-            }) = &result
-            else {
+            // As `analyze` reads parts (past its limit, the rest as one); each part's run
+            // starts past the last one's start.
+            let Err(SplitError::Capture { source: e, .. }) = &result else {
                 return result;
             };
-            // Each part's run starts past the last one's start, as in `analyze`.
-            let Some(rest) = opts.rest.take().filter(|_| Some(*part_offset) > part) else {
+            let Some(resume) = e.resume_at(0, true, runs).filter(|r| Some(r.offset) > part) else {
                 return result;
             };
-            opts.resume = Some(Resume {
-                offset: *part_offset,
-                packets: packet.saturating_sub(1),
-                exchanges: 0,
-                at_offset: true,
-                framing: framing.clone(),
-                // As `analyze` reads parts: past its limit, the rest as one.
-                read_on: parts + 2 >= crate::capture::MAX_PARTS,
-            });
-            parts += 1;
-            part = Some(*part_offset);
+            let Some(rest) = opts.rest.take() else {
+                return result;
+            };
+            runs += 1;
+            part = Some(resume.offset);
+            opts.resume = Some(resume);
             source = rest;
         }
     }
@@ -528,7 +514,7 @@ impl Sharder {
             // Simple packet blocks carry no time (0): the first timed packet decides.
             if first && p.ts != 0 {
                 first = false;
-                if part.is_some() || p.ts.saturating_add(MAX_CLOCK_LAG_US) < self.last_ts {
+                if part.is_some() || behind(p.ts, self.last_ts) {
                     self.stats.out_of_order_inputs.push((path.to_owned(), part));
                     if let Some((s, e)) = self.new_sections() {
                         write_error = Some(output_error(&self.writers[s].path, e));
