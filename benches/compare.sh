@@ -6,7 +6,8 @@
 # ~100 MB, ~1 GB, ~2 GB and ~4 GB captures
 # (memory check) and a ~500 MB DevTools HAR; then times, on the same files, in one run (page
 # cache warm, median of RUNS runs, default 3): cat, httpry, tshark, corscope --jobs 1 and
-# --jobs 2 on the capture; corscope on the TLS and QUIC captures; cat, python json.load, jq and corscope
+# --jobs 2 on the capture, and two --jobs 1 runs at once (the ceiling the machine's cores set
+# for --jobs 2); corscope on the TLS and QUIC captures; cat, python json.load, jq and corscope
 # on the HAR; gzip -dc and corscope on the capture gzipped. The commands of each group
 # (capture, HAR, gzipped capture) run interleaved, one of each per round,
 # so that the machine's speed drifting over the minutes of a run falls on all of them alike (run
@@ -146,6 +147,10 @@ C_httpry=(httpry -q -r "$CAP" -o /dev/null)
 C_tshark=(tshark -r "$CAP" -Y http.request -T fields -e http.request.method)
 C_j1=("$BIN" analyze "$CAP" --format ndjson --jobs 1)
 C_j2=("$BIN" analyze "$CAP" --format ndjson --jobs 2)
+# Two `--jobs 1` runs at once, each on the whole capture: what the machine's cores give two
+# programs that share nothing, so the ceiling of any two-thread run of the same work (on a VM
+# whose two vCPUs share a core's resources, well below 2x). Its speed-up: 2 x j1 / its time.
+C_pair=(bash -c '"$@" & "$@" & wait' pair "$BIN" analyze "$CAP" --format ndjson --jobs 1)
 C_tls1=("$BIN" analyze "$TLS" --keylog "$W/tls400.keys" --format ndjson --jobs 1)
 C_tls2=("$BIN" analyze "$TLS" --keylog "$W/tls400.keys" --format ndjson --jobs 2)
 C_q1=("$BIN" analyze "$H3" --keylog "$W/h3400.keys" --format ndjson --jobs 1)
@@ -158,7 +163,7 @@ C_h2=("$BIN" analyze "$W/har500.har" --format ndjson --jobs 2)
 C_zcat=(gzip -dc "$W/cap400.pcap.gz")
 C_z1=("$BIN" analyze "$W/cap400.pcap.gz" --format ndjson --jobs 1)
 C_z2=("$BIN" analyze "$W/cap400.pcap.gz" --format ndjson --jobs 2)
-measure_group cat httpry tshark j1 j2 tls1 tls2 q1 q2
+measure_group cat httpry tshark j1 j2 pair tls1 tls2 q1 q2
 measure_group hcat py jq h1 h2
 measure_group zcat z1 z2
 wall() { echo "${M[$1]}" | cut -d' ' -f1; }
@@ -171,6 +176,8 @@ row "\`httpry -r\` (single packets, no reassembly)" "$CAP_MB" "$PKTS" packets "$
 row "\`tshark -Y http.request -T fields -e http.request.method\`" "$CAP_MB" "$PKTS" packets "${M[tshark]}" "$TS" tshark
 row "\`corscope --jobs 1\` (capture)" "$CAP_MB" "$PKTS" packets "${M[j1]}" "$TS" tshark
 row "\`corscope --jobs 2\` (capture)" "$CAP_MB" "$PKTS" packets "${M[j2]}" "$TS" tshark
+# Twice the capture's bytes and packets: two runs read it.
+row "two \`corscope --jobs 1\` at once (the machine's two-core ceiling)" "$((2 * CAP_MB))" "$((2 * PKTS))" packets "${M[pair]}" "$TS" tshark
 row "\`corscope --jobs 1\` (TLS 1.3 + HTTP/2 capture)" "$TLS_MB" "$TLS_PKTS" packets "${M[tls1]}" "$TS" tshark
 row "\`corscope --jobs 2\` (TLS 1.3 + HTTP/2 capture)" "$TLS_MB" "$TLS_PKTS" packets "${M[tls2]}" "$TS" tshark
 row "\`corscope --jobs 1\` (QUIC + HTTP/3 capture)" "$H3_MB" "$H3_PKTS" packets "${M[q1]}" "$TS" tshark
@@ -190,14 +197,15 @@ row "\`corscope --jobs 2\` (the capture at \`gzip -1\`)" "$CAP_MB" "$PKTS" packe
 # The issue-16 targets, each with the figures it is judged on.
 echo
 python3 - "$CAP_MB" "$TLS_MB" "$H3_MB" "${M[httpry]}" "${M[tshark]}" "${M[j1]}" "${M[j2]}" "${M[tls1]}" \
-  "${M[tls2]}" "${M[hcat]}" "${M[h1]}" "${M[h2]}" "${M[q1]}" "${M[q2]}" <<'EOF'
+  "${M[tls2]}" "${M[hcat]}" "${M[h1]}" "${M[h2]}" "${M[q1]}" "${M[q2]}" "${M[pair]}" <<'EOF'
 import sys
 cap_mb, tls_mb, h3_mb = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
-hp, ts, j1, j2, t1, t2, hcat, h1, h2, q1, q2 = ([float(x) for x in m.split()] for m in sys.argv[4:15])
+hp, ts, j1, j2, t1, t2, hcat, h1, h2, q1, q2, pair = ([float(x) for x in m.split()] for m in sys.argv[4:16])
 def check(ok, text): print(f"- {'met' if ok else 'NOT met'}: {text}")
 check(j1[0] <= hp[0], f"--jobs 1 at least as fast as httpry: {j1[0]:.2f} s against {hp[0]:.2f} s wall "
       f"({j1[0] / hp[0]:.2f}x its time; CPU {j1[2]:.2f} s against {hp[2]:.2f} s)")
-check(j1[0] / j2[0] >= 1.8, f"--jobs 2 >= 1.8x --jobs 1: {j1[0] / j2[0]:.2f}x")
+check(j1[0] / j2[0] >= 1.8, f"--jobs 2 >= 1.8x --jobs 1: {j1[0] / j2[0]:.2f}x (the machine's ceiling,"
+      f" two --jobs 1 runs at once: {2 * j1[0] / pair[0]:.2f}x)")
 check(ts[0] / j2[0] >= 50, f"--jobs 2 >= 50x tshark: {ts[0] / j2[0]:.1f}x")
 rss = lambda m: int(m[1]) // 1024
 check(max(rss(j1), rss(j2), rss(t1), rss(t2), rss(q1), rss(q2)) <= 150, f"capture peak RSS <= 150 MB: {rss(j1)} MB"
