@@ -791,6 +791,9 @@ enum Work {
     /// Exchanges, to be paired on the resolving thread (a live input with an idle flush: the
     /// reading thread may wait for data for any time).
     Exchanges(Vec<Exchange>),
+    /// The live capture fell silent and its reader let go of what it held, all of it sent
+    /// before this: what pairing holds is decided now ([`capture::IdleHook`]).
+    Silent,
 }
 
 /// Three stages on three threads, joined by short queues: reading and pairing (a thread of
@@ -810,6 +813,16 @@ fn pipelined(
         .clone()
         .filter(|_| !opts.idle_flush.is_zero());
     let pair_on_resolver = idle.is_some();
+    // A live capture read as it comes (no decoder in between to carry the signal) says when
+    // it falls silent: its reader lets go of the exchanges it holds for later packets (the
+    // time-order buffer waits up to 30 s of capture time for a connection's credentials
+    // class) and then pairing is flushed; without it those exchanges waited for the next
+    // packets, past any idle flush, or for the end of the input.
+    let reader_tells_silence =
+        matches!(format, Format::Pcap | Format::PcapNg) && input.read_as_is();
+    if let Some(activity) = idle.as_ref().filter(|_| reader_tells_silence) {
+        activity.report_silence_after(opts.idle_flush);
+    }
     thread::scope(|s| {
         // The input goes to the reading thread only once it runs, so that if it cannot be
         // started the input is still here to be read on this thread.
@@ -844,6 +857,7 @@ fn pipelined(
                     opts,
                     format,
                     live,
+                    reader_tells_silence,
                     pairing: None,
                 };
                 stage.run(&work_rx, idle.as_deref(), &mut decide);
@@ -898,6 +912,13 @@ fn read_exchanges(
 ) -> ReadOutcome {
     let size = if input.live { 1 } else { opts.batch() };
     let mut batch = Vec::with_capacity(size);
+    // After the exchanges a silence let go (sent one by one: `size` is 1 for a live input).
+    let mut opts = opts.clone();
+    let silent = work_tx.clone();
+    opts.capture.on_idle = Some(capture::IdleHook(Arc::new(move || {
+        let _ = silent.send(Work::Silent);
+    })));
+    let opts = &opts;
     // A closed queue only happens if a later stage failed.
     let read = produce(input, opts, workers, &mut |x| {
         batch.push(x);
@@ -935,6 +956,9 @@ struct ResolveStage<'a> {
     opts: &'a Options,
     format: Format,
     live: bool,
+    /// The reader says when the input falls silent ([`Work::Silent`]): pairing is flushed
+    /// then, not on this stage's own clock.
+    reader_tells_silence: bool,
     /// Created at the first exchanges (flows paired by the reader need none).
     pairing: Option<Pairing>,
 }
@@ -966,6 +990,11 @@ impl ResolveStage<'_> {
             last_work = Instant::now();
             match work {
                 Work::Flows(flows) => decide(flows),
+                Work::Silent => {
+                    if let Some(p) = self.pairing.as_mut().filter(|p| p.pairer.pending() > 0) {
+                        p.flush(decide);
+                    }
+                }
                 Work::Exchanges(xs) => {
                     let (opts, format, live) = (self.opts, self.format, self.live);
                     let p = self
@@ -987,6 +1016,9 @@ impl ResolveStage<'_> {
         last_work: Instant,
         decide: &mut dyn FnMut(Vec<Flow>),
     ) {
+        if self.reader_tells_silence {
+            return;
+        }
         let quiet = activity.idle_for().min(last_work.elapsed());
         if let Some(p) = self.pairing.as_mut() {
             if quiet >= self.opts.idle_flush && p.pairer.pending() > 0 {

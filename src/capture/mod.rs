@@ -133,6 +133,9 @@ pub struct CaptureOptions {
     pub losses: Arc<LossLog>,
     /// Read from a later part of the input on (see [`Resume`]); `None`: from its start.
     pub resume: Option<Resume>,
+    /// Called on the thread that emits exchanges, after the ones a silent live input let go
+    /// ([`IdleHook`]).
+    pub on_idle: Option<IdleHook>,
     /// Where a streamed input's reader leaves the unread rest of the input when it stops at
     /// a part out of time order (see [`Rest`]).
     pub rest: Rest,
@@ -181,6 +184,24 @@ impl Rest {
     }
 }
 
+/// What a run does once a live input fell silent (`input::live` reports it after the idle
+/// flush's time, `--idle-flush`) and the exchanges that waited only for their connection's
+/// credentials class were emitted: the pipeline decides what pairing holds, after them.
+#[derive(Clone)]
+pub struct IdleHook(pub Arc<dyn Fn() + Send + Sync>);
+
+impl IdleHook {
+    pub(crate) fn call(&self) {
+        (self.0)();
+    }
+}
+
+impl std::fmt::Debug for IdleHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdleHook")
+    }
+}
+
 impl std::fmt::Debug for Rest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let left = self.0.lock().is_ok_and(|r| r.is_some());
@@ -210,6 +231,7 @@ impl Default for CaptureOptions {
             frag: frag::FragLimits::default(),
             losses: LossLog::new(),
             resume: None,
+            on_idle: None,
             rest: Rest::default(),
         }
     }
@@ -540,6 +562,22 @@ impl Reorder {
         }
     }
 
+    /// The input fell silent: emits everything older than the last watermark, the exchanges
+    /// still waiting for their connection's credentials class too (they leave with the class
+    /// known by now, as at the end of the input); requests still open hold back what is newer.
+    pub(crate) fn release_held(&mut self, emit: &mut dyn FnMut(Exchange)) {
+        self.settled_at = None;
+        self.pending_top = None;
+        while let Some(t) = self.heap.peek() {
+            if (t.0, t.1) >= self.watermark {
+                break;
+            }
+            if let Some(t) = self.heap.pop() {
+                self.out(t, emit);
+            }
+        }
+    }
+
     pub(crate) fn drain(&mut self, emit: &mut dyn FnMut(Exchange)) {
         self.settled_at = None;
         while let Some(t) = self.heap.pop() {
@@ -578,7 +616,17 @@ pub fn read_capture_from(
     let mut losses: Vec<Loss> = Vec::new();
     let src = source.clone();
     let mut decoder = decode::Decoder::new(source.clone(), &opts.frag);
-    let result = packets.for_each(|pkt| {
+    let result = packets.for_each_event(|event| {
+        let pkt = match event {
+            reader::ReadEvent::Packet(pkt) => pkt,
+            reader::ReadEvent::Idle => {
+                reorder.release_held(emit);
+                if let Some(hook) = &opts.on_idle {
+                    hook.call();
+                }
+                return;
+            }
+        };
         stats.packets += 1;
         stats.bytes += pkt.data.len() as u64;
         let meta = PacketMeta {

@@ -117,6 +117,8 @@ struct Mark {
 
 enum ToMerge {
     Block(Vec<Mark>),
+    /// The input fell silent after the blocks before (a live input, `input::live`).
+    Idle,
     /// The result, the reader's end-of-capture warnings (with details, e.g. fragments never
     /// completed) and its counts (its own and the framing's; details went with the marks).
     End(
@@ -245,6 +247,7 @@ pub fn read_capture_parallel_from(
             oldest: vec![None; n],
             low: None,
             losses: &opts.losses,
+            on_idle: opts.on_idle.as_ref(),
             diag,
             emit,
         };
@@ -392,6 +395,10 @@ impl BlockSink for Dispatch<'_> {
             }
         }
         Vec::new()
+    }
+
+    fn idle(&mut self) {
+        let _ = self.to_merge.send(ToMerge::Idle);
     }
 }
 
@@ -667,6 +674,7 @@ struct Merge<'a> {
     /// and only packets with events change it.
     low: Option<(Micros, u64)>,
     losses: &'a LossLog,
+    on_idle: Option<&'a super::IdleHook>,
     diag: &'a mut Diagnostics,
     emit: &'a mut dyn FnMut(Exchange),
 }
@@ -687,6 +695,14 @@ impl Merge<'_> {
         loop {
             let (marks, end) = match from_reader.recv().map_err(|_| stopped())? {
                 ToMerge::Block(marks) => (marks, None),
+                // Every block before it is merged: as `read_capture` does on silence.
+                ToMerge::Idle => {
+                    self.reorder.release_held(self.emit);
+                    if let Some(hook) = self.on_idle {
+                        hook.call();
+                    }
+                    continue;
+                }
                 // The end-of-capture flush: everything at "packet" u64::MAX, no release.
                 ToMerge::End(result, stats, last, counts) => (
                     vec![Mark {

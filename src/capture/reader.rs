@@ -103,6 +103,16 @@ pub(crate) trait BlockSink {
     /// returns a spare buffer (any size, contents ignored) to read a later block into (a
     /// mapped input reads into none).
     fn block(&mut self, block: Block) -> Vec<u8>;
+    /// The input fell silent after every packet so far went to [`BlockSink::packet`] and
+    /// every block to [`BlockSink::block`] (a live input, `input::live`).
+    fn idle(&mut self) {}
+}
+
+/// What [`PacketReader::for_each_event`] hands on: a packet, or the input falling silent
+/// after the packets before (a live input, `input::live`).
+pub(crate) enum ReadEvent<'p, 'b> {
+    Packet(&'p RawPacket<'b>),
+    Idle,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -153,6 +163,9 @@ pub struct PacketReader {
     input: Box<dyn Read + Send>,
     /// The read error that ended the input, returned once the packets before it are out.
     read_error: Option<io::Error>,
+    /// The input said it fell silent (a live input's `WouldBlock`, `input::live`): the
+    /// reader tells its sink, then reads on.
+    idle: bool,
     /// The current block: `buf[pos..end]` is read but not parsed yet. Empty for a mapped
     /// input, whose block is `map[base..base + window]` ([`PacketReader::bytes`]).
     buf: Vec<u8>,
@@ -275,6 +288,7 @@ impl PacketReader {
         let mut r = PacketReader {
             input,
             read_error: None,
+            idle: false,
             buf,
             mapped,
             pos: 0,
@@ -429,9 +443,21 @@ impl PacketReader {
     /// packets before it were passed to `f`; packets on an unsupported link type are an error
     /// unless the options say to skip them (then they come with `link: None`).
     pub fn for_each(&mut self, mut f: impl FnMut(&RawPacket<'_>)) -> Result<(), CaptureError> {
+        self.for_each_event(|e| {
+            if let ReadEvent::Packet(p) = e {
+                f(p);
+            }
+        })
+    }
+
+    /// [`PacketReader::for_each`], also telling `f` when the input falls silent.
+    pub(crate) fn for_each_event(
+        &mut self,
+        mut f: impl FnMut(ReadEvent<'_, '_>),
+    ) -> Result<(), CaptureError> {
         loop {
             match self
-                .parse_buffered(&mut f)
+                .parse_buffered(&mut |p: &RawPacket<'_>| f(ReadEvent::Packet(p)))
                 .map_err(|e| self.leave_rest(e))?
             {
                 None => return Ok(()),
@@ -443,6 +469,10 @@ impl PacketReader {
                         m.release.upto(&m.map, self.base as usize);
                     }
                     self.fill();
+                    while std::mem::take(&mut self.idle) {
+                        f(ReadEvent::Idle);
+                        self.fill();
+                    }
                 }
             };
         }
@@ -464,6 +494,10 @@ impl PacketReader {
                     let old = self.swap_in(need, Some(std::mem::take(&mut spare)));
                     spare = sink.block(old);
                     self.fill();
+                    while std::mem::take(&mut self.idle) {
+                        sink.idle();
+                        self.fill();
+                    }
                 }
                 Err(e) => break Err(e),
             }
@@ -873,6 +907,11 @@ impl PacketReader {
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // Only a live input says so, when it fell silent: told, then read on.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.idle = true;
+                    break;
+                }
                 Err(e) => {
                     self.read_error = Some(e);
                     self.exhausted = true;

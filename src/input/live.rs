@@ -53,6 +53,9 @@ pub struct Activity {
     start: Instant,
     /// Milliseconds from `start` to the last arrival.
     last_ms: AtomicU64,
+    /// After how many milliseconds of silence a read that waits says so (0: never; see
+    /// [`Activity::report_silence_after`]).
+    silence_ms: AtomicU64,
 }
 
 impl Activity {
@@ -60,12 +63,28 @@ impl Activity {
         Activity {
             start: Instant::now(),
             last_ms: AtomicU64::new(0),
+            silence_ms: AtomicU64::new(0),
         }
     }
 
     fn touch(&self) {
         let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.last_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// From now on, a read that waits for data once the source has been silent for `after`
+    /// returns [`io::ErrorKind::WouldBlock`], once per silence, and reads on after it: the
+    /// capture reader above then lets go what it held for later packets (`capture::Reorder`,
+    /// the idle flush). Only for a reader that expects it: a capture's, read undecoded.
+    pub(crate) fn report_silence_after(&self, after: Duration) {
+        let ms = u64::try_from(after.as_millis()).unwrap_or(u64::MAX).max(1);
+        self.silence_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Whether a waiting read should say the source fell silent.
+    fn silent(&self) -> bool {
+        let ms = self.silence_ms.load(Ordering::Relaxed);
+        ms > 0 && self.idle_for() >= Duration::from_millis(ms)
     }
 
     /// How long the source has been silent.
@@ -84,6 +103,8 @@ pub(crate) struct Live {
     error: Option<io::Error>,
     ended: bool,
     first: bool,
+    /// This silence was reported already ([`Activity::report_silence_after`]).
+    silence_told: bool,
     stop: Arc<AtomicBool>,
     activity: Arc<Activity>,
 }
@@ -123,6 +144,7 @@ impl Live {
             error: None,
             ended: false,
             first: true,
+            silence_told: false,
             stop,
             activity,
         })
@@ -134,7 +156,9 @@ impl Live {
     }
 
     /// The next chunk: at once if one is there, else waiting (unless `wait` is false).
-    /// `None`: nothing now (`wait` false) or the input ended.
+    /// `None`: nothing now (`wait` false) or the input ended. A wait for data after the
+    /// source has been silent long enough says so once, as `WouldBlock`
+    /// ([`Activity::report_silence_after`]).
     fn next(&mut self, wait: bool) -> Option<io::Result<Vec<u8>>> {
         loop {
             if self.stop.load(Ordering::Relaxed) {
@@ -144,7 +168,14 @@ impl Live {
             let got = if wait {
                 match self.rx.recv_timeout(STOP_POLL) {
                     Ok(m) => Some(m),
-                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Timeout) => {
+                        if !self.silence_told && self.activity.silent() {
+                            self.silence_told = true;
+                            let silent = io::Error::new(io::ErrorKind::WouldBlock, "input silent");
+                            return Some(Err(silent));
+                        }
+                        continue;
+                    }
                     Err(RecvTimeoutError::Disconnected) => None,
                 }
             } else {
@@ -157,7 +188,10 @@ impl Live {
             match got {
                 Some(Ok(b)) if b.is_empty() => self.ended = true,
                 None => self.ended = true,
-                Some(m) => return Some(m),
+                Some(m) => {
+                    self.silence_told = false;
+                    return Some(m);
+                }
             }
             return None;
         }
@@ -193,6 +227,15 @@ impl Read for Live {
                 Some(Ok(b)) => {
                     self.chunk = b;
                     self.at = 0;
+                }
+                // Silence while nothing was handed on yet: said to the reader above, which
+                // reads on (with something handed on, it just goes up as usual).
+                Some(Err(e)) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if n == 0 {
+                        self.first = false;
+                        return Err(e);
+                    }
+                    break;
                 }
                 Some(Err(e)) => {
                     if n == 0 {
@@ -233,6 +276,30 @@ mod tests {
             t.elapsed() < Duration::from_millis(250),
             "did not wait for the writer"
         );
+        assert_eq!(live.read(&mut buf).unwrap(), 10);
+        writer.join().unwrap();
+        assert_eq!(live.read(&mut buf).unwrap(), 0);
+    }
+
+    /// Armed, a read that waits after the source was silent long enough says so once
+    /// (`WouldBlock`), then reads on: the data after the silence, then the end.
+    #[test]
+    fn a_waiting_read_says_the_source_fell_silent_once() {
+        let (mut w, r) = std::os::unix::net::UnixStream::pair().unwrap();
+        let mut live = Live::new(r, Arc::new(AtomicBool::new(false))).unwrap();
+        live.activity()
+            .report_silence_after(Duration::from_millis(100));
+        let writer = thread::spawn(move || {
+            use std::io::Write;
+            w.write_all(&[1; 100]).unwrap();
+            thread::sleep(Duration::from_millis(600));
+            w.write_all(&[2; 10]).unwrap();
+        });
+        let mut buf = vec![0; 1 << 20];
+        assert_eq!(live.read(&mut buf).unwrap(), 100);
+        let silent = live.read(&mut buf).unwrap_err();
+        assert_eq!(silent.kind(), io::ErrorKind::WouldBlock);
+        // Once per silence: the next read waits for the data.
         assert_eq!(live.read(&mut buf).unwrap(), 10);
         writer.join().unwrap();
         assert_eq!(live.read(&mut buf).unwrap(), 0);
@@ -300,6 +367,69 @@ mod tests {
             );
             assert!(report.error.is_none(), "{:?}", report.error);
             assert_eq!(records, 2, "{workers} workers");
+        }
+    }
+
+    /// A Chromium request on a keep-alive connection that has shown no credentials class
+    /// yet (no preflight, no cookie: the time-order buffer holds it up to 30 s of capture
+    /// time for one), then silence with the pipe held open: once the input has been silent
+    /// for the idle flush, the reader lets it go and its record comes out, with the verdict
+    /// the whole input gives (one and two capture threads). Before, it waited for later
+    /// packets or the end of the input.
+    #[test]
+    fn a_request_waiting_for_its_connections_class_comes_out_on_silence() {
+        use crate::capture::testutil::{pcap, Conv};
+        use crate::pipeline::{analyze_input, InputReport, Options};
+        use std::io::Write;
+        use std::sync::mpsc::channel;
+
+        const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36";
+        let mut c = Conv::new(41600);
+        c.handshake();
+        let request = format!(
+            "GET /r HTTP/1.1\r\nHost: api.test\r\nConnection: keep-alive\r\nUser-Agent: {CHROME}\r\nOrigin: http://app.test\r\n\r\n"
+        );
+        c.client(request.as_bytes(), 1460);
+        c.server(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 1460);
+        let bytes = pcap(&c.frames, 1, false, false);
+        for workers in [1, 2] {
+            let (mut w, r) = std::os::unix::net::UnixStream::pair().unwrap();
+            let (seen_tx, seen_rx) = channel::<crate::report::Record>();
+            let data = bytes.clone();
+            let writer = thread::spawn(move || {
+                w.write_all(&data).unwrap();
+                // Held open until the record came out (or given up on).
+                let seen = seen_rx.recv_timeout(Duration::from_secs(20)).ok();
+                drop(w);
+                seen
+            });
+            let stop = Arc::new(AtomicBool::new(false));
+            let input = super::super::from_live("-".into(), r, &stop).unwrap();
+            let opts = Options {
+                capture_workers: workers,
+                idle_flush: Duration::from_millis(300),
+                stop,
+                ..Options::default()
+            };
+            let report = analyze_input(
+                input,
+                &opts,
+                &mut |r| {
+                    let _ = seen_tx.send(r);
+                },
+                InputReport::default(),
+            );
+            let record = writer.join().unwrap();
+            let record = record
+                .unwrap_or_else(|| panic!("{workers} workers: no record before the writer closed"));
+            assert!(report.error.is_none(), "{:?}", report.error);
+            assert_eq!(record.url, "http://api.test/r", "{workers} workers");
+            // No `Access-Control-Allow-Origin`: blocked in either credentials mode.
+            assert_eq!(
+                record.verdict,
+                crate::cors::resolve::Verdict::Blocked,
+                "{workers} workers"
+            );
         }
     }
 }

@@ -139,7 +139,7 @@ pub(crate) fn open_with(
     };
     let mut input = from_reader_with(Arc::from(path), Box::new(file), window, live, stop)?;
     // Only a file read as it is: decoded bytes (decompressed, UTF-16) are not the file's.
-    let as_is = input.compression.is_none() && input.utf16.is_none();
+    let as_is = input.read_as_is();
     if let Some(file) = for_map.filter(|_| as_is) {
         if input.format == Format::Har {
             // The map replaces the reader, which has not read past its detection window.
@@ -316,6 +316,11 @@ pub(crate) fn from_reader_with(
 }
 
 impl Input {
+    /// Whether the bytes read are the input's own (not decompressed, not UTF-16 decoded).
+    pub(crate) fn read_as_is(&self) -> bool {
+        self.compression.is_none() && self.utf16.is_none()
+    }
+
     /// What turned the file's bytes into the ones read ("gzip decompression", "UTF-16LE
     /// decoding"), if anything did: byte offsets in messages count the bytes read.
     pub fn decoding(&self) -> Option<String> {
