@@ -191,7 +191,7 @@ impl Rest {
 pub struct IdleHook(pub Arc<dyn Fn() + Send + Sync>);
 
 impl IdleHook {
-    pub(crate) fn call(&self) {
+    fn call(&self) {
         (self.0)();
     }
 }
@@ -564,8 +564,16 @@ impl Reorder {
 
     /// The input fell silent: emits everything older than the last watermark, the exchanges
     /// still waiting for their connection's credentials class too (they leave with the class
-    /// known by now, as at the end of the input); requests still open hold back what is newer.
-    pub(crate) fn release_held(&mut self, emit: &mut dyn FnMut(Exchange)) {
+    /// known by now, as at the end of the input; requests still open hold back what is
+    /// newer), then runs the run's [`IdleHook`].
+    pub(crate) fn on_silence(&mut self, opts: &CaptureOptions, emit: &mut dyn FnMut(Exchange)) {
+        self.release_held(emit);
+        if let Some(hook) = &opts.on_idle {
+            hook.call();
+        }
+    }
+
+    fn release_held(&mut self, emit: &mut dyn FnMut(Exchange)) {
         self.settled_at = None;
         self.pending_top = None;
         while let Some(t) = self.heap.peek() {
@@ -619,13 +627,7 @@ pub fn read_capture_from(
     let result = packets.for_each_event(|event| {
         let pkt = match event {
             reader::ReadEvent::Packet(pkt) => pkt,
-            reader::ReadEvent::Idle => {
-                reorder.release_held(emit);
-                if let Some(hook) = &opts.on_idle {
-                    hook.call();
-                }
-                return;
-            }
+            reader::ReadEvent::Idle => return reorder.on_silence(opts, emit),
         };
         stats.packets += 1;
         stats.bytes += pkt.data.len() as u64;

@@ -247,7 +247,7 @@ pub fn read_capture_parallel_from(
             oldest: vec![None; n],
             low: None,
             losses: &opts.losses,
-            on_idle: opts.on_idle.as_ref(),
+            opts,
             diag,
             emit,
         };
@@ -674,7 +674,8 @@ struct Merge<'a> {
     /// and only packets with events change it.
     low: Option<(Micros, u64)>,
     losses: &'a LossLog,
-    on_idle: Option<&'a super::IdleHook>,
+    /// The run's options (for [`Reorder::on_silence`]).
+    opts: &'a CaptureOptions,
     diag: &'a mut Diagnostics,
     emit: &'a mut dyn FnMut(Exchange),
 }
@@ -697,10 +698,7 @@ impl Merge<'_> {
                 ToMerge::Block(marks) => (marks, None),
                 // Every block before it is merged: as `read_capture` does on silence.
                 ToMerge::Idle => {
-                    self.reorder.release_held(self.emit);
-                    if let Some(hook) = self.on_idle {
-                        hook.call();
-                    }
+                    self.reorder.on_silence(self.opts, self.emit);
                     continue;
                 }
                 // The end-of-capture flush: everything at "packet" u64::MAX, no release.
