@@ -20,6 +20,18 @@ fn slow_cors(n: u32) -> std::process::Child {
         .expect("python3 runs")
 }
 
+/// The binary reading standard input (a pipe) with `args`, its output piped.
+fn from_stdin(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_corscope"))
+        .arg("-")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("corscope runs")
+}
+
 /// A stop request (what the CLI's SIGINT handler makes) ends a live input whose writer is
 /// silent but still holds the pipe: what was read is analysed and the report has no error.
 #[test]
@@ -128,13 +140,7 @@ fn idle_flush_decides_the_waiting_exchange_of_a_silent_input() {
 fn binary_prints_the_first_record_before_the_writer_closes() {
     let mut child = slow_cors(3);
     let mut gen_out = child.stdout.take().expect("piped");
-    let mut corscope = Command::new(env!("CARGO_BIN_EXE_corscope"))
-        .args(["-", "--format", "ndjson"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("corscope runs");
+    let mut corscope = from_stdin(&["--format", "ndjson"]);
     let mut stdin = corscope.stdin.take().expect("piped");
     let start = Instant::now();
     let pump = thread::spawn(move || {
@@ -195,22 +201,15 @@ fn binary_prints_what_waited_for_a_connections_class_on_silence() {
         .collect();
     assert_eq!(want.len(), 116);
     for jobs in ["1", "2"] {
-        let mut corscope = Command::new(env!("CARGO_BIN_EXE_corscope"))
-            .args([
-                "-",
-                "--format",
-                "ndjson",
-                "--all",
-                "--idle-flush",
-                "1",
-                "--jobs",
-                jobs,
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("corscope runs");
+        let mut corscope = from_stdin(&[
+            "--format",
+            "ndjson",
+            "--all",
+            "--idle-flush",
+            "1",
+            "--jobs",
+            jobs,
+        ]);
         let mut stdin = corscope.stdin.take().expect("piped");
         stdin.write_all(&capture).expect("written");
         stdin.flush().expect("flushed");
