@@ -64,7 +64,7 @@ use std::thread;
 
 use crate::diag::{Diagnostics, Shipped, WarnKind};
 use crate::input::mapped::Release;
-use crate::model::loss::{Loss, LossLog};
+use crate::model::loss::Loss;
 use crate::model::{Exchange, Micros};
 
 use super::decode::{self, Carried, Decoded, Decoder, LinkType};
@@ -246,7 +246,6 @@ pub fn read_capture_parallel_from(
             next_global: 0,
             oldest: vec![None; n],
             low: None,
-            losses: &opts.losses,
             opts,
             diag,
             emit,
@@ -673,8 +672,7 @@ struct Merge<'a> {
     /// The oldest of `oldest`, kept as events change it: every packet's release reads it,
     /// and only packets with events change it.
     low: Option<(Micros, u64)>,
-    losses: &'a LossLog,
-    /// The run's options (for [`Reorder::on_silence`]).
+    /// The run's options: its loss log, its silence hook ([`Reorder::on_silence`]).
     opts: &'a CaptureOptions,
     diag: &'a mut Diagnostics,
     emit: &'a mut dyn FnMut(Exchange),
@@ -828,7 +826,7 @@ impl Merge<'_> {
         }
         // Before this event's exchanges can move pairing on, as `read_capture` does.
         if e.lost > 0 {
-            self.losses.record(ls.take(e.lost));
+            self.opts.losses.record(ls.take(e.lost));
         }
         for (t, mut ex) in xs.take(e.done) {
             // Every finished request was parsed (and mapped) first.

@@ -468,11 +468,7 @@ impl PacketReader {
                     if let Some(m) = &mut self.mapped {
                         m.release.upto(&m.map, self.base as usize);
                     }
-                    self.fill();
-                    while std::mem::take(&mut self.idle) {
-                        f(ReadEvent::Idle);
-                        self.fill();
-                    }
+                    self.fill_telling(&mut || f(ReadEvent::Idle));
                 }
             };
         }
@@ -493,11 +489,7 @@ impl PacketReader {
                 Ok(need) => {
                     let old = self.swap_in(need, Some(std::mem::take(&mut spare)));
                     spare = sink.block(old);
-                    self.fill();
-                    while std::mem::take(&mut self.idle) {
-                        sink.idle();
-                        self.fill();
-                    }
+                    self.fill_telling(&mut || sink.idle());
                 }
                 Err(e) => break Err(e),
             }
@@ -859,6 +851,16 @@ impl PacketReader {
         self.pos = 0;
         self.end = have;
         old
+    }
+
+    /// [`PacketReader::fill`], calling `silent` each time the input says it fell silent
+    /// before it has more (a live input), and reading on.
+    fn fill_telling(&mut self, silent: &mut dyn FnMut()) {
+        self.fill();
+        while std::mem::take(&mut self.idle) {
+            silent();
+            self.fill();
+        }
     }
 
     /// Reads what is available: until the buffer is full, the input ends, or a read returns
