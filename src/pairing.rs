@@ -516,13 +516,34 @@ impl Pairer {
     /// Whether request `r`, far from preflight `pf` (at `pf_slot`), sits right at another
     /// unclaimed preflight of its own: a browser sends a request as soon as its preflight is
     /// answered, so that one is its preflight, and `pf` is one whose request never followed (a
-    /// credentialed request its preflight stopped, a copy, another page's) however near it is
-    /// in the window. Requests near their preflights, as parallel identical requests are,
-    /// pair as before.
+    /// credentialed request its preflight stopped, a copy, another page's, one the capture
+    /// lost) however near it is in the window. A request within [`FOLLOWS_AT_ONCE`] of `pf`
+    /// is another's only when it was sent after that one's answer and [`CLEARLY_NEARER`]
+    /// nearer to it than to `pf`'s, both answers' times known (two identical preflighted
+    /// requests 0.4 s apart, the first one's request lost: the second request follows its own
+    /// preflight's answer by a millisecond). Requests near their preflights, as parallel
+    /// identical requests are, pair as before.
     fn follows_another_preflight(&self, pf_slot: Slot, pf: &Exchange, r: &Exchange) -> bool {
-        if follow_gap(pf, r) <= FOLLOWS_AT_ONCE {
+        let far = follow_gap(pf, r) > FOLLOWS_AT_ONCE;
+        // Near `pf`: only an answer `r` clearly follows more closely, both answers' times known.
+        let pf_gap = match answer_end(pf) {
+            _ if far => 0,
+            Some(end) => r.time.saturating_sub(end),
+            None => return false,
+        };
+        if !far && pf_gap < CLEARLY_NEARER {
             return false;
         }
+        let takes = |q: &Exchange| {
+            if far {
+                return follow_gap(q, r) <= FOLLOWS_AT_ONCE;
+            }
+            answer_end(q).is_some_and(|end| {
+                let gap = r.time.saturating_sub(end);
+                // Sent after that answer (HAR times are rounded), and clearly nearer.
+                gap >= -ROUNDING && gap.saturating_add(CLEARLY_NEARER) <= pf_gap
+            })
+        };
         let url = normalized(&r.request.url);
         let url = url.as_deref().unwrap_or(&r.request.url);
         // Bound before returning: the candidates iterator borrows `url`.
@@ -532,7 +553,7 @@ impl Pairer {
                     !q.claimed
                         && q.preflight_for.as_deref() == Some(r.request.method.as_str())
                         && Self::origins_compatible(&q.x, r)
-                        && follow_gap(&q.x, r) <= FOLLOWS_AT_ONCE
+                        && takes(&q.x)
                 })
         });
         found
@@ -821,6 +842,11 @@ const ROUNDING: Micros = 2_000;
 /// browser: a request this near a preflight is taken as that preflight's over a farther one.
 const FOLLOWS_AT_ONCE: Micros = 1_000_000;
 
+/// How much nearer another preflight must be to take a request that follows a preflight
+/// within [`FOLLOWS_AT_ONCE`]: far more than parallel identical requests' preflights differ
+/// by (milliseconds), far less than a page's repeated requests are apart.
+const CLEARLY_NEARER: Micros = 100_000;
+
 /// How far request `r` is from following preflight `p` at once: from the preflight's answer
 /// (its start where the duration is unknown) to the request, or from the request's entry to
 /// the preflight where an export logs the request first (DevTools).
@@ -830,6 +856,18 @@ fn follow_gap(p: &Exchange, r: &Exchange) -> Micros {
     }
     let dur = p.timings.total_ms.map_or(0, |ms| (ms * 1000.0) as Micros);
     r.time.saturating_sub(p.time.saturating_add(dur))
+}
+
+/// When preflight `p`'s answer came, where its timings tell: its start plus the whole
+/// exchange's time (HAR), else plus the wait for the answer (captures: a preflight has no
+/// body, so its request's last byte is its first).
+fn answer_end(p: &Exchange) -> Option<Micros> {
+    if !p.answered() {
+        return None;
+    }
+    let ms = p.timings.total_ms.or(p.timings.wait_ms)?;
+    // `as` saturates for floats; the sum saturates too.
+    Some(p.time.saturating_add((ms * 1000.0) as Micros))
 }
 
 /// A flow for a preflight whose request never appeared: the request is rebuilt from what the
@@ -1245,6 +1283,48 @@ mod tests {
                 [(true, Some(0)), (true, Some(1_000))],
                 "{flows:#?}"
             );
+        }
+        // Within the second: a request sent right at one preflight's answer is that one's, not
+        // one answered clearly earlier (its own request lost); answers a few ms apart, or
+        // answers whose times are unknown, pair as before. (preflight start, its answer's
+        // wait) ..., request times; the preflight each request pairs with.
+        let answered = |t: Micros, wait_ms: Option<f64>| {
+            let mut x = preflight(t, url);
+            x.timings.wait_ms = wait_ms;
+            x
+        };
+        for (pfs, puts, want) in [
+            // Two identical preflighted requests 0.4 s apart, the first request lost.
+            (
+                vec![(0, Some(1.0)), (400_000, Some(0.5))],
+                vec![401_500],
+                vec![(false, Some(0)), (true, Some(400_000))],
+            ),
+            // The same with no answer times: the nearest in the window, as before.
+            (
+                vec![(0, None), (400_000, None)],
+                vec![401_500],
+                vec![(false, Some(400_000)), (true, Some(0))],
+            ),
+            // Slow answers overlapping (tests/data/probe-concurrency `p-g-cached-race`): each
+            // request follows its own preflight's answer by 1.5 ms.
+            (
+                vec![(0, Some(301.0)), (104_000, Some(301.0))],
+                vec![302_500, 406_700],
+                vec![(true, Some(0)), (true, Some(104_000))],
+            ),
+            // Answers 50 ms apart: not clearly nearer, the order pairs them.
+            (
+                vec![(0, Some(1.0)), (50_000, Some(1.0))],
+                vec![52_000, 53_000],
+                vec![(true, Some(0)), (true, Some(50_000))],
+            ),
+        ] {
+            let mut xs: Vec<Exchange> = pfs.iter().map(|&(t, w)| answered(t, w)).collect();
+            xs.extend(puts.iter().map(|&t| put(t)));
+            xs.sort_by_key(|x| x.time);
+            let (flows, _) = run(xs, PairingOptions::default());
+            assert_eq!(preflights(&flows), want, "{pfs:?} {puts:?}: {flows:#?}");
         }
     }
 

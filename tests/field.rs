@@ -804,3 +804,85 @@ fn a_request_lost_on_a_pipelined_connection_does_not_shift_its_answers() {
         [(false, Some(200)), (false, Some(200)), (true, None)]
     );
 }
+
+/// The Firefox capture with data segments lost (`field_mutate.py` seed 8, `drop-data`; cut to
+/// the keep-alive connection's last 60 packets): the allow-list preflight's request and
+/// answer, the `PUT`'s answer and the reflect preflight's `DELETE` are gone. The `PUT` waited
+/// for the answers it acknowledged, and was held behind its own lost preflight until the
+/// reflect preflight's `204` declared that lost; by then the `PUT`'s lost answer had been
+/// declared before it, so the `PUT` took the `204` and the reflect preflight the `DELETE`'s
+/// `200` (no `Access-Control-Allow-Methods`): `blocked/MethodDisallowedByPreflightResponse`
+/// for a `DELETE` that was allowed. A segment forced out of waiting declares its own
+/// direction's missing bytes before it too: the `PUT` has no answer, the reflect preflight its
+/// own `204`, and neither request is blocked.
+#[test]
+fn an_answer_lost_with_the_next_request_does_not_shift_responses() {
+    let path = "tests/data/field/capture-answer-and-next-request-lost.pcap";
+    let (_, seen) = run_both_jobs(&[path]);
+    // The last two records are these (the `DELETE` blocked before them is
+    // `d-xhr-preflight-bad-status`'s, refused by its preflight's `404`).
+    let want = |m: &str, lost| {
+        (
+            m.to_owned(),
+            "unknown".to_owned(),
+            "unknown".to_owned(),
+            lost,
+        )
+    };
+    assert_eq!(
+        seen[seen.len() - 2..],
+        [want("PUT", false), want("DELETE", true)]
+    );
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let find = |route: &str| {
+        recs.iter()
+            .find(|r| r.url.contains(route))
+            .unwrap_or_else(|| panic!("{route}"))
+    };
+    let put = find("d-origin-allowlist-preflight");
+    assert_eq!((put.method.as_str(), put.status), ("PUT", None));
+    let delete = find("d-origin-reflect-preflight");
+    assert_eq!(delete.method, "DELETE");
+    assert_eq!(delete.preflight.as_ref().map(|p| p.status), Some(Some(204)));
+    for v in [
+        delete.verdict,
+        delete.firefox_verdict,
+        delete.safari_verdict,
+    ] {
+        assert_eq!(format!("{v:?}"), "Unknown", "{:?}", delete.note);
+    }
+}
+
+/// WebKit behind the TLS terminator (`field_mutate.py` seed 8, `drop-any`; cut to the
+/// connection's `td-cache-maxage-zero` exchanges): two identical preflighted `PUT`s 0.4 s
+/// apart (`max-age=0`, so a preflight each), the first `PUT`'s request lost. The first
+/// preflight, nearest in the window, took the second `PUT`, which left the second preflight
+/// as never followed: `blocked/PreflightInvalidAllowCredentials` for a request that was
+/// allowed. A request sent 1 ms after one preflight's answer is that one's, not one answered
+/// 0.4 s before: the second `PUT` is allowed with its own preflight, the first preflight's
+/// request `unknown` (the capture lost client bytes).
+#[test]
+fn a_request_pairs_with_the_preflight_it_follows_not_an_earlier_one() {
+    let path = "tests/data/field/backend-first-of-two-requests-lost.pcap";
+    let (_, seen) = run_both_jobs(&[path]);
+    assert!(seen.iter().all(|s| s.1 != "blocked"), "{seen:?}");
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let puts: Vec<(Option<u16>, String, Option<u64>)> = recs
+        .iter()
+        .filter(|r| r.url.contains("td-cache-maxage-zero"))
+        .map(|r| {
+            (
+                r.status,
+                format!("{:?}", r.verdict),
+                r.preflight.as_ref().and_then(|p| p.index),
+            )
+        })
+        .collect();
+    assert_eq!(
+        puts,
+        [
+            (None, "Unknown".to_owned(), Some(3)),
+            (Some(200), "Allowed".to_owned(), Some(4))
+        ]
+    );
+}

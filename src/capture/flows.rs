@@ -1080,7 +1080,24 @@ fn force_one(c: &mut Live, lim: &ReassemblyLimits, pool: &mut Pool, ctx: &mut Ct
             c.tcp[other].peer_ack(other, ack, &meta, lim, pool, &mut sink);
         }
         if let Some(w) = c.waiting.pop_front() {
+            let (dir, seq, meta, in_stream) = (w.dir, w.seq, w.meta, w.in_stream());
             run_waiting(c, w, lim, pool, ctx);
+            // Bytes of its own direction before it that never came are as lost as those it
+            // acknowledges: held behind them, it would reach HTTP only after losses the other
+            // direction declares later, which it came before (a request then looks sent after
+            // its own lost answer and takes the next one). Not while an earlier segment of
+            // its direction still waits to fill them.
+            let earlier_waits = c
+                .waiting
+                .iter()
+                .any(|o| o.dir == dir && o.in_stream() && o.seq.is_before(seq));
+            if in_stream && !c.reset && !earlier_waits {
+                let mut sink = HttpSink {
+                    conn: &mut c.http,
+                    ctx,
+                };
+                c.tcp[dir].peer_ack(dir, seq, &meta, lim, pool, &mut sink);
+            }
         }
     }
     release_waiting(c, lim, pool, ctx);
