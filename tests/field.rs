@@ -288,6 +288,33 @@ fn entries_without_a_start_pair_with_their_neighbours() {
     assert_eq!(got, ["PUT Allowed", "GET Allowed"]);
 }
 
+/// A redirect's next hop without `startedDateTime` (`field_mutate.py` seed 21, `no-time`, cut
+/// to the two entries of `d-redir-cross-to-cross-origin-null-reflect`): it took the redirect's
+/// start, and of two entries at one start the content hash picked which came first. Here the
+/// hop did: decided alone before its redirect could claim it, it left the `302` as a redirect
+/// chrome-har's export shows not followed, `blocked/InvalidAllowCredentials`. An untimed entry
+/// sorts after the timed ones of the start it took, in file order: one flow, allowed. Both
+/// ways: with the hop listed first, it took no start at all (time 0); it takes the start of
+/// the file's first timed entry.
+#[test]
+fn a_redirect_hop_without_a_start_follows_its_redirect() {
+    let path = "tests/data/field/chrome-har-redirect-hop-without-time.har";
+    let bytes = std::fs::read(root().join(path)).unwrap();
+    let mut har: Value = serde_json::from_slice(&bytes).unwrap();
+    let entries = har["log"]["entries"].as_array_mut().unwrap();
+    entries.reverse();
+    let hop_first = serde_json::to_vec(&har).unwrap();
+    for (name, bytes) in [(path, bytes), ("hop-first.har", hop_first)] {
+        let got: Vec<(String, usize)> = records(name, bytes)
+            .iter()
+            .map(|r| (format!("{:?}", r.verdict), r.redirects))
+            .collect();
+        assert_eq!(got, [("Allowed".to_owned(), 1)], "{name}");
+    }
+    let (_, seen) = run_both_jobs(&[path]);
+    assert_eq!(seen.len(), 1, "{seen:?}");
+}
+
 /// A chrome-har export cut off (a download or a write interrupted). chrome-har leaves blocked
 /// requests out, so a preflight without its request, or a redirect without its next hop, reads
 /// as a block; near the cut the request may be past it, so there it is `unknown`. Before, two

@@ -1038,9 +1038,18 @@ impl EntryIndex {
             )),
             None => None,
         };
-        // `entries` is in file order here: an untimed entry whose neighbour in the file is its
-        // partner (the preflight of its request, or the request of its preflight) takes that
-        // one's start (`Indexed::untimed`).
+        // `entries` is in file order here. Untimed entries before the file's first timed one
+        // took no start (none came before them): they take that one's, as later ones take the
+        // start of the timed entry before them (a redirect's next hop listed before its
+        // redirect, as an export newest first lists them, sorts after it).
+        if let Some(first) = entries.iter().find(|e| !e.untimed).map(|e| e.time) {
+            for e in entries.iter_mut().take_while(|e| e.untimed) {
+                e.time = first;
+            }
+        }
+        // An untimed entry whose neighbour in the file is its partner (the preflight of its
+        // request, or the request of its preflight) takes that one's start
+        // (`Indexed::untimed`).
         for i in 0..entries.len() {
             if !entries[i].untimed {
                 continue;
@@ -1062,7 +1071,14 @@ impl EntryIndex {
                 }
             }
         }
-        entries.sort_unstable_by_key(|e| (e.time, e.tie, e.entry));
+        // An untimed entry was sent after the timed one whose start it took (it follows it in
+        // the file): it sorts after the timed entries of that start, in file order, not by its
+        // content hash among them. (A redirect's next hop without a start, sorted first, was
+        // decided alone before its redirect could claim it: `redirect_hop_without_a_start_...`.)
+        entries.sort_unstable_by_key(|e| {
+            let tie = if e.untimed { e.entry } else { e.tie };
+            (e.time, e.untimed, tie, e.entry)
+        });
         let pages: HashMap<String, String> = std::mem::take(&mut self.page_urls)
             .into_iter()
             .filter_map(|(id, (_, url))| {
