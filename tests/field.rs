@@ -37,6 +37,13 @@ fn records(name: &str, bytes: Vec<u8>) -> Vec<Record> {
     out
 }
 
+/// The first record whose URL holds `route`.
+fn record_of<'a>(recs: &'a [Record], route: &str) -> &'a Record {
+    recs.iter()
+        .find(|r| r.url.contains(route))
+        .unwrap_or_else(|| panic!("{route}"))
+}
+
 /// What a record decides, per browser, keyed by the request it is about: method, URL and
 /// origin (entry numbers, capture indexes and a capture's first-packet times move with the
 /// mutations). A navigation's origin is the page's, which a HAR without pages does not name.
@@ -605,11 +612,7 @@ fn a_request_lost_on_another_connection_than_its_preflight_leaves_it_unknown() {
 fn a_lost_head_request_does_not_shift_responses() {
     let path = "tests/data/field/capture-head-request-lost.pcap";
     let recs = records(path, std::fs::read(root().join(path)).unwrap());
-    let find = |route: &str| {
-        recs.iter()
-            .find(|r| r.url.contains(route))
-            .unwrap_or_else(|| panic!("{route}"))
-    };
+    let find = |route: &str| record_of(&recs, route);
     let with = find("d-simple-get-http-error-with-acao");
     assert_eq!(with.status, Some(500));
     assert_ne!(
@@ -861,11 +864,7 @@ fn an_answer_lost_with_the_next_request_does_not_shift_responses() {
         [want("PUT", false), want("DELETE", true)]
     );
     let recs = records(path, std::fs::read(root().join(path)).unwrap());
-    let find = |route: &str| {
-        recs.iter()
-            .find(|r| r.url.contains(route))
-            .unwrap_or_else(|| panic!("{route}"))
-    };
+    let find = |route: &str| record_of(&recs, route);
     let put = find("d-origin-allowlist-preflight");
     assert_eq!((put.method.as_str(), put.status), ("PUT", None));
     let delete = find("d-origin-reflect-preflight");
