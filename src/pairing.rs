@@ -518,11 +518,12 @@ impl Pairer {
     /// answered, so that one is its preflight, and `pf` is one whose request never followed (a
     /// credentialed request its preflight stopped, a copy, another page's, one the capture
     /// lost) however near it is in the window. A request within [`FOLLOWS_AT_ONCE`] of `pf`
-    /// is another's only when it was sent after that one's answer and [`CLEARLY_NEARER`]
-    /// nearer to it than to `pf`'s, both answers' times known (two identical preflighted
-    /// requests 0.4 s apart, the first one's request lost: the second request follows its own
-    /// preflight's answer by a millisecond). Requests near their preflights, as parallel
-    /// identical requests are, pair as before.
+    /// is another's only when it was sent after that one's answer (or, in an export, listed
+    /// just before that one, as DevTools lists a request and its preflight) and
+    /// [`CLEARLY_NEARER`] nearer to it than to `pf`'s answer, both answers' times known (two
+    /// identical preflighted requests 0.3–0.4 s apart, the first one's request lost: the second
+    /// request follows its own preflight's answer by a millisecond). Requests near their
+    /// preflights, as parallel identical requests are, pair as before.
     fn follows_another_preflight(&self, pf_slot: Slot, pf: &Exchange, r: &Exchange) -> bool {
         let far = follow_gap(pf, r) > FOLLOWS_AT_ONCE;
         // Near `pf`: only an answer `r` clearly follows more closely, both answers' times known.
@@ -539,9 +540,18 @@ impl Pairer {
                 return follow_gap(q, r) <= FOLLOWS_AT_ONCE;
             }
             answer_end(q).is_some_and(|end| {
-                let gap = r.time.saturating_sub(end);
-                // Sent after that answer (HAR times are rounded), and clearly nearer.
-                gap >= -ROUNDING && gap.saturating_add(CLEARLY_NEARER) <= pf_gap
+                let lead = if self.opts.time_ordered && r.time < q.time {
+                    // Listed before its own preflight, as DevTools lists them.
+                    q.time.saturating_sub(r.time)
+                } else {
+                    let gap = r.time.saturating_sub(end);
+                    // Sent before that answer came (HAR times are rounded): not its request.
+                    if gap < -ROUNDING {
+                        return false;
+                    }
+                    gap
+                };
+                lead.saturating_add(CLEARLY_NEARER) <= pf_gap
             })
         };
         let url = normalized(&r.request.url);
@@ -1326,6 +1336,20 @@ mod tests {
             let (flows, _) = run(xs, PairingOptions::default());
             assert_eq!(preflights(&flows), want, "{pfs:?} {puts:?}: {flows:#?}");
         }
+        // An export (time-ordered) that lists a request 2 ms before its own preflight, the first
+        // of two identical ones dropped (tests/data/field `devtools-first-request-dropped-*`):
+        // the request is the later preflight's, not the one answered 0.3 s before it.
+        let mut first = preflight(0, url);
+        first.timings.total_ms = Some(1.8);
+        let mut second = preflight(302_000, url);
+        second.timings.total_ms = Some(0.9);
+        let xs = vec![first, put(300_000), second];
+        let (flows, _) = run(xs, PairingOptions::default().for_time_ordered());
+        assert_eq!(
+            preflights(&flows),
+            [(false, Some(0)), (true, Some(302_000))],
+            "{flows:#?}"
+        );
     }
 
     /// A captured preflight that announced `x-probe` is not the one of a later request without

@@ -879,6 +879,72 @@ fn an_answer_lost_with_the_next_request_does_not_shift_responses() {
     }
 }
 
+/// The Firefox capture with every data segment sent as two (`field_mutate.py` `resegment`,
+/// seed 1; cut to the 21 packets that show it). The test server answers a `POST` with a `204`
+/// that carries a body anyway: read as garbage, the connection is out of step until the next
+/// message start. That start, the next `200`'s status line, came as `H` and then the rest, and
+/// only a whole `HTTP/1.` was looked for: the `200` was skipped and every later response went
+/// to the request before its own (`d-xhr-get-no-acao` allowed, the preflighted `PUT`s
+/// `blocked/CORSMethodNotFound`). The cut start is kept and found.
+#[test]
+fn a_status_line_split_while_out_of_step_keeps_responses_in_step() {
+    let path = "tests/data/field/capture-status-line-split-while-out-of-step.pcap";
+    let (_, seen) = run_both_jobs(&[path]);
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let got: Vec<(String, Option<u16>, String)> = recs
+        .iter()
+        .map(|r| {
+            let route = r.url.split("/s/").nth(1).unwrap_or_default();
+            let route = route.trim_end_matches("/r").to_owned();
+            (route, r.status, format!("{:?}", r.firefox_verdict))
+        })
+        .collect();
+    let want =
+        |route: &str, status, verdict: &str| (route.to_owned(), Some(status), verdict.to_owned());
+    assert_eq!(
+        got,
+        [
+            want("d-nocors-post-text", 204, "Unknown"),
+            want("d-nocors-custom-header-dropped", 200, "NotCors"),
+            want("d-xhr-get-no-acao", 200, "Blocked"),
+            want("d-xhr-put-preflight-ok", 200, "Allowed"),
+        ]
+    );
+    assert_eq!(seen.len(), got.len());
+}
+
+/// The corpus's DevTools export with entries dropped (`field_mutate.py` seed 5, `drop-random`;
+/// cut to `d-cache-other-header`'s three entries left): the first `PUT` is gone, and DevTools
+/// lists the second `PUT` (refused: `net::ERR_FAILED`) 2 ms before its own preflight. The
+/// first preflight, answered 0.3 s before, took it: `blocked/PreflightInvalidAllowCredentials`,
+/// a block no hit had. An export's request listed just before a preflight is that one's: the
+/// `PUT` is `blocked/HeaderDisallowedByPreflightResponse` (the second preflight did not allow
+/// its header), the first preflight's request `unknown`.
+#[test]
+fn a_request_listed_before_its_own_preflight_is_not_taken_by_an_earlier_one() {
+    let path =
+        "tests/data/field/devtools-first-request-dropped-next-listed-before-its-preflight.har";
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let got: Vec<(String, Option<&str>, Option<u64>)> = recs
+        .iter()
+        .map(|r| {
+            let pf = r.preflight.as_ref().and_then(|p| p.index);
+            (format!("{:?}", r.verdict), r.reason, pf)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("Unknown".to_owned(), None, Some(0)),
+            (
+                "Blocked".to_owned(),
+                Some("HeaderDisallowedByPreflightResponse"),
+                Some(2)
+            )
+        ]
+    );
+}
+
 /// WebKit behind the TLS terminator (`field_mutate.py` seed 8, `drop-any`; cut to the
 /// connection's `td-cache-maxage-zero` exchanges): two identical preflighted `PUT`s 0.4 s
 /// apart (`max-age=0`, so a preflight each), the first `PUT`'s request lost. The first

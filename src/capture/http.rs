@@ -441,6 +441,23 @@ fn find_message_start(data: &[u8], requests: bool, responses: bool) -> Option<(u
     }
 }
 
+/// Bytes of the next segment looked at with a kept message-start prefix
+/// ([`message_start_prefix`]): enough for a status line's `HTTP/1.` or a method and a space.
+const START_PEEK: usize = 64;
+
+/// The bytes after `data`'s last line end (all of it without one) when they are the start of
+/// what [`find_message_start`] looks for, cut short: a prefix of `HTTP/1.` or of a known
+/// method. A segment boundary inside a message start happens wherever the sender's segments
+/// end (a head sent as `H` then the rest).
+fn message_start_prefix(data: &[u8], requests: bool, responses: bool) -> Option<&[u8]> {
+    let from = data.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let tail = data.get(from..).filter(|t| !t.is_empty())?;
+    let cut_short = |whole: &[u8]| tail.len() < whole.len() && whole.starts_with(tail);
+    let fits = (responses && cut_short(b"HTTP/1."))
+        || (requests && KNOWN_METHODS.iter().any(|m| cut_short(m)));
+    fits.then_some(tail)
+}
+
 /// How response heads are parsed: leniently, as browsers read them (odd lines are then
 /// classified from the raw head by `headsyntax`).
 fn response_parser() -> httparse::ParserConfig {
@@ -764,6 +781,23 @@ impl HttpConn {
                         Some(_) => (false, true),
                         None => (true, true),
                     };
+                    // A message start cut by the last segment's end (kept below): whether it
+                    // goes on in these bytes.
+                    let kept = std::mem::take(&mut self.dirs[dir].buf);
+                    if !kept.is_empty() {
+                        let mut joined = kept.clone();
+                        joined.extend_from_slice(data.get(..START_PEEK).unwrap_or(data));
+                        if let Some((0, is_request)) = find_message_start(&joined, req, resp) {
+                            if self.client.is_none() {
+                                self.client = Some(if is_request { dir } else { other });
+                            }
+                            self.start_head(dir);
+                            // Collected as the head's first bytes, from the packet they came in.
+                            let at = self.dirs[dir].msg_meta;
+                            self.head(dir, other, &kept, &at, ctx);
+                            continue;
+                        }
+                    }
                     match find_message_start(data, req, resp) {
                         Some((p, is_request)) => {
                             data = data.get(p..).unwrap_or(&[]);
@@ -772,7 +806,16 @@ impl HttpConn {
                             }
                             self.start_head(dir);
                         }
-                        None => return,
+                        None => {
+                            // The bytes after the last line end may begin a message the next
+                            // segment goes on with (a status line cut after `H`): kept.
+                            if let Some(tail) = message_start_prefix(data, req, resp) {
+                                let d = &mut self.dirs[dir];
+                                d.buf = tail.to_vec();
+                                d.msg_meta = *meta;
+                            }
+                            return;
+                        }
                     }
                 }
                 State::Head => {
@@ -2203,6 +2246,50 @@ mod tests {
         assert_eq!(urls.len(), 3, "{urls:?}");
         assert_eq!(urls[2].0, "http://h.test/4");
         assert!(o.diag.count(WarnKind::TcpGap) >= 2);
+    }
+
+    /// Out of step (a `204` that sent a body anyway, read as garbage), the next message's start
+    /// cut by a segment boundary anywhere in `HTTP/1.` or in its method: the bytes before the
+    /// cut are kept, so that message is found and every later pair stays in step (the field
+    /// audit's resegmented Firefox capture: a head sent as `H` then the rest was skipped, and
+    /// every later response went to the request before its own).
+    #[test]
+    fn a_message_start_cut_by_a_segment_end_is_found_while_out_of_step() {
+        let bad_204 = b"HTTP/1.1 204 No Content\r\nContent-Length: 9\r\n\r\n{\"x\": 1}\n";
+        for cut in 1..8 {
+            // The response direction: `ok("2")` cut after `cut` bytes.
+            let mut c = Conv::new(40020);
+            c.handshake();
+            one(&mut c, &get("/1"), bad_204);
+            c.client(&get("/2"), 1460);
+            let head = ok("2");
+            c.server(&head[..cut], 1460).server(&head[cut..], 1460);
+            one(&mut c, &get("/3"), &ok("3"));
+            let got: Vec<_> = summary(&run_frames(&c.frames))
+                .into_iter()
+                .map(|s| (s.1, s.2))
+                .collect();
+            let want = |p: &str, st| (format!("http://h.test/{p}"), Some(st));
+            assert_eq!(
+                got,
+                [want("1", 204), want("2", 200), want("3", 200)],
+                "{cut}"
+            );
+        }
+        // Both kinds of prefix, and what is not one.
+        for (data, req, resp, want) in [
+            (&b"garbage\nHTT"[..], false, true, Some(&b"HTT"[..])),
+            (b"H", false, true, Some(b"H")),
+            (b"HTTP/1", true, true, Some(b"HTTP/1")),
+            (b"x\nOPTIO", true, false, Some(b"OPTIO")),
+            (b"x\nOPTIO", false, true, None),
+            (b"HTTP/1.", false, true, None),
+            (b"x\nHTTX", false, true, None),
+            (b"x\n", true, true, None),
+            (b"PUTS", true, true, None),
+        ] {
+            assert_eq!(message_start_prefix(data, req, resp), want, "{data:?}");
+        }
     }
 
     #[test]
