@@ -1074,7 +1074,8 @@ impl EntryIndex {
         // An untimed entry was sent after the timed one whose start it took (it follows it in
         // the file): it sorts after the timed entries of that start, in file order, not by its
         // content hash among them. (A redirect's next hop without a start, sorted first, was
-        // decided alone before its redirect could claim it: `redirect_hop_without_a_start_...`.)
+        // decided alone before its redirect could claim it: `tests/field.rs`
+        // `a_redirect_hop_without_a_start_follows_its_redirect`.)
         entries.sort_unstable_by_key(|e| {
             let tie = if e.untimed { e.entry } else { e.tie };
             (e.time, e.untimed, tie, e.entry)
