@@ -2276,6 +2276,23 @@ mod tests {
                 "{cut}"
             );
         }
+        // The request direction: a stray line after request 1, then request 2's method cut.
+        for cut in 1..4 {
+            let mut c = Conv::new(40030);
+            c.handshake();
+            let mut first = get("/1");
+            first.extend_from_slice(b"stray\n");
+            one(&mut c, &first, &ok("1"));
+            let second = get("/2");
+            c.client(&second[..cut], 1460).client(&second[cut..], 1460);
+            c.server(&ok("2"), 1460);
+            let got: Vec<_> = summary(&run_frames(&c.frames))
+                .into_iter()
+                .map(|s| (s.1, s.2))
+                .collect();
+            let want = |p: &str| (format!("http://h.test/{p}"), Some(200));
+            assert_eq!(got, [want("1"), want("2")], "request cut {cut}");
+        }
         // Both kinds of prefix, and what is not one.
         for (data, req, resp, want) in [
             (&b"garbage\nHTT"[..], false, true, Some(&b"HTT"[..])),
