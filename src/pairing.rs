@@ -530,6 +530,9 @@ impl Pairer {
         let pf_gap = match answer_end(pf) {
             _ if far => 0,
             Some(end) => r.time.saturating_sub(end),
+            // No answer in the input (lost by the capture): whenever it came, it came after
+            // `pf` was sent.
+            None if !pf.answered() => r.time.saturating_sub(pf.time),
             None => return false,
         };
         if !far && pf_gap < CLEARLY_NEARER {
@@ -1298,9 +1301,13 @@ mod tests {
         // one answered clearly earlier (its own request lost); answers a few ms apart, or
         // answers whose times are unknown, pair as before. (preflight start, its answer's
         // wait) ..., request times; the preflight each request pairs with.
+        // (A wait of NaN: no answer at all.)
         let answered = |t: Micros, wait_ms: Option<f64>| {
             let mut x = preflight(t, url);
-            x.timings.wait_ms = wait_ms;
+            match wait_ms {
+                Some(w) if w.is_nan() => x.response = None,
+                w => x.timings.wait_ms = w,
+            }
             x
         };
         for (pfs, puts, want) in [
@@ -1322,6 +1329,13 @@ mod tests {
                 vec![(0, Some(301.0)), (104_000, Some(301.0))],
                 vec![302_500, 406_700],
                 vec![(true, Some(0)), (true, Some(104_000))],
+            ),
+            // The first preflight's answer lost as well as its request (the capture): it
+            // was sent 0.4 s before the request, which follows the second's answer at once.
+            (
+                vec![(0, Some(f64::NAN)), (400_000, Some(0.5))],
+                vec![401_500],
+                vec![(false, Some(0)), (true, Some(400_000))],
             ),
             // Answers 50 ms apart: not clearly nearer, the order pairs them.
             (

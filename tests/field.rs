@@ -879,6 +879,21 @@ fn an_answer_lost_with_the_next_request_does_not_shift_responses() {
     }
 }
 
+/// Firefox behind the TLS terminator (`field_mutate.py` seed 30, `drop-any`; cut to 16
+/// packets): of two identical preflighted `PUT`s 0.4 s apart, the capture lost the first
+/// preflight's answer and the first `PUT`. The unanswered first preflight took the second
+/// `PUT` (no answer time to measure it by), which left the second preflight as a request it
+/// stopped: `blocked/PreflightInvalidAllowCredentials`. An unanswered preflight's answer came
+/// after it was sent, so the `PUT`, 1 ms after the second one's answer, is that one's:
+/// `allowed`, the first `unknown`.
+#[test]
+fn an_unanswered_preflight_does_not_take_the_request_of_a_later_one() {
+    let path = "tests/data/field/backend-first-preflight-answer-and-request-lost.pcap";
+    let (_, seen) = run_both_jobs(&[path]);
+    let got: Vec<&str> = seen.iter().map(|s| s.1.as_str()).collect();
+    assert_eq!(got, ["unknown", "unknown", "allowed"], "{seen:?}");
+}
+
 /// The Firefox capture with every data segment sent as two (`field_mutate.py` `resegment`,
 /// seed 1; cut to the 21 packets that show it). The test server answers a `POST` with a `204`
 /// that carries a body anyway: read as garbage, the connection is out of step until the next
