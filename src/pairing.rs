@@ -520,7 +520,8 @@ impl Pairer {
     /// lost) however near it is in the window. A request within [`FOLLOWS_AT_ONCE`] of `pf`
     /// is another's only when it was sent after that one's answer (or, in an export, listed
     /// just before that one, as DevTools lists a request and its preflight) and
-    /// [`CLEARLY_NEARER`] nearer to it than to `pf`'s answer, both answers' times known (two
+    /// [`CLEARLY_NEARER`] nearer to it than to `pf`'s answer (`pf`'s start when the input
+    /// holds no answer to it), both answers' times otherwise known (two
     /// identical preflighted requests 0.3–0.4 s apart, the first one's request lost: the second
     /// request follows its own preflight's answer by a millisecond). Requests near their
     /// preflights, as parallel identical requests are, pair as before.
