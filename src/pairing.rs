@@ -526,23 +526,27 @@ impl Pairer {
     /// request follows its own preflight's answer by a millisecond). Requests near their
     /// preflights, as parallel identical requests are, pair as before.
     fn follows_another_preflight(&self, pf_slot: Slot, pf: &Exchange, r: &Exchange) -> bool {
-        let far = follow_gap(pf, r) > FOLLOWS_AT_ONCE;
-        // Near `pf`: only an answer `r` clearly follows more closely, both answers' times known.
-        let pf_gap = match answer_end(pf) {
-            _ if far => 0,
-            Some(end) => r.time.saturating_sub(end),
-            // No answer in the input (lost by the capture): whenever it came, it came after
-            // `pf` was sent.
-            None if !pf.answered() => r.time.saturating_sub(pf.time),
-            None => return false,
-        };
-        if !far && pf_gap < CLEARLY_NEARER {
-            return false;
-        }
-        let takes = |q: &Exchange| {
-            if far {
-                return follow_gap(q, r) <= FOLLOWS_AT_ONCE;
+        // Near `pf`: how far `r` came after `pf`'s answer; only an answer `r` clearly follows
+        // more closely takes it, both answers' times known.
+        let near_gap = if follow_gap(pf, r) > FOLLOWS_AT_ONCE {
+            None
+        } else {
+            let gap = match answer_end(pf) {
+                Some(end) => r.time.saturating_sub(end),
+                // No answer in the input (lost by the capture): whenever it came, it came
+                // after `pf` was sent.
+                None if !pf.answered() => r.time.saturating_sub(pf.time),
+                None => return false,
+            };
+            if gap < CLEARLY_NEARER {
+                return false;
             }
+            Some(gap)
+        };
+        let takes = |q: &Exchange| {
+            let Some(pf_gap) = near_gap else {
+                return follow_gap(q, r) <= FOLLOWS_AT_ONCE;
+            };
             answer_end(q).is_some_and(|end| {
                 let lead = if self.opts.time_ordered && r.time < q.time {
                     // Listed before its own preflight, as DevTools lists them.

@@ -783,16 +783,14 @@ impl HttpConn {
                     };
                     // A message start cut by the last segment's end (kept below): whether it
                     // goes on in these bytes.
-                    let kept = std::mem::take(&mut self.dirs[dir].buf);
+                    let mut kept = std::mem::take(&mut self.dirs[dir].buf);
                     if !kept.is_empty() {
-                        let mut joined = kept.clone();
-                        joined.extend_from_slice(data.get(..START_PEEK).unwrap_or(data));
-                        if let Some((0, is_request)) = find_message_start(&joined, req, resp) {
-                            if self.client.is_none() {
-                                self.client = Some(if is_request { dir } else { other });
-                            }
-                            self.start_head(dir);
+                        let n = kept.len();
+                        kept.extend_from_slice(data.get(..START_PEEK).unwrap_or(data));
+                        if let Some((0, is_request)) = find_message_start(&kept, req, resp) {
+                            self.message_found(dir, other, is_request);
                             // Collected as the head's first bytes, from the packet they came in.
+                            kept.truncate(n);
                             let at = self.dirs[dir].msg_meta;
                             self.head(dir, other, &kept, &at, ctx);
                             continue;
@@ -801,10 +799,7 @@ impl HttpConn {
                     match find_message_start(data, req, resp) {
                         Some((p, is_request)) => {
                             data = data.get(p..).unwrap_or(&[]);
-                            if self.client.is_none() {
-                                self.client = Some(if is_request { dir } else { other });
-                            }
-                            self.start_head(dir);
+                            self.message_found(dir, other, is_request);
                         }
                         None => {
                             // The bytes after the last line end may begin a message the next
@@ -957,6 +952,15 @@ impl HttpConn {
         d.state = State::Resync;
         d.buf.clear();
         d.line_checked = false;
+    }
+
+    /// Out of step, a message start was found in direction `dir`: its head is read from
+    /// there, and a connection whose roles were unknown takes them from it.
+    fn message_found(&mut self, dir: Dir, other: Dir, is_request: bool) {
+        if self.client.is_none() {
+            self.client = Some(if is_request { dir } else { other });
+        }
+        self.start_head(dir);
     }
 
     fn start_head(&mut self, dir: Dir) {
