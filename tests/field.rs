@@ -993,3 +993,64 @@ fn a_request_pairs_with_the_preflight_it_follows_not_an_earlier_one() {
         ]
     );
 }
+
+/// The Chromium capture with packets lost and swapped in arrival (`field_mutate.py --combos`,
+/// `drop-any&reorder-arrival` seed 1; cut to 30 packets of the keep-alive connection): the
+/// head of `d-simple-get-http-error-no-acao`'s answer is lost, and the next preflight's
+/// `OPTIONS` arrives after its `PUT`. Both waited for the lost answer bytes they acknowledge,
+/// and the preflight's `204` waited for the `OPTIONS`. Forced out, the `PUT` ran the `204`
+/// ahead of the `OPTIONS` it answers: an answer to nothing, dropped, and every later response
+/// went to the request before its own (`d-pf-put-json-ok` and `d-pf-status-ok-alt`
+/// `blocked/MethodDisallowedByPreflightResponse`). What blocks a forced segment is followed
+/// through the segments waiting in turn to the bytes none holds, and only those are declared
+/// lost: the segments then run in the order they were sent.
+#[test]
+fn a_request_reordered_behind_a_lost_answer_keeps_responses_in_step() {
+    let path = "tests/data/field/capture-request-reordered-behind-lost-answer.pcap";
+    let (_, seen) = run_both_jobs(&[path]);
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let got: Vec<(String, Option<u16>, Option<u16>, String)> = recs
+        .iter()
+        .map(|r| {
+            let route = r.url.split("/s/").nth(1).unwrap_or_default();
+            (
+                route.trim_end_matches("/r").to_owned(),
+                r.preflight.as_ref().and_then(|p| p.status),
+                r.status,
+                format!("{:?}", r.verdict),
+            )
+        })
+        .collect();
+    let want =
+        |route: &str, pf, status, verdict: &str| (route.to_owned(), pf, status, verdict.to_owned());
+    assert_eq!(
+        got,
+        [
+            want("d-simple-get-http-error-no-acao", None, None, "Unknown"),
+            want("d-pf-put-json-ok", Some(204), Some(200), "Allowed"),
+            want("d-pf-status-bad-1", Some(404), None, "Blocked"),
+            want("d-pf-status-bad-2", Some(405), None, "Blocked"),
+            want("d-pf-status-bad-3", Some(500), None, "Blocked"),
+            want("d-pf-status-ok-alt", Some(200), Some(200), "Allowed"),
+        ]
+    );
+    assert_eq!(seen.len(), got.len());
+}
+
+/// WebKit behind the TLS terminator with segments split and lost (`field_mutate.py
+/// --combos`, `resegment&drop-any` seed 3; cut to 18 packets): the end of one answer's head is
+/// lost, so the connection is out of step; then the first 22 bytes of the next preflight's
+/// `204`, and the first part of its `GET`. The next message start found was the `GET`'s
+/// `200`, which went to the preflight: `blocked/HeaderNotAllowedByAllowHeaders` for a request
+/// that was allowed. Bytes lost out of step after a request of a client that does not
+/// pipeline are its answer's: the preflight has no answer, and both requests are `unknown`.
+#[test]
+fn an_answer_start_lost_out_of_step_is_that_requests_answer() {
+    let path = "tests/data/field/backend-answer-start-lost-out-of-step.pcap";
+    let (_, seen) = run_both_jobs(&[path]);
+    let got: Vec<(&str, &str)> = seen.iter().map(|s| (s.0.as_str(), s.2.as_str())).collect();
+    assert_eq!(got, [("GET", "unknown"), ("GET", "unknown")], "{seen:?}");
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let ok = record_of(&recs, "td-pf-acah-authorization-ok");
+    assert_eq!(ok.preflight.as_ref().map(|p| p.status), Some(None));
+}

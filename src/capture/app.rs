@@ -36,6 +36,18 @@ impl Upper {
         None
     }
 
+    /// Whether a direction's first bytes are too few to tell: a cut TLS record header or
+    /// HTTP/2 preface, which [`Upper::start`] would take for something else (a client or a
+    /// middlebox that splits its first segment after a byte or two, as some censorship
+    /// circumventers do).
+    pub(crate) fn undecided(data: &[u8]) -> bool {
+        let tls = matches!(
+            data,
+            [0x14..=0x17] | [0x14..=0x17, 3] | [0x14..=0x17, 3, 0..=4]
+        );
+        tls || (data.len() < 4 && PREFACE.starts_with(data))
+    }
+
     /// Cleartext HTTP/2 after a `101 Switching Protocols` to `h2c`; `first` is the upgrade
     /// request (stream 1), when it was seen.
     pub(crate) fn h2c(key: FlowKey, conn_no: u64, client: Dir, first: Option<Upgraded>) -> Upper {

@@ -1058,6 +1058,17 @@ fn force_one(c: &mut Live, lim: &ReassemblyLimits, pool: &mut Pool, ctx: &mut Ct
     } else {
         ctx.diag.add(WarnKind::TcpAckUnseen, 1);
         if let Some(ack) = ack {
+            if declare_blocking_hole(c, other, ack, lim, pool, ctx) {
+                let unblocked = c
+                    .waiting
+                    .front()
+                    .is_some_and(|w| !blocked(c, w.dir, w.ack, w.in_stream(), lim));
+                if unblocked {
+                    run_front(c, lim, pool, ctx);
+                }
+                release_waiting(c, lim, pool, ctx);
+                return;
+            }
             // The other direction's waiting data this one acknowledges, in stream order.
             loop {
                 let next = c
@@ -1079,28 +1090,89 @@ fn force_one(c: &mut Live, lim: &ReassemblyLimits, pool: &mut Pool, ctx: &mut Ct
             let meta = c.waiting.front().map(|w| w.meta).unwrap_or_default();
             c.tcp[other].peer_ack(other, ack, &meta, lim, pool, &mut sink);
         }
-        if let Some(w) = c.waiting.pop_front() {
-            let (dir, seq, meta, in_stream) = (w.dir, w.seq, w.meta, w.in_stream());
-            run_waiting(c, w, lim, pool, ctx);
-            // Bytes of its own direction before it that never came are as lost as those it
-            // acknowledges: held behind them, it would reach HTTP only after losses the other
-            // direction declares later, which it came before (a request then looks sent after
-            // its own lost answer and takes the next one). Not while an earlier segment of
-            // its direction still waits to fill them.
-            let earlier_waits = c
-                .waiting
-                .iter()
-                .any(|o| o.dir == dir && o.in_stream() && o.seq.is_before(seq));
-            if in_stream && !c.reset && !earlier_waits {
+        run_front(c, lim, pool, ctx);
+    }
+    release_waiting(c, lim, pool, ctx);
+}
+
+/// Runs the front waiting segment, which was forced out of its wait.
+fn run_front(c: &mut Live, lim: &ReassemblyLimits, pool: &mut Pool, ctx: &mut Ctx<'_>) {
+    let Some(w) = c.waiting.pop_front() else {
+        return;
+    };
+    let (dir, seq, meta, in_stream) = (w.dir, w.seq, w.meta, w.in_stream());
+    run_waiting(c, w, lim, pool, ctx);
+    // Bytes of its own direction before it that never came are as lost as those it
+    // acknowledges: held behind them, it would reach HTTP only after losses the other
+    // direction declares later, which it came before (a request then looks sent after its
+    // own lost answer and takes the next one). Not while an earlier segment of its direction
+    // still waits to fill them.
+    let earlier_waits = c
+        .waiting
+        .iter()
+        .any(|o| o.dir == dir && o.in_stream() && o.seq.is_before(seq));
+    if in_stream && !c.reset && !earlier_waits {
+        let mut sink = HttpSink {
+            conn: &mut c.http,
+            ctx,
+        };
+        c.tcp[dir].peer_ack(dir, seq, &meta, lim, pool, &mut sink);
+    }
+}
+
+/// Follows what blocks the front waiting segment, which acknowledges `ack` of direction `d`:
+/// through waiting segments that hold `d`'s next bytes and wait in turn for the other
+/// direction, to bytes that no waiting segment holds. Those the capture lost: declares them
+/// (up to the next waiting data of their direction) and returns true. The waiting segments
+/// then run in the order they were sent: a response whose request still waits behind the
+/// same loss comes after that request, not ahead of it as a response to nothing. False when
+/// the chain ends elsewhere (a segment waiting for something else, a cycle).
+fn declare_blocking_hole(
+    c: &mut Live,
+    mut d: Dir,
+    mut ack: SeqNumber,
+    lim: &ReassemblyLimits,
+    pool: &mut Pool,
+    ctx: &mut Ctx<'_>,
+) -> bool {
+    for _ in 0..=c.waiting.len() {
+        let r = &c.tcp[d];
+        if !r.is_started() || !r.acks_undelivered(ack, lim) {
+            return false;
+        }
+        let Some(mut upto_off) = r.offset_of(ack) else {
+            return false;
+        };
+        let next = r.position() as i64;
+        let (mut upto, mut holder) = (ack, None);
+        for w in c.waiting.iter().filter(|w| w.dir == d && w.in_stream()) {
+            let Some(off) = r.offset_of(w.seq) else {
+                continue;
+            };
+            let end = off + w.payload.len() as i64 + i64::from(w.missing);
+            if off <= next && (end > next || (w.fin && end == next)) {
+                holder = Some(w.ack);
+                break;
+            }
+            if off > next && off < upto_off {
+                (upto, upto_off) = (w.seq, off);
+            }
+        }
+        match holder {
+            Some(Some(a)) => (d, ack) = (1 - d, a),
+            Some(None) => return false,
+            None => {
+                let meta = c.waiting.front().map(|w| w.meta).unwrap_or_default();
                 let mut sink = HttpSink {
                     conn: &mut c.http,
                     ctx,
                 };
-                c.tcp[dir].peer_ack(dir, seq, &meta, lim, pool, &mut sink);
+                c.tcp[d].peer_ack(d, upto, &meta, lim, pool, &mut sink);
+                return true;
             }
         }
     }
-    release_waiting(c, lim, pool, ctx);
+    false
 }
 
 fn run_waiting(

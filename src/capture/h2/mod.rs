@@ -472,6 +472,37 @@ mod tests {
         );
     }
 
+    /// The prior-knowledge preface cut after its first bytes (`P`, `PR`, `PRI` also begin an
+    /// HTTP/1 request line): the connection is HTTP/2 all the same.
+    #[test]
+    fn a_preface_split_after_its_first_bytes_is_http2() {
+        let mut client = super::frame::PREFACE.to_vec();
+        client.extend(frame(
+            1,
+            0x5,
+            1,
+            &[
+                field(":method", "GET"),
+                field(":scheme", "http"),
+                field(":authority", "a.test"),
+                field(":path", "/one"),
+            ]
+            .concat(),
+        ));
+        let mut server = frame(4, 0, 0, &[]);
+        server.extend(frame(1, 0x5, 1, &field(":status", "204")));
+        for cut in 1..5 {
+            let steps = [
+                Step::Data(0, &client[..cut]),
+                Step::Data(0, &client[cut..]),
+                Step::Data(1, &server[..]),
+            ];
+            let o = conversation_with_keys(&steps, Some(0), false, limits(), &Default::default());
+            let want = [("http://a.test/one".to_string(), Some(204))];
+            assert_eq!(urls_and_statuses(&o), want, "cut after {cut}");
+        }
+    }
+
     /// A request header block without `:method` (found by the `tls` fuzz target: an empty
     /// HEADERS frame) is malformed: warned and skipped, never a record with no method.
     #[test]

@@ -784,6 +784,46 @@ mod tests {
         }
     }
 
+    /// A ClientHello whose first segment is a byte or a few (a client or middlebox that
+    /// splits it, as some censorship circumventers do; the field audit's resegmented capture
+    /// cut one after its first byte) is TLS all the same: the session is read.
+    #[test]
+    fn a_client_hello_split_after_its_first_bytes_is_read() {
+        use crate::capture::testutil::{pcap, run_with, summary, Conv};
+        let mut n = 11u64;
+        let mut o = synth::SynTls::open(&mut || {
+            n = n.wrapping_mul(6364136223846793005).wrapping_add(1);
+            n
+        });
+        let request = o.tls.wrap(
+            true,
+            b"GET /r HTTP/1.1\r\nHost: a.test\r\nOrigin: http://o.test\r\n\r\n",
+        );
+        let response = o
+            .tls
+            .wrap(false, b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+        let keys = KeyLog::default();
+        keys.add_text(&o.keylog);
+        let opts = crate::capture::CaptureOptions {
+            keylog: std::sync::Arc::new(keys),
+            ..Default::default()
+        };
+        for cut in [1, 2, 3, 5, 40] {
+            let mut c = Conv::new(40300);
+            c.handshake();
+            c.client(&o.client_hello[..cut], 1 << 16);
+            c.client(&o.client_hello[cut..], 1 << 16);
+            c.server(&o.server_flight, 1 << 16);
+            c.client(&o.client_finished, 1 << 16);
+            c.client(&request, 1 << 16);
+            c.server(&response, 1 << 16);
+            c.fins();
+            let got = summary(&run_with(pcap(&c.frames, 1, false, false), &opts));
+            let want = ("GET".to_owned(), "https://a.test/r".to_owned(), Some(200));
+            assert_eq!(got, [want], "cut after {cut}");
+        }
+    }
+
     /// A client's bytes on a connection no longer read may hold a request unless they are
     /// whole records too short for one: what a client that gave up on its handshake sends.
     #[test]
