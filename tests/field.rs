@@ -1054,3 +1054,25 @@ fn an_answer_start_lost_out_of_step_is_that_requests_answer() {
     let ok = record_of(&recs, "td-pf-acah-authorization-ok");
     assert_eq!(ok.preflight.as_ref().map(|p| p.status), Some(None));
 }
+
+/// The Playwright export with its page document's entry dropped and requests listed without
+/// headers (`field_mutate.py --combos`, `no-request-headers&drop-random` seed 3; cut to three
+/// of them). Playwright's pages carry no URL, so nothing showed the page origin, and every
+/// such request was `not-cors` ("no page origin is visible"), among them seven that Chromium
+/// blocked. A request listed without its headers may have sent `Origin`: `unknown`, saying
+/// what would decide it.
+#[test]
+fn requests_without_headers_or_page_origin_are_undecided() {
+    let path = "tests/data/field/playwright-page-document-and-request-headers-missing.har";
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    assert_eq!(recs.len(), 3);
+    for r in &recs {
+        let got = [r.verdict, r.firefox_verdict, r.safari_verdict].map(|v| format!("{v:?}"));
+        assert_eq!(got, ["Unknown"; 3], "{}", r.url);
+        let note = r.note.as_deref().unwrap_or_default();
+        assert!(
+            note.contains("does not list the request's headers"),
+            "{note}"
+        );
+    }
+}

@@ -27,6 +27,9 @@ pub enum Note {
         error: String,
     },
     NoPageOrigin,
+    /// No page origin visible, and the request's headers are not in the input: its `Origin`
+    /// may be among them.
+    NoPageOriginHeadersUnlisted,
     /// A WebSocket opening handshake (`Upgrade`/`Sec-Fetch-Mode: websocket`, `ws:` URL).
     WebSocketHandshake,
     NoCorsRequest,
@@ -187,6 +190,7 @@ impl fmt::Display for Note {
             Note::SameOriginNetworkFailure { error } => write!(f, "same-origin request that failed at the network level ({error}): not a CORS matter"),
             Note::NoCorsNetworkFailure { error } => write!(f, "no-cors request that failed at the network level ({error}): not a CORS matter"),
             Note::NoPageOrigin => f.write_str("no page origin is visible (no Origin, Referer or page URL)"),
+            Note::NoPageOriginHeadersUnlisted => f.write_str("no page origin is visible (no Origin, Referer or page URL), and the input does not list the request's headers: whether it was a CORS request is undecidable without them or the page's URL"),
             Note::WebSocketHandshake => f.write_str("a WebSocket handshake: not subject to CORS (the server checks Origin itself)"),
             Note::NoCorsRequest => f.write_str("no-cors request: the browser does not check CORS; the page gets an opaque response"),
             Note::Navigation => f.write_str("a navigation, not a CORS request"),

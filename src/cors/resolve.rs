@@ -316,6 +316,10 @@ impl Resolver {
         }
         let page_origin = match outside_cors(flow, &first, &facts, client, headers) {
             Ok(p) => p,
+            Err(Note::NoPageOrigin) if headers_unlisted(flow) => {
+                let why = Note::NoPageOriginHeadersUnlisted;
+                return uniform_resolution(recorder, facts, Verdict::Unknown, why);
+            }
             Err(why) => {
                 let no_cors = matches!(why, Note::NoCorsRequest);
                 let mut res = not_cors_resolution(recorder, facts, why);
@@ -1961,6 +1965,25 @@ fn page_origin_of(flow: &Flow, first_read: &FirstRequest) -> (Option<String>, &'
     }
 }
 
+/// Whether an export left out what the browser sent: a request listed with no headers at all
+/// (a browser sends `Host`, `User-Agent` and more), or a failed one listed with only its
+/// provisional headers (no `Host`). Its missing `Origin` shows nothing then. (A capture's
+/// request without headers is what was sent.)
+fn headers_unlisted(flow: &Flow) -> bool {
+    flow.hops.iter().any(|h| {
+        let x = &h.exchange;
+        x.evidence.recording != OutcomeRecording::Wire
+            && (x.request.headers.len() == 0 || provisional(x))
+    })
+}
+
+/// A request an export lists with only the provisional headers of a failed load (no `Host`).
+fn provisional(x: &crate::model::Exchange) -> bool {
+    x.evidence.recording != OutcomeRecording::Wire
+        && x.evidence.no_response
+        && !x.request.headers.contains("host")
+}
+
 /// Decides the request mode from `Sec-Fetch-Mode` where it was sent, else infers it from the
 /// request (`rt`: the lower-case resource type; `error`: the last hop's recorded error).
 fn mode_of(
@@ -1996,11 +2019,6 @@ fn inferred_mode(
     error: Option<&str>,
 ) -> Mode {
     let first = &flow.first().exchange;
-    let provisional = |x: &crate::model::Exchange| {
-        x.evidence.recording != OutcomeRecording::Wire
-            && x.evidence.no_response
-            && !x.request.headers.contains("host")
-    };
     let cross = |url: &str| page_origin.is_some_and(|p| !same_origin(url, p));
     let cross_with_origin = flow
         .hops
@@ -3330,6 +3348,29 @@ mod tests {
                 page_origin_of(&f, &FirstRequest::of(&f.first().exchange.request.headers));
             assert_eq!(origin.as_deref(), want, "{name}");
             assert!(said.starts_with(from), "{name}: {said}");
+        }
+    }
+
+    /// Without a page origin a request is outside CORS, unless an export left its headers out
+    /// (its `Origin` may be among them): undecided then. A capture's request without headers
+    /// is what was sent.
+    #[test]
+    fn no_page_origin_is_undecided_where_the_headers_are_not_listed() {
+        let listed: &[(&str, &str)] = &[("Host", "api.test:8081"), ("Accept", "*/*")];
+        // (how the input was recorded, request headers, every browser's verdict)
+        type Case<'a> = (Flavour, &'a [(&'a str, &'a str)], Verdict);
+        let cases: [Case; 4] = [
+            (Flavour::Playwright, &[], Verdict::Unknown),
+            (Flavour::DevTools, &[], Verdict::Unknown),
+            (Flavour::DevTools, listed, Verdict::NotCors),
+            (Flavour::Capture, &[], Verdict::NotCors),
+        ];
+        for (flavour, req, want) in cases {
+            let f = one(x(flavour, "GET", U, req, Some((200, &[])), None), None);
+            let r = Resolver::new().resolve(&f, Browser::Chromium);
+            for b in r.browsers.values() {
+                assert_eq!(b.verdict, want, "{flavour:?} {req:?}");
+            }
         }
     }
 
