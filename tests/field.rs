@@ -1076,3 +1076,45 @@ fn requests_without_headers_or_page_origin_are_undecided() {
         );
     }
 }
+
+/// A chrome-har export shuffled with entries' `startedDateTime` removed (`field_mutate.py
+/// --combos`, `no-time&shuffle` seeds 0 and 1; cut to the entries that show it and the ones
+/// before each untimed entry). An untimed entry takes the start of the entry before it in the
+/// file, which in an export not in time order is anyone's: a preflight then stood 5 s before
+/// its request, left alone, and chrome-har's rule (blocked requests are left out) made it a
+/// block, `blocked/PreflightInvalidAllowCredentials`; a redirect's untimed next hop left the
+/// `302` unfollowed, `blocked/InvalidAllowCredentials`. Where the export is not in time order,
+/// requests of an untimed entry's URL whose verdict needs another entry (a preflight, a
+/// redirect's other hop) are `unknown`; a listed answer with nothing to pair still decides.
+#[test]
+fn untimed_entries_of_an_unordered_export_decide_no_pairing() {
+    let path = "tests/data/field/chrome-har-unordered-entries-without-time.har";
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let verdict = |route: &str, method: &str| -> Vec<String> {
+        recs.iter()
+            .filter(|r| r.url.contains(route) && r.method == method)
+            .map(|r| format!("{:?}", r.verdict))
+            .collect()
+    };
+    assert_eq!(
+        verdict("d-safelist-accept-long", "GET"),
+        ["Unknown", "Allowed"]
+    );
+    assert_eq!(verdict("d-pf-xrw-ok", "GET"), ["Unknown"]);
+    assert_eq!(
+        verdict("d-redir-cross-to-cross-origin-null-reflect", "GET"),
+        ["Unknown", "Unknown"]
+    );
+    // Entries of other URLs keep their verdicts.
+    assert_eq!(verdict("d-pf-status-bad-2", "PATCH"), ["Blocked"]);
+    let unknown = recs
+        .iter()
+        .filter(|r| format!("{:?}", r.verdict) == "Unknown")
+        .filter_map(|r| r.note.as_deref());
+    for note in unknown {
+        assert!(
+            note.contains("no startedDateTime, in an export not in time order"),
+            "{note}"
+        );
+    }
+}

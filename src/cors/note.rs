@@ -30,6 +30,9 @@ pub enum Note {
     /// No page origin visible, and the request's headers are not in the input: its `Origin`
     /// may be among them.
     NoPageOriginHeadersUnlisted,
+    /// An entry of the request's URL has no start in an export not in time order
+    /// (`Evidence::order_unknown`).
+    OrderUnknown,
     /// A WebSocket opening handshake (`Upgrade`/`Sec-Fetch-Mode: websocket`, `ws:` URL).
     WebSocketHandshake,
     NoCorsRequest,
@@ -190,6 +193,7 @@ impl fmt::Display for Note {
             Note::SameOriginNetworkFailure { error } => write!(f, "same-origin request that failed at the network level ({error}): not a CORS matter"),
             Note::NoCorsNetworkFailure { error } => write!(f, "no-cors request that failed at the network level ({error}): not a CORS matter"),
             Note::NoPageOrigin => f.write_str("no page origin is visible (no Origin, Referer or page URL)"),
+            Note::OrderUnknown => f.write_str("an entry of this URL has no startedDateTime, in an export not in time order: whether and which preflight the request followed is not in the input; the entries' start times would decide it"),
             Note::NoPageOriginHeadersUnlisted => f.write_str("no page origin is visible (no Origin, Referer or page URL), and the input does not list the request's headers: whether it was a CORS request is undecidable without them or the page's URL"),
             Note::WebSocketHandshake => f.write_str("a WebSocket handshake: not subject to CORS (the server checks Origin itself)"),
             Note::NoCorsRequest => f.write_str("no-cors request: the browser does not check CORS; the page gets an opaque response"),

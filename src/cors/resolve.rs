@@ -329,6 +329,9 @@ impl Resolver {
                 return res;
             }
         };
+        if order_unknown(flow) {
+            return uniform_resolution(recorder, facts, Verdict::Unknown, Note::OrderUnknown);
+        }
         let mut judge = Judge {
             flow,
             recorder,
@@ -1963,6 +1966,21 @@ fn page_origin_of(flow: &Flow, first_read: &FirstRequest) -> (Option<String>, &'
     } else {
         (None, from)
     }
+}
+
+/// Whether the flow's verdict hangs on an order the input does not hold
+/// (`Evidence::order_unknown`): another entry was (or may have been) part of it, a preflight
+/// or a redirect's other hop (`Origin: null` is sent after a cross-origin redirect).
+fn order_unknown(flow: &Flow) -> bool {
+    let unplaced = |x: &crate::model::Exchange| x.evidence.order_unknown;
+    flow.hops.iter().any(|h| {
+        let x = &h.exchange;
+        let simple = matches!(x.request.method.as_str(), "GET" | "HEAD" | "POST");
+        let chained = x.response.as_ref().is_some_and(|r| r.redirects())
+            || x.request.headers.get_str("origin").as_deref() == Some("null");
+        (unplaced(x) && (h.preflight.is_some() || !simple || chained))
+            || h.preflight.as_ref().is_some_and(unplaced)
+    })
 }
 
 /// Whether an export left out what the browser sent: a request listed with no headers at all

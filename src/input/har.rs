@@ -4,7 +4,7 @@
 //! into an [`Exchange`]. Memory is one entry plus the read buffer, whatever the file size.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, BufRead};
 use std::sync::Arc;
 
@@ -1047,6 +1047,29 @@ impl EntryIndex {
                 e.time = first;
             }
         }
+        // Where an untimed entry took its place from its neighbours in a file not in time
+        // order, the place is a guess: the URLs of such entries (see `Evidence::order_unknown`).
+        let mut unplaced: HashSet<String> = HashSet::new();
+        if entries.iter().any(|e| e.untimed) && !in_time_order(&entries) {
+            for e in entries.iter().filter(|e| e.untimed) {
+                let Ok(raw) = record::read(record_at(&self.memory, &mut file, e)?) else {
+                    continue;
+                };
+                // A redirect's next hop is the same request's: its place is as open.
+                let target = raw.response.as_ref().and_then(|r| {
+                    let redirect = r.status.is_some_and(|s| (300..400).contains(&s));
+                    let h = r
+                        .headers
+                        .iter()
+                        .find(|h| h.name.eq_ignore_ascii_case("location"));
+                    h.filter(|_| redirect).and_then(|h| {
+                        crate::origin::redirect_request_url(&raw.request.url, &h.value)
+                    })
+                });
+                unplaced.extend(target);
+                unplaced.insert(raw.request.url.into_owned());
+            }
+        }
         // An untimed entry whose neighbour in the file is its partner (the preflight of its
         // request, or the request of its preflight) takes that one's start
         // (`Indexed::untimed`).
@@ -1097,13 +1120,7 @@ impl EntryIndex {
         // same content hash: a byte-identical record there is the same request listed twice.
         let mut previous: Option<(Micros, u64, u64, Vec<u8>)> = None;
         for (i, e) in entries.iter().enumerate() {
-            let bytes: &[u8] = match &mut file {
-                Some(f) => f
-                    .record(e.offset, e.len as usize)
-                    .map_err(HarError::Spool)?,
-                // Offsets and lengths were taken from `memory` as it was filled.
-                None => &self.memory[e.offset as usize..(e.offset + u64::from(e.len)) as usize],
-            };
+            let bytes = record_at(&self.memory, &mut file, e)?;
             // Sorted by (time, tie): copies of one entry are neighbours. An entry's record holds
             // everything the analysis reads of it but its start (the index's time, compared too),
             // so an equal record is no new evidence; analysed twice, the spare copy pairs with
@@ -1134,9 +1151,16 @@ impl EntryIndex {
             match record::read(bytes) {
                 Ok(raw) => {
                     let floor = self.head_excess_floor;
-                    emit(to_exchange(
-                        raw, e.entry, e.time, source, recorder, &pages, floor,
-                    ))
+                    let mut x = to_exchange(raw, e.entry, e.time, source, recorder, &pages, floor);
+                    let target = x
+                        .response
+                        .as_ref()
+                        .and_then(|r| r.location())
+                        .and_then(|l| crate::origin::redirect_request_url(&x.request.url, &l));
+                    x.evidence.order_unknown = !unplaced.is_empty()
+                        && (unplaced.contains(x.request.url.as_str())
+                            || target.is_some_and(|t| unplaced.contains(&t)));
+                    emit(x)
                 }
                 Err(err) => {
                     meta.skipped_entries += 1;
@@ -1154,6 +1178,24 @@ impl EntryIndex {
     }
 }
 
+/// How far back an export's timed entries may go in the file and still be in time order:
+/// exports list entries by start, a few milliseconds apart at most where requests start
+/// together (chrome-har), under a second in a merged one.
+const ORDER_SLACK: Micros = 1_000_000;
+
+/// Whether the timed entries of `entries` (in file order) are in time order, within
+/// [`ORDER_SLACK`]: then an untimed entry's neighbours in the file are its neighbours in time.
+fn in_time_order(entries: &[Indexed]) -> bool {
+    let mut latest = Micros::MIN;
+    for e in entries.iter().filter(|e| !e.untimed) {
+        if e.time < latest.saturating_sub(ORDER_SLACK) {
+            return false;
+        }
+        latest = latest.max(e.time);
+    }
+    true
+}
+
 /// The method and URL of the indexed entry `e`, read back from the spool (`memory`, or `file`
 /// past it); `None` for a record that does not read back (the replay warns of it).
 fn method_url(
@@ -1161,15 +1203,24 @@ fn method_url(
     file: &mut Option<spool::SpoolFile>,
     e: &Indexed,
 ) -> Result<Option<(String, String)>, HarError> {
-    let bytes: &[u8] = match file {
+    Ok(record::read(record_at(memory, file, e)?)
+        .ok()
+        .map(|raw| (raw.request.method.to_string(), raw.request.url.to_string())))
+}
+
+/// The spooled record of the indexed entry `e` (in `memory`, or `file` past it).
+fn record_at<'m>(
+    memory: &'m [u8],
+    file: &'m mut Option<spool::SpoolFile>,
+    e: &Indexed,
+) -> Result<&'m [u8], HarError> {
+    Ok(match file {
         Some(f) => f
             .record(e.offset, e.len as usize)
             .map_err(HarError::Spool)?,
+        // Offsets and lengths were taken from `memory` as it was filled.
         None => &memory[e.offset as usize..(e.offset + u64::from(e.len)) as usize],
-    };
-    Ok(record::read(bytes)
-        .ok()
-        .map(|raw| (raw.request.method.to_string(), raw.request.url.to_string())))
+    })
 }
 
 /// Where a string's next quote or backslash is in `rest` (its length if none is): eight
@@ -2680,6 +2731,37 @@ mod tests {
         // Each keeps its own entry number.
         assert_eq!(forward[0].1, Position::HarEntry(0));
         assert_eq!(reversed[0].1, Position::HarEntry(2));
+    }
+
+    /// An export is in time order when its timed entries never go back more than a second
+    /// in the file (chrome-har lists requests started together a few ms apart); untimed
+    /// entries do not count.
+    #[test]
+    fn an_export_in_time_order_allows_small_steps_back() {
+        let at = |secs: &[Option<f64>]| -> Vec<Indexed> {
+            secs.iter()
+                .enumerate()
+                .map(|(i, t)| Indexed {
+                    time: t.map_or(0, |t| (t * 1e6) as Micros),
+                    tie: 0,
+                    entry: i as u64,
+                    offset: 0,
+                    len: 0,
+                    untimed: t.is_none(),
+                })
+                .collect()
+        };
+        let cases: [(&[Option<f64>], bool); 6] = [
+            (&[], true),
+            (&[Some(1.0), Some(2.0), Some(3.0)], true),
+            (&[Some(1.0), Some(0.996), Some(3.0)], true),
+            (&[Some(5.0), Some(1.0), Some(6.0)], false),
+            (&[Some(5.0), None, Some(6.0)], true),
+            (&[Some(3.0), Some(9.0), None, Some(2.0)], false),
+        ];
+        for (secs, want) in cases {
+            assert_eq!(in_time_order(&at(secs)), want, "{secs:?}");
+        }
     }
 
     #[test]

@@ -684,6 +684,10 @@ pub struct Evidence {
     /// client sent to the server in that time (`model::loss`): the request may have been sent
     /// and lost, so the absence is no evidence either.
     pub absence_may_be_loss: bool,
+    /// HARs: an entry of a URL that another entry without `startedDateTime` also has, in an
+    /// export not in time order: where that entry was in time, and so which preflight a
+    /// request of the URL followed, is not in the input.
+    pub order_unknown: bool,
     /// An entry with `no_response` may list only the provisional request headers (no
     /// `Cookie`), so a missing header there shows nothing.
     pub failed_lists_provisional_headers: bool,
