@@ -420,6 +420,7 @@ impl Pairer {
     fn fits_request(a: &Exchange, b: &Exchange, body_dropped: bool) -> bool {
         (same_origin_header(&a.request.headers, &b.request.headers)
             || page_origin_for_null(&a.request.headers, &b.request.headers))
+            && referer_fits(&a.request.headers, &b.request.headers)
             && Self::announced_headers_sent(a, b, body_dropped)
     }
 
@@ -823,6 +824,29 @@ fn same_origin_header(a: &crate::model::Headers, b: &crate::model::Headers) -> b
     a.get_str("origin") == b.get_str("origin")
 }
 
+/// Whether request headers `r` without `Origin` (a failed request's provisional headers in an
+/// export) may follow preflight headers `pf`: a `Referer` names the document that sent the
+/// request, whose origin the preflight's `Origin` is (a `null` one aside: a redirect tainted
+/// it). Without either header nothing rules it out. (The field audit's DevTools export with
+/// entries dropped: a second page's failed `PUT`, its `Referer` that page, paired with the
+/// first page's preflight 1.8 s before and read as its credentialed block.)
+fn referer_fits(pf: &crate::model::Headers, r: &crate::model::Headers) -> bool {
+    if r.contains("origin") {
+        return true;
+    }
+    let (Some(origin), Some(referer)) = (pf.get_str("origin"), r.get_str("referer")) else {
+        return true;
+    };
+    let origin = origin.trim();
+    if origin == "null" {
+        return true;
+    }
+    match crate::origin::origin_of(referer.trim()) {
+        Some(from) => crate::origin::canonical_origin(origin).is_none_or(|o| o == from),
+        None => true,
+    }
+}
+
 /// Whether preflight headers `pf` carry an origin where request headers `r` carry `null`:
 /// after a redirect to another origin taints the request, Firefox still preflights with the
 /// page's origin (recorded: tests/data/probe-variants `r-307-put-cross-origin-reflect`).
@@ -1077,6 +1101,30 @@ mod tests {
                 "{pf:?} {req:?}"
             );
         }
+        // A request listed without `Origin` (an export's provisional headers) is of the
+        // document its `Referer` names.
+        let pf = h(Some(page));
+        for (req, ok) in [
+            (vec![("Referer", "http://app.test/p?q")], true),
+            (vec![("Referer", "http://other.test:8082/")], false),
+            (vec![("Referer", "not a url")], true),
+            (
+                vec![("Origin", page), ("Referer", "http://other.test/")],
+                true,
+            ),
+            (vec![], true),
+        ] {
+            let r = at(0, "PUT", "http://api.test/r", &req);
+            assert_eq!(Pairer::origins_compatible(&pf, &r), ok, "{req:?}");
+        }
+        let tainted = h(Some("null"));
+        let r = at(
+            0,
+            "PUT",
+            "http://api.test/r",
+            &[("Referer", "http://other.test/")],
+        );
+        assert!(Pairer::origins_compatible(&tainted, &r));
     }
 
     fn preflight(time: Micros, url: &str) -> Exchange {

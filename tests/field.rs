@@ -1118,3 +1118,32 @@ fn untimed_entries_of_an_unordered_export_decide_no_pairing() {
         );
     }
 }
+
+/// The DevTools export with entries dropped and shuffled (`field_mutate.py --combos`,
+/// `drop-random&shuffle` seed 4; cut to `d-origin-allowlist-preflight`'s entries left): the
+/// first page's `PUT` and the second page's preflight are gone. The second page's `PUT`,
+/// failed and listed with only its provisional headers (no `Origin`; `Referer` the second
+/// page), paired with the first page's preflight 1.8 s before, and its failure was read as
+/// that preflight's credentialed block: `blocked/PreflightInvalidAllowCredentials` from
+/// `http://app.test:8080`, whose request was allowed. A request without `Origin` is of the
+/// document its `Referer` names: the preflight is left alone (`unknown`), the `PUT` keeps its
+/// own page and its recorded failure.
+#[test]
+fn a_request_without_origin_pairs_only_with_its_referers_preflight() {
+    let path = "tests/data/field/devtools-other-pages-request-after-lone-preflight.har";
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let got: Vec<(Option<&str>, String, Option<u64>)> = recs
+        .iter()
+        .map(|r| {
+            let pf = r.preflight.as_ref().and_then(|p| p.index);
+            (r.origin.as_deref(), format!("{:?}", r.verdict), pf)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Some("http://app.test:8080"), "Unknown".to_owned(), Some(0)),
+            (Some("http://other.test:8082"), "Blocked".to_owned(), None),
+        ]
+    );
+}
