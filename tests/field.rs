@@ -1147,3 +1147,28 @@ fn a_request_without_origin_pairs_only_with_its_referers_preflight() {
         ]
     );
 }
+
+/// The WebKit capture with segments coalesced and data lost (`field_mutate.py --combos`,
+/// `coalesce&drop-data` seed 7; cut to the preflight connection's last 22 s and the first
+/// packets of the connection the `PATCH` went on, which then stays quiet). WebKit sends a
+/// preflight and its request on two connections; the `PATCH`'s segment was lost, and its
+/// answer waited for the bytes it acknowledges. No later packet of its connection forced it,
+/// so the loss was declared only when the connection was flushed, after pairing had read the
+/// preflight as never followed: `blocked/AllowCredentialsNotTrue` (credentials deduced). A
+/// segment waits at most two seconds of capture time (the idle sweep forces a quiet
+/// connection's): the loss is known in time, and the request `unknown`.
+#[test]
+fn a_request_lost_on_a_quiet_connection_is_not_read_as_never_sent() {
+    let path = "tests/data/field/webkit-request-lost-on-quiet-connection.pcap";
+    let (_, seen) = run_both_jobs(&[path]);
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let r = record_of(&recs, "d-pf-acam-wildcard/");
+    assert_eq!(r.method, "PATCH");
+    assert_eq!(format!("{:?}", r.safari_verdict), "Unknown", "{:?}", r.note);
+    assert!(r
+        .note
+        .as_deref()
+        .unwrap_or_default()
+        .contains("may have been sent and lost"));
+    assert_eq!(seen.len(), recs.len());
+}

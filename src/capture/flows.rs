@@ -267,11 +267,13 @@ struct Orphan {
 }
 
 /// A connection of the table as the idle sweep names it: TCP and QUIC connections are kept
-/// apart (the same endpoints may carry both).
+/// apart (the same endpoints may carry both). `stuck`: not idle, but a segment of it has
+/// waited for the other direction longer than [`super::MAX_CROSS_WAIT_US`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct ConnRef {
     key: FlowKey,
     quic: bool,
+    stuck: bool,
 }
 
 /// The connections of one worker.
@@ -449,25 +451,30 @@ impl ConnTable {
     }
 
     /// The connections idle for longer than the idle timeout at `ts` (a closed QUIC
-    /// connection: for longer than [`CLOSE_GRACE_US`]), as (id, connection), oldest id first.
+    /// connection: for longer than [`CLOSE_GRACE_US`]), and the TCP connections a segment of
+    /// which has waited too long for the other direction (a quiet connection's next packet
+    /// would force it, [`ConnTable::feed`]), as (id, connection), oldest id first.
     pub(crate) fn idle_at(&self, ts: Micros) -> Vec<(u64, ConnRef)> {
         let idle = self.idle_us;
-        let tcp = self
-            .conns
-            .iter()
-            .map(|(k, c)| (k.key, c.no, c.last_ts, idle, false));
+        let tcp = self.conns.iter().map(|(k, c)| {
+            let stuck = c.live.as_deref().is_some_and(|l| waited_long(l, ts));
+            (k.key, c.no, c.last_ts, idle, false, stuck)
+        });
         let quic = self.quic.iter().map(|(k, c)| {
             let quiet = if c.conn.closed() {
                 idle.min(CLOSE_GRACE_US)
             } else {
                 idle
             };
-            (k.key, c.no, c.last_ts, quiet, true)
+            (k.key, c.no, c.last_ts, quiet, true, false)
         });
         let mut v: Vec<(u64, ConnRef)> = tcp
             .chain(quic)
-            .filter(|&(_, _, last, quiet, _)| ts.saturating_sub(last) > quiet)
-            .map(|(key, no, _, _, quic)| (no, ConnRef { key, quic }))
+            .filter_map(|(key, no, last, quiet, quic, stuck)| {
+                let idle = ts.saturating_sub(last) > quiet;
+                let stuck = stuck && !idle;
+                (idle || stuck).then_some((no, ConnRef { key, quic, stuck }))
+            })
             .collect();
         v.sort_unstable_by_key(|(no, _)| *no);
         v
@@ -482,6 +489,10 @@ impl ConnTable {
             }
             return;
         }
+        if conn.stuck {
+            self.force_stuck(key, meta, out);
+            return;
+        }
         let Some(mut c) = self.conns.remove(&key) else {
             return;
         };
@@ -490,6 +501,25 @@ impl ConnTable {
             ctx.diag.add(WarnKind::TcpIdleFlush, 1);
         }
         close(&mut c.live, meta, &mut self.pool, &mut ctx);
+    }
+
+    /// Forces out what has waited too long in a connection found stuck by
+    /// [`ConnTable::idle_at`] (closing it if that reset it).
+    fn force_stuck(&mut self, key: Hashed, meta: &PacketMeta, out: &mut Out<'_>) {
+        let Some(Conn { live, .. }) = self.conns.get_mut(&key) else {
+            return;
+        };
+        let Some(c) = live.as_deref_mut() else {
+            return;
+        };
+        let (pool, lim, emit) = (&mut self.pool, &self.reasm, &mut self.emit);
+        let mut ctx = emit.ctx(out);
+        while waited_long(c, meta.ts) && !c.reset {
+            force_one(c, lim, pool, &mut ctx);
+        }
+        if c.reset || (c.tcp[0].is_ended() && c.tcp[1].is_ended()) {
+            close(live, meta, pool, &mut ctx);
+        }
     }
 
     /// Processes one TCP segment (after [`ConnTable::tick`] for its packet), in stages: a
@@ -728,7 +758,7 @@ impl ConnTable {
                 }
             }
             release_waiting(c, lim, pool, &mut ctx);
-            while c.waiting.len() > self.max_wait && !c.reset {
+            while (c.waiting.len() > self.max_wait || waited_long(c, meta.ts)) && !c.reset {
                 force_one(c, lim, pool, &mut ctx);
             }
         }
@@ -965,6 +995,14 @@ fn cap_buffer(
 #[inline]
 fn over_buffer(c: &Live, max: usize) -> bool {
     c.tcp[0].held_bytes() + c.tcp[1].held_bytes() + c.http.buffered() + c.waiting_bytes > max
+}
+
+/// Whether the connection's oldest waiting segment has waited longer than
+/// [`super::MAX_CROSS_WAIT_US`] at capture time `ts`.
+fn waited_long(c: &Live, ts: Micros) -> bool {
+    c.waiting
+        .front()
+        .is_some_and(|w| ts.saturating_sub(w.meta.ts) > super::MAX_CROSS_WAIT_US)
 }
 
 /// Whether a segment must wait (see [`Waiting`]): it carries data (or a FIN) for a direction

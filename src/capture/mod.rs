@@ -87,6 +87,14 @@ pub(crate) const GAP_WINDOW_BYTES: u64 = 4 * 1024 * 1024;
 /// acknowledge (capture reordering across directions) before that data is declared lost
 /// (`tcp-ack-unseen`).
 pub(crate) const MAX_CROSS_WAIT_SEGMENTS: usize = 64;
+/// How long (capture time, by the connection's own later packets) a segment may wait for the
+/// other direction before what it waits for is declared lost. Interfaces merged into one
+/// capture disorder a connection's two directions by milliseconds; a quiet stretch of a
+/// connection that keeps a segment waiting for more segments would otherwise hold a loss
+/// undeclared past the pairing horizon, and a preflight whose request the capture lost
+/// there was read as never followed (a WebKit capture with data lost: three
+/// `blocked/AllowCredentialsNotTrue` for allowed requests).
+pub(crate) const MAX_CROSS_WAIT_US: Micros = 2_000_000;
 /// A connection without packets for this long (capture time) is flushed (`tcp-idle-flush`).
 pub(crate) const IDLE_TIMEOUT_SECS: i64 = 300;
 /// Finished exchanges held for time ordering (`limit-reorder-buffer`). The buffer also holds
