@@ -1172,3 +1172,22 @@ fn a_request_lost_on_a_quiet_connection_is_not_read_as_never_sent() {
         .contains("may have been sent and lost"));
     assert_eq!(seen.len(), recs.len());
 }
+
+/// The WebKit capture with packets lost and swapped in arrival (`field_mutate.py --combos`,
+/// `drop-any&reorder-arrival` seed 4; cut to the connection's 15 packets): the server's
+/// SYN-ACK and its first answer (the allow-list preflight's `204`) are lost. The server's
+/// stream was started at its first byte seen, so the lost answer was no gap: the allow-list
+/// preflight took the reflect preflight's `204`, and that one the `DELETE`'s `200`
+/// (`blocked/MethodNotAllowedByAllowMethods` for an allowed `DELETE`). The client's first ACK
+/// after its SYN shows where the server's stream starts: the first answer is lost, and each
+/// later one goes to its own request.
+#[test]
+fn a_lost_syn_ack_and_first_answer_do_not_shift_responses() {
+    let path = "tests/data/field/webkit-syn-ack-and-first-answer-lost.pcap";
+    let (_, seen) = run_both_jobs(&[path]);
+    let got: Vec<(&str, &str)> = seen.iter().map(|s| (s.0.as_str(), s.2.as_str())).collect();
+    assert_eq!(got, [("PUT", "unknown"), ("DELETE", "allowed")], "{seen:?}");
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let delete = record_of(&recs, "d-origin-reflect-preflight");
+    assert_eq!(delete.preflight.as_ref().map(|p| p.status), Some(Some(204)));
+}

@@ -101,6 +101,9 @@ struct Live {
     reset: bool,
     /// A direction was started without its SYN (counted once as `tcp-mid-stream`).
     mid_stream: bool,
+    /// Where a direction whose SYN is not in the capture starts, as its peer's first ACK after
+    /// the peer's own SYN shows (see [`handshake`]).
+    start_hint: [Option<SeqNumber>; 2],
 }
 
 /// A connection key with its hash, computed once per packet: a packet looks its connection up
@@ -707,6 +710,7 @@ impl ConnTable {
                     packets: 0,
                     reset: false,
                     mid_stream: false,
+                    start_hint: [None, None],
                 })),
             },
         );
@@ -896,6 +900,15 @@ fn handshake(c: &mut Live, isn: &mut [Option<SeqNumber>; 2], dir: Dir, seg: &Seg
         // A SYN-ACK acknowledges the client's SYN: the client's stream starts at its ACK
         // number, whether or not the SYN itself is (or will be) in the capture.
         c.tcp[1 - dir].start_at(seg.ack);
+    } else if !f.syn() && f.ack() && isn[dir].is_some() && !c.tcp[1 - dir].is_started() {
+        // Likewise the client's first ACK after its SYN acknowledges the server's SYN-ACK,
+        // when that is not in the capture: the server's stream starts at or before it (a
+        // later ACK only covers more). Kept for the start where its data waits
+        // (`start_mid_stream`), so a first answer the capture lost is a gap, not skipped.
+        let hint = &mut c.start_hint[1 - dir];
+        if hint.is_none_or(|h| seg.ack.is_before(h)) {
+            *hint = Some(seg.ack);
+        }
     }
 }
 
@@ -1052,6 +1065,14 @@ fn start_mid_stream(c: &mut Live, dir: Dir, ctx: &mut Ctx<'_>) {
     let Some(first) = first else {
         return;
     };
+    // The handshake's ACK showed where the stream starts: bytes before the first waiting one
+    // were lost (within the gap window; farther is no start of this stream).
+    let hinted = c.start_hint[dir]
+        .filter(|h| h.is_before(first) && first.diff(*h) as u64 <= super::GAP_WINDOW_BYTES);
+    if let Some(h) = hinted {
+        c.tcp[dir].start_at(h);
+        return;
+    }
     c.tcp[dir].start_at(first);
     if !c.mid_stream {
         c.mid_stream = true;
