@@ -1191,3 +1191,29 @@ fn a_lost_syn_ack_and_first_answer_do_not_shift_responses() {
     let delete = record_of(&recs, "d-origin-reflect-preflight");
     assert_eq!(delete.preflight.as_ref().map(|p| p.status), Some(Some(204)));
 }
+
+/// The Firefox capture started late, with data lost (`field_mutate.py --combos`,
+/// `late-start&drop-data` seed 14; cut to the keep-alive connection's first 20 packets). The
+/// capture picks the connection up mid-stream, and the first preflight's `204` is lost. The
+/// server's stream was started at its first byte seen, so nothing was lost: the preflight took
+/// its `PATCH`'s `200` and the `PATCH` the next `204`, and six preflighted requests after it
+/// went the same way (`blocked/CORSMethodNotFound` for allowed ones). The client's earliest
+/// ACK shows where the server's stream stood when the capture began, so the lost answer is a
+/// gap, and it is the waiting preflight's: the `PATCH` is `unknown`, the next preflights keep
+/// their own `204`s.
+#[test]
+fn a_connection_picked_up_mid_stream_keeps_answers_with_their_requests() {
+    let path = "tests/data/field/capture-picked-up-mid-stream-first-answer-lost.pcap";
+    let (_, seen) = run_both_jobs(&[path]);
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let patch = record_of(&recs, "d-pf-acam-wildcard/");
+    assert_eq!(patch.preflight.as_ref().map(|p| p.status), Some(None));
+    assert_eq!(format!("{:?}", patch.firefox_verdict), "Unknown");
+    let statuses: Vec<Option<u16>> = recs
+        .iter()
+        .skip(1)
+        .map(|r| r.preflight.as_ref().and_then(|p| p.status))
+        .collect();
+    assert_eq!(statuses, [Some(204); 4]);
+    assert_eq!(seen.len(), recs.len());
+}

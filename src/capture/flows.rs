@@ -900,11 +900,13 @@ fn handshake(c: &mut Live, isn: &mut [Option<SeqNumber>; 2], dir: Dir, seg: &Seg
         // A SYN-ACK acknowledges the client's SYN: the client's stream starts at its ACK
         // number, whether or not the SYN itself is (or will be) in the capture.
         c.tcp[1 - dir].start_at(seg.ack);
-    } else if !f.syn() && f.ack() && isn[dir].is_some() && !c.tcp[1 - dir].is_started() {
+    } else if !f.syn() && f.ack() && !c.tcp[1 - dir].is_started() {
         // Likewise the client's first ACK after its SYN acknowledges the server's SYN-ACK,
-        // when that is not in the capture: the server's stream starts at or before it (a
-        // later ACK only covers more). Kept for the start where its data waits
-        // (`start_mid_stream`), so a first answer the capture lost is a gap, not skipped.
+        // when that is not in the capture: the server's stream starts there. In a connection
+        // picked up mid-stream, the earliest ACK shows what the peer had received when the
+        // capture began: bytes after it came since. Kept for the start where the direction's
+        // data waits (`start_mid_stream`), so an answer the capture lost is a gap, not
+        // skipped.
         let hint = &mut c.start_hint[1 - dir];
         if hint.is_none_or(|h| seg.ack.is_before(h)) {
             *hint = Some(seg.ack);
@@ -1069,11 +1071,7 @@ fn start_mid_stream(c: &mut Live, dir: Dir, ctx: &mut Ctx<'_>) {
     // were lost (within the gap window; farther is no start of this stream).
     let hinted = c.start_hint[dir]
         .filter(|h| h.is_before(first) && first.diff(*h) as u64 <= super::GAP_WINDOW_BYTES);
-    if let Some(h) = hinted {
-        c.tcp[dir].start_at(h);
-        return;
-    }
-    c.tcp[dir].start_at(first);
+    c.tcp[dir].start_at(hinted.unwrap_or(first));
     if !c.mid_stream {
         c.mid_stream = true;
         ctx.diag.add(WarnKind::TcpMidStream, 1);
