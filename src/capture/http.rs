@@ -715,25 +715,34 @@ impl HttpConn {
     pub fn data(&mut self, dir: Dir, data: &[u8], meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         let dir = dir.min(1);
         self.advance(dir, data.len() as u64);
-        let d = &mut self.dirs[dir];
-        if d.state == State::Start && (!d.buf.is_empty() || super::app::Upper::undecided(data)) {
-            // The first bytes, too few to tell the protocol: kept for the next segment.
-            let mut joined = std::mem::take(&mut d.buf);
-            if joined.is_empty() {
-                d.msg_meta = *meta;
-            }
-            joined.extend_from_slice(data);
-            if super::app::Upper::undecided(&joined) {
-                d.buf = joined;
-                return;
-            }
-            let at = d.msg_meta;
-            return self.read(dir, &joined, &at, ctx);
-        }
         self.read(dir, data, meta, ctx);
     }
 
+    /// The first bytes of direction `dir`, too few to tell the protocol, are kept for the
+    /// next segment ([`super::app::Upper::undecided`]); then what they and `data` make is
+    /// read. True when `data` was taken here.
+    #[inline(never)]
+    fn first_bytes(&mut self, dir: Dir, data: &[u8], meta: &PacketMeta, ctx: &mut Ctx) -> bool {
+        let d = &mut self.dirs[dir];
+        if d.buf.is_empty() && !super::app::Upper::undecided(data) {
+            return false;
+        }
+        let mut joined = std::mem::take(&mut d.buf);
+        if joined.is_empty() {
+            d.msg_meta = *meta;
+        }
+        joined.extend_from_slice(data);
+        if super::app::Upper::undecided(&joined) {
+            d.buf = joined;
+        } else {
+            let at = d.msg_meta;
+            self.read(dir, &joined, &at, ctx);
+        }
+        true
+    }
+
     /// Parses `data`, just delivered in direction `dir` (counted in its position).
+    #[inline]
     fn read(&mut self, dir: Dir, mut data: &[u8], meta: &PacketMeta, ctx: &mut Ctx<'_>) {
         let other = 1 - dir;
         while !data.is_empty() {
@@ -746,7 +755,12 @@ impl HttpConn {
             let state = self.dirs[dir].state;
             match state {
                 State::Ignore | State::UntilClose => return,
-                State::Start => self.classify(dir, other, data, meta, ctx),
+                State::Start => {
+                    if self.first_bytes(dir, data, meta, ctx) {
+                        return;
+                    }
+                    self.classify(dir, other, data, meta, ctx)
+                }
                 State::Unanswered => {
                     if starts_status_line(data) {
                         self.message_done(dir);

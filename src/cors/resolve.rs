@@ -1975,11 +1975,14 @@ fn order_unknown(flow: &Flow) -> bool {
     let unplaced = |x: &crate::model::Exchange| x.evidence.order_unknown;
     flow.hops.iter().any(|h| {
         let x = &h.exchange;
-        let simple = matches!(x.request.method.as_str(), "GET" | "HEAD" | "POST");
-        let chained = x.response.as_ref().is_some_and(|r| r.redirects())
-            || x.request.headers.get_str("origin").as_deref() == Some("null");
-        (unplaced(x) && (h.preflight.is_some() || !simple || chained))
-            || h.preflight.as_ref().is_some_and(unplaced)
+        let needs_another = || {
+            let simple = matches!(x.request.method.as_str(), "GET" | "HEAD" | "POST");
+            h.preflight.is_some()
+                || !simple
+                || x.response.as_ref().is_some_and(|r| r.redirects())
+                || x.request.headers.get_str("origin").as_deref() == Some("null")
+        };
+        (unplaced(x) && needs_another()) || h.preflight.as_ref().is_some_and(unplaced)
     })
 }
 

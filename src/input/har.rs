@@ -1152,14 +1152,13 @@ impl EntryIndex {
                 Ok(raw) => {
                     let floor = self.head_excess_floor;
                     let mut x = to_exchange(raw, e.entry, e.time, source, recorder, &pages, floor);
-                    let target = x
-                        .response
-                        .as_ref()
-                        .and_then(|r| r.location())
-                        .and_then(|l| crate::origin::redirect_request_url(&x.request.url, &l));
-                    x.evidence.order_unknown = !unplaced.is_empty()
-                        && (unplaced.contains(x.request.url.as_str())
-                            || target.is_some_and(|t| unplaced.contains(&t)));
+                    if !unplaced.is_empty() {
+                        let target = x.response.as_ref().and_then(|r| r.location());
+                        let target = target
+                            .and_then(|l| crate::origin::redirect_request_url(&x.request.url, &l));
+                        x.evidence.order_unknown = unplaced.contains(x.request.url.as_str())
+                            || target.is_some_and(|t| unplaced.contains(&t));
+                    }
                     emit(x)
                 }
                 Err(err) => {
