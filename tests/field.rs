@@ -1217,3 +1217,29 @@ fn a_connection_picked_up_mid_stream_keeps_answers_with_their_requests() {
     assert_eq!(statuses, [Some(204); 4]);
     assert_eq!(seen.len(), recs.len());
 }
+
+/// The WebKit capture with packets lost and swapped in arrival (`field_mutate.py --combos`,
+/// `drop-any&reorder-arrival` seed 23; cut to the connection's first 25 packets): the first
+/// `POST`'s answer head and the next preflight's whole answer are lost, and that preflight's
+/// request arrives after the one sent after it. Declared at once as one span of lost answer
+/// bytes, both losses came before the delayed preflight was read, which then took the next
+/// preflight's `204`, and every later answer went a request early
+/// (`d-safelist-accept-long` `blocked/HeaderNotAllowedByAllowHeaders` with a `405`). A loss is
+/// declared only up to what a waiting segment of the other direction acknowledges: that
+/// segment is read first, and the second loss is its own answer's.
+#[test]
+fn a_delayed_request_keeps_its_own_lost_answer() {
+    let path = "tests/data/field/webkit-request-delayed-behind-two-lost-answers.pcap";
+    let (_, seen) = run_both_jobs(&[path]);
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let long = record_of(&recs, "d-safelist-accept-long");
+    let got = (
+        long.preflight.as_ref().and_then(|p| p.status),
+        long.status,
+        format!("{:?}", long.safari_verdict),
+    );
+    assert_eq!(got, (Some(204), Some(200), "Allowed".to_owned()));
+    let json_not = record_of(&recs, "d-safelist-json-not");
+    assert_eq!(json_not.preflight.as_ref().map(|p| p.status), Some(None));
+    assert_eq!(seen.len(), recs.len());
+}

@@ -1219,6 +1219,15 @@ fn declare_blocking_hole(
             Some(Some(a)) => (d, ack) = (1 - d, a),
             Some(None) => return false,
             None => {
+                // Nor past what a waiting segment of the other direction acknowledges: it
+                // was sent before the bytes after that, which may answer it (a request
+                // waiting behind the lost answer before its own).
+                for w in c.waiting.iter().filter(|w| w.dir != d) {
+                    let off = w.ack.and_then(|a| r.offset_of(a).map(|o| (a, o)));
+                    if let Some((a, o)) = off.filter(|&(_, o)| o > next && o < upto_off) {
+                        (upto, upto_off) = (a, o);
+                    }
+                }
                 let meta = c.waiting.front().map(|w| w.meta).unwrap_or_default();
                 let mut sink = HttpSink {
                     conn: &mut c.http,
