@@ -1243,3 +1243,28 @@ fn a_delayed_request_keeps_its_own_lost_answer() {
     assert_eq!(json_not.preflight.as_ref().map(|p| p.status), Some(None));
     assert_eq!(seen.len(), recs.len());
 }
+
+/// Behind the TLS terminator, the capture started late with data lost (`field_mutate.py
+/// --combos`, `late-start&drop-data` seed 20; cut to the keep-alive connection's first 12
+/// packets): picked up mid-stream, the first preflight's `204` lost. Before the server's
+/// stream was started, the next preflight, which acknowledges the lost answer, was read at
+/// once, two requests waited with no sign of a loss (taken for pipelining), and the preflight
+/// after took the first one's `204` and the `PUT` the next: `blocked/
+/// MethodDisallowedByPreflightResponse` for an allowed `PUT`. A segment waits for the other
+/// direction's bytes past where that direction stood by an earlier ACK too, so the loss is
+/// declared first: the first preflight `unknown`, the `PUT` `allowed` with its own `204`.
+#[test]
+fn a_request_after_a_lost_answer_waits_for_it_mid_stream() {
+    let path = "tests/data/field/backend-picked-up-mid-stream-first-answer-lost.pcap";
+    let (_, seen) = run_both_jobs(&[path]);
+    let got: Vec<(&str, &str)> = seen.iter().map(|s| (s.0.as_str(), s.1.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            ("DELETE", "unknown"),
+            ("PUT", "allowed"),
+            ("GET", "blocked")
+        ],
+        "{seen:?}"
+    );
+}

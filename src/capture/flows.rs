@@ -1022,7 +1022,8 @@ fn waited_long(c: &Live, ts: Micros) -> bool {
 
 /// Whether a segment must wait (see [`Waiting`]): it carries data (or a FIN) for a direction
 /// not started yet, or acknowledges data of the other direction not delivered yet. For an
-/// other direction not started yet, its waiting data before `ack` is what is acknowledged.
+/// other direction not started yet, its waiting data before `ack`, or its bytes after an
+/// earlier ACK, is what is acknowledged.
 fn blocked(
     c: &Live,
     dir: Dir,
@@ -1040,9 +1041,12 @@ fn blocked(
     if c.tcp[other].is_started() {
         c.tcp[other].acks_undelivered(ack, lim)
     } else {
-        c.waiting
-            .iter()
-            .any(|w| w.dir == other && w.in_stream() && w.seq.is_before(ack))
+        // Nor past where an earlier ACK showed the other direction to stand: what lies
+        // between came before this segment, seen or not (`Live::start_hint`).
+        c.start_hint[other].is_some_and(|h| h.is_before(ack))
+            || c.waiting
+                .iter()
+                .any(|w| w.dir == other && w.in_stream() && w.seq.is_before(ack))
     }
 }
 
