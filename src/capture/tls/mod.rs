@@ -684,15 +684,10 @@ mod tests {
         r
     }
 
-    /// What the client sent that is never decrypted is recorded as lost when the connection
-    /// is gone, however it ends: records held for a ServerHello that never came (0-RTT
-    /// data), a session whose handshake the capture did not see (every record held), a
-    /// record cut by the connection's end. A session read whole loses nothing. The same with
-    /// the parallel reader.
-    #[test]
-    fn client_records_never_decrypted_are_recorded_as_lost() {
-        use crate::capture::testutil::Conv;
-        let mut n = 7u64;
+    /// A generated TLS 1.3 session (`seed` for its randoms) and one exchange in it: the
+    /// request's and the response's records.
+    fn session(seed: u64) -> (synth::Opened, Vec<u8>, Vec<u8>) {
+        let mut n = seed;
         let mut o = synth::SynTls::open(&mut || {
             n = n.wrapping_mul(6364136223846793005).wrapping_add(1);
             n
@@ -704,6 +699,18 @@ mod tests {
         let response = o
             .tls
             .wrap(false, b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+        (o, request, response)
+    }
+
+    /// What the client sent that is never decrypted is recorded as lost when the connection
+    /// is gone, however it ends: records held for a ServerHello that never came (0-RTT
+    /// data), a session whose handshake the capture did not see (every record held), a
+    /// record cut by the connection's end. A session read whole loses nothing. The same with
+    /// the parallel reader.
+    #[test]
+    fn client_records_never_decrypted_are_recorded_as_lost() {
+        use crate::capture::testutil::Conv;
+        let (o, request, response) = session(7);
         let server = ("10.0.0.2".to_owned(), "10.0.0.1:40300".to_owned());
         // (what, the packets as (from the client, bytes), whether the handshake is
         // captured, losses as (the server's side taken as the client, after, by) packet
@@ -790,18 +797,7 @@ mod tests {
     #[test]
     fn a_client_hello_split_after_its_first_bytes_is_read() {
         use crate::capture::testutil::{pcap, run_with, summary, Conv};
-        let mut n = 11u64;
-        let mut o = synth::SynTls::open(&mut || {
-            n = n.wrapping_mul(6364136223846793005).wrapping_add(1);
-            n
-        });
-        let request = o.tls.wrap(
-            true,
-            b"GET /r HTTP/1.1\r\nHost: a.test\r\nOrigin: http://o.test\r\n\r\n",
-        );
-        let response = o
-            .tls
-            .wrap(false, b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+        let (o, request, response) = session(11);
         let keys = KeyLog::default();
         keys.add_text(&o.keylog);
         let opts = crate::capture::CaptureOptions {
