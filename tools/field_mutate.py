@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Field audit: run corscope on MUTATED copies of the scored corpus and compare per-scenario verdicts.
 
-usage: field_mutate.py --bin PATH [--corpus DIR] [--only SUBSTR] [--keep DIR] [--seeds N] [--first-seed K] [-v]
+usage: field_mutate.py --bin PATH [--corpus DIR] [--only SUBSTR] [--keep DIR] [--seeds N] [--first-seed K] [--combos] [-v]
+
+`--combos` runs two faults at once instead (`HAR_COMBOS`, `CAP_COMBOS`, joined by `&`, applied
+in order: a capture that lost packets and had others swapped, an export shuffled with entries
+missing their start), as real inputs carry them; the merges are not rerun.
 
 Each mutation writes a changed copy of a recording (HAR: entries duplicated, dropped, cut,
 failed, header case, proxy headers, time zones, pages removed, shuffled, a DevTools export
