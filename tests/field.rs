@@ -1268,3 +1268,35 @@ fn a_request_after_a_lost_answer_waits_for_it_mid_stream() {
         "{seen:?}"
     );
 }
+
+/// A sanitized chrome-har export with entries' `startedDateTime` removed (`field_mutate.py
+/// --combos`, `sanitized&no-time` seed 34; cut to five entries): `d-cache-other-header`'s first
+/// preflight and its `PUT` both lost their start, and the next entry is the URL's second
+/// preflight. The `PUT` skipped its untimed partner before it and took the second preflight's
+/// start, so it paired with that one and the first preflight, left alone, read as a block
+/// (`blocked/PreflightInvalidAllowCredentials`, and the second preflight's block reported as
+/// allowed). A neighbour that is its partner keeps an untimed entry beside it, timed or not.
+#[test]
+fn an_untimed_request_stays_with_its_untimed_preflight() {
+    let path = "tests/data/field/chrome-har-preflight-and-request-without-time.har";
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let got: Vec<(String, Option<u64>, Option<&str>)> = recs
+        .iter()
+        .filter(|r| r.url.contains("d-cache-other-header"))
+        .map(|r| {
+            let pf = r.preflight.as_ref().and_then(|p| p.index);
+            (format!("{:?}", r.verdict), pf, r.reason)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("Allowed".to_owned(), Some(2), None),
+            (
+                "Blocked".to_owned(),
+                Some(4),
+                Some("HeaderDisallowedByPreflightResponse")
+            ),
+        ]
+    );
+}

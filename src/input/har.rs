@@ -1081,15 +1081,21 @@ impl EntryIndex {
                 continue;
             };
             for j in [i.checked_sub(1), i.checked_add(1)].into_iter().flatten() {
-                let Some(n) = entries.get(j).filter(|n| !n.untimed) else {
+                let Some(n) = entries.get(j).copied() else {
                     continue;
                 };
-                let Some((m, u)) = method_url(&self.memory, &mut file, n)? else {
+                let Some((m, u)) = method_url(&self.memory, &mut file, &n)? else {
                     continue;
                 };
                 let preflight = |m: &str| m.eq_ignore_ascii_case("OPTIONS");
                 if u == url && preflight(&m) != preflight(&method) {
-                    entries[i].time = n.time;
+                    // A partner without a start of its own took the same start as this one,
+                    // and sorts beside it in file order: the next neighbour, of the same URL,
+                    // is another pair's (an export listing a preflight and its request, both
+                    // untimed, before the next preflight of the URL).
+                    if !n.untimed {
+                        entries[i].time = n.time;
+                    }
                     break;
                 }
             }
