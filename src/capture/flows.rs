@@ -101,8 +101,9 @@ struct Live {
     reset: bool,
     /// A direction was started without its SYN (counted once as `tcp-mid-stream`).
     mid_stream: bool,
-    /// Where a direction whose SYN is not in the capture starts, as its peer's first ACK after
-    /// the peer's own SYN shows (see [`handshake`]).
+    /// Where a direction whose SYN is not in the capture starts, as its peer's earliest ACK
+    /// shows: the handshake's, or the first seen of a connection picked up mid-stream (see
+    /// [`handshake`]).
     start_hint: [Option<SeqNumber>; 2],
 }
 
@@ -1071,8 +1072,8 @@ fn start_mid_stream(c: &mut Live, dir: Dir, ctx: &mut Ctx<'_>) {
     let Some(first) = first else {
         return;
     };
-    // The handshake's ACK showed where the stream starts: bytes before the first waiting one
-    // were lost (within the gap window; farther is no start of this stream).
+    // The peer's earliest ACK showed where the stream starts: bytes between it and the first
+    // waiting one were lost (within the gap window; farther is no start of this stream).
     let hinted = c.start_hint[dir]
         .filter(|h| h.is_before(first) && first.diff(*h) as u64 <= super::GAP_WINDOW_BYTES);
     c.tcp[dir].start_at(hinted.unwrap_or(first));
