@@ -1993,8 +1993,8 @@ fn order_unknown(flow: &Flow) -> bool {
 fn headers_unlisted(flow: &Flow) -> bool {
     flow.hops.iter().any(|h| {
         let x = &h.exchange;
-        x.evidence.recording != OutcomeRecording::Wire
-            && (x.request.headers.len() == 0 || provisional(x))
+        (x.evidence.recording != OutcomeRecording::Wire && x.request.headers.len() == 0)
+            || provisional(x)
     })
 }
 

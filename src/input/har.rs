@@ -1057,7 +1057,8 @@ impl EntryIndex {
                 };
                 // A redirect's next hop is the same request's: its place is as open.
                 let target = raw.response.as_ref().and_then(|r| {
-                    let redirect = r.status.is_some_and(|s| (300..400).contains(&s));
+                    let redirect = r.status.and_then(|s| u16::try_from(s).ok());
+                    let redirect = redirect.is_some_and(crate::model::is_redirect_status);
                     let h = r
                         .headers
                         .iter()

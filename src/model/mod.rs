@@ -558,8 +558,13 @@ impl Response {
     }
 
     fn redirect_status(&self) -> bool {
-        matches!(self.status, 301 | 302 | 303 | 307 | 308)
+        is_redirect_status(self.status)
     }
+}
+
+/// The statuses a browser follows as a redirect (with a `Location`).
+pub(crate) fn is_redirect_status(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
 }
 
 /// The kind of input an exchange came from; decides how much the evidence can be trusted
