@@ -1300,3 +1300,26 @@ fn an_untimed_request_stays_with_its_untimed_preflight() {
         ]
     );
 }
+
+/// Firefox behind the TLS terminator with packets lost and swapped in arrival (`field_mutate.py
+/// --combos`, `drop-any&reorder-arrival` seed 38; WebKit's backend capture, seed 23, the same;
+/// cut to the connection's 18 packets): `td-redir-preflighted-307`'s `PUT /start` is lost, and
+/// its preflight arrives after the server's `ACK` that shows the loss. The loss was logged as
+/// lost before the preflight's time, so the question "was anything lost after the preflight?"
+/// missed it and the preflight read as never followed: `blocked/CORSMissingAllowCredentials`
+/// for a request that was allowed. A loss shown before the request before it arrived covers
+/// both times (`model::loss`): `unknown`, saying the request may have been lost.
+#[test]
+fn a_preflight_arriving_after_the_ack_of_its_lost_request_is_not_read_as_never_followed() {
+    let path = "tests/data/field/backend-preflight-arriving-after-its-lost-requests-ack.pcap";
+    let (_, seen) = run_both_jobs(&[path]);
+    let got: Vec<(&str, &str, bool)> = seen
+        .iter()
+        .map(|s| (s.0.as_str(), s.1.as_str(), s.3))
+        .collect();
+    assert_eq!(
+        got,
+        [("PUT", "unknown", true), ("PUT", "allowed", false)],
+        "{seen:?}"
+    );
+}

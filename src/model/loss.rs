@@ -68,7 +68,14 @@ impl LossLog {
     pub(crate) fn record(&self, losses: impl IntoIterator<Item = Loss>) {
         // A panic elsewhere while the lock was held leaves a list that is still valid.
         let mut log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
-        for l in losses {
+        for mut l in losses {
+            // Packets swapped in arrival can show the loss (a server's ACK past it) before the
+            // request that precedes the lost bytes arrives: `by` then precedes `after`. The
+            // bytes were sent around both times, so the span covers both (else a question
+            // from that request on would miss the loss and read its absence as a decision).
+            if l.by < l.after {
+                std::mem::swap(&mut l.after, &mut l.by);
+            }
             let cutoff = l.by.saturating_sub(RETAIN_US);
             while log.losses.front().is_some_and(|f| f.by < cutoff) {
                 log.losses.pop_front();
@@ -172,6 +179,31 @@ mod tests {
                 log.may_have_lost(client, server, from, to),
                 want,
                 "{client:?} {server} {from}..{to}"
+            );
+        }
+    }
+
+    /// A loss shown (by a server's ACK) before the request that precedes it arrived, packets
+    /// swapped in arrival, still answers for the time from that request on.
+    #[test]
+    fn a_loss_shown_before_the_request_before_it_arrived_covers_both_times() {
+        let log = LossLog::new();
+        // The preflight before the lost request arrived at 5_000, the ACK past it at 4_000.
+        log.record([loss("10.0.0.2", "10.0.0.9:80", 5_000, 4_000)]);
+        assert_eq!(log.entries()[0].after, 4_000);
+        assert_eq!(log.entries()[0].by, 5_000);
+        // (from, to, may have lost): the preflight asks from its own time on.
+        let cases: &[(Micros, Micros, bool)] = &[
+            (5_000, 20_000, true),
+            (4_500, 19_500, true),
+            (5_001, 20_000, false),
+            (0, 3_999, false),
+        ];
+        for &(from, to, want) in cases {
+            assert_eq!(
+                log.may_have_lost(Some("10.0.0.2"), "10.0.0.9:80", from, to),
+                want,
+                "{from}..{to}"
             );
         }
     }
