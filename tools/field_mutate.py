@@ -3,7 +3,8 @@
 
 usage: field_mutate.py --bin PATH [--corpus DIR] [--only SUBSTR] [--keep DIR] [--seeds N] [--first-seed K] [--combos] [-v]
 
-`--combos` runs two faults at once instead (`HAR_COMBOS`, `CAP_COMBOS`, joined by `&`, applied
+`--combos` runs two faults at once instead (`HAR_COMBOS`, `CAP_COMBOS`; `PROXY_COMBOS` on backend
+captures, `TLS_COMBOS` on decrypted ones; joined by `&`, applied
 in order: a capture that lost packets and had others swapped, an export shuffled with entries
 missing their start), as real inputs carry them; the merges are not rerun.
 
@@ -1006,13 +1007,23 @@ HAR_COMBOS = (
     "status0&shuffle", "as-firefox&drop-random", "stripped&dup-far", "sanitized&no-time",
     "error-field&dup-adjacent", "timezone&shuffle", "drop-after-preflight&dup-far",
     "as-proxy&shuffle", "no-request-headers&drop-random",
+    # Round 32.
+    "dup-adjacent&shuffle", "drop-preflights&shuffle", "no-pages&drop-random",
+    "status0&drop-after-preflight", "proxy-headers&dup-far", "timezone&no-time",
 )
 CAP_COMBOS = (
     "drop-any&reorder-arrival", "drop-data&dup-retrans", "resegment&reorder-arrival",
     "resegment&drop-any", "coalesce&drop-data", "dup-adjacent&drop-any",
     "late-start&reorder-arrival", "dup-retrans&reorder-file", "drop-data&resegment&dup-retrans",
     "coalesce&reorder-arrival", "late-start&drop-data", "drop-any&to-pcapng",
+    # Round 32.
+    "cat-split&reorder-arrival", "dup-adjacent&reorder-arrival", "late-start&resegment",
+    "snaplen200&drop-data",
 )
+# Behind the proxy (backend captures): the balancer's rewrites with the capture's faults.
+PROXY_COMBOS = ("px-clients&drop-any", "px-backends&reorder-arrival", "px-host-lost&dup-retrans")
+# Decrypted TLS (a key log or embedded secrets): handshakes not captured, segments lost.
+TLS_COMBOS = ("tls-no-handshake&drop-any", "h2-cut&reorder-arrival", "tls-mid-record&dup-retrans")
 
 
 def cap_truncations(path, rng, n):
@@ -1120,7 +1131,12 @@ def combos_of(fname, extra, is_har):
     if is_har:
         return [m for m in HAR_COMBOS
                 if "devtools" in fname or not any(x in m for x in ("as-proxy", "as-firefox", "stripped"))]
-    return list(CAP_COMBOS)
+    combos = list(CAP_COMBOS)
+    if "backend" in fname:
+        combos += PROXY_COMBOS
+    if "--keylog" in extra or "dsb" in fname:
+        combos += TLS_COMBOS
+    return combos
 
 
 def keylog_variant(a, set_, fname, extra, mut, rng, path):
@@ -1247,10 +1263,15 @@ MERGES = [
 ]
 
 
+def selected(a, name):
+    """Whether `--only` (comma-separated substrings, any of them) selects `name`."""
+    return not a.only or any(o in name for o in a.only.split(","))
+
+
 def run_merges(a, out):
     findings = 0
     for name, how, srcs, extra in MERGES:
-        if a.only and a.only not in name:
+        if not selected(a, name):
             continue
         srcs = [os.path.join(a.corpus, x) for x in srcs]
         if not all(os.path.exists(x) for x in srcs):
@@ -1287,7 +1308,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     ap.add_argument("--corpus", default="/work/shared/corpus/chromium")
-    ap.add_argument("--only", default="", help="run targets/mutations whose 'file:mutation' contains this")
+    ap.add_argument("--only", default="",
+                    help="run targets/mutations whose 'file:mutation' contains this (several: comma-separated, any)")
     ap.add_argument("--keep", default="", help="folder for the mutated files (default: a temp folder)")
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--first-seed", type=int, default=0,
@@ -1312,7 +1334,7 @@ def main():
         is_har = fname.endswith(".har")
         muts = combos_of(fname, extra, is_har) if a.combos else mutations_of(fname, extra, is_har)
         for mut in muts:
-            if a.only and a.only not in f"{set_}/{fname}:{mut}":
+            if not selected(a, f"{set_}/{fname}:{mut}"):
                 continue
             for seed in range(a.first_seed, a.first_seed + (a.seeds if mut not in ("lower-headers", "upper-headers", "proxy-headers",
                                                      "timezone", "no-pages", "drop-preflights", "sanitized",
