@@ -280,6 +280,7 @@ impl Pairer {
             key,
         });
         self.buf.insert(slot, at);
+        self.fold_attempt(slot);
         // Whether this key now has too many waiting (its count known here: no second search).
         let over = match self.by_url.get_mut(&key) {
             Some(v) => {
@@ -400,6 +401,37 @@ impl Pairer {
             .filter(move |s| self.get(s).is_some_and(|p| p.is(client, url)))
     }
 
+    /// Folds the attempt the exchange at `slot` sent again, if it is a retry: Chromium and
+    /// Firefox send a request (a preflight too) again on a new connection when a reused
+    /// keep-alive connection ends before any answer to it (a stale connection the server
+    /// closed; Chromium's `HttpNetworkTransaction::ShouldResendRequest`, recorded in
+    /// `tests/data/field/chromium-stale-keep-alive-retries.pcapng`). The page saw only the
+    /// retry, so the attempt leaves without a record of its own.
+    fn fold_attempt(&mut self, slot: Slot) {
+        let Some(r) = self.get(&slot) else {
+            return;
+        };
+        let attempt = self
+            .candidates(&r.x.client, r.url())
+            .filter(|s| *s < slot)
+            .filter(|s| {
+                self.get(s).is_some_and(|a| {
+                    !a.claimed && a.preflight_for == r.preflight_for && is_retry_of(&a.x, &r.x)
+                })
+            })
+            .max();
+        let Some(attempt) = attempt.and_then(|s| self.remove(s)) else {
+            return;
+        };
+        let x = &attempt.x;
+        self.diag.warn(WarnKind::HttpRetried, || {
+            format!(
+                "{}: {} {} sent again on a new connection after its keep-alive connection ended before any answer: the attempt is folded into the retry",
+                x.loc, x.request.method, x.request.url
+            )
+        });
+    }
+
     /// The oldest waiting slot of (client, URL) when more than `max` wait.
     fn oldest_past(&self, client: &str, url: &str, max: usize) -> Option<Slot> {
         if self.candidates(client, url).count() <= max {
@@ -417,9 +449,14 @@ impl Pairer {
     /// `body_dropped`: WebKit's preflight of it still announces the body headers (`content-type`)
     /// of the request before the redirect, which `b` no longer carries (recorded:
     /// tests/data/probe-redirect-preflight `rq-post-json-303-*`).
+    ///
+    /// A preflight whose connection ended before any answer (`Evidence::closed_unanswered`)
+    /// guarded none: the browser got a network error, and a request after it follows the
+    /// preflight it sent again (a stale keep-alive connection's retry) or none.
     fn fits_request(a: &Exchange, b: &Exchange, body_dropped: bool) -> bool {
-        (same_origin_header(&a.request.headers, &b.request.headers)
-            || page_origin_for_null(&a.request.headers, &b.request.headers))
+        a.evidence.closed_unanswered.is_none()
+            && (same_origin_header(&a.request.headers, &b.request.headers)
+                || page_origin_for_null(&a.request.headers, &b.request.headers))
             && referer_fits(&a.request.headers, &b.request.headers)
             && Self::announced_headers_sent(a, b, body_dropped)
     }
@@ -889,6 +926,27 @@ const FOLLOWS_AT_ONCE: Micros = 1_000_000;
 /// by (milliseconds), far less than a page's repeated requests are apart.
 const CLEARLY_NEARER: Micros = 100_000;
 
+/// Whether `r` is the browser's retry of `attempt`: `attempt`'s reused connection ended
+/// before any answer (`Evidence::closed_unanswered`), and `r`, on another connection, is the
+/// same request (method, URL, `Origin`, and a preflight's announced method and headers),
+/// sent at most [`FOLLOWS_AT_ONCE`] after that end (a browser resends at once).
+fn is_retry_of(attempt: &Exchange, r: &Exchange) -> bool {
+    let Some(closed) = attempt.evidence.closed_unanswered else {
+        return false;
+    };
+    let (a, b) = (&attempt.request, &r.request);
+    let same = |name: &str| a.headers.get_joined(name) == b.headers.get_joined(name);
+    closed.reused
+        && attempt.connection != r.connection
+        && r.time >= attempt.time
+        && r.time <= closed.at.saturating_add(FOLLOWS_AT_ONCE)
+        && a.method == b.method
+        && a.url == b.url
+        && same("origin")
+        && same("access-control-request-method")
+        && same("access-control-request-headers")
+}
+
 /// How far request `r` is from following preflight `p` at once: from the preflight's answer
 /// (its start where the duration is unknown) to the request, or from the request's entry to
 /// the preflight where an export logs the request first (DevTools).
@@ -1161,6 +1219,87 @@ mod tests {
             .flat_map(|f| &f.hops)
             .map(|h| usize::from(h.sent) + usize::from(h.preflight.is_some()))
             .sum()
+    }
+
+    /// A stale keep-alive connection's retry: a preflight and a request whose reused
+    /// connection ended before any answer, each sent again at once on a new connection, are
+    /// folded into their retries (one flow: the retried preflight and request); an attempt
+    /// that is not the browser's retry stays, and a preflight that ended so guards nothing.
+    #[test]
+    fn a_retried_attempt_is_folded_into_its_retry() {
+        use crate::model::Closed;
+        let url = "http://b.test/r";
+        let closed = |mut x: Exchange, conn: u64, at: Micros, reused: bool| {
+            x.connection = Some(conn);
+            x.evidence.closed_unanswered = Some(Closed { at, reused });
+            x
+        };
+        let on = |mut x: Exchange, conn: u64| {
+            x.connection = Some(conn);
+            x
+        };
+        let put = |t: Micros| at(t, "PUT", url, &[("Origin", "http://a.test")]);
+        let other_origin = |t: Micros| {
+            let req = [
+                ("Origin", "http://c.test"),
+                ("Access-Control-Request-Method", "PUT"),
+            ];
+            at(t, "OPTIONS", url, &req)
+        };
+        // (what, attempt's connection reused, the preflight sent again and its connection,
+        // flows, flows with a sent request after an answered preflight, http-retried)
+        let cases: Vec<(&str, bool, Exchange, u64, usize, usize, u64)> = vec![
+            ("retried at once", true, preflight(10_500, url), 2, 1, 1, 2),
+            (
+                "first on its connection",
+                false,
+                preflight(10_500, url),
+                2,
+                2,
+                1,
+                1,
+            ),
+            (
+                "after the window",
+                true,
+                preflight(1_300_000, url),
+                2,
+                2,
+                1,
+                1,
+            ),
+            (
+                "on the same connection",
+                true,
+                preflight(10_500, url),
+                1,
+                2,
+                1,
+                1,
+            ),
+            ("another origin", true, other_origin(10_500), 2, 3, 0, 1),
+        ];
+        for (what, reused, retry, conn, flows_n, answered, retried) in cases {
+            let t = retry.time;
+            let xs = vec![
+                closed(preflight(10_000, url), 1, 10_200, reused),
+                on(retry, conn),
+                closed(put(t + 500), 2, t + 600, true),
+                on(put(t + 700), 3),
+            ];
+            let (flows, diag) = run(xs, PairingOptions::default());
+            assert_eq!(flows.len(), flows_n, "{what}: {flows:?}");
+            let with_answered_pf = flows
+                .iter()
+                .filter(|f| {
+                    f.hops.iter().any(|h| {
+                        h.sent && h.preflight.as_ref().is_some_and(|p| p.response.is_some())
+                    })
+                })
+                .count();
+            assert_eq!(with_answered_pf, answered, "{what}: {flows:?}");
+            assert_eq!(diag.count(WarnKind::HttpRetried), retried, "{what}");
+        }
     }
 
     /// A preflight without its request is marked as possibly lost exactly when the capture

@@ -1323,3 +1323,57 @@ fn a_preflight_arriving_after_the_ack_of_its_lost_request_is_not_read_as_never_f
         "{seen:?}"
     );
 }
+
+/// Chromium 148 recorded by `tools/retry_lab.py` (`MODE=second`): the server resets each
+/// keep-alive connection at its second request. The `PUT`'s preflight went out on the warm
+/// connection, was reset, and Chromium sent it again on a new one; the `PUT` then went out on
+/// that one, was reset, and was sent again on a third: the page saw `put 200`. The reset
+/// preflight once took the `PUT` (the answered one, read as never followed, came out
+/// `blocked/PreflightInvalidAllowCredentials` in the hand-made capture that first showed it).
+/// A preflight whose connection ended unanswered guards no request, and an attempt the browser
+/// resent is folded into its retry (`http-retried`): one `PUT`, allowed after its preflight.
+#[test]
+fn a_stale_keep_alive_retry_is_one_request_allowed_after_its_preflight() {
+    let path = "tests/data/field/chromium-stale-keep-alive-retries.pcapng";
+    let (_, seen) = run_both_jobs(&[path]);
+    let got: Vec<(&str, &str)> = seen.iter().map(|s| (s.0.as_str(), s.1.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            ("GET", "not-cors"),
+            ("GET", "allowed"),
+            ("GET", "not-cors"),
+            ("PUT", "allowed")
+        ],
+        "{seen:?}"
+    );
+    let (recs, report) = analyze(path, std::fs::read(root().join(path)).unwrap());
+    let put = record_of(&recs, "/r");
+    assert_eq!(put.preflight.as_ref().and_then(|p| p.status), Some(204));
+    assert_eq!(put.status, Some(200));
+    assert_eq!(
+        report
+            .diagnostics
+            .count(corscope::diag::WarnKind::HttpRetried),
+        2
+    );
+}
+
+/// The same lab, `MODE=fresh`: the server resets a new connection at its first request, the
+/// preflight. Chromium does not resend a connection's first request, and the page saw `Failed
+/// to fetch`. The preflight is `unknown`, saying the connection ended before any answer and
+/// that this browser sends such a request only once.
+#[test]
+fn a_preflight_reset_as_its_connections_first_request_is_unknown() {
+    let path = "tests/data/field/chromium-reset-preflight-first-on-connection.pcapng";
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let put = record_of(&recs, "/r");
+    assert_eq!(put.method, "PUT");
+    assert_eq!(format!("{:?}", put.verdict), "Unknown");
+    let note = put.note.as_deref().unwrap_or_default();
+    assert!(
+        note.contains("before any answer to the preflight"),
+        "{note}"
+    );
+    assert!(note.contains("this was the connection's first"), "{note}");
+}

@@ -80,6 +80,19 @@ impl Upper {
         }
     }
 
+    /// See [`super::http::HttpConn::mark_closed_unanswered`]: HTTP/1.x inside TLS only (an
+    /// HTTP/2 connection's streams end by frames of their own).
+    pub(crate) fn mark_closed_unanswered(
+        &mut self,
+        reset: bool,
+        ended: [bool; 2],
+        at: crate::model::Micros,
+    ) {
+        if let Upper::Tls(t) = self {
+            t.mark_closed_unanswered(reset, ended, at);
+        }
+    }
+
     pub(crate) fn flush(&mut self, ctx: &mut Ctx<'_>) {
         match self {
             Upper::Tls(t) => t.flush(ctx),

@@ -1287,11 +1287,16 @@ fn close(live: &mut Option<Box<Live>>, meta: &PacketMeta, pool: &mut Pool, ctx: 
         gap_window: u64::MAX,
     };
     // An RST ends the connection at once: what still waits was never answered.
+    let mut reset = c.reset;
     c.reset = false;
     while !c.waiting.is_empty() {
         force_one(&mut c, &lim, pool, ctx);
+        reset |= c.reset;
         c.reset = false;
     }
+    // Which directions the connection itself ended (FIN), before the capture's end or a
+    // limit ends them here.
+    let ended = [c.tcp[0].is_ended(), c.tcp[1].is_ended()];
     let mut sink = HttpSink {
         conn: &mut c.http,
         ctx,
@@ -1300,6 +1305,7 @@ fn close(live: &mut Option<Box<Live>>, meta: &PacketMeta, pool: &mut Pool, ctx: 
         c.tcp[d].finish(d, meta, pool, &mut sink);
         c.tcp[d].release(pool);
     }
+    c.http.mark_closed_unanswered(reset, ended, meta.ts);
     c.http.flush(ctx);
 }
 

@@ -198,6 +198,9 @@ struct DirParser {
     /// length, bytes that do not frame): the end of the segment or gap where it happened, so
     /// a loss after a position `p` was delivered is one with `lost_at > p`.
     lost_at: Option<u64>,
+    /// The direction ended between messages (no head, body or framing search under way):
+    /// whatever it was to send next, it never started.
+    ended_clean: bool,
 }
 
 impl DirParser {
@@ -213,6 +216,7 @@ impl DirParser {
             pos: 0,
             declared: Framing::UntilClose,
             lost_at: None,
+            ended_clean: false,
         }
     }
 }
@@ -232,6 +236,9 @@ struct Pending {
     /// Read after the connection became `unpaired`: the response that comes when it is first
     /// in line may answer a request the capture lost, so it gets none.
     unsure: bool,
+    /// The connection carried a request before this one, or began before the capture
+    /// (`model::Closed::reused`).
+    reused: bool,
 }
 
 /// Body framing decided from a head.
@@ -984,8 +991,39 @@ impl HttpConn {
             }
             _ => {}
         }
+        d.ended_clean = match d.state {
+            State::Start => true,
+            State::Head => d.buf.is_empty(),
+            _ => false,
+        };
         d.state = State::Ignore;
         d.buf = Vec::new();
+    }
+
+    /// The connection is closing (before [`HttpConn::flush`], its directions finished):
+    /// `reset` an RST ended it, `ended` which directions had ended (FIN) before. The requests
+    /// still waiting got no answer on it if an RST or the server's FIN ended it between
+    /// responses with nothing of the server's lost (`Evidence::closed_unanswered`). Not where
+    /// the responses are out of step: a waiting request may then be missing its answer.
+    pub(crate) fn mark_closed_unanswered(&mut self, reset: bool, ended: [bool; 2], at: Micros) {
+        if let Some(u) = self.upper.as_mut() {
+            return u.mark_closed_unanswered(reset, ended, at);
+        }
+        let Some(client) = self.client else {
+            return;
+        };
+        let server = 1 - client;
+        let d = &self.dirs[server];
+        if !(reset || ended[server]) || self.ignored || self.unpaired {
+            return;
+        }
+        if !d.ended_clean || d.lost_at.is_some() {
+            return;
+        }
+        for p in self.pending.iter_mut().filter(|p| !p.unsure) {
+            let reused = p.reused;
+            p.ex.evidence.closed_unanswered = Some(crate::model::Closed { at, reused });
+        }
     }
 
     fn resync(&mut self, dir: Dir) {
@@ -1460,6 +1498,7 @@ impl HttpConn {
             order_time,
             last_ts: meta.ts,
             unsure: self.unpaired,
+            reused: self.mid_stream || self.dirs[dir].messages > 0,
         });
         let d = &mut self.dirs[dir];
         d.messages += 1;

@@ -457,3 +457,82 @@ fn a_lost_syn_ack_leaves_the_server_stream_start_to_the_clients_ack() {
         assert_eq!(got, want, "{what}");
     }
 }
+
+/// A request the connection's end left unanswered (`Evidence::closed_unanswered`): marked
+/// when an RST or the server's FIN ended it between responses with nothing of the server's
+/// lost, with whether the connection had carried a request before; not when only the client
+/// closed, the server's answer was cut or lost.
+#[test]
+fn a_request_its_connection_ended_unanswered_is_marked() {
+    use super::testutil::{tcp4, ACK, CLIENT, FIN, RST, SERVER};
+    fn end(c: &mut Conv, from_server: bool, flags: u8, skip: u32) {
+        let (src, dst) = ((SERVER, 80), (CLIENT, c.cport));
+        let f = if from_server {
+            tcp4(src, dst, c.sseq.wrapping_add(skip), c.cseq, flags, b"")
+        } else {
+            tcp4(dst, src, c.cseq, c.sseq, flags, b"")
+        };
+        c.frames.push((c.ts + 1000, f));
+    }
+    type End = fn(&mut Conv);
+    // (end, marked: the connection's first request, a later one)
+    let cases: [(&str, End, Option<bool>, Option<bool>); 6] = [
+        (
+            "server RST",
+            |c| end(c, true, RST, 0),
+            Some(false),
+            Some(true),
+        ),
+        (
+            "server FIN",
+            |c| end(c, true, FIN | ACK, 0),
+            Some(false),
+            Some(true),
+        ),
+        (
+            "client RST",
+            |c| end(c, false, RST, 0),
+            Some(false),
+            Some(true),
+        ),
+        (
+            "client FIN only",
+            |c| end(c, false, FIN | ACK, 0),
+            None,
+            None,
+        ),
+        (
+            "server FIN after lost bytes",
+            |c| end(c, true, FIN | ACK, 20),
+            None,
+            None,
+        ),
+        (
+            "server RST inside an answer's head",
+            |c| {
+                c.server(b"HTTP/1.1 200 OK\r\nContent-", 1000);
+                end(c, true, RST, 0);
+            },
+            None,
+            None,
+        ),
+    ];
+    let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    for (what, ending, first, later) in cases {
+        for (reused, marked) in [(false, first), (true, later)] {
+            let mut c = Conv::new(43100);
+            c.handshake();
+            if reused {
+                c.client(&get("/before"), 1000).server(ok, 1000);
+            }
+            c.client(&get("/r"), 1000);
+            ending(&mut c);
+            let o = super::testutil::run_frames(&c.frames);
+            let r = o.exchanges.iter().find(|x| x.request.url.ends_with("/r"));
+            let got = r
+                .and_then(|x| x.evidence.closed_unanswered)
+                .map(|c| c.reused);
+            assert_eq!(got, marked, "{what}, reused {reused}");
+        }
+    }
+}

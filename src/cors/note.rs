@@ -47,6 +47,15 @@ pub enum Note {
     NeverFollowedPreflight,
     /// The preflight passed under every reading, but the request never followed.
     PassedButNeverFollowed,
+    /// The request never followed a preflight not every reading passes (its answer missing).
+    NotFollowed,
+    /// The connection ended before any answer to the preflight (`preflight`) or the request
+    /// (`Evidence::closed_unanswered`).
+    ClosedUnanswered {
+        preflight: bool,
+        /// The connection had carried an earlier request (`model::Closed::reused`).
+        reused: bool,
+    },
     /// A capture's request is missing after its preflight, and the capture lost packets its
     /// client sent to the server then (`Evidence::absence_may_be_loss`).
     MissingRequestMayBeLost,
@@ -212,6 +221,16 @@ impl fmt::Display for Note {
             Note::MissingRequestMayBeLost => f.write_str("the request does not follow its preflight in the capture, but the capture lost or could not read what this client sent to the server then (tcp-gap, http-response-without-request, tls-encrypted, or the input cut off): it may have been sent and lost; a capture without loss on this client's connections to the server (and the TLS secrets of all of them) would decide it"),
             Note::MissingRequestMayBeCached => f.write_str("the request does not follow its preflight, but an earlier response to its URL may still have been fresh in the browser's HTTP cache, which answers the request without the network (browsers send the preflight and then take the cached response); whether the cache answered it is not in the input"),
             Note::PassedButNeverFollowed => f.write_str("the preflight passed under every reading, but the request never followed (page closed, request aborted, or the capture ended)"),
+            Note::NotFollowed => f.write_str("the request never followed its preflight"),
+            Note::ClosedUnanswered { preflight, reused } => {
+                let what = if *preflight { "the preflight" } else { "the request" };
+                write!(f, "the connection ended (an RST, or the server closing it) before any answer to {what}: a network error for the browser")?;
+                if *reused {
+                    f.write_str(", which sends a request again on a new connection when the closed one had carried an earlier request, as this one had; no such retry is in the input")
+                } else {
+                    f.write_str(" (it sends a request again only when the connection had carried an earlier one, and this was the connection's first)")
+                }
+            }
             Note::ReportedUnexplained { error } => write!(f, "the browser reported {error}, but the input does not show which check failed"),
             Note::CredentialsDeduced { mode, by_preflight: true } => write!(f, "credentials mode deduced as '{}': the request followed its preflight, which only passes that way", mode.as_str()),
             Note::CredentialsDeduced { mode, by_preflight: false } => write!(f, "credentials mode deduced as '{}': only a credentialed request explains the failure", mode.as_str()),

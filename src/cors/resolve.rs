@@ -1251,9 +1251,12 @@ fn choose_with_evidence(
                 return (Some(first), deduced, note.into_iter().collect());
             }
             let (choice, _) = combine(browser, evals);
+            let passed = evals.iter().all(|(_, e)| is_allowed(e));
             let note = match &facts.observed {
                 Observed::CorsFailure(e) => Note::ReportedUnexplained { error: e.clone() },
-                _ => Note::PassedButNeverFollowed,
+                _ if passed => Note::PassedButNeverFollowed,
+                // Undecided for want of an answer (the preflight's, lost or never given).
+                _ => Note::NotFollowed,
             };
             (choice.or(Some(0)), creds_of(&[]), vec![note])
         }
@@ -1446,6 +1449,26 @@ pub(crate) fn describe_missing(m: &Missing) -> String {
     }
 }
 
+/// Why an answer `m` misses is not in the input: the connection ended before it came
+/// (`Evidence::closed_unanswered`), where it did.
+fn closed_unanswered(flow: &Flow, m: &Missing) -> Option<Note> {
+    let (hop, preflight) = match m {
+        Missing::PreflightResponse { hop } => (flow.hops.get(*hop)?, true),
+        Missing::Response { hop } => (flow.hops.get(*hop)?, false),
+        _ => return None,
+    };
+    let x = if preflight {
+        hop.preflight.as_ref()?
+    } else {
+        &hop.exchange
+    };
+    let closed = x.evidence.closed_unanswered?;
+    Some(Note::ClosedUnanswered {
+        preflight,
+        reused: closed.reused,
+    })
+}
+
 /// Decides one browser's verdict from its chosen reading (`choice` into `evals`, none when the
 /// readings disagree): the decision's verdict, reason, message and fix, then, for the
 /// recording browser, what the evidence overrides.
@@ -1482,6 +1505,7 @@ fn verdict_from(
         Decision::Blocked(b) => name_block(v, b, flow, facts, page_origin, *include, fixes),
         Decision::Undecidable(m) => {
             v.notes.push(Note::Missing(m.clone()));
+            v.notes.extend(closed_unanswered(flow, m));
             if is_recorder {
                 if let Some(o) = recorder_outcome(facts) {
                     v.verdict = o;

@@ -626,6 +626,16 @@ pub enum OutcomeRecording {
     DropsBlocked,
 }
 
+/// How a request's connection ended before any answer to it (`Evidence::closed_unanswered`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Closed {
+    /// The time of the packet that ended it.
+    pub at: Micros,
+    /// The connection had carried a request before this one (or began before the capture):
+    /// a browser sends such a request again.
+    pub reused: bool,
+}
+
 /// What the input itself says about an exchange's outcome and role, beyond the HTTP messages.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Evidence {
@@ -689,6 +699,12 @@ pub struct Evidence {
     /// client sent to the server in that time (`model::loss`): the request may have been sent
     /// and lost, so the absence is no evidence either.
     pub absence_may_be_loss: bool,
+    /// Captures: the connection ended (an RST, or the server's FIN) with this request still
+    /// unanswered, the server's side between messages with nothing lost: the browser got no
+    /// response on it (a network error; Chromium and Firefox send the request again on a new
+    /// connection when the closed one had carried an earlier request). A preflight that ended
+    /// so was followed by no request of its own.
+    pub closed_unanswered: Option<Closed>,
     /// HARs: an entry of a URL that another entry without `startedDateTime` also has, in an
     /// export not in time order: where that entry was in time, and so which preflight a
     /// request of the URL followed, is not in the input.

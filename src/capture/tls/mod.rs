@@ -241,6 +241,20 @@ impl TlsConn {
         }
     }
 
+    /// See [`HttpConn::mark_closed_unanswered`]: for HTTP/1.x inside a session still read,
+    /// whose server left no record cut short.
+    pub(crate) fn mark_closed_unanswered(&mut self, reset: bool, ended: [bool; 2], at: Micros) {
+        let Some(client) = self.client else {
+            return;
+        };
+        if self.stopped || !self.sides[1 - client.min(1)].rec.is_empty() {
+            return;
+        }
+        if let App::Http1(h) = &mut self.app {
+            h.mark_closed_unanswered(reset, ended, at);
+        }
+    }
+
     /// The connection is gone: emits what waits. A session that never got to its keys is
     /// counted as encrypted; what the client sent that is still held undecrypted is lost.
     pub(crate) fn flush(&mut self, ctx: &mut Ctx<'_>) {

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Retry lab: a page and an API server that ends connections without answering, to record how
+a real browser resends a request (its preflight too) when a keep-alive connection dies.
+
+usage (as root, Chromium and dumpcap installed; ports 8480/8481 on 127.0.0.1):
+
+    MODE=second python3 tools/retry_lab.py 15 &          # or MODE=fresh
+    dumpcap -q -i lo -f "tcp port 8480 or tcp port 8481" -w OUT.pcapng -a duration:10 &
+    chromium --headless=new --no-sandbox --user-data-dir=$(mktemp -d) \\
+        --virtual-time-budget=5000 --dump-dom 'http://127.0.0.1:8480/'      # ?nowarm for fresh
+
+The page (origin http://127.0.0.1:8480) fetches `GET /warm` from the API origin
+(http://127.0.0.1:8481, `credentials: 'omit'`), then `PUT /r`, which needs a preflight, and
+prints what the page saw. The API server answers CORS-allowed, except:
+
+- `MODE=second`: it resets (RST, `SO_LINGER` 0) every connection at its second request, before
+  answering it. Chromium 148 sent the preflight on the warm connection, got the RST, sent the
+  preflight again on a new connection, then the PUT on that one, got the RST, and sent the PUT
+  again on a third: the page saw `put 200` (`tests/data/field/chromium-stale-keep-alive-retries.pcapng`).
+- `MODE=fresh` (with `?nowarm`, no warm request): it resets the first connection whose first
+  request is a preflight. Chromium did not send it again (a connection's first request is not
+  resent): the page saw `TypeError: Failed to fetch`
+  (`tests/data/field/chromium-reset-preflight-first-on-connection.pcapng`).
+
+The server logs each request (time, port, connection, request line) to `retry_lab.log`.
+"""
+import os
+import socket
+import struct
+import sys
+import threading
+import time
+
+PAGE = b"""<!doctype html><html><body><script>
+(async()=>{ let out=[];
+ if (!location.search.includes('nowarm')) try { let r1 = await fetch('http://127.0.0.1:8481/warm',{credentials:'omit'}); await r1.text(); out.push('warm '+r1.status);} catch(e){out.push('warm err '+e);}
+ await new Promise(r=>setTimeout(r,300));
+ try { let r2 = await fetch('http://127.0.0.1:8481/r',{method:'PUT',credentials:'omit'}); await r2.text(); out.push('put '+r2.status);} catch(e){out.push('put err '+e);}
+ document.body.innerHTML='<p id=done>'+out.join(' | ')+'</p>';
+})();
+</script></body></html>"""
+
+MODE = os.environ.get("MODE", "second")
+LOG = open("retry_lab.log", "a")
+RESET_ONCE = threading.Event()
+
+
+def reset_now(n, line):
+    """Whether to reset the connection at its `n`th request, whose request line is `line`."""
+    if MODE == "second":
+        return n == 2
+    if MODE == "fresh" and n == 1 and line.startswith("OPTIONS") and not RESET_ONCE.is_set():
+        RESET_ONCE.set()
+        return True
+    return False
+
+
+def answer(method):
+    if method == "OPTIONS":
+        return (b"HTTP/1.1 204 No Content\r\nAccess-Control-Allow-Origin: http://127.0.0.1:8480\r\n"
+                b"Access-Control-Allow-Methods: PUT\r\nAccess-Control-Max-Age: 0\r\n"
+                b"Connection: keep-alive\r\n\r\n")
+    return (b"HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: http://127.0.0.1:8480\r\n"
+            b"Content-Length: 2\r\nConnection: keep-alive\r\n\r\nok")
+
+
+def handle(conn, port):
+    n, buf = 0, b""
+    while True:
+        try:
+            d = conn.recv(65536)
+        except OSError as e:
+            LOG.write(f"{port} recv error {e}\n")
+            LOG.flush()
+            return
+        if not d:
+            conn.close()
+            return
+        buf += d
+        while b"\r\n\r\n" in buf:
+            head, buf = buf.split(b"\r\n\r\n", 1)
+            line = head.split(b"\r\n")[0].decode()
+            n += 1
+            LOG.write(f"{time.time():.3f} {port} conn#{id(conn) % 10000} req{n}: {line}\n")
+            LOG.flush()
+            if port == 8480:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n"
+                             % len(PAGE) + PAGE)
+                continue
+            if reset_now(n, line):
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                LOG.write("  RST\n")
+                LOG.flush()
+                conn.close()
+                return
+            conn.sendall(answer(line.split()[0]))
+
+
+def serve(port):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port))
+    s.listen(16)
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=handle, args=(c, port), daemon=True).start()
+
+
+if __name__ == "__main__":
+    for p in (8480, 8481):
+        threading.Thread(target=serve, args=(p,), daemon=True).start()
+    time.sleep(float(sys.argv[1]) if len(sys.argv) > 1 else 30)
