@@ -927,8 +927,8 @@ const FOLLOWS_AT_ONCE: Micros = 1_000_000;
 const CLEARLY_NEARER: Micros = 100_000;
 
 /// Whether `r` is the browser's retry of `attempt`: `attempt`'s reused connection ended
-/// before any answer (`Evidence::closed_unanswered`), and `r`, on another connection, is the
-/// same request (method, URL, `Origin`, and a preflight's announced method and headers),
+/// before any answer, or the server refused its HTTP/2 stream (`Evidence::closed_unanswered`),
+/// and `r` is the same request (method, URL, `Origin`, and a preflight's announced method and headers),
 /// sent at most [`FOLLOWS_AT_ONCE`] after that end (a browser resends at once).
 fn is_retry_of(attempt: &Exchange, r: &Exchange) -> bool {
     let Some(closed) = attempt.evidence.closed_unanswered else {
@@ -937,7 +937,6 @@ fn is_retry_of(attempt: &Exchange, r: &Exchange) -> bool {
     let (a, b) = (&attempt.request, &r.request);
     let same = |name: &str| a.headers.get_joined(name) == b.headers.get_joined(name);
     closed.reused
-        && attempt.connection != r.connection
         && r.time >= attempt.time
         && r.time <= closed.at.saturating_add(FOLLOWS_AT_ONCE)
         && a.method == b.method
@@ -1239,6 +1238,13 @@ mod tests {
             x
         };
         let put = |t: Micros| at(t, "PUT", url, &[("Origin", "http://a.test")]);
+        let other_method = |t: Micros| {
+            let req = [
+                ("Origin", "http://a.test"),
+                ("Access-Control-Request-Method", "PATCH"),
+            ];
+            at(t, "OPTIONS", url, &req)
+        };
         let other_origin = |t: Micros| {
             let req = [
                 ("Origin", "http://c.test"),
@@ -1246,40 +1252,20 @@ mod tests {
             ];
             at(t, "OPTIONS", url, &req)
         };
+        let pf = |t: Micros| preflight(t, url);
         // (what, attempt's connection reused, the preflight sent again and its connection,
-        // flows, flows with a sent request after an answered preflight, http-retried)
-        let cases: Vec<(&str, bool, Exchange, u64, usize, usize, u64)> = vec![
-            ("retried at once", true, preflight(10_500, url), 2, 1, 1, 2),
-            (
-                "first on its connection",
-                false,
-                preflight(10_500, url),
-                2,
-                2,
-                1,
-                1,
-            ),
-            (
-                "after the window",
-                true,
-                preflight(1_300_000, url),
-                2,
-                2,
-                1,
-                1,
-            ),
-            (
-                "on the same connection",
-                true,
-                preflight(10_500, url),
-                1,
-                2,
-                1,
-                1,
-            ),
-            ("another origin", true, other_origin(10_500), 2, 3, 0, 1),
+        // (flows, flows with a sent request after an answered preflight, http-retried))
+        type Case = (&'static str, bool, Exchange, u64, (usize, usize, u64));
+        let cases: Vec<Case> = vec![
+            ("retried at once", true, pf(10_500), 2, (1, 1, 2)),
+            // A refused HTTP/2 stream is sent again on the same connection.
+            ("on the same connection", true, pf(10_500), 1, (1, 1, 2)),
+            ("first on its connection", false, pf(10_500), 2, (2, 1, 1)),
+            ("after the window", true, pf(1_300_000), 2, (2, 1, 1)),
+            ("another origin", true, other_origin(10_500), 2, (3, 0, 1)),
+            ("another method", true, other_method(10_500), 2, (3, 0, 1)),
         ];
-        for (what, reused, retry, conn, flows_n, answered, retried) in cases {
+        for (what, reused, retry, conn, (flows_n, answered, retried)) in cases {
             let t = retry.time;
             let xs = vec![
                 closed(preflight(10_000, url), 1, 10_200, reused),

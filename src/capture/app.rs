@@ -80,16 +80,16 @@ impl Upper {
         }
     }
 
-    /// See [`super::http::HttpConn::mark_closed_unanswered`]: HTTP/1.x inside TLS only (an
-    /// HTTP/2 connection's streams end by frames of their own).
+    /// See [`super::http::HttpConn::mark_closed_unanswered`].
     pub(crate) fn mark_closed_unanswered(
         &mut self,
         reset: bool,
         ended: [bool; 2],
         at: crate::model::Micros,
     ) {
-        if let Upper::Tls(t) = self {
-            t.mark_closed_unanswered(reset, ended, at);
+        match self {
+            Upper::Tls(t) => t.mark_closed_unanswered(reset, ended, at),
+            Upper::H2(h) => h.mark_closed_unanswered(reset, ended, at),
         }
     }
 

@@ -536,3 +536,61 @@ fn a_request_its_connection_ended_unanswered_is_marked() {
         }
     }
 }
+
+/// The same over cleartext HTTP/2: the streams waiting when the server reset the connection
+/// are marked, each resent by a browser unless it was the connection's first.
+#[test]
+fn http2_streams_waiting_when_the_connection_ended_are_marked() {
+    use super::testutil::{tcp4, CLIENT, RST, SERVER};
+    use crate::capture::tls::synth::frame;
+    let head = |path: &str| {
+        let mut b = Vec::new();
+        for (n, v) in [
+            (":method", "GET"),
+            (":scheme", "http"),
+            (":authority", "h.test"),
+        ]
+        .into_iter()
+        .chain([(":path", path)])
+        {
+            b.extend([0, n.len() as u8]);
+            b.extend(n.as_bytes());
+            b.push(v.len() as u8);
+            b.extend(v.as_bytes());
+        }
+        b
+    };
+    for answered_first in [false, true] {
+        let mut c = Conv::new(43200);
+        c.handshake();
+        let mut client = crate::capture::h2::frame::PREFACE.to_vec();
+        client.extend(frame(1, 0x5, 1, &head("/a")));
+        c.client(&client, 1400);
+        let mut server = frame(4, 0, 0, &[]);
+        if answered_first {
+            server.extend(frame(1, 0x5, 1, &[0x88]));
+        }
+        c.server(&server, 1400);
+        c.client(&frame(1, 0x5, 3, &head("/b")), 1400);
+        let f = tcp4((SERVER, 80), (CLIENT, c.cport), c.sseq, 0, RST, b"");
+        c.frames.push((c.ts + 1000, f));
+        let o = super::testutil::run_frames(&c.frames);
+        let mut got: Vec<(String, Option<bool>)> = o
+            .exchanges
+            .iter()
+            .map(|x| {
+                (
+                    x.request.url.clone(),
+                    x.evidence.closed_unanswered.map(|c| c.reused),
+                )
+            })
+            .collect();
+        got.sort();
+        let a = (!answered_first).then_some(false);
+        let want = vec![
+            ("http://h.test/a".to_owned(), a),
+            ("http://h.test/b".to_owned(), Some(true)),
+        ];
+        assert_eq!(got, want, "answered first {answered_first}");
+    }
+}

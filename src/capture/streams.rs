@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::diag::WarnKind;
 use crate::fingerprint::PseudoOrder;
 use crate::model::{
-    Evidence, Exchange, Flavour, Headers, HttpVersion, Location, Micros, Position, Request,
+    Closed, Evidence, Exchange, Flavour, Headers, HttpVersion, Location, Micros, Position, Request,
     Response, Timings,
 };
 
@@ -42,6 +42,9 @@ pub(crate) struct Heads {
     /// `:authority` or `Host`), made once per connection, not per request.
     pub server_text: Arc<str>,
     pub last_order_time: Micros,
+    /// The connection's first request's stream: a browser resends any other request whose
+    /// connection ended before its answer ([`Heads::mark_closed`]).
+    first_stream: Option<u64>,
 }
 
 impl Heads {
@@ -60,6 +63,7 @@ impl Heads {
             client_ip,
             server_text,
             last_order_time: Micros::MIN,
+            first_stream: None,
         }
     }
 
@@ -72,6 +76,7 @@ impl Heads {
     }
 
     pub(crate) fn insert(&mut self, stream: u64, s: Box<Stream>) {
+        self.first_stream.get_or_insert(stream);
         self.streams.insert(stream, s);
     }
 
@@ -88,8 +93,36 @@ impl Heads {
 
     /// The stream was reset: its request goes out unanswered.
     pub(crate) fn reset(&mut self, stream: u64, ctx: &mut Ctx<'_>) {
-        if let Some(s) = self.streams.remove(&stream) {
+        self.reset_closed(stream, None, ctx);
+    }
+
+    /// [`Heads::reset`], saying how the stream ended before any answer
+    /// (`Evidence::closed_unanswered`).
+    pub(crate) fn reset_closed(&mut self, stream: u64, closed: Option<Closed>, ctx: &mut Ctx<'_>) {
+        if let Some(mut s) = self.streams.remove(&stream) {
+            s.ex.evidence.closed_unanswered = closed;
             emit(ctx, s);
+        }
+    }
+
+    /// A GOAWAY's last stream id `last`: the server processed no stream above it (RFC 9113
+    /// §6.8), so their requests go out unanswered, each one a browser sends again on a new
+    /// connection.
+    pub(crate) fn refuse_above(&mut self, last: u64, at: Micros, ctx: &mut Ctx<'_>) {
+        let refused = self.streams.split_off(&last.saturating_add(1));
+        for (_, mut s) in refused {
+            s.ex.evidence.closed_unanswered = Some(Closed { at, reused: true });
+            emit(ctx, s);
+        }
+    }
+
+    /// The connection ended at `at` before any answer to the requests waiting: each is
+    /// marked, sent again by a browser unless it was the connection's first.
+    pub(crate) fn mark_closed(&mut self, at: Micros) {
+        let first = self.first_stream;
+        for (id, s) in &mut self.streams {
+            let reused = first != Some(*id);
+            s.ex.evidence.closed_unanswered = Some(Closed { at, reused });
         }
     }
 
@@ -189,6 +222,7 @@ impl Heads {
                 emit(ctx, old);
             }
         }
+        self.first_stream.get_or_insert(stream);
         self.streams.insert(
             stream,
             Box::new(Stream {

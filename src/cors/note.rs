@@ -49,11 +49,11 @@ pub enum Note {
     PassedButNeverFollowed,
     /// The request never followed a preflight not every reading passes (its answer missing).
     NotFollowed,
-    /// The connection ended before any answer to the preflight (`preflight`) or the request
-    /// (`Evidence::closed_unanswered`).
+    /// The connection or HTTP/2 stream ended before any answer to the preflight (`preflight`)
+    /// or the request (`Evidence::closed_unanswered`).
     ClosedUnanswered {
         preflight: bool,
-        /// The connection had carried an earlier request (`model::Closed::reused`).
+        /// A browser sends the request again (`model::Closed::reused`).
         reused: bool,
     },
     /// A capture's request is missing after its preflight, and the capture lost packets its
@@ -224,11 +224,11 @@ impl fmt::Display for Note {
             Note::NotFollowed => f.write_str("the request never followed its preflight"),
             Note::ClosedUnanswered { preflight, reused } => {
                 let what = if *preflight { "the preflight" } else { "the request" };
-                write!(f, "the connection ended (an RST, or the server closing it) before any answer to {what}: a network error for the browser")?;
+                write!(f, "no answer to {what} came before its connection or stream ended (a reset, a GOAWAY, or the server closing it): the browser got none")?;
                 if *reused {
-                    f.write_str(", which sends a request again on a new connection when the closed one had carried an earlier request, as this one had; no such retry is in the input")
+                    f.write_str(", and sends such a request again at once (when the server closed a keep-alive connection that had carried an earlier request, or refused the stream); no such retry is in the input")
                 } else {
-                    f.write_str(" (it sends a request again only when the connection had carried an earlier one, and this was the connection's first)")
+                    f.write_str(" (a browser sends a request again only after a keep-alive connection that had carried an earlier request closed, or a stream the server refused; this was neither)")
                 }
             }
             Note::ReportedUnexplained { error } => write!(f, "the browser reported {error}, but the input does not show which check failed"),

@@ -631,8 +631,9 @@ pub enum OutcomeRecording {
 pub struct Closed {
     /// The time of the packet that ended it.
     pub at: Micros,
-    /// The connection had carried a request before this one (or began before the capture):
-    /// a browser sends such a request again.
+    /// A browser sends such a request again: its connection had carried a request before
+    /// it (or began before the capture), or the server refused its HTTP/2 stream
+    /// (`REFUSED_STREAM`, above a GOAWAY's last stream).
     pub reused: bool,
 }
 
@@ -700,10 +701,11 @@ pub struct Evidence {
     /// and lost, so the absence is no evidence either.
     pub absence_may_be_loss: bool,
     /// Captures: the connection ended (an RST, or the server's FIN) with this request still
-    /// unanswered, the server's side between messages with nothing lost: the browser got no
-    /// response on it (a network error; Chromium and Firefox send the request again on a new
-    /// connection when the closed one had carried an earlier request). A preflight that ended
-    /// so was followed by no request of its own.
+    /// unanswered, the server's side between messages with nothing lost, or its HTTP/2 stream
+    /// was reset or refused by a GOAWAY: the browser got no response to it (Chromium and
+    /// Firefox send the request again when the closed connection had carried an earlier
+    /// request, or the server refused the stream). A preflight that ended so was followed by
+    /// no request of its own.
     pub closed_unanswered: Option<Closed>,
     /// HARs: an entry of a URL that another entry without `startedDateTime` also has, in an
     /// export not in time order: where that entry was in time, and so which preflight a

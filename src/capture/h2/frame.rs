@@ -9,7 +9,12 @@ pub(crate) const HEADERS: u8 = 1;
 pub(crate) const RST_STREAM: u8 = 3;
 pub(crate) const SETTINGS: u8 = 4;
 pub(crate) const PUSH_PROMISE: u8 = 5;
+pub(crate) const GOAWAY: u8 = 7;
 pub(crate) const CONTINUATION: u8 = 9;
+
+/// RST_STREAM's error code for a stream the server did not process (RFC 9113 §8.7): a client
+/// may send its request again.
+pub(crate) const REFUSED_STREAM: u32 = 0x7;
 
 pub(crate) const END_STREAM: u8 = 0x1;
 pub(crate) const ACK: u8 = 0x1;

@@ -10,7 +10,7 @@ mod tables;
 
 use crate::diag::WarnKind;
 
-use crate::model::{Exchange, Headers, HttpVersion, Micros, Position};
+use crate::model::{Closed, Exchange, Headers, HttpVersion, Micros, Position};
 
 use super::http::Ctx;
 use super::streams::{Heads, Stream};
@@ -244,6 +244,21 @@ impl H2Conn {
         }
     }
 
+    /// See [`crate::capture::http::HttpConn::mark_closed_unanswered`]: the streams still
+    /// waiting when an RST or the server's FIN ended the connection, the server's frames
+    /// read to a frame boundary and decoding not stopped, got no answer.
+    pub(crate) fn mark_closed_unanswered(&mut self, reset: bool, ended: [bool; 2], at: Micros) {
+        let server = 1 - self.client.min(1);
+        let side = &self.sides[server];
+        if self.stopped || !(reset || ended[server]) {
+            return;
+        }
+        if side.frames.buffered() > 0 || side.cont.is_some() {
+            return;
+        }
+        self.heads.mark_closed(at);
+    }
+
     /// Emits every request still waiting, without a response.
     pub(crate) fn flush(&mut self, ctx: &mut Ctx<'_>) {
         self.heads.flush(ctx);
@@ -322,10 +337,24 @@ impl H2Conn {
                 return Err(Stop::Protocol("CONTINUATION without a header block".into()));
             }
             frame::RST_STREAM => {
-                self.heads.reset(h.stream.into(), ctx);
+                // No answer can come on it any more. A browser sends a request again after a
+                // server's REFUSED_STREAM only; a client's reset is its own cancel.
+                let refused = dir != self.client && word(p) == Some(frame::REFUSED_STREAM);
+                let closed = Closed {
+                    at: meta.ts,
+                    reused: refused,
+                };
+                self.heads.reset_closed(h.stream.into(), Some(closed), ctx);
+            }
+            frame::GOAWAY if dir != self.client => {
+                if let Some(last) = word(p) {
+                    self.heads
+                        .refuse_above((last & 0x7fff_ffff).into(), meta.ts, ctx);
+                }
             }
             frame::SETTINGS if h.flags & frame::ACK == 0 => self.settings(dir, p),
-            // PRIORITY, PING, GOAWAY, WINDOW_UPDATE, SETTINGS ACK, extensions: nothing to decode.
+            // PRIORITY, PING, a client's GOAWAY, WINDOW_UPDATE, SETTINGS ACK, extensions:
+            // nothing to decode.
             _ => {}
         }
         Ok(())
@@ -382,6 +411,12 @@ impl H2Conn {
         }
         Ok(())
     }
+}
+
+/// A frame payload's first 32-bit word (RST_STREAM's error code, GOAWAY's last stream id).
+fn word(p: &[u8]) -> Option<u32> {
+    let b: [u8; 4] = p.get(..4)?.try_into().ok()?;
+    Some(u32::from_be_bytes(b))
 }
 
 #[cfg(test)]
@@ -470,6 +505,61 @@ mod tests {
             one.request.headers.get_str("origin").as_deref(),
             Some("https://o.test")
         );
+    }
+
+    /// Streams that end without an answer say how (`Evidence::closed_unanswered`, whether a
+    /// browser sends the request again): the server's REFUSED_STREAM and a GOAWAY below the
+    /// stream are resent; the client's cancel and the server's other resets are not.
+    #[test]
+    fn streams_ended_unanswered_say_whether_a_browser_resends_them() {
+        let req = |path: &str| {
+            [
+                field(":method", "GET"),
+                field(":scheme", "http"),
+                field(":authority", "a.test"),
+                field(":path", path),
+            ]
+            .concat()
+        };
+        let mut client = super::frame::PREFACE.to_vec();
+        for (id, path) in [
+            (1, "/one"),
+            (3, "/two"),
+            (5, "/three"),
+            (7, "/four"),
+            (9, "/five"),
+        ] {
+            client.extend(frame(1, 0x5, id, &req(path)));
+        }
+        // The client cancels stream 5 (CANCEL).
+        client.extend(frame(3, 0, 5, &[0, 0, 0, 8]));
+        let mut server = frame(4, 0, 0, &[]);
+        // REFUSED_STREAM on 3, INTERNAL_ERROR on 9, an answer on 1, then GOAWAY: last 5.
+        server.extend(frame(3, 0, 3, &[0, 0, 0, 7]));
+        server.extend(frame(3, 0, 9, &[0, 0, 0, 2]));
+        server.extend(frame(1, 0x5, 1, &field(":status", "204")));
+        server.extend(frame(7, 0, 0, &[0, 0, 0, 5, 0, 0, 0, 0]));
+        let steps = [Step::Data(0, &client[..]), Step::Data(1, &server[..])];
+        let o = conversation_with_keys(&steps, Some(0), false, limits(), &Default::default());
+        let mut got: Vec<(String, Option<bool>)> = o
+            .exchanges
+            .iter()
+            .map(|(_, e)| {
+                let closed = e.evidence.closed_unanswered.map(|c| c.reused);
+                (e.request.url.clone(), closed)
+            })
+            .collect();
+        got.sort();
+        let want = [
+            ("http://a.test/five", Some(false)),
+            ("http://a.test/four", Some(true)),
+            ("http://a.test/one", None),
+            ("http://a.test/three", Some(false)),
+            ("http://a.test/two", Some(true)),
+        ];
+        let want: Vec<(String, Option<bool>)> =
+            want.iter().map(|(u, c)| (u.to_string(), *c)).collect();
+        assert_eq!(got, want);
     }
 
     /// The prior-knowledge preface cut after its first bytes (`P`, `PR`, `PRI` also begin an

@@ -241,8 +241,8 @@ impl TlsConn {
         }
     }
 
-    /// See [`HttpConn::mark_closed_unanswered`]: for HTTP/1.x inside a session still read,
-    /// whose server left no record cut short.
+    /// See [`HttpConn::mark_closed_unanswered`]: for a session still read whose server left
+    /// no record cut short.
     pub(crate) fn mark_closed_unanswered(&mut self, reset: bool, ended: [bool; 2], at: Micros) {
         let Some(client) = self.client else {
             return;
@@ -250,8 +250,10 @@ impl TlsConn {
         if self.stopped || !self.sides[1 - client.min(1)].rec.is_empty() {
             return;
         }
-        if let App::Http1(h) = &mut self.app {
-            h.mark_closed_unanswered(reset, ended, at);
+        match &mut self.app {
+            App::Undecided => {}
+            App::Http1(h) => h.mark_closed_unanswered(reset, ended, at),
+            App::H2(h) => h.mark_closed_unanswered(reset, ended, at),
         }
     }
 
