@@ -1362,7 +1362,7 @@ fn a_stale_keep_alive_retry_is_one_request_allowed_after_its_preflight() {
 /// The same lab, `MODE=fresh`: the server resets a new connection at its first request, the
 /// preflight. Chromium does not resend a connection's first request, and the page saw `Failed
 /// to fetch`. The preflight is `unknown`, saying the connection ended before any answer and
-/// that this browser sends such a request only once.
+/// that a browser does not send such a request again.
 #[test]
 fn a_preflight_reset_as_its_connections_first_request_is_unknown() {
     let path = "tests/data/field/chromium-reset-preflight-first-on-connection.pcapng";
