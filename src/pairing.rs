@@ -1230,7 +1230,11 @@ mod tests {
         let url = "http://b.test/r";
         let closed = |mut x: Exchange, conn: u64, at: Micros, reused: bool| {
             x.connection = Some(conn);
-            x.evidence.closed_unanswered = Some(Closed { at, reused });
+            x.evidence.closed_unanswered = Some(Closed {
+                at,
+                reused,
+                timed_out: false,
+            });
             x
         };
         let on = |mut x: Exchange, conn: u64| {

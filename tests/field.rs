@@ -1374,3 +1374,34 @@ fn a_preflight_reset_as_its_connections_first_request_is_unknown() {
     assert!(note.contains("no answer to the preflight came"), "{note}");
     assert!(note.contains("this was neither"), "{note}");
 }
+
+/// The same lab, `MODE=408`: at each connection's second request the server sends `408 Request
+/// Timeout` and closes (an idle keep-alive connection's notice crossing the request). Chromium
+/// took it for the connection's end and sent the preflight, then the `PUT`, again on new
+/// connections: the page saw `put 200`. The `408` was read as the preflight's answer, so the
+/// `PUT` that got the other `408` was `blocked/PreflightMissingAllowOriginHeader`. A `408` on a
+/// reused connection ends it unanswered (`model::Closed::timed_out`): one `PUT`, allowed.
+#[test]
+fn a_408_on_a_reused_connection_is_no_answer_and_the_retry_stands() {
+    let path = "tests/data/field/chromium-408-on-reused-connection-retries.pcapng";
+    let (_, seen) = run_both_jobs(&[path]);
+    let got: Vec<(&str, &str)> = seen.iter().map(|s| (s.0.as_str(), s.1.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            ("GET", "not-cors"),
+            ("GET", "allowed"),
+            ("GET", "not-cors"),
+            ("PUT", "allowed")
+        ],
+        "{seen:?}"
+    );
+    let (recs, report) = analyze(path, std::fs::read(root().join(path)).unwrap());
+    assert_eq!(record_of(&recs, "/r").status, Some(200));
+    assert_eq!(
+        report
+            .diagnostics
+            .count(corscope::diag::WarnKind::HttpRetried),
+        2
+    );
+}

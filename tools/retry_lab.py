@@ -4,7 +4,7 @@ a real browser resends a request (its preflight too) when a keep-alive connectio
 
 usage (as root, Chromium and dumpcap installed; ports 8480/8481 on 127.0.0.1):
 
-    MODE=second python3 tools/retry_lab.py 15 &          # or MODE=fresh
+    MODE=second python3 tools/retry_lab.py 15 &          # or MODE=fresh, MODE=408
     dumpcap -q -i lo -f "tcp port 8480 or tcp port 8481" -w OUT.pcapng -a duration:10 &
     chromium --headless=new --no-sandbox --user-data-dir=$(mktemp -d) \\
         --virtual-time-budget=5000 --dump-dom 'http://127.0.0.1:8480/'      # ?nowarm for fresh
@@ -21,6 +21,12 @@ prints what the page saw. The API server answers CORS-allowed, except:
   request is a preflight. Chromium did not send it again (a connection's first request is not
   resent): the page saw `TypeError: Failed to fetch`
   (`tests/data/field/chromium-reset-preflight-first-on-connection.pcapng`).
+
+- `MODE=408`: at every connection's second request it sends `408 Request Timeout` with
+  `Connection: close` and closes (an idle keep-alive connection's notice, as nginx, Apache or
+  Node.js send one). Chromium took it for the connection's end, not an answer: it sent the
+  preflight again, then the `PUT`, each on a new connection, and the page saw `put 200`
+  (`tests/data/field/chromium-408-on-reused-connection-retries.pcapng`).
 
 The server logs each request (time, port, connection, request line) to `retry_lab.log`.
 """
@@ -87,6 +93,15 @@ def handle(conn, port):
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n"
                              % len(PAGE) + PAGE)
                 continue
+            if MODE == "408" and n == 2:
+                # An idle keep-alive connection's timeout answer (nginx, Node.js, Apache send
+                # one), crossing the request, then the close.
+                conn.sendall(b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
+                             b"Content-Length: 0\r\n\r\n")
+                LOG.write("  408\n")
+                LOG.flush()
+                conn.close()
+                return
             if reset_now(n, line):
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 LOG.write("  RST\n")

@@ -1022,7 +1022,11 @@ impl HttpConn {
         }
         for p in self.pending.iter_mut().filter(|p| !p.unsure) {
             let reused = p.reused;
-            p.ex.evidence.closed_unanswered = Some(crate::model::Closed { at, reused });
+            p.ex.evidence.closed_unanswered = Some(crate::model::Closed {
+                at,
+                reused,
+                timed_out: false,
+            });
         }
     }
 
@@ -1681,6 +1685,18 @@ impl HttpConn {
                 });
                 ctx.emit(p);
                 None
+            }
+            // A 408 on a connection that carried a request before: the idle connection's
+            // timeout notice, not an answer (`model::Closed::timed_out`).
+            Some(mut p) if response.status == 408 && p.reused => {
+                p.ex.evidence.closed_unanswered = Some(crate::model::Closed {
+                    at: first_byte.ts,
+                    reused: true,
+                    timed_out: true,
+                });
+                let flags = (p.head, p.connect);
+                ctx.emit(p);
+                Some(flags)
             }
             Some(mut p) => {
                 let wait = first_byte.ts.saturating_sub(p.last_ts).max(0) as f64 / 1000.0;

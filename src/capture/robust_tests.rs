@@ -594,3 +594,31 @@ fn http2_streams_waiting_when_the_connection_ended_are_marked() {
         assert_eq!(got, want, "answered first {answered_first}");
     }
 }
+
+/// A `408` answers a connection's first request (the browser reads it, CORS and all), but on a
+/// connection that carried a request before it is the idle connection's timeout notice: no
+/// answer, the request marked as ended unanswered and resent.
+#[test]
+fn a_408_on_a_reused_connection_is_no_answer() {
+    let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    let timeout = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+    // (reused, the request's status, marked timed out)
+    for (reused, status, marked) in [(false, Some(408), None), (true, None, Some(true))] {
+        let mut c = Conv::new(43300);
+        c.handshake();
+        if reused {
+            c.client(&get("/before"), 1000).server(ok, 1000);
+        }
+        c.client(&get("/r"), 1000).server(timeout, 1000).fins();
+        let o = super::testutil::run_frames(&c.frames);
+        let r = o.exchanges.iter().find(|x| x.request.url.ends_with("/r"));
+        let r = r.expect("the request");
+        assert_eq!(
+            r.response.as_ref().map(|r| r.status),
+            status,
+            "reused {reused}"
+        );
+        let got = r.evidence.closed_unanswered.map(|c| c.timed_out);
+        assert_eq!(got, marked, "reused {reused}");
+    }
+}

@@ -111,7 +111,11 @@ impl Heads {
     pub(crate) fn refuse_above(&mut self, last: u64, at: Micros, ctx: &mut Ctx<'_>) {
         let refused = self.streams.split_off(&last.saturating_add(1));
         for (_, mut s) in refused {
-            s.ex.evidence.closed_unanswered = Some(Closed { at, reused: true });
+            s.ex.evidence.closed_unanswered = Some(Closed {
+                at,
+                reused: true,
+                timed_out: false,
+            });
             emit(ctx, s);
         }
     }
@@ -122,7 +126,11 @@ impl Heads {
         let first = self.first_stream;
         for (id, s) in &mut self.streams {
             let reused = first != Some(*id);
-            s.ex.evidence.closed_unanswered = Some(Closed { at, reused });
+            s.ex.evidence.closed_unanswered = Some(Closed {
+                at,
+                reused,
+                timed_out: false,
+            });
         }
     }
 

@@ -55,6 +55,8 @@ pub enum Note {
         preflight: bool,
         /// A browser sends the request again (`model::Closed::reused`).
         reused: bool,
+        /// A `408` on a reused connection ended it (`model::Closed::timed_out`).
+        timed_out: bool,
     },
     /// A capture's request is missing after its preflight, and the capture lost packets its
     /// client sent to the server then (`Evidence::absence_may_be_loss`).
@@ -222,7 +224,11 @@ impl fmt::Display for Note {
             Note::MissingRequestMayBeCached => f.write_str("the request does not follow its preflight, but an earlier response to its URL may still have been fresh in the browser's HTTP cache, which answers the request without the network (browsers send the preflight and then take the cached response); whether the cache answered it is not in the input"),
             Note::PassedButNeverFollowed => f.write_str("the preflight passed under every reading, but the request never followed (page closed, request aborted, or the capture ended)"),
             Note::NotFollowed => f.write_str("the request never followed its preflight"),
-            Note::ClosedUnanswered { preflight, reused } => {
+            Note::ClosedUnanswered { preflight, timed_out: true, .. } => {
+                let what = if *preflight { "the preflight" } else { "the request" };
+                write!(f, "the server answered {what} only with a 408 on a connection that had carried an earlier request: an idle keep-alive connection's timeout notice, which Chromium takes for the connection's end and sends the request again on a new one; no such retry is in the input")
+            }
+            Note::ClosedUnanswered { preflight, reused, .. } => {
                 let what = if *preflight { "the preflight" } else { "the request" };
                 write!(f, "no answer to {what} came before its connection or stream ended (a reset, a GOAWAY, or the server closing it): the browser got none")?;
                 if *reused {

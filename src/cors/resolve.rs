@@ -1466,6 +1466,7 @@ fn closed_unanswered(flow: &Flow, m: &Missing) -> Option<Note> {
     Some(Note::ClosedUnanswered {
         preflight,
         reused: closed.reused,
+        timed_out: closed.timed_out,
     })
 }
 

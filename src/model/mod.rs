@@ -635,6 +635,10 @@ pub struct Closed {
     /// it (or began before the capture), or the server refused its HTTP/2 stream
     /// (`REFUSED_STREAM`, above a GOAWAY's last stream).
     pub reused: bool,
+    /// The server's `408 Request Timeout` ended it, on a connection that had carried an
+    /// earlier request: an idle keep-alive connection's notice crossing the request, which
+    /// Chromium takes for the connection's end, not an answer (it sends the request again).
+    pub timed_out: bool,
 }
 
 /// What the input itself says about an exchange's outcome and role, beyond the HTTP messages.
