@@ -229,6 +229,9 @@ pub struct Pairer {
     next_id: u64,
     /// The waiting exchanges' [`Pending::bytes`], together.
     bytes: usize,
+    /// Waiting exchanges a browser may have sent again ([`is_resendable`]): while there are
+    /// none, a new exchange looks for no attempt to fold ([`Pairer::fold_attempt`]).
+    resendable: usize,
     diag: Diagnostics,
 }
 
@@ -245,6 +248,7 @@ impl Pairer {
             latest: Micros::MIN,
             next_id: 0,
             bytes: 0,
+            resendable: 0,
             diag: Diagnostics::new(),
         }
     }
@@ -271,6 +275,7 @@ impl Pairer {
         let max_url = self.opts.max_pending_per_url.max(2);
         let bytes = x.held_bytes();
         self.bytes += bytes;
+        self.resendable += usize::from(is_resendable(&x));
         let at = self.slab.insert(Pending {
             x,
             bytes,
@@ -377,6 +382,7 @@ impl Pairer {
         // exchange).
         let p = self.slab.take(at)?;
         self.bytes -= p.bytes;
+        self.resendable -= usize::from(is_resendable(&p.x));
         Some(p)
     }
 
@@ -408,6 +414,11 @@ impl Pairer {
     /// `tests/data/field/chromium-stale-keep-alive-retries.pcapng`). The page saw only the
     /// retry, so the attempt leaves without a record of its own.
     fn fold_attempt(&mut self, slot: Slot) {
+        // The exchange itself may be one: any other makes a search worth it.
+        let own = self.get(&slot).is_some_and(|r| is_resendable(&r.x));
+        if self.resendable <= usize::from(own) {
+            return;
+        }
         let Some(r) = self.get(&slot) else {
             return;
         };
@@ -926,18 +937,23 @@ const FOLLOWS_AT_ONCE: Micros = 1_000_000;
 /// by (milliseconds), far less than a page's repeated requests are apart.
 const CLEARLY_NEARER: Micros = 100_000;
 
+/// Whether a browser may have sent `x` again: its connection ended before any answer, one
+/// a browser resends after (`model::Closed::reused`).
+fn is_resendable(x: &Exchange) -> bool {
+    x.evidence.closed_unanswered.is_some_and(|c| c.reused)
+}
+
 /// Whether `r` is the browser's retry of `attempt`: `attempt`'s reused connection ended
 /// before any answer, or the server refused its HTTP/2 stream (`Evidence::closed_unanswered`),
 /// and `r` is the same request (method, URL, `Origin`, and a preflight's announced method and headers),
 /// sent at most [`FOLLOWS_AT_ONCE`] after that end (a browser resends at once).
 fn is_retry_of(attempt: &Exchange, r: &Exchange) -> bool {
-    let Some(closed) = attempt.evidence.closed_unanswered else {
+    let Some(closed) = attempt.evidence.closed_unanswered.filter(|c| c.reused) else {
         return false;
     };
     let (a, b) = (&attempt.request, &r.request);
     let same = |name: &str| a.headers.get_joined(name) == b.headers.get_joined(name);
-    closed.reused
-        && r.time >= attempt.time
+    r.time >= attempt.time
         && r.time <= closed.at.saturating_add(FOLLOWS_AT_ONCE)
         && a.method == b.method
         && a.url == b.url
