@@ -229,8 +229,8 @@ pub struct Pairer {
     next_id: u64,
     /// The waiting exchanges' [`Pending::bytes`], together.
     bytes: usize,
-    /// Waiting exchanges a browser may have sent again ([`is_resendable`]): while there are
-    /// none, a new exchange looks for no attempt to fold ([`Pairer::fold_attempt`]).
+    /// Waiting exchanges a browser may have sent again ([`is_resendable`]): while no other
+    /// waits, a new exchange looks for no attempt to fold ([`Pairer::fold_attempt`]).
     resendable: usize,
     diag: Diagnostics,
 }
@@ -275,7 +275,8 @@ impl Pairer {
         let max_url = self.opts.max_pending_per_url.max(2);
         let bytes = x.held_bytes();
         self.bytes += bytes;
-        self.resendable += usize::from(is_resendable(&x));
+        let resendable = is_resendable(&x);
+        self.resendable += usize::from(resendable);
         let at = self.slab.insert(Pending {
             x,
             bytes,
@@ -285,7 +286,10 @@ impl Pairer {
             key,
         });
         self.buf.insert(slot, at);
-        self.fold_attempt(slot);
+        // Another resendable exchange waits (rarely): only then can this one be its retry.
+        if self.resendable > usize::from(resendable) {
+            self.fold_attempt(slot);
+        }
         // Whether this key now has too many waiting (its count known here: no second search).
         let over = match self.by_url.get_mut(&key) {
             Some(v) => {
@@ -414,11 +418,6 @@ impl Pairer {
     /// `tests/data/field/chromium-stale-keep-alive-retries.pcapng`). The page saw only the
     /// retry, so the attempt leaves without a record of its own.
     fn fold_attempt(&mut self, slot: Slot) {
-        // The exchange itself may be one: any other makes a search worth it.
-        let own = self.get(&slot).is_some_and(|r| is_resendable(&r.x));
-        if self.resendable <= usize::from(own) {
-            return;
-        }
         let Some(r) = self.get(&slot) else {
             return;
         };
