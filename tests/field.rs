@@ -1405,3 +1405,31 @@ fn a_408_on_a_reused_connection_is_no_answer_and_the_retry_stands() {
         2
     );
 }
+
+/// Chromium 148 over TLS 1.3 + HTTP/2, recorded with `tools/h2_retry_lab.py` (key logs beside
+/// the captures): the API refused the first preflight's stream (`MODE=refuse`:
+/// `RST_STREAM(REFUSED_STREAM)`; Chromium sent it again on the next stream of the same
+/// connection), or sent a `GOAWAY` below it and closed (`MODE=goaway`: sent again on a new
+/// connection). The page saw `put 200` both times. The refused preflight took the `PUT` (its
+/// record `unknown`), and the answered one read as never followed:
+/// `blocked/PreflightInvalidAllowCredentials`. A refused stream is resent
+/// (`Evidence::closed_unanswered`): one `PUT`, allowed after the preflight sent again.
+#[test]
+fn a_refused_http2_stream_is_resent_and_the_retry_stands() {
+    for mode in ["refuse", "goaway"] {
+        let path = format!("tests/data/field/chromium-h2-{mode}-retry.pcapng");
+        let keylog = format!("tests/data/field/chromium-h2-{mode}-retry.keylog");
+        let (_, seen) = run_both_jobs(&[&path, "--keylog", &keylog]);
+        let got: Vec<(&str, &str)> = seen.iter().map(|s| (s.0.as_str(), s.1.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                ("GET", "not-cors"),
+                ("GET", "allowed"),
+                ("GET", "not-cors"),
+                ("PUT", "allowed")
+            ],
+            "{mode}: {seen:?}"
+        );
+    }
+}

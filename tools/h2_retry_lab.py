@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""HTTP/2 retry lab: a page and an API over TLS + HTTP/2 whose server refuses a stream, to
+record how a real browser sends a refused request again.
+
+usage (as root, Chromium, dumpcap, openssl and `pip install h2`; ports 8490/8491 on 127.0.0.1):
+
+    MODE=refuse python3 tools/h2_retry_lab.py 13 &        # or MODE=goaway
+    dumpcap -q -i lo -f "tcp port 8490 or tcp port 8491" -w OUT.pcapng -a duration:9 &
+    SSLKEYLOGFILE=KEYLOG chromium --headless=new --no-sandbox --ignore-certificate-errors \\
+        --user-data-dir=$(mktemp -d) --virtual-time-budget=5000 --dump-dom https://127.0.0.1:8490/
+
+The page (https://127.0.0.1:8490) fetches `GET /warm` from the API (https://127.0.0.1:8491,
+`credentials: 'omit'`), then `PUT /r`, which needs a preflight, and prints what it saw. The API
+answers CORS-allowed, except the first preflight:
+
+- `MODE=refuse`: `RST_STREAM(REFUSED_STREAM)` on its stream. Chromium 148 sent the preflight
+  again at once on the same connection (the next stream), then the `PUT`: the page saw `put 200`
+  (`tests/data/field/chromium-h2-refuse-retry.pcapng`, `.keylog`).
+- `MODE=goaway`: `GOAWAY` whose last stream is the one before, and the connection closed.
+  Chromium sent the preflight again on a new connection, then the `PUT`: `put 200`
+  (`tests/data/field/chromium-h2-goaway-retry.pcapng`, `.keylog`).
+
+A self-signed certificate for 127.0.0.1 is made with openssl in a temporary folder. The server
+logs each stream (time, port, stream, method, path) to `h2lab.log`.
+"""
+import subprocess
+import tempfile
+import os, socket, ssl, sys, threading, time
+import h2.config, h2.connection, h2.events, h2.errors
+
+MODE = os.environ.get("MODE", "refuse")
+LOG = open("h2lab.log", "a")
+PAGE = b"""<!doctype html><html><body><script>
+(async()=>{ let out=[];
+ try { let r1 = await fetch('https://127.0.0.1:8491/warm',{credentials:'omit'}); await r1.text(); out.push('warm '+r1.status);} catch(e){out.push('warm err '+e);}
+ await new Promise(r=>setTimeout(r,300));
+ try { let r2 = await fetch('https://127.0.0.1:8491/r',{method:'PUT',credentials:'omit'}); await r2.text(); out.push('put '+r2.status);} catch(e){out.push('put err '+e);}
+ document.body.innerHTML='<p id=done>'+out.join(' | ')+'</p>';
+})();
+</script></body></html>"""
+done = {"refused": False}
+lock = threading.Lock()
+
+def log(m):
+    LOG.write(f"{time.time():.3f} {m}\n"); LOG.flush()
+
+def handle(sock, port):
+    conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=False))
+    conn.initiate_connection()
+    sock.sendall(conn.data_to_send())
+    heads = {}
+    while True:
+        try:
+            data = sock.recv(65536)
+        except Exception as e:
+            log(f"{port} recv err {e}"); return
+        if not data:
+            return
+        for ev in conn.receive_data(data):
+            if isinstance(ev, h2.events.RequestReceived):
+                h = {k.decode() if isinstance(k, bytes) else k: v.decode() if isinstance(v, bytes) else v for k, v in ev.headers}
+                heads[ev.stream_id] = h
+                log(f"{port} stream {ev.stream_id}: {h.get(':method')} {h.get(':path')}")
+                if ev.stream_ended:
+                    h["_done"] = False
+                    respond(conn, sock, ev.stream_id, h, port)
+            elif isinstance(ev, h2.events.StreamEnded):
+                h = heads.get(ev.stream_id)
+                if h and not h.get("_done"):
+                    respond(conn, sock, ev.stream_id, h, port)
+        out = conn.data_to_send()
+        if out:
+            sock.sendall(out)
+        if getattr(conn, "_closing", False):
+            time.sleep(0.05); sock.close(); return
+
+def respond(conn, sock, sid, h, port):
+    h["_done"] = True
+    m = h.get(":method")
+    if port == 8490:
+        conn.send_headers(sid, [(":status", "200"), ("content-type", "text/html"), ("content-length", str(len(PAGE)))])
+        conn.send_data(sid, PAGE, end_stream=True)
+        return
+    if m == "OPTIONS":
+        with lock:
+            first = not done["refused"]
+            done["refused"] = True
+        if first and MODE == "refuse":
+            log(f"  REFUSED_STREAM {sid}")
+            conn.reset_stream(sid, error_code=h2.errors.ErrorCodes.REFUSED_STREAM)
+            return
+        if first and MODE == "goaway":
+            log(f"  GOAWAY last={sid - 2}")
+            conn.close_connection(error_code=h2.errors.ErrorCodes.NO_ERROR, last_stream_id=sid - 2)
+            conn._closing = True
+            return
+        conn.send_headers(sid, [(":status", "204"), ("access-control-allow-origin", "https://127.0.0.1:8490"),
+                                ("access-control-allow-methods", "PUT"), ("access-control-max-age", "0")], end_stream=True)
+        return
+    if m == "PUT" and h.get("access-control-request-method") is None:
+        pass
+    conn.send_headers(sid, [(":status", "200"), ("access-control-allow-origin", "https://127.0.0.1:8490"), ("content-length", "2")])
+    conn.send_data(sid, b"ok", end_stream=True)
+
+def serve(port):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(CERT, KEY)
+    ctx.set_alpn_protocols(["h2"])
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port)); s.listen(16)
+    while True:
+        c, _ = s.accept()
+        try:
+            t = ctx.wrap_socket(c, server_side=True)
+        except Exception as e:
+            log(f"{port} tls err {e}"); continue
+        threading.Thread(target=handle, args=(t, port), daemon=True).start()
+
+CERTS = tempfile.mkdtemp()
+CERT, KEY = os.path.join(CERTS, "cert.pem"), os.path.join(CERTS, "key.pem")
+subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", KEY,
+                "-out", CERT, "-days", "30", "-subj", "/CN=127.0.0.1",
+                "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+for p in (8490, 8491):
+    threading.Thread(target=serve, args=(p,), daemon=True).start()
+time.sleep(float(sys.argv[1]) if len(sys.argv) > 1 else 20)
