@@ -1433,3 +1433,24 @@ fn a_refused_http2_stream_is_resent_and_the_retry_stands() {
         );
     }
 }
+
+/// The stale keep-alive lab over TLS + HTTP/1.1 (`tools/retry_lab.py`, `TLS=1 MODE=second`, key
+/// log beside): the same retries, read through the decrypted records (`model::Closed` marked by
+/// the TLS connection's HTTP/1.x reader): one `PUT`, allowed after its retried preflight.
+#[test]
+fn a_stale_keep_alive_retry_over_tls_is_one_request() {
+    let path = "tests/data/field/chromium-tls-stale-keep-alive-retries.pcapng";
+    let keylog = "tests/data/field/chromium-tls-stale-keep-alive-retries.keylog";
+    let (_, seen) = run_both_jobs(&[path, "--keylog", keylog]);
+    let got: Vec<(&str, &str)> = seen.iter().map(|s| (s.0.as_str(), s.1.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            ("GET", "not-cors"),
+            ("GET", "allowed"),
+            ("GET", "not-cors"),
+            ("PUT", "allowed")
+        ],
+        "{seen:?}"
+    );
+}

@@ -4,7 +4,7 @@ a real browser resends a request (its preflight too) when a keep-alive connectio
 
 usage (as root, Chromium and dumpcap installed; ports 8480/8481 on 127.0.0.1):
 
-    MODE=second python3 tools/retry_lab.py 15 &          # or MODE=fresh, MODE=408
+    MODE=second python3 tools/retry_lab.py 15 &          # or MODE=fresh, MODE=408; TLS=1
     dumpcap -q -i lo -f "tcp port 8480 or tcp port 8481" -w OUT.pcapng -a duration:10 &
     chromium --headless=new --no-sandbox --user-data-dir=$(mktemp -d) \\
         --virtual-time-budget=5000 --dump-dom 'http://127.0.0.1:8480/'      # ?nowarm for fresh
@@ -28,6 +28,11 @@ prints what the page saw. The API server answers CORS-allowed, except:
   preflight again, then the `PUT`, each on a new connection, and the page saw `put 200`
   (`tests/data/field/chromium-408-on-reused-connection-retries.pcapng`).
 
+- `TLS=1` (any mode): HTTPS with HTTP/1.1 (ALPN) and a self-signed certificate (Chromium with
+  `--ignore-certificate-errors`, `SSLKEYLOGFILE=KEYLOG`, the page at `https://`). `MODE=second`:
+  the same retries, over TLS (`tests/data/field/chromium-tls-stale-keep-alive-retries.pcapng`,
+  `.keylog`).
+
 The server logs each request (time, port, connection, request line) to `retry_lab.log`.
 """
 import os
@@ -39,9 +44,9 @@ import time
 
 PAGE = b"""<!doctype html><html><body><script>
 (async()=>{ let out=[];
- if (!location.search.includes('nowarm')) try { let r1 = await fetch('http://127.0.0.1:8481/warm',{credentials:'omit'}); await r1.text(); out.push('warm '+r1.status);} catch(e){out.push('warm err '+e);}
+ if (!location.search.includes('nowarm')) try { let r1 = await fetch(location.protocol+'//127.0.0.1:8481/warm',{credentials:'omit'}); await r1.text(); out.push('warm '+r1.status);} catch(e){out.push('warm err '+e);}
  await new Promise(r=>setTimeout(r,300));
- try { let r2 = await fetch('http://127.0.0.1:8481/r',{method:'PUT',credentials:'omit'}); await r2.text(); out.push('put '+r2.status);} catch(e){out.push('put err '+e);}
+ try { let r2 = await fetch(location.protocol+'//127.0.0.1:8481/r',{method:'PUT',credentials:'omit'}); await r2.text(); out.push('put '+r2.status);} catch(e){out.push('put err '+e);}
  document.body.innerHTML='<p id=done>'+out.join(' | ')+'</p>';
 })();
 </script></body></html>"""
@@ -61,12 +66,14 @@ def reset_now(n, line):
     return False
 
 
-def answer(method):
+def answer(method, origin):
+    """The API's answer, allowing the page's `origin` (the request's `Origin`)."""
+    acao = b"Access-Control-Allow-Origin: " + origin + b"\r\n"
     if method == "OPTIONS":
-        return (b"HTTP/1.1 204 No Content\r\nAccess-Control-Allow-Origin: http://127.0.0.1:8480\r\n"
+        return (b"HTTP/1.1 204 No Content\r\n" + acao +
                 b"Access-Control-Allow-Methods: PUT\r\nAccess-Control-Max-Age: 0\r\n"
                 b"Connection: keep-alive\r\n\r\n")
-    return (b"HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: http://127.0.0.1:8480\r\n"
+    return (b"HTTP/1.1 200 OK\r\n" + acao +
             b"Content-Length: 2\r\nConnection: keep-alive\r\n\r\nok")
 
 
@@ -108,7 +115,29 @@ def handle(conn, port):
                 LOG.flush()
                 conn.close()
                 return
-            conn.sendall(answer(line.split()[0]))
+            origin = next((ln.split(b":", 1)[1].strip() for ln in head.split(b"\r\n")[1:]
+                           if ln.lower().startswith(b"origin:")), b"null")
+            conn.sendall(answer(line.split()[0], origin))
+
+
+def tls_context():
+    """`TLS=1`: HTTPS with HTTP/1.1 (ALPN), a self-signed certificate for 127.0.0.1 made with
+    openssl in a temporary folder."""
+    import ssl
+    import subprocess
+    import tempfile
+    d = tempfile.mkdtemp()
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "30", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+TLS = tls_context() if os.environ.get("TLS") == "1" else None
 
 
 def serve(port):
@@ -118,6 +147,12 @@ def serve(port):
     s.listen(16)
     while True:
         c, _ = s.accept()
+        if TLS is not None:
+            try:
+                c = TLS.wrap_socket(c, server_side=True)
+            except OSError as e:
+                LOG.write(f"{port} TLS error {e}\n")
+                continue
         threading.Thread(target=handle, args=(c, port), daemon=True).start()
 
 
