@@ -1324,6 +1324,21 @@ fn a_preflight_arriving_after_the_ack_of_its_lost_request_is_not_read_as_never_f
     );
 }
 
+/// What the retry labs' page did (`tools/retry_lab.py`, `tools/h2_retry_lab.py`), read from
+/// the binary at `--jobs 1` and `2` with `args`: its document and icon `not-cors`, the warm-up
+/// `GET` and the one `PUT` (its retries folded) allowed.
+fn lab_put_allowed(args: &[&str]) {
+    let (_, seen) = run_both_jobs(args);
+    let got: Vec<(&str, &str)> = seen.iter().map(|s| (s.0.as_str(), s.1.as_str())).collect();
+    let want = [
+        ("GET", "not-cors"),
+        ("GET", "allowed"),
+        ("GET", "not-cors"),
+        ("PUT", "allowed"),
+    ];
+    assert_eq!(got, want, "{args:?}: {seen:?}");
+}
+
 /// Chromium 148 recorded by `tools/retry_lab.py` (`MODE=second`): the server resets each
 /// keep-alive connection at its second request. The `PUT`'s preflight went out on the warm
 /// connection, was reset, and Chromium sent it again on a new one; the `PUT` then went out on
@@ -1335,18 +1350,7 @@ fn a_preflight_arriving_after_the_ack_of_its_lost_request_is_not_read_as_never_f
 #[test]
 fn a_stale_keep_alive_retry_is_one_request_allowed_after_its_preflight() {
     let path = "tests/data/field/chromium-stale-keep-alive-retries.pcapng";
-    let (_, seen) = run_both_jobs(&[path]);
-    let got: Vec<(&str, &str)> = seen.iter().map(|s| (s.0.as_str(), s.1.as_str())).collect();
-    assert_eq!(
-        got,
-        [
-            ("GET", "not-cors"),
-            ("GET", "allowed"),
-            ("GET", "not-cors"),
-            ("PUT", "allowed")
-        ],
-        "{seen:?}"
-    );
+    lab_put_allowed(&[path]);
     let (recs, report) = analyze(path, std::fs::read(root().join(path)).unwrap());
     let put = record_of(&recs, "/r");
     assert_eq!(put.preflight.as_ref().and_then(|p| p.status), Some(204));
@@ -1384,18 +1388,7 @@ fn a_preflight_reset_as_its_connections_first_request_is_unknown() {
 #[test]
 fn a_408_on_a_reused_connection_is_no_answer_and_the_retry_stands() {
     let path = "tests/data/field/chromium-408-on-reused-connection-retries.pcapng";
-    let (_, seen) = run_both_jobs(&[path]);
-    let got: Vec<(&str, &str)> = seen.iter().map(|s| (s.0.as_str(), s.1.as_str())).collect();
-    assert_eq!(
-        got,
-        [
-            ("GET", "not-cors"),
-            ("GET", "allowed"),
-            ("GET", "not-cors"),
-            ("PUT", "allowed")
-        ],
-        "{seen:?}"
-    );
+    lab_put_allowed(&[path]);
     let (recs, report) = analyze(path, std::fs::read(root().join(path)).unwrap());
     assert_eq!(record_of(&recs, "/r").status, Some(200));
     assert_eq!(
@@ -1419,18 +1412,7 @@ fn a_refused_http2_stream_is_resent_and_the_retry_stands() {
     for mode in ["refuse", "goaway"] {
         let path = format!("tests/data/field/chromium-h2-{mode}-retry.pcapng");
         let keylog = format!("tests/data/field/chromium-h2-{mode}-retry.keylog");
-        let (_, seen) = run_both_jobs(&[&path, "--keylog", &keylog]);
-        let got: Vec<(&str, &str)> = seen.iter().map(|s| (s.0.as_str(), s.1.as_str())).collect();
-        assert_eq!(
-            got,
-            [
-                ("GET", "not-cors"),
-                ("GET", "allowed"),
-                ("GET", "not-cors"),
-                ("PUT", "allowed")
-            ],
-            "{mode}: {seen:?}"
-        );
+        lab_put_allowed(&[&path, "--keylog", &keylog]);
     }
 }
 
@@ -1441,16 +1423,5 @@ fn a_refused_http2_stream_is_resent_and_the_retry_stands() {
 fn a_stale_keep_alive_retry_over_tls_is_one_request() {
     let path = "tests/data/field/chromium-tls-stale-keep-alive-retries.pcapng";
     let keylog = "tests/data/field/chromium-tls-stale-keep-alive-retries.keylog";
-    let (_, seen) = run_both_jobs(&[path, "--keylog", keylog]);
-    let got: Vec<(&str, &str)> = seen.iter().map(|s| (s.0.as_str(), s.1.as_str())).collect();
-    assert_eq!(
-        got,
-        [
-            ("GET", "not-cors"),
-            ("GET", "allowed"),
-            ("GET", "not-cors"),
-            ("PUT", "allowed")
-        ],
-        "{seen:?}"
-    );
+    lab_put_allowed(&[path, "--keylog", keylog]);
 }
