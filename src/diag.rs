@@ -58,7 +58,7 @@ warn_kinds! {
     HttpIncompleteHead = "http-incomplete-head": "The capture or connection ended inside a message head.",
     HttpParseError = "http-parse-error": "A message head that cannot be parsed; reading resumes at the next one.",
     HttpResponseLost = "http-response-lost": "A capture gap lost the response to a request.",
-    HttpRetried = "http-retried": "A request sent again on a new connection after its reused keep-alive connection ended before any answer; the first attempt is folded into the retry.",
+    HttpRetried = "http-retried": "A request sent again after its connection or HTTP/2 stream ended before any answer (a stale keep-alive connection, a 408 on one, a refused stream); the first attempt is folded into the retry.",
     HttpResponseWithoutRequest = "http-response-without-request": "A response whose request the capture does not hold.",
     HttpTruncatedBody = "http-truncated-body": "The capture or connection ended inside a message body.",
     HttpUpgrade = "http-upgrade": "A connection switched protocols (101 or CONNECT); what follows is not read as HTTP/1.x.",

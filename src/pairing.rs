@@ -412,11 +412,12 @@ impl Pairer {
     }
 
     /// Folds the attempt the exchange at `slot` sent again, if it is a retry: Chromium and
-    /// Firefox send a request (a preflight too) again on a new connection when a reused
-    /// keep-alive connection ends before any answer to it (a stale connection the server
-    /// closed; Chromium's `HttpNetworkTransaction::ShouldResendRequest`, recorded in
-    /// `tests/data/field/chromium-stale-keep-alive-retries.pcapng`). The page saw only the
-    /// retry, so the attempt leaves without a record of its own.
+    /// Firefox send a request (a preflight too) again when a reused keep-alive connection
+    /// ends before any answer to it (a stale connection the server closed, or answered `408`),
+    /// or the server refused its HTTP/2 stream (Chromium's
+    /// `HttpNetworkTransaction::ShouldResendRequest`; recorded in `tests/data/field/chromium-*`
+    /// by `tools/retry_lab.py` and `tools/h2_retry_lab.py`). The page saw only the retry, so
+    /// the attempt leaves without a record of its own.
     fn fold_attempt(&mut self, slot: Slot) {
         let Some(r) = self.get(&slot) else {
             return;
@@ -436,7 +437,7 @@ impl Pairer {
         let x = &attempt.x;
         self.diag.warn(WarnKind::HttpRetried, || {
             format!(
-                "{}: {} {} sent again on a new connection after its keep-alive connection ended before any answer: the attempt is folded into the retry",
+                "{}: {} {} sent again after its connection or stream ended before any answer: the attempt is folded into the retry",
                 x.loc, x.request.method, x.request.url
             )
         });
@@ -944,8 +945,8 @@ fn is_resendable(x: &Exchange) -> bool {
 
 /// Whether `r` is the browser's retry of `attempt`: `attempt`'s reused connection ended
 /// before any answer, or the server refused its HTTP/2 stream (`Evidence::closed_unanswered`),
-/// and `r` is the same request (method, URL, `Origin`, and a preflight's announced method and headers),
-/// sent at most [`FOLLOWS_AT_ONCE`] after that end (a browser resends at once).
+/// and `r` is the same request (method, URL, `Origin`, a preflight's announced method and
+/// headers), sent at most [`FOLLOWS_AT_ONCE`] after that end (a browser resends at once).
 fn is_retry_of(attempt: &Exchange, r: &Exchange) -> bool {
     let Some(closed) = attempt.evidence.closed_unanswered.filter(|c| c.reused) else {
         return false;
