@@ -230,8 +230,7 @@ impl Heads {
                 emit(ctx, old);
             }
         }
-        self.first_stream.get_or_insert(stream);
-        self.streams.insert(
+        self.insert(
             stream,
             Box::new(Stream {
                 ex,
