@@ -1425,3 +1425,33 @@ fn a_stale_keep_alive_retry_over_tls_is_one_request() {
     let keylog = "tests/data/field/chromium-tls-stale-keep-alive-retries.keylog";
     lab_put_allowed(&[path, "--keylog", keylog]);
 }
+
+/// Chromium 148 recorded by `tools/revalidate_lab.py`: a preflighted `GET` answered `200` with
+/// `Access-Control-Allow-Origin`, `ETag` and `max-age=0`, fetched again with `cache:
+/// 'no-cache'`: the browser's cache revalidated it (`If-None-Match`) and the server answered
+/// `304` without any CORS header. The page read `200` both times. The `304` was checked as the
+/// response: `blocked/MissingAllowOriginHeader`. Fetch hands the stored response updated with
+/// the `304` to the CORS check (`httpcache::HttpCacheHints::revalidated`): allowed, saying so.
+#[test]
+fn a_304_to_the_caches_revalidation_is_checked_as_the_stored_response() {
+    let path = "tests/data/field/chromium-304-revalidation-without-acao.pcapng";
+    let (_, seen) = run_both_jobs(&[path]);
+    let got: Vec<(&str, &str)> = seen.iter().map(|s| (s.0.as_str(), s.1.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            ("GET", "not-cors"),
+            ("GET", "allowed"),
+            ("GET", "not-cors"),
+            ("GET", "allowed")
+        ],
+        "{seen:?}"
+    );
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let revalidated = recs
+        .iter()
+        .find(|r| r.status == Some(304))
+        .expect("the 304");
+    let note = revalidated.note.as_deref().unwrap_or_default();
+    assert!(note.contains("revalidation"), "{note}");
+}

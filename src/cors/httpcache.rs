@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::model::{Flow, Micros, Response};
+use crate::model::{Exchange, Flow, Headers, Micros, Response};
 
 /// URLs remembered over all resolvers: the oldest is forgotten first, which can only leave a
 /// request's absence read as the browser's decision where the cache might have answered it.
@@ -39,6 +39,10 @@ struct Stored {
     /// differently: its `Access-Control-Allow-Origin` is not `*` and its `Vary` does not list
     /// `Origin`, so the cache hands it to a request from any origin.
     for_origin: Option<Box<[u8]>>,
+    /// Its header list, where it has a validator (`ETag`, `Last-Modified`): a `304` to the
+    /// browser's revalidation updates these, and the CORS check reads the result
+    /// ([`HttpCacheHints::revalidated`]).
+    headers: Option<Box<Headers>>,
 }
 
 /// Per (client, URL): until when a stored response may answer a request without the network.
@@ -67,12 +71,19 @@ impl HttpCacheHints {
             if !hop.sent || x.request.method != "GET" {
                 continue;
             }
-            let Some(lifetime) = lifetime(resp, x.time) else {
+            // Kept while fresh, or, stale at once (`no-cache`, `max-age=0`), for a
+            // revalidation to update.
+            let lifetime = lifetime(resp, x.time);
+            // Only a CORS request's (with `Origin`): what a later CORS revalidation merges.
+            let cors = x.request.headers.contains("origin");
+            let headers = (cors && revalidatable(resp)).then(|| Box::new(resp.headers.clone()));
+            if lifetime.is_none() && headers.is_none() {
                 continue;
-            };
+            }
             let stored = Stored {
-                until: x.time.saturating_add(lifetime),
+                until: x.time.saturating_add(lifetime.unwrap_or(0)),
                 for_origin: answered_origin(resp).map(Box::from),
+                headers,
             };
             match self.stored.get_mut(&UrlOf(&flow.client, &x.request.url)) {
                 Some(t) => *t = stored,
@@ -113,6 +124,51 @@ impl HttpCacheHints {
         (allowed != origin).then_some(allowed)
     }
 
+    /// The header list the CORS check reads for `x`, where `x` is the browser's revalidation
+    /// of a stored response (a `GET` with `If-None-Match` or `If-Modified-Since` answered
+    /// `304`, its preflight, if any, not announcing them: validators a page sets itself make
+    /// the fetch bypass the cache, Fetch's HTTP-network-or-cache fetch): the stored response's
+    /// headers updated with the `304`'s (RFC 9111 §4.3.4; Fetch hands the updated stored
+    /// response to the CORS check). `Some(None)`: a revalidation whose stored response is not
+    /// in the input; `None`: not a revalidation.
+    pub(crate) fn revalidated(
+        &self,
+        client: &str,
+        x: &Exchange,
+        preflight: Option<&Exchange>,
+    ) -> Option<Option<Headers>> {
+        let resp = x.response.as_ref().filter(|r| r.status == 304)?;
+        let req = &x.request;
+        if req.method != "GET" || !VALIDATORS.iter().any(|v| req.headers.contains(v)) {
+            return None;
+        }
+        let announced = preflight
+            .and_then(|p| {
+                p.request
+                    .headers
+                    .get_value("access-control-request-headers")
+            })
+            .is_some_and(|acrh| VALIDATORS.iter().any(|v| list_has(&acrh, v)));
+        if announced {
+            return None;
+        }
+        let stored = self.stored.get(&UrlOf(client, &req.url));
+        let Some(stored) = stored.and_then(|s| s.headers.as_deref()) else {
+            return Some(None);
+        };
+        let mut merged = stored.clone();
+        merged.retain(|name, _| {
+            !resp
+                .headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(name))
+        });
+        for (n, v) in resp.headers.iter() {
+            merged.push(n, v);
+        }
+        Some(Some(merged))
+    }
+
     fn fresh(&self, client: &str, url: &str, at: Micros) -> Option<&Stored> {
         if self.stored.is_empty() {
             return None;
@@ -135,6 +191,20 @@ fn answered_origin(resp: &Response) -> Option<&[u8]> {
         Some(v) => Some(crate::model::trim_http_ws(v)).filter(|v| *v != b"*"),
         None => Some(b""),
     }
+}
+
+/// The request headers of a revalidation (a conditional `GET`).
+const VALIDATORS: [&str; 2] = ["if-none-match", "if-modified-since"];
+
+/// Whether the browser keeps `resp` to revalidate: a status it stores, a validator, and no
+/// `no-store`.
+fn revalidatable(resp: &Response) -> bool {
+    let h = &resp.headers;
+    HEURISTIC.contains(&resp.status)
+        && (h.contains("etag") || h.contains("last-modified"))
+        && !h
+            .get_value("cache-control")
+            .is_some_and(|cc| list_has(&cc, "no-store"))
 }
 
 /// How long `resp` (received at `at`) stays fresh, in microseconds; `None` where the browser
@@ -408,5 +478,149 @@ mod tests {
         hints.record(&flow("e", "GET", "max-age=60"));
         assert!(!hints.may_answer("a", url, 20 * S));
         assert!(hints.may_answer("e", url, 20 * S));
+    }
+
+    /// A `304` to the browser's revalidation reads as the stored response updated with it
+    /// (only a CORS request's response with a validator is kept for that); validators a page
+    /// set itself (announced by its preflight) bypass the cache.
+    #[test]
+    fn a_304_to_a_revalidation_reads_as_the_stored_response_updated() {
+        use crate::model::{test_exchange, Flavour, FlowHop};
+        let url = "http://api.test/c";
+        let acao = ("Access-Control-Allow-Origin", "http://app.test");
+        let stored_with = |headers: &[(&str, &str)], origin: bool| {
+            let req: &[(&str, &str)] = if origin {
+                &[("Origin", "http://app.test")]
+            } else {
+                &[]
+            };
+            let x = test_exchange(
+                Flavour::Capture,
+                "GET",
+                url,
+                req,
+                Some((200, headers)),
+                None,
+            );
+            let flow = Flow {
+                client: Arc::from("c"),
+                flavour: Flavour::Capture,
+                hops: vec![FlowHop {
+                    exchange: x,
+                    sent: true,
+                    preflight: None,
+                }],
+            };
+            let mut hints = HttpCacheHints::new(4);
+            hints.record(&flow);
+            hints
+        };
+        let validated = [acao, ("ETag", "\"v1\""), ("Cache-Control", "max-age=0")];
+        let conditional = [("Origin", "http://app.test"), ("If-None-Match", "\"v1\"")];
+        let revalidation = |resp: &[(&str, &str)]| {
+            test_exchange(
+                Flavour::Capture,
+                "GET",
+                url,
+                &conditional,
+                Some((304, resp)),
+                None,
+            )
+        };
+        let pf = |acrh: &str| {
+            let req = [
+                ("Access-Control-Request-Method", "GET"),
+                ("Access-Control-Request-Headers", acrh),
+            ];
+            test_exchange(
+                Flavour::Capture,
+                "OPTIONS",
+                url,
+                &req,
+                Some((204, &[])),
+                None,
+            )
+        };
+        let acao_of = |r: Option<Option<Headers>>| {
+            r.map(|h| h.and_then(|h| h.get_str("access-control-allow-origin")))
+        };
+        let app = Some(Some("http://app.test".to_owned()));
+        // (what, stored, 304 headers, preflight, the Access-Control-Allow-Origin read)
+        type Case<'a> = (
+            &'a str,
+            HttpCacheHints,
+            Vec<(&'a str, &'a str)>,
+            Option<Exchange>,
+            Option<Option<String>>,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "304 without ACAO keeps the stored one",
+                stored_with(&validated, true),
+                vec![],
+                None,
+                app.clone(),
+            ),
+            (
+                "304's ACAO replaces it",
+                stored_with(&validated, true),
+                vec![("Access-Control-Allow-Origin", "*")],
+                None,
+                Some(Some("*".into())),
+            ),
+            (
+                "no stored response",
+                HttpCacheHints::new(4),
+                vec![],
+                None,
+                Some(None),
+            ),
+            (
+                "stored without a validator",
+                stored_with(&[acao], true),
+                vec![],
+                None,
+                Some(None),
+            ),
+            (
+                "stored from a request without Origin",
+                stored_with(&validated, false),
+                vec![],
+                None,
+                Some(None),
+            ),
+            (
+                "validator announced by the page's preflight",
+                stored_with(&validated, true),
+                vec![],
+                Some(pf("if-none-match")),
+                None,
+            ),
+            (
+                "other headers announced",
+                stored_with(&validated, true),
+                vec![],
+                Some(pf("x-a")),
+                app.clone(),
+            ),
+        ];
+        for (what, hints, resp, preflight, want) in cases {
+            let x = revalidation(&resp);
+            let got = acao_of(hints.revalidated("c", &x, preflight.as_ref()));
+            assert_eq!(got, want, "{what}");
+        }
+        // A 200, or a request without a validator, is no revalidation.
+        let hints = stored_with(&validated, true);
+        let plain = test_exchange(
+            Flavour::Capture,
+            "GET",
+            url,
+            &conditional,
+            Some((200, &[])),
+            None,
+        );
+        assert!(hints.revalidated("c", &plain, None).is_none());
+        let bare = test_exchange(Flavour::Capture, "GET", url, &[], Some((304, &[])), None);
+        assert!(hints.revalidated("c", &bare, None).is_none());
     }
 }

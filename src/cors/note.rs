@@ -49,6 +49,11 @@ pub enum Note {
     PassedButNeverFollowed,
     /// The request never followed a preflight not every reading passes (its answer missing).
     NotFollowed,
+    /// A `304` answered the browser's revalidation of a stored response: the check read the
+    /// stored response's headers updated with the `304`'s.
+    Revalidated,
+    /// The same, the stored response not in the input.
+    RevalidatedStoredNotInInput,
     /// The connection or HTTP/2 stream ended before any answer to the preflight (`preflight`)
     /// or the request (`Evidence::closed_unanswered`).
     ClosedUnanswered {
@@ -224,6 +229,8 @@ impl fmt::Display for Note {
             Note::MissingRequestMayBeCached => f.write_str("the request does not follow its preflight, but an earlier response to its URL may still have been fresh in the browser's HTTP cache, which answers the request without the network (browsers send the preflight and then take the cached response); whether the cache answered it is not in the input"),
             Note::PassedButNeverFollowed => f.write_str("the preflight passed under every reading, but the request never followed (page closed, request aborted, or the capture ended)"),
             Note::NotFollowed => f.write_str("the request never followed its preflight"),
+            Note::Revalidated => f.write_str("the 304 answered the browser's revalidation of the response its HTTP cache stored: the CORS check read the stored response's headers updated with the 304's (a 304 without Access-Control-Allow-Origin keeps the stored one's)"),
+            Note::RevalidatedStoredNotInInput => f.write_str("the 304 answered the browser's revalidation of the response its HTTP cache stored: the CORS check reads the stored response's headers updated with the 304's, and the stored response is not in the input (recorded before it began); that response, or Access-Control-Allow-Origin on the 304, would decide it"),
             Note::ClosedUnanswered { preflight, timed_out: true, .. } => {
                 let what = if *preflight { "the preflight" } else { "the request" };
                 write!(f, "the server answered {what} only with a 408 on a connection that had carried an earlier request: an idle keep-alive connection's timeout notice, which Chromium takes for the connection's end and sends the request again on a new one; no such retry is in the input")

@@ -274,6 +274,30 @@ impl Resolver {
             .map(crate::model::escape_bytes)
     }
 
+    /// Whether a hop of `flow` is the browser's revalidation of a response its HTTP cache
+    /// stored (`httpcache::HttpCacheHints::revalidated`), and the flow as the CORS check reads
+    /// it then: each such hop's `304` with the stored response's headers updated by its own.
+    fn revalidation(&self, flow: &Flow) -> Revalidation {
+        let mut merged: Option<Flow> = None;
+        for (i, hop) in flow.hops.iter().enumerate() {
+            let x = &hop.exchange;
+            match self
+                .http_cache
+                .revalidated(&flow.client, x, hop.preflight.as_ref())
+            {
+                None => {}
+                Some(None) => return Revalidation::StoredNotInInput,
+                Some(Some(headers)) => {
+                    let f = merged.get_or_insert_with(|| flow.clone());
+                    if let Some(r) = f.hops.get_mut(i).and_then(|h| h.exchange.response.as_mut()) {
+                        r.headers = headers;
+                    }
+                }
+            }
+        }
+        merged.map_or(Revalidation::None, Revalidation::Merged)
+    }
+
     /// [`Resolver::resolve`], given `fingerprint::identify` of the flow's client headers
     /// ([`client_headers`]) where the caller already asked it (`None`: asked here, if needed).
     pub(crate) fn resolve_identified(
@@ -288,6 +312,7 @@ impl Resolver {
         self.learn_cookies(flow);
         // Read before this flow's own responses are kept (no-cors ones too: a cached opaque
         // response can answer a later CORS request).
+        let revalidation = self.revalidation(flow);
         let absence = Absence::of(flow, &self.http_cache);
         let cached_elsewhere = self.cached_for_another_origin(flow, &first);
         self.http_cache.record(flow);
@@ -332,6 +357,18 @@ impl Resolver {
         if order_unknown(flow) {
             return uniform_resolution(recorder, facts, Verdict::Unknown, Note::OrderUnknown);
         }
+        // A `304` to the browser's revalidation: the check reads the stored response updated
+        // with it. Without the stored response, only a recorded outcome decides.
+        let revalidated = match revalidation {
+            Revalidation::None => None,
+            Revalidation::Merged(f) => Some(f),
+            Revalidation::StoredNotInInput if facts.observed != Observed::Succeeded => {
+                let why = Note::RevalidatedStoredNotInInput;
+                return uniform_resolution(recorder, facts, Verdict::Unknown, why);
+            }
+            Revalidation::StoredNotInInput => None,
+        };
+        let flow = revalidated.as_ref().unwrap_or(flow);
         let mut judge = Judge {
             flow,
             recorder,
@@ -382,6 +419,11 @@ impl Resolver {
         unknown_if_not_a_browser(client, headers, &mut browsers);
         explain_undecided(&mut browsers);
         note_credentials_evidence(&facts, recorder, &mut browsers);
+        if revalidated.is_some() {
+            for v in browsers.values_mut() {
+                v.notes.push(Note::Revalidated);
+            }
+        }
         self.evidence.record_read(flow, first.str(Read::Origin));
         Resolution {
             facts,
@@ -1139,6 +1181,16 @@ fn same_hidden_answer(
     }) && evals
         .iter()
         .any(|(_, e)| matches!(e.decision, Decision::Undecidable(_)))
+}
+
+/// Whether a flow's `304` answered the browser's revalidation of a stored response
+/// ([`Resolver::revalidation`]).
+enum Revalidation {
+    None,
+    /// The flow with each revalidated hop's stored headers updated by its `304`'s.
+    Merged(Flow),
+    /// A revalidation whose stored response is not in the input: its headers decide.
+    StoredNotInInput,
 }
 
 /// What a request missing after its preflight shows, as the input's evidence says.
