@@ -288,6 +288,24 @@ mod tests {
         }
     }
 
+    /// The hints after a `GET` of `url` with `req` headers, answered `200` with `resp` headers.
+    fn stored(url: &str, req: &[(&str, &str)], resp: &[(&str, &str)]) -> HttpCacheHints {
+        use crate::model::{test_exchange, Flavour, FlowHop};
+        let x = test_exchange(Flavour::Capture, "GET", url, req, Some((200, resp)), None);
+        let flow = Flow {
+            client: Arc::from("c"),
+            flavour: Flavour::Capture,
+            hops: vec![FlowHop {
+                exchange: x,
+                sent: true,
+                preflight: None,
+            }],
+        };
+        let mut hints = HttpCacheHints::new(4);
+        hints.record(&flow);
+        hints
+    }
+
     const DATE: &str = "Tue, 01 Dec 2026 10:00:00 GMT";
     const S: Micros = 1_000_000;
 
@@ -376,7 +394,6 @@ mod tests {
     /// A fresh answer stored without `Vary: Origin` is handed to every origin: what it allows.
     #[test]
     fn answers_kept_for_another_origin() {
-        use crate::model::{test_exchange, Flavour, FlowHop};
         let url = "http://api.test/r";
         let page = b"http://app.test".as_slice();
         let (other, none) = (Some(b"http://other.test".as_slice()), Some(b"".as_slice()));
@@ -408,25 +425,7 @@ mod tests {
         for (cors, want) in cases {
             let mut headers = vec![("Cache-Control", "max-age=60")];
             headers.extend_from_slice(cors);
-            let x = test_exchange(
-                Flavour::Capture,
-                "GET",
-                url,
-                &[],
-                Some((200, &headers)),
-                None,
-            );
-            let flow = Flow {
-                client: Arc::from("c"),
-                flavour: Flavour::Capture,
-                hops: vec![FlowHop {
-                    exchange: x,
-                    sent: true,
-                    preflight: None,
-                }],
-            };
-            let mut hints = HttpCacheHints::new(4);
-            hints.record(&flow);
+            let hints = stored(url, &[], &headers);
             assert_eq!(
                 hints.answer_for_another_origin("c", url, S, page),
                 want,
@@ -485,7 +484,7 @@ mod tests {
     /// set itself (announced by its preflight) bypass the cache.
     #[test]
     fn a_304_to_a_revalidation_reads_as_the_stored_response_updated() {
-        use crate::model::{test_exchange, Flavour, FlowHop};
+        use crate::model::{test_exchange, Flavour};
         let url = "http://api.test/c";
         let acao = ("Access-Control-Allow-Origin", "http://app.test");
         let stored_with = |headers: &[(&str, &str)], origin: bool| {
@@ -494,26 +493,7 @@ mod tests {
             } else {
                 &[]
             };
-            let x = test_exchange(
-                Flavour::Capture,
-                "GET",
-                url,
-                req,
-                Some((200, headers)),
-                None,
-            );
-            let flow = Flow {
-                client: Arc::from("c"),
-                flavour: Flavour::Capture,
-                hops: vec![FlowHop {
-                    exchange: x,
-                    sent: true,
-                    preflight: None,
-                }],
-            };
-            let mut hints = HttpCacheHints::new(4);
-            hints.record(&flow);
-            hints
+            stored(url, req, headers)
         };
         let validated = [acao, ("ETag", "\"v1\""), ("Cache-Control", "max-age=0")];
         let conditional = [("Origin", "http://app.test"), ("If-None-Match", "\"v1\"")];
