@@ -1324,19 +1324,36 @@ fn a_preflight_arriving_after_the_ack_of_its_lost_request_is_not_read_as_never_f
     );
 }
 
-/// What the retry labs' page did (`tools/retry_lab.py`, `tools/h2_retry_lab.py`), read from
-/// the binary at `--jobs 1` and `2` with `args`: its document and icon `not-cors`, the warm-up
-/// `GET` and the one `PUT` (its retries folded) allowed.
-fn lab_put_allowed(args: &[&str]) {
+/// What the retry labs' page did in Chromium (`tools/retry_lab.py`, `tools/h2_retry_lab.py`):
+/// its document and icon `not-cors`, the warm-up `GET` and the one `PUT` (its retries folded)
+/// allowed.
+const CHROMIUM_LAB: [(&str, &str); 4] = [
+    ("GET", "not-cors"),
+    ("GET", "allowed"),
+    ("GET", "not-cors"),
+    ("PUT", "allowed"),
+];
+
+/// The same in Firefox, whose page also loads the lab's `/hold` image (no icon), before the
+/// warm-up `GET`.
+const FIREFOX_LAB: [(&str, &str); 4] = [
+    ("GET", "not-cors"),
+    ("GET", "not-cors"),
+    ("GET", "allowed"),
+    ("PUT", "allowed"),
+];
+
+/// Checks each record's (method, verdict) against `want`, read from the binary at `--jobs 1`
+/// and `2` with `args`.
+fn lab_verdicts(args: &[&str], want: &[(&str, &str)]) {
     let (_, seen) = run_both_jobs(args);
     let got: Vec<(&str, &str)> = seen.iter().map(|s| (s.0.as_str(), s.1.as_str())).collect();
-    let want = [
-        ("GET", "not-cors"),
-        ("GET", "allowed"),
-        ("GET", "not-cors"),
-        ("PUT", "allowed"),
-    ];
     assert_eq!(got, want, "{args:?}: {seen:?}");
+}
+
+/// [`lab_verdicts`] for the Chromium labs' page.
+fn lab_put_allowed(args: &[&str]) {
+    lab_verdicts(args, &CHROMIUM_LAB);
 }
 
 /// Chromium 148 recorded by `tools/retry_lab.py` (`MODE=second`): the server resets each
@@ -1454,4 +1471,42 @@ fn a_304_to_the_caches_revalidation_is_checked_as_the_stored_response() {
         .expect("the 304");
     let note = revalidated.note.as_deref().unwrap_or_default();
     assert!(note.contains("revalidation"), "{note}");
+}
+
+/// Firefox ESR in the same labs (`tools/retry_lab.py`, `tools/revalidate_lab.py`; the page
+/// holds its load event with an image while the fetches run, and `firefox --screenshot` shows
+/// what it printed). `MODE=second`: Firefox resent the reset preflight and `PUT` on new
+/// connections as Chromium does, and the page saw `put 200`: one `PUT`, allowed. `MODE=408`:
+/// Firefox took the `408` for the preflight's answer and the fetch failed (`NetworkError`);
+/// Chromium resends instead, and one capture cannot show which browser's rule held, so the
+/// `PUT` is `unknown`, saying both. The revalidation: Firefox too read the `304` without CORS
+/// headers as the stored response (`c1 200 v1`): allowed.
+#[test]
+fn firefox_in_the_labs() {
+    lab_verdicts(
+        &["tests/data/field/firefox-stale-keep-alive-retries.pcapng"],
+        &FIREFOX_LAB,
+    );
+    let path = "tests/data/field/firefox-408-on-reused-connection.pcapng";
+    lab_verdicts(
+        &[path],
+        &[
+            ("GET", "not-cors"),
+            ("GET", "not-cors"),
+            ("GET", "allowed"),
+            ("PUT", "unknown"),
+        ],
+    );
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let note = record_of(&recs, "/r").note.as_deref().unwrap_or_default();
+    assert!(note.contains("Firefox for the answer"), "{note}");
+    lab_verdicts(
+        &["tests/data/field/firefox-304-revalidation-without-acao.pcapng"],
+        &[
+            ("GET", "not-cors"),
+            ("GET", "not-cors"),
+            ("GET", "allowed"),
+            ("GET", "allowed"),
+        ],
+    );
 }

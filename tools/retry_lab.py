@@ -33,6 +33,14 @@ prints what the page saw. The API server answers CORS-allowed, except:
   the same retries, over TLS (`tests/data/field/chromium-tls-stale-keep-alive-retries.pcapng`,
   `.keylog`).
 
+Firefox (ESR 153, `firefox-esr --headless --no-remote -profile $(mktemp -d) --screenshot
+shot.png --window-size=800,200 http://127.0.0.1:8480/`; the page's `/hold` image holds its
+load event two seconds while the fetches run, and the screenshot shows what the page printed):
+`MODE=second`, Firefox resent the reset preflight and `PUT` on new connections too, `put 200`
+(`tests/data/field/firefox-stale-keep-alive-retries.pcapng`); `MODE=408`, Firefox took the
+`408` for the preflight's answer and the fetch failed, `NetworkError`
+(`tests/data/field/firefox-408-on-reused-connection.pcapng`).
+
 The server logs each request (time, port, connection, request line) to `retry_lab.log`.
 """
 import os
@@ -49,7 +57,7 @@ PAGE = b"""<!doctype html><html><body><script>
  try { let r2 = await fetch(location.protocol+'//127.0.0.1:8481/r',{method:'PUT',credentials:'omit'}); await r2.text(); out.push('put '+r2.status);} catch(e){out.push('put err '+e);}
  document.body.innerHTML='<p id=done>'+out.join(' | ')+'</p>';
 })();
-</script></body></html>"""
+</script><img src="/hold"></body></html>"""
 
 MODE = os.environ.get("MODE", "second")
 LOG = open("retry_lab.log", "a")
@@ -96,6 +104,12 @@ def handle(conn, port):
             n += 1
             LOG.write(f"{time.time():.3f} {port} conn#{id(conn) % 10000} req{n}: {line}\n")
             LOG.flush()
+            if port == 8480 and line.startswith("GET /hold"):
+                # Holds the page's load event while its fetches run: `firefox --screenshot`
+                # waits for it, then shoots what the page printed.
+                time.sleep(2)
+                conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                continue
             if port == 8480:
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n"
                              % len(PAGE) + PAGE)

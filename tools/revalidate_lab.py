@@ -16,7 +16,10 @@ The API answers `200` with `Access-Control-Allow-Origin`, `ETag` and `max-age=0`
 revalidation (`If-None-Match`) `304` with no CORS header (`MODE=304noacao`, the default; any
 other mode puts `Access-Control-Allow-Origin` on it). Chromium 148: the page read `200 v1`
 both times: the check read the stored response updated with the `304`
-(`tests/data/field/chromium-304-revalidation-without-acao.pcapng`). The server logs each request
+(`tests/data/field/chromium-304-revalidation-without-acao.pcapng`). Firefox ESR 153 (run as
+`tools/retry_lab.py` says; the page's `/hold` image holds its load event) read `200 v1` both
+times too (`tests/data/field/firefox-304-revalidation-without-acao.pcapng`). The server logs
+each request
 line with its `Origin` and validators to `rv.log`.
 """
 import socket, threading, time, sys, os
@@ -25,7 +28,7 @@ PAGE = b"""<!doctype html><html><body><script>
  for (let i=0;i<2;i++) { try { let r = await fetch('http://127.0.0.1:8481/c',{credentials:'omit', cache: i? 'no-cache':'default', headers: {'X-A': '1'}}); let t=await r.text(); out.push('c'+i+' '+r.status+' '+t);} catch(e){out.push('c'+i+' err '+e);} await new Promise(r=>setTimeout(r,200)); }
  document.body.innerHTML='<p id=done>'+out.join(' | ')+'</p>';
 })();
-</script></body></html>"""
+</script><img src="/hold"></body></html>"""
 MODE=os.environ.get('MODE','304noacao')
 LOG=open('rv.log','a')
 def handle(conn, port):
@@ -39,6 +42,10 @@ def handle(conn, port):
             line=head.split(b"\r\n")[0].decode()
             hs=[l for l in head.split(b'\r\n') if l.lower().startswith((b'if-',b'origin'))]
             LOG.write(f"{time.time():.3f} {port} {line} | {hs}\n"); LOG.flush()
+            if port==8480 and line.startswith('GET /hold'):
+                # Holds the load event while the fetches run (`firefox --screenshot`).
+                time.sleep(2)
+                conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"); continue
             if port==8480:
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n"%len(PAGE)+PAGE); continue
             if line.startswith('OPTIONS'):
