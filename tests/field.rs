@@ -1477,9 +1477,9 @@ fn a_304_to_the_caches_revalidation_is_checked_as_the_stored_response() {
 /// holds its load event with an image while the fetches run, and `firefox --screenshot` shows
 /// what it printed). `MODE=second`: Firefox resent the reset preflight and `PUT` on new
 /// connections as Chromium does, and the page saw `put 200`: one `PUT`, allowed. `MODE=408`:
-/// Firefox took the `408` for the preflight's answer and the fetch failed (`NetworkError`);
-/// Chromium resends instead, and one capture cannot show which browser's rule held, so the
-/// `PUT` is `unknown`, saying both. The revalidation: Firefox too read the `304` without CORS
+/// Firefox took the `408` for the preflight's answer and the fetch failed (`NetworkError`):
+/// a Firefox request keeps it, so Firefox's verdict is `blocked`; Chromium resends instead
+/// and Safari's rule is not recorded, so theirs are `unknown`, saying both. The revalidation: Firefox too read the `304` without CORS
 /// headers as the stored response (`c1 200 v1`): allowed.
 #[test]
 fn firefox_in_the_labs() {
@@ -1498,7 +1498,9 @@ fn firefox_in_the_labs() {
         ],
     );
     let recs = records(path, std::fs::read(root().join(path)).unwrap());
-    let note = record_of(&recs, "/r").note.as_deref().unwrap_or_default();
+    let put = record_of(&recs, "/r");
+    assert_eq!(format!("{:?}", put.firefox_verdict), "Blocked");
+    let note = put.note.as_deref().unwrap_or_default();
     assert!(note.contains("Firefox for the answer"), "{note}");
     lab_verdicts(
         &["tests/data/field/firefox-304-revalidation-without-acao.pcapng"],

@@ -1687,13 +1687,25 @@ impl HttpConn {
                 None
             }
             // A 408 on a connection that carried a request before: the idle connection's
-            // timeout notice, not an answer (`model::Closed::timed_out`).
+            // timeout notice (`model::Closed::timed_out`). Chromium resends the request, so it
+            // is no answer; Firefox reads it as the answer (recorded: `tests/data/field/
+            // firefox-408-on-reused-connection.pcapng`), so a Firefox request keeps it.
             Some(mut p) if response.status == 408 && p.reused => {
+                let firefox = crate::fingerprint::with_user_agent(&p.ex.request.headers, |ua| {
+                    ua.and_then(crate::fingerprint::browser_of_user_agent)
+                        == Some(crate::browser::Browser::Firefox)
+                });
                 p.ex.evidence.closed_unanswered = Some(crate::model::Closed {
                     at: first_byte.ts,
-                    reused: true,
+                    // Firefox does not send it again.
+                    reused: !firefox,
                     timed_out: true,
                 });
+                if firefox {
+                    let wait = first_byte.ts.saturating_sub(p.last_ts).max(0) as f64 / 1000.0;
+                    p.ex.timings.wait_ms = Some(wait);
+                    p.ex.response = Some(response);
+                }
                 let flags = (p.head, p.connect);
                 ctx.emit(p);
                 Some(flags)

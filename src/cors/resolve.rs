@@ -411,6 +411,7 @@ impl Resolver {
             unknown_if_cached_answer(recorder, allowed, &mut browsers);
         }
         doubt_font_loads(flow, &facts, recorder, &mut browsers);
+        unknown_where_a_408_is_resent(flow, &mut browsers);
         let before = cached_in(caches);
         commit_caches(caches, flow, page_origin, &chosen);
         // `before` is part of `cached`; saturating all the same, as a count must never panic.
@@ -919,6 +920,33 @@ fn unknown_if_cached_answer(
                 allowed: allowed.clone(),
             }];
         }
+    }
+}
+
+/// A `408` kept as an answer on a reused connection (`model::Closed::timed_out`, a Firefox
+/// request: Firefox reads it as the answer) is none for the browsers that resend the request
+/// (Chromium) or whose rule is not recorded (Safari): their verdict is the retry's, which the
+/// input does not hold.
+fn unknown_where_a_408_is_resent(flow: &Flow, browsers: &mut PerBrowser<BrowserVerdict>) {
+    let timed_out = |x: &crate::model::Exchange| {
+        x.response.is_some() && x.evidence.closed_unanswered.is_some_and(|c| c.timed_out)
+    };
+    let Some(preflight) = flow.hops.iter().find_map(|h| {
+        if h.preflight.as_ref().is_some_and(timed_out) {
+            Some(true)
+        } else {
+            (h.sent && timed_out(&h.exchange)).then_some(false)
+        }
+    }) else {
+        return;
+    };
+    for b in ALL_BROWSERS.into_iter().filter(|b| *b != Browser::Firefox) {
+        let note = Note::ClosedUnanswered {
+            preflight,
+            reused: true,
+            timed_out: true,
+        };
+        browsers[b] = plain(b, Verdict::Unknown, vec![note]);
     }
 }
 
