@@ -1686,35 +1686,16 @@ impl HttpConn {
                 ctx.emit(p);
                 None
             }
-            // A 408 on a connection that carried a request before: the idle connection's
-            // timeout notice (`model::Closed::timed_out`). Chromium resends the request, so it
-            // is no answer; Firefox reads it as the answer (recorded: `tests/data/field/
-            // firefox-408-on-reused-connection.pcapng`), so a Firefox request keeps it.
-            Some(mut p) if response.status == 408 && p.reused => {
-                let firefox = crate::fingerprint::with_user_agent(&p.ex.request.headers, |ua| {
-                    ua.and_then(crate::fingerprint::browser_of_user_agent)
-                        == Some(crate::browser::Browser::Firefox)
-                });
-                p.ex.evidence.closed_unanswered = Some(crate::model::Closed {
-                    at: first_byte.ts,
-                    // Firefox does not send it again.
-                    reused: !firefox,
-                    timed_out: true,
-                });
-                if firefox {
+            Some(mut p) => {
+                // A 408 on a connection that carried a request before: the idle connection's
+                // timeout notice, kept as the answer only where the browser reads it so.
+                let timeout = response.status == 408 && p.reused;
+                if !timeout || timeout_is_the_answer(&mut p.ex, first_byte.ts) {
                     let wait = first_byte.ts.saturating_sub(p.last_ts).max(0) as f64 / 1000.0;
                     p.ex.timings.wait_ms = Some(wait);
                     p.ex.response = Some(response);
+                    p.ex.evidence.head = syntax.map(Box::new);
                 }
-                let flags = (p.head, p.connect);
-                ctx.emit(p);
-                Some(flags)
-            }
-            Some(mut p) => {
-                let wait = first_byte.ts.saturating_sub(p.last_ts).max(0) as f64 / 1000.0;
-                p.ex.timings.wait_ms = Some(wait);
-                p.ex.response = Some(response);
-                p.ex.evidence.head = syntax.map(Box::new);
                 let flags = (p.head, p.connect);
                 ctx.emit(p);
                 Some(flags)
@@ -2092,6 +2073,24 @@ pub mod fuzzing {
     pub fn chunk_size(line: &[u8]) -> Option<u64> {
         super::chunk_size(line)
     }
+}
+
+/// A `408` on a connection that carried a request before `x` (`model::Closed::timed_out`):
+/// the idle connection's timeout notice. Chromium resends the request, so it is no answer;
+/// Firefox reads it as the answer and does not (recorded: `tests/data/field/
+/// firefox-408-on-reused-connection.pcapng`). Marks `x` (ended at `at`) and returns whether
+/// it keeps the `408` as its answer: a Firefox request's.
+fn timeout_is_the_answer(x: &mut Exchange, at: Micros) -> bool {
+    let firefox = crate::fingerprint::with_user_agent(&x.request.headers, |ua| {
+        ua.and_then(crate::fingerprint::browser_of_user_agent)
+            == Some(crate::browser::Browser::Firefox)
+    });
+    x.evidence.closed_unanswered = Some(crate::model::Closed {
+        at,
+        reused: !firefox,
+        timed_out: true,
+    });
+    firefox
 }
 
 #[cfg(test)]
