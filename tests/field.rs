@@ -1473,9 +1473,10 @@ fn a_304_to_the_caches_revalidation_is_checked_as_the_stored_response() {
 /// what it printed). `MODE=second`: Firefox resent the reset preflight and `PUT` on new
 /// connections as Chromium does, and the page saw `put 200`: one `PUT`, allowed. `MODE=408`:
 /// Firefox took the `408` for the preflight's answer and the fetch failed (`NetworkError`):
-/// a Firefox request keeps it, so Firefox's verdict is `blocked`; Chromium resends instead
-/// and Safari's rule is not recorded, so theirs are `unknown`, saying both. The revalidation: Firefox too read the `304` without CORS
-/// headers as the stored response (`c1 200 v1`): allowed.
+/// a Firefox request keeps it, so Firefox's verdict is `blocked` (and Safari's, which reads it
+/// so too: [`webkit_in_the_labs`]); Chromium resends instead, so its verdict is `unknown`,
+/// saying so. The revalidation: Firefox too read the `304` without CORS headers as the stored
+/// response (`c1 200 v1`): allowed.
 #[test]
 fn firefox_in_the_labs() {
     lab_verdicts(
@@ -1495,14 +1496,81 @@ fn firefox_in_the_labs() {
     let recs = records(path, std::fs::read(root().join(path)).unwrap());
     let put = record_of(&recs, "/r");
     assert_eq!(format!("{:?}", put.firefox_verdict), "Blocked");
+    assert_eq!(format!("{:?}", put.safari_verdict), "Blocked");
     let note = put.note.as_deref().unwrap_or_default();
-    assert!(note.contains("Firefox for the answer"), "{note}");
+    assert!(note.contains("Firefox and Safari for the answer"), "{note}");
     lab_verdicts(
         &["tests/data/field/firefox-304-revalidation-without-acao.pcapng"],
         &[
             ("GET", "not-cors"),
             ("GET", "not-cors"),
             ("GET", "allowed"),
+            ("GET", "allowed"),
+        ],
+    );
+}
+
+/// WebKitGTK 2.50 (Safari's engine) in the same labs, opened in a `WebKitWebView` under Xvfb (as
+/// the corpus recorded it) with the page's text read after 5 s. Its requests carry no
+/// `Sec-Fetch-Mode`, so the credentials mode of the warm-up `GET` is not visible (`unknown`).
+/// - Stale keep-alive connection (`MODE=second`, clear and over TLS + HTTP/1.1): WebKit resent
+///   the reset preflight on a new connection, then the `PUT` on another: `put 200`; one `PUT`,
+///   allowed.
+/// - A connection's first request reset (`MODE=fresh`): not resent, `Load failed`: unknown.
+/// - HTTP/2 `REFUSED_STREAM` and `GOAWAY` (`tools/h2_retry_lab.py`): resent, `put 200`.
+/// - `408` on a reused connection: WebKit logged "Preflight response is not successful. Status
+///   code: 408" and the fetch failed, as in Firefox: a WebKit request keeps the `408` as its
+///   answer (`Profile::reads_408_on_reused_connection_as_answer`), so Safari's verdict is
+///   `blocked/PreflightNotSuccessful` with that message, Firefox's `blocked`, Chromium's
+///   `unknown` (it resends).
+/// - The revalidation `304` without CORS headers: `c1 200 v1`, allowed.
+#[test]
+fn webkit_in_the_labs() {
+    const WEBKIT_LAB: [(&str, &str); 4] = [
+        ("GET", "not-cors"),
+        ("GET", "not-cors"),
+        ("GET", "unknown"),
+        ("PUT", "allowed"),
+    ];
+    lab_verdicts(
+        &["tests/data/field/webkit-stale-keep-alive-retries.pcapng"],
+        &WEBKIT_LAB,
+    );
+    lab_verdicts(
+        &[
+            "tests/data/field/webkit-tls-stale-keep-alive-retries.pcapng",
+            "--keylog",
+            "tests/data/field/webkit-tls-stale-keep-alive-retries.keylog",
+        ],
+        &WEBKIT_LAB,
+    );
+    lab_verdicts(
+        &["tests/data/field/webkit-reset-preflight-first-on-connection.pcapng"],
+        &[("GET", "not-cors"), ("GET", "not-cors"), ("PUT", "unknown")],
+    );
+    for mode in ["refuse", "goaway"] {
+        let path = format!("tests/data/field/webkit-h2-{mode}-retry.pcapng");
+        let keylog = format!("tests/data/field/webkit-h2-{mode}-retry.keylog");
+        let want = [("GET", "not-cors"), ("GET", "unknown"), ("PUT", "allowed")];
+        lab_verdicts(&[&path, "--keylog", &keylog], &want);
+    }
+    let path = "tests/data/field/webkit-408-on-reused-connection.pcapng";
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let put = record_of(&recs, "/r");
+    assert_eq!(format!("{:?}", put.verdict), "Unknown");
+    assert_eq!(format!("{:?}", put.firefox_verdict), "Blocked");
+    assert_eq!(format!("{:?}", put.safari_verdict), "Blocked");
+    assert_eq!(put.safari_reason, Some("PreflightNotSuccessful"));
+    assert_eq!(
+        put.safari_message.as_deref(),
+        Some("Preflight response is not successful. Status code: 408")
+    );
+    lab_verdicts(
+        &["tests/data/field/webkit-304-revalidation-without-acao.pcapng"],
+        &[
+            ("GET", "not-cors"),
+            ("GET", "allowed"),
+            ("GET", "not-cors"),
             ("GET", "allowed"),
         ],
     );

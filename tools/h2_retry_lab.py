@@ -20,6 +20,10 @@ answers CORS-allowed, except the first preflight:
   Chromium sent the preflight again on a new connection, then the `PUT`: `put 200`
   (`tests/data/field/chromium-h2-goaway-retry.pcapng`, `.keylog`).
 
+WebKitGTK 2.50 (`LAB_TLS=1 SSLKEYLOGFILE=KEYLOG xvfb-run -a /usr/bin/python3
+tools/webkit_open.py https://127.0.0.1:8490/ 5`) resent the same way in both modes, `put 200`
+(`tests/data/field/webkit-h2-{refuse,goaway}-retry.pcapng`, `.keylog`).
+
 A self-signed certificate for 127.0.0.1 is made with openssl in a temporary folder. The server
 logs each stream (time, port, stream, method, path) to `h2lab.log`.
 """

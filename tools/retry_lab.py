@@ -41,6 +41,13 @@ load event two seconds while the fetches run, and the screenshot shows what the 
 `408` for the preflight's answer and the fetch failed, `NetworkError`
 (`tests/data/field/firefox-408-on-reused-connection.pcapng`).
 
+WebKitGTK 2.50 (`xvfb-run -a /usr/bin/python3 tools/webkit_open.py http://127.0.0.1:8480/ 5`;
+`LAB_TLS=1` for `TLS=1`): `MODE=second` resent as Chromium does, `put 200`, in clear and over
+TLS (`tests/data/field/webkit-stale-keep-alive-retries.pcapng`, `webkit-tls-*`); `MODE=fresh`
+not resent, `Load failed` (`webkit-reset-preflight-first-on-connection.pcapng`); `MODE=408`
+read as the preflight's answer, as Firefox does: "Preflight response is not successful. Status
+code: 408" (`webkit-408-on-reused-connection.pcapng`).
+
 The server logs each request (time, port, connection, request line) to `retry_lab.log`.
 """
 import os

@@ -18,7 +18,8 @@ other mode puts `Access-Control-Allow-Origin` on it). Chromium 148: the page rea
 both times: the check read the stored response updated with the `304`
 (`tests/data/field/chromium-304-revalidation-without-acao.pcapng`). Firefox ESR 153 (run as
 `tools/retry_lab.py` says; the page's `/hold` image holds its load event) read `200 v1` both
-times too (`tests/data/field/firefox-304-revalidation-without-acao.pcapng`). The server logs
+times too (`tests/data/field/firefox-304-revalidation-without-acao.pcapng`), and so did
+WebKitGTK 2.50 (`tools/webkit_open.py`; `webkit-304-revalidation-without-acao.pcapng`). The server logs
 each request
 line with its `Origin` and validators to `rv.log`.
 """

@@ -2076,21 +2076,22 @@ pub mod fuzzing {
 }
 
 /// A `408` on a connection that carried a request before `x` (`model::Closed::timed_out`):
-/// the idle connection's timeout notice. Chromium resends the request, so it is no answer;
-/// Firefox reads it as the answer and does not (recorded: `tests/data/field/
-/// firefox-408-on-reused-connection.pcapng`). Marks `x` (ended at `at`) and returns whether
-/// it keeps the `408` as its answer: a Firefox request's.
+/// the idle connection's timeout notice. Whether it is the answer is the sending browser's
+/// rule (`Profile::reads_408_on_reused_connection_as_answer`): Chromium resends the request,
+/// so it is none; Firefox and WebKit read it as the answer. Marks `x` (ended at `at`) and
+/// returns whether it keeps the `408` as its answer. A request of no known browser does not:
+/// it reads as unanswered, so no verdict rests on the `408`.
 fn timeout_is_the_answer(x: &mut Exchange, at: Micros) -> bool {
-    let firefox = crate::fingerprint::with_user_agent(&x.request.headers, |ua| {
+    let answer = crate::fingerprint::with_user_agent(&x.request.headers, |ua| {
         ua.and_then(crate::fingerprint::browser_of_user_agent)
-            == Some(crate::browser::Browser::Firefox)
+            .is_some_and(|b| b.profile().reads_408_on_reused_connection_as_answer)
     });
     x.evidence.closed_unanswered = Some(crate::model::Closed {
         at,
-        reused: !firefox,
+        reused: !answer,
         timed_out: true,
     });
-    firefox
+    answer
 }
 
 #[cfg(test)]

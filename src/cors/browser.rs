@@ -175,6 +175,11 @@ pub struct Profile {
     /// (after looping to its redirect limit) and WebKit fail the request (difference
     /// `redirect-empty-location`).
     pub empty_location_is_final: bool,
+    /// A `408 Request Timeout` on a keep-alive connection that carried an earlier request (an
+    /// idle connection's notice) is the request's answer, not the connection's end. Chromium
+    /// resends the request on a new connection; Firefox ESR 153 and WebKitGTK 2.50 fail the
+    /// fetch (recorded: `tests/data/field/{chromium,firefox,webkit}-408-*.pcapng`).
+    pub reads_408_on_reused_connection_as_answer: bool,
     pub head: HeadRules,
 }
 
@@ -211,6 +216,7 @@ static CHROMIUM: Profile = Profile {
     redirect_keeps_preflight: false,
     redirect_preflight_announces_dropped_body_headers: false,
     empty_location_is_final: true,
+    reads_408_on_reused_connection_as_answer: false,
     head: HeadRules {
         keeps_space_before_colon: true,
         max_head_accepted: 262_144,
@@ -253,6 +259,7 @@ static FIREFOX: Profile = Profile {
     redirect_keeps_preflight: true,
     redirect_preflight_announces_dropped_body_headers: false,
     empty_location_is_final: false,
+    reads_408_on_reused_connection_as_answer: true,
     head: HeadRules {
         keeps_space_before_colon: false,
         max_head_accepted: 393_216,
@@ -295,6 +302,7 @@ static SAFARI: Profile = Profile {
     redirect_keeps_preflight: true,
     redirect_preflight_announces_dropped_body_headers: true,
     empty_location_is_final: false,
+    reads_408_on_reused_connection_as_answer: true,
     head: HeadRules {
         keeps_space_before_colon: false,
         max_head_accepted: 65_537,

@@ -233,7 +233,7 @@ impl fmt::Display for Note {
             Note::RevalidatedStoredNotInInput => f.write_str("the 304 answered the browser's revalidation of the response its HTTP cache stored: the CORS check reads the stored response's headers updated with the 304's, and the stored response is not in the input (recorded before it began); that response, or Access-Control-Allow-Origin on the 304, would decide it"),
             Note::ClosedUnanswered { preflight, timed_out: true, .. } => {
                 let what = if *preflight { "the preflight" } else { "the request" };
-                write!(f, "the server answered {what} only with a 408 on a connection that had carried an earlier request: an idle keep-alive connection's timeout notice, which Chromium takes for the connection's end (it sends the request again on a new one) and Firefox for the answer (a failed fetch); no retry is in the input")
+                write!(f, "the server answered {what} only with a 408 on a connection that had carried an earlier request: an idle keep-alive connection's timeout notice, which Chromium takes for the connection's end (it sends the request again on a new one) and Firefox and Safari for the answer (a failed fetch); no retry is in the input")
             }
             Note::ClosedUnanswered { preflight, reused, .. } => {
                 let what = if *preflight { "the preflight" } else { "the request" };

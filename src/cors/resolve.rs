@@ -923,10 +923,10 @@ fn unknown_if_cached_answer(
     }
 }
 
-/// A `408` kept as an answer on a reused connection (`model::Closed::timed_out`, a Firefox
-/// request: Firefox reads it as the answer) is none for the browsers that resend the request
-/// (Chromium) or whose rule is not recorded (Safari): their verdict is the retry's, which the
-/// input does not hold.
+/// A `408` kept as an answer on a reused connection (`model::Closed::timed_out`: the sending
+/// browser reads it so) is none for the browsers that resend the request instead
+/// (`Profile::reads_408_on_reused_connection_as_answer`, Chromium): their verdict is the
+/// retry's, which the input does not hold.
 fn unknown_where_a_408_is_resent(flow: &Flow, browsers: &mut PerBrowser<BrowserVerdict>) {
     let timed_out = |x: &crate::model::Exchange| {
         x.response.is_some() && x.evidence.closed_unanswered.is_some_and(|c| c.timed_out)
@@ -940,7 +940,8 @@ fn unknown_where_a_408_is_resent(flow: &Flow, browsers: &mut PerBrowser<BrowserV
     }) else {
         return;
     };
-    for b in ALL_BROWSERS.into_iter().filter(|b| *b != Browser::Firefox) {
+    let resends = |b: &Browser| !b.profile().reads_408_on_reused_connection_as_answer;
+    for b in ALL_BROWSERS.into_iter().filter(resends) {
         let note = Note::ClosedUnanswered {
             preflight,
             reused: true,
