@@ -1476,7 +1476,11 @@ fn a_304_to_the_caches_revalidation_is_checked_as_the_stored_response() {
 /// a Firefox request keeps it, so Firefox's verdict is `blocked` (and Safari's, which reads it
 /// so too: [`webkit_in_the_labs`]); Chromium resends instead, so its verdict is `unknown`,
 /// saying so. The revalidation: Firefox too read the `304` without CORS headers as the stored
-/// response (`c1 200 v1`): allowed.
+/// response (`c1 200 v1`): allowed. Over TLS + HTTP/2 (`tools/h2_retry_lab.py`, the lab's CA
+/// imported into the profile): Firefox resent a refused preflight on the same connection and
+/// one below a `GOAWAY` on a new one, `put 200` both times: one `PUT`, allowed. (Its warm-up
+/// `GET` is `unknown`: Firefox shares an HTTP/2 connection between credentialed and
+/// uncredentialed requests, so the connection shows no credentials mode, `capture::pool`.)
 #[test]
 fn firefox_in_the_labs() {
     lab_verdicts(
@@ -1499,6 +1503,17 @@ fn firefox_in_the_labs() {
     assert_eq!(format!("{:?}", put.safari_verdict), "Blocked");
     let note = put.note.as_deref().unwrap_or_default();
     assert!(note.contains("Firefox and Safari for the answer"), "{note}");
+    for mode in ["refuse", "goaway"] {
+        let path = format!("tests/data/field/firefox-h2-{mode}-retry.pcapng");
+        let keylog = format!("tests/data/field/firefox-h2-{mode}-retry.keylog");
+        let want = [
+            ("GET", "not-cors"),
+            ("GET", "not-cors"),
+            ("GET", "unknown"),
+            ("PUT", "allowed"),
+        ];
+        lab_verdicts(&[&path, "--keylog", &keylog], &want);
+    }
     lab_verdicts(
         &["tests/data/field/firefox-304-revalidation-without-acao.pcapng"],
         &[

@@ -20,6 +20,15 @@ answers CORS-allowed, except the first preflight:
   Chromium sent the preflight again on a new connection, then the `PUT`: `put 200`
   (`tests/data/field/chromium-h2-goaway-retry.pcapng`, `.keylog`).
 
+Firefox ESR 140 accepts no self-signed server certificate, so give the lab a CA's: make a CA
+and a leaf for IP 127.0.0.1 signed by it (`cert.pem` = leaf + CA, `key.pem`) in a folder
+named by `LAB_CERTS`, import the CA into a fresh profile (`certutil -N -d sql:PROFILE
+--empty-password; certutil -A -n labca -t CT,, -i ca.pem -d sql:PROFILE`, package
+libnss3-tools), and run `SSLKEYLOGFILE=KEYLOG firefox-esr --headless --no-remote -profile
+PROFILE --screenshot shot.png --window-size=800,200 https://127.0.0.1:8490/` (the page's
+`/hold` image holds its load event two seconds). Firefox resent the same way in both modes,
+`put 200` (`tests/data/field/firefox-h2-{refuse,goaway}-retry.pcapng`, `.keylog`).
+
 WebKitGTK 2.50 (`LAB_TLS=1 SSLKEYLOGFILE=KEYLOG xvfb-run -a /usr/bin/python3
 tools/webkit_open.py https://127.0.0.1:8490/ 5`) resent the same way in both modes, `put 200`
 (`tests/data/field/webkit-h2-{refuse,goaway}-retry.pcapng`, `.keylog`).
@@ -41,7 +50,7 @@ PAGE = b"""<!doctype html><html><body><script>
  try { let r2 = await fetch('https://127.0.0.1:8491/r',{method:'PUT',credentials:'omit'}); await r2.text(); out.push('put '+r2.status);} catch(e){out.push('put err '+e);}
  document.body.innerHTML='<p id=done>'+out.join(' | ')+'</p>';
 })();
-</script></body></html>"""
+</script><img src="/hold"></body></html>"""
 done = {"refused": False}
 lock = threading.Lock()
 
@@ -81,6 +90,11 @@ def handle(sock, port):
 def respond(conn, sock, sid, h, port):
     h["_done"] = True
     m = h.get(":method")
+    if port == 8490 and h.get(":path") == "/hold":
+        # Holds the page's load event while the fetches run (Firefox's --screenshot waits for it).
+        time.sleep(2)
+        conn.send_headers(sid, [(":status", "404"), ("content-length", "0")], end_stream=True)
+        return
     if port == 8490:
         conn.send_headers(sid, [(":status", "200"), ("content-type", "text/html"), ("content-length", str(len(PAGE)))])
         conn.send_data(sid, PAGE, end_stream=True)
@@ -120,9 +134,10 @@ def serve(port):
             log(f"{port} tls err {e}"); continue
         threading.Thread(target=handle, args=(t, port), daemon=True).start()
 
-CERTS = tempfile.mkdtemp()
+CERTS = os.environ.get("LAB_CERTS") or tempfile.mkdtemp()
 CERT, KEY = os.path.join(CERTS, "cert.pem"), os.path.join(CERTS, "key.pem")
-subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", KEY,
+if not os.path.exists(CERT):
+  subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", KEY,
                 "-out", CERT, "-days", "30", "-subj", "/CN=127.0.0.1",
                 "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
 for p in (8490, 8491):

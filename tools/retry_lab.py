@@ -33,7 +33,7 @@ prints what the page saw. The API server answers CORS-allowed, except:
   the same retries, over TLS (`tests/data/field/chromium-tls-stale-keep-alive-retries.pcapng`,
   `.keylog`).
 
-Firefox (ESR 153, `firefox-esr --headless --no-remote -profile $(mktemp -d) --screenshot
+Firefox (ESR 140.10, `firefox-esr --headless --no-remote -profile $(mktemp -d) --screenshot
 shot.png --window-size=800,200 http://127.0.0.1:8480/`; the page's `/hold` image holds its
 load event two seconds while the fetches run, and the screenshot shows what the page printed):
 `MODE=second`, Firefox resent the reset preflight and `PUT` on new connections too, `put 200`

@@ -16,7 +16,7 @@ The API answers `200` with `Access-Control-Allow-Origin`, `ETag` and `max-age=0`
 revalidation (`If-None-Match`) `304` with no CORS header (`MODE=304noacao`, the default; any
 other mode puts `Access-Control-Allow-Origin` on it). Chromium 148: the page read `200 v1`
 both times: the check read the stored response updated with the `304`
-(`tests/data/field/chromium-304-revalidation-without-acao.pcapng`). Firefox ESR 153 (run as
+(`tests/data/field/chromium-304-revalidation-without-acao.pcapng`). Firefox ESR 140 (run as
 `tools/retry_lab.py` says; the page's `/hold` image holds its load event) read `200 v1` both
 times too (`tests/data/field/firefox-304-revalidation-without-acao.pcapng`), and so did
 WebKitGTK 2.50 (`tools/webkit_open.py`; `webkit-304-revalidation-without-acao.pcapng`). The server logs

@@ -177,7 +177,7 @@ pub struct Profile {
     pub empty_location_is_final: bool,
     /// A `408 Request Timeout` on a keep-alive connection that carried an earlier request (an
     /// idle connection's notice) is the request's answer, not the connection's end. Chromium
-    /// resends the request on a new connection; Firefox ESR 153 and WebKitGTK 2.50 fail the
+    /// resends the request on a new connection; Firefox ESR 140 and WebKitGTK 2.50 fail the
     /// fetch (recorded: `tests/data/field/{chromium,firefox,webkit}-408-*.pcapng`).
     pub reads_408_on_reused_connection_as_answer: bool,
     pub head: HeadRules,
