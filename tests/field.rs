@@ -1590,3 +1590,76 @@ fn webkit_in_the_labs() {
         ],
     );
 }
+
+/// Chromium 148 in `tools/sw_lab.py`: the page's service worker answers its cross-origin cors
+/// fetches. The page got `/synth` (a response the worker built, no CORS header: `200`, type
+/// `basic`) and `/pass-acao` (the worker's `fetch(event.request)`, allowed); `/pass-noacao`
+/// (the worker's own fetch blocked) and `/cached-opaque` (an opaque answer to a cors request)
+/// failed. The DevTools-style HAR (`tools/sw_lab_har.py`, from the recorded CDP events) lists
+/// each page request with provisional headers only (no `Origin`) and the worker's own requests
+/// apart, without a page. The page's two answered requests read as no-cors (`not-cors`: "the
+/// page gets an opaque response") though the page read both; a worker's answer is not
+/// CORS-checked, so they are `allowed`, saying the worker answered
+/// (`Evidence::service_worker`). The worker's own requests keep their verdicts.
+#[test]
+fn a_service_workers_answer_is_not_cors_checked() {
+    let path = "tests/data/field/chromium-service-worker.har";
+    let want = [
+        ("GET", "not-cors"),
+        ("GET", "not-cors"),
+        ("GET", "allowed"),  // the page's /synth: the worker built it
+        ("GET", "blocked"),  // the page's /pass-noacao: the worker's fetch failed
+        ("GET", "blocked"),  // the worker's /pass-noacao: no ACAO
+        ("GET", "allowed"),  // the page's /pass-acao, through the worker
+        ("GET", "allowed"),  // the worker's /pass-acao
+        ("GET", "blocked"),  // the page's /cached-opaque: an opaque answer
+        ("GET", "not-cors"), // the worker's no-cors /cached-opaque
+        ("GET", "not-cors"),
+    ];
+    lab_verdicts(&[path], &want);
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let synth = record_of(&recs, "/synth");
+    assert_eq!(format!("{:?}", synth.firefox_verdict), "Allowed");
+    assert_eq!(format!("{:?}", synth.safari_verdict), "Allowed");
+    let note = synth.note.as_deref().unwrap_or_default();
+    assert!(
+        note.contains("a response the worker's code built"),
+        "{note}"
+    );
+    let worker_blocked = recs
+        .iter()
+        .find(|r| r.url.contains("/pass-noacao") && r.reason.is_some())
+        .expect("the worker's own request");
+    assert_eq!(worker_blocked.reason, Some("MissingAllowOriginHeader"));
+
+    // Without the worker's mark, the old reading: no-cors. An image the worker answered is
+    // no-cors all the same (its mode is no-cors unless the page asks).
+    let har: Value =
+        serde_json::from_slice(&std::fs::read(root().join(path)).unwrap()).expect("the lab's HAR");
+    fn synth_entry(h: &mut Value) -> &mut Value {
+        entries(h)
+            .iter_mut()
+            .find(|e| e["request"]["url"].as_str().unwrap().ends_with("/synth"))
+            .expect("the page's /synth entry")
+    }
+    for (edit, want) in [
+        ("unmarked", "not-cors"),
+        ("image", "not-cors"),
+        ("string", "allowed"),
+    ] {
+        let mut h = har.clone();
+        let e = synth_entry(&mut h);
+        match edit {
+            "unmarked" => e["response"]["_fetchedViaServiceWorker"] = Value::Bool(false),
+            "image" => e["_resourceType"] = Value::from("image"),
+            _ => e["response"]["_fetchedViaServiceWorker"] = Value::from("true"),
+        }
+        let recs = records(path, serde_json::to_vec(&h).unwrap());
+        let got = format!("{:?}", record_of(&recs, "/synth").verdict);
+        assert_eq!(
+            got.to_lowercase().replace("notcors", "not-cors"),
+            want,
+            "{edit}"
+        );
+    }
+}

@@ -54,6 +54,11 @@ pub enum Note {
     Revalidated,
     /// The same, the stored response not in the input.
     RevalidatedStoredNotInInput,
+    /// The page's service worker answered the request (`Evidence::service_worker`, with its
+    /// source): its response is not checked against this request's CORS rules.
+    ServedByServiceWorker {
+        source: String,
+    },
     /// The connection or HTTP/2 stream ended before any answer to the preflight (`preflight`)
     /// or the request (`Evidence::closed_unanswered`).
     ClosedUnanswered {
@@ -231,6 +236,20 @@ impl fmt::Display for Note {
             Note::NotFollowed => f.write_str("the request never followed its preflight"),
             Note::Revalidated => f.write_str("the 304 answered the browser's revalidation of the response its HTTP cache stored: the CORS check read the stored response's headers updated with the 304's (a 304 without Access-Control-Allow-Origin keeps the stored one's)"),
             Note::RevalidatedStoredNotInInput => f.write_str("the 304 answered the browser's revalidation of the response its HTTP cache stored: the CORS check reads the stored response's headers updated with the 304's, and the stored response is not in the input (recorded before it began); that response, or Access-Control-Allow-Origin on the 304, would decide it"),
+            Note::ServedByServiceWorker { source } => {
+                f.write_str("the page's service worker answered the request")?;
+                let how = match source.as_str() {
+                    "fallback-code" => Some("a response the worker's code built"),
+                    "network" => Some("from its own request to the server"),
+                    "cache-storage" => Some("from its Cache Storage"),
+                    "http-cache" => Some("from the HTTP cache"),
+                    _ => None,
+                };
+                if let Some(how) = how {
+                    write!(f, " ({how})")?;
+                }
+                f.write_str(": no browser checks a worker's response against this request's CORS rules (Fetch's HTTP fetch takes it as it is, failing only an opaque one), and the page got it; the server's own answer, where the worker asked for it, is the worker's own request, listed apart (DevTools lists it without a page)")
+            }
             Note::ClosedUnanswered { preflight, timed_out: true, .. } => {
                 let what = if *preflight { "the preflight" } else { "the request" };
                 write!(f, "the server answered {what} only with a 408 on a connection that had carried an earlier request: an idle keep-alive connection's timeout notice, which Chromium takes for the connection's end (it sends the request again on a new one) and Firefox and Safari for the answer (a failed fetch); no retry is in the input")

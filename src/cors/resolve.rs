@@ -339,6 +339,10 @@ impl Resolver {
                 return uniform_resolution(recorder, facts, Verdict::Unknown, why);
             }
         }
+        if let Some(source) = served_by_service_worker(flow, &first, &same_hops) {
+            let why = Note::ServedByServiceWorker { source };
+            return uniform_resolution(recorder, facts, Verdict::Allowed, why);
+        }
         let page_origin = match outside_cors(flow, &first, &facts, client, headers) {
             Ok(p) => p,
             Err(Note::NoPageOrigin) if headers_unlisted(flow) => {
@@ -578,6 +582,31 @@ fn uniform_resolution(recorder: Browser, facts: Facts, verdict: Verdict, why: No
         credentials: Credentials::Unknown,
         browsers: PerBrowser::from_fn(|b| plain(b, verdict, vec![why.clone()])),
     }
+}
+
+/// The worker's source of the response (`Evidence::service_worker`) when the page's service
+/// worker answered a cross-origin request in cors mode and the page got the answer: a
+/// worker's response is not CORS-checked (Fetch, HTTP fetch: only an `opaque` one fails a
+/// cors request), so the server's headers on it decide nothing. Recorded in Chromium 148
+/// (`tools/sw_lab.py`): a built response without `Access-Control-Allow-Origin` reached the
+/// page (`200`, type `basic`); DevTools listed the page's request with provisional headers
+/// only (no `Origin`), which read as no-cors. Cors mode is the request's `Origin`, or a
+/// resource type that is always or by default cors (`fetch`, `xhr`, `font`); other loads
+/// (images, scripts) stay with the no-cors rules.
+fn served_by_service_worker(
+    flow: &Flow,
+    first: &FirstRequest,
+    same_hops: &[bool],
+) -> Option<String> {
+    let last = flow.hops.last()?;
+    let x = &last.exchange;
+    let source = x.evidence.service_worker.as_ref()?;
+    let cross = same_hops.last().is_some_and(|same| !same);
+    let delivered = x.response.is_some() && x.evidence.error.is_none();
+    let ev = &flow.first().exchange.evidence;
+    let cors_mode = first.first_line(Read::Origin).is_some()
+        || matches!(ev.resource_type.as_deref(), Some("fetch" | "xhr" | "font"));
+    (cross && delivered && cors_mode).then(|| source.clone())
 }
 
 /// Decides whether CORS governs the flow at all before any rule runs: `Err` with the note

@@ -195,6 +195,14 @@ struct RawResponse<'a> {
     /// The raw head's size (DevTools: the head text as received), for `headsyntax`.
     #[serde(rename = "headersSize", deserialize_with = "lenient_i64")]
     headers_size: Option<i64>,
+    /// DevTools: the page's service worker answered (`true`/`false` on every entry).
+    #[serde(rename = "_fetchedViaServiceWorker", deserialize_with = "lenient_bool")]
+    via_service_worker: Option<bool>,
+    #[serde(
+        rename = "_serviceWorkerResponseSource",
+        deserialize_with = "lenient_string"
+    )]
+    service_worker_source: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -331,6 +339,14 @@ fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error>
 fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     Ok(match Loose::deserialize(d)? {
         Loose::Num(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Loose::Str(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    Ok(match Loose::deserialize(d)? {
+        Loose::Bool(b) => Some(b),
         Loose::Str(s) => s.trim().parse().ok(),
         _ => None,
     })
@@ -2069,6 +2085,9 @@ fn response_of(
     evidence: &mut Evidence,
 ) -> Option<Response> {
     let status = r.status.unwrap_or(0);
+    if r.via_service_worker == Some(true) {
+        evidence.service_worker = Some(r.service_worker_source.clone().unwrap_or_default());
+    }
     let (excess, plain) = (head_excess(&r), plain_head_size(&r));
     evidence.error = r
         .error

@@ -661,6 +661,10 @@ pub struct Evidence {
     pub page: Option<String>,
     /// Served from the browser's HTTP cache (`_fromCache`), so nothing crossed the network.
     pub from_cache: bool,
+    /// Answered by the page's service worker (DevTools `_fetchedViaServiceWorker`), with the
+    /// worker's source of it (`_serviceWorkerResponseSource`: `fallback-code`, `network`,
+    /// `cache-storage`, `http-cache`; empty when not given).
+    pub service_worker: Option<String>,
     /// The server's IP address, where known.
     /// Shared: a capture's connection gives every exchange on it the same text.
     pub server_ip: Option<Arc<str>>,

@@ -61,6 +61,8 @@ fn fields(raw: &RawEntry, w: &mut Writer) {
         w.opt_str(r.failure_text.as_deref());
         w.opt_str(r.http_version.as_deref());
         w.opt_i64(r.headers_size);
+        w.opt_i64(r.via_service_worker.map(i64::from));
+        w.opt_str(r.service_worker_source.as_deref());
     }
     w.flag(raw.timings.is_some());
     if let Some(t) = &raw.timings {
@@ -113,6 +115,8 @@ pub(super) fn read(bytes: &[u8]) -> Result<RawEntry<'_>, Damaged> {
             failure_text: owned(r.opt_str()?),
             http_version: owned(r.opt_str()?),
             headers_size: r.opt_i64()?,
+            via_service_worker: r.opt_i64()?.map(|v| v != 0),
+            service_worker_source: owned(r.opt_str()?),
         }),
         false => None,
     };
@@ -323,11 +327,13 @@ mod tests {
               "headers":[{"name":"Origin","value":"https://b.test"},["a\nb","c"],5]},
             "response":{"status":"204","statusText":"No \"Content\"","headers":[],
               "_error":"net::ERR_FAILED","_failureText":3,"httpVersion":"HTTP/1.1",
-              "headersSize":1e3},
+              "headersSize":1e3,"_fetchedViaServiceWorker":true,
+              "_serviceWorkerResponseSource":"network"},
             "timings":{"wait":"2.5"},"serverIPAddress":"10.0.0.1","_connectionId":42,
             "connection":true,"_resourceType":"fetch","_initiator":{"type":"script",
             "url":"https://b.test/app.js"},"_initiator_type":"other","_fromCache":"disk"}"#,
-        r#"{"request":{},"response":{},"timings":{},"_initiator":"https://c.test/"}"#,
+        r#"{"request":{},"response":{"_fetchedViaServiceWorker":"false"},"timings":{},
+            "_initiator":"https://c.test/"}"#,
         r#"{"response":null,"timings":null,"_initiator":[1]}"#,
     ];
 
@@ -391,6 +397,8 @@ mod tests {
                 "_failureText",
                 "httpVersion",
                 "headersSize",
+                "_fetchedViaServiceWorker",
+                "_serviceWorkerResponseSource",
             ],
             value(),
         );
