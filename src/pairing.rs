@@ -1249,7 +1249,7 @@ mod tests {
             x.evidence.closed_unanswered = Some(Closed {
                 at,
                 reused,
-                timed_out: false,
+                by: crate::model::EndedBy::Close,
             });
             x
         };

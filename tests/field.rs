@@ -1663,3 +1663,48 @@ fn a_service_workers_answer_is_not_cors_checked() {
         );
     }
 }
+
+/// `421 Misdirected Request` to the first preflight (`tools/retry_lab.py MODE=421` over HTTP/1.1,
+/// `tools/h2_retry_lab.py MODE=421` over TLS + HTTP/2), as a CDN answers on a connection it
+/// will not serve that host on. Every browser sent the preflight again and the page saw `put
+/// 200`: Chromium 148 on a new HTTP/1.1 connection and on the same HTTP/2 one, Firefox ESR 140
+/// on new connections both times, WebKitGTK 2.50 on the same HTTP/1.1 connection and a new
+/// HTTP/2 one. The `421` was read as the preflight's answer: the `PUT` came out
+/// `blocked/PreflightMissingAllowOriginHeader` and the retried preflight, read as never
+/// followed, `blocked/PreflightInvalidAllowCredentials`. A `421` is no answer
+/// (`capture::http::misdirected`): one `PUT`, allowed after the retried preflight, in all
+/// three browsers' verdicts.
+#[test]
+fn a_421_misdirected_preflight_is_resent_and_the_retry_stands() {
+    for browser in ["chromium", "firefox", "webkit"] {
+        for (path, keylog) in [
+            (format!("{browser}-421-misdirected-retry.pcapng"), None),
+            (
+                format!("{browser}-h2-421-retry.pcapng"),
+                Some(format!("tests/data/field/{browser}-h2-421-retry.keylog")),
+            ),
+        ] {
+            let path = format!("tests/data/field/{path}");
+            let mut args = vec![path.as_str()];
+            if let Some(k) = &keylog {
+                args.extend(["--keylog", k.as_str()]);
+            }
+            let (_, seen) = run_both_jobs(&args);
+            let puts: Vec<_> = seen.iter().filter(|s| s.0 == "PUT").collect();
+            assert_eq!(puts.len(), 1, "{path}: {seen:?}");
+            assert_eq!(
+                (puts[0].1.as_str(), puts[0].2.as_str()),
+                ("allowed", "allowed"),
+                "{path}"
+            );
+            if keylog.is_none() {
+                let (recs, report) = analyze(&path, std::fs::read(root().join(&path)).unwrap());
+                let put = record_of(&recs, "/r");
+                assert_eq!(put.preflight.as_ref().and_then(|p| p.status), Some(204));
+                assert_eq!(format!("{:?}", put.firefox_verdict), "Allowed", "{path}");
+                let retried = corscope::diag::WarnKind::HttpRetried;
+                assert_eq!(report.diagnostics.count(retried), 1, "{path}");
+            }
+        }
+    }
+}

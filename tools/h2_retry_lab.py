@@ -33,6 +33,10 @@ WebKitGTK 2.50 (`LAB_TLS=1 SSLKEYLOGFILE=KEYLOG xvfb-run -a /usr/bin/python3
 tools/webkit_open.py https://127.0.0.1:8490/ 5`) resent the same way in both modes, `put 200`
 (`tests/data/field/webkit-h2-{refuse,goaway}-retry.pcapng`, `.keylog`).
 
+- `MODE=421`: `:status 421` (Misdirected Request) to the first preflight. Chromium sent it
+  again on the same connection, Firefox and WebKit on a new one: `put 200` in all three
+  (`tests/data/field/{chromium,firefox,webkit}-h2-421-retry.pcapng`, `.keylog`).
+
 A self-signed certificate for 127.0.0.1 is made with openssl in a temporary folder. The server
 logs each stream (time, port, stream, method, path) to `h2lab.log`.
 """
@@ -106,6 +110,10 @@ def respond(conn, sock, sid, h, port):
         if first and MODE == "refuse":
             log(f"  REFUSED_STREAM {sid}")
             conn.reset_stream(sid, error_code=h2.errors.ErrorCodes.REFUSED_STREAM)
+            return
+        if first and MODE == "421":
+            log(f"  421 {sid}")
+            conn.send_headers(sid, [(":status", "421"), ("content-length", "0")], end_stream=True)
             return
         if first and MODE == "goaway":
             log(f"  GOAWAY last={sid - 2}")

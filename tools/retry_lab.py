@@ -41,6 +41,11 @@ load event two seconds while the fetches run, and the screenshot shows what the 
 `408` for the preflight's answer and the fetch failed, `NetworkError`
 (`tests/data/field/firefox-408-on-reused-connection.pcapng`).
 
+- `MODE=421`: the first preflight gets `421 Misdirected Request` (a CDN's answer on a
+  connection it will not serve that host on), the connection kept. Chromium 148 and Firefox
+  ESR 140 sent it again on a new connection, WebKitGTK 2.50 on the same one; `put 200` in all
+  three (`tests/data/field/{chromium,firefox,webkit}-421-misdirected-retry.pcapng`).
+
 WebKitGTK 2.50 (`xvfb-run -a /usr/bin/python3 tools/webkit_open.py http://127.0.0.1:8480/ 5`;
 `LAB_TLS=1` for `TLS=1`): `MODE=second` resent as Chromium does, `put 200`, in clear and over
 TLS (`tests/data/field/webkit-stale-keep-alive-retries.pcapng`, `webkit-tls-*`); `MODE=fresh`
@@ -130,6 +135,15 @@ def handle(conn, port):
                 LOG.flush()
                 conn.close()
                 return
+            if MODE == "421" and line.startswith("OPTIONS") and not RESET_ONCE.is_set():
+                # `421 Misdirected Request` to the first preflight (a CDN's answer on a
+                # connection it will not serve that host on), keeping the connection.
+                RESET_ONCE.set()
+                conn.sendall(b"HTTP/1.1 421 Misdirected Request\r\nContent-Length: 0\r\n"
+                             b"Connection: keep-alive\r\n\r\n")
+                LOG.write("  421\n")
+                LOG.flush()
+                continue
             if reset_now(n, line):
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 LOG.write("  RST\n")

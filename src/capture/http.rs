@@ -1025,7 +1025,7 @@ impl HttpConn {
             p.ex.evidence.closed_unanswered = Some(crate::model::Closed {
                 at,
                 reused,
-                timed_out: false,
+                by: crate::model::EndedBy::Close,
             });
         }
     }
@@ -1690,7 +1690,9 @@ impl HttpConn {
                 // A 408 on a connection that carried a request before: the idle connection's
                 // timeout notice, kept as the answer only where the browser reads it so.
                 let timeout = response.status == 408 && p.reused;
-                if !timeout || timeout_is_the_answer(&mut p.ex, first_byte.ts) {
+                if response.status == 421 {
+                    misdirected(&mut p.ex, first_byte.ts);
+                } else if !timeout || timeout_is_the_answer(&mut p.ex, first_byte.ts) {
                     let wait = first_byte.ts.saturating_sub(p.last_ts).max(0) as f64 / 1000.0;
                     p.ex.timings.wait_ms = Some(wait);
                     p.ex.response = Some(response);
@@ -2089,9 +2091,22 @@ fn timeout_is_the_answer(x: &mut Exchange, at: Micros) -> bool {
     x.evidence.closed_unanswered = Some(crate::model::Closed {
         at,
         reused: !answer,
-        timed_out: true,
+        by: crate::model::EndedBy::Timeout,
     });
     answer
+}
+
+/// A `421 Misdirected Request` (RFC 9110 §15.5.20) is no answer: every browser sends the
+/// request again and takes the next answer (recorded: Chromium 148 and Firefox ESR 140 on a
+/// new connection, WebKitGTK 2.50 on the same one; `tests/data/field/*-421-*`). Marks `x`
+/// (ended at `at`) as resent; its response is not kept. A second `421` to the retry, which
+/// browsers deliver, reads the same: no answer, so the verdict is `unknown`, never a block.
+pub(crate) fn misdirected(x: &mut Exchange, at: Micros) {
+    x.evidence.closed_unanswered = Some(crate::model::Closed {
+        at,
+        reused: true,
+        by: crate::model::EndedBy::Misdirected,
+    });
 }
 
 #[cfg(test)]

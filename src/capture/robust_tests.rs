@@ -618,7 +618,91 @@ fn a_408_on_a_reused_connection_is_no_answer() {
             status,
             "reused {reused}"
         );
-        let got = r.evidence.closed_unanswered.map(|c| c.timed_out);
+        let got = r
+            .evidence
+            .closed_unanswered
+            .map(|c| c.by == crate::model::EndedBy::Timeout);
         assert_eq!(got, marked, "reused {reused}");
     }
+}
+
+/// A `421 Misdirected Request` is no answer, on a connection's first request or a later one,
+/// over HTTP/1.1 and HTTP/2: every browser sends the request again (recorded, `tests/data/
+/// field/*-421-*`). The request is marked resent with no response, and the connection's next
+/// request keeps its own answer.
+#[test]
+fn a_421_is_no_answer_and_the_next_answer_stays_in_step() {
+    let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    let misdirected = b"HTTP/1.1 421 Misdirected Request\r\nContent-Length: 0\r\n\r\n";
+    let seen = |o: &super::testutil::Outcome| -> Vec<(String, Option<u16>, Option<bool>)> {
+        let mut v: Vec<_> = o
+            .exchanges
+            .iter()
+            .map(|x| {
+                let c = x.evidence.closed_unanswered;
+                (
+                    x.request.url.clone(),
+                    x.response.as_ref().map(|r| r.status),
+                    c.map(|c| c.by == crate::model::EndedBy::Misdirected && c.reused),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    for reused in [false, true] {
+        let mut c = Conv::new(43400);
+        c.handshake();
+        if reused {
+            c.client(&get("/before"), 1000).server(ok, 1000);
+        }
+        c.client(&get("/r"), 1000).server(misdirected, 1000);
+        c.client(&get("/s"), 1000).server(ok, 1000).fins();
+        let o = super::testutil::run_frames(&c.frames);
+        let mut want = vec![
+            ("http://h.test/r".to_owned(), None, Some(true)),
+            ("http://h.test/s".to_owned(), Some(200), None),
+        ];
+        if reused {
+            want.insert(0, ("http://h.test/before".to_owned(), Some(200), None));
+        }
+        assert_eq!(seen(&o), want, "reused {reused}");
+    }
+
+    // HTTP/2: stream 1 answered `421` (`:status` as a literal with indexed name), stream 3
+    // `200` (indexed).
+    use crate::capture::tls::synth::frame;
+    let head = |path: &str| {
+        let mut b = Vec::new();
+        for (n, v) in [
+            (":method", "GET"),
+            (":scheme", "http"),
+            (":authority", "h.test"),
+        ]
+        .into_iter()
+        .chain([(":path", path)])
+        {
+            b.extend([0, n.len() as u8]);
+            b.extend(n.as_bytes());
+            b.push(v.len() as u8);
+            b.extend(v.as_bytes());
+        }
+        b
+    };
+    let mut c = Conv::new(43500);
+    c.handshake();
+    let mut client = crate::capture::h2::frame::PREFACE.to_vec();
+    client.extend(frame(1, 0x5, 1, &head("/r")));
+    client.extend(frame(1, 0x5, 3, &head("/s")));
+    c.client(&client, 1400);
+    let mut server = frame(4, 0, 0, &[]);
+    server.extend(frame(1, 0x5, 1, &[0x08, 3, b'4', b'2', b'1']));
+    server.extend(frame(1, 0x5, 3, &[0x88]));
+    c.server(&server, 1400).fins();
+    let o = super::testutil::run_frames(&c.frames);
+    let want = vec![
+        ("http://h.test/r".to_owned(), None, Some(true)),
+        ("http://h.test/s".to_owned(), Some(200), None),
+    ];
+    assert_eq!(seen(&o), want, "HTTP/2");
 }

@@ -114,7 +114,7 @@ impl Heads {
             s.ex.evidence.closed_unanswered = Some(Closed {
                 at,
                 reused: true,
-                timed_out: false,
+                by: crate::model::EndedBy::Close,
             });
             emit(ctx, s);
         }
@@ -129,7 +129,7 @@ impl Heads {
             s.ex.evidence.closed_unanswered = Some(Closed {
                 at,
                 reused,
-                timed_out: false,
+                by: crate::model::EndedBy::Close,
             });
         }
     }
@@ -277,6 +277,11 @@ impl Heads {
             }
             return;
         };
+        if status == 421 {
+            super::http::misdirected(&mut s.ex, meta.ts);
+            emit(ctx, s);
+            return;
+        }
         let wait = meta.ts.saturating_sub(s.last_ts).max(0) as f64 / 1000.0;
         s.ex.timings.wait_ms = Some(wait);
         s.ex.response = Some(Response {

@@ -6,6 +6,7 @@ use std::fmt;
 use super::browser::Browser;
 use super::engine::{Missing, NotCors};
 use super::resolve::{describe_missing, Credentials};
+use crate::model::EndedBy;
 
 /// One note on a browser's verdict. A verdict's notes read in order, joined by `; `.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,8 +66,8 @@ pub enum Note {
         preflight: bool,
         /// A browser sends the request again (`model::Closed::reused`).
         reused: bool,
-        /// A `408` on a reused connection ended it (`model::Closed::timed_out`).
-        timed_out: bool,
+        /// What ended it (`model::Closed::by`).
+        by: crate::model::EndedBy,
     },
     /// A capture's request is missing after its preflight, and the capture lost packets its
     /// client sent to the server then (`Evidence::absence_may_be_loss`).
@@ -250,7 +251,11 @@ impl fmt::Display for Note {
                 }
                 f.write_str(": no browser checks a worker's response against this request's CORS rules (Fetch's HTTP fetch takes it as it is, failing only an opaque one), and the page got it; the server's own answer, where the worker asked for it, is the worker's own request, listed apart (DevTools lists it without a page)")
             }
-            Note::ClosedUnanswered { preflight, timed_out: true, .. } => {
+            Note::ClosedUnanswered { preflight, by: EndedBy::Misdirected, .. } => {
+                let what = if *preflight { "the preflight" } else { "the request" };
+                write!(f, "the server answered {what} with 421 Misdirected Request, which every browser takes for a request to send again rather than an answer (Chromium and Firefox on a new connection, WebKit on the same one; recorded) and the next answer decides; no such retry is in the input")
+            }
+            Note::ClosedUnanswered { preflight, by: EndedBy::Timeout, .. } => {
                 let what = if *preflight { "the preflight" } else { "the request" };
                 write!(f, "the server answered {what} only with a 408 on a connection that had carried an earlier request: an idle keep-alive connection's timeout notice, which Chromium takes for the connection's end (it sends the request again on a new one) and Firefox and Safari for the answer (a failed fetch); no retry is in the input")
             }

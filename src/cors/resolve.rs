@@ -6,6 +6,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::model::EndedBy;
+
 use super::browser::{Browser, PerBrowser, ALL_BROWSERS};
 use super::cache::PreflightCache;
 use super::engine::{evaluate_into, Context, Decision, Evaluation, Missing, PerHop};
@@ -958,7 +960,10 @@ fn unknown_if_cached_answer(
 /// retry's, which the input does not hold.
 fn unknown_where_a_408_is_resent(flow: &Flow, browsers: &mut PerBrowser<BrowserVerdict>) {
     let timed_out = |x: &crate::model::Exchange| {
-        x.response.is_some() && x.evidence.closed_unanswered.is_some_and(|c| c.timed_out)
+        x.response.is_some()
+            && x.evidence
+                .closed_unanswered
+                .is_some_and(|c| c.by == EndedBy::Timeout)
     };
     let Some(preflight) = flow.hops.iter().find_map(|h| {
         if h.preflight.as_ref().is_some_and(timed_out) {
@@ -974,7 +979,7 @@ fn unknown_where_a_408_is_resent(flow: &Flow, browsers: &mut PerBrowser<BrowserV
         let note = Note::ClosedUnanswered {
             preflight,
             reused: true,
-            timed_out: true,
+            by: EndedBy::Timeout,
         };
         browsers[b] = plain(b, Verdict::Unknown, vec![note]);
     }
@@ -1576,7 +1581,7 @@ fn closed_unanswered(flow: &Flow, m: &Missing) -> Option<Note> {
     Some(Note::ClosedUnanswered {
         preflight,
         reused: closed.reused,
-        timed_out: closed.timed_out,
+        by: closed.by,
     })
 }
 

@@ -635,10 +635,22 @@ pub struct Closed {
     /// it (or began before the capture), or the server refused its HTTP/2 stream
     /// (`REFUSED_STREAM`, above a GOAWAY's last stream).
     pub reused: bool,
-    /// The server's `408 Request Timeout` ended it, on a connection that had carried an
-    /// earlier request: an idle keep-alive connection's notice crossing the request, which
-    /// Chromium takes for the connection's end, not an answer (it sends the request again).
-    pub timed_out: bool,
+    /// What ended it.
+    pub by: EndedBy,
+}
+
+/// What ended a request without an answer ([`Closed`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndedBy {
+    /// The connection or stream ended (an RST, the server's FIN, `RST_STREAM`, `GOAWAY`).
+    Close,
+    /// The server's `408 Request Timeout`, on a connection that had carried an earlier
+    /// request: an idle keep-alive connection's notice crossing the request, which Chromium
+    /// takes for the connection's end, not an answer (it sends the request again).
+    Timeout,
+    /// The server's `421 Misdirected Request`: every browser sends the request again (on
+    /// another connection, WebKit on the same) and takes the next answer.
+    Misdirected,
 }
 
 /// What the input itself says about an exchange's outcome and role, beyond the HTTP messages.

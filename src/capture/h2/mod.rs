@@ -343,7 +343,7 @@ impl H2Conn {
                 let closed = Closed {
                     at: meta.ts,
                     reused: refused,
-                    timed_out: false,
+                    by: crate::model::EndedBy::Close,
                 };
                 self.heads.reset_closed(h.stream.into(), Some(closed), ctx);
             }
