@@ -1369,7 +1369,8 @@ fn a_stale_keep_alive_retry_is_one_request_allowed_after_its_preflight() {
     let path = "tests/data/field/chromium-stale-keep-alive-retries.pcapng";
     lab_put_allowed(&[path]);
     let (recs, report) = analyze(path, std::fs::read(root().join(path)).unwrap());
-    let put = record_of(&recs, "/r");
+    // (`/r` alone would match the background `CONNECT http://redirector…`.)
+    let put = record_of(&recs, "8481/r");
     assert_eq!(put.preflight.as_ref().and_then(|p| p.status), Some(204));
     assert_eq!(put.status, Some(200));
     assert_eq!(
@@ -1672,7 +1673,7 @@ fn a_service_workers_answer_is_not_cors_checked() {
 /// HTTP/2 one. The `421` was read as the preflight's answer: the `PUT` came out
 /// `blocked/PreflightMissingAllowOriginHeader` and the retried preflight, read as never
 /// followed, `blocked/PreflightInvalidAllowCredentials`. A `421` is no answer
-/// (`capture::http::misdirected`): one `PUT`, allowed after the retried preflight, in all
+/// (`capture::http::resent_on`): one `PUT`, allowed after the retried preflight, in all
 /// three browsers' verdicts.
 #[test]
 fn a_421_misdirected_preflight_is_resent_and_the_retry_stands() {
@@ -1707,4 +1708,30 @@ fn a_421_misdirected_preflight_is_resent_and_the_retry_stands() {
             }
         }
     }
+}
+
+/// Chromium 148 through a forward proxy that asks for credentials (`tools/proxy_lab.py`, a
+/// browser-side capture of the proxy's port, Chromium's own background `CONNECT`s in it): the
+/// preflight got `407 Proxy Authentication Required`, was sent again on the same connection
+/// with `Proxy-Authorization`, then the `PUT`: the page saw `put 200`. The `407` was read as
+/// the preflight's answer (`blocked/PreflightMissingAllowOriginHeader`) and the retried
+/// preflight as never followed (`blocked/PreflightInvalidAllowCredentials`). No browser hands
+/// a `407` to the CORS check (`capture::http::resent_on`): one `PUT`, allowed.
+#[test]
+fn a_proxys_407_is_no_answer_and_the_authenticated_retry_stands() {
+    let path = "tests/data/field/chromium-407-proxy-auth-retry.pcapng";
+    let (_, seen) = run_both_jobs(&[path]);
+    let puts: Vec<_> = seen.iter().filter(|s| s.0 == "PUT").collect();
+    assert_eq!(puts.len(), 1, "{seen:?}");
+    assert_eq!(
+        (puts[0].1.as_str(), puts[0].2.as_str()),
+        ("allowed", "allowed")
+    );
+    let (recs, report) = analyze(path, std::fs::read(root().join(path)).unwrap());
+    // (`/r` alone would match the background `CONNECT http://redirector…`.)
+    let put = record_of(&recs, "8481/r");
+    assert_eq!(put.preflight.as_ref().and_then(|p| p.status), Some(204));
+    assert_eq!(put.status, Some(200));
+    let retried = corscope::diag::WarnKind::HttpRetried;
+    assert_eq!(report.diagnostics.count(retried), 1);
 }

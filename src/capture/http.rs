@@ -1690,8 +1690,8 @@ impl HttpConn {
                 // A 408 on a connection that carried a request before: the idle connection's
                 // timeout notice, kept as the answer only where the browser reads it so.
                 let timeout = response.status == 408 && p.reused;
-                if response.status == 421 {
-                    misdirected(&mut p.ex, first_byte.ts);
+                if let Some(by) = resent_on(response.status) {
+                    mark_resent(&mut p.ex, first_byte.ts, by);
                 } else if !timeout || timeout_is_the_answer(&mut p.ex, first_byte.ts) {
                     let wait = first_byte.ts.saturating_sub(p.last_ts).max(0) as f64 / 1000.0;
                     p.ex.timings.wait_ms = Some(wait);
@@ -2096,16 +2096,32 @@ fn timeout_is_the_answer(x: &mut Exchange, at: Micros) -> bool {
     answer
 }
 
-/// A `421 Misdirected Request` (RFC 9110 §15.5.20) is no answer: every browser sends the
-/// request again and takes the next answer (recorded: Chromium 148 and Firefox ESR 140 on a
-/// new connection, WebKitGTK 2.50 on the same one; `tests/data/field/*-421-*`). Marks `x`
-/// (ended at `at`) as resent; its response is not kept. A second `421` to the retry, which
-/// browsers deliver, reads the same: no answer, so the verdict is `unknown`, never a block.
-pub(crate) fn misdirected(x: &mut Exchange, at: Micros) {
+/// The statuses no browser hands to the CORS check, each with what it means: the browser
+/// sends the request again (or fails it), and the next answer decides. Recorded in
+/// `tests/data/field/`:
+/// - `407 Proxy Authentication Required` (Fetch, HTTP-network-or-cache fetch: the browser
+///   asks for the proxy's credentials and sends the request again, or fails it as a network
+///   error): Chromium 148 resent the preflight on the same connection with
+///   `Proxy-Authorization` (`chromium-407-proxy-auth-retry.pcapng`);
+/// - `421 Misdirected Request` (RFC 9110 §15.5.20): Chromium 148 and Firefox ESR 140 resent on
+///   a new connection (Chromium on the same HTTP/2 one), WebKitGTK 2.50 on the same HTTP/1.1
+///   one (`*-421-*`).
+pub(crate) fn resent_on(status: u16) -> Option<crate::model::EndedBy> {
+    match status {
+        407 => Some(crate::model::EndedBy::ProxyAuth),
+        421 => Some(crate::model::EndedBy::Misdirected),
+        _ => None,
+    }
+}
+
+/// Marks `x` (ended at `at` by a [`resent_on`] status) as resent; its response is not kept.
+/// The same status to the retry, which a browser then fails or delivers, reads the same: no
+/// answer, so the verdict is `unknown`, never a block.
+pub(crate) fn mark_resent(x: &mut Exchange, at: Micros, by: crate::model::EndedBy) {
     x.evidence.closed_unanswered = Some(crate::model::Closed {
         at,
         reused: true,
-        by: crate::model::EndedBy::Misdirected,
+        by,
     });
 }
 

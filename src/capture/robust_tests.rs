@@ -626,15 +626,15 @@ fn a_408_on_a_reused_connection_is_no_answer() {
     }
 }
 
-/// A `421 Misdirected Request` is no answer, on a connection's first request or a later one,
-/// over HTTP/1.1 and HTTP/2: every browser sends the request again (recorded, `tests/data/
-/// field/*-421-*`). The request is marked resent with no response, and the connection's next
-/// request keeps its own answer.
+/// A `421 Misdirected Request` or a proxy's `407` is no answer, on a connection's first request
+/// or a later one, over HTTP/1.1 (and the `421` over HTTP/2): the browser sends the request
+/// again (recorded, `tests/data/field/*-421-*`, `*-407-*`). The request is marked resent with
+/// no response, and the connection's next request keeps its own answer.
 #[test]
-fn a_421_is_no_answer_and_the_next_answer_stays_in_step() {
+fn a_421_or_407_is_no_answer_and_the_next_answer_stays_in_step() {
+    use crate::model::EndedBy;
     let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
-    let misdirected = b"HTTP/1.1 421 Misdirected Request\r\nContent-Length: 0\r\n\r\n";
-    let seen = |o: &super::testutil::Outcome| -> Vec<(String, Option<u16>, Option<bool>)> {
+    let seen = |o: &super::testutil::Outcome, by| -> Vec<(String, Option<u16>, Option<bool>)> {
         let mut v: Vec<_> = o
             .exchanges
             .iter()
@@ -643,30 +643,43 @@ fn a_421_is_no_answer_and_the_next_answer_stays_in_step() {
                 (
                     x.request.url.clone(),
                     x.response.as_ref().map(|r| r.status),
-                    c.map(|c| c.by == crate::model::EndedBy::Misdirected && c.reused),
+                    c.map(|c| c.by == by && c.reused),
                 )
             })
             .collect();
         v.sort();
         v
     };
-    for reused in [false, true] {
-        let mut c = Conv::new(43400);
-        c.handshake();
-        if reused {
-            c.client(&get("/before"), 1000).server(ok, 1000);
+    let statuses: [(&[u8], EndedBy); 2] = [
+        (
+            b"HTTP/1.1 421 Misdirected Request\r\nContent-Length: 0\r\n\r\n",
+            EndedBy::Misdirected,
+        ),
+        (
+            b"HTTP/1.1 407 Proxy Authentication Required\r\n\
+              Proxy-Authenticate: Basic realm=\"p\"\r\nContent-Length: 0\r\n\r\n",
+            EndedBy::ProxyAuth,
+        ),
+    ];
+    for (answer, by) in statuses {
+        for reused in [false, true] {
+            let mut c = Conv::new(43400);
+            c.handshake();
+            if reused {
+                c.client(&get("/before"), 1000).server(ok, 1000);
+            }
+            c.client(&get("/r"), 1000).server(answer, 1000);
+            c.client(&get("/s"), 1000).server(ok, 1000).fins();
+            let o = super::testutil::run_frames(&c.frames);
+            let mut want = vec![
+                ("http://h.test/r".to_owned(), None, Some(true)),
+                ("http://h.test/s".to_owned(), Some(200), None),
+            ];
+            if reused {
+                want.insert(0, ("http://h.test/before".to_owned(), Some(200), None));
+            }
+            assert_eq!(seen(&o, by), want, "{by:?} reused {reused}");
         }
-        c.client(&get("/r"), 1000).server(misdirected, 1000);
-        c.client(&get("/s"), 1000).server(ok, 1000).fins();
-        let o = super::testutil::run_frames(&c.frames);
-        let mut want = vec![
-            ("http://h.test/r".to_owned(), None, Some(true)),
-            ("http://h.test/s".to_owned(), Some(200), None),
-        ];
-        if reused {
-            want.insert(0, ("http://h.test/before".to_owned(), Some(200), None));
-        }
-        assert_eq!(seen(&o), want, "reused {reused}");
     }
 
     // HTTP/2: stream 1 answered `421` (`:status` as a literal with indexed name), stream 3
@@ -704,5 +717,5 @@ fn a_421_is_no_answer_and_the_next_answer_stays_in_step() {
         ("http://h.test/r".to_owned(), None, Some(true)),
         ("http://h.test/s".to_owned(), Some(200), None),
     ];
-    assert_eq!(seen(&o), want, "HTTP/2");
+    assert_eq!(seen(&o, EndedBy::Misdirected), want, "HTTP/2");
 }

@@ -277,8 +277,8 @@ impl Heads {
             }
             return;
         };
-        if status == 421 {
-            super::http::misdirected(&mut s.ex, meta.ts);
+        if let Some(by) = super::http::resent_on(status) {
+            super::http::mark_resent(&mut s.ex, meta.ts, by);
             emit(ctx, s);
             return;
         }

@@ -255,6 +255,10 @@ impl fmt::Display for Note {
                 let what = if *preflight { "the preflight" } else { "the request" };
                 write!(f, "the server answered {what} with 421 Misdirected Request, which every browser takes for a request to send again rather than an answer (Chromium and Firefox on a new connection, WebKit on the same one; recorded) and the next answer decides; no such retry is in the input")
             }
+            Note::ClosedUnanswered { preflight, by: EndedBy::ProxyAuth, .. } => {
+                let what = if *preflight { "the preflight" } else { "the request" };
+                write!(f, "the proxy answered {what} with 407 Proxy Authentication Required, which no browser hands to the CORS check: it sends the request again with the proxy's credentials (Chromium on the same connection; recorded) or fails it as a network error, and the next answer decides; no such retry is in the input")
+            }
             Note::ClosedUnanswered { preflight, by: EndedBy::Timeout, .. } => {
                 let what = if *preflight { "the preflight" } else { "the request" };
                 write!(f, "the server answered {what} only with a 408 on a connection that had carried an earlier request: an idle keep-alive connection's timeout notice, which Chromium takes for the connection's end (it sends the request again on a new one) and Firefox and Safari for the answer (a failed fetch); no retry is in the input")

@@ -651,6 +651,9 @@ pub enum EndedBy {
     /// The server's `421 Misdirected Request`: every browser sends the request again (on
     /// another connection, WebKit on the same) and takes the next answer.
     Misdirected,
+    /// A proxy's `407 Proxy Authentication Required`: the browser sends the request again
+    /// with the proxy's credentials (or fails it), and takes the next answer.
+    ProxyAuth,
 }
 
 /// What the input itself says about an exchange's outcome and role, beyond the HTTP messages.
