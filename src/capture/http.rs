@@ -2077,7 +2077,7 @@ pub mod fuzzing {
     }
 }
 
-/// A `408` on a connection that carried a request before `x` (`model::Closed::timed_out`):
+/// A `408` on a connection that carried a request before `x` (`model::EndedBy::Timeout`):
 /// the idle connection's timeout notice. Whether it is the answer is the sending browser's
 /// rule (`Profile::reads_408_on_reused_connection_as_answer`): Chromium resends the request,
 /// so it is none; Firefox and WebKit read it as the answer. Marks `x` (ended at `at`) and

@@ -543,23 +543,7 @@ fn a_request_its_connection_ended_unanswered_is_marked() {
 fn http2_streams_waiting_when_the_connection_ended_are_marked() {
     use super::testutil::{tcp4, CLIENT, RST, SERVER};
     use crate::capture::tls::synth::frame;
-    let head = |path: &str| {
-        let mut b = Vec::new();
-        for (n, v) in [
-            (":method", "GET"),
-            (":scheme", "http"),
-            (":authority", "h.test"),
-        ]
-        .into_iter()
-        .chain([(":path", path)])
-        {
-            b.extend([0, n.len() as u8]);
-            b.extend(n.as_bytes());
-            b.push(v.len() as u8);
-            b.extend(v.as_bytes());
-        }
-        b
-    };
+    let head = h2_get_head;
     for answered_first in [false, true] {
         let mut c = Conv::new(43200);
         c.handshake();
@@ -685,23 +669,7 @@ fn a_421_or_407_is_no_answer_and_the_next_answer_stays_in_step() {
     // HTTP/2: stream 1 answered `421` (`:status` as a literal with indexed name), stream 3
     // `200` (indexed).
     use crate::capture::tls::synth::frame;
-    let head = |path: &str| {
-        let mut b = Vec::new();
-        for (n, v) in [
-            (":method", "GET"),
-            (":scheme", "http"),
-            (":authority", "h.test"),
-        ]
-        .into_iter()
-        .chain([(":path", path)])
-        {
-            b.extend([0, n.len() as u8]);
-            b.extend(n.as_bytes());
-            b.push(v.len() as u8);
-            b.extend(v.as_bytes());
-        }
-        b
-    };
+    let head = h2_get_head;
     let mut c = Conv::new(43500);
     c.handshake();
     let mut client = crate::capture::h2::frame::PREFACE.to_vec();
@@ -718,4 +686,21 @@ fn a_421_or_407_is_no_answer_and_the_next_answer_stays_in_step() {
         ("http://h.test/s".to_owned(), Some(200), None),
     ];
     assert_eq!(seen(&o, EndedBy::Misdirected), want, "HTTP/2");
+}
+
+/// An HTTP/2 `GET` of `path` on `h.test` as one header block (literal fields, no Huffman).
+fn h2_get_head(path: &str) -> Vec<u8> {
+    let mut b = Vec::new();
+    let fields = [
+        (":method", "GET"),
+        (":scheme", "http"),
+        (":authority", "h.test"),
+    ];
+    for (n, v) in fields.into_iter().chain([(":path", path)]) {
+        b.extend([0, n.len() as u8]);
+        b.extend(n.as_bytes());
+        b.push(v.len() as u8);
+        b.extend(v.as_bytes());
+    }
+    b
 }

@@ -58,7 +58,7 @@ pub enum Note {
     /// The page's service worker answered the request (`Evidence::service_worker`, with its
     /// source): its response is not checked against this request's CORS rules.
     ServedByServiceWorker {
-        source: String,
+        source: crate::model::WorkerSource,
     },
     /// The connection or HTTP/2 stream ended before any answer to the preflight (`preflight`)
     /// or the request (`Evidence::closed_unanswered`).
@@ -67,7 +67,7 @@ pub enum Note {
         /// A browser sends the request again (`model::Closed::reused`).
         reused: bool,
         /// What ended it (`model::Closed::by`).
-        by: crate::model::EndedBy,
+        by: EndedBy,
     },
     /// A capture's request is missing after its preflight, and the capture lost packets its
     /// client sent to the server then (`Evidence::absence_may_be_loss`).
@@ -239,12 +239,13 @@ impl fmt::Display for Note {
             Note::RevalidatedStoredNotInInput => f.write_str("the 304 answered the browser's revalidation of the response its HTTP cache stored: the CORS check reads the stored response's headers updated with the 304's, and the stored response is not in the input (recorded before it began); that response, or Access-Control-Allow-Origin on the 304, would decide it"),
             Note::ServedByServiceWorker { source } => {
                 f.write_str("the page's service worker answered the request")?;
-                let how = match source.as_str() {
-                    "fallback-code" => Some("a response the worker's code built"),
-                    "network" => Some("from its own request to the server"),
-                    "cache-storage" => Some("from its Cache Storage"),
-                    "http-cache" => Some("from the HTTP cache"),
-                    _ => None,
+                use crate::model::WorkerSource as W;
+                let how = match source {
+                    W::Built => Some("a response the worker's code built"),
+                    W::Network => Some("from its own request to the server"),
+                    W::CacheStorage => Some("from its Cache Storage"),
+                    W::HttpCache => Some("from the HTTP cache"),
+                    W::Unnamed => None,
                 };
                 if let Some(how) = how {
                     write!(f, " ({how})")?;

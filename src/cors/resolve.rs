@@ -599,16 +599,16 @@ fn served_by_service_worker(
     flow: &Flow,
     first: &FirstRequest,
     same_hops: &[bool],
-) -> Option<String> {
+) -> Option<crate::model::WorkerSource> {
     let last = flow.hops.last()?;
     let x = &last.exchange;
-    let source = x.evidence.service_worker.as_ref()?;
+    let source = x.evidence.service_worker?;
     let cross = same_hops.last().is_some_and(|same| !same);
     let delivered = x.response.is_some() && x.evidence.error.is_none();
     let ev = &flow.first().exchange.evidence;
     let cors_mode = first.first_line(Read::Origin).is_some()
         || matches!(ev.resource_type.as_deref(), Some("fetch" | "xhr" | "font"));
-    (cross && delivered && cors_mode).then(|| source.clone())
+    (cross && delivered && cors_mode).then_some(source)
 }
 
 /// Decides whether CORS governs the flow at all before any rule runs: `Err` with the note
@@ -954,7 +954,7 @@ fn unknown_if_cached_answer(
     }
 }
 
-/// A `408` kept as an answer on a reused connection (`model::Closed::timed_out`: the sending
+/// A `408` kept as an answer on a reused connection (`model::EndedBy::Timeout`: the sending
 /// browser reads it so) is none for the browsers that resend the request instead
 /// (`Profile::reads_408_on_reused_connection_as_answer`, Chromium): their verdict is the
 /// retry's, which the input does not hold.

@@ -2086,7 +2086,8 @@ fn response_of(
 ) -> Option<Response> {
     let status = r.status.unwrap_or(0);
     if r.via_service_worker == Some(true) {
-        evidence.service_worker = Some(r.service_worker_source.clone().unwrap_or_default());
+        let source = r.service_worker_source.as_deref();
+        evidence.service_worker = Some(crate::model::WorkerSource::of_devtools(source));
     }
     let (excess, plain) = (head_excess(&r), plain_head_size(&r));
     evidence.error = r

@@ -656,6 +656,35 @@ pub enum EndedBy {
     ProxyAuth,
 }
 
+/// Where the page's service worker got the response it answered with (DevTools
+/// `_serviceWorkerResponseSource`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkerSource {
+    /// Built by the worker's code (`fallback-code`).
+    Built,
+    /// The worker's own request to the server (`network`).
+    Network,
+    /// The worker's Cache Storage (`cache-storage`).
+    CacheStorage,
+    /// The HTTP cache (`http-cache`).
+    HttpCache,
+    /// Not named, or a name not known here.
+    Unnamed,
+}
+
+impl WorkerSource {
+    /// The source DevTools names.
+    pub fn of_devtools(name: Option<&str>) -> Self {
+        match name {
+            Some("fallback-code") => WorkerSource::Built,
+            Some("network") => WorkerSource::Network,
+            Some("cache-storage") => WorkerSource::CacheStorage,
+            Some("http-cache") => WorkerSource::HttpCache,
+            _ => WorkerSource::Unnamed,
+        }
+    }
+}
+
 /// What the input itself says about an exchange's outcome and role, beyond the HTTP messages.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Evidence {
@@ -677,9 +706,8 @@ pub struct Evidence {
     /// Served from the browser's HTTP cache (`_fromCache`), so nothing crossed the network.
     pub from_cache: bool,
     /// Answered by the page's service worker (DevTools `_fetchedViaServiceWorker`), with the
-    /// worker's source of it (`_serviceWorkerResponseSource`: `fallback-code`, `network`,
-    /// `cache-storage`, `http-cache`; empty when not given).
-    pub service_worker: Option<String>,
+    /// worker's source of it.
+    pub service_worker: Option<WorkerSource>,
     /// The server's IP address, where known.
     /// Shared: a capture's connection gives every exchange on it the same text.
     pub server_ip: Option<Arc<str>>,
