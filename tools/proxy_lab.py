@@ -19,9 +19,11 @@ background requests, `CONNECT`) is refused (`403`). `tools/proxy_lab_auth.mjs` g
 credentials through CDP's `Fetch.authRequired`, as a user would at the prompt. Chromium 148:
 the preflight got the `407`, was sent again on the same connection with the credentials, then
 the `PUT`: the page saw `put 200` (`tests/data/field/chromium-407-proxy-auth-retry.pcapng`,
-background `CONNECT`s included). The proxy logs each request line to `proxy_lab.log`.
+background `CONNECT`s included); with `TWICE=1` it asked again and was answered again
+(`chromium-407-twice-proxy-auth-retry.pcapng`). The proxy logs each request line to
+`proxy_lab.log`.
 """
-import socket, threading, time, sys, base64
+import base64, os, socket, sys, threading, time
 PAGE = b"""<!doctype html><html><body><script>
 (async()=>{ let out=[];
  try { let r2 = await fetch('http://127.0.0.1:8481/r',{method:'PUT',credentials:'omit'}); await r2.text(); out.push('put '+r2.status);} catch(e){out.push('put err '+e);}
@@ -54,6 +56,10 @@ def origin_answer(head):
     if m == "OPTIONS":
         return b"HTTP/1.1 204 No Content\r\n" + acao + b"Access-Control-Allow-Methods: PUT\r\nAccess-Control-Max-Age: 0\r\n\r\n"
     return b"HTTP/1.1 200 OK\r\n" + acao + b"Content-Length: 2\r\n\r\nok"
+# `TWICE=1`: the first credentialed preflight gets a `407` too (a second round, as a
+# connection-based scheme's handshake has).
+TWICE = os.environ.get("TWICE") == "1"
+ROUND = 0
 WANT = b"Basic " + base64.b64encode(b"u:p")
 def handle(c):
     buf = b""; n = 0; cid = id(c) % 10000
@@ -68,7 +74,10 @@ def handle(c):
             # Anything else the browser asks for (its own background requests): refused.
             c.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
             c.close(); return
-        if "8481" in line and auth != WANT:
+        global ROUND
+        twice = TWICE and line.startswith("OPTIONS") and ROUND < 1
+        if "8481" in line and (auth != WANT or twice):
+            ROUND += auth == WANT
             c.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"lab\"\r\nContent-Length: 0\r\nProxy-Connection: keep-alive\r\n\r\n")
             log("  407"); continue
         if line.startswith("GET http://127.0.0.1:8480/favicon"):
