@@ -1742,3 +1742,23 @@ fn a_proxys_407_is_no_answer_and_the_authenticated_retry_stands() {
         assert_eq!(report.diagnostics.count(retried), retries, "{path}");
     }
 }
+
+/// `RST_STREAM(HTTP_1_1_REQUIRED)` on the first preflight's stream (`tools/h2_retry_lab.py
+/// MODE=http11`, the server offering HTTP/1.1 too), as IIS asks when a request needs
+/// connection-based authentication. Chromium 148, Firefox ESR 140 and WebKitGTK 2.50 each sent
+/// the preflight again on a new HTTP/1.1 connection (Firefox and WebKit the `PUT` back on the
+/// HTTP/2 one), and the page saw `put 200`. The reset attempt read as a request a browser does
+/// not resend: a second `PUT` record, `unknown`, saying so. It is resent
+/// (`h2::frame::resent_after_reset`) and folds into its retry: one `PUT`, allowed.
+#[test]
+fn an_http2_stream_reset_for_http11_is_resent_over_http11() {
+    for browser in ["chromium", "firefox", "webkit"] {
+        let path = format!("tests/data/field/{browser}-h2-http11-required-retry.pcapng");
+        let keylog = format!("tests/data/field/{browser}-h2-http11-required-retry.keylog");
+        let (_, seen) = run_both_jobs(&[&path, "--keylog", &keylog]);
+        let puts: Vec<_> = seen.iter().filter(|s| s.0 == "PUT").collect();
+        assert_eq!(puts.len(), 1, "{path}: {seen:?}");
+        let put = (puts[0].1.as_str(), puts[0].2.as_str());
+        assert_eq!(put, ("allowed", "allowed"), "{path}");
+    }
+}

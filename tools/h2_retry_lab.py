@@ -37,6 +37,11 @@ tools/webkit_open.py https://127.0.0.1:8490/ 5`) resent the same way in both mod
   again on the same connection, Firefox and WebKit on a new one: `put 200` in all three
   (`tests/data/field/{chromium,firefox,webkit}-h2-421-retry.pcapng`, `.keylog`).
 
+- `MODE=http11`: `RST_STREAM(HTTP_1_1_REQUIRED)` on the first preflight, the server offering
+  HTTP/1.1 too (ALPN). Chromium 148, Firefox ESR 140 and WebKitGTK 2.50 sent it again on a new
+  HTTP/1.1 connection (Firefox and WebKit then the `PUT` on the HTTP/2 one): `put 200`
+  (`tests/data/field/*-h2-http11-required-retry.pcapng`, `.keylog`).
+
 A self-signed certificate for 127.0.0.1 is made with openssl in a temporary folder. The server
 logs each stream (time, port, stream, method, path) to `h2lab.log`.
 """
@@ -111,6 +116,10 @@ def respond(conn, sock, sid, h, port):
             log(f"  REFUSED_STREAM {sid}")
             conn.reset_stream(sid, error_code=h2.errors.ErrorCodes.REFUSED_STREAM)
             return
+        if first and MODE == "http11":
+            log(f"  RST_STREAM(HTTP_1_1_REQUIRED) {sid}")
+            conn.reset_stream(sid, error_code=h2.errors.ErrorCodes.HTTP_1_1_REQUIRED)
+            return
         if first and MODE == "421":
             log(f"  421 {sid}")
             conn.send_headers(sid, [(":status", "421"), ("content-length", "0")], end_stream=True)
@@ -128,10 +137,39 @@ def respond(conn, sock, sid, h, port):
     conn.send_headers(sid, [(":status", "200"), ("access-control-allow-origin", "https://127.0.0.1:8490"), ("content-length", "2")])
     conn.send_data(sid, b"ok", end_stream=True)
 
+def handle_http11(sock, port):
+    """The same answers over HTTP/1.1 (keep-alive, no request bodies in the lab)."""
+    buf = b""
+    while True:
+        try:
+            d = sock.recv(65536)
+        except OSError:
+            return
+        if not d:
+            return
+        buf += d
+        while b"\r\n\r\n" in buf:
+            head, buf = buf.split(b"\r\n\r\n", 1)
+            lines = head.decode("latin-1").split("\r\n")
+            m, path = lines[0].split()[:2]
+            log(f"{port} http/1.1: {m} {path}")
+            if port == 8490:
+                body = PAGE if path == "/" else b""
+                sock.sendall(b"HTTP/1.1 %s\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n"
+                             % (b"200 OK" if body else b"404 Not Found", len(body)) + body)
+            elif m == "OPTIONS":
+                sock.sendall(b"HTTP/1.1 204 No Content\r\nAccess-Control-Allow-Origin: https://127.0.0.1:8490\r\n"
+                             b"Access-Control-Allow-Methods: PUT\r\nAccess-Control-Max-Age: 0\r\n\r\n")
+            else:
+                sock.sendall(b"HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: https://127.0.0.1:8490\r\n"
+                             b"Content-Length: 2\r\n\r\nok")
+
 def serve(port):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(CERT, KEY)
-    ctx.set_alpn_protocols(["h2"])
+    # `MODE=http11` also offers HTTP/1.1, where the browser sends a request the server asked
+    # to have over it (`HTTP_1_1_REQUIRED`).
+    ctx.set_alpn_protocols(["h2", "http/1.1"] if MODE == "http11" else ["h2"])
     s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("127.0.0.1", port)); s.listen(16)
     while True:
@@ -140,7 +178,8 @@ def serve(port):
             t = ctx.wrap_socket(c, server_side=True)
         except Exception as e:
             log(f"{port} tls err {e}"); continue
-        threading.Thread(target=handle, args=(t, port), daemon=True).start()
+        target = handle_http11 if t.selected_alpn_protocol() == "http/1.1" else handle
+        threading.Thread(target=target, args=(t, port), daemon=True).start()
 
 CERTS = os.environ.get("LAB_CERTS") or tempfile.mkdtemp()
 CERT, KEY = os.path.join(CERTS, "cert.pem"), os.path.join(CERTS, "key.pem")

@@ -15,6 +15,15 @@ pub(crate) const CONTINUATION: u8 = 9;
 /// RST_STREAM's error code for a stream the server did not process (RFC 9113 §8.7): a client
 /// may send its request again.
 pub(crate) const REFUSED_STREAM: u32 = 0x7;
+/// RST_STREAM's error code asking for the request over HTTP/1.1 (RFC 9113 §7): Chromium sends
+/// it again on an HTTP/1.1 connection (recorded, `tests/data/field/
+/// chromium-h2-http11-required-retry.pcapng`).
+pub(crate) const HTTP_1_1_REQUIRED: u32 = 0xd;
+
+/// Whether a browser sends a request again after the server reset its stream with `code`.
+pub(crate) fn resent_after_reset(code: u32) -> bool {
+    matches!(code, REFUSED_STREAM | HTTP_1_1_REQUIRED)
+}
 
 pub(crate) const END_STREAM: u8 = 0x1;
 pub(crate) const ACK: u8 = 0x1;

@@ -338,8 +338,9 @@ impl H2Conn {
             }
             frame::RST_STREAM => {
                 // No answer can come on it any more. A browser sends a request again after a
-                // server's REFUSED_STREAM only; a client's reset is its own cancel.
-                let refused = dir != self.client && word(p) == Some(frame::REFUSED_STREAM);
+                // server's REFUSED_STREAM or HTTP_1_1_REQUIRED only; a client's reset is its own
+                // cancel.
+                let refused = dir != self.client && word(p).is_some_and(frame::resent_after_reset);
                 let closed = Closed {
                     at: meta.ts,
                     reused: refused,
@@ -509,8 +510,9 @@ mod tests {
     }
 
     /// Streams that end without an answer say how (`Evidence::closed_unanswered`, whether a
-    /// browser sends the request again): the server's REFUSED_STREAM and a GOAWAY below the
-    /// stream are resent; the client's cancel and the server's other resets are not.
+    /// browser sends the request again): the server's REFUSED_STREAM, HTTP_1_1_REQUIRED and a
+    /// GOAWAY below the stream are resent; the client's cancel and the server's other resets
+    /// are not.
     #[test]
     fn streams_ended_unanswered_say_whether_a_browser_resends_them() {
         let req = |path: &str| {
@@ -529,15 +531,18 @@ mod tests {
             (5, "/three"),
             (7, "/four"),
             (9, "/five"),
+            (11, "/six"),
         ] {
             client.extend(frame(1, 0x5, id, &req(path)));
         }
         // The client cancels stream 5 (CANCEL).
         client.extend(frame(3, 0, 5, &[0, 0, 0, 8]));
         let mut server = frame(4, 0, 0, &[]);
-        // REFUSED_STREAM on 3, INTERNAL_ERROR on 9, an answer on 1, then GOAWAY: last 5.
+        // REFUSED_STREAM on 3, INTERNAL_ERROR on 9, HTTP_1_1_REQUIRED on 11, an answer on 1,
+        // then GOAWAY: last 5.
         server.extend(frame(3, 0, 3, &[0, 0, 0, 7]));
         server.extend(frame(3, 0, 9, &[0, 0, 0, 2]));
+        server.extend(frame(3, 0, 11, &[0, 0, 0, 0xd]));
         server.extend(frame(1, 0x5, 1, &field(":status", "204")));
         server.extend(frame(7, 0, 0, &[0, 0, 0, 5, 0, 0, 0, 0]));
         let steps = [Step::Data(0, &client[..]), Step::Data(1, &server[..])];
@@ -555,6 +560,7 @@ mod tests {
             ("http://a.test/five", Some(false)),
             ("http://a.test/four", Some(true)),
             ("http://a.test/one", None),
+            ("http://a.test/six", Some(true)),
             ("http://a.test/three", Some(false)),
             ("http://a.test/two", Some(true)),
         ];
