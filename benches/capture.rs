@@ -245,6 +245,7 @@ fn bench_http(c: &mut Criterion) {
                     number: 2 * i + 1,
                     offset: 0,
                     ts: 1_000_000 + i as i64,
+                    quiet: 0,
                 };
                 conn.data(0, REQUEST, &meta, &mut ctx);
                 conn.data(1, RESPONSE, &meta, &mut ctx);

@@ -1762,3 +1762,30 @@ fn an_http2_stream_reset_for_http11_is_resent_over_http11() {
         assert_eq!(put, ("allowed", "allowed"), "{path}");
     }
 }
+
+/// A preconnected socket (`tools/retry_lab.py MODE=preconnect`, the page at `?nowarm&preconnect`:
+/// `<link rel=preconnect crossorigin>` to the API, the `PUT` 1.5 s later) that the server resets
+/// at its first request, as when its idle timeout closes it while the request is on its way.
+/// Chromium 148 and Firefox ESR 140 sent the preflight again on a new connection (`put 200`);
+/// WebKitGTK 2.50 did not (`Load failed`). The reset attempt read as a connection's first
+/// request, which no browser resends: a second `PUT` record, `unknown`, saying so. A first
+/// request after the connection sat silent went out on an idle socket, resent by Chromium and
+/// Firefox (`Profile::resends_first_request_on_idle_socket`): one `PUT`, allowed; WebKit's
+/// stays `unknown`.
+#[test]
+fn a_preconnected_sockets_reset_first_request_is_resent_by_chromium_and_firefox() {
+    for browser in ["chromium", "firefox"] {
+        let path = format!("tests/data/field/{browser}-preconnect-idle-socket-reset.pcapng");
+        let (_, seen) = run_both_jobs(&[&path]);
+        let puts: Vec<_> = seen.iter().filter(|s| s.0 == "PUT").collect();
+        assert_eq!(puts.len(), 1, "{path}: {seen:?}");
+        let put = (puts[0].1.as_str(), puts[0].2.as_str());
+        assert_eq!(put, ("allowed", "allowed"), "{path}");
+    }
+    let path = "tests/data/field/webkit-preconnect-idle-socket-reset.pcapng";
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let put = record_of(&recs, "8481/r");
+    assert_eq!(format!("{:?}", put.verdict), "Unknown");
+    let note = put.note.as_deref().unwrap_or_default();
+    assert!(note.contains("this was neither"), "{note}");
+}

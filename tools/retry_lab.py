@@ -41,6 +41,12 @@ load event two seconds while the fetches run, and the screenshot shows what the 
 `408` for the preflight's answer and the fetch failed, `NetworkError`
 (`tests/data/field/firefox-408-on-reused-connection.pcapng`).
 
+- `MODE=preconnect` (with `?nowarm&preconnect`, optionally `&idle=MS`, default 1500): the page
+  adds `<link rel=preconnect crossorigin>` to the API and waits before the `PUT`; the server
+  resets a connection at its first request when it sat idle more than 0.2 s (a preconnected
+  socket its idle timeout closes as the request goes out). Chromium 148 and Firefox ESR 140
+  sent the preflight again on a new connection, `put 200` (also at `idle=500`); WebKitGTK
+  2.50 did not, `Load failed` (`tests/data/field/*-preconnect-idle-socket-reset.pcapng`).
 - `MODE=421`: the first preflight gets `421 Misdirected Request` (a CDN's answer on a
   connection it will not serve that host on), the connection kept. Chromium 148 and Firefox
   ESR 140 sent it again on a new connection, WebKitGTK 2.50 on the same one; `put 200` in all
@@ -64,8 +70,11 @@ import time
 
 PAGE = b"""<!doctype html><html><body><script>
 (async()=>{ let out=[];
+ const pre = location.search.includes('preconnect');
+ if (pre) { let l=document.createElement('link'); l.rel='preconnect'; l.crossOrigin='anonymous'; l.href=location.protocol+'//127.0.0.1:8481'; document.head.appendChild(l); }
  if (!location.search.includes('nowarm')) try { let r1 = await fetch(location.protocol+'//127.0.0.1:8481/warm',{credentials:'omit'}); await r1.text(); out.push('warm '+r1.status);} catch(e){out.push('warm err '+e);}
- await new Promise(r=>setTimeout(r,300));
+ const idle = +(new URLSearchParams(location.search).get('idle') || 1500);
+ await new Promise(r=>setTimeout(r,pre?idle:300));
  try { let r2 = await fetch(location.protocol+'//127.0.0.1:8481/r',{method:'PUT',credentials:'omit'}); await r2.text(); out.push('put '+r2.status);} catch(e){out.push('put err '+e);}
  document.body.innerHTML='<p id=done>'+out.join(' | ')+'</p>';
 })();
@@ -99,6 +108,7 @@ def answer(method, origin):
 
 def handle(conn, port):
     n, buf = 0, b""
+    accepted = time.time()
     while True:
         try:
             d = conn.recv(65536)
@@ -144,6 +154,14 @@ def handle(conn, port):
                 LOG.write("  421\n")
                 LOG.flush()
                 continue
+            if MODE == "preconnect" and n == 1 and time.time() - accepted > 0.2:
+                # A connection that sat idle (a preconnected one) reset at its first request,
+                # as when the server's idle timeout closes it while the request is on its way.
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                LOG.write("  RST (idle first request)\n")
+                LOG.flush()
+                conn.close()
+                return
             if reset_now(n, line):
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 LOG.write("  RST\n")

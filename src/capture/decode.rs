@@ -1200,6 +1200,7 @@ mod tests {
             number,
             offset: 0,
             ts: 0,
+            quiet: 0,
         }
     }
 

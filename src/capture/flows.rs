@@ -742,6 +742,10 @@ impl ConnTable {
         let Some(c) = live.as_deref_mut() else {
             return true;
         };
+        let meta = &PacketMeta {
+            quiet: meta.ts.saturating_sub(*last_ts).max(0),
+            ..*meta
+        };
         *last_ts = (*last_ts).max(meta.ts);
         *last_packet = (meta.number, meta.offset);
         let (pool, lim, emit) = (&mut self.pool, &self.reasm, &mut self.emit);
@@ -808,7 +812,12 @@ impl ConnTable {
             Gone::Tcp(c) => (c.no, c.last_packet, c.last_ts),
             Gone::Quic(q) => (q.no, q.last_packet, q.last_ts),
         };
-        let meta = PacketMeta { ts, number, offset };
+        let meta = PacketMeta {
+            ts,
+            number,
+            offset,
+            quiet: 0,
+        };
         self.retire(gone, &meta, None, out);
         Some(no)
     }
@@ -1371,6 +1380,7 @@ mod tests {
                 number: i as u64 + 1,
                 offset: 0,
                 ts: 1_000_000 + i as Micros * 1000,
+                quiet: 0,
             };
             last = meta.ts;
             let udp = Udp {

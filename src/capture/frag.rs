@@ -563,6 +563,7 @@ mod tests {
             number,
             offset: number * 100,
             ts: secs * 1_000_000,
+            quiet: 0,
         }
     }
 

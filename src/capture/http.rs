@@ -1494,6 +1494,9 @@ impl HttpConn {
                 ctx.emit(old);
             }
         }
+        let reused = self.mid_stream
+            || self.dirs[dir].messages > 0
+            || resent_on_idle_socket(&ex, self.dirs[dir].msg_meta.quiet);
         let method = &ex.request.method;
         self.pending.push_back(Pending {
             head: method == "HEAD",
@@ -1502,7 +1505,7 @@ impl HttpConn {
             order_time,
             last_ts: meta.ts,
             unsure: self.unpaired,
-            reused: self.mid_stream || self.dirs[dir].messages > 0,
+            reused,
         });
         let d = &mut self.dirs[dir];
         d.messages += 1;
@@ -2014,6 +2017,7 @@ pub mod fuzzing {
                     number: i as u64 + 1,
                     offset: i as u64 * 100,
                     ts: i as Micros * 1000,
+                    quiet: 0,
                 };
                 let mut sink = super::HttpSink {
                     conn: &mut conn,
@@ -2094,6 +2098,24 @@ fn timeout_is_the_answer(x: &mut Exchange, at: Micros) -> bool {
         by: crate::model::EndedBy::Timeout,
     });
     answer
+}
+
+/// How long a connection must have been silent before its first request for the request to
+/// have gone out on a socket that sat idle in the browser's pool (a preconnected or spare
+/// one): a browser sends a request as soon as its fresh connection is set up, right after
+/// the handshake's last packet (TCP's, or TLS's).
+const IDLE_SOCKET_US: Micros = 100_000;
+
+/// Whether the browser that sent `x`, the first request of a connection that was silent for
+/// `quiet` before it, sends it again if the connection ends unanswered
+/// (`Profile::resends_first_request_on_idle_socket`; a request of no known browser: yes, as
+/// the fold it allows needs the same request to follow at once).
+fn resent_on_idle_socket(x: &Exchange, quiet: Micros) -> bool {
+    quiet >= IDLE_SOCKET_US
+        && crate::fingerprint::with_user_agent(&x.request.headers, |ua| {
+            ua.and_then(crate::fingerprint::browser_of_user_agent)
+                .is_none_or(|b| b.profile().resends_first_request_on_idle_socket)
+        })
 }
 
 /// The statuses no browser hands to the CORS check, each with what it means: the browser

@@ -643,6 +643,7 @@ pub fn read_capture_from(
             number: pkt.number,
             offset: pkt.offset,
             ts: pkt.ts,
+            quiet: 0,
         };
         let Some(link) = pkt.link else {
             diag.warn(WarnKind::UnsupportedLinkType, || {

@@ -293,6 +293,7 @@ impl BlockSink for Dispatch<'_> {
             number: pkt.number,
             offset: pkt.offset,
             ts: pkt.ts,
+            quiet: 0,
         };
         let mut mark = Mark {
             number: pkt.number,

@@ -704,3 +704,41 @@ fn h2_get_head(path: &str) -> Vec<u8> {
     }
     b
 }
+
+/// A connection's first request after the connection sat silent (`IDLE_SOCKET_US` or more
+/// since the handshake's last packet) went out on a socket idle in the browser's pool (a
+/// preconnected one): Chromium and Firefox send it again when the connection ends
+/// unanswered, WebKit does not (recorded, `tests/data/field/*-preconnect-*`). Marked resent by
+/// the sending browser's profile; a request sent at once is not.
+#[test]
+fn a_first_request_on_an_idle_socket_is_resent_by_the_browsers_that_do() {
+    use super::testutil::{tcp4, CLIENT, RST, SERVER};
+    const CHROMIUM: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/148.0.0.0 Safari/537.36";
+    const WEBKIT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/60.5 Safari/605.1.15";
+    // (silence before the request µs, User-Agent, marked resent)
+    let cases = [
+        (0, None, false),
+        (50_000, None, false),
+        (300_000, None, true),
+        (300_000, Some(CHROMIUM), true),
+        (300_000, Some(WEBKIT), false),
+    ];
+    for (silence, ua, resent) in cases {
+        let mut c = Conv::new(43600);
+        c.handshake();
+        c.ts += silence;
+        let ua = ua
+            .map(|u| format!("User-Agent: {u}\r\n"))
+            .unwrap_or_default();
+        let req = format!("GET /r HTTP/1.1\r\nHost: h.test\r\n{ua}\r\n");
+        c.client(req.as_bytes(), 1400);
+        let f = tcp4((SERVER, 80), (CLIENT, c.cport), c.sseq, 0, RST, b"");
+        c.frames.push((c.ts + 1000, f));
+        let o = super::testutil::run_frames(&c.frames);
+        let r = o.exchanges.iter().find(|x| x.request.url.ends_with("/r"));
+        let got = r
+            .and_then(|x| x.evidence.closed_unanswered)
+            .map(|c| c.reused);
+        assert_eq!(got, Some(resent), "silence {silence} µs, {ua:?}");
+    }
+}

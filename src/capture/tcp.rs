@@ -296,6 +296,10 @@ pub struct PacketMeta {
     /// Byte offset of the packet's record in the (decompressed) capture.
     pub offset: u64,
     pub ts: Micros,
+    /// How long the packet's TCP connection was silent before it (since its previous packet,
+    /// either way; 0 when not known): a request after a long silence went out on a socket
+    /// that sat idle in the browser's pool (`capture::http`'s idle first request).
+    pub quiet: Micros,
 }
 
 /// What the reassembler delivers to. Calls for one direction come in stream order and cover

@@ -180,6 +180,11 @@ pub struct Profile {
     /// resends the request on a new connection; Firefox ESR 140 and WebKitGTK 2.50 fail the
     /// fetch (recorded: `tests/data/field/{chromium,firefox,webkit}-408-*.pcapng`).
     pub reads_408_on_reused_connection_as_answer: bool,
+    /// A connection's first request, sent on a socket that sat idle in the pool (a
+    /// preconnected one), is sent again when the connection ends before any answer, as on a
+    /// reused one. Chromium (`ShouldResendRequest`: `UNUSED_IDLE`) and Firefox ESR 140 do;
+    /// WebKitGTK 2.50 failed the fetch (recorded: `tests/data/field/*-preconnect-*.pcapng`).
+    pub resends_first_request_on_idle_socket: bool,
     pub head: HeadRules,
 }
 
@@ -217,6 +222,7 @@ static CHROMIUM: Profile = Profile {
     redirect_preflight_announces_dropped_body_headers: false,
     empty_location_is_final: true,
     reads_408_on_reused_connection_as_answer: false,
+    resends_first_request_on_idle_socket: true,
     head: HeadRules {
         keeps_space_before_colon: true,
         max_head_accepted: 262_144,
@@ -260,6 +266,7 @@ static FIREFOX: Profile = Profile {
     redirect_preflight_announces_dropped_body_headers: false,
     empty_location_is_final: false,
     reads_408_on_reused_connection_as_answer: true,
+    resends_first_request_on_idle_socket: true,
     head: HeadRules {
         keeps_space_before_colon: false,
         max_head_accepted: 393_216,
@@ -303,6 +310,7 @@ static SAFARI: Profile = Profile {
     redirect_preflight_announces_dropped_body_headers: true,
     empty_location_is_final: false,
     reads_408_on_reused_connection_as_answer: true,
+    resends_first_request_on_idle_socket: false,
     head: HeadRules {
         keeps_space_before_colon: false,
         max_head_accepted: 65_537,

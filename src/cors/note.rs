@@ -268,9 +268,9 @@ impl fmt::Display for Note {
                 let what = if *preflight { "the preflight" } else { "the request" };
                 write!(f, "no answer to {what} came before its connection or stream ended (a reset, a GOAWAY, or the server closing it): the browser got none")?;
                 if *reused {
-                    f.write_str(", and sends such a request again at once (when the server closed a keep-alive connection that had carried an earlier request, or refused the stream); no such retry is in the input")
+                    f.write_str(", and sends such a request again at once (when the server closed a keep-alive connection that had carried an earlier request or had sat idle before it, or refused the stream); no such retry is in the input")
                 } else {
-                    f.write_str(" (a browser sends a request again only after a keep-alive connection that had carried an earlier request closed, or a stream the server refused; this was neither)")
+                    f.write_str(" (a browser sends a request again only after a keep-alive connection that had carried an earlier request closed (Chromium and Firefox also one that had sat idle before it), or a stream the server refused; this was neither)")
                 }
             }
             Note::ReportedUnexplained { error } => write!(f, "the browser reported {error}, but the input does not show which check failed"),

@@ -1213,6 +1213,7 @@ pub mod fuzzing {
                     number: i as u64 + 1,
                     offset: i as u64 * 100,
                     ts: i as Micros * 1000,
+                    quiet: 0,
                 };
                 // Direction 0 of the pieces is the client's.
                 let (dir, frame) = match *p {
@@ -1413,6 +1414,7 @@ mod tests {
                     number: i as u64 + 1,
                     offset: 0,
                     ts: i as Micros,
+                    quiet: 0,
                 };
                 q.datagram(c, d, &meta, ctx);
             }
