@@ -1425,6 +1425,10 @@ fn a_408_on_a_reused_connection_is_no_answer_and_the_retry_stands() {
 /// record `unknown`), and the answered one read as never followed:
 /// `blocked/PreflightInvalidAllowCredentials`. A refused stream is resent
 /// (`Evidence::closed_unanswered`): one `PUT`, allowed after the preflight sent again.
+///
+/// `MODE=fresh` (`?nowarm`): the connection's first stream, the preflight, ended by a TCP reset.
+/// Chromium did not send it again (`Failed to fetch`): its session had carried nothing before.
+/// The `PUT` is `unknown`, saying no browser resends such a request.
 #[test]
 fn a_refused_http2_stream_is_resent_and_the_retry_stands() {
     for mode in ["refuse", "goaway"] {
@@ -1432,6 +1436,15 @@ fn a_refused_http2_stream_is_resent_and_the_retry_stands() {
         let keylog = format!("tests/data/field/chromium-h2-{mode}-retry.keylog");
         lab_put_allowed(&[&path, "--keylog", &keylog]);
     }
+    let path = "tests/data/field/chromium-h2-reset-first-stream.pcapng";
+    let keylog = "tests/data/field/chromium-h2-reset-first-stream.keylog";
+    let (_, seen) = run_both_jobs(&[path, "--keylog", keylog]);
+    let puts: Vec<_> = seen.iter().filter(|s| s.0 == "PUT").collect();
+    assert_eq!(puts.len(), 1, "{seen:?}");
+    assert_eq!(
+        (puts[0].1.as_str(), puts[0].2.as_str()),
+        ("unknown", "unknown")
+    );
 }
 
 /// The stale keep-alive lab over TLS + HTTP/1.1 (`tools/retry_lab.py`, `TLS=1 MODE=second`, key

@@ -37,6 +37,9 @@ tools/webkit_open.py https://127.0.0.1:8490/ 5`) resent the same way in both mod
   again on the same connection, Firefox and WebKit on a new one: `put 200` in all three
   (`tests/data/field/{chromium,firefox,webkit}-h2-421-retry.pcapng`, `.keylog`).
 
+- `MODE=fresh` (page at `?nowarm`, no warm-up request): a TCP reset at the connection's first
+  stream, the preflight. Chromium 148 did not send it again: `Failed to fetch`
+  (`tests/data/field/chromium-h2-reset-first-stream.pcapng`, `.keylog`).
 - `MODE=http11`: `RST_STREAM(HTTP_1_1_REQUIRED)` on the first preflight, the server offering
   HTTP/1.1 too (ALPN). Chromium 148, Firefox ESR 140 and WebKitGTK 2.50 sent it again on a new
   HTTP/1.1 connection (Firefox and WebKit then the `PUT` on the HTTP/2 one): `put 200`
@@ -47,14 +50,14 @@ logs each stream (time, port, stream, method, path) to `h2lab.log`.
 """
 import subprocess
 import tempfile
-import os, socket, ssl, sys, threading, time
+import os, socket, ssl, struct, sys, threading, time
 import h2.config, h2.connection, h2.events, h2.errors
 
 MODE = os.environ.get("MODE", "refuse")
 LOG = open("h2lab.log", "a")
 PAGE = b"""<!doctype html><html><body><script>
 (async()=>{ let out=[];
- try { let r1 = await fetch('https://127.0.0.1:8491/warm',{credentials:'omit'}); await r1.text(); out.push('warm '+r1.status);} catch(e){out.push('warm err '+e);}
+ if (!location.search.includes('nowarm')) try { let r1 = await fetch('https://127.0.0.1:8491/warm',{credentials:'omit'}); await r1.text(); out.push('warm '+r1.status);} catch(e){out.push('warm err '+e);}
  await new Promise(r=>setTimeout(r,300));
  try { let r2 = await fetch('https://127.0.0.1:8491/r',{method:'PUT',credentials:'omit'}); await r2.text(); out.push('put '+r2.status);} catch(e){out.push('put err '+e);}
  document.body.innerHTML='<p id=done>'+out.join(' | ')+'</p>';
@@ -95,6 +98,9 @@ def handle(sock, port):
             sock.sendall(out)
         if getattr(conn, "_closing", False):
             time.sleep(0.05); sock.close(); return
+        if getattr(conn, "_reset", False):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close(); return
 
 def respond(conn, sock, sid, h, port):
     h["_done"] = True
@@ -115,6 +121,10 @@ def respond(conn, sock, sid, h, port):
         if first and MODE == "refuse":
             log(f"  REFUSED_STREAM {sid}")
             conn.reset_stream(sid, error_code=h2.errors.ErrorCodes.REFUSED_STREAM)
+            return
+        if first and MODE == "fresh":
+            log(f"  RST (TCP) at stream {sid}")
+            conn._reset = True
             return
         if first and MODE == "http11":
             log(f"  RST_STREAM(HTTP_1_1_REQUIRED) {sid}")
