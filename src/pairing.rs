@@ -435,6 +435,13 @@ impl Pairer {
             return;
         };
         let x = &attempt.x;
+        let by = x.evidence.closed_unanswered.map(|c| c.by);
+        if let Some(&at) = self.buf.get(&slot) {
+            if let Some(r) = self.slab.get_mut(at) {
+                // A retry of a retry keeps the first attempt's cause.
+                r.x.evidence.retry_after = x.evidence.retry_after.or(by);
+            }
+        }
         self.diag.warn(WarnKind::HttpRetried, || {
             format!(
                 "{}: {} {} sent again after its connection or stream ended before any answer: the attempt is folded into the retry",

@@ -43,6 +43,11 @@ impl<T> Slab<T> {
         self.chunks.get(at / CHUNK)?.get(at % CHUNK)?.as_ref()
     }
 
+    /// The value at `at` to change, if one is there.
+    pub(crate) fn get_mut(&mut self, at: usize) -> Option<&mut T> {
+        self.place(at)?.as_mut()
+    }
+
     /// Takes the value out of `at` (moved once) and frees the place.
     pub(crate) fn take(&mut self, at: usize) -> Option<T> {
         let v = self.place(at)?.take()?;

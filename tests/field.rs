@@ -1408,7 +1408,12 @@ fn a_408_on_a_reused_connection_is_no_answer_and_the_retry_stands() {
     let path = "tests/data/field/chromium-408-on-reused-connection-retries.pcapng";
     lab_put_allowed(&[path]);
     let (recs, report) = analyze(path, std::fs::read(root().join(path)).unwrap());
-    assert_eq!(record_of(&recs, "/r").status, Some(200));
+    let put = record_of(&recs, "/r");
+    assert_eq!(put.status, Some(200));
+    // Firefox and WebKit read such a `408` as the answer (their labs): had their connection met
+    // it, they would have stopped there (`Evidence::retry_after`).
+    assert_eq!(format!("{:?}", put.firefox_verdict), "Unknown");
+    assert_eq!(format!("{:?}", put.safari_verdict), "Unknown");
     assert_eq!(
         report
             .diagnostics
@@ -1729,9 +1734,17 @@ fn a_421_misdirected_preflight_is_resent_and_the_retry_stands() {
 /// with `Proxy-Authorization`, then the `PUT`: the page saw `put 200`. The `407` was read as
 /// the preflight's answer (`blocked/PreflightMissingAllowOriginHeader`) and the retried
 /// preflight as never followed (`blocked/PreflightInvalidAllowCredentials`). No browser hands
-/// a `407` to the CORS check (`capture::http::resent_on`): one `PUT`, allowed. In the second
+/// a `407` to the CORS check but WebKit, for a preflight (`capture::http::resent_on`,
+/// `answer_kept`): one `PUT`, allowed in Chromium and Firefox; Safari `unknown`, as WebKit would
+/// have stopped at the `407` had the proxy asked it (`Evidence::retry_after`). In the second
 /// recording the proxy asked twice (a `407` to the first credentialed attempt too, as a
 /// connection-based scheme's handshake does): both attempts fold into the third.
+///
+/// WebKitGTK 2.50 through the same proxy (`webkit-407-preflight-through-proxy.pcapng`) did not
+/// answer the proxy for its preflight: "Preflight response is not successful. Status code:
+/// 407", the fetch failed. The `407` is its preflight's answer: Safari
+/// `blocked/PreflightNotSuccessful` with that message; Chromium and Firefox, which would have
+/// answered the proxy, `unknown`.
 #[test]
 fn a_proxys_407_is_no_answer_and_the_authenticated_retry_stands() {
     for (path, retries) in [
@@ -1745,15 +1758,29 @@ fn a_proxys_407_is_no_answer_and_the_authenticated_retry_stands() {
         let puts: Vec<_> = seen.iter().filter(|s| s.0 == "PUT").collect();
         assert_eq!(puts.len(), 1, "{path}: {seen:?}");
         let put = (puts[0].1.as_str(), puts[0].2.as_str());
-        assert_eq!(put, ("allowed", "allowed"), "{path}");
+        assert_eq!(put, ("allowed", "unknown"), "{path}");
         let (recs, report) = analyze(path, std::fs::read(root().join(path)).unwrap());
         // (`/r` alone would match the background `CONNECT http://redirector…`.)
         let put = record_of(&recs, "8481/r");
         assert_eq!(put.preflight.as_ref().and_then(|p| p.status), Some(204));
         assert_eq!(put.status, Some(200));
+        assert_eq!(format!("{:?}", put.firefox_verdict), "Allowed", "{path}");
+        let note = put.note.as_deref().unwrap_or_default();
+        assert!(note.contains("WebKit reads a 407 to a preflight"), "{note}");
         let retried = corscope::diag::WarnKind::HttpRetried;
         assert_eq!(report.diagnostics.count(retried), retries, "{path}");
     }
+    let path = "tests/data/field/webkit-407-preflight-through-proxy.pcapng";
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let put = record_of(&recs, "8481/r");
+    assert_eq!(format!("{:?}", put.verdict), "Unknown");
+    assert_eq!(format!("{:?}", put.firefox_verdict), "Unknown");
+    assert_eq!(format!("{:?}", put.safari_verdict), "Blocked");
+    assert_eq!(put.safari_reason, Some("PreflightNotSuccessful"));
+    assert_eq!(
+        put.safari_message.as_deref(),
+        Some("Preflight response is not successful. Status code: 407")
+    );
 }
 
 /// `RST_STREAM(HTTP_1_1_REQUIRED)` on the first preflight's stream (`tools/h2_retry_lab.py

@@ -22,6 +22,14 @@ the `PUT`: the page saw `put 200` (`tests/data/field/chromium-407-proxy-auth-ret
 background `CONNECT`s included); with `TWICE=1` it asked again and was answered again
 (`chromium-407-twice-proxy-auth-retry.pcapng`). The proxy logs each request line to
 `proxy_lab.log`.
+
+WebKitGTK 2.50 (`LAB_PROXY=http://127.0.0.1:8482 xvfb-run -a /usr/bin/python3
+tools/webkit_open.py http://127.0.0.1:8480/ 5`): the preflight got the `407` and WebKit did not
+ask for the credentials (it did for its `GET`s through the same proxy): "Preflight response is
+not successful. Status code: 407", `Load failed`
+(`tests/data/field/webkit-407-preflight-through-proxy.pcapng`). Firefox ESR 140 (proxy prefs
+in the profile's `user.js`) waited for the credentials at the preflight's `407`: it does not
+read it as the answer either, but headless it cannot be given them, so nothing is recorded.
 """
 import base64, os, socket, sys, threading, time
 PAGE = b"""<!doctype html><html><body><script>

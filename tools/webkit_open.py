@@ -8,8 +8,10 @@ system Python, which has `gi`):
 
     [LAB_TLS=1 SSLKEYLOGFILE=KEYLOG] xvfb-run -a /usr/bin/python3 tools/webkit_open.py URL [SECONDS]
 
-`LAB_TLS=1` accepts the labs' self-signed certificates (GnuTLS writes the key log itself). Each
-run has a fresh data and cache folder. Console messages (WebKit's CORS errors) go to stdout.
+`LAB_TLS=1` accepts the labs' self-signed certificates (GnuTLS writes the key log itself).
+`LAB_PROXY=http://127.0.0.1:8482` sends every request through that proxy (`tools/proxy_lab.py`)
+and answers its challenges with `u:p` (printing `AUTH` when asked). Each run has a fresh data
+and cache folder. Console messages (WebKit's CORS errors) go to stdout.
 """
 import os
 import sys
@@ -31,11 +33,23 @@ def main():
     )
     if os.environ.get("LAB_TLS"):
         mgr.set_tls_errors_policy(WebKit2.TLSErrorsPolicy.IGNORE)
+    proxy = os.environ.get("LAB_PROXY")
+    if proxy:
+        settings_p = WebKit2.NetworkProxySettings.new(proxy, [])
+        mgr.set_network_proxy_settings(WebKit2.NetworkProxyMode.CUSTOM, settings_p)
     ctx = WebKit2.WebContext(website_data_manager=mgr)
     ctx.set_cache_model(WebKit2.CacheModel.WEB_BROWSER)
     settings = WebKit2.Settings()
     settings.set_enable_write_console_messages_to_stdout(True)
     view = WebKit2.WebView(web_context=ctx, settings=settings)
+
+    def authenticate(_view, request):
+        print("AUTH proxy=%s" % request.is_for_proxy(), flush=True)
+        cred = WebKit2.Credential.new("u", "p", WebKit2.CredentialPersistence.FOR_SESSION)
+        request.authenticate(cred)
+        return True
+
+    view.connect("authenticate", authenticate)
     win = Gtk.Window()
     win.add(view)
     win.show_all()

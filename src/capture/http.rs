@@ -1693,9 +1693,11 @@ impl HttpConn {
                 // A 408 on a connection that carried a request before: the idle connection's
                 // timeout notice, kept as the answer only where the browser reads it so.
                 let timeout = response.status == 408 && p.reused;
-                if let Some(by) = resent_on(response.status) {
-                    mark_resent(&mut p.ex, first_byte.ts, by);
-                } else if !timeout || timeout_is_the_answer(&mut p.ex, first_byte.ts) {
+                let kept = match resent_on(response.status) {
+                    Some(by) => answer_kept(&mut p.ex, first_byte.ts, by),
+                    None => !timeout || timeout_is_the_answer(&mut p.ex, first_byte.ts),
+                };
+                if kept {
                     let wait = first_byte.ts.saturating_sub(p.last_ts).max(0) as f64 / 1000.0;
                     p.ex.timings.wait_ms = Some(wait);
                     p.ex.response = Some(response);
@@ -2118,13 +2120,14 @@ fn resent_on_idle_socket(x: &Exchange, quiet: Micros) -> bool {
         })
 }
 
-/// The statuses no browser hands to the CORS check, each with what it means: the browser
-/// sends the request again (or fails it), and the next answer decides. Recorded in
-/// `tests/data/field/`:
+/// The statuses a browser sends the request again on (or fails it), the next answer deciding,
+/// rather than hand them to the CORS check; [`answer_kept`] says where one is the answer all
+/// the same. Recorded in `tests/data/field/`:
 /// - `407 Proxy Authentication Required` (Fetch, HTTP-network-or-cache fetch: the browser
 ///   asks for the proxy's credentials and sends the request again, or fails it as a network
 ///   error): Chromium 148 resent the preflight on the same connection with
-///   `Proxy-Authorization` (`chromium-407-proxy-auth-retry.pcapng`);
+///   `Proxy-Authorization` (`chromium-407-proxy-auth-retry.pcapng`); WebKit reads one to a
+///   preflight as its answer (`webkit-407-preflight-through-proxy.pcapng`);
 /// - `421 Misdirected Request` (RFC 9110 §15.5.20): Chromium 148 and Firefox ESR 140 resent on
 ///   a new connection (Chromium on the same HTTP/2 one), WebKitGTK 2.50 on the same HTTP/1.1
 ///   one (`*-421-*`).
@@ -2136,15 +2139,27 @@ pub(crate) fn resent_on(status: u16) -> Option<crate::model::EndedBy> {
     }
 }
 
-/// Marks `x` (ended at `at` by a [`resent_on`] status) as resent; its response is not kept.
-/// The same status to the retry, which a browser then fails or delivers, reads the same: no
-/// answer, so the verdict is `unknown`, never a block.
-pub(crate) fn mark_resent(x: &mut Exchange, at: Micros, by: crate::model::EndedBy) {
+/// Marks `x`, answered at `at` by a [`resent_on`] status, and returns whether it keeps the
+/// answer: a preflight's `407` from a browser that reads it as the answer
+/// (`Profile::reads_407_to_a_preflight_as_answer`, WebKit), marked not resent. Else `x` is
+/// marked resent and its response is not kept; the same status to the retry, which a browser
+/// then fails or delivers, reads the same: no answer, so the verdict is `unknown`, never a
+/// block.
+pub(crate) fn answer_kept(x: &mut Exchange, at: Micros, by: crate::model::EndedBy) -> bool {
+    let preflight = x.request.method == "OPTIONS"
+        && x.request.headers.contains("access-control-request-method");
+    let kept = by == crate::model::EndedBy::ProxyAuth
+        && preflight
+        && crate::fingerprint::with_user_agent(&x.request.headers, |ua| {
+            ua.and_then(crate::fingerprint::browser_of_user_agent)
+                .is_some_and(|b| b.profile().reads_407_to_a_preflight_as_answer)
+        });
     x.evidence.closed_unanswered = Some(crate::model::Closed {
         at,
-        reused: true,
+        reused: !kept,
         by,
     });
+    kept
 }
 
 #[cfg(test)]

@@ -278,9 +278,10 @@ impl Heads {
             return;
         };
         if let Some(by) = super::http::resent_on(status) {
-            super::http::mark_resent(&mut s.ex, meta.ts, by);
-            emit(ctx, s);
-            return;
+            if !super::http::answer_kept(&mut s.ex, meta.ts, by) {
+                emit(ctx, s);
+                return;
+            }
         }
         let wait = meta.ts.saturating_sub(s.last_ts).max(0) as f64 / 1000.0;
         s.ex.timings.wait_ms = Some(wait);

@@ -185,6 +185,13 @@ pub struct Profile {
     /// reused one. Chromium (`ShouldResendRequest`: `UNUSED_IDLE`) and Firefox ESR 140 do;
     /// WebKitGTK 2.50 failed the fetch (recorded: `tests/data/field/*-preconnect-*.pcapng`).
     pub resends_first_request_on_idle_socket: bool,
+    /// A proxy's `407 Proxy Authentication Required` to a preflight is the preflight's answer
+    /// (a failed preflight), not a request for the proxy's credentials. WebKitGTK 2.50 logged
+    /// "Preflight response is not successful. Status code: 407" (it answered the proxy's
+    /// challenge for its `GET`s, not for the preflight); Chromium 148 sent the preflight again
+    /// with the credentials, and Firefox ESR 140 waited for them (recorded:
+    /// `tests/data/field/*-407-*`).
+    pub reads_407_to_a_preflight_as_answer: bool,
     pub head: HeadRules,
 }
 
@@ -223,6 +230,7 @@ static CHROMIUM: Profile = Profile {
     empty_location_is_final: true,
     reads_408_on_reused_connection_as_answer: false,
     resends_first_request_on_idle_socket: true,
+    reads_407_to_a_preflight_as_answer: false,
     head: HeadRules {
         keeps_space_before_colon: true,
         max_head_accepted: 262_144,
@@ -267,6 +275,7 @@ static FIREFOX: Profile = Profile {
     empty_location_is_final: false,
     reads_408_on_reused_connection_as_answer: true,
     resends_first_request_on_idle_socket: true,
+    reads_407_to_a_preflight_as_answer: false,
     head: HeadRules {
         keeps_space_before_colon: false,
         max_head_accepted: 393_216,
@@ -311,6 +320,7 @@ static SAFARI: Profile = Profile {
     empty_location_is_final: false,
     reads_408_on_reused_connection_as_answer: true,
     resends_first_request_on_idle_socket: false,
+    reads_407_to_a_preflight_as_answer: true,
     head: HeadRules {
         keeps_space_before_colon: false,
         max_head_accepted: 65_537,

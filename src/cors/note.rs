@@ -69,6 +69,13 @@ pub enum Note {
         /// What ended it (`model::Closed::by`).
         by: EndedBy,
     },
+    /// The input holds a browser's retry of the preflight (`preflight`) or request after an
+    /// answer this browser reads as the answer (`model::Evidence::retry_after`): it would have
+    /// stopped there.
+    RetryWouldStop {
+        preflight: bool,
+        by: EndedBy,
+    },
     /// A capture's request is missing after its preflight, and the capture lost packets its
     /// client sent to the server then (`Evidence::absence_may_be_loss`).
     MissingRequestMayBeLost,
@@ -252,13 +259,20 @@ impl fmt::Display for Note {
                 }
                 f.write_str(": no browser checks a worker's response against this request's CORS rules (Fetch's HTTP fetch takes it as it is, failing only an opaque one), and the page got it; the server's own answer, where the worker asked for it, is the worker's own request, listed apart (DevTools lists it without a page)")
             }
+            Note::RetryWouldStop { preflight, by } => {
+                let what = if *preflight { "the preflight" } else { "the request" };
+                match by {
+                    EndedBy::ProxyAuth => write!(f, "the proxy answered the first attempt of {what} with 407 Proxy Authentication Required and the browser sent it again with the proxy's credentials; WebKit reads a 407 to a preflight as the preflight's answer (recorded: a failed preflight), so through this proxy it would fail unless the proxy let it through unasked"),
+                    _ => write!(f, "the server answered the first attempt of {what} with a 408 on a keep-alive connection that had carried an earlier request, and the browser sent it again; Firefox and Safari read such a 408 as the answer (recorded: a failed fetch), so whether they would fail turns on whether their own connection met it"),
+                }
+            }
             Note::ClosedUnanswered { preflight, by: EndedBy::Misdirected, .. } => {
                 let what = if *preflight { "the preflight" } else { "the request" };
                 write!(f, "the server answered {what} with 421 Misdirected Request, which every browser takes for a request to send again rather than an answer (Chromium and Firefox on a new connection, WebKit on the same one; recorded) and the next answer decides; no such retry is in the input")
             }
             Note::ClosedUnanswered { preflight, by: EndedBy::ProxyAuth, .. } => {
                 let what = if *preflight { "the preflight" } else { "the request" };
-                write!(f, "the proxy answered {what} with 407 Proxy Authentication Required, which no browser hands to the CORS check: it sends the request again with the proxy's credentials (Chromium on the same connection; recorded) or fails it as a network error, and the next answer decides; no such retry is in the input")
+                write!(f, "the proxy answered {what} with 407 Proxy Authentication Required, which Chromium and Firefox answer with the proxy's credentials, sending the request again (Chromium on the same connection; recorded), the next answer deciding, where WebKit reads one to a preflight as the preflight's answer (recorded); no such retry is in the input")
             }
             Note::ClosedUnanswered { preflight, by: EndedBy::Timeout, .. } => {
                 let what = if *preflight { "the preflight" } else { "the request" };

@@ -417,7 +417,7 @@ impl Resolver {
             unknown_if_cached_answer(recorder, allowed, &mut browsers);
         }
         doubt_font_loads(flow, &facts, recorder, &mut browsers);
-        unknown_where_a_408_is_resent(flow, &mut browsers);
+        unknown_where_browsers_part_on_a_retry(flow, &mut browsers);
         let before = cached_in(caches);
         commit_caches(caches, flow, page_origin, &chosen);
         // `before` is part of `cached`; saturating all the same, as a count must never panic.
@@ -954,32 +954,58 @@ fn unknown_if_cached_answer(
     }
 }
 
-/// A `408` kept as an answer on a reused connection (`model::EndedBy::Timeout`: the sending
-/// browser reads it so) is none for the browsers that resend the request instead
-/// (`Profile::reads_408_on_reused_connection_as_answer`, Chromium): their verdict is the
-/// retry's, which the input does not hold.
-fn unknown_where_a_408_is_resent(flow: &Flow, browsers: &mut PerBrowser<BrowserVerdict>) {
-    let timed_out = |x: &crate::model::Exchange| {
-        x.response.is_some()
-            && x.evidence
-                .closed_unanswered
-                .is_some_and(|c| c.by == EndedBy::Timeout)
+/// Where browsers part on an answer a browser may send the request again on (a `408` on a
+/// reused connection, a proxy's `407` to a preflight): [`Profile`] says which read it as the
+/// answer (`reads_408_on_reused_connection_as_answer`: Firefox and WebKit;
+/// `reads_407_to_a_preflight_as_answer`: WebKit) and which resend.
+/// - The answer kept (the sending browser read it so: `Evidence::closed_unanswered` with a
+///   response): the browsers that resend instead are `unknown`, their retry not in the input.
+/// - The retry in the input (`Evidence::retry_after`, the attempt folded by pairing): the
+///   browsers that read such an answer as the answer are `unknown`, as they would have stopped
+///   at it had they met it.
+///
+/// [`Profile`]: super::browser::Profile
+fn unknown_where_browsers_part_on_a_retry(flow: &Flow, browsers: &mut PerBrowser<BrowserVerdict>) {
+    let parts = |by: EndedBy| matches!(by, EndedBy::Timeout | EndedBy::ProxyAuth);
+    // (the preflight's, what ended the attempt, whether the answer was kept)
+    let of = |x: &crate::model::Exchange, preflight: bool| {
+        let kept = x
+            .evidence
+            .closed_unanswered
+            .filter(|_| x.response.is_some());
+        let (by, answered) = match kept {
+            Some(c) => (c.by, true),
+            None => (x.evidence.retry_after?, false),
+        };
+        (parts(by) && (preflight || by == EndedBy::Timeout)).then_some((preflight, by, answered))
     };
-    let Some(preflight) = flow.hops.iter().find_map(|h| {
-        if h.preflight.as_ref().is_some_and(timed_out) {
-            Some(true)
-        } else {
-            (h.sent && timed_out(&h.exchange)).then_some(false)
-        }
+    let Some((preflight, by, answered)) = flow.hops.iter().find_map(|h| {
+        h.preflight
+            .as_ref()
+            .and_then(|p| of(p, true))
+            .or_else(|| h.sent.then(|| of(&h.exchange, false)).flatten())
     }) else {
         return;
     };
-    let resends = |b: &Browser| !b.profile().reads_408_on_reused_connection_as_answer;
-    for b in ALL_BROWSERS.into_iter().filter(resends) {
-        let note = Note::ClosedUnanswered {
-            preflight,
-            reused: true,
-            by: EndedBy::Timeout,
+    let reads_as_answer = |b: &Browser| {
+        let p = b.profile();
+        match by {
+            EndedBy::Timeout => p.reads_408_on_reused_connection_as_answer,
+            _ => p.reads_407_to_a_preflight_as_answer,
+        }
+    };
+    for b in ALL_BROWSERS
+        .into_iter()
+        .filter(|b| reads_as_answer(b) != answered)
+    {
+        let note = if answered {
+            Note::ClosedUnanswered {
+                preflight,
+                reused: true,
+                by,
+            }
+        } else {
+            Note::RetryWouldStop { preflight, by }
         };
         browsers[b] = plain(b, Verdict::Unknown, vec![note]);
     }

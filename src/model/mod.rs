@@ -708,6 +708,9 @@ pub struct Evidence {
     /// Answered by the page's service worker (DevTools `_fetchedViaServiceWorker`), with the
     /// worker's source of it.
     pub service_worker: Option<WorkerSource>,
+    /// A browser's retry of an attempt that ended so (`closed_unanswered`), folded into it by
+    /// pairing: a browser that reads such an answer as the answer would have stopped there.
+    pub retry_after: Option<EndedBy>,
     /// The server's IP address, where known.
     /// Shared: a capture's connection gives every exchange on it the same text.
     pub server_ip: Option<Arc<str>>,
