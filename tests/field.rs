@@ -1589,16 +1589,7 @@ fn webkit_in_the_labs() {
         lab_verdicts(&[&path, "--keylog", &keylog], &want);
     }
     let path = "tests/data/field/webkit-408-on-reused-connection.pcapng";
-    let recs = records(path, std::fs::read(root().join(path)).unwrap());
-    let put = record_of(&recs, "/r");
-    assert_eq!(format!("{:?}", put.verdict), "Unknown");
-    assert_eq!(format!("{:?}", put.firefox_verdict), "Blocked");
-    assert_eq!(format!("{:?}", put.safari_verdict), "Blocked");
-    assert_eq!(put.safari_reason, Some("PreflightNotSuccessful"));
-    assert_eq!(
-        put.safari_message.as_deref(),
-        Some("Preflight response is not successful. Status code: 408")
-    );
+    webkit_failed_its_preflight(path, "/r", 408, "Blocked");
     lab_verdicts(
         &["tests/data/field/webkit-304-revalidation-without-acao.pcapng"],
         &[
@@ -1771,15 +1762,24 @@ fn a_proxys_407_is_no_answer_and_the_authenticated_retry_stands() {
         assert_eq!(report.diagnostics.count(retried), retries, "{path}");
     }
     let path = "tests/data/field/webkit-407-preflight-through-proxy.pcapng";
+    webkit_failed_its_preflight(path, "8481/r", 407, "Unknown");
+}
+
+/// Checks the record of `route` in the WebKit lab capture `path`, whose preflight got `status`
+/// and failed: Safari blocked as WebKit logged it, Chromium `unknown` (it resends), Firefox
+/// `firefox`.
+fn webkit_failed_its_preflight(path: &str, route: &str, status: u16, firefox: &str) {
     let recs = records(path, std::fs::read(root().join(path)).unwrap());
-    let put = record_of(&recs, "8481/r");
-    assert_eq!(format!("{:?}", put.verdict), "Unknown");
-    assert_eq!(format!("{:?}", put.firefox_verdict), "Unknown");
-    assert_eq!(format!("{:?}", put.safari_verdict), "Blocked");
-    assert_eq!(put.safari_reason, Some("PreflightNotSuccessful"));
+    let put = record_of(&recs, route);
+    assert_eq!(format!("{:?}", put.verdict), "Unknown", "{path}");
+    assert_eq!(format!("{:?}", put.firefox_verdict), firefox, "{path}");
+    assert_eq!(format!("{:?}", put.safari_verdict), "Blocked", "{path}");
+    assert_eq!(put.safari_reason, Some("PreflightNotSuccessful"), "{path}");
+    let message = format!("Preflight response is not successful. Status code: {status}");
     assert_eq!(
         put.safari_message.as_deref(),
-        Some("Preflight response is not successful. Status code: 407")
+        Some(message.as_str()),
+        "{path}"
     );
 }
 

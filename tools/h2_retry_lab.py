@@ -102,6 +102,26 @@ def handle(sock, port):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             sock.close(); return
 
+def goaway_below(conn, sid):
+    conn.close_connection(error_code=h2.errors.ErrorCodes.NO_ERROR, last_stream_id=sid - 2)
+    conn._closing = True
+
+
+def tcp_reset(conn, sid):
+    conn._reset = True
+
+
+# What the server does to the first preflight's stream, by MODE (the others are answered).
+FIRST_PREFLIGHT = {
+    "refuse": lambda c, sid: c.reset_stream(sid, error_code=h2.errors.ErrorCodes.REFUSED_STREAM),
+    "http11": lambda c, sid: c.reset_stream(sid, error_code=h2.errors.ErrorCodes.HTTP_1_1_REQUIRED),
+    "421": lambda c, sid: c.send_headers(sid, [(":status", "421"), ("content-length", "0")],
+                                          end_stream=True),
+    "goaway": goaway_below,
+    "fresh": tcp_reset,
+}
+
+
 def respond(conn, sock, sid, h, port):
     h["_done"] = True
     m = h.get(":method")
@@ -118,26 +138,10 @@ def respond(conn, sock, sid, h, port):
         with lock:
             first = not done["refused"]
             done["refused"] = True
-        if first and MODE == "refuse":
-            log(f"  REFUSED_STREAM {sid}")
-            conn.reset_stream(sid, error_code=h2.errors.ErrorCodes.REFUSED_STREAM)
-            return
-        if first and MODE == "fresh":
-            log(f"  RST (TCP) at stream {sid}")
-            conn._reset = True
-            return
-        if first and MODE == "http11":
-            log(f"  RST_STREAM(HTTP_1_1_REQUIRED) {sid}")
-            conn.reset_stream(sid, error_code=h2.errors.ErrorCodes.HTTP_1_1_REQUIRED)
-            return
-        if first and MODE == "421":
-            log(f"  421 {sid}")
-            conn.send_headers(sid, [(":status", "421"), ("content-length", "0")], end_stream=True)
-            return
-        if first and MODE == "goaway":
-            log(f"  GOAWAY last={sid - 2}")
-            conn.close_connection(error_code=h2.errors.ErrorCodes.NO_ERROR, last_stream_id=sid - 2)
-            conn._closing = True
+        action = FIRST_PREFLIGHT.get(MODE) if first else None
+        if action:
+            log(f"  {MODE} at stream {sid}")
+            action(conn, sid)
             return
         conn.send_headers(sid, [(":status", "204"), ("access-control-allow-origin", "https://127.0.0.1:8490"),
                                 ("access-control-allow-methods", "PUT"), ("access-control-max-age", "0")], end_stream=True)
