@@ -1814,9 +1814,22 @@ fn an_http2_stream_reset_for_http11_is_resent_over_http11() {
 /// stays `unknown`.
 #[test]
 fn a_preconnected_sockets_reset_first_request_is_resent_by_chromium_and_firefox() {
-    for browser in ["chromium", "firefox"] {
-        let path = format!("tests/data/field/{browser}-preconnect-idle-socket-reset.pcapng");
-        let (_, seen) = run_both_jobs(&[&path]);
+    // The Chromium run over TLS + HTTP/1.1 too (`TLS=1`): the silence is the one after the TLS
+    // handshake's last packet.
+    let tls = "tests/data/field/chromium-tls-preconnect-idle-socket-reset";
+    let runs = [
+        vec!["tests/data/field/chromium-preconnect-idle-socket-reset.pcapng".to_owned()],
+        vec!["tests/data/field/firefox-preconnect-idle-socket-reset.pcapng".to_owned()],
+        vec![
+            format!("{tls}.pcapng"),
+            "--keylog".to_owned(),
+            format!("{tls}.keylog"),
+        ],
+    ];
+    for args in &runs {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let path = args[0];
+        let (_, seen) = run_both_jobs(&args);
         let puts: Vec<_> = seen.iter().filter(|s| s.0 == "PUT").collect();
         assert_eq!(puts.len(), 1, "{path}: {seen:?}");
         let put = (puts[0].1.as_str(), puts[0].2.as_str());

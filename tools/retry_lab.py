@@ -46,7 +46,8 @@ load event two seconds while the fetches run, and the screenshot shows what the 
   resets a connection at its first request when it sat idle more than 0.2 s (a preconnected
   socket its idle timeout closes as the request goes out). Chromium 148 and Firefox ESR 140
   sent the preflight again on a new connection, `put 200` (also at `idle=500`); WebKitGTK
-  2.50 did not, `Load failed` (`tests/data/field/*-preconnect-idle-socket-reset.pcapng`).
+  2.50 did not, `Load failed` (`tests/data/field/*-preconnect-idle-socket-reset.pcapng`;
+  Chromium over TLS too, `TLS=1`: `chromium-tls-preconnect-idle-socket-reset.pcapng`).
 - `MODE=421`: the first preflight gets `421 Misdirected Request` (a CDN's answer on a
   connection it will not serve that host on), the connection kept. Chromium 148 and Firefox
   ESR 140 sent it again on a new connection, WebKitGTK 2.50 on the same one; `put 200` in all
