@@ -1790,11 +1790,21 @@ fn webkit_failed_its_preflight(path: &str, route: &str, status: u16, firefox: &s
 /// HTTP/2 one), and the page saw `put 200`. The reset attempt read as a request a browser does
 /// not resend: a second `PUT` record, `unknown`, saying so. It is resent
 /// (`h2::frame::resent_after_reset`) and folds into its retry: one `PUT`, allowed.
+///
+/// Chromium after `GOAWAY(HTTP_1_1_REQUIRED)` naming the preflight's stream as the last (`MODE=
+/// goaway11`): the same retry over HTTP/1.1; the stream, the connection's second, ended with
+/// the connection, resent as any such stream is.
 #[test]
 fn an_http2_stream_reset_for_http11_is_resent_over_http11() {
-    for browser in ["chromium", "firefox", "webkit"] {
-        let path = format!("tests/data/field/{browser}-h2-http11-required-retry.pcapng");
-        let keylog = format!("tests/data/field/{browser}-h2-http11-required-retry.keylog");
+    let recordings = [
+        "chromium-h2-http11-required-retry",
+        "firefox-h2-http11-required-retry",
+        "webkit-h2-http11-required-retry",
+        "chromium-h2-goaway-http11-required-retry",
+    ];
+    for name in recordings {
+        let path = format!("tests/data/field/{name}.pcapng");
+        let keylog = format!("tests/data/field/{name}.keylog");
         let (_, seen) = run_both_jobs(&[&path, "--keylog", &keylog]);
         let puts: Vec<_> = seen.iter().filter(|s| s.0 == "PUT").collect();
         assert_eq!(puts.len(), 1, "{path}: {seen:?}");

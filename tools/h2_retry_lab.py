@@ -37,6 +37,9 @@ tools/webkit_open.py https://127.0.0.1:8490/ 5`) resent the same way in both mod
   again on the same connection, Firefox and WebKit on a new one: `put 200` in all three
   (`tests/data/field/{chromium,firefox,webkit}-h2-421-retry.pcapng`, `.keylog`).
 
+- `MODE=goaway11`: `GOAWAY(HTTP_1_1_REQUIRED)` naming the preflight's stream as the last, and
+  the connection closed. Chromium 148 sent the preflight again over HTTP/1.1: `put 200`
+  (`tests/data/field/chromium-h2-goaway-http11-required-retry.pcapng`, `.keylog`).
 - `MODE=fresh` (page at `?nowarm`, no warm-up request): a TCP reset at the connection's first
   stream, the preflight. Chromium 148 did not send it again: `Failed to fetch`
   (`tests/data/field/chromium-h2-reset-first-stream.pcapng`, `.keylog`).
@@ -107,6 +110,11 @@ def goaway_below(conn, sid):
     conn._closing = True
 
 
+def goaway_http11(conn, sid):
+    conn.close_connection(error_code=h2.errors.ErrorCodes.HTTP_1_1_REQUIRED, last_stream_id=sid)
+    conn._closing = True
+
+
 def tcp_reset(conn, sid):
     conn._reset = True
 
@@ -119,6 +127,7 @@ FIRST_PREFLIGHT = {
                                           end_stream=True),
     "goaway": goaway_below,
     "fresh": tcp_reset,
+    "goaway11": goaway_http11,
 }
 
 
@@ -183,7 +192,7 @@ def serve(port):
     ctx.load_cert_chain(CERT, KEY)
     # `MODE=http11` also offers HTTP/1.1, where the browser sends a request the server asked
     # to have over it (`HTTP_1_1_REQUIRED`).
-    ctx.set_alpn_protocols(["h2", "http/1.1"] if MODE == "http11" else ["h2"])
+    ctx.set_alpn_protocols(["h2", "http/1.1"] if MODE in ("http11", "goaway11") else ["h2"])
     s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("127.0.0.1", port)); s.listen(16)
     while True:
