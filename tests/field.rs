@@ -1793,7 +1793,10 @@ fn webkit_failed_its_preflight(path: &str, route: &str, status: u16, firefox: &s
 ///
 /// Chromium after `GOAWAY(HTTP_1_1_REQUIRED)` naming the preflight's stream as the last (`MODE=
 /// goaway11`): the same retry over HTTP/1.1; the stream, the connection's second, ended with
-/// the connection, resent as any such stream is.
+/// the connection, resent as any such stream is. With the preflight the connection's first
+/// stream (`?nowarm`) Chromium resent it all the same, where a first stream is otherwise not:
+/// it read as a second `PUT` record, `unknown`; the server's ask marks every waiting stream
+/// resent (`H2Conn::http11_required`).
 #[test]
 fn an_http2_stream_reset_for_http11_is_resent_over_http11() {
     let recordings = [
@@ -1801,6 +1804,7 @@ fn an_http2_stream_reset_for_http11_is_resent_over_http11() {
         "firefox-h2-http11-required-retry",
         "webkit-h2-http11-required-retry",
         "chromium-h2-goaway-http11-required-retry",
+        "chromium-h2-goaway-first-stream-http11-required-retry",
     ];
     for name in recordings {
         let path = format!("tests/data/field/{name}.pcapng");

@@ -39,7 +39,9 @@ tools/webkit_open.py https://127.0.0.1:8490/ 5`) resent the same way in both mod
 
 - `MODE=goaway11`: `GOAWAY(HTTP_1_1_REQUIRED)` naming the preflight's stream as the last, and
   the connection closed. Chromium 148 sent the preflight again over HTTP/1.1: `put 200`
-  (`tests/data/field/chromium-h2-goaway-http11-required-retry.pcapng`, `.keylog`).
+  (`tests/data/field/chromium-h2-goaway-http11-required-retry.pcapng`, `.keylog`); with the
+  preflight the connection's first stream (`?nowarm`) too
+  (`chromium-h2-goaway-first-stream-http11-required-retry.pcapng`).
 - `MODE=fresh` (page at `?nowarm`, no warm-up request): a TCP reset at the connection's first
   stream, the preflight. Chromium 148 did not send it again: `Failed to fetch`
   (`tests/data/field/chromium-h2-reset-first-stream.pcapng`, `.keylog`).

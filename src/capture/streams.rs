@@ -121,11 +121,12 @@ impl Heads {
     }
 
     /// The connection ended at `at` before any answer to the requests waiting: each is
-    /// marked, sent again by a browser unless it was the connection's first.
-    pub(crate) fn mark_closed(&mut self, at: Micros) {
+    /// marked, sent again by a browser unless it was the connection's first (and the server
+    /// did not ask for them over HTTP/1.1: `all_resent`).
+    pub(crate) fn mark_closed(&mut self, at: Micros, all_resent: bool) {
         let first = self.first_stream;
         for (id, s) in &mut self.streams {
-            let reused = first != Some(*id);
+            let reused = all_resent || first != Some(*id);
             s.ex.evidence.closed_unanswered = Some(Closed {
                 at,
                 reused,

@@ -85,6 +85,9 @@ pub(crate) struct H2Conn {
     stopped: bool,
     /// Once stopped: the time of the client's latest bytes, unread (the stop's, at first).
     unread_since: Micros,
+    /// The server's `GOAWAY` asked for HTTP/1.1 (`HTTP_1_1_REQUIRED`): a browser sends every
+    /// request still waiting again over HTTP/1.1, the connection's first too.
+    http11_required: bool,
 }
 
 /// Why decoding stopped, from one frame.
@@ -114,6 +117,7 @@ impl H2Conn {
             ),
             stopped: false,
             unread_since: Micros::MIN,
+            http11_required: false,
         }
     }
 
@@ -256,7 +260,7 @@ impl H2Conn {
         if side.frames.buffered() > 0 || side.cont.is_some() {
             return;
         }
-        self.heads.mark_closed(at);
+        self.heads.mark_closed(at, self.http11_required);
     }
 
     /// Emits every request still waiting, without a response.
@@ -349,6 +353,10 @@ impl H2Conn {
                 self.heads.reset_closed(h.stream.into(), Some(closed), ctx);
             }
             frame::GOAWAY if dir != self.client => {
+                // Chromium sent the connection's first stream again over HTTP/1.1 after one
+                // (recorded: `chromium-h2-goaway-first-stream-http11-required-retry.pcapng`).
+                let error = p.get(4..).and_then(word);
+                self.http11_required |= error == Some(frame::HTTP_1_1_REQUIRED);
                 if let Some(last) = word(p) {
                     self.heads
                         .refuse_above((last & 0x7fff_ffff).into(), meta.ts, ctx);
