@@ -688,6 +688,36 @@ fn a_421_or_407_is_no_answer_and_the_next_answer_stays_in_step() {
     assert_eq!(seen(&o, EndedBy::Misdirected), want, "HTTP/2");
 }
 
+/// A `GOAWAY` asking for HTTP/1.1 (`HTTP_1_1_REQUIRED`) makes every stream still waiting when
+/// the connection ends resent, the connection's first too (Chromium sends it again over
+/// HTTP/1.1, recorded: `tests/data/field/chromium-h2-goaway-first-stream-http11-required-
+/// retry.pcapng`); after any other `GOAWAY` naming it, the first stream is not.
+#[test]
+fn a_goaway_asking_for_http11_makes_the_first_stream_resent() {
+    use super::testutil::{tcp4, CLIENT, RST, SERVER};
+    use crate::capture::tls::synth::frame;
+    // (GOAWAY's error code, the first stream marked resent)
+    for (error, resent) in [(0xd_u8, true), (0, false)] {
+        let mut c = Conv::new(43700);
+        c.handshake();
+        let mut client = crate::capture::h2::frame::PREFACE.to_vec();
+        client.extend(frame(1, 0x5, 1, &h2_get_head("/one")));
+        c.client(&client, 1400);
+        let mut server = frame(4, 0, 0, &[]);
+        server.extend(frame(7, 0, 0, &[0, 0, 0, 1, 0, 0, 0, error]));
+        c.server(&server, 1400);
+        let f = tcp4((SERVER, 80), (CLIENT, c.cport), c.sseq, 0, RST, b"");
+        c.frames.push((c.ts + 1000, f));
+        let o = super::testutil::run_frames(&c.frames);
+        let got: Vec<Option<bool>> = o
+            .exchanges
+            .iter()
+            .map(|x| x.evidence.closed_unanswered.map(|c| c.reused))
+            .collect();
+        assert_eq!(got, [Some(resent)], "error {error}");
+    }
+}
+
 /// An HTTP/2 `GET` of `path` on `h.test` as one header block (literal fields, no Huffman).
 fn h2_get_head(path: &str) -> Vec<u8> {
     let mut b = Vec::new();
