@@ -121,22 +121,11 @@ impl Pending {
     }
 }
 
-/// Whether an exchange is a CORS preflight: OPTIONS with `Origin` and
-/// `Access-Control-Request-Method` (`#cors-preflight-fetch`). Returns the requested method.
+/// Whether an exchange is a CORS preflight (`Exchange::preflight_acrm`). Returns the
+/// requested method.
 pub(crate) fn preflight_method(x: &Exchange) -> Option<String> {
-    if !x.request.method.eq_ignore_ascii_case("OPTIONS") {
-        return None;
-    }
-    let acrm = crate::model::escape_bytes(crate::model::trim_http_ws(
-        x.request.headers.first("access-control-request-method")?,
-    ));
-    if x.request.headers.contains("origin")
-        || x.evidence.resource_type.as_deref() == Some("preflight")
-    {
-        Some(acrm)
-    } else {
-        None
-    }
+    let acrm = x.preflight_acrm()?;
+    Some(crate::model::escape_bytes(crate::model::trim_http_ws(acrm)))
 }
 
 /// `u` as the URL parser writes it, when that may differ from `u` (`None`: `u` is it).

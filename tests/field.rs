@@ -1351,6 +1351,17 @@ fn lab_verdicts(args: &[&str], want: &[(&str, &str)]) {
     assert_eq!(got, want, "{args:?}: {seen:?}");
 }
 
+/// Checks that the binary, on `args` at `--jobs 1` and `2`, gives exactly one `PUT` record
+/// (the lab page's one request, its attempts folded), with (Chromium's, Safari's) verdict
+/// `want`.
+fn one_put(args: &[&str], want: (&str, &str)) {
+    let (_, seen) = run_both_jobs(args);
+    let puts: Vec<_> = seen.iter().filter(|s| s.0 == "PUT").collect();
+    assert_eq!(puts.len(), 1, "{args:?}: {seen:?}");
+    let put = (puts[0].1.as_str(), puts[0].2.as_str());
+    assert_eq!(put, want, "{args:?}");
+}
+
 /// [`lab_verdicts`] for the Chromium labs' page.
 fn lab_put_allowed(args: &[&str]) {
     lab_verdicts(args, &CHROMIUM_LAB);
@@ -1443,13 +1454,7 @@ fn a_refused_http2_stream_is_resent_and_the_retry_stands() {
     }
     let path = "tests/data/field/chromium-h2-reset-first-stream.pcapng";
     let keylog = "tests/data/field/chromium-h2-reset-first-stream.keylog";
-    let (_, seen) = run_both_jobs(&[path, "--keylog", keylog]);
-    let puts: Vec<_> = seen.iter().filter(|s| s.0 == "PUT").collect();
-    assert_eq!(puts.len(), 1, "{seen:?}");
-    assert_eq!(
-        (puts[0].1.as_str(), puts[0].2.as_str()),
-        ("unknown", "unknown")
-    );
+    one_put(&[path, "--keylog", keylog], ("unknown", "unknown"));
 }
 
 /// The stale keep-alive lab over TLS + HTTP/1.1 (`tools/retry_lab.py`, `TLS=1 MODE=second`, key
@@ -1699,14 +1704,7 @@ fn a_421_misdirected_preflight_is_resent_and_the_retry_stands() {
             if let Some(k) = &keylog {
                 args.extend(["--keylog", k.as_str()]);
             }
-            let (_, seen) = run_both_jobs(&args);
-            let puts: Vec<_> = seen.iter().filter(|s| s.0 == "PUT").collect();
-            assert_eq!(puts.len(), 1, "{path}: {seen:?}");
-            assert_eq!(
-                (puts[0].1.as_str(), puts[0].2.as_str()),
-                ("allowed", "allowed"),
-                "{path}"
-            );
+            one_put(&args, ("allowed", "allowed"));
             if keylog.is_none() {
                 let (recs, report) = analyze(&path, std::fs::read(root().join(&path)).unwrap());
                 let put = record_of(&recs, "/r");
@@ -1745,11 +1743,7 @@ fn a_proxys_407_is_no_answer_and_the_authenticated_retry_stands() {
             2,
         ),
     ] {
-        let (_, seen) = run_both_jobs(&[path]);
-        let puts: Vec<_> = seen.iter().filter(|s| s.0 == "PUT").collect();
-        assert_eq!(puts.len(), 1, "{path}: {seen:?}");
-        let put = (puts[0].1.as_str(), puts[0].2.as_str());
-        assert_eq!(put, ("allowed", "unknown"), "{path}");
+        one_put(&[path], ("allowed", "unknown"));
         let (recs, report) = analyze(path, std::fs::read(root().join(path)).unwrap());
         // (`/r` alone would match the background `CONNECT http://redirector…`.)
         let put = record_of(&recs, "8481/r");
@@ -1809,11 +1803,7 @@ fn an_http2_stream_reset_for_http11_is_resent_over_http11() {
     for name in recordings {
         let path = format!("tests/data/field/{name}.pcapng");
         let keylog = format!("tests/data/field/{name}.keylog");
-        let (_, seen) = run_both_jobs(&[&path, "--keylog", &keylog]);
-        let puts: Vec<_> = seen.iter().filter(|s| s.0 == "PUT").collect();
-        assert_eq!(puts.len(), 1, "{path}: {seen:?}");
-        let put = (puts[0].1.as_str(), puts[0].2.as_str());
-        assert_eq!(put, ("allowed", "allowed"), "{path}");
+        one_put(&[&path, "--keylog", &keylog], ("allowed", "allowed"));
     }
 }
 
@@ -1842,12 +1832,7 @@ fn a_preconnected_sockets_reset_first_request_is_resent_by_chromium_and_firefox(
     ];
     for args in &runs {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let path = args[0];
-        let (_, seen) = run_both_jobs(&args);
-        let puts: Vec<_> = seen.iter().filter(|s| s.0 == "PUT").collect();
-        assert_eq!(puts.len(), 1, "{path}: {seen:?}");
-        let put = (puts[0].1.as_str(), puts[0].2.as_str());
-        assert_eq!(put, ("allowed", "allowed"), "{path}");
+        one_put(&args, ("allowed", "allowed"));
     }
     let path = "tests/data/field/webkit-preconnect-idle-socket-reset.pcapng";
     let recs = records(path, std::fs::read(root().join(path)).unwrap());

@@ -2083,6 +2083,14 @@ pub mod fuzzing {
     }
 }
 
+/// The browser that sent `x` (by its User-Agent), where one is known: its profile's rules on
+/// what it sends again, and what it reads as an answer, decide what the capture keeps.
+fn sender(x: &Exchange) -> Option<crate::browser::Browser> {
+    crate::fingerprint::with_user_agent(&x.request.headers, |ua| {
+        ua.and_then(crate::fingerprint::browser_of_user_agent)
+    })
+}
+
 /// A `408` on a connection that carried a request before `x` (`model::EndedBy::Timeout`):
 /// the idle connection's timeout notice. Whether it is the answer is the sending browser's
 /// rule (`Profile::reads_408_on_reused_connection_as_answer`): Chromium resends the request,
@@ -2090,10 +2098,7 @@ pub mod fuzzing {
 /// returns whether it keeps the `408` as its answer. A request of no known browser does not:
 /// it reads as unanswered, so no verdict rests on the `408`.
 fn timeout_is_the_answer(x: &mut Exchange, at: Micros) -> bool {
-    let answer = crate::fingerprint::with_user_agent(&x.request.headers, |ua| {
-        ua.and_then(crate::fingerprint::browser_of_user_agent)
-            .is_some_and(|b| b.profile().reads_408_on_reused_connection_as_answer)
-    });
+    let answer = sender(x).is_some_and(|b| b.profile().reads_408_on_reused_connection_as_answer);
     x.evidence.closed_unanswered = Some(crate::model::Closed {
         at,
         reused: !answer,
@@ -2114,10 +2119,7 @@ const IDLE_SOCKET_US: Micros = 100_000;
 /// the fold it allows needs the same request to follow at once).
 fn resent_on_idle_socket(x: &Exchange, quiet: Micros) -> bool {
     quiet >= IDLE_SOCKET_US
-        && crate::fingerprint::with_user_agent(&x.request.headers, |ua| {
-            ua.and_then(crate::fingerprint::browser_of_user_agent)
-                .is_none_or(|b| b.profile().resends_first_request_on_idle_socket)
-        })
+        && sender(x).is_none_or(|b| b.profile().resends_first_request_on_idle_socket)
 }
 
 /// The statuses a browser sends the request again on (or fails it), the next answer deciding,
@@ -2146,14 +2148,9 @@ pub(crate) fn resent_on(status: u16) -> Option<crate::model::EndedBy> {
 /// then fails or delivers, reads the same: no answer, so the verdict is `unknown`, never a
 /// block.
 pub(crate) fn answer_kept(x: &mut Exchange, at: Micros, by: crate::model::EndedBy) -> bool {
-    let preflight = x.request.method == "OPTIONS"
-        && x.request.headers.contains("access-control-request-method");
     let kept = by == crate::model::EndedBy::ProxyAuth
-        && preflight
-        && crate::fingerprint::with_user_agent(&x.request.headers, |ua| {
-            ua.and_then(crate::fingerprint::browser_of_user_agent)
-                .is_some_and(|b| b.profile().reads_407_to_a_preflight_as_answer)
-        });
+        && x.preflight_acrm().is_some()
+        && sender(x).is_some_and(|b| b.profile().reads_407_to_a_preflight_as_answer);
     x.evidence.closed_unanswered = Some(crate::model::Closed {
         at,
         reused: !kept,

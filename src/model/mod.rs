@@ -819,6 +819,21 @@ pub struct Exchange {
 }
 
 impl Exchange {
+    /// Its `Access-Control-Request-Method` line, where it is a CORS preflight: `OPTIONS` with
+    /// that line and `Origin` (`#cors-preflight-fetch`), or listed as a preflight by the export.
+    pub(crate) fn preflight_acrm(&self) -> Option<&[u8]> {
+        if !self.request.method.eq_ignore_ascii_case("OPTIONS") {
+            return None;
+        }
+        let acrm = self
+            .request
+            .headers
+            .first("access-control-request-method")?;
+        (self.request.headers.contains("origin")
+            || self.evidence.resource_type.as_deref() == Some("preflight"))
+        .then_some(acrm)
+    }
+
     /// Whether the input lists an answer to the request (a HAR entry with status 0 or -1 has
     /// none: `evidence.no_response`).
     pub(crate) fn answered(&self) -> bool {
