@@ -111,6 +111,9 @@ warn_kinds! {
     TruncatedPacket = "truncated-packet": "A packet cut shorter than its headers say (snap length); skipped.",
     UnsupportedEncapsulation = "unsupported-encapsulation": "A tunnel or encapsulation corscope does not unwrap; skipped.",
     UnsupportedLinkType = "unsupported-link-type": "A capture interface whose link type is not supported; its packets are skipped.",
+    TraceLineInvalid = "trace-line-invalid": "A line of a Playwright trace's network log (`*.network` in a `trace.zip`) that is not a JSON event, or longer than 64 MiB; skipped.",
+    ZipMemberSkipped = "zip-member-skipped": "A zip archive member not read: a second HAR (only the first is), a HAR beside a Playwright trace, or one that cannot be read (encrypted, or compressed other than deflate).",
+    ZipTrailingGarbage = "zip-trailing-garbage": "Bytes where a zip archive's next member or directory should be were ignored (the members before them were read whole).",
     Lz4TrailingGarbage = "lz4-trailing-garbage": "Bytes after a complete LZ4 stream (its last frame) were ignored.",
     ZstdTrailingGarbage = "zstd-trailing-garbage": "Bytes after a complete zstd stream (its last frame) were ignored.",
 }

@@ -286,6 +286,69 @@ fn error_offsets_say_when_they_count_decoded_bytes() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Playwright's archives (a trace, a HAR zipped) read from a file and from a pipe alike; an
+/// archive cut inside its network log (a download stopped) gives the records of the entries
+/// before the cut, then an error naming the file and both offsets; an archive without a HAR
+/// says what it holds.
+#[test]
+fn playwright_archives_from_files_pipes_and_cut_copies() {
+    const TRACE: &str = "tests/data/chromium/playwright-trace.zip";
+    let verdicts = |out: &[u8]| -> Vec<(u64, String, String)> {
+        String::from_utf8_lossy(out)
+            .lines()
+            .map(|l| {
+                let r: serde_json::Value = serde_json::from_str(l).expect("a JSON record");
+                (
+                    r["index"].as_u64().unwrap(),
+                    r["url"].to_string(),
+                    r["verdict"].to_string(),
+                )
+            })
+            .collect()
+    };
+    let args = ["analyze", "-", "--format", "ndjson", "--all"];
+    let (code, whole, err) = corscope(&["analyze", TRACE, "--format", "ndjson", "--all"]);
+    assert_eq!(code, Some(1), "{err}");
+    let whole = verdicts(whole.as_bytes());
+    assert_eq!(whole.len(), 114);
+    let zip = std::fs::read(TRACE).unwrap();
+    let piped = through_stdin(&args, zip.clone());
+    assert_eq!(verdicts(&piped.stdout), whole);
+    // Cut 5000 bytes into the network log's member (the archive's second).
+    let second = zip
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| w == b"PK\x03\x04")
+        .nth(1)
+        .unwrap()
+        .0;
+    let cut = second + 5000;
+    let out = through_stdin(&args, zip[..cut].to_vec());
+    let (got, err) = (verdicts(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(got.len() > 10 && got.len() < whole.len(), "{}", got.len());
+    for r in &got {
+        assert!(whole.contains(r), "{r:?}");
+    }
+    assert!(
+        err.contains("-: HAR: read error at byte ")
+            && err.contains(&format!(
+                "zip stream cut off at compressed byte {cut} (decompressed byte "
+            )),
+        "{err}"
+    );
+    let dir = temp_dir("archives");
+    let none = dir.join("none.zip");
+    std::fs::write(&none, &zip[second..second + 30]).unwrap();
+    let (code, _, err) = corscope(&["analyze", none.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("zip stream cut off at compressed byte 30"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A capture compressed by the zstd CLI, by pzstd (a skippable frame first), by the lz4 CLI
 /// (linked blocks with checksums) or by gzip, from a file or from stdin, gives the records of
 /// the plain capture.

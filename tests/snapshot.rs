@@ -36,6 +36,7 @@ fn inputs() -> Vec<PathBuf> {
                     ".pcapng.gz",
                     ".pcap.zst",
                     ".pcap.lz4",
+                    ".zip",
                 ]
                 .iter()
                 .any(|ext| name.ends_with(ext));

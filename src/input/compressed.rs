@@ -1,7 +1,8 @@
 //! Step 1a (compression): which compressed format an input's first bytes say it is in (one
 //! table, [`CODECS`]), the decoder that unwraps it, and the errors every decoder reports, naming
 //! the compressed and the decompressed offsets. The formats are the ones Wireshark's
-//! `file_wrappers.c` reads capture files in: gzip, zstd and LZ4 (frames).
+//! `file_wrappers.c` reads capture files in: gzip, zstd and LZ4 (frames); and zip archives,
+//! whose HAR (or Playwright trace) is read as the archive's contents ([`super::zip`]).
 
 use std::fmt;
 use std::io::{self, BufReader, Read};
@@ -17,12 +18,15 @@ pub enum Codec {
     Gzip,
     Zstd,
     Lz4,
+    Zip,
 }
 
 /// What there is to know of each codec, in one place.
 struct Row {
     codec: Codec,
     name: &'static str,
+    /// What unwrapping it is called ("gzip decompression").
+    step: &'static str,
     /// Whether a stream's first bytes are this codec's (as many as the input has, up to 4).
     starts: fn(&[u8]) -> bool,
     /// What the format calls its checksum of the decoded data, for the error.
@@ -36,6 +40,7 @@ const CODECS: &[Row] = &[
     Row {
         codec: Codec::Gzip,
         name: "gzip",
+        step: "decompression",
         starts: |h| h.starts_with(&[0x1f, 0x8b]),
         checksum: "CRC",
         garbage: WarnKind::GzipTrailingGarbage,
@@ -43,6 +48,7 @@ const CODECS: &[Row] = &[
     Row {
         codec: Codec::Zstd,
         name: "zstd",
+        step: "decompression",
         starts: super::zstd::is_frame_start,
         checksum: "checksum",
         garbage: WarnKind::ZstdTrailingGarbage,
@@ -50,9 +56,18 @@ const CODECS: &[Row] = &[
     Row {
         codec: Codec::Lz4,
         name: "lz4",
+        step: "decompression",
         starts: super::lz4::is_frame_start,
         checksum: "checksum",
         garbage: WarnKind::Lz4TrailingGarbage,
+    },
+    Row {
+        codec: Codec::Zip,
+        name: "zip",
+        step: "extraction",
+        starts: super::zip::is_archive_start,
+        checksum: "CRC",
+        garbage: WarnKind::ZipTrailingGarbage,
     },
 ];
 
@@ -76,6 +91,11 @@ impl Codec {
         self.row().name
     }
 
+    /// What reading through it is called in messages ("gzip decompression", "zip extraction").
+    pub(crate) fn step(self) -> String {
+        format!("{} {}", self.name(), self.row().step)
+    }
+
     /// The decoder of `raw`, which starts with this codec's data; `warnings` receives the
     /// decoder's warnings (trailing garbage) for the input's report.
     pub(crate) fn decoder(
@@ -89,6 +109,7 @@ impl Codec {
             Codec::Gzip => Box::new(super::gzip::GzipReader::new(buffered, name, warnings)),
             Codec::Zstd => Box::new(super::zstd::ZstdReader::new(buffered, name, warnings)),
             Codec::Lz4 => Box::new(super::lz4::Lz4Reader::new(buffered, name, warnings)),
+            Codec::Zip => Box::new(super::zip::ZipReader::new(buffered, name, warnings)),
         }
     }
 
@@ -166,6 +187,8 @@ pub enum Fault {
     Length,
     /// Damaged compressed data or headers (the decoder's words).
     Damaged(String),
+    /// An archive that holds nothing to read (what it holds).
+    Contents(String),
 }
 
 impl fmt::Display for DecodeError {
@@ -182,6 +205,7 @@ impl fmt::Display for DecodeError {
                 "{codec} length error (the member's length field does not match its data)"
             )?,
             Fault::Damaged(d) => write!(f, "damaged {codec} data ({d})")?,
+            Fault::Contents(d) => return write!(f, "the {codec} archive {d}"),
         }
         write!(
             f,
@@ -209,6 +233,7 @@ pub(crate) fn decode_all(
         Codec::Gzip => Box::new(super::gzip::GzipReader::new(raw, "t.z".into(), w.clone())),
         Codec::Zstd => Box::new(super::zstd::ZstdReader::new(raw, "t.z".into(), w.clone())),
         Codec::Lz4 => Box::new(super::lz4::Lz4Reader::new(raw, "t.z".into(), w.clone())),
+        Codec::Zip => Box::new(super::zip::ZipReader::new(raw, "t.z".into(), w.clone())),
     };
     let mut out = Vec::new();
     let mut buf = vec![0u8; reads];
@@ -233,7 +258,7 @@ mod tests {
 
     #[test]
     fn every_codec_has_one_row() {
-        for c in [Codec::Gzip, Codec::Zstd, Codec::Lz4] {
+        for c in [Codec::Gzip, Codec::Zstd, Codec::Lz4, Codec::Zip] {
             assert_eq!(CODECS.iter().filter(|r| r.codec == c).count(), 1, "{c:?}");
             assert_eq!(c.row().codec, c);
         }
@@ -252,6 +277,9 @@ mod tests {
             (&[0x04, 0x22, 0x4d, 0x18, 0x64], Some(Codec::Lz4)),
             // The legacy LZ4 format (`lz4 -l`) is not read.
             (&[0x02, 0x21, 0x4c, 0x18], None),
+            (b"PK\x03\x04", Some(Codec::Zip)),
+            // An empty archive (its end record alone) holds nothing to read.
+            (b"PK\x05\x06", None),
             // A stream shorter than a magic is no frame.
             (&[0x28, 0xb5], None),
             (&[0xd4, 0xc3, 0xb2, 0xa1], None),

@@ -1,5 +1,5 @@
-//! Opening inputs: files or stdin, compressed (gzip, zstd, LZ4) or plain, UTF-16 text decoded to
-//! UTF-8, and telling HAR
+//! Opening inputs: files or stdin, compressed (gzip, zstd, LZ4) or plain, a zip archive's HAR
+//! or Playwright trace ([`zip`]), UTF-16 text decoded to UTF-8, and telling HAR
 //! from pcap/pcapng by their first bytes (never by the file name) before handing the stream to
 //! the matching reader.
 
@@ -12,6 +12,7 @@ pub mod lz4;
 mod mapguard;
 pub(crate) mod mapped;
 mod utf16;
+pub(crate) mod zip;
 pub mod zstd;
 
 use std::fs::File;
@@ -365,7 +366,7 @@ impl Lineage {
 /// The decoding steps between a file's bytes and the bytes read, in words (`None`: none).
 fn decoding(compression: Option<Codec>, order: Option<utf16::Order>) -> Option<String> {
     let steps: Vec<String> = [
-        compression.map(|c| format!("{} decompression", c.name())),
+        compression.map(Codec::step),
         order.map(|o| format!("{} decoding", o.name())),
     ]
     .into_iter()

@@ -1,0 +1,1012 @@
+//! Step 1a (archives): the HAR in a zip archive, read as the archive streams by. Either a
+//! `.har` member (Playwright's `recordHar` to a `.zip` path), or the network log of a
+//! Playwright trace (`trace.zip`, as `tracing.stop` and Playwright Test's `trace: 'on'` write
+//! it: each `*.network` member holds one `resource-snapshot` event a line, whose `snapshot` is
+//! a HAR entry as `recordHar` writes it), made into one HAR.
+//!
+//! Members are read from their local headers in file order, not from the central directory at
+//! the archive's end: a pipe is read as it arrives, and an archive cut off (a download stopped)
+//! still gives every member and line before the cut. A member ends where its deflate stream
+//! does: Playwright writes sizes and CRC after the data (a data descriptor), which the `zip`
+//! crate's streaming reader refuses, and its archive reader needs the directory a cut archive
+//! lacks.
+
+use std::borrow::Cow;
+use std::io::{self, BufRead, Read};
+use std::sync::{Arc, Mutex};
+
+use flate2::{Crc, Decompress, FlushDecompress, Status};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::compressed::{Codec, Fault};
+use crate::diag::{Diagnostics, WarnKind};
+
+const LOCAL_HEADER: [u8; 4] = *b"PK\x03\x04";
+/// Where the members end: the central directory, or (no member) the end record.
+const DIRECTORY: [[u8; 4]; 3] = [*b"PK\x01\x02", *b"PK\x05\x06", *b"PK\x06\x06"];
+const DESCRIPTOR: [u8; 4] = *b"PK\x07\x08";
+/// A trace line longer than this is skipped (memory stays bounded on a hostile archive; a
+/// real `resource-snapshot` line is a few kilobytes, bodies being files of their own).
+const MAX_LINE: usize = 64 << 20;
+/// The first line of a `.trace` member (its `context-options` event) read at most.
+const MAX_CONTEXT_LINE: usize = 1 << 20;
+/// Decompressed bytes made per step.
+const STEP: usize = 64 << 10;
+
+/// Whether a stream starting with `head` is a zip archive (its first local header).
+pub(crate) fn is_archive_start(head: &[u8]) -> bool {
+    head.starts_with(&LOCAL_HEADER)
+}
+
+/// A zip archive's HAR, or its Playwright trace's network log as a HAR.
+pub(crate) struct ZipReader<R: BufRead> {
+    inner: R,
+    name: Arc<str>,
+    warnings: Arc<Mutex<Diagnostics>>,
+    /// Archive bytes consumed, and bytes handed on.
+    consumed: u64,
+    handed: u64,
+    /// Bytes made and not yet handed on; `at` is the next one.
+    out: Vec<u8>,
+    at: usize,
+    /// Decompressed bytes of a member that is not handed on as it is.
+    scratch: Vec<u8>,
+    member: Option<Member>,
+    found: Found,
+    /// What the trace's `context-options` event says (browser, Playwright's version).
+    context: Option<TraceContext>,
+    /// Member names seen, for the error when none is a HAR (the first few).
+    seen: Vec<String>,
+    /// The error to return once the bytes before it are handed on.
+    failed: Option<io::Error>,
+    ended: bool,
+}
+
+enum Found {
+    Nothing,
+    Har(String),
+    /// A trace's network log: entries written so far, and whether the HAR names its browser
+    /// yet (it is written first when the `.trace` member came first, as Playwright orders
+    /// them, so that a cut archive keeps it; else last).
+    Trace {
+        entries: u64,
+        opened: bool,
+        browser_named: bool,
+    },
+}
+
+#[derive(Deserialize)]
+struct TraceContext {
+    #[serde(rename = "browserName")]
+    browser: Option<String>,
+    #[serde(rename = "playwrightVersion")]
+    version: Option<String>,
+}
+
+/// One line of a trace's network log: only `resource-snapshot` events are kept.
+#[derive(Deserialize)]
+struct TraceEvent<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    snapshot: Option<&'a RawValue>,
+}
+
+struct Member {
+    name: String,
+    data: Data,
+    /// The sizes and CRC follow the data (a data descriptor); with 8-byte sizes if `true`.
+    descriptor: Option<bool>,
+    crc: Crc,
+    /// The header's CRC (a descriptor's replaces it).
+    header_crc: u32,
+    role: Role,
+}
+
+enum Data {
+    Stored {
+        left: u64,
+    },
+    Deflated(Box<Decompress>),
+    /// Skipped without decoding (its size is known, its contents not readable).
+    Raw {
+        left: u64,
+    },
+}
+
+enum Role {
+    Har,
+    /// A trace's network log: the line being gathered, its number, and whether it is being
+    /// skipped as too long.
+    Network {
+        line: Vec<u8>,
+        number: u64,
+        overlong: bool,
+    },
+    /// A trace's `.trace` member: its first line, until it is complete.
+    Context {
+        first: Vec<u8>,
+        done: bool,
+    },
+    Skip,
+}
+
+fn ends_with(name: &str, suffix: &str) -> bool {
+    name.len() >= suffix.len()
+        && name.as_bytes()[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    let mut v = [0u8; 8];
+    v.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(v)
+}
+
+/// The compressed size from a local header's zip64 extra field (id 1: the uncompressed size,
+/// then the compressed one, each only where the header's own field is `0xffffffff`), and
+/// whether there is one (a data descriptor then has 8-byte sizes).
+fn zip64_sizes(extra: &[u8], usize32: u32, csize32: u32) -> (Option<u64>, bool) {
+    let mut at = 0;
+    while at + 4 <= extra.len() {
+        let (id, len) = (u16_at(extra, at), usize::from(u16_at(extra, at + 2)));
+        let field = extra.get(at + 4..at + 4 + len).unwrap_or(&[]);
+        if id == 1 {
+            let mut pos = 0;
+            if usize32 == u32::MAX {
+                pos += 8;
+            }
+            let csize = (csize32 == u32::MAX && field.len() >= pos + 8).then(|| u64_at(field, pos));
+            return (csize, true);
+        }
+        at += 4 + len;
+    }
+    (None, false)
+}
+
+impl<R: BufRead> ZipReader<R> {
+    pub(crate) fn new(inner: R, name: Arc<str>, warnings: Arc<Mutex<Diagnostics>>) -> Self {
+        ZipReader {
+            inner,
+            name,
+            warnings,
+            consumed: 0,
+            handed: 0,
+            out: Vec::new(),
+            at: 0,
+            scratch: Vec::new(),
+            member: None,
+            found: Found::Nothing,
+            context: None,
+            seen: Vec::new(),
+            failed: None,
+            ended: false,
+        }
+    }
+
+    fn fault(&self, what: Fault) -> io::Error {
+        Codec::Zip.error(what, self.consumed, self.handed)
+    }
+
+    fn warn(&self, kind: WarnKind, detail: impl FnOnce() -> String) {
+        if let Ok(mut w) = self.warnings.lock() {
+            w.warn(kind, || format!("{}: {}", self.name, detail()));
+        }
+    }
+
+    /// Exactly `n` archive bytes; a cut archive is [`Fault::Cut`].
+    fn take(&mut self, n: usize) -> io::Result<Vec<u8>> {
+        let mut b = vec![0u8; n];
+        let mut got = 0;
+        while got < n {
+            match self.inner.read(&mut b[got..]) {
+                Ok(0) => {
+                    self.consumed += got as u64;
+                    return Err(self.fault(Fault::Cut));
+                }
+                Ok(k) => got += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.consumed += n as u64;
+        Ok(b)
+    }
+
+    /// Reads the next member's header and decides what it is for; at the directory, at the
+    /// input's end, or at bytes that are no header after a member was found, the walk ends.
+    fn next_member(&mut self) -> io::Result<()> {
+        if self.inner.fill_buf()?.is_empty() {
+            // Cut after a whole member (no directory): what was read stands.
+            return self.finish();
+        }
+        let sig = match self.take(4) {
+            Ok(sig) => sig,
+            Err(_) if !matches!(self.found, Found::Nothing) => return self.finish(),
+            Err(e) => return Err(e),
+        };
+        if DIRECTORY.iter().any(|d| sig == d[..]) {
+            return self.finish();
+        }
+        if sig != LOCAL_HEADER {
+            if matches!(self.found, Found::Nothing) {
+                return Err(self.fault(Fault::Damaged(
+                    "no member header where one should be".into(),
+                )));
+            }
+            let at = self.consumed - 4;
+            self.warn(WarnKind::ZipTrailingGarbage, || {
+                format!("byte {at}: not a zip member header; the rest of the archive is ignored")
+            });
+            return self.finish();
+        }
+        // The local header after its signature (APPNOTE 4.3.7).
+        let h = self.take(26)?;
+        let (flags, method) = (u16_at(&h, 2), u16_at(&h, 4));
+        let (crc, csize32, usize32) = (u32_at(&h, 10), u32_at(&h, 14), u32_at(&h, 18));
+        let (name_len, extra_len) = (usize::from(u16_at(&h, 22)), usize::from(u16_at(&h, 24)));
+        let name = String::from_utf8_lossy(&self.take(name_len)?).into_owned();
+        let extra = self.take(extra_len)?;
+        let (csize64, zip64) = zip64_sizes(&extra, usize32, csize32);
+        let descriptor = (flags & 8 != 0).then_some(zip64);
+        let size = match csize64 {
+            Some(s) => Some(s),
+            None if descriptor.is_some() => None,
+            None => Some(u64::from(csize32)),
+        };
+        if self.seen.len() < 8 {
+            self.seen.push(name.clone());
+        }
+        let wanted = ends_with(&name, ".har") || ends_with(&name, ".network");
+        let readable = flags & 1 == 0 && (method == 0 || method == 8);
+        let data = match (readable, method, size) {
+            (true, 8, _) => Data::Deflated(Box::new(Decompress::new(false))),
+            (true, _, Some(left)) => Data::Stored { left },
+            (false, _, Some(left)) => {
+                if wanted {
+                    self.warn(WarnKind::ZipMemberSkipped, || {
+                        format!("member {name}: encrypted or compressed with method {method} (only deflate and stored are read)")
+                    });
+                }
+                Data::Raw { left }
+            }
+            (_, _, None) => {
+                // Its end is only in the directory: the walk cannot go past it.
+                self.warn(WarnKind::ZipMemberSkipped, || {
+                    format!("member {name}: its size is only in the archive's directory (method {method}); it and the members after it are not read")
+                });
+                return self.finish();
+            }
+        };
+        let role = match (&self.found, readable) {
+            (_, false) => Role::Skip,
+            _ if name.ends_with('/') => Role::Skip,
+            (Found::Nothing, _) if ends_with(&name, ".har") => {
+                self.found = Found::Har(name.clone());
+                Role::Har
+            }
+            (Found::Nothing | Found::Trace { .. }, _) if ends_with(&name, ".network") => {
+                if matches!(self.found, Found::Nothing) {
+                    self.found = Found::Trace {
+                        entries: 0,
+                        opened: false,
+                        browser_named: false,
+                    };
+                }
+                Role::Network {
+                    line: Vec::new(),
+                    number: 0,
+                    overlong: false,
+                }
+            }
+            (found, _) if wanted => {
+                let first = match found {
+                    Found::Har(first) => format!("the HAR {first}"),
+                    _ => "the Playwright trace's network log".to_owned(),
+                };
+                self.warn(WarnKind::ZipMemberSkipped, || {
+                    format!("member {name}: only {first} is read (extract the archive to analyse each HAR)")
+                });
+                Role::Skip
+            }
+            (Found::Nothing | Found::Trace { .. }, _)
+                if self.context.is_none() && ends_with(&name, ".trace") =>
+            {
+                Role::Context {
+                    first: Vec::new(),
+                    done: false,
+                }
+            }
+            _ => Role::Skip,
+        };
+        self.member = Some(Member {
+            name,
+            data,
+            descriptor,
+            crc: Crc::new(),
+            header_crc: crc,
+            role,
+        });
+        Ok(())
+    }
+
+    /// Decodes the next piece of the current member and gives it to its role.
+    fn step_member(&mut self) -> io::Result<()> {
+        let Some(m) = self.member.as_mut() else {
+            return Ok(());
+        };
+        let avail = self.inner.fill_buf()?;
+        let left = match &m.data {
+            Data::Stored { left } | Data::Raw { left } => Some(*left),
+            Data::Deflated(_) => None,
+        };
+        if left == Some(0) {
+            return self.end_member();
+        }
+        if avail.is_empty() {
+            return Err(self.fault(Fault::Cut));
+        }
+        // A `Har` member's bytes go out as they are; the others' to `scratch`.
+        let target = if matches!(m.role, Role::Har) {
+            &mut self.out
+        } else {
+            &mut self.scratch
+        };
+        target.clear();
+        let (used, ended) = match &mut m.data {
+            Data::Stored { left } | Data::Raw { left } => {
+                let n = avail
+                    .len()
+                    .min(usize::try_from(*left).unwrap_or(usize::MAX));
+                if matches!(m.data, Data::Stored { .. }) {
+                    target.extend_from_slice(&avail[..n]);
+                }
+                if let Data::Stored { left } | Data::Raw { left } = &mut m.data {
+                    *left -= n as u64;
+                }
+                (n, false)
+            }
+            Data::Deflated(d) => {
+                target.resize(STEP, 0);
+                let (in0, out0) = (d.total_in(), d.total_out());
+                let status = d.decompress(avail, target, FlushDecompress::None);
+                let used = (d.total_in() - in0) as usize;
+                let made = (d.total_out() - out0) as usize;
+                target.truncate(made);
+                match status {
+                    Ok(Status::StreamEnd) => (used, true),
+                    Ok(_) if used > 0 || made > 0 => (used, false),
+                    Ok(_) => {
+                        let name = m.name.clone();
+                        return Err(self.fault(Fault::Damaged(format!(
+                            "member {name}: the deflate stream makes no progress"
+                        ))));
+                    }
+                    Err(e) => {
+                        let name = m.name.clone();
+                        return Err(self.fault(Fault::Damaged(format!("member {name}: {e}"))));
+                    }
+                }
+            }
+        };
+        self.inner.consume(used);
+        self.consumed += used as u64;
+        let Some(m) = self.member.as_mut() else {
+            return Ok(());
+        };
+        let made = if matches!(m.role, Role::Har) {
+            &self.out
+        } else {
+            &self.scratch
+        };
+        m.crc.update(made);
+        let piece = std::mem::take(&mut self.scratch);
+        self.feed(&piece);
+        self.scratch = piece;
+        if ended {
+            return self.end_member();
+        }
+        Ok(())
+    }
+
+    /// Gives decompressed bytes of a member that is not handed on as it is to its role.
+    fn feed(&mut self, mut piece: &[u8]) {
+        while !piece.is_empty() {
+            let Some(m) = self.member.as_mut() else {
+                return;
+            };
+            match &mut m.role {
+                Role::Har | Role::Skip => return,
+                Role::Context { first, done } => {
+                    if *done {
+                        return;
+                    }
+                    let end = memchr::memchr(b'\n', piece);
+                    let part = &piece[..end.unwrap_or(piece.len())];
+                    first.extend_from_slice(part);
+                    if end.is_some() || first.len() >= MAX_CONTEXT_LINE {
+                        *done = true;
+                        let line = std::mem::take(first);
+                        self.read_context(&line);
+                    }
+                    return;
+                }
+                Role::Network {
+                    line,
+                    number,
+                    overlong,
+                } => {
+                    let end = memchr::memchr(b'\n', piece);
+                    let part = &piece[..end.unwrap_or(piece.len())];
+                    if !*overlong {
+                        if line.len() + part.len() > MAX_LINE {
+                            *overlong = true;
+                            line.clear();
+                        } else {
+                            line.extend_from_slice(part);
+                        }
+                    }
+                    let Some(end) = end else {
+                        return;
+                    };
+                    piece = &piece[end + 1..];
+                    *number += 1;
+                    let (text, n, long) = (std::mem::take(line), *number, *overlong);
+                    *overlong = false;
+                    let member = m.name.clone();
+                    self.trace_line(&member, &text, n, long);
+                }
+            }
+        }
+    }
+
+    fn read_context(&mut self, line: &[u8]) {
+        if self.context.is_none() {
+            self.context = serde_json::from_slice::<TraceContext>(line).ok();
+        }
+    }
+
+    /// One line of a network log: its entry (a `resource-snapshot` event's) into the HAR.
+    fn trace_line(&mut self, member: &str, line: &[u8], number: u64, overlong: bool) {
+        if overlong {
+            self.warn(WarnKind::TraceLineInvalid, || {
+                format!("{member} line {number}: longer than {MAX_LINE} bytes; skipped")
+            });
+            return;
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return;
+        }
+        let event = match serde_json::from_slice::<TraceEvent>(line) {
+            Ok(e) => e,
+            Err(e) => {
+                self.warn(WarnKind::TraceLineInvalid, || {
+                    format!("{member} line {number}: {e}; skipped")
+                });
+                return;
+            }
+        };
+        let (true, Some(entry)) = (event.kind == "resource-snapshot", event.snapshot) else {
+            return;
+        };
+        self.open_log();
+        let Found::Trace { entries, .. } = &mut self.found else {
+            return;
+        };
+        if *entries > 0 {
+            self.out.push(b',');
+        }
+        *entries += 1;
+        self.out.extend_from_slice(entry.get().as_bytes());
+    }
+
+    /// Before a trace's first entry: the HAR's start, naming Playwright as its creator (every
+    /// network log is Playwright's) and the browser if the `.trace` member said it already.
+    fn open_log(&mut self) {
+        let Found::Trace {
+            opened: opened @ false,
+            browser_named,
+            ..
+        } = &mut self.found
+        else {
+            return;
+        };
+        *opened = true;
+        let ctx = self.context.as_ref();
+        let version = ctx.and_then(|c| c.version.as_deref()).unwrap_or("");
+        let mut head = format!(
+            "{{\"log\":{{\"creator\":{{\"name\":\"Playwright\",\"version\":{}}},",
+            json_string(version)
+        );
+        if let Some(browser) = ctx.and_then(|c| c.browser.as_deref()) {
+            head.push_str(&format!(
+                "\"browser\":{{\"name\":{}}},",
+                json_string(browser)
+            ));
+            *browser_named = true;
+        }
+        head.push_str("\"entries\":[");
+        self.out.extend_from_slice(head.as_bytes());
+    }
+
+    /// The member's data ended: its descriptor read, its CRC checked, a last line without
+    /// its newline taken.
+    fn end_member(&mut self) -> io::Result<()> {
+        let Some(m) = self.member.as_ref() else {
+            return Ok(());
+        };
+        let descriptor = m.descriptor;
+        let mut expected = m.header_crc;
+        if let Some(wide) = descriptor {
+            // The signature is optional; the CRC follows, then both sizes.
+            let first = self.take(4)?;
+            let crc = if first == DESCRIPTOR {
+                u32_at(&self.take(4)?, 0)
+            } else {
+                u32_at(&first, 0)
+            };
+            self.take(if wide { 16 } else { 8 })?;
+            expected = crc;
+        }
+        let Some(m) = self.member.take() else {
+            return Ok(());
+        };
+        let decoded = !matches!(m.data, Data::Raw { .. });
+        if decoded && m.crc.sum() != expected {
+            self.member = None;
+            return Err(self.fault(Fault::Damaged(format!(
+                "member {}: CRC mismatch (the data decoded but does not match its checksum)",
+                m.name
+            ))));
+        }
+        match m.role {
+            Role::Network {
+                line,
+                number,
+                overlong,
+            } if !line.is_empty() || overlong => {
+                self.trace_line(&m.name, &line, number + 1, overlong)
+            }
+            Role::Context { first, done: false } => self.read_context(&first),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The walk is over: a trace's HAR closed, or the error for an archive without one.
+    fn finish(&mut self) -> io::Result<()> {
+        self.ended = true;
+        match &self.found {
+            Found::Nothing => {
+                let mut names = self.seen.join(", ");
+                if names.is_empty() {
+                    names = "none".into();
+                }
+                Err(self.fault(Fault::Contents(format!(
+                    "holds no HAR (`*.har`) and no Playwright trace network log (`*.network`); members: {names}"
+                ))))
+            }
+            Found::Har(_) => Ok(()),
+            Found::Trace { .. } => {
+                // (Without an entry, the start is still to write.)
+                self.open_log();
+                self.close_log();
+                Ok(())
+            }
+        }
+    }
+
+    /// After a trace's last entry: the HAR's end, naming the browser if its start could not.
+    fn close_log(&mut self) {
+        let Found::Trace { browser_named, .. } = self.found else {
+            return;
+        };
+        self.out.push(b']');
+        let browser = self.context.as_ref().and_then(|c| c.browser.as_deref());
+        if let (false, Some(browser)) = (browser_named, browser) {
+            let named = format!(",\"browser\":{{\"name\":{}}}", json_string(browser));
+            self.out.extend_from_slice(named.as_bytes());
+        }
+        self.out.extend_from_slice(
+            b",\"comment\":\"made by corscope from a Playwright trace's network log\"}}",
+        );
+    }
+}
+
+/// `s` as a JSON string.
+fn json_string(s: &str) -> String {
+    serde_json::Value::from(s).to_string()
+}
+
+impl<R: BufRead> Read for ZipReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.at < self.out.len() {
+                let n = buf.len().min(self.out.len() - self.at);
+                buf[..n].copy_from_slice(&self.out[self.at..self.at + n]);
+                self.at += n;
+                self.handed += n as u64;
+                return Ok(n);
+            }
+            self.out.clear();
+            self.at = 0;
+            if let Some(e) = self.failed.take() {
+                return Err(e);
+            }
+            if self.ended || buf.is_empty() {
+                return Ok(0);
+            }
+            let step = if self.member.is_some() {
+                self.step_member()
+            } else {
+                self.next_member()
+            };
+            if let Err(e) = step {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                // Like the other decoders, a failed stream reads as ended afterwards.
+                self.ended = true;
+                self.member = None;
+                self.failed = Some(e);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::compressed::decode_all;
+    use flate2::{write::DeflateEncoder, Compression};
+    use std::io::Write;
+
+    /// A member as a test writes it.
+    #[derive(Clone, Copy)]
+    struct M<'a> {
+        name: &'a str,
+        data: &'a [u8],
+        deflate: bool,
+        /// Sizes and CRC after the data (as Playwright writes them).
+        descriptor: bool,
+        zip64: bool,
+        encrypted: bool,
+    }
+
+    fn m<'a>(name: &'a str, data: &'a [u8]) -> M<'a> {
+        M {
+            name,
+            data,
+            deflate: true,
+            descriptor: true,
+            zip64: false,
+            encrypted: false,
+        }
+    }
+
+    /// A zip archive of `members`, with its central directory.
+    fn zip(members: &[M]) -> Vec<u8> {
+        let mut z = Vec::new();
+        let mut directory = Vec::new();
+        for m in members {
+            let mut crc = Crc::new();
+            crc.update(m.data);
+            let body = if m.deflate {
+                let mut e = DeflateEncoder::new(Vec::new(), Compression::fast());
+                e.write_all(m.data).unwrap();
+                e.finish().unwrap()
+            } else {
+                m.data.to_vec()
+            };
+            let flags: u16 = u16::from(m.descriptor) * 8 + u16::from(m.encrypted);
+            let method: u16 = if m.deflate { 8 } else { 0 };
+            let (crc, csize, usize) = (crc.sum(), body.len() as u64, m.data.len() as u64);
+            let offset = z.len() as u32;
+            let mut extra = Vec::new();
+            if m.zip64 {
+                extra.extend_from_slice(&1u16.to_le_bytes());
+                extra.extend_from_slice(&16u16.to_le_bytes());
+                let (u, c) = if m.descriptor { (0, 0) } else { (usize, csize) };
+                extra.extend_from_slice(&u.to_le_bytes());
+                extra.extend_from_slice(&c.to_le_bytes());
+            }
+            let (hcrc, hc, hu) = match (m.descriptor, m.zip64) {
+                (true, _) => (0, 0, 0),
+                (false, true) => (crc, u32::MAX, u32::MAX),
+                (false, false) => (crc, csize as u32, usize as u32),
+            };
+            let mut fixed = Vec::new();
+            fixed.extend_from_slice(&[20, 0]);
+            fixed.extend_from_slice(&flags.to_le_bytes());
+            fixed.extend_from_slice(&method.to_le_bytes());
+            fixed.extend_from_slice(&[0, 0, 0x21, 0]);
+            z.extend_from_slice(&LOCAL_HEADER);
+            z.extend_from_slice(&fixed);
+            for v in [hcrc, hc, hu] {
+                z.extend_from_slice(&v.to_le_bytes());
+            }
+            z.extend_from_slice(&(m.name.len() as u16).to_le_bytes());
+            z.extend_from_slice(&(extra.len() as u16).to_le_bytes());
+            z.extend_from_slice(m.name.as_bytes());
+            z.extend_from_slice(&extra);
+            z.extend_from_slice(&body);
+            if m.descriptor {
+                z.extend_from_slice(&DESCRIPTOR);
+                z.extend_from_slice(&crc.to_le_bytes());
+                if m.zip64 {
+                    z.extend_from_slice(&csize.to_le_bytes());
+                    z.extend_from_slice(&usize.to_le_bytes());
+                } else {
+                    z.extend_from_slice(&(csize as u32).to_le_bytes());
+                    z.extend_from_slice(&(usize as u32).to_le_bytes());
+                }
+            }
+            directory.extend_from_slice(b"PK\x01\x02\x14\x00");
+            directory.extend_from_slice(&fixed);
+            for v in [crc, csize as u32, usize as u32] {
+                directory.extend_from_slice(&v.to_le_bytes());
+            }
+            directory.extend_from_slice(&(m.name.len() as u16).to_le_bytes());
+            directory.extend_from_slice(&[0; 12]);
+            directory.extend_from_slice(&offset.to_le_bytes());
+            directory.extend_from_slice(m.name.as_bytes());
+        }
+        let at = z.len() as u32;
+        z.extend_from_slice(&directory);
+        z.extend_from_slice(b"PK\x05\x06\0\0\0\0");
+        let n = members.len() as u16;
+        z.extend_from_slice(&n.to_le_bytes());
+        z.extend_from_slice(&n.to_le_bytes());
+        z.extend_from_slice(&(directory.len() as u32).to_le_bytes());
+        z.extend_from_slice(&at.to_le_bytes());
+        z.extend_from_slice(&[0, 0]);
+        z
+    }
+
+    fn read(bytes: &[u8]) -> (Vec<u8>, Option<String>, Diagnostics) {
+        let (out, err, d) = decode_all(Codec::Zip, bytes, 64, 100);
+        (out, err.map(|e| e.to_string()), d)
+    }
+
+    fn har() -> Vec<u8> {
+        let entries: Vec<String> = (0..300)
+            .map(|i| {
+                format!(
+                    "{{\"startedDateTime\":\"2026-01-01T00:00:{:02}Z\",\"n\":{i}}}",
+                    i % 60
+                )
+            })
+            .collect();
+        format!("{{\"log\":{{\"entries\":[{}]}}}}", entries.join(",")).into_bytes()
+    }
+
+    const CONTEXT: &[u8] = b"{\"version\":10,\"type\":\"context-options\",\"browserName\":\"webkit\",\"playwrightVersion\":\"1.65.1\"}\n{\"type\":\"event\"}\n";
+
+    fn network(n: usize, from: usize) -> Vec<u8> {
+        let mut s = String::new();
+        for i in from..from + n {
+            s.push_str(&format!(
+                "{{\"type\":\"resource-snapshot\",\"snapshot\":{{\"n\":{i},\"request\":{{\"url\":\"http://a.test/{i}\"}}}}}}\n"
+            ));
+        }
+        s.into_bytes()
+    }
+
+    /// The numbers of the entries of the HAR `out` made of a trace, its creator and browser.
+    fn trace_har(out: &[u8]) -> (Vec<u64>, String, String) {
+        let v: serde_json::Value = serde_json::from_slice(out).expect("a JSON HAR");
+        let log = &v["log"];
+        let ns = log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["n"].as_u64().unwrap())
+            .collect();
+        let name = |k: &str| format!("{} {}", log[k]["name"], log[k]["version"]);
+        (ns, name("creator"), log["browser"]["name"].to_string())
+    }
+
+    /// A HAR member reads back byte for byte however it is stored: deflated or not, sizes
+    /// before or after the data, 4- or 8-byte sizes; the members before and after it are
+    /// walked over.
+    #[test]
+    fn a_har_member_reads_whole_in_every_layout() {
+        let data = har();
+        for deflate in [true, false] {
+            for descriptor in [true, false] {
+                if descriptor && !deflate {
+                    continue;
+                }
+                for zip64 in [false, true] {
+                    let member = M {
+                        name: "har.har",
+                        data: &data,
+                        deflate,
+                        descriptor,
+                        zip64,
+                        encrypted: false,
+                    };
+                    let z = zip(&[
+                        m("resources/a.png", b"\x89PNG..."),
+                        member,
+                        m("b.txt", b"x"),
+                    ]);
+                    let (out, err, d) = read(&z);
+                    let case = (deflate, descriptor, zip64);
+                    assert_eq!(err, None, "{case:?}");
+                    assert_eq!(out, data, "{case:?}");
+                    assert!(d.is_empty(), "{case:?}");
+                }
+            }
+        }
+    }
+
+    /// A trace's network log becomes one HAR: only `resource-snapshot` events, from every
+    /// `.network` member in archive order, the browser from the `.trace` member's first line,
+    /// wherever it is; a line that is not JSON is skipped with
+    /// a warning, a last line without its newline is kept.
+    #[test]
+    fn a_traces_network_log_becomes_a_har() {
+        let mut first = network(3, 0);
+        first.extend_from_slice(b"{\"type\":\"other\"}\n\n{not json\n");
+        first.extend_from_slice(network(1, 3).strip_suffix(b"\n").unwrap());
+        let second = network(2, 4);
+        for context_first in [true, false] {
+            let mut members = vec![
+                m("trace.network", &first),
+                m("trace.stacks", b"{}"),
+                m("1-trace.network", &second),
+            ];
+            let context = m("trace.trace", CONTEXT);
+            if context_first {
+                members.insert(0, context);
+            } else {
+                members.push(context);
+            }
+            let (out, err, d) = read(&zip(&members));
+            assert_eq!(err, None);
+            let (ns, creator, browser) = trace_har(&out);
+            assert_eq!(ns, [0, 1, 2, 3, 4, 5], "{context_first}");
+            // Playwright is the creator from the start (a cut archive keeps it); its version
+            // only if the `.trace` member came first, as Playwright writes it.
+            let version = if context_first { "\"1.65.1\"" } else { "\"\"" };
+            assert_eq!(creator, format!("\"Playwright\" {version}"));
+            assert_eq!(browser, "\"webkit\"");
+            assert_eq!(d.count(WarnKind::TraceLineInvalid), 1);
+            assert!(
+                d.details(WarnKind::TraceLineInvalid)[0].contains("trace.network line 6"),
+                "{:?}",
+                d.details(WarnKind::TraceLineInvalid)
+            );
+        }
+        // Without events, or without its `.trace`: an empty log, no browser named.
+        let (out, err, _) = read(&zip(&[m("trace.network", b"")]));
+        assert_eq!(err, None);
+        assert_eq!(
+            trace_har(&out),
+            (vec![], "\"Playwright\" \"\"".into(), "null".into())
+        );
+    }
+
+    /// What the archive holds decides what is read: the first HAR only (a second, or a HAR
+    /// beside a trace, is named in a warning); nothing to read is an error naming the members.
+    #[test]
+    fn the_first_har_or_the_trace_is_read_and_the_rest_named() {
+        let (a, b) = (har(), b"{\"log\":{\"entries\":[]}}".to_vec());
+        let (out, err, d) = read(&zip(&[m("a.har", &a), m("dir/B.HAR", &b)]));
+        assert_eq!((out, err), (a.clone(), None));
+        assert_eq!(d.count(WarnKind::ZipMemberSkipped), 1);
+        assert!(d.details(WarnKind::ZipMemberSkipped)[0].contains("dir/B.HAR: only the HAR a.har"));
+        let net = network(2, 0);
+        let (out, err, d) = read(&zip(&[m("trace.network", &net), m("x.har", &a)]));
+        assert_eq!(err, None);
+        assert_eq!(trace_har(&out).0, [0, 1]);
+        assert_eq!(d.count(WarnKind::ZipMemberSkipped), 1);
+        let (out, err, _) = read(&zip(&[m("readme.txt", b"hi"), m("img/", b"")]));
+        assert!(out.is_empty());
+        assert_eq!(
+            err.as_deref(),
+            Some("the zip archive holds no HAR (`*.har`) and no Playwright trace network log (`*.network`); members: readme.txt, img/")
+        );
+    }
+
+    /// Members that cannot be read: an encrypted HAR is walked over (its size is in its
+    /// header) and named; a stored member whose size follows its data ends the walk.
+    #[test]
+    fn unreadable_members_are_named() {
+        let data = har();
+        let secret = M {
+            encrypted: true,
+            descriptor: false,
+            ..m("secret.har", &data)
+        };
+        let (out, err, d) = read(&zip(&[secret, m("open.har", &data)]));
+        assert_eq!((out, err), (data.clone(), None));
+        assert!(d.details(WarnKind::ZipMemberSkipped)[0].contains("secret.har: encrypted"));
+        let stored = M {
+            deflate: false,
+            ..m("a.bin", b"abc")
+        };
+        let (out, err, d) = read(&zip(&[m("h.har", &data), stored, m("late.har", b"{}")]));
+        assert_eq!((out, err), (data, None));
+        assert!(d.details(WarnKind::ZipMemberSkipped)[0]
+            .contains("a.bin: its size is only in the archive's directory"));
+    }
+
+    /// Damage: a CRC that does not match, bytes that are no header (before anything was found:
+    /// an error; after: a warning, what was read stands).
+    #[test]
+    fn damage_is_named() {
+        let data = har();
+        let mut z = zip(&[m("h.har", &data)]);
+        let crc_at = z.windows(4).position(|w| w == DESCRIPTOR).unwrap() + 4;
+        z[crc_at] ^= 1;
+        let (out, err, _) = read(&z);
+        assert_eq!(
+            out, data,
+            "every byte decoded is handed on before the error"
+        );
+        assert!(err.unwrap().contains("member h.har: CRC mismatch"));
+        let mut z = zip(&[m("h.har", &data)]);
+        let dir = z.windows(4).position(|w| w == DIRECTORY[0]).unwrap();
+        z.truncate(dir);
+        z.extend_from_slice(b"garbage after the member");
+        let (out, err, d) = read(&z);
+        assert_eq!((out, err), (data, None));
+        assert_eq!(d.count(WarnKind::ZipTrailingGarbage), 1);
+        let (_, err, _) = read(b"PK\x03\x04");
+        assert!(err
+            .unwrap()
+            .starts_with("zip stream cut off at compressed byte 4"));
+    }
+
+    proptest::proptest! {
+        /// Damage anywhere (bytes overwritten in a trace archive) never panics, and a failed
+        /// archive reads as ended afterwards (`decode_all` checks it).
+        #[test]
+        fn damage_anywhere_never_panics(
+            at in 0usize..4000,
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 1..16),
+        ) {
+            let net = network(30, 0);
+            let mut z = zip(&[m("trace.trace", CONTEXT), m("trace.network", &net)]);
+            let at = at % z.len();
+            let end = (at + bytes.len()).min(z.len());
+            z[at..end].copy_from_slice(&bytes[..end - at]);
+            let _ = read(&z);
+        }
+    }
+
+    /// An archive cut anywhere (a download stopped) gives a prefix of what the whole one gives,
+    /// and all of it once the members are whole; never a panic.
+    #[test]
+    fn a_cut_archive_gives_what_precedes_the_cut() {
+        let (h, net) = (har(), network(40, 0));
+        for members in [
+            vec![m("har.har", &h[..4000])],
+            vec![m("trace.trace", CONTEXT), m("trace.network", &net)],
+        ] {
+            let z = zip(&members);
+            let (full, err, _) = read(&z);
+            assert_eq!(err, None);
+            let last_data = z.windows(4).position(|w| w == DIRECTORY[0]).unwrap();
+            for cut in 0..z.len() {
+                let (out, err, _) = read(&z[..cut]);
+                assert!(full.starts_with(&out), "cut {cut}");
+                if cut >= last_data {
+                    assert_eq!((out.len(), err), (full.len(), None), "cut {cut}");
+                } else if cut > 0 {
+                    assert!(err.is_some(), "cut {cut}");
+                }
+            }
+        }
+    }
+}
