@@ -78,10 +78,14 @@ enum Found {
 
 #[derive(Deserialize)]
 struct TraceContext {
-    #[serde(rename = "browserName")]
+    #[serde(rename = "browserName", deserialize_with = "non_empty")]
     browser: Option<String>,
     #[serde(rename = "playwrightVersion")]
     version: Option<String>,
+}
+
+fn non_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.filter(|s| !s.is_empty()))
 }
 
 /// One line of a trace's network log: only `resource-snapshot` events are kept.
@@ -468,9 +472,13 @@ impl<R: BufRead> ZipReader<R> {
         }
     }
 
+    /// A `.trace` member's first line: the context's browser, if it names one (Playwright
+    /// Test's own `test.trace` comes first and names none; each context's `N-trace.trace`
+    /// does).
     fn read_context(&mut self, line: &[u8]) {
-        if self.context.is_none() {
-            self.context = serde_json::from_slice::<TraceContext>(line).ok();
+        let context = serde_json::from_slice::<TraceContext>(line).ok();
+        if self.context.is_none() && context.as_ref().is_some_and(|c| c.browser.is_some()) {
+            self.context = context;
         }
     }
 
@@ -790,6 +798,8 @@ mod tests {
 
     const CONTEXT: &[u8] = b"{\"version\":10,\"type\":\"context-options\",\"browserName\":\"webkit\",\"playwrightVersion\":\"1.65.1\"}\n{\"type\":\"event\"}\n";
 
+    const TEST_CONTEXT: &[u8] = b"{\"version\":10,\"type\":\"context-options\",\"origin\":\"testRunner\",\"browserName\":\"\"}\n";
+
     fn network(n: usize, from: usize) -> Vec<u8> {
         let mut s = String::new();
         for i in from..from + n {
@@ -865,9 +875,11 @@ mod tests {
                 m("trace.stacks", b"{}"),
                 m("1-trace.network", &second),
             ];
-            let context = m("trace.trace", CONTEXT);
+            let context = m("0-trace.trace", CONTEXT);
             if context_first {
                 members.insert(0, context);
+                // Playwright Test's own trace first: it names no browser.
+                members.insert(0, m("test.trace", TEST_CONTEXT));
             } else {
                 members.push(context);
             }
