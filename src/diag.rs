@@ -111,6 +111,7 @@ warn_kinds! {
     TruncatedPacket = "truncated-packet": "A packet cut shorter than its headers say (snap length); skipped.",
     UnsupportedEncapsulation = "unsupported-encapsulation": "A tunnel or encapsulation corscope does not unwrap; skipped.",
     UnsupportedLinkType = "unsupported-link-type": "A capture interface whose link type is not supported; its packets are skipped.",
+    TraceNoRequests = "trace-no-requests": "A Playwright trace whose network log holds no request: Playwright records them only when tracing with `snapshots: true` (as Playwright Test's `trace: 'on'` does).",
     TraceLineInvalid = "trace-line-invalid": "A line of a Playwright trace's network log (`*.network` in a `trace.zip`) that is not a JSON event, or longer than 64 MiB; skipped.",
     ZipMemberSkipped = "zip-member-skipped": "A zip archive member not read: a second HAR (only the first is), a HAR beside a Playwright trace, or one that cannot be read (encrypted, or compressed other than deflate).",
     ZipTrailingGarbage = "zip-trailing-garbage": "Bytes where a zip archive's next member or directory should be were ignored (the members before them were read whole).",

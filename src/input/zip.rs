@@ -603,7 +603,12 @@ impl<R: BufRead> ZipReader<R> {
                 ))))
             }
             Found::Har(_) => Ok(()),
-            Found::Trace { .. } => {
+            Found::Trace { entries, .. } => {
+                if *entries == 0 {
+                    self.warn(WarnKind::TraceNoRequests, || {
+                        "the trace's network log holds no request (trace with `snapshots: true` to record them)".into()
+                    });
+                }
                 // (Without an entry, the start is still to write.)
                 self.open_log();
                 self.close_log();
@@ -900,8 +905,9 @@ mod tests {
             );
         }
         // Without events, or without its `.trace`: an empty log, no browser named.
-        let (out, err, _) = read(&zip(&[m("trace.network", b"")]));
+        let (out, err, d) = read(&zip(&[m("trace.network", b"")]));
         assert_eq!(err, None);
+        assert_eq!(d.count(WarnKind::TraceNoRequests), 1);
         assert_eq!(
             trace_har(&out),
             (vec![], "\"Playwright\" \"\"".into(), "null".into())
