@@ -331,6 +331,12 @@ impl<R: BufRead> ZipReader<R> {
             }
             _ => Role::Skip,
         };
+        // A member skipped whose size is known is passed over, not inflated (a trace's
+        // screenshots, a bomb).
+        let data = match (&role, size) {
+            (Role::Skip, Some(left)) => Data::Raw { left },
+            _ => data,
+        };
         self.member = Some(Member {
             name,
             data,
