@@ -55,9 +55,16 @@ fn captures() -> Vec<PathBuf> {
         .map(|e| e.unwrap().path())
         .filter(|p| {
             let n = p.file_name().unwrap().to_string_lossy().to_string();
-            [".pcap", ".pcapng", ".pcap.gz", ".pcap.zst", ".pcap.lz4"]
-                .iter()
-                .any(|ext| n.ends_with(ext))
+            [
+                ".pcap",
+                ".pcapng",
+                ".pcap.gz",
+                ".pcap.zst",
+                ".pcap.lz4",
+                ".pcap.zip",
+            ]
+            .iter()
+            .any(|ext| n.ends_with(ext))
         })
         .collect();
     v.sort();

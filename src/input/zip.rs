@@ -1,5 +1,7 @@
-//! Step 1a (archives): the HAR in a zip archive, read as the archive streams by. Either a
-//! `.har` member (Playwright's `recordHar` to a `.zip` path), or the network log of a
+//! Step 1a (archives): the HAR or capture in a zip archive, read as the archive streams by.
+//! Either a `.har` member (Playwright's `recordHar` to a `.zip` path, an export zipped to
+//! attach it to a ticket) or a capture (`.pcap`, `.pcapng`, `.cap`), passed on as it is, or
+//! the network log of a
 //! Playwright trace (`trace.zip`, as `tracing.stop` and Playwright Test's `trace: 'on'` write
 //! it: each `*.network` member holds one `resource-snapshot` event a line, whose `snapshot` is
 //! a HAR entry as `recordHar` writes it), made into one HAR.
@@ -65,7 +67,8 @@ pub(crate) struct ZipReader<R: BufRead> {
 
 enum Found {
     Nothing,
-    Har(String),
+    /// A HAR or capture, passed on as it is.
+    File(String),
     /// A trace's network log: entries written so far, and whether the HAR names its browser
     /// yet (it is written first when the `.trace` member came first, as Playwright orders
     /// them, so that a cut archive keeps it; else last).
@@ -120,7 +123,8 @@ enum Data {
 }
 
 enum Role {
-    Har,
+    /// A HAR or capture: its bytes are handed on as they are.
+    Whole,
     /// A trace's network log: the line being gathered, its number, and whether it is being
     /// skipped as too long.
     Network {
@@ -139,6 +143,19 @@ enum Role {
 fn ends_with(name: &str, suffix: &str) -> bool {
     name.len() >= suffix.len()
         && name.as_bytes()[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+}
+
+/// A member read as it is: a HAR or a capture (the format is told from its bytes after).
+fn is_input(name: &str) -> bool {
+    [".har", ".pcap", ".pcapng", ".cap"]
+        .iter()
+        .any(|ext| ends_with(name, ext))
+}
+
+/// What archivers add beside the files: macOS's resource forks (`__MACOSX/`, `._name`).
+fn is_metadata(name: &str) -> bool {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    name.starts_with("__MACOSX/") || base.starts_with("._")
 }
 
 fn u16_at(b: &[u8], at: usize) -> u16 {
@@ -269,7 +286,7 @@ impl<R: BufRead> ZipReader<R> {
         if self.seen.len() < 8 {
             self.seen.push(name.clone());
         }
-        let wanted = ends_with(&name, ".har") || ends_with(&name, ".network");
+        let wanted = is_input(&name) || ends_with(&name, ".network");
         let readable = flags & 1 == 0 && (method == 0 || method == 8);
         let data = match (readable, method, size) {
             (true, 8, _) => Data::Deflated(Box::new(Decompress::new(false))),
@@ -292,10 +309,10 @@ impl<R: BufRead> ZipReader<R> {
         };
         let role = match (&self.found, readable) {
             (_, false) => Role::Skip,
-            _ if name.ends_with('/') => Role::Skip,
-            (Found::Nothing, _) if ends_with(&name, ".har") => {
-                self.found = Found::Har(name.clone());
-                Role::Har
+            _ if name.ends_with('/') || is_metadata(&name) => Role::Skip,
+            (Found::Nothing, _) if is_input(&name) => {
+                self.found = Found::File(name.clone());
+                Role::Whole
             }
             (Found::Nothing | Found::Trace { .. }, _) if ends_with(&name, ".network") => {
                 if matches!(self.found, Found::Nothing) {
@@ -313,11 +330,11 @@ impl<R: BufRead> ZipReader<R> {
             }
             (found, _) if wanted => {
                 let first = match found {
-                    Found::Har(first) => format!("the HAR {first}"),
+                    Found::File(first) => first.clone(),
                     _ => "the Playwright trace's network log".to_owned(),
                 };
                 self.warn(WarnKind::ZipMemberSkipped, || {
-                    format!("member {name}: only {first} is read (extract the archive to analyse each HAR)")
+                    format!("member {name}: only {first} is read (extract the archive to analyse each file)")
                 });
                 Role::Skip
             }
@@ -364,8 +381,8 @@ impl<R: BufRead> ZipReader<R> {
         if avail.is_empty() {
             return Err(self.fault(Fault::Cut));
         }
-        // A `Har` member's bytes go out as they are; the others' to `scratch`.
-        let target = if matches!(m.role, Role::Har) {
+        // A `Whole` member's bytes go out as they are; the others' to `scratch`.
+        let target = if matches!(m.role, Role::Whole) {
             &mut self.out
         } else {
             &mut self.scratch
@@ -412,7 +429,7 @@ impl<R: BufRead> ZipReader<R> {
         let Some(m) = self.member.as_mut() else {
             return Ok(());
         };
-        let made = if matches!(m.role, Role::Har) {
+        let made = if matches!(m.role, Role::Whole) {
             &self.out
         } else {
             &self.scratch
@@ -434,7 +451,7 @@ impl<R: BufRead> ZipReader<R> {
                 return;
             };
             match &mut m.role {
-                Role::Har | Role::Skip => return,
+                Role::Whole | Role::Skip => return,
                 Role::Context { first, done } => {
                     if *done {
                         return;
@@ -605,10 +622,10 @@ impl<R: BufRead> ZipReader<R> {
                     names = "none".into();
                 }
                 Err(self.fault(Fault::Contents(format!(
-                    "holds no HAR (`*.har`) and no Playwright trace network log (`*.network`); members: {names}"
+                    "holds no HAR (`*.har`), capture (`*.pcap`, `*.pcapng`, `*.cap`) or Playwright trace network log (`*.network`); members: {names}"
                 ))))
             }
-            Found::Har(_) => Ok(()),
+            Found::File(_) => Ok(()),
             Found::Trace { entries, .. } => {
                 if *entries == 0 {
                     self.warn(WarnKind::TraceNoRequests, || {
@@ -935,7 +952,7 @@ mod tests {
         let (out, err, d) = read(&zip(&[m("a.har", &a), m("dir/B.HAR", &b)]));
         assert_eq!((out, err), (a.clone(), None));
         assert_eq!(d.count(WarnKind::ZipMemberSkipped), 1);
-        assert!(d.details(WarnKind::ZipMemberSkipped)[0].contains("dir/B.HAR: only the HAR a.har"));
+        assert!(d.details(WarnKind::ZipMemberSkipped)[0].contains("dir/B.HAR: only a.har is read"));
         let net = network(2, 0);
         let (out, err, d) = read(&zip(&[m("trace.network", &net), m("x.har", &a)]));
         assert_eq!(err, None);
@@ -945,8 +962,23 @@ mod tests {
         assert!(out.is_empty());
         assert_eq!(
             err.as_deref(),
-            Some("the zip archive holds no HAR (`*.har`) and no Playwright trace network log (`*.network`); members: readme.txt, img/")
+            Some("the zip archive holds no HAR (`*.har`), capture (`*.pcap`, `*.pcapng`, `*.cap`) or Playwright trace network log (`*.network`); members: readme.txt, img/")
         );
+    }
+
+    /// macOS's archiver puts a resource fork beside each file (`__MACOSX/._name`): never
+    /// read, whichever comes first, and not named as a second HAR.
+    #[test]
+    fn resource_forks_are_not_files() {
+        let data = har();
+        let fork = b"\0\x05\x16\x07\0\x02\0\0Mac OS X";
+        let (out, err, d) = read(&zip(&[
+            m("__MACOSX/._site.har", fork),
+            m("site.har", &data),
+            m("__MACOSX/x/._b.har", fork),
+        ]));
+        assert_eq!((out, err), (data, None));
+        assert!(d.is_empty(), "{d:?}");
     }
 
     /// Members that cannot be read: an encrypted HAR is walked over (its size is in its
