@@ -10,11 +10,13 @@ Run from the repository root: python3 fuzz/make_seeds.py
 import glob
 import gzip
 import hashlib
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import zipfile
 
 MAX_SEED = 16 * 1024
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -123,6 +125,16 @@ def har_seeds():
         # Its gzip path with a HAR behind it, alone and with UTF-16 under it.
         put("analyze", "har.har.gz", gzip.compress(text.encode("utf-8"), 9, mtime=0))
         put("analyze", "utf16le-bom.har.gz", gzip.compress(utf16, 9, mtime=0))
+        # Its zip path (`input::zip`): the HAR zipped by Python (sizes in the local headers),
+        # and Playwright's own zipped HAR (data descriptors); `zip_har` takes a mode byte
+        # (streaming or seeking writer, deflated or stored, whole or cut) and the HAR.
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr(zipfile.ZipInfo("site.har", (2026, 1, 1, 0, 0, 0)), text)
+        put("analyze", "har.zip", buf.getvalue())
+        for mode in (0x0F, 0x0E, 0x0C, 0x83, 0x47):
+            put("zip_har", f"mode-{mode:02x}.har", bytes([mode]) + text.encode("utf-8"))
+    put("analyze", "playwright.har.zip", read(os.path.join(ROOT, "tests/data/chromium/playwright.har.zip")))
     return n
 
 

@@ -56,7 +56,11 @@ fuzz_target!(|data: &[u8]| {
         let Some(rest) = opts.rest.take() else {
             break;
         };
-        assert!(resume.offset > from || from == 0, "{} after {from}", resume.offset);
+        assert!(
+            resume.offset > from || from == 0,
+            "{} after {from}",
+            resume.offset
+        );
         from = resume.offset;
         runs += 1;
         opts.resume = Some(resume);

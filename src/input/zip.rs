@@ -1,10 +1,9 @@
-//! Step 1a (archives): the HAR or capture in a zip archive, read as the archive streams by.
-//! Either a `.har` member (Playwright's `recordHar` to a `.zip` path, an export zipped to
-//! attach it to a ticket) or a capture (`.pcap`, `.pcapng`, `.cap`), passed on as it is, or
-//! the network log of a
-//! Playwright trace (`trace.zip`, as `tracing.stop` and Playwright Test's `trace: 'on'` write
-//! it: each `*.network` member holds one `resource-snapshot` event a line, whose `snapshot` is
-//! a HAR entry as `recordHar` writes it), made into one HAR.
+//! Step 1a (archives): the HAR or capture in a zip archive, read as the archive streams by:
+//! a `.har` member (Playwright's `recordHar` to a `.zip` path, an export zipped to attach it
+//! to a ticket) or a capture (`.pcap`, `.pcapng`, `.cap`), passed on as it is; or the network
+//! log of a Playwright trace (`trace.zip`, as `tracing.stop` and Playwright Test's
+//! `trace: 'on'` write it: each `*.network` member holds one `resource-snapshot` event a line,
+//! whose `snapshot` is a HAR entry as `recordHar` writes it), made into one HAR.
 //!
 //! Members are read from their local headers in file order, not from the central directory at
 //! the archive's end: a pipe is read as it arrives, and an archive cut off (a download stopped)
@@ -41,7 +40,7 @@ pub(crate) fn is_archive_start(head: &[u8]) -> bool {
     head.starts_with(&LOCAL_HEADER)
 }
 
-/// A zip archive's HAR, or its Playwright trace's network log as a HAR.
+/// A zip archive's HAR or capture, or its Playwright trace's network log as a HAR.
 pub(crate) struct ZipReader<R: BufRead> {
     inner: R,
     name: Arc<str>,
@@ -116,7 +115,8 @@ enum Data {
         left: u64,
     },
     Deflated(Box<Decompress>),
-    /// Skipped without decoding (its size is known, its contents not readable).
+    /// Passed over without decoding (its size is known; its contents are not needed or not
+    /// readable).
     Raw {
         left: u64,
     },
