@@ -88,6 +88,16 @@ fn recorded_console_messages_equal_the_records() {
             "message",
             "reason",
         ),
+        // Playwright's trace keeps Chromium's console lines (the same scenarios, recorded
+        // again: `tests/data/chromium/README.md`).
+        (
+            "tests/data/chromium/playwright-trace.zip",
+            "tests/data/chromium/truth.json",
+            "console_message",
+            "cors_error",
+            "message",
+            "reason",
+        ),
         (
             "tests/data/captures/firefox.pcap",
             "tests/data/chromium/truth-firefox.json",

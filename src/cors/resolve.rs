@@ -1633,7 +1633,7 @@ fn verdict_from(
             if let Some(o) = recorder_outcome(facts) {
                 v.verdict = o;
             }
-            named_by_recording(v, &facts.observed);
+            named_by_recording(v, &facts.observed, flow);
         }
         return;
     };
@@ -1659,17 +1659,24 @@ fn verdict_from(
         .extend(ev.notes.iter().cloned().map(Note::Counterfactual));
     if is_recorder {
         evidence_wins(v, &facts.observed);
-        named_by_recording(v, &facts.observed);
+        named_by_recording(v, &facts.observed, flow);
     }
 }
 
-/// Names the recorder's block the rules could not name from the failure text the recording
-/// kept, where that is the browser's own console line (a Safari export lists a refused request
-/// with WebKit's text and no response, so only the text shows which check failed).
-fn named_by_recording(v: &mut BrowserVerdict, observed: &Observed) {
-    let Observed::CorsFailure(text) = observed else {
+/// Names the recorder's block the rules could not name from the browser's own console line
+/// the recording kept: its failure text where that is the line (a Safari export lists a
+/// refused request with WebKit's text and no response, so only the text shows which check
+/// failed), or the line kept beside it (a Playwright trace's console event, beside
+/// `net::ERR_FAILED`).
+fn named_by_recording(v: &mut BrowserVerdict, observed: &Observed, flow: &Flow) {
+    let Observed::CorsFailure(failure) = observed else {
         return;
     };
+    let console = flow
+        .hops
+        .last()
+        .and_then(|h| h.exchange.evidence.console.as_deref());
+    let text = console.unwrap_or(failure);
     if v.verdict != Verdict::Blocked || v.reason.is_some() {
         return;
     }

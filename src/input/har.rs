@@ -160,6 +160,11 @@ struct RawEntry<'a> {
     initiator_type: Option<Cow<'a, str>>,
     #[serde(rename = "_fromCache", deserialize_with = "lenient_string")]
     from_cache: Option<String>,
+    /// The browser's console line about this request's failure: written by the trace reader
+    /// (`input::zip`, from a Playwright trace's console events); a HAR it made (a `split`
+    /// shard) reads it back the same.
+    #[serde(rename = "_consoleMessage", deserialize_with = "lenient_string")]
+    console_message: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -1998,6 +2003,7 @@ fn to_exchange(
     evidence.page = raw.pageref.as_deref().map(str::to_owned);
     evidence.browser = recorder.browser;
     evidence.from_cache = raw.from_cache.is_some_and(|c| !c.is_empty());
+    evidence.console = raw.console_message.filter(|c| !c.trim().is_empty());
     evidence.server_ip = raw
         .server_ip
         .filter(|s| !s.is_empty())

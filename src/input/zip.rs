@@ -3,7 +3,10 @@
 //! to a ticket) or a capture (`.pcap`, `.pcapng`, `.cap`), passed on as it is; or the network
 //! log of a Playwright trace (`trace.zip`, as `tracing.stop` and Playwright Test's
 //! `trace: 'on'` write it: each `*.network` member holds one `resource-snapshot` event a line,
-//! whose `snapshot` is a HAR entry as `recordHar` writes it), made into one HAR.
+//! whose `snapshot` is a HAR entry as `recordHar` writes it), made into one HAR. Chromium's
+//! console lines among the trace's events (`*.trace`) about requests CORS blocked go to the
+//! failed entries they are about (`_consoleMessage`): they name the reason Playwright's
+//! `net::ERR_FAILED` does not.
 //!
 //! Members are read from their local headers in file order, not from the central directory at
 //! the archive's end: a pipe is read as it arrives, and an archive cut off (a download stopped)
@@ -30,8 +33,12 @@ const DESCRIPTOR: [u8; 4] = *b"PK\x07\x08";
 /// A trace line longer than this is skipped (memory stays bounded on a hostile archive; a
 /// real `resource-snapshot` line is a few kilobytes, bodies being files of their own).
 const MAX_LINE: usize = 64 << 20;
-/// The first line of a `.trace` member (its `context-options` event) read at most.
-const MAX_CONTEXT_LINE: usize = 1 << 20;
+/// A `.trace` member's lines read at most (its console events, its `context-options` event;
+/// DOM snapshots, which may be longer, are not needed).
+const MAX_EVENT_LINE: usize = 1 << 20;
+/// Console lines kept from a trace's events, and their length.
+const MAX_CONSOLE_LINES: usize = 100_000;
+const MAX_CONSOLE_TEXT: usize = 16 << 10;
 /// Decompressed bytes made per step.
 const STEP: usize = 64 << 10;
 
@@ -57,6 +64,8 @@ pub(crate) struct ZipReader<R: BufRead> {
     found: Found,
     /// What the trace's `context-options` event says (browser, Playwright's version).
     context: Option<TraceContext>,
+    /// Chromium's console lines about requests CORS blocked, from the trace's events.
+    console: Vec<ConsoleLine>,
     /// Member names seen, for the error when none is a HAR (the first few).
     seen: Vec<String>,
     /// The error to return once the bytes before it are handed on.
@@ -99,6 +108,96 @@ struct TraceEvent<'a> {
     snapshot: Option<&'a RawValue>,
 }
 
+/// Which of a trace's logs a member is.
+#[derive(Clone, Copy)]
+enum Log {
+    /// `*.network`: one `resource-snapshot` event a line.
+    Network,
+    /// `*.trace`: the context's options first, then actions, console lines, DOM snapshots.
+    Events,
+}
+
+impl Log {
+    fn max_line(self) -> usize {
+        match self {
+            Log::Network => MAX_LINE,
+            Log::Events => MAX_EVENT_LINE,
+        }
+    }
+}
+
+impl Role {
+    fn lines(log: Log) -> Self {
+        Role::Lines {
+            log,
+            line: Vec::new(),
+            number: 0,
+            overlong: false,
+        }
+    }
+}
+
+/// A trace's console event (`messageType`, `args` and `location` are not needed).
+#[derive(Deserialize)]
+struct ConsoleEvent<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow, default)]
+    text: Option<Cow<'a, str>>,
+    /// Milliseconds on the trace's monotonic clock, as an entry's `_monotonicTime`.
+    #[serde(default)]
+    time: Option<f64>,
+    #[serde(rename = "pageId", borrow, default)]
+    page: Option<Cow<'a, str>>,
+}
+
+/// What matching a console line needs of a network log's entry.
+#[derive(Deserialize)]
+struct SnapshotKeys<'a> {
+    #[serde(rename = "pageref", borrow, default)]
+    page: Option<Cow<'a, str>>,
+    #[serde(rename = "_monotonicTime", default)]
+    start: Option<f64>,
+    #[serde(default)]
+    time: Option<f64>,
+    #[serde(borrow, default)]
+    request: Option<SnapshotRequest<'a>>,
+    #[serde(borrow, default)]
+    response: Option<SnapshotResponse<'a>>,
+}
+
+#[derive(Deserialize)]
+struct SnapshotRequest<'a> {
+    #[serde(borrow)]
+    url: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct SnapshotResponse<'a> {
+    #[serde(rename = "_failureText", borrow, default)]
+    failure: Option<Cow<'a, str>>,
+}
+
+/// A console line about a request CORS blocked.
+struct ConsoleLine {
+    page: String,
+    time: f64,
+    url: String,
+    text: String,
+    used: bool,
+}
+
+/// The URL Chromium's console line says CORS blocked (`Access to fetch at 'URL' (redirected
+/// from '…') from origin '…' has been blocked by CORS policy: …`; the last hop's URL, as the
+/// failed entry's).
+fn chromium_blocked_url(text: &str) -> Option<&str> {
+    let rest = text.strip_prefix("Access to ")?;
+    let (_, rest) = rest.split_once(" at '")?;
+    let (url, rest) = rest.split_once('\'')?;
+    rest.contains("has been blocked by CORS policy")
+        .then_some(url)
+}
+
 struct Member {
     name: String,
     data: Data,
@@ -125,17 +224,13 @@ enum Data {
 enum Role {
     /// A HAR or capture: its bytes are handed on as they are.
     Whole,
-    /// A trace's network log: the line being gathered, its number, and whether it is being
-    /// skipped as too long.
-    Network {
+    /// A trace's network log or its events, line by line: the line being gathered, its
+    /// number, and whether it is being skipped as too long.
+    Lines {
+        log: Log,
         line: Vec<u8>,
         number: u64,
         overlong: bool,
-    },
-    /// A trace's `.trace` member: its first line, until it is complete.
-    Context {
-        first: Vec<u8>,
-        done: bool,
     },
     Skip,
 }
@@ -207,6 +302,7 @@ impl<R: BufRead> ZipReader<R> {
             member: None,
             found: Found::Nothing,
             context: None,
+            console: Vec::new(),
             seen: Vec::new(),
             failed: None,
             ended: false,
@@ -322,11 +418,7 @@ impl<R: BufRead> ZipReader<R> {
                         browser_named: false,
                     };
                 }
-                Role::Network {
-                    line: Vec::new(),
-                    number: 0,
-                    overlong: false,
-                }
+                Role::lines(Log::Network)
             }
             (found, _) if wanted => {
                 let first = match found {
@@ -338,13 +430,8 @@ impl<R: BufRead> ZipReader<R> {
                 });
                 Role::Skip
             }
-            (Found::Nothing | Found::Trace { .. }, _)
-                if self.context.is_none() && ends_with(&name, ".trace") =>
-            {
-                Role::Context {
-                    first: Vec::new(),
-                    done: false,
-                }
+            (Found::Nothing | Found::Trace { .. }, _) if ends_with(&name, ".trace") => {
+                Role::lines(Log::Events)
             }
             _ => Role::Skip,
         };
@@ -452,21 +539,8 @@ impl<R: BufRead> ZipReader<R> {
             };
             match &mut m.role {
                 Role::Whole | Role::Skip => return,
-                Role::Context { first, done } => {
-                    if *done {
-                        return;
-                    }
-                    let end = memchr::memchr(b'\n', piece);
-                    let part = &piece[..end.unwrap_or(piece.len())];
-                    first.extend_from_slice(part);
-                    if end.is_some() || first.len() >= MAX_CONTEXT_LINE {
-                        *done = true;
-                        let line = std::mem::take(first);
-                        self.read_context(&line);
-                    }
-                    return;
-                }
-                Role::Network {
+                Role::Lines {
+                    log,
                     line,
                     number,
                     overlong,
@@ -474,7 +548,7 @@ impl<R: BufRead> ZipReader<R> {
                     let end = memchr::memchr(b'\n', piece);
                     let part = &piece[..end.unwrap_or(piece.len())];
                     if !*overlong {
-                        if line.len() + part.len() > MAX_LINE {
+                        if line.len() + part.len() > log.max_line() {
                             *overlong = true;
                             line.clear();
                         } else {
@@ -486,11 +560,25 @@ impl<R: BufRead> ZipReader<R> {
                     };
                     piece = &piece[end + 1..];
                     *number += 1;
-                    let (text, n, long) = (std::mem::take(line), *number, *overlong);
+                    let (log, text, n, long) = (*log, std::mem::take(line), *number, *overlong);
                     *overlong = false;
                     let member = m.name.clone();
-                    self.trace_line(&member, &text, n, long);
+                    self.line(log, &member, &text, n, long);
                 }
+            }
+        }
+    }
+
+    /// A complete line of a trace's member.
+    fn line(&mut self, log: Log, member: &str, line: &[u8], number: u64, overlong: bool) {
+        match log {
+            Log::Network => self.trace_line(member, line, number, overlong),
+            Log::Events if overlong => {}
+            Log::Events => {
+                if number == 1 {
+                    self.read_context(line);
+                }
+                self.console_line(line);
             }
         }
     }
@@ -503,6 +591,73 @@ impl<R: BufRead> ZipReader<R> {
         if self.context.is_none() && context.as_ref().is_some_and(|c| c.browser.is_some()) {
             self.context = context;
         }
+    }
+
+    /// A trace event that is Chromium's console line about a request CORS blocked, kept for
+    /// the entry it is about ([`Self::console_for`]).
+    fn console_line(&mut self, line: &[u8]) {
+        // (Only lines that can be one are parsed: DOM snapshots are most of the bytes.)
+        if self.console.len() >= MAX_CONSOLE_LINES
+            || memchr::memmem::find(line, b"\"console\"").is_none()
+        {
+            return;
+        }
+        let Ok(e) = serde_json::from_slice::<ConsoleEvent>(line) else {
+            return;
+        };
+        let (Some(text), Some(time), Some(page)) = (e.text, e.time, e.page) else {
+            return;
+        };
+        if e.kind != "console" || text.len() > MAX_CONSOLE_TEXT {
+            return;
+        }
+        let Some(url) = chromium_blocked_url(&text) else {
+            return;
+        };
+        self.console.push(ConsoleLine {
+            page: page.into_owned(),
+            time,
+            url: url.to_owned(),
+            text: text.into_owned(),
+            used: false,
+        });
+    }
+
+    /// The console line about the failed request `entry` (a network log's `resource-snapshot`
+    /// entry), taken for it: the earliest one not yet taken of the same page and URL logged
+    /// while the request was under way; none where another such line says something else
+    /// (two requests to one URL at once, failing differently: which is whose is open).
+    fn console_for(&mut self, entry: &[u8]) -> Option<String> {
+        if self.console.is_empty() || memchr::memmem::find(entry, b"ERR_FAILED").is_none() {
+            return None;
+        }
+        let e = serde_json::from_slice::<SnapshotKeys>(entry).ok()?;
+        let failed = e
+            .response?
+            .failure
+            .is_some_and(|f| f.contains("ERR_FAILED"));
+        let (Some(start), Some(page), Some(url)) = (e.start, e.page, e.request.map(|r| r.url))
+        else {
+            return None;
+        };
+        if !failed {
+            return None;
+        }
+        // The console line comes between the request's start and the entry's end (`time`,
+        // its duration): 0.07-2.6 ms before the end in the recorded trace; a quarter second
+        // more where the page was busy.
+        let end = start + e.time.filter(|t| *t >= 0.0).unwrap_or(0.0) + 250.0;
+        let about = |c: &ConsoleLine| {
+            !c.used && c.page == page && c.url == url && (start - 1.0..=end).contains(&c.time)
+        };
+        let mut found = self.console.iter().enumerate().filter(|(_, c)| about(c));
+        let (i, first) = found.next()?;
+        if found.any(|(_, c)| c.text != first.text) {
+            return None;
+        }
+        let line = &mut self.console[i];
+        line.used = true;
+        Some(line.text.clone())
     }
 
     /// One line of a network log: its entry (a `resource-snapshot` event's) into the HAR.
@@ -528,6 +683,8 @@ impl<R: BufRead> ZipReader<R> {
         let (true, Some(entry)) = (event.kind == "resource-snapshot", event.snapshot) else {
             return;
         };
+        let entry = entry.get().as_bytes();
+        let console = self.console_for(entry);
         self.open_log();
         let Found::Trace { entries, .. } = &mut self.found else {
             return;
@@ -536,7 +693,19 @@ impl<R: BufRead> ZipReader<R> {
             self.out.push(b',');
         }
         *entries += 1;
-        self.out.extend_from_slice(entry.get().as_bytes());
+        match (console, entry.split_first()) {
+            // The browser's console line beside Playwright's `_failureText`, as the HAR
+            // reader's `_consoleMessage`.
+            (Some(text), Some((b'{', rest))) => {
+                self.out.extend_from_slice(b"{\"_consoleMessage\":");
+                self.out.extend_from_slice(json_string(&text).as_bytes());
+                if rest.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'}') {
+                    self.out.push(b',');
+                }
+                self.out.extend_from_slice(rest);
+            }
+            _ => self.out.extend_from_slice(entry),
+        }
     }
 
     /// Before a trace's first entry: the HAR's start, naming Playwright as its creator (every
@@ -598,16 +767,16 @@ impl<R: BufRead> ZipReader<R> {
                 m.name
             ))));
         }
-        match m.role {
-            Role::Network {
-                line,
-                number,
-                overlong,
-            } if !line.is_empty() || overlong => {
-                self.trace_line(&m.name, &line, number + 1, overlong)
+        if let Role::Lines {
+            log,
+            line,
+            number,
+            overlong,
+        } = m.role
+        {
+            if !line.is_empty() || overlong {
+                self.line(log, &m.name, &line, number + 1, overlong);
             }
-            Role::Context { first, done: false } => self.read_context(&first),
-            _ => {}
         }
         Ok(())
     }
@@ -942,6 +1111,68 @@ mod tests {
             trace_har(&out),
             (vec![], "\"Playwright\" \"\"".into(), "null".into())
         );
+    }
+
+    /// Chromium's console line about a request CORS blocked, from the trace's events, is
+    /// kept beside the entry it is about (`_consoleMessage`): same page, same URL, logged
+    /// while the request was under way, each line for one entry; none where two lines of the
+    /// request's URL and time say different things, or the entry did not fail.
+    #[test]
+    fn console_lines_go_to_the_entries_they_are_about() {
+        let console = |page: &str, t: f64, url: &str, why: &str| {
+            let text = format!("Access to fetch at '{url}' from origin 'http://app.test' has been blocked by CORS policy: {why}");
+            serde_json::json!({"type": "console", "messageType": "error", "text": text, "time": t, "pageId": page}).to_string()
+        };
+        let entry = |n: u32, page: &str, t: f64, url: &str, failed: bool| {
+            let failure = if failed { "net::ERR_FAILED" } else { "" };
+            let snap = serde_json::json!({"n": n, "pageref": page, "_monotonicTime": t, "time": 5.0,
+                "request": {"url": url}, "response": {"status": -1, "_failureText": failure}});
+            serde_json::json!({"type": "resource-snapshot", "snapshot": snap}).to_string()
+        };
+        let (a, b) = ("http://api.test/a", "http://api.test/b");
+        let events = [
+            r#"{"type":"context-options","browserName":"chromium"}"#.to_owned(),
+            console("p1", 105.0, a, "first"),
+            console("p2", 106.0, a, "other page"),
+            console("p1", 1005.0, a, "second"),
+            console("p1", 2001.0, b, "one"),
+            console("p1", 2002.0, b, "two"),
+            r#"{"type":"console","text":"Failed to load resource: net::ERR_FAILED","time":106,"pageId":"p1"}"#.to_owned(),
+        ]
+        .join("\n");
+        let network = [
+            entry(0, "p1", 100.0, a, true),
+            entry(1, "p1", 1000.0, a, true),
+            entry(2, "p2", 100.0, a, true),
+            entry(3, "p1", 1500.0, a, true),
+            entry(4, "p1", 2000.0, b, true),
+            entry(5, "p1", 100.0, a, false),
+        ]
+        .join("\n");
+        let (out, err, _) = read(&zip(&[
+            m("trace.trace", events.as_bytes()),
+            m("trace.network", network.as_bytes()),
+        ]));
+        assert_eq!(err, None);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let said: Vec<Option<String>> = v["log"]["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let c = e["_consoleMessage"].as_str()?;
+                Some(c.rsplit(": ").next().unwrap().to_owned())
+            })
+            .collect();
+        let want = [
+            Some("first"),
+            Some("second"),
+            Some("other page"),
+            None,
+            None,
+            None,
+        ];
+        assert_eq!(said, want.map(|w| w.map(str::to_owned)));
     }
 
     /// What the archive holds decides what is read: the first HAR only (a second, or a HAR

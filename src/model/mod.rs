@@ -708,6 +708,9 @@ pub struct Evidence {
     /// Answered by the page's service worker (DevTools `_fetchedViaServiceWorker`), with the
     /// worker's source of it.
     pub service_worker: Option<WorkerSource>,
+    /// The recording browser's console line about this request's failure, where the
+    /// recording kept it apart from the failure text (a Playwright trace's console events).
+    pub console: Option<String>,
     /// A browser's retry of an attempt that ended so (`closed_unanswered`), folded into it by
     /// pairing: a browser that reads such an answer as the answer would have stopped there.
     pub retry_after: Option<EndedBy>,

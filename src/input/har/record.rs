@@ -79,6 +79,7 @@ fn fields(raw: &RawEntry, w: &mut Writer) {
     }
     w.opt_str(raw.initiator_type.as_deref());
     w.opt_str(raw.from_cache.as_deref());
+    w.opt_str(raw.console_message.as_deref());
 }
 
 /// Reads back a record [`write()`] made; strings borrow from `bytes`.
@@ -137,6 +138,7 @@ pub(super) fn read(bytes: &[u8]) -> Result<RawEntry<'_>, Damaged> {
     };
     let initiator_type = r.opt_str()?;
     let from_cache = owned(r.opt_str()?);
+    let console_message = owned(r.opt_str()?);
     if r.at != head.len() {
         return Err(Damaged(4 + r.at));
     }
@@ -157,6 +159,7 @@ pub(super) fn read(bytes: &[u8]) -> Result<RawEntry<'_>, Damaged> {
         initiator,
         initiator_type,
         from_cache,
+        console_message,
     })
 }
 
@@ -331,7 +334,8 @@ mod tests {
               "_serviceWorkerResponseSource":"network"},
             "timings":{"wait":"2.5"},"serverIPAddress":"10.0.0.1","_connectionId":42,
             "connection":true,"_resourceType":"fetch","_initiator":{"type":"script",
-            "url":"https://b.test/app.js"},"_initiator_type":"other","_fromCache":"disk"}"#,
+            "url":"https://b.test/app.js"},"_initiator_type":"other","_fromCache":"disk",
+            "_consoleMessage":"Access to fetch at 'https://a.test/x' from origin \u2026"}"#,
         r#"{"request":{},"response":{"_fetchedViaServiceWorker":"false"},"timings":{},
             "_initiator":"https://c.test/"}"#,
         r#"{"response":null,"timings":null,"_initiator":[1]}"#,
@@ -417,6 +421,7 @@ mod tests {
                 "_initiator",
                 "_initiator_type",
                 "_fromCache",
+                "_consoleMessage",
             ],
             prop_oneof![request, response, object(&["wait"], value())],
         );
