@@ -1672,14 +1672,14 @@ fn named_by_recording(v: &mut BrowserVerdict, observed: &Observed, flow: &Flow) 
     let Observed::CorsFailure(failure) = observed else {
         return;
     };
+    if v.verdict != Verdict::Blocked || v.reason.is_some() {
+        return;
+    }
     let console = flow
         .hops
         .last()
         .and_then(|h| h.exchange.evidence.console.as_deref());
     let text = console.unwrap_or(failure);
-    if v.verdict != Verdict::Blocked || v.reason.is_some() {
-        return;
-    }
     if let Some((r, value)) = super::registry::reason_from_console(v.browser, text) {
         v.reason = Some(r.name);
         v.failed_parameter = value;

@@ -2,7 +2,7 @@
 //! table, [`CODECS`]), the decoder that unwraps it, and the errors every decoder reports, naming
 //! the compressed and the decompressed offsets. The formats are the ones Wireshark's
 //! `file_wrappers.c` reads capture files in: gzip, zstd and LZ4 (frames); and zip archives,
-//! whose HAR (or Playwright trace) is read as the archive's contents ([`super::zip`]).
+//! whose HAR, capture or Playwright trace is read as the archive's contents ([`super::zip`]).
 
 use std::fmt;
 use std::io::{self, BufReader, Read};

@@ -1,5 +1,5 @@
-//! Opening inputs: files or stdin, compressed (gzip, zstd, LZ4) or plain, a zip archive's HAR
-//! or Playwright trace ([`zip`]), UTF-16 text decoded to UTF-8, and telling HAR
+//! Opening inputs: files or stdin, compressed (gzip, zstd, LZ4) or plain, a zip archive's HAR,
+//! capture or Playwright trace ([`zip`]), UTF-16 text decoded to UTF-8, and telling HAR
 //! from pcap/pcapng by their first bytes (never by the file name) before handing the stream to
 //! the matching reader.
 
