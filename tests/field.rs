@@ -1841,3 +1841,38 @@ fn a_preconnected_sockets_reset_first_request_is_resent_by_chromium_and_firefox(
     let note = put.note.as_deref().unwrap_or_default();
     assert!(note.contains("this was neither"), "{note}");
 }
+
+/// A Playwright trace whose network log lists its requests newest first, 40 of them twice (a
+/// trace merged or re-zipped: `tests/data/field/playwright-trace-reversed-duplicated.zip`,
+/// Python's `zipfile`, sizes in the local headers) decides as the recorded one: every console
+/// line still goes to its request (the copies get the same one, so they read as one request,
+/// analysed once).
+#[test]
+fn a_traces_network_log_in_any_order_with_copies_decides_the_same() {
+    let read = |rel: &str| std::fs::read(root().join(rel)).unwrap();
+    let whole = records(
+        "trace.zip",
+        read("tests/data/chromium/playwright-trace.zip"),
+    );
+    let (mutated, report) = analyze(
+        "mutated.zip",
+        read("tests/data/field/playwright-trace-reversed-duplicated.zip"),
+    );
+    assert!(report.error.is_none(), "{:?}", report.error);
+    assert_eq!(verdicts(&mutated), verdicts(&whole));
+    assert_eq!(
+        report
+            .diagnostics
+            .count(corscope::diag::WarnKind::HarEntryDuplicate),
+        40,
+        "{:?}",
+        report
+            .diagnostics
+            .details(corscope::diag::WarnKind::HarEntryDuplicate)
+    );
+    // Every block is named (from the console lines where the rules cannot tell).
+    let blocked = corscope::cors::resolve::Verdict::Blocked;
+    let blocks: Vec<&Record> = whole.iter().filter(|r| r.verdict == blocked).collect();
+    assert!(blocks.len() >= 60, "{}", blocks.len());
+    assert!(blocks.iter().all(|r| r.reason.is_some()));
+}

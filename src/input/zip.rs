@@ -16,6 +16,7 @@
 //! lacks.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::io::{self, BufRead, Read};
 use std::sync::{Arc, Mutex};
 
@@ -36,9 +37,10 @@ const MAX_LINE: usize = 64 << 20;
 /// A `.trace` member's lines read at most (its console events, its `context-options` event;
 /// DOM snapshots, which may be longer, are not needed).
 const MAX_EVENT_LINE: usize = 1 << 20;
-/// Console lines kept from a trace's events, and their length.
-const MAX_CONSOLE_LINES: usize = 100_000;
+/// Console lines kept from a trace's events: the longest, and the bytes kept in all (the
+/// lines, and the entries they were given to); a real line is a few hundred bytes.
 const MAX_CONSOLE_TEXT: usize = 16 << 10;
+const MAX_CONSOLE_BYTES: usize = 64 << 20;
 /// Decompressed bytes made per step.
 const STEP: usize = 64 << 10;
 
@@ -66,6 +68,10 @@ pub(crate) struct ZipReader<R: BufRead> {
     context: Option<TraceContext>,
     /// Chromium's console lines about requests CORS blocked, from the trace's events.
     console: Vec<ConsoleLine>,
+    /// The lines given, by the entry's bytes.
+    console_given: HashMap<Vec<u8>, String>,
+    /// Bytes kept in `console` and `console_given` (at most [`MAX_CONSOLE_BYTES`]).
+    console_bytes: usize,
     /// Member names seen, for the error when none is a HAR (the first few).
     seen: Vec<String>,
     /// The error to return once the bytes before it are handed on.
@@ -303,6 +309,8 @@ impl<R: BufRead> ZipReader<R> {
             found: Found::Nothing,
             context: None,
             console: Vec::new(),
+            console_given: HashMap::new(),
+            console_bytes: 0,
             seen: Vec::new(),
             failed: None,
             ended: false,
@@ -597,7 +605,7 @@ impl<R: BufRead> ZipReader<R> {
     /// the entry it is about ([`Self::console_for`]).
     fn console_line(&mut self, line: &[u8]) {
         // (Only lines that can be one are parsed: DOM snapshots are most of the bytes.)
-        if self.console.len() >= MAX_CONSOLE_LINES
+        if self.console_bytes >= MAX_CONSOLE_BYTES
             || memchr::memmem::find(line, b"\"console\"").is_none()
         {
             return;
@@ -614,6 +622,7 @@ impl<R: BufRead> ZipReader<R> {
         let Some(url) = chromium_blocked_url(&text) else {
             return;
         };
+        self.console_bytes += text.len() + url.len();
         self.console.push(ConsoleLine {
             page: page.into_owned(),
             time,
@@ -630,6 +639,11 @@ impl<R: BufRead> ZipReader<R> {
     fn console_for(&mut self, entry: &[u8]) -> Option<String> {
         if self.console.is_empty() || memchr::memmem::find(entry, b"ERR_FAILED").is_none() {
             return None;
+        }
+        // The same entry listed twice (a trace merged or re-zipped) gets the same line, so
+        // that the HAR reader still sees the copies as one request.
+        if let Some(text) = self.console_given.get(entry) {
+            return Some(text.clone());
         }
         let e = serde_json::from_slice::<SnapshotKeys>(entry).ok()?;
         let failed = e
@@ -657,7 +671,12 @@ impl<R: BufRead> ZipReader<R> {
         }
         let line = &mut self.console[i];
         line.used = true;
-        Some(line.text.clone())
+        let text = line.text.clone();
+        if self.console_bytes + entry.len() <= MAX_CONSOLE_BYTES {
+            self.console_bytes += entry.len();
+            self.console_given.insert(entry.to_vec(), text.clone());
+        }
+        Some(text)
     }
 
     /// One line of a network log: its entry (a `resource-snapshot` event's) into the HAR.
@@ -1142,6 +1161,8 @@ mod tests {
         .join("\n");
         let network = [
             entry(0, "p1", 100.0, a, true),
+            // Listed twice: the copy gets the same line.
+            entry(0, "p1", 100.0, a, true),
             entry(1, "p1", 1000.0, a, true),
             entry(2, "p2", 100.0, a, true),
             entry(3, "p1", 1500.0, a, true),
@@ -1165,6 +1186,7 @@ mod tests {
             })
             .collect();
         let want = [
+            Some("first"),
             Some("first"),
             Some("second"),
             Some("other page"),
