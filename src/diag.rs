@@ -113,7 +113,7 @@ warn_kinds! {
     UnsupportedLinkType = "unsupported-link-type": "A capture interface whose link type is not supported; its packets are skipped.",
     TraceNoRequests = "trace-no-requests": "A Playwright trace whose network log holds no request: Playwright records them only when tracing with `snapshots: true` (as Playwright Test's `trace: 'on'` does).",
     TraceLineInvalid = "trace-line-invalid": "A line of a Playwright trace's network log (`*.network` in a `trace.zip`) that is not a JSON event, or longer than 64 MiB; skipped.",
-    ZipMemberSkipped = "zip-member-skipped": "A zip archive member not read: a second HAR or capture (only the first is read), one beside a Playwright trace, one that cannot be read (encrypted, or compressed other than deflate), or one whose size is only in the archive's directory (the members after it are not read either).",
+    ZipMemberSkipped = "zip-member-skipped": "A zip archive member not read: a second HAR or capture (only the first is read), one beside a Playwright trace, one that cannot be read (encrypted, or compressed other than deflate), or one whose size is only in the archive's directory, or one passed over that inflates more than 200 times its size (a bomb; for these two the members after it are not read either).",
     ZipTrailingGarbage = "zip-trailing-garbage": "Bytes where a zip archive's next member or directory should be were ignored (the members before them were read whole).",
     Lz4TrailingGarbage = "lz4-trailing-garbage": "Bytes after a complete LZ4 stream (its last frame) were ignored.",
     ZstdTrailingGarbage = "zstd-trailing-garbage": "Bytes after a complete zstd stream (its last frame) were ignored.",

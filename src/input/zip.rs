@@ -41,6 +41,8 @@ const MAX_EVENT_LINE: usize = 1 << 20;
 /// lines, and the entries they were given to); a real line is a few hundred bytes.
 const MAX_CONSOLE_TEXT: usize = 16 << 10;
 const MAX_CONSOLE_BYTES: usize = 64 << 20;
+/// A member passed over is taken for a bomb past this many inflated bytes at 200:1.
+const BOMB_BYTES: u64 = 256 << 20;
 /// Decompressed bytes made per step.
 const STEP: usize = 64 << 10;
 
@@ -212,6 +214,9 @@ struct Member {
     crc: Crc,
     /// The header's CRC (a descriptor's replaces it).
     header_crc: u32,
+    /// Archive bytes consumed when its data began, and the bytes it inflated to so far.
+    data_from: u64,
+    inflated: u64,
     role: Role,
 }
 
@@ -455,6 +460,8 @@ impl<R: BufRead> ZipReader<R> {
             descriptor,
             crc: Crc::new(),
             header_crc: crc,
+            data_from: self.consumed,
+            inflated: 0,
             role,
         });
         Ok(())
@@ -530,6 +537,18 @@ impl<R: BufRead> ZipReader<R> {
             &self.scratch
         };
         m.crc.update(made);
+        m.inflated += made.len() as u64;
+        // A member passed over that inflates past any real file's ratio (a bomb: deflate
+        // reaches 1032:1) would hold the walk for as long as it inflates: it ends the walk.
+        let (inflated, compressed) = (m.inflated, self.consumed - m.data_from);
+        if matches!(m.role, Role::Skip) && inflated > BOMB_BYTES && inflated / 200 > compressed {
+            let name = m.name.clone();
+            self.member = None;
+            self.warn(WarnKind::ZipMemberSkipped, || {
+                format!("member {name}: inflates more than 200 times its size; it and the members after it are not read")
+            });
+            return self.finish();
+        }
         let piece = std::mem::take(&mut self.scratch);
         self.feed(&piece);
         self.scratch = piece;
@@ -924,7 +943,7 @@ mod tests {
             let mut crc = Crc::new();
             crc.update(m.data);
             let body = if m.deflate {
-                let mut e = DeflateEncoder::new(Vec::new(), Compression::fast());
+                let mut e = DeflateEncoder::new(Vec::new(), Compression::best());
                 e.write_all(m.data).unwrap();
                 e.finish().unwrap()
             } else {
@@ -1255,6 +1274,27 @@ mod tests {
         assert_eq!((out, err), (data, None));
         assert!(d.details(WarnKind::ZipMemberSkipped)[0]
             .contains("a.bin: its size is only in the archive's directory"));
+    }
+
+    /// A member passed over that inflates like a bomb (zeros, 1000:1) ends the walk at
+    /// 256 MiB instead of inflating on; what was read before stands.
+    #[test]
+    fn a_bomb_passed_over_ends_the_walk() {
+        let data = har();
+        let zeros = vec![0u8; 300 << 20];
+        let (out, err, d) = read(&zip(&[
+            m("h.har", &data),
+            m("zeros.bin", &zeros),
+            m("b.har", &data),
+        ]));
+        assert_eq!((out, err), (data, None));
+        let skipped = d.details(WarnKind::ZipMemberSkipped);
+        assert!(
+            skipped
+                .iter()
+                .any(|w| w.contains("zeros.bin: inflates more than 200 times")),
+            "{skipped:?}"
+        );
     }
 
     /// Damage: a CRC that does not match, bytes that are no header (before anything was found:
