@@ -85,12 +85,12 @@ enum Found {
     Nothing,
     /// A HAR or capture, passed on as it is.
     File(String),
-    /// A trace's network log: entries written so far, and whether the HAR names its browser
-    /// yet (it is written first when the `.trace` member came first, as Playwright orders
-    /// them, so that a cut archive keeps it; else last).
+    /// A trace's network log: entries written so far (the HAR's start is written with the
+    /// first, or at the end if none), and whether the HAR names its browser yet (it is written
+    /// first when the `.trace` member came first, as Playwright orders them, so that a cut
+    /// archive keeps it; else last).
     Trace {
         entries: u64,
-        opened: bool,
         browser_named: bool,
     },
 }
@@ -130,17 +130,6 @@ impl Log {
         match self {
             Log::Network => MAX_LINE,
             Log::Events => MAX_EVENT_LINE,
-        }
-    }
-}
-
-impl Role {
-    fn lines(log: Log) -> Self {
-        Role::Lines {
-            log,
-            line: Vec::new(),
-            number: 0,
-            overlong: false,
         }
     }
 }
@@ -244,6 +233,17 @@ enum Role {
         overlong: bool,
     },
     Skip,
+}
+
+impl Role {
+    fn lines(log: Log) -> Self {
+        Role::Lines {
+            log,
+            line: Vec::new(),
+            number: 0,
+            overlong: false,
+        }
+    }
 }
 
 fn ends_with(name: &str, suffix: &str) -> bool {
@@ -427,7 +427,6 @@ impl<R: BufRead> ZipReader<R> {
                 if matches!(self.found, Found::Nothing) {
                     self.found = Found::Trace {
                         entries: 0,
-                        opened: false,
                         browser_named: false,
                     };
                 }
@@ -490,17 +489,16 @@ impl<R: BufRead> ZipReader<R> {
             &mut self.scratch
         };
         target.clear();
+        let stored = matches!(m.data, Data::Stored { .. });
         let (used, ended) = match &mut m.data {
             Data::Stored { left } | Data::Raw { left } => {
                 let n = avail
                     .len()
                     .min(usize::try_from(*left).unwrap_or(usize::MAX));
-                if matches!(m.data, Data::Stored { .. }) {
+                if stored {
                     target.extend_from_slice(&avail[..n]);
                 }
-                if let Data::Stored { left } | Data::Raw { left } = &mut m.data {
-                    *left -= n as u64;
-                }
+                *left -= n as u64;
                 (n, false)
             }
             Data::Deflated(d) => {
@@ -746,18 +744,17 @@ impl<R: BufRead> ZipReader<R> {
         }
     }
 
-    /// Before a trace's first entry: the HAR's start, naming Playwright as its creator (every
-    /// network log is Playwright's) and the browser if the `.trace` member said it already.
+    /// Before a trace's first entry (no entry written yet): the HAR's start, naming
+    /// Playwright as its creator (every network log is Playwright's) and the browser if the
+    /// `.trace` member said it already.
     fn open_log(&mut self) {
         let Found::Trace {
-            opened: opened @ false,
+            entries: 0,
             browser_named,
-            ..
         } = &mut self.found
         else {
             return;
         };
-        *opened = true;
         let ctx = self.context.as_ref();
         let version = ctx.and_then(|c| c.version.as_deref()).unwrap_or("");
         let mut head = format!(
@@ -799,7 +796,6 @@ impl<R: BufRead> ZipReader<R> {
         };
         let decoded = !matches!(m.data, Data::Raw { .. });
         if decoded && m.crc.sum() != expected {
-            self.member = None;
             return Err(self.fault(Fault::Damaged(format!(
                 "member {}: CRC mismatch (the data decoded but does not match its checksum)",
                 m.name
