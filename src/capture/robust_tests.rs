@@ -545,11 +545,7 @@ fn http2_streams_waiting_when_the_connection_ended_are_marked() {
     use crate::capture::tls::synth::frame;
     let head = h2_get_head;
     for answered_first in [false, true] {
-        let mut c = Conv::new(43200);
-        c.handshake();
-        let mut client = crate::capture::h2::frame::PREFACE.to_vec();
-        client.extend(frame(1, 0x5, 1, &head("/a")));
-        c.client(&client, 1400);
+        let mut c = h2_get_conversation(43200, &["/a"]);
         let mut server = frame(4, 0, 0, &[]);
         if answered_first {
             server.extend(frame(1, 0x5, 1, &[0x88]));
@@ -669,13 +665,7 @@ fn a_421_or_407_is_no_answer_and_the_next_answer_stays_in_step() {
     // HTTP/2: stream 1 answered `421` (`:status` as a literal with indexed name), stream 3
     // `200` (indexed).
     use crate::capture::tls::synth::frame;
-    let head = h2_get_head;
-    let mut c = Conv::new(43500);
-    c.handshake();
-    let mut client = crate::capture::h2::frame::PREFACE.to_vec();
-    client.extend(frame(1, 0x5, 1, &head("/r")));
-    client.extend(frame(1, 0x5, 3, &head("/s")));
-    c.client(&client, 1400);
+    let mut c = h2_get_conversation(43500, &["/r", "/s"]);
     let mut server = frame(4, 0, 0, &[]);
     server.extend(frame(1, 0x5, 1, &[0x08, 3, b'4', b'2', b'1']));
     server.extend(frame(1, 0x5, 3, &[0x88]));
@@ -698,11 +688,7 @@ fn a_goaway_asking_for_http11_makes_the_first_stream_resent() {
     use crate::capture::tls::synth::frame;
     // (GOAWAY's error code, the first stream marked resent)
     for (error, resent) in [(0xd_u8, true), (0, false)] {
-        let mut c = Conv::new(43700);
-        c.handshake();
-        let mut client = crate::capture::h2::frame::PREFACE.to_vec();
-        client.extend(frame(1, 0x5, 1, &h2_get_head("/one")));
-        c.client(&client, 1400);
+        let mut c = h2_get_conversation(43700, &["/one"]);
         let mut server = frame(4, 0, 0, &[]);
         server.extend(frame(7, 0, 0, &[0, 0, 0, 1, 0, 0, 0, error]));
         c.server(&server, 1400);
@@ -716,6 +702,20 @@ fn a_goaway_asking_for_http11_makes_the_first_stream_resent() {
             .collect();
         assert_eq!(got, [Some(resent)], "error {error}");
     }
+}
+
+/// A cleartext HTTP/2 connection from client port `port`, its TCP handshake done and the
+/// client's preface sent with a `GET` of each of `paths` (streams 1, 3, …).
+fn h2_get_conversation(port: u16, paths: &[&str]) -> Conv {
+    use crate::capture::tls::synth::frame;
+    let mut c = Conv::new(port);
+    c.handshake();
+    let mut client = crate::capture::h2::frame::PREFACE.to_vec();
+    for (stream, path) in (1u32..).step_by(2).zip(paths) {
+        client.extend(frame(1, 0x5, stream, &h2_get_head(path)));
+    }
+    c.client(&client, 1400);
+    c
 }
 
 /// An HTTP/2 `GET` of `path` on `h.test` as one header block (literal fields, no Huffman).
