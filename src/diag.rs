@@ -115,6 +115,8 @@ warn_kinds! {
     TraceLineInvalid = "trace-line-invalid": "A line of a Playwright trace's network log (`*.network` in a `trace.zip`) that is not a JSON event, or longer than 64 MiB; skipped.",
     ZipMemberSkipped = "zip-member-skipped": "A zip archive member not read: a second HAR or capture (only the first is read), one beside a Playwright trace, one that cannot be read (encrypted, or compressed other than deflate), or one whose size is only in the archive's directory, or one passed over that inflates more than 200 times its size (a bomb; for these two the members after it are not read either).",
     ZipTrailingGarbage = "zip-trailing-garbage": "Bytes where a zip archive's next member or directory should be were ignored (the members before them were read whole).",
+    TarMemberSkipped = "tar-member-skipped": "A tar archive member not read: a second HAR, a capture beside a HAR, a capture compressed otherwise than the archive's first one (the archive's captures are read joined, so they must decode as one stream), a GNU sparse file, or a pax or long-name header longer than 1 MiB (the member it names is read under its plain name).",
+    TarTrailingGarbage = "tar-trailing-garbage": "Bytes after a tar archive's end, or where its next member header should be, were ignored (the members before them were read whole).",
     Lz4TrailingGarbage = "lz4-trailing-garbage": "Bytes after a complete LZ4 stream (its last frame) were ignored.",
     ZstdTrailingGarbage = "zstd-trailing-garbage": "Bytes after a complete zstd stream (its last frame) were ignored.",
 }

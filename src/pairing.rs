@@ -18,6 +18,14 @@ use crate::model::Response;
 /// preflight's answer arrives, so seconds are plenty; the window only guards against pairing
 /// with an unrelated later request to the same URL.
 pub(crate) const FOLLOW_WINDOW: Micros = 10_000_000;
+/// A capture that ends this soon after a preflight's answer cannot show that the request
+/// never followed: browsers send it at once (at most 3 ms after the answer in every recorded
+/// pair of the corpus, all three browsers), but on a connection of its own it waits for the
+/// connection's handshakes (TCP and TLS 1.3: two round trips, 600 ms over a 300 ms path).
+/// (Pairing's own window, [`FOLLOW_WINDOW`], would leave every blocking preflight in a
+/// capture's last 10 s undecided: the one a user reproduced just before stopping the capture;
+/// the probe's recordings stop 0.6-2 s after their last request.)
+pub(crate) const END_WINDOW: Micros = 1_000_000;
 /// DevTools-style HARs log a request a moment *before* the preflight it triggered.
 pub(crate) const PREFLIGHT_LOOKAHEAD: Micros = 2_000_000;
 /// How long an exchange waits in the pairing buffer before it is decided; also how late
@@ -684,6 +692,18 @@ impl Pairer {
     /// Whether the capture lost bytes preflight `pf`'s client sent to its server from the
     /// preflight to the end of the follow window (`model::loss`): its request may have been in
     /// them. Through a proxy the connection is the proxy's, so any client's loss counts.
+    /// How long after `x`'s answer (its start where the answer's time is unknown) the capture
+    /// ended, if sooner than [`END_WINDOW`]: a request that would follow it may be past the
+    /// end. (Without an answer, nothing follows it.)
+    fn ended_after(&self, x: &Exchange) -> Option<Micros> {
+        let end = self.opts.losses.as_ref()?.ended_at()?;
+        if !x.answered() {
+            return None;
+        }
+        let answered = answer_end(x).unwrap_or(x.time);
+        (end < answered.saturating_add(END_WINDOW)).then(|| end.saturating_sub(answered).max(0))
+    }
+
     fn may_be_lost(&self, pf: &Exchange) -> bool {
         let Some(log) = &self.opts.losses else {
             return false;
@@ -719,9 +739,9 @@ impl Pairer {
                 }
                 None => {
                     if let Some(pf) = self.remove(front) {
-                        let lost = self.may_be_lost(&pf.x);
+                        let (lost, ended) = (self.may_be_lost(&pf.x), self.ended_after(&pf.x));
                         let method = pf.preflight_for.unwrap_or_default();
-                        out(never_followed(pf.x, method, lost));
+                        out(never_followed(pf.x, method, lost, ended));
                     }
                 }
             }
@@ -768,9 +788,9 @@ impl Pairer {
                     .find_redirect_preflight(&pending.x, r)
                     .and_then(|ps| self.remove(ps))
                     .map(|p| {
-                        let lost = self.may_be_lost(&p.x);
+                        let (lost, ended) = (self.may_be_lost(&p.x), self.ended_after(&p.x));
                         let method = p.preflight_for.clone().unwrap_or_default();
-                        never_followed_hop(p.x, method, lost)
+                        never_followed_hop(p.x, method, lost, ended)
                     }),
                 _ => None,
             };
@@ -778,7 +798,8 @@ impl Pairer {
                 // A redirect whose next hop is not in the input: the input may have lost it
                 // (an export cut off).
                 let redirected = pending.x.response.as_ref().is_some_and(|r| r.redirects());
-                if redirected && self.may_be_lost(&pending.x) {
+                let unseen = self.may_be_lost(&pending.x) || self.ended_after(&pending.x).is_some();
+                if redirected && unseen {
                     pending.x.evidence.absence_may_be_loss = true;
                 }
             }
@@ -983,18 +1004,19 @@ fn answer_end(p: &Exchange) -> Option<Micros> {
 
 /// A flow for a preflight whose request never appeared: the request is rebuilt from what the
 /// preflight announced (method, URL, origin), with no response. `lost`: the capture may have
-/// lost it ([`Pairer::may_be_lost`]).
-fn never_followed(pf: Exchange, method: String, lost: bool) -> Flow {
+/// lost it ([`Pairer::may_be_lost`]); `ended`: the capture ended this soon after the
+/// preflight's answer ([`Pairer::ended_after`]).
+fn never_followed(pf: Exchange, method: String, lost: bool, ended: Option<Micros>) -> Flow {
     let client = pf.client.clone();
     let flavour = pf.flavour;
     Flow {
         client,
         flavour,
-        hops: vec![never_followed_hop(pf, method, lost)],
+        hops: vec![never_followed_hop(pf, method, lost, ended)],
     }
 }
 
-fn never_followed_hop(pf: Exchange, method: String, lost: bool) -> FlowHop {
+fn never_followed_hop(pf: Exchange, method: String, lost: bool, ended: Option<Micros>) -> FlowHop {
     let mut headers = crate::model::Headers::new();
     if let Some(o) = pf.request.headers.first("origin") {
         headers.push(b"Origin", o);
@@ -1018,7 +1040,9 @@ fn never_followed_hop(pf: Exchange, method: String, lost: bool) -> FlowHop {
         evidence: crate::model::Evidence {
             page_origin: pf.evidence.page_origin.clone(),
             recording: pf.evidence.recording,
-            absence_may_be_loss: lost,
+            absence_may_be_loss: lost || ended.is_some(),
+            // A loss the capture shows is the note's, where both apply.
+            capture_ended_after: ended.filter(|_| !lost),
             ..crate::model::Evidence::of_flavour(pf.flavour)
         },
     };

@@ -554,11 +554,22 @@ fn produce(
                 &mut count,
                 &mut r.diag,
             ) {
-                Ok(stats) => r.capture = Some(stats),
+                Ok(stats) => {
+                    // A request sent after the capture's last packet is not in it.
+                    if let Some(end) = stats.last_packet {
+                        opts.capture.losses.end(end);
+                    }
+                    r.capture = Some(stats)
+                }
                 Err(e) => {
                     // What clients sent after the damage or the cut is not in the input: a
-                    // preflight near the end may have had its request there.
-                    opts.capture.losses.cut(newest);
+                    // preflight near the end may have had its request there. A part that
+                    // ends where a part out of time order begins ends as a file does.
+                    if matches!(e, CaptureError::PartsOutOfOrder { .. }) {
+                        opts.capture.losses.end(newest);
+                    } else {
+                        opts.capture.losses.cut(newest);
+                    }
                     r.error = Some(e.into());
                 }
             }

@@ -62,6 +62,8 @@ fn captures() -> Vec<PathBuf> {
                 ".pcap.zst",
                 ".pcap.lz4",
                 ".pcap.zip",
+                "-rotated.zip",
+                "-rotated.tgz",
             ]
             .iter()
             .any(|ext| n.ends_with(ext))

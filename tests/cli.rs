@@ -407,6 +407,121 @@ fn compressed_captures_read_as_the_plain_one() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Captures handed over in an archive, as `tcpdump -C` rotated them (`firefox.pcap` in three
+/// files): zipped, or each gzipped (`tcpdump -z gzip`) and archived by `tar czf`. From a file or
+/// stdin, in archive order, the files are read joined and give the plain capture's records
+/// (but where a record points: the joined stream holds two more file headers). Archived
+/// newest first, each file is a capture part of its own: a record may only turn `unknown`
+/// (a preflight at one file's end, its request in the next), never another verdict. Cut off,
+/// the archive gives a prefix of its records and the error naming both offsets.
+#[test]
+fn rotated_captures_in_archives_read_as_the_plain_one() {
+    use flate2::{write::GzEncoder, Compression};
+    let run = |args: &[&str], stdin: Option<Vec<u8>>| -> (Option<i32>, Vec<Value>, String) {
+        let args: Vec<&str> = ["analyze", "--format", "ndjson", "--all"]
+            .into_iter()
+            .chain(args.iter().copied())
+            .collect();
+        let out = match stdin {
+            Some(bytes) => through_stdin(&args, bytes),
+            None => Command::new(env!("CARGO_BIN_EXE_corscope"))
+                .args(&args)
+                .output()
+                .expect("corscope runs"),
+        };
+        let mut v = ndjson(&String::from_utf8_lossy(&out.stdout));
+        for r in &mut v {
+            let r = r.as_object_mut().unwrap();
+            r.remove("source");
+            r.remove("location");
+        }
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code(), v, err)
+    };
+    let (_, plain, _) = run(&[FIREFOX_PCAP], None);
+    assert!(plain.len() > 100);
+    const TGZ: &str = "tests/data/captures/firefox-rotated.tgz";
+    for file in [TGZ, "tests/data/captures/firefox-rotated.zip"] {
+        let (code, got, err) = run(&[file], None);
+        assert_eq!((code, &got), (Some(1), &plain), "{file}: {err}");
+        let (_, piped, _) = run(&["-"], Some(std::fs::read(file).unwrap()));
+        assert_eq!(piped, plain, "{file} on stdin");
+    }
+    // The same members archived newest first.
+    let tgz = std::fs::read(TGZ).unwrap();
+    let mut members: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(tgz.as_slice()));
+    for e in archive.entries().unwrap() {
+        let mut e = e.unwrap();
+        let name = e.path().unwrap().to_string_lossy().into_owned();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut e, &mut data).unwrap();
+        if !name.ends_with('/') {
+            members.push((name, data));
+        }
+    }
+    assert_eq!(members.len(), 3);
+    let mut b = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::fast()));
+    for (name, data) in members.iter().rev() {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, name, data.as_slice()).unwrap();
+    }
+    let reversed = b.into_inner().unwrap().finish().unwrap();
+    let (_, got, err) = run(&["-"], Some(reversed));
+    assert!(err.contains("capture-part-out-of-order"), "{err}");
+    // Parts are numbered in the order read: records are matched by request and decisions.
+    let decided = |r: &Value| -> Vec<String> {
+        [
+            "time",
+            "url",
+            "method",
+            "verdict",
+            "reason",
+            "firefox_verdict",
+            "safari_verdict",
+        ]
+        .iter()
+        .map(|f| r[*f].to_string())
+        .collect()
+    };
+    let plain_decided: Vec<Vec<String>> = plain.iter().map(decided).collect();
+    let mut turned_unknown = 0;
+    for r in got.iter().filter(|r| !plain_decided.contains(&decided(r))) {
+        for verdict in ["verdict", "firefox_verdict", "safari_verdict"] {
+            assert_eq!(r[verdict], "unknown", "{r}");
+        }
+        turned_unknown += 1;
+    }
+    assert!(
+        turned_unknown > 0 && turned_unknown < 10,
+        "{turned_unknown}"
+    );
+    // Cut inside the second capture's member.
+    let (code, got, err) = run(&["-"], Some(tgz[..tgz.len() / 2].to_vec()));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("gzip stream cut off at compressed byte"),
+        "{err}"
+    );
+    assert!(got.len() > 10 && got.len() < plain.len(), "{}", got.len());
+    let dir = temp_dir("tar");
+    let none = dir.join("none.tar");
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(5);
+    b.append_data(&mut h, "notes.txt", &b"notes"[..]).unwrap();
+    std::fs::write(&none, b.into_inner().unwrap()).unwrap();
+    let (code, _, err) = run(&[none.to_str().unwrap()], None);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("the tar archive holds no HAR") && err.contains("members: notes.txt"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn ndjson(out: &str) -> Vec<Value> {
     out.lines()
         .map(|l| serde_json::from_str(l).expect("one JSON record per line"))

@@ -503,7 +503,9 @@ fn capture_mutations_keep_every_verdict() {
 /// its own preflight, was taken as the request of Chromium's unanswered preflight; Firefox's
 /// preflight was left alone and read as a credentialed request it stopped
 /// (`blocked/PreflightInvalidAllowCredentials` for a request that went through). A request is
-/// paired with the preflight it follows at once.
+/// paired with the preflight it follows at once. (The fixture ends with one UDP datagram 5 s
+/// after its last exchange: cut at Firefox's last preflight, it could not show that the `PUT`
+/// was never sent, `pairing::END_WINDOW`.)
 #[test]
 fn a_retry_pairs_with_its_own_preflight() {
     let path = "tests/data/field/capture-retry-after-unanswered-preflight.pcap";
@@ -522,6 +524,54 @@ fn a_retry_pairs_with_its_own_preflight() {
             "2026-11-24T19:47:03.853Z Blocked firefox",
         ]
     );
+}
+
+/// A capture that ends just after a preflight's answer (a file rotated by size, a capture
+/// stopped then) cannot show that its request was never sent: the rotated file after it may
+/// hold it. Found by analysing one file of a capture rotated by `editcap -c 250`: Firefox's
+/// `DELETE` of `d-pf-method-lowercase-normalized` went out 0.5 ms after its preflight's
+/// answer, in the next file, and the first file alone read as
+/// `blocked/PreflightInvalidAllowCredentials`. The fixture whose last exchange is Firefox's
+/// blocked `PUT`, with its trailing datagram 5 s later left out, then put back 0.5 s and 2 s
+/// after the preflight's answer (`pairing::END_WINDOW`, 1 s): `unknown` until the capture
+/// runs on past the window.
+#[test]
+fn a_capture_ending_just_after_a_preflight_does_not_show_its_request_unsent() {
+    let path = "tests/data/field/capture-retry-after-unanswered-preflight.pcap";
+    let whole = std::fs::read(root().join(path)).unwrap();
+    // The last record: a 16-byte header and the 47-byte datagram.
+    let (cut, datagram) = whole.split_at(whole.len() - 63);
+    assert_eq!(&datagram[datagram.len() - 5..], b"quiet");
+    let last_put = |bytes: Vec<u8>| {
+        let recs = records(path, bytes);
+        let r = recs
+            .iter()
+            .rfind(|r| r.method == "PUT")
+            .expect("a PUT")
+            .clone();
+        (format!("{:?}", r.verdict), r.note.unwrap_or_default())
+    };
+    // The datagram at `secs` after the capture's last packet (the preflight's answer).
+    let ran_on = |ms: u32| {
+        let mut d = datagram.to_vec();
+        let ts = u32::from_le_bytes(cut[cut.len() - 66 - 16..][..4].try_into().unwrap());
+        let us = u32::from_le_bytes(cut[cut.len() - 66 - 12..][..4].try_into().unwrap());
+        let t = u64::from(ts) * 1_000_000 + u64::from(us) + u64::from(ms) * 1000;
+        d[..4].copy_from_slice(&((t / 1_000_000) as u32).to_le_bytes());
+        d[4..8].copy_from_slice(&((t % 1_000_000) as u32).to_le_bytes());
+        [cut, &d].concat()
+    };
+    let (verdict, note) = last_put(cut.to_vec());
+    assert_eq!(verdict, "Unknown", "{note}");
+    assert!(
+        note.contains("the capture ends 0 ms after the preflight's answer"),
+        "{note}"
+    );
+    let (verdict, note) = last_put(ran_on(500));
+    assert_eq!(verdict, "Unknown", "{note}");
+    assert!(note.contains("the capture ends 500 ms after"), "{note}");
+    assert_eq!(last_put(ran_on(2000)).0, "Blocked");
+    assert_eq!(last_put(whole).0, "Blocked");
 }
 
 /// The capture lost the segment carrying the PATCH that followed a passed preflight (the
@@ -1253,6 +1303,8 @@ fn a_delayed_request_keeps_its_own_lost_answer() {
 /// MethodDisallowedByPreflightResponse` for an allowed `PUT`. A segment waits for the other
 /// direction's bytes past where that direction stood by an earlier ACK too, so the loss is
 /// declared first: the first preflight `unknown`, the `PUT` `allowed` with its own `204`.
+/// (One UDP datagram 5 s after the last exchange ends the fixture: cut at the `GET`'s
+/// preflight, it could not show that the `GET` was never sent, `pairing::END_WINDOW`.)
 #[test]
 fn a_request_after_a_lost_answer_waits_for_it_mid_stream() {
     let path = "tests/data/field/backend-picked-up-mid-stream-first-answer-lost.pcap";
@@ -1875,4 +1927,31 @@ fn a_traces_network_log_in_any_order_with_copies_decides_the_same() {
     let blocks: Vec<&Record> = whole.iter().filter(|r| r.verdict == blocked).collect();
     assert!(blocks.len() >= 60, "{}", blocks.len());
     assert!(blocks.iter().all(|r| r.reason.is_some()));
+}
+
+/// A Firefox export with a preflight dropped (`field_mutate.py --combos`, `as-firefox&drop-random`
+/// seed 36; cut to the URL's three entries): `d-cache-then-credentials`' second `PUT` is listed
+/// with its provisional headers only and no response, its own preflight (which stopped it) gone.
+/// The first `PUT`'s uncredentialed preflight was still cached, so for Chromium and Safari the
+/// uncredentialed reading needed no preflight and was decided from the first `PUT`'s answer,
+/// and that reading was taken as the one "the recording supports": `allowed`, where Chromium
+/// blocked the credentialed request at its preflight. A request the export lists as never sent
+/// is not explained by a reading that has the browser send it: `unknown` in all three.
+#[test]
+fn a_request_listed_unsent_is_not_explained_by_a_cached_preflight() {
+    let path = "tests/data/field/firefox-export-failed-request-without-its-preflight.har";
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let got: Vec<String> = recs
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {:?} {:?} {:?}",
+                r.index, r.verdict, r.firefox_verdict, r.safari_verdict
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        ["0 Allowed Allowed Allowed", "2 Unknown Unknown Unknown"]
+    );
 }

@@ -37,6 +37,7 @@ fn inputs() -> Vec<PathBuf> {
                     ".pcap.zst",
                     ".pcap.lz4",
                     ".zip",
+                    ".tgz",
                 ]
                 .iter()
                 .any(|ext| name.ends_with(ext));

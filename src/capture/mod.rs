@@ -260,6 +260,9 @@ pub struct CaptureStats {
     /// Of `tls_connections` and `quic_encrypted`, those whose handshake is not in the
     /// capture (they began before it): no key log can open them.
     pub before_capture: u64,
+    /// The latest packet time read: where the capture ends, for pairing (a request sent
+    /// after it is not in the capture).
+    pub last_packet: Option<Micros>,
 }
 
 impl CaptureStats {
@@ -274,6 +277,14 @@ impl CaptureStats {
         self.tls_connections += o.tls_connections;
         self.quic_encrypted += o.quic_encrypted;
         self.before_capture += o.before_capture;
+        self.last_packet = self.last_packet.max(o.last_packet);
+    }
+
+    /// Counts a packet of `bytes` captured bytes read at `ts`.
+    pub(crate) fn packet(&mut self, bytes: usize, ts: Micros) {
+        self.packets += 1;
+        self.bytes += bytes as u64;
+        self.last_packet = Some(self.last_packet.map_or(ts, |t| t.max(ts)));
     }
 }
 
@@ -637,8 +648,7 @@ pub fn read_capture_from(
             reader::ReadEvent::Packet(pkt) => pkt,
             reader::ReadEvent::Idle => return reorder.on_silence(opts, emit),
         };
-        stats.packets += 1;
-        stats.bytes += pkt.data.len() as u64;
+        stats.packet(pkt.data.len(), pkt.ts);
         let meta = PacketMeta {
             number: pkt.number,
             offset: pkt.offset,

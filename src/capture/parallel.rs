@@ -123,7 +123,8 @@ enum ToMerge {
     /// completed) and its counts (its own and the framing's; details went with the marks).
     End(
         Result<(), CaptureError>,
-        CaptureStats,
+        // Boxed: sent once, and the largest part of the message every block pays for.
+        Box<CaptureStats>,
         Diagnostics,
         Diagnostics,
     ),
@@ -229,7 +230,7 @@ pub fn read_capture_parallel_from(
             d.decoder.finish(&mut end);
             let mut counts = d.diag.counts_only();
             counts.merge(packets.take_warnings());
-            let _ = to_merge.send(ToMerge::End(result, d.stats, end, counts));
+            let _ = to_merge.send(ToMerge::End(result, Box::new(d.stats), end, counts));
         }));
         // Spawning only fails when the system is out of threads. The threads that did start
         // exit on their own once the channels of the missing ones are closed.
@@ -287,8 +288,7 @@ struct Dispatch<'a> {
 
 impl BlockSink for Dispatch<'_> {
     fn packet(&mut self, pkt: &RawPacket<'_>) {
-        self.stats.packets += 1;
-        self.stats.bytes += pkt.data.len() as u64;
+        self.stats.packet(pkt.data.len(), pkt.ts);
         let meta = PacketMeta {
             number: pkt.number,
             offset: pkt.offset,
@@ -708,7 +708,7 @@ impl Merge<'_> {
                         release: false,
                         diag: (!last.is_empty()).then(|| Box::new(last)),
                     }],
-                    Some((result, stats, counts)),
+                    Some((result, *stats, counts)),
                 ),
             };
             let mut outs = Vec::with_capacity(from_workers.len());

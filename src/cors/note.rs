@@ -79,6 +79,12 @@ pub enum Note {
     /// A capture's request is missing after its preflight, and the capture lost packets its
     /// client sent to the server then (`Evidence::absence_may_be_loss`).
     MissingRequestMayBeLost,
+    /// A capture's request is missing after its preflight, and the capture ended `after_ms`
+    /// after the preflight's answer, before the request could be told absent
+    /// (`Evidence::capture_ended_after`).
+    MissingRequestAfterCaptureEnd {
+        after_ms: i64,
+    },
     /// A request is missing after its preflight, and an earlier response to its URL may still
     /// have been fresh in the browser's HTTP cache (`Absence::MaybeCached`).
     MissingRequestMayBeCached,
@@ -239,6 +245,7 @@ impl fmt::Display for Note {
             Note::Missing(m) => f.write_str(&describe_missing(m)),
             Note::NeverFollowedPreflight => f.write_str("the request never followed its preflight (page closed, request aborted, or the export stopped)"),
             Note::MissingRequestMayBeLost => f.write_str("the request does not follow its preflight in the capture, but the capture lost or could not read what this client sent to the server then (tcp-gap, http-response-without-request, tls-encrypted, or the input cut off): it may have been sent and lost; a capture without loss on this client's connections to the server (and the TLS secrets of all of them) would decide it"),
+            Note::MissingRequestAfterCaptureEnd { after_ms } => write!(f, "the request does not follow its preflight in the capture, but the capture ends {after_ms} ms after the preflight's answer, and a browser may send the request later than that (on a new connection, after its handshakes): it may have been sent after the capture stopped (a capture rotated by size, or stopped just then); a capture running on after it, or the next rotated file, would decide it"),
             Note::MissingRequestMayBeCached => f.write_str("the request does not follow its preflight, but an earlier response to its URL may still have been fresh in the browser's HTTP cache, which answers the request without the network (browsers send the preflight and then take the cached response); whether the cache answered it is not in the input"),
             Note::PassedButNeverFollowed => f.write_str("the preflight passed under every reading, but the request never followed (page closed, request aborted, or the capture ended)"),
             Note::NotFollowed => f.write_str("the request never followed its preflight"),

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::model::EndedBy;
+use crate::model::{EndedBy, Micros};
 
 use super::browser::{Browser, PerBrowser, ALL_BROWSERS};
 use super::cache::PreflightCache;
@@ -146,6 +146,10 @@ pub struct Facts {
     pub credentials_from_connection: bool,
     pub observed: Observed,
     pub is_font: bool,
+    /// The export lists the last request as one that never went out: only its provisional
+    /// headers, no response ([`provisional`]). No reading that has the browser send it (a
+    /// cached preflight's) is what the recording shows.
+    pub listed_unsent: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -816,7 +820,7 @@ impl Judge<'_> {
         let opts = derived_options(credentials, rec, &self.facts.observed, options);
         let mut evals = Readings::new();
         self.readings(&mut evals, caches, b, opts, &rec.passed, rec.names);
-        let (choice, note) = combine(b, &evals);
+        let (choice, note) = combine(b, &evals, self.facts.listed_unsent);
         self.verdict(v, b, &evals, choice, note.into_iter().collect(), false);
         // A Safari export folds a redirect chain into its last request and lists no
         // preflight, so "the same requests" cannot be told from it: the gap both readings share
@@ -1291,8 +1295,9 @@ enum Absence {
     /// AbortController fired; the browser lists a request its preflight stopped, with its error.
     Export,
     /// Nothing (`Evidence::absence_may_be_loss`): the capture lost packets the client sent to
-    /// the server then, and the request may have been among them.
-    MaybeLost,
+    /// the server then, and the request may have been among them; or it ended this soon after
+    /// the preflight's answer (`Evidence::capture_ended_after`).
+    MaybeLost { ended_after: Option<Micros> },
     /// Nothing: an earlier response to the same URL may still have been fresh in the browser's
     /// HTTP cache, which answers the request without the network (`httpcache`).
     MaybeCached,
@@ -1320,7 +1325,9 @@ impl Absence {
                 Absence::Export
             }
         } else if evidence.absence_may_be_loss {
-            Absence::MaybeLost
+            Absence::MaybeLost {
+                ended_after: evidence.capture_ended_after,
+            }
         } else if cached() {
             Absence::MaybeCached
         } else {
@@ -1370,9 +1377,14 @@ fn choose_with_evidence(
         {
             // Credentials are deduced only from an observed failure of the request itself,
             // never from its absence.
-            let (choice, note) = combine(browser, evals);
+            let (choice, note) = combine(browser, evals, facts.listed_unsent);
             let mut notes = vec![match absence {
-                Absence::MaybeLost => Note::MissingRequestMayBeLost,
+                Absence::MaybeLost { ended_after: None } => Note::MissingRequestMayBeLost,
+                Absence::MaybeLost {
+                    ended_after: Some(us),
+                } => Note::MissingRequestAfterCaptureEnd {
+                    after_ms: us / 1000,
+                },
                 Absence::MaybeCached => Note::MissingRequestMayBeCached,
                 _ => Note::NeverFollowedPreflight,
             }];
@@ -1391,7 +1403,7 @@ fn choose_with_evidence(
                 );
                 return (Some(first), deduced, note.into_iter().collect());
             }
-            let (choice, _) = combine(browser, evals);
+            let (choice, _) = combine(browser, evals, facts.listed_unsent);
             let passed = evals.iter().all(|(_, e)| is_allowed(e));
             let note = match &facts.observed {
                 Observed::CorsFailure(e) => Note::ReportedUnexplained { error: e.clone() },
@@ -1406,7 +1418,7 @@ fn choose_with_evidence(
             if let Some(&first) = a.first() {
                 return (Some(first), creds_of(&a), Vec::new());
             }
-            let (choice, _) = combine(browser, evals);
+            let (choice, _) = combine(browser, evals, facts.listed_unsent);
             (choice.or(Some(0)), creds_of(&[]), Vec::new())
         }
         Observed::Dropped => {
@@ -1419,17 +1431,19 @@ fn choose_with_evidence(
             }
             (None, Credentials::Unknown, vec![Note::DroppedCheckUnknown])
         }
-        Observed::PreflightsPassed => followed_its_preflights(browser, evals, &creds_of),
+        Observed::PreflightsPassed => {
+            followed_its_preflights(browser, evals, facts.listed_unsent, &creds_of)
+        }
         // Chromium fails a CORS check with ERR_FAILED, never ERR_ABORTED: a request aborted
         // after its recorded preflight got past that preflight (a credentialed request would
         // have failed an `ACAO: *` preflight with ERR_FAILED), so it tells the credentials
         // mode the same way a followed preflight does. (Only an export records failure text,
         // and only an export makes absence no evidence.)
         Observed::OtherFailure(e) if absence == Absence::Export && e.contains("ERR_ABORTED") => {
-            followed_its_preflights(browser, evals, &creds_of)
+            followed_its_preflights(browser, evals, facts.listed_unsent, &creds_of)
         }
         _ => {
-            let (choice, note) = combine(browser, evals);
+            let (choice, note) = combine(browser, evals, facts.listed_unsent);
             (choice, creds_of(&[]), note.into_iter().collect())
         }
     }
@@ -1440,6 +1454,7 @@ fn choose_with_evidence(
 fn followed_its_preflights(
     browser: Browser,
     evals: &[(bool, Evaluation)],
+    unsent: bool,
     creds_of: &dyn Fn(&[usize]) -> Credentials,
 ) -> (Option<usize>, Credentials, Vec<Note>) {
     let keep: Vec<usize> = (0..evals.len())
@@ -1450,11 +1465,11 @@ fn followed_its_preflights(
         })
         .collect();
     if keep.is_empty() || keep.len() == evals.len() {
-        let (choice, note) = combine(browser, evals);
+        let (choice, note) = combine(browser, evals, unsent);
         return (choice, creds_of(&[]), note.into_iter().collect());
     }
     let subset: Vec<(bool, Evaluation)> = keep.iter().map(|&i| evals[i].clone()).collect();
-    let (choice, note) = combine(browser, &subset);
+    let (choice, note) = combine(browser, &subset, unsent);
     let deduced = creds_of(&keep);
     let note = note.or_else(|| {
         (deduced != Credentials::Unknown).then_some(Note::CredentialsDeduced {
@@ -1477,8 +1492,12 @@ fn facts_preflight_hops(e: &Evaluation) -> Vec<usize> {
 }
 
 /// Without evidence: one reading if all agree, else none (unknown) with the alternatives,
-/// each block named as `browser` names it.
-fn combine(browser: Browser, evals: &[(bool, Evaluation)]) -> (Option<usize>, Option<Note>) {
+/// each block named as `browser` names it. `unsent`: [`Facts::listed_unsent`].
+fn combine(
+    browser: Browser,
+    evals: &[(bool, Evaluation)],
+    unsent: bool,
+) -> (Option<usize>, Option<Note>) {
     let Some((_, first)) = evals.first() else {
         return (None, None);
     };
@@ -1491,7 +1510,10 @@ fn combine(browser: Browser, evals: &[(bool, Evaluation)]) -> (Option<usize>, Op
     // A request sent without a preflight that one reading explains by a cached preflight and
     // another would have needed a fresh one for: the browser sent none, so the cached reading
     // is the one the recording supports (an uncredentialed entry never serves `include`).
+    // Not where the export lists the request as never sent: the cached reading has it sent
+    // (the preflight that stopped it may be missing from the export).
     let cached: Vec<usize> = (0..evals.len())
+        .filter(|_| !unsent)
         .filter(|&i| {
             !evals[i].1.cache_hits.is_empty()
                 && !matches!(evals[i].1.decision, Decision::Undecidable(_))
@@ -1973,6 +1995,7 @@ fn classify_with(
         credentials_from_connection: from_connection,
         observed: observed_of(flow, error, recorder),
         is_font: is_font_load(rt.as_deref(), first_read),
+        listed_unsent: provisional(&flow.last().exchange),
     };
     (facts, same_hops)
 }

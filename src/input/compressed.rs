@@ -1,8 +1,10 @@
 //! Step 1a (compression): which compressed format an input's first bytes say it is in (one
 //! table, [`CODECS`]), the decoder that unwraps it, and the errors every decoder reports, naming
 //! the compressed and the decompressed offsets. The formats are the ones Wireshark's
-//! `file_wrappers.c` reads capture files in: gzip, zstd and LZ4 (frames); and zip archives,
-//! whose HAR, capture or Playwright trace is read as the archive's contents ([`super::zip`]).
+//! `file_wrappers.c` reads capture files in: gzip, zstd and LZ4 (frames); and archives, whose
+//! HAR, captures or Playwright trace are read as the archive's contents (zip, [`super::zip`];
+//! tar, [`super::tar`]). Layers nest (`captures.tar.gz`, a zipped `.har.gz`): the input is
+//! unwrapped until no codec's start is seen ([`MAX_LAYERS`]).
 
 use std::fmt;
 use std::io::{self, BufReader, Read};
@@ -19,7 +21,13 @@ pub enum Codec {
     Zstd,
     Lz4,
     Zip,
+    Tar,
 }
+
+/// Codecs an input is unwrapped through at most (a tarball of gzipped captures zipped to
+/// attach it is four): deeper nesting is refused, so that a stream wrapped in itself over and
+/// over (a gzip quine) cannot hold the reader.
+pub(crate) const MAX_LAYERS: usize = 6;
 
 /// What there is to know of each codec, in one place.
 struct Row {
@@ -27,8 +35,13 @@ struct Row {
     name: &'static str,
     /// What unwrapping it is called ("gzip decompression").
     step: &'static str,
-    /// Whether a stream's first bytes are this codec's (as many as the input has, up to 4).
+    /// Whether a stream's first bytes are this codec's (as many as the input has, up to 4;
+    /// [`HEAD_BYTES`] where no other codec or format is seen in the first 4).
     starts: fn(&[u8]) -> bool,
+    /// File name endings that say a file is in it (lower case).
+    suffixes: &'static [&'static str],
+    /// What an error's two offsets count: the input's bytes and the bytes it gives.
+    offsets: [&'static str; 2],
     /// What the format calls its checksum of the decoded data, for the error.
     checksum: &'static str,
     /// The warning for bytes after the last complete member or frame.
@@ -42,6 +55,8 @@ const CODECS: &[Row] = &[
         name: "gzip",
         step: "decompression",
         starts: |h| h.starts_with(&[0x1f, 0x8b]),
+        suffixes: &[".gz", ".gzip"],
+        offsets: DECOMPRESSED,
         checksum: "CRC",
         garbage: WarnKind::GzipTrailingGarbage,
     },
@@ -50,6 +65,8 @@ const CODECS: &[Row] = &[
         name: "zstd",
         step: "decompression",
         starts: super::zstd::is_frame_start,
+        suffixes: &[".zst", ".zstd"],
+        offsets: DECOMPRESSED,
         checksum: "checksum",
         garbage: WarnKind::ZstdTrailingGarbage,
     },
@@ -58,6 +75,8 @@ const CODECS: &[Row] = &[
         name: "lz4",
         step: "decompression",
         starts: super::lz4::is_frame_start,
+        suffixes: &[".lz4"],
+        offsets: DECOMPRESSED,
         checksum: "checksum",
         garbage: WarnKind::Lz4TrailingGarbage,
     },
@@ -66,10 +85,28 @@ const CODECS: &[Row] = &[
         name: "zip",
         step: "extraction",
         starts: super::zip::is_archive_start,
+        suffixes: &[".zip"],
+        offsets: DECOMPRESSED,
         checksum: "CRC",
         garbage: WarnKind::ZipTrailingGarbage,
     },
+    Row {
+        codec: Codec::Tar,
+        name: "tar",
+        step: "extraction",
+        starts: super::tar::is_archive_start,
+        suffixes: &[".tar"],
+        offsets: ["archive byte", "extracted byte"],
+        checksum: "header checksum",
+        garbage: WarnKind::TarTrailingGarbage,
+    },
 ];
+
+const DECOMPRESSED: [&str; 2] = ["compressed byte", "decompressed byte"];
+
+/// Bytes a stream's start is looked at for a codec when its first 4 say nothing: a tar
+/// archive's magic sits at byte 257 of its first header.
+pub(crate) const HEAD_BYTES: usize = 512;
 
 impl Codec {
     fn row(self) -> &'static Row {
@@ -86,6 +123,16 @@ impl Codec {
         CODECS.iter().find(|r| (r.starts)(head)).map(|r| r.codec)
     }
 
+    /// The codec a file name's ending says, and the ending (`name` in lower case).
+    pub(crate) fn of_suffix(name: &str) -> Option<(Codec, &'static str)> {
+        CODECS.iter().find_map(|r| {
+            r.suffixes
+                .iter()
+                .find(|s| name.ends_with(**s))
+                .map(|s| (r.codec, *s))
+        })
+    }
+
     /// Its name, as in messages ("gzip", "zstd").
     pub fn name(self) -> &'static str {
         self.row().name
@@ -98,18 +145,19 @@ impl Codec {
 
     /// The decoder of `raw`, which starts with this codec's data; `warnings` receives the
     /// decoder's warnings (trailing garbage) for the input's report.
-    pub(crate) fn decoder(
+    pub(crate) fn decoder<'a>(
         self,
-        raw: Box<dyn Read + Send>,
+        raw: Box<dyn Read + Send + 'a>,
         name: Arc<str>,
         warnings: Arc<Mutex<Diagnostics>>,
-    ) -> Box<dyn Read + Send> {
+    ) -> Box<dyn Read + Send + 'a> {
         let buffered = BufReader::with_capacity(READ_BUFFER, raw);
         match self {
             Codec::Gzip => Box::new(super::gzip::GzipReader::new(buffered, name, warnings)),
             Codec::Zstd => Box::new(super::zstd::ZstdReader::new(buffered, name, warnings)),
             Codec::Lz4 => Box::new(super::lz4::Lz4Reader::new(buffered, name, warnings)),
             Codec::Zip => Box::new(super::zip::ZipReader::new(buffered, name, warnings)),
+            Codec::Tar => Box::new(super::tar::TarReader::new(buffered, name, warnings)),
         }
     }
 
@@ -193,7 +241,8 @@ pub enum Fault {
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (codec, checksum) = (self.codec.name(), self.codec.row().checksum);
+        let row = self.codec.row();
+        let (codec, checksum, [input, output]) = (row.name, row.checksum, row.offsets);
         match &self.what {
             Fault::Cut => write!(f, "{codec} stream cut off")?,
             Fault::Checksum => write!(
@@ -209,7 +258,7 @@ impl fmt::Display for DecodeError {
         }
         write!(
             f,
-            " at compressed byte {} (decompressed byte {})",
+            " at {input} {} ({output} {})",
             self.compressed, self.decompressed
         )
     }
@@ -234,6 +283,7 @@ pub(crate) fn decode_all(
         Codec::Zstd => Box::new(super::zstd::ZstdReader::new(raw, "t.z".into(), w.clone())),
         Codec::Lz4 => Box::new(super::lz4::Lz4Reader::new(raw, "t.z".into(), w.clone())),
         Codec::Zip => Box::new(super::zip::ZipReader::new(raw, "t.z".into(), w.clone())),
+        Codec::Tar => Box::new(super::tar::TarReader::new(raw, "t.z".into(), w.clone())),
     };
     let mut out = Vec::new();
     let mut buf = vec![0u8; reads];
@@ -258,7 +308,7 @@ mod tests {
 
     #[test]
     fn every_codec_has_one_row() {
-        for c in [Codec::Gzip, Codec::Zstd, Codec::Lz4, Codec::Zip] {
+        for c in [Codec::Gzip, Codec::Zstd, Codec::Lz4, Codec::Zip, Codec::Tar] {
             assert_eq!(CODECS.iter().filter(|r| r.codec == c).count(), 1, "{c:?}");
             assert_eq!(c.row().codec, c);
         }

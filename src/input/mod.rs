@@ -3,6 +3,7 @@
 //! from pcap/pcapng by their first bytes (never by the file name) before handing the stream to
 //! the matching reader.
 
+mod archive;
 pub mod compressed;
 pub mod gzip;
 pub mod har;
@@ -11,6 +12,7 @@ pub mod lz4;
 #[cfg(unix)]
 mod mapguard;
 pub(crate) mod mapped;
+pub(crate) mod tar;
 mod utf16;
 pub(crate) mod zip;
 pub mod zstd;
@@ -74,8 +76,9 @@ impl Format {
 pub struct Input {
     pub name: Arc<str>,
     pub format: Format,
-    /// The compressed format the file's bytes are in, if any (the reader decompresses).
-    pub compression: Option<Codec>,
+    /// The compressed formats and archives the file's bytes are in, outermost first (the
+    /// reader unwraps them).
+    pub compression: Vec<Codec>,
     /// The byte order of a UTF-16 text read as UTF-8 ([`Input::decoding`]).
     utf16: Option<utf16::Order>,
     /// A pipe or terminal: reads return what has arrived, and results should be handed on
@@ -266,14 +269,33 @@ pub(crate) fn from_reader_with(
     stop: &Arc<AtomicBool>,
 ) -> Result<Input, InputError> {
     let warnings = Arc::new(Mutex::new(Diagnostics::new()));
-    // Four bytes: a zstd frame's magic (a gzip stream's is two).
-    let (head, raw) = peek(raw, 4, window)?;
-    let compression = Codec::of(&head);
-    let decoded = match compression {
-        Some(codec) => codec.decoder(raw, name.clone(), warnings.clone()),
-        None => raw,
+    let mut compression = Vec::new();
+    let mut decoded = raw;
+    let head = loop {
+        // Four bytes: a zstd frame's magic (a gzip stream's is two); more where they say
+        // nothing, for a tar archive's magic.
+        let (head, raw) = peek(decoded, 4, window, false)?;
+        let (codec, raw) = match Codec::of(&head) {
+            None if detect(&head).is_err() => {
+                let (head, raw) = peek(raw, compressed::HEAD_BYTES, compressed::HEAD_BYTES, true)?;
+                (Codec::of(&head), raw)
+            }
+            codec => (codec, raw),
+        };
+        let Some(codec) = codec else {
+            break peek(raw, window, window, false)?;
+        };
+        if compression.len() == compressed::MAX_LAYERS {
+            return Err(InputError::Unrecognized(format!(
+                "{} nested {} layers deep",
+                decoding(&compression, None).unwrap_or_default(),
+                compressed::MAX_LAYERS
+            )));
+        }
+        compression.push(codec);
+        decoded = codec.decoder(raw, name.clone(), warnings.clone());
     };
-    let (head, decoded) = peek(decoded, window, window)?;
+    let (head, decoded) = head;
     // A UTF-16 text is read as UTF-8 (no capture magic reads as one; a UTF-16 `{` first
     // also reads as JSON's start, so only a capture is not asked).
     let mut format = detect(&head);
@@ -284,7 +306,7 @@ pub(crate) fn from_reader_with(
     let decoded = match order {
         Some(order) => {
             let utf8 = Box::new(utf16::Utf16Reader::new(decoded, order));
-            let (head, decoded) = peek(utf8, window, window)?;
+            let (head, decoded) = peek(utf8, window, window, false)?;
             format = detect(&head);
             decoded
         }
@@ -292,8 +314,8 @@ pub(crate) fn from_reader_with(
     };
     let format = match format {
         // Say so when the bytes shown are not the file's own but what decoding made of them.
-        Err(InputError::Unrecognized(shown)) if compression.is_some() || order.is_some() => {
-            let steps = decoding(compression, order).unwrap_or_default();
+        Err(InputError::Unrecognized(shown)) if !compression.is_empty() || order.is_some() => {
+            let steps = decoding(&compression, order).unwrap_or_default();
             return Err(InputError::Unrecognized(format!("{shown}, after {steps}")));
         }
         other => other?,
@@ -319,13 +341,13 @@ pub(crate) fn from_reader_with(
 impl Input {
     /// Whether the bytes read are the input's own (not decompressed, not UTF-16 decoded).
     pub(crate) fn read_as_is(&self) -> bool {
-        self.compression.is_none() && self.utf16.is_none()
+        self.compression.is_empty() && self.utf16.is_none()
     }
 
     /// What turned the file's bytes into the ones read ("gzip decompression", "UTF-16LE
     /// decoding"), if anything did: byte offsets in messages count the bytes read.
     pub fn decoding(&self) -> Option<String> {
-        decoding(self.compression, self.utf16)
+        decoding(&self.compression, self.utf16)
     }
 
     /// What a later part of this input read from the rest of its stream keeps of it
@@ -339,7 +361,7 @@ impl Input {
         Input {
             name: self.name.clone(),
             format: self.format,
-            compression: self.compression,
+            compression: self.compression.clone(),
             utf16: self.utf16,
             live: self.live,
             reader,
@@ -364,32 +386,33 @@ impl Lineage {
 }
 
 /// The decoding steps between a file's bytes and the bytes read, in words (`None`: none).
-fn decoding(compression: Option<Codec>, order: Option<utf16::Order>) -> Option<String> {
-    let steps: Vec<String> = [
-        compression.map(Codec::step),
-        order.map(|o| format!("{} decoding", o.name())),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+fn decoding(compression: &[Codec], order: Option<utf16::Order>) -> Option<String> {
+    let steps: Vec<String> = compression
+        .iter()
+        .map(|c| c.step())
+        .chain(order.map(|o| format!("{} decoding", o.name())))
+        .collect();
     (!steps.is_empty()).then(|| steps.join(" and "))
 }
 
-/// Reads the stream's first bytes, until `want` of them or one that is not whitespace (past a
-/// capture magic's four bytes) is seen, `window` is reached or the input ends; returns them
+/// Reads the stream's first bytes, until `want` of them or (unless `all`) one that is not
+/// whitespace (past a capture magic's four bytes) is seen, `window` is reached or the input
+/// ends; returns them
 /// and the stream with them put back in front. Pipes hand over what they have, so one read
 /// may give a single byte.
 fn peek(
     mut r: Box<dyn Read + Send>,
     want: usize,
     window: usize,
+    all: bool,
 ) -> Result<(Vec<u8>, Box<dyn Read + Send>), InputError> {
     let mut head = vec![0u8; window.clamp(4, READ_BUFFER)];
     let mut len = 0;
     loop {
         let seen = head.get(..len).unwrap_or(&[]);
         let text = seen.strip_prefix(b"\xef\xbb\xbf").unwrap_or(seen);
-        let enough = len >= want || (len >= 4 && text.iter().any(|b| !b.is_ascii_whitespace()));
+        let text_seen = !all && len >= 4 && text.iter().any(|b| !b.is_ascii_whitespace());
+        let enough = len >= want || text_seen;
         if enough || len >= window {
             break;
         }
@@ -473,7 +496,7 @@ mod tests {
         enc.write_all(b"{\"log\":{}}").unwrap();
         let gz = enc.finish().unwrap();
         let input = from_reader(Arc::from("x.har.gz"), Box::new(io::Cursor::new(gz))).unwrap();
-        assert_eq!(input.compression, Some(Codec::Gzip));
+        assert_eq!(input.compression, [Codec::Gzip]);
         assert_eq!(input.format, Format::Har);
     }
 

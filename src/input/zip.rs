@@ -1,6 +1,8 @@
-//! Step 1a (archives): the HAR or capture in a zip archive, read as the archive streams by:
+//! Step 1a (archives): the HAR or captures in a zip archive, read as the archive streams by:
 //! a `.har` member (Playwright's `recordHar` to a `.zip` path, an export zipped to attach it
-//! to a ticket) or a capture (`.pcap`, `.pcapng`, `.cap`), passed on as it is; or the network
+//! to a ticket) or captures (`.pcap`, `.pcapng`, `.cap`; every one compressed alike, joined
+//! as `cat` joins files), passed on as they are (a member compressed on its own, `.har.gz`,
+//! is decompressed as the next layer; [`super::archive`] tells members by name); or the network
 //! log of a Playwright trace (`trace.zip`, as `tracing.stop` and Playwright Test's
 //! `trace: 'on'` write it: each `*.network` member holds one `resource-snapshot` event a line,
 //! whose `snapshot` is a HAR entry as `recordHar` writes it), made into one HAR. Chromium's
@@ -24,6 +26,7 @@ use flate2::{Crc, Decompress, FlushDecompress, Status};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::archive::{self, MemberKind};
 use super::compressed::{Codec, Fault};
 use crate::diag::{Diagnostics, WarnKind};
 
@@ -83,8 +86,9 @@ pub(crate) struct ZipReader<R: BufRead> {
 
 enum Found {
     Nothing,
-    /// A HAR or capture, passed on as it is.
-    File(String),
+    /// A HAR or capture, passed on as it is: its name, what it is, its compression by name
+    /// (captures after it compressed alike are passed on too).
+    File(String, MemberKind, Option<Codec>),
     /// A trace's network log: entries written so far (the HAR's start is written with the
     /// first, or at the end if none), and whether the HAR names its browser yet (it is written
     /// first when the `.trace` member came first, as Playwright orders them, so that a cut
@@ -253,15 +257,7 @@ fn ends_with(name: &str, suffix: &str) -> bool {
 
 /// A member read as it is: a HAR or a capture (the format is told from its bytes after).
 fn is_input(name: &str) -> bool {
-    [".har", ".pcap", ".pcapng", ".cap"]
-        .iter()
-        .any(|ext| ends_with(name, ext))
-}
-
-/// What archivers add beside the files: macOS's resource forks (`__MACOSX/`, `._name`).
-fn is_metadata(name: &str) -> bool {
-    let base = name.rsplit('/').next().unwrap_or(name);
-    name.starts_with("__MACOSX/") || base.starts_with("._")
+    archive::kind_of_name(name).is_some()
 }
 
 fn u16_at(b: &[u8], at: usize) -> u16 {
@@ -418,9 +414,16 @@ impl<R: BufRead> ZipReader<R> {
         };
         let role = match (&self.found, readable) {
             (_, false) => Role::Skip,
-            _ if name.ends_with('/') || is_metadata(&name) => Role::Skip,
+            _ if name.ends_with('/') || archive::is_metadata(&name) => Role::Skip,
             (Found::Nothing, _) if is_input(&name) => {
-                self.found = Found::File(name.clone());
+                if let Some((kind, codec)) = archive::kind_of_name(&name) {
+                    self.found = Found::File(name.clone(), kind, codec);
+                }
+                Role::Whole
+            }
+            (Found::File(_, MemberKind::Capture, codec), _)
+                if archive::kind_of_name(&name) == Some((MemberKind::Capture, *codec)) =>
+            {
                 Role::Whole
             }
             (Found::Nothing | Found::Trace { .. }, _) if ends_with(&name, ".network") => {
@@ -434,7 +437,7 @@ impl<R: BufRead> ZipReader<R> {
             }
             (found, _) if wanted => {
                 let first = match found {
-                    Found::File(first) => first.clone(),
+                    Found::File(first, ..) => first.clone(),
                     _ => "the Playwright trace's network log".to_owned(),
                 };
                 self.warn(WarnKind::ZipMemberSkipped, || {
@@ -828,7 +831,7 @@ impl<R: BufRead> ZipReader<R> {
                     "holds no HAR (`*.har`), capture (`*.pcap`, `*.pcapng`, `*.cap`) or Playwright trace network log (`*.network`); members: {names}"
                 ))))
             }
-            Found::File(_) => Ok(()),
+            Found::File(..) => Ok(()),
             Found::Trace { entries, .. } => {
                 if *entries == 0 {
                     self.warn(WarnKind::TraceNoRequests, || {

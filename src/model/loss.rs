@@ -49,6 +49,9 @@ struct Log {
     /// Where the input stopped early (damaged, cut off): every client may have lost what it
     /// sent from then on.
     cut: Option<Micros>,
+    /// Where a capture that read to its end ends (its latest packet): what clients sent after
+    /// it is not in it, though nothing was lost.
+    end: Option<Micros>,
 }
 
 /// The losses of one capture, shared by its reader (which writes, in capture order, on the
@@ -105,6 +108,20 @@ impl LossLog {
     pub(crate) fn cut(&self, at: Micros) {
         let mut log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
         log.cut = Some(at);
+    }
+
+    /// Records that a capture read to its end, its latest packet at `at` (a capture begins
+    /// and ends where it was started and stopped, or rotated: a request sent just after its
+    /// preflight's answer can be past the end). As with [`Self::cut`], reading has ended.
+    pub(crate) fn end(&self, at: Micros) {
+        let mut log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
+        log.end = Some(at);
+    }
+
+    /// Where a capture that read to its end ends ([`Self::end`]).
+    pub(crate) fn ended_at(&self) -> Option<Micros> {
+        let log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
+        log.end
     }
 
     /// Whether the input stopped early before `to` (for a question that names no server: an

@@ -757,6 +757,11 @@ pub struct Evidence {
     /// client sent to the server in that time (`model::loss`): the request may have been sent
     /// and lost, so the absence is no evidence either.
     pub absence_may_be_loss: bool,
+    /// Captures: this request is missing after its preflight, and the capture ended this soon
+    /// after the preflight's answer (`pairing::END_WINDOW`): the request may have been sent
+    /// after the capture stopped (`absence_may_be_loss` is set too; `None` where the capture
+    /// also lost what the client sent then, which the note names instead).
+    pub capture_ended_after: Option<Micros>,
     /// Captures: the connection ended (an RST, or the server's FIN) with this request still
     /// unanswered, the server's side between messages with nothing lost, or its HTTP/2 stream
     /// was reset or refused by a GOAWAY: the browser got no response to it (Chromium and
