@@ -556,8 +556,8 @@ fn produce(
             ) {
                 Ok(stats) => {
                     // A request sent after the capture's last packet is not in it.
-                    if let Some(end) = stats.last_packet {
-                        opts.capture.losses.end(end);
+                    if stats.packets > 0 {
+                        opts.capture.losses.end(stats.last_packet);
                     }
                     r.capture = Some(stats)
                 }

@@ -260,9 +260,9 @@ pub struct CaptureStats {
     /// Of `tls_connections` and `quic_encrypted`, those whose handshake is not in the
     /// capture (they began before it): no key log can open them.
     pub before_capture: u64,
-    /// The latest packet time read: where the capture ends, for pairing (a request sent
-    /// after it is not in the capture).
-    pub last_packet: Option<Micros>,
+    /// The latest packet time read (0 before any; capture times are never negative): where
+    /// the capture ends, for pairing (a request sent after it is not in the capture).
+    pub last_packet: Micros,
 }
 
 impl CaptureStats {
@@ -284,7 +284,7 @@ impl CaptureStats {
     pub(crate) fn packet(&mut self, bytes: usize, ts: Micros) {
         self.packets += 1;
         self.bytes += bytes as u64;
-        self.last_packet = Some(self.last_packet.map_or(ts, |t| t.max(ts)));
+        self.last_packet = self.last_packet.max(ts);
     }
 }
 
