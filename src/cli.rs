@@ -49,7 +49,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Analyse HAR files and captures (.har, .pcap, .pcapng; plain or compressed); `-` is stdin.
+    /// Analyse HAR files and captures (.har, .pcap, .pcapng; plain, compressed or in a zip or tar
+    /// archive); `-` is stdin.
     #[command(visible_alias = "analyse", after_help = EXAMPLES)]
     Analyze(Box<AnalyzeArgs>),
     /// Explain a blocking reason (Chromium, Firefox or Safari name): meaning, causes, fix.
@@ -112,7 +113,7 @@ enum Command {
         /// Directory for `shard-I-of-N.pcapng` (created if missing).
         #[arg(long, value_name = "DIR")]
         out: std::path::PathBuf,
-        /// pcap or pcapng captures, or HARs (gzip, zstd or LZ4 too); `-` is stdin.
+        /// pcap or pcapng captures, or HARs (compressed or archived too); `-` is stdin.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<String>,
         /// Copy packets on link types that cannot be decoded to shard 0 instead of failing.

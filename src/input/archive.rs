@@ -3,7 +3,11 @@
 //! `name.pcap1`, `name.pcap2`, …), each maybe compressed on its own (`tcpdump -z gzip`'s
 //! `name.pcap1.gz`); and which are an archiver's metadata, never read.
 
+use std::io::{self, Read};
+use std::sync::Mutex;
+
 use super::compressed::Codec;
+use crate::diag::{Diagnostics, WarnKind};
 
 /// What an archive member is read as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +32,34 @@ pub(crate) fn kind_of_name(name: &str) -> Option<(MemberKind, Option<Codec>)> {
         .iter()
         .any(|ext| unnumbered.ends_with(ext))
         .then_some((MemberKind::Capture, codec))
+}
+
+/// Up to `n` bytes of `r` (fewer only where it ends): a header, read whole.
+pub(crate) fn read_upto(r: &mut impl Read, n: usize) -> io::Result<Vec<u8>> {
+    let mut b = vec![0u8; n];
+    let mut got = 0;
+    while got < n {
+        match r.read(&mut b[got..]) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    b.truncate(got);
+    Ok(b)
+}
+
+/// Warns `kind` about the archive `name` (the input's warnings, for its report).
+pub(crate) fn warn(
+    warnings: &Mutex<Diagnostics>,
+    name: &str,
+    kind: WarnKind,
+    detail: impl FnOnce() -> String,
+) {
+    if let Ok(mut w) = warnings.lock() {
+        w.warn(kind, || format!("{name}: {}", detail()));
+    }
 }
 
 /// What archivers add beside the files: macOS's resource forks (`__MACOSX/`, `._name`).

@@ -120,25 +120,13 @@ impl<R: BufRead> TarReader<R> {
     }
 
     fn warn(&self, kind: WarnKind, detail: impl FnOnce() -> String) {
-        if let Ok(mut w) = self.warnings.lock() {
-            w.warn(kind, || format!("{}: {}", self.name, detail()));
-        }
+        archive::warn(&self.warnings, &self.name, kind, detail);
     }
 
     /// Up to `n` archive bytes (fewer only at the input's end).
     fn take_upto(&mut self, n: usize) -> io::Result<Vec<u8>> {
-        let mut b = vec![0u8; n];
-        let mut got = 0;
-        while got < n {
-            match self.inner.read(&mut b[got..]) {
-                Ok(0) => break,
-                Ok(k) => got += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        self.consumed += got as u64;
-        b.truncate(got);
+        let b = archive::read_upto(&mut self.inner, n)?;
+        self.consumed += b.len() as u64;
         Ok(b)
     }
 

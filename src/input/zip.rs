@@ -323,27 +323,16 @@ impl<R: BufRead> ZipReader<R> {
     }
 
     fn warn(&self, kind: WarnKind, detail: impl FnOnce() -> String) {
-        if let Ok(mut w) = self.warnings.lock() {
-            w.warn(kind, || format!("{}: {}", self.name, detail()));
-        }
+        archive::warn(&self.warnings, &self.name, kind, detail);
     }
 
     /// Exactly `n` archive bytes; a cut archive is [`Fault::Cut`].
     fn take(&mut self, n: usize) -> io::Result<Vec<u8>> {
-        let mut b = vec![0u8; n];
-        let mut got = 0;
-        while got < n {
-            match self.inner.read(&mut b[got..]) {
-                Ok(0) => {
-                    self.consumed += got as u64;
-                    return Err(self.fault(Fault::Cut));
-                }
-                Ok(k) => got += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
+        let b = archive::read_upto(&mut self.inner, n)?;
+        self.consumed += b.len() as u64;
+        if b.len() < n {
+            return Err(self.fault(Fault::Cut));
         }
-        self.consumed += n as u64;
         Ok(b)
     }
 
