@@ -444,6 +444,18 @@ def c_late_start(c, rng):
     return True
 
 
+def c_early_end(c, rng):
+    """The capture stopped early, at a packet boundary (a file rotated by size, `tcpdump -c`,
+    Ctrl-C): every packet after a point 60-95 % into the capture is missing, so a preflight
+    answered just before it may have had its request just after it."""
+    pk = [i for i, it in enumerate(c.items) if it[0] == "pkt"]
+    if len(pk) < 20:
+        return True
+    cut = pk[int(len(pk) * rng.uniform(0.60, 0.95))]
+    c.items = [it for i, it in enumerate(c.items) if it[0] != "pkt" or i < cut]
+    return True
+
+
 def c_snaplen(c, rng):
     for it in c.items:
         if it[0] == "pkt" and len(it[2]) > 200:
@@ -985,6 +997,7 @@ CAP_MUTATIONS = {
     "dup-retrans": c_dup_retrans, "dup-adjacent": c_dup_adjacent,
     "reorder-arrival": c_reorder_arrival, "reorder-file": c_reorder_file,
     "drop-data": c_drop_data, "drop-any": c_drop_any, "late-start": c_late_start,
+    "early-end": c_early_end,
     "snaplen200": c_snaplen,
     "shift-ts": c_shift_ts, "to-pcapng": c_pcapng, "vlan": c_vlan, "sll": c_sll, "ipv6": c_ipv6,
     "merge-shifted": c_merge_shifted, "cat-split": c_cat_split,

@@ -34,6 +34,31 @@ pub(crate) fn kind_of_name(name: &str) -> Option<(MemberKind, Option<Codec>)> {
         .then_some((MemberKind::Capture, codec))
 }
 
+/// A member after the first input read whose bytes are not read, and why, for the warning:
+/// `first` and what it is, and what this one is (`None`: told by name only, in a zip).
+pub(crate) fn not_read(
+    name: &str,
+    first: &str,
+    first_is: (MemberKind, Option<Codec>),
+    this: Option<(MemberKind, Option<Codec>)>,
+) -> String {
+    match (first_is, this) {
+        ((MemberKind::Capture, that), Some((MemberKind::Capture, this))) if this != that => {
+            let how = |c: Option<Codec>| c.map_or("not compressed", Codec::name);
+            format!(
+                "member {name}: {}, the first capture ({first}) {}; the archive's captures are \
+                 read joined, so only those compressed alike are read (extract the archive to \
+                 analyse each file)",
+                how(this),
+                how(that)
+            )
+        }
+        _ => format!(
+            "member {name}: only {first} is read (extract the archive to analyse each file)"
+        ),
+    }
+}
+
 /// Up to `n` bytes of `r` (fewer only where it ends): a header, read whole.
 pub(crate) fn read_upto(r: &mut impl Read, n: usize) -> io::Result<Vec<u8>> {
     let mut b = vec![0u8; n];

@@ -332,24 +332,14 @@ impl<R: BufRead> TarReader<R> {
                 self.found = Some((name.clone(), kind, codec));
                 true
             }
-            (
-                Some((first, MemberKind::Capture, first_codec)),
-                Some((MemberKind::Capture, codec)),
-            ) => {
-                let alike = *first_codec == codec;
-                if !alike {
-                    let how = |c: Option<Codec>| c.map_or("not compressed", Codec::name);
-                    let (this, that) = (how(codec), how(*first_codec));
-                    self.warn(WarnKind::TarMemberSkipped, || {
-                        format!("member {name}: {this}, the first capture ({first}) {that}; the archive's captures are read joined, so only those compressed alike are read (extract the archive to analyse each file)")
-                    });
-                }
-                alike
+            (Some((_, MemberKind::Capture, first_codec)), Some((MemberKind::Capture, codec)))
+                if *first_codec == codec =>
+            {
+                true
             }
-            (Some((first, _, _)), Some(_)) => {
-                self.warn(WarnKind::TarMemberSkipped, || {
-                    format!("member {name}: only {first} is read (extract the archive to analyse each file)")
-                });
+            (Some((first, first_kind, first_codec)), this) => {
+                let why = archive::not_read(&name, first, (*first_kind, *first_codec), this);
+                self.warn(WarnKind::TarMemberSkipped, || why);
                 false
             }
         };

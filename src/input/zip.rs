@@ -425,13 +425,21 @@ impl<R: BufRead> ZipReader<R> {
                 Role::lines(Log::Network)
             }
             (found, _) if wanted => {
-                let first = match found {
-                    Found::File(first, ..) => first.clone(),
-                    _ => "the Playwright trace's network log".to_owned(),
+                let why = match found {
+                    Found::File(first, kind, codec) => archive::not_read(
+                        &name,
+                        first,
+                        (*kind, *codec),
+                        archive::kind_of_name(&name),
+                    ),
+                    _ => archive::not_read(
+                        &name,
+                        "the Playwright trace's network log",
+                        (MemberKind::Har, None),
+                        None,
+                    ),
                 };
-                self.warn(WarnKind::ZipMemberSkipped, || {
-                    format!("member {name}: only {first} is read (extract the archive to analyse each file)")
-                });
+                self.warn(WarnKind::ZipMemberSkipped, || why);
                 Role::Skip
             }
             (Found::Nothing | Found::Trace { .. }, _) if ends_with(&name, ".trace") => {
