@@ -1955,3 +1955,32 @@ fn a_request_listed_unsent_is_not_explained_by_a_cached_preflight() {
         ["0 Allowed Allowed Allowed", "2 Unknown Unknown Unknown"]
     );
 }
+
+/// Behind the TLS terminator, the capture stopped at a packet boundary (`field_mutate.py`
+/// `early-end` seed 1, which cuts a capture 60-95 % in, as rotation or `tcpdump -c` does; cut to
+/// the keep-alive connection's last 22 packets): `td-redir-preflighted-307`'s `PUT` went through
+/// its preflight and got its `307`, and the preflight for the redirect's target is the
+/// capture's last packet, unanswered. Its request absent, the credentialed reading (the first
+/// preflight lacks `Access-Control-Allow-Credentials`) was taken as the one that explains it:
+/// `blocked/PreflightInvalidAllowCredentials`, for a `PUT` the browser sent (and followed). A
+/// reading that blocks a hop the browser went past is not what happened: `unknown`, the
+/// target's preflight answer not in the capture.
+#[test]
+fn a_block_before_a_hop_the_browser_reached_is_not_a_reading() {
+    let path = "tests/data/field/backend-capture-stopped-after-redirect-targets-preflight.pcap";
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let put = recs.iter().find(|r| r.method == "PUT").expect("the PUT");
+    assert_eq!(
+        (format!("{:?}", put.verdict), put.reason),
+        ("Unknown".to_owned(), None),
+        "{:?}",
+        put.note
+    );
+    assert!(
+        put.note
+            .as_deref()
+            .is_some_and(|n| n.contains("the response to the preflight of hop 2")),
+        "{:?}",
+        put.note
+    );
+}

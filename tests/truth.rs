@@ -265,10 +265,10 @@ fn playwright_har_verdicts_match() {
         );
         assert_eq!((v, n), (112, 112), "{file}: {bad:#?}");
         assert!(r >= 49, "{file}: reasons {r}/{n}");
-        // The trace also keeps Chromium's console lines: every reason but the one the rules
-        // name wrongly (a redirect's credentials mode, deduced) comes from them.
+        // The trace also keeps Chromium's console lines: every reason the rules leave unnamed
+        // comes from them.
         if file.ends_with("trace.zip") {
-            assert!(r >= 111, "{file}: reasons {r}/{n}: {bad:#?}");
+            assert_eq!(r, 112, "{file}: reasons {r}/{n}: {bad:#?}");
         }
     }
 }

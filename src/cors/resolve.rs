@@ -150,6 +150,8 @@ pub struct Facts {
     /// headers, no response ([`provisional`]). No reading that has the browser send it (a
     /// cached preflight's) is what the recording shows.
     pub listed_unsent: bool,
+    /// The flow's hops (a later hop in the input shows the browser went past the ones before).
+    pub hops: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -1392,7 +1394,10 @@ fn choose_with_evidence(
             (choice, Credentials::Unknown, notes)
         }
         Observed::CorsFailure(_) | Observed::NotSent => {
-            let b = pick(&is_blocked);
+            // A reading that blocks a hop the browser went past (a later hop is in the input:
+            // it followed the redirect, at least to preflight its target) is not what happened.
+            let went_past = |e: &Evaluation| matches!(&e.decision, Decision::Blocked(b) if b.hop + 1 < facts.hops);
+            let b = pick(&|e| is_blocked(e) && !went_past(e));
             if let Some(&first) = b.first() {
                 let deduced = creds_of(&b);
                 let note = (evals.len() > 1 && deduced == Credentials::Include).then_some(
@@ -1996,6 +2001,7 @@ fn classify_with(
         observed: observed_of(flow, error, recorder),
         is_font: is_font_load(rt.as_deref(), first_read),
         listed_unsent: provisional(&flow.last().exchange),
+        hops: flow.hops.len(),
     };
     (facts, same_hops)
 }
@@ -2481,6 +2487,70 @@ mod tests {
 
     const O: &str = "http://app.test:8080";
     const U: &str = "http://api.test:8081/r";
+
+    /// A cross-origin redirect answered with `ACAO: *` and no credentials, whose target then
+    /// refuses the `null` origin (corpus `d-redir-cross-to-cross-origin-null-mismatch`): the
+    /// credentialed reading blocks at the redirect (a wildcard), but the browser followed it,
+    /// so that reading is not what happened: uncredentialed, blocked at the target. Where the
+    /// target's answer is not in the input (Playwright lists a failed request without its
+    /// response) the reason is open, never the redirect's.
+    #[test]
+    fn a_reading_that_blocks_a_hop_the_browser_went_past_is_not_taken() {
+        const START: &str = "http://api.test:8081/start";
+        const FINAL: &str = "http://api.app.test:8083/final";
+        let flow = |flavour, target_answer: bool| {
+            let mut start = x(
+                flavour,
+                "GET",
+                START,
+                &[("Origin", O)],
+                Some((
+                    302,
+                    &[("Location", FINAL), ("Access-Control-Allow-Origin", "*")],
+                )),
+                None,
+            );
+            start.evidence.resource_type = Some("fetch".into());
+            let answer: Option<(u16, &[(&str, &str)])> =
+                target_answer.then_some((200, &[("Access-Control-Allow-Origin", O)]));
+            let target = x(
+                flavour,
+                "GET",
+                FINAL,
+                &[("Origin", "null")],
+                answer,
+                Some("net::ERR_FAILED"),
+            );
+            Flow {
+                client: Arc::from("c"),
+                flavour,
+                hops: [start, target]
+                    .into_iter()
+                    .map(|exchange| FlowHop {
+                        exchange,
+                        sent: true,
+                        preflight: None,
+                    })
+                    .collect(),
+            }
+        };
+        let r = Resolver::new().resolve(&flow(Flavour::DevTools, true), Browser::Chromium);
+        let v = &r.browsers[Browser::Chromium];
+        assert_eq!(r.credentials, Credentials::Omit, "{:?}", v.note());
+        assert_eq!(
+            (v.verdict, v.reason),
+            (Verdict::Blocked, Some("AllowOriginMismatch"))
+        );
+        let r = Resolver::new().resolve(&flow(Flavour::Playwright, false), Browser::Chromium);
+        let v = &r.browsers[Browser::Chromium];
+        assert_eq!(
+            (v.verdict, v.reason),
+            (Verdict::Blocked, None),
+            "{:?}",
+            v.note()
+        );
+        assert_ne!(r.credentials, Credentials::Include);
+    }
 
     /// A PUT after a passed `ACAO: *` preflight (corpus d-pf-wildcard-credentials), by how the
     /// request ended: Chromium reports a CORS failure as ERR_FAILED, never ERR_ABORTED, so an
