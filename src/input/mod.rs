@@ -52,6 +52,12 @@ pub enum InputError {
     Empty,
     #[error("not a HAR, pcap or pcapng file (first bytes: {0})")]
     Unrecognized(String),
+    #[error("compressed or archived more than {layers} layers deep ({steps}, then {next} again); not read")]
+    TooDeep {
+        layers: usize,
+        steps: String,
+        next: &'static str,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -286,11 +292,11 @@ pub(crate) fn from_reader_with(
             break peek(raw, window, window, false)?;
         };
         if compression.len() == compressed::MAX_LAYERS {
-            return Err(InputError::Unrecognized(format!(
-                "{} nested {} layers deep",
-                decoding(&compression, None).unwrap_or_default(),
-                compressed::MAX_LAYERS
-            )));
+            return Err(InputError::TooDeep {
+                layers: compressed::MAX_LAYERS,
+                steps: decoding(&compression, None).unwrap_or_default(),
+                next: codec.name(),
+            });
         }
         compression.push(codec);
         decoded = codec.decoder(raw, name.clone(), warnings.clone());
@@ -397,9 +403,8 @@ fn decoding(compression: &[Codec], order: Option<utf16::Order>) -> Option<String
 
 /// Reads the stream's first bytes, until `want` of them or (unless `all`) one that is not
 /// whitespace (past a capture magic's four bytes) is seen, `window` is reached or the input
-/// ends; returns them
-/// and the stream with them put back in front. Pipes hand over what they have, so one read
-/// may give a single byte.
+/// ends; returns them and the stream with them put back in front. Pipes hand over what they
+/// have, so one read may give a single byte.
 fn peek(
     mut r: Box<dyn Read + Send>,
     want: usize,
@@ -498,6 +503,54 @@ mod tests {
         let input = from_reader(Arc::from("x.har.gz"), Box::new(io::Cursor::new(gz))).unwrap();
         assert_eq!(input.compression, [Codec::Gzip]);
         assert_eq!(input.format, Format::Har);
+    }
+
+    /// Layers nest, each told from its first bytes (a tar's at byte 257), up to
+    /// [`compressed::MAX_LAYERS`]; deeper is refused by name.
+    #[test]
+    fn layers_nest_to_a_bound() {
+        use flate2::{write::GzEncoder, Compression};
+        use std::io::Write;
+        let gzip = |b: &[u8]| {
+            let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+            enc.write_all(b).unwrap();
+            enc.finish().unwrap()
+        };
+        let tar = |name: &str, b: &[u8]| {
+            let mut t = ::tar::Builder::new(Vec::new());
+            let mut h = ::tar::Header::new_gnu();
+            h.set_size(b.len() as u64);
+            t.append_data(&mut h, name, b).unwrap();
+            t.into_inner().unwrap()
+        };
+        let har = b"{\"log\":{\"entries\":[]}}";
+        let read = |bytes: Vec<u8>| {
+            from_reader(Arc::from("x"), Box::new(io::Cursor::new(bytes))).map(|mut i| {
+                let mut out = Vec::new();
+                i.reader.read_to_end(&mut out).unwrap();
+                (i.compression.clone(), i.format, out)
+            })
+        };
+        use Codec::{Gzip, Tar};
+        let cases: [(Vec<u8>, &[Codec]); 4] = [
+            (tar("a.har", har), &[Tar]),
+            (gzip(&tar("a.har", har)), &[Gzip, Tar]),
+            (tar("a.har.gz", &gzip(har)), &[Tar, Gzip]),
+            (gzip(&gzip(&gzip(&gzip(&gzip(&gzip(har)))))), &[Gzip; 6]),
+        ];
+        for (bytes, layers) in cases {
+            let (got, format, out) = read(bytes).expect("read");
+            assert_eq!((got.as_slice(), format), (layers, Format::Har));
+            assert_eq!(out, har);
+        }
+        let Err(e) = read(gzip(&gzip(&gzip(&gzip(&gzip(&gzip(&gzip(har)))))))) else {
+            panic!("seven layers read");
+        };
+        assert!(
+            e.to_string()
+                .starts_with("compressed or archived more than 6 layers deep"),
+            "{e}"
+        );
     }
 
     #[test]
