@@ -798,8 +798,10 @@ impl Pairer {
                 // A redirect whose next hop is not in the input: the input may have lost it
                 // (an export cut off).
                 let redirected = pending.x.response.as_ref().is_some_and(|r| r.redirects());
-                let unseen = self.may_be_lost(&pending.x) || self.ended_after(&pending.x).is_some();
-                if redirected && unseen {
+                // (Asked only of a redirect: the loss log is locked and searched.)
+                if redirected
+                    && (self.may_be_lost(&pending.x) || self.ended_after(&pending.x).is_some())
+                {
                     pending.x.evidence.absence_may_be_loss = true;
                 }
             }
