@@ -61,17 +61,8 @@ pub(crate) fn not_read(
 
 /// Up to `n` bytes of `r` (fewer only where it ends): a header, read whole.
 pub(crate) fn read_upto(r: &mut impl Read, n: usize) -> io::Result<Vec<u8>> {
-    let mut b = vec![0u8; n];
-    let mut got = 0;
-    while got < n {
-        match r.read(&mut b[got..]) {
-            Ok(0) => break,
-            Ok(k) => got += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    b.truncate(got);
+    let mut b = Vec::with_capacity(n);
+    r.take(n as u64).read_to_end(&mut b)?;
     Ok(b)
 }
 
