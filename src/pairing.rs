@@ -704,6 +704,16 @@ impl Pairer {
         (end < answered.saturating_add(END_WINDOW)).then(|| end.saturating_sub(answered).max(0))
     }
 
+    /// Why the input may not hold a request that would follow `x` (its preflight, or a
+    /// redirect): the capture lost what the client sent then, or ended too soon after `x`'s
+    /// answer; `None`: the input would hold it.
+    fn unseen(&self, x: &Exchange) -> Option<Unseen> {
+        if self.may_be_lost(x) {
+            return Some(Unseen::Lost);
+        }
+        self.ended_after(x).map(Unseen::Ended)
+    }
+
     fn may_be_lost(&self, pf: &Exchange) -> bool {
         let Some(log) = &self.opts.losses else {
             return false;
@@ -739,9 +749,9 @@ impl Pairer {
                 }
                 None => {
                     if let Some(pf) = self.remove(front) {
-                        let (lost, ended) = (self.may_be_lost(&pf.x), self.ended_after(&pf.x));
+                        let unseen = self.unseen(&pf.x);
                         let method = pf.preflight_for.unwrap_or_default();
-                        out(never_followed(pf.x, method, lost, ended));
+                        out(never_followed(pf.x, method, unseen));
                     }
                 }
             }
@@ -788,9 +798,9 @@ impl Pairer {
                     .find_redirect_preflight(&pending.x, r)
                     .and_then(|ps| self.remove(ps))
                     .map(|p| {
-                        let (lost, ended) = (self.may_be_lost(&p.x), self.ended_after(&p.x));
+                        let unseen = self.unseen(&p.x);
                         let method = p.preflight_for.clone().unwrap_or_default();
-                        never_followed_hop(p.x, method, lost, ended)
+                        never_followed_hop(p.x, method, unseen)
                     }),
                 _ => None,
             };
@@ -799,9 +809,7 @@ impl Pairer {
                 // (an export cut off).
                 let redirected = pending.x.response.as_ref().is_some_and(|r| r.redirects());
                 // (Asked only of a redirect: the loss log is locked and searched.)
-                if redirected
-                    && (self.may_be_lost(&pending.x) || self.ended_after(&pending.x).is_some())
-                {
+                if redirected && self.unseen(&pending.x).is_some() {
                     pending.x.evidence.absence_may_be_loss = true;
                 }
             }
@@ -1006,19 +1014,27 @@ fn answer_end(p: &Exchange) -> Option<Micros> {
 
 /// A flow for a preflight whose request never appeared: the request is rebuilt from what the
 /// preflight announced (method, URL, origin), with no response. `lost`: the capture may have
-/// lost it ([`Pairer::may_be_lost`]); `ended`: the capture ended this soon after the
-/// preflight's answer ([`Pairer::ended_after`]).
-fn never_followed(pf: Exchange, method: String, lost: bool, ended: Option<Micros>) -> Flow {
+/// lost it or ended before it ([`Pairer::unseen`]).
+fn never_followed(pf: Exchange, method: String, unseen: Option<Unseen>) -> Flow {
     let client = pf.client.clone();
     let flavour = pf.flavour;
     Flow {
         client,
         flavour,
-        hops: vec![never_followed_hop(pf, method, lost, ended)],
+        hops: vec![never_followed_hop(pf, method, unseen)],
     }
 }
 
-fn never_followed_hop(pf: Exchange, method: String, lost: bool, ended: Option<Micros>) -> FlowHop {
+/// Why the input may not hold a request that would follow an exchange ([`Pairer::unseen`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Unseen {
+    /// The capture lost what the client sent then (`model::loss`).
+    Lost,
+    /// The capture ended this long after the exchange's answer ([`Pairer::ended_after`]).
+    Ended(Micros),
+}
+
+fn never_followed_hop(pf: Exchange, method: String, unseen: Option<Unseen>) -> FlowHop {
     let mut headers = crate::model::Headers::new();
     if let Some(o) = pf.request.headers.first("origin") {
         headers.push(b"Origin", o);
@@ -1042,9 +1058,12 @@ fn never_followed_hop(pf: Exchange, method: String, lost: bool, ended: Option<Mi
         evidence: crate::model::Evidence {
             page_origin: pf.evidence.page_origin.clone(),
             recording: pf.evidence.recording,
-            absence_may_be_loss: lost || ended.is_some(),
-            // A loss the capture shows is the note's, where both apply.
-            capture_ended_after: ended.filter(|_| !lost),
+            absence_may_be_loss: unseen.is_some(),
+            // A loss the capture shows is the note's, where both apply (`unseen` asks it first).
+            capture_ended_after: match unseen {
+                Some(Unseen::Ended(after)) => Some(after),
+                _ => None,
+            },
             ..crate::model::Evidence::of_flavour(pf.flavour)
         },
     };
