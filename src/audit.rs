@@ -12,7 +12,9 @@ use crate::cors::ALL_BROWSERS;
 use crate::model::{Exchange, Response};
 use crate::pairing::Flow;
 
-#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+/// Most severe first: the derived order is the ranking (`--finding-severity` counts the
+/// findings at or before its level).
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     High,
@@ -136,12 +138,35 @@ pub const CODES: &[Code] = &[
     ),
 ];
 
-/// The code's table row, by code (`CA003`) or slug (`missing-vary-origin`), any case.
+/// The code's table row, by code (`CA003`) or slug (`missing-vary-origin`), any case, also
+/// qualified as `explain --list` writes it (`audit:CA003`).
 pub(crate) fn lookup(name: &str) -> Option<&'static Code> {
     let n = name.trim();
+    let n = match n.split_once(':') {
+        Some((q, rest)) if q.trim().eq_ignore_ascii_case(LIST_LABEL) => rest.trim(),
+        _ => n,
+    };
     CODES
         .iter()
         .find(|c| c.code.eq_ignore_ascii_case(n) || c.slug.eq_ignore_ascii_case(n))
+}
+
+/// The first column of the audit's lines in `corscope explain --list` (where the reasons have
+/// their browser's).
+pub(crate) const LIST_LABEL: &str = "audit";
+
+/// The audit's lines of `corscope explain --list`: label, code (names aligned to `width`),
+/// severity, title and slug.
+pub(crate) fn list_lines(width: usize) -> impl Iterator<Item = String> {
+    CODES.iter().map(move |c| {
+        format!(
+            "{LIST_LABEL:<8}  {:<width$}  [{}] {} ({})",
+            c.code,
+            c.severity.as_str(),
+            c.title,
+            c.slug
+        )
+    })
 }
 
 /// `corscope explain CODE` text for an audit code.

@@ -169,7 +169,8 @@ enum FailOn {
     Blocked,
     /// A request whose verdict the input cannot decide.
     Unknown,
-    /// A server-configuration finding of the audit ([`audit_findings`]).
+    /// A finding of the passive audit (a server configuration that works but is risky or
+    /// wasteful) at `--finding-severity` or above.
     Finding,
     /// Nothing: exit 0 unless an input failed.
     Never,
@@ -214,6 +215,11 @@ struct AnalyzeArgs {
         value_name = "WHAT,..."
     )]
     fail_on: Vec<FailOn>,
+    /// The least severity an audit finding needs to count for `--fail-on finding` (`corscope
+    /// explain --list` gives each code's): the default leaves out the low and info ones
+    /// (a preflight without `Access-Control-Max-Age`, a Max-Age above what browsers honour).
+    #[arg(long, value_enum, default_value = "medium", value_name = "LEVEL")]
+    finding_severity: crate::audit::Severity,
     /// Exit 0 even when blocked requests were found (same as `--fail-on never`).
     #[arg(long)]
     exit_zero: bool,
@@ -600,10 +606,11 @@ fn glob(pattern: &str, text: &str) -> bool {
         .is_some_and(|rest| rest.iter().all(|c| *c == '*'))
 }
 
-/// The audit's findings (server configuration problems beyond single requests) for
-/// `--fail-on finding`. The audit is not part of the summary yet: until it is, a run has none.
-fn audit_findings(_summary: &Summary) -> u64 {
-    0
+/// The audit's findings at `least` severity or above, for `--fail-on finding`: over the records
+/// the filters kept, as the summary's audit lists them (the collector runs for that flag in
+/// every format).
+fn audit_findings(audit: &[crate::audit::Finding], least: crate::audit::Severity) -> usize {
+    audit.iter().filter(|f| f.severity <= least).count()
 }
 
 /// Whether standard output is read as it is written (a terminal, a pipe, a socket): then
@@ -656,7 +663,8 @@ struct Printer<'a> {
     /// The input being printed: its browser, its summary, whether its heading is out.
     file: Option<(Browser, Summary, bool)>,
     total: Summary,
-    /// Endpoints, fixes with their proof and the audit (table and JSON summaries).
+    /// Endpoints, fixes with their proof and the audit (table and JSON summaries, and
+    /// `--fail-on finding` in any format).
     collector: Option<crate::report::summary::Collector>,
     reports: Vec<InputReport>,
     error: Option<io::Error>,
@@ -832,12 +840,15 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
     // in the order given.
     let concurrent = jobs.min(a.files.len()).max(1);
     let live = a.files.iter().any(|f| !is_regular_file(f));
+    // `--fail-on finding` needs the audit, which reads the flows behind the records, whatever
+    // the format prints.
+    let audits = a.fail_on.contains(&FailOn::Finding);
     let mut opts = Options {
         all: a.all,
         attach_flows: matches!(
             format,
             OutputFormat::Table | OutputFormat::Json | OutputFormat::Html | OutputFormat::Junit
-        ),
+        ) || audits,
         capture_workers: (jobs / concurrent).max(1),
         stop: stop.clone(),
         live,
@@ -869,9 +880,9 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
         line_buffered: stdout_streams(),
         file: None,
         total: Summary::default(),
-        collector: matches!(format, OutputFormat::Table | OutputFormat::Json).then(|| {
-            crate::report::summary::Collector::new(a.browser.unwrap_or(Browser::Chromium))
-        }),
+        collector: (matches!(format, OutputFormat::Table | OutputFormat::Json) || audits).then(
+            || crate::report::summary::Collector::new(a.browser.unwrap_or(Browser::Chromium)),
+        ),
         reports: Vec::new(),
         error: None,
         stop: stop.clone(),
@@ -1032,6 +1043,7 @@ fn finish(mut p: Printer<'_>, format: OutputFormat) -> io::Result<ExitCode> {
     if let Some(e) = p.error.take() {
         return Err(e);
     }
+    let mut findings = 0;
     if let Some(c) = p.collector.as_mut() {
         // The summary speaks for one browser: the flag, else the inputs' (when they agree).
         let b = a
@@ -1039,7 +1051,13 @@ fn finish(mut p: Printer<'_>, format: OutputFormat) -> io::Result<ExitCode> {
             .or_else(|| p.total.browser.parse().ok())
             .unwrap_or(Browser::Chromium);
         c.set_browser(b);
-        p.total.insights = Some(c.finish());
+        let insights = c.finish();
+        findings = audit_findings(&insights.audit, a.finding_severity);
+        // Only the table and JSON summaries print them (with `--fail-on finding` alone the
+        // collector runs for the count, and NDJSON's `--summary` stays as it was).
+        if matches!(format, OutputFormat::Table | OutputFormat::Json) {
+            p.total.insights = Some(insights);
+        }
     }
     if let Some(mut sink) = p.sink.take() {
         sink.summary(&p.total);
@@ -1066,7 +1084,7 @@ fn finish(mut p: Printer<'_>, format: OutputFormat) -> io::Result<ExitCode> {
     let fails = |f: FailOn| match f {
         FailOn::Blocked => t.blocked() > 0,
         FailOn::Unknown => t.unknown() > 0,
-        FailOn::Finding => audit_findings(t) > 0,
+        FailOn::Finding => findings > 0,
         FailOn::Never => false,
     };
     let never = a.exit_zero || a.fail_on.contains(&FailOn::Never);

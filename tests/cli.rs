@@ -815,8 +815,70 @@ fn filters_views_and_fail_on() {
     assert_eq!(code, Some(1));
     let (code, _, _) = corscope(&[SAMPLE, "-q", "--fail-on", "never"]);
     assert_eq!(code, Some(0));
+    // --fail-on finding: the sample's audit has high, medium and low findings; counted over
+    // the records the filters keep (one high finding's endpoint, or none of the findings').
     let (code, _, _) = corscope(&[SAMPLE, "-q", "--fail-on", "finding"]);
-    assert_eq!(code, Some(0), "no audit findings are computed yet");
+    assert_eq!(code, Some(1));
+    let (code, _, _) = corscope(&[
+        SAMPLE,
+        "-q",
+        "--fail-on",
+        "finding",
+        "--finding-severity",
+        "high",
+        "--url",
+        "*/d-simple-get-acao-null/*",
+    ]);
+    assert_eq!(code, Some(1));
+    let (code, _, _) = corscope(&[
+        SAMPLE,
+        "-q",
+        "--fail-on",
+        "finding",
+        "--url",
+        "*/d-simple-get-exact-acao/*",
+    ]);
+    assert_eq!(code, Some(0));
+}
+
+/// `--fail-on finding` counts the audit's findings at `--finding-severity` or above (default
+/// medium), in every format: the backend capture's only findings are low ones (preflights
+/// without `Access-Control-Max-Age`), the WebSocket capture's a medium one (`CA003`).
+#[test]
+fn fail_on_finding_counts_by_severity() {
+    let cap = |f: &str| format!("tests/data/captures/{f}");
+    // (input, --finding-severity, status)
+    let cases = [
+        (cap("own-backend.pcap"), None, 0),
+        (cap("own-backend.pcap"), Some("medium"), 0),
+        (cap("own-backend.pcap"), Some("low"), 1),
+        (cap("own-backend.pcap"), Some("info"), 1),
+        (cap("own-websocket.pcap"), None, 1),
+        (cap("own-websocket.pcap"), Some("high"), 0),
+        ("samples/browsers-disagree.har".to_owned(), Some("info"), 0),
+    ];
+    for (input, severity, want) in &cases {
+        for format in ["table", "ndjson", "csv", "json", "html", "junit"] {
+            let mut args = vec![input.as_str(), "--format", format, "--fail-on", "finding"];
+            if let Some(s) = severity {
+                args.extend(["--finding-severity", s]);
+            }
+            let (code, _, err) = corscope(&args);
+            assert_eq!(code, Some(*want), "{args:?}: {err}");
+        }
+    }
+    // The count does not change what is printed: NDJSON's `--summary` has no audit in it.
+    let (_, with, _) = corscope(&[
+        SAMPLE,
+        "--summary",
+        "--format",
+        "ndjson",
+        "--fail-on",
+        "finding",
+    ]);
+    let (_, without, _) = corscope(&[SAMPLE, "--summary", "--format", "ndjson"]);
+    assert_eq!(with, without);
+    assert!(!with.contains("CA002"), "{with}");
 }
 
 /// A HAR cut in the middle: the records before the cut are printed, the error is named, on

@@ -16,11 +16,22 @@ fn corscope(args: &[&str]) -> (Option<i32>, String, String) {
 }
 
 #[test]
-fn list_has_every_reason_of_every_browser_once() {
+fn list_has_every_reason_of_every_browser_and_audit_code_once() {
     let (code, out, _) = corscope(&["explain", "--list"]);
     assert_eq!(code, Some(0));
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), corscope::cors::explain::all().len());
+    // Every reason, then every audit code.
+    assert_eq!(
+        lines.len(),
+        corscope::cors::explain::all().len() + corscope::audit::CODES.len()
+    );
+    assert!(
+        lines.iter().any(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f[..3] == ["audit", "CA005", "[low]"]
+        }),
+        "audit codes not listed: {out}"
+    );
     for (browser, name) in [
         ("chromium", "MissingAllowOriginHeader"),
         ("chromium", "PreflightInvalidStatus"),

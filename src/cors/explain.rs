@@ -211,7 +211,9 @@ pub(crate) fn explain_text(query: &str) -> Option<String> {
     Some(out)
 }
 
-/// One line per reason of every browser, for `corscope explain --list`: browser, name, summary.
+/// One line per reason of every browser, for `corscope explain --list`: browser, name, summary;
+/// then the audit's codes ([`crate::audit::list_lines`]), aligned alike. The first two columns,
+/// joined by `:`, are a query `corscope explain` answers.
 pub(crate) fn list_lines() -> Vec<String> {
     let width = all().iter().map(|e| e.name.len()).max().unwrap_or(0);
     all()
@@ -220,6 +222,7 @@ pub(crate) fn list_lines() -> Vec<String> {
             let b = e.browser.id();
             format!("{b:<8}  {:<width$}  {}", e.name, e.summary)
         })
+        .chain(crate::audit::list_lines(width))
         .collect()
 }
 
