@@ -227,7 +227,8 @@ impl Acc {
 }
 
 /// What an endpoint did with the origins it was sent, for the findings that need more than
-/// one flow to show (reflection of everything, prefix/suffix matching).
+/// one flow to show (reflection of everything, prefix/suffix matching, an Allow-Origin that
+/// depends on Origin without `Vary: Origin`).
 #[derive(Clone, Debug, Default)]
 struct OriginUse {
     /// Origins echoed back in Allow-Origin with `Allow-Credentials: true`.
@@ -236,6 +237,30 @@ struct OriginUse {
     reflected: BTreeMap<String, FlowId>,
     /// Some origin was sent and not echoed (absent or another value): an allow-list at work.
     refused: bool,
+    /// Origins whose (non-preflight) answer had no Allow-Origin at all: at most two, which is
+    /// enough to know whether one differs from a single echoed origin.
+    answered_without: Vec<String>,
+    /// Cacheable answers that echoed the request's Origin without `Vary: Origin`: a
+    /// [`NO_VARY_ORIGIN`] finding once the endpoint shows that the value depends on Origin
+    /// ([`OriginUse::depends_on_origin`]); a fixed value needs no `Vary`.
+    unvaried: Acc,
+}
+
+impl OriginUse {
+    /// How the answers show that Allow-Origin depends on the request's Origin: two origins
+    /// echoed, or one echoed and another answered without it; `None` if they do not (one
+    /// origin echoed alone may be a fixed value, the same for everyone).
+    fn depends_on_origin(&self) -> Option<String> {
+        let mut echoed = self.reflected.keys();
+        let first = echoed.next()?;
+        if let Some(second) = echoed.next() {
+            return Some(format!("both {first} and {second} were echoed"));
+        }
+        self.answered_without
+            .iter()
+            .find(|o| *o != first)
+            .map(|o| format!("{first} was echoed and {o} answered without it"))
+    }
 }
 
 /// Accumulates findings over the flows of an input.
@@ -451,9 +476,18 @@ impl Auditor {
                 }
                 if method != "OPTIONS" && is_cacheable(method, r) && !varies_on_origin(r) {
                     let status = r.status;
-                    self.hit(NO_VARY_ORIGIN, endpoint, id, || {
-                        format!("{method} answered {status} with Access-Control-Allow-Origin: {v}, cacheable, without Vary: Origin: a cache can serve this answer to another origin")
+                    use_.unvaried.add(id, || {
+                        format!("{method} answered {status} with Access-Control-Allow-Origin: {v}, cacheable, without Vary: Origin")
                     });
+                }
+            }
+            None if origin != "null" => {
+                use_.refused = true;
+                if method != "OPTIONS"
+                    && use_.answered_without.len() < 2
+                    && !use_.answered_without.iter().any(|o| o == origin)
+                {
+                    use_.answered_without.push(origin.to_owned());
                 }
             }
             _ if origin != "null" => use_.refused = true,
@@ -463,7 +497,17 @@ impl Auditor {
 
     pub(crate) fn finish(mut self) -> Vec<Finding> {
         let origins = std::mem::take(&mut self.origins);
-        for (endpoint, u) in origins {
+        for (endpoint, mut u) in origins {
+            if u.unvaried.flows > 0 {
+                if let Some(why) = u.depends_on_origin() {
+                    let mut acc = std::mem::take(&mut u.unvaried);
+                    acc.detail = format!(
+                        "{}, and the value depends on Origin ({why}): a cache can serve this answer to another origin",
+                        acc.detail
+                    );
+                    self.found.insert((NO_VARY_ORIGIN, endpoint.clone()), acc);
+                }
+            }
             if u.reflected_with_credentials.len() >= 2 && !u.refused {
                 let list: Vec<&str> = u
                     .reflected_with_credentials
@@ -682,10 +726,13 @@ mod tests {
             ),
             (
                 "CA003",
-                vec![(
-                    get(PAGE, API, &[("Access-Control-Allow-Origin", PAGE)]),
-                    PAGE,
-                )],
+                vec![
+                    (
+                        get(PAGE, API, &[("Access-Control-Allow-Origin", PAGE)]),
+                        PAGE,
+                    ),
+                    (get(B, API, &[("Access-Control-Allow-Origin", B)]), B),
+                ],
                 vec![
                     (get(PAGE, API, &nv), PAGE),
                     (
@@ -890,6 +937,77 @@ mod tests {
                 "{code} should not trigger: {:?}",
                 codes(&no)
             );
+        }
+    }
+
+    /// `CA003` needs the answers to show that Allow-Origin depends on Origin: one origin echoed
+    /// alone may be a fixed value, which needs no `Vary`.
+    #[test]
+    fn missing_vary_needs_an_origin_dependent_value() {
+        let echo = |o: &str| get(o, API, &[("Access-Control-Allow-Origin", o)]);
+        let bare = |o: &str| get(o, API, &[]);
+        let fixed = |o: &str| get(o, API, &[("Access-Control-Allow-Origin", PAGE)]);
+        // (flows with their page, reported, the finding's detail names)
+        type Case<'a> = (Vec<(Flow, &'a str)>, bool, &'a str);
+        let cases: Vec<Case> = vec![
+            (vec![(echo(PAGE), PAGE), (echo(PAGE), PAGE)], false, ""),
+            (vec![(echo(PAGE), PAGE), (echo(B), B)], true, "were echoed"),
+            (
+                vec![(bare(B), B), (echo(PAGE), PAGE)],
+                true,
+                "answered without it",
+            ),
+            (vec![(echo(PAGE), PAGE), (fixed(B), B)], false, ""),
+            (vec![(echo(PAGE), PAGE), (bare(PAGE), PAGE)], false, ""),
+            // A preflight answered without Allow-Origin is not an answer without it.
+            (
+                vec![
+                    (echo(PAGE), PAGE),
+                    (
+                        flow_of(vec![(
+                            test_exchange(
+                                Flavour::DevTools,
+                                "PUT",
+                                API,
+                                &[("Origin", B)],
+                                Some((200, &[("Access-Control-Allow-Origin", PAGE)])),
+                                None,
+                            ),
+                            Some(test_exchange(
+                                Flavour::DevTools,
+                                "OPTIONS",
+                                API,
+                                &[("Origin", B), ("Access-Control-Request-Method", "PUT")],
+                                Some((204, &[])),
+                                None,
+                            )),
+                        )]),
+                        B,
+                    ),
+                ],
+                false,
+                "",
+            ),
+        ];
+        for (flows, reported, names) in cases {
+            let mut a = Auditor::default();
+            for (i, (f, page)) in flows.iter().enumerate() {
+                let id = FlowId {
+                    source: "t".into(),
+                    index: i as u64,
+                };
+                a.add(f, page, "E", &id);
+            }
+            let found: Vec<Finding> = a
+                .finish()
+                .into_iter()
+                .filter(|f| f.code == "CA003")
+                .collect();
+            assert_eq!(found.len(), usize::from(reported), "{found:?}");
+            if let Some(f) = found.first() {
+                assert!(f.detail.contains(names), "{}", f.detail);
+                assert_eq!(f.flows, 1 + u64::from(names == "were echoed"));
+            }
         }
     }
 

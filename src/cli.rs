@@ -540,7 +540,14 @@ fn run_explain(query: Option<&str>, list: bool) -> ExitCode {
         _ => ExitCode::SUCCESS,
     };
     let Some(query) = query.filter(|_| !list) else {
-        let mut text = explain::list_lines().join("\n");
+        // The reasons, then the audit's codes, in one aligned list.
+        let lines = explain::list_lines();
+        let audit = crate::audit::list_lines(explain::list_width());
+        let mut text = lines
+            .into_iter()
+            .chain(audit)
+            .collect::<Vec<_>>()
+            .join("\n");
         text.push('\n');
         return print(&text);
     };

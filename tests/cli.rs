@@ -843,23 +843,28 @@ fn filters_views_and_fail_on() {
 
 /// `--fail-on finding` counts the audit's findings at `--finding-severity` or above (default
 /// medium), in every format: the backend capture's only findings are low ones (preflights
-/// without `Access-Control-Max-Age`), the WebSocket capture's a medium one (`CA003`).
+/// without `Access-Control-Max-Age`); the sample's preflight answering
+/// `Access-Control-Allow-Headers: *` with credentials has a medium one (`CA008`) and a low one.
 #[test]
 fn fail_on_finding_counts_by_severity() {
-    let cap = |f: &str| format!("tests/data/captures/{f}");
-    // (input, --finding-severity, status)
+    let backend = "tests/data/captures/own-backend.pcap";
+    let wildcard = "*/d-pf-acah-wildcard-credentials/*";
+    // (input, --url, --finding-severity, status)
     let cases = [
-        (cap("own-backend.pcap"), None, 0),
-        (cap("own-backend.pcap"), Some("medium"), 0),
-        (cap("own-backend.pcap"), Some("low"), 1),
-        (cap("own-backend.pcap"), Some("info"), 1),
-        (cap("own-websocket.pcap"), None, 1),
-        (cap("own-websocket.pcap"), Some("high"), 0),
-        ("samples/browsers-disagree.har".to_owned(), Some("info"), 0),
+        (backend, None, None, 0),
+        (backend, None, Some("medium"), 0),
+        (backend, None, Some("low"), 1),
+        (backend, None, Some("info"), 1),
+        (SAMPLE, Some(wildcard), None, 1),
+        (SAMPLE, Some(wildcard), Some("high"), 0),
+        ("samples/browsers-disagree.har", None, Some("info"), 0),
     ];
-    for (input, severity, want) in &cases {
+    for (input, url, severity, want) in &cases {
         for format in ["table", "ndjson", "csv", "json", "html", "junit"] {
-            let mut args = vec![input.as_str(), "--format", format, "--fail-on", "finding"];
+            let mut args = vec![*input, "--format", format, "--fail-on", "finding"];
+            if let Some(u) = url {
+                args.extend(["--url", u]);
+            }
             if let Some(s) = severity {
                 args.extend(["--finding-severity", s]);
             }

@@ -211,19 +211,23 @@ pub(crate) fn explain_text(query: &str) -> Option<String> {
     Some(out)
 }
 
-/// One line per reason of every browser, for `corscope explain --list`: browser, name, summary;
-/// then the audit's codes ([`crate::audit::list_lines`]), aligned alike. The first two columns,
-/// joined by `:`, are a query `corscope explain` answers.
+/// One line per reason of every browser, for `corscope explain --list`: browser, name (padded
+/// to [`list_width`]), summary. The first two columns, joined by `:`, are a query `corscope
+/// explain` answers.
 pub(crate) fn list_lines() -> Vec<String> {
-    let width = all().iter().map(|e| e.name.len()).max().unwrap_or(0);
+    let width = list_width();
     all()
         .iter()
         .map(|e| {
             let b = e.browser.id();
             format!("{b:<8}  {:<width$}  {}", e.name, e.summary)
         })
-        .chain(crate::audit::list_lines(width))
         .collect()
+}
+
+/// The width of the name column in [`list_lines`] (the audit's lines below them use it too).
+pub(crate) fn list_width() -> usize {
+    all().iter().map(|e| e.name.len()).max().unwrap_or(0)
 }
 
 /// Names close to `name` (edit distance or common prefix) for "did you mean" on a typo.
