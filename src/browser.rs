@@ -52,12 +52,6 @@ impl<T> PerBrowser<T> {
     pub(crate) fn values_mut(&mut self) -> std::slice::IterMut<'_, T> {
         self.0.iter_mut()
     }
-
-    pub(crate) fn map<U>(self, mut f: impl FnMut(Browser, T) -> U) -> PerBrowser<U> {
-        let [b0, b1, b2] = ALL_BROWSERS;
-        let [v0, v1, v2] = self.0;
-        PerBrowser([f(b0, v0), f(b1, v1), f(b2, v2)])
-    }
 }
 
 impl<T: serde::Serialize> PerBrowser<T> {

@@ -613,6 +613,15 @@ fn glob(pattern: &str, text: &str) -> bool {
         .is_some_and(|rest| rest.iter().all(|c| *c == '*'))
 }
 
+/// Whether the format prints the endpoint report (fixes with their proof, the audit, the
+/// timeline): then the records carry their flows and the printer collects them.
+fn reports_insights(format: OutputFormat) -> bool {
+    matches!(
+        format,
+        OutputFormat::Table | OutputFormat::Json | OutputFormat::Html | OutputFormat::Junit
+    )
+}
+
 /// The audit's findings at `least` severity or above, for `--fail-on finding`: over the records
 /// the filters kept, as the summary's audit lists them (the collector runs for that flag in
 /// every format).
@@ -736,7 +745,9 @@ impl Printer<'_> {
             return Ok(());
         }
         if let Some(c) = self.collector.as_mut() {
-            c.add(&r);
+            // Judged by the input's browser, as its rows were printed and the exit status
+            // counts them.
+            c.add_judged(&r, b);
         }
         if let Some((_, summary, headed)) = self.file.as_mut() {
             summary.add(&r);
@@ -852,10 +863,7 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
     let audits = a.fail_on.contains(&FailOn::Finding);
     let mut opts = Options {
         all: a.all,
-        attach_flows: matches!(
-            format,
-            OutputFormat::Table | OutputFormat::Json | OutputFormat::Html | OutputFormat::Junit
-        ) || audits,
+        attach_flows: reports_insights(format) || audits,
         capture_workers: (jobs / concurrent).max(1),
         stop: stop.clone(),
         live,
@@ -887,9 +895,9 @@ fn run_analyze(a: AnalyzeArgs) -> io::Result<ExitCode> {
         line_buffered: stdout_streams(),
         file: None,
         total: Summary::default(),
-        collector: (matches!(format, OutputFormat::Table | OutputFormat::Json) || audits).then(
-            || crate::report::summary::Collector::new(a.browser.unwrap_or(Browser::Chromium)),
-        ),
+        collector: (reports_insights(format) || audits).then(|| {
+            crate::report::summary::Collector::new(a.browser.unwrap_or(Browser::Chromium))
+        }),
         reports: Vec::new(),
         error: None,
         stop: stop.clone(),
@@ -966,12 +974,10 @@ fn record_sink(format: OutputFormat, browser: Browser) -> io::Result<Option<Box<
         OutputFormat::Json => Some(Box::new(JsonSink::new(stdout(), browser))),
         OutputFormat::Html => Some(Box::new(crate::report::summary::ReportSink::new(
             stdout(),
-            browser,
             crate::report::summary::html::render,
         ))),
         OutputFormat::Junit => Some(Box::new(crate::report::summary::ReportSink::new(
             stdout(),
-            browser,
             crate::report::summary::junit::render,
         ))),
     })
@@ -1051,18 +1057,12 @@ fn finish(mut p: Printer<'_>, format: OutputFormat) -> io::Result<ExitCode> {
         return Err(e);
     }
     let mut findings = 0;
-    if let Some(c) = p.collector.as_mut() {
-        // The summary speaks for one browser: the flag, else the inputs' (when they agree).
-        let b = a
-            .browser
-            .or_else(|| p.total.browser.parse().ok())
-            .unwrap_or(Browser::Chromium);
-        c.set_browser(b);
+    if let Some(c) = p.collector.as_ref() {
         let insights = c.finish();
         findings = audit_findings(&insights.audit, a.finding_severity);
-        // Only the table and JSON summaries print them (with `--fail-on finding` alone the
+        // The table, JSON, HTML and JUnit print them (with `--fail-on finding` alone the
         // collector runs for the count, and NDJSON's `--summary` stays as it was).
-        if matches!(format, OutputFormat::Table | OutputFormat::Json) {
+        if reports_insights(format) {
             p.total.insights = Some(insights);
         }
     }
@@ -1151,9 +1151,8 @@ fn print_insights(
     style: &Style,
     top: usize,
 ) -> io::Result<()> {
-    let b = s.browser.parse().unwrap_or(Browser::Chromium);
     let mut text = Vec::new();
-    crate::report::summary::text::print(&mut text, insights, b, top)?;
+    crate::report::summary::text::print(&mut text, insights, s.judged_by(), top)?;
     // Wrapped to the terminal like the rest, keeping each line's indent.
     for line in String::from_utf8_lossy(&text).lines() {
         let body = line.trim_start();

@@ -20,13 +20,17 @@ pub enum Unit {
     Seconds,
 }
 
-/// One limit: its flag (without `--`), default, unit, help, and how it sets [`Options`].
+/// One limit: its flag (without `--`), default, smallest value, unit, help, and how it sets
+/// [`Options`].
 pub struct Limit {
     pub flag: &'static str,
     pub default: u64,
+    /// The smallest value the analysis works with (where 0 would mean "nothing works"): the
+    /// flag refuses a smaller one, naming this, instead of raising it unsaid.
+    pub min: u64,
     pub unit: Unit,
     pub help: &'static str,
-    /// Stores a value into the options (clamped where 0 would mean "nothing works").
+    /// Stores a value into the options.
     pub apply: fn(&mut Options, u64),
 }
 
@@ -39,6 +43,7 @@ pub const LIMITS: &[Limit] = &[
     Limit {
         flag: "max-string-bytes",
         default: har::MAX_STRING_BYTES as u64,
+        min: 0,
         unit: Unit::Bytes,
         help: "HAR strings longer than this are dropped (response bodies)",
         apply: |o, v| o.har.max_string_bytes = us(v),
@@ -46,6 +51,7 @@ pub const LIMITS: &[Limit] = &[
     Limit {
         flag: "max-entry-bytes",
         default: har::MAX_ENTRY_BYTES as u64,
+        min: 0,
         unit: Unit::Bytes,
         help: "A HAR entry keeping more than this (after dropped strings) is skipped",
         apply: |o, v| o.har.max_entry_bytes = us(v),
@@ -53,6 +59,7 @@ pub const LIMITS: &[Limit] = &[
     Limit {
         flag: "max-depth",
         default: har::MAX_DEPTH as u64,
+        min: 0,
         unit: Unit::Count,
         help: "JSON nesting deeper than this skips the entry",
         apply: |o, v| o.har.max_depth = us(v),
@@ -60,13 +67,15 @@ pub const LIMITS: &[Limit] = &[
     Limit {
         flag: "detect-window",
         default: crate::input::DETECT_WINDOW as u64,
+        min: 4,
         unit: Unit::Bytes,
         help: "Leading bytes searched for the input's format (a HAR after whitespace)",
-        apply: |o, v| o.detect_window = us(v).max(4),
+        apply: |o, v| o.detect_window = us(v),
     },
     Limit {
         flag: "max-record-bytes",
         default: capture::MAX_RECORD_BYTES as u64,
+        min: 0,
         unit: Unit::Bytes,
         help: "Largest capture record (packet) accepted; a larger one stops the capture",
         apply: |o, v| o.capture.max_record_bytes = us(v),
@@ -74,6 +83,7 @@ pub const LIMITS: &[Limit] = &[
     Limit {
         flag: "max-head-bytes",
         default: capture::MAX_HEAD_BYTES as u64,
+        min: 0,
         unit: Unit::Bytes,
         help: "Largest HTTP message head (request/status line + headers)",
         apply: |o, v| o.capture.max_head_bytes = us(v),
@@ -81,6 +91,7 @@ pub const LIMITS: &[Limit] = &[
     Limit {
         flag: "max-headers",
         default: capture::MAX_HEADERS as u64,
+        min: 0,
         unit: Unit::Count,
         help: "Most headers in one HTTP message head",
         apply: |o, v| o.capture.max_headers = us(v),
@@ -88,6 +99,7 @@ pub const LIMITS: &[Limit] = &[
     Limit {
         flag: "max-chunk-line",
         default: capture::MAX_CHUNK_LINE as u64,
+        min: 8,
         unit: Unit::Bytes,
         help: "Longest chunk-size line in a chunked body",
         apply: |o, v| o.capture.max_chunk_line = us(v),
@@ -95,6 +107,7 @@ pub const LIMITS: &[Limit] = &[
     Limit {
         flag: "max-connection-buffer",
         default: capture::MAX_CONNECTION_BUFFER as u64,
+        min: 0,
         unit: Unit::Bytes,
         help: "Bytes buffered per connection and direction (heads, out-of-order data)",
         apply: |o, v| o.capture.max_connection_buffer = us(v),
@@ -102,48 +115,55 @@ pub const LIMITS: &[Limit] = &[
     Limit {
         flag: "max-ooo-segments",
         default: capture::MAX_OOO_SEGMENTS as u64,
+        min: 1,
         unit: Unit::Count,
         help: "Out-of-order TCP segments held per connection and direction",
-        apply: |o, v| o.capture.max_ooo_segments = us(v).max(1),
+        apply: |o, v| o.capture.max_ooo_segments = us(v),
     },
     Limit {
         flag: "max-total-buffer",
         default: capture::MAX_TOTAL_BUFFER as u64,
+        min: 1,
         unit: Unit::Bytes,
         help: "Bytes all connections may buffer together; the oldest are flushed first",
-        apply: |o, v| o.capture.max_total_buffer = us(v).max(1),
+        apply: |o, v| o.capture.max_total_buffer = us(v),
     },
     Limit {
         flag: "max-connections",
         default: capture::MAX_LIVE_CONNECTIONS as u64,
+        min: 1,
         unit: Unit::Count,
         help: "Live TCP connections held; the oldest is flushed first",
-        apply: |o, v| o.capture.max_live_connections = us(v).max(1),
+        apply: |o, v| o.capture.max_live_connections = us(v),
     },
     Limit {
         flag: "idle-timeout",
         default: capture::IDLE_TIMEOUT_SECS as u64,
+        min: 1,
         unit: Unit::Seconds,
         help: "Seconds without packets after which a connection is flushed",
-        apply: |o, v| o.capture.idle_timeout_secs = i64::try_from(v).unwrap_or(i64::MAX).max(1),
+        apply: |o, v| o.capture.idle_timeout_secs = i64::try_from(v).unwrap_or(i64::MAX),
     },
     Limit {
         flag: "max-pipelined",
         default: capture::MAX_PENDING_REQUESTS as u64,
+        min: 1,
         unit: Unit::Count,
         help: "Requests waiting for their responses on one connection (pipelining)",
-        apply: |o, v| o.capture.max_pending_requests = us(v).max(1),
+        apply: |o, v| o.capture.max_pending_requests = us(v),
     },
     Limit {
         flag: "max-ip-fragments",
         default: capture::frag::MAX_FRAG_DATAGRAMS as u64,
+        min: 1,
         unit: Unit::Count,
         help: "IP datagrams reassembled from fragments at once; the oldest is dropped first",
-        apply: |o, v| o.capture.frag.max_datagrams = us(v).max(1),
+        apply: |o, v| o.capture.frag.max_datagrams = us(v),
     },
     Limit {
         flag: "max-fragment-bytes",
         default: capture::frag::MAX_FRAG_BYTES as u64,
+        min: 0,
         unit: Unit::Bytes,
         help: "Bytes held for IP fragment reassembly",
         apply: |o, v| o.capture.frag.max_bytes = us(v),
@@ -151,6 +171,7 @@ pub const LIMITS: &[Limit] = &[
     Limit {
         flag: "fragment-timeout",
         default: capture::frag::FRAG_TIMEOUT_SECS as u64,
+        min: 0,
         unit: Unit::Seconds,
         help: "Seconds (capture time) an incomplete fragmented datagram waits",
         apply: |o, v| o.capture.frag.timeout_secs = i64::try_from(v).unwrap_or(i64::MAX),
@@ -158,20 +179,23 @@ pub const LIMITS: &[Limit] = &[
     Limit {
         flag: "max-reorder-buffer",
         default: capture::MAX_REORDER_EXCHANGES as u64,
+        min: 1,
         unit: Unit::Count,
         help: "Finished exchanges held to put a capture's exchanges in time order",
-        apply: |o, v| o.capture.max_reorder_exchanges = us(v).max(1),
+        apply: |o, v| o.capture.max_reorder_exchanges = us(v),
     },
     Limit {
         flag: "max-reorder-bytes",
         default: capture::MAX_REORDER_BYTES as u64,
+        min: 1,
         unit: Unit::Bytes,
         help: "Bytes of finished exchanges (URLs and heads) held to put a capture's exchanges in time order",
-        apply: |o, v| o.capture.max_reorder_bytes = us(v).max(1),
+        apply: |o, v| o.capture.max_reorder_bytes = us(v),
     },
     Limit {
         flag: "pairing-window",
         default: (pairing::HORIZON / 1_000_000) as u64,
+        min: 1,
         unit: Unit::Seconds,
         help: "Seconds an exchange waits for its preflight / redirect partners",
         apply: |o, v| {
@@ -183,34 +207,39 @@ pub const LIMITS: &[Limit] = &[
     Limit {
         flag: "max-pending-per-url",
         default: pairing::MAX_PENDING_PER_URL as u64,
+        min: 1,
         unit: Unit::Count,
         help: "Requests to one URL held for pairing at once",
-        apply: |o, v| o.pairing.max_pending_per_url = us(v).max(1),
+        apply: |o, v| o.pairing.max_pending_per_url = us(v),
     },
     Limit {
         flag: "max-cached-preflights",
         default: crate::cors::resolve::MAX_CACHED_PREFLIGHTS as u64,
+        min: crate::pipeline::MIN_CACHED_PREFLIGHTS as u64,
         unit: Unit::Count,
-        help: "Preflight-cache entries kept over all clients and browsers; beyond it the least recently refreshed go",
+        help: "Preflight-cache entries kept over all clients and browsers; beyond it the least recently refreshed go (each of the 8 resolver shards keeps at least one client's caches full)",
         apply: |o, v| o.max_cached_preflights = us(v),
     },
     Limit {
         flag: "max-pairing-buffer",
         default: pairing::MAX_PENDING_EXCHANGES as u64,
+        min: 1,
         unit: Unit::Count,
         help: "Exchanges held for pairing at all; beyond it the oldest is decided early",
-        apply: |o, v| o.pairing.max_pending = us(v).max(1),
+        apply: |o, v| o.pairing.max_pending = us(v),
     },
     Limit {
         flag: "max-pairing-bytes",
         default: pairing::MAX_PENDING_BYTES as u64,
+        min: 1,
         unit: Unit::Bytes,
         help: "Bytes of exchanges held for pairing (URLs and heads); beyond it the oldest is decided early",
-        apply: |o, v| o.pairing.max_pending_bytes = us(v).max(1),
+        apply: |o, v| o.pairing.max_pending_bytes = us(v),
     },
     Limit {
         flag: "idle-flush",
         default: crate::pipeline::IDLE_FLUSH_SECS,
+        min: 0,
         unit: Unit::Seconds,
         help: "Seconds a live input may be silent before the exchanges waiting for pairing are decided (0: never)",
         apply: |o, v| o.idle_flush = std::time::Duration::from_secs(v),
@@ -220,15 +249,28 @@ pub const LIMITS: &[Limit] = &[
 impl Limit {
     /// The default as the flag would take it (`64K`, `16M`, `300`).
     pub fn default_text(&self) -> String {
+        self.format(self.default)
+    }
+
+    /// A value as the flag takes it.
+    fn format(&self, v: u64) -> String {
         match self.unit {
-            Unit::Bytes => format_size(self.default),
-            Unit::Count | Unit::Seconds => self.default.to_string(),
+            Unit::Bytes => format_size(v),
+            Unit::Count | Unit::Seconds => v.to_string(),
         }
     }
 
     /// The help line shown by `--help`: the help plus the default.
     pub(crate) fn help_line(&self) -> String {
-        format!("{} [default: {}]", self.help, self.default_text())
+        match self.min {
+            0 => format!("{} [default: {}]", self.help, self.default_text()),
+            m => format!(
+                "{} [default: {}; at least {}]",
+                self.help,
+                self.default_text(),
+                self.format(m)
+            ),
+        }
     }
 }
 
@@ -318,13 +360,30 @@ impl clap::Args for LimitArgs {
                 .long(l.flag)
                 .help(l.help_line())
                 .action(clap::ArgAction::Set);
-            let arg = match l.unit {
-                Unit::Bytes => arg.value_name("SIZE").value_parser(parse_size),
-                Unit::Count => arg.value_name("N").value_parser(clap::value_parser!(u64)),
-                Unit::Seconds => arg
-                    .value_name("SECS")
-                    .value_parser(clap::value_parser!(u64)),
+            let (unit, min) = (l.unit, l.min);
+            let at_least = move |text: &str| -> Result<u64, String> {
+                let v = match unit {
+                    Unit::Bytes => parse_size(text)?,
+                    Unit::Count | Unit::Seconds => text
+                        .trim()
+                        .parse::<u64>()
+                        .map_err(|_| format!("`{text}` is not a whole number"))?,
+                };
+                if v < min {
+                    let min = match unit {
+                        Unit::Bytes => format_size(min),
+                        Unit::Count | Unit::Seconds => min.to_string(),
+                    };
+                    return Err(format!("the smallest value that works is {min}"));
+                }
+                Ok(v)
             };
+            let name = match l.unit {
+                Unit::Bytes => "SIZE",
+                Unit::Count => "N",
+                Unit::Seconds => "SECS",
+            };
+            let arg = arg.value_name(name).value_parser(at_least);
             cmd.arg(arg)
         })
     }
@@ -365,6 +424,39 @@ mod tests {
                 "--{}",
                 l.flag
             );
+        }
+    }
+
+    /// Every default is a value the flag takes; a smaller one than the minimum is refused,
+    /// naming it (they were raised unsaid: `--max-cached-preflights 1` ran as 32768).
+    #[test]
+    fn minimums_are_enforced_by_the_flags() {
+        let cmd = <LimitArgs as clap::Args>::augment_args(clap::Command::new("t"));
+        for l in LIMITS {
+            assert!(l.default >= l.min, "--{}", l.flag);
+            let ok = cmd.clone().try_get_matches_from([
+                "t",
+                &format!("--{}", l.flag),
+                &l.default_text(),
+            ]);
+            assert!(ok.is_ok(), "--{} {}", l.flag, l.default_text());
+            if l.min > 0 {
+                let below = (l.min - 1).to_string();
+                let err = cmd
+                    .clone()
+                    .try_get_matches_from(["t", &format!("--{}", l.flag), &below])
+                    .err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                assert!(
+                    err.contains(&format!(
+                        "the smallest value that works is {}",
+                        l.format(l.min)
+                    )),
+                    "--{} {below}: {err}",
+                    l.flag
+                );
+            }
         }
     }
 

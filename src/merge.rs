@@ -148,6 +148,16 @@ pub fn from_json(path: &str, v: &Value) -> Result<(Summary, Vec<&'static str>), 
             error: text("error").map(str::to_owned),
         });
     }
+    // Every summary corscope writes has these: without them the object is something else (a
+    // record line, `{}`), which would merge as an empty shard.
+    for field in ["requests", "verdicts"] {
+        if !obj.contains_key(field) {
+            return Err(bad(
+                field,
+                "missing: not a corscope summary (`corscope --summary --format ndjson INPUT` writes one)",
+            ));
+        }
+    }
     let dropped = UNMERGEABLE
         .iter()
         .copied()
@@ -164,7 +174,6 @@ pub fn from_json(path: &str, v: &Value) -> Result<(Summary, Vec<&'static str>), 
             disagreements,
             inputs,
             errors,
-            collector: None,
             insights: None,
             counts_only: false,
         },
@@ -256,11 +265,17 @@ mod tests {
     #[test]
     fn bad_summaries_are_named_errors() {
         for (json, field) in [
-            (r#"{"requests":"x"}"#, "requests"),
+            (r#"{"requests":"x","verdicts":{}}"#, "requests"),
             (r#"{"verdicts":{"maybe":1}}"#, "verdicts"),
             (r#"{"browser":"lynx"}"#, "browser"),
             (r#"{"endpoints":{"e":{"requests":-1}}}"#, "endpoints"),
             (r#"[1]"#, "summary"),
+            (r#"{}"#, "requests"),
+            // An NDJSON record line handed over instead of its input's summary.
+            (
+                r#"{"source":"a.har","index":0,"verdict":"blocked","requests":1}"#,
+                "verdicts",
+            ),
         ] {
             let v: Value = serde_json::from_str(json).unwrap_or(Value::Null);
             match from_json("f.json", &v) {

@@ -196,6 +196,11 @@ const PARALLEL_RESOLVE_MIN: usize = 64;
 
 /// Resolver shards (clients hashed over them), whatever the thread count.
 const RESOLVE_SHARDS: usize = 8;
+
+/// The smallest `--max-cached-preflights`: every resolver shard keeps at least one client's
+/// caches full ([`crate::cors::resolve::MIN_CACHE_BUDGET`]).
+pub(crate) const MIN_CACHED_PREFLIGHTS: usize =
+    RESOLVE_SHARDS * crate::cors::resolve::MIN_CACHE_BUDGET;
 // A batch names each flow's shard in a byte (`Decided::Sharded`).
 const _: () = assert!(RESOLVE_SHARDS <= 1 << 8);
 

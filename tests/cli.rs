@@ -1060,7 +1060,7 @@ fn every_limit_is_a_flag_and_acts() {
             "--{} missing from help",
             l.flag
         );
-        assert!(help.contains(&format!("[default: {}]", l.default_text())));
+        assert!(help.contains(&format!("[default: {}", l.default_text())));
     }
     // A packet above --max-record-bytes stops the capture even when it fits the read block.
     let (code, _, err) = corscope(&[FIREFOX_PCAP, "--max-record-bytes", "200", "-q"]);

@@ -199,13 +199,85 @@ fn junit_has_one_case_per_endpoint_failing_when_blocked() {
         .filter(|r| r["blocked"].as_u64() > Some(0))
         .count();
     assert!(xml.starts_with("<?xml"));
-    assert_eq!(xml.matches("<testcase ").count(), routes.len() + high);
+    // One case per input (in error only where it could not be read), per endpoint and per
+    // high finding.
+    assert_eq!(xml.matches("<testcase ").count(), 1 + routes.len() + high);
     assert_eq!(xml.matches("<failure ").count(), blocked + high);
+    assert_eq!(xml.matches("<error ").count(), 0);
     assert_eq!(
         xml.matches("<testsuite ").count(),
         xml.matches("</testsuite>").count()
     );
     assert!(xml.contains("proof: fixes 1 of 1 blocked request(s)"));
+}
+
+/// An input cut off is a JUnit test case in error and an HTML section, beside the exit status
+/// 2 (the JUnit report was green and the HTML report silent about it).
+#[test]
+fn reports_name_the_inputs_that_failed() {
+    let cut = "tests/data/captures/own-cut.pcap";
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_corscope"))
+            .args(args)
+            .output()
+            .expect("corscope runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        (out.status.code(), text)
+    };
+    let (code, xml) = run(&[cut, "samples/browsers-disagree.har", "-f", "junit"]);
+    assert_eq!(code, Some(2));
+    assert_eq!(xml.matches("<error ").count(), 1, "{xml}");
+    assert!(xml.contains("errors=\"1\""), "{xml}");
+    assert!(
+        xml.contains("own-cut.pcap\"><error message=\"input not read to its end\" type=\"input-error\">capture: truncated capture: packet 59 (byte 7396)"),
+        "{xml}"
+    );
+    let (code, html) = run(&[cut, "-f", "html"]);
+    assert_eq!(code, Some(2));
+    assert!(html.contains("Input errors"), "{html}");
+    assert!(html.contains("packet 59 (byte 7396) is cut off"), "{html}");
+}
+
+/// HTML and JUnit judge each input by its recording browser, as the table, JSON and the
+/// exit status do (they spoke for Chromium on a Firefox capture); inputs of two browsers are
+/// each judged by their own, and the reports say so.
+#[test]
+fn reports_judge_each_input_by_its_browser() {
+    let ff = "tests/data/captures/firefox.pcap";
+    let wk = "tests/data/captures/webkit.pcap";
+    let totals = |args: &[&str]| {
+        let mut a = args.to_vec();
+        a.extend(["-f", "json"]);
+        let (_, json) = corscope(&a);
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let s = &v["summary"];
+        (
+            s["totals"]["blocked"].as_u64(),
+            s["verdicts"]["blocked"].as_u64(),
+            s["totals"]["unknown"].as_u64(),
+            s["verdicts"]["unknown"].as_u64(),
+        )
+    };
+    for inputs in [vec![ff], vec![wk], vec![ff, wk]] {
+        let (tb, vb, tu, vu) = totals(&inputs);
+        assert_eq!((tb, tu), (vb, vu), "{inputs:?}");
+    }
+    let (_, xml) = corscope(&[ff, "-f", "junit"]);
+    assert!(xml.contains("CORS endpoints (Firefox)"), "{xml}");
+    let (_, html) = corscope(&[ff, wk, "-f", "html"]);
+    assert!(
+        html.contains("Verdicts as each input&#39;s browser decides them"),
+        "{html}"
+    );
+    let (_, table) = corscope(&[ff, wk, "--summary", "-f", "table"]);
+    let (b, u) = (totals(&[ff, wk]).1.unwrap(), totals(&[ff, wk]).3.unwrap());
+    assert!(
+        table.contains(&format!(
+            "as each input's browser decides them: {b} blocked"
+        )),
+        "{table}"
+    );
+    assert!(table.contains(&format!("{u} unknown")), "{table}");
 }
 
 /// Mutated copies (entries reversed, duplicated, cut in half, shuffled by a stride): the

@@ -636,8 +636,6 @@ mod tests {
             assert_eq!(p[b], *id);
             assert_eq!(*id, b.id());
         }
-        let mapped = p.map(|b, id| format!("{b}:{id}"));
-        assert_eq!(mapped[Browser::Safari], "Safari:safari");
         assert_eq!(p.values().count(), ALL_BROWSERS.len());
         assert_eq!(all_names(), "Chromium, Firefox and Safari");
     }

@@ -546,7 +546,7 @@ pub const MAX_CACHED_PREFLIGHTS: usize = 32_768;
 
 /// The smallest budget: one client's three caches full (Chromium and Safari keep 1024
 /// entries, Firefox 100).
-const MIN_CACHE_BUDGET: usize = 4096;
+pub(crate) const MIN_CACHE_BUDGET: usize = 4096;
 
 /// Entries in one client's caches.
 fn cached_in(caches: &PerBrowser<PreflightCache>) -> usize {

@@ -879,7 +879,7 @@ impl<W: Write> JsonSink<W> {
         Self {
             out,
             first: true,
-            summary: Summary::with_collector(browser),
+            summary: Summary::new(browser),
         }
     }
 }
@@ -905,7 +905,6 @@ impl<W: Write> RecordSink for JsonSink<W> {
         if self.first {
             self.out.write_all(b"{\"records\":[")?;
         }
-        self.summary.finalize();
         self.out.write_all(b"\n],\"summary\":")?;
         serde_json::to_writer(&mut self.out, &self.summary)?;
         self.out.write_all(b"}\n")?;
@@ -984,8 +983,6 @@ pub struct Summary {
     /// Input errors (`file: what`); any makes the exit status 2.
     pub errors: Vec<String>,
     /// Route-pattern endpoints with fixes and proofs, audit findings, timeline (issue 14).
-    #[serde(skip)]
-    pub collector: Option<crate::report::summary::Collector>,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub insights: Option<crate::report::summary::Insights>,
     /// Counts only ([`Summary::counts_only`]): `endpoints` and `disagreements` stay empty.
@@ -1073,18 +1070,12 @@ impl Summary {
         }
     }
 
-    /// A summary that also collects the endpoint report ([`Summary::finalize`] computes it).
-    pub(crate) fn with_collector(browser: Browser) -> Self {
-        Self {
-            collector: Some(crate::report::summary::Collector::new(browser)),
-            ..Self::new(browser)
-        }
-    }
-
-    /// Computes the endpoint fixes, proofs and audit from what was collected.
-    pub(crate) fn finalize(&mut self) {
-        if let Some(c) = &self.collector {
-            self.insights = Some(c.finish());
+    /// Who judged the verdicts, for a report's wording: the browser, or each input's own
+    /// where the inputs were judged by different ones (`browser` is `mixed`).
+    pub(crate) fn judged_by(&self) -> &'static str {
+        match self.browser {
+            "mixed" => "each input's browser",
+            _ => self.browser().name(),
         }
     }
 
@@ -1099,9 +1090,6 @@ impl Summary {
 
     pub(crate) fn add(&mut self, r: &Record) {
         let b = self.browser();
-        if let Some(c) = &mut self.collector {
-            c.add(r);
-        }
         let verdict = r.verdict_for(b);
         *self.verdicts.entry(verdict).or_insert(0) += 1;
         if verdict == Verdict::NotCors.as_str() {

@@ -2,8 +2,8 @@
 
 use std::fmt::Write as _;
 
-use super::{EndpointReport, Insights, Timeline};
-use crate::cors::Browser;
+use super::{EndpointReport, Timeline};
+use crate::report::Summary;
 
 /// Text for HTML element content and attribute values.
 pub(crate) fn esc(s: &str) -> String {
@@ -202,23 +202,34 @@ fn endpoint(o: &mut String, i: usize, e: &EndpointReport) {
     o.push_str("</details>");
 }
 
-/// The whole report as one HTML document.
-pub(crate) fn render(ins: &Insights, b: Browser) -> String {
+/// The whole report as one HTML document: the run's endpoint report, its inputs' errors first.
+pub(crate) fn render(s: &Summary) -> String {
+    let empty;
+    let ins = match &s.insights {
+        Some(i) => i,
+        None => {
+            empty = super::Collector::default().finish();
+            &empty
+        }
+    };
     let t = &ins.totals;
     let mut o = String::with_capacity(64 << 10);
     let _ = write!(
         o,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>corscope report</title><style>{CSS}</style></head><body><h1>corscope report</h1><p class=\"mut\">Verdicts as {} decides them; fixes are proven for {}.</p><div class=\"cards\">",
-        b.name(),
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>corscope report</title><style>{CSS}</style></head><body><h1>corscope report</h1><p class=\"mut\">Verdicts as {} decides them; fixes are proven for {}.</p>",
+        esc(s.judged_by()),
         crate::cors::browser::all_names()
     );
-    card(
-        &mut o,
-        "requests",
-        t.requests - t.not_cors,
-        "cross-origin requests",
-        "",
-    );
+    if !s.errors.is_empty() {
+        // What could not be read is said first: the counts below cover only what was.
+        o.push_str("<h2 class=\"bad\">Input errors</h2><ul data-k=\"errors\">");
+        for e in &s.errors {
+            let _ = write!(o, "<li><code>{}</code></li>", esc(e));
+        }
+        o.push_str("</ul><p class=\"mut\">The report below covers what was read before each error (exit status 2).</p>");
+    }
+    o.push_str("<div class=\"cards\">");
+    card(&mut o, "requests", t.requests, "cross-origin requests", "");
     card(&mut o, "blocked", t.blocked, "blocked", "bad");
     card(&mut o, "allowed", t.allowed, "allowed", "ok");
     card(&mut o, "unknown", t.unknown, "unknown", "unk");
@@ -330,8 +341,7 @@ mod tests {
 
     #[test]
     fn empty_report_is_a_document_without_external_references() {
-        let ins = crate::report::summary::Collector::default().finish();
-        let html = render(&ins, Browser::Chromium);
+        let html = render(&Summary::default());
         assert!(html.starts_with("<!doctype html>"));
         assert!(html.ends_with("</html>\n"));
         for external in ["<script", "src=", "href=", "@import", "url("] {

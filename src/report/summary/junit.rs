@@ -7,9 +7,8 @@
 
 use std::fmt::Write as _;
 
-use super::Insights;
 use crate::audit::Severity;
-use crate::cors::Browser;
+use crate::report::Summary;
 
 /// Text for XML content and attribute values (control characters XML 1.0 forbids dropped).
 pub(crate) fn xml(s: &str) -> String {
@@ -18,7 +17,17 @@ pub(crate) fn xml(s: &str) -> String {
     })
 }
 
-pub(crate) fn render(ins: &Insights, b: Browser) -> String {
+/// The run as JUnit XML: an input that could not be read to its end is a test case in error
+/// (CI shows it red, as the exit status 2 says), then the endpoints and the high findings.
+pub(crate) fn render(s: &Summary) -> String {
+    let empty;
+    let ins = match &s.insights {
+        Some(i) => i,
+        None => {
+            empty = super::Collector::default().finish();
+            &empty
+        }
+    };
     let high: Vec<_> = ins
         .audit
         .iter()
@@ -26,16 +35,38 @@ pub(crate) fn render(ins: &Insights, b: Browser) -> String {
         .collect();
     let failing = ins.routes.iter().filter(|r| r.blocked > 0).count();
     let mut o = String::new();
+    let errors = s.inputs.iter().filter(|i| i.error.is_some()).count();
     let _ = write!(
         o,
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"corscope\" tests=\"{}\" failures=\"{}\">\n",
-        ins.routes.len() + high.len(),
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"corscope\" tests=\"{}\" failures=\"{}\" errors=\"{errors}\">\n",
+        s.inputs.len() + ins.routes.len() + high.len(),
         failing + high.len()
     );
     let _ = writeln!(
         o,
+        "  <testsuite name=\"inputs\" tests=\"{}\" failures=\"0\" errors=\"{errors}\">",
+        s.inputs.len()
+    );
+    for i in &s.inputs {
+        let _ = write!(
+            o,
+            "    <testcase classname=\"corscope.input\" name=\"{}\">",
+            xml(&i.name)
+        );
+        if let Some(e) = &i.error {
+            let _ = write!(
+                o,
+                "<error message=\"input not read to its end\" type=\"input-error\">{}</error>",
+                xml(e)
+            );
+        }
+        o.push_str("</testcase>\n");
+    }
+    o.push_str("  </testsuite>\n");
+    let _ = writeln!(
+        o,
         "  <testsuite name=\"CORS endpoints ({})\" tests=\"{}\" failures=\"{failing}\">",
-        xml(b.name()),
+        xml(s.judged_by()),
         ins.routes.len()
     );
     for r in &ins.routes {

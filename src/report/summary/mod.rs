@@ -35,34 +35,35 @@ impl PartialEq for FlowRef {
     }
 }
 
-/// A sink that collects every record and writes one document at the end (HTML, JUnit).
+/// A sink that writes one document at the end (HTML, JUnit) from the run's summary: the
+/// endpoint report the printer collected (each record judged by its input's browser, as the
+/// table and the exit status judge it), with the inputs and their errors.
 pub(crate) struct ReportSink<W: std::io::Write> {
     out: W,
-    summary: Summary,
-    render: fn(&Insights, Browser) -> String,
+    summary: Option<Summary>,
+    render: fn(&Summary) -> String,
 }
 
 impl<W: std::io::Write> ReportSink<W> {
-    pub(crate) fn new(out: W, browser: Browser, render: fn(&Insights, Browser) -> String) -> Self {
+    pub(crate) fn new(out: W, render: fn(&Summary) -> String) -> Self {
         Self {
             out,
-            summary: Summary::with_collector(browser),
+            summary: None,
             render,
         }
     }
 }
 
 impl<W: std::io::Write> RecordSink for ReportSink<W> {
-    fn record(&mut self, r: &Record) -> std::io::Result<()> {
-        self.summary.add(r);
+    fn record(&mut self, _: &Record) -> std::io::Result<()> {
         Ok(())
     }
+    fn summary(&mut self, summary: &Summary) {
+        self.summary = Some(summary.clone());
+    }
     fn finish(&mut self) -> std::io::Result<()> {
-        self.summary.finalize();
-        if let Some(ins) = &self.summary.insights {
-            let b = self.summary.browser.parse().unwrap_or(Browser::Chromium);
-            self.out.write_all((self.render)(ins, b).as_bytes())?;
-        }
+        let summary = self.summary.take().unwrap_or_default();
+        self.out.write_all((self.render)(&summary).as_bytes())?;
         self.out.flush()
     }
 }
@@ -75,16 +76,17 @@ pub(crate) const ALLOWED_CHECKED: usize = 64;
 /// Bars of the timeline chart.
 pub const TIMELINE_BUCKETS: usize = 48;
 
-/// Per browser: allowed, blocked, unknown, not-cors.
-type Counts = PerBrowser<[u64; 4]>;
+/// Allowed, blocked, unknown, not-cors: each record as the browser it is judged by decides
+/// ([`Collector::add_judged`]).
+type Counts = [u64; 4];
 
 #[derive(Clone, Debug, Default)]
 struct EndpointAcc {
     requests: u64,
     counts: Counts,
     blocked_anywhere: u64,
-    /// Per browser: blocking reasons.
-    reasons: PerBrowser<BTreeMap<String, u64>>,
+    /// Blocking reasons, as the judging browser names them.
+    reasons: BTreeMap<String, u64>,
     origins: BTreeMap<String, u64>,
     methods: BTreeMap<String, u64>,
     request_headers: BTreeMap<String, u64>,
@@ -95,22 +97,25 @@ struct EndpointAcc {
     allowed_sample: Vec<FlowRef>,
     allowed_total: u64,
     cost: cost::CostAcc,
-    /// Per browser: the first blocked flow.
-    first_blocked: PerBrowser<Option<FlowId>>,
+    /// The first flow blocked for its judging browser.
+    first_blocked: Option<FlowId>,
 }
 
-/// Collects records (with their flows attached) as they come.
+/// Collects records (with their flows attached) as they come. The counts, ranking, reasons
+/// and timeline judge each record by one browser: the one [`Collector::add_judged`] is given
+/// (the printer gives each input's), else the collector's own ([`Collector::add`]).
 #[derive(Clone, Debug, Default)]
 pub struct Collector {
+    /// The browser [`Collector::add`] judges by (Chromium if none).
     browser: Option<Browser>,
     endpoints: HashMap<String, EndpointAcc>,
     auditor: Auditor,
     kept: usize,
-    /// (time, verdict index per browser).
-    times: Vec<(Micros, PerBrowser<u8>)>,
+    /// (time, verdict index as judged).
+    times: Vec<(Micros, u8)>,
     counts: Counts,
-    /// The first flows blocked in some browser (records without their flows).
-    blocked_list: Vec<Record>,
+    /// The first flows blocked as judged, with their explanation.
+    blocked_list: Vec<BlockedFlow>,
     reads: expose::ReadHeaders,
 }
 
@@ -234,32 +239,28 @@ impl Collector {
         }
     }
 
-    /// The browser the counts and ranking speak for (known only once the inputs are read).
-    pub(crate) fn set_browser(&mut self, b: Browser) {
-        self.browser = Some(b);
-    }
-
-    fn speaker(&self) -> Browser {
-        self.browser.unwrap_or(Browser::Chromium)
-    }
-
-    /// Adds a record; its flow (if attached) feeds the fix, proof, audit and cost.
+    /// Adds a record judged by the collector's browser ([`Collector::add_judged`]).
     pub fn add(&mut self, r: &Record) {
+        self.add_judged(r, self.browser.unwrap_or(Browser::Chromium));
+    }
+
+    /// Adds a record as `judge` decides it (its input's browser: what the table printed for it
+    /// and the exit status counted); its flow (if attached) feeds the fix, proof, audit and
+    /// cost, which cover every browser.
+    pub fn add_judged(&mut self, r: &Record, judge: Browser) {
         let vi = PerBrowser::from_fn(|b| {
             let v = r.verdict_for(b);
             VERDICTS.iter().position(|x| *x == v).unwrap_or(3)
         });
-        for (b, v) in vi.iter() {
-            self.counts[b][*v] += 1;
-        }
+        let v = vi[judge];
+        self.counts[v] += 1;
         let time = chrono::DateTime::parse_from_rfc3339(&r.time)
             .map(|d| d.timestamp_micros())
             .unwrap_or(0);
-        self.times.push((time, vi.map(|_, v| v as u8)));
-        if vi.values().any(|v| *v == 1) && self.blocked_list.len() < BLOCKED_LISTED {
-            let mut kept = r.clone();
-            kept.flow = None;
-            self.blocked_list.push(kept);
+        // VERDICTS has four entries: the index fits a byte.
+        self.times.push((time, v as u8));
+        if v == 1 && self.blocked_list.len() < BLOCKED_LISTED {
+            self.blocked_list.push(blocked_flow(r, judge));
         }
         if vi.values().all(|v| *v == 3) {
             return;
@@ -271,13 +272,14 @@ impl Collector {
         };
         let e = self.endpoints.entry(key.clone()).or_default();
         e.requests += 1;
-        for (b, v) in vi.iter() {
-            e.counts[b][*v] += 1;
-            if *v == 1 {
-                let reason = r.reason_for(b).unwrap_or("(reason not visible)").to_owned();
-                *e.reasons[b].entry(reason).or_insert(0) += 1;
-                e.first_blocked[b].get_or_insert_with(|| id.clone());
-            }
+        e.counts[v] += 1;
+        if v == 1 {
+            let reason = r
+                .reason_for(judge)
+                .unwrap_or("(reason not visible)")
+                .to_owned();
+            *e.reasons.entry(reason).or_insert(0) += 1;
+            e.first_blocked.get_or_insert_with(|| id.clone());
         }
         if let Some(o) = &r.origin {
             *e.origins.entry(o.clone()).or_insert(0) += 1;
@@ -372,10 +374,10 @@ impl Collector {
 
     /// Computes the fixes, proofs, findings and timeline.
     pub fn finish(&self) -> Insights {
-        let sp = self.speaker();
-        let c = &self.counts[sp];
+        let c = &self.counts;
         let mut totals = Totals {
-            requests: c.iter().sum(),
+            // Cross-origin requests, as the summary's `requests` counts them (`not_cors` apart).
+            requests: c[..3].iter().sum(),
             allowed: c[0],
             blocked: c[1],
             unknown: c[2],
@@ -385,7 +387,7 @@ impl Collector {
         let mut routes: Vec<EndpointReport> = self
             .endpoints
             .iter()
-            .map(|(k, e)| endpoint_report(k, e, sp))
+            .map(|(k, e)| endpoint_report(k, e))
             .collect();
         routes.sort_by(|a, b| {
             b.blocked
@@ -410,13 +412,8 @@ impl Collector {
             totals,
             routes,
             audit,
-            timeline: timeline(&self.times, sp),
-            blocked_flows: self
-                .blocked_list
-                .iter()
-                .filter(|r| r.verdict_for(sp) == "blocked")
-                .map(|r| blocked_flow(r, sp))
-                .collect(),
+            timeline: timeline(&self.times),
+            blocked_flows: self.blocked_list.clone(),
         }
     }
 }
@@ -435,7 +432,7 @@ fn blocked_flow(r: &Record, b: Browser) -> BlockedFlow {
     }
 }
 
-fn endpoint_report(key: &str, e: &EndpointAcc, sp: Browser) -> EndpointReport {
+fn endpoint_report(key: &str, e: &EndpointAcc) -> EndpointReport {
     let fix = (e.blocked_anywhere > 0).then(|| {
         let headers = e.req.fix();
         let path = url::Url::parse(key)
@@ -454,17 +451,17 @@ fn endpoint_report(key: &str, e: &EndpointAcc, sp: Browser) -> EndpointReport {
     EndpointReport {
         endpoint: key.to_owned(),
         requests: e.requests,
-        allowed: e.counts[sp][0],
-        blocked: e.counts[sp][1],
-        unknown: e.counts[sp][2],
+        allowed: e.counts[0],
+        blocked: e.counts[1],
+        unknown: e.counts[2],
         blocked_in_any_browser: e.blocked_anywhere,
-        reasons: e.reasons[sp].clone(),
+        reasons: e.reasons.clone(),
         origins: e.origins.clone(),
         methods: e.methods.clone(),
         request_headers: e.request_headers.clone(),
         fix,
         preflight_cost: e.cost.finish(),
-        example: e.first_blocked[sp].clone(),
+        example: e.first_blocked.clone(),
     }
 }
 
@@ -558,7 +555,7 @@ fn prove(fix: &HeaderFix, e: &EndpointAcc) -> Proof {
     p
 }
 
-fn timeline(times: &[(Micros, PerBrowser<u8>)], sp: Browser) -> Timeline {
+fn timeline(times: &[(Micros, u8)]) -> Timeline {
     let (lo, hi) = times.iter().fold((i64::MAX, i64::MIN), |(lo, hi), (t, _)| {
         (lo.min(*t), hi.max(*t))
     });
@@ -577,7 +574,7 @@ fn timeline(times: &[(Micros, PerBrowser<u8>)], sp: Browser) -> Timeline {
     for (t, v) in times {
         let i = ((*t as i128 - lo as i128) / width.max(1)).clamp(0, n - 1) as usize;
         // VERDICTS order is allowed, blocked, unknown, not-cors; the bucket keeps it.
-        buckets[i][usize::from(v[sp]).min(3)] += 1;
+        buckets[i][usize::from(*v).min(3)] += 1;
     }
     Timeline {
         start: crate::report::rfc3339(lo),

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use super::{EndpointReport, Insights};
-use crate::cors::Browser;
 
 /// Reasons and findings listed before "… and N more".
 const LISTED: usize = 8;
@@ -46,16 +45,19 @@ pub(crate) fn cost_line(e: &EndpointReport) -> Option<String> {
     })
 }
 
-pub(crate) fn print(out: &mut dyn Write, ins: &Insights, b: Browser, top: usize) -> io::Result<()> {
+/// The endpoint report as text; `judged_by` names who judged the verdicts
+/// ([`crate::report::Summary::judged_by`]).
+pub(crate) fn print(
+    out: &mut dyn Write,
+    ins: &Insights,
+    judged_by: &str,
+    top: usize,
+) -> io::Result<()> {
     let t = &ins.totals;
     writeln!(
         out,
         "\n{} cross-origin request(s) as {} decides them: {} blocked, {} allowed, {} unknown",
-        t.requests - t.not_cors,
-        b.name(),
-        t.blocked,
-        t.allowed,
-        t.unknown
+        t.requests, judged_by, t.blocked, t.allowed, t.unknown
     )?;
     writeln!(
         out,
@@ -84,17 +86,24 @@ pub(crate) fn print(out: &mut dyn Write, ins: &Insights, b: Browser, top: usize)
             count_list(&reasons, LISTED)
         )?;
     }
-    let shown: Vec<&EndpointReport> = ins
+    // The endpoints worth a line: something blocked somewhere, or preflights to pay for.
+    let listable: Vec<&EndpointReport> = ins
         .routes
         .iter()
         .filter(|r| r.blocked_in_any_browser > 0 || r.preflight_cost.preflights > 0)
-        .take(top)
         .collect();
+    let shown = &listable[..listable.len().min(top)];
     if !shown.is_empty() {
+        let more = if listable.len() > shown.len() {
+            "--top N for more, "
+        } else {
+            ""
+        };
         writeln!(
             out,
-            "\nTop endpoints ({} of {}; --top N for more, --format json or html for all):",
+            "\nTop endpoints ({} of {} blocked or preflighted, {} in all; {more}--format json or html for all):",
             shown.len(),
+            listable.len(),
             ins.routes.len()
         )?;
     }
