@@ -56,7 +56,8 @@ enum Command {
     /// Explain a blocking reason (Chromium, Firefox or Safari name): meaning, causes, fix.
     Explain {
         /// A reason name (e.g. MissingAllowOriginHeader, CORSMissingAllowOrigin,
-        /// PreflightNotSuccessful) or a console message pasted from Chromium, Firefox or Safari
+        /// PreflightNotSuccessful; `safari:NAME` for one browser's, as `--list` writes them),
+        /// an audit code (CA003), or a console message pasted from Chromium, Firefox or Safari
         #[arg(required_unless_present = "list")]
         reason: Option<String>,
         /// List every reason of every browser, one line each
@@ -110,7 +111,8 @@ enum Command {
         /// Number of shards.
         #[arg(long, short = 'n')]
         shards: usize,
-        /// Directory for `shard-I-of-N.pcapng` (created if missing).
+        /// Directory for the shards (created if missing): `shard-I-of-N.pcapng` for captures,
+        /// `NAME-shard-I-of-N.har` for each HAR.
         #[arg(long, value_name = "DIR")]
         out: std::path::PathBuf,
         /// pcap or pcapng captures, or HARs (compressed or archived too); `-` is stdin.
@@ -475,14 +477,17 @@ fn run_split(
     match crate::split::split(files, shards, out, &opts) {
         Ok(s) => {
             let secs = start.elapsed().as_secs_f64();
-            eprintln!(
-                "corscope: split {} packets ({} bytes) into {shards} shard(s) in {} in {secs:.2} s ({:.0} MB/s); packets per shard: {:?}",
-                s.packets,
-                s.bytes,
-                out.display(),
-                s.bytes as f64 / 1e6 / secs.max(1e-9),
-                s.per_shard
-            );
+            // The captures' line, when there were captures (HARs have their own lines).
+            if s.packets > 0 || s.hars.is_empty() {
+                eprintln!(
+                    "corscope: split {} packets ({} bytes) into {shards} shard(s) in {} in {secs:.2} s ({:.0} MB/s); packets per shard: {:?}",
+                    s.packets,
+                    s.bytes,
+                    out.display(),
+                    s.bytes as f64 / 1e6 / secs.max(1e-9),
+                    s.per_shard
+                );
+            }
             for h in &s.hars {
                 eprintln!(
                     "corscope: split {}: {} entries of {} page(s), {} independent group(s); entries per shard: {:?}",

@@ -55,6 +55,20 @@ fn list_has_every_reason_of_every_browser_and_audit_code_once() {
     }
 }
 
+/// A name two browsers share is each one's page; `browser:NAME` is one (a bare
+/// `MultipleAllowOriginValues` showed Chromium's page alone, though `--list` names Safari's).
+#[test]
+fn a_name_two_browsers_share_explains_both() {
+    let (code, out, _) = corscope(&["explain", "MultipleAllowOriginValues"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("is a Chromium reason name"), "{out}");
+    assert!(out.contains("is a Safari (WebKit) reason name"), "{out}");
+    let (code, one, _) = corscope(&["explain", "safari:MultipleAllowOriginValues"]);
+    assert_eq!(code, Some(0));
+    assert!(!one.contains("reason name;"), "{one}");
+    assert!(out.contains(&one), "the Safari page is part of both");
+}
+
 /// (pasted console text, browser label, reason it must be recognised as)
 const PASTED: &[(&str, &str, &str)] = &[
     // Chrome's full line, as DevTools prints it (source prefix included).

@@ -255,6 +255,8 @@ fn har_shards_analyse_and_merge_to_the_single_run() {
                 "{said}"
             );
             assert_eq!(said.contains("preflights: past 100"), whole, "{said}");
+            // Only HARs: no line about packets (it said "split 0 packets").
+            assert!(!said.contains("packets"), "{said}");
             let files = files_with(&out, "har");
             assert_eq!(files.len(), n);
             assert!(files_with(&out, "pcapng").is_empty());

@@ -189,6 +189,30 @@ pub(crate) fn search_console(text: &str) -> Vec<&'static Explanation> {
 /// pasted console message belongs to. `None`: neither. Other explainers (audit codes) chain
 /// after this one.
 pub(crate) fn explain_text(query: &str) -> Option<String> {
+    // A bare name two browsers share (`MultipleAllowOriginValues`: Chromium and Safari) is
+    // each browser's page; `browser:NAME` picks one.
+    let name = query.trim();
+    let shared: Vec<&Explanation> = entries()
+        .iter()
+        .filter(|e| e.name.eq_ignore_ascii_case(name))
+        .collect();
+    if shared.len() > 1 {
+        let mut out = String::new();
+        for e in &shared {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&format!(
+                "({} is a {} reason name; `corscope explain {}:{}` shows this page alone)\n\n",
+                e.name,
+                e.browser.label(),
+                e.browser.id(),
+                e.name
+            ));
+            out.push_str(&render(e));
+        }
+        return Some(out);
+    }
     if let Some(e) = lookup(query) {
         return Some(render(e));
     }

@@ -61,7 +61,7 @@ pub(crate) fn print(
     )?;
     writeln!(
         out,
-        "{} endpoint(s), {} with blocked requests; suggested fixes re-evaluated allowed in {}: {} of {} fixable blocked request(s)",
+        "{} endpoint(s), {} with blocked requests; suggested fixes re-evaluated allowed in {}: {} of {} fixable request(s) blocked in some browser",
         t.endpoints,
         t.endpoints_blocked,
         crate::cors::browser::all_names(),
