@@ -719,7 +719,10 @@ impl Printer<'_> {
         let style = self.style;
         if let Some(out) = self.text.as_mut().filter(|_| !self.a.summary) {
             let title = format!("{name} · as {} decides", b.name());
-            writeln!(out, "{}", style.paint(&title, "1"))?;
+            // Wrapped like every other line, then painted line by line.
+            for line in term::wrap(&title, "", "    ", style.width) {
+                writeln!(out, "{}", style.paint(&line, "1"))?;
+            }
         }
         Ok(())
     }

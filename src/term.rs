@@ -190,7 +190,9 @@ pub(crate) fn record_lines(r: &Record, b: Browser, style: &Style) -> Vec<String>
     let room = w.saturating_sub(cols(&head));
     let shortened = cols(&r.url) > room;
     let url = if shortened {
-        let keep = room.max(20).saturating_sub(1);
+        // At least a host's worth even on an absurdly narrow terminal (the whole URL follows
+        // on its own line); from 30 columns up the row fits.
+        let keep = room.max(8).saturating_sub(1);
         let mut s: String = r.url.chars().take(keep).collect();
         s.push('…');
         s

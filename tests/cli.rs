@@ -948,6 +948,8 @@ fn table_wraps_at_words_and_never_splits_a_token() {
         (vec!["--width", "80"], 80),
         (vec![], 70),
         (vec!["--width", "120"], 120),
+        // Narrower than the input's heading (it was printed whole).
+        (vec!["--width", "40"], 40),
     ] {
         let mut all = vec![SAMPLE, "--format", "table", "--color", "never"];
         all.extend(args.iter().copied());
