@@ -1320,19 +1320,75 @@ fn print_preflight_overhead(out: &mut dyn Write, s: &Summary, style: &Style) -> 
 }
 
 /// Where the browsers decide differently.
+/// Disagreements listed in the table's summary, grouped by route pattern.
+const DISAGREEMENTS_LISTED: usize = 5;
+
+/// The requests the browsers decide differently, grouped by route pattern and verdicts
+/// (`PATCH …/items/{id} ×4: Chromium blocked (…), Firefox unknown, …`), each group with its
+/// first request's explanation and fix: the same explanation repeated for every id made the
+/// summary as long as the input's endpoints. `--format json` keeps every request's.
 fn print_disagreements(out: &mut dyn Write, s: &Summary, style: &Style) -> io::Result<()> {
-    if !s.disagreements.is_empty() {
-        writeln!(out, "\nBrowsers disagree:")?;
-        for (ep, what) in s.disagreements.iter().take(TOP) {
-            para(out, style, &format!("{ep}: {what}"), "  ", "      ")?;
+    if s.disagreements.is_empty() {
+        return Ok(());
+    }
+    // The verdicts come first in each text (`Summary::add`), before its note and fix.
+    let verdicts = |what: &str| {
+        let end = [what.find(" — "), what.find("; to satisfy all three: ")]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(what.len());
+        what[..end].to_owned()
+    };
+    // (pattern, verdicts, first text, requests)
+    let mut groups: Vec<(String, String, &str, usize)> = Vec::new();
+    for (ep, what) in &s.disagreements {
+        let pattern = match ep.split_once(' ') {
+            Some((method, url)) => format!(
+                "{method} {}",
+                crate::report::summary::route::endpoint_key(url)
+            ),
+            None => ep.clone(),
+        };
+        let v = verdicts(what);
+        match groups
+            .iter_mut()
+            .find(|(p, w, _, _)| *p == pattern && *w == v)
+        {
+            Some(g) => g.3 += 1,
+            None => groups.push((pattern, v, what, 1)),
         }
-        if s.disagreements.len() > TOP {
-            writeln!(
-                out,
-                "  … and {} more (--format json lists all)",
-                s.disagreements.len() - TOP
-            )?;
-        }
+    }
+    groups.sort_by(|a, b| b.3.cmp(&a.3).then_with(|| a.0.cmp(&b.0)));
+    writeln!(out, "\nBrowsers disagree:")?;
+    // A group whose verdicts and explanation were given for one listed above says so.
+    let why = |what: &str| {
+        let start = what.find(" — ").unwrap_or(what.len());
+        let end = what.find("; to satisfy all three: ").unwrap_or(what.len());
+        what[start..end.max(start)].to_owned()
+    };
+    let mut told: Vec<(String, String)> = Vec::new();
+    for (pattern, v, what, n) in groups.iter().take(DISAGREEMENTS_LISTED) {
+        let times = if *n > 1 {
+            format!(" ×{n}")
+        } else {
+            String::new()
+        };
+        let w = why(what);
+        let text = if told.iter().any(|(tv, tw)| tv == v && *tw == w) {
+            format!("{pattern}{times}: {v} — the same as above")
+        } else {
+            told.push((v.clone(), w));
+            format!("{pattern}{times}: {what}")
+        };
+        para(out, style, &text, "  ", "      ")?;
+    }
+    if groups.len() > DISAGREEMENTS_LISTED {
+        writeln!(
+            out,
+            "  … and {} more (--format json lists all)",
+            groups.len() - DISAGREEMENTS_LISTED
+        )?;
     }
     Ok(())
 }

@@ -1512,3 +1512,59 @@ fn capture_files_joined_with_cat() {
         assert!(verdicts(&sharded) == both, "{name}: one header, sharded");
     }
 }
+
+/// The summary's "Browsers disagree" groups the requests of one route pattern with the same
+/// verdicts, explained once: the same explanation printed for every id made it as long as the
+/// input (199 lines on a 119 MB generated capture).
+#[test]
+fn disagreements_are_grouped_by_route_pattern() {
+    let har: Value =
+        serde_json::from_str(&std::fs::read_to_string("samples/browsers-disagree.har").unwrap())
+            .unwrap();
+    let mut har = har;
+    let entries = har["log"]["entries"].as_array().unwrap().clone();
+    let cart = entries
+        .iter()
+        .find(|e| e["request"]["url"] == "https://api.example.net/v1/cart")
+        .unwrap()
+        .clone();
+    let mut many = entries.clone();
+    for id in 1..=4 {
+        let mut e = cart.clone();
+        e["request"]["url"] = Value::from(format!("https://api.example.net/v1/cart/{id}"));
+        many.push(e);
+    }
+    har["log"]["entries"] = Value::Array(many);
+    let dir = temp_dir("disagree");
+    let path = dir.join("ids.har");
+    std::fs::write(&path, serde_json::to_vec(&har).unwrap()).unwrap();
+    let (_, out, _) = corscope(&[
+        path.to_str().unwrap(),
+        "--summary",
+        "--format",
+        "table",
+        "--width",
+        "200",
+    ]);
+    let section = out.split("Browsers disagree:").nth(1).unwrap_or_default();
+    assert!(
+        section.contains(
+            "GET https://api.example.net/v1/cart/{id} ×4: Chromium allowed, Firefox unknown, Safari unknown — "
+        ),
+        "{section}"
+    );
+    // The plain /v1/cart has the same verdicts and explanation: said once.
+    assert!(
+        section.contains(
+            "GET https://api.example.net/v1/cart: Chromium allowed, Firefox unknown, Safari unknown — the same as above"
+        ),
+        "{section}"
+    );
+    assert_eq!(
+        section
+            .matches("does not safelist request header(s) dpr")
+            .count(),
+        2
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -435,15 +435,14 @@ fn blocked_flow(r: &Record, b: Browser) -> BlockedFlow {
 fn endpoint_report(key: &str, e: &EndpointAcc) -> EndpointReport {
     let fix = (e.blocked_anywhere > 0).then(|| {
         let headers = e.req.fix();
-        let path = url::Url::parse(key)
-            .map(|u| u.path().to_owned())
-            .unwrap_or_else(|_| "/".into());
+        // The key's own path (`{id}` as written: re-parsing it as a URL encoded the braces).
+        let path = route::key_path(key);
         let proof = prove(&headers, e);
         EndpointFix {
             preflight_lines: headers.preflight_lines(),
             actual_lines: headers.actual_lines(),
-            nginx: headers.nginx(&path),
-            express: headers.express(&path),
+            nginx: headers.nginx(path),
+            express: headers.express(path),
             headers,
             proof,
         }

@@ -15,10 +15,18 @@ pub(crate) fn endpoint_key(url: &str) -> String {
             continue;
         }
         out.push('/');
+        // Path parameters (`;jsessionid=…`) vary per session like ids: one endpoint.
+        let (seg, params) = match seg.split_once(';') {
+            Some((s, _)) => (s, true),
+            None => (seg, false),
+        };
         if is_id_segment(seg) {
             out.push_str("{id}");
         } else {
             out.push_str(seg);
+        }
+        if params {
+            out.push_str(";…");
         }
     }
     if path.is_empty() {
@@ -38,6 +46,14 @@ pub(crate) fn endpoint_key(url: &str) -> String {
 /// Whether a path segment is a value rather than a name: a number, a UUID, a hex hash, a date,
 /// or a long token mixing letters and digits. Words (`items`, `d-simple-get-no-acao`, `v1`)
 /// stay as they are.
+/// The path of an endpoint key (after its origin, before its query), as the key writes it.
+pub(crate) fn key_path(key: &str) -> &str {
+    let after_scheme = key.find("://").map_or(0, |i| i + 3);
+    let rest = &key[after_scheme..];
+    let path = rest.find('/').map_or("/", |i| &rest[i..]);
+    path.split('?').next().unwrap_or(path)
+}
+
 pub(crate) fn is_id_segment(seg: &str) -> bool {
     let s = seg;
     if s.is_empty() {
@@ -122,9 +138,31 @@ mod tests {
             ("https://a.test", "https://a.test/"),
             ("http://api.test:8081/r?x=1", "http://api.test:8081/r?x=…"),
             ("not a url", "not a url"),
+            // Path parameters vary per session: one endpoint, as ids.
+            (
+                "https://a.test/cart;jsessionid=0A1B2C3D4E5F",
+                "https://a.test/cart;…",
+            ),
+            ("https://a.test/17;v=2/x", "https://a.test/{id};…/x"),
+            ("https://a.test/a%20b/r", "https://a.test/a%20b/r"),
         ];
         for (url, want) in cases {
             assert_eq!(endpoint_key(url), want, "{url}");
+        }
+    }
+
+    /// The path of a key as the key writes it (`{id}` not percent-encoded, as a URL parser
+    /// would write it: the server snippets then matched a literal `%7Bid%7D`).
+    #[test]
+    fn key_paths() {
+        for (key, want) in [
+            ("https://a.test/v1/items/{id}?v=…", "/v1/items/{id}"),
+            ("https://a.test/", "/"),
+            ("https://a.test", "/"),
+            ("http://api.test:8081/cart;…", "/cart;…"),
+            ("not a url", "/"),
+        ] {
+            assert_eq!(key_path(key), want, "{key}");
         }
     }
 
