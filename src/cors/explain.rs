@@ -197,21 +197,15 @@ pub(crate) fn explain_text(query: &str) -> Option<String> {
         .filter(|e| e.name.eq_ignore_ascii_case(name))
         .collect();
     if shared.len() > 1 {
-        let mut out = String::new();
-        for e in &shared {
-            if !out.is_empty() {
-                out.push('\n');
-            }
-            out.push_str(&format!(
-                "({} is a {} reason name; `corscope explain {}:{}` shows this page alone)\n\n",
+        return Some(pages(&shared, |e| {
+            format!(
+                "{} is a {} reason name; `corscope explain {}:{}` shows this page alone",
                 e.name,
                 e.browser.label(),
                 e.browser.id(),
                 e.name
-            ));
-            out.push_str(&render(e));
-        }
-        return Some(out);
+            )
+        }));
     }
     if let Some(e) = lookup(query) {
         return Some(render(e));
@@ -220,19 +214,26 @@ pub(crate) fn explain_text(query: &str) -> Option<String> {
     if found.is_empty() {
         return None;
     }
+    Some(pages(&found, |e| {
+        format!(
+            "recognised from the console text: {} [{}]",
+            e.name,
+            e.browser.label()
+        )
+    }))
+}
+
+/// Several explanation pages, each after a parenthesised line saying why it is shown.
+fn pages(found: &[&Explanation], why: impl Fn(&Explanation) -> String) -> String {
     let mut out = String::new();
-    for e in &found {
+    for e in found {
         if !out.is_empty() {
             out.push('\n');
         }
-        out.push_str(&format!(
-            "(recognised from the console text: {} [{}])\n\n",
-            e.name,
-            e.browser.label()
-        ));
+        out.push_str(&format!("({})\n\n", why(e)));
         out.push_str(&render(e));
     }
-    Some(out)
+    out
 }
 
 /// One line per reason of every browser, for `corscope explain --list`: browser, name (padded

@@ -204,14 +204,7 @@ fn endpoint(o: &mut String, i: usize, e: &EndpointReport) {
 
 /// The whole report as one HTML document: the run's endpoint report, its inputs' errors first.
 pub(crate) fn render(s: &Summary) -> String {
-    let empty;
-    let ins = match &s.insights {
-        Some(i) => i,
-        None => {
-            empty = super::Collector::default().finish();
-            &empty
-        }
-    };
+    let ins = super::insights_of(s);
     let t = &ins.totals;
     let mut o = String::with_capacity(64 << 10);
     let _ = write!(

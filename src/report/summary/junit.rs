@@ -20,14 +20,7 @@ pub(crate) fn xml(s: &str) -> String {
 /// The run as JUnit XML: an input that could not be read to its end is a test case in error
 /// (CI shows it red, as the exit status 2 says), then the endpoints and the high findings.
 pub(crate) fn render(s: &Summary) -> String {
-    let empty;
-    let ins = match &s.insights {
-        Some(i) => i,
-        None => {
-            empty = super::Collector::default().finish();
-            &empty
-        }
-    };
+    let ins = super::insights_of(s);
     let high: Vec<_> = ins
         .audit
         .iter()

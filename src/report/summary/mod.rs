@@ -68,6 +68,15 @@ impl<W: std::io::Write> RecordSink for ReportSink<W> {
     }
 }
 
+/// The run's endpoint report, or an empty one where none was collected (a run that read
+/// nothing): what the HTML and JUnit renderers draw.
+pub(crate) fn insights_of(s: &Summary) -> std::borrow::Cow<'_, Insights> {
+    match &s.insights {
+        Some(i) => std::borrow::Cow::Borrowed(i),
+        None => std::borrow::Cow::Owned(Collector::default().finish()),
+    }
+}
+
 /// Blocked flows kept for the proof, over all endpoints; past it the proof covers the first
 /// ones and says how many it left out (memory stays bounded on huge inputs).
 pub(crate) const PROOF_FLOWS_KEPT: usize = 50_000;
