@@ -646,7 +646,8 @@ mod tests {
     /// (code, flows that trigger it, flows that do not).
     type Case<'a> = (&'a str, Vec<(Flow, &'a str)>, Vec<(Flow, &'a str)>);
 
-    fn codes(flows: &[(Flow, &str)]) -> Vec<&'static str> {
+    /// The findings of `flows` (each with its page), all on one endpoint.
+    fn audit(flows: &[(Flow, &str)]) -> Vec<Finding> {
         let mut a = Auditor::default();
         for (i, (f, page)) in flows.iter().enumerate() {
             let id = FlowId {
@@ -655,7 +656,11 @@ mod tests {
             };
             a.add(f, page, "E", &id);
         }
-        let mut c: Vec<&str> = a.finish().iter().map(|f| f.code).collect();
+        a.finish()
+    }
+
+    fn codes(flows: &[(Flow, &str)]) -> Vec<&'static str> {
+        let mut c: Vec<&str> = audit(flows).iter().map(|f| f.code).collect();
         c.dedup();
         c
     }
@@ -972,16 +977,7 @@ mod tests {
             ),
         ];
         for (flows, reported, names) in cases {
-            let mut a = Auditor::default();
-            for (i, (f, page)) in flows.iter().enumerate() {
-                let id = FlowId {
-                    source: "t".into(),
-                    index: i as u64,
-                };
-                a.add(f, page, "E", &id);
-            }
-            let found: Vec<Finding> = a
-                .finish()
+            let found: Vec<Finding> = audit(&flows)
                 .into_iter()
                 .filter(|f| f.code == "CA003")
                 .collect();
