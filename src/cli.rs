@@ -1319,7 +1319,6 @@ fn print_preflight_overhead(out: &mut dyn Write, s: &Summary, style: &Style) -> 
     Ok(())
 }
 
-/// Where the browsers decide differently.
 /// Disagreements listed in the table's summary, grouped by route pattern.
 const DISAGREEMENTS_LISTED: usize = 5;
 
