@@ -111,7 +111,7 @@ pub(crate) const PREFLIGHT_FIELDS: &[Field] = &[
         "source",
         false,
         &PreflightSource::NAMES,
-        "`recorded`, `cache` (served from the preflight cache, no OPTIONS sent) or `missing`.",
+        "`recorded`, `cache` (served from the preflight cache, no OPTIONS sent) or `missing` (needed, not in the input).",
     ),
 ];
 
@@ -150,7 +150,7 @@ pub const FIELDS: &[Field] = &[
             "preflight",
             Object,
             true,
-            "The preflight that cleared the request, null if none was needed.",
+            "The preflight the request needed (its first hop's, for a redirected request): the one recorded, one served from the preflight cache, or `missing` where the input does not hold it (an export that leaves preflights out); null if none was needed.",
         )
     },
     one_of("verdict", false, VERDICTS, "Chromium's verdict."),
@@ -158,7 +158,7 @@ pub const FIELDS: &[Field] = &[
         "reason",
         Str,
         true,
-        "Chromium's reason name (`CorsError`), when blocked.",
+        "Chromium's reason name (`CorsError`), when blocked and the input shows which check failed (a HAR that keeps only `net::ERR_FAILED` does not); with `unknown`, the reason of the one reading that is a CORS request where the other is not checked at all (cors or no-cors mode: the note says so).",
     ),
     field(
         "failed_parameter",
@@ -166,7 +166,12 @@ pub const FIELDS: &[Field] = &[
         true,
         "The value that failed the check (Chromium's `failedParameter`).",
     ),
-    field("message", Str, true, "Chromium's console message."),
+    field(
+        "message",
+        Str,
+        true,
+        "Chromium's console message (from a capture, where fetch() and XMLHttpRequest look alike, as fetch() words it).",
+    ),
     field(
         "fix",
         Str,
@@ -693,6 +698,23 @@ impl Record {
                         index: None,
                         source: PreflightSource::Cache,
                     })
+            })
+            .or_else(|| {
+                // The recording browser needed one that the input does not hold (Playwright's
+                // and other exports that leave preflights out): not "none was needed".
+                let needed = res.browsers[res.recorder].notes.iter().any(|n| {
+                    matches!(
+                        n,
+                        crate::cors::note::Note::Missing(
+                            crate::cors::engine::Missing::Preflight { .. }
+                        )
+                    )
+                });
+                needed.then_some(PreflightInfo {
+                    status: None,
+                    index: None,
+                    source: PreflightSource::Missing,
+                })
             });
         let notes = record_notes(res);
         let loc = match first.preflight.as_ref().filter(|_| !first.sent) {
@@ -737,8 +759,17 @@ impl Record {
             recorded_by: res.recorder.id(),
             note: notes,
             location: loc,
-            wait_ms: last.exchange.timings.wait_ms,
-            preflight_wait_ms: first.preflight.as_ref().and_then(|p| p.timings.wait_ms),
+            // No response, no wait: an export's 0 for a request never sent is not a time.
+            wait_ms: last
+                .exchange
+                .response
+                .as_ref()
+                .and(last.exchange.timings.wait_ms),
+            preflight_wait_ms: first
+                .preflight
+                .as_ref()
+                .filter(|p| p.response.is_some())
+                .and_then(|p| p.timings.wait_ms),
             flow: None,
             ndjson: None,
         }
