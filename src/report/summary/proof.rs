@@ -830,6 +830,42 @@ mod tests {
             .starts_with("location /v1/items/ {"));
     }
 
+    proptest::proptest! {
+        /// nginx reads back exactly the string given (its quoting undone), and a JavaScript
+        /// literal holds no bare quote or line break, whatever the path.
+        #[test]
+        fn server_strings_round_trip(s in "\\PC*") {
+            let n = nginx_str(&s);
+            let read = match n.strip_prefix('"').and_then(|q| q.strip_suffix('"')) {
+                Some(inner) => {
+                    let mut out = String::new();
+                    let mut chars = inner.chars();
+                    while let Some(c) = chars.next() {
+                        if c == '\\' {
+                            out.extend(chars.next());
+                        } else {
+                            proptest::prop_assert!(c != '"', "{n}");
+                            out.push(c);
+                        }
+                    }
+                    out
+                }
+                None => n.clone(),
+            };
+            proptest::prop_assert_eq!(read, s.clone());
+            let j = js_str(&s);
+            let inner = &j[1..j.len() - 1];
+            let breaks = ['\n', '\r', '\u{2028}', '\u{2029}'];
+            proptest::prop_assert!(!inner.contains(breaks), "{j}");
+            let mut escaped = false;
+            for c in inner.chars() {
+                proptest::prop_assert!(escaped || c != '\'', "{j}");
+                escaped = !escaped && c == '\\';
+            }
+            proptest::prop_assert!(route_prefix(&s).len() <= s.len());
+        }
+    }
+
     /// The snippets' mount for each kind of endpoint path: nginx's decoded and quoted where its
     /// syntax needs it, Express's a JavaScript string, or a test of `req.path` for path
     /// parameters. (Checked by hand with nginx 1.22 `nginx -t` and live requests, and Express

@@ -189,5 +189,16 @@ mod tests {
             let _ = endpoint_key(&s);
             let _ = is_id_segment(&s);
         }
+
+        /// The path read back from any key is a path (starts with `/`), without the query,
+        /// and part of the key.
+        #[test]
+        fn key_paths_are_paths_of_their_keys(s in "\\PC*") {
+            let key = endpoint_key(&s);
+            let path = key_path(&key);
+            proptest::prop_assert!(path.starts_with('/'), "{path:?} of {key:?}");
+            proptest::prop_assert!(!path.contains('?'));
+            proptest::prop_assert!(path == "/" || key.contains(path));
+        }
     }
 }
