@@ -9,10 +9,15 @@ use crate::limits::LIMITS;
 use crate::pipeline::{self, InputReport, Options};
 use crate::report::{InputSummary, Record, Summary};
 
-/// A limit name that is not one of [`LIMITS`].
+/// A limit set by name that cannot be: not one of [`LIMITS`], or below its minimum (as the
+/// command line's flag refuses it).
 #[derive(Debug, thiserror::Error)]
-#[error("unknown limit `{0}` (known: {known})", known = known_limits())]
-pub struct UnknownLimit(pub String);
+pub enum LimitError {
+    #[error("unknown limit `{0}` (known: {known})", known = known_limits())]
+    Unknown(String),
+    #[error("limit `{name}`: {value} is below the smallest value that works, {min}")]
+    BelowMinimum { name: String, value: u64, min: u64 },
+}
 
 /// The limits' names as keywords (`max_entry_bytes`), comma-separated.
 pub(crate) fn known_limits() -> String {
@@ -24,14 +29,21 @@ pub(crate) fn known_limits() -> String {
 }
 
 /// Default options with the named limits set; a name is a flag without `--`, with `_` or `-`.
-pub fn options_with_limits(limits: &[(String, u64)]) -> Result<Options, UnknownLimit> {
+pub fn options_with_limits(limits: &[(String, u64)]) -> Result<Options, LimitError> {
     let mut opts = Options::default();
     for (name, value) in limits {
         let flag = name.replace('_', "-");
         let limit = LIMITS
             .iter()
             .find(|l| l.flag == flag)
-            .ok_or_else(|| UnknownLimit(name.clone()))?;
+            .ok_or_else(|| LimitError::Unknown(name.clone()))?;
+        if *value < limit.min {
+            return Err(LimitError::BelowMinimum {
+                name: name.clone(),
+                value: *value,
+                min: limit.min,
+            });
+        }
         (limit.apply)(&mut opts, *value);
     }
     Ok(opts)

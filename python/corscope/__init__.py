@@ -113,7 +113,7 @@ def analyze(
     speaks for; by default the one that recorded the input. Every record holds all three
     browsers' verdicts whatever it is. ``all=True`` also yields same-origin and no-cors
     requests (verdict ``not-cors``). Limits are keywords (see :func:`limits`); an unknown
-    one raises ``TypeError``.
+    one raises ``TypeError``, a value below the limit's minimum ``ValueError``.
     """
     return Analysis(path, browser, all, **limits)
 

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
 
-use corscope::analysis::{analyze_path, options_with_limits};
+use corscope::analysis::{analyze_path, options_with_limits, LimitError};
 use corscope::cors::Browser;
 use corscope::report::Summary as CoreSummary;
 use pyo3::create_exception;
@@ -65,8 +65,10 @@ impl Records {
         batch: usize,
     ) -> PyResult<Self> {
         let browser = browser_arg(browser)?;
-        let mut opts =
-            options_with_limits(&limits).map_err(|e| PyTypeError::new_err(e.to_string()))?;
+        let mut opts = options_with_limits(&limits).map_err(|e| match e {
+            LimitError::Unknown(_) => PyTypeError::new_err(e.to_string()),
+            LimitError::BelowMinimum { .. } => PyValueError::new_err(e.to_string()),
+        })?;
         opts.all = all;
         let stop = opts.stop.clone();
         let (tx, rx) = sync_channel::<Msg>(QUEUE);

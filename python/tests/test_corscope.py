@@ -47,6 +47,9 @@ def test_limits_are_keywords():
         corscope.analyze(str(HAR), max_entries_please=1)
     with pytest.raises(TypeError, match="non-negative int"):
         corscope.analyze(str(HAR), max_entry_bytes="1M")
+    # Below a limit's minimum, as the command line refuses it (it was raised unsaid).
+    with pytest.raises(ValueError, match="max_connections.*smallest value that works, 1"):
+        corscope.analyze(str(HAR), max_connections=0)
 
 
 def test_shard_summaries_merge_to_the_single_run(cli, shards):
