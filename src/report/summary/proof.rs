@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
+use super::route::{route_prefix, PARAMS};
 use crate::cors::cache::PreflightCache;
 use crate::cors::engine::{evaluate, Context, Decision};
 use crate::cors::headers::{
@@ -253,7 +254,6 @@ impl HeaderFix {
         l
     }
 
-    /// An nginx `location` block for the endpoint's path (up to its first `{id}`).
     /// An nginx `location` block for the endpoint key's `path` ([`route_prefix`]: a prefix
     /// match up to its first templated part). nginx matches the decoded URI, so the prefix is
     /// decoded, and quoted where nginx's syntax needs it (`;`, braces, quotes, spaces).
@@ -312,7 +312,6 @@ impl HeaderFix {
         s
     }
 
-    /// The same for Express with the `cors` middleware.
     /// An Express `cors` middleware line for the endpoint key's `path`, mounted on its
     /// [`route_prefix`] (Express matches the path as the request carries it, encoded).
     pub(crate) fn express(&self, path: &str) -> String {
@@ -345,7 +344,7 @@ impl HeaderFix {
         // Express mounts a string path on whole segments: `/cart` misses `/cart;jsessionid=…`
         // (and a RegExp mount missed it too in Express 5), so a path with parameters is tested
         // by a pattern that lets `;` end the segment.
-        if path[prefix.len()..].starts_with(';') {
+        if path[prefix.len()..].starts_with(PARAMS) {
             return format!(
                 "app.use((req, res, next) => /^{}(?:[;/]|$)/.test(req.path) ? cors({{ {options} }})(req, res, next) : next()); // npm i cors; before auth and routes",
                 js_regex(prefix)
@@ -579,19 +578,6 @@ pub(crate) fn blocked_anywhere(res: &Resolution) -> bool {
 /// Whether every browser allowed it.
 pub(crate) fn allowed_everywhere(res: &Resolution) -> bool {
     res.browsers.values().all(|v| v.verdict == Verdict::Allowed)
-}
-
-/// The part of an endpoint key's path (as [`super::route::endpoint_key`] writes it) that a
-/// server's prefix match covers: up to its first templated part (`{id}`, `;…`), without the
-/// query. `/v1/items/{id}/tags` → `/v1/items/`.
-pub(crate) fn route_prefix(path: &str) -> &str {
-    let p = path.split('?').next().unwrap_or(path);
-    let cut = [p.find("{id}"), p.find(';')]
-        .into_iter()
-        .flatten()
-        .min()
-        .unwrap_or(p.len());
-    &p[..cut]
 }
 
 /// `s` as one nginx configuration token: bare where it can be, else double-quoted with `"`

@@ -2,6 +2,11 @@
 //! UUIDs, hashes, numbers and dates in path segments collapsed to `{id}` and query values to
 //! `…`, so that `/v1/items/17?x=1` and `/v1/items/42?x=9` are one endpoint.
 
+/// What a key writes for a path segment that is a value ([`is_id_segment`]).
+pub(crate) const ID: &str = "{id}";
+/// What a key writes for a segment's path parameters (`;jsessionid=…`).
+pub(crate) const PARAMS: &str = ";…";
+
 /// `origin` + route pattern, e.g. `https://api.example.com/v1/items/{id}?page=…`. An unparsable
 /// URL is its own endpoint (as written).
 pub(crate) fn endpoint_key(url: &str) -> String {
@@ -20,13 +25,9 @@ pub(crate) fn endpoint_key(url: &str) -> String {
             Some((s, _)) => (s, true),
             None => (seg, false),
         };
-        if is_id_segment(seg) {
-            out.push_str("{id}");
-        } else {
-            out.push_str(seg);
-        }
+        out.push_str(if is_id_segment(seg) { ID } else { seg });
         if params {
-            out.push_str(";…");
+            out.push_str(PARAMS);
         }
     }
     if path.is_empty() {
@@ -43,9 +44,6 @@ pub(crate) fn endpoint_key(url: &str) -> String {
     out
 }
 
-/// Whether a path segment is a value rather than a name: a number, a UUID, a hex hash, a date,
-/// or a long token mixing letters and digits. Words (`items`, `d-simple-get-no-acao`, `v1`)
-/// stay as they are.
 /// The path of an endpoint key (after its origin, before its query), as the key writes it.
 pub(crate) fn key_path(key: &str) -> &str {
     let after_scheme = key.find("://").map_or(0, |i| i + 3);
@@ -54,6 +52,22 @@ pub(crate) fn key_path(key: &str) -> &str {
     path.split('?').next().unwrap_or(path)
 }
 
+/// The part of an endpoint key's path ([`key_path`]) that a server's prefix match covers: up
+/// to its first templated part ([`ID`], [`PARAMS`]), without the query.
+/// `/v1/items/{id}/tags` → `/v1/items/`.
+pub(crate) fn route_prefix(path: &str) -> &str {
+    let p = path.split('?').next().unwrap_or(path);
+    let cut = [p.find(ID), p.find(PARAMS)]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(p.len());
+    &p[..cut]
+}
+
+/// Whether a path segment is a value rather than a name: a number, a UUID, a hex hash, a date,
+/// or a long token mixing letters and digits. Words (`items`, `d-simple-get-no-acao`, `v1`)
+/// stay as they are.
 pub(crate) fn is_id_segment(seg: &str) -> bool {
     let s = seg;
     if s.is_empty() {
