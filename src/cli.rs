@@ -1330,15 +1330,6 @@ fn print_disagreements(out: &mut dyn Write, s: &Summary, style: &Style) -> io::R
     if s.disagreements.is_empty() {
         return Ok(());
     }
-    // The verdicts come first in each text (`Summary::add`), before its note and fix.
-    let verdicts = |what: &str| {
-        let end = [what.find(" — "), what.find("; to satisfy all three: ")]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap_or(what.len());
-        what[..end].to_owned()
-    };
     // (pattern, verdicts, first text, requests)
     let mut groups: Vec<(String, String, &str, usize)> = Vec::new();
     for (ep, what) in &s.disagreements {
@@ -1349,7 +1340,7 @@ fn print_disagreements(out: &mut dyn Write, s: &Summary, style: &Style) -> io::R
             ),
             None => ep.clone(),
         };
-        let v = verdicts(what);
+        let v = crate::report::disagreement_parts(what).0.to_owned();
         match groups
             .iter_mut()
             .find(|(p, w, _, _)| *p == pattern && *w == v)
@@ -1361,11 +1352,6 @@ fn print_disagreements(out: &mut dyn Write, s: &Summary, style: &Style) -> io::R
     groups.sort_by(|a, b| b.3.cmp(&a.3).then_with(|| a.0.cmp(&b.0)));
     writeln!(out, "\nBrowsers disagree:")?;
     // A group whose verdicts and explanation were given for one listed above says so.
-    let why = |what: &str| {
-        let start = what.find(" — ").unwrap_or(what.len());
-        let end = what.find("; to satisfy all three: ").unwrap_or(what.len());
-        what[start..end.max(start)].to_owned()
-    };
     let mut told: Vec<(String, String)> = Vec::new();
     for (pattern, v, what, n) in groups.iter().take(DISAGREEMENTS_LISTED) {
         let times = if *n > 1 {
@@ -1373,7 +1359,7 @@ fn print_disagreements(out: &mut dyn Write, s: &Summary, style: &Style) -> io::R
         } else {
             String::new()
         };
-        let w = why(what);
+        let w = crate::report::disagreement_parts(what).1.to_owned();
         let text = if told.iter().any(|(tv, tw)| tv == v && *tw == w) {
             format!("{pattern}{times}: {v} — the same as above")
         } else {

@@ -1048,6 +1048,19 @@ pub struct InputSummary {
     pub error: Option<String>,
 }
 
+/// Where a disagreement's text (`Summary::disagreements`: verdicts, then why, then the fix)
+/// gives the reason, and where the fix.
+const WHY_SEP: &str = " — ";
+const FIX_SEP: &str = "; to satisfy all three: ";
+
+/// A disagreement's text as its parts: the verdicts, and the explanation between them and
+/// the fix (empty without a note).
+pub(crate) fn disagreement_parts(text: &str) -> (&str, &str) {
+    let fix = text.find(FIX_SEP).unwrap_or(text.len());
+    let why = text[..fix].find(WHY_SEP).unwrap_or(fix);
+    (&text[..why], &text[why..fix])
+}
+
 /// Endpoints the summary lists one by one (`Summary::fold_excess_endpoints`): an endpoint
 /// table of every distinct URL path would grow with the input (REST paths carry ids).
 pub(crate) const MAX_SUMMARY_ENDPOINTS: usize = 10_000;
@@ -1262,12 +1275,12 @@ impl Summary {
             let why = r
                 .note
                 .as_deref()
-                .map(|n| format!(" — {n}"))
+                .map(|n| format!("{WHY_SEP}{n}"))
                 .unwrap_or_default();
             let fix = r
                 .fix
                 .as_deref()
-                .map(|f| format!("; to satisfy all three: {f}"))
+                .map(|f| format!("{FIX_SEP}{f}"))
                 .unwrap_or_default();
             least_into(
                 &mut self.disagreements,
@@ -1369,6 +1382,24 @@ fn add_ms(a: f64, b: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A disagreement's text splits where `Summary::add` joined it, also when the fix itself
+    /// has a dash in it and there is no note.
+    #[test]
+    fn disagreement_texts_split_into_their_parts() {
+        for (text, verdicts, why) in [
+            (
+                "Chromium blocked, Firefox unknown",
+                "Chromium blocked, Firefox unknown",
+                "",
+            ),
+            ("A, B — why; to satisfy all three: fix", "A, B", " — why"),
+            ("A, B; to satisfy all three: add x — or drop y", "A, B", ""),
+            ("A, B — why — more", "A, B", " — why — more"),
+        ] {
+            assert_eq!(disagreement_parts(text), (verdicts, why), "{text}");
+        }
+    }
 
     /// The typed fields serialize to exactly the values the contract (and so the schema and
     /// the CSV) lists for them.
