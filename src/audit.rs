@@ -159,13 +159,8 @@ pub(crate) const LIST_LABEL: &str = "audit";
 /// severity, title and slug.
 pub(crate) fn list_lines(width: usize) -> impl Iterator<Item = String> {
     CODES.iter().map(move |c| {
-        format!(
-            "{LIST_LABEL:<8}  {:<width$}  [{}] {} ({})",
-            c.code,
-            c.severity.as_str(),
-            c.title,
-            c.slug
-        )
+        let summary = format!("[{}] {} ({})", c.severity.as_str(), c.title, c.slug);
+        crate::cors::explain::list_line(LIST_LABEL, c.code, &summary, width)
     })
 }
 

@@ -243,11 +243,14 @@ pub(crate) fn list_lines() -> Vec<String> {
     let width = list_width();
     all()
         .iter()
-        .map(|e| {
-            let b = e.browser.id();
-            format!("{b:<8}  {:<width$}  {}", e.name, e.summary)
-        })
+        .map(|e| list_line(e.browser.id(), e.name, e.summary, width))
         .collect()
+}
+
+/// One line of `corscope explain --list`: the label (a browser, or the audit's), the name
+/// padded to `width`, the summary.
+pub(crate) fn list_line(label: &str, name: &str, summary: &str, width: usize) -> String {
+    format!("{label:<8}  {name:<width$}  {summary}")
 }
 
 /// The width of the name column in [`list_lines`] (the audit's lines below them use it too).
