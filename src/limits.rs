@@ -360,21 +360,20 @@ impl clap::Args for LimitArgs {
                 .long(l.flag)
                 .help(l.help_line())
                 .action(clap::ArgAction::Set);
-            let (unit, min) = (l.unit, l.min);
+            // `l` is an element of the static table: the parser may keep it.
             let at_least = move |text: &str| -> Result<u64, String> {
-                let v = match unit {
+                let v = match l.unit {
                     Unit::Bytes => parse_size(text)?,
                     Unit::Count | Unit::Seconds => text
                         .trim()
                         .parse::<u64>()
                         .map_err(|_| format!("`{text}` is not a whole number"))?,
                 };
-                if v < min {
-                    let min = match unit {
-                        Unit::Bytes => format_size(min),
-                        Unit::Count | Unit::Seconds => min.to_string(),
-                    };
-                    return Err(format!("the smallest value that works is {min}"));
+                if v < l.min {
+                    return Err(format!(
+                        "the smallest value that works is {}",
+                        l.format(l.min)
+                    ));
                 }
                 Ok(v)
             };
