@@ -1330,9 +1330,11 @@ fn print_disagreements(out: &mut dyn Write, s: &Summary, style: &Style) -> io::R
     if s.disagreements.is_empty() {
         return Ok(());
     }
-    // (pattern, verdicts, first text, requests)
-    let mut groups: Vec<(String, String, &str, usize)> = Vec::new();
-    for (ep, what) in &s.disagreements {
+    // (pattern, verdicts) → (first text, requests, first seen); a map: up to 10,000
+    // disagreements.
+    let mut by_group: std::collections::BTreeMap<(String, &str), (&str, usize, usize)> =
+        std::collections::BTreeMap::new();
+    for (seen, (ep, what)) in s.disagreements.iter().enumerate() {
         let pattern = match ep.split_once(' ') {
             Some((method, url)) => format!(
                 "{method} {}",
@@ -1340,16 +1342,18 @@ fn print_disagreements(out: &mut dyn Write, s: &Summary, style: &Style) -> io::R
             ),
             None => ep.clone(),
         };
-        let v = crate::report::disagreement_parts(what).0.to_owned();
-        match groups
-            .iter_mut()
-            .find(|(p, w, _, _)| *p == pattern && *w == v)
-        {
-            Some(g) => g.3 += 1,
-            None => groups.push((pattern, v, what, 1)),
-        }
+        let v = crate::report::disagreement_parts(what).0;
+        by_group.entry((pattern, v)).or_insert((what, 0, seen)).1 += 1;
     }
-    groups.sort_by(|a, b| b.3.cmp(&a.3).then_with(|| a.0.cmp(&b.0)));
+    // Most requests first, then by pattern, then as first seen.
+    let mut groups: Vec<_> = by_group.into_iter().collect();
+    groups.sort_by(|((pa, _), (_, na, sa)), ((pb, _), (_, nb, sb))| {
+        nb.cmp(na).then_with(|| pa.cmp(pb)).then(sa.cmp(sb))
+    });
+    let groups: Vec<(String, String, &str, usize)> = groups
+        .into_iter()
+        .map(|((p, v), (what, n, _))| (p, v.to_owned(), what, n))
+        .collect();
     writeln!(out, "\nBrowsers disagree:")?;
     // A group whose verdicts and explanation were given for one listed above says so.
     let mut told: Vec<(String, String)> = Vec::new();
