@@ -946,8 +946,10 @@ fn times_fit(p: &Exchange, r: &Exchange, slack: Micros) -> bool {
     // The request's entry ends after its preflight's: it could not finish before it. An
     // entry without an answer ended whenever it was given up, so its duration bounds nothing
     // (Firefox's export lists the request its failed preflight stopped before that preflight,
-    // with no timings).
+    // with no timings), and neither does that of an exporter whose durations leave out the
+    // wait for the preflight (`Flavour::times_include_preflight`).
     let ends_fit = !r.answered()
+        || !r.flavour.times_include_preflight()
         || dur(r).is_none_or(|d| r.time.saturating_add(d).saturating_add(ROUNDING) >= p_end);
     starts_fit && ends_fit
 }
@@ -1603,6 +1605,43 @@ mod tests {
             [(false, Some(0)), (true, Some(302_000))],
             "{flows:#?}"
         );
+    }
+
+    /// Firefox's Network Monitor export lists a request 2-3 ms before its own preflight, its
+    /// `time` without the wait for that preflight (Firefox 153,
+    /// `tests/data/probe-concurrency/firefox-netmonitor.har.gz`: `time: 41` after a preflight
+    /// the server held 250 ms; `tests/data/chromium/firefox-netmonitor.har.gz`: `time: 0`): it
+    /// still pairs. Where an entry's time covers the preflight (DevTools), a request that
+    /// ended before its preflight did is not that preflight's.
+    #[test]
+    fn a_firefox_entry_pairs_with_the_preflight_listed_after_it_whatever_its_duration() {
+        let url = "http://b.test/x";
+        let timed = |mut x: Exchange, ms: f64, flavour: Flavour| {
+            x.timings.total_ms = Some(ms);
+            x.flavour = flavour;
+            x
+        };
+        let opts = PairingOptions::default().for_time_ordered();
+        for (flavour, put_ms, paired) in [
+            (Flavour::FirefoxHar, 41.0, true),
+            (Flavour::FirefoxHar, 0.0, true),
+            (Flavour::DevTools, 300.0, true),
+            (Flavour::DevTools, 41.0, false),
+        ] {
+            let put = at(1_000_000, "PUT", url, &[("Origin", "http://a.test")]);
+            let xs = vec![
+                timed(put, put_ms, flavour),
+                timed(preflight(1_002_000, url), 251.0, flavour),
+            ];
+            let (flows, _) = run(xs, opts.clone());
+            let with_preflight = flows
+                .iter()
+                .any(|f| f.first().sent && f.first().preflight.is_some());
+            assert_eq!(
+                with_preflight, paired,
+                "{flavour:?} {put_ms} ms: {flows:#?}"
+            );
+        }
     }
 
     /// A captured preflight that announced `x-probe` is not the one of a later request without

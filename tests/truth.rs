@@ -605,7 +605,7 @@ fn fonts_beacons_and_concurrent_requests_in_three_browsers() {
         ("capture-firefox.pcap", [21, 23, 21]),
         ("capture-webkit.pcap", [20, 18, 23]),
         // Firefox's own export (`tools/firefox_har.py`): no failure marked; the rules decide.
-        ("firefox.har.gz", [21, 21, 21]),
+        ("firefox.har.gz", [22, 22, 22]),
     ];
     score_recording(
         "tests/data/probe-concurrency",
@@ -674,7 +674,7 @@ fn preflight_caching_in_three_browsers() {
         ("capture-firefox.pcap.gz", [30, 30, 30]),
         ("capture-webkit.pcap.gz", [30, 30, 30]),
         // Firefox's own export (`tools/firefox_har.py`): no failure marked; the rules decide.
-        ("firefox.har.gz", [28, 28, 28]),
+        ("firefox.har.gz", [29, 29, 29]),
     ];
     score_recording("tests/data/probe-cache", inputs, Some(30), &[]);
 }
@@ -695,7 +695,7 @@ fn allow_lists_in_three_browsers() {
         (captures[1], [17, 17, 17]),
         (captures[2], [17, 17, 17]),
         // Firefox's own export (`tools/firefox_har.py`): no failure marked; the rules decide.
-        ("firefox.har.gz", [15, 15, 15]),
+        ("firefox.har.gz", [16, 16, 16]),
     ];
     score_recording("tests/data/probe-lists", inputs, Some(17), &captures);
 }
@@ -877,7 +877,7 @@ fn http_cache_in_three_browsers() {
                 ("capture-firefox.pcap.gz", [16, 16, 16]),
                 ("capture-webkit.pcap.gz", [6, 6, 6]),
                 // Firefox's own export (`tools/firefox_har.py`): no failure marked; the rules decide.
-                ("firefox.har.gz", [8, 8, 8]),
+                ("firefox.har.gz", [9, 9, 9]),
             ],
             ("capture.pcap.gz", 12),
         ),
@@ -887,7 +887,7 @@ fn http_cache_in_three_browsers() {
                 ("devtools.har.gz", [22, 21, 21]),
                 ("capture-dsb-firefox.pcapng.gz", [7, 7, 7]),
                 ("capture-dsb-webkit.pcapng.gz", [7, 7, 7]),
-                ("firefox.har.gz", [9, 9, 9]),
+                ("firefox.har.gz", [10, 10, 10]),
             ],
             ("capture-dsb.pcapng.gz", 22),
         ),
@@ -1236,6 +1236,143 @@ fn firefox_export_of_the_corpus_scenarios() {
         ("firefox-page2.har.gz", [11, 11, 11]),
     ];
     score_recording("tests/data/chromium", inputs, None, &[]);
+}
+
+/// Firefox's real Network Monitor export ("Save All As HAR", Firefox 153 ESR) of every probe
+/// recording's scenarios and the corpus's (`tools/firefox_netmonitor.sh`; each run's Firefox
+/// truth equals the committed one): `firefox-netmonitor*.har.gz` with the toolbox opened before
+/// the page loaded (the page's document and cookies listed), `-opened-late` after it, `-page2`
+/// the second page's tab. It lists a preflighted request 2-3 ms before its preflight with a
+/// `time` that leaves out the preflight's wait (41 ms after a preflight held 250 ms; 0 for an
+/// allowed credentialed `PUT`), which the pairing took for a request that ended before its
+/// preflight: 8 `probe-concurrency` scenarios and one of the corpus's were `unknown` until
+/// round 37 (`Flavour::times_include_preflight`). Never a verdict against a browser.
+#[test]
+fn firefox_network_monitor_exports() {
+    let sets: [(&str, Minimums); 15] = [
+        (
+            "tests/data/chromium",
+            &[
+                ("firefox-netmonitor-opened-late-page2.har.gz", [11, 11, 11]),
+                ("firefox-netmonitor-opened-late.har.gz", [82, 82, 82]),
+                ("firefox-netmonitor-page2.har.gz", [11, 11, 11]),
+                ("firefox-netmonitor.har.gz", [82, 82, 82]),
+            ],
+        ),
+        (
+            "tests/data/probe-cache",
+            &[
+                ("firefox-netmonitor-opened-late-page2.har.gz", [1, 1, 1]),
+                ("firefox-netmonitor-opened-late.har.gz", [29, 29, 29]),
+                ("firefox-netmonitor-page2.har.gz", [1, 1, 1]),
+                ("firefox-netmonitor.har.gz", [29, 29, 29]),
+            ],
+        ),
+        (
+            "tests/data/probe-concurrency",
+            &[
+                ("firefox-netmonitor-opened-late.har.gz", [21, 21, 21]),
+                ("firefox-netmonitor.har.gz", [22, 22, 22]),
+            ],
+        ),
+        (
+            "tests/data/probe-cookies",
+            &[
+                ("firefox-netmonitor-opened-late.har.gz", [14, 14, 14]),
+                ("firefox-netmonitor.har.gz", [14, 14, 14]),
+            ],
+        ),
+        (
+            "tests/data/probe-elements",
+            &[
+                ("firefox-netmonitor-opened-late.har.gz", [14, 14, 14]),
+                ("firefox-netmonitor.har.gz", [16, 16, 16]),
+            ],
+        ),
+        (
+            "tests/data/probe-httpcache",
+            &[
+                ("firefox-netmonitor-opened-late-page2.har.gz", [2, 2, 2]),
+                ("firefox-netmonitor-opened-late.har.gz", [9, 9, 9]),
+                ("firefox-netmonitor-page2.har.gz", [2, 2, 2]),
+                ("firefox-netmonitor.har.gz", [9, 9, 9]),
+            ],
+        ),
+        (
+            "tests/data/probe-lists",
+            &[
+                ("firefox-netmonitor-opened-late.har.gz", [16, 16, 16]),
+                ("firefox-netmonitor.har.gz", [16, 16, 16]),
+            ],
+        ),
+        (
+            "tests/data/probe-origins",
+            &[
+                ("firefox-netmonitor-opened-late-page2.har.gz", [11, 11, 11]),
+                ("firefox-netmonitor-opened-late.har.gz", [8, 8, 8]),
+                ("firefox-netmonitor-page2.har.gz", [11, 11, 11]),
+                ("firefox-netmonitor.har.gz", [8, 8, 8]),
+            ],
+        ),
+        (
+            "tests/data/probe-origins/https",
+            &[
+                ("firefox-netmonitor-opened-late-page2.har.gz", [11, 11, 11]),
+                ("firefox-netmonitor-opened-late.har.gz", [8, 8, 8]),
+                ("firefox-netmonitor-page2.har.gz", [11, 11, 11]),
+                ("firefox-netmonitor.har.gz", [8, 8, 8]),
+            ],
+        ),
+        (
+            "tests/data/probe-redirect-limits",
+            &[
+                ("firefox-netmonitor-opened-late.har.gz", [2, 1, 1]),
+                ("firefox-netmonitor.har.gz", [2, 1, 1]),
+            ],
+        ),
+        (
+            "tests/data/probe-redirect-preflight",
+            &[
+                ("firefox-netmonitor-opened-late.har.gz", [16, 23, 19]),
+                ("firefox-netmonitor.har.gz", [16, 23, 19]),
+            ],
+        ),
+        (
+            "tests/data/probe-redirect-preflight/https",
+            &[
+                ("firefox-netmonitor-opened-late.har.gz", [16, 23, 19]),
+                ("firefox-netmonitor.har.gz", [16, 23, 19]),
+            ],
+        ),
+        (
+            "tests/data/probe-variants",
+            &[
+                ("firefox-netmonitor-opened-late.har.gz", [26, 27, 26]),
+                ("firefox-netmonitor.har.gz", [26, 27, 26]),
+            ],
+        ),
+        (
+            "tests/data/probe-variants2",
+            &[
+                ("firefox-netmonitor-opened-late-page2.har.gz", [6, 6, 6]),
+                ("firefox-netmonitor-opened-late.har.gz", [31, 32, 32]),
+                ("firefox-netmonitor-page2.har.gz", [6, 6, 6]),
+                ("firefox-netmonitor.har.gz", [31, 32, 32]),
+            ],
+        ),
+        (
+            "tests/data/probe-variants2/https",
+            &[
+                ("firefox-netmonitor-opened-late-page2.har.gz", [6, 6, 6]),
+                ("firefox-netmonitor-opened-late.har.gz", [33, 34, 34]),
+                ("firefox-netmonitor-page2.har.gz", [6, 6, 6]),
+                ("firefox-netmonitor.har.gz", [33, 34, 34]),
+            ],
+        ),
+    ];
+    for (dir, inputs) in sets {
+        score_recording(dir, inputs, None, &[]);
+    }
 }
 
 /// Safari's own export of the corpus's scenarios (`tests/data/chromium/README.md`): a refused

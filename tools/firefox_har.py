@@ -13,7 +13,14 @@ Monitor take their events from the same network observer, so they list the same 
 - `creator` and `browser` both `{name: "Firefox", version}`, `_securityState`, one page whose
   title is the tab's URL, times with the local offset (`+00:00` here).
 Only the requests of the tab numbered N (0: the probe's first page) are exported, as the
-Network Monitor shows one tab."""
+Network Monitor shows one tab.
+
+Firefox's real export can now be recorded (`tools/firefox_netmonitor.sh`, round 37); set
+against it, this one differs: it joins duplicate header lines with `, ` (the real one lists
+them one by one), writes BiDi's fractional timings with a preflighted request's `time` covering
+the wait for its preflight (the real one: whole milliseconds, the request's own exchange only,
+sometimes all 0), always lists the page's document, and leaves out `_priority`, `connection`
+and response bodies. Kept for the recordings made before it."""
 import argparse
 import datetime
 import json
