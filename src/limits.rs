@@ -45,7 +45,7 @@ pub const LIMITS: &[Limit] = &[
         default: har::MAX_STRING_BYTES as u64,
         min: 0,
         unit: Unit::Bytes,
-        help: "HAR strings longer than this are dropped (response bodies)",
+        help: "HAR strings longer than this are dropped (bodies are never read)",
         apply: |o, v| o.har.max_string_bytes = us(v),
     },
     Limit {

@@ -21,9 +21,9 @@ mod entries;
 mod record;
 mod spool;
 
-/// Strings longer than this are not kept (response bodies, base64 payloads, giant initiator
-/// stacks); the entry is parsed with the string emptied and the event is counted
-/// (`limit-har-string`).
+/// Strings longer than this are not kept (giant initiator stacks, URLs, header values); the
+/// entry is parsed with the string emptied and the event is counted (`limit-har-string`).
+/// Bodies are never kept, so never counted.
 pub(crate) const MAX_STRING_BYTES: usize = 64 * 1024;
 /// An entry whose kept bytes exceed this is skipped (after the long strings were dropped, only a
 /// hostile file gets here); counted as `limit-har-entry-bytes`. Collection stops at the limit,
@@ -645,9 +645,8 @@ struct Scanner<'o> {
     string_len: usize,
     string_elided: bool,
     /// The current string is an entry's `"text"` value (a response body in `content`, a
-    /// request body in `postData`): nothing reads it, so its bytes are counted (for the
-    /// `limit-har-string` diagnostic, unchanged) but not copied, and the entry is parsed with
-    /// it empty. Bodies are most of a HAR's bytes; copying them only for the entry parser to
+    /// request body in `postData`): nothing reads it, so its bytes are neither copied nor held
+    /// to `max_string_bytes` (nothing of it is lost), and the entry is parsed with it empty. Bodies are most of a HAR's bytes; copying them only for the entry parser to
     /// skip them again was a large share of the reading time.
     string_unused: bool,
     key: Vec<u8>,
@@ -1506,7 +1505,9 @@ impl Scanner<'_> {
             let room = 64 - self.key.len();
             self.key.extend_from_slice(&bytes[..bytes.len().min(room)]);
         }
-        if !self.capturing() || self.drop_capture.is_some() {
+        // A body is not read, so none of it is lost, however long: a real export's scripts
+        // and JSON run past the limit, and a warning for each said data was dropped.
+        if !self.capturing() || self.drop_capture.is_some() || self.string_unused {
             return;
         }
         if self.string_len > self.opts.max_string_bytes {
@@ -1515,9 +1516,6 @@ impl Scanner<'_> {
                 self.buf.truncate(self.string_start);
                 self.limit_event(WarnKind::LimitHarString, self.string_offset);
             }
-            return;
-        }
-        if self.string_unused {
             return;
         }
         self.keep(bytes);
@@ -2592,8 +2590,15 @@ mod tests {
         assert_eq!(r.unwrap().skipped_entries, 1);
         assert!(out.is_empty());
         assert_eq!(diag.count(WarnKind::HarEntryInvalid), 1);
-        // Every string over the limit is counted; the 200 000-byte body once per file.
+        // A body is never read, so its length loses nothing and is not counted; a kept
+        // string over the limit is, once per string.
         let (_, _, diag) = read(&text);
+        assert_eq!(diag.count(WarnKind::LimitHarString), 0);
+        let long_url = ONE.replace(
+            "http://api.test/r",
+            &format!("http://api.test/r?{}", "a".repeat(70_000)),
+        );
+        let (_, _, diag) = read(&long_url);
         assert_eq!(diag.count(WarnKind::LimitHarString), 1);
         assert!(diag.details(WarnKind::LimitHarString)[0].contains("in entry 0"));
         // With a 4-byte limit every longer string of the entry and of `log.creator` counts.
