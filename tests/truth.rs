@@ -1375,6 +1375,144 @@ fn firefox_network_monitor_exports() {
     }
 }
 
+/// Chromium's real DevTools export ("Export HAR (with sensitive data)", and `-sanitized`,
+/// the button's default: no cookies, no `Authorization`) of every probe recording's scenarios
+/// and the corpus's, made by DevTools' own `HAR.Writer` in each tab's DevTools front end
+/// (`tools/chromium_devtools_har.sh`, Chromium 156; each run's Chromium truth equals the
+/// committed one), `-page2` the second page's tab. Until round 37 its entry for a
+/// `mode: "same-origin"` fetch redirected to another origin (the `302`, `net::ERR_ABORTED`, no
+/// next hop) read as a response the page had (`allowed`, where Chromium blocked it), and a
+/// `299` with an empty reason phrase, one byte short in `headersSize` as Chromium rebuilds
+/// that status line, set the file's baseline and left `probe-variants` undecided for Firefox
+/// and Safari (2 of 42). Never a verdict against a browser.
+#[test]
+fn chromium_devtools_exports() {
+    let sets: [(&str, Minimums); 15] = [
+        (
+            "tests/data/chromium",
+            &[
+                ("chromium-devtools-page2.har.gz", [12, 12, 12]),
+                ("chromium-devtools-sanitized-page2.har.gz", [12, 12, 12]),
+                ("chromium-devtools-sanitized.har.gz", [105, 104, 104]),
+                ("chromium-devtools.har.gz", [105, 104, 104]),
+            ],
+        ),
+        (
+            "tests/data/probe-cache",
+            &[
+                ("chromium-devtools-page2.har.gz", [1, 1, 1]),
+                ("chromium-devtools-sanitized-page2.har.gz", [1, 1, 1]),
+                ("chromium-devtools-sanitized.har.gz", [29, 28, 28]),
+                ("chromium-devtools.har.gz", [29, 28, 28]),
+            ],
+        ),
+        (
+            "tests/data/probe-concurrency",
+            &[
+                ("chromium-devtools-sanitized.har.gz", [25, 25, 25]),
+                ("chromium-devtools.har.gz", [25, 25, 25]),
+            ],
+        ),
+        (
+            "tests/data/probe-cookies",
+            &[
+                ("chromium-devtools-sanitized.har.gz", [16, 8, 8]),
+                ("chromium-devtools.har.gz", [16, 16, 16]),
+            ],
+        ),
+        (
+            "tests/data/probe-elements",
+            &[
+                ("chromium-devtools-sanitized.har.gz", [31, 31, 31]),
+                ("chromium-devtools.har.gz", [31, 31, 31]),
+            ],
+        ),
+        (
+            "tests/data/probe-httpcache",
+            &[
+                ("chromium-devtools-page2.har.gz", [3, 3, 3]),
+                ("chromium-devtools-sanitized-page2.har.gz", [3, 3, 3]),
+                ("chromium-devtools-sanitized.har.gz", [20, 20, 20]),
+                ("chromium-devtools.har.gz", [20, 20, 20]),
+            ],
+        ),
+        (
+            "tests/data/probe-lists",
+            &[
+                ("chromium-devtools-sanitized.har.gz", [17, 15, 15]),
+                ("chromium-devtools.har.gz", [17, 15, 15]),
+            ],
+        ),
+        (
+            "tests/data/probe-origins",
+            &[
+                ("chromium-devtools-page2.har.gz", [13, 13, 13]),
+                ("chromium-devtools-sanitized-page2.har.gz", [13, 13, 13]),
+                ("chromium-devtools-sanitized.har.gz", [13, 13, 13]),
+                ("chromium-devtools.har.gz", [13, 13, 13]),
+            ],
+        ),
+        (
+            "tests/data/probe-origins/https",
+            &[
+                ("chromium-devtools-page2.har.gz", [13, 13, 13]),
+                ("chromium-devtools-sanitized-page2.har.gz", [13, 13, 13]),
+                ("chromium-devtools-sanitized.har.gz", [13, 13, 13]),
+                ("chromium-devtools.har.gz", [13, 13, 13]),
+            ],
+        ),
+        (
+            "tests/data/probe-redirect-limits",
+            &[
+                ("chromium-devtools-sanitized.har.gz", [5, 4, 4]),
+                ("chromium-devtools.har.gz", [5, 4, 4]),
+            ],
+        ),
+        (
+            "tests/data/probe-redirect-preflight",
+            &[
+                ("chromium-devtools-sanitized.har.gz", [26, 9, 10]),
+                ("chromium-devtools.har.gz", [26, 9, 10]),
+            ],
+        ),
+        (
+            "tests/data/probe-redirect-preflight/https",
+            &[
+                ("chromium-devtools-sanitized.har.gz", [26, 9, 10]),
+                ("chromium-devtools.har.gz", [26, 9, 10]),
+            ],
+        ),
+        (
+            "tests/data/probe-variants",
+            &[
+                ("chromium-devtools-sanitized.har.gz", [41, 37, 38]),
+                ("chromium-devtools.har.gz", [41, 37, 38]),
+            ],
+        ),
+        (
+            "tests/data/probe-variants2",
+            &[
+                ("chromium-devtools-page2.har.gz", [7, 7, 7]),
+                ("chromium-devtools-sanitized-page2.har.gz", [7, 7, 7]),
+                ("chromium-devtools-sanitized.har.gz", [46, 45, 45]),
+                ("chromium-devtools.har.gz", [46, 45, 45]),
+            ],
+        ),
+        (
+            "tests/data/probe-variants2/https",
+            &[
+                ("chromium-devtools-page2.har.gz", [7, 7, 7]),
+                ("chromium-devtools-sanitized-page2.har.gz", [7, 7, 7]),
+                ("chromium-devtools-sanitized.har.gz", [46, 45, 45]),
+                ("chromium-devtools.har.gz", [46, 45, 45]),
+            ],
+        ),
+    ];
+    for (dir, inputs) in sets {
+        score_recording(dir, inputs, None, &[]);
+    }
+}
+
 /// Safari's own export of the corpus's scenarios (`tests/data/chromium/README.md`): a refused
 /// request has no response, only WebKit's console text, which decides Safari's verdict and
 /// now names its reason and failed parameter too (the project's scorer: 105 of 105 Safari

@@ -2400,7 +2400,11 @@ fn observed_of(flow: &Flow, error: Option<String>, recorder: Browser) -> Observe
             Some(e) if evidence.cors_error => Observed::CorsFailure(e),
             // Chromium fails a CORS check with ERR_FAILED, never ERR_ABORTED: a request the
             // page cancelled after its response arrived (an EventSource or a stream it closed,
-            // a page it left) had passed the check, and the page had the response.
+            // a page it left) had passed the check, and the page had the response. Not a
+            // redirect it was given: a fetch stops there with ERR_ABORTED where its mode or
+            // `redirect` option forbids following (Chromium 156's DevTools export of a
+            // `mode: "same-origin"` fetch redirected to another origin: the `302`, the error,
+            // no next hop), and the page had nothing.
             Some(e)
                 if e.contains("ERR_ABORTED")
                     && !evidence.no_response
@@ -2408,7 +2412,7 @@ fn observed_of(flow: &Flow, error: Option<String>, recorder: Browser) -> Observe
                         .exchange
                         .response
                         .as_ref()
-                        .is_some_and(|r| r.status > 0) =>
+                        .is_some_and(|r| r.status > 0 && !redirects(r)) =>
             {
                 Observed::Succeeded
             }

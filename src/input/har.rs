@@ -912,9 +912,14 @@ fn plain_head_size(r: &RawResponse) -> Option<u64> {
 /// Chromium rewrites a partial response's head (its range handling), and the size is the
 /// rewritten one's (recorded: tests/data/probe-httpcache `rg-206-*`, one byte under every
 /// other response of the server, whose `Server` value ends in a space; taken as the file's
-/// baseline, it made every other response look hand-written).
+/// baseline, it made every other response look hand-written). Nor does one with an empty
+/// reason phrase: Chromium rebuilds that status line without the space before the phrase and
+/// counts that, Firefox counts the line as sent (recorded: tests/data/probe-variants `pfs299`,
+/// `HTTP/1.1 299 ` on the wire: one byte under the file's other responses in Chromium's real
+/// DevTools export, where as the baseline it left 38 of 42 scenarios undecided for Firefox
+/// and Safari; level with them in Firefox's).
 fn head_excess(r: &RawResponse) -> Option<i64> {
-    if r.status == Some(206) {
+    if r.status == Some(206) || r.status_text.is_empty() {
         return None;
     }
     let size = r.headers_size.filter(|s| *s >= 0)?;
