@@ -1984,3 +1984,53 @@ fn a_block_before_a_hop_the_browser_reached_is_not_a_reading() {
         put.note
     );
 }
+
+/// Firefox's real Network Monitor export (`tests/data/chromium/firefox-netmonitor.har.gz`) with
+/// entries dropped (`field_mutate.py` `drop-random` seed 0, cut to what is left of
+/// `d-redir-cross-hop-no-acao`): the hop Firefox refused after a cross-origin redirect, listed
+/// with status 0 and its headers before the CORS stage (`Host`, `Referer`, no `Origin`). Alone,
+/// it read as a request made without CORS (`not-cors` in all three, where all three blocked
+/// it); Firefox's export lists no `Origin` on a request that got no answer, so the mode is
+/// open: `unknown`.
+#[test]
+fn a_firefox_entry_without_an_answer_does_not_show_its_mode() {
+    let path = "tests/data/field/firefox-netmonitor-refused-redirect-hop-alone.har";
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let got: Vec<String> = recs
+        .iter()
+        .map(|r| {
+            format!(
+                "{:?} {:?} {:?}",
+                r.verdict, r.firefox_verdict, r.safari_verdict
+            )
+        })
+        .collect();
+    assert_eq!(got, ["Unknown Unknown Unknown"]);
+}
+
+/// The same export with `_error: net::ERR_ABORTED` on an answered entry (`field_mutate.py`
+/// `error-field` seed 0; Firefox writes no failure text, Chromium's DevTools does): a simple
+/// GET answered without `Access-Control-Allow-Origin`. Chromium's rule that an abort after the
+/// answer means the check had passed made it a request sent without CORS (`not-cors` in all
+/// three, where all three blocked it); that rule is Chromium's, and this is no Chromium
+/// recording: never `not-cors` or `allowed`.
+#[test]
+fn chromium_abort_semantics_are_not_read_into_a_firefox_export() {
+    let path = "tests/data/field/firefox-netmonitor-answered-entry-with-chromium-abort.har";
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    assert_eq!(recs.len(), 1);
+    for v in [
+        recs[0].verdict,
+        recs[0].firefox_verdict,
+        recs[0].safari_verdict,
+    ] {
+        assert!(
+            matches!(
+                v,
+                corscope::cors::resolve::Verdict::Blocked
+                    | corscope::cors::resolve::Verdict::Unknown
+            ),
+            "{v:?}"
+        );
+    }
+}

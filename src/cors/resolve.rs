@@ -2200,11 +2200,13 @@ fn headers_unlisted(flow: &Flow) -> bool {
     })
 }
 
-/// A request an export lists with only the provisional headers of a failed load (no `Host`).
+/// A request an export lists with only the provisional headers of a failed load (no `Host`),
+/// or one that got no answer in an export that lists such a request without its `Origin`
+/// ([`crate::model::Flavour::lists_unanswered_origin`]).
 fn provisional(x: &crate::model::Exchange) -> bool {
     x.evidence.recording != OutcomeRecording::Wire
         && x.evidence.no_response
-        && !x.request.headers.contains("host")
+        && (!x.request.headers.contains("host") || !x.flavour.lists_unanswered_origin())
 }
 
 /// Decides the request mode from `Sec-Fetch-Mode` where it was sent, else infers it from the
@@ -2404,9 +2406,11 @@ fn observed_of(flow: &Flow, error: Option<String>, recorder: Browser) -> Observe
             // redirect it was given: a fetch stops there with ERR_ABORTED where its mode or
             // `redirect` option forbids following (Chromium 156's DevTools export of a
             // `mode: "same-origin"` fetch redirected to another origin: the `302`, the error,
-            // no next hop), and the page had nothing.
+            // no next hop), and the page had nothing. Chromium's error names, so only in a
+            // Chromium recording (Firefox's export writes no failure text at all).
             Some(e)
                 if e.contains("ERR_ABORTED")
+                    && recorder == Browser::Chromium
                     && !evidence.no_response
                     && last
                         .exchange

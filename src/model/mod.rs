@@ -609,6 +609,16 @@ impl Flavour {
     pub(crate) fn times_include_preflight(self) -> bool {
         self != Flavour::FirefoxHar
     }
+
+    /// Whether an entry that got no answer lists the request's `Origin` where it had one. Not
+    /// in Firefox's Network Monitor export: the hop of a redirect Firefox refused is listed
+    /// with status 0 and the headers before its CORS stage, `Host` and `Referer` but no
+    /// `Origin` (Firefox 153, `tests/data/chromium/firefox-netmonitor.har.gz`,
+    /// `d-redir-cross-hop-no-acao`), so with the redirect's own entry missing it read as a
+    /// request made without CORS.
+    pub(crate) fn lists_unanswered_origin(self) -> bool {
+        self != Flavour::FirefoxHar
+    }
 }
 
 /// How an input records outcomes, set by its reader (`input/har` per exporter; captures keep
