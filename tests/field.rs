@@ -2009,21 +2009,22 @@ fn a_firefox_entry_without_an_answer_does_not_show_its_mode() {
 }
 
 /// The same export with `_error: net::ERR_ABORTED` on an answered entry (`field_mutate.py`
-/// `error-field` seed 0; Firefox writes no failure text, Chromium's DevTools does): a simple
-/// GET answered without `Access-Control-Allow-Origin`. Chromium's rule that an abort after the
-/// answer means the check had passed made it a request sent without CORS (`not-cors` in all
-/// three, where all three blocked it); that rule is Chromium's, and this is no Chromium
-/// recording: never `not-cors` or `allowed`.
+/// `error-field` seed 0, and `error-field&dup-adjacent` seed 0; Firefox writes no failure
+/// text, Chromium's DevTools does): a simple GET answered without
+/// `Access-Control-Allow-Origin`, and a `text/plain` POST answered with two origins in it.
+/// Chromium's rules that an abort after the answer means the check had passed, and that an
+/// aborted request with a safelisted method and type may have been a no-cors one, made them
+/// requests sent without CORS (`not-cors` in all three, where all three blocked them); those
+/// rules are Chromium's, and this is no Chromium recording: never `not-cors` or `allowed`.
 #[test]
 fn chromium_abort_semantics_are_not_read_into_a_firefox_export() {
     let path = "tests/data/field/firefox-netmonitor-answered-entry-with-chromium-abort.har";
     let recs = records(path, std::fs::read(root().join(path)).unwrap());
-    assert_eq!(recs.len(), 1);
-    for v in [
-        recs[0].verdict,
-        recs[0].firefox_verdict,
-        recs[0].safari_verdict,
-    ] {
+    assert_eq!(recs.len(), 2);
+    for v in recs
+        .iter()
+        .flat_map(|r| [r.verdict, r.firefox_verdict, r.safari_verdict])
+    {
         assert!(
             matches!(
                 v,

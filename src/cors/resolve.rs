@@ -1986,6 +1986,7 @@ fn classify_with(
         page_origin.as_deref(),
         rt.as_deref(),
         error.as_deref(),
+        recorder,
     );
     let same_hops = same_origin_hops(flow, page_origin.as_deref());
     let (credentials_seen, from_connection) =
@@ -2217,6 +2218,7 @@ fn mode_of(
     page_origin: Option<&str>,
     rt: Option<&str>,
     error: Option<&str>,
+    recorder: Browser,
 ) -> Mode {
     let sfm = first_read.str(Read::SecFetchMode).or_else(|| {
         flow.hops[1..]
@@ -2229,7 +2231,7 @@ fn mode_of(
         Some(s) if is(s, &["no-cors"]) => Mode::NoCors,
         Some(s) if is(s, &["navigate", "nested-navigate"]) => Mode::Navigate,
         Some(_) => Mode::Cors,
-        None => inferred_mode(flow, page_origin, rt, error),
+        None => inferred_mode(flow, page_origin, rt, error, recorder),
     }
 }
 
@@ -2242,6 +2244,7 @@ fn inferred_mode(
     page_origin: Option<&str>,
     rt: Option<&str>,
     error: Option<&str>,
+    recorder: Browser,
 ) -> Mode {
     let first = &flow.first().exchange;
     let cross = |url: &str| page_origin.is_some_and(|p| !same_origin(url, p));
@@ -2303,7 +2306,8 @@ fn inferred_mode(
                 && first.request.headers.first("content-type").is_none_or(|v| {
                     super::headers::is_safelisted_mime(super::browser::RequestMimeParser::Whatwg, v)
                 });
-        if e.contains("ERR_ABORTED") && may_be_no_cors {
+        // (Chromium's error names: only a Chromium recording's abort says so.)
+        if e.contains("ERR_ABORTED") && may_be_no_cors && recorder == Browser::Chromium {
             Mode::NoCors
         } else {
             Mode::Cors
@@ -3755,7 +3759,14 @@ mod tests {
             let (p, _) = page_origin_of(&f, &first);
             let rt = f.first().exchange.evidence.resource_type.clone();
             assert_eq!(
-                mode_of(&f, &first, p.as_deref(), rt.as_deref(), None),
+                mode_of(
+                    &f,
+                    &first,
+                    p.as_deref(),
+                    rt.as_deref(),
+                    None,
+                    Browser::Chromium
+                ),
                 want,
                 "{name}"
             );
