@@ -646,8 +646,9 @@ struct Scanner<'o> {
     string_elided: bool,
     /// The current string is an entry's `"text"` value (a response body in `content`, a
     /// request body in `postData`): nothing reads it, so its bytes are neither copied nor held
-    /// to `max_string_bytes` (nothing of it is lost), and the entry is parsed with it empty. Bodies are most of a HAR's bytes; copying them only for the entry parser to
-    /// skip them again was a large share of the reading time.
+    /// to `max_string_bytes` (nothing of it is lost), and the entry is parsed with it empty.
+    /// Bodies are most of a HAR's bytes; copying them only for the entry parser to skip them
+    /// again was a large share of the reading time.
     string_unused: bool,
     key: Vec<u8>,
     reading_key: bool,

@@ -603,9 +603,10 @@ impl Flavour {
     /// Whether an entry's `time` runs from its `startedDateTime` to its end, the wait for its
     /// preflight included, so that a request listed before its preflight ends after it. Not in
     /// Firefox's Network Monitor export: its entry starts when the page made the request but
-    /// its timings are the request's own exchange only (Firefox 153, `tests/data/probe-concurrency`'s
-    /// `firefox-netmonitor.har.gz`: a `PUT` listed 2 ms before its preflight, which the server
-    /// held 250 ms, has `time: 41`; an allowed credentialed `PUT` has `time: 0`).
+    /// its timings are the request's own exchange only (Firefox 153,
+    /// `tests/data/probe-concurrency/firefox-netmonitor.har.gz`: a `PUT` listed 2 ms before its
+    /// preflight, which the server held 250 ms, has `time: 41`; an allowed credentialed `PUT`
+    /// has `time: 0`).
     pub(crate) fn times_include_preflight(self) -> bool {
         self != Flavour::FirefoxHar
     }
