@@ -1990,8 +1990,8 @@ fn a_block_before_a_hop_the_browser_reached_is_not_a_reading() {
 /// `d-redir-cross-hop-no-acao`): the hop Firefox refused after a cross-origin redirect, listed
 /// with status 0 and its headers before the CORS stage (`Host`, `Referer`, no `Origin`). Alone,
 /// it read as a request made without CORS (`not-cors` in all three, where all three blocked
-/// it); Firefox's export lists no `Origin` on a request that got no answer, so the mode is
-/// open: `unknown`.
+/// it); Firefox's export lists some requests that got no answer without their `Origin`, so
+/// the mode is open: `unknown`.
 #[test]
 fn a_firefox_entry_without_an_answer_does_not_show_its_mode() {
     let path = "tests/data/field/firefox-netmonitor-refused-redirect-hop-alone.har";

@@ -1444,7 +1444,7 @@ fn choose_with_evidence(
         // have failed an `ACAO: *` preflight with ERR_FAILED), so it tells the credentials
         // mode the same way a followed preflight does. (Only an export records failure text,
         // and only an export makes absence no evidence.)
-        Observed::OtherFailure(e) if absence == Absence::Export && e.contains("ERR_ABORTED") => {
+        Observed::OtherFailure(e) if absence == Absence::Export && chromium_abort(browser, e) => {
             followed_its_preflights(browser, evals, facts.listed_unsent, &creds_of)
         }
         _ => {
@@ -2201,13 +2201,21 @@ fn headers_unlisted(flow: &Flow) -> bool {
     })
 }
 
-/// A request an export lists with only the provisional headers of a failed load (no `Host`),
-/// or one that got no answer in an export that lists such a request without its `Origin`
-/// ([`crate::model::Flavour::lists_unanswered_origin`]).
+/// A request an export lists with only the provisional headers of a failed load (no `Host`).
 fn provisional(x: &crate::model::Exchange) -> bool {
     x.evidence.recording != OutcomeRecording::Wire
         && x.evidence.no_response
-        && (!x.request.headers.contains("host") || !x.flavour.lists_unanswered_origin())
+        && !x.request.headers.contains("host")
+}
+
+/// Whether an export's entry may leave out the `Origin` the request had: provisional headers,
+/// or an entry without an answer in an export that lists some of those without it
+/// ([`crate::model::Flavour::lists_unanswered_origin`]).
+fn origin_may_be_unlisted(x: &crate::model::Exchange) -> bool {
+    provisional(x)
+        || (x.evidence.recording != OutcomeRecording::Wire
+            && x.evidence.no_response
+            && !x.flavour.lists_unanswered_origin())
 }
 
 /// Decides the request mode from `Sec-Fetch-Mode` where it was sent, else infers it from the
@@ -2259,7 +2267,7 @@ fn inferred_mode(
         matches!(r.method.as_str(), "GET" | "HEAD")
             && r.headers.len() > 0
             && !r.headers.contains("origin")
-            && !provisional(&h.exchange)
+            && !origin_may_be_unlisted(&h.exchange)
             && cross(&r.url)
     });
     if flow.hops.iter().any(|h| h.preflight.is_some()) {
@@ -2306,8 +2314,7 @@ fn inferred_mode(
                 && first.request.headers.first("content-type").is_none_or(|v| {
                     super::headers::is_safelisted_mime(super::browser::RequestMimeParser::Whatwg, v)
                 });
-        // (Chromium's error names: only a Chromium recording's abort says so.)
-        if e.contains("ERR_ABORTED") && may_be_no_cors && recorder == Browser::Chromium {
+        if chromium_abort(recorder, e) && may_be_no_cors {
             Mode::NoCors
         } else {
             Mode::Cors
@@ -2352,6 +2359,15 @@ fn credentials_of(
     }
     let from_connection = connection_credentials(flow, same_hops);
     (from_connection, from_connection.is_some())
+}
+
+/// Whether a recorded failure is Chromium's abort (`net::ERR_ABORTED`) in a Chromium
+/// recording. Chromium fails a CORS check with ERR_FAILED, never ERR_ABORTED, so its abort
+/// says no CORS check stopped the request; the error names and that behaviour are Chromium's,
+/// and in another browser's recording (Firefox's export writes no failure text at all) the
+/// same text says nothing of the kind.
+fn chromium_abort(recorder: Browser, error: &str) -> bool {
+    recorder == Browser::Chromium && error.contains("ERR_ABORTED")
 }
 
 /// Decides what the input itself shows about the outcome: a missing last request, the
@@ -2410,11 +2426,9 @@ fn observed_of(flow: &Flow, error: Option<String>, recorder: Browser) -> Observe
             // redirect it was given: a fetch stops there with ERR_ABORTED where its mode or
             // `redirect` option forbids following (Chromium 156's DevTools export of a
             // `mode: "same-origin"` fetch redirected to another origin: the `302`, the error,
-            // no next hop), and the page had nothing. Chromium's error names, so only in a
-            // Chromium recording (Firefox's export writes no failure text at all).
+            // no next hop), and the page had nothing there.
             Some(e)
-                if e.contains("ERR_ABORTED")
-                    && recorder == Browser::Chromium
+                if chromium_abort(recorder, &e)
                     && !evidence.no_response
                     && last
                         .exchange

@@ -611,12 +611,14 @@ impl Flavour {
         self != Flavour::FirefoxHar
     }
 
-    /// Whether an entry that got no answer lists the request's `Origin` where it had one. Not
-    /// in Firefox's Network Monitor export: the hop of a redirect Firefox refused is listed
-    /// with status 0 and the headers before its CORS stage, `Host` and `Referer` but no
-    /// `Origin` (Firefox 153, `tests/data/chromium/firefox-netmonitor.har.gz`,
-    /// `d-redir-cross-hop-no-acao`), so with the redirect's own entry missing it read as a
-    /// request made without CORS.
+    /// Whether every entry that got no answer lists the request's `Origin` where it had one.
+    /// Not in Firefox's Network Monitor export: a request its failed preflight stopped keeps
+    /// it, but the hop of a redirect Firefox refused, and a request its mode refused before
+    /// sending, are listed with status 0 and the headers before the CORS stage, `Host` and
+    /// `Referer` but no `Origin` (Firefox 153, `tests/data/chromium/firefox-netmonitor.har.gz`,
+    /// `d-redir-cross-hop-no-acao`, `d-mode-same-origin-cross`): with the redirect's own
+    /// entry missing, such a hop read as a request made without CORS. (So does a failed
+    /// no-cors load, which Firefox's export does not tell apart: the mode stays open.)
     pub(crate) fn lists_unanswered_origin(self) -> bool {
         self != Flavour::FirefoxHar
     }
