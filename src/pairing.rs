@@ -933,11 +933,12 @@ fn page_origin_for_null(pf: &crate::model::Headers, r: &crate::model::Headers) -
     trim_http_ws(&r) == b"null" && trim_http_ws(&p) != b"null"
 }
 
-/// Whether preflight `p` and request `r` can belong together by their times, in either way an
+/// Whether preflight `p` and request `r` can belong together by their times, in any way an
 /// input logs them: the request's entry starting first and covering its preflight (DevTools,
-/// chrome-har: the fetch starts, then the preflight goes out) or the request starting when its
-/// preflight's answer arrived (a capture, or a tool that logs the send time). `slack` absorbs
-/// rounding and the browser's own delay. Unknown durations do not rule anything out.
+/// chrome-har: the fetch starts, then the preflight goes out), starting first without covering
+/// it (Firefox's export: its duration is the request's own exchange) or the request starting
+/// when its preflight's answer arrived (a capture, or a tool that logs the send time). `slack`
+/// absorbs rounding and the browser's own delay. Unknown durations do not rule anything out.
 fn times_fit(p: &Exchange, r: &Exchange, slack: Micros) -> bool {
     let dur = |x: &Exchange| x.timings.total_ms.map(|ms| (ms * 1000.0) as Micros);
     let p_end = p.time.saturating_add(dur(p).unwrap_or(0));

@@ -1245,7 +1245,7 @@ fn firefox_export_of_the_corpus_scenarios() {
 /// the second page's tab. It lists a preflighted request 2-3 ms before its preflight with a
 /// `time` that leaves out the preflight's wait (41 ms after a preflight held 250 ms; 0 for an
 /// allowed credentialed `PUT`), which the pairing took for a request that ended before its
-/// preflight: 8 `probe-concurrency` scenarios and one of the corpus's were `unknown` until
+/// preflight: 9 `probe-concurrency` scenarios and one of the corpus's were `unknown` until
 /// round 37 (`Flavour::times_include_preflight`). Never a verdict against a browser.
 #[test]
 fn firefox_network_monitor_exports() {

@@ -1,6 +1,6 @@
 //! Streaming HAR 1.2 reader: a byte-level scanner finds each element of `log.entries` (and the
-//! small `creator`/`browser`/`pages` values) without building a document tree, drops string
-//! contents over a size limit (response bodies) as it goes, and parses each entry on its own
+//! small `creator`/`browser`/`pages` values) without building a document tree, skips bodies and
+//! drops other strings over a size limit as it goes, and parses each entry on its own
 //! into an [`Exchange`]. Memory is one entry plus the read buffer, whatever the file size.
 
 use std::borrow::Cow;
@@ -918,7 +918,9 @@ fn plain_head_size(r: &RawResponse) -> Option<u64> {
 /// counts that, Firefox counts the line as sent (recorded: tests/data/probe-variants `pfs299`,
 /// `HTTP/1.1 299 ` on the wire: one byte under the file's other responses in Chromium's real
 /// DevTools export, where as the baseline it left 38 of 42 scenarios undecided for Firefox
-/// and Safari; level with them in Firefox's).
+/// and Safari; level with them in Firefox's). Dropped for every exporter, not Chromium's
+/// alone: the HAR does not show which way its writer counted, and a size that tells nothing
+/// only leaves the check undone.
 fn head_excess(r: &RawResponse) -> Option<i64> {
     if r.status == Some(206) || r.status_text.is_empty() {
         return None;
@@ -1410,7 +1412,7 @@ impl Scanner<'_> {
             match b {
                 b'"' => {
                     let is_key = Self::expects_key(top);
-                    // A body is counted, not kept: the machine's work.
+                    // A body is skipped, not kept: the machine's work.
                     if !is_key && self.key == b"text" {
                         break;
                     }
