@@ -12,13 +12,14 @@
 # `Authorization`). The strings are written as they are to
 # OUTDIR/chromium-devtools-<page>.har and OUTDIR/chromium-devtools-sanitized-<page>.har
 # (`main`, `second`); only the file dialog is skipped. The probe's own outputs (truth.json,
-# capture.pcap, its emulated devtools.har, ...) are there too.
+# capture.pcap, its emulated devtools.har, ...) are there too. (`tests/data` keeps them
+# gzipped as chromium-devtools[-sanitized].har.gz for `main`, ...-page2.har.gz for `second`.)
 set -euo pipefail
 [ $# -ge 2 ] || { sed -n 2,3p "$0" >&2; exit 2; }
 SPEC=$(realpath "$1")
 OUT=$(realpath -m "$2")
 PROBE=${3:-$(dirname "$0")/../../shared/tools/probe}
-command -v Xvfb > /dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends xvfb > /dev/null
+command -v Xvfb > /dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends xvfb > /dev/null; }
 WORK=$(mktemp -d /tmp/chromium-devtools.XXXXXX)
 XVFB_PID=
 trap '[ -n "$XVFB_PID" ] && kill "$XVFB_PID" 2> /dev/null; rm -rf "$WORK"' EXIT
@@ -59,9 +60,18 @@ patch("""    u.forEach((s, i) => windows.push({ id: s.id, from, to, t0, t1, resu
   for (const front of fronts) {
     const ws = new WebSocket(front.webSocketDebuggerUrl, { perMessageDeflate: false, maxPayload: 1 << 30 });
     await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
-    const evaluate = (expression) => new Promise((resolve) => {
-      ws.once('message', (d) => resolve(JSON.parse(d)));
-      ws.send(JSON.stringify({ id: 1, method: 'Runtime.evaluate', params: { expression, awaitPromise: true, returnByValue: true } }));
+    let nextId = 0;
+    // The reply to this call (by its id; events are skipped), or an error after 60 s.
+    const evaluate = (expression) => new Promise((resolve, reject) => {
+      const id = ++nextId;
+      const timer = setTimeout(() => { ws.off('message', onMessage); reject(new Error('DevTools front end: no reply in 60 s')); }, 60000);
+      const onMessage = (d) => {
+        const m = JSON.parse(d);
+        if (m.id !== id) return;
+        clearTimeout(timer); ws.off('message', onMessage); resolve(m);
+      };
+      ws.on('message', onMessage);
+      ws.send(JSON.stringify({ id, method: 'Runtime.evaluate', params: { expression, awaitPromise: true, returnByValue: true } }));
     });
     const inspected = (await evaluate(`(async () => {
       const SDK = await import('./core/sdk/sdk.js');
@@ -93,9 +103,12 @@ patch("""    u.forEach((s, i) => windows.push({ id: s.id, from, to, t0, t1, resu
 """ % port, "after")
 open(p, "w").write(s)
 PY
-for d in $(seq 90 99); do [ -e "/tmp/.X11-unix/X$d" ] || break; done
-Xvfb ":$d" -screen 0 1280x1024x24 -nolisten tcp > "$WORK/xvfb.log" 2>&1 &
+# Xvfb picks a free display and writes its number once it is ready.
+exec 3> "$WORK/display"
+Xvfb -displayfd 3 -screen 0 1280x1024x24 -nolisten tcp > "$WORK/xvfb.log" 2>&1 &
 XVFB_PID=$!
-sleep 1
-DISPLAY=":$d" bash "$WORK/run.sh" "$SPEC" "$OUT" --browsers chromium
+exec 3>&-
+for _ in $(seq 100); do [ -s "$WORK/display" ] && break; sleep 0.1; done
+[ -s "$WORK/display" ] || { echo "Xvfb did not start: $(tail -1 "$WORK/xvfb.log")" >&2; exit 1; }
+DISPLAY=":$(head -1 "$WORK/display")" bash "$WORK/run.sh" "$SPEC" "$OUT" --browsers chromium
 ls -l "$OUT"/chromium-devtools-*.har

@@ -12,7 +12,9 @@
 # reloads): the export then lists the page's own document and what it set, cookies included.
 # Everything else the probe writes (truth-firefox.json, capture-firefox.pcap,
 # bidi-events-firefox.jsonl, ...) is there too.
-# The export is Firefox's own bytes; only the file dialog is skipped.
+# The export is Firefox's own bytes; only the file dialog is skipped. (`tests/data` keeps them
+# gzipped: OPEN=before-load's as firefox-netmonitor.har.gz for `main`, -page2.har.gz for
+# `second`; the default's as firefox-netmonitor-opened-late[-page2].har.gz.)
 set -euo pipefail
 [ $# -ge 2 ] || { sed -n 2,3p "$0" >&2; exit 2; }
 SPEC=$(realpath "$1")
