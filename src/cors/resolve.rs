@@ -2423,10 +2423,11 @@ fn observed_of(flow: &Flow, error: Option<String>, recorder: Browser) -> Observe
             // Chromium fails a CORS check with ERR_FAILED, never ERR_ABORTED: a request the
             // page cancelled after its response arrived (an EventSource or a stream it closed,
             // a page it left) had passed the check, and the page had the response. Not a
-            // redirect it was given: a fetch stops there with ERR_ABORTED where its mode or
-            // `redirect` option forbids following (Chromium 156's DevTools export of a
+            // redirect it was given: a fetch its mode forbids to follow stops there with
+            // ERR_ABORTED and the page has nothing (Chromium 156's DevTools export of a
             // `mode: "same-origin"` fetch redirected to another origin: the `302`, the error,
-            // no next hop), and the page had nothing there.
+            // no next hop). (Not recorded: whether `redirect: "manual"`, which hands the page
+            // an opaque redirect, is exported the same way; if so it is `unknown` here.)
             Some(e)
                 if chromium_abort(recorder, &e)
                     && !evidence.no_response
