@@ -49,6 +49,7 @@ warn_kinds! {
     H3ProtocolError = "h3-protocol-error": "An HTTP/3 connection broke the protocol (bad frame, QPACK error), or lost encoder-stream bytes its field sections need; the rest of it is not read.",
     HarEntryDuplicate = "har-entry-duplicate": "A HAR entry identical to an earlier one (same start, same content): the same request listed twice; analysed once.",
     HarEntryInvalid = "har-entry-invalid": "A HAR entry could not be read (wrong types, missing request); it is skipped.",
+    HarFailedLeftOut = "har-failed-left-out": "A Safari (WebKit Web Inspector) HAR that lists no failed request: Web Inspector's export leaves out every request that did not finish (its Network tab exports finished requests only), so a request Safari blocked for CORS is not in it. Reproduce in Chromium or Firefox and export there, or record a capture.",
     HarEntryNoTime = "har-entry-no-time": "A HAR entry without a valid startedDateTime; it takes the start of the entry before it in the file, or of a neighbour that is its preflight or its request.",
     Http09 = "http-0.9": "An HTTP/0.9 request (no version); ignored.",
     HttpBadChunk = "http-bad-chunk": "A chunked body broke its framing; reading resumes at the next message head.",

@@ -2035,3 +2035,43 @@ fn chromium_abort_semantics_are_not_read_into_a_firefox_export() {
         );
     }
 }
+
+/// Safari's real Web Inspector export (`tests/data/chromium/webkit-inspector.har.gz`, made by
+/// WebKit's own `HARBuilder` through `tools/webkit_inspector_har.sh`) lists only the requests
+/// that finished: none of the 65 the corpus's first tab had blocked is in it. The file says
+/// nothing of them, so the run says so (`har-failed-left-out`, with the way to see them); an
+/// export that lists failures (`tools/webkit_har.py`'s `safari.har.gz`, `HARBuilder` on every
+/// resource) is not told that, nor is any other browser's.
+#[test]
+fn a_safari_export_without_failures_says_what_it_leaves_out() {
+    let warns = |path: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_corscope"))
+            .args(["analyze", "--format", "ndjson", "-v"])
+            .arg(root().join(path))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (
+            out.status.code(),
+            stderr.contains("har-failed-left-out"),
+            stderr,
+        )
+    };
+    let (code, warned, stderr) = warns("tests/data/chromium/webkit-inspector.har.gz");
+    assert!(warned, "{stderr}");
+    assert!(
+        stderr.contains("reproduce in Chromium or Firefox"),
+        "{stderr}"
+    );
+    // Nothing blocked is in it: no blocked record, exit 0.
+    assert_eq!(code, Some(0), "{stderr}");
+    for other in [
+        "tests/data/chromium/safari.har.gz",
+        "tests/data/chromium/firefox-netmonitor.har.gz",
+        "tests/data/chromium/chromium-devtools.har.gz",
+    ] {
+        let (code, warned, stderr) = warns(other);
+        assert!(!warned, "{other}: {stderr}");
+        assert_eq!(code, Some(1), "{other}: blocked requests found");
+    }
+}

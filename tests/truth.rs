@@ -1375,6 +1375,104 @@ fn firefox_network_monitor_exports() {
     }
 }
 
+/// WebKit's real Web Inspector export (the Network tab's "Export": Safari's WebInspectorUI
+/// code, served by WebKitGTK 2.50's remote inspector and run in a headless Chromium connected
+/// to each tab, `tools/webkit_inspector_har.sh`; each run's WebKit truth equals the committed
+/// one), `-page2` the second page's tab, of every probe recording's scenarios and the
+/// corpus's. It lists only requests that finished (`_HARResources`), so every request WebKit
+/// blocked is missing and the counts below are those of the requests it allowed; a redirected
+/// request is one entry at its last URL, which the scorer does not name by its scenario (the
+/// redirect sets decide none); it lists no preflights. Never a verdict against a browser.
+#[test]
+fn webkit_inspector_exports() {
+    let sets: [(&str, Minimums); 15] = [
+        (
+            "tests/data/chromium",
+            &[
+                ("webkit-inspector-page2.har.gz", [7, 7, 7]),
+                ("webkit-inspector.har.gz", [46, 47, 47]),
+            ],
+        ),
+        (
+            "tests/data/probe-cache",
+            &[
+                ("webkit-inspector-page2.har.gz", [1, 1, 1]),
+                ("webkit-inspector.har.gz", [27, 27, 27]),
+            ],
+        ),
+        (
+            "tests/data/probe-concurrency",
+            &[("webkit-inspector.har.gz", [14, 14, 17])],
+        ),
+        (
+            "tests/data/probe-cookies",
+            &[("webkit-inspector.har.gz", [8, 8, 8])],
+        ),
+        (
+            "tests/data/probe-elements",
+            &[("webkit-inspector.har.gz", [14, 14, 14])],
+        ),
+        (
+            "tests/data/probe-httpcache",
+            &[
+                ("webkit-inspector-page2.har.gz", [2, 2, 2]),
+                ("webkit-inspector.har.gz", [15, 15, 15]),
+            ],
+        ),
+        (
+            "tests/data/probe-lists",
+            &[("webkit-inspector.har.gz", [7, 7, 7])],
+        ),
+        (
+            "tests/data/probe-origins",
+            &[
+                ("webkit-inspector-page2.har.gz", [4, 4, 4]),
+                ("webkit-inspector.har.gz", [11, 11, 11]),
+            ],
+        ),
+        (
+            "tests/data/probe-origins/https",
+            &[
+                ("webkit-inspector-page2.har.gz", [4, 4, 4]),
+                ("webkit-inspector.har.gz", [11, 11, 11]),
+            ],
+        ),
+        (
+            "tests/data/probe-redirect-limits",
+            &[("webkit-inspector.har.gz", [0, 0, 0])],
+        ),
+        (
+            "tests/data/probe-redirect-preflight",
+            &[("webkit-inspector.har.gz", [0, 0, 0])],
+        ),
+        (
+            "tests/data/probe-redirect-preflight/https",
+            &[("webkit-inspector.har.gz", [0, 0, 0])],
+        ),
+        (
+            "tests/data/probe-variants",
+            &[("webkit-inspector.har.gz", [15, 17, 17])],
+        ),
+        (
+            "tests/data/probe-variants2",
+            &[
+                ("webkit-inspector-page2.har.gz", [6, 6, 6]),
+                ("webkit-inspector.har.gz", [26, 26, 26]),
+            ],
+        ),
+        (
+            "tests/data/probe-variants2/https",
+            &[
+                ("webkit-inspector-page2.har.gz", [6, 6, 6]),
+                ("webkit-inspector.har.gz", [24, 24, 24]),
+            ],
+        ),
+    ];
+    for (dir, inputs) in sets {
+        score_recording(dir, inputs, None, &[]);
+    }
+}
+
 /// Chromium's real DevTools export ("Export HAR (with sensitive data)", and `-sanitized`,
 /// the button's default: no cookies, no `Authorization`) of every probe recording's scenarios
 /// and the corpus's, made by DevTools' own `HAR.Writer` in each tab's DevTools front end

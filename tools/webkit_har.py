@@ -12,7 +12,14 @@ gives, and what a DevTools export does not:
 - a request WebKit refused has no response (status 0, no headers) and `_error`, WebKit's
   console text ("Origin … is not allowed by Access-Control-Allow-Origin. Status code: 200");
 - headers as one value per name; `creator.name` "WebKit Web Inspector".
-Only the named tab's requests are exported (Web Inspector exports one page)."""
+Only the named tab's requests are exported (Web Inspector exports one page).
+
+Where it departs from the real export (recorded since round 38 by
+`tools/webkit_inspector_har.sh`, `tests/data/*/webkit-inspector*.har.gz`): the Network tab
+exports only the requests that finished (`NetworkTableContentView._HARResources`), so a
+request WebKit refused is not in the real file at all; this one lists it, as `HARBuilder` would
+write it (status 0, `_error`): what `HARBuilder` gives for every resource, not what the
+button saves."""
 import argparse
 import datetime
 import json

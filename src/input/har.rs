@@ -160,6 +160,10 @@ struct RawEntry<'a> {
     initiator_type: Option<Cow<'a, str>>,
     #[serde(rename = "_fromCache", deserialize_with = "lenient_string")]
     from_cache: Option<String>,
+    /// Safari's Web Inspector: where the response came from (`Network Load`, `Memory Cache`,
+    /// `Disk Cache`, `Service Worker`, `Inspector Override`; WebKit's `HARBuilder.fetchType`).
+    #[serde(rename = "_fetchType", deserialize_with = "lenient_string")]
+    fetch_type: Option<String>,
     /// The browser's console line about this request's failure: written by the trace reader
     /// (`input::zip`, from a Playwright trace's console events); a HAR it made (a `split`
     /// shard) reads it back the same.
@@ -1154,6 +1158,8 @@ impl EntryIndex {
         // The record of the previous entry when the next one starts at the same time with the
         // same content hash: a byte-identical record there is the same request listed twice.
         let mut previous: Option<(Micros, u64, u64, Vec<u8>)> = None;
+        // Whether an exchange that did not finish was listed ([`WarnKind::HarFailedLeftOut`]).
+        let mut failed_listed = false;
         for (i, e) in entries.iter().enumerate() {
             let bytes = record_at(&self.memory, &mut file, e)?;
             // Sorted by (time, tie): copies of one entry are neighbours. An entry's record holds
@@ -1194,6 +1200,9 @@ impl EntryIndex {
                         x.evidence.order_unknown = unplaced.contains(x.request.url.as_str())
                             || target.is_some_and(|t| unplaced.contains(&t));
                     }
+                    failed_listed |= x.evidence.error.is_some()
+                        || x.evidence.no_response
+                        || x.response.as_ref().is_none_or(|r| r.status == 0);
                     emit(x)
                 }
                 Err(err) => {
@@ -1206,6 +1215,15 @@ impl EntryIndex {
                     });
                 }
             }
+        }
+        // Web Inspector exports only the requests that finished (WebKit's
+        // `NetworkTableContentView._HARResources`; recorded in `tests/data/*/webkit-inspector*`):
+        // a blocked request is not in the file, so its absence says nothing. An export that
+        // lists a failure was not made that way: no warning.
+        if recorder.flavour == Flavour::SafariHar && !failed_listed && !entries.is_empty() {
+            diag.warn(WarnKind::HarFailedLeftOut, || {
+                format!("{source}: a Safari Web Inspector export lists only requests that finished; the requests Safari blocked are not in it (reproduce in Chromium or Firefox and export there, or record a capture)")
+            });
         }
         self.memory = Vec::new();
         Ok(())
@@ -2008,7 +2026,15 @@ fn to_exchange(
     evidence.page_origin = raw.pageref.as_deref().and_then(|p| pages.get(p)).cloned();
     evidence.page = raw.pageref.as_deref().map(str::to_owned);
     evidence.browser = recorder.browser;
-    evidence.from_cache = raw.from_cache.is_some_and(|c| !c.is_empty());
+    evidence.from_cache = raw.from_cache.is_some_and(|c| !c.is_empty())
+        || matches!(
+            raw.fetch_type.as_deref(),
+            Some("Memory Cache" | "Disk Cache")
+        );
+    // Safari names no worker source: the worker answered, from where it does not say.
+    if response.is_some() && raw.fetch_type.as_deref() == Some("Service Worker") {
+        evidence.service_worker = Some(crate::model::WorkerSource::Unnamed);
+    }
     evidence.console = raw.console_message.filter(|c| !c.trim().is_empty());
     evidence.server_ip = raw
         .server_ip
@@ -2735,6 +2761,43 @@ mod tests {
         assert!(out[0].response.is_none());
         assert!(out[0].evidence.no_response);
         assert_eq!(out[0].evidence.error.as_deref(), Some("net::ERR_FAILED"));
+    }
+
+    /// Safari's `_fetchType` says where an answer came from (WebKit's `HARBuilder.fetchType`):
+    /// the HTTP cache, or a service worker (which Safari does not name further).
+    #[test]
+    fn safari_fetch_type_marks_cache_and_service_worker_answers() {
+        use crate::model::WorkerSource;
+        let cases = [
+            ("Network Load", false, None),
+            ("Memory Cache", true, None),
+            ("Disk Cache", true, None),
+            ("Service Worker", false, Some(WorkerSource::Unnamed)),
+            ("Inspector Override", false, None),
+        ];
+        for (kind, cached, worker) in cases {
+            let text = ONE
+                .replace("\"WebInspector\"", "\"WebKit Web Inspector\"")
+                .replace(",\"_error\":\"net::ERR_FAILED\"", "")
+                .replace(
+                    "\"_resourceType\"",
+                    &format!("\"_fetchType\":{kind:?},\"_resourceType\""),
+                );
+            let (meta, out, diag) = read(&text);
+            assert!(meta.is_ok(), "{kind}");
+            assert_eq!(out.len(), 1, "{kind}");
+            let e = &out[0].evidence;
+            assert_eq!((e.from_cache, e.service_worker), (cached, worker), "{kind}");
+            // Nothing failed in it: the export left out what did (`HarFailedLeftOut`).
+            assert_eq!(diag.count(WarnKind::HarFailedLeftOut), 1, "{kind}");
+        }
+        // A Safari export that lists a failure is not told so; nor is any other browser's.
+        for text in [
+            ONE.replace("\"WebInspector\"", "\"WebKit Web Inspector\""),
+            ONE.replace(",\"_error\":\"net::ERR_FAILED\"", ""),
+        ] {
+            assert_eq!(read(&text).2.count(WarnKind::HarFailedLeftOut), 0);
+        }
     }
 
     /// `ONE`'s entry with its start time and URL replaced.

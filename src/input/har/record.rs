@@ -80,6 +80,7 @@ fn fields(raw: &RawEntry, w: &mut Writer) {
     w.opt_str(raw.initiator_type.as_deref());
     w.opt_str(raw.from_cache.as_deref());
     w.opt_str(raw.console_message.as_deref());
+    w.opt_str(raw.fetch_type.as_deref());
 }
 
 /// Reads back a record [`write()`] made; strings borrow from `bytes`.
@@ -139,6 +140,7 @@ pub(super) fn read(bytes: &[u8]) -> Result<RawEntry<'_>, Damaged> {
     let initiator_type = r.opt_str()?;
     let from_cache = owned(r.opt_str()?);
     let console_message = owned(r.opt_str()?);
+    let fetch_type = owned(r.opt_str()?);
     if r.at != head.len() {
         return Err(Damaged(4 + r.at));
     }
@@ -160,6 +162,7 @@ pub(super) fn read(bytes: &[u8]) -> Result<RawEntry<'_>, Damaged> {
         initiator_type,
         from_cache,
         console_message,
+        fetch_type,
     })
 }
 
@@ -422,6 +425,7 @@ mod tests {
                 "_initiator_type",
                 "_fromCache",
                 "_consoleMessage",
+                "_fetchType",
             ],
             prop_oneof![request, response, object(&["wait"], value())],
         );
