@@ -1446,7 +1446,7 @@ fn print_warnings(reports: &[InputReport], verbose: bool) {
     for r in reports {
         for (kind, n) in r.diagnostics.counts() {
             eprintln!("corscope: warning: {}: {n} × {kind}", r.name);
-            if verbose {
+            if verbose || kind.is_advice() {
                 for d in r.diagnostics.details(kind) {
                     eprintln!("    {d}");
                 }

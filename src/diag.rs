@@ -122,6 +122,16 @@ warn_kinds! {
     ZstdTrailingGarbage = "zstd-trailing-garbage": "Bytes after a complete zstd stream (its last frame) were ignored.",
 }
 
+impl WarnKind {
+    /// Whether the warning is about what the input cannot show at all, with the way to see
+    /// it (an export that leaves the blocked requests out, a trace without requests): its
+    /// detail is printed without `--verbose`, since the records alone would read as "nothing
+    /// was blocked".
+    pub(crate) fn is_advice(self) -> bool {
+        matches!(self, WarnKind::HarFailedLeftOut | WarnKind::TraceNoRequests)
+    }
+}
+
 impl Ord for WarnKind {
     /// By identifier, so summaries list kinds alphabetically (as when kinds were strings).
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
