@@ -2076,3 +2076,37 @@ fn a_safari_export_without_failures_says_what_it_leaves_out() {
         assert_eq!(code, Some(1), "{other}: blocked requests found");
     }
 }
+
+/// mitmproxy's real export (`tests/data/chromium/mitmproxy.har.gz`, Chromium through the proxy)
+/// cut to four requests all three browsers blocked, their answers given `_error:
+/// net::ERR_ABORTED` (`field_mutate.py` `error-field` seeds 0-2). The requests are Chromium's
+/// (its User-Agent), but the failure text of a proxy's HAR is not Chromium's network log:
+/// Chromium's meanings of its abort (the check had passed, so the page had the response; a
+/// safelisted request may have been no-cors) made them `not-cors` or `allowed`. Now those rules
+/// read only a browser's own export (`failure_writer`): never `allowed` or `not-cors` here.
+#[test]
+fn chromium_abort_semantics_are_not_read_into_a_proxy_export() {
+    let path = "tests/data/field/mitmproxy-answered-entries-with-chromium-abort.har";
+    let recs = records(path, std::fs::read(root().join(path)).unwrap());
+    let got: Vec<String> = recs
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {:?} {:?} {:?}",
+                r.url.rsplit("/s/").next().unwrap_or_default(),
+                r.verdict,
+                r.firefox_verdict,
+                r.safari_verdict
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "d-simple-get-no-acao/r Unknown Blocked Blocked",
+            "d-cred-get-wildcard/r Unknown Unknown Unknown",
+            "d-pf-credentials-actual-no-acac/r Unknown Unknown Unknown",
+            "d-page2-cred-allowlist/r Unknown Blocked Blocked",
+        ]
+    );
+}

@@ -398,8 +398,13 @@ impl Resolver {
         if delivered_outside_cors(flow, &first, &facts, &rec_evals) {
             return not_cors_resolution(recorder, facts, Note::DeliveredOutsideCors);
         }
-        let (rec_choice, credentials, rec_notes) =
-            choose_with_evidence(recorder, &facts, &rec_evals, absence);
+        let (rec_choice, credentials, rec_notes) = choose_with_evidence(
+            recorder,
+            &facts,
+            &rec_evals,
+            absence,
+            failure_writer(flow, recorder),
+        );
         let recording = Recording::new(flow, &facts, &rec_evals, rec_choice);
         // Each browser's place holds `unknown` until the loop below decides it (what a browser
         // not yet decided reads as: `adopt_recorder_outcome` takes only a decided verdict).
@@ -1347,6 +1352,7 @@ fn choose_with_evidence(
     facts: &Facts,
     evals: &[(bool, Evaluation)],
     absence: Absence,
+    writer: Option<Browser>,
 ) -> (Option<usize>, Credentials, Vec<Note>) {
     let is_blocked = |e: &Evaluation| matches!(e.decision, Decision::Blocked(_));
     let is_allowed = |e: &Evaluation| matches!(e.decision, Decision::Allowed);
@@ -1444,7 +1450,7 @@ fn choose_with_evidence(
         // have failed an `ACAO: *` preflight with ERR_FAILED), so it tells the credentials
         // mode the same way a followed preflight does. (Only an export records failure text,
         // and only an export makes absence no evidence.)
-        Observed::OtherFailure(e) if absence == Absence::Export && chromium_abort(browser, e) => {
+        Observed::OtherFailure(e) if absence == Absence::Export && chromium_abort(writer, e) => {
             followed_its_preflights(browser, evals, facts.listed_unsent, &creds_of)
         }
         _ => {
@@ -2314,7 +2320,7 @@ fn inferred_mode(
                 && first.request.headers.first("content-type").is_none_or(|v| {
                     super::headers::is_safelisted_mime(super::browser::RequestMimeParser::Whatwg, v)
                 });
-        if chromium_abort(recorder, e) && may_be_no_cors {
+        if chromium_abort(failure_writer(flow, recorder), e) && may_be_no_cors {
             Mode::NoCors
         } else {
             Mode::Cors
@@ -2361,13 +2367,21 @@ fn credentials_of(
     (from_connection, from_connection.is_some())
 }
 
-/// Whether a recorded failure is Chromium's abort (`net::ERR_ABORTED`) in a Chromium
-/// recording. Chromium fails a CORS check with ERR_FAILED, never ERR_ABORTED, so its abort
-/// says no CORS check stopped the request; the error names and that behaviour are Chromium's,
-/// and in another browser's recording (Firefox's export writes no failure text at all) the
-/// same text says nothing of the kind.
-fn chromium_abort(recorder: Browser, error: &str) -> bool {
-    recorder == Browser::Chromium && error.contains("ERR_ABORTED")
+/// Whether a recorded failure is Chromium's abort (`net::ERR_ABORTED`), written by Chromium
+/// ([`failure_writer`]). Chromium fails a CORS check with ERR_FAILED, never ERR_ABORTED, so
+/// its abort says no CORS check stopped the request; the error names and that behaviour are
+/// Chromium's, and in another browser's recording (Firefox's export writes no failure text at
+/// all) or a proxy's (mitmproxy writes its own failures' text) the same text says nothing of
+/// the kind.
+fn chromium_abort(writer: Option<Browser>, error: &str) -> bool {
+    writer == Some(Browser::Chromium) && error.contains("ERR_ABORTED")
+}
+
+/// The browser whose own network log wrote the flow's failure text: the recorder, where the
+/// input is that browser's export (its DevTools, or automation driving it); none for a proxy's
+/// or another tool's HAR, whose failure text is its own even when the requests are Chromium's.
+fn failure_writer(flow: &Flow, recorder: Browser) -> Option<Browser> {
+    flow.flavour.is_browser_export().then_some(recorder)
 }
 
 /// Decides what the input itself shows about the outcome: a missing last request, the
@@ -2429,7 +2443,7 @@ fn observed_of(flow: &Flow, error: Option<String>, recorder: Browser) -> Observe
             // no next hop). (Not recorded: whether `redirect: "manual"`, which hands the page
             // an opaque redirect, is exported the same way; if so it is `unknown` here.)
             Some(e)
-                if chromium_abort(recorder, &e)
+                if chromium_abort(failure_writer(flow, recorder), &e)
                     && !evidence.no_response
                     && last
                         .exchange
@@ -3793,15 +3807,19 @@ mod tests {
     #[test]
     fn observed_stage() {
         use OutcomeRecording::{DropsBlocked, MayOmitFailures, Wire, WithFailures};
-        let f = |recording, resp: bool, error: Option<&str>, cors_error: bool, sent: bool| {
+        // A browser's own export (DevTools'), except where a case says otherwise.
+        let of = |flavour, recording, resp: bool, error: Option<&str>, cors_error, sent| {
             let r: Option<(u16, &[(&str, &str)])> = resp.then_some((200, &[]));
-            let mut e = x(Flavour::OtherHar, "GET", U, &[("Origin", O)], r, error);
+            let mut e = x(flavour, "GET", U, &[("Origin", O)], r, error);
             e.evidence.recording = recording;
             e.evidence.cors_error = cors_error;
             e.evidence.no_response = !resp;
             let mut f = one(e, None);
             f.hops[0].sent = sent;
             f
+        };
+        let f = |recording, resp, error, cors_error, sent| {
+            of(Flavour::DevTools, recording, resp, error, cors_error, sent)
         };
         let cases = [
             (
@@ -3824,6 +3842,19 @@ mod tests {
             (
                 f(WithFailures, true, Some("net::ERR_ABORTED"), false, true),
                 Observed::Succeeded,
+            ),
+            // Unless the text is not Chromium's own log's (a proxy's HAR of Chromium's
+            // requests): then it says nothing of the check.
+            (
+                of(
+                    Flavour::OtherHar,
+                    WithFailures,
+                    true,
+                    Some("net::ERR_ABORTED"),
+                    false,
+                    true,
+                ),
+                Observed::OtherFailure("net::ERR_ABORTED".into()),
             ),
             // Any other failure after a response says nothing of the check.
             (
@@ -3856,15 +3887,29 @@ mod tests {
             // A proxy's HAR: an answer without a failure text is what the server sent, not
             // what the browser decided; a failure text is still the browser's.
             (
-                f(MayOmitFailures, true, None, false, true),
+                of(Flavour::OtherHar, MayOmitFailures, true, None, false, true),
                 Observed::NotObserved,
             ),
             (
-                f(MayOmitFailures, false, Some("net::ERR_FAILED"), true, true),
+                of(
+                    Flavour::OtherHar,
+                    MayOmitFailures,
+                    false,
+                    Some("net::ERR_FAILED"),
+                    true,
+                    true,
+                ),
                 Observed::CorsFailure("net::ERR_FAILED".into()),
             ),
             (
-                f(MayOmitFailures, false, None, false, false),
+                of(
+                    Flavour::OtherHar,
+                    MayOmitFailures,
+                    false,
+                    None,
+                    false,
+                    false,
+                ),
                 Observed::NotSent,
             ),
         ];

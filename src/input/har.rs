@@ -925,12 +925,61 @@ fn plain_head_size(r: &RawResponse) -> Option<u64> {
 /// and Safari; level with them in Firefox's). Dropped for every exporter, not Chromium's
 /// alone: the HAR does not show which way its writer counted, and a size that tells nothing
 /// only leaves the check undone.
+/// Nor does mitmproxy's: its exporter writes `len(str(flow.response.headers))`, the length of
+/// the Python text `Headers[(b'Name', b'value'), …]` (mitmproxy 11 `addons/savehar.py`;
+/// recorded: tests/data/*/mitmproxy.har.gz), which tells nothing of the raw lines.
 fn head_excess(r: &RawResponse) -> Option<i64> {
     if r.status == Some(206) || r.status_text.is_empty() {
         return None;
     }
     let size = r.headers_size.filter(|s| *s >= 0)?;
+    if python_headers_text_len(&r.headers, size) == Some(size) {
+        return None;
+    }
     Some(size - i64::try_from(plain_head_size(r)?).ok()?).filter(|x| *x >= 0)
+}
+
+/// The length of `str()` of a mitmproxy `Headers` holding `headers` (`Headers[` then each
+/// pair as `(b'name', b'value')`, joined by `, `, then `]`: Python's `repr` of each as bytes);
+/// `None` when even its unescaped length exceeds `size`. That length is already longer than
+/// a raw head with two header lines or more, so a raw head's size is ruled out from the
+/// lengths alone, without reading the bytes.
+fn python_headers_text_len(headers: &[RawHeader], size: i64) -> Option<i64> {
+    // `Headers[` and `]`; per pair `(`, `, `, `)` and two `b''`; `, ` between pairs.
+    let frame = |k: usize| 9 + 10 * k as i64 + 2 * k.saturating_sub(1) as i64;
+    let plain: i64 = headers
+        .iter()
+        .map(|h| (h.name.len() + h.value.len()) as i64)
+        .sum();
+    if frame(headers.len()) + plain > size {
+        return None;
+    }
+    // Python's `repr` of bytes: `\\` and the quote escaped, two bytes each (it quotes with `"`
+    // when the bytes hold `'` and no `"`, else with `'`), `\t` `\n` `\r` two bytes, other
+    // control and non-ASCII bytes four (`\xNN`).
+    let repr = |s: &str| -> i64 {
+        let b = s.as_bytes();
+        let quote = if b.contains(&b'\'') && !b.contains(&b'"') {
+            b'"'
+        } else {
+            b'\''
+        };
+        b.iter()
+            .map(|&c| match c {
+                b'\\' | b'\t' | b'\n' | b'\r' => 2,
+                c if c == quote => 2,
+                0x20..=0x7e => 1,
+                _ => 4,
+            })
+            .sum()
+    };
+    Some(
+        frame(headers.len())
+            + headers
+                .iter()
+                .map(|h| repr(&h.name) + repr(&h.value))
+                .sum::<i64>(),
+    )
 }
 
 /// A hash of what an entry says (decoded, so `\/` and `/` are the same), to order entries
@@ -2761,6 +2810,48 @@ mod tests {
         assert!(out[0].response.is_none());
         assert!(out[0].evidence.no_response);
         assert_eq!(out[0].evidence.error.as_deref(), Some("net::ERR_FAILED"));
+    }
+
+    /// mitmproxy's `headersSize` is `len(str(headers))` of its `Headers` object; the lengths
+    /// below are Python's (mitmproxy 11.0.2), escapes and quote choice included.
+    #[test]
+    fn mitmproxy_headers_text_length_is_pythons() {
+        let h = |pairs: &[(&'static str, &'static str)]| -> Vec<RawHeader<'static>> {
+            pairs
+                .iter()
+                .map(|&(n, v)| RawHeader {
+                    name: n.into(),
+                    value: v.into(),
+                })
+                .collect()
+        };
+        let cases: [(&[(&str, &str)], i64); 7] = [
+            (&[], 9),
+            (
+                &[
+                    ("Server", "cors-probe/1"),
+                    ("Date", "Sat, 05 Dec 2026 06:18:34 GMT"),
+                ],
+                82,
+            ),
+            (&[("X-Q", "it's")], 26),
+            (&[("X-Q", "a'b\"c")], 28),
+            (&[("X-B", "a\\b")], 26),
+            (&[("X-U", "caf\u{e9}")], 33),
+            (&[("X-T", "a\tb")], 26),
+        ];
+        for (pairs, want) in cases {
+            let headers = h(pairs);
+            assert_eq!(
+                python_headers_text_len(&headers, want),
+                Some(want),
+                "{pairs:?}"
+            );
+            // A smaller size rules it out; a raw head's size is smaller still.
+            if !pairs.is_empty() {
+                assert_eq!(python_headers_text_len(&headers, 10), None, "{pairs:?}");
+            }
+        }
     }
 
     /// Safari's `_fetchType` says where an answer came from (WebKit's `HARBuilder.fetchType`):
