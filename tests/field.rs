@@ -44,6 +44,14 @@ fn record_of<'a>(recs: &'a [Record], route: &str) -> &'a Record {
         .unwrap_or_else(|| panic!("{route}"))
 }
 
+/// A record's three verdicts, `Chromium Firefox Safari` (`Blocked Unknown Unknown`).
+fn three(r: &Record) -> String {
+    format!(
+        "{:?} {:?} {:?}",
+        r.verdict, r.firefox_verdict, r.safari_verdict
+    )
+}
+
 /// What a record decides, per browser, keyed by the request it is about: method, URL and
 /// origin (entry numbers, capture indexes and a capture's first-packet times move with the
 /// mutations). A navigation's origin is the page's, which a HAR without pages does not name.
@@ -266,10 +274,7 @@ fn requests_exported_without_headers_are_not_taken_for_no_cors() {
             .find(|r| r.url.contains(url_part))
             .unwrap_or_else(|| panic!("{path}: no record of {url_part}"));
         assert_eq!(
-            format!(
-                "{:?} {:?} {:?}",
-                r.verdict, r.firefox_verdict, r.safari_verdict
-            ),
+            three(r),
             format!("{want} {want} {want}"),
             "{path} {url_part}: {:?}",
             r.note
@@ -1943,12 +1948,7 @@ fn a_request_listed_unsent_is_not_explained_by_a_cached_preflight() {
     let recs = records(path, std::fs::read(root().join(path)).unwrap());
     let got: Vec<String> = recs
         .iter()
-        .map(|r| {
-            format!(
-                "{} {:?} {:?} {:?}",
-                r.index, r.verdict, r.firefox_verdict, r.safari_verdict
-            )
-        })
+        .map(|r| format!("{} {}", r.index, three(r)))
         .collect();
     assert_eq!(
         got,
@@ -1996,15 +1996,7 @@ fn a_block_before_a_hop_the_browser_reached_is_not_a_reading() {
 fn a_firefox_entry_without_an_answer_does_not_show_its_mode() {
     let path = "tests/data/field/firefox-netmonitor-refused-redirect-hop-alone.har";
     let recs = records(path, std::fs::read(root().join(path)).unwrap());
-    let got: Vec<String> = recs
-        .iter()
-        .map(|r| {
-            format!(
-                "{:?} {:?} {:?}",
-                r.verdict, r.firefox_verdict, r.safari_verdict
-            )
-        })
-        .collect();
+    let got: Vec<String> = recs.iter().map(three).collect();
     assert_eq!(got, ["Unknown Unknown Unknown"]);
 }
 
@@ -2092,11 +2084,9 @@ fn chromium_abort_semantics_are_not_read_into_a_proxy_export() {
         .iter()
         .map(|r| {
             format!(
-                "{} {:?} {:?} {:?}",
+                "{} {}",
                 r.url.rsplit("/s/").next().unwrap_or_default(),
-                r.verdict,
-                r.firefox_verdict,
-                r.safari_verdict
+                three(r)
             )
         })
         .collect();

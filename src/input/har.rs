@@ -941,9 +941,10 @@ fn head_excess(r: &RawResponse) -> Option<i64> {
 
 /// The length of `str()` of a mitmproxy `Headers` holding `headers` (`Headers[` then each
 /// pair as `(b'name', b'value')`, joined by `, `, then `]`: Python's `repr` of each as bytes);
-/// `None` when even its unescaped length exceeds `size`. That length is already longer than
-/// a raw head with two header lines or more, so a raw head's size is ruled out from the
-/// lengths alone, without reading the bytes.
+/// `None` when even its unescaped length exceeds `size`. That length outgrows the raw head's
+/// by 8 bytes a line less the status line's (a `200 OK` head from 2 lines on, a longer reason
+/// phrase from 3 or 4), so most raw heads' sizes are ruled out from the lengths alone, without
+/// reading the bytes.
 fn python_headers_text_len(headers: &[RawHeader], size: i64) -> Option<i64> {
     // `Headers[` and `]`; per pair `(`, `, `, `)` and two `b''`; `, ` between pairs.
     let frame = |k: usize| 9 + 10 * k as i64 + 2 * k.saturating_sub(1) as i64;
