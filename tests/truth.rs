@@ -1376,7 +1376,8 @@ fn firefox_network_monitor_exports() {
 }
 
 /// mitmproxy's own HAR export (`mitmdump --set hardump`, mitmproxy 11.0.2) of every plain-HTTP
-/// probe recording's scenarios and the corpus's, run in Chromium through it
+/// probe recording's scenarios and the corpus's, run in Chromium through it (and in Firefox,
+/// `-firefox`; each run's Firefox truth equals the committed one)
 /// (`tools/mitmproxy_har.sh`; each run's Chromium truth equals the committed one): every
 /// exchange the proxy relayed, preflights included, and nothing of what the browser decided.
 /// Its `headersSize` is the length of a Python text (`len(str(headers))`), not of the head:
@@ -1392,51 +1393,85 @@ fn mitmproxy_exports() {
             &[
                 ("mitmproxy.har.gz", [86, 82, 85]),
                 ("capture-via-mitmproxy.pcap.gz", [91, 87, 90]),
+                ("mitmproxy-firefox.har.gz", [82, 86, 81]),
             ],
         ),
         (
             "tests/data/probe-cache",
-            &[("mitmproxy.har.gz", [30, 30, 30])],
+            &[
+                ("mitmproxy.har.gz", [30, 30, 30]),
+                ("mitmproxy-firefox.har.gz", [30, 30, 30]),
+            ],
         ),
         (
             "tests/data/probe-concurrency",
-            &[("mitmproxy.har.gz", [20, 19, 18])],
+            &[
+                ("mitmproxy.har.gz", [20, 19, 18]),
+                ("mitmproxy-firefox.har.gz", [21, 22, 21]),
+            ],
         ),
         (
             "tests/data/probe-cookies",
-            &[("mitmproxy.har.gz", [14, 14, 14])],
+            &[
+                ("mitmproxy.har.gz", [14, 14, 14]),
+                ("mitmproxy-firefox.har.gz", [14, 14, 14]),
+            ],
         ),
         (
             "tests/data/probe-elements",
-            &[("mitmproxy.har.gz", [16, 16, 16])],
+            &[
+                ("mitmproxy.har.gz", [16, 16, 16]),
+                ("mitmproxy-firefox.har.gz", [16, 16, 16]),
+            ],
         ),
         (
             "tests/data/probe-httpcache",
-            &[("mitmproxy.har.gz", [7, 7, 7])],
+            &[
+                ("mitmproxy.har.gz", [7, 7, 7]),
+                ("mitmproxy-firefox.har.gz", [6, 6, 6]),
+            ],
         ),
         (
             "tests/data/probe-lists",
-            &[("mitmproxy.har.gz", [15, 15, 15])],
+            &[
+                ("mitmproxy.har.gz", [15, 15, 15]),
+                ("mitmproxy-firefox.har.gz", [15, 15, 15]),
+            ],
         ),
         (
             "tests/data/probe-origins",
-            &[("mitmproxy.har.gz", [17, 17, 17])],
+            &[
+                ("mitmproxy.har.gz", [17, 17, 17]),
+                ("mitmproxy-firefox.har.gz", [17, 17, 17]),
+            ],
         ),
         (
             "tests/data/probe-redirect-limits",
-            &[("mitmproxy.har.gz", [1, 1, 1])],
+            &[
+                ("mitmproxy.har.gz", [1, 1, 1]),
+                ("mitmproxy-firefox.har.gz", [2, 1, 1]),
+            ],
         ),
         (
             "tests/data/probe-redirect-preflight",
-            &[("mitmproxy.har.gz", [24, 6, 8])],
+            &[
+                ("mitmproxy.har.gz", [24, 6, 8]),
+                ("mitmproxy-firefox.har.gz", [15, 23, 18]),
+            ],
         ),
         (
             "tests/data/probe-variants",
-            &[("mitmproxy.har.gz", [27, 26, 27])],
+            &[
+                ("mitmproxy.har.gz", [27, 26, 27]),
+                ("mitmproxy-firefox.har.gz", [26, 27, 26]),
+            ],
         ),
         (
             "tests/data/probe-variants2",
-            &[("mitmproxy.har.gz", [34, 29, 31])],
+            &[
+                ("mitmproxy.har.gz", [34, 29, 31]),
+                ("mitmproxy-firefox.har.gz", [30, 34, 29]),
+            ],
         ),
     ];
     for (dir, inputs) in sets {

@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
 # Records mitmproxy's own HAR export (`mitmdump --set hardump=FILE`) of a probe scenario set run
-# in Chromium through it, as an SRE or developer records a browser's traffic with a proxy:
-#   tools/mitmproxy_har.sh SCENARIOS.json OUTDIR [PROBE_DIR]
-# Runs the project's browser probe (PROBE_DIR, default ../shared/tools/probe) in Chromium from a
-# patched copy that starts Chromium with `--proxy-server` pointing at a mitmdump on 127.0.0.1
-# (plain-HTTP scenario sets only: the proxy is not given the probe's TLS certificate). mitmdump
+# in a browser through it, as an SRE or developer records a browser's traffic with a proxy:
+#   [BROWSER=chromium|firefox] tools/mitmproxy_har.sh SCENARIOS.json OUTDIR [PROBE_DIR]
+# Runs the project's browser probe (PROBE_DIR, default ../shared/tools/probe) in Chromium (or
+# Firefox) from a patched copy whose browser uses a mitmdump on 127.0.0.1 as its HTTP proxy
+# (Chromium `--proxy-server`, Firefox `network.proxy.*` prefs; plain-HTTP scenario sets only:
+# the proxy is not given the probe's TLS certificate). mitmdump
 # resolves the scenarios' host names itself, so they are added to /etc/hosts for the run (and
 # the file restored on exit). When the probe is done, mitmdump is stopped and writes its HAR
-# to OUTDIR/mitmproxy.har: mitmproxy's bytes, every exchange it relayed (preflights included;
+# to OUTDIR/mitmproxy.har (mitmproxy-firefox.har for Firefox): mitmproxy's bytes, every exchange it relayed (preflights included;
 # nothing of what the browser decided). The probe's own outputs (truth.json, capture.pcap: here
 # the browser's traffic to the proxy and the proxy's to the servers, ...) are there too.
 # Needs mitmproxy (`pip install mitmproxy`; MITMDUMP names the binary, default `mitmdump`).
-# (`tests/data` keeps the HAR gzipped as mitmproxy.har.gz.)
+# (`tests/data` keeps the HAR gzipped as mitmproxy[-firefox].har.gz.)
 set -euo pipefail
 [ $# -ge 2 ] || { sed -n 2,5p "$0" >&2; exit 2; }
 SPEC=$(realpath "$1")
 OUT=$(realpath -m "$2")
 PROBE=${3:-$(dirname "$0")/../../shared/tools/probe}
 MITMDUMP=${MITMDUMP:-mitmdump}
+BROWSER=${BROWSER:-chromium}
+case $BROWSER in
+  chromium) HAR=$OUT/mitmproxy.har ;;
+  firefox) HAR=$OUT/mitmproxy-firefox.har ;;
+  *) echo "mitmproxy_har.sh: BROWSER=$BROWSER: chromium or firefox" >&2; exit 2 ;;
+esac
 command -v "$MITMDUMP" > /dev/null || { echo "mitmproxy_har.sh: no $MITMDUMP (pip install mitmproxy)" >&2; exit 2; }
 WORK=$(mktemp -d /tmp/mitmproxy-har.XXXXXX)
 MITM_PID=
@@ -34,14 +41,20 @@ chmod -R u+w "$WORK/probe"
 # A port free now (a random one was once taken: mitmdump exits, Chromium reports
 # ERR_PROXY_CONNECTION_FAILED).
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-python3 - "$WORK/probe/driver.mjs" "$PORT" <<'PY'
+python3 - "$WORK/probe" "$PORT" "$BROWSER" <<'PY'
 import sys
-p, port = sys.argv[1], sys.argv[2]
+d, port, browser = sys.argv[1:]
+if browser == "chromium":
+    p = f"{d}/driver.mjs"
+    old = "  `--host-resolver-rules=${HOST_RULES}`,"
+    new = old + f"\n  '--proxy-server=http://127.0.0.1:{port}', '--proxy-bypass-list=<-loopback>',"
+else:
+    p = f"{d}/firefox-driver.mjs"
+    old = "  'network.proxy.type': 0,"
+    new = f"  'network.proxy.type': 1, 'network.proxy.http': '127.0.0.1', 'network.proxy.http_port': {port},"
 s = open(p).read()
-old = "  `--host-resolver-rules=${HOST_RULES}`,"
-assert s.count(old) == 1, "driver.mjs changed: no --host-resolver-rules line"
-s = s.replace(old, old + f"\n  '--proxy-server=http://127.0.0.1:{port}', '--proxy-bypass-list=<-loopback>',")
-open(p, "w").write(s)
+assert s.count(old) == 1, f"{p} changed: no {old.strip()!r}"
+open(p, "w").write(s.replace(old, new))
 PY
 # Every host name of the spec's origins and URLs, for mitmdump's resolver.
 HOSTS=$(python3 - "$SPEC" <<'PY'
@@ -52,7 +65,7 @@ print(" ".join(sorted(set(re.findall(r"https?://([a-z0-9.-]+\.test)\b", text))))
 PY
 )
 printf '# mitmproxy_har.sh (removed on exit)\n127.0.0.1 %s\n' "$HOSTS" >> /etc/hosts
-"$MITMDUMP" -q --listen-host 127.0.0.1 --listen-port "$PORT" --set hardump="$OUT/mitmproxy.har" \
+"$MITMDUMP" -q --listen-host 127.0.0.1 --listen-port "$PORT" --set hardump="$HAR" \
   > "$OUT/mitmdump.log" 2>&1 &
 MITM_PID=$!
 for _ in $(seq 100); do
@@ -60,9 +73,9 @@ for _ in $(seq 100); do
   kill -0 "$MITM_PID" 2> /dev/null || { cat "$OUT/mitmdump.log" >&2; exit 1; }
   sleep 0.1
 done
-bash "$WORK/probe/run.sh" "$SPEC" "$OUT" --browsers chromium
+bash "$WORK/probe/run.sh" "$SPEC" "$OUT" --browsers "$BROWSER"
 # mitmdump writes the HAR when it stops.
 kill -INT "$MITM_PID"
 wait "$MITM_PID" || true
 MITM_PID=
-ls -la "$OUT/mitmproxy.har"
+ls -la "$HAR"
