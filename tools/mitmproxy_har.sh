@@ -4,8 +4,8 @@
 #   [BROWSER=chromium|firefox] tools/mitmproxy_har.sh SCENARIOS.json OUTDIR [PROBE_DIR]
 # Runs the project's browser probe (PROBE_DIR, default ../shared/tools/probe) in Chromium (or
 # Firefox) from a patched copy whose browser uses a mitmdump on 127.0.0.1 as its HTTP proxy
-# (Chromium `--proxy-server`, Firefox `network.proxy.*` prefs; plain-HTTP scenario sets only:
-# the proxy is not given the probe's TLS certificate). mitmdump
+# (Chromium `--proxy-server`, Firefox `network.proxy.*` prefs; for Firefox plain-HTTP scenario
+# sets only: its profile does not accept mitmproxy's certificates). mitmdump
 # resolves the scenarios' host names itself, so they are added to /etc/hosts for the run (and
 # the file restored on exit). When the probe is done, mitmdump is stopped and writes its HAR
 # to OUTDIR/mitmproxy.har (mitmproxy-firefox.har for Firefox): mitmproxy's bytes, every exchange it relayed (preflights included;
@@ -65,7 +65,9 @@ print(" ".join(sorted(set(re.findall(r"https?://([a-z0-9.-]+\.test)\b", text))))
 PY
 )
 printf '# mitmproxy_har.sh (removed on exit)\n127.0.0.1 %s\n' "$HOSTS" >> /etc/hosts
-"$MITMDUMP" -q --listen-host 127.0.0.1 --listen-port "$PORT" --set hardump="$HAR" \
+# HTTPS origins: mitmdump decrypts with its own certificates (the browser is told to accept
+# them, as the probe's own TLS runs do) and accepts the probe server's self-signed one.
+"$MITMDUMP" -q --listen-host 127.0.0.1 --listen-port "$PORT" --set hardump="$HAR" --ssl-insecure \
   > "$OUT/mitmdump.log" 2>&1 &
 MITM_PID=$!
 for _ in $(seq 100); do
