@@ -2030,7 +2030,8 @@ fn chromium_abort_semantics_are_not_read_into_a_firefox_export() {
 
 /// Safari's real Web Inspector export (`tests/data/chromium/webkit-inspector.har.gz`, made by
 /// WebKit's own `HARBuilder` through `tools/webkit_inspector_har.sh`) lists only the requests
-/// that finished: none of the 65 the corpus's first tab had blocked is in it. The file says
+/// that finished: none of the 60 requests WebKit blocked on the corpus's first tab is in it.
+/// The file says
 /// nothing of them, so the run says so (`har-failed-left-out`, with the way to see them); an
 /// export that lists failures (`tools/webkit_har.py`'s `safari.har.gz`, `HARBuilder` on every
 /// resource) is not told that, nor is any other browser's.
@@ -2053,7 +2054,7 @@ fn a_safari_export_without_failures_says_what_it_leaves_out() {
     assert!(warned, "{stderr}");
     // Said whole without `--verbose`: the records alone read as "nothing was blocked".
     assert!(
-        stderr.contains("reproduce in Chromium or Firefox"),
+        stderr.contains("Reproduce in Chromium or Firefox"),
         "{stderr}"
     );
     // Nothing blocked is in it: no blocked record, exit 0.

@@ -1498,7 +1498,7 @@ fn mitmproxy_exports() {
 /// to each tab, `tools/webkit_inspector_har.sh`; each run's WebKit truth equals the committed
 /// one), `-page2` the second page's tab, of every probe recording's scenarios and the
 /// corpus's. It lists only requests that finished (`_HARResources`), so every request WebKit
-/// blocked is missing and the counts below are those of the requests it allowed; a redirected
+/// blocked is missing and the counts below are the scorer's over what is left; a redirected
 /// request is one entry at its last URL, which the scorer does not name by its scenario (the
 /// redirect sets decide none); it lists no preflights. Never a verdict against a browser.
 #[test]

@@ -25,13 +25,19 @@ case $BROWSER in
   firefox) HAR=$OUT/mitmproxy-firefox.har ;;
   *) echo "mitmproxy_har.sh: BROWSER=$BROWSER: chromium or firefox" >&2; exit 2 ;;
 esac
+# Firefox is given an HTTP proxy only (`network.proxy.http`): its HTTPS requests would bypass it.
+if [ "$BROWSER" = firefox ] && grep -q '"https://' "$SPEC"; then
+  echo "mitmproxy_har.sh: BROWSER=firefox takes plain-HTTP scenario sets only" >&2
+  exit 2
+fi
 command -v "$MITMDUMP" > /dev/null || { echo "mitmproxy_har.sh: no $MITMDUMP (pip install mitmproxy)" >&2; exit 2; }
 WORK=$(mktemp -d /tmp/mitmproxy-har.XXXXXX)
 MITM_PID=
 cp -p /etc/hosts "$WORK/hosts.orig"
 cleanup() {
-  [ -n "$MITM_PID" ] && kill "$MITM_PID" 2> /dev/null
+  # The hosts file first; a mitmdump already gone must not stop the rest (`set -e`).
   cat "$WORK/hosts.orig" > /etc/hosts
+  if [ -n "$MITM_PID" ]; then kill "$MITM_PID" 2> /dev/null || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -70,11 +76,13 @@ printf '# mitmproxy_har.sh (removed on exit)\n127.0.0.1 %s\n' "$HOSTS" >> /etc/h
 "$MITMDUMP" -q --listen-host 127.0.0.1 --listen-port "$PORT" --set hardump="$HAR" --ssl-insecure \
   > "$OUT/mitmdump.log" 2>&1 &
 MITM_PID=$!
+listening=
 for _ in $(seq 100); do
-  (exec 3<> "/dev/tcp/127.0.0.1/$PORT") 2> /dev/null && break
+  (exec 3<> "/dev/tcp/127.0.0.1/$PORT") 2> /dev/null && { listening=1; break; }
   kill -0 "$MITM_PID" 2> /dev/null || { cat "$OUT/mitmdump.log" >&2; exit 1; }
   sleep 0.1
 done
+[ -n "$listening" ] || { echo "mitmproxy_har.sh: mitmdump not listening on $PORT after 10 s" >&2; exit 1; }
 bash "$WORK/probe/run.sh" "$SPEC" "$OUT" --browsers "$BROWSER"
 # mitmdump writes the HAR when it stops.
 kill -INT "$MITM_PID"

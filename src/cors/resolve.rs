@@ -2416,7 +2416,9 @@ fn observed_of(flow: &Flow, error: Option<String>, recorder: Browser) -> Observe
     match evidence.recording {
         OutcomeRecording::Wire => wire(),
         // No failure text: nothing of the outcome is recorded (a proxy saw the answer, never
-        // the browser's check); a text is the browser's and read as below. An entry without
+        // the browser's check). A browser's failure text (a HAR converted or merged from a
+        // browser's export) is read as below, its CORS failure as one; the further meanings of
+        // Chromium's abort only in a browser's own export (`failure_writer`). An entry without
         // an answer either may never have been sent (a browser lists the request its failed
         // preflight stopped), so it shows no preflight passed.
         OutcomeRecording::MayOmitFailures if error.is_none() => {
@@ -3885,7 +3887,7 @@ mod tests {
             ),
             (f(Wire, true, None, false, true), Observed::NotObserved),
             // A proxy's HAR: an answer without a failure text is what the server sent, not
-            // what the browser decided; a failure text is still the browser's.
+            // what the browser decided; a browser's CORS failure text is still read as one.
             (
                 of(Flavour::OtherHar, MayOmitFailures, true, None, false, true),
                 Observed::NotObserved,

@@ -925,18 +925,23 @@ fn plain_head_size(r: &RawResponse) -> Option<u64> {
 /// and Safari; level with them in Firefox's). Dropped for every exporter, not Chromium's
 /// alone: the HAR does not show which way its writer counted, and a size that tells nothing
 /// only leaves the check undone.
-/// Nor does mitmproxy's: its exporter writes `len(str(flow.response.headers))`, the length of
-/// the Python text `Headers[(b'Name', b'value'), …]` (mitmproxy 11 `addons/savehar.py`;
-/// recorded: tests/data/*/mitmproxy.har.gz), which tells nothing of the raw lines.
 fn head_excess(r: &RawResponse) -> Option<i64> {
     if r.status == Some(206) || r.status_text.is_empty() {
         return None;
     }
     let size = r.headers_size.filter(|s| *s >= 0)?;
-    if python_headers_text_len(&r.headers, size) == Some(size) {
-        return None;
-    }
     Some(size - i64::try_from(plain_head_size(r)?).ok()?).filter(|x| *x >= 0)
+}
+
+/// Whether a `headersSize` is mitmproxy's: its exporter writes
+/// `len(str(flow.response.headers))`, the length of the Python text `Headers[(b'Name',
+/// b'value'), …]` (mitmproxy 11 `addons/savehar.py`; recorded: tests/data/*/mitmproxy*.har.gz),
+/// which tells nothing of the raw lines. Asked only of HARs no browser wrote (a proxy's, under
+/// whatever creator name): a browser's own export counts the head, and an exact match there
+/// would be chance.
+fn python_text_size(r: &RawResponse) -> bool {
+    r.headers_size
+        .is_some_and(|size| python_headers_text_len(&r.headers, size) == Some(size))
 }
 
 /// The length of `str()` of a mitmproxy `Headers` holding `headers` (`Headers[` then each
@@ -1272,7 +1277,7 @@ impl EntryIndex {
         // lists a failure was not made that way: no warning.
         if recorder.flavour == Flavour::SafariHar && !failed_listed && !entries.is_empty() {
             diag.warn(WarnKind::HarFailedLeftOut, || {
-                format!("{source}: a Safari Web Inspector export lists only requests that finished; the requests Safari blocked are not in it (reproduce in Chromium or Firefox and export there, or record a capture)")
+                format!("{source}: {}", WarnKind::HarFailedLeftOut.doc())
             });
         }
         self.memory = Vec::new();
@@ -2177,7 +2182,9 @@ fn response_of(
         let source = r.service_worker_source.as_deref();
         evidence.service_worker = Some(crate::model::WorkerSource::of_devtools(source));
     }
-    let (excess, plain) = (head_excess(&r), plain_head_size(&r));
+    let excess =
+        head_excess(&r).filter(|_| evidence.browser_requests_only || !python_text_size(&r));
+    let plain = plain_head_size(&r);
     evidence.error = r
         .error
         .filter(|e| !e.is_empty())
@@ -2215,8 +2222,11 @@ fn response_of(
 }
 
 /// How an input of this flavour records outcomes: chrome-har leaves blocked requests out and
-/// keeps no failure text; Chromium's DevTools, Playwright and Safari's Web Inspector keep the
-/// browser's failure text on every failed entry (recorded: the corpus, tests/data/probe-*).
+/// keeps no failure text; Chromium's DevTools and Playwright keep the browser's failure text
+/// on every failed entry (recorded: the corpus, tests/data/probe-*), and so does a Safari HAR
+/// that lists failures (`HARBuilder` writes WebKit's text as `_error`; Web Inspector's own
+/// "Export" leaves every failed request out, [`WarnKind::HarFailedLeftOut`], so no entry of
+/// it is a failure to read).
 /// A proxy's HAR lists the answer the server sent, never the browser's check; so does
 /// Firefox's export, whose builder (`devtools/client/netmonitor/src/har/har-builder.js` of
 /// Firefox 153 ESR, read from its `browser/omni.ja`) writes no failure field at all: status 0
