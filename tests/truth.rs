@@ -1377,7 +1377,7 @@ fn firefox_network_monitor_exports() {
 
 /// mitmproxy's own HAR export (`mitmdump --set hardump`, mitmproxy 11.0.2) of every plain-HTTP
 /// probe recording's scenarios and the corpus's, run in Chromium through it (and in Firefox,
-/// `-firefox`; each run's Firefox truth equals the committed one)
+/// `-firefox`, and WebKitGTK, `-webkit`; each run's truth equals the committed one)
 /// (`tools/mitmproxy_har.sh`; each run's Chromium truth equals the committed one): every
 /// exchange the proxy relayed, preflights included, and nothing of what the browser decided.
 /// Its `headersSize` is the length of a Python text (`len(str(headers))`), not of the head:
@@ -1396,6 +1396,7 @@ fn mitmproxy_exports() {
                 ("mitmproxy.har.gz", [86, 82, 85]),
                 ("capture-via-mitmproxy.pcap.gz", [91, 87, 90]),
                 ("mitmproxy-firefox.har.gz", [82, 86, 81]),
+                ("mitmproxy-webkit.har.gz", [86, 83, 86]),
             ],
         ),
         (
@@ -1403,6 +1404,7 @@ fn mitmproxy_exports() {
             &[
                 ("mitmproxy.har.gz", [30, 30, 30]),
                 ("mitmproxy-firefox.har.gz", [30, 30, 30]),
+                ("mitmproxy-webkit.har.gz", [30, 30, 30]),
             ],
         ),
         (
@@ -1410,6 +1412,7 @@ fn mitmproxy_exports() {
             &[
                 ("mitmproxy.har.gz", [20, 19, 18]),
                 ("mitmproxy-firefox.har.gz", [21, 22, 21]),
+                ("mitmproxy-webkit.har.gz", [19, 18, 22]),
             ],
         ),
         (
@@ -1417,6 +1420,7 @@ fn mitmproxy_exports() {
             &[
                 ("mitmproxy.har.gz", [14, 14, 14]),
                 ("mitmproxy-firefox.har.gz", [14, 14, 14]),
+                ("mitmproxy-webkit.har.gz", [8, 8, 8]),
             ],
         ),
         (
@@ -1424,6 +1428,7 @@ fn mitmproxy_exports() {
             &[
                 ("mitmproxy.har.gz", [16, 16, 16]),
                 ("mitmproxy-firefox.har.gz", [16, 16, 16]),
+                ("mitmproxy-webkit.har.gz", [16, 16, 16]),
             ],
         ),
         (
@@ -1431,6 +1436,7 @@ fn mitmproxy_exports() {
             &[
                 ("mitmproxy.har.gz", [7, 7, 7]),
                 ("mitmproxy-firefox.har.gz", [6, 6, 6]),
+                ("mitmproxy-webkit.har.gz", [6, 6, 6]),
             ],
         ),
         (
@@ -1438,6 +1444,7 @@ fn mitmproxy_exports() {
             &[
                 ("mitmproxy.har.gz", [15, 15, 15]),
                 ("mitmproxy-firefox.har.gz", [15, 15, 15]),
+                ("mitmproxy-webkit.har.gz", [15, 15, 15]),
             ],
         ),
         (
@@ -1445,6 +1452,7 @@ fn mitmproxy_exports() {
             &[
                 ("mitmproxy.har.gz", [17, 17, 17]),
                 ("mitmproxy-firefox.har.gz", [17, 17, 17]),
+                ("mitmproxy-webkit.har.gz", [17, 17, 17]),
             ],
         ),
         (
@@ -1452,6 +1460,7 @@ fn mitmproxy_exports() {
             &[
                 ("mitmproxy.har.gz", [1, 1, 1]),
                 ("mitmproxy-firefox.har.gz", [2, 1, 1]),
+                ("mitmproxy-webkit.har.gz", [2, 1, 1]),
             ],
         ),
         (
@@ -1459,6 +1468,7 @@ fn mitmproxy_exports() {
             &[
                 ("mitmproxy.har.gz", [24, 6, 8]),
                 ("mitmproxy-firefox.har.gz", [15, 23, 18]),
+                ("mitmproxy-webkit.har.gz", [16, 17, 23]),
             ],
         ),
         (
@@ -1466,6 +1476,7 @@ fn mitmproxy_exports() {
             &[
                 ("mitmproxy.har.gz", [27, 26, 27]),
                 ("mitmproxy-firefox.har.gz", [26, 27, 26]),
+                ("mitmproxy-webkit.har.gz", [27, 26, 27]),
             ],
         ),
         (
@@ -1473,6 +1484,7 @@ fn mitmproxy_exports() {
             &[
                 ("mitmproxy.har.gz", [34, 29, 31]),
                 ("mitmproxy-firefox.har.gz", [30, 34, 29]),
+                ("mitmproxy-webkit.har.gz", [33, 32, 34]),
             ],
         ),
         (

@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # Records mitmproxy's own HAR export (`mitmdump --set hardump=FILE`) of a probe scenario set run
 # in a browser through it, as an SRE or developer records a browser's traffic with a proxy:
-#   [BROWSER=chromium|firefox] tools/mitmproxy_har.sh SCENARIOS.json OUTDIR [PROBE_DIR]
+#   [BROWSER=chromium|firefox|webkit] tools/mitmproxy_har.sh SCENARIOS.json OUTDIR [PROBE_DIR]
 # Runs the project's browser probe (PROBE_DIR, default ../shared/tools/probe) in Chromium (or
-# Firefox) from a patched copy whose browser uses a mitmdump on 127.0.0.1 as its HTTP proxy
-# (Chromium `--proxy-server`, Firefox `network.proxy.*` prefs; for Firefox plain-HTTP scenario
-# sets only: its profile does not accept mitmproxy's certificates). mitmdump
+# Firefox, or WebKitGTK) from a patched copy whose browser uses a mitmdump on 127.0.0.1 as its
+# HTTP proxy (Chromium `--proxy-server`, Firefox `network.proxy.*` prefs, WebKitGTK the
+# `http_proxy` environment its network session reads; for Firefox and WebKit plain-HTTP
+# scenario sets only: they are not told to accept mitmproxy's certificates). mitmdump
 # resolves the scenarios' host names itself, so they are added to /etc/hosts for the run (and
 # the file restored on exit). When the probe is done, mitmdump is stopped and writes its HAR
-# to OUTDIR/mitmproxy.har (mitmproxy-firefox.har for Firefox): mitmproxy's bytes, every exchange it relayed (preflights included;
+# to OUTDIR/mitmproxy.har (mitmproxy-firefox.har, mitmproxy-webkit.har): mitmproxy's bytes, every exchange it relayed (preflights included;
 # nothing of what the browser decided). The probe's own outputs (truth.json, capture.pcap: here
 # the browser's traffic to the proxy and the proxy's to the servers, ...) are there too.
 # Needs mitmproxy (`pip install mitmproxy`; MITMDUMP names the binary, default `mitmdump`).
-# (`tests/data` keeps the HAR gzipped as mitmproxy[-firefox].har.gz.)
+# (`tests/data` keeps the HAR gzipped as mitmproxy[-firefox|-webkit].har.gz.)
 set -euo pipefail
 [ $# -ge 2 ] || { sed -n 2,5p "$0" >&2; exit 2; }
 SPEC=$(realpath "$1")
@@ -23,11 +24,13 @@ BROWSER=${BROWSER:-chromium}
 case $BROWSER in
   chromium) HAR=$OUT/mitmproxy.har ;;
   firefox) HAR=$OUT/mitmproxy-firefox.har ;;
-  *) echo "mitmproxy_har.sh: BROWSER=$BROWSER: chromium or firefox" >&2; exit 2 ;;
+  webkit) HAR=$OUT/mitmproxy-webkit.har ;;
+  *) echo "mitmproxy_har.sh: BROWSER=$BROWSER: chromium, firefox or webkit" >&2; exit 2 ;;
 esac
-# Firefox is given an HTTP proxy only (`network.proxy.http`): its HTTPS requests would bypass it.
-if [ "$BROWSER" = firefox ] && grep -q '"https://' "$SPEC"; then
-  echo "mitmproxy_har.sh: BROWSER=firefox takes plain-HTTP scenario sets only" >&2
+# Firefox and WebKit are given an HTTP proxy only: their HTTPS requests would bypass it.
+if [ "$BROWSER" != chromium ] && python3 -c 'import json, sys
+sys.exit(not any(o.startswith("https:") for o in json.load(open(sys.argv[1]))["origins"].values()))' "$SPEC"; then
+  echo "mitmproxy_har.sh: BROWSER=$BROWSER takes plain-HTTP scenario sets only" >&2
   exit 2
 fi
 command -v "$MITMDUMP" > /dev/null || { echo "mitmproxy_har.sh: no $MITMDUMP (pip install mitmproxy)" >&2; exit 2; }
@@ -50,6 +53,8 @@ PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 python3 - "$WORK/probe" "$PORT" "$BROWSER" <<'PY'
 import sys
 d, port, browser = sys.argv[1:]
+if browser == "webkit":
+    sys.exit(0)  # no patch: the host's network session reads `http_proxy` (below)
 if browser == "chromium":
     p = f"{d}/driver.mjs"
     old = "  `--host-resolver-rules=${HOST_RULES}`,"
@@ -83,6 +88,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 [ -n "$listening" ] || { echo "mitmproxy_har.sh: mitmdump not listening on $PORT after 10 s" >&2; exit 1; }
+[ "$BROWSER" = webkit ] && export http_proxy=http://127.0.0.1:$PORT/
 bash "$WORK/probe/run.sh" "$SPEC" "$OUT" --browsers "$BROWSER"
 # mitmdump writes the HAR when it stops.
 kill -INT "$MITM_PID"
