@@ -2076,7 +2076,7 @@ fn a_safari_export_without_failures_says_what_it_leaves_out() {
 /// (its User-Agent), but the failure text of a proxy's HAR is not Chromium's network log:
 /// Chromium's meanings of its abort (the check had passed, so the page had the response; a
 /// safelisted request may have been no-cors) made them `not-cors` or `allowed`. Now those rules
-/// read only a browser's own export (`failure_writer`): never `allowed` or `not-cors` here.
+/// read only a browser's own export (`chromium_abort`): never `allowed` or `not-cors` here.
 #[test]
 fn chromium_abort_semantics_are_not_read_into_a_proxy_export() {
     let path = "tests/data/field/mitmproxy-answered-entries-with-chromium-abort.har";

@@ -152,6 +152,9 @@ pub struct Facts {
     pub listed_unsent: bool,
     /// The flow's hops (a later hop in the input shows the browser went past the ones before).
     pub hops: usize,
+    /// The last hop's recorded failure is Chromium's abort in Chromium's own log
+    /// ([`chromium_abort`]).
+    pub chromium_abort: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -398,13 +401,8 @@ impl Resolver {
         if delivered_outside_cors(flow, &first, &facts, &rec_evals) {
             return not_cors_resolution(recorder, facts, Note::DeliveredOutsideCors);
         }
-        let (rec_choice, credentials, rec_notes) = choose_with_evidence(
-            recorder,
-            &facts,
-            &rec_evals,
-            absence,
-            failure_writer(flow, recorder),
-        );
+        let (rec_choice, credentials, rec_notes) =
+            choose_with_evidence(recorder, &facts, &rec_evals, absence);
         let recording = Recording::new(flow, &facts, &rec_evals, rec_choice);
         // Each browser's place holds `unknown` until the loop below decides it (what a browser
         // not yet decided reads as: `adopt_recorder_outcome` takes only a decided verdict).
@@ -1352,7 +1350,6 @@ fn choose_with_evidence(
     facts: &Facts,
     evals: &[(bool, Evaluation)],
     absence: Absence,
-    writer: Option<Browser>,
 ) -> (Option<usize>, Credentials, Vec<Note>) {
     let is_blocked = |e: &Evaluation| matches!(e.decision, Decision::Blocked(_));
     let is_allowed = |e: &Evaluation| matches!(e.decision, Decision::Allowed);
@@ -1450,7 +1447,7 @@ fn choose_with_evidence(
         // have failed an `ACAO: *` preflight with ERR_FAILED), so it tells the credentials
         // mode the same way a followed preflight does. (Only an export records failure text,
         // and only an export makes absence no evidence.)
-        Observed::OtherFailure(e) if absence == Absence::Export && chromium_abort(writer, e) => {
+        Observed::OtherFailure(_) if absence == Absence::Export && facts.chromium_abort => {
             followed_its_preflights(browser, evals, facts.listed_unsent, &creds_of)
         }
         _ => {
@@ -1986,13 +1983,14 @@ fn classify_with(
         .as_deref()
         .map(str::to_ascii_lowercase);
     let error = flow.last().exchange.evidence.error.clone();
+    let aborted = chromium_abort(flow, recorder);
     let mode = mode_of(
         flow,
         first_read,
         page_origin.as_deref(),
         rt.as_deref(),
         error.as_deref(),
-        recorder,
+        aborted,
     );
     let same_hops = same_origin_hops(flow, page_origin.as_deref());
     let (credentials_seen, from_connection) =
@@ -2005,7 +2003,8 @@ fn classify_with(
         credentials_seen,
         credentials_from_cookie_jar: false,
         credentials_from_connection: from_connection,
-        observed: observed_of(flow, error, recorder),
+        observed: observed_of(flow, error, recorder, aborted),
+        chromium_abort: aborted,
         is_font: is_font_load(rt.as_deref(), first_read),
         listed_unsent: provisional(&flow.last().exchange),
         hops: flow.hops.len(),
@@ -2225,14 +2224,15 @@ fn origin_may_be_unlisted(x: &crate::model::Exchange) -> bool {
 }
 
 /// Decides the request mode from `Sec-Fetch-Mode` where it was sent, else infers it from the
-/// request (`rt`: the lower-case resource type; `error`: the last hop's recorded error).
+/// request (`rt`: the lower-case resource type; `error`: the last hop's recorded error,
+/// `aborted`: it is Chromium's abort, [`chromium_abort`]).
 fn mode_of(
     flow: &Flow,
     first_read: &FirstRequest,
     page_origin: Option<&str>,
     rt: Option<&str>,
     error: Option<&str>,
-    recorder: Browser,
+    aborted: bool,
 ) -> Mode {
     let sfm = first_read.str(Read::SecFetchMode).or_else(|| {
         flow.hops[1..]
@@ -2245,7 +2245,7 @@ fn mode_of(
         Some(s) if is(s, &["no-cors"]) => Mode::NoCors,
         Some(s) if is(s, &["navigate", "nested-navigate"]) => Mode::Navigate,
         Some(_) => Mode::Cors,
-        None => inferred_mode(flow, page_origin, rt, error, recorder),
+        None => inferred_mode(flow, page_origin, rt, error, aborted),
     }
 }
 
@@ -2258,7 +2258,7 @@ fn inferred_mode(
     page_origin: Option<&str>,
     rt: Option<&str>,
     error: Option<&str>,
-    recorder: Browser,
+    aborted: bool,
 ) -> Mode {
     let first = &flow.first().exchange;
     let cross = |url: &str| page_origin.is_some_and(|p| !same_origin(url, p));
@@ -2311,7 +2311,7 @@ fn inferred_mode(
     {
         // Origin on a GET/HEAD means CORS tainting; XHR is always cors mode.
         Mode::Cors
-    } else if let Some(e) = error {
+    } else if error.is_some() {
         // A no-cors request has a CORS-safelisted method (fetch throws before sending any
         // other), so an aborted PUT or DELETE was a CORS request whatever its error.
         // Likewise its headers: a no-cors request drops a Content-Type outside the three.
@@ -2320,7 +2320,7 @@ fn inferred_mode(
                 && first.request.headers.first("content-type").is_none_or(|v| {
                     super::headers::is_safelisted_mime(super::browser::RequestMimeParser::Whatwg, v)
                 });
-        if chromium_abort(failure_writer(flow, recorder), e) && may_be_no_cors {
+        if aborted && may_be_no_cors {
             Mode::NoCors
         } else {
             Mode::Cors
@@ -2367,27 +2367,30 @@ fn credentials_of(
     (from_connection, from_connection.is_some())
 }
 
-/// Whether a recorded failure is Chromium's abort (`net::ERR_ABORTED`), written by Chromium
-/// ([`failure_writer`]). Chromium fails a CORS check with ERR_FAILED, never ERR_ABORTED, so
-/// its abort says no CORS check stopped the request; the error names and that behaviour are
-/// Chromium's, and in another browser's recording (Firefox's export writes no failure text at
-/// all) or a proxy's (mitmproxy writes its own failures' text) the same text says nothing of
-/// the kind.
-fn chromium_abort(writer: Option<Browser>, error: &str) -> bool {
-    writer == Some(Browser::Chromium) && error.contains("ERR_ABORTED")
-}
-
-/// The browser whose own network log wrote the flow's failure text: the recorder, where the
-/// input is that browser's export (its DevTools, or automation driving it); none for a proxy's
-/// or another tool's HAR, whose failure text is its own even when the requests are Chromium's.
-fn failure_writer(flow: &Flow, recorder: Browser) -> Option<Browser> {
-    flow.flavour.is_browser_export().then_some(recorder)
+/// Whether the flow's recorded failure (its last hop's) is Chromium's abort
+/// (`net::ERR_ABORTED`) in Chromium's own log: a Chromium recording that is the browser's own
+/// export (its DevTools, or automation driving it). Chromium fails a CORS check with
+/// ERR_FAILED, never ERR_ABORTED, so its abort says no CORS check stopped the request; the
+/// error names and that behaviour are Chromium's, and in another browser's recording
+/// (Firefox's export writes no failure text at all) or a proxy's HAR (its failure text is its
+/// own even when the requests are Chromium's; mitmproxy writes its own failures' text) the
+/// same text says nothing of the kind.
+fn chromium_abort(flow: &Flow, recorder: Browser) -> bool {
+    recorder == Browser::Chromium
+        && flow.flavour.is_browser_export()
+        && flow
+            .last()
+            .exchange
+            .evidence
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("ERR_ABORTED"))
 }
 
 /// Decides what the input itself shows about the outcome: a missing last request, the
 /// recorded error or the response, each read as the input records them (`Recording`, set by
 /// the input's reader).
-fn observed_of(flow: &Flow, error: Option<String>, recorder: Browser) -> Observed {
+fn observed_of(flow: &Flow, error: Option<String>, recorder: Browser, aborted: bool) -> Observed {
     let last = flow.last();
     let evidence = &last.exchange.evidence;
     // A redirect status with an empty `Location` is Chromium's final response (difference
@@ -2418,7 +2421,7 @@ fn observed_of(flow: &Flow, error: Option<String>, recorder: Browser) -> Observe
         // No failure text: nothing of the outcome is recorded (a proxy saw the answer, never
         // the browser's check). A browser's failure text (a HAR converted or merged from a
         // browser's export) is read as below, its CORS failure as one; the further meanings of
-        // Chromium's abort only in a browser's own export (`failure_writer`). An entry without
+        // Chromium's abort only in a browser's own export (`chromium_abort`). An entry without
         // an answer either may never have been sent (a browser lists the request its failed
         // preflight stopped), so it shows no preflight passed.
         OutcomeRecording::MayOmitFailures if error.is_none() => {
@@ -2444,8 +2447,8 @@ fn observed_of(flow: &Flow, error: Option<String>, recorder: Browser) -> Observe
             // `mode: "same-origin"` fetch redirected to another origin: the `302`, the error,
             // no next hop). (Not recorded: whether `redirect: "manual"`, which hands the page
             // an opaque redirect, is exported the same way; if so it is `unknown` here.)
-            Some(e)
-                if chromium_abort(failure_writer(flow, recorder), &e)
+            Some(_)
+                if aborted
                     && !evidence.no_response
                     && last
                         .exchange
@@ -3790,14 +3793,7 @@ mod tests {
             let (p, _) = page_origin_of(&f, &first);
             let rt = f.first().exchange.evidence.resource_type.clone();
             assert_eq!(
-                mode_of(
-                    &f,
-                    &first,
-                    p.as_deref(),
-                    rt.as_deref(),
-                    None,
-                    Browser::Chromium
-                ),
+                mode_of(&f, &first, p.as_deref(), rt.as_deref(), None, false),
                 want,
                 "{name}"
             );
@@ -3958,7 +3954,8 @@ mod tests {
             ]);
         for (flow, recorder, want) in cases {
             let error = flow.last().exchange.evidence.error.clone();
-            assert_eq!(observed_of(&flow, error, recorder), want);
+            let aborted = chromium_abort(&flow, recorder);
+            assert_eq!(observed_of(&flow, error, recorder, aborted), want);
         }
     }
 

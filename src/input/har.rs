@@ -1255,9 +1255,7 @@ impl EntryIndex {
                         x.evidence.order_unknown = unplaced.contains(x.request.url.as_str())
                             || target.is_some_and(|t| unplaced.contains(&t));
                     }
-                    failed_listed |= x.evidence.error.is_some()
-                        || x.evidence.no_response
-                        || x.response.as_ref().is_none_or(|r| r.status == 0);
+                    failed_listed |= x.evidence.error.is_some() || !x.answered();
                     emit(x)
                 }
                 Err(err) => {
